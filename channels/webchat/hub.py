@@ -1,0 +1,287 @@
+"""Live widget connections: one reader and one ordered writer per socket.
+
+Each connection knows the conversation it shows and the last seq it sent. Every message reaches
+it through one queue, so it goes out exactly once and in order: a live event that arrives
+ahead of its turn (events of one conversation can be published out of order by two writers)
+triggers a catch-up read from Postgres, and a late or repeated one is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from aiolimiter import AsyncLimiter
+from starlette.responses import PlainTextResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from channels.webchat import protocol as p
+from channels.webchat.port import Visitor, WebchatBackend
+from channels.webchat.token import TokenError, VisitorTokens
+
+log = structlog.get_logger(__name__)
+
+# Frames waiting for a slow reader; past this the reader is dropped and resumes later.
+SEND_QUEUE_LIMIT = 1000
+HELLO_TIMEOUT_SECONDS = 10.0
+_CATCH_UP = object()
+
+
+class Connection:
+    """One widget socket after a successful hello."""
+
+    def __init__(self, ws: WebSocket, visitor: Visitor, backend: WebchatBackend) -> None:
+        self.ws = ws
+        self.visitor = visitor
+        self._backend = backend
+        self.conversation_id: str | None = None
+        self.last_seq = 0
+        self._queue: asyncio.Queue[object] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self.closed = False
+
+    def push(self, item: object) -> None:
+        """Queue a message view, a frame, or a catch-up request; never blocks."""
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # Like websockets' broadcast(): drop the slow reader rather than stall everyone.
+            self.closed = True
+            asyncio.get_running_loop().create_task(self._close(p.CLOSE_TRY_AGAIN, "too slow"))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(code, reason)
+
+    async def write_loop(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is _CATCH_UP:
+                await self._catch_up()
+            elif isinstance(item, dict) and item.get("type") == "message-view":
+                await self._deliver(item["message"])
+            else:
+                assert isinstance(item, dict)
+                await self.ws.send_text(p.encode(item))
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        if message["conversation_id"] != self.conversation_id:
+            # The visitor's conversation changed (a new one opened): show it from the start.
+            self.conversation_id = message["conversation_id"]
+            self.last_seq = 0
+        seq = message["seq"]
+        if seq <= self.last_seq:
+            return
+        if seq > self.last_seq + 1:
+            await self._catch_up()
+            return
+        await self.ws.send_text(p.encode(p.message_frame(message)))
+        self.last_seq = seq
+
+    async def _catch_up(self) -> None:
+        if self.conversation_id is None:
+            return
+        while True:
+            page = await self._backend.messages_after(self.conversation_id, self.last_seq)
+            for message in page:
+                await self.ws.send_text(p.encode(p.message_frame(message)))
+                self.last_seq = message["seq"]
+            if not page:
+                return
+
+    def catch_up(self) -> None:
+        self.push(_CATCH_UP)
+
+
+class WebchatHub:
+    """Accepts widget sockets and delivers live events to the right ones on this node."""
+
+    def __init__(
+        self,
+        backend: WebchatBackend,
+        tokens: VisitorTokens,
+        *,
+        origins: frozenset[str],
+        rate_per_second: float,
+        rate_burst: int,
+        on_reject: Callable[[int], None] = lambda code: None,
+    ) -> None:
+        self._backend = backend
+        self._tokens = tokens
+        self._origins = origins
+        self._rate = (rate_per_second, rate_burst)
+        self._by_contact: dict[str, set[Connection]] = defaultdict(set)
+        self._all: set[Connection] = set()
+        self._on_reject = on_reject
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._all)
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        # Browsers always send Origin; non-browser clients (bots, tests) may omit it and are
+        # still held to the token.
+        return origin is None or origin.rstrip("/") in self._origins
+
+    # --- delivery, called by the server's fan-out for every event on the bus ---
+
+    def deliver_message(self, inbox_id: str, contact_id: str, message: dict[str, Any]) -> None:
+        for conn in self._by_contact.get(contact_id, ()):
+            if conn.visitor.inbox_id == inbox_id:
+                conn.push({"type": "message-view", "message": message})
+
+    def deliver_typing(self, contact_id: str, conversation_id: str, active: bool) -> None:
+        for conn in self._by_contact.get(contact_id, ()):
+            if conn.conversation_id == conversation_id:
+                conn.push(
+                    {
+                        "type": "typing",
+                        "conversation_id": conversation_id,
+                        "author_kind": "agent",
+                        "active": active,
+                    }
+                )
+
+    def resync(self) -> None:
+        """After a gap on the bus, every socket catches up from Postgres."""
+        for conn in self._all:
+            conn.catch_up()
+
+    # --- the endpoint ---
+
+    async def endpoint(self, ws: WebSocket) -> None:
+        if not self.origin_allowed(ws.headers.get("origin")):
+            self._on_reject(403)
+            await ws.send_denial_response(PlainTextResponse("origin not allowed", 403))
+            return
+        await ws.accept()
+        try:
+            conn = await self._hello(ws)
+        except p.ProtocolError as exc:
+            await self._reject(ws, exc)
+            return
+        except WebSocketDisconnect:
+            return
+        self._all.add(conn)
+        self._by_contact[conn.visitor.contact_id].add(conn)
+        writer = asyncio.create_task(conn.write_loop(), name="webchat-writer")
+        try:
+            await self._read_loop(conn)
+        except p.ProtocolError as exc:
+            conn.closed = True
+            await self._reject(ws, exc)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            conn.closed = True
+            self._all.discard(conn)
+            peers = self._by_contact[conn.visitor.contact_id]
+            peers.discard(conn)
+            if not peers:
+                del self._by_contact[conn.visitor.contact_id]
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    async def _reject(self, ws: WebSocket, exc: p.ProtocolError) -> None:
+        self._on_reject(exc.code)
+        log.info("webchat frame refused", code=exc.code, reason=exc.reason)
+        if ws.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await ws.close(exc.code, exc.reason)
+
+    async def _receive_text(self, ws: WebSocket) -> str:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        if message.get("text") is None:
+            raise p.ProtocolError(p.CLOSE_UNSUPPORTED, "binary frames are not supported")
+        text: str = message["text"]
+        return text
+
+    async def _hello(self, ws: WebSocket) -> Connection:
+        try:
+            text = await asyncio.wait_for(self._receive_text(ws), HELLO_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise p.ProtocolError(p.CLOSE_HELLO_TIMEOUT, "no hello frame") from None
+        frame = p.parse_client_frame(text)
+        if not isinstance(frame, p.Hello):
+            raise p.ProtocolError(p.CLOSE_BAD_FRAME, "the first frame must be 'hello'")
+        try:
+            claims = self._tokens.verify(frame.token)
+            visitor = await self._backend.find_visitor(claims.inbox_address, claims.visitor_id)
+        except TokenError as exc:
+            raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, str(exc)) from None
+        except LookupError:
+            raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, "unknown visitor") from None
+        conn = Connection(ws, visitor, self._backend)
+        current = await self._backend.current_conversation(visitor)
+        conn.conversation_id = current
+        # Resume where the client stopped, if it was looking at the same conversation.
+        conn.last_seq = frame.last_seq if frame.conversation_id == current else 0
+        await ws.send_text(
+            p.encode(
+                {
+                    "type": "welcome",
+                    "visitor_id": visitor.visitor_id,
+                    "conversation_id": current,
+                    "resume_after": conn.last_seq,
+                }
+            )
+        )
+        conn.catch_up()
+        return conn
+
+    async def _read_loop(self, conn: Connection) -> None:
+        per_second, burst = self._rate
+        limiter = AsyncLimiter(burst, burst / per_second)
+        while True:
+            frame = p.parse_client_frame(await self._receive_text(conn.ws))
+            if isinstance(frame, p.SendMessage):
+                if not limiter.has_capacity():
+                    raise p.ProtocolError(p.CLOSE_RATE_LIMITED, "too many messages; slow down")
+                await limiter.acquire()
+                await self._send_message(conn, frame)
+            elif isinstance(frame, p.Typing):
+                if conn.conversation_id is not None:
+                    await self._backend.typing(conn.conversation_id, frame.active)
+            elif isinstance(frame, p.Ping):
+                conn.push({"type": "pong"})
+            else:
+                raise p.ProtocolError(p.CLOSE_BAD_FRAME, "'hello' may only be sent once")
+
+    async def _send_message(self, conn: Connection, frame: p.SendMessage) -> None:
+        inbound = p.to_inbound(
+            frame, inbox_address=conn.visitor.inbox_address, visitor_id=conn.visitor.visitor_id
+        )
+        try:
+            message, duplicate = await self._backend.receive(inbound)
+        except Exception:
+            # Not stored, so not acknowledged: the widget keeps it in its outbox and retries.
+            log.exception("webchat message not stored", visitor_id=conn.visitor.visitor_id)
+            conn.push(
+                {
+                    "type": "error",
+                    "code": "unavailable",
+                    "client_id": frame.client_id,
+                    "message": "message not stored; retry",
+                }
+            )
+            return
+        conn.push(
+            {
+                "type": "ack",
+                "client_id": frame.client_id,
+                "message_id": message["id"],
+                "conversation_id": message["conversation_id"],
+                "seq": message["seq"],
+                "duplicate": duplicate,
+            }
+        )
+        # The live event may come before or after the ack; the writer orders and dedupes.
+        conn.push({"type": "message-view", "message": message})

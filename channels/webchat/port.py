@@ -1,0 +1,56 @@
+"""What the web chat channel needs from the server, as a small port the server implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from channels.base import InboundMessage
+
+
+class UnknownInbox(LookupError):
+    """No web chat inbox has that address."""
+
+
+class UnknownVisitor(LookupError):
+    """The token is genuine but its visitor is not (or no longer) stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A widget visitor: a contact identity in one inbox."""
+
+    visitor_id: str
+    inbox_id: str
+    inbox_address: str
+    contact_id: str
+
+
+class WebchatBackend(Protocol):
+    """Storage and pipeline operations the widget's endpoints call."""
+
+    async def open_visitor(
+        self, inbox_address: str, visitor_id: str, name: str | None, email: str | None
+    ) -> Visitor:
+        """Create or update the visitor's contact identity; raise UnknownInbox."""
+        ...
+
+    async def find_visitor(self, inbox_address: str, visitor_id: str) -> Visitor:
+        """The stored visitor; raise UnknownVisitor or UnknownInbox."""
+        ...
+
+    async def current_conversation(self, visitor: Visitor) -> str | None:
+        """The visitor's open (else latest) conversation in the inbox."""
+        ...
+
+    async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+        """Stored messages with seq > after_seq, in order (at most a page)."""
+        ...
+
+    async def receive(self, message: InboundMessage) -> tuple[dict[str, Any], bool]:
+        """Store a customer's message (once) and return it with whether it was a duplicate."""
+        ...
+
+    async def typing(self, conversation_id: str, active: bool) -> None:
+        """Tell the agent side the customer is (no longer) typing."""
+        ...

@@ -1,0 +1,129 @@
+"""The widget's frames and close codes, parsed and built without any I/O.
+
+Client frames are validated here; anything that fails raises ``ProtocolError`` carrying the
+close code the connection ends with, so every bad input gets a precise answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from channels.base import ChannelName, InboundMessage, Sender
+
+CHANNEL: ChannelName = "webchat"
+
+# Close codes. 1xxx are RFC 6455's; 4xxx are ours, modelled on HTTP statuses.
+CLOSE_SERVICE_RESTART = 1012  # the server is shutting down (sent by uvicorn): reconnect
+CLOSE_UNSUPPORTED = 1003  # a binary frame
+CLOSE_BAD_PAYLOAD = 1007  # a text frame that is not JSON
+CLOSE_TOO_BIG = 1009  # a frame over the size limit (enforced by the WebSocket server)
+CLOSE_TRY_AGAIN = 1013  # the client read too slowly; reconnect and resume
+CLOSE_BAD_FRAME = 4400  # JSON that is not a valid frame (unknown type, bad field)
+CLOSE_UNAUTHORIZED = 4401  # missing, tampered, expired or unknown visitor token
+CLOSE_HELLO_TIMEOUT = 4408  # no hello frame in time
+CLOSE_RATE_LIMITED = 4429  # too many messages; reconnect later and resend unacked ones
+
+MAX_TEXT_CHARS = 10_000
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ProtocolError(Exception):
+    """A client frame the server refuses; the connection closes with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        # RFC 6455 caps a close reason at 123 bytes.
+        self.reason = reason.encode()[:123].decode(errors="ignore")
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hello(_Frame):
+    type: Literal["hello"]
+    token: str = Field(min_length=1, max_length=2048)
+    conversation_id: str | None = Field(default=None, max_length=64)
+    last_seq: int = Field(default=0, ge=0)
+
+
+class SendMessage(_Frame):
+    type: Literal["message"]
+    client_id: str = Field(pattern=CLIENT_ID.pattern)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+class Typing(_Frame):
+    type: Literal["typing"]
+    active: bool
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[Hello | SendMessage | Typing | Ping, Field(discriminator="type")]
+_client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+def parse_client_frame(text: str) -> Hello | SendMessage | Typing | Ping:
+    """Parse one text frame, or raise ProtocolError with the close code it deserves."""
+    try:
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ProtocolError(CLOSE_BAD_PAYLOAD, "frame is not valid JSON") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise ProtocolError(CLOSE_BAD_FRAME, "frame must be an object with a string 'type'")
+    try:
+        frame: Hello | SendMessage | Typing | Ping = _client_frame.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "type"
+        raise ProtocolError(
+            CLOSE_BAD_FRAME, f"invalid {raw['type']!r} frame: {where}: {first['msg']}"
+        ) from None
+    if isinstance(frame, SendMessage) and not frame.text.strip():
+        raise ProtocolError(CLOSE_BAD_FRAME, "invalid 'message' frame: text: is blank")
+    return frame
+
+
+def to_inbound(frame: SendMessage, *, inbox_address: str, visitor_id: str) -> InboundMessage:
+    """A widget message as a channel-neutral inbound message.
+
+    The client id is scoped by visitor, so one visitor's ids can never collide with another's.
+    """
+    return InboundMessage(
+        channel=CHANNEL,
+        inbox_address=inbox_address,
+        external_id=f"{visitor_id}:{frame.client_id}",
+        sender=Sender(external_id=visitor_id),
+        text=frame.text,
+    )
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+def message_frame(message: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as the widget sees it (agents' ids stay on the server)."""
+    return {
+        "type": "message",
+        "message": {
+            k: message[k]
+            for k in (
+                "id",
+                "conversation_id",
+                "seq",
+                "author_kind",
+                "client_id",
+                "text",
+                "created_at",
+            )
+        },
+    }

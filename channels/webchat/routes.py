@@ -1,0 +1,116 @@
+"""HTTP and WebSocket routes of the web chat channel: sessions, the socket, the widget files."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from channels.webchat.hub import WebchatHub
+from channels.webchat.port import UnknownInbox, WebchatBackend
+from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
+
+STATIC = Path(__file__).parent / "static"
+
+
+class SessionRequest(BaseModel):
+    """Body of ``POST /api/webchat/sessions``."""
+
+    model_config = ConfigDict(extra="forbid")
+    inbox: str = Field(min_length=1, max_length=200)
+    # A token from an earlier session: the visitor keeps their identity and history.
+    token: str | None = Field(default=None, max_length=2048)
+    name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = None
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def routes(hub: WebchatHub, backend: WebchatBackend, tokens: VisitorTokens) -> list[BaseRoute]:
+    async def create_session(request: Request) -> Response:
+        """
+        summary: Start or resume a web chat visitor session
+        description: >
+          Returns a signed, expiring token the widget sends in its WebSocket `hello` frame.
+          Passing a still-valid earlier token keeps the same visitor (and history).
+        requestBody:
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [inbox]
+                additionalProperties: false
+                properties:
+                  inbox: {type: string, description: the web chat inbox address}
+                  token: {type: string}
+                  name: {type: string}
+                  email: {type: string, format: email}
+        responses:
+          201:
+            description: a session
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    token: {type: string}
+                    visitor_id: {type: string}
+                    expires_in: {type: integer}
+                    websocket_path: {type: string}
+          400: {description: body is not JSON}
+          403: {description: Origin not allowed}
+          404: {description: no such inbox}
+          422: {description: invalid field}
+        """
+        if not hub.origin_allowed(request.headers.get("origin")):
+            return _error(403, "origin not allowed")
+        try:
+            body = SessionRequest.model_validate(orjson.loads(await request.body()))
+        except orjson.JSONDecodeError:
+            return _error(400, "body is not valid JSON")
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"]) or "body"
+            return _error(422, f"{where}: {first['msg']}")
+        visitor_id = str(uuid.uuid4())
+        if body.token:
+            try:
+                claims = tokens.verify(body.token)
+                if claims.inbox_address == body.inbox:
+                    visitor_id = claims.visitor_id
+            except TokenError:
+                pass  # an expired or foreign token simply starts a new visitor
+        try:
+            visitor = await backend.open_visitor(
+                body.inbox, visitor_id, body.name, body.email and str(body.email)
+            )
+        except UnknownInbox:
+            return _error(404, f"no web chat inbox {body.inbox!r}")
+        token = tokens.issue(VisitorClaims(visitor.visitor_id, visitor.inbox_address))
+        return JSONResponse(
+            {
+                "token": token,
+                "visitor_id": visitor.visitor_id,
+                "expires_in": tokens.ttl_seconds,
+                "websocket_path": "/ws/webchat",
+            },
+            status_code=201,
+        )
+
+    async def demo_page(request: Request) -> Response:
+        return FileResponse(STATIC / "demo.html")
+
+    return [
+        Route("/", demo_page, include_in_schema=False),
+        Route("/api/webchat/sessions", create_session, methods=["POST"]),
+        WebSocketRoute("/ws/webchat", hub.endpoint),
+        Mount("/widget", StaticFiles(directory=STATIC), name="widget"),
+    ]

@@ -1,0 +1,184 @@
+/* Switchboard web chat widget. Embed with:
+ *   <script src="https://support.example.com/widget/widget.js" data-inbox="demo-web" async></script>
+ * Protocol: docs/webchat-protocol.md. Customer and agent text is only ever set with
+ * textContent, never parsed as HTML. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var inbox = (script && script.dataset.inbox) || "demo-web";
+  var base = new URL(script ? script.src : location.href).origin;
+  var storeKey = "switchboard:" + inbox;
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; }
+  }
+  var state = load();          // {token, conversation_id, last_seq, outbox: [{client_id, text}]}
+  state.outbox = state.outbox || [];
+  state.last_seq = state.last_seq || 0;
+  function save() { localStorage.setItem(storeKey, JSON.stringify(state)); }
+
+  // ---- UI, in a shadow root so the host page's CSS cannot reach it ----
+  var host = document.createElement("div");
+  host.id = "switchboard-widget";
+  document.body.appendChild(host);
+  var root = host.attachShadow({ mode: "open" });
+  var css = document.createElement("link");
+  css.rel = "stylesheet";
+  css.href = base + "/widget/widget.css";
+  root.appendChild(css);
+  var panel = el("section", "sb-panel");
+  panel.setAttribute("aria-label", "Chat with support");
+  var header = el("header", "sb-header");
+  header.appendChild(el("span", "sb-title", "Chat with us"));
+  var status = el("span", "sb-status", "connecting…");
+  status.dataset.sb = "status";
+  header.appendChild(status);
+  var list = el("ol", "sb-messages");
+  list.dataset.sb = "messages";
+  list.setAttribute("aria-live", "polite");
+  var typing = el("div", "sb-typing", "");
+  typing.dataset.sb = "typing";
+  var form = el("form", "sb-form");
+  var input = el("textarea", "sb-input");
+  input.dataset.sb = "input";
+  input.placeholder = "Write a message…";
+  input.rows = 2;
+  input.maxLength = 10000;
+  var send = el("button", "sb-send", "Send");
+  send.dataset.sb = "send";
+  send.type = "submit";
+  form.appendChild(input);
+  form.appendChild(send);
+  panel.appendChild(header);
+  panel.appendChild(list);
+  panel.appendChild(typing);
+  panel.appendChild(form);
+  var launcher = el("button", "sb-launcher", "Chat");
+  launcher.dataset.sb = "launcher";
+  launcher.addEventListener("click", function () { panel.classList.toggle("sb-open"); input.focus(); });
+  root.appendChild(launcher);
+  root.appendChild(panel);
+  if (script && script.dataset.open !== undefined) panel.classList.add("sb-open");
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  var shown = {};  // seq -> <li> in the current conversation
+  function clearMessages() { list.textContent = ""; shown = {}; }
+  function render(message) {
+    if (shown[message.seq]) return;
+    var item = el("li", "sb-msg sb-" + message.author_kind);
+    item.dataset.author = message.author_kind;
+    item.dataset.seq = message.seq;
+    item.appendChild(el("div", "sb-text", message.text));
+    var before = null;  // keep seq order even if a frame arrives early
+    Object.keys(shown).forEach(function (s) {
+      if (+s > message.seq && (!before || +s < +before.dataset.seq)) before = shown[s];
+    });
+    list.insertBefore(item, before);
+    shown[message.seq] = item;
+    var pending = list.querySelector('[data-client-id="' + message.client_id + '"]');
+    if (message.client_id && pending) pending.remove();
+    list.scrollTop = list.scrollHeight;
+  }
+  function renderPending(entry) {
+    var item = el("li", "sb-msg sb-customer sb-pending");
+    item.dataset.clientId = entry.client_id;
+    item.appendChild(el("div", "sb-text", entry.text));
+    list.appendChild(item);
+  }
+  state.outbox.forEach(renderPending);
+
+  // ---- connection ----
+  var ws = null, backoff = 500, pingTimer = null, typingSent = 0, typingStop = null;
+
+  function newClientId() {
+    return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9_-]/g, "");
+  }
+  function frame(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
+
+  function startSession() {
+    return fetch(base + "/api/webchat/sessions", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inbox: inbox, token: state.token || null })
+    }).then(function (r) {
+      if (!r.ok) throw new Error("session refused: " + r.status);
+      return r.json();
+    }).then(function (s) { state.token = s.token; save(); return s; });
+  }
+
+  function connect() {
+    status.textContent = "connecting…";
+    ws = new WebSocket(base.replace(/^http/, "ws") + "/ws/webchat");
+    ws.onopen = function () {
+      backoff = 500;
+      frame({ type: "hello", token: state.token, conversation_id: state.conversation_id || null,
+              last_seq: state.last_seq || 0 });
+    };
+    ws.onmessage = function (ev) {
+      var f = JSON.parse(ev.data);
+      if (f.type === "welcome") {
+        status.textContent = "online";
+        if (f.conversation_id !== state.conversation_id) clearMessages();
+        state.conversation_id = f.conversation_id;
+        state.last_seq = f.resume_after;
+        save();
+        // Anything never acknowledged is sent again; the server stores each client id once.
+        state.outbox.forEach(function (m) { frame({ type: "message", client_id: m.client_id, text: m.text }); });
+        clearInterval(pingTimer);
+        pingTimer = setInterval(function () { frame({ type: "ping" }); }, 25000);
+      } else if (f.type === "message") {
+        var m = f.message;
+        if (m.conversation_id !== state.conversation_id) {
+          clearMessages();
+          state.conversation_id = m.conversation_id;
+          state.last_seq = 0;
+        }
+        render(m);
+        if (m.seq > state.last_seq) state.last_seq = m.seq;
+        save();
+      } else if (f.type === "ack") {
+        state.outbox = state.outbox.filter(function (e) { return e.client_id !== f.client_id; });
+        save();
+      } else if (f.type === "typing") {
+        typing.textContent = f.active ? "Agent is typing…" : "";
+      }
+    };
+    ws.onclose = function (ev) {
+      clearInterval(pingTimer);
+      status.textContent = "reconnecting…";
+      var again = function () { setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 15000); };
+      if (ev.code === 4401) { state.token = null; state.conversation_id = null; state.last_seq = 0; save(); startSession().then(again, again); }
+      else again();
+    };
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    var entry = { client_id: newClientId(), text: text };
+    state.outbox.push(entry);
+    save();
+    renderPending(entry);
+    frame({ type: "message", client_id: entry.client_id, text: text });
+    input.value = "";
+    frame({ type: "typing", active: false });
+    typingSent = 0;
+  });
+  input.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+  });
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (now - typingSent > 2000) { frame({ type: "typing", active: true }); typingSent = now; }
+    clearTimeout(typingStop);
+    typingStop = setTimeout(function () { frame({ type: "typing", active: false }); typingSent = 0; }, 3000);
+  });
+
+  startSession().then(connect, function () { status.textContent = "unavailable"; setTimeout(function () { startSession().then(connect); }, 5000); });
+})();

@@ -1,0 +1,1 @@
+"""Natural-language understanding: Rasa over HTTP and an embedded engine (see issue 3)."""

@@ -1,0 +1,127 @@
+"""The server's implementations of the ports the web chat channel and the console define."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from channels.base import InboundMessage, Sender
+from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor
+from server import store
+from server.errors import Conflict, NotFound
+from server.pipeline import Pipeline
+from web_console.port import Agent, ReplyRefused
+
+PAGE = 500
+
+
+class WebchatBackendImpl:
+    """WebchatBackend over the store and the pipeline."""
+
+    def __init__(self, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
+        self._pool = pool
+        self._pipeline = pipeline
+
+    async def open_visitor(
+        self, inbox_address: str, visitor_id: str, name: str | None, email: str | None
+    ) -> Visitor:
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                inbox = await store.inbox_by_address(conn, "webchat", inbox_address)
+            except NotFound:
+                raise UnknownInbox(inbox_address) from None
+            sender = Sender(external_id=visitor_id, name=name, email=email)
+            contact_id = await store.resolve_contact(conn, inbox["brand_id"], "webchat", sender)
+            if name or email:
+                await conn.execute(
+                    "UPDATE contacts SET name = coalesce($2, name), email = coalesce($3, email),"
+                    " updated_at = now() WHERE id = $1",
+                    UUID(contact_id),
+                    name,
+                    email,
+                )
+        return Visitor(visitor_id, inbox["id"], inbox_address, contact_id)
+
+    async def find_visitor(self, inbox_address: str, visitor_id: str) -> Visitor:
+        async with self._pool.acquire() as conn:
+            try:
+                inbox = await store.inbox_by_address(conn, "webchat", inbox_address)
+            except NotFound:
+                raise UnknownInbox(inbox_address) from None
+            contact_id = await conn.fetchval(
+                "SELECT contact_id FROM contact_identities"
+                " WHERE channel = 'webchat' AND external_id = $1",
+                visitor_id,
+            )
+        if contact_id is None:
+            raise UnknownVisitor(visitor_id)
+        return Visitor(visitor_id, inbox["id"], inbox_address, str(contact_id))
+
+    async def current_conversation(self, visitor: Visitor) -> str | None:
+        async with self._pool.acquire() as conn:
+            return await store.latest_conversation_id(conn, visitor.inbox_id, visitor.contact_id)
+
+    async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            return await store.messages_after(conn, conversation_id, after_seq, PAGE)
+
+    async def receive(self, message: InboundMessage) -> tuple[dict[str, Any], bool]:
+        stored = await self._pipeline.ingest(message)
+        return stored.message, stored.duplicate
+
+    async def typing(self, conversation_id: str, active: bool) -> None:
+        await self._pipeline.typing(conversation_id, "customer", active)
+
+
+class ConsoleBackendImpl:
+    """ConsoleBackend over the store and the pipeline."""
+
+    def __init__(self, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
+        self._pool = pool
+        self._pipeline = pipeline
+
+    async def conversations(self, statuses: list[str]) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            return await store.conversations(conn, statuses)
+
+    async def conversation(self, conversation_id: str) -> dict[str, Any]:
+        async with self._pool.acquire() as conn:
+            try:
+                return await store.conversation(conn, conversation_id)
+            except NotFound as exc:
+                raise LookupError(str(exc)) from None
+
+    async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            try:
+                return await store.messages_after(conn, conversation_id, after_seq, PAGE)
+            except NotFound as exc:
+                raise LookupError(str(exc)) from None
+
+    async def reply(
+        self, agent: Agent, conversation_id: str, text: str, client_id: str
+    ) -> tuple[dict[str, Any], bool]:
+        try:
+            stored = await self._pipeline.reply(agent.id, conversation_id, text, client_id)
+        except NotFound as exc:
+            raise LookupError(str(exc)) from None
+        except Conflict as exc:
+            raise ReplyRefused(str(exc)) from None
+        return stored.message, stored.duplicate
+
+    async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            found = await store.events_after(conn, last_event_id, limit)
+        return [
+            {"id": e.id, "name": e.name, "conversation_id": e.conversation_id, "data": e.data}
+            for e in found
+        ]
+
+    async def last_event_id(self) -> int:
+        async with self._pool.acquire() as conn:
+            return await store.last_event_id(conn)
+
+    async def typing(self, conversation_id: str, active: bool) -> None:
+        await self._pipeline.typing(conversation_id, "agent", active)

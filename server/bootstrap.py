@@ -1,0 +1,124 @@
+"""The composition root: the only place that picks concrete adapters and wires them."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from channels.webchat.hub import WebchatHub
+from channels.webchat.token import VisitorTokens
+from server import database, fanout
+from server.agents import AgentStore
+from server.backends import ConsoleBackendImpl, WebchatBackendImpl
+from server.bus import EventBus, InProcessBus, RedisBus
+from server.metrics import Metrics
+from server.pipeline import Pipeline
+from server.settings import Settings
+from web_console.hub import ConsoleHub
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a running node holds; built by ``start`` and released by ``stop``."""
+
+    settings: Settings
+    metrics: Metrics
+    pool: asyncpg.Pool
+    bus: EventBus
+    pipeline: Pipeline
+    tokens: VisitorTokens
+    agents: AgentStore
+    webchat_backend: WebchatBackendImpl
+    console_backend: ConsoleBackendImpl
+    webchat_hub: WebchatHub
+    console_hub: ConsoleHub
+    embedded: database.EmbeddedPostgres | None
+
+
+async def open_database(
+    settings: Settings,
+) -> tuple[asyncpg.Pool, database.EmbeddedPostgres | None]:
+    """The pool (migrated), and the embedded server when no URL is configured."""
+    embedded = None
+    if settings.database_url is None:
+        embedded = database.EmbeddedPostgres(settings.data_dir)
+        dsn = embedded.start()
+    else:
+        dsn = settings.database_url.get_secret_value()
+    try:
+        pool = await database.create_pool(
+            dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        await database.migrate(pool)
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
+    return pool, embedded
+
+
+async def start(settings: Settings) -> Services:
+    metrics = Metrics()
+    pool, embedded = await open_database(settings)
+    bus: EventBus
+    if settings.redis_url is not None:
+        bus = RedisBus(settings.redis_url.get_secret_value(), metrics)
+    else:
+        bus = InProcessBus(metrics)
+    await bus.start()
+    pipeline = Pipeline(pool, bus, metrics, settings.auto_ack_text)
+    tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
+    agents = AgentStore(pool)
+    webchat_backend = WebchatBackendImpl(pool, pipeline)
+    console_backend = ConsoleBackendImpl(pool, pipeline)
+    origins = settings.origins()
+    webchat_hub = WebchatHub(
+        webchat_backend,
+        tokens,
+        origins=origins,
+        rate_per_second=settings.ws_rate_per_second,
+        rate_burst=settings.ws_rate_burst,
+        on_reject=lambda code: metrics.ws_rejected.labels("webchat", str(code)).inc(),
+    )
+    console_hub = ConsoleHub(
+        console_backend,
+        agents,
+        origins=origins,
+        on_reject=lambda code: metrics.ws_rejected.labels("console", str(code)).inc(),
+    )
+    metrics.track_connections("webchat", lambda: webchat_hub.connection_count)
+    metrics.track_connections("console", lambda: console_hub.connection_count)
+    fanout.connect(bus, webchat_hub, console_hub)
+    log.info(
+        "services started", bus=bus.state()["kind"], database="embedded" if embedded else "external"
+    )
+    return Services(
+        settings,
+        metrics,
+        pool,
+        bus,
+        pipeline,
+        tokens,
+        agents,
+        webchat_backend,
+        console_backend,
+        webchat_hub,
+        console_hub,
+        embedded,
+    )
+
+
+async def stop(services: Services) -> None:
+    """Release in reverse order; the embedded Postgres stops last."""
+    with contextlib.suppress(Exception):
+        await services.bus.close()
+    with contextlib.suppress(Exception):
+        await services.pool.close()
+    if services.embedded is not None:
+        services.embedded.stop()
+    log.info("services stopped")

@@ -1,0 +1,168 @@
+"""The ``switchboard`` command line: serve, migrate, seed-demo and agent management."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from server import bootstrap, database, demo, logs
+from server.agents import create_agent
+from server.app import create_app
+from server.errors import SwitchboardError
+from server.settings import Settings
+
+cli = typer.Typer(
+    help="Switchboard: real-time omnichannel support server.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+agent_cli = typer.Typer(help="Manage console agents.", no_args_is_help=True)
+cli.add_typer(agent_cli, name="agent")
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    logs.configure(settings.log_level, settings.log_json)
+    return settings
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine; our errors become a one-line message and exit status 2."""
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+    except SwitchboardError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (0 picks a free one).")] = None,
+    demo_data: Annotated[bool, typer.Option("--demo", help="Seed the demo data.")] = False,
+) -> None:
+    """Start the server (embedded Postgres unless SWITCHBOARD_DATABASE_URL is set)."""
+    settings = _settings(host=host, port=port)
+
+    async def main() -> None:
+        services = await bootstrap.start(settings)
+        try:
+            if demo_data:
+                await demo.seed(services.pool)
+            config = uvicorn.Config(
+                create_app(services),
+                host=settings.host,
+                port=settings.port,
+                ws="websockets",
+                ws_max_size=settings.ws_max_frame_bytes,
+                ws_ping_interval=settings.ws_heartbeat_seconds,
+                ws_ping_timeout=settings.ws_heartbeat_seconds,
+                lifespan="off",
+                log_config=None,
+                timeout_graceful_shutdown=10,
+                server_header=False,
+            )
+            server = uvicorn.Server(config)
+            serving = asyncio.create_task(server.serve())
+            # uvicorn only exposes a `started` flag, no event to await.
+            while not server.started and not serving.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if server.started:
+                _announce(server, settings, demo_data)
+            await serving
+        finally:
+            await bootstrap.stop(services)
+
+    _run(main)
+
+
+def _announce(server: uvicorn.Server, settings: Settings, demo_data: bool) -> None:
+    port = server.servers[0].sockets[0].getsockname()[1]
+    base = settings.base_url if settings.port else f"http://{settings.host}:{port}"
+    lines = [
+        f"Switchboard is listening on {base}",
+        f"  web chat demo : {base}/",
+        f"  agent console : {base}/console",
+    ]
+    if demo_data:
+        lines.append(f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
+    print("\n".join(lines), flush=True)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending schema migrations and print the schema version."""
+    settings = _settings()
+
+    async def main() -> None:
+        pool, embedded = await bootstrap.open_database(settings)
+        try:
+            print(f"schema version {await database.schema_version(pool)}")
+        finally:
+            await pool.close()
+            if embedded:
+                embedded.stop()
+
+    _run(main)
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo brand, web chat inbox and agent (idempotent)."""
+    settings = _settings()
+
+    async def main() -> None:
+        pool, embedded = await bootstrap.open_database(settings)
+        try:
+            await demo.seed(pool)
+            print(f"demo agent: {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
+        finally:
+            await pool.close()
+            if embedded:
+                embedded.stop()
+
+    _run(main)
+
+
+@agent_cli.command("create")
+def agent_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="agent, supervisor or admin.")] = "agent",
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."
+        ),
+    ] = "",
+) -> None:
+    """Create a console agent (the password is stored argon2-hashed)."""
+    settings = _settings()
+
+    async def main() -> None:
+        pool, embedded = await bootstrap.open_database(settings)
+        try:
+            agent = await create_agent(pool, email=email, name=name, password=password, role=role)
+            print(f"created {agent.role} {agent.email} ({agent.id})")
+        finally:
+            await pool.close()
+            if embedded:
+                embedded.stop()
+
+    _run(main)
+
+
+def main() -> None:
+    cli(prog_name="switchboard")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Event names and the event value carried on the bus.
+
+Events are written to Postgres in the transaction that caused them and published after the
+commit, from the pipeline only. Their ids grow, so a console can resume from the last id it saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+MESSAGE_CREATED = "message.created"
+CONVERSATION_CREATED = "conversation.created"
+CONVERSATION_UPDATED = "conversation.updated"
+# Typing is live-only: it is published but never stored, so it has no id.
+TYPING = "typing"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened, addressed to a conversation."""
+
+    name: str
+    conversation_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "id": self.id,
+                "name": self.name,
+                "conversation_id": self.conversation_id,
+                "data": self.data,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Event:
+        obj = orjson.loads(raw)
+        return cls(
+            name=obj["name"], conversation_id=obj["conversation_id"], data=obj["data"], id=obj["id"]
+        )

@@ -1,0 +1,39 @@
+"""Structured logging with structlog: key=value for people, JSON lines for collectors."""
+
+from __future__ import annotations
+
+import logging
+
+import structlog
+
+
+def configure(level: str = "INFO", json: bool = False) -> None:
+    """Route stdlib and structlog records through one renderer."""
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's access log duplicates our own request metrics; keep its errors only.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # pgserver logs every initdb/pg_ctl command line at INFO.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -1,0 +1,54 @@
+"""Prometheus metrics, in a registry of their own so several apps can live in one process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+
+class Metrics:
+    """The server's counters, gauges and histograms."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages_in = Counter(
+            "switchboard_messages_in_total", "Customer messages stored", ["channel"], registry=r
+        )
+        self.messages_out = Counter(
+            "switchboard_messages_out_total",
+            "Bot, agent and system messages stored",
+            ["channel", "author"],
+            registry=r,
+        )
+        self.ingest_seconds = Histogram(
+            "switchboard_ingest_seconds",
+            "Time to store, route and publish one inbound message",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
+        self.events_published = Counter(
+            "switchboard_events_published_total",
+            "Events published on the bus",
+            ["name"],
+            registry=r,
+        )
+        self.ws_connections = Gauge(
+            "switchboard_websocket_connections", "Open WebSocket connections", ["kind"], registry=r
+        )
+        self.ws_rejected = Counter(
+            "switchboard_websocket_rejected_total",
+            "WebSocket connections refused or closed for bad input",
+            ["kind", "code"],
+            registry=r,
+        )
+
+    def track_connections(self, kind: str, count: Callable[[], int]) -> None:
+        self.ws_connections.labels(kind).set_function(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

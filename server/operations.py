@@ -1,0 +1,83 @@
+"""Operator endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.schemas import SchemaGenerator
+
+from server.metrics import CONTENT_TYPE
+
+schemas = SchemaGenerator(
+    {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Switchboard",
+            "version": "0.1.0",
+            "description": "Real-time omnichannel customer-support messaging server",
+        },
+    }
+)
+
+
+def routes(services: Any) -> list[BaseRoute]:
+    async def healthz(request: Request) -> Response:
+        """
+        summary: Liveness
+        responses:
+          200: {description: the process is up}
+        """
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        """
+        summary: Readiness of the database, bus and NLU
+        responses:
+          200: {description: every part is ready}
+          503: {description: a part is not ready; the body says which}
+        """
+        try:
+            async with asyncio.timeout(2):
+                version = await services.pool.fetchval("SELECT max(version) FROM schema_migrations")
+            db: dict[str, Any] = {
+                "ok": True,
+                "schema_version": version,
+                "embedded": services.embedded is not None,
+            }
+        except Exception as exc:
+            db = {"ok": False, "error": type(exc).__name__}
+        checks = {
+            "database": db,
+            "bus": services.bus.state(),
+            # No interpreter is wired yet: every conversation is queued for a human.
+            "nlu": {"ok": True, "kind": "none", "detail": "no NLU engine; all to humans"},
+        }
+        ready = all(part["ok"] for part in checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        """
+        summary: Prometheus metrics
+        responses:
+          200: {description: Prometheus text exposition format}
+        """
+        return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def openapi(request: Request) -> Response:
+        """
+        summary: This document
+        responses:
+          200: {description: the OpenAPI 3.1 description of the REST API}
+        """
+        return JSONResponse(schemas.get_schema(routes=request.app.routes))
+
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/openapi.json", openapi),
+    ]

@@ -1,0 +1,82 @@
+"""The one typed settings object, read once from ``SWITCHBOARD_*`` variables and ``.env``.
+
+Nothing else in the code base reads the environment. Secrets are ``SecretStr`` so that printing
+or logging the settings never shows them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; see README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # Public base URL printed by `serve` and used for the default Origin allow-list.
+    public_url: str | None = None
+
+    # Unset: an embedded PostgreSQL (pgserver) is started with its data under data_dir.
+    database_url: SecretStr | None = None
+    data_dir: Path = Path("var")
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=20, ge=1)
+
+    # Unset: the in-process bus (one node). Set: Redis pub/sub fan-out across nodes.
+    redis_url: SecretStr | None = None
+
+    # Signs visitor tokens and console sessions. Unset: generated once and kept in data_dir,
+    # so tokens survive restarts; with several nodes every node must share the same value.
+    secret_key: SecretStr | None = None
+    visitor_token_ttl: int = Field(default=7 * 24 * 3600, ge=60)
+    console_session_ttl: int = Field(default=12 * 3600, ge=60)
+    # Origins allowed to open the widget's WebSocket; empty means the server's own origin.
+    allowed_origins: list[str] = []
+
+    ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
+    ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # Per-connection message rate: a burst of `ws_rate_burst` then `ws_rate_per_second`.
+    ws_rate_per_second: float = Field(default=5.0, gt=0)
+    ws_rate_burst: int = Field(default=20, ge=1)
+
+    auto_ack_text: str = (
+        "Thanks for your message! We have received it and a member of our team will reply "
+        "here shortly."
+    )
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def origins(self) -> frozenset[str]:
+        """The widget's Origin allow-list (the server's own origins when none is configured)."""
+        if self.allowed_origins:
+            return frozenset(o.rstrip("/") for o in self.allowed_origins)
+        own = {self.base_url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"}
+        return frozenset(own)
+
+    def signing_key(self) -> str:
+        """The secret key, created under data_dir on first use when not configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,172 @@
+"""Real components for tests: Postgres (pgserver), redis-server, and Switchboard servers.
+
+Everything binds to loopback on a free port and stops when its test is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+
+from server import bootstrap, demo
+from server.app import create_app
+from server.bootstrap import Services
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DB = "switchboard_template"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def dsn_for(base_dsn: str, database: str) -> str:
+    """pgserver's URI is postgresql://postgres:@/postgres?host=SOCKETDIR; swap the database."""
+    head, _, query = base_dsn.partition("?")
+    return f"{head.rsplit('/', 1)[0]}/{database}?{query}"
+
+
+async def create_template(base_dsn: str) -> None:
+    """A migrated, demo-seeded database that each test clones (CREATE DATABASE ... TEMPLATE)."""
+    conn = await asyncpg.connect(base_dsn)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+        await conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    finally:
+        await conn.close()
+    from server import database
+
+    pool = await database.create_pool(dsn_for(base_dsn, TEMPLATE_DB), min_size=1, max_size=2)
+    try:
+        await database.migrate(pool)
+        await demo.seed(pool)
+    finally:
+        await pool.close()
+
+
+async def fresh_database(base_dsn: str) -> str:
+    name = "t_" + uuid.uuid4().hex[:12]
+    conn = await asyncpg.connect(base_dsn)
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await conn.close()
+    return dsn_for(base_dsn, name)
+
+
+@contextlib.contextmanager
+def redis_server(tmp: Path) -> Iterator[str]:
+    """A real redis-server on a free loopback port, nothing kept on disk."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is missing: `make system-deps` installs it")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def settings_for(dsn: str, tmp: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": dsn, "data_dir": tmp, "secret_key": "test-secret-key-" + "x" * 32,
+        "port": 0, "allowed_origins": ["http://allowed.test"], "db_pool_max": 10,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class RunningServer:
+    services: Services
+    base_url: str
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://")
+
+
+@contextlib.asynccontextmanager
+async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """Start Switchboard in this event loop on a free port, as `switchboard serve` does."""
+    services = await bootstrap.start(settings)
+    config = uvicorn.Config(
+        create_app(services), host="127.0.0.1", port=0, ws="websockets-sansio",
+        ws_max_size=settings.ws_max_frame_bytes, ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds, lifespan="off", log_config=None,
+        timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield RunningServer(services, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        await task
+        await bootstrap.stop(services)
+
+
+@contextlib.contextmanager
+def server_process(env: dict[str, str]) -> Iterator[str]:
+    """`switchboard serve --port 0` in its own process; yields its base URL."""
+    full_env = {**os.environ, **env, "SWITCHBOARD_PORT": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve"], cwd=ROOT, env=full_env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    lines = []
+    try:
+        deadline = time.monotonic() + 60
+        base = None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Switchboard is listening on "):
+                base = line.split()[-1]
+                break
+        if base is None:
+            raise RuntimeError("server did not start:\n" + "".join(lines))
+        # Keep draining its output so a full pipe never blocks the server.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,1 @@
+"""The agent console: static web app, its WebSocket hub and routes, and its backend port."""

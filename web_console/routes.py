@@ -1,0 +1,250 @@
+"""The console's HTTP routes: login, conversations, transcripts, replies, and the static app.
+
+Agents authenticate with a session cookie (signed, expiring, SameSite=Strict); every write also
+checks the Origin header, so another site cannot act with an agent's cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from web_console.hub import ConsoleHub
+from web_console.port import Agent, AgentDirectory, ConsoleBackend, ReplyRefused
+
+STATIC = Path(__file__).parent / "static"
+M = TypeVar("M", bound=BaseModel)
+OPEN_STATUSES = ["bot", "queued", "assigned"]
+ALL_STATUSES = {"bot", "queued", "assigned", "resolved"}
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=10_000)
+    client_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class _Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _body(model: type[M], raw: bytes) -> M:
+    try:
+        return model.model_validate(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        raise _Refused(_error(400, "body is not valid JSON")) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "body"
+        raise _Refused(_error(422, f"{where}: {first['msg']}")) from None
+
+
+def routes(
+    hub: ConsoleHub, backend: ConsoleBackend, agents: AgentDirectory, origins: frozenset[str]
+) -> list[BaseRoute]:
+    def _check_origin(request: Request) -> None:
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/") not in origins:
+            raise _Refused(_error(403, "origin not allowed"))
+
+    async def _agent(request: Request) -> Agent:
+        agent_id = request.session.get("agent_id")
+        agent = await agents.agent(agent_id) if isinstance(agent_id, str) else None
+        if agent is None:
+            raise _Refused(_error(401, "log in first"))
+        return agent
+
+    Handler = Callable[[Request], Awaitable[Response]]
+
+    def endpoint(handler: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            try:
+                if request.method != "GET":
+                    _check_origin(request)
+                return await handler(request)
+            except _Refused as refused:
+                return refused.response
+            except LookupError as exc:
+                return _error(404, str(exc) or "not found")
+
+        wrapped.__doc__ = handler.__doc__
+        wrapped.__name__ = handler.__name__
+        return wrapped
+
+    @endpoint
+    async def login(request: Request) -> Response:
+        """
+        summary: Log an agent in
+        requestBody:
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [email, password]
+                properties: {email: {type: string}, password: {type: string}}
+        responses:
+          200: {description: the agent; a session cookie is set}
+          400: {description: body is not JSON}
+          401: {description: wrong email or password}
+          422: {description: invalid field}
+        """
+        body = _body(Login, await request.body())
+        agent = await agents.authenticate(body.email, body.password)
+        if agent is None:
+            return _error(401, "wrong email or password")
+        request.session.clear()
+        request.session["agent_id"] = agent.id
+        return JSONResponse({"agent": _agent_json(agent)})
+
+    @endpoint
+    async def logout(request: Request) -> Response:
+        """
+        summary: Log out
+        responses:
+          204: {description: the session cookie is cleared}
+        """
+        request.session.clear()
+        return Response(status_code=204)
+
+    @endpoint
+    async def me(request: Request) -> Response:
+        """
+        summary: The logged-in agent
+        responses:
+          200: {description: the agent}
+          401: {description: not logged in}
+        """
+        return JSONResponse({"agent": _agent_json(await _agent(request))})
+
+    @endpoint
+    async def list_conversations(request: Request) -> Response:
+        """
+        summary: Conversations, newest activity first
+        parameters:
+          - {name: status, in: query, required: false,
+             description: "comma-separated statuses (bot, queued, assigned, resolved);
+                           default: the open ones",
+             schema: {type: string}}
+        responses:
+          200:
+            description: >
+              the conversations and the newest event id: open the console WebSocket with
+              it in `hello` to receive everything that happens after this list
+          401: {description: not logged in}
+          422: {description: unknown status}
+        """
+        await _agent(request)
+        raw = request.query_params.get("status")
+        statuses = raw.split(",") if raw else OPEN_STATUSES
+        if not set(statuses) <= ALL_STATUSES:
+            return _error(422, f"status: must be among {sorted(ALL_STATUSES)}")
+        last_event_id = await backend.last_event_id()  # first, so nothing falls between
+        items = await backend.conversations(statuses)
+        return JSONResponse({"conversations": items, "last_event_id": last_event_id})
+
+    @endpoint
+    async def get_conversation(request: Request) -> Response:
+        """
+        summary: One conversation
+        responses:
+          200: {description: the conversation}
+          401: {description: not logged in}
+          404: {description: no such conversation}
+        """
+        await _agent(request)
+        return JSONResponse(await backend.conversation(request.path_params["id"]))
+
+    @endpoint
+    async def list_messages(request: Request) -> Response:
+        """
+        summary: A conversation's messages in seq order
+        parameters:
+          - {name: after_seq, in: query, required: false, schema: {type: integer, minimum: 0}}
+        responses:
+          200: {description: up to 500 messages with seq > after_seq}
+          401: {description: not logged in}
+          404: {description: no such conversation}
+          422: {description: after_seq is not a non-negative integer}
+        """
+        await _agent(request)
+        raw = request.query_params.get("after_seq", "0")
+        if not raw.isdigit() or len(raw) > 9:
+            return _error(422, "after_seq: must be a non-negative integer")
+        conversation_id = request.path_params["id"]
+        await backend.conversation(conversation_id)  # 404 for an unknown id
+        return JSONResponse({"messages": await backend.messages_after(conversation_id, int(raw))})
+
+    @endpoint
+    async def post_message(request: Request) -> Response:
+        """
+        summary: Reply to the customer
+        description: >
+          Stored once per client_id (a retried request returns the stored message with 200).
+          Replying to an unassigned conversation assigns it to you.
+        requestBody:
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [text, client_id]
+                properties:
+                  text: {type: string, maxLength: 10000}
+                  client_id: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
+        responses:
+          201: {description: the stored message}
+          200: {description: the message was already stored for this client_id}
+          400: {description: body is not JSON}
+          401: {description: not logged in}
+          403: {description: Origin not allowed}
+          404: {description: no such conversation}
+          409: {description: the conversation is resolved or held by another agent}
+          422: {description: invalid field}
+        """
+        agent = await _agent(request)
+        body = _body(Reply, await request.body())
+        try:
+            message, duplicate = await backend.reply(
+                agent, request.path_params["id"], body.text, body.client_id
+            )
+        except ReplyRefused as exc:
+            return _error(409, str(exc))
+        return JSONResponse({"message": message}, status_code=200 if duplicate else 201)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    return [
+        Route("/console", index, include_in_schema=False),
+        Route("/console/api/login", login, methods=["POST"]),
+        Route("/console/api/logout", logout, methods=["POST"]),
+        Route("/console/api/me", me, methods=["GET"]),
+        Route("/console/api/conversations", list_conversations, methods=["GET"]),
+        Route("/console/api/conversations/{id}", get_conversation, methods=["GET"]),
+        Route("/console/api/conversations/{id}/messages", list_messages, methods=["GET"]),
+        Route("/console/api/conversations/{id}/messages", post_message, methods=["POST"]),
+        WebSocketRoute("/console/ws", hub.endpoint),
+        Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
+    ]
+
+
+def _agent_json(agent: Agent) -> dict[str, Any]:
+    return {"id": agent.id, "email": agent.email, "name": agent.name, "role": agent.role}
