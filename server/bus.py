@@ -54,7 +54,7 @@ class _Listeners:
             try:
                 listener(event)
             except Exception:  # one broken listener must not starve the others
-                log.exception("event listener failed", event=event.name)
+                log.exception("event listener failed", event_name=event.name)
 
 
 class InProcessBus(_Listeners):
