@@ -69,7 +69,8 @@ _CONVERSATION_VIEW_SQL = """
     SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.priority, c.assignee_id,
            c.last_seq, c.last_message_at, c.created_at, c.updated_at,
            ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
-           (SELECT m.text FROM messages m WHERE m.conversation_id = c.id
+           (SELECT m.text FROM messages m
+             WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
              ORDER BY m.seq DESC LIMIT 1) AS preview
       FROM conversations c
       JOIN contacts ct ON ct.id = c.contact_id
@@ -78,7 +79,7 @@ _CONVERSATION_VIEW_SQL = """
 
 
 def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
-    """A conversation as a console list item."""
+    """A conversation as a console list item; the preview is what the customer said last."""
     preview = row["preview"]
     return {
         "id": str(row["id"]),

@@ -49,9 +49,10 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="sbredis") as tmp, harness.redis_server(
-        Path(tmp)
-    ) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="sbredis") as tmp,
+        harness.redis_server(Path(tmp)) as url,
+    ):
         yield url
 
 

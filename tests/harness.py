@@ -80,8 +80,22 @@ def redis_server(tmp: Path) -> Iterator[str]:
         raise RuntimeError("redis-server is missing: `make system-deps` installs it")
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -96,8 +110,12 @@ def redis_server(tmp: Path) -> Iterator[str]:
 
 def settings_for(dsn: str, tmp: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "database_url": dsn, "data_dir": tmp, "secret_key": "test-secret-key-" + "x" * 32,
-        "port": 0, "allowed_origins": ["http://allowed.test"], "db_pool_max": 10,
+        "database_url": dsn,
+        "data_dir": tmp,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "port": 0,
+        "allowed_origins": ["http://allowed.test"],
+        "db_pool_max": 10,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -118,12 +136,18 @@ async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """Start Switchboard in this event loop on a free port, as `switchboard serve` does."""
     services = await bootstrap.start(settings)
     config = uvicorn.Config(
-        create_app(services), host="127.0.0.1", port=0, ws="websockets-sansio",
-        ws_max_size=settings.ws_max_frame_bytes, ws_ping_interval=settings.ws_heartbeat_seconds,
-        ws_ping_timeout=settings.ws_heartbeat_seconds, lifespan="off", log_config=None,
-        timeout_graceful_shutdown=5)
+        create_app(services),
+        host="127.0.0.1",
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds,
+        lifespan="off",
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -143,10 +167,16 @@ def server_process(env: dict[str, str]) -> Iterator[str]:
     """`switchboard serve --port 0` in its own process; yields its base URL."""
     full_env = {**os.environ, **env, "SWITCHBOARD_PORT": "0"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve"], cwd=ROOT, env=full_env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "server.cli", "serve"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     lines = []
+    drain: threading.Thread | None = None
     try:
         deadline = time.monotonic() + 60
         base = None
@@ -161,7 +191,8 @@ def server_process(env: dict[str, str]) -> Iterator[str]:
         if base is None:
             raise RuntimeError("server did not start:\n" + "".join(lines))
         # Keep draining its output so a full pipe never blocks the server.
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        drain = threading.Thread(target=proc.stdout.read, daemon=True)
+        drain.start()
         yield base
     finally:
         proc.terminate()
@@ -170,3 +201,6 @@ def server_process(env: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if drain is not None:
+            drain.join(5)
+        proc.stdout.close()

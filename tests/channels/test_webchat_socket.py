@@ -26,7 +26,8 @@ from tests.harness import RunningServer, run_server
 
 
 async def test_a_message_is_acknowledged_and_echoed_with_the_auto_reply_in_order(
-        server: RunningServer) -> None:
+    server: RunningServer,
+) -> None:
     session = await new_session(server.base_url)
     async with await open_socket(server.ws_url) as ws:
         welcome = await hello(ws, session["token"])
@@ -35,22 +36,26 @@ async def test_a_message_is_acknowledged_and_echoed_with_the_auto_reply_in_order
         frames = [await next_frame(ws) for _ in range(3)]
     ack = next(f for f in frames if f["type"] == "ack")
     messages = [f["message"] for f in frames if f["type"] == "message"]
-    assert ack["client_id"] == "c1" and ack["seq"] == 1 and ack["duplicate"] is False
+    assert ack["client_id"] == "c1"
+    assert ack["seq"] == 1
+    assert ack["duplicate"] is False
     assert [(m["seq"], m["author_kind"]) for m in messages] == [(1, "customer"), (2, "system")]
     assert messages[0]["client_id"] == "c1"
     assert messages[1]["text"] == server.services.settings.auto_ack_text
 
 
 async def test_reconnecting_resumes_with_exactly_the_missed_messages_in_order(
-        server: RunningServer) -> None:
+    server: RunningServer,
+) -> None:
     session = await new_session(server.base_url)
     async with await open_socket(server.ws_url) as ws:
         await hello(ws, session["token"])
         await ws.send(text({"type": "message", "client_id": "c1", "text": "Hello"}))
         frames = [await next_frame(ws) for _ in range(3)]  # ack, own message, auto-reply
     conversation_id = next(f for f in frames if f["type"] == "ack")["conversation_id"]
-    agent = await create_agent(server.services.pool, email="r@x.test", name="R",
-                               password="password1")
+    agent = await create_agent(
+        server.services.pool, email="r@x.test", name="R", password="password1"
+    )
     for i in range(50):  # sent while the customer is away
         await server.services.pipeline.reply(agent.id, conversation_id, f"reply {i}", f"r{i}")
 
@@ -59,7 +64,7 @@ async def test_reconnecting_resumes_with_exactly_the_missed_messages_in_order(
         assert welcome["resume_after"] == 2
         got = [(await next_of(ws, "message"))["message"] for _ in range(50)]
         with pytest.raises(TimeoutError):  # and nothing after them
-            await next_of(ws, "message", timeout=0.5)
+            await next_of(ws, "message", within=0.5)
     assert [m["seq"] for m in got] == list(range(3, 53))
     assert [m["text"] for m in got] == [f"reply {i}" for i in range(50)]
 
@@ -72,13 +77,15 @@ async def test_a_new_tab_without_a_seq_gets_the_whole_conversation(server: Runni
         await next_of(ws, "ack")
     async with await open_socket(server.ws_url) as ws:
         welcome = await hello(ws, session["token"])
-        assert welcome["conversation_id"] is not None and welcome["resume_after"] == 0
+        assert welcome["conversation_id"] is not None
+        assert welcome["resume_after"] == 0
         got = [(await next_of(ws, "message"))["message"]["seq"] for _ in range(2)]
     assert got == [1, 2]
 
 
 async def test_one_client_id_sent_fifty_times_concurrently_is_stored_once(
-        server: RunningServer) -> None:
+    server: RunningServer,
+) -> None:
     session = await new_session(server.base_url)
     sockets = [await open_socket(server.ws_url) for _ in range(50)]
     try:
@@ -93,7 +100,8 @@ async def test_one_client_id_sent_fifty_times_concurrently_is_stored_once(
     assert len({a["message_id"] for a in acks}) == 1
     assert sum(not a["duplicate"] for a in acks) == 1
     count = await server.services.pool.fetchval(
-        "SELECT count(*) FROM messages WHERE author_kind = 'customer'")
+        "SELECT count(*) FROM messages WHERE author_kind = 'customer'"
+    )
     assert count == 1
 
 
@@ -105,8 +113,12 @@ async def test_an_agent_typing_reaches_the_widget(server: RunningServer) -> None
         conversation_id = (await next_of(ws, "ack"))["conversation_id"]
         await server.services.pipeline.typing(conversation_id, "agent", True)
         typing = await next_of(ws, "typing")
-    assert typing == {"type": "typing", "conversation_id": conversation_id,
-                      "author_kind": "agent", "active": True}
+    assert typing == {
+        "type": "typing",
+        "conversation_id": conversation_id,
+        "author_kind": "agent",
+        "active": True,
+    }
 
 
 async def test_ping_gets_pong(server: RunningServer) -> None:
@@ -124,21 +136,34 @@ BAD_FRAMES = [
     ("unknown type", orjson.dumps({"type": "shout", "text": "x"}), p.CLOSE_BAD_FRAME),
     ("not an object", b"[1, 2]", p.CLOSE_BAD_FRAME),
     ("missing field", orjson.dumps({"type": "message", "text": "no id"}), p.CLOSE_BAD_FRAME),
-    ("extra field", orjson.dumps({"type": "message", "client_id": "a", "text": "x", "y": 1}),
-     p.CLOSE_BAD_FRAME),
-    ("blank text", orjson.dumps({"type": "message", "client_id": "a", "text": "   "}),
-     p.CLOSE_BAD_FRAME),
-    ("bad client id", orjson.dumps({"type": "message", "client_id": "a b", "text": "x"}),
-     p.CLOSE_BAD_FRAME),
+    (
+        "extra field",
+        orjson.dumps({"type": "message", "client_id": "a", "text": "x", "y": 1}),
+        p.CLOSE_BAD_FRAME,
+    ),
+    (
+        "blank text",
+        orjson.dumps({"type": "message", "client_id": "a", "text": "   "}),
+        p.CLOSE_BAD_FRAME,
+    ),
+    (
+        "bad client id",
+        orjson.dumps({"type": "message", "client_id": "a b", "text": "x"}),
+        p.CLOSE_BAD_FRAME,
+    ),
     ("second hello", orjson.dumps({"type": "hello", "token": "t"}), p.CLOSE_BAD_FRAME),
-    ("oversized frame", orjson.dumps({"type": "message", "client_id": "a",
-                                      "text": "x" * 70_000}), p.CLOSE_TOO_BIG),
+    (
+        "oversized frame",
+        orjson.dumps({"type": "message", "client_id": "a", "text": "x" * 70_000}),
+        p.CLOSE_TOO_BIG,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "raw", "code"), BAD_FRAMES, ids=[b[0] for b in BAD_FRAMES])
 async def test_a_bad_frame_closes_with_its_code_and_stores_nothing(
-        server: RunningServer, name: str, raw: bytes, code: int) -> None:
+    server: RunningServer, name: str, raw: bytes, code: int
+) -> None:
     session = await new_session(server.base_url)
     async with await open_socket(server.ws_url, max_size=None) as ws:
         await hello(ws, session["token"])
@@ -169,7 +194,8 @@ def _expired_token(server: RunningServer, session: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("kind", ["garbage", "tampered", "expired", "other secret", "not hello"])
 async def test_a_bad_token_closes_with_4401_and_stores_nothing(
-        server: RunningServer, kind: str) -> None:
+    server: RunningServer, kind: str
+) -> None:
     session = await new_session(server.base_url)
     token = session["token"]
     tokens = {
@@ -177,7 +203,8 @@ async def test_a_bad_token_closes_with_4401_and_stores_nothing(
         "tampered": token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"),
         "expired": _expired_token(server, session),
         "other secret": VisitorTokens("another-secret", 3600).issue(
-            VisitorClaims(session["visitor_id"], "demo-web")),
+            VisitorClaims(session["visitor_id"], "demo-web")
+        ),
     }
     async with await open_socket(server.ws_url) as ws:
         if kind == "not hello":
@@ -196,16 +223,19 @@ async def test_a_bad_token_closes_with_4401_and_stores_nothing(
 
 async def test_a_foreign_origin_is_refused_with_403(server: RunningServer) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        await open_socket(server.ws_url, origin="http://evil.test")  # type: ignore[arg-type]
+        await open_socket(server.ws_url, origin="http://evil.test")
     assert refused.value.response.status_code == 403
-    async with await open_socket(server.ws_url, origin="http://allowed.test"  # type: ignore[arg-type]
-                                 ) as ws:
+    async with await open_socket(
+        server.ws_url,
+        origin="http://allowed.test",
+    ) as ws:
         session = await new_session(server.base_url)
         await hello(ws, session["token"])
 
 
 async def test_too_many_messages_close_with_4429_after_storing_the_allowed_ones(
-        settings: object, dsn: str, tmp_path: object) -> None:
+    settings: object, dsn: str, tmp_path: object
+) -> None:
     from tests.harness import settings_for
 
     limited = settings_for(dsn, tmp_path, ws_rate_burst=3, ws_rate_per_second=0.1)  # type: ignore[arg-type]
@@ -214,11 +244,11 @@ async def test_too_many_messages_close_with_4429_after_storing_the_allowed_ones(
         async with await open_socket(server.ws_url) as ws:
             await hello(ws, session["token"])
             for i in range(5):
-                await ws.send(text({"type": "message", "client_id": f"m{i}",
-                                            "text": f"spam {i}"}))
+                await ws.send(text({"type": "message", "client_id": f"m{i}", "text": f"spam {i}"}))
             assert (await close_code(ws))[0] == p.CLOSE_RATE_LIMITED
         stored = await server.services.pool.fetchval(
-            "SELECT count(*) FROM messages WHERE author_kind = 'customer'")
+            "SELECT count(*) FROM messages WHERE author_kind = 'customer'"
+        )
         assert stored == 3
 
 
@@ -233,15 +263,20 @@ async def _still_serving(server: RunningServer) -> None:
 
 # --- the session endpoint ---
 
-@pytest.mark.parametrize(("body", "status"), [
-    (b"{nope", 400),
-    (b'{"token": "x"}', 422),
-    (b'{"inbox": "demo-web", "email": "not an email"}', 422),
-    (b'{"inbox": "demo-web", "surprise": 1}', 422),
-    (b'{"inbox": "no-such-inbox"}', 404),
-])
-async def test_session_requests_are_validated(server: RunningServer, body: bytes,
-                                              status: int) -> None:
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{nope", 400),
+        (b'{"token": "x"}', 422),
+        (b'{"inbox": "demo-web", "email": "not an email"}', 422),
+        (b'{"inbox": "demo-web", "surprise": 1}', 422),
+        (b'{"inbox": "no-such-inbox"}', 404),
+    ],
+)
+async def test_session_requests_are_validated(
+    server: RunningServer, body: bytes, status: int
+) -> None:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         response = await http.post("/api/webchat/sessions", content=body)
     assert response.status_code == status
@@ -250,8 +285,11 @@ async def test_session_requests_are_validated(server: RunningServer, body: bytes
 
 async def test_a_session_from_a_foreign_origin_is_refused(server: RunningServer) -> None:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        response = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"},
-                                   headers={"origin": "http://evil.test"})
+        response = await http.post(
+            "/api/webchat/sessions",
+            json={"inbox": "demo-web"},
+            headers={"origin": "http://evil.test"},
+        )
     assert response.status_code == 403
 
 

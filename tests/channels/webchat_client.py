@@ -28,33 +28,44 @@ async def open_socket(ws_url: str, **kwargs: Any) -> ClientConnection:
     return await connect(f"{ws_url}/ws/webchat", **kwargs)
 
 
-async def hello(ws: ClientConnection, token: str, conversation_id: str | None = None,
-                last_seq: int = 0) -> dict[str, Any]:
-    await ws.send(text({"type": "hello", "token": token,
-                        "conversation_id": conversation_id, "last_seq": last_seq}))
+async def hello(
+    ws: ClientConnection, token: str, conversation_id: str | None = None, last_seq: int = 0
+) -> dict[str, Any]:
+    await ws.send(
+        text(
+            {
+                "type": "hello",
+                "token": token,
+                "conversation_id": conversation_id,
+                "last_seq": last_seq,
+            }
+        )
+    )
     welcome = await next_frame(ws)
     assert welcome["type"] == "welcome", welcome
     return welcome
 
 
-async def next_frame(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
-    frame: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), timeout))
+async def next_frame(ws: ClientConnection, within: float = 10) -> dict[str, Any]:
+    frame: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), within))
     return frame
 
 
-async def next_of(ws: ClientConnection, kind: str, timeout: float = 10) -> dict[str, Any]:
+async def next_of(ws: ClientConnection, kind: str, within: float = 10) -> dict[str, Any]:
     """The next frame of one type, skipping others."""
     while True:
-        frame = await next_frame(ws, timeout)
+        frame = await next_frame(ws, within)
         if frame["type"] == kind:
             return frame
 
 
-async def close_code(ws: ClientConnection, timeout: float = 10) -> tuple[int, str]:
+async def close_code(ws: ClientConnection, within: float = 10) -> tuple[int, str]:
     """Read until the server closes; return its close code and reason."""
     try:
         while True:
-            await asyncio.wait_for(ws.recv(), timeout)
+            await asyncio.wait_for(ws.recv(), within)
     except ConnectionClosed as closed:
-        assert closed.rcvd is not None, "the connection dropped without a close frame"
-        return closed.rcvd.code, closed.rcvd.reason
+        received = closed.rcvd
+    if received is None:
+        raise AssertionError("the connection dropped without a close frame")
+    return received.code, received.reason

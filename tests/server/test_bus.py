@@ -70,7 +70,12 @@ async def test_redis_bus_reaches_listeners_on_another_node(redis_url: str) -> No
     try:
         got: list[Event] = []
         done = asyncio.Event()
-        two.subscribe(lambda e: (got.append(e), done.set()))
+
+        def listener(event: Event) -> None:
+            got.append(event)
+            done.set()
+
+        two.subscribe(listener)
         await one.publish(Event("message.created", "c9", {"text": "hi"}, id=7))
         await asyncio.wait_for(done.wait(), 5)
         assert got == [Event("message.created", "c9", {"text": "hi"}, id=7)]

@@ -7,8 +7,7 @@ import asyncpg
 from server import database
 
 
-async def test_migrations_are_recorded_and_reapplying_changes_nothing(
-        pool: asyncpg.Pool) -> None:
+async def test_migrations_are_recorded_and_reapplying_changes_nothing(pool: asyncpg.Pool) -> None:
     assert await database.schema_version(pool) == database.migrations()[-1].version
     assert await database.migrate(pool) == []
     names = [r["name"] for r in await pool.fetch("SELECT name FROM schema_migrations")]

@@ -20,9 +20,13 @@ ACK = "We got your message."
 
 
 def inbound(external_id: str, text: str = "hello", visitor: str = "visitor-1") -> InboundMessage:
-    return InboundMessage(channel="webchat", inbox_address=demo.WEBCHAT_INBOX,
-                          external_id=f"{visitor}:{external_id}",
-                          sender=Sender(external_id=visitor), text=text)
+    return InboundMessage(
+        channel="webchat",
+        inbox_address=demo.WEBCHAT_INBOX,
+        external_id=f"{visitor}:{external_id}",
+        sender=Sender(external_id=visitor),
+        text=text,
+    )
 
 
 @pytest.fixture
@@ -43,24 +47,31 @@ def pipeline(pool: asyncpg.Pool, published: list[Event]) -> Pipeline:
 
 
 async def test_first_message_opens_a_conversation_acknowledges_it_and_queues_it(
-        pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]) -> None:
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
     stored = await pipeline.ingest(inbound("m1", "where is my parcel?"))
     assert not stored.duplicate
     assert stored.message["seq"] == 1
     assert stored.message["author_kind"] == "customer"
     rows = await pool.fetch("SELECT seq, author_kind, text FROM messages ORDER BY seq")
     assert [(r["seq"], r["author_kind"], r["text"]) for r in rows] == [
-        (1, "customer", "where is my parcel?"), (2, "system", ACK)]
+        (1, "customer", "where is my parcel?"),
+        (2, "system", ACK),
+    ]
     status = await pool.fetchval("SELECT status FROM conversations")
     assert status == "queued"
     assert [e.name for e in published] == [
-        events.MESSAGE_CREATED, events.MESSAGE_CREATED, events.CONVERSATION_CREATED]
+        events.MESSAGE_CREATED,
+        events.MESSAGE_CREATED,
+        events.CONVERSATION_CREATED,
+    ]
     assert all(e.id is not None for e in published)
     assert published[2].data["conversation"]["status"] == "queued"
 
 
 async def test_later_messages_get_the_next_seq_and_no_second_acknowledgement(
-        pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
     await pipeline.ingest(inbound("m1"))
     second = await pipeline.ingest(inbound("m2", "anyone there?"))
     assert second.message["seq"] == 3
@@ -76,7 +87,8 @@ async def test_a_retried_delivery_is_stored_once(pipeline: Pipeline, pool: async
 
 
 async def test_fifty_concurrent_deliveries_of_one_message_store_one_row(
-        pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
     results = await asyncio.gather(*(pipeline.ingest(inbound("same")) for _ in range(50)))
     assert sum(not r.duplicate for r in results) == 1
     assert len({r.message["id"] for r in results}) == 1
@@ -88,37 +100,47 @@ async def test_fifty_concurrent_deliveries_of_one_message_store_one_row(
 
 
 async def test_same_client_id_from_two_visitors_are_two_messages(
-        pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
     a = await pipeline.ingest(inbound("c1", visitor="alice"))
     b = await pipeline.ingest(inbound("c1", visitor="bob"))
-    assert not a.duplicate and not b.duplicate
+    assert not a.duplicate
+    assert not b.duplicate
     assert a.message["conversation_id"] != b.message["conversation_id"]
 
 
 async def test_an_unknown_inbox_is_refused_and_nothing_is_stored(
-        pipeline: Pipeline, pool: asyncpg.Pool) -> None:
-    message = InboundMessage(channel="webchat", inbox_address="nope", external_id="x",
-                             sender=Sender("v"), text="hi")
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    message = InboundMessage(
+        channel="webchat", inbox_address="nope", external_id="x", sender=Sender("v"), text="hi"
+    )
     with pytest.raises(NotFound):
         await pipeline.ingest(message)
     assert await pool.fetchval("SELECT count(*) FROM messages") == 0
 
 
 async def test_agent_reply_claims_the_conversation_and_is_stored_once_per_client_id(
-        pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]) -> None:
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
     conv = (await pipeline.ingest(inbound("m1"))).message["conversation_id"]
     agent = await create_agent(pool, email="a@x.test", name="A", password="password1")
     reply = await pipeline.reply(agent.id, conv, "On its way!", "r1")
     again = await pipeline.reply(agent.id, conv, "On its way!", "r1")
-    assert reply.message["seq"] == 3 and reply.message["author_kind"] == "agent"
-    assert again.duplicate and again.message["id"] == reply.message["id"]
+    assert reply.message["seq"] == 3
+    assert reply.message["author_kind"] == "agent"
+    assert again.duplicate
+    assert again.message["id"] == reply.message["id"]
     row = await pool.fetchrow("SELECT status, assignee_id FROM conversations")
-    assert row["status"] == "assigned" and str(row["assignee_id"]) == agent.id
+    assert row is not None
+    assert row["status"] == "assigned"
+    assert str(row["assignee_id"]) == agent.id
     assert published[-1].data["conversation"]["assignee"]["name"] == "A"
 
 
 async def test_a_second_agent_cannot_answer_a_claimed_conversation(
-        pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
     conv = (await pipeline.ingest(inbound("m1"))).message["conversation_id"]
     first = await create_agent(pool, email="a@x.test", name="A", password="password1")
     second = await create_agent(pool, email="b@x.test", name="B", password="password1")
@@ -130,17 +152,28 @@ async def test_a_second_agent_cannot_answer_a_claimed_conversation(
 
 async def test_replying_to_an_unknown_conversation_is_not_found(pipeline: Pipeline) -> None:
     with pytest.raises(NotFound):
-        await pipeline.reply("00000000-0000-0000-0000-000000000000",
-                             "00000000-0000-0000-0000-000000000001", "hi", "r1")
+        await pipeline.reply(
+            "00000000-0000-0000-0000-000000000000",
+            "00000000-0000-0000-0000-000000000001",
+            "hi",
+            "r1",
+        )
     with pytest.raises(NotFound):
         await pipeline.reply("00000000-0000-0000-0000-000000000000", "not-a-uuid", "hi", "r1")
 
 
 async def test_same_email_on_two_identities_is_one_contact(
-        pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
     for visitor in ("v1", "v2"):
-        await pipeline.ingest(InboundMessage(
-            channel="webchat", inbox_address=demo.WEBCHAT_INBOX, external_id=f"{visitor}:1",
-            sender=Sender(visitor, email="Kim@Example.test"), text="hi"))
+        await pipeline.ingest(
+            InboundMessage(
+                channel="webchat",
+                inbox_address=demo.WEBCHAT_INBOX,
+                external_id=f"{visitor}:1",
+                sender=Sender(visitor, email="Kim@Example.test"),
+                text="hi",
+            )
+        )
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
     assert await pool.fetchval("SELECT count(*) FROM contact_identities") == 2

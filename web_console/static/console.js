@@ -138,7 +138,10 @@
         if (f.id && f.id > lastEventId) lastEventId = f.id;
         if (f.name === "message.created") {
           var c = conversations[f.conversation_id];
-          if (c) { c.preview = f.data.message.text; c.last_message_at = f.data.message.created_at; }
+          if (c) {
+            if (f.data.message.author_kind === "customer") c.preview = f.data.message.text;
+            c.last_message_at = f.data.message.created_at;
+          }
           appendMessage(f.data.message);
           renderList();
         } else if (f.name === "conversation.created" || f.name === "conversation.updated") {

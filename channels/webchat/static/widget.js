@@ -14,7 +14,9 @@
   }
   var state = load();          // {token, conversation_id, last_seq, outbox: [{client_id, text}]}
   state.outbox = state.outbox || [];
-  state.last_seq = state.last_seq || 0;
+  // A new page has shown nothing yet, so it asks for the whole conversation; within the page,
+  // reconnects resume from the last seq shown.
+  state.last_seq = 0;
   function save() { localStorage.setItem(storeKey, JSON.stringify(state)); }
 
   // ---- UI, in a shadow root so the host page's CSS cannot reach it ----

@@ -1,0 +1,200 @@
+"""`make bench`: idle sockets and memory, round-trip latency and throughput, each beside a bare
+`websockets` echo server measured in the same run; writes bench/RESULTS.md.
+
+Everything runs on loopback and stops by itself. Sizes can be changed with environment
+variables: BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step,
+default 5), BENCH_RATES (comma-separated msg/s, default 250,500,1000,2000,3000).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import uvloop
+
+from bench.load import EchoLoad, Result, SwitchboardLoad
+from server import database, demo
+
+ROOT = Path(__file__).resolve().parent.parent
+IDLE = int(os.environ.get("BENCH_IDLE", "10000"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+RATES = [float(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,2000,3000").split(",")]
+CUSTOMERS = 100
+CLIENT_PROCESSES = 2  # the per-process open-file limit here is 20,000
+
+
+@contextlib.contextmanager
+def process(
+    args: list[str], env: dict[str, str], ready_prefix: str
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if line.startswith(ready_prefix):
+                yield proc, line.strip()
+                break
+        else:
+            raise RuntimeError(f"{args} exited before it was ready")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def rss(pid: int) -> int:
+    return int(psutil.Process(pid).memory_info().rss)
+
+
+def idle(kind: str, url: str, server_pid: int) -> tuple[int, float]:
+    """Open IDLE sockets from client processes; return (open sockets, bytes per socket)."""
+    before = rss(server_pid)
+    per_client = IDLE // CLIENT_PROCESSES
+    with contextlib.ExitStack() as stack:
+        opened = 0
+        for _ in range(CLIENT_PROCESSES):
+            _, line = stack.enter_context(
+                process(
+                    [sys.executable, "-m", "bench.idle_clients", kind, url, str(per_client)],
+                    {},
+                    "ready",
+                )
+            )
+            opened += int(line.split()[1])
+        time.sleep(1)
+        after = rss(server_pid)
+    return opened, (after - before) / max(opened, 1)
+
+
+async def seed(dsn: str) -> None:
+    pool = await database.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        await database.migrate(pool)
+        await demo.seed(pool)
+    finally:
+        await pool.close()
+
+
+async def load_steps(make: object) -> list[Result]:
+    results = []
+    async with make() as load:  # type: ignore[operator]
+        for rate in RATES:
+            results.append(await load.run(rate, SECONDS))
+    return results
+
+
+def sustained(results: list[Result]) -> float:
+    """The highest offered rate served in full: nothing lost, ≥ 95 % of it achieved."""
+    ok = [r.achieved for r in results if r.lost == 0 and r.achieved >= 0.95 * r.offered]
+    return max(ok, default=0.0)
+
+
+def main() -> None:
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    with tempfile.TemporaryDirectory(prefix="sbbench") as tmp:
+        pg = database.EmbeddedPostgres(Path(tmp))
+        dsn = pg.start()
+        try:
+            uvloop.run(seed(dsn))
+            env = {
+                "SWITCHBOARD_DATABASE_URL": dsn,
+                "SWITCHBOARD_PORT": "0",
+                "SWITCHBOARD_DATA_DIR": tmp,
+                "SWITCHBOARD_LOG_LEVEL": "WARNING",
+                "SWITCHBOARD_WS_RATE_PER_SECOND": "100000",
+                "SWITCHBOARD_WS_RATE_BURST": "100000",
+                "SWITCHBOARD_DB_POOL_MAX": "20",
+            }
+            with (
+                process(
+                    [sys.executable, "-m", "server.cli", "serve"],
+                    env,
+                    "Switchboard is listening on ",
+                ) as (sb, line),
+                process([sys.executable, "-m", "bench.echo_server"], {}, "port") as (echo, port),
+            ):
+                sb_url = line.split()[-1]
+                echo_url = f"ws://127.0.0.1:{port.split()[1]}"
+                say(f"# Switchboard benchmarks — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+                say()
+                say(
+                    f"Command: `make bench` (BENCH_IDLE={IDLE}, BENCH_SECONDS={SECONDS:g}, "
+                    f"BENCH_RATES={','.join(f'{r:g}' for r in RATES)}). Machine: "
+                    f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+                    f"{platform.platform()}, Python {platform.python_version()}. Server, "
+                    f"Postgres, baseline and load generator all share these cores."
+                )
+                say()
+                say("## (a) Idle sockets, one server process")
+                say()
+                sb_open, sb_per = idle("switchboard", sb_url, sb.pid)
+                echo_open, echo_per = idle("echo", echo_url.replace("ws://", "http://"), echo.pid)
+                say("| server | sockets held | RSS per socket | ratio to bare |")
+                say("|---|---|---|---|")
+                say(f"| bare websockets echo | {echo_open} | {echo_per / 1024:.1f} KiB | 1.00 |")
+                say(
+                    f"| Switchboard widget (session + hello) | {sb_open} | "
+                    f"{sb_per / 1024:.1f} KiB | {sb_per / max(echo_per, 1):.2f} |"
+                )
+                say()
+                say("## (b, c) Customer → console round trip, every message persisted")
+                say()
+                say(
+                    f"{CUSTOMERS} customers, open-loop schedule, {SECONDS:g} s per step. "
+                    "Switchboard: widget send → stored → published → console `message.created`. "
+                    "Baseline: the same frames echoed by the bare server."
+                )
+                say()
+                sb_results = uvloop.run(load_steps(lambda: SwitchboardLoad(sb_url, CUSTOMERS)))
+                echo_results = uvloop.run(load_steps(lambda: EchoLoad(echo_url, CUSTOMERS)))
+                say(
+                    "| offered msg/s | Switchboard achieved | p50 ms | p99 ms | lost | "
+                    "echo achieved | echo p50 ms | echo p99 ms |"
+                )
+                say("|---|---|---|---|---|---|---|---|")
+                for s, e in zip(sb_results, echo_results, strict=True):
+                    say(
+                        f"| {s.offered:g} | {s.achieved:.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} | "
+                        f"{s.lost} | {e.achieved:.0f} | {e.p50_ms:.2f} | {e.p99_ms:.2f} |"
+                    )
+                sb_max, echo_max = sustained(sb_results), sustained(echo_results)
+                say()
+                say(
+                    f"Sustained (highest step served in full): Switchboard {sb_max:.0f} msg/s, "
+                    f"echo {echo_max:.0f} msg/s, ratio {sb_max / max(echo_max, 1):.2f} "
+                    "(the echo figure is capped by the offered steps and the one-process "
+                    "load generator, so the ratio is a lower bound)."
+                )
+        finally:
+            pg.stop()
+    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print("\nwritten to bench/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Customer → agent-console round trips, and the same traffic against the echo baseline.
+
+Open loop: messages are sent on a fixed schedule whatever the server does, so a slow server
+shows up as latency rather than as a politely lower rate (no coordinated omission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+
+TICK = 0.01  # seconds between send batches
+
+
+@dataclass
+class Result:
+    offered: float
+    achieved: float
+    p50_ms: float
+    p99_ms: float
+    lost: int
+
+
+_in_flight: set[asyncio.Future[None]] = set()
+
+
+def _spawn(send: Coroutine[Any, Any, None]) -> None:
+    """Send without waiting (open loop), keeping a reference until the send is done."""
+    task = asyncio.ensure_future(send)
+    _in_flight.add(task)
+    task.add_done_callback(_in_flight.discard)
+
+
+def _summary(offered: float, sent: int, rtts: list[float], elapsed: float) -> Result:
+    ordered = sorted(rtts)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
+    return Result(
+        offered,
+        len(rtts) / elapsed,
+        statistics.median(ordered) * 1000 if ordered else float("nan"),
+        p99 * 1000,
+        sent - len(rtts),
+    )
+
+
+async def _schedule(rate: float, seconds: float, send_one: object) -> int:
+    """Call send_one(i) ``rate`` times a second for ``seconds``; return how many were sent."""
+    sent = 0
+    start = time.perf_counter()
+    while (now := time.perf_counter() - start) < seconds:
+        due = int(now * rate)
+        while sent < due:
+            send_one(sent)  # type: ignore[operator]
+            sent += 1
+        await asyncio.sleep(TICK)
+    return sent
+
+
+async def _settle(received: list[float], expected: int, limit: float = 5.0) -> None:
+    deadline = time.perf_counter() + limit
+    # Polling a counter keeps the receive path free of per-message bookkeeping.
+    while len(received) < expected and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+
+
+class SwitchboardLoad:
+    """N widget customers and one logged-in console agent."""
+
+    def __init__(self, base: str, customers: int) -> None:
+        self.base = base
+        self.ws_base = base.replace("http://", "ws://")
+        self.count = customers
+        self.customers: list[ClientConnection] = []
+        self.console: ClientConnection | None = None
+        self.sent_at: dict[str, float] = {}
+        self.rtts: list[float] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._round = 0
+
+    async def __aenter__(self) -> SwitchboardLoad:
+        async with httpx.AsyncClient(base_url=self.base, timeout=30) as http:
+            await http.post(
+                "/console/api/login",
+                json={"email": "agent@demo.switchboard.test", "password": "switchboard-demo"},
+            )
+            cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+            last = (await http.get("/console/api/conversations")).json()["last_event_id"]
+            for _ in range(self.count):
+                session = (
+                    await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+                ).json()
+                ws = await connect(f"{self.ws_base}/ws/webchat", ping_interval=None)
+                await ws.send(orjson.dumps({"type": "hello", "token": session["token"]}).decode())
+                await ws.recv()
+                self.customers.append(ws)
+        self.console = await connect(
+            f"{self.ws_base}/console/ws",
+            ping_interval=None,
+            additional_headers={"cookie": cookie},
+            max_size=None,
+        )
+        await self.console.send(orjson.dumps({"type": "hello", "last_event_id": last}).decode())
+        self._tasks.append(asyncio.create_task(self._read_console()))
+        self._tasks += [asyncio.create_task(self._drain(ws)) for ws in self.customers]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for ws in [*self.customers, self.console]:
+            if ws is not None:
+                await ws.close()
+
+    async def _drain(self, ws: ClientConnection) -> None:
+        async for _ in ws:
+            pass
+
+    async def _read_console(self) -> None:
+        assert self.console is not None
+        async for raw in self.console:
+            frame = orjson.loads(raw)
+            if frame.get("name") != "message.created":
+                continue
+            message = frame["data"]["message"]
+            sent = self.sent_at.pop(message.get("client_id") or "", None)
+            if sent is not None and message["author_kind"] == "customer":
+                self.rtts.append(time.perf_counter() - sent)
+
+    async def run(self, rate: float, seconds: float) -> Result:
+        self.rtts = []
+        self._round += 1
+        prefix = f"r{self._round}-"
+
+        def send_one(i: int) -> None:
+            client_id = f"{prefix}{i}"
+            self.sent_at[client_id] = time.perf_counter()
+            ws = self.customers[i % len(self.customers)]
+            _spawn(
+                ws.send(
+                    orjson.dumps(
+                        {"type": "message", "client_id": client_id, "text": f"bench {i}"}
+                    ).decode()
+                )
+            )
+
+        start = time.perf_counter()
+        sent = await _schedule(rate, seconds, send_one)
+        await _settle(self.rtts, sent)
+        return _summary(rate, sent, self.rtts, time.perf_counter() - start)
+
+
+class EchoLoad:
+    """The same customers and schedule against the bare echo server."""
+
+    def __init__(self, url: str, customers: int) -> None:
+        self.url = url
+        self.count = customers
+        self.sockets: list[ClientConnection] = []
+        self.sent_at: dict[str, float] = {}
+        self.rtts: list[float] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> EchoLoad:
+        self.sockets = [await connect(self.url, ping_interval=None) for _ in range(self.count)]
+        self._tasks = [asyncio.create_task(self._read(ws)) for ws in self.sockets]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for ws in self.sockets:
+            await ws.close()
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            sent = self.sent_at.pop(orjson.loads(raw)["client_id"], None)
+            if sent is not None:
+                self.rtts.append(time.perf_counter() - sent)
+
+    async def run(self, rate: float, seconds: float) -> Result:
+        self.rtts = []
+
+        def send_one(i: int) -> None:
+            client_id = f"e{rate}-{i}"
+            self.sent_at[client_id] = time.perf_counter()
+            ws = self.sockets[i % len(self.sockets)]
+            _spawn(
+                ws.send(
+                    orjson.dumps(
+                        {"type": "message", "client_id": client_id, "text": f"bench {i}"}
+                    ).decode()
+                )
+            )
+
+        start = time.perf_counter()
+        sent = await _schedule(rate, seconds, send_one)
+        await _settle(self.rtts, sent)
+        return _summary(rate, sent, self.rtts, time.perf_counter() - start)

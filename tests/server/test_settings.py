@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings
+
+
+def test_settings_come_from_prefixed_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_PORT", "9001")
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", "postgresql://u:hunter2@db/x")
+    monkeypatch.setenv("SWITCHBOARD_ALLOWED_ORIGINS", '["https://shop.example"]')
+    settings = Settings()
+    assert settings.port == 9001
+    assert settings.origins() == frozenset({"https://shop.example"})
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
+
+
+def test_without_allowed_origins_the_servers_own_origin_is_allowed() -> None:
+    settings = Settings(port=8000)
+    assert "http://127.0.0.1:8000" in settings.origins()
+    assert "http://localhost:8000" in settings.origins()
+
+
+def test_the_secret_key_is_created_once_and_kept(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path).signing_key()
+    assert len(first) > 40
+    assert Settings(data_dir=tmp_path).signing_key() == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_bad_values_are_refused() -> None:
+    with pytest.raises(ValueError, match="port"):
+        Settings(port=70000)
