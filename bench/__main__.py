@@ -67,22 +67,43 @@ def rss(pid: int) -> int:
 
 
 def idle(kind: str, url: str, server_pid: int) -> tuple[int, float]:
-    """Open IDLE sockets from client processes; return (open sockets, bytes per socket)."""
-    before = rss(server_pid)
+    """Hold IDLE sockets from client processes; return (sockets, server RSS bytes per socket).
+
+    The server's RSS is read after the widget sessions exist and again once every socket is
+    open and greeted, so the figure is what holding a socket costs.
+    """
     per_client = IDLE // CLIENT_PROCESSES
-    with contextlib.ExitStack() as stack:
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.idle_clients", kind, url, str(per_client)],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(CLIENT_PROCESSES)
+    ]
+    try:
+        for client in clients:
+            assert client.stdout is not None
+            assert client.stdout.readline().startswith("sessions")
+        time.sleep(1)
+        before = rss(server_pid)
+        for client in clients:
+            assert client.stdin is not None
+            client.stdin.write("go\n")
+            client.stdin.flush()
         opened = 0
-        for _ in range(CLIENT_PROCESSES):
-            _, line = stack.enter_context(
-                process(
-                    [sys.executable, "-m", "bench.idle_clients", kind, url, str(per_client)],
-                    {},
-                    "ready",
-                )
-            )
-            opened += int(line.split()[1])
+        for client in clients:
+            assert client.stdout is not None
+            opened += int(client.stdout.readline().split()[1])
         time.sleep(1)
         after = rss(server_pid)
+    finally:
+        for client in clients:
+            assert client.stdin is not None
+            client.stdin.close()
+            client.wait(60)
     return opened, (after - before) / max(opened, 1)
 
 
@@ -98,6 +119,7 @@ async def seed(dsn: str) -> None:
 async def load_steps(make: object) -> list[Result]:
     results = []
     async with make() as load:  # type: ignore[operator]
+        await load.warm_up()
         for rate in RATES:
             results.append(await load.run(rate, SECONDS))
     return results

@@ -17,7 +17,10 @@ async def echo(ws: ServerConnection) -> None:
 
 
 async def main() -> None:
-    async with serve(echo, "127.0.0.1", 0, max_size=64 * 1024, ping_interval=20) as server:
+    # Same frame limit, heartbeat and (no) compression as Switchboard's sockets.
+    async with serve(
+        echo, "127.0.0.1", 0, max_size=64 * 1024, ping_interval=20, compression=None
+    ) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print(f"port {port}", flush=True)
         await asyncio.Future()

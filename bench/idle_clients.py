@@ -1,7 +1,9 @@
 """Opens N idle sockets to a server and holds them until stdin closes.
 
-``python -m bench.idle_clients switchboard|echo URL N``: prints ``ready K`` when K are open.
-Switchboard sockets are real widget sessions: a session each, then a hello.
+``python -m bench.idle_clients switchboard|echo URL N``. Two phases, so the server's memory
+can be read between them: first the widget sessions are created over HTTP (prints
+``sessions K``), then, after a line on stdin, the sockets are opened and greeted with
+``hello`` (prints ``ready K``).
 """
 
 from __future__ import annotations
@@ -17,29 +19,45 @@ from websockets.asyncio.client import ClientConnection, connect
 CONCURRENCY = 200
 
 
-async def open_one(kind: str, base: str, http: httpx.AsyncClient) -> ClientConnection:
+async def new_token(http: httpx.AsyncClient) -> str:
+    response = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+    token: str = response.json()["token"]
+    return token
+
+
+async def open_one(kind: str, base: str, token: str | None) -> ClientConnection:
     ws_base = base.replace("http://", "ws://")
     if kind == "echo":
         return await connect(ws_base, ping_interval=None, open_timeout=60)
-    session = (await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})).json()
     ws = await connect(f"{ws_base}/ws/webchat", ping_interval=None, open_timeout=60)
-    await ws.send(orjson.dumps({"type": "hello", "token": session["token"]}).decode())
+    await ws.send(orjson.dumps({"type": "hello", "token": token}).decode())
     await ws.recv()  # welcome
     return ws
 
 
 async def main(kind: str, base: str, count: int) -> None:
     gate = asyncio.Semaphore(CONCURRENCY)
-    limits = httpx.Limits(max_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+    loop = asyncio.get_running_loop()
+    tokens: list[str | None] = [None] * count
+    if kind == "switchboard":
+        limits = httpx.Limits(max_connections=CONCURRENCY)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
 
-        async def guarded() -> ClientConnection:
-            async with gate:
-                return await open_one(kind, base, http)
+            async def session() -> str:
+                async with gate:
+                    return await new_token(http)
 
-        sockets = await asyncio.gather(*(guarded() for _ in range(count)))
+            tokens = list(await asyncio.gather(*(session() for _ in range(count))))
+    print(f"sessions {count}", flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)
+
+    async def guarded(token: str | None) -> ClientConnection:
+        async with gate:
+            return await open_one(kind, base, token)
+
+    sockets = await asyncio.gather(*(guarded(t) for t in tokens))
     print(f"ready {len(sockets)}", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await loop.run_in_executor(None, sys.stdin.read)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
 
 

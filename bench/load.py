@@ -134,6 +134,11 @@ class SwitchboardLoad:
             if sent is not None and message["author_kind"] == "customer":
                 self.rtts.append(time.perf_counter() - sent)
 
+    async def warm_up(self) -> None:
+        """One message per customer opens each conversation, so the steps measure steady
+        state (the first message of a conversation also writes the auto-reply)."""
+        await self.run(len(self.customers), 1.0)
+
     async def run(self, rate: float, seconds: float) -> Result:
         self.rtts = []
         self._round += 1
@@ -178,6 +183,9 @@ class EchoLoad:
             task.cancel()
         for ws in self.sockets:
             await ws.close()
+
+    async def warm_up(self) -> None:
+        await self.run(len(self.sockets), 1.0)
 
     async def _read(self, ws: ClientConnection) -> None:
         async for raw in ws:

@@ -11,7 +11,7 @@ import uvicorn
 
 from server import bootstrap, database, demo, logs
 from server.agents import create_agent
-from server.app import create_app
+from server.app import create_app, server_config
 from server.errors import SwitchboardError
 from server.settings import Settings
 
@@ -57,20 +57,7 @@ def serve(
         try:
             if demo_data:
                 await demo.seed(services.pool)
-            config = uvicorn.Config(
-                create_app(services),
-                host=settings.host,
-                port=settings.port,
-                ws="websockets",
-                ws_max_size=settings.ws_max_frame_bytes,
-                ws_ping_interval=settings.ws_heartbeat_seconds,
-                ws_ping_timeout=settings.ws_heartbeat_seconds,
-                lifespan="off",
-                log_config=None,
-                timeout_graceful_shutdown=10,
-                server_header=False,
-            )
-            server = uvicorn.Server(config)
+            server = uvicorn.Server(server_config(create_app(services), settings))
             serving = asyncio.create_task(server.serve())
             # uvicorn only exposes a `started` flag, no event to await.
             while not server.started and not serving.done():  # noqa: ASYNC110

@@ -7,7 +7,6 @@ once apply them one after the other.
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 from pgvector.asyncpg import register_vector
 
@@ -75,8 +75,15 @@ class EmbeddedPostgres:
             log.info("embedded postgres stopped")
 
 
+def _encode_json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # orjson: jsonb event payloads are encoded on every message (about 10x the stdlib's speed).
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog"
+    )
     await register_vector(conn)
 
 

@@ -1,9 +1,9 @@
 """The one path every message takes, and the only place that publishes events.
 
-ingest: de-duplicate → resolve contact → find or open conversation → persist → decide →
-persist the decision's effects → commit → publish. Agent replies take the same write-then-
-publish path. Because events are published only after the commit, a subscriber that sees an
-event can always read its rows.
+ingest: resolve contact → find or open conversation → persist, de-duplicated by the message's
+unique channel id → decide → persist the decision's effects → commit → publish. Agent replies
+take the same write-then-publish path. Because events are published only after the commit,
+a subscriber that sees an event can always read its rows.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ from server.store import ConversationRow
 
 log = structlog.get_logger(__name__)
 
+# How long an inbox lookup is reused; an edited inbox takes effect within this time.
+INBOX_CACHE_SECONDS = 30.0
+
 
 @dataclass(frozen=True, slots=True)
 class Stored:
@@ -47,6 +50,7 @@ class Pipeline:
         self._bus = bus
         self._metrics = metrics
         self._ack_text = ack_text
+        self._inboxes: dict[tuple[str, str], tuple[float, store.Inbox]] = {}
 
     async def ingest(self, inbound: InboundMessage) -> Stored:
         """Store a customer's message once, apply the routing decision, publish."""
@@ -54,14 +58,19 @@ class Pipeline:
         external_id = inbound.external_id
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                earlier = await store.message_by_external_id(conn, inbound.channel, external_id)
-                if earlier is not None:
-                    return Stored(earlier, duplicate=True)
-                inbox = await store.inbox_by_address(conn, inbound.channel, inbound.inbox_address)
-                contact_id = await store.resolve_contact(
-                    conn, inbox["brand_id"], inbound.channel, inbound.sender
+                inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
+                sender = inbound.sender
+                conv = await store.lock_identity_conversation(
+                    conn, inbox, inbound.channel, sender.external_id
                 )
-                conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
+                opened = False
+                if conv is None:
+                    contact_id = await store.resolve_contact(
+                        conn, inbox["brand_id"], inbound.channel, sender
+                    )
+                    conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
+                # De-duplication is the unique (channel, external_id) key: a redelivered
+                # message conflicts here and the whole transaction rolls back.
                 message = await store.insert_message(
                     conn,
                     conv["id"],
@@ -87,7 +96,8 @@ class Pipeline:
                     )
                     assert ack is not None  # no external id, so no conflict is possible
                     pending.append(_message_created(conv, ack))
-                if decision.status != status:
+                changed = decision.status != status
+                if changed:
                     await store.set_status(conn, conv["id"], decision.status, conv["assignee_id"])
                     log.info(
                         "conversation routed",
@@ -95,9 +105,12 @@ class Pipeline:
                         status=decision.status,
                         reason=decision.handoff_reason,
                     )
-                view = await store.conversation(conn, conv["id"])
-                name = events.CONVERSATION_CREATED if opened else events.CONVERSATION_UPDATED
-                pending.append(Event(name, conv["id"], {"conversation": view}))
+                # A plain new message needs no conversation event: message.created carries
+                # what the console's list shows (preview, time).
+                if opened or changed:
+                    view = await store.conversation(conn, conv["id"])
+                    name = events.CONVERSATION_CREATED if opened else events.CONVERSATION_UPDATED
+                    pending.append(Event(name, conv["id"], {"conversation": view}))
                 stored_events = await store.store_events(conn, pending)
         except _AlreadyStored:
             async with self._pool.acquire() as conn:
@@ -110,6 +123,16 @@ class Pipeline:
             self._metrics.messages_out.labels(inbound.channel, "system").inc()
         self._metrics.ingest_seconds.observe(time.perf_counter() - started)
         return Stored(message, duplicate=False)
+
+    async def _inbox(self, conn: store.Conn, channel: str, address: str) -> store.Inbox:
+        """Inboxes change rarely and are read on every message: cache them briefly."""
+        key = (channel, address)
+        cached = self._inboxes.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        inbox = await store.inbox_by_address(conn, channel, address)
+        self._inboxes[key] = (time.monotonic() + INBOX_CACHE_SECONDS, inbox)
+        return inbox
 
     async def reply(self, agent_id: str, conversation_id: str, text: str, client_id: str) -> Stored:
         """Store an agent's reply once (by client id), claiming the conversation, and publish.
@@ -143,10 +166,10 @@ class Pipeline:
                 pending = [_message_created(conv, message)]
                 if conv["status"] != "assigned":
                     await store.set_status(conn, conversation_id, "assigned", agent_id)
-                view = await store.conversation(conn, conversation_id)
-                pending.append(
-                    Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})
-                )
+                    view = await store.conversation(conn, conversation_id)
+                    pending.append(
+                        Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})
+                    )
                 stored_events = await store.store_events(conn, pending)
         except _AlreadyStored:
             async with self._pool.acquire() as conn:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = []
 
     ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
+    ws_compression: bool = False
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
     # Per-connection message rate: a burst of `ws_rate_burst` then `ws_rate_per_second`.
     ws_rate_per_second: float = Field(default=5.0, gt=0)

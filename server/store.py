@@ -180,6 +180,26 @@ async def resolve_contact(conn: Conn, brand_id: str, channel: str, sender: Sende
         return str(winner)
 
 
+async def lock_identity_conversation(
+    conn: Conn, inbox: Inbox, channel: str, external_id: str
+) -> ConversationRow | None:
+    """The hot path: a known sender's open conversation, row-locked, in one round trip.
+
+    None when the identity is new or has no open conversation in the inbox; the caller then
+    resolves the contact and opens one.
+    """
+    row = await conn.fetchrow(
+        "SELECT * FROM conversations WHERE inbox_id = $1 AND status <> 'resolved'"
+        " AND contact_id = (SELECT contact_id FROM contact_identities"
+        "                    WHERE channel = $2 AND external_id = $3)"
+        " FOR UPDATE",
+        UUID(inbox["id"]),
+        channel,
+        external_id,
+    )
+    return _conversation_row(row) if row is not None else None
+
+
 async def lock_open_conversation(
     conn: Conn, inbox: Inbox, contact_id: str
 ) -> tuple[ConversationRow, bool]:
@@ -246,18 +266,21 @@ async def insert_message(
     external_id: str | None = None,
     author_id: str | None = None,
 ) -> dict[str, Any] | None:
-    """Append a message with the next seq; None when (channel, external_id) is already stored."""
-    seq = await conn.fetchval(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(),"
-        " updated_at = now() WHERE id = $1 RETURNING last_seq",
-        UUID(conversation_id),
-    )
+    """Append a message with the next seq; None when (channel, external_id) is already stored.
+
+    One statement bumps the conversation's seq and inserts the row (one round trip on the hot
+    path); on a conflict the caller rolls the transaction back, so no seq is skipped.
+    """
     row = await conn.fetchrow(
-        "INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id,"
-        " channel, external_id, text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (channel, external_id) DO NOTHING RETURNING *",
+        """WITH next AS (
+               UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(),
+                      updated_at = now()
+                WHERE id = $1 RETURNING last_seq)
+           INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id,
+                                 channel, external_id, text)
+           SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7 FROM next
+           ON CONFLICT (channel, external_id) DO NOTHING RETURNING *""",
         UUID(conversation_id),
-        seq,
         direction,
         author_kind,
         UUID(author_id) if author_id else None,
@@ -333,19 +356,21 @@ async def latest_conversation_id(conn: Conn, inbox_id: str, contact_id: str) -> 
 
 
 async def store_events(conn: Conn, events: list[Event]) -> list[Event]:
-    """Write events in the current transaction; return them with their ids."""
-    stored = []
-    for e in events:
-        event_id = await conn.fetchval(
-            "INSERT INTO events (name, conversation_id, data) VALUES ($1, $2, $3) RETURNING id",
-            e.name,
-            UUID(e.conversation_id),
-            e.data,
-        )
-        stored.append(
-            Event(name=e.name, conversation_id=e.conversation_id, data=e.data, id=event_id)
-        )
-    return stored
+    """Write events in the current transaction (one statement); return them with their ids."""
+    ids = await conn.fetch(
+        """INSERT INTO events (name, conversation_id, data)
+           SELECT * FROM unnest($1::text[], $2::uuid[], $3::jsonb[])
+           RETURNING id""",
+        [e.name for e in events],
+        [UUID(e.conversation_id) for e in events],
+        [e.data for e in events],
+    )
+    # Rows are inserted in unnest's order, so ascending ids match the input order (sorted
+    # because RETURNING itself promises no order).
+    return [
+        Event(name=e.name, conversation_id=e.conversation_id, data=e.data, id=event_id)
+        for e, event_id in zip(events, sorted(r["id"] for r in ids), strict=True)
+    ]
 
 
 async def events_after(conn: Conn, last_id: int, limit: int) -> list[Event]:

@@ -23,7 +23,7 @@ import asyncpg
 import uvicorn
 
 from server import bootstrap, demo
-from server.app import create_app
+from server.app import create_app, server_config
 from server.bootstrap import Services
 from server.settings import Settings
 
@@ -135,19 +135,7 @@ class RunningServer:
 async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """Start Switchboard in this event loop on a free port, as `switchboard serve` does."""
     services = await bootstrap.start(settings)
-    config = uvicorn.Config(
-        create_app(services),
-        host="127.0.0.1",
-        port=settings.port,
-        ws="websockets-sansio",
-        ws_max_size=settings.ws_max_frame_bytes,
-        ws_ping_interval=settings.ws_heartbeat_seconds,
-        ws_ping_timeout=settings.ws_heartbeat_seconds,
-        lifespan="off",
-        log_config=None,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(create_app(services), settings))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -7,11 +7,14 @@ checks the Origin header, so another site cannot act with an agent's cookie.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -58,8 +61,21 @@ def _body(model: type[M], raw: bytes) -> M:
         raise _Refused(_error(422, f"{where}: {first['msg']}")) from None
 
 
+@dataclass(frozen=True, slots=True)
+class SessionCookie:
+    """How agents' login sessions are kept: a signed (itsdangerous), expiring cookie."""
+
+    secret: str
+    max_age: int
+    https_only: bool
+
+
 def routes(
-    hub: ConsoleHub, backend: ConsoleBackend, agents: AgentDirectory, origins: frozenset[str]
+    hub: ConsoleHub,
+    backend: ConsoleBackend,
+    agents: AgentDirectory,
+    origins: frozenset[str],
+    cookie: SessionCookie,
 ) -> list[BaseRoute]:
     def _check_origin(request: Request) -> None:
         origin = request.headers.get("origin")
@@ -232,17 +248,32 @@ def routes(
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
+    # Only the console's own routes carry the session cookie.
+    session = Middleware(
+        SessionMiddleware,
+        secret_key=cookie.secret,
+        session_cookie="switchboard_console",
+        max_age=cookie.max_age,
+        same_site="strict",
+        https_only=cookie.https_only,
+    )
     return [
         Route("/console", index, include_in_schema=False),
-        Route("/console/api/login", login, methods=["POST"]),
-        Route("/console/api/logout", logout, methods=["POST"]),
-        Route("/console/api/me", me, methods=["GET"]),
-        Route("/console/api/conversations", list_conversations, methods=["GET"]),
-        Route("/console/api/conversations/{id}", get_conversation, methods=["GET"]),
-        Route("/console/api/conversations/{id}/messages", list_messages, methods=["GET"]),
-        Route("/console/api/conversations/{id}/messages", post_message, methods=["POST"]),
-        WebSocketRoute("/console/ws", hub.endpoint),
         Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
+        Mount(
+            "/console",
+            routes=[
+                Route("/api/login", login, methods=["POST"]),
+                Route("/api/logout", logout, methods=["POST"]),
+                Route("/api/me", me, methods=["GET"]),
+                Route("/api/conversations", list_conversations, methods=["GET"]),
+                Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
+                Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
+                Route("/api/conversations/{id}/messages", post_message, methods=["POST"]),
+                WebSocketRoute("/ws", hub.endpoint),
+            ],
+            middleware=[session],
+        ),
     ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -40,34 +40,55 @@ class Connection:
         self._backend = backend
         self.conversation_id: str | None = None
         self.last_seq = 0
-        self._queue: asyncio.Queue[object] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self._pending: deque[object] = deque()
+        # The writer task exists only while there is something to send: most widget sockets
+        # are idle, and an idle task per socket is memory for nothing.
+        self._writer: asyncio.Task[None] | None = None
         self.closed = False
 
     def push(self, item: object) -> None:
         """Queue a message view, a frame, or a catch-up request; never blocks."""
         if self.closed:
             return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self._pending) >= SEND_QUEUE_LIMIT:
             # Like websockets' broadcast(): drop the slow reader rather than stall everyone.
             self.closed = True
-            asyncio.get_running_loop().create_task(self._close(p.CLOSE_TRY_AGAIN, "too slow"))
+            self._writer = asyncio.get_running_loop().create_task(
+                self._close(p.CLOSE_TRY_AGAIN, "too slow")
+            )
+            return
+        self._pending.append(item)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def stop(self) -> None:
+        """The socket is gone: stop writing."""
+        self.closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await self.ws.close(code, reason)
 
-    async def write_loop(self) -> None:
-        while True:
-            item = await self._queue.get()
-            if item is _CATCH_UP:
-                await self._catch_up()
-            elif isinstance(item, dict) and item.get("type") == "message-view":
-                await self._deliver(item["message"])
-            else:
-                assert isinstance(item, dict)
-                await self.ws.send_text(p.encode(item))
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                item = self._pending.popleft()
+                if item is _CATCH_UP:
+                    await self._catch_up()
+                elif isinstance(item, dict) and item.get("type") == "message-view":
+                    await self._deliver(item["message"])
+                else:
+                    assert isinstance(item, dict)
+                    await self.ws.send_text(p.encode(item))
+        except (OSError, RuntimeError, WebSocketDisconnect):
+            # The peer went away mid-send; the reader sees the disconnect and cleans up.
+            self.closed = True
+        finally:
+            self._writer = None
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         if message["conversation_id"] != self.conversation_id:
@@ -169,7 +190,6 @@ class WebchatHub:
             return
         self._all.add(conn)
         self._by_contact[conn.visitor.contact_id].add(conn)
-        writer = asyncio.create_task(conn.write_loop(), name="webchat-writer")
         try:
             await self._read_loop(conn)
         except p.ProtocolError as exc:
@@ -178,15 +198,12 @@ class WebchatHub:
         except WebSocketDisconnect:
             pass
         finally:
-            conn.closed = True
             self._all.discard(conn)
             peers = self._by_contact[conn.visitor.contact_id]
             peers.discard(conn)
             if not peers:
                 del self._by_contact[conn.visitor.contact_id]
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
+            await conn.stop()
 
     async def _reject(self, ws: WebSocket, exc: p.ProtocolError) -> None:
         self._on_reject(exc.code)

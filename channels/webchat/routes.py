@@ -7,6 +7,8 @@ from pathlib import Path
 
 import orjson
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -34,7 +36,9 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def routes(hub: WebchatHub, backend: WebchatBackend, tokens: VisitorTokens) -> list[BaseRoute]:
+def routes(
+    hub: WebchatHub, backend: WebchatBackend, tokens: VisitorTokens, origins: frozenset[str]
+) -> list[BaseRoute]:
     async def create_session(request: Request) -> Response:
         """
         summary: Start or resume a web chat visitor session
@@ -108,9 +112,20 @@ def routes(hub: WebchatHub, backend: WebchatBackend, tokens: VisitorTokens) -> l
     async def demo_page(request: Request) -> Response:
         return FileResponse(STATIC / "demo.html")
 
+    # The widget is embedded on the brand's own sites: let those origins call the API.
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=sorted(origins),
+        allow_methods=["POST"],
+        allow_headers=["content-type"],
+    )
     return [
         Route("/", demo_page, include_in_schema=False),
-        Route("/api/webchat/sessions", create_session, methods=["POST"]),
+        Mount(
+            "/api/webchat",
+            routes=[Route("/sessions", create_session, methods=["POST"])],
+            middleware=[cors],
+        ),
         WebSocketRoute("/ws/webchat", hub.endpoint),
         Mount("/widget", StaticFiles(directory=STATIC), name="widget"),
     ]
