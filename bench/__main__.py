@@ -150,7 +150,7 @@ def main() -> None:
                 "SWITCHBOARD_LOG_LEVEL": "WARNING",
                 "SWITCHBOARD_WS_RATE_PER_SECOND": "100000",
                 "SWITCHBOARD_WS_RATE_BURST": "100000",
-                "SWITCHBOARD_DB_POOL_MAX": "20",
+                "SWITCHBOARD_DB_POOL_MAX": "6",
             }
             with (
                 process(
