@@ -13,12 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the tests drive for real: redis-server and chromium (Playwright's own
-# browser download cannot work here, so tests use /usr/bin/chromium).
+# Debian packages the tests drive for real: redis-server, chromium (Playwright's own browser
+# download cannot work here, so tests use /usr/bin/chromium) and docker-compose (to validate
+# docker-compose.yml; no Docker engine is needed for that).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 \
+		|| missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -1,0 +1,15 @@
+# The Switchboard server image used by docker-compose.yml.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY server server
+COPY channels channels
+COPY nlu nlu
+COPY routing routing
+COPY web_console web_console
+RUN pip install --no-cache-dir . \
+ && useradd --system --home /app switchboard
+USER switchboard
+EXPOSE 8000
+# Migrations run at start; an advisory lock lets replicas start together.
+CMD ["switchboard", "serve", "--host", "0.0.0.0", "--port", "8000"]
