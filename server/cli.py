@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -53,7 +54,12 @@ def serve(
     settings = _settings(host=host, port=port)
 
     async def main() -> None:
+        # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal once it has
+        # stopped; these no-op handlers absorb that, so the embedded Postgres is still stopped
+        # (below) and a graceful shutdown exits 0.
         services = await bootstrap.start(settings)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
         try:
             if demo_data:
                 await demo.seed(services.pool)
