@@ -101,6 +101,9 @@
     if (!text || !openId) return;
     var clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
     $("send").disabled = true;
+    clearTimeout(typingStop);
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "typing", conversation_id: openId, active: false }));
+    typingSent = 0;
     api("POST", "/console/api/conversations/" + openId + "/messages", { text: text, client_id: clientId })
       .then(function (d) { $("reply").value = ""; $("reply-error").textContent = ""; appendMessage(d.message); },
             function (e) { $("reply-error").textContent = e.message; if (e.status === 401) showLogin(); })
@@ -143,6 +146,7 @@
             c.last_message_at = f.data.message.created_at;
           }
           appendMessage(f.data.message);
+          if (f.conversation_id === openId && f.data.message.author_kind === "customer") $("customer-typing").textContent = "";
           renderList();
         } else if (f.name === "conversation.created" || f.name === "conversation.updated") {
           conversations[f.conversation_id] = f.data.conversation;

@@ -141,6 +141,7 @@
           state.last_seq = 0;
         }
         render(m);
+        if (m.author_kind === "agent") typing.textContent = "";  // the message ends the typing
         if (m.seq > state.last_seq) state.last_seq = m.seq;
         save();
       } else if (f.type === "ack") {
