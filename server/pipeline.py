@@ -59,27 +59,31 @@ class Pipeline:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
-                sender = inbound.sender
-                conv = await store.lock_identity_conversation(
-                    conn, inbox, inbound.channel, sender.external_id
-                )
-                opened = False
-                if conv is None:
-                    contact_id = await store.resolve_contact(
-                        conn, inbox["brand_id"], inbound.channel, sender
-                    )
-                    conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
                 # De-duplication is the unique (channel, external_id) key: a redelivered
-                # message conflicts here and the whole transaction rolls back.
-                message = await store.insert_message(
+                # message conflicts on insert and the whole transaction rolls back.
+                appended = await store.append_to_open_conversation(
                     conn,
-                    conv["id"],
-                    direction="in",
-                    author_kind="customer",
-                    channel=inbound.channel,
+                    inbox,
+                    inbound.sender.external_id,
                     external_id=external_id,
                     text=inbound.text,
                 )
+                if appended is store.NO_OPEN_CONVERSATION:
+                    contact_id = await store.resolve_contact(
+                        conn, inbox["brand_id"], inbound.channel, inbound.sender
+                    )
+                    conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
+                    message = await store.insert_message(
+                        conn,
+                        conv["id"],
+                        direction="in",
+                        author_kind="customer",
+                        channel=inbound.channel,
+                        external_id=external_id,
+                        text=inbound.text,
+                    )
+                else:
+                    (conv, message), opened = appended, False
                 if message is None:
                     raise _AlreadyStored
                 pending = [_message_created(conv, message)]

@@ -7,6 +7,7 @@ console share), never as asyncpg records.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any, TypedDict
 from uuid import UUID
 
@@ -180,24 +181,60 @@ async def resolve_contact(conn: Conn, brand_id: str, channel: str, sender: Sende
         return str(winner)
 
 
-async def lock_identity_conversation(
-    conn: Conn, inbox: Inbox, channel: str, external_id: str
-) -> ConversationRow | None:
-    """The hot path: a known sender's open conversation, row-locked, in one round trip.
+class _Missing(Enum):
+    NO_OPEN_CONVERSATION = "no open conversation"
 
-    None when the identity is new or has no open conversation in the inbox; the caller then
-    resolves the contact and opens one.
+
+NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
+
+
+async def append_to_open_conversation(
+    conn: Conn, inbox: Inbox, sender_external_id: str, *, external_id: str, text: str
+) -> tuple[ConversationRow, dict[str, Any] | None] | _Missing:
+    """The hot path, in one statement: a known sender writes into their open conversation.
+
+    The UPDATE takes the conversation's row lock and the next seq; the INSERT stores the
+    customer's message with it. Returns the conversation (as it was before this message) and
+    the message, or None for the message when (channel, external_id) is already stored (the
+    caller rolls back). NO_OPEN_CONVERSATION when the sender is new or has no open
+    conversation in the inbox: the caller resolves the contact and opens one.
     """
     row = await conn.fetchrow(
-        "SELECT * FROM conversations WHERE inbox_id = $1 AND status <> 'resolved'"
-        " AND contact_id = (SELECT contact_id FROM contact_identities"
-        "                    WHERE channel = $2 AND external_id = $3)"
-        " FOR UPDATE",
+        """WITH conv AS (
+               UPDATE conversations
+                  SET last_seq = last_seq + 1, last_message_at = now(), updated_at = now()
+                WHERE inbox_id = $1 AND status <> 'resolved'
+                  AND contact_id = (SELECT contact_id FROM contact_identities
+                                     WHERE channel = $2 AND external_id = $3)
+            RETURNING id, inbox_id, contact_id, channel, status, assignee_id, last_seq),
+           msg AS (
+               INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
+                                     external_id, text)
+               SELECT id, last_seq, 'in', 'customer', $2, $4, $5 FROM conv
+               ON CONFLICT (channel, external_id) DO NOTHING
+            RETURNING *)
+           SELECT conv.id AS c_id, conv.inbox_id AS c_inbox_id, conv.contact_id AS c_contact_id,
+                  conv.channel AS c_channel, conv.status AS c_status,
+                  conv.assignee_id AS c_assignee_id, conv.last_seq AS c_last_seq, msg.*
+             FROM conv LEFT JOIN msg ON true""",
         UUID(inbox["id"]),
-        channel,
+        inbox["channel"],
+        sender_external_id,
         external_id,
+        text,
     )
-    return _conversation_row(row) if row is not None else None
+    if row is None:
+        return NO_OPEN_CONVERSATION
+    conversation = ConversationRow(
+        id=str(row["c_id"]),
+        inbox_id=str(row["c_inbox_id"]),
+        contact_id=str(row["c_contact_id"]),
+        channel=row["c_channel"],
+        status=row["c_status"],
+        assignee_id=_str(row["c_assignee_id"]),
+        last_seq=row["c_last_seq"],
+    )
+    return conversation, message_view(row) if row["id"] is not None else None
 
 
 async def lock_open_conversation(

@@ -6,6 +6,7 @@
   var conversations = {};   // id -> conversation view
   var openId = null, openSeq = 0, shownSeqs = {};
   var lastEventId = 0, ws = null, backoff = 500, typingSent = 0, typingStop = null;
+  var connectedBefore = false;
 
   function api(method, path, body) {
     return fetch(path, {
@@ -46,6 +47,13 @@
       lastEventId = d.last_event_id;
       renderList();
       connect();
+    });
+  }
+
+  function reloadList() {
+    api("GET", "/console/api/conversations").then(function (d) {
+      d.conversations.forEach(function (c) { conversations[c.id] = c; });
+      renderList();
     });
   }
 
@@ -135,7 +143,12 @@
       if (f.type === "welcome") {
         backoff = 500;
         $("live").dataset.state = "live"; $("live").textContent = "live";
+        // The replay covers events after our last id; the list and the open transcript are
+        // also re-read from the server, so an event committed out of id order while we were
+        // away cannot leave a stale view behind.
         if (openId) fetchAfter();
+        if (connectedBefore) reloadList();
+        connectedBefore = true;
         ping = setInterval(function () { ws.send('{"type":"ping"}'); }, 25000);
       } else if (f.type === "event") {
         if (f.id && f.id > lastEventId) lastEventId = f.id;
