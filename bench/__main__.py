@@ -3,7 +3,7 @@
 
 Everything runs on loopback and stops by itself. Sizes can be changed with environment
 variables: BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step,
-default 5), BENCH_RATES (comma-separated msg/s, default 250,500,1000,2000,3000).
+default 5), BENCH_RATES (comma-separated msg/s, default 500,1000,1250,1500,2000,2500).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from server import database, demo
 ROOT = Path(__file__).resolve().parent.parent
 IDLE = int(os.environ.get("BENCH_IDLE", "10000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
-RATES = [float(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,2000,3000").split(",")]
+RATES = [float(r) for r in os.environ.get("BENCH_RATES", "500,1000,1250,1500,2000,2500").split(",")]
 CUSTOMERS = 100
 CLIENT_PROCESSES = 2  # the per-process open-file limit here is 20,000
 
@@ -214,8 +214,22 @@ def main() -> None:
                 )
         finally:
             pg.stop()
-    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    write_results("\n".join(lines))
     print("\nwritten to bench/RESULTS.md")
+
+
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def write_results(figures: str) -> None:
+    """Replace the figures in bench/RESULTS.md, keeping the hand-written analysis around them."""
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text() if path.exists() else f"{START}\n{END}\n"
+    if START not in text or END not in text:
+        text = f"{START}\n{END}\n\n" + text
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    path.write_text(f"{head}{START}\n{figures}\n{END}{tail}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import uvicorn
 
 from server import bootstrap, database, demo, logs
 from server.agents import create_agent
-from server.app import create_app, server_config
+from server.app import asgi_app, server_config
 from server.errors import SwitchboardError
 from server.settings import Settings
 
@@ -63,7 +63,7 @@ def serve(
         try:
             if demo_data:
                 await demo.seed(services.pool)
-            server = uvicorn.Server(server_config(create_app(services), settings))
+            server = uvicorn.Server(server_config(asgi_app(services), settings))
             serving = asyncio.create_task(server.serve())
             # uvicorn only exposes a `started` flag, no event to await.
             while not server.started and not serving.done():  # noqa: ASYNC110

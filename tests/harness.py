@@ -23,7 +23,7 @@ import asyncpg
 import uvicorn
 
 from server import bootstrap, demo
-from server.app import create_app, server_config
+from server.app import asgi_app, server_config
 from server.bootstrap import Services
 from server.settings import Settings
 
@@ -135,7 +135,7 @@ class RunningServer:
 async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """Start Switchboard in this event loop on a free port, as `switchboard serve` does."""
     services = await bootstrap.start(settings)
-    server = uvicorn.Server(server_config(create_app(services), settings))
+    server = uvicorn.Server(server_config(asgi_app(services), settings))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

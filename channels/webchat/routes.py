@@ -19,6 +19,7 @@ from channels.webchat.port import UnknownInbox, WebchatBackend
 from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
 
 STATIC = Path(__file__).parent / "static"
+WEBSOCKET_PATH = "/ws/webchat"
 
 
 class SessionRequest(BaseModel):
@@ -104,7 +105,7 @@ def routes(
                 "token": token,
                 "visitor_id": visitor.visitor_id,
                 "expires_in": tokens.ttl_seconds,
-                "websocket_path": "/ws/webchat",
+                "websocket_path": WEBSOCKET_PATH,
             },
             status_code=201,
         )
@@ -126,6 +127,6 @@ def routes(
             routes=[Route("/sessions", create_session, methods=["POST"])],
             middleware=[cors],
         ),
-        WebSocketRoute("/ws/webchat", hub.endpoint),
+        WebSocketRoute(WEBSOCKET_PATH, hub.endpoint),
         Mount("/widget", StaticFiles(directory=STATIC), name="widget"),
     ]
