@@ -66,11 +66,13 @@ def rss(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
-def idle(kind: str, url: str, server_pid: int) -> tuple[int, float]:
-    """Hold IDLE sockets from client processes; return (sockets, server RSS bytes per socket).
+@contextlib.contextmanager
+def holding(kind: str, url: str, server_pid: int) -> Iterator[tuple[int, float]]:
+    """Hold IDLE sockets from client processes; yield (sockets, server RSS bytes per socket).
 
     The server's RSS is read after the widget sessions exist and again once every socket is
-    open and greeted, so the figure is what holding a socket costs.
+    open and greeted, so the figure is what holding a socket costs. The sockets stay open
+    until the block ends.
     """
     per_client = IDLE // CLIENT_PROCESSES
     clients = [
@@ -98,13 +100,12 @@ def idle(kind: str, url: str, server_pid: int) -> tuple[int, float]:
             assert client.stdout is not None
             opened += int(client.stdout.readline().split()[1])
         time.sleep(1)
-        after = rss(server_pid)
+        yield opened, (rss(server_pid) - before) / max(opened, 1)
     finally:
         for client in clients:
             assert client.stdin is not None
             client.stdin.close()
             client.wait(60)
-    return opened, (after - before) / max(opened, 1)
 
 
 async def seed(dsn: str) -> None:
@@ -158,6 +159,11 @@ def main() -> None:
                     env,
                     "Switchboard is listening on ",
                 ) as (sb, line),
+                process(
+                    [sys.executable, "-m", "server.cli", "serve"],
+                    env,
+                    "Switchboard is listening on ",
+                ) as (sb2, line2),
                 process([sys.executable, "-m", "bench.echo_server"], {}, "port") as (echo, port),
             ):
                 sb_url = line.split()[-1]
@@ -172,16 +178,35 @@ def main() -> None:
                     f"Postgres, baseline and load generator all share these cores."
                 )
                 say()
-                say("## (a) Idle sockets, one server process")
+                say("## (a) Idle sockets: the bare server, then two Switchboard processes at once")
                 say()
-                sb_open, sb_per = idle("switchboard", sb_url, sb.pid)
-                echo_open, echo_per = idle("echo", echo_url.replace("ws://", "http://"), echo.pid)
+                with holding("echo", echo_url.replace("ws://", "http://"), echo.pid) as (
+                    echo_open,
+                    echo_per,
+                ):
+                    pass
+                # One server process per core, both holding their sockets at the same time.
+                sb2_url = line2.split()[-1]
+                with (
+                    holding("switchboard", sb_url, sb.pid) as (sb_open, sb_per),
+                    holding("switchboard", sb2_url, sb2.pid) as (sb2_open, sb2_per),
+                ):
+                    pass
                 say("| server | sockets held | RSS per socket | ratio to bare |")
                 say("|---|---|---|---|")
                 say(f"| bare websockets echo | {echo_open} | {echo_per / 1024:.1f} KiB | 1.00 |")
+                for name, opened, per in (
+                    ("process 1", sb_open, sb_per),
+                    ("process 2", sb2_open, sb2_per),
+                ):
+                    say(
+                        f"| Switchboard widget (session + hello), {name} | {opened} | "
+                        f"{per / 1024:.1f} KiB | {per / max(echo_per, 1):.2f} |"
+                    )
+                say()
                 say(
-                    f"| Switchboard widget (session + hello) | {sb_open} | "
-                    f"{sb_per / 1024:.1f} KiB | {sb_per / max(echo_per, 1):.2f} |"
+                    f"Held on the machine at once by the two server processes: "
+                    f"{sb_open + sb2_open} widget sockets."
                 )
                 say()
                 say("## (b, c) Customer → console round trip, every message persisted")
