@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,14 +51,14 @@ def _summary(offered: float, sent: int, rtts: list[float], elapsed: float) -> Re
     )
 
 
-async def _schedule(rate: float, seconds: float, send_one: object) -> int:
+async def _schedule(rate: float, seconds: float, send_one: Callable[[int], None]) -> int:
     """Call send_one(i) ``rate`` times a second for ``seconds``; return how many were sent."""
     sent = 0
     start = time.perf_counter()
     while (now := time.perf_counter() - start) < seconds:
         due = int(now * rate)
         while sent < due:
-            send_one(sent)  # type: ignore[operator]
+            send_one(sent)
             sent += 1
         await asyncio.sleep(TICK)
     return sent
@@ -69,6 +69,28 @@ async def _settle(received: list[float], expected: int, limit: float = 5.0) -> N
     # Polling a counter keeps the receive path free of per-message bookkeeping.
     while len(received) < expected and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
+
+
+async def _open_loop(
+    sockets: list[ClientConnection],
+    sent_at: dict[str, float],
+    rtts: list[float],
+    rate: float,
+    seconds: float,
+    prefix: str,
+) -> Result:
+    """Send `rate` messages a second round-robin over `sockets`; the readers fill `rtts`."""
+
+    def send_one(i: int) -> None:
+        client_id = f"{prefix}{i}"
+        sent_at[client_id] = time.perf_counter()
+        frame = {"type": "message", "client_id": client_id, "text": f"bench {i}"}
+        _spawn(sockets[i % len(sockets)].send(orjson.dumps(frame).decode()))
+
+    start = time.perf_counter()
+    sent = await _schedule(rate, seconds, send_one)
+    await _settle(rtts, sent)
+    return _summary(rate, sent, rtts, time.perf_counter() - start)
 
 
 class SwitchboardLoad:
@@ -142,24 +164,9 @@ class SwitchboardLoad:
     async def run(self, rate: float, seconds: float) -> Result:
         self.rtts = []
         self._round += 1
-        prefix = f"r{self._round}-"
-
-        def send_one(i: int) -> None:
-            client_id = f"{prefix}{i}"
-            self.sent_at[client_id] = time.perf_counter()
-            ws = self.customers[i % len(self.customers)]
-            _spawn(
-                ws.send(
-                    orjson.dumps(
-                        {"type": "message", "client_id": client_id, "text": f"bench {i}"}
-                    ).decode()
-                )
-            )
-
-        start = time.perf_counter()
-        sent = await _schedule(rate, seconds, send_one)
-        await _settle(self.rtts, sent)
-        return _summary(rate, sent, self.rtts, time.perf_counter() - start)
+        return await _open_loop(
+            self.customers, self.sent_at, self.rtts, rate, seconds, f"r{self._round}-"
+        )
 
 
 class EchoLoad:
@@ -195,20 +202,4 @@ class EchoLoad:
 
     async def run(self, rate: float, seconds: float) -> Result:
         self.rtts = []
-
-        def send_one(i: int) -> None:
-            client_id = f"e{rate}-{i}"
-            self.sent_at[client_id] = time.perf_counter()
-            ws = self.sockets[i % len(self.sockets)]
-            _spawn(
-                ws.send(
-                    orjson.dumps(
-                        {"type": "message", "client_id": client_id, "text": f"bench {i}"}
-                    ).decode()
-                )
-            )
-
-        start = time.perf_counter()
-        sent = await _schedule(rate, seconds, send_one)
-        await _settle(self.rtts, sent)
-        return _summary(rate, sent, self.rtts, time.perf_counter() - start)
+        return await _open_loop(self.sockets, self.sent_at, self.rtts, rate, seconds, f"e{rate}-")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -60,6 +61,18 @@ async def open_database(
             embedded.stop()
         raise
     return pool, embedded
+
+
+@contextlib.asynccontextmanager
+async def database_only(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """The migrated database alone, for one-shot commands (migrate, seed-demo, agent create)."""
+    pool, embedded = await open_database(settings)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        if embedded is not None:
+            embedded.stop()
 
 
 async def start(settings: Settings) -> Services:

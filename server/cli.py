@@ -96,13 +96,8 @@ def migrate() -> None:
     settings = _settings()
 
     async def main() -> None:
-        pool, embedded = await bootstrap.open_database(settings)
-        try:
+        async with bootstrap.database_only(settings) as pool:
             print(f"schema version {await database.schema_version(pool)}")
-        finally:
-            await pool.close()
-            if embedded:
-                embedded.stop()
 
     _run(main)
 
@@ -113,14 +108,9 @@ def seed_demo() -> None:
     settings = _settings()
 
     async def main() -> None:
-        pool, embedded = await bootstrap.open_database(settings)
-        try:
+        async with bootstrap.database_only(settings) as pool:
             await demo.seed(pool)
             print(f"demo agent: {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
-        finally:
-            await pool.close()
-            if embedded:
-                embedded.stop()
 
     _run(main)
 
@@ -141,14 +131,9 @@ def agent_create(
     settings = _settings()
 
     async def main() -> None:
-        pool, embedded = await bootstrap.open_database(settings)
-        try:
+        async with bootstrap.database_only(settings) as pool:
             agent = await create_agent(pool, email=email, name=name, password=password, role=role)
             print(f"created {agent.role} {agent.email} ({agent.id})")
-        finally:
-            await pool.close()
-            if embedded:
-                embedded.stop()
 
     _run(main)
 
