@@ -1,0 +1,46 @@
+"""SQL for the core tables. Functions take a connection, so the pipeline owns transactions.
+
+``views`` says how rows leave the store (JSON-ready dicts, never asyncpg records); the other
+modules hold the queries for one table each.
+"""
+
+from server.store.contacts import inbox_by_address, resolve_contact
+from server.store.conversations import (
+    NO_OPEN_CONVERSATION,
+    append_to_open_conversation,
+    conversation,
+    conversation_row,
+    conversations,
+    latest_conversation_id,
+    lock_conversation,
+    lock_open_conversation,
+    set_status,
+)
+from server.store.event_log import events_after, last_event_id, store_events
+from server.store.messages import insert_message, message_by_external_id, messages_after
+from server.store.views import Conn, ConversationRow, Inbox, conversation_view, message_view
+
+__all__ = [
+    "NO_OPEN_CONVERSATION",
+    "Conn",
+    "ConversationRow",
+    "Inbox",
+    "append_to_open_conversation",
+    "conversation",
+    "conversation_row",
+    "conversation_view",
+    "conversations",
+    "events_after",
+    "inbox_by_address",
+    "insert_message",
+    "last_event_id",
+    "latest_conversation_id",
+    "lock_conversation",
+    "lock_open_conversation",
+    "message_by_external_id",
+    "message_view",
+    "messages_after",
+    "resolve_contact",
+    "set_status",
+    "store_events",
+]

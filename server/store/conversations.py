@@ -1,0 +1,171 @@
+"""Conversations: open one, lock it, change its status, list them."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from server.errors import NotFound
+from server.store.views import (
+    CONVERSATION_VIEW_SQL,
+    Conn,
+    ConversationRow,
+    Inbox,
+    conversation_row_of,
+    conversation_view,
+    message_view,
+    optional_str,
+    parse_uuid,
+)
+
+
+class _Missing(Enum):
+    NO_OPEN_CONVERSATION = "no open conversation"
+
+
+NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
+
+
+async def append_to_open_conversation(
+    conn: Conn, inbox: Inbox, sender_external_id: str, *, external_id: str, text: str
+) -> tuple[ConversationRow, dict[str, Any] | None] | _Missing:
+    """The hot path, in one statement: a known sender writes into their open conversation.
+
+    The UPDATE takes the conversation's row lock and the next seq; the INSERT stores the
+    customer's message with it. Returns the conversation (as it was before this message) and
+    the message, or None for the message when (channel, external_id) is already stored (the
+    caller rolls back). NO_OPEN_CONVERSATION when the sender is new or has no open
+    conversation in the inbox: the caller resolves the contact and opens one.
+    """
+    row = await conn.fetchrow(
+        """WITH conv AS (
+               UPDATE conversations
+                  SET last_seq = last_seq + 1, last_message_at = now(), updated_at = now()
+                WHERE inbox_id = $1 AND status <> 'resolved'
+                  AND contact_id = (SELECT contact_id FROM contact_identities
+                                     WHERE channel = $2 AND external_id = $3)
+            RETURNING id, inbox_id, contact_id, channel, status, assignee_id, last_seq),
+           msg AS (
+               INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
+                                     external_id, text)
+               SELECT id, last_seq, 'in', 'customer', $2, $4, $5 FROM conv
+               ON CONFLICT (channel, external_id) DO NOTHING
+            RETURNING *)
+           SELECT conv.id AS c_id, conv.inbox_id AS c_inbox_id, conv.contact_id AS c_contact_id,
+                  conv.channel AS c_channel, conv.status AS c_status,
+                  conv.assignee_id AS c_assignee_id, conv.last_seq AS c_last_seq, msg.*
+             FROM conv LEFT JOIN msg ON true""",
+        UUID(inbox["id"]),
+        inbox["channel"],
+        sender_external_id,
+        external_id,
+        text,
+    )
+    if row is None:
+        return NO_OPEN_CONVERSATION
+    conversation = ConversationRow(
+        id=str(row["c_id"]),
+        inbox_id=str(row["c_inbox_id"]),
+        contact_id=str(row["c_contact_id"]),
+        channel=row["c_channel"],
+        status=row["c_status"],
+        assignee_id=optional_str(row["c_assignee_id"]),
+        last_seq=row["c_last_seq"],
+    )
+    return conversation, message_view(row) if row["id"] is not None else None
+
+
+async def lock_open_conversation(
+    conn: Conn, inbox: Inbox, contact_id: str
+) -> tuple[ConversationRow, bool]:
+    """The contact's open conversation in the inbox, row-locked; opened if there is none.
+
+    Returns the row and whether it was opened now. The lock serialises writers of one
+    conversation, which keeps its message sequence gap-free.
+    """
+    while True:
+        row = await conn.fetchrow(
+            "SELECT * FROM conversations WHERE inbox_id = $1 AND contact_id = $2"
+            " AND status <> 'resolved' FOR UPDATE",
+            UUID(inbox["id"]),
+            UUID(contact_id),
+        )
+        if row is not None:
+            return conversation_row_of(row), False
+        row = await conn.fetchrow(
+            "INSERT INTO conversations (brand_id, inbox_id, contact_id, channel)"
+            " VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (inbox_id, contact_id) WHERE status <> 'resolved' DO NOTHING"
+            " RETURNING *",
+            UUID(inbox["brand_id"]),
+            UUID(inbox["id"]),
+            UUID(contact_id),
+            inbox["channel"],
+        )
+        if row is not None:
+            return conversation_row_of(row), True
+        # Another transaction opened it first; loop to lock theirs.
+
+
+async def lock_conversation(conn: Conn, conversation_id: str) -> ConversationRow:
+    row = await conn.fetchrow(
+        "SELECT * FROM conversations WHERE id = $1 FOR UPDATE", parse_uuid(conversation_id)
+    )
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return conversation_row_of(row)
+
+
+async def conversation_row(conn: Conn, conversation_id: str) -> ConversationRow:
+    row = await conn.fetchrow(
+        "SELECT * FROM conversations WHERE id = $1", parse_uuid(conversation_id)
+    )
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return conversation_row_of(row)
+
+
+async def set_status(
+    conn: Conn,
+    conversation_id: str,
+    status: str,
+    assignee_id: str | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE conversations SET status = $2, assignee_id = $3, updated_at = now(),"
+        " resolved_at = CASE WHEN $2 = 'resolved' THEN now() END WHERE id = $1",
+        UUID(conversation_id),
+        status,
+        UUID(assignee_id) if assignee_id else None,
+    )
+
+
+async def conversation(conn: Conn, conversation_id: str) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        CONVERSATION_VIEW_SQL + " WHERE c.id = $1", parse_uuid(conversation_id)
+    )
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return conversation_view(row)
+
+
+async def conversations(conn: Conn, statuses: list[str], limit: int = 200) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        CONVERSATION_VIEW_SQL + " WHERE c.status = ANY($1::text[])"
+        " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
+        statuses,
+        limit,
+    )
+    return [conversation_view(r) for r in rows]
+
+
+async def latest_conversation_id(conn: Conn, inbox_id: str, contact_id: str) -> str | None:
+    """The contact's most recent conversation in the inbox (open first), if any."""
+    value = await conn.fetchval(
+        "SELECT id FROM conversations WHERE inbox_id = $1 AND contact_id = $2"
+        " ORDER BY (status <> 'resolved') DESC, created_at DESC LIMIT 1",
+        UUID(inbox_id),
+        UUID(contact_id),
+    )
+    return optional_str(value)

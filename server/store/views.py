@@ -1,0 +1,123 @@
+"""Row shapes and views: how stored rows leave the store.
+
+Rows leave as plain JSON-ready dicts (the "views" the bus, the widget and the console share),
+never as asyncpg records.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypedDict
+from uuid import UUID
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from server.errors import NotFound
+
+# A plain connection or one borrowed from the pool: every function here takes either.
+Conn = asyncpg.Connection | PoolConnectionProxy
+
+
+class Inbox(TypedDict):
+    id: str
+    brand_id: str
+    channel: str
+    address: str
+    name: str
+
+
+class ConversationRow(TypedDict):
+    id: str
+    inbox_id: str
+    contact_id: str
+    channel: str
+    status: str
+    assignee_id: str | None
+    last_seq: int
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def optional_str(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def message_view(row: asyncpg.Record) -> dict[str, Any]:
+    """A stored message as the widget and console see it."""
+    external_id = row["external_id"]
+    return {
+        "id": row["id"],
+        "conversation_id": str(row["conversation_id"]),
+        "seq": row["seq"],
+        "direction": row["direction"],
+        "author_kind": row["author_kind"],
+        "author_id": optional_str(row["author_id"]),
+        "channel": row["channel"],
+        # external ids are scoped "<author>:<client id>"; clients only know their own part.
+        "client_id": external_id.split(":", 1)[-1] if external_id else None,
+        "text": row["text"],
+        "created_at": _iso(row["created_at"]),
+    }
+
+
+CONVERSATION_VIEW_SQL = """
+    SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.priority, c.assignee_id,
+           c.last_seq, c.last_message_at, c.created_at, c.updated_at,
+           ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
+           (SELECT m.text FROM messages m
+             WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
+             ORDER BY m.seq DESC LIMIT 1) AS preview
+      FROM conversations c
+      JOIN contacts ct ON ct.id = c.contact_id
+      LEFT JOIN agents a ON a.id = c.assignee_id
+"""
+
+
+def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
+    """A conversation as a console list item; the preview is what the customer said last."""
+    preview = row["preview"]
+    return {
+        "id": str(row["id"]),
+        "inbox_id": str(row["inbox_id"]),
+        "contact": {
+            "id": str(row["contact_id"]),
+            "name": row["contact_name"],
+            "email": row["contact_email"],
+        },
+        "channel": row["channel"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "assignee": (
+            {"id": str(row["assignee_id"]), "name": row["assignee_name"]}
+            if row["assignee_id"]
+            else None
+        ),
+        "last_seq": row["last_seq"],
+        "last_message_at": _iso(row["last_message_at"]),
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "preview": preview[:200] if preview else None,
+    }
+
+
+def conversation_row_of(row: asyncpg.Record) -> ConversationRow:
+    return ConversationRow(
+        id=str(row["id"]),
+        inbox_id=str(row["inbox_id"]),
+        contact_id=str(row["contact_id"]),
+        channel=row["channel"],
+        status=row["status"],
+        assignee_id=optional_str(row["assignee_id"]),
+        last_seq=row["last_seq"],
+    )
+
+
+def parse_uuid(value: str) -> UUID:
+    """A conversation id from a client: a malformed one is simply not found (404, not 500)."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"no conversation {value!r}") from None
