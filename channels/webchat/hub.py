@@ -268,12 +268,14 @@ class WebchatHub:
         limiter: AsyncLimiter | None = None  # made on the first message: most sockets idle
         while True:
             frame = p.parse_client_frame(await self._receive_text(conn.ws))
-            if isinstance(frame, p.SendMessage):
+            if isinstance(frame, p.SendMessage | p.Typing):
+                # Both cost a database round trip, so both count against the limit.
                 if limiter is None:
                     limiter = AsyncLimiter(burst, burst / per_second)
                 if not limiter.has_capacity():
-                    raise p.ProtocolError(p.CLOSE_RATE_LIMITED, "too many messages; slow down")
+                    raise p.ProtocolError(p.CLOSE_RATE_LIMITED, "too many frames; slow down")
                 await limiter.acquire()
+            if isinstance(frame, p.SendMessage):
                 await self._send_message(conn, frame)
             elif isinstance(frame, p.Typing):
                 if conn.conversation_id is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import httpx
 import orjson
@@ -22,7 +23,7 @@ from tests.channels.webchat_client import (
     open_socket,
     text,
 )
-from tests.harness import RunningServer, run_server
+from tests.harness import RunningServer, run_server, settings_for
 
 
 async def test_a_message_is_acknowledged_and_echoed_with_the_auto_reply_in_order(
@@ -234,11 +235,9 @@ async def test_a_foreign_origin_is_refused_with_403(server: RunningServer) -> No
 
 
 async def test_too_many_messages_close_with_4429_after_storing_the_allowed_ones(
-    settings: object, dsn: str, tmp_path: object
+    dsn: str, tmp_path: Path
 ) -> None:
-    from tests.harness import settings_for
-
-    limited = settings_for(dsn, tmp_path, ws_rate_burst=3, ws_rate_per_second=0.1)  # type: ignore[arg-type]
+    limited = settings_for(dsn, tmp_path, ws_rate_burst=3, ws_rate_per_second=0.1)
     async with run_server(limited) as server:
         session = await new_session(server.base_url)
         async with await open_socket(server.ws_url) as ws:
@@ -250,6 +249,17 @@ async def test_too_many_messages_close_with_4429_after_storing_the_allowed_ones(
             "SELECT count(*) FROM messages WHERE author_kind = 'customer'"
         )
         assert stored == 3
+
+
+async def test_typing_frames_count_against_the_rate_limit(dsn: str, tmp_path: Path) -> None:
+    limited = settings_for(dsn, tmp_path, ws_rate_burst=3, ws_rate_per_second=0.1)
+    async with run_server(limited) as server:
+        session = await new_session(server.base_url)
+        async with await open_socket(server.ws_url) as ws:
+            await hello(ws, session["token"])
+            for active in (True, False, True, False):
+                await ws.send(text({"type": "typing", "active": active}))
+            assert (await close_code(ws))[0] == p.CLOSE_RATE_LIMITED
 
 
 async def _still_serving(server: RunningServer) -> None:
