@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import orjson
 import structlog
@@ -28,6 +28,7 @@ CLOSE_TRY_AGAIN = 1013
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHORIZED = 4401
 REPLAY_PAGE = 500
+REPLAY_LIMIT = 2000
 SEND_QUEUE_LIMIT = 5000
 # How many sent ids a client remembers to skip replay/live overlaps.
 SEEN_WINDOW = 10_000
@@ -38,21 +39,23 @@ class _Frame(BaseModel):
 
 
 class Hello(_Frame):
-    type: str = Field(pattern="^hello$")
+    type: Literal["hello"]
     last_event_id: int = Field(default=0, ge=0)
 
 
 class Typing(_Frame):
-    type: str = Field(pattern="^typing$")
+    type: Literal["typing"]
     conversation_id: str = Field(max_length=64)
     active: bool
 
 
 class Ping(_Frame):
-    type: str = Field(pattern="^ping$")
+    type: Literal["ping"]
 
 
-_frames: TypeAdapter[Hello | Typing | Ping] = TypeAdapter(Hello | Typing | Ping)
+_frames: TypeAdapter[Hello | Typing | Ping] = TypeAdapter(
+    Annotated[Hello | Typing | Ping, Field(discriminator="type")]
+)
 
 
 class _BadFrame(Exception):
@@ -149,7 +152,7 @@ class ConsoleHub:
             client.push(frame)
 
     def resync(self) -> None:
-        """After a gap on the bus, clients reload (their next hello replays from their id)."""
+        """After a gap on the bus, clients re-read their state over REST."""
         for client in self._clients:
             client.push({"type": "resync"})
 
@@ -199,12 +202,18 @@ class ConsoleHub:
                     await writer
 
     async def _replay(self, client: Client, last_event_id: int) -> None:
-        after = last_event_id
+        """The stored events after the client's id; past REPLAY_LIMIT, a `resync` instead:
+        re-reading the current state over REST is cheaper than a long history."""
+        after, sent = last_event_id, 0
         while True:
             page = await self._backend.events_after(after, REPLAY_PAGE)
             for event in page:
                 client.push({"type": "event", **event})
+            sent += len(page)
             if len(page) < REPLAY_PAGE:
+                break
+            if sent >= REPLAY_LIMIT:
+                client.push({"type": "resync"})
                 break
             after = page[-1]["id"]
         client.push(

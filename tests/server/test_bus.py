@@ -82,3 +82,38 @@ async def test_redis_bus_reaches_listeners_on_another_node(redis_url: str) -> No
     finally:
         await one.close()
         await two.close()
+
+
+async def test_after_losing_redis_the_bus_reconnects_and_tells_listeners_to_catch_up(
+    redis_url: str,
+) -> None:
+    import redis.asyncio as aioredis
+
+    from server.bus import RESYNC
+
+    bus = RedisBus(redis_url, Metrics())
+    await bus.start()
+    got: list[Event] = []
+    resynced = asyncio.Event()
+
+    def listener(event: Event) -> None:
+        got.append(event)
+        if event.name == RESYNC:
+            resynced.set()
+
+    bus.subscribe(listener)
+    admin = aioredis.Redis.from_url(redis_url)
+    try:
+        # Drop every pub/sub connection, as a Redis restart or a network cut would.
+        await admin.client_kill_filter(_type="pubsub")
+        await asyncio.wait_for(resynced.wait(), 10)
+        await bus.publish(Event("message.created", "c1", {}, id=1))
+        for _ in range(100):
+            if any(e.name == "message.created" for e in got):
+                break
+            await asyncio.sleep(0.05)
+        assert [e.name for e in got] == [RESYNC, "message.created"]
+        assert bus.state()["ok"] is True
+    finally:
+        await admin.aclose()
+        await bus.close()

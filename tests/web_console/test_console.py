@@ -219,3 +219,18 @@ async def test_customer_typing_reaches_the_console(
     assert frame["name"] == "typing"
     assert frame["data"]["author_kind"] == "customer"
     assert frame["id"] is None
+
+
+async def test_a_client_far_behind_is_told_to_resync_instead_of_replaying_everything(
+    server: RunningServer, agent_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from web_console import hub
+
+    monkeypatch.setattr(hub, "REPLAY_PAGE", 2)
+    monkeypatch.setattr(hub, "REPLAY_LIMIT", 4)
+    for i in range(3):
+        await customer_says(server, f"message {i}")  # 3 events each
+    ws, result = await console_socket(server, agent_http, 0)
+    await ws.close()
+    replayed = result["replayed"]
+    assert [f["type"] for f in replayed] == ["event"] * 4 + ["resync"]

@@ -168,7 +168,14 @@
           $("customer-typing").textContent = f.data.active ? "Customer is typing…" : "";
         }
       } else if (f.type === "resync") {
-        ws.close();
+        // Too far behind (or the bus had a gap): re-read the list and the open transcript.
+        api("GET", "/console/api/conversations").then(function (d) {
+          conversations = {};
+          d.conversations.forEach(function (c) { conversations[c.id] = c; });
+          lastEventId = Math.max(lastEventId, d.last_event_id);
+          renderList();
+          if (openId) fetchAfter();
+        });
       }
     };
     ws.onclose = function (ev) {
