@@ -262,6 +262,32 @@ async def test_typing_frames_count_against_the_rate_limit(dsn: str, tmp_path: Pa
             assert (await close_code(ws))[0] == p.CLOSE_RATE_LIMITED
 
 
+async def test_a_socket_that_never_says_hello_is_closed_with_4408(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from channels.webchat import hub
+
+    monkeypatch.setattr(hub, "HELLO_TIMEOUT_SECONDS", 0.2)
+    async with await open_socket(server.ws_url) as ws:
+        assert (await close_code(ws))[0] == p.CLOSE_HELLO_TIMEOUT
+
+
+async def test_a_message_that_cannot_be_stored_is_not_acknowledged(
+    server: RunningServer,
+) -> None:
+    session = await new_session(server.base_url)
+    async with await open_socket(server.ws_url) as ws:
+        await hello(ws, session["token"])
+        await server.services.pool.close()  # the database goes away
+        await ws.send(text({"type": "message", "client_id": "lost-1", "text": "hello"}))
+        frame = await next_frame(ws)
+        assert frame["type"] == "error"
+        assert frame["code"] == "unavailable"
+        assert frame["client_id"] == "lost-1"
+        with pytest.raises(TimeoutError):  # no ack follows: the widget keeps it and retries
+            await next_of(ws, "ack", within=0.5)
+
+
 async def _still_serving(server: RunningServer) -> None:
     session = await new_session(server.base_url)
     async with await open_socket(server.ws_url) as ws:

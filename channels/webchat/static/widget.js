@@ -147,6 +147,13 @@
       } else if (f.type === "ack") {
         state.outbox = state.outbox.filter(function (e) { return e.client_id !== f.client_id; });
         save();
+      } else if (f.type === "error" && f.code === "unavailable") {
+        // Not stored, so still in the outbox: offer it again shortly.
+        setTimeout(function () {
+          state.outbox.filter(function (e) { return e.client_id === f.client_id; }).forEach(function (m) {
+            frame({ type: "message", client_id: m.client_id, text: m.text });
+          });
+        }, 3000);
       } else if (f.type === "typing") {
         typing.textContent = f.active ? "Agent is typing…" : "";
       }
