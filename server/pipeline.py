@@ -150,7 +150,7 @@ class Pipeline:
                 earlier = await store.message_by_external_id(conn, "console", external_id)
                 if earlier is not None:
                     return Stored(earlier, duplicate=True)
-                conv = await store.lock_conversation(conn, conversation_id)
+                conv = await store.conversation_row(conn, conversation_id, lock=True)
                 if conv["status"] == "resolved":
                     raise Conflict("the conversation is resolved")
                 if conv["assignee_id"] not in (None, agent_id):

@@ -12,7 +12,6 @@ from server.store.conversations import (
     conversation_row,
     conversations,
     latest_conversation_id,
-    lock_conversation,
     lock_open_conversation,
     set_status,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "insert_message",
     "last_event_id",
     "latest_conversation_id",
-    "lock_conversation",
     "lock_open_conversation",
     "message_by_external_id",
     "message_view",

@@ -64,16 +64,8 @@ async def append_to_open_conversation(
     )
     if row is None:
         return NO_OPEN_CONVERSATION
-    conversation = ConversationRow(
-        id=str(row["c_id"]),
-        inbox_id=str(row["c_inbox_id"]),
-        contact_id=str(row["c_contact_id"]),
-        channel=row["c_channel"],
-        status=row["c_status"],
-        assignee_id=optional_str(row["c_assignee_id"]),
-        last_seq=row["c_last_seq"],
-    )
-    return conversation, message_view(row) if row["id"] is not None else None
+    message = message_view(row) if row["id"] is not None else None
+    return conversation_row_of(row, prefix="c_"), message
 
 
 async def lock_open_conversation(
@@ -108,18 +100,13 @@ async def lock_open_conversation(
         # Another transaction opened it first; loop to lock theirs.
 
 
-async def lock_conversation(conn: Conn, conversation_id: str) -> ConversationRow:
+async def conversation_row(
+    conn: Conn, conversation_id: str, *, lock: bool = False
+) -> ConversationRow:
+    """One conversation's row; ``lock`` takes its row lock for the rest of the transaction."""
     row = await conn.fetchrow(
-        "SELECT * FROM conversations WHERE id = $1 FOR UPDATE", parse_uuid(conversation_id)
-    )
-    if row is None:
-        raise NotFound(f"no conversation {conversation_id}")
-    return conversation_row_of(row)
-
-
-async def conversation_row(conn: Conn, conversation_id: str) -> ConversationRow:
-    row = await conn.fetchrow(
-        "SELECT * FROM conversations WHERE id = $1", parse_uuid(conversation_id)
+        "SELECT * FROM conversations WHERE id = $1" + (" FOR UPDATE" if lock else ""),
+        parse_uuid(conversation_id),
     )
     if row is None:
         raise NotFound(f"no conversation {conversation_id}")

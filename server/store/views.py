@@ -103,15 +103,16 @@ def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-def conversation_row_of(row: asyncpg.Record) -> ConversationRow:
+def conversation_row_of(row: asyncpg.Record, prefix: str = "") -> ConversationRow:
+    """The conversation's columns, named ``<prefix><column>`` when joined with other tables."""
     return ConversationRow(
-        id=str(row["id"]),
-        inbox_id=str(row["inbox_id"]),
-        contact_id=str(row["contact_id"]),
-        channel=row["channel"],
-        status=row["status"],
-        assignee_id=optional_str(row["assignee_id"]),
-        last_seq=row["last_seq"],
+        id=str(row[prefix + "id"]),
+        inbox_id=str(row[prefix + "inbox_id"]),
+        contact_id=str(row[prefix + "contact_id"]),
+        channel=row[prefix + "channel"],
+        status=row[prefix + "status"],
+        assignee_id=optional_str(row[prefix + "assignee_id"]),
+        last_seq=row[prefix + "last_seq"],
     )
 
 
