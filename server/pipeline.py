@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 
 from channels.base import InboundMessage
-from routing.decision import ConversationStatus, decide
+from routing.decision import ConversationStatus, Decision, decide
 from server import events, store
 from server.bus import EventBus
 from server.errors import Conflict, NotFound
@@ -55,78 +55,112 @@ class Pipeline:
     async def ingest(self, inbound: InboundMessage) -> Stored:
         """Store a customer's message once, apply the routing decision, publish."""
         started = time.perf_counter()
-        external_id = inbound.external_id
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
-                # De-duplication is the unique (channel, external_id) key: a redelivered
-                # message conflicts on insert and the whole transaction rolls back.
-                appended = await store.append_to_open_conversation(
-                    conn,
-                    inbox,
-                    inbound.sender.external_id,
-                    external_id=external_id,
-                    text=inbound.text,
+        async with self._pool.acquire() as conn:
+            inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
+            # The common case in one statement, committed on its own; de-duplication is the
+            # unique (channel, external_id) key.
+            appended = await store.append_to_open_conversation(
+                conn,
+                inbox,
+                inbound.sender.external_id,
+                external_id=inbound.external_id,
+                text=inbound.text,
+            )
+            if appended is store.NO_OPEN_CONVERSATION:
+                try:
+                    message, decision, stored_events = await self._open_and_append(
+                        conn, inbox, inbound
+                    )
+                except _AlreadyStored:
+                    message = None
+            else:
+                conv, message, event_id = appended
+                if message is not None:
+                    stored_events = [_message_created(conv, message, event_id)]
+                    decision = self._decide(conv, opened=False)
+                    if _has_effects(decision, conv):
+                        # e.g. a conversation still with the bot changes hands: the effects
+                        # get a transaction of their own.
+                        async with conn.transaction():
+                            pending = await self._apply(conn, conv, decision, opened=False)
+                            stored_events += await store.store_events(conn, pending)
+            if message is None:
+                earlier = await store.message_by_external_id(
+                    conn, inbound.channel, inbound.external_id
                 )
-                if appended is store.NO_OPEN_CONVERSATION:
-                    contact_id = await store.resolve_contact(
-                        conn, inbox["brand_id"], inbound.channel, inbound.sender
-                    )
-                    conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
-                    message = await store.insert_message(
-                        conn,
-                        conv["id"],
-                        direction="in",
-                        author_kind="customer",
-                        channel=inbound.channel,
-                        external_id=external_id,
-                        text=inbound.text,
-                    )
-                else:
-                    (conv, message), opened = appended, False
-                if message is None:
-                    raise _AlreadyStored
-                pending = [_message_created(conv, message)]
-                status: ConversationStatus = conv["status"]  # type: ignore[assignment]
-                decision = decide(status, opened_now=opened, ack_text=self._ack_text)
-                if decision.reply is not None:
-                    ack = await store.insert_message(
-                        conn,
-                        conv["id"],
-                        direction="out",
-                        author_kind="system",
-                        channel=inbound.channel,
-                        text=decision.reply,
-                    )
-                    assert ack is not None  # no external id, so no conflict is possible
-                    pending.append(_message_created(conv, ack))
-                changed = decision.status != status
-                if changed:
-                    await store.set_status(conn, conv["id"], decision.status, conv["assignee_id"])
-                    log.info(
-                        "conversation routed",
-                        conversation_id=conv["id"],
-                        status=decision.status,
-                        reason=decision.handoff_reason,
-                    )
-                # A plain new message needs no conversation event: message.created carries
-                # what the console's list shows (preview, time).
-                if opened or changed:
-                    view = await store.conversation(conn, conv["id"])
-                    name = events.CONVERSATION_CREATED if opened else events.CONVERSATION_UPDATED
-                    pending.append(Event(name, conv["id"], {"conversation": view}))
-                stored_events = await store.store_events(conn, pending)
-        except _AlreadyStored:
-            async with self._pool.acquire() as conn:
-                earlier = await store.message_by_external_id(conn, inbound.channel, external_id)
-            assert earlier is not None
-            return Stored(earlier, duplicate=True)
+                assert earlier is not None
+                return Stored(earlier, duplicate=True)
         await self._publish(stored_events)
         self._metrics.messages_in.labels(inbound.channel).inc()
         if decision.reply is not None:
             self._metrics.messages_out.labels(inbound.channel, "system").inc()
         self._metrics.ingest_seconds.observe(time.perf_counter() - started)
         return Stored(message, duplicate=False)
+
+    async def _open_and_append(
+        self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage
+    ) -> tuple[dict[str, Any], Decision, list[Event]]:
+        """A first message from a sender, or one after their conversation was resolved: resolve
+        the contact, open a conversation, store, decide, in one transaction."""
+        async with conn.transaction():
+            contact_id = await store.resolve_contact(
+                conn, inbox["brand_id"], inbound.channel, inbound.sender
+            )
+            conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
+            message = await store.insert_message(
+                conn,
+                conv["id"],
+                direction="in",
+                author_kind="customer",
+                channel=inbound.channel,
+                external_id=inbound.external_id,
+                text=inbound.text,
+            )
+            if message is None:
+                raise _AlreadyStored  # rolls the transaction back
+            decision = self._decide(conv, opened=opened)
+            pending = await self._apply(conn, conv, decision, opened=opened)
+            stored_events = await store.store_events(
+                conn, [_message_created(conv, message), *pending]
+            )
+        return message, decision, stored_events
+
+    def _decide(self, conv: ConversationRow, *, opened: bool) -> Decision:
+        status: ConversationStatus = conv["status"]  # type: ignore[assignment]
+        return decide(status, opened_now=opened, ack_text=self._ack_text)
+
+    async def _apply(
+        self, conn: store.Conn, conv: ConversationRow, decision: Decision, *, opened: bool
+    ) -> list[Event]:
+        """Write a decision's effects inside the caller's transaction; return the events."""
+        pending = []
+        if decision.reply is not None:
+            ack = await store.insert_message(
+                conn,
+                conv["id"],
+                direction="out",
+                author_kind="system",
+                channel=conv["channel"],
+                text=decision.reply,
+            )
+            assert ack is not None  # no external id, so no conflict is possible
+            pending.append(_message_created(conv, ack))
+        changed = decision.status != conv["status"]
+        if changed:
+            await store.set_status(conn, conv["id"], decision.status, conv["assignee_id"])
+            log.info(
+                "conversation routed",
+                conversation_id=conv["id"],
+                status=decision.status,
+                reason=decision.handoff_reason,
+            )
+        # A plain new message needs no conversation event: message.created carries what the
+        # console's list shows (preview, time).
+        if opened or changed:
+            view = await store.conversation(conn, conv["id"])
+            name = events.CONVERSATION_CREATED if opened else events.CONVERSATION_UPDATED
+            pending.append(Event(name, conv["id"], {"conversation": view}))
+        return pending
 
     async def _inbox(self, conn: store.Conn, channel: str, address: str) -> store.Inbox:
         """Inboxes change rarely and are read on every message: cache them briefly."""
@@ -209,10 +243,17 @@ class Pipeline:
             await self._bus.publish(event)
 
 
-def _message_created(conv: ConversationRow, message: dict[str, Any]) -> Event:
+def _has_effects(decision: Decision, conv: ConversationRow) -> bool:
+    return decision.reply is not None or decision.status != conv["status"]
+
+
+def _message_created(
+    conv: ConversationRow, message: dict[str, Any], event_id: int | None = None
+) -> Event:
     # The inbox and contact ride along so every node's hubs can route without a query.
     return Event(
         events.MESSAGE_CREATED,
         conv["id"],
         {"message": message, "inbox_id": conv["inbox_id"], "contact_id": conv["contact_id"]},
+        id=event_id,
     )

@@ -29,32 +29,47 @@ NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
 
 async def append_to_open_conversation(
     conn: Conn, inbox: Inbox, sender_external_id: str, *, external_id: str, text: str
-) -> tuple[ConversationRow, dict[str, Any] | None] | _Missing:
-    """The hot path, in one statement: a known sender writes into their open conversation.
+) -> tuple[ConversationRow, dict[str, Any] | None, int | None] | _Missing:
+    """The hot path: a known sender writes into their open conversation, in one statement.
 
-    The UPDATE takes the conversation's row lock and the next seq; the INSERT stores the
-    customer's message with it. Returns the conversation (as it was before this message) and
-    the message, or None for the message when (channel, external_id) is already stored (the
-    caller rolls back). NO_OPEN_CONVERSATION when the sender is new or has no open
-    conversation in the inbox: the caller resolves the contact and opens one.
+    The statement locks the conversation, inserts the message with the next seq, bumps the
+    conversation's seq only if the insert happened, and writes the message's event. It is
+    atomic on its own, so it needs no explicit transaction (one round trip in all), and a
+    redelivered message (same channel id) changes nothing, leaving no gap in the seqs.
+
+    Returns the conversation (as it was before this message), the message and its event id;
+    the message and event id are None for a redelivery. NO_OPEN_CONVERSATION when the sender
+    is new or has no open conversation in the inbox: the caller opens one.
     """
     row = await conn.fetchrow(
         """WITH conv AS (
-               UPDATE conversations
-                  SET last_seq = last_seq + 1, last_message_at = now(), updated_at = now()
+               SELECT id, inbox_id, contact_id, channel, status, assignee_id, last_seq
+                 FROM conversations
                 WHERE inbox_id = $1 AND status <> 'resolved'
                   AND contact_id = (SELECT contact_id FROM contact_identities
                                      WHERE channel = $2 AND external_id = $3)
-            RETURNING id, inbox_id, contact_id, channel, status, assignee_id, last_seq),
+                  FOR UPDATE),
            msg AS (
                INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
                                      external_id, text)
-               SELECT id, last_seq, 'in', 'customer', $2, $4, $5 FROM conv
+               SELECT id, last_seq + 1, 'in', 'customer', $2, $4, $5 FROM conv
                ON CONFLICT (channel, external_id) DO NOTHING
-            RETURNING *)
+            RETURNING *),
+           bump AS (
+               UPDATE conversations c
+                  SET last_seq = msg.seq, last_message_at = msg.created_at, updated_at = now()
+                 FROM msg WHERE c.id = msg.conversation_id),
+           evt AS (
+               INSERT INTO events (name, conversation_id, data)
+               SELECT 'message.created', msg.conversation_id,
+                      jsonb_build_object('message_id', msg.id, 'inbox_id', conv.inbox_id,
+                                         'contact_id', conv.contact_id)
+                 FROM msg, conv
+            RETURNING id)
            SELECT conv.id AS c_id, conv.inbox_id AS c_inbox_id, conv.contact_id AS c_contact_id,
                   conv.channel AS c_channel, conv.status AS c_status,
-                  conv.assignee_id AS c_assignee_id, conv.last_seq AS c_last_seq, msg.*
+                  conv.assignee_id AS c_assignee_id, conv.last_seq AS c_last_seq, msg.*,
+                  (SELECT id FROM evt) AS event_id
              FROM conv LEFT JOIN msg ON true""",
         UUID(inbox["id"]),
         inbox["channel"],
@@ -65,7 +80,7 @@ async def append_to_open_conversation(
     if row is None:
         return NO_OPEN_CONVERSATION
     message = message_view(row) if row["id"] is not None else None
-    return conversation_row_of(row, prefix="c_"), message
+    return conversation_row_of(row, prefix="c_"), message, row["event_id"]
 
 
 async def lock_open_conversation(

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from server.events import Event
-from server.store.views import Conn
+from server.events import MESSAGE_CREATED, Event
+from server.store.views import Conn, message_view
+
+# A stored message.created event refers to its message ({"message_id", "inbox_id",
+# "contact_id"}) rather than copying it; reading the log joins the message back in, so a
+# replayed event has the same shape as the live one ({"message", "inbox_id", "contact_id"}).
+
+
+def _stored_data(event: Event) -> dict[str, Any]:
+    if event.name != MESSAGE_CREATED:
+        return event.data
+    data = {k: v for k, v in event.data.items() if k != "message"}
+    data["message_id"] = event.data["message"]["id"]
+    return data
 
 
 async def store_events(conn: Conn, events: list[Event]) -> list[Event]:
@@ -16,7 +29,7 @@ async def store_events(conn: Conn, events: list[Event]) -> list[Event]:
            RETURNING id""",
         [e.name for e in events],
         [UUID(e.conversation_id) for e in events],
-        [e.data for e in events],
+        [_stored_data(e) for e in events],
     )
     # Rows are inserted in unnest's order, so ascending ids match the input order (sorted
     # because RETURNING itself promises no order).
@@ -32,10 +45,22 @@ async def events_after(conn: Conn, last_id: int, limit: int) -> list[Event]:
         last_id,
         limit,
     )
-    return [
-        Event(name=r["name"], conversation_id=str(r["conversation_id"]), data=r["data"], id=r["id"])
-        for r in rows
-    ]
+    message_ids = [r["data"]["message_id"] for r in rows if r["name"] == MESSAGE_CREATED]
+    rows_of_messages = (
+        await conn.fetch("SELECT * FROM messages WHERE id = ANY($1)", message_ids)
+        if message_ids
+        else []
+    )
+    messages = {m["id"]: message_view(m) for m in rows_of_messages}
+    found = []
+    for r in rows:
+        data = dict(r["data"])
+        if r["name"] == MESSAGE_CREATED:
+            data["message"] = messages[data.pop("message_id")]
+        found.append(
+            Event(name=r["name"], conversation_id=str(r["conversation_id"]), data=data, id=r["id"])
+        )
+    return found
 
 
 async def last_event_id(conn: Conn) -> int:

@@ -99,6 +99,43 @@ async def test_fifty_concurrent_deliveries_of_one_message_store_one_row(
     assert await pool.fetchval("SELECT max(seq) FROM messages") == 2
 
 
+async def test_fifty_concurrent_redeliveries_into_an_open_conversation_leave_no_seq_gap(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    await pipeline.ingest(inbound("first"))  # seq 1, and the acknowledgement seq 2
+    results = await asyncio.gather(*(pipeline.ingest(inbound("again")) for _ in range(50)))
+    assert sum(not r.duplicate for r in results) == 1
+    assert {r.message["seq"] for r in results} == {3}
+    after = await pipeline.ingest(inbound("next"))
+    assert after.message["seq"] == 4
+    seqs = [r["seq"] for r in await pool.fetch("SELECT seq FROM messages ORDER BY seq")]
+    assert seqs == [1, 2, 3, 4]
+
+
+async def test_fifty_concurrent_messages_into_one_conversation_get_consecutive_seqs(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    await pipeline.ingest(inbound("first"))
+    results = await asyncio.gather(*(pipeline.ingest(inbound(f"m{i}")) for i in range(50)))
+    assert sorted(r.message["seq"] for r in results) == list(range(3, 53))
+    assert await pool.fetchval("SELECT last_seq FROM conversations") == 52
+    # each stored once, each published once with its stored event id
+    created = [e for e in published if e.name == events.MESSAGE_CREATED]
+    assert len({e.id for e in created}) == len(created) == 52
+
+
+async def test_replayed_events_have_the_same_shape_as_live_ones(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    from server import store
+
+    await pipeline.ingest(inbound("first"))
+    await pipeline.ingest(inbound("second"))  # the one-statement path
+    async with pool.acquire() as conn:
+        replayed = await store.events_after(conn, 0, 100)
+    assert replayed == published
+
+
 async def test_same_client_id_from_two_visitors_are_two_messages(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
