@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psutil
 import uvloop
 
@@ -60,6 +61,18 @@ def process(
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def wait_until_idle(base_url: str, limit: float = 60.0) -> None:
+    """Wait until the server has let go of every widget socket (its own gauge says so), so the
+    load steps do not share the CPU with tearing down the idle phase's sockets."""
+    deadline = time.monotonic() + limit
+    gauge = 'switchboard_websocket_connections{kind="webchat"} 0.0'
+    while time.monotonic() < deadline:
+        if gauge in httpx.get(f"{base_url}/metrics", timeout=5).text:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{base_url} still holds widget sockets after {limit:g} s")
 
 
 def rss(pid: int) -> int:
@@ -192,6 +205,8 @@ def main() -> None:
                     holding("switchboard", sb2_url, sb2.pid) as (sb2_open, sb2_per),
                 ):
                     pass
+                wait_until_idle(sb_url)
+                wait_until_idle(sb2_url)
                 say("| server | sockets held | RSS per socket | ratio to bare |")
                 say("|---|---|---|---|")
                 say(f"| bare websockets echo | {echo_open} | {echo_per / 1024:.1f} KiB | 1.00 |")
