@@ -1,9 +1,11 @@
 """The one path every message takes, and the only place that publishes events.
 
 ingest: resolve contact → find or open conversation → persist, de-duplicated by the message's
-unique channel id → decide → persist the decision's effects → commit → publish. Agent replies
-take the same write-then-publish path. Because events are published only after the commit,
-a subscriber that sees an event can always read its rows.
+unique channel id → decide → persist the decision's effects → commit → publish. For a known
+sender with an open conversation, everything up to "persist" is one autocommit statement (the
+common case, and the hot path); a decision with effects gets a transaction of its own. Agent
+replies take the same write-then-publish path. Events are published only after their commit,
+so a subscriber that sees an event can always read its rows.
 """
 
 from __future__ import annotations
