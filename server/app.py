@@ -77,6 +77,8 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         # Chat frames are small: per-message deflate would save little bandwidth and cost a
         # zlib context per socket (memory) and CPU per frame; see bench/RESULTS.md.
         ws_per_message_deflate=settings.ws_compression,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         lifespan="off",
         log_config=None,
         timeout_graceful_shutdown=10,

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Proxies whose X-Forwarded-For is believed (the client address feeds the login
+    # throttle): "*" when only the proxy can reach the server, as in docker-compose.yml.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Public base URL printed by `serve` and used for the default Origin allow-list.
     public_url: str | None = None
 

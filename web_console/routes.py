@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from web_console.hub import ConsoleHub
 from web_console.port import Agent, AgentDirectory, ConsoleBackend, ReplyRefused
+from web_console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
 M = TypeVar("M", bound=BaseModel)
@@ -76,7 +77,10 @@ def routes(
     agents: AgentDirectory,
     origins: frozenset[str],
     cookie: SessionCookie,
+    throttle: LoginThrottle | None = None,
 ) -> list[BaseRoute]:
+    throttle = throttle or LoginThrottle()
+
     def _check_origin(request: Request) -> None:
         origin = request.headers.get("origin")
         if origin is not None and origin.rstrip("/") not in origins:
@@ -122,11 +126,20 @@ def routes(
           400: {description: body is not JSON}
           401: {description: wrong email or password}
           422: {description: invalid field}
+          429: {description: too many failed logins; see Retry-After}
         """
         body = _body(Login, await request.body())
+        address = request.client.host if request.client else "unknown"
+        wait = throttle.retry_after(body.email, address)
+        if wait is not None:
+            response = _error(429, "too many failed logins; try again later")
+            response.headers["retry-after"] = str(wait)
+            return response
         agent = await agents.authenticate(body.email, body.password)
         if agent is None:
+            throttle.failed(body.email, address)
             return _error(401, "wrong email or password")
+        throttle.succeeded(body.email)
         request.session.clear()
         request.session["agent_id"] = agent.id
         return JSONResponse({"agent": _agent_json(agent)})

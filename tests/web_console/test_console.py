@@ -234,3 +234,18 @@ async def test_a_client_far_behind_is_told_to_resync_instead_of_replaying_everyt
     await ws.close()
     replayed = result["replayed"]
     assert [f["type"] for f in replayed] == ["event"] * 4 + ["resync"]
+
+
+async def test_repeated_wrong_passwords_are_answered_429_with_retry_after(
+    server: RunningServer,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        wrong = {"email": demo.AGENT_EMAIL, "password": "not-the-password"}
+        statuses = [
+            (await http.post("/console/api/login", json=wrong)).status_code for _ in range(10)
+        ]
+        assert statuses == [401] * 10
+        right = {"email": demo.AGENT_EMAIL, "password": demo.AGENT_PASSWORD}
+        held = await http.post("/console/api/login", json=right)
+    assert held.status_code == 429
+    assert int(held.headers["retry-after"]) > 0

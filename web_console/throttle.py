@@ -1,0 +1,56 @@
+"""Failed console logins, counted per email and per client address in a sliding window.
+
+Past the limit a login is refused with 429 and Retry-After before the password is checked,
+so guessing passwords costs an attacker time. Counts live in this process: with several
+nodes behind a proxy each node counts its own share.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+
+class LoginThrottle:
+    """How many failures each key may have within ``window`` seconds."""
+
+    def __init__(
+        self,
+        *,
+        per_email: int = 10,
+        per_address: int = 50,
+        window: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = {"email": per_email, "address": per_address}
+        self._window = window
+        self._clock = clock
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def _keys(self, email: str, address: str) -> list[tuple[str, str]]:
+        return [("email", email.strip().lower()), ("address", address)]
+
+    def retry_after(self, email: str, address: str) -> int | None:
+        """Seconds to wait before trying again, or None when a login may be tried now."""
+        now = self._clock()
+        wait = 0.0
+        for key in self._keys(email, address):
+            times = self._failures.get(key)
+            if not times:
+                continue
+            while times and times[0] <= now - self._window:
+                times.popleft()
+            if len(times) >= self._limits[key[0]]:
+                wait = max(wait, times[0] + self._window - now)
+            if not times:
+                del self._failures[key]
+        return int(wait) + 1 if wait > 0 else None
+
+    def failed(self, email: str, address: str) -> None:
+        now = self._clock()
+        for key in self._keys(email, address):
+            self._failures[key].append(now)
+
+    def succeeded(self, email: str) -> None:
+        self._failures.pop(("email", email.strip().lower()), None)
