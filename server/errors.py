@@ -7,8 +7,7 @@ Tree::
     ├── StorageError            the database is unreachable or a migration failed
     ├── NotFound                an id that does not exist (HTTP 404)
     ├── Conflict                a state change that is not allowed now (HTTP 409)
-    ├── InvalidInput            a value that fails validation (HTTP 422, close 4400)
-    └── AuthenticationFailed    bad credentials or token (HTTP 401, close 4401)
+    └── InvalidInput            a value that fails validation (HTTP 422, close 4400)
 """
 
 
@@ -34,7 +33,3 @@ class Conflict(SwitchboardError):
 
 class InvalidInput(SwitchboardError):
     """A value from a client failed validation."""
-
-
-class AuthenticationFailed(SwitchboardError):
-    """Credentials or a token were missing, wrong, tampered with or expired."""

@@ -17,7 +17,7 @@ from server.store.conversations import (
 )
 from server.store.event_log import events_after, last_event_id, store_events
 from server.store.messages import insert_message, message_by_external_id, messages_after
-from server.store.views import Conn, ConversationRow, Inbox, conversation_view, message_view
+from server.store.views import Conn, ConversationRow, Inbox, message_view
 
 __all__ = [
     "NO_OPEN_CONVERSATION",
@@ -27,7 +27,6 @@ __all__ = [
     "append_to_open_conversation",
     "conversation",
     "conversation_row",
-    "conversation_view",
     "conversations",
     "events_after",
     "inbox_by_address",
