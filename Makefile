@@ -5,7 +5,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench system-deps clean
+# Rasa 3.6.21 supports Python 3.10 only: it gets a virtualenv of its own, and its model is
+# trained once per change of the project's YAML (named by the files' fingerprint), both under
+# the ignored .cache folder so a second `make test` neither reinstalls nor retrains.
+RASA_PYTHON ?= $(shell pyenv prefix 3.10 2>/dev/null || echo /usr)/bin/python
+RASA_VENV   := .cache/rasa-venv
+RASA_STAMP  := $(RASA_VENV)/.installed
+RASA_MODELS := .cache/rasa-models
+
+.PHONY: run test lint typecheck pytest bench system-deps clean rasa rasa-model
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +36,18 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+$(RASA_STAMP):
+	$(RASA_PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet --upgrade pip 'setuptools<70' wheel
+	$(RASA_VENV)/bin/pip install --quiet rasa==3.6.21 rasa-sdk==3.6.2
+	touch $(RASA_STAMP)
+
+rasa: $(RASA_STAMP)
+
+# Trains nothing when a model for the current files is already there.
+rasa-model: $(STAMP) $(RASA_STAMP)
+	$(BIN)/switchboard nlu train --rasa-bin $(RASA_VENV)/bin/rasa --rasa-out $(RASA_MODELS)
+
 run: $(STAMP)
 	$(BIN)/switchboard serve --demo
 
@@ -38,12 +58,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) system-deps
+pytest: $(STAMP) system-deps rasa-model
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+bench: $(STAMP) rasa-model
 	$(BIN)/python -m bench
 
 clean:

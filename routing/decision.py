@@ -1,39 +1,170 @@
-"""What to do with a conversation when its customer writes.
+"""What to do with a customer's message: let the bot answer, hand over to a human (and why),
+or wait because a human already has the conversation.
 
-A pure function over values, so it is tested without a database. Until the NLU layer lands
-there is no bot able to answer, so every new conversation is acknowledged at once and queued
-for a human; later, the NLU interpretation becomes an input and ``BotReply`` joins the outcomes.
+Pure functions over values, tested without a database or an NLU engine. ``decide`` runs
+before the bot is asked; ``after_bot`` looks at what the bot did (it may ask for a human, or
+have understood nothing once too often).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-ConversationStatus = Literal["bot", "queued", "assigned", "resolved"]
+from nlu.base import NLU_FALLBACK, UNKNOWN
 
-# Why a conversation went to a human; stored with the handoff and shown in the console.
+ConversationStatus = Literal["bot", "queued", "assigned", "resolved"]
+Action = Literal["bot", "handoff", "wait"]
+
+# Why a conversation went to a human; stored on the conversation and shown in the console.
 NO_BOT = "no_bot"
+REQUESTED_HUMAN = "requested_human"
+LOW_CONFIDENCE = "low_confidence"
+NEGATIVE_SENTIMENT = "negative_sentiment"
+OUT_OF_SCOPE = "out_of_scope"
+BOT_REQUESTED = "bot_requested"
+HUMAN_INTENT = "intent_needs_human"
+UNSUPPORTED_LANGUAGE = "unsupported_language"
+VIP = "vip"
+NLU_UNAVAILABLE = "nlu_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class BotPolicy:
+    """The knobs of the bot/human decision (settings SWITCHBOARD_BOT_*)."""
+
+    enabled: bool = True
+    # Below this, an intent counts as not understood even if the engine named one.
+    confidence_threshold: float = 0.45
+    # This many not-understood messages in a row bring in a human.
+    max_fallbacks: int = 2
+    # One message this negative (VADER compound), or the last few this negative on average.
+    sentiment_threshold: float = -0.6
+    sentiment_trend_threshold: float = -0.35
+    trend_window: int = 3
+    requested_human_intents: frozenset[str] = frozenset({"request_human"})
+    # Intents that always go to a person (complaints, negotiation, legal matters).
+    human_intents: frozenset[str] = frozenset({"complaint", "negotiation", "legal"})
+    out_of_scope_intents: frozenset[str] = frozenset({"out_of_scope"})
+    vip_to_human: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """What the customer is told on a handoff, per language (English is the fallback)."""
+
+    handoff: dict[str, str] = field(
+        default_factory=lambda: {
+            "en": "Thanks for your message. A member of our team will reply here shortly.",
+            "fr": "Merci pour votre message. Un membre de notre équipe vous répond ici très vite.",
+        }
+    )
+    off_hours: dict[str, str] = field(
+        default_factory=lambda: {
+            "en": "Thanks for your message. Our team is away right now ({hours}); we'll reply"
+            " here as soon as we're back, and you'll find the answer in this chat.",
+            "fr": "Merci pour votre message. Notre équipe est absente pour le moment ({hours}) ;"
+            " nous vous répondrons ici dès notre retour.",
+        }
+    )
+
+    def notice(self, language: str | None, *, within_hours: bool, hours: str) -> str:
+        table = self.handoff if within_hours else self.off_hours
+        return table.get(language or "en", table["en"]).replace("{hours}", hours)
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """Everything the decision looks at, gathered by the pipeline."""
+
+    status: ConversationStatus
+    opened_now: bool
+    intent: str
+    confidence: float
+    language: str | None
+    supported_languages: frozenset[str]
+    sentiment: float
+    # Sentiments of the customer's earlier messages in this conversation, oldest first.
+    earlier_sentiments: tuple[float, ...] = ()
+    # Not-understood messages in a row before this one.
+    fallbacks: int = 0
+    vip: bool = False
+    within_hours: bool = True
+    hours: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The outcome: the conversation's next status, an automatic reply, and why."""
-
+    action: Action
     status: ConversationStatus
+    # A system message to send (handoff notice, off-hours notice), in the customer's language.
     reply: str | None = None
     handoff_reason: str | None = None
+    fallbacks: int = 0
 
 
-def decide(status: ConversationStatus, *, opened_now: bool, ack_text: str) -> Decision:
-    """Decide for a customer message in a conversation currently in ``status``.
+def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
+    """Before the bot: a human conversation stays human; otherwise bot or handoff."""
+    s = situation
+    if s.status != "bot":
+        # A human is involved or one is awaited: the bot stays silent.
+        return Decision("wait", s.status, fallbacks=s.fallbacks)
+    reason = _handoff_reason(s, policy)
+    if reason is not None:
+        return handoff(s, reason, texts)
+    fallback = s.intent == NLU_FALLBACK or s.confidence < policy.confidence_threshold
+    fallbacks = s.fallbacks + 1 if fallback else 0
+    if fallback and fallbacks >= policy.max_fallbacks:
+        return handoff(replace(s, fallbacks=fallbacks), LOW_CONFIDENCE, texts)
+    return Decision("bot", "bot", fallbacks=fallbacks)
 
-    ``opened_now`` is true when this message opened the conversation: only then is it
-    acknowledged, so a customer writing five lines gets one acknowledgement, not five.
-    """
-    if status == "bot":
-        return Decision(
-            status="queued", reply=ack_text if opened_now else None, handoff_reason=NO_BOT
-        )
-    # A human is involved (or the conversation waits for one): the bot stays silent.
-    return Decision(status=status)
+
+def after_bot(
+    situation: Situation, decision: Decision, bot_handoff: str | None, texts: Texts
+) -> Decision:
+    """After the bot answered: it may have asked for a human itself."""
+    if bot_handoff is None:
+        return decision
+    # The bot has already told the customer; only off hours is there more to say.
+    done = handoff(
+        situation, BOT_REQUESTED if bot_handoff == "bot_requested" else bot_handoff, texts
+    )
+    return replace(
+        done, reply=None if situation.within_hours else done.reply, fallbacks=decision.fallbacks
+    )
+
+
+def handoff(situation: Situation, reason: str, texts: Texts) -> Decision:
+    return Decision(
+        "handoff",
+        "queued",
+        reply=texts.notice(
+            situation.language, within_hours=situation.within_hours, hours=situation.hours
+        ),
+        handoff_reason=reason,
+        fallbacks=situation.fallbacks,
+    )
+
+
+def _handoff_reason(s: Situation, policy: BotPolicy) -> str | None:
+    if not policy.enabled:
+        return NO_BOT
+    if s.intent == UNKNOWN:
+        return NLU_UNAVAILABLE
+    if s.intent in policy.requested_human_intents:
+        return REQUESTED_HUMAN
+    if policy.vip_to_human and s.vip:
+        return VIP
+    if s.language is not None and s.language not in s.supported_languages:
+        return UNSUPPORTED_LANGUAGE
+    if s.intent in policy.human_intents:
+        return HUMAN_INTENT
+    if s.intent in policy.out_of_scope_intents:
+        return OUT_OF_SCOPE
+    if s.sentiment <= policy.sentiment_threshold:
+        return NEGATIVE_SENTIMENT
+    window = (*s.earlier_sentiments, s.sentiment)[-policy.trend_window :]
+    trending_down = sum(window) / len(window) <= policy.sentiment_trend_threshold
+    if len(window) >= policy.trend_window and trending_down:
+        return NEGATIVE_SENTIMENT
+    return None

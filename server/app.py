@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.webchat import routes as webchat_routes
 from channels.webchat.routes import WEBSOCKET_PATH
-from server import operations
+from server import assistant, operations
 from server.bootstrap import Services
 from server.settings import Settings
 from web_console import routes as console_routes
@@ -30,6 +30,7 @@ def create_app(services: Services) -> Starlette:
     )
     routes = [
         *operations.routes(services),
+        *assistant.bot_api_routes(services.pool, settings),
         *webchat_routes.routes(
             services.webchat_hub, services.webchat_backend, services.tokens, origins
         ),

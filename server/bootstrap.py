@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +12,10 @@ import structlog
 
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
-from server import database, fanout
+from nlu.base import Interpreter
+from nlu.understanding import Understanding
+from routing.hours import parse_hours
+from server import assistant, database, fanout
 from server.agents import AgentStore
 from server.backends import ConsoleBackendImpl, WebchatBackendImpl
 from server.bus import EventBus, InProcessBus, RedisBus
@@ -32,6 +36,7 @@ class Services:
     pool: asyncpg.Pool
     bus: EventBus
     pipeline: Pipeline
+    interpreter: Interpreter | None
     tokens: VisitorTokens
     agents: AgentStore
     webchat_backend: WebchatBackendImpl
@@ -84,7 +89,25 @@ async def start(settings: Settings) -> Services:
     else:
         bus = InProcessBus(metrics)
     await bus.start()
-    pipeline = Pipeline(pool, bus, metrics, settings.auto_ack_text)
+    try:
+        interpreter = await assistant.build_interpreter(settings, pool)
+    except BaseException:
+        await bus.close()
+        await pool.close()
+        if embedded is not None:
+            embedded.stop()
+        raise
+    understanding = Understanding(interpreter)
+    await understanding.warm_up()
+    pipeline = Pipeline(
+        pool,
+        bus,
+        metrics,
+        understanding,
+        assistant.bot_policy(settings, interpreter),
+        assistant.texts(settings),
+        parse_hours(settings.business_hours) if settings.business_hours else None,
+    )
     tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
     agents = AgentStore(pool)
     webchat_backend = WebchatBackendImpl(pool, pipeline)
@@ -108,7 +131,10 @@ async def start(settings: Settings) -> Services:
     metrics.track_connections("console", lambda: console_hub.connection_count)
     fanout.connect(bus, webchat_hub, console_hub)
     log.info(
-        "services started", bus=bus.state()["kind"], database="embedded" if embedded else "external"
+        "services started",
+        bus=bus.state()["kind"],
+        database="embedded" if embedded else "external",
+        nlu=interpreter.kind if interpreter else "none",
     )
     return Services(
         settings,
@@ -116,6 +142,7 @@ async def start(settings: Settings) -> Services:
         pool,
         bus,
         pipeline,
+        interpreter,
         tokens,
         agents,
         webchat_backend,
@@ -128,6 +155,12 @@ async def start(settings: Settings) -> Services:
 
 async def stop(services: Services) -> None:
     """Release in reverse order; the embedded Postgres stops last."""
+    with contextlib.suppress(Exception):
+        # Messages already stored get their routing before the database goes away.
+        await asyncio.wait_for(services.pipeline.settled(), timeout=10)
+    if services.interpreter is not None:
+        with contextlib.suppress(Exception):
+            await services.interpreter.close()
     with contextlib.suppress(Exception):
         await services.bus.close()
     with contextlib.suppress(Exception):

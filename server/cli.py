@@ -1,4 +1,4 @@
-"""The ``switchboard`` command line: serve, migrate, seed-demo and agent management."""
+"""The ``switchboard`` command line: serve, migrate, seed-demo, agents and the bot's NLU."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from server import bootstrap, database, demo, logs
 from server.agents import create_agent
 from server.app import asgi_app, server_config
 from server.errors import SwitchboardError
+from server.nlu_commands import nlu_cli
 from server.settings import Settings
 
 cli = typer.Typer(
@@ -23,6 +24,7 @@ cli = typer.Typer(
 )
 agent_cli = typer.Typer(help="Manage console agents.", no_args_is_help=True)
 cli.add_typer(agent_cli, name="agent")
+cli.add_typer(nlu_cli, name="nlu")
 
 
 def _settings(**overrides: Any) -> Settings:

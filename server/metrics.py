@@ -27,8 +27,20 @@ class Metrics:
         )
         self.ingest_seconds = Histogram(
             "switchboard_ingest_seconds",
-            "Time to store, route and publish one inbound message",
+            "Time to store and publish one inbound message (routing follows)",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
+        self.nlu_seconds = Histogram(
+            "switchboard_nlu_seconds",
+            "Time to interpret one customer message (engine, language, sentiment)",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=r,
+        )
+        self.handoffs = Counter(
+            "switchboard_handoffs_total",
+            "Conversations handed from the bot to a human",
+            ["reason"],
             registry=r,
         )
         self.events_published = Counter(

@@ -24,6 +24,17 @@ schemas = SchemaGenerator(
 )
 
 
+def _nlu_state(services: Any) -> dict[str, Any]:
+    """The NLU never makes a node unready: when it is unwell, conversations go to humans, so
+    a load balancer must keep sending traffic. ``degraded`` says it is unwell."""
+    interpreter = services.interpreter
+    if interpreter is None:
+        return {"ok": True, "kind": "none", "detail": "bot disabled; every conversation to humans"}
+    state = dict(interpreter.state())
+    state["degraded"] = bool(state.get("error")) or state.get("circuit", "closed") != "closed"
+    return {"ok": True, **state}
+
+
 def routes(services: Any) -> list[BaseRoute]:
     async def healthz(request: Request) -> Response:
         """
@@ -53,8 +64,7 @@ def routes(services: Any) -> list[BaseRoute]:
         checks = {
             "database": db,
             "bus": services.bus.state(),
-            # No interpreter is wired yet: every conversation is queued for a human.
-            "nlu": {"ok": True, "kind": "none", "detail": "no NLU engine; all to humans"},
+            "nlu": _nlu_state(services),
         }
         ready = all(part["ok"] for part in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)

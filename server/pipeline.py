@@ -1,24 +1,31 @@
 """The one path every message takes, and the only place that publishes events.
 
 ingest: resolve contact → find or open conversation → persist, de-duplicated by the message's
-unique channel id → decide → persist the decision's effects → commit → publish. For a known
-sender with an open conversation, everything up to "persist" is one autocommit statement (the
-common case, and the hot path); a decision with effects gets a transaction of its own. Agent
-replies take the same write-then-publish path. Events are published only after their commit,
-so a subscriber that sees an event can always read its rows.
+unique channel id → commit → publish → (in the background, in order per conversation) route:
+understand (NLU, language, sentiment) → decide → bot answer or handoff → commit → publish.
+For a known sender with an open conversation, the persist step is one autocommit statement
+(the hot path), and the channel acknowledges as soon as it returns: a slow or failed NLU never
+delays or loses a message. Agent replies take the same write-then-publish path. Events are
+published only after their commit, so a subscriber that sees an event can read its rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import structlog
 
 from channels.base import InboundMessage
-from routing.decision import ConversationStatus, Decision, decide
+from nlu.base import BotTurn, Dialogue, Interpretation
+from nlu.understanding import Understanding
+from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, decide
+from routing.hours import BusinessHours
 from server import events, store
 from server.bus import EventBus
 from server.errors import Conflict, NotFound
@@ -47,15 +54,32 @@ class _AlreadyStored(Exception):
 class Pipeline:
     """Writes, then publishes. Owned by the composition root; shared by every channel."""
 
-    def __init__(self, pool: asyncpg.Pool, bus: EventBus, metrics: Metrics, ack_text: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bus: EventBus,
+        metrics: Metrics,
+        understanding: Understanding,
+        policy: BotPolicy,
+        texts: Texts,
+        hours: BusinessHours | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._pool = pool
         self._bus = bus
         self._metrics = metrics
-        self._ack_text = ack_text
+        self._understanding = understanding
+        self._policy = policy
+        self._texts = texts
+        self._hours = hours
+        self._clock = clock
         self._inboxes: dict[tuple[str, str], tuple[float, store.Inbox]] = {}
+        # Routing runs after the acknowledgement, one message at a time per conversation.
+        self._routing: set[asyncio.Task[None]] = set()
+        self._conversation_locks: dict[str, asyncio.Lock] = {}
 
     async def ingest(self, inbound: InboundMessage) -> Stored:
-        """Store a customer's message once, apply the routing decision, publish."""
+        """Store a customer's message once and publish it; routing follows in the background."""
         started = time.perf_counter()
         async with self._pool.acquire() as conn:
             inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
@@ -70,22 +94,13 @@ class Pipeline:
             )
             if appended is store.NO_OPEN_CONVERSATION:
                 try:
-                    message, decision, stored_events = await self._open_and_append(
-                        conn, inbox, inbound
-                    )
+                    message, stored_events = await self._open_and_append(conn, inbox, inbound)
                 except _AlreadyStored:
                     message = None
             else:
                 conv, message, event_id = appended
                 if message is not None:
                     stored_events = [_message_created(conv, message, event_id)]
-                    decision = self._decide(conv, opened=False)
-                    if _has_effects(decision, conv):
-                        # e.g. a conversation still with the bot changes hands: the effects
-                        # get a transaction of their own.
-                        async with conn.transaction():
-                            pending = await self._apply(conn, conv, decision, opened=False)
-                            stored_events += await store.store_events(conn, pending)
             if message is None:
                 earlier = await store.message_by_external_id(
                     conn, inbound.channel, inbound.external_id
@@ -94,16 +109,22 @@ class Pipeline:
                 return Stored(earlier, duplicate=True)
         await self._publish(stored_events)
         self._metrics.messages_in.labels(inbound.channel).inc()
-        if decision.reply is not None:
-            self._metrics.messages_out.labels(inbound.channel, "system").inc()
         self._metrics.ingest_seconds.observe(time.perf_counter() - started)
+        task = asyncio.create_task(self._route(message), name="route")
+        self._routing.add(task)
+        task.add_done_callback(self._routing.discard)
         return Stored(message, duplicate=False)
+
+    async def settled(self) -> None:
+        """Wait until every message ingested so far has been routed (tests, shutdown)."""
+        while self._routing:
+            await asyncio.gather(*list(self._routing), return_exceptions=True)
 
     async def _open_and_append(
         self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage
-    ) -> tuple[dict[str, Any], Decision, list[Event]]:
+    ) -> tuple[dict[str, Any], list[Event]]:
         """A first message from a sender, or one after their conversation was resolved: resolve
-        the contact, open a conversation, store, decide, in one transaction."""
+        the contact, open a conversation and store, in one transaction."""
         async with conn.transaction():
             contact_id = await store.resolve_contact(
                 conn, inbox["brand_id"], inbound.channel, inbound.sender
@@ -120,24 +141,127 @@ class Pipeline:
             )
             if message is None:
                 raise _AlreadyStored  # rolls the transaction back
-            decision = self._decide(conv, opened=opened)
-            pending = await self._apply(conn, conv, decision, opened=opened)
-            stored_events = await store.store_events(
-                conn, [_message_created(conv, message), *pending]
-            )
-        return message, decision, stored_events
+            pending = [_message_created(conv, message)]
+            if opened:
+                view = await store.conversation(conn, conv["id"])
+                pending.append(
+                    Event(events.CONVERSATION_CREATED, conv["id"], {"conversation": view})
+                )
+            stored_events = await store.store_events(conn, pending)
+        return message, stored_events
 
-    def _decide(self, conv: ConversationRow, *, opened: bool) -> Decision:
-        status: ConversationStatus = conv["status"]  # type: ignore[assignment]
-        return decide(status, opened_now=opened, ack_text=self._ack_text)
+    async def _route(self, message: dict[str, Any]) -> None:
+        conversation_id = message["conversation_id"]
+        lock = self._conversation_locks.setdefault(conversation_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._understand_and_decide(message)
+        except Exception:
+            # The message is stored and visible to agents; a routing failure must not be
+            # silent, and must not stop the next message from being routed.
+            log.exception("routing failed", conversation_id=conversation_id, seq=message["seq"])
+        finally:
+            if not lock.locked() and not lock._waiters:
+                self._conversation_locks.pop(conversation_id, None)
+
+    async def _understand_and_decide(self, message: dict[str, Any]) -> None:
+        conversation_id, seq = message["conversation_id"], message["seq"]
+        window = self._policy.trend_window
+        async with self._pool.acquire() as conn:
+            vip, fallbacks, language, earlier = await store.routing_facts(
+                conn, conversation_id, seq, window
+            )
+        started = time.perf_counter()
+        interpretation = await self._understanding.understand(message["text"], language)
+        self._metrics.nlu_seconds.observe(time.perf_counter() - started)
+        interpreter = self._understanding.interpreter
+        now = self._clock()
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                conv = await store.conversation_row(conn, conversation_id, lock=True)
+                await store.store_interpretation(conn, message["id"], interpretation)
+                situation = Situation(
+                    status=conv["status"],  # type: ignore[arg-type]
+                    opened_now=seq == 1,
+                    intent=interpretation.intent,
+                    confidence=interpretation.confidence,
+                    language=interpretation.language,
+                    supported_languages=(
+                        interpreter.languages if interpreter else frozenset({"en"})
+                    ),
+                    sentiment=interpretation.sentiment,
+                    earlier_sentiments=earlier,
+                    fallbacks=fallbacks,
+                    vip=vip,
+                    within_hours=self._hours is None or self._hours.contains(now),
+                    hours=self._hours.describe() if self._hours else "",
+                )
+                decision = decide(situation, self._policy, self._texts)
+                await store.set_bot_state(
+                    conn,
+                    conversation_id,
+                    fallbacks=decision.fallbacks,
+                    language=interpretation.language,
+                )
+                stored_events: list[Event] = []
+                if decision.action != "bot":
+                    stored_events = await store.store_events(
+                        conn, await self._apply(conn, conv, decision, interpretation)
+                    )
+            await self._publish(stored_events)
+            if decision.action != "bot" or interpreter is None:
+                return
+            history = await store.dialogue_history(conn, conversation_id, seq)
+        turn = await interpreter.respond(
+            Dialogue(
+                conversation_id, interpretation, interpretation.language or "en", tuple(history)
+            )
+        )
+        final = after_bot(situation, decision, turn.handoff, self._texts)
+        async with self._pool.acquire() as conn, conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id, lock=True)
+            if conv["status"] != "bot":
+                # An agent took over while the bot was thinking: the bot stays silent.
+                return
+            pending = await self._bot_messages(conn, conv, turn)
+            if final.action == "handoff":
+                pending += await self._apply(conn, conv, final, interpretation, turn)
+            stored_events = await store.store_events(conn, pending)
+        await self._publish(stored_events)
+
+    async def _bot_messages(
+        self, conn: store.Conn, conv: ConversationRow, turn: BotTurn
+    ) -> list[Event]:
+        pending = []
+        for said in turn.messages:
+            if not said.text:
+                continue  # images and buttons have no plain-text channel yet
+            message = await store.insert_message(
+                conn,
+                conv["id"],
+                direction="out",
+                author_kind="bot",
+                channel=conv["channel"],
+                text=said.text,
+                meta={"action": said.action},
+            )
+            assert message is not None
+            pending.append(_message_created(conv, message))
+            self._metrics.messages_out.labels(conv["channel"], "bot").inc()
+        return pending
 
     async def _apply(
-        self, conn: store.Conn, conv: ConversationRow, decision: Decision, *, opened: bool
+        self,
+        conn: store.Conn,
+        conv: ConversationRow,
+        decision: Decision,
+        interpretation: Interpretation,
+        turn: BotTurn | None = None,
     ) -> list[Event]:
-        """Write a decision's effects inside the caller's transaction; return the events."""
+        """A handoff's effects, inside the caller's transaction; returns the events."""
         pending = []
         if decision.reply is not None:
-            ack = await store.insert_message(
+            notice = await store.insert_message(
                 conn,
                 conv["id"],
                 direction="out",
@@ -145,23 +269,22 @@ class Pipeline:
                 channel=conv["channel"],
                 text=decision.reply,
             )
-            assert ack is not None  # no external id, so no conflict is possible
-            pending.append(_message_created(conv, ack))
-        changed = decision.status != conv["status"]
-        if changed:
-            await store.set_status(conn, conv["id"], decision.status, conv["assignee_id"])
+            assert notice is not None  # no external id, so no conflict is possible
+            pending.append(_message_created(conv, notice))
+            self._metrics.messages_out.labels(conv["channel"], "system").inc()
+        if decision.action == "handoff" and decision.handoff_reason is not None:
+            await store.set_handoff(conn, conv["id"], decision.handoff_reason)
+            self._metrics.handoffs.labels(decision.handoff_reason).inc()
             log.info(
-                "conversation routed",
+                "conversation handed to a human",
                 conversation_id=conv["id"],
-                status=decision.status,
                 reason=decision.handoff_reason,
+                intent=interpretation.intent,
+                language=interpretation.language,
+                bot_error=turn.error if turn else None,
             )
-        # A plain new message needs no conversation event: message.created carries what the
-        # console's list shows (preview, time).
-        if opened or changed:
-            view = await store.conversation(conn, conv["id"])
-            name = events.CONVERSATION_CREATED if opened else events.CONVERSATION_UPDATED
-            pending.append(Event(name, conv["id"], {"conversation": view}))
+        view = await store.conversation(conn, conv["id"])
+        pending.append(Event(events.CONVERSATION_UPDATED, conv["id"], {"conversation": view}))
         return pending
 
     async def _inbox(self, conn: store.Conn, channel: str, address: str) -> store.Inbox:
@@ -220,6 +343,23 @@ class Pipeline:
         self._metrics.messages_out.labels(conv["channel"], "agent").inc()
         return Stored(message, duplicate=False)
 
+    async def return_to_bot(self, agent_id: str, conversation_id: str) -> None:
+        """An agent hands the conversation back to the bot: the bot answers the next message.
+        Raises Conflict when it is resolved or held by another agent."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id, lock=True)
+            if conv["status"] == "resolved":
+                raise Conflict("the conversation is resolved")
+            if conv["assignee_id"] not in (None, agent_id):
+                raise Conflict("the conversation is assigned to another agent")
+            await store.return_to_bot(conn, conversation_id)
+            view = await store.conversation(conn, conversation_id)
+            stored_events = await store.store_events(
+                conn,
+                [Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})],
+            )
+        await self._publish(stored_events)
+
     async def typing(self, conversation_id: str, author_kind: str, active: bool) -> None:
         """Typing is live-only: published, never stored. Unknown conversations are ignored."""
         async with self._pool.acquire() as conn:
@@ -243,10 +383,6 @@ class Pipeline:
     async def _publish(self, stored_events: list[Event]) -> None:
         for event in stored_events:
             await self._bus.publish(event)
-
-
-def _has_effects(decision: Decision, conv: ConversationRow) -> bool:
-    return decision.reply is not None or decision.status != conv["status"]
 
 
 def _message_created(

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import nlu
+from routing.hours import parse_hours
+
+# The Rasa project shipped with Switchboard (the demo shop's assistant).
+DEFAULT_NLU_PROJECT = Path(nlu.__file__).parent / "rasa_project"
 
 
 class Settings(BaseSettings):
@@ -53,13 +60,46 @@ class Settings(BaseSettings):
     ws_rate_per_second: float = Field(default=5.0, gt=0)
     ws_rate_burst: int = Field(default=20, ge=1)
 
+    # What a customer is told, in English, when a human takes over (French has its own).
     auto_ack_text: str = (
         "Thanks for your message! We have received it and a member of our team will reply "
         "here shortly."
     )
 
+    # NLU: "auto" is Rasa when rasa_url is set, else the embedded engine; "none" turns the
+    # bot off (every conversation goes to a human).
+    nlu_engine: Literal["auto", "embedded", "rasa", "none"] = "auto"
+    nlu_project: Path = DEFAULT_NLU_PROJECT
+    # Trained embedded models, keyed by the project's fingerprint. Unset: data_dir/nlu.
+    nlu_cache_dir: Path | None = None
+    rasa_url: str | None = None
+    rasa_token: SecretStr | None = None
+    # The bearer token Rasa's custom actions use for /api/bot/*; unset disables that API.
+    bot_api_token: SecretStr | None = None
+    bot_confidence_threshold: float = Field(default=0.45, ge=0, le=1)
+    bot_max_fallbacks: int = Field(default=2, ge=1)
+    bot_sentiment_threshold: float = Field(default=-0.6, ge=-1, le=1)
+    bot_sentiment_trend_threshold: float = Field(default=-0.35, ge=-1, le=1)
+    bot_human_intents: list[str] = ["complaint", "negotiation", "legal"]
+    bot_vip_to_human: bool = True
+    # When humans answer, e.g. "mon-fri 09:00-18:00 Europe/Paris"; unset means always.
+    business_hours: str | None = None
+
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("business_hours")
+    @classmethod
+    def _valid_hours(cls, value: str | None) -> str | None:
+        if value:
+            parse_hours(value)
+        return value or None
+
+    @property
+    def nlu_kind(self) -> str:
+        if self.nlu_engine == "auto":
+            return "rasa" if self.rasa_url else "embedded"
+        return self.nlu_engine
 
     @property
     def base_url(self) -> str:

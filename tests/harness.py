@@ -116,6 +116,8 @@ def settings_for(dsn: str, tmp: Path, **overrides: object) -> Settings:
         "port": 0,
         "allowed_origins": ["http://allowed.test"],
         "db_pool_max": 10,
+        # The core tests exercise the human path with the bot off; the NLU tests turn it on.
+        "nlu_engine": "none",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -153,7 +155,7 @@ async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
 @contextlib.contextmanager
 def server_process(env: dict[str, str]) -> Iterator[str]:
     """`switchboard serve --port 0` in its own process; yields its base URL."""
-    full_env = {**os.environ, **env, "SWITCHBOARD_PORT": "0"}
+    full_env = {**os.environ, "SWITCHBOARD_NLU_ENGINE": "none", **env, "SWITCHBOARD_PORT": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve"],
         cwd=ROOT,

@@ -17,6 +17,15 @@ from server.store.conversations import (
 )
 from server.store.event_log import events_after, last_event_id, store_events
 from server.store.messages import insert_message, message_by_external_id, messages_after
+from server.store.nlu import (
+    dialogue_history,
+    return_to_bot,
+    routing_facts,
+    set_bot_state,
+    set_handoff,
+    store_interpretation,
+)
+from server.store.orders import describe_order, order_by_number
 from server.store.views import Conn, ConversationRow, Inbox, message_view
 
 __all__ = [
@@ -28,6 +37,8 @@ __all__ = [
     "conversation",
     "conversation_row",
     "conversations",
+    "describe_order",
+    "dialogue_history",
     "events_after",
     "inbox_by_address",
     "insert_message",
@@ -37,7 +48,13 @@ __all__ = [
     "message_by_external_id",
     "message_view",
     "messages_after",
+    "order_by_number",
     "resolve_contact",
+    "return_to_bot",
+    "routing_facts",
+    "set_bot_state",
+    "set_handoff",
     "set_status",
     "store_events",
+    "store_interpretation",
 ]

@@ -18,6 +18,7 @@ async def insert_message(
     text: str,
     external_id: str | None = None,
     author_id: str | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Append a message with the next seq; None when (channel, external_id) is already stored.
 
@@ -30,8 +31,8 @@ async def insert_message(
                       updated_at = now()
                 WHERE id = $1 RETURNING last_seq)
            INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id,
-                                 channel, external_id, text)
-           SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7 FROM next
+                                 channel, external_id, text, meta)
+           SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM next
            ON CONFLICT (channel, external_id) DO NOTHING RETURNING *""",
         UUID(conversation_id),
         direction,
@@ -40,6 +41,7 @@ async def insert_message(
         channel,
         external_id,
         text,
+        meta or {},
     )
     return message_view(row) if row is not None else None
 

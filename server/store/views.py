@@ -60,12 +60,32 @@ def message_view(row: asyncpg.Record) -> dict[str, Any]:
         "client_id": external_id.split(":", 1)[-1] if external_id else None,
         "text": row["text"],
         "created_at": _iso(row["created_at"]),
+        "nlu": _nlu_summary(row),
+    }
+
+
+def _nlu_summary(row: asyncpg.Record) -> dict[str, Any] | None:
+    """What the console shows beside a customer's message: intent, confidence, entities,
+    language, sentiment. Bot messages carry the action that produced them instead."""
+    keys = row.keys()
+    nlu = row["nlu"] if "nlu" in keys else None
+    if nlu is None:
+        meta = row["meta"] if "meta" in keys else None
+        return {"action": meta["action"]} if meta and meta.get("action") else None
+    return {
+        "intent": nlu.get("intent"),
+        "confidence": nlu.get("confidence"),
+        "entities": [{"entity": e["entity"], "value": e["value"]} for e in nlu.get("entities", [])],
+        "language": nlu.get("language"),
+        "sentiment": nlu.get("sentiment"),
+        "engine": nlu.get("engine"),
     }
 
 
 CONVERSATION_VIEW_SQL = """
     SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.priority, c.assignee_id,
            c.last_seq, c.last_message_at, c.created_at, c.updated_at,
+           c.handoff_reason, c.handoff_at, c.language, ct.vip AS contact_vip,
            ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
            (SELECT m.text FROM messages m
              WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
@@ -86,7 +106,11 @@ def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
             "id": str(row["contact_id"]),
             "name": row["contact_name"],
             "email": row["contact_email"],
+            "vip": row["contact_vip"],
         },
+        "handoff_reason": row["handoff_reason"],
+        "handoff_at": _iso(row["handoff_at"]),
+        "language": row["language"],
         "channel": row["channel"],
         "status": row["status"],
         "priority": row["priority"],

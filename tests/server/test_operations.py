@@ -37,6 +37,7 @@ async def test_metrics_count_connections_and_messages(server: RunningServer) -> 
         await hello(ws, session["token"])
         await ws.send(text({"type": "message", "client_id": "m", "text": "hi"}))
         await next_of(ws, "ack")
+        await server.services.pipeline.settled()
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             response = await http.get("/metrics")
     body = response.text

@@ -45,7 +45,9 @@ async def customer_says(server: RunningServer, message: str) -> str:
         await hello(ws, session["token"])
         await ws.send(text({"type": "message", "client_id": "c1", "text": message}))
         conversation_id: str = (await next_of(ws, "ack"))["conversation_id"]
-        return conversation_id
+    # Routing (here: the handoff with the bot off) follows the acknowledgement.
+    await server.services.pipeline.settled()
+    return conversation_id
 
 
 @pytest.mark.parametrize(
@@ -165,11 +167,16 @@ async def test_the_live_feed_delivers_new_conversations(
         assert hello_result["replayed"] == []
         conversation_id = await customer_says(server, "hi console")
         names = []
-        while "conversation.created" not in names:
+        while "conversation.updated" not in names:
             frame = orjson.loads(await ws.recv())
             names.append(frame["name"])
             assert frame["conversation_id"] == conversation_id
-    assert names == ["message.created", "message.created", "conversation.created"]
+    assert names == [
+        "message.created",
+        "conversation.created",
+        "message.created",
+        "conversation.updated",
+    ]
 
 
 async def test_the_live_feed_resumes_from_the_last_event_id(
@@ -177,13 +184,13 @@ async def test_the_live_feed_resumes_from_the_last_event_id(
 ) -> None:
     await customer_says(server, "first")
     last = (await agent_http.get("/console/api/conversations")).json()["last_event_id"]
-    await customer_says(server, "while you were away")  # 3 events
-    await customer_says(server, "and this")  # 3 more
+    await customer_says(server, "while you were away")  # 4 events
+    await customer_says(server, "and this")  # 4 more
     ws, result = await console_socket(server, agent_http, last)
     await ws.close()
     replayed = result["replayed"]
     assert [f["id"] for f in replayed] == sorted(f["id"] for f in replayed)
-    assert len(replayed) == 6
+    assert len(replayed) == 8
     assert all(f["id"] > last for f in replayed)
     texts = [
         f["data"]["message"]["text"]
@@ -229,7 +236,7 @@ async def test_a_client_far_behind_is_told_to_resync_instead_of_replaying_everyt
     monkeypatch.setattr(hub, "REPLAY_PAGE", 2)
     monkeypatch.setattr(hub, "REPLAY_LIMIT", 4)
     for i in range(3):
-        await customer_says(server, f"message {i}")  # 3 events each
+        await customer_says(server, f"message {i}")  # 4 events each
     ws, result = await console_socket(server, agent_http, 0)
     await ws.close()
     replayed = result["replayed"]

@@ -1,0 +1,140 @@
+"""The values the NLU layer hands to the rest of Switchboard, and the interpreter port.
+
+An ``Interpretation`` is what one customer message means (intent, entities, language,
+sentiment); a ``BotTurn`` is what the bot says back. Both are plain frozen values, so the
+routing decision over them is pure and the two engines (a Rasa server, the embedded engine)
+are interchangeable behind ``Interpreter``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+# The intent of a message the engine could not interpret at all (Rasa down, timeout): it
+# always routes to a human.
+UNKNOWN = "unknown"
+# Rasa's name for "understood nothing with enough confidence" (its FallbackClassifier).
+NLU_FALLBACK = "nlu_fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    entity: str
+    value: str
+    start: int
+    end: int
+    text: str
+    extractor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interpretation:
+    """What one customer message means. ``sentiment`` is VADER's compound score in [-1, 1]."""
+
+    text: str
+    intent: str
+    confidence: float
+    ranking: tuple[IntentScore, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    language: str | None = None
+    language_confidence: float = 0.0
+    sentiment: float = 0.0
+    engine: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ranking"] = [asdict(r) for r in self.ranking]
+        data["entities"] = [asdict(e) for e in self.entities]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Interpretation:
+        return cls(
+            text=data["text"],
+            intent=data["intent"],
+            confidence=float(data["confidence"]),
+            ranking=tuple(IntentScore(**r) for r in data.get("ranking") or ()),
+            entities=tuple(Entity(**e) for e in data.get("entities") or ()),
+            language=data.get("language"),
+            language_confidence=float(data.get("language_confidence") or 0.0),
+            sentiment=float(data.get("sentiment") or 0.0),
+            engine=data.get("engine") or "",
+            error=data.get("error"),
+        )
+
+    @classmethod
+    def unknown(cls, text: str, engine: str, error: str) -> Interpretation:
+        return cls(text=text, intent=UNKNOWN, confidence=0.0, engine=engine, error=error)
+
+
+@dataclass(frozen=True, slots=True)
+class BotMessage:
+    """One thing the bot says: a text, or a custom payload; ``action`` names what produced it."""
+
+    text: str | None
+    action: str
+    custom: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BotTurn:
+    """The bot's answer to one customer message. ``handoff`` is set when the bot asked for a
+    human (Rasa's custom ``{"handoff": reason}`` payload, or an engine failure)."""
+
+    messages: tuple[BotMessage, ...] = ()
+    handoff: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PastTurn:
+    """One earlier event of the conversation, as the embedded engine's dialogue needs it:
+    a customer message's interpretation or an action the bot ran."""
+
+    intent: str | None = None
+    entities: tuple[Entity, ...] = ()
+    action: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    """What the bot needs to answer: the conversation, its past turns, the new message."""
+
+    conversation_id: str
+    interpretation: Interpretation
+    language: str
+    history: tuple[PastTurn, ...] = field(default_factory=tuple)
+
+
+class Interpreter(Protocol):
+    """An NLU engine: understands a message, then answers it."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Languages the bot has training data for; others go to a human."""
+        ...
+
+    async def parse(self, text: str) -> Interpretation:
+        """Intent and entities (language and sentiment are added by the caller)."""
+        ...
+
+    async def respond(self, dialogue: Dialogue) -> BotTurn:
+        """The bot's answer; never raises: a failure is a BotTurn with ``handoff`` set."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """For /readyz: kind, model, health."""
+        ...
+
+    async def close(self) -> None: ...

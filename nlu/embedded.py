@@ -1,0 +1,297 @@
+"""The embedded engine: trained in-process from a Rasa project's files, served without Rasa.
+
+Training reads the same YAML Rasa does (``nlu.project``), fits the intent classifier, builds
+the entity extractor and the dialogue policy, and notes which languages the examples are
+written in. A trained model is cached under the fingerprint of the files, so a restart with
+unchanged files does not retrain. A running engine watches its files: when they change it
+retrains in a thread and swaps the model in; when they are broken it keeps its last good model
+and reports the error (file and line) in its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pickle
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sklearn
+import structlog
+
+from nlu import language as language_detection
+from nlu.base import (
+    NLU_FALLBACK,
+    BotMessage,
+    BotTurn,
+    Dialogue,
+    IntentScore,
+    Interpretation,
+)
+from nlu.classifier import IntentClassifier
+from nlu.dialogue import (
+    DEFAULT_FALLBACK,
+    DialoguePolicy,
+    Turn,
+    choose_response,
+    fill_slots,
+    render,
+)
+from nlu.entities import EntityExtractor
+from nlu.project import Project, ProjectError, fingerprint, load_project
+
+log = structlog.get_logger(__name__)
+
+KIND = "embedded"
+# Rasa's FallbackClassifier defaults, used when config.yml does not set them.
+DEFAULT_THRESHOLD = 0.3
+DEFAULT_AMBIGUITY = 0.1
+# A language counts as one the bot speaks when this share of the examples is written in it.
+LANGUAGE_SHARE = 0.1
+WATCH_SECONDS = 2.0
+HANDOFF_ACTION = "action_handoff"
+BOT_REQUESTED = "bot_requested"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Model:
+    """Everything a trained engine holds; pickled into the cache."""
+
+    project: Project
+    classifier: IntentClassifier
+    extractor: EntityExtractor
+    policy: DialoguePolicy
+    languages: frozenset[str]
+    threshold: float
+    ambiguity: float
+
+    def interpret(self, text: str) -> Interpretation:
+        return self.interpret_ranked(text, self.classifier.rank(self.extractor.mask(text)))
+
+    def interpret_ranked(self, text: str, ranking: tuple[IntentScore, ...]) -> Interpretation:
+        top = ranking[0]
+        second = ranking[1].confidence if len(ranking) > 1 else 0.0
+        intent, confidence = top.name, top.confidence
+        if confidence < self.threshold or confidence - second < self.ambiguity:
+            # As Rasa's FallbackClassifier: the fallback intent takes the threshold as its
+            # confidence and the ranking keeps what the classifier thought.
+            intent, confidence = NLU_FALLBACK, self.threshold
+        return Interpretation(
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            ranking=ranking,
+            entities=self.extractor.extract(text),
+            engine=KIND,
+        )
+
+
+def train(project: Project, progress: Progress | None = None) -> Model:
+    """Fit a model to a loaded project (a few seconds for a thousand examples)."""
+    say = progress or (lambda _step: None)
+    say("entities")
+    extractor = EntityExtractor(project)
+    say("intents")
+    classifier = IntentClassifier().fit(
+        [extractor.mask(e.text) for e in project.examples], [e.intent for e in project.examples]
+    )
+    say("dialogue")
+    policy = DialoguePolicy(project)
+    say("languages")
+    languages = detect_languages(project)
+    fallback = project.component("FallbackClassifier")
+    return Model(
+        project=project,
+        classifier=classifier,
+        extractor=extractor,
+        policy=policy,
+        languages=languages,
+        threshold=float(fallback.get("threshold", DEFAULT_THRESHOLD)),
+        ambiguity=float(fallback.get("ambiguity_threshold", DEFAULT_AMBIGUITY)),
+    )
+
+
+def detect_languages(project: Project) -> frozenset[str]:
+    """The languages the examples are written in; config.yml's ``language`` always counts."""
+    detector = language_detection.shared()
+    counts = Counter(detector.detect(e.text).language for e in project.examples)
+    counts.pop(None, None)
+    total = sum(counts.values())
+    found = {lang for lang, n in counts.items() if lang and total and n / total >= LANGUAGE_SHARE}
+    found.add(str(project.config.get("language") or "en"))
+    return frozenset(found)
+
+
+def _cache_path(cache_dir: Path, project_fingerprint: str) -> Path:
+    return cache_dir / f"embedded-{project_fingerprint[:24]}-sklearn{sklearn.__version__}.pkl"
+
+
+def load_or_train(root: Path, cache_dir: Path, progress: Progress | None = None) -> Model:
+    """The cached model for these files, or a freshly trained one (then cached)."""
+    path = _cache_path(cache_dir, fingerprint(root))
+    if path.is_file():
+        with contextlib.suppress(Exception), path.open("rb") as handle:
+            model = pickle.load(handle)
+            if isinstance(model, Model):
+                return model
+    project = load_project(root)
+    model = train(project, progress)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("wb") as handle:
+        pickle.dump(model, handle)
+    temporary.replace(path)
+    return model
+
+
+@dataclass
+class ActionContext:
+    """What a custom action sees and can do: the slots, say a response, ask for a human."""
+
+    conversation_id: str
+    language: str
+    slots: dict[str, Any]
+    utter: Callable[..., None]
+    messages: list[BotMessage] = field(default_factory=list)
+    handoff: str | None = None
+
+    def request_handoff(self, reason: str) -> None:
+        self.handoff = reason
+
+
+class CustomAction(Protocol):
+    async def __call__(self, context: ActionContext) -> None: ...
+
+
+async def handoff_action(context: ActionContext) -> None:
+    """The project's ``action_handoff``: bring in a human."""
+    context.request_handoff(BOT_REQUESTED)
+
+
+class EmbeddedInterpreter:
+    """The Interpreter port over a trained Model, with live reloading of the project."""
+
+    def __init__(
+        self,
+        root: Path,
+        cache_dir: Path,
+        model: Model,
+        actions: Mapping[str, Callable[[ActionContext], Awaitable[None]]] | None = None,
+    ) -> None:
+        self._root = root
+        self._cache_dir = cache_dir
+        self._model = model
+        self._actions: dict[str, Callable[[ActionContext], Awaitable[None]]] = {
+            HANDOFF_ACTION: handoff_action,
+            **(actions or {}),
+        }
+        self._fingerprint = model.project.fingerprint
+        self._error: str | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def kind(self) -> str:
+        return KIND
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return self._model.languages
+
+    @property
+    def model(self) -> Model:
+        return self._model
+
+    def start_watching(self, interval: float = WATCH_SECONDS) -> None:
+        self._watcher = asyncio.create_task(self._watch(interval), name="nlu-watch")
+
+    async def _watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.reload()
+
+    async def reload(self) -> bool:
+        """Retrain if the files changed; keep the current model if they are broken."""
+        try:
+            current = await asyncio.to_thread(fingerprint, self._root)
+        except OSError as error:
+            self._error = f"{self._root}: {error}"
+            return False
+        if current == self._fingerprint:
+            return False
+        self._fingerprint = current
+        try:
+            model = await asyncio.to_thread(load_or_train, self._root, self._cache_dir)
+        except (ProjectError, ValueError) as error:
+            self._error = str(error)
+            log.warning("nlu project not reloaded; keeping the last good model", error=str(error))
+            return False
+        self._model, self._error = model, None
+        log.info("nlu model reloaded", fingerprint=current[:12])
+        return True
+
+    async def parse(self, text: str) -> Interpretation:
+        return self._model.interpret(text)
+
+    async def respond(self, dialogue: Dialogue) -> BotTurn:
+        model = self._model
+        past = [
+            Turn("intent", t.intent, tuple(e.entity for e in t.entities))
+            if t.intent is not None
+            else Turn("action", t.action or "")
+            for t in dialogue.history
+        ]
+        current = dialogue.interpretation
+        past.append(Turn("intent", current.intent, tuple(e.entity for e in current.entities)))
+        slots = fill_slots(
+            model.project,
+            [t.entities for t in dialogue.history] + [current.entities],
+            {"language": dialogue.language},
+        )
+        context = ActionContext(dialogue.conversation_id, dialogue.language, slots, lambda: None)
+
+        def utter(response: str, action: str | None = None, **values: Any) -> None:
+            variation = choose_response(model.project.responses.get(response, []), slots)
+            if variation is None:
+                return
+            text = render(variation.text, {**slots, **values}) if variation.text else None
+            context.messages.append(BotMessage(text, action or response, variation.custom))
+
+        context.utter = utter
+        for action in model.policy.next_actions(past):
+            if action == DEFAULT_FALLBACK:
+                utter("utter_default", action=DEFAULT_FALLBACK)
+            elif action.startswith("utter_"):
+                utter(action)
+            elif action in self._actions:
+                try:
+                    await self._actions[action](context)
+                except Exception as error:  # a broken action must not stop the conversation
+                    log.exception("custom action failed", action=action)
+                    return BotTurn(tuple(context.messages), BOT_REQUESTED, f"{action}: {error}")
+            else:
+                log.warning("custom action not available in the embedded engine", action=action)
+                return BotTurn(tuple(context.messages), BOT_REQUESTED, f"no action {action}")
+            if context.handoff is not None:
+                break
+        return BotTurn(tuple(context.messages), context.handoff)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "kind": KIND,
+            "project": str(self._root),
+            "fingerprint": self._model.project.fingerprint[:12],
+            "intents": len(self._model.project.intents),
+            "languages": sorted(self._model.languages),
+            "error": self._error,
+        }
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher

@@ -1,0 +1,340 @@
+"""A Rasa 3 project read from its YAML files: training examples, domain, rules and stories.
+
+Only what Switchboard's embedded engine needs is kept, but the files are read the way Rasa
+reads them (``config.yml``, ``domain.yml`` or a ``domain/`` folder, and every YAML file under
+``data/``), so any Rasa 3 project loads unchanged. Every mistake is reported as a
+``ProjectError`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nlu.markup import Example, parse_example
+
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+class ProjectError(Exception):
+    """The project cannot be loaded; the message names the file and line."""
+
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+class _Mapping(dict[str, Any]):
+    """A YAML mapping that remembers the line it started on (1-based)."""
+
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
+    mapping = _Mapping({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    """One YAML file, with syntax errors reported as ProjectError at their line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProjectError(path, None, f"cannot read: {error}") from error
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ProjectError(path, line, f"invalid YAML: {error.problem or error}") from error
+    except yaml.YAMLError as error:
+        raise ProjectError(path, None, f"invalid YAML: {error}") from error
+
+
+def _line(value: Any) -> int | None:
+    return value.line if isinstance(value, _Mapping) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Regex:
+    name: str
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One variation of a response; ``conditions`` are (slot, value) pairs that must hold."""
+
+    text: str | None
+    custom: dict[str, Any] | None
+    conditions: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A story or rule step: a user turn (intent and entity names) or a bot action."""
+
+    kind: str  # "intent" or "action"
+    name: str
+    entities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A rule or a story: a named sequence of steps."""
+
+    name: str
+    steps: tuple[Step, ...]
+    is_rule: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    name: str
+    entities: tuple[str, ...]  # entities whose values fill it (from_entity mappings)
+
+
+@dataclass
+class Project:
+    """Everything the embedded engine trains from, plus the fingerprint of the files."""
+
+    root: Path
+    examples: list[Example] = field(default_factory=list)
+    regexes: list[Regex] = field(default_factory=list)
+    lookups: dict[str, list[str]] = field(default_factory=dict)
+    synonyms: dict[str, str] = field(default_factory=dict)
+    intents: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
+    responses: dict[str, list[Response]] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    def component(self, name: str) -> dict[str, Any]:
+        """The options of a pipeline component or policy named in config.yml ({} if absent)."""
+        for section in ("pipeline", "policies"):
+            for item in self.config.get(section) or []:
+                if isinstance(item, dict) and item.get("name") == name:
+                    return dict(item)
+        return {}
+
+
+def project_files(root: Path) -> list[Path]:
+    """The YAML files that define the project, in a stable order."""
+    files = [root / "config.yml"]
+    domain_dir = root / "domain"
+    if domain_dir.is_dir():
+        files += sorted(p for p in domain_dir.rglob("*") if p.suffix in YAML_SUFFIXES)
+    else:
+        files.append(root / "domain.yml")
+    data = root / "data"
+    if data.is_dir():
+        files += sorted(p for p in data.rglob("*") if p.suffix in YAML_SUFFIXES)
+    return files
+
+
+def fingerprint(root: Path) -> str:
+    """A hash of the project's files: a model trained from them is reused while it matches."""
+    digest = hashlib.sha256()
+    for path in project_files(root):
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_project(root: Path) -> Project:
+    """Read a Rasa 3 project folder; raises ProjectError at the first mistake."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise ProjectError(root, None, "no such project folder")
+    project = Project(root=root, fingerprint=fingerprint(root))
+    config_path = root / "config.yml"
+    if config_path.is_file():
+        config = read_yaml(config_path)
+        if config is not None and not isinstance(config, dict):
+            raise ProjectError(config_path, 1, "config.yml must be a mapping")
+        project.config = dict(config or {})
+    files = project_files(root)[1:]
+    if not any(p.is_file() for p in files):
+        raise ProjectError(root, None, "no domain.yml and no data/ folder: not a Rasa project")
+    for path in files:
+        if not path.is_file():
+            continue
+        document = read_yaml(path)
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            raise ProjectError(path, 1, "expected a mapping at the top of the file")
+        _read_document(project, path, document)
+    if not project.examples:
+        raise ProjectError(root / "data", None, "no NLU training examples found")
+    known = set(project.intents)
+    for example in project.examples:
+        if example.intent not in known:
+            project.intents.append(example.intent)
+            known.add(example.intent)
+    return project
+
+
+def _read_document(project: Project, path: Path, document: dict[str, Any]) -> None:
+    for key, value in document.items():
+        if key == "nlu":
+            _read_nlu(project, path, _as_list(path, document, key, value))
+        elif key in ("stories", "rules"):
+            for item in _as_list(path, document, key, value):
+                project.flows.append(_read_flow(path, item, is_rule=key == "rules"))
+        elif key == "intents":
+            for item in _as_list(path, document, key, value):
+                name = next(iter(item)) if isinstance(item, dict) else item
+                project.intents.append(str(name))
+        elif key == "entities":
+            for item in _as_list(path, document, key, value):
+                name = next(iter(item)) if isinstance(item, dict) else item
+                project.entities.append(str(name))
+        elif key == "slots":
+            _read_slots(project, path, value)
+        elif key == "responses":
+            _read_responses(project, path, value)
+        elif key == "actions":
+            for item in _as_list(path, document, key, value):
+                name = next(iter(item)) if isinstance(item, dict) else item
+                project.actions.append(str(name))
+
+
+def _as_list(path: Path, parent: Any, key: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProjectError(path, _line(parent), f"'{key}' must be a list")
+    return value
+
+
+def _read_nlu(project: Project, path: Path, items: list[Any]) -> None:
+    for item in items:
+        if not isinstance(item, dict):
+            raise ProjectError(path, None, f"an nlu item must be a mapping, got {item!r}")
+        line = _line(item)
+        lines = list(_example_lines(path, item))
+        if "intent" in item:
+            intent = str(item["intent"])
+            for text in lines:
+                try:
+                    project.examples.append(parse_example(text, intent))
+                except ValueError as error:
+                    raise ProjectError(path, line, f"intent {intent}: {error}") from error
+            # Annotated values with a different canonical value are synonyms, as in Rasa.
+            for example in project.examples[-len(lines) :] if lines else []:
+                for entity in example.entities:
+                    if entity.value != entity.text:
+                        project.synonyms[entity.text.lower()] = entity.value
+        elif "regex" in item:
+            project.regexes.append(Regex(str(item["regex"]), tuple(lines)))
+        elif "lookup" in item:
+            project.lookups.setdefault(str(item["lookup"]), []).extend(lines)
+        elif "synonym" in item:
+            for text in lines:
+                project.synonyms[text.lower()] = str(item["synonym"])
+        else:
+            raise ProjectError(path, line, "nlu item needs one of intent, regex, lookup, synonym")
+
+
+def _example_lines(path: Path, item: dict[str, Any]) -> Iterator[str]:
+    examples = item.get("examples")
+    if isinstance(examples, str):
+        for raw in examples.splitlines():
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            if not stripped.startswith("- "):
+                raise ProjectError(
+                    path, _line(item), f"an example must start with '- ', got {stripped!r}"
+                )
+            yield stripped[2:].strip()
+    elif isinstance(examples, list):
+        for entry in examples:
+            text = entry.get("text") if isinstance(entry, dict) else entry
+            if not isinstance(text, str):
+                raise ProjectError(path, _line(item), f"an example needs a text, got {entry!r}")
+            yield text.strip()
+    elif examples is not None:
+        raise ProjectError(path, _line(item), "'examples' must be a block of '- ' lines")
+
+
+def _read_flow(path: Path, item: Any, *, is_rule: bool) -> Flow:
+    kind = "rule" if is_rule else "story"
+    if not isinstance(item, dict) or kind not in item:
+        raise ProjectError(path, _line(item), f"each entry needs a '{kind}' name")
+    steps: list[Step] = []
+    for step in item.get("steps") or []:
+        if not isinstance(step, dict):
+            raise ProjectError(path, _line(item), f"{kind} {item[kind]!r}: bad step {step!r}")
+        if "intent" in step:
+            names = []
+            for entity in step.get("entities") or []:
+                names.append(str(next(iter(entity)) if isinstance(entity, dict) else entity))
+            steps.append(Step("intent", str(step["intent"]), tuple(names)))
+        elif "action" in step:
+            steps.append(Step("action", str(step["action"])))
+        elif "user" in step:
+            raise ProjectError(
+                path, _line(step), f"{kind} {item[kind]!r}: end-to-end 'user' steps not supported"
+            )
+        # slot_was_set, active_loop, checkpoint and "or" steps do not change which action
+        # follows an intent in the stories this engine executes; they are skipped.
+    return Flow(str(item[kind]), tuple(steps), is_rule)
+
+
+def _read_slots(project: Project, path: Path, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ProjectError(path, None, "'slots' must be a mapping")
+    for name, spec in value.items():
+        entities: list[str] = []
+        for mapping in (spec or {}).get("mappings") or []:
+            if isinstance(mapping, dict) and mapping.get("type") == "from_entity":
+                entities.append(str(mapping.get("entity")))
+        project.slots.append(Slot(str(name), tuple(entities)))
+
+
+def _read_responses(project: Project, path: Path, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ProjectError(path, None, "'responses' must be a mapping")
+    for name, variations in value.items():
+        if not isinstance(variations, list):
+            raise ProjectError(path, _line(value), f"response {name} must be a list")
+        parsed = []
+        for variation in variations:
+            if not isinstance(variation, dict):
+                raise ProjectError(path, _line(value), f"response {name}: bad variation")
+            conditions = tuple(
+                (str(c.get("name")), c.get("value"))
+                for c in variation.get("condition") or []
+                if isinstance(c, dict) and c.get("type") == "slot"
+            )
+            text = variation.get("text")
+            custom = variation.get("custom")
+            parsed.append(
+                Response(
+                    str(text) if text is not None else None,
+                    dict(custom) if isinstance(custom, dict) else None,
+                    conditions,
+                )
+            )
+        project.responses[str(name)] = parsed

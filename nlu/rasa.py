@@ -1,0 +1,156 @@
+"""The Rasa adapter: a running ``rasa run --enable-api`` (and its action server) behind the
+Interpreter port.
+
+Understanding is ``POST /model/parse``; answering is the REST channel
+(``POST /webhooks/rest/webhook``, sender = the conversation), after setting the ``language``
+slot through ``POST /conversations/{id}/tracker/events`` so responses come in the customer's
+language. Short timeouts and a circuit breaker keep a sick Rasa from slowing the messaging
+server down: any failure is an ``unknown`` interpretation or a handoff, never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import structlog
+
+from nlu.base import BotMessage, BotTurn, Dialogue, Entity, IntentScore, Interpretation
+from nlu.breaker import CircuitBreaker, CircuitOpen
+
+log = structlog.get_logger(__name__)
+
+KIND = "rasa"
+PARSE_TIMEOUT = 2.0
+# Answering may run custom actions that call back into Switchboard.
+RESPOND_TIMEOUT = 8.0
+BOT_UNAVAILABLE = "bot_unavailable"
+
+
+class RasaInterpreter:
+    def __init__(
+        self,
+        url: str,
+        languages: frozenset[str],
+        *,
+        token: str | None = None,
+        breaker: CircuitBreaker | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._url = url.rstrip("/")
+        self._languages = languages
+        self._params = {"token": token} if token else {}
+        self._breaker = breaker or CircuitBreaker()
+        self._client = httpx.AsyncClient(base_url=self._url, transport=transport)
+        self._last_error: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return KIND
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return self._languages
+
+    async def _post(self, path: str, body: Any, limit: float) -> Any:
+        self._breaker.check()
+        try:
+            response = await self._client.post(path, json=body, params=self._params, timeout=limit)
+            response.raise_for_status()
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            self._breaker.failure()
+            self._last_error = f"{path}: {type(error).__name__}: {error}"
+            raise
+        self._breaker.success()
+        self._last_error = None
+        return data
+
+    async def parse(self, text: str) -> Interpretation:
+        try:
+            data = await self._post("/model/parse", {"text": text}, PARSE_TIMEOUT)
+            return _interpretation(text, data)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, CircuitOpen) as error:
+            log.warning("rasa parse failed", error=str(error))
+            return Interpretation.unknown(text, KIND, f"{type(error).__name__}: {error}")
+
+    async def respond(self, dialogue: Dialogue) -> BotTurn:
+        sender = dialogue.conversation_id
+        try:
+            await self._post(
+                f"/conversations/{sender}/tracker/events",
+                [{"event": "slot", "name": "language", "value": dialogue.language}],
+                PARSE_TIMEOUT,
+            )
+            replies = await self._post(
+                "/webhooks/rest/webhook",
+                {"sender": sender, "message": dialogue.interpretation.text},
+                RESPOND_TIMEOUT,
+            )
+        except (httpx.HTTPError, ValueError, CircuitOpen) as error:
+            log.warning("rasa respond failed", error=str(error))
+            return BotTurn(handoff=BOT_UNAVAILABLE, error=f"{type(error).__name__}: {error}")
+        return _turn(replies)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "kind": KIND,
+            "url": self._url,
+            "circuit": self._breaker.state,
+            "languages": sorted(self._languages),
+            "error": self._last_error,
+        }
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _interpretation(text: str, data: dict[str, Any]) -> Interpretation:
+    intent = data.get("intent") or {}
+    return Interpretation(
+        text=text,
+        intent=str(intent.get("name") or "nlu_fallback"),
+        confidence=float(intent.get("confidence") or 0.0),
+        ranking=tuple(
+            IntentScore(str(r["name"]), float(r["confidence"]))
+            for r in data.get("intent_ranking") or []
+        ),
+        entities=tuple(
+            Entity(
+                entity=str(e["entity"]),
+                value=str(e.get("value")),
+                start=int(e.get("start", 0)),
+                end=int(e.get("end", 0)),
+                text=text[int(e.get("start", 0)) : int(e.get("end", 0))],
+                extractor=str(e.get("extractor") or ""),
+            )
+            for e in data.get("entities") or []
+        ),
+        engine=KIND,
+    )
+
+
+def _turn(replies: Any) -> BotTurn:
+    """The REST channel's answer: texts, and custom payloads, one of which may ask for a
+    human (``{"handoff": reason}``, sent by the project's ``action_handoff``)."""
+    if not isinstance(replies, list):
+        return BotTurn(handoff=BOT_UNAVAILABLE, error=f"unexpected answer {replies!r:.200}")
+    messages: list[BotMessage] = []
+    handoff = None
+    for reply in replies:
+        if not isinstance(reply, dict):
+            continue
+        custom = reply.get("custom")
+        if isinstance(custom, dict) and "handoff" in custom:
+            handoff = str(custom["handoff"] or "bot_requested")
+            continue
+        text = reply.get("text")
+        if text is not None or custom is not None:
+            messages.append(
+                BotMessage(
+                    str(text) if text is not None else None,
+                    "rasa",
+                    custom if isinstance(custom, dict) else None,
+                )
+            )
+    return BotTurn(tuple(messages), handoff)

@@ -1,0 +1,37 @@
+"""Everything known about one customer message: the engine's interpretation, plus the
+language and sentiment Switchboard detects itself (whatever the engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from nlu import language as language_detection
+from nlu import sentiment as sentiment_analysis
+from nlu.base import UNKNOWN, Interpretation, Interpreter
+
+
+class Understanding:
+    def __init__(self, interpreter: Interpreter | None) -> None:
+        self.interpreter = interpreter
+        self._languages = language_detection.shared()
+        self._sentiment = sentiment_analysis.shared()
+
+    async def warm_up(self) -> None:
+        """Load the language models (seconds) before the first customer needs them."""
+        await asyncio.to_thread(self._languages.detect, "warming up the language detector")
+
+    async def understand(self, text: str, conversation_language: str | None) -> Interpretation:
+        if self.interpreter is not None:
+            parsed = await self.interpreter.parse(text)
+        else:
+            parsed = Interpretation(text=text, intent=UNKNOWN, confidence=0.0, engine="none")
+        detected = self._languages.detect(text)
+        # A short message ("ok", "10234") says nothing about language: keep the conversation's.
+        language = detected.language or conversation_language
+        return dataclasses.replace(
+            parsed,
+            language=language,
+            language_confidence=round(detected.confidence, 3),
+            sentiment=self._sentiment.score(text, language),
+        )

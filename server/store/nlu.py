@@ -1,0 +1,99 @@
+"""What the NLU layer stores: interpretations on messages, the bot's state on conversations,
+and the dialogue history the embedded engine reads back."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from nlu.base import Entity, Interpretation, PastTurn
+from server.store.views import Conn
+
+HISTORY_LENGTH = 20
+
+
+async def store_interpretation(conn: Conn, message_id: int, interpretation: Interpretation) -> None:
+    await conn.execute(
+        "UPDATE messages SET nlu = $2, language = $3, sentiment = $4 WHERE id = $1",
+        message_id,
+        interpretation.to_json(),
+        interpretation.language,
+        interpretation.sentiment,
+    )
+
+
+async def routing_facts(
+    conn: Conn, conversation_id: str, before_seq: int, window: int
+) -> tuple[bool, int, str | None, tuple[float, ...]]:
+    """The contact's VIP flag, the fallback count, the conversation's language, and the
+    sentiments of the customer's last ``window`` messages before ``before_seq``."""
+    row = await conn.fetchrow(
+        "SELECT ct.vip, c.bot_fallbacks, c.language FROM conversations c"
+        " JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1",
+        UUID(conversation_id),
+    )
+    assert row is not None
+    sentiments = await conn.fetch(
+        "SELECT sentiment FROM messages WHERE conversation_id = $1 AND seq < $2"
+        " AND author_kind = 'customer' AND sentiment IS NOT NULL ORDER BY seq DESC LIMIT $3",
+        UUID(conversation_id),
+        before_seq,
+        window,
+    )
+    earlier = tuple(float(r["sentiment"]) for r in reversed(sentiments))
+    return bool(row["vip"]), int(row["bot_fallbacks"]), row["language"], earlier
+
+
+async def set_bot_state(
+    conn: Conn, conversation_id: str, *, fallbacks: int, language: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE conversations SET bot_fallbacks = $2, language = coalesce($3, language)"
+        " WHERE id = $1",
+        UUID(conversation_id),
+        fallbacks,
+        language,
+    )
+
+
+async def set_handoff(conn: Conn, conversation_id: str, reason: str) -> None:
+    await conn.execute(
+        "UPDATE conversations SET status = 'queued', handoff_reason = $2, handoff_at = now(),"
+        " updated_at = now() WHERE id = $1",
+        UUID(conversation_id),
+        reason,
+    )
+
+
+async def return_to_bot(conn: Conn, conversation_id: str) -> None:
+    await conn.execute(
+        "UPDATE conversations SET status = 'bot', assignee_id = NULL, handoff_reason = NULL,"
+        " handoff_at = NULL, bot_fallbacks = 0, updated_at = now() WHERE id = $1",
+        UUID(conversation_id),
+    )
+
+
+async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) -> list[PastTurn]:
+    """The customer's intents and the bot's actions before ``before_seq``, oldest first.
+    Agent and system messages are not part of the bot's dialogue."""
+    rows = await conn.fetch(
+        "SELECT author_kind, nlu, meta FROM messages WHERE conversation_id = $1 AND seq < $2"
+        " AND author_kind IN ('customer', 'bot') ORDER BY seq DESC LIMIT $3",
+        UUID(conversation_id),
+        before_seq,
+        HISTORY_LENGTH,
+    )
+    turns: list[PastTurn] = []
+    for row in reversed(rows):
+        if row["author_kind"] == "customer":
+            nlu: dict[str, Any] | None = row["nlu"]
+            if nlu is None:
+                continue
+            entities = tuple(Entity(**e) for e in nlu.get("entities") or ())
+            turns.append(PastTurn(intent=str(nlu["intent"]), entities=entities))
+        else:
+            action = (row["meta"] or {}).get("action")
+            # One action may say several things; it is one step of the dialogue.
+            if action and not (turns and turns[-1].action == action):
+                turns.append(PastTurn(action=str(action)))
+    return turns

@@ -1,0 +1,71 @@
+"""Orders the bot can look up, and how their status reads in each language."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from server.store.views import Conn
+
+_STATUS_TEXT = {
+    "en": {
+        "processing": "being prepared",
+        "shipped": "on its way",
+        "out_for_delivery": "out for delivery today",
+        "delivered": "delivered",
+        "delayed": "delayed",
+        "cancelled": "cancelled",
+    },
+    "fr": {
+        "processing": "en préparation",
+        "shipped": "en route",
+        "out_for_delivery": "en cours de livraison aujourd'hui",
+        "delivered": "livrée",
+        "delayed": "retardée",
+        "cancelled": "annulée",
+    },
+}
+
+
+async def order_by_number(conn: Conn, number: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT number, status, carrier, tracking_number, estimated_delivery, delivered_on"
+        " FROM orders WHERE number = $1 ORDER BY created_at DESC LIMIT 1",
+        number.lstrip("#"),
+    )
+    return dict(row) if row is not None else None
+
+
+def describe_order(order: dict[str, Any], language: str) -> dict[str, Any]:
+    """The order as the bot tells it: ``status_text`` and ``detail_text`` fill the project's
+    ``utter_order_status`` response ("Order {order_number} is {order_state}{order_detail}.")."""
+    lang = language if language in _STATUS_TEXT else "en"
+    status = str(order["status"])
+    detail = ""
+    eta: date | None = order.get("estimated_delivery")
+    delivered: date | None = order.get("delivered_on")
+    if status == "delivered" and delivered is not None:
+        detail = f" ({delivered:%d/%m/%Y})" if lang == "fr" else f" (on {delivered:%d %B %Y})"
+    elif status in ("shipped", "out_for_delivery", "delayed") and order.get("carrier"):
+        carrier, tracking = order["carrier"], order.get("tracking_number") or ""
+        if lang == "fr":
+            detail = f" avec {carrier}, suivi {tracking}"
+            if eta is not None:
+                detail += f", livraison prévue le {eta:%d/%m/%Y}"
+        else:
+            detail = f" with {carrier}, tracking {tracking}"
+            if eta is not None:
+                detail += f", expected on {eta:%d %B %Y}"
+    elif status == "processing" and eta is not None:
+        detail = (
+            f", expédition prévue avant le {eta:%d/%m/%Y}"
+            if lang == "fr"
+            else (f", due to ship by {eta:%d %B %Y}")
+        )
+    return {
+        "number": order["number"],
+        "status": status,
+        "status_text": _STATUS_TEXT[lang][status],
+        "detail_text": detail,
+        "estimated_delivery": eta.isoformat() if eta else None,
+    }
