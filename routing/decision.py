@@ -47,6 +47,9 @@ class BotPolicy:
     human_intents: frozenset[str] = frozenset({"complaint", "negotiation", "legal"})
     out_of_scope_intents: frozenset[str] = frozenset({"out_of_scope"})
     vip_to_human: bool = True
+    # A message goes to a human for its language only when the detector is this sure: short
+    # or garbled texts get low, arbitrary guesses.
+    foreign_language_confidence: float = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class Situation:
     language: str | None
     supported_languages: frozenset[str]
     sentiment: float
+    language_confidence: float = 1.0
     # Sentiments of the customer's earlier messages in this conversation, oldest first.
     earlier_sentiments: tuple[float, ...] = ()
     # Not-understood messages in a row before this one.
@@ -155,7 +159,8 @@ def _handoff_reason(s: Situation, policy: BotPolicy) -> str | None:
         return REQUESTED_HUMAN
     if policy.vip_to_human and s.vip:
         return VIP
-    if s.language is not None and s.language not in s.supported_languages:
+    foreign = s.language is not None and s.language not in s.supported_languages
+    if foreign and s.language_confidence >= policy.foreign_language_confidence:
         return UNSUPPORTED_LANGUAGE
     if s.intent in policy.human_intents:
         return HUMAN_INTENT

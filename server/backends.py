@@ -111,6 +111,15 @@ class ConsoleBackendImpl:
             raise ReplyRefused(str(exc)) from None
         return stored.message, stored.duplicate
 
+    async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+        try:
+            await self._pipeline.return_to_bot(agent.id, conversation_id)
+        except NotFound as exc:
+            raise LookupError(str(exc)) from None
+        except Conflict as exc:
+            raise ReplyRefused(str(exc)) from None
+        return await self.conversation(conversation_id)
+
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
             found = await store.events_after(conn, last_event_id, limit)

@@ -190,6 +190,7 @@ class Pipeline:
                         interpreter.languages if interpreter else frozenset({"en"})
                     ),
                     sentiment=interpretation.sentiment,
+                    language_confidence=interpretation.language_confidence,
                     earlier_sentiments=earlier,
                     fallbacks=fallbacks,
                     vip=vip,

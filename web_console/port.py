@@ -47,6 +47,10 @@ class ConsoleBackend(Protocol):
         """Store the agent's reply once per client id; raise ReplyRefused or LookupError."""
         ...
 
+    async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+        """Hand the conversation back to the bot; raise ReplyRefused or LookupError."""
+        ...
+
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
         """Stored events with id > last_event_id, in id order."""
         ...

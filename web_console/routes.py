@@ -258,6 +258,25 @@ def routes(
             return _error(409, str(exc))
         return JSONResponse({"message": message}, status_code=200 if duplicate else 201)
 
+    @endpoint
+    async def return_to_bot(request: Request) -> Response:
+        """
+        summary: Hand the conversation back to the bot
+        description: The bot answers the customer's next message; the handoff reason is cleared.
+        responses:
+          200: {description: the conversation, now with the bot}
+          401: {description: not logged in}
+          403: {description: Origin not allowed}
+          404: {description: no such conversation}
+          409: {description: the conversation is resolved or held by another agent}
+        """
+        agent = await _agent(request)
+        try:
+            view = await backend.return_to_bot(agent, request.path_params["id"])
+        except ReplyRefused as exc:
+            return _error(409, str(exc))
+        return JSONResponse(view)
+
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
@@ -283,6 +302,7 @@ def routes(
                 Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
                 Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
                 Route("/api/conversations/{id}/messages", post_message, methods=["POST"]),
+                Route("/api/conversations/{id}/return-to-bot", return_to_bot, methods=["POST"]),
                 WebSocketRoute("/ws", hub.endpoint),
             ],
             middleware=[session],

@@ -55,6 +55,7 @@ def test_handoffs_and_their_reasons(change: dict[str, object], reason: str) -> N
         {"sentiment": -0.5},  # unhappy, but not past the threshold and no trend yet
         {"sentiment": -0.4, "earlier_sentiments": (0.5, 0.2)},  # trend is fine
         {"language": None},  # too short to tell: the bot answers
+        {"language": "nl", "language_confidence": 0.45},  # a guess, not a language
         {"intent": "nlu_fallback", "confidence": 0.45},  # first miss: the bot asks again
     ],
 )
