@@ -76,7 +76,7 @@ async def test_customer_and_agent_talk_live_and_the_transcript_survives_a_closed
     item = agent.locator("#conversations li", has_text="My parcel is late")
     await expect(item).to_have_count(1)
     await item.click()
-    await expect(agent.locator("#messages li[data-author=customer]")).to_have_text(
+    await expect(agent.locator("#messages li[data-author=customer] .text")).to_have_text(
         ["My parcel is late"]
     )
     await agent.fill("#reply", "Sorry! It ships today.")
@@ -90,7 +90,9 @@ async def test_customer_and_agent_talk_live_and_the_transcript_survives_a_closed
     hostile = '<img src=x onerror="window.__pwned=1">'
     await customer.fill("[data-sb=input]", hostile)
     await customer.press("[data-sb=input]", "Enter")
-    await expect(agent.locator("#messages li[data-author=customer]").last).to_have_text(hostile)
+    await expect(agent.locator("#messages li[data-author=customer] .text").last).to_have_text(
+        hostile
+    )
     assert await agent.evaluate("window.__pwned") is None
     assert await agent.locator("#messages img").count() == 0
 
@@ -116,3 +118,55 @@ async def test_customer_and_agent_talk_live_and_the_transcript_survives_a_closed
     assert seqs == [1, 2, 3, 4, 5]
     await agent_context.close()
     await customer_context.close()
+
+
+@pytest.fixture
+async def bot_site(
+    dsn: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningServer]:
+    settings = settings_for(
+        dsn,
+        tmp_path,
+        port=free_port(),
+        allowed_origins=[],
+        nlu_engine="embedded",
+        nlu_cache_dir=tmp_path_factory.getbasetemp() / "nlu-cache",
+    )
+    async with run_server(settings) as running:
+        yield running
+
+
+async def test_the_bot_answers_in_the_widget_and_the_console_shows_why_it_handed_over(
+    browser: Browser, bot_site: RunningServer
+) -> None:
+    customer = await (await browser.new_context()).new_page()
+    await customer.goto(bot_site.base_url + "/")
+    await expect(customer.locator("[data-sb=status]")).to_have_text("online")
+    await customer.fill("[data-sb=input]", "where is my order 10234?")
+    await customer.press("[data-sb=input]", "Enter")
+    await expect(customer.locator(".sb-msg[data-author=bot]")).to_contain_text(
+        ["Order 10234 is on its way with DHL"]
+    )
+
+    agent = await (await browser.new_context()).new_page()
+    await login(agent, bot_site.base_url)
+    await customer.fill("[data-sb=input]", "this is the third time, I want to talk to a person")
+    await customer.press("[data-sb=input]", "Enter")
+    await expect(customer.locator(".sb-msg[data-author=system]")).to_have_count(1)
+
+    item = agent.locator("#conversations li", has_text="I want to talk to a person")
+    await expect(item.locator(".reason")).to_have_text("asked for a person")
+    await item.click()
+    await expect(agent.locator("#thread-facts")).to_contain_text("handed over: asked for a person")
+    await expect(agent.locator("#messages li[data-author=customer] .nlu").first).to_contain_text(
+        "order_status"
+    )
+    await expect(agent.locator("#messages li[data-author=bot] .nlu")).to_contain_text(
+        ["bot · action_check_order_status"]
+    )
+    # The agent gives the conversation back; the bot answers the next message again.
+    await agent.click("#return-to-bot")
+    await expect(agent.locator("#thread-facts")).to_contain_text("with the bot")
+    await customer.fill("[data-sb=input]", "ok, and order 10562?")
+    await customer.press("[data-sb=input]", "Enter")
+    await expect(customer.locator(".sb-msg[data-author=bot]").last).to_contain_text("delivered")

@@ -68,6 +68,8 @@
         var li = el("li", c.id === openId ? "active" : "");
         li.dataset.conversationId = c.id;
         li.appendChild(el("span", "status", c.status + (c.assignee ? " · " + c.assignee.name : "")));
+        if (c.status !== "bot" && c.handoff_reason) li.appendChild(el("span", "reason", reasonText(c.handoff_reason)));
+        if (c.language) li.appendChild(el("span", "language", c.language));
         li.appendChild(el("div", "name", c.contact.name || c.contact.email || "Visitor " + c.contact.id.slice(0, 8)));
         li.appendChild(el("div", "preview", c.preview || ""));
         li.addEventListener("click", function () { openConversation(c.id); });
@@ -75,13 +77,36 @@
       });
   }
 
+  // Why the bot handed over, in words an agent reads at a glance.
+  var REASONS = {
+    requested_human: "asked for a person", low_confidence: "bot did not understand",
+    negative_sentiment: "upset customer", out_of_scope: "out of scope",
+    bot_requested: "bot handed over", intent_needs_human: "needs a person",
+    unsupported_language: "language without bot", vip: "VIP", nlu_unavailable: "bot unavailable",
+    bot_unavailable: "bot unavailable", no_bot: "no bot"
+  };
+  function reasonText(r) { return REASONS[r] || r.replace(/_/g, " "); }
+
+  function renderThreadHeader() {
+    var c = conversations[openId];
+    $("thread-title").textContent = c ? (c.contact.name || c.contact.email || "Visitor") + " — " + c.channel : openId;
+    var facts = [];
+    if (c) {
+      facts.push(c.status === "bot" ? "with the bot" : c.status);
+      if (c.status !== "bot" && c.handoff_reason) facts.push("handed over: " + reasonText(c.handoff_reason));
+      if (c.language) facts.push("language: " + c.language);
+      if (c.contact.vip) facts.push("VIP");
+    }
+    $("thread-facts").textContent = facts.join(" · ");
+    $("return-to-bot").hidden = !c || c.status === "bot" || c.status === "resolved";
+  }
+
   // ---- transcript ----
   function openConversation(id) {
     openId = id; openSeq = 0; shownSeqs = {};
     $("messages").textContent = "";
     $("placeholder").hidden = true; $("thread").hidden = false;
-    var c = conversations[id];
-    $("thread-title").textContent = c ? (c.contact.name || c.contact.email || "Visitor") + " — " + c.channel : id;
+    renderThreadHeader();
     $("reply-error").textContent = "";
     renderList();
     fetchAfter();
@@ -99,10 +124,42 @@
     var li = el("li", m.author_kind);
     li.dataset.seq = m.seq;
     li.dataset.author = m.author_kind;
-    li.appendChild(el("div", "text", m.text));
+    var bubble = el("div", "bubble");
+    bubble.appendChild(el("div", "text", m.text));
+    var meta = nluText(m);
+    if (meta) bubble.appendChild(el("div", "nlu", meta));
+    li.appendChild(bubble);
     $("messages").appendChild(li);
     $("messages").scrollTop = $("messages").scrollHeight;
   }
+  // What the NLU made of a customer's message, or which bot action said something.
+  function nluText(m) {
+    var n = m.nlu;
+    if (!n) return m.author_kind === "bot" ? "bot" : "";
+    if (n.action) return "bot · " + n.action;
+    var parts = [];
+    if (n.intent && n.intent !== "unknown") parts.push(n.intent + " " + Math.round(n.confidence * 100) + "%");
+    (n.entities || []).forEach(function (e) { parts.push(e.entity + "=" + e.value); });
+    if (n.language) parts.push(n.language);
+    if (typeof n.sentiment === "number") parts.push("sentiment " + n.sentiment.toFixed(2));
+    return parts.join(" · ");
+  }
+  // The interpretation is stored just after a message arrives: re-read the open transcript
+  // when its conversation is updated, so the annotations appear.
+  function refreshTranscript() {
+    var id = openId;
+    return api("GET", "/console/api/conversations/" + id + "/messages?after_seq=0").then(function (d) {
+      if (id !== openId) return;
+      $("messages").textContent = ""; openSeq = 0; shownSeqs = {};
+      d.messages.forEach(appendMessage);
+    });
+  }
+  $("return-to-bot").addEventListener("click", function () {
+    if (!openId) return;
+    api("POST", "/console/api/conversations/" + openId + "/return-to-bot")
+      .then(function (c) { conversations[c.id] = c; renderList(); renderThreadHeader(); $("reply-error").textContent = ""; },
+            function (e) { $("reply-error").textContent = e.message; if (e.status === 401) showLogin(); });
+  });
   $("reply-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var text = $("reply").value.trim();
@@ -164,6 +221,7 @@
         } else if (f.name === "conversation.created" || f.name === "conversation.updated") {
           conversations[f.conversation_id] = f.data.conversation;
           renderList();
+          if (f.conversation_id === openId) { renderThreadHeader(); refreshTranscript(); }
         } else if (f.name === "typing" && f.data.author_kind === "customer" && f.conversation_id === openId) {
           $("customer-typing").textContent = f.data.active ? "Customer is typing…" : "";
         }
