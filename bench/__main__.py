@@ -1,5 +1,6 @@
 """`make bench`: idle sockets and memory, round-trip latency and throughput, each beside a bare
-`websockets` echo server measured in the same run; writes bench/RESULTS.md.
+`websockets` echo server measured in the same run; then the NLU engines side by side
+(bench/nlu.py); writes bench/RESULTS.md. BENCH_ONLY=ws or BENCH_ONLY=nlu runs one part.
 
 Everything runs on loopback and stops by itself. Sizes can be changed with environment
 variables: BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step,
@@ -146,6 +147,16 @@ def sustained(results: list[Result]) -> float:
 
 
 def main() -> None:
+    only = os.environ.get("BENCH_ONLY", "")
+    if only != "nlu":
+        transport()
+    if only != "ws":
+        from bench import nlu
+
+        nlu.main()
+
+
+def transport() -> None:
     lines: list[str] = []
 
     def say(text: str = "") -> None:
@@ -165,6 +176,9 @@ def main() -> None:
                 "SWITCHBOARD_WS_RATE_PER_SECOND": "100000",
                 "SWITCHBOARD_WS_RATE_BURST": "100000",
                 "SWITCHBOARD_DB_POOL_MAX": "6",
+                # The transport is measured on its own (the NLU part below measures the bot),
+                # so these figures stay comparable with the earlier runs.
+                "SWITCHBOARD_NLU_ENGINE": "none",
             }
             with (
                 process(

@@ -48,3 +48,15 @@ def test_two_replicas_share_postgres_and_redis_behind_a_proxy() -> None:
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
     assert "switchboard-1:8000" in nginx
     assert "switchboard-2:8000" in nginx
+
+
+def test_rasa_and_its_action_server_serve_the_replicas() -> None:
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = spec["services"]
+    assert services["rasa"]["image"] == "rasa/rasa:3.6.21-full"
+    assert "--enable-api" in services["rasa"]["command"]
+    assert services["rasa-actions"]["environment"]["SWITCHBOARD_URL"] == "http://proxy:80"
+    for name in ("switchboard-1", "switchboard-2"):
+        assert services[name]["environment"]["SWITCHBOARD_RASA_URL"] == "http://rasa:5005"
+    endpoints = yaml.safe_load((ROOT / "deploy" / "rasa-endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["url"] == "http://rasa-actions:5055/webhook"

@@ -180,7 +180,9 @@ async def test_a_customer_asking_for_a_person_is_handed_over(customer: Customer)
 
 
 async def test_repeated_misunderstanding_goes_to_a_human(customer: Customer) -> None:
-    first = await customer.say("blorf zzkx quuxen")
+    # Nonsense both engines rate below the fallback threshold (Rasa's DIET is confident
+    # about some nonsense: "qwzx plorb" is `affirm` at 0.77 for it).
+    first = await customer.say("lorem ipsum dolor sit amet")
     assert "rephrase" in said(first)
     await customer.say("flibber wabble dronk")
     conversation = await customer.conversation()
