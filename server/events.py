@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 
 MESSAGE_CREATED = "message.created"
+# A customer's message has been understood: the message again, now with its interpretation.
+MESSAGE_INTERPRETED = "message.interpreted"
 CONVERSATION_CREATED = "conversation.created"
 CONVERSATION_UPDATED = "conversation.updated"
 # Typing is live-only: it is published but never stored, so it has no id.

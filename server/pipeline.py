@@ -179,7 +179,7 @@ class Pipeline:
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 conv = await store.conversation_row(conn, conversation_id, lock=True)
-                await store.store_interpretation(conn, message["id"], interpretation)
+                understood = await store.store_interpretation(conn, message["id"], interpretation)
                 situation = Situation(
                     status=conv["status"],  # type: ignore[arg-type]
                     opened_now=seq == 1,
@@ -204,11 +204,12 @@ class Pipeline:
                     fallbacks=decision.fallbacks,
                     language=interpretation.language,
                 )
-                stored_events: list[Event] = []
+                pending = [
+                    Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})
+                ]
                 if decision.action != "bot":
-                    stored_events = await store.store_events(
-                        conn, await self._apply(conn, conv, decision, interpretation)
-                    )
+                    pending += await self._apply(conn, conv, decision, interpretation)
+                stored_events = await store.store_events(conn, pending)
             await self._publish(stored_events)
             if decision.action != "bot" or interpreter is None:
                 return

@@ -7,19 +7,24 @@ from typing import Any
 from uuid import UUID
 
 from nlu.base import Entity, Interpretation, PastTurn
-from server.store.views import Conn
+from server.store.views import Conn, message_view
 
 HISTORY_LENGTH = 20
 
 
-async def store_interpretation(conn: Conn, message_id: int, interpretation: Interpretation) -> None:
-    await conn.execute(
-        "UPDATE messages SET nlu = $2, language = $3, sentiment = $4 WHERE id = $1",
+async def store_interpretation(
+    conn: Conn, message_id: int, interpretation: Interpretation
+) -> dict[str, Any]:
+    """Store the interpretation with the message; returns the message as it now reads."""
+    row = await conn.fetchrow(
+        "UPDATE messages SET nlu = $2, language = $3, sentiment = $4 WHERE id = $1 RETURNING *",
         message_id,
         interpretation.to_json(),
         interpretation.language,
         interpretation.sentiment,
     )
+    assert row is not None
+    return message_view(row)
 
 
 async def routing_facts(

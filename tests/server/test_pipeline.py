@@ -74,12 +74,14 @@ async def test_first_message_opens_a_conversation_acknowledges_it_and_queues_it(
     assert [e.name for e in published] == [
         events.MESSAGE_CREATED,
         events.CONVERSATION_CREATED,
+        events.MESSAGE_INTERPRETED,
         events.MESSAGE_CREATED,
         events.CONVERSATION_UPDATED,
     ]
     assert all(e.id is not None for e in published)
-    assert published[3].data["conversation"]["status"] == "queued"
-    assert published[3].data["conversation"]["handoff_reason"] == "no_bot"
+    assert published[2].data["message"]["nlu"]["engine"] == "none"
+    assert published[4].data["conversation"]["status"] == "queued"
+    assert published[4].data["conversation"]["handoff_reason"] == "no_bot"
     # the interpretation is stored with the message even with the bot off
     row = await pool.fetchrow("SELECT language, sentiment, nlu FROM messages WHERE seq = 1")
     assert row is not None
@@ -249,3 +251,26 @@ async def test_same_email_on_two_identities_is_one_contact(
         )
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
     assert await pool.fetchval("SELECT count(*) FROM contact_identities") == 2
+
+
+async def test_off_hours_the_handoff_says_when_the_team_is_back(pool: asyncpg.Pool) -> None:
+    from datetime import UTC, datetime
+
+    from routing.hours import parse_hours
+
+    sunday = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    pipeline = Pipeline(
+        pool,
+        InProcessBus(Metrics()),
+        Metrics(),
+        Understanding(None),
+        BotPolicy(enabled=False),
+        Texts(),
+        parse_hours("mon-fri 09:00-18:00 Europe/Paris"),
+        clock=lambda: sunday,
+    )
+    await pipeline.ingest(inbound("m1", "hello, my parcel never came"))
+    await pipeline.settled()
+    notice = await pool.fetchval("SELECT text FROM messages WHERE author_kind = 'system'")
+    assert "away right now (Mon-Fri 09:00-18:00 (Europe/Paris))" in notice
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"

@@ -174,6 +174,7 @@ async def test_the_live_feed_delivers_new_conversations(
     assert names == [
         "message.created",
         "conversation.created",
+        "message.interpreted",
         "message.created",
         "conversation.updated",
     ]
@@ -184,13 +185,13 @@ async def test_the_live_feed_resumes_from_the_last_event_id(
 ) -> None:
     await customer_says(server, "first")
     last = (await agent_http.get("/console/api/conversations")).json()["last_event_id"]
-    await customer_says(server, "while you were away")  # 4 events
-    await customer_says(server, "and this")  # 4 more
+    await customer_says(server, "while you were away")  # 5 events
+    await customer_says(server, "and this")  # 5 more
     ws, result = await console_socket(server, agent_http, last)
     await ws.close()
     replayed = result["replayed"]
     assert [f["id"] for f in replayed] == sorted(f["id"] for f in replayed)
-    assert len(replayed) == 8
+    assert len(replayed) == 10
     assert all(f["id"] > last for f in replayed)
     texts = [
         f["data"]["message"]["text"]
@@ -236,7 +237,7 @@ async def test_a_client_far_behind_is_told_to_resync_instead_of_replaying_everyt
     monkeypatch.setattr(hub, "REPLAY_PAGE", 2)
     monkeypatch.setattr(hub, "REPLAY_LIMIT", 4)
     for i in range(3):
-        await customer_says(server, f"message {i}")  # 4 events each
+        await customer_says(server, f"message {i}")  # 5 events each
     ws, result = await console_socket(server, agent_http, 0)
     await ws.close()
     replayed = result["replayed"]

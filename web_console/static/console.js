@@ -144,16 +144,6 @@
     if (typeof n.sentiment === "number") parts.push("sentiment " + n.sentiment.toFixed(2));
     return parts.join(" · ");
   }
-  // The interpretation is stored just after a message arrives: re-read the open transcript
-  // when its conversation is updated, so the annotations appear.
-  function refreshTranscript() {
-    var id = openId;
-    return api("GET", "/console/api/conversations/" + id + "/messages?after_seq=0").then(function (d) {
-      if (id !== openId) return;
-      $("messages").textContent = ""; openSeq = 0; shownSeqs = {};
-      d.messages.forEach(appendMessage);
-    });
-  }
   $("return-to-bot").addEventListener("click", function () {
     if (!openId) return;
     api("POST", "/console/api/conversations/" + openId + "/return-to-bot")
@@ -218,10 +208,17 @@
           appendMessage(f.data.message);
           if (f.conversation_id === openId && f.data.message.author_kind === "customer") $("customer-typing").textContent = "";
           renderList();
+        } else if (f.name === "message.interpreted" && f.conversation_id === openId) {
+          var item = $("messages").querySelector('li[data-seq="' + f.data.message.seq + '"] .bubble');
+          if (item) {
+            var old = item.querySelector(".nlu"); if (old) old.remove();
+            var note = nluText(f.data.message);
+            if (note) item.appendChild(el("div", "nlu", note));
+          }
         } else if (f.name === "conversation.created" || f.name === "conversation.updated") {
           conversations[f.conversation_id] = f.data.conversation;
           renderList();
-          if (f.conversation_id === openId) { renderThreadHeader(); refreshTranscript(); }
+          if (f.conversation_id === openId) renderThreadHeader();
         } else if (f.name === "typing" && f.data.author_kind === "customer" && f.conversation_id === openId) {
           $("customer-typing").textContent = f.data.active ? "Customer is typing…" : "";
         }
