@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from nlu.embedded import Model, train
 from nlu.markup import Example
-from nlu.project import Project, ProjectError, read_yaml
+from nlu.project import Project, ProjectError, read_nlu_items, read_yaml
 
 CONFUSED_PAIRS = 10
 
@@ -129,9 +129,7 @@ def read_test_file(path: Path) -> list[Example]:
     document = read_yaml(path)
     if not isinstance(document, dict) or "nlu" not in document:
         raise ProjectError(path, 1, "not a Rasa NLU file: no top-level 'nlu' key")
-    from nlu.project import _read_nlu  # the one parser of nlu items
-
-    _read_nlu(project, path, document["nlu"] or [])
+    read_nlu_items(project, path, document["nlu"] or [])
     if not project.examples:
         raise ProjectError(path, None, "no examples to test")
     return project.examples

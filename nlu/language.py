@@ -62,6 +62,23 @@ class LanguageDetection:
             return Detected(None, best.value)
         return Detected(_iso(best.language), best.value)
 
+    def best_among(self, text: str, codes: frozenset[str]) -> str | None:
+        """For a text too short to tell in general ("bonjour", "merci"): the most likely of
+        the given languages, when it clearly leads them. Used to answer in the right one."""
+        if sum(ch.isalpha() for ch in text) < 2:
+            return None
+        values = [
+            (v.value, _iso(v.language))
+            for v in self._detector.compute_language_confidence_values(text)
+            if _iso(v.language) in codes
+        ]
+        if not values:
+            return None
+        values.sort(reverse=True)
+        best = values[0]
+        runner_up = values[1][0] if len(values) > 1 else 0.0
+        return best[1] if best[0] >= MIN_LEAD * runner_up and best[0] > 0 else None
+
 
 @functools.cache
 def shared() -> LanguageDetection:

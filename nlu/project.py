@@ -197,7 +197,7 @@ def load_project(root: Path) -> Project:
 def _read_document(project: Project, path: Path, document: dict[str, Any]) -> None:
     for key, value in document.items():
         if key == "nlu":
-            _read_nlu(project, path, _as_list(path, document, key, value))
+            read_nlu_items(project, path, _as_list(path, document, key, value))
         elif key in ("stories", "rules"):
             for item in _as_list(path, document, key, value):
                 project.flows.append(_read_flow(path, item, is_rule=key == "rules"))
@@ -227,7 +227,8 @@ def _as_list(path: Path, parent: Any, key: str, value: Any) -> list[Any]:
     return value
 
 
-def _read_nlu(project: Project, path: Path, items: list[Any]) -> None:
+def read_nlu_items(project: Project, path: Path, items: list[Any]) -> None:
+    """Add the items of an ``nlu:`` section (intents, regexes, lookups, synonyms)."""
     for item in items:
         if not isinstance(item, dict):
             raise ProjectError(path, None, f"an nlu item must be a mapping, got {item!r}")

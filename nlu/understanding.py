@@ -27,8 +27,11 @@ class Understanding:
         else:
             parsed = Interpretation(text=text, intent=UNKNOWN, confidence=0.0, engine="none")
         detected = self._languages.detect(text)
-        # A short message ("ok", "10234") says nothing about language: keep the conversation's.
+        # A short message ("ok", "10234") says little about language: keep the conversation's,
+        # or, for a first message, take the likeliest language the bot speaks.
         language = detected.language or conversation_language
+        if language is None and self.interpreter is not None:
+            language = self._languages.best_among(text, self.interpreter.languages)
         return dataclasses.replace(
             parsed,
             language=language,

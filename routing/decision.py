@@ -81,7 +81,6 @@ class Situation:
     """Everything the decision looks at, gathered by the pipeline."""
 
     status: ConversationStatus
-    opened_now: bool
     intent: str
     confidence: float
     language: str | None

@@ -76,7 +76,8 @@ class Pipeline:
         self._inboxes: dict[tuple[str, str], tuple[float, store.Inbox]] = {}
         # Routing runs after the acknowledgement, one message at a time per conversation.
         self._routing: set[asyncio.Task[None]] = set()
-        self._conversation_locks: dict[str, asyncio.Lock] = {}
+        # conversation id -> (its lock, how many routings hold or wait for it)
+        self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def ingest(self, inbound: InboundMessage) -> Stored:
         """Store a customer's message once and publish it; routing follows in the background."""
@@ -152,7 +153,8 @@ class Pipeline:
 
     async def _route(self, message: dict[str, Any]) -> None:
         conversation_id = message["conversation_id"]
-        lock = self._conversation_locks.setdefault(conversation_id, asyncio.Lock())
+        lock, users = self._conversation_locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._conversation_locks[conversation_id] = (lock, users + 1)
         try:
             async with lock:
                 await self._understand_and_decide(message)
@@ -161,8 +163,11 @@ class Pipeline:
             # silent, and must not stop the next message from being routed.
             log.exception("routing failed", conversation_id=conversation_id, seq=message["seq"])
         finally:
-            if not lock.locked() and not lock._waiters:
-                self._conversation_locks.pop(conversation_id, None)
+            lock, users = self._conversation_locks[conversation_id]
+            if users == 1:
+                del self._conversation_locks[conversation_id]
+            else:
+                self._conversation_locks[conversation_id] = (lock, users - 1)
 
     async def _understand_and_decide(self, message: dict[str, Any]) -> None:
         conversation_id, seq = message["conversation_id"], message["seq"]
@@ -182,7 +187,6 @@ class Pipeline:
                 understood = await store.store_interpretation(conn, message["id"], interpretation)
                 situation = Situation(
                     status=conv["status"],  # type: ignore[arg-type]
-                    opened_now=seq == 1,
                     intent=interpretation.intent,
                     confidence=interpretation.confidence,
                     language=interpretation.language,

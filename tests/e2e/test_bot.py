@@ -198,6 +198,11 @@ async def test_french_gets_french_answers(customer: Customer) -> None:
     assert (await customer.conversation())["language"] == "fr"
 
 
+async def test_a_short_french_greeting_is_answered_in_french(customer: Customer) -> None:
+    replies = await customer.say("bonjour")
+    assert said(replies).startswith("Bonjour ! Je suis l'assistant de Demo Shop")
+
+
 async def test_a_language_without_data_goes_to_a_human_flagged(customer: Customer) -> None:
     replies = await customer.say("Hallo, wo ist meine Bestellung? Ich warte schon lange.")
     assert [r["author_kind"] for r in replies] == ["system"]

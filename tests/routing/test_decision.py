@@ -13,7 +13,6 @@ POLICY = BotPolicy()
 TEXTS = Texts()
 BASE = Situation(
     status="bot",
-    opened_now=False,
     intent="order_status",
     confidence=0.9,
     language="en",
