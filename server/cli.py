@@ -13,7 +13,7 @@ import uvicorn
 from server import bootstrap, database, demo, logs
 from server.agents import create_agent
 from server.app import asgi_app, server_config
-from server.errors import SwitchboardError
+from server.errors import NotFound, SwitchboardError
 from server.nlu_commands import nlu_cli
 from server.settings import Settings
 
@@ -25,6 +25,8 @@ cli = typer.Typer(
 agent_cli = typer.Typer(help="Manage console agents.", no_args_is_help=True)
 cli.add_typer(agent_cli, name="agent")
 cli.add_typer(nlu_cli, name="nlu")
+contact_cli = typer.Typer(help="Manage customer contacts.", no_args_is_help=True)
+cli.add_typer(contact_cli, name="contact")
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -136,6 +138,29 @@ def agent_create(
         async with bootstrap.database_only(settings) as pool:
             agent = await create_agent(pool, email=email, name=name, password=password, role=role)
             print(f"created {agent.role} {agent.email} ({agent.id})")
+
+    _run(main)
+
+
+@contact_cli.command("vip")
+def contact_vip(
+    email: Annotated[str, typer.Argument(help="The contact's email address.")],
+    off: Annotated[bool, typer.Option("--off", help="Remove the VIP flag.")] = False,
+) -> None:
+    """Mark a contact as VIP (their conversations go straight to a human) or unmark them."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings) as pool:
+            changed = await pool.fetchval(
+                "WITH c AS (UPDATE contacts SET vip = $2, updated_at = now()"
+                " WHERE lower(email) = lower($1) RETURNING 1) SELECT count(*) FROM c",
+                email,
+                not off,
+            )
+        if not changed:
+            raise NotFound(f"no contact with email {email}")
+        print(f"{email}: {'not ' if off else ''}VIP ({changed} contact{'s' * (changed != 1)})")
 
     _run(main)
 

@@ -198,6 +198,19 @@ async def test_french_gets_french_answers(customer: Customer) -> None:
     assert (await customer.conversation())["language"] == "fr"
 
 
+async def test_a_vip_goes_straight_to_a_human(bot: harness.RunningServer) -> None:
+    session = await new_session(bot.base_url, email="ceo@bigclient.example.com", name="Big Client")
+    await bot.services.pool.execute(
+        "UPDATE contacts SET vip = true WHERE email = 'ceo@bigclient.example.com'"
+    )
+    async with await open_socket(bot.ws_url) as ws:
+        await hello(ws, session["token"])
+        customer = Customer(bot, ws)
+        replies = await customer.say("where is my order 10234?")
+        assert [r["author_kind"] for r in replies] == ["system"]
+        assert (await customer.conversation())["handoff_reason"] == "vip"
+
+
 async def test_a_short_french_greeting_is_answered_in_french(customer: Customer) -> None:
     replies = await customer.say("bonjour")
     assert said(replies).startswith("Bonjour ! Je suis l'assistant de Demo Shop")

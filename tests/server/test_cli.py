@@ -70,6 +70,23 @@ async def test_an_unreachable_database_is_a_clear_error(tmp_path: object) -> Non
     assert "Traceback" not in result.stderr
 
 
+async def test_contact_vip_marks_and_unmarks(dsn: str, pool: object) -> None:
+    import asyncpg
+
+    assert isinstance(pool, asyncpg.Pool)
+    await pool.execute(
+        "INSERT INTO contacts (brand_id, email) SELECT id, 'Big@Client.test' FROM brands"
+    )
+    marked = switchboard(dsn, "contact", "vip", "big@client.test")
+    assert marked.returncode == 0, marked.stderr
+    assert await pool.fetchval("SELECT vip FROM contacts WHERE email = 'Big@Client.test'")
+    switchboard(dsn, "contact", "vip", "big@client.test", "--off")
+    assert not await pool.fetchval("SELECT vip FROM contacts WHERE email = 'Big@Client.test'")
+    unknown = switchboard(dsn, "contact", "vip", "nobody@client.test")
+    assert unknown.returncode == 2
+    assert "no contact with email nobody@client.test" in unknown.stderr
+
+
 def test_every_command_has_help() -> None:
     for args in (
         ["--help"],
@@ -77,6 +94,10 @@ def test_every_command_has_help() -> None:
         ["migrate", "--help"],
         ["seed-demo", "--help"],
         ["agent", "create", "--help"],
+        ["contact", "vip", "--help"],
+        ["nlu", "train", "--help"],
+        ["nlu", "parse", "--help"],
+        ["nlu", "evaluate", "--help"],
     ):
         result = subprocess.run(
             [sys.executable, "-m", "server.cli", *args],
