@@ -125,6 +125,12 @@ class Interpreter(Protocol):
         """Languages the bot has training data for; others go to a human."""
         ...
 
+    @property
+    def wants_history(self) -> bool:
+        """Whether ``respond`` needs the conversation's past turns (an engine that keeps its
+        own tracker, as a Rasa server does, does not)."""
+        ...
+
     async def parse(self, text: str) -> Interpretation:
         """Intent and entities (language and sentiment are added by the caller)."""
         ...

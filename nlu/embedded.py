@@ -203,6 +203,10 @@ class EmbeddedInterpreter:
         return self._model.languages
 
     @property
+    def wants_history(self) -> bool:
+        return True  # the dialogue is read back from the stored messages
+
+    @property
     def model(self) -> Model:
         return self._model
 

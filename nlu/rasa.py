@@ -52,6 +52,10 @@ class RasaInterpreter:
     def languages(self) -> frozenset[str]:
         return self._languages
 
+    @property
+    def wants_history(self) -> bool:
+        return False  # Rasa's tracker store keeps the conversation (sender = conversation id)
+
     async def _post(self, path: str, body: Any, limit: float) -> Any:
         self._breaker.check()
         try:

@@ -180,27 +180,11 @@ class Pipeline:
         interpretation = await self._understanding.understand(message["text"], language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
         interpreter = self._understanding.interpreter
-        now = self._clock()
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 conv = await store.conversation_row(conn, conversation_id, lock=True)
                 understood = await store.store_interpretation(conn, message["id"], interpretation)
-                situation = Situation(
-                    status=conv["status"],  # type: ignore[arg-type]
-                    intent=interpretation.intent,
-                    confidence=interpretation.confidence,
-                    language=interpretation.language,
-                    supported_languages=(
-                        interpreter.languages if interpreter else frozenset({"en"})
-                    ),
-                    sentiment=interpretation.sentiment,
-                    language_confidence=interpretation.language_confidence,
-                    earlier_sentiments=earlier,
-                    fallbacks=fallbacks,
-                    vip=vip,
-                    within_hours=self._hours is None or self._hours.contains(now),
-                    hours=self._hours.describe() if self._hours else "",
-                )
+                situation = self._situation(conv, interpretation, earlier, fallbacks, vip=vip)
                 decision = decide(situation, self._policy, self._texts)
                 await store.set_bot_state(
                     conn,
@@ -217,7 +201,11 @@ class Pipeline:
             await self._publish(stored_events)
             if decision.action != "bot" or interpreter is None:
                 return
-            history = await store.dialogue_history(conn, conversation_id, seq)
+            history = (
+                await store.dialogue_history(conn, conversation_id, seq)
+                if interpreter.wants_history
+                else []
+            )
         turn = await interpreter.respond(
             Dialogue(
                 conversation_id, interpretation, interpretation.language or "en", tuple(history)
@@ -234,6 +222,31 @@ class Pipeline:
                 pending += await self._apply(conn, conv, final, interpretation, turn)
             stored_events = await store.store_events(conn, pending)
         await self._publish(stored_events)
+
+    def _situation(
+        self,
+        conv: ConversationRow,
+        interpretation: Interpretation,
+        earlier_sentiments: tuple[float, ...],
+        fallbacks: int,
+        *,
+        vip: bool,
+    ) -> Situation:
+        interpreter = self._understanding.interpreter
+        return Situation(
+            status=conv["status"],  # type: ignore[arg-type]
+            intent=interpretation.intent,
+            confidence=interpretation.confidence,
+            language=interpretation.language,
+            supported_languages=interpreter.languages if interpreter else frozenset(),
+            sentiment=interpretation.sentiment,
+            language_confidence=interpretation.language_confidence,
+            earlier_sentiments=earlier_sentiments,
+            fallbacks=fallbacks,
+            vip=vip,
+            within_hours=self._hours is None or self._hours.contains(self._clock()),
+            hours=self._hours.describe() if self._hours else "",
+        )
 
     async def _bot_messages(
         self, conn: store.Conn, conv: ConversationRow, turn: BotTurn
