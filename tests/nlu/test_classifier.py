@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlu.embedded import Model, load_or_train
+from server.settings import DEFAULT_NLU_PROJECT
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
+    return load_or_train(DEFAULT_NLU_PROJECT, tmp_path_factory.mktemp("cache"))
+
+
+def test_the_single_text_path_computes_exactly_what_scikit_learn_does(model: Model) -> None:
+    texts = [model.extractor.mask(e.text) for e in model.project.examples]
+    texts += ["", "!!!", "mot inconnu zzzz", "ORDER 10234 where"]
+    expected = model.classifier.decision_scores(texts)
+    got = np.array([model.classifier.fast_scores(t) for t in texts])
+    assert np.abs(expected - got).max() < 1e-9
+
+
+def test_rankings_agree_both_ways(model: Model) -> None:
+    text = model.extractor.mask("où est ma commande 10234 ?")
+    assert model.classifier.rank(text) == model.classifier.rank_many([text])[0]
+
+
+def test_a_pickled_model_ranks_the_same(model: Model, tmp_path: Path) -> None:
+    import pickle
+
+    before = model.classifier.rank("I forgot my password")
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.classifier.rank("I forgot my password") == before
