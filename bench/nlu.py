@@ -105,6 +105,8 @@ def run(say: object = print) -> str:
         f"Accuracy ratio embedded/Rasa: {embedded.accuracy / max(rasa.accuracy, 1e-9):.2f}x;"
         f" macro-F1 ratio: {embedded.macro_f1 / max(rasa.macro_f1, 1e-9):.2f}x;"
         f" p50 latency Rasa/embedded: {p50_ratio:.1f}x (target ≥ 10x).",
+        f"Embedded first choice right before the fallback thresholds: {embedded.top1_accuracy}"
+        " (Rasa's reports give only the prediction after its FallbackClassifier).",
         "A prediction of nlu_fallback (below the FallbackClassifier threshold) counts as wrong"
         " for both engines, as `rasa test nlu` counts it.",
         "",

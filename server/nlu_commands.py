@@ -310,6 +310,8 @@ def _print_report(out: Console, result: Report) -> None:
         f"accuracy {result.accuracy:.3f}   macro F1 {result.macro_f1:.3f}"
         f"   weighted F1 {result.weighted_f1:.3f}"
     )
+    if result.top1_accuracy is not None:
+        out.print(f"first choice right, before the fallback thresholds: {result.top1_accuracy:.3f}")
     if result.confused:
         out.print("most confused (intent → predicted: count):")
         for gold, predicted, count in result.confused:
