@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import pickle
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -127,8 +129,17 @@ def detect_languages(project: Project) -> frozenset[str]:
     return frozenset(found)
 
 
+@functools.cache
+def _engine_version() -> str:
+    """A hash of the engine's own code: a model pickled by other code is not reused."""
+    digest = hashlib.sha256(sklearn.__version__.encode())
+    for module in ("classifier", "dialogue", "embedded", "entities", "markup", "project"):
+        digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _cache_path(cache_dir: Path, project_fingerprint: str) -> Path:
-    return cache_dir / f"embedded-{project_fingerprint[:24]}-sklearn{sklearn.__version__}.pkl"
+    return cache_dir / f"embedded-{project_fingerprint[:24]}-{_engine_version()}.pkl"
 
 
 def load_or_train(root: Path, cache_dir: Path, progress: Progress | None = None) -> Model:

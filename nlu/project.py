@@ -238,11 +238,11 @@ def read_nlu_items(project: Project, path: Path, items: list[Any]) -> None:
             intent = str(item["intent"])
             for text in lines:
                 try:
-                    project.examples.append(parse_example(text, intent))
+                    example = parse_example(text, intent)
                 except ValueError as error:
                     raise ProjectError(path, line, f"intent {intent}: {error}") from error
-            # Annotated values with a different canonical value are synonyms, as in Rasa.
-            for example in project.examples[-len(lines) :] if lines else []:
+                project.examples.append(example)
+                # An annotated value with another canonical value is a synonym, as in Rasa.
                 for entity in example.entities:
                     if entity.value != entity.text:
                         project.synonyms[entity.text.lower()] = entity.value
