@@ -43,7 +43,7 @@ from nlu.dialogue import (
     render,
 )
 from nlu.entities import EntityExtractor
-from nlu.project import Project, ProjectError, fingerprint, load_project
+from nlu.project import Project, ProjectError, Response, fingerprint, load_project
 
 log = structlog.get_logger(__name__)
 
@@ -162,14 +162,23 @@ def load_or_train(root: Path, cache_dir: Path, progress: Progress | None = None)
 
 @dataclass
 class ActionContext:
-    """What a custom action sees and can do: the slots, say a response, ask for a human."""
+    """What an action sees and can do: the slots, say a response, ask for a human."""
 
     conversation_id: str
     language: str
     slots: dict[str, Any]
-    utter: Callable[..., None]
+    responses: Mapping[str, list[Response]]
     messages: list[BotMessage] = field(default_factory=list)
     handoff: str | None = None
+
+    def utter(self, response: str, action: str | None = None, **values: Any) -> None:
+        """Say one of the domain's responses (the variation the slots select), its
+        ``{placeholders}`` filled from the slots and ``values``."""
+        variation = choose_response(self.responses.get(response, []), self.slots)
+        if variation is None:
+            return
+        text = render(variation.text, {**self.slots, **values}) if variation.text else None
+        self.messages.append(BotMessage(text, action or response, variation.custom))
 
     def request_handoff(self, reason: str) -> None:
         self.handoff = reason
@@ -267,21 +276,14 @@ class EmbeddedInterpreter:
             [t.entities for t in dialogue.history] + [current.entities],
             {"language": dialogue.language},
         )
-        context = ActionContext(dialogue.conversation_id, dialogue.language, slots, lambda: None)
-
-        def utter(response: str, action: str | None = None, **values: Any) -> None:
-            variation = choose_response(model.project.responses.get(response, []), slots)
-            if variation is None:
-                return
-            text = render(variation.text, {**slots, **values}) if variation.text else None
-            context.messages.append(BotMessage(text, action or response, variation.custom))
-
-        context.utter = utter
+        context = ActionContext(
+            dialogue.conversation_id, dialogue.language, slots, model.project.responses
+        )
         for action in model.policy.next_actions(past):
             if action == DEFAULT_FALLBACK:
-                utter("utter_default", action=DEFAULT_FALLBACK)
+                context.utter("utter_default", action=DEFAULT_FALLBACK)
             elif action.startswith("utter_"):
-                utter(action)
+                context.utter(action)
             elif action in self._actions:
                 try:
                     await self._actions[action](context)
