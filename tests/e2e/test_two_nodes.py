@@ -64,6 +64,11 @@ async def test_a_customer_on_one_node_and_an_agent_on_the_other_see_each_other(
                     if frame.get("name") == "message.created":
                         break
                 assert frame["data"]["message"]["text"] == "hello from node A"
+                # Routing follows the ack (here: the bot is off, so a handoff notice).
+                notice = (await next_of(customer, "message"))["message"]
+                if notice["author_kind"] == "customer":  # its own message, echoed after the ack
+                    notice = (await next_of(customer, "message"))["message"]
+                assert (notice["author_kind"], notice["seq"]) == ("system", 2)
 
                 # The agent replies through node B; the customer on node A gets it at once.
                 reply = await agent_http.post(
