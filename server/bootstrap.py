@@ -127,6 +127,7 @@ async def start(settings: Settings) -> Services:
         origins=origins,
         on_reject=lambda code: metrics.ws_rejected.labels("console", str(code)).inc(),
     )
+    await pipeline.route_unrouted()
     metrics.track_connections("webchat", lambda: webchat_hub.connection_count)
     metrics.track_connections("console", lambda: console_hub.connection_count)
     fanout.connect(bus, webchat_hub, console_hub)

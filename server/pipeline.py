@@ -37,6 +37,9 @@ log = structlog.get_logger(__name__)
 
 # How long an inbox lookup is reused; an edited inbox takes effect within this time.
 INBOX_CACHE_SECONDS = 30.0
+# Messages left unrouted by a node that died are routed at start-up if younger than this;
+# older ones are an agent's business (they are in the console already).
+UNROUTED_MAX_AGE_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +114,24 @@ class Pipeline:
         await self._publish(stored_events)
         self._metrics.messages_in.labels(inbound.channel).inc()
         self._metrics.ingest_seconds.observe(time.perf_counter() - started)
+        self._schedule_routing(message)
+        return Stored(message, duplicate=False)
+
+    def _schedule_routing(self, message: dict[str, Any]) -> None:
         task = asyncio.create_task(self._route(message), name="route")
         self._routing.add(task)
         task.add_done_callback(self._routing.discard)
-        return Stored(message, duplicate=False)
+
+    async def route_unrouted(self) -> int:
+        """Route the messages a node stored and acknowledged but died before routing (at
+        start-up). Safe on several nodes at once: a message is interpreted only once."""
+        async with self._pool.acquire() as conn:
+            pending = await store.unrouted_messages(conn, UNROUTED_MAX_AGE_SECONDS)
+        for message in pending:
+            self._schedule_routing(message)  # in seq order: the per-conversation lock keeps it
+        if pending:
+            log.info("routing messages left unrouted", count=len(pending))
+        return len(pending)
 
     async def settled(self) -> None:
         """Wait until every message ingested so far has been routed (tests, shutdown)."""
@@ -184,6 +201,8 @@ class Pipeline:
             async with conn.transaction():
                 conv = await store.conversation_row(conn, conversation_id, lock=True)
                 understood = await store.store_interpretation(conn, message["id"], interpretation)
+                if understood is None:
+                    return  # routed already, by another node's start-up sweep
                 situation = self._situation(conv, interpretation, earlier, fallbacks, vip=vip)
                 decision = decide(situation, self._policy, self._texts)
                 await store.set_bot_state(

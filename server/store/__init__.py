@@ -24,6 +24,7 @@ from server.store.nlu import (
     set_bot_state,
     set_handoff,
     store_interpretation,
+    unrouted_messages,
 )
 from server.store.orders import describe_order, order_by_number
 from server.store.views import Conn, ConversationRow, Inbox, message_view
@@ -57,4 +58,5 @@ __all__ = [
     "set_status",
     "store_events",
     "store_interpretation",
+    "unrouted_messages",
 ]

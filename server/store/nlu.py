@@ -14,17 +14,31 @@ HISTORY_LENGTH = 20
 
 async def store_interpretation(
     conn: Conn, message_id: int, interpretation: Interpretation
-) -> dict[str, Any]:
-    """Store the interpretation with the message; returns the message as it now reads."""
+) -> dict[str, Any] | None:
+    """Store the interpretation with the message; returns the message as it now reads, or
+    None when it was already interpreted (another node routed it first)."""
     row = await conn.fetchrow(
-        "UPDATE messages SET nlu = $2, language = $3, sentiment = $4 WHERE id = $1 RETURNING *",
+        "UPDATE messages SET nlu = $2, language = $3, sentiment = $4"
+        " WHERE id = $1 AND nlu IS NULL RETURNING *",
         message_id,
         interpretation.to_json(),
         interpretation.language,
         interpretation.sentiment,
     )
-    assert row is not None
-    return message_view(row)
+    return message_view(row) if row is not None else None
+
+
+async def unrouted_messages(conn: Conn, max_age_seconds: float) -> list[dict[str, Any]]:
+    """Customer messages stored but never interpreted (the node died between the
+    acknowledgement and routing), in open conversations, oldest first."""
+    rows = await conn.fetch(
+        "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE m.author_kind = 'customer' AND m.nlu IS NULL AND c.status <> 'resolved'"
+        " AND m.created_at > now() - make_interval(secs => $1)"
+        " ORDER BY m.conversation_id, m.seq",
+        max_age_seconds,
+    )
+    return [message_view(r) for r in rows]
 
 
 async def routing_facts(

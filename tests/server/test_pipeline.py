@@ -45,6 +45,10 @@ def pipeline(pool: asyncpg.Pool, published: list[Event]) -> Pipeline:
         published.append(event)
 
     bus.subscribe(listener)
+    return bot_off_pipeline(pool, bus)
+
+
+def bot_off_pipeline(pool: asyncpg.Pool, bus: InProcessBus) -> Pipeline:
     # The bot is off: every conversation goes to a human (the NLU tests cover the bot).
     return Pipeline(
         pool,
@@ -274,3 +278,32 @@ async def test_off_hours_the_handoff_says_when_the_team_is_back(pool: asyncpg.Po
     notice = await pool.fetchval("SELECT text FROM messages WHERE author_kind = 'system'")
     assert "away right now (Mon-Fri 09:00-18:00 (Europe/Paris))" in notice
     assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+
+
+async def test_messages_left_unrouted_are_routed_once_at_start_up(pool: asyncpg.Pool) -> None:
+    from server import store
+
+    # A node stored and acknowledged this message, then died before routing it.
+    async with pool.acquire() as conn, conn.transaction():
+        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
+        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender("v9"))
+        conv, _ = await store.lock_open_conversation(conn, inbox, contact)
+        await store.insert_message(
+            conn,
+            conv["id"],
+            direction="in",
+            author_kind="customer",
+            channel="webchat",
+            external_id="v9:x",
+            text="hello? anyone?",
+        )
+    # Two nodes start at once; each finds it, one routes it.
+    first = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    second = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    found = await asyncio.gather(first.route_unrouted(), second.route_unrouted())
+    assert list(found) == [1, 1]
+    await first.settled()
+    await second.settled()
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='system'") == 1
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+    assert await first.route_unrouted() == 0
