@@ -270,23 +270,33 @@ class Pipeline:
     async def _bot_messages(
         self, conn: store.Conn, conv: ConversationRow, turn: BotTurn
     ) -> list[Event]:
-        pending = []
-        for said in turn.messages:
-            if not said.text:
-                continue  # images and buttons have no plain-text channel yet
-            message = await store.insert_message(
-                conn,
-                conv["id"],
-                direction="out",
-                author_kind="bot",
-                channel=conv["channel"],
-                text=said.text,
-                meta={"action": said.action},
-            )
-            assert message is not None
-            pending.append(_message_created(conv, message))
-            self._metrics.messages_out.labels(conv["channel"], "bot").inc()
-        return pending
+        return [
+            await self._say(conn, conv, "bot", said.text, {"action": said.action})
+            for said in turn.messages
+            if said.text  # images and buttons have no plain-text channel yet
+        ]
+
+    async def _say(
+        self,
+        conn: store.Conn,
+        conv: ConversationRow,
+        author_kind: str,
+        text: str,
+        meta: dict[str, Any] | None = None,
+    ) -> Event:
+        """Store an outgoing bot or system message; returns its event."""
+        message = await store.insert_message(
+            conn,
+            conv["id"],
+            direction="out",
+            author_kind=author_kind,
+            channel=conv["channel"],
+            text=text,
+            meta=meta,
+        )
+        assert message is not None  # no external id, so no conflict is possible
+        self._metrics.messages_out.labels(conv["channel"], author_kind).inc()
+        return _message_created(conv, message)
 
     async def _apply(
         self,
@@ -299,17 +309,7 @@ class Pipeline:
         """A handoff's effects, inside the caller's transaction; returns the events."""
         pending = []
         if decision.reply is not None:
-            notice = await store.insert_message(
-                conn,
-                conv["id"],
-                direction="out",
-                author_kind="system",
-                channel=conv["channel"],
-                text=decision.reply,
-            )
-            assert notice is not None  # no external id, so no conflict is possible
-            pending.append(_message_created(conv, notice))
-            self._metrics.messages_out.labels(conv["channel"], "system").inc()
+            pending.append(await self._say(conn, conv, "system", decision.reply))
         if decision.action == "handoff" and decision.handoff_reason is not None:
             await store.set_handoff(conn, conv["id"], decision.handoff_reason)
             self._metrics.handoffs.labels(decision.handoff_reason).inc()

@@ -3,18 +3,11 @@ from __future__ import annotations
 import pytest
 
 from nlu.breaker import CircuitBreaker, CircuitOpen
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import ManualClock
 
 
 def test_opens_after_repeated_failures_then_tries_once_after_the_cooldown() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     breaker = CircuitBreaker(threshold=2, cooldown=10, clock=clock)
     for _ in range(2):
         breaker.check()

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
+from tests.clock import ManualClock
 from web_console.throttle import LoginThrottle
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_an_email_is_held_back_after_its_limit_until_the_window_passes() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     throttle = LoginThrottle(per_email=3, per_address=100, window=60, clock=clock)
     for _ in range(3):
         assert throttle.retry_after("Kim@x.test", "10.0.0.1") is None
@@ -26,7 +19,7 @@ def test_an_email_is_held_back_after_its_limit_until_the_window_passes() -> None
 
 
 def test_an_address_trying_many_emails_is_held_back() -> None:
-    throttle = LoginThrottle(per_email=100, per_address=3, window=60, clock=Clock())
+    throttle = LoginThrottle(per_email=100, per_address=3, window=60, clock=ManualClock(1000.0))
     for n in range(3):
         throttle.failed(f"user{n}@x.test", "10.0.0.9")
     assert throttle.retry_after("anyone@x.test", "10.0.0.9") is not None
@@ -34,7 +27,7 @@ def test_an_address_trying_many_emails_is_held_back() -> None:
 
 
 def test_a_successful_login_clears_the_emails_failures() -> None:
-    throttle = LoginThrottle(per_email=2, per_address=100, window=60, clock=Clock())
+    throttle = LoginThrottle(per_email=2, per_address=100, window=60, clock=ManualClock(1000.0))
     throttle.failed("kim@x.test", "a")
     throttle.succeeded("KIM@x.test")
     throttle.failed("kim@x.test", "a")
