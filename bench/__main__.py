@@ -26,6 +26,7 @@ import uvloop
 
 from bench.load import EchoLoad, Result, SwitchboardLoad
 from server import database, demo
+from tests.harness import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 IDLE = int(os.environ.get("BENCH_IDLE", "10000"))
@@ -57,11 +58,7 @@ def process(
         else:
             raise RuntimeError(f"{args} exited before it was ready")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, grace=20)
 
 
 def wait_until_idle(base_url: str, limit: float = 60.0) -> None:

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import pickle
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -185,6 +185,8 @@ class ActionContext:
 
 
 class CustomAction(Protocol):
+    """A custom action the embedded engine runs in-process (the server's order lookup)."""
+
     async def __call__(self, context: ActionContext) -> None: ...
 
 
@@ -201,12 +203,12 @@ class EmbeddedInterpreter:
         root: Path,
         cache_dir: Path,
         model: Model,
-        actions: Mapping[str, Callable[[ActionContext], Awaitable[None]]] | None = None,
+        actions: Mapping[str, CustomAction] | None = None,
     ) -> None:
         self._root = root
         self._cache_dir = cache_dir
         self._model = model
-        self._actions: dict[str, Callable[[ActionContext], Awaitable[None]]] = {
+        self._actions: dict[str, CustomAction] = {
             HANDOFF_ACTION: handoff_action,
             **(actions or {}),
         }

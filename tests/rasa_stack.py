@@ -15,7 +15,7 @@ import httpx
 
 from server.nlu_commands import rasa_model_path
 from server.settings import DEFAULT_NLU_PROJECT
-from tests.harness import free_port
+from tests.harness import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".cache" / "rasa-venv" / "bin" / "rasa"
@@ -55,16 +55,6 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} did not start in {START_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextlib.contextmanager
 def action_server(tmp: Path, switchboard_port: int, token: str) -> Iterator[str]:
     port = free_port()
@@ -86,7 +76,7 @@ def action_server(tmp: Path, switchboard_port: int, token: str) -> Iterator[str]
         _wait(f"http://127.0.0.1:{port}/health", process, log)
         yield f"http://127.0.0.1:{port}/webhook"
     finally:
-        _stop(process)
+        stop_process(process, grace=15)
 
 
 @contextlib.contextmanager
@@ -122,7 +112,7 @@ def rasa_server(tmp: Path, actions_url: str) -> Iterator[tuple[str, subprocess.P
         _wait(f"{url}/status", process, log)
         yield url, process
     finally:
-        _stop(process)
+        stop_process(process, grace=15)
 
 
 @contextlib.contextmanager
