@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -20,6 +20,23 @@ class BusinessHours:
     def contains(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone)
         return local.weekday() in self.days and self.opens <= local.time() < self.closes
+
+    def add(self, start: datetime, seconds: float) -> datetime:
+        """The moment ``seconds`` of open time after ``start``: the clock stops while closed
+        (an SLA of 30 min from Friday 17:50 with hours until 18:00 ends Monday 09:20)."""
+        left = timedelta(seconds=seconds)
+        local = start.astimezone(self.zone)
+        for _ in range(3660):  # ten years of days: ends any loop on a degenerate table
+            day = local.date()
+            opens = datetime.combine(day, self.opens, self.zone)
+            closes = datetime.combine(day, self.closes, self.zone)
+            if local.weekday() in self.days and local < closes:
+                begin = max(local, opens)
+                if begin + left <= closes:
+                    return (begin + left).astimezone(start.tzinfo)
+                left -= closes - begin
+            local = datetime.combine(day + timedelta(days=1), time(0), self.zone)
+        raise ValueError("business hours never open")
 
     def describe(self) -> str:
         return f"{_days_text(self.days)} {self.opens:%H:%M}-{self.closes:%H:%M} ({self.zone.key})"

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.webchat import routes as webchat_routes
 from channels.webchat.routes import WEBSOCKET_PATH
-from server import assistant, operations
+from server import admin, assistant, operations
 from server.bootstrap import Services
 from server.settings import Settings
 from web_console import routes as console_routes
@@ -31,6 +31,7 @@ def create_app(services: Services) -> Starlette:
     routes = [
         *operations.routes(services),
         *assistant.bot_api_routes(services.pool, settings),
+        *admin.routes(services.pool, services.router, settings.admin_api_token()),
         *webchat_routes.routes(
             services.webchat_hub, services.webchat_backend, services.tokens, origins
         ),

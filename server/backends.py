@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -10,11 +12,25 @@ import asyncpg
 from channels.base import InboundMessage, Sender
 from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor
 from server import store
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.pipeline import Pipeline
-from web_console.port import Agent, ReplyRefused
+from server.router import Router
+from web_console.port import ActionRefused, Agent
 
 PAGE = 500
+
+
+@contextlib.asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    """The server's errors as the console port names them."""
+    try:
+        yield
+    except NotFound as exc:
+        raise LookupError(str(exc)) from None
+    except Conflict as exc:
+        raise ActionRefused(str(exc)) from None
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 class WebchatBackendImpl:
@@ -76,11 +92,12 @@ class WebchatBackendImpl:
 
 
 class ConsoleBackendImpl:
-    """ConsoleBackend over the store and the pipeline."""
+    """ConsoleBackend over the store, the pipeline and the router."""
 
-    def __init__(self, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
+    def __init__(self, pool: asyncpg.Pool, pipeline: Pipeline, router: Router) -> None:
         self._pool = pool
         self._pipeline = pipeline
+        self._router = router
 
     async def conversations(self, statuses: list[str]) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
@@ -108,7 +125,7 @@ class ConsoleBackendImpl:
         except NotFound as exc:
             raise LookupError(str(exc)) from None
         except Conflict as exc:
-            raise ReplyRefused(str(exc)) from None
+            raise ActionRefused(str(exc)) from None
         return stored.message, stored.duplicate
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
@@ -117,8 +134,41 @@ class ConsoleBackendImpl:
         except NotFound as exc:
             raise LookupError(str(exc)) from None
         except Conflict as exc:
-            raise ReplyRefused(str(exc)) from None
+            raise ActionRefused(str(exc)) from None
         return await self.conversation(conversation_id)
+
+    async def queue(self) -> list[dict[str, Any]]:
+        return await self._router.queue_view()
+
+    async def claim(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+        async with _translated():
+            await self._router.claim(agent.id, conversation_id)
+        return await self.conversation(conversation_id)
+
+    async def transfer(
+        self, agent: Agent, conversation_id: str, to_agent: str | None, to_team: str | None
+    ) -> dict[str, Any]:
+        async with _translated():
+            await self._router.transfer(
+                agent.id, conversation_id, to_agent=to_agent, to_team=to_team
+            )
+        return await self.conversation(conversation_id)
+
+    async def resolve(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+        async with _translated():
+            await self._router.resolve(agent.id, conversation_id)
+        return await self.conversation(conversation_id)
+
+    async def set_status(self, agent: Agent, status: str) -> dict[str, Any]:
+        async with _translated():
+            return await self._router.set_status(agent.id, status)
+
+    async def agent_view(self, agent: Agent) -> dict[str, Any]:
+        async with _translated():
+            return await self._router.agent_view(agent.id)
+
+    async def overview(self) -> dict[str, Any]:
+        return await self._router.overview()
 
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:

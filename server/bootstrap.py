@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -21,7 +22,10 @@ from server.backends import ConsoleBackendImpl, WebchatBackendImpl
 from server.bus import EventBus, InProcessBus, RedisBus
 from server.metrics import Metrics
 from server.pipeline import Pipeline
+from server.presence import LocalPresence, RedisPresence
+from server.router import Router
 from server.settings import Settings
+from server.sweeps import Sweeps
 from web_console.hub import ConsoleHub
 
 log = structlog.get_logger(__name__)
@@ -44,6 +48,8 @@ class Services:
     webchat_hub: WebchatHub
     console_hub: ConsoleHub
     embedded: database.EmbeddedPostgres | None
+    router: Router
+    sweeps: Sweeps
 
 
 async def open_database(
@@ -80,7 +86,12 @@ async def database_only(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
             embedded.stop()
 
 
-async def start(settings: Settings) -> Services:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Services:
+    """Start a node. ``clock`` is what routing and the SLA timers call "now" (tests move it)."""
     metrics = Metrics()
     pool, embedded = await open_database(settings)
     bus: EventBus
@@ -99,6 +110,31 @@ async def start(settings: Settings) -> Services:
         raise
     understanding = Understanding(interpreter)
     await understanding.warm_up()
+    presence = (
+        RedisPresence(settings.redis_url.get_secret_value(), settings.presence_heartbeat_seconds)
+        if settings.redis_url is not None
+        else LocalPresence()
+    )
+    await presence.start()
+    hours = parse_hours(settings.business_hours) if settings.business_hours else None
+    router = Router(
+        pool,
+        bus,
+        metrics,
+        presence,
+        settings.weights(),
+        clock=clock,
+        default_hours=hours,
+        assign_interval=settings.assign_interval_seconds,
+    )
+    sweeps = Sweeps(
+        pool,
+        bus,
+        metrics,
+        router,
+        interval=settings.sweep_seconds,
+        grace_seconds=settings.presence_grace_seconds,
+    )
     pipeline = Pipeline(
         pool,
         bus,
@@ -106,12 +142,14 @@ async def start(settings: Settings) -> Services:
         understanding,
         assistant.bot_policy(settings, interpreter),
         assistant.texts(settings),
-        parse_hours(settings.business_hours) if settings.business_hours else None,
+        hours,
+        clock=clock,
+        router=router,
     )
     tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
     agents = AgentStore(pool)
     webchat_backend = WebchatBackendImpl(pool, pipeline)
-    console_backend = ConsoleBackendImpl(pool, pipeline)
+    console_backend = ConsoleBackendImpl(pool, pipeline, router)
     origins = settings.origins()
     webchat_hub = WebchatHub(
         webchat_backend,
@@ -126,8 +164,13 @@ async def start(settings: Settings) -> Services:
         agents,
         origins=origins,
         on_reject=lambda code: metrics.ws_rejected.labels("console", str(code)).inc(),
+        on_presence=lambda agent_id, here: (
+            presence.connected(agent_id) if here else presence.disconnected(agent_id)
+        ),
     )
     await pipeline.route_unrouted()
+    await router.start()
+    await sweeps.start()
     metrics.track_connections("webchat", lambda: webchat_hub.connection_count)
     metrics.track_connections("console", lambda: console_hub.connection_count)
     fanout.connect(bus, webchat_hub, console_hub)
@@ -151,6 +194,8 @@ async def start(settings: Settings) -> Services:
         webchat_hub,
         console_hub,
         embedded,
+        router,
+        sweeps,
     )
 
 
@@ -159,6 +204,12 @@ async def stop(services: Services) -> None:
     with contextlib.suppress(Exception):
         # Messages already stored get their routing before the database goes away.
         await asyncio.wait_for(services.pipeline.settled(), timeout=10)
+    with contextlib.suppress(Exception):
+        await services.sweeps.close()
+    with contextlib.suppress(Exception):
+        await services.router.close()
+    with contextlib.suppress(Exception):
+        await services.router.presence.close()
     if services.interpreter is not None:
         with contextlib.suppress(Exception):
             await services.interpreter.close()

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
 
-from server import bootstrap, database, demo, logs
+from server import bootstrap, database, demo, routing_commands
 from server.agents import create_agent
 from server.app import asgi_app, server_config
-from server.errors import NotFound, SwitchboardError
+from server.command import run as _run
+from server.command import settings as _settings
+from server.errors import NotFound
 from server.nlu_commands import nlu_cli
 from server.settings import Settings
 
@@ -27,25 +28,11 @@ cli.add_typer(agent_cli, name="agent")
 cli.add_typer(nlu_cli, name="nlu")
 contact_cli = typer.Typer(help="Manage customer contacts.", no_args_is_help=True)
 cli.add_typer(contact_cli, name="contact")
-
-
-def _settings(**overrides: Any) -> Settings:
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    logs.configure(settings.log_level, settings.log_json)
-    return settings
-
-
-def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a coroutine; our errors become a one-line message and exit status 2."""
-    try:
-        import uvloop
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
-    except SwitchboardError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        raise typer.Exit(2) from None
+for name, group in routing_commands.GROUPS.items():
+    cli.add_typer(group, name=name)
+agent_cli.command("set")(routing_commands.agent_set)
+agent_cli.command("list")(routing_commands.agent_list)
+contact_cli.command("profile")(routing_commands.contact_profile)
 
 
 @cli.command()
@@ -91,6 +78,8 @@ def _announce(server: uvicorn.Server, settings: Settings, demo_data: bool) -> No
     ]
     if demo_data:
         lines.append(f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
+    where = "SWITCHBOARD_ADMIN_TOKEN" if settings.admin_token else settings.data_dir / "admin_token"
+    lines.append(f"  admin API     : {base}/api/admin (bearer token: {where})")
     print("\n".join(lines), flush=True)
 
 

@@ -16,6 +16,11 @@ MESSAGE_CREATED = "message.created"
 MESSAGE_INTERPRETED = "message.interpreted"
 CONVERSATION_CREATED = "conversation.created"
 CONVERSATION_UPDATED = "conversation.updated"
+# A deadline passed: stored, shown in the console, counted in /metrics.
+SLA_BREACHED = "sla.breached"
+# An agent's status, load or capacity changed: live-only, like typing (the console re-reads
+# the agents on reconnect).
+AGENT_UPDATED = "agent.updated"
 # Typing is live-only: it is published but never stored, so it has no id.
 TYPING = "typing"
 

@@ -43,6 +43,23 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.assignments = Counter(
+            "switchboard_assignments_total",
+            "Conversations given to an agent",
+            ["how"],
+            registry=r,
+        )
+        self.sla_breaches = Counter(
+            "switchboard_sla_breaches_total",
+            "SLA deadlines missed",
+            ["kind", "band"],
+            registry=r,
+        )
+        self.requeued = Counter(
+            "switchboard_requeued_total",
+            "Conversations put back in the queue when their agent went away",
+            registry=r,
+        )
         self.events_published = Counter(
             "switchboard_events_published_total",
             "Events published on the bus",

@@ -31,7 +31,8 @@ from server.bus import EventBus
 from server.errors import Conflict, NotFound
 from server.events import Event
 from server.metrics import Metrics
-from server.store import ConversationRow
+from server.router import Router
+from server.store import ConversationRow, queue
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +68,7 @@ class Pipeline:
         texts: Texts,
         hours: BusinessHours | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        router: Router | None = None,
     ) -> None:
         self._pool = pool
         self._bus = bus
@@ -76,6 +78,8 @@ class Pipeline:
         self._texts = texts
         self._hours = hours
         self._clock = clock
+        # Places handed-over conversations in a queue; None: they wait unscored (tests).
+        self._router = router
         self._inboxes: dict[tuple[str, str], tuple[float, store.Inbox]] = {}
         # Routing runs after the acknowledgement, one message at a time per conversation.
         self._routing: set[asyncio.Task[None]] = set()
@@ -214,10 +218,19 @@ class Pipeline:
                 pending = [
                     Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})
                 ]
-                if decision.action != "bot":
+                if decision.action == "handoff":
                     pending += await self._apply(conn, conv, decision, interpretation)
+                elif decision.action == "wait" and conv["status"] == "queued" and self._router:
+                    # What the customer just said may change how urgent it is.
+                    await self._router.place(conn, conversation_id, queued_now=False)
+                    view = await store.conversation(conn, conversation_id)
+                    pending.append(
+                        Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})
+                    )
                 stored_events = await store.store_events(conn, pending)
             await self._publish(stored_events)
+            if decision.action == "handoff" and self._router:
+                self._router.wake()
             if decision.action != "bot" or interpreter is None:
                 return
             history = (
@@ -241,6 +254,8 @@ class Pipeline:
                 pending += await self._apply(conn, conv, final, interpretation, turn)
             stored_events = await store.store_events(conn, pending)
         await self._publish(stored_events)
+        if final.action == "handoff" and self._router:
+            self._router.wake()
 
     def _situation(
         self,
@@ -312,6 +327,8 @@ class Pipeline:
             pending.append(await self._say(conn, conv, "system", decision.reply))
         if decision.action == "handoff" and decision.handoff_reason is not None:
             await store.set_handoff(conn, conv["id"], decision.handoff_reason)
+            if self._router is not None:
+                await self._router.place(conn, conv["id"], queued_now=True)
             self._metrics.handoffs.labels(decision.handoff_reason).inc()
             log.info(
                 "conversation handed to a human",
@@ -365,8 +382,21 @@ class Pipeline:
                 if message is None:
                     raise _AlreadyStored
                 pending = [_message_created(conv, message)]
+                await queue.first_response(conn, conversation_id, self._clock())
                 if conv["status"] != "assigned":
-                    await store.set_status(conn, conversation_id, "assigned", agent_id)
+                    # Replying takes the conversation: an agent's explicit act, so it is
+                    # not held to their capacity the way the router's offers are.
+                    refused = await queue.claim(
+                        conn,
+                        conversation_id,
+                        agent_id,
+                        "reply",
+                        self._clock(),
+                        statuses=("bot", "queued"),
+                        check_capacity=False,
+                    )
+                    if refused is not None:
+                        raise Conflict(refused)
                     view = await store.conversation(conn, conversation_id)
                     pending.append(
                         Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})

@@ -7,14 +7,16 @@ or logging the settings never shows them.
 from __future__ import annotations
 
 import secrets
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import nlu
 from routing.hours import parse_hours
+from routing.priority import Weights
 
 # The Rasa project shipped with Switchboard (the demo shop's assistant).
 DEFAULT_NLU_PROJECT = Path(nlu.__file__).parent / "rasa_project"
@@ -85,6 +87,21 @@ class Settings(BaseSettings):
     # When humans answer, e.g. "mon-fri 09:00-18:00 Europe/Paris"; unset means always.
     business_hours: str | None = None
 
+    # Routing. Priority weights override routing.priority.Weights field by field, e.g.
+    # SWITCHBOARD_PRIORITY_WEIGHTS='{"vip": 60, "per_minute_waiting": 2}'.
+    priority_weights: dict[str, Any] = {}
+    # An agent whose consoles are all gone this long is marked away (and their unanswered
+    # conversations go back to the queue, per team).
+    presence_grace_seconds: float = Field(default=60.0, gt=0)
+    # How often nodes tell each other (through Redis) which agents they hold.
+    presence_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # How often the SLA and presence sweeps run (on the one node holding their lease).
+    sweep_seconds: float = Field(default=10.0, gt=0)
+    # A full assignment pass runs at least this often (aging; agents freed elsewhere).
+    assign_interval_seconds: float = Field(default=5.0, gt=0)
+    # The bearer token of the admin REST API (/api/admin/*); unset disables it.
+    admin_token: SecretStr | None = None
+
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -94,6 +111,24 @@ class Settings(BaseSettings):
         if value:
             parse_hours(value)
         return value or None
+
+    @field_validator("priority_weights")
+    @classmethod
+    def _valid_weights(cls, value: dict[str, Any]) -> dict[str, Any]:
+        weights(value)
+        return value
+
+    @model_validator(mode="after")
+    def _grace_outlasts_heartbeat(self) -> Settings:
+        if (
+            self.redis_url is not None
+            and self.presence_grace_seconds <= 2 * self.presence_heartbeat_seconds
+        ):
+            raise ValueError("presence_grace_seconds must exceed twice presence_heartbeat_seconds")
+        return self
+
+    def weights(self) -> Weights:
+        return weights(self.priority_weights)
 
     @property
     def nlu_kind(self) -> str:
@@ -119,9 +154,27 @@ class Settings(BaseSettings):
         """The secret key, created under data_dir on first use when not configured."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        path = self.data_dir / "secret_key"
+        return self._generated("secret_key")
+
+    def admin_api_token(self) -> str:
+        """The admin API's bearer token, created under data_dir when not configured."""
+        if self.admin_token is not None:
+            return self.admin_token.get_secret_value()
+        return self._generated("admin_token")
+
+    def _generated(self, name: str) -> str:
+        path = self.data_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def weights(overrides: dict[str, Any]) -> Weights:
+    """The default weights with the operator's overrides; unknown names are an error."""
+    known = {f.name for f in fields(Weights)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown priority weights {unknown}; known: {sorted(known)}")
+    return replace(Weights(), **overrides)

@@ -134,11 +134,14 @@ class ConsoleHub:
         *,
         origins: frozenset[str],
         on_reject: Callable[[int], None] = lambda code: None,
+        on_presence: Callable[[str, bool], None] = lambda agent_id, here: None,
     ) -> None:
         self._backend = backend
         self._agents = agents
         self._origins = origins
         self._on_reject = on_reject
+        # Told when an agent's console connects (True) and goes (False): presence.
+        self._on_presence = on_presence
         self._clients: set[Client] = set()
 
     @property
@@ -176,6 +179,7 @@ class ConsoleHub:
             if not isinstance(hello, Hello):
                 raise _BadFrame(CLOSE_BAD_FRAME, "the first frame must be 'hello'")
             self._clients.add(client)
+            self._on_presence(agent.id, True)
             writer = asyncio.create_task(client.write_loop(), name="console-writer")
             await self._replay(client, hello.last_event_id)
             while True:
@@ -195,6 +199,8 @@ class ConsoleHub:
             pass
         finally:
             client.closed = True
+            if client in self._clients:
+                self._on_presence(agent.id, False)
             self._clients.discard(client)
             if writer is not None:
                 writer.cancel()

@@ -14,8 +14,9 @@ class Agent:
     role: str
 
 
-class ReplyRefused(Exception):
-    """The reply conflicts with the conversation's state (resolved, held by another agent)."""
+class ActionRefused(Exception):
+    """The action conflicts with the current state (resolved, held by another agent, the
+    agent is full or offline): HTTP 409."""
 
 
 class AgentDirectory(Protocol):
@@ -44,11 +45,36 @@ class ConsoleBackend(Protocol):
     async def reply(
         self, agent: Agent, conversation_id: str, text: str, client_id: str
     ) -> tuple[dict[str, Any], bool]:
-        """Store the agent's reply once per client id; raise ReplyRefused or LookupError."""
+        """Store the agent's reply once per client id; raise ActionRefused or LookupError."""
         ...
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
-        """Hand the conversation back to the bot; raise ReplyRefused or LookupError."""
+        """Hand the conversation back to the bot; raise ActionRefused or LookupError."""
+        ...
+
+    async def queue(self) -> list[dict[str, Any]]:
+        """Queued conversations, highest priority now first, each with ``score`` and
+        ``explanation``."""
+        ...
+
+    async def claim(self, agent: Agent, conversation_id: str) -> dict[str, Any]: ...
+
+    async def transfer(
+        self, agent: Agent, conversation_id: str, to_agent: str | None, to_team: str | None
+    ) -> dict[str, Any]: ...
+
+    async def resolve(self, agent: Agent, conversation_id: str) -> dict[str, Any]: ...
+
+    async def set_status(self, agent: Agent, status: str) -> dict[str, Any]:
+        """Set the agent's status (online, away, offline); returns the agent's view."""
+        ...
+
+    async def agent_view(self, agent: Agent) -> dict[str, Any]:
+        """The agent with status, capacity, load, teams and skills."""
+        ...
+
+    async def overview(self) -> dict[str, Any]:
+        """Queue depth and SLA state per team, and every agent (supervisors)."""
         ...
 
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from web_console.hub import ConsoleHub
-from web_console.port import Agent, AgentDirectory, ConsoleBackend, ReplyRefused
+from web_console.port import ActionRefused, Agent, AgentDirectory, ConsoleBackend
 from web_console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
@@ -40,6 +40,20 @@ class Reply(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=10_000)
     client_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["online", "away", "offline"]
+
+
+class Transfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agent_id: str | None = Field(default=None, max_length=64)
+    team_id: str | None = Field(default=None, max_length=64)
+
+
+SUPERVISORS = {"supervisor", "admin"}
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -105,6 +119,10 @@ def routes(
                 return refused.response
             except LookupError as exc:
                 return _error(404, str(exc) or "not found")
+            except ActionRefused as exc:
+                return _error(409, str(exc))
+            except ValueError as exc:
+                return _error(422, str(exc))
 
         wrapped.__doc__ = handler.__doc__
         wrapped.__name__ = handler.__name__
@@ -162,7 +180,114 @@ def routes(
           200: {description: the agent}
           401: {description: not logged in}
         """
-        return JSONResponse({"agent": _agent_json(await _agent(request))})
+        agent = await _agent(request)
+        return JSONResponse({"agent": {**_agent_json(agent), **await backend.agent_view(agent)}})
+
+    @endpoint
+    async def set_status(request: Request) -> Response:
+        """
+        summary: Set your status
+        description: >
+          online: the router offers you conversations; away: it does not (a break); offline:
+          it does not, and your unanswered conversations go back to the queue.
+        requestBody:
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status]
+                properties: {status: {type: string, enum: [online, away, offline]}}
+        responses:
+          200: {description: you, with your status, load and capacity}
+          401: {description: not logged in}
+          422: {description: unknown status}
+        """
+        agent = await _agent(request)
+        body = _body(StatusChange, await request.body())
+        return JSONResponse({"agent": await backend.set_status(agent, body.status)})
+
+    @endpoint
+    async def get_queue(request: Request) -> Response:
+        """
+        summary: The queue, highest priority first
+        description: >
+          Every queued conversation with its priority score now (aging and the SLA clock
+          included) and the explanation: "+40 VIP, +25 negative sentiment, +12 waited 8 min".
+        responses:
+          200: {description: the ranked conversations}
+          401: {description: not logged in}
+        """
+        await _agent(request)
+        return JSONResponse({"queue": await backend.queue()})
+
+    @endpoint
+    async def overview(request: Request) -> Response:
+        """
+        summary: The supervisor view
+        description: Queue depth, oldest wait and SLA state per team; agents' status and load.
+        responses:
+          200: {description: teams and agents}
+          401: {description: not logged in}
+          403: {description: supervisors and admins only}
+        """
+        agent = await _agent(request)
+        if agent.role not in SUPERVISORS:
+            return _error(403, "supervisors and admins only")
+        return JSONResponse(await backend.overview())
+
+    @endpoint
+    async def claim(request: Request) -> Response:
+        """
+        summary: Take a conversation from the queue (or from the bot)
+        responses:
+          200: {description: the conversation, now yours}
+          401: {description: not logged in}
+          403: {description: Origin not allowed}
+          404: {description: no such conversation}
+          409: {description: resolved, someone else's, or you are at capacity}
+        """
+        agent = await _agent(request)
+        return JSONResponse(await backend.claim(agent, request.path_params["id"]))
+
+    @endpoint
+    async def transfer(request: Request) -> Response:
+        """
+        summary: Transfer a conversation to an agent or a team
+        requestBody:
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {agent_id: {type: string}, team_id: {type: string}}
+        responses:
+          200: {description: the conversation after the transfer}
+          400: {description: body is not JSON}
+          401: {description: not logged in}
+          403: {description: Origin not allowed}
+          404: {description: no such conversation, agent or team}
+          409: {description: "resolved, someone else's, or the agent is offline or full"}
+          422: {description: not exactly one of agent_id and team_id}
+        """
+        agent = await _agent(request)
+        body = _body(Transfer, await request.body())
+        return JSONResponse(
+            await backend.transfer(agent, request.path_params["id"], body.agent_id, body.team_id)
+        )
+
+    @endpoint
+    async def resolve(request: Request) -> Response:
+        """
+        summary: Resolve a conversation
+        description: The customer's next message opens a new conversation, offered first to you.
+        responses:
+          200: {description: the resolved conversation}
+          401: {description: not logged in}
+          403: {description: Origin not allowed}
+          404: {description: no such conversation}
+          409: {description: already resolved, or someone else's}
+        """
+        agent = await _agent(request)
+        return JSONResponse(await backend.resolve(agent, request.path_params["id"]))
 
     @endpoint
     async def list_conversations(request: Request) -> Response:
@@ -254,7 +379,7 @@ def routes(
             message, duplicate = await backend.reply(
                 agent, request.path_params["id"], body.text, body.client_id
             )
-        except ReplyRefused as exc:
+        except ActionRefused as exc:
             return _error(409, str(exc))
         return JSONResponse({"message": message}, status_code=200 if duplicate else 201)
 
@@ -273,7 +398,7 @@ def routes(
         agent = await _agent(request)
         try:
             view = await backend.return_to_bot(agent, request.path_params["id"])
-        except ReplyRefused as exc:
+        except ActionRefused as exc:
             return _error(409, str(exc))
         return JSONResponse(view)
 
@@ -298,6 +423,12 @@ def routes(
                 Route("/api/login", login, methods=["POST"]),
                 Route("/api/logout", logout, methods=["POST"]),
                 Route("/api/me", me, methods=["GET"]),
+                Route("/api/me/status", set_status, methods=["POST"]),
+                Route("/api/queue", get_queue, methods=["GET"]),
+                Route("/api/overview", overview, methods=["GET"]),
+                Route("/api/conversations/{id}/claim", claim, methods=["POST"]),
+                Route("/api/conversations/{id}/transfer", transfer, methods=["POST"]),
+                Route("/api/conversations/{id}/resolve", resolve, methods=["POST"]),
                 Route("/api/conversations", list_conversations, methods=["GET"]),
                 Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
                 Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),

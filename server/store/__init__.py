@@ -11,9 +11,9 @@ from server.store.conversations import (
     conversation,
     conversation_row,
     conversations,
+    conversations_by_id,
     latest_conversation_id,
     lock_open_conversation,
-    set_status,
 )
 from server.store.event_log import events_after, last_event_id, store_events
 from server.store.messages import insert_message, message_by_external_id, messages_after
@@ -38,6 +38,7 @@ __all__ = [
     "conversation",
     "conversation_row",
     "conversations",
+    "conversations_by_id",
     "describe_order",
     "dialogue_history",
     "events_after",
@@ -55,7 +56,6 @@ __all__ = [
     "routing_facts",
     "set_bot_state",
     "set_handoff",
-    "set_status",
     "store_events",
     "store_interpretation",
     "unrouted_messages",

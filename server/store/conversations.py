@@ -128,21 +128,6 @@ async def conversation_row(
     return conversation_row_of(row)
 
 
-async def set_status(
-    conn: Conn,
-    conversation_id: str,
-    status: str,
-    assignee_id: str | None = None,
-) -> None:
-    await conn.execute(
-        "UPDATE conversations SET status = $2, assignee_id = $3, updated_at = now(),"
-        " resolved_at = CASE WHEN $2 = 'resolved' THEN now() END WHERE id = $1",
-        UUID(conversation_id),
-        status,
-        UUID(assignee_id) if assignee_id else None,
-    )
-
-
 async def conversation(conn: Conn, conversation_id: str) -> dict[str, Any]:
     row = await conn.fetchrow(
         CONVERSATION_VIEW_SQL + " WHERE c.id = $1", parse_uuid(conversation_id)
@@ -158,6 +143,13 @@ async def conversations(conn: Conn, statuses: list[str], limit: int = 200) -> li
         " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
         statuses,
         limit,
+    )
+    return [conversation_view(r) for r in rows]
+
+
+async def conversations_by_id(conn: Conn, ids: list[str]) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        CONVERSATION_VIEW_SQL + " WHERE c.id = ANY($1::uuid[])", [UUID(i) for i in ids]
     )
     return [conversation_view(r) for r in rows]
 

@@ -87,7 +87,8 @@ async def set_handoff(conn: Conn, conversation_id: str, reason: str) -> None:
 async def return_to_bot(conn: Conn, conversation_id: str) -> None:
     await conn.execute(
         "UPDATE conversations SET status = 'bot', assignee_id = NULL, handoff_reason = NULL,"
-        " handoff_at = NULL, bot_fallbacks = 0, updated_at = now() WHERE id = $1",
+        " handoff_at = NULL, bot_fallbacks = 0, queued_at = NULL, first_response_due = NULL,"
+        " resolution_due = NULL, updated_at = now() WHERE id = $1",
         UUID(conversation_id),
     )
 

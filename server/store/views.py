@@ -87,12 +87,16 @@ CONVERSATION_VIEW_SQL = """
            c.last_seq, c.last_message_at, c.created_at, c.updated_at,
            c.handoff_reason, c.handoff_at, c.language, ct.vip AS contact_vip,
            ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
+           c.team_id, t.name AS team_name, c.required_skills, c.intent, c.priority_parts,
+           c.band, c.queued_at, c.assigned_at, c.first_response_due, c.resolution_due,
+           c.first_response_at, ct.tier AS contact_tier,
            (SELECT m.text FROM messages m
              WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
              ORDER BY m.seq DESC LIMIT 1) AS preview
       FROM conversations c
       JOIN contacts ct ON ct.id = c.contact_id
       LEFT JOIN agents a ON a.id = c.assignee_id
+      LEFT JOIN teams t ON t.id = c.team_id
 """
 
 
@@ -107,6 +111,7 @@ def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
             "name": row["contact_name"],
             "email": row["contact_email"],
             "vip": row["contact_vip"],
+            "tier": row["contact_tier"],
         },
         "handoff_reason": row["handoff_reason"],
         "handoff_at": _iso(row["handoff_at"]),
@@ -114,6 +119,17 @@ def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
         "channel": row["channel"],
         "status": row["status"],
         "priority": row["priority"],
+        # The standing priority's contributions; the queue adds waiting time and the SLA.
+        "priority_parts": row["priority_parts"],
+        "band": row["band"],
+        "intent": row["intent"],
+        "team": {"id": str(row["team_id"]), "name": row["team_name"]} if row["team_id"] else None,
+        "required_skills": list(row["required_skills"]),
+        "queued_at": _iso(row["queued_at"]),
+        "assigned_at": _iso(row["assigned_at"]),
+        "first_response_due": _iso(row["first_response_due"]),
+        "resolution_due": _iso(row["resolution_due"]),
+        "first_response_at": _iso(row["first_response_at"]),
         "assignee": (
             {"id": str(row["assignee_id"]), "name": row["assignee_name"]}
             if row["assignee_id"]

@@ -1,0 +1,97 @@
+"""Who should get a queued conversation: pure choices over values.
+
+``order`` ranks a team's queue (priority now, aging included; the longest waiting first on
+ties). ``choose`` picks, for one conversation, an online agent of its team with every required
+skill and spare capacity: the conversation's previous agent if they qualify (a reopened
+conversation goes back to them), else the least busy, then the one who got a conversation
+longest ago (round robin on ties). The server makes the choice stick with a transactional
+claim, so a stale view can cost a retry but never a double assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from routing.priority import Priority, Weights, at
+
+
+@dataclass(frozen=True, slots=True)
+class AgentState:
+    id: str
+    teams: frozenset[str]
+    skills: frozenset[str]
+    capacity: int
+    load: int  # open conversations assigned now
+    online: bool
+    # When they were last given a conversation (round robin among equally busy agents).
+    last_assigned_at: datetime | None = None
+
+    @property
+    def spare(self) -> int:
+        return self.capacity - self.load
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A queued conversation as the dispatcher sees it."""
+
+    id: str
+    team: str
+    required_skills: frozenset[str]
+    standing: Priority
+    waiting_since: datetime
+    first_response_due: datetime | None = None
+    previous_agent: str | None = None
+
+
+def order(queue: Iterable[Waiting], now: datetime, weights: Weights) -> list[Waiting]:
+    """Highest priority now first (aging included); the longest waiting first on ties."""
+
+    def key(item: Waiting) -> tuple[int, datetime, str]:
+        live = at(
+            item.standing,
+            waiting_since=item.waiting_since,
+            first_response_due=item.first_response_due,
+            now=now,
+            weights=weights,
+        )
+        return (-live.score, item.waiting_since, item.id)
+
+    return sorted(queue, key=key)
+
+
+def eligible(conversation: Waiting, agent: AgentState) -> bool:
+    return (
+        agent.online
+        and agent.spare > 0
+        and conversation.team in agent.teams
+        and conversation.required_skills <= agent.skills
+    )
+
+
+def choose(conversation: Waiting, agents: Sequence[AgentState]) -> AgentState | None:
+    """The agent who should get the conversation now, or None (nobody qualifies)."""
+    candidates = [a for a in agents if eligible(conversation, a)]
+    if not candidates:
+        return None
+    for agent in candidates:
+        if agent.id == conversation.previous_agent:
+            return agent
+
+    def key(agent: AgentState) -> tuple[float, float, str]:
+        # Never given one sorts first; then whoever got one longest ago.
+        last = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
+        return (agent.load / max(agent.capacity, 1), last, agent.id)
+
+    return min(candidates, key=key)
+
+
+def missing_skills(conversation: Waiting, agents: Sequence[AgentState]) -> frozenset[str]:
+    """Required skills no online agent of the team has: why a conversation cannot be placed."""
+    have: set[str] = set()
+    for agent in agents:
+        if agent.online and conversation.team in agent.teams:
+            have |= agent.skills
+    return conversation.required_skills - have

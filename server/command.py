@@ -1,0 +1,34 @@
+"""How every `switchboard` command starts: settings read once, logging set up, and our errors
+turned into one line on stderr with exit status 2."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import typer
+
+from server import logs
+from server.errors import SwitchboardError
+from server.settings import Settings
+
+
+def settings(**overrides: Any) -> Settings:
+    """The settings, with the command's options (those given) over the environment's."""
+    result = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    logs.configure(result.log_level, result.log_json)
+    return result
+
+
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine; our errors become a one-line message and exit status 2."""
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+    except SwitchboardError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None

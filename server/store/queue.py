@@ -1,0 +1,409 @@
+"""The queue in SQL: placing a handed-over conversation, reading the queue and the agents for
+the dispatcher, the transactional claim, transfer, resolve, SLA breaches and leases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from routing.assignment import AgentState, Waiting
+from routing.priority import Contribution, Priority
+from routing.sla import SlaPolicy
+from server.store.views import Conn, optional_str
+
+# Earlier conversations within this many days count as a repeated contact.
+REPEAT_DAYS = 7
+SENTIMENT_HISTORY = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementFacts:
+    """What placing a conversation in a queue needs to know, read in one go."""
+
+    brand_id: str
+    channel: str
+    intent: str | None
+    language: str | None
+    brand_language: str
+    business_hours: str | None
+    sentiments: tuple[float, ...]
+    vip: bool
+    tier: str | None
+    value: float
+    repeat_contacts: int
+    escalation: int
+    previous_agent: str | None
+    inbox_team: str | None
+    default_team: str | None
+    intent_team: str | None
+    intent_skills: tuple[str, ...]
+    policies: dict[str, SlaPolicy]
+
+
+async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
+    key = UUID(conversation_id)
+    row = await conn.fetchrow(
+        """SELECT c.brand_id, c.channel, c.language, c.escalation, c.contact_id,
+                  c.intent AS stored_intent, i.team_id AS inbox_team, b.language AS brand_language,
+                  b.business_hours, ct.vip, ct.tier, ct.lifetime_value,
+                  (SELECT m.nlu->>'intent' FROM messages m
+                    WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
+                      AND m.nlu IS NOT NULL ORDER BY m.seq DESC LIMIT 1) AS last_intent,
+                  (SELECT count(*) FROM conversations o
+                    WHERE o.contact_id = c.contact_id AND o.id <> c.id
+                      AND o.created_at > now() - make_interval(days => $2)) AS repeats,
+                  (SELECT o.assignee_id FROM conversations o
+                    WHERE o.contact_id = c.contact_id AND o.id <> c.id
+                      AND o.assignee_id IS NOT NULL
+                    ORDER BY o.created_at DESC LIMIT 1) AS previous_agent,
+                  (SELECT t.id FROM teams t WHERE t.brand_id = c.brand_id AND t.is_default)
+                      AS default_team
+             FROM conversations c
+             JOIN inboxes i ON i.id = c.inbox_id
+             JOIN brands b ON b.id = c.brand_id
+             JOIN contacts ct ON ct.id = c.contact_id
+            WHERE c.id = $1""",
+        key,
+        REPEAT_DAYS,
+    )
+    assert row is not None
+    sentiments = await conn.fetch(
+        "SELECT sentiment FROM messages WHERE conversation_id = $1 AND author_kind = 'customer'"
+        " AND sentiment IS NOT NULL ORDER BY seq DESC LIMIT $2",
+        key,
+        SENTIMENT_HISTORY,
+    )
+    intent = row["last_intent"] or row["stored_intent"]
+    route = (
+        await conn.fetchrow(
+            "SELECT team_id, skills FROM intent_routes WHERE brand_id = $1 AND intent = $2",
+            row["brand_id"],
+            intent,
+        )
+        if intent
+        else None
+    )
+    policies = await conn.fetch("SELECT * FROM sla_policies WHERE brand_id = $1", row["brand_id"])
+    return PlacementFacts(
+        brand_id=str(row["brand_id"]),
+        channel=row["channel"],
+        intent=intent,
+        language=row["language"],
+        brand_language=row["brand_language"],
+        business_hours=row["business_hours"],
+        sentiments=tuple(float(r["sentiment"]) for r in reversed(sentiments)),
+        vip=bool(row["vip"]),
+        tier=row["tier"],
+        value=float(row["lifetime_value"]),
+        repeat_contacts=int(row["repeats"]),
+        escalation=int(row["escalation"]),
+        previous_agent=optional_str(row["previous_agent"]),
+        inbox_team=optional_str(row["inbox_team"]),
+        default_team=optional_str(row["default_team"]),
+        intent_team=optional_str(route["team_id"]) if route else None,
+        intent_skills=tuple(route["skills"]) if route else (),
+        policies={p["band"]: sla_policy(p) for p in policies},
+    )
+
+
+def sla_policy(row: Any) -> SlaPolicy:
+    return SlaPolicy(
+        band=row["band"],
+        first_response_seconds=row["first_response_seconds"],
+        resolution_seconds=row["resolution_seconds"],
+        escalation_points=row["escalation_points"],
+        notify_team=optional_str(row["notify_team_id"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    team_id: str | None
+    required_skills: tuple[str, ...]
+    intent: str | None
+    priority: Priority
+    band: str
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    previous_agent: str | None
+
+
+async def place(
+    conn: Conn, conversation_id: str, placement: Placement, queued_at: datetime | None
+) -> None:
+    """Store where and how urgently the conversation waits. ``queued_at`` None keeps the
+    current waiting time and deadlines (a re-score of a conversation already queued)."""
+    p = placement
+    await conn.execute(
+        """UPDATE conversations
+              SET team_id = $2, required_skills = $3, intent = $4, priority = $5,
+                  priority_parts = $6, band = $7, previous_agent_id = $8,
+                  queued_at = coalesce($9, queued_at),
+                  first_response_due = CASE WHEN $9::timestamptz IS NULL
+                                            THEN first_response_due ELSE $10 END,
+                  resolution_due = CASE WHEN $9::timestamptz IS NULL
+                                        THEN resolution_due ELSE $11 END
+            WHERE id = $1""",
+        UUID(conversation_id),
+        UUID(p.team_id) if p.team_id else None,
+        list(p.required_skills),
+        p.intent,
+        p.priority.score,
+        p.priority.to_json(),
+        p.band,
+        UUID(p.previous_agent) if p.previous_agent else None,
+        queued_at,
+        p.first_response_due,
+        p.resolution_due,
+    )
+
+
+def standing_priority(row: Any) -> Priority:
+    parts = row["priority_parts"] or []
+    return Priority(
+        int(row["priority"]), tuple(Contribution(int(p["points"]), p["label"]) for p in parts)
+    )
+
+
+async def queued(conn: Conn, *, auto_only: bool, limit: int) -> list[Waiting]:
+    """Queued conversations (in teams that auto-assign, when ``auto_only``)."""
+    rows = await conn.fetch(
+        """SELECT c.id, c.team_id, c.required_skills, c.priority, c.priority_parts,
+                  coalesce(c.queued_at, c.updated_at) AS queued_at, c.first_response_due,
+                  c.previous_agent_id
+             FROM conversations c LEFT JOIN teams t ON t.id = c.team_id
+            WHERE c.status = 'queued' AND ($1 = false OR t.assignment = 'auto')
+            ORDER BY c.queued_at LIMIT $2""",
+        auto_only,
+        limit,
+    )
+    return [
+        Waiting(
+            id=str(r["id"]),
+            team=optional_str(r["team_id"]) or "",
+            required_skills=frozenset(r["required_skills"]),
+            standing=standing_priority(r),
+            waiting_since=r["queued_at"],
+            first_response_due=r["first_response_due"],
+            previous_agent=optional_str(r["previous_agent_id"]),
+        )
+        for r in rows
+    ]
+
+
+_AGENTS_SQL = """
+    SELECT a.id, a.capacity, a.status, a.last_assigned_at,
+           coalesce((SELECT array_agg(tm.team_id::text) FROM team_members tm
+                      WHERE tm.agent_id = a.id), '{}') AS teams,
+           coalesce((SELECT array_agg(s.skill) FROM agent_skills s
+                      WHERE s.agent_id = a.id), '{}') AS skills,
+           (SELECT count(*) FROM conversations c
+             WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load
+      FROM agents a WHERE a.active"""
+
+
+async def agent_states(conn: Conn, *, online_only: bool) -> list[AgentState]:
+    rows = await conn.fetch(_AGENTS_SQL + (" AND a.status = 'online'" if online_only else ""))
+    return [
+        AgentState(
+            id=str(r["id"]),
+            teams=frozenset(r["teams"]),
+            skills=frozenset(r["skills"]),
+            capacity=r["capacity"],
+            load=int(r["load"]),
+            online=r["status"] == "online",
+            last_assigned_at=r["last_assigned_at"],
+        )
+        for r in rows
+    ]
+
+
+async def claim(
+    conn: Conn,
+    conversation_id: str,
+    agent_id: str,
+    how: str,
+    now: datetime,
+    *,
+    statuses: tuple[str, ...] = ("queued",),
+    check_capacity: bool = True,
+) -> str | None:
+    """Give the conversation to the agent, inside the caller's transaction. Returns None on
+    success, else why not. The conversation row is taken with SKIP LOCKED (another node
+    claiming it makes this one give up at once) and the agent's row is locked while their
+    load is counted, so two nodes can neither share a conversation nor overfill an agent."""
+    conv = await conn.fetchrow(
+        "SELECT status, assignee_id FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED",
+        UUID(conversation_id),
+    )
+    if conv is None:
+        return "the conversation is being changed by someone else"
+    if conv["status"] not in statuses:
+        return f"the conversation is {conv['status']}"
+    agent = await conn.fetchrow(
+        "SELECT capacity, status,"
+        " (SELECT count(*) FROM conversations WHERE assignee_id = a.id"
+        "   AND status = 'assigned') AS load FROM agents a WHERE id = $1 AND active FOR UPDATE",
+        UUID(agent_id),
+    )
+    if agent is None:
+        return "no such agent"
+    if check_capacity and agent["load"] >= agent["capacity"]:
+        return f"the agent is at capacity ({agent['load']}/{agent['capacity']})"
+    await conn.execute(
+        "UPDATE conversations SET status = 'assigned', assignee_id = $2, assigned_at = $3,"
+        " updated_at = now() WHERE id = $1",
+        UUID(conversation_id),
+        UUID(agent_id),
+        now,
+    )
+    await conn.execute("UPDATE agents SET last_assigned_at = $2 WHERE id = $1", UUID(agent_id), now)
+    await conn.execute(
+        "INSERT INTO assignments (conversation_id, agent_id, how) VALUES ($1, $2, $3)",
+        UUID(conversation_id),
+        UUID(agent_id),
+        how,
+    )
+    return None
+
+
+async def requeue(conn: Conn, conversation_id: str, team_id: str | None = None) -> None:
+    """Back to the queue (of ``team_id`` when given), keeping its waiting time and deadlines."""
+    await conn.execute(
+        "UPDATE conversations SET status = 'queued', assignee_id = NULL, assigned_at = NULL,"
+        " team_id = coalesce($2, team_id), queued_at = coalesce(queued_at, now()),"
+        " updated_at = now() WHERE id = $1",
+        UUID(conversation_id),
+        UUID(team_id) if team_id else None,
+    )
+
+
+async def resolve(conn: Conn, conversation_id: str) -> None:
+    """Resolved; the assignee stays on record (a reopened conversation goes back to them)."""
+    await conn.execute(
+        "UPDATE conversations SET status = 'resolved', resolved_at = now(), updated_at = now()"
+        " WHERE id = $1",
+        UUID(conversation_id),
+    )
+
+
+async def first_response(conn: Conn, conversation_id: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE conversations SET first_response_at = coalesce(first_response_at, $2)"
+        " WHERE id = $1",
+        UUID(conversation_id),
+        at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DueBreach:
+    conversation_id: str
+    kind: str
+    due_at: datetime
+    team_id: str | None
+    brand_id: str
+    band: str | None
+
+
+async def due_breaches(conn: Conn, now: datetime, limit: int = 500) -> list[DueBreach]:
+    """Deadlines passed and not yet recorded: first responses not given, resolutions not
+    reached."""
+    rows = await conn.fetch(
+        """SELECT c.id, 'first_response' AS kind, c.first_response_due AS due_at, c.team_id,
+                  c.brand_id, c.band
+             FROM conversations c
+            WHERE c.status IN ('queued', 'assigned') AND c.first_response_at IS NULL
+              AND c.first_response_due <= $1
+              AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.conversation_id = c.id
+                               AND b.kind = 'first_response' AND b.due_at = c.first_response_due)
+           UNION ALL
+           SELECT c.id, 'resolution', c.resolution_due, c.team_id, c.brand_id, c.band
+             FROM conversations c
+            WHERE c.status IN ('queued', 'assigned') AND c.resolution_due <= $1
+              AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.conversation_id = c.id
+                               AND b.kind = 'resolution' AND b.due_at = c.resolution_due)
+            LIMIT $2""",
+        now,
+        limit,
+    )
+    return [
+        DueBreach(
+            str(r["id"]),
+            r["kind"],
+            r["due_at"],
+            optional_str(r["team_id"]),
+            str(r["brand_id"]),
+            r["band"],
+        )
+        for r in rows
+    ]
+
+
+async def record_breach(conn: Conn, breach: DueBreach, now: datetime) -> int | None:
+    """The breach's id, or None when it was recorded already (it fires once)."""
+    value = await conn.fetchval(
+        "INSERT INTO sla_breaches (conversation_id, kind, due_at, breached_at, team_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+        UUID(breach.conversation_id),
+        breach.kind,
+        breach.due_at,
+        now,
+        UUID(breach.team_id) if breach.team_id else None,
+    )
+    return int(value) if value is not None else None
+
+
+async def escalate(conn: Conn, conversation_id: str, points: int) -> None:
+    await conn.execute(
+        "UPDATE conversations SET escalation = escalation + $2 WHERE id = $1",
+        UUID(conversation_id),
+        points,
+    )
+
+
+async def acquire_lease(conn: Conn, name: str, holder: str, seconds: float) -> bool:
+    """Take or renew the lease; True while this holder has it. An expired lease (its holder
+    died) passes to whoever asks next."""
+    got = await conn.fetchval(
+        """INSERT INTO leases (name, holder, expires_at)
+           VALUES ($1, $2, now() + make_interval(secs => $3))
+           ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder,
+                                            expires_at = EXCLUDED.expires_at
+            WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < now()
+           RETURNING holder""",
+        name,
+        holder,
+        seconds,
+    )
+    return bool(got == holder)
+
+
+async def release_lease(conn: Conn, name: str, holder: str) -> None:
+    await conn.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", name, holder)
+
+
+async def unanswered_of(conn: Conn, agent_id: str) -> list[str]:
+    """The agent's open conversations whose last message is the customer's (owed a reply),
+    in teams that requeue them."""
+    rows = await conn.fetch(
+        """SELECT c.id FROM conversations c LEFT JOIN teams t ON t.id = c.team_id
+            WHERE c.assignee_id = $1 AND c.status = 'assigned'
+              AND coalesce(t.requeue_unanswered, true)
+              AND (SELECT m.author_kind FROM messages m WHERE m.conversation_id = c.id
+                    ORDER BY m.seq DESC LIMIT 1) IN ('customer', 'system', 'bot')""",
+        UUID(agent_id),
+    )
+    return [str(r["id"]) for r in rows]
+
+
+def breach_json(breach: DueBreach, breach_id: int) -> dict[str, Any]:
+    return {
+        "breach_id": breach_id,
+        "kind": breach.kind,
+        "due_at": breach.due_at.isoformat(),
+        "team_id": breach.team_id,
+        "band": breach.band,
+    }
