@@ -171,7 +171,7 @@ def at(
     weights: Weights,
 ) -> Priority:
     """The standing priority plus what the clock adds now: time waited and the SLA."""
-    parts = list(standing.contributions)
+    parts: list[Contribution] = []
     if waiting_since is not None:
         minutes = max(0.0, (now - waiting_since).total_seconds() / 60)
         points = min(weights.waiting_cap, int(minutes * weights.per_minute_waiting))
@@ -185,7 +185,9 @@ def at(
             parts.append(Contribution(weights.sla_due_soon, f"SLA due in {_minutes(left)}"))
         elif left <= weights.sla_later_minutes:
             parts.append(Contribution(weights.sla_due_later, f"SLA due in {_minutes(left)}"))
-    return Priority(sum(p.points for p in parts), tuple(parts))
+    return Priority(
+        standing.score + sum(p.points for p in parts), standing.contributions + tuple(parts)
+    )
 
 
 def band(standing_score: int, weights: Weights) -> Band:

@@ -15,8 +15,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +147,12 @@ class RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """Start Switchboard in this event loop on a free port, as `switchboard serve` does."""
-    services = await bootstrap.start(settings)
+async def run_server(
+    settings: Settings, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[RunningServer]:
+    """Start Switchboard in this event loop on a free port, as `switchboard serve` does;
+    ``clock`` replaces the routing and SLA clock."""
+    services = await (bootstrap.start(settings, clock) if clock else bootstrap.start(settings))
     server = uvicorn.Server(server_config(asgi_app(services), settings))
     task = asyncio.create_task(server.serve())
     try:

@@ -35,3 +35,27 @@ def test_day_lists_and_wrapping_ranges() -> None:
 def test_malformed_hours_are_refused_precisely(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_hours(spec)
+
+
+@pytest.mark.parametrize(
+    ("start", "minutes", "due"),
+    [
+        # Monday 10:00 Paris (09:00 UTC) + 30 min: the same morning.
+        (datetime(2026, 11, 23, 9, 0, tzinfo=UTC), 30, datetime(2026, 11, 23, 9, 30, tzinfo=UTC)),
+        # Friday 17:50 Paris + 30 min: 10 min on Friday, 20 on Monday from 09:00.
+        (datetime(2026, 11, 27, 16, 50, tzinfo=UTC), 30, datetime(2026, 11, 30, 8, 20, tzinfo=UTC)),
+        # Saturday: the clock starts on Monday at opening time.
+        (datetime(2026, 11, 28, 12, 0, tzinfo=UTC), 15, datetime(2026, 11, 30, 8, 15, tzinfo=UTC)),
+        # Before opening on a weekday: from opening.
+        (datetime(2026, 11, 24, 5, 0, tzinfo=UTC), 60, datetime(2026, 11, 24, 9, 0, tzinfo=UTC)),
+        # Two working days of nine hours: 18 h from Monday 09:00 ends Tuesday 18:00.
+        (
+            datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
+            18 * 60,
+            datetime(2026, 11, 24, 17, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_business_time_only_runs_while_open(start: datetime, minutes: int, due: datetime) -> None:
+    hours = parse_hours("mon-fri 09:00-18:00 Europe/Paris")
+    assert hours.add(start, minutes * 60) == due
