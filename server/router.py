@@ -376,7 +376,8 @@ class Router:
             )
             agents = await agent_views(conn)
             breaches = await conn.fetchval(
-                "SELECT count(*) FROM sla_breaches WHERE breached_at > $1::timestamptz - interval '1 day'",
+                "SELECT count(*) FROM sla_breaches"
+                " WHERE breached_at > $1::timestamptz - interval '1 day'",
                 now,
             )
         return {

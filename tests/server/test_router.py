@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import httpx
 import orjson
@@ -95,7 +96,7 @@ async def test_an_online_agent_with_capacity_is_assigned_automatically(
     conversation_id = await customer(server, "anyone there?")
     assert (await conversation(dana, conversation_id))["status"] == "queued"
     me = (await dana.post("/console/api/me/status", json={"status": "online"})).json()["agent"]
-    assert me["status"] == "online" and me["capacity"] == 5
+    assert (me["status"], me["capacity"]) == ("online", 5)
     await server.services.router.assign_pass()
     view = await conversation(dana, conversation_id)
     assert view["status"] == "assigned"
@@ -116,11 +117,11 @@ async def test_skills_and_language_pick_the_agent(
     await pool.execute(
         'UPDATE messages SET nlu = \'{"intent": "payment_failed", "confidence": 0.9}\''
         " WHERE conversation_id = $1 AND author_kind = 'customer'",
-        __import__("uuid").UUID(conversation_id),
+        UUID(conversation_id),
     )
     await pool.execute(
         "UPDATE conversations SET language = 'fr' WHERE id = $1",
-        __import__("uuid").UUID(conversation_id),
+        UUID(conversation_id),
     )
     async with pool.acquire() as conn, conn.transaction():
         await server.services.router.place(conn, conversation_id, queued_now=True)
@@ -264,6 +265,7 @@ async def test_bad_input_is_refused_precisely_and_changes_nothing(
     after_skills = await pool.fetch("SELECT * FROM agent_skills ORDER BY agent_id, skill")
     assert after_skills == before_skills
     lea_row = await pool.fetchrow("SELECT capacity, status FROM agents WHERE email = $1", LEA)
+    assert lea_row is not None
     assert (lea_row["capacity"], lea_row["status"]) == (4, "offline")
 
 
