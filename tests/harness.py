@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -119,6 +119,14 @@ def stop_process(proc: subprocess.Popen[Any], grace: float) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+async def until(condition: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Wait until ``condition`` holds; fail the test after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 def settings_for(dsn: str, tmp: Path, **overrides: object) -> Settings:

@@ -17,9 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server.agents import create_agent
 from server.store import organisation as org
+from tests import harness
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
 from tests.harness import server_process
-from tests.server.test_sla import wait_for
 
 CONVERSATIONS = 200
 AGENTS = 10
@@ -134,7 +134,7 @@ async def test_200_handoffs_10_agents_two_nodes_each_assigned_once_in_priority_o
         count = await pool.fetchval("SELECT count(*) FROM conversations WHERE status = 'queued'")
         return bool(count == CONVERSATIONS)
 
-    await wait_for(all_queued, timeout=60)
+    await harness.until(all_queued, within=60.0)
     priorities = await pool.fetch("SELECT DISTINCT priority FROM conversations")
     assert len(priorities) >= 5, "the test needs a spread of priorities"
 
@@ -152,7 +152,7 @@ async def test_200_handoffs_10_agents_two_nodes_each_assigned_once_in_priority_o
                 )
                 return bool(done >= expected)
 
-            await wait_for(round_assigned, timeout=60)
+            await harness.until(round_assigned, within=60.0)
             await asyncio.sleep(0.3)  # nothing more should move
             await check_invariants(pool)
             served = await pool.fetchval(

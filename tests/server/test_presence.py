@@ -15,7 +15,6 @@ import pytest
 from server import demo
 from tests import harness
 from tests.server.test_router import customer
-from tests.server.test_sla import wait_for
 from tests.web_console.test_console import console_socket
 
 
@@ -57,7 +56,7 @@ async def test_a_dropped_console_requeues_unanswered_conversations_after_the_gra
                 )
                 return bool(count == 2)
 
-            await wait_for(both_assigned)
+            await harness.until(both_assigned)
             reply = {"text": "On it!", "client_id": "r1"}
             response = await http.post(
                 f"/console/api/conversations/{answered}/messages", json=reply
@@ -87,7 +86,7 @@ async def test_a_dropped_console_requeues_unanswered_conversations_after_the_gra
                 )
                 return bool(status == "away")
 
-            await wait_for(away)
+            await harness.until(away)
 
             async def requeued() -> bool:
                 status = await pool.fetchval(
@@ -95,7 +94,7 @@ async def test_a_dropped_console_requeues_unanswered_conversations_after_the_gra
                 )
                 return bool(status == "queued")
 
-            await wait_for(requeued)
+            await harness.until(requeued)
             assert (
                 await pool.fetchval(
                     "SELECT status FROM conversations WHERE id = $1::uuid", answered

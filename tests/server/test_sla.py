@@ -20,13 +20,6 @@ class DateClock:
         return self.now
 
 
-async def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_a_breach_fires_once_across_nodes_when_the_business_time_deadline_passes(
     dsn: str, tmp_path: Path
 ) -> None:
@@ -70,7 +63,7 @@ async def test_a_breach_fires_once_across_nodes_when_the_business_time_deadline_
         async def breached() -> bool:
             return bool(await pool.fetchval("SELECT count(*) FROM sla_breaches"))
 
-        await wait_for(breached)
+        await harness.until(breached)
         await asyncio.sleep(0.5)  # both nodes keep sweeping meanwhile
         assert await pool.fetchval("SELECT count(*) FROM sla_breaches") == 1
         assert await pool.fetchval("SELECT count(*) FROM events WHERE name = 'sla.breached'") == 1
@@ -85,6 +78,7 @@ async def test_a_breach_fires_once_across_nodes_when_the_business_time_deadline_
         ]
         assert sum(counted) == 1
         after = await pool.fetchrow("SELECT priority, priority_parts FROM conversations")
+        assert after is not None
         assert after["priority"] == before + 25
         assert {"points": 25, "label": "escalated after SLA breach"} in after["priority_parts"]
         # Much later, the same deadline does not fire again.
