@@ -170,6 +170,16 @@ class ConsoleBackendImpl:
     async def overview(self) -> dict[str, Any]:
         return await self._router.overview()
 
+    async def directory(self) -> dict[str, Any]:
+        overview = await self._router.overview()
+        return {
+            "teams": [{"id": t["id"], "name": t["name"]} for t in overview["teams"]],
+            "agents": [
+                {k: a[k] for k in ("id", "name", "status", "load", "capacity")}
+                for a in overview["agents"]
+            ],
+        }
+
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
             found = await store.events_after(conn, last_event_id, limit)

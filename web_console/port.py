@@ -73,6 +73,10 @@ class ConsoleBackend(Protocol):
         """The agent with status, capacity, load, teams and skills."""
         ...
 
+    async def directory(self) -> dict[str, Any]:
+        """Teams and agents (with status and load) to transfer a conversation to."""
+        ...
+
     async def overview(self) -> dict[str, Any]:
         """Queue depth and SLA state per team, and every agent (supervisors)."""
         ...

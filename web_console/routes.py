@@ -236,6 +236,17 @@ def routes(
         return JSONResponse(await backend.overview())
 
     @endpoint
+    async def directory(request: Request) -> Response:
+        """
+        summary: Teams and agents to transfer to
+        responses:
+          200: {description: "teams (id, name) and agents (id, name, status, load, capacity)"}
+          401: {description: not logged in}
+        """
+        await _agent(request)
+        return JSONResponse(await backend.directory())
+
+    @endpoint
     async def claim(request: Request) -> Response:
         """
         summary: Take a conversation from the queue (or from the bot)
@@ -426,6 +437,7 @@ def routes(
                 Route("/api/me/status", set_status, methods=["POST"]),
                 Route("/api/queue", get_queue, methods=["GET"]),
                 Route("/api/overview", overview, methods=["GET"]),
+                Route("/api/directory", directory, methods=["GET"]),
                 Route("/api/conversations/{id}/claim", claim, methods=["POST"]),
                 Route("/api/conversations/{id}/transfer", transfer, methods=["POST"]),
                 Route("/api/conversations/{id}/resolve", resolve, methods=["POST"]),

@@ -170,3 +170,50 @@ async def test_the_bot_answers_in_the_widget_and_the_console_shows_why_it_handed
     await customer.fill("[data-sb=input]", "ok, and order 10562?")
     await customer.press("[data-sb=input]", "Enter")
     await expect(customer.locator(".sb-msg[data-author=bot]").last).to_contain_text("delivered")
+
+
+async def test_the_agent_works_the_queue_by_priority_and_the_supervisor_sees_the_teams(
+    browser: Browser, site: RunningServer
+) -> None:
+    from tests.server.test_router import customer
+
+    agent = await (await browser.new_context()).new_page()
+    await login(agent, site.base_url)
+    await expect(agent.locator("#my-status")).to_have_value("offline")
+    await customer(site, "just a question", "plain@example.com")
+    await new_vip(site, "vip@example.com")
+    await customer(site, "still waiting for my refund", "vip@example.com")
+
+    # The queue: the VIP first, each with its score and why.
+    items = agent.locator("#conversations li")
+    await expect(items).to_have_count(2)
+    await expect(items.first.locator(".why")).to_contain_text("+40 VIP")
+    await expect(items.first.locator(".sla")).to_contain_text("SLA due in")
+    scores = [int(s) for s in await items.evaluate_all("els => els.map(e => e.dataset.score)")]
+    assert scores == sorted(scores, reverse=True)
+
+    # Going online: the router hands both to the agent, who is told.
+    await agent.select_option("#my-status", "online")
+    await expect(agent.locator("#toasts .toast").first).to_contain_text("New conversation for you")
+    await expect(agent.locator("#queue-count")).to_have_text("")
+    await agent.click("#tabs [data-view=mine]")
+    await expect(items).to_have_count(2)
+    await items.filter(has_text="refund").click()
+    await expect(agent.locator("#thread-priority")).to_contain_text("+40 VIP")
+    await agent.click("#resolve")
+    await expect(agent.locator("#resolve")).to_be_hidden()
+    await expect(items).to_have_count(1)
+
+    # The supervisor view: queues per team and the agents with their load.
+    await agent.click("#tabs [data-view=supervisor]")
+    await expect(agent.locator("#team-table tr[data-team=support] td").nth(2)).to_have_text("1")
+    dana = agent.locator(f"#agent-table tr[data-agent='{demo.AGENT_EMAIL}'] td")
+    await expect(dana.nth(1)).to_have_text("online")
+    await expect(dana.nth(2)).to_have_text("1/5")
+
+
+async def new_vip(site: RunningServer, email: str) -> None:
+    from tests.channels.webchat_client import new_session
+
+    await new_session(site.base_url, email=email, name="Vivian")
+    await site.services.pool.execute("UPDATE contacts SET vip = true WHERE email = $1", email)

@@ -7,6 +7,8 @@
   var openId = null, openSeq = 0, shownSeqs = {};
   var lastEventId = 0, ws = null, backoff = 500, typingSent = 0, typingStop = null;
   var connectedBefore = false;
+  var me = null, view = "queue", queue = [], directory = { agents: [], teams: [] };
+  var queueTimer = null, overviewTimer = null;
 
   function api(method, path, body) {
     return fetch(path, {
@@ -34,13 +36,18 @@
     ev.preventDefault();
     var f = ev.target;
     api("POST", "/console/api/login", { email: f.email.value, password: f.password.value })
+      .then(function () { return api("GET", "/console/api/me"); })
       .then(function (d) { start(d.agent); }, function (e) { $("login-error").textContent = e.message; });
   });
   $("logout").addEventListener("click", function () { api("POST", "/console/api/logout").then(showLogin); });
 
   function start(agent) {
     $("login").hidden = true; $("app").hidden = false;
+    me = agent;
     $("who").textContent = agent.name + " (" + agent.email + ")";
+    $("supervisor-tab").hidden = !(agent.role === "supervisor" || agent.role === "admin");
+    if (agent.status) $("my-status").value = agent.status;
+    refreshQueue(); refreshDirectory();
     api("GET", "/console/api/conversations").then(function (d) {
       conversations = {};
       d.conversations.forEach(function (c) { conversations[c.id] = c; });
@@ -57,24 +64,115 @@
     });
   }
 
-  // ---- conversation list ----
+  // ---- the lists: queue (by priority), mine, all open; the supervisor view ----
+  function setView(v) {
+    view = v;
+    Array.prototype.forEach.call(document.querySelectorAll("#tabs .tab"), function (b) {
+      b.classList.toggle("active", b.dataset.view === v);
+    });
+    $("conversations").hidden = v === "supervisor";
+    $("supervisor").hidden = v !== "supervisor";
+    if (v === "supervisor") refreshOverview();
+    if (v === "queue") refreshQueue();
+    renderList();
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("#tabs .tab"), function (b) {
+    b.addEventListener("click", function () { setView(b.dataset.view); });
+  });
+  function refreshQueue() {
+    clearTimeout(queueTimer);
+    // Many events arrive in bursts (a router pass): read the ranked queue once per burst.
+    queueTimer = setTimeout(function () {
+      api("GET", "/console/api/queue").then(function (d) {
+        queue = d.queue; renderList(); if (openId) renderThreadHeader();
+      });
+    }, 150);
+  }
+  function refreshDirectory() {
+    api("GET", "/console/api/directory").then(function (d) { directory = d; renderThreadHeader(); });
+  }
+  function refreshOverview() {
+    if (view !== "supervisor") return;
+    clearTimeout(overviewTimer);
+    overviewTimer = setTimeout(function () {
+      api("GET", "/console/api/overview").then(renderOverview, function () {});
+    }, 150);
+  }
+  function renderOverview(o) {
+    var body = $("team-table").querySelector("tbody"); body.textContent = "";
+    o.teams.forEach(function (t) {
+      var tr = el("tr");
+      tr.dataset.team = t.slug;
+      [t.brand + "/" + t.name + (t.assignment === "manual" ? " (pick)" : ""), t.queued, t.assigned,
+       t.oldest_queued_at ? ago(t.oldest_queued_at) : "—", t.overdue].forEach(function (v) { tr.appendChild(el("td", "", String(v))); });
+      var due = el("td"); if (t.next_due) due.appendChild(slaBadge(t.next_due, null)); tr.appendChild(due);
+      body.appendChild(tr);
+    });
+    body = $("agent-table").querySelector("tbody"); body.textContent = "";
+    o.agents.forEach(function (a) {
+      var tr = el("tr");
+      tr.dataset.agent = a.email;
+      [a.name, a.status, a.load + "/" + a.capacity, a.teams.join(", ")].forEach(function (v) { tr.appendChild(el("td", "", v)); });
+      body.appendChild(tr);
+    });
+  }
+  function ago(iso) {
+    var m = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
+    return m < 60 ? m + " min" : Math.floor(m / 60) + " h " + (m % 60) + " min";
+  }
+  // An SLA countdown that ticks (see the interval below): green, amber under 5 min, red late.
+  function slaBadge(due, doneAt) {
+    var b = el("span", "sla");
+    b.dataset.due = due;
+    if (doneAt) { b.textContent = "responded"; return b; }
+    tickBadge(b);
+    return b;
+  }
+  function tickBadge(b) {
+    var left = (Date.parse(b.dataset.due) - Date.now()) / 1000;
+    var abs = Math.abs(left), text = abs < 60 ? Math.floor(abs) + " s" : abs < 3600 ? Math.floor(abs / 60) + " min" : Math.floor(abs / 3600) + " h " + Math.floor(abs % 3600 / 60) + " min";
+    b.textContent = left < 0 ? "SLA breached " + text + " ago" : "SLA due in " + text;
+    b.className = "sla" + (left < 0 ? " late" : left < 300 ? " soon" : "");
+  }
+  setInterval(function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".sla[data-due]"), function (b) {
+      if (b.textContent !== "responded") tickBadge(b);
+    });
+  }, 1000);
+
+  function item(c, extra) {
+    var li = el("li", c.id === openId ? "active" : "");
+    li.dataset.conversationId = c.id;
+    if (extra) {
+      li.appendChild(el("span", "score", String(extra.score)));
+      li.dataset.score = extra.score;
+    }
+    li.appendChild(el("span", "status", c.status + (c.assignee ? " · " + c.assignee.name : "") + (c.team ? " · " + c.team.name : "")));
+    if (c.status !== "bot" && c.handoff_reason) li.appendChild(el("span", "reason", reasonText(c.handoff_reason)));
+    if (c.language) li.appendChild(el("span", "language", c.language));
+    if (c.first_response_due && c.status !== "resolved") li.appendChild(slaBadge(c.first_response_due, c.first_response_at));
+    li.appendChild(el("div", "name", c.contact.name || c.contact.email || "Visitor " + c.contact.id.slice(0, 8)));
+    if (extra) li.appendChild(el("div", "why", extra.explanation));
+    li.appendChild(el("div", "preview", c.preview || ""));
+    li.addEventListener("click", function () { openConversation(c.id); });
+    return li;
+  }
   function renderList() {
     var ul = $("conversations");
     ul.textContent = "";
-    Object.keys(conversations).map(function (k) { return conversations[k]; })
-      .filter(function (c) { return c.status !== "resolved"; })
+    var all = Object.keys(conversations).map(function (k) { return conversations[k]; })
+      .filter(function (c) { return c.status !== "resolved"; });
+    var mine = all.filter(function (c) { return me && c.assignee && c.assignee.id === me.id && c.status === "assigned"; });
+    $("queue-count").textContent = queue.length ? "(" + queue.length + ")" : "";
+    $("mine-count").textContent = mine.length ? "(" + mine.length + ")" : "";
+    if (view === "queue") {
+      queue.forEach(function (q) { ul.appendChild(item(conversations[q.id] || q, q)); });
+      if (!queue.length) ul.appendChild(el("li", "empty", "Nobody is waiting."));
+      return;
+    }
+    (view === "mine" ? mine : all)
       .sort(function (a, b) { return (b.last_message_at || "").localeCompare(a.last_message_at || ""); })
-      .forEach(function (c) {
-        var li = el("li", c.id === openId ? "active" : "");
-        li.dataset.conversationId = c.id;
-        li.appendChild(el("span", "status", c.status + (c.assignee ? " · " + c.assignee.name : "")));
-        if (c.status !== "bot" && c.handoff_reason) li.appendChild(el("span", "reason", reasonText(c.handoff_reason)));
-        if (c.language) li.appendChild(el("span", "language", c.language));
-        li.appendChild(el("div", "name", c.contact.name || c.contact.email || "Visitor " + c.contact.id.slice(0, 8)));
-        li.appendChild(el("div", "preview", c.preview || ""));
-        li.addEventListener("click", function () { openConversation(c.id); });
-        ul.appendChild(li);
-      });
+      .forEach(function (c) { ul.appendChild(item(c, null)); });
   }
 
   // Why the bot handed over, in words an agent reads at a glance.
@@ -96,9 +194,50 @@
       if (c.status !== "bot" && c.handoff_reason) facts.push("handed over: " + reasonText(c.handoff_reason));
       if (c.language) facts.push("language: " + c.language);
       if (c.contact.vip) facts.push("VIP");
+      if (c.team) facts.push("team: " + c.team.name);
+      if (c.required_skills && c.required_skills.length) facts.push("needs: " + c.required_skills.join(", "));
     }
     $("thread-facts").textContent = facts.join(" · ");
-    $("return-to-bot").hidden = !c || c.status === "bot" || c.status === "resolved";
+    var open = c && c.status !== "resolved";
+    var mineOrFree = c && (!c.assignee || (me && c.assignee.id === me.id));
+    $("return-to-bot").hidden = !open || c.status === "bot" || !mineOrFree;
+    $("claim").hidden = !open || !(c.status === "queued" || c.status === "bot");
+    $("resolve").hidden = !open || !mineOrFree;
+    $("transfer-box").hidden = !open || !mineOrFree;
+    $("thread-sla").textContent = "";
+    if (open && c.first_response_due) $("thread-sla").appendChild(slaBadge(c.first_response_due, c.first_response_at));
+    var ranked = queue.filter(function (q) { return c && q.id === c.id; })[0];
+    $("thread-priority").textContent = ranked ? "Priority " + ranked.score + ": " + ranked.explanation
+      : c && c.priority_parts && c.priority_parts.length ? "Priority " + c.priority + ": " + c.priority_parts.map(function (p) { return (p.points >= 0 ? "+" : "") + p.points + " " + p.label; }).join(", ") : "";
+    var select = $("transfer-to"), chosen = select.value;
+    select.textContent = "";
+    directory.teams.forEach(function (t) { var o = el("option", "", "Team: " + t.name); o.value = "team:" + t.id; select.appendChild(o); });
+    directory.agents.filter(function (a) { return a.status === "online" && (!me || a.id !== me.id); }).forEach(function (a) {
+      var o = el("option", "", a.name + " (" + a.load + "/" + a.capacity + ")"); o.value = "agent:" + a.id; select.appendChild(o);
+    });
+    if (chosen) select.value = chosen;
+  }
+  function act(path, body) {
+    if (!openId) return;
+    api("POST", "/console/api/conversations/" + openId + path, body)
+      .then(function (c) { conversations[c.id] = c; renderList(); renderThreadHeader(); $("reply-error").textContent = ""; refreshQueue(); },
+            function (e) { $("reply-error").textContent = e.message; if (e.status === 401) showLogin(); });
+  }
+  $("claim").addEventListener("click", function () { act("/claim"); });
+  $("resolve").addEventListener("click", function () { act("/resolve"); });
+  $("transfer").addEventListener("click", function () {
+    var v = $("transfer-to").value; if (!v) return;
+    var parts = v.split(":");
+    act("/transfer", parts[0] === "team" ? { team_id: parts[1] } : { agent_id: parts[1] });
+  });
+  $("my-status").addEventListener("change", function () {
+    api("POST", "/console/api/me/status", { status: $("my-status").value })
+      .then(function (d) { me.status = d.agent.status; }, function (e) { $("reply-error").textContent = e.message; });
+  });
+  function toast(text, cls) {
+    var t = el("div", "toast " + (cls || ""), text);
+    $("toasts").appendChild(t);
+    setTimeout(function () { t.remove(); }, 8000);
   }
 
   // ---- transcript ----
@@ -144,12 +283,7 @@
     if (typeof n.sentiment === "number") parts.push("sentiment " + n.sentiment.toFixed(2));
     return parts.join(" · ");
   }
-  $("return-to-bot").addEventListener("click", function () {
-    if (!openId) return;
-    api("POST", "/console/api/conversations/" + openId + "/return-to-bot")
-      .then(function (c) { conversations[c.id] = c; renderList(); renderThreadHeader(); $("reply-error").textContent = ""; },
-            function (e) { $("reply-error").textContent = e.message; if (e.status === 401) showLogin(); });
-  });
+  $("return-to-bot").addEventListener("click", function () { act("/return-to-bot"); });
   $("reply-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var text = $("reply").value.trim();
@@ -194,7 +328,7 @@
         // also re-read from the server, so an event committed out of id order while we were
         // away cannot leave a stale view behind.
         if (openId) fetchAfter();
-        if (connectedBefore) reloadList();
+        if (connectedBefore) { reloadList(); refreshQueue(); refreshDirectory(); }
         connectedBefore = true;
         ping = setInterval(function () { ws.send('{"type":"ping"}'); }, 25000);
       } else if (f.type === "event") {
@@ -216,9 +350,25 @@
             if (note) item.appendChild(el("div", "nlu", note));
           }
         } else if (f.name === "conversation.created" || f.name === "conversation.updated") {
-          conversations[f.conversation_id] = f.data.conversation;
+          var was = conversations[f.conversation_id], now = f.data.conversation;
+          conversations[f.conversation_id] = now;
+          if (me && now.assignee && now.assignee.id === me.id && f.data.change && f.data.change !== "assigned:claim"
+              && f.data.change.indexOf("assigned:") === 0 && !(was && was.assignee && was.assignee.id === me.id)) {
+            toast("New conversation for you: " + (now.contact.name || now.contact.email || "a visitor"));
+          }
+          refreshQueue(); refreshOverview();
           renderList();
           if (f.conversation_id === openId) renderThreadHeader();
+        } else if (f.name === "sla.breached") {
+          var bc = f.data.conversation;
+          conversations[f.conversation_id] = bc;
+          toast("SLA breached (" + f.data.kind.replace("_", " ") + "): " + (bc.contact.name || bc.contact.email || "a visitor"), "breach");
+          refreshQueue(); refreshOverview(); renderList();
+        } else if (f.name === "agent.updated") {
+          var a = f.data.agent;
+          if (me && a.id === me.id) { me.status = a.status; $("my-status").value = a.status; }
+          directory.agents = directory.agents.filter(function (x) { return x.id !== a.id; }).concat([a]);
+          refreshOverview(); renderThreadHeader();
         } else if (f.name === "typing" && f.data.author_kind === "customer" && f.conversation_id === openId) {
           $("customer-typing").textContent = f.data.active ? "Customer is typing…" : "";
         }
@@ -243,5 +393,6 @@
     };
   }
 
+  setView("queue");
   api("GET", "/console/api/me").then(function (d) { start(d.agent); }, showLogin);
 })();
