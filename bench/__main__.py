@@ -1,6 +1,7 @@
 """`make bench`: idle sockets and memory, round-trip latency and throughput, each beside a bare
 `websockets` echo server measured in the same run; then the NLU engines side by side
-(bench/nlu.py); writes bench/RESULTS.md. BENCH_ONLY=ws or BENCH_ONLY=nlu runs one part.
+(bench/nlu.py) and the router (bench/routing.py); writes bench/RESULTS.md. BENCH_ONLY=ws,
+routing or nlu runs one part.
 
 Everything runs on loopback and stops by itself. Sizes can be changed with environment
 variables: BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step,
@@ -145,9 +146,13 @@ def sustained(results: list[Result]) -> float:
 
 def main() -> None:
     only = os.environ.get("BENCH_ONLY", "")
-    if only != "nlu":
+    if only in ("", "ws"):
         transport()
-    if only != "ws":
+    if only in ("", "routing"):
+        from bench import routing
+
+        routing.main()
+    if only in ("", "nlu"):
         from bench import nlu
 
         nlu.main()

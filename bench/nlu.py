@@ -118,15 +118,16 @@ def run(say: object = print) -> str:
     return "\n".join(lines)
 
 
-def write(section: str) -> None:
+def write(section: str, start: str = START, end: str = END) -> None:
+    """Replace the part of bench/RESULTS.md between the markers (append it the first time)."""
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1]
     else:
         head, tail = text.rstrip() + "\n\n", "\n"
-    path.write_text(f"{head}{START}\n{section}\n{END}{tail}")
+    path.write_text(f"{head}{start}\n{section}\n{end}{tail}")
 
 
 def main() -> None:
