@@ -1,8 +1,10 @@
-"""The one path every message takes, and the only place that publishes events.
+"""The one path every message takes; with the router (server/router.py) and the sweeps
+(server/sweeps.py), the only places that publish events.
 
 ingest: resolve contact → find or open conversation → persist, de-duplicated by the message's
 unique channel id → commit → publish → (in the background, in order per conversation) route:
-understand (NLU, language, sentiment) → decide → bot answer or handoff → commit → publish.
+understand (NLU, language, sentiment) → decide → bot answer or handoff (placed in a team's
+queue by the router, in the same transaction) → commit → publish → wake the router.
 For a known sender with an open conversation, the persist step is one autocommit statement
 (the hot path), and the channel acknowledges as soon as it returns: a slow or failed NLU never
 delays or loses a message. Agent replies take the same write-then-publish path. Events are

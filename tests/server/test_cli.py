@@ -109,3 +109,77 @@ def test_every_command_has_help() -> None:
         )
         assert result.returncode == 0
         assert "Usage" in result.stdout
+
+
+async def test_the_organisation_is_set_up_from_the_command_line(dsn: str) -> None:
+    import orjson
+
+    assert switchboard(dsn, "skill", "add", "de", "--description", "German").returncode == 0
+    done = switchboard(dsn, "team", "set", "dach", "--name", "DACH", "--assignment", "manual")
+    assert done.returncode == 0, done.stderr
+    done = switchboard(
+        dsn,
+        "agent",
+        "set",
+        "lea@demo.switchboard.test",
+        "--capacity",
+        "7",
+        "--skills",
+        "de,fr",
+        "--teams",
+        "dach,support",
+    )
+    assert done.returncode == 0, done.stderr
+    agents = orjson.loads(switchboard(dsn, "agent", "list").stdout)
+    lea = next(a for a in agents if a["email"] == "lea@demo.switchboard.test")
+    assert (lea["capacity"], lea["skills"], lea["teams"]) == (7, ["de", "fr"], ["dach", "support"])
+    done = switchboard(
+        dsn,
+        "sla",
+        "set",
+        "urgent",
+        "--first-response",
+        "2m",
+        "--resolution",
+        "1h",
+        "--escalate",
+        "30",
+        "--notify",
+        "dach",
+    )
+    assert done.returncode == 0, done.stderr
+    policy = orjson.loads(done.stdout)
+    assert (policy["first_response_seconds"], policy["notify_team"]) == (120, "dach")
+    assert (
+        switchboard(dsn, "intent", "route", "legal", "--skills", "de", "--team", "dach").returncode
+        == 0
+    )
+    routes = orjson.loads(switchboard(dsn, "intent", "list").stdout)
+    assert {"brand": "demo", "intent": "legal", "team": "dach", "skills": ["de"]} in routes
+    done = switchboard(dsn, "brand", "set", "demo", "--hours", "mon-fri 08:00-17:00 Europe/Berlin")
+    assert orjson.loads(done.stdout)["business_hours"] == "mon-fri 08:00-17:00 Europe/Berlin"
+
+
+async def test_organisation_mistakes_are_one_line_and_change_nothing(dsn: str) -> None:
+    cases = [
+        (["agent", "set", "lea@demo.switchboard.test", "--capacity", "-1"], "capacity"),
+        (["agent", "set", "lea@demo.switchboard.test", "--teams", "nope"], "no team 'nope'"),
+        (["agent", "set", "ghost@example.com", "--capacity", "2"], "no agent"),
+        (["sla", "set", "urgent", "--first-response", "soon", "--resolution", "1h"], "duration"),
+        (["sla", "set", "critical", "--first-response", "1m", "--resolution", "1h"], "band"),
+        (["brand", "set", "demo", "--hours", "always"], "business hours"),
+        (["intent", "route", "greet", "--skills", "klingon"], "no skill klingon"),
+    ]
+    for args, message in cases:
+        done = switchboard(dsn, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert message in done.stderr, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    conn = await asyncpg.connect(dsn)
+    try:
+        capacity = await conn.fetchval(
+            "SELECT capacity FROM agents WHERE email = 'lea@demo.switchboard.test'"
+        )
+        assert capacity == 4
+    finally:
+        await conn.close()

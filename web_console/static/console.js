@@ -362,7 +362,10 @@
         } else if (f.name === "sla.breached") {
           var bc = f.data.conversation;
           conversations[f.conversation_id] = bc;
-          toast("SLA breached (" + f.data.kind.replace("_", " ") + "): " + (bc.contact.name || bc.contact.email || "a visitor"), "breach");
+          // Told: the team the policy names, supervisors, and whoever holds the conversation.
+          var concerned = me && (me.role !== "agent" || (bc.assignee && bc.assignee.id === me.id)
+            || (me.team_ids || []).indexOf(f.data.notify_team_id || (bc.team && bc.team.id)) >= 0);
+          if (concerned) toast("SLA breached (" + f.data.kind.replace("_", " ") + "): " + (bc.contact.name || bc.contact.email || "a visitor"), "breach");
           refreshQueue(); refreshOverview(); renderList();
         } else if (f.name === "agent.updated") {
           var a = f.data.agent;
