@@ -19,8 +19,9 @@ from starlette.routing import Route
 
 from server.agents import create_agent
 from server.errors import Conflict, InvalidInput, NotFound
-from server.router import Router, agent_views
+from server.router import Router
 from server.store import organisation as org
+from server.store.roster import agent_views
 from server.store.views import Conn
 
 M = TypeVar("M", bound=BaseModel)

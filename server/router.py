@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import structlog
@@ -30,12 +29,10 @@ from server.errors import Conflict, InvalidInput, NotFound
 from server.events import Event
 from server.metrics import Metrics
 from server.presence import LocalPresence
-from server.store import queue
+from server.store import queue, roster
 
 log = structlog.get_logger(__name__)
 
-# "SWRT": one assignment pass at a time across every node.
-ASSIGN_LOCK_ID = 0x53575254
 QUEUE_SCAN = 5000
 STATUSES = ("online", "away", "offline")
 
@@ -141,12 +138,8 @@ class Router:
     async def assign_pass(self) -> int:
         """Offer the queue, highest priority first, to the agents who can take it; returns
         how many conversations were assigned."""
-        async with self._pool.acquire() as lock_conn:
-            await lock_conn.execute("SELECT pg_advisory_lock($1)", ASSIGN_LOCK_ID)
-            try:
-                return await self._assign_all()
-            finally:
-                await lock_conn.execute("SELECT pg_advisory_unlock($1)", ASSIGN_LOCK_ID)
+        async with self._pool.acquire() as lock_conn, queue.assignment_turn(lock_conn):
+            return await self._assign_all()
 
     async def _assign_all(self) -> int:
         async with self._pool.acquire() as conn:
@@ -226,22 +219,11 @@ class Router:
             conv = await store.conversation_row(conn, conversation_id)
             self._may_act(conv, agent_id)
             if to_agent is not None:
-                target = await conn.fetchrow(
-                    "SELECT status FROM agents WHERE id = $1 AND active", _uuid(to_agent, "agent")
-                )
-                if target is None:
-                    raise NotFound(f"no agent {to_agent}")
-                if target["status"] != "online":
-                    raise Conflict(f"the agent is {target['status']}: transfer to someone online")
+                status = await roster.agent_status(conn, to_agent)
+                if status != "online":
+                    raise Conflict(f"the agent is {status}: transfer to someone online")
             else:
-                exists = await conn.fetchval(
-                    "SELECT true FROM teams t JOIN conversations c ON c.brand_id = t.brand_id"
-                    " WHERE t.id = $1 AND c.id = $2",
-                    _uuid(str(to_team), "team"),
-                    UUID(conversation_id),
-                )
-                if not exists:
-                    raise NotFound(f"no team {to_team} in this conversation's brand")
+                await roster.team_of_conversation_brand(conn, str(to_team), conversation_id)
         if to_agent is not None:
             refused = await self._claim(
                 conversation_id, to_agent, "transfer", statuses=("bot", "queued", "assigned")
@@ -289,14 +271,7 @@ class Router:
         if status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "UPDATE agents SET status = $2, status_at = now() WHERE id = $1 AND active"
-                " RETURNING id",
-                _uuid(agent_id, "agent"),
-                status,
-            )
-        if row is None:
-            raise NotFound(f"no agent {agent_id}")
+            await roster.set_agent_status(conn, agent_id, status)
         if status == "offline":
             await self.requeue_unanswered(agent_id)
         view = await self.agent_view(agent_id)
@@ -316,7 +291,7 @@ class Router:
 
     async def agent_view(self, agent_id: str) -> dict[str, Any]:
         async with self._pool.acquire() as conn:
-            views = await agent_views(conn, agent_id)
+            views = await roster.agent_views(conn, agent_id)
         if not views:
             raise NotFound(f"no agent {agent_id}")
         return views[0]
@@ -355,52 +330,9 @@ class Router:
         """The supervisor's view: queue depth and SLA state per team, and every agent."""
         now = self.clock()
         async with self._pool.acquire() as conn:
-            teams = await conn.fetch(
-                """SELECT t.id, t.slug, t.name, t.assignment, b.slug AS brand,
-                          count(c.id) FILTER (WHERE c.status = 'queued') AS queued,
-                          count(c.id) FILTER (WHERE c.status = 'assigned') AS assigned,
-                          min(c.queued_at) FILTER (WHERE c.status = 'queued') AS oldest,
-                          count(c.id) FILTER (WHERE c.status IN ('queued', 'assigned')
-                                AND c.first_response_at IS NULL
-                                AND c.first_response_due <= $1) AS overdue,
-                          min(c.first_response_due) FILTER (
-                              WHERE c.status IN ('queued', 'assigned')
-                                AND c.first_response_at IS NULL) AS next_due
-                     FROM teams t JOIN brands b ON b.id = t.brand_id
-                     LEFT JOIN conversations c ON c.team_id = t.id
-                    GROUP BY t.id, b.slug ORDER BY b.slug, t.slug""",
-                now,
-            )
-            unteamed = await conn.fetchval(
-                "SELECT count(*) FROM conversations WHERE status = 'queued' AND team_id IS NULL"
-            )
-            agents = await agent_views(conn)
-            breaches = await conn.fetchval(
-                "SELECT count(*) FROM sla_breaches"
-                " WHERE breached_at > $1::timestamptz - interval '1 day'",
-                now,
-            )
-        return {
-            "now": now.isoformat(),
-            "teams": [
-                {
-                    "id": str(t["id"]),
-                    "slug": t["slug"],
-                    "name": t["name"],
-                    "brand": t["brand"],
-                    "assignment": t["assignment"],
-                    "queued": t["queued"],
-                    "assigned": t["assigned"],
-                    "oldest_queued_at": _iso(t["oldest"]),
-                    "overdue": t["overdue"],
-                    "next_due": _iso(t["next_due"]),
-                }
-                for t in teams
-            ],
-            "queued_without_team": unteamed,
-            "agents": agents,
-            "breaches_last_day": breaches,
-        }
+            figures = await roster.team_figures(conn, now)
+            agents = await roster.agent_views(conn)
+        return {"now": now.isoformat(), **figures, "agents": agents}
 
     async def _updated(self, conn: store.Conn, conversation_id: str, change: str) -> list[Event]:
         view = await store.conversation(conn, conversation_id)
@@ -418,49 +350,3 @@ class Router:
     async def _publish(self, stored: list[Event]) -> None:
         for event in stored:
             await self._bus.publish(event)
-
-
-async def agent_views(conn: store.Conn, agent_id: str | None = None) -> list[dict[str, Any]]:
-    """Agents as the console shows them: status, load and capacity, teams and skills."""
-    rows = await conn.fetch(
-        """SELECT a.id, a.name, a.email, a.role, a.status, a.capacity,
-                  (SELECT count(*) FROM conversations c
-                    WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load,
-                  coalesce((SELECT array_agg(t.slug ORDER BY t.slug) FROM team_members tm
-                             JOIN teams t ON t.id = tm.team_id WHERE tm.agent_id = a.id),
-                           '{}') AS teams,
-                  coalesce((SELECT array_agg(tm.team_id::text) FROM team_members tm
-                             WHERE tm.agent_id = a.id), '{}') AS team_ids,
-                  coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM agent_skills s
-                             WHERE s.agent_id = a.id), '{}') AS skills
-             FROM agents a
-            WHERE a.active AND ($1::uuid IS NULL OR a.id = $1)
-            ORDER BY a.name""",
-        _uuid(agent_id, "agent") if agent_id else None,
-    )
-    return [
-        {
-            "id": str(r["id"]),
-            "name": r["name"],
-            "email": r["email"],
-            "role": r["role"],
-            "status": r["status"],
-            "capacity": r["capacity"],
-            "load": r["load"],
-            "teams": list(r["teams"]),
-            "team_ids": list(r["team_ids"]),
-            "skills": list(r["skills"]),
-        }
-        for r in rows
-    ]
-
-
-def _uuid(value: str, what: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise NotFound(f"no {what} {value!r}") from None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -14,6 +14,7 @@ from server import bootstrap
 from server.command import run, settings
 from server.errors import InvalidInput
 from server.store import organisation as org
+from server.store import roster
 from server.store.views import Conn
 
 brand_cli = typer.Typer(help="Brands (inboxes belong to one): business hours, language.")
@@ -176,9 +177,7 @@ def agent_set(
 
 def agent_list() -> None:
     """List agents with status, capacity, load, teams and skills."""
-    from server.router import agent_views
-
-    _run_with(agent_views)
+    _run_with(roster.agent_views)
 
 
 @sla_cli.command("list")

@@ -19,7 +19,7 @@ from server.bus import EventBus
 from server.events import Event
 from server.metrics import Metrics
 from server.router import Router
-from server.store import queue
+from server.store import queue, roster
 
 log = structlog.get_logger(__name__)
 
@@ -91,14 +91,9 @@ class Sweeps:
                     breach_id = await queue.record_breach(conn, breach, now)
                     if breach_id is None:
                         continue
-                    policy = await conn.fetchrow(
-                        "SELECT * FROM sla_policies WHERE brand_id = $1 AND band = $2",
-                        uuid.UUID(breach.brand_id),
-                        breach.band,
-                    )
+                    rule = await queue.policy_of(conn, breach)
                     data = queue.breach_json(breach, breach_id)
-                    if policy is not None:
-                        rule = queue.sla_policy(policy)
+                    if rule is not None:
                         if rule.escalation_points:
                             await queue.escalate(
                                 conn, breach.conversation_id, rule.escalation_points
@@ -140,28 +135,18 @@ class Sweeps:
         """Agents online by status but gone from every console past the grace period are
         marked away, and their unanswered conversations go back to the queue."""
         async with self._pool.acquire() as conn:
-            online = await conn.fetch(
-                "SELECT id, extract(epoch FROM status_at) AS since FROM agents"
-                " WHERE status = 'online' AND active"
-            )
+            online = await roster.online_since(conn)
         if not online:
             return 0
-        seen = await self._router.presence.last_seen(str(r["id"]) for r in online)
+        seen = await self._router.presence.last_seen(online)
         now = time.time()
         gone = 0
-        for row in online:
-            agent_id = str(row["id"])
-            last = max(seen.get(agent_id, 0.0), float(row["since"]))
-            if now - last <= self._grace:
+        for agent_id, since in online.items():
+            if now - max(seen.get(agent_id, 0.0), since) <= self._grace:
                 continue
             async with self._pool.acquire() as conn:
-                changed = await conn.fetchval(
-                    "UPDATE agents SET status = 'away', status_at = now()"
-                    " WHERE id = $1 AND status = 'online' RETURNING true",
-                    uuid.UUID(agent_id),
-                )
-            if not changed:
-                continue
+                if not await roster.mark_away(conn, agent_id):
+                    continue
             gone += 1
             log.info("agent gone past the grace period; marked away", agent=agent_id)
             requeued = await self._router.requeue_unanswered(agent_id)

@@ -3,6 +3,8 @@ the dispatcher, the transactional claim, transfer, resolve, SLA breaches and lea
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +15,8 @@ from routing.priority import Contribution, Priority
 from routing.sla import SlaPolicy
 from server.store.views import Conn, optional_str
 
+# "SWRT": one assignment pass at a time across every node.
+ASSIGN_LOCK_ID = 0x53575254
 # Earlier conversations within this many days count as a repeated contact.
 REPEAT_DAYS = 7
 SENTIMENT_HISTORY = 10
@@ -165,6 +169,16 @@ def standing_priority(row: Any) -> Priority:
     return Priority(
         int(row["priority"]), tuple(Contribution(int(p["points"]), p["label"]) for p in parts)
     )
+
+
+@contextlib.asynccontextmanager
+async def assignment_turn(conn: Conn) -> AsyncIterator[None]:
+    """Hold the cluster-wide assignment lock (a session advisory lock) while inside."""
+    await conn.execute("SELECT pg_advisory_lock($1)", ASSIGN_LOCK_ID)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", ASSIGN_LOCK_ID)
 
 
 async def queued(conn: Conn, *, auto_only: bool, limit: int) -> list[Waiting]:
@@ -340,6 +354,16 @@ async def due_breaches(conn: Conn, now: datetime, limit: int = 500) -> list[DueB
         )
         for r in rows
     ]
+
+
+async def policy_of(conn: Conn, breach: DueBreach) -> SlaPolicy | None:
+    """The SLA policy the breached conversation's band falls under, if any."""
+    row = await conn.fetchrow(
+        "SELECT * FROM sla_policies WHERE brand_id = $1 AND band = $2",
+        UUID(breach.brand_id),
+        breach.band,
+    )
+    return sla_policy(row) if row is not None else None
 
 
 async def record_breach(conn: Conn, breach: DueBreach, now: datetime) -> int | None:

@@ -37,7 +37,7 @@ class ConversationRow(TypedDict):
     last_seq: int
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -59,7 +59,7 @@ def message_view(row: asyncpg.Record) -> dict[str, Any]:
         # external ids are scoped "<author>:<client id>"; clients only know their own part.
         "client_id": external_id.split(":", 1)[-1] if external_id else None,
         "text": row["text"],
-        "created_at": _iso(row["created_at"]),
+        "created_at": iso(row["created_at"]),
         "nlu": _nlu_summary(row),
     }
 
@@ -114,7 +114,7 @@ def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
             "tier": row["contact_tier"],
         },
         "handoff_reason": row["handoff_reason"],
-        "handoff_at": _iso(row["handoff_at"]),
+        "handoff_at": iso(row["handoff_at"]),
         "language": row["language"],
         "channel": row["channel"],
         "status": row["status"],
@@ -125,20 +125,20 @@ def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
         "intent": row["intent"],
         "team": {"id": str(row["team_id"]), "name": row["team_name"]} if row["team_id"] else None,
         "required_skills": list(row["required_skills"]),
-        "queued_at": _iso(row["queued_at"]),
-        "assigned_at": _iso(row["assigned_at"]),
-        "first_response_due": _iso(row["first_response_due"]),
-        "resolution_due": _iso(row["resolution_due"]),
-        "first_response_at": _iso(row["first_response_at"]),
+        "queued_at": iso(row["queued_at"]),
+        "assigned_at": iso(row["assigned_at"]),
+        "first_response_due": iso(row["first_response_due"]),
+        "resolution_due": iso(row["resolution_due"]),
+        "first_response_at": iso(row["first_response_at"]),
         "assignee": (
             {"id": str(row["assignee_id"]), "name": row["assignee_name"]}
             if row["assignee_id"]
             else None
         ),
         "last_seq": row["last_seq"],
-        "last_message_at": _iso(row["last_message_at"]),
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
+        "last_message_at": iso(row["last_message_at"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
         "preview": preview[:200] if preview else None,
     }
 

@@ -1,0 +1,150 @@
+"""Agents as routing sees them: status, load, capacity, teams and skills; status changes;
+who has been online since when; and the supervisor's per-team figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from server.errors import NotFound
+from server.store.views import Conn, iso
+
+
+def _uuid(value: str, what: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"no {what} {value!r}") from None
+
+
+async def agent_views(conn: Conn, agent_id: str | None = None) -> list[dict[str, Any]]:
+    """Agents as the console shows them: status, load and capacity, teams and skills."""
+    rows = await conn.fetch(
+        """SELECT a.id, a.name, a.email, a.role, a.status, a.capacity,
+                  (SELECT count(*) FROM conversations c
+                    WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load,
+                  coalesce((SELECT array_agg(t.slug ORDER BY t.slug) FROM team_members tm
+                             JOIN teams t ON t.id = tm.team_id WHERE tm.agent_id = a.id),
+                           '{}') AS teams,
+                  coalesce((SELECT array_agg(tm.team_id::text) FROM team_members tm
+                             WHERE tm.agent_id = a.id), '{}') AS team_ids,
+                  coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM agent_skills s
+                             WHERE s.agent_id = a.id), '{}') AS skills
+             FROM agents a
+            WHERE a.active AND ($1::uuid IS NULL OR a.id = $1)
+            ORDER BY a.name""",
+        _uuid(agent_id, "agent") if agent_id else None,
+    )
+    return [
+        {
+            "id": str(r["id"]),
+            "name": r["name"],
+            "email": r["email"],
+            "role": r["role"],
+            "status": r["status"],
+            "capacity": r["capacity"],
+            "load": r["load"],
+            "teams": list(r["teams"]),
+            "team_ids": list(r["team_ids"]),
+            "skills": list(r["skills"]),
+        }
+        for r in rows
+    ]
+
+
+async def agent_status(conn: Conn, agent_id: str) -> str:
+    status = await conn.fetchval(
+        "SELECT status FROM agents WHERE id = $1 AND active", _uuid(agent_id, "agent")
+    )
+    if status is None:
+        raise NotFound(f"no agent {agent_id}")
+    return str(status)
+
+
+async def set_agent_status(conn: Conn, agent_id: str, status: str) -> None:
+    done = await conn.fetchval(
+        "UPDATE agents SET status = $2, status_at = now() WHERE id = $1 AND active RETURNING true",
+        _uuid(agent_id, "agent"),
+        status,
+    )
+    if not done:
+        raise NotFound(f"no agent {agent_id}")
+
+
+async def online_since(conn: Conn) -> dict[str, float]:
+    """Agents whose status is online, and since when (Unix time)."""
+    rows = await conn.fetch(
+        "SELECT id, extract(epoch FROM status_at) AS since FROM agents"
+        " WHERE status = 'online' AND active"
+    )
+    return {str(r["id"]): float(r["since"]) for r in rows}
+
+
+async def mark_away(conn: Conn, agent_id: str) -> bool:
+    """Online → away (the presence sweep); False if their status changed meanwhile."""
+    return bool(
+        await conn.fetchval(
+            "UPDATE agents SET status = 'away', status_at = now()"
+            " WHERE id = $1 AND status = 'online' RETURNING true",
+            UUID(agent_id),
+        )
+    )
+
+
+async def team_of_conversation_brand(conn: Conn, team_id: str, conversation_id: str) -> None:
+    """NotFound unless the team belongs to the conversation's brand."""
+    exists = await conn.fetchval(
+        "SELECT true FROM teams t JOIN conversations c ON c.brand_id = t.brand_id"
+        " WHERE t.id = $1 AND c.id = $2",
+        _uuid(team_id, "team"),
+        UUID(conversation_id),
+    )
+    if not exists:
+        raise NotFound(f"no team {team_id} in this conversation's brand")
+
+
+async def team_figures(conn: Conn, now: datetime) -> dict[str, Any]:
+    """Per team: queued, assigned, oldest wait, overdue first responses, next deadline."""
+    teams = await conn.fetch(
+        """SELECT t.id, t.slug, t.name, t.assignment, b.slug AS brand,
+                  count(c.id) FILTER (WHERE c.status = 'queued') AS queued,
+                  count(c.id) FILTER (WHERE c.status = 'assigned') AS assigned,
+                  min(c.queued_at) FILTER (WHERE c.status = 'queued') AS oldest,
+                  count(c.id) FILTER (WHERE c.status IN ('queued', 'assigned')
+                        AND c.first_response_at IS NULL
+                        AND c.first_response_due <= $1) AS overdue,
+                  min(c.first_response_due) FILTER (
+                      WHERE c.status IN ('queued', 'assigned')
+                        AND c.first_response_at IS NULL) AS next_due
+             FROM teams t JOIN brands b ON b.id = t.brand_id
+             LEFT JOIN conversations c ON c.team_id = t.id
+            GROUP BY t.id, b.slug ORDER BY b.slug, t.slug""",
+        now,
+    )
+    unteamed = await conn.fetchval(
+        "SELECT count(*) FROM conversations WHERE status = 'queued' AND team_id IS NULL"
+    )
+    breaches = await conn.fetchval(
+        "SELECT count(*) FROM sla_breaches WHERE breached_at > $1::timestamptz - interval '1 day'",
+        now,
+    )
+    return {
+        "teams": [
+            {
+                "id": str(t["id"]),
+                "slug": t["slug"],
+                "name": t["name"],
+                "brand": t["brand"],
+                "assignment": t["assignment"],
+                "queued": t["queued"],
+                "assigned": t["assigned"],
+                "oldest_queued_at": iso(t["oldest"]),
+                "overdue": t["overdue"],
+                "next_due": iso(t["next_due"]),
+            }
+            for t in teams
+        ],
+        "queued_without_team": unteamed,
+        "breaches_last_day": breaches,
+    }
