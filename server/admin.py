@@ -83,6 +83,12 @@ class InboxTeamBody(_Body):
     team: str | None
 
 
+class InboxBody(_Body):
+    brand: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    team: str | None = None
+
+
 class ContactBody(_Body):
     tier: str | None = Field(default=None, max_length=40)
     value: float | None = Field(default=None, ge=0)
@@ -347,6 +353,33 @@ def routes(pool: asyncpg.Pool, router: Router, token: str) -> list[Route]:
             conn, request.query_params.get("brand"), path(request, "intent")
         )
 
+    async def list_inboxes(request: Request, conn: Conn) -> Any:
+        """
+        summary: Inboxes with their brand and team (admin token)
+        responses: {200: {description: the inboxes}, 401: {description: no admin token}}
+        """
+        return {"inboxes": await org.inboxes(conn)}
+
+    async def put_inbox(request: Request, conn: Conn) -> Any:
+        """
+        summary: Create an inbox, or rename it / change its team (admin token)
+        responses:
+          200: {description: the inbox}
+          401: {description: no admin token}
+          404: {description: unknown brand or team}
+          409: {description: the address belongs to another brand}
+          422: {description: unknown channel or bad address}
+        """
+        body = _body(InboxBody, await request.body())
+        return await org.put_inbox(
+            conn,
+            body.brand,
+            path(request, "channel"),
+            path(request, "address"),
+            name=body.name,
+            team=body.team,
+        )
+
     async def put_inbox_team(request: Request, conn: Conn) -> Any:
         """
         summary: Send an inbox's conversations to a team (admin token)
@@ -393,6 +426,8 @@ def routes(pool: asyncpg.Pool, router: Router, token: str) -> list[Route]:
         Route(f"{base}/intent-routes", endpoint(list_routes), methods=["GET"]),
         Route(f"{base}/intent-routes/{{intent}}", endpoint(put_route), methods=["PUT"]),
         Route(f"{base}/intent-routes/{{intent}}", endpoint(delete_route), methods=["DELETE"]),
+        Route(f"{base}/inboxes", endpoint(list_inboxes), methods=["GET"]),
+        Route(f"{base}/inboxes/{{channel}}/{{address}}", endpoint(put_inbox), methods=["PUT"]),
         Route(
             f"{base}/inboxes/{{channel}}/{{address}}/team",
             endpoint(put_inbox_team),

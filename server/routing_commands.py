@@ -234,6 +234,24 @@ def intent_unroute(intent: str, brand: BrandOption = None) -> None:
     _run_with(lambda c: org.delete_intent_route(c, brand, intent))
 
 
+@inbox_cli.command("list")
+def inbox_list() -> None:
+    """List inboxes with their brand and team."""
+    _run_with(org.inboxes)
+
+
+@inbox_cli.command("add")
+def inbox_add(
+    channel: Annotated[str, typer.Argument(help="webchat, email, telegram or slack.")],
+    address: Annotated[str, typer.Argument(help="Widget key, support address, bot name.")],
+    brand: BrandOption = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    team: Annotated[str | None, typer.Option(help="The team it feeds.")] = None,
+) -> None:
+    """Create an inbox (or rename it, or change its team)."""
+    _run_with(lambda c: org.put_inbox(c, brand, channel, address, name=name, team=team))
+
+
 @inbox_cli.command("team")
 def inbox_team(
     channel: str,

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from routing.hours import parse_hours
 from routing.priority import BANDS
-from server.errors import InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.store.views import Conn
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -350,6 +350,54 @@ async def delete_intent_route(conn: Conn, brand: str | None, intent: str) -> Non
 
 
 # ---- inboxes and contacts ----
+
+CHANNELS = ("webchat", "email", "telegram", "slack")
+
+
+async def inboxes(conn: Conn) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """SELECT b.slug AS brand, i.channel, i.address, i.name, t.slug AS team
+             FROM inboxes i JOIN brands b ON b.id = i.brand_id
+             LEFT JOIN teams t ON t.id = i.team_id ORDER BY b.slug, i.channel, i.address"""
+    )
+    return [dict(r) for r in rows]
+
+
+async def put_inbox(
+    conn: Conn,
+    brand: str | None,
+    channel: str,
+    address: str,
+    *,
+    name: str | None = None,
+    team: str | None = None,
+) -> dict[str, Any]:
+    """Create an inbox (a widget key, a support address, a bot) or rename it / change its
+    team. An address already used by another brand is a Conflict."""
+    if channel not in CHANNELS:
+        raise InvalidInput(f"channel: must be one of {', '.join(CHANNELS)}")
+    if not address or len(address) > 320 or any(c.isspace() for c in address):
+        raise InvalidInput(f"address: {address!r} must be 1-320 characters without spaces")
+    owner = await brand_id(conn, brand)
+    team_key = await team_id(conn, owner, team) if team else None
+    row = await conn.fetchrow(
+        """INSERT INTO inboxes (brand_id, channel, address, name, team_id)
+           VALUES ($1, $2, $3, coalesce($4, $3), $5)
+           ON CONFLICT (channel, address) DO UPDATE SET
+               name = coalesce($4, inboxes.name), team_id = coalesce($5, inboxes.team_id)
+            WHERE inboxes.brand_id = $1
+           RETURNING id""",
+        owner,
+        channel,
+        address,
+        name,
+        team_key,
+    )
+    if row is None:
+        raise Conflict(f"the {channel} address {address!r} belongs to another brand")
+    return next(
+        i for i in await inboxes(conn) if (i["channel"], i["address"]) == (channel, address)
+    )
 
 
 async def set_inbox_team(conn: Conn, channel: str, address: str, team: str | None) -> None:

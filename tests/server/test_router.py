@@ -335,3 +335,29 @@ async def test_the_admin_api_and_cli_set_up_the_organisation(admin: httpx.AsyncC
         "skills": ["billing"],
     } in routes
     assert orjson.loads((await admin.get("/api/admin/teams")).content)["teams"]
+
+
+async def test_inboxes_are_created_and_feed_a_team(admin: httpx.AsyncClient) -> None:
+    response = await admin.put(
+        "/api/admin/inboxes/email/billing@demo.switchboard.test",
+        json={"name": "Billing mail", "team": "billing"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "brand": "demo",
+        "channel": "email",
+        "address": "billing@demo.switchboard.test",
+        "name": "Billing mail",
+        "team": "billing",
+    }
+    inboxes = (await admin.get("/api/admin/inboxes")).json()["inboxes"]
+    assert len(inboxes) == 2
+    assert (await admin.put("/api/admin/brands/other", json={})).status_code == 200
+    taken = await admin.put(
+        "/api/admin/inboxes/email/billing@demo.switchboard.test", json={"brand": "other"}
+    )
+    assert taken.status_code == 409
+    assert "another brand" in taken.json()["error"]
+    bad = await admin.put("/api/admin/inboxes/fax/123", json={"brand": "demo"})
+    assert bad.status_code == 422
+    assert len((await admin.get("/api/admin/inboxes")).json()["inboxes"]) == 2
