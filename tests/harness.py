@@ -177,6 +177,24 @@ async def run_server(
 
 
 @contextlib.contextmanager
+def two_nodes(dsn: str, redis_url: str, data_dir: Path, **extra: str) -> Iterator[tuple[str, str]]:
+    """Two `switchboard serve` processes on one Postgres and one Redis; their base URLs.
+    ``extra``: more SWITCHBOARD_* variables for both."""
+    env = {
+        "SWITCHBOARD_DATABASE_URL": dsn,
+        "SWITCHBOARD_REDIS_URL": redis_url,
+        "SWITCHBOARD_SECRET_KEY": "shared-secret-" + "k" * 32,
+        "SWITCHBOARD_DATA_DIR": str(data_dir),
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    with contextlib.ExitStack() as stack:
+        a = stack.enter_context(server_process(env))
+        b = stack.enter_context(server_process(env))
+        yield a, b
+
+
+@contextlib.contextmanager
 def server_process(env: dict[str, str]) -> Iterator[str]:
     """`switchboard serve --port 0` in its own process; yields its base URL."""
     full_env = {**os.environ, "SWITCHBOARD_NLU_ENGINE": "none", **env, "SWITCHBOARD_PORT": "0"}

@@ -5,7 +5,6 @@ and within each team the highest priorities are served first."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from server.agents import create_agent
 from server.store import organisation as org
 from tests import harness
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
-from tests.harness import server_process
 
 CONVERSATIONS = 200
 AGENTS = 10
@@ -50,23 +48,17 @@ async def organisation(pool: asyncpg.Pool) -> list[str]:
 
 @pytest.fixture
 def nodes(dsn: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    env = {
-        "SWITCHBOARD_DATABASE_URL": dsn,
-        "SWITCHBOARD_REDIS_URL": redis_url,
-        "SWITCHBOARD_SECRET_KEY": "shared-secret-" + "k" * 32,
-        "SWITCHBOARD_DATA_DIR": str(tmp_path),
-        "SWITCHBOARD_LOG_LEVEL": "WARNING",
-        # The clock's share of the priority (waiting, SLA) is turned off, so "served in
-        # priority order" can be checked against the stored scores alone.
-        "SWITCHBOARD_PRIORITY_WEIGHTS": orjson.dumps(
-            {"per_minute_waiting": 0, "sla_breached": 0, "sla_due_soon": 0, "sla_due_later": 0}
-        ).decode(),
-        "SWITCHBOARD_WS_RATE_BURST": "1000",
-    }
-    with contextlib.ExitStack() as stack:
-        a = stack.enter_context(server_process(env))
-        b = stack.enter_context(server_process(env))
-        yield a, b
+    # The clock's share of the priority (waiting, SLA) is turned off, so "served in priority
+    # order" can be checked against the stored scores alone.
+    weights = {"per_minute_waiting": 0, "sla_breached": 0, "sla_due_soon": 0, "sla_due_later": 0}
+    with harness.two_nodes(
+        dsn,
+        redis_url,
+        tmp_path,
+        SWITCHBOARD_PRIORITY_WEIGHTS=orjson.dumps(weights).decode(),
+        SWITCHBOARD_WS_RATE_BURST="1000",
+    ) as urls:
+        yield urls
 
 
 async def open_customer(base: str, n: int) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,22 +12,13 @@ from websockets.asyncio.client import connect
 
 from server import demo
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
-from tests.harness import server_process
+from tests.harness import two_nodes
 
 
 @pytest.fixture
 def nodes(dsn: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    env = {
-        "SWITCHBOARD_DATABASE_URL": dsn,
-        "SWITCHBOARD_REDIS_URL": redis_url,
-        "SWITCHBOARD_SECRET_KEY": "shared-secret-" + "k" * 32,
-        "SWITCHBOARD_DATA_DIR": str(tmp_path),
-        "SWITCHBOARD_LOG_LEVEL": "WARNING",
-    }
-    with contextlib.ExitStack() as stack:
-        a = stack.enter_context(server_process(env))
-        b = stack.enter_context(server_process(env))
-        yield a, b
+    with two_nodes(dsn, redis_url, tmp_path) as urls:
+        yield urls
 
 
 async def test_a_customer_on_one_node_and_an_agent_on_the_other_see_each_other(
