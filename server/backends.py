@@ -104,37 +104,23 @@ class ConsoleBackendImpl:
             return await store.conversations(conn, statuses)
 
     async def conversation(self, conversation_id: str) -> dict[str, Any]:
-        async with self._pool.acquire() as conn:
-            try:
-                return await store.conversation(conn, conversation_id)
-            except NotFound as exc:
-                raise LookupError(str(exc)) from None
+        async with self._pool.acquire() as conn, _translated():
+            return await store.conversation(conn, conversation_id)
 
     async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            try:
-                return await store.messages_after(conn, conversation_id, after_seq, PAGE)
-            except NotFound as exc:
-                raise LookupError(str(exc)) from None
+        async with self._pool.acquire() as conn, _translated():
+            return await store.messages_after(conn, conversation_id, after_seq, PAGE)
 
     async def reply(
         self, agent: Agent, conversation_id: str, text: str, client_id: str
     ) -> tuple[dict[str, Any], bool]:
-        try:
+        async with _translated():
             stored = await self._pipeline.reply(agent.id, conversation_id, text, client_id)
-        except NotFound as exc:
-            raise LookupError(str(exc)) from None
-        except Conflict as exc:
-            raise ActionRefused(str(exc)) from None
         return stored.message, stored.duplicate
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
-        try:
+        async with _translated():
             await self._pipeline.return_to_bot(agent.id, conversation_id)
-        except NotFound as exc:
-            raise LookupError(str(exc)) from None
-        except Conflict as exc:
-            raise ActionRefused(str(exc)) from None
         return await self.conversation(conversation_id)
 
     async def queue(self) -> list[dict[str, Any]]:
