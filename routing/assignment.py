@@ -86,12 +86,3 @@ def choose(conversation: Waiting, agents: Sequence[AgentState]) -> AgentState | 
         return (agent.load / max(agent.capacity, 1), last, agent.id)
 
     return min(candidates, key=key)
-
-
-def missing_skills(conversation: Waiting, agents: Sequence[AgentState]) -> frozenset[str]:
-    """Required skills no online agent of the team has: why a conversation cannot be placed."""
-    have: set[str] = set()
-    for agent in agents:
-        if agent.online and conversation.team in agent.teams:
-            have |= agent.skills
-    return conversation.required_skills - have

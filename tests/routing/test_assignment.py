@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from routing.assignment import AgentState, Waiting, choose, missing_skills, order
+from routing.assignment import AgentState, Waiting, choose, order
 from routing.priority import Facts, Priority, Weights, score
 
 W = Weights()
@@ -111,8 +111,3 @@ def test_aging_lets_a_long_wait_overtake_a_fresh_vip() -> None:
     fresh_vip = waiting("vip", points=score(Facts(channel="email", vip=True), W).score)
     patient = waiting("patient", points=0, waited=40)  # 40 min x 1.5 = 60 points
     assert [w.id for w in order([fresh_vip, patient], NOW, W)] == ["patient", "vip"]
-
-
-def test_missing_skills_names_what_nobody_online_has() -> None:
-    agents = [agent("a", skills=("billing",)), agent("b", skills=("de",), online=False)]
-    assert missing_skills(waiting("c", skills=("billing", "de")), agents) == frozenset({"de"})
