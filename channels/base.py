@@ -6,8 +6,9 @@ no library type crosses into ``server``, ``nlu`` or ``routing``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 ChannelName = Literal["webchat", "email", "telegram", "slack"]
 AuthorKind = Literal["customer", "bot", "agent", "system"]
@@ -23,6 +24,15 @@ class Sender:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with a message; ``filename`` is already safe to show and to save."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A customer's message as it arrived, before it is stored.
 
@@ -35,6 +45,17 @@ class InboundMessage:
     external_id: str
     sender: Sender
     text: str
+    # The channel's thread the message belongs to (a mail thread, a Slack thread): each
+    # thread is a conversation of its own, reopened when the customer writes in it again.
+    # None: the sender's one open conversation in the inbox.
+    thread: str | None = None
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    # Why a machine rather than a person sent it (an auto-reply, a mailing list): stored and
+    # shown, but never answered automatically, so two robots cannot talk in a loop.
+    automated: str | None = None
+    # Channel details kept with the message (the mail's Message-ID, its full original text).
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +78,18 @@ class Capabilities:
     attachments: bool = False
     buttons: bool = False
     typing: bool = False
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver a message. ``permanent``: retrying cannot help (the address
+    does not exist, the relay refused it); otherwise try again later, not before
+    ``retry_after`` seconds when the channel said so."""
+
+    def __init__(self, detail: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class Channel(Protocol):

@@ -27,6 +27,8 @@ HUMAN_INTENT = "intent_needs_human"
 UNSUPPORTED_LANGUAGE = "unsupported_language"
 VIP = "vip"
 NLU_UNAVAILABLE = "nlu_unavailable"
+# A machine wrote (an auto-reply, a mailing list): a person looks, nothing answers it.
+AUTOMATED_SENDER = "automated_sender"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,8 @@ class Situation:
     # Not-understood messages in a row before this one.
     fallbacks: int = 0
     vip: bool = False
+    # The message was sent by a machine (RFC 3834): never answered automatically.
+    automated: bool = False
     within_hours: bool = True
     hours: str = ""
 
@@ -112,6 +116,9 @@ def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
     if s.status != "bot":
         # A human is involved or one is awaited: the bot stays silent.
         return Decision("wait", s.status, fallbacks=s.fallbacks)
+    if s.automated:
+        # No bot answer and no notice: either could start a loop between two robots.
+        return Decision("handoff", "queued", handoff_reason=AUTOMATED_SENDER, fallbacks=s.fallbacks)
     reason = _handoff_reason(s, policy)
     if reason is not None:
         return handoff(s, reason, texts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,9 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from channels.email.relay import Relay, RelayConfig
+from channels.email.smtp import SmtpConfig, SmtpServer
+from channels.email.workers import ParserPool
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
@@ -20,7 +24,10 @@ from server import assistant, database, fanout
 from server.agents import AgentStore
 from server.backends import ConsoleBackendImpl, WebchatBackendImpl
 from server.bus import EventBus, InProcessBus, RedisBus
+from server.mail_delivery import MailDelivery
+from server.mailroom import Mailroom
 from server.metrics import Metrics
+from server.outbox import Deliverer, Outbox
 from server.pipeline import Pipeline
 from server.presence import LocalPresence, RedisPresence
 from server.router import Router
@@ -50,6 +57,10 @@ class Services:
     embedded: database.EmbeddedPostgres | None
     router: Router
     sweeps: Sweeps
+    mailroom: Mailroom
+    outbox: Outbox
+    # None when SMTP is turned off (SWITCHBOARD_SMTP_ENABLED=false).
+    smtp: SmtpServer | None
 
 
 async def open_database(
@@ -168,9 +179,33 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
             presence.connected(agent_id) if here else presence.disconnected(agent_id)
         ),
     )
+    mailroom = Mailroom(
+        pool,
+        pipeline,
+        bus,
+        metrics,
+        ParserPool(settings.mail_parse_workers, settings.mail_parse_seconds),
+    )
+    deliverers: dict[str, Deliverer] = {}
+    if settings.smtp_relay_url is not None:
+        relay = Relay(RelayConfig.from_url(settings.smtp_relay_url.get_secret_value()))
+        deliverers["email"] = MailDelivery(pool, relay, settings.email_ack_window_seconds)
+    outbox = Outbox(
+        pool,
+        bus,
+        metrics,
+        deliverers,
+        retry_seconds=settings.delivery_retry_seconds,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    smtp = SmtpServer(mailroom, smtp_config(settings)) if settings.smtp_enabled else None
     await pipeline.route_unrouted()
     await router.start()
     await sweeps.start()
+    await mailroom.start()
+    await outbox.start()
+    if smtp is not None:
+        await smtp.start()
     metrics.track_connections("webchat", lambda: webchat_hub.connection_count)
     metrics.track_connections("console", lambda: console_hub.connection_count)
     fanout.connect(bus, webchat_hub, console_hub)
@@ -196,11 +231,46 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         embedded,
         router,
         sweeps,
+        mailroom,
+        outbox,
+        smtp,
+    )
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    tls = None
+    if settings.smtp_tls_cert is not None and settings.smtp_tls_key is not None:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key)
+    credentials = None
+    if settings.smtp_auth is not None:
+        login, _, password = settings.smtp_auth.get_secret_value().partition(":")
+        credentials = (login, password)
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        hostname=settings.smtp_hostname,
+        max_message_bytes=settings.smtp_max_message_bytes,
+        max_recipients=settings.smtp_max_recipients,
+        max_connections_per_ip=settings.smtp_max_connections_per_ip,
+        tls=tls,
+        require_tls=settings.smtp_require_tls,
+        credentials=credentials,
     )
 
 
 async def stop(services: Services) -> None:
     """Release in reverse order; the embedded Postgres stops last."""
+    if services.smtp is not None:
+        with contextlib.suppress(Exception):
+            await services.smtp.close()
+    with contextlib.suppress(Exception):
+        # Receipts being parsed finish (or stay 'received' for the next start).
+        await asyncio.wait_for(services.mailroom.settled(), timeout=10)
+    with contextlib.suppress(Exception):
+        await services.mailroom.close()
+    with contextlib.suppress(Exception):
+        await services.outbox.close()
     with contextlib.suppress(Exception):
         # Messages already stored get their routing before the database goes away.
         await asyncio.wait_for(services.pipeline.settled(), timeout=10)

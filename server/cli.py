@@ -39,10 +39,13 @@ contact_cli.command("profile")(routing_commands.contact_profile)
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (0 picks a free one).")] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="Inbound SMTP port (0 picks a free one).")
+    ] = None,
     demo_data: Annotated[bool, typer.Option("--demo", help="Seed the demo data.")] = False,
 ) -> None:
     """Start the server (embedded Postgres unless SWITCHBOARD_DATABASE_URL is set)."""
-    settings = _settings(host=host, port=port)
+    settings = _settings(host=host, port=port, smtp_port=smtp_port)
 
     async def main() -> None:
         # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal once it has
@@ -60,7 +63,8 @@ def serve(
             while not server.started and not serving.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if server.started:
-                _announce(server, settings, demo_data)
+                smtp_port = services.smtp.port if services.smtp is not None else None
+                _announce(server, settings, demo_data, smtp_port)
             await serving
         finally:
             await bootstrap.stop(services)
@@ -68,7 +72,9 @@ def serve(
     _run(main)
 
 
-def _announce(server: uvicorn.Server, settings: Settings, demo_data: bool) -> None:
+def _announce(
+    server: uvicorn.Server, settings: Settings, demo_data: bool, smtp_port: int | None
+) -> None:
     port = server.servers[0].sockets[0].getsockname()[1]
     base = settings.base_url if settings.port else f"http://{settings.host}:{port}"
     lines = [
@@ -76,8 +82,12 @@ def _announce(server: uvicorn.Server, settings: Settings, demo_data: bool) -> No
         f"  web chat demo : {base}/",
         f"  agent console : {base}/console",
     ]
+    if smtp_port is not None:
+        lines.append(f"  inbound SMTP  : {settings.smtp_host}:{smtp_port}")
     if demo_data:
         lines.append(f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
+        if smtp_port is not None:
+            lines.append(f"  demo mailbox  : {demo.EMAIL_INBOX} (mail it at the inbound SMTP)")
     where = "SWITCHBOARD_ADMIN_TOKEN" if settings.admin_token else settings.data_dir / "admin_token"
     lines.append(f"  admin API     : {base}/api/admin (bearer token: {where})")
     print("\n".join(lines), flush=True)

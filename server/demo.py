@@ -15,6 +15,7 @@ from server.store.views import Conn
 
 BRAND_SLUG = "demo"
 WEBCHAT_INBOX = "demo-web"
+EMAIL_INBOX = "support@demo.switchboard.test"  # printed by `make run`
 AGENT_EMAIL = "agent@demo.switchboard.test"
 AGENT_PASSWORD = "switchboard-demo"  # printed by `make run`; demo data only
 
@@ -95,6 +96,12 @@ async def seed(pool: asyncpg.Pool) -> None:
         " VALUES ($1, 'webchat', $2, 'Demo Shop web chat') ON CONFLICT DO NOTHING",
         brand_id,
         WEBCHAT_INBOX,
+    )
+    await pool.execute(
+        "INSERT INTO inboxes (brand_id, channel, address, name)"
+        " VALUES ($1, 'email', $2, 'Demo Shop support mail') ON CONFLICT DO NOTHING",
+        brand_id,
+        EMAIL_INBOX,
     )
     today = date.today()
     for number, status, carrier, tracking, days in ORDERS:

@@ -1,7 +1,8 @@
 """Event names and the event value carried on the bus.
 
 Events are written to Postgres in the transaction that caused them and published after the
-commit, from the pipeline only. Their ids grow, so a console can resume from the last id it saw.
+commit (by the pipeline, the router, the sweeps, the mailroom and the outbox). Their ids grow,
+so a console can resume from the last id it saw.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import orjson
 MESSAGE_CREATED = "message.created"
 # A customer's message has been understood: the message again, now with its interpretation.
 MESSAGE_INTERPRETED = "message.interpreted"
+# How an outgoing message's delivery went (sent, retrying, failed, bounced, ...): stored.
+MESSAGE_DELIVERY = "message.delivery"
 CONVERSATION_CREATED = "conversation.created"
 CONVERSATION_UPDATED = "conversation.updated"
 # A deadline passed: stored, shown in the console, counted in /metrics.

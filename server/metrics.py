@@ -60,6 +60,23 @@ class Metrics:
             "Conversations put back in the queue when their agent went away",
             registry=r,
         )
+        self.mail_received = Counter(
+            "switchboard_mail_received_total",
+            "Mail accepted over SMTP (stored before the 250)",
+            registry=r,
+        )
+        self.mail_processed = Counter(
+            "switchboard_mail_processed_total",
+            "Mail receipts by what they became: stored, duplicate, report, quarantined",
+            ["state"],
+            registry=r,
+        )
+        self.deliveries = Counter(
+            "switchboard_deliveries_total",
+            "Outbox delivery attempts by outcome (sent, pending = retry, failed, suppressed)",
+            ["channel", "status"],
+            registry=r,
+        )
         self.events_published = Counter(
             "switchboard_events_published_total",
             "Events published on the bus",

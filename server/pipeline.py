@@ -1,5 +1,4 @@
-"""The one path every message takes; with the router (server/router.py) and the sweeps
-(server/sweeps.py), the only places that publish events.
+"""The one path every message takes, from every channel.
 
 ingest: resolve contact → find or open conversation → persist, de-duplicated by the message's
 unique channel id → commit → publish → (in the background, in order per conversation) route:
@@ -94,14 +93,17 @@ class Pipeline:
         async with self._pool.acquire() as conn:
             inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
             # The common case in one statement, committed on its own; de-duplication is the
-            # unique (channel, external_id) key.
-            appended = await store.append_to_open_conversation(
-                conn,
-                inbox,
-                inbound.sender.external_id,
-                external_id=inbound.external_id,
-                text=inbound.text,
-            )
+            # unique (channel, external_id) key. Threads, files and details take the longer way.
+            plain = inbound.thread is None and not inbound.attachments and not _meta(inbound)
+            appended: Any = store.NO_OPEN_CONVERSATION
+            if plain:
+                appended = await store.append_to_open_conversation(
+                    conn,
+                    inbox,
+                    inbound.sender.external_id,
+                    external_id=inbound.external_id,
+                    text=inbound.text,
+                )
             if appended is store.NO_OPEN_CONVERSATION:
                 try:
                     message, stored_events = await self._open_and_append(conn, inbox, inbound)
@@ -153,7 +155,13 @@ class Pipeline:
             contact_id = await store.resolve_contact(
                 conn, inbox["brand_id"], inbound.channel, inbound.sender
             )
-            conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
+            if inbound.thread is None:
+                conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
+                how = "opened" if opened else "open"
+            else:
+                conv, how = await store.lock_thread_conversation(
+                    conn, inbox, contact_id, inbound.thread, inbound.subject
+                )
             message = await store.insert_message(
                 conn,
                 conv["id"],
@@ -162,15 +170,19 @@ class Pipeline:
                 channel=inbound.channel,
                 external_id=inbound.external_id,
                 text=inbound.text,
+                meta=_meta(inbound),
             )
             if message is None:
                 raise _AlreadyStored  # rolls the transaction back
+            if inbound.attachments:
+                await store.insert_attachments(conn, message["id"], inbound.attachments)
             pending = [_message_created(conv, message)]
-            if opened:
+            if how != "open":
                 view = await store.conversation(conn, conv["id"])
-                pending.append(
-                    Event(events.CONVERSATION_CREATED, conv["id"], {"conversation": view})
+                name = (
+                    events.CONVERSATION_CREATED if how == "opened" else events.CONVERSATION_UPDATED
                 )
+                pending.append(Event(name, conv["id"], {"conversation": view}))
             stored_events = await store.store_events(conn, pending)
         return message, stored_events
 
@@ -209,7 +221,14 @@ class Pipeline:
                 understood = await store.store_interpretation(conn, message["id"], interpretation)
                 if understood is None:
                     return  # routed already, by another node's start-up sweep
-                situation = self._situation(conv, interpretation, earlier, fallbacks, vip=vip)
+                situation = self._situation(
+                    conv,
+                    interpretation,
+                    earlier,
+                    fallbacks,
+                    vip=vip,
+                    automated=bool(message.get("automated")),
+                )
                 decision = decide(situation, self._policy, self._texts)
                 await store.set_bot_state(
                     conn,
@@ -267,6 +286,7 @@ class Pipeline:
         fallbacks: int,
         *,
         vip: bool,
+        automated: bool = False,
     ) -> Situation:
         interpreter = self._understanding.interpreter
         return Situation(
@@ -280,6 +300,7 @@ class Pipeline:
             earlier_sentiments=earlier_sentiments,
             fallbacks=fallbacks,
             vip=vip,
+            automated=automated,
             within_hours=self._hours is None or self._hours.contains(self._clock()),
             hours=self._hours.describe() if self._hours else "",
         )
@@ -453,6 +474,22 @@ class Pipeline:
     async def _publish(self, stored_events: list[Event]) -> None:
         for event in stored_events:
             await self._bus.publish(event)
+
+
+def _meta(inbound: InboundMessage) -> dict[str, Any]:
+    """What is kept with the message beside its text: the channel's details, the subject, why
+    a machine sent it, and the list of its attachments (the files go to their own table)."""
+    meta: dict[str, Any] = dict(inbound.meta)
+    if inbound.subject:
+        meta["subject"] = inbound.subject
+    if inbound.automated:
+        meta["automated"] = inbound.automated
+    if inbound.attachments:
+        meta["attachments"] = [
+            {"n": n, "filename": a.filename, "content_type": a.content_type, "size": len(a.content)}
+            for n, a in enumerate(inbound.attachments)
+        ]
+    return meta
 
 
 def _message_created(

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import nlu
+from channels.email.relay import RelayConfig
 from routing.hours import parse_hours
 from routing.priority import Weights
 
@@ -102,6 +103,34 @@ class Settings(BaseSettings):
     # The bearer token of the admin REST API (/api/admin/*); unset disables it.
     admin_token: SecretStr | None = None
 
+    # Email. Inbound SMTP listens here (port 0: any free port; smtp_enabled false: no
+    # listener). The limits are what the server answers 552/452/421 past.
+    smtp_enabled: bool = True
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    smtp_hostname: str = "switchboard.local"
+    smtp_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    smtp_max_recipients: int = Field(default=100, ge=1)
+    smtp_max_connections_per_ip: int = Field(default=20, ge=1)
+    # STARTTLS is offered when both are set; AUTH (over TLS) is required when smtp_auth is
+    # set, as "login:password".
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    smtp_require_tls: bool = False
+    smtp_auth: SecretStr | None = None
+    # Mail is parsed in worker processes, each message within this budget.
+    mail_parse_workers: int = Field(default=2, ge=1)
+    mail_parse_seconds: float = Field(default=5.0, gt=0)
+    # Where replies go out: smtp://user:pass@host:587 (STARTTLS when offered;
+    # ?starttls=required to insist) or smtps://host:465. Unset: replies wait in the outbox.
+    smtp_relay_url: SecretStr | None = None
+    # An acknowledgement goes to a sender at most once per conversation in this window.
+    email_ack_window_seconds: float = Field(default=24 * 3600.0, ge=0)
+    # Temporary delivery failures are retried after retry_seconds, doubling each time, up to
+    # delivery_max_attempts in all; then the message is marked failed.
+    delivery_retry_seconds: float = Field(default=30.0, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -117,6 +146,26 @@ class Settings(BaseSettings):
     def _valid_weights(cls, value: dict[str, Any]) -> dict[str, Any]:
         weights(value)
         return value
+
+    @field_validator("smtp_relay_url")
+    @classmethod
+    def _valid_relay(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            RelayConfig.from_url(value.get_secret_value())
+        return value
+
+    @field_validator("smtp_auth")
+    @classmethod
+    def _valid_smtp_auth(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and ":" not in value.get_secret_value():
+            raise ValueError("smtp_auth must be login:password")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.smtp_tls_cert is None) != (self.smtp_tls_key is None):
+            raise ValueError("smtp_tls_cert and smtp_tls_key go together")
+        return self
 
     @model_validator(mode="after")
     def _grace_outlasts_heartbeat(self) -> Settings:

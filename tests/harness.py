@@ -137,6 +137,7 @@ def settings_for(dsn: str, tmp: Path, **overrides: object) -> Settings:
         "port": 0,
         "allowed_origins": ["http://allowed.test"],
         "db_pool_max": 10,
+        "smtp_port": 0,
         # The core tests exercise the human path with the bot off; the NLU tests turn it on.
         "nlu_engine": "none",
     }
@@ -197,7 +198,13 @@ def two_nodes(dsn: str, redis_url: str, data_dir: Path, **extra: str) -> Iterato
 @contextlib.contextmanager
 def server_process(env: dict[str, str]) -> Iterator[str]:
     """`switchboard serve --port 0` in its own process; yields its base URL."""
-    full_env = {**os.environ, "SWITCHBOARD_NLU_ENGINE": "none", **env, "SWITCHBOARD_PORT": "0"}
+    full_env = {
+        **os.environ,
+        "SWITCHBOARD_NLU_ENGINE": "none",
+        "SWITCHBOARD_SMTP_PORT": "0",
+        **env,
+        "SWITCHBOARD_PORT": "0",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve"],
         cwd=ROOT,

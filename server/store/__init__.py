@@ -14,9 +14,16 @@ from server.store.conversations import (
     conversations_by_id,
     latest_conversation_id,
     lock_open_conversation,
+    lock_thread_conversation,
 )
 from server.store.event_log import events_after, last_event_id, store_events
-from server.store.messages import insert_message, message_by_external_id, messages_after
+from server.store.messages import (
+    attachment,
+    insert_attachments,
+    insert_message,
+    message_by_external_id,
+    messages_after,
+)
 from server.store.nlu import (
     dialogue_history,
     return_to_bot,
@@ -35,6 +42,7 @@ __all__ = [
     "ConversationRow",
     "Inbox",
     "append_to_open_conversation",
+    "attachment",
     "conversation",
     "conversation_row",
     "conversations",
@@ -43,10 +51,12 @@ __all__ = [
     "dialogue_history",
     "events_after",
     "inbox_by_address",
+    "insert_attachments",
     "insert_message",
     "last_event_id",
     "latest_conversation_id",
     "lock_open_conversation",
+    "lock_thread_conversation",
     "message_by_external_id",
     "message_view",
     "messages_after",

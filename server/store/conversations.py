@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -45,7 +46,7 @@ async def append_to_open_conversation(
         """WITH conv AS (
                SELECT id, inbox_id, contact_id, channel, status, assignee_id, last_seq
                  FROM conversations
-                WHERE inbox_id = $1 AND status <> 'resolved'
+                WHERE inbox_id = $1 AND status <> 'resolved' AND thread_key IS NULL
                   AND contact_id = (SELECT contact_id FROM contact_identities
                                      WHERE channel = $2 AND external_id = $3)
                   FOR UPDATE),
@@ -94,7 +95,7 @@ async def lock_open_conversation(
     while True:
         row = await conn.fetchrow(
             "SELECT * FROM conversations WHERE inbox_id = $1 AND contact_id = $2"
-            " AND status <> 'resolved' FOR UPDATE",
+            " AND status <> 'resolved' AND thread_key IS NULL FOR UPDATE",
             UUID(inbox["id"]),
             UUID(contact_id),
         )
@@ -103,7 +104,8 @@ async def lock_open_conversation(
         row = await conn.fetchrow(
             "INSERT INTO conversations (brand_id, inbox_id, contact_id, channel)"
             " VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (inbox_id, contact_id) WHERE status <> 'resolved' DO NOTHING"
+            " ON CONFLICT (inbox_id, contact_id)"
+            " WHERE status <> 'resolved' AND thread_key IS NULL DO NOTHING"
             " RETURNING *",
             UUID(inbox["brand_id"]),
             UUID(inbox["id"]),
@@ -112,6 +114,54 @@ async def lock_open_conversation(
         )
         if row is not None:
             return conversation_row_of(row), True
+        # Another transaction opened it first; loop to lock theirs.
+
+
+async def lock_thread_conversation(
+    conn: Conn, inbox: Inbox, contact_id: str, thread: str, subject: str | None
+) -> tuple[ConversationRow, str]:
+    """The thread's conversation in the inbox, row-locked: opened if new, reopened if it was
+    resolved (the customer wrote in the thread again). Returns the row and "opened",
+    "reopened" or "open"."""
+    while True:
+        row = await conn.fetchrow(
+            "SELECT * FROM conversations WHERE inbox_id = $1 AND thread_key = $2 FOR UPDATE",
+            UUID(inbox["id"]),
+            thread,
+        )
+        if row is not None:
+            if row["status"] != "resolved":
+                return conversation_row_of(row), "open"
+            # Back to the start of the flow; the agent who had it stays on record, so the
+            # router offers it to them first.
+            reopened = await conn.fetchrow(
+                """UPDATE conversations
+                      SET status = 'bot', previous_agent_id = coalesce(assignee_id,
+                          previous_agent_id), assignee_id = NULL, resolved_at = NULL,
+                          handoff_reason = NULL, handoff_at = NULL, bot_fallbacks = 0,
+                          queued_at = NULL, assigned_at = NULL, first_response_at = NULL,
+                          first_response_due = NULL, resolution_due = NULL, escalation = 0,
+                          updated_at = now()
+                    WHERE id = $1 RETURNING *""",
+                row["id"],
+            )
+            assert reopened is not None  # the row is locked: it is still there
+            return conversation_row_of(reopened), "reopened"
+        row = await conn.fetchrow(
+            "INSERT INTO conversations (brand_id, inbox_id, contact_id, channel, thread_key,"
+            " subject, reply_token) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (inbox_id, thread_key) WHERE thread_key IS NOT NULL DO NOTHING"
+            " RETURNING *",
+            UUID(inbox["brand_id"]),
+            UUID(inbox["id"]),
+            UUID(contact_id),
+            inbox["channel"],
+            thread,
+            subject[:500] if subject else None,
+            secrets.token_hex(8),
+        )
+        if row is not None:
+            return conversation_row_of(row), "opened"
         # Another transaction opened it first; loop to lock theirs.
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from channels.base import Attachment
 from server.store.views import Conn, message_view, parse_uuid
+
+# Channels whose outgoing messages are delivered from the outbox (the deliveries table) by a
+# worker, rather than pushed to live sockets.
+OUTBOX_CHANNELS = ["email"]
+
+
+# A message with its delivery's state, for the channels delivered from the outbox.
+MESSAGE_SQL = """SELECT m.*, d.status AS delivery_status, d.detail AS delivery_detail
+                   FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id"""
 
 
 async def insert_message(
@@ -29,11 +39,18 @@ async def insert_message(
         """WITH next AS (
                UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(),
                       updated_at = now()
-                WHERE id = $1 RETURNING last_seq)
-           INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id,
-                                 channel, external_id, text, meta)
-           SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM next
-           ON CONFLICT (channel, external_id) DO NOTHING RETURNING *""",
+                WHERE id = $1 RETURNING last_seq, channel),
+           msg AS (
+               INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id,
+                                     channel, external_id, text, meta)
+               SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM next
+               ON CONFLICT (channel, external_id) DO NOTHING RETURNING *),
+           outbox AS (
+               INSERT INTO deliveries (message_id, channel)
+               SELECT msg.id, next.channel FROM msg, next
+                WHERE msg.direction = 'out' AND next.channel = ANY($9::text[])
+            RETURNING status)
+           SELECT msg.*, (SELECT status FROM outbox) AS delivery_status FROM msg""",
         UUID(conversation_id),
         direction,
         author_kind,
@@ -42,15 +59,42 @@ async def insert_message(
         external_id,
         text,
         meta or {},
+        OUTBOX_CHANNELS,
     )
     return message_view(row) if row is not None else None
+
+
+async def insert_attachments(
+    conn: Conn, message_id: int, attachments: tuple[Attachment, ...]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO attachments (message_id, position, filename, content_type, size, content)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+            (message_id, n, a.filename, a.content_type, len(a.content), a.content)
+            for n, a in enumerate(attachments)
+        ],
+    )
+
+
+async def attachment(conn: Conn, message_id: int, position: int) -> tuple[str, str, bytes] | None:
+    """(file name, content type, bytes) of one attachment."""
+    row = await conn.fetchrow(
+        "SELECT filename, content_type, content FROM attachments"
+        " WHERE message_id = $1 AND position = $2",
+        message_id,
+        position,
+    )
+    if row is None:
+        return None
+    return row["filename"], row["content_type"], bytes(row["content"])
 
 
 async def message_by_external_id(
     conn: Conn, channel: str, external_id: str
 ) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        "SELECT * FROM messages WHERE channel = $1 AND external_id = $2", channel, external_id
+        MESSAGE_SQL + " WHERE m.channel = $1 AND m.external_id = $2", channel, external_id
     )
     return message_view(row) if row is not None else None
 
@@ -59,7 +103,7 @@ async def messages_after(
     conn: Conn, conversation_id: str, after_seq: int, limit: int = 500
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT * FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        MESSAGE_SQL + " WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3",
         parse_uuid(conversation_id),
         after_seq,
         limit,

@@ -61,7 +61,30 @@ def message_view(row: asyncpg.Record) -> dict[str, Any]:
         "text": row["text"],
         "created_at": iso(row["created_at"]),
         "nlu": _nlu_summary(row),
+        **_channel_details(row),
     }
+
+
+def _channel_details(row: asyncpg.Record) -> dict[str, Any]:
+    """What a channel with more than text adds: a mail's subject, whether the original had
+    more than the text shown, attachments, why a machine sent it, and for outgoing messages
+    on outbox channels, how their delivery went."""
+    keys = row.keys()
+    meta = (row["meta"] if "meta" in keys else None) or {}
+    details: dict[str, Any] = {}
+    for name in ("subject", "automated"):
+        if meta.get(name):
+            details[name] = meta[name]
+    if meta.get("attachments"):
+        details["attachments"] = meta["attachments"]
+    if "full_text" in meta or meta.get("receipt_id"):
+        details["original"] = True
+    if "delivery_status" in keys and row["delivery_status"] is not None:
+        details["delivery"] = {
+            "status": row["delivery_status"],
+            "detail": row["delivery_detail"] if "delivery_detail" in keys else None,
+        }
+    return details
 
 
 def _nlu_summary(row: asyncpg.Record) -> dict[str, Any] | None:
@@ -89,7 +112,7 @@ CONVERSATION_VIEW_SQL = """
            ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
            c.team_id, t.name AS team_name, c.required_skills, c.intent, c.priority_parts,
            c.band, c.queued_at, c.assigned_at, c.first_response_due, c.resolution_due,
-           c.first_response_at, ct.tier AS contact_tier,
+           c.first_response_at, ct.tier AS contact_tier, c.subject,
            (SELECT m.text FROM messages m
              WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
              ORDER BY m.seq DESC LIMIT 1) AS preview
@@ -140,6 +163,7 @@ def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
         "preview": preview[:200] if preview else None,
+        "subject": row["subject"],
     }
 
 

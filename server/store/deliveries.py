@@ -1,0 +1,115 @@
+"""The outbox: outgoing messages on channels that are not live, until they are delivered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from server.store.views import Conn, iso
+
+# A claimed delivery is invisible to other workers this long (its send's time limit).
+SENDING_LEASE_SECONDS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    message_id: int
+    channel: str
+    attempts: int
+
+
+async def claim_due(conn: Conn, channels: list[str], limit: int) -> list[Due]:
+    """Take up to ``limit`` due deliveries on these channels; each is pushed out of reach for
+    the lease, so no other node sends it meanwhile."""
+    rows = await conn.fetch(
+        """UPDATE deliveries d
+              SET attempts = d.attempts + 1,
+                  next_attempt_at = now() + make_interval(secs => $2), updated_at = now()
+             FROM (SELECT message_id FROM deliveries
+                    WHERE status = 'pending' AND next_attempt_at <= now()
+                      AND channel = ANY($3::text[])
+                    ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
+            WHERE d.message_id = due.message_id
+        RETURNING d.message_id, d.channel, d.attempts""",
+        limit,
+        SENDING_LEASE_SECONDS,
+        channels,
+    )
+    return [Due(r["message_id"], r["channel"], r["attempts"]) for r in rows]
+
+
+async def settle(
+    conn: Conn,
+    message_id: int,
+    status: str,
+    detail: str | None,
+    *,
+    external_id: str | None = None,
+    retry_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Record what the attempt came to; ``retry_at`` keeps it pending until then."""
+    row = await conn.fetchrow(
+        """UPDATE deliveries
+              SET status = $2, detail = $3, external_id = coalesce($4, external_id),
+                  next_attempt_at = coalesce($5, next_attempt_at), updated_at = now()
+            WHERE message_id = $1
+        RETURNING *""",
+        message_id,
+        status,
+        detail[:1000] if detail else None,
+        external_id,
+        retry_at,
+    )
+    return delivery_view(row)
+
+
+async def set_external_id(conn: Conn, message_id: int, external_id: str) -> None:
+    """The id is known before the send (our Message-ID), so a report on it finds the row."""
+    await conn.execute(
+        "UPDATE deliveries SET external_id = $2 WHERE message_id = $1", message_id, external_id
+    )
+
+
+async def report(
+    conn: Conn, channel: str, external_id: str, status: str, detail: str, report: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
+    """Attach a delivery report to the message it names; returns (conversation id, delivery)."""
+    row = await conn.fetchrow(
+        """UPDATE deliveries d
+              SET status = $3, detail = $4, report = $5, updated_at = now()
+             FROM messages m
+            WHERE d.channel = $1 AND d.external_id = $2 AND m.id = d.message_id
+        RETURNING d.*, m.conversation_id""",
+        channel,
+        external_id,
+        status,
+        detail[:1000],
+        report,
+    )
+    if row is None:
+        return None
+    return str(row["conversation_id"]), delivery_view(row)
+
+
+async def acknowledged_recently(conn: Conn, conversation_id: str, window_seconds: float) -> bool:
+    """Whether an automatic message already went out by mail in this conversation lately."""
+    found = await conn.fetchval(
+        """SELECT 1 FROM deliveries d JOIN messages m ON m.id = d.message_id
+            WHERE m.conversation_id = $1 AND m.author_kind = 'system' AND d.status = 'sent'
+              AND d.updated_at > now() - make_interval(secs => $2) LIMIT 1""",
+        UUID(conversation_id),
+        window_seconds,
+    )
+    return found is not None
+
+
+def delivery_view(row: Any) -> dict[str, Any]:
+    return {
+        "message_id": row["message_id"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "detail": row["detail"],
+        "updated_at": iso(row["updated_at"]),
+    }

@@ -1,0 +1,295 @@
+"""Mail receipts (raw messages kept before the 250) and the lookups that thread mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from server.store.views import Conn, iso, optional_str
+
+# A node parsing a receipt holds it this long; one that dies lets another take it after.
+CLAIM_SECONDS = 120
+# A receipt whose parsing killed its node this many times is quarantined, not retried.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: int
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    attempts: int
+
+
+async def add_receipt(
+    conn: Conn, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes
+) -> int:
+    value = await conn.fetchval(
+        "INSERT INTO mail_receipts (peer, mail_from, rcpt_tos, raw) VALUES ($1, $2, $3, $4)"
+        " RETURNING id",
+        peer[:200],
+        mail_from[:500],
+        rcpt_tos,
+        raw,
+    )
+    return int(value)
+
+
+async def claim_receipt(conn: Conn, receipt_id: int) -> Receipt | None:
+    """Take the receipt for parsing unless it is done or another node holds it."""
+    row = await conn.fetchrow(
+        """UPDATE mail_receipts
+              SET attempts = attempts + 1, claimed_until = now() + make_interval(secs => $2)
+            WHERE id = $1 AND state = 'received'
+              AND (claimed_until IS NULL OR claimed_until < now())
+        RETURNING id, mail_from, rcpt_tos, raw, attempts""",
+        receipt_id,
+        CLAIM_SECONDS,
+    )
+    if row is None:
+        return None
+    return Receipt(row["id"], row["mail_from"], list(row["rcpt_tos"]), row["raw"], row["attempts"])
+
+
+async def unclaimed_receipts(conn: Conn, limit: int = 100) -> list[int]:
+    """Receipts stored but not parsed: their node died, or parsing is still to come."""
+    rows = await conn.fetch(
+        "SELECT id FROM mail_receipts WHERE state = 'received'"
+        " AND (claimed_until IS NULL OR claimed_until < now()) ORDER BY id LIMIT $1",
+        limit,
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def settle_receipt(
+    conn: Conn,
+    receipt_id: int,
+    state: str,
+    reason: str | None = None,
+    *,
+    message_id: str | None = None,
+    subject: str | None = None,
+    conversation_id: str | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE mail_receipts
+              SET state = $2, reason = $3, message_id = $4, subject = $5,
+                  conversation_id = $6, processed_at = now(), claimed_until = NULL
+            WHERE id = $1""",
+        receipt_id,
+        state,
+        reason[:1000] if reason else None,
+        message_id,
+        subject[:500] if subject else None,
+        UUID(conversation_id) if conversation_id else None,
+    )
+
+
+async def requeue_receipt(conn: Conn, receipt_id: int) -> bool:
+    """An admin asks for a quarantined receipt to be parsed again."""
+    status = await conn.execute(
+        "UPDATE mail_receipts SET state = 'received', reason = NULL, attempts = 0,"
+        " claimed_until = NULL WHERE id = $1 AND state = 'quarantined'",
+        receipt_id,
+    )
+    return status.endswith(" 1")
+
+
+async def receipts(conn: Conn, state: str | None, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """SELECT id, received_at, peer, mail_from, rcpt_tos, length(raw) AS size, state,
+                  reason, message_id, subject, conversation_id, attempts, processed_at
+             FROM mail_receipts WHERE ($1::text IS NULL OR state = $1)
+            ORDER BY id DESC LIMIT $2""",
+        state,
+        limit,
+    )
+    return [
+        {
+            "id": r["id"],
+            "received_at": iso(r["received_at"]),
+            "peer": r["peer"],
+            "mail_from": r["mail_from"],
+            "rcpt_tos": list(r["rcpt_tos"]),
+            "size": r["size"],
+            "state": r["state"],
+            "reason": r["reason"],
+            "message_id": r["message_id"],
+            "subject": r["subject"],
+            "conversation_id": optional_str(r["conversation_id"]),
+            "attempts": r["attempts"],
+            "processed_at": iso(r["processed_at"]),
+        }
+        for r in rows
+    ]
+
+
+async def raw_receipt(conn: Conn, receipt_id: int) -> bytes | None:
+    value = await conn.fetchval("SELECT raw FROM mail_receipts WHERE id = $1", receipt_id)
+    return bytes(value) if value is not None else None
+
+
+async def raw_of_message(conn: Conn, message_id: int) -> bytes | None:
+    """The raw mail a stored customer message came from."""
+    value = await conn.fetchval(
+        "SELECT r.raw FROM messages m JOIN mail_receipts r"
+        " ON r.id = (m.meta->>'receipt_id')::bigint WHERE m.id = $1",
+        message_id,
+    )
+    return bytes(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    conversation_id: str
+    thread_key: str
+
+
+async def thread_by_token(conn: Conn, inbox_id: str, token: str, sender: str) -> Thread | None:
+    """The conversation whose reply token the mail was sent to, if the sender is its contact."""
+    row = await conn.fetchrow(
+        "SELECT c.id, c.thread_key FROM conversations c WHERE c.inbox_id = $1"
+        " AND c.reply_token = $2 AND c.thread_key IS NOT NULL AND " + _SENDER_IS_CONTACT,
+        UUID(inbox_id),
+        token,
+        sender,
+    )
+    return Thread(str(row["id"]), row["thread_key"]) if row is not None else None
+
+
+async def thread_by_message_ids(
+    conn: Conn, inbox_id: str, ids: list[str], sender: str
+) -> Thread | None:
+    """The conversation holding any of these Message-IDs (the customer's earlier mail or our
+    replies), newest reference first — if the sender is that conversation's contact, so that
+    a forged In-Reply-To cannot put a stranger's mail into someone else's conversation."""
+    if not ids:
+        return None
+    external_ids = [inbound_key(inbox_id, i) for i in ids]
+    row = await conn.fetchrow(
+        """WITH found AS (
+               SELECT m.conversation_id, array_position($2::text[], m.external_id) AS rank
+                 FROM messages m WHERE m.channel = 'email' AND m.external_id = ANY($2::text[])
+               UNION ALL
+               SELECT m.conversation_id, array_position($3::text[], d.external_id)
+                 FROM deliveries d JOIN messages m ON m.id = d.message_id
+                WHERE d.channel = 'email' AND d.external_id = ANY($3::text[]))
+           SELECT c.id, c.thread_key FROM found JOIN conversations c ON c.id = found.conversation_id
+            WHERE c.inbox_id = $1 AND c.thread_key IS NOT NULL AND """
+        + _SENDER_IS_CONTACT.replace("$3", "$4")
+        + " ORDER BY found.rank LIMIT 1",
+        UUID(inbox_id),
+        external_ids,
+        ids,
+        sender,
+    )
+    return Thread(str(row["id"]), row["thread_key"]) if row is not None else None
+
+
+# The sender ($3) is one of the conversation's contact's addresses.
+_SENDER_IS_CONTACT = """(
+    EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.contact_id
+             AND i.channel = 'email' AND i.external_id = $3)
+    OR EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.contact_id AND lower(k.email) = $3))"""
+
+
+def inbound_key(inbox_id: str, message_id: str) -> str:
+    """A customer mail's external id: its Message-ID, per inbox (one mail sent to two of our
+    inboxes is one message in each)."""
+    return f"{inbox_id}:{message_id}"
+
+
+async def email_inbox_addresses(conn: Conn) -> dict[str, dict[str, Any]]:
+    """Every email inbox by its (lower-case) address."""
+    rows = await conn.fetch(
+        "SELECT i.id, i.brand_id, i.address, i.name, b.name AS brand_name FROM inboxes i"
+        " JOIN brands b ON b.id = i.brand_id WHERE i.channel = 'email'"
+    )
+    return {
+        r["address"].lower(): {
+            "id": str(r["id"]),
+            "brand_id": str(r["brand_id"]),
+            "address": r["address"],
+            "name": r["name"],
+            "brand_name": r["brand_name"],
+        }
+        for r in rows
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingContext:
+    """Everything an outgoing mail is built from."""
+
+    message_id: int
+    conversation_id: str
+    author_kind: str
+    text: str
+    inbox_address: str
+    sender_name: str
+    subject: str | None
+    reply_token: str | None
+    to_address: str | None
+    to_name: str | None
+    # Message-IDs of the thread so far, oldest first, and the customer's latest.
+    thread: tuple[str, ...]
+    in_reply_to: str | None
+    # Why the customer's latest mail came from a machine, if it did.
+    last_automated: str | None
+
+
+async def outgoing_context(conn: Conn, message_id: int) -> OutgoingContext | None:
+    row = await conn.fetchrow(
+        """SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.text, i.address, i.name,
+                  b.name AS brand_name, c.subject, c.reply_token, k.name AS contact_name,
+                  coalesce(
+                      (SELECT ci.external_id FROM contact_identities ci
+                        WHERE ci.contact_id = c.contact_id AND ci.channel = 'email'
+                        ORDER BY ci.id DESC LIMIT 1),
+                      k.email) AS to_address
+             FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             JOIN inboxes i ON i.id = c.inbox_id
+             JOIN brands b ON b.id = c.brand_id
+             JOIN contacts k ON k.id = c.contact_id
+            WHERE m.id = $1""",
+        message_id,
+    )
+    if row is None:
+        return None
+    earlier = await conn.fetch(
+        """SELECT m.direction, m.meta->>'message_id' AS inbound_id,
+                  m.meta->>'automated' AS automated,
+                  d.external_id AS outbound_id
+             FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id AND d.channel = 'email'
+            WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq""",
+        row["conversation_id"],
+        row["seq"],
+    )
+    thread: list[str] = []
+    in_reply_to = None
+    last_automated = None
+    for e in earlier:
+        if e["direction"] == "in" and e["inbound_id"]:
+            thread.append(e["inbound_id"])
+            in_reply_to = e["inbound_id"]
+            last_automated = e["automated"]
+        elif e["outbound_id"]:
+            thread.append(e["outbound_id"])
+    return OutgoingContext(
+        message_id=row["id"],
+        conversation_id=str(row["conversation_id"]),
+        author_kind=row["author_kind"],
+        text=row["text"],
+        inbox_address=row["address"],
+        sender_name=row["brand_name"] or row["name"],
+        subject=row["subject"],
+        reply_token=row["reply_token"],
+        to_address=row["to_address"],
+        to_name=row["contact_name"],
+        thread=tuple(dict.fromkeys(thread)),
+        in_reply_to=in_reply_to,
+        last_automated=last_automated,
+    )
