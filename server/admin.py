@@ -20,11 +20,14 @@ from starlette.routing import Route
 from server.agents import create_agent
 from server.errors import Conflict, InvalidInput, NotFound
 from server.router import Router
+from server.store import mail
 from server.store import organisation as org
 from server.store.roster import agent_views
 from server.store.views import Conn
 
 M = TypeVar("M", bound=BaseModel)
+
+MAIL_STATES = ("received", "stored", "duplicate", "report", "quarantined")
 
 
 class _Body(BaseModel):
@@ -111,7 +114,9 @@ def _body(model: type[M], raw: bytes) -> M:
         raise _Refused(422, f"{where}: {first['msg']}") from None
 
 
-def routes(pool: asyncpg.Pool, router: Router, token: str) -> list[Route]:
+def routes(
+    pool: asyncpg.Pool, router: Router, token: str, retry_mail: Callable[[int], None]
+) -> list[Route]:
     Handler = Callable[[Request, Conn], Awaitable[Any]]
 
     def endpoint(
@@ -134,6 +139,8 @@ def routes(pool: asyncpg.Pool, router: Router, token: str) -> list[Route]:
                 return JSONResponse({"error": str(exc)}, 422)
             if result is None:
                 return Response(status_code=204)
+            if isinstance(result, Response):
+                return result
             return JSONResponse(
                 orjson.loads(orjson.dumps(result, default=str)), 201 if created else 200
             )
@@ -408,6 +415,69 @@ def routes(pool: asyncpg.Pool, router: Router, token: str) -> list[Route]:
         )
         return {"contacts": count}
 
+    def receipt_id(request: Request) -> int:
+        value = int(request.path_params["receipt"])
+        if value > 2**63 - 1:
+            raise NotFound(f"no mail receipt {value}")
+        return value
+
+    async def list_mail(request: Request, conn: Conn) -> Any:
+        """
+        summary: Mail received over SMTP, newest first; ?state=quarantined for what could not
+          be parsed, with the reason (admin token)
+        parameters:
+          - {name: state, in: query, required: false,
+             schema: {type: string, enum: [received, stored, duplicate, report, quarantined]}}
+          - {name: limit, in: query, required: false,
+             schema: {type: integer, minimum: 1, maximum: 1000}}
+        responses:
+          200: {description: the receipts}
+          401: {description: no admin token}
+          422: {description: unknown state or bad limit}
+        """
+        state = request.query_params.get("state")
+        if state is not None and state not in MAIL_STATES:
+            raise InvalidInput(f"state: one of {', '.join(MAIL_STATES)}")
+        raw_limit = request.query_params.get("limit", "100")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            raise InvalidInput("limit: an integer from 1 to 1000")
+        return {"mail": await mail.receipts(conn, state, int(raw_limit))}
+
+    async def get_mail_raw(request: Request, conn: Conn) -> Any:
+        """
+        summary: A received mail exactly as it arrived (.eml download) (admin token)
+        responses:
+          200: {description: the raw message, message/rfc822}
+          401: {description: no admin token}
+          404: {description: no such receipt}
+        """
+        number = receipt_id(request)
+        raw = await mail.raw_receipt(conn, number)
+        if raw is None:
+            raise NotFound(f"no mail receipt {number}")
+        return Response(
+            raw,
+            media_type="message/rfc822",
+            headers={
+                "Content-Disposition": f'attachment; filename="receipt-{number}.eml"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    async def retry_mail_receipt(request: Request, conn: Conn) -> Any:
+        """
+        summary: Parse a quarantined mail again (after a fix or a raised limit) (admin token)
+        responses:
+          202: {description: queued for parsing}
+          401: {description: no admin token}
+          404: {description: no quarantined receipt with this id}
+        """
+        number = receipt_id(request)
+        if not await mail.requeue_receipt(conn, number):
+            raise NotFound(f"no quarantined mail receipt {number}")
+        retry_mail(number)
+        return JSONResponse({"id": number, "state": "received"}, 202)
+
     base = "/api/admin"
     return [
         Route(f"{base}/brands", endpoint(list_brands), methods=["GET"]),
@@ -434,4 +504,7 @@ def routes(pool: asyncpg.Pool, router: Router, token: str) -> list[Route]:
             methods=["PUT"],
         ),
         Route(f"{base}/contacts/{{email}}", endpoint(patch_contact), methods=["PATCH"]),
+        Route(f"{base}/mail", endpoint(list_mail), methods=["GET"]),
+        Route(f"{base}/mail/{{receipt:int}}/raw", endpoint(get_mail_raw), methods=["GET"]),
+        Route(f"{base}/mail/{{receipt:int}}/retry", endpoint(retry_mail_receipt), methods=["POST"]),
     ]

@@ -31,7 +31,12 @@ def create_app(services: Services) -> Starlette:
     routes = [
         *operations.routes(services),
         *assistant.bot_api_routes(services.pool, settings),
-        *admin.routes(services.pool, services.router, settings.admin_api_token()),
+        *admin.routes(
+            services.pool,
+            services.router,
+            settings.admin_api_token(),
+            services.mailroom.process_soon,
+        ),
         *webchat_routes.routes(
             services.webchat_hub, services.webchat_backend, services.tokens, origins
         ),

@@ -15,6 +15,7 @@ from server import store
 from server.errors import Conflict, InvalidInput, NotFound
 from server.pipeline import Pipeline
 from server.router import Router
+from server.store import mail
 from web_console.port import ActionRefused, Agent
 
 PAGE = 500
@@ -110,6 +111,20 @@ class ConsoleBackendImpl:
     async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn, _translated():
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
+
+    async def attachment(self, message_id: int, position: int) -> tuple[str, str, bytes]:
+        async with self._pool.acquire() as conn:
+            found = await store.attachment(conn, message_id, position)
+        if found is None:
+            raise LookupError(f"no attachment {position} on message {message_id}")
+        return found
+
+    async def original(self, message_id: int) -> bytes:
+        async with self._pool.acquire() as conn:
+            raw = await mail.raw_of_message(conn, message_id)
+        if raw is None:
+            raise LookupError(f"message {message_id} did not come by mail")
+        return raw
 
     async def reply(
         self, agent: Agent, conversation_id: str, text: str, client_id: str

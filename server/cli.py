@@ -15,6 +15,7 @@ from server.app import asgi_app, server_config
 from server.command import run as _run
 from server.command import settings as _settings
 from server.errors import NotFound
+from server.mail_commands import mail_cli
 from server.nlu_commands import nlu_cli
 from server.settings import Settings
 
@@ -26,6 +27,7 @@ cli = typer.Typer(
 agent_cli = typer.Typer(help="Manage console agents.", no_args_is_help=True)
 cli.add_typer(agent_cli, name="agent")
 cli.add_typer(nlu_cli, name="nlu")
+cli.add_typer(mail_cli, name="mail")
 contact_cli = typer.Typer(help="Manage customer contacts.", no_args_is_help=True)
 cli.add_typer(contact_cli, name="contact")
 for name, group in routing_commands.GROUPS.items():

@@ -99,6 +99,10 @@ class Mailroom:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._parser.close()
 
+    def process_soon(self, receipt_id: int) -> None:
+        """Parse a receipt in the background (an admin's retry of a quarantined one)."""
+        self._spawn(receipt_id)
+
     def _spawn(self, receipt_id: int) -> None:
         task = asyncio.create_task(self._process(receipt_id), name="mail-receipt")
         self._tasks.add(task)

@@ -39,7 +39,7 @@ GROUPS = {
 }
 
 
-def _run_with(action: Callable[[Conn], Awaitable[Any]]) -> None:
+def run_with(action: Callable[[Conn], Awaitable[Any]]) -> None:
     """Run one organisation operation on the database; print what it returns as JSON."""
 
     async def main() -> None:
@@ -67,7 +67,7 @@ def _duration(value: str, what: str) -> int:
 @brand_cli.command("list")
 def brand_list() -> None:
     """List brands."""
-    _run_with(org.brands)
+    run_with(org.brands)
 
 
 @brand_cli.command("set")
@@ -81,7 +81,7 @@ def brand_set(
     language: Annotated[str | None, typer.Option(help="The brand's own language.")] = None,
 ) -> None:
     """Create or change a brand."""
-    _run_with(
+    run_with(
         lambda c: org.put_brand(
             c, slug, name=name, business_hours=hours, language=language, clear_hours=no_hours
         ),
@@ -91,7 +91,7 @@ def brand_set(
 @team_cli.command("list")
 def team_list() -> None:
     """List teams with their members."""
-    _run_with(org.teams)
+    run_with(org.teams)
 
 
 @team_cli.command("set")
@@ -114,7 +114,7 @@ def team_set(
     ] = None,
 ) -> None:
     """Create or change a team."""
-    _run_with(
+    run_with(
         lambda c: org.put_team(
             c,
             brand,
@@ -130,13 +130,13 @@ def team_set(
 @team_cli.command("delete")
 def team_delete(slug: str, brand: BrandOption = None) -> None:
     """Delete a team (its conversations keep waiting, without a team)."""
-    _run_with(lambda c: org.delete_team(c, brand, slug))
+    run_with(lambda c: org.delete_team(c, brand, slug))
 
 
 @skill_cli.command("list")
 def skill_list() -> None:
     """List skills."""
-    _run_with(org.skills)
+    run_with(org.skills)
 
 
 @skill_cli.command("add")
@@ -144,13 +144,13 @@ def skill_add(
     name: str, description: Annotated[str, typer.Option(help="What it means.")] = ""
 ) -> None:
     """Add a skill (e.g. billing, technical, fr)."""
-    _run_with(lambda c: org.put_skill(c, name, description))
+    run_with(lambda c: org.put_skill(c, name, description))
 
 
 @skill_cli.command("delete")
 def skill_delete(name: str) -> None:
     """Delete a skill (agents lose it)."""
-    _run_with(lambda c: org.delete_skill(c, name))
+    run_with(lambda c: org.delete_skill(c, name))
 
 
 def agent_set(
@@ -162,7 +162,7 @@ def agent_set(
     role: Annotated[str | None, typer.Option(help="agent, supervisor or admin.")] = None,
 ) -> None:
     """Set an agent's capacity, skills, teams or role."""
-    _run_with(
+    run_with(
         lambda c: org.update_agent(
             c,
             agent,
@@ -177,13 +177,13 @@ def agent_set(
 
 def agent_list() -> None:
     """List agents with status, capacity, load, teams and skills."""
-    _run_with(roster.agent_views)
+    run_with(roster.agent_views)
 
 
 @sla_cli.command("list")
 def sla_list() -> None:
     """List SLA policies."""
-    _run_with(org.sla_policies)
+    run_with(org.sla_policies)
 
 
 @sla_cli.command("set")
@@ -196,7 +196,7 @@ def sla_set(
     brand: BrandOption = None,
 ) -> None:
     """Set the first-response and resolution targets of a priority band."""
-    _run_with(
+    run_with(
         lambda c: org.put_sla_policy(
             c,
             brand,
@@ -212,7 +212,7 @@ def sla_set(
 @intent_cli.command("list")
 def intent_list() -> None:
     """List which intents need which skills and team."""
-    _run_with(org.intent_routes)
+    run_with(org.intent_routes)
 
 
 @intent_cli.command("route")
@@ -223,7 +223,7 @@ def intent_route(
     brand: BrandOption = None,
 ) -> None:
     """Say which skills (and team) an intent needs."""
-    _run_with(
+    run_with(
         lambda c: org.put_intent_route(c, brand, intent, skills=_csv(skills) or [], team=team),
     )
 
@@ -231,13 +231,13 @@ def intent_route(
 @intent_cli.command("unroute")
 def intent_unroute(intent: str, brand: BrandOption = None) -> None:
     """Forget an intent's route."""
-    _run_with(lambda c: org.delete_intent_route(c, brand, intent))
+    run_with(lambda c: org.delete_intent_route(c, brand, intent))
 
 
 @inbox_cli.command("list")
 def inbox_list() -> None:
     """List inboxes with their brand and team."""
-    _run_with(org.inboxes)
+    run_with(org.inboxes)
 
 
 @inbox_cli.command("add")
@@ -249,7 +249,7 @@ def inbox_add(
     team: Annotated[str | None, typer.Option(help="The team it feeds.")] = None,
 ) -> None:
     """Create an inbox (or rename it, or change its team)."""
-    _run_with(lambda c: org.put_inbox(c, brand, channel, address, name=name, team=team))
+    run_with(lambda c: org.put_inbox(c, brand, channel, address, name=name, team=team))
 
 
 @inbox_cli.command("team")
@@ -259,7 +259,7 @@ def inbox_team(
     team: Annotated[str | None, typer.Argument(help="Team slug; omit for none.")] = None,
 ) -> None:
     """Send an inbox's conversations to a team (unless their intent says otherwise)."""
-    _run_with(lambda c: org.set_inbox_team(c, channel, address, team))
+    run_with(lambda c: org.set_inbox_team(c, channel, address, team))
 
 
 def contact_profile(
@@ -268,4 +268,4 @@ def contact_profile(
     value: Annotated[float | None, typer.Option(help="Lifetime value.")] = None,
 ) -> None:
     """Set a contact's tier and lifetime value (both raise their priority)."""
-    _run_with(lambda c: org.set_contact_profile(c, email, tier=tier, value=value))
+    run_with(lambda c: org.set_contact_profile(c, email, tier=tier, value=value))

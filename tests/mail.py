@@ -27,9 +27,7 @@ class Relay:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     answer: Callable[[EmailMessage], str] = lambda _: "250 OK"
 
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         msg = BytesParser(policy=policy.default).parsebytes(envelope.original_content or b"")
         assert isinstance(msg, EmailMessage)
         reply = self.answer(msg)
@@ -87,7 +85,9 @@ def mail(
 
 def send_sync(port: int, message: EmailMessage | bytes, sender: str, rcpts: list[str]) -> Any:
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-        return client.sendmail(sender, rcpts, message.as_bytes() if isinstance(message, EmailMessage) else message)
+        return client.sendmail(
+            sender, rcpts, message.as_bytes() if isinstance(message, EmailMessage) else message
+        )
 
 
 async def send(

@@ -42,6 +42,14 @@ class ConsoleBackend(Protocol):
         self, conversation_id: str, after_seq: int
     ) -> list[dict[str, Any]]: ...
 
+    async def attachment(self, message_id: int, position: int) -> tuple[str, str, bytes]:
+        """(file name, content type, bytes) of a message's attachment; raise LookupError."""
+        ...
+
+    async def original(self, message_id: int) -> bytes:
+        """The raw mail a customer's message came from; raise LookupError."""
+        ...
+
     async def reply(
         self, agent: Agent, conversation_id: str, text: str, client_id: str
     ) -> tuple[dict[str, Any], bool]:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +29,24 @@ STATIC = Path(__file__).parent / "static"
 M = TypeVar("M", bound=BaseModel)
 OPEN_STATUSES = ["bot", "queued", "assigned"]
 ALL_STATUSES = {"bot", "queued", "assigned", "resolved"}
+
+
+BIGINT_MAX = 2**63 - 1
+
+
+def _download(content: bytes, filename: str, content_type: str) -> Response:
+    """A file for the browser to save, never to render: a customer's HTML or SVG opened in the
+    console's origin could run script with the agent's session."""
+    quoted = quote(filename, safe="")
+    return Response(
+        content,
+        media_type=content_type if content_type == "message/rfc822" else "application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quoted}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        },
+    )
 
 
 class Login(BaseModel):
@@ -358,6 +377,44 @@ def routes(
         await backend.conversation(conversation_id)  # 404 for an unknown id
         return JSONResponse({"messages": await backend.messages_after(conversation_id, int(raw))})
 
+    def _message_id(request: Request) -> int:
+        value = int(request.path_params["message_id"])
+        if value > BIGINT_MAX:
+            raise LookupError(f"no message {value}")
+        return value
+
+    @endpoint
+    async def get_attachment(request: Request) -> Response:
+        """
+        summary: Download one of a message's attachments
+        description: Always served as a download (Content-Disposition attachment, nosniff), so
+          a customer's file is never rendered inside the console's origin.
+        responses:
+          200: {description: the file}
+          401: {description: not logged in}
+          404: {description: no such attachment}
+        """
+        await _agent(request)
+        position = int(request.path_params["n"])
+        if position > BIGINT_MAX:
+            raise LookupError("no such attachment")
+        filename, content_type, content = await backend.attachment(_message_id(request), position)
+        return _download(content, filename, content_type)
+
+    @endpoint
+    async def get_original(request: Request) -> Response:
+        """
+        summary: Download the raw mail a customer's message came from (.eml)
+        responses:
+          200: {description: the message as received, message/rfc822}
+          401: {description: not logged in}
+          404: {description: the message did not come by mail}
+        """
+        await _agent(request)
+        message_id = _message_id(request)
+        raw = await backend.original(message_id)
+        return _download(raw, f"message-{message_id}.eml", "message/rfc822")
+
     @endpoint
     async def post_message(request: Request) -> Response:
         """
@@ -444,6 +501,12 @@ def routes(
                 Route("/api/conversations", list_conversations, methods=["GET"]),
                 Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
                 Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
+                Route(
+                    "/api/messages/{message_id:int}/attachments/{n:int}",
+                    get_attachment,
+                    methods=["GET"],
+                ),
+                Route("/api/messages/{message_id:int}/original", get_original, methods=["GET"]),
                 Route("/api/conversations/{id}/messages", post_message, methods=["POST"]),
                 Route("/api/conversations/{id}/return-to-bot", return_to_bot, methods=["POST"]),
                 WebSocketRoute("/ws", hub.endpoint),

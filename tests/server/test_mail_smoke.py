@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.settings import Settings
 from tests import harness, mail
 
 

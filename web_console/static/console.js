@@ -187,7 +187,8 @@
 
   function renderThreadHeader() {
     var c = conversations[openId];
-    $("thread-title").textContent = c ? (c.contact.name || c.contact.email || "Visitor") + " — " + c.channel : openId;
+    $("thread-title").textContent = c ? (c.contact.name || c.contact.email || "Visitor") + " — " + c.channel
+      + (c.subject ? ": " + c.subject : "") : openId;
     var facts = [];
     if (c) {
       facts.push(c.status === "bot" ? "with the bot" : c.status);
@@ -262,14 +263,42 @@
     openSeq = Math.max(openSeq, m.seq);
     var li = el("li", m.author_kind);
     li.dataset.seq = m.seq;
+    li.dataset.id = m.id;
     li.dataset.author = m.author_kind;
     var bubble = el("div", "bubble");
+    if (m.subject) bubble.appendChild(el("div", "subject", m.subject));
+    // Customer text (HTML mail included) is only ever set as text, never parsed as markup.
     bubble.appendChild(el("div", "text", m.text));
+    if (m.automated) bubble.appendChild(el("div", "automated", "Sent by a machine (" + m.automated + "): not answered automatically"));
+    var files = m.attachments || [];
+    if (files.length || m.original) {
+      var box = el("div", "files");
+      files.forEach(function (f) {
+        var a = el("a", "file", f.filename + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)");
+        a.href = "/console/api/messages/" + m.id + "/attachments/" + f.n;
+        a.setAttribute("download", f.filename);
+        box.appendChild(a);
+      });
+      if (m.original) {
+        var o = el("a", "file original", "original mail (.eml)");
+        o.href = "/console/api/messages/" + m.id + "/original";
+        box.appendChild(o);
+      }
+      bubble.appendChild(box);
+    }
     var meta = nluText(m);
     if (meta) bubble.appendChild(el("div", "nlu", meta));
+    if (m.delivery) bubble.appendChild(deliveryBadge(m.delivery));
     li.appendChild(bubble);
     $("messages").appendChild(li);
     $("messages").scrollTop = $("messages").scrollHeight;
+  }
+  var DELIVERY = { pending: "sending…", sent: "sent", delivered: "delivered", delayed: "delayed",
+    bounced: "bounced", failed: "not delivered", suppressed: "not sent" };
+  function deliveryBadge(d) {
+    var b = el("div", "delivery " + d.status, DELIVERY[d.status] || d.status);
+    if (d.detail) { b.title = d.detail; if (d.status !== "sent") b.textContent += ": " + d.detail; }
+    return b;
   }
   // What the NLU made of a customer's message, or which bot action said something.
   function nluText(m) {
@@ -348,6 +377,12 @@
             var old = item.querySelector(".nlu"); if (old) old.remove();
             var note = nluText(f.data.message);
             if (note) item.appendChild(el("div", "nlu", note));
+          }
+        } else if (f.name === "message.delivery" && f.conversation_id === openId) {
+          var target = $("messages").querySelector('li[data-id="' + f.data.delivery.message_id + '"] .bubble');
+          if (target) {
+            var before = target.querySelector(".delivery"); if (before) before.remove();
+            target.appendChild(deliveryBadge(f.data.delivery));
           }
         } else if (f.name === "conversation.created" || f.name === "conversation.updated") {
           var was = conversations[f.conversation_id], now = f.data.conversation;
