@@ -74,14 +74,14 @@ class Mailroom:
     # -- after the 250 -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.sweep()
+        await self.sweep(steal=True)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="mail-sweep")
 
-    async def sweep(self) -> int:
+    async def sweep(self, *, steal: bool = False) -> int:
         async with self._pool.acquire() as conn:
-            pending = await mail.unclaimed_receipts(conn)
+            pending = await mail.unclaimed_receipts(conn, steal=steal)
         for receipt_id in pending:
-            self._spawn(receipt_id)
+            self._spawn(receipt_id, steal=steal)
         if pending:
             log.info("parsing mail receipts left unparsed", count=len(pending))
         return len(pending)
@@ -103,8 +103,8 @@ class Mailroom:
         """Parse a receipt in the background (an admin's retry of a quarantined one)."""
         self._spawn(receipt_id)
 
-    def _spawn(self, receipt_id: int) -> None:
-        task = asyncio.create_task(self._process(receipt_id), name="mail-receipt")
+    def _spawn(self, receipt_id: int, *, steal: bool = False) -> None:
+        task = asyncio.create_task(self._process(receipt_id, steal), name="mail-receipt")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -116,10 +116,10 @@ class Mailroom:
             except Exception:
                 log.exception("mail receipt sweep failed")
 
-    async def _process(self, receipt_id: int) -> None:
+    async def _process(self, receipt_id: int, steal: bool) -> None:
         try:
             async with self._pool.acquire() as conn:
-                receipt = await mail.claim_receipt(conn, receipt_id)
+                receipt = await mail.claim_receipt(conn, receipt_id, steal=steal)
             if receipt is None:
                 return  # done already, or another node has it
             if receipt.attempts > mail.MAX_ATTEMPTS:

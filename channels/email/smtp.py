@@ -23,6 +23,11 @@ from channels.email.port import MailBackend
 log = structlog.get_logger(__name__)
 
 
+# Commands per session: a client may send many messages on one connection, but a session of
+# NOOPs, VRFYs or bogus commands is a scanner (aiosmtpd answers 421 past the limit).
+CALL_LIMITS = {"MAIL": 10_000, "RCPT": 100_000, "DATA": 10_000, "RSET": 10_000, "*": 100}
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
     host: str = "127.0.0.1"
@@ -144,7 +149,7 @@ class SmtpServer:
             tls_context=c.tls,
             require_starttls=c.require_tls and c.tls is not None,
             timeout=c.idle_seconds,
-            command_call_limit=100,
+            command_call_limit=CALL_LIMITS,
             loop=asyncio.get_running_loop(),
             **auth,
         )

@@ -13,6 +13,9 @@ from mailparser_reply import EmailReplyParser
 _BLOCKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
 _BREAK = re.compile(r"<\s*(?:br\s*/?|/(?:p|div|li|tr|h[1-6]|blockquote|pre))\s*>", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+# The signature separator of RFC 3676 §4.3 ("-- " alone on a line), which the reply parser
+# leaves in place; mail clients strip the trailing space often enough to accept "--" too.
+_SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
 # The languages whose reply headers ("On ... wrote:", "Le ... a écrit :") are recognised.
 _LANGUAGES = ["en", "fr", "de", "es", "it", "nl", "pt", "sv", "pl"]
 _replies = EmailReplyParser(languages=_LANGUAGES)
@@ -36,4 +39,5 @@ def latest_reply(text: str) -> str:
         reply = _replies.parse_reply(text)
     except Exception:  # the library's regexes on odd input; the full text is still shown
         return ""
-    return (reply or "").strip()
+    reply = _SIGNATURE.split(reply or "", maxsplit=1)[0]
+    return reply.strip()

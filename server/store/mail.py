@@ -37,28 +37,32 @@ async def add_receipt(
     return int(value)
 
 
-async def claim_receipt(conn: Conn, receipt_id: int) -> Receipt | None:
-    """Take the receipt for parsing unless it is done or another node holds it."""
+async def claim_receipt(conn: Conn, receipt_id: int, *, steal: bool = False) -> Receipt | None:
+    """Take the receipt for parsing unless it is done or (without ``steal``) another node
+    holds it. Parsing a receipt twice is harmless (its message is stored once), so a node
+    starting up steals every claim rather than wait for a dead node's to lapse."""
     row = await conn.fetchrow(
         """UPDATE mail_receipts
               SET attempts = attempts + 1, claimed_until = now() + make_interval(secs => $2)
             WHERE id = $1 AND state = 'received'
-              AND (claimed_until IS NULL OR claimed_until < now())
+              AND ($3 OR claimed_until IS NULL OR claimed_until < now())
         RETURNING id, mail_from, rcpt_tos, raw, attempts""",
         receipt_id,
         CLAIM_SECONDS,
+        steal,
     )
     if row is None:
         return None
     return Receipt(row["id"], row["mail_from"], list(row["rcpt_tos"]), row["raw"], row["attempts"])
 
 
-async def unclaimed_receipts(conn: Conn, limit: int = 100) -> list[int]:
+async def unclaimed_receipts(conn: Conn, *, steal: bool = False, limit: int = 1000) -> list[int]:
     """Receipts stored but not parsed: their node died, or parsing is still to come."""
     rows = await conn.fetch(
         "SELECT id FROM mail_receipts WHERE state = 'received'"
-        " AND (claimed_until IS NULL OR claimed_until < now()) ORDER BY id LIMIT $1",
+        " AND ($2 OR claimed_until IS NULL OR claimed_until < now()) ORDER BY id LIMIT $1",
         limit,
+        steal,
     )
     return [int(r["id"]) for r in rows]
 
