@@ -109,18 +109,19 @@ async def test_a_mail_becomes_a_conversation_and_is_acknowledged_in_its_thread(d
     assert conversation["contact"]["email"] == "ada@example.com"
     first = (await desk.messages(conversation["id"]))[0]
     assert first["text"] == "My parcel is late."  # quoted history and signature cut
-    assert first["subject"] == "Where is my parcel?" and first["original"]
+    assert first["subject"] == "Where is my parcel?"
+    assert first["original"]
     assert first["attachments"] == [
         {"n": 0, "filename": "invoice.pdf", "content_type": "application/pdf", "size": 16}
     ]
     download = await desk.http.get(f"/console/api/messages/{first['id']}/attachments/0")
-    assert download.status_code == 200 and download.content == b"%PDF-1.4 invoice"
+    assert download.status_code == 200
+    assert download.content == b"%PDF-1.4 invoice"
     assert download.headers["content-disposition"].startswith("attachment;")
     assert download.headers["content-type"] == "application/octet-stream"
     original = await desk.http.get(f"/console/api/messages/{first['id']}/original")
-    assert (
-        b"> old text" in original.content and b"Message-ID: <first@example.com>" in original.content
-    )
+    assert b"> old text" in original.content
+    assert b"Message-ID: <first@example.com>" in original.content
     for bad in (
         "/console/api/messages/99999/attachments/0",
         "/console/api/messages/99999999999999999999/original",
@@ -133,9 +134,8 @@ async def test_a_mail_becomes_a_conversation_and_is_acknowledged_in_its_thread(d
     assert ack["References"] == "<first@example.com>"
     assert ack["Subject"] == "Re: Where is my parcel?"
     assert ack["Auto-Submitted"] == "auto-replied"
-    assert ack["Reply-To"].startswith("support+") and ack["Reply-To"].endswith(
-        "@demo.switchboard.test"
-    )
+    assert ack["Reply-To"].startswith("support+")
+    assert ack["Reply-To"].endswith("@demo.switchboard.test")
     assert desk.relay.envelopes[0] == (INBOX, ["ada@example.com"])
     system = (await desk.messages(conversation["id"]))[1]
     await desk.delivery(system["id"], "sent")
@@ -178,7 +178,8 @@ async def test_replies_from_common_clients_join_the_conversation(desk: Desk, sty
     assert sent["In-Reply-To"] == "<q1@example.com>"
     our_id = sent["Message-ID"]
     refs = sent["References"]
-    assert refs.startswith("<q1@example.com>") and "sb-" in refs  # the acknowledgement's id too
+    assert refs.startswith("<q1@example.com>")
+    assert "sb-" in refs
     await desk.delivery(agent["id"], "sent")
 
     how = CLIENT_STYLES[style]
@@ -288,7 +289,8 @@ async def test_a_second_acknowledgement_within_the_window_is_suppressed(desk: De
         )
     )
     [reopened] = await desk.conversations()
-    assert reopened["id"] == conversation["id"] and reopened["status"] == "queued"
+    assert reopened["id"] == conversation["id"]
+    assert reopened["status"] == "queued"
     notices = [m for m in await desk.messages(conversation["id"]) if m["author_kind"] == "system"]
     assert len(notices) == 2
     delivery = await desk.delivery(notices[1]["id"], "suppressed")
@@ -326,7 +328,8 @@ async def test_a_report_on_an_unknown_message_opens_nothing(desk: Desk) -> None:
     await desk.receive(samples.rfc3464("never-sent@elsewhere"), sender="<>")
     assert await desk.conversations() == []
     [receipt] = await desk.sql("SELECT state, reason FROM mail_receipts")
-    assert receipt["state"] == "report" and "names no message of ours" in receipt["reason"]
+    assert receipt["state"] == "report"
+    assert "names no message of ours" in receipt["reason"]
 
 
 async def test_temporary_relay_failures_are_retried_and_permanent_ones_shown(desk: Desk) -> None:
@@ -341,7 +344,8 @@ async def test_temporary_relay_failures_are_retried_and_permanent_ones_shown(des
     desk.relay.answer = lambda _: "550 5.1.1 mailbox unavailable"
     agent = await desk.reply(conversation["id"], "Answer that cannot arrive.")
     failed = await desk.delivery(agent["id"], "failed")
-    assert failed["attempts"] == 1 and "550" in failed["detail"]
+    assert failed["attempts"] == 1
+    assert "550" in failed["detail"]
     shown = [m for m in await desk.messages(conversation["id"]) if m["id"] == agent["id"]]
     assert shown[0]["delivery"] == {"status": "failed", "detail": failed["detail"]}
 
@@ -414,14 +418,17 @@ async def test_the_smtp_boundary_refuses_precisely(desk: Desk) -> None:
             b"QUIT\r\n",
         ],
     )
-    assert answers[0].startswith("250") and "SIZE 10485760" in answers[0]
+    assert answers[0].startswith("250")
+    assert "SIZE 10485760" in answers[0]
     assert answers[1].startswith("500")
     assert answers[2].startswith("552")
     assert answers[3].startswith("250")
-    assert answers[4].startswith("550") and answers[5].startswith("550")
+    assert answers[4].startswith("550")
+    assert answers[5].startswith("550")
     assert answers[6].startswith("250")
     assert answers[7].startswith("354")
-    assert answers[8].startswith("500") and "Line too long" in answers[8]
+    assert answers[8].startswith("500")
+    assert "Line too long" in answers[8]
     assert await desk.sql("SELECT id FROM mail_receipts") == []  # nothing half-stored
 
 
@@ -491,9 +498,11 @@ async def test_unparseable_mail_is_quarantined_visible_and_retryable(desk: Desk)
         listed = (await admin.get("/api/admin/mail", params={"state": "quarantined"})).json()[
             "mail"
         ]
-        assert len(listed) == 1 and "no sender" in listed[0]["reason"]
+        assert len(listed) == 1
+        assert "no sender" in listed[0]["reason"]
         raw = await admin.get(f"/api/admin/mail/{listed[0]['id']}/raw")
-        assert raw.status_code == 200 and raw.content.endswith(b"hi\r\n")
+        assert raw.status_code == 200
+        assert raw.content.endswith(b"hi\r\n")
         retried = await admin.post(f"/api/admin/mail/{listed[0]['id']}/retry")
         assert retried.status_code == 202
         await desk.settled()

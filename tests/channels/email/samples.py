@@ -58,8 +58,10 @@ def exim_bounce(message_id: str) -> bytes:
         "This message was created automatically by mail delivery software.\r\n\r\n"
         "A message that you sent could not be delivered to one or more of its\r\n"
         "recipients. This is a permanent error. The following address(es) failed:\r\n\r\n"
-        "  gone@example.org\r\n    SMTP error from remote mail server after RCPT TO:<gone@example.org>:\r\n"
-        "    550 5.1.1 User unknown\r\n\r\n------ This is a copy of the message, including all the headers. ------\r\n\r\n"
+        "  gone@example.org\r\n"
+        "    SMTP error from remote mail server after RCPT TO:<gone@example.org>:\r\n"
+        "    550 5.1.1 User unknown\r\n\r\n"
+        "------ This is a copy of the message, including all the headers. ------\r\n\r\n"
         f"From: {OUR}\r\nMessage-ID: <{message_id}>\r\nSubject: Re: hello\r\n\r\nYour parcel.\r\n"
     ).encode()
 
@@ -85,7 +87,8 @@ def read_receipt(message_id: str) -> bytes:
         "\r\n--B\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n"
         "--B\r\nContent-Type: message/disposition-notification\r\n\r\n"
         "Final-Recipient: rfc822; ada@example.com\r\n"
-        f"Original-Message-ID: <{message_id}>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n"
+        f"Original-Message-ID: <{message_id}>\r\n"
+        "Disposition: manual-action/MDN-sent-manually; displayed\r\n"
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"Message-ID: <{message_id}>\r\nFrom: {OUR}\r\n"
         "--B--\r\n"

@@ -52,10 +52,12 @@ def test_compose_threads_and_has_both_parts() -> None:
     assert msg["Message-ID"] == "<sb-9.tok@demo.switchboard.test>"
     assert msg["In-Reply-To"] == "<c2@example.com>"
     assert msg["References"] == "<c1@example.com> <sb-5.tok@demo.switchboard.test> <c2@example.com>"
-    assert msg["X-Loop"] == "switchboard" and msg["Auto-Submitted"] is None
+    assert msg["X-Loop"] == "switchboard"
+    assert msg["Auto-Submitted"] is None
     text = msg.get_body(("plain",))
     html = msg.get_body(("html",))
-    assert text is not None and html is not None
+    assert text is not None
+    assert html is not None
     assert "Your parcel <b>left</b> today." in text.get_content()
     assert "&lt;b&gt;left&lt;/b&gt;" in html.get_content()  # the agent's text, escaped
 
@@ -69,7 +71,9 @@ def test_automatic_replies_are_marked() -> None:
 def test_long_threads_keep_the_first_and_newest_references() -> None:
     thread = tuple(f"m{n}@x" for n in range(40))
     refs = compose(_outgoing(thread=thread))["References"].split()
-    assert len(refs) == 20 and refs[0] == "<m0@x>" and refs[-1] == "<m39@x>"
+    assert len(refs) == 20
+    assert refs[0] == "<m0@x>"
+    assert refs[-1] == "<m39@x>"
 
 
 @pytest.mark.parametrize(

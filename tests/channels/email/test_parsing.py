@@ -27,7 +27,9 @@ def test_plain_mail() -> None:
     assert (mail.from_name, mail.from_address) == ("Ada Lovelace", "ada@example.com")
     assert mail.subject == "Order question"
     assert mail.text == "Hello, where is my order?"
-    assert mail.automated is None and mail.report is None and not mail.defects
+    assert mail.automated is None
+    assert mail.report is None
+    assert not mail.defects
 
 
 def test_quoted_history_and_signature_are_cut_for_display_but_kept() -> None:
@@ -42,7 +44,10 @@ def test_quoted_history_and_signature_are_cut_for_display_but_kept() -> None:
 
 
 def test_french_reply_header_is_recognised() -> None:
-    body = "Merci, c'est reçu.\n\nLe lun. 23 nov. 2026 à 10:00, Support <s@x.fr> a écrit :\n> Bonjour\n"
+    body = (
+        "Merci, c'est reçu.\n\nLe lun. 23 nov. 2026 à 10:00, Support <s@x.fr> a écrit :\n"
+        "> Bonjour\n"
+    )
     assert parse(_mail(body).as_bytes(), "ada@example.com").text == "Merci, c'est reçu."
 
 
@@ -56,7 +61,8 @@ def test_html_only_mail_becomes_text_without_markup() -> None:
     )
     mail = parse(msg.as_bytes(), "ada@example.com")
     assert mail.html
-    assert "<" not in mail.full_text and "alert" not in mail.full_text
+    assert "<" not in mail.full_text
+    assert "alert" not in mail.full_text
     assert mail.full_text.splitlines()[:3] == ["Hello & welcome", "Line two", "Line three"]
 
 
