@@ -13,6 +13,7 @@ Receipts a dead node left unparsed are picked up at start and by a periodic swee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -123,7 +124,10 @@ class Mailroom:
             if receipt is None:
                 return  # done already, or another node has it
             if receipt.attempts > mail.MAX_ATTEMPTS:
-                await self._quarantine(receipt_id, f"parsing failed {mail.MAX_ATTEMPTS} times")
+                await self._quarantine(
+                    receipt_id,
+                    f"gave up after {mail.MAX_ATTEMPTS} attempts: {receipt.last_failure}",
+                )
                 return
             try:
                 parsed = await self._parser.parse(receipt.raw, receipt.mail_from)
@@ -134,9 +138,13 @@ class Mailroom:
                 await self._attach_report(receipt_id, parsed)
             else:
                 await self._deliver(receipt_id, receipt.rcpt_tos, parsed)
-        except Exception:
-            # The receipt stays 'received' and is retried by the sweep once its claim lapses.
+        except Exception as exc:
+            # The receipt stays 'received' and is retried by the sweep once its claim lapses;
+            # after MAX_ATTEMPTS it is quarantined with this reason.
             log.exception("processing a mail receipt failed", receipt_id=receipt_id)
+            with contextlib.suppress(Exception):
+                async with self._pool.acquire() as conn:
+                    await mail.note_failure(conn, receipt_id, f"processing failed: {exc!r}")
 
     async def _quarantine(self, receipt_id: int, reason: str) -> None:
         async with self._pool.acquire() as conn:

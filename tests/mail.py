@@ -100,3 +100,43 @@ async def send(
     return await asyncio.to_thread(
         send_sync, port, message, sender, rcpts or ["support@demo.switchboard.test"]
     )
+
+
+async def send_raw(
+    port: int,
+    raw: bytes,
+    sender: str = "odd@example.com",
+    rcpt: str = "support@demo.switchboard.test",
+) -> str:
+    """One SMTP transaction with exactly these bytes (dot-stuffed, nothing else changed: bare
+    LFs stay bare, unlike smtplib); returns the server's answer to the end of DATA."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def answer() -> str:
+        lines = []
+        while True:
+            line = (await reader.readline()).decode(errors="replace")
+            lines.append(line.strip())
+            if len(line) < 4 or line[3] != "-":
+                return "\n".join(lines)
+
+    try:
+        await answer()
+        for command in (
+            b"EHLO corpus.example.com",
+            f"MAIL FROM:<{sender.strip('<>')}>".encode(),
+            f"RCPT TO:<{rcpt}>".encode(),
+            b"DATA",
+        ):
+            writer.write(command + b"\r\n")
+            reply = await answer()
+            if reply[:1] not in ("2", "3"):
+                return reply
+        body = raw if raw.endswith(b"\r\n") else raw + b"\r\n"
+        body = (b"." + body if body.startswith(b".") else body).replace(b"\r\n.", b"\r\n..")
+        writer.write(body + b".\r\n")
+        result = await answer()
+        writer.write(b"QUIT\r\n")
+        return result
+    finally:
+        writer.close()

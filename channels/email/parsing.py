@@ -85,7 +85,7 @@ def parse(raw: bytes, mail_from: str, limits: Limits = Limits()) -> ParsedMail:
     from_name, from_address = _sender(msg, mail_from, defects)
     if not from_address and report is None:
         raise Unparseable("no sender address (no From header and a null envelope sender)")
-    raw_id = _message_ids(_header(msg, "Message-ID", defects), 1)
+    raw_id = _message_ids(_printable(_header(msg, "Message-ID", defects)), 1)
     message_id = raw_id[0] if raw_id else _derived_id(raw)
     text_part, html_part, files = _bodies(parts, limits, defects)
     html = False
@@ -102,16 +102,16 @@ def parse(raw: bytes, mail_from: str, limits: Limits = Limits()) -> ParsedMail:
     text = latest_reply(full_text) or full_text.strip()
     if not text and files:
         text = "(attachments only)"
-    headers = {k.lower(): _header(msg, k, defects) for k in set(msg.keys())}
+    headers = {k.lower(): _printable(_header(msg, k, defects)) for k in set(msg.keys())}
     return ParsedMail(
         message_id=message_id,
         message_id_derived=not raw_id,
         in_reply_to=_message_ids(headers.get("in-reply-to", ""), limits.references),
         references=_message_ids(headers.get("references", ""), limits.references, newest=True),
         subject=_one_line(headers.get("subject", ""))[:500],
-        from_address=from_address,
-        from_name=from_name,
-        recipients=_recipients(msg, defects),
+        from_address=_printable(from_address),
+        from_name=_printable(from_name) if from_name else None,
+        recipients=tuple(_printable(r) for r in _recipients(msg, defects)),
         text=text,
         full_text=full_text,
         html=html,
@@ -228,6 +228,15 @@ def _message_ids(value: str, limit: int, *, newest: bool = False) -> tuple[str, 
 
 def _derived_id(raw: bytes) -> str:
     return f"sha256-{hashlib.sha256(raw).hexdigest()}@switchboard.invalid"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    """Header text without control characters (Postgres refuses NUL in text; the rest is
+    never meant to be shown)."""
+    return _CONTROL.sub("", value)
 
 
 def _one_line(value: str) -> str:

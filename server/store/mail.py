@@ -21,6 +21,8 @@ class Receipt:
     rcpt_tos: list[str]
     raw: bytes
     attempts: int
+    # Why the last attempt failed, if one did.
+    last_failure: str | None
 
 
 async def add_receipt(
@@ -46,14 +48,21 @@ async def claim_receipt(conn: Conn, receipt_id: int, *, steal: bool = False) -> 
               SET attempts = attempts + 1, claimed_until = now() + make_interval(secs => $2)
             WHERE id = $1 AND state = 'received'
               AND ($3 OR claimed_until IS NULL OR claimed_until < now())
-        RETURNING id, mail_from, rcpt_tos, raw, attempts""",
+        RETURNING id, mail_from, rcpt_tos, raw, attempts, reason""",
         receipt_id,
         CLAIM_SECONDS,
         steal,
     )
     if row is None:
         return None
-    return Receipt(row["id"], row["mail_from"], list(row["rcpt_tos"]), row["raw"], row["attempts"])
+    return Receipt(
+        row["id"],
+        row["mail_from"],
+        list(row["rcpt_tos"]),
+        row["raw"],
+        row["attempts"],
+        row["reason"],
+    )
 
 
 async def unclaimed_receipts(conn: Conn, *, steal: bool = False, limit: int = 1000) -> list[int]:
@@ -88,6 +97,16 @@ async def settle_receipt(
         message_id,
         subject[:500] if subject else None,
         UUID(conversation_id) if conversation_id else None,
+    )
+
+
+async def note_failure(conn: Conn, receipt_id: int, reason: str) -> None:
+    """Why processing failed this time; the receipt stays to be retried."""
+    await conn.execute(
+        "UPDATE mail_receipts SET reason = $2, claimed_until = now() + make_interval(secs => 5)"
+        " WHERE id = $1 AND state = 'received'",
+        receipt_id,
+        reason[:1000],
     )
 
 

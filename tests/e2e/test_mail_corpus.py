@@ -1,0 +1,102 @@
+"""Two hundred hostile or odd messages over real SMTP: each is stored, reported or quarantined
+with a reason (or refused by SMTP itself, with the code saying why); none crashes or stalls
+the server, which keeps storing ordinary mail and answering HTTP throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import httpx
+
+from tests import harness, mail
+from tests.channels.email.corpus import Case, cases
+
+SENDERS = 8
+
+
+async def test_the_hostile_corpus(dsn: str, tmp_path: Path) -> None:
+    corpus = list(cases())
+    assert len(corpus) >= 200
+    settings = harness.settings_for(dsn, tmp_path, mail_parse_seconds=3.0)
+    async with harness.run_server(settings) as running:
+        assert running.services.smtp is not None
+        port = running.services.smtp.port
+        answers: dict[str, str] = {}
+        probes: list[str] = []
+        slowest_health = 0.0
+        done = asyncio.Event()
+
+        async def health() -> None:
+            nonlocal slowest_health
+            async with httpx.AsyncClient(base_url=running.base_url, timeout=10) as http:
+                while not done.is_set():
+                    started = time.monotonic()
+                    assert (await http.get("/healthz")).status_code == 200
+                    slowest_health = max(slowest_health, time.monotonic() - started)
+                    await asyncio.sleep(0.1)
+
+        queue: asyncio.Queue[Case] = asyncio.Queue()
+        for case in corpus:
+            queue.put_nowait(case)
+
+        async def sender() -> None:
+            while not queue.empty():
+                case = queue.get_nowait()
+                answers[case.name] = await mail.send_raw(port, case.raw, case.sender)
+                if len(answers) % 25 == 0:
+                    probe = f"probe-{len(answers)}@example.com"
+                    await mail.send(
+                        port,
+                        mail.mail(message_id=probe, sender="probe@example.com"),
+                        "probe@example.com",
+                    )
+                    probes.append(probe)
+
+        watcher = asyncio.create_task(health())
+        await asyncio.gather(*(sender() for _ in range(SENDERS)))
+        await running.services.mailroom.settled()
+        done.set()
+        await watcher
+
+        pool = running.services.pool
+        receipts = {
+            r["id"]: r for r in await pool.fetch("SELECT id, state, reason FROM mail_receipts")
+        }
+        problems = []
+        for case in corpus:
+            answer = answers[case.name]
+            queued = re.search(r"queued as (\d+)", answer)
+            if case.expect == "refused":
+                if not re.match(r"5\d\d ", answer):
+                    problems.append(f"{case.name}: expected a 5xx refusal, got {answer!r}")
+                continue
+            if queued is None:
+                problems.append(f"{case.name}: not accepted: {answer!r}")
+                continue
+            receipt = receipts[int(queued.group(1))]
+            state = receipt["state"]
+            if state == "received":
+                problems.append(f"{case.name}: never processed")
+            if state == "quarantined" and not receipt["reason"]:
+                problems.append(f"{case.name}: quarantined without a reason")
+            wanted = {
+                "stored": {"stored", "duplicate"},
+                "any": {"stored", "duplicate", "quarantined"},
+            }
+            if state not in wanted.get(case.expect, {case.expect}):
+                problems.append(
+                    f"{case.name}: {state} ({receipt['reason']}), expected {case.expect}"
+                )
+        assert problems == []
+
+        stored_probes = await pool.fetch(
+            "SELECT count(*) AS n FROM mail_receipts WHERE message_id = ANY($1::text[])"
+            " AND state = 'stored'",
+            probes,
+        )
+        assert stored_probes[0]["n"] == len(probes) >= 8
+        # The event loop never waited on a parser: HTTP kept answering promptly.
+        assert slowest_health < 5.0
