@@ -198,6 +198,16 @@ def two_nodes(dsn: str, redis_url: str, data_dir: Path, **extra: str) -> Iterato
 @contextlib.contextmanager
 def server_process(env: dict[str, str]) -> Iterator[str]:
     """`switchboard serve --port 0` in its own process; yields its base URL."""
+    proc, base = spawn_server(env)
+    try:
+        yield base
+    finally:
+        stop_process(proc, grace=20)
+
+
+def spawn_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """Start `switchboard serve --port 0`; returns the process (the caller stops it) and its
+    base URL once it is listening."""
     full_env = {
         **os.environ,
         "SWITCHBOARD_NLU_ENGINE": "none",
@@ -215,26 +225,26 @@ def server_process(env: dict[str, str]) -> Iterator[str]:
     )
     assert proc.stdout is not None
     lines = []
-    drain: threading.Thread | None = None
-    try:
-        deadline = time.monotonic() + 60
-        base = None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Switchboard is listening on "):
-                base = line.split()[-1]
-                break
-        if base is None:
-            raise RuntimeError("server did not start:\n" + "".join(lines))
-        # Keep draining its output so a full pipe never blocks the server.
-        drain = threading.Thread(target=proc.stdout.read, daemon=True)
-        drain.start()
-        yield base
-    finally:
-        stop_process(proc, grace=20)
-        if drain is not None:
-            drain.join(5)
-        proc.stdout.close()
+    deadline = time.monotonic() + 60
+    base = None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Switchboard is listening on "):
+            base = line.split()[-1]
+            break
+    if base is None:
+        stop_process(proc, grace=5)
+        raise RuntimeError("server did not start:\n" + "".join(lines))
+    # Keep draining its output so a full pipe never blocks the server; the pipe is closed
+    # when the process has gone (its end of the pipe closes, read returns).
+    output = proc.stdout
+
+    def drain() -> None:
+        output.read()
+        output.close()
+
+    threading.Thread(target=drain, daemon=True).start()
+    return proc, base
