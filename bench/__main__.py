@@ -1,7 +1,7 @@
 """`make bench`: idle sockets and memory, round-trip latency and throughput, each beside a bare
 `websockets` echo server measured in the same run; then the NLU engines side by side
-(bench/nlu.py) and the router (bench/routing.py); writes bench/RESULTS.md. BENCH_ONLY=ws,
-routing or nlu runs one part.
+(bench/nlu.py), the router (bench/routing.py) and inbound mail (bench/mail.py); writes
+bench/RESULTS.md. BENCH_ONLY=ws, routing, mail or nlu runs one part.
 
 Everything runs on loopback and stops by itself. Sizes can be changed with environment
 variables: BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step,
@@ -152,6 +152,10 @@ def main() -> None:
         from bench import routing
 
         routing.main()
+    if only in ("", "mail"):
+        from bench import mail
+
+        mail.main()
     if only in ("", "nlu"):
         from bench import nlu
 

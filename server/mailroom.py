@@ -75,6 +75,7 @@ class Mailroom:
     # -- after the 250 -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self._parser.warm_up()
         await self.sweep(steal=True)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="mail-sweep")
 

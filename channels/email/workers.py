@@ -42,10 +42,17 @@ class ParserPool:
 
     def __init__(self, workers: int, budget_seconds: float, limits: Limits | None = None) -> None:
         self._budget = budget_seconds
+        self._workers = workers
         self._limits = limits or Limits()
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["channels.email.parsing"])
         self._pool = ProcessPool(max_workers=workers, initializer=_limit_worker, context=context)
+
+    async def warm_up(self) -> None:
+        """Start the workers now (forkserver and imports take a second or two), so the first
+        mail after a start is not the one that waits for them."""
+        probe = b"From: warm@example.com\r\nSubject: warm-up\r\n\r\nhello\r\n"
+        await asyncio.gather(*(self.parse(probe, "warm@example.com") for _ in range(self._workers)))
 
     async def parse(self, raw: bytes, mail_from: str) -> ParsedMail:
         """The parsed mail; raises Unparseable with the reason it was refused."""
