@@ -10,6 +10,6 @@ COPY web_console web_console
 RUN pip install --no-cache-dir . \
  && useradd --system --home /app switchboard
 USER switchboard
-EXPOSE 8000
+EXPOSE 8000 2525
 # Migrations run at start; an advisory lock lets replicas start together.
 CMD ["switchboard", "serve", "--host", "0.0.0.0", "--port", "8000"]

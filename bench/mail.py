@@ -76,9 +76,7 @@ async def _send_all(port: int, sent_at: dict[int, float]) -> float:
 
 
 class _Bare:
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return "250 OK"
 
 

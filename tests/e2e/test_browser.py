@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from server import demo
+from tests import mail
 from tests.harness import RunningServer, free_port, run_server, settings_for
 
 pytestmark = pytest.mark.browser
@@ -217,3 +219,47 @@ async def new_vip(site: RunningServer, email: str) -> None:
 
     await new_session(site.base_url, email=email, name="Vivian")
     await site.services.pool.execute("UPDATE contacts SET vip = true WHERE email = $1", email)
+
+
+async def test_an_email_in_the_console_text_files_and_delivery_state(
+    browser: Browser, site: RunningServer
+) -> None:
+    context = await browser.new_context(accept_downloads=True)
+    agent = await context.new_page()
+    await login(agent, site.base_url)
+    assert site.services.smtp is not None
+
+    msg = mail.mail(
+        sender="Ada Lovelace <ada@example.com>",
+        subject="Invoice question",
+        message_id="browser@example.com",
+    )
+    msg.set_content(
+        '<p>Hello <b>team</b>,</p><p>see the invoice.</p><img src=x onerror="window.__pwned=1">'
+        "<script>window.__pwned=2</script>",
+        subtype="html",
+    )
+    msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="inv.pdf")
+    await mail.send(site.services.smtp.port, msg)
+
+    item = agent.locator("#conversations li", has_text="Ada Lovelace")
+    await expect(item).to_have_count(1)
+    await item.click()
+    await expect(agent.locator("#thread-title")).to_contain_text("email: Invoice question")
+    customer = agent.locator("#messages li[data-author=customer]")
+    await expect(customer.locator(".text")).to_have_text("Hello team,\n\nsee the invoice.")
+    await expect(customer.locator(".subject")).to_have_text("Invoice question")
+    assert await agent.evaluate("window.__pwned") is None
+    assert await agent.locator("#messages img, #messages script").count() == 0
+
+    async with agent.expect_download() as download_info:
+        await customer.locator("a.file", has_text="inv.pdf").click()
+    download = await download_info.value
+    assert download.suggested_filename == "inv.pdf"
+    saved = Path(await download.path())
+    assert await asyncio.to_thread(saved.read_bytes) == b"%PDF-1.4"
+    # No relay is configured here: the acknowledgement waits in the outbox, and says so.
+    await expect(agent.locator("#messages li[data-author=system] .delivery")).to_have_text(
+        "sending…"
+    )
+    await context.close()

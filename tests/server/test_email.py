@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -512,3 +514,68 @@ async def test_unparseable_mail_is_quarantined_visible_and_retryable(desk: Desk)
         assert (await admin.post("/api/admin/mail/999/retry")).status_code == 404
         assert (await admin.get("/api/admin/mail/999/raw")).status_code == 404
     assert await desk.conversations() == []
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    cert, key = tmp / "smtp.crt", tmp / "smtp.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _send_over_tls(port: int, login: tuple[str, str] | None) -> dict[str, Any]:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        client.starttls(context=ssl._create_unverified_context())  # a self-signed test cert
+        client.ehlo()
+        if login is not None:
+            client.login(*login)
+        msg = mail.mail(message_id=f"tls-{login is not None}@example.com")
+        return client.sendmail("ada@example.com", [INBOX], msg.as_bytes())
+
+
+async def test_starttls_and_auth_when_configured(dsn: str, tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    settings = harness.settings_for(
+        dsn,
+        tmp_path,
+        smtp_tls_cert=cert,
+        smtp_tls_key=key,
+        smtp_require_tls=True,
+        smtp_auth="relay-user:s3cret-pass",
+    )
+    async with harness.run_server(settings) as running:
+        assert running.services.smtp is not None
+        port = running.services.smtp.port
+        answers = await asyncio.to_thread(
+            _smtp_exchange, port, [b"EHLO c\r\n", b"MAIL FROM:<ada@example.com>\r\n"]
+        )
+        assert "STARTTLS" in answers[0]
+        assert answers[1].startswith("530")  # nothing before STARTTLS
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            await asyncio.to_thread(_send_over_tls, port, None)
+        assert refused.value.smtp_code == 530  # TLS, but no AUTH
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            await asyncio.to_thread(_send_over_tls, port, ("relay-user", "wrong"))
+        assert await asyncio.to_thread(_send_over_tls, port, ("relay-user", "s3cret-pass")) == {}
+        await running.services.mailroom.settled()
+        states = await running.services.pool.fetch("SELECT state FROM mail_receipts")
+        assert [r["state"] for r in states] == ["stored"]
