@@ -35,6 +35,26 @@ def _nlu_state(services: Any) -> dict[str, Any]:
     return {"ok": True, **state}
 
 
+async def _email_state(services: Any) -> dict[str, Any]:
+    """Mail never makes a node unready either: mail that cannot go out waits in the outbox
+    (counted here), and senders retry what the listener could not take."""
+    smtp = services.smtp
+    async with asyncio.timeout(2):
+        counts = await services.pool.fetchrow(
+            "SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending') AS outbox,"
+            " (SELECT count(*) FROM mail_receipts WHERE state = 'received') AS unparsed,"
+            " (SELECT count(*) FROM mail_receipts WHERE state = 'quarantined') AS quarantined"
+        )
+    return {
+        "ok": True,
+        "smtp_port": smtp.port if smtp is not None else None,
+        "relay": services.settings.smtp_relay_url is not None,
+        "outbox_pending": counts["outbox"],
+        "receipts_unparsed": counts["unparsed"],
+        "quarantined": counts["quarantined"],
+    }
+
+
 def routes(services: Any) -> list[BaseRoute]:
     async def healthz(request: Request) -> Response:
         """
@@ -46,7 +66,7 @@ def routes(services: Any) -> list[BaseRoute]:
 
     async def readyz(request: Request) -> Response:
         """
-        summary: Readiness of the database, bus and NLU
+        summary: Readiness of the database, bus and NLU, and the email channel's state
         responses:
           200: {description: every part is ready}
           503: {description: a part is not ready; the body says which}
@@ -66,6 +86,11 @@ def routes(services: Any) -> list[BaseRoute]:
             "bus": services.bus.state(),
             "nlu": _nlu_state(services),
         }
+        if db["ok"]:
+            try:
+                checks["email"] = await _email_state(services)
+            except Exception as exc:
+                checks["email"] = {"ok": True, "degraded": True, "error": type(exc).__name__}
         ready = all(part["ok"] for part in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 

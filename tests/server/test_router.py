@@ -351,7 +351,7 @@ async def test_inboxes_are_created_and_feed_a_team(admin: httpx.AsyncClient) -> 
         "team": "billing",
     }
     inboxes = (await admin.get("/api/admin/inboxes")).json()["inboxes"]
-    assert len(inboxes) == 2
+    assert len(inboxes) == 3  # the demo's web chat and mailbox, and this one
     assert (await admin.put("/api/admin/brands/other", json={})).status_code == 200
     taken = await admin.put(
         "/api/admin/inboxes/email/billing@demo.switchboard.test", json={"brand": "other"}
@@ -360,4 +360,4 @@ async def test_inboxes_are_created_and_feed_a_team(admin: httpx.AsyncClient) -> 
     assert "another brand" in taken.json()["error"]
     bad = await admin.put("/api/admin/inboxes/fax/123", json={"brand": "demo"})
     assert bad.status_code == 422
-    assert len((await admin.get("/api/admin/inboxes")).json()["inboxes"]) == 2
+    assert len((await admin.get("/api/admin/inboxes")).json()["inboxes"]) == 3
