@@ -6,6 +6,9 @@ no library type crosses into ``server``, ``nlu`` or ``routing``.
 
 from __future__ import annotations
 
+import mimetypes
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -30,6 +33,23 @@ class Attachment:
     filename: str
     content_type: str
     content: bytes
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()+,@=]+")
+
+
+def safe_filename(name: str | None, content_type: str, n: int) -> str:
+    """A name that is only a name: no directories, control characters, leading dots or
+    reserved characters; one is made up from the content type when nothing is left."""
+    cleaned = ""
+    if name:
+        base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
+        base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+        cleaned = _UNSAFE.sub("_", base).strip(" ._")[:150]
+    if cleaned:
+        return cleaned
+    extension = mimetypes.guess_extension(content_type) or ".bin"
+    return f"attachment-{n}{extension}"
 
 
 @dataclass(frozen=True, slots=True)

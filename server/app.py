@@ -6,6 +6,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from channels.telegram import routes as telegram_routes
 from channels.webchat import routes as webchat_routes
 from channels.webchat.routes import WEBSOCKET_PATH
 from server import admin, assistant, operations
@@ -44,6 +45,11 @@ def create_app(services: Services) -> Starlette:
             services.console_hub, services.console_backend, services.agents, origins, cookie
         ),
     ]
+    if services.telegram is not None:
+        secret = settings.telegram_webhook_secret
+        routes += telegram_routes.routes(
+            services.telegram, secret.get_secret_value() if secret else None
+        )
     app = Starlette(routes=routes)
     app.state.services = services
     return app

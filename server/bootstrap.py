@@ -15,6 +15,7 @@ import structlog
 from channels.email.relay import Relay, RelayConfig
 from channels.email.smtp import SmtpConfig, SmtpServer
 from channels.email.workers import ParserPool
+from channels.telegram.client import TelegramClient
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
@@ -33,6 +34,7 @@ from server.presence import LocalPresence, RedisPresence
 from server.router import Router
 from server.settings import Settings
 from server.sweeps import Sweeps
+from server.telegram import TelegramService
 from web_console.hub import ConsoleHub
 
 log = structlog.get_logger(__name__)
@@ -61,6 +63,8 @@ class Services:
     outbox: Outbox
     # None when SMTP is turned off (SWITCHBOARD_SMTP_ENABLED=false).
     smtp: SmtpServer | None
+    # None without SWITCHBOARD_TELEGRAM_BOT_TOKEN.
+    telegram: TelegramService | None
 
 
 async def open_database(
@@ -190,6 +194,23 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     if settings.smtp_relay_url is not None:
         relay = Relay(RelayConfig.from_url(settings.smtp_relay_url.get_secret_value()))
         deliverers["email"] = MailDelivery(pool, relay, settings.email_ack_window_seconds)
+    telegram = None
+    if settings.telegram_bot_token is not None:
+        telegram = TelegramService(
+            pool,
+            pipeline,
+            bus,
+            TelegramClient(
+                settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
+            ),
+            webhook_url=settings.telegram_webhook_url,
+            webhook_secret=(
+                settings.telegram_webhook_secret.get_secret_value()
+                if settings.telegram_webhook_secret
+                else None
+            ),
+        )
+        deliverers["telegram"] = telegram
     outbox = Outbox(
         pool,
         bus,
@@ -204,6 +225,8 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     await sweeps.start()
     await mailroom.start()
     await outbox.start()
+    if telegram is not None:
+        await telegram.start()
     if smtp is not None:
         await smtp.start()
     metrics.track_connections("webchat", lambda: webchat_hub.connection_count)
@@ -234,6 +257,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         mailroom,
         outbox,
         smtp,
+        telegram,
     )
 
 
@@ -271,6 +295,9 @@ async def stop(services: Services) -> None:
         await services.mailroom.close()
     with contextlib.suppress(Exception):
         await services.outbox.close()
+    if services.telegram is not None:
+        with contextlib.suppress(Exception):
+            await services.telegram.close()
     with contextlib.suppress(Exception):
         # Messages already stored get their routing before the database goes away.
         await asyncio.wait_for(services.pipeline.settled(), timeout=10)

@@ -86,6 +86,10 @@ def routes(services: Any) -> list[BaseRoute]:
             "bus": services.bus.state(),
             "nlu": _nlu_state(services),
         }
+        if services.telegram is not None:
+            # A channel that cannot reach its API is "retrying", never unready: the others
+            # keep working.
+            checks["telegram"] = services.telegram.state()
         if db["ok"]:
             try:
                 checks["email"] = await _email_state(services)

@@ -6,6 +6,7 @@ or logging the settings never shows them.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import fields, replace
 from pathlib import Path
@@ -131,6 +132,14 @@ class Settings(BaseSettings):
     delivery_retry_seconds: float = Field(default=30.0, gt=0)
     delivery_max_attempts: int = Field(default=8, ge=1)
 
+    # Telegram (the default brand's bot). Unset token: no Telegram. With a webhook URL (the
+    # public address of /channels/telegram/webhook) Telegram posts updates, carrying the
+    # secret; without one the server long-polls.
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -159,6 +168,16 @@ class Settings(BaseSettings):
     def _valid_smtp_auth(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and ":" not in value.get_secret_value():
             raise ValueError("smtp_auth must be login:password")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _valid_telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("telegram_webhook_secret: 1-256 of A-Z a-z 0-9 _ -")
         return value
 
     @model_validator(mode="after")

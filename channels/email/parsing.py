@@ -11,9 +11,7 @@ cannot be made sense of raises ``Unparseable`` with the reason the receipt is qu
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
@@ -21,7 +19,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from channels.base import Attachment
+from channels.base import Attachment, safe_filename
 from channels.email import reports
 from channels.email.automation import automated_reason
 from channels.email.text import html_to_text, latest_reply
@@ -241,23 +239,6 @@ def _printable(value: str) -> str:
 
 def _one_line(value: str) -> str:
     return " ".join(value.split())
-
-
-_UNSAFE = re.compile(r"[^\w.\- ()+,@=]+")
-
-
-def safe_filename(name: str | None, content_type: str, n: int) -> str:
-    """A name that is only a name: no directories, control characters, leading dots or
-    reserved characters; one is made up from the content type when nothing is left."""
-    cleaned = ""
-    if name:
-        base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
-        base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
-        cleaned = _UNSAFE.sub("_", base).strip(" ._")[:150]
-    if cleaned:
-        return cleaned
-    extension = mimetypes.guess_extension(content_type) or ".bin"
-    return f"attachment-{n}{extension}"
 
 
 def _filename_of(part: Message, defects: list[str]) -> str | None:

@@ -6,7 +6,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from channels.email.parsing import Limits, Unparseable, parse, safe_filename
+from channels.base import safe_filename
+from channels.email.parsing import Limits, Unparseable, parse
 
 
 def _mail(body: str = "Hello, where is my order?", **headers: str) -> EmailMessage:

@@ -1,0 +1,119 @@
+"""Telegram updates to the neutral message model, and back: pure functions over aiogram's types.
+
+What becomes a message: a private chat's messages; in groups, only what is addressed to the bot
+(a mention, a reply to the bot, a command), so a group's small talk is not a support queue.
+A private chat is one conversation per customer (like the widget); a group is a thread of its
+own. Photos and documents travel as file references the adapter downloads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram.types import Message, Update
+
+from channels.base import safe_filename
+
+# Telegram's own limit for one text message; longer replies are split.
+MAX_TEXT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    file_id: str
+    filename: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A customer's Telegram message, not yet stored (files still to download)."""
+
+    update_id: int
+    chat_id: int
+    user_id: int
+    name: str | None
+    username: str | None
+    text: str
+    # None in a private chat (the customer's one conversation); the group's id otherwise.
+    thread: str | None
+    files: tuple[FileRef, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def external_id(bot_id: int, update_id: int) -> str:
+    """A message's id in the store: update ids are unique per bot, and a redelivered update
+    carries the same one, so it is stored once."""
+    return f"{bot_id}:{update_id}"
+
+
+def to_incoming(update: Update, bot_username: str) -> Incoming | None:
+    """The update as a customer's message, or None when it is not one for us (an edit, a
+    group message not addressed to the bot, a bot's own message, a service message)."""
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    private = message.chat.type == "private"
+    if not private and not _addressed_to(message, bot_username):
+        return None
+    text = message.text or message.caption or ""
+    meta: dict[str, Any] = {"chat_id": message.chat.id, "message_id": message.message_id}
+    command, _, payload = text.partition(" ")
+    if command.split("@")[0] == "/start":
+        # t.me/<bot>?start=<payload>: where the customer came from (a campaign, an order page).
+        meta["start"] = payload.strip() or None
+        text = f"/start {payload}".strip()
+    if not private:
+        mention = f"@{bot_username}"
+        text = text.replace(mention, "").strip() if mention.lower() in text.lower() else text
+        meta["group"] = message.chat.title
+    files = _files(message)
+    if not text and not files:
+        return None  # stickers, locations, polls...: nothing an agent can read yet
+    user = message.from_user
+    name = " ".join(part for part in (user.first_name, user.last_name) if part) or None
+    return Incoming(
+        update_id=update.update_id,
+        chat_id=message.chat.id,
+        user_id=user.id,
+        name=name,
+        username=user.username,
+        text=text or "(file)",
+        thread=None if private else f"chat:{message.chat.id}",
+        files=files,
+        meta=meta,
+    )
+
+
+def _addressed_to(message: Message, bot_username: str) -> bool:
+    text = (message.text or message.caption or "").lower()
+    if f"@{bot_username.lower()}" in text:
+        return True
+    if text.startswith("/"):
+        return True
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.username == bot_username)
+
+
+def _files(message: Message) -> tuple[FileRef, ...]:
+    found: list[FileRef] = []
+    if message.photo:
+        largest = max(message.photo, key=lambda p: p.width * p.height)
+        found.append(
+            FileRef(
+                largest.file_id,
+                safe_filename(f"photo-{largest.file_unique_id}.jpg", "image/jpeg", 1),
+                "image/jpeg",
+            )
+        )
+    if message.document:
+        doc = message.document
+        found.append(
+            FileRef(
+                doc.file_id,
+                safe_filename(doc.file_name, doc.mime_type or "", len(found) + 1),
+                doc.mime_type or "application/octet-stream",
+            )
+        )
+    return tuple(found)

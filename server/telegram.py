@@ -1,0 +1,204 @@
+"""The Telegram channel inside the server: connect, receive (webhook or long polling), deliver.
+
+Connecting (getMe, then setWebhook or deleteWebhook) retries with backoff, so a Bot API that
+cannot be reached at start does not stop the server; ``state()`` feeds /readyz. Every update
+is stored through the pipeline before it counts as received: the webhook answers only after
+the store, and long polling moves its offset (kept in Postgres) past an update only once it
+is stored, so a node killed mid-stream loses nothing and a redelivery is stored once (the
+message's id is the bot's id and the update_id). Replies leave through the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import asyncpg
+import structlog
+from aiogram.types import Update
+
+from channels.base import Attachment, DeliveryError, InboundMessage, Sender
+from channels.telegram.client import TelegramClient
+from channels.telegram.routes import NotReady
+from channels.telegram.translate import Incoming, external_id, to_incoming
+from server import events
+from server.bus import EventBus
+from server.events import Event
+from server.outbox import Sent, Suppressed
+from server.pipeline import Pipeline
+from server.store import cursors
+
+log = structlog.get_logger(__name__)
+
+POLL_TIMEOUT = 25
+BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
+CHAT_CACHE_SECONDS = 60.0
+
+
+class TelegramService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        pipeline: Pipeline,
+        bus: EventBus,
+        client: TelegramClient,
+        *,
+        webhook_url: str | None,
+        webhook_secret: str | None,
+    ) -> None:
+        self._pool = pool
+        self._pipeline = pipeline
+        self._bus = bus
+        self._client = client
+        self._webhook_url = webhook_url
+        self._webhook_secret = webhook_secret
+        self._bot_id: int | None = None
+        self._username: str | None = None
+        self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
+        self._task: asyncio.Task[None] | None = None
+        self._chats: dict[str, tuple[float, int | None]] = {}
+
+    def state(self) -> dict[str, Any]:
+        return {**self._state, "mode": "webhook" if self._webhook_url else "polling"}
+
+    async def start(self) -> None:
+        self._bus.subscribe(self._on_event)
+        self._task = asyncio.create_task(self._run(), name="telegram")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.close()
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_START
+        while True:
+            try:
+                if self._bot_id is None:
+                    await self._connect()
+                if self._webhook_url is None:
+                    await self._poll()  # returns only by raising
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The Bot API (or the store) is unreachable: the rest of the server goes on.
+                self._state = {"ok": True, "status": "retrying", "error": _describe(exc)}
+                log.warning("telegram unavailable, retrying", error=_describe(exc), wait=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _connect(self) -> None:
+        me = await self._client.me()
+        if self._webhook_url is not None:
+            await self._client.set_webhook(self._webhook_url, self._webhook_secret)
+        else:
+            await self._client.delete_webhook()  # getUpdates refuses while a webhook is set
+        async with self._pool.acquire() as conn:
+            await _ensure_inbox(conn, me.username or str(me.id))
+        self._bot_id, self._username = me.id, me.username or str(me.id)
+        self._state = {"ok": True, "status": "connected", "bot": self._username}
+        log.info("telegram connected", bot=self._username, webhook=bool(self._webhook_url))
+
+    async def _poll(self) -> None:
+        assert self._bot_id is not None
+        account = str(self._bot_id)
+        while True:
+            async with self._pool.acquire() as conn:
+                done = await cursors.position(conn, "telegram", account)
+            updates = await self._client.updates(
+                None if done is None else done + 1, wait_seconds=POLL_TIMEOUT
+            )
+            for update in updates:
+                await self.receive(update)
+                async with self._pool.acquire() as conn:
+                    await cursors.advance(conn, "telegram", account, update.update_id)
+
+    async def receive(self, update: Update) -> bool:
+        if self._bot_id is None or self._username is None:
+            raise NotReady
+        incoming = to_incoming(update, self._username)
+        if incoming is None:
+            return False
+        attachments = await self._download(incoming)
+        await self._pipeline.ingest(
+            InboundMessage(
+                channel="telegram",
+                inbox_address=self._username,
+                external_id=external_id(self._bot_id, incoming.update_id),
+                sender=Sender(external_id=str(incoming.user_id), name=incoming.name),
+                text=incoming.text,
+                thread=incoming.thread,
+                attachments=attachments,
+                meta={**incoming.meta, "username": incoming.username},
+            )
+        )
+        return True
+
+    async def _download(self, incoming: Incoming) -> tuple[Attachment, ...]:
+        files = []
+        for ref in incoming.files:
+            try:
+                content = await self._client.download(ref.file_id)
+            except Exception as exc:
+                # The message is stored anyway; the agent sees that a file did not come.
+                log.warning("telegram file download failed", error=_describe(exc))
+                incoming.meta.setdefault("missing_files", []).append(ref.filename)
+                continue
+            files.append(Attachment(ref.filename, ref.content_type, content))
+        return tuple(files)
+
+    # -- outgoing ------------------------------------------------------------------------------
+
+    async def deliver(self, message_id: int) -> Sent | Suppressed:
+        async with self._pool.acquire() as conn:
+            chat = await cursors.telegram_chat(conn, message_id)
+            text = await conn.fetchval("SELECT text FROM messages WHERE id = $1", message_id)
+        if text is None:
+            return Suppressed("the message no longer exists")
+        if chat is None:
+            raise DeliveryError("no Telegram chat to answer in", permanent=True)
+        sent_id = await self._client.send_text(chat, text)
+        return Sent(external_id=f"{chat}:{sent_id}", detail="sent")
+
+    def _on_event(self, event: Event) -> None:
+        data = event.data
+        if event.name == events.TYPING and data.get("author_kind") == "agent" and data["active"]:
+            asyncio.get_running_loop().create_task(self._typing(event.conversation_id))
+
+    async def _typing(self, conversation_id: str) -> None:
+        """Show "typing…" in the customer's chat while an agent types (best effort)."""
+        cached = self._chats.get(conversation_id)
+        if cached is None or cached[0] < time.monotonic():
+            async with self._pool.acquire() as conn:
+                channel = await conn.fetchval(
+                    "SELECT channel FROM conversations WHERE id = $1::uuid", conversation_id
+                )
+                chat = (
+                    await cursors.telegram_chat_of_conversation(conn, conversation_id)
+                    if channel == "telegram"
+                    else None
+                )
+            cached = (time.monotonic() + CHAT_CACHE_SECONDS, chat)
+            self._chats[conversation_id] = cached
+        if cached[1] is not None:
+            with contextlib.suppress(Exception):
+                await self._client.typing(cached[1])
+
+
+async def _ensure_inbox(conn: Any, username: str) -> None:
+    """The bot's inbox, in the only (or first) brand, when no one has created it."""
+    await conn.execute(
+        """INSERT INTO inboxes (brand_id, channel, address, name)
+           SELECT id, 'telegram', $1, 'Telegram @' || $1 FROM brands ORDER BY created_at LIMIT 1
+           ON CONFLICT (channel, address) DO NOTHING""",
+        username,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"[:300]

@@ -1,0 +1,309 @@
+"""Telegram end to end against a Bot API stand-in that speaks the documented JSON: webhook and
+long polling in, replies out through the outbox, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from server import demo
+from tests import harness, telegram_api
+from tests.telegram_api import BotApi, message_update
+
+SECRET = "webhook-secret_42"
+WEBHOOK = "/channels/telegram/webhook"
+
+
+async def _connected(running: harness.RunningServer) -> None:
+    telegram = running.services.telegram
+    assert telegram is not None
+
+    async def ready() -> bool:
+        return bool(telegram.state()["status"] == "connected")
+
+    await harness.until(ready, 20)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApi]:
+    async with telegram_api.bot_api() as running:
+        yield running
+
+
+def _settings(dsn: str, tmp: Path, api: BotApi, **extra: Any) -> Any:
+    return harness.settings_for(
+        dsn,
+        tmp,
+        telegram_bot_token=telegram_api.TOKEN,
+        telegram_api_url=api.base_url,
+        delivery_retry_seconds=0.2,
+        **extra,
+    )
+
+
+async def _count(pool: asyncpg.Pool, query: str, *args: Any) -> int:
+    return int(await pool.fetchval(query, *args))
+
+
+async def test_webhook_updates_are_stored_once_and_bad_secrets_refused(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    settings = _settings(
+        dsn,
+        tmp_path,
+        api,
+        telegram_webhook_url="https://support.example.com" + WEBHOOK,
+        telegram_webhook_secret=SECRET,
+    )
+    async with harness.run_server(settings) as running:
+        await _connected(running)
+        assert api.webhook == "https://support.example.com" + WEBHOOK
+        rng = random.Random(6)
+        posts: list[tuple[dict[str, Any], str]] = []
+        good: set[int] = set()
+        for n in range(1, 1001):
+            update = message_update(n, f"question {n}", user_id=1000 + n % 40)
+            if rng.random() < 0.01:
+                posts.append((update, "wrong-secret"))
+                continue
+            posts.append((update, SECRET))
+            good.add(n)
+            if rng.random() < 0.05:
+                posts.append((update, SECRET))  # Telegram delivering it again
+        rng.shuffle(posts)
+        statuses: dict[str, list[int]] = {SECRET: [], "wrong-secret": []}
+        async with httpx.AsyncClient(base_url=running.base_url, timeout=30) as http:
+            semaphore = asyncio.Semaphore(20)
+
+            async def post(update: dict[str, Any], secret: str) -> None:
+                async with semaphore:
+                    response = await http.post(
+                        WEBHOOK,
+                        json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+                    )
+                statuses[secret].append(response.status_code)
+
+            await asyncio.gather(*(post(u, s) for u, s in posts))
+            assert (await http.post(WEBHOOK, content=b"{not json")).status_code == 401
+            bad = await http.post(
+                WEBHOOK,
+                content=b'{"update": 1}',
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+            assert bad.status_code == 400
+        assert set(statuses[SECRET]) == {200}
+        assert statuses["wrong-secret"]
+        assert set(statuses["wrong-secret"]) == {401}
+        pool = running.services.pool
+        stored = await pool.fetch(
+            "SELECT external_id FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+        )
+        ids = [int(r["external_id"].split(":")[1]) for r in stored]
+        assert len(ids) == len(set(ids)) == len(good)  # 0 duplicated
+        assert set(ids) == good  # 0 lost
+        conversations = await _count(
+            pool, "SELECT count(*) FROM conversations WHERE channel = 'telegram'"
+        )
+        assert conversations == 40  # one per customer's private chat
+
+
+async def test_long_polling_files_commands_groups_and_typing(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    api.files["doc-1"] = b"%PDF-1.4 receipt"
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
+        await _connected(running)
+        api.push(message_update(1, "/start order-10234"))
+        api.push(
+            message_update(
+                2,
+                None,
+                caption="my receipt",
+                document={
+                    "file_id": "doc-1",
+                    "file_unique_id": "u1",
+                    "file_name": "../r.pdf",
+                    "mime_type": "application/pdf",
+                },
+            )
+        )
+        group = {"id": -100, "type": "supergroup", "title": "ACME buyers"}
+        api.push(message_update(3, "lunch anyone?", user_id=888, chat=group))
+        api.push(message_update(4, "@DemoShopBot my invoice is wrong", user_id=888, chat=group))
+        api.push(message_update(5, "photo", photo=[]))  # empty photo list: text only
+
+        pool = running.services.pool
+
+        async def all_there() -> bool:
+            return (
+                await _count(
+                    pool,
+                    "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'",
+                )
+                == 4
+            )
+
+        await harness.until(all_there, 15)
+        rows = await pool.fetch(
+            "SELECT m.text, m.meta, c.thread_key FROM messages m JOIN conversations c"
+            " ON c.id = m.conversation_id WHERE m.channel = 'telegram' AND m.direction = 'in'"
+            " ORDER BY m.id"
+        )
+        texts = [r["text"] for r in rows]
+        assert texts == ["/start order-10234", "my receipt", "my invoice is wrong", "photo"]
+        assert rows[0]["meta"]["start"] == "order-10234"
+        assert rows[0]["thread_key"] is None
+        assert rows[2]["thread_key"] == "chat:-100"  # a group is a thread of its own
+        files = await pool.fetch("SELECT filename, content FROM attachments")
+        assert [(f["filename"], bytes(f["content"])) for f in files] == [
+            ("r.pdf", b"%PDF-1.4 receipt")
+        ]
+        assert (
+            api.confirmed >= 4
+            or await _count(pool, "SELECT position FROM channel_cursors WHERE channel = 'telegram'")
+            == 5
+        )
+
+        conversation = str(
+            await pool.fetchval(
+                "SELECT conversation_id FROM messages WHERE text = '/start order-10234'"
+            )
+        )
+        await running.services.pipeline.typing(conversation, "agent", True)
+
+        async def typed() -> bool:
+            return api.actions == [{"chat_id": 777, "action": "typing"}]
+
+        await harness.until(typed, 10)
+
+
+async def test_replies_obey_retry_after_and_go_out_exactly_once(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
+        await _connected(running)
+        api.push(message_update(1, "Where is my order?"))
+        pool = running.services.pool
+
+        async def conversation() -> bool:
+            return (
+                await _count(pool, "SELECT count(*) FROM conversations WHERE channel = 'telegram'")
+                == 1
+            )
+
+        await harness.until(conversation, 15)
+        await running.services.pipeline.settled()
+        conversation_id = str(
+            await pool.fetchval("SELECT id FROM conversations WHERE channel = 'telegram'")
+        )
+        agent_id = str(
+            await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL)
+        )
+        api.flood, api.flood_retry_after = 4, 1
+        replies = [f"reply {n}" for n in range(5)]
+        for n, text in enumerate(replies):
+            await running.services.pipeline.reply(agent_id, conversation_id, text, f"c{n}")
+
+        async def delivered() -> bool:
+            return all(t in [m["text"] for m in api.sent] for t in replies)
+
+        await harness.until(delivered, 40)
+        await asyncio.sleep(1.5)  # nothing more may arrive
+        sent_texts = [m["text"] for m in api.sent if m["text"].startswith("reply")]
+        assert sorted(sent_texts) == replies  # each exactly once
+        # After a 429 for a text, its next attempt came no sooner than retry_after.
+        for text in replies:
+            tries = [(t, status) for t, _, x, status in api.attempts if x == text]
+            for (when, status), (later, _) in itertools.pairwise(tries):
+                if status == 429:
+                    assert later - when >= api.flood_retry_after - 0.05, (text, tries)
+        statuses = await pool.fetch(
+            "SELECT d.status FROM deliveries d JOIN messages m ON m.id = d.message_id"
+            " WHERE m.author_kind = 'agent'"
+        )
+        assert [r["status"] for r in statuses] == ["sent"] * 5
+
+
+async def test_an_unreachable_bot_api_does_not_stop_the_server(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    api.down = True
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
+        telegram = running.services.telegram
+        assert telegram is not None
+
+        async def retrying() -> bool:
+            return bool(telegram.state()["status"] == "retrying")
+
+        await harness.until(retrying, 10)
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            ready = (await http.get("/readyz")).json()
+            assert ready["ready"] is True
+            assert ready["telegram"]["status"] == "retrying"
+            assert "502" in ready["telegram"]["error"] or ready["telegram"]["error"]
+        api.down = False
+        await _connected(running)
+
+
+async def test_long_polling_killed_mid_stream_loses_nothing(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    env = {
+        "SWITCHBOARD_DATABASE_URL": dsn,
+        "SWITCHBOARD_DATA_DIR": str(tmp_path),
+        "SWITCHBOARD_SECRET_KEY": "telegram-kill-" + "k" * 32,
+        "SWITCHBOARD_TELEGRAM_BOT_TOKEN": telegram_api.TOKEN,
+        "SWITCHBOARD_TELEGRAM_API_URL": api.base_url,
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+    }
+    total = 400
+    for n in range(1, total + 1):
+        api.push(message_update(n, f"m{n}", user_id=5000 + n % 25))
+    conn = await asyncpg.connect(dsn)
+    try:
+
+        async def stored() -> int:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+                )
+            )
+
+        proc, _ = harness.spawn_server(env)
+        try:
+
+            async def some() -> bool:
+                return await stored() >= 50
+
+            await harness.until(some, 60)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            harness.stop_process(proc, grace=1)
+        assert await stored() < total  # killed mid-stream
+        proc, _ = harness.spawn_server(env)
+        try:
+
+            async def everything() -> bool:
+                return await stored() >= total
+
+            await harness.until(everything, 90)
+            await asyncio.sleep(1)
+        finally:
+            harness.stop_process(proc, grace=20)
+        ids = await conn.fetch(
+            "SELECT external_id FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+        )
+        assert len(ids) == len({r["external_id"] for r in ids}) == total
+    finally:
+        await conn.close()

@@ -1,0 +1,234 @@
+"""A stand-in for Telegram's Bot API on loopback (api.telegram.org cannot be reached here).
+
+It implements the methods Switchboard calls with the shapes of the Bot API documentation
+(https://core.telegram.org/bots/api): every answer is ``{"ok": true, "result": ...}`` or
+``{"ok": false, "error_code": N, "description": "...", "parameters": {...}}``; getUpdates
+long-polls and treats an offset as confirming every earlier update; getUpdates while a webhook
+is set is a 409 Conflict; flood control is a 429 with ``parameters.retry_after``. Files are
+served from ``/file/bot<token>/<path>``. Aiogram is pointed at it with its custom API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.harness import free_port
+
+TOKEN = "123456:TEST-token"
+BOT = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Demo Shop",
+    "username": "DemoShopBot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+@dataclass
+class BotApi:
+    base_url: str = ""
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    confirmed: int = 0
+    webhook: str | None = None
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    # Each sendMessage attempt, with when it came: (monotonic time, chat id, text, answered).
+    attempts: list[tuple[float, int, str, int]] = field(default_factory=list)
+    # How many sendMessage calls to answer 429 next, and with which retry_after.
+    flood: int = 0
+    flood_retry_after: int = 1
+    files: dict[str, bytes] = field(default_factory=dict)
+    down: bool = False
+    _new: asyncio.Event = field(default_factory=asyncio.Event)
+    _next_id: int = 1000
+
+    def push(self, update: dict[str, Any]) -> None:
+        self.updates.append(update)
+        self._new.set()
+
+    def message_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    async def handle(self, request: Request) -> Response:
+        if self.down:
+            return Response(status_code=502)
+        token, method = request.path_params["token"], request.path_params["method"]
+        if token != TOKEN:
+            return _error(401, "Unauthorized")
+        params = await _params(request)
+        handler = getattr(self, f"_{method.lower()}", None)
+        if handler is None:
+            return _error(404, "Not Found: method not found")
+        result: Response = await handler(params)
+        return result
+
+    async def _getme(self, params: dict[str, Any]) -> Response:
+        return _ok(BOT)
+
+    async def _setwebhook(self, params: dict[str, Any]) -> Response:
+        self.webhook = params.get("url") or None
+        return _ok(True, description="Webhook was set")
+
+    async def _deletewebhook(self, params: dict[str, Any]) -> Response:
+        self.webhook = None
+        return _ok(True, description="Webhook was deleted")
+
+    async def _getupdates(self, params: dict[str, Any]) -> Response:
+        if self.webhook:
+            return _error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active;"
+                " use deleteWebhook to delete the webhook first",
+            )
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self.confirmed = max(self.confirmed, offset - 1)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        while True:
+            pending = [u for u in self.updates if u["update_id"] > self.confirmed]
+            if pending or time.monotonic() >= deadline:
+                return _ok(pending[:limit])
+            self._new.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), deadline - time.monotonic())
+
+    async def _sendmessage(self, params: dict[str, Any]) -> Response:
+        chat_id, text = int(params["chat_id"]), str(params["text"])
+        if self.flood > 0:
+            self.flood -= 1
+            self.attempts.append((time.monotonic(), chat_id, text, 429))
+            return _error(
+                429,
+                f"Too Many Requests: retry after {self.flood_retry_after}",
+                parameters={"retry_after": self.flood_retry_after},
+            )
+        self.attempts.append((time.monotonic(), chat_id, text, 200))
+        message = {
+            "message_id": self.message_id(),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT,
+            "text": text,
+        }
+        self.sent.append(message)
+        return _ok(message)
+
+    async def _sendchataction(self, params: dict[str, Any]) -> Response:
+        self.actions.append({"chat_id": int(params["chat_id"]), "action": params["action"]})
+        return _ok(True)
+
+    async def _getfile(self, params: dict[str, Any]) -> Response:
+        file_id = str(params["file_id"])
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        return _ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
+        )
+
+    async def download(self, request: Request) -> Response:
+        if request.path_params["token"] != TOKEN:
+            return Response(status_code=401)
+        file_id = request.path_params["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[file_id], media_type="application/octet-stream")
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        loaded: dict[str, Any] = orjson.loads(body or b"{}")
+        return loaded
+    fields = parse_qs(body.decode(), keep_blank_values=True)
+    params: dict[str, Any] = {k: v[-1] for k, v in fields.items()}
+    params.update({k: v[-1] for k, v in parse_qs(request.url.query).items()})
+    return params
+
+
+def _ok(result: Any, description: str | None = None) -> Response:
+    body: dict[str, Any] = {"ok": True, "result": result}
+    if description:
+        body["description"] = description
+    return JSONResponse(body)
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return JSONResponse(body, status_code=code)
+
+
+@contextlib.asynccontextmanager
+async def bot_api() -> AsyncIterator[BotApi]:
+    api = BotApi()
+    app = Starlette(
+        routes=[
+            Route("/bot{token}/{method}", api.handle, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{path:path}", api.download, methods=["GET"]),
+        ]
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    # uvicorn only exposes a `started` flag, no event to await.
+    while not server.started:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    api.base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield api
+    finally:
+        server.should_exit = True
+        await task
+
+
+def message_update(
+    update_id: int,
+    text: str | None = "Hello",
+    *,
+    user_id: int = 777,
+    chat: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An update as Telegram sends it for a message."""
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "chat": chat or {"id": user_id, "type": "private", "first_name": "Ada"},
+        "from": {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "username": f"ada{user_id}",
+            "language_code": "en",
+        },
+        **extra,
+    }
+    if text is not None:
+        message["text"] = text
+    return {"update_id": update_id, "message": message}
