@@ -54,6 +54,8 @@ class BotApi:
     flood_retry_after: int = 1
     files: dict[str, bytes] = field(default_factory=dict)
     down: bool = False
+    # Set at teardown: long polls answer at once, so the server can stop.
+    closing: bool = False
     _new: asyncio.Event = field(default_factory=asyncio.Event)
     _next_id: int = 1000
 
@@ -103,7 +105,7 @@ class BotApi:
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
             pending = [u for u in self.updates if u["update_id"] > self.confirmed]
-            if pending or time.monotonic() >= deadline:
+            if pending or self.closing or time.monotonic() >= deadline:
                 return _ok(pending[:limit])
             self._new.clear()
             with contextlib.suppress(TimeoutError):
@@ -202,6 +204,8 @@ async def bot_api() -> AsyncIterator[BotApi]:
     try:
         yield api
     finally:
+        api.closing = True
+        api._new.set()
         server.should_exit = True
         await task
 
