@@ -1,7 +1,8 @@
 """`make bench`: idle sockets and memory, round-trip latency and throughput, each beside a bare
 `websockets` echo server measured in the same run; then the NLU engines side by side
-(bench/nlu.py), the router (bench/routing.py) and inbound mail (bench/mail.py); writes
-bench/RESULTS.md. BENCH_ONLY=ws, routing, mail or nlu runs one part.
+(bench/nlu.py), the router (bench/routing.py), inbound mail (bench/mail.py) and webhook
+ingest (bench/webhooks.py); writes bench/RESULTS.md. BENCH_ONLY=ws, routing, mail, webhooks or
+nlu runs one part.
 
 Everything runs on loopback and stops by itself. Sizes can be changed with environment
 variables: BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step,
@@ -156,6 +157,10 @@ def main() -> None:
         from bench import mail
 
         mail.main()
+    if only in ("", "webhooks"):
+        from bench import webhooks
+
+        webhooks.main()
     if only in ("", "nlu"):
         from bench import nlu
 
