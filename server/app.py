@@ -50,6 +50,8 @@ def create_app(services: Services) -> Starlette:
         routes += telegram_routes.routes(
             services.telegram, secret.get_secret_value() if secret else None
         )
+    if services.slack is not None:
+        routes += services.slack.routes()
     app = Starlette(routes=routes)
     app.state.services = services
     return app

@@ -33,6 +33,7 @@ from server.pipeline import Pipeline
 from server.presence import LocalPresence, RedisPresence
 from server.router import Router
 from server.settings import Settings
+from server.slack import SlackService
 from server.sweeps import Sweeps
 from server.telegram import TelegramService
 from web_console.hub import ConsoleHub
@@ -65,6 +66,8 @@ class Services:
     smtp: SmtpServer | None
     # None without SWITCHBOARD_TELEGRAM_BOT_TOKEN.
     telegram: TelegramService | None
+    # None without SWITCHBOARD_SLACK_SIGNING_SECRET and SWITCHBOARD_SLACK_BOT_TOKEN.
+    slack: SlackService | None
 
 
 async def open_database(
@@ -211,6 +214,17 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
             ),
         )
         deliverers["telegram"] = telegram
+    slack = None
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        slack = SlackService(
+            pool,
+            pipeline,
+            metrics,
+            token=settings.slack_bot_token.get_secret_value(),
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            api_url=settings.slack_api_url,
+        )
+        deliverers["slack"] = slack
     outbox = Outbox(
         pool,
         bus,
@@ -227,6 +241,8 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     await outbox.start()
     if telegram is not None:
         await telegram.start()
+    if slack is not None:
+        await slack.start()
     if smtp is not None:
         await smtp.start()
     metrics.track_connections("webchat", lambda: webchat_hub.connection_count)
@@ -258,6 +274,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         outbox,
         smtp,
         telegram,
+        slack,
     )
 
 
@@ -298,6 +315,9 @@ async def stop(services: Services) -> None:
     if services.telegram is not None:
         with contextlib.suppress(Exception):
             await services.telegram.close()
+    if services.slack is not None:
+        with contextlib.suppress(Exception):
+            await services.slack.close()
     with contextlib.suppress(Exception):
         # Messages already stored get their routing before the database goes away.
         await asyncio.wait_for(services.pipeline.settled(), timeout=10)

@@ -77,6 +77,12 @@ class Metrics:
             ["channel", "status"],
             registry=r,
         )
+        self.webhook_retries = Counter(
+            "switchboard_webhook_retries_total",
+            "Webhook deliveries the sender marked as a retry (Slack's X-Slack-Retry-Num)",
+            ["channel"],
+            registry=r,
+        )
         self.events_published = Counter(
             "switchboard_events_published_total",
             "Events published on the bus",

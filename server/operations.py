@@ -90,6 +90,8 @@ def routes(services: Any) -> list[BaseRoute]:
             # A channel that cannot reach its API is "retrying", never unready: the others
             # keep working.
             checks["telegram"] = services.telegram.state()
+        if services.slack is not None:
+            checks["slack"] = services.slack.state()
         if db["ok"]:
             try:
                 checks["email"] = await _email_state(services)

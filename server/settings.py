@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # Slack (the default brand's app, Events API over HTTP at /channels/slack/events).
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
 
     log_level: str = "INFO"
     log_json: bool = False
@@ -179,6 +183,12 @@ class Settings(BaseSettings):
         ):
             raise ValueError("telegram_webhook_secret: 1-256 of A-Z a-z 0-9 _ -")
         return value
+
+    @model_validator(mode="after")
+    def _slack_pair(self) -> Settings:
+        if (self.slack_signing_secret is None) != (self.slack_bot_token is None):
+            raise ValueError("slack_signing_secret and slack_bot_token go together")
+        return self
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Settings:

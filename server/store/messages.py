@@ -10,7 +10,7 @@ from server.store.views import Conn, message_view, parse_uuid
 
 # Channels whose outgoing messages are delivered from the outbox (the deliveries table) by a
 # worker, rather than pushed to live sockets.
-OUTBOX_CHANNELS = ["email", "telegram"]
+OUTBOX_CHANNELS = ["email", "telegram", "slack"]
 
 
 # A message with its delivery's state, for the channels delivered from the outbox.

@@ -1,0 +1,284 @@
+"""The Slack channel inside the server: slack-bolt's AsyncApp receives events, slack_sdk sends.
+
+Bolt verifies each request's signature (within Slack's 5-minute window) and answers
+url_verification itself. It runs with ``process_before_response``: the listener stores the
+message (one transaction, well inside Slack's 3-second deadline) and only then is the event
+acknowledged, so a failing store is a 5xx that Slack retries rather than a lost event. Bolt
+does not de-duplicate retried events: the message's own ``ts`` is its unique id, so a retry,
+or the ``app_mention`` twin of a ``message``, is stored once. Who wrote it (users.info) is
+looked up after the acknowledgement and cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import structlog
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from channels.base import Attachment, DeliveryError, InboundMessage, Sender, safe_filename
+from channels.slack.translate import Incoming, external_id, to_incoming
+from server.metrics import Metrics
+from server.outbox import Sent, Suppressed
+from server.pipeline import Pipeline
+
+log = structlog.get_logger(__name__)
+
+EVENTS_PATH = "/channels/slack/events"
+BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
+USER_CACHE_SECONDS = 3600.0
+# Files are fetched before the acknowledgement; past this they are noted as missing instead,
+# so Slack's 3-second deadline holds.
+FILE_SECONDS = 1.5
+# Errors after which posting again cannot help.
+PERMANENT = {
+    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "invalid_auth",
+    "account_inactive", "no_text", "restricted_action",
+}  # fmt: skip
+
+
+class SlackService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        pipeline: Pipeline,
+        metrics: Metrics,
+        *,
+        token: str,
+        signing_secret: str,
+        api_url: str,
+    ) -> None:
+        self._pool = pool
+        self._pipeline = pipeline
+        self._metrics = metrics
+        self._token = token
+        self.client = AsyncWebClient(token=token, base_url=api_url.rstrip("/") + "/")
+        self.app = AsyncApp(
+            signing_secret=signing_secret,
+            client=self.client,
+            process_before_response=True,
+            # Our own authorize: bolt's default calls auth.test on the first event, and a
+            # Slack error there would be answered 200 without the event being stored.
+            authorize=self._authorizer(),
+        )
+        self.app.event("message")(self._listener)
+        self.app.event("app_mention")(self._listener)
+        self._handler = AsyncSlackRequestHandler(self.app)
+        self._users: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._bot_user_id: str | None = None
+        self._bot_id: str | None = None
+        self._inboxes: set[str] = set()
+        self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
+        self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    def state(self) -> dict[str, Any]:
+        return dict(self._state)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name="slack")
+
+    async def close(self) -> None:
+        for task in [self._task, *self._background]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(
+            *(t for t in [self._task, *self._background] if t), return_exceptions=True
+        )
+
+    async def _connect(self) -> None:
+        backoff = BACKOFF_START
+        while True:
+            try:
+                auth = await self.client.auth_test()
+                team = str(auth.get("team_id"))
+                self._bot_user_id, self._bot_id = auth.get("user_id"), auth.get("bot_id")
+                await self._ensure_inbox(team)
+                self._state = {"ok": True, "status": "connected", "team": team}
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._state = {"ok": True, "status": "retrying", "error": _describe(exc)}
+                log.warning("slack unavailable, retrying", error=_describe(exc), wait=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def routes(self) -> list[Route]:
+        async def events(request: Request) -> Response:
+            """
+            summary: Slack Events API (signed; acknowledged once stored)
+            responses:
+              200: {description: stored, a duplicate, nothing for us, or url_verification}
+              401: {description: bad, stale or malformed signature or timestamp}
+              5XX: {description: not stored; Slack retries}
+            """
+            # slack_sdk's verifier does int(timestamp): a malformed one would be a 500.
+            stamp = request.headers.get("x-slack-request-timestamp", "")
+            if not stamp.isdigit() or len(stamp) > 12:
+                return JSONResponse({"error": "invalid request timestamp"}, 401)
+            retry = request.headers.get("x-slack-retry-num")
+            if retry is not None:
+                self._metrics.webhook_retries.labels("slack").inc()
+            response: Response = await self._handler.handle(request)
+            return response
+
+        return [Route(EVENTS_PATH, events, methods=["POST"])]
+
+    def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """Bolt fills an authorize function's arguments by their names, so it must be a plain
+        function rather than a bound method."""
+
+        async def authorize(
+            enterprise_id: str | None, team_id: str | None, user_id: str | None
+        ) -> AuthorizeResult:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                user_id=user_id,
+                bot_token=self._token,
+                bot_user_id=self._bot_user_id,
+                bot_id=self._bot_id,
+            )
+
+        return authorize
+
+    async def _listener(self, body: dict[str, Any], ack: Any) -> None:
+        await self.receive(body)
+        await ack()
+
+    async def receive(self, body: dict[str, Any]) -> bool:
+        incoming = to_incoming(body)
+        if incoming is None:
+            return False
+        await self._ensure_inbox(incoming.team)
+        attachments = await self._download(incoming)
+        stored = await self._pipeline.ingest(
+            InboundMessage(
+                channel="slack",
+                inbox_address=incoming.team,
+                external_id=external_id(incoming),
+                sender=Sender(external_id=incoming.user),
+                text=incoming.text,
+                thread=incoming.thread,
+                attachments=attachments,
+                meta=incoming.meta,
+            )
+        )
+        if not stored.duplicate:
+            task = asyncio.create_task(self._profile(incoming.user))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return True
+
+    async def _download(self, incoming: Incoming) -> tuple[Attachment, ...]:
+        files: list[Attachment] = []
+        if not incoming.files:
+            return ()
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with httpx.AsyncClient(timeout=FILE_SECONDS, headers=headers) as http:
+            for n, ref in enumerate(incoming.files, start=1):
+                try:
+                    if ref.url is None:
+                        raise LookupError("no download URL")
+                    response = await http.get(ref.url)
+                    response.raise_for_status()
+                except Exception as exc:
+                    log.warning("slack file download failed", error=_describe(exc))
+                    incoming.meta.setdefault("missing_files", []).append(ref.name)
+                    continue
+                name = safe_filename(ref.name, ref.mimetype, n)
+                files.append(Attachment(name, ref.mimetype, response.content))
+        return tuple(files)
+
+    async def _profile(self, user: str) -> None:
+        """The writer's name and email from users.info, onto their contact (if not set)."""
+        cached = self._users.get(user)
+        if cached is None or cached[0] < time.monotonic():
+            try:
+                info = (await self.client.users_info(user=user)).get("user") or {}
+            except SlackApiError as exc:
+                # user_not_found and the like: remembered, not asked again on every message.
+                log.warning("slack users.info refused", user=user, error=exc.response.get("error"))
+                info = {}
+            except Exception as exc:
+                log.warning("slack users.info failed", error=_describe(exc))
+                return
+            cached = (time.monotonic() + USER_CACHE_SECONDS, info)
+            self._users[user] = cached
+        info = cached[1]
+        profile = info.get("profile") or {}
+        name = profile.get("real_name") or info.get("real_name") or info.get("name")
+        email = profile.get("email")
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                """UPDATE contacts c SET name = coalesce(c.name, $2), email = coalesce(c.email, $3),
+                          updated_at = now()
+                     FROM contact_identities i
+                    WHERE i.contact_id = c.id AND i.channel = 'slack' AND i.external_id = $1""",
+                user,
+                name,
+                email,
+            )
+
+    async def _ensure_inbox(self, team: str) -> None:
+        if team in self._inboxes:
+            return
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO inboxes (brand_id, channel, address, name)
+                   SELECT id, 'slack', $1, 'Slack ' || $1 FROM brands ORDER BY created_at LIMIT 1
+                   ON CONFLICT (channel, address) DO NOTHING""",
+                team,
+            )
+        self._inboxes.add(team)
+
+    # -- outgoing ------------------------------------------------------------------------------
+
+    async def deliver(self, message_id: int) -> Sent | Suppressed:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """SELECT m.text, last.meta FROM messages m
+                     LEFT JOIN LATERAL (
+                         SELECT meta FROM messages i WHERE i.conversation_id = m.conversation_id
+                            AND i.direction = 'in' AND i.meta ? 'channel'
+                          ORDER BY i.seq DESC LIMIT 1) last ON true
+                    WHERE m.id = $1""",
+                message_id,
+            )
+        if row is None:
+            return Suppressed("the message no longer exists")
+        meta = row["meta"]
+        if not meta:
+            raise DeliveryError("no Slack channel to answer in", permanent=True)
+        try:
+            result = await self.client.chat_postMessage(
+                channel=meta["channel"], text=row["text"], thread_ts=meta.get("thread_ts")
+            )
+        except SlackApiError as exc:
+            response = exc.response
+            error = str(response.get("error") or exc)
+            if response.status_code == 429 or error == "ratelimited":
+                headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+                wait = float(headers.get("retry-after", 1))
+                raise DeliveryError("rate limited", permanent=False, retry_after=wait) from None
+            raise DeliveryError(error, permanent=error in PERMANENT) from None
+        except Exception as exc:  # aiohttp's connection errors, timeouts
+            raise DeliveryError(f"Slack unreachable: {_describe(exc)}", permanent=False) from None
+        return Sent(external_id=f"{meta['channel']}:{result.get('ts')}", detail="sent")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"[:300]

@@ -1,0 +1,198 @@
+"""Slack end to end: signed events in through slack-bolt, replies out in the thread, against a
+Web API stand-in that speaks the documented JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from server import demo
+from tests import harness, slack_api
+from tests.slack_api import SlackApi, message_event, signed
+
+EVENTS = "/channels/slack/events"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[SlackApi]:
+    async with slack_api.slack_api() as running:
+        yield running
+
+
+@pytest.fixture
+async def running(dsn: str, tmp_path: Path, api: SlackApi) -> AsyncIterator[harness.RunningServer]:
+    settings = harness.settings_for(
+        dsn,
+        tmp_path,
+        slack_signing_secret=slack_api.SIGNING_SECRET,
+        slack_bot_token=slack_api.TOKEN,
+        slack_api_url=api.base_url + "/api/",
+        delivery_retry_seconds=0.2,
+    )
+    async with harness.run_server(settings) as server:
+        slack = server.services.slack
+        assert slack is not None
+
+        async def connected() -> bool:
+            return bool(slack.state()["status"] == "connected")
+
+        await harness.until(connected, 15)
+        yield server
+
+
+async def test_url_verification_is_answered(running: harness.RunningServer) -> None:
+    body = orjson.dumps(
+        {
+            "token": "x",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    )
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        response = await http.post(EVENTS, content=body, headers=signed(body))
+    assert response.status_code == 200
+    assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in response.text
+
+
+async def test_a_thousand_signed_events_none_lost_none_twice_every_bad_one_401(
+    running: harness.RunningServer,
+) -> None:
+    rng = random.Random(7)
+    posts: list[tuple[bytes, dict[str, str], str]] = []
+    good: set[str] = set()
+    now = int(time.time())
+    for n in range(1, 1001):
+        channel = "C0SUPPORT" if n % 3 else f"D{n % 30:04d}"
+        event = message_event(n, f"question {n}", user=f"U{n % 30:04d}", channel=channel)
+        body = orjson.dumps(event)
+        roll = rng.random()
+        if roll < 0.01:
+            posts.append((body, signed(body, secret="wrong-secret"), "bad"))
+        elif roll < 0.02:
+            posts.append((body, signed(body, timestamp=str(now - 6 * 60)), "bad"))  # stale
+        elif roll < 0.03:
+            posts.append((body, signed(body, timestamp="17000000a0"), "bad"))  # malformed
+        else:
+            posts.append((body, signed(body), "good"))
+            good.add(event["event"]["ts"])
+            if rng.random() < 0.05:  # Slack retrying (no ack seen in time)
+                retry = {
+                    **signed(body),
+                    "X-Slack-Retry-Num": "1",
+                    "X-Slack-Retry-Reason": "http_timeout",
+                }
+                posts.append((body, retry, "good"))
+            if n % 50 == 0:  # the app_mention twin of a message that mentions the app
+                twin = orjson.dumps(
+                    message_event(
+                        n,
+                        f"question {n}",
+                        user=f"U{n % 30:04d}",
+                        channel=channel,
+                        kind="app_mention",
+                    )
+                )
+                posts.append((twin, signed(twin), "good"))
+    rng.shuffle(posts)
+    statuses: dict[str, list[int]] = {"good": [], "bad": []}
+    async with httpx.AsyncClient(base_url=running.base_url, timeout=30) as http:
+        semaphore = asyncio.Semaphore(20)
+
+        async def post(body: bytes, headers: dict[str, str], kind: str) -> None:
+            async with semaphore:
+                response = await http.post(EVENTS, content=body, headers=headers)
+            statuses[kind].append(response.status_code)
+
+        await asyncio.gather(*(post(*p) for p in posts))
+    assert set(statuses["good"]) == {200}
+    assert statuses["bad"]
+    assert set(statuses["bad"]) == {401}
+    rows = await running.services.pool.fetch(
+        "SELECT external_id FROM messages WHERE channel = 'slack' AND direction = 'in'"
+    )
+    stored = [r["external_id"].rsplit(":", 1)[1] for r in rows]
+    assert len(stored) == len(set(stored))  # 0 duplicated
+    assert set(stored) == good  # 0 lost
+
+
+async def test_replies_go_to_the_thread_obey_retry_after_and_the_profile_fills_the_contact(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    api.users["U0ADA"] = {
+        "id": "U0ADA",
+        "name": "ada",
+        "real_name": "Ada Lovelace",
+        "profile": {"real_name": "Ada Lovelace", "email": "ada@example.com"},
+    }
+    api.files["F01"] = b"%PDF-1.4 contract"
+    event = message_event(
+        1,
+        "<@U0BOT> our invoice is wrong",
+        files=[
+            {
+                "id": "F01",
+                "name": "../contract.pdf",
+                "mimetype": "application/pdf",
+                "url_private_download": api.base_url + "/files/F01",
+            }
+        ],
+        subtype="file_share",
+    )
+    body = orjson.dumps(event)
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    await running.services.pipeline.settled()
+    pool = running.services.pool
+
+    async def profiled() -> bool:
+        return bool(
+            await pool.fetchval("SELECT count(*) FROM contacts WHERE email = 'ada@example.com'")
+        )
+
+    await harness.until(profiled, 10)
+    row = await pool.fetchrow(
+        "SELECT c.id, c.thread_key, k.name FROM conversations c JOIN contacts k"
+        " ON k.id = c.contact_id WHERE c.channel = 'slack'"
+    )
+    assert row is not None
+    assert row["thread_key"] == f"C0SUPPORT:{event['event']['ts']}"
+    assert row["name"] == "Ada Lovelace"
+    [message] = await pool.fetch(
+        "SELECT text FROM messages WHERE channel = 'slack' AND direction = 'in'"
+    )
+    assert message["text"] == "our invoice is wrong"
+    files = await pool.fetch("SELECT filename, content FROM attachments")
+    assert [(f["filename"], bytes(f["content"])) for f in files] == [
+        ("contract.pdf", b"%PDF-1.4 contract")
+    ]
+
+    agent = str(await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL))
+    api.flood, api.retry_after = 3, 1
+    replies = [f"reply {n}" for n in range(3)]
+    for n, text in enumerate(replies):
+        await running.services.pipeline.reply(agent, str(row["id"]), text, f"s{n}")
+
+    async def delivered() -> bool:
+        return sorted(p["text"] for p in api.posted if p["text"].startswith("reply")) == replies
+
+    await harness.until(delivered, 30)
+    await asyncio.sleep(1)
+    posted = [p for p in api.posted if p["text"].startswith("reply")]
+    assert sorted(p["text"] for p in posted) == replies  # each once
+    assert len(api.posted) == len(replies) + 1  # and the handoff notice, in the thread too
+    assert {p["thread_ts"] for p in api.posted} == {event["event"]["ts"]}
+    assert {p["channel"] for p in api.posted} == {"C0SUPPORT"}
+    for text in replies:
+        tries = [(t, status) for t, x, status in api.attempts if x == text]
+        for (when, status), (later, _) in itertools.pairwise(tries):
+            if status == 429:
+                assert later - when >= api.retry_after - 0.05, (text, tries)
+    assert api.lookups == ["U0ADA"]  # cached after the first look

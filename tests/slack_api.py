@@ -1,0 +1,186 @@
+"""A stand-in for Slack's Web API on loopback (slack.com cannot be reached here).
+
+Answers have the documented shapes (https://api.slack.com/methods): ``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``; rate limiting is HTTP 429 with a ``Retry-After`` header and
+``{"ok": false, "error": "ratelimited"}``. slack_sdk is pointed at it with ``base_url``. Also:
+signing events the way Slack does (v0 HMAC-SHA256 over ``v0:<timestamp>:<body>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.harness import free_port
+
+TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TEAM = "T0ACME"
+
+
+@dataclass
+class SlackApi:
+    base_url: str = ""
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[tuple[float, str, int]] = field(default_factory=list)
+    flood: int = 0
+    retry_after: int = 1
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    lookups: list[str] = field(default_factory=list)
+
+    async def handle(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return JSONResponse({"ok": False, "error": "not_authed"})
+        method = request.path_params["method"]
+        params = await _params(request)
+        if method == "auth.test":
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "url": "https://acme.slack.com/",
+                    "team": "Acme",
+                    "user": "support",
+                    "team_id": TEAM,
+                    "user_id": "U0BOT",
+                    "bot_id": "B0BOT",
+                }
+            )
+        if method == "users.info":
+            user = str(params.get("user"))
+            self.lookups.append(user)
+            found = self.users.get(user)
+            if found is None:
+                return JSONResponse({"ok": False, "error": "user_not_found"})
+            return JSONResponse({"ok": True, "user": found})
+        if method == "chat.postMessage":
+            text = str(params.get("text"))
+            if self.flood > 0:
+                self.flood -= 1
+                self.attempts.append((time.monotonic(), text, 429))
+                return JSONResponse(
+                    {"ok": False, "error": "ratelimited"},
+                    status_code=429,
+                    headers={"Retry-After": str(self.retry_after)},
+                )
+            self.attempts.append((time.monotonic(), text, 200))
+            ts = f"{time.time():.6f}"
+            message = {
+                "channel": params.get("channel"),
+                "thread_ts": params.get("thread_ts"),
+                "text": text,
+                "ts": ts,
+            }
+            self.posted.append(message)
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "channel": params.get("channel"),
+                    "ts": ts,
+                    "message": {"type": "message", "text": text, "ts": ts, "bot_id": "B0BOT"},
+                }
+            )
+        return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
+
+    async def download(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return Response(status_code=403)
+        content = self.files.get(request.path_params["file"])
+        return Response(content, 200) if content is not None else Response(status_code=404)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(request.url.query).items()}
+    if request.headers.get("content-type", "").startswith("application/json"):
+        params.update(orjson.loads(body or b"{}"))
+    elif body:
+        params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+    return params
+
+
+@contextlib.asynccontextmanager
+async def slack_api() -> AsyncIterator[SlackApi]:
+    api = SlackApi()
+    app = Starlette(
+        routes=[
+            Route("/api/{method}", api.handle, methods=["GET", "POST"]),
+            Route("/files/{file}", api.download, methods=["GET"]),
+        ]
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    # uvicorn only exposes a `started` flag, no event to await.
+    while not server.started:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    api.base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield api
+    finally:
+        server.should_exit = True
+        await task
+
+
+def signed(
+    body: bytes, *, secret: str = SIGNING_SECRET, timestamp: str | None = None
+) -> dict[str, str]:
+    """The headers Slack sends with an event: its timestamp and v0 signature."""
+    stamp = timestamp if timestamp is not None else str(int(time.time()))
+    base = b"v0:" + stamp.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/json",
+    }
+
+
+def message_event(
+    n: int,
+    text: str,
+    *,
+    user: str = "U0ADA",
+    channel: str = "C0SUPPORT",
+    thread_ts: str | None = None,
+    kind: str = "message",
+    **extra: Any,
+) -> dict[str, Any]:
+    ts = f"1700000{n:03d}.{n:06d}"
+    event: dict[str, Any] = {
+        "type": kind,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "im" if channel.startswith("D") else "channel",
+        **extra,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return {
+        "token": "legacy",
+        "team_id": TEAM,
+        "api_app_id": "A0APP",
+        "type": "event_callback",
+        "event_id": f"Ev{n:06d}{kind[:3]}",
+        "event_time": 1700000000 + n,
+        "event": event,
+    }
