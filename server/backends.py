@@ -112,6 +112,10 @@ class ConsoleBackendImpl:
         async with self._pool.acquire() as conn, _translated():
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
 
+    async def merge_contact(self, agent: Agent, conversation_id: str, other: str) -> dict[str, Any]:
+        async with _translated():
+            return await self._pipeline.merge_contacts(conversation_id, other)
+
     async def attachment(self, message_id: int, position: int) -> tuple[str, str, bytes]:
         async with self._pool.acquire() as conn:
             found = await store.attachment(conn, message_id, position)

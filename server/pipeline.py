@@ -451,6 +451,32 @@ class Pipeline:
             )
         await self._publish(stored_events)
 
+    async def merge_contacts(self, conversation_id: str, other: str) -> dict[str, Any]:
+        """Merge the contact ``other`` names (an id, an email, "channel:external id") into the
+        conversation's contact: one person, one history. Returns the conversation's view.
+        Raises NotFound, Conflict or InvalidInput."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id)
+            brand = await conn.fetchval(
+                "SELECT brand_id FROM contacts WHERE id = $1::uuid", conv["contact_id"]
+            )
+            other_id = await store.contact_id_by_reference(conn, str(brand), other)
+            moved = await store.merge_contacts(conn, conv["contact_id"], other_id)
+            views = await store.conversations_by_id(conn, moved)
+            stored_events = await store.store_events(
+                conn,
+                [
+                    Event(
+                        events.CONVERSATION_UPDATED,
+                        v["id"],
+                        {"conversation": v, "change": "merged"},
+                    )
+                    for v in views
+                ],
+            )
+        await self._publish(stored_events)
+        return next(v for v in views if v["id"] == conversation_id)
+
     async def typing(self, conversation_id: str, author_kind: str, active: bool) -> None:
         """Typing is live-only: published, never stored. Unknown conversations are ignored."""
         async with self._pool.acquire() as conn:

@@ -50,6 +50,11 @@ class ConsoleBackend(Protocol):
         """The raw mail a customer's message came from; raise LookupError."""
         ...
 
+    async def merge_contact(self, agent: Agent, conversation_id: str, other: str) -> dict[str, Any]:
+        """Merge another contact (id, email or "channel:id") into the conversation's; returns
+        the conversation. Raise LookupError, ActionRefused or ValueError."""
+        ...
+
     async def reply(
         self, agent: Agent, conversation_id: str, text: str, client_id: str
     ) -> tuple[dict[str, Any], bool]:

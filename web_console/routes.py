@@ -66,6 +66,12 @@ class StatusChange(BaseModel):
     status: Literal["online", "away", "offline"]
 
 
+class Merge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The other contact: its id, its email, or a channel identity such as "telegram:777".
+    contact: str = Field(min_length=1, max_length=320)
+
+
 class Transfer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agent_id: str | None = Field(default=None, max_length=64)
@@ -384,6 +390,22 @@ def routes(
         return value
 
     @endpoint
+    async def merge_contact(request: Request) -> Response:
+        """
+        summary: Merge another contact into this conversation's (one person, one history)
+        responses:
+          200: {description: the conversation, its contact now holding both identities}
+          401: {description: not logged in}
+          404: {description: no such conversation or contact}
+          409: {description: both have an open conversation in one inbox}
+          422: {description: invalid body, the same contact, or another brand's}
+        """
+        agent = await _agent(request)
+        body = _body(Merge, await request.body())
+        view = await backend.merge_contact(agent, request.path_params["id"], body.contact)
+        return JSONResponse(view)
+
+    @endpoint
     async def get_attachment(request: Request) -> Response:
         """
         summary: Download one of a message's attachments
@@ -498,6 +520,7 @@ def routes(
                 Route("/api/conversations/{id}/claim", claim, methods=["POST"]),
                 Route("/api/conversations/{id}/transfer", transfer, methods=["POST"]),
                 Route("/api/conversations/{id}/resolve", resolve, methods=["POST"]),
+                Route("/api/conversations/{id}/merge-contact", merge_contact, methods=["POST"]),
                 Route("/api/conversations", list_conversations, methods=["GET"]),
                 Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
                 Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),

@@ -4,7 +4,12 @@
 modules hold the queries for one table each.
 """
 
-from server.store.contacts import inbox_by_address, resolve_contact
+from server.store.contacts import (
+    contact_id_by_reference,
+    inbox_by_address,
+    merge_contacts,
+    resolve_contact,
+)
 from server.store.conversations import (
     NO_OPEN_CONVERSATION,
     append_to_open_conversation,
@@ -43,6 +48,7 @@ __all__ = [
     "Inbox",
     "append_to_open_conversation",
     "attachment",
+    "contact_id_by_reference",
     "conversation",
     "conversation_row",
     "conversations",
@@ -57,6 +63,7 @@ __all__ = [
     "latest_conversation_id",
     "lock_open_conversation",
     "lock_thread_conversation",
+    "merge_contacts",
     "message_by_external_id",
     "message_view",
     "messages_after",

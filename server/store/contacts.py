@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from uuid import UUID
+
 import asyncpg
 
 from channels.base import Sender
-from server.errors import NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.store.views import Conn, Inbox
 
 
@@ -70,3 +73,78 @@ async def resolve_contact(conn: Conn, brand_id: str, channel: str, sender: Sende
             sender.external_id,
         )
         return str(winner)
+
+
+async def contact_id_by_reference(conn: Conn, brand_id: str, reference: str) -> str:
+    """A contact named by its id, an email address, or a channel identity ("slack:U123")."""
+    with contextlib.suppress(ValueError):
+        found = await conn.fetchval(
+            "SELECT id FROM contacts WHERE id = $1 AND brand_id = $2",
+            UUID(reference),
+            UUID(brand_id),
+        )
+        if found is not None:
+            return str(found)
+    if "@" in reference:
+        found = await conn.fetchval(
+            "SELECT id FROM contacts WHERE brand_id = $1 AND lower(email) = lower($2)"
+            " ORDER BY created_at LIMIT 1",
+            UUID(brand_id),
+            reference.strip(),
+        )
+    else:
+        channel, _, external = reference.partition(":")
+        found = await conn.fetchval(
+            "SELECT c.id FROM contact_identities i JOIN contacts c ON c.id = i.contact_id"
+            " WHERE c.brand_id = $1 AND i.channel = $2 AND i.external_id = $3",
+            UUID(brand_id),
+            channel,
+            external,
+        )
+    if found is None:
+        raise NotFound(f"no contact {reference!r}")
+    return str(found)
+
+
+async def merge_contacts(conn: Conn, keep: str, other: str) -> list[str]:
+    """Move ``other``'s identities, conversations and orders to ``keep`` and delete it;
+    ``keep`` takes what it lacks (name, email, tier) and the higher value and VIP flag.
+    Returns every conversation of the merged contact. Call inside a transaction."""
+    if keep == other:
+        raise InvalidInput("a contact cannot be merged with itself")
+    rows = await conn.fetch(
+        "SELECT id, brand_id FROM contacts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        [UUID(keep), UUID(other)],
+    )
+    if len(rows) != 2:
+        raise NotFound("no such contact")
+    if rows[0]["brand_id"] != rows[1]["brand_id"]:
+        raise InvalidInput("contacts of different brands cannot be merged")
+    clash = await conn.fetchval(
+        """SELECT i.name FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
+            WHERE c.contact_id = ANY($1::uuid[]) AND c.status <> 'resolved'
+              AND c.thread_key IS NULL
+            GROUP BY i.id, i.name HAVING count(*) > 1 LIMIT 1""",
+        [UUID(keep), UUID(other)],
+    )
+    if clash is not None:
+        raise Conflict(f"both have an open conversation in {clash}; resolve one first")
+    await conn.execute(
+        """UPDATE contacts k
+              SET name = coalesce(k.name, o.name), email = coalesce(k.email, o.email),
+                  vip = k.vip OR o.vip, tier = coalesce(k.tier, o.tier),
+                  lifetime_value = greatest(k.lifetime_value, o.lifetime_value), updated_at = now()
+             FROM contacts o WHERE k.id = $1 AND o.id = $2""",
+        UUID(keep),
+        UUID(other),
+    )
+    # Table names are this fixed list, never input.
+    for table in ("contact_identities", "conversations", "orders"):
+        await conn.execute(
+            f"UPDATE {table} SET contact_id = $1 WHERE contact_id = $2",
+            UUID(keep),
+            UUID(other),
+        )
+    await conn.execute("DELETE FROM contacts WHERE id = $1", UUID(other))
+    moved = await conn.fetch("SELECT id FROM conversations WHERE contact_id = $1", UUID(keep))
+    return [str(r["id"]) for r in moved]

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from server import demo
-from tests import harness, telegram_api
+from tests import harness, mail, telegram_api
 from tests.telegram_api import BotApi, message_update
 
 SECRET = "webhook-secret_42"
@@ -307,3 +307,40 @@ async def test_long_polling_killed_mid_stream_loses_nothing(
         assert len(ids) == len({r["external_id"] for r in ids}) == total
     finally:
         await conn.close()
+
+
+async def test_an_agent_links_a_telegram_user_and_an_email_contact_as_one_person(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
+        await _connected(running)
+        assert running.services.smtp is not None
+        api.push(message_update(1, "Hi, it's Ada again"))
+        await mail.send(running.services.smtp.port, mail.mail(message_id="ada-1@example.com"))
+        pool = running.services.pool
+
+        async def both() -> bool:
+            return await _count(pool, "SELECT count(*) FROM conversations") == 2
+
+        await harness.until(both, 15)
+        await running.services.mailroom.settled()
+        await running.services.pipeline.settled()
+        telegram_conv = str(
+            await pool.fetchval("SELECT id FROM conversations WHERE channel = 'telegram'")
+        )
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            login = {"email": demo.AGENT_EMAIL, "password": demo.AGENT_PASSWORD}
+            assert (await http.post("/console/api/login", json=login)).status_code == 200
+            path = f"/console/api/conversations/{telegram_conv}/merge-contact"
+            merged = await http.post(path, json={"contact": "ada@example.com"})
+            assert merged.status_code == 200, merged.text
+            assert merged.json()["contact"]["email"] == "ada@example.com"
+            again = await http.post(path, json={"contact": "telegram:777"})
+            assert again.status_code == 422  # the same contact now
+            missing = await http.post(path, json={"contact": "nobody@example.com"})
+            assert missing.status_code == 404
+            assert (await http.post(path, json={})).status_code == 422
+        contacts = await pool.fetch("SELECT DISTINCT contact_id FROM conversations")
+        assert len(contacts) == 1  # both conversations: one person's history
+        identities = await pool.fetch("SELECT channel FROM contact_identities ORDER BY channel")
+        assert [r["channel"] for r in identities] == ["email", "telegram"]

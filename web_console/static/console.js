@@ -205,6 +205,7 @@
     $("claim").hidden = !open || !(c.status === "queued" || c.status === "bot");
     $("resolve").hidden = !open || !mineOrFree;
     $("transfer-box").hidden = !open || !mineOrFree;
+    $("merge-box").hidden = !c;
     $("thread-sla").textContent = "";
     if (open && c.first_response_due) $("thread-sla").appendChild(slaBadge(c.first_response_due, c.first_response_at));
     var ranked = queue.filter(function (q) { return c && q.id === c.id; })[0];
@@ -225,6 +226,14 @@
             function (e) { $("reply-error").textContent = e.message; if (e.status === 401) showLogin(); });
   }
   $("claim").addEventListener("click", function () { act("/claim"); });
+  // Link another contact (their email, or a channel identity) as the same person.
+  $("merge-box").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var other = $("merge-with").value.trim();
+    if (!other) return;
+    act("/merge-contact", { contact: other });
+    $("merge-with").value = "";
+  });
   $("resolve").addEventListener("click", function () { act("/resolve"); });
   $("transfer").addEventListener("click", function () {
     var v = $("transfer-to").value; if (!v) return;
