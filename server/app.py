@@ -46,10 +46,8 @@ def create_app(services: Services) -> Starlette:
         ),
     ]
     if services.telegram is not None:
-        secret = settings.telegram_webhook_secret
-        routes += telegram_routes.routes(
-            services.telegram, secret.get_secret_value() if secret else None
-        )
+        for bot in services.telegram.bots:
+            routes += telegram_routes.routes(bot, bot.webhook_secret, bot.path)
     if services.slack is not None:
         routes += services.slack.routes()
     app = Starlette(routes=routes)

@@ -16,6 +16,7 @@ from channels.email.relay import Relay, RelayConfig
 from channels.email.smtp import SmtpConfig, SmtpServer
 from channels.email.workers import ParserPool
 from channels.telegram.client import TelegramClient
+from channels.telegram.routes import WEBHOOK_PATH
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
@@ -35,7 +36,7 @@ from server.router import Router
 from server.settings import Settings
 from server.slack import SlackService
 from server.sweeps import Sweeps
-from server.telegram import TelegramService
+from server.telegram import TelegramBots, TelegramService
 from web_console.hub import ConsoleHub
 
 log = structlog.get_logger(__name__)
@@ -65,7 +66,7 @@ class Services:
     # None when SMTP is turned off (SWITCHBOARD_SMTP_ENABLED=false).
     smtp: SmtpServer | None
     # None without SWITCHBOARD_TELEGRAM_BOT_TOKEN.
-    telegram: TelegramService | None
+    telegram: TelegramBots | None
     # None without SWITCHBOARD_SLACK_SIGNING_SECRET and SWITCHBOARD_SLACK_BOT_TOKEN.
     slack: SlackService | None
 
@@ -197,22 +198,8 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     if settings.smtp_relay_url is not None:
         relay = Relay(RelayConfig.from_url(settings.smtp_relay_url.get_secret_value()))
         deliverers["email"] = MailDelivery(pool, relay, settings.email_ack_window_seconds)
-    telegram = None
-    if settings.telegram_bot_token is not None:
-        telegram = TelegramService(
-            pool,
-            pipeline,
-            bus,
-            TelegramClient(
-                settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
-            ),
-            webhook_url=settings.telegram_webhook_url,
-            webhook_secret=(
-                settings.telegram_webhook_secret.get_secret_value()
-                if settings.telegram_webhook_secret
-                else None
-            ),
-        )
+    telegram = telegram_bots(settings, pool, pipeline, bus)
+    if telegram is not None:
         deliverers["telegram"] = telegram
     slack = None
     if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
@@ -223,6 +210,10 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
             token=settings.slack_bot_token.get_secret_value(),
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             api_url=settings.slack_api_url,
+            workspaces={
+                team: (w.token.get_secret_value(), w.brand)
+                for team, w in settings.slack_workspaces.items()
+            },
         )
         deliverers["slack"] = slack
     outbox = Outbox(
@@ -276,6 +267,51 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         telegram,
         slack,
     )
+
+
+def telegram_bots(
+    settings: Settings, pool: asyncpg.Pool, pipeline: Pipeline, bus: EventBus
+) -> TelegramBots | None:
+    """The default brand's bot (SWITCHBOARD_TELEGRAM_BOT_TOKEN) and the brands' others."""
+    configs: list[tuple[str, str | None, str | None, str | None, str]] = []
+    if settings.telegram_bot_token is not None:
+        secret = settings.telegram_webhook_secret
+        configs.append(
+            (
+                settings.telegram_bot_token.get_secret_value(),
+                settings.telegram_webhook_url,
+                secret.get_secret_value() if secret else None,
+                None,
+                WEBHOOK_PATH,
+            )
+        )
+    for bot in settings.telegram_bots:
+        token = bot.token.get_secret_value()
+        configs.append(
+            (
+                token,
+                bot.webhook_url,
+                bot.webhook_secret.get_secret_value() if bot.webhook_secret else None,
+                bot.brand,
+                f"{WEBHOOK_PATH}/{token.split(':', 1)[0]}",
+            )
+        )
+    if not configs:
+        return None
+    services = [
+        TelegramService(
+            pool,
+            pipeline,
+            bus,
+            TelegramClient(token, settings.telegram_api_url),
+            webhook_url=url,
+            webhook_secret=secret,
+            brand=brand,
+            path=path,
+        )
+        for token, url, secret, brand, path in configs
+    ]
+    return TelegramBots(pool, services)
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:

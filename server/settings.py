@@ -12,7 +12,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import nlu
@@ -22,6 +22,37 @@ from routing.priority import Weights
 
 # The Rasa project shipped with Switchboard (the demo shop's assistant).
 DEFAULT_NLU_PROJECT = Path(nlu.__file__).parent / "rasa_project"
+
+
+class TelegramBot(BaseModel):
+    """One more Telegram bot, for a brand (SWITCHBOARD_TELEGRAM_BOTS, a JSON list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    token: SecretStr
+    brand: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _valid_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return _telegram_secret(value)
+
+
+def _telegram_secret(value: SecretStr | None) -> SecretStr | None:
+    # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+        raise ValueError("a Telegram webhook secret is 1-256 of A-Z a-z 0-9 _ -")
+    return value
+
+
+class SlackWorkspace(BaseModel):
+    """One more Slack workspace the app is installed in (SWITCHBOARD_SLACK_WORKSPACES, a JSON
+    object by team id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    token: SecretStr
+    brand: str | None = None
 
 
 class Settings(BaseSettings):
@@ -139,10 +170,17 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # More bots, each for a brand, e.g. '[{"token": "...", "brand": "acme",
+    # "webhook_url": "https://.../channels/telegram/webhook/<bot id>", "webhook_secret": "..."}]'
+    # (the bot id is the token's part before the colon).
+    telegram_bots: list[TelegramBot] = []
     # Slack (the default brand's app, Events API over HTTP at /channels/slack/events).
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # More workspaces of the same app, each for a brand: '{"T0123": {"token": "xoxb-...",
+    # "brand": "acme"}}'; events from other teams use slack_bot_token.
+    slack_workspaces: dict[str, SlackWorkspace] = {}
 
     log_level: str = "INFO"
     log_json: bool = False
@@ -177,12 +215,7 @@ class Settings(BaseSettings):
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _valid_telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
-        if value is not None and not re.fullmatch(
-            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
-        ):
-            raise ValueError("telegram_webhook_secret: 1-256 of A-Z a-z 0-9 _ -")
-        return value
+        return _telegram_secret(value)
 
     @model_validator(mode="after")
     def _slack_pair(self) -> Settings:

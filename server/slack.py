@@ -59,11 +59,14 @@ class SlackService:
         token: str,
         signing_secret: str,
         api_url: str,
+        workspaces: dict[str, tuple[str, str | None]] | None = None,
     ) -> None:
         self._pool = pool
         self._pipeline = pipeline
         self._metrics = metrics
         self._token = token
+        # team id -> (its bot token, its brand's slug); other teams use ``token``.
+        self._workspaces = workspaces or {}
         self.client = AsyncWebClient(token=token, base_url=api_url.rstrip("/") + "/")
         self.app = AsyncApp(
             signing_secret=signing_secret,
@@ -148,12 +151,15 @@ class SlackService:
                 enterprise_id=enterprise_id,
                 team_id=team_id,
                 user_id=user_id,
-                bot_token=self._token,
+                bot_token=self._token_for(team_id),
                 bot_user_id=self._bot_user_id,
                 bot_id=self._bot_id,
             )
 
         return authorize
+
+    def _token_for(self, team: str | None) -> str:
+        return self._workspaces.get(team or "", (self._token, None))[0]
 
     async def _listener(self, body: dict[str, Any], ack: Any) -> None:
         await self.receive(body)
@@ -178,7 +184,7 @@ class SlackService:
             )
         )
         if not stored.duplicate:
-            task = asyncio.create_task(self._profile(incoming.user))
+            task = asyncio.create_task(self._profile(incoming.team, incoming.user))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return True
@@ -187,7 +193,7 @@ class SlackService:
         files: list[Attachment] = []
         if not incoming.files:
             return ()
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = {"Authorization": f"Bearer {self._token_for(incoming.team)}"}
         async with httpx.AsyncClient(timeout=FILE_SECONDS, headers=headers) as http:
             for n, ref in enumerate(incoming.files, start=1):
                 try:
@@ -203,12 +209,13 @@ class SlackService:
                 files.append(Attachment(name, ref.mimetype, response.content))
         return tuple(files)
 
-    async def _profile(self, user: str) -> None:
+    async def _profile(self, team: str, user: str) -> None:
         """The writer's name and email from users.info, onto their contact (if not set)."""
         cached = self._users.get(user)
         if cached is None or cached[0] < time.monotonic():
             try:
-                info = (await self.client.users_info(user=user)).get("user") or {}
+                answer = await self.client.users_info(user=user, token=self._token_for(team))
+                info = answer.get("user") or {}
             except SlackApiError as exc:
                 # user_not_found and the like: remembered, not asked again on every message.
                 log.warning("slack users.info refused", user=user, error=exc.response.get("error"))
@@ -236,12 +243,15 @@ class SlackService:
     async def _ensure_inbox(self, team: str) -> None:
         if team in self._inboxes:
             return
+        brand = self._workspaces.get(team, (self._token, None))[1]
         async with self._pool.acquire() as conn:
             await conn.execute(
                 """INSERT INTO inboxes (brand_id, channel, address, name)
-                   SELECT id, 'slack', $1, 'Slack ' || $1 FROM brands ORDER BY created_at LIMIT 1
+                   SELECT id, 'slack', $1, 'Slack ' || $1 FROM brands
+                    WHERE $2::text IS NULL OR slug = $2 ORDER BY created_at LIMIT 1
                    ON CONFLICT (channel, address) DO NOTHING""",
                 team,
+                brand,
             )
         self._inboxes.add(team)
 
@@ -265,7 +275,10 @@ class SlackService:
             raise DeliveryError("no Slack channel to answer in", permanent=True)
         try:
             result = await self.client.chat_postMessage(
-                channel=meta["channel"], text=row["text"], thread_ts=meta.get("thread_ts")
+                channel=meta["channel"],
+                text=row["text"],
+                thread_ts=meta.get("thread_ts"),
+                token=self._token_for(meta.get("team")),
             )
         except SlackApiError as exc:
             response = exc.response

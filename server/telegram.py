@@ -21,7 +21,7 @@ from aiogram.types import Update
 
 from channels.base import Attachment, DeliveryError, InboundMessage, Sender
 from channels.telegram.client import TelegramClient
-from channels.telegram.routes import NotReady
+from channels.telegram.routes import WEBHOOK_PATH, NotReady
 from channels.telegram.translate import Incoming, external_id, to_incoming
 from server import events
 from server.bus import EventBus
@@ -47,8 +47,14 @@ class TelegramService:
         *,
         webhook_url: str | None,
         webhook_secret: str | None,
+        brand: str | None = None,
+        path: str = WEBHOOK_PATH,
     ) -> None:
         self._pool = pool
+        self.brand = brand
+        # Where Telegram posts this bot's updates; the default bot has the plain path.
+        self.path = path
+        self.webhook_secret = webhook_secret
         self._pipeline = pipeline
         self._bus = bus
         self._client = client
@@ -59,6 +65,10 @@ class TelegramService:
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
         self._task: asyncio.Task[None] | None = None
         self._chats: dict[str, tuple[float, int | None]] = {}
+
+    @property
+    def username(self) -> str | None:
+        return self._username
 
     def state(self) -> dict[str, Any]:
         return {**self._state, "mode": "webhook" if self._webhook_url else "polling"}
@@ -99,7 +109,7 @@ class TelegramService:
         else:
             await self._client.delete_webhook()  # getUpdates refuses while a webhook is set
         async with self._pool.acquire() as conn:
-            await _ensure_inbox(conn, me.username or str(me.id))
+            await _ensure_inbox(conn, me.username or str(me.id), self.brand)
         self._bot_id, self._username = me.id, me.username or str(me.id)
         self._state = {"ok": True, "status": "connected", "bot": self._username}
         log.info("telegram connected", bot=self._username, webhook=bool(self._webhook_url))
@@ -175,12 +185,14 @@ class TelegramService:
         cached = self._chats.get(conversation_id)
         if cached is None or cached[0] < time.monotonic():
             async with self._pool.acquire() as conn:
-                channel = await conn.fetchval(
-                    "SELECT channel FROM conversations WHERE id = $1::uuid", conversation_id
+                address = await conn.fetchval(
+                    "SELECT i.address FROM conversations c JOIN inboxes i ON i.id = c.inbox_id"
+                    " WHERE c.id = $1::uuid AND c.channel = 'telegram'",
+                    conversation_id,
                 )
                 chat = (
                     await cursors.telegram_chat_of_conversation(conn, conversation_id)
-                    if channel == "telegram"
+                    if address is not None and address == self._username
                     else None
                 )
             cached = (time.monotonic() + CHAT_CACHE_SECONDS, chat)
@@ -190,13 +202,53 @@ class TelegramService:
                 await self._client.typing(cached[1])
 
 
-async def _ensure_inbox(conn: Any, username: str) -> None:
-    """The bot's inbox, in the only (or first) brand, when no one has created it."""
+class TelegramBots:
+    """Every configured bot (each may serve another brand); the outbox's Telegram deliverer."""
+
+    def __init__(self, pool: asyncpg.Pool, bots: list[TelegramService]) -> None:
+        self._pool = pool
+        self.bots = bots
+
+    async def start(self) -> None:
+        for bot in self.bots:
+            await bot.start()
+
+    async def close(self) -> None:
+        for bot in self.bots:
+            with contextlib.suppress(Exception):
+                await bot.close()
+
+    def state(self) -> dict[str, Any]:
+        """Connected when every bot is; otherwise the first one's trouble."""
+        states = [bot.state() for bot in self.bots]
+        worst = next((s for s in states if s["status"] == "retrying"), None) or next(
+            (s for s in states if s["status"] != "connected"), states[0]
+        )
+        return {**worst, "bots": states}
+
+    async def deliver(self, message_id: int) -> Sent | Suppressed:
+        async with self._pool.acquire() as conn:
+            address = await conn.fetchval(
+                "SELECT i.address FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                " JOIN inboxes i ON i.id = c.inbox_id WHERE m.id = $1",
+                message_id,
+            )
+        bot = next((b for b in self.bots if b.username == address), None)
+        if bot is None:
+            # The bot is configured but not connected yet, or no longer configured.
+            raise DeliveryError(f"no connected bot for @{address}", permanent=False)
+        return await bot.deliver(message_id)
+
+
+async def _ensure_inbox(conn: Any, username: str, brand: str | None) -> None:
+    """The bot's inbox, in its brand (else the first), when no one has created it."""
     await conn.execute(
         """INSERT INTO inboxes (brand_id, channel, address, name)
-           SELECT id, 'telegram', $1, 'Telegram @' || $1 FROM brands ORDER BY created_at LIMIT 1
+           SELECT id, 'telegram', $1, 'Telegram @' || $1 FROM brands
+            WHERE $2::text IS NULL OR slug = $2 ORDER BY created_at LIMIT 1
            ON CONFLICT (channel, address) DO NOTHING""",
         username,
+        brand,
     )
 
 

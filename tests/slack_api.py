@@ -30,6 +30,8 @@ from tests.harness import free_port
 TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM = "T0ACME"
+OTHER_TOKEN = "xoxb-other-workspace"
+OTHER_TEAM = "T0OTHER"
 
 
 @dataclass
@@ -44,10 +46,12 @@ class SlackApi:
     lookups: list[str] = field(default_factory=list)
 
     async def handle(self, request: Request) -> Response:
-        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in (TOKEN, OTHER_TOKEN):
             return JSONResponse({"ok": False, "error": "not_authed"})
         method = request.path_params["method"]
         params = await _params(request)
+        params["_token"] = token
         if method == "auth.test":
             return JSONResponse(
                 {
@@ -84,6 +88,7 @@ class SlackApi:
                 "thread_ts": params.get("thread_ts"),
                 "text": text,
                 "ts": ts,
+                "via": params["_token"],
             }
             self.posted.append(message)
             return JSONResponse(
@@ -160,6 +165,7 @@ def message_event(
     channel: str = "C0SUPPORT",
     thread_ts: str | None = None,
     kind: str = "message",
+    team: str = TEAM,
     **extra: Any,
 ) -> dict[str, Any]:
     ts = f"1700000{n:03d}.{n:06d}"
@@ -177,7 +183,7 @@ def message_event(
         event["thread_ts"] = thread_ts
     return {
         "token": "legacy",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0APP",
         "type": "event_callback",
         "event_id": f"Ev{n:06d}{kind[:3]}",

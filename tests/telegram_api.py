@@ -39,9 +39,17 @@ BOT = {
 }
 
 
+OTHER_TOKEN = "654321:OTHER-token"
+OTHER_BOT = {**BOT, "id": 654321, "first_name": "Acme Help", "username": "AcmeHelpBot"}
+
+
 @dataclass
 class BotApi:
     base_url: str = ""
+    bots: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {TOKEN: BOT, OTHER_TOKEN: OTHER_BOT}
+    )
+    webhooks: dict[str, str | None] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     confirmed: int = 0
     webhook: str | None = None
@@ -71,9 +79,10 @@ class BotApi:
         if self.down:
             return Response(status_code=502)
         token, method = request.path_params["token"], request.path_params["method"]
-        if token != TOKEN:
+        if token not in self.bots:
             return _error(401, "Unauthorized")
         params = await _params(request)
+        params["_token"] = token
         handler = getattr(self, f"_{method.lower()}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
@@ -81,14 +90,18 @@ class BotApi:
         return result
 
     async def _getme(self, params: dict[str, Any]) -> Response:
-        return _ok(BOT)
+        return _ok(self.bots[params["_token"]])
 
     async def _setwebhook(self, params: dict[str, Any]) -> Response:
-        self.webhook = params.get("url") or None
+        self.webhooks[params["_token"]] = params.get("url") or None
+        if params["_token"] == TOKEN:
+            self.webhook = params.get("url") or None
         return _ok(True, description="Webhook was set")
 
     async def _deletewebhook(self, params: dict[str, Any]) -> Response:
-        self.webhook = None
+        self.webhooks[params["_token"]] = None
+        if params["_token"] == TOKEN:
+            self.webhook = None
         return _ok(True, description="Webhook was deleted")
 
     async def _getupdates(self, params: dict[str, Any]) -> Response:
@@ -126,8 +139,9 @@ class BotApi:
             "message_id": self.message_id(),
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"},
-            "from": BOT,
+            "from": self.bots[params["_token"]],
             "text": text,
+            "via": params["_token"],
         }
         self.sent.append(message)
         return _ok(message)
@@ -150,7 +164,7 @@ class BotApi:
         )
 
     async def download(self, request: Request) -> Response:
-        if request.path_params["token"] != TOKEN:
+        if request.path_params["token"] not in self.bots:
             return Response(status_code=401)
         file_id = request.path_params["path"].rsplit("/", 1)[-1]
         if file_id not in self.files:

@@ -38,7 +38,7 @@ class TelegramBackend(Protocol):
         ...
 
 
-def routes(backend: TelegramBackend, secret: str | None) -> list[Route]:
+def routes(backend: TelegramBackend, secret: str | None, path: str = WEBHOOK_PATH) -> list[Route]:
     async def webhook(request: Request) -> Response:
         """
         summary: Telegram Bot API webhook (updates, answered once stored)
@@ -69,4 +69,4 @@ def routes(backend: TelegramBackend, secret: str | None) -> list[Route]:
             return JSONResponse({"error": "could not store the update; retry"}, 503)
         return JSONResponse({"ok": True})
 
-    return [Route(WEBHOOK_PATH, webhook, methods=["POST"])]
+    return [Route(path, webhook, methods=["POST"])]

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -196,3 +197,41 @@ async def test_replies_go_to_the_thread_obey_retry_after_and_the_profile_fills_t
             if status == 429:
                 assert later - when >= api.retry_after - 0.05, (text, tries)
     assert api.lookups == ["U0ADA"]  # cached after the first look
+
+
+async def test_another_workspace_serves_its_own_brand(
+    dsn: str, tmp_path: Path, api: SlackApi
+) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("INSERT INTO brands (slug, name) VALUES ('acme', 'Acme')")
+    finally:
+        await conn.close()
+    settings = harness.settings_for(
+        dsn,
+        tmp_path,
+        slack_signing_secret=slack_api.SIGNING_SECRET,
+        slack_bot_token=slack_api.TOKEN,
+        slack_api_url=api.base_url + "/api/",
+        slack_workspaces={slack_api.OTHER_TEAM: {"token": slack_api.OTHER_TOKEN, "brand": "acme"}},
+    )
+    async with harness.run_server(settings) as server:
+        body = orjson.dumps(
+            message_event(1, "hello from the other workspace", team=slack_api.OTHER_TEAM)
+        )
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+        await server.services.pipeline.settled()
+        pool = server.services.pool
+        row = await pool.fetchrow(
+            "SELECT b.slug, i.address FROM conversations c JOIN inboxes i ON i.id = c.inbox_id"
+            " JOIN brands b ON b.id = c.brand_id"
+        )
+        assert row is not None
+        assert (row["slug"], row["address"]) == ("acme", slack_api.OTHER_TEAM)
+
+        async def notice_posted() -> bool:
+            return bool(api.posted)
+
+        await harness.until(notice_posted, 15)
+        assert {p["via"] for p in api.posted} == {slack_api.OTHER_TOKEN}

@@ -344,3 +344,64 @@ async def test_an_agent_links_a_telegram_user_and_an_email_contact_as_one_person
         assert len(contacts) == 1  # both conversations: one person's history
         identities = await pool.fetch("SELECT channel FROM contact_identities ORDER BY channel")
         assert [r["channel"] for r in identities] == ["email", "telegram"]
+
+
+async def test_each_bot_serves_its_own_brand(dsn: str, tmp_path: Path, api: BotApi) -> None:
+    pool0 = await asyncpg.connect(dsn)
+    try:
+        await pool0.execute("INSERT INTO brands (slug, name) VALUES ('acme', 'Acme')")
+    finally:
+        await pool0.close()
+    other_secret = "acme-secret"
+    settings = _settings(
+        dsn,
+        tmp_path,
+        api,
+        telegram_webhook_url="https://support.example.com" + WEBHOOK,
+        telegram_webhook_secret=SECRET,
+        telegram_bots=[
+            {
+                "token": telegram_api.OTHER_TOKEN,
+                "brand": "acme",
+                "webhook_url": "https://support.example.com" + WEBHOOK + "/654321",
+                "webhook_secret": other_secret,
+            }
+        ],
+    )
+    async with harness.run_server(settings) as running:
+        await _connected(running)
+        assert api.webhooks[telegram_api.OTHER_TOKEN] == (
+            "https://support.example.com" + WEBHOOK + "/654321"
+        )
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            update = message_update(1, "Hello Acme", user_id=4242)
+            wrong = await http.post(
+                WEBHOOK + "/654321",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+            assert wrong.status_code == 401  # each bot has its own secret
+            for path, secret in ((WEBHOOK + "/654321", other_secret), (WEBHOOK, SECRET)):
+                response = await http.post(
+                    path, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+                )
+                assert response.status_code == 200
+        await running.services.pipeline.settled()
+        pool = running.services.pool
+        rows = await pool.fetch(
+            "SELECT b.slug, i.address, c.id FROM conversations c JOIN inboxes i"
+            " ON i.id = c.inbox_id JOIN brands b ON b.id = c.brand_id ORDER BY b.slug"
+        )
+        assert [(r["slug"], r["address"]) for r in rows] == [
+            ("acme", "AcmeHelpBot"),
+            ("demo", "DemoShopBot"),
+        ]
+        agent = str(await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL))
+        await running.services.pipeline.reply(agent, str(rows[0]["id"]), "Acme here", "a1")
+
+        async def answered() -> bool:
+            return any(m["text"] == "Acme here" for m in api.sent)
+
+        await harness.until(answered, 15)
+        [sent] = [m for m in api.sent if m["text"] == "Acme here"]
+        assert sent["via"] == telegram_api.OTHER_TOKEN  # the acme bot answered
