@@ -197,9 +197,17 @@ class SlackService:
         async with httpx.AsyncClient(timeout=FILE_SECONDS, headers=headers) as http:
             for n, ref in enumerate(incoming.files, start=1):
                 try:
-                    if ref.url is None:
+                    url = ref.url
+                    if url is None:
+                        # Some events carry only the file's id ("file_access":
+                        # "check_file_info"): files.info has the rest.
+                        info = await self.client.files_info(
+                            file=ref.id, token=self._token_for(incoming.team)
+                        )
+                        url = (info.get("file") or {}).get("url_private_download")
+                    if not url:
                         raise LookupError("no download URL")
-                    response = await http.get(ref.url)
+                    response = await http.get(url)
                     response.raise_for_status()
                 except Exception as exc:
                     log.warning("slack file download failed", error=_describe(exc))

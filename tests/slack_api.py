@@ -44,8 +44,11 @@ class SlackApi:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)
+    down: bool = False
 
     async def handle(self, request: Request) -> Response:
+        if self.down:
+            return Response(status_code=503)
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         if token not in (TOKEN, OTHER_TOKEN):
             return JSONResponse({"ok": False, "error": "not_authed"})
@@ -71,6 +74,21 @@ class SlackApi:
             if found is None:
                 return JSONResponse({"ok": False, "error": "user_not_found"})
             return JSONResponse({"ok": True, "user": found})
+        if method == "files.info":
+            file_id = str(params.get("file"))
+            if file_id not in self.files:
+                return JSONResponse({"ok": False, "error": "file_not_found"})
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "file": {
+                        "id": file_id,
+                        "name": f"{file_id}.bin",
+                        "mimetype": "application/octet-stream",
+                        "url_private_download": f"{self.base_url}/files/{file_id}",
+                    },
+                }
+            )
         if method == "chat.postMessage":
             text = str(params.get("text"))
             if self.flood > 0:
@@ -102,7 +120,7 @@ class SlackApi:
         return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
 
     async def download(self, request: Request) -> Response:
-        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+        if request.headers.get("authorization") not in (f"Bearer {TOKEN}", f"Bearer {OTHER_TOKEN}"):
             return Response(status_code=403)
         content = self.files.get(request.path_params["file"])
         return Response(content, 200) if content is not None else Response(status_code=404)

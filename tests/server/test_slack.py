@@ -235,3 +235,54 @@ async def test_another_workspace_serves_its_own_brand(
 
         await harness.until(notice_posted, 15)
         assert {p["via"] for p in api.posted} == {slack_api.OTHER_TOKEN}
+
+
+async def test_files_known_only_by_id_are_fetched_through_files_info(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    api.files["F02"] = b"log line"
+    event = message_event(
+        2,
+        "here is the log",
+        files=[{"id": "F02", "file_access": "check_file_info"}],
+        subtype="file_share",
+    )
+    body = orjson.dumps(event)
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    files = await running.services.pool.fetch("SELECT filename, content FROM attachments")
+    assert [(f["filename"], bytes(f["content"])) for f in files] == [("file", b"log line")]
+
+
+async def test_an_unreachable_slack_does_not_stop_the_server(
+    dsn: str, tmp_path: Path, api: SlackApi
+) -> None:
+    api.down = True
+    settings = harness.settings_for(
+        dsn,
+        tmp_path,
+        slack_signing_secret=slack_api.SIGNING_SECRET,
+        slack_bot_token=slack_api.TOKEN,
+        slack_api_url=api.base_url + "/api/",
+    )
+    async with harness.run_server(settings) as server:
+        slack = server.services.slack
+        assert slack is not None
+
+        async def retrying() -> bool:
+            return bool(slack.state()["status"] == "retrying")
+
+        await harness.until(retrying, 10)
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            ready = (await http.get("/readyz")).json()
+            assert ready["ready"] is True
+            assert ready["slack"]["status"] == "retrying"
+            # Events are still taken and stored meanwhile.
+            body = orjson.dumps(message_event(3, "are you there?"))
+            assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+        api.down = False
+
+        async def connected() -> bool:
+            return bool(slack.state()["status"] == "connected")
+
+        await harness.until(connected, 15)
