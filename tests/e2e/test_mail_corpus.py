@@ -93,7 +93,8 @@ async def test_the_hostile_corpus(dsn: str, tmp_path: Path) -> None:
         assert problems == []
 
         probe_states = await pool.fetch(
-            "SELECT message_id, state, reason FROM mail_receipts WHERE message_id = ANY($1::text[])",
+            "SELECT message_id, state, reason FROM mail_receipts"
+            " WHERE message_id = ANY($1::text[])",
             probes,
         )
         assert len(probes) >= 8
