@@ -6,7 +6,6 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from channels.telegram import routes as telegram_routes
 from channels.webchat import routes as webchat_routes
 from channels.webchat.routes import WEBSOCKET_PATH
 from server import admin, assistant, operations
@@ -46,6 +45,8 @@ def create_app(services: Services) -> Starlette:
         ),
     ]
     if services.telegram is not None:
+        from channels.telegram import routes as telegram_routes  # aiogram: only when used
+
         for bot in services.telegram.bots:
             routes += telegram_routes.routes(bot, bot.webhook_secret, bot.path)
     if services.slack is not None:

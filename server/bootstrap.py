@@ -8,6 +8,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
@@ -15,8 +16,6 @@ import structlog
 from channels.email.relay import Relay, RelayConfig
 from channels.email.smtp import SmtpConfig, SmtpServer
 from channels.email.workers import ParserPool
-from channels.telegram.client import TelegramClient
-from channels.telegram.routes import WEBHOOK_PATH
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
@@ -34,10 +33,12 @@ from server.pipeline import Pipeline
 from server.presence import LocalPresence, RedisPresence
 from server.router import Router
 from server.settings import Settings
-from server.slack import SlackService
 from server.sweeps import Sweeps
-from server.telegram import TelegramBots, TelegramService
 from web_console.hub import ConsoleHub
+
+if TYPE_CHECKING:
+    from server.slack import SlackService
+    from server.telegram import TelegramBots
 
 log = structlog.get_logger(__name__)
 
@@ -203,6 +204,8 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         deliverers["telegram"] = telegram
     slack = None
     if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        from server.slack import SlackService  # slack-bolt only when Slack is configured
+
         slack = SlackService(
             pool,
             pipeline,
@@ -273,6 +276,12 @@ def telegram_bots(
     settings: Settings, pool: asyncpg.Pool, pipeline: Pipeline, bus: EventBus
 ) -> TelegramBots | None:
     """The default brand's bot (SWITCHBOARD_TELEGRAM_BOT_TOKEN) and the brands' others."""
+    # Imported only when a bot is configured: aiogram's types take seconds to import, which
+    # every `switchboard` command would otherwise pay.
+    from channels.telegram.client import TelegramClient
+    from channels.telegram.routes import WEBHOOK_PATH
+    from server.telegram import TelegramBots, TelegramService
+
     configs: list[tuple[str, str | None, str | None, str | None, str]] = []
     if settings.telegram_bot_token is not None:
         secret = settings.telegram_webhook_secret
