@@ -35,6 +35,8 @@ log = structlog.get_logger(__name__)
 POLL_TIMEOUT = 25
 BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
 CHAT_CACHE_SECONDS = 60.0
+# Conversations whose chat is remembered for typing; the cache starts afresh past this.
+CHAT_CACHE_SIZE = 10_000
 
 
 class TelegramService:
@@ -196,6 +198,8 @@ class TelegramService:
                     else None
                 )
             cached = (time.monotonic() + CHAT_CACHE_SECONDS, chat)
+            if len(self._chats) >= CHAT_CACHE_SIZE:
+                self._chats.clear()
             self._chats[conversation_id] = cached
         if cached[1] is not None:
             with contextlib.suppress(Exception):

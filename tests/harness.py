@@ -177,6 +177,27 @@ async def run_server(
         await bootstrap.stop(services)
 
 
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app (the tests' stand-ins for outside APIs) on a free loopback port, in
+    this event loop; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    # uvicorn only exposes a `started` flag, no event to await.
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 @contextlib.contextmanager
 def two_nodes(dsn: str, redis_url: str, data_dir: Path, **extra: str) -> Iterator[tuple[str, str]]:
     """Two `switchboard serve` processes on one Postgres and one Redis; their base URLs.

@@ -8,7 +8,6 @@ signing events the way Slack does (v0 HMAC-SHA256 over ``v0:<timestamp>:<body>``
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -19,13 +18,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.harness import free_port
+from tests.harness import serving
 
 TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -145,20 +143,9 @@ async def slack_api() -> AsyncIterator[SlackApi]:
             Route("/files/{file}", api.download, methods=["GET"]),
         ]
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    # uvicorn only exposes a `started` flag, no event to await.
-    while not server.started:  # noqa: ASYNC110
-        await asyncio.sleep(0.02)
-    api.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(app) as base_url:
+        api.base_url = base_url
         yield api
-    finally:
-        server.should_exit = True
-        await task
 
 
 def signed(

@@ -19,13 +19,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.harness import free_port
+from tests.harness import serving
 
 TOKEN = "123456:TEST-token"
 BOT = {
@@ -206,22 +205,14 @@ async def bot_api() -> AsyncIterator[BotApi]:
             Route("/file/bot{token}/{path:path}", api.download, methods=["GET"]),
         ]
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    # uvicorn only exposes a `started` flag, no event to await.
-    while not server.started:  # noqa: ASYNC110
-        await asyncio.sleep(0.02)
-    api.base_url = f"http://127.0.0.1:{port}"
-    try:
-        yield api
-    finally:
-        api.closing = True
-        api._new.set()
-        server.should_exit = True
-        await task
+    async with serving(app) as base_url:
+        api.base_url = base_url
+        try:
+            yield api
+        finally:
+            # Long polls answer at once, so the stand-in can stop.
+            api.closing = True
+            api._new.set()
 
 
 def message_update(
