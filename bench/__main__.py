@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import psutil
 import uvloop
 
 from bench.load import EchoLoad, Result, SwitchboardLoad
+from bench.report import machine
 from server import database, demo
 from tests.harness import stop_process
 
@@ -211,8 +211,7 @@ def transport() -> None:
                 say(
                     f"Command: `make bench` (BENCH_IDLE={IDLE}, BENCH_SECONDS={SECONDS:g}, "
                     f"BENCH_RATES={','.join(f'{r:g}' for r in RATES)}). Machine: "
-                    f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-                    f"{platform.platform()}, Python {platform.python_version()}. Server, "
+                    f"{machine()}. Server, "
                     f"Postgres, baseline and load generator all share these cores."
                 )
                 say()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -29,11 +28,10 @@ from typing import Any
 import aiosmtplib
 import httpx
 import orjson
-import psutil
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from websockets.asyncio.client import connect
 
-from bench.nlu import percentile, write
+from bench.report import machine, percentile, publish
 from server import database, demo
 
 START, END = "<!-- mail:start -->", "<!-- mail:end -->"
@@ -172,15 +170,13 @@ def run() -> str:
             proc.terminate()
             proc.wait(30)
             embedded.stop()
-    memory = psutil.virtual_memory().total / 2**30
     f = figures
     return "\n".join(
         [
             f"## Inbound mail — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             "",
-            f"Command: `make bench` (or `python -m bench.mail`). Machine: {psutil.cpu_count()}"
-            f" cores, {memory:.0f} GiB, {platform.platform()}, Python"
-            f" {platform.python_version()}; Switchboard as `switchboard serve` with embedded"
+            f"Command: `make bench` (or `python -m bench.mail`). Machine: {machine()}"
+            f"; Switchboard as `switchboard serve` with embedded"
             f" PostgreSQL 16 on the same box, 2 parser workers, NLU off. {MAILS:,} mails from"
             f" {SENDERS} concurrent SMTP connections (aiosmtplib).",
             "",
@@ -201,10 +197,7 @@ def run() -> str:
 
 
 def main() -> None:
-    section = run()
-    print(section)
-    write(section, START, END)
-    print("\nwritten to bench/RESULTS.md")
+    publish(run(), START, END)
 
 
 if __name__ == "__main__":

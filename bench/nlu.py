@@ -12,15 +12,14 @@ Run alone with `python -m bench.nlu`; BENCH_NLU_FOLDS sets k (default 3).
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import psutil
 
+from bench.report import machine, percentile, publish
 from nlu.embedded import load_or_train
 from nlu.evaluation import Report, cross_validate
 from nlu.project import load_project
@@ -31,11 +30,6 @@ from tests.rasa_stack import RASA_BIN, rasa_server
 FOLDS = int(os.environ.get("BENCH_NLU_FOLDS", "3"))
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- nlu:start -->", "<!-- nlu:end -->"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def embedded_latency(texts: list[str], cache: Path) -> list[float]:
@@ -87,14 +81,11 @@ def run(say: object = print) -> str:
         emit("nlu: rasa parse latency")
         rasa_ms = rasa_latency(texts, Path(tmp))
     p50_ratio = statistics.median(rasa_ms) / statistics.median(embedded_ms)
-    cores = psutil.cpu_count()
-    memory = psutil.virtual_memory().total / 2**30
     lines = [
         f"## NLU — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
         f"Command: `make bench` (or `python -m bench.nlu`), BENCH_NLU_FOLDS={FOLDS}. Machine:"
-        f" {cores} cores, {memory:.0f} GiB, {platform.platform()}, Python"
-        f" {platform.python_version()}; Rasa 3.6.21 on Python 3.10. Project:"
+        f" {machine()}; Rasa 3.6.21 on Python 3.10. Project:"
         f" {len(texts)} examples, {len(project.intents)} intents (English and French).",
         "",
         "| engine | accuracy | macro F1 | parse p50 (ms) | parse p99 (ms) | CV time (s) |",
@@ -118,23 +109,8 @@ def run(say: object = print) -> str:
     return "\n".join(lines)
 
 
-def write(section: str, start: str = START, end: str = END) -> None:
-    """Replace the part of bench/RESULTS.md between the markers (append it the first time)."""
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text()
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        tail = rest.split(end, 1)[1]
-    else:
-        head, tail = text.rstrip() + "\n\n", "\n"
-    path.write_text(f"{head}{start}\n{section}\n{end}{tail}")
-
-
 def main() -> None:
-    section = run()
-    print(section)
-    write(section)
-    print("\nwritten to bench/RESULTS.md")
+    publish(run(), START, END)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Run alone with `python -m bench.routing` or BENCH_ONLY=routing make bench.
 from __future__ import annotations
 
 import asyncio
-import platform
 import statistics
 import tempfile
 import time
@@ -26,9 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-import psutil
 
-from bench.nlu import percentile, write
+from bench.report import machine, percentile, publish
 from routing.priority import Weights
 from server import database, demo, events
 from server.bus import InProcessBus
@@ -172,14 +170,12 @@ def run() -> str:
         finally:
             embedded.stop()
     f = figures
-    memory = psutil.virtual_memory().total / 2**30
     return "\n".join(
         [
             f"## Routing — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             "",
-            f"Command: `make bench` (or `python -m bench.routing`). Machine: {psutil.cpu_count()}"
-            f" cores, {memory:.0f} GiB, {platform.platform()}, Python"
-            f" {platform.python_version()}; embedded PostgreSQL 16 (pgserver) on the same box."
+            f"Command: `make bench` (or `python -m bench.routing`). Machine: {machine()}"
+            f"; embedded PostgreSQL 16 (pgserver) on the same box."
             f" {QUEUED} queued conversations, {AGENTS} agents of capacity {CAPACITY}.",
             "",
             "| scenario | figure |",
@@ -199,10 +195,7 @@ def run() -> str:
 
 
 def main() -> None:
-    section = run()
-    print(section)
-    write(section, START, END)
-    print("\nwritten to bench/RESULTS.md")
+    publish(run(), START, END)
 
 
 if __name__ == "__main__":

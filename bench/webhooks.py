@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,9 +26,8 @@ from pathlib import Path
 
 import httpx
 import orjson
-import psutil
 
-from bench.nlu import percentile, write
+from bench.report import machine, percentile, publish
 from server import database
 from tests import slack_api, telegram_api
 from tests.harness import stop_process
@@ -155,14 +153,12 @@ def run() -> str:
             f = asyncio.run(measure(dsn, Path(tmp) / "data"))
         finally:
             embedded.stop()
-    memory = psutil.virtual_memory().total / 2**30
     return "\n".join(
         [
             f"## Webhook ingest — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             "",
-            f"Command: `make bench` (or `python -m bench.webhooks`). Machine: {psutil.cpu_count()}"
-            f" cores, {memory:.0f} GiB, {platform.platform()}, Python"
-            f" {platform.python_version()}; `switchboard serve` with embedded PostgreSQL 16, NLU"
+            f"Command: `make bench` (or `python -m bench.webhooks`). Machine: {machine()}"
+            f"; `switchboard serve` with embedded PostgreSQL 16, NLU"
             f" off; {UPDATES:,} Telegram updates (100 customers) and {UPDATES:,} Slack events"
             f" (top-level channel messages: each a new thread, so a new conversation), each from"
             f" {CLIENTS} concurrent HTTP clients.",
@@ -185,10 +181,7 @@ def run() -> str:
 
 
 def main() -> None:
-    section = run()
-    print(section)
-    write(section, START, END)
-    print("\nwritten to bench/RESULTS.md")
+    publish(run(), START, END)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,43 @@
+"""What every part of `make bench` shares: percentiles, the machine line, and its section of
+bench/RESULTS.md (between its own markers, so each part can be re-run alone)."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import psutil
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def machine() -> str:
+    """ "2 cores, 24 GiB, Linux-…, Python 3.11.7": what the figures were measured on."""
+    memory = psutil.virtual_memory().total / 2**30
+    return (
+        f"{psutil.cpu_count()} cores, {memory:.0f} GiB, {platform.platform()},"
+        f" Python {platform.python_version()}"
+    )
+
+
+def write(section: str, start: str, end: str) -> None:
+    """Replace the part of bench/RESULTS.md between the markers (append it the first time)."""
+    text = RESULTS.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1]
+    else:
+        head, tail = text.rstrip() + "\n\n", "\n"
+    RESULTS.write_text(f"{head}{start}\n{section}\n{end}{tail}")
+
+
+def publish(section: str, start: str, end: str) -> None:
+    """Print a part's section and write it into bench/RESULTS.md."""
+    print(section)
+    write(section, start, end)
+    print("\nwritten to bench/RESULTS.md")
