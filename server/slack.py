@@ -30,14 +30,15 @@ from starlette.routing import Route
 
 from channels.base import Attachment, DeliveryError, InboundMessage, Sender, safe_filename
 from channels.slack.translate import Incoming, external_id, to_incoming
+from server import store
 from server.metrics import Metrics
 from server.outbox import Sent, Suppressed
 from server.pipeline import Pipeline
+from server.reconnect import describe, keep_trying
 
 log = structlog.get_logger(__name__)
 
 EVENTS_PATH = "/channels/slack/events"
-BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
 USER_CACHE_SECONDS = 3600.0
 # Files are fetched before the acknowledgement; past this they are noted as missing instead,
 # so Slack's 3-second deadline holds.
@@ -102,22 +103,17 @@ class SlackService:
         )
 
     async def _connect(self) -> None:
-        backoff = BACKOFF_START
-        while True:
-            try:
-                auth = await self.client.auth_test()
-                team = str(auth.get("team_id"))
-                self._bot_user_id, self._bot_id = auth.get("user_id"), auth.get("bot_id")
-                await self._ensure_inbox(team)
-                self._state = {"ok": True, "status": "connected", "team": team}
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._state = {"ok": True, "status": "retrying", "error": _describe(exc)}
-                log.warning("slack unavailable, retrying", error=_describe(exc), wait=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
+        async def attempt() -> None:
+            auth = await self.client.auth_test()
+            team = str(auth.get("team_id"))
+            self._bot_user_id, self._bot_id = auth.get("user_id"), auth.get("bot_id")
+            await self._ensure_inbox(team)
+            self._state = {"ok": True, "status": "connected", "team": team}
+
+        await keep_trying("slack", attempt, self._retrying)
+
+    def _retrying(self, error: str) -> None:
+        self._state = {"ok": True, "status": "retrying", "error": error}
 
     def routes(self) -> list[Route]:
         async def events(request: Request) -> Response:
@@ -210,7 +206,7 @@ class SlackService:
                     response = await http.get(url)
                     response.raise_for_status()
                 except Exception as exc:
-                    log.warning("slack file download failed", error=_describe(exc))
+                    log.warning("slack file download failed", error=describe(exc))
                     incoming.meta.setdefault("missing_files", []).append(ref.name)
                     continue
                 name = safe_filename(ref.name, ref.mimetype, n)
@@ -229,7 +225,7 @@ class SlackService:
                 log.warning("slack users.info refused", user=user, error=exc.response.get("error"))
                 info = {}
             except Exception as exc:
-                log.warning("slack users.info failed", error=_describe(exc))
+                log.warning("slack users.info failed", error=describe(exc))
                 return
             cached = (time.monotonic() + USER_CACHE_SECONDS, info)
             self._users[user] = cached
@@ -253,14 +249,7 @@ class SlackService:
             return
         brand = self._workspaces.get(team, (self._token, None))[1]
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                """INSERT INTO inboxes (brand_id, channel, address, name)
-                   SELECT id, 'slack', $1, 'Slack ' || $1 FROM brands
-                    WHERE $2::text IS NULL OR slug = $2 ORDER BY created_at LIMIT 1
-                   ON CONFLICT (channel, address) DO NOTHING""",
-                team,
-                brand,
-            )
+            await store.ensure_inbox(conn, "slack", team, f"Slack {team}", brand)
         self._inboxes.add(team)
 
     # -- outgoing ------------------------------------------------------------------------------
@@ -297,9 +286,5 @@ class SlackService:
                 raise DeliveryError("rate limited", permanent=False, retry_after=wait) from None
             raise DeliveryError(error, permanent=error in PERMANENT) from None
         except Exception as exc:  # aiohttp's connection errors, timeouts
-            raise DeliveryError(f"Slack unreachable: {_describe(exc)}", permanent=False) from None
+            raise DeliveryError(f"Slack unreachable: {describe(exc)}", permanent=False) from None
         return Sent(external_id=f"{meta['channel']}:{result.get('ts')}", detail="sent")
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{exc.__class__.__name__}: {exc}"[:300]

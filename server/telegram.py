@@ -23,17 +23,17 @@ from channels.base import Attachment, DeliveryError, InboundMessage, Sender
 from channels.telegram.client import TelegramClient
 from channels.telegram.routes import WEBHOOK_PATH, NotReady
 from channels.telegram.translate import Incoming, external_id, to_incoming
-from server import events
+from server import events, store
 from server.bus import EventBus
 from server.events import Event
 from server.outbox import Sent, Suppressed
 from server.pipeline import Pipeline
+from server.reconnect import describe, keep_trying
 from server.store import cursors
 
 log = structlog.get_logger(__name__)
 
 POLL_TIMEOUT = 25
-BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
 CHAT_CACHE_SECONDS = 60.0
 # Conversations whose chat is remembered for typing; the cache starts afresh past this.
 CHAT_CACHE_SIZE = 10_000
@@ -87,22 +87,16 @@ class TelegramService:
         await self._client.close()
 
     async def _run(self) -> None:
-        backoff = BACKOFF_START
-        while True:
-            try:
-                if self._bot_id is None:
-                    await self._connect()
-                if self._webhook_url is None:
-                    await self._poll()  # returns only by raising
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The Bot API (or the store) is unreachable: the rest of the server goes on.
-                self._state = {"ok": True, "status": "retrying", "error": _describe(exc)}
-                log.warning("telegram unavailable, retrying", error=_describe(exc), wait=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
+        async def attempt() -> None:
+            if self._bot_id is None:
+                await self._connect()
+            if self._webhook_url is None:
+                await self._poll()  # returns only by raising
+
+        await keep_trying("telegram", attempt, self._retrying)
+
+    def _retrying(self, error: str) -> None:
+        self._state = {"ok": True, "status": "retrying", "error": error}
 
     async def _connect(self) -> None:
         me = await self._client.me()
@@ -111,7 +105,10 @@ class TelegramService:
         else:
             await self._client.delete_webhook()  # getUpdates refuses while a webhook is set
         async with self._pool.acquire() as conn:
-            await _ensure_inbox(conn, me.username or str(me.id), self.brand)
+            username = me.username or str(me.id)
+            await store.ensure_inbox(
+                conn, "telegram", username, f"Telegram @{username}", self.brand
+            )
         self._bot_id, self._username = me.id, me.username or str(me.id)
         self._state = {"ok": True, "status": "connected", "bot": self._username}
         log.info("telegram connected", bot=self._username, webhook=bool(self._webhook_url))
@@ -158,7 +155,7 @@ class TelegramService:
                 content = await self._client.download(ref.file_id)
             except Exception as exc:
                 # The message is stored anyway; the agent sees that a file did not come.
-                log.warning("telegram file download failed", error=_describe(exc))
+                log.warning("telegram file download failed", error=describe(exc))
                 incoming.meta.setdefault("missing_files", []).append(ref.filename)
                 continue
             files.append(Attachment(ref.filename, ref.content_type, content))
@@ -242,19 +239,3 @@ class TelegramBots:
             # The bot is configured but not connected yet, or no longer configured.
             raise DeliveryError(f"no connected bot for @{address}", permanent=False)
         return await bot.deliver(message_id)
-
-
-async def _ensure_inbox(conn: Any, username: str, brand: str | None) -> None:
-    """The bot's inbox, in its brand (else the first), when no one has created it."""
-    await conn.execute(
-        """INSERT INTO inboxes (brand_id, channel, address, name)
-           SELECT id, 'telegram', $1, 'Telegram @' || $1 FROM brands
-            WHERE $2::text IS NULL OR slug = $2 ORDER BY created_at LIMIT 1
-           ON CONFLICT (channel, address) DO NOTHING""",
-        username,
-        brand,
-    )
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{exc.__class__.__name__}: {exc}"[:300]

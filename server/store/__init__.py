@@ -6,6 +6,7 @@ modules hold the queries for one table each.
 
 from server.store.contacts import (
     contact_id_by_reference,
+    ensure_inbox,
     inbox_by_address,
     merge_contacts,
     resolve_contact,
@@ -55,6 +56,7 @@ __all__ = [
     "conversations_by_id",
     "describe_order",
     "dialogue_history",
+    "ensure_inbox",
     "events_after",
     "inbox_by_address",
     "insert_attachments",

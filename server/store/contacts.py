@@ -148,3 +148,20 @@ async def merge_contacts(conn: Conn, keep: str, other: str) -> list[str]:
     await conn.execute("DELETE FROM contacts WHERE id = $1", UUID(other))
     moved = await conn.fetch("SELECT id FROM conversations WHERE contact_id = $1", UUID(keep))
     return [str(r["id"]) for r in moved]
+
+
+async def ensure_inbox(
+    conn: Conn, channel: str, address: str, name: str, brand: str | None
+) -> None:
+    """A channel's inbox, created in ``brand`` (else the first brand) unless an admin created
+    it already, in which case it stays where they put it."""
+    await conn.execute(
+        """INSERT INTO inboxes (brand_id, channel, address, name)
+           SELECT id, $1, $2, $3 FROM brands WHERE $4::text IS NULL OR slug = $4
+            ORDER BY created_at LIMIT 1
+           ON CONFLICT (channel, address) DO NOTHING""",
+        channel,
+        address,
+        name,
+        brand,
+    )
