@@ -9,6 +9,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -28,24 +29,33 @@ async def api() -> AsyncIterator[SlackApi]:
         yield running
 
 
-@pytest.fixture
-async def running(dsn: str, tmp_path: Path, api: SlackApi) -> AsyncIterator[harness.RunningServer]:
-    settings = harness.settings_for(
+def _settings(dsn: str, tmp: Path, api: SlackApi, **extra: Any) -> Any:
+    return harness.settings_for(
         dsn,
-        tmp_path,
+        tmp,
         slack_signing_secret=slack_api.SIGNING_SECRET,
         slack_bot_token=slack_api.TOKEN,
         slack_api_url=api.base_url + "/api/",
-        delivery_retry_seconds=0.2,
+        **extra,
     )
-    async with harness.run_server(settings) as server:
-        slack = server.services.slack
-        assert slack is not None
 
-        async def connected() -> bool:
-            return bool(slack.state()["status"] == "connected")
 
-        await harness.until(connected, 15)
+async def _reaches(server: harness.RunningServer, status: str, within: float) -> None:
+    slack = server.services.slack
+    assert slack is not None
+
+    async def there() -> bool:
+        return bool(slack.state()["status"] == status)
+
+    await harness.until(there, within)
+
+
+@pytest.fixture
+async def running(dsn: str, tmp_path: Path, api: SlackApi) -> AsyncIterator[harness.RunningServer]:
+    async with harness.run_server(
+        _settings(dsn, tmp_path, api, delivery_retry_seconds=0.2)
+    ) as server:
+        await _reaches(server, "connected", 15)
         yield server
 
 
@@ -207,12 +217,10 @@ async def test_another_workspace_serves_its_own_brand(
         await conn.execute("INSERT INTO brands (slug, name) VALUES ('acme', 'Acme')")
     finally:
         await conn.close()
-    settings = harness.settings_for(
+    settings = _settings(
         dsn,
         tmp_path,
-        slack_signing_secret=slack_api.SIGNING_SECRET,
-        slack_bot_token=slack_api.TOKEN,
-        slack_api_url=api.base_url + "/api/",
+        api,
         slack_workspaces={slack_api.OTHER_TEAM: {"token": slack_api.OTHER_TOKEN, "brand": "acme"}},
     )
     async with harness.run_server(settings) as server:
@@ -258,21 +266,8 @@ async def test_an_unreachable_slack_does_not_stop_the_server(
     dsn: str, tmp_path: Path, api: SlackApi
 ) -> None:
     api.down = True
-    settings = harness.settings_for(
-        dsn,
-        tmp_path,
-        slack_signing_secret=slack_api.SIGNING_SECRET,
-        slack_bot_token=slack_api.TOKEN,
-        slack_api_url=api.base_url + "/api/",
-    )
-    async with harness.run_server(settings) as server:
-        slack = server.services.slack
-        assert slack is not None
-
-        async def retrying() -> bool:
-            return bool(slack.state()["status"] == "retrying")
-
-        await harness.until(retrying, 10)
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as server:
+        await _reaches(server, "retrying", 10)
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             ready = (await http.get("/readyz")).json()
             assert ready["ready"] is True
@@ -281,8 +276,4 @@ async def test_an_unreachable_slack_does_not_stop_the_server(
             body = orjson.dumps(message_event(3, "are you there?"))
             assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
         api.down = False
-
-        async def connected() -> bool:
-            return bool(slack.state()["status"] == "connected")
-
-        await harness.until(connected, 15)
+        await _reaches(server, "connected", 15)
