@@ -18,6 +18,7 @@ import pickle
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -132,8 +133,9 @@ def detect_languages(project: Project) -> frozenset[str]:
 @functools.cache
 def _engine_version() -> str:
     """A hash of the engine's own code: a model pickled by other code is not reused."""
-    digest = hashlib.sha256(sklearn.__version__.encode())
-    for module in ("classifier", "dialogue", "embedded", "entities", "markup", "project"):
+    digest = hashlib.sha256(f"{sklearn.__version__} {version('wordllama')}".encode())
+    modules = ("classifier", "dialogue", "embedded", "embedding", "entities", "markup", "project")
+    for module in modules:
         digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
     return digest.hexdigest()[:12]
 
