@@ -20,16 +20,17 @@ import structlog
 from aiogram.types import Update
 
 from channels.base import Attachment, DeliveryError, InboundMessage, Sender
+from channels.segments import segments
 from channels.telegram.client import TelegramClient
 from channels.telegram.routes import WEBHOOK_PATH, NotReady
-from channels.telegram.translate import Incoming, external_id, to_incoming
+from channels.telegram.translate import MAX_TEXT, Incoming, external_id, to_incoming
 from server import events, store
 from server.bus import EventBus
 from server.events import Event
 from server.outbox import Sent, Suppressed
 from server.pipeline import Pipeline
 from server.reconnect import describe, keep_trying
-from server.store import cursors
+from server.store import cursors, deliveries
 
 log = structlog.get_logger(__name__)
 
@@ -167,12 +168,22 @@ class TelegramService:
         async with self._pool.acquire() as conn:
             chat = await cursors.telegram_chat(conn, message_id)
             text = await conn.fetchval("SELECT text FROM messages WHERE id = $1", message_id)
+            done = await deliveries.progress(conn, message_id)
         if text is None:
             return Suppressed("the message no longer exists")
         if chat is None:
             raise DeliveryError("no Telegram chat to answer in", permanent=True)
-        sent_id = await self._client.send_text(chat, text)
-        return Sent(external_id=f"{chat}:{sent_id}", detail="sent")
+        parts = segments(text, MAX_TEXT)
+        first = done.external_id
+        for index in range(done.parts_sent, len(parts)):
+            sent = f"{chat}:{await self._client.send_text(chat, parts[index])}"
+            first = first or sent
+            async with self._pool.acquire() as conn:
+                await deliveries.record_part(conn, message_id, index + 1, first)
+        if first is None:  # counted as sent with no id: only a hand-edited row says so
+            raise DeliveryError("no part of the message was recorded as sent", permanent=True)
+        detail = "sent" if len(parts) == 1 else f"sent in {len(parts)} parts"
+        return Sent(external_id=first, detail=detail)
 
     def _on_event(self, event: Event) -> None:
         data = event.data

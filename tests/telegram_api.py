@@ -39,6 +39,7 @@ BOT = {
 
 
 OTHER_TOKEN = "654321:OTHER-token"
+MAX_TEXT = 4096
 OTHER_BOT = {**BOT, "id": 654321, "first_name": "Acme Help", "username": "AcmeHelpBot"}
 
 
@@ -56,8 +57,10 @@ class BotApi:
     actions: list[dict[str, Any]] = field(default_factory=list)
     # Each sendMessage attempt, with when it came: (monotonic time, chat id, text, answered).
     attempts: list[tuple[float, int, str, int]] = field(default_factory=list)
-    # How many sendMessage calls to answer 429 next, and with which retry_after.
+    # How many sendMessage calls to answer 429 next (after `flood_after` more succeed), and
+    # with which retry_after.
     flood: int = 0
+    flood_after: int = 0
     flood_retry_after: int = 1
     files: dict[str, bytes] = field(default_factory=dict)
     down: bool = False
@@ -125,7 +128,14 @@ class BotApi:
 
     async def _sendmessage(self, params: dict[str, Any]) -> Response:
         chat_id, text = int(params["chat_id"]), str(params["text"])
-        if self.flood > 0:
+        # The Bot API's limit: 1-4096 characters (counted in UTF-16 code units).
+        if not text.strip() or len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
+            self.attempts.append((time.monotonic(), chat_id, text, 400))
+            reason = "message is too long" if text.strip() else "message text is empty"
+            return _error(400, f"Bad Request: {reason}")
+        if self.flood > 0 and self.flood_after > 0:
+            self.flood_after -= 1
+        elif self.flood > 0:
             self.flood -= 1
             self.attempts.append((time.monotonic(), chat_id, text, 429))
             return _error(

@@ -72,6 +72,35 @@ async def set_external_id(conn: Conn, message_id: int, external_id: str) -> None
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a delivery in parts has got: parts already sent and the first one's id."""
+
+    parts_sent: int
+    external_id: str | None
+
+
+async def progress(conn: Conn, message_id: int) -> Progress:
+    row = await conn.fetchrow(
+        "SELECT parts_sent, external_id FROM deliveries WHERE message_id = $1", message_id
+    )
+    if row is None:
+        return Progress(0, None)
+    return Progress(int(row["parts_sent"]), row["external_id"])
+
+
+async def record_part(conn: Conn, message_id: int, parts_sent: int, external_id: str) -> None:
+    """One more part is out; the message is known by its first part's id."""
+    await conn.execute(
+        """UPDATE deliveries SET parts_sent = $2, external_id = coalesce(external_id, $3),
+                  updated_at = now()
+            WHERE message_id = $1""",
+        message_id,
+        parts_sent,
+        external_id,
+    )
+
+
 async def report(
     conn: Conn, channel: str, external_id: str, status: str, detail: str, report: dict[str, Any]
 ) -> tuple[str, dict[str, Any]] | None:

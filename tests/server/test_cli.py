@@ -28,7 +28,7 @@ def switchboard(dsn: str, *args: str, stdin: str | None = None) -> subprocess.Co
 async def test_migrate_prints_the_schema_version(dsn: str) -> None:
     result = switchboard(dsn, "migrate")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "schema version 5"
+    assert result.stdout.strip() == "schema version 6"
 
 
 async def test_agent_create_stores_an_argon2_hash_and_refuses_duplicates(

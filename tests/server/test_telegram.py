@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from channels.segments import segments
 from server import demo
 from tests import harness, mail, telegram_api
 from tests.telegram_api import BotApi, message_update
@@ -187,28 +188,31 @@ async def test_long_polling_files_commands_groups_and_typing(
         await harness.until(typed, 10)
 
 
+async def _customer_wrote(running: harness.RunningServer, api: BotApi) -> tuple[str, str]:
+    """A customer's first message, stored and settled: (its conversation, the demo agent)."""
+    await _connected(running)
+    api.push(message_update(1, "Where is my order?"))
+    pool = running.services.pool
+
+    async def conversation() -> bool:
+        query = "SELECT count(*) FROM conversations WHERE channel = 'telegram'"
+        return await _count(pool, query) == 1
+
+    await harness.until(conversation, 15)
+    await running.services.pipeline.settled()
+    conversation_id = str(
+        await pool.fetchval("SELECT id FROM conversations WHERE channel = 'telegram'")
+    )
+    agent_id = str(await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL))
+    return conversation_id, agent_id
+
+
 async def test_replies_obey_retry_after_and_go_out_exactly_once(
     dsn: str, tmp_path: Path, api: BotApi
 ) -> None:
     async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
-        await _connected(running)
-        api.push(message_update(1, "Where is my order?"))
+        conversation_id, agent_id = await _customer_wrote(running, api)
         pool = running.services.pool
-
-        async def conversation() -> bool:
-            return (
-                await _count(pool, "SELECT count(*) FROM conversations WHERE channel = 'telegram'")
-                == 1
-            )
-
-        await harness.until(conversation, 15)
-        await running.services.pipeline.settled()
-        conversation_id = str(
-            await pool.fetchval("SELECT id FROM conversations WHERE channel = 'telegram'")
-        )
-        agent_id = str(
-            await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL)
-        )
         api.flood, api.flood_retry_after = 4, 1
         replies = [f"reply {n}" for n in range(5)]
         for n, text in enumerate(replies):
@@ -232,6 +236,44 @@ async def test_replies_obey_retry_after_and_go_out_exactly_once(
             " WHERE m.author_kind = 'agent'"
         )
         assert [r["status"] for r in statuses] == ["sent"] * 5
+
+
+async def test_a_long_reply_goes_out_in_parts_each_exactly_once(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    paragraph = "Here is what to check before we send a replacement. " * 20
+    reply = "\n\n".join(f"{n}. {paragraph.strip()}" for n in range(9))  # ~9,500 characters
+    assert len(reply) > 2 * telegram_api.MAX_TEXT
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
+        conversation_id, agent_id = await _customer_wrote(running, api)
+        # The second part meets flood control: the retry must not send the first again.
+        api.flood, api.flood_after, api.flood_retry_after = 1, 1, 1
+        await running.services.pipeline.reply(agent_id, conversation_id, reply, "long")
+        pool = running.services.pool
+
+        async def settled() -> bool:
+            status = await pool.fetchval(
+                "SELECT d.status FROM deliveries d JOIN messages m ON m.id = d.message_id"
+                " WHERE m.author_kind = 'agent'"
+            )
+            return bool(status == "sent")
+
+        await harness.until(settled, 30)
+        delivery = await pool.fetchrow(
+            "SELECT d.* FROM deliveries d JOIN messages m ON m.id = d.message_id"
+            " WHERE m.author_kind = 'agent'"
+        )
+    parts = [m["text"] for m in api.sent if m["text"][:2] in {f"{n}." for n in range(9)}]
+    assert len(parts) == 3
+    assert parts == segments(reply, telegram_api.MAX_TEXT)
+    assert all(len(p) <= telegram_api.MAX_TEXT for p in parts)
+    assert "".join(reply.split()) == "".join("".join(parts).split())
+    assert [status for *_, status in api.attempts if status != 200] == [429]
+    assert delivery is not None
+    assert delivery["parts_sent"] == 3
+    assert delivery["detail"] == "sent in 3 parts"
+    first = next(m for m in api.sent if m["text"] == parts[0])
+    assert delivery["external_id"] == f"{first['chat']['id']}:{first['message_id']}"
 
 
 async def test_an_unreachable_bot_api_does_not_stop_the_server(
