@@ -67,7 +67,7 @@ class TelegramService:
         self._username: str | None = None
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
         self._task: asyncio.Task[None] | None = None
-        self._chats: dict[str, tuple[float, int | None]] = {}
+        self._chats: dict[str, tuple[float, cursors.TelegramPlace | None]] = {}
 
     @property
     def username(self) -> str | None:
@@ -166,17 +166,18 @@ class TelegramService:
 
     async def deliver(self, message_id: int) -> Sent | Suppressed:
         async with self._pool.acquire() as conn:
-            chat = await cursors.telegram_chat(conn, message_id)
+            place = await cursors.telegram_place(conn, message_id)
             text = await conn.fetchval("SELECT text FROM messages WHERE id = $1", message_id)
             done = await deliveries.progress(conn, message_id)
         if text is None:
             return Suppressed("the message no longer exists")
-        if chat is None:
+        if place is None:
             raise DeliveryError("no Telegram chat to answer in", permanent=True)
         parts = segments(text, MAX_TEXT)
         first = done.external_id
         for index in range(done.parts_sent, len(parts)):
-            sent = f"{chat}:{await self._client.send_text(chat, parts[index])}"
+            sent_id = await self._client.send_text(place.chat, parts[index], place.topic)
+            sent = f"{place.chat}:{sent_id}"
             first = first or sent
             async with self._pool.acquire() as conn:
                 await deliveries.record_part(conn, message_id, index + 1, first)
@@ -200,18 +201,18 @@ class TelegramService:
                     " WHERE c.id = $1::uuid AND c.channel = 'telegram'",
                     conversation_id,
                 )
-                chat = (
-                    await cursors.telegram_chat_of_conversation(conn, conversation_id)
+                place = (
+                    await cursors.telegram_place_of_conversation(conn, conversation_id)
                     if address is not None and address == self._username
                     else None
                 )
-            cached = (time.monotonic() + CHAT_CACHE_SECONDS, chat)
+            cached = (time.monotonic() + CHAT_CACHE_SECONDS, place)
             if len(self._chats) >= CHAT_CACHE_SIZE:
                 self._chats.clear()
             self._chats[conversation_id] = cached
         if cached[1] is not None:
             with contextlib.suppress(Exception):
-                await self._client.typing(cached[1])
+                await self._client.typing(cached[1].chat, cached[1].topic)
 
 
 class TelegramBots:

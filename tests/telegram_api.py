@@ -147,16 +147,22 @@ class BotApi:
         message = {
             "message_id": self.message_id(),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
             "from": self.bots[params["_token"]],
             "text": text,
             "via": params["_token"],
         }
+        if "message_thread_id" in params:
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
         self.sent.append(message)
         return _ok(message)
 
     async def _sendchataction(self, params: dict[str, Any]) -> Response:
-        self.actions.append({"chat_id": int(params["chat_id"]), "action": params["action"]})
+        action = {"chat_id": int(params["chat_id"]), "action": params["action"]}
+        if "message_thread_id" in params:
+            action["message_thread_id"] = int(params["message_thread_id"])
+        self.actions.append(action)
         return _ok(True)
 
     async def _getfile(self, params: dict[str, Any]) -> Response:

@@ -65,13 +65,14 @@ class TelegramClient:
         await self.bot.download_file(file.file_path, destination=buffer)
         return buffer.getvalue()
 
-    async def send_text(self, chat_id: int, text: str) -> int:
-        """Send one message; returns Telegram's message id. Raises DeliveryError."""
+    async def send_text(self, chat_id: int, text: str, topic: int | None = None) -> int:
+        """Send one message (into a forum topic when given); returns Telegram's message id.
+        Raises DeliveryError."""
         if len(text) > MAX_TEXT:
             raise DeliveryError(f"longer than Telegram's {MAX_TEXT} characters", permanent=True)
         async with self._bot_limit, self._chat_limit(chat_id):
             try:
-                sent = await self.bot.send_message(chat_id, text)
+                sent = await self.bot.send_message(chat_id, text, message_thread_id=topic)
             except TelegramRetryAfter as exc:
                 raise DeliveryError(
                     f"flood control: retry after {exc.retry_after} s",
@@ -87,9 +88,9 @@ class TelegramClient:
                 raise DeliveryError(f"Bot API unreachable: {exc}", permanent=False) from None
         return sent.message_id
 
-    async def typing(self, chat_id: int) -> None:
+    async def typing(self, chat_id: int, topic: int | None = None) -> None:
         async with self._bot_limit:
-            await self.bot.send_chat_action(chat_id, "typing")
+            await self.bot.send_chat_action(chat_id, "typing", message_thread_id=topic)
 
     def _chat_limit(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chat_limits.pop(chat_id, None) or AsyncLimiter(PER_CHAT_PER_SECOND, 1)

@@ -3,7 +3,8 @@
 What becomes a message: a private chat's messages; in groups, only what is addressed to the bot
 (a mention, a reply to the bot, a command), so a group's small talk is not a support queue.
 A private chat is one conversation per customer (like the widget); a group is a thread of its
-own. Photos and documents travel as file references the adapter downloads.
+own, and in a forum group each topic is. Photos and documents travel as file references the
+adapter downloads.
 """
 
 from __future__ import annotations
@@ -64,10 +65,17 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
         # t.me/<bot>?start=<payload>: where the customer came from (a campaign, an order page).
         meta["start"] = payload.strip() or None
         text = f"/start {payload}".strip()
+    thread = None
     if not private:
         mention = f"@{bot_username}"
         text = text.replace(mention, "").strip() if mention.lower() in text.lower() else text
         meta["group"] = message.chat.title
+        thread = f"chat:{message.chat.id}"
+        # is_topic_message, not message_thread_id alone: a reply in a plain supergroup
+        # carries a thread id too, and is still the group's one conversation.
+        if message.is_topic_message and message.message_thread_id is not None:
+            meta["topic"] = message.message_thread_id
+            thread += f":topic:{message.message_thread_id}"
     files = _files(message)
     if not text and not files:
         return None  # stickers, locations, polls...: nothing an agent can read yet
@@ -80,7 +88,7 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
         name=name,
         username=user.username,
         text=text or "(file)",
-        thread=None if private else f"chat:{message.chat.id}",
+        thread=thread,
         files=files,
         meta=meta,
     )

@@ -1,6 +1,10 @@
-"""Positions in channels' update streams (Telegram's long polling offset)."""
+"""Positions in channels' update streams (Telegram's long polling offset), and where in
+Telegram a conversation's replies go."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from server.store.views import Conn
 
@@ -27,24 +31,40 @@ async def advance(conn: Conn, channel: str, account: str, to: int) -> None:
     )
 
 
-async def telegram_chat(conn: Conn, message_id: int) -> int | None:
-    """The chat an outgoing message in a Telegram conversation goes to: the chat the
+@dataclass(frozen=True, slots=True)
+class TelegramPlace:
+    """Where a reply goes: the chat, and the forum topic within it (None: none or General)."""
+
+    chat: int
+    topic: int | None
+
+
+def _place(row: Any) -> TelegramPlace | None:
+    if row is None:
+        return None
+    topic = row["topic"]
+    return TelegramPlace(int(row["chat"]), int(topic) if topic is not None else None)
+
+
+async def telegram_place(conn: Conn, message_id: int) -> TelegramPlace | None:
+    """Where an outgoing message in a Telegram conversation goes: the chat (and topic) the
     customer last wrote from."""
-    value = await conn.fetchval(
-        """SELECT (m2.meta->>'chat_id')::bigint FROM messages m
-             JOIN messages m2 ON m2.conversation_id = m.conversation_id
+    row = await conn.fetchrow(
+        """SELECT (m2.meta->>'chat_id')::bigint AS chat, (m2.meta->>'topic')::bigint AS topic
+             FROM messages m JOIN messages m2 ON m2.conversation_id = m.conversation_id
             WHERE m.id = $1 AND m2.direction = 'in' AND m2.meta ? 'chat_id'
             ORDER BY m2.seq DESC LIMIT 1""",
         message_id,
     )
-    return int(value) if value is not None else None
+    return _place(row)
 
 
-async def telegram_chat_of_conversation(conn: Conn, conversation_id: str) -> int | None:
-    value = await conn.fetchval(
-        """SELECT (meta->>'chat_id')::bigint FROM messages
+async def telegram_place_of_conversation(conn: Conn, conversation_id: str) -> TelegramPlace | None:
+    row = await conn.fetchrow(
+        """SELECT (meta->>'chat_id')::bigint AS chat, (meta->>'topic')::bigint AS topic
+             FROM messages
             WHERE conversation_id = $1::uuid AND direction = 'in' AND meta ? 'chat_id'
             ORDER BY seq DESC LIMIT 1""",
         conversation_id,
     )
-    return int(value) if value is not None else None
+    return _place(row)

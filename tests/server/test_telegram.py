@@ -207,6 +207,64 @@ async def _customer_wrote(running: harness.RunningServer, api: BotApi) -> tuple[
     return conversation_id, agent_id
 
 
+async def test_each_forum_topic_is_a_conversation_answered_in_its_topic(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    forum = {"id": -200, "type": "supergroup", "title": "ACME forum", "is_forum": True}
+    group = {"id": -100, "type": "supergroup", "title": "ACME buyers"}
+    ask = "@DemoShopBot"
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
+        await _connected(running)
+        topic = {"is_topic_message": True}
+        api.push(message_update(1, f"{ask} refund?", chat=forum, message_thread_id=5, **topic))
+        api.push(message_update(2, f"{ask} parcel?", chat=forum, message_thread_id=9, **topic))
+        api.push(message_update(3, f"{ask} in General", chat=forum))
+        api.push(message_update(4, f"{ask} refund again", chat=forum, message_thread_id=5, **topic))
+        # A reply thread in a plain supergroup is not a topic: still the group's conversation.
+        api.push(message_update(5, f"{ask} my invoice", chat=group, message_thread_id=42))
+        pool = running.services.pool
+
+        async def all_there() -> bool:
+            query = "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+            return await _count(pool, query) == 5
+
+        await harness.until(all_there, 15)
+        rows = await pool.fetch(
+            "SELECT m.text, c.id, c.thread_key FROM messages m JOIN conversations c"
+            " ON c.id = m.conversation_id WHERE m.direction = 'in' ORDER BY m.id"
+        )
+        assert [r["thread_key"] for r in rows] == [
+            "chat:-200:topic:5",
+            "chat:-200:topic:9",
+            "chat:-200",
+            "chat:-200:topic:5",
+            "chat:-100",
+        ]
+        assert rows[0]["id"] == rows[3]["id"]
+        await running.services.pipeline.settled()
+        agent_id = str(
+            await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL)
+        )
+        parcel, general = str(rows[1]["id"]), str(rows[2]["id"])
+        pipeline = running.services.pipeline
+        await pipeline.reply(agent_id, parcel, "Your parcel left today.", "t9")
+        await pipeline.reply(agent_id, general, "Hello from support.", "tg")
+        await pipeline.typing(str(rows[0]["id"]), "agent", True)
+
+        async def answered() -> bool:
+            texts = {m["text"] for m in api.sent}
+            return {"Your parcel left today.", "Hello from support."} <= texts and any(
+                a.get("message_thread_id") == 5 for a in api.actions
+            )
+
+        await harness.until(answered, 20)
+    by_text = {m["text"]: m for m in api.sent}
+    assert by_text["Your parcel left today."]["chat"]["id"] == -200
+    assert by_text["Your parcel left today."]["message_thread_id"] == 9
+    assert "message_thread_id" not in by_text["Hello from support."]  # General: no topic
+    assert {"chat_id": -200, "action": "typing", "message_thread_id": 5} in api.actions
+
+
 async def test_replies_obey_retry_after_and_go_out_exactly_once(
     dsn: str, tmp_path: Path, api: BotApi
 ) -> None:
