@@ -317,6 +317,7 @@ def telegram_bots(
             webhook_secret=secret,
             brand=brand,
             path=path,
+            poll_seconds=settings.telegram_poll_seconds,
         )
         for token, url, secret, brand, path in configs
     ]

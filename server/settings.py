@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # Long polling: how long one getUpdates waits for news. One node polls each bot at a time
+    # (a lease in Postgres); another takes over within about twice this after it stops.
+    telegram_poll_seconds: int = Field(default=25, ge=1, le=50)
     # More bots, each for a brand, e.g. '[{"token": "...", "brand": "acme",
     # "webhook_url": "https://.../channels/telegram/webhook/<bot id>", "webhook_secret": "..."}]'
     # (the bot id is the token's part before the colon).

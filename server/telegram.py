@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from typing import Any
 
 import asyncpg
@@ -30,11 +31,12 @@ from server.events import Event
 from server.outbox import Sent, Suppressed
 from server.pipeline import Pipeline
 from server.reconnect import describe, keep_trying
-from server.store import cursors, deliveries
+from server.store import cursors, deliveries, queue
 
 log = structlog.get_logger(__name__)
 
-POLL_TIMEOUT = 25
+# Long polling's lease outlives a getUpdates by this much (the time to store what it got).
+LEASE_MARGIN_SECONDS = 5
 CHAT_CACHE_SECONDS = 60.0
 # Conversations whose chat is remembered for typing; the cache starts afresh past this.
 CHAT_CACHE_SIZE = 10_000
@@ -52,6 +54,7 @@ class TelegramService:
         webhook_secret: str | None,
         brand: str | None = None,
         path: str = WEBHOOK_PATH,
+        poll_seconds: int = 25,
     ) -> None:
         self._pool = pool
         self.brand = brand
@@ -68,6 +71,10 @@ class TelegramService:
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
         self._task: asyncio.Task[None] | None = None
         self._chats: dict[str, tuple[float, cursors.TelegramPlace | None]] = {}
+        self._poll_seconds = poll_seconds
+        # Who this node is to the polling lease (one node polls a bot; Telegram answers 409
+        # Conflict to a second getUpdates).
+        self._holder = f"node-{uuid.uuid4().hex[:12]}"
 
     @property
     def username(self) -> str | None:
@@ -85,6 +92,11 @@ class TelegramService:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._bot_id is not None and self._webhook_url is None:
+            # Hand polling over now rather than when the lease runs out.
+            with contextlib.suppress(Exception):
+                async with self._pool.acquire() as conn:
+                    await queue.release_lease(conn, self._lease, self._holder)
         await self._client.close()
 
     async def _run(self) -> None:
@@ -114,15 +126,29 @@ class TelegramService:
         self._state = {"ok": True, "status": "connected", "bot": self._username}
         log.info("telegram connected", bot=self._username, webhook=bool(self._webhook_url))
 
+    @property
+    def _lease(self) -> str:
+        return f"telegram-poll:{self._bot_id}"
+
     async def _poll(self) -> None:
         assert self._bot_id is not None
         account = str(self._bot_id)
+        # Set afresh here too: after a failed poll keep_trying comes back to this loop, not to
+        # _connect, and the state must not stay "retrying" once polling works again.
+        connected = {"ok": True, "status": "connected", "bot": self._username}
+        lease_seconds = 2 * self._poll_seconds + LEASE_MARGIN_SECONDS
         while True:
             async with self._pool.acquire() as conn:
+                held = await queue.acquire_lease(conn, self._lease, self._holder, lease_seconds)
                 done = await cursors.position(conn, "telegram", account)
+            if not held:
+                self._state = {**connected, "status": "standby", "detail": "another node polls"}
+                await asyncio.sleep(self._poll_seconds)
+                continue
             updates = await self._client.updates(
-                None if done is None else done + 1, wait_seconds=POLL_TIMEOUT
+                None if done is None else done + 1, wait_seconds=self._poll_seconds
             )
+            self._state = connected
             for update in updates:
                 await self.receive(update)
                 async with self._pool.acquire() as conn:

@@ -66,6 +66,10 @@ class BotApi:
     down: bool = False
     # Set at teardown: long polls answer at once, so the server can stop.
     closing: bool = False
+    # getUpdates calls per bot token (the newest one wins), and how many were cut off by a
+    # newer one: two nodes polling one bot.
+    _polls: dict[str, int] = field(default_factory=dict)
+    conflicts: int = 0
     _new: asyncio.Event = field(default_factory=asyncio.Event)
     _next_id: int = 1000
 
@@ -113,18 +117,30 @@ class BotApi:
                 "Conflict: can't use getUpdates method while webhook is active;"
                 " use deleteWebhook to delete the webhook first",
             )
+        # As Telegram: a second getUpdates for a bot ends the one in flight with a 409.
+        token = params["_token"]
+        generation = self._polls.get(token, 0) + 1
+        self._polls[token] = generation
         offset = int(params.get("offset") or 0)
         if offset:
             self.confirmed = max(self.confirmed, offset - 1)
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
+            if self._polls[token] != generation:
+                self.conflicts += 1
+                return _error(
+                    409,
+                    "Conflict: terminated by other getUpdates request;"
+                    " make sure that only one bot instance is running",
+                )
             pending = [u for u in self.updates if u["update_id"] > self.confirmed]
             if pending or self.closing or time.monotonic() >= deadline:
                 return _ok(pending[:limit])
             self._new.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new.wait(), deadline - time.monotonic())
+                wait = min(deadline - time.monotonic(), 0.1)
+                await asyncio.wait_for(self._new.wait(), wait)
 
     async def _sendmessage(self, params: dict[str, Any]) -> Response:
         chat_id, text = int(params["chat_id"]), str(params["text"])

@@ -4,6 +4,7 @@ long polling in, replies out through the outbox, exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import signal
@@ -332,6 +333,60 @@ async def test_a_long_reply_goes_out_in_parts_each_exactly_once(
     assert delivery["detail"] == "sent in 3 parts"
     first = next(m for m in api.sent if m["text"] == parts[0])
     assert delivery["external_id"] == f"{first['chat']['id']}:{first['message_id']}"
+
+
+async def test_one_node_at_a_time_long_polls_and_another_takes_over(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    settings = _settings(dsn, tmp_path, api, telegram_poll_seconds=1)
+    lease = f"telegram-poll:{telegram_api.TOKEN.split(':')[0]}"
+    stored = "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+
+    def status(node: harness.RunningServer) -> str:
+        telegram = node.services.telegram
+        assert telegram is not None
+        return str(telegram.bots[0].state()["status"])
+
+    async def until_stored(pool: asyncpg.Pool, count: int) -> None:
+        async def there() -> bool:
+            return await _count(pool, stored) == count
+
+        await harness.until(there, 30)
+
+    async with contextlib.AsyncExitStack() as first_node:
+        a = await first_node.enter_async_context(harness.run_server(settings))
+        # A node that died holding the lease (it takes it over from this one): nobody polls
+        # until it runs out.
+        await a.services.pool.execute(
+            "INSERT INTO leases (name, holder, expires_at)"
+            " VALUES ($1, 'node-dead', now() + interval '3 seconds')"
+            " ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder,"
+            " expires_at = EXCLUDED.expires_at",
+            lease,
+        )
+        await harness.until(lambda: _is(status(a), "standby"), 15)
+        api.push(message_update(1, "anyone there?"))
+        await until_stored(a.services.pool, 1)  # the lease ran out and this node took it
+        async with harness.run_server(settings) as b:
+            await harness.until(lambda: _is(status(b), "standby"), 15)
+            for n in range(2, 32):
+                api.push(message_update(n, f"message {n}", user_id=700 + n % 5))
+            await until_stored(b.services.pool, 31)
+            assert (status(a), status(b)) == ("connected", "standby")
+            await first_node.aclose()  # a graceful stop hands the lease over at once
+            for n in range(32, 42):
+                api.push(message_update(n, f"message {n}"))
+            await until_stored(b.services.pool, 41)
+            assert status(b) == "connected"
+            texts = await b.services.pool.fetch(
+                "SELECT text FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+            )
+    assert len({r["text"] for r in texts}) == 41  # each stored once
+    assert api.conflicts == 0  # never two getUpdates at once for one bot
+
+
+async def _is(value: str, expected: str) -> bool:
+    return value == expected
 
 
 async def test_an_unreachable_bot_api_does_not_stop_the_server(
