@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from channels.base import InboundMessage, Sender
+from channels.base import Attachment, InboundMessage, Sender, safe_filename
 from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor
 from server import store
 from server.errors import Conflict, InvalidInput, NotFound
 from server.pipeline import Pipeline
 from server.router import Router
 from server.store import mail
-from web_console.port import ActionRefused, Agent
+from web_console.port import ActionRefused, Agent, UploadedFile
 
 PAGE = 500
 
@@ -91,6 +91,21 @@ class WebchatBackendImpl:
     async def typing(self, conversation_id: str, active: bool) -> None:
         await self._pipeline.typing(conversation_id, "customer", active)
 
+    async def attachment(
+        self, visitor: Visitor, message_id: int, position: int
+    ) -> tuple[str, str, bytes]:
+        async with self._pool.acquire() as conn:
+            found = await store.attachment(
+                conn,
+                message_id,
+                position,
+                contact_id=visitor.contact_id,
+                inbox_id=visitor.inbox_id,
+            )
+        if found is None:
+            raise LookupError(f"no attachment {position} on message {message_id} for the visitor")
+        return found
+
 
 class ConsoleBackendImpl:
     """ConsoleBackend over the store, the pipeline and the router."""
@@ -131,10 +146,21 @@ class ConsoleBackendImpl:
         return raw
 
     async def reply(
-        self, agent: Agent, conversation_id: str, text: str, client_id: str
+        self,
+        agent: Agent,
+        conversation_id: str,
+        text: str,
+        client_id: str,
+        files: Sequence[UploadedFile] = (),
     ) -> tuple[dict[str, Any], bool]:
+        attachments = tuple(
+            Attachment(safe_filename(f.filename, f.content_type, n + 1), f.content_type, f.content)
+            for n, f in enumerate(files)
+        )
         async with _translated():
-            stored = await self._pipeline.reply(agent.id, conversation_id, text, client_id)
+            stored = await self._pipeline.reply(
+                agent.id, conversation_id, text, client_id, attachments
+            )
         return stored.message, stored.duplicate
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from channels.base import InboundMessage
+from channels.base import Attachment, InboundMessage
 from nlu.base import BotTurn, Dialogue, Interpretation
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, decide
@@ -375,8 +375,16 @@ class Pipeline:
         self._inboxes[key] = (time.monotonic() + INBOX_CACHE_SECONDS, inbox)
         return inbox
 
-    async def reply(self, agent_id: str, conversation_id: str, text: str, client_id: str) -> Stored:
-        """Store an agent's reply once (by client id), claiming the conversation, and publish.
+    async def reply(
+        self,
+        agent_id: str,
+        conversation_id: str,
+        text: str,
+        client_id: str,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> Stored:
+        """Store an agent's reply (and its files) once (by client id), claiming the
+        conversation, and publish.
 
         Raises Conflict when the conversation is resolved or another agent holds it: no two
         agents ever answer one conversation.
@@ -401,9 +409,13 @@ class Pipeline:
                     external_id=external_id,
                     text=text,
                     author_id=agent_id,
+                    meta={"attachments": listing(attachments)} if attachments else None,
                 )
                 if message is None:
                     raise _AlreadyStored
+                if attachments:
+                    # In the message's transaction: the outbox sees the row only with its files.
+                    await store.insert_attachments(conn, message["id"], attachments)
                 pending = [_message_created(conv, message)]
                 await queue.first_response(conn, conversation_id, self._clock())
                 if conv["status"] != "assigned":
@@ -511,11 +523,16 @@ def _meta(inbound: InboundMessage) -> dict[str, Any]:
     if inbound.automated:
         meta["automated"] = inbound.automated
     if inbound.attachments:
-        meta["attachments"] = [
-            {"n": n, "filename": a.filename, "content_type": a.content_type, "size": len(a.content)}
-            for n, a in enumerate(inbound.attachments)
-        ]
+        meta["attachments"] = listing(inbound.attachments)
     return meta
+
+
+def listing(attachments: tuple[Attachment, ...]) -> list[dict[str, Any]]:
+    """Attachments as a message's meta lists them (the bytes are in their own table)."""
+    return [
+        {"n": n, "filename": a.filename, "content_type": a.content_type, "size": len(a.content)}
+        for n, a in enumerate(attachments)
+    ]
 
 
 def _message_created(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -12,6 +13,15 @@ class Agent:
     email: str
     name: str
     role: str
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file an agent attached to a reply, as the browser sent it (name not yet cleaned)."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 class ActionRefused(Exception):
@@ -56,9 +66,15 @@ class ConsoleBackend(Protocol):
         ...
 
     async def reply(
-        self, agent: Agent, conversation_id: str, text: str, client_id: str
+        self,
+        agent: Agent,
+        conversation_id: str,
+        text: str,
+        client_id: str,
+        files: Sequence[UploadedFile] = (),
     ) -> tuple[dict[str, Any], bool]:
-        """Store the agent's reply once per client id; raise ActionRefused or LookupError."""
+        """Store the agent's reply (with its files) once per client id; raise ActionRefused
+        or LookupError."""
         ...
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -22,7 +23,13 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from web_console.hub import ConsoleHub
-from web_console.port import ActionRefused, Agent, AgentDirectory, ConsoleBackend
+from web_console.port import (
+    ActionRefused,
+    Agent,
+    AgentDirectory,
+    ConsoleBackend,
+    UploadedFile,
+)
 from web_console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
@@ -61,6 +68,54 @@ class Reply(BaseModel):
     client_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
+class FormReply(Reply):
+    # With files attached, a reply may be only the files.
+    text: str = Field(default="", max_length=10_000)
+
+
+# What an agent may attach to one reply. Telegram bots may upload up to 50 MB and mail relays
+# commonly take 25 MB in all, so one reply fits every channel.
+MAX_FILES = 10
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+async def _reply_form(request: Request) -> tuple[Reply, list[UploadedFile]]:
+    """A reply sent as multipart/form-data: its fields, checked as the JSON body is, and its
+    files, each within the limits."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 64 * 1024:
+        raise _Refused(_error(413, f"the upload is over {MAX_UPLOAD_BYTES // 2**20} MiB"))
+    try:
+        form = await request.form(max_files=MAX_FILES, max_fields=10)
+    except HTTPException as exc:
+        raise _Refused(_error(400, f"malformed form: {exc.detail}")) from None
+    fields: dict[str, str] = {}
+    files: list[UploadedFile] = []
+    total = 0
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            fields[name] = value
+            continue
+        if name != "files":
+            raise _Refused(_error(422, f"{name}: files go in parts named 'files'"))
+        content = await value.read(MAX_FILE_BYTES + 1)
+        filename = value.filename or "file"
+        if len(content) > MAX_FILE_BYTES:
+            raise _Refused(_error(413, f"{filename}: over {MAX_FILE_BYTES // 2**20} MiB"))
+        if not content:
+            raise _Refused(_error(422, f"{filename}: the file is empty"))
+        total += len(content)
+        if total > MAX_UPLOAD_BYTES:
+            raise _Refused(_error(413, f"the upload is over {MAX_UPLOAD_BYTES // 2**20} MiB"))
+        files.append(
+            UploadedFile(filename, value.content_type or "application/octet-stream", content)
+        )
+    await form.close()
+    model: type[Reply] = FormReply if files else Reply
+    return _validated(model, fields), files
+
+
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["online", "away", "offline"]
@@ -92,9 +147,15 @@ class _Refused(Exception):
 
 def _body(model: type[M], raw: bytes) -> M:
     try:
-        return model.model_validate(orjson.loads(raw))
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise _Refused(_error(400, "body is not valid JSON")) from None
+    return _validated(model, data)
+
+
+def _validated(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "body"
@@ -444,6 +505,9 @@ def routes(
         description: >
           Stored once per client_id (a retried request returns the stored message with 200).
           Replying to an unassigned conversation assigns it to you.
+          With files, send multipart/form-data: the same fields, and each file as a part
+          named `files` (up to 10 files, 10 MiB each, 25 MiB in all); the text may then be
+          empty. Files are stored with the message and go out with it on its channel.
         requestBody:
           content:
             application/json:
@@ -453,21 +517,33 @@ def routes(
                 properties:
                   text: {type: string, maxLength: 10000}
                   client_id: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
+            multipart/form-data:
+              schema:
+                type: object
+                required: [client_id]
+                properties:
+                  text: {type: string, maxLength: 10000}
+                  client_id: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
+                  files: {type: array, items: {type: string, format: binary}, maxItems: 10}
         responses:
           201: {description: the stored message}
           200: {description: the message was already stored for this client_id}
-          400: {description: body is not JSON}
+          400: {description: body is not JSON, or a malformed form}
           401: {description: not logged in}
           403: {description: Origin not allowed}
           404: {description: no such conversation}
           409: {description: the conversation is resolved or held by another agent}
-          422: {description: invalid field}
+          413: {description: a file or the whole upload is too large}
+          422: {description: invalid field, an empty file, or neither text nor files}
         """
         agent = await _agent(request)
-        body = _body(Reply, await request.body())
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body, files = await _reply_form(request)
+        else:
+            body, files = _body(Reply, await request.body()), []
         try:
             message, duplicate = await backend.reply(
-                agent, request.path_params["id"], body.text, body.client_id
+                agent, request.path_params["id"], body.text, body.client_id, files
             )
         except ActionRefused as exc:
             return _error(409, str(exc))

@@ -54,3 +54,10 @@ class WebchatBackend(Protocol):
     async def typing(self, conversation_id: str, active: bool) -> None:
         """Tell the agent side the customer is (no longer) typing."""
         ...
+
+    async def attachment(
+        self, visitor: Visitor, message_id: int, position: int
+    ) -> tuple[str, str, bytes]:
+        """(file name, content type, bytes) of a file in one of the visitor's own
+        conversations in their inbox; raise LookupError for any other."""
+        ...

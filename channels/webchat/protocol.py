@@ -111,19 +111,15 @@ def encode(frame: dict[str, Any]) -> str:
 
 
 def message_frame(message: dict[str, Any]) -> dict[str, Any]:
-    """A stored message as the widget sees it (agents' ids stay on the server)."""
-    return {
-        "type": "message",
-        "message": {
-            k: message[k]
-            for k in (
-                "id",
-                "conversation_id",
-                "seq",
-                "author_kind",
-                "client_id",
-                "text",
-                "created_at",
-            )
-        },
+    """A stored message as the widget sees it (agents' ids stay on the server); files as
+    their names and sizes, each downloaded from ATTACHMENT_PATH with the visitor's token."""
+    shown = {
+        k: message[k]
+        for k in ("id", "conversation_id", "seq", "author_kind", "client_id", "text", "created_at")
     }
+    if message.get("attachments"):
+        shown["attachments"] = [
+            {k: a[k] for k in ("n", "filename", "content_type", "size")}
+            for a in message["attachments"]
+        ]
+    return {"type": "message", "message": shown}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
@@ -20,6 +21,7 @@ from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
 
 STATIC = Path(__file__).parent / "static"
 WEBSOCKET_PATH = "/ws/webchat"
+BIGINT_MAX = 2**63 - 1
 
 
 class SessionRequest(BaseModel):
@@ -110,6 +112,45 @@ def routes(
             status_code=201,
         )
 
+    async def get_attachment(request: Request) -> Response:
+        """
+        summary: Download a file of the visitor's conversation
+        description: >
+          The widget sends its visitor token as `Authorization: Bearer <token>` (never in the
+          URL, where logs and the Referer would keep it). Served as a download (attachment,
+          nosniff, sandboxed), never rendered.
+        responses:
+          200: {description: the file}
+          401: {description: no token, or an invalid or expired one}
+          404: {description: no such file in this visitor's conversations}
+        """
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return _error(401, "send the visitor token as 'Authorization: Bearer <token>'")
+        try:
+            claims = tokens.verify(token.strip())
+            visitor = await backend.find_visitor(claims.inbox_address, claims.visitor_id)
+        except TokenError as exc:
+            return _error(401, str(exc))
+        except LookupError:
+            return _error(401, "unknown visitor")
+        message_id, position = request.path_params["message_id"], request.path_params["n"]
+        if max(message_id, position) > BIGINT_MAX:
+            return _error(404, "no such file")
+        try:
+            filename, _type, content = await backend.attachment(visitor, message_id, position)
+        except LookupError:
+            return _error(404, "no such file")
+        return Response(
+            content,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "sandbox",
+            },
+        )
+
     async def demo_page(request: Request) -> Response:
         return FileResponse(STATIC / "demo.html")
 
@@ -117,14 +158,22 @@ def routes(
     cors = Middleware(
         CORSMiddleware,
         allow_origins=sorted(origins),
-        allow_methods=["POST"],
-        allow_headers=["content-type"],
+        allow_methods=["GET", "POST"],
+        allow_headers=["authorization", "content-type"],
+        expose_headers=["content-disposition"],
     )
     return [
         Route("/", demo_page, include_in_schema=False),
         Mount(
             "/api/webchat",
-            routes=[Route("/sessions", create_session, methods=["POST"])],
+            routes=[
+                Route("/sessions", create_session, methods=["POST"]),
+                Route(
+                    "/messages/{message_id:int}/attachments/{n:int}",
+                    get_attachment,
+                    methods=["GET"],
+                ),
+            ],
             middleware=[cors],
         ),
         WebSocketRoute(WEBSOCKET_PATH, hub.endpoint),

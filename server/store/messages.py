@@ -77,13 +77,26 @@ async def insert_attachments(
     )
 
 
-async def attachment(conn: Conn, message_id: int, position: int) -> tuple[str, str, bytes] | None:
-    """(file name, content type, bytes) of one attachment."""
+async def attachment(
+    conn: Conn,
+    message_id: int,
+    position: int,
+    *,
+    contact_id: str | None = None,
+    inbox_id: str | None = None,
+) -> tuple[str, str, bytes] | None:
+    """(file name, content type, bytes) of one attachment; with ``contact_id`` and
+    ``inbox_id``, only of a message in that contact's conversations in that inbox."""
     row = await conn.fetchrow(
-        "SELECT filename, content_type, content FROM attachments"
-        " WHERE message_id = $1 AND position = $2",
+        """SELECT a.filename, a.content_type, a.content FROM attachments a
+             JOIN messages m ON m.id = a.message_id
+             JOIN conversations c ON c.id = m.conversation_id
+            WHERE a.message_id = $1 AND a.position = $2
+              AND ($3::uuid IS NULL OR (c.contact_id = $3::uuid AND c.inbox_id = $4::uuid))""",
         message_id,
         position,
+        UUID(contact_id) if contact_id else None,
+        UUID(inbox_id) if inbox_id else None,
     )
     if row is None:
         return None

@@ -76,7 +76,14 @@
     var item = el("li", "sb-msg sb-" + message.author_kind);
     item.dataset.author = message.author_kind;
     item.dataset.seq = message.seq;
-    item.appendChild(el("div", "sb-text", message.text));
+    if (message.text) item.appendChild(el("div", "sb-text", message.text));
+    (message.attachments || []).forEach(function (file) {
+      var link = el("button", "sb-file", file.filename + " (" + Math.max(1, Math.round(file.size / 1024)) + " KB)");
+      link.type = "button";
+      link.dataset.sb = "file";
+      link.addEventListener("click", function () { download(message.id, file); });
+      item.appendChild(link);
+    });
     var before = null;  // keep seq order even if a frame arrives early
     Object.keys(shown).forEach(function (s) {
       if (+s > message.seq && (!before || +s < +before.dataset.seq)) before = shown[s];
@@ -86,6 +93,24 @@
     var pending = list.querySelector('[data-client-id="' + message.client_id + '"]');
     if (message.client_id && pending) pending.remove();
     list.scrollTop = list.scrollHeight;
+  }
+  // Files need the visitor's token, sent as a header (a URL would leak it to logs), so the
+  // widget fetches the file and hands the browser a local copy to save.
+  function download(messageId, file) {
+    fetch(base + "/api/webchat/messages/" + messageId + "/attachments/" + file.n, {
+      headers: { authorization: "Bearer " + state.token }
+    }).then(function (r) {
+      if (!r.ok) throw new Error("download refused: " + r.status);
+      return r.blob();
+    }).then(function (blob) {
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = file.filename;
+      root.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+    }).catch(function () { status.textContent = "could not download " + file.filename; });
   }
   function renderPending(entry) {
     var item = el("li", "sb-msg sb-customer sb-pending");
