@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -80,20 +81,14 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
-async def _reply_form(request: Request) -> tuple[Reply, list[UploadedFile]]:
-    """A reply sent as multipart/form-data: its fields, checked as the JSON body is, and its
-    files, each within the limits."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 64 * 1024:
-        raise _Refused(_error(413, f"the upload is over {MAX_UPLOAD_BYTES // 2**20} MiB"))
-    try:
-        form = await request.form(max_files=MAX_FILES, max_fields=10)
-    except HTTPException as exc:
-        raise _Refused(_error(400, f"malformed form: {exc.detail}")) from None
+async def _form_parts(
+    items: list[tuple[str, UploadFile | str]],
+) -> tuple[dict[str, str], list[UploadedFile]]:
+    """A form's text fields, and its files within the limits."""
     fields: dict[str, str] = {}
     files: list[UploadedFile] = []
     total = 0
-    for name, value in form.multi_items():
+    for name, value in items:
         if isinstance(value, str):
             fields[name] = value
             continue
@@ -111,7 +106,23 @@ async def _reply_form(request: Request) -> tuple[Reply, list[UploadedFile]]:
         files.append(
             UploadedFile(filename, value.content_type or "application/octet-stream", content)
         )
-    await form.close()
+    return fields, files
+
+
+async def _reply_form(request: Request) -> tuple[Reply, list[UploadedFile]]:
+    """A reply sent as multipart/form-data: its fields, checked as the JSON body is, and its
+    files, each within the limits."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 64 * 1024:
+        raise _Refused(_error(413, f"the upload is over {MAX_UPLOAD_BYTES // 2**20} MiB"))
+    try:
+        form = await request.form(max_files=MAX_FILES, max_fields=10)
+    except HTTPException as exc:
+        raise _Refused(_error(400, f"malformed form: {exc.detail}")) from None
+    try:
+        fields, files = await _form_parts(form.multi_items())
+    finally:
+        await form.close()  # uploads past 1 MB were spooled to temporary files
     model: type[Reply] = FormReply if files else Reply
     return _validated(model, fields), files
 

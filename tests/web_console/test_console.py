@@ -257,3 +257,94 @@ async def test_repeated_wrong_passwords_are_answered_429_with_retry_after(
         held = await http.post("/console/api/login", json=right)
     assert held.status_code == 429
     assert int(held.headers["retry-after"]) > 0
+
+
+async def test_an_agent_replies_with_files_and_the_visitor_downloads_them(
+    server: RunningServer, agent_http: httpx.AsyncClient
+) -> None:
+    session = await new_session(server.base_url)
+    async with await open_socket(server.ws_url) as ws:
+        await hello(ws, session["token"])
+        await ws.send(text({"type": "message", "client_id": "c1", "text": "send me the form"}))
+        conversation_id = (await next_of(ws, "ack"))["conversation_id"]
+        await server.services.pipeline.settled()
+        pdf = b"%PDF-1.4 return form"
+        response = await agent_http.post(
+            f"/console/api/conversations/{conversation_id}/messages",
+            data={"text": "Here it is.", "client_id": "files-1"},
+            files=[
+                ("files", ("../../return form.pdf", pdf, "application/pdf")),
+                ("files", ("label.txt", b"ship to: ACME", "text/plain")),
+            ],
+        )
+        assert response.status_code == 201, response.text
+        message = response.json()["message"]
+        assert [(a["n"], a["filename"], a["size"]) for a in message["attachments"]] == [
+            (0, "return form.pdf", len(pdf)),
+            (1, "label.txt", 13),
+        ]
+        # Sent again (a retry): stored once.
+        again = await agent_http.post(
+            f"/console/api/conversations/{conversation_id}/messages",
+            data={"text": "Here it is.", "client_id": "files-1"},
+            files=[("files", ("return form.pdf", pdf, "application/pdf"))],
+        )
+        assert again.status_code == 200
+        assert again.json()["message"]["id"] == message["id"]
+        while True:
+            frame = await next_of(ws, "message")
+            if frame["message"]["author_kind"] == "agent":
+                break
+        assert frame["message"]["attachments"][0]["filename"] == "return form.pdf"
+    path = f"/api/webchat/messages/{message['id']}/attachments/0"
+    async with httpx.AsyncClient(base_url=server.base_url) as visitor:
+        got = await visitor.get(path, headers={"authorization": f"Bearer {session['token']}"})
+        assert got.status_code == 200
+        assert got.content == pdf
+        assert got.headers["content-disposition"].startswith("attachment;")
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert (await visitor.get(path)).status_code == 401
+        bad = await visitor.get(path, headers={"authorization": "Bearer forged"})
+        assert bad.status_code == 401
+        # Another visitor's token reaches nothing of this conversation.
+        stranger = await new_session(server.base_url)
+        other = await visitor.get(path, headers={"authorization": f"Bearer {stranger['token']}"})
+        assert other.status_code == 404
+    console = await agent_http.get(f"/console/api/messages/{message['id']}/attachments/1")
+    assert console.content == b"ship to: ACME"
+
+
+@pytest.mark.parametrize(
+    ("data", "files", "status", "error"),
+    [
+        ({"client_id": "f1"}, [], 422, "text"),  # neither text nor files
+        ({"client_id": "f2"}, [("files", ("empty.txt", b"", "text/plain"))], 422, "empty"),
+        (
+            {"client_id": "f3"},
+            [("files", ("big.bin", b"x" * (10 * 2**20 + 1), "application/octet-stream"))],
+            413,
+            "big.bin",
+        ),
+        ({"client_id": "f4"}, [("files", ("f.txt", b"x", "text/plain"))] * 11, 400, "files"),
+        ({"client_id": "bad id!"}, [("files", ("f.txt", b"x", "text/plain"))], 422, "client_id"),
+        ({"client_id": "f5"}, [("other", ("f.txt", b"x", "text/plain"))], 422, "files"),
+    ],
+)
+async def test_bad_uploads_get_precise_statuses(
+    server: RunningServer,
+    agent_http: httpx.AsyncClient,
+    data: dict[str, str],
+    files: list[tuple[str, tuple[str, bytes, str]]],
+    status: int,
+    error: str,
+) -> None:
+    conversation_id = await customer_says(server, "I need a document")
+    response = await agent_http.post(
+        f"/console/api/conversations/{conversation_id}/messages",
+        data=data,
+        files=files or None,
+        headers={} if files else {"content-type": "multipart/form-data; boundary=x"},
+        content=None if files else b"--x--\r\n",
+    )
+    assert response.status_code == status, response.text
+    assert error in response.json()["error"]

@@ -11,10 +11,12 @@
   var queueTimer = null, overviewTimer = null;
 
   function api(method, path, body) {
+    // A FormData body (a reply with files) goes as multipart; the browser sets its boundary.
+    var form = body instanceof FormData;
     return fetch(path, {
       method: method, credentials: "same-origin",
-      headers: body ? { "content-type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined
+      headers: body && !form ? { "content-type": "application/json" } : {},
+      body: form ? body : body ? JSON.stringify(body) : undefined
     }).then(function (r) {
       return r.text().then(function (t) {
         var data = t ? JSON.parse(t) : {};
@@ -325,17 +327,33 @@
   $("reply-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var text = $("reply").value.trim();
-    if (!text || !openId) return;
+    var files = $("reply-files").files;
+    if ((!text && !files.length) || !openId) return;
     var clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
     $("send").disabled = true;
     clearTimeout(typingStop);
     if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "typing", conversation_id: openId, active: false }));
     typingSent = 0;
-    api("POST", "/console/api/conversations/" + openId + "/messages", { text: text, client_id: clientId })
-      .then(function (d) { $("reply").value = ""; $("reply-error").textContent = ""; appendMessage(d.message); },
+    var body = { text: text, client_id: clientId };
+    if (files.length) {
+      body = new FormData();
+      body.append("text", text);
+      body.append("client_id", clientId);
+      Array.prototype.forEach.call(files, function (f) { body.append("files", f, f.name); });
+    }
+    api("POST", "/console/api/conversations/" + openId + "/messages", body)
+      .then(function (d) {
+              $("reply").value = ""; $("reply-files").value = ""; showChosenFiles();
+              $("reply-error").textContent = ""; appendMessage(d.message);
+            },
             function (e) { $("reply-error").textContent = e.message; if (e.status === 401) showLogin(); })
       .then(function () { $("send").disabled = false; });
   });
+  function showChosenFiles() {
+    var names = Array.prototype.map.call($("reply-files").files, function (f) { return f.name; });
+    $("reply-chosen").textContent = names.length ? "Attached: " + names.join(", ") : "";
+  }
+  $("reply-files").addEventListener("change", showChosenFiles);
   $("reply").addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); $("reply-form").requestSubmit(); }
   });
