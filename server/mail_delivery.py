@@ -12,6 +12,7 @@ import asyncpg
 from channels.base import DeliveryError
 from channels.email.composer import OutgoingMail, compose, plus_address, reply_subject
 from channels.email.relay import Relay
+from server import store
 from server.outbox import Sent, Suppressed
 from server.store import deliveries, mail
 
@@ -44,6 +45,7 @@ class MailDelivery:
             # Stored before the send: a bounce that comes back faster than our bookkeeping
             # still finds its message.
             await deliveries.set_external_id(conn, message_id, message_ref)
+            files = await store.attachments_of(conn, message_id)
         outgoing = OutgoingMail(
             from_address=context.inbox_address,
             from_name=context.sender_name,
@@ -61,6 +63,7 @@ class MailDelivery:
             in_reply_to=context.in_reply_to,
             date=datetime.now(UTC),
             automatic=automatic,
+            attachments=files,
         )
         answer = await self._relay.send(
             compose(outgoing), context.inbox_address, context.to_address

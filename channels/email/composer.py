@@ -11,6 +11,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from channels.base import Attachment
 from channels.email.automation import LOOP_MARKER
 
 # Reply prefixes mail clients add in various languages ("Re:", "RE :", "AW:", "Réf :", "SV:").
@@ -38,6 +39,8 @@ class OutgoingMail:
     date: datetime
     # A bot's answer or an acknowledgement, not a person's reply (RFC 3834).
     automatic: bool
+    # Files the agent attached, in order.
+    attachments: tuple[Attachment, ...] = ()
 
 
 def reply_subject(subject: str | None) -> str:
@@ -75,6 +78,12 @@ def compose(mail: OutgoingMail) -> EmailMessage:
         msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(mail.text)
     msg.add_alternative(_html(mail.text), subtype="html")
+    for file in mail.attachments:
+        # multipart/mixed around the text's alternatives, one part per file.
+        maintype, _, subtype = file.content_type.partition("/")
+        if not (maintype and subtype) or maintype in ("multipart", "message"):
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(file.content, maintype=maintype, subtype=subtype, filename=file.filename)
     return msg
 
 

@@ -25,6 +25,7 @@ from server.store.conversations import (
 from server.store.event_log import events_after, last_event_id, store_events
 from server.store.messages import (
     attachment,
+    attachments_of,
     insert_attachments,
     insert_message,
     message_by_external_id,
@@ -49,6 +50,7 @@ __all__ = [
     "Inbox",
     "append_to_open_conversation",
     "attachment",
+    "attachments_of",
     "contact_id_by_reference",
     "conversation",
     "conversation_row",

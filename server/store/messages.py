@@ -103,6 +103,16 @@ async def attachment(
     return row["filename"], row["content_type"], bytes(row["content"])
 
 
+async def attachments_of(conn: Conn, message_id: int) -> tuple[Attachment, ...]:
+    """A message's files, in order (what goes out with an agent's reply)."""
+    rows = await conn.fetch(
+        "SELECT filename, content_type, content FROM attachments WHERE message_id = $1"
+        " ORDER BY position",
+        message_id,
+    )
+    return tuple(Attachment(r["filename"], r["content_type"], bytes(r["content"])) for r in rows)
+
+
 async def message_by_external_id(
     conn: Conn, channel: str, external_id: str
 ) -> dict[str, Any] | None:

@@ -208,6 +208,37 @@ async def test_replies_from_common_clients_join_the_conversation(desk: Desk, sty
     assert texts[-1] == "Thanks!"
 
 
+async def test_an_agents_files_go_out_as_mail_attachments(desk: Desk) -> None:
+    await desk.receive(mail.mail(message_id="f1@example.com", subject="Invoice copy"))
+    [conversation] = await desk.conversations()
+    invoice = b"%PDF-1.4 invoice 10234"
+    response = await desk.http.post(
+        f"/console/api/conversations/{conversation['id']}/messages",
+        data={"text": "Attached is your invoice.", "client_id": "files-1"},
+        files=[
+            ("files", ("invoice 10234.pdf", invoice, "application/pdf")),
+            ("files", ("notes.txt", "Grüße".encode(), "text/plain")),
+        ],
+    )
+    assert response.status_code == 201, response.text
+    await desk.relay.wait_for(2)  # the acknowledgement and the reply with its files
+    sent = desk.relay.received[-1]
+    assert sent.get_content_type() == "multipart/mixed"
+    body = sent.get_body(("plain",))
+    assert body is not None
+    assert "Attached is your invoice." in body.get_content()
+    # The bytes as uploaded (base64 in transit), whatever their type.
+    files = [
+        (p.get_filename(), p.get_content_type(), p.get_payload(decode=True))
+        for p in sent.iter_attachments()
+    ]
+    assert files == [
+        ("invoice 10234.pdf", "application/pdf", invoice),
+        ("notes.txt", "text/plain", "Grüße".encode()),
+    ]
+    await desk.delivery(response.json()["message"]["id"], "sent")
+
+
 async def test_a_forged_in_reply_to_or_token_cannot_enter_someone_elses_conversation(
     desk: Desk,
 ) -> None:
