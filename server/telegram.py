@@ -194,15 +194,25 @@ class TelegramService:
         async with self._pool.acquire() as conn:
             place = await cursors.telegram_place(conn, message_id)
             text = await conn.fetchval("SELECT text FROM messages WHERE id = $1", message_id)
+            files = await store.attachments_of(conn, message_id)
             done = await deliveries.progress(conn, message_id)
         if text is None:
             return Suppressed("the message no longer exists")
         if place is None:
             raise DeliveryError("no Telegram chat to answer in", permanent=True)
-        parts = segments(text, MAX_TEXT)
+        # The text (in parts if long), then each file: every one a Telegram message, counted.
+        parts: list[str | Attachment] = [*(segments(text, MAX_TEXT) if text.strip() else [])]
+        parts += files
+        if not parts:
+            return Suppressed("nothing to send: no text and no files")
         first = done.external_id
         for index in range(done.parts_sent, len(parts)):
-            sent_id = await self._client.send_text(place.chat, parts[index], place.topic)
+            part = parts[index]
+            sent_id = await (
+                self._client.send_text(place.chat, part, place.topic)
+                if isinstance(part, str)
+                else self._client.send_file(place.chat, part, place.topic)
+            )
             sent = f"{place.chat}:{sent_id}"
             first = first or sent
             async with self._pool.acquire() as conn:

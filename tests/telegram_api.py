@@ -55,6 +55,8 @@ class BotApi:
     webhook: str | None = None
     sent: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    # Files the bot sent (sendDocument), in order.
+    documents: list[dict[str, Any]] = field(default_factory=list)
     # Each sendMessage attempt, with when it came: (monotonic time, chat id, text, answered).
     attempts: list[tuple[float, int, str, int]] = field(default_factory=list)
     # How many sendMessage calls to answer 429 next (after `flood_after` more succeed), and
@@ -174,6 +176,35 @@ class BotApi:
         self.sent.append(message)
         return _ok(message)
 
+    async def _senddocument(self, params: dict[str, Any]) -> Response:
+        chat_id = int(params["chat_id"])
+        document = params.get("document")
+        if isinstance(document, str) and document.startswith("attach://"):
+            # The documented way to upload: the field names the multipart part with the file.
+            document = params.get(document.removeprefix("attach://"))
+        if not isinstance(document, tuple):
+            return _error(400, "Bad Request: there is no document in the request")
+        filename, content = document
+        self.attempts.append((time.monotonic(), chat_id, f"document:{filename}", 200))
+        message = {
+            "message_id": self.message_id(),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": self.bots[params["_token"]],
+            "document": {
+                "file_id": f"sent-{len(self.documents)}",
+                "file_unique_id": f"u-sent-{len(self.documents)}",
+                "file_name": filename,
+                "file_size": len(content),
+            },
+            "via": params["_token"],
+        }
+        if "message_thread_id" in params:
+            message["message_thread_id"] = int(params["message_thread_id"])
+        self.documents.append({"chat_id": chat_id, "filename": filename, "content": content})
+        self.sent.append({**message, "text": f"document:{filename}"})
+        return _ok(message)
+
     async def _sendchataction(self, params: dict[str, Any]) -> Response:
         action = {"chat_id": int(params["chat_id"]), "action": params["action"]}
         if "message_thread_id" in params:
@@ -204,12 +235,23 @@ class BotApi:
 
 
 async def _params(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        # aiogram uploads files as multipart: fields as text, files as (name, bytes).
+        form = await request.form()
+        params: dict[str, Any] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                params[name] = value
+            else:
+                params[name] = (value.filename, await value.read())
+        await form.close()
+        return params
     body = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         loaded: dict[str, Any] = orjson.loads(body or b"{}")
         return loaded
     fields = parse_qs(body.decode(), keep_blank_values=True)
-    params: dict[str, Any] = {k: v[-1] for k, v in fields.items()}
+    params = {k: v[-1] for k, v in fields.items()}
     params.update({k: v[-1] for k, v in parse_qs(request.url.query).items()})
     return params
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -22,10 +23,10 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
-from aiogram.types import Update, User
+from aiogram.types import BufferedInputFile, Message, Update, User
 from aiolimiter import AsyncLimiter
 
-from channels.base import DeliveryError
+from channels.base import Attachment, DeliveryError
 from channels.telegram.translate import MAX_TEXT
 
 PER_BOT_PER_SECOND = 30
@@ -70,9 +71,24 @@ class TelegramClient:
         Raises DeliveryError."""
         if len(text) > MAX_TEXT:
             raise DeliveryError(f"longer than Telegram's {MAX_TEXT} characters", permanent=True)
+        return await self._send(
+            chat_id, lambda: self.bot.send_message(chat_id, text, message_thread_id=topic)
+        )
+
+    async def send_file(self, chat_id: int, file: Attachment, topic: int | None = None) -> int:
+        """Send one file as a document (kept as sent, whatever its type); returns Telegram's
+        message id. Raises DeliveryError."""
+        document = BufferedInputFile(file.content, filename=file.filename)
+        return await self._send(
+            chat_id, lambda: self.bot.send_document(chat_id, document, message_thread_id=topic)
+        )
+
+    async def _send(self, chat_id: int, call: Callable[[], Awaitable[Message]]) -> int:
+        """One sending call within the bot's and the chat's rates, its errors as
+        DeliveryError: permanent or not, with Telegram's retry_after."""
         async with self._bot_limit, self._chat_limit(chat_id):
             try:
-                sent = await self.bot.send_message(chat_id, text, message_thread_id=topic)
+                sent = await call()
             except TelegramRetryAfter as exc:
                 raise DeliveryError(
                     f"flood control: retry after {exc.retry_after} s",

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
+from channels.base import Attachment
 from channels.segments import segments
 from server import demo
 from tests import harness, mail, telegram_api
@@ -333,6 +334,38 @@ async def test_a_long_reply_goes_out_in_parts_each_exactly_once(
     assert delivery["detail"] == "sent in 3 parts"
     first = next(m for m in api.sent if m["text"] == parts[0])
     assert delivery["external_id"] == f"{first['chat']['id']}:{first['message_id']}"
+
+
+async def test_an_agents_files_arrive_as_documents_after_the_text(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    files = (
+        Attachment("label.pdf", "application/pdf", b"%PDF-1.4 label"),
+        Attachment("photo.jpg", "image/jpeg", b"\xff\xd8\xff jpeg"),
+    )
+    async with harness.run_server(_settings(dsn, tmp_path, api)) as running:
+        conversation_id, agent_id = await _customer_wrote(running, api)
+        stored = await running.services.pipeline.reply(
+            agent_id, conversation_id, "Your return label:", "files", files
+        )
+        pool = running.services.pool
+
+        async def sent() -> bool:
+            status = await pool.fetchval(
+                "SELECT status FROM deliveries WHERE message_id = $1", stored.message["id"]
+            )
+            return bool(status == "sent")
+
+        await harness.until(sent, 20)
+        parts_sent = await pool.fetchval(
+            "SELECT parts_sent FROM deliveries WHERE message_id = $1", stored.message["id"]
+        )
+    outgoing = [m["text"] for m in api.sent if m["chat"]["id"] == 777]
+    assert outgoing[-3:] == ["Your return label:", "document:label.pdf", "document:photo.jpg"]
+    assert [(d["filename"], d["content"]) for d in api.documents] == [
+        (f.filename, f.content) for f in files
+    ]
+    assert parts_sent == 3
 
 
 async def test_one_node_at_a_time_long_polls_and_another_takes_over(
