@@ -24,6 +24,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,6 +36,7 @@ from server.metrics import Metrics
 from server.outbox import Sent, Suppressed
 from server.pipeline import Pipeline
 from server.reconnect import describe, keep_trying
+from server.store import deliveries
 
 log = structlog.get_logger(__name__)
 
@@ -265,26 +267,62 @@ class SlackService:
                     WHERE m.id = $1""",
                 message_id,
             )
+            files = await store.attachments_of(conn, message_id)
+            done = await deliveries.progress(conn, message_id)
         if row is None:
             return Suppressed("the message no longer exists")
         meta = row["meta"]
         if not meta:
             raise DeliveryError("no Slack channel to answer in", permanent=True)
-        try:
-            result = await self.client.chat_postMessage(
-                channel=meta["channel"],
-                text=row["text"],
-                thread_ts=meta.get("thread_ts"),
-                token=self._token_for(meta.get("team")),
-            )
-        except SlackApiError as exc:
-            response = exc.response
-            error = str(response.get("error") or exc)
-            if response.status_code == 429 or error == "ratelimited":
-                headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-                wait = float(headers.get("retry-after", 1))
-                raise DeliveryError("rate limited", permanent=False, retry_after=wait) from None
-            raise DeliveryError(error, permanent=error in PERMANENT) from None
-        except Exception as exc:  # aiohttp's connection errors, timeouts
-            raise DeliveryError(f"Slack unreachable: {describe(exc)}", permanent=False) from None
-        return Sent(external_id=f"{meta['channel']}:{result.get('ts')}", detail="sent")
+        channel, thread_ts = meta["channel"], meta.get("thread_ts")
+        token = self._token_for(meta.get("team"))
+        # Two parts at most, each counted once sent: the text, then the files in one upload
+        # (files.getUploadURLExternal, the upload, files.completeUploadExternal).
+        parts: list[str] = (["text"] if row["text"].strip() else []) + (["files"] if files else [])
+        if not parts:
+            return Suppressed("nothing to send: no text and no files")
+        first = done.external_id
+        for index in range(done.parts_sent, len(parts)):
+            if parts[index] == "text":
+                result = await _slack_call(
+                    self.client.chat_postMessage(
+                        channel=channel, text=row["text"], thread_ts=thread_ts, token=token
+                    )
+                )
+                sent = f"{channel}:{result.get('ts')}"
+            else:
+                result = await _slack_call(
+                    self.client.files_upload_v2(
+                        file_uploads=[
+                            {"content": f.content, "filename": f.filename, "title": f.filename}
+                            for f in files
+                        ],
+                        channel=channel,
+                        thread_ts=thread_ts,
+                        token=token,
+                    )
+                )
+                sent = f"{channel}:file:{result['files'][0]['id']}"
+            first = first or sent
+            async with self._pool.acquire() as conn:
+                await deliveries.record_part(conn, message_id, index + 1, first)
+        if first is None:  # counted as sent with no id: only a hand-edited row says so
+            raise DeliveryError("no part of the message was recorded as sent", permanent=True)
+        return Sent(external_id=first, detail="sent" if len(parts) == 1 else "sent with files")
+
+
+async def _slack_call(call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    """One Web API call, its failures as DeliveryError: a 429's Retry-After kept, Slack's
+    permanent errors (channel gone, not in channel...) not retried."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        response = exc.response
+        error = str(response.get("error") or exc)
+        if response.status_code == 429 or error == "ratelimited":
+            headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+            wait = float(headers.get("retry-after", 1))
+            raise DeliveryError("rate limited", permanent=False, retry_after=wait) from None
+        raise DeliveryError(error, permanent=error in PERMANENT) from None
+    except Exception as exc:  # aiohttp's connection errors, timeouts, a failed upload
+        raise DeliveryError(f"Slack unreachable: {describe(exc)}", permanent=False) from None

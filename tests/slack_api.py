@@ -42,6 +42,9 @@ class SlackApi:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)
+    # Files the app uploads (files.getUploadURLExternal → upload → completeUploadExternal).
+    pending_uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploaded: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
 
     async def handle(self, request: Request) -> Response:
@@ -115,7 +118,44 @@ class SlackApi:
                     "message": {"type": "message", "text": text, "ts": ts, "bot_id": "B0BOT"},
                 }
             )
+        if method == "files.getUploadURLExternal":
+            # Step 1 of Slack's upload: an id and a one-off URL to send the bytes to.
+            if not params.get("filename") or not str(params.get("length", "")).isdigit():
+                return JSONResponse({"ok": False, "error": "invalid_arguments"})
+            file_id = f"F0OUT{len(self.pending_uploads) + len(self.uploaded)}"
+            self.pending_uploads[file_id] = {"filename": params["filename"], "content": None}
+            return JSONResponse(
+                {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+            )
+        if method == "files.completeUploadExternal":
+            # Step 3: the uploaded files are shared in the channel (and thread).
+            files = orjson.loads(str(params.get("files") or "[]"))
+            shared = []
+            for item in files:
+                pending = self.pending_uploads.pop(item["id"], None)
+                if pending is None or pending["content"] is None:
+                    return JSONResponse({"ok": False, "error": "file_not_found"})
+                self.uploaded.append(
+                    {
+                        **pending,
+                        "id": item["id"],
+                        "title": item.get("title"),
+                        "channel": params.get("channel_id"),
+                        "thread_ts": params.get("thread_ts"),
+                        "via": params["_token"],
+                    }
+                )
+                shared.append({"id": item["id"], "title": item.get("title")})
+            return JSONResponse({"ok": True, "files": shared})
         return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
+
+    async def upload(self, request: Request) -> Response:
+        """Step 2: the bytes, posted to the URL step 1 gave."""
+        pending = self.pending_uploads.get(request.path_params["file"])
+        if pending is None:
+            return Response("unknown upload", status_code=404)
+        pending["content"] = await request.body()
+        return Response(f"OK - {len(pending['content'])}", status_code=200)
 
     async def download(self, request: Request) -> Response:
         if request.headers.get("authorization") not in (f"Bearer {TOKEN}", f"Bearer {OTHER_TOKEN}"):
@@ -141,6 +181,7 @@ async def slack_api() -> AsyncIterator[SlackApi]:
         routes=[
             Route("/api/{method}", api.handle, methods=["GET", "POST"]),
             Route("/files/{file}", api.download, methods=["GET"]),
+            Route("/upload/{file}", api.upload, methods=["POST"]),
         ]
     )
     async with serving(app) as base_url:

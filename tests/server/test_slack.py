@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 
+from channels.base import Attachment
 from server import demo
 from tests import harness, slack_api
 from tests.slack_api import SlackApi, message_event, signed
@@ -207,6 +208,47 @@ async def test_replies_go_to_the_thread_obey_retry_after_and_the_profile_fills_t
             if status == 429:
                 assert later - when >= api.retry_after - 0.05, (text, tries)
     assert api.lookups == ["U0ADA"]  # cached after the first look
+
+
+async def test_an_agents_files_are_uploaded_into_the_thread(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    event = message_event(1, "<@U0BOT> can I have the manual?")
+    body = orjson.dumps(event)
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    await running.services.pipeline.settled()
+    pool = running.services.pool
+    conversation = str(await pool.fetchval("SELECT id FROM conversations WHERE channel = 'slack'"))
+    agent = str(await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL))
+    files = (
+        Attachment("manual.pdf", "application/pdf", b"%PDF-1.4 manual"),
+        Attachment("wiring.png", "image/png", b"\x89PNG wiring"),
+    )
+    # The text is rate limited once: the retry must not upload or post anything twice.
+    api.flood, api.retry_after = 1, 1
+    stored = await running.services.pipeline.reply(
+        agent, conversation, "Here you are.", "files", files
+    )
+
+    async def sent() -> bool:
+        status = await pool.fetchval(
+            "SELECT status FROM deliveries WHERE message_id = $1", stored.message["id"]
+        )
+        return bool(status == "sent")
+
+    await harness.until(sent, 20)
+    thread = event["event"]["ts"]
+    assert [p["text"] for p in api.posted if p["text"] == "Here you are."] == ["Here you are."]
+    assert [(u["filename"], u["content"], u["channel"], u["thread_ts"]) for u in api.uploaded] == [
+        ("manual.pdf", b"%PDF-1.4 manual", "C0SUPPORT", thread),
+        ("wiring.png", b"\x89PNG wiring", "C0SUPPORT", thread),
+    ]
+    delivery = await pool.fetchrow(
+        "SELECT parts_sent, detail FROM deliveries WHERE message_id = $1", stored.message["id"]
+    )
+    assert delivery is not None
+    assert (delivery["parts_sent"], delivery["detail"]) == (2, "sent with files")
 
 
 async def test_another_workspace_serves_its_own_brand(
