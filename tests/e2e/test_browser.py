@@ -263,3 +263,41 @@ async def test_an_email_in_the_console_text_files_and_delivery_state(
         "sending…"
     )
     await context.close()
+
+
+async def test_an_agent_attaches_a_file_and_the_customer_downloads_it_from_the_widget(
+    browser: Browser, site: RunningServer, tmp_path: Path
+) -> None:
+    agent_context = await browser.new_context(accept_downloads=True)
+    agent = await agent_context.new_page()
+    await login(agent, site.base_url)
+    customer_context = await browser.new_context(accept_downloads=True)
+    customer = await customer_context.new_page()
+    await customer.goto(site.base_url + "/")
+    await expect(customer.locator("[data-sb=status]")).to_have_text("online")
+    await customer.fill("[data-sb=input]", "Can you send the return form?")
+    await customer.press("[data-sb=input]", "Enter")
+
+    item = agent.locator("#conversations li", has_text="Can you send the return form?")
+    await expect(item).to_have_count(1)
+    await item.click()
+    form = tmp_path / "return form.pdf"
+    await asyncio.to_thread(form.write_bytes, b"%PDF-1.4 return form")
+    await agent.set_input_files("#reply-files", str(form))
+    await expect(agent.locator("#reply-chosen")).to_have_text("Attached: return form.pdf")
+    await agent.fill("#reply", "Here it is.")
+    await agent.press("#reply", "Enter")
+    sent = agent.locator("#messages li[data-author=agent]")
+    await expect(sent.locator("a.file")).to_have_text("return form.pdf (1 KB)")
+    await expect(agent.locator("#reply-chosen")).to_have_text("")
+
+    reply = customer.locator(".sb-msg[data-author=agent]")
+    await expect(reply.locator(".sb-text")).to_have_text("Here it is.")
+    async with customer.expect_download() as download_info:
+        await reply.locator("[data-sb=file]", has_text="return form.pdf").click()
+    download = await download_info.value
+    assert download.suggested_filename == "return form.pdf"
+    saved = Path(await download.path())
+    assert await asyncio.to_thread(saved.read_bytes) == b"%PDF-1.4 return form"
+    await agent_context.close()
+    await customer_context.close()
