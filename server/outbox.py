@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -48,6 +49,32 @@ class Deliverer(Protocol):
     async def deliver(self, message_id: int) -> Sent | Suppressed:
         """Send one stored message; raise DeliveryError when it could not be sent."""
         ...
+
+
+P = TypeVar("P")
+
+
+async def send_parts(
+    pool: asyncpg.Pool,
+    message_id: int,
+    parts: Sequence[P],
+    send: Callable[[P], Awaitable[str]],
+) -> str:
+    """Send what is left of a message that goes out as several channel messages (a long
+    text, then files), counting each part once it is sent, so a retry after a failure
+    part-way sends the rest and never a part twice. ``send`` returns the part's channel id;
+    the message is known by its first part's."""
+    async with pool.acquire() as conn:
+        done = await deliveries.progress(conn, message_id)
+    first = done.external_id
+    for index in range(done.parts_sent, len(parts)):
+        sent = await send(parts[index])
+        first = first or sent
+        async with pool.acquire() as conn:
+            await deliveries.record_part(conn, message_id, index + 1, first)
+    if first is None:  # counted as sent with no id: only a hand-edited row says so
+        raise DeliveryError("no part of the message was recorded as sent", permanent=True)
+    return first
 
 
 class Outbox:

@@ -33,10 +33,9 @@ from channels.base import Attachment, DeliveryError, InboundMessage, Sender, saf
 from channels.slack.translate import Incoming, external_id, to_incoming
 from server import store
 from server.metrics import Metrics
-from server.outbox import Sent, Suppressed
+from server.outbox import Sent, Suppressed, send_parts
 from server.pipeline import Pipeline
 from server.reconnect import describe, keep_trying
-from server.store import deliveries
 
 log = structlog.get_logger(__name__)
 
@@ -268,7 +267,6 @@ class SlackService:
                 message_id,
             )
             files = await store.attachments_of(conn, message_id)
-            done = await deliveries.progress(conn, message_id)
         if row is None:
             return Suppressed("the message no longer exists")
         meta = row["meta"]
@@ -281,33 +279,29 @@ class SlackService:
         parts: list[str] = (["text"] if row["text"].strip() else []) + (["files"] if files else [])
         if not parts:
             return Suppressed("nothing to send: no text and no files")
-        first = done.external_id
-        for index in range(done.parts_sent, len(parts)):
-            if parts[index] == "text":
+
+        async def send(part: str) -> str:
+            if part == "text":
                 result = await _slack_call(
                     self.client.chat_postMessage(
                         channel=channel, text=row["text"], thread_ts=thread_ts, token=token
                     )
                 )
-                sent = f"{channel}:{result.get('ts')}"
-            else:
-                result = await _slack_call(
-                    self.client.files_upload_v2(
-                        file_uploads=[
-                            {"content": f.content, "filename": f.filename, "title": f.filename}
-                            for f in files
-                        ],
-                        channel=channel,
-                        thread_ts=thread_ts,
-                        token=token,
-                    )
+                return f"{channel}:{result.get('ts')}"
+            result = await _slack_call(
+                self.client.files_upload_v2(
+                    file_uploads=[
+                        {"content": f.content, "filename": f.filename, "title": f.filename}
+                        for f in files
+                    ],
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    token=token,
                 )
-                sent = f"{channel}:file:{result['files'][0]['id']}"
-            first = first or sent
-            async with self._pool.acquire() as conn:
-                await deliveries.record_part(conn, message_id, index + 1, first)
-        if first is None:  # counted as sent with no id: only a hand-edited row says so
-            raise DeliveryError("no part of the message was recorded as sent", permanent=True)
+            )
+            return f"{channel}:file:{result['files'][0]['id']}"
+
+        first = await send_parts(self._pool, message_id, parts, send)
         return Sent(external_id=first, detail="sent" if len(parts) == 1 else "sent with files")
 
 

@@ -28,10 +28,10 @@ from channels.telegram.translate import MAX_TEXT, Incoming, external_id, to_inco
 from server import events, store
 from server.bus import EventBus
 from server.events import Event
-from server.outbox import Sent, Suppressed
+from server.outbox import Sent, Suppressed, send_parts
 from server.pipeline import Pipeline
 from server.reconnect import describe, keep_trying
-from server.store import cursors, deliveries, queue
+from server.store import cursors, queue
 
 log = structlog.get_logger(__name__)
 
@@ -195,7 +195,6 @@ class TelegramService:
             place = await cursors.telegram_place(conn, message_id)
             text = await conn.fetchval("SELECT text FROM messages WHERE id = $1", message_id)
             files = await store.attachments_of(conn, message_id)
-            done = await deliveries.progress(conn, message_id)
         if text is None:
             return Suppressed("the message no longer exists")
         if place is None:
@@ -205,20 +204,16 @@ class TelegramService:
         parts += files
         if not parts:
             return Suppressed("nothing to send: no text and no files")
-        first = done.external_id
-        for index in range(done.parts_sent, len(parts)):
-            part = parts[index]
+
+        async def send(part: str | Attachment) -> str:
             sent_id = await (
                 self._client.send_text(place.chat, part, place.topic)
                 if isinstance(part, str)
                 else self._client.send_file(place.chat, part, place.topic)
             )
-            sent = f"{place.chat}:{sent_id}"
-            first = first or sent
-            async with self._pool.acquire() as conn:
-                await deliveries.record_part(conn, message_id, index + 1, first)
-        if first is None:  # counted as sent with no id: only a hand-edited row says so
-            raise DeliveryError("no part of the message was recorded as sent", permanent=True)
+            return f"{place.chat}:{sent_id}"
+
+        first = await send_parts(self._pool, message_id, parts, send)
         detail = "sent" if len(parts) == 1 else f"sent in {len(parts)} parts"
         return Sent(external_id=first, detail=detail)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from server import demo
 from tests import mail
@@ -57,6 +57,15 @@ async def login(page: Page, base_url: str) -> None:
     await page.fill("input[name=password]", demo.AGENT_PASSWORD)
     await page.click("button[type=submit]")
     await expect(page.locator("#live")).to_have_text("live")
+
+
+async def downloaded(page: Page, link: Locator) -> tuple[str, bytes]:
+    """Click a download link: the name the browser would save it under, and its bytes."""
+    async with page.expect_download() as download_info:
+        await link.click()
+    download = await download_info.value
+    saved = Path(await download.path())
+    return download.suggested_filename, await asyncio.to_thread(saved.read_bytes)
 
 
 async def test_customer_and_agent_talk_live_and_the_transcript_survives_a_closed_tab(
@@ -252,12 +261,8 @@ async def test_an_email_in_the_console_text_files_and_delivery_state(
     assert await agent.evaluate("window.__pwned") is None
     assert await agent.locator("#messages img, #messages script").count() == 0
 
-    async with agent.expect_download() as download_info:
-        await customer.locator("a.file", has_text="inv.pdf").click()
-    download = await download_info.value
-    assert download.suggested_filename == "inv.pdf"
-    saved = Path(await download.path())
-    assert await asyncio.to_thread(saved.read_bytes) == b"%PDF-1.4"
+    got = await downloaded(agent, customer.locator("a.file", has_text="inv.pdf"))
+    assert got == ("inv.pdf", b"%PDF-1.4")
     # No relay is configured here: the acknowledgement waits in the outbox, and says so.
     await expect(agent.locator("#messages li[data-author=system] .delivery")).to_have_text(
         "sending…"
@@ -293,11 +298,7 @@ async def test_an_agent_attaches_a_file_and_the_customer_downloads_it_from_the_w
 
     reply = customer.locator(".sb-msg[data-author=agent]")
     await expect(reply.locator(".sb-text")).to_have_text("Here it is.")
-    async with customer.expect_download() as download_info:
-        await reply.locator("[data-sb=file]", has_text="return form.pdf").click()
-    download = await download_info.value
-    assert download.suggested_filename == "return form.pdf"
-    saved = Path(await download.path())
-    assert await asyncio.to_thread(saved.read_bytes) == b"%PDF-1.4 return form"
+    got = await downloaded(customer, reply.locator("[data-sb=file]", has_text="return form"))
+    assert got == ("return form.pdf", b"%PDF-1.4 return form")
     await agent_context.close()
     await customer_context.close()
