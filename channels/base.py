@@ -38,6 +38,10 @@ class Attachment:
 _UNSAFE = re.compile(r"[^\w.\- ()+,@=]+")
 
 
+# The text of a customer's message that is only a file (no caption, no words).
+FILE_ONLY_TEXT = "(file)"
+
+
 def safe_filename(name: str | None, content_type: str, n: int) -> str:
     """A name that is only a name: no directories, control characters, leading dots or
     reserved characters; one is made up from the content type when nothing is left."""

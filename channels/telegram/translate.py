@@ -14,7 +14,7 @@ from typing import Any
 
 from aiogram.types import Message, Update
 
-from channels.base import safe_filename
+from channels.base import FILE_ONLY_TEXT, safe_filename
 
 # Telegram's own limit for one text message; longer replies are split.
 MAX_TEXT = 4096
@@ -87,7 +87,7 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
         user_id=user.id,
         name=name,
         username=user.username,
-        text=text or "(file)",
+        text=text or FILE_ONLY_TEXT,
         thread=thread,
         files=files,
         meta=meta,

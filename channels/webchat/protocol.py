@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from channels.base import ChannelName, InboundMessage, Sender
+from channels.base import FILE_ONLY_TEXT, Attachment, ChannelName, InboundMessage, Sender
 
 CHANNEL: ChannelName = "webchat"
 
@@ -103,6 +103,25 @@ def to_inbound(frame: SendMessage, *, inbox_address: str, visitor_id: str) -> In
         external_id=f"{visitor_id}:{frame.client_id}",
         sender=Sender(external_id=visitor_id),
         text=frame.text,
+    )
+
+
+# What a customer may send from the widget in one file message (as the console takes).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+def file_inbound(
+    file: Attachment, *, client_id: str, inbox_address: str, visitor_id: str
+) -> InboundMessage:
+    """A file sent from the widget, as a message of its own; its client id is scoped as a
+    text message's is, so a retried upload is stored once."""
+    return InboundMessage(
+        channel=CHANNEL,
+        inbox_address=inbox_address,
+        external_id=f"{visitor_id}:{client_id}",
+        sender=Sender(external_id=visitor_id),
+        text=FILE_ONLY_TEXT,
+        attachments=(file,),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import orjson
+import structlog
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -15,9 +16,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from channels.base import Attachment, safe_filename
+from channels.webchat import protocol as p
 from channels.webchat.hub import WebchatHub
-from channels.webchat.port import UnknownInbox, WebchatBackend
+from channels.webchat.port import UnknownInbox, Visitor, WebchatBackend
 from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
+
+log = structlog.get_logger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 WEBSOCKET_PATH = "/ws/webchat"
@@ -112,6 +117,88 @@ def routes(
             status_code=201,
         )
 
+    async def _visitor(request: Request) -> Visitor | Response:
+        """The visitor whose token the request carries (`Authorization: Bearer`), or a 401."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return _error(401, "send the visitor token as 'Authorization: Bearer <token>'")
+        try:
+            claims = tokens.verify(token.strip())
+            return await backend.find_visitor(claims.inbox_address, claims.visitor_id)
+        except TokenError as exc:
+            return _error(401, str(exc))
+        except LookupError:
+            return _error(401, "unknown visitor")
+
+    async def post_file(request: Request) -> Response:
+        """
+        summary: Send a file from the widget
+        description: >
+          The body is the file's bytes, its Content-Type the file's type; `client_id` (yours,
+          as for a text message: sending it again stores nothing twice) and `filename` go in
+          the query; the visitor token as `Authorization: Bearer <token>`. The file becomes a
+          message of its own in the visitor's conversation, echoed on the socket like any.
+        parameters:
+          - name: client_id
+            in: query
+            required: true
+            schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
+          - {name: filename, in: query, required: true, schema: {type: string, maxLength: 255}}
+        responses:
+          201: {description: stored; the same fields as the socket's ack}
+          200: {description: that client_id was stored before}
+          401: {description: no token, or an invalid or expired one}
+          403: {description: Origin not allowed}
+          413: {description: over 10 MiB}
+          422: {description: a missing or invalid client_id or filename, or an empty file}
+          503: {description: not stored (the database is down); send it again}
+        """
+        if not hub.origin_allowed(request.headers.get("origin")):
+            return _error(403, "origin not allowed")
+        visitor = await _visitor(request)
+        if isinstance(visitor, Response):
+            return visitor
+        client_id = request.query_params.get("client_id", "")
+        name = request.query_params.get("filename", "")
+        if not p.CLIENT_ID.match(client_id):
+            return _error(422, "client_id: 1-64 of A-Z a-z 0-9 _ -")
+        if not name.strip() or len(name) > 255:
+            return _error(422, "filename: 1-255 characters")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > p.MAX_FILE_BYTES:
+            return _error(413, f"the file is over {p.MAX_FILE_BYTES // 2**20} MiB")
+        content = bytearray()
+        async for chunk in request.stream():
+            content += chunk
+            if len(content) > p.MAX_FILE_BYTES:
+                return _error(413, f"the file is over {p.MAX_FILE_BYTES // 2**20} MiB")
+        if not content:
+            return _error(422, "the file is empty")
+        content_type = request.headers.get("content-type") or "application/octet-stream"
+        file = Attachment(safe_filename(name, content_type, 1), content_type, bytes(content))
+        inbound = p.file_inbound(
+            file,
+            client_id=client_id,
+            inbox_address=visitor.inbox_address,
+            visitor_id=visitor.visitor_id,
+        )
+        try:
+            message, duplicate = await backend.receive(inbound)
+        except Exception:
+            # Not stored, so not acknowledged: the widget may send it again.
+            log.exception("webchat file not stored", visitor_id=visitor.visitor_id)
+            return _error(503, "file not stored; send it again")
+        return JSONResponse(
+            {
+                "client_id": client_id,
+                "message_id": message["id"],
+                "conversation_id": message["conversation_id"],
+                "seq": message["seq"],
+                "duplicate": duplicate,
+            },
+            status_code=200 if duplicate else 201,
+        )
+
     async def get_attachment(request: Request) -> Response:
         """
         summary: Download a file of the visitor's conversation
@@ -124,16 +211,9 @@ def routes(
           401: {description: no token, or an invalid or expired one}
           404: {description: no such file in this visitor's conversations}
         """
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return _error(401, "send the visitor token as 'Authorization: Bearer <token>'")
-        try:
-            claims = tokens.verify(token.strip())
-            visitor = await backend.find_visitor(claims.inbox_address, claims.visitor_id)
-        except TokenError as exc:
-            return _error(401, str(exc))
-        except LookupError:
-            return _error(401, "unknown visitor")
+        visitor = await _visitor(request)
+        if isinstance(visitor, Response):
+            return visitor
         message_id, position = request.path_params["message_id"], request.path_params["n"]
         if max(message_id, position) > BIGINT_MAX:
             return _error(404, "no such file")
@@ -168,6 +248,7 @@ def routes(
             "/api/webchat",
             routes=[
                 Route("/sessions", create_session, methods=["POST"]),
+                Route("/files", post_file, methods=["POST"]),
                 Route(
                     "/messages/{message_id:int}/attachments/{n:int}",
                     get_attachment,

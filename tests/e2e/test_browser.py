@@ -302,3 +302,29 @@ async def test_an_agent_attaches_a_file_and_the_customer_downloads_it_from_the_w
     assert got == ("return form.pdf", b"%PDF-1.4 return form")
     await agent_context.close()
     await customer_context.close()
+
+
+async def test_a_customer_sends_a_file_from_the_widget_and_the_agent_downloads_it(
+    browser: Browser, site: RunningServer, tmp_path: Path
+) -> None:
+    agent_context = await browser.new_context(accept_downloads=True)
+    agent = await agent_context.new_page()
+    await login(agent, site.base_url)
+    customer_context = await browser.new_context()
+    customer = await customer_context.new_page()
+    await customer.goto(site.base_url + "/")
+    await expect(customer.locator("[data-sb=status]")).to_have_text("online")
+    screenshot = tmp_path / "error.png"
+    await asyncio.to_thread(screenshot.write_bytes, b"\x89PNG error dialog")
+    await customer.set_input_files("[data-sb=files]", str(screenshot))
+    mine = customer.locator(".sb-msg[data-author=customer]:not(.sb-pending)")
+    await expect(mine.locator("[data-sb=file]")).to_have_text("error.png (1 KB)")
+    await expect(customer.locator(".sb-pending")).to_have_count(0)
+
+    item = agent.locator("#conversations li", has_text="(file)")
+    await expect(item).to_have_count(1)
+    await item.click()
+    link = agent.locator("#messages li[data-author=customer] a.file", has_text="error.png")
+    assert await downloaded(agent, link) == ("error.png", b"\x89PNG error dialog")
+    await agent_context.close()
+    await customer_context.close()

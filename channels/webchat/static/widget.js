@@ -49,6 +49,15 @@
   var send = el("button", "sb-send", "Send");
   send.dataset.sb = "send";
   send.type = "submit";
+  var attach = el("label", "sb-attach", "📎");
+  attach.title = "Send a file (up to 10 MB)";
+  var picker = el("input", "sb-picker");
+  picker.type = "file";
+  picker.multiple = true;
+  picker.hidden = true;
+  picker.dataset.sb = "files";
+  attach.appendChild(picker);
+  form.appendChild(attach);
   form.appendChild(input);
   form.appendChild(send);
   panel.appendChild(header);
@@ -191,6 +200,28 @@
       else again();
     };
   }
+
+  // A file is a message of its own, sent over HTTP (the socket carries text only); its echo
+  // comes back on the socket like any message. The client id makes a resend harmless.
+  function sendFile(file) {
+    var entry = { client_id: newClientId(), text: "Sending " + file.name + "…" };
+    renderPending(entry);
+    var query = "?client_id=" + entry.client_id + "&filename=" + encodeURIComponent(file.name);
+    fetch(base + "/api/webchat/files" + query, {
+      method: "POST",
+      headers: { authorization: "Bearer " + state.token, "content-type": file.type || "application/octet-stream" },
+      body: file
+    }).then(function (r) {
+      return r.json().then(function (d) { if (!r.ok) throw new Error(d.error || r.statusText); });
+    }).catch(function (e) {
+      var pending = list.querySelector('[data-client-id="' + entry.client_id + '"] .sb-text');
+      if (pending) pending.textContent = file.name + " was not sent: " + e.message;
+    });
+  }
+  picker.addEventListener("change", function () {
+    Array.prototype.forEach.call(picker.files, sendFile);
+    picker.value = "";
+  });
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
