@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -57,6 +58,26 @@ async def login(page: Page, base_url: str) -> None:
     await page.fill("input[name=password]", demo.AGENT_PASSWORD)
     await page.click("button[type=submit]")
     await expect(page.locator("#live")).to_have_text("live")
+
+
+@contextlib.asynccontextmanager
+async def agent_and_customer(
+    browser: Browser, site: RunningServer
+) -> AsyncIterator[tuple[Page, Page]]:
+    """A logged-in agent's console and a customer's page with the widget online, each in a
+    browser context of its own that accepts downloads."""
+    agent_context = await browser.new_context(accept_downloads=True)
+    customer_context = await browser.new_context(accept_downloads=True)
+    try:
+        agent = await agent_context.new_page()
+        await login(agent, site.base_url)
+        customer = await customer_context.new_page()
+        await customer.goto(site.base_url + "/")
+        await expect(customer.locator("[data-sb=status]")).to_have_text("online")
+        yield agent, customer
+    finally:
+        await agent_context.close()
+        await customer_context.close()
 
 
 async def downloaded(page: Page, link: Locator) -> tuple[str, bytes]:
@@ -273,58 +294,42 @@ async def test_an_email_in_the_console_text_files_and_delivery_state(
 async def test_an_agent_attaches_a_file_and_the_customer_downloads_it_from_the_widget(
     browser: Browser, site: RunningServer, tmp_path: Path
 ) -> None:
-    agent_context = await browser.new_context(accept_downloads=True)
-    agent = await agent_context.new_page()
-    await login(agent, site.base_url)
-    customer_context = await browser.new_context(accept_downloads=True)
-    customer = await customer_context.new_page()
-    await customer.goto(site.base_url + "/")
-    await expect(customer.locator("[data-sb=status]")).to_have_text("online")
-    await customer.fill("[data-sb=input]", "Can you send the return form?")
-    await customer.press("[data-sb=input]", "Enter")
+    async with agent_and_customer(browser, site) as (agent, customer):
+        await customer.fill("[data-sb=input]", "Can you send the return form?")
+        await customer.press("[data-sb=input]", "Enter")
 
-    item = agent.locator("#conversations li", has_text="Can you send the return form?")
-    await expect(item).to_have_count(1)
-    await item.click()
-    form = tmp_path / "return form.pdf"
-    await asyncio.to_thread(form.write_bytes, b"%PDF-1.4 return form")
-    await agent.set_input_files("#reply-files", str(form))
-    await expect(agent.locator("#reply-chosen")).to_have_text("Attached: return form.pdf")
-    await agent.fill("#reply", "Here it is.")
-    await agent.press("#reply", "Enter")
-    sent = agent.locator("#messages li[data-author=agent]")
-    await expect(sent.locator("a.file")).to_have_text("return form.pdf (1 KB)")
-    await expect(agent.locator("#reply-chosen")).to_have_text("")
+        item = agent.locator("#conversations li", has_text="Can you send the return form?")
+        await expect(item).to_have_count(1)
+        await item.click()
+        form = tmp_path / "return form.pdf"
+        await asyncio.to_thread(form.write_bytes, b"%PDF-1.4 return form")
+        await agent.set_input_files("#reply-files", str(form))
+        await expect(agent.locator("#reply-chosen")).to_have_text("Attached: return form.pdf")
+        await agent.fill("#reply", "Here it is.")
+        await agent.press("#reply", "Enter")
+        sent = agent.locator("#messages li[data-author=agent]")
+        await expect(sent.locator("a.file")).to_have_text("return form.pdf (1 KB)")
+        await expect(agent.locator("#reply-chosen")).to_have_text("")
 
-    reply = customer.locator(".sb-msg[data-author=agent]")
-    await expect(reply.locator(".sb-text")).to_have_text("Here it is.")
-    got = await downloaded(customer, reply.locator("[data-sb=file]", has_text="return form"))
-    assert got == ("return form.pdf", b"%PDF-1.4 return form")
-    await agent_context.close()
-    await customer_context.close()
+        reply = customer.locator(".sb-msg[data-author=agent]")
+        await expect(reply.locator(".sb-text")).to_have_text("Here it is.")
+        got = await downloaded(customer, reply.locator("[data-sb=file]", has_text="return form"))
+        assert got == ("return form.pdf", b"%PDF-1.4 return form")
 
 
 async def test_a_customer_sends_a_file_from_the_widget_and_the_agent_downloads_it(
     browser: Browser, site: RunningServer, tmp_path: Path
 ) -> None:
-    agent_context = await browser.new_context(accept_downloads=True)
-    agent = await agent_context.new_page()
-    await login(agent, site.base_url)
-    customer_context = await browser.new_context()
-    customer = await customer_context.new_page()
-    await customer.goto(site.base_url + "/")
-    await expect(customer.locator("[data-sb=status]")).to_have_text("online")
-    screenshot = tmp_path / "error.png"
-    await asyncio.to_thread(screenshot.write_bytes, b"\x89PNG error dialog")
-    await customer.set_input_files("[data-sb=files]", str(screenshot))
-    mine = customer.locator(".sb-msg[data-author=customer]:not(.sb-pending)")
-    await expect(mine.locator("[data-sb=file]")).to_have_text("error.png (1 KB)")
-    await expect(customer.locator(".sb-pending")).to_have_count(0)
+    async with agent_and_customer(browser, site) as (agent, customer):
+        screenshot = tmp_path / "error.png"
+        await asyncio.to_thread(screenshot.write_bytes, b"\x89PNG error dialog")
+        await customer.set_input_files("[data-sb=files]", str(screenshot))
+        mine = customer.locator(".sb-msg[data-author=customer]:not(.sb-pending)")
+        await expect(mine.locator("[data-sb=file]")).to_have_text("error.png (1 KB)")
+        await expect(customer.locator(".sb-pending")).to_have_count(0)
 
-    item = agent.locator("#conversations li", has_text="(file)")
-    await expect(item).to_have_count(1)
-    await item.click()
-    link = agent.locator("#messages li[data-author=customer] a.file", has_text="error.png")
-    assert await downloaded(agent, link) == ("error.png", b"\x89PNG error dialog")
-    await agent_context.close()
-    await customer_context.close()
+        item = agent.locator("#conversations li", has_text="(file)")
+        await expect(item).to_have_count(1)
+        await item.click()
+        link = agent.locator("#messages li[data-author=customer] a.file", has_text="error.png")
+        assert await downloaded(agent, link) == ("error.png", b"\x89PNG error dialog")
