@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 # Frames waiting for a slow reader; past this the reader is dropped and resumes later.
 SEND_QUEUE_LIMIT = 1000
 HELLO_TIMEOUT_SECONDS = 10.0
+# Visitors whose upload limiter is remembered; older ones start afresh.
+UPLOAD_LIMITERS = 10_000
 _CATCH_UP = object()
 
 
@@ -144,6 +146,19 @@ class WebchatHub:
         self._by_contact: dict[str, set[Connection]] = defaultdict(set)
         self._all: set[Connection] = set()
         self._on_reject = on_reject
+        self._uploads: OrderedDict[str, AsyncLimiter] = OrderedDict()
+
+    async def take_upload(self, visitor_id: str) -> bool:
+        """Whether this visitor may send one more file now (p.UPLOADS_PER_MINUTE, on this
+        node); counts it when so."""
+        limiter = self._uploads.pop(visitor_id, None) or AsyncLimiter(p.UPLOADS_PER_MINUTE, 60)
+        self._uploads[visitor_id] = limiter  # the most recent last, for the bound below
+        while len(self._uploads) > UPLOAD_LIMITERS:
+            self._uploads.popitem(last=False)
+        if not limiter.has_capacity():
+            return False
+        await limiter.acquire()  # at once: there is room
+        return True
 
     @property
     def connection_count(self) -> int:

@@ -106,8 +106,10 @@ def to_inbound(frame: SendMessage, *, inbox_address: str, visitor_id: str) -> In
     )
 
 
-# What a customer may send from the widget in one file message (as the console takes).
+# What a customer may send from the widget in one file message (as the console takes), and
+# how many files a minute (each is a stored message and up to 10 MiB of database).
 MAX_FILE_BYTES = 10 * 1024 * 1024
+UPLOADS_PER_MINUTE = 10
 
 
 def file_inbound(

@@ -150,6 +150,7 @@ def routes(
           401: {description: no token, or an invalid or expired one}
           403: {description: Origin not allowed}
           413: {description: over 10 MiB}
+          429: {description: more than 10 files a minute (Retry-After says when to try again)}
           422: {description: a missing or invalid client_id or filename, or an empty file}
           503: {description: not stored (the database is down); send it again}
         """
@@ -158,6 +159,13 @@ def routes(
         visitor = await _visitor(request)
         if isinstance(visitor, Response):
             return visitor
+        if not await hub.take_upload(visitor.visitor_id):
+            retry = max(1, round(60 / p.UPLOADS_PER_MINUTE))
+            return JSONResponse(
+                {"error": f"more than {p.UPLOADS_PER_MINUTE} files a minute; slow down"},
+                status_code=429,
+                headers={"Retry-After": str(retry)},
+            )
         client_id = request.query_params.get("client_id", "")
         name = request.query_params.get("filename", "")
         if not p.CLIENT_ID.match(client_id):

@@ -85,3 +85,17 @@ async def test_an_upload_from_a_foreign_origin_is_refused(server: RunningServer)
             },
         )
     assert response.status_code == 403
+
+
+async def test_more_than_ten_files_a_minute_are_refused_429(server: RunningServer) -> None:
+    session = await new_session(server.base_url)
+    headers = {"authorization": f"Bearer {session['token']}", "content-type": "text/plain"}
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        statuses = []
+        for n in range(11):
+            params = {"client_id": f"burst-{n}", "filename": f"{n}.txt"}
+            response = await http.post(FILES, params=params, content=b"x", headers=headers)
+            statuses.append(response.status_code)
+    assert statuses == [201] * 10 + [429]
+    assert response.headers["retry-after"] == "6"
+    assert "slow down" in response.json()["error"]
