@@ -200,8 +200,8 @@ class TelegramService:
         if place is None:
             raise DeliveryError("no Telegram chat to answer in", permanent=True)
         # The text (in parts if long), then each file: every one a Telegram message, counted.
-        parts: list[str | Attachment] = [*(segments(text, MAX_TEXT) if text.strip() else [])]
-        parts += files
+        texts = segments(text, MAX_TEXT) if text.strip() else []
+        parts: list[str | Attachment] = [*texts, *files]
         if not parts:
             return Suppressed("nothing to send: no text and no files")
 

@@ -53,6 +53,18 @@ def _settings(dsn: str, tmp: Path, api: BotApi, **extra: Any) -> Any:
     )
 
 
+def _webhook_settings(dsn: str, tmp: Path, api: BotApi, **extra: Any) -> Any:
+    """The default bot on a webhook (at WEBHOOK, with SECRET) instead of long polling."""
+    return _settings(
+        dsn,
+        tmp,
+        api,
+        telegram_webhook_url="https://support.example.com" + WEBHOOK,
+        telegram_webhook_secret=SECRET,
+        **extra,
+    )
+
+
 async def _count(pool: asyncpg.Pool, query: str, *args: Any) -> int:
     return int(await pool.fetchval(query, *args))
 
@@ -60,13 +72,7 @@ async def _count(pool: asyncpg.Pool, query: str, *args: Any) -> int:
 async def test_webhook_updates_are_stored_once_and_bad_secrets_refused(
     dsn: str, tmp_path: Path, api: BotApi
 ) -> None:
-    settings = _settings(
-        dsn,
-        tmp_path,
-        api,
-        telegram_webhook_url="https://support.example.com" + WEBHOOK,
-        telegram_webhook_secret=SECRET,
-    )
+    settings = _webhook_settings(dsn, tmp_path, api)
     async with harness.run_server(settings) as running:
         await _connected(running)
         assert api.webhook == "https://support.example.com" + WEBHOOK
@@ -541,12 +547,10 @@ async def test_each_bot_serves_its_own_brand(dsn: str, tmp_path: Path, api: BotA
     finally:
         await pool0.close()
     other_secret = "acme-secret"
-    settings = _settings(
+    settings = _webhook_settings(
         dsn,
         tmp_path,
         api,
-        telegram_webhook_url="https://support.example.com" + WEBHOOK,
-        telegram_webhook_secret=SECRET,
         telegram_bots=[
             {
                 "token": telegram_api.OTHER_TOKEN,
