@@ -26,9 +26,9 @@ import psutil
 import uvloop
 
 from bench.load import EchoLoad, Result, SwitchboardLoad
+from bench.processes import process
 from bench.report import machine
 from server import database, demo
-from tests.harness import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 IDLE = int(os.environ.get("BENCH_IDLE", "10000"))
@@ -36,31 +36,6 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 RATES = [float(r) for r in os.environ.get("BENCH_RATES", "500,1000,1250,1500,2000,2500").split(",")]
 CUSTOMERS = 100
 CLIENT_PROCESSES = 2  # the per-process open-file limit here is 20,000
-
-
-@contextlib.contextmanager
-def process(
-    args: list[str], env: dict[str, str], ready_prefix: str
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    proc = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    try:
-        for line in proc.stdout:
-            if line.startswith(ready_prefix):
-                yield proc, line.strip()
-                break
-        else:
-            raise RuntimeError(f"{args} exited before it was ready")
-    finally:
-        stop_process(proc, grace=20)
 
 
 def wait_until_idle(base_url: str, limit: float = 60.0) -> None:

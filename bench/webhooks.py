@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,15 +26,14 @@ from pathlib import Path
 import httpx
 import orjson
 
+from bench.processes import process
 from bench.report import machine, percentile, publish
 from server import database
 from tests import slack_api, telegram_api
-from tests.harness import stop_process
 from tests.slack_api import message_event, signed
 from tests.telegram_api import message_update
 
 START, END = "<!-- webhooks:start -->", "<!-- webhooks:end -->"
-ROOT = Path(__file__).resolve().parent.parent
 UPDATES = int(os.environ.get("BENCH_UPDATES", "2000"))
 CLIENTS = 20
 SECRET = "bench-secret"
@@ -84,28 +82,9 @@ async def post_all(
     return UPDATES / elapsed, latencies
 
 
-def _start(args: list[str], env: dict[str, str], prefix: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith(prefix):
-            return proc, line.strip()
-    raise RuntimeError(f"{args} did not start")
-
-
 async def measure(dsn: str, data_dir: Path) -> dict[str, float]:
-    bare, line = _start([sys.executable, "-m", "bench.bare_webhook"], {}, "port")
-    try:
+    with process([sys.executable, "-m", "bench.bare_webhook"], {}, "port", grace=5) as (_, line):
         bare_rate, bare_lat = await post_all(f"http://127.0.0.1:{line.split()[1]}")
-    finally:
-        stop_process(bare, grace=5)
     async with telegram_api.bot_api() as api, slack_api.slack_api() as slack:
         env = {
             "SWITCHBOARD_DATABASE_URL": dsn,
@@ -122,17 +101,13 @@ async def measure(dsn: str, data_dir: Path) -> dict[str, float]:
             "SWITCHBOARD_SLACK_BOT_TOKEN": slack_api.TOKEN,
             "SWITCHBOARD_SLACK_API_URL": slack.base_url + "/api/",
         }
-        proc, line = _start(
-            [sys.executable, "-m", "server.cli", "serve", "--demo"], env, "Switchboard is"
-        )
-        try:
+        serve = [sys.executable, "-m", "server.cli", "serve", "--demo"]
+        with process(serve, env, "Switchboard is", grace=30) as (_, line):
             base = line.split()[-1]
             while api.webhook is None:  # noqa: ASYNC110 (the stand-in records it; no event)
                 await asyncio.sleep(0.1)
             rate, latencies = await post_all(base)
             slack_rate, slack_latencies = await post_all(base, slack_request)
-        finally:
-            stop_process(proc, grace=30)
     return {
         "bare_rate": bare_rate,
         "bare_p50": percentile(bare_lat, 0.5),
