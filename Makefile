@@ -51,9 +51,11 @@ rasa-model: $(STAMP) $(RASA_STAMP)
 run: $(STAMP)
 	$(BIN)/switchboard serve --demo
 
+# The import rules of DESIGN.md are contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 
 from channels.email.relay import Relay, RelayConfig
@@ -21,24 +20,26 @@ from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
 from nlu.understanding import Understanding
 from routing.hours import parse_hours
-from server import assistant, database, fanout
-from server.agents import AgentStore
-from server.backends import ConsoleBackendImpl, WebchatBackendImpl
-from server.bus import EventBus, InProcessBus, RedisBus
-from server.mail_delivery import MailDelivery
-from server.mailroom import Mailroom
+from server.delivery.outbox import Deliverer, Outbox
+from server.dispatch.router import Router
+from server.dispatch.sweeps import Sweeps
+from server.live.bus import EventBus, InProcessBus, RedisBus
+from server.live.presence import LocalPresence, RedisPresence
 from server.metrics import Metrics
-from server.outbox import Deliverer, Outbox
-from server.pipeline import Pipeline
-from server.presence import LocalPresence, RedisPresence
-from server.router import Router
+from server.pipeline import bot as assistant
+from server.pipeline.flow import Pipeline
+from server.services import fanout
+from server.services.agents import AgentStore
+from server.services.backends import ConsoleBackendImpl, WebchatBackendImpl
+from server.services.mail_delivery import MailDelivery
+from server.services.mailroom import Mailroom
 from server.settings import Settings
-from server.sweeps import Sweeps
+from server.store import Pool, database
 from web_console.hub import ConsoleHub
 
 if TYPE_CHECKING:
-    from server.slack import SlackService
-    from server.telegram import TelegramBots
+    from server.services.slack import SlackService
+    from server.services.telegram import TelegramBots
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +50,7 @@ class Services:
 
     settings: Settings
     metrics: Metrics
-    pool: asyncpg.Pool
+    pool: Pool
     bus: EventBus
     pipeline: Pipeline
     interpreter: Interpreter | None
@@ -74,7 +75,7 @@ class Services:
 
 async def open_database(
     settings: Settings,
-) -> tuple[asyncpg.Pool, database.EmbeddedPostgres | None]:
+) -> tuple[Pool, database.EmbeddedPostgres | None]:
     """The pool (migrated), and the embedded server when no URL is configured."""
     embedded = None
     if settings.database_url is None:
@@ -95,7 +96,7 @@ async def open_database(
 
 
 @contextlib.asynccontextmanager
-async def database_only(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+async def database_only(settings: Settings) -> AsyncIterator[Pool]:
     """The migrated database alone, for one-shot commands (migrate, seed-demo, agent create)."""
     pool, embedded = await open_database(settings)
     try:
@@ -204,7 +205,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         deliverers["telegram"] = telegram
     slack = None
     if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
-        from server.slack import SlackService  # slack-bolt only when Slack is configured
+        from server.services.slack import SlackService  # slack-bolt only when Slack is configured
 
         slack = SlackService(
             pool,
@@ -273,14 +274,14 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
 
 
 def telegram_bots(
-    settings: Settings, pool: asyncpg.Pool, pipeline: Pipeline, bus: EventBus
+    settings: Settings, pool: Pool, pipeline: Pipeline, bus: EventBus
 ) -> TelegramBots | None:
     """The default brand's bot (SWITCHBOARD_TELEGRAM_BOT_TOKEN) and the brands' others."""
     # Imported only when a bot is configured: aiogram's types take seconds to import, which
     # every `switchboard` command would otherwise pay.
     from channels.telegram.client import TelegramClient
     from channels.telegram.routes import WEBHOOK_PATH
-    from server.telegram import TelegramBots, TelegramService
+    from server.services.telegram import TelegramBots, TelegramService
 
     configs: list[tuple[str, str | None, str | None, str | None, str]] = []
     if settings.telegram_bot_token is not None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from server import database
 from server.settings import Settings
+from server.store import database
 from tests import harness
 
 

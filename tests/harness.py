@@ -24,10 +24,12 @@ from typing import Any
 import asyncpg
 import uvicorn
 
-from server import bootstrap, demo
-from server.app import asgi_app, server_config
+from server import bootstrap
 from server.bootstrap import Services
+from server.http.app import asgi_app, server_config
+from server.services import demo
 from server.settings import Settings
+from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DB = "switchboard_template"
@@ -54,7 +56,7 @@ async def create_template(base_dsn: str) -> None:
         await conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
     finally:
         await conn.close()
-    from server import database
+    from server.store import database
 
     pool = await database.create_pool(dsn_for(base_dsn, TEMPLATE_DB), min_size=1, max_size=2)
     try:
@@ -237,7 +239,7 @@ def spawn_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
         "SWITCHBOARD_PORT": "0",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve"],
+        [sys.executable, "-m", "server.cli.main", "serve"],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -269,3 +271,14 @@ def spawn_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
 
     threading.Thread(target=drain, daemon=True).start()
     return proc, base
+
+
+async def customer(server: RunningServer, message: str, email: str | None = None) -> str:
+    extra = {"email": email, "name": email.split("@")[0]} if email else {}
+    session = await new_session(server.base_url, **extra)
+    async with await open_socket(server.ws_url) as ws:
+        await hello(ws, session["token"])
+        await ws.send(text({"type": "message", "client_id": "c1", "text": message}))
+        conversation_id: str = (await next_of(ws, "ack"))["conversation_id"]
+    await server.services.pipeline.settled()
+    return conversation_id

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from server.nlu_commands import rasa_model_path
+from server.cli.nlu_commands import rasa_model_path
 from server.settings import DEFAULT_NLU_PROJECT
 from tests.harness import free_port, stop_process
 

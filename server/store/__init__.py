@@ -5,8 +5,14 @@ modules hold the queries for one table each.
 """
 
 from server.store.contacts import (
+    brand_of_contact,
+    contact_by_identity,
     contact_id_by_reference,
     ensure_inbox,
+    fill_missing_profile,
+    fill_profile,
+    inbox_address_of_conversation,
+    inbox_address_of_message,
     inbox_by_address,
     merge_contacts,
     resolve_contact,
@@ -26,9 +32,11 @@ from server.store.event_log import events_after, last_event_id, store_events
 from server.store.messages import (
     attachment,
     attachments_of,
+    conversation_of_message,
     insert_attachments,
     insert_message,
     message_by_external_id,
+    message_text,
     messages_after,
 )
 from server.store.nlu import (
@@ -41,18 +49,23 @@ from server.store.nlu import (
     unrouted_messages,
 )
 from server.store.orders import describe_order, order_by_number
-from server.store.views import Conn, ConversationRow, Inbox, message_view
+from server.store.views import Conn, ConversationRow, DatabaseError, Inbox, Pool, message_view
 
 __all__ = [
     "NO_OPEN_CONVERSATION",
     "Conn",
     "ConversationRow",
+    "DatabaseError",
     "Inbox",
+    "Pool",
     "append_to_open_conversation",
     "attachment",
     "attachments_of",
+    "brand_of_contact",
+    "contact_by_identity",
     "contact_id_by_reference",
     "conversation",
+    "conversation_of_message",
     "conversation_row",
     "conversations",
     "conversations_by_id",
@@ -60,6 +73,10 @@ __all__ = [
     "dialogue_history",
     "ensure_inbox",
     "events_after",
+    "fill_missing_profile",
+    "fill_profile",
+    "inbox_address_of_conversation",
+    "inbox_address_of_message",
     "inbox_by_address",
     "insert_attachments",
     "insert_message",
@@ -69,6 +86,7 @@ __all__ = [
     "lock_thread_conversation",
     "merge_contacts",
     "message_by_external_id",
+    "message_text",
     "message_view",
     "messages_after",
     "order_by_number",

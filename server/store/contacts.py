@@ -165,3 +165,69 @@ async def ensure_inbox(
         name,
         brand,
     )
+
+
+async def fill_profile(conn: Conn, contact_id: str, name: str | None, email: str | None) -> None:
+    """Set the contact's name and email where given (what a visitor typed wins)."""
+    await conn.execute(
+        "UPDATE contacts SET name = coalesce($2, name), email = coalesce($3, email),"
+        " updated_at = now() WHERE id = $1",
+        UUID(contact_id),
+        name,
+        email,
+    )
+
+
+async def fill_missing_profile(
+    conn: Conn, channel: str, external_id: str, name: str | None, email: str | None
+) -> None:
+    """Name and email for the contact behind a channel identity, where it has none yet
+    (what an agent set stays)."""
+    await conn.execute(
+        """UPDATE contacts c SET name = coalesce(c.name, $3), email = coalesce(c.email, $4),
+                  updated_at = now()
+             FROM contact_identities i
+            WHERE i.contact_id = c.id AND i.channel = $1 AND i.external_id = $2""",
+        channel,
+        external_id,
+        name,
+        email,
+    )
+
+
+async def contact_by_identity(conn: Conn, channel: str, external_id: str) -> str | None:
+    """The contact behind a channel identity, if there is one."""
+    found = await conn.fetchval(
+        "SELECT contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2",
+        channel,
+        external_id,
+    )
+    return None if found is None else str(found)
+
+
+async def brand_of_contact(conn: Conn, contact_id: str) -> str:
+    brand = await conn.fetchval("SELECT brand_id FROM contacts WHERE id = $1::uuid", contact_id)
+    return str(brand)
+
+
+async def inbox_address_of_conversation(
+    conn: Conn, conversation_id: str, channel: str
+) -> str | None:
+    """The address of the inbox a conversation on ``channel`` came through."""
+    address: str | None = await conn.fetchval(
+        "SELECT i.address FROM conversations c JOIN inboxes i ON i.id = c.inbox_id"
+        " WHERE c.id = $1::uuid AND c.channel = $2",
+        conversation_id,
+        channel,
+    )
+    return address
+
+
+async def inbox_address_of_message(conn: Conn, message_id: int) -> str | None:
+    """The address of the inbox a message's conversation came through."""
+    address: str | None = await conn.fetchval(
+        "SELECT i.address FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " JOIN inboxes i ON i.id = c.inbox_id WHERE m.id = $1",
+        message_id,
+    )
+    return address

@@ -4,7 +4,7 @@ Telegram a conversation's replies go."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from server.store.views import Conn
 
@@ -68,3 +68,35 @@ async def telegram_place_of_conversation(conn: Conn, conversation_id: str) -> Te
         conversation_id,
     )
     return _place(row)
+
+
+class SlackPlace(TypedDict):
+    """Where a reply goes in Slack: the channel and thread of the customer's last message."""
+
+    text: str
+    channel: str | None
+    thread_ts: str | None
+    team: str | None
+
+
+async def slack_place(conn: Conn, message_id: int) -> SlackPlace | None:
+    """The message's text and the Slack channel and thread to post it in; None when the
+    message does not exist."""
+    row = await conn.fetchrow(
+        """SELECT m.text, last.meta FROM messages m
+             LEFT JOIN LATERAL (
+                 SELECT meta FROM messages i WHERE i.conversation_id = m.conversation_id
+                    AND i.direction = 'in' AND i.meta ? 'channel'
+                  ORDER BY i.seq DESC LIMIT 1) last ON true
+            WHERE m.id = $1""",
+        message_id,
+    )
+    if row is None:
+        return None
+    meta = row["meta"] or {}
+    return SlackPlace(
+        text=row["text"],
+        channel=meta.get("channel"),
+        thread_ts=meta.get("thread_ts"),
+        team=meta.get("team"),
+    )

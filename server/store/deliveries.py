@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from server.store.views import Conn, iso
@@ -142,3 +142,21 @@ def delivery_view(row: Any) -> dict[str, Any]:
         "detail": row["detail"],
         "updated_at": iso(row["updated_at"]),
     }
+
+
+class Backlog(TypedDict):
+    """Work waiting on this installation: what /readyz reports."""
+
+    outbox: int
+    unparsed: int
+    quarantined: int
+
+
+async def backlog(conn: Conn) -> Backlog:
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending') AS outbox,"
+        " (SELECT count(*) FROM mail_receipts WHERE state = 'received') AS unparsed,"
+        " (SELECT count(*) FROM mail_receipts WHERE state = 'quarantined') AS quarantined"
+    )
+    assert row is not None
+    return Backlog(outbox=row["outbox"], unparsed=row["unparsed"], quarantined=row["quarantined"])

@@ -132,3 +132,14 @@ async def messages_after(
         limit,
     )
     return [message_view(r) for r in rows]
+
+
+async def message_text(conn: Conn, message_id: int) -> str | None:
+    """A message's text; None when the message does not exist."""
+    text: str | None = await conn.fetchval("SELECT text FROM messages WHERE id = $1", message_id)
+    return text
+
+
+async def conversation_of_message(conn: Conn, message_id: int) -> str | None:
+    found = await conn.fetchval("SELECT conversation_id FROM messages WHERE id = $1", message_id)
+    return None if found is None else str(found)

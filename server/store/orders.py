@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from server.store.views import Conn
 
@@ -69,3 +70,29 @@ def describe_order(order: dict[str, Any], language: str) -> dict[str, Any]:
         "detail_text": detail,
         "estimated_delivery": eta.isoformat() if eta else None,
     }
+
+
+async def insert_order(
+    conn: Conn,
+    brand_id: UUID,
+    number: str,
+    status: str,
+    *,
+    carrier: str | None,
+    tracking_number: str | None,
+    estimated_delivery: date | None,
+    delivered_on: date | None,
+) -> None:
+    """Add an order unless the brand has one with that number (the demo seed runs twice)."""
+    await conn.execute(
+        "INSERT INTO orders (brand_id, number, status, carrier, tracking_number,"
+        " estimated_delivery, delivered_on) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (brand_id, number) DO NOTHING",
+        brand_id,
+        number,
+        status,
+        carrier,
+        tracking_number,
+        estimated_delivery,
+        delivered_on,
+    )

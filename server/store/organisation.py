@@ -430,3 +430,25 @@ async def set_contact_profile(
     if count == 0:
         raise NotFound(f"no contact with email {email}")
     return count
+
+
+async def ensure_brand(conn: Conn, slug: str, name: str) -> UUID:
+    """The brand with this slug, created with ``name`` when missing."""
+    brand: UUID = await conn.fetchval(
+        "INSERT INTO brands (slug, name) VALUES ($1, $2)"
+        " ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING id",
+        slug,
+        name,
+    )
+    return brand
+
+
+async def set_vip_by_email(conn: Conn, email: str, vip: bool) -> int:
+    """Mark every contact with this email VIP (or not); how many there were."""
+    changed: int = await conn.fetchval(
+        "WITH c AS (UPDATE contacts SET vip = $2, updated_at = now()"
+        " WHERE lower(email) = lower($1) RETURNING 1) SELECT count(*) FROM c",
+        email,
+        vip,
+    )
+    return changed

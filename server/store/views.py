@@ -17,6 +17,9 @@ from server.errors import NotFound
 
 # A plain connection or one borrowed from the pool: every function here takes either.
 Conn = asyncpg.Connection | PoolConnectionProxy
+# The pool and Postgres's error, named here so that no module outside the store imports asyncpg.
+Pool = asyncpg.Pool
+DatabaseError = asyncpg.PostgresError
 
 
 class Inbox(TypedDict):

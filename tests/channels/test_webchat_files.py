@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server import demo
+from server.services import demo
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket
 from tests.harness import RunningServer
 

@@ -13,7 +13,7 @@ from websockets.exceptions import InvalidStatus
 
 from channels.webchat import protocol as p
 from channels.webchat.token import VisitorClaims, VisitorTokens
-from server.agents import create_agent
+from server.services.agents import create_agent
 from tests.channels.webchat_client import (
     close_code,
     hello,

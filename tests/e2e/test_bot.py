@@ -14,7 +14,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from server import demo
+from server.services import demo
 from tests import harness
 from tests.channels.webchat_client import (
     hello,

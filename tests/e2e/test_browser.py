@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
-from server import demo
+from server.services import demo
 from tests import mail
 from tests.harness import RunningServer, free_port, run_server, settings_for
 
@@ -207,7 +207,7 @@ async def test_the_bot_answers_in_the_widget_and_the_console_shows_why_it_handed
 async def test_the_agent_works_the_queue_by_priority_and_the_supervisor_sees_the_teams(
     browser: Browser, site: RunningServer
 ) -> None:
-    from tests.server.test_router import customer
+    from tests.harness import customer
 
     agent = await (await browser.new_context()).new_page()
     await login(agent, site.base_url)

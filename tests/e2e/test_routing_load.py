@@ -14,7 +14,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from server.agents import create_agent
+from server.services.agents import create_agent
 from server.store import organisation as org
 from tests import harness
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from server import demo
+from server.services import demo
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
 from tests.harness import two_nodes
 

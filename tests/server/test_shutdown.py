@@ -29,7 +29,7 @@ async def test_serve_starts_embedded_postgres_and_sigterm_closes_sockets_and_sto
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "server.cli",
+            "server.cli.main",
             "serve",
             "--demo",
             cwd=ROOT,

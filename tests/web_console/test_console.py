@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import orjson
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
-from server import demo
+from server.services import demo
 from tests.channels.webchat_client import close_code, hello, new_session, next_of, open_socket, text
 from tests.harness import RunningServer
+from tests.web_console.console_client import console_socket
 
 
 @pytest.fixture
@@ -23,20 +23,6 @@ async def agent_http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
         )
         assert response.status_code == 200
         yield http
-
-
-async def console_socket(
-    server: RunningServer, http: httpx.AsyncClient, last_event_id: int
-) -> tuple[ClientConnection, dict[str, Any]]:
-    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-    ws = await connect(f"{server.ws_url}/console/ws", additional_headers={"cookie": cookie})
-    await ws.send(text({"type": "hello", "last_event_id": last_event_id}))
-    frames: list[dict[str, Any]] = []
-    while True:
-        frame = orjson.loads(await ws.recv())
-        if frame["type"] == "welcome":
-            return ws, {"welcome": frame, "replayed": frames}
-        frames.append(frame)
 
 
 async def customer_says(server: RunningServer, message: str) -> str:

@@ -1,0 +1,3 @@
+"""The ``switchboard`` command line, one module per command group. Nothing imports it.
+
+May import: everything."""

@@ -1,0 +1,173 @@
+"""The ``switchboard`` command line: serve, migrate, seed-demo, agents and the bot's NLU."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from server import bootstrap
+from server.cli import organisation_commands as routing_commands
+from server.cli.command import run as _run
+from server.cli.command import settings as _settings
+from server.cli.mail_commands import mail_cli
+from server.cli.nlu_commands import nlu_cli
+from server.errors import NotFound
+from server.http.app import asgi_app, server_config
+from server.services import demo
+from server.services.agents import create_agent
+from server.settings import Settings
+from server.store import database
+from server.store import organisation as org
+
+cli = typer.Typer(
+    help="Switchboard: real-time omnichannel support server.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+agent_cli = typer.Typer(help="Manage console agents.", no_args_is_help=True)
+cli.add_typer(agent_cli, name="agent")
+cli.add_typer(nlu_cli, name="nlu")
+cli.add_typer(mail_cli, name="mail")
+contact_cli = typer.Typer(help="Manage customer contacts.", no_args_is_help=True)
+cli.add_typer(contact_cli, name="contact")
+for name, group in routing_commands.GROUPS.items():
+    cli.add_typer(group, name=name)
+agent_cli.command("set")(routing_commands.agent_set)
+agent_cli.command("list")(routing_commands.agent_list)
+contact_cli.command("profile")(routing_commands.contact_profile)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (0 picks a free one).")] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="Inbound SMTP port (0 picks a free one).")
+    ] = None,
+    demo_data: Annotated[bool, typer.Option("--demo", help="Seed the demo data.")] = False,
+) -> None:
+    """Start the server (embedded Postgres unless SWITCHBOARD_DATABASE_URL is set)."""
+    settings = _settings(host=host, port=port, smtp_port=smtp_port)
+
+    async def main() -> None:
+        # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal once it has
+        # stopped; these no-op handlers absorb that, so the embedded Postgres is still stopped
+        # (below) and a graceful shutdown exits 0.
+        services = await bootstrap.start(settings)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
+        try:
+            if demo_data:
+                await demo.seed(services.pool)
+            server = uvicorn.Server(server_config(asgi_app(services), settings))
+            serving = asyncio.create_task(server.serve())
+            # uvicorn only exposes a `started` flag, no event to await.
+            while not server.started and not serving.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if server.started:
+                smtp_port = services.smtp.port if services.smtp is not None else None
+                _announce(server, settings, demo_data, smtp_port)
+            await serving
+        finally:
+            await bootstrap.stop(services)
+
+    _run(main)
+
+
+def _announce(
+    server: uvicorn.Server, settings: Settings, demo_data: bool, smtp_port: int | None
+) -> None:
+    port = server.servers[0].sockets[0].getsockname()[1]
+    base = settings.base_url if settings.port else f"http://{settings.host}:{port}"
+    lines = [
+        f"Switchboard is listening on {base}",
+        f"  web chat demo : {base}/",
+        f"  agent console : {base}/console",
+    ]
+    if smtp_port is not None:
+        lines.append(f"  inbound SMTP  : {settings.smtp_host}:{smtp_port}")
+    if demo_data:
+        lines.append(f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
+        if smtp_port is not None:
+            lines.append(f"  demo mailbox  : {demo.EMAIL_INBOX} (mail it at the inbound SMTP)")
+    where = "SWITCHBOARD_ADMIN_TOKEN" if settings.admin_token else settings.data_dir / "admin_token"
+    lines.append(f"  admin API     : {base}/api/admin (bearer token: {where})")
+    print("\n".join(lines), flush=True)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending schema migrations and print the schema version."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings) as pool:
+            print(f"schema version {await database.schema_version(pool)}")
+
+    _run(main)
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo brand, web chat inbox and agent (idempotent)."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings) as pool:
+            await demo.seed(pool)
+            print(f"demo agent: {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
+
+    _run(main)
+
+
+@agent_cli.command("create")
+def agent_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="agent, supervisor or admin.")] = "agent",
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."
+        ),
+    ] = "",
+) -> None:
+    """Create a console agent (the password is stored argon2-hashed)."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings) as pool:
+            agent = await create_agent(pool, email=email, name=name, password=password, role=role)
+            print(f"created {agent.role} {agent.email} ({agent.id})")
+
+    _run(main)
+
+
+@contact_cli.command("vip")
+def contact_vip(
+    email: Annotated[str, typer.Argument(help="The contact's email address.")],
+    off: Annotated[bool, typer.Option("--off", help="Remove the VIP flag.")] = False,
+) -> None:
+    """Mark a contact as VIP (their conversations go straight to a human) or unmark them."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
+            changed = await org.set_vip_by_email(conn, email, not off)
+        if not changed:
+            raise NotFound(f"no contact with email {email}")
+        print(f"{email}: {'not ' if off else ''}VIP ({changed} contact{'s' * (changed != 1)})")
+
+    _run(main)
+
+
+def main() -> None:
+    cli(prog_name="switchboard")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Delivers outgoing messages on outbox channels (email now), from any node, at least once.
+
+An outgoing message on such a channel is written with a ``deliveries`` row in its own
+transaction (server/store/messages.py). Workers claim due rows (``FOR UPDATE SKIP LOCKED``,
+then out of reach for a lease), hand each to its channel's deliverer, and record the outcome:
+sent; suppressed (with why); retried later on a temporary failure, the wait doubling each time;
+failed when the failure is permanent or the attempts run out. Every outcome is a stored
+``message.delivery`` event, so the console shows it on the message. A new message wakes the
+worker through the bus; a short poll covers retries that come due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
+
+import structlog
+
+from channels.base import DeliveryError
+from server import events, store
+from server.events import Event
+from server.live.bus import EventBus
+from server.metrics import Metrics
+from server.store import Pool, deliveries, event_log
+
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 1.0
+BATCH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    external_id: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    reason: str
+
+
+class Deliverer(Protocol):
+    async def deliver(self, message_id: int) -> Sent | Suppressed:
+        """Send one stored message; raise DeliveryError when it could not be sent."""
+        ...
+
+
+P = TypeVar("P")
+
+
+async def send_parts(
+    pool: Pool,
+    message_id: int,
+    parts: Sequence[P],
+    send: Callable[[P], Awaitable[str]],
+) -> str:
+    """Send what is left of a message that goes out as several channel messages (a long
+    text, then files), counting each part once it is sent, so a retry after a failure
+    part-way sends the rest and never a part twice. ``send`` returns the part's channel id;
+    the message is known by its first part's."""
+    async with pool.acquire() as conn:
+        done = await deliveries.progress(conn, message_id)
+    first = done.external_id
+    for index in range(done.parts_sent, len(parts)):
+        sent = await send(parts[index])
+        first = first or sent
+        async with pool.acquire() as conn:
+            await deliveries.record_part(conn, message_id, index + 1, first)
+    if first is None:  # counted as sent with no id: only a hand-edited row says so
+        raise DeliveryError("no part of the message was recorded as sent", permanent=True)
+    return first
+
+
+class Outbox:
+    def __init__(
+        self,
+        pool: Pool,
+        bus: EventBus,
+        metrics: Metrics,
+        deliverers: dict[str, Deliverer],
+        *,
+        retry_seconds: float,
+        max_attempts: int,
+    ) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._metrics = metrics
+        self._deliverers = deliverers
+        self._retry_seconds = retry_seconds
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if not self._deliverers:
+            return  # nothing to send with (no relay configured): messages wait, visibly
+        self._bus.subscribe(self._on_event)
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _on_event(self, event: Event) -> None:
+        if event.name == events.MESSAGE_CREATED and event.data["message"].get("delivery"):
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed")
+                sent = 0
+            if sent < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Claim what is due and deliver it; returns how many were attempted."""
+        async with self._pool.acquire() as conn:
+            due = await deliveries.claim_due(conn, list(self._deliverers), BATCH)
+        await asyncio.gather(*(self._attempt(d) for d in due))
+        return len(due)
+
+    async def _attempt(self, due: deliveries.Due) -> None:
+        deliverer = self._deliverers[due.channel]
+        retry_at = None
+        external_id = None
+        try:
+            outcome = await deliverer.deliver(due.message_id)
+        except DeliveryError as exc:
+            gave_up = exc.permanent or due.attempts >= self._max_attempts
+            if gave_up:
+                status = "failed"
+                detail = (
+                    exc.detail
+                    if exc.permanent
+                    else (f"gave up after {due.attempts} attempts: {exc.detail}")
+                )
+            else:
+                status = "pending"
+                wait = self._retry_seconds * 2 ** (due.attempts - 1)
+                wait = max(wait, exc.retry_after or 0)
+                retry_at = datetime.now(UTC) + timedelta(seconds=wait)
+                detail = f"attempt {due.attempts} failed, retrying in {wait:.0f} s: {exc.detail}"
+        except Exception as exc:  # a bug, not the channel: retried, and logged loudly
+            log.exception("delivery crashed", message_id=due.message_id)
+            status, detail = "pending", f"internal error: {exc.__class__.__name__}"
+            retry_at = datetime.now(UTC) + timedelta(seconds=self._retry_seconds)
+        else:
+            if isinstance(outcome, Sent):
+                status, detail, external_id = "sent", outcome.detail, outcome.external_id
+            else:
+                status, detail = "suppressed", outcome.reason
+        async with self._pool.acquire() as conn, conn.transaction():
+            delivery = await deliveries.settle(
+                conn, due.message_id, status, detail, external_id=external_id, retry_at=retry_at
+            )
+            conversation_id = await store.conversation_of_message(conn, due.message_id)
+            stored = await event_log.store_events(
+                conn,
+                [Event(events.MESSAGE_DELIVERY, str(conversation_id), {"delivery": delivery})],
+            )
+        for event in stored:
+            await self._bus.publish(event)
+        self._metrics.deliveries.labels(due.channel, status).inc()
+        if status == "failed":
+            log.warning("delivery failed", message_id=due.message_id, detail=detail)

@@ -1,0 +1,351 @@
+"""The priority router's I/O: it places handed-over conversations in their team's queue with
+an explained priority and SLA deadlines, assigns them to agents, and carries out the agents'
+queue actions (claim, transfer, resolve, status).
+
+The decisions are ``routing``'s pure functions; this module reads the facts, makes the claim
+stick in Postgres and publishes what changed. Assignment passes run one at a time across all
+nodes (a Postgres advisory lock), so the queue is served strictly in priority order; the claim
+itself is still transactional, so a manual claim racing a pass can never double-assign.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from routing import assignment, priority, sla
+from routing.hours import BusinessHours, parse_hours
+from routing.priority import Weights
+from server import events, store
+from server.errors import Conflict, InvalidInput, NotFound
+from server.events import Event
+from server.live.bus import EventBus
+from server.live.presence import LocalPresence
+from server.metrics import Metrics
+from server.store import DatabaseError, Pool, queue, roster
+
+log = structlog.get_logger(__name__)
+
+QUEUE_SCAN = 5000
+STATUSES = ("online", "away", "offline")
+
+
+class Router:
+    def __init__(
+        self,
+        pool: Pool,
+        bus: EventBus,
+        metrics: Metrics,
+        presence: LocalPresence,
+        weights: Weights,
+        *,
+        clock: Callable[[], datetime],
+        default_hours: BusinessHours | None = None,
+        assign_interval: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._metrics = metrics
+        self.presence = presence
+        self.weights = weights
+        self.clock = clock
+        self._default_hours = default_hours
+        self._interval = assign_interval
+        self._wanted = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- placing ----
+
+    async def place(self, conn: store.Conn, conversation_id: str, *, queued_now: bool) -> None:
+        """Work out the conversation's team, skills, priority and deadlines, inside the
+        caller's transaction. ``queued_now``: it has just been handed over (the waiting time
+        and the SLA clocks start); otherwise only the priority is brought up to date."""
+        facts = await queue.placement_facts(conn, conversation_id)
+        standing = priority.score(
+            priority.Facts(
+                channel=facts.channel,
+                intent=facts.intent,
+                sentiments=facts.sentiments,
+                vip=facts.vip,
+                tier=facts.tier,
+                value=facts.value,
+                repeat_contacts=facts.repeat_contacts,
+                escalation=facts.escalation,
+            ),
+            self.weights,
+        )
+        skills = set(facts.intent_skills)
+        if facts.language and facts.language != facts.brand_language:
+            skills.add(facts.language)  # a French question needs an agent who speaks French
+        band = priority.band(standing.score, self.weights)
+        now = self.clock()
+        due: sla.Deadlines | None = None
+        policy = facts.policies.get(band)
+        if queued_now and policy is not None:
+            hours = parse_hours(facts.business_hours) if facts.business_hours else None
+            due = sla.deadlines(policy, now, hours or self._default_hours)
+        await queue.place(
+            conn,
+            conversation_id,
+            queue.Placement(
+                team_id=facts.intent_team or facts.inbox_team or facts.default_team,
+                required_skills=tuple(sorted(skills)),
+                intent=facts.intent,
+                priority=standing,
+                band=band,
+                first_response_due=due.first_response if due else None,
+                resolution_due=due.resolution if due else None,
+                previous_agent=facts.previous_agent,
+            ),
+            queued_at=now if queued_now else None,
+        )
+
+    # ---- the dispatcher ----
+
+    def wake(self) -> None:
+        """Ask for an assignment pass soon (passes coalesce)."""
+        self._wanted.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="router")
+        self.wake()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wanted.wait(), self._interval)
+            self._wanted.clear()
+            try:
+                await self.assign_pass()
+            except (OSError, DatabaseError) as exc:
+                log.warning("assignment pass failed", error=str(exc))
+            except Exception:
+                log.exception("assignment pass failed")
+
+    async def assign_pass(self) -> int:
+        """Offer the queue, highest priority first, to the agents who can take it; returns
+        how many conversations were assigned."""
+        async with self._pool.acquire() as lock_conn, queue.assignment_turn(lock_conn):
+            return await self._assign_all()
+
+    async def _assign_all(self) -> int:
+        async with self._pool.acquire() as conn:
+            waiting = await queue.queued(conn, auto_only=True, limit=QUEUE_SCAN)
+            if not waiting:
+                return 0
+            agents = {a.id: a for a in await queue.agent_states(conn, online_only=True)}
+        now = self.clock()
+        assigned = 0
+        for item in assignment.order(waiting, now, self.weights):
+            while (agent := assignment.choose(item, list(agents.values()))) is not None:
+                outcome = await self._claim(item.id, agent.id, "auto")
+                if outcome is None:
+                    agents[agent.id] = replace(agent, load=agent.load + 1, last_assigned_at=now)
+                    assigned += 1
+                    break
+                if not outcome.startswith("the agent is at capacity"):
+                    break  # the conversation moved on (claimed, resolved): next one
+                # Someone else filled the agent meanwhile: look again without them.
+                agents[agent.id] = replace(agent, load=agent.capacity)
+        return assigned
+
+    async def _claim(
+        self,
+        conversation_id: str,
+        agent_id: str,
+        how: str,
+        *,
+        statuses: tuple[str, ...] = ("queued",),
+        check_capacity: bool = True,
+    ) -> str | None:
+        now = self.clock()
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                refused = await queue.claim(
+                    conn,
+                    conversation_id,
+                    agent_id,
+                    how,
+                    now,
+                    statuses=statuses,
+                    check_capacity=check_capacity,
+                )
+                if refused is not None:
+                    return refused
+                stored = await self._updated(conn, conversation_id, change=f"assigned:{how}")
+            await self._publish(stored)
+        self._metrics.assignments.labels(how).inc()
+        return None
+
+    # ---- agents' actions ----
+
+    async def claim(self, agent_id: str, conversation_id: str) -> None:
+        """An agent takes a queued conversation (or one the bot has). Conflict if it is
+        resolved, someone else's, or the agent is full."""
+        async with self._pool.acquire() as conn:
+            conv = await store.conversation_row(conn, conversation_id)
+        if conv["assignee_id"] == agent_id and conv["status"] == "assigned":
+            return
+        refused = await self._claim(conversation_id, agent_id, "claim", statuses=("bot", "queued"))
+        if refused is not None:
+            raise Conflict(refused)
+
+    async def transfer(
+        self,
+        agent_id: str,
+        conversation_id: str,
+        *,
+        to_agent: str | None = None,
+        to_team: str | None = None,
+    ) -> None:
+        """Hand the conversation to another agent (who must be online with room) or back to
+        a team's queue."""
+        if (to_agent is None) == (to_team is None):
+            raise InvalidInput("give exactly one of agent_id and team_id")
+        async with self._pool.acquire() as conn:
+            conv = await store.conversation_row(conn, conversation_id)
+            self._may_act(conv, agent_id)
+            if to_agent is not None:
+                status = await roster.agent_status(conn, to_agent)
+                if status != "online":
+                    raise Conflict(f"the agent is {status}: transfer to someone online")
+            else:
+                await roster.team_of_conversation_brand(conn, str(to_team), conversation_id)
+        if to_agent is not None:
+            refused = await self._claim(
+                conversation_id, to_agent, "transfer", statuses=("bot", "queued", "assigned")
+            )
+            if refused is not None:
+                raise Conflict(refused)
+            return
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                await store.conversation_row(conn, conversation_id, lock=True)
+                await queue.requeue(conn, conversation_id, to_team)
+                stored = await self._updated(conn, conversation_id, change="transferred")
+            await self._publish(stored)
+        self.wake()
+
+    async def resolve(self, agent_id: str, conversation_id: str) -> None:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                conv = await store.conversation_row(conn, conversation_id, lock=True)
+                self._may_act(conv, agent_id)
+                await queue.resolve(conn, conversation_id)
+                stored = await self._updated(conn, conversation_id, change="resolved")
+            await self._publish(stored)
+        self.wake()  # a seat is free
+
+    async def requeue_unanswered(self, agent_id: str) -> int:
+        """Put the agent's conversations that await their reply back in the queue."""
+        async with self._pool.acquire() as conn:
+            ids = await queue.unanswered_of(conn, agent_id)
+        for conversation_id in ids:
+            async with self._pool.acquire() as conn:
+                async with conn.transaction():
+                    conv = await store.conversation_row(conn, conversation_id, lock=True)
+                    if conv["assignee_id"] != agent_id or conv["status"] != "assigned":
+                        continue
+                    await queue.requeue(conn, conversation_id)
+                    stored = await self._updated(conn, conversation_id, change="requeued")
+                await self._publish(stored)
+        if ids:
+            log.info("unanswered conversations back in the queue", agent=agent_id, count=len(ids))
+            self.wake()
+        return len(ids)
+
+    async def set_status(self, agent_id: str, status: str) -> dict[str, Any]:
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+        async with self._pool.acquire() as conn:
+            await roster.set_agent_status(conn, agent_id, status)
+        if status == "offline":
+            await self.requeue_unanswered(agent_id)
+        view = await self.agent_view(agent_id)
+        await self._bus.publish(Event(events.AGENT_UPDATED, "", {"agent": view}))
+        if status == "online":
+            self.wake()
+        return view
+
+    @staticmethod
+    def _may_act(conv: store.ConversationRow, agent_id: str) -> None:
+        if conv["status"] == "resolved":
+            raise Conflict("the conversation is resolved")
+        if conv["assignee_id"] not in (None, agent_id):
+            raise Conflict("the conversation is assigned to another agent")
+
+    # ---- views ----
+
+    async def agent_view(self, agent_id: str) -> dict[str, Any]:
+        async with self._pool.acquire() as conn:
+            views = await roster.agent_views(conn, agent_id)
+        if not views:
+            raise NotFound(f"no agent {agent_id}")
+        return views[0]
+
+    async def queue_view(self) -> list[dict[str, Any]]:
+        """Queued conversations, highest priority now first, each with its explanation."""
+        now = self.clock()
+        async with self._pool.acquire() as conn:
+            waiting = await queue.queued(conn, auto_only=False, limit=QUEUE_SCAN)
+            views = {
+                v["id"]: v for v in await store.conversations_by_id(conn, [w.id for w in waiting])
+            }
+        result = []
+        for item in assignment.order(waiting, now, self.weights):
+            live = priority.at(
+                item.standing,
+                waiting_since=item.waiting_since,
+                first_response_due=item.first_response_due,
+                now=now,
+                weights=self.weights,
+            )
+            view = views.get(item.id)
+            if view is None:
+                continue
+            result.append(
+                {
+                    **view,
+                    "score": live.score,
+                    "explanation": live.explanation(),
+                    "contributions": live.to_json(),
+                }
+            )
+        return result
+
+    async def overview(self) -> dict[str, Any]:
+        """The supervisor's view: queue depth and SLA state per team, and every agent."""
+        now = self.clock()
+        async with self._pool.acquire() as conn:
+            figures = await roster.team_figures(conn, now)
+            agents = await roster.agent_views(conn)
+        return {"now": now.isoformat(), **figures, "agents": agents}
+
+    async def _updated(self, conn: store.Conn, conversation_id: str, change: str) -> list[Event]:
+        view = await store.conversation(conn, conversation_id)
+        return await store.store_events(
+            conn,
+            [
+                Event(
+                    events.CONVERSATION_UPDATED,
+                    conversation_id,
+                    {"conversation": view, "change": change},
+                )
+            ],
+        )
+
+    async def _publish(self, stored: list[Event]) -> None:
+        for event in stored:
+            await self._bus.publish(event)

@@ -1,0 +1,155 @@
+"""The periodic jobs that must run on exactly one node: the SLA timer sweep and the presence
+sweep. Every node loops; only the holder of the lease (a row in Postgres, renewed each round,
+taken over by another node once it expires) does the work. The breach's unique key is the
+second guard: even two holders at once could not fire one breach twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+
+import structlog
+
+from server import events, store
+from server.dispatch.router import Router
+from server.events import Event
+from server.live.bus import EventBus
+from server.metrics import Metrics
+from server.store import DatabaseError, Pool, queue, roster
+
+log = structlog.get_logger(__name__)
+
+LEASE = "sweeps"
+
+
+class Sweeps:
+    def __init__(
+        self,
+        pool: Pool,
+        bus: EventBus,
+        metrics: Metrics,
+        router: Router,
+        *,
+        interval: float,
+        grace_seconds: float,
+    ) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._metrics = metrics
+        self._router = router
+        self._interval = interval
+        self._grace = grace_seconds
+        self.holder = f"node-{uuid.uuid4().hex[:12]}"
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="sweeps")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            async with self._pool.acquire() as conn:
+                await queue.release_lease(conn, LEASE, self.holder)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except (OSError, DatabaseError) as exc:
+                log.warning("sweep failed", error=str(exc))
+            except Exception:
+                log.exception("sweep failed")
+            await asyncio.sleep(self._interval)
+
+    async def run_once(self) -> bool:
+        """One round, if this node holds the lease; returns whether it did."""
+        async with self._pool.acquire() as conn:
+            # The lease outlives a few missed rounds, not a dead node.
+            held = await queue.acquire_lease(conn, LEASE, self.holder, self._interval * 3 + 1)
+        if not held:
+            return False
+        await self.sla()
+        await self.presence()
+        return True
+
+    async def sla(self) -> int:
+        """Record and announce every deadline that has passed; escalate per policy."""
+        now = self._router.clock()
+        async with self._pool.acquire() as conn:
+            due = await queue.due_breaches(conn, now)
+        fired = 0
+        for breach in due:
+            async with self._pool.acquire() as conn:
+                async with conn.transaction():
+                    breach_id = await queue.record_breach(conn, breach, now)
+                    if breach_id is None:
+                        continue
+                    rule = await queue.policy_of(conn, breach)
+                    data = queue.breach_json(breach, breach_id)
+                    if rule is not None:
+                        if rule.escalation_points:
+                            await queue.escalate(
+                                conn, breach.conversation_id, rule.escalation_points
+                            )
+                            await self._router.place(conn, breach.conversation_id, queued_now=False)
+                        data["escalation_points"] = rule.escalation_points
+                        data["notify_team_id"] = rule.notify_team
+                    view = await store.conversation(conn, breach.conversation_id)
+                    stored = await store.store_events(
+                        conn,
+                        [
+                            Event(
+                                events.SLA_BREACHED,
+                                breach.conversation_id,
+                                {**data, "conversation": view},
+                            ),
+                            Event(
+                                events.CONVERSATION_UPDATED,
+                                breach.conversation_id,
+                                {"conversation": view, "change": "escalated"},
+                            ),
+                        ],
+                    )
+                for event in stored:
+                    await self._bus.publish(event)
+            fired += 1
+            self._metrics.sla_breaches.labels(breach.kind, breach.band or "none").inc()
+            log.warning(
+                "sla breached",
+                conversation_id=breach.conversation_id,
+                kind=breach.kind,
+                due_at=breach.due_at.isoformat(),
+            )
+        if fired:
+            self._router.wake()  # escalated conversations may now come first
+        return fired
+
+    async def presence(self) -> int:
+        """Agents online by status but gone from every console past the grace period are
+        marked away, and their unanswered conversations go back to the queue."""
+        async with self._pool.acquire() as conn:
+            online = await roster.online_since(conn)
+        if not online:
+            return 0
+        seen = await self._router.presence.last_seen(online)
+        now = time.time()
+        gone = 0
+        for agent_id, since in online.items():
+            if now - max(seen.get(agent_id, 0.0), since) <= self._grace:
+                continue
+            async with self._pool.acquire() as conn:
+                if not await roster.mark_away(conn, agent_id):
+                    continue
+            gone += 1
+            log.info("agent gone past the grace period; marked away", agent=agent_id)
+            requeued = await self._router.requeue_unanswered(agent_id)
+            self._metrics.requeued.inc(requeued)
+            view = await self._router.agent_view(agent_id)
+            await self._bus.publish(Event(events.AGENT_UPDATED, "", {"agent": view}))
+        return gone

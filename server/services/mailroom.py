@@ -1,0 +1,273 @@
+"""Inbound mail after SMTP: receipts parsed, threaded and handed to the pipeline.
+
+The SMTP session stores the raw message (a receipt) before it answers 250; everything here
+happens after, in the background, on whichever node holds the receipt: parse in a worker
+(channels.email.workers) → a delivery report is attached to the outgoing message it names →
+otherwise, for each of our inboxes it was sent to, find its thread (plus-address token, then
+In-Reply-To/References — each only if the sender is that conversation's contact) → the
+pipeline stores it once per Message-ID. A receipt that cannot be parsed is quarantined with
+the reason; admins list, download and retry it (server/admin.py, `switchboard mail`).
+Receipts a dead node left unparsed are picked up at start and by a periodic sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import structlog
+
+from channels.base import InboundMessage, Sender
+from channels.email import parsing
+from channels.email.parsing import ParsedMail, Unparseable
+from channels.email.workers import ParserPool
+from server import events
+from server.events import Event
+from server.live.bus import EventBus
+from server.metrics import Metrics
+from server.pipeline.flow import Pipeline
+from server.store import Pool, deliveries, event_log, mail
+
+log = structlog.get_logger(__name__)
+
+# Inboxes change rarely; recipients are checked on every RCPT.
+INBOX_CACHE_SECONDS = 30.0
+# How often receipts left by a node that died are looked for.
+SWEEP_SECONDS = 30.0
+
+
+class Mailroom:
+    """Implements channels.email.port.MailBackend for the SMTP server."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        pipeline: Pipeline,
+        bus: EventBus,
+        metrics: Metrics,
+        parser: ParserPool,
+    ) -> None:
+        self._pool = pool
+        self._pipeline = pipeline
+        self._bus = bus
+        self._metrics = metrics
+        self._parser = parser
+        self._inboxes: dict[str, dict[str, Any]] = {}
+        self._inboxes_until = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- the SMTP side -----------------------------------------------------------------------
+
+    async def accepts(self, recipient: str) -> bool:
+        return await self._inbox_for(recipient) is not None
+
+    async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
+        async with self._pool.acquire() as conn:
+            receipt_id = await mail.add_receipt(conn, peer, mail_from, rcpt_tos, raw)
+        self._metrics.mail_received.inc()
+        self._spawn(receipt_id)
+        return receipt_id
+
+    # -- after the 250 -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._parser.warm_up()
+        await self.sweep(steal=True)
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="mail-sweep")
+
+    async def sweep(self, *, steal: bool = False) -> int:
+        async with self._pool.acquire() as conn:
+            pending = await mail.unclaimed_receipts(conn, steal=steal)
+        for receipt_id in pending:
+            self._spawn(receipt_id, steal=steal)
+        if pending:
+            log.info("parsing mail receipts left unparsed", count=len(pending))
+        return len(pending)
+
+    async def settled(self) -> None:
+        """Wait until every receipt taken so far has been processed (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._parser.close()
+
+    def process_soon(self, receipt_id: int) -> None:
+        """Parse a receipt in the background (an admin's retry of a quarantined one)."""
+        self._spawn(receipt_id)
+
+    def _spawn(self, receipt_id: int, *, steal: bool = False) -> None:
+        task = asyncio.create_task(self._process(receipt_id, steal), name="mail-receipt")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("mail receipt sweep failed")
+
+    async def _process(self, receipt_id: int, steal: bool) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                receipt = await mail.claim_receipt(conn, receipt_id, steal=steal)
+            if receipt is None:
+                return  # done already, or another node has it
+            if receipt.attempts > mail.MAX_ATTEMPTS:
+                await self._quarantine(
+                    receipt_id,
+                    f"gave up after {mail.MAX_ATTEMPTS} attempts: {receipt.last_failure}",
+                )
+                return
+            try:
+                parsed = await self._parser.parse(receipt.raw, receipt.mail_from)
+            except Unparseable as exc:
+                await self._quarantine(receipt_id, str(exc))
+                return
+            if parsed.report is not None:
+                await self._attach_report(receipt_id, parsed)
+            else:
+                await self._deliver(receipt_id, receipt.rcpt_tos, parsed)
+        except Exception as exc:
+            # The receipt stays 'received' and is retried by the sweep once its claim lapses;
+            # after MAX_ATTEMPTS it is quarantined with this reason.
+            log.exception("processing a mail receipt failed", receipt_id=receipt_id)
+            with contextlib.suppress(Exception):
+                async with self._pool.acquire() as conn:
+                    await mail.note_failure(conn, receipt_id, f"processing failed: {exc!r}")
+
+    async def _quarantine(self, receipt_id: int, reason: str) -> None:
+        async with self._pool.acquire() as conn:
+            await mail.settle_receipt(conn, receipt_id, "quarantined", reason)
+        self._metrics.mail_processed.labels("quarantined").inc()
+        log.warning("mail quarantined", receipt_id=receipt_id, reason=reason)
+
+    async def _attach_report(self, receipt_id: int, parsed: ParsedMail) -> None:
+        report = parsed.report
+        assert report is not None
+        status = {"failed": "bounced", "delayed": "delayed", "delivered": "delivered"}[
+            report.action
+        ]
+        found = None
+        async with self._pool.acquire() as conn, conn.transaction():
+            if report.original_message_id:
+                found = await deliveries.report(
+                    conn,
+                    "email",
+                    report.original_message_id,
+                    status,
+                    report.summary(),
+                    {
+                        "kind": report.kind,
+                        "action": report.action,
+                        "status": report.status,
+                        "recipient": report.recipient,
+                        "diagnostic": report.diagnostic,
+                        "receipt_id": receipt_id,
+                    },
+                )
+            reason = f"{report.kind} report: {report.summary()}"
+            if found is None:
+                reason += " (names no message of ours)"
+            stored: list[Event] = []
+            if found is not None:
+                conversation_id, delivery = found
+                stored = await event_log.store_events(
+                    conn, [Event(events.MESSAGE_DELIVERY, conversation_id, {"delivery": delivery})]
+                )
+            await mail.settle_receipt(
+                conn,
+                receipt_id,
+                "report",
+                reason,
+                message_id=parsed.message_id,
+                subject=parsed.subject,
+                conversation_id=found[0] if found else None,
+            )
+        for event in stored:
+            await self._bus.publish(event)
+        self._metrics.mail_processed.labels("report").inc()
+
+    async def _deliver(self, receipt_id: int, rcpt_tos: list[str], parsed: ParsedMail) -> None:
+        """One conversation message per inbox the mail was sent to (usually one)."""
+        targets: dict[str, tuple[dict[str, Any], str | None]] = {}
+        for rcpt in rcpt_tos:
+            found = await self._inbox_for(rcpt)
+            if found is not None and found[0]["id"] not in targets:
+                targets[found[0]["id"]] = found
+        if not targets:
+            await self._quarantine(receipt_id, "none of its recipients is an inbox any more")
+            return
+        conversation_id: str | None = None
+        duplicate = True
+        for inbox, token in targets.values():
+            thread = await self._thread(inbox, token, parsed)
+            stored = await self._pipeline.ingest(
+                InboundMessage(
+                    channel="email",
+                    inbox_address=inbox["address"],
+                    external_id=mail.inbound_key(inbox["id"], parsed.message_id),
+                    sender=Sender(
+                        external_id=parsed.from_address,
+                        name=parsed.from_name,
+                        email=parsed.from_address,
+                    ),
+                    text=parsed.text or "(no text)",
+                    thread=thread,
+                    subject=parsed.subject or None,
+                    attachments=parsed.attachments,
+                    automated=parsed.automated,
+                    meta={**parsing.as_json(parsed), "receipt_id": receipt_id},
+                )
+            )
+            conversation_id = conversation_id or stored.message["conversation_id"]
+            duplicate = duplicate and stored.duplicate
+        state = "duplicate" if duplicate else "stored"
+        async with self._pool.acquire() as conn:
+            await mail.settle_receipt(
+                conn,
+                receipt_id,
+                state,
+                f"automated: {parsed.automated}" if parsed.automated else None,
+                message_id=parsed.message_id,
+                subject=parsed.subject,
+                conversation_id=conversation_id,
+            )
+        self._metrics.mail_processed.labels(state).inc()
+
+    async def _thread(self, inbox: dict[str, Any], token: str | None, parsed: ParsedMail) -> str:
+        """The thread key: the conversation the mail answers, else a new thread of its own."""
+        sender = parsed.from_address
+        async with self._pool.acquire() as conn:
+            found = None
+            if token:
+                found = await mail.thread_by_token(conn, inbox["id"], token, sender)
+            if found is None:
+                # In-Reply-To names the parent; References the thread, newest first.
+                ids = list(dict.fromkeys([*parsed.in_reply_to, *parsed.references]))
+                found = await mail.thread_by_message_ids(conn, inbox["id"], ids, sender)
+        return found.thread_key if found is not None else parsed.message_id
+
+    async def _inbox_for(self, address: str) -> tuple[dict[str, Any], str | None] | None:
+        """The inbox an address reaches and its plus-address token, if any."""
+        local, _, domain = address.strip().lower().rpartition("@")
+        base, plus, token = local.partition("+")
+        now = time.monotonic()
+        if now >= self._inboxes_until:
+            async with self._pool.acquire() as conn:
+                self._inboxes = await mail.email_inbox_addresses(conn)
+            self._inboxes_until = now + INBOX_CACHE_SECONDS
+        inbox = self._inboxes.get(f"{base}@{domain}")
+        if inbox is None:
+            return None
+        return inbox, (token or None) if plus else None

@@ -1,0 +1,277 @@
+"""The Telegram channel inside the server: connect, receive (webhook or long polling), deliver.
+
+Connecting (getMe, then setWebhook or deleteWebhook) retries with backoff, so a Bot API that
+cannot be reached at start does not stop the server; ``state()`` feeds /readyz. Every update
+is stored through the pipeline before it counts as received: the webhook answers only after
+the store, and long polling moves its offset (kept in Postgres) past an update only once it
+is stored, so a node killed mid-stream loses nothing and a redelivery is stored once (the
+message's id is the bot's id and the update_id). Replies leave through the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+
+import structlog
+from aiogram.types import Update
+
+from channels.base import Attachment, DeliveryError, InboundMessage, Sender
+from channels.segments import segments
+from channels.telegram.client import TelegramClient
+from channels.telegram.routes import WEBHOOK_PATH, NotReady
+from channels.telegram.translate import MAX_TEXT, Incoming, external_id, to_incoming
+from server import events, store
+from server.delivery.outbox import Sent, Suppressed, send_parts
+from server.delivery.reconnect import describe, keep_trying
+from server.events import Event
+from server.live.bus import EventBus
+from server.pipeline.flow import Pipeline
+from server.store import Pool, cursors, queue
+
+log = structlog.get_logger(__name__)
+
+# Long polling's lease outlives a getUpdates by this much (the time to store what it got).
+LEASE_MARGIN_SECONDS = 5
+CHAT_CACHE_SECONDS = 60.0
+# Conversations whose chat is remembered for typing; the cache starts afresh past this.
+CHAT_CACHE_SIZE = 10_000
+
+
+class TelegramService:
+    def __init__(
+        self,
+        pool: Pool,
+        pipeline: Pipeline,
+        bus: EventBus,
+        client: TelegramClient,
+        *,
+        webhook_url: str | None,
+        webhook_secret: str | None,
+        brand: str | None = None,
+        path: str = WEBHOOK_PATH,
+        poll_seconds: int = 25,
+    ) -> None:
+        self._pool = pool
+        self.brand = brand
+        # Where Telegram posts this bot's updates; the default bot has the plain path.
+        self.path = path
+        self.webhook_secret = webhook_secret
+        self._pipeline = pipeline
+        self._bus = bus
+        self._client = client
+        self._webhook_url = webhook_url
+        self._webhook_secret = webhook_secret
+        self._bot_id: int | None = None
+        self._username: str | None = None
+        self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
+        self._task: asyncio.Task[None] | None = None
+        self._chats: dict[str, tuple[float, cursors.TelegramPlace | None]] = {}
+        self._poll_seconds = poll_seconds
+        # Who this node is to the polling lease (one node polls a bot; Telegram answers 409
+        # Conflict to a second getUpdates).
+        self._holder = f"node-{uuid.uuid4().hex[:12]}"
+
+    @property
+    def username(self) -> str | None:
+        return self._username
+
+    def state(self) -> dict[str, Any]:
+        return {**self._state, "mode": "webhook" if self._webhook_url else "polling"}
+
+    async def start(self) -> None:
+        self._bus.subscribe(self._on_event)
+        self._task = asyncio.create_task(self._run(), name="telegram")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._bot_id is not None and self._webhook_url is None:
+            # Hand polling over now rather than when the lease runs out.
+            with contextlib.suppress(Exception):
+                async with self._pool.acquire() as conn:
+                    await queue.release_lease(conn, self._lease, self._holder)
+        await self._client.close()
+
+    async def _run(self) -> None:
+        async def attempt() -> None:
+            if self._bot_id is None:
+                await self._connect()
+            if self._webhook_url is None:
+                await self._poll()  # returns only by raising
+
+        await keep_trying("telegram", attempt, self._retrying)
+
+    def _retrying(self, error: str) -> None:
+        self._state = {"ok": True, "status": "retrying", "error": error}
+
+    async def _connect(self) -> None:
+        me = await self._client.me()
+        if self._webhook_url is not None:
+            await self._client.set_webhook(self._webhook_url, self._webhook_secret)
+        else:
+            await self._client.delete_webhook()  # getUpdates refuses while a webhook is set
+        async with self._pool.acquire() as conn:
+            username = me.username or str(me.id)
+            await store.ensure_inbox(
+                conn, "telegram", username, f"Telegram @{username}", self.brand
+            )
+        self._bot_id, self._username = me.id, me.username or str(me.id)
+        self._state = {"ok": True, "status": "connected", "bot": self._username}
+        log.info("telegram connected", bot=self._username, webhook=bool(self._webhook_url))
+
+    @property
+    def _lease(self) -> str:
+        return f"telegram-poll:{self._bot_id}"
+
+    async def _poll(self) -> None:
+        assert self._bot_id is not None
+        account = str(self._bot_id)
+        # Set afresh here too: after a failed poll keep_trying comes back to this loop, not to
+        # _connect, and the state must not stay "retrying" once polling works again.
+        connected = {"ok": True, "status": "connected", "bot": self._username}
+        lease_seconds = 2 * self._poll_seconds + LEASE_MARGIN_SECONDS
+        while True:
+            async with self._pool.acquire() as conn:
+                held = await queue.acquire_lease(conn, self._lease, self._holder, lease_seconds)
+                done = await cursors.position(conn, "telegram", account)
+            if not held:
+                self._state = {**connected, "status": "standby", "detail": "another node polls"}
+                await asyncio.sleep(self._poll_seconds)
+                continue
+            updates = await self._client.updates(
+                None if done is None else done + 1, wait_seconds=self._poll_seconds
+            )
+            self._state = connected
+            for update in updates:
+                await self.receive(update)
+                async with self._pool.acquire() as conn:
+                    await cursors.advance(conn, "telegram", account, update.update_id)
+
+    async def receive(self, update: Update) -> bool:
+        if self._bot_id is None or self._username is None:
+            raise NotReady
+        incoming = to_incoming(update, self._username)
+        if incoming is None:
+            return False
+        attachments = await self._download(incoming)
+        await self._pipeline.ingest(
+            InboundMessage(
+                channel="telegram",
+                inbox_address=self._username,
+                external_id=external_id(self._bot_id, incoming.update_id),
+                sender=Sender(external_id=str(incoming.user_id), name=incoming.name),
+                text=incoming.text,
+                thread=incoming.thread,
+                attachments=attachments,
+                meta={**incoming.meta, "username": incoming.username},
+            )
+        )
+        return True
+
+    async def _download(self, incoming: Incoming) -> tuple[Attachment, ...]:
+        files = []
+        for ref in incoming.files:
+            try:
+                content = await self._client.download(ref.file_id)
+            except Exception as exc:
+                # The message is stored anyway; the agent sees that a file did not come.
+                log.warning("telegram file download failed", error=describe(exc))
+                incoming.meta.setdefault("missing_files", []).append(ref.filename)
+                continue
+            files.append(Attachment(ref.filename, ref.content_type, content))
+        return tuple(files)
+
+    # -- outgoing ------------------------------------------------------------------------------
+
+    async def deliver(self, message_id: int) -> Sent | Suppressed:
+        async with self._pool.acquire() as conn:
+            place = await cursors.telegram_place(conn, message_id)
+            text = await store.message_text(conn, message_id)
+            files = await store.attachments_of(conn, message_id)
+        if text is None:
+            return Suppressed("the message no longer exists")
+        if place is None:
+            raise DeliveryError("no Telegram chat to answer in", permanent=True)
+        # The text (in parts if long), then each file: every one a Telegram message, counted.
+        texts = segments(text, MAX_TEXT) if text.strip() else []
+        parts: list[str | Attachment] = [*texts, *files]
+        if not parts:
+            return Suppressed("nothing to send: no text and no files")
+
+        async def send(part: str | Attachment) -> str:
+            sent_id = await (
+                self._client.send_text(place.chat, part, place.topic)
+                if isinstance(part, str)
+                else self._client.send_file(place.chat, part, place.topic)
+            )
+            return f"{place.chat}:{sent_id}"
+
+        first = await send_parts(self._pool, message_id, parts, send)
+        detail = "sent" if len(parts) == 1 else f"sent in {len(parts)} parts"
+        return Sent(external_id=first, detail=detail)
+
+    def _on_event(self, event: Event) -> None:
+        data = event.data
+        if event.name == events.TYPING and data.get("author_kind") == "agent" and data["active"]:
+            asyncio.get_running_loop().create_task(self._typing(event.conversation_id))
+
+    async def _typing(self, conversation_id: str) -> None:
+        """Show "typing…" in the customer's chat while an agent types (best effort)."""
+        cached = self._chats.get(conversation_id)
+        if cached is None or cached[0] < time.monotonic():
+            async with self._pool.acquire() as conn:
+                address = await store.inbox_address_of_conversation(
+                    conn, conversation_id, "telegram"
+                )
+                place = (
+                    await cursors.telegram_place_of_conversation(conn, conversation_id)
+                    if address is not None and address == self._username
+                    else None
+                )
+            cached = (time.monotonic() + CHAT_CACHE_SECONDS, place)
+            if len(self._chats) >= CHAT_CACHE_SIZE:
+                self._chats.clear()
+            self._chats[conversation_id] = cached
+        if cached[1] is not None:
+            with contextlib.suppress(Exception):
+                await self._client.typing(cached[1].chat, cached[1].topic)
+
+
+class TelegramBots:
+    """Every configured bot (each may serve another brand); the outbox's Telegram deliverer."""
+
+    def __init__(self, pool: Pool, bots: list[TelegramService]) -> None:
+        self._pool = pool
+        self.bots = bots
+
+    async def start(self) -> None:
+        for bot in self.bots:
+            await bot.start()
+
+    async def close(self) -> None:
+        for bot in self.bots:
+            with contextlib.suppress(Exception):
+                await bot.close()
+
+    def state(self) -> dict[str, Any]:
+        """Connected when every bot is; otherwise the first one's trouble."""
+        states = [bot.state() for bot in self.bots]
+        worst = next((s for s in states if s["status"] == "retrying"), None) or next(
+            (s for s in states if s["status"] != "connected"), states[0]
+        )
+        return {**worst, "bots": states}
+
+    async def deliver(self, message_id: int) -> Sent | Suppressed:
+        async with self._pool.acquire() as conn:
+            address = await store.inbox_address_of_message(conn, message_id)
+        bot = next((b for b in self.bots if b.username == address), None)
+        if bot is None:
+            # The bot is configured but not connected yet, or no longer configured.
+            raise DeliveryError(f"no connected bot for @{address}", permanent=False)
+        return await bot.deliver(message_id)

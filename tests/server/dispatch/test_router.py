@@ -1,0 +1,352 @@
+"""The router against a real server and Postgres: placement, assignment, the agents' queue
+actions, the admin API, and bad input refused with the state unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import httpx
+import orjson
+import pytest
+
+from server.services import demo
+from tests.channels.webchat_client import new_session
+from tests.harness import RunningServer, customer
+
+LEA = "lea@demo.switchboard.test"
+SAM = "sam@demo.switchboard.test"
+
+
+async def login(server: RunningServer, email: str) -> httpx.AsyncClient:
+    http = httpx.AsyncClient(base_url=server.base_url)
+    response = await http.post(
+        "/console/api/login", json={"email": email, "password": demo.AGENT_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return http
+
+
+@pytest.fixture
+async def dana(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    http = await login(server, demo.AGENT_EMAIL)
+    yield http
+    await http.aclose()
+
+
+@pytest.fixture
+async def admin(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    token = server.services.settings.admin_api_token()
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"authorization": f"Bearer {token}"}
+    ) as http:
+        yield http
+
+
+async def conversation(http: httpx.AsyncClient, conversation_id: str) -> dict[str, Any]:
+    response = await http.get(f"/console/api/conversations/{conversation_id}")
+    assert response.status_code == 200
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def test_a_handoff_is_placed_in_the_default_team_with_an_explained_priority(
+    server: RunningServer, dana: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    await customer(server, "hello?", "plain@example.com")
+    response = await admin.patch(
+        "/api/admin/contacts/vip@example.com", json={"tier": "gold", "value": 2000}
+    )
+    assert response.status_code == 404  # not a contact yet
+    session = await new_session(server.base_url, email="vip@example.com", name="Vi")
+    assert session
+    response = await admin.patch(
+        "/api/admin/contacts/vip@example.com", json={"tier": "gold", "value": 2000}
+    )
+    assert response.status_code == 200, response.text
+    vip_id = await customer(server, "my card was charged twice", "vip@example.com")
+
+    queue = (await dana.get("/console/api/queue")).json()["queue"]
+    assert [q["contact"]["email"] for q in queue] == ["vip@example.com", "plain@example.com"]
+    top = queue[0]
+    assert top["id"] == vip_id
+    assert top["team"]["name"] == "Support"  # the demo brand's default team
+    assert top["explanation"].startswith("+20 gold tier, +10 customer value 2,000, ")
+    assert "+10 live channel webchat" in top["explanation"]
+    assert top["score"] >= 40
+    assert top["first_response_due"] is not None  # the demo SLA for its band
+    assert top["band"] == "normal"
+
+
+async def test_an_online_agent_with_capacity_is_assigned_automatically(
+    server: RunningServer, dana: httpx.AsyncClient
+) -> None:
+    conversation_id = await customer(server, "anyone there?")
+    assert (await conversation(dana, conversation_id))["status"] == "queued"
+    me = (await dana.post("/console/api/me/status", json={"status": "online"})).json()["agent"]
+    assert (me["status"], me["capacity"]) == ("online", 5)
+    await server.services.router.assign_pass()
+    view = await conversation(dana, conversation_id)
+    assert view["status"] == "assigned"
+    assert view["assignee"]["name"] == "Dana Demo"
+    rows = await server.services.pool.fetch("SELECT how FROM assignments")
+    assert [r["how"] for r in rows] == ["auto"]
+    me = (await dana.get("/console/api/me")).json()["agent"]
+    assert me["load"] == 1
+
+
+async def test_skills_and_language_pick_the_agent(
+    server: RunningServer, dana: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    # A French payment failure needs billing and French: Léa (billing, fr) and Dana (all)
+    # qualify, Sam (technical, online first) does not.
+    pool = server.services.pool
+    conversation_id = await customer(server, "mon paiement a échoué")
+    await pool.execute(
+        'UPDATE messages SET nlu = \'{"intent": "payment_failed", "confidence": 0.9}\''
+        " WHERE conversation_id = $1 AND author_kind = 'customer'",
+        UUID(conversation_id),
+    )
+    await pool.execute(
+        "UPDATE conversations SET language = 'fr' WHERE id = $1",
+        UUID(conversation_id),
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await server.services.router.place(conn, conversation_id, queued_now=True)
+    view = await conversation(dana, conversation_id)
+    assert view["team"]["name"] == "Billing"
+    assert view["required_skills"] == ["billing", "fr"]
+    assert "+20 intent payment_failed (critical)" in [
+        f"{p['points']:+d} {p['label']}" for p in view["priority_parts"]
+    ]
+    other = await customer(server, "something else")
+    assert (await dana.post(f"/console/api/conversations/{other}/claim")).status_code == 200
+    for email in (SAM, LEA, demo.AGENT_EMAIL):
+        response = await admin.patch(f"/api/admin/agents/{email}", json={"status": "online"})
+        assert response.status_code == 200, response.text
+    await server.services.router.assign_pass()
+    assert (await conversation(dana, conversation_id))["assignee"]["name"] == "Léa Martin"
+
+
+async def test_claim_transfer_resolve_and_a_reopened_conversation_returns_to_its_agent(
+    server: RunningServer, dana: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    first = await customer(server, "help please", "back@example.com")
+    response = await dana.post(f"/console/api/conversations/{first}/claim")
+    assert response.status_code == 200, response.text
+    assert response.json()["assignee"]["name"] == "Dana Demo"
+    # Transfer to the billing team: back in a queue, Dana's no more.
+    response = await dana.post(
+        f"/console/api/conversations/{first}/transfer",
+        json={"team_id": await team_id(admin, "billing")},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "queued"
+    assert response.json()["team"]["name"] == "Billing"
+    response = await dana.post(f"/console/api/conversations/{first}/claim")
+    assert response.status_code == 200
+    response = await dana.post(f"/console/api/conversations/{first}/resolve")
+    assert response.status_code == 200
+    assert response.json()["status"] == "resolved"
+    # Both online; Léa is less busy, but the customer comes back to Dana.
+    await dana.post("/console/api/me/status", json={"status": "online"})
+    await admin.patch(f"/api/admin/agents/{LEA}", json={"status": "online"})
+    await dana.post(f"/console/api/conversations/{await customer(server, 'x')}/claim")
+    again = await customer(server, "it happened again", "back@example.com")
+    assert again != first
+    await server.services.router.assign_pass()
+    assert (await conversation(dana, again))["assignee"]["name"] == "Dana Demo"
+
+
+async def team_id(admin: httpx.AsyncClient, slug: str) -> str:
+    teams = (await admin.get("/api/admin/teams")).json()["teams"]
+    return str(next(t["id"] for t in teams if t["slug"] == slug))
+
+
+async def test_bad_input_is_refused_precisely_and_changes_nothing(
+    server: RunningServer, dana: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    pool = server.services.pool
+    conversation_id = await customer(server, "hello")
+    before_agents = await pool.fetch("SELECT id, capacity, status FROM agents ORDER BY id")
+    before_skills = await pool.fetch("SELECT * FROM agent_skills ORDER BY agent_id, skill")
+    cases = [
+        (admin.patch(f"/api/admin/agents/{LEA}", json={"teams": ["nope"]}), 404, "no team 'nope'"),
+        (admin.patch(f"/api/admin/agents/{LEA}", json={"skills": ["de"]}), 404, "no skill de"),
+        (admin.patch("/api/admin/agents/ghost@example.com", json={"capacity": 3}), 404, "no agent"),
+        (admin.patch(f"/api/admin/agents/{LEA}", json={"capacity": -1}), 422, "capacity"),
+        (admin.patch(f"/api/admin/agents/{LEA}", json={"status": "asleep"}), 422, "status"),
+        (admin.patch(f"/api/admin/agents/{LEA}", content=b"{"), 400, "not valid JSON"),
+        (
+            admin.put(
+                "/api/admin/sla-policies/critical",
+                json={"first_response_seconds": 60, "resolution_seconds": 600},
+            ),
+            422,
+            "band",
+        ),
+        (
+            admin.put(
+                "/api/admin/sla-policies/high",
+                json={"first_response_seconds": 600, "resolution_seconds": 60},
+            ),
+            422,
+            "resolution target",
+        ),
+        (admin.put("/api/admin/brands/demo", json={"business_hours": "9 to 5"}), 422, "hours"),
+        (admin.put("/api/admin/intent-routes/greet", json={"skills": ["nope"]}), 404, "skill"),
+        (admin.put("/api/admin/teams/Bad Slug", json={}), 422, "slug"),
+        (
+            dana.post(
+                f"/console/api/conversations/{conversation_id}/transfer",
+                json={"agent_id": str(before_agents[0]["id"]), "team_id": "x"},
+            ),
+            422,
+            "exactly one",
+        ),
+        (
+            dana.post(
+                f"/console/api/conversations/{conversation_id}/transfer",
+                json={"team_id": "00000000-0000-0000-0000-000000000000"},
+            ),
+            404,
+            "no team",
+        ),
+        (dana.post("/console/api/conversations/nope/claim"), 404, "no conversation"),
+        (dana.post("/console/api/me/status", json={"status": "busy"}), 422, "status"),
+    ]
+    for request, status, message in cases:
+        response = await request
+        assert response.status_code == status, (response.status_code, response.text)
+        assert message in response.json()["error"], response.text
+    async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
+        assert (await anonymous.get("/api/admin/agents")).status_code == 401
+
+    # Transfer to an offline agent: 409, and the conversation stays where it was.
+    lea = await pool.fetchval("SELECT id::text FROM agents WHERE email = $1", LEA)
+    response = await dana.post(
+        f"/console/api/conversations/{conversation_id}/transfer", json={"agent_id": lea}
+    )
+    assert response.status_code == 409
+    assert "offline" in response.json()["error"]
+    assert (await conversation(dana, conversation_id))["status"] == "queued"
+    # Claiming a resolved conversation: 409.
+    await dana.post(f"/console/api/conversations/{conversation_id}/claim")
+    await dana.post(f"/console/api/conversations/{conversation_id}/resolve")
+    response = await dana.post(f"/console/api/conversations/{conversation_id}/claim")
+    assert response.status_code == 409
+    assert response.json()["error"] == "the conversation is resolved"
+    # Another agent's conversation cannot be resolved or transferred by someone else.
+    mine = await customer(server, "mine")
+    await dana.post(f"/console/api/conversations/{mine}/claim")
+    sam = await login(server, SAM)
+    response = await sam.post(f"/console/api/conversations/{mine}/resolve")
+    assert response.status_code == 409
+    assert (await conversation(dana, mine))["assignee"]["name"] == "Dana Demo"
+    await sam.aclose()
+    # Capacity: a claim past it is refused.
+    await admin.patch(f"/api/admin/agents/{demo.AGENT_EMAIL}", json={"capacity": 1})
+    extra = await customer(server, "one more")
+    response = await dana.post(f"/console/api/conversations/{extra}/claim")
+    assert response.status_code == 409
+    assert "capacity (1/1)" in response.json()["error"]
+    after_skills = await pool.fetch("SELECT * FROM agent_skills ORDER BY agent_id, skill")
+    assert after_skills == before_skills
+    lea_row = await pool.fetchrow("SELECT capacity, status FROM agents WHERE email = $1", LEA)
+    assert lea_row is not None
+    assert (lea_row["capacity"], lea_row["status"]) == (4, "offline")
+
+
+async def test_the_supervisor_view_shows_queues_and_agents(
+    server: RunningServer, dana: httpx.AsyncClient
+) -> None:
+    await customer(server, "a")
+    await customer(server, "b")
+    overview = (await dana.get("/console/api/overview")).json()
+    support = next(t for t in overview["teams"] if t["slug"] == "support")
+    assert support["queued"] == 2
+    assert support["next_due"] is not None
+    assert {a["email"] for a in overview["agents"]} >= {demo.AGENT_EMAIL, LEA, SAM}
+    lea = await login(server, LEA)
+    assert (await lea.get("/console/api/overview")).status_code == 403  # agents only see queues
+    await lea.aclose()
+
+
+async def test_the_admin_api_and_cli_set_up_the_organisation(admin: httpx.AsyncClient) -> None:
+    assert (
+        await admin.put("/api/admin/skills/de", json={"description": "German"})
+    ).status_code == 200
+    response = await admin.put(
+        "/api/admin/teams/dach", json={"name": "DACH", "assignment": "manual"}
+    )
+    assert response.status_code == 200, response.text
+    response = await admin.post(
+        "/api/admin/agents",
+        json={
+            "email": "jonas@example.com",
+            "name": "Jonas",
+            "password": "long-enough",
+            "capacity": 3,
+            "skills": ["de"],
+            "teams": ["dach"],
+        },
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["capacity"], created["skills"], created["teams"]) == (3, ["de"], ["dach"])
+    response = await admin.put(
+        "/api/admin/sla-policies/urgent",
+        json={
+            "first_response_seconds": 120,
+            "resolution_seconds": 3600,
+            "escalation_points": 30,
+            "notify_team": "dach",
+        },
+    )
+    assert response.json() == {
+        "brand": "demo",
+        "band": "urgent",
+        "first_response_seconds": 120,
+        "resolution_seconds": 3600,
+        "escalation_points": 30,
+        "notify_team": "dach",
+    }
+    response = await admin.put(
+        "/api/admin/brands/demo", json={"business_hours": "mon-fri 08:00-17:00 Europe/Berlin"}
+    )
+    assert response.json()["business_hours"] == "mon-fri 08:00-17:00 Europe/Berlin"
+    routes = (await admin.get("/api/admin/intent-routes")).json()["intent_routes"]
+    assert {
+        "brand": "demo",
+        "intent": "payment_failed",
+        "team": "billing",
+        "skills": ["billing"],
+    } in routes
+    assert orjson.loads((await admin.get("/api/admin/teams")).content)["teams"]
+
+
+async def test_inboxes_are_created_and_feed_a_team(admin: httpx.AsyncClient) -> None:
+    response = await admin.put(
+        "/api/admin/inboxes/email/billing@demo.switchboard.test",
+        json={"name": "Billing mail", "team": "billing"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "brand": "demo",
+        "channel": "email",
+        "address": "billing@demo.switchboard.test",
+        "name": "Billing mail",
+        "team": "billing",
+    }
+    inboxes = (await admin.get("/api/admin/inboxes")).json()["inboxes"]
+    assert len(inboxes) == 3  # the demo's web chat and mailbox, and this one
+    assert (await admin.put("/api/admin/brands/other", json={})).status_code == 200
+    taken = await admin.put(
+        "/api/admin/inboxes/email/billing@demo.switchboard.test", json={"brand": "other"}
+    )
+    assert taken.status_code == 409
+    assert "another brand" in taken.json()["error"]
+    bad = await admin.put("/api/admin/inboxes/fax/123", json={"brand": "demo"})
+    assert bad.status_code == 422
+    assert len((await admin.get("/api/admin/inboxes")).json()["inboxes"]) == 3

@@ -1,0 +1,310 @@
+"""The pipeline over a real Postgres: store once, route, then publish."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from channels.base import InboundMessage, Sender
+from nlu.understanding import Understanding
+from routing.decision import BotPolicy, Texts
+from server import events
+from server.errors import Conflict, NotFound
+from server.events import Event
+from server.live.bus import InProcessBus
+from server.metrics import Metrics
+from server.pipeline.flow import Pipeline
+from server.services import demo
+from server.services.agents import create_agent
+
+ACK = "We got your message."
+
+
+def inbound(external_id: str, text: str = "hello", visitor: str = "visitor-1") -> InboundMessage:
+    return InboundMessage(
+        channel="webchat",
+        inbox_address=demo.WEBCHAT_INBOX,
+        external_id=f"{visitor}:{external_id}",
+        sender=Sender(external_id=visitor),
+        text=text,
+    )
+
+
+@pytest.fixture
+def published() -> list[Event]:
+    return []
+
+
+@pytest.fixture
+def pipeline(pool: asyncpg.Pool, published: list[Event]) -> Pipeline:
+    bus = InProcessBus(Metrics())
+
+    def listener(event: Event) -> None:
+        # Write-then-publish: by the time an event is seen, its rows are committed.
+        published.append(event)
+
+    bus.subscribe(listener)
+    return bot_off_pipeline(pool, bus)
+
+
+def bot_off_pipeline(pool: asyncpg.Pool, bus: InProcessBus) -> Pipeline:
+    # The bot is off: every conversation goes to a human (the NLU tests cover the bot).
+    return Pipeline(
+        pool,
+        bus,
+        Metrics(),
+        Understanding(None),
+        BotPolicy(enabled=False),
+        Texts(handoff={"en": ACK}, off_hours={"en": ACK}),
+    )
+
+
+async def test_first_message_opens_a_conversation_acknowledges_it_and_queues_it(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    stored = await pipeline.ingest(inbound("m1", "where is my parcel?"))
+    await pipeline.settled()
+    assert not stored.duplicate
+    assert stored.message["seq"] == 1
+    assert stored.message["author_kind"] == "customer"
+    rows = await pool.fetch("SELECT seq, author_kind, text FROM messages ORDER BY seq")
+    assert [(r["seq"], r["author_kind"], r["text"]) for r in rows] == [
+        (1, "customer", "where is my parcel?"),
+        (2, "system", ACK),
+    ]
+    status = await pool.fetchval("SELECT status FROM conversations")
+    assert status == "queued"
+    assert [e.name for e in published] == [
+        events.MESSAGE_CREATED,
+        events.CONVERSATION_CREATED,
+        events.MESSAGE_INTERPRETED,
+        events.MESSAGE_CREATED,
+        events.CONVERSATION_UPDATED,
+    ]
+    assert all(e.id is not None for e in published)
+    assert published[2].data["message"]["nlu"]["engine"] == "none"
+    assert published[4].data["conversation"]["status"] == "queued"
+    assert published[4].data["conversation"]["handoff_reason"] == "no_bot"
+    # the interpretation is stored with the message even with the bot off
+    row = await pool.fetchrow("SELECT language, sentiment, nlu FROM messages WHERE seq = 1")
+    assert row is not None
+    assert row["nlu"]["engine"] == "none"
+
+
+async def test_later_messages_get_the_next_seq_and_no_second_acknowledgement(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    await pipeline.ingest(inbound("m1"))
+    await pipeline.settled()
+    second = await pipeline.ingest(inbound("m2", "anyone there?"))
+    await pipeline.settled()
+    assert second.message["seq"] == 3
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind = 'system'") == 1
+
+
+async def test_a_retried_delivery_is_stored_once(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+    first = await pipeline.ingest(inbound("m1"))
+    again = await pipeline.ingest(inbound("m1"))
+    assert again.duplicate
+    assert again.message == first.message
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='customer'") == 1
+
+
+async def test_fifty_concurrent_deliveries_of_one_message_store_one_row(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    results = await asyncio.gather(*(pipeline.ingest(inbound("same")) for _ in range(50)))
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({r.message["id"] for r in results}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='customer'") == 1
+    assert await pool.fetchval("SELECT count(*) FROM conversations") == 1
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+    await pipeline.settled()
+    # seqs stay gap-free: the customer message and one acknowledgement
+    assert await pool.fetchval("SELECT max(seq) FROM messages") == 2
+
+
+async def test_fifty_concurrent_redeliveries_into_an_open_conversation_leave_no_seq_gap(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    await pipeline.ingest(inbound("first"))  # seq 1, and the acknowledgement seq 2
+    await pipeline.settled()
+    results = await asyncio.gather(*(pipeline.ingest(inbound("again")) for _ in range(50)))
+    assert sum(not r.duplicate for r in results) == 1
+    assert {r.message["seq"] for r in results} == {3}
+    after = await pipeline.ingest(inbound("next"))
+    assert after.message["seq"] == 4
+    seqs = [r["seq"] for r in await pool.fetch("SELECT seq FROM messages ORDER BY seq")]
+    assert seqs == [1, 2, 3, 4]
+
+
+async def test_fifty_concurrent_messages_into_one_conversation_get_consecutive_seqs(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    await pipeline.ingest(inbound("first"))
+    await pipeline.settled()
+    results = await asyncio.gather(*(pipeline.ingest(inbound(f"m{i}")) for i in range(50)))
+    await pipeline.settled()
+    assert sorted(r.message["seq"] for r in results) == list(range(3, 53))
+    assert await pool.fetchval("SELECT last_seq FROM conversations") == 52
+    # each stored once, each published once with its stored event id
+    created = [e for e in published if e.name == events.MESSAGE_CREATED]
+    assert len({e.id for e in created}) == len(created) == 52
+
+
+async def test_replayed_events_have_the_same_shape_as_live_ones(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    from server import store
+
+    await pipeline.ingest(inbound("first"))
+    await pipeline.settled()
+    await pipeline.ingest(inbound("second"))  # the one-statement path
+    await pipeline.settled()
+    async with pool.acquire() as conn:
+        replayed = await store.events_after(conn, 0, 100)
+
+    def shape(event: Event) -> tuple[object, ...]:
+        # A replay reads the message as it is now: with its interpretation, stored after the
+        # live event went out. Everything else is identical.
+        data = dict(event.data)
+        if "message" in data:
+            data["message"] = {k: v for k, v in data["message"].items() if k != "nlu"}
+        return (event.name, event.id, event.conversation_id, data)
+
+    assert [shape(e) for e in replayed] == [shape(e) for e in published]
+
+
+async def test_same_client_id_from_two_visitors_are_two_messages(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    a = await pipeline.ingest(inbound("c1", visitor="alice"))
+    b = await pipeline.ingest(inbound("c1", visitor="bob"))
+    assert not a.duplicate
+    assert not b.duplicate
+    assert a.message["conversation_id"] != b.message["conversation_id"]
+
+
+async def test_an_unknown_inbox_is_refused_and_nothing_is_stored(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    message = InboundMessage(
+        channel="webchat", inbox_address="nope", external_id="x", sender=Sender("v"), text="hi"
+    )
+    with pytest.raises(NotFound):
+        await pipeline.ingest(message)
+    assert await pool.fetchval("SELECT count(*) FROM messages") == 0
+
+
+async def test_agent_reply_claims_the_conversation_and_is_stored_once_per_client_id(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    conv = (await pipeline.ingest(inbound("m1"))).message["conversation_id"]
+    await pipeline.settled()
+    agent = await create_agent(pool, email="a@x.test", name="A", password="password1")
+    reply = await pipeline.reply(agent.id, conv, "On its way!", "r1")
+    again = await pipeline.reply(agent.id, conv, "On its way!", "r1")
+    assert reply.message["seq"] == 3
+    assert reply.message["author_kind"] == "agent"
+    assert again.duplicate
+    assert again.message["id"] == reply.message["id"]
+    row = await pool.fetchrow("SELECT status, assignee_id FROM conversations")
+    assert row is not None
+    assert row["status"] == "assigned"
+    assert str(row["assignee_id"]) == agent.id
+    assert published[-1].data["conversation"]["assignee"]["name"] == "A"
+
+
+async def test_a_second_agent_cannot_answer_a_claimed_conversation(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    conv = (await pipeline.ingest(inbound("m1"))).message["conversation_id"]
+    first = await create_agent(pool, email="a@x.test", name="A", password="password1")
+    second = await create_agent(pool, email="b@x.test", name="B", password="password1")
+    await pipeline.reply(first.id, conv, "mine", "r1")
+    with pytest.raises(Conflict):
+        await pipeline.reply(second.id, conv, "also mine", "r2")
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='agent'") == 1
+
+
+async def test_replying_to_an_unknown_conversation_is_not_found(pipeline: Pipeline) -> None:
+    with pytest.raises(NotFound):
+        await pipeline.reply(
+            "00000000-0000-0000-0000-000000000000",
+            "00000000-0000-0000-0000-000000000001",
+            "hi",
+            "r1",
+        )
+    with pytest.raises(NotFound):
+        await pipeline.reply("00000000-0000-0000-0000-000000000000", "not-a-uuid", "hi", "r1")
+
+
+async def test_same_email_on_two_identities_is_one_contact(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    for visitor in ("v1", "v2"):
+        await pipeline.ingest(
+            InboundMessage(
+                channel="webchat",
+                inbox_address=demo.WEBCHAT_INBOX,
+                external_id=f"{visitor}:1",
+                sender=Sender(visitor, email="Kim@Example.test"),
+                text="hi",
+            )
+        )
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+    assert await pool.fetchval("SELECT count(*) FROM contact_identities") == 2
+
+
+async def test_off_hours_the_handoff_says_when_the_team_is_back(pool: asyncpg.Pool) -> None:
+    from datetime import UTC, datetime
+
+    from routing.hours import parse_hours
+
+    sunday = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    pipeline = Pipeline(
+        pool,
+        InProcessBus(Metrics()),
+        Metrics(),
+        Understanding(None),
+        BotPolicy(enabled=False),
+        Texts(),
+        parse_hours("mon-fri 09:00-18:00 Europe/Paris"),
+        clock=lambda: sunday,
+    )
+    await pipeline.ingest(inbound("m1", "hello, my parcel never came"))
+    await pipeline.settled()
+    notice = await pool.fetchval("SELECT text FROM messages WHERE author_kind = 'system'")
+    assert "away right now (Mon-Fri 09:00-18:00 (Europe/Paris))" in notice
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+
+
+async def test_messages_left_unrouted_are_routed_once_at_start_up(pool: asyncpg.Pool) -> None:
+    from server import store
+
+    # A node stored and acknowledged this message, then died before routing it.
+    async with pool.acquire() as conn, conn.transaction():
+        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
+        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender("v9"))
+        conv, _ = await store.lock_open_conversation(conn, inbox, contact)
+        await store.insert_message(
+            conn,
+            conv["id"],
+            direction="in",
+            author_kind="customer",
+            channel="webchat",
+            external_id="v9:x",
+            text="hello? anyone?",
+        )
+    # Two nodes start at once; each finds it, one routes it.
+    first = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    second = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    found = await asyncio.gather(first.route_unrouted(), second.route_unrouted())
+    assert list(found) == [1, 1]
+    await first.settled()
+    await second.settled()
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='system'") == 1
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+    assert await first.route_unrouted() == 0
