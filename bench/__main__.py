@@ -28,7 +28,8 @@ import uvloop
 from bench.load import EchoLoad, Result, SwitchboardLoad
 from bench.processes import process
 from bench.report import machine
-from server import database, demo
+from server.services import demo
+from server.store import database
 
 ROOT = Path(__file__).resolve().parent.parent
 IDLE = int(os.environ.get("BENCH_IDLE", "10000"))
@@ -168,12 +169,12 @@ def transport() -> None:
             }
             with (
                 process(
-                    [sys.executable, "-m", "server.cli", "serve"],
+                    [sys.executable, "-m", "server.cli.main", "serve"],
                     env,
                     "Switchboard is listening on ",
                 ) as (sb, line),
                 process(
-                    [sys.executable, "-m", "server.cli", "serve"],
+                    [sys.executable, "-m", "server.cli.main", "serve"],
                     env,
                     "Switchboard is listening on ",
                 ) as (sb2, line2),

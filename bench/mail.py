@@ -32,7 +32,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from websockets.asyncio.client import connect
 
 from bench.report import machine, percentile, publish
-from server import database, demo
+from server.services import demo
+from server.store import database
 
 START, END = "<!-- mail:start -->", "<!-- mail:end -->"
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +149,7 @@ def run() -> str:
             "SWITCHBOARD_LOG_LEVEL": "WARNING",
         }
         proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--demo"],
+            [sys.executable, "-m", "server.cli.main", "serve", "--demo"],
             cwd=ROOT,
             env=env,
             text=True,

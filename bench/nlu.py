@@ -23,7 +23,7 @@ from bench.report import machine, percentile, publish
 from nlu.embedded import load_or_train
 from nlu.evaluation import Report, cross_validate
 from nlu.project import load_project
-from server.nlu_commands import rasa_evaluation
+from server.cli.nlu_commands import rasa_evaluation
 from server.settings import DEFAULT_NLU_PROJECT
 from tests.rasa_stack import RASA_BIN, rasa_server
 

@@ -28,12 +28,14 @@ import asyncpg
 
 from bench.report import machine, percentile, publish
 from routing.priority import Weights
-from server import database, demo, events
-from server.bus import InProcessBus
+from server import events
+from server.dispatch.router import Router
 from server.events import Event
+from server.live.bus import InProcessBus
+from server.live.presence import LocalPresence
 from server.metrics import Metrics
-from server.presence import LocalPresence
-from server.router import Router
+from server.services import demo
+from server.store import database
 from server.store import organisation as org
 
 START, END = "<!-- routing:start -->", "<!-- routing:end -->"

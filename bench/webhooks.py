@@ -28,7 +28,7 @@ import orjson
 
 from bench.processes import process
 from bench.report import machine, percentile, publish
-from server import database
+from server.store import database
 from tests import slack_api, telegram_api
 from tests.slack_api import message_event, signed
 from tests.telegram_api import message_update
@@ -101,7 +101,7 @@ async def measure(dsn: str, data_dir: Path) -> dict[str, float]:
             "SWITCHBOARD_SLACK_BOT_TOKEN": slack_api.TOKEN,
             "SWITCHBOARD_SLACK_API_URL": slack.base_url + "/api/",
         }
-        serve = [sys.executable, "-m", "server.cli", "serve", "--demo"]
+        serve = [sys.executable, "-m", "server.cli.main", "serve", "--demo"]
         with process(serve, env, "Switchboard is", grace=30) as (_, line):
             base = line.split()[-1]
             while api.webhook is None:  # noqa: ASYNC110 (the stand-in records it; no event)
