@@ -39,7 +39,11 @@ class RasaInterpreter:
     ) -> None:
         self._url = url.rstrip("/")
         self._languages = languages
+        # Rasa's token auth reads only the ``token`` query parameter, so the token is in every
+        # request's URL; httpx puts that URL in its error messages. Every error we keep, log
+        # or report (``/readyz`` is unauthenticated) goes through ``_describe`` first.
         self._params = {"token": token} if token else {}
+        self._token = token
         self._breaker = breaker or CircuitBreaker()
         self._client = httpx.AsyncClient(base_url=self._url, transport=transport)
         self._last_error: str | None = None
@@ -64,7 +68,7 @@ class RasaInterpreter:
             data = response.json()
         except (httpx.HTTPError, ValueError) as error:
             self._breaker.failure()
-            self._last_error = f"{path}: {type(error).__name__}: {error}"
+            self._last_error = f"{path}: {self._describe(error)}"
             raise
         self._breaker.success()
         self._last_error = None
@@ -75,8 +79,9 @@ class RasaInterpreter:
             data = await self._post("/model/parse", {"text": text}, PARSE_TIMEOUT)
             return _interpretation(text, data)
         except (httpx.HTTPError, ValueError, KeyError, TypeError, CircuitOpen) as error:
-            log.warning("rasa parse failed", error=str(error))
-            return Interpretation.unknown(text, KIND, f"{type(error).__name__}: {error}")
+            described = self._describe(error)
+            log.warning("rasa parse failed", error=described)
+            return Interpretation.unknown(text, KIND, described)
 
     async def respond(self, dialogue: Dialogue) -> BotTurn:
         sender = dialogue.conversation_id
@@ -92,9 +97,20 @@ class RasaInterpreter:
                 RESPOND_TIMEOUT,
             )
         except (httpx.HTTPError, ValueError, CircuitOpen) as error:
-            log.warning("rasa respond failed", error=str(error))
-            return BotTurn(handoff=BOT_UNAVAILABLE, error=f"{type(error).__name__}: {error}")
+            described = self._describe(error)
+            log.warning("rasa respond failed", error=described)
+            return BotTurn(handoff=BOT_UNAVAILABLE, error=described)
         return _turn(replies)
+
+    def _describe(self, error: Exception) -> str:
+        """The error for logs and ``/readyz``: its status or kind, never the request's URL
+        (which carries the token) and never the token itself."""
+        if isinstance(error, httpx.HTTPStatusError):
+            return f"HTTPStatusError: Rasa answered {error.response.status_code}"
+        text = f"{type(error).__name__}: {error}"
+        if self._token:
+            text = text.replace(self._token, "***")
+        return text
 
     def state(self) -> dict[str, Any]:
         return {

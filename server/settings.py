@@ -27,7 +27,7 @@ DEFAULT_NLU_PROJECT = Path(nlu.__file__).parent / "rasa_project"
 class TelegramBot(BaseModel):
     """One more Telegram bot, for a brand (SWITCHBOARD_TELEGRAM_BOTS, a JSON list)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
     token: SecretStr
     brand: str | None = None
     webhook_url: str | None = None
@@ -50,7 +50,7 @@ class SlackWorkspace(BaseModel):
     """One more Slack workspace the app is installed in (SWITCHBOARD_SLACK_WORKSPACES, a JSON
     object by team id)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
     token: SecretStr
     brand: str | None = None
 
@@ -58,8 +58,14 @@ class SlackWorkspace(BaseModel):
 class Settings(BaseSettings):
     """Everything an operator can configure; see README's configuration table."""
 
+    # hide_input_in_errors: a malformed value may be a secret (a token with a typo); the
+    # error names the variable and the rule, never the value.
     model_config = SettingsConfigDict(
-        env_prefix="SWITCHBOARD_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="SWITCHBOARD_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     host: str = "127.0.0.1"

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from server import logs
 from server.errors import SwitchboardError
@@ -16,7 +17,17 @@ from server.settings import Settings
 
 def settings(**overrides: Any) -> Settings:
     """The settings, with the command's options (those given) over the environment's."""
-    result = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        result = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        # One line per bad setting, no traceback; pydantic hides the values (they may be secrets).
+        for error in exc.errors(include_input=False, include_url=False):
+            name = "SWITCHBOARD_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+            where = ".".join(str(part) for part in error["loc"][1:])
+            typer.secho(
+                f"error: {name}{' ' + where if where else ''}: {error['msg']}", err=True, fg="red"
+            )
+        raise typer.Exit(2) from None
     logs.configure(result.log_level, result.log_json)
     return result
 

@@ -1,6 +1,10 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from server.settings import Settings
 
@@ -32,3 +36,35 @@ def test_the_secret_key_is_created_once_and_kept(tmp_path: Path) -> None:
 def test_bad_values_are_refused() -> None:
     with pytest.raises(ValueError, match="port"):
         Settings(port=70000)
+
+
+def test_a_malformed_secret_is_not_echoed_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "almost-right but has spaces 7f3a9c"
+    monkeypatch.setenv(
+        "SWITCHBOARD_TELEGRAM_BOTS", f'[{{"token": "1:abc", "webhook_secret": "{secret}"}}]'
+    )
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert "webhook_secret" in str(raised.value)
+    assert secret not in str(raised.value)
+
+
+def test_the_cli_names_a_bad_setting_in_one_line_without_its_value(tmp_path: Path) -> None:
+    secret = "tok en-with-a-space-9d1e"
+    env = {
+        **os.environ,
+        "SWITCHBOARD_TELEGRAM_BOTS": f'[{{"token": "1:a", "webhook_secret": "{secret}"}}]',
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "migrate"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert secret not in result.stderr + result.stdout
+    assert result.stderr.strip().startswith("error: SWITCHBOARD_TELEGRAM_BOTS")
+    assert len(result.stderr.strip().splitlines()) == 1

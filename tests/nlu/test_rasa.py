@@ -1,0 +1,43 @@
+"""The Rasa client keeps its token to itself: Rasa reads it from the URL's query, and httpx
+puts that URL in its errors, which reach the logs, stored interpretations and ``/readyz``."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+
+from nlu.base import Dialogue
+from nlu.rasa import RasaInterpreter
+
+TOKEN = "s3cret-rasa-token-0123456789"
+
+
+def _answering(status: int) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["token"] == TOKEN  # Rasa's token auth: the query
+        return httpx.Response(status, json={"status": "failure", "message": "nope"})
+
+    return httpx.MockTransport(handler)
+
+
+def _unreachable() -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot connect to {request.url}", request=request)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("transport", [_answering(401), _answering(500), _unreachable()])
+async def test_the_token_appears_in_no_error_log_or_state(transport: httpx.MockTransport) -> None:
+    rasa = RasaInterpreter(
+        "http://rasa.invalid:5005", frozenset({"en"}), token=TOKEN, transport=transport
+    )
+    with capture_logs() as logs:
+        interpretation = await rasa.parse("where is my order")
+        turn = await rasa.respond(Dialogue("c1", interpretation, "en"))
+    await rasa.close()
+    assert interpretation.intent == "unknown"
+    assert rasa.state()["error"]
+    seen = [str(rasa.state()), str(logs), repr(interpretation), repr(turn)]
+    assert all(TOKEN not in text for text in seen), seen
