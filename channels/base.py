@@ -17,6 +17,22 @@ ChannelName = Literal["webchat", "email", "telegram", "slack"]
 AuthorKind = Literal["customer", "bot", "agent", "system"]
 
 
+NUL = "\x00"
+NUL_REFUSED = "text may not contain the NUL character (U+0000)"
+
+
+def holds_nul(value: object) -> bool:
+    """Whether any text in a parsed JSON value holds U+0000, which Postgres cannot store in a
+    text column: boundaries refuse it (422, close 4400) rather than fail at the database."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, Mapping):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(holds_nul(v) for v in value)
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Sender:
     """Who wrote an inbound message, as the channel knows them."""

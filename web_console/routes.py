@@ -165,12 +165,25 @@ def _body(model: type[M], raw: bytes) -> M:
 
 
 def _validated(model: type[M], data: Any) -> M:
+    if _holds_nul(data):
+        # Postgres cannot store U+0000 in text: refused here, not failed at the database.
+        raise _Refused(_error(422, "text may not contain the NUL character (U+0000)"))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "body"
         raise _Refused(_error(422, f"{where}: {first['msg']}")) from None
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 @dataclass(frozen=True, slots=True)

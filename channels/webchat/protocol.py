@@ -10,9 +10,17 @@ import re
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from channels.base import FILE_ONLY_TEXT, Attachment, ChannelName, InboundMessage, Sender
+from channels.base import (
+    FILE_ONLY_TEXT,
+    NUL_REFUSED,
+    Attachment,
+    ChannelName,
+    InboundMessage,
+    Sender,
+    holds_nul,
+)
 
 CHANNEL: ChannelName = "webchat"
 
@@ -43,6 +51,13 @@ class ProtocolError(Exception):
 
 class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if holds_nul(data):
+            raise ValueError(NUL_REFUSED)
+        return data
 
 
 class Hello(_Frame):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import orjson
 import structlog
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -16,7 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from channels.base import Attachment, safe_filename
+from channels.base import NUL_REFUSED, Attachment, holds_nul, safe_filename
 from channels.webchat import protocol as p
 from channels.webchat.hub import WebchatHub
 from channels.webchat.port import UnknownInbox, Visitor, WebchatBackend
@@ -38,6 +39,13 @@ class SessionRequest(BaseModel):
     token: str | None = Field(default=None, max_length=2048)
     name: str | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if holds_nul(data):
+            raise ValueError(NUL_REFUSED)
+        return data
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.base import NUL_REFUSED, holds_nul
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
 from server.services.agents import create_agent
@@ -31,6 +32,13 @@ MAIL_STATES = ("received", "stored", "duplicate", "report", "quarantined")
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if holds_nul(data):
+            raise ValueError(NUL_REFUSED)
+        return data
 
 
 class BrandBody(_Body):
@@ -149,7 +157,10 @@ def routes(
         return wrapped
 
     def path(request: Request, name: str) -> str:
-        return str(request.path_params[name])
+        value = str(request.path_params[name])
+        if holds_nul(value):
+            raise _Refused(422, f"{name}: {NUL_REFUSED}")
+        return value
 
     async def list_brands(request: Request, conn: Conn) -> Any:
         """

@@ -154,6 +154,12 @@ BAD_FRAMES = [
     ),
     ("second hello", orjson.dumps({"type": "hello", "token": "t"}), p.CLOSE_BAD_FRAME),
     (
+        # Postgres cannot store U+0000: refused at the frame, never "unavailable, retry".
+        "NUL in text",
+        orjson.dumps({"type": "message", "client_id": "a", "text": "hi\u0000there"}),
+        p.CLOSE_BAD_FRAME,
+    ),
+    (
         "oversized frame",
         orjson.dumps({"type": "message", "client_id": "a", "text": "x" * 70_000}),
         p.CLOSE_TOO_BIG,
