@@ -13,7 +13,7 @@ import asyncio
 import ssl
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -92,9 +92,11 @@ class _Session(SMTP):
             peer = transport.get_extra_info("peername")
             ip = str(peer[0]) if isinstance(peer, tuple) else str(peer)
             if self._counts[ip] >= self._limit:
-                # Refused before the greeting, as RFC 5321 §3.1 allows with a 421.
-                assert isinstance(transport, asyncio.WriteTransport)
-                transport.write(b"421 4.7.0 Too many connections from your address\r\n")
+                # Refused before the greeting, as RFC 5321 §3.1 allows with a 421. uvloop's
+                # transports write but are not asyncio.WriteTransport subclasses: no isinstance.
+                cast(asyncio.WriteTransport, transport).write(
+                    b"421 4.7.0 Too many connections from your address\r\n"
+                )
                 transport.close()
                 return
             self._counts[ip] += 1
