@@ -52,6 +52,9 @@ class Attachment:
 
 
 _UNSAFE = re.compile(r"[^\w.\- ()+,@=]+")
+# A name past this is cut, keeping its extension (".pdf") so the file still opens as what it is.
+MAX_FILENAME = 150
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 
 
 # The text of a customer's message that is only a file (no caption, no words).
@@ -60,12 +63,17 @@ FILE_ONLY_TEXT = "(file)"
 
 def safe_filename(name: str | None, content_type: str, n: int) -> str:
     """A name that is only a name: no directories, control characters, leading dots or
-    reserved characters; one is made up from the content type when nothing is left."""
+    reserved characters, at most ``MAX_FILENAME`` characters with its extension kept; one is
+    made up from the content type when nothing is left."""
     cleaned = ""
     if name:
         base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
         base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
-        cleaned = _UNSAFE.sub("_", base).strip(" ._")[:150]
+        cleaned = _UNSAFE.sub("_", base).strip(" ._")
+        if len(cleaned) > MAX_FILENAME:
+            found = _EXTENSION.search(cleaned)
+            extension = found.group() if found else ""
+            cleaned = cleaned[: MAX_FILENAME - len(extension)].rstrip(" ._") + extension
     if cleaned:
         return cleaned
     extension = mimetypes.guess_extension(content_type) or ".bin"
