@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from channels.base import InboundMessage, Sender
 from channels.webchat import protocol as p
@@ -81,3 +85,87 @@ def test_the_widget_never_sees_agent_ids() -> None:
         "channel": "console",
     }
     assert "author_id" not in p.message_frame(message)["message"]
+
+
+# Properties: whatever a client sends, the parser answers with a frame or a ProtocolError
+# (never a crash that would end the connection with a 1011), and a valid frame survives being
+# encoded and parsed again.
+
+_CLOSE_CODES = {p.CLOSE_BAD_PAYLOAD, p.CLOSE_BAD_FRAME}
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    # orjson reads 64-bit integers; a bigger one is not JSON it accepts (1007).
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+_FIELDS = ("type", "token", "conversation_id", "last_seq", "client_id", "text", "active")
+# Objects shaped like frames: a known type and some of the known fields with any values.
+_frame_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(["hello", "message", "typing", "ping"])},
+    optional={name: _json for name in _FIELDS[1:]},
+)
+
+
+def _outcome(text: str) -> p.Hello | p.SendMessage | p.Typing | p.Ping | p.ProtocolError:
+    try:
+        return p.parse_client_frame(text)
+    except p.ProtocolError as refused:
+        return refused
+
+
+def _parses_or_refuses(text: str) -> None:
+    outcome = _outcome(text)
+    if isinstance(outcome, p.ProtocolError):
+        assert outcome.code in _CLOSE_CODES
+        assert outcome.reason
+        assert len(outcome.reason.encode()) <= 123
+
+
+@given(st.text())
+def test_any_text_parses_or_is_refused_with_a_close_code(text: str) -> None:
+    _parses_or_refuses(text)
+
+
+@given(st.binary())
+def test_any_bytes_as_a_text_frame_parse_or_are_refused(data: bytes) -> None:
+    # A WebSocket text frame is UTF-8; the server decodes it before the parser sees it.
+    _parses_or_refuses(data.decode("utf-8", errors="replace"))
+
+
+@given(_json | _frame_like)
+def test_any_json_parses_or_is_refused_as_a_bad_frame(value: object) -> None:
+    outcome = _outcome(json.dumps(value))
+    if isinstance(outcome, p.ProtocolError):
+        # It is JSON, so never "not valid JSON" (1007).
+        assert outcome.code == p.CLOSE_BAD_FRAME
+        assert len(outcome.reason.encode()) <= 123
+
+
+# Text the widget can send: anything but NUL (refused before the database sees it) and not blank.
+_text = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=200)
+_valid_frames = st.one_of(
+    st.builds(
+        p.Hello,
+        type=st.just("hello"),
+        token=st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=100),
+        conversation_id=st.none() | st.text(st.characters(exclude_characters="\x00"), max_size=64),
+        last_seq=st.integers(min_value=0, max_value=2**62),
+    ),
+    st.builds(
+        p.SendMessage,
+        type=st.just("message"),
+        client_id=st.from_regex(p.CLIENT_ID, fullmatch=True),
+        text=_text.filter(str.strip),
+    ),
+    st.builds(p.Typing, type=st.just("typing"), active=st.booleans()),
+    st.builds(p.Ping, type=st.just("ping")),
+)
+
+
+@given(_valid_frames)
+def test_valid_frames_round_trip(frame: p.Hello | p.SendMessage | p.Typing | p.Ping) -> None:
+    assert p.parse_client_frame(p.encode(frame.model_dump())) == frame
