@@ -1,0 +1,22 @@
+"""What the Slack adapter needs from the rest of Switchboard, as a port the server implements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from channels.base import Attachment
+from channels.slack.translate import Incoming
+
+
+class SlackBackend(Protocol):
+    async def store(self, incoming: Incoming, attachments: tuple[Attachment, ...]) -> None:
+        """Persist a customer's message durably; the event is acknowledged only after this
+        returns. ``attachments`` are the files fetched in time; the names of the others are in
+        ``incoming.meta["missing_files"]``. A message already stored (Slack's retry, the
+        ``app_mention`` twin of a ``message``) is not stored again. Raises on failure, which
+        Slack is told as a 5xx, so it sends the event again."""
+        ...
+
+    def retried(self) -> None:
+        """Slack sent an event again (it saw no answer in time): counted for the metrics."""
+        ...
