@@ -125,7 +125,9 @@ def score(facts: Facts, weights: Weights) -> Priority:
     tier_points = weights.tiers.get(facts.tier or "", 0)
     if tier_points:
         parts.append(Contribution(tier_points, f"{facts.tier} tier"))
-    value_points = min(weights.value_cap, int(facts.value / 1000 * weights.value_per_thousand))
+    # Capped before it becomes an int: a value too large for one (infinity) earns the cap.
+    per_value = facts.value / 1000 * weights.value_per_thousand
+    value_points = int(min(weights.value_cap, per_value)) if per_value > 0 else 0
     if value_points > 0:
         parts.append(Contribution(value_points, f"customer value {facts.value:,.0f}"))
     parts += _sentiment(facts.sentiments, weights)
