@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import random
-
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from channels.segments import segments, utf16_length
 
@@ -31,17 +31,44 @@ def test_emoji_count_twice_as_telegram_counts_them() -> None:
     assert parts == ["😀😀", "😀😀", "😀"]
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_any_text_keeps_all_but_break_whitespace_in_order_within_the_limit(seed: int) -> None:
-    rng = random.Random(seed)
-    alphabet = ["word", "mot", "é", "😀", " ", " ", "\n", "\n\n", ". ", "x" * 30]
-    text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 2000)))
-    limit = rng.choice([5, 40, 300, 4096])
+# Text made of the pieces segmentation cares about (every kind of break, astral characters,
+# long words) as well as any text at all.
+_pieces = st.sampled_from(["word", "mot", "é", "😀", " ", "  ", "\n", "\n\n", ". ", "! ", "x" * 30])
+_texts = st.text() | st.lists(_pieces, max_size=400).map("".join)
+_limits = st.integers(min_value=2, max_value=300) | st.sampled_from([4096])
+
+
+def _rejoins(text: str, parts: list[str]) -> bool:
+    """Whether ``parts`` are ``text`` in order with only whitespace between them (and after the
+    last): what is dropped at each break is whitespace, nothing else is."""
+    at = 0
+    for part in parts:
+        while not text.startswith(part, at):
+            if at == len(text) or not text[at].isspace():
+                return False
+            at += 1
+        at += len(part)
+    return not text[at:].strip()
+
+
+@given(_texts, _limits)
+def test_parts_rejoin_to_the_text_but_whitespace_at_the_breaks(text: str, limit: int) -> None:
+    assert _rejoins(text, segments(text, limit))
+
+
+@given(_texts, _limits)
+def test_each_part_is_within_the_limit_and_not_blank(text: str, limit: int) -> None:
     parts = segments(text, limit)
+    assert parts
     assert all(utf16_length(p) <= limit for p in parts)
-    # Only whitespace at the breaks is dropped: everything else is there, in order.
-    assert "".join("".join(parts).split()) == "".join(text.split())
+    # Only a text that fits whole comes back as it is, blank or not.
     assert all(p.strip() for p in parts) or parts == [text]
+
+
+@given(_texts, _limits)
+def test_a_text_within_the_limit_is_one_part_unchanged(text: str, limit: int) -> None:
+    assume(utf16_length(text) <= limit)
+    assert segments(text, limit) == [text]
 
 
 def test_a_limit_below_two_is_refused() -> None:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from routing.priority import Facts, Weights, at, band, score
+from routing.priority import Facts, Priority, Weights, at, band, score
 
 W = Weights()
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -108,3 +111,118 @@ def test_waiting_is_capped_but_eventually_beats_fresh_urgency() -> None:
 def test_weights_are_configurable() -> None:
     heavy = Weights(vip=100)
     assert score(Facts(channel="email", vip=True), heavy).score == 100
+
+
+# Properties over any facts: the score is the sum of its explanation, it never drops when a
+# documented input gets worse (VIP, value, urgency, sentiment, repeats, escalation, waiting, the
+# SLA clock), and it stays within what the weights allow.
+
+_URGENCY_ORDER = ("low", "normal", "high", "critical")
+_intents_by_class = {
+    urgency: sorted(i for i, c in W.urgency.items() if c == urgency) for urgency in _URGENCY_ORDER
+}
+_facts = st.builds(
+    Facts,
+    channel=st.sampled_from(["webchat", "telegram", "slack", "email", "fax"]),
+    intent=st.none() | st.sampled_from([*W.urgency, "something_new"]),
+    # VADER compound scores, oldest first.
+    sentiments=st.lists(st.floats(min_value=-1, max_value=1), max_size=6).map(tuple),
+    vip=st.booleans(),
+    tier=st.none() | st.sampled_from(["gold", "silver", "bronze"]),
+    # Lifetime value as the admin API takes it: any non-negative float, infinity included.
+    value=st.floats(min_value=0),
+    repeat_contacts=st.integers(min_value=0, max_value=100),
+    escalation=st.integers(min_value=0, max_value=200),
+)
+_minutes = st.floats(min_value=-10_000, max_value=10_000)
+
+
+def _explained(priority: Priority) -> int:
+    return sum(
+        int(term.split()[0]) for term in priority.explanation().split(", ") if term[0] in "+-"
+    )
+
+
+@given(_facts, st.none() | _minutes, st.none() | _minutes)
+def test_the_explanation_sums_to_the_score(
+    facts: Facts, waited: float | None, due_in: float | None
+) -> None:
+    standing = score(facts, W)
+    live = at(
+        standing,
+        waiting_since=None if waited is None else NOW - timedelta(minutes=waited),
+        first_response_due=None if due_in is None else NOW + timedelta(minutes=due_in),
+        now=NOW,
+        weights=W,
+    )
+    for priority in (standing, live):
+        assert priority.score == sum(c.points for c in priority.contributions)
+        assert priority.score == _explained(priority)
+
+
+@given(_facts, st.none() | _minutes, st.none() | _minutes)
+def test_the_score_is_bounded_by_the_weights(
+    facts: Facts, waited: float | None, due_in: float | None
+) -> None:
+    lowest = min(0, *W.urgency_points.values())
+    highest = (
+        W.vip
+        + max(W.tiers.values())
+        + W.value_cap
+        + W.negative_sentiment
+        + W.worsening_trend
+        + max(W.urgency_points.values())
+        + max(W.channels.values())
+        + W.repeat_cap
+    )
+    standing = score(facts, W)
+    assert lowest <= standing.score - facts.escalation <= highest
+    live = at(
+        standing,
+        waiting_since=None if waited is None else NOW - timedelta(minutes=waited),
+        first_response_due=None if due_in is None else NOW + timedelta(minutes=due_in),
+        now=NOW,
+        weights=W,
+    )
+    assert standing.score <= live.score <= standing.score + W.waiting_cap + W.sla_breached
+
+
+@given(_facts, st.data())
+def test_the_score_never_drops_when_a_fact_gets_worse(facts: Facts, data: st.DataObject) -> None:
+    def more(value: float) -> float:
+        return data.draw(st.floats(min_value=value))
+
+    worse = [
+        replace(facts, vip=True),
+        replace(facts, value=more(facts.value)),
+        replace(facts, repeat_contacts=facts.repeat_contacts + data.draw(st.integers(0, 10))),
+        replace(facts, escalation=facts.escalation + data.draw(st.integers(0, 50))),
+    ]
+    if facts.sentiments:
+        lower = data.draw(st.floats(min_value=-1, max_value=facts.sentiments[-1]))
+        worse.append(replace(facts, sentiments=(*facts.sentiments[:-1], lower)))
+    if facts.intent in W.urgency:
+        rank = _URGENCY_ORDER.index(W.urgency[facts.intent])
+        urgency = data.draw(st.sampled_from(_URGENCY_ORDER[rank:]))
+        worse.append(replace(facts, intent=data.draw(st.sampled_from(_intents_by_class[urgency]))))
+    before = score(facts, W).score
+    for changed in worse:
+        assert score(changed, W).score >= before, changed
+
+
+@given(_facts, _minutes, _minutes, st.floats(min_value=0, max_value=10_000))
+def test_the_score_never_drops_as_the_clock_runs(
+    facts: Facts, waited: float, due_in: float, later: float
+) -> None:
+    standing = score(facts, W)
+
+    def live(now: datetime) -> int:
+        return at(
+            standing,
+            waiting_since=NOW - timedelta(minutes=waited),
+            first_response_due=NOW + timedelta(minutes=due_in),
+            now=now,
+            weights=W,
+        ).score
+
+    assert live(NOW + timedelta(minutes=later)) >= live(NOW)
