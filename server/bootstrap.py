@@ -369,6 +369,8 @@ async def stop(services: Services) -> None:
         # Messages already stored get their routing before the database goes away.
         await asyncio.wait_for(services.pipeline.settled(), timeout=10)
     with contextlib.suppress(Exception):
+        await services.pipeline.close()
+    with contextlib.suppress(Exception):
         await services.sweeps.close()
     with contextlib.suppress(Exception):
         await services.router.close()

@@ -48,6 +48,11 @@ class ParserPool:
         context.set_forkserver_preload(["channels.email.parsing"])
         self._pool = ProcessPool(max_workers=workers, initializer=_limit_worker, context=context)
 
+    @property
+    def workers(self) -> int:
+        """How many mails can be parsed at once."""
+        return self._workers
+
     async def warm_up(self) -> None:
         """Start the workers now (forkserver and imports take a second or two), so the first
         mail after a start is not the one that waits for them."""

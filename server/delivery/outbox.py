@@ -31,6 +31,17 @@ log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 1.0
 BATCH = 20
+# The longest wait between two attempts, whatever the attempt count or a remote's
+# Retry-After says: a relay that comes back after a night's outage is tried within the hour.
+MAX_RETRY_SECONDS = 3600.0
+
+
+def retry_wait(attempts: int, base: float, retry_after: float | None = None) -> float:
+    """Seconds before the next attempt: doubling from ``base`` per attempt made, at least a
+    remote's Retry-After, never more than MAX_RETRY_SECONDS."""
+    # The exponent is capped first: 2 ** 1000 seconds is an OverflowError in a timedelta.
+    doubling: float = base * 2 ** min(max(attempts - 1, 0), 30)
+    return min(max(doubling, retry_after or 0.0), MAX_RETRY_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +159,7 @@ class Outbox:
                 )
             else:
                 status = "pending"
-                wait = self._retry_seconds * 2 ** (due.attempts - 1)
-                wait = max(wait, exc.retry_after or 0)
+                wait = retry_wait(due.attempts, self._retry_seconds, exc.retry_after)
                 retry_at = datetime.now(UTC) + timedelta(seconds=wait)
                 detail = f"attempt {due.attempts} failed, retrying in {wait:.0f} s: {exc.detail}"
         except Exception as exc:  # a bug, not the channel: retried, and logged loudly

@@ -33,6 +33,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.store import ConversationRow, Pool, queue
+from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +42,10 @@ INBOX_CACHE_SECONDS = 30.0
 # Messages left unrouted by a node that died are routed at start-up if younger than this;
 # older ones are an agent's business (they are in the console already).
 UNROUTED_MAX_AGE_SECONDS = 24 * 3600.0
+# Routing's concurrency and backlog: enough workers that one slow conversation (its lock held
+# while Rasa answers) does not stall the others; a backlog past the queue waits in Postgres.
+ROUTING_WORKERS = 32
+ROUTING_QUEUE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +86,12 @@ class Pipeline:
         # Places handed-over conversations in a queue; None: they wait unscored (tests).
         self._router = router
         self._inboxes: dict[tuple[str, str], tuple[float, store.Inbox]] = {}
-        # Routing runs after the acknowledgement, one message at a time per conversation.
-        self._routing: set[asyncio.Task[None]] = set()
+        # Routing runs after the acknowledgement, one message at a time per conversation, on
+        # a bounded queue: past its size a message waits in Postgres (unrouted) for the sweep.
+        self._routing: WorkQueue[dict[str, Any]] = WorkQueue(
+            "route", self._route, workers=ROUTING_WORKERS, size=ROUTING_QUEUE
+        )
+        self._resweep: asyncio.Task[None] | None = None
         # conversation id -> (its lock, how many routings hold or wait for it)
         self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -125,9 +134,26 @@ class Pipeline:
         return Stored(message, duplicate=False)
 
     def _schedule_routing(self, message: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._route(message), name="route")
-        self._routing.add(task)
-        task.add_done_callback(self._routing.discard)
+        if self._routing.offer(message) or self._resweep is not None:
+            return
+        log.warning("routing queue full; the rest is routed from the database once it drains")
+        self._resweep = asyncio.create_task(self._route_refused(), name="route-resweep")
+
+    async def _route_refused(self) -> None:
+        """Once the queue has drained, route what it refused (still unrouted in Postgres),
+        again until a pass is refused nothing. Refusals meanwhile are counted, not spawned."""
+        try:
+            while True:
+                await self._routing.settled()
+                refused = self._routing.refused
+                await self.route_unrouted()
+                if self._routing.refused == refused:
+                    break
+        except Exception:
+            log.exception("routing the refused messages failed")
+        finally:
+            # No await between the last check and here: nothing can be refused unnoticed.
+            self._resweep = None
 
     async def route_unrouted(self) -> int:
         """Route the messages a node stored and acknowledged but died before routing (at
@@ -142,8 +168,16 @@ class Pipeline:
 
     async def settled(self) -> None:
         """Wait until every message ingested so far has been routed (tests, shutdown)."""
-        while self._routing:
-            await asyncio.gather(*list(self._routing), return_exceptions=True)
+        while True:
+            await self._routing.settled()
+            if self._resweep is None:
+                return
+            await asyncio.gather(self._resweep, return_exceptions=True)
+
+    async def close(self) -> None:
+        if self._resweep is not None:
+            self._resweep.cancel()
+        await self._routing.close()
 
     async def _open_and_append(
         self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage

@@ -29,6 +29,7 @@ from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
 from server.store import Pool, deliveries, event_log, mail
+from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +37,8 @@ log = structlog.get_logger(__name__)
 INBOX_CACHE_SECONDS = 30.0
 # How often receipts left by a node that died are looked for.
 SWEEP_SECONDS = 30.0
+# Receipt ids waiting for a parser; each is a few bytes (the raw mail stays in Postgres).
+RECEIPT_QUEUE = 1000
 
 
 class Mailroom:
@@ -56,7 +59,11 @@ class Mailroom:
         self._parser = parser
         self._inboxes: dict[str, dict[str, Any]] = {}
         self._inboxes_until = 0.0
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Receipt ids, not raw mail: a worker loads a receipt only when a parser is free.
+        # Past the queue, receipts wait in Postgres ('received') for the periodic sweep.
+        self._work: WorkQueue[tuple[int, bool]] = WorkQueue(
+            "mail-receipt", self._process_item, workers=parser.workers, size=RECEIPT_QUEUE
+        )
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- the SMTP side -----------------------------------------------------------------------
@@ -89,15 +96,12 @@ class Mailroom:
 
     async def settled(self) -> None:
         """Wait until every receipt taken so far has been processed (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._work.settled()
 
     async def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._work.close()
         self._parser.close()
 
     def process_soon(self, receipt_id: int) -> None:
@@ -105,9 +109,10 @@ class Mailroom:
         self._spawn(receipt_id)
 
     def _spawn(self, receipt_id: int, *, steal: bool = False) -> None:
-        task = asyncio.create_task(self._process(receipt_id, steal), name="mail-receipt")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._work.offer((receipt_id, steal))
+
+    async def _process_item(self, item: tuple[int, bool]) -> None:
+        await self._process(*item)
 
     async def _sweep_forever(self) -> None:
         while True:

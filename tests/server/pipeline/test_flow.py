@@ -10,7 +10,7 @@ import pytest
 from channels.base import InboundMessage, Sender
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
-from server import events
+from server import events, store
 from server.errors import Conflict, NotFound
 from server.events import Event
 from server.live.bus import InProcessBus
@@ -308,3 +308,20 @@ async def test_messages_left_unrouted_are_routed_once_at_start_up(pool: asyncpg.
     assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='system'") == 1
     assert await pool.fetchval("SELECT status FROM conversations") == "queued"
     assert await first.route_unrouted() == 0
+
+
+async def test_past_the_routing_queue_messages_wait_in_postgres_and_are_all_routed(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst beyond the bounded routing queue costs no task per message: what the queue
+    refuses stays unrouted in Postgres and is routed from there once the queue drains."""
+    monkeypatch.setattr("server.pipeline.flow.ROUTING_WORKERS", 1)
+    monkeypatch.setattr("server.pipeline.flow.ROUTING_QUEUE", 2)
+    pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    for n in range(12):
+        await pipeline.ingest(inbound(f"burst-{n}", visitor=f"visitor-{n}"))
+    assert pipeline._routing.refused > 0
+    await pipeline.settled()
+    async with pool.acquire() as conn:
+        assert await store.unrouted_messages(conn, 3600) == []
+    await pipeline.close()
