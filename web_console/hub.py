@@ -95,6 +95,7 @@ class Client:
         self._seen: set[int] = set()
         self._order: deque[int] = deque()
         self.closed = False
+        self._closing: asyncio.Task[None] | None = None
 
     def push(self, frame: dict[str, Any]) -> None:
         if self.closed:
@@ -103,7 +104,11 @@ class Client:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.closed = True
-            asyncio.get_running_loop().create_task(self.ws.close(CLOSE_TRY_AGAIN, "too slow"))
+            # Held on the client until done: a task whose only reference is dropped may be
+            # collected before it closes the socket.
+            self._closing = asyncio.get_running_loop().create_task(
+                self.ws.close(CLOSE_TRY_AGAIN, "too slow")
+            )
 
     def first_time(self, event_id: int) -> bool:
         if event_id in self._seen:

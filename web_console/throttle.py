@@ -8,8 +8,15 @@ nodes behind a proxy each node counts its own share.
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
+
+from cachetools import TTLCache
+
+# Keys (emails and addresses) remembered at once: a spray of made-up emails or addresses
+# evicts the oldest, never grows the process. 100,000 deques of up to 50 floats is ~50 MB at
+# worst.
+MAX_KEYS = 100_000
 
 
 class LoginThrottle:
@@ -22,11 +29,16 @@ class LoginThrottle:
         per_address: int = 50,
         window: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
+        max_keys: int = MAX_KEYS,
     ) -> None:
         self._limits = {"email": per_email, "address": per_address}
         self._window = window
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        # An entry lives a window after its last failure (it is set again on each), when all
+        # its times have aged out anyway.
+        self._failures: TTLCache[tuple[str, str], deque[float]] = TTLCache(
+            maxsize=max_keys, ttl=window, timer=clock
+        )
 
     def _keys(self, email: str, address: str) -> list[tuple[str, str]]:
         return [("email", email.strip().lower()), ("address", address)]
@@ -44,13 +56,15 @@ class LoginThrottle:
             if len(times) >= self._limits[key[0]]:
                 wait = max(wait, times[0] + self._window - now)
             if not times:
-                del self._failures[key]
+                self._failures.pop(key, None)
         return int(wait) + 1 if wait > 0 else None
 
     def failed(self, email: str, address: str) -> None:
         now = self._clock()
         for key in self._keys(email, address):
-            self._failures[key].append(now)
+            times = self._failures.get(key) or deque(maxlen=self._limits[key[0]])
+            times.append(now)
+            self._failures[key] = times
 
     def succeeded(self, email: str) -> None:
         self._failures.pop(("email", email.strip().lower()), None)

@@ -72,15 +72,23 @@ class RedisPresence(LocalPresence):
         self._redis = aioredis.Redis.from_url(url)
         self._heartbeat = heartbeat_seconds
         self._task: asyncio.Task[None] | None = None
+        # Immediate beats in flight: held so they are not collected half-way, and bounded
+        # by the agents connecting at once.
+        self._beats: set[asyncio.Task[None]] = set()
 
     def connected(self, agent_id: str) -> None:
         super().connected(agent_id)
         # Seen at once, not at the next heartbeat: a quick reconnect on another node counts.
-        asyncio.get_running_loop().create_task(self._beat([agent_id]))
+        self._beat_soon(agent_id)
 
     def disconnected(self, agent_id: str) -> None:
         super().disconnected(agent_id)
-        asyncio.get_running_loop().create_task(self._beat([agent_id]))
+        self._beat_soon(agent_id)
+
+    def _beat_soon(self, agent_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._beat([agent_id]))
+        self._beats.add(task)
+        task.add_done_callback(self._beats.discard)
 
     async def _beat(self, agent_ids: list[str]) -> None:
         if not agent_ids:

@@ -32,3 +32,23 @@ def test_a_successful_login_clears_the_emails_failures() -> None:
     throttle.succeeded("KIM@x.test")
     throttle.failed("kim@x.test", "a")
     assert throttle.retry_after("kim@x.test", "a") is None
+
+
+def test_a_spray_of_made_up_emails_keeps_memory_bounded() -> None:
+    throttle = LoginThrottle(
+        per_email=5, per_address=10**9, window=60, clock=ManualClock(0.0), max_keys=100
+    )
+    for n in range(1000):
+        throttle.failed(f"made-up-{n}@x.test", "10.0.0.1")
+    assert len(throttle._failures) <= 100
+    # The address is still counted (the newest keys stay).
+    assert throttle._failures.get(("address", "10.0.0.1")) is not None
+
+
+def test_failures_are_forgotten_a_window_after_the_last() -> None:
+    clock = ManualClock(0.0)
+    throttle = LoginThrottle(per_email=2, per_address=100, window=60, clock=clock)
+    throttle.failed("kim@x.test", "10.0.0.1")
+    clock.now += 61
+    assert throttle.retry_after("kim@x.test", "10.0.0.1") is None
+    assert len(throttle._failures) == 0
