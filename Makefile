@@ -60,8 +60,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (CI has two cores), a test file per worker so each file's expensive fixtures
+# (a Rasa stack, a browser) start once; the slowest tests are printed to keep the suite fast.
 pytest: $(STAMP) system-deps rasa-model
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 test: lint typecheck pytest
 
