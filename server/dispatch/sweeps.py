@@ -44,6 +44,9 @@ class Sweeps:
         self._grace = grace_seconds
         self.holder = f"node-{uuid.uuid4().hex[:12]}"
         self._task: asyncio.Task[None] | None = None
+        # The grace is counted from this node's start too: after a restart longer than the
+        # grace, consoles need a moment to reconnect and be heard before anyone is "gone".
+        self.started = time.time()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sweeps")
@@ -141,7 +144,7 @@ class Sweeps:
         now = time.time()
         gone = 0
         for agent_id, since in online.items():
-            if now - max(seen.get(agent_id, 0.0), since) <= self._grace:
+            if now - max(seen.get(agent_id, 0.0), since, self.started) <= self._grace:
                 continue
             async with self._pool.acquire() as conn:
                 if not await roster.mark_away(conn, agent_id):
