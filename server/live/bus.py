@@ -84,6 +84,9 @@ class RedisBus(_Listeners):
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._connected = False
+        # An event could not be published: the other nodes missed it, and are told to catch
+        # up from Postgres with the next thing that reaches Redis.
+        self._resync_owed = False
 
     async def start(self) -> None:
         await self._redis.ping()  # fail fast on a wrong URL
@@ -91,8 +94,19 @@ class RedisBus(_Listeners):
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
     async def publish(self, event: Event) -> None:
+        """Never raises: the event is already committed to Postgres, so a caller's write has
+        succeeded whatever Redis does. Without Redis, this node's listeners get the event
+        directly, and every node is told to resync once Redis answers again."""
         self._metrics.events_published.labels(event.name).inc()
-        await self._redis.publish(REDIS_CHANNEL, event.to_json())
+        try:
+            if self._resync_owed:
+                await self._redis.publish(REDIS_CHANNEL, Event(RESYNC, "", {}).to_json())
+                self._resync_owed = False
+            await self._redis.publish(REDIS_CHANNEL, event.to_json())
+        except (aioredis.RedisError, OSError) as exc:
+            self._resync_owed = True
+            log.warning("redis publish failed; delivered on this node only", error=str(exc))
+            self.dispatch(event)
 
     async def _read(self) -> None:
         delay = 0.1

@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
 from server.events import Event
-from server.live.bus import EventBus, InProcessBus, RedisBus
+from server.live.bus import RESYNC, EventBus, InProcessBus, RedisBus
 from server.metrics import Metrics
 
 
@@ -117,3 +118,35 @@ async def test_after_losing_redis_the_bus_reconnects_and_tells_listeners_to_catc
     finally:
         await admin.aclose()
         await bus.close()
+
+
+async def test_without_redis_a_publish_succeeds_locally_and_the_other_node_resyncs_later(
+    redis_url: str,
+) -> None:
+    """A write already committed is never reported as failed because Redis is away: this
+    node's listeners get the event, and the other nodes resync once Redis answers again."""
+    here, there = RedisBus(redis_url, Metrics()), RedisBus(redis_url, Metrics())
+    await here.start()
+    await there.start()
+    seen_here: list[Event] = []
+    seen_there: list[Event] = []
+    arrived = asyncio.Event()
+    here.subscribe(seen_here.append)
+
+    def on_there(event: Event) -> None:
+        seen_there.append(event)
+        if event.name == "message.created" and event.data.get("n") == 2:
+            arrived.set()
+
+    there.subscribe(on_there)
+    healthy = here._redis
+    here._redis = aioredis.Redis.from_url("redis://127.0.0.1:1")  # nothing listens there
+    await here.publish(Event("message.created", "c1", {"n": 1}, id=1))
+    assert [e.data for e in seen_here] == [{"n": 1}]
+    await here._redis.aclose()
+    here._redis = healthy
+    await here.publish(Event("message.created", "c1", {"n": 2}, id=2))
+    await asyncio.wait_for(arrived.wait(), timeout=10)
+    assert [e.name for e in seen_there] == [RESYNC, "message.created"]
+    await here.close()
+    await there.close()
