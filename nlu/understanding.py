@@ -10,6 +10,13 @@ from nlu import language as language_detection
 from nlu import sentiment as sentiment_analysis
 from nlu.base import UNKNOWN, Interpretation, Interpreter
 
+# What NLU reads of a message: its opening says what it is about, and a mail can carry
+# 100,000 characters of quoted history that would cost the classifier, the language detector
+# and the sentiment model tens of milliseconds of CPU each, for nothing.
+NLU_MAX_CHARS = 2000
+# Past this, language and sentiment run in a thread, off the event loop.
+INLINE_CHARS = 300
+
 
 class Understanding:
     def __init__(self, interpreter: Interpreter | None) -> None:
@@ -22,10 +29,19 @@ class Understanding:
         await asyncio.to_thread(self._languages.detect, "warming up the language detector")
 
     async def understand(self, text: str, conversation_language: str | None) -> Interpretation:
+        text = text[:NLU_MAX_CHARS]
         if self.interpreter is not None:
             parsed = await self.interpreter.parse(text)
         else:
             parsed = Interpretation(text=text, intent=UNKNOWN, confidence=0.0, engine="none")
+        if len(text) > INLINE_CHARS:
+            return await asyncio.to_thread(self._detect, parsed, text, conversation_language)
+        return self._detect(parsed, text, conversation_language)
+
+    def _detect(
+        self, parsed: Interpretation, text: str, conversation_language: str | None
+    ) -> Interpretation:
+        """Language and sentiment (CPU only)."""
         detected = self._languages.detect(text)
         # A short message ("ok", "10234") says little about language: keep the conversation's,
         # or, for a first message, take the likeliest language the bot speaks.
