@@ -1,16 +1,18 @@
 """A corpus of hostile and odd mail, built here rather than shipped: each entry is a name, the
-raw bytes as they go over the wire, and what must become of it."""
+raw bytes as they go over the wire, and what must become of it: stored (with the text and the
+file names the console shows), quarantined (with the reason), a delivery report, or refused by
+SMTP itself."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from tests.channels.email import samples
 
-Outcome = Literal["stored", "quarantined", "report", "refused", "any"]
+Outcome = Literal["stored", "quarantined", "report", "refused"]
 TO = samples.OUR
 
 
@@ -18,9 +20,14 @@ TO = samples.OUR
 class Case:
     name: str
     raw: bytes
-    # "any": stored or quarantined are both fine, as long as there is a reason when quarantined.
     expect: Outcome
     sender: str = "odd@example.com"
+    # Stored: the message's text exactly, its attachments' names in order, the receipt's subject
+    # (None: not pinned). Quarantined: words the reason must contain.
+    text: str | None = None
+    files: tuple[str, ...] | None = None
+    subject: str | None = None
+    reason: str | None = None
 
 
 def _headers(n: int, extra: str = "", subject: str = "odd mail") -> str:
@@ -40,7 +47,10 @@ def cases() -> Iterator[Case]:
     for case in _cases():
         raw = _fold(case.raw)
         too_long = any(len(line) > 998 for line in raw.split(b"\r\n"))
-        yield Case(case.name, raw, "refused" if too_long else case.expect, case.sender)
+        if too_long:
+            yield Case(case.name, raw, "refused", case.sender)
+        else:
+            yield replace(case, raw=raw)
 
 
 def _fold(raw: bytes) -> bytes:
@@ -63,13 +73,46 @@ def _cases() -> Iterator[Case]:
         n += 1
         return n
 
-    # Encoded-word floods: thousands of =?..?= in one header.
+    # Encoded-word floods: thousands of =?..?= in one header. Up to 3,000 words the headers
+    # stay under the parser's 64 KiB and the subject is decoded (adjacent words join without
+    # the space between them, RFC 2047 6.2; cut to 500 characters); past that they are over it.
     for count in (50, 200, 1000, 3000, 6000, 10000, 400, 800, 1500, 2500):
         words = " ".join(f"=?utf-8?q?w{i}?=" for i in range(count))
-        yield Case(f"encoded-word flood {count}", _plain(nid(), subject=words), "any")
+        decoded = "".join(f"w{i}" for i in range(count))[:500]
+        yield (
+            Case(
+                f"encoded-word flood {count}",
+                _plain(nid(), subject=words),
+                "stored",
+                text="hello",
+                subject=decoded,
+            )
+            if count <= 3000
+            else Case(
+                f"encoded-word flood {count}",
+                _plain(nid(), subject=words),
+                "quarantined",
+                reason="headers larger than 65536 bytes",
+            )
+        )
     for count in (100, 1000, 3000, 6000):
         words = " ".join(f"=?utf-8?b?{base64.b64encode(b'xx').decode()}?=" for _ in range(count))
-        yield Case(f"base64 encoded-word flood {count}", _plain(nid(), subject=words), "any")
+        yield (
+            Case(
+                f"base64 encoded-word flood {count}",
+                _plain(nid(), subject=words),
+                "stored",
+                text="hello",
+                subject=("xx" * count)[:500],
+            )
+            if count <= 3000
+            else Case(
+                f"base64 encoded-word flood {count}",
+                _plain(nid(), subject=words),
+                "quarantined",
+                reason="headers larger than 65536 bytes",
+            )
+        )
 
     # Deep MIME nesting.
     for depth in (2, 5, 9, 11, 15, 25, 50, 100, 200, 400):
@@ -154,53 +197,101 @@ def _cases() -> Iterator[Case]:
     for k, (sep, label) in enumerate([("\n", "LF"), ("\r", "CR"), ("\n\r", "LFCR")] * 4):
         i = nid()
         text = _headers(i).replace("\r\n", sep) + sep + f"line one{sep}line two {k}{sep}"
-        yield Case(f"bare {label} {k}", text.encode(), "any")
+        if label != "LFCR":
+            # A bare LF or CR ends a line as CRLF does.
+            yield Case(
+                f"bare {label} {k}",
+                text.encode(),
+                "stored",
+                text=f"line one\nline two {k}",
+                subject="odd mail",
+            )
+        else:
+            # LF then CR is two line ends, the second a blank line: the headers end after From,
+            # and the rest (the other headers too) is the body, shown rather than lost.
+            body = "\n\n".join(_headers(i).split("\r\n")[1:])
+            yield Case(
+                f"bare {label} {k}",
+                text.encode(),
+                "stored",
+                text=f"{body}\nline one\n\nline two {k}",
+                subject="",
+            )
 
     # Header injection attempts.
-    injections = [
-        "Subject: =?utf-8?q?hi=0D=0ABcc:_victim@example.com?=",
-        "Subject: hi\r\n\tBcc: victim@example.com",
-        "X-Test: a\rBcc: victim@example.com",
-        "Subject: =?utf-8?b?" + base64.b64encode(b"x\r\nBcc: v@example.com").decode() + "?=",
-        "Reply-To: attacker@example.net\r\nReply-To: second@example.net",
-        "To: " + ", ".join(f"u{k}@example.com" for k in range(500)),
-        'Cc: <<<>>>@@@, ,,, "unterminated',
-        "In-Reply-To: <" + "x" * 5000 + ">",
-        "References: " + " ".join(f"<r{k}@x>" for k in range(2000)),
-        "Message-ID: <a@b> <c@d>",
-        'Content-Type: text/plain; name="a\r\n b"',
-        "Content-Disposition: attachment; filename*=utf-8''%0D%0ABcc%3A%20x",
-        "X-Header-With-Colon:: value",
-        "From: =?utf-8?q?Admin=0D=0A?= <odd@example.com>",
-        "Subject: \x00\x01\x02 control",
+    # Each is stored with its body as the text; an injected line break never makes a header
+    # (the subject stays one line) and a named part is a file whose name keeps no line break.
+    # Pinned: (header, subject, text, files); None is not pinned.
+    injections: list[tuple[str, str | None, str | None, tuple[str, ...]]] = [
+        (
+            "Subject: =?utf-8?q?hi=0D=0ABcc:_victim@example.com?=",
+            "hi Bcc: victim@example.com",
+            None,
+            (),
+        ),
+        ("Subject: hi\r\n\tBcc: victim@example.com", "hi Bcc: victim@example.com", None, ()),
+        ("X-Test: a\rBcc: victim@example.com", "", None, ()),
+        (
+            "Subject: =?utf-8?b?" + base64.b64encode(b"x\r\nBcc: v@example.com").decode() + "?=",
+            "x Bcc: v@example.com",
+            None,
+            (),
+        ),
+        ("Reply-To: attacker@example.net\r\nReply-To: second@example.net", "", None, ()),
+        ("To: " + ", ".join(f"u{k}@example.com" for k in range(500)), "", None, ()),
+        ('Cc: <<<>>>@@@, ,,, "unterminated', "", None, ()),
+        ("In-Reply-To: <" + "x" * 5000 + ">", None, None, ()),  # one word: refused by SMTP
+        ("References: " + " ".join(f"<r{k}@x>" for k in range(2000)), "", None, ()),
+        ("Message-ID: <a@b> <c@d>", "", None, ()),
+        # A text part with a name is a file (the legacy Content-Type name= is a file name).
+        ('Content-Type: text/plain; name="a\r\n b"', "", "(attachments only)", ("a b",)),
+        (
+            "Content-Disposition: attachment; filename*=utf-8''%0D%0ABcc%3A%20x",
+            "",
+            "(attachments only)",
+            ("Bcc_ x",),
+        ),
+        ("X-Header-With-Colon:: value", "", None, ()),
+        ("From: =?utf-8?q?Admin=0D=0A?= <odd@example.com>", "", None, ()),
+        ("Subject: \x00\x01\x02 control", "control", None, ()),
     ]
-    for k, header in enumerate(injections):
+    for k, (header, subject, shown, files) in enumerate(injections):
         i = nid()
         raw = (
             f"From: odd@example.com\r\nTo: {TO}\r\nMessage-ID: <corpus-{i}@example.com>\r\n"
             f"{header}\r\n\r\nbody {k}\r\n"
         )
-        yield Case(f"header injection {k}", raw.encode("utf-8", "surrogateescape"), "any")
+        yield Case(
+            f"header injection {k}",
+            raw.encode("utf-8", "surrogateescape"),
+            "stored",
+            text=shown or f"body {k}",
+            files=files,
+            subject=subject,
+        )
 
     # Path-traversal and hostile attachment names.
+    # Each is stored with its text and one file, under the name kept: (name, kept as a quoted
+    # filename, kept as an RFC 2231 filename*). A quoted backslash escapes the next character
+    # (RFC 5322 quoted-pair); a raw CRLF in a quoted name ends the header there.
     names = [
-        "../../../../etc/passwd",
-        "..\\..\\boot.ini",
-        "/etc/shadow",
-        "C:\\Windows\\evil.exe",
-        "a\x00b.txt",
-        ".bashrc",
-        "....//....//x",
-        "%2e%2e%2fpasswd",
-        "con.txt",
-        "x" * 1000 + ".pdf",
-        "<script>alert(1)</script>.html",
-        "ʇxt.ǝlıɟ",  # noqa: RUF001 (upside-down text, on purpose)
-        "\u202ecod.exe",
-        "name\r\nX-Injected: yes.txt",
-        "",
+        ("../../../../etc/passwd", "passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini", "boot.ini"),
+        ("/etc/shadow", "shadow", "shadow"),
+        ("C:\\Windows\\evil.exe", "C_Windowsevil.exe", "evil.exe"),
+        ("a\x00b.txt", "ab.txt", "ab.txt"),
+        (".bashrc", "bashrc", "bashrc"),
+        ("....//....//x", "x", "x"),
+        ("%2e%2e%2fpasswd", "2e_2e_2fpasswd", "2e_2e_2fpasswd"),
+        ("con.txt", "con.txt", "con.txt"),
+        ("x" * 1000 + ".pdf", "", ""),  # one word past 998 octets: refused by SMTP
+        ("<script>alert(1)</script>.html", "script_.html", "script_.html"),
+        ("ʇxt.ǝlıɟ", "ʇxt.ǝlıɟ", "ʇxt.ǝlıɟ"),  # noqa: RUF001 (upside-down text, on purpose)
+        ("\u202ecod.exe", "cod.exe", "cod.exe"),
+        ("name\r\nX-Injected: yes.txt", "name", "nameX-Injected_ yes.txt"),
+        ("", "attachment-1.bin", "attachment-1.bin"),
     ]
-    for k, name in enumerate(names):
+    for k, (name, kept, kept_2231) in enumerate(names):
         i = nid()
         raw = (
             _headers(i, 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="z"\r\n')
@@ -208,7 +299,13 @@ def _cases() -> Iterator[Case]:
             + f'--z\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="{name}"\r\n'
             + "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--z--\r\n"
         )
-        yield Case(f"attachment name {k}", raw.encode("utf-8", "surrogateescape"), "any")
+        yield Case(
+            f"attachment name {k}",
+            raw.encode("utf-8", "surrogateescape"),
+            "stored",
+            text="file attached",
+            files=(kept,),
+        )
         i = nid()
         encoded = name.encode("utf-8", "surrogateescape").hex()
         pct = "".join(f"%{encoded[j : j + 2]}" for j in range(0, len(encoded), 2))
@@ -218,7 +315,13 @@ def _cases() -> Iterator[Case]:
             + f"--z\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''{pct}\r\n"
             + "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--z--\r\n"
         )
-        yield Case(f"RFC 2231 attachment name {k}", raw.encode(), "any")
+        yield Case(
+            f"RFC 2231 attachment name {k}",
+            raw.encode(),
+            "stored",
+            text="file attached",
+            files=(kept_2231,),
+        )
 
     # Huge single lines: refused by SMTP itself when raw, stored (truncated) when encoded.
     for size in (1200, 5000, 100_000):
@@ -291,7 +394,8 @@ def _cases() -> Iterator[Case]:
     broken: list[tuple[str, bytes | None, Outcome]] = [
         ("no headers at all", b"\r\njust a body\r\n", "stored"),
         ("only headers", f"From: odd@example.com\r\nTo: {TO}\r\n".encode(), "stored"),
-        ("binary garbage", bytes(range(256)) * 20, "any"),
+        # No From: the envelope sender's; the text is the bytes' best-effort reading.
+        ("binary garbage", bytes(range(256)) * 20, "stored"),
         ("NUL bytes", _plain(nid(), "a\x00b\x00c"), "stored"),
         (
             "8-bit header",
@@ -301,7 +405,9 @@ def _cases() -> Iterator[Case]:
         (
             "multipart without boundary",
             (_headers(nid(), "Content-Type: multipart/mixed\r\n") + "\r\nbody\r\n").encode(),
-            "any",
+            # Stored; its text is not pinned: "body" becomes a file (attachment-1.bin) and the
+            # text "(attachments only)", where best-effort text would be "body".
+            "stored",
         ),
         (
             "boundary never closed",
@@ -317,7 +423,7 @@ def _cases() -> Iterator[Case]:
                 _headers(nid(), "Content-Transfer-Encoding: base64\r\n")
                 + "\r\n!!!not base64@@@\r\n"
             ).encode(),
-            "any",
+            "stored",
         ),
         (
             "broken quoted-printable",
@@ -332,7 +438,7 @@ def _cases() -> Iterator[Case]:
             (
                 _headers(nid(), "Content-Transfer-Encoding: x-uuencode-42\r\n") + "\r\nbody\r\n"
             ).encode(),
-            "any",
+            "stored",
         ),
         ("garbage date", _plain(nid(), extra="Date: the day after tomorrow\r\n"), "stored"),
         (
@@ -363,9 +469,9 @@ def _cases() -> Iterator[Case]:
             (
                 _headers(nid(), "Content-Type: text/html\r\n") + "\r\n" + "<div>" * 20000 + "x\r\n"
             ).encode(),
-            "any",
+            "refused",  # one line of 100,000 octets
         ),
-        ("message/rfc822 chain", None, "any"),
+        ("message/rfc822 chain", None, "quarantined"),
         (
             "winmail.dat",
             (
@@ -384,6 +490,10 @@ def _cases() -> Iterator[Case]:
         ),
         ("empty body", _plain(nid(), ""), "stored"),
     ]
+    # What is malformed degrades to best-effort text: undecodable base64 as it came, an
+    # unknown transfer encoding as if none.
+    texts = {"invalid base64": "!!!not base64@@@", "unknown transfer encoding": "body"}
+    reasons = {"message/rfc822 chain": "MIME nesting deeper than 10"}
     for name, given, expect in broken:
         if given is None:
             i = nid()
@@ -391,4 +501,4 @@ def _cases() -> Iterator[Case]:
             for _ in range(30):
                 inner = f"Content-Type: message/rfc822\r\n\r\n{inner}"
             given = (_headers(i) + inner).encode()
-        yield Case(name, given, expect)
+        yield Case(name, given, expect, text=texts.get(name), reason=reasons.get(name))
