@@ -8,11 +8,12 @@ signing events the way Slack does (v0 HMAC-SHA256 over ``v0:<timestamp>:<body>``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,6 +42,15 @@ class SlackApi:
     retry_after: int = 1
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    # A slow file server: a held file is never sent (the client can only give up on it); a
+    # file in ``after`` is sent only once the client has given up the file it names.
+    # ``release`` ends every wait as the stand-in stops, so no request outlives the test.
+    held: set[str] = field(default_factory=set)
+    after: dict[str, str] = field(default_factory=dict)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    downloads: list[str] = field(default_factory=list)
+    given_up: list[str] = field(default_factory=list)
+    _given_up: dict[str, asyncio.Event] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)
     # Files the app uploads (files.getUploadURLExternal → upload → completeUploadExternal).
     pending_uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -160,8 +170,34 @@ class SlackApi:
     async def download(self, request: Request) -> Response:
         if request.headers.get("authorization") not in (f"Bearer {TOKEN}", f"Bearer {OTHER_TOKEN}"):
             return Response(status_code=403)
-        content = self.files.get(request.path_params["file"])
+        name = request.path_params["file"]
+        self.downloads.append(name)
+        if name in self.after:
+            await self._unless_released(self._gave_up(self.after[name]).wait())
+        if name in self.held:
+            await self._unless_released(_disconnected(request))
+            self.given_up.append(name)
+            self._gave_up(name).set()
+            return Response(status_code=503)
+        content = self.files.get(name)
         return Response(content, 200) if content is not None else Response(status_code=404)
+
+    def _gave_up(self, name: str) -> asyncio.Event:
+        return self._given_up.setdefault(name, asyncio.Event())
+
+    async def _unless_released(self, wait: Coroutine[Any, Any, Any]) -> None:
+        waiting = asyncio.ensure_future(wait)
+        released = asyncio.ensure_future(self.release.wait())
+        await asyncio.wait([waiting, released], return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiting, released):
+            task.cancel()
+        await asyncio.gather(waiting, released, return_exceptions=True)
+
+
+async def _disconnected(request: Request) -> None:
+    """Until the client hangs up (ASGI's http.disconnect, once the request is read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _params(request: Request) -> dict[str, Any]:
@@ -186,7 +222,10 @@ async def slack_api() -> AsyncIterator[SlackApi]:
     )
     async with serving(app) as base_url:
         api.base_url = base_url
-        yield api
+        try:
+            yield api
+        finally:
+            api.release.set()
 
 
 def signed(

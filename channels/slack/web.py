@@ -91,8 +91,8 @@ class SlackWeb:
 
     async def profile(self, team: str, user: str) -> Profile | None:
         """The user's name and email, cached; None when Slack could not be asked (try again
-        next time). A refusal (user_not_found and the like) is an empty profile, remembered
-        so it is not asked again on every message."""
+        next time). A refusal (``"ok": false`` with user_not_found and the like) is an empty
+        profile, remembered so it is not asked again on every message."""
         cached = self._users.get((team, user))
         if cached is not None:
             return cached
@@ -100,6 +100,9 @@ class SlackWeb:
             answer = await self.client.users_info(user=user, token=self.token_for(team))
             info = answer.get("user") or {}
         except SlackApiError as exc:
+            if exc.response.status_code != 200:  # a 429 or a 5xx: Slack was not really asked
+                log.warning("slack users.info failed", status=exc.response.status_code)
+                return None
             log.warning("slack users.info refused", user=user, error=exc.response.get("error"))
             info = {}
         except Exception as exc:

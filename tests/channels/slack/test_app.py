@@ -1,0 +1,129 @@
+"""The Slack events adapter against a fake backend (the port) and the Web API stand-in: what
+reaches the backend before Slack is answered, and what Slack is answered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+import pytest
+from starlette.applications import Starlette
+
+from channels.base import Attachment
+from channels.slack.app import EVENTS_PATH, SlackEvents
+from channels.slack.translate import Incoming
+from channels.slack.web import SlackWeb
+from tests import harness, slack_api
+from tests.slack_api import SlackApi, message_event, signed
+
+
+@dataclass
+class Backend:
+    """A SlackBackend that records what it is handed; ``failing`` makes every store raise."""
+
+    stored: list[tuple[Incoming, tuple[Attachment, ...]]] = field(default_factory=list)
+    retries: int = 0
+    failing: bool = False
+
+    async def store(self, incoming: Incoming, attachments: tuple[Attachment, ...]) -> None:
+        if self.failing:
+            raise RuntimeError("database unavailable")
+        self.stored.append((incoming, attachments))
+
+    def retried(self) -> None:
+        self.retries += 1
+
+
+@dataclass
+class Adapter:
+    api: SlackApi
+    backend: Backend
+    http: httpx.AsyncClient
+
+    async def post(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self.http.post(EVENTS_PATH, content=body, headers=headers or signed(body))
+
+
+@pytest.fixture
+async def adapter() -> AsyncIterator[Adapter]:
+    async with slack_api.slack_api() as api:
+        backend = Backend()
+        web = SlackWeb(token=slack_api.TOKEN, api_url=api.base_url + "/api/")
+        # A short deadline for a message's files, so the held ones below are given up soon.
+        events = SlackEvents(
+            backend, web, signing_secret=slack_api.SIGNING_SECRET, files_seconds=1.0
+        )
+        async with (
+            harness.serving(Starlette(routes=events.routes())) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+        ):
+            yield Adapter(api, backend, http)
+
+
+def _with_files(n: int, names: list[str], base_url: str) -> bytes:
+    files = [
+        {
+            "id": name,
+            "name": f"{name}.txt",
+            "mimetype": "text/plain",
+            "url_private_download": f"{base_url}/files/{name}",
+        }
+        for name in names
+    ]
+    return orjson.dumps(message_event(n, "the logs", files=files, subtype="file_share"))
+
+
+async def test_files_not_in_by_the_one_deadline_are_missing_and_the_message_is_stored(
+    adapter: Adapter,
+) -> None:
+    """One deadline for all of a message's files, not one per file: two files the file server
+    never sends, one it sends only once the first of those is given up (so only after the
+    deadline), and one it sends at once. The message is stored with that one, the other three
+    noted as missing, and Slack answered 200."""
+    api = adapter.api
+    api.files.update({"F1": b"one", "F2": b"two", "F3": b"three", "F4": b"four"})
+    api.held.update({"F1", "F4"})
+    api.after["F2"] = "F1"
+    response = await adapter.post(_with_files(1, ["F1", "F2", "F3", "F4"], api.base_url))
+    assert response.status_code == 200
+    [(incoming, attachments)] = adapter.backend.stored
+    assert [(a.filename, a.content) for a in attachments] == [("F3.txt", b"three")]
+    assert incoming.meta["missing_files"] == ["F1.txt", "F2.txt", "F4.txt"]
+
+
+async def test_a_message_whose_files_all_arrive_has_none_missing(adapter: Adapter) -> None:
+    api = adapter.api
+    api.files.update({"F1": b"one", "F2": b"two"})
+    response = await adapter.post(_with_files(2, ["F1", "F2"], api.base_url))
+    assert response.status_code == 200
+    [(incoming, attachments)] = adapter.backend.stored
+    assert [a.content for a in attachments] == [b"one", b"two"]
+    assert "missing_files" not in incoming.meta
+
+
+async def test_a_backend_that_cannot_store_is_a_5xx_so_slack_retries(adapter: Adapter) -> None:
+    adapter.backend.failing = True
+    body = orjson.dumps(message_event(3, "hello?"))
+    assert (await adapter.post(body)).status_code >= 500
+
+
+async def test_retries_are_counted_and_bad_timestamps_refused_before_bolt(
+    adapter: Adapter,
+) -> None:
+    body = orjson.dumps(message_event(4, "hello again"))
+    retry = {**signed(body), "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert (await adapter.post(body, retry)).status_code == 200
+    assert adapter.backend.retries == 1
+    for stamp in ("17000000a0", "", "1" * 13):
+        assert (await adapter.post(body, signed(body, timestamp=stamp))).status_code == 401
+    assert len(adapter.backend.stored) == 1
+
+
+async def test_events_that_are_not_a_customers_message_are_answered_and_not_stored(
+    adapter: Adapter,
+) -> None:
+    body = orjson.dumps(message_event(5, "from a bot", bot_id="B0OTHER"))
+    assert (await adapter.post(body)).status_code == 200
+    assert adapter.backend.stored == []
