@@ -192,11 +192,12 @@ async def test_replies_go_to_the_thread_obey_retry_after_and_the_profile_fills_t
     for n, text in enumerate(replies):
         await running.services.pipeline.reply(agent, str(row["id"]), text, f"s{n}")
 
-    async def delivered() -> bool:
-        return sorted(p["text"] for p in api.posted if p["text"].startswith("reply")) == replies
+    async def drained() -> bool:
+        """Every delivery (the replies and the handoff notice) sent: nothing more will go."""
+        statuses = await pool.fetch("SELECT status FROM deliveries WHERE channel = 'slack'")
+        return [r["status"] for r in statuses] == ["sent"] * (len(replies) + 1)
 
-    await harness.until(delivered, 30)
-    await asyncio.sleep(1)
+    await harness.until(drained, 30)
     posted = [p for p in api.posted if p["text"].startswith("reply")]
     assert sorted(p["text"] for p in posted) == replies  # each once
     assert len(api.posted) == len(replies) + 1  # and the handoff notice, in the thread too
