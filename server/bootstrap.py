@@ -178,6 +178,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         origins=origins,
         rate_per_second=settings.ws_rate_per_second,
         rate_burst=settings.ws_rate_burst,
+        sessions_per_minute=settings.webchat_sessions_per_minute,
         on_reject=lambda code: metrics.ws_rejected.labels("webchat", str(code)).inc(),
     )
     console_hub = ConsoleHub(

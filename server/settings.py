@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
     # Per-connection message rate: a burst of `ws_rate_burst` then `ws_rate_per_second`.
     ws_rate_per_second: float = Field(default=5.0, gt=0)
+    # New web chat visitors (each a contact row) a minute from one client address.
+    webchat_sessions_per_minute: int = Field(default=30, ge=1)
     ws_rate_burst: int = Field(default=20, ge=1)
 
     # What a customer is told, in English, when a human takes over (French has its own).

@@ -29,7 +29,8 @@ log = structlog.get_logger(__name__)
 # Frames waiting for a slow reader; past this the reader is dropped and resumes later.
 SEND_QUEUE_LIMIT = 1000
 HELLO_TIMEOUT_SECONDS = 10.0
-# Visitors whose upload limiter is remembered; older ones start afresh.
+# Visitors (uploads) and client addresses (new sessions) whose limiter is remembered; older
+# ones start afresh.
 UPLOAD_LIMITERS = 10_000
 _CATCH_UP = object()
 
@@ -137,8 +138,10 @@ class WebchatHub:
         origins: frozenset[str],
         rate_per_second: float,
         rate_burst: int,
+        sessions_per_minute: int = p.SESSIONS_PER_MINUTE,
         on_reject: Callable[[int], None] = lambda code: None,
     ) -> None:
+        self.sessions_per_minute = sessions_per_minute
         self._backend = backend
         self._tokens = tokens
         self._origins = origins
@@ -147,18 +150,17 @@ class WebchatHub:
         self._all: set[Connection] = set()
         self._on_reject = on_reject
         self._uploads: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._sessions: OrderedDict[str, AsyncLimiter] = OrderedDict()
 
     async def take_upload(self, visitor_id: str) -> bool:
         """Whether this visitor may send one more file now (p.UPLOADS_PER_MINUTE, on this
         node); counts it when so."""
-        limiter = self._uploads.pop(visitor_id, None) or AsyncLimiter(p.UPLOADS_PER_MINUTE, 60)
-        self._uploads[visitor_id] = limiter  # the most recent last, for the bound below
-        while len(self._uploads) > UPLOAD_LIMITERS:
-            self._uploads.popitem(last=False)
-        if not limiter.has_capacity():
-            return False
-        await limiter.acquire()  # at once: there is room
-        return True
+        return await _take(self._uploads, visitor_id, p.UPLOADS_PER_MINUTE)
+
+    async def take_session(self, address: str) -> bool:
+        """Whether this client address may start one more visitor now
+        (``sessions_per_minute``, on this node): each new visitor is a contact row."""
+        return await _take(self._sessions, address, self.sessions_per_minute)
 
     @property
     def connection_count(self) -> int:
@@ -330,3 +332,15 @@ class WebchatHub:
         )
         # The live event may come before or after the ack; the writer orders and dedupes.
         conn.push({"type": "message-view", "message": message})
+
+
+async def _take(limiters: OrderedDict[str, AsyncLimiter], key: str, per_minute: int) -> bool:
+    """One more of something for ``key`` within ``per_minute``; counted when there is room."""
+    limiter = limiters.pop(key, None) or AsyncLimiter(per_minute, 60)
+    limiters[key] = limiter  # the most recent last, for the bound below
+    while len(limiters) > UPLOAD_LIMITERS:
+        limiters.popitem(last=False)
+    if not limiter.has_capacity():
+        return False
+    await limiter.acquire()  # at once: there is room
+    return True

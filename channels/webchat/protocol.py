@@ -125,6 +125,8 @@ def to_inbound(frame: SendMessage, *, inbox_address: str, visitor_id: str) -> In
 # how many files a minute (each is a stored message and up to 10 MiB of database).
 MAX_FILE_BYTES = 10 * 1024 * 1024
 UPLOADS_PER_MINUTE = 10
+# New visitors a minute from one client address (an office behind one NAT stays well under).
+SESSIONS_PER_MINUTE = 30
 
 
 def file_inbound(

@@ -89,6 +89,7 @@ def routes(
           403: {description: Origin not allowed}
           404: {description: no such inbox}
           422: {description: invalid field}
+          429: {description: too many new visitors from this address (Retry-After)}
         """
         if not hub.origin_allowed(request.headers.get("origin")):
             return _error(403, "origin not allowed")
@@ -100,7 +101,7 @@ def routes(
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"]) or "body"
             return _error(422, f"{where}: {first['msg']}")
-        visitor_id = str(uuid.uuid4())
+        visitor_id: str | None = None
         if body.token:
             try:
                 claims = tokens.verify(body.token)
@@ -108,6 +109,16 @@ def routes(
                     visitor_id = claims.visitor_id
             except TokenError:
                 pass  # an expired or foreign token simply starts a new visitor
+        if visitor_id is None:
+            # Each new visitor becomes a contact row: a script must not mint them unbounded.
+            address = request.client.host if request.client else "unknown"
+            if not await hub.take_session(address):
+                return JSONResponse(
+                    {"error": f"more than {hub.sessions_per_minute} new visitors a minute"},
+                    status_code=429,
+                    headers={"Retry-After": str(max(1, round(60 / hub.sessions_per_minute)))},
+                )
+            visitor_id = str(uuid.uuid4())
         try:
             visitor = await backend.open_visitor(
                 body.inbox, visitor_id, body.name, body.email and str(body.email)

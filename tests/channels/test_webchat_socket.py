@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 from channels.webchat import protocol as p
 from channels.webchat.token import VisitorClaims, VisitorTokens
 from server.services.agents import create_agent
+from server.settings import Settings
 from tests.channels.webchat_client import (
     close_code,
     hello,
@@ -341,3 +342,26 @@ async def test_a_valid_earlier_token_keeps_the_visitor(server: RunningServer) ->
     other = await new_session(server.base_url, token="tampered")
     assert again["visitor_id"] == first["visitor_id"]
     assert other["visitor_id"] != first["visitor_id"]
+
+
+async def test_new_visitors_from_one_address_are_limited_but_returning_ones_are_not(
+    settings: Settings,
+) -> None:
+    """Each new visitor is a contact row: one address may start only so many a minute (429 with
+    Retry-After); a visitor resuming with its token is not counted."""
+    limited = settings.model_copy(update={"webchat_sessions_per_minute": 3})
+    async with run_server(limited) as server:
+        count = "SELECT count(*) FROM contacts"
+        before = await server.services.pool.fetchval(count)
+        sessions = [await new_session(server.base_url) for _ in range(3)]
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            refused = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+            resumed = await http.post(
+                "/api/webchat/sessions", json={"inbox": "demo-web", "token": sessions[0]["token"]}
+            )
+        created = await server.services.pool.fetchval(count) - before
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert resumed.status_code == 201
+    assert resumed.json()["visitor_id"] == sessions[0]["visitor_id"]
+    assert created == 3
