@@ -1,10 +1,10 @@
 """Presence: an agent whose consoles are gone past the grace period is marked away and their
 unanswered conversations go back to the queue; a reconnect within it changes nothing. On one
-node (in-process presence) and on two nodes (Redis), the agent on one, the sweep on either."""
+node (in-process presence) and on two nodes sharing a real Redis: the agent on one, the sweep
+on the other, which knows of the agent only through Redis."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.live.presence import RedisPresence
 from server.services import demo
 from tests import harness
 from tests.harness import customer
@@ -31,14 +32,44 @@ async def nodes(
         yield [await stack.enter_async_context(harness.run_server(settings)) for _ in range(count)]
 
 
+async def sweep_rounds_after(sweeper: harness.RunningServer, seconds: float) -> None:
+    """Wait, from now, until the sweeping node has run a whole round that began ``seconds``
+    later. Each round renews the sweep lease first (a new expiry in Postgres), so a second
+    renewal after that point means the round that began then has finished."""
+    pool = sweeper.services.pool
+    point = await pool.fetchval("SELECT now() + make_interval(secs => $1)", seconds)
+
+    async def expiry() -> object:
+        return await pool.fetchval(
+            "SELECT expires_at FROM leases WHERE name = 'sweeps' AND holder = $1",
+            sweeper.services.sweeps.holder,
+        )
+
+    async def passed() -> bool:
+        return bool(await pool.fetchval("SELECT now() > $1", point))
+
+    await harness.until(passed)
+    for _ in range(2):
+        before = await expiry()
+
+        async def renewed(before: object = before) -> bool:
+            return await expiry() not in (None, before)
+
+        await harness.until(renewed)
+
+
 @pytest.mark.parametrize("kind", ["local", "redis"])
 async def test_a_dropped_console_requeues_unanswered_conversations_after_the_grace_period(
     kind: str, dsn: str, redis_url: str, tmp_path: Path
 ) -> None:
     async with nodes(kind, dsn, redis_url, tmp_path) as servers:
-        # With two nodes the first started usually holds the sweep lease: the agent is on the
-        # other one, so the sweep must learn of them through Redis.
-        here = servers[-1]
+        # With two nodes the agent is on the second and only the first may sweep (the second's
+        # sweeps are stopped, so it can never take the lease): the sweeping node has no socket
+        # of the agent's and learns they are connected, and then gone, through Redis alone.
+        sweeper, here = servers[0], servers[-1]
+        if kind == "redis":
+            await here.services.sweeps.close()
+            assert isinstance(sweeper.services.router.presence, RedisPresence)
         pool = here.services.pool
         async with httpx.AsyncClient(base_url=here.base_url) as http:
             await http.post(
@@ -65,9 +96,11 @@ async def test_a_dropped_console_requeues_unanswered_conversations_after_the_gra
 
             # A reload: the socket drops and is back within the grace period.
             await ws.close()
-            await asyncio.sleep(0.3)
             ws, _ = await console_socket(here, http, 0)
-            await asyncio.sleep(2.0)  # well past the grace period, connected all along
+            if kind == "redis":
+                assert sweeper.services.router.presence.here() == []
+            # Sweeps run well past the grace period (1 s), the agent connected all along.
+            await sweep_rounds_after(sweeper, 1.5)
             assert (
                 await pool.fetchval("SELECT status FROM agents WHERE email = $1", demo.AGENT_EMAIL)
                 == "online"
