@@ -11,6 +11,7 @@ from nlu.base import Dialogue, Interpretation, PastTurn
 from nlu.embedded import EmbeddedInterpreter, Model, load_or_train
 from nlu.project import load_project
 from server.settings import DEFAULT_NLU_PROJECT
+from tests.nlu.held_out import held_out
 
 MOODBOT = Path(__file__).parent / "data" / "moodbot"
 
@@ -35,19 +36,21 @@ def test_it_speaks_english_and_french(model: Model) -> None:
     assert model.languages == frozenset({"en", "fr"})
 
 
-@pytest.mark.parametrize(
-    ("text", "intent"),
-    [
-        ("where is my order 10234?", "order_status"),
-        ("I forgot my password", "reset_password"),
-        ("ma carte a été refusée", "payment_failed"),
-        ("je veux parler à une personne", "request_human"),
-        ("what's the weather like", "out_of_scope"),
-        ("zzqx vlorp", "nlu_fallback"),
-    ],
-)
-def test_intents(model: Model, text: str, intent: str) -> None:
-    assert model.interpret(text).intent == intent
+def test_the_held_out_set_is_not_training_data() -> None:
+    trained = {e.text.lower() for e in load_project(DEFAULT_NLU_PROJECT).examples}
+    examples = held_out()
+    assert {e.intent for e in examples} >= set(load_project(DEFAULT_NLU_PROJECT).intents)
+    assert [e.text for e in examples if e.text.lower() in trained] == []
+
+
+def test_intents_of_held_out_paraphrases_are_mostly_right(model: Model) -> None:
+    """Accuracy over sentences the model never saw, one English and one French per intent:
+    measured 56/58 = 0.966 (it took a "that's all for today" goodbye for a fallback and money
+    taken twice for a locked account); the floor (two more misses) leaves room for a retrained
+    model's noise, not for a broken one."""
+    examples = held_out()
+    right = sum(model.interpret(e.text).intent == e.intent for e in examples)
+    assert right / len(examples) >= 0.93
 
 
 def test_entities_from_regexes_lookups_and_synonyms(model: Model) -> None:
