@@ -1,0 +1,235 @@
+"""Understand and decide: the step that follows a stored customer message, in order per
+conversation. NLU (the engine, language, sentiment) → ``routing.decide`` (pure) → the bot's
+answer or a handoff placed in a team's queue by the router, in one transaction → publish →
+wake the router. A message is interpreted once, even when several nodes route it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from nlu.base import BotTurn, Dialogue, Interpretation
+from nlu.understanding import Understanding
+from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, decide
+from routing.hours import BusinessHours
+from server import events, store
+from server.dispatch.router import Router
+from server.events import Event
+from server.live.bus import EventBus
+from server.metrics import Metrics
+from server.pipeline.messages import message_created, publish
+from server.store import ConversationRow, Pool
+
+log = structlog.get_logger(__name__)
+
+
+class Decider:
+    """Routes one stored customer message at a time per conversation."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        bus: EventBus,
+        metrics: Metrics,
+        understanding: Understanding,
+        policy: BotPolicy,
+        texts: Texts,
+        hours: BusinessHours | None,
+        clock: Callable[[], datetime],
+        router: Router | None,
+    ) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._metrics = metrics
+        self._understanding = understanding
+        self._policy = policy
+        self._texts = texts
+        self._hours = hours
+        self._clock = clock
+        self._router = router
+        # conversation id -> (its lock, how many routings hold or wait for it)
+        self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def route(self, message: dict[str, Any]) -> None:
+        conversation_id = message["conversation_id"]
+        lock, users = self._conversation_locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._conversation_locks[conversation_id] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._understand_and_decide(message)
+        except Exception:
+            # The message is stored and visible to agents; a routing failure must not be
+            # silent, and must not stop the next message from being routed.
+            log.exception("routing failed", conversation_id=conversation_id, seq=message["seq"])
+        finally:
+            lock, users = self._conversation_locks[conversation_id]
+            if users == 1:
+                del self._conversation_locks[conversation_id]
+            else:
+                self._conversation_locks[conversation_id] = (lock, users - 1)
+
+    async def _understand_and_decide(self, message: dict[str, Any]) -> None:
+        conversation_id, seq = message["conversation_id"], message["seq"]
+        window = self._policy.trend_window
+        async with self._pool.acquire() as conn:
+            vip, fallbacks, language, earlier = await store.routing_facts(
+                conn, conversation_id, seq, window
+            )
+        started = time.perf_counter()
+        interpretation = await self._understanding.understand(message["text"], language)
+        self._metrics.nlu_seconds.observe(time.perf_counter() - started)
+        interpreter = self._understanding.interpreter
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                conv = await store.conversation_row(conn, conversation_id, lock=True)
+                understood = await store.store_interpretation(conn, message["id"], interpretation)
+                if understood is None:
+                    return  # routed already, by another node's start-up sweep
+                situation = self._situation(
+                    conv,
+                    interpretation,
+                    earlier,
+                    fallbacks,
+                    vip=vip,
+                    automated=bool(message.get("automated")),
+                )
+                decision = decide(situation, self._policy, self._texts)
+                await store.set_bot_state(
+                    conn,
+                    conversation_id,
+                    fallbacks=decision.fallbacks,
+                    language=interpretation.language,
+                )
+                pending = [
+                    Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})
+                ]
+                if decision.action == "handoff":
+                    pending += await self._apply(conn, conv, decision, interpretation)
+                elif decision.action == "wait" and conv["status"] == "queued" and self._router:
+                    # What the customer just said may change how urgent it is.
+                    await self._router.place(conn, conversation_id, queued_now=False)
+                    view = await store.conversation(conn, conversation_id)
+                    pending.append(
+                        Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})
+                    )
+                stored_events = await store.store_events(conn, pending)
+            await publish(self._bus, stored_events)
+            if decision.action == "handoff" and self._router:
+                self._router.wake()
+            if decision.action != "bot" or interpreter is None:
+                return
+            history = (
+                await store.dialogue_history(conn, conversation_id, seq)
+                if interpreter.wants_history
+                else []
+            )
+        turn = await interpreter.respond(
+            Dialogue(
+                conversation_id, interpretation, interpretation.language or "en", tuple(history)
+            )
+        )
+        final = after_bot(situation, decision, turn.handoff, self._texts)
+        async with self._pool.acquire() as conn, conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id, lock=True)
+            if conv["status"] != "bot":
+                # An agent took over while the bot was thinking: the bot stays silent.
+                return
+            pending = await self._bot_messages(conn, conv, turn)
+            if final.action == "handoff":
+                pending += await self._apply(conn, conv, final, interpretation, turn)
+            stored_events = await store.store_events(conn, pending)
+        await publish(self._bus, stored_events)
+        if final.action == "handoff" and self._router:
+            self._router.wake()
+
+    def _situation(
+        self,
+        conv: ConversationRow,
+        interpretation: Interpretation,
+        earlier_sentiments: tuple[float, ...],
+        fallbacks: int,
+        *,
+        vip: bool,
+        automated: bool = False,
+    ) -> Situation:
+        interpreter = self._understanding.interpreter
+        return Situation(
+            status=conv["status"],  # type: ignore[arg-type]
+            intent=interpretation.intent,
+            confidence=interpretation.confidence,
+            language=interpretation.language,
+            supported_languages=interpreter.languages if interpreter else frozenset(),
+            sentiment=interpretation.sentiment,
+            language_confidence=interpretation.language_confidence,
+            earlier_sentiments=earlier_sentiments,
+            fallbacks=fallbacks,
+            vip=vip,
+            automated=automated,
+            within_hours=self._hours is None or self._hours.contains(self._clock()),
+            hours=self._hours.describe() if self._hours else "",
+        )
+
+    async def _bot_messages(
+        self, conn: store.Conn, conv: ConversationRow, turn: BotTurn
+    ) -> list[Event]:
+        return [
+            await self._say(conn, conv, "bot", said.text, {"action": said.action})
+            for said in turn.messages
+            if said.text  # images and buttons have no plain-text channel yet
+        ]
+
+    async def _say(
+        self,
+        conn: store.Conn,
+        conv: ConversationRow,
+        author_kind: str,
+        text: str,
+        meta: dict[str, Any] | None = None,
+    ) -> Event:
+        """Store an outgoing bot or system message; returns its event."""
+        message = await store.insert_message(
+            conn,
+            conv["id"],
+            direction="out",
+            author_kind=author_kind,
+            channel=conv["channel"],
+            text=text,
+            meta=meta,
+        )
+        assert message is not None  # no external id, so no conflict is possible
+        self._metrics.messages_out.labels(conv["channel"], author_kind).inc()
+        return message_created(conv, message)
+
+    async def _apply(
+        self,
+        conn: store.Conn,
+        conv: ConversationRow,
+        decision: Decision,
+        interpretation: Interpretation,
+        turn: BotTurn | None = None,
+    ) -> list[Event]:
+        """A handoff's effects, inside the caller's transaction; returns the events."""
+        pending = []
+        if decision.reply is not None:
+            pending.append(await self._say(conn, conv, "system", decision.reply))
+        if decision.action == "handoff" and decision.handoff_reason is not None:
+            await store.set_handoff(conn, conv["id"], decision.handoff_reason)
+            if self._router is not None:
+                await self._router.place(conn, conv["id"], queued_now=True)
+            self._metrics.handoffs.labels(decision.handoff_reason).inc()
+            log.info(
+                "conversation handed to a human",
+                conversation_id=conv["id"],
+                reason=decision.handoff_reason,
+                intent=interpretation.intent,
+                language=interpretation.language,
+                bot_error=turn.error if turn else None,
+            )
+        view = await store.conversation(conn, conv["id"])
+        pending.append(Event(events.CONVERSATION_UPDATED, conv["id"], {"conversation": view}))
+        return pending
