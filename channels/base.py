@@ -9,7 +9,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -120,12 +120,43 @@ class OutboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a channel can carry; the pipeline degrades or refuses the rest, never drops it."""
+    """What a channel can carry; the pipeline degrades the rest (``degrade``), never drops it."""
 
     text: bool = True
     attachments: bool = False
     buttons: bool = False
+    images: bool = False
     typing: bool = False
+
+
+def degrade(
+    text: str | None,
+    options: Sequence[str],
+    image: str | None,
+    capabilities: Capabilities,
+    *,
+    choose: str,
+) -> str:
+    """The text a channel without buttons or images shows instead: the options numbered, one a
+    line, then ``choose`` (how to answer: with the number), and the image as its link. What the
+    channel can carry itself is left out of the text. The documented degradation of
+    bot buttons and images."""
+    parts = [text.strip()] if text and text.strip() else []
+    if options and not capabilities.buttons:
+        numbered = "\n".join(f"{n}. {title}" for n, title in enumerate(options, start=1))
+        parts.append(f"{numbered}\n{choose}")
+    if image and not capabilities.images:
+        parts.append(image)
+    return "\n\n".join(parts)
+
+
+def chosen_option(text: str, count: int) -> int | None:
+    """The option a customer picked by answering with its number ("2", " 2. "), if any."""
+    digits = text.strip().rstrip(".)")
+    if not digits.isdigit() or len(digits) > 3:
+        return None
+    n = int(digits)
+    return n if 1 <= n <= count else None
 
 
 class DeliveryError(Exception):

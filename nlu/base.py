@@ -76,12 +76,24 @@ class Interpretation:
 
 
 @dataclass(frozen=True, slots=True)
+class Button:
+    """A choice the bot offers; ``payload`` is what choosing it says (``/intent`` or text)."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
 class BotMessage:
-    """One thing the bot says: a text, or a custom payload; ``action`` names what produced it."""
+    """One thing the bot says: a text, choices, an image, or a custom payload; ``action`` names
+    what produced it. Channels that cannot show buttons or images get them degraded (numbered
+    options, a link) by the pipeline, never dropped."""
 
     text: str | None
     action: str
     custom: dict[str, Any] | None = None
+    buttons: tuple[Button, ...] = ()
+    image: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

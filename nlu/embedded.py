@@ -15,6 +15,7 @@ import contextlib
 import functools
 import hashlib
 import pickle
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 import sklearn
 import structlog
 
@@ -31,6 +33,7 @@ from nlu.base import (
     BotMessage,
     BotTurn,
     Dialogue,
+    Entity,
     IntentScore,
     Interpretation,
 )
@@ -59,6 +62,8 @@ HANDOFF_ACTION = "action_handoff"
 BOT_REQUESTED = "bot_requested"
 
 Progress = Callable[[str], None]
+# A button's payload naming an intent (Rasa's RegexMessageHandler syntax).
+PAYLOAD = re.compile(r"/(?P<intent>[A-Za-z0-9_]+)(?P<entities>\{.*\})?", re.S)
 
 
 @dataclass
@@ -80,7 +85,34 @@ class Model:
         return self
 
     def interpret(self, text: str) -> Interpretation:
+        chosen = self._payload(text)
+        if chosen is not None:
+            return chosen
         return self.interpret_ranked(text, self.classifier.rank(self.extractor.mask(text)))
+
+    def _payload(self, text: str) -> Interpretation | None:
+        """A button's payload, as Rasa reads it: ``/intent`` or ``/intent{"slot": "value"}``
+        names the intent (and entities) outright, at full confidence."""
+        match = PAYLOAD.fullmatch(text.strip())
+        if match is None or match["intent"] not in self.project.intents:
+            return None
+        try:
+            values = orjson.loads(match["entities"]) if match["entities"] else {}
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(values, dict):
+            return None
+        entities = tuple(
+            Entity(str(k), str(v), 0, len(text), str(v), "payload") for k, v in values.items()
+        )
+        return Interpretation(
+            text=text,
+            intent=match["intent"],
+            confidence=1.0,
+            ranking=(IntentScore(match["intent"], 1.0),),
+            entities=entities,
+            engine=KIND,
+        )
 
     def interpret_ranked(self, text: str, ranking: tuple[IntentScore, ...]) -> Interpretation:
         top = ranking[0]
@@ -186,7 +218,15 @@ class ActionContext:
         if variation is None:
             return
         text = render(variation.text, {**self.slots, **values}) if variation.text else None
-        self.messages.append(BotMessage(text, action or response, variation.custom))
+        self.messages.append(
+            BotMessage(
+                text,
+                action or response,
+                variation.custom,
+                buttons=variation.buttons,
+                image=variation.image,
+            )
+        )
 
     def request_handoff(self, reason: str) -> None:
         self.handoff = reason

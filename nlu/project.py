@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from nlu.base import Button
 from nlu.markup import Example, parse_example
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -83,6 +84,8 @@ class Response:
     text: str | None
     custom: dict[str, Any] | None
     conditions: tuple[tuple[str, Any], ...]
+    buttons: tuple[Button, ...] = ()
+    image: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,11 +334,26 @@ def _read_responses(project: Project, path: Path, value: Any) -> None:
             )
             text = variation.get("text")
             custom = variation.get("custom")
+            image = variation.get("image")
             parsed.append(
                 Response(
                     str(text) if text is not None else None,
                     dict(custom) if isinstance(custom, dict) else None,
                     conditions,
+                    buttons=buttons_of(variation.get("buttons")),
+                    image=str(image) if image else None,
                 )
             )
         project.responses[str(name)] = parsed
+
+
+def buttons_of(value: Any) -> tuple[Button, ...]:
+    """Rasa's ``buttons: [{title, payload}]`` (in a domain response or the REST channel's
+    answer); entries without a title are skipped, a missing payload is the title."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        Button(str(b["title"]), str(b.get("payload") or b["title"]))
+        for b in value
+        if isinstance(b, dict) and b.get("title")
+    )

@@ -17,6 +17,7 @@ import structlog
 
 from nlu.base import BotMessage, BotTurn, Dialogue, Entity, IntentScore, Interpretation
 from nlu.breaker import CircuitBreaker, CircuitOpen
+from nlu.project import buttons_of
 
 log = structlog.get_logger(__name__)
 
@@ -165,12 +166,16 @@ def _turn(replies: Any) -> BotTurn:
             handoff = str(custom["handoff"] or "bot_requested")
             continue
         text = reply.get("text")
-        if text is not None or custom is not None:
+        buttons = buttons_of(reply.get("buttons"))
+        image = reply.get("image")
+        if text is not None or custom is not None or buttons or image:
             messages.append(
                 BotMessage(
                     str(text) if text is not None else None,
                     "rasa",
                     custom if isinstance(custom, dict) else None,
+                    buttons=buttons,
+                    image=str(image) if image else None,
                 )
             )
     return BotTurn(tuple(messages), handoff)

@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+import channels.email
+import channels.slack
+import channels.telegram
+import channels.webchat
+from channels.base import Capabilities
 from channels.email.relay import Relay, RelayConfig
 from channels.email.smtp import SmtpConfig, SmtpServer
 from channels.email.workers import ParserPool
@@ -42,6 +47,15 @@ if TYPE_CHECKING:
     from server.services.telegram import TelegramBots
 
 log = structlog.get_logger(__name__)
+
+# What each channel can show (each channel package declares its own); the pipeline degrades
+# bot buttons and images for the others.
+CAPABILITIES: dict[str, Capabilities] = {
+    "webchat": channels.webchat.CAPABILITIES,
+    "email": channels.email.CAPABILITIES,
+    "telegram": channels.telegram.CAPABILITIES,
+    "slack": channels.slack.CAPABILITIES,
+}
 
 
 @dataclass
@@ -166,6 +180,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         hours,
         clock=clock,
         router=router,
+        capabilities=CAPABILITIES,
     )
     tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
     agents = AgentStore(pool)

@@ -1,1 +1,6 @@
 """The Slack channel: slack-bolt (Events API over HTTP) and slack_sdk's Web API client."""
+
+from channels.base import Capabilities
+
+# Text and files in the thread; Block Kit buttons and images are not sent yet.
+CAPABILITIES = Capabilities(attachments=True)

@@ -2,3 +2,8 @@
 
 The protocol is documented in ``docs/webchat-protocol.md``.
 """
+
+from channels.base import Capabilities
+
+# The widget shows text and files, and typing; buttons and images are degraded to text.
+CAPABILITIES = Capabilities(attachments=True, typing=True)

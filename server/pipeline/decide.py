@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import structlog
 
+from channels.base import Capabilities, chosen_option, degrade
 from nlu.base import BotTurn, Dialogue, Interpretation
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, decide
@@ -26,6 +27,14 @@ from server.pipeline.messages import message_created, publish
 from server.store import ConversationRow, Pool
 
 log = structlog.get_logger(__name__)
+
+# How a customer picks one of the bot's options on a channel without buttons.
+CHOOSE = {
+    "en": "Reply with the number of your choice.",
+    "fr": "Répondez par le numéro de votre choix.",
+}
+# A reply longer than this many digits is not a choice.
+MAX_OPTIONS = 99
 
 
 class Decider:
@@ -42,7 +51,9 @@ class Decider:
         hours: BusinessHours | None,
         clock: Callable[[], datetime],
         router: Router | None,
+        capabilities: Mapping[str, Capabilities],
     ) -> None:
+        self._capabilities = capabilities
         self._pool = pool
         self._bus = bus
         self._metrics = metrics
@@ -76,12 +87,19 @@ class Decider:
     async def _understand_and_decide(self, message: dict[str, Any]) -> None:
         conversation_id, seq = message["conversation_id"], message["seq"]
         window = self._policy.trend_window
+        text = message["text"]
         async with self._pool.acquire() as conn:
             vip, fallbacks, language, earlier = await store.routing_facts(
                 conn, conversation_id, seq, window
             )
+            if chosen_option(text, MAX_OPTIONS) is not None:
+                # "2" after numbered options is the second button: NLU reads its payload.
+                offered = await store.offered_buttons(conn, conversation_id, seq)
+                choice = chosen_option(text, len(offered))
+                if choice is not None:
+                    text = offered[choice - 1].payload
         started = time.perf_counter()
-        interpretation = await self._understanding.understand(message["text"], language)
+        interpretation = await self._understanding.understand(text, language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
         interpreter = self._understanding.interpreter
         async with self._pool.acquire() as conn:
@@ -139,7 +157,7 @@ class Decider:
             if conv["status"] != "bot":
                 # An agent took over while the bot was thinking: the bot stays silent.
                 return
-            pending = await self._bot_messages(conn, conv, turn)
+            pending = await self._bot_messages(conn, conv, turn, interpretation.language)
             if final.action == "handoff":
                 pending += await self._apply(conn, conv, final, interpretation, turn)
             stored_events = await store.store_events(conn, pending)
@@ -175,13 +193,27 @@ class Decider:
         )
 
     async def _bot_messages(
-        self, conn: store.Conn, conv: ConversationRow, turn: BotTurn
+        self, conn: store.Conn, conv: ConversationRow, turn: BotTurn, language: str | None
     ) -> list[Event]:
-        return [
-            await self._say(conn, conv, "bot", said.text, {"action": said.action})
-            for said in turn.messages
-            if said.text  # images and buttons have no plain-text channel yet
-        ]
+        """The bot's messages as the customer's channel can show them: buttons and images it
+        cannot carry become numbered options and a link (``channels.base.degrade``); the
+        choices are kept in the message's meta, so a number in reply picks one. A message
+        with nothing to show (a custom payload only) is not stored."""
+        capabilities = self._capabilities.get(conv["channel"], Capabilities())
+        pending = []
+        for said in turn.messages:
+            choose = CHOOSE.get(language or "en", CHOOSE["en"])
+            titles = [b.title for b in said.buttons]
+            text = degrade(said.text, titles, said.image, capabilities, choose=choose)
+            if not text:
+                continue
+            meta: dict[str, Any] = {"action": said.action}
+            if said.buttons:
+                meta["buttons"] = [{"title": b.title, "payload": b.payload} for b in said.buttons]
+            if said.image:
+                meta["image"] = said.image
+            pending.append(await self._say(conn, conv, "bot", text, meta))
+        return pending
 
     async def _say(
         self,

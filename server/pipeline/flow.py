@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from channels.base import Attachment, InboundMessage
+from channels.base import Attachment, Capabilities, InboundMessage
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
 from routing.hours import BusinessHours
@@ -62,6 +62,7 @@ class Pipeline:
         hours: BusinessHours | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         router: Router | None = None,
+        capabilities: Mapping[str, Capabilities] | None = None,
     ) -> None:
         self._pool = pool
         self._bus = bus
@@ -69,7 +70,16 @@ class Pipeline:
         self._inboxes: dict[tuple[str, str], tuple[float, store.Inbox]] = {}
         # Router: places handed-over conversations in a queue; None: they wait unscored (tests).
         self._decider = Decider(
-            pool, bus, metrics, understanding, policy, texts, hours, clock, router
+            pool,
+            bus,
+            metrics,
+            understanding,
+            policy,
+            texts,
+            hours,
+            clock,
+            router,
+            capabilities or {},
         )
         self._replies = Replies(pool, bus, metrics, clock)
         # Routing runs after the acknowledgement, one message at a time per conversation, on

@@ -41,6 +41,7 @@ from server.store.messages import (
 )
 from server.store.nlu import (
     dialogue_history,
+    offered_buttons,
     return_to_bot,
     routing_facts,
     set_bot_state,
@@ -89,6 +90,7 @@ __all__ = [
     "message_text",
     "message_view",
     "messages_after",
+    "offered_buttons",
     "order_by_number",
     "resolve_contact",
     "return_to_bot",

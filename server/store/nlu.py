@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from nlu.base import Entity, Interpretation, PastTurn
+from nlu.base import Button, Entity, Interpretation, PastTurn
 from server.store.views import Conn, message_view
 
 HISTORY_LENGTH = 20
@@ -117,3 +117,25 @@ async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) ->
             if action and not (turns and turns[-1].action == action):
                 turns.append(PastTurn(action=str(action)))
     return turns
+
+
+async def offered_buttons(conn: Conn, conversation_id: str, before_seq: int) -> list[Button]:
+    """The choices the bot offered since the customer last wrote before ``before_seq`` (its
+    buttons, shown as numbered options); none when an agent or the system spoke after them,
+    since a number then answers someone else."""
+    rows = await conn.fetch(
+        """SELECT author_kind, meta FROM messages
+            WHERE conversation_id = $1 AND seq < $2 AND direction = 'out'
+              AND seq > coalesce((SELECT max(seq) FROM messages WHERE conversation_id = $1
+                                     AND seq < $2 AND direction = 'in'), 0)
+            ORDER BY seq DESC""",
+        UUID(conversation_id),
+        before_seq,
+    )
+    for row in rows:
+        buttons = (row["meta"] or {}).get("buttons")
+        if buttons:
+            return [Button(str(b["title"]), str(b["payload"])) for b in buttons]
+        if row["author_kind"] != "bot":
+            return []
+    return []

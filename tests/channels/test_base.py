@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.base import MAX_FILENAME, safe_filename
+from channels.base import MAX_FILENAME, Capabilities, chosen_option, degrade, safe_filename
 
 _SAFE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 _types = st.sampled_from(
@@ -73,3 +73,20 @@ def test_a_safe_extension_is_kept_however_long_the_name(
     safe = safe_filename(stem + extension, content_type, 1)
     assert safe.endswith(extension)
     assert len(safe) <= MAX_FILENAME
+
+
+def test_buttons_and_images_a_channel_cannot_show_become_text() -> None:
+    text_only = Capabilities()
+    shown = degrade("Pick one", ["Yes", "No"], "https://x.test/a.png", text_only, choose="Reply.")
+    assert shown == "Pick one\n\n1. Yes\n2. No\nReply.\n\nhttps://x.test/a.png"
+    rich = Capabilities(buttons=True, images=True)
+    assert degrade("Pick one", ["Yes"], "https://x.test/a.png", rich, choose="Reply.") == "Pick one"
+    assert degrade(None, [], None, text_only, choose="Reply.") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "chosen"),
+    [("1", 2, 1), (" 2. ", 2, 2), ("2)", 2, 2), ("3", 2, None), ("0", 2, None), ("one", 2, None)],
+)
+def test_a_number_in_reply_picks_an_option(text: str, count: int, chosen: int | None) -> None:
+    assert chosen_option(text, count) == chosen

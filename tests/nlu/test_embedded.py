@@ -118,3 +118,12 @@ async def test_a_broken_edit_keeps_the_last_good_model(tmp_path: Path) -> None:
     nlu_file.write_text((MOODBOT / "data" / "nlu.yml").read_text() + "\n    - hiya\n")
     assert await engine.reload() is True
     assert engine.state()["error"] is None
+
+
+def test_a_button_payload_names_its_intent_and_entities_outright(model: Model) -> None:
+    """As Rasa reads ``/intent{"entity": "value"}``: the intent at full confidence."""
+    chosen = model.interpret('/order_status{"order_number": "10234"}')
+    assert (chosen.intent, chosen.confidence) == ("order_status", 1.0)
+    assert [(e.entity, e.value) for e in chosen.entities] == [("order_number", "10234")]
+    # An intent the project does not have is ordinary text.
+    assert model.interpret("/no_such_intent").confidence < 1.0

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from nlu.base import Dialogue
+from nlu.base import Button, Dialogue, Interpretation
 from nlu.rasa import RasaInterpreter
 
 TOKEN = "s3cret-rasa-token-0123456789"
@@ -41,3 +41,31 @@ async def test_the_token_appears_in_no_error_log_or_state(transport: httpx.MockT
     assert rasa.state()["error"]
     seen = [str(rasa.state()), str(logs), repr(interpretation), repr(turn)]
     assert all(TOKEN not in text for text in seen), seen
+
+
+async def test_buttons_and_images_from_rasa_are_kept() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tracker/events"):
+            return httpx.Response(200, json={})
+        return httpx.Response(
+            200,
+            json=[
+                {
+                    "recipient_id": "c1",
+                    "text": "How can I help?",
+                    "buttons": [{"title": "Track my order", "payload": "/order_status"}],
+                },
+                {"recipient_id": "c1", "image": "https://shop.test/logo.png"},
+            ],
+        )
+
+    rasa = RasaInterpreter(
+        "http://rasa.invalid", frozenset({"en"}), transport=httpx.MockTransport(handler)
+    )
+    greeting = Interpretation(text="hi", intent="greet", confidence=0.9, engine="rasa")
+    turn = await rasa.respond(Dialogue("c1", greeting, "en"))
+    await rasa.close()
+    assert [(m.text, m.buttons, m.image) for m in turn.messages] == [
+        ("How can I help?", (Button("Track my order", "/order_status"),), None),
+        (None, (), "https://shop.test/logo.png"),
+    ]

@@ -7,7 +7,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from channels.base import InboundMessage, Sender
+from channels.base import Capabilities, InboundMessage, Sender
+from nlu.base import BotMessage, BotTurn, Button, Dialogue, Interpretation
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
 from server import events, store
@@ -324,4 +325,77 @@ async def test_past_the_routing_queue_messages_wait_in_postgres_and_are_all_rout
     await pipeline.settled()
     async with pool.acquire() as conn:
         assert await store.unrouted_messages(conn, 3600) == []
+    await pipeline.close()
+
+
+class _ButtonsBot:
+    """An engine that offers two choices to a greeting and remembers what it was asked."""
+
+    kind = "test"
+    languages = frozenset({"en"})
+    wants_history = False
+
+    def __init__(self) -> None:
+        self.parsed: list[str] = []
+
+    async def parse(self, text: str) -> Interpretation:
+        self.parsed.append(text)
+        intent = "order_status" if text == "/order_status" else "greet"
+        return Interpretation(text=text, intent=intent, confidence=0.99, engine=self.kind)
+
+    async def respond(self, dialogue: Dialogue) -> BotTurn:
+        if dialogue.interpretation.intent == "greet":
+            choices = (
+                Button("Track my order", "/order_status"),
+                Button("Talk to a person", "/human"),
+            )
+            return BotTurn(
+                (
+                    BotMessage("How can I help?", "utter_greet", buttons=choices),
+                    BotMessage(None, "utter_logo", image="https://shop.test/logo.png"),
+                )
+            )
+        return BotTurn((BotMessage("What is your order number?", "utter_ask_order_number"),))
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_bot_buttons_become_numbered_options_and_a_number_in_reply_picks_one(
+    pool: asyncpg.Pool,
+) -> None:
+    """On a channel without buttons or images (the widget), the bot's choices are numbered in
+    its text and its image is a link, never dropped; "1" in reply is the first choice's
+    payload to NLU."""
+    bot = _ButtonsBot()
+    pipeline = Pipeline(
+        pool,
+        InProcessBus(Metrics()),
+        Metrics(),
+        Understanding(bot),  # type: ignore[arg-type]
+        BotPolicy(),
+        Texts(),
+        capabilities={"webchat": Capabilities(attachments=True, typing=True)},
+    )
+    await pipeline.ingest(inbound("m1", "hello there, I have a question about my purchase"))
+    await pipeline.settled()
+    said = await pool.fetch(
+        "SELECT text, meta FROM messages WHERE author_kind = 'bot' ORDER BY seq"
+    )
+    assert said[0]["text"] == (
+        "How can I help?\n\n1. Track my order\n2. Talk to a person\n"
+        "Reply with the number of your choice."
+    )
+    assert said[0]["meta"]["buttons"][0] == {"title": "Track my order", "payload": "/order_status"}
+    assert said[1]["text"] == "https://shop.test/logo.png"
+    # The image followed the options in the same turn: "1" still picks the first option.
+    await pipeline.ingest(inbound("m2", "1"))
+    await pipeline.settled()
+    assert bot.parsed[-1] == "/order_status"
+    asked = "SELECT text FROM messages WHERE author_kind = 'bot' ORDER BY seq DESC LIMIT 1"
+    assert await pool.fetchval(asked) == "What is your order number?"
+    # A number with no options on offer is just text.
+    await pipeline.ingest(inbound("m3", "2"))
+    await pipeline.settled()
+    assert bot.parsed[-1] == "2"
     await pipeline.close()
