@@ -23,11 +23,12 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BufferedInputFile, Message, Update, User
+from aiogram.types import BufferedInputFile, Message
 from aiolimiter import AsyncLimiter
 
 from channels.base import Attachment, DeliveryError
-from channels.telegram.translate import MAX_TEXT
+from channels.telegram.port import RawUpdate
+from channels.telegram.translate import MAX_TEXT, raw
 
 PER_BOT_PER_SECOND = 30
 PER_CHAT_PER_SECOND = 1
@@ -42,15 +43,23 @@ class TelegramClient:
         self._bot_limit = AsyncLimiter(PER_BOT_PER_SECOND, 1)
         self._chat_limits: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
-    async def me(self) -> User:
-        return await self.bot.get_me()
+    @property
+    def bot_id(self) -> int:
+        """The bot's id, known without asking Telegram: the token is ``<bot id>:<secret>``."""
+        return self.bot.id
 
-    async def updates(self, offset: int | None, wait_seconds: int) -> list[Update]:
+    async def username(self) -> str:
+        """The bot's username (getMe), or its id for a bot without one: its inbox's address."""
+        me = await self.bot.get_me()
+        return me.username or str(me.id)
+
+    async def updates(self, offset: int | None, wait_seconds: int) -> list[RawUpdate]:
         """Long polling: updates after ``offset``; asking with an offset confirms the ones
         before it, so the caller passes it only once those are stored."""
-        return await self.bot.get_updates(
+        updates = await self.bot.get_updates(
             offset=offset, timeout=wait_seconds, request_timeout=wait_seconds + 10
         )
+        return [raw(update) for update in updates]
 
     async def set_webhook(self, url: str, secret: str | None) -> None:
         await self.bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)

@@ -1,5 +1,8 @@
 """Telegram updates to the neutral message model, and back: pure functions over aiogram's types.
 
+An update reaches the server as a ``RawUpdate`` (its JSON bytes, checked by ``parse`` at the
+edge); ``incoming`` turns one into a customer's message once the bot's username is known.
+
 What becomes a message: a private chat's messages; in groups, only what is addressed to the bot
 (a mention, a reply to the bot, a command), so a group's small talk is not a support queue.
 A private chat is one conversation per customer (like the widget); a group is a thread of its
@@ -12,9 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiogram.types import Message, Update
+from pydantic import ValidationError
 
 from channels.base import FILE_ONLY_TEXT, safe_filename
+from channels.telegram.port import RawUpdate
 
 # Telegram's own limit for one text message; longer replies are split.
 MAX_TEXT = 4096
@@ -47,6 +53,36 @@ def external_id(bot_id: int, update_id: int) -> str:
     """A message's id in the store: update ids are unique per bot, and a redelivered update
     carries the same one, so it is stored once."""
     return f"{bot_id}:{update_id}"
+
+
+class NotAnUpdate(Exception):
+    """The bytes are not a Telegram update (not JSON, or not an Update's shape)."""
+
+
+def parse(body: bytes) -> RawUpdate:
+    """Check that the bytes are an update (as aiogram reads one) and keep them as they came.
+    Raises NotAnUpdate."""
+    return RawUpdate(_update(body).update_id, body)
+
+
+def raw(update: Update) -> RawUpdate:
+    """An update aiogram has parsed (long polling), as the bytes Telegram sent: the fields
+    that came, under their API names (``from``, not ``from_user``)."""
+    body = update.model_dump_json(exclude_unset=True, by_alias=True).encode()
+    return RawUpdate(update.update_id, body)
+
+
+def incoming(update: RawUpdate, bot_username: str) -> Incoming | None:
+    """The update as a customer's message (see ``to_incoming``). Raises NotAnUpdate for bytes
+    that ``parse`` would have refused."""
+    return to_incoming(_update(update.body), bot_username)
+
+
+def _update(body: bytes) -> Update:
+    try:
+        return Update.model_validate(orjson.loads(body))
+    except (orjson.JSONDecodeError, ValidationError) as exc:
+        raise NotAnUpdate(exc.__class__.__name__) from None
 
 
 def to_incoming(update: Update, bot_username: str) -> Incoming | None:

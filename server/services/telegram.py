@@ -2,10 +2,17 @@
 
 Connecting (getMe, then setWebhook or deleteWebhook) retries with backoff, so a Bot API that
 cannot be reached at start does not stop the server; ``state()`` feeds /readyz. Every update
-is stored through the pipeline before it counts as received: the webhook answers only after
-the store, and long polling moves its offset (kept in Postgres) past an update only once it
-is stored, so a node killed mid-stream loses nothing and a redelivery is stored once (the
-message's id is the bot's id and the update_id). Replies leave through the outbox.
+is stored before it counts as received: the webhook answers only after the store, and long
+polling moves its offset (kept in Postgres) past an update only once it is stored, so a node
+killed mid-stream loses nothing and a redelivery is stored once (the message's id is the
+bot's id and the update_id). Replies leave through the outbox.
+
+Until the bot has connected its username is unknown, and an update cannot be read as a
+message (is a group message addressed to the bot?). The webhook then holds the update as
+Telegram sent it (``store.telegram_updates``, keyed by the bot's id, which the token gives)
+and answers 200; once connected, the bot turns every held update into a message, oldest
+first, and only then stores the webhook's updates directly, so none overtakes an older one.
+Updates held by a node that stopped are taken by the next one that connects.
 """
 
 from __future__ import annotations
@@ -17,20 +24,20 @@ import uuid
 from typing import Any
 
 import structlog
-from aiogram.types import Update
 
 from channels.base import Attachment, DeliveryError, InboundMessage, Sender
 from channels.segments import segments
 from channels.telegram.client import TelegramClient
-from channels.telegram.routes import WEBHOOK_PATH, NotReady
-from channels.telegram.translate import MAX_TEXT, Incoming, external_id, to_incoming
+from channels.telegram.port import RawUpdate
+from channels.telegram.routes import WEBHOOK_PATH
+from channels.telegram.translate import MAX_TEXT, Incoming, NotAnUpdate, external_id, incoming
 from server import events, store
 from server.delivery.outbox import Sent, Suppressed, send_parts
 from server.delivery.reconnect import describe, keep_trying
 from server.events import Event
 from server.live.bus import EventBus
 from server.pipeline.flow import Pipeline
-from server.store import Pool, cursors, queue
+from server.store import Pool, cursors, queue, telegram_updates
 
 log = structlog.get_logger(__name__)
 
@@ -65,8 +72,14 @@ class TelegramService:
         self._client = client
         self._webhook_url = webhook_url
         self._webhook_secret = webhook_secret
-        self._bot_id: int | None = None
+        # Known from the token at once; the username only once getMe has answered.
+        self._bot_id = client.bot_id
         self._username: str | None = None
+        # Set once no update held while connecting is left: the webhook then stores directly.
+        self._caught_up = False
+        self._held = asyncio.Event()
+        self._draining = asyncio.Lock()
+        self._drainer: asyncio.Task[None] | None = None
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
         self._task: asyncio.Task[None] | None = None
         self._chats: dict[str, tuple[float, cursors.TelegramPlace | None]] = {}
@@ -85,13 +98,15 @@ class TelegramService:
     async def start(self) -> None:
         self._bus.subscribe(self._on_event)
         self._task = asyncio.create_task(self._run(), name="telegram")
+        self._drainer = asyncio.create_task(self._store_held(), name="telegram-held")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._bot_id is not None and self._webhook_url is None:
+        for task in (self._task, self._drainer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._username is not None and self._webhook_url is None:
             # Hand polling over now rather than when the lease runs out.
             with contextlib.suppress(Exception):
                 async with self._pool.acquire() as conn:
@@ -100,8 +115,13 @@ class TelegramService:
 
     async def _run(self) -> None:
         async def attempt() -> None:
-            if self._bot_id is None:
+            if self._username is None:
                 await self._connect()
+            if not self._caught_up:
+                # Before "connected": a 200 from then on means the update is a message.
+                await self._drain()
+                self._state = {"ok": True, "status": "connected", "bot": self._username}
+                log.info("telegram connected", bot=self._username, webhook=bool(self._webhook_url))
             if self._webhook_url is None:
                 await self._poll()  # returns only by raising
 
@@ -111,26 +131,22 @@ class TelegramService:
         self._state = {"ok": True, "status": "retrying", "error": error}
 
     async def _connect(self) -> None:
-        me = await self._client.me()
+        username = await self._client.username()
         if self._webhook_url is not None:
             await self._client.set_webhook(self._webhook_url, self._webhook_secret)
         else:
             await self._client.delete_webhook()  # getUpdates refuses while a webhook is set
         async with self._pool.acquire() as conn:
-            username = me.username or str(me.id)
             await store.ensure_inbox(
                 conn, "telegram", username, f"Telegram @{username}", self.brand
             )
-        self._bot_id, self._username = me.id, me.username or str(me.id)
-        self._state = {"ok": True, "status": "connected", "bot": self._username}
-        log.info("telegram connected", bot=self._username, webhook=bool(self._webhook_url))
+        self._username = username
 
     @property
     def _lease(self) -> str:
         return f"telegram-poll:{self._bot_id}"
 
     async def _poll(self) -> None:
-        assert self._bot_id is not None
         account = str(self._bot_id)
         # Set afresh here too: after a failed poll keep_trying comes back to this loop, not to
         # _connect, and the state must not stay "retrying" once polling works again.
@@ -149,27 +165,65 @@ class TelegramService:
             )
             self._state = connected
             for update in updates:
-                await self.receive(update)
+                await self._ingest(update)
                 async with self._pool.acquire() as conn:
                     await cursors.advance(conn, "telegram", account, update.update_id)
 
-    async def receive(self, update: Update) -> bool:
-        if self._bot_id is None or self._username is None:
-            raise NotReady
-        incoming = to_incoming(update, self._username)
-        if incoming is None:
+    async def receive(self, update: RawUpdate) -> None:
+        """The webhook's update, stored before it answers: as a message once connected and
+        caught up, held until then."""
+        if self._caught_up:
+            await self._ingest(update)
+            return
+        async with self._pool.acquire() as conn:
+            await telegram_updates.hold(conn, self._bot_id, update.update_id, update.body)
+        if self._username is not None:
+            # Connected meanwhile: the drain may have looked before this one was held.
+            self._held.set()
+
+    async def _store_held(self) -> None:
+        """Owned task: each time it is woken (an update held just as the bot connected), turn
+        the held updates into messages."""
+        while True:
+            await self._held.wait()
+            self._held.clear()
+            await keep_trying("telegram", self._drain, lambda error: None)
+
+    async def _drain(self) -> None:
+        """Every held update, oldest first, each stored and deleted in one transaction (a
+        node that dies part-way leaves the rest held; another node skips the one it holds).
+        One drain at a time on a node, so held updates become messages in their order."""
+        async with self._draining:
+            while True:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    held = await telegram_updates.take_oldest(conn, self._bot_id)
+                    if held is None:
+                        self._caught_up = True
+                        return
+                    try:
+                        await self._ingest(RawUpdate(held.update_id, held.body))
+                    except NotAnUpdate:
+                        # The webhook checked it before holding it; kept, it would block the rest.
+                        log.error("a held Telegram update is unreadable", update_id=held.update_id)
+                    await telegram_updates.forget(conn, self._bot_id, held.update_id)
+
+    async def _ingest(self, update: RawUpdate) -> bool:
+        """Store the update's message (once); False when it carried nothing for us."""
+        assert self._username is not None
+        found = incoming(update, self._username)
+        if found is None:
             return False
-        attachments = await self._download(incoming)
+        attachments = await self._download(found)
         await self._pipeline.ingest(
             InboundMessage(
                 channel="telegram",
                 inbox_address=self._username,
-                external_id=external_id(self._bot_id, incoming.update_id),
-                sender=Sender(external_id=str(incoming.user_id), name=incoming.name),
-                text=incoming.text,
-                thread=incoming.thread,
+                external_id=external_id(self._bot_id, found.update_id),
+                sender=Sender(external_id=str(found.user_id), name=found.name),
+                text=found.text,
+                thread=found.thread,
                 attachments=attachments,
-                meta={**incoming.meta, "username": incoming.username},
+                meta={**found.meta, "username": found.username},
             )
         )
         return True

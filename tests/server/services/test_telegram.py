@@ -449,6 +449,47 @@ async def test_an_unreachable_bot_api_does_not_stop_the_server(
         await _connected(running)
 
 
+async def test_webhook_updates_before_the_bot_connects_are_held_then_stored_once(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    """While the Bot API cannot be reached (the bot's username unknown) the webhook still
+    answers 200: each update is held, a redelivery once. A server stopped meanwhile leaves
+    them held; the next one stores them as messages in order once connected, and none is
+    left behind or stored twice."""
+    api.down = True
+    settings = _webhook_settings(dsn, tmp_path, api)
+    held = "SELECT count(*) FROM telegram_held_updates"
+    stored = "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+    async def post(running: harness.RunningServer, n: int) -> int:
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            update = message_update(n, f"question {n}", user_id=777)
+            response = await http.post(WEBHOOK, json=update, headers=headers)
+        return response.status_code
+
+    async with harness.run_server(settings) as first:
+        for n in (1, 2, 2, 3):  # Telegram delivers 2 again
+            assert await post(first, n) == 200
+        pool = first.services.pool
+        assert await _count(pool, held) == 3
+        assert await _count(pool, stored) == 0
+    async with harness.run_server(settings) as second:
+        assert await post(second, 4) == 200  # the Bot API is still down
+        api.down = False
+        await _connected(second)
+        pool = second.services.pool
+        assert await _count(pool, held) == 0  # "connected" comes once every held one is stored
+        assert await _count(pool, stored) == 4
+        assert await post(second, 2) == 200  # and again, once connected: a message already
+        assert await _count(pool, held) == 0
+        assert await _count(pool, stored) == 4
+        texts = await pool.fetch(
+            "SELECT text FROM messages WHERE channel = 'telegram' AND direction = 'in' ORDER BY id"
+        )
+    assert [r["text"] for r in texts] == [f"question {n}" for n in (1, 2, 3, 4)]
+
+
 async def test_long_polling_killed_mid_stream_loses_nothing(
     dsn: str, tmp_path: Path, api: BotApi
 ) -> None:
