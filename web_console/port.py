@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,13 +44,13 @@ class AgentDirectory(Protocol):
 class ConsoleBackend(Protocol):
     """Conversations and actions. Lookups of unknown ids raise LookupError."""
 
-    async def conversations(self, statuses: list[str]) -> list[dict[str, Any]]: ...
+    async def conversations(self, statuses: list[str]) -> Sequence[Mapping[str, Any]]: ...
 
-    async def conversation(self, conversation_id: str) -> dict[str, Any]: ...
+    async def conversation(self, conversation_id: str) -> Mapping[str, Any]: ...
 
     async def messages_after(
         self, conversation_id: str, after_seq: int
-    ) -> list[dict[str, Any]]: ...
+    ) -> Sequence[Mapping[str, Any]]: ...
 
     async def attachment(self, message_id: int, position: int) -> tuple[str, str, bytes]:
         """(file name, content type, bytes) of a message's attachment; raise LookupError."""
@@ -60,7 +60,9 @@ class ConsoleBackend(Protocol):
         """The raw mail a customer's message came from; raise LookupError."""
         ...
 
-    async def merge_contact(self, agent: Agent, conversation_id: str, other: str) -> dict[str, Any]:
+    async def merge_contact(
+        self, agent: Agent, conversation_id: str, other: str
+    ) -> Mapping[str, Any]:
         """Merge another contact (id, email or "channel:id") into the conversation's; returns
         the conversation. Raise LookupError, ActionRefused or ValueError."""
         ...
@@ -72,12 +74,12 @@ class ConsoleBackend(Protocol):
         text: str,
         client_id: str,
         files: Sequence[UploadedFile] = (),
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[Mapping[str, Any], bool]:
         """Store the agent's reply (with its files) once per client id; raise ActionRefused
         or LookupError."""
         ...
 
-    async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+    async def return_to_bot(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]:
         """Hand the conversation back to the bot; raise ActionRefused or LookupError."""
         ...
 
@@ -86,13 +88,13 @@ class ConsoleBackend(Protocol):
         ``explanation``."""
         ...
 
-    async def claim(self, agent: Agent, conversation_id: str) -> dict[str, Any]: ...
+    async def claim(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...
 
     async def transfer(
         self, agent: Agent, conversation_id: str, to_agent: str | None, to_team: str | None
-    ) -> dict[str, Any]: ...
+    ) -> Mapping[str, Any]: ...
 
-    async def resolve(self, agent: Agent, conversation_id: str) -> dict[str, Any]: ...
+    async def resolve(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...
 
     async def set_status(self, agent: Agent, status: str) -> dict[str, Any]:
         """Set the agent's status (online, away, offline); returns the agent's view."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,11 +44,13 @@ class WebchatBackend(Protocol):
         """The visitor's open (else latest) conversation in the inbox."""
         ...
 
-    async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+    async def messages_after(
+        self, conversation_id: str, after_seq: int
+    ) -> Sequence[Mapping[str, Any]]:
         """Stored messages with seq > after_seq, in order (at most a page)."""
         ...
 
-    async def receive(self, message: InboundMessage) -> tuple[dict[str, Any], bool]:
+    async def receive(self, message: InboundMessage) -> tuple[Mapping[str, Any], bool]:
         """Store a customer's message (once) and return it with whether it was a duplicate."""
         ...
 

@@ -7,6 +7,7 @@ close code the connection ends with, so every bad input gets a precise answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -148,7 +149,7 @@ def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame).decode()
 
 
-def message_frame(message: dict[str, Any]) -> dict[str, Any]:
+def message_frame(message: Mapping[str, Any]) -> dict[str, Any]:
     """A stored message as the widget sees it (agents' ids stay on the server); files as
     their names and sizes, each downloaded from ATTACHMENT_PATH with the visitor's token."""
     shown = {

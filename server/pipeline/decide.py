@@ -24,7 +24,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.pipeline.messages import message_created, publish
-from server.store import ConversationRow, Pool
+from server.store import ConversationRow, MessageView, Pool
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +66,7 @@ class Decider:
         # conversation id -> (its lock, how many routings hold or wait for it)
         self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    async def route(self, message: dict[str, Any]) -> None:
+    async def route(self, message: MessageView) -> None:
         conversation_id = message["conversation_id"]
         lock, users = self._conversation_locks.get(conversation_id, (asyncio.Lock(), 0))
         self._conversation_locks[conversation_id] = (lock, users + 1)
@@ -84,7 +84,7 @@ class Decider:
             else:
                 self._conversation_locks[conversation_id] = (lock, users - 1)
 
-    async def _understand_and_decide(self, message: dict[str, Any]) -> None:
+    async def _understand_and_decide(self, message: MessageView) -> None:
         conversation_id, seq = message["conversation_id"], message["seq"]
         window = self._policy.trend_window
         text = message["text"]

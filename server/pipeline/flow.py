@@ -32,7 +32,7 @@ from server.metrics import Metrics
 from server.pipeline.decide import Decider
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
 from server.pipeline.replies import Replies
-from server.store import Pool
+from server.store import ConversationView, MessageView, Pool
 from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
@@ -84,7 +84,7 @@ class Pipeline:
         self._replies = Replies(pool, bus, metrics, clock)
         # Routing runs after the acknowledgement, one message at a time per conversation, on
         # a bounded queue: past its size a message waits in Postgres (unrouted) for the sweep.
-        self._routing: WorkQueue[dict[str, Any]] = WorkQueue(
+        self._routing: WorkQueue[MessageView] = WorkQueue(
             "route", self._decider.route, workers=ROUTING_WORKERS, size=ROUTING_QUEUE
         )
         self._resweep: asyncio.Task[None] | None = None
@@ -127,7 +127,7 @@ class Pipeline:
         self._schedule_routing(message)
         return Stored(message, duplicate=False)
 
-    def _schedule_routing(self, message: dict[str, Any]) -> None:
+    def _schedule_routing(self, message: MessageView) -> None:
         if self._routing.offer(message) or self._resweep is not None:
             return
         log.warning("routing queue full; the rest is routed from the database once it drains")
@@ -175,7 +175,7 @@ class Pipeline:
 
     async def _open_and_append(
         self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage
-    ) -> tuple[dict[str, Any], list[Event]]:
+    ) -> tuple[MessageView, list[Event]]:
         """A first message from a sender, or one after their conversation was resolved: resolve
         the contact, open a conversation and store, in one transaction."""
         async with conn.transaction():
@@ -238,7 +238,7 @@ class Pipeline:
     async def return_to_bot(self, agent_id: str, conversation_id: str) -> None:
         await self._replies.return_to_bot(agent_id, conversation_id)
 
-    async def merge_contacts(self, conversation_id: str, other: str) -> dict[str, Any]:
+    async def merge_contacts(self, conversation_id: str, other: str) -> ConversationView:
         return await self._replies.merge_contacts(conversation_id, other)
 
     async def typing(self, conversation_id: str, author_kind: str, active: bool) -> None:

@@ -10,14 +10,14 @@ from channels.base import Attachment, InboundMessage
 from server import events
 from server.events import Event
 from server.live.bus import EventBus
-from server.store import ConversationRow
+from server.store import ConversationRow, MessageView
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
     """The stored message and whether it had been stored before (a retried delivery)."""
 
-    message: dict[str, Any]
+    message: MessageView
     duplicate: bool
 
 
@@ -53,7 +53,7 @@ def listing(attachments: tuple[Attachment, ...]) -> list[dict[str, Any]]:
 
 
 def message_created(
-    conv: ConversationRow, message: dict[str, Any], event_id: int | None = None
+    conv: ConversationRow, message: MessageView, event_id: int | None = None
 ) -> Event:
     # The inbox and contact ride along so every node's hubs can route without a query.
     return Event(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from channels.base import Attachment
 from server import events, store
@@ -15,7 +14,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.pipeline.messages import AlreadyStored, Stored, listing, message_created, publish
-from server.store import Pool, queue
+from server.store import ConversationView, Pool, queue
 
 
 class Replies:
@@ -115,7 +114,7 @@ class Replies:
             )
         await publish(self._bus, stored_events)
 
-    async def merge_contacts(self, conversation_id: str, other: str) -> dict[str, Any]:
+    async def merge_contacts(self, conversation_id: str, other: str) -> ConversationView:
         """Merge the contact ``other`` names (an id, an email, "channel:external id") into the
         conversation's contact: one person, one history. Returns the conversation's view.
         Raises NotFound, Conflict or InvalidInput."""

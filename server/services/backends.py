@@ -12,7 +12,7 @@ from server import store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
 from server.pipeline.flow import Pipeline
-from server.store import Pool, mail
+from server.store import ConversationView, MessageView, Pool, mail
 from web_console.port import ActionRefused, Agent, UploadedFile
 
 PAGE = 500
@@ -67,11 +67,11 @@ class WebchatBackendImpl:
         async with self._pool.acquire() as conn:
             return await store.latest_conversation_id(conn, visitor.inbox_id, visitor.contact_id)
 
-    async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+    async def messages_after(self, conversation_id: str, after_seq: int) -> list[MessageView]:
         async with self._pool.acquire() as conn:
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
 
-    async def receive(self, message: InboundMessage) -> tuple[dict[str, Any], bool]:
+    async def receive(self, message: InboundMessage) -> tuple[MessageView, bool]:
         stored = await self._pipeline.ingest(message)
         return stored.message, stored.duplicate
 
@@ -102,19 +102,21 @@ class ConsoleBackendImpl:
         self._pipeline = pipeline
         self._router = router
 
-    async def conversations(self, statuses: list[str]) -> list[dict[str, Any]]:
+    async def conversations(self, statuses: list[str]) -> list[ConversationView]:
         async with self._pool.acquire() as conn:
             return await store.conversations(conn, statuses)
 
-    async def conversation(self, conversation_id: str) -> dict[str, Any]:
+    async def conversation(self, conversation_id: str) -> ConversationView:
         async with self._pool.acquire() as conn, _translated():
             return await store.conversation(conn, conversation_id)
 
-    async def messages_after(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+    async def messages_after(self, conversation_id: str, after_seq: int) -> list[MessageView]:
         async with self._pool.acquire() as conn, _translated():
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
 
-    async def merge_contact(self, agent: Agent, conversation_id: str, other: str) -> dict[str, Any]:
+    async def merge_contact(
+        self, agent: Agent, conversation_id: str, other: str
+    ) -> ConversationView:
         async with _translated():
             return await self._pipeline.merge_contacts(conversation_id, other)
 
@@ -139,7 +141,7 @@ class ConsoleBackendImpl:
         text: str,
         client_id: str,
         files: Sequence[UploadedFile] = (),
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[MessageView, bool]:
         attachments = tuple(
             Attachment(safe_filename(f.filename, f.content_type, n + 1), f.content_type, f.content)
             for n, f in enumerate(files)
@@ -150,7 +152,7 @@ class ConsoleBackendImpl:
             )
         return stored.message, stored.duplicate
 
-    async def return_to_bot(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+    async def return_to_bot(self, agent: Agent, conversation_id: str) -> ConversationView:
         async with _translated():
             await self._pipeline.return_to_bot(agent.id, conversation_id)
         return await self.conversation(conversation_id)
@@ -158,21 +160,21 @@ class ConsoleBackendImpl:
     async def queue(self) -> list[dict[str, Any]]:
         return await self._router.queue_view()
 
-    async def claim(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+    async def claim(self, agent: Agent, conversation_id: str) -> ConversationView:
         async with _translated():
             await self._router.claim(agent.id, conversation_id)
         return await self.conversation(conversation_id)
 
     async def transfer(
         self, agent: Agent, conversation_id: str, to_agent: str | None, to_team: str | None
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         async with _translated():
             await self._router.transfer(
                 agent.id, conversation_id, to_agent=to_agent, to_team=to_team
             )
         return await self.conversation(conversation_id)
 
-    async def resolve(self, agent: Agent, conversation_id: str) -> dict[str, Any]:
+    async def resolve(self, agent: Agent, conversation_id: str) -> ConversationView:
         async with _translated():
             await self._router.resolve(agent.id, conversation_id)
         return await self.conversation(conversation_id)

@@ -50,14 +50,25 @@ from server.store.nlu import (
     unrouted_messages,
 )
 from server.store.orders import describe_order, order_by_number
-from server.store.views import Conn, ConversationRow, DatabaseError, Inbox, Pool, message_view
+from server.store.views import (
+    Conn,
+    ConversationRow,
+    ConversationView,
+    DatabaseError,
+    Inbox,
+    MessageView,
+    Pool,
+    message_view,
+)
 
 __all__ = [
     "NO_OPEN_CONVERSATION",
     "Conn",
     "ConversationRow",
+    "ConversationView",
     "DatabaseError",
     "Inbox",
+    "MessageView",
     "Pool",
     "append_to_open_conversation",
     "attachment",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from enum import Enum
-from typing import Any
 from uuid import UUID
 
 from server.errors import NotFound
@@ -12,7 +11,9 @@ from server.store.views import (
     CONVERSATION_VIEW_SQL,
     Conn,
     ConversationRow,
+    ConversationView,
     Inbox,
+    MessageView,
     conversation_row_of,
     conversation_view,
     message_view,
@@ -30,7 +31,7 @@ NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
 
 async def append_to_open_conversation(
     conn: Conn, inbox: Inbox, sender_external_id: str, *, external_id: str, text: str
-) -> tuple[ConversationRow, dict[str, Any] | None, int | None] | _Missing:
+) -> tuple[ConversationRow, MessageView | None, int | None] | _Missing:
     """The hot path: a known sender writes into their open conversation, in one statement.
 
     The statement locks the conversation, inserts the message with the next seq, bumps the
@@ -178,7 +179,7 @@ async def conversation_row(
     return conversation_row_of(row)
 
 
-async def conversation(conn: Conn, conversation_id: str) -> dict[str, Any]:
+async def conversation(conn: Conn, conversation_id: str) -> ConversationView:
     row = await conn.fetchrow(
         CONVERSATION_VIEW_SQL + " WHERE c.id = $1", parse_uuid(conversation_id)
     )
@@ -187,7 +188,9 @@ async def conversation(conn: Conn, conversation_id: str) -> dict[str, Any]:
     return conversation_view(row)
 
 
-async def conversations(conn: Conn, statuses: list[str], limit: int = 200) -> list[dict[str, Any]]:
+async def conversations(
+    conn: Conn, statuses: list[str], limit: int = 200
+) -> list[ConversationView]:
     rows = await conn.fetch(
         CONVERSATION_VIEW_SQL + " WHERE c.status = ANY($1::text[])"
         " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
@@ -197,7 +200,7 @@ async def conversations(conn: Conn, statuses: list[str], limit: int = 200) -> li
     return [conversation_view(r) for r in rows]
 
 
-async def conversations_by_id(conn: Conn, ids: list[str]) -> list[dict[str, Any]]:
+async def conversations_by_id(conn: Conn, ids: list[str]) -> list[ConversationView]:
     rows = await conn.fetch(
         CONVERSATION_VIEW_SQL + " WHERE c.id = ANY($1::uuid[])", [UUID(i) for i in ids]
     )

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from channels.base import Attachment
-from server.store.views import Conn, message_view, parse_uuid
+from server.store.views import Conn, MessageView, message_view, parse_uuid
 
 # Channels whose outgoing messages are delivered from the outbox (the deliveries table) by a
 # worker, rather than pushed to live sockets.
@@ -29,7 +29,7 @@ async def insert_message(
     external_id: str | None = None,
     author_id: str | None = None,
     meta: dict[str, Any] | None = None,
-) -> dict[str, Any] | None:
+) -> MessageView | None:
     """Append a message with the next seq; None when (channel, external_id) is already stored.
 
     One statement bumps the conversation's seq and inserts the row (one round trip on the hot
@@ -113,9 +113,7 @@ async def attachments_of(conn: Conn, message_id: int) -> tuple[Attachment, ...]:
     return tuple(Attachment(r["filename"], r["content_type"], bytes(r["content"])) for r in rows)
 
 
-async def message_by_external_id(
-    conn: Conn, channel: str, external_id: str
-) -> dict[str, Any] | None:
+async def message_by_external_id(conn: Conn, channel: str, external_id: str) -> MessageView | None:
     row = await conn.fetchrow(
         MESSAGE_SQL + " WHERE m.channel = $1 AND m.external_id = $2", channel, external_id
     )
@@ -124,7 +122,7 @@ async def message_by_external_id(
 
 async def messages_after(
     conn: Conn, conversation_id: str, after_seq: int, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> list[MessageView]:
     rows = await conn.fetch(
         MESSAGE_SQL + " WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3",
         parse_uuid(conversation_id),

@@ -7,14 +7,14 @@ from typing import Any
 from uuid import UUID
 
 from nlu.base import Button, Entity, Interpretation, PastTurn
-from server.store.views import Conn, message_view
+from server.store.views import Conn, MessageView, message_view
 
 HISTORY_LENGTH = 20
 
 
 async def store_interpretation(
     conn: Conn, message_id: int, interpretation: Interpretation
-) -> dict[str, Any] | None:
+) -> MessageView | None:
     """Store the interpretation with the message; returns the message as it now reads, or
     None when it was already interpreted (another node routed it first)."""
     row = await conn.fetchrow(
@@ -28,7 +28,7 @@ async def store_interpretation(
     return message_view(row) if row is not None else None
 
 
-async def unrouted_messages(conn: Conn, max_age_seconds: float) -> list[dict[str, Any]]:
+async def unrouted_messages(conn: Conn, max_age_seconds: float) -> list[MessageView]:
     """Customer messages stored but never interpreted (the node died between the
     acknowledgement and routing), in open conversations, oldest first."""
     rows = await conn.fetch(

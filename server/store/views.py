@@ -7,7 +7,7 @@ never as asyncpg records.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 from uuid import UUID
 
 import asyncpg
@@ -48,10 +48,50 @@ def optional_str(value: UUID | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def message_view(row: asyncpg.Record) -> dict[str, Any]:
+class NluSummary(TypedDict, total=False):
+    """What the console shows beside a message: a customer message's interpretation, or the
+    bot action that produced a bot message."""
+
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, str]]
+    language: str | None
+    sentiment: float | None
+    engine: str | None
+    action: str
+
+
+class Delivery(TypedDict):
+    status: str
+    detail: str | None
+
+
+class MessageView(TypedDict):
+    """A stored message as it travels: to the widget, the console and the bus."""
+
+    id: int
+    conversation_id: str
+    seq: int
+    direction: str
+    author_kind: str
+    author_id: str | None
+    channel: str
+    client_id: str | None
+    text: str
+    created_at: str | None
+    nlu: NluSummary | None
+    # What a channel with more than text adds (see _channel_details).
+    subject: NotRequired[str]
+    automated: NotRequired[str]
+    attachments: NotRequired[list[dict[str, Any]]]
+    original: NotRequired[bool]
+    delivery: NotRequired[Delivery]
+
+
+def message_view(row: asyncpg.Record) -> MessageView:
     """A stored message as the widget and console see it."""
     external_id = row["external_id"]
-    return {
+    view: MessageView = {
         "id": row["id"],
         "conversation_id": str(row["conversation_id"]),
         "seq": row["seq"],
@@ -64,33 +104,25 @@ def message_view(row: asyncpg.Record) -> dict[str, Any]:
         "text": row["text"],
         "created_at": iso(row["created_at"]),
         "nlu": _nlu_summary(row),
-        **_channel_details(row),
     }
-
-
-def _channel_details(row: asyncpg.Record) -> dict[str, Any]:
-    """What a channel with more than text adds: a mail's subject, whether the original had
-    more than the text shown, attachments, why a machine sent it, and for outgoing messages
-    on outbox channels, how their delivery went."""
     keys = row.keys()
     meta = (row["meta"] if "meta" in keys else None) or {}
-    details: dict[str, Any] = {}
     for name in ("subject", "automated"):
         if meta.get(name):
-            details[name] = meta[name]
+            view[name] = meta[name]
     if meta.get("attachments"):
-        details["attachments"] = meta["attachments"]
+        view["attachments"] = meta["attachments"]
     if "full_text" in meta or meta.get("receipt_id"):
-        details["original"] = True
+        view["original"] = True
     if "delivery_status" in keys and row["delivery_status"] is not None:
-        details["delivery"] = {
+        view["delivery"] = {
             "status": row["delivery_status"],
             "detail": row["delivery_detail"] if "delivery_detail" in keys else None,
         }
-    return details
+    return view
 
 
-def _nlu_summary(row: asyncpg.Record) -> dict[str, Any] | None:
+def _nlu_summary(row: asyncpg.Record) -> NluSummary | None:
     """What the console shows beside a customer's message: intent, confidence, entities,
     language, sentiment. Bot messages carry the action that produced them instead."""
     keys = row.keys()
@@ -126,7 +158,51 @@ CONVERSATION_VIEW_SQL = """
 """
 
 
-def conversation_view(row: asyncpg.Record) -> dict[str, Any]:
+class ContactSummary(TypedDict):
+    id: str
+    name: str | None
+    email: str | None
+    vip: bool
+    tier: str | None
+
+
+class Named(TypedDict):
+    id: str
+    name: str | None
+
+
+class ConversationView(TypedDict):
+    """A conversation as it travels: a console list item, an event's payload."""
+
+    id: str
+    inbox_id: str
+    contact: ContactSummary
+    handoff_reason: str | None
+    handoff_at: str | None
+    language: str | None
+    channel: str
+    status: str
+    priority: float | None
+    priority_parts: list[Any]
+    band: str | None
+    intent: str | None
+    team: Named | None
+    required_skills: list[str]
+    queued_at: str | None
+    assigned_at: str | None
+    first_response_due: str | None
+    resolution_due: str | None
+    first_response_at: str | None
+    assignee: Named | None
+    last_seq: int
+    last_message_at: str | None
+    created_at: str | None
+    updated_at: str | None
+    preview: str | None
+    subject: str | None
+
+
+def conversation_view(row: asyncpg.Record) -> ConversationView:
     """A conversation as a console list item; the preview is what the customer said last."""
     preview = row["preview"]
     return {
