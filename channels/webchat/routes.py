@@ -10,6 +10,7 @@ from urllib.parse import quote
 import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from channels.base import NUL_REFUSED, Attachment, holds_nul, safe_filename
 from channels.webchat import protocol as p
 from channels.webchat.hub import WebchatHub
-from channels.webchat.port import UnknownInbox, Visitor, WebchatBackend
+from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor, WebchatBackend
 from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
 
 log = structlog.get_logger(__name__)
@@ -48,8 +49,26 @@ class SessionRequest(BaseModel):
         return data
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+# Refusals are Starlette's HTTPException with the message as its detail: the app that mounts
+# these routes renders them in its one error shape ({"error": detail}).
+
+
+def _session_request(raw: bytes) -> SessionRequest:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise HTTPException(400, "body is not valid JSON") from None
+    try:
+        return SessionRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "body"
+        raise HTTPException(422, f"{where}: {first['msg']}") from None
+
+
+def _check_origin(hub: WebchatHub, request: Request) -> None:
+    if not hub.origin_allowed(request.headers.get("origin")):
+        raise HTTPException(403, "origin not allowed")
 
 
 def routes(
@@ -91,16 +110,8 @@ def routes(
           422: {description: invalid field}
           429: {description: too many new visitors from this address (Retry-After)}
         """
-        if not hub.origin_allowed(request.headers.get("origin")):
-            return _error(403, "origin not allowed")
-        try:
-            body = SessionRequest.model_validate(orjson.loads(await request.body()))
-        except orjson.JSONDecodeError:
-            return _error(400, "body is not valid JSON")
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(x) for x in first["loc"]) or "body"
-            return _error(422, f"{where}: {first['msg']}")
+        _check_origin(hub, request)
+        body = _session_request(await request.body())
         visitor_id: str | None = None
         if body.token:
             try:
@@ -113,10 +124,10 @@ def routes(
             # Each new visitor becomes a contact row: a script must not mint them unbounded.
             address = request.client.host if request.client else "unknown"
             if not await hub.take_session(address):
-                return JSONResponse(
-                    {"error": f"more than {hub.sessions_per_minute} new visitors a minute"},
-                    status_code=429,
-                    headers={"Retry-After": str(max(1, round(60 / hub.sessions_per_minute)))},
+                raise HTTPException(
+                    429,
+                    f"more than {hub.sessions_per_minute} new visitors a minute",
+                    {"Retry-After": str(max(1, round(60 / hub.sessions_per_minute)))},
                 )
             visitor_id = str(uuid.uuid4())
         try:
@@ -124,7 +135,7 @@ def routes(
                 body.inbox, visitor_id, body.name, body.email and str(body.email)
             )
         except UnknownInbox:
-            return _error(404, f"no web chat inbox {body.inbox!r}")
+            raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
         token = tokens.issue(VisitorClaims(visitor.visitor_id, visitor.inbox_address))
         return JSONResponse(
             {
@@ -136,18 +147,18 @@ def routes(
             status_code=201,
         )
 
-    async def _visitor(request: Request) -> Visitor | Response:
+    async def _visitor(request: Request) -> Visitor:
         """The visitor whose token the request carries (`Authorization: Bearer`), or a 401."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return _error(401, "send the visitor token as 'Authorization: Bearer <token>'")
+            raise HTTPException(401, "send the visitor token as 'Authorization: Bearer <token>'")
         try:
             claims = tokens.verify(token.strip())
             return await backend.find_visitor(claims.inbox_address, claims.visitor_id)
         except TokenError as exc:
-            return _error(401, str(exc))
-        except LookupError:
-            return _error(401, "unknown visitor")
+            raise HTTPException(401, str(exc)) from None
+        except (UnknownInbox, UnknownVisitor):
+            raise HTTPException(401, "unknown visitor") from None
 
     async def post_file(request: Request) -> Response:
         """
@@ -173,34 +184,32 @@ def routes(
           422: {description: a missing or invalid client_id or filename, or an empty file}
           503: {description: not stored (the database is down); send it again}
         """
-        if not hub.origin_allowed(request.headers.get("origin")):
-            return _error(403, "origin not allowed")
+        _check_origin(hub, request)
         visitor = await _visitor(request)
-        if isinstance(visitor, Response):
-            return visitor
         if not await hub.take_upload(visitor.visitor_id):
             retry = max(1, round(60 / p.UPLOADS_PER_MINUTE))
-            return JSONResponse(
-                {"error": f"more than {p.UPLOADS_PER_MINUTE} files a minute; slow down"},
-                status_code=429,
-                headers={"Retry-After": str(retry)},
+            raise HTTPException(
+                429,
+                f"more than {p.UPLOADS_PER_MINUTE} files a minute; slow down",
+                {"Retry-After": str(retry)},
             )
         client_id = request.query_params.get("client_id", "")
         name = request.query_params.get("filename", "")
         if not p.CLIENT_ID.match(client_id):
-            return _error(422, "client_id: 1-64 of A-Z a-z 0-9 _ -")
+            raise HTTPException(422, "client_id: 1-64 of A-Z a-z 0-9 _ -")
         if not name.strip() or len(name) > 255:
-            return _error(422, "filename: 1-255 characters")
+            raise HTTPException(422, "filename: 1-255 characters")
+        too_large = f"the file is over {p.MAX_FILE_BYTES // 2**20} MiB"
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > p.MAX_FILE_BYTES:
-            return _error(413, f"the file is over {p.MAX_FILE_BYTES // 2**20} MiB")
+            raise HTTPException(413, too_large)
         content = bytearray()
         async for chunk in request.stream():
             content += chunk
             if len(content) > p.MAX_FILE_BYTES:
-                return _error(413, f"the file is over {p.MAX_FILE_BYTES // 2**20} MiB")
+                raise HTTPException(413, too_large)
         if not content:
-            return _error(422, "the file is empty")
+            raise HTTPException(422, "the file is empty")
         content_type = request.headers.get("content-type") or "application/octet-stream"
         file = Attachment(safe_filename(name, content_type, 1), content_type, bytes(content))
         inbound = p.file_inbound(
@@ -214,7 +223,7 @@ def routes(
         except Exception:
             # Not stored, so not acknowledged: the widget may send it again.
             log.exception("webchat file not stored", visitor_id=visitor.visitor_id)
-            return _error(503, "file not stored; send it again")
+            raise HTTPException(503, "file not stored; send it again") from None
         return JSONResponse(
             {
                 "client_id": client_id,
@@ -239,15 +248,17 @@ def routes(
           404: {description: no such file in this visitor's conversations}
         """
         visitor = await _visitor(request)
-        if isinstance(visitor, Response):
-            return visitor
         message_id, position = request.path_params["message_id"], request.path_params["n"]
         if max(message_id, position) > BIGINT_MAX:
-            return _error(404, "no such file")
+            raise HTTPException(404, "no such file")
         try:
             filename, _type, content = await backend.attachment(visitor, message_id, position)
-        except LookupError:
-            return _error(404, "no such file")
+        except LookupError as exc:
+            # The port's "not this visitor's file" is exactly LookupError (port.py); a KeyError
+            # or IndexError is a bug and goes on to be a logged 500.
+            if type(exc) is not LookupError:
+                raise
+            raise HTTPException(404, "no such file") from None
         return Response(
             content,
             media_type="application/octet-stream",

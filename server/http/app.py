@@ -1,4 +1,5 @@
-"""The Starlette application: operator endpoints, the web chat channel and the console."""
+"""The Starlette application: operator endpoints, the admin and bot APIs, the web chat channel
+and the console, with the one map from exceptions to HTTP answers (``errors.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from channels.webchat import routes as webchat_routes
 from channels.webchat.routes import WEBSOCKET_PATH
 from server.bootstrap import Services
-from server.http import admin, bot_api, operations
+from server.http import admin, bot_api, errors, operations
 from server.settings import Settings
 from web_console import routes as console_routes
 from web_console.routes import SessionCookie
@@ -29,14 +30,9 @@ def create_app(services: Services) -> Starlette:
         https_only=settings.base_url.startswith("https"),
     )
     routes = [
-        *operations.routes(services),
-        *bot_api.bot_api_routes(services.pool, settings),
-        *admin.routes(
-            services.pool,
-            services.router,
-            settings.admin_api_token(),
-            services.mailroom.process_soon,
-        ),
+        *operations.routes,
+        *bot_api.routes,
+        admin.mount(settings.admin_api_token()),
         *webchat_routes.routes(
             services.webchat_hub, services.webchat_backend, services.tokens, origins
         ),
@@ -51,8 +47,8 @@ def create_app(services: Services) -> Starlette:
             routes += telegram_routes.routes(bot, bot.webhook_secret, bot.path)
     if services.slack is not None:
         routes += services.slack.routes()
-    app = Starlette(routes=routes)
-    app.state.services = services
+    app = Starlette(routes=routes, exception_handlers=errors.exception_handlers())
+    app.state.services = services  # what the server's handlers use (server/http/inputs.py)
     return app
 
 

@@ -6,10 +6,12 @@ import asyncio
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
+from server.http.inputs import services
+from server.http.responses import JSON
 from server.metrics import CONTENT_TYPE
 from server.store import database, deliveries
 
@@ -53,70 +55,74 @@ async def _email_state(services: Any) -> dict[str, Any]:
     }
 
 
-def routes(services: Any) -> list[BaseRoute]:
-    async def healthz(request: Request) -> Response:
-        """
-        summary: Liveness
-        responses:
-          200: {description: the process is up}
-        """
-        return PlainTextResponse("ok")
+async def healthz(request: Request) -> Response:
+    """
+    summary: Liveness
+    responses:
+      200: {description: the process is up}
+    """
+    return PlainTextResponse("ok")
 
-    async def readyz(request: Request) -> Response:
-        """
-        summary: Readiness of the database, bus and NLU, and the email channel's state
-        responses:
-          200: {description: every part is ready}
-          503: {description: a part is not ready; the body says which}
-        """
-        try:
-            async with asyncio.timeout(2):
-                version = await database.schema_version(services.pool)
-            db: dict[str, Any] = {
-                "ok": True,
-                "schema_version": version,
-                "embedded": services.embedded is not None,
-            }
-        except Exception as exc:
-            db = {"ok": False, "error": type(exc).__name__}
-        checks = {
-            "database": db,
-            "bus": services.bus.state(),
-            "nlu": _nlu_state(services),
+
+async def readyz(request: Request) -> Response:
+    """
+    summary: Readiness of the database, bus and NLU, and the email channel's state
+    responses:
+      200: {description: every part is ready}
+      503: {description: a part is not ready; the body says which}
+    """
+    running = services(request)
+    try:
+        async with asyncio.timeout(2):
+            version = await database.schema_version(running.pool)
+        db: dict[str, Any] = {
+            "ok": True,
+            "schema_version": version,
+            "embedded": running.embedded is not None,
         }
-        if services.telegram is not None:
-            # A channel that cannot reach its API is "retrying", never unready: the others
-            # keep working.
-            checks["telegram"] = services.telegram.state()
-        if services.slack is not None:
-            checks["slack"] = services.slack.state()
-        if db["ok"]:
-            try:
-                checks["email"] = await _email_state(services)
-            except Exception as exc:
-                checks["email"] = {"ok": True, "degraded": True, "error": type(exc).__name__}
-        ready = all(part["ok"] for part in checks.values())
-        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+    except Exception as exc:
+        db = {"ok": False, "error": type(exc).__name__}
+    checks = {
+        "database": db,
+        "bus": running.bus.state(),
+        "nlu": _nlu_state(running),
+    }
+    if running.telegram is not None:
+        # A channel that cannot reach its API is "retrying", never unready: the others
+        # keep working.
+        checks["telegram"] = running.telegram.state()
+    if running.slack is not None:
+        checks["slack"] = running.slack.state()
+    if db["ok"]:
+        try:
+            checks["email"] = await _email_state(running)
+        except Exception as exc:
+            checks["email"] = {"ok": True, "degraded": True, "error": type(exc).__name__}
+    ready = all(part["ok"] for part in checks.values())
+    return JSON({"ready": ready, **checks}, status_code=200 if ready else 503)
 
-    async def metrics(request: Request) -> Response:
-        """
-        summary: Prometheus metrics
-        responses:
-          200: {description: Prometheus text exposition format}
-        """
-        return Response(services.metrics.render(), media_type=CONTENT_TYPE)
 
-    async def openapi(request: Request) -> Response:
-        """
-        summary: This document
-        responses:
-          200: {description: the OpenAPI 3.1 description of the REST API}
-        """
-        return JSONResponse(schemas.get_schema(routes=request.app.routes))
+async def metrics(request: Request) -> Response:
+    """
+    summary: Prometheus metrics
+    responses:
+      200: {description: Prometheus text exposition format}
+    """
+    return Response(services(request).metrics.render(), media_type=CONTENT_TYPE)
 
-    return [
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics),
-        Route("/openapi.json", openapi),
-    ]
+
+async def openapi(request: Request) -> Response:
+    """
+    summary: This document
+    responses:
+      200: {description: the OpenAPI 3.1 description of the REST API}
+    """
+    return JSON(schemas.get_schema(routes=request.app.routes))
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]

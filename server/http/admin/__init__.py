@@ -1,0 +1,26 @@
+"""The admin REST API (/api/admin/*): brands, teams, skills, agents, SLA policies, intent
+routes, inboxes, contacts and the mail room, for scripts and provisioning tools.
+
+Bearer token: SWITCHBOARD_ADMIN_TOKEN (generated under the data folder and printed by `serve`
+when unset), checked once for the whole mount. The CLI offers the same operations; both go
+through server/store/organisation.py. One module per resource, each listing its routes.
+"""
+
+from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+
+from server.http.admin import agents, mail, organisation, policies
+from server.http.auth import BearerToken
+
+PREFIX = "/api/admin"
+
+
+def mount(token: str) -> Mount:
+    """Every admin route under /api/admin, behind the admin token."""
+    return Mount(
+        PREFIX,
+        routes=[*organisation.routes, *agents.routes, *policies.routes, *mail.routes],
+        middleware=[Middleware(BearerToken, token=token, what="admin token")],
+    )

@@ -1,0 +1,98 @@
+"""The admin API's agents: who they are, their capacity, skills, teams, role and status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.http.admin.bodies import AgentBody, NewAgentBody
+from server.http.inputs import body, path_value, services
+from server.http.responses import JSON
+from server.services.agents import create_agent
+from server.store import organisation as org
+from server.store.roster import agent_views
+from server.store.views import Conn
+
+
+async def list_agents(request: Request) -> Response:
+    """
+    summary: Agents with status, capacity, load, teams and skills (admin token)
+    responses: {200: {description: the agents}, 401: {description: no admin token}}
+    """
+    async with services(request).pool.acquire() as conn:
+        return JSON({"agents": await agent_views(conn)})
+
+
+async def create(request: Request) -> Response:
+    """
+    summary: Create an agent with capacity, skills and teams (admin token)
+    body: NewAgentBody
+    responses:
+      201: {description: the agent}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      404: {description: unknown skill, team or brand}
+      409: {description: the email is taken}
+      422: {description: invalid field (e.g. negative capacity)}
+    """
+    fields = await body(request, NewAgentBody)
+    pool = services(request).pool
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            # Validate skills and teams before creating anyone.
+            await org.check_references(conn, fields.skills, fields.teams, fields.brand)
+        agent = await create_agent(
+            pool,
+            email=fields.email,
+            name=fields.name,
+            password=fields.password,
+            role=fields.role or "agent",
+        )
+        return JSON(await _apply(request, conn, agent.id, fields), status_code=201)
+
+
+async def patch_agent(request: Request) -> Response:
+    """
+    summary: Change an agent's capacity, skills, teams, role or status (admin token)
+    description: The agent is named by id or email.
+    body: AgentBody
+    responses:
+      200: {description: the agent}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      404: {description: unknown agent, skill, team or brand}
+      422: {description: invalid field (e.g. negative capacity)}
+    """
+    fields = await body(request, AgentBody)
+    key = path_value(request, "agent")
+    async with services(request).pool.acquire() as conn:
+        return JSON(await _apply(request, conn, key, fields))
+
+
+async def _apply(request: Request, conn: Conn, key: str, fields: AgentBody) -> Any:
+    """Set what the body names on the agent; returns the agent's view."""
+    router = services(request).router
+    await org.update_agent(
+        conn,
+        key,
+        capacity=fields.capacity,
+        skills=fields.skills,
+        teams=fields.teams,
+        brand=fields.brand,
+        role=fields.role,
+    )
+    agent_id = str(await org.agent_id(conn, key))
+    if fields.status is not None:
+        await router.set_status(agent_id, fields.status)
+    router.wake()  # more capacity or new skills may place waiting conversations
+    return (await agent_views(conn, agent_id))[0]
+
+
+routes = [
+    Route("/agents", list_agents, methods=["GET"]),
+    Route("/agents", create, methods=["POST"]),
+    Route("/agents/{agent}", patch_agent, methods=["PATCH"]),
+]

@@ -1,0 +1,85 @@
+"""The admin API's request bodies: each validates a request and, through
+``model_json_schema()``, describes it in /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from channels.base import NUL_REFUSED, holds_nul
+from server.store import organisation as org
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if holds_nul(data):
+            raise ValueError(NUL_REFUSED)
+        return data
+
+
+class BrandBody(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    business_hours: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=2)
+    clear_business_hours: bool = False
+
+
+class TeamBody(_Body):
+    brand: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    assignment: Literal["auto", "manual"] | None = None
+    requeue_unanswered: bool | None = None
+    default: bool | None = None
+
+
+class SkillBody(_Body):
+    description: str = Field(default="", max_length=500)
+
+
+class AgentBody(_Body):
+    capacity: int | None = Field(default=None, ge=0, le=org.MAX_CAPACITY)
+    skills: list[str] | None = None
+    teams: list[str] | None = None
+    brand: str | None = None
+    role: Literal["agent", "supervisor", "admin"] | None = None
+    status: Literal["online", "away", "offline"] | None = None
+
+
+class NewAgentBody(AgentBody):
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=1024)
+
+
+class SlaBody(_Body):
+    brand: str | None = None
+    first_response_seconds: int = Field(gt=0)
+    resolution_seconds: int = Field(gt=0)
+    escalation_points: int = Field(default=0, ge=0)
+    notify_team: str | None = None
+
+
+class IntentRouteBody(_Body):
+    brand: str | None = None
+    skills: list[str] = []
+    team: str | None = None
+
+
+class InboxTeamBody(_Body):
+    team: str | None
+
+
+class InboxBody(_Body):
+    brand: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    team: str | None = None
+
+
+class ContactBody(_Body):
+    tier: str | None = Field(default=None, max_length=40)
+    value: float | None = Field(default=None, ge=0)

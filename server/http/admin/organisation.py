@@ -1,0 +1,227 @@
+"""The admin API's organisation: brands, teams, skills, inboxes and contacts."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.http.admin.bodies import (
+    BrandBody,
+    ContactBody,
+    InboxBody,
+    InboxTeamBody,
+    SkillBody,
+    TeamBody,
+)
+from server.http.inputs import body, path_value, services
+from server.http.responses import JSON
+from server.store import organisation as org
+
+
+async def list_brands(request: Request) -> Response:
+    """
+    summary: Brands with business hours and language (admin token)
+    responses: {200: {description: the brands}, 401: {description: no admin token}}
+    """
+    async with services(request).pool.acquire() as conn:
+        return JSON({"brands": await org.brands(conn)})
+
+
+async def put_brand(request: Request) -> Response:
+    """
+    summary: Create or change a brand (admin token)
+    body: BrandBody
+    responses:
+      200: {description: the brand}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      422: {description: "invalid field (e.g. business hours 'mon-fri 09:00-18:00 Area/City')"}
+    """
+    fields = await body(request, BrandBody)
+    slug = path_value(request, "slug")
+    async with services(request).pool.acquire() as conn:
+        brand = await org.put_brand(
+            conn,
+            slug,
+            name=fields.name,
+            business_hours=fields.business_hours,
+            language=fields.language,
+            clear_hours=fields.clear_business_hours,
+        )
+    return JSON(brand)
+
+
+async def list_teams(request: Request) -> Response:
+    """
+    summary: Teams with their members (admin token)
+    responses: {200: {description: the teams}, 401: {description: no admin token}}
+    """
+    async with services(request).pool.acquire() as conn:
+        return JSON({"teams": await org.teams(conn)})
+
+
+async def put_team(request: Request) -> Response:
+    """
+    summary: Create or change a team (admin token)
+    body: TeamBody
+    responses:
+      200: {description: the team}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      404: {description: unknown brand}
+      422: {description: invalid field}
+    """
+    fields = await body(request, TeamBody)
+    slug = path_value(request, "slug")
+    async with services(request).pool.acquire() as conn:
+        team = await org.put_team(
+            conn,
+            fields.brand,
+            slug,
+            name=fields.name,
+            assignment=fields.assignment,
+            requeue_unanswered=fields.requeue_unanswered,
+            default=fields.default,
+        )
+    return JSON(team)
+
+
+async def delete_team(request: Request) -> Response:
+    """
+    summary: Delete a team (admin token)
+    parameters:
+      - {name: brand, in: query, required: false, schema: {type: string},
+         description: "the team's brand; default: the default brand"}
+    responses:
+      204: {description: deleted}
+      401: {description: no admin token}
+      404: {description: unknown brand or team}
+      422: {description: invalid slug}
+    """
+    slug = path_value(request, "slug")
+    async with services(request).pool.acquire() as conn:
+        await org.delete_team(conn, request.query_params.get("brand"), slug)
+    return Response(status_code=204)
+
+
+async def list_skills(request: Request) -> Response:
+    """
+    summary: Skills (admin token)
+    responses: {200: {description: the skills}, 401: {description: no admin token}}
+    """
+    async with services(request).pool.acquire() as conn:
+        return JSON({"skills": await org.skills(conn)})
+
+
+async def put_skill(request: Request) -> Response:
+    """
+    summary: Add or describe a skill (admin token)
+    body: SkillBody
+    responses:
+      200: {description: the skill}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      422: {description: invalid name}
+    """
+    fields = await body(request, SkillBody)
+    name = path_value(request, "name")
+    async with services(request).pool.acquire() as conn:
+        return JSON(await org.put_skill(conn, name, fields.description))
+
+
+async def delete_skill(request: Request) -> Response:
+    """
+    summary: Delete a skill (admin token)
+    responses:
+      204: {description: deleted}
+      401: {description: no admin token}
+      404: {description: unknown skill}
+      422: {description: invalid name}
+    """
+    name = path_value(request, "name")
+    async with services(request).pool.acquire() as conn:
+        await org.delete_skill(conn, name)
+    return Response(status_code=204)
+
+
+async def list_inboxes(request: Request) -> Response:
+    """
+    summary: Inboxes with their brand and team (admin token)
+    responses: {200: {description: the inboxes}, 401: {description: no admin token}}
+    """
+    async with services(request).pool.acquire() as conn:
+        return JSON({"inboxes": await org.inboxes(conn)})
+
+
+async def put_inbox(request: Request) -> Response:
+    """
+    summary: Create an inbox, or rename it / change its team (admin token)
+    body: InboxBody
+    responses:
+      200: {description: the inbox}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      404: {description: unknown brand or team}
+      409: {description: the address belongs to another brand}
+      422: {description: unknown channel or bad address}
+    """
+    fields = await body(request, InboxBody)
+    channel, address = path_value(request, "channel"), path_value(request, "address")
+    async with services(request).pool.acquire() as conn:
+        inbox = await org.put_inbox(
+            conn, fields.brand, channel, address, name=fields.name, team=fields.team
+        )
+    return JSON(inbox)
+
+
+async def put_inbox_team(request: Request) -> Response:
+    """
+    summary: Send an inbox's conversations to a team (admin token)
+    body: InboxTeamBody
+    responses:
+      204: {description: set}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      404: {description: unknown inbox or team}
+      422: {description: invalid field}
+    """
+    fields = await body(request, InboxTeamBody)
+    channel, address = path_value(request, "channel"), path_value(request, "address")
+    async with services(request).pool.acquire() as conn:
+        await org.set_inbox_team(conn, channel, address, fields.team)
+    return Response(status_code=204)
+
+
+async def patch_contact(request: Request) -> Response:
+    """
+    summary: Set a contact's tier and lifetime value (admin token)
+    body: ContactBody
+    responses:
+      200: {description: how many contacts have this email}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      404: {description: no contact with this email}
+      422: {description: invalid field}
+    """
+    fields = await body(request, ContactBody)
+    email = path_value(request, "email")
+    async with services(request).pool.acquire() as conn:
+        count = await org.set_contact_profile(conn, email, tier=fields.tier, value=fields.value)
+    return JSON({"contacts": count})
+
+
+routes = [
+    Route("/brands", list_brands, methods=["GET"]),
+    Route("/brands/{slug}", put_brand, methods=["PUT"]),
+    Route("/teams", list_teams, methods=["GET"]),
+    Route("/teams/{slug}", put_team, methods=["PUT"]),
+    Route("/teams/{slug}", delete_team, methods=["DELETE"]),
+    Route("/skills", list_skills, methods=["GET"]),
+    Route("/skills/{name}", put_skill, methods=["PUT"]),
+    Route("/skills/{name}", delete_skill, methods=["DELETE"]),
+    Route("/inboxes", list_inboxes, methods=["GET"]),
+    Route("/inboxes/{channel}/{address}", put_inbox, methods=["PUT"]),
+    Route("/inboxes/{channel}/{address}/team", put_inbox_team, methods=["PUT"]),
+    Route("/contacts/{email}", patch_contact, methods=["PATCH"]),
+]
