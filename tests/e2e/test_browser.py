@@ -16,6 +16,8 @@ from tests.harness import RunningServer, free_port, run_server, settings_for
 
 pytestmark = pytest.mark.browser
 
+# Screenshots for people to look at (an ignored folder).
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a machine with no network beyond loopback (see the env notes in the README).
 CHROMIUM_ARGS = [
@@ -333,3 +335,29 @@ async def test_a_customer_sends_a_file_from_the_widget_and_the_agent_downloads_i
         await item.click()
         link = agent.locator("#messages li[data-author=customer] a.file", has_text="error.png")
         assert await downloaded(agent, link) == ("error.png", b"\x89PNG error dialog")
+
+
+async def test_after_a_reconnect_the_console_shows_the_status_the_server_holds(
+    browser: Browser, site: RunningServer
+) -> None:
+    """While an agent's console was disconnected (a restart, a network cut), the presence
+    sweep marked them away; the live event went nowhere. Back online, the console shows
+    "away", as the router sees them, not the "online" it remembered."""
+    agent = await (await browser.new_context()).new_page()
+    await login(agent, site.base_url)
+    await agent.select_option("#my-status", "online")
+    status = "SELECT status FROM agents WHERE email = $1"
+    for _ in range(100):
+        if await site.services.pool.fetchval(status, demo.AGENT_EMAIL) == "online":
+            break
+        await asyncio.sleep(0.05)
+    await site.services.pool.execute(
+        "UPDATE agents SET status = 'away' WHERE email = $1", demo.AGENT_EMAIL
+    )
+    # The server drops the console's socket (what a restart does); the page reconnects.
+    for client in list(site.services.console_hub._clients):
+        await client.ws.close(1012, "restarting")
+    await expect(agent.locator("#live")).to_have_text("live")
+    await expect(agent.locator("#my-status")).to_have_value("away")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await agent.screenshot(path=str(SHOTS / "console-status-after-reconnect.png"))

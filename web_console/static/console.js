@@ -385,6 +385,9 @@
         // away cannot leave a stale view behind.
         if (openId) fetchAfter();
         if (connectedBefore) { reloadList(); refreshQueue(); refreshDirectory(); }
+        // The status the server holds, not the one this page remembers: while the socket was
+        // away the presence sweep may have marked the agent away (and that event is live-only).
+        api("GET", "/console/api/me").then(function (d) { me.status = d.agent.status; $("my-status").value = d.agent.status; });
         connectedBefore = true;
         ping = setInterval(function () { ws.send('{"type":"ping"}'); }, 25000);
       } else if (f.type === "event") {
