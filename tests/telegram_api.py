@@ -38,6 +38,12 @@ BOT = {
 }
 
 
+BAD_GATEWAY = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
 OTHER_TOKEN = "654321:OTHER-token"
 MAX_TEXT = 4096
 OTHER_BOT = {**BOT, "id": 654321, "first_name": "Acme Help", "username": "AcmeHelpBot"}
@@ -65,6 +71,8 @@ class BotApi:
     flood_after: int = 0
     flood_retry_after: int = 1
     files: dict[str, bytes] = field(default_factory=dict)
+    # Every call answered as api.telegram.org's front proxy answers while the Bot API behind
+    # it is down: 502 with nginx's HTML page, not the API's JSON.
     down: bool = False
     # Set at teardown: long polls answer at once, so the server can stop.
     closing: bool = False
@@ -85,12 +93,12 @@ class BotApi:
 
     async def handle(self, request: Request) -> Response:
         if self.down:
-            return Response(status_code=502)
+            return Response(BAD_GATEWAY, status_code=502, media_type="text/html")
         token, method = request.path_params["token"], request.path_params["method"]
         if token not in self.bots:
             return _error(401, "Unauthorized")
         params = await _params(request)
-        params["_token"] = token
+        params["_token"], params["_request"] = token, request
         handler = getattr(self, f"_{method.lower()}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
@@ -129,6 +137,10 @@ class BotApi:
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
+            if await params["_request"].is_disconnected():
+                # The poller hung up (a node stopping): no longer a getUpdates in flight, as
+                # for Telegram, so a newer one is no conflict with it.
+                return _ok([])
             if self._polls[token] != generation:
                 self.conflicts += 1
                 return _error(
