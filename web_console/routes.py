@@ -251,13 +251,7 @@ async def _agent(request: Request) -> Agent:
 async def login(request: Request) -> Response:
     """
     summary: Log an agent in
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [email, password]
-            properties: {email: {type: string}, password: {type: string}}
+    body: Login
     responses:
       200: {description: the agent; a session cookie is set}
       400: {description: body is not JSON}
@@ -311,13 +305,7 @@ async def set_status(request: Request) -> Response:
     description: >
       online: the router offers you conversations; away: it does not (a break); offline:
       it does not, and your unanswered conversations go back to the queue.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [status]
-            properties: {status: {type: string, enum: [online, away, offline]}}
+    body: StatusChange
     responses:
       200: {description: you, with your status, load and capacity}
       401: {description: not logged in}
@@ -386,12 +374,7 @@ async def claim(request: Request) -> Response:
 async def transfer(request: Request) -> Response:
     """
     summary: Transfer a conversation to an agent or a team
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties: {agent_id: {type: string}, team_id: {type: string}}
+    body: Transfer
     responses:
       200: {description: the conversation after the transfer}
       400: {description: body is not JSON}
@@ -498,8 +481,10 @@ def _message_id(request: Request) -> int:
 async def merge_contact(request: Request) -> Response:
     """
     summary: Merge another contact into this conversation's (one person, one history)
+    body: Merge
     responses:
       200: {description: the conversation, its contact now holding both identities}
+      400: {description: body is not JSON}
       401: {description: not logged in}
       404: {description: no such conversation or contact}
       409: {description: both have an open conversation in one inbox}
@@ -554,15 +539,9 @@ async def post_message(request: Request) -> Response:
       With files, send multipart/form-data: the same fields, and each file as a part
       named `files` (up to 10 files, 10 MiB each, 25 MiB in all); the text may then be
       empty. Files are stored with the message and go out with it on its channel.
+    body: Reply
     requestBody:
       content:
-        application/json:
-          schema:
-            type: object
-            required: [text, client_id]
-            properties:
-              text: {type: string, maxLength: 10000}
-              client_id: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
         multipart/form-data:
           schema:
             type: object

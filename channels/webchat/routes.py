@@ -35,7 +35,7 @@ class SessionRequest(BaseModel):
     """Body of ``POST /api/webchat/sessions``."""
 
     model_config = ConfigDict(extra="forbid")
-    inbox: str = Field(min_length=1, max_length=200)
+    inbox: str = Field(min_length=1, max_length=200, description="the web chat inbox address")
     # A token from an earlier session: the visitor keeps their identity and history.
     token: str | None = Field(default=None, max_length=2048)
     name: str | None = Field(default=None, max_length=200)
@@ -80,18 +80,7 @@ def routes(
         description: >
           Returns a signed, expiring token the widget sends in its WebSocket `hello` frame.
           Passing a still-valid earlier token keeps the same visitor (and history).
-        requestBody:
-          content:
-            application/json:
-              schema:
-                type: object
-                required: [inbox]
-                additionalProperties: false
-                properties:
-                  inbox: {type: string, description: the web chat inbox address}
-                  token: {type: string}
-                  name: {type: string}
-                  email: {type: string, format: email}
+        body: SessionRequest
         responses:
           201:
             description: a session
@@ -174,6 +163,10 @@ def routes(
             required: true
             schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
           - {name: filename, in: query, required: true, schema: {type: string, maxLength: 255}}
+        requestBody:
+          required: true
+          content:
+            "*/*": {schema: {type: string, format: binary}}
         responses:
           201: {description: stored; the same fields as the socket's ack}
           200: {description: that client_id was stored before}

@@ -8,23 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.schemas import SchemaGenerator
 
 from server.http.inputs import services
+from server.http.openapi import document
 from server.http.responses import JSON
 from server.metrics import CONTENT_TYPE
 from server.store import database, deliveries
-
-schemas = SchemaGenerator(
-    {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Switchboard",
-            "version": "0.1.0",
-            "description": "Real-time omnichannel customer-support messaging server",
-        },
-    }
-)
 
 
 def _nlu_state(services: Any) -> dict[str, Any]:
@@ -117,7 +106,7 @@ async def openapi(request: Request) -> Response:
     responses:
       200: {description: the OpenAPI 3.1 description of the REST API}
     """
-    return JSON(schemas.get_schema(routes=request.app.routes))
+    return JSON(document(request.app.routes))
 
 
 routes = [

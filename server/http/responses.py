@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 
@@ -21,3 +22,9 @@ class JSON(Response):
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSON:
     """Every refusal has one shape: ``{"error": "<field>: <what is wrong>"}``."""
     return JSON({"error": message}, status_code=status, headers=headers)
+
+
+class ErrorBody(BaseModel):
+    """The body of every refusal, and of a 500."""
+
+    error: str = Field(description="<field>: <what is wrong>, or what went wrong")

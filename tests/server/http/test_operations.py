@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 from starlette.routing import BaseRoute, Mount, Route
 
+from server.http.admin.bodies import BrandBody
 from server.http.app import create_app
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
 from tests.harness import RunningServer
@@ -63,6 +64,35 @@ async def test_openapi_describes_exactly_the_rest_routes(server: RunningServer) 
     for ops in spec["paths"].values():
         for op in ops.values():
             assert op["responses"], op
+
+
+async def test_openapi_declares_path_parameters_and_bodies_from_the_models(
+    server: RunningServer,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        spec = (await http.get("/openapi.json")).json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", path)), (method, path)
+    reply = spec["paths"]["/console/api/conversations/{id}/messages"]["post"]
+    assert reply["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Reply"
+    }
+    assert "multipart/form-data" in reply["requestBody"]["content"]
+    attachment = spec["paths"]["/console/api/messages/{message_id}/attachments/{n}"]["get"]
+    assert {p["name"]: p["schema"]["type"] for p in attachment["parameters"]} == {
+        "message_id": "integer",
+        "n": "integer",
+    }
+    schemas = spec["components"]["schemas"]
+    assert schemas["BrandBody"] == BrandBody.model_json_schema()
+    assert schemas["Login"]["required"] == ["email", "password"]
+    assert spec["paths"]["/api/admin/brands/{slug}"]["put"]["security"] == [{"adminToken": []}]
+    refused = spec["paths"]["/api/admin/teams/{slug}"]["put"]["responses"]["404"]
+    assert refused["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
 
 
 def _http_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
