@@ -145,7 +145,19 @@ async def test_200_handoffs_10_agents_two_nodes_each_assigned_once_in_priority_o
                 return bool(done >= expected)
 
             await harness.until(round_assigned, within=60.0)
-            await asyncio.sleep(0.3)  # nothing more should move
+            # Nothing more can move: each online agent of the test is at capacity, or nobody
+            # is waiting (the state that makes a further assignment impossible, read
+            # rather than waited for).
+            full = await pool.fetchval(
+                "SELECT count(*) FROM agents a WHERE a.email = ANY($1::text[]) AND a.capacity"
+                " <= (SELECT count(*) FROM conversations c WHERE c.assignee_id = a.id"
+                " AND c.status = 'assigned')",
+                organisation,
+            )
+            waiting = await pool.fetchval(
+                "SELECT count(*) FROM conversations WHERE status = 'queued'"
+            )
+            assert full == AGENTS or waiting == 0
             await check_invariants(pool)
             served = await pool.fetchval(
                 "SELECT count(*) FROM conversations WHERE status <> 'queued'"

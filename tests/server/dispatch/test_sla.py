@@ -3,7 +3,6 @@ when the business-time deadline passes, and escalates per policy."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,7 +54,8 @@ async def test_a_breach_fires_once_across_nodes_when_the_business_time_deadline_
         before = await pool.fetchval("SELECT priority FROM conversations")
 
         clock.now = datetime(2026, 11, 30, 8, 19, tzinfo=UTC)  # Monday 09:19: not yet
-        await asyncio.sleep(0.5)
+        # A sweep at 09:19, run here rather than waited for, records nothing.
+        assert await a.services.sweeps.sla() == 0
         assert await pool.fetchval("SELECT count(*) FROM sla_breaches") == 0
 
         clock.now = datetime(2026, 11, 30, 8, 21, tzinfo=UTC)  # 09:21: breached
@@ -64,7 +64,9 @@ async def test_a_breach_fires_once_across_nodes_when_the_business_time_deadline_
             return bool(await pool.fetchval("SELECT count(*) FROM sla_breaches"))
 
         await harness.until(breached)
-        await asyncio.sleep(0.5)  # both nodes keep sweeping meanwhile
+        # Both nodes sweep again: the breach is recorded and announced once.
+        assert await a.services.sweeps.sla() == 0
+        assert await b.services.sweeps.sla() == 0
         assert await pool.fetchval("SELECT count(*) FROM sla_breaches") == 1
         assert await pool.fetchval("SELECT count(*) FROM events WHERE name = 'sla.breached'") == 1
         event = await pool.fetchval("SELECT data FROM events WHERE name = 'sla.breached'")
@@ -83,7 +85,7 @@ async def test_a_breach_fires_once_across_nodes_when_the_business_time_deadline_
         assert {"points": 25, "label": "escalated after SLA breach"} in after["priority_parts"]
         # Much later, the same deadline does not fire again.
         clock.now += timedelta(hours=2)
-        await asyncio.sleep(0.3)
+        assert await a.services.sweeps.sla() == 0
         assert (
             await pool.fetchval("SELECT count(*) FROM sla_breaches WHERE kind = 'first_response'")
             == 1
