@@ -27,7 +27,8 @@ def _fitting(text: str, limit: int) -> int:
 
 def segments(text: str, limit: int) -> list[str]:
     """``text`` in order, in parts of at most ``limit`` UTF-16 code units; whitespace at a
-    break is dropped, nothing else is."""
+    break is dropped, nothing else is. A text that fits is one part as it is; a blank text
+    that does not fit is no parts (all of it is whitespace at breaks), never a blank part."""
     if limit < 2:
         raise ValueError("a part must hold at least two characters")
     parts: list[str] = []
@@ -44,6 +45,6 @@ def segments(text: str, limit: int) -> list[str]:
         part, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
         if part:
             parts.append(part)
-    if rest.strip() or not parts:
+    if rest.strip() or (not parts and rest == text):
         parts.append(rest)
     return parts

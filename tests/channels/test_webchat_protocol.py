@@ -145,14 +145,19 @@ def test_any_json_parses_or_is_refused_as_a_bad_frame(value: object) -> None:
         assert len(outcome.reason.encode()) <= 123
 
 
-# Text the widget can send: anything but NUL (refused before the database sees it) and not blank.
-_text = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=200)
+# Text the widget can send: UTF-8 (what a WebSocket text frame carries, so no lone surrogates)
+# but NUL (refused before the database sees it), and not blank.
+_chars = st.characters(codec="utf-8", exclude_characters="\x00")
+_text = st.text(_chars, min_size=1, max_size=200)
 _valid_frames = st.one_of(
     st.builds(
         p.Hello,
         type=st.just("hello"),
-        token=st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=100),
-        conversation_id=st.none() | st.text(st.characters(exclude_characters="\x00"), max_size=64),
+        token=st.text(
+            st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=100
+        ),
+        conversation_id=st.none()
+        | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=64),
         last_seq=st.integers(min_value=0, max_value=2**62),
     ),
     st.builds(
