@@ -35,7 +35,8 @@ OPEN_STATUSES = ["bot", "queued", "assigned"]
 ALL_STATUSES = {"bot", "queued", "assigned", "resolved"}
 
 
-BIGINT_MAX = 2**63 - 1
+BIGINT_MAX = 2**63 - 1  # messages.id is a bigint
+POSITION_MAX = 2**31 - 1  # attachments.position is an integer
 
 
 def _download(content: bytes, filename: str, content_type: str) -> Response:
@@ -509,7 +510,7 @@ async def get_attachment(request: Request) -> Response:
     """
     await _agent(request)
     position: int = request.path_params["n"]
-    if position > BIGINT_MAX:
+    if position > POSITION_MAX:
         raise HTTPException(404, "no such attachment")
     backend = _console(request).backend
     filename, content_type, content = await _ask(backend.attachment(_message_id(request), position))

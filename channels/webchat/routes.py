@@ -28,7 +28,8 @@ log = structlog.get_logger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 WEBSOCKET_PATH = "/ws/webchat"
-BIGINT_MAX = 2**63 - 1
+BIGINT_MAX = 2**63 - 1  # messages.id is a bigint
+POSITION_MAX = 2**31 - 1  # attachments.position is an integer
 
 
 class SessionRequest(BaseModel):
@@ -242,7 +243,7 @@ def routes(
         """
         visitor = await _visitor(request)
         message_id, position = request.path_params["message_id"], request.path_params["n"]
-        if max(message_id, position) > BIGINT_MAX:
+        if message_id > BIGINT_MAX or position > POSITION_MAX:
             raise HTTPException(404, "no such file")
         try:
             filename, _type, content = await backend.attachment(visitor, message_id, position)
