@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from typing import Any
 
 import structlog
+from cachetools import TTLCache
 
 from channels.base import Attachment, DeliveryError, InboundMessage, Sender
 from channels.segments import segments
@@ -44,8 +44,10 @@ log = structlog.get_logger(__name__)
 # Long polling's lease outlives a getUpdates by this much (the time to store what it got).
 LEASE_MARGIN_SECONDS = 5
 CHAT_CACHE_SECONDS = 60.0
-# Conversations whose chat is remembered for typing; the cache starts afresh past this.
+# Conversations whose chat is remembered for typing (a bounded TTL cache).
 CHAT_CACHE_SIZE = 10_000
+# "typing…" calls to the Bot API at once; more agents typing at once are not shown.
+TYPING_IN_FLIGHT = 100
 
 
 class TelegramService:
@@ -82,7 +84,11 @@ class TelegramService:
         self._drainer: asyncio.Task[None] | None = None
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
         self._task: asyncio.Task[None] | None = None
-        self._chats: dict[str, tuple[float, cursors.TelegramPlace | None]] = {}
+        self._chats: TTLCache[str, cursors.TelegramPlace | None] = TTLCache(
+            maxsize=CHAT_CACHE_SIZE, ttl=CHAT_CACHE_SECONDS
+        )
+        # "typing…" calls in flight: owned, bounded (best effort: past the bound, skipped).
+        self._typings: set[asyncio.Task[None]] = set()
         self._poll_seconds = poll_seconds
         # Who this node is to the polling lease (one node polls a bot; Telegram answers 409
         # Conflict to a second getUpdates).
@@ -101,7 +107,7 @@ class TelegramService:
         self._drainer = asyncio.create_task(self._store_held(), name="telegram-held")
 
     async def close(self) -> None:
-        for task in (self._task, self._drainer):
+        for task in (self._task, self._drainer, *self._typings):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -272,13 +278,17 @@ class TelegramService:
 
     def _on_event(self, event: Event) -> None:
         data = event.data
-        if event.name == events.TYPING and data.get("author_kind") == "agent" and data["active"]:
-            asyncio.get_running_loop().create_task(self._typing(event.conversation_id))
+        agent_typing = (
+            event.name == events.TYPING and data.get("author_kind") == "agent" and data["active"]
+        )
+        if agent_typing and len(self._typings) < TYPING_IN_FLIGHT:
+            task = asyncio.get_running_loop().create_task(self._typing(event.conversation_id))
+            self._typings.add(task)
+            task.add_done_callback(self._typings.discard)
 
     async def _typing(self, conversation_id: str) -> None:
         """Show "typing…" in the customer's chat while an agent types (best effort)."""
-        cached = self._chats.get(conversation_id)
-        if cached is None or cached[0] < time.monotonic():
+        if conversation_id not in self._chats:
             async with self._pool.acquire() as conn:
                 address = await store.inbox_address_of_conversation(
                     conn, conversation_id, "telegram"
@@ -288,13 +298,11 @@ class TelegramService:
                     if address is not None and address == self._username
                     else None
                 )
-            cached = (time.monotonic() + CHAT_CACHE_SECONDS, place)
-            if len(self._chats) >= CHAT_CACHE_SIZE:
-                self._chats.clear()
-            self._chats[conversation_id] = cached
-        if cached[1] is not None:
+            self._chats[conversation_id] = place
+        place = self._chats.get(conversation_id)
+        if place is not None:
             with contextlib.suppress(Exception):
-                await self._client.typing(cached[1].chat, cached[1].topic)
+                await self._client.typing(place.chat, place.topic)
 
 
 class TelegramBots:
