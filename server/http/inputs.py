@@ -53,3 +53,11 @@ def path_value(request: Request, name: str) -> str:
     if holds_nul(value):
         raise InvalidInput(f"{name}: {NUL_REFUSED}")
     return value
+
+
+def query_value(request: Request, name: str) -> str | None:
+    """A text query parameter, or None; U+0000 is refused as in a path."""
+    value = request.query_params.get(name)
+    if value is not None and holds_nul(value):
+        raise InvalidInput(f"{name}: {NUL_REFUSED}")
+    return value

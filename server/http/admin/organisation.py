@@ -14,7 +14,7 @@ from server.http.admin.bodies import (
     SkillBody,
     TeamBody,
 )
-from server.http.inputs import body, path_value, services
+from server.http.inputs import body, path_value, query_value, services
 from server.http.responses import JSON
 from server.store import organisation as org
 
@@ -101,7 +101,7 @@ async def delete_team(request: Request) -> Response:
     """
     slug = path_value(request, "slug")
     async with services(request).pool.acquire() as conn:
-        await org.delete_team(conn, request.query_params.get("brand"), slug)
+        await org.delete_team(conn, query_value(request, "brand"), slug)
     return Response(status_code=204)
 
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.http.admin.bodies import IntentRouteBody, SlaBody
-from server.http.inputs import body, path_value, services
+from server.http.inputs import body, path_value, query_value, services
 from server.http.responses import JSON
 from server.store import organisation as org
 
@@ -91,7 +91,7 @@ async def delete_intent_route(request: Request) -> Response:
     """
     intent = path_value(request, "intent")
     async with services(request).pool.acquire() as conn:
-        await org.delete_intent_route(conn, request.query_params.get("brand"), intent)
+        await org.delete_intent_route(conn, query_value(request, "brand"), intent)
     return Response(status_code=204)
 
 

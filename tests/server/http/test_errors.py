@@ -54,3 +54,11 @@ async def test_an_attachment_position_past_the_column_is_404_not_500(
         )
     console = await agent.get("/console/api/messages/6/attachments/65042113551577")
     assert (widget.status_code, console.status_code) == (404, 404)
+
+
+@pytest.mark.parametrize("path", ["/api/admin/intent-routes/greet", "/api/admin/teams/billing"])
+async def test_nul_in_a_query_parameter_is_422_not_500(admin: httpx.AsyncClient, path: str) -> None:
+    """Postgres cannot take U+0000 in text: ?brand=a%00b used to fail at the database."""
+    response = await admin.delete(path, params={"brand": "a\x00b"})
+    assert response.status_code == 422, response.text
+    assert "U+0000" in response.json()["error"]
