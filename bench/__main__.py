@@ -4,9 +4,11 @@
 ingest (bench/webhooks.py); writes bench/RESULTS.md. BENCH_ONLY=ws, routing, mail, webhooks or
 nlu runs one part.
 
-Everything runs on loopback and stops by itself. Sizes can be changed with environment
-variables: BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step,
-default 5), BENCH_RATES (comma-separated msg/s, default 500,1000,1250,1500,2000,2500).
+Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
+bench/sizes.py: BENCH_SIZE=smoke runs every part in seconds (figures not written); here
+BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step, default 5),
+BENCH_RATES (comma-separated msg/s, default 500,1000,1250,1500,2000,2500) and
+BENCH_CUSTOMERS (default 100).
 """
 
 from __future__ import annotations
@@ -25,17 +27,15 @@ import httpx
 import psutil
 import uvloop
 
+from bench import report
 from bench.load import EchoLoad, Result, SwitchboardLoad
-from bench.processes import process
+from bench.processes import process, switchboard
 from bench.report import machine
+from bench.sizes import CUSTOMERS, IDLE, RATES, SECONDS
 from server.services import demo
 from server.store import database
 
 ROOT = Path(__file__).resolve().parent.parent
-IDLE = int(os.environ.get("BENCH_IDLE", "10000"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
-RATES = [float(r) for r in os.environ.get("BENCH_RATES", "500,1000,1250,1500,2000,2500").split(",")]
-CUSTOMERS = 100
 CLIENT_PROCESSES = 2  # the per-process open-file limit here is 20,000
 
 
@@ -121,8 +121,13 @@ def sustained(results: list[Result]) -> float:
     return max(ok, default=0.0)
 
 
+PARTS = ("", "ws", "routing", "mail", "webhooks", "nlu")
+
+
 def main() -> None:
     only = os.environ.get("BENCH_ONLY", "")
+    if only not in PARTS:
+        raise SystemExit(f"BENCH_ONLY is one of {', '.join(PARTS[1:])} (or unset), not {only!r}")
     if only in ("", "ws"):
         transport()
     if only in ("", "routing"):
@@ -157,30 +162,23 @@ def transport() -> None:
             uvloop.run(seed(dsn))
             env = {
                 "SWITCHBOARD_DATABASE_URL": dsn,
-                "SWITCHBOARD_PORT": "0",
                 "SWITCHBOARD_DATA_DIR": tmp,
                 "SWITCHBOARD_LOG_LEVEL": "WARNING",
                 "SWITCHBOARD_WS_RATE_PER_SECOND": "100000",
                 "SWITCHBOARD_WS_RATE_BURST": "100000",
+                # Every customer of the load comes from 127.0.0.1.
+                "SWITCHBOARD_WEBCHAT_SESSIONS_PER_MINUTE": "1000000",
                 "SWITCHBOARD_DB_POOL_MAX": "6",
                 # The transport is measured on its own (the NLU part below measures the bot),
                 # so these figures stay comparable with the earlier runs.
                 "SWITCHBOARD_NLU_ENGINE": "none",
             }
             with (
-                process(
-                    [sys.executable, "-m", "server.cli.main", "serve"],
-                    env,
-                    "Switchboard is listening on ",
-                ) as (sb, line),
-                process(
-                    [sys.executable, "-m", "server.cli.main", "serve"],
-                    env,
-                    "Switchboard is listening on ",
-                ) as (sb2, line2),
+                switchboard(env) as sb,
+                switchboard(env) as sb2,
                 process([sys.executable, "-m", "bench.echo_server"], {}, "port") as (echo, port),
             ):
-                sb_url = line.split()[-1]
+                sb_url, sb2_url = sb.base_url, sb2.base_url
                 echo_url = f"ws://127.0.0.1:{port.split()[1]}"
                 say(f"# Switchboard benchmarks — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
                 say()
@@ -199,10 +197,9 @@ def transport() -> None:
                 ):
                     pass
                 # One server process per core, both holding their sockets at the same time.
-                sb2_url = line2.split()[-1]
                 with (
-                    holding("switchboard", sb_url, sb.pid) as (sb_open, sb_per),
-                    holding("switchboard", sb2_url, sb2.pid) as (sb2_open, sb2_per),
+                    holding("switchboard", sb_url, sb.child.pid) as (sb_open, sb_per),
+                    holding("switchboard", sb2_url, sb2.child.pid) as (sb2_open, sb2_per),
                 ):
                     pass
                 wait_until_idle(sb_url)
@@ -254,22 +251,10 @@ def transport() -> None:
                 )
         finally:
             pg.stop()
-    write_results("\n".join(lines))
-    print("\nwritten to bench/RESULTS.md")
+    report.write("\n".join(lines), START, END)
 
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
-
-
-def write_results(figures: str) -> None:
-    """Replace the figures in bench/RESULTS.md, keeping the hand-written analysis around them."""
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text() if path.exists() else f"{START}\n{END}\n"
-    if START not in text or END not in text:
-        text = f"{START}\n{END}\n\n" + text
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    path.write_text(f"{head}{START}\n{figures}\n{END}{tail}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ CONCURRENCY = 200
 
 async def new_token(http: httpx.AsyncClient) -> str:
     response = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+    response.raise_for_status()
     token: str = response.json()["token"]
     return token
 

@@ -71,6 +71,17 @@ async def _settle(received: list[float], expected: int, limit: float = 5.0) -> N
         await asyncio.sleep(0.05)
 
 
+async def _close(sockets: list[ClientConnection], readers: list[asyncio.Task[None]]) -> None:
+    """Close every socket at once, then stop the readers. The readers must still run while
+    the sockets close: a socket nobody reads stops reading once its queue of frames is full,
+    never sees the server's close frame, and waits out its close timeout (10 s each, one
+    after the other: a full run once stalled here for over ten minutes)."""
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+
+
 async def _open_loop(
     sockets: list[ClientConnection],
     sent_at: dict[str, float],
@@ -116,9 +127,8 @@ class SwitchboardLoad:
             cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
             last = (await http.get("/console/api/conversations")).json()["last_event_id"]
             for _ in range(self.count):
-                session = (
-                    await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
-                ).json()
+                created = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+                session = created.raise_for_status().json()
                 ws = await connect(f"{self.ws_base}/ws/webchat", ping_interval=None)
                 await ws.send(orjson.dumps({"type": "hello", "token": session["token"]}).decode())
                 await ws.recv()
@@ -135,11 +145,7 @@ class SwitchboardLoad:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for ws in [*self.customers, self.console]:
-            if ws is not None:
-                await ws.close()
+        await _close([*self.customers, *([self.console] if self.console else [])], self._tasks)
 
     async def _drain(self, ws: ClientConnection) -> None:
         async for _ in ws:
@@ -186,10 +192,7 @@ class EchoLoad:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for ws in self.sockets:
-            await ws.close()
+        await _close(self.sockets, self._tasks)
 
     async def warm_up(self) -> None:
         await self.run(len(self.sockets), 1.0)

@@ -16,9 +16,6 @@ Run alone with `python -m bench.mail` or BENCH_ONLY=mail make bench.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from email.message import EmailMessage
@@ -31,13 +28,13 @@ import orjson
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from websockets.asyncio.client import connect
 
+from bench.processes import switchboard as serve
 from bench.report import machine, percentile, publish
+from bench.sizes import MAILS
 from server.services import demo
 from server.store import database
 
 START, END = "<!-- mail:start -->", "<!-- mail:end -->"
-ROOT = Path(__file__).resolve().parent.parent
-MAILS = int(os.environ.get("BENCH_MAILS", "1000"))
 SENDERS = 20
 
 
@@ -126,50 +123,22 @@ async def switchboard(base: str, smtp_port: int) -> dict[str, float]:
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run() -> str:
     with tempfile.TemporaryDirectory(prefix="sbmail") as tmp:
         embedded = database.EmbeddedPostgres(Path(tmp) / "pg")
         dsn = embedded.start()
-        smtp_port = _free_port()
         env = {
-            **os.environ,
             "SWITCHBOARD_DATABASE_URL": dsn,
             "SWITCHBOARD_DATA_DIR": str(Path(tmp) / "data"),
-            "SWITCHBOARD_PORT": "0",
-            "SWITCHBOARD_SMTP_PORT": str(smtp_port),
             "SWITCHBOARD_NLU_ENGINE": "none",
             "SWITCHBOARD_LOG_LEVEL": "WARNING",
         }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli.main", "serve", "--demo"],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            assert proc.stdout is not None
-            base = ""
-            for line in proc.stdout:
-                if line.startswith("Switchboard is listening on "):
-                    base = line.split()[-1]
-                    break
-            if not base:
-                raise RuntimeError("switchboard did not start")
-            bare = asyncio.run(baseline())
-            figures = asyncio.run(switchboard(base, smtp_port))
+            with serve(env, demo=True) as server:
+                assert server.smtp_port is not None, "SMTP is off"
+                bare = asyncio.run(baseline())
+                figures = asyncio.run(switchboard(server.base_url, server.smtp_port))
         finally:
-            proc.terminate()
-            proc.wait(30)
             embedded.stop()
     f = figures
     return "\n".join(

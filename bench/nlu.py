@@ -6,30 +6,67 @@ folds are drawn by Rasa, ours by scikit-learn, both stratified by intent). Laten
 time for every example, sequentially; the embedded engine in-process (how Switchboard calls
 it), Rasa over HTTP with a kept-alive connection (how Switchboard calls it).
 
-Run alone with `python -m bench.nlu`; BENCH_NLU_FOLDS sets k (default 3).
+Run alone with `python -m bench.nlu`; BENCH_NLU_FOLDS sets k (default 3). Rasa comes from
+the virtualenv and the model `make rasa-model` leaves under .cache; a smoke run (bench/sizes.py)
+scores that cached model on the project's own examples instead of training Rasa k times.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
+from bench.processes import free_port, started
 from bench.report import machine, percentile, publish
+from bench.sizes import FOLDS, PARSES, SMOKE
 from nlu.embedded import load_or_train
-from nlu.evaluation import Report, cross_validate
+from nlu.evaluation import Report, cross_validate, report
 from nlu.project import load_project
-from server.cli.nlu_commands import rasa_evaluation
+from server.cli.nlu_commands import (
+    DEFAULT_RASA_BIN,
+    DEFAULT_RASA_OUT,
+    rasa_evaluation,
+    rasa_model_path,
+)
 from server.settings import DEFAULT_NLU_PROJECT
-from tests.rasa_stack import RASA_BIN, rasa_server
 
-FOLDS = int(os.environ.get("BENCH_NLU_FOLDS", "3"))
 ROOT = Path(__file__).resolve().parent.parent
+RASA_BIN = ROOT / DEFAULT_RASA_BIN
 START, END = "<!-- nlu:start -->", "<!-- nlu:end -->"
+
+
+def rasa_model() -> Path:
+    """The model `make rasa-model` trained for the project's current files."""
+    model = rasa_model_path(DEFAULT_NLU_PROJECT, ROOT / DEFAULT_RASA_OUT)
+    if not RASA_BIN.exists() or not model.exists():
+        raise RuntimeError(
+            f"no Rasa virtualenv or model for the current project files ({model}):"
+            " `make rasa-model` installs Rasa and trains it"
+        )
+    return model
+
+
+@contextlib.contextmanager
+def rasa_server(tmp: Path) -> Iterator[str]:
+    """`rasa run --enable-api` with the cached model on a free port; yields its URL. Parsing
+    needs no action server, so the endpoint it is given is never called."""
+    port = free_port()
+    endpoints = tmp / "endpoints.yml"
+    endpoints.write_text('action_endpoint:\n  url: "http://127.0.0.1:9/webhook"\n')
+    args = [str(RASA_BIN), "run", "--enable-api", "--model", str(rasa_model())]
+    args += ["--endpoints", str(endpoints), "--credentials", "credentials.yml"]
+    args += ["--interface", "127.0.0.1", "--port", str(port)]
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    with started(args, env, grace=15, cwd=DEFAULT_NLU_PROJECT) as rasa:
+        url = f"http://127.0.0.1:{port}"
+        rasa.until_http(f"{url}/status")
+        yield url
 
 
 def embedded_latency(texts: list[str], cache: Path) -> list[float]:
@@ -44,27 +81,25 @@ def embedded_latency(texts: list[str], cache: Path) -> list[float]:
     return timings
 
 
-def rasa_latency(texts: list[str], tmp: Path) -> list[float]:
-    # Parsing needs no action server; the endpoint is never called.
-    with (
-        rasa_server(tmp, "http://127.0.0.1:9/webhook") as (url, _process),
-        httpx.Client(base_url=url, timeout=10) as client,
-    ):
+def rasa_parses(texts: list[str], tmp: Path) -> tuple[list[float], list[str]]:
+    """Each text's parse time (ms) and the intent Rasa gave it."""
+    with rasa_server(tmp) as url, httpx.Client(base_url=url, timeout=10) as client:
         for text in texts[:50]:
             client.post("/model/parse", json={"text": text})
-        timings = []
+        timings, intents = [], []
         for text in texts:
             started = time.perf_counter()
-            client.post("/model/parse", json={"text": text}).raise_for_status()
+            response = client.post("/model/parse", json={"text": text}).raise_for_status()
             timings.append((time.perf_counter() - started) * 1000)
-    return timings
+            intents.append(str(response.json()["intent"]["name"]))
+    return timings, intents
 
 
-def row(name: str, report: Report, timings: list[float]) -> str:
+def row(name: str, scores: Report, timings: list[float]) -> str:
     return (
-        f"| {name} | {report.accuracy:.3f} | {report.macro_f1:.3f} | "
+        f"| {name} | {scores.accuracy:.3f} | {scores.macro_f1:.3f} | "
         f"{statistics.median(timings):.2f} | {percentile(timings, 0.99):.2f} | "
-        f"{report.seconds:.0f} |"
+        f"{scores.seconds:.0f} |"
     )
 
 
@@ -72,14 +107,20 @@ def run(say: object = print) -> str:
     emit = say if callable(say) else print
     project = load_project(DEFAULT_NLU_PROJECT)
     texts = [e.text for e in project.examples]
+    parsed = project.examples[:PARSES] if PARSES else project.examples
     with tempfile.TemporaryDirectory(prefix="sbnlu") as tmp:
         emit(f"nlu: embedded {FOLDS}-fold cross-validation")
         embedded = cross_validate(project, FOLDS)
-        embedded_ms = embedded_latency(texts, Path(tmp) / "cache")
-        emit(f"nlu: rasa {FOLDS}-fold cross-validation (trains DIET {FOLDS} times)")
-        rasa = rasa_evaluation(DEFAULT_NLU_PROJECT, RASA_BIN, None, FOLDS)
+        embedded_ms = embedded_latency([e.text for e in parsed], Path(tmp) / "cache")
+        if not SMOKE:
+            emit(f"nlu: rasa {FOLDS}-fold cross-validation (trains DIET {FOLDS} times)")
+            rasa = rasa_evaluation(DEFAULT_NLU_PROJECT, RASA_BIN, None, FOLDS)
         emit("nlu: rasa parse latency")
-        rasa_ms = rasa_latency(texts, Path(tmp))
+        rasa_ms, intents = rasa_parses([e.text for e in parsed], Path(tmp))
+        if SMOKE:
+            # No training in a smoke run: the cached model scored on examples it learnt from.
+            gold = [e.intent for e in parsed]
+            rasa = report("rasa", "cached model, training examples", gold, intents)
     p50_ratio = statistics.median(rasa_ms) / statistics.median(embedded_ms)
     lines = [
         f"## NLU — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",

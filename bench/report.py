@@ -8,6 +8,8 @@ from pathlib import Path
 
 import psutil
 
+from bench import sizes
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -26,18 +28,22 @@ def machine() -> str:
 
 
 def write(section: str, start: str, end: str) -> None:
-    """Replace the part of bench/RESULTS.md between the markers (append it the first time)."""
-    text = RESULTS.read_text()
+    """Replace the part of bench/RESULTS.md between the markers (append it the first time);
+    a smoke run's figures mean nothing, so it writes nothing."""
+    if sizes.SMOKE:
+        print("\nBENCH_SIZE=smoke: bench/RESULTS.md left as it is")
+        return
+    text = RESULTS.read_text() if RESULTS.exists() else ""
     if start in text and end in text:
         head, rest = text.split(start, 1)
         tail = rest.split(end, 1)[1]
     else:
         head, tail = text.rstrip() + "\n\n", "\n"
     RESULTS.write_text(f"{head}{start}\n{section}\n{end}{tail}")
+    print("\nwritten to bench/RESULTS.md", flush=True)
 
 
 def publish(section: str, start: str, end: str) -> None:
     """Print a part's section and write it into bench/RESULTS.md."""
-    print(section)
+    print(section, flush=True)
     write(section, start, end)
-    print("\nwritten to bench/RESULTS.md")

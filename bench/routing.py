@@ -11,7 +11,8 @@ at a time. Figure: handoff (commit + wake) to assignment event, p50/p99.
 Baseline, same run, same database: the bare transactional claim (one conditional UPDATE per
 conversation, no ranking, no choice, no capacity check), so the ratio shows what routing adds.
 
-Run alone with `python -m bench.routing` or BENCH_ONLY=routing make bench.
+Those are the full sizes; BENCH_QUEUED, BENCH_AGENTS and BENCH_STEADY change them
+(bench/sizes.py). Run alone with `python -m bench.routing` or BENCH_ONLY=routing make bench.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.report import machine, percentile, publish
+from bench.sizes import AGENTS, CAPACITY, QUEUED, STEADY
 from routing.priority import Weights
 from server import events
 from server.dispatch.router import Router
@@ -39,10 +41,6 @@ from server.store import database
 from server.store import organisation as org
 
 START, END = "<!-- routing:start -->", "<!-- routing:end -->"
-QUEUED = 1000
-AGENTS = 100
-CAPACITY = 10
-STEADY = 200
 
 
 async def setup(pool: asyncpg.Pool) -> list[str]:
@@ -178,15 +176,17 @@ def run() -> str:
             "",
             f"Command: `make bench` (or `python -m bench.routing`). Machine: {machine()}"
             f"; embedded PostgreSQL 16 (pgserver) on the same box."
-            f" {QUEUED} queued conversations, {AGENTS} agents of capacity {CAPACITY}.",
+            f" {QUEUED} queued conversations, {AGENTS} agents of capacity {CAPACITY}, {STEADY}"
+            " handoffs one at a time.",
             "",
             "| scenario | figure |",
             "|---|---:|",
             f"| baseline: bare conditional UPDATE claims | {f['bare_per_s']:,.0f} claims/s |",
-            f"| burst: one router pass assigns 1,000 | {f['burst_per_s']:,.0f} assignments/s |",
+            f"| burst: one router pass assigns {QUEUED:,} |"
+            f" {f['burst_per_s']:,.0f} assignments/s |",
             f"| burst: pass start → claim committed, p50 / p99 | {f['burst_p50']:.0f} /"
             f" {f['burst_p99']:.0f} ms |",
-            f"| steady: handoff → assigned with 1,000 unplaceable waiting, p50 / p99 |"
+            f"| steady: handoff → assigned with {QUEUED:,} unplaceable waiting, p50 / p99 |"
             f" {f['steady_p50']:.1f} / {f['steady_p99']:.1f} ms |",
             "",
             f"Ratio router/bare claim throughput: {f['burst_per_s'] / f['bare_per_s']:.2f}x (the"

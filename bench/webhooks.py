@@ -2,10 +2,10 @@
 second, and the ack latency.
 
 Switchboard runs as `switchboard serve` (embedded PostgreSQL, demo data) with a Telegram bot
-in webhook mode and a Slack app, against the tests' stand-ins for their APIs; 20 concurrent
-clients post BENCH_UPDATES updates (default 2,000; 100 customers), then as many signed Slack
-events. Each 200 means the message is stored. Figures: per second, and the time to each 200,
-p50/p99 (Slack's deadline is 3 s; Telegram's is far longer).
+in webhook mode and a Slack app, against stand-ins for their APIs (bench/stand_ins.py); 20
+concurrent clients post BENCH_UPDATES updates (default 2,000; 100 customers), then as many
+signed Slack events. Each 200 means the message is stored. Figures: per second, and the
+time to each 200, p50/p99 (Slack's deadline is 3 s; Telegram's is far longer).
 
 Baseline, same run: a bare uvicorn + Starlette endpoint that parses the update with aiogram's
 model and answers 200, storing nothing (bench/bare_webhook.py).
@@ -16,7 +16,7 @@ Run alone with `python -m bench.webhooks` or BENCH_ONLY=webhooks make bench.
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import sys
 import tempfile
 import time
@@ -26,15 +26,13 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.processes import process
+from bench import stand_ins
+from bench.processes import process, switchboard
 from bench.report import machine, percentile, publish
+from bench.sizes import UPDATES
 from server.store import database
-from tests import slack_api, telegram_api
-from tests.slack_api import message_event, signed
-from tests.telegram_api import message_update
 
 START, END = "<!-- webhooks:start -->", "<!-- webhooks:end -->"
-UPDATES = int(os.environ.get("BENCH_UPDATES", "2000"))
 CLIENTS = 20
 SECRET = "bench-secret"
 PATH = "/channels/telegram/webhook"
@@ -42,7 +40,7 @@ SLACK_PATH = "/channels/slack/events"
 
 
 def telegram_request(n: int) -> tuple[str, bytes, dict[str, str]]:
-    body = orjson.dumps(message_update(n, f"where is my order {n}?", user_id=9000 + n % 100))
+    body = orjson.dumps(stand_ins.telegram_update(n, f"where is my order {n}?", 9000 + n % 100))
     return (
         PATH,
         body,
@@ -51,10 +49,8 @@ def telegram_request(n: int) -> tuple[str, bytes, dict[str, str]]:
 
 
 def slack_request(n: int) -> tuple[str, bytes, dict[str, str]]:
-    event = message_event(n % 1000, f"where is my order {n}?", user=f"U{n % 100:04d}")
-    event["event"]["ts"] = f"{1700000000 + n}.{n:06d}"  # unique per event
-    body = orjson.dumps(event)
-    return SLACK_PATH, body, signed(body)
+    body = orjson.dumps(stand_ins.slack_event(n, f"where is my order {n}?", f"U{n % 100:04d}"))
+    return SLACK_PATH, body, stand_ins.slack_signed(body)
 
 
 async def post_all(
@@ -85,29 +81,32 @@ async def post_all(
 async def measure(dsn: str, data_dir: Path) -> dict[str, float]:
     with process([sys.executable, "-m", "bench.bare_webhook"], {}, "port", grace=5) as (_, line):
         bare_rate, bare_lat = await post_all(f"http://127.0.0.1:{line.split()[1]}")
-    async with telegram_api.bot_api() as api, slack_api.slack_api() as slack:
+    async with stand_ins.apis() as apis:
         env = {
             "SWITCHBOARD_DATABASE_URL": dsn,
             "SWITCHBOARD_DATA_DIR": str(data_dir),
-            "SWITCHBOARD_PORT": "0",
             "SWITCHBOARD_SMTP_ENABLED": "false",
             "SWITCHBOARD_NLU_ENGINE": "none",
             "SWITCHBOARD_LOG_LEVEL": "WARNING",
-            "SWITCHBOARD_TELEGRAM_BOT_TOKEN": telegram_api.TOKEN,
-            "SWITCHBOARD_TELEGRAM_API_URL": api.base_url,
+            "SWITCHBOARD_TELEGRAM_BOT_TOKEN": stand_ins.TELEGRAM_TOKEN,
+            "SWITCHBOARD_TELEGRAM_API_URL": apis.telegram_url,
             "SWITCHBOARD_TELEGRAM_WEBHOOK_URL": "https://bench.example.com" + PATH,
             "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "SWITCHBOARD_SLACK_SIGNING_SECRET": slack_api.SIGNING_SECRET,
-            "SWITCHBOARD_SLACK_BOT_TOKEN": slack_api.TOKEN,
-            "SWITCHBOARD_SLACK_API_URL": slack.base_url + "/api/",
+            "SWITCHBOARD_SLACK_SIGNING_SECRET": stand_ins.SLACK_SIGNING_SECRET,
+            "SWITCHBOARD_SLACK_BOT_TOKEN": stand_ins.SLACK_TOKEN,
+            "SWITCHBOARD_SLACK_API_URL": apis.slack_url + "/api/",
         }
-        serve = [sys.executable, "-m", "server.cli.main", "serve", "--demo"]
-        with process(serve, env, "Switchboard is", grace=30) as (_, line):
-            base = line.split()[-1]
-            while api.webhook is None:  # noqa: ASYNC110 (the stand-in records it; no event)
+        # Starting and stopping the server wait on it in a thread: it calls the stand-ins,
+        # which answer from this event loop.
+        stack = contextlib.ExitStack()
+        server = await asyncio.to_thread(stack.enter_context, switchboard(env, demo=True))
+        try:
+            while apis.webhook is None:  # noqa: ASYNC110 (the stand-in records it; no event)
                 await asyncio.sleep(0.1)
-            rate, latencies = await post_all(base)
-            slack_rate, slack_latencies = await post_all(base, slack_request)
+            rate, latencies = await post_all(server.base_url)
+            slack_rate, slack_latencies = await post_all(server.base_url, slack_request)
+        finally:
+            await asyncio.to_thread(stack.close)
     return {
         "bare_rate": bare_rate,
         "bare_p50": percentile(bare_lat, 0.5),

@@ -1,0 +1,49 @@
+"""How big each part of `make bench` runs, read once from the environment.
+
+BENCH_SIZE=full (the default) gives the sizes the figures in bench/RESULTS.md were measured
+with. BENCH_SIZE=smoke runs every part with a few messages and well under a second per step:
+it shows that the parts start, finish and print their figures (tests/bench runs it under
+`make test`); such figures mean nothing, so a smoke run leaves bench/RESULTS.md as it is.
+Each size can still be set alone by its own variable, whatever BENCH_SIZE says.
+"""
+
+from __future__ import annotations
+
+import os
+
+SIZE = os.environ.get("BENCH_SIZE", "full")
+if SIZE not in ("full", "smoke"):
+    raise SystemExit(f"BENCH_SIZE is full or smoke, not {SIZE!r}")
+SMOKE = SIZE == "smoke"
+
+
+def _size(name: str, full: str, smoke: str) -> str:
+    return os.environ.get(name, smoke if SMOKE else full)
+
+
+# The transport part (bench/__main__.py): idle sockets per server, then load steps.
+# Smoke: more sessions per server than the web chat's default per-address limit (30 a
+# minute), so a limit the benchmark forgets to lift fails the smoke check too.
+IDLE = int(_size("BENCH_IDLE", "10000", "40"))
+SECONDS = float(_size("BENCH_SECONDS", "5", "0.5"))
+RATES = [float(r) for r in _size("BENCH_RATES", "500,1000,1250,1500,2000,2500", "20,40").split(",")]
+CUSTOMERS = int(_size("BENCH_CUSTOMERS", "100", "4"))
+# bench/routing.py: queued conversations (at most AGENTS x CAPACITY, so one pass places them
+# all), agents, and handoffs measured one at a time.
+QUEUED = int(_size("BENCH_QUEUED", "1000", "20"))
+AGENTS = int(_size("BENCH_AGENTS", "100", "4"))
+CAPACITY = 10
+STEADY = int(_size("BENCH_STEADY", "200", "5"))
+# bench/mail.py and bench/webhooks.py.
+MAILS = int(_size("BENCH_MAILS", "1000", "10"))
+UPDATES = int(_size("BENCH_UPDATES", "2000", "10"))
+# bench/nlu.py: cross-validation folds, and how many examples are parsed for the latency
+# (0: all of them). A smoke run scores Rasa with the model `make rasa-model` cached instead
+# of training it BENCH_NLU_FOLDS times (about three minutes here).
+FOLDS = int(_size("BENCH_NLU_FOLDS", "3", "2"))
+PARSES = int(_size("BENCH_NLU_PARSES", "0", "20"))
+
+
+def describe() -> str:
+    """The sizes that differ from a full run's, for a figures line ("" when none do)."""
+    return "BENCH_SIZE=smoke (figures meaningless, not written)" if SMOKE else ""
