@@ -13,7 +13,7 @@ RASA_VENV   := .cache/rasa-venv
 RASA_STAMP  := $(RASA_VENV)/.installed
 RASA_MODELS := .cache/rasa-models
 
-.PHONY: run test lint typecheck pytest bench system-deps clean rasa rasa-model
+.PHONY: run test lint typecheck pytest bench bench-smoke system-deps clean rasa rasa-model
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,8 +67,14 @@ pytest: $(STAMP) system-deps rasa-model
 
 test: lint typecheck pytest
 
+# Every part on loopback, on ports of its own; writes bench/RESULTS.md. BENCH_ONLY=ws, routing,
+# mail, webhooks or nlu runs one part. bench-smoke runs them all at a few messages each, to see
+# that they work (its figures mean nothing and are not written); `make test` does the same.
 bench: $(STAMP) rasa-model
 	$(BIN)/python -m bench
+
+bench-smoke: $(STAMP) rasa-model
+	BENCH_SIZE=smoke $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var .cache
