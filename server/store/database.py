@@ -7,7 +7,13 @@ once apply them one after the other.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import re
+import signal
+import subprocess
+import time
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +22,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+import psutil
 import structlog
 from pgvector.asyncpg import register_vector
 
@@ -48,7 +55,21 @@ def migrations() -> list[Migration]:
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL 16 with pgvector run by pgserver, data under ``data_dir/postgres``."""
+    """A PostgreSQL 16 with pgvector run by pgserver, data under ``data_dir/postgres``.
+
+    pgserver shares one postmaster between the processes that use the same folder: each adds its
+    PID to ``.handle_pids.json`` and the last one to let go stops the server. We keep that
+    sharing, because a one-shot command (``switchboard migrate``, ``seed-demo``, ``agent
+    create``) run beside ``switchboard serve`` on the same ``./var`` uses the same server, and
+    must not stop it under the running node when the command ends.
+
+    A process killed with SIGKILL never lets go, and its postmaster outlives it (pg_ctl starts
+    it in a session of its own). Left alone, pgserver then adopts that postmaster at the next
+    start and, counting the dead PID as a user still, never stops it. So before pgserver starts
+    and after it stops, ``_release_abandoned`` forgets the users that have exited and, when no
+    living one is left, stops whatever postgres still runs on our folder: an orphan is stopped
+    and a fresh server started, rather than adopted in whatever state its owner's death left it.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self._pgdata = data_dir.resolve() / "postgres"
@@ -58,20 +79,183 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (as on servers); pgserver copes.
             warnings.simplefilter("ignore", UserWarning)
-            from pgserver.postgres_server import get_server  # only embedded runs import it
+            from pgserver.postgres_server import PostgresServer, get_server  # only embedded runs
 
         self._pgdata.mkdir(parents=True, exist_ok=True)
+        # pgserver's own inter-process lock: no other process starts or stops this server
+        # meanwhile. Not held across get_server, which takes it (and it is not re-entrant).
+        with PostgresServer._lock:
+            self._release_abandoned()
         # 'stop' shuts the server down when the last process using this folder lets go.
         self._server = get_server(self._pgdata, cleanup_mode="stop")
         uri: str = self._server.get_uri()
-        log.info("embedded postgres started", pgdata=str(self._pgdata))
+        log.info("embedded postgres started", pgdata=str(self._pgdata), pid=self._server.get_pid())
         return uri
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
-            log.info("embedded postgres stopped")
+        if self._server is None:
+            return
+        from pgserver.postgres_server import PostgresServer
+
+        server, self._server = self._server, None
+        server.cleanup()
+        # When others still used the server, pgserver keeps this handle, and would hand it back
+        # to a later start in this process without counting the process again, and run its
+        # clean-up once more at exit: drop it.
+        atexit.unregister(server._cleanup)
+        if PostgresServer._instances.get(self._pgdata) is server:
+            del PostgresServer._instances[self._pgdata]
+        with PostgresServer._lock:
+            users = self._release_abandoned()
+        if users:
+            log.info("embedded postgres left to its other users", pids=users)
+        else:
+            log.info("embedded postgres stopped", pgdata=str(self._pgdata))
+
+    def _release_abandoned(self) -> list[int]:
+        """Forget the pgserver users that have exited; with none left, stop any postgres still
+        running on our folder. Also drop a postmaster.pid naming a process that is not our
+        postmaster (a PID reused after a crash or a reboot), which pgserver would adopt and
+        Postgres would refuse to start over. Returns the living users. Run under pgserver's lock.
+        """
+        from pgserver.utils import DiskList
+
+        users_file = DiskList(self._pgdata / ".handle_pids.json")
+        try:
+            users: list[int] = users_file.get()
+            written = users_file.path.stat().st_mtime if users else 0.0
+        except ValueError:  # cut short by a crash while pgserver wrote it
+            users, written = [], 0.0
+            users_file.put([])
+        living = [pid for pid in users if _may_be_user(pid, written)]
+        if living != users:
+            log.info(
+                "embedded postgres: forgetting users that exited",
+                pids=sorted(set(users) - set(living)),
+            )
+            users_file.put(living)
+        if not living and (running := _postgres_processes(self._pgdata)):
+            log.warning(
+                "embedded postgres: stopping a server no living process uses",
+                pgdata=str(self._pgdata),
+                pids=[p.pid for p in running],
+            )
+            self._stop_all()
+        pid_file = self._pgdata / "postmaster.pid"
+        postmaster = self._postmaster_pid()
+        if (
+            pid_file.exists()
+            and (postmaster is None or _runs_in(postmaster, self._pgdata) is False)
+            and not _postgres_processes(self._pgdata)
+        ):
+            log.info("embedded postgres: removing a stale postmaster.pid", pid=postmaster)
+            pid_file.unlink(missing_ok=True)
+        return living
+
+    def _postmaster_pid(self) -> int | None:
+        """The first line of postmaster.pid, if there is such a file and line."""
+        try:
+            return int((self._pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def _stop_all(self) -> None:
+        """Stop every postgres process on our folder: pg_ctl's fast shutdown (clients are
+        disconnected, the data is checkpointed), signals when pg_ctl cannot do it."""
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        postmaster = self._postmaster_pid()
+        # pg_ctl signals the PID in postmaster.pid: only when that is our postmaster.
+        asked = postmaster is not None and _runs_in(postmaster, self._pgdata) is True
+        if asked:
+            pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self._pgdata), "-m", "fast"]
+            try:
+                done = subprocess.run(
+                    [*pg_ctl, "-w", "-t", str(int(_STOP_WAIT)), "stop"],
+                    capture_output=True,
+                    text=True,
+                    timeout=_STOP_WAIT + 10,
+                    check=False,
+                    # Root runs Postgres as pgserver's 'pgserver' user, which alone may signal it.
+                    user="pgserver" if os.geteuid() == 0 else None,
+                )
+            except subprocess.TimeoutExpired:
+                log.warning("embedded postgres: pg_ctl stop timed out")
+            else:
+                if done.returncode != 0:
+                    log.warning("embedded postgres: pg_ctl stop failed", stderr=done.stderr.strip())
+        # pg_ctl -w returns once the postmaster is gone, and it goes after its backends.
+        left = _wait_until_gone(self._pgdata, _GONE_WAIT if asked else 0)
+        if left:
+            # No usable postmaster.pid, or pg_ctl failed: SIGINT to a postmaster (a process
+            # whose parent is none of them) is the same fast shutdown.
+            pids = {p.pid for p in left}
+            for proc in left:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if proc.ppid() not in pids:
+                        proc.send_signal(signal.SIGINT)
+            left = _wait_until_gone(self._pgdata, _STOP_WAIT)
+        for proc in left:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        if _wait_until_gone(self._pgdata, _GONE_WAIT):
+            raise StorageError(f"cannot stop the embedded postgres in {self._pgdata}")
+
+
+# pg_ctl's own default wait for a shutdown, in seconds.
+_STOP_WAIT = 60.0
+# For processes already told to go (or killed) to be gone: they exit within milliseconds.
+_GONE_WAIT = 5.0
+
+
+def _may_be_user(pid: int, registered_by: float) -> bool:
+    """Whether ``pid`` may still be the process that added itself to pgserver's users: it
+    exists, and it began before the list was last written (a later process only reuses the
+    number). When unsure, it is kept: a server left running is better than one stopped under a
+    living node."""
+    try:
+        proc = psutil.Process(pid)
+        # create_time is counted from the boot time in whole seconds: give it that second.
+        return proc.status() != psutil.STATUS_ZOMBIE and proc.create_time() <= registered_by + 1
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def _runs_in(pid: int, pgdata: Path) -> bool | None:
+    """Whether ``pid`` is a live postgres process working in ``pgdata``; None if we may not look.
+
+    Postgres changes into its data directory at start and its backends inherit that, so the
+    working directory identifies them all, whereas their command lines are rewritten
+    ('postgres: checkpointer', ...).
+    """
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE or proc.name() != "postgres":
+            return False
+        return Path(proc.cwd()) == pgdata
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return None
+
+
+def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    """The live postgres processes working in ``pgdata``."""
+    return [
+        proc
+        for proc in psutil.process_iter(["name"])
+        if proc.info["name"] == "postgres" and _runs_in(proc.pid, pgdata)
+    ]
+
+
+def _wait_until_gone(pgdata: Path, within: float) -> list[psutil.Process]:
+    """Poll until no postgres runs in ``pgdata``, for at most ``within`` seconds; those left."""
+    deadline = time.monotonic() + within
+    while (left := _postgres_processes(pgdata)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
 
 
 def _encode_json(value: object) -> str:
