@@ -24,6 +24,14 @@ class UploadedFile:
     content: bytes
 
 
+class Unknown(Exception):
+    """No such conversation, message, file or agent (or not one the agent may see): 404."""
+
+
+class BadValue(Exception):
+    """A value the action cannot take (an unknown contact reference, a bad status): 422."""
+
+
 class ActionRefused(Exception):
     """The action conflicts with the current state (resolved, held by another agent, the
     agent is full or offline): HTTP 409."""
@@ -42,7 +50,7 @@ class AgentDirectory(Protocol):
 
 
 class ConsoleBackend(Protocol):
-    """Conversations and actions. Lookups of unknown ids raise LookupError."""
+    """Conversations and actions. Lookups of unknown ids raise Unknown."""
 
     async def conversations(self, statuses: list[str]) -> Sequence[Mapping[str, Any]]: ...
 
@@ -53,18 +61,18 @@ class ConsoleBackend(Protocol):
     ) -> Sequence[Mapping[str, Any]]: ...
 
     async def attachment(self, message_id: int, position: int) -> tuple[str, str, bytes]:
-        """(file name, content type, bytes) of a message's attachment; raise LookupError."""
+        """(file name, content type, bytes) of a message's attachment; raise Unknown."""
         ...
 
     async def original(self, message_id: int) -> bytes:
-        """The raw mail a customer's message came from; raise LookupError."""
+        """The raw mail a customer's message came from; raise Unknown."""
         ...
 
     async def merge_contact(
         self, agent: Agent, conversation_id: str, other: str
     ) -> Mapping[str, Any]:
         """Merge another contact (id, email or "channel:id") into the conversation's; returns
-        the conversation. Raise LookupError, ActionRefused or ValueError."""
+        the conversation. Raise Unknown, ActionRefused or BadValue."""
         ...
 
     async def reply(
@@ -76,11 +84,11 @@ class ConsoleBackend(Protocol):
         files: Sequence[UploadedFile] = (),
     ) -> tuple[Mapping[str, Any], bool]:
         """Store the agent's reply (with its files) once per client id; raise ActionRefused
-        or LookupError."""
+        or Unknown."""
         ...
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]:
-        """Hand the conversation back to the bot; raise ActionRefused or LookupError."""
+        """Hand the conversation back to the bot; raise ActionRefused or Unknown."""
         ...
 
     async def queue(self) -> list[dict[str, Any]]:

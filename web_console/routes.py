@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web_console.hub import ConsoleHub
-from web_console.port import Agent, AgentDirectory, ConsoleBackend, UploadedFile
+from web_console.port import Agent, AgentDirectory, BadValue, ConsoleBackend, Unknown, UploadedFile
 from web_console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
@@ -170,19 +170,14 @@ def _validated(model: type[M], data: Any) -> M:
 
 
 async def _ask(call: Awaitable[T]) -> T:
-    """A call to the backend port, whose contract (web_console/port.py) names an unknown id
-    ``LookupError`` and a refused value ``ValueError``: exactly those two types are the
-    client's 404 and 422. Their subclasses (KeyError, IndexError, UnicodeError...) are bugs
-    and go on to be a logged 500, as ActionRefused goes on to be a 409."""
+    """A call to the backend port: its own refusals (web_console/port.py) are the client's
+    404 and 422; ActionRefused goes on to be a 409. Anything else (a LookupError, a
+    ValueError) is a bug and a logged 500, never a quiet 404."""
     try:
         return await call
-    except LookupError as exc:
-        if type(exc) is not LookupError:
-            raise
+    except Unknown as exc:
         raise HTTPException(404, str(exc) or "not found") from exc
-    except ValueError as exc:
-        if type(exc) is not ValueError:
-            raise
+    except BadValue as exc:
         raise HTTPException(422, str(exc)) from exc
 
 

@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from channels.webchat import protocol as p
-from channels.webchat.port import Visitor, WebchatBackend
+from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor, WebchatBackend
 from channels.webchat.token import TokenError, VisitorTokens
 
 log = structlog.get_logger(__name__)
@@ -260,7 +260,7 @@ class WebchatHub:
             visitor = await self._backend.find_visitor(claims.inbox_address, claims.visitor_id)
         except TokenError as exc:
             raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, str(exc)) from None
-        except LookupError:
+        except (UnknownInbox, UnknownVisitor):
             raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, "unknown visitor") from None
         conn = Connection(ws, visitor, self._backend)
         current = await self._backend.current_conversation(visitor)

@@ -9,12 +9,16 @@ from typing import Any, Protocol
 from channels.base import InboundMessage
 
 
-class UnknownInbox(LookupError):
+class UnknownInbox(Exception):
     """No web chat inbox has that address."""
 
 
-class UnknownVisitor(LookupError):
+class UnknownVisitor(Exception):
     """The token is genuine but its visitor is not (or no longer) stored."""
+
+
+class UnknownFile(Exception):
+    """No such file in the visitor's conversations (or not theirs): a 404 that says no more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,5 +66,5 @@ class WebchatBackend(Protocol):
         self, visitor: Visitor, message_id: int, position: int
     ) -> tuple[str, str, bytes]:
         """(file name, content type, bytes) of a file in one of the visitor's own
-        conversations in their inbox; raise LookupError for any other."""
+        conversations in their inbox; raise UnknownFile for any other."""
         ...

@@ -21,7 +21,13 @@ from starlette.staticfiles import StaticFiles
 from channels.base import NUL_REFUSED, Attachment, holds_nul, safe_filename
 from channels.webchat import protocol as p
 from channels.webchat.hub import WebchatHub
-from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor, WebchatBackend
+from channels.webchat.port import (
+    UnknownFile,
+    UnknownInbox,
+    UnknownVisitor,
+    Visitor,
+    WebchatBackend,
+)
 from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
 
 log = structlog.get_logger(__name__)
@@ -247,11 +253,7 @@ def routes(
             raise HTTPException(404, "no such file")
         try:
             filename, _type, content = await backend.attachment(visitor, message_id, position)
-        except LookupError as exc:
-            # The port's "not this visitor's file" is exactly LookupError (port.py); a KeyError
-            # or IndexError is a bug and goes on to be a logged 500.
-            if type(exc) is not LookupError:
-                raise
+        except UnknownFile:
             raise HTTPException(404, "no such file") from None
         return Response(
             content,

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from channels.base import Attachment, InboundMessage, Sender, safe_filename
-from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor
+from channels.webchat.port import UnknownFile, UnknownInbox, UnknownVisitor, Visitor
 from server import store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
 from server.pipeline.flow import Pipeline
 from server.store import ConversationView, MessageView, Pool, mail
-from web_console.port import ActionRefused, Agent, UploadedFile
+from web_console.port import ActionRefused, Agent, BadValue, Unknown, UploadedFile
 
 PAGE = 500
 
@@ -24,11 +24,11 @@ async def _translated() -> AsyncIterator[None]:
     try:
         yield
     except NotFound as exc:
-        raise LookupError(str(exc)) from None
+        raise Unknown(str(exc)) from None
     except Conflict as exc:
         raise ActionRefused(str(exc)) from None
     except InvalidInput as exc:
-        raise ValueError(str(exc)) from None
+        raise BadValue(str(exc)) from None
 
 
 class WebchatBackendImpl:
@@ -90,7 +90,7 @@ class WebchatBackendImpl:
                 inbox_id=visitor.inbox_id,
             )
         if found is None:
-            raise LookupError(f"no attachment {position} on message {message_id} for the visitor")
+            raise UnknownFile(f"no attachment {position} on message {message_id} for the visitor")
         return found
 
 
@@ -124,14 +124,14 @@ class ConsoleBackendImpl:
         async with self._pool.acquire() as conn:
             found = await store.attachment(conn, message_id, position)
         if found is None:
-            raise LookupError(f"no attachment {position} on message {message_id}")
+            raise Unknown(f"no attachment {position} on message {message_id}")
         return found
 
     async def original(self, message_id: int) -> bytes:
         async with self._pool.acquire() as conn:
             raw = await mail.raw_of_message(conn, message_id)
         if raw is None:
-            raise LookupError(f"message {message_id} did not come by mail")
+            raise Unknown(f"message {message_id} did not come by mail")
         return raw
 
     async def reply(

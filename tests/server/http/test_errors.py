@@ -62,3 +62,18 @@ async def test_nul_in_a_query_parameter_is_422_not_500(admin: httpx.AsyncClient,
     response = await admin.delete(path, params={"brand": "a\x00b"})
     assert response.status_code == 422, response.text
     assert "U+0000" in response.json()["error"]
+
+
+async def test_a_bare_lookup_error_in_the_backend_is_a_500_not_a_quiet_404(
+    server: RunningServer, agent: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the port's own Unknown is a 404: a LookupError (a KeyError in a bug) is a 500,
+    answered in the one error shape, whose body says nothing of the cause."""
+
+    async def broken(conversation_id: str) -> None:
+        raise LookupError("a bug, not the port's Unknown")
+
+    monkeypatch.setattr(server.services.console_backend, "conversation", broken)
+    response = await agent.get("/console/api/conversations/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal server error"}
