@@ -13,7 +13,7 @@ from server.bootstrap import Services
 from server.http import admin, bot_api, errors, operations
 from server.settings import Settings
 from web_console import routes as console_routes
-from web_console.routes import SessionCookie
+from web_console.requests import SessionCookie
 
 
 def create_app(services: Services) -> Starlette:

@@ -1,0 +1,258 @@
+"""The console's conversation endpoints: list, read, reply (with files), claim, transfer,
+resolve, merge contacts, hand back to the bot, and download a message's files."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from web_console.requests import (
+    BIGINT_MAX,
+    POSITION_MAX,
+    Merge,
+    Reply,
+    Transfer,
+    ask,
+    console_of,
+    current_agent,
+    download,
+    parse_body,
+)
+from web_console.uploads import reply_form
+
+OPEN_STATUSES = ["bot", "queued", "assigned"]
+ALL_STATUSES = {"bot", "queued", "assigned", "resolved"}
+
+
+async def claim(request: Request) -> Response:
+    """
+    summary: Take a conversation from the queue (or from the bot)
+    responses:
+      200: {description: the conversation, now yours}
+      401: {description: not logged in}
+      403: {description: Origin not allowed}
+      404: {description: no such conversation}
+      409: {description: resolved, someone else's, or you are at capacity}
+    """
+    agent = await current_agent(request)
+    backend = console_of(request).backend
+    return JSONResponse(await ask(backend.claim(agent, request.path_params["id"])))
+
+
+async def transfer(request: Request) -> Response:
+    """
+    summary: Transfer a conversation to an agent or a team
+    body: Transfer
+    responses:
+      200: {description: the conversation after the transfer}
+      400: {description: body is not JSON}
+      401: {description: not logged in}
+      403: {description: Origin not allowed}
+      404: {description: no such conversation, agent or team}
+      409: {description: "resolved, someone else's, or the agent is offline or full"}
+      422: {description: not exactly one of agent_id and team_id}
+    """
+    agent = await current_agent(request)
+    body = parse_body(Transfer, await request.body())
+    backend = console_of(request).backend
+    view = await ask(
+        backend.transfer(agent, request.path_params["id"], body.agent_id, body.team_id)
+    )
+    return JSONResponse(view)
+
+
+async def resolve(request: Request) -> Response:
+    """
+    summary: Resolve a conversation
+    description: The customer's next message opens a new conversation, offered first to you.
+    responses:
+      200: {description: the resolved conversation}
+      401: {description: not logged in}
+      403: {description: Origin not allowed}
+      404: {description: no such conversation}
+      409: {description: already resolved, or someone else's}
+    """
+    agent = await current_agent(request)
+    backend = console_of(request).backend
+    return JSONResponse(await ask(backend.resolve(agent, request.path_params["id"])))
+
+
+async def list_conversations(request: Request) -> Response:
+    """
+    summary: Conversations, newest activity first
+    parameters:
+      - {name: status, in: query, required: false,
+         description: "comma-separated statuses (bot, queued, assigned, resolved);
+                       default: the open ones",
+         schema: {type: string}}
+    responses:
+      200:
+        description: >
+          the conversations and the newest event id: open the console WebSocket with
+          it in `hello` to receive everything that happens after this list
+      401: {description: not logged in}
+      422: {description: unknown status}
+    """
+    await current_agent(request)
+    raw = request.query_params.get("status")
+    statuses = raw.split(",") if raw else OPEN_STATUSES
+    if not set(statuses) <= ALL_STATUSES:
+        raise HTTPException(422, f"status: must be among {sorted(ALL_STATUSES)}")
+    backend = console_of(request).backend
+    last_event_id = await backend.last_event_id()  # first, so nothing falls between
+    items = await backend.conversations(statuses)
+    return JSONResponse({"conversations": items, "last_event_id": last_event_id})
+
+
+async def get_conversation(request: Request) -> Response:
+    """
+    summary: One conversation
+    responses:
+      200: {description: the conversation}
+      401: {description: not logged in}
+      404: {description: no such conversation}
+    """
+    await current_agent(request)
+    backend = console_of(request).backend
+    return JSONResponse(await ask(backend.conversation(request.path_params["id"])))
+
+
+async def list_messages(request: Request) -> Response:
+    """
+    summary: A conversation's messages in seq order
+    parameters:
+      - {name: after_seq, in: query, required: false, schema: {type: integer, minimum: 0}}
+    responses:
+      200: {description: up to 500 messages with seq > after_seq}
+      401: {description: not logged in}
+      404: {description: no such conversation}
+      422: {description: after_seq is not a non-negative integer}
+    """
+    await current_agent(request)
+    raw = request.query_params.get("after_seq", "0")
+    if not raw.isdigit() or len(raw) > 9:
+        raise HTTPException(422, "after_seq: must be a non-negative integer")
+    conversation_id = request.path_params["id"]
+    backend = console_of(request).backend
+    await ask(backend.conversation(conversation_id))  # 404 for an unknown id
+    messages = await ask(backend.messages_after(conversation_id, int(raw)))
+    return JSONResponse({"messages": messages})
+
+
+def _message_id(request: Request) -> int:
+    value: int = request.path_params["message_id"]
+    if value > BIGINT_MAX:
+        raise HTTPException(404, f"no message {value}")
+    return value
+
+
+async def merge_contact(request: Request) -> Response:
+    """
+    summary: Merge another contact into this conversation's (one person, one history)
+    body: Merge
+    responses:
+      200: {description: the conversation, its contact now holding both identities}
+      400: {description: body is not JSON}
+      401: {description: not logged in}
+      404: {description: no such conversation or contact}
+      409: {description: both have an open conversation in one inbox}
+      422: {description: invalid body, the same contact, or another brand's}
+    """
+    agent = await current_agent(request)
+    body = parse_body(Merge, await request.body())
+    backend = console_of(request).backend
+    view = await ask(backend.merge_contact(agent, request.path_params["id"], body.contact))
+    return JSONResponse(view)
+
+
+async def get_attachment(request: Request) -> Response:
+    """
+    summary: Download one of a message's attachments
+    description: Always served as a download (Content-Disposition attachment, nosniff), so
+      a customer's file is never rendered inside the console's origin.
+    responses:
+      200: {description: the file}
+      401: {description: not logged in}
+      404: {description: no such attachment}
+    """
+    await current_agent(request)
+    position: int = request.path_params["n"]
+    if position > POSITION_MAX:
+        raise HTTPException(404, "no such attachment")
+    backend = console_of(request).backend
+    filename, content_type, content = await ask(backend.attachment(_message_id(request), position))
+    return download(content, filename, content_type)
+
+
+async def get_original(request: Request) -> Response:
+    """
+    summary: Download the raw mail a customer's message came from (.eml)
+    responses:
+      200: {description: the message as received, message/rfc822}
+      401: {description: not logged in}
+      404: {description: the message did not come by mail}
+    """
+    await current_agent(request)
+    message_id = _message_id(request)
+    raw = await ask(console_of(request).backend.original(message_id))
+    return download(raw, f"message-{message_id}.eml", "message/rfc822")
+
+
+async def post_message(request: Request) -> Response:
+    """
+    summary: Reply to the customer
+    description: >
+      Stored once per client_id (a retried request returns the stored message with 200).
+      Replying to an unassigned conversation assigns it to you.
+      With files, send multipart/form-data: the same fields, and each file as a part
+      named `files` (up to 10 files, 10 MiB each, 25 MiB in all); the text may then be
+      empty. Files are stored with the message and go out with it on its channel.
+    body: Reply
+    requestBody:
+      content:
+        multipart/form-data:
+          schema:
+            type: object
+            required: [client_id]
+            properties:
+              text: {type: string, maxLength: 10000}
+              client_id: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
+              files: {type: array, items: {type: string, format: binary}, maxItems: 10}
+    responses:
+      201: {description: the stored message}
+      200: {description: the message was already stored for this client_id}
+      400: {description: body is not JSON, or a malformed form}
+      401: {description: not logged in}
+      403: {description: Origin not allowed}
+      404: {description: no such conversation}
+      409: {description: the conversation is resolved or held by another agent}
+      413: {description: a file or the whole upload is too large}
+      422: {description: invalid field, an empty file, or neither text nor files}
+    """
+    agent = await current_agent(request)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        body, files = await reply_form(request)
+    else:
+        body, files = parse_body(Reply, await request.body()), []
+    backend = console_of(request).backend
+    message, duplicate = await ask(
+        backend.reply(agent, request.path_params["id"], body.text, body.client_id, files)
+    )
+    return JSONResponse({"message": message}, status_code=200 if duplicate else 201)
+
+
+async def return_to_bot(request: Request) -> Response:
+    """
+    summary: Hand the conversation back to the bot
+    description: The bot answers the customer's next message; the handoff reason is cleared.
+    responses:
+      200: {description: the conversation, now with the bot}
+      401: {description: not logged in}
+      403: {description: Origin not allowed}
+      404: {description: no such conversation}
+      409: {description: the conversation is resolved or held by another agent}
+    """
+    agent = await current_agent(request)
+    backend = console_of(request).backend
+    return JSONResponse(await ask(backend.return_to_bot(agent, request.path_params["id"])))
