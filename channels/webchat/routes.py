@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import orjson
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.base import NUL_REFUSED, Attachment, holds_nul, safe_filename
 from channels.webchat import protocol as p
@@ -78,196 +80,234 @@ def _check_origin(hub: WebchatHub, request: Request) -> None:
         raise HTTPException(403, "origin not allowed")
 
 
+async def create_session(request: Request) -> Response:
+    """
+    summary: Start or resume a web chat visitor session
+    description: >
+      Returns a signed, expiring token the widget sends in its WebSocket `hello` frame.
+      Passing a still-valid earlier token keeps the same visitor (and history).
+    body: SessionRequest
+    responses:
+      201:
+        description: a session
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                token: {type: string}
+                visitor_id: {type: string}
+                expires_in: {type: integer}
+                websocket_path: {type: string}
+      400: {description: body is not JSON}
+      403: {description: Origin not allowed}
+      404: {description: no such inbox}
+      422: {description: invalid field}
+      429: {description: too many new visitors from this address (Retry-After)}
+    """
+    webchat = _webchat(request)
+    _check_origin(webchat.hub, request)
+    body = _session_request(await request.body())
+    visitor_id: str | None = None
+    if body.token:
+        try:
+            claims = webchat.tokens.verify(body.token)
+            if claims.inbox_address == body.inbox:
+                visitor_id = claims.visitor_id
+        except TokenError:
+            pass  # an expired or foreign token simply starts a new visitor
+    if visitor_id is None:
+        # Each new visitor becomes a contact row: a script must not mint them unbounded.
+        address = request.client.host if request.client else "unknown"
+        if not await webchat.hub.take_session(address):
+            raise HTTPException(
+                429,
+                f"more than {webchat.hub.sessions_per_minute} new visitors a minute",
+                {"Retry-After": str(max(1, round(60 / webchat.hub.sessions_per_minute)))},
+            )
+        visitor_id = str(uuid.uuid4())
+    try:
+        visitor = await webchat.backend.open_visitor(
+            body.inbox, visitor_id, body.name, body.email and str(body.email)
+        )
+    except UnknownInbox:
+        raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
+    token = webchat.tokens.issue(VisitorClaims(visitor.visitor_id, visitor.inbox_address))
+    return JSONResponse(
+        {
+            "token": token,
+            "visitor_id": visitor.visitor_id,
+            "expires_in": webchat.tokens.ttl_seconds,
+            "websocket_path": WEBSOCKET_PATH,
+        },
+        status_code=201,
+    )
+
+
+async def _visitor(request: Request) -> Visitor:
+    """The visitor whose token the request carries (`Authorization: Bearer`), or a 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "send the visitor token as 'Authorization: Bearer <token>'")
+    try:
+        webchat = _webchat(request)
+        claims = webchat.tokens.verify(token.strip())
+        backend = webchat.backend
+        return await backend.find_visitor(claims.inbox_address, claims.visitor_id)
+    except TokenError as exc:
+        raise HTTPException(401, str(exc)) from None
+    except (UnknownInbox, UnknownVisitor):
+        raise HTTPException(401, "unknown visitor") from None
+
+
+async def post_file(request: Request) -> Response:
+    """
+    summary: Send a file from the widget
+    description: >
+      The body is the file's bytes, its Content-Type the file's type; `client_id` (yours,
+      as for a text message: sending it again stores nothing twice) and `filename` go in
+      the query; the visitor token as `Authorization: Bearer <token>`. The file becomes a
+      message of its own in the visitor's conversation, echoed on the socket like any.
+    parameters:
+      - name: client_id
+        in: query
+        required: true
+        schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
+      - {name: filename, in: query, required: true, schema: {type: string, maxLength: 255}}
+    requestBody:
+      required: true
+      content:
+        "*/*": {schema: {type: string, format: binary}}
+    responses:
+      201: {description: stored; the same fields as the socket's ack}
+      200: {description: that client_id was stored before}
+      401: {description: no token, or an invalid or expired one}
+      403: {description: Origin not allowed}
+      413: {description: over 10 MiB}
+      429: {description: more than 10 files a minute (Retry-After says when to try again)}
+      422: {description: a missing or invalid client_id or filename, or an empty file}
+      503: {description: not stored (the database is down); send it again}
+    """
+    webchat = _webchat(request)
+    _check_origin(webchat.hub, request)
+    visitor = await _visitor(request)
+    if not await webchat.hub.take_upload(visitor.visitor_id):
+        retry = max(1, round(60 / p.UPLOADS_PER_MINUTE))
+        raise HTTPException(
+            429,
+            f"more than {p.UPLOADS_PER_MINUTE} files a minute; slow down",
+            {"Retry-After": str(retry)},
+        )
+    client_id = request.query_params.get("client_id", "")
+    name = request.query_params.get("filename", "")
+    if not p.CLIENT_ID.match(client_id):
+        raise HTTPException(422, "client_id: 1-64 of A-Z a-z 0-9 _ -")
+    if not name.strip() or len(name) > 255:
+        raise HTTPException(422, "filename: 1-255 characters")
+    too_large = f"the file is over {p.MAX_FILE_BYTES // 2**20} MiB"
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > p.MAX_FILE_BYTES:
+        raise HTTPException(413, too_large)
+    content = bytearray()
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > p.MAX_FILE_BYTES:
+            raise HTTPException(413, too_large)
+    if not content:
+        raise HTTPException(422, "the file is empty")
+    content_type = request.headers.get("content-type") or "application/octet-stream"
+    file = Attachment(safe_filename(name, content_type, 1), content_type, bytes(content))
+    inbound = p.file_inbound(
+        file,
+        client_id=client_id,
+        inbox_address=visitor.inbox_address,
+        visitor_id=visitor.visitor_id,
+    )
+    try:
+        message, duplicate = await webchat.backend.receive(inbound)
+    except Exception:
+        # Not stored, so not acknowledged: the widget may send it again.
+        log.exception("webchat file not stored", visitor_id=visitor.visitor_id)
+        raise HTTPException(503, "file not stored; send it again") from None
+    return JSONResponse(
+        {
+            "client_id": client_id,
+            "message_id": message["id"],
+            "conversation_id": message["conversation_id"],
+            "seq": message["seq"],
+            "duplicate": duplicate,
+        },
+        status_code=200 if duplicate else 201,
+    )
+
+
+async def get_attachment(request: Request) -> Response:
+    """
+    summary: Download a file of the visitor's conversation
+    description: >
+      The widget sends its visitor token as `Authorization: Bearer <token>` (never in the
+      URL, where logs and the Referer would keep it). Served as a download (attachment,
+      nosniff, sandboxed), never rendered.
+    responses:
+      200: {description: the file}
+      401: {description: no token, or an invalid or expired one}
+      404: {description: no such file in this visitor's conversations}
+    """
+    visitor = await _visitor(request)
+    message_id, position = request.path_params["message_id"], request.path_params["n"]
+    if message_id > BIGINT_MAX or position > POSITION_MAX:
+        raise HTTPException(404, "no such file")
+    try:
+        filename, _type, content = await _webchat(request).backend.attachment(
+            visitor, message_id, position
+        )
+    except UnknownFile:
+        raise HTTPException(404, "no such file") from None
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        },
+    )
+
+
+async def demo_page(request: Request) -> Response:
+    return FileResponse(STATIC / "demo.html")
+
+
+@dataclass(frozen=True, slots=True)
+class Webchat:
+    """What the web chat's handlers work with, put on each request's state by its mount."""
+
+    hub: WebchatHub
+    backend: WebchatBackend
+    tokens: VisitorTokens
+
+
+class _WebchatScope:
+    """ASGI middleware on the API's mount: hands the handlers their ``Webchat``."""
+
+    def __init__(self, app: ASGIApp, webchat: Webchat) -> None:
+        self.app = app
+        self.webchat = webchat
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})["webchat"] = self.webchat
+        await self.app(scope, receive, send)
+
+
+def _webchat(request: Request) -> Webchat:
+    return cast(Webchat, request.state.webchat)
+
+
 def routes(
     hub: WebchatHub, backend: WebchatBackend, tokens: VisitorTokens, origins: frozenset[str]
 ) -> list[BaseRoute]:
-    async def create_session(request: Request) -> Response:
-        """
-        summary: Start or resume a web chat visitor session
-        description: >
-          Returns a signed, expiring token the widget sends in its WebSocket `hello` frame.
-          Passing a still-valid earlier token keeps the same visitor (and history).
-        body: SessionRequest
-        responses:
-          201:
-            description: a session
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    token: {type: string}
-                    visitor_id: {type: string}
-                    expires_in: {type: integer}
-                    websocket_path: {type: string}
-          400: {description: body is not JSON}
-          403: {description: Origin not allowed}
-          404: {description: no such inbox}
-          422: {description: invalid field}
-          429: {description: too many new visitors from this address (Retry-After)}
-        """
-        _check_origin(hub, request)
-        body = _session_request(await request.body())
-        visitor_id: str | None = None
-        if body.token:
-            try:
-                claims = tokens.verify(body.token)
-                if claims.inbox_address == body.inbox:
-                    visitor_id = claims.visitor_id
-            except TokenError:
-                pass  # an expired or foreign token simply starts a new visitor
-        if visitor_id is None:
-            # Each new visitor becomes a contact row: a script must not mint them unbounded.
-            address = request.client.host if request.client else "unknown"
-            if not await hub.take_session(address):
-                raise HTTPException(
-                    429,
-                    f"more than {hub.sessions_per_minute} new visitors a minute",
-                    {"Retry-After": str(max(1, round(60 / hub.sessions_per_minute)))},
-                )
-            visitor_id = str(uuid.uuid4())
-        try:
-            visitor = await backend.open_visitor(
-                body.inbox, visitor_id, body.name, body.email and str(body.email)
-            )
-        except UnknownInbox:
-            raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
-        token = tokens.issue(VisitorClaims(visitor.visitor_id, visitor.inbox_address))
-        return JSONResponse(
-            {
-                "token": token,
-                "visitor_id": visitor.visitor_id,
-                "expires_in": tokens.ttl_seconds,
-                "websocket_path": WEBSOCKET_PATH,
-            },
-            status_code=201,
-        )
-
-    async def _visitor(request: Request) -> Visitor:
-        """The visitor whose token the request carries (`Authorization: Bearer`), or a 401."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise HTTPException(401, "send the visitor token as 'Authorization: Bearer <token>'")
-        try:
-            claims = tokens.verify(token.strip())
-            return await backend.find_visitor(claims.inbox_address, claims.visitor_id)
-        except TokenError as exc:
-            raise HTTPException(401, str(exc)) from None
-        except (UnknownInbox, UnknownVisitor):
-            raise HTTPException(401, "unknown visitor") from None
-
-    async def post_file(request: Request) -> Response:
-        """
-        summary: Send a file from the widget
-        description: >
-          The body is the file's bytes, its Content-Type the file's type; `client_id` (yours,
-          as for a text message: sending it again stores nothing twice) and `filename` go in
-          the query; the visitor token as `Authorization: Bearer <token>`. The file becomes a
-          message of its own in the visitor's conversation, echoed on the socket like any.
-        parameters:
-          - name: client_id
-            in: query
-            required: true
-            schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,64}$"}
-          - {name: filename, in: query, required: true, schema: {type: string, maxLength: 255}}
-        requestBody:
-          required: true
-          content:
-            "*/*": {schema: {type: string, format: binary}}
-        responses:
-          201: {description: stored; the same fields as the socket's ack}
-          200: {description: that client_id was stored before}
-          401: {description: no token, or an invalid or expired one}
-          403: {description: Origin not allowed}
-          413: {description: over 10 MiB}
-          429: {description: more than 10 files a minute (Retry-After says when to try again)}
-          422: {description: a missing or invalid client_id or filename, or an empty file}
-          503: {description: not stored (the database is down); send it again}
-        """
-        _check_origin(hub, request)
-        visitor = await _visitor(request)
-        if not await hub.take_upload(visitor.visitor_id):
-            retry = max(1, round(60 / p.UPLOADS_PER_MINUTE))
-            raise HTTPException(
-                429,
-                f"more than {p.UPLOADS_PER_MINUTE} files a minute; slow down",
-                {"Retry-After": str(retry)},
-            )
-        client_id = request.query_params.get("client_id", "")
-        name = request.query_params.get("filename", "")
-        if not p.CLIENT_ID.match(client_id):
-            raise HTTPException(422, "client_id: 1-64 of A-Z a-z 0-9 _ -")
-        if not name.strip() or len(name) > 255:
-            raise HTTPException(422, "filename: 1-255 characters")
-        too_large = f"the file is over {p.MAX_FILE_BYTES // 2**20} MiB"
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > p.MAX_FILE_BYTES:
-            raise HTTPException(413, too_large)
-        content = bytearray()
-        async for chunk in request.stream():
-            content += chunk
-            if len(content) > p.MAX_FILE_BYTES:
-                raise HTTPException(413, too_large)
-        if not content:
-            raise HTTPException(422, "the file is empty")
-        content_type = request.headers.get("content-type") or "application/octet-stream"
-        file = Attachment(safe_filename(name, content_type, 1), content_type, bytes(content))
-        inbound = p.file_inbound(
-            file,
-            client_id=client_id,
-            inbox_address=visitor.inbox_address,
-            visitor_id=visitor.visitor_id,
-        )
-        try:
-            message, duplicate = await backend.receive(inbound)
-        except Exception:
-            # Not stored, so not acknowledged: the widget may send it again.
-            log.exception("webchat file not stored", visitor_id=visitor.visitor_id)
-            raise HTTPException(503, "file not stored; send it again") from None
-        return JSONResponse(
-            {
-                "client_id": client_id,
-                "message_id": message["id"],
-                "conversation_id": message["conversation_id"],
-                "seq": message["seq"],
-                "duplicate": duplicate,
-            },
-            status_code=200 if duplicate else 201,
-        )
-
-    async def get_attachment(request: Request) -> Response:
-        """
-        summary: Download a file of the visitor's conversation
-        description: >
-          The widget sends its visitor token as `Authorization: Bearer <token>` (never in the
-          URL, where logs and the Referer would keep it). Served as a download (attachment,
-          nosniff, sandboxed), never rendered.
-        responses:
-          200: {description: the file}
-          401: {description: no token, or an invalid or expired one}
-          404: {description: no such file in this visitor's conversations}
-        """
-        visitor = await _visitor(request)
-        message_id, position = request.path_params["message_id"], request.path_params["n"]
-        if message_id > BIGINT_MAX or position > POSITION_MAX:
-            raise HTTPException(404, "no such file")
-        try:
-            filename, _type, content = await backend.attachment(visitor, message_id, position)
-        except UnknownFile:
-            raise HTTPException(404, "no such file") from None
-        return Response(
-            content,
-            media_type="application/octet-stream",
-            headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "sandbox",
-            },
-        )
-
-    async def demo_page(request: Request) -> Response:
-        return FileResponse(STATIC / "demo.html")
-
+    """The demo page, the widget's files, its REST API (CORS for the brand's sites) and its
+    WebSocket."""
     # The widget is embedded on the brand's own sites: let those origins call the API.
     cors = Middleware(
         CORSMiddleware,
@@ -276,6 +316,7 @@ def routes(
         allow_headers=["authorization", "content-type"],
         expose_headers=["content-disposition"],
     )
+    scope = Middleware(_WebchatScope, webchat=Webchat(hub, backend, tokens))
     return [
         Route("/", demo_page, include_in_schema=False),
         Mount(
@@ -289,7 +330,7 @@ def routes(
                     methods=["GET"],
                 ),
             ],
-            middleware=[cors],
+            middleware=[cors, scope],
         ),
         WebSocketRoute(WEBSOCKET_PATH, hub.endpoint),
         Mount("/widget", StaticFiles(directory=STATIC), name="widget"),
