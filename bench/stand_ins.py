@@ -47,7 +47,8 @@ class Apis:
     _message_id: int = 1000
 
 
-async def _params(request: Request) -> dict[str, Any]:
+async def request_params(request: Request) -> dict[str, Any]:
+    """A Web API call's arguments, as Slack takes them: the query, then a JSON or form body."""
     body = await request.body()
     params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(request.url.query).items()}
     if request.headers.get("content-type", "").startswith("application/json"):
@@ -59,7 +60,7 @@ async def _params(request: Request) -> dict[str, Any]:
 
 def _telegram(apis: Apis) -> Starlette:
     async def method(request: Request) -> Response:
-        params = await _params(request)
+        params = await request_params(request)
         name = request.path_params["method"].lower()
         result: Any = True
         if name == "getme":
@@ -83,7 +84,7 @@ def _telegram(apis: Apis) -> Starlette:
 
 def _slack() -> Starlette:
     async def method(request: Request) -> Response:
-        params = await _params(request)
+        params = await request_params(request)
         name = request.path_params["method"]
         if name == "auth.test":
             return JSONResponse(

@@ -19,11 +19,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import uvicorn
 
+# One copy of the process and loopback helpers, shared with the benchmarks (bench/ may not
+# import tests/, so they live there).
+from bench.processes import free_port as free_port
+from bench.processes import stop as stop_process
+from bench.stand_ins import serving as serving
 from server import bootstrap
 from server.bootstrap import Services
 from server.http.app import asgi_app, server_config
@@ -33,13 +37,6 @@ from tests.channels.webchat_client import hello, new_session, next_of, open_sock
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DB = "switchboard_template"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def dsn_for(base_dsn: str, database: str) -> str:
@@ -111,18 +108,6 @@ def redis_server(tmp: Path) -> Iterator[str]:
         stop_process(proc, grace=10)
 
 
-def stop_process(proc: subprocess.Popen[Any], grace: float) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 async def until(condition: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
     """Wait until ``condition`` holds; fail the test after ``within`` seconds."""
     deadline = time.monotonic() + within
@@ -179,27 +164,6 @@ async def run_server(
         server.should_exit = True
         await task
         await bootstrap.stop(services)
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app (the tests' stand-ins for outside APIs) on a free loopback port, in
-    this event loop; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    # uvicorn only exposes a `started` flag, no event to await.
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.contextmanager

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.processes import stop as stop_process
 from server.cli.nlu_commands import rasa_model_path
 from server.settings import DEFAULT_NLU_PROJECT
-from tests.harness import free_port, stop_process
+from tests.harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".cache" / "rasa-venv" / "bin" / "rasa"

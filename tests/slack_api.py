@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
 import orjson
 from starlette.applications import Starlette
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bench.stand_ins import request_params
 from tests.harness import serving
 
 TOKEN = "xoxb-test-token"
@@ -64,7 +64,7 @@ class SlackApi:
         if token not in (TOKEN, OTHER_TOKEN):
             return JSONResponse({"ok": False, "error": "not_authed"})
         method = request.path_params["method"]
-        params = await _params(request)
+        params = await request_params(request)
         params["_token"] = token
         if method == "auth.test":
             return JSONResponse(
@@ -198,16 +198,6 @@ async def _disconnected(request: Request) -> None:
     """Until the client hangs up (ASGI's http.disconnect, once the request is read)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
-
-
-async def _params(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(request.url.query).items()}
-    if request.headers.get("content-type", "").startswith("application/json"):
-        params.update(orjson.loads(body or b"{}"))
-    elif body:
-        params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
-    return params
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.processes import stop as stop_process
 from tests import harness, mail
 
 
@@ -28,7 +29,7 @@ async def test_mail_acknowledged_before_a_crash_is_there_after_restart(
         proc.send_signal(signal.SIGKILL)  # no shutdown, no chance to finish anything
         proc.wait(timeout=10)
     finally:
-        harness.stop_process(proc, grace=1)
+        stop_process(proc, grace=1)
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -47,6 +48,6 @@ async def test_mail_acknowledged_before_a_crash_is_there_after_restart(
             await harness.until(in_a_conversation, within=30)
             assert await conn.fetchval("SELECT state FROM mail_receipts") == "stored"
         finally:
-            harness.stop_process(proc, grace=20)
+            stop_process(proc, grace=20)
     finally:
         await conn.close()

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
+from bench.processes import stop as stop_process
 from channels.base import Attachment
 from channels.segments import segments
 from server.services import demo
@@ -532,7 +533,7 @@ async def test_long_polling_killed_mid_stream_loses_nothing(
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         finally:
-            harness.stop_process(proc, grace=1)
+            stop_process(proc, grace=1)
         assert await stored() < total  # killed mid-stream
         proc, _ = harness.spawn_server(env)
         try:
@@ -549,7 +550,7 @@ async def test_long_polling_killed_mid_stream_loses_nothing(
 
             await harness.until(offset_at_the_end, 30)
         finally:
-            harness.stop_process(proc, grace=20)
+            stop_process(proc, grace=20)
         ids = await conn.fetch(
             "SELECT external_id FROM messages WHERE channel = 'telegram' AND direction = 'in'"
         )

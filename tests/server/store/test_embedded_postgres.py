@@ -18,8 +18,9 @@ from pathlib import Path
 import asyncpg
 import psutil
 
+from bench.processes import stop as stop_process
 from server.store import database
-from tests.harness import ROOT, stop_process
+from tests.harness import ROOT
 
 
 def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
