@@ -41,7 +41,10 @@ async def main(kind: str, base: str, count: int) -> None:
     loop = asyncio.get_running_loop()
     tokens: list[str | None] = [None] * count
     if kind == "switchboard":
-        limits = httpx.Limits(max_connections=CONCURRENCY)
+        # A pooled connection is dropped after 2 s idle, before the server's keep-alive (uvicorn:
+        # 5 s) closes it: on a loaded machine a reused connection the server had just closed
+        # was a ReadError and killed the run.
+        limits = httpx.Limits(max_connections=CONCURRENCY, keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
 
             async def session() -> str:
