@@ -54,12 +54,8 @@ async def test_mail_acknowledged_before_a_crash_is_there_after_restart(
                 return bool(state == "stored")
 
             await harness.until(settled, within=30)
-            assert (
-                await conn.fetchval(
-                    "SELECT count(*) FROM messages WHERE meta->>'message_id' = 'promise@example.com'"
-                )
-                == 1
-            )
+            stored_once = "SELECT count(*) FROM messages WHERE meta->>'message_id' = $1"
+            assert await conn.fetchval(stored_once, "promise@example.com") == 1
         finally:
             stop_process(proc, grace=20)
     finally:
