@@ -4,15 +4,17 @@ turned into one line on stderr with exit status 2."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import orjson
 import typer
 from pydantic import ValidationError
 
-from server import logs
+from server import bootstrap, logs
 from server.errors import SwitchboardError
 from server.settings import Settings
+from server.store import Conn
 
 
 def settings(**overrides: Any) -> Settings:
@@ -43,3 +45,15 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     except SwitchboardError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
+
+
+def run_with(action: Callable[[Conn], Awaitable[Any]]) -> None:
+    """Run one operation on the database (organisation, mail); print what it returns as JSON."""
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings()) as pool, pool.acquire() as conn:
+            result = await action(conn)
+        if result is not None:
+            typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2, default=str).decode())
+
+    run(main)

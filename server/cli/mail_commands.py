@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from server.cli.organisation_commands import run_with
+from server.cli.command import run_with
 from server.errors import InvalidInput, NotFound
 from server.store import mail
 from server.store.views import Conn

@@ -3,19 +3,15 @@ command line, the same operations as the admin REST API (server/admin.py). Lists
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 
 from routing.sla import parse_duration
-from server import bootstrap
-from server.cli.command import run, settings
+from server.cli.command import run_with
 from server.errors import InvalidInput
 from server.store import organisation as org
 from server.store import roster
-from server.store.views import Conn
 
 brand_cli = typer.Typer(help="Brands (inboxes belong to one): business hours, language.")
 team_cli = typer.Typer(help="Teams: queues that agents belong to.", no_args_is_help=True)
@@ -37,18 +33,6 @@ GROUPS = {
     "intent": intent_cli,
     "inbox": inbox_cli,
 }
-
-
-def run_with(action: Callable[[Conn], Awaitable[Any]]) -> None:
-    """Run one organisation operation on the database; print what it returns as JSON."""
-
-    async def main() -> None:
-        async with bootstrap.database_only(settings()) as pool, pool.acquire() as conn:
-            result = await action(conn)
-        if result is not None:
-            typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2, default=str).decode())
-
-    run(main)
 
 
 def _csv(value: str | None) -> list[str] | None:

@@ -200,9 +200,9 @@ class Decider:
         choices are kept in the message's meta, so a number in reply picks one. A message
         with nothing to show (a custom payload only) is not stored."""
         capabilities = self._capabilities.get(conv["channel"], Capabilities())
+        choose = CHOOSE.get(language or "en", CHOOSE["en"])
         pending = []
         for said in turn.messages:
-            choose = CHOOSE.get(language or "en", CHOOSE["en"])
             titles = [b.title for b in said.buttons]
             text = degrade(said.text, titles, said.image, capabilities, choose=choose)
             if not text:
