@@ -8,9 +8,11 @@ so a console can resume from the last id it saw.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
 import orjson
+
+from server.payloads import EventData
 
 MESSAGE_CREATED = "message.created"
 # A customer's message has been understood: the message again, now with its interpretation.
@@ -34,7 +36,7 @@ class Event:
 
     name: str
     conversation_id: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: EventData = field(default_factory=lambda: EventData())
     id: int | None = None
 
     def to_json(self) -> bytes:
@@ -51,5 +53,9 @@ class Event:
     def from_json(cls, raw: bytes | str) -> Event:
         obj = orjson.loads(raw)
         return cls(
-            name=obj["name"], conversation_id=obj["conversation_id"], data=obj["data"], id=obj["id"]
+            name=obj["name"],
+            conversation_id=obj["conversation_id"],
+            # Written by to_json on another node of the same version.
+            data=cast(EventData, obj["data"]),
+            id=obj["id"],
         )

@@ -104,11 +104,11 @@ class ConsoleBackend(Protocol):
 
     async def resolve(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...
 
-    async def set_status(self, agent: Agent, status: str) -> dict[str, Any]:
+    async def set_status(self, agent: Agent, status: str) -> Mapping[str, Any]:
         """Set the agent's status (online, away, offline); returns the agent's view."""
         ...
 
-    async def agent_view(self, agent: Agent) -> dict[str, Any]:
+    async def agent_view(self, agent: Agent) -> Mapping[str, Any]:
         """The agent with status, capacity, load, teams and skills."""
         ...
 

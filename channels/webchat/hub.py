@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -173,7 +173,7 @@ class WebchatHub:
 
     # --- delivery, called by the server's fan-out for every event on the bus ---
 
-    def deliver_message(self, inbox_id: str, contact_id: str, message: dict[str, Any]) -> None:
+    def deliver_message(self, inbox_id: str, contact_id: str, message: Mapping[str, Any]) -> None:
         for conn in self._by_contact.get(contact_id, ()):
             if conn.visitor.inbox_id == inbox_id:
                 conn.push({"type": "message-view", "message": message})

@@ -28,6 +28,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.live.presence import LocalPresence
 from server.metrics import Metrics
+from server.payloads import AgentView
 from server.store import DatabaseError, Pool, queue, roster
 
 log = structlog.get_logger(__name__)
@@ -266,7 +267,7 @@ class Router:
             self.wake()
         return len(ids)
 
-    async def set_status(self, agent_id: str, status: str) -> dict[str, Any]:
+    async def set_status(self, agent_id: str, status: str) -> AgentView:
         if status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
         async with self._pool.acquire() as conn:
@@ -288,7 +289,7 @@ class Router:
 
     # ---- views ----
 
-    async def agent_view(self, agent_id: str) -> dict[str, Any]:
+    async def agent_view(self, agent_id: str) -> AgentView:
         async with self._pool.acquire() as conn:
             views = await roster.agent_views(conn, agent_id)
         if not views:

@@ -23,8 +23,9 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
+from server.payloads import MessageView
 from server.pipeline.messages import message_created, publish
-from server.store import ConversationRow, MessageView, Pool
+from server.store import ConversationRow, Pool
 
 log = structlog.get_logger(__name__)
 

@@ -29,10 +29,11 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
+from server.payloads import ConversationView, MessageView
 from server.pipeline.decide import Decider
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
 from server.pipeline.replies import Replies
-from server.store import ConversationView, MessageView, Pool
+from server.store import Pool
 from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)

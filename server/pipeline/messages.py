@@ -10,7 +10,8 @@ from channels.base import Attachment, InboundMessage
 from server import events
 from server.events import Event
 from server.live.bus import EventBus
-from server.store import ConversationRow, MessageView
+from server.payloads import MessageView
+from server.store import ConversationRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from server.errors import Conflict, NotFound
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
+from server.payloads import ConversationView
 from server.pipeline.messages import AlreadyStored, Stored, listing, message_created, publish
-from server.store import ConversationView, Pool, queue
+from server.store import Pool, queue
 
 
 class Replies:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from channels.base import Attachment, InboundMessage, Sender, safe_filename
@@ -11,8 +11,9 @@ from channels.webchat.port import UnknownFile, UnknownInbox, UnknownVisitor, Vis
 from server import store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
+from server.payloads import ConversationView, MessageView
 from server.pipeline.flow import Pipeline
-from server.store import ConversationView, MessageView, Pool, mail
+from server.store import Pool, mail
 from web_console.port import ActionRefused, Agent, BadValue, Unknown, UploadedFile
 
 PAGE = 500
@@ -179,11 +180,11 @@ class ConsoleBackendImpl:
             await self._router.resolve(agent.id, conversation_id)
         return await self.conversation(conversation_id)
 
-    async def set_status(self, agent: Agent, status: str) -> dict[str, Any]:
+    async def set_status(self, agent: Agent, status: str) -> Mapping[str, Any]:
         async with _translated():
             return await self._router.set_status(agent.id, status)
 
-    async def agent_view(self, agent: Agent) -> dict[str, Any]:
+    async def agent_view(self, agent: Agent) -> Mapping[str, Any]:
         async with _translated():
             return await self._router.agent_view(agent.id)
 

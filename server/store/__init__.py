@@ -53,10 +53,8 @@ from server.store.orders import describe_order, order_by_number
 from server.store.views import (
     Conn,
     ConversationRow,
-    ConversationView,
     DatabaseError,
     Inbox,
-    MessageView,
     Pool,
     message_view,
 )
@@ -65,10 +63,8 @@ __all__ = [
     "NO_OPEN_CONVERSATION",
     "Conn",
     "ConversationRow",
-    "ConversationView",
     "DatabaseError",
     "Inbox",
-    "MessageView",
     "Pool",
     "append_to_open_conversation",
     "attachment",

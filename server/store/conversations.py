@@ -7,13 +7,12 @@ from enum import Enum
 from uuid import UUID
 
 from server.errors import NotFound
+from server.payloads import ConversationView, MessageView
 from server.store.views import (
     CONVERSATION_VIEW_SQL,
     Conn,
     ConversationRow,
-    ConversationView,
     Inbox,
-    MessageView,
     conversation_row_of,
     conversation_view,
     message_view,

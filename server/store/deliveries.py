@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 from uuid import UUID
 
+from server.payloads import DeliveryView
 from server.store.views import Conn, iso
 
 # A claimed delivery is invisible to other workers this long (its send's time limit).
@@ -48,7 +49,7 @@ async def settle(
     *,
     external_id: str | None = None,
     retry_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> DeliveryView:
     """Record what the attempt came to; ``retry_at`` keeps it pending until then."""
     row = await conn.fetchrow(
         """UPDATE deliveries
@@ -103,7 +104,7 @@ async def record_part(conn: Conn, message_id: int, parts_sent: int, external_id:
 
 async def report(
     conn: Conn, channel: str, external_id: str, status: str, detail: str, report: dict[str, Any]
-) -> tuple[str, dict[str, Any]] | None:
+) -> tuple[str, DeliveryView] | None:
     """Attach a delivery report to the message it names; returns (conversation id, delivery)."""
     row = await conn.fetchrow(
         """UPDATE deliveries d
@@ -134,7 +135,7 @@ async def acknowledged_recently(conn: Conn, conversation_id: str, window_seconds
     return found is not None
 
 
-def delivery_view(row: Any) -> dict[str, Any]:
+def delivery_view(row: Any) -> DeliveryView:
     return {
         "message_id": row["message_id"],
         "status": row["status"],

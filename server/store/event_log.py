@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 from uuid import UUID
 
 from server.events import MESSAGE_CREATED, Event
+from server.payloads import EventData
 from server.store.views import Conn, message_view
 
 # A stored message.created event refers to its message ({"message_id", "inbox_id",
@@ -13,11 +14,11 @@ from server.store.views import Conn, message_view
 # replayed event has the same shape as the live one ({"message", "inbox_id", "contact_id"}).
 
 
-def _stored_data(event: Event) -> dict[str, Any]:
+def _stored_data(event: Event) -> EventData:
     if event.name != MESSAGE_CREATED:
         return event.data
-    data = {k: v for k, v in event.data.items() if k != "message"}
-    data["message_id"] = event.data["message"]["id"]
+    data = event.data.copy()
+    data["message_id"] = data.pop("message")["id"]
     return data
 
 
@@ -54,7 +55,8 @@ async def events_after(conn: Conn, last_id: int, limit: int) -> list[Event]:
     messages = {m["id"]: message_view(m) for m in rows_of_messages}
     found = []
     for r in rows:
-        data = dict(r["data"])
+        # Written by store_events (through _stored_data) from a typed payload.
+        data = cast(EventData, dict(r["data"]))
         if r["name"] == MESSAGE_CREATED:
             data["message"] = messages[data.pop("message_id")]
         found.append(

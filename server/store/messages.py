@@ -6,7 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from channels.base import Attachment
-from server.store.views import Conn, MessageView, message_view, parse_uuid
+from server.payloads import MessageView
+from server.store.views import Conn, message_view, parse_uuid
 
 # Channels whose outgoing messages are delivered from the outbox (the deliveries table) by a
 # worker, rather than pushed to live sockets.

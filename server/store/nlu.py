@@ -7,7 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from nlu.base import Button, Entity, Interpretation, PastTurn
-from server.store.views import Conn, MessageView, message_view
+from server.payloads import MessageView
+from server.store.views import Conn, message_view
 
 HISTORY_LENGTH = 20
 

@@ -13,6 +13,7 @@ from uuid import UUID
 from routing.assignment import AgentState, Waiting
 from routing.priority import Contribution, Priority
 from routing.sla import SlaPolicy
+from server.payloads import EventData
 from server.store.views import Conn, optional_str
 
 # "SWRT": one assignment pass at a time across every node.
@@ -423,7 +424,7 @@ async def unanswered_of(conn: Conn, agent_id: str) -> list[str]:
     return [str(r["id"]) for r in rows]
 
 
-def breach_json(breach: DueBreach, breach_id: int) -> dict[str, Any]:
+def breach_json(breach: DueBreach, breach_id: int) -> EventData:
     return {
         "breach_id": breach_id,
         "kind": breach.kind,

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from server.errors import NotFound
+from server.payloads import AgentView
 from server.store.views import Conn, iso
 
 
@@ -18,7 +19,7 @@ def _uuid(value: str, what: str) -> UUID:
         raise NotFound(f"no {what} {value!r}") from None
 
 
-async def agent_views(conn: Conn, agent_id: str | None = None) -> list[dict[str, Any]]:
+async def agent_views(conn: Conn, agent_id: str | None = None) -> list[AgentView]:
     """Agents as the console shows them: status, load and capacity, teams and skills."""
     rows = await conn.fetch(
         """SELECT a.id, a.name, a.email, a.role, a.status, a.capacity,

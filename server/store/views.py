@@ -7,13 +7,18 @@ never as asyncpg records.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import TypedDict
 from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from server.errors import NotFound
+from server.payloads import (
+    ConversationView,
+    MessageView,
+    NluSummary,
+)
 
 # A plain connection or one borrowed from the pool: every function here takes either.
 Conn = asyncpg.Connection | PoolConnectionProxy
@@ -46,46 +51,6 @@ def iso(value: datetime | None) -> str | None:
 
 def optional_str(value: UUID | None) -> str | None:
     return str(value) if value is not None else None
-
-
-class NluSummary(TypedDict, total=False):
-    """What the console shows beside a message: a customer message's interpretation, or the
-    bot action that produced a bot message."""
-
-    intent: str | None
-    confidence: float | None
-    entities: list[dict[str, str]]
-    language: str | None
-    sentiment: float | None
-    engine: str | None
-    action: str
-
-
-class Delivery(TypedDict):
-    status: str
-    detail: str | None
-
-
-class MessageView(TypedDict):
-    """A stored message as it travels: to the widget, the console and the bus."""
-
-    id: int
-    conversation_id: str
-    seq: int
-    direction: str
-    author_kind: str
-    author_id: str | None
-    channel: str
-    client_id: str | None
-    text: str
-    created_at: str | None
-    nlu: NluSummary | None
-    # What a channel with more than text adds (see _channel_details).
-    subject: NotRequired[str]
-    automated: NotRequired[str]
-    attachments: NotRequired[list[dict[str, Any]]]
-    original: NotRequired[bool]
-    delivery: NotRequired[Delivery]
 
 
 def message_view(row: asyncpg.Record) -> MessageView:
@@ -156,50 +121,6 @@ CONVERSATION_VIEW_SQL = """
       LEFT JOIN agents a ON a.id = c.assignee_id
       LEFT JOIN teams t ON t.id = c.team_id
 """
-
-
-class ContactSummary(TypedDict):
-    id: str
-    name: str | None
-    email: str | None
-    vip: bool
-    tier: str | None
-
-
-class Named(TypedDict):
-    id: str
-    name: str | None
-
-
-class ConversationView(TypedDict):
-    """A conversation as it travels: a console list item, an event's payload."""
-
-    id: str
-    inbox_id: str
-    contact: ContactSummary
-    handoff_reason: str | None
-    handoff_at: str | None
-    language: str | None
-    channel: str
-    status: str
-    priority: float | None
-    priority_parts: list[Any]
-    band: str | None
-    intent: str | None
-    team: Named | None
-    required_skills: list[str]
-    queued_at: str | None
-    assigned_at: str | None
-    first_response_due: str | None
-    resolution_due: str | None
-    first_response_at: str | None
-    assignee: Named | None
-    last_seq: int
-    last_message_at: str | None
-    created_at: str | None
-    updated_at: str | None
-    preview: str | None
-    subject: str | None
 
 
 def conversation_view(row: asyncpg.Record) -> ConversationView:

@@ -85,7 +85,9 @@ async def test_first_message_opens_a_conversation_acknowledges_it_and_queues_it(
         events.CONVERSATION_UPDATED,
     ]
     assert all(e.id is not None for e in published)
-    assert published[2].data["message"]["nlu"]["engine"] == "none"
+    nlu = published[2].data["message"]["nlu"]
+    assert nlu is not None
+    assert nlu["engine"] == "none"
     assert published[4].data["conversation"]["status"] == "queued"
     assert published[4].data["conversation"]["handoff_reason"] == "no_bot"
     # the interpretation is stored with the message even with the bot off
@@ -170,9 +172,9 @@ async def test_replayed_events_have_the_same_shape_as_live_ones(
     def shape(event: Event) -> tuple[object, ...]:
         # A replay reads the message as it is now: with its interpretation, stored after the
         # live event went out. Everything else is identical.
-        data = dict(event.data)
-        if "message" in data:
-            data["message"] = {k: v for k, v in data["message"].items() if k != "nlu"}
+        data: dict[str, object] = dict(event.data)
+        if "message" in event.data:
+            data["message"] = {k: v for k, v in event.data["message"].items() if k != "nlu"}
         return (event.name, event.id, event.conversation_id, data)
 
     assert [shape(e) for e in replayed] == [shape(e) for e in published]
@@ -215,7 +217,9 @@ async def test_agent_reply_claims_the_conversation_and_is_stored_once_per_client
     assert row is not None
     assert row["status"] == "assigned"
     assert str(row["assignee_id"]) == agent.id
-    assert published[-1].data["conversation"]["assignee"]["name"] == "A"
+    assignee = published[-1].data["conversation"]["assignee"]
+    assert assignee is not None
+    assert assignee["name"] == "A"
 
 
 async def test_a_second_agent_cannot_answer_a_claimed_conversation(

@@ -1,0 +1,161 @@
+"""The values that travel: a message, a conversation, an agent, a delivery, and each event's
+payload, as the bus, the widget and the console receive them.
+
+They are TypedDicts, not classes, because they *are* the JSON: orjson writes them as they are
+and a console reads the same keys. Typing them lets ``mypy --strict`` catch a misspelt key at
+every place one is built or read. They live in the kernel because both the event value
+(``server.events``) and the store's row-to-view functions need them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class NluSummary(TypedDict, total=False):
+    """What the console shows beside a message: a customer message's interpretation, or the
+    bot action that produced a bot message."""
+
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, str]]
+    language: str | None
+    sentiment: float | None
+    engine: str | None
+    action: str
+
+
+class Delivery(TypedDict):
+    """An outgoing message's delivery as its message view carries it."""
+
+    status: str
+    detail: str | None
+
+
+class MessageView(TypedDict):
+    """A stored message as it travels: to the widget, the console and the bus."""
+
+    id: int
+    conversation_id: str
+    seq: int
+    direction: str
+    author_kind: str
+    author_id: str | None
+    channel: str
+    client_id: str | None
+    text: str
+    created_at: str | None
+    nlu: NluSummary | None
+    # What a channel with more than text adds (see store.views.message_view).
+    subject: NotRequired[str]
+    automated: NotRequired[str]
+    attachments: NotRequired[list[dict[str, Any]]]
+    original: NotRequired[bool]
+    delivery: NotRequired[Delivery]
+
+
+class ContactSummary(TypedDict):
+    id: str
+    name: str | None
+    email: str | None
+    vip: bool
+    tier: str | None
+
+
+class Named(TypedDict):
+    id: str
+    name: str | None
+
+
+class ConversationView(TypedDict):
+    """A conversation as it travels: a console list item, an event's payload."""
+
+    id: str
+    inbox_id: str
+    contact: ContactSummary
+    handoff_reason: str | None
+    handoff_at: str | None
+    language: str | None
+    channel: str
+    status: str
+    priority: float | None
+    priority_parts: list[Any]
+    band: str | None
+    intent: str | None
+    team: Named | None
+    required_skills: list[str]
+    queued_at: str | None
+    assigned_at: str | None
+    first_response_due: str | None
+    resolution_due: str | None
+    first_response_at: str | None
+    assignee: Named | None
+    last_seq: int
+    last_message_at: str | None
+    created_at: str | None
+    updated_at: str | None
+    preview: str | None
+    subject: str | None
+
+
+class AgentView(TypedDict):
+    """An agent as the console's roster shows them."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+    status: str
+    capacity: int
+    load: int
+    teams: list[str]
+    team_ids: list[str]
+    skills: list[str]
+
+
+class DeliveryView(TypedDict):
+    """How one outgoing message's delivery stands: a message.delivery event's payload."""
+
+    message_id: int
+    status: str
+    attempts: int
+    detail: str | None
+    updated_at: str | None
+
+
+class EventData(TypedDict, total=False):
+    """Every key an event's payload may carry; which ones depends on the event's name.
+
+    message.created        message, inbox_id, contact_id (stored with message_id instead of
+                           message; reading the log joins the message back in)
+    message.interpreted    message
+    message.delivery       delivery
+    conversation.created   conversation
+    conversation.updated   conversation, change
+    sla.breached           conversation, breach_id, kind, due_at, team_id, band, and
+                           escalation_points, notify_team_id when a policy applies
+    agent.updated          agent
+    typing                 author_kind, active, inbox_id, contact_id
+
+    One dictionary type with every key rather than one per name: the name and the payload
+    are separate fields of Event, which mypy cannot narrow together, and a misspelt key is
+    caught either way.
+    """
+
+    message: MessageView
+    message_id: int
+    inbox_id: str
+    contact_id: str
+    conversation: ConversationView
+    change: str
+    delivery: DeliveryView
+    agent: AgentView
+    author_kind: str
+    active: bool
+    breach_id: int
+    kind: str
+    due_at: str
+    team_id: str | None
+    band: str | None
+    escalation_points: float
+    notify_team_id: str | None
