@@ -4,7 +4,8 @@
 Its sub-packages follow a message's flow; each imports only the layers listed before it (the
 import-linter contracts in ``pyproject.toml`` keep the order; ``make lint`` runs them):
 
-1. the kernel, modules here: ``settings``, ``errors``, ``events``, ``metrics``, ``logs``;
+1. the kernel, modules here: ``settings``, ``errors``, ``events``, ``metrics``, ``logs``,
+   ``workers``, and under them ``payloads`` (the typed values that travel);
 2. ``store``: all SQL (the pool, migrations and every query); the only importer of asyncpg;
 3. ``live``: the event bus and presence, local and Redis adapters side by side;
 4. ``dispatch``: the priority router's I/O and the periodic sweeps;
