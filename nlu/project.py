@@ -20,6 +20,8 @@ from nlu.base import Button
 from nlu.markup import Example, parse_example
 
 YAML_SUFFIXES = (".yml", ".yaml")
+# The project Switchboard ships (its demo bot), beside this package.
+SHIPPED_PROJECT = Path(__file__).parent / "rasa_project"
 
 
 class ProjectError(Exception):

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
 import typer
-from pydantic import ValidationError
 
-from server import bootstrap, logs
 from server.errors import SwitchboardError
-from server.settings import Settings
-from server.store import Conn
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+    from server.store import Conn
 
 
 def settings(**overrides: Any) -> Settings:
     """The settings, with the command's options (those given) over the environment's."""
+    from pydantic import ValidationError
+
+    from server import logs
+    from server.settings import Settings
+
     try:
         result = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
@@ -49,6 +53,9 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 def run_with(action: Callable[[Conn], Awaitable[Any]]) -> None:
     """Run one operation on the database (organisation, mail); print what it returns as JSON."""
+    import orjson
+
+    from server import bootstrap
 
     async def main() -> None:
         async with bootstrap.database_only(settings()) as pool, pool.acquire() as conn:

@@ -1,27 +1,26 @@
-"""The ``switchboard`` command line: serve, migrate, seed-demo, agents and the bot's NLU."""
+"""The ``switchboard`` command line: serve, migrate, seed-demo, agents and the bot's NLU.
+
+Each command imports what it uses inside its function: building the command tree imports
+only typer and the command modules, so ``--help`` and the light commands do not pay for the
+server (uvicorn, the channels' libraries, argon2's dummy hash, scikit-learn).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from server import bootstrap
 from server.cli import organisation_commands as routing_commands
 from server.cli.command import run as _run
 from server.cli.command import settings as _settings
 from server.cli.mail_commands import mail_cli
 from server.cli.nlu_commands import nlu_cli
-from server.errors import NotFound
-from server.http.app import asgi_app, server_config
-from server.services import demo
-from server.services.agents import create_agent
-from server.settings import Settings
-from server.store import database
-from server.store import organisation as org
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from server.settings import Settings
 
 cli = typer.Typer(
     help="Switchboard: real-time omnichannel support server.",
@@ -51,6 +50,15 @@ def serve(
     demo_data: Annotated[bool, typer.Option("--demo", help="Seed the demo data.")] = False,
 ) -> None:
     """Start the server (embedded Postgres unless SWITCHBOARD_DATABASE_URL is set)."""
+    import asyncio
+    import signal
+
+    import uvicorn
+
+    from server import bootstrap
+    from server.http.app import asgi_app, server_config
+    from server.services import demo
+
     settings = _settings(host=host, port=port, smtp_port=smtp_port)
 
     async def main() -> None:
@@ -81,6 +89,8 @@ def serve(
 def _announce(
     server: uvicorn.Server, settings: Settings, demo_data: bool, smtp_port: int | None
 ) -> None:
+    from server.services import demo
+
     port = server.servers[0].sockets[0].getsockname()[1]
     base = settings.base_url if settings.port else f"http://{settings.host}:{port}"
     lines = [
@@ -102,6 +112,9 @@ def _announce(
 @cli.command()
 def migrate() -> None:
     """Apply pending schema migrations and print the schema version."""
+    from server import bootstrap
+    from server.store import database
+
     settings = _settings()
 
     async def main() -> None:
@@ -114,6 +127,9 @@ def migrate() -> None:
 @cli.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo brand, web chat inbox and agent (idempotent)."""
+    from server import bootstrap
+    from server.services import demo
+
     settings = _settings()
 
     async def main() -> None:
@@ -137,6 +153,9 @@ def agent_create(
     ] = "",
 ) -> None:
     """Create a console agent (the password is stored argon2-hashed)."""
+    from server import bootstrap
+    from server.services.agents import create_agent
+
     settings = _settings()
 
     async def main() -> None:
@@ -153,6 +172,10 @@ def contact_vip(
     off: Annotated[bool, typer.Option("--off", help="Remove the VIP flag.")] = False,
 ) -> None:
     """Mark a contact as VIP (their conversations go straight to a human) or unmark them."""
+    from server import bootstrap
+    from server.errors import NotFound
+    from server.store import organisation as org
+
     settings = _settings()
 
     async def main() -> None:

@@ -6,32 +6,30 @@ Rasa 3 project trains, parses and evaluates unchanged.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from nlu import language as language_detection
-from nlu import sentiment as sentiment_analysis
-from nlu.embedded import Model, load_or_train
-from nlu.evaluation import Report, cross_validate, evaluate_file, read_test_file, report
-from nlu.project import ProjectError, fingerprint, load_project
-from nlu.rasa import RasaInterpreter
-from server.settings import DEFAULT_NLU_PROJECT
+from nlu.project import SHIPPED_PROJECT, ProjectError, fingerprint
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nlu.embedded import Model
+    from nlu.evaluation import Report
 
 nlu_cli = typer.Typer(help="Train, try and evaluate the bot's NLU.", no_args_is_help=True)
-console = Console(stderr=True)
+
+# The shipped project (server.settings.DEFAULT_NLU_PROJECT too), named here without importing
+# the settings: `nlu parse` needs none of them.
+DEFAULT_NLU_PROJECT = SHIPPED_PROJECT
 
 DEFAULT_RASA_BIN = Path(".cache/rasa-venv/bin/rasa")
 DEFAULT_RASA_OUT = Path(".cache/rasa-models")
@@ -42,6 +40,14 @@ ProjectOption = Annotated[
     Path, typer.Option("--project", help="The Rasa 3 project folder.", show_default=False)
 ]
 CacheOption = Annotated[Path, typer.Option(help="Where trained embedded models are cached.")]
+
+
+@functools.cache
+def _console() -> Console:
+    """Progress goes to standard error, so standard output stays JSON."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -55,15 +61,19 @@ def rasa_model_path(project: Path, out: Path) -> Path:
 
 
 def _embedded(project: Path, cache: Path, *, show: bool) -> Model:
+    from nlu.embedded import load_or_train
+
     try:
         if not show:
             return load_or_train(project, cache)
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         with Progress(
             SpinnerColumn(),
             TextColumn("embedded engine: {task.description}"),
             BarColumn(),
             TimeElapsedColumn(),
-            console=console,
+            console=_console(),
         ) as progress:
             task = progress.add_task("loading", total=len(TRAIN_STEPS))
 
@@ -92,6 +102,8 @@ def train(
 ) -> None:
     """Train the embedded engine and, when Rasa is installed, a Rasa model, from the same
     files. Each is retrained only when the files changed."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     started = time.perf_counter()
     model = _embedded(project, cache, show=True)
     typer.echo(
@@ -123,7 +135,7 @@ def train(
         SpinnerColumn(),
         TextColumn("rasa: {task.description}"),
         TimeElapsedColumn(),
-        console=console,
+        console=_console(),
     ) as progress:
         task = progress.add_task("training (minutes on two cores)")
         with subprocess.Popen(
@@ -147,6 +159,9 @@ def train(
 
 
 def _interpret(model: Model, text: str) -> dict[str, Any]:
+    from nlu import language as language_detection
+    from nlu import sentiment as sentiment_analysis
+
     interpretation = model.interpret(text)
     detected = language_detection.shared().detect(text)
     data = interpretation.to_json()
@@ -170,6 +185,8 @@ def parse(
 ) -> None:
     """Print what a sentence means: intent, confidence, ranking, entities, language,
     sentiment (JSON). With no TEXT, one JSON object per line of standard input."""
+    import orjson
+
     if rasa_url is not None:
         _parse_with_rasa(rasa_url, text)
         return
@@ -184,6 +201,12 @@ def parse(
 
 
 def _parse_with_rasa(url: str, text: str | None) -> None:
+    import asyncio
+
+    import orjson
+
+    from nlu.rasa import RasaInterpreter
+
     async def main() -> None:
         rasa = RasaInterpreter(url, frozenset())
         try:
@@ -214,6 +237,12 @@ def evaluate(
 ) -> None:
     """Accuracy per intent and the most confused pairs: cross-validated over the project's
     examples, or on a separate test file (trained on the whole project)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from nlu.evaluation import cross_validate, evaluate_file, read_test_file
+    from nlu.project import load_project
+
     if engine not in ("embedded", "rasa", "both"):
         raise _fail(f"--engine must be embedded, rasa or both, not {engine!r}")
     reports: list[Report] = []
@@ -229,7 +258,7 @@ def evaluate(
                     TextColumn("embedded: cross-validating"),
                     BarColumn(),
                     TimeElapsedColumn(),
-                    console=console,
+                    console=_console(),
                     disable=as_json,
                 ) as progress:
                     task = progress.add_task("", total=folds)
@@ -253,6 +282,10 @@ def evaluate(
 def rasa_evaluation(project: Path, rasa_bin: Path, test: Path | None, folds: int) -> Report:
     """Rasa's own `rasa test nlu` (cross-validated, or on the test file with the trained
     model), read back from the reports it writes."""
+    import tempfile
+
+    from nlu.evaluation import report
+
     if not rasa_bin.exists():
         raise ValueError(f"{rasa_bin} not found; `make rasa` installs Rasa")
     started = time.perf_counter()
@@ -294,6 +327,8 @@ def rasa_evaluation(project: Path, rasa_bin: Path, test: Path | None, folds: int
 
 
 def _print_report(out: Console, result: Report) -> None:
+    from rich.table import Table
+
     table = Table(title=f"{result.engine}: {result.method}, {result.examples} examples")
     for column in ("intent", "precision", "recall", "f1", "support"):
         table.add_column(column, justify="left" if column == "intent" else "right")

@@ -196,3 +196,30 @@ async def test_organisation_mistakes_are_one_line_and_change_nothing(dsn: str) -
         assert capacity == 4
     finally:
         await conn.close()
+
+
+def imported_by(*args: str) -> set[str]:
+    """The modules `switchboard ARGS` imports (read from -X importtime)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "server.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+def test_help_imports_neither_the_server_nor_the_nlu_libraries() -> None:
+    """`switchboard --help` builds the command tree only: each command imports what it uses
+    when it runs, so help does not load the server, the channels or the models."""
+    modules = imported_by("--help")
+    assert "server.cli.main" in modules
+    heavy = {"server.bootstrap", "uvicorn", "sklearn", "lingua", "aiogram", "argon2", "starlette"}
+    assert heavy.isdisjoint(modules), heavy & modules
