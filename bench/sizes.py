@@ -34,9 +34,16 @@ QUEUED = int(_size("BENCH_QUEUED", "1000", "20"))
 AGENTS = int(_size("BENCH_AGENTS", "100", "4"))
 CAPACITY = 10
 STEADY = int(_size("BENCH_STEADY", "200", "5"))
-# bench/mail.py and bench/webhooks.py.
+# bench/mail.py, and the seconds wrk drives each scenario of bench/webhooks.py.
 MAILS = int(_size("BENCH_MAILS", "1000", "10"))
-UPDATES = int(_size("BENCH_UPDATES", "2000", "10"))
+WEBHOOK_SECONDS = float(_size("BENCH_WEBHOOK_SECONDS", "10", "1"))
+# bench/startup.py: runs of each CLI command, warm starts of the server, and cold ones (each
+# cold start initialises a fresh data directory: PostgreSQL, the schema, the bot's model).
+CLI_RUNS = int(_size("BENCH_CLI_RUNS", "10", "2"))
+WARM_STARTS = int(_size("BENCH_WARM_STARTS", "5", "1"))
+COLD_STARTS = int(_size("BENCH_COLD_STARTS", "3", "1"))
+# bench/fsync.py: small writes, each followed by fsync, for the machine line.
+FSYNCS = int(_size("BENCH_FSYNCS", "500", "20"))
 # bench/nlu.py: cross-validation folds, and how many examples are parsed for the latency
 # (0: all of them). A smoke run scores Rasa with the model `make rasa-model` cached instead
 # of training it BENCH_NLU_FOLDS times (about three minutes here).

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,8 @@ def _rasa_missing() -> str | None:
 def test_each_part_runs_at_smoke_size_and_prints_its_figures(part: str) -> None:
     if part == "nlu" and (missing := _rasa_missing()):
         pytest.skip(f"the NLU part needs Rasa's cached model: {missing}")
+    if part == "webhooks" and shutil.which("wrk") is None:
+        pytest.skip("the webhook part needs wrk: `make bench-deps` installs it")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
     env |= {"BENCH_SIZE": "smoke", "BENCH_ONLY": part, "PYTHONUNBUFFERED": "1"}
     done = subprocess.run(
