@@ -1,8 +1,9 @@
 """`make bench`: idle sockets and memory, round-trip latency and throughput, each beside a bare
 `websockets` echo server measured in the same run; then the NLU engines side by side
-(bench/nlu.py), the router (bench/routing.py), inbound mail (bench/mail.py) and webhook
-ingest (bench/webhooks.py); writes bench/RESULTS.md. BENCH_ONLY=ws, routing, mail, webhooks or
-nlu runs one part.
+(bench/nlu.py), the router (bench/routing.py), inbound mail (bench/mail.py), webhook
+ingest under wrk (bench/webhooks.py) and the CLI's and server's start-up (bench/startup.py);
+writes bench/RESULTS.md. BENCH_ONLY=ws, routing, mail, webhooks, startup or nlu runs one part.
+Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
 bench/sizes.py: BENCH_SIZE=smoke runs every part in seconds (figures not written); here
@@ -121,7 +122,7 @@ def sustained(results: list[Result]) -> float:
     return max(ok, default=0.0)
 
 
-PARTS = ("", "ws", "routing", "mail", "webhooks", "nlu")
+PARTS = ("", "ws", "routing", "mail", "webhooks", "startup", "nlu")
 
 
 def main() -> None:
@@ -142,6 +143,10 @@ def main() -> None:
         from bench import webhooks
 
         webhooks.main()
+    if only in ("", "startup"):
+        from bench import startup
+
+        startup.main()
     if only in ("", "nlu"):
         from bench import nlu
 

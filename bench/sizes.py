@@ -36,7 +36,7 @@ CAPACITY = 10
 STEADY = int(_size("BENCH_STEADY", "200", "5"))
 # bench/mail.py, and the seconds wrk drives each scenario of bench/webhooks.py.
 MAILS = int(_size("BENCH_MAILS", "1000", "10"))
-WEBHOOK_SECONDS = float(_size("BENCH_WEBHOOK_SECONDS", "10", "1"))
+WEBHOOK_SECONDS = int(_size("BENCH_WEBHOOK_SECONDS", "10", "1"))  # wrk takes whole seconds
 # bench/startup.py: runs of each CLI command, warm starts of the server, and cold ones (each
 # cold start initialises a fresh data directory: PostgreSQL, the schema, the bot's model).
 CLI_RUNS = int(_size("BENCH_CLI_RUNS", "10", "2"))

@@ -53,12 +53,12 @@ class Load:
         return self.requests - self.non2xx
 
 
-def command(url: str, kind: str, secret: str, *, seconds: float, connections: int) -> list[str]:
+def command(url: str, kind: str, secret: str, *, seconds: int, connections: int) -> list[str]:
     return [
         "wrk",
         f"--threads={THREADS}",
         f"--connections={connections}",
-        f"--duration={seconds:g}s",
+        f"--duration={seconds}s",
         f"--timeout={TIMEOUT}",
         "--latency",
         f"--script={SCRIPT.relative_to(ROOT)}",
@@ -70,7 +70,7 @@ def command(url: str, kind: str, secret: str, *, seconds: float, connections: in
     ]
 
 
-async def run(url: str, kind: str, secret: str, *, seconds: float, connections: int) -> Load:
+async def run(url: str, kind: str, secret: str, *, seconds: int, connections: int) -> Load:
     """POST ``kind`` (telegram or slack) webhooks to ``url`` for ``seconds``."""
     if shutil.which("wrk") is None:
         raise WrkMissing("wrk is not installed: `make bench-deps` installs it from Debian")

@@ -24,6 +24,7 @@ PARTS = {
     "routing": "Command: `make bench` (or `python -m bench.routing`). Machine: ",
     "mail": "Command: `make bench` (or `python -m bench.mail`). Machine: ",
     "webhooks": "Command: `make bench` (or `python -m bench.webhooks`). Machine: ",
+    "startup": "Command: `make bench` (or `python -m bench.startup`). Machine: ",
     "nlu": "Command: `make bench` (or `python -m bench.nlu`), BENCH_NLU_FOLDS=2. Machine: ",
 }
 
