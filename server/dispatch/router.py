@@ -34,6 +34,10 @@ from server.store import DatabaseError, Pool, queue, roster
 log = structlog.get_logger(__name__)
 
 QUEUE_SCAN = 5000
+# A queued conversation's priority is brought up to date when its customer writes again. The
+# requests coalesce for this long, so a customer sending ten lines costs one re-placement (and
+# one conversation.updated) rather than ten; the queue's order lags by at most this much.
+REPRIORITISE_AFTER = 1.0
 STATUSES = ("online", "away", "offline")
 
 
@@ -60,6 +64,8 @@ class Router:
         self._interval = assign_interval
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stale: set[str] = set()
+        self._reprioritising: asyncio.Task[None] | None = None
 
     # ---- placing ----
 
@@ -107,6 +113,49 @@ class Router:
             queued_at=now if queued_now else None,
         )
 
+    def reprioritise(self, conversation_id: str) -> None:
+        """Bring a queued conversation's priority up to date soon (requests coalesce)."""
+        self._stale.add(conversation_id)
+        if self._reprioritising is None:
+            self._reprioritising = asyncio.create_task(
+                self._reprioritise_stale(), name="reprioritise"
+            )
+
+    async def _reprioritise_stale(self) -> None:
+        try:
+            while self._stale:
+                await asyncio.sleep(REPRIORITISE_AFTER)
+                stale, self._stale = self._stale, set()
+                for conversation_id in sorted(stale):
+                    try:
+                        await self._reprioritise(conversation_id)
+                    except (OSError, DatabaseError) as exc:
+                        log.warning(
+                            "reprioritising failed", conversation_id=conversation_id, error=str(exc)
+                        )
+                    except Exception:
+                        log.exception("reprioritising failed", conversation_id=conversation_id)
+        finally:
+            # No await between the loop's last check and here: a request cannot be missed.
+            self._reprioritising = None
+
+    async def _reprioritise(self, conversation_id: str) -> None:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                conv = await store.conversation_row(conn, conversation_id, lock=True)
+                if conv["status"] != "queued":
+                    return  # claimed or resolved meanwhile: nothing to rank
+                await self.place(conn, conversation_id, queued_now=False)
+                stored = await self._updated(conn, conversation_id, change="reprioritised")
+                # A priority is derived data: recomputed from the messages after a crash.
+                await store.commit_without_flush(conn)
+            await self._publish(stored)
+
+    async def settled(self) -> None:
+        """Wait until the requested re-prioritisations are done (tests, shutdown)."""
+        while self._reprioritising is not None:
+            await asyncio.gather(self._reprioritising, return_exceptions=True)
+
     # ---- the dispatcher ----
 
     def wake(self) -> None:
@@ -118,6 +167,8 @@ class Router:
         self.wake()
 
     async def close(self) -> None:
+        if self._reprioritising is not None:
+            self._reprioritising.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,10 +194,14 @@ class Router:
 
     async def _assign_all(self) -> int:
         async with self._pool.acquire() as conn:
+            agents = {a.id: a for a in await queue.agent_states(conn, online_only=True)}
+            if not any(a.online and a.spare > 0 for a in agents.values()):
+                # Every seat is taken (the usual state of a busy queue): reading and ranking
+                # the whole queue would place nothing.
+                return 0
             waiting = await queue.queued(conn, auto_only=True, limit=QUEUE_SCAN)
             if not waiting:
                 return 0
-            agents = {a.id: a for a in await queue.agent_states(conn, online_only=True)}
         now = self.clock()
         assigned = 0
         for item in assignment.order(waiting, now, self.weights):

@@ -106,9 +106,6 @@ class Decider:
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 conv = await store.conversation_row(conn, conversation_id, lock=True)
-                understood = await store.store_interpretation(conn, message["id"], interpretation)
-                if understood is None:
-                    return  # routed already, by another node's start-up sweep
                 situation = self._situation(
                     conv,
                     interpretation,
@@ -118,28 +115,31 @@ class Decider:
                     automated=bool(message.get("automated")),
                 )
                 decision = decide(situation, self._policy, self._texts)
-                await store.set_bot_state(
+                understood = await store.store_interpretation(
                     conn,
-                    conversation_id,
+                    message["id"],
+                    interpretation,
+                    conversation_id=conversation_id,
                     fallbacks=decision.fallbacks,
-                    language=interpretation.language,
                 )
+                if understood is None:
+                    return  # routed already, by another node's start-up sweep
                 pending = [
                     Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})
                 ]
                 if decision.action == "handoff":
                     pending += await self._apply(conn, conv, decision, interpretation)
-                elif decision.action == "wait" and conv["status"] == "queued" and self._router:
-                    # What the customer just said may change how urgent it is.
-                    await self._router.place(conn, conversation_id, queued_now=False)
-                    view = await store.conversation(conn, conversation_id)
-                    pending.append(
-                        Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})
-                    )
                 stored_events = await store.store_events(conn, pending)
+                if decision.action != "handoff":
+                    # Derived data only (a handoff tells the customer and an agent): the
+                    # message is durable already; one fsync per message is the budget.
+                    await store.commit_without_flush(conn)
             await publish(self._bus, stored_events)
             if decision.action == "handoff" and self._router:
                 self._router.wake()
+            elif decision.action == "wait" and conv["status"] == "queued" and self._router:
+                # What the customer just said may change how urgent it is.
+                self._router.reprioritise(conversation_id)
             if decision.action != "bot" or interpreter is None:
                 return
             history = (

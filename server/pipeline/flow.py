@@ -89,6 +89,7 @@ class Pipeline:
             "route", self._decider.route, workers=ROUTING_WORKERS, size=ROUTING_QUEUE
         )
         self._resweep: asyncio.Task[None] | None = None
+        self._router = router
 
     async def ingest(self, inbound: InboundMessage) -> Stored:
         """Store a customer's message once and publish it; routing follows in the background."""
@@ -162,12 +163,15 @@ class Pipeline:
         return len(pending)
 
     async def settled(self) -> None:
-        """Wait until every message ingested so far has been routed (tests, shutdown)."""
+        """Wait until every message ingested so far has been routed and the priorities it
+        changed are up to date (tests, shutdown)."""
         while True:
             await self._routing.settled()
             if self._resweep is None:
-                return
+                break
             await asyncio.gather(self._resweep, return_exceptions=True)
+        if self._router is not None:
+            await self._router.settled()
 
     async def close(self) -> None:
         if self._resweep is not None:

@@ -40,11 +40,11 @@ from server.store.messages import (
     messages_after,
 )
 from server.store.nlu import (
+    commit_without_flush,
     dialogue_history,
     offered_buttons,
     return_to_bot,
     routing_facts,
-    set_bot_state,
     set_handoff,
     store_interpretation,
     unrouted_messages,
@@ -70,6 +70,7 @@ __all__ = [
     "attachment",
     "attachments_of",
     "brand_of_contact",
+    "commit_without_flush",
     "contact_by_identity",
     "contact_id_by_reference",
     "conversation",
@@ -102,7 +103,6 @@ __all__ = [
     "resolve_contact",
     "return_to_bot",
     "routing_facts",
-    "set_bot_state",
     "set_handoff",
     "store_events",
     "store_interpretation",

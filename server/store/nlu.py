@@ -14,19 +14,46 @@ HISTORY_LENGTH = 20
 
 
 async def store_interpretation(
-    conn: Conn, message_id: int, interpretation: Interpretation
+    conn: Conn,
+    message_id: int,
+    interpretation: Interpretation,
+    *,
+    conversation_id: str,
+    fallbacks: int,
 ) -> MessageView | None:
-    """Store the interpretation with the message; returns the message as it now reads, or
-    None when it was already interpreted (another node routed it first)."""
+    """Store the interpretation with the message and the bot's state (its fallback count, the
+    conversation's language) with the conversation, in one statement. Returns the message as
+    it now reads, or None, writing nothing, when it was already interpreted (another node
+    routed it first)."""
     row = await conn.fetchrow(
-        "UPDATE messages SET nlu = $2, language = $3, sentiment = $4"
-        " WHERE id = $1 AND nlu IS NULL RETURNING *",
+        """WITH understood AS (
+               UPDATE messages SET nlu = $2, language = $3, sentiment = $4
+                WHERE id = $1 AND nlu IS NULL RETURNING *),
+           state AS (
+               UPDATE conversations SET bot_fallbacks = $6, language = coalesce($3, language)
+                WHERE id = $5 AND EXISTS (SELECT 1 FROM understood))
+           SELECT * FROM understood""",
         message_id,
         interpretation.to_json(),
         interpretation.language,
         interpretation.sentiment,
+        UUID(conversation_id),
+        fallbacks,
     )
     return message_view(row) if row is not None else None
+
+
+async def commit_without_flush(conn: Conn) -> None:
+    """Let the current transaction's commit return before its WAL reaches the disk.
+
+    Only for transactions that write derived data alone (an interpretation, the bot's state,
+    a priority, their events) and send nothing to a customer: a crash loses at most the last
+    few hundred milliseconds of them, and the start-up sweep re-derives each one, because
+    its message is left uninterpreted (``unrouted_messages``). The message itself was
+    committed durably at ingest, so one fsync per message remains; a later durable commit
+    flushes the WAL before it, this one included.
+    """
+    await conn.execute("SET LOCAL synchronous_commit TO off")
 
 
 async def unrouted_messages(conn: Conn, max_age_seconds: float) -> list[MessageView]:
@@ -48,32 +75,20 @@ async def routing_facts(
     """The contact's VIP flag, the fallback count, the conversation's language, and the
     sentiments of the customer's last ``window`` messages before ``before_seq``."""
     row = await conn.fetchrow(
-        "SELECT ct.vip, c.bot_fallbacks, c.language FROM conversations c"
-        " JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1",
-        UUID(conversation_id),
-    )
-    assert row is not None
-    sentiments = await conn.fetch(
-        "SELECT sentiment FROM messages WHERE conversation_id = $1 AND seq < $2"
-        " AND author_kind = 'customer' AND sentiment IS NOT NULL ORDER BY seq DESC LIMIT $3",
+        """SELECT ct.vip, c.bot_fallbacks, c.language,
+                  ARRAY(SELECT m.sentiment FROM messages m
+                         WHERE m.conversation_id = c.id AND m.seq < $2
+                           AND m.author_kind = 'customer' AND m.sentiment IS NOT NULL
+                         ORDER BY m.seq DESC LIMIT $3) AS sentiments
+             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+            WHERE c.id = $1""",
         UUID(conversation_id),
         before_seq,
         window,
     )
-    earlier = tuple(float(r["sentiment"]) for r in reversed(sentiments))
+    assert row is not None
+    earlier = tuple(float(s) for s in reversed(row["sentiments"]))
     return bool(row["vip"]), int(row["bot_fallbacks"]), row["language"], earlier
-
-
-async def set_bot_state(
-    conn: Conn, conversation_id: str, *, fallbacks: int, language: str | None
-) -> None:
-    await conn.execute(
-        "UPDATE conversations SET bot_fallbacks = $2, language = coalesce($3, language)"
-        " WHERE id = $1",
-        UUID(conversation_id),
-        fallbacks,
-        language,
-    )
 
 
 async def set_handoff(conn: Conn, conversation_id: str, reason: str) -> None:

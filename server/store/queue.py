@@ -14,6 +14,7 @@ from routing.assignment import AgentState, Waiting
 from routing.priority import Contribution, Priority
 from routing.sla import SlaPolicy
 from server.payloads import EventData
+from server.store.database import release_session_lock
 from server.store.views import Conn, optional_str
 
 # "SWRT": one assignment pass at a time across every node.
@@ -179,7 +180,7 @@ async def assignment_turn(conn: Conn) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", ASSIGN_LOCK_ID)
+        await release_session_lock(conn, ASSIGN_LOCK_ID)
 
 
 async def queued(conn: Conn, *, auto_only: bool, limit: int) -> list[Waiting]:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from server.services import demo
-from tests.channels.webchat_client import new_session
+from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
 from tests.harness import RunningServer, customer
 
 LEA = "lea@demo.switchboard.test"
@@ -49,6 +49,14 @@ async def conversation(http: httpx.AsyncClient, conversation_id: str) -> dict[st
     assert response.status_code == 200
     result: dict[str, Any] = response.json()
     return result
+
+
+async def queued(http: httpx.AsyncClient, conversation_id: str) -> dict[str, Any]:
+    """The conversation's entry in the ranked queue (score, explanation)."""
+    response = await http.get("/console/api/queue")
+    assert response.status_code == 200
+    entry: dict[str, Any] = next(q for q in response.json()["queue"] if q["id"] == conversation_id)
+    return entry
 
 
 async def test_a_handoff_is_placed_in_the_default_team_with_an_explained_priority(
@@ -350,3 +358,43 @@ async def test_inboxes_are_created_and_feed_a_team(admin: httpx.AsyncClient) -> 
     bad = await admin.put("/api/admin/inboxes/fax/123", json={"brand": "demo"})
     assert bad.status_code == 422
     assert len((await admin.get("/api/admin/inboxes")).json()["inboxes"]) == 3
+
+
+async def test_a_queued_customer_who_writes_again_is_reprioritised_once_per_burst(
+    server: RunningServer, dana: httpx.AsyncClient
+) -> None:
+    session = await new_session(server.base_url, email="burst@example.com", name="Burst")
+    async with await open_socket(server.ws_url) as ws:
+        await hello(ws, session["token"])
+        await ws.send(text({"type": "message", "client_id": "b0", "text": "hello?"}))
+        conversation_id: str = (await next_of(ws, "ack"))["conversation_id"]
+        await server.services.pipeline.settled()
+        before = await queued(dana, conversation_id)
+        assert "negative sentiment" not in before["explanation"]
+        angry = "This is terrible, the worst service ever, I am furious and disgusted!"
+        for n in range(1, 6):
+            await ws.send(text({"type": "message", "client_id": f"b{n}", "text": angry}))
+            await next_of(ws, "ack")
+    await server.services.pipeline.settled()
+    after = await queued(dana, conversation_id)
+    assert "negative sentiment" in after["explanation"]
+    assert after["score"] > before["score"]
+    changes = await server.services.pool.fetch(
+        "SELECT data->>'change' AS change FROM events"
+        " WHERE conversation_id = $1 AND name = 'conversation.updated'",
+        UUID(conversation_id),
+    )
+    # Five messages, each interpreted and stored at once; the priority work coalesces.
+    assert 1 <= [r["change"] for r in changes].count("reprioritised") < 5
+
+
+async def test_an_assignment_pass_with_every_seat_taken_places_nothing(
+    server: RunningServer, dana: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    await dana.post("/console/api/me/status", json={"status": "online"})
+    ids = [await customer(server, f"help {n}", f"seat{n}@example.com") for n in range(6)]
+    await server.services.router.assign_pass()
+    statuses = [(await conversation(dana, i))["status"] for i in ids]
+    assert statuses.count("assigned") == 5  # Dana's capacity
+    assert await server.services.router.assign_pass() == 0
+    assert [(await conversation(dana, i))["status"] for i in ids] == statuses
