@@ -68,7 +68,7 @@ pytest: $(STAMP) system-deps rasa-model
 test: lint typecheck pytest
 
 # Every part on loopback, on ports of its own; writes bench/RESULTS.md. BENCH_ONLY=ws, routing,
-# mail, webhooks or nlu runs one part. bench-smoke runs them all at a few messages each, to see
+# mail, webhooks, startup or nlu runs one part. bench-smoke runs them all at a few messages each, to see
 # that they work (its figures mean nothing and are not written); `make test` does the same.
 bench: $(STAMP) rasa-model bench-deps
 	$(BIN)/python -m bench
