@@ -21,10 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-import sklearn
 import structlog
 
 from nlu import language as language_detection
@@ -37,7 +36,6 @@ from nlu.base import (
     IntentScore,
     Interpretation,
 )
-from nlu.classifier import IntentClassifier
 from nlu.dialogue import (
     DEFAULT_FALLBACK,
     DialoguePolicy,
@@ -48,6 +46,11 @@ from nlu.dialogue import (
 )
 from nlu.entities import EntityExtractor
 from nlu.project import Project, ProjectError, Response, fingerprint, load_project
+
+if TYPE_CHECKING:
+    # scikit-learn takes a second or more to import: training imports it, and so does
+    # unpickling a cached model, but importing this module does not.
+    from nlu.classifier import IntentClassifier
 
 log = structlog.get_logger(__name__)
 
@@ -134,6 +137,8 @@ class Model:
 
 def train(project: Project, progress: Progress | None = None) -> Model:
     """Fit a model to a loaded project (a few seconds for a thousand examples)."""
+    from nlu.classifier import IntentClassifier
+
     say = progress or (lambda _step: None)
     say("entities")
     extractor = EntityExtractor(project)
@@ -171,6 +176,8 @@ def detect_languages(project: Project) -> frozenset[str]:
 @functools.cache
 def _engine_version() -> str:
     """A hash of the engine's own code: a model pickled by other code is not reused."""
+    import sklearn
+
     digest = hashlib.sha256(f"{sklearn.__version__} {version('wordllama')}".encode())
     modules = ("classifier", "dialogue", "embedded", "embedding", "entities", "markup", "project")
     for module in modules:

@@ -18,6 +18,14 @@ NLU_MAX_CHARS = 2000
 INLINE_CHARS = 300
 
 
+def load_models() -> None:
+    """Load the language detector's models (seconds: lingua holds the GIL while it reads
+    them) and the sentiment lexicons, so the first customer does not wait for them. Blocking:
+    call it in a thread, which ``Understanding.warm_up`` does."""
+    language_detection.shared().detect("warming up the language detector")
+    sentiment_analysis.shared()
+
+
 class Understanding:
     def __init__(self, interpreter: Interpreter | None) -> None:
         self.interpreter = interpreter
@@ -26,7 +34,7 @@ class Understanding:
 
     async def warm_up(self) -> None:
         """Load the language models (seconds) before the first customer needs them."""
-        await asyncio.to_thread(self._languages.detect, "warming up the language detector")
+        await asyncio.to_thread(load_models)
 
     async def understand(self, text: str, conversation_language: str | None) -> Interpretation:
         text = text[:NLU_MAX_CHARS]

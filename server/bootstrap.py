@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
@@ -24,6 +25,7 @@ from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
 from nlu.understanding import Understanding
+from nlu.understanding import load_models as understanding_models
 from routing.hours import parse_hours
 from server.delivery.outbox import Deliverer, Outbox
 from server.dispatch.router import Router
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     from server.services.telegram import TelegramBots
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 # What each channel can show (each channel package declares its own); the pipeline degrades
 # bot buttons and images for the others.
@@ -94,7 +98,9 @@ async def open_database(
     embedded = None
     if settings.database_url is None:
         embedded = database.EmbeddedPostgres(settings.data_dir)
-        dsn = embedded.start()
+        # In a thread: it waits for the postmaster (seconds on a first run's initdb), while
+        # the event loop goes on loading the models (``start``).
+        dsn = await asyncio.to_thread(embedded.start)
     else:
         dsn = settings.database_url.get_secret_value()
     try:
@@ -125,26 +131,69 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Steps:
+    """Start-up steps that may take seconds, logged when they begin and when they end, so a
+    first run (initdb, training the bot's model) is never a silent minute."""
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+
+    @contextlib.asynccontextmanager
+    async def step(self, name: str, **details: object) -> AsyncIterator[None]:
+        began = time.perf_counter()
+        log.info(f"starting: {name}", **details)
+        yield
+        log.info(
+            f"ready: {name}",
+            seconds=round(time.perf_counter() - began, 2),
+            since_start=round(time.perf_counter() - self._started, 2),
+        )
+
+    async def run(self, name: str, work: Awaitable[T]) -> T:
+        async with self.step(name):
+            return await work
+
+
 async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Services:
-    """Start a node. ``clock`` is what routing and the SLA timers call "now" (tests move it)."""
+    """Start a node. ``clock`` is what routing and the SLA timers call "now" (tests move it).
+
+    The slow parts overlap: the language detector's models load in a thread, and the mail
+    parser's worker processes start, while the database starts and the bot's model loads.
+    Everything is loaded when this returns (the first request never waits for a model).
+    """
     metrics = Metrics()
-    pool, embedded = await open_database(settings)
+    steps = _Steps()
+    languages = asyncio.create_task(
+        steps.run("language and sentiment models", asyncio.to_thread(understanding_models))
+    )
+    parser = ParserPool(settings.mail_parse_workers, settings.mail_parse_seconds)
+    parsers = asyncio.create_task(steps.run("mail parser workers", parser.warm_up()))
+    try:
+        async with steps.step("database", embedded=settings.database_url is None):
+            pool, embedded = await open_database(settings)
+    except BaseException:
+        await _abandon(languages, parsers, parser)
+        raise
     bus: EventBus
     if settings.redis_url is not None:
         bus = RedisBus(settings.redis_url.get_secret_value(), metrics)
     else:
         bus = InProcessBus(metrics)
-    await bus.start()
     try:
-        interpreter = await assistant.build_interpreter(settings, pool)
+        await bus.start()
+        async with steps.step("bot model", engine=settings.nlu_kind):
+            interpreter = await assistant.build_interpreter(settings, pool)
+        await languages
+        await parsers
     except BaseException:
-        await bus.close()
+        await _abandon(languages, parsers, parser)
+        with contextlib.suppress(Exception):
+            await bus.close()
         await pool.close()
         if embedded is not None:
             embedded.stop()
         raise
     understanding = Understanding(interpreter)
-    await understanding.warm_up()
     presence = (
         RedisPresence(settings.redis_url.get_secret_value(), settings.presence_heartbeat_seconds)
         if settings.redis_url is not None
@@ -205,13 +254,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
             presence.connected(agent_id) if here else presence.disconnected(agent_id)
         ),
     )
-    mailroom = Mailroom(
-        pool,
-        pipeline,
-        bus,
-        metrics,
-        ParserPool(settings.mail_parse_workers, settings.mail_parse_seconds),
-    )
+    mailroom = Mailroom(pool, pipeline, bus, metrics, parser)
     deliverers: dict[str, Deliverer] = {}
     if settings.smtp_relay_url is not None:
         relay = Relay(RelayConfig.from_url(settings.smtp_relay_url.get_secret_value()))
@@ -289,12 +332,24 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     )
 
 
+async def _abandon(
+    languages: asyncio.Task[None], parsers: asyncio.Task[None], parser: ParserPool
+) -> None:
+    """A start that failed: wait for the loading already begun (a thread cannot be cancelled),
+    then stop the parser's workers."""
+    parsers.cancel()
+    await asyncio.gather(languages, parsers, return_exceptions=True)
+    parser.close()
+
+
 def telegram_bots(
     settings: Settings, pool: Pool, pipeline: Pipeline, bus: EventBus
 ) -> TelegramBots | None:
     """The default brand's bot (SWITCHBOARD_TELEGRAM_BOT_TOKEN) and the brands' others."""
-    # Imported only when a bot is configured: aiogram's types take seconds to import, which
-    # every `switchboard` command would otherwise pay.
+    if settings.telegram_bot_token is None and not settings.telegram_bots:
+        return None
+    # Imported only when a bot is configured: aiogram's types take seconds to import (4 s of
+    # a 9 s start before this check came first), which every start would otherwise pay.
     from channels.telegram.client import TelegramClient
     from channels.telegram.routes import WEBHOOK_PATH
     from server.services.telegram import TelegramBots, TelegramService

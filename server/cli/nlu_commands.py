@@ -6,12 +6,14 @@ Rasa 3 project trains, parses and evaluates unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -61,30 +63,45 @@ def rasa_model_path(project: Path, out: Path) -> Path:
 
 
 def _embedded(project: Path, cache: Path, *, show: bool) -> Model:
+    """The cached model for the project's files, or one trained now; with ``show``, a
+    progress bar on standard error while it trains (loading a cached one takes well under a
+    second and shows nothing)."""
+    from contextlib import ExitStack
+
     from nlu.embedded import load_or_train
 
-    try:
-        if not show:
-            return load_or_train(project, cache)
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    with ExitStack() as stack:
+        bar: list[Callable[[str], None]] = []
 
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("embedded engine: {task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=_console(),
-        ) as progress:
-            task = progress.add_task("loading", total=len(TRAIN_STEPS))
+        def step(name: str) -> None:
+            if not bar:
+                bar.append(stack.enter_context(_training_bar()))
+            bar[0](name)
 
-            def step(name: str) -> None:
-                progress.update(task, description=name, completed=TRAIN_STEPS.index(name))
+        try:
+            return load_or_train(project, cache, step if show else None)
+        except ProjectError as error:
+            raise _fail(str(error)) from None
 
-            model = load_or_train(project, cache, step)
-            progress.update(task, description="done", completed=len(TRAIN_STEPS))
-            return model
-    except ProjectError as error:
-        raise _fail(str(error)) from None
+
+@contextlib.contextmanager
+def _training_bar() -> Iterator[Callable[[str], None]]:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("embedded engine: {task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=_console(),
+    ) as progress:
+        task = progress.add_task("training", total=len(TRAIN_STEPS))
+
+        def step(name: str) -> None:
+            progress.update(task, description=name, completed=TRAIN_STEPS.index(name))
+
+        yield step
+        progress.update(task, description="done", completed=len(TRAIN_STEPS))
 
 
 @nlu_cli.command()
@@ -190,7 +207,7 @@ def parse(
     if rasa_url is not None:
         _parse_with_rasa(rasa_url, text)
         return
-    model = _embedded(project, cache, show=False)
+    model = _embedded(project, cache, show=True)
     if text is not None:
         typer.echo(json.dumps(_interpret(model, text), ensure_ascii=False, indent=2))
         return
