@@ -171,6 +171,16 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class Busy(Exception):
+    """Switchboard is at capacity and stored nothing: the sender should try again after
+    ``retry_after`` seconds. Each channel says so in its own terms: web chat an error frame
+    the widget retries after, SMTP a 451, webhooks a 503 with Retry-After."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"at capacity; try again in {retry_after:g} s")
+        self.retry_after = retry_after
+
+
 class Channel(Protocol):
     """An outbound adapter: the pipeline hands it stored messages to deliver."""
 

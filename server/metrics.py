@@ -89,6 +89,20 @@ class Metrics:
             ["name"],
             registry=r,
         )
+        self.queue_depth = Gauge(
+            "switchboard_queue_depth",
+            "Work waiting between the steps of the flow: ingest (messages waiting for the"
+            " database), route (stored messages waiting to be understood), mail (receipts"
+            " waiting for a parser)",
+            ["queue"],
+            registry=r,
+        )
+        self.refused = Counter(
+            "switchboard_refused_total",
+            "Messages refused at capacity (not stored; the sender was told to retry later)",
+            ["channel"],
+            registry=r,
+        )
         self.ws_connections = Gauge(
             "switchboard_websocket_connections", "Open WebSocket connections", ["kind"], registry=r
         )
@@ -98,6 +112,9 @@ class Metrics:
             ["kind", "code"],
             registry=r,
         )
+
+    def track_queue(self, name: str, depth: Callable[[], int]) -> None:
+        self.queue_depth.labels(name).set_function(depth)
 
     def track_connections(self, kind: str, count: Callable[[], int]) -> None:
         self.ws_connections.labels(kind).set_function(count)

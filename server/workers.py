@@ -45,6 +45,15 @@ class WorkQueue(Generic[T]):
             return False
         return True
 
+    @property
+    def depth(self) -> int:
+        """Items waiting for a worker (for /metrics and back-pressure)."""
+        return self._queue.qsize()
+
+    @property
+    def full(self) -> bool:
+        return self._queue.full()
+
     async def settled(self) -> None:
         """Wait until everything offered so far has been handled (tests, shutdown)."""
         await self._queue.join()

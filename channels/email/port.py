@@ -12,5 +12,6 @@ class MailBackend(Protocol):
 
     async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
         """Persist the raw message durably (before the 250) and return its receipt id; parsing
-        happens afterwards. Raises on failure, which the client is told as a 451."""
+        happens afterwards. Raises on failure, or channels.base.Busy at capacity, which the client
+        is told as a 451."""
         ...

@@ -18,6 +18,7 @@ from typing import Any, cast
 import structlog
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from channels.base import Busy
 from channels.email.port import MailBackend
 
 log = structlog.get_logger(__name__)
@@ -71,6 +72,8 @@ class _Handler:
             receipt = await self._backend.store_raw(
                 peer, envelope.mail_from or "<>", list(envelope.rcpt_tos), raw
             )
+        except Busy:
+            return "451 4.3.2 System busy; try again later"
         except Exception:
             # Not stored: the sender keeps the message and tries again.
             log.exception("storing an inbound mail failed", peer=peer)

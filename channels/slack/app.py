@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.base import Busy
 from channels.slack.port import SlackBackend
 from channels.slack.translate import to_incoming
 from channels.slack.web import SlackWeb
@@ -66,7 +67,7 @@ class SlackEvents:
             responses:
               200: {description: stored, a duplicate, nothing for us, or url_verification}
               401: {description: bad, stale or malformed signature or timestamp}
-              5XX: {description: not stored; Slack retries}
+              5XX: {description: not stored (503 at capacity, with Retry-After); Slack retries}
             """
             # slack_sdk's verifier does int(timestamp): a malformed one would be a 500.
             stamp = request.headers.get("x-slack-request-timestamp", "")
@@ -74,6 +75,15 @@ class SlackEvents:
                 return JSONResponse({"error": "invalid request timestamp"}, 401)
             if request.headers.get("x-slack-retry-num") is not None:
                 self._backend.retried()
+            try:
+                self._backend.admit()
+            except Busy as busy:
+                # Bolt would answer a listener's exception with a bare 500; this says when.
+                return JSONResponse(
+                    {"error": "busy; not stored; retry"},
+                    503,
+                    {"Retry-After": str(max(1, round(busy.retry_after)))},
+                )
             response: Response = await self._handler.handle(request)
             return response
 

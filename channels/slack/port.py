@@ -17,6 +17,11 @@ class SlackBackend(Protocol):
         Slack is told as a 5xx, so it sends the event again."""
         ...
 
+    def admit(self) -> None:
+        """Raise channels.base.Busy when Switchboard is at capacity: checked before the event
+        is read, and answered 503 with Retry-After, so Slack sends it again later."""
+        ...
+
     def retried(self) -> None:
         """Slack sent an event again (it saw no answer in time): counted for the metrics."""
         ...

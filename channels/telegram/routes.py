@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.base import Busy
 from channels.telegram.port import TelegramBackend
 from channels.telegram.translate import NotAnUpdate, parse
 
@@ -60,7 +61,7 @@ def routes(backend: TelegramBackend, secret: str | None, path: str = WEBHOOK_PAT
           400: {description: not an update}
           401: {description: missing or wrong secret token}
           413: {description: body too large}
-          503: {description: storage down; Telegram retries}
+          503: {description: storage down, or at capacity (Retry-After); Telegram retries}
         """
         if secret is not None:
             supplied = request.headers.get(SECRET_HEADER, "")
@@ -74,6 +75,12 @@ def routes(backend: TelegramBackend, secret: str | None, path: str = WEBHOOK_PAT
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, 400)
         try:
             await backend.receive(update)
+        except Busy as busy:
+            return JSONResponse(
+                {"error": "busy; not stored; retry"},
+                503,
+                {"Retry-After": str(max(1, round(busy.retry_after)))},
+            )
         except Exception:
             log.exception("storing a Telegram update failed", update_id=update.update_id)
             return JSONResponse({"error": "could not store the update; retry"}, 503)

@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from channels.base import Busy
 from channels.webchat import protocol as p
 from channels.webchat.port import UnknownInbox, UnknownVisitor, Visitor, WebchatBackend
 from channels.webchat.token import TokenError, VisitorTokens
@@ -308,6 +309,18 @@ class WebchatHub:
         )
         try:
             message, duplicate = await self._backend.receive(inbound)
+        except Busy as busy:
+            # Not stored, at capacity: the widget keeps it and offers it again after a while.
+            conn.push(
+                {
+                    "type": "error",
+                    "code": "busy",
+                    "client_id": frame.client_id,
+                    "retry_after": busy.retry_after,
+                    "message": "server busy; message not stored; retry later",
+                }
+            )
+            return
         except Exception:
             # Not stored, so not acknowledged: the widget keeps it in its outbox and retries.
             log.exception("webchat message not stored", visitor_id=conn.visitor.visitor_id)

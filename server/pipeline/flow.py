@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from channels.base import Attachment, Capabilities, InboundMessage
+from channels.base import Attachment, Busy, Capabilities, InboundMessage
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
 from routing.hours import BusinessHours
@@ -47,6 +47,11 @@ UNROUTED_MAX_AGE_SECONDS = 24 * 3600.0
 # while Rasa answers) does not stall the others; a backlog past the queue waits in Postgres.
 ROUTING_WORKERS = 32
 ROUTING_QUEUE = 10_000
+# Back-pressure: past this many messages waiting for the database at once, or with the
+# routing queue full, a channel's sender is told to try again in RETRY_AFTER seconds rather
+# than wait in a queue without bound (channels.base.Busy).
+MAX_IN_FLIGHT = 256
+RETRY_AFTER = 1.0
 
 
 class Pipeline:
@@ -90,10 +95,34 @@ class Pipeline:
         )
         self._resweep: asyncio.Task[None] | None = None
         self._router = router
+        self._in_flight = 0
+        metrics.track_queue("ingest", lambda: self._in_flight)
+        metrics.track_queue("route", lambda: self._routing.depth)
+
+    def admit(self, channel: str) -> None:
+        """Raise Busy when a new message would only wait: too many already wait for the
+        database, or the messages stored are not being understood as fast as they come.
+        Channels call it before they store anything; what is already durable (a mail receipt,
+        a held update) is never refused."""
+        if self._in_flight >= MAX_IN_FLIGHT or self._routing.full:
+            self._metrics.refused.labels(channel).inc()
+            raise Busy(RETRY_AFTER)
 
     async def ingest(self, inbound: InboundMessage) -> Stored:
         """Store a customer's message once and publish it; routing follows in the background."""
         started = time.perf_counter()
+        self._in_flight += 1
+        try:
+            stored = await self._store(inbound)
+        finally:
+            self._in_flight -= 1
+        if not stored.duplicate:
+            self._metrics.messages_in.labels(inbound.channel).inc()
+            self._metrics.ingest_seconds.observe(time.perf_counter() - started)
+            self._schedule_routing(stored.message)
+        return stored
+
+    async def _store(self, inbound: InboundMessage) -> Stored:
         async with self._pool.acquire() as conn:
             inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
             # The common case in one statement, committed on its own; de-duplication is the
@@ -124,9 +153,6 @@ class Pipeline:
                 assert earlier is not None
                 return Stored(earlier, duplicate=True)
         await publish(self._bus, stored_events)
-        self._metrics.messages_in.labels(inbound.channel).inc()
-        self._metrics.ingest_seconds.observe(time.perf_counter() - started)
-        self._schedule_routing(message)
         return Stored(message, duplicate=False)
 
     def _schedule_routing(self, message: MessageView) -> None:

@@ -73,6 +73,7 @@ class WebchatBackendImpl:
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
 
     async def receive(self, message: InboundMessage) -> tuple[MessageView, bool]:
+        self._pipeline.admit(message.channel)
         stored = await self._pipeline.ingest(message)
         return stored.message, stored.duplicate
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from channels.base import InboundMessage, Sender
+from channels.base import Busy, InboundMessage, Sender
 from channels.email import parsing
 from channels.email.parsing import ParsedMail, Unparseable
 from channels.email.workers import ParserPool
@@ -39,6 +39,9 @@ INBOX_CACHE_SECONDS = 30.0
 SWEEP_SECONDS = 30.0
 # Receipt ids waiting for a parser; each is a few bytes (the raw mail stays in Postgres).
 RECEIPT_QUEUE = 1000
+# How long a sender is asked to wait when the parsers are a whole queue behind (SMTP 451;
+# real senders retry on their own schedule, minutes later).
+RETRY_AFTER = 60.0
 
 
 class Mailroom:
@@ -65,6 +68,7 @@ class Mailroom:
             "mail-receipt", self._process_item, workers=parser.workers, size=RECEIPT_QUEUE
         )
         self._sweeper: asyncio.Task[None] | None = None
+        metrics.track_queue("mail", lambda: self._work.depth)
 
     # -- the SMTP side -----------------------------------------------------------------------
 
@@ -72,6 +76,10 @@ class Mailroom:
         return await self._inbox_for(recipient) is not None
 
     async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
+        if self._work.full:
+            # The parsers are this far behind: the sender keeps the mail a while (451).
+            self._metrics.refused.labels("email").inc()
+            raise Busy(RETRY_AFTER)
         async with self._pool.acquire() as conn:
             receipt_id = await mail.add_receipt(conn, peer, mail_from, rcpt_tos, raw)
         self._metrics.mail_received.inc()

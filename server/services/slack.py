@@ -105,6 +105,9 @@ class SlackService:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
+    def admit(self) -> None:
+        self._pipeline.admit("slack")
+
     def retried(self) -> None:
         self._metrics.webhook_retries.labels("slack").inc()
 

@@ -177,7 +177,8 @@ class TelegramService:
 
     async def receive(self, update: RawUpdate) -> None:
         """The webhook's update, stored before it answers: as a message once connected and
-        caught up, held until then."""
+        caught up, held until then. Raises Busy at capacity (nothing stored)."""
+        self._pipeline.admit("telegram")
         if self._caught_up:
             await self._ingest(update)
             return

@@ -181,13 +181,15 @@
       } else if (f.type === "ack") {
         state.outbox = state.outbox.filter(function (e) { return e.client_id !== f.client_id; });
         save();
-      } else if (f.type === "error" && f.code === "unavailable") {
-        // Not stored, so still in the outbox: offer it again shortly.
+      } else if (f.type === "error" && (f.code === "unavailable" || f.code === "busy")) {
+        // Not stored, so still in the outbox: offer it again shortly (when the server is
+        // busy, after the time it asks for).
+        var wait = f.code === "busy" ? Math.max(1, f.retry_after || 1) * 1000 : 3000;
         setTimeout(function () {
           state.outbox.filter(function (e) { return e.client_id === f.client_id; }).forEach(function (m) {
             frame({ type: "message", client_id: m.client_id, text: m.text });
           });
-        }, 3000);
+        }, wait);
       } else if (f.type === "typing") {
         typing.textContent = f.active ? "Agent is typing…" : "";
       }

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
-from channels.base import Attachment
+from channels.base import Attachment, Busy
 from channels.slack.app import EVENTS_PATH, SlackEvents
 from channels.slack.translate import Incoming
 from channels.slack.web import SlackWeb
@@ -26,6 +26,11 @@ class Backend:
     stored: list[tuple[Incoming, tuple[Attachment, ...]]] = field(default_factory=list)
     retries: int = 0
     failing: bool = False
+    busy: bool = False
+
+    def admit(self) -> None:
+        if self.busy:
+            raise Busy(7.0)
 
     async def store(self, incoming: Incoming, attachments: tuple[Attachment, ...]) -> None:
         if self.failing:
@@ -127,3 +132,16 @@ async def test_events_that_are_not_a_customers_message_are_answered_and_not_stor
     body = orjson.dumps(message_event(5, "from a bot", bot_id="B0OTHER"))
     assert (await adapter.post(body)).status_code == 200
     assert adapter.backend.stored == []
+
+
+async def test_at_capacity_slack_is_told_when_to_retry_and_nothing_is_stored(
+    adapter: Adapter,
+) -> None:
+    adapter.backend.busy = True
+    response = await adapter.post(orjson.dumps(message_event(4, "hello?")))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"
+    assert adapter.backend.stored == []
+    adapter.backend.busy = False
+    assert (await adapter.post(orjson.dumps(message_event(4, "hello?")))).status_code == 200
+    assert len(adapter.backend.stored) == 1

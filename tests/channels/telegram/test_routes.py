@@ -13,6 +13,7 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
+from channels.base import Busy
 from channels.telegram.port import RawUpdate
 from channels.telegram.routes import MAX_BODY, WEBHOOK_PATH, routes
 from tests.harness import serving
@@ -28,8 +29,11 @@ STUCK = 15
 class FakeBackend:
     received: list[RawUpdate] = field(default_factory=list)
     failing: bool = False
+    busy: bool = False
 
     async def receive(self, update: RawUpdate) -> None:
+        if self.busy:
+            raise Busy(2.0)
         if self.failing:
             raise ConnectionError("the store is down")
         self.received.append(update)
@@ -88,6 +92,11 @@ async def test_wrong_secret_not_an_update_and_a_failing_store(
         for body in (b"{not json", b'{"update": 1}', b"[]"):
             response = await http.post(WEBHOOK_PATH, content=body, headers=HEADERS)
             assert response.status_code == 400, body
+        backend.busy = True
+        response = await http.post(WEBHOOK_PATH, json=update, headers=HEADERS)
+        assert response.status_code == 503  # at capacity: Telegram delivers it again later
+        assert response.headers["retry-after"] == "2"
+        backend.busy = False
         backend.failing = True
         response = await http.post(WEBHOOK_PATH, json=update, headers=HEADERS)
         assert response.status_code == 503  # Telegram delivers it again

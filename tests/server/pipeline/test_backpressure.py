@@ -1,0 +1,37 @@
+"""Back-pressure: at capacity a customer's message is refused before anything is stored, the
+widget is told to retry later, and /metrics shows the queues and the refusals."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from server.pipeline import flow
+from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
+from tests.harness import RunningServer
+
+
+async def test_at_capacity_the_widget_is_told_to_retry_and_nothing_is_stored(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await new_session(server.base_url)
+    async with await open_socket(server.ws_url) as ws:
+        await hello(ws, session["token"])
+        monkeypatch.setattr(flow, "MAX_IN_FLIGHT", 0)  # every message would have to wait
+        await ws.send(text({"type": "message", "client_id": "m1", "text": "hello?"}))
+        refused = await next_of(ws, "error")
+        assert refused["code"] == "busy"
+        assert refused["client_id"] == "m1"
+        assert refused["retry_after"] == flow.RETRY_AFTER
+        assert await server.services.pool.fetchval("SELECT count(*) FROM messages") == 0
+
+        monkeypatch.setattr(flow, "MAX_IN_FLIGHT", 256)
+        await ws.send(text({"type": "message", "client_id": "m1", "text": "hello?"}))
+        ack = await next_of(ws, "ack")
+        assert (ack["client_id"], ack["duplicate"]) == ("m1", False)
+    await server.services.pipeline.settled()
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        metrics = (await http.get("/metrics")).text
+    assert 'switchboard_refused_total{channel="webchat"} 1.0' in metrics
+    for queue in ("ingest", "route", "mail"):
+        assert f'switchboard_queue_depth{{queue="{queue}"}} 0.0' in metrics
