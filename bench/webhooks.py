@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-from bench import stand_ins, wrk
+from bench import cpu, stand_ins, wrk
 from bench.processes import process, switchboard
 from bench.report import machine, publish
 from bench.sizes import WEBHOOK_SECONDS
@@ -49,21 +49,39 @@ QUIET_LIMIT = 60.0
 
 
 @dataclass(frozen=True)
+class Run:
+    """One wrk run, and the CPU each process took meanwhile (in cores)."""
+
+    load: wrk.Load
+    cores: dict[str, float]
+
+    @property
+    def split(self) -> str:
+        """ "server 0.98, PostgreSQL 0.41, wrk 0.12" """
+        shares = {**self.cores, "wrk": self.load.cores}
+        return ", ".join(f"{name} {used:.2f}" for name, used in shares.items())
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One channel's two runs, and what Switchboard stored during its run."""
 
-    bare: wrk.Load
-    switchboard: wrk.Load
+    bare: Run
+    switchboard: Run
     stored: int
 
     @property
     def ratio(self) -> float:
-        return self.switchboard.rate / self.bare.rate if self.bare.rate else 0.0
+        bare, switchboard = self.bare.load.rate, self.switchboard.load.rate
+        return switchboard / bare if bare else 0.0
 
 
-async def load(url: str, kind: str) -> wrk.Load:
+async def load(url: str, kind: str, processes: dict[str, int]) -> Run:
+    """Drive ``url`` with wrk, metering the CPU of ``processes`` (name: root pid)."""
     secret = SECRET if kind == "telegram" else stand_ins.SLACK_SIGNING_SECRET
-    return await wrk.run(url, kind, secret, seconds=WEBHOOK_SECONDS, connections=CONNECTIONS)
+    meter = cpu.Meter(processes)
+    result = await wrk.run(url, kind, secret, seconds=WEBHOOK_SECONDS, connections=CONNECTIONS)
+    return Run(result, meter.cores())
 
 
 async def stored(pool: Pool, channel: str) -> int:
@@ -88,12 +106,13 @@ async def quiet(pid: int) -> None:
             return
 
 
-async def measured(pool: Pool, url: str, kind: str) -> tuple[wrk.Load, int]:
+async def measured(pool: Pool, url: str, kind: str, processes: dict[str, int]) -> tuple[Run, int]:
     """One wrk run against Switchboard, and how many messages it stored meanwhile. Every
     acknowledged request must be stored; more may be (requests in flight when wrk stopped
     are stored without being counted), but never more than wrk generated."""
     before = await stored(pool, kind)
-    result = await load(url, kind)
+    run = await load(url, kind, processes)
+    result = run.load
     count = await stored(pool, kind) - before
     if not result.acknowledged <= count <= result.generated:
         raise RuntimeError(
@@ -101,15 +120,15 @@ async def measured(pool: Pool, url: str, kind: str) -> tuple[wrk.Load, int]:
             f" {result.generated} generated but stored {count} messages"
             f" (first failure: {result.first_failure or 'none'})"
         )
-    return result, count
+    return run, count
 
 
-async def measure(dsn: str, data_dir: Path) -> tuple[Scenario, Scenario]:
+async def measure(dsn: str, postgres: int, data_dir: Path) -> tuple[Scenario, Scenario]:
     bare_command = [sys.executable, "-m", "bench.bare_webhook", SECRET]
-    with process(bare_command, {}, "port", grace=5) as (_, line):
+    with process(bare_command, {}, "port", grace=5) as (child, line):
         bare = f"http://127.0.0.1:{line.split()[1]}"
-        bare_telegram = await load(bare + PATH, "telegram")
-        bare_slack = await load(bare + SLACK_PATH, "slack")
+        bare_telegram = await load(bare + PATH, "telegram", {"server": child.pid})
+        bare_slack = await load(bare + SLACK_PATH, "slack", {"server": child.pid})
     async with stand_ins.apis() as apis:
         env = {
             "SWITCHBOARD_DATABASE_URL": dsn,
@@ -133,10 +152,15 @@ async def measure(dsn: str, data_dir: Path) -> tuple[Scenario, Scenario]:
         try:
             while apis.webhook is None:  # noqa: ASYNC110 (the stand-in records it; no event)
                 await asyncio.sleep(0.1)
+            processes = {"server": server.child.pid, "PostgreSQL": postgres}
             await quiet(server.child.pid)
-            telegram, telegram_stored = await measured(pool, server.base_url + PATH, "telegram")
+            telegram, telegram_stored = await measured(
+                pool, server.base_url + PATH, "telegram", processes
+            )
             await quiet(server.child.pid)
-            slack, slack_stored = await measured(pool, server.base_url + SLACK_PATH, "slack")
+            slack, slack_stored = await measured(
+                pool, server.base_url + SLACK_PATH, "slack", processes
+            )
         finally:
             await pool.close()
             await asyncio.to_thread(stack.close)
@@ -146,10 +170,11 @@ async def measure(dsn: str, data_dir: Path) -> tuple[Scenario, Scenario]:
     )
 
 
-def _row(server: str, webhook: str, f: wrk.Load, ratio: str) -> str:
+def _row(server: str, webhook: str, run: Run, ratio: str) -> str:
+    f = run.load
     return (
         f"| {server} | {webhook} | {f.rate:,.0f} | {f.p50_ms:.1f} ms | {f.p99_ms:.1f} ms |"
-        f" {f.non2xx} | {f.socket_errors} | {ratio} |"
+        f" {f.non2xx} | {f.socket_errors} | {ratio} | {run.split} |"
     )
 
 
@@ -158,10 +183,13 @@ def run() -> str:
         embedded = database.EmbeddedPostgres(Path(tmp) / "pg")
         dsn = embedded.start()
         try:
-            telegram, slack = asyncio.run(measure(dsn, Path(tmp) / "data"))
+            # EmbeddedPostgres keeps its cluster in a "postgres" folder of the one it is given.
+            postgres = cpu.postmaster(Path(tmp) / "pg" / "postgres")
+            telegram, slack = asyncio.run(measure(dsn, postgres, Path(tmp) / "data"))
         finally:
             embedded.stop()
-    loads = [telegram.bare, telegram.switchboard, slack.bare, slack.switchboard]
+    loads = [r.load for r in (telegram.bare, telegram.switchboard, slack.bare, slack.switchboard)]
+    tg, sl = telegram.switchboard.load, slack.switchboard.load
     return "\n".join(
         [
             f"## Webhook ingest — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
@@ -175,8 +203,8 @@ def run() -> str:
             f" a new conversation).",
             "",
             "| server | webhook | requests/s | p50 | p99 | non-2xx | socket errors |"
-            " ratio to bare |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            " ratio to bare | CPU used, in cores |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|",
             _row("bare Starlette: check, parse, 200", "Telegram update", telegram.bare, "1.00"),
             _row(
                 "Switchboard: stored, then 200",
@@ -193,12 +221,14 @@ def run() -> str:
             ),
             "",
             f"Stored by Switchboard (counted in PostgreSQL after each run): Telegram"
-            f" {telegram.stored:,} messages for {telegram.switchboard.acknowledged:,}"
-            f" acknowledged ({telegram.switchboard.generated:,} requests sent); Slack"
-            f" {slack.stored:,} for {slack.switchboard.acknowledged:,}"
-            f" ({slack.switchboard.generated:,} sent). Each 200 waits for the message's"
+            f" {telegram.stored:,} messages for {tg.acknowledged:,} acknowledged"
+            f" ({tg.generated:,} requests sent); Slack {slack.stored:,} for"
+            f" {sl.acknowledged:,} ({sl.generated:,} sent). Each 200 waits for the message's"
             " transaction; Slack's adds bolt's signature check and middleware; routing and the"
-            " handoff follow in the background.",
+            " handoff follow in the background. CPU used: CPU seconds per second of the run"
+            " (bench/cpu.py), of the server process with its children, of PostgreSQL with its"
+            " backends, and of wrk; the machine has "
+            f"{psutil.cpu_count()} cores in all.",
             "",
             "The wrk commands of the four rows above, in order (ports picked at run time; the"
             " secrets are the bench's own):",

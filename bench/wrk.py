@@ -9,6 +9,7 @@ its ``done()`` prints one ``BENCH-WRK {json}`` line, read back here as a `Load`.
 from __future__ import annotations
 
 import asyncio
+import resource
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     first_failure: str  # the first non-2xx status and the start of its body
+    cores: float  # wrk's own CPU seconds per second of the run
 
     @property
     def rate(self) -> float:
@@ -75,6 +77,8 @@ async def run(url: str, kind: str, secret: str, *, seconds: int, connections: in
     if shutil.which("wrk") is None:
         raise WrkMissing("wrk is not installed: `make bench-deps` installs it from Debian")
     args = command(url, kind, secret, seconds=seconds, connections=connections)
+    # wrk's CPU time: the children this process reaps while it runs are wrk alone.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = await asyncio.create_subprocess_exec(
         *args,
         cwd=ROOT,
@@ -82,6 +86,8 @@ async def run(url: str, kind: str, secret: str, *, seconds: int, connections: in
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     text = out.decode(errors="replace")
     found = [line for line in text.splitlines() if line.startswith(MARK)]
     if proc.returncode != 0 or not found:
@@ -90,14 +96,16 @@ async def run(url: str, kind: str, secret: str, *, seconds: int, connections: in
             f"{err.decode(errors='replace')}"
         )
     f = orjson.loads(found[-1].removeprefix(MARK))
+    seconds_run = f["duration_us"] / 1e6
     return Load(
         command=shlex.join(args),
         requests=f["requests"],
-        seconds=f["duration_us"] / 1e6,
+        seconds=seconds_run,
         non2xx=f["non2xx"],
         socket_errors=f["connect_errors"] + f["read_errors"] + f["write_errors"] + f["timeouts"],
         generated=f["generated"],
         p50_ms=f["p50_us"] / 1000,
         p99_ms=f["p99_us"] / 1000,
         first_failure=f["first_failure"],
+        cores=cpu / seconds_run if seconds_run else 0.0,
     )
