@@ -90,9 +90,7 @@ class Decider:
         window = self._policy.trend_window
         text = message["text"]
         async with self._pool.acquire() as conn:
-            vip, fallbacks, language, earlier = await store.routing_facts(
-                conn, conversation_id, seq, window
-            )
+            facts = await store.routing_facts(conn, conversation_id, seq, window)
             if chosen_option(text, MAX_OPTIONS) is not None:
                 # "2" after numbered options is the second button: NLU reads its payload.
                 offered = await store.offered_buttons(conn, conversation_id, seq)
@@ -100,47 +98,32 @@ class Decider:
                 if choice is not None:
                     text = offered[choice - 1].payload
         started = time.perf_counter()
-        interpretation = await self._understanding.understand(text, language)
+        interpretation = await self._understanding.understand(text, facts.language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
         interpreter = self._understanding.interpreter
+        automated = bool(message.get("automated"))
         async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                conv = await store.conversation_row(conn, conversation_id, lock=True)
-                situation = self._situation(
-                    conv,
-                    interpretation,
-                    earlier,
-                    fallbacks,
-                    vip=vip,
-                    automated=bool(message.get("automated")),
-                )
-                decision = decide(situation, self._policy, self._texts)
-                understood = await store.store_interpretation(
-                    conn,
-                    message["id"],
-                    interpretation,
-                    conversation_id=conversation_id,
-                    fallbacks=decision.fallbacks,
-                )
-                if understood is None:
+            conv = facts.conversation
+            situation = self._situation(conv, interpretation, facts, automated=automated)
+            decision = decide(situation, self._policy, self._texts)
+            recorded: list[Event] | None = None
+            if decision.action != "handoff":
+                # The common case: one statement, no explicit transaction.
+                recorded = await self._record(conn, message, interpretation, conv, decision)
+            if recorded is None:
+                # A handoff, or the conversation changed since the facts were read: decide
+                # again with the conversation locked.
+                outcome = await self._record_locked(conn, message, interpretation, facts)
+                if outcome is None:
                     return  # routed already, by another node's start-up sweep
-                pending = [
-                    Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})
-                ]
-                if decision.action == "handoff":
-                    pending += await self._apply(conn, conv, decision, interpretation)
-                stored_events = await store.store_events(conn, pending)
-                if decision.action != "handoff":
-                    # Derived data only (a handoff tells the customer and an agent): the
-                    # message is durable already; one fsync per message is the budget.
-                    await store.commit_without_flush(conn)
-            await publish(self._bus, stored_events)
+                recorded, conv, situation, decision = outcome
+            await publish(self._bus, recorded)
             if decision.action == "handoff" and self._router:
                 self._router.wake()
             elif decision.action == "wait" and conv["status"] == "queued" and self._router:
                 # What the customer just said may change how urgent it is.
                 self._router.reprioritise(conversation_id)
-            if decision.action != "bot" or interpreter is None:
+            if decision.action != "bot" or interpreter is None or not recorded:
                 return
             history = (
                 await store.dialogue_history(conn, conversation_id, seq)
@@ -166,15 +149,77 @@ class Decider:
         if final.action == "handoff" and self._router:
             self._router.wake()
 
+    async def _record(
+        self,
+        conn: store.Conn,
+        message: MessageView,
+        interpretation: Interpretation,
+        conv: ConversationRow,
+        decision: Decision,
+    ) -> list[Event] | None:
+        """Store a decision that tells nobody anything yet (the bot will answer, or the
+        conversation waits for its agent): the interpretation, the bot's state and the
+        message.interpreted event in one statement, provided the conversation is still as
+        the decision saw it. Returns the events (none when the message was interpreted
+        already), or None when the conversation changed meanwhile."""
+        try:
+            recorded = await store.record_understanding(
+                conn,
+                message["id"],
+                interpretation,
+                conversation_id=conv["id"],
+                status=conv["status"],
+                fallbacks=decision.fallbacks,
+            )
+        except store.StatusChanged:
+            return None
+        if recorded is None:
+            return []
+        understood, event_id = recorded
+        return [Event(events.MESSAGE_INTERPRETED, conv["id"], {"message": understood}, id=event_id)]
+
+    async def _record_locked(
+        self,
+        conn: store.Conn,
+        message: MessageView,
+        interpretation: Interpretation,
+        facts: store.RoutingFacts,
+    ) -> tuple[list[Event], ConversationRow, Situation, Decision] | None:
+        """Decide with the conversation locked and store the outcome in one transaction: a
+        handoff (with its message to the customer, committed durably) or a decision the
+        unlocked read raced. None when the message was interpreted already."""
+        conversation_id = facts.conversation["id"]
+        async with conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id, lock=True)
+            automated = bool(message.get("automated"))
+            situation = self._situation(conv, interpretation, facts, automated=automated)
+            decision = decide(situation, self._policy, self._texts)
+            understood = await store.store_interpretation(
+                conn,
+                message["id"],
+                interpretation,
+                conversation_id=conversation_id,
+                fallbacks=decision.fallbacks,
+            )
+            if understood is None:
+                return None
+            pending = [Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})]
+            if decision.action == "handoff":
+                pending += await self._apply(conn, conv, decision, interpretation)
+            stored_events = await store.store_events(conn, pending)
+            if decision.action != "handoff":
+                # Derived data only (a handoff tells the customer and an agent): the message
+                # is durable already; one fsync per message is the budget.
+                await store.commit_without_flush(conn)
+        return stored_events, conv, situation, decision
+
     def _situation(
         self,
         conv: ConversationRow,
         interpretation: Interpretation,
-        earlier_sentiments: tuple[float, ...],
-        fallbacks: int,
+        facts: store.RoutingFacts,
         *,
-        vip: bool,
-        automated: bool = False,
+        automated: bool,
     ) -> Situation:
         interpreter = self._understanding.interpreter
         return Situation(
@@ -185,9 +230,9 @@ class Decider:
             supported_languages=interpreter.languages if interpreter else frozenset(),
             sentiment=interpretation.sentiment,
             language_confidence=interpretation.language_confidence,
-            earlier_sentiments=earlier_sentiments,
-            fallbacks=fallbacks,
-            vip=vip,
+            earlier_sentiments=facts.earlier_sentiments,
+            fallbacks=facts.fallbacks,
+            vip=facts.vip,
             automated=automated,
             within_hours=self._hours is None or self._hours.contains(self._clock()),
             hours=self._hours.describe() if self._hours else "",

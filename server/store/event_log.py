@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import cast
 from uuid import UUID
 
-from server.events import MESSAGE_CREATED, Event
+from server.events import MESSAGE_CREATED, MESSAGE_INTERPRETED, Event
 from server.payloads import EventData
 from server.store.views import Conn, message_view
 
-# A stored message.created event refers to its message ({"message_id", "inbox_id",
-# "contact_id"}) rather than copying it; reading the log joins the message back in, so a
-# replayed event has the same shape as the live one ({"message", "inbox_id", "contact_id"}).
+# A stored message.created or message.interpreted event refers to its message
+# ({"message_id", ...}) rather than copying it; reading the log joins the message back in, so
+# a replayed event has the same shape as the live one ({"message", ...}), with the message as
+# it reads now.
+BY_REFERENCE = frozenset({MESSAGE_CREATED, MESSAGE_INTERPRETED})
 
 
 def _stored_data(event: Event) -> EventData:
-    if event.name != MESSAGE_CREATED:
+    if event.name not in BY_REFERENCE:
         return event.data
     data = event.data.copy()
     data["message_id"] = data.pop("message")["id"]
@@ -46,7 +48,9 @@ async def events_after(conn: Conn, last_id: int, limit: int) -> list[Event]:
         last_id,
         limit,
     )
-    message_ids = [r["data"]["message_id"] for r in rows if r["name"] == MESSAGE_CREATED]
+    # Events stored before message.interpreted was kept by reference carry the message itself.
+    referring = [r for r in rows if r["name"] in BY_REFERENCE and "message_id" in r["data"]]
+    message_ids = [r["data"]["message_id"] for r in referring]
     rows_of_messages = (
         await conn.fetch("SELECT * FROM messages WHERE id = ANY($1)", message_ids)
         if message_ids
@@ -57,7 +61,7 @@ async def events_after(conn: Conn, last_id: int, limit: int) -> list[Event]:
     for r in rows:
         # Written by store_events (through _stored_data) from a typed payload.
         data = cast(EventData, dict(r["data"]))
-        if r["name"] == MESSAGE_CREATED:
+        if r["name"] in BY_REFERENCE and "message_id" in data:
             data["message"] = messages[data.pop("message_id")]
         found.append(
             Event(name=r["name"], conversation_id=str(r["conversation_id"]), data=data, id=r["id"])

@@ -3,12 +3,13 @@ and the dialogue history the embedded engine reads back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from nlu.base import Button, Entity, Interpretation, PastTurn
 from server.payloads import MessageView
-from server.store.views import Conn, message_view
+from server.store.views import Conn, ConversationRow, conversation_row_of, message_view
 
 HISTORY_LENGTH = 20
 
@@ -69,13 +70,28 @@ async def unrouted_messages(conn: Conn, max_age_seconds: float) -> list[MessageV
     return [message_view(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class RoutingFacts:
+    """What deciding on a customer's message needs besides its interpretation, read before
+    the (possibly slow) NLU without a lock."""
+
+    conversation: ConversationRow
+    vip: bool
+    fallbacks: int
+    language: str | None
+    # The sentiments of the customer's last messages before this one, oldest first.
+    earlier_sentiments: tuple[float, ...]
+
+
 async def routing_facts(
     conn: Conn, conversation_id: str, before_seq: int, window: int
-) -> tuple[bool, int, str | None, tuple[float, ...]]:
-    """The contact's VIP flag, the fallback count, the conversation's language, and the
-    sentiments of the customer's last ``window`` messages before ``before_seq``."""
+) -> RoutingFacts:
+    """The conversation, the contact's VIP flag, the fallback count, the conversation's
+    language, and the sentiments of the customer's last ``window`` messages before
+    ``before_seq``, in one statement."""
     row = await conn.fetchrow(
-        """SELECT ct.vip, c.bot_fallbacks, c.language,
+        """SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.assignee_id,
+                  c.last_seq, ct.vip, c.bot_fallbacks, c.language,
                   ARRAY(SELECT m.sentiment FROM messages m
                          WHERE m.conversation_id = c.id AND m.seq < $2
                            AND m.author_kind = 'customer' AND m.sentiment IS NOT NULL
@@ -87,8 +103,72 @@ async def routing_facts(
         window,
     )
     assert row is not None
-    earlier = tuple(float(s) for s in reversed(row["sentiments"]))
-    return bool(row["vip"]), int(row["bot_fallbacks"]), row["language"], earlier
+    return RoutingFacts(
+        conversation=conversation_row_of(row),
+        vip=bool(row["vip"]),
+        fallbacks=int(row["bot_fallbacks"]),
+        language=row["language"],
+        earlier_sentiments=tuple(float(s) for s in reversed(row["sentiments"])),
+    )
+
+
+class StatusChanged(Exception):
+    """The conversation's status is no longer the one the decision was made for."""
+
+
+async def record_understanding(
+    conn: Conn,
+    message_id: int,
+    interpretation: Interpretation,
+    *,
+    conversation_id: str,
+    status: str,
+    fallbacks: int,
+) -> tuple[MessageView, int] | None:
+    """The common routing write in one statement, committed on its own without waiting for
+    the WAL flush: the interpretation, the bot's state and the message.interpreted event,
+    provided the conversation is still in ``status`` (the decision was made for it; the row
+    is locked while the statement checks). Derived data only (see commit_without_flush).
+
+    Returns the message as it now reads and its event id; None, writing nothing, when the
+    message was already interpreted (another node routed it). Raises StatusChanged, writing
+    nothing, when the status moved on: the caller decides again under a lock.
+    """
+    row = await conn.fetchrow(
+        """WITH conv AS (
+               SELECT id, status FROM conversations WHERE id = $5 FOR UPDATE),
+           understood AS (
+               UPDATE messages m SET nlu = $2, language = $3, sentiment = $4
+                 FROM conv
+                WHERE m.id = $1 AND m.nlu IS NULL AND conv.status = $6
+            RETURNING m.*),
+           state AS (
+               UPDATE conversations c
+                  SET bot_fallbacks = $7, language = coalesce($3, c.language)
+                 FROM understood WHERE c.id = understood.conversation_id),
+           evt AS (
+               INSERT INTO events (name, conversation_id, data)
+               SELECT 'message.interpreted', understood.conversation_id,
+                      jsonb_build_object('message_id', understood.id)
+                 FROM understood
+            RETURNING id)
+           SELECT conv.status AS c_status, (SELECT id FROM evt) AS event_id,
+                  set_config('synchronous_commit', 'off', true) AS lazy_commit, understood.*
+             FROM conv LEFT JOIN understood ON true""",
+        message_id,
+        interpretation.to_json(),
+        interpretation.language,
+        interpretation.sentiment,
+        UUID(conversation_id),
+        status,
+        fallbacks,
+    )
+    assert row is not None  # conversations are never deleted
+    if row["c_status"] != status:
+        raise StatusChanged(row["c_status"])
+    if row["id"] is None:
+        return None
+    return message_view(row), int(row["event_id"])
 
 
 async def set_handoff(conn: Conn, conversation_id: str, reason: str) -> None:
