@@ -126,8 +126,8 @@ class Pipeline:
         async with self._pool.acquire() as conn:
             inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
             # The common case in one statement, committed on its own; de-duplication is the
-            # unique (channel, external_id) key. Threads, files and details take the longer way.
-            plain = inbound.thread is None and not inbound.attachments and not meta_of(inbound)
+            # unique (channel, external_id) key. Threads and files take the longer way.
+            plain = inbound.thread is None and not inbound.attachments
             appended: Any = store.NO_OPEN_CONVERSATION
             if plain:
                 appended = await store.append_to_open_conversation(
@@ -136,6 +136,7 @@ class Pipeline:
                     inbound.sender.external_id,
                     external_id=inbound.external_id,
                     text=inbound.text,
+                    meta=meta_of(inbound),
                 )
             if appended is store.NO_OPEN_CONVERSATION:
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from server.errors import NotFound
@@ -29,7 +30,13 @@ NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
 
 
 async def append_to_open_conversation(
-    conn: Conn, inbox: Inbox, sender_external_id: str, *, external_id: str, text: str
+    conn: Conn,
+    inbox: Inbox,
+    sender_external_id: str,
+    *,
+    external_id: str,
+    text: str,
+    meta: dict[str, Any] | None = None,
 ) -> tuple[ConversationRow, MessageView | None, int | None] | _Missing:
     """The hot path: a known sender writes into their open conversation, in one statement.
 
@@ -52,8 +59,8 @@ async def append_to_open_conversation(
                   FOR UPDATE),
            msg AS (
                INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
-                                     external_id, text)
-               SELECT id, last_seq + 1, 'in', 'customer', $2, $4, $5 FROM conv
+                                     external_id, text, meta)
+               SELECT id, last_seq + 1, 'in', 'customer', $2, $4, $5, $6 FROM conv
                ON CONFLICT (channel, external_id) DO NOTHING
             RETURNING *),
            bump AS (
@@ -77,6 +84,7 @@ async def append_to_open_conversation(
         sender_external_id,
         external_id,
         text,
+        meta or {},
     )
     if row is None:
         return NO_OPEN_CONVERSATION
