@@ -147,7 +147,8 @@ async def record_understanding(
                   SET bot_fallbacks = $7, language = coalesce($3, c.language)
                  FROM understood WHERE c.id = understood.conversation_id
                   -- Usually nothing changes: then no new row version is written at all.
-                  AND (c.bot_fallbacks <> $7 OR c.language IS DISTINCT FROM coalesce($3, c.language))),
+                  AND (c.bot_fallbacks <> $7
+                       OR c.language IS DISTINCT FROM coalesce($3, c.language))),
            evt AS (
                INSERT INTO events (name, conversation_id, data)
                SELECT 'message.interpreted', understood.conversation_id,
