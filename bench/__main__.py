@@ -237,14 +237,15 @@ def transport() -> None:
                 sb_results = uvloop.run(load_steps(lambda: SwitchboardLoad(sb_url, CUSTOMERS)))
                 echo_results = uvloop.run(load_steps(lambda: EchoLoad(echo_url, CUSTOMERS)))
                 say(
-                    "| offered msg/s | Switchboard achieved | p50 ms | p99 ms | lost | "
+                    "| offered msg/s | Switchboard achieved | p50 ms | p99 ms | lost (refused) | "
                     "echo achieved | echo p50 ms | echo p99 ms |"
                 )
                 say("|---|---|---|---|---|---|---|---|")
                 for s, e in zip(sb_results, echo_results, strict=True):
                     say(
                         f"| {s.offered:g} | {s.achieved:.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} | "
-                        f"{s.lost} | {e.achieved:.0f} | {e.p50_ms:.2f} | {e.p99_ms:.2f} |"
+                        f"{s.lost} ({s.refused}) | "
+                        f"{e.achieved:.0f} | {e.p50_ms:.2f} | {e.p99_ms:.2f} |"
                     )
                 sb_max, echo_max = sustained(sb_results), sustained(echo_results)
                 say()

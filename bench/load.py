@@ -7,6 +7,7 @@ shows up as latency rather than as a politely lower rate (no coordinated omissio
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import statistics
 import time
 from collections.abc import Callable, Coroutine
@@ -26,7 +27,10 @@ class Result:
     achieved: float
     p50_ms: float
     p99_ms: float
+    # Sent but not seen by the console within the settle time.
     lost: int
+    # Of those, refused by the server at capacity ("busy": not stored, the widget would retry).
+    refused: int = 0
 
 
 _in_flight: set[asyncio.Future[None]] = set()
@@ -115,6 +119,7 @@ class SwitchboardLoad:
         self.console: ClientConnection | None = None
         self.sent_at: dict[str, float] = {}
         self.rtts: list[float] = []
+        self.refused = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._round = 0
 
@@ -148,8 +153,9 @@ class SwitchboardLoad:
         await _close([*self.customers, *([self.console] if self.console else [])], self._tasks)
 
     async def _drain(self, ws: ClientConnection) -> None:
-        async for _ in ws:
-            pass
+        async for raw in ws:
+            if b'"busy"' in (raw if isinstance(raw, bytes) else raw.encode()):
+                self.refused += 1
 
     async def _read_console(self) -> None:
         assert self.console is not None
@@ -169,10 +175,12 @@ class SwitchboardLoad:
 
     async def run(self, rate: float, seconds: float) -> Result:
         self.rtts = []
+        self.refused = 0
         self._round += 1
-        return await _open_loop(
+        result = await _open_loop(
             self.customers, self.sent_at, self.rtts, rate, seconds, f"r{self._round}-"
         )
+        return dataclasses.replace(result, refused=self.refused)
 
 
 class EchoLoad:
