@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from uuid import UUID
 
 from argon2 import PasswordHasher
@@ -15,9 +16,16 @@ from server.store.agents import AgentAccount
 from web_console.port import Agent
 
 _hasher = PasswordHasher()
-# Verifying against this when the email is unknown keeps login time the same either way, so
-# timing does not reveal which emails are agents.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the email is unknown keeps login time the same either way,
+    so timing does not reveal which emails are agents. Made at the first login, not at import
+    (a hash costs the server's start up to two seconds on a busy machine)."""
+    return _hasher.hash("not-a-real-password")
+
+
 ROLES = ("agent", "supervisor", "admin")
 MIN_PASSWORD = 8
 
@@ -57,9 +65,9 @@ class AgentStore:
         async with self._pool.acquire() as conn:
             account = await accounts.active_agent_by_email(conn, email)
         try:
-            await asyncio.to_thread(
-                _hasher.verify, account["password_hash"] if account else _DUMMY_HASH, password
-            )
+            stored = account["password_hash"] if account else None
+            # Off the loop, the dummy hash (made once) included.
+            await asyncio.to_thread(lambda: _hasher.verify(stored or _dummy_hash(), password))
         except (VerificationError, InvalidHashError):
             return None
         return _agent(account) if account else None
