@@ -202,7 +202,7 @@ def run() -> str:
             f" distinct and freshly signed (top-level channel messages: each a new thread, so"
             f" a new conversation).",
             "",
-            "| server | webhook | requests/s | p50 | p99 | non-2xx | socket errors |"
+            "| server | webhook | 2xx/s | p50 | p99 | non-2xx | socket errors |"
             " ratio to bare | CPU used, in cores |",
             "|---|---|---:|---:|---:|---:|---:|---:|---|",
             _row("bare Starlette: check, parse, 200", "Telegram update", telegram.bare, "1.00"),
@@ -225,7 +225,9 @@ def run() -> str:
             f" ({tg.generated:,} requests sent); Slack {slack.stored:,} for"
             f" {sl.acknowledged:,} ({sl.generated:,} sent). Each 200 waits for the message's"
             " transaction; Slack's adds bolt's signature check and middleware; routing and the"
-            " handoff follow in the background. CPU used: CPU seconds per second of the run"
+            " handoff follow in the background. 2xx/s counts acknowledged requests only (a"
+            " 503 of back-pressure is a non-2xx); p50 and p99 are wrk's, over every answer."
+            " CPU used: CPU seconds per second of the run"
             " (bench/cpu.py), of the server process with its children, of PostgreSQL with its"
             " backends, and of wrk; the machine has "
             f"{psutil.cpu_count()} cores in all.",

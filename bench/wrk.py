@@ -47,12 +47,13 @@ class Load:
     cores: float  # wrk's own CPU seconds per second of the run
 
     @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-    @property
     def acknowledged(self) -> int:
         return self.requests - self.non2xx
+
+    @property
+    def rate(self) -> float:
+        """2xx answers a second: a refusal (a 503 under back-pressure, a 401) is not ingest."""
+        return self.acknowledged / self.seconds
 
 
 def command(url: str, kind: str, secret: str, *, seconds: int, connections: int) -> list[str]:
