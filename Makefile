@@ -62,7 +62,7 @@ typecheck: $(STAMP)
 
 # Two workers (CI has two cores), a test file per worker so each file's expensive fixtures
 # (a Rasa stack, a browser) start once; the slowest tests are printed to keep the suite fast.
-pytest: $(STAMP) system-deps rasa-model
+pytest: $(STAMP) system-deps bench-deps rasa-model
 	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 test: lint typecheck pytest
