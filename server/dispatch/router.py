@@ -34,6 +34,8 @@ from server.store import DatabaseError, Pool, queue, roster
 log = structlog.get_logger(__name__)
 
 QUEUE_SCAN = 5000
+# Claims committed together in an assignment pass.
+ASSIGN_BATCH = 50
 # A queued conversation's priority is brought up to date when its customer writes again. The
 # requests coalesce for this long, so a customer sending ten lines costs one re-placement (and
 # one conversation.updated) rather than ten; the queue's order lags by at most this much.
@@ -195,27 +197,58 @@ class Router:
     async def _assign_all(self) -> int:
         async with self._pool.acquire() as conn:
             agents = {a.id: a for a in await queue.agent_states(conn, online_only=True)}
-            if not any(a.online and a.spare > 0 for a in agents.values()):
+            if not self._seats_left(agents):
                 # Every seat is taken (the usual state of a busy queue): reading and ranking
                 # the whole queue would place nothing.
                 return 0
             waiting = await queue.queued(conn, auto_only=True, limit=QUEUE_SCAN)
-            if not waiting:
-                return 0
+        if not waiting:
+            return 0
         now = self.clock()
+        ordered = list(assignment.order(waiting, now, self.weights))
         assigned = 0
-        for item in assignment.order(waiting, now, self.weights):
-            while (agent := assignment.choose(item, list(agents.values()))) is not None:
-                outcome = await self._claim(item.id, agent.id, "auto")
-                if outcome is None:
-                    agents[agent.id] = replace(agent, load=agent.load + 1, last_assigned_at=now)
-                    assigned += 1
-                    break
-                if not outcome.startswith("the agent is at capacity"):
-                    break  # the conversation moved on (claimed, resolved): next one
-                # Someone else filled the agent meanwhile: look again without them.
-                agents[agent.id] = replace(agent, load=agent.capacity)
+        # Claims are committed in batches: one WAL flush and one read of the views per
+        # batch, not per claim. A claim that is refused writes nothing, so it needs no
+        # savepoint; the choice of the next agent sees every claim made before it.
+        for start in range(0, len(ordered), ASSIGN_BATCH):
+            claimed: list[str] = []
+            async with self._pool.acquire() as conn:
+                async with conn.transaction():
+                    for item in ordered[start : start + ASSIGN_BATCH]:
+                        if await self._claim_best(conn, item, agents, now):
+                            claimed.append(item.id)
+                    stored = await self._updated_many(conn, claimed, change="assigned:auto")
+                await self._publish(stored)
+            if claimed:
+                self._metrics.assignments.labels("auto").inc(len(claimed))
+            assigned += len(claimed)
+            if not self._seats_left(agents):
+                break
         return assigned
+
+    @staticmethod
+    def _seats_left(agents: dict[str, assignment.AgentState]) -> bool:
+        return any(a.online and a.spare > 0 for a in agents.values())
+
+    async def _claim_best(
+        self,
+        conn: store.Conn,
+        item: assignment.Waiting,
+        agents: dict[str, assignment.AgentState],
+        now: datetime,
+    ) -> bool:
+        """Claim the conversation for the best agent who can take it (inside the caller's
+        transaction); ``agents`` keeps each agent's load up to date."""
+        while (agent := assignment.choose(item, list(agents.values()))) is not None:
+            refused = await queue.claim(conn, item.id, agent.id, "auto", now)
+            if refused is None:
+                agents[agent.id] = replace(agent, load=agent.load + 1, last_assigned_at=now)
+                return True
+            if not refused.startswith("the agent is at capacity"):
+                return False  # the conversation moved on (claimed, resolved): next one
+            # Someone else filled the agent meanwhile: look again without them.
+            agents[agent.id] = replace(agent, load=agent.capacity)
+        return False
 
     async def _claim(
         self,
@@ -399,6 +432,24 @@ class Router:
                     conversation_id,
                     {"conversation": view, "change": change},
                 )
+            ],
+        )
+
+    async def _updated_many(
+        self, conn: store.Conn, conversation_ids: list[str], change: str
+    ) -> list[Event]:
+        if not conversation_ids:
+            return []
+        views = {v["id"]: v for v in await store.conversations_by_id(conn, conversation_ids)}
+        return await store.store_events(
+            conn,
+            [
+                Event(
+                    events.CONVERSATION_UPDATED,
+                    conversation_id,
+                    {"conversation": views[conversation_id], "change": change},
+                )
+                for conversation_id in conversation_ids
             ],
         )
 

@@ -246,43 +246,55 @@ async def claim(
     statuses: tuple[str, ...] = ("queued",),
     check_capacity: bool = True,
 ) -> str | None:
-    """Give the conversation to the agent, inside the caller's transaction. Returns None on
-    success, else why not. The conversation row is taken with SKIP LOCKED (another node
-    claiming it makes this one give up at once) and the agent's row is locked while their
-    load is counted, so two nodes can neither share a conversation nor overfill an agent."""
-    conv = await conn.fetchrow(
-        "SELECT status, assignee_id FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED",
-        UUID(conversation_id),
-    )
-    if conv is None:
-        return "the conversation is being changed by someone else"
-    if conv["status"] not in statuses:
-        return f"the conversation is {conv['status']}"
-    agent = await conn.fetchrow(
-        "SELECT capacity, status,"
-        " (SELECT count(*) FROM conversations WHERE assignee_id = a.id"
-        "   AND status = 'assigned') AS load FROM agents a WHERE id = $1 AND active FOR UPDATE",
-        UUID(agent_id),
-    )
-    if agent is None:
-        return "no such agent"
-    if check_capacity and agent["load"] >= agent["capacity"]:
-        return f"the agent is at capacity ({agent['load']}/{agent['capacity']})"
-    await conn.execute(
-        "UPDATE conversations SET status = 'assigned', assignee_id = $2, assigned_at = $3,"
-        " updated_at = now() WHERE id = $1",
+    """Give the conversation to the agent, inside the caller's transaction, in one statement.
+    Returns None on success, else why not. The conversation row is taken with SKIP LOCKED
+    (another node claiming it makes this one give up at once) and the agent's row is locked
+    while their load is counted, so two nodes can neither share a conversation nor overfill
+    an agent."""
+    row = await conn.fetchrow(
+        """WITH conv AS (
+               SELECT id, status FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED),
+           agent AS (
+               SELECT a.id, a.capacity,
+                      (SELECT count(*) FROM conversations c
+                        WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load
+                 FROM agents a WHERE a.id = $2 AND a.active FOR UPDATE),
+           granted AS (
+               SELECT conv.id AS conversation_id, agent.id AS agent_id FROM conv, agent
+                WHERE conv.status = ANY($5::text[])
+                  AND (NOT $6 OR agent.load < agent.capacity)),
+           assigned AS (
+               UPDATE conversations c
+                  SET status = 'assigned', assignee_id = g.agent_id, assigned_at = $3,
+                      updated_at = now()
+                 FROM granted g WHERE c.id = g.conversation_id),
+           stamped AS (
+               UPDATE agents a SET last_assigned_at = $3 FROM granted g WHERE a.id = g.agent_id),
+           recorded AS (
+               INSERT INTO assignments (conversation_id, agent_id, how)
+               SELECT conversation_id, agent_id, $4 FROM granted)
+           SELECT (SELECT status FROM conv) AS status,
+                  (SELECT capacity FROM agent) AS capacity,
+                  (SELECT load FROM agent) AS load,
+                  EXISTS (SELECT 1 FROM granted) AS granted""",
         UUID(conversation_id),
         UUID(agent_id),
         now,
-    )
-    await conn.execute("UPDATE agents SET last_assigned_at = $2 WHERE id = $1", UUID(agent_id), now)
-    await conn.execute(
-        "INSERT INTO assignments (conversation_id, agent_id, how) VALUES ($1, $2, $3)",
-        UUID(conversation_id),
-        UUID(agent_id),
         how,
+        list(statuses),
+        check_capacity,
     )
-    return None
+    assert row is not None  # a SELECT without FROM always returns its row
+    if row["granted"]:
+        return None
+    if row["status"] is None:
+        # Locked by another claim (SKIP LOCKED), or no such conversation.
+        return "the conversation is being changed by someone else"
+    if row["status"] not in statuses:
+        return f"the conversation is {row['status']}"
+    if row["capacity"] is None:
+        return "no such agent"
+    return f"the agent is at capacity ({row['load']}/{row['capacity']})"
 
 
 async def requeue(conn: Conn, conversation_id: str, team_id: str | None = None) -> None:
