@@ -35,3 +35,20 @@ async def test_at_capacity_the_widget_is_told_to_retry_and_nothing_is_stored(
     assert 'switchboard_refused_total{channel="webchat"} 1.0' in metrics
     for queue in ("ingest", "route", "mail"):
         assert f'switchboard_queue_depth{{queue="{queue}"}} 0.0' in metrics
+
+
+async def test_with_a_routing_backlog_new_messages_are_refused_until_it_drains(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storing is faster than understanding: past MAX_UNROUTED stored messages waiting to be
+    routed, a node stops accepting rather than fall further behind."""
+    session = await new_session(server.base_url)
+    async with await open_socket(server.ws_url) as ws:
+        await hello(ws, session["token"])
+        monkeypatch.setattr(flow, "MAX_UNROUTED", 0)  # a backlog of none is already too long
+        await ws.send(text({"type": "message", "client_id": "m1", "text": "hello?"}))
+        assert (await next_of(ws, "error"))["code"] == "busy"
+        monkeypatch.setattr(flow, "MAX_UNROUTED", 2000)
+        await ws.send(text({"type": "message", "client_id": "m1", "text": "hello?"}))
+        assert (await next_of(ws, "ack"))["duplicate"] is False
+    assert await server.services.pool.fetchval("SELECT count(*) FROM messages") >= 1
