@@ -248,7 +248,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     console_hub = ConsoleHub(
         console_backend,
         agents,
-        origins=origins,
+        origins=settings.console_allow_list(),
         on_reject=lambda code: metrics.ws_rejected.labels("console", str(code)).inc(),
         on_presence=lambda agent_id, here: (
             presence.connected(agent_id) if here else presence.disconnected(agent_id)

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     console_session_ttl: int = Field(default=12 * 3600, ge=60)
     # Origins allowed to open the widget's WebSocket; empty means the server's own origin.
     allowed_origins: list[str] = []
+    # Origins the console is also served from (another name behind a proxy). The console
+    # always accepts its own; the widget's embedding sites above never drive it.
+    console_origins: list[str] = []
 
     ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_compression: bool = False
@@ -271,6 +274,12 @@ class Settings(BaseSettings):
             return frozenset(o.rstrip("/") for o in self.allowed_origins)
         own = {self.base_url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"}
         return frozenset(own)
+
+    def console_allow_list(self) -> frozenset[str]:
+        """The console's Origin allow-list (its writes and its WebSocket): the server's own
+        origins and ``console_origins``, never the widget's embedding sites."""
+        own = {self.base_url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"}
+        return frozenset(own | {o.rstrip("/") for o in self.console_origins})
 
     def signing_key(self) -> str:
         """The secret key, created under data_dir on first use when not configured."""

@@ -44,6 +44,7 @@ async def login(request: Request) -> Response:
     throttle.succeeded(body.email)
     request.session.clear()
     request.session["agent_id"] = agent.id
+    request.session["version"] = agent.session_version
     return JSONResponse({"agent": agent_json(agent)})
 
 
@@ -53,7 +54,14 @@ async def logout(request: Request) -> Response:
     responses:
       204: {description: the session cookie is cleared}
     """
+    agent_id = request.session.get("agent_id")
     request.session.clear()
+    if isinstance(agent_id, str):
+        console = console_of(request)
+        # Every session of the agent ends, on every device, and so does a copied cookie;
+        # their open consoles are closed too.
+        await console.agents.end_sessions(agent_id)
+        await console.hub.disconnect_agent(agent_id)
     return Response(status_code=204)
 
 

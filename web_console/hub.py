@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from web_console.port import Agent, AgentDirectory, ConsoleBackend
+from web_console.sessions import session_agent
 
 log = structlog.get_logger(__name__)
 
@@ -164,6 +165,12 @@ class ConsoleHub:
         for client in self._clients:
             client.push({"type": "resync"})
 
+    async def disconnect_agent(self, agent_id: str) -> None:
+        """Close the agent's consoles on this node (their session has ended)."""
+        for client in [c for c in self._clients if c.agent.id == agent_id]:
+            with contextlib.suppress(Exception):
+                await client.ws.close(CLOSE_UNAUTHORIZED, "the session has ended; log in again")
+
     async def endpoint(self, ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
         if origin is not None and origin.rstrip("/") not in self._origins:
@@ -171,8 +178,8 @@ class ConsoleHub:
             await ws.send_denial_response(PlainTextResponse("origin not allowed", 403))
             return
         await ws.accept()
-        agent_id = ws.session.get("agent_id") if "session" in ws.scope else None
-        agent = await self._agents.agent(agent_id) if isinstance(agent_id, str) else None
+        session = ws.session if "session" in ws.scope else {}
+        agent = await session_agent(session, self._agents)
         if agent is None:
             self._on_reject(CLOSE_UNAUTHORIZED)
             await ws.close(CLOSE_UNAUTHORIZED, "log in first")

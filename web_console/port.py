@@ -13,6 +13,8 @@ class Agent:
     email: str
     name: str
     role: str
+    # Carried in the session cookie; a cookie made under an older version is refused.
+    session_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,10 @@ class AgentDirectory(Protocol):
 
     async def agent(self, agent_id: str) -> Agent | None:
         """An active agent by id, or None."""
+        ...
+
+    async def end_sessions(self, agent_id: str) -> None:
+        """End every console session of the agent (logout: a copied cookie dies too)."""
         ...
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web_console.hub import ConsoleHub
 from web_console.port import Agent, AgentDirectory, BadValue, ConsoleBackend, Unknown
+from web_console.sessions import session_agent
 from web_console.throttle import LoginThrottle
 
 M = TypeVar("M", bound=BaseModel)
@@ -167,9 +168,13 @@ class ConsoleScope:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope.setdefault("state", {})["console"] = self.console
         if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
-            origin = HTTPConnection(scope).headers.get("origin")
+            headers = HTTPConnection(scope).headers
+            origin = headers.get("origin")
             if origin is not None and origin.rstrip("/") not in self.console.origins:
                 raise HTTPException(403, "origin not allowed")
+            # A browser that sends no Origin still says where the request came from.
+            if headers.get("sec-fetch-site") == "cross-site":
+                raise HTTPException(403, "cross-site request refused")
         await self.app(scope, receive, send)
 
 
@@ -179,9 +184,7 @@ def console_of(request: Request) -> Console:
 
 async def current_agent(request: Request) -> Agent:
     """The logged-in agent, or a 401."""
-    agent_id = request.session.get("agent_id")
-    agents = console_of(request).agents
-    agent = await agents.agent(agent_id) if isinstance(agent_id, str) else None
+    agent = await session_agent(request.session, console_of(request).agents)
     if agent is None:
         raise HTTPException(401, "log in first")
     return agent

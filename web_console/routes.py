@@ -43,8 +43,26 @@ from web_console.throttle import LoginThrottle
 STATIC = Path(__file__).parent / "static"
 
 
+# The console's page runs only its own files: no inline script or style, no framing (a site
+# that frames it could trick an agent into clicks), its socket and API on its own origin.
+CONSOLE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+PAGE_HEADERS = {"content-security-policy": CONSOLE_POLICY, "x-frame-options": "DENY"}
+
+
 async def index(request: Request) -> Response:
-    return FileResponse(STATIC / "index.html")
+    return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
 
 API = [

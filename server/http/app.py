@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.webchat import routes as webchat_routes
 from channels.webchat.routes import WEBSOCKET_PATH
 from server.bootstrap import Services
 from server.http import admin, bot_api, errors, operations
+from server.http.headers import SecurityHeaders
 from server.settings import Settings
 from web_console import routes as console_routes
 from web_console.requests import SessionCookie
@@ -37,7 +39,11 @@ def create_app(services: Services) -> Starlette:
             services.webchat_hub, services.webchat_backend, services.tokens, origins
         ),
         *console_routes.routes(
-            services.console_hub, services.console_backend, services.agents, origins, cookie
+            services.console_hub,
+            services.console_backend,
+            services.agents,
+            settings.console_allow_list(),
+            cookie,
         ),
     ]
     if services.telegram is not None:
@@ -47,7 +53,11 @@ def create_app(services: Services) -> Starlette:
             routes += telegram_routes.routes(bot, bot.webhook_secret, bot.path)
     if services.slack is not None:
         routes += services.slack.routes()
-    app = Starlette(routes=routes, exception_handlers=errors.exception_handlers())
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers=errors.exception_handlers(),
+    )
     app.state.services = services  # what the server's handlers use (server/http/inputs.py)
     return app
 

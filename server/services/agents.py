@@ -32,7 +32,11 @@ MIN_PASSWORD = 8
 
 def _agent(account: AgentAccount) -> Agent:
     return Agent(
-        id=account["id"], email=account["email"], name=account["name"], role=account["role"]
+        id=account["id"],
+        email=account["email"],
+        name=account["name"],
+        role=account["role"],
+        session_version=account["session_version"],
     )
 
 
@@ -71,6 +75,10 @@ class AgentStore:
         except (VerificationError, InvalidHashError):
             return None
         return _agent(account) if account else None
+
+    async def end_sessions(self, agent_id: str) -> None:
+        async with self._pool.acquire() as conn:
+            await accounts.end_sessions(conn, UUID(agent_id))
 
     async def agent(self, agent_id: str) -> Agent | None:
         try:

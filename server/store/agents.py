@@ -17,6 +17,7 @@ class AgentAccount(TypedDict):
     name: str
     role: str
     password_hash: str
+    session_version: int
 
 
 def _account(row: asyncpg.Record) -> AgentAccount:
@@ -26,6 +27,7 @@ def _account(row: asyncpg.Record) -> AgentAccount:
         name=row["name"],
         role=row["role"],
         password_hash=row["password_hash"],
+        session_version=row["session_version"],
     )
 
 
@@ -53,6 +55,13 @@ async def active_agent_by_email(conn: Conn, email: str) -> AgentAccount | None:
         "SELECT * FROM agents WHERE lower(email) = lower($1) AND active", email
     )
     return _account(row) if row else None
+
+
+async def end_sessions(conn: Conn, agent_id: UUID) -> None:
+    """Every console cookie made before now stops working (see migration 0008)."""
+    await conn.execute(
+        "UPDATE agents SET session_version = session_version + 1 WHERE id = $1", agent_id
+    )
 
 
 async def active_agent(conn: Conn, agent_id: UUID) -> AgentAccount | None:

@@ -245,8 +245,11 @@ async def update_agent(
                 "INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2)",
                 [(t, agent) for t in set(team_ids)],
             )
+        # A new role ends the agent's console sessions: they log in again under it.
         await conn.execute(
-            "UPDATE agents SET capacity = coalesce($2, capacity), role = coalesce($3, role)"
+            "UPDATE agents SET capacity = coalesce($2, capacity), role = coalesce($3, role),"
+            " session_version = session_version"
+            " + CASE WHEN $3::text IS NOT NULL AND $3::text <> role THEN 1 ELSE 0 END"
             " WHERE id = $1",
             agent,
             capacity,

@@ -55,11 +55,21 @@ async def site(dsn: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
 
 
 async def login(page: Page, base_url: str) -> None:
+    # The console's page has a strict Content-Security-Policy: anything it refused (an
+    # inline style, a script, the socket) would show up here as a console message.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     await page.goto(f"{base_url}/console")
     await page.fill("input[name=email]", demo.AGENT_EMAIL)
     await page.fill("input[name=password]", demo.AGENT_PASSWORD)
     await page.click("button[type=submit]")
     await expect(page.locator("#live")).to_have_text("live")
+    assert refused == []
 
 
 @contextlib.asynccontextmanager
