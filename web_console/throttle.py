@@ -1,8 +1,11 @@
 """Failed console logins, counted per email and per client address in a sliding window.
 
-Past the limit a login is refused with 429 and Retry-After before the password is checked,
-so guessing passwords costs an attacker time. Counts live in this process: with several
-nodes behind a proxy each node counts its own share.
+Past an email's limit that account is locked for the window: a login is refused with 429 and
+Retry-After before the password is checked, so guessing one agent's password costs an
+attacker time. Past an address's limit (many emails tried from one place: a spray) the
+address is slowed, not locked: one attempt every ``address_delay`` seconds. A hard lock by
+address would lock out every agent behind the same office NAT as the attacker. Counts live in
+this process: with several nodes behind a proxy each node counts its own share.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ class LoginThrottle:
         per_email: int = 10,
         per_address: int = 50,
         window: float = 900.0,
+        address_delay: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = MAX_KEYS,
     ) -> None:
         self._limits = {"email": per_email, "address": per_address}
         self._window = window
+        self._address_delay = address_delay
         self._clock = clock
         # An entry lives a window after its last failure (it is set again on each), when all
         # its times have aged out anyway.
@@ -54,7 +59,10 @@ class LoginThrottle:
             while times and times[0] <= now - self._window:
                 times.popleft()
             if len(times) >= self._limits[key[0]]:
-                wait = max(wait, times[0] + self._window - now)
+                if key[0] == "email":
+                    wait = max(wait, times[0] + self._window - now)
+                else:
+                    wait = max(wait, times[-1] + self._address_delay - now)
             if not times:
                 self._failures.pop(key, None)
         return int(wait) + 1 if wait > 0 else None

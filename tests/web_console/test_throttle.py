@@ -18,12 +18,19 @@ def test_an_email_is_held_back_after_its_limit_until_the_window_passes() -> None
     assert throttle.retry_after("kim@x.test", "10.0.0.1") is None
 
 
-def test_an_address_trying_many_emails_is_held_back() -> None:
-    throttle = LoginThrottle(per_email=100, per_address=3, window=60, clock=ManualClock(1000.0))
+def test_an_address_trying_many_emails_is_slowed_not_locked() -> None:
+    """A spray from one address (an office NAT its agents share) slows every login from it to
+    one attempt per delay; it never locks the agents behind it out for the window."""
+    clock = ManualClock(1000.0)
+    throttle = LoginThrottle(per_email=100, per_address=3, window=60, address_delay=3, clock=clock)
     for n in range(3):
         throttle.failed(f"user{n}@x.test", "10.0.0.9")
-    assert throttle.retry_after("anyone@x.test", "10.0.0.9") is not None
+    assert throttle.retry_after("anyone@x.test", "10.0.0.9") == 4
     assert throttle.retry_after("anyone@x.test", "10.0.0.8") is None
+    clock.now += 3
+    assert throttle.retry_after("colleague@x.test", "10.0.0.9") is None  # 3 s, not 60
+    throttle.failed("user4@x.test", "10.0.0.9")
+    assert throttle.retry_after("colleague@x.test", "10.0.0.9") == 4
 
 
 def test_a_successful_login_clears_the_emails_failures() -> None:
