@@ -85,15 +85,17 @@ async def queue_up(pool: asyncpg.Pool, count: int, skills: list[str]) -> list[st
     return [str(r["id"]) for r in rows]
 
 
+# The baselines' claim: a conditional UPDATE, no ranking, no choice, no capacity check.
+BARE_CLAIM = (
+    "UPDATE conversations SET status = 'assigned', assignee_id = $2"
+    " WHERE id = $1 AND status = 'queued'"
+)
+
+
 async def bare_claims(pool: asyncpg.Pool, ids: list[str], agent: str) -> float:
     started = time.perf_counter()
     for conversation_id in ids:
-        await pool.execute(
-            "UPDATE conversations SET status = 'assigned', assignee_id = $2"
-            " WHERE id = $1 AND status = 'queued'",
-            uuid.UUID(conversation_id),
-            uuid.UUID(agent),
-        )
+        await pool.execute(BARE_CLAIM, uuid.UUID(conversation_id), uuid.UUID(agent))
     return time.perf_counter() - started
 
 
@@ -105,12 +107,7 @@ async def bare_claims_batched(pool: asyncpg.Pool, ids: list[str], agent: str) ->
         for start in range(0, len(ids), ASSIGN_BATCH):
             async with conn.transaction():
                 for conversation_id in ids[start : start + ASSIGN_BATCH]:
-                    await conn.execute(
-                        "UPDATE conversations SET status = 'assigned', assignee_id = $2"
-                        " WHERE id = $1 AND status = 'queued'",
-                        uuid.UUID(conversation_id),
-                        uuid.UUID(agent),
-                    )
+                    await conn.execute(BARE_CLAIM, uuid.UUID(conversation_id), uuid.UUID(agent))
     return time.perf_counter() - started
 
 
