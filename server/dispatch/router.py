@@ -423,21 +423,13 @@ class Router:
         return {"now": now.isoformat(), **figures, "agents": agents}
 
     async def _updated(self, conn: store.Conn, conversation_id: str, change: str) -> list[Event]:
-        view = await store.conversation(conn, conversation_id)
-        return await store.store_events(
-            conn,
-            [
-                Event(
-                    events.CONVERSATION_UPDATED,
-                    conversation_id,
-                    {"conversation": view, "change": change},
-                )
-            ],
-        )
+        return await self._updated_many(conn, [conversation_id], change)
 
     async def _updated_many(
         self, conn: store.Conn, conversation_ids: list[str], change: str
     ) -> list[Event]:
+        """Store a conversation.updated event for each conversation, with its view as it now
+        reads (one query for them all), in the given order."""
         if not conversation_ids:
             return []
         views = {v["id"]: v for v in await store.conversations_by_id(conn, conversation_ids)}
