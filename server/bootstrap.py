@@ -37,9 +37,10 @@ from server.pipeline import bot as assistant
 from server.pipeline.flow import Pipeline
 from server.services import fanout
 from server.services.agents import AgentStore
-from server.services.backends import ConsoleBackendImpl, WebchatBackendImpl
+from server.services.backends import ConsoleBackendImpl
 from server.services.mail_delivery import MailDelivery
 from server.services.mailroom import Mailroom
+from server.services.webchat_backend import WebchatBackendImpl
 from server.settings import Settings
 from server.store import Pool, database
 from web_console.hub import ConsoleHub
