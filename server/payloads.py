@@ -71,6 +71,7 @@ class ConversationView(TypedDict):
     """A conversation as it travels: a console list item, an event's payload."""
 
     id: str
+    brand_id: str
     inbox_id: str
     contact: ContactSummary
     handoff_reason: str | None
@@ -104,7 +105,10 @@ class AgentView(TypedDict):
     id: str
     name: str
     email: str
+    # "admin" (every brand) or "member" (the roles in ``roles``)
     role: str
+    # brand id -> the roles held there
+    roles: dict[str, list[str]]
     status: str
     capacity: int
     load: int

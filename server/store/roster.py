@@ -31,7 +31,11 @@ async def agent_views(conn: Conn, agent_id: str | None = None) -> list[AgentView
                   coalesce((SELECT array_agg(tm.team_id::text) FROM team_members tm
                              WHERE tm.agent_id = a.id), '{}') AS team_ids,
                   coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM agent_skills s
-                             WHERE s.agent_id = a.id), '{}') AS skills
+                             WHERE s.agent_id = a.id), '{}') AS skills,
+                  coalesce((SELECT jsonb_object_agg(r.brand_id::text, r.roles)
+                              FROM (SELECT brand_id, array_agg(role ORDER BY role) AS roles
+                                      FROM brand_roles WHERE agent_id = a.id
+                                     GROUP BY brand_id) r), '{}') AS roles
              FROM agents a
             WHERE a.active AND ($1::uuid IS NULL OR a.id = $1)
             ORDER BY a.name""",
@@ -43,6 +47,7 @@ async def agent_views(conn: Conn, agent_id: str | None = None) -> list[AgentView
             "name": r["name"],
             "email": r["email"],
             "role": r["role"],
+            "roles": dict(r["roles"]),
             "status": r["status"],
             "capacity": r["capacity"],
             "load": r["load"],

@@ -106,7 +106,7 @@ def _nlu_summary(row: asyncpg.Record) -> NluSummary | None:
 
 
 CONVERSATION_VIEW_SQL = """
-    SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.priority, c.assignee_id,
+    SELECT c.id, c.brand_id, c.inbox_id, c.contact_id, c.channel, c.status, c.priority, c.assignee_id,
            c.last_seq, c.last_message_at, c.created_at, c.updated_at,
            c.handoff_reason, c.handoff_at, c.language, ct.vip AS contact_vip,
            ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
@@ -128,6 +128,7 @@ def conversation_view(row: asyncpg.Record) -> ConversationView:
     preview = row["preview"]
     return {
         "id": str(row["id"]),
+        "brand_id": str(row["brand_id"]),
         "inbox_id": str(row["inbox_id"]),
         "contact": {
             "id": str(row["contact_id"]),
