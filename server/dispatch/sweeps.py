@@ -1,6 +1,7 @@
-"""The periodic jobs that must run on exactly one node: the SLA timer sweep and the presence
-sweep. Every node loops; only the holder of the lease (a row in Postgres, renewed each round,
-taken over by another node once it expires) does the work. The breach's unique key is the
+"""The periodic jobs that must run on exactly one node: the SLA timer sweep, the presence
+sweep and, about hourly, each brand's retention (retention.py). Every node loops; only the
+holder of the lease (a row in Postgres, renewed each round, taken over by another node once
+it expires) does the work. The breach's unique key is the
 second guard: even two holders at once could not fire one breach twice.
 """
 
@@ -10,10 +11,12 @@ import asyncio
 import contextlib
 import time
 import uuid
+from datetime import datetime, timedelta
 
 import structlog
 
 from server import events, store
+from server.dispatch.retention import Applied, apply_retention
 from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
@@ -23,6 +26,8 @@ from server.store import DatabaseError, Pool, queue, roster
 log = structlog.get_logger(__name__)
 
 LEASE = "sweeps"
+# Retention deletes by the day: once an hour is often enough, and cheap.
+RETENTION_EVERY = timedelta(hours=1)
 
 
 class Sweeps:
@@ -47,6 +52,8 @@ class Sweeps:
         # The grace is counted from this node's start too: after a restart longer than the
         # grace, consoles need a moment to reconnect and be heard before anyone is "gone".
         self.started = time.time()
+        # When this node last applied retention (None: not yet).
+        self.retention_at: datetime | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sweeps")
@@ -79,7 +86,16 @@ class Sweeps:
             return False
         await self.sla()
         await self.presence()
+        now = self._router.clock()
+        if self.retention_at is None or now - self.retention_at >= RETENTION_EVERY:
+            await self.retention(now)
         return True
+
+    async def retention(self, now: datetime | None = None) -> list[Applied]:
+        """Apply every brand's retention as of ``now`` (the router's clock by default)."""
+        when = now if now is not None else self._router.clock()
+        self.retention_at = when
+        return await apply_retention(self._pool, when)
 
     async def sla(self) -> int:
         """Record and announce every deadline that has passed; escalate per policy."""
