@@ -7,14 +7,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from web_console import access
 from web_console.requests import (
-    SUPERVISORS,
     Login,
     StatusChange,
     agent_json,
     console_of,
     current_agent,
     parse_body,
+    worker,
 )
 
 
@@ -74,7 +75,7 @@ async def me(request: Request) -> Response:
     """
     agent = await current_agent(request)
     view = await console_of(request).backend.agent_view(agent)
-    return JSONResponse({"agent": {**agent_json(agent), **view}})
+    return JSONResponse({"agent": {**view, **agent_json(agent)}})
 
 
 async def set_status(request: Request) -> Response:
@@ -103,9 +104,10 @@ async def get_queue(request: Request) -> Response:
     responses:
       200: {description: the ranked conversations}
       401: {description: not logged in}
+      403: {description: your roles do not include taking conversations}
     """
-    await current_agent(request)
-    return JSONResponse({"queue": await console_of(request).backend.queue()})
+    agent = await worker(request)
+    return JSONResponse({"queue": await console_of(request).backend.queue(agent)})
 
 
 async def overview(request: Request) -> Response:
@@ -115,12 +117,12 @@ async def overview(request: Request) -> Response:
     responses:
       200: {description: teams and agents}
       401: {description: not logged in}
-      403: {description: supervisors and admins only}
+      403: {description: supervisors, analysts and admins only}
     """
     agent = await current_agent(request)
-    if agent.role not in SUPERVISORS:
-        raise HTTPException(403, "supervisors and admins only")
-    return JSONResponse(await console_of(request).backend.overview())
+    if not access.may_report(agent):
+        raise HTTPException(403, "supervisors, analysts and admins only")
+    return JSONResponse(await console_of(request).backend.overview(agent))
 
 
 async def directory(request: Request) -> Response:
@@ -129,6 +131,7 @@ async def directory(request: Request) -> Response:
     responses:
       200: {description: "teams (id, name) and agents (id, name, status, load, capacity)"}
       401: {description: not logged in}
+      403: {description: your roles do not include taking conversations}
     """
-    await current_agent(request)
-    return JSONResponse(await console_of(request).backend.directory())
+    agent = await worker(request)
+    return JSONResponse(await console_of(request).backend.directory(agent))

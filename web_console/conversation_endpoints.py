@@ -15,9 +15,10 @@ from web_console.requests import (
     Transfer,
     ask,
     console_of,
-    current_agent,
     download,
     parse_body,
+    reader,
+    worker,
 )
 from web_console.uploads import reply_form
 
@@ -35,7 +36,7 @@ async def claim(request: Request) -> Response:
       404: {description: no such conversation}
       409: {description: resolved, someone else's, or you are at capacity}
     """
-    agent = await current_agent(request)
+    agent = await worker(request)
     backend = console_of(request).backend
     return JSONResponse(await ask(backend.claim(agent, request.path_params["id"])))
 
@@ -53,7 +54,7 @@ async def transfer(request: Request) -> Response:
       409: {description: "resolved, someone else's, or the agent is offline or full"}
       422: {description: not exactly one of agent_id and team_id}
     """
-    agent = await current_agent(request)
+    agent = await worker(request)
     body = parse_body(Transfer, await request.body())
     backend = console_of(request).backend
     view = await ask(
@@ -73,7 +74,7 @@ async def resolve(request: Request) -> Response:
       404: {description: no such conversation}
       409: {description: already resolved, or someone else's}
     """
-    agent = await current_agent(request)
+    agent = await worker(request)
     backend = console_of(request).backend
     return JSONResponse(await ask(backend.resolve(agent, request.path_params["id"])))
 
@@ -94,14 +95,14 @@ async def list_conversations(request: Request) -> Response:
       401: {description: not logged in}
       422: {description: unknown status}
     """
-    await current_agent(request)
+    agent = await reader(request)
     raw = request.query_params.get("status")
     statuses = raw.split(",") if raw else OPEN_STATUSES
     if not set(statuses) <= ALL_STATUSES:
         raise HTTPException(422, f"status: must be among {sorted(ALL_STATUSES)}")
     backend = console_of(request).backend
     last_event_id = await backend.last_event_id()  # first, so nothing falls between
-    items = await backend.conversations(statuses)
+    items = await backend.conversations(agent, statuses)
     return JSONResponse({"conversations": items, "last_event_id": last_event_id})
 
 
@@ -113,9 +114,9 @@ async def get_conversation(request: Request) -> Response:
       401: {description: not logged in}
       404: {description: no such conversation}
     """
-    await current_agent(request)
+    agent = await reader(request)
     backend = console_of(request).backend
-    return JSONResponse(await ask(backend.conversation(request.path_params["id"])))
+    return JSONResponse(await ask(backend.conversation(agent, request.path_params["id"])))
 
 
 async def list_messages(request: Request) -> Response:
@@ -129,14 +130,13 @@ async def list_messages(request: Request) -> Response:
       404: {description: no such conversation}
       422: {description: after_seq is not a non-negative integer}
     """
-    await current_agent(request)
+    agent = await reader(request)
     raw = request.query_params.get("after_seq", "0")
     if not raw.isdigit() or len(raw) > 9:
         raise HTTPException(422, "after_seq: must be a non-negative integer")
     conversation_id = request.path_params["id"]
     backend = console_of(request).backend
-    await ask(backend.conversation(conversation_id))  # 404 for an unknown id
-    messages = await ask(backend.messages_after(conversation_id, int(raw)))
+    messages = await ask(backend.messages_after(agent, conversation_id, int(raw)))
     return JSONResponse({"messages": messages})
 
 
@@ -159,7 +159,7 @@ async def merge_contact(request: Request) -> Response:
       409: {description: both have an open conversation in one inbox}
       422: {description: invalid body, the same contact, or another brand's}
     """
-    agent = await current_agent(request)
+    agent = await worker(request)
     body = parse_body(Merge, await request.body())
     backend = console_of(request).backend
     view = await ask(backend.merge_contact(agent, request.path_params["id"], body.contact))
@@ -176,12 +176,14 @@ async def get_attachment(request: Request) -> Response:
       401: {description: not logged in}
       404: {description: no such attachment}
     """
-    await current_agent(request)
+    agent = await reader(request)
     position: int = request.path_params["n"]
     if position > POSITION_MAX:
         raise HTTPException(404, "no such attachment")
     backend = console_of(request).backend
-    filename, content_type, content = await ask(backend.attachment(_message_id(request), position))
+    filename, content_type, content = await ask(
+        backend.attachment(agent, _message_id(request), position)
+    )
     return download(content, filename, content_type)
 
 
@@ -193,9 +195,9 @@ async def get_original(request: Request) -> Response:
       401: {description: not logged in}
       404: {description: the message did not come by mail}
     """
-    await current_agent(request)
+    agent = await reader(request)
     message_id = _message_id(request)
-    raw = await ask(console_of(request).backend.original(message_id))
+    raw = await ask(console_of(request).backend.original(agent, message_id))
     return download(raw, f"message-{message_id}.eml", "message/rfc822")
 
 
@@ -230,7 +232,7 @@ async def post_message(request: Request) -> Response:
       413: {description: a file or the whole upload is too large}
       422: {description: invalid field, an empty file, or neither text nor files}
     """
-    agent = await current_agent(request)
+    agent = await worker(request)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         body, files = await reply_form(request)
     else:
@@ -253,6 +255,6 @@ async def return_to_bot(request: Request) -> Response:
       404: {description: no such conversation}
       409: {description: the conversation is resolved or held by another agent}
     """
-    agent = await current_agent(request)
+    agent = await worker(request)
     backend = console_of(request).backend
     return JSONResponse(await ask(backend.return_to_bot(agent, request.path_params["id"])))

@@ -2,6 +2,12 @@
 
 On hello the client is registered first and then replayed the stored events after its id, so
 nothing falls between the replay and the live stream; ids it has already been sent are skipped.
+
+Each console receives only the events of conversations its agent may see
+(``web_console.access``), filtered here on the server, never in the browser. The hub keeps
+where each conversation sits (its brand, team and assignee), learnt from the conversation
+views events carry and, for the rest, asked of the backend in one batch while later events
+wait, so every console still receives its events in order.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import structlog
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from web_console import access
+from web_console.access import Placement
 from web_console.port import Agent, AgentDirectory, ConsoleBackend
 from web_console.sessions import session_agent
 
@@ -33,6 +42,8 @@ REPLAY_LIMIT = 2000
 SEND_QUEUE_LIMIT = 5000
 # How many sent ids a client remembers to skip replay/live overlaps.
 SEEN_WINDOW = 10_000
+# How many conversations' placements the hub remembers (the rest are asked again).
+PLACEMENTS_KEPT = 50_000
 
 
 class _Frame(BaseModel):
@@ -149,16 +160,77 @@ class ConsoleHub:
         # Told when an agent's console connects (True) and goes (False): presence.
         self._on_presence = on_presence
         self._clients: set[Client] = set()
+        self._placements: LRUCache[str, Placement] = LRUCache(PLACEMENTS_KEPT)
+        # Events waiting for their conversation's placement, in arrival order.
+        self._waiting: deque[dict[str, Any]] = deque()
+        self._resolver: asyncio.Task[None] | None = None
 
     @property
     def connection_count(self) -> int:
         return len(self._clients)
 
     def broadcast(self, event: dict[str, Any]) -> None:
-        """A stored event (with id) or a live typing notice, to every console."""
+        """A stored event (with id) or a live typing notice, to the consoles whose agent may
+        see its conversation."""
+        if not self._clients:
+            self._learn(event)
+            return
+        if not self._waiting and (self._known(event) or not event.get("conversation_id")):
+            self._deliver(event)
+            return
+        self._waiting.append(event)
+        if self._resolver is None or self._resolver.done():
+            self._resolver = asyncio.get_running_loop().create_task(
+                self._resolve_waiting(), name="console-placements"
+            )
+
+    def _known(self, event: dict[str, Any]) -> bool:
+        view = event.get("data", {}).get("conversation")
+        return view is not None or event["conversation_id"] in self._placements
+
+    def _learn(self, event: dict[str, Any]) -> tuple[Placement | None, Placement | None]:
+        """(where the event's conversation sat before it, where it sits now), remembering
+        the new place when the event carries the conversation."""
+        conversation_id = event.get("conversation_id") or ""
+        before = self._placements.get(conversation_id)
+        view = event.get("data", {}).get("conversation")
+        if view is None or "brand_id" not in view:
+            return before, before
+        now = _placement_of(view)
+        self._placements[conversation_id] = now
+        return before, now
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        before, now = self._learn(event)
         frame = {"type": "event", **event}
+        agent_view = (
+            event.get("data", {}).get("agent") if not event.get("conversation_id") else None
+        )
         for client in self._clients:
-            client.push(frame)
+            if _may_receive(client.agent, event, before, now, agent_view):
+                client.push(frame)
+
+    async def _resolve_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch = list(self._waiting)
+                unknown = sorted(
+                    {
+                        e["conversation_id"]
+                        for e in batch
+                        if e.get("conversation_id") and not self._known(e)
+                    }
+                )
+                if unknown:
+                    self._placements.update(await self._backend.placements(unknown))
+                for _ in batch:
+                    self._deliver(self._waiting.popleft())
+        except Exception:
+            # A console that misses events re-reads its state: better than sending events
+            # to consoles that may not see them.
+            log.exception("console event placements failed; consoles resync")
+            self._waiting.clear()
+            self.resync()
 
     def resync(self) -> None:
         """After a gap on the bus, clients re-read their state over REST."""
@@ -197,7 +269,7 @@ class ConsoleHub:
             while True:
                 frame = _parse(await _receive(ws))
                 if isinstance(frame, Typing):
-                    await self._backend.typing(frame.conversation_id, frame.active)
+                    await self._backend.typing(agent, frame.conversation_id, frame.active)
                 elif isinstance(frame, Ping):
                     client.push({"type": "pong"})
                 else:
@@ -225,8 +297,14 @@ class ConsoleHub:
         after, sent = last_event_id, 0
         while True:
             page = await self._backend.events_after(after, REPLAY_PAGE)
+            ids = sorted({e["conversation_id"] for e in page if e.get("conversation_id")})
+            # Where the conversations sit now: a console resuming sees what it may see now.
+            places = await self._backend.placements(ids) if ids else {}
             for event in page:
-                client.push({"type": "event", **event})
+                where = places.get(event.get("conversation_id") or "")
+                view = None if event.get("conversation_id") else event["data"].get("agent")
+                if _may_receive(client.agent, event, where, where, view):
+                    client.push({"type": "event", **event})
             sent += len(page)
             if len(page) < REPLAY_PAGE:
                 break
@@ -241,3 +319,34 @@ class ConsoleHub:
                 "replayed_after": last_event_id,
             }
         )
+
+
+def _placement_of(view: dict[str, Any]) -> Placement:
+    team, assignee = view.get("team"), view.get("assignee")
+    return Placement(
+        view["brand_id"], team["id"] if team else None, assignee["id"] if assignee else None
+    )
+
+
+def _may_receive(
+    agent: Agent,
+    event: dict[str, Any],
+    before: Placement | None,
+    now: Placement | None,
+    agent_view: dict[str, Any] | None,
+) -> bool:
+    """Whether the agent's console receives the event: one of a conversation they may see
+    now or could see before it (so a transfer out of their reach still reaches them, and
+    their list drops it); an agent's change when they share a brand with that agent."""
+    if agent.admin:
+        return True
+    if not event.get("conversation_id"):
+        if agent_view is None:
+            return False
+        if agent_view.get("id") == agent.id:
+            return True
+        return bool(set(agent_view.get("roles", {})) & set(agent.roles)) or (
+            agent_view.get("role") == "admin"
+            and bool(access.brands_where(agent, access.REPORTS | access.ACTING))
+        )
+    return any(where is not None and access.may_see(agent, where) for where in (before, now))

@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from web_console.access import Placement
 
 
 @dataclass(frozen=True, slots=True)
 class Agent:
+    """A console user and what they may reach (``web_console.access`` says what each role
+    allows)."""
+
     id: str
     email: str
     name: str
-    role: str
+    # An admin holds every power in every brand.
+    admin: bool = False
+    # Brand id -> the roles held there: supervisor, agent, analyst, designer, editor.
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The ids of the teams the agent belongs to.
+    teams: frozenset[str] = frozenset()
     # Carried in the session cookie; a cookie made under an older version is refused.
     session_version: int = 0
+
+    @property
+    def role(self) -> str:
+        """The strongest role held anywhere, for a one-word label."""
+        if self.admin:
+            return "admin"
+        held = set().union(*self.roles.values()) if self.roles else set()
+        for role in ("supervisor", "agent", "analyst", "designer", "editor"):
+            if role in held:
+                return role
+        return "member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +54,10 @@ class Unknown(Exception):
 
 class BadValue(Exception):
     """A value the action cannot take (an unknown contact reference, a bad status): 422."""
+
+
+class Forbidden(Exception):
+    """The agent may see this but their role does not allow the action: HTTP 403."""
 
 
 class ActionRefused(Exception):
@@ -56,21 +82,32 @@ class AgentDirectory(Protocol):
 
 
 class ConsoleBackend(Protocol):
-    """Conversations and actions. Lookups of unknown ids raise Unknown."""
+    """Conversations and actions, each scoped to what the agent may see
+    (``web_console.access``): a conversation, message or file they may not see raises
+    Unknown, an action their role does not allow raises Forbidden."""
 
-    async def conversations(self, statuses: list[str]) -> Sequence[Mapping[str, Any]]: ...
-
-    async def conversation(self, conversation_id: str) -> Mapping[str, Any]: ...
-
-    async def messages_after(
-        self, conversation_id: str, after_seq: int
+    async def conversations(
+        self, agent: Agent, statuses: list[str]
     ) -> Sequence[Mapping[str, Any]]: ...
 
-    async def attachment(self, message_id: int, position: int) -> tuple[str, str, bytes]:
+    async def conversation(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...
+
+    async def messages_after(
+        self, agent: Agent, conversation_id: str, after_seq: int
+    ) -> Sequence[Mapping[str, Any]]: ...
+
+    async def placements(self, conversation_ids: list[str]) -> Mapping[str, Placement]:
+        """Where each of these conversations sits (unknown ids left out): the socket's
+        event filter."""
+        ...
+
+    async def attachment(
+        self, agent: Agent, message_id: int, position: int
+    ) -> tuple[str, str, bytes]:
         """(file name, content type, bytes) of a message's attachment; raise Unknown."""
         ...
 
-    async def original(self, message_id: int) -> bytes:
+    async def original(self, agent: Agent, message_id: int) -> bytes:
         """The raw mail a customer's message came from; raise Unknown."""
         ...
 
@@ -97,9 +134,9 @@ class ConsoleBackend(Protocol):
         """Hand the conversation back to the bot; raise ActionRefused or Unknown."""
         ...
 
-    async def queue(self) -> list[dict[str, Any]]:
-        """Queued conversations, highest priority now first, each with ``score`` and
-        ``explanation``."""
+    async def queue(self, agent: Agent) -> list[dict[str, Any]]:
+        """Queued conversations the agent may see, highest priority now first, each with
+        ``score`` and ``explanation``."""
         ...
 
     async def claim(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...
@@ -118,20 +155,23 @@ class ConsoleBackend(Protocol):
         """The agent with status, capacity, load, teams and skills."""
         ...
 
-    async def directory(self) -> dict[str, Any]:
-        """Teams and agents (with status and load) to transfer a conversation to."""
+    async def directory(self, agent: Agent) -> dict[str, Any]:
+        """Teams and agents (with status and load) of the agent's brands, to transfer a
+        conversation to."""
         ...
 
-    async def overview(self) -> dict[str, Any]:
-        """Queue depth and SLA state per team, and every agent (supervisors)."""
+    async def overview(self, agent: Agent) -> dict[str, Any]:
+        """Queue depth and SLA state per team, and the agents, of the brands the agent
+        supervises or analyses."""
         ...
 
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
-        """Stored events with id > last_event_id, in id order."""
+        """Stored events with id > last_event_id, in id order (unfiltered: the socket
+        filters them per agent)."""
         ...
 
     async def last_event_id(self) -> int:
         """The newest stored event id: where a freshly loaded console starts listening."""
         ...
 
-    async def typing(self, conversation_id: str, active: bool) -> None: ...
+    async def typing(self, agent: Agent, conversation_id: str, active: bool) -> None: ...

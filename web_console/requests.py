@@ -19,8 +19,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from web_console import access
 from web_console.hub import ConsoleHub
-from web_console.port import Agent, AgentDirectory, BadValue, ConsoleBackend, Unknown
+from web_console.port import Agent, AgentDirectory, BadValue, ConsoleBackend, Forbidden, Unknown
 from web_console.sessions import session_agent
 from web_console.throttle import LoginThrottle
 
@@ -85,9 +86,6 @@ class Transfer(BaseModel):
     team_id: str | None = Field(default=None, max_length=64)
 
 
-SUPERVISORS = {"supervisor", "admin"}
-
-
 # Refusals are Starlette's HTTPException with the message as its detail: the app that mounts
 # these routes renders them (the server's exception map: {"error": detail}), as it renders the
 # port's ActionRefused as a 409.
@@ -123,6 +121,8 @@ async def ask(call: Awaitable[T]) -> T:
         raise HTTPException(404, str(exc) or "not found") from exc
     except BadValue as exc:
         raise HTTPException(422, str(exc)) from exc
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from exc
 
 
 def holds_nul(value: object) -> bool:
@@ -190,5 +190,29 @@ async def current_agent(request: Request) -> Agent:
     return agent
 
 
+async def reader(request: Request) -> Agent:
+    """The logged-in agent, who must hold a role that reads conversations (401, 403)."""
+    agent = await current_agent(request)
+    if not access.may_read_conversations(agent):
+        raise HTTPException(403, "your roles do not include conversations")
+    return agent
+
+
+async def worker(request: Request) -> Agent:
+    """The logged-in agent, who must hold a role that takes conversations (401, 403)."""
+    agent = await current_agent(request)
+    if not access.may_work(agent):
+        raise HTTPException(403, "your roles do not include taking conversations")
+    return agent
+
+
 def agent_json(agent: Agent) -> dict[str, Any]:
-    return {"id": agent.id, "email": agent.email, "name": agent.name, "role": agent.role}
+    return {
+        "id": agent.id,
+        "email": agent.email,
+        "name": agent.name,
+        # the strongest role held, for a label; ``roles`` says where each is held
+        "role": agent.role,
+        "admin": agent.admin,
+        "roles": {brand: sorted(roles) for brand, roles in agent.roles.items()},
+    }

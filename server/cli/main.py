@@ -70,7 +70,7 @@ def serve(
             signal.signal(sig, lambda *_: None)
         try:
             if demo_data:
-                await demo.seed(services.pool)
+                await demo.seed(services.pool, second_brand=True)
             server = uvicorn.Server(server_config(asgi_app(services), settings))
             serving = asyncio.create_task(server.serve())
             # uvicorn only exposes a `started` flag, no event to await.
@@ -134,7 +134,7 @@ def seed_demo() -> None:
 
     async def main() -> None:
         async with bootstrap.database_only(settings) as pool:
-            await demo.seed(pool)
+            await demo.seed(pool, second_brand=True)
             print(f"demo agent: {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
 
     _run(main)
@@ -144,7 +144,16 @@ def seed_demo() -> None:
 def agent_create(
     email: Annotated[str, typer.Option(help="Login email.")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    role: Annotated[str, typer.Option(help="agent, supervisor or admin.")] = "agent",
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin (every brand), or the role held in --brand: supervisor, agent,"
+            " analyst, designer or editor; comma-separated for several."
+        ),
+    ] = "agent",
+    brand: Annotated[
+        str | None, typer.Option(help="The brand's slug (the only brand when there is one).")
+    ] = None,
     password: Annotated[
         str,
         typer.Option(
@@ -160,7 +169,14 @@ def agent_create(
 
     async def main() -> None:
         async with bootstrap.database_only(settings) as pool:
-            agent = await create_agent(pool, email=email, name=name, password=password, role=role)
+            agent = await create_agent(
+                pool,
+                email=email,
+                name=name,
+                password=password,
+                brand=brand,
+                roles=[r.strip() for r in role.split(",") if r.strip()],
+            )
             print(f"created {agent.role} {agent.email} ({agent.id})")
 
     _run(main)

@@ -143,9 +143,17 @@ def agent_set(
     skills: Annotated[str | None, typer.Option(help="All their skills, comma-separated.")] = None,
     teams: Annotated[str | None, typer.Option(help="All their teams, comma-separated.")] = None,
     brand: BrandOption = None,
-    role: Annotated[str | None, typer.Option(help="agent, supervisor or admin.")] = None,
+    roles: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            "--roles",
+            help="All their roles in the brand, comma-separated: supervisor, agent, analyst,"
+            " designer, editor; or admin (every brand).",
+        ),
+    ] = None,
 ) -> None:
-    """Set an agent's capacity, skills, teams or role."""
+    """Set an agent's capacity, skills, teams or roles (in a brand)."""
     run_with(
         lambda c: org.update_agent(
             c,
@@ -154,7 +162,7 @@ def agent_set(
             skills=_csv(skills),
             teams=_csv(teams),
             brand=brand,
-            role=role,
+            roles=_csv(roles),
         ),
     )
 

@@ -307,6 +307,7 @@ class Router:
             conv = await store.conversation_row(conn, conversation_id)
             self._may_act(conv, agent_id)
             if to_agent is not None:
+                await roster.agent_of_conversation_brand(conn, to_agent, conversation_id)
                 status = await roster.agent_status(conn, to_agent)
                 if status != "online":
                     raise Conflict(f"the agent is {status}: transfer to someone online")
@@ -414,12 +415,13 @@ class Router:
             )
         return result
 
-    async def overview(self) -> dict[str, Any]:
-        """The supervisor's view: queue depth and SLA state per team, and every agent."""
+    async def overview(self, brands: list[str] | None = None) -> dict[str, Any]:
+        """The supervisor's view: queue depth and SLA state per team, and the agents; of
+        these brands (ids), or of every brand when None."""
         now = self.clock()
         async with self._pool.acquire() as conn:
-            figures = await roster.team_figures(conn, now)
-            agents = await roster.agent_views(conn)
+            figures = await roster.team_figures(conn, now, brands)
+            agents = await roster.agent_views(conn, brands=brands)
         return {"now": now.isoformat(), **figures, "agents": agents}
 
     async def _updated(self, conn: store.Conn, conversation_id: str, change: str) -> list[Event]:

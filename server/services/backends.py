@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 from channels.base import Attachment, safe_filename
 from server import store
@@ -13,7 +14,9 @@ from server.errors import Conflict, InvalidInput, NotFound
 from server.payloads import ConversationView, MessageView
 from server.pipeline.flow import Pipeline
 from server.store import Pool, mail
-from web_console.port import ActionRefused, Agent, BadValue, Unknown, UploadedFile
+from web_console import access
+from web_console.access import Placement
+from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown, UploadedFile
 
 PAGE = 500
 
@@ -32,39 +35,74 @@ async def _translated() -> AsyncIterator[None]:
 
 
 class ConsoleBackendImpl:
-    """ConsoleBackend over the store, the pipeline and the router."""
+    """ConsoleBackend over the store, the pipeline and the router. Every lookup and action is
+    scoped to what the agent may see (web_console/access.py): another brand's conversation,
+    message or file is Unknown, as if it did not exist."""
 
     def __init__(self, pool: Pool, pipeline: Pipeline, router: Router) -> None:
         self._pool = pool
         self._pipeline = pipeline
         self._router = router
 
-    async def conversations(self, statuses: list[str]) -> list[ConversationView]:
+    async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> None:
+        """Unknown unless the agent may see the conversation; Forbidden when ``act`` and
+        their role there only reads."""
         async with self._pool.acquire() as conn:
-            return await store.conversations(conn, statuses)
+            found = (
+                await store.placements(conn, [conversation_id]) if _is_uuid(conversation_id) else {}
+            )
+        where = found.get(conversation_id)
+        if where is None or not access.may_see(agent, where):
+            raise Unknown(f"no conversation {conversation_id}")
+        if act and not access.may_act(agent, where):
+            raise Forbidden("your role in this brand only reads conversations")
 
-    async def conversation(self, conversation_id: str) -> ConversationView:
+    async def _message_placed(self, agent: Agent, message_id: int) -> None:
+        async with self._pool.acquire() as conn:
+            found = await store.placement_of_message(conn, message_id)
+        if found is None or not access.may_see(agent, found[1]):
+            raise Unknown(f"no message {message_id}")
+
+    async def conversations(self, agent: Agent, statuses: list[str]) -> list[ConversationView]:
+        async with self._pool.acquire() as conn:
+            return await store.conversations(conn, statuses, access.reach(agent))
+
+    async def conversation(self, agent: Agent, conversation_id: str) -> ConversationView:
+        await self._placed(agent, conversation_id)
         async with self._pool.acquire() as conn, _translated():
             return await store.conversation(conn, conversation_id)
 
-    async def messages_after(self, conversation_id: str, after_seq: int) -> list[MessageView]:
+    async def messages_after(
+        self, agent: Agent, conversation_id: str, after_seq: int
+    ) -> list[MessageView]:
+        await self._placed(agent, conversation_id)
         async with self._pool.acquire() as conn, _translated():
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
+
+    async def placements(self, conversation_ids: list[str]) -> dict[str, Placement]:
+        async with self._pool.acquire() as conn:
+            return await store.placements(conn, [i for i in conversation_ids if _is_uuid(i)])
 
     async def merge_contact(
         self, agent: Agent, conversation_id: str, other: str
     ) -> ConversationView:
+        await self._placed(agent, conversation_id, act=True)
         async with _translated():
-            return await self._pipeline.merge_contacts(conversation_id, other)
+            await self._pipeline.merge_contacts(conversation_id, other)
+        return await self.conversation(agent, conversation_id)
 
-    async def attachment(self, message_id: int, position: int) -> tuple[str, str, bytes]:
+    async def attachment(
+        self, agent: Agent, message_id: int, position: int
+    ) -> tuple[str, str, bytes]:
+        await self._message_placed(agent, message_id)
         async with self._pool.acquire() as conn:
             found = await store.attachment(conn, message_id, position)
         if found is None:
             raise Unknown(f"no attachment {position} on message {message_id}")
         return found
 
-    async def original(self, message_id: int) -> bytes:
+    async def original(self, agent: Agent, message_id: int) -> bytes:
+        await self._message_placed(agent, message_id)
         async with self._pool.acquire() as conn:
             raw = await mail.raw_of_message(conn, message_id)
         if raw is None:
@@ -79,6 +117,7 @@ class ConsoleBackendImpl:
         client_id: str,
         files: Sequence[UploadedFile] = (),
     ) -> tuple[MessageView, bool]:
+        await self._placed(agent, conversation_id, act=True)
         attachments = tuple(
             Attachment(safe_filename(f.filename, f.content_type, n + 1), f.content_type, f.content)
             for n, f in enumerate(files)
@@ -90,31 +129,41 @@ class ConsoleBackendImpl:
         return stored.message, stored.duplicate
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> ConversationView:
+        await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._pipeline.return_to_bot(agent.id, conversation_id)
-        return await self.conversation(conversation_id)
+        return await self.conversation(agent, conversation_id)
 
-    async def queue(self) -> list[dict[str, Any]]:
-        return await self._router.queue_view()
+    async def queue(self, agent: Agent) -> list[dict[str, Any]]:
+        return [
+            item
+            for item in await self._router.queue_view()
+            if access.may_see(agent, _placement_of(item))
+        ]
 
     async def claim(self, agent: Agent, conversation_id: str) -> ConversationView:
+        await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._router.claim(agent.id, conversation_id)
-        return await self.conversation(conversation_id)
+        return await self.conversation(agent, conversation_id)
 
     async def transfer(
         self, agent: Agent, conversation_id: str, to_agent: str | None, to_team: str | None
     ) -> ConversationView:
+        await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._router.transfer(
                 agent.id, conversation_id, to_agent=to_agent, to_team=to_team
             )
-        return await self.conversation(conversation_id)
+            # The conversation may now sit where the agent cannot see it.
+            async with self._pool.acquire() as conn:
+                return await store.conversation(conn, conversation_id)
 
     async def resolve(self, agent: Agent, conversation_id: str) -> ConversationView:
+        await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._router.resolve(agent.id, conversation_id)
-        return await self.conversation(conversation_id)
+        return await self.conversation(agent, conversation_id)
 
     async def set_status(self, agent: Agent, status: str) -> Mapping[str, Any]:
         async with _translated():
@@ -124,13 +173,19 @@ class ConsoleBackendImpl:
         async with _translated():
             return await self._router.agent_view(agent.id)
 
-    async def overview(self) -> dict[str, Any]:
-        return await self._router.overview()
+    async def overview(self, agent: Agent) -> dict[str, Any]:
+        brands = None if agent.admin else sorted(access.brands_where(agent, access.REPORTS))
+        return await self._router.overview(brands)
 
-    async def directory(self) -> dict[str, Any]:
-        overview = await self._router.overview()
+    async def directory(self, agent: Agent) -> dict[str, Any]:
+        """The teams and agents of the brands where the agent may act."""
+        brands = None if agent.admin else sorted(access.brands_where(agent, access.ACTING))
+        overview = await self._router.overview(brands)
         return {
-            "teams": [{"id": t["id"], "name": t["name"]} for t in overview["teams"]],
+            "teams": [
+                {"id": t["id"], "name": t["name"], "brand_id": t["brand_id"]}
+                for t in overview["teams"]
+            ],
             "agents": [
                 {k: a[k] for k in ("id", "name", "status", "load", "capacity")}
                 for a in overview["agents"]
@@ -149,5 +204,25 @@ class ConsoleBackendImpl:
         async with self._pool.acquire() as conn:
             return await store.last_event_id(conn)
 
-    async def typing(self, conversation_id: str, active: bool) -> None:
+    async def typing(self, agent: Agent, conversation_id: str, active: bool) -> None:
+        try:
+            await self._placed(agent, conversation_id, act=True)
+        except (Unknown, Forbidden):
+            return  # a typing notice is a hint: one for a conversation not theirs is dropped
         await self._pipeline.typing(conversation_id, "agent", active)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _placement_of(view: Mapping[str, Any]) -> Placement:
+    team = view.get("team")
+    assignee = view.get("assignee")
+    return Placement(
+        view["brand_id"], team["id"] if team else None, assignee["id"] if assignee else None
+    )

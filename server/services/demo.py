@@ -1,5 +1,6 @@
 """Demo data: a brand, its web chat inbox, an agent and the orders the bot can look up, so
-`make run` is usable at once."""
+`make run` is usable at once; and a second brand with its own team and agents, so the console
+shows each brand's people only their own customers."""
 
 from __future__ import annotations
 
@@ -56,6 +57,14 @@ AGENTS = (
         ["support", "technical"],
     ),
 )
+# The second brand: its own web chat, one team, an agent and a supervisor of its own. Dana
+# (the demo admin) sees both brands; Léa and Sam only the Demo Shop; these two only this one.
+OTHER_BRAND_SLUG = "outdoor"
+OTHER_WEBCHAT_INBOX = "outdoor-web"
+OTHER_AGENTS = (
+    ("noor@outdoor.switchboard.test", "Noor Haddad", "agent", 4),
+    ("ines@outdoor.switchboard.test", "Inès Duarte", "supervisor", 4),
+)
 # (band, first response, resolution, escalation points, team told of a breach)
 SLA = (
     ("urgent", 5 * 60, 4 * 3600, 20, "support"),
@@ -83,8 +92,9 @@ ORDERS = (
 )
 
 
-async def seed(pool: Pool) -> None:
-    """Create the demo records that are missing; running it twice changes nothing."""
+async def seed(pool: Pool, *, second_brand: bool = False) -> None:
+    """Create the demo records that are missing; running it twice changes nothing. With
+    ``second_brand`` (``make run`` asks for it), the outdoor brand too."""
     async with pool.acquire() as conn:
         brand_id = await org.ensure_brand(conn, BRAND_SLUG, "Demo Shop")
         await ensure_inbox(conn, "webchat", WEBCHAT_INBOX, "Demo Shop web chat", BRAND_SLUG)
@@ -104,6 +114,9 @@ async def seed(pool: Pool) -> None:
                 delivered_on=delivered,
             )
         await _organisation(pool, conn)
+    # After the demo brand, which stays the first (where unnamed inboxes go).
+    if second_brand:
+        await seed_other_brand(pool)
 
 
 async def _organisation(pool: Pool, conn: Conn) -> None:
@@ -114,7 +127,14 @@ async def _organisation(pool: Pool, conn: Conn) -> None:
         await org.put_skill(conn, skill, description)
     for email, name, role, capacity, skills, teams in AGENTS:
         with contextlib.suppress(Conflict):
-            await create_agent(pool, email=email, name=name, password=AGENT_PASSWORD, role=role)
+            await create_agent(
+                pool,
+                email=email,
+                name=name,
+                password=AGENT_PASSWORD,
+                role=role,
+                brand=BRAND_SLUG,
+            )
             # Only a freshly created agent is set up: an admin's later changes stay.
             await org.update_agent(
                 conn, email, capacity=capacity, skills=skills, teams=teams, brand=BRAND_SLUG
@@ -131,3 +151,26 @@ async def _organisation(pool: Pool, conn: Conn) -> None:
         )
     for intent, skills, team in INTENT_ROUTES:
         await org.put_intent_route(conn, BRAND_SLUG, intent, skills=skills, team=team)
+
+
+async def seed_other_brand(pool: Pool) -> None:
+    """The outdoor brand: its web chat inbox, its support team and its two people."""
+    async with pool.acquire() as conn:
+        await org.ensure_brand(conn, OTHER_BRAND_SLUG, "Trailhead Outdoors")
+        await ensure_inbox(
+            conn, "webchat", OTHER_WEBCHAT_INBOX, "Trailhead web chat", OTHER_BRAND_SLUG
+        )
+        await org.put_team(conn, OTHER_BRAND_SLUG, "support", name="Support", default=True)
+        for email, name, role, capacity in OTHER_AGENTS:
+            with contextlib.suppress(Conflict):
+                await create_agent(
+                    pool,
+                    email=email,
+                    name=name,
+                    password=AGENT_PASSWORD,
+                    role=role,
+                    brand=OTHER_BRAND_SLUG,
+                )
+                await org.update_agent(
+                    conn, email, capacity=capacity, teams=["support"], brand=OTHER_BRAND_SLUG
+                )

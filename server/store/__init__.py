@@ -27,6 +27,8 @@ from server.store.conversations import (
     latest_conversation_id,
     lock_open_conversation,
     lock_thread_conversation,
+    placement_of_message,
+    placements,
 )
 from server.store.event_log import events_after, last_event_id, store_events
 from server.store.messages import (
@@ -105,6 +107,8 @@ __all__ = [
     "messages_after",
     "offered_buttons",
     "order_by_number",
+    "placement_of_message",
+    "placements",
     "record_understanding",
     "resolve_contact",
     "return_to_bot",

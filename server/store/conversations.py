@@ -20,6 +20,7 @@ from server.store.views import (
     optional_str,
     parse_uuid,
 )
+from web_console.access import Placement, Reach
 
 
 class _Missing(Enum):
@@ -195,16 +196,69 @@ async def conversation(conn: Conn, conversation_id: str) -> ConversationView:
     return conversation_view(row)
 
 
+# The conversations a Reach lets its agent see (web_console/access.py), as SQL over the
+# parameters reach_params gives, from $n on.
+def _reach_filter(n: int) -> str:
+    return (
+        f"(${n}::bool OR c.brand_id = ANY(${n + 1}::uuid[])"
+        f" OR (c.brand_id = ANY(${n + 2}::uuid[])"
+        f" AND (c.team_id IS NULL OR c.team_id = ANY(${n + 3}::uuid[])"
+        f" OR c.assignee_id = ${n + 4}::uuid)))"
+    )
+
+
+def _reach_params(reach: Reach) -> tuple[bool, list[UUID], list[UUID], list[UUID], UUID]:
+    return (
+        reach.everything,
+        [UUID(b) for b in reach.whole_brands],
+        [UUID(b) for b in reach.team_brands],
+        [UUID(t) for t in reach.teams],
+        UUID(reach.agent_id),
+    )
+
+
 async def conversations(
-    conn: Conn, statuses: list[str], limit: int = 200
+    conn: Conn, statuses: list[str], reach: Reach, limit: int = 200
 ) -> list[ConversationView]:
+    """The newest conversations in these statuses that the reach lets its agent see."""
     rows = await conn.fetch(
-        CONVERSATION_VIEW_SQL + " WHERE c.status = ANY($1::text[])"
-        " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
+        CONVERSATION_VIEW_SQL
+        + " WHERE c.status = ANY($1::text[]) AND "
+        + _reach_filter(3)
+        + " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
         statuses,
         limit,
+        *_reach_params(reach),
     )
     return [conversation_view(r) for r in rows]
+
+
+async def placements(conn: Conn, ids: list[str]) -> dict[str, Placement]:
+    """Where each of these conversations sits (unknown ids are left out)."""
+    rows = await conn.fetch(
+        "SELECT id, brand_id, team_id, assignee_id FROM conversations WHERE id = ANY($1)",
+        [UUID(i) for i in ids],
+    )
+    return {
+        str(r["id"]): Placement(
+            str(r["brand_id"]), optional_str(r["team_id"]), optional_str(r["assignee_id"])
+        )
+        for r in rows
+    }
+
+
+async def placement_of_message(conn: Conn, message_id: int) -> tuple[str, Placement] | None:
+    """The conversation a message belongs to, and where it sits."""
+    row = await conn.fetchrow(
+        "SELECT c.id, c.brand_id, c.team_id, c.assignee_id FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1",
+        message_id,
+    )
+    if row is None:
+        return None
+    return str(row["id"]), Placement(
+        str(row["brand_id"]), optional_str(row["team_id"]), optional_str(row["assignee_id"])
+    )
 
 
 async def conversations_by_id(conn: Conn, ids: list[str]) -> list[ConversationView]:

@@ -7,6 +7,7 @@ raises InvalidInput (422), NotFound (404) or Conflict (409) with a message namin
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from routing.hours import parse_hours
 from routing.priority import BANDS
 from server.errors import Conflict, InvalidInput, NotFound
 from server.store.views import Conn
+from web_console.access import ROLES as BRAND_ROLES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SKILL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -32,6 +34,10 @@ async def brand_id(conn: Conn, slug: str | None) -> UUID:
     if value is None:
         raise NotFound(f"no brand {slug!r}")
     return UUID(str(value))
+
+
+async def brand_count(conn: Conn) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM brands"))
 
 
 async def team_id(conn: Conn, brand: UUID, slug: str) -> UUID:
@@ -220,18 +226,21 @@ async def update_agent(
     teams: list[str] | None = None,
     brand: str | None = None,
     role: str | None = None,
+    roles: Sequence[str] | None = None,
 ) -> None:
-    """Set what is given: capacity, the whole skill set, the whole team list, the role."""
+    """Set what is given: capacity, the whole skill set, the whole team list (in the brand),
+    and the roles held in the brand (``role`` is one role; "admin" makes an admin, any brand
+    role makes a member holding these roles in the brand). Joining a team of a brand where
+    the agent holds no role makes them an agent there."""
     if capacity is not None and not 0 <= capacity <= MAX_CAPACITY:
         raise InvalidInput(f"capacity: must be between 0 and {MAX_CAPACITY}")
-    if role is not None and role not in ("agent", "supervisor", "admin"):
-        raise InvalidInput("role: must be agent, supervisor or admin")
+    held = list(roles) if roles is not None else ([role] if role is not None else None)
+    if held is not None and (unknown := [r for r in held if r not in ("admin", *BRAND_ROLES)]):
+        raise InvalidInput(f"role {unknown[0]!r}: must be admin or one of {', '.join(BRAND_ROLES)}")
     async with conn.transaction():
         agent = await agent_id(conn, email_or_id)
-        team_ids = []
-        if teams:
-            owner = await brand_id(conn, brand)
-            team_ids = [await team_id(conn, owner, slug) for slug in teams]
+        owner = await brand_id(conn, brand) if teams or held else None
+        team_ids = [await team_id(conn, owner, slug) for slug in teams or []] if owner else []
         if skills is not None:
             await _known_skills(conn, skills)
             await conn.execute("DELETE FROM agent_skills WHERE agent_id = $1", agent)
@@ -245,16 +254,53 @@ async def update_agent(
                 "INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2)",
                 [(t, agent) for t in set(team_ids)],
             )
-        # A new role ends the agent's console sessions: they log in again under it.
+        changed = False
+        if held is not None:
+            changed = await _set_roles(conn, agent, owner, held)
+        if team_ids:
+            await conn.execute(
+                "INSERT INTO brand_roles (agent_id, brand_id, role) SELECT $1, $2, 'agent'"
+                " WHERE NOT EXISTS (SELECT 1 FROM brand_roles WHERE agent_id = $1"
+                " AND brand_id = $2)",
+                agent,
+                owner,
+            )
+        # New roles end the agent's console sessions: they log in again under them.
         await conn.execute(
-            "UPDATE agents SET capacity = coalesce($2, capacity), role = coalesce($3, role),"
-            " session_version = session_version"
-            " + CASE WHEN $3::text IS NOT NULL AND $3::text <> role THEN 1 ELSE 0 END"
+            "UPDATE agents SET capacity = coalesce($2, capacity),"
+            " session_version = session_version + CASE WHEN $3 THEN 1 ELSE 0 END"
             " WHERE id = $1",
             agent,
             capacity,
-            role,
+            changed,
         )
+
+
+async def _set_roles(conn: Conn, agent: UUID, brand: UUID | None, held: list[str]) -> bool:
+    """Make the agent an admin, or a member holding ``held`` in the brand; whether anything
+    changed."""
+    before = await _roles_of(conn, agent)
+    admin = "admin" in held
+    await conn.execute(
+        "UPDATE agents SET role = $2 WHERE id = $1", agent, "admin" if admin else "member"
+    )
+    if brand is not None:
+        await conn.execute(
+            "DELETE FROM brand_roles WHERE agent_id = $1 AND brand_id = $2", agent, brand
+        )
+        await conn.executemany(
+            "INSERT INTO brand_roles (agent_id, brand_id, role) VALUES ($1, $2, $3)",
+            [(agent, brand, r) for r in sorted(set(held) - {"admin"})],
+        )
+    return before != await _roles_of(conn, agent)
+
+
+async def _roles_of(conn: Conn, agent: UUID) -> tuple[str, list[tuple[str, str]]]:
+    role = await conn.fetchval("SELECT role FROM agents WHERE id = $1", agent)
+    rows = await conn.fetch(
+        "SELECT brand_id::text, role FROM brand_roles WHERE agent_id = $1 ORDER BY 1, 2", agent
+    )
+    return str(role), [(r[0], r[1]) for r in rows]
 
 
 # ---- SLA policies ----

@@ -19,8 +19,11 @@ def _uuid(value: str, what: str) -> UUID:
         raise NotFound(f"no {what} {value!r}") from None
 
 
-async def agent_views(conn: Conn, agent_id: str | None = None) -> list[AgentView]:
-    """Agents as the console shows them: status, load and capacity, teams and skills."""
+async def agent_views(
+    conn: Conn, agent_id: str | None = None, *, brands: list[str] | None = None
+) -> list[AgentView]:
+    """Agents as the console shows them: status, load and capacity, teams and skills; those
+    holding a role in one of ``brands`` (ids) when given, admins included."""
     rows = await conn.fetch(
         """SELECT a.id, a.name, a.email, a.role, a.status, a.capacity,
                   (SELECT count(*) FROM conversations c
@@ -38,8 +41,12 @@ async def agent_views(conn: Conn, agent_id: str | None = None) -> list[AgentView
                                      GROUP BY brand_id) r), '{}') AS roles
              FROM agents a
             WHERE a.active AND ($1::uuid IS NULL OR a.id = $1)
+              AND ($2::uuid[] IS NULL OR a.role = 'admin' OR EXISTS (
+                   SELECT 1 FROM brand_roles r WHERE r.agent_id = a.id
+                      AND r.brand_id = ANY($2::uuid[])))
             ORDER BY a.name""",
         _uuid(agent_id, "agent") if agent_id else None,
+        None if brands is None else [UUID(b) for b in brands],
     )
     return [
         {
@@ -110,10 +117,28 @@ async def team_of_conversation_brand(conn: Conn, team_id: str, conversation_id: 
         raise NotFound(f"no team {team_id} in this conversation's brand")
 
 
-async def team_figures(conn: Conn, now: datetime) -> dict[str, Any]:
-    """Per team: queued, assigned, oldest wait, overdue first responses, next deadline."""
+async def agent_of_conversation_brand(conn: Conn, agent_id: str, conversation_id: str) -> None:
+    """NotFound unless the agent may take conversations of the conversation's brand: an
+    admin, or a supervisor or agent there."""
+    exists = await conn.fetchval(
+        "SELECT true FROM agents a, conversations c WHERE a.id = $1 AND c.id = $2 AND a.active"
+        " AND (a.role = 'admin' OR EXISTS (SELECT 1 FROM brand_roles r WHERE r.agent_id = a.id"
+        " AND r.brand_id = c.brand_id AND r.role IN ('supervisor', 'agent')))",
+        _uuid(agent_id, "agent"),
+        UUID(conversation_id),
+    )
+    if not exists:
+        raise NotFound(f"no agent {agent_id} in this conversation's brand")
+
+
+async def team_figures(
+    conn: Conn, now: datetime, brands: list[str] | None = None
+) -> dict[str, Any]:
+    """Per team: queued, assigned, oldest wait, overdue first responses, next deadline; of
+    these brands (ids), or of every brand when None."""
+    scope = None if brands is None else [UUID(b) for b in brands]
     teams = await conn.fetch(
-        """SELECT t.id, t.slug, t.name, t.assignment, b.slug AS brand,
+        """SELECT t.id, t.slug, t.name, t.assignment, b.slug AS brand, b.id AS brand_id,
                   count(c.id) FILTER (WHERE c.status = 'queued') AS queued,
                   count(c.id) FILTER (WHERE c.status = 'assigned') AS assigned,
                   min(c.queued_at) FILTER (WHERE c.status = 'queued') AS oldest,
@@ -125,15 +150,22 @@ async def team_figures(conn: Conn, now: datetime) -> dict[str, Any]:
                         AND c.first_response_at IS NULL) AS next_due
              FROM teams t JOIN brands b ON b.id = t.brand_id
              LEFT JOIN conversations c ON c.team_id = t.id
-            GROUP BY t.id, b.slug ORDER BY b.slug, t.slug""",
+            WHERE $2::uuid[] IS NULL OR b.id = ANY($2::uuid[])
+            GROUP BY t.id, b.slug, b.id ORDER BY b.slug, t.slug""",
         now,
+        scope,
     )
     unteamed = await conn.fetchval(
         "SELECT count(*) FROM conversations WHERE status = 'queued' AND team_id IS NULL"
+        " AND ($1::uuid[] IS NULL OR brand_id = ANY($1::uuid[]))",
+        scope,
     )
     breaches = await conn.fetchval(
-        "SELECT count(*) FROM sla_breaches WHERE breached_at > $1::timestamptz - interval '1 day'",
+        "SELECT count(*) FROM sla_breaches s JOIN conversations c ON c.id = s.conversation_id"
+        " WHERE s.breached_at > $1::timestamptz - interval '1 day'"
+        " AND ($2::uuid[] IS NULL OR c.brand_id = ANY($2::uuid[]))",
         now,
+        scope,
     )
     return {
         "teams": [
@@ -142,6 +174,7 @@ async def team_figures(conn: Conn, now: datetime) -> dict[str, Any]:
                 "slug": t["slug"],
                 "name": t["name"],
                 "brand": t["brand"],
+                "brand_id": str(t["brand_id"]),
                 "assignment": t["assignment"],
                 "queued": t["queued"],
                 "assigned": t["assigned"],

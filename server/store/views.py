@@ -106,8 +106,8 @@ def _nlu_summary(row: asyncpg.Record) -> NluSummary | None:
 
 
 CONVERSATION_VIEW_SQL = """
-    SELECT c.id, c.brand_id, c.inbox_id, c.contact_id, c.channel, c.status, c.priority, c.assignee_id,
-           c.last_seq, c.last_message_at, c.created_at, c.updated_at,
+    SELECT c.id, c.brand_id, c.inbox_id, c.contact_id, c.channel, c.status, c.priority,
+           c.assignee_id, c.last_seq, c.last_message_at, c.created_at, c.updated_at,
            c.handoff_reason, c.handoff_at, c.language, ct.vip AS contact_vip,
            ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
            c.team_id, t.name AS team_name, c.required_skills, c.intent, c.priority_parts,

@@ -50,14 +50,19 @@ async def create(request: Request) -> Response:
             name=fields.name,
             password=fields.password,
             role=fields.role or "agent",
+            brand=fields.brand,
+            roles=fields.roles or (),
         )
         return JSON(await _apply(request, conn, agent.id, fields), status_code=201)
 
 
 async def patch_agent(request: Request) -> Response:
     """
-    summary: Change an agent's capacity, skills, teams, role or status (admin token)
-    description: The agent is named by id or email.
+    summary: Change an agent's capacity, skills, teams, roles or status (admin token)
+    description: >
+      The agent is named by id or email. `role` or `roles` set the roles held in `brand`
+      (the only brand when there is one); "admin" holds every power in every brand. New
+      roles end the agent's console sessions.
     body: AgentBody
     responses:
       200: {description: the agent}
@@ -83,6 +88,7 @@ async def _apply(request: Request, conn: Conn, key: str, fields: AgentBody) -> A
         teams=fields.teams,
         brand=fields.brand,
         role=fields.role,
+        roles=fields.roles,
     )
     agent_id = str(await org.agent_id(conn, key))
     if fields.status is not None:

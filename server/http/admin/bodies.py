@@ -41,12 +41,18 @@ class SkillBody(_Body):
     description: str = Field(default="", max_length=500)
 
 
+Role = Literal["admin", "supervisor", "agent", "analyst", "designer", "editor"]
+
+
 class AgentBody(_Body):
     capacity: int | None = Field(default=None, ge=0, le=org.MAX_CAPACITY)
     skills: list[str] | None = None
     teams: list[str] | None = None
+    # The brand the teams and roles are in (the only brand when there is one).
     brand: str | None = None
-    role: Literal["agent", "supervisor", "admin"] | None = None
+    # One role ("admin": every brand), or the whole set held in the brand.
+    role: Role | None = None
+    roles: list[Role] | None = None
     status: Literal["online", "away", "offline"] | None = None
 
 

@@ -1,0 +1,299 @@
+"""The access matrix, generated from the app's route table: every console route is called by
+every kind of caller (no session, a tampered, expired or revoked cookie, an admin, and each
+role in the conversation's brand and in the other brand), and every admin route with no
+token, a wrong one and a console cookie. A route missing from the tables below fails the test,
+so a new route cannot ship without saying who may call it.
+
+The socket's event filter has its matrix too: every event name the server publishes, by every
+role, in its own brand and in the other / other brand."""
+
+from __future__ import annotations
+
+import json
+import time
+from base64 import b64encode
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import itsdangerous
+import pytest
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from server import events
+from server.http.app import create_app
+from server.services import demo
+from tests.harness import RunningServer
+from tests.web_console.brands import ROLES, Brand, person, signed_in, two_brands
+from web_console.access import Placement
+from web_console.hub import _may_receive
+from web_console.port import Agent
+
+# Who may call each console route.
+#   public    anyone (the login itself; the sample credentials are wrong: 401, or 429 once
+#             the throttle has seen enough of them)
+#   anyone    anyone; without a session it does nothing (logout)
+#   session   any signed-in user
+#   worker    those who take conversations: supervisors, agents, admins
+#   report    supervisors, analysts, admins
+#   list      those who read conversations: supervisors, agents, analysts, admins
+#   read      …one conversation (or its messages and files): as list, in its brand and reach
+#   act       …and change it: supervisors and agents in its brand and reach, admins
+CONSOLE = {
+    ("POST", "/console/api/login"): "public",
+    ("POST", "/console/api/logout"): "anyone",
+    ("GET", "/console/api/me"): "session",
+    ("POST", "/console/api/me/status"): "session",
+    ("GET", "/console/api/queue"): "worker",
+    ("GET", "/console/api/directory"): "worker",
+    ("GET", "/console/api/overview"): "report",
+    ("GET", "/console/api/conversations"): "list",
+    ("GET", "/console/api/conversations/{id}"): "read",
+    ("GET", "/console/api/conversations/{id}/messages"): "read",
+    ("GET", "/console/api/messages/{message_id:int}/attachments/{n:int}"): "read",
+    ("GET", "/console/api/messages/{message_id:int}/original"): "read",
+    ("POST", "/console/api/conversations/{id}/messages"): "act",
+    ("POST", "/console/api/conversations/{id}/claim"): "act",
+    ("POST", "/console/api/conversations/{id}/transfer"): "act",
+    ("POST", "/console/api/conversations/{id}/merge-contact"): "act",
+    ("POST", "/console/api/conversations/{id}/return-to-bot"): "act",
+    ("POST", "/console/api/conversations/{id}/resolve"): "act",
+}
+# Routes that are not the console's nor the admin API's, each with how it is guarded.
+ELSEWHERE = {
+    "/healthz": "public",
+    "/readyz": "public",
+    "/metrics": "public (operators firewall it)",
+    "/openapi.json": "public",
+    "/api/bot/orders/{number}": "bot API token",
+    "/api/webchat/sessions": "widget: per-inbox, rate-limited",
+    "/api/webchat/messages/{message_id:int}/attachments/{n:int}": "widget: visitor token",
+    "/api/webchat/files": "widget: visitor token",
+    "/ws/webchat": "widget: visitor token",
+    "/widget": "public files (the widget)",
+    "/": "public page (the demo shop)",
+    "/console": "public page",
+    "/console/static": "public files",
+    "/console/ws": "console session (the event matrix below)",
+}
+SAMPLE_BODIES: dict[str, Any] = {
+    "/console/api/login": {"email": "nobody@example.test", "password": "wrong"},
+    "/console/api/me/status": {"status": "away"},
+    "/console/api/conversations/{id}/messages": {"text": "hello", "client_id": "matrix-1"},
+    "/console/api/conversations/{id}/transfer": {"team_id": "00000000-0000-0000-0000-000000000000"},
+    "/console/api/conversations/{id}/merge-contact": {"contact": "nobody@example.test"},
+}
+HIDDEN = ("no conversation ", "no message ")
+
+
+def walk(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every route, WebSocket routes as ("WS", path), mounts entered."""
+    found: list[tuple[str, str]] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            inner = route.routes
+            if inner:
+                found += walk(list(inner), prefix + route.path)
+            else:
+                found.append(("GET", prefix + route.path))
+        elif isinstance(route, Route):
+            found += [
+                (m, prefix + route.path) for m in sorted(route.methods or {"GET"}) if m != "HEAD"
+            ]
+        elif isinstance(route, WebSocketRoute):
+            found.append(("WS", prefix + route.path))
+    return found
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    # The role held, "admin", or how the cookie is broken: none, tampered, expired, revoked.
+    role: str
+    # "own": the brand of the conversation tried; "other": the other brand.
+    brand: str = "own"
+    cookie: str | None = None
+
+
+def expected(policy: str, caller: Caller) -> str:
+    """What the caller gets: "401", "403", "404" (the conversation does not exist for them)
+    or "allowed" (anything else: 200, 201, a 409 or a 422 about the body)."""
+    if policy == "public":
+        return "refused"
+    if policy == "anyone":
+        return "allowed"
+    if caller.role in ("none", "tampered", "expired", "revoked"):
+        return "401"
+    if caller.role == "admin" or policy == "session":
+        return "allowed"
+    roles = {"worker": {"supervisor", "agent"}, "act": {"supervisor", "agent"}}.get(
+        policy,
+        {"supervisor", "analyst"} if policy == "report" else {"supervisor", "agent", "analyst"},
+    )
+    if caller.role not in roles:
+        return "403"
+    if policy in ("read", "act") and caller.brand == "other":
+        return "404"
+    return "allowed"
+
+
+def outcome(response: httpx.Response, policy: str) -> str:
+    if policy == "public" and response.status_code in (401, 429):
+        return "refused"
+    if response.status_code in (401, 403):
+        return str(response.status_code)
+    if response.status_code == 404 and response.json().get("error", "").startswith(HIDDEN):
+        return "404"
+    assert response.status_code < 500, response.text
+    return "allowed"
+
+
+def session_cookie(server: RunningServer, data: dict[str, Any], age: int = 0) -> str:
+    """A console cookie signed with the server's key, ``age`` seconds old."""
+
+    class Signer(itsdangerous.TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - age
+
+    signed = Signer(server.services.settings.signing_key()).sign(
+        b64encode(json.dumps(data).encode())
+    )
+    return f"switchboard_console={signed.decode()}"
+
+
+async def callers(server: RunningServer) -> list[Caller]:
+    found = [Caller("no session", "none")]
+    admin = await signed_in(server, await person(server, demo.BRAND_SLUG, "admin"))
+    found.append(Caller("admin", "admin", cookie=_cookie(admin)))
+    for role in ROLES:
+        for side, slug in (("own", demo.BRAND_SLUG), ("other", demo.OTHER_BRAND_SLUG)):
+            email = await person(server, slug, role, ["support"] if role == "agent" else [])
+            http = await signed_in(server, email)
+            found.append(Caller(f"{role} ({side} brand)", role, side, _cookie(http)))
+            await http.aclose()
+    me = (await admin.get("/console/api/me")).json()["agent"]
+    good = _cookie(admin)
+    found.append(
+        Caller(
+            "tampered",
+            "tampered",
+            cookie=good[:-3] + ("abc" if not good.endswith("abc") else "xyz"),
+        )
+    )
+    ttl = server.services.settings.console_session_ttl
+    found.append(
+        Caller(
+            "expired",
+            "expired",
+            cookie=session_cookie(server, {"agent_id": me["id"], "version": 0}, ttl + 60),
+        )
+    )
+    revoked = await signed_in(server, await person(server, demo.BRAND_SLUG, "supervisor"))
+    copied = _cookie(revoked)
+    assert (await revoked.post("/console/api/logout")).status_code == 204
+    found.append(Caller("revoked", "revoked", cookie=copied))
+    await admin.aclose()
+    await revoked.aclose()
+    return found
+
+
+def _cookie(http: httpx.AsyncClient) -> str:
+    return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+
+
+def concrete(path: str, brand: Brand) -> str:
+    return (
+        path.replace("{id}", brand.conversation_id)
+        .replace("{message_id:int}", str(brand.message_id))
+        .replace("{n:int}", "0")
+    )
+
+
+async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_says(
+    server: RunningServer,
+) -> None:
+    table = walk(create_app(server.services).routes)
+    unknown = [
+        (m, p)
+        for m, p in table
+        if (m, p) not in CONSOLE and p not in ELSEWHERE and not p.startswith("/api/admin/")
+    ]
+    assert not unknown, f"routes with no entry in the access matrix: {unknown}"
+    shop, _ = await two_brands(server)
+    people = await callers(server)
+    cells, wrong = 0, []
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        # Reads before acts; logout last (it ends the admin's session).
+        order = sorted(CONSOLE.items(), key=lambda kv: (kv[1] == "act", "logout" in kv[0][1]))
+        for (method, path), policy in order:
+            for caller in people:
+                headers = {"cookie": caller.cookie} if caller.cookie else {}
+                if "logout" in path and caller.role not in (
+                    "none",
+                    "tampered",
+                    "expired",
+                    "revoked",
+                ):
+                    continue  # checked in test_sessions; here it would end the sessions used below
+                response = await http.request(
+                    method, concrete(path, shop), json=SAMPLE_BODIES.get(path), headers=headers
+                )
+                got, want = outcome(response, policy), expected(policy, caller)
+                cells += 1
+                if got != want:
+                    wrong.append(f"{method} {path} as {caller.name}: {got}, not {want}")
+        admin_routes = [(m, p) for m, p in table if p.startswith("/api/admin/")]
+        admin_cookie = next(c.cookie for c in people if c.role == "admin")
+        for method, path in admin_routes:
+            concrete_path = path.replace("{", "x").replace("}", "")
+            for name, headers in (
+                ("no token", {}),
+                ("wrong token", {"authorization": "Bearer not-the-token"}),
+                ("console cookie", {"cookie": admin_cookie or ""}),
+            ):
+                response = await http.request(method, concrete_path, headers=headers)
+                cells += 1
+                if response.status_code != 401:
+                    wrong.append(f"{method} {path} with {name}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+    print(f"access matrix: {cells} HTTP cells checked")
+    assert cells > 300
+
+
+# Every event name the server publishes (server/events.py's constants).
+EVENT_NAMES = sorted(v for k, v in vars(events).items() if k.isupper() and isinstance(v, str))
+
+
+@pytest.mark.parametrize("name", EVENT_NAMES)
+def test_each_event_reaches_only_the_consoles_that_may_see_its_conversation(name: str) -> None:
+    shop, other = "brand-shop", "brand-outdoor"
+    where = Placement(shop, "team-support", None)
+    agent_payload = {"id": "a-colleague", "role": "member", "roles": {shop: ["agent"]}}
+    event = {
+        "id": 1,
+        "name": name,
+        "conversation_id": "" if name == events.AGENT_UPDATED else "c1",
+        "data": {"agent": agent_payload} if name == events.AGENT_UPDATED else {},
+    }
+    agent_view = event["data"].get("agent") if name == events.AGENT_UPDATED else None
+    cells = 0
+    for role in ("admin", *ROLES):
+        for side, brand in (("own", shop), ("other", other)):
+            viewer = Agent(
+                id="viewer",
+                email="v@example.test",
+                name="V",
+                admin=role == "admin",
+                roles={} if role == "admin" else {brand: frozenset({role})},
+                teams=frozenset({"team-support"}) if side == "own" else frozenset(),
+            )
+            got = _may_receive(viewer, event, where, where, agent_view)
+            if role == "admin":
+                want = True
+            elif name == events.AGENT_UPDATED:
+                want = side == "own"  # a colleague of the same brand
+            else:
+                want = side == "own" and role in ("supervisor", "agent", "analyst")
+            assert got == want, (name, role, side)
+            cells += 1
+    assert cells == 2 * (1 + len(ROLES))
