@@ -13,17 +13,21 @@ Actions are dotted names, ``<what>.<verb>``: ``agent.created``, ``brand.changed`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 from uuid import UUID
 
+from server.errors import InvalidInput
 from server.store.views import Conn, iso, optional_str
 
 # Who acts when no agent does.
 SYSTEM = "system"
 ADMIN_TOKEN = "admin token"
+# An action ("contact.erased") or a family of them ("contact.").
+ACTION = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$")
 
 
 async def record(
@@ -150,6 +154,27 @@ async def entries(conn: Conn, query: AuditQuery) -> AuditPage:
     ]
     more = len(rows) > query.limit
     return {"entries": found, "next": found[-1]["id"] if more and found else None}
+
+
+def action_filter(value: str) -> str:
+    """An action or family to filter by; InvalidInput when it cannot be one."""
+    if len(value) > 100 or not ACTION.match(value):
+        raise InvalidInput(
+            f"action: {value!r} is not an action ('contact.erased') or family ('contact.')"
+        )
+    return value
+
+
+def moment(name: str, value: str) -> datetime:
+    """An ISO 8601 date or time to filter by, UTC unless it says; InvalidInput otherwise."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{name}: {value!r} is not an ISO 8601 date or time"
+            " (e.g. 2026-05-01 or 2026-05-01T09:30:00Z)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _uuid_or_none(value: str) -> UUID | None:

@@ -1,5 +1,7 @@
 """The admin REST API (/api/admin/*): brands, teams, skills, agents, SLA policies, intent
-routes, inboxes, contacts and the mail room, for scripts and provisioning tools.
+routes, inboxes, contacts (and their export and erasure), the mail room and the audit log, for
+scripts and provisioning tools. Every change made here is recorded in the audit log
+(``audit.note``).
 
 Bearer token: SWITCHBOARD_ADMIN_TOKEN (generated under the data folder and printed by `serve`
 when unset), checked once for the whole mount. The CLI offers the same operations; both go
@@ -11,7 +13,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from server.http.admin import agents, mail, organisation, policies
+from server.http.admin import agents, audit, mail, organisation, policies, privacy
 from server.http.auth import BearerToken
 
 PREFIX = "/api/admin"
@@ -21,6 +23,13 @@ def mount(token: str) -> Mount:
     """Every admin route under /api/admin, behind the admin token."""
     return Mount(
         PREFIX,
-        routes=[*organisation.routes, *agents.routes, *policies.routes, *mail.routes],
+        routes=[
+            *organisation.routes,
+            *agents.routes,
+            *policies.routes,
+            *mail.routes,
+            *privacy.routes,
+            *audit.routes,
+        ],
         middleware=[Middleware(BearerToken, token=token, what="admin token")],
     )

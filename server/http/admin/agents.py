@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.http.admin.audit import note
 from server.http.admin.bodies import AgentBody, NewAgentBody
 from server.http.inputs import body, path_value, services
 from server.http.responses import JSON
@@ -53,7 +55,18 @@ async def create(request: Request) -> Response:
             brand=fields.brand,
             roles=fields.roles or (),
         )
-        return JSON(await _apply(request, conn, agent.id, fields), status_code=201)
+        view = await _apply(request, conn, agent.id, fields)
+        detail = fields.model_dump(exclude_unset=True, exclude={"password"})
+        await note(
+            request,
+            conn,
+            "agent.created",
+            brand_id=await _brand(conn, fields),
+            target_kind="agent",
+            target_id=agent.id,
+            detail=detail,
+        )
+        return JSON(view, status_code=201)
 
 
 async def patch_agent(request: Request) -> Response:
@@ -74,7 +87,33 @@ async def patch_agent(request: Request) -> Response:
     fields = await body(request, AgentBody)
     key = path_value(request, "agent")
     async with services(request).pool.acquire() as conn:
-        return JSON(await _apply(request, conn, key, fields))
+        view = await _apply(request, conn, key, fields)
+        detail = fields.model_dump(exclude_unset=True)
+        # Role and team changes have actions of their own, so the log can be filtered by them.
+        actions = [a for a, keys in _ACTIONS if keys & detail.keys()]
+        for action in actions or ["agent.changed"]:
+            await note(
+                request,
+                conn,
+                action,
+                brand_id=await _brand(conn, fields),
+                target_kind="agent",
+                target_id=view["id"],
+                detail=detail,
+            )
+        return JSON(view)
+
+
+_ACTIONS = (
+    ("agent.role_changed", {"role", "roles"}),
+    ("agent.teams_changed", {"teams"}),
+    ("agent.changed", {"capacity", "skills", "status"}),
+)
+
+
+async def _brand(conn: Conn, fields: AgentBody) -> UUID | None:
+    """The brand the body names, if it names one."""
+    return await org.brand_id(conn, fields.brand) if fields.brand is not None else None
 
 
 async def _apply(request: Request, conn: Conn, key: str, fields: AgentBody) -> Any:

@@ -27,6 +27,14 @@ class BrandBody(_Body):
     business_hours: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=2)
     clear_business_hours: bool = False
+    # Days to keep, or null to keep forever; left out: unchanged (docs/privacy.md).
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    events_retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    files_retention_days: int | None = Field(default=None, ge=1, le=36_500)
+
+
+class EraseBody(_Body):
+    confirm: bool = False
 
 
 class TeamBody(_Body):

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.errors import InvalidInput, NotFound
+from server.http.admin.audit import note
 from server.http.inputs import services
 from server.http.responses import JSON
 from server.store import mail
@@ -79,10 +80,11 @@ async def retry_mail_receipt(request: Request) -> Response:
       404: {description: no quarantined receipt with this id}
     """
     number = _receipt(request)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         queued = await mail.requeue_receipt(conn, number)
-    if not queued:
-        raise NotFound(f"no quarantined mail receipt {number}")
+        if not queued:
+            raise NotFound(f"no quarantined mail receipt {number}")
+        await note(request, conn, "mail.retried", target_kind="mail", target_id=str(number))
     services(request).mailroom.process_soon(number)
     return JSON({"id": number, "state": "received"}, status_code=202)
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.http.admin.audit import note
 from server.http.admin.bodies import (
     BrandBody,
     ContactBody,
@@ -17,20 +18,30 @@ from server.http.admin.bodies import (
 from server.http.inputs import body, path_value, query_value, services
 from server.http.responses import JSON
 from server.store import organisation as org
+from server.store import privacy, retention
 
 
 async def list_brands(request: Request) -> Response:
     """
-    summary: Brands with business hours and language (admin token)
+    summary: Brands with business hours, language and retention (admin token)
     responses: {200: {description: the brands}, 401: {description: no admin token}}
     """
     async with services(request).pool.acquire() as conn:
-        return JSON({"brands": await org.brands(conn)})
+        kept = {r.slug: r for r in await retention.retention(conn)}
+        brands = [{**b, **_retention(kept[b["slug"]])} for b in await org.brands(conn)]
+    return JSON({"brands": brands})
+
+
+def _retention(kept: retention.Retention) -> dict[str, int | None]:
+    return {name: getattr(kept, name) for name in retention.SETTINGS}
 
 
 async def put_brand(request: Request) -> Response:
     """
     summary: Create or change a brand (admin token)
+    description: >
+      The retention settings are days, or null to keep forever (docs/privacy.md); a field
+      left out is unchanged.
     body: BrandBody
     responses:
       200: {description: the brand}
@@ -40,7 +51,8 @@ async def put_brand(request: Request) -> Response:
     """
     fields = await body(request, BrandBody)
     slug = path_value(request, "slug")
-    async with services(request).pool.acquire() as conn:
+    changes = {k: getattr(fields, k) for k in retention.SETTINGS if k in fields.model_fields_set}
+    async with services(request).pool.acquire() as conn, conn.transaction():
         brand = await org.put_brand(
             conn,
             slug,
@@ -48,6 +60,18 @@ async def put_brand(request: Request) -> Response:
             business_hours=fields.business_hours,
             language=fields.language,
             clear_hours=fields.clear_business_hours,
+        )
+        brand_id = await org.brand_id(conn, slug)
+        brand |= await retention.set_retention(conn, brand_id, changes)
+        detail = fields.model_dump(exclude_unset=True)
+        await note(
+            request,
+            conn,
+            "brand.changed",
+            brand_id=brand_id,
+            target_kind="brand",
+            target_id=slug,
+            detail=detail,
         )
     return JSON(brand)
 
@@ -74,7 +98,7 @@ async def put_team(request: Request) -> Response:
     """
     fields = await body(request, TeamBody)
     slug = path_value(request, "slug")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         team = await org.put_team(
             conn,
             fields.brand,
@@ -83,6 +107,17 @@ async def put_team(request: Request) -> Response:
             assignment=fields.assignment,
             requeue_unanswered=fields.requeue_unanswered,
             default=fields.default,
+        )
+        brand_id = await org.brand_id(conn, fields.brand)
+        detail = fields.model_dump(exclude_unset=True)
+        await note(
+            request,
+            conn,
+            "team.changed",
+            brand_id=brand_id,
+            target_kind="team",
+            target_id=team["id"],
+            detail=detail,
         )
     return JSON(team)
 
@@ -100,8 +135,20 @@ async def delete_team(request: Request) -> Response:
       422: {description: invalid slug}
     """
     slug = path_value(request, "slug")
-    async with services(request).pool.acquire() as conn:
-        await org.delete_team(conn, query_value(request, "brand"), slug)
+    brand = query_value(request, "brand")
+    async with services(request).pool.acquire() as conn, conn.transaction():
+        brand_id = await org.brand_id(conn, brand)
+        team_id = await org.team_id(conn, brand_id, slug)
+        await org.delete_team(conn, brand, slug)
+        await note(
+            request,
+            conn,
+            "team.deleted",
+            brand_id=brand_id,
+            target_kind="team",
+            target_id=str(team_id),
+            detail={"slug": slug},
+        )
     return Response(status_code=204)
 
 
@@ -126,8 +173,12 @@ async def put_skill(request: Request) -> Response:
     """
     fields = await body(request, SkillBody)
     name = path_value(request, "name")
-    async with services(request).pool.acquire() as conn:
-        return JSON(await org.put_skill(conn, name, fields.description))
+    async with services(request).pool.acquire() as conn, conn.transaction():
+        skill = await org.put_skill(conn, name, fields.description)
+        await note(
+            request, conn, "skill.changed", target_kind="skill", target_id=name, detail=skill
+        )
+    return JSON(skill)
 
 
 async def delete_skill(request: Request) -> Response:
@@ -140,8 +191,9 @@ async def delete_skill(request: Request) -> Response:
       422: {description: invalid name}
     """
     name = path_value(request, "name")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         await org.delete_skill(conn, name)
+        await note(request, conn, "skill.deleted", target_kind="skill", target_id=name)
     return Response(status_code=204)
 
 
@@ -168,9 +220,18 @@ async def put_inbox(request: Request) -> Response:
     """
     fields = await body(request, InboxBody)
     channel, address = path_value(request, "channel"), path_value(request, "address")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         inbox = await org.put_inbox(
             conn, fields.brand, channel, address, name=fields.name, team=fields.team
+        )
+        await note(
+            request,
+            conn,
+            "inbox.changed",
+            brand_id=await org.brand_id(conn, inbox["brand"]),
+            target_kind="inbox",
+            target_id=f"{channel}:{address}",
+            detail=fields.model_dump(exclude_unset=True),
         )
     return JSON(inbox)
 
@@ -188,8 +249,16 @@ async def put_inbox_team(request: Request) -> Response:
     """
     fields = await body(request, InboxTeamBody)
     channel, address = path_value(request, "channel"), path_value(request, "address")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         await org.set_inbox_team(conn, channel, address, fields.team)
+        await note(
+            request,
+            conn,
+            "inbox.changed",
+            target_kind="inbox",
+            target_id=f"{channel}:{address}",
+            detail={"team": fields.team},
+        )
     return Response(status_code=204)
 
 
@@ -206,8 +275,19 @@ async def patch_contact(request: Request) -> Response:
     """
     fields = await body(request, ContactBody)
     email = path_value(request, "email")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         count = await org.set_contact_profile(conn, email, tier=fields.tier, value=fields.value)
+        # Contacts are named by id in the log, never by address (an erasure leaves it alone).
+        for contact in await privacy.contacts_by_email(conn, email):
+            await note(
+                request,
+                conn,
+                "contact.changed",
+                brand_id=contact["brand_id"],
+                target_kind="contact",
+                target_id=contact["id"],
+                detail=fields.model_dump(exclude_unset=True),
+            )
     return JSON({"contacts": count})
 
 

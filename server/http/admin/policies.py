@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.http.admin.audit import note
 from server.http.admin.bodies import IntentRouteBody, SlaBody
 from server.http.inputs import body, path_value, query_value, services
 from server.http.responses import JSON
@@ -35,7 +36,7 @@ async def put_sla(request: Request) -> Response:
     """
     fields = await body(request, SlaBody)
     band = path_value(request, "band")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         policy = await org.put_sla_policy(
             conn,
             fields.brand,
@@ -44,6 +45,15 @@ async def put_sla(request: Request) -> Response:
             resolution_seconds=fields.resolution_seconds,
             escalation_points=fields.escalation_points,
             notify_team=fields.notify_team,
+        )
+        await note(
+            request,
+            conn,
+            "sla.changed",
+            brand_id=await org.brand_id(conn, policy["brand"]),
+            target_kind="sla_policy",
+            target_id=band,
+            detail=fields.model_dump(),
         )
     return JSON(policy)
 
@@ -70,9 +80,18 @@ async def put_intent_route(request: Request) -> Response:
     """
     fields = await body(request, IntentRouteBody)
     intent = path_value(request, "intent")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).pool.acquire() as conn, conn.transaction():
         route = await org.put_intent_route(
             conn, fields.brand, intent, skills=fields.skills, team=fields.team
+        )
+        await note(
+            request,
+            conn,
+            "intent_route.changed",
+            brand_id=await org.brand_id(conn, fields.brand),
+            target_kind="intent_route",
+            target_id=intent,
+            detail=fields.model_dump(),
         )
     return JSON(route)
 
@@ -90,8 +109,17 @@ async def delete_intent_route(request: Request) -> Response:
       422: {description: invalid intent}
     """
     intent = path_value(request, "intent")
-    async with services(request).pool.acquire() as conn:
-        await org.delete_intent_route(conn, query_value(request, "brand"), intent)
+    brand = query_value(request, "brand")
+    async with services(request).pool.acquire() as conn, conn.transaction():
+        await org.delete_intent_route(conn, brand, intent)
+        await note(
+            request,
+            conn,
+            "intent_route.deleted",
+            brand_id=await org.brand_id(conn, brand),
+            target_kind="intent_route",
+            target_id=intent,
+        )
     return Response(status_code=204)
 
 
