@@ -13,7 +13,7 @@ from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
 from server.payloads import ConversationView, MessageView
 from server.pipeline.flow import Pipeline
-from server.store import Pool, mail
+from server.store import Pool, audit, mail
 from web_console import access
 from web_console.access import Placement
 from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown, UploadedFile
@@ -44,9 +44,9 @@ class ConsoleBackendImpl:
         self._pipeline = pipeline
         self._router = router
 
-    async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> None:
-        """Unknown unless the agent may see the conversation; Forbidden when ``act`` and
-        their role there only reads."""
+    async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
+        """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
+        ``act`` and their role there only reads."""
         async with self._pool.acquire() as conn:
             found = (
                 await store.placements(conn, [conversation_id]) if _is_uuid(conversation_id) else {}
@@ -56,6 +56,28 @@ class ConsoleBackendImpl:
             raise Unknown(f"no conversation {conversation_id}")
         if act and not access.may_act(agent, where):
             raise Forbidden("your role in this brand only reads conversations")
+        return where
+
+    async def _audit(
+        self,
+        agent: Agent,
+        action: str,
+        where: Placement,
+        conversation_id: str,
+        detail: Mapping[str, object] | None = None,
+    ) -> None:
+        """An audit entry for an agent's action on a conversation, once it has succeeded."""
+        async with self._pool.acquire() as conn:
+            await audit.record(
+                conn,
+                action=action,
+                actor_id=agent.id,
+                actor_label=agent.email,
+                brand_id=where.brand_id,
+                target_kind="conversation",
+                target_id=conversation_id,
+                detail=detail,
+            )
 
     async def _message_placed(self, agent: Agent, message_id: int) -> None:
         async with self._pool.acquire() as conn:
@@ -86,9 +108,13 @@ class ConsoleBackendImpl:
     async def merge_contact(
         self, agent: Agent, conversation_id: str, other: str
     ) -> ConversationView:
-        await self._placed(agent, conversation_id, act=True)
+        where = await self._placed(agent, conversation_id, act=True)
         async with _translated():
-            await self._pipeline.merge_contacts(conversation_id, other)
+            view = await self._pipeline.merge_contacts(conversation_id, other)
+        # Contacts are named by id only (the log keeps no personal data; docs/privacy.md).
+        await self._audit(
+            agent, "contact.merged", where, conversation_id, {"into": view["contact"]["id"]}
+        )
         return await self.conversation(agent, conversation_id)
 
     async def attachment(
@@ -129,9 +155,10 @@ class ConsoleBackendImpl:
         return stored.message, stored.duplicate
 
     async def return_to_bot(self, agent: Agent, conversation_id: str) -> ConversationView:
-        await self._placed(agent, conversation_id, act=True)
+        where = await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._pipeline.return_to_bot(agent.id, conversation_id)
+        await self._audit(agent, "conversation.returned_to_bot", where, conversation_id)
         return await self.conversation(agent, conversation_id)
 
     async def queue(self, agent: Agent) -> list[dict[str, Any]]:
@@ -142,27 +169,36 @@ class ConsoleBackendImpl:
         ]
 
     async def claim(self, agent: Agent, conversation_id: str) -> ConversationView:
-        await self._placed(agent, conversation_id, act=True)
+        where = await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._router.claim(agent.id, conversation_id)
+        await self._audit(agent, "conversation.claimed", where, conversation_id)
         return await self.conversation(agent, conversation_id)
 
     async def transfer(
         self, agent: Agent, conversation_id: str, to_agent: str | None, to_team: str | None
     ) -> ConversationView:
-        await self._placed(agent, conversation_id, act=True)
+        where = await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._router.transfer(
                 agent.id, conversation_id, to_agent=to_agent, to_team=to_team
+            )
+            await self._audit(
+                agent,
+                "conversation.transferred",
+                where,
+                conversation_id,
+                {"to_agent": to_agent} if to_agent else {"to_team": to_team},
             )
             # The conversation may now sit where the agent cannot see it.
             async with self._pool.acquire() as conn:
                 return await store.conversation(conn, conversation_id)
 
     async def resolve(self, agent: Agent, conversation_id: str) -> ConversationView:
-        await self._placed(agent, conversation_id, act=True)
+        where = await self._placed(agent, conversation_id, act=True)
         async with _translated():
             await self._router.resolve(agent.id, conversation_id)
+        await self._audit(agent, "conversation.resolved", where, conversation_id)
         return await self.conversation(agent, conversation_id)
 
     async def set_status(self, agent: Agent, status: str) -> Mapping[str, Any]:

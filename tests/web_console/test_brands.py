@@ -16,9 +16,8 @@ async def test_an_agent_of_one_brand_finds_nothing_of_the_other_on_any_route(
     server: RunningServer,
 ) -> None:
     shop, outdoor = await two_brands(server)
-    noor = await signed_in(
-        server, await person(server, demo.OTHER_BRAND_SLUG, "agent", ["support"])
-    )
+    noor_email = await person(server, demo.OTHER_BRAND_SLUG, "agent", ["support"])
+    noor = await signed_in(server, noor_email)
     listed = (await noor.get("/console/api/conversations")).json()["conversations"]
     assert [c["id"] for c in listed] == [outdoor.conversation_id]
     resolved = await noor.get("/console/api/conversations?status=bot,queued,assigned,resolved")
@@ -46,6 +45,18 @@ async def test_an_agent_of_one_brand_finds_nothing_of_the_other_on_any_route(
     assert (await noor.get(own)).status_code == 200
     assert (await noor.get(f"/console/api/messages/{outdoor.message_id}/attachments/0")).content
     assert (await noor.post(f"{own}/claim")).status_code == 200
+    assert (await noor.post(f"{own}/resolve")).status_code == 200
+    # Who did what is on record, with the brand; the refused attempts changed nothing.
+    async with server.services.pool.acquire() as conn:
+        entries = await conn.fetch(
+            "SELECT action, actor_label, brand_id::text, target_id FROM audit_log"
+            " WHERE action LIKE 'conversation.%' ORDER BY id"
+        )
+    brand_id = (await noor.get(own)).json()["brand_id"]
+    assert [tuple(e) for e in entries] == [
+        ("conversation.claimed", noor_email, brand_id, outdoor.conversation_id),
+        ("conversation.resolved", noor_email, brand_id, outdoor.conversation_id),
+    ]
     directory = (await noor.get("/console/api/directory")).json()
     assert {t["brand_id"] for t in directory["teams"]} == {(await noor.get(own)).json()["brand_id"]}
     await noor.aclose()
