@@ -16,6 +16,7 @@ from server.cli.command import run as _run
 from server.cli.command import settings as _settings
 from server.cli.mail_commands import mail_cli
 from server.cli.nlu_commands import nlu_cli
+from server.cli.privacy_commands import audit_cli, contact_erase, contact_export
 
 if TYPE_CHECKING:
     import uvicorn
@@ -33,11 +34,15 @@ cli.add_typer(nlu_cli, name="nlu")
 cli.add_typer(mail_cli, name="mail")
 contact_cli = typer.Typer(help="Manage customer contacts.", no_args_is_help=True)
 cli.add_typer(contact_cli, name="contact")
+cli.add_typer(contact_cli, name="contacts", hidden=True)
+cli.add_typer(audit_cli, name="audit")
 for name, group in routing_commands.GROUPS.items():
     cli.add_typer(group, name=name)
 agent_cli.command("set")(routing_commands.agent_set)
 agent_cli.command("list")(routing_commands.agent_list)
 contact_cli.command("profile")(routing_commands.contact_profile)
+contact_cli.command("export")(contact_export)
+contact_cli.command("erase")(contact_erase)
 
 
 @cli.command()
