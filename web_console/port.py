@@ -165,6 +165,25 @@ class ConsoleBackend(Protocol):
         supervises or analyses."""
         ...
 
+    async def people(self) -> dict[str, Any]:
+        """The admin area: every brand with its teams, every agent with their roles and
+        teams per brand."""
+        ...
+
+    async def set_access(
+        self,
+        agent: Agent,
+        target_id: str,
+        brand_id: str,
+        roles: Sequence[str],
+        team_ids: Sequence[str],
+        admin: bool,
+    ) -> tuple[Mapping[str, Any], bool]:
+        """Set the target's roles and teams in the brand (and whether they are an admin),
+        recorded as done by ``agent``; the person now, and whether their roles changed.
+        Raise Unknown, BadValue or ActionRefused (the last admin)."""
+        ...
+
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
         """Stored events with id > last_event_id, in id order (unfiltered: the socket
         filters them per agent)."""

@@ -36,6 +36,7 @@ from web_console.conversation_endpoints import (
     transfer,
 )
 from web_console.hub import ConsoleHub
+from web_console.people_endpoints import list_people, set_access
 from web_console.port import AgentDirectory, ConsoleBackend
 from web_console.requests import Console, ConsoleScope, SessionCookie
 from web_console.throttle import LoginThrottle
@@ -88,6 +89,8 @@ API = [
     Route("/api/messages/{message_id:int}/original", get_original, methods=["GET"]),
     Route("/api/conversations/{id}/messages", post_message, methods=["POST"]),
     Route("/api/conversations/{id}/return-to-bot", return_to_bot, methods=["POST"]),
+    Route("/api/people", list_people, methods=["GET"]),
+    Route("/api/people/{id}/access", set_access, methods=["PUT"]),
 ]
 
 

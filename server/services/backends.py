@@ -13,7 +13,7 @@ from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
 from server.payloads import ConversationView, MessageView
 from server.pipeline.flow import Pipeline
-from server.store import Pool, audit, mail
+from server.store import Pool, audit, mail, people
 from web_console import access
 from web_console.access import Placement
 from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown, UploadedFile
@@ -227,6 +227,40 @@ class ConsoleBackendImpl:
                 for a in overview["agents"]
             ],
         }
+
+    async def people(self) -> dict[str, Any]:
+        async with self._pool.acquire() as conn:
+            return {
+                "brands": await people.brands_and_teams(conn),
+                "people": await people.people(conn),
+            }
+
+    async def set_access(
+        self,
+        agent: Agent,
+        target_id: str,
+        brand_id: str,
+        roles: Sequence[str],
+        team_ids: Sequence[str],
+        admin: bool,
+    ) -> tuple[Mapping[str, Any], bool]:
+        async with self._pool.acquire() as conn, _translated():
+            changed = await people.set_access(
+                conn, target_id, brand_id, roles=roles, team_ids=team_ids, admin=admin
+            )
+            await audit.record(
+                conn,
+                action="agent.access_changed",
+                actor_id=agent.id,
+                actor_label=agent.email,
+                brand_id=brand_id,
+                target_kind="agent",
+                target_id=target_id,
+                detail={"roles": sorted(roles), "team_ids": sorted(team_ids), "admin": admin},
+            )
+            person = next(p for p in await people.people(conn) if p["id"] == target_id)
+        self._router.wake()  # new team members may take waiting conversations
+        return person, changed
 
     async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:

@@ -256,7 +256,7 @@ async def update_agent(
             )
         changed = False
         if held is not None:
-            changed = await _set_roles(conn, agent, owner, held)
+            changed = await set_roles(conn, agent, owner, held)
         if team_ids:
             await conn.execute(
                 "INSERT INTO brand_roles (agent_id, brand_id, role) SELECT $1, $2, 'agent'"
@@ -276,7 +276,7 @@ async def update_agent(
         )
 
 
-async def _set_roles(conn: Conn, agent: UUID, brand: UUID | None, held: list[str]) -> bool:
+async def set_roles(conn: Conn, agent: UUID, brand: UUID | None, held: list[str]) -> bool:
     """Make the agent an admin, or a member holding ``held`` in the brand; whether anything
     changed."""
     before = await _roles_of(conn, agent)

@@ -39,6 +39,7 @@ from web_console.port import Agent
 #   list      those who read conversations: supervisors, agents, analysts, admins
 #   read      …one conversation (or its messages and files): as list, in its brand and reach
 #   act       …and change it: supervisors and agents in its brand and reach, admins
+#   admin     admins only (the people area)
 CONSOLE = {
     ("POST", "/console/api/login"): "public",
     ("POST", "/console/api/logout"): "anyone",
@@ -58,6 +59,8 @@ CONSOLE = {
     ("POST", "/console/api/conversations/{id}/merge-contact"): "act",
     ("POST", "/console/api/conversations/{id}/return-to-bot"): "act",
     ("POST", "/console/api/conversations/{id}/resolve"): "act",
+    ("GET", "/console/api/people"): "admin",
+    ("PUT", "/console/api/people/{id}/access"): "admin",
 }
 # Routes that are not the console's nor the admin API's, each with how it is guarded.
 ELSEWHERE = {
@@ -82,6 +85,11 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/conversations/{id}/messages": {"text": "hello", "client_id": "matrix-1"},
     "/console/api/conversations/{id}/transfer": {"team_id": "00000000-0000-0000-0000-000000000000"},
     "/console/api/conversations/{id}/merge-contact": {"contact": "nobody@example.test"},
+    # {id} is a conversation's, so no agent: a 404 of its own, nothing changes.
+    "/console/api/people/{id}/access": {
+        "brand_id": "00000000-0000-0000-0000-000000000000",
+        "roles": ["agent"],
+    },
 }
 HIDDEN = ("no conversation ", "no message ")
 
@@ -126,6 +134,8 @@ def expected(policy: str, caller: Caller) -> str:
         return "401"
     if caller.role == "admin" or policy == "session":
         return "allowed"
+    if policy == "admin":
+        return "403"
     roles = {"worker": {"supervisor", "agent"}, "act": {"supervisor", "agent"}}.get(
         policy,
         {"supervisor", "analyst"} if policy == "report" else {"supervisor", "agent", "analyst"},

@@ -7,7 +7,7 @@
   var openId = null, openSeq = 0, shownSeqs = {};
   var lastEventId = 0, ws = null, backoff = 500, typingSent = 0, typingStop = null;
   var connectedBefore = false;
-  var me = null, view = "queue", queue = [], directory = { agents: [], teams: [] };
+  var me = null, works = false, view = "queue", queue = [], directory = { agents: [], teams: [] };
   var queueTimer = null, overviewTimer = null;
 
   function api(method, path, body) {
@@ -47,9 +47,16 @@
     $("login").hidden = true; $("app").hidden = false;
     me = agent;
     $("who").textContent = agent.name + " (" + agent.email + ")";
-    $("supervisor-tab").hidden = !(agent.role === "supervisor" || agent.role === "admin");
+    // Roles are held per brand (web_console/access.py): reports for supervisors and
+    // analysts, the queue and transfers for those who take conversations.
+    var held = [];
+    Object.keys(agent.roles || {}).forEach(function (b) { held = held.concat(agent.roles[b]); });
+    var has = function (r) { return agent.admin || held.indexOf(r) >= 0; };
+    works = has("agent") || has("supervisor");
+    $("supervisor-tab").hidden = !(has("supervisor") || has("analyst"));
+    document.dispatchEvent(new CustomEvent("console:start", { detail: agent }));
     if (agent.status) $("my-status").value = agent.status;
-    refreshQueue(); refreshDirectory();
+    if (works) { refreshQueue(); refreshDirectory(); }
     api("GET", "/console/api/conversations").then(function (d) {
       conversations = {};
       d.conversations.forEach(function (c) { conversations[c.id] = c; });
@@ -72,8 +79,9 @@
     Array.prototype.forEach.call(document.querySelectorAll("#tabs .tab"), function (b) {
       b.classList.toggle("active", b.dataset.view === v);
     });
-    $("conversations").hidden = v === "supervisor";
+    $("conversations").hidden = v === "supervisor" || v === "people";
     $("supervisor").hidden = v !== "supervisor";
+    document.dispatchEvent(new CustomEvent("console:view", { detail: v }));
     if (v === "supervisor") refreshOverview();
     if (v === "queue") refreshQueue();
     renderList();
@@ -82,6 +90,7 @@
     b.addEventListener("click", function () { setView(b.dataset.view); });
   });
   function refreshQueue() {
+    if (!works) return;
     clearTimeout(queueTimer);
     // Many events arrive in bursts (a router pass): read the ranked queue once per burst.
     queueTimer = setTimeout(function () {

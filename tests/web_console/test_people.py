@@ -1,0 +1,69 @@
+"""The admin area: an admin gives an agent roles and teams in a brand; the agent's sessions
+end and their next sign-in reaches exactly that; the last admin cannot remove themself."""
+
+from __future__ import annotations
+
+from server.services import demo
+from tests.harness import RunningServer
+from tests.web_console.brands import person, signed_in, two_brands
+
+
+async def test_an_admin_gives_an_agent_a_brand_and_a_team_and_the_agent_then_sees_it(
+    server: RunningServer,
+) -> None:
+    _, outdoor = await two_brands(server)
+    admin_email = await person(server, demo.BRAND_SLUG, "admin")
+    admin = await signed_in(server, admin_email)
+    kai_email = await person(server, demo.BRAND_SLUG, "agent")
+    kai = await signed_in(server, kai_email)
+    assert outdoor.conversation_id not in (await kai.get("/console/api/conversations")).text
+    area = (await admin.get("/console/api/people")).json()
+    brand = next(b for b in area["brands"] if b["slug"] == demo.OTHER_BRAND_SLUG)
+    kai_id = next(p["id"] for p in area["people"] if p["email"] == kai_email)
+    team = brand["teams"][0]["id"]
+    response = await admin.put(
+        f"/console/api/people/{kai_id}/access",
+        json={"brand_id": brand["id"], "roles": ["agent"], "team_ids": [team]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["person"]["roles"][brand["id"]] == ["agent"]
+    # New roles end the old session; the next one sees the outdoor conversation.
+    assert (await kai.get("/console/api/conversations")).status_code == 401
+    await kai.aclose()
+    kai = await signed_in(server, kai_email)
+    assert outdoor.conversation_id in (await kai.get("/console/api/conversations")).text
+    async with server.services.pool.acquire() as conn:
+        entry = await conn.fetchrow(
+            "SELECT actor_label, target_id FROM audit_log WHERE action = 'agent.access_changed'"
+        )
+    assert entry is not None
+    assert (entry["actor_label"], entry["target_id"]) == (admin_email, kai_id)
+    # A team of another brand is refused with a reason; nothing changes.
+    demo_brand = next(b for b in area["brands"] if b["slug"] == demo.BRAND_SLUG)
+    refused = await admin.put(
+        f"/console/api/people/{kai_id}/access",
+        json={"brand_id": demo_brand["id"], "roles": ["agent"], "team_ids": [team]},
+    )
+    assert refused.status_code == 422
+    assert "belong to the brand" in refused.json()["error"]
+    # An agent may not use the area at all.
+    assert (await kai.get("/console/api/people")).status_code == 403
+    await kai.aclose()
+    await admin.aclose()
+
+
+async def test_the_last_admin_cannot_stop_being_one(server: RunningServer) -> None:
+    async with server.services.pool.acquire() as conn:
+        await conn.execute("UPDATE agents SET role = 'member'")  # the demo admin steps aside
+    email = await person(server, demo.BRAND_SLUG, "admin")
+    admin = await signed_in(server, email)
+    area = (await admin.get("/console/api/people")).json()
+    me = next(p["id"] for p in area["people"] if p["email"] == email)
+    brand = area["brands"][0]["id"]
+    response = await admin.put(
+        f"/console/api/people/{me}/access", json={"brand_id": brand, "roles": ["agent"]}
+    )
+    assert response.status_code == 409
+    assert "admin must remain" in response.json()["error"]
+    assert (await admin.get("/console/api/people")).status_code == 200  # still an admin
+    await admin.aclose()

@@ -1,0 +1,142 @@
+// The people area (admins): who holds which roles and teams in each brand.
+// An ES module of its own; console.js tells it when the console starts ("console:start",
+// with the signed-in agent) and which view is shown ("console:view").
+
+const ROLES = [
+  ["supervisor", "Supervisor", "conversations, queues, agents and reports of the brand"],
+  ["agent", "Agent", "conversations of the brand's teams they are in"],
+  ["analyst", "Analyst", "reports and conversations, read-only"],
+  ["designer", "Bot designer", "the brand's bot"],
+  ["editor", "Content editor", "the brand's knowledge base"],
+];
+
+const area = document.getElementById("people-area");
+let state = { brands: [], people: [] };
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "text") node.textContent = value;
+    else if (key in node) node[key] = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `${response.status}`);
+  return data;
+}
+
+function brandName(id) {
+  const brand = state.brands.find((b) => b.id === id);
+  return brand ? brand.name : "another brand";
+}
+
+function summary(person) {
+  if (person.admin) return "Admin (every brand)";
+  const parts = Object.entries(person.roles).map(
+    ([brand, roles]) => `${brandName(brand)}: ${roles.join(", ")}`,
+  );
+  return parts.length ? parts.join("; ") : "no role yet";
+}
+
+function render() {
+  const table = el("table", { id: "people-table" },
+    el("caption", { text: "People and what they may reach" }),
+    el("thead", {}, el("tr", {},
+      el("th", { scope: "col", text: "Name" }),
+      el("th", { scope: "col", text: "Email" }),
+      el("th", { scope: "col", text: "Roles" }),
+      el("th", { scope: "col", text: "" }))));
+  const body = el("tbody");
+  for (const person of state.people) {
+    const edit = el("button", { type: "button", text: "Edit", "aria-label": `Edit ${person.name}` });
+    edit.addEventListener("click", () => openEditor(person));
+    body.append(el("tr", {},
+      el("td", { text: person.name }),
+      el("td", { text: person.email }),
+      el("td", { text: summary(person) }),
+      el("td", {}, edit)));
+  }
+  table.append(body);
+  area.replaceChildren(el("h2", { text: "People" }), table, el("div", { id: "people-editor" }));
+}
+
+function openEditor(person) {
+  const holder = document.getElementById("people-editor");
+  const brandSelect = el("select", { id: "people-brand", name: "brand" });
+  for (const brand of state.brands) brandSelect.append(el("option", { value: brand.id, text: brand.name }));
+  const roles = el("fieldset", { className: "people-roles" }, el("legend", { text: "Roles in this brand" }));
+  const teams = el("fieldset", { className: "people-teams" }, el("legend", { text: "Teams in this brand" }));
+  const admin = el("input", { type: "checkbox", id: "people-admin", checked: person.admin });
+  const error = el("p", { role: "alert", className: "people-error" });
+  const fill = () => {
+    const brand = state.brands.find((b) => b.id === brandSelect.value);
+    const held = person.roles[brand.id] || [];
+    roles.replaceChildren(roles.firstChild);
+    for (const [value, label, hint] of ROLES) {
+      const box = el("input", { type: "checkbox", name: "role", value, checked: held.includes(value) });
+      roles.append(el("label", { title: hint }, box, ` ${label}`), el("span", { className: "hint", text: hint }));
+    }
+    teams.replaceChildren(teams.firstChild);
+    for (const team of brand.teams) {
+      const box = el("input", { type: "checkbox", name: "team", value: team.id, checked: person.team_ids.includes(team.id) });
+      teams.append(el("label", {}, box, ` ${team.name}`));
+    }
+    if (!brand.teams.length) teams.append(el("p", { text: "This brand has no team yet." }));
+  };
+  brandSelect.addEventListener("change", fill);
+  const form = el("form", { className: "people-form", "aria-label": `Access of ${person.name}` },
+    el("h3", { text: `${person.name} — ${person.email}` }),
+    el("div", { className: "people-brand" }, el("label", { htmlFor: "people-brand", text: "Brand " }), brandSelect),
+    roles, teams,
+    el("label", {}, admin, " Admin: every power in every brand"),
+    el("p", { className: "hint", text: "Saving new roles signs them out everywhere: they sign in again under the new roles." }),
+    el("button", { type: "submit", text: "Save" }),
+    error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const checked = (name) => [...form.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
+    try {
+      const { person: saved } = await api("PUT", `/console/api/people/${person.id}/access`, {
+        brand_id: brandSelect.value, roles: checked("role"), team_ids: checked("team"), admin: admin.checked,
+      });
+      state.people = state.people.map((p) => (p.id === saved.id ? saved : p));
+      render();
+      document.getElementById("people-editor").append(el("p", { role: "status", text: `Saved ${saved.name}.` }));
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  });
+  holder.replaceChildren(form);
+  fill();
+  brandSelect.focus();
+}
+
+async function load() {
+  try {
+    state = await api("GET", "/console/api/people");
+    render();
+  } catch (e) {
+    area.replaceChildren(el("p", { role: "alert", text: e.message }));
+  }
+}
+
+document.addEventListener("console:start", (event) => {
+  document.getElementById("people-tab").hidden = !event.detail.admin;
+});
+document.addEventListener("console:view", (event) => {
+  const shown = event.detail === "people";
+  area.hidden = !shown;
+  document.getElementById("transcript").hidden = shown;
+  if (shown) load();
+});
