@@ -235,7 +235,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
     agents = AgentStore(pool)
     webchat_backend = WebchatBackendImpl(pool, pipeline)
-    console_backend = ConsoleBackendImpl(pool, pipeline, router)
+    console_backend = ConsoleBackendImpl(pool, pipeline, router, bus)
     origins = settings.origins()
     webchat_hub = WebchatHub(
         webchat_backend,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from web_console.access import Placement
@@ -163,6 +163,15 @@ class ConsoleBackend(Protocol):
     async def overview(self, agent: Agent) -> dict[str, Any]:
         """Queue depth and SLA state per team, and the agents, of the brands the agent
         supervises or analyses."""
+        ...
+
+    async def export_contact(self, agent: Agent, contact_id: str, out: IO[bytes]) -> None:
+        """Write everything held about the contact, as a ZIP, to ``out``: supervisors of the
+        contact's brand and admins (Unknown for others, Forbidden with another role there)."""
+        ...
+
+    async def erase_contact(self, agent: Agent, contact_id: str) -> Mapping[str, Any]:
+        """Erase the contact (docs/privacy.md): as export_contact, who may."""
         ...
 
     async def people(self) -> dict[str, Any]:

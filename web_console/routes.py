@@ -22,6 +22,7 @@ from web_console.agent_endpoints import (
     overview,
     set_status,
 )
+from web_console.contact_endpoints import erase_contact, export_contact
 from web_console.conversation_endpoints import (
     claim,
     get_attachment,
@@ -89,6 +90,8 @@ API = [
     Route("/api/messages/{message_id:int}/original", get_original, methods=["GET"]),
     Route("/api/conversations/{id}/messages", post_message, methods=["POST"]),
     Route("/api/conversations/{id}/return-to-bot", return_to_bot, methods=["POST"]),
+    Route("/api/contacts/{id}/export", export_contact, methods=["GET"]),
+    Route("/api/contacts/{id}/erase", erase_contact, methods=["POST"]),
     Route("/api/people", list_people, methods=["GET"]),
     Route("/api/people/{id}/access", set_access, methods=["PUT"]),
 ]

@@ -19,11 +19,15 @@ ORDER_NUMBER_MAX = 32
 async def order(request: Request) -> Response:
     """
     summary: Look up an order for the bot (Rasa custom actions), bearer token required
+    description: >
+      The order is looked up in the brand of the conversation asking (Rasa's sender id is
+      the conversation id): one brand's bot never tells another brand's orders.
     parameters:
+      - {name: conversation, in: query, required: true, schema: {type: string, maxLength: 64}}
       - {name: language, in: query, required: false, schema: {type: string, enum: [en, fr]}}
     responses:
       200: {description: status and how it reads in the language}
-      400: {description: malformed order number}
+      400: {description: malformed order number, or no conversation named}
       401: {description: missing or wrong SWITCHBOARD_BOT_API_TOKEN}
       404: {description: no such order, or the bot API is disabled}
     """
@@ -34,9 +38,12 @@ async def order(request: Request) -> Response:
     number = request.path_params["number"]
     if not number or len(number) > ORDER_NUMBER_MAX or not number.lstrip("#").isalnum():
         raise MalformedRequest("an order number is letters and digits")
+    conversation = request.query_params.get("conversation", "")
+    if not conversation or len(conversation) > 64:
+        raise MalformedRequest("conversation: name the conversation asking (Rasa's sender id)")
     language = request.query_params.get("language", "en")
     async with services(request).pool.acquire() as conn:
-        found = await store.order_by_number(conn, number)
+        found = await store.order_by_number(conn, number, conversation)
     if found is None:
         raise NotFound(f"no order {number}")
     return JSON(store.describe_order(found, language))

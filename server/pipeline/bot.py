@@ -79,7 +79,7 @@ class OrderStatusAction:
             return
         number = str(number).lstrip("#")
         async with self._pool.acquire() as conn:
-            order = await store.order_by_number(conn, number)
+            order = await store.order_by_number(conn, number, context.conversation_id)
         if order is None:
             context.utter(
                 "utter_order_not_found", action="action_check_order_status", order_number=number

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 from uuid import UUID
 
 from channels.base import Attachment, safe_filename
 from server import store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
+from server.live.bus import EventBus
 from server.payloads import ConversationView, MessageView
 from server.pipeline.flow import Pipeline
+from server.services import privacy
 from server.store import Pool, audit, mail, people
+from server.store import privacy as privacy_store
 from web_console import access
 from web_console.access import Placement
 from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown, UploadedFile
@@ -39,10 +42,14 @@ class ConsoleBackendImpl:
     scoped to what the agent may see (web_console/access.py): another brand's conversation,
     message or file is Unknown, as if it did not exist."""
 
-    def __init__(self, pool: Pool, pipeline: Pipeline, router: Router) -> None:
+    def __init__(
+        self, pool: Pool, pipeline: Pipeline, router: Router, bus: EventBus | None = None
+    ) -> None:
         self._pool = pool
         self._pipeline = pipeline
         self._router = router
+        # Tells the consoles of an erasure (its conversations' anonymised views).
+        self._bus = bus
 
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
@@ -228,6 +235,28 @@ class ConsoleBackendImpl:
             ],
         }
 
+    async def _contact_brand(self, agent: Agent, contact_id: str) -> str:
+        """The contact's brand, where the agent must supervise (or be an admin): Unknown
+        when they hold no role there, Forbidden when they hold another."""
+        async with self._pool.acquire() as conn, _translated():
+            brand = await privacy_store.contact_brand(conn, contact_id)
+        if agent.admin or "supervisor" in agent.roles.get(brand, frozenset()):
+            return brand
+        if brand in agent.roles:
+            raise Forbidden("supervisors and admins only: a contact's data rights")
+        raise Unknown(f"no contact {contact_id!r}")
+
+    async def export_contact(self, agent: Agent, contact_id: str, out: IO[bytes]) -> None:
+        await self._contact_brand(agent, contact_id)
+        async with _translated():
+            await privacy.export_contact(self._pool, contact_id, out, _actor(agent))
+
+    async def erase_contact(self, agent: Agent, contact_id: str) -> Mapping[str, Any]:
+        await self._contact_brand(agent, contact_id)
+        async with _translated():
+            erased = await privacy.erase_contact(self._pool, contact_id, _actor(agent), self._bus)
+        return {"contact": contact_id, "erased": erased}
+
     async def people(self) -> dict[str, Any]:
         async with self._pool.acquire() as conn:
             return {
@@ -280,6 +309,10 @@ class ConsoleBackendImpl:
         except (Unknown, Forbidden):
             return  # a typing notice is a hint: one for a conversation not theirs is dropped
         await self._pipeline.typing(conversation_id, "agent", active)
+
+
+def _actor(agent: Agent) -> privacy.Actor:
+    return privacy.Actor(label=agent.email, id=agent.id)
 
 
 def _is_uuid(value: str) -> bool:

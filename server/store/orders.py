@@ -28,11 +28,19 @@ _STATUS_TEXT = {
 }
 
 
-async def order_by_number(conn: Conn, number: str) -> dict[str, Any] | None:
+async def order_by_number(conn: Conn, number: str, conversation_id: str) -> dict[str, Any] | None:
+    """The order with this number in the brand of the conversation asking: one brand's bot
+    never tells another brand's orders."""
+    try:
+        conversation = UUID(conversation_id)
+    except ValueError:
+        return None
     row = await conn.fetchrow(
-        "SELECT number, status, carrier, tracking_number, estimated_delivery, delivered_on"
-        " FROM orders WHERE number = $1 ORDER BY created_at DESC LIMIT 1",
+        "SELECT o.number, o.status, o.carrier, o.tracking_number, o.estimated_delivery,"
+        " o.delivered_on FROM orders o JOIN conversations c ON c.brand_id = o.brand_id"
+        " WHERE o.number = $1 AND c.id = $2 ORDER BY o.created_at DESC LIMIT 1",
         number.lstrip("#"),
+        conversation,
     )
     return dict(row) if row is not None else None
 

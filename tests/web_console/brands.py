@@ -23,6 +23,7 @@ class Brand:
     slug: str
     conversation_id: str
     message_id: int
+    contact_id: str
 
 
 async def conversation_in(server: RunningServer, inbox: str, text: str) -> Brand:
@@ -40,7 +41,12 @@ async def conversation_in(server: RunningServer, inbox: str, text: str) -> Brand
     )
     await server.services.pipeline.settled()
     slug = demo.BRAND_SLUG if inbox == demo.WEBCHAT_INBOX else demo.OTHER_BRAND_SLUG
-    return Brand(slug, stored.message["conversation_id"], stored.message["id"])
+    conversation = stored.message["conversation_id"]
+    async with server.services.pool.acquire() as conn:
+        contact = await conn.fetchval(
+            "SELECT contact_id::text FROM conversations WHERE id = $1::uuid", conversation
+        )
+    return Brand(slug, conversation, stored.message["id"], contact)
 
 
 async def message_from(server: RunningServer, inbox: str, brand: Brand, text: str) -> int:

@@ -39,6 +39,8 @@ from web_console.port import Agent
 #   list      those who read conversations: supervisors, agents, analysts, admins
 #   read      …one conversation (or its messages and files): as list, in its brand and reach
 #   act       …and change it: supervisors and agents in its brand and reach, admins
+#   rights    a contact's export and erasure: supervisors of its brand, admins (another role
+#             there: 403; none there: 404)
 #   admin     admins only (the people area)
 CONSOLE = {
     ("POST", "/console/api/login"): "public",
@@ -59,6 +61,8 @@ CONSOLE = {
     ("POST", "/console/api/conversations/{id}/merge-contact"): "act",
     ("POST", "/console/api/conversations/{id}/return-to-bot"): "act",
     ("POST", "/console/api/conversations/{id}/resolve"): "act",
+    ("GET", "/console/api/contacts/{id}/export"): "rights",
+    ("POST", "/console/api/contacts/{id}/erase"): "rights",
     ("GET", "/console/api/people"): "admin",
     ("PUT", "/console/api/people/{id}/access"): "admin",
 }
@@ -86,12 +90,14 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/conversations/{id}/transfer": {"team_id": "00000000-0000-0000-0000-000000000000"},
     "/console/api/conversations/{id}/merge-contact": {"contact": "nobody@example.test"},
     # {id} is a conversation's, so no agent: a 404 of its own, nothing changes.
+    # Not confirmed: a 422 for those who may, and nothing is erased.
+    "/console/api/contacts/{id}/erase": {"confirm": False},
     "/console/api/people/{id}/access": {
         "brand_id": "00000000-0000-0000-0000-000000000000",
         "roles": ["agent"],
     },
 }
-HIDDEN = ("no conversation ", "no message ")
+HIDDEN = ("no conversation ", "no message ", "no contact ")
 
 
 def walk(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, str]]:
@@ -136,6 +142,10 @@ def expected(policy: str, caller: Caller) -> str:
         return "allowed"
     if policy == "admin":
         return "403"
+    if policy == "rights":
+        if caller.brand == "other":
+            return "404"
+        return "allowed" if caller.role == "supervisor" else "403"
     roles = {"worker": {"supervisor", "agent"}, "act": {"supervisor", "agent"}}.get(
         policy,
         {"supervisor", "analyst"} if policy == "report" else {"supervisor", "agent", "analyst"},
@@ -212,6 +222,8 @@ def _cookie(http: httpx.AsyncClient) -> str:
 
 
 def concrete(path: str, brand: Brand) -> str:
+    if path.startswith("/console/api/contacts/"):
+        return path.replace("{id}", brand.contact_id)
     return (
         path.replace("{id}", brand.conversation_id)
         .replace("{message_id:int}", str(brand.message_id))

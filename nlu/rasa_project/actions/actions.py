@@ -22,9 +22,10 @@ from rasa_sdk.executor import CollectingDispatcher
 LOOKUP_TIMEOUT_SECONDS = 3.0
 
 
-def _lookup(number: str, language: str) -> tuple[int, dict[str, Any]]:
+def _lookup(number: str, language: str, conversation: str) -> tuple[int, dict[str, Any]]:
     base = os.environ.get("SWITCHBOARD_URL", "http://127.0.0.1:8000").rstrip("/")
-    query = urllib.parse.urlencode({"language": language})
+    # Switchboard's sender id is the conversation: it scopes the lookup to its brand.
+    query = urllib.parse.urlencode({"language": language, "conversation": conversation})
     request = urllib.request.Request(
         f"{base}/api/bot/orders/{urllib.parse.quote(number)}?{query}",
         headers={"Authorization": f"Bearer {os.environ.get('SWITCHBOARD_BOT_API_TOKEN', '')}"},
@@ -52,7 +53,7 @@ class ActionCheckOrderStatus(Action):
         number = str(number).lstrip("#")
         language = tracker.get_slot("language") or "en"
         try:
-            status, order = await asyncio.to_thread(_lookup, number, language)
+            status, order = await asyncio.to_thread(_lookup, number, language, tracker.sender_id)
         except OSError:
             status, order = 0, {}
         if status == 200:
