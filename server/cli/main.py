@@ -107,6 +107,7 @@ def _announce(
         lines.append(f"  inbound SMTP  : {settings.smtp_host}:{smtp_port}")
     if demo_data:
         lines.append(f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
+        lines.append(f"  second brand  : {demo.OTHER_AGENTS[0][0]} (same password)")
         if smtp_port is not None:
             lines.append(f"  demo mailbox  : {demo.EMAIL_INBOX} (mail it at the inbound SMTP)")
     where = "SWITCHBOARD_ADMIN_TOKEN" if settings.admin_token else settings.data_dir / "admin_token"
