@@ -19,10 +19,13 @@ import httpx
 import itsdangerous
 import pytest
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from server import events
 from server.http.app import create_app
 from server.services import demo
+from tests.channels.webchat_client import close_code
 from tests.harness import RunningServer
 from tests.web_console.brands import ROLES, Brand, person, signed_in, two_brands
 from web_console.access import Placement
@@ -47,6 +50,20 @@ CONSOLE = {
     ("POST", "/console/api/logout"): "anyone",
     ("GET", "/console/api/me"): "session",
     ("POST", "/console/api/me/status"): "session",
+    ("GET", "/console/api/me/sessions"): "session",
+    ("POST", "/console/api/me/sessions/sign-out-others"): "session",
+    ("DELETE", "/console/api/me/sessions/{id}"): "session",
+    ("POST", "/console/api/me/password"): "session",
+    ("GET", "/console/api/me/totp"): "session",
+    ("POST", "/console/api/me/totp"): "session",
+    ("POST", "/console/api/me/totp/confirm"): "session",
+    ("POST", "/console/api/me/totp/disable"): "session",
+    ("GET", "/console/api/me/tokens"): "session",
+    ("POST", "/console/api/me/tokens"): "session",
+    ("DELETE", "/console/api/me/tokens/{id}"): "session",
+    ("POST", "/console/api/password-reset"): "anyone",
+    ("POST", "/console/api/password-reset/check"): "anyone",
+    ("POST", "/console/api/password-reset/confirm"): "anyone",
     ("GET", "/console/api/queue"): "worker",
     ("GET", "/console/api/directory"): "worker",
     ("GET", "/console/api/overview"): "report",
@@ -80,12 +97,21 @@ ELSEWHERE = {
     "/widget": "public files (the widget)",
     "/": "public page (the demo shop)",
     "/console": "public page",
+    "/console/password": "public page (set a password from an invite or reset link)",
     "/console/static": "public files",
     "/console/ws": "console session (the event matrix below)",
 }
 SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/login": {"email": "nobody@example.test", "password": "wrong"},
     "/console/api/me/status": {"status": "away"},
+    # Each is refused for its body (422, 404 or 409): nothing changes for the next callers.
+    "/console/api/me/password": {"current_password": "wrong", "new_password": "short"},
+    "/console/api/me/totp/confirm": {"code": "000000"},
+    "/console/api/me/totp/disable": {"code": "000000"},
+    "/console/api/me/tokens": {"name": "matrix", "scopes": ["conversations:read"]},
+    "/console/api/password-reset": {"email": "nobody@example.test"},
+    "/console/api/password-reset/check": {"token": "made-up"},
+    "/console/api/password-reset/confirm": {"token": "made-up", "new_password": "short"},
     "/console/api/conversations/{id}/messages": {"text": "hello", "client_id": "matrix-1"},
     "/console/api/conversations/{id}/transfer": {"team_id": "00000000-0000-0000-0000-000000000000"},
     "/console/api/conversations/{id}/merge-contact": {"contact": "nobody@example.test"},
@@ -277,6 +303,29 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                 cells += 1
                 if response.status_code != 401:
                     wrong.append(f"{method} {path} with {name}: {response.status_code}")
+        # CSRF: every state-changing console route, with the admin's cookie, from another
+        # site: a cross-origin fetch, a form post (no Origin, Sec-Fetch-Site says so).
+        for method, path in CONSOLE:
+            if method in ("GET", "HEAD"):
+                continue
+            for name, headers in (
+                ("cross-origin fetch", {"origin": "https://evil.example"}),
+                ("cross-site form", {"sec-fetch-site": "cross-site"}),
+                ("widget's embedding site", {"origin": "http://allowed.test"}),
+            ):
+                response = await http.request(
+                    method,
+                    concrete(path, shop),
+                    content=b"text=hi&client_id=x",
+                    headers={
+                        **headers,
+                        "cookie": admin_cookie or "",
+                        "content-type": "application/x-www-form-urlencoded",
+                    },
+                )
+                cells += 1
+                if response.status_code != 403:
+                    wrong.append(f"{method} {path} by {name}: {response.status_code}")
     assert not wrong, "\n".join(wrong)
     print(f"access matrix: {cells} HTTP cells checked")
     assert cells > 300
@@ -319,3 +368,27 @@ def test_each_event_reaches_only_the_consoles_that_may_see_its_conversation(name
             assert got == want, (name, role, side)
             cells += 1
     assert cells == 2 * (1 + len(ROLES))
+
+
+async def test_the_console_socket_refuses_every_caller_without_a_live_session(
+    server: RunningServer,
+) -> None:
+    """The socket's row of the matrix for callers without a live session: no cookie, a
+    tampered, an expired or a revoked one are closed with 4401 before any event; another
+    site's page is refused before the upgrade."""
+    await demo.seed_other_brand(server.services.pool)
+    people = await callers(server)
+    broken = [c for c in people if c.role in ("none", "tampered", "expired", "revoked")]
+    assert len(broken) == 4
+    for caller in broken:
+        headers = {"cookie": caller.cookie} if caller.cookie else {}
+        async with connect(f"{server.ws_url}/console/ws", additional_headers=headers) as ws:
+            assert (await close_code(ws))[0] == 4401, caller.name
+    admin = next(c for c in people if c.role == "admin")
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(
+            f"{server.ws_url}/console/ws",
+            additional_headers={"cookie": admin.cookie or "", "origin": "https://evil.example"},
+        ):
+            pass
+    assert refused.value.response.status_code == 403
