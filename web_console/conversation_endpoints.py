@@ -119,6 +119,25 @@ async def get_conversation(request: Request) -> Response:
     return JSONResponse(await ask(backend.conversation(agent, request.path_params["id"])))
 
 
+async def get_context(request: Request) -> Response:
+    """
+    summary: The context panel of a conversation, in one call
+    description: >
+      Who the customer is (every identity across channels, VIP, tier, value, whether the
+      widget's visitor was verified), their other conversations that you may see with how
+      each ended, their orders, the customer message that made the bot hand over, and the
+      sentiment of their messages in order.
+    responses:
+      200: {description: "customer, conversations, orders, handoff, sentiment"}
+      401: {description: not logged in}
+      403: {description: your roles do not include conversations}
+      404: {description: no such conversation}
+    """
+    agent = await reader(request)
+    backend = console_of(request).backend
+    return JSONResponse(await ask(backend.context(agent, request.path_params["id"])))
+
+
 async def list_messages(request: Request) -> Response:
     """
     summary: A conversation's messages in seq order

@@ -96,6 +96,11 @@ class ConsoleBackend(Protocol):
         self, agent: Agent, conversation_id: str, after_seq: int
     ) -> Sequence[Mapping[str, Any]]: ...
 
+    async def context(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]:
+        """The context panel: the customer, their other conversations the agent may see,
+        their orders, the message that made the bot hand over, the sentiment over time."""
+        ...
+
     async def placements(self, conversation_ids: list[str]) -> Mapping[str, Placement]:
         """Where each of these conversations sits (unknown ids left out): the socket's
         event filter."""

@@ -26,6 +26,7 @@ from web_console.contact_endpoints import erase_contact, export_contact
 from web_console.conversation_endpoints import (
     claim,
     get_attachment,
+    get_context,
     get_conversation,
     get_original,
     list_conversations,
@@ -82,6 +83,7 @@ API = [
     Route("/api/conversations", list_conversations, methods=["GET"]),
     Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
     Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
+    Route("/api/conversations/{id}/context", get_context, methods=["GET"]),
     Route(
         "/api/messages/{message_id:int}/attachments/{n:int}",
         get_attachment,

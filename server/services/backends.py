@@ -15,8 +15,9 @@ from server.live.bus import EventBus
 from server.payloads import ConversationView, MessageView
 from server.pipeline.flow import Pipeline
 from server.services import privacy
-from server.store import Pool, audit, mail, people
+from server.store import Pool, audit, context, mail, people
 from server.store import privacy as privacy_store
+from server.store.context import Context
 from web_console import access
 from web_console.access import Placement
 from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown, UploadedFile
@@ -107,6 +108,13 @@ class ConsoleBackendImpl:
         await self._placed(agent, conversation_id)
         async with self._pool.acquire() as conn, _translated():
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
+
+    async def context(self, agent: Agent, conversation_id: str) -> Context:
+        await self._placed(agent, conversation_id)
+        async with self._pool.acquire() as conn, _translated():
+            return await context.conversation_context(
+                conn, UUID(conversation_id), access.reach(agent)
+            )
 
     async def placements(self, conversation_ids: list[str]) -> dict[str, Placement]:
         async with self._pool.acquire() as conn:

@@ -198,7 +198,7 @@ async def conversation(conn: Conn, conversation_id: str) -> ConversationView:
 
 # The conversations a Reach lets its agent see (web_console/access.py), as SQL over the
 # parameters reach_params gives, from $n on.
-def _reach_filter(n: int) -> str:
+def reach_filter(n: int) -> str:
     return (
         f"(${n}::bool OR c.brand_id = ANY(${n + 1}::uuid[])"
         f" OR (c.brand_id = ANY(${n + 2}::uuid[])"
@@ -207,7 +207,7 @@ def _reach_filter(n: int) -> str:
     )
 
 
-def _reach_params(reach: Reach) -> tuple[bool, list[UUID], list[UUID], list[UUID], UUID]:
+def reach_params(reach: Reach) -> tuple[bool, list[UUID], list[UUID], list[UUID], UUID]:
     return (
         reach.everything,
         [UUID(b) for b in reach.whole_brands],
@@ -224,11 +224,11 @@ async def conversations(
     rows = await conn.fetch(
         CONVERSATION_VIEW_SQL
         + " WHERE c.status = ANY($1::text[]) AND "
-        + _reach_filter(3)
+        + reach_filter(3)
         + " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
         statuses,
         limit,
-        *_reach_params(reach),
+        *reach_params(reach),
     )
     return [conversation_view(r) for r in rows]
 

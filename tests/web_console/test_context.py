@@ -1,0 +1,47 @@
+"""The context panel: the whole customer beside the conversation, in one call."""
+
+from __future__ import annotations
+
+from server.services import demo
+from tests.harness import RunningServer
+from tests.web_console.brands import message_from, person, signed_in, two_brands
+
+
+async def test_the_panel_shows_the_customer_their_past_conversation_orders_and_the_handoff(
+    server: RunningServer,
+) -> None:
+    shop, outdoor = await two_brands(server)
+    sam = await signed_in(server, await person(server, demo.BRAND_SLUG, "supervisor"))
+    first = f"/console/api/conversations/{shop.conversation_id}"
+    assert (await sam.post(f"{first}/claim")).status_code == 200
+    assert (await sam.post(f"{first}/resolve")).status_code == 200
+    async with server.services.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE orders SET contact_id = $1::uuid WHERE number = '10234'", shop.contact_id
+        )
+    # The customer writes again: a new conversation, the first one now in their history.
+    await message_from(server, demo.WEBCHAT_INBOX, shop, "the parcel never came")
+    await server.services.pipeline.settled()
+    listed = (await sam.get("/console/api/conversations")).json()["conversations"]
+    second = next(c["id"] for c in listed if c["contact"]["id"] == shop.contact_id)
+    response = await sam.get(f"/console/api/conversations/{second}/context")
+    assert response.status_code == 200, response.text
+    panel = response.json()
+    assert panel["customer"]["id"] == shop.contact_id
+    assert [i["channel"] for i in panel["customer"]["identities"]] == ["webchat"]
+    assert [(c["id"], c["status"]) for c in panel["conversations"]] == [
+        (shop.conversation_id, "resolved")
+    ]
+    assert [o["number"] for o in panel["orders"]] == ["10234"]
+    # With the bot off every conversation is handed over at once: the trigger is the first
+    # message of the new conversation.
+    assert panel["handoff"]["reason"] == "no_bot"
+    assert panel["handoff"]["text"] == "the parcel never came"
+    # Another brand's supervisor: no such conversation.
+    ines = await signed_in(server, await person(server, demo.OTHER_BRAND_SLUG, "supervisor"))
+    assert (await ines.get(f"/console/api/conversations/{second}/context")).status_code == 404
+    assert (
+        await ines.get(f"/console/api/conversations/{outdoor.conversation_id}/context")
+    ).status_code == 200
+    await sam.aclose()
+    await ines.aclose()
