@@ -60,6 +60,8 @@ class ContactSummary(TypedDict):
     email: str | None
     vip: bool
     tier: str | None
+    # False for a web chat visitor nobody vouched for: its name and email are what it typed.
+    verified: bool
 
 
 class Named(TypedDict):

@@ -33,7 +33,14 @@ from server.bootstrap import Services
 from server.http.app import asgi_app, server_config
 from server.services import demo
 from server.settings import Settings
-from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
+from tests.channels.webchat_client import (
+    hello,
+    new_session,
+    next_of,
+    open_socket,
+    text,
+    vouched,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DB = "switchboard_template"
@@ -241,8 +248,28 @@ def spawn_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     return proc, base
 
 
+async def identity_secret(server: RunningServer, inbox: str = "demo-web") -> str:
+    """The web chat inbox's identity secret, made when it has none."""
+    from server.store import visitors
+
+    async with server.services.pool.acquire() as conn:
+        found = await conn.fetchval(
+            "SELECT settings->>'identity_secret' FROM inboxes"
+            " WHERE channel = 'webchat' AND address = $1",
+            inbox,
+        )
+        if found is None:
+            found = (await visitors.set_identity_secret(conn, "webchat", inbox))["identity_secret"]
+    assert isinstance(found, str)
+    return found
+
+
 async def customer(server: RunningServer, message: str, email: str | None = None) -> str:
-    extra = {"email": email, "name": email.split("@")[0]} if email else {}
+    """A visitor writes ``message``; with ``email`` it is that signed-in customer (the site
+    vouches for the address), so two calls with one email are the same customer."""
+    extra: dict[str, str] = {}
+    if email:
+        extra = {"name": email.split("@")[0], **vouched(email, await identity_secret(server))}
     session = await new_session(server.base_url, **extra)
     async with await open_socket(server.ws_url) as ws:
         await hello(ws, session["token"])

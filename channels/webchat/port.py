@@ -17,27 +17,51 @@ class UnknownVisitor(Exception):
     """The token is genuine but its visitor is not (or no longer) stored."""
 
 
+class IdentityRefused(Exception):
+    """The session named an identifier whose hash does not vouch for it (a wrong hash, or an
+    inbox without an identity secret); ``str()`` says which. Never downgraded to a visitor
+    without one: the embedding site has a bug to fix, and the visitor would lose their history."""
+
+
 class UnknownFile(Exception):
     """No such file in the visitor's conversations (or not theirs): a 404 that says no more."""
 
 
 @dataclass(frozen=True, slots=True)
+class VisitorDetails:
+    """What a session request says about its visitor (channels/webchat/identity.py).
+
+    ``name`` and ``email`` are what the visitor (or the page) typed: kept on the visitor's own
+    contact, unverified. ``identifier`` counts only with an ``identifier_hash`` that matches it.
+    """
+
+    name: str | None = None
+    email: str | None = None
+    identifier: str | None = None
+    identifier_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Visitor:
-    """A widget visitor: a contact identity in one inbox."""
+    """A widget visitor: a contact identity in one inbox. ``identifier`` is the embedding
+    site's user the visitor was verified as, if any."""
 
     visitor_id: str
     inbox_id: str
     inbox_address: str
     contact_id: str
+    identifier: str | None = None
 
 
 class WebchatBackend(Protocol):
     """Storage and pipeline operations the widget's endpoints call."""
 
     async def open_visitor(
-        self, inbox_address: str, visitor_id: str, name: str | None, email: str | None
+        self, inbox_address: str, visitor_id: str, details: VisitorDetails
     ) -> Visitor:
-        """Create or update the visitor's contact identity; raise UnknownInbox."""
+        """Create or update the visitor's contact identity: with a verified identifier, joined
+        to the contact holding it; otherwise a contact of its own, never an existing one.
+        Raise UnknownInbox, or IdentityRefused for an identifier its hash does not vouch for."""
         ...
 
     async def find_visitor(self, inbox_address: str, visitor_id: str) -> Visitor:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -23,11 +24,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from channels.base import NUL_REFUSED, Attachment, holds_nul, safe_filename
 from channels.webchat import protocol as p
 from channels.webchat.hub import WebchatHub
+from channels.webchat.identity import HASH
 from channels.webchat.port import (
+    IdentityRefused,
     UnknownFile,
     UnknownInbox,
     UnknownVisitor,
     Visitor,
+    VisitorDetails,
     WebchatBackend,
 )
 from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
@@ -47,8 +51,13 @@ class SessionRequest(BaseModel):
     inbox: str = Field(min_length=1, max_length=200, description="the web chat inbox address")
     # A token from an earlier session: the visitor keeps their identity and history.
     token: str | None = Field(default=None, max_length=2048)
+    # What the visitor typed: kept on their own contact, unverified; never joins another.
     name: str | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
+    # The embedding site's signed-in user, vouched for by the hex HMAC-SHA256 of the
+    # identifier with the inbox's identity secret (docs/webchat-identity.md).
+    identifier: str | None = Field(default=None, min_length=1, max_length=320)
+    identifier_hash: str | None = Field(default=None, pattern=HASH.pattern)
 
     @model_validator(mode="before")
     @classmethod
@@ -56,6 +65,14 @@ class SessionRequest(BaseModel):
         if holds_nul(data):
             raise ValueError(NUL_REFUSED)
         return data
+
+    @model_validator(mode="after")
+    def _identifier_with_its_hash(self) -> SessionRequest:
+        if (self.identifier is None) != (self.identifier_hash is None):
+            raise PydanticCustomError("identity", "identifier and identifier_hash go together")
+        if self.identifier is not None and not self.identifier.strip():
+            raise PydanticCustomError("identity", "identifier is blank")
+        return self
 
 
 # Refusals are Starlette's HTTPException with the message as its detail: the app that mounts
@@ -85,7 +102,10 @@ async def create_session(request: Request) -> Response:
     summary: Start or resume a web chat visitor session
     description: >
       Returns a signed, expiring token the widget sends in its WebSocket `hello` frame.
-      Passing a still-valid earlier token keeps the same visitor (and history).
+      Passing a still-valid earlier token keeps the same visitor (and history). A typed
+      `name`/`email` stays on the visitor's own, unverified contact; with `identifier` and a
+      matching `identifier_hash` (hex HMAC-SHA256 of the identifier with the inbox's identity
+      secret) the visitor joins the contact of that verified user, and its history.
     body: SessionRequest
     responses:
       201:
@@ -99,7 +119,10 @@ async def create_session(request: Request) -> Response:
                 visitor_id: {type: string}
                 expires_in: {type: integer}
                 websocket_path: {type: string}
+                verified: {type: boolean}
       400: {description: body is not JSON}
+      401: {description: "identifier_hash does not match identifier, or the inbox has no
+        identity secret"}
       403: {description: Origin not allowed}
       404: {description: no such inbox}
       422: {description: invalid field}
@@ -112,7 +135,9 @@ async def create_session(request: Request) -> Response:
     if body.token:
         try:
             claims = webchat.tokens.verify(body.token)
-            if claims.inbox_address == body.inbox:
+            # The same visitor only for the same verified user (or none on both sides): after
+            # a sign-out, or another user's sign-in, on a shared browser, a new visitor starts.
+            if claims.inbox_address == body.inbox and claims.identifier == body.identifier:
                 visitor_id = claims.visitor_id
         except TokenError:
             pass  # an expired or foreign token simply starts a new visitor
@@ -126,19 +151,28 @@ async def create_session(request: Request) -> Response:
                 {"Retry-After": str(max(1, round(60 / webchat.hub.sessions_per_minute)))},
             )
         visitor_id = str(uuid.uuid4())
+    details = VisitorDetails(
+        name=body.name,
+        email=body.email and str(body.email),
+        identifier=body.identifier,
+        identifier_hash=body.identifier_hash,
+    )
     try:
-        visitor = await webchat.backend.open_visitor(
-            body.inbox, visitor_id, body.name, body.email and str(body.email)
-        )
+        visitor = await webchat.backend.open_visitor(body.inbox, visitor_id, details)
     except UnknownInbox:
         raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
-    token = webchat.tokens.issue(VisitorClaims(visitor.visitor_id, visitor.inbox_address))
+    except IdentityRefused as exc:
+        raise HTTPException(401, str(exc)) from None
+    token = webchat.tokens.issue(
+        VisitorClaims(visitor.visitor_id, visitor.inbox_address, visitor.identifier)
+    )
     return JSONResponse(
         {
             "token": token,
             "visitor_id": visitor.visitor_id,
             "expires_in": webchat.tokens.ttl_seconds,
             "websocket_path": WEBSOCKET_PATH,
+            "verified": visitor.identifier is not None,
         },
         status_code=201,
     )

@@ -13,8 +13,13 @@ class TokenError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class VisitorClaims:
+    """Who the token's holder is. ``identifier``: the embedding site's user the visitor was
+    verified as; a later session resumes this visitor only for that same user, so a shared
+    browser whose user signed out starts afresh instead of seeing their history."""
+
     visitor_id: str
     inbox_address: str
+    identifier: str | None = None
 
 
 class VisitorTokens:
@@ -25,7 +30,10 @@ class VisitorTokens:
         self.ttl_seconds = ttl_seconds
 
     def issue(self, claims: VisitorClaims) -> str:
-        return self._serializer.dumps({"v": claims.visitor_id, "i": claims.inbox_address})
+        data = {"v": claims.visitor_id, "i": claims.inbox_address}
+        if claims.identifier is not None:
+            data["u"] = claims.identifier
+        return self._serializer.dumps(data)
 
     def verify(self, token: str) -> VisitorClaims:
         try:
@@ -38,6 +46,7 @@ class VisitorTokens:
             isinstance(data, dict)
             and isinstance(data.get("v"), str)
             and isinstance(data.get("i"), str)
+            and isinstance(data.get("u"), str | None)
         ):
             raise TokenError("token invalid")
-        return VisitorClaims(visitor_id=data["v"], inbox_address=data["i"])
+        return VisitorClaims(data["v"], data["i"], data.get("u"))

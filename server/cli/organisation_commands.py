@@ -11,7 +11,7 @@ from routing.sla import parse_duration
 from server.cli.command import run_with
 from server.errors import InvalidInput
 from server.store import organisation as org
-from server.store import roster
+from server.store import roster, visitors
 
 brand_cli = typer.Typer(help="Brands (inboxes belong to one): business hours, language.")
 team_cli = typer.Typer(help="Teams: queues that agents belong to.", no_args_is_help=True)
@@ -252,6 +252,22 @@ def inbox_team(
 ) -> None:
     """Send an inbox's conversations to a team (unless their intent says otherwise)."""
     run_with(lambda c: org.set_inbox_team(c, channel, address, team))
+
+
+@inbox_cli.command("identity-secret")
+def inbox_identity_secret(
+    address: Annotated[str, typer.Argument(help="The web chat inbox's address (widget key).")],
+    off: Annotated[bool, typer.Option("--off", help="Stop verifying identities.")] = False,
+    status: Annotated[bool, typer.Option("--status", help="Only say whether one is set.")] = False,
+) -> None:
+    """Make (or rotate) a web chat inbox's identity secret, printed this once: the embedding
+    site signs its signed-in user with it (docs/webchat-identity.md)."""
+    if off:
+        run_with(lambda c: visitors.clear_identity_secret(c, "webchat", address))
+    elif status:
+        run_with(lambda c: visitors.secret_status(c, "webchat", address))
+    else:
+        run_with(lambda c: visitors.set_identity_secret(c, "webchat", address))
 
 
 def contact_profile(

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from channels.base import InboundMessage, Sender
-from channels.webchat.port import UnknownFile, UnknownInbox, UnknownVisitor, Visitor
+from channels.webchat import identity
+from channels.webchat.port import (
+    IdentityRefused,
+    UnknownFile,
+    UnknownInbox,
+    UnknownVisitor,
+    Visitor,
+    VisitorDetails,
+)
 from server import store
 from server.errors import NotFound
 from server.payloads import MessageView
 from server.pipeline.flow import Pipeline
-from server.store import Pool
+from server.store import Pool, visitors
 
 PAGE = 500
 
@@ -21,18 +29,47 @@ class WebchatBackendImpl:
         self._pipeline = pipeline
 
     async def open_visitor(
-        self, inbox_address: str, visitor_id: str, name: str | None, email: str | None
+        self, inbox_address: str, visitor_id: str, details: VisitorDetails
     ) -> Visitor:
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 inbox = await store.inbox_by_address(conn, "webchat", inbox_address)
             except NotFound:
                 raise UnknownInbox(inbox_address) from None
-            sender = Sender(external_id=visitor_id, name=name, email=email)
+            if details.identifier is not None:
+                identifier = await self._vouched_for(conn, inbox, details)
+                contact_id = await visitors.join_verified(
+                    conn,
+                    inbox["brand_id"],
+                    visitor_id,
+                    identifier,
+                    email=identity.email_of(identifier),
+                    name=details.name,
+                )
+                return Visitor(visitor_id, inbox["id"], inbox_address, contact_id, identifier)
+            # Self-asserted: a contact of the visitor's own, whatever address was typed.
+            sender = Sender(external_id=visitor_id, name=details.name, email=details.email)
             contact_id = await store.resolve_contact(conn, inbox["brand_id"], "webchat", sender)
-            if name or email:
-                await store.fill_profile(conn, contact_id, name, email)
+            if details.name or details.email:
+                await store.fill_profile(conn, contact_id, details.name, details.email)
         return Visitor(visitor_id, inbox["id"], inbox_address, contact_id)
+
+    @staticmethod
+    async def _vouched_for(conn: store.Conn, inbox: store.Inbox, details: VisitorDetails) -> str:
+        """The identifier, if its hash is the HMAC made with the inbox's secret; else
+        IdentityRefused, saying why."""
+        assert details.identifier is not None
+        secret = await visitors.identity_secret(conn, inbox["id"])
+        if secret is None:
+            raise IdentityRefused(
+                f"inbox {inbox['address']!r} verifies no identities (no identity secret set)"
+            )
+        if not identity.hash_matches(secret, details.identifier, details.identifier_hash or ""):
+            raise IdentityRefused(
+                "identifier_hash is not the HMAC-SHA256 of identifier with this inbox's"
+                " identity secret"
+            )
+        return details.identifier
 
     async def find_visitor(self, inbox_address: str, visitor_id: str) -> Visitor:
         async with self._pool.acquire() as conn:

@@ -30,8 +30,16 @@ async def inbox_by_address(conn: Conn, channel: str, address: str) -> Inbox:
     )
 
 
+# Channels whose senders say who they are (anyone can type any name or email into the widget):
+# a contact first met there is unverified and is never matched by email (migration 0010).
+SELF_ASSERTED_CHANNELS = frozenset({"webchat"})
+
+
 async def resolve_contact(conn: Conn, brand_id: str, channel: str, sender: Sender) -> str:
-    """The contact behind a channel identity, created (or matched by email) on first contact."""
+    """The contact behind a channel identity, created on first contact; a sender on a channel
+    that authenticates its users (mail, Telegram, Slack) is matched by email to a verified
+    contact, a web chat visitor never is."""
+    verified = channel not in SELF_ASSERTED_CHANNELS
     found = await conn.fetchval(
         "SELECT contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2",
         channel,
@@ -43,19 +51,21 @@ async def resolve_contact(conn: Conn, brand_id: str, channel: str, sender: Sende
     try:
         async with conn.transaction():
             contact_id = None
-            if sender.email:
+            if sender.email and verified:
                 contact_id = await conn.fetchval(
                     "SELECT id FROM contacts WHERE brand_id = $1 AND lower(email) = lower($2)"
-                    " ORDER BY created_at LIMIT 1",
+                    " AND verified ORDER BY created_at LIMIT 1",
                     brand_id,
                     sender.email,
                 )
             if contact_id is None:
                 contact_id = await conn.fetchval(
-                    "INSERT INTO contacts (brand_id, name, email) VALUES ($1, $2, $3) RETURNING id",
+                    "INSERT INTO contacts (brand_id, name, email, verified)"
+                    " VALUES ($1, $2, $3, $4) RETURNING id",
                     brand_id,
                     sender.name,
                     sender.email,
+                    verified,
                 )
             await conn.execute(
                 "INSERT INTO contact_identities (contact_id, channel, external_id, profile)"
@@ -86,9 +96,10 @@ async def contact_id_by_reference(conn: Conn, brand_id: str, reference: str) -> 
         if found is not None:
             return str(found)
     if "@" in reference:
+        # A verified contact first: visitors may have typed anyone's address.
         found = await conn.fetchval(
             "SELECT id FROM contacts WHERE brand_id = $1 AND lower(email) = lower($2)"
-            " ORDER BY created_at LIMIT 1",
+            " ORDER BY verified DESC, created_at LIMIT 1",
             UUID(brand_id),
             reference.strip(),
         )
@@ -109,6 +120,8 @@ async def contact_id_by_reference(conn: Conn, brand_id: str, reference: str) -> 
 async def merge_contacts(conn: Conn, keep: str, other: str) -> list[str]:
     """Move ``other``'s identities, conversations and orders to ``keep`` and delete it;
     ``keep`` takes what it lacks (name, email, tier) and the higher value and VIP flag.
+    An agent linking an unverified visitor with a verified contact vouches for it: the result
+    is verified, and the verified contact's name and email win over what the visitor typed.
     Returns every conversation of the merged contact. Call inside a transaction."""
     if keep == other:
         raise InvalidInput("a contact cannot be merged with itself")
@@ -131,7 +144,11 @@ async def merge_contacts(conn: Conn, keep: str, other: str) -> list[str]:
         raise Conflict(f"both have an open conversation in {clash}; resolve one first")
     await conn.execute(
         """UPDATE contacts k
-              SET name = coalesce(k.name, o.name), email = coalesce(k.email, o.email),
+              SET name = CASE WHEN o.verified AND NOT k.verified THEN coalesce(o.name, k.name)
+                              ELSE coalesce(k.name, o.name) END,
+                  email = CASE WHEN o.verified AND NOT k.verified THEN coalesce(o.email, k.email)
+                               ELSE coalesce(k.email, o.email) END,
+                  verified = k.verified OR o.verified,
                   vip = k.vip OR o.vip, tier = coalesce(k.tier, o.tier),
                   lifetime_value = greatest(k.lifetime_value, o.lifetime_value), updated_at = now()
              FROM contacts o WHERE k.id = $1 AND o.id = $2""",
@@ -168,10 +185,11 @@ async def ensure_inbox(
 
 
 async def fill_profile(conn: Conn, contact_id: str, name: str | None, email: str | None) -> None:
-    """Set the contact's name and email where given (what a visitor typed wins)."""
+    """Set an unverified contact's name and email where given (what its visitor typed wins).
+    A verified contact (one the visitor was linked to) never takes what a visitor types."""
     await conn.execute(
         "UPDATE contacts SET name = coalesce($2, name), email = coalesce($3, email),"
-        " updated_at = now() WHERE id = $1",
+        " updated_at = now() WHERE id = $1 AND NOT verified",
         UUID(contact_id),
         name,
         email,

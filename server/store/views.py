@@ -112,7 +112,7 @@ CONVERSATION_VIEW_SQL = """
            ct.name AS contact_name, ct.email AS contact_email, a.name AS assignee_name,
            c.team_id, t.name AS team_name, c.required_skills, c.intent, c.priority_parts,
            c.band, c.queued_at, c.assigned_at, c.first_response_due, c.resolution_due,
-           c.first_response_at, ct.tier AS contact_tier, c.subject,
+           c.first_response_at, ct.tier AS contact_tier, c.subject, ct.verified AS contact_verified,
            (SELECT m.text FROM messages m
              WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
              ORDER BY m.seq DESC LIMIT 1) AS preview
@@ -136,6 +136,7 @@ def conversation_view(row: asyncpg.Record) -> ConversationView:
             "email": row["contact_email"],
             "vip": row["contact_vip"],
             "tier": row["contact_tier"],
+            "verified": row["contact_verified"],
         },
         "handoff_reason": row["handoff_reason"],
         "handoff_at": iso(row["handoff_at"]),

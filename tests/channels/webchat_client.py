@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from typing import Any
 
 import httpx
@@ -17,6 +19,13 @@ async def new_session(base_url: str, inbox: str = "demo-web", **extra: Any) -> d
     assert response.status_code == 201, response.text
     session: dict[str, Any] = response.json()
     return session
+
+
+def vouched(identifier: str, secret: str) -> dict[str, str]:
+    """The session fields of a user the embedding site vouches for: the identifier and its
+    hex HMAC-SHA256 with the inbox's identity secret (docs/webchat-identity.md)."""
+    digest = hmac.new(secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
+    return {"identifier": identifier, "identifier_hash": digest}
 
 
 def text(frame: dict[str, Any]) -> str:

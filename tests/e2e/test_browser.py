@@ -257,9 +257,12 @@ async def test_the_agent_works_the_queue_by_priority_and_the_supervisor_sees_the
 
 
 async def new_vip(site: RunningServer, email: str) -> None:
-    from tests.channels.webchat_client import new_session
+    """A signed-in customer of the shop (it vouches for the address), marked VIP."""
+    from tests.channels.webchat_client import new_session, vouched
+    from tests.harness import identity_secret
 
-    await new_session(site.base_url, email=email, name="Vivian")
+    secret = await identity_secret(site)
+    await new_session(site.base_url, name="Vivian", **vouched(email, secret))
     await site.services.pool.execute("UPDATE contacts SET vip = true WHERE email = $1", email)
 
 
@@ -371,3 +374,72 @@ async def test_after_a_reconnect_the_console_shows_the_status_the_server_holds(
     await expect(agent.locator("#my-status")).to_have_value("away")
     SHOTS.mkdir(parents=True, exist_ok=True)
     await agent.screenshot(path=str(SHOTS / "console-status-after-reconnect.png"))
+
+
+async def test_a_signed_in_shopper_keeps_their_chat_across_devices_and_a_stranger_is_unverified(
+    browser: Browser, dsn: str, tmp_path: Path
+) -> None:
+    """A shop on its own origin embeds the widget; for a signed-in user its server adds their
+    identifier and its HMAC (docs/webchat-identity.md). A second device of that user shows the
+    conversation; a visitor who only types the user's name sees nothing and is marked
+    unverified in the console."""
+    import hashlib
+    import hmac
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from tests.harness import identity_secret, serving
+
+    chat: dict[str, str] = {}
+
+    async def shop(request: Request) -> HTMLResponse:
+        user = request.query_params.get("user")
+        attributes = 'data-name="Shopper Seven"'
+        if user:  # signed in: the shop's server vouches for its user
+            digest = hmac.new(chat["secret"].encode(), user.encode(), hashlib.sha256)
+            attributes += f' data-identifier="{user}" data-identifier-hash="{digest.hexdigest()}"'
+        return HTMLResponse(
+            "<!doctype html><title>Shop</title><body>"
+            f'<script src="{chat["url"]}/widget/widget.js" data-inbox="demo-web" {attributes}'
+            " data-open></script>"
+        )
+
+    async with serving(Starlette(routes=[Route("/", shop)])) as shop_url:
+        settings = settings_for(dsn, tmp_path, port=free_port(), allowed_origins=[shop_url])
+        async with run_server(settings) as site:
+            chat["url"], chat["secret"] = site.base_url, await identity_secret(site)
+
+            async def open_shop(query: str) -> Page:
+                page = await (await browser.new_context()).new_page()
+                await page.goto(f"{shop_url}/{query}")
+                await expect(page.locator("[data-sb=status]")).to_have_text("online")
+                return page
+
+            laptop = await open_shop("?user=shopper-7")
+            await laptop.fill("[data-sb=input]", "Is my bike in stock?")
+            await laptop.press("[data-sb=input]", "Enter")
+            await expect(laptop.locator(".sb-msg[data-author=system]")).to_have_count(1)
+
+            phone = await open_shop("?user=shopper-7")
+            await expect(phone.locator(".sb-msg[data-author=customer]")).to_have_text(
+                ["Is my bike in stock?"]
+            )
+            stranger = await open_shop("")
+            await expect(stranger.locator(".sb-msg")).to_have_count(0)
+            await stranger.fill("[data-sb=input]", "hello, it's me")
+            await stranger.press("[data-sb=input]", "Enter")
+            await expect(stranger.locator(".sb-msg[data-author=system]")).to_have_count(1)
+
+            agent = await (await browser.new_context()).new_page()
+            await login(agent, site.base_url)
+            known = agent.locator("#conversations li", has_text="Is my bike in stock?")
+            unknown = agent.locator("#conversations li", has_text="hello, it's me")
+            await expect(unknown.locator(".unverified")).to_have_text("unverified")
+            await expect(known.locator(".name")).to_have_text("Shopper Seven")
+            await unknown.click()
+            await expect(agent.locator("#thread-facts")).to_contain_text("unverified visitor")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await agent.screenshot(path=str(SHOTS / "console-unverified-visitor.png"))

@@ -162,7 +162,9 @@
     if (c.status !== "bot" && c.handoff_reason) li.appendChild(el("span", "reason", reasonText(c.handoff_reason)));
     if (c.language) li.appendChild(el("span", "language", c.language));
     if (c.first_response_due && c.status !== "resolved") li.appendChild(slaBadge(c.first_response_due, c.first_response_at));
-    li.appendChild(el("div", "name", c.contact.name || c.contact.email || "Visitor " + c.contact.id.slice(0, 8)));
+    var name = li.appendChild(el("div", "name", c.contact.name || c.contact.email || "Visitor " + c.contact.id.slice(0, 8)));
+    // A visitor nobody vouched for: its name and email are only what it typed.
+    if (c.contact.verified === false) name.appendChild(el("span", "language unverified", "unverified")).title = "typed by the visitor, not verified";
     if (extra) li.appendChild(el("div", "why", extra.explanation));
     li.appendChild(el("div", "preview", c.preview || ""));
     li.addEventListener("click", function () { openConversation(c.id); });
@@ -206,6 +208,7 @@
       if (c.status !== "bot" && c.handoff_reason) facts.push("handed over: " + reasonText(c.handoff_reason));
       if (c.language) facts.push("language: " + c.language);
       if (c.contact.vip) facts.push("VIP");
+      if (c.contact.verified === false) facts.push("unverified visitor");
       if (c.team) facts.push("team: " + c.team.name);
       if (c.required_skills && c.required_skills.length) facts.push("needs: " + c.required_skills.join(", "));
     }

@@ -1,5 +1,9 @@
 /* Switchboard web chat widget. Embed with:
  *   <script src="https://support.example.com/widget/widget.js" data-inbox="demo-web" async></script>
+ * For a signed-in user, add data-identifier="<user id or email>" and
+ * data-identifier-hash="<hex HMAC-SHA256 of it with the inbox's identity secret, made on your
+ * server>" (docs/webchat-identity.md); data-name and data-email are shown to agents as typed
+ * by the visitor, unverified.
  * Protocol: docs/webchat-protocol.md. Customer and agent text is only ever set with
  * textContent, never parsed as HTML. */
 (function () {
@@ -8,6 +12,12 @@
   var inbox = (script && script.dataset.inbox) || "demo-web";
   var base = new URL(script ? script.src : location.href).origin;
   var storeKey = "switchboard:" + inbox;
+  var data = (script && script.dataset) || {};
+  var who = {};  // what the page says about its visitor; only the identifier is vouched for
+  ["identifier", "identifier_hash", "name", "email"].forEach(function (k) {
+    var v = data[k.replace(/_(\w)/g, function (m, c) { return c.toUpperCase(); })];
+    if (v) who[k] = v;
+  });
 
   function load() {
     try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; }
@@ -138,13 +148,29 @@
   function frame(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
 
   function startSession() {
+    var body = { inbox: inbox, token: state.token || null };
+    Object.keys(who).forEach(function (k) { body[k] = who[k]; });
     return fetch(base + "/api/webchat/sessions", {
       method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ inbox: inbox, token: state.token || null })
+      body: JSON.stringify(body)
     }).then(function (r) {
-      if (!r.ok) throw new Error("session refused: " + r.status);
-      return r.json();
-    }).then(function (s) { state.token = s.token; save(); return s; });
+      return r.json().then(function (d) {
+        if (!r.ok) throw new Error(d.error || "session refused: " + r.status);
+        return d;
+      });
+    }).then(function (s) {
+      if (state.visitor_id && s.visitor_id !== state.visitor_id) {
+        // Another visitor (the user signed out, or another signed in): nothing of the last
+        // one's is shown or sent.
+        state.conversation_id = null;
+        state.outbox = [];
+        clearMessages();
+      }
+      state.token = s.token;
+      state.visitor_id = s.visitor_id;
+      save();
+      return s;
+    });
   }
 
   function connect() {
@@ -248,5 +274,10 @@
     typingStop = setTimeout(function () { frame({ type: "typing", active: false }); typingSent = 0; }, 3000);
   });
 
-  startSession().then(connect, function () { status.textContent = "unavailable"; setTimeout(function () { startSession().then(connect); }, 5000); });
+  startSession().then(connect, function (e) {
+    // A refused identity is the embedding page's to fix: say so, never chat as someone else.
+    status.textContent = "unavailable";
+    status.title = e.message;
+    setTimeout(function () { startSession().then(connect); }, 5000);
+  });
 })();

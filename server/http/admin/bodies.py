@@ -97,3 +97,8 @@ class InboxBody(_Body):
 class ContactBody(_Body):
     tier: str | None = Field(default=None, max_length=40)
     value: float | None = Field(default=None, ge=0)
+
+
+class IdentitySecretBody(_Body):
+    # Omitted: a new random secret, shown in the answer this once.
+    secret: str | None = Field(default=None, min_length=32, max_length=200)

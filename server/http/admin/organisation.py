@@ -10,6 +10,7 @@ from server.http.admin.audit import note
 from server.http.admin.bodies import (
     BrandBody,
     ContactBody,
+    IdentitySecretBody,
     InboxBody,
     InboxTeamBody,
     SkillBody,
@@ -18,7 +19,7 @@ from server.http.admin.bodies import (
 from server.http.inputs import body, path_value, query_value, services
 from server.http.responses import JSON
 from server.store import organisation as org
-from server.store import privacy, retention
+from server.store import privacy, retention, visitors
 
 
 async def list_brands(request: Request) -> Response:
@@ -262,6 +263,79 @@ async def put_inbox_team(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def get_identity_secret(request: Request) -> Response:
+    """
+    summary: Whether a web chat inbox verifies visitors' identities (admin token)
+    description: >
+      Says whether the inbox has an identity secret and since when; never the secret.
+    responses:
+      200: {description: "identity_verification, identity_secret_set_at"}
+      401: {description: no admin token}
+      404: {description: no such web chat inbox}
+      422: {description: not a web chat inbox}
+    """
+    channel, address = path_value(request, "channel"), path_value(request, "address")
+    async with services(request).pool.acquire() as conn:
+        return JSON(await visitors.secret_status(conn, channel, address))
+
+
+async def put_identity_secret(request: Request) -> Response:
+    """
+    summary: Set or rotate a web chat inbox's identity secret (admin token)
+    description: >
+      The embedding site signs its signed-in user's identifier with this secret
+      (identifier_hash = hex HMAC-SHA256; docs/webchat-identity.md). Without `secret` a new
+      random one is made and returned in `identity_secret`, this once; it is never shown
+      again. Rotating makes every hash made with the old secret fail.
+    body: IdentitySecretBody
+    responses:
+      200: {description: the inbox's identity verification (the secret only when generated)}
+      400: {description: body is not JSON}
+      401: {description: no admin token}
+      404: {description: no such web chat inbox}
+      422: {description: not a web chat inbox, or a secret under 32 characters}
+    """
+    fields = await body(request, IdentitySecretBody)
+    channel, address = path_value(request, "channel"), path_value(request, "address")
+    async with services(request).pool.acquire() as conn, conn.transaction():
+        status = await visitors.set_identity_secret(conn, channel, address, fields.secret)
+        await note(
+            request,
+            conn,
+            "inbox.identity_secret_set",
+            brand_id=await org.brand_id(conn, status["brand"]),
+            target_kind="inbox",
+            target_id=f"{channel}:{address}",
+            detail={"generated": fields.secret is None},  # never the secret
+        )
+    return JSON(status)
+
+
+async def delete_identity_secret(request: Request) -> Response:
+    """
+    summary: Stop verifying visitors' identities in a web chat inbox (admin token)
+    description: >
+      Every identifier is refused from now on; visitors without one are unaffected.
+    responses:
+      200: {description: the inbox's identity verification, now off}
+      401: {description: no admin token}
+      404: {description: no such web chat inbox}
+      422: {description: not a web chat inbox}
+    """
+    channel, address = path_value(request, "channel"), path_value(request, "address")
+    async with services(request).pool.acquire() as conn, conn.transaction():
+        status = await visitors.clear_identity_secret(conn, channel, address)
+        await note(
+            request,
+            conn,
+            "inbox.identity_secret_cleared",
+            brand_id=await org.brand_id(conn, status["brand"]),
+            target_kind="inbox",
+            target_id=f"{channel}:{address}",
+        )
+    return JSON(status)
+
+
 async def patch_contact(request: Request) -> Response:
     """
     summary: Set a contact's tier and lifetime value (admin token)
@@ -303,5 +377,12 @@ routes = [
     Route("/inboxes", list_inboxes, methods=["GET"]),
     Route("/inboxes/{channel}/{address}", put_inbox, methods=["PUT"]),
     Route("/inboxes/{channel}/{address}/team", put_inbox_team, methods=["PUT"]),
+    Route("/inboxes/{channel}/{address}/identity-secret", get_identity_secret, methods=["GET"]),
+    Route("/inboxes/{channel}/{address}/identity-secret", put_identity_secret, methods=["PUT"]),
+    Route(
+        "/inboxes/{channel}/{address}/identity-secret",
+        delete_identity_secret,
+        methods=["DELETE"],
+    ),
     Route("/contacts/{email}", patch_contact, methods=["PATCH"]),
 ]

@@ -249,6 +249,27 @@ async def test_replying_to_an_unknown_conversation_is_not_found(pipeline: Pipeli
 async def test_same_email_on_two_identities_is_one_contact(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
+    """On a channel that authenticates its users (here Slack's profile email)."""
+    async with pool.acquire() as conn:
+        await store.ensure_inbox(conn, "slack", "T1", "Slack", None)
+    for user in ("U1", "U2"):
+        await pipeline.ingest(
+            InboundMessage(
+                channel="slack",
+                inbox_address="T1",
+                external_id=f"T1:{user}:1",
+                sender=Sender(user, email="Kim@Example.test"),
+                text="hi",
+            )
+        )
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+    assert await pool.fetchval("SELECT count(*) FROM contact_identities") == 2
+
+
+async def test_an_email_typed_by_two_visitors_is_two_unverified_contacts(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    """Anyone can type any address into the widget: it never joins visitors (issue 15)."""
     for visitor in ("v1", "v2"):
         await pipeline.ingest(
             InboundMessage(
@@ -259,8 +280,8 @@ async def test_same_email_on_two_identities_is_one_contact(
                 text="hi",
             )
         )
-    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
-    assert await pool.fetchval("SELECT count(*) FROM contact_identities") == 2
+    rows = await pool.fetch("SELECT verified FROM contacts")
+    assert [r["verified"] for r in rows] == [False, False]
 
 
 async def test_off_hours_the_handoff_says_when_the_team_is_back(pool: asyncpg.Pool) -> None:
