@@ -26,6 +26,8 @@ SLA_BREACHED = "sla.breached"
 # An agent's status, load or capacity changed: live-only, like typing (the console re-reads
 # the agents on reconnect).
 AGENT_UPDATED = "agent.updated"
+# An agent wrote an internal note (stored; consoles only, never the customer).
+NOTE_CREATED = "note.created"
 # Typing is live-only: it is published but never stored, so it has no id.
 TYPING = "typing"
 

@@ -129,6 +129,18 @@ class DeliveryView(TypedDict):
     updated_at: str | None
 
 
+class NoteView(TypedDict):
+    """An internal note: agents' words about a conversation, never sent to the customer."""
+
+    id: int
+    conversation_id: str
+    author: Named | None
+    text: str
+    # The ids of the colleagues it mentions (their consoles say so).
+    mentions: list[str]
+    created_at: str | None
+
+
 class EventData(TypedDict, total=False):
     """Every key an event's payload may carry; which ones depends on the event's name.
 
@@ -141,6 +153,7 @@ class EventData(TypedDict, total=False):
     sla.breached           conversation, breach_id, kind, due_at, team_id, band, and
                            escalation_points, notify_team_id when a policy applies
     agent.updated          agent
+    note.created           note
     typing                 author_kind, active, inbox_id, contact_id
 
     One dictionary type with every key rather than one per name: the name and the payload
@@ -156,6 +169,7 @@ class EventData(TypedDict, total=False):
     change: str
     delivery: DeliveryView
     agent: AgentView
+    note: NoteView
     author_kind: str
     active: bool
     breach_id: int

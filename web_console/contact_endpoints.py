@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import IO
 
 from pydantic import BaseModel, ConfigDict
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -83,7 +82,6 @@ async def erase_contact(request: Request) -> Response:
     """
     agent = await current_agent(request)
     body = parse_body(Erase, await request.body())
-    if not body.confirm:
-        raise HTTPException(422, "confirm: must be true to erase a contact")
     backend = console_of(request).backend
-    return JSONResponse(await ask(backend.erase_contact(agent, request.path_params["id"])))
+    erased = await ask(backend.erase_contact(agent, request.path_params["id"], body.confirm))
+    return JSONResponse(erased)

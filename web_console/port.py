@@ -170,13 +170,57 @@ class ConsoleBackend(Protocol):
         supervises or analyses."""
         ...
 
+    async def notes(
+        self, agent: Agent, conversation_id: str, after_id: int
+    ) -> Sequence[Mapping[str, Any]]:
+        """The conversation's internal notes with id > after_id, oldest first (a page)."""
+        ...
+
+    async def add_note(
+        self, agent: Agent, conversation_id: str, text: str, mentions: Sequence[str]
+    ) -> Mapping[str, Any]:
+        """An internal note (never sent to the customer), mentioning colleagues who may see
+        the conversation (BadValue for one who may not)."""
+        ...
+
+    async def canned_for(
+        self, agent: Agent, conversation_id: str, query: str
+    ) -> Sequence[Mapping[str, Any]]:
+        """The conversation's brand's canned responses matching the query, each with its
+        variables filled in for this conversation (``rendered``)."""
+        ...
+
+    async def canned(
+        self, agent: Agent, brand_id: str | None, query: str
+    ) -> Sequence[Mapping[str, Any]]:
+        """Canned responses of the brand, or of every brand the agent holds a role in."""
+        ...
+
+    async def put_canned(
+        self,
+        agent: Agent,
+        brand_id: str | None,
+        shortcut: str,
+        title: str,
+        text: str,
+        canned_id: str | None = None,
+    ) -> Mapping[str, Any]:
+        """Create (no id) or change a canned response: supervisors of its brand and admins.
+        Raise Unknown, Forbidden, BadValue or ActionRefused (the shortcut is taken)."""
+        ...
+
+    async def delete_canned(self, agent: Agent, canned_id: str) -> None: ...
+
     async def export_contact(self, agent: Agent, contact_id: str, out: IO[bytes]) -> None:
         """Write everything held about the contact, as a ZIP, to ``out``: supervisors of the
         contact's brand and admins (Unknown for others, Forbidden with another role there)."""
         ...
 
-    async def erase_contact(self, agent: Agent, contact_id: str) -> Mapping[str, Any]:
-        """Erase the contact (docs/privacy.md): as export_contact, who may."""
+    async def erase_contact(
+        self, agent: Agent, contact_id: str, confirm: bool
+    ) -> Mapping[str, Any]:
+        """Erase the contact (docs/privacy.md): as export_contact, who may; BadValue unless
+        ``confirm`` (checked after who may, so the answer tells a stranger nothing)."""
         ...
 
     async def people(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from web_console import teamwork_endpoints as teamwork
 from web_console.agent_endpoints import (
     directory,
     get_queue,
@@ -84,6 +85,17 @@ API = [
     Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
     Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
     Route("/api/conversations/{id}/context", get_context, methods=["GET"]),
+    Route("/api/conversations/{id}/notes", teamwork.list_notes, methods=["GET"]),
+    Route("/api/conversations/{id}/notes", teamwork.post_note, methods=["POST"]),
+    Route(
+        "/api/conversations/{id}/canned-responses",
+        teamwork.canned_for_conversation,
+        methods=["GET"],
+    ),
+    Route("/api/canned-responses", teamwork.list_canned, methods=["GET"]),
+    Route("/api/canned-responses", teamwork.create_canned, methods=["POST"]),
+    Route("/api/canned-responses/{id}", teamwork.change_canned, methods=["PUT"]),
+    Route("/api/canned-responses/{id}", teamwork.delete_canned, methods=["DELETE"]),
     Route(
         "/api/messages/{message_id:int}/attachments/{n:int}",
         get_attachment,

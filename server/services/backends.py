@@ -12,11 +12,13 @@ from server import store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
 from server.live.bus import EventBus
-from server.payloads import ConversationView, MessageView
+from server.payloads import ConversationView, MessageView, NoteView
 from server.pipeline.flow import Pipeline
 from server.services import privacy
+from server.services.teamwork import Teamwork
 from server.store import Pool, audit, context, mail, people
 from server.store import privacy as privacy_store
+from server.store.canned import CannedView, RenderedCanned
 from server.store.context import Context
 from web_console import access
 from web_console.access import Placement
@@ -51,6 +53,7 @@ class ConsoleBackendImpl:
         self._router = router
         # Tells the consoles of an erasure (its conversations' anonymised views).
         self._bus = bus
+        self._teamwork = Teamwork(pool, bus)
 
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
@@ -243,6 +246,64 @@ class ConsoleBackendImpl:
             ],
         }
 
+    # ---- teamwork: notes and canned responses (server/services/teamwork.py) ----
+
+    async def notes(self, agent: Agent, conversation_id: str, after_id: int) -> list[NoteView]:
+        await self._placed(agent, conversation_id)
+        return await self._teamwork.notes(conversation_id, after_id)
+
+    async def add_note(
+        self, agent: Agent, conversation_id: str, text: str, mentions: Sequence[str]
+    ) -> NoteView:
+        await self._placed(agent, conversation_id, act=True)
+        async with _translated():
+            return await self._teamwork.add_note(agent.id, conversation_id, text, mentions)
+
+    async def canned_for(
+        self, agent: Agent, conversation_id: str, query: str
+    ) -> list[RenderedCanned]:
+        where = await self._placed(agent, conversation_id)
+        view = await self.conversation(agent, conversation_id)
+        values = {
+            "contact.name": view["contact"]["name"],
+            "contact.email": view["contact"]["email"],
+            "agent.name": agent.name,
+            "conversation.id": conversation_id,
+        }
+        return await self._teamwork.canned_for(where.brand_id, values, query)
+
+    async def canned(self, agent: Agent, brand_id: str | None, query: str) -> list[CannedView]:
+        """The responses of the brand (or of every brand the agent holds a role in)."""
+        if brand_id is not None:
+            if not agent.admin and brand_id not in agent.roles:
+                raise Unknown(f"no brand {brand_id}")
+            return await self._teamwork.canned([brand_id], query)
+        return await self._teamwork.canned(None if agent.admin else sorted(agent.roles), query)
+
+    async def put_canned(
+        self,
+        agent: Agent,
+        brand_id: str | None,
+        shortcut: str,
+        title: str,
+        text: str,
+        canned_id: str | None = None,
+    ) -> CannedView:
+        async with _translated():
+            if canned_id is not None:
+                brand_id = await self._teamwork.canned_brand(canned_id)
+            if brand_id is None:
+                raise BadValue("brand_id: name the brand")
+            _may_manage(agent, brand_id)
+            return await self._teamwork.put_canned(
+                (agent.id, agent.email), brand_id, shortcut, title, text, canned_id
+            )
+
+    async def delete_canned(self, agent: Agent, canned_id: str) -> None:
+        async with _translated():
+            _may_manage(agent, await self._teamwork.canned_brand(canned_id))
+            await self._teamwork.delete_canned((agent.id, agent.email), canned_id)
+
     async def _contact_brand(self, agent: Agent, contact_id: str) -> str:
         """The contact's brand, where the agent must supervise (or be an admin): Unknown
         when they hold no role there, Forbidden when they hold another."""
@@ -259,8 +320,12 @@ class ConsoleBackendImpl:
         async with _translated():
             await privacy.export_contact(self._pool, contact_id, out, _actor(agent))
 
-    async def erase_contact(self, agent: Agent, contact_id: str) -> Mapping[str, Any]:
+    async def erase_contact(
+        self, agent: Agent, contact_id: str, confirm: bool
+    ) -> Mapping[str, Any]:
         await self._contact_brand(agent, contact_id)
+        if not confirm:
+            raise BadValue("confirm: must be true to erase a contact")
         async with _translated():
             erased = await privacy.erase_contact(self._pool, contact_id, _actor(agent), self._bus)
         return {"contact": contact_id, "erased": erased}
@@ -317,6 +382,16 @@ class ConsoleBackendImpl:
         except (Unknown, Forbidden):
             return  # a typing notice is a hint: one for a conversation not theirs is dropped
         await self._pipeline.typing(conversation_id, "agent", active)
+
+
+def _may_manage(agent: Agent, brand_id: str) -> None:
+    """A brand's settings (canned responses): its supervisors and admins; Unknown for those
+    with no role there, Forbidden for another role."""
+    if agent.admin or "supervisor" in agent.roles.get(brand_id, frozenset()):
+        return
+    if brand_id in agent.roles:
+        raise Forbidden("supervisors and admins only: the brand's canned responses")
+    raise Unknown(f"no brand {brand_id}")
 
 
 def _actor(agent: Agent) -> privacy.Actor:

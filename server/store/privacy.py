@@ -259,6 +259,8 @@ async def anonymise_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
         TOMBSTONE,
     )
     events = await conn.execute("DELETE FROM events WHERE conversation_id = ANY($1::uuid[])", ids)
+    # Agents' notes speak of the customer too.
+    await conn.execute("DELETE FROM notes WHERE conversation_id = ANY($1::uuid[])", ids)
     await conn.execute(
         """UPDATE conversations
               SET subject = NULL, priority_parts = '[]', anonymised_at = now(),

@@ -44,6 +44,8 @@ from web_console.port import Agent
 #   act       …and change it: supervisors and agents in its brand and reach, admins
 #   rights    a contact's export and erasure: supervisors of its brand, admins (another role
 #             there: 403; none there: 404)
+#   manage    a brand's settings (canned responses): supervisors of the brand, admins
+#             (another role there: 403; none there: 404)
 #   admin     admins only (the people area)
 CONSOLE = {
     ("POST", "/console/api/login"): "public",
@@ -81,6 +83,13 @@ CONSOLE = {
     ("POST", "/console/api/conversations/{id}/resolve"): "act",
     ("GET", "/console/api/contacts/{id}/export"): "rights",
     ("POST", "/console/api/contacts/{id}/erase"): "rights",
+    ("GET", "/console/api/conversations/{id}/notes"): "read",
+    ("POST", "/console/api/conversations/{id}/notes"): "act",
+    ("GET", "/console/api/conversations/{id}/canned-responses"): "read",
+    ("GET", "/console/api/canned-responses"): "session",
+    ("POST", "/console/api/canned-responses"): "manage",
+    ("PUT", "/console/api/canned-responses/{id}"): "manage",
+    ("DELETE", "/console/api/canned-responses/{id}"): "manage",
     ("GET", "/console/api/people"): "admin",
     ("PUT", "/console/api/people/{id}/access"): "admin",
 }
@@ -119,12 +128,13 @@ SAMPLE_BODIES: dict[str, Any] = {
     # {id} is a conversation's, so no agent: a 404 of its own, nothing changes.
     # Not confirmed: a 422 for those who may, and nothing is erased.
     "/console/api/contacts/{id}/erase": {"confirm": False},
+    "/console/api/conversations/{id}/notes": {"text": "a note from the matrix"},
+    "/console/api/canned-responses/{id}": {"shortcut": "matrix", "title": "M", "text": "m"},
     "/console/api/people/{id}/access": {
         "brand_id": "00000000-0000-0000-0000-000000000000",
         "roles": ["agent"],
     },
 }
-HIDDEN = ("no conversation ", "no message ", "no contact ")
 
 
 def walk(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, str]]:
@@ -169,7 +179,7 @@ def expected(policy: str, caller: Caller) -> str:
         return "allowed"
     if policy == "admin":
         return "403"
-    if policy == "rights":
+    if policy in ("rights", "manage"):
         if caller.brand == "other":
             return "404"
         return "allowed" if caller.role == "supervisor" else "403"
@@ -184,12 +194,16 @@ def expected(policy: str, caller: Caller) -> str:
     return "allowed"
 
 
-def outcome(response: httpx.Response, policy: str) -> str:
+def outcome(response: httpx.Response, policy: str, tried: list[str]) -> str:
+    """What the caller got; a 404 is the thing "not existing for them" when it says so of
+    what was ``tried`` ("no conversation <id>", "no brand <id>"), not of another lookup (a
+    merge with an unknown contact, a transfer to an unknown team)."""
     if policy == "public" and response.status_code in (401, 429):
         return "refused"
     if response.status_code in (401, 403):
         return str(response.status_code)
-    if response.status_code == 404 and response.json().get("error", "").startswith(HIDDEN):
+    error = response.json().get("error", "") if response.status_code == 404 else ""
+    if any(error.startswith(t) for t in tried):
         return "404"
     assert response.status_code < 500, response.text
     return "allowed"
@@ -248,9 +262,34 @@ def _cookie(http: httpx.AsyncClient) -> str:
     return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 
 
-def concrete(path: str, brand: Brand) -> str:
+async def fresh_canned(server: RunningServer, brand: Brand) -> str:
+    """A canned response of the brand, made for one cell (an allowed DELETE removes it)."""
+    async with server.services.pool.acquire() as conn:
+        value = await conn.fetchval(
+            "INSERT INTO canned_responses (brand_id, shortcut, title, text)"
+            " SELECT brand_id, 'c' || substr(md5(random()::text), 1, 12), 'T', 'text'"
+            " FROM conversations WHERE id = $1::uuid RETURNING id::text",
+            brand.conversation_id,
+        )
+    return str(value)
+
+
+async def body_for(server: RunningServer, path: str, brand: Brand) -> Any:
+    if path == "/console/api/canned-responses":
+        async with server.services.pool.acquire() as conn:
+            brand_id = await conn.fetchval(
+                "SELECT brand_id::text FROM conversations WHERE id = $1::uuid",
+                brand.conversation_id,
+            )
+        return {"brand_id": brand_id, "shortcut": "matrix", "title": "M", "text": "m"}
+    return SAMPLE_BODIES.get(path)
+
+
+def concrete(path: str, brand: Brand, canned_id: str = "") -> str:
     if path.startswith("/console/api/contacts/"):
         return path.replace("{id}", brand.contact_id)
+    if path.startswith("/console/api/canned-responses/"):
+        return path.replace("{id}", canned_id)
     return (
         path.replace("{id}", brand.conversation_id)
         .replace("{message_id:int}", str(brand.message_id))
@@ -269,6 +308,7 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
     ]
     assert not unknown, f"routes with no entry in the access matrix: {unknown}"
     shop, _ = await two_brands(server)
+    shop_brand = (await body_for(server, "/console/api/canned-responses", shop))["brand_id"]
     people = await callers(server)
     cells, wrong = 0, []
     async with httpx.AsyncClient(base_url=server.base_url) as http:
@@ -284,10 +324,24 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                     "revoked",
                 ):
                     continue  # checked in test_sessions; here it would end the sessions used below
+                canned = await fresh_canned(server, shop) if "canned-responses/" in path else ""
                 response = await http.request(
-                    method, concrete(path, shop), json=SAMPLE_BODIES.get(path), headers=headers
+                    method,
+                    concrete(path, shop, canned),
+                    json=await body_for(server, path, shop),
+                    headers=headers,
                 )
-                got, want = outcome(response, policy), expected(policy, caller)
+                tried = [
+                    f"no {label} {value}"
+                    for label, value in (
+                        ("conversation", shop.conversation_id),
+                        ("message", shop.message_id),
+                        ("contact", f"'{shop.contact_id}'"),
+                        ("canned response", f"'{canned}'"),
+                        ("brand", shop_brand),
+                    )
+                ]
+                got, want = outcome(response, policy, tried), expected(policy, caller)
                 cells += 1
                 if got != want:
                     wrong.append(f"{method} {path} as {caller.name}: {got}, not {want}")
@@ -316,7 +370,7 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
             ):
                 response = await http.request(
                     method,
-                    concrete(path, shop),
+                    concrete(path, shop, "00000000-0000-0000-0000-000000000000"),
                     content=b"text=hi&client_id=x",
                     headers={
                         **headers,
