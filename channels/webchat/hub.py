@@ -152,11 +152,28 @@ class WebchatHub:
         self._on_reject = on_reject
         self._uploads: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._sessions: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._codes: OrderedDict[str, AsyncLimiter] = OrderedDict()
 
     async def take_upload(self, visitor_id: str) -> bool:
         """Whether this visitor may send one more file now (p.UPLOADS_PER_MINUTE, on this
         node); counts it when so."""
         return await _take(self._uploads, visitor_id, p.UPLOADS_PER_MINUTE)
+
+    async def take_email_code(self, visitor_id: str, client: str, email: str) -> bool:
+        """Whether one more one-time email code may be mailed now (on this node): each is a
+        mail to an address someone typed, so per visitor, per client address and, so that
+        nobody's mailbox is flooded, per recipient (p.EMAIL_CODES_*); counts it when so."""
+        limits = (
+            (f"v:{visitor_id}", *p.EMAIL_CODES_PER_VISITOR),
+            (f"c:{client}", *p.EMAIL_CODES_PER_CLIENT),
+            (f"r:{email.lower()}", *p.EMAIL_CODES_PER_RECIPIENT),
+        )
+        held = [self._codes.get(key) for key, _count, _minutes in limits]
+        if any(limiter is not None and not limiter.has_capacity() for limiter in held):
+            return False
+        for key, count, minutes in limits:
+            await _take(self._codes, key, count, minutes)
+        return True
 
     async def take_session(self, address: str) -> bool:
         """Whether this client address may start one more visitor now
@@ -347,9 +364,12 @@ class WebchatHub:
         conn.push({"type": "message-view", "message": message})
 
 
-async def _take(limiters: OrderedDict[str, AsyncLimiter], key: str, per_minute: int) -> bool:
-    """One more of something for ``key`` within ``per_minute``; counted when there is room."""
-    limiter = limiters.pop(key, None) or AsyncLimiter(per_minute, 60)
+async def _take(
+    limiters: OrderedDict[str, AsyncLimiter], key: str, per_minute: int, minutes: int = 1
+) -> bool:
+    """One more of something for ``key``: at most ``per_minute`` in ``minutes`` minutes;
+    counted when there is room."""
+    limiter = limiters.pop(key, None) or AsyncLimiter(per_minute, 60 * minutes)
     limiters[key] = limiter  # the most recent last, for the bound below
     while len(limiters) > UPLOAD_LIMITERS:
         limiters.popitem(last=False)

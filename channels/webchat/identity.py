@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 
 # An email address as an identifier: the site vouches for that address, so the visitor joins
 # the verified contact that holds it. Deliberately loose (the site, not us, knows its users).
@@ -36,3 +37,26 @@ def hash_matches(secret: str, identifier: str, given: str) -> bool:
 def email_of(identifier: str) -> str | None:
     """The identifier itself when it is an email address (then the address is verified)."""
     return identifier if _EMAIL.match(identifier) else None
+
+
+# A one-time code mailed to an address the visitor typed proves it (docs/webchat-identity.md):
+# six digits, as sign-in codes commonly are; ten minutes to type it; five wrong tries and the
+# code is void, so a guess succeeds once in 200,000 codes, and codes are rate-limited.
+CODE_DIGITS = 6
+CODE_TTL_SECONDS = 600
+CODE_ATTEMPTS = 5
+CODE = re.compile(rf"^[0-9]{{{CODE_DIGITS}}}$")
+
+
+def new_code() -> str:
+    """A random code of CODE_DIGITS digits, from the system's cryptographic source."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_digest(visitor_id: str, code: str) -> str:
+    """What is stored of a code: never the code itself, and bound to its visitor."""
+    return hashlib.sha256(f"{visitor_id}:{code}".encode()).hexdigest()
+
+
+def code_matches(visitor_id: str, code: str, digest: str) -> bool:
+    return hmac.compare_digest(code_digest(visitor_id, code).encode(), digest.encode())

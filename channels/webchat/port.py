@@ -23,6 +23,16 @@ class IdentityRefused(Exception):
     without one: the embedding site has a bug to fix, and the visitor would lose their history."""
 
 
+class EmailCodeRefused(Exception):
+    """A one-time email code not sent or not accepted; ``str()`` says why and ``status`` is
+    the HTTP status that says so (409 already verified, 410 expired or used up, 422 wrong,
+    429 asked too often, 503 no mail relay)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 class UnknownFile(Exception):
     """No such file in the visitor's conversations (or not theirs): a 404 that says no more."""
 
@@ -44,13 +54,15 @@ class VisitorDetails:
 @dataclass(frozen=True, slots=True)
 class Visitor:
     """A widget visitor: a contact identity in one inbox. ``identifier`` is the embedding
-    site's user the visitor was verified as, if any."""
+    site's user the visitor was verified as, if any; ``verified`` whether its contact is
+    verified (by that, a proved email address, or an agent's Link)."""
 
     visitor_id: str
     inbox_id: str
     inbox_address: str
     contact_id: str
     identifier: str | None = None
+    verified: bool = False
 
 
 class WebchatBackend(Protocol):
@@ -62,6 +74,16 @@ class WebchatBackend(Protocol):
         """Create or update the visitor's contact identity: with a verified identifier, joined
         to the contact holding it; otherwise a contact of its own, never an existing one.
         Raise UnknownInbox, or IdentityRefused for an identifier its hash does not vouch for."""
+        ...
+
+    async def send_email_code(self, visitor: Visitor, email: str) -> int:
+        """Mail a one-time code to ``email`` for the visitor to prove it is theirs; return
+        how many seconds it is good for. Raise EmailCodeRefused."""
+        ...
+
+    async def confirm_email_code(self, visitor: Visitor, code: str) -> Visitor:
+        """With the right code, join the visitor to the verified contact with the proved
+        address (or verify its own contact with it). Raise EmailCodeRefused."""
         ...
 
     async def find_visitor(self, inbox_address: str, visitor_id: str) -> Visitor:

@@ -24,6 +24,7 @@ from channels.base import (
 )
 
 CHANNEL: ChannelName = "webchat"
+WEBSOCKET_PATH = "/ws/webchat"
 
 # Close codes. 1xxx are RFC 6455's; 4xxx are ours, modelled on HTTP statuses.
 CLOSE_SERVICE_RESTART = 1012  # the server is shutting down (sent by uvicorn): reconnect
@@ -128,6 +129,10 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 UPLOADS_PER_MINUTE = 10
 # New visitors a minute from one client address (an office behind one NAT stays well under).
 SESSIONS_PER_MINUTE = 30
+# One-time email codes (count, in minutes): each is a mail to an address someone typed.
+EMAIL_CODES_PER_VISITOR = (3, 10)
+EMAIL_CODES_PER_CLIENT = (20, 60)
+EMAIL_CODES_PER_RECIPIENT = (5, 60)
 
 
 def file_inbound(

@@ -1,17 +1,12 @@
-"""HTTP and WebSocket routes of the web chat channel: sessions, the socket, the widget files."""
+"""HTTP and WebSocket routes of the web chat channel: sessions, the socket, files both ways,
+the widget's own files and the demo page."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 from urllib.parse import quote
 
-import orjson
 import structlog
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -19,179 +14,23 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from channels.base import NUL_REFUSED, Attachment, holds_nul, safe_filename
+from channels.base import Attachment, safe_filename
 from channels.webchat import protocol as p
 from channels.webchat.hub import WebchatHub
-from channels.webchat.identity import HASH
-from channels.webchat.port import (
-    IdentityRefused,
-    UnknownFile,
-    UnknownInbox,
-    UnknownVisitor,
-    Visitor,
-    VisitorDetails,
-    WebchatBackend,
-)
-from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
+from channels.webchat.port import UnknownFile, WebchatBackend
+from channels.webchat.protocol import WEBSOCKET_PATH
+from channels.webchat.requests import Webchat, WebchatScope, check_origin, visitor_of, webchat_of
+from channels.webchat.sessions import confirm_email_code, create_session, post_email_code
+from channels.webchat.token import VisitorTokens
 
 log = structlog.get_logger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-WEBSOCKET_PATH = "/ws/webchat"
 BIGINT_MAX = 2**63 - 1  # messages.id is a bigint
 POSITION_MAX = 2**31 - 1  # attachments.position is an integer
 
-
-class SessionRequest(BaseModel):
-    """Body of ``POST /api/webchat/sessions``."""
-
-    model_config = ConfigDict(extra="forbid")
-    inbox: str = Field(min_length=1, max_length=200, description="the web chat inbox address")
-    # A token from an earlier session: the visitor keeps their identity and history.
-    token: str | None = Field(default=None, max_length=2048)
-    # What the visitor typed: kept on their own contact, unverified; never joins another.
-    name: str | None = Field(default=None, max_length=200)
-    email: EmailStr | None = None
-    # The embedding site's signed-in user, vouched for by the hex HMAC-SHA256 of the
-    # identifier with the inbox's identity secret (docs/webchat-identity.md).
-    identifier: str | None = Field(default=None, min_length=1, max_length=320)
-    identifier_hash: str | None = Field(default=None, pattern=HASH.pattern)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if holds_nul(data):
-            raise ValueError(NUL_REFUSED)
-        return data
-
-    @model_validator(mode="after")
-    def _identifier_with_its_hash(self) -> SessionRequest:
-        if (self.identifier is None) != (self.identifier_hash is None):
-            raise PydanticCustomError("identity", "identifier and identifier_hash go together")
-        if self.identifier is not None and not self.identifier.strip():
-            raise PydanticCustomError("identity", "identifier is blank")
-        return self
-
-
-# Refusals are Starlette's HTTPException with the message as its detail: the app that mounts
-# these routes renders them in its one error shape ({"error": detail}).
-
-
-def _session_request(raw: bytes) -> SessionRequest:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise HTTPException(400, "body is not valid JSON") from None
-    try:
-        return SessionRequest.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "body"
-        raise HTTPException(422, f"{where}: {first['msg']}") from None
-
-
-def _check_origin(hub: WebchatHub, request: Request) -> None:
-    if not hub.origin_allowed(request.headers.get("origin")):
-        raise HTTPException(403, "origin not allowed")
-
-
-async def create_session(request: Request) -> Response:
-    """
-    summary: Start or resume a web chat visitor session
-    description: >
-      Returns a signed, expiring token the widget sends in its WebSocket `hello` frame.
-      Passing a still-valid earlier token keeps the same visitor (and history). A typed
-      `name`/`email` stays on the visitor's own, unverified contact; with `identifier` and a
-      matching `identifier_hash` (hex HMAC-SHA256 of the identifier with the inbox's identity
-      secret) the visitor joins the contact of that verified user, and its history.
-    body: SessionRequest
-    responses:
-      201:
-        description: a session
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                token: {type: string}
-                visitor_id: {type: string}
-                expires_in: {type: integer}
-                websocket_path: {type: string}
-                verified: {type: boolean}
-      400: {description: body is not JSON}
-      401: {description: "identifier_hash does not match identifier, or the inbox has no
-        identity secret"}
-      403: {description: Origin not allowed}
-      404: {description: no such inbox}
-      422: {description: invalid field}
-      429: {description: too many new visitors from this address (Retry-After)}
-    """
-    webchat = _webchat(request)
-    _check_origin(webchat.hub, request)
-    body = _session_request(await request.body())
-    visitor_id: str | None = None
-    if body.token:
-        try:
-            claims = webchat.tokens.verify(body.token)
-            # The same visitor only for the same verified user (or none on both sides): after
-            # a sign-out, or another user's sign-in, on a shared browser, a new visitor starts.
-            if claims.inbox_address == body.inbox and claims.identifier == body.identifier:
-                visitor_id = claims.visitor_id
-        except TokenError:
-            pass  # an expired or foreign token simply starts a new visitor
-    if visitor_id is None:
-        # Each new visitor becomes a contact row: a script must not mint them unbounded.
-        address = request.client.host if request.client else "unknown"
-        if not await webchat.hub.take_session(address):
-            raise HTTPException(
-                429,
-                f"more than {webchat.hub.sessions_per_minute} new visitors a minute",
-                {"Retry-After": str(max(1, round(60 / webchat.hub.sessions_per_minute)))},
-            )
-        visitor_id = str(uuid.uuid4())
-    details = VisitorDetails(
-        name=body.name,
-        email=body.email and str(body.email),
-        identifier=body.identifier,
-        identifier_hash=body.identifier_hash,
-    )
-    try:
-        visitor = await webchat.backend.open_visitor(body.inbox, visitor_id, details)
-    except UnknownInbox:
-        raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
-    except IdentityRefused as exc:
-        raise HTTPException(401, str(exc)) from None
-    token = webchat.tokens.issue(
-        VisitorClaims(visitor.visitor_id, visitor.inbox_address, visitor.identifier)
-    )
-    return JSONResponse(
-        {
-            "token": token,
-            "visitor_id": visitor.visitor_id,
-            "expires_in": webchat.tokens.ttl_seconds,
-            "websocket_path": WEBSOCKET_PATH,
-            "verified": visitor.identifier is not None,
-        },
-        status_code=201,
-    )
-
-
-async def _visitor(request: Request) -> Visitor:
-    """The visitor whose token the request carries (`Authorization: Bearer`), or a 401."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "send the visitor token as 'Authorization: Bearer <token>'")
-    try:
-        webchat = _webchat(request)
-        claims = webchat.tokens.verify(token.strip())
-        backend = webchat.backend
-        return await backend.find_visitor(claims.inbox_address, claims.visitor_id)
-    except TokenError as exc:
-        raise HTTPException(401, str(exc)) from None
-    except (UnknownInbox, UnknownVisitor):
-        raise HTTPException(401, "unknown visitor") from None
+__all__ = ["WEBSOCKET_PATH", "routes"]
 
 
 async def post_file(request: Request) -> Response:
@@ -222,9 +61,9 @@ async def post_file(request: Request) -> Response:
       422: {description: a missing or invalid client_id or filename, or an empty file}
       503: {description: not stored (the database is down); send it again}
     """
-    webchat = _webchat(request)
-    _check_origin(webchat.hub, request)
-    visitor = await _visitor(request)
+    webchat = webchat_of(request)
+    check_origin(webchat.hub, request)
+    visitor = await visitor_of(request)
     if not await webchat.hub.take_upload(visitor.visitor_id):
         retry = max(1, round(60 / p.UPLOADS_PER_MINUTE))
         raise HTTPException(
@@ -287,12 +126,12 @@ async def get_attachment(request: Request) -> Response:
       401: {description: no token, or an invalid or expired one}
       404: {description: no such file in this visitor's conversations}
     """
-    visitor = await _visitor(request)
+    visitor = await visitor_of(request)
     message_id, position = request.path_params["message_id"], request.path_params["n"]
     if message_id > BIGINT_MAX or position > POSITION_MAX:
         raise HTTPException(404, "no such file")
     try:
-        filename, _type, content = await _webchat(request).backend.attachment(
+        filename, _type, content = await webchat_of(request).backend.attachment(
             visitor, message_id, position
         )
     except UnknownFile:
@@ -332,31 +171,6 @@ async def demo_page(request: Request) -> Response:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Webchat:
-    """What the web chat's handlers work with, put on each request's state by its mount."""
-
-    hub: WebchatHub
-    backend: WebchatBackend
-    tokens: VisitorTokens
-
-
-class _WebchatScope:
-    """ASGI middleware on the API's mount: hands the handlers their ``Webchat``."""
-
-    def __init__(self, app: ASGIApp, webchat: Webchat) -> None:
-        self.app = app
-        self.webchat = webchat
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope.setdefault("state", {})["webchat"] = self.webchat
-        await self.app(scope, receive, send)
-
-
-def _webchat(request: Request) -> Webchat:
-    return cast(Webchat, request.state.webchat)
-
-
 def routes(
     hub: WebchatHub, backend: WebchatBackend, tokens: VisitorTokens, origins: frozenset[str]
 ) -> list[BaseRoute]:
@@ -370,7 +184,7 @@ def routes(
         allow_headers=["authorization", "content-type"],
         expose_headers=["content-disposition"],
     )
-    scope = Middleware(_WebchatScope, webchat=Webchat(hub, backend, tokens))
+    scope = Middleware(WebchatScope, webchat=Webchat(hub, backend, tokens))
     return [
         Route("/", demo_page, include_in_schema=False),
         Mount(
@@ -378,6 +192,8 @@ def routes(
             routes=[
                 Route("/sessions", create_session, methods=["POST"]),
                 Route("/files", post_file, methods=["POST"]),
+                Route("/email-code", post_email_code, methods=["POST"]),
+                Route("/email-code/confirm", confirm_email_code, methods=["POST"]),
                 Route(
                     "/messages/{message_id:int}/attachments/{n:int}",
                     get_attachment,

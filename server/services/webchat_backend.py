@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from channels.base import InboundMessage, Sender
 from channels.webchat import identity
 from channels.webchat.port import (
+    EmailCodeRefused,
     IdentityRefused,
     UnknownFile,
     UnknownInbox,
@@ -19,14 +22,33 @@ from server.pipeline.flow import Pipeline
 from server.store import Pool, visitors
 
 PAGE = 500
+CODE_MAIL = """Your code to confirm {email} in the chat is {code}.
+
+It is good for {minutes} minutes. If you did not ask for it, ignore this mail: without the
+code nobody is shown your conversations.
+"""
+
+
+class Mailer(Protocol):
+    """Sends a short mail in the background (server/services/account_mail.py)."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def send(self, to: str, subject: str, text: str) -> bool:
+        """Queue a mail; False when it cannot be sent now."""
+        ...
 
 
 class WebchatBackendImpl:
-    """WebchatBackend over the store and the pipeline."""
+    """WebchatBackend over the store and the pipeline; ``mailer`` sends the one-time email
+    codes (None or disabled: codes are refused)."""
 
-    def __init__(self, pool: Pool, pipeline: Pipeline) -> None:
+    def __init__(self, pool: Pool, pipeline: Pipeline, mailer: Mailer | None = None) -> None:
         self._pool = pool
         self._pipeline = pipeline
+        # Set by bootstrap once the mail relay is wired, after the hubs that take this backend.
+        self.mailer = mailer
 
     async def open_visitor(
         self, inbox_address: str, visitor_id: str, details: VisitorDetails
@@ -46,13 +68,16 @@ class WebchatBackendImpl:
                     email=identity.email_of(identifier),
                     name=details.name,
                 )
-                return Visitor(visitor_id, inbox["id"], inbox_address, contact_id, identifier)
+                return Visitor(
+                    visitor_id, inbox["id"], inbox_address, contact_id, identifier, verified=True
+                )
             # Self-asserted: a contact of the visitor's own, whatever address was typed.
             sender = Sender(external_id=visitor_id, name=details.name, email=details.email)
             contact_id = await store.resolve_contact(conn, inbox["brand_id"], "webchat", sender)
             if details.name or details.email:
                 await store.fill_profile(conn, contact_id, details.name, details.email)
-        return Visitor(visitor_id, inbox["id"], inbox_address, contact_id)
+            verified = await visitors.contact_verified(conn, contact_id)
+        return Visitor(visitor_id, inbox["id"], inbox_address, contact_id, verified=verified)
 
     @staticmethod
     async def _vouched_for(conn: store.Conn, inbox: store.Inbox, details: VisitorDetails) -> str:
@@ -70,6 +95,56 @@ class WebchatBackendImpl:
                 " identity secret"
             )
         return details.identifier
+
+    async def send_email_code(self, visitor: Visitor, email: str) -> int:
+        if self.mailer is None or not self.mailer.enabled:
+            raise EmailCodeRefused(503, "email codes are off: this server sends no mail")
+        code = identity.new_code()
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await visitors.contact_verified(conn, visitor.contact_id):
+                raise EmailCodeRefused(409, "the visitor is verified already")
+            digest = identity.code_digest(visitor.visitor_id, code)
+            ttl = identity.CODE_TTL_SECONDS
+            await visitors.put_email_code(conn, visitor.visitor_id, email, digest, ttl)
+        text = CODE_MAIL.format(email=email, code=code, minutes=ttl // 60)
+        if not self.mailer.send(email, f"Your chat code: {code}", text):
+            raise EmailCodeRefused(503, "the code could not be sent now; ask again later")
+        return ttl
+
+    async def confirm_email_code(self, visitor: Visitor, code: str) -> Visitor:
+        async with self._pool.acquire() as conn:
+            # The refusal is raised after the transaction, so a wrong try stays counted.
+            refusal: EmailCodeRefused | None = None
+            async with conn.transaction():
+                pending = await visitors.pending_code(conn, visitor.visitor_id)
+                if pending is None:
+                    refusal = EmailCodeRefused(410, "no code is waiting; ask for one")
+                elif pending["expired"] or pending["attempts"] >= identity.CODE_ATTEMPTS:
+                    await visitors.drop_email_code(conn, visitor.visitor_id)
+                    refusal = EmailCodeRefused(410, "the code has expired; ask for a new one")
+                elif not identity.code_matches(visitor.visitor_id, code, pending["digest"]):
+                    await visitors.count_wrong_code(conn, visitor.visitor_id)
+                    left = identity.CODE_ATTEMPTS - pending["attempts"] - 1
+                    if left <= 0:
+                        await visitors.drop_email_code(conn, visitor.visitor_id)
+                    refusal = EmailCodeRefused(
+                        422 if left else 410,
+                        f"wrong code; {left} tries left" if left else "wrong code; ask again",
+                    )
+                else:
+                    inbox = await store.inbox_by_address(conn, "webchat", visitor.inbox_address)
+                    contact_id = await visitors.join_proved_email(
+                        conn,
+                        inbox["brand_id"],
+                        visitor.visitor_id,
+                        pending["contact_id"],
+                        pending["email"],
+                    )
+            if refusal is not None:
+                raise refusal
+        return Visitor(
+            visitor.visitor_id, visitor.inbox_id, visitor.inbox_address, contact_id, verified=True
+        )
 
     async def find_visitor(self, inbox_address: str, visitor_id: str) -> Visitor:
         async with self._pool.acquire() as conn:

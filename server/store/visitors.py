@@ -195,3 +195,107 @@ async def _holder(conn: Conn, external_id: str) -> str | None:
         external_id,
     )
     return None if found is None else str(found)
+
+
+# ---- one-time email codes (kept on the visitor's identity, only their digest) ----
+
+
+class PendingCode(TypedDict):
+    contact_id: str
+    email: str
+    digest: str
+    attempts: int
+    expired: bool
+
+
+async def contact_verified(conn: Conn, contact_id: str) -> bool:
+    verified: bool = await conn.fetchval(
+        "SELECT verified FROM contacts WHERE id = $1", UUID(contact_id)
+    )
+    return verified
+
+
+async def put_email_code(
+    conn: Conn, visitor_id: str, email: str, digest: str, ttl_seconds: int
+) -> None:
+    """Keep a new code for the visitor (any earlier one is replaced)."""
+    await conn.execute(
+        """UPDATE contact_identities SET profile = profile || jsonb_build_object(
+               'email_code', jsonb_build_object(
+                   'email', $2::text, 'digest', $3::text, 'attempts', 0,
+                   'expires_at', (now() + make_interval(secs => $4))::text))
+            WHERE channel = 'webchat' AND external_id = $1""",
+        visitor_id,
+        email,
+        digest,
+        float(ttl_seconds),
+    )
+
+
+async def pending_code(conn: Conn, visitor_id: str) -> PendingCode | None:
+    """The visitor's code, its row locked until the transaction ends; None when none."""
+    row = await conn.fetchrow(
+        """SELECT contact_id, profile->'email_code' AS code,
+                  (profile->'email_code'->>'expires_at')::timestamptz <= now() AS expired
+             FROM contact_identities WHERE channel = 'webchat' AND external_id = $1
+              AND profile ? 'email_code' FOR UPDATE""",
+        visitor_id,
+    )
+    if row is None:
+        return None
+    code = row["code"]
+    return {
+        "contact_id": str(row["contact_id"]),
+        "email": code["email"],
+        "digest": code["digest"],
+        "attempts": int(code["attempts"]),
+        "expired": bool(row["expired"]),
+    }
+
+
+async def count_wrong_code(conn: Conn, visitor_id: str) -> None:
+    await conn.execute(
+        """UPDATE contact_identities SET profile = jsonb_set(profile, '{email_code,attempts}',
+               to_jsonb((profile->'email_code'->>'attempts')::int + 1))
+            WHERE channel = 'webchat' AND external_id = $1 AND profile ? 'email_code'""",
+        visitor_id,
+    )
+
+
+async def drop_email_code(conn: Conn, visitor_id: str) -> None:
+    await conn.execute(
+        "UPDATE contact_identities SET profile = profile - 'email_code'"
+        " WHERE channel = 'webchat' AND external_id = $1",
+        visitor_id,
+    )
+
+
+async def join_proved_email(
+    conn: Conn, brand_id: str, visitor_id: str, own_contact: str, email: str
+) -> str:
+    """The visitor proved ``email``: join it to the verified contact with that address, else
+    verify its own contact with it. Returns the contact now behind the visitor. Its earlier
+    conversations stay with its own contact (an agent may Link the two)."""
+    holder = await conn.fetchval(
+        "SELECT id FROM contacts WHERE brand_id = $1 AND lower(email) = lower($2)"
+        " AND verified ORDER BY created_at LIMIT 1",
+        UUID(brand_id),
+        email,
+    )
+    if holder is None:
+        await conn.execute(
+            "UPDATE contacts SET email = $2, verified = true, updated_at = now() WHERE id = $1",
+            UUID(own_contact),
+            email,
+        )
+        holder = UUID(own_contact)
+    await conn.execute(
+        """UPDATE contact_identities
+              SET contact_id = $2,
+                  profile = (profile - 'email_code') || jsonb_build_object('email_proved', $3::text)
+            WHERE channel = 'webchat' AND external_id = $1""",
+        visitor_id,
+        holder,
+        email,
+    )
+    return str(holder)

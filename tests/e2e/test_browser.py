@@ -443,3 +443,50 @@ async def test_a_signed_in_shopper_keeps_their_chat_across_devices_and_a_strange
             await expect(agent.locator("#thread-facts")).to_contain_text("unverified visitor")
             SHOTS.mkdir(parents=True, exist_ok=True)
             await agent.screenshot(path=str(SHOTS / "console-unverified-visitor.png"))
+
+
+async def test_a_visitor_proves_their_email_with_a_mailed_code_and_sees_their_conversation(
+    browser: Browser, dsn: str, tmp_path: Path
+) -> None:
+    """The widget's "Already a customer?" form: the address, the code from the mail, and the
+    customer's conversation appears (docs/webchat-identity.md)."""
+    import re
+
+    from tests.channels.webchat_client import (
+        hello,
+        new_session,
+        next_of,
+        open_socket,
+        text,
+        vouched,
+    )
+    from tests.harness import identity_secret
+
+    async with mail.relay() as relay:
+        settings = settings_for(
+            dsn, tmp_path, port=free_port(), allowed_origins=[], smtp_relay_url=relay.url
+        )
+        async with run_server(settings) as site:
+            secret = await identity_secret(site)
+            grace = await new_session(site.base_url, **vouched("grace@example.com", secret))
+            async with await open_socket(site.ws_url) as ws:
+                await hello(ws, grace["token"])
+                await ws.send(text({"type": "message", "client_id": "g1", "text": "Order 10234?"}))
+                await next_of(ws, "ack")
+
+            page = await (await browser.new_context()).new_page()
+            await page.goto(site.base_url + "/")
+            await expect(page.locator("[data-sb=status]")).to_have_text("online")
+            await expect(page.locator(".sb-msg")).to_have_count(0)
+            await page.fill("[data-sb=verify-input]", "grace@example.com")
+            await page.click("[data-sb=verify-button]")
+            await expect(page.locator("[data-sb=verify-button]")).to_have_text("Confirm")
+            [sent] = await relay.wait_for(1)
+            found = re.search(r"\b(\d{6})\b", sent.get_content())
+            assert found is not None
+            await page.fill("[data-sb=verify-input]", found.group(1))
+            await page.click("[data-sb=verify-button]")
+            await expect(page.locator("[data-sb=verify]")).to_be_hidden()
+            await expect(page.locator(".sb-msg[data-author=customer]")).to_have_text(
+                ["Order 10234?"]
+            )

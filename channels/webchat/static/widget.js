@@ -70,7 +70,24 @@
   form.appendChild(attach);
   form.appendChild(input);
   form.appendChild(send);
+  // "Already a customer?": an unverified visitor proves an email address with a code mailed
+  // to it, and then sees that customer's conversation (docs/webchat-identity.md).
+  var verify = el("form", "sb-verify");
+  verify.hidden = true;
+  verify.dataset.sb = "verify";
+  var verifyNote = el("span", "sb-verify-note", "Already a customer? Confirm your email:");
+  var verifyInput = el("input", "sb-verify-input");
+  verifyInput.dataset.sb = "verify-input";
+  verifyInput.type = "email";
+  verifyInput.placeholder = "you@example.com";
+  var verifyButton = el("button", "sb-verify-button", "Send code");
+  verifyButton.dataset.sb = "verify-button";
+  verifyButton.type = "submit";
+  verify.appendChild(verifyNote);
+  verify.appendChild(verifyInput);
+  verify.appendChild(verifyButton);
   panel.appendChild(header);
+  panel.appendChild(verify);
   panel.appendChild(list);
   panel.appendChild(typing);
   panel.appendChild(form);
@@ -169,6 +186,7 @@
       state.token = s.token;
       state.visitor_id = s.visitor_id;
       save();
+      verify.hidden = s.verified || !!who.identifier;
       return s;
     });
   }
@@ -249,6 +267,40 @@
   picker.addEventListener("change", function () {
     Array.prototype.forEach.call(picker.files, sendFile);
     picker.value = "";
+  });
+
+  // Two steps in one small form: the address, then the code the mail carried.
+  var codeSent = false;
+  function api(path, body) {
+    return fetch(base + "/api/webchat/" + path, {
+      method: "POST",
+      headers: { authorization: "Bearer " + state.token, "content-type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (d) { if (!r.ok) throw new Error(d.error || r.statusText); return d; });
+    });
+  }
+  verify.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var value = verifyInput.value.trim();
+    if (!value) return;
+    if (!codeSent) {
+      api("email-code", { email: value }).then(function () {
+        codeSent = true;
+        verifyNote.textContent = "Type the 6-digit code we mailed to " + value + ":";
+        verifyInput.type = "text";
+        verifyInput.inputMode = "numeric";
+        verifyInput.value = "";
+        verifyInput.placeholder = "123456";
+        verifyButton.textContent = "Confirm";
+      }, function (e) { verifyNote.textContent = e.message; });
+    } else {
+      api("email-code/confirm", { code: value }).then(function () {
+        verify.hidden = true;
+        // The visitor is now that customer: reconnect to see their conversation.
+        if (ws) ws.close();
+      }, function (e) { verifyNote.textContent = e.message; });
+    }
   });
 
   form.addEventListener("submit", function (ev) {

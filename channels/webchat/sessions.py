@@ -1,0 +1,214 @@
+"""Visitor sessions and who the visitor is: starting or resuming a session (anonymous, or a
+user the embedding site vouches for), and proving an email address by a one-time code.
+See docs/webchat-protocol.md and docs/webchat-identity.md."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic_core import PydanticCustomError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from channels.base import NUL_REFUSED, holds_nul
+from channels.webchat import protocol as p
+from channels.webchat.identity import CODE, HASH
+from channels.webchat.port import EmailCodeRefused, IdentityRefused, UnknownInbox, VisitorDetails
+from channels.webchat.requests import check_origin, parse, visitor_of, webchat_of
+from channels.webchat.token import TokenError, VisitorClaims
+
+
+class SessionRequest(BaseModel):
+    """Body of ``POST /api/webchat/sessions``."""
+
+    model_config = ConfigDict(extra="forbid")
+    inbox: str = Field(min_length=1, max_length=200, description="the web chat inbox address")
+    # A token from an earlier session: the visitor keeps their identity and history.
+    token: str | None = Field(default=None, max_length=2048)
+    # What the visitor typed: kept on their own contact, unverified; never joins another.
+    name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = None
+    # The embedding site's signed-in user, vouched for by the hex HMAC-SHA256 of the
+    # identifier with the inbox's identity secret (docs/webchat-identity.md).
+    identifier: str | None = Field(default=None, min_length=1, max_length=320)
+    identifier_hash: str | None = Field(default=None, pattern=HASH.pattern)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if holds_nul(data):
+            raise ValueError(NUL_REFUSED)
+        return data
+
+    @model_validator(mode="after")
+    def _identifier_with_its_hash(self) -> SessionRequest:
+        if (self.identifier is None) != (self.identifier_hash is None):
+            raise PydanticCustomError("identity", "identifier and identifier_hash go together")
+        if self.identifier is not None and not self.identifier.strip():
+            raise PydanticCustomError("identity", "identifier is blank")
+        return self
+
+
+class EmailCodeRequest(BaseModel):
+    """Body of ``POST /api/webchat/email-code``: the address to prove."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+
+
+class EmailCodeConfirmation(BaseModel):
+    """Body of ``POST /api/webchat/email-code/confirm``: the code the mail carried."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=CODE.pattern, description="the six digits of the mail")
+
+
+def session_request(raw: bytes) -> SessionRequest:
+    return parse(raw, SessionRequest)
+
+
+async def create_session(request: Request) -> Response:
+    """
+    summary: Start or resume a web chat visitor session
+    description: >
+      Returns a signed, expiring token the widget sends in its WebSocket `hello` frame.
+      Passing a still-valid earlier token keeps the same visitor (and history). A typed
+      `name`/`email` stays on the visitor's own, unverified contact; with `identifier` and a
+      matching `identifier_hash` (hex HMAC-SHA256 of the identifier with the inbox's identity
+      secret) the visitor joins the contact of that verified user, and its history.
+    body: SessionRequest
+    responses:
+      201:
+        description: a session
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                token: {type: string}
+                visitor_id: {type: string}
+                expires_in: {type: integer}
+                websocket_path: {type: string}
+                verified: {type: boolean}
+      400: {description: body is not JSON}
+      401: {description: "identifier_hash does not match identifier, or the inbox has no
+        identity secret"}
+      403: {description: Origin not allowed}
+      404: {description: no such inbox}
+      422: {description: invalid field}
+      429: {description: too many new visitors from this address (Retry-After)}
+    """
+    webchat = webchat_of(request)
+    check_origin(webchat.hub, request)
+    body = session_request(await request.body())
+    visitor_id: str | None = None
+    if body.token:
+        try:
+            claims = webchat.tokens.verify(body.token)
+            # The same visitor only for the same verified user (or none on both sides): after
+            # a sign-out, or another user's sign-in, on a shared browser, a new visitor starts.
+            if claims.inbox_address == body.inbox and claims.identifier == body.identifier:
+                visitor_id = claims.visitor_id
+        except TokenError:
+            pass  # an expired or foreign token simply starts a new visitor
+    if visitor_id is None:
+        # Each new visitor becomes a contact row: a script must not mint them unbounded.
+        address = request.client.host if request.client else "unknown"
+        if not await webchat.hub.take_session(address):
+            raise HTTPException(
+                429,
+                f"more than {webchat.hub.sessions_per_minute} new visitors a minute",
+                {"Retry-After": str(max(1, round(60 / webchat.hub.sessions_per_minute)))},
+            )
+        visitor_id = str(uuid.uuid4())
+    details = VisitorDetails(
+        name=body.name,
+        email=body.email and str(body.email),
+        identifier=body.identifier,
+        identifier_hash=body.identifier_hash,
+    )
+    try:
+        visitor = await webchat.backend.open_visitor(body.inbox, visitor_id, details)
+    except UnknownInbox:
+        raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
+    except IdentityRefused as exc:
+        raise HTTPException(401, str(exc)) from None
+    token = webchat.tokens.issue(
+        VisitorClaims(visitor.visitor_id, visitor.inbox_address, visitor.identifier)
+    )
+    return JSONResponse(
+        {
+            "token": token,
+            "visitor_id": visitor.visitor_id,
+            "expires_in": webchat.tokens.ttl_seconds,
+            "websocket_path": p.WEBSOCKET_PATH,
+            "verified": visitor.verified,
+        },
+        status_code=201,
+    )
+
+
+async def post_email_code(request: Request) -> Response:
+    """
+    summary: Mail the visitor a one-time code that proves an email address
+    description: >
+      For an unverified visitor (the visitor token as `Authorization: Bearer <token>`). The
+      six-digit code is good for ten minutes and five tries; confirming it with
+      `POST /api/webchat/email-code/confirm` joins the visitor to the customer with that
+      address. Asking again replaces the code.
+    body: EmailCodeRequest
+    responses:
+      202: {description: "the code is on its way (expires_in: seconds)"}
+      400: {description: body is not JSON}
+      401: {description: no token, or an invalid or expired one}
+      403: {description: Origin not allowed}
+      409: {description: the visitor is verified already}
+      422: {description: not an email address}
+      429: {description: too many codes asked for (Retry-After)}
+      503: {description: this server sends no mail, or cannot now}
+    """
+    webchat = webchat_of(request)
+    check_origin(webchat.hub, request)
+    visitor = await visitor_of(request)
+    fields = parse(await request.body(), EmailCodeRequest)
+    email = str(fields.email)
+    client = request.client.host if request.client else "unknown"
+    if not await webchat.hub.take_email_code(visitor.visitor_id, client, email):
+        # The tightest window is ten minutes: a retry sooner may be refused again.
+        retry = {"Retry-After": str(60 * p.EMAIL_CODES_PER_VISITOR[1])}
+        raise HTTPException(429, "too many codes asked for; try again later", retry)
+    try:
+        ttl = await webchat.backend.send_email_code(visitor, email)
+    except EmailCodeRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return JSONResponse({"sent_to": email, "expires_in": ttl}, status_code=202)
+
+
+async def confirm_email_code(request: Request) -> Response:
+    """
+    summary: Confirm the one-time code mailed to the visitor
+    description: >
+      With the right code the visitor is that address's customer: its socket, reconnected,
+      shows the customer's conversation in this inbox (as a returning visitor's). A wrong
+      code says how many tries are left; after five, or ten minutes, ask for a new one.
+    body: EmailCodeConfirmation
+    responses:
+      200: {description: "verified; reconnect the socket"}
+      400: {description: body is not JSON}
+      401: {description: no token, or an invalid or expired one}
+      403: {description: Origin not allowed}
+      410: {description: no code waiting, or it expired or used up its tries}
+      422: {description: a wrong code (the tries left), or not six digits}
+    """
+    webchat = webchat_of(request)
+    check_origin(webchat.hub, request)
+    visitor = await visitor_of(request)
+    fields = parse(await request.body(), EmailCodeConfirmation)
+    try:
+        await webchat.backend.confirm_email_code(visitor, fields.code)
+    except EmailCodeRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return JSONResponse({"verified": True, "reconnect": True})
