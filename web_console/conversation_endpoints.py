@@ -106,6 +106,35 @@ async def list_conversations(request: Request) -> Response:
     return JSONResponse({"conversations": items, "last_event_id": last_event_id})
 
 
+async def search(request: Request) -> Response:
+    """
+    summary: Search messages and customers
+    description: >
+      Messages whose words match `q` (websearch syntax: "a phrase", -word, or), newest
+      first, 50 a page (ask again with `before` = `next_before`); and, on the first page,
+      conversations of customers whose name or address matches. Only in conversations you
+      may see.
+    parameters:
+      - {name: q, in: query, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
+      - {name: before, in: query, required: false, schema: {type: integer, minimum: 1}}
+    responses:
+      200: {description: "messages, conversations, next_before"}
+      401: {description: not logged in}
+      403: {description: your roles do not include conversations}
+      422: {description: q missing or too long, or before not a positive integer}
+    """
+    agent = await reader(request)
+    query = request.query_params.get("q", "").strip()
+    if not query or len(query) > 200:
+        raise HTTPException(422, "q: 1 to 200 characters")
+    raw = request.query_params.get("before")
+    if raw is not None and (not raw.isdigit() or len(raw) > 18 or int(raw) < 1):
+        raise HTTPException(422, "before: must be a positive integer")
+    backend = console_of(request).backend
+    found = await backend.search(agent, query, int(raw) if raw else None)
+    return JSONResponse(found)
+
+
 async def get_conversation(request: Request) -> Response:
     """
     summary: One conversation

@@ -101,6 +101,11 @@ class ConsoleBackend(Protocol):
         their orders, the message that made the bot hand over, the sentiment over time."""
         ...
 
+    async def search(self, agent: Agent, query: str, before: int | None) -> Mapping[str, Any]:
+        """Messages matching the words and conversations of contacts matching them, only
+        where the agent may see; a page of messages with id < before."""
+        ...
+
     async def placements(self, conversation_ids: list[str]) -> Mapping[str, Placement]:
         """Where each of these conversations sits (unknown ids left out): the socket's
         event filter."""

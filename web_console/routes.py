@@ -36,6 +36,7 @@ from web_console.conversation_endpoints import (
     post_message,
     resolve,
     return_to_bot,
+    search,
     transfer,
 )
 from web_console.hub import ConsoleHub
@@ -82,6 +83,7 @@ API = [
     Route("/api/conversations/{id}/resolve", resolve, methods=["POST"]),
     Route("/api/conversations/{id}/merge-contact", merge_contact, methods=["POST"]),
     Route("/api/conversations", list_conversations, methods=["GET"]),
+    Route("/api/search", search, methods=["GET"]),
     Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
     Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
     Route("/api/conversations/{id}/context", get_context, methods=["GET"]),

@@ -18,8 +18,10 @@ from server.services import privacy
 from server.services.teamwork import Teamwork
 from server.store import Pool, audit, context, mail, people
 from server.store import privacy as privacy_store
+from server.store import search as search_store
 from server.store.canned import CannedView, RenderedCanned
 from server.store.context import Context
+from server.store.search import SearchPage
 from web_console import access
 from web_console.access import Placement
 from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown, UploadedFile
@@ -118,6 +120,10 @@ class ConsoleBackendImpl:
             return await context.conversation_context(
                 conn, UUID(conversation_id), access.reach(agent)
             )
+
+    async def search(self, agent: Agent, query: str, before: int | None) -> SearchPage:
+        async with self._pool.acquire() as conn:
+            return await search_store.search(conn, query, access.reach(agent), before)
 
     async def placements(self, conversation_ids: list[str]) -> dict[str, Placement]:
         async with self._pool.acquire() as conn:

@@ -70,6 +70,7 @@ CONSOLE = {
     ("GET", "/console/api/directory"): "worker",
     ("GET", "/console/api/overview"): "report",
     ("GET", "/console/api/conversations"): "list",
+    ("GET", "/console/api/search"): "list",
     ("GET", "/console/api/conversations/{id}"): "read",
     ("GET", "/console/api/conversations/{id}/messages"): "read",
     ("GET", "/console/api/conversations/{id}/context"): "read",

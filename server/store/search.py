@@ -1,0 +1,78 @@
+"""Search in the console: messages by their words, contacts by name or address; only in the
+conversations the searching agent may see (``Reach``), newest first, a page at a time."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from server.payloads import ConversationView
+from server.store.conversations import reach_filter, reach_params
+from server.store.views import CONVERSATION_VIEW_SQL, Conn, conversation_view, iso
+from web_console.access import Reach
+
+PAGE = 50
+
+
+class MessageHit(TypedDict):
+    message_id: int
+    conversation_id: str
+    seq: int
+    author_kind: str
+    text: str
+    created_at: str | None
+
+
+class SearchPage(TypedDict):
+    messages: list[MessageHit]
+    conversations: list[ConversationView]
+    # Pass as ``before`` for the next page of messages; None when this was the last.
+    next_before: int | None
+
+
+async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> SearchPage:
+    """Messages matching the words (websearch syntax: "quoted phrase", -not, or), newest
+    first; and the conversations of contacts whose name or address matches (first page only).
+    """
+    rows = await conn.fetch(
+        """SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.text, m.created_at
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE to_tsvector('simple', m.text) @@ websearch_to_tsquery('simple', $1)
+              AND ($2::bigint IS NULL OR m.id < $2) AND """
+        + reach_filter(4)
+        + " ORDER BY m.id DESC LIMIT $3",
+        query,
+        before,
+        PAGE + 1,
+        *reach_params(reach),
+    )
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    conversations: list[ConversationView] = []
+    if before is None:
+        found = await conn.fetch(
+            CONVERSATION_VIEW_SQL
+            + """ WHERE to_tsvector('simple', coalesce(ct.name, '') || ' '
+                                     || coalesce(ct.email, ''))
+                        @@ websearch_to_tsquery('simple', $1) AND """
+            + reach_filter(3)
+            + " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
+            query,
+            PAGE,
+            *reach_params(reach),
+        )
+        conversations = [conversation_view(r) for r in found]
+    return SearchPage(
+        messages=[
+            MessageHit(
+                message_id=r["id"],
+                conversation_id=str(r["conversation_id"]),
+                seq=r["seq"],
+                author_kind=r["author_kind"],
+                text=r["text"][:300],
+                created_at=iso(r["created_at"]),
+            )
+            for r in rows
+        ],
+        conversations=conversations,
+        next_before=rows[-1]["id"] if more else None,
+    )
