@@ -13,7 +13,7 @@ RASA_VENV   := .cache/rasa-venv
 RASA_STAMP  := $(RASA_VENV)/.installed
 RASA_MODELS := .cache/rasa-models
 
-.PHONY: run test lint typecheck pytest bench bench-smoke system-deps clean rasa rasa-model
+.PHONY: run test lint typecheck pytest bench bench-smoke system-deps clean rasa rasa-model vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,12 @@ bench-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
 	fi
+
+# Re-fetches the console's front-end libraries (Preact, htm, signals) from the npm registry at
+# the versions web_console/static/vendor/vendor.json pins, refusing any tarball or file whose
+# hash differs (docs/console-frontend.md). The files are committed: nothing else needs this.
+vendor: $(STAMP)
+	$(BIN)/python -m web_console.vendor
 
 clean:
 	rm -rf $(VENV) var .cache

@@ -36,13 +36,18 @@ from server.metrics import Metrics
 from server.pipeline import bot as assistant
 from server.pipeline.flow import Pipeline
 from server.services import fanout
+from server.services.account_mail import AccountMailer
 from server.services.agents import AgentStore
+from server.services.api_tokens import TokenService
 from server.services.backends import ConsoleBackendImpl
 from server.services.mail_delivery import MailDelivery
 from server.services.mailroom import Mailroom
+from server.services.passwords import PasswordService
+from server.services.second_factor import SecondFactorService
 from server.services.webchat_backend import WebchatBackendImpl
 from server.settings import Settings
 from server.store import Pool, database
+from web_console.account_port import Accounts
 from web_console.hub import ConsoleHub
 
 if TYPE_CHECKING:
@@ -90,6 +95,11 @@ class Services:
     telegram: TelegramBots | None
     # None without SWITCHBOARD_SLACK_SIGNING_SECRET and SWITCHBOARD_SLACK_BOT_TOKEN.
     slack: SlackService | None
+    # Passwords, second factors and API tokens (agents are the sessions); account mail.
+    accounts: Accounts
+    passwords: PasswordService
+    api_tokens: TokenService
+    account_mail: AccountMailer
 
 
 async def open_database(
@@ -233,7 +243,12 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         capabilities=CAPABILITIES,
     )
     tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
-    agents = AgentStore(pool)
+    agents = AgentStore(
+        pool,
+        idle_seconds=settings.console_idle_seconds,
+        absolute_seconds=settings.console_session_ttl,
+        clock=clock,
+    )
     webchat_backend = WebchatBackendImpl(pool, pipeline)
     console_backend = ConsoleBackendImpl(pool, pipeline, router, bus)
     origins = settings.origins()
@@ -257,9 +272,21 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     )
     mailroom = Mailroom(pool, pipeline, bus, metrics, parser)
     deliverers: dict[str, Deliverer] = {}
+    relay = None
     if settings.smtp_relay_url is not None:
         relay = Relay(RelayConfig.from_url(settings.smtp_relay_url.get_secret_value()))
         deliverers["email"] = MailDelivery(pool, relay, settings.email_ack_window_seconds)
+    account_mail = AccountMailer(
+        relay, settings.account_mail_from or f"Switchboard <no-reply@{settings.smtp_hostname}>"
+    )
+    passwords = PasswordService(pool, account_mail, settings.base_url, clock=clock)
+    api_tokens = TokenService(pool, clock=clock)
+    accounts = Accounts(
+        sessions=agents,
+        passwords=passwords,
+        totp=SecondFactorService(pool, clock=clock),
+        tokens=api_tokens,
+    )
     telegram = telegram_bots(settings, pool, pipeline, bus)
     if telegram is not None:
         deliverers["telegram"] = telegram
@@ -330,6 +357,10 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         smtp,
         telegram,
         slack,
+        accounts=accounts,
+        passwords=passwords,
+        api_tokens=api_tokens,
+        account_mail=account_mail,
     )
 
 
@@ -431,6 +462,8 @@ async def stop(services: Services) -> None:
         await services.mailroom.close()
     with contextlib.suppress(Exception):
         await services.outbox.close()
+    with contextlib.suppress(Exception):
+        await services.account_mail.close()
     if services.telegram is not None:
         with contextlib.suppress(Exception):
             await services.telegram.close()

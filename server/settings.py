@@ -90,7 +90,13 @@ class Settings(BaseSettings):
     # so tokens survive restarts; with several nodes every node must share the same value.
     secret_key: SecretStr | None = None
     visitor_token_ttl: int = Field(default=7 * 24 * 3600, ge=60)
+    # A console session ends this long after its login (the absolute timeout) ...
     console_session_ttl: int = Field(default=12 * 3600, ge=60)
+    # ... or this long after its last request or socket ping (the idle timeout).
+    console_idle_seconds: int = Field(default=2 * 3600, ge=60)
+    # The From of invite and password-reset mails (sent through smtp_relay_url). Unset:
+    # "Switchboard <no-reply@smtp_hostname>".
+    account_mail_from: str | None = None
     # Origins allowed to open the widget's WebSocket; empty means the server's own origin.
     allowed_origins: list[str] = []
     # Origins the console is also served from (another name behind a proxy). The console
@@ -143,8 +149,12 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(default=10.0, gt=0)
     # A full assignment pass runs at least this often (aging; agents freed elsewhere).
     assign_interval_seconds: float = Field(default=5.0, gt=0)
-    # The bearer token of the admin REST API (/api/admin/*); unset disables it.
+    # The bootstrap bearer token of the admin REST API (/api/admin/*), for first set-up:
+    # generated under data_dir when unset. Once an admin agent exists it is refused, and
+    # admins use personal API tokens (docs/accounts.md), unless admin_token_always is true.
+    # Unset, admin_token_always is off, but on for `serve --demo` (the demo makes an admin).
     admin_token: SecretStr | None = None
+    admin_token_always: bool | None = None
 
     # Email. Inbound SMTP listens here (port 0: any free port; smtp_enabled false: no
     # listener). The limits are what the server answers 552/452/421 past.

@@ -136,6 +136,9 @@ def settings_for(dsn: str, tmp: Path, **overrides: object) -> Settings:
         "webchat_sessions_per_minute": 100_000,
         # The core tests exercise the human path with the bot off; the NLU tests turn it on.
         "nlu_engine": "none",
+        # The demo data holds an admin, which would retire the bootstrap admin token; the
+        # tests of that rule (tests/server/http/test_admin_tokens.py) turn this off.
+        "admin_token_always": True,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -210,6 +213,8 @@ def spawn_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
         "SWITCHBOARD_SMTP_PORT": "0",
         # Load tests open hundreds of visitors from 127.0.0.1.
         "SWITCHBOARD_WEBCHAT_SESSIONS_PER_MINUTE": "100000",
+        # As settings_for: the bootstrap admin token keeps working beside the demo's admin.
+        "SWITCHBOARD_ADMIN_TOKEN_ALWAYS": "1",
         **env,
         "SWITCHBOARD_PORT": "0",
     }

@@ -7,11 +7,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from web_console import access
+from web_console import access, sessions
 from web_console.requests import (
     Login,
     StatusChange,
     agent_json,
+    client_of,
     console_of,
     current_agent,
     parse_body,
@@ -22,47 +23,58 @@ from web_console.requests import (
 async def login(request: Request) -> Response:
     """
     summary: Log an agent in
+    description: >
+      An account with two-factor sign-in also needs `code` (the authenticator app's 6 digits,
+      or a recovery code): without it, or with a wrong one, the answer is 401 with
+      `"second_factor": "totp"`, so the page asks for it.
     body: Login
     responses:
       200: {description: the agent; a session cookie is set}
       400: {description: body is not JSON}
-      401: {description: wrong email or password}
+      401: {description: "wrong email or password; or the second factor is wanted
+        (`second_factor` says which)"}
       422: {description: invalid field}
       429: {description: too many failed logins; see Retry-After}
     """
     body = parse_body(Login, await request.body())
     throttle, agents = console_of(request).throttle, console_of(request).agents
-    address = request.client.host if request.client else "unknown"
+    client = client_of(request)
+    address = client.address or "unknown"
     wait = throttle.retry_after(body.email, address)
     if wait is not None:
         raise HTTPException(
             429, "too many failed logins; try again later", {"retry-after": str(wait)}
         )
-    agent = await agents.authenticate(body.email, body.password)
-    if agent is None:
-        throttle.failed(body.email, address)
+    signed_in = await agents.log_in(body.email, body.password, body.code, client)
+    if signed_in.agent is None:
+        # A right password without its code yet is no failure; a wrong code is one.
+        if signed_in.second_factor is None or signed_in.wrong_code:
+            throttle.failed(body.email, address)
+        if signed_in.second_factor is not None:
+            error = "wrong code" if signed_in.wrong_code else "enter the code from your app"
+            return JSONResponse(
+                {"error": error, "second_factor": signed_in.second_factor}, status_code=401
+            )
         raise HTTPException(401, "wrong email or password")
     throttle.succeeded(body.email)
-    request.session.clear()
-    request.session["agent_id"] = agent.id
-    request.session["version"] = agent.session_version
-    return JSONResponse({"agent": agent_json(agent)})
+    sessions.begin(request.session, signed_in)
+    return JSONResponse({"agent": agent_json(signed_in.agent)})
 
 
 async def logout(request: Request) -> Response:
     """
     summary: Log out
+    description: This session ends (a copy of its cookie too) and its open console closes.
     responses:
       204: {description: the session cookie is cleared}
     """
-    agent_id = request.session.get("agent_id")
+    secret = request.session.get(sessions.SECRET)
     request.session.clear()
-    if isinstance(agent_id, str):
+    if isinstance(secret, str):
         console = console_of(request)
-        # Every session of the agent ends, on every device, and so does a copied cookie;
-        # their open consoles are closed too.
-        await console.agents.end_sessions(agent_id)
-        await console.hub.disconnect_agent(agent_id)
+        ended = await console.agents.log_out(secret, client_of(request))
+        if ended is not None:
+            await console.hub.disconnect_session(ended.id)
     return Response(status_code=204)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -28,7 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from web_console import access
 from web_console.access import Placement
 from web_console.port import Agent, AgentDirectory, ConsoleBackend
-from web_console.sessions import session_agent
+from web_console.sessions import session_of
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +43,8 @@ REPLAY_LIMIT = 2000
 SEND_QUEUE_LIMIT = 5000
 # How many sent ids a client remembers to skip replay/live overlaps.
 SEEN_WINDOW = 10_000
+# How often an open socket's session is checked again (on the client's pings, every 25 s).
+SESSION_CHECK_SECONDS = 60.0
 # How many conversations' placements the hub remembers (the rest are asked again).
 PLACEMENTS_KEPT = 50_000
 
@@ -100,9 +103,12 @@ async def _receive(ws: WebSocket) -> str | None:
 class Client:
     """One console socket."""
 
-    def __init__(self, ws: WebSocket, agent: Agent) -> None:
+    def __init__(self, ws: WebSocket, agent: Agent, session_id: str = "") -> None:
         self.ws = ws
         self.agent = agent
+        self.session_id = session_id
+        # When the session was last checked on the server (a ping re-checks it each minute).
+        self.checked = time.monotonic()
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SEND_QUEUE_LIMIT)
         self._seen: set[int] = set()
         self._order: deque[int] = deque()
@@ -243,6 +249,21 @@ class ConsoleHub:
             with contextlib.suppress(Exception):
                 await client.ws.close(CLOSE_UNAUTHORIZED, "the session has ended; log in again")
 
+    async def disconnect_session(self, session_id: str) -> None:
+        """Close the consoles of one session on this node (it was ended)."""
+        for client in [c for c in self._clients if c.session_id == session_id]:
+            with contextlib.suppress(Exception):
+                await client.ws.close(CLOSE_UNAUTHORIZED, "the session has ended; log in again")
+
+    async def _still_signed_in(self, ws: WebSocket, client: Client) -> bool:
+        """Re-check the socket's session once a minute (on a ping), so one ended elsewhere
+        (another node, the idle or absolute timeout) closes it too."""
+        if time.monotonic() - client.checked < SESSION_CHECK_SECONDS:
+            return True
+        client.checked = time.monotonic()
+        session = ws.session if "session" in ws.scope else {}
+        return await session_of(session, self._agents) is not None
+
     async def endpoint(self, ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
         if origin is not None and origin.rstrip("/") not in self._origins:
@@ -251,12 +272,13 @@ class ConsoleHub:
             return
         await ws.accept()
         session = ws.session if "session" in ws.scope else {}
-        agent = await session_agent(session, self._agents)
-        if agent is None:
+        live = await session_of(session, self._agents)
+        if live is None:
             self._on_reject(CLOSE_UNAUTHORIZED)
             await ws.close(CLOSE_UNAUTHORIZED, "log in first")
             return
-        client = Client(ws, agent)
+        agent = live.agent
+        client = Client(ws, agent, live.id)
         writer: asyncio.Task[None] | None = None
         try:
             hello = _parse(await _receive(ws))
@@ -271,6 +293,8 @@ class ConsoleHub:
                 if isinstance(frame, Typing):
                     await self._backend.typing(agent, frame.conversation_id, frame.active)
                 elif isinstance(frame, Ping):
+                    if not await self._still_signed_in(ws, client):
+                        raise _BadFrame(CLOSE_UNAUTHORIZED, "the session has ended; log in again")
                     client.push({"type": "pong"})
                 else:
                     raise _BadFrame(CLOSE_BAD_FRAME, "'hello' may only be sent once")

@@ -65,11 +65,50 @@ class ActionRefused(Exception):
     agent is full or offline): HTTP 409."""
 
 
-class AgentDirectory(Protocol):
-    """Who may use the console."""
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Where a request came from, for the session list and the audit log."""
 
-    async def authenticate(self, email: str, password: str) -> Agent | None:
-        """The agent with these credentials, or None."""
+    address: str | None = None
+    user_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    """A signed-in browser: its agent and the session's id (``web_console.account_port``)."""
+
+    agent: Agent
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """What a login attempt came to: a new session (``agent``, and ``secret``, which only the
+    cookie carries), a right password that wants its second factor (``second_factor`` names
+    it: "totp"), or a refusal (neither)."""
+
+    agent: Agent | None = None
+    secret: str = ""
+    second_factor: str | None = None
+    # The code given was wrong (a failed attempt, as a wrong password is).
+    wrong_code: bool = False
+
+
+class AgentDirectory(Protocol):
+    """Who may use the console, and their sessions (kept on the server)."""
+
+    async def log_in(self, email: str, password: str, code: str | None, client: Client) -> SignIn:
+        """Check the credentials (and the TOTP or recovery code when the agent has a second
+        factor); on success a new session. Attempts are recorded in the audit log."""
+        ...
+
+    async def session(self, secret: str) -> LiveSession | None:
+        """The live session with this cookie secret (the agent active, not idle, not past
+        its absolute timeout), noted as seen; None otherwise."""
+        ...
+
+    async def log_out(self, secret: str, client: Client) -> LiveSession | None:
+        """End the session with this secret; the session it was, if any."""
         ...
 
     async def agent(self, agent_id: str) -> Agent | None:
@@ -77,7 +116,7 @@ class AgentDirectory(Protocol):
         ...
 
     async def end_sessions(self, agent_id: str) -> None:
-        """End every console session of the agent (logout: a copied cookie dies too)."""
+        """End every console session of the agent."""
         ...
 
 

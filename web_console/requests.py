@@ -20,9 +20,19 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web_console import access
+from web_console.account_port import Accounts
 from web_console.hub import ConsoleHub
-from web_console.port import Agent, AgentDirectory, BadValue, ConsoleBackend, Forbidden, Unknown
-from web_console.sessions import session_agent
+from web_console.port import (
+    Agent,
+    AgentDirectory,
+    BadValue,
+    Client,
+    ConsoleBackend,
+    Forbidden,
+    LiveSession,
+    Unknown,
+)
+from web_console.sessions import session_of
 from web_console.throttle import LoginThrottle
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,6 +64,8 @@ class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    # The TOTP code (or a recovery code), when the account has a second factor.
+    code: str | None = Field(default=None, max_length=64)
 
 
 class Reply(BaseModel):
@@ -152,6 +164,7 @@ class Console:
     hub: ConsoleHub
     backend: ConsoleBackend
     agents: AgentDirectory
+    accounts: Accounts
     origins: frozenset[str]
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
@@ -183,11 +196,32 @@ def console_of(request: Request) -> Console:
 
 
 async def current_agent(request: Request) -> Agent:
-    """The logged-in agent, or a 401."""
-    agent = await session_agent(request.session, console_of(request).agents)
-    if agent is None:
+    """The logged-in agent, or the agent whose personal API token the request carries (with
+    ``conversations:read`` to read, ``conversations:write`` to change); or a 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        scope = "conversations:read" if request.method in ("GET", "HEAD") else "conversations:write"
+        agent = await console_of(request).accounts.tokens.token_agent(token.strip(), scope)
+        if agent is None:
+            raise HTTPException(401, f"missing or wrong API token, or it lacks {scope}")
+        return agent
+    return (await current_session(request)).agent
+
+
+async def current_session(request: Request) -> LiveSession:
+    """The signed-in browser's session (a cookie, never an API token), or a 401."""
+    live = await session_of(request.session, console_of(request).agents)
+    if live is None:
         raise HTTPException(401, "log in first")
-    return agent
+    return live
+
+
+def client_of(request: Request) -> Client:
+    """Where the request came from, for the session list and the audit log."""
+    return Client(
+        address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent", ""),
+    )
 
 
 async def reader(request: Request) -> Agent:

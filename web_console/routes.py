@@ -13,7 +13,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from web_console import account_endpoints as account
 from web_console import teamwork_endpoints as teamwork
+from web_console.account_port import Accounts
 from web_console.agent_endpoints import (
     directory,
     get_queue,
@@ -70,11 +72,30 @@ async def index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
 
+async def password_page(request: Request) -> Response:
+    """Where an invite or reset link lands: set a password (web_console/static/password.js)."""
+    return FileResponse(STATIC / "password.html", headers=PAGE_HEADERS)
+
+
 API = [
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
     Route("/api/me/status", set_status, methods=["POST"]),
+    Route("/api/me/sessions", account.list_sessions, methods=["GET"]),
+    Route("/api/me/sessions/sign-out-others", account.end_other_sessions, methods=["POST"]),
+    Route("/api/me/sessions/{id}", account.end_session, methods=["DELETE"]),
+    Route("/api/me/password", account.change_password, methods=["POST"]),
+    Route("/api/me/totp", account.totp_state, methods=["GET"]),
+    Route("/api/me/totp", account.begin_totp, methods=["POST"]),
+    Route("/api/me/totp/confirm", account.confirm_totp, methods=["POST"]),
+    Route("/api/me/totp/disable", account.disable_totp, methods=["POST"]),
+    Route("/api/me/tokens", account.list_tokens, methods=["GET"]),
+    Route("/api/me/tokens", account.create_token, methods=["POST"]),
+    Route("/api/me/tokens/{id}", account.revoke_token, methods=["DELETE"]),
+    Route("/api/password-reset", account.request_reset, methods=["POST"]),
+    Route("/api/password-reset/check", account.check_link, methods=["POST"]),
+    Route("/api/password-reset/confirm", account.set_password_by_link, methods=["POST"]),
     Route("/api/queue", get_queue, methods=["GET"]),
     Route("/api/overview", overview, methods=["GET"]),
     Route("/api/directory", directory, methods=["GET"]),
@@ -117,13 +138,14 @@ def routes(
     hub: ConsoleHub,
     backend: ConsoleBackend,
     agents: AgentDirectory,
+    accounts: Accounts,
     origins: frozenset[str],
     cookie: SessionCookie,
     throttle: LoginThrottle | None = None,
 ) -> list[BaseRoute]:
     """The console's page, files, REST API and WebSocket; only the API and the socket carry
     the session cookie."""
-    console = Console(hub, backend, agents, origins, throttle or LoginThrottle())
+    console = Console(hub, backend, agents, accounts, origins, throttle or LoginThrottle())
     session = Middleware(
         SessionMiddleware,
         secret_key=cookie.secret,
@@ -134,6 +156,7 @@ def routes(
     )
     return [
         Route("/console", index, include_in_schema=False),
+        Route("/console/password", password_page, include_in_schema=False),
         Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
         Mount(
             "/console",

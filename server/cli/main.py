@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from server.cli import account_commands
 from server.cli import organisation_commands as routing_commands
 from server.cli.command import run as _run
 from server.cli.command import settings as _settings
@@ -40,6 +41,9 @@ for name, group in routing_commands.GROUPS.items():
     cli.add_typer(group, name=name)
 agent_cli.command("set")(routing_commands.agent_set)
 agent_cli.command("list")(routing_commands.agent_list)
+agent_cli.command("invite")(account_commands.agent_invite)
+agent_cli.command("deactivate")(account_commands.agent_deactivate)
+agent_cli.command("reactivate")(account_commands.agent_reactivate)
 contact_cli.command("profile")(routing_commands.contact_profile)
 contact_cli.command("export")(contact_export)
 contact_cli.command("erase")(contact_erase)
@@ -65,6 +69,10 @@ def serve(
     from server.services import demo
 
     settings = _settings(host=host, port=port, smtp_port=smtp_port)
+    if demo_data and settings.admin_token_always is None:
+        # The demo's Dana is an admin, which would retire the bootstrap admin token at once;
+        # with demo data it stays usable unless SWITCHBOARD_ADMIN_TOKEN_ALWAYS=0 says not.
+        settings = settings.model_copy(update={"admin_token_always": True})
 
     async def main() -> None:
         # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal once it has
@@ -161,13 +169,19 @@ def agent_create(
         str | None, typer.Option(help="The brand's slug (the only brand when there is one).")
     ] = None,
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."
+            help="At least 12 characters, not the email, not a common password; asked for"
+            " when left out (unless --invite)."
         ),
-    ] = "",
+    ] = None,
+    invite: Annotated[
+        bool, typer.Option("--invite", help="No password: mail the agent a link to set one.")
+    ] = False,
 ) -> None:
     """Create a console agent (the password is stored argon2-hashed)."""
+    if password is None and not invite:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     from server import bootstrap
     from server.services.agents import create_agent
 
@@ -186,6 +200,8 @@ def agent_create(
             print(f"created {agent.role} {agent.email} ({agent.id})")
 
     _run(main)
+    if invite:
+        account_commands.agent_invite(email)
 
 
 @contact_cli.command("vip")

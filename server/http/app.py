@@ -42,6 +42,7 @@ def create_app(services: Services) -> Starlette:
             services.console_hub,
             services.console_backend,
             services.agents,
+            services.accounts,
             settings.console_allow_list(),
             cookie,
         ),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypedDict
 from uuid import UUID
 
 import asyncpg
 
-from server.errors import Conflict
+from server.errors import Conflict, NotFound
 from server.store.views import Conn
 
 
@@ -22,6 +23,8 @@ class AgentAccount(TypedDict):
     team_ids: list[str]
     password_hash: str
     session_version: int
+    # A TOTP second factor is enabled (migration 0012).
+    totp: bool
 
 
 # An account with what it may reach, in one round trip: every request of the console reads it.
@@ -37,7 +40,7 @@ ACCOUNT_SQL = """
 """
 
 
-def _account(row: asyncpg.Record) -> AgentAccount:
+def account_of(row: asyncpg.Record) -> AgentAccount:
     return AgentAccount(
         id=str(row["id"]),
         email=row["email"],
@@ -47,6 +50,7 @@ def _account(row: asyncpg.Record) -> AgentAccount:
         team_ids=list(row["team_ids"]),
         password_hash=row["password_hash"],
         session_version=row["session_version"],
+        totp=row["totp_secret"] is not None,
     )
 
 
@@ -80,21 +84,63 @@ async def insert_agent(
             )
         row = await conn.fetchrow(ACCOUNT_SQL + " WHERE a.id = $1", agent_id)
     assert row is not None
-    return _account(row)
+    return account_of(row)
 
 
 async def active_agent_by_email(conn: Conn, email: str) -> AgentAccount | None:
     row = await conn.fetchrow(ACCOUNT_SQL + " WHERE lower(a.email) = lower($1) AND a.active", email)
-    return _account(row) if row else None
+    return account_of(row) if row else None
 
 
 async def end_sessions(conn: Conn, agent_id: UUID) -> None:
-    """Every console cookie made before now stops working (see migration 0008)."""
+    """Every console session of the agent ends: the version every cookie carries moves on
+    (migration 0008) and the sessions' rows go (migration 0012)."""
     await conn.execute(
         "UPDATE agents SET session_version = session_version + 1 WHERE id = $1", agent_id
+    )
+    await conn.execute("DELETE FROM console_sessions WHERE agent_id = $1", agent_id)
+
+
+async def set_password(conn: Conn, agent_id: UUID, password_hash: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE agents SET password_hash = $2, password_changed_at = $3 WHERE id = $1",
+        agent_id,
+        password_hash,
+        now,
+    )
+
+
+async def account_by_key(conn: Conn, key: str, *, active_only: bool = True) -> AgentAccount:
+    """An agent named by id or email (deactivated ones too unless ``active_only``); NotFound."""
+    try:
+        agent_id: UUID | None = UUID(key)
+    except ValueError:
+        agent_id = None
+    row = await conn.fetchrow(
+        ACCOUNT_SQL + " WHERE (a.id = $1 OR lower(a.email) = lower($2)) AND (a.active OR NOT $3)",
+        agent_id,
+        key,
+        active_only,
+    )
+    if row is None:
+        raise NotFound(f"no agent {key!r}")
+    return account_of(row)
+
+
+async def set_active(conn: Conn, agent_id: UUID, active: bool) -> None:
+    """Deactivate (every session ends, tokens stop working) or reactivate an agent."""
+    await conn.execute("UPDATE agents SET active = $2 WHERE id = $1", agent_id, active)
+    if not active:
+        await end_sessions(conn, agent_id)
+
+
+async def admin_exists(conn: Conn) -> bool:
+    """Whether an active admin agent exists (then the bootstrap admin token is refused)."""
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM agents WHERE role = 'admin' AND active)")
     )
 
 
 async def active_agent(conn: Conn, agent_id: UUID) -> AgentAccount | None:
     row = await conn.fetchrow(ACCOUNT_SQL + " WHERE a.id = $1 AND a.active", agent_id)
-    return _account(row) if row else None
+    return account_of(row) if row else None

@@ -56,7 +56,7 @@ async def test_reconnecting_resumes_with_exactly_the_missed_messages_in_order(
         frames = [await next_frame(ws) for _ in range(3)]  # ack, own message, auto-reply
     conversation_id = next(f for f in frames if f["type"] == "ack")["conversation_id"]
     agent = await create_agent(
-        server.services.pool, email="r@x.test", name="R", password="password1"
+        server.services.pool, email="r@x.test", name="R", password="a-long-test-password"
     )
     for i in range(50):  # sent while the customer is away
         await server.services.pipeline.reply(agent.id, conversation_id, f"reply {i}", f"r{i}")

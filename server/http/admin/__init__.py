@@ -3,8 +3,10 @@ routes, inboxes, contacts (and their export and erasure), the mail room and the 
 scripts and provisioning tools. Every change made here is recorded in the audit log
 (``audit.note``).
 
-Bearer token: SWITCHBOARD_ADMIN_TOKEN (generated under the data folder and printed by `serve`
-when unset), checked once for the whole mount. The CLI offers the same operations; both go
+Bearer token, checked once for the whole mount (server/http/auth.py): an admin's personal API
+token with the admin scope, or, for first set-up, SWITCHBOARD_ADMIN_TOKEN (generated under the
+data folder and printed by `serve` when unset), refused once an admin agent exists unless
+SWITCHBOARD_ADMIN_TOKEN_ALWAYS is set. The CLI offers the same operations; both go
 through server/store/organisation.py. One module per resource, each listing its routes.
 """
 
@@ -14,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from server.http.admin import agents, audit, mail, organisation, policies, privacy
-from server.http.auth import BearerToken
+from server.http.auth import AdminToken
 
 PREFIX = "/api/admin"
 
@@ -31,5 +33,5 @@ def mount(token: str) -> Mount:
             *privacy.routes,
             *audit.routes,
         ],
-        middleware=[Middleware(BearerToken, token=token, what="admin token")],
+        middleware=[Middleware(AdminToken, token=token)],
     )

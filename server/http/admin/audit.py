@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from server.errors import InvalidInput
+from server.http.auth import actor_of
 from server.http.inputs import query_value, services
 from server.http.responses import JSON
 from server.store import audit
@@ -52,11 +53,14 @@ async def note(
     target_id: str | None = None,
     detail: Mapping[str, object] | None = None,
 ) -> None:
-    """Record an admin API change, by the admin token, from the request's client address."""
+    """Record an admin API change, by whoever the token is (an admin agent, or the bootstrap
+    token), from the request's client address."""
+    actor = actor_of(request)
     await audit.record(
         conn,
         action=action,
-        actor_label=audit.ADMIN_TOKEN,
+        actor_id=actor.id,
+        actor_label=actor.label,
         brand_id=str(brand_id) if brand_id is not None else None,
         target_kind=target_kind,
         target_id=target_id,

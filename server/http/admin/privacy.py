@@ -14,10 +14,10 @@ from starlette.routing import Route
 
 from server.errors import InvalidInput
 from server.http.admin.bodies import EraseBody
+from server.http.auth import actor_of
 from server.http.inputs import body, path_value, services
 from server.http.responses import JSON
 from server.services import privacy
-from server.store import audit
 
 # An export is built in memory up to this size, then in a temporary file.
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -25,8 +25,9 @@ CHUNK = 64 * 1024
 
 
 def _actor(request: Request) -> privacy.Actor:
+    actor = actor_of(request)
     return privacy.Actor(
-        label=audit.ADMIN_TOKEN, address=request.client.host if request.client else None
+        label=actor.label, id=actor.id, address=request.client.host if request.client else None
     )
 
 

@@ -55,14 +55,14 @@ async def test_agent_create_stores_an_argon2_hash_and_refuses_duplicates(
         "--name",
         "Sam",
         "--password",
-        "correct horse",
+        "correct horse battery",
     )
     created = switchboard(dsn, *args)
     assert created.returncode == 0, created.stderr
     assert "created agent sam@x.test" in created.stdout
     stored = await pool.fetchval("SELECT password_hash FROM agents WHERE email = 'sam@x.test'")
     assert stored.startswith("$argon2id$")
-    assert "correct horse" not in stored
+    assert "correct horse battery" not in stored
     again = switchboard(dsn, *args)
     assert again.returncode == 2
     assert "exists" in again.stderr
@@ -73,7 +73,7 @@ async def test_agent_create_refuses_a_short_password(dsn: str) -> None:
         dsn, "agent", "create", "--email", "a@x.test", "--name", "A", "--password", "short"
     )
     assert result.returncode == 2
-    assert "at least 8 characters" in result.stderr
+    assert "at least 12 characters" in result.stderr
 
 
 async def test_an_unreachable_database_is_a_clear_error(tmp_path: object) -> None:

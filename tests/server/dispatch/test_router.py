@@ -296,7 +296,7 @@ async def test_the_admin_api_and_cli_set_up_the_organisation(admin: httpx.AsyncC
         json={
             "email": "jonas@example.com",
             "name": "Jonas",
-            "password": "long-enough",
+            "password": "a-long-test-password",
             "capacity": 3,
             "skills": ["de"],
             "teams": ["dach"],

@@ -206,7 +206,7 @@ async def test_agent_reply_claims_the_conversation_and_is_stored_once_per_client
 ) -> None:
     conv = (await pipeline.ingest(inbound("m1"))).message["conversation_id"]
     await pipeline.settled()
-    agent = await create_agent(pool, email="a@x.test", name="A", password="password1")
+    agent = await create_agent(pool, email="a@x.test", name="A", password="a-long-test-password")
     reply = await pipeline.reply(agent.id, conv, "On its way!", "r1")
     again = await pipeline.reply(agent.id, conv, "On its way!", "r1")
     assert reply.message["seq"] == 3
@@ -226,8 +226,8 @@ async def test_a_second_agent_cannot_answer_a_claimed_conversation(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
     conv = (await pipeline.ingest(inbound("m1"))).message["conversation_id"]
-    first = await create_agent(pool, email="a@x.test", name="A", password="password1")
-    second = await create_agent(pool, email="b@x.test", name="B", password="password1")
+    first = await create_agent(pool, email="a@x.test", name="A", password="a-long-test-password")
+    second = await create_agent(pool, email="b@x.test", name="B", password="a-long-test-password")
     await pipeline.reply(first.id, conv, "mine", "r1")
     with pytest.raises(Conflict):
         await pipeline.reply(second.id, conv, "also mine", "r2")
