@@ -81,29 +81,39 @@ async def resolve(request: Request) -> Response:
 
 async def list_conversations(request: Request) -> Response:
     """
-    summary: Conversations, newest activity first
+    summary: Conversations, latest activity first, 200 a page
     parameters:
       - {name: status, in: query, required: false,
          description: "comma-separated statuses (bot, queued, assigned, resolved);
                        default: the open ones",
          schema: {type: string}}
+      - {name: before, in: query, required: false,
+         description: "the `next_before` of the previous page",
+         schema: {type: string, maxLength: 100}}
     responses:
       200:
         description: >
-          the conversations and the newest event id: open the console WebSocket with
-          it in `hello` to receive everything that happens after this list
+          the conversations, `next_before` (null after the last page) and the newest event
+          id: open the console WebSocket with it in `hello` to receive everything that
+          happens after this list
       401: {description: not logged in}
-      422: {description: unknown status}
+      403: {description: your roles do not include conversations}
+      422: {description: unknown status, or a cursor this list did not give}
     """
     agent = await reader(request)
     raw = request.query_params.get("status")
     statuses = raw.split(",") if raw else OPEN_STATUSES
     if not set(statuses) <= ALL_STATUSES:
         raise HTTPException(422, f"status: must be among {sorted(ALL_STATUSES)}")
+    before = request.query_params.get("before")
+    if before is not None and len(before) > 100:
+        raise HTTPException(422, "before: not a cursor this list gave")
     backend = console_of(request).backend
     last_event_id = await backend.last_event_id()  # first, so nothing falls between
-    items = await backend.conversations(agent, statuses)
-    return JSONResponse({"conversations": items, "last_event_id": last_event_id})
+    items, cursor = await ask(backend.conversations(agent, statuses, before))
+    return JSONResponse(
+        {"conversations": items, "next_before": cursor, "last_event_id": last_event_id}
+    )
 
 
 async def search(request: Request) -> Response:
@@ -121,12 +131,14 @@ async def search(request: Request) -> Response:
       200: {description: "messages, conversations, next_before"}
       401: {description: not logged in}
       403: {description: your roles do not include conversations}
-      422: {description: q missing or too long, or before not a positive integer}
+      422: {description: "q missing, too long or holding NUL, or before not a positive integer"}
     """
     agent = await reader(request)
     query = request.query_params.get("q", "").strip()
     if not query or len(query) > 200:
         raise HTTPException(422, "q: 1 to 200 characters")
+    if "\x00" in query:  # Postgres cannot take U+0000 in text (schemathesis found the 500)
+        raise HTTPException(422, "q may not contain the NUL character (U+0000)")
     raw = request.query_params.get("before")
     if raw is not None and (not raw.isdigit() or len(raw) > 18 or int(raw) < 1):
         raise HTTPException(422, "before: must be a positive integer")

@@ -126,8 +126,12 @@ class ConsoleBackend(Protocol):
     Unknown, an action their role does not allow raises Forbidden."""
 
     async def conversations(
-        self, agent: Agent, statuses: list[str]
-    ) -> Sequence[Mapping[str, Any]]: ...
+        self, agent: Agent, statuses: list[str], before: str | None = None
+    ) -> tuple[Sequence[Mapping[str, Any]], str | None]:
+        """A page of the conversations the agent may see, by latest activity, after the
+        ``before`` cursor; and the next page's cursor (None after the last). BadValue for a
+        cursor this list did not give."""
+        ...
 
     async def conversation(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...
 

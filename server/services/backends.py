@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
 
@@ -98,9 +99,14 @@ class ConsoleBackendImpl:
         if found is None or not access.may_see(agent, found[1]):
             raise Unknown(f"no message {message_id}")
 
-    async def conversations(self, agent: Agent, statuses: list[str]) -> list[ConversationView]:
-        async with self._pool.acquire() as conn:
-            return await store.conversations(conn, statuses, access.reach(agent))
+    async def conversations(
+        self, agent: Agent, statuses: list[str], before: str | None = None
+    ) -> tuple[list[ConversationView], str | None]:
+        async with self._pool.acquire() as conn, _translated():
+            found, cursor = await store.conversations(
+                conn, statuses, access.reach(agent), before=_cursor(before)
+            )
+        return found, _cursor_text(cursor)
 
     async def conversation(self, agent: Agent, conversation_id: str) -> ConversationView:
         await self._placed(agent, conversation_id)
@@ -402,6 +408,21 @@ def _may_manage(agent: Agent, brand_id: str) -> None:
 
 def _actor(agent: Agent) -> privacy.Actor:
     return privacy.Actor(label=agent.email, id=agent.id)
+
+
+def _cursor(text: str | None) -> tuple[datetime, UUID] | None:
+    """A list cursor from the client ("<ISO time>~<id>"); BadValue when malformed."""
+    if text is None:
+        return None
+    when, _, key = text.partition("~")
+    try:
+        return datetime.fromisoformat(when), UUID(key)
+    except ValueError:
+        raise BadValue("before: not a cursor this list gave") from None
+
+
+def _cursor_text(cursor: tuple[datetime, UUID] | None) -> str | None:
+    return None if cursor is None else f"{cursor[0].isoformat()}~{cursor[1]}"
 
 
 def _is_uuid(value: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -218,19 +219,33 @@ def reach_params(reach: Reach) -> tuple[bool, list[UUID], list[UUID], list[UUID]
 
 
 async def conversations(
-    conn: Conn, statuses: list[str], reach: Reach, limit: int = 200
-) -> list[ConversationView]:
-    """The newest conversations in these statuses that the reach lets its agent see."""
+    conn: Conn,
+    statuses: list[str],
+    reach: Reach,
+    limit: int = 200,
+    before: tuple[datetime, UUID] | None = None,
+) -> tuple[list[ConversationView], tuple[datetime, UUID] | None]:
+    """A page of the conversations in these statuses that the reach lets its agent see, by
+    latest activity (newest first), after the ``before`` cursor; and the next page's cursor
+    (None after the last page)."""
     rows = await conn.fetch(
         CONVERSATION_VIEW_SQL
         + " WHERE c.status = ANY($1::text[]) AND "
-        + reach_filter(3)
-        + " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
+        + reach_filter(5)
+        + " AND ($3::timestamptz IS NULL"
+        " OR (coalesce(c.last_message_at, c.created_at), c.id) < ($3, $4::uuid))"
+        " ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC LIMIT $2",
         statuses,
-        limit,
+        limit + 1,
+        before[0] if before else None,
+        before[1] if before else None,
         *reach_params(reach),
     )
-    return [conversation_view(r) for r in rows]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    cursor = (last["last_message_at"] or last["created_at"], last["id"]) if more and last else None
+    return [conversation_view(r) for r in rows], cursor
 
 
 async def placements(conn: Conn, ids: list[str]) -> dict[str, Placement]:
