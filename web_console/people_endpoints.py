@@ -1,4 +1,5 @@
-"""The console's admin area: who holds which roles and teams in each brand. Admins only."""
+"""The console's admin area: who holds which roles and teams in each brand, and the audit
+log. Admins only."""
 
 from __future__ import annotations
 
@@ -71,3 +72,42 @@ async def set_access(request: Request) -> Response:
     if changed:
         await console.hub.disconnect_agent(target)
     return JSONResponse({"person": person})
+
+
+async def audit_log(request: Request) -> Response:
+    """
+    summary: The audit log, newest first, 50 a page
+    description: >
+      Who did what and when: logins, role and team changes, claims, transfers, merges,
+      exports, erasures, settings. Filter by action or family (`contact.`), by actor (an
+      agent's id or email, "admin token", "system") and by time.
+    parameters:
+      - {name: action, in: query, required: false, schema: {type: string, maxLength: 100}}
+      - {name: actor, in: query, required: false, schema: {type: string, maxLength: 320}}
+      - {name: since, in: query, required: false, schema: {type: string, maxLength: 40}}
+      - {name: until, in: query, required: false, schema: {type: string, maxLength: 40}}
+      - {name: before, in: query, required: false, schema: {type: integer, minimum: 1}}
+    responses:
+      200: {description: "entries and next (the before of the following page, or null)"}
+      401: {description: not logged in}
+      403: {description: admins only}
+      422: {description: a malformed filter}
+    """
+    await _admin(request)
+    q = request.query_params
+    for name, most in (("action", 100), ("actor", 320), ("since", 40), ("until", 40)):
+        if len(q.get(name, "")) > most:
+            raise HTTPException(422, f"{name}: at most {most} characters")
+    raw = q.get("before")
+    if raw is not None and (not raw.isdigit() or len(raw) > 18 or int(raw) < 1):
+        raise HTTPException(422, "before: must be a positive integer")
+    page = await ask(
+        console_of(request).backend.audit_log(
+            q.get("action") or None,
+            q.get("actor") or None,
+            q.get("since") or None,
+            q.get("until") or None,
+            int(raw) if raw else None,
+        )
+    )
+    return JSONResponse(page)

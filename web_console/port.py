@@ -271,6 +271,18 @@ class ConsoleBackend(Protocol):
         ``confirm`` (checked after who may, so the answer tells a stranger nothing)."""
         ...
 
+    async def audit_log(
+        self,
+        action: str | None,
+        actor: str | None,
+        since: str | None,
+        until: str | None,
+        before: int | None,
+    ) -> Mapping[str, Any]:
+        """A page of the audit log (50 entries, newest first, ``next`` for the following);
+        BadValue for a malformed filter."""
+        ...
+
     async def people(self) -> dict[str, Any]:
         """The admin area: every brand with its teams, every agent with their roles and
         teams per brand."""

@@ -20,6 +20,7 @@ from server.services.teamwork import Teamwork
 from server.store import Pool, audit, context, mail, people
 from server.store import privacy as privacy_store
 from server.store import search as search_store
+from server.store.audit import AuditPage
 from server.store.canned import CannedView, RenderedCanned
 from server.store.context import Context
 from server.store.search import SearchPage
@@ -341,6 +342,27 @@ class ConsoleBackendImpl:
         async with _translated():
             erased = await privacy.erase_contact(self._pool, contact_id, _actor(agent), self._bus)
         return {"contact": contact_id, "erased": erased}
+
+    async def audit_log(
+        self,
+        action: str | None,
+        actor: str | None,
+        since: str | None,
+        until: str | None,
+        before: int | None,
+    ) -> AuditPage:
+        """A page of the audit log, newest first (admins: the endpoint checks)."""
+        async with _translated():
+            query = audit.AuditQuery(
+                action=audit.action_filter(action) if action else None,
+                actor=actor or None,
+                since=audit.moment("since", since) if since else None,
+                until=audit.moment("until", until) if until else None,
+                before=before,
+                limit=50,
+            )
+            async with self._pool.acquire() as conn:
+                return await audit.entries(conn, query)
 
     async def people(self) -> dict[str, Any]:
         async with self._pool.acquire() as conn:

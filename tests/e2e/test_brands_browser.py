@@ -91,6 +91,13 @@ async def test_an_admin_gives_a_colleague_a_second_brand_in_the_people_area(
     await expect(page.locator("#people-table tr", has_text=lea)).to_contain_text(
         "Trailhead Outdoors: agent"
     )
+    # The change is on record, in the audit log under the people.
+    await page.get_by_label("Action").fill("agent.access_changed")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator("#audit-table tbody tr").first).to_contain_text(
+        "agent.access_changed"
+    )
+    await page.screenshot(path=str(SHOTS / "console-audit-log.png"), full_page=True)
     # Léa signs in again and now has the outdoor customer too.
     other = await (await browser.new_context()).new_page()
     await sign_in(other, site.base_url, lea, PASSWORD)

@@ -92,6 +92,7 @@ CONSOLE = {
     ("PUT", "/console/api/canned-responses/{id}"): "manage",
     ("DELETE", "/console/api/canned-responses/{id}"): "manage",
     ("GET", "/console/api/people"): "admin",
+    ("GET", "/console/api/audit"): "admin",
     ("PUT", "/console/api/people/{id}/access"): "admin",
 }
 # Routes that are not the console's nor the admin API's, each with how it is guarded.

@@ -67,3 +67,29 @@ async def test_the_last_admin_cannot_stop_being_one(server: RunningServer) -> No
     assert "admin must remain" in response.json()["error"]
     assert (await admin.get("/console/api/people")).status_code == 200  # still an admin
     await admin.aclose()
+
+
+async def test_admins_read_the_audit_log_filtered_a_page_at_a_time(server: RunningServer) -> None:
+    shop, _ = await two_brands(server)
+    admin = await signed_in(server, await person(server, demo.BRAND_SLUG, "admin"))
+    lea = await signed_in(server, await person(server, demo.BRAND_SLUG, "agent", ["support"]))
+    path = f"/console/api/conversations/{shop.conversation_id}"
+    assert (await lea.post(f"{path}/claim")).status_code == 200
+    assert (await lea.post(f"{path}/resolve")).status_code == 200
+    page = (await admin.get("/console/api/audit", params={"action": "conversation."})).json()
+    assert [e["action"] for e in page["entries"]] == [
+        "conversation.resolved",
+        "conversation.claimed",
+    ]
+    logins = (await admin.get("/console/api/audit", params={"action": "agent.login"})).json()
+    assert logins["entries"]
+    first = (await admin.get("/console/api/audit")).json()
+    if first["next"] is not None:
+        older = await admin.get("/console/api/audit", params={"before": first["next"]})
+        assert older.json()["entries"][0]["id"] < first["entries"][-1]["id"] + 1
+    assert (await lea.get("/console/api/audit")).status_code == 403
+    bad = await admin.get("/console/api/audit", params={"since": "last tuesday"})
+    assert bad.status_code == 422
+    assert "ISO 8601" in bad.json()["error"]
+    await admin.aclose()
+    await lea.aclose()

@@ -68,7 +68,57 @@ function render() {
       el("td", {}, edit)));
   }
   table.append(body);
-  area.replaceChildren(el("h2", { text: "People" }), table, el("div", { id: "people-editor" }));
+  area.replaceChildren(
+    el("h2", { text: "People" }), table, el("div", { id: "people-editor" }), auditSection(),
+  );
+}
+
+// ---- the audit log: who did what and when, newest first, filtered, a page at a time ----
+
+function auditSection() {
+  const action = el("input", { id: "audit-action", name: "action", placeholder: "e.g. agent. or contact.erased" });
+  const actor = el("input", { id: "audit-actor", name: "actor", placeholder: "email, admin token, system" });
+  const rows = el("tbody");
+  const error = el("p", { role: "alert", className: "people-error" });
+  const more = el("button", { type: "button", text: "Older entries", hidden: true });
+  let next = null;
+  const fetchPage = async (reset) => {
+    const params = new URLSearchParams();
+    if (action.value.trim()) params.set("action", action.value.trim());
+    if (actor.value.trim()) params.set("actor", actor.value.trim());
+    if (!reset && next) params.set("before", String(next));
+    try {
+      const page = await api("GET", `/console/api/audit?${params}`);
+      if (reset) rows.replaceChildren();
+      for (const e of page.entries) {
+        rows.append(el("tr", {},
+          el("td", { text: new Date(e.at).toLocaleString() }),
+          el("td", { text: e.actor_label }),
+          el("td", { text: e.action }),
+          el("td", { text: e.target_kind ? `${e.target_kind} ${e.target_id || ""}` : "" }),
+          el("td", { text: e.brand_id ? brandName(e.brand_id) : "" })));
+      }
+      next = page.next;
+      more.hidden = next === null;
+      error.textContent = "";
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  };
+  const form = el("form", { className: "audit-filters", "aria-label": "Filter the audit log" },
+    el("label", { htmlFor: "audit-action", text: "Action " }), action,
+    el("label", { htmlFor: "audit-actor", text: "Who " }), actor,
+    el("button", { type: "submit", text: "Filter" }));
+  form.addEventListener("submit", (event) => { event.preventDefault(); fetchPage(true); });
+  more.addEventListener("click", () => fetchPage(false));
+  const table = el("table", { id: "audit-table" },
+    el("caption", { text: "Audit log: who did what and when" }),
+    el("thead", {}, el("tr", {},
+      ...["When", "Who", "Action", "On", "Brand"].map((h) => el("th", { scope: "col", text: h })))),
+    rows);
+  fetchPage(true);
+  return el("section", { "aria-label": "Audit log", className: "audit" },
+    el("h2", { text: "Audit log" }), form, error, table, more);
 }
 
 function openEditor(person) {
