@@ -47,7 +47,7 @@ def problem(password: str, *, email: str, name: str = "") -> str | None:
         return "password must not contain your email address"
     if lowered in _common():
         return "password is one of the most common passwords (found in leaked password lists)"
-    inputs = [address, local, *name.lower().split()]
+    inputs = [address, local, *name.lower().split(), "".join(name.lower().split())]
     estimate = zxcvbn(password[:ESTIMATE_CHARS], user_inputs=[i for i in inputs if i])
     if estimate["score"] < MIN_SCORE:
         feedback = estimate["feedback"]

@@ -25,7 +25,9 @@ NEW_PASSWORD = "a-brand-new-passphrase"
 
 
 async def console(server: RunningServer, http: httpx.AsyncClient) -> ClientConnection:
-    ws = await connect(f"{server.ws_url}/console/ws", additional_headers={"cookie": cookie_of(http)})
+    ws = await connect(
+        f"{server.ws_url}/console/ws", additional_headers={"cookie": cookie_of(http)}
+    )
     await ws.send(orjson.dumps({"type": "hello", "last_event_id": 0}).decode())
     while orjson.loads(await ws.recv())["type"] != "welcome":
         pass
@@ -40,7 +42,9 @@ async def test_sessions_are_listed_with_device_address_and_which_is_this_one(
     listed = (await laptop.get("/console/api/me/sessions")).json()["sessions"]
     assert {s["user_agent"] for s in listed} == {"Laptop Firefox", "Phone Safari"}
     assert [s["current"] for s in listed if s["user_agent"] == "Laptop Firefox"] == [True]
-    assert all(s["address"] == "127.0.0.1" and s["created_at"] and s["last_seen_at"] for s in listed)
+    assert all(
+        s["address"] == "127.0.0.1" and s["created_at"] and s["last_seen_at"] for s in listed
+    )
     # The cookie carries the session's secret, not its listed id.
     assert not any(s["id"] in cookie_of(laptop) for s in listed)
     await laptop.aclose()
@@ -165,7 +169,8 @@ async def test_deactivation_ends_the_agents_sessions_and_logins(server: RunningS
         assert on.status_code == 200
         assert (await lea.post("/console/api/login", json=login)).status_code == 200
     actions = [e["action"] for e in await audit_actions(server)]
-    assert "agent.deactivated" in actions and "agent.reactivated" in actions
+    assert "agent.deactivated" in actions
+    assert "agent.reactivated" in actions
     await lea.aclose()
 
 
@@ -183,7 +188,8 @@ async def test_an_idle_session_ends_and_its_socket_is_refused(dsn: str, tmp_path
         ) as ws:
             assert (await close_code(ws))[0] == 4401
         listed = (await busy.get("/console/api/me/sessions")).json()["sessions"]
-        assert len(listed) == 1 and listed[0]["current"]
+        assert len(listed) == 1
+        assert listed[0]["current"]
         await busy.aclose()
         await idle.aclose()
 
