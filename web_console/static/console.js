@@ -273,7 +273,10 @@
     $("reply-error").textContent = "";
     renderList();
     fetchAfter();
+    document.dispatchEvent(new CustomEvent("console:open", { detail: id }));
   }
+  // Other modules ask for a conversation to be opened (a mention's toast: panel/notes.js).
+  document.addEventListener("console:show", function (ev) { openConversation(ev.detail); });
   function fetchAfter() {
     var id = openId;
     return api("GET", "/console/api/conversations/" + id + "/messages?after_seq=" + openSeq)
@@ -404,6 +407,8 @@
         ping = setInterval(function () { ws.send('{"type":"ping"}'); }, 25000);
       } else if (f.type === "event") {
         if (f.id && f.id > lastEventId) lastEventId = f.id;
+        // The context panel (panel/main.js) keeps its own store from the same frames.
+        document.dispatchEvent(new CustomEvent("console:event", { detail: f }));
         if (f.name === "message.created") {
           var c = conversations[f.conversation_id];
           if (c) {
