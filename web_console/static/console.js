@@ -20,7 +20,7 @@
     }).then(function (r) {
       return r.text().then(function (t) {
         var data = t ? JSON.parse(t) : {};
-        if (!r.ok) { var e = new Error(data.error || r.statusText); e.status = r.status; throw e; }
+        if (!r.ok) { var e = new Error(data.error || r.statusText); e.status = r.status; e.secondFactor = data.second_factor; throw e; }
         return data;
       });
     });
@@ -36,10 +36,15 @@
   function showLogin() { $("app").hidden = true; $("login").hidden = false; if (ws) ws.close(); }
   $("login-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var f = ev.target;
-    api("POST", "/console/api/login", { email: f.email.value, password: f.password.value })
+    var f = ev.target, body = { email: f.email.value, password: f.password.value };
+    if (f.code.value) body.code = f.code.value;
+    api("POST", "/console/api/login", body)
       .then(function () { return api("GET", "/console/api/me"); })
-      .then(function (d) { start(d.agent); }, function (e) { $("login-error").textContent = e.message; });
+      .then(function (d) { f.code.value = ""; $("login-code").hidden = true; start(d.agent); }, function (e) {
+        $("login-error").textContent = e.message;
+        // The password was right; the account also wants a code (two-factor sign-in).
+        if (e.secondFactor) { $("login-code").hidden = false; f.code.focus(); }
+      });
   });
   $("logout").addEventListener("click", function () { api("POST", "/console/api/logout").then(showLogin); });
 
