@@ -71,3 +71,35 @@ def _set_active(key: str, active: bool) -> None:
         print(f"{agent.email}: {'active' if active else 'deactivated'}")
 
     run(main)
+
+
+def agent_second_factor_off(agent: AgentArgument) -> None:
+    """Turn an agent's two-factor sign-in off (they lost their phone and their recovery
+    codes); they can set it up again from the console's Account panel."""
+    from uuid import UUID
+
+    from server import bootstrap
+    from server.store import agents as accounts
+    from server.store import audit, credentials
+
+    settings = cli_settings()
+
+    async def main() -> None:
+        async with (
+            bootstrap.database_only(settings) as pool,
+            pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            account = await accounts.account_by_key(conn, agent)
+            await credentials.disable(conn, UUID(account["id"]))
+            await audit.record(
+                conn,
+                action="agent.totp_disabled",
+                actor_label=_actor_label(),
+                target_kind="agent",
+                target_id=account["id"],
+                detail={"with": "command line"},
+            )
+        print(f"{account['email']}: two-factor sign-in is off")
+
+    run(main)
