@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
@@ -68,6 +68,16 @@ _ID = re.compile(r"<([^<>\s]{1,250})>")
 
 
 def parse(raw: bytes, mail_from: str, limits: Limits = Limits()) -> ParsedMail:
+    """The parsed mail; raises Unparseable (and nothing else) with the reason it is refused."""
+    try:
+        return _parse(raw, mail_from, limits)
+    except RecursionError:
+        # The email package reads nested comments in address headers recursively: a few
+        # thousand "(" in a From or To header exhaust the stack before any limit of ours.
+        raise Unparseable("message structure too deeply nested for the parser") from None
+
+
+def _parse(raw: bytes, mail_from: str, limits: Limits) -> ParsedMail:
     header_end = _header_end(raw)
     if header_end is None and len(raw) > limits.header_bytes:
         raise Unparseable(f"no end of headers within {limits.header_bytes} bytes")
@@ -79,7 +89,9 @@ def parse(raw: bytes, mail_from: str, limits: Limits = Limits()) -> ParsedMail:
         raise Unparseable(f"cannot parse the message: {exc.__class__.__name__}") from None
     defects: list[str] = []
     parts = _walk(msg, limits)
-    report = reports.delivery_report(msg, parts, mail_from, _header(msg, "Subject", defects))
+    report = _clean_report(
+        reports.delivery_report(msg, parts, mail_from, _header(msg, "Subject", defects))
+    )
     from_name, from_address = _sender(msg, mail_from, defects)
     if not from_address and report is None:
         raise Unparseable("no sender address (no From header and a null envelope sender)")
@@ -191,6 +203,7 @@ def _content(part: Message, defects: list[str]) -> str:
     except (LookupError, ValueError):
         defects.append(f"unknown charset {charset[:40]!r}")
         text = data.decode("utf-8", errors="replace")
+    text = _SURROGATE.sub("\ufffd", text)
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
 
 
@@ -228,13 +241,34 @@ def _derived_id(raw: bytes) -> str:
     return f"sha256-{hashlib.sha256(raw).hexdigest()}@switchboard.invalid"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Lone surrogates: what "utf-7" (a charset mail does use) and Python's escape codecs decode
+# "+2AA-" or "\\ud800" to. They are no UTF-8, so Postgres would refuse the text on every retry.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _printable(value: str) -> str:
-    """Header text without control characters (Postgres refuses NUL in text; the rest is
-    never meant to be shown)."""
+    """Header text without control characters or lone surrogates (Postgres refuses NUL and
+    invalid UTF-8 in text; the rest is never meant to be shown)."""
     return _CONTROL.sub("", value)
+
+
+def _clean_report(report: reports.DeliveryReport | None) -> reports.DeliveryReport | None:
+    """A report whose texts can be stored: what it quotes from a bounce's body or status
+    fields may hold NUL or lone surrogates."""
+    if report is None:
+        return None
+    return replace(
+        report,
+        original_message_id=_optional_printable(report.original_message_id),
+        recipient=_optional_printable(report.recipient),
+        status=_optional_printable(report.status),
+        diagnostic=_optional_printable(report.diagnostic),
+    )
+
+
+def _optional_printable(value: str | None) -> str | None:
+    return (_printable(value) or None) if value is not None else None
 
 
 def _one_line(value: str) -> str:

@@ -63,12 +63,12 @@ def delivery_report(
     )
     if status_part is not None:
         return _rfc3464(status_part, parts)
-    sender = str(msg.get("From", "") or "")
+    sender = _field(msg, "From") or ""
     null_sender = mail_from.strip() in ("", "<>")
     from_daemon = bool(_BOUNCE_SENDER.search(_address(sender)))
     if (null_sender or from_daemon) and _BOUNCE_SUBJECT.search(subject):
         return _free_text(msg, parts, subject)
-    if msg.get("X-Failed-Recipients") is not None:
+    if _field(msg, "X-Failed-Recipients") is not None:
         return _free_text(msg, parts, subject)
     return None
 
@@ -97,7 +97,7 @@ def _status_blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
     if isinstance(payload, list):
         return [
-            {k.lower(): str(v) for k, v in block.items()}
+            {k.lower(): v for k, v in _fields(block)}
             for block in payload
             if isinstance(block, Message)
         ]
@@ -118,8 +118,8 @@ def _free_text(msg: Message, parts: list[Message], subject: str) -> DeliveryRepo
     body = "\n".join(_text_of(p) for p in parts if p.get_content_maintype() == "text")[:20000]
     delayed = re.search(r"delay|will (continue|keep) trying|retry", subject + body, re.I)
     status = _STATUS.search(body)
-    failed_to = msg.get("X-Failed-Recipients")
-    recipient = str(failed_to).strip() if failed_to else _first_address(body)
+    failed_to = _field(msg, "X-Failed-Recipients")
+    recipient = failed_to.strip() if failed_to else _first_address(body)
     return DeliveryReport(
         action="delayed"
         if delayed and not re.search(r"failed|undeliverable", subject, re.I)
@@ -140,7 +140,7 @@ def _original_id(parts: list[Message]) -> str | None:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
             if isinstance(inner, Message):
-                found = re.search(r"<([^<>\s]{1,250})>", str(inner.get("Message-ID", "") or ""))
+                found = re.search(r"<([^<>\s]{1,250})>", _field(inner, "Message-ID") or "")
                 if found:
                     return found.group(1)
         if content_type in ("text/rfc822-headers", "message/rfc822-headers"):
@@ -155,10 +155,32 @@ def _quoted_id(text: str) -> str | None:
     return found.group(1) if found else None
 
 
+def _field(msg: Message, name: str) -> str | None:
+    """A header's value (None when there is none). One the email package fails to decode (an
+    encoded word in utf-7 that decodes to a lone surrogate raises UnicodeEncodeError) is read
+    as it came."""
+    try:
+        value = msg.get(name)
+    except Exception:
+        value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+    return None if value is None else str(value)
+
+
+def _fields(msg: Message) -> list[tuple[str, str]]:
+    """Every header's name and value, read as they came when one cannot be decoded."""
+    try:
+        return [(k, str(v)) for k, v in msg.items()]
+    except Exception:
+        return [(k, str(v)) for k, v in msg.raw_items()]
+
+
 def _text_of(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+        try:
+            return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+        except (LookupError, ValueError):  # an unknown charset: read as UTF-8, as bodies are
+            return payload.decode("utf-8", errors="replace")
     return str(part.get_payload())
 
 
