@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -10,12 +13,17 @@ from starlette.responses import JSONResponse, Response
 
 from web_console.requests import ask, console_of, current_agent, parse_body, reader, worker
 
+# An agent's or a brand's id as the console is given them. Checked here: the store reads them
+# as UUIDs, and anything else was a 500 (schemathesis found it).
+ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+
 
 class Note(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=10_000)
     # The ids of the colleagues to tell.
-    mentions: list[str] = Field(default=[], max_length=20)
+    mentions: list[Id] = Field(default=[], max_length=20)
 
 
 class Canned(BaseModel):
@@ -26,7 +34,7 @@ class Canned(BaseModel):
 
 
 class NewCanned(Canned):
-    brand_id: str = Field(max_length=64)
+    brand_id: Id
 
 
 def _after_id(request: Request) -> int:
@@ -40,6 +48,8 @@ def _query(request: Request) -> str:
     query = request.query_params.get("q", "")
     if len(query) > 100:
         raise HTTPException(422, "q: at most 100 characters")
+    if "\x00" in query:  # Postgres cannot take U+0000 in text (schemathesis found the 500)
+        raise HTTPException(422, "q may not contain the NUL character (U+0000)")
     return query
 
 
@@ -98,7 +108,7 @@ async def canned_for_conversation(request: Request) -> Response:
       401: {description: not logged in}
       403: {description: your roles do not include conversations}
       404: {description: no such conversation}
-      422: {description: q too long}
+      422: {description: q too long or holds NUL}
     """
     agent = await reader(request)
     query = _query(request)
@@ -117,11 +127,13 @@ async def list_canned(request: Request) -> Response:
       200: {description: up to 50 responses}
       401: {description: not logged in}
       404: {description: no such brand (or none of yours)}
-      422: {description: q too long}
+      422: {description: "q too long or holds NUL, or brand_id is not a brand's id"}
     """
     agent = await current_agent(request)
     query = _query(request)
     brand = request.query_params.get("brand_id") or None
+    if brand is not None and not re.fullmatch(ID_PATTERN, brand):
+        raise HTTPException(422, "brand_id: not a brand's id")
     backend = console_of(request).backend
     return JSONResponse({"canned_responses": await ask(backend.canned(agent, brand, query))})
 

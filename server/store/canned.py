@@ -121,6 +121,8 @@ async def put_canned(
             )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"the brand has a response /{shortcut} already") from None
+    except asyncpg.ForeignKeyViolationError:  # an admin may name any brand, even none
+        raise NotFound(f"no brand {brand_id}") from None
     if row is None:
         raise NotFound(f"no canned response {canned_id!r}")
     return _view(row)
