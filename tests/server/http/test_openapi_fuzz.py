@@ -75,12 +75,16 @@ async def test_every_operation_answers_without_5xx_and_as_documented(
         failures = await asyncio.to_thread(
             _fuzz, schema, server.base_url, credentials, conversations, only
         )
-        async with httpx.AsyncClient(base_url=server.base_url) as http:
+        cookie = credentials[CONSOLE_SCHEME]
+        async with httpx.AsyncClient(base_url=server.base_url, headers=cookie) as http:
             # Still signed in: the run was not mostly 401s after a call that ended the session.
-            me = await http.get("/console/api/me", headers=credentials[CONSOLE_SCHEME])
+            me = await http.get("/console/api/me")
+            other = await http.get(f"/console/api/conversations/{conversations[1]}")
     assert not failures, "\n\n".join(failures)
     assert me.status_code == 200, me.text
     assert me.json()["agent"]["email"] == email
+    # The other brand's conversation: the admin sees it, the demo brand's agent does not.
+    assert other.status_code == (200 if who == "admin" else 404), other.text
 
 
 async def _plain_agent(server: RunningServer) -> None:
