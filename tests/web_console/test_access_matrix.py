@@ -105,6 +105,8 @@ ELSEWHERE = {
     "/api/webchat/sessions": "widget: per-inbox, rate-limited",
     "/api/webchat/messages/{message_id:int}/attachments/{n:int}": "widget: visitor token",
     "/api/webchat/files": "widget: visitor token",
+    "/api/webchat/email-code": "widget: visitor token, rate-limited",
+    "/api/webchat/email-code/confirm": "widget: visitor token, five tries a code",
     "/ws/webchat": "widget: visitor token",
     "/widget": "public files (the widget)",
     "/": "public page (the demo shop)",
