@@ -280,6 +280,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         relay, settings.account_mail_from or f"Switchboard <no-reply@{settings.smtp_hostname}>"
     )
     passwords = PasswordService(pool, account_mail, settings.base_url, clock=clock)
+    webchat_backend.mailer = account_mail  # the widget's one-time email codes
     api_tokens = TokenService(pool, clock=clock)
     accounts = Accounts(
         sessions=agents,
