@@ -184,20 +184,29 @@ def agent_create(
     if password is None and not invite:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     from server import bootstrap
+    from server.cli.audit_notes import given, note
     from server.services.agents import create_agent
+    from server.store import organisation as org
 
     settings = _settings()
+    held = [r.strip() for r in role.split(",") if r.strip()]
 
     async def main() -> None:
         async with bootstrap.database_only(settings) as pool:
             agent = await create_agent(
-                pool,
-                email=email,
-                name=name,
-                password=password,
-                brand=brand,
-                roles=[r.strip() for r in role.split(",") if r.strip()],
+                pool, email=email, name=name, password=password, brand=brand, roles=held
             )
+            async with pool.acquire() as conn:
+                # As the admin API records it (never the password).
+                await note(
+                    conn,
+                    "agent.created",
+                    brand_id=await org.brand_id(conn, brand) if brand is not None else None,
+                    target_kind="agent",
+                    target_id=agent.id,
+                    detail=given(email=email, name=name, roles=held, brand=brand)
+                    | ({"invite": True} if invite else {}),
+                )
             print(f"created {agent.role} {agent.email} ({agent.id})")
 
     _run(main)

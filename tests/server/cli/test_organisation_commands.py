@@ -216,3 +216,42 @@ async def test_a_refused_change_is_not_recorded(dsn: str, pool: asyncpg.Pool) ->
         assert refused.returncode == 2, (args, refused.stderr)
         assert refused.stderr.startswith("error: ")
     assert await _entries(pool) == []
+
+
+async def test_agent_create_is_audited_without_the_password(dsn: str, pool: asyncpg.Pool) -> None:
+    password = "a long and uncommon passphrase 8812"
+    created = switchboard(
+        dsn,
+        "agent",
+        "create",
+        "--email",
+        "kim@demo.switchboard.test",
+        "--name",
+        "Kim Lee",
+        "--role",
+        "agent,analyst",
+        "--brand",
+        demo.BRAND_SLUG,
+        "--password",
+        password,
+    )
+    assert created.returncode == 0, created.stderr
+    kim = str(
+        await pool.fetchval("SELECT id FROM agents WHERE email = 'kim@demo.switchboard.test'")
+    )
+    brand_id = str(await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG))
+    [entry] = await _entries(pool)
+    assert entry["actor_label"].startswith("command line")
+    assert (entry["action"], entry["brand_id"], entry["target_kind"], entry["target_id"]) == (
+        "agent.created",
+        brand_id,
+        "agent",
+        kim,
+    )
+    assert entry["detail"] == {
+        "email": "kim@demo.switchboard.test",
+        "name": "Kim Lee",
+        "roles": ["agent", "analyst"],
+        "brand": demo.BRAND_SLUG,
+    }
+    assert password not in json.dumps(entry["detail"])
