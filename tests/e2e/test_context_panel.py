@@ -178,6 +178,15 @@ async def test_a_note_with_a_mention_reaches_the_colleague_live_and_never_the_cu
         ["please tell them"]
     )
     await colleague.page.screenshot(path=str(SHOTS / "console-note-mention.png"))
+    # A note's text is shown as text, never run as markup, in either console.
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    await note.fill(hostile)
+    await page.get_by_role("button", name="Add note").click()
+    for console in (dana, colleague):
+        shown = console.page.locator("#context-panel .note .note-text")
+        await expect(shown.last).to_have_text(hostile)
+        assert await console.page.evaluate("window.__pwned") is None
+        assert await console.page.locator("#context-panel img").count() == 0
 
     # The customer sees the agent's next reply, and never the note.
     await page.fill("#reply", "We have refunded you.")
