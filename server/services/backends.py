@@ -62,11 +62,11 @@ class ConsoleBackendImpl:
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
         ``act`` and their role there only reads."""
+        if not _is_uuid(conversation_id):
+            raise Unknown(f"no conversation {conversation_id}")
+        key = str(UUID(conversation_id))  # as the store spells it, whatever the client's case
         async with self._pool.acquire() as conn:
-            found = (
-                await store.placements(conn, [conversation_id]) if _is_uuid(conversation_id) else {}
-            )
-        where = found.get(conversation_id)
+            where = (await store.placements(conn, [key])).get(key)
         if where is None or not access.may_see(agent, where):
             raise Unknown(f"no conversation {conversation_id}")
         if act and not access.may_act(agent, where):

@@ -54,6 +54,12 @@ async def test_an_agent_of_one_brand_never_sees_the_other_brands_customer(
     assert await status_of(page, f"/console/api/conversations/{c}/messages") == 404
     assert await status_of(page, f"/console/api/messages/{m}/attachments/0") == 404
     assert await status_of(page, f"/console/api/messages/{outdoor.message_id}/attachments/0") == 200
+    # Search finds the outdoor customer's words and nothing of the shop's.
+    found = await page.evaluate("async () => (await fetch('/console/api/search?q=parcel')).json()")
+    assert found["messages"] == []
+    assert found["conversations"] == []
+    tent = await page.evaluate("async () => (await fetch('/console/api/search?q=tent')).json()")
+    assert {hit["conversation_id"] for hit in tent["messages"]} == {outdoor.conversation_id}
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / "console-outdoor-agent.png"))
 

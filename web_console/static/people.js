@@ -2,6 +2,8 @@
 // An ES module of its own; console.js tells it when the console starts ("console:start",
 // with the signed-in agent) and which view is shown ("console:view").
 
+import { api, el } from "./dom.js";
+
 const ROLES = [
   ["supervisor", "Supervisor", "conversations, queues, agents and reports of the brand"],
   ["agent", "Agent", "conversations of the brand's teams they are in"],
@@ -12,29 +14,6 @@ const ROLES = [
 
 const area = document.getElementById("people-area");
 let state = { brands: [], people: [] };
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") node.textContent = value;
-    else if (key in node) node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    credentials: "same-origin",
-    headers: body ? { "content-type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || `${response.status}`);
-  return data;
-}
 
 function brandName(id) {
   const brand = state.brands.find((b) => b.id === id);
