@@ -46,8 +46,11 @@ async def password_matches(stored: str | None, password: str) -> bool:
     against a dummy hash, and False."""
 
     def verify() -> bool:
+        # An unknown email, or an invited agent with no password yet, costs the same work as
+        # a real check: timing tells nobody which accounts exist.
+        real = stored if stored is not None and stored.startswith("$argon2") else None
         try:
-            return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
+            return _hasher.verify(real or _dummy_hash(), password) and real is not None
         except (VerificationError, InvalidHashError):
             return False
 
