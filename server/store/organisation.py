@@ -462,7 +462,9 @@ async def set_inbox_team(conn: Conn, channel: str, address: str, team: str | Non
 async def set_contact_profile(
     conn: Conn, email: str, *, tier: str | None, value: float | None
 ) -> int:
-    """Tier and lifetime value of every contact with this email; returns how many."""
+    """Tier and lifetime value of every verified contact with this email (a web chat
+    visitor who only typed the address does not get the customer's standing); returns how
+    many."""
     if value is not None and value < 0:
         raise InvalidInput("value: must not be negative")
     if tier is not None and not SLUG.match(tier):
@@ -470,7 +472,7 @@ async def set_contact_profile(
     done = await conn.execute(
         "UPDATE contacts SET tier = coalesce($2, tier),"
         " lifetime_value = coalesce($3, lifetime_value), updated_at = now()"
-        " WHERE lower(email) = lower($1)",
+        " WHERE lower(email) = lower($1) AND verified",
         email,
         tier,
         value,
@@ -493,10 +495,11 @@ async def ensure_brand(conn: Conn, slug: str, name: str) -> UUID:
 
 
 async def set_vip_by_email(conn: Conn, email: str, vip: bool) -> int:
-    """Mark every contact with this email VIP (or not); how many there were."""
+    """Mark every verified contact with this email VIP (or not): a web chat visitor who only
+    typed the address does not jump the queue; how many there were."""
     changed: int = await conn.fetchval(
         "WITH c AS (UPDATE contacts SET vip = $2, updated_at = now()"
-        " WHERE lower(email) = lower($1) RETURNING 1) SELECT count(*) FROM c",
+        " WHERE lower(email) = lower($1) AND verified RETURNING 1) SELECT count(*) FROM c",
         email,
         vip,
     )

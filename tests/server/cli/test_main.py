@@ -90,9 +90,15 @@ async def test_contact_vip_marks_and_unmarks(dsn: str, pool: object) -> None:
     await pool.execute(
         "INSERT INTO contacts (brand_id, email) SELECT id, 'Big@Client.test' FROM brands"
     )
+    # A web chat visitor who only typed the address gets none of the customer's standing.
+    await pool.execute(
+        "INSERT INTO contacts (brand_id, email, verified)"
+        " SELECT id, 'big@client.test', false FROM brands"
+    )
     marked = switchboard(dsn, "contact", "vip", "big@client.test")
     assert marked.returncode == 0, marked.stderr
     assert await pool.fetchval("SELECT vip FROM contacts WHERE email = 'Big@Client.test'")
+    assert not await pool.fetchval("SELECT vip FROM contacts WHERE email = 'big@client.test'")
     switchboard(dsn, "contact", "vip", "big@client.test", "--off")
     assert not await pool.fetchval("SELECT vip FROM contacts WHERE email = 'Big@Client.test'")
     unknown = switchboard(dsn, "contact", "vip", "nobody@client.test")
