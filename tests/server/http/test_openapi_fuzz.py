@@ -36,9 +36,9 @@ from tests.channels.webchat_client import hello, new_session, next_of, open_sock
 from tests.harness import RunningServer, customer, run_server, settings_for
 
 BOT_TOKEN = "bot-token-for-the-fuzz-test"
-# Per operation. The admin's run (every operation) and the agent's (the console's) took 69 s
-# together on two quiet cores, 160 s under a load of 12; more examples found nothing more
-# (120 each, random, in 7.5 minutes), so 20 keeps this file well under 4 minutes.
+# Per operation. The admin's run (every operation) and the agent's (the console's) took 27 s
+# together on two cores at a load of 2, 160 s under a load of 12; more examples found nothing
+# more (120 each, random, in 7.5 minutes), so 20 keeps this file well under 4 minutes.
 EXAMPLES = 20
 AGENT_EMAIL = "fuzz-agent@demo.switchboard.test"
 AGENT_PASSWORD = "a fuzzing agent's passphrase 7431"
