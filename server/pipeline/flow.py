@@ -33,7 +33,8 @@ from server.payloads import ConversationView, MessageView
 from server.pipeline.decide import Decider
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
 from server.pipeline.replies import Replies
-from server.store import Pool
+from server.pipeline.survey import Survey
+from server.store import Pool, csat
 from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
@@ -92,6 +93,7 @@ class Pipeline:
             capabilities or {},
         )
         self._replies = Replies(pool, bus, metrics, clock)
+        self._survey = Survey(pool, bus, metrics)
         # Routing runs after the acknowledgement, one message at a time per conversation, on
         # a bounded queue: past its size a message waits in Postgres (unrouted) for the sweep.
         self._routing: WorkQueue[MessageView] = WorkQueue(
@@ -123,7 +125,8 @@ class Pipeline:
         if not stored.duplicate:
             self._metrics.messages_in.labels(inbound.channel).inc()
             self._metrics.ingest_seconds.observe(time.perf_counter() - started)
-            self._schedule_routing(stored.message)
+            if not stored.survey_answer:
+                self._schedule_routing(stored.message)
         return stored
 
     async def _store(self, inbound: InboundMessage) -> Stored:
@@ -142,9 +145,12 @@ class Pipeline:
                     text=inbound.text,
                     meta=meta_of(inbound),
                 )
+            answered = False
             if appended is store.NO_OPEN_CONVERSATION:
                 try:
-                    message, stored_events = await self._open_and_append(conn, inbox, inbound)
+                    message, stored_events, answered = await self._open_and_append(
+                        conn, inbox, inbound
+                    )
                 except AlreadyStored:
                     message = None
             else:
@@ -158,7 +164,7 @@ class Pipeline:
                 assert earlier is not None
                 return Stored(earlier, duplicate=True)
         await publish(self._bus, stored_events)
-        return Stored(message, duplicate=False)
+        return Stored(message, duplicate=False, survey_answer=answered)
 
     def _schedule_routing(self, message: MessageView) -> None:
         if self._routing.offer(message) or self._resweep is not None:
@@ -211,13 +217,20 @@ class Pipeline:
 
     async def _open_and_append(
         self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage
-    ) -> tuple[MessageView, list[Event]]:
+    ) -> tuple[MessageView, list[Event], bool]:
         """A first message from a sender, or one after their conversation was resolved: resolve
-        the contact, open a conversation and store, in one transaction."""
+        the contact, open a conversation and store, in one transaction. A rating sent back to
+        a just-resolved conversation's survey answers it instead (the last value: True)."""
         async with conn.transaction():
             contact_id = await store.resolve_contact(
                 conn, inbox["brand_id"], inbound.channel, inbound.sender
             )
+            rating = csat.answer_of(inbound.text)
+            if rating is not None:
+                surveyed = await csat.waiting_answer(conn, inbox["id"], contact_id, inbound.thread)
+                if surveyed is not None:
+                    answer, answered = await self._survey.answer(conn, surveyed, inbound, *rating)
+                    return answer, answered, True
             if inbound.thread is None:
                 conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
                 how = "opened" if opened else "open"
@@ -247,7 +260,7 @@ class Pipeline:
                 )
                 pending.append(Event(name, conv["id"], {"conversation": view}))
             stored_events = await store.store_events(conn, pending)
-        return message, stored_events
+        return message, stored_events, False
 
     async def _inbox(self, conn: store.Conn, channel: str, address: str) -> store.Inbox:
         """Inboxes change rarely and are read on every message: cache them briefly."""
@@ -279,3 +292,7 @@ class Pipeline:
 
     async def typing(self, conversation_id: str, author_kind: str, active: bool) -> None:
         await self._replies.typing(conversation_id, author_kind, active)
+
+    async def ask_rating(self, conversation_id: str, agent_id: str | None) -> None:
+        """After a resolve: ask the customer to rate the conversation (server.pipeline.survey)."""
+        await self._survey.ask(conversation_id, agent_id)

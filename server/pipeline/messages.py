@@ -20,6 +20,8 @@ class Stored:
 
     message: MessageView
     duplicate: bool
+    # It answered a resolved conversation's survey (a rating): nothing to route.
+    survey_answer: bool = False
 
 
 class AlreadyStored(Exception):

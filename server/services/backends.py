@@ -230,6 +230,8 @@ class ConsoleBackendImpl:
         async with _translated():
             await self._router.resolve(agent.id, conversation_id)
         await self._audit(agent, "conversation.resolved", where, conversation_id)
+        # The customer is asked to rate it on their channel (server/pipeline/survey.py).
+        await self._pipeline.ask_rating(conversation_id, agent.id)
         return await self.conversation(agent, conversation_id)
 
     async def set_status(self, agent: Agent, status: str) -> Mapping[str, Any]:

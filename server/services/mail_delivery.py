@@ -31,7 +31,10 @@ class MailDelivery:
                 return Suppressed(
                     f"no automatic reply to an automated mail ({context.last_automated})"
                 )
-            if context.author_kind == "system" and await deliveries.acknowledged_recently(
+            # The window is for acknowledgements; the rating question answers a person's
+            # resolve and goes out (to a person: the rule above still holds).
+            acknowledgement = context.author_kind == "system" and not context.survey
+            if acknowledgement and await deliveries.acknowledged_recently(
                 conn, context.conversation_id, self._ack_window
             ):
                 return Suppressed("this conversation was acknowledged by mail recently")

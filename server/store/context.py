@@ -43,6 +43,8 @@ class PastConversation(TypedDict):
     created_at: str | None
     resolved_at: str | None
     messages: int
+    # The customer's rating of it (1-5), when they gave one.
+    rating: int | None
 
 
 class OrderLine(TypedDict):
@@ -103,8 +105,9 @@ async def conversation_context(conn: Conn, conversation_id: UUID, reach: Reach) 
     assert contact is not None  # conversations.contact_id references contacts
     past = await conn.fetch(
         """SELECT c.id, c.channel, c.status, c.subject, c.intent, c.handoff_reason,
-                  a.name AS assignee, c.created_at, c.resolved_at, c.last_seq
+                  a.name AS assignee, c.created_at, c.resolved_at, c.last_seq, s.rating
              FROM conversations c LEFT JOIN agents a ON a.id = c.assignee_id
+             LEFT JOIN csat s ON s.conversation_id = c.id
             WHERE c.contact_id = $1 AND c.id <> $2 AND """
         + reach_filter(4)
         + " ORDER BY c.created_at DESC LIMIT $3",
@@ -160,6 +163,7 @@ async def conversation_context(conn: Conn, conversation_id: UUID, reach: Reach) 
                 created_at=iso(r["created_at"]),
                 resolved_at=iso(r["resolved_at"]),
                 messages=r["last_seq"],
+                rating=r["rating"],
             )
             for r in past
         ],

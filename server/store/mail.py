@@ -261,11 +261,14 @@ class OutgoingContext:
     in_reply_to: str | None
     # Why the customer's latest mail came from a machine, if it did.
     last_automated: str | None
+    # The rating question sent on resolve (server/pipeline/survey.py), not an acknowledgement.
+    survey: bool = False
 
 
 async def outgoing_context(conn: Conn, message_id: int) -> OutgoingContext | None:
     row = await conn.fetchrow(
         """SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.text, i.address, i.name,
+                  m.meta ? 'csat' AS survey,
                   b.name AS brand_name, c.subject, c.reply_token, k.name AS contact_name,
                   coalesce(
                       (SELECT ci.external_id FROM contact_identities ci
@@ -315,4 +318,5 @@ async def outgoing_context(conn: Conn, message_id: int) -> OutgoingContext | Non
         thread=tuple(dict.fromkeys(thread)),
         in_reply_to=in_reply_to,
         last_automated=last_automated,
+        survey=row["survey"],
     )

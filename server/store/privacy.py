@@ -259,8 +259,11 @@ async def anonymise_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
         TOMBSTONE,
     )
     events = await conn.execute("DELETE FROM events WHERE conversation_id = ANY($1::uuid[])", ids)
-    # Agents' notes speak of the customer too.
+    # Agents' notes speak of the customer too, and so may a rating's comment.
     await conn.execute("DELETE FROM notes WHERE conversation_id = ANY($1::uuid[])", ids)
+    await conn.execute(
+        "UPDATE csat SET comment = NULL WHERE conversation_id = ANY($1::uuid[])", ids
+    )
     await conn.execute(
         """UPDATE conversations
               SET subject = NULL, priority_parts = '[]', anonymised_at = now(),

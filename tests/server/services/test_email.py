@@ -339,11 +339,16 @@ async def test_a_second_acknowledgement_within_the_window_is_suppressed(desk: De
     [reopened] = await desk.conversations()
     assert reopened["id"] == conversation["id"]
     assert reopened["status"] == "queued"
+    # The system's messages: the acknowledgement, the rating question sent on resolve
+    # (server/pipeline/survey.py), and the second acknowledgement, suppressed.
     notices = [m for m in await desk.messages(conversation["id"]) if m["author_kind"] == "system"]
-    assert len(notices) == 2
-    delivery = await desk.delivery(notices[1]["id"], "suppressed")
+    assert len(notices) == 3
+    assert "How did we do?" in notices[1]["text"]
+    delivery = await desk.delivery(notices[2]["id"], "suppressed")
     assert "acknowledged" in delivery["detail"]
-    assert len(desk.relay.received) == 1
+    [_, survey] = await desk.relay.wait_for(2)
+    assert "How did we do?" in survey.get_body().get_content()
+    assert len(desk.relay.received) == 2
 
 
 @pytest.mark.parametrize(
@@ -639,3 +644,32 @@ async def _greeted(port: int) -> bool:
         return (await reader.readline()).startswith(b"220")
     finally:
         writer.close()
+
+
+async def test_a_number_mailed_back_rates_the_resolved_conversation(desk: Desk) -> None:
+    await desk.receive(mail.mail(message_id="r1@example.com"))
+    [conversation] = await desk.conversations()
+    await desk.relay.wait_for(1)
+    resolved = await desk.http.post(f"/console/api/conversations/{conversation['id']}/resolve")
+    assert resolved.status_code == 200
+    [_, survey] = await desk.relay.wait_for(2)
+    await desk.receive(
+        mail.mail(
+            subject="Re: Where is my parcel?",
+            message_id="r2@example.com",
+            body="5 thank you!\n\nOn Monday, Demo Shop wrote:\n> How did we do?\n",
+            In_Reply_To=survey["Message-ID"],
+        )
+    )
+    async with desk.running.services.pool.acquire() as conn:
+        rating = await conn.fetchrow(
+            "SELECT rating, comment FROM csat WHERE conversation_id = $1::uuid",
+            conversation["id"],
+        )
+        status = await conn.fetchval(
+            "SELECT status FROM conversations WHERE id = $1::uuid", conversation["id"]
+        )
+    assert rating is not None
+    assert rating["rating"] == 5
+    assert rating["comment"].startswith("thank you!")
+    assert status == "resolved"  # answered, not reopened

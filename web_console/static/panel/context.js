@@ -88,6 +88,7 @@ function Past({ conversations }) {
       ${conversations.map((c) => html`<li key=${c.id} class="cp-past-item">
         <span class="chip">${c.channel}</span> <span class=${`status ${c.status}`}>${c.status}</span>
         <strong> ${c.subject || (c.intent && c.intent !== "unknown" ? c.intent.replace(/_/g, " ") : "(no subject)")}</strong>
+        ${c.rating ? html` <span class="chip cp-rating" title="the customer's rating">rated ${c.rating}/5</span>` : null}
         <div class="cp-muted">${when(c.created_at)} · ${c.assignee || "no agent"} · ${c.messages} message${c.messages === 1 ? "" : "s"}${c.handoff_reason ? ` · ${reasonText(c.handoff_reason)}` : ""}</div>
       </li>`)}
     </ul>` : html`<p class="cp-muted">None.</p>`}

@@ -1,0 +1,96 @@
+"""CSAT: when an agent resolves a conversation the customer is asked, on their own channel,
+to rate it from 1 to 5 (a number is what every channel can carry); a number sent back soon
+after answers the survey, with whatever they add as the comment, instead of opening a new
+conversation. The answer is thanked and kept with the conversation (store/csat.py)."""
+
+from __future__ import annotations
+
+from channels.base import InboundMessage
+from server import store
+from server.events import Event
+from server.live.bus import EventBus
+from server.metrics import Metrics
+from server.payloads import MessageView
+from server.pipeline.messages import AlreadyStored, message_created, meta_of, publish
+from server.store import ConversationRow, Pool, csat
+
+QUESTION = {
+    "en": "Thank you for contacting us, this conversation is now closed. How did we do? "
+    "Reply with a number from 1 (poor) to 5 (great), and a comment if you like.",
+    "fr": "Merci de nous avoir contactés, cette conversation est maintenant close. Comment "
+    "avons-nous fait ? Répondez par un chiffre de 1 (mauvais) à 5 (excellent), suivi d'un "
+    "commentaire si vous le souhaitez.",
+}
+THANKS = {
+    "en": "Thank you for your feedback!",
+    "fr": "Merci pour votre avis !",
+}
+
+
+def _in(texts: dict[str, str], language: str | None) -> str:
+    return texts.get(language or "en", texts["en"])
+
+
+class Survey:
+    def __init__(self, pool: Pool, bus: EventBus, metrics: Metrics) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._metrics = metrics
+
+    async def ask(self, conversation_id: str, agent_id: str | None) -> None:
+        """Ask the customer of a just-resolved conversation (once, whoever resolves again)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id, lock=True)
+            if conv["status"] != "resolved" or not await csat.ask(conn, conversation_id, agent_id):
+                return
+            language = await csat.language_of(conn, conversation_id)
+            message = await store.insert_message(
+                conn,
+                conversation_id,
+                direction="out",
+                author_kind="system",
+                channel=conv["channel"],
+                text=_in(QUESTION, language),
+                meta={"csat": "asked"},
+            )
+            assert message is not None  # no external id, so no conflict is possible
+            stored = await store.store_events(conn, [message_created(conv, message)])
+        self._metrics.messages_out.labels(conv["channel"], "system").inc()
+        await publish(self._bus, stored)
+
+    async def answer(
+        self,
+        conn: store.Conn,
+        conv: ConversationRow,
+        inbound: InboundMessage,
+        rating: int,
+        comment: str | None,
+    ) -> tuple[MessageView, list[Event]]:
+        """Inside the caller's transaction: store the customer's answer in the resolved
+        conversation, the rating, and the thanks; the events to publish after the commit."""
+        message = await store.insert_message(
+            conn,
+            conv["id"],
+            direction="in",
+            author_kind="customer",
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            text=inbound.text,
+            meta={**meta_of(inbound), "csat": rating},
+        )
+        if message is None:
+            raise AlreadyStored  # a redelivery: rolls the answer back
+        await csat.answer(conn, conv["id"], rating, comment)
+        thanks = await store.insert_message(
+            conn,
+            conv["id"],
+            direction="out",
+            author_kind="system",
+            channel=conv["channel"],
+            text=_in(THANKS, await csat.language_of(conn, conv["id"])),
+            meta={"csat": "thanked"},
+        )
+        assert thanks is not None
+        self._metrics.messages_out.labels(conv["channel"], "system").inc()
+        pending = [message_created(conv, message), message_created(conv, thanks)]
+        return message, await store.store_events(conn, pending)
