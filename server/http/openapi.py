@@ -52,6 +52,8 @@ SECURITY_BY_PREFIX: list[tuple[str, str | None]] = [
     ("/api/webchat/", "visitorToken"),
     ("/console/api/login", None),
     ("/console/api/logout", None),
+    # An invite or reset link's page calls these before anyone is signed in.
+    ("/console/api/password-reset", None),
     ("/console/api/", "consoleSession"),
 ]
 

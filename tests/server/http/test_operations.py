@@ -89,6 +89,9 @@ async def test_openapi_declares_path_parameters_and_bodies_from_the_models(
     assert schemas["BrandBody"] == BrandBody.model_json_schema()
     assert schemas["Login"]["required"] == ["email", "password"]
     assert spec["paths"]["/api/admin/brands/{slug}"]["put"]["security"] == [{"adminToken": []}]
+    # A reset link's page calls these before anyone is signed in.
+    assert "security" not in spec["paths"]["/console/api/password-reset"]["post"]
+    assert spec["paths"]["/console/api/me"]["get"]["security"] == [{"consoleSession": []}]
     refused = spec["paths"]["/api/admin/teams/{slug}"]["put"]["responses"]["404"]
     assert refused["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"
