@@ -4,6 +4,7 @@ conversation (with a file), and one console user per role in each."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -76,7 +77,7 @@ async def two_brands(server: RunningServer) -> tuple[Brand, Brand]:
     return shop, outdoor
 
 
-async def person(server: RunningServer, brand: str, role: str, teams: list[str] = ()) -> str:
+async def person(server: RunningServer, brand: str, role: str, teams: Sequence[str] = ()) -> str:
     """A console user holding ``role`` in ``brand`` (or an admin); returns their email."""
     email = f"{role}-{brand}-{uuid.uuid4().hex[:6]}@example.test"
     await create_agent(

@@ -92,6 +92,7 @@ CONSOLE = {
     ("PUT", "/console/api/canned-responses/{id}"): "manage",
     ("DELETE", "/console/api/canned-responses/{id}"): "manage",
     ("GET", "/console/api/people"): "admin",
+    ("POST", "/console/api/people"): "admin",
     ("GET", "/console/api/audit"): "admin",
     ("PUT", "/console/api/people/{id}/access"): "admin",
 }
@@ -398,14 +399,18 @@ EVENT_NAMES = sorted(v for k, v in vars(events).items() if k.isupper() and isins
 def test_each_event_reaches_only_the_consoles_that_may_see_its_conversation(name: str) -> None:
     shop, other = "brand-shop", "brand-outdoor"
     where = Placement(shop, "team-support", None)
-    agent_payload = {"id": "a-colleague", "role": "member", "roles": {shop: ["agent"]}}
-    event = {
+    agent_payload: dict[str, Any] = {
+        "id": "a-colleague",
+        "role": "member",
+        "roles": {shop: ["agent"]},
+    }
+    event: dict[str, Any] = {
         "id": 1,
         "name": name,
         "conversation_id": "" if name == events.AGENT_UPDATED else "c1",
         "data": {"agent": agent_payload} if name == events.AGENT_UPDATED else {},
     }
-    agent_view = event["data"].get("agent") if name == events.AGENT_UPDATED else None
+    agent_view = agent_payload if name == events.AGENT_UPDATED else None
     cells = 0
     for role in ("admin", *ROLES):
         for side, brand in (("own", shop), ("other", other)):

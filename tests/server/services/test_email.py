@@ -347,7 +347,9 @@ async def test_a_second_acknowledgement_within_the_window_is_suppressed(desk: De
     delivery = await desk.delivery(notices[2]["id"], "suppressed")
     assert "acknowledged" in delivery["detail"]
     [_, survey] = await desk.relay.wait_for(2)
-    assert "How did we do?" in survey.get_body().get_content()
+    body = survey.get_body()
+    assert body is not None
+    assert "How did we do?" in body.get_content()
     assert len(desk.relay.received) == 2
 
 
