@@ -249,8 +249,17 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         absolute_seconds=settings.console_session_ttl,
         clock=clock,
     )
+    deliverers: dict[str, Deliverer] = {}
+    relay = None
+    if settings.smtp_relay_url is not None:
+        relay = Relay(RelayConfig.from_url(settings.smtp_relay_url.get_secret_value()))
+        deliverers["email"] = MailDelivery(pool, relay, settings.email_ack_window_seconds)
+    account_mail = AccountMailer(
+        relay, settings.account_mail_from or f"Switchboard <no-reply@{settings.smtp_hostname}>"
+    )
+    passwords = PasswordService(pool, account_mail, settings.base_url, clock=clock)
     webchat_backend = WebchatBackendImpl(pool, pipeline)
-    console_backend = ConsoleBackendImpl(pool, pipeline, router, bus)
+    console_backend = ConsoleBackendImpl(pool, pipeline, router, bus, passwords)
     origins = settings.origins()
     webchat_hub = WebchatHub(
         webchat_backend,
@@ -271,15 +280,6 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         ),
     )
     mailroom = Mailroom(pool, pipeline, bus, metrics, parser)
-    deliverers: dict[str, Deliverer] = {}
-    relay = None
-    if settings.smtp_relay_url is not None:
-        relay = Relay(RelayConfig.from_url(settings.smtp_relay_url.get_secret_value()))
-        deliverers["email"] = MailDelivery(pool, relay, settings.email_ack_window_seconds)
-    account_mail = AccountMailer(
-        relay, settings.account_mail_from or f"Switchboard <no-reply@{settings.smtp_hostname}>"
-    )
-    passwords = PasswordService(pool, account_mail, settings.base_url, clock=clock)
     webchat_backend.mailer = account_mail  # the widget's one-time email codes
     api_tokens = TokenService(pool, clock=clock)
     accounts = Accounts(

@@ -24,6 +24,15 @@ class Access(BaseModel):
     admin: bool = False
 
 
+class Invite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field(min_length=1, max_length=200)
+    brand_id: str = Field(max_length=64)
+    roles: list[Role] = Field(min_length=1, max_length=5)
+    team_ids: list[str] = Field(default=[], max_length=200)
+
+
 async def _admin(request: Request) -> Agent:
     agent = await current_agent(request)
     if not agent.admin:
@@ -41,6 +50,32 @@ async def list_people(request: Request) -> Response:
     """
     await _admin(request)
     return JSONResponse(await console_of(request).backend.people())
+
+
+async def invite(request: Request) -> Response:
+    """
+    summary: Invite a colleague
+    description: >
+      Adds them with these roles and teams in the brand, without a password, and mails them
+      a link to set one (72 hours, once). When no mail can go, the answer carries the link
+      to hand over.
+    body: Invite
+    responses:
+      201: {description: "person, mailed (and link when not mailed)"}
+      400: {description: body is not JSON}
+      401: {description: not logged in}
+      403: {description: admins only, or Origin not allowed}
+      404: {description: no such brand}
+      409: {description: the email is taken}
+      422: {description: invalid field, or a team of another brand}
+    """
+    agent = await _admin(request)
+    body = parse_body(Invite, await request.body())
+    backend = console_of(request).backend
+    made = await ask(
+        backend.invite(agent, body.email, body.name, body.brand_id, body.roles, body.team_ids)
+    )
+    return JSONResponse(made, status_code=201)
 
 
 async def set_access(request: Request) -> Response:

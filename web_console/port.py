@@ -283,6 +283,20 @@ class ConsoleBackend(Protocol):
         BadValue for a malformed filter."""
         ...
 
+    async def invite(
+        self,
+        agent: Agent,
+        email: str,
+        name: str,
+        brand_id: str,
+        roles: Sequence[str],
+        team_ids: Sequence[str],
+    ) -> Mapping[str, Any]:
+        """Add a colleague with these roles and teams in the brand and mail them a link to set
+        their password: {person, mailed, link (when not mailed)}. Raise BadValue, Unknown or
+        ActionRefused (the email is taken)."""
+        ...
+
     async def people(self) -> dict[str, Any]:
         """The admin area: every brand with its teams, every agent with their roles and
         teams per brand."""

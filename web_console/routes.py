@@ -42,7 +42,7 @@ from web_console.conversation_endpoints import (
     transfer,
 )
 from web_console.hub import ConsoleHub
-from web_console.people_endpoints import audit_log, list_people, set_access
+from web_console.people_endpoints import audit_log, invite, list_people, set_access
 from web_console.port import AgentDirectory, ConsoleBackend
 from web_console.requests import Console, ConsoleScope, SessionCookie
 from web_console.throttle import LoginThrottle
@@ -130,6 +130,7 @@ API = [
     Route("/api/contacts/{id}/export", export_contact, methods=["GET"]),
     Route("/api/contacts/{id}/erase", erase_contact, methods=["POST"]),
     Route("/api/people", list_people, methods=["GET"]),
+    Route("/api/people", invite, methods=["POST"]),
     Route("/api/audit", audit_log, methods=["GET"]),
     Route("/api/people/{id}/access", set_access, methods=["PUT"]),
 ]

@@ -16,6 +16,8 @@ from server.live.bus import EventBus
 from server.payloads import ConversationView, MessageView, NoteView
 from server.pipeline.flow import Pipeline
 from server.services import privacy
+from server.services.agents import create_agent
+from server.services.passwords import PasswordService
 from server.services.teamwork import Teamwork
 from server.store import Pool, audit, context, mail, people
 from server.store import privacy as privacy_store
@@ -50,11 +52,18 @@ class ConsoleBackendImpl:
     message or file is Unknown, as if it did not exist."""
 
     def __init__(
-        self, pool: Pool, pipeline: Pipeline, router: Router, bus: EventBus | None = None
+        self,
+        pool: Pool,
+        pipeline: Pipeline,
+        router: Router,
+        bus: EventBus | None = None,
+        passwords: PasswordService | None = None,
     ) -> None:
         self._pool = pool
         self._pipeline = pipeline
         self._router = router
+        # Invites from the people area (server/services/passwords.py).
+        self._passwords = passwords
         # Tells the consoles of an erasure (its conversations' anonymised views).
         self._bus = bus
         self._teamwork = Teamwork(pool, bus)
@@ -365,6 +374,57 @@ class ConsoleBackendImpl:
             )
             async with self._pool.acquire() as conn:
                 return await audit.entries(conn, query)
+
+    async def invite(
+        self,
+        agent: Agent,
+        email: str,
+        name: str,
+        brand_id: str,
+        roles: Sequence[str],
+        team_ids: Sequence[str],
+    ) -> dict[str, Any]:
+        """A new colleague with these roles and teams in the brand, and no password: they are
+        mailed a link to set one (the link is returned when no mail could go)."""
+        if self._passwords is None:
+            raise ActionRefused("invites need the server's mail settings")
+        async with _translated():
+            async with self._pool.acquire() as conn:
+                brand = next(
+                    (b for b in await people.brands_and_teams(conn) if b["id"] == brand_id), None
+                )
+            if brand is None:
+                raise NotFound(f"no brand {brand_id}")
+            created = await create_agent(
+                self._pool, email=email, name=name, password=None, brand=brand["slug"]
+            )
+            async with self._pool.acquire() as conn:
+                try:
+                    await people.set_access(
+                        conn, created.id, brand_id, roles=roles, team_ids=team_ids, admin=False
+                    )
+                except (InvalidInput, NotFound):
+                    # Refused (a team of another brand): no half-made colleague stays behind.
+                    await people.forget(conn, created.id)
+                    raise
+                await audit.record(
+                    conn,
+                    action="agent.created",
+                    actor_id=agent.id,
+                    actor_label=agent.email,
+                    brand_id=brand_id,
+                    target_kind="agent",
+                    target_id=created.id,
+                    detail={"roles": sorted(roles), "team_ids": sorted(team_ids)},
+                )
+            made = await self._passwords.invite(created.id, actor=agent.email, actor_id=agent.id)
+            async with self._pool.acquire() as conn:
+                person = next(p for p in await people.people(conn) if p["id"] == created.id)
+        self._router.wake()
+        answer: dict[str, Any] = {"person": person, "mailed": made.mailed}
+        if not made.mailed:
+            answer["link"] = made.link
+        return answer
 
     async def people(self) -> dict[str, Any]:
         async with self._pool.acquire() as conn:

@@ -123,3 +123,9 @@ def _id(value: str, what: str) -> UUID:
         return UUID(value)
     except ValueError:
         raise NotFound(f"no {what} {value!r}") from None
+
+
+async def forget(conn: Conn, agent_id: str) -> None:
+    """Delete an agent made a moment ago whose access was then refused (an invite that did
+    not go through): nothing refers to them yet."""
+    await conn.execute("DELETE FROM agents WHERE id = $1", _id(agent_id, "agent"))

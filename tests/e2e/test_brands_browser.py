@@ -88,7 +88,7 @@ async def test_an_admin_gives_a_colleague_a_second_brand_in_the_people_area(
     await edit.focus()
     await page.keyboard.press("Enter")
     form = page.get_by_role("form", name="Access of agent of demo")
-    await page.get_by_label("Brand", exact=True).select_option(label="Trailhead Outdoors")
+    await form.get_by_label("Brand", exact=True).select_option(label="Trailhead Outdoors")
     await form.get_by_label("Agent", exact=True).check()
     await form.get_by_label("Support").check()
     await page.screenshot(path=str(SHOTS / "console-people-editing.png"), full_page=True)
@@ -97,6 +97,14 @@ async def test_an_admin_gives_a_colleague_a_second_brand_in_the_people_area(
     await expect(page.locator("#people-table tr", has_text=lea)).to_contain_text(
         "Trailhead Outdoors: agent"
     )
+    # Inviting a colleague: no mail relay here, so the link to hand over is shown.
+    invite = page.get_by_role("form", name="Invite a colleague")
+    await invite.get_by_label("Email").fill("kim@outdoor.example")
+    await invite.get_by_label("Name").fill("Kim")
+    await invite.get_by_label("Brand").select_option(label="Trailhead Outdoors")
+    await invite.get_by_role("button", name="Send invitation").press("Enter")
+    await expect(page.locator(".invite-result")).to_contain_text("/console/password#token=")
+    await expect(page.locator("#people-table")).to_contain_text("kim@outdoor.example")
     # The change is on record, in the audit log under the people.
     await page.get_by_label("Action").fill("agent.access_changed")
     await page.get_by_role("button", name="Filter").click()

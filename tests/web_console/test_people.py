@@ -3,6 +3,8 @@ end and their next sign-in reaches exactly that; the last admin cannot remove th
 
 from __future__ import annotations
 
+import httpx
+
 from server.services import demo
 from tests.harness import RunningServer
 from tests.web_console.brands import person, signed_in, two_brands
@@ -93,3 +95,49 @@ async def test_admins_read_the_audit_log_filtered_a_page_at_a_time(server: Runni
     assert "ISO 8601" in bad.json()["error"]
     await admin.aclose()
     await lea.aclose()
+
+
+async def test_an_admin_invites_a_colleague_who_sets_a_password_and_reaches_the_brand(
+    server: RunningServer,
+) -> None:
+    _, outdoor = await two_brands(server)
+    admin = await signed_in(server, await person(server, demo.BRAND_SLUG, "admin"))
+    area = (await admin.get("/console/api/people")).json()
+    brand = next(b for b in area["brands"] if b["slug"] == demo.OTHER_BRAND_SLUG)
+    body = {
+        "email": "kim@outdoor.example",
+        "name": "Kim",
+        "brand_id": brand["id"],
+        "roles": ["agent"],
+        "team_ids": [t["id"] for t in brand["teams"]],
+    }
+    made = await admin.post("/console/api/people", json=body)
+    assert made.status_code == 201, made.text
+    invited = made.json()
+    assert invited["person"]["roles"] == {brand["id"]: ["agent"]}
+    assert (await admin.post("/console/api/people", json=body)).status_code == 409
+    # No relay in this server: the link comes back to hand over. It sets the password.
+    assert invited["mailed"] is False
+    token = invited["link"].split("#", 1)[1].split("=", 1)[-1]
+    password = "a long and unusual passphrase 42"
+    async with httpx.AsyncClient(base_url=server.base_url) as kim:
+        done = await kim.post(
+            "/console/api/password-reset/confirm", json={"token": token, "new_password": password}
+        )
+        assert done.status_code == 200, done.text
+        login = await kim.post(
+            "/console/api/login", json={"email": "kim@outdoor.example", "password": password}
+        )
+        assert login.status_code == 200
+        listed = (await kim.get("/console/api/conversations")).json()["conversations"]
+        assert [c["id"] for c in listed] == [outdoor.conversation_id]
+    # A team of another brand is refused and leaves no half-made colleague behind.
+    other = next(b for b in area["brands"] if b["slug"] == demo.BRAND_SLUG)
+    refused = await admin.post(
+        "/console/api/people",
+        json={**body, "email": "lee@outdoor.example", "brand_id": other["id"]},
+    )
+    assert refused.status_code == 422
+    people = (await admin.get("/console/api/people")).json()["people"]
+    assert "lee@outdoor.example" not in {p["email"] for p in people}
+    await admin.aclose()

@@ -48,8 +48,50 @@ function render() {
   }
   table.append(body);
   area.replaceChildren(
-    el("h2", { text: "People" }), table, el("div", { id: "people-editor" }), auditSection(),
+    el("h2", { text: "People" }), inviteForm(), table, el("div", { id: "people-editor" }),
+    auditSection(),
   );
+}
+
+// ---- inviting a colleague: they get a mail with a link to set their password ----
+
+function inviteForm() {
+  const email = el("input", { id: "invite-email", type: "email", required: true, autocomplete: "off" });
+  const name = el("input", { id: "invite-name", required: true, autocomplete: "off" });
+  const brand = el("select", { id: "invite-brand" });
+  for (const b of state.brands) brand.append(el("option", { value: b.id, text: b.name }));
+  const role = el("select", { id: "invite-role" });
+  for (const [value, label] of ROLES) role.append(el("option", { value, text: label }));
+  role.value = "agent";
+  const result = el("p", { role: "status", className: "invite-result" });
+  const form = el("form", { className: "invite-form", "aria-label": "Invite a colleague" },
+    el("h3", { text: "Invite a colleague" }),
+    el("label", { htmlFor: "invite-email", text: "Email" }), email,
+    el("label", { htmlFor: "invite-name", text: "Name" }), name,
+    el("label", { htmlFor: "invite-brand", text: "Brand" }), brand,
+    el("label", { htmlFor: "invite-role", text: "Role" }), role,
+    el("button", { type: "submit", text: "Send invitation" }), result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = state.brands.find((b) => b.id === brand.value);
+    const takesTeams = ["agent", "supervisor"].includes(role.value);
+    try {
+      const made = await api("POST", "/console/api/people", {
+        email: email.value.trim(), name: name.value.trim(), brand_id: brand.value,
+        roles: [role.value],
+        // An agent joins the brand's teams; they can be changed with Edit.
+        team_ids: takesTeams && chosen ? chosen.teams.map((t) => t.id) : [],
+      });
+      state.people = [...state.people, made.person].sort((a, b) => a.name.localeCompare(b.name));
+      render();
+      document.querySelector(".invite-result").textContent = made.mailed
+        ? `Invitation mailed to ${made.person.email}.`
+        : `No mail could go: hand ${made.person.email} this link: ${made.link}`;
+    } catch (e) {
+      result.textContent = e.message;
+    }
+  });
+  return form;
 }
 
 // ---- the audit log: who did what and when, newest first, filtered, a page at a time ----
