@@ -30,6 +30,9 @@ AGENT_UPDATED = "agent.updated"
 NOTE_CREATED = "note.created"
 # Typing is live-only: it is published but never stored, so it has no id.
 TYPING = "typing"
+# An agent has a conversation open in their console (active) or no longer (live-only; each
+# console says so again every 30 s, so a node that dies does not leave a viewer behind).
+VIEWING = "viewing"
 
 
 @dataclass(frozen=True, slots=True)

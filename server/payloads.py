@@ -154,7 +154,9 @@ class EventData(TypedDict, total=False):
                            escalation_points, notify_team_id when a policy applies
     agent.updated          agent
     note.created           note
-    typing                 author_kind, active, inbox_id, contact_id
+    typing                 author_kind, active, inbox_id, contact_id; an agent's also
+                           author and to_customer (only the assignee's reaches them)
+    viewing                author, active
 
     One dictionary type with every key rather than one per name: the name and the payload
     are separate fields of Event, which mypy cannot narrow together, and a misspelt key is
@@ -171,6 +173,8 @@ class EventData(TypedDict, total=False):
     agent: AgentView
     note: NoteView
     author_kind: str
+    author: Named
+    to_customer: bool
     active: bool
     breach_id: int
     kind: str

@@ -68,9 +68,16 @@ class Ping(_Frame):
     type: Literal["ping"]
 
 
-_frames: TypeAdapter[Hello | Typing | Ping] = TypeAdapter(
-    Annotated[Hello | Typing | Ping, Field(discriminator="type")]
-)
+class Viewing(_Frame):
+    """The conversation this console has open (None: none). Consoles say it again every
+    30 s, so their colleagues can let a viewer go whose node died."""
+
+    type: Literal["viewing"]
+    conversation_id: str | None = Field(default=None, max_length=64)
+
+
+Frame = Hello | Typing | Ping | Viewing
+_frames: TypeAdapter[Frame] = TypeAdapter(Annotated[Frame, Field(discriminator="type")])
 
 
 class _BadFrame(Exception):
@@ -79,7 +86,7 @@ class _BadFrame(Exception):
         self.code, self.reason = code, reason[:120]
 
 
-def _parse(text: str | None) -> Hello | Typing | Ping:
+def _parse(text: str | None) -> Frame:
     if text is None:
         raise _BadFrame(CLOSE_UNSUPPORTED, "binary frames are not supported")
     try:
@@ -113,6 +120,8 @@ class Client:
         self._seen: set[int] = set()
         self._order: deque[int] = deque()
         self.closed = False
+        # The conversation the console has open, as it last said ("viewing").
+        self.viewing: str | None = None
         self._closing: asyncio.Task[None] | None = None
 
     def push(self, frame: dict[str, Any]) -> None:
@@ -292,6 +301,8 @@ class ConsoleHub:
                 frame = _parse(await _receive(ws))
                 if isinstance(frame, Typing):
                     await self._backend.typing(agent, frame.conversation_id, frame.active)
+                elif isinstance(frame, Viewing):
+                    await self._view(client, frame.conversation_id)
                 elif isinstance(frame, Ping):
                     if not await self._still_signed_in(ws, client):
                         raise _BadFrame(CLOSE_UNAUTHORIZED, "the session has ended; log in again")
@@ -307,6 +318,10 @@ class ConsoleHub:
             pass
         finally:
             client.closed = True
+            if client.viewing is not None:
+                # A closed tab stops viewing at once (a dead node's stop after 30 s).
+                with contextlib.suppress(Exception):
+                    await self._backend.viewing(agent, client.viewing, False)
             if client in self._clients:
                 self._on_presence(agent.id, False)
             self._clients.discard(client)
@@ -314,6 +329,15 @@ class ConsoleHub:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await writer
+
+    async def _view(self, client: Client, conversation_id: str | None) -> None:
+        """The console now has this conversation open (or none): the colleagues are told it
+        left the one before and looks at this one (again: the 30-second refresh)."""
+        before, client.viewing = client.viewing, conversation_id
+        if before is not None and before != conversation_id:
+            await self._backend.viewing(client.agent, before, False)
+        if conversation_id is not None:
+            await self._backend.viewing(client.agent, conversation_id, True)
 
     async def _replay(self, client: Client, last_event_id: int) -> None:
         """The stored events after the client's id; past REPLAY_LIMIT, a `resync` instead:

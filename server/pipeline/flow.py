@@ -29,7 +29,7 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
-from server.payloads import ConversationView, MessageView
+from server.payloads import ConversationView, MessageView, Named
 from server.pipeline.decide import Decider
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
 from server.pipeline.replies import Replies
@@ -290,8 +290,17 @@ class Pipeline:
     async def merge_contacts(self, conversation_id: str, other: str) -> ConversationView:
         return await self._replies.merge_contacts(conversation_id, other)
 
-    async def typing(self, conversation_id: str, author_kind: str, active: bool) -> None:
-        await self._replies.typing(conversation_id, author_kind, active)
+    async def typing(
+        self,
+        conversation_id: str,
+        author_kind: str,
+        active: bool,
+        author: Named | None = None,
+    ) -> None:
+        await self._replies.typing(conversation_id, author_kind, active, author)
+
+    async def viewing(self, conversation_id: str, author: Named, active: bool) -> None:
+        await self._replies.viewing(conversation_id, author, active)
 
     async def ask_rating(self, conversation_id: str, agent_id: str | None) -> None:
         """After a resolve: ask the customer to rate the conversation (server.pipeline.survey)."""

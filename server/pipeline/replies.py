@@ -13,7 +13,7 @@ from server.errors import Conflict, NotFound
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
-from server.payloads import ConversationView
+from server.payloads import ConversationView, EventData, Named
 from server.pipeline.messages import AlreadyStored, Stored, listing, message_created, publish
 from server.store import Pool, queue
 
@@ -139,22 +139,34 @@ class Replies:
         await publish(self._bus, stored_events)
         return next(v for v in views if v["id"] == conversation_id)
 
-    async def typing(self, conversation_id: str, author_kind: str, active: bool) -> None:
-        """Typing is live-only: published, never stored. Unknown conversations are ignored."""
+    async def typing(
+        self,
+        conversation_id: str,
+        author_kind: str,
+        active: bool,
+        author: Named | None = None,
+    ) -> None:
+        """Typing is live-only: published, never stored. Unknown conversations are ignored.
+        An agent's typing names them for their colleagues; it reaches the customer only when
+        they hold the conversation (a colleague looking in is not the one who will answer)."""
         async with self._pool.acquire() as conn:
             try:
                 conv = await store.conversation_row(conn, conversation_id)
             except NotFound:
                 return
+        data: EventData = {
+            "author_kind": author_kind,
+            "active": active,
+            "inbox_id": conv["inbox_id"],
+            "contact_id": conv["contact_id"],
+        }
+        if author is not None:
+            data["author"] = author
+            data["to_customer"] = conv["assignee_id"] == author["id"]
+        await self._bus.publish(Event(events.TYPING, conversation_id, data))
+
+    async def viewing(self, conversation_id: str, author: Named, active: bool) -> None:
+        """An agent opened (or left) the conversation in their console: live-only."""
         await self._bus.publish(
-            Event(
-                events.TYPING,
-                conversation_id,
-                {
-                    "author_kind": author_kind,
-                    "active": active,
-                    "inbox_id": conv["inbox_id"],
-                    "contact_id": conv["contact_id"],
-                },
-            )
+            Event(events.VIEWING, conversation_id, {"author": author, "active": active})
         )

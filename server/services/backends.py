@@ -477,7 +477,16 @@ class ConsoleBackendImpl:
             await self._placed(agent, conversation_id, act=True)
         except (Unknown, Forbidden):
             return  # a typing notice is a hint: one for a conversation not theirs is dropped
-        await self._pipeline.typing(conversation_id, "agent", active)
+        await self._pipeline.typing(
+            conversation_id, "agent", active, {"id": agent.id, "name": agent.name}
+        )
+
+    async def viewing(self, agent: Agent, conversation_id: str, active: bool) -> None:
+        try:
+            await self._placed(agent, conversation_id)
+        except Unknown:
+            return  # a hint too: nobody is told of a conversation they may not see
+        await self._pipeline.viewing(conversation_id, {"id": agent.id, "name": agent.name}, active)
 
 
 def _may_manage(agent: Agent, brand_id: str) -> None:

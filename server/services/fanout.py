@@ -20,7 +20,11 @@ def connect(bus: EventBus, webchat: WebchatHub, console: ConsoleHub) -> None:
         data = event.data
         if event.name == events.MESSAGE_CREATED:
             webchat.deliver_message(data["inbox_id"], data["contact_id"], data["message"])
-        elif event.name == events.TYPING and data["author_kind"] == "agent":
+        elif (
+            event.name == events.TYPING
+            and data["author_kind"] == "agent"
+            and data.get("to_customer", True)
+        ):
             webchat.deliver_typing(data["contact_id"], event.conversation_id, data["active"])
         console.broadcast(
             {

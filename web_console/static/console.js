@@ -282,6 +282,10 @@
   }
   // Other modules ask for a conversation to be opened (a mention's toast: panel/notes.js).
   document.addEventListener("console:show", function (ev) { openConversation(ev.detail); });
+  // Other modules speak on the socket through this (presence.js: what this console views).
+  document.addEventListener("console:send", function (ev) {
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify(ev.detail));
+  });
   function fetchAfter() {
     var id = openId;
     return api("GET", "/console/api/conversations/" + id + "/messages?after_seq=" + openSeq)
@@ -400,6 +404,7 @@
       if (f.type === "welcome") {
         backoff = 500;
         $("live").dataset.state = "live"; $("live").textContent = "live";
+        document.dispatchEvent(new CustomEvent("console:connected"));
         // The replay covers events after our last id; the list and the open transcript are
         // also re-read from the server, so an event committed out of id order while we were
         // away cannot leave a stale view behind.
