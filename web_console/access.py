@@ -16,8 +16,9 @@ store's queries (``Reach``) decide alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from web_console.port import Agent
 
@@ -35,6 +36,14 @@ class Placement:
     brand_id: str
     team_id: str | None
     assignee_id: str | None
+
+
+def placement_of(view: Mapping[str, Any]) -> Placement:
+    """Where a conversation sits, read off its view (a list item, an event's payload)."""
+    team, assignee = view.get("team"), view.get("assignee")
+    return Placement(
+        view["brand_id"], team["id"] if team else None, assignee["id"] if assignee else None
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,7 +211,7 @@ class ConsoleHub:
         view = event.get("data", {}).get("conversation")
         if view is None or "brand_id" not in view:
             return before, before
-        now = _placement_of(view)
+        now = access.placement_of(view)
         self._placements[conversation_id] = now
         return before, now
 
@@ -367,13 +367,6 @@ class ConsoleHub:
                 "replayed_after": last_event_id,
             }
         )
-
-
-def _placement_of(view: dict[str, Any]) -> Placement:
-    team, assignee = view.get("team"), view.get("assignee")
-    return Placement(
-        view["brand_id"], team["id"] if team else None, assignee["id"] if assignee else None
-    )
 
 
 def _may_receive(

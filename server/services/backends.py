@@ -205,7 +205,7 @@ class ConsoleBackendImpl:
         return [
             item
             for item in await self._router.queue_view()
-            if access.may_see(agent, _placement_of(item))
+            if access.may_see(agent, access.placement_of(item))
         ]
 
     async def claim(self, agent: Agent, conversation_id: str) -> ConversationView:
@@ -419,7 +419,7 @@ class ConsoleBackendImpl:
                 )
             made = await self._passwords.invite(created.id, actor=agent.email, actor_id=agent.id)
             async with self._pool.acquire() as conn:
-                person = next(p for p in await people.people(conn) if p["id"] == created.id)
+                person = await people.person(conn, created.id)
         self._router.wake()
         answer: dict[str, Any] = {"person": person, "mailed": made.mailed}
         if not made.mailed:
@@ -456,7 +456,7 @@ class ConsoleBackendImpl:
                 target_id=target_id,
                 detail={"roles": sorted(roles), "team_ids": sorted(team_ids), "admin": admin},
             )
-            person = next(p for p in await people.people(conn) if p["id"] == target_id)
+            person = await people.person(conn, target_id)
         self._router.wake()  # new team members may take waiting conversations
         return person, changed
 
@@ -524,11 +524,3 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _placement_of(view: Mapping[str, Any]) -> Placement:
-    team = view.get("team")
-    assignee = view.get("assignee")
-    return Placement(
-        view["brand_id"], team["id"] if team else None, assignee["id"] if assignee else None
-    )

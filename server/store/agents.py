@@ -27,15 +27,19 @@ class AgentAccount(TypedDict):
     totp: bool
 
 
+# The roles an agent (``a``) holds, as {brand id: [roles]}: one column of every query that
+# says what an agent may reach.
+ROLES_COLUMN = """
+    coalesce((SELECT jsonb_object_agg(r.brand_id::text, r.roles)
+                FROM (SELECT brand_id, array_agg(role ORDER BY role) AS roles
+                        FROM brand_roles WHERE agent_id = a.id GROUP BY brand_id) r),
+             '{}') AS roles"""
+
 # An account with what it may reach, in one round trip: every request of the console reads it.
-ACCOUNT_SQL = """
-    SELECT a.*,
-           coalesce((SELECT jsonb_object_agg(r.brand_id::text, r.roles)
-                       FROM (SELECT brand_id, array_agg(role ORDER BY role) AS roles
-                               FROM brand_roles WHERE agent_id = a.id GROUP BY brand_id) r),
-                    '{}') AS roles,
+ACCOUNT_SQL = f"""
+    SELECT a.*, {ROLES_COLUMN},
            coalesce((SELECT array_agg(team_id::text) FROM team_members
-                      WHERE agent_id = a.id), '{}') AS team_ids
+                      WHERE agent_id = a.id), '{{}}') AS team_ids
       FROM agents a
 """
 

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from typing import TypedDict
 from uuid import UUID
 
+import asyncpg
+
 from server.errors import Conflict, InvalidInput, NotFound
+from server.store.agents import ROLES_COLUMN
 from server.store.organisation import set_roles
 from server.store.views import Conn
 
@@ -48,28 +51,37 @@ async def brands_and_teams(conn: Conn) -> list[BrandEntry]:
     ]
 
 
-async def people(conn: Conn) -> list[Person]:
-    rows = await conn.fetch(
-        """SELECT a.id, a.name, a.email, a.role = 'admin' AS admin,
-                  coalesce((SELECT jsonb_object_agg(r.brand_id::text, r.roles)
-                              FROM (SELECT brand_id, array_agg(role ORDER BY role) AS roles
-                                      FROM brand_roles WHERE agent_id = a.id
-                                     GROUP BY brand_id) r), '{}') AS roles,
-                  coalesce((SELECT array_agg(team_id::text ORDER BY team_id) FROM team_members
-                             WHERE agent_id = a.id), '{}') AS team_ids
-             FROM agents a WHERE a.active ORDER BY a.name"""
+_PEOPLE_SQL = (
+    "SELECT a.id, a.name, a.email, a.role = 'admin' AS admin,"
+    + ROLES_COLUMN
+    + """,
+           coalesce((SELECT array_agg(team_id::text ORDER BY team_id) FROM team_members
+                      WHERE agent_id = a.id), '{}') AS team_ids
+      FROM agents a WHERE a.active AND ($1::uuid IS NULL OR a.id = $1) ORDER BY a.name"""
+)
+
+
+def _person(r: asyncpg.Record) -> Person:
+    return Person(
+        id=str(r["id"]),
+        name=r["name"],
+        email=r["email"],
+        admin=r["admin"],
+        roles=dict(r["roles"]),
+        team_ids=list(r["team_ids"]),
     )
-    return [
-        Person(
-            id=str(r["id"]),
-            name=r["name"],
-            email=r["email"],
-            admin=r["admin"],
-            roles=dict(r["roles"]),
-            team_ids=list(r["team_ids"]),
-        )
-        for r in rows
-    ]
+
+
+async def people(conn: Conn) -> list[Person]:
+    return [_person(r) for r in await conn.fetch(_PEOPLE_SQL, None)]
+
+
+async def person(conn: Conn, agent_id: str) -> Person:
+    """One active agent as the people area shows them; NotFound otherwise."""
+    row = await conn.fetchrow(_PEOPLE_SQL, _id(agent_id, "agent"))
+    if row is None:
+        raise NotFound(f"no agent {agent_id!r}")
+    return _person(row)
 
 
 async def set_access(

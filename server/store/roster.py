@@ -9,6 +9,7 @@ from uuid import UUID
 
 from server.errors import NotFound
 from server.payloads import AgentView
+from server.store.agents import ROLES_COLUMN
 from server.store.views import Conn, iso
 
 
@@ -35,10 +36,9 @@ async def agent_views(
                              WHERE tm.agent_id = a.id), '{}') AS team_ids,
                   coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM agent_skills s
                              WHERE s.agent_id = a.id), '{}') AS skills,
-                  coalesce((SELECT jsonb_object_agg(r.brand_id::text, r.roles)
-                              FROM (SELECT brand_id, array_agg(role ORDER BY role) AS roles
-                                      FROM brand_roles WHERE agent_id = a.id
-                                     GROUP BY brand_id) r), '{}') AS roles
+                  """
+        + ROLES_COLUMN
+        + """
              FROM agents a
             WHERE a.active AND ($1::uuid IS NULL OR a.id = $1)
               AND ($2::uuid[] IS NULL OR a.role = 'admin' OR EXISTS (
