@@ -86,9 +86,10 @@ bench-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
 	fi
 
-# Re-fetches the console's front-end libraries (Preact, htm, signals) from the npm registry at
-# the versions web_console/static/vendor/vendor.json pins, refusing any tarball or file whose
-# hash differs (docs/console-frontend.md). The files are committed: nothing else needs this.
+# Re-fetches the console's front-end libraries (Preact, htm, signals) and the tests' axe-core
+# from the npm registry at the versions web_console/static/vendor/vendor.json and
+# tests/e2e/vendor/vendor.json pin, refusing any tarball or file whose hash differs
+# (docs/console-frontend.md). The files are committed: nothing else needs this.
 vendor: $(STAMP)
 	$(BIN)/python -m web_console.vendor
 

@@ -14,6 +14,11 @@ browser resolves no bare specifier ("preact") without an import map, and the con
 Content-Security-Policy (``script-src 'self'``) refuses the inline ``<script
 type="importmap">`` that would declare one. The ``//# sourceMappingURL`` line goes too (the
 maps are not vendored). Nothing here runs at install, test or run time.
+
+``tests/e2e/vendor/vendor.json`` pins the same way what only the tests use: axe-core, which
+the accessibility test injects into the console's pages. It is not served from the console
+(``static/``): 650 KB a visitor never needs, and it carries a ``new Function`` the console's
+CSP exists to refuse. Both manifests are re-vendored and checked together.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from typing import TypedDict
 
 VENDOR = Path(__file__).parent / "static" / "vendor"
 MANIFEST = VENDOR / "vendor.json"
+# Test-only assets (axe-core): same manifest format, never served.
+TEST_VENDOR = Path(__file__).parents[1] / "tests" / "e2e" / "vendor"
+TEST_MANIFEST = TEST_VENDOR / "vendor.json"
+LOCATIONS = ((MANIFEST, VENDOR), (TEST_MANIFEST, TEST_VENDOR))
 REGISTRY = "https://registry.npmjs.org"
 # A tarball of these libraries is well under 1 MB; a larger answer is not what we asked for.
 MAX_TARBALL = 20 * 1024 * 1024
@@ -44,6 +53,9 @@ class VendoredFile(TypedDict, total=False):
     sha256: str
     # bare import specifier -> the relative path that replaces it
     imports: dict[str, str]
+    # a classic script, not an ES module: taken as it is (its minified code would look like
+    # bare imports to the relinker)
+    script: bool
 
 
 class Package(TypedDict):
@@ -112,7 +124,7 @@ def extract(tarball: bytes, package: Package) -> dict[str, bytes]:
             if member is None:
                 raise VendorError(f"{package['name']}: {entry['source']} is not a file")
             data = member.read()
-            if entry["file"].endswith(".js"):
+            if entry["file"].endswith(".js") and not entry.get("script", False):
                 data = relink(data.decode(), entry.get("imports", {})).encode()
             out[entry["file"]] = data
     return out
@@ -172,20 +184,23 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--check", action="store_true", help="compare files with vendor.json")
     mode.add_argument("--pin", action="store_true", help="re-pin after a version change")
     args = parser.parse_args(argv)
-    packages = load_manifest()
-    if args.check:
-        problems = mismatches(packages)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return 1 if problems else 0
-    try:
-        revendor(packages, pin=args.pin)
-    except (VendorError, OSError) as error:
-        print(f"vendor: {error}", file=sys.stderr)
-        return 1
-    if args.pin:
-        MANIFEST.write_text(json.dumps({"packages": packages}, indent=2) + "\n")
-    return 0
+    failed = False
+    for manifest, folder in LOCATIONS:
+        packages = load_manifest(manifest)
+        if args.check:
+            problems = mismatches(packages, folder)
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            failed = failed or bool(problems)
+            continue
+        try:
+            revendor(packages, folder, pin=args.pin)
+        except (VendorError, OSError) as error:
+            print(f"vendor: {error}", file=sys.stderr)
+            return 1
+        if args.pin:
+            manifest.write_text(json.dumps({"packages": packages}, indent=2) + "\n")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

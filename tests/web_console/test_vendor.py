@@ -15,11 +15,12 @@ from web_console import vendor
 
 
 def test_the_committed_files_are_the_pinned_ones() -> None:
-    assert vendor.mismatches(vendor.load_manifest()) == []
+    for manifest, folder in vendor.LOCATIONS:
+        assert vendor.mismatches(vendor.load_manifest(manifest), folder) == [], manifest
 
 
 def test_every_package_ships_its_licence_and_a_pinned_tarball() -> None:
-    for package in vendor.load_manifest():
+    for package in [p for m, _ in vendor.LOCATIONS for p in vendor.load_manifest(m)]:
         files = [f["file"] for f in package["files"]]
         assert any(f.endswith("/LICENSE") for f in files), package["name"]
         assert package["integrity"].startswith("sha512-"), package["name"]
@@ -43,6 +44,12 @@ def test_every_vendored_import_is_relative_and_resolves_to_a_vendored_file() -> 
             assert (path.parent / specifier).resolve().is_file(), (module, specifier)
         # The console's CSP has no 'unsafe-eval': a library that needs it would break there.
         assert not re.search(r"\beval\s*\(|new Function\b", code), module
+
+
+def test_axe_core_is_a_test_asset_the_console_never_serves() -> None:
+    (axe,) = vendor.load_manifest(vendor.TEST_MANIFEST)
+    assert axe["name"] == "axe-core"
+    assert not any("axe" in f.name for f in vendor.VENDOR.rglob("*"))
 
 
 def _tarball(files: dict[str, bytes]) -> bytes:
