@@ -33,6 +33,8 @@ WORKER_MEMORY_BYTES = 1024 * 1024 * 1024
 FRAME = struct.Struct("!Q")
 # How long a dead worker's exit code is waited for (the forkserver reports it on reaping).
 EXIT_CODE_SECONDS = 2.0
+# How long a new worker may take to say it is ready (imports on a busy machine).
+READY_SECONDS = 60.0
 
 Work = Callable[[bytes, str, Limits], "ParsedMail | str"]
 
@@ -57,6 +59,8 @@ def _serve(connection: socket.socket, work: Work) -> None:
     """A worker process: answer each mail read from the socket until the server closes it.
     An unexpected error goes back to the server as the exception (it retries the receipt)."""
     _limit_worker()
+    # Ready: imports are done, so the first mail's budget is spent on parsing alone.
+    connection.sendall(FRAME.pack(0))
     with connection, connection.makefile("rb") as reader:
         while True:
             header = reader.read(FRAME.size)
@@ -180,6 +184,12 @@ class ParserPool:
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         worker = _Worker(process, reader, writer)
         self._all.add(worker)
+        try:
+            async with asyncio.timeout(READY_SECONDS):
+                await reader.readexactly(FRAME.size)
+        except BaseException:
+            self._drop(worker)
+            raise
         return worker
 
     def _drop(self, worker: _Worker) -> None:
