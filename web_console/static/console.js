@@ -83,6 +83,7 @@
     view = v;
     Array.prototype.forEach.call(document.querySelectorAll("#tabs .tab"), function (b) {
       b.classList.toggle("active", b.dataset.view === v);
+      b.setAttribute("aria-selected", String(b.dataset.view === v));
     });
     $("conversations").hidden = v === "supervisor" || v === "people";
     $("supervisor").hidden = v !== "supervisor";
