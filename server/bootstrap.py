@@ -24,6 +24,8 @@ from channels.email.workers import ParserPool
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
+from nlu.project import load_project
+from nlu.responses import BotAnswers
 from nlu.understanding import Understanding
 from nlu.understanding import load_models as understanding_models
 from routing.hours import parse_hours
@@ -40,10 +42,12 @@ from server.services.account_mail import AccountMailer
 from server.services.agents import AgentStore
 from server.services.api_tokens import TokenService
 from server.services.backends import ConsoleBackendImpl
+from server.services.embedder import Embedder, WordLlamaEmbedder
 from server.services.mail_delivery import MailDelivery
 from server.services.mailroom import Mailroom
 from server.services.passwords import PasswordService
 from server.services.second_factor import SecondFactorService
+from server.services.suggestions import Suggestions
 from server.services.webchat_backend import WebchatBackendImpl
 from server.settings import Settings
 from server.store import Pool, database
@@ -100,6 +104,8 @@ class Services:
     passwords: PasswordService
     api_tokens: TokenService
     account_mail: AccountMailer
+    # Embeds customer messages after they are stored, for suggested replies.
+    embedder: Embedder | None = None
 
 
 async def open_database(
@@ -260,6 +266,14 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     passwords = PasswordService(pool, account_mail, settings.base_url, clock=clock)
     webchat_backend = WebchatBackendImpl(pool, pipeline)
     console_backend = ConsoleBackendImpl(pool, pipeline, router, bus, passwords)
+    embedder = Embedder(pool, WordLlamaEmbedder())
+    bus.subscribe(embedder.notice)
+    console_backend.suggester = Suggestions(
+        pool,
+        embedder,
+        BotAnswers(await asyncio.to_thread(load_project, settings.nlu_project)),
+        settings.bot_sentiment_trend_threshold,
+    )
     origins = settings.origins()
     webchat_hub = WebchatHub(
         webchat_backend,
@@ -322,6 +336,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     await sweeps.start()
     await mailroom.start()
     await outbox.start()
+    await embedder.start()
     if telegram is not None:
         await telegram.start()
     if slack is not None:
@@ -362,6 +377,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         passwords=passwords,
         api_tokens=api_tokens,
         account_mail=account_mail,
+        embedder=embedder,
     )
 
 
@@ -463,6 +479,8 @@ async def stop(services: Services) -> None:
         await services.mailroom.close()
     with contextlib.suppress(Exception):
         await services.outbox.close()
+    if services.embedder is not None:
+        await services.embedder.close()
     with contextlib.suppress(Exception):
         await services.account_mail.close()
     if services.telegram is not None:

@@ -144,6 +144,10 @@ class ConsoleBackend(Protocol):
         their orders, the message that made the bot hand over, the sentiment over time."""
         ...
 
+    async def suggestions(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]:
+        """Up to three suggested replies with their sources (docs/suggestions.md)."""
+        ...
+
     async def search(self, agent: Agent, query: str, before: int | None) -> Mapping[str, Any]:
         """Messages matching the words and conversations of contacts matching them, only
         where the agent may see; a page of messages with id < before."""

@@ -45,6 +45,7 @@ from web_console.hub import ConsoleHub
 from web_console.people_endpoints import audit_log, invite, list_people, set_access
 from web_console.port import AgentDirectory, ConsoleBackend
 from web_console.requests import Console, ConsoleScope, SessionCookie
+from web_console.suggestion_endpoints import get_suggestions
 from web_console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
@@ -108,6 +109,7 @@ API = [
     Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
     Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
     Route("/api/conversations/{id}/context", get_context, methods=["GET"]),
+    Route("/api/conversations/{id}/suggestions", get_suggestions, methods=["GET"]),
     Route("/api/conversations/{id}/notes", teamwork.list_notes, methods=["GET"]),
     Route("/api/conversations/{id}/notes", teamwork.post_note, methods=["POST"]),
     Route(

@@ -18,6 +18,7 @@ from server.pipeline.flow import Pipeline
 from server.services import privacy
 from server.services.agents import create_agent
 from server.services.passwords import PasswordService
+from server.services.suggestions import Suggestions, SuggestionsView
 from server.services.teamwork import Teamwork
 from server.store import Pool, audit, context, mail, people
 from server.store import privacy as privacy_store
@@ -136,6 +137,15 @@ class ConsoleBackendImpl:
             return await context.conversation_context(
                 conn, UUID(conversation_id), access.reach(agent)
             )
+
+    # Suggested replies; the composition root sets it (None: the console is offered none).
+    suggester: Suggestions | None = None
+
+    async def suggestions(self, agent: Agent, conversation_id: str) -> SuggestionsView:
+        await self._placed(agent, conversation_id)
+        if self.suggester is None:
+            return SuggestionsView(suggestions=[], language="en", tone="neutral")
+        return await self.suggester.for_conversation(UUID(conversation_id), access.reach(agent))
 
     async def search(self, agent: Agent, query: str, before: int | None) -> SearchPage:
         async with self._pool.acquire() as conn:

@@ -1,0 +1,173 @@
+"""Suggested replies for the conversation an agent opens: up to three texts to start from,
+each saying where it came from.
+
+1. the bot's answer (the project's response) to the latest intent it recognised that has
+   one (nlu/responses.py);
+2. the agent replies that followed the most similar customer messages in the brand's
+   resolved conversations the agent may see (pgvector, server/store/embeddings.py);
+3. (the knowledge base's articles, when there is one.)
+
+Each is in the customer's language (the bot's variation for it; past replies answered in
+it) and, when the customer is upset (their latest message, or their last few on average, at
+or below the negative threshold), opens with an apology unless it already has one. Nothing
+is sent: the console puts the text in the reply box to edit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+from uuid import UUID
+
+from nlu.responses import BotAnswers
+from server.services.embedder import Embedder
+from server.store import Pool
+from server.store import embeddings as store
+from web_console.access import Reach
+
+COUNT = 3
+# The customer's messages the look-up reads: the latest ones say what the conversation is
+# about now.
+TURNS = 3
+# Below this cosine similarity a past message is not "similar" (bench/embeddings.py: with
+# WordLlama, paraphrases of one request score 0.55 and up, unrelated requests mostly below).
+MIN_SIMILARITY = 0.5
+APOLOGIES = {
+    "en": "I'm sorry for the trouble, and thank you for your patience.",
+    "fr": "Je suis désolé pour ce désagrément, et merci de votre patience.",
+}
+_APOLOGISING = re.compile(r"\b(sorry|apologi[sz]e|désolée?|excuse)", re.IGNORECASE)
+
+Source = Literal["bot", "similar"]
+
+
+class SuggestionView(TypedDict):
+    """One suggested reply and where it came from."""
+
+    text: str
+    source: Source
+    # The intent the bot recognised and its response's name (source "bot").
+    intent: str | None
+    response: str | None
+    # The past conversation the reply resolved, who wrote it, how close its customer's
+    # message was to this one's (source "similar").
+    conversation_id: str | None
+    agent_name: str | None
+    similarity: float | None
+    # What was changed to fit this customer: "apology" when one was put first.
+    adapted: list[str]
+
+
+class SuggestionsView(TypedDict):
+    suggestions: list[SuggestionView]
+    language: str
+    tone: Literal["negative", "neutral"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tone:
+    negative: bool
+    language: str
+
+
+class Suggestions:
+    def __init__(
+        self, pool: Pool, embedder: Embedder, answers: BotAnswers | None, negative_at: float
+    ) -> None:
+        self._pool = pool
+        self._embedder = embedder
+        self._answers = answers
+        self._negative_at = negative_at
+
+    async def for_conversation(self, conversation_id: UUID, reach: Reach) -> SuggestionsView:
+        """The suggestions for a conversation the caller has checked the agent may see."""
+        async with self._pool.acquire() as conn:
+            opened = await store.opened(conn, conversation_id, TURNS)
+        tone = self._tone(opened)
+        found: list[SuggestionView] = []
+        bot = self._bot_answer(opened, tone)
+        if bot is not None:
+            found.append(bot)
+        if opened.turns:
+            query = "\n".join(t.text for t in reversed(opened.turns))
+            vector = await self._embedder.vector(query)
+            async with self._pool.acquire() as conn:
+                replies = await store.similar_replies(
+                    conn,
+                    conversation_id,
+                    opened.brand_id,
+                    self._embedder.model,
+                    vector,
+                    reach,
+                    limit=20,
+                )
+            taken = {_key(s["text"]) for s in found}
+            for reply in replies:
+                if len(found) >= COUNT:
+                    break
+                if reply.similarity < MIN_SIMILARITY or _key(reply.text) in taken:
+                    continue
+                if reply.language is not None and reply.language != tone.language:
+                    continue  # answered in another language: no use to this customer
+                text, adapted = adapt(reply.text, tone)
+                taken.add(_key(reply.text))
+                found.append(
+                    SuggestionView(
+                        text=text,
+                        source="similar",
+                        intent=None,
+                        response=None,
+                        conversation_id=reply.conversation_id,
+                        agent_name=reply.agent_name,
+                        similarity=round(reply.similarity, 3),
+                        adapted=adapted,
+                    )
+                )
+        return SuggestionsView(
+            suggestions=found,
+            language=tone.language,
+            tone="negative" if tone.negative else "neutral",
+        )
+
+    def _tone(self, opened: store.Opened) -> Tone:
+        scores = [t.sentiment for t in opened.turns if t.sentiment is not None]
+        negative = bool(scores) and (
+            scores[0] <= self._negative_at or sum(scores) / len(scores) <= self._negative_at
+        )
+        language = opened.language or next((t.language for t in opened.turns if t.language), "en")
+        return Tone(negative, language)
+
+    def _bot_answer(self, opened: store.Opened, tone: Tone) -> SuggestionView | None:
+        if self._answers is None:
+            return None
+        for turn in opened.turns:
+            if turn.intent is None:
+                continue
+            answer = self._answers.answer(turn.intent, tone.language)
+            if answer is not None:
+                text, adapted = adapt(answer.text, tone)
+                return SuggestionView(
+                    text=text,
+                    source="bot",
+                    intent=answer.intent,
+                    response=answer.response,
+                    conversation_id=None,
+                    agent_name=None,
+                    similarity=None,
+                    adapted=adapted,
+                )
+        return None
+
+
+def adapt(text: str, tone: Tone) -> tuple[str, list[str]]:
+    """The text for this customer: an apology first when they are upset and the text has
+    none (only in a language we have one in)."""
+    apology = APOLOGIES.get(tone.language)
+    if tone.negative and apology is not None and not _APOLOGISING.search(text):
+        return f"{apology} {text}", ["apology"]
+    return text, []
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).casefold()
