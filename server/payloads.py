@@ -141,6 +141,21 @@ class NoteView(TypedDict):
     created_at: str | None
 
 
+class ActivityView(TypedDict):
+    """Something that happened to a conversation besides a message, shown in its transcript."""
+
+    id: int
+    conversation_id: str
+    # handed_off, assigned, transferred, requeued, returned_to_bot, resolved, reopened,
+    # sla_breached (the migration's list).
+    kind: str
+    actor: Named | None  # who did it; None: the system
+    agent: Named | None  # whom it concerns
+    team: Named | None
+    detail: str | None  # the handoff reason, how it was assigned, which deadline
+    created_at: str | None
+
+
 class EventData(TypedDict, total=False):
     """Every key an event's payload may carry; which ones depends on the event's name.
 
@@ -172,6 +187,8 @@ class EventData(TypedDict, total=False):
     delivery: DeliveryView
     agent: AgentView
     note: NoteView
+    # conversation.updated: what happened, as the transcript shows it (absent for a re-score).
+    activity: ActivityView
     author_kind: str
     author: Named
     to_customer: bool

@@ -179,6 +179,26 @@ async def get_context(request: Request) -> Response:
     return JSONResponse(await ask(backend.context(agent, request.path_params["id"])))
 
 
+async def list_activities(request: Request) -> Response:
+    """
+    summary: What happened to a conversation besides its messages, oldest first
+    description: >
+      Handed to a human (and why), assigned (to whom, how, by whom), transferred, put back in
+      the queue, returned to the bot, resolved, reopened, a deadline missed. Live, each comes
+      as the `activity` of a conversation.updated event.
+    responses:
+      200: {description: "activities: kind, actor, agent, team, detail, created_at"}
+      401: {description: not logged in}
+      403: {description: your roles do not include conversations}
+      404: {description: no such conversation}
+    """
+    agent = await reader(request)
+    backend = console_of(request).backend
+    return JSONResponse(
+        {"activities": await ask(backend.activities(agent, request.path_params["id"]))}
+    )
+
+
 async def list_messages(request: Request) -> Response:
     """
     summary: A conversation's messages in seq order

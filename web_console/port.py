@@ -139,6 +139,10 @@ class ConsoleBackend(Protocol):
         self, agent: Agent, conversation_id: str, after_seq: int
     ) -> Sequence[Mapping[str, Any]]: ...
 
+    async def activities(self, agent: Agent, conversation_id: str) -> Sequence[Mapping[str, Any]]:
+        """What happened to the conversation besides its messages, oldest first."""
+        ...
+
     async def context(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]:
         """The context panel: the customer, their other conversations the agent may see,
         their orders, the message that made the bot hand over, the sentiment over time."""

@@ -28,8 +28,8 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.live.presence import LocalPresence
 from server.metrics import Metrics
-from server.payloads import AgentView
-from server.store import DatabaseError, Pool, queue, roster
+from server.payloads import ActivityView, AgentView, EventData
+from server.store import DatabaseError, Pool, activities, queue, roster
 
 log = structlog.get_logger(__name__)
 
@@ -148,7 +148,7 @@ class Router:
                 if conv["status"] != "queued":
                     return  # claimed or resolved meanwhile: nothing to rank
                 await self.place(conn, conversation_id, queued_now=False)
-                stored = await self._updated(conn, conversation_id, change="reprioritised")
+                stored = await self._updated(conn, conversation_id, "reprioritised")
                 # A priority is derived data: recomputed from the messages after a crash.
                 await store.commit_without_flush(conn)
             await self._publish(stored)
@@ -217,7 +217,8 @@ class Router:
                     for item in ordered[start : start + ASSIGN_BATCH]:
                         if await self._claim_best(conn, item, agents, now):
                             claimed.append(item.id)
-                    stored = await self._updated_many(conn, claimed, change="assigned:auto")
+                    shown = await activities.latest_assignments(conn, claimed)
+                    stored = await self._updated_many(conn, claimed, "assigned:auto", shown)
                 await self._publish(stored)
             if claimed:
                 self._metrics.assignments.labels("auto").inc(len(claimed))
@@ -258,6 +259,7 @@ class Router:
         *,
         statuses: tuple[str, ...] = ("queued",),
         check_capacity: bool = True,
+        actor_id: str | None = None,
     ) -> str | None:
         now = self.clock()
         async with self._pool.acquire() as conn:
@@ -270,10 +272,12 @@ class Router:
                     now,
                     statuses=statuses,
                     check_capacity=check_capacity,
+                    actor_id=actor_id,
                 )
                 if refused is not None:
                     return refused
-                stored = await self._updated(conn, conversation_id, change=f"assigned:{how}")
+                shown = await activities.latest_assignments(conn, [conversation_id])
+                stored = await self._updated(conn, conversation_id, f"assigned:{how}", shown)
             await self._publish(stored)
         self._metrics.assignments.labels(how).inc()
         return None
@@ -287,7 +291,9 @@ class Router:
             conv = await store.conversation_row(conn, conversation_id)
         if conv["assignee_id"] == agent_id and conv["status"] == "assigned":
             return
-        refused = await self._claim(conversation_id, agent_id, "claim", statuses=("bot", "queued"))
+        refused = await self._claim(
+            conversation_id, agent_id, "claim", statuses=("bot", "queued"), actor_id=agent_id
+        )
         if refused is not None:
             raise Conflict(refused)
 
@@ -315,7 +321,11 @@ class Router:
                 await roster.team_of_conversation_brand(conn, str(to_team), conversation_id)
         if to_agent is not None:
             refused = await self._claim(
-                conversation_id, to_agent, "transfer", statuses=("bot", "queued", "assigned")
+                conversation_id,
+                to_agent,
+                "transfer",
+                statuses=("bot", "queued", "assigned"),
+                actor_id=agent_id,
             )
             if refused is not None:
                 raise Conflict(refused)
@@ -324,7 +334,12 @@ class Router:
             async with conn.transaction():
                 await store.conversation_row(conn, conversation_id, lock=True)
                 await queue.requeue(conn, conversation_id, to_team)
-                stored = await self._updated(conn, conversation_id, change="transferred")
+                shown = await activities.record(
+                    conn, conversation_id, "transferred", actor_id=agent_id, team_id=to_team
+                )
+                stored = await self._updated(
+                    conn, conversation_id, "transferred", {conversation_id: shown}
+                )
             await self._publish(stored)
         self.wake()
 
@@ -334,7 +349,12 @@ class Router:
                 conv = await store.conversation_row(conn, conversation_id, lock=True)
                 self._may_act(conv, agent_id)
                 await queue.resolve(conn, conversation_id)
-                stored = await self._updated(conn, conversation_id, change="resolved")
+                shown = await activities.record(
+                    conn, conversation_id, "resolved", actor_id=agent_id
+                )
+                stored = await self._updated(
+                    conn, conversation_id, "resolved", {conversation_id: shown}
+                )
             await self._publish(stored)
         self.wake()  # a seat is free
 
@@ -349,7 +369,13 @@ class Router:
                     if conv["assignee_id"] != agent_id or conv["status"] != "assigned":
                         continue
                     await queue.requeue(conn, conversation_id)
-                    stored = await self._updated(conn, conversation_id, change="requeued")
+                    # The agent left with it unanswered (went offline, or away past the sweep).
+                    shown = await activities.record(
+                        conn, conversation_id, "requeued", agent_id=agent_id, detail="unanswered"
+                    )
+                    stored = await self._updated(
+                        conn, conversation_id, "requeued", {conversation_id: shown}
+                    )
                 await self._publish(stored)
         if ids:
             log.info("unanswered conversations back in the queue", agent=agent_id, count=len(ids))
@@ -424,28 +450,34 @@ class Router:
             agents = await roster.agent_views(conn, brands=brands)
         return {"now": now.isoformat(), **figures, "agents": agents}
 
-    async def _updated(self, conn: store.Conn, conversation_id: str, change: str) -> list[Event]:
-        return await self._updated_many(conn, [conversation_id], change)
+    async def _updated(
+        self,
+        conn: store.Conn,
+        conversation_id: str,
+        change: str,
+        shown: dict[str, ActivityView] | None = None,
+    ) -> list[Event]:
+        return await self._updated_many(conn, [conversation_id], change, shown)
 
     async def _updated_many(
-        self, conn: store.Conn, conversation_ids: list[str], change: str
+        self,
+        conn: store.Conn,
+        conversation_ids: list[str],
+        change: str,
+        shown: dict[str, ActivityView] | None = None,
     ) -> list[Event]:
         """Store a conversation.updated event for each conversation, with its view as it now
-        reads (one query for them all), in the given order."""
+        reads (one query for them all) and the activity the transcript shows, in order."""
         if not conversation_ids:
             return []
         views = {v["id"]: v for v in await store.conversations_by_id(conn, conversation_ids)}
-        return await store.store_events(
-            conn,
-            [
-                Event(
-                    events.CONVERSATION_UPDATED,
-                    conversation_id,
-                    {"conversation": views[conversation_id], "change": change},
-                )
-                for conversation_id in conversation_ids
-            ],
-        )
+        stored = []
+        for conversation_id in conversation_ids:
+            data: EventData = {"conversation": views[conversation_id], "change": change}
+            if shown and conversation_id in shown:
+                data["activity"] = shown[conversation_id]
+            stored.append(Event(events.CONVERSATION_UPDATED, conversation_id, data))
+        return await store.store_events(conn, stored)
 
     async def _publish(self, stored: list[Event]) -> None:
         for event in stored:

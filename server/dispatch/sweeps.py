@@ -21,7 +21,7 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
-from server.store import DatabaseError, Pool, queue, roster
+from server.store import DatabaseError, Pool, activities, queue, roster
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +119,9 @@ class Sweeps:
                             await self._router.place(conn, breach.conversation_id, queued_now=False)
                         data["escalation_points"] = rule.escalation_points
                         data["notify_team_id"] = rule.notify_team
+                    shown = await activities.record(
+                        conn, breach.conversation_id, "sla_breached", detail=breach.kind
+                    )
                     view = await store.conversation(conn, breach.conversation_id)
                     stored = await store.store_events(
                         conn,
@@ -131,7 +134,7 @@ class Sweeps:
                             Event(
                                 events.CONVERSATION_UPDATED,
                                 breach.conversation_id,
-                                {"conversation": view, "change": "escalated"},
+                                {"conversation": view, "change": "escalated", "activity": shown},
                             ),
                         ],
                     )

@@ -23,9 +23,9 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
-from server.payloads import MessageView
+from server.payloads import EventData, MessageView
 from server.pipeline.messages import message_created, publish
-from server.store import ConversationRow, Pool
+from server.store import ConversationRow, Pool, activities
 
 log = structlog.get_logger(__name__)
 
@@ -293,10 +293,14 @@ class Decider:
     ) -> list[Event]:
         """A handoff's effects, inside the caller's transaction; returns the events."""
         pending = []
+        shown = None
         if decision.reply is not None:
             pending.append(await self._say(conn, conv, "system", decision.reply))
         if decision.action == "handoff" and decision.handoff_reason is not None:
             await store.set_handoff(conn, conv["id"], decision.handoff_reason)
+            shown = await activities.record(
+                conn, conv["id"], "handed_off", detail=decision.handoff_reason
+            )
             if self._router is not None:
                 await self._router.place(conn, conv["id"], queued_now=True)
             self._metrics.handoffs.labels(decision.handoff_reason).inc()
@@ -309,5 +313,8 @@ class Decider:
                 bot_error=turn.error if turn else None,
             )
         view = await store.conversation(conn, conv["id"])
-        pending.append(Event(events.CONVERSATION_UPDATED, conv["id"], {"conversation": view}))
+        data: EventData = {"conversation": view}
+        if shown is not None:
+            data["activity"] = shown
+        pending.append(Event(events.CONVERSATION_UPDATED, conv["id"], data))
         return pending

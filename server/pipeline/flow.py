@@ -29,12 +29,12 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
-from server.payloads import ConversationView, MessageView, Named
+from server.payloads import ConversationView, EventData, MessageView, Named
 from server.pipeline.decide import Decider
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
 from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
-from server.store import Pool, csat
+from server.store import Pool, activities, csat
 from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
@@ -258,7 +258,10 @@ class Pipeline:
                 name = (
                     events.CONVERSATION_CREATED if how == "opened" else events.CONVERSATION_UPDATED
                 )
-                pending.append(Event(name, conv["id"], {"conversation": view}))
+                data: EventData = {"conversation": view}
+                if how == "reopened":
+                    data["activity"] = await activities.record(conn, conv["id"], "reopened")
+                pending.append(Event(name, conv["id"], data))
             stored_events = await store.store_events(conn, pending)
         return message, stored_events, False
 

@@ -15,7 +15,7 @@ from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import ConversationView, EventData, Named
 from server.pipeline.messages import AlreadyStored, Stored, listing, message_created, publish
-from server.store import Pool, queue
+from server.store import Pool, activities, queue
 
 
 class Replies:
@@ -81,12 +81,18 @@ class Replies:
                         self._clock(),
                         statuses=("bot", "queued"),
                         check_capacity=False,
+                        actor_id=agent_id,
                     )
                     if refused is not None:
                         raise Conflict(refused)
                     view = await store.conversation(conn, conversation_id)
+                    shown = await activities.latest_assignments(conn, [conversation_id])
                     pending.append(
-                        Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})
+                        Event(
+                            events.CONVERSATION_UPDATED,
+                            conversation_id,
+                            {"conversation": view, "activity": shown[conversation_id]},
+                        )
                     )
                 stored_events = await store.store_events(conn, pending)
         except AlreadyStored:
@@ -108,10 +114,19 @@ class Replies:
             if conv["assignee_id"] not in (None, agent_id):
                 raise Conflict("the conversation is assigned to another agent")
             await store.return_to_bot(conn, conversation_id)
+            shown = await activities.record(
+                conn, conversation_id, "returned_to_bot", actor_id=agent_id
+            )
             view = await store.conversation(conn, conversation_id)
             stored_events = await store.store_events(
                 conn,
-                [Event(events.CONVERSATION_UPDATED, conversation_id, {"conversation": view})],
+                [
+                    Event(
+                        events.CONVERSATION_UPDATED,
+                        conversation_id,
+                        {"conversation": view, "activity": shown},
+                    )
+                ],
             )
         await publish(self._bus, stored_events)
 

@@ -13,14 +13,14 @@ from server import store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
 from server.live.bus import EventBus
-from server.payloads import ConversationView, MessageView, NoteView
+from server.payloads import ActivityView, ConversationView, MessageView, NoteView
 from server.pipeline.flow import Pipeline
 from server.services import privacy
 from server.services.agents import create_agent
 from server.services.passwords import PasswordService
 from server.services.suggestions import Suggestions, SuggestionsView
 from server.services.teamwork import Teamwork
-from server.store import Pool, audit, context, mail, people
+from server.store import Pool, activities, audit, context, mail, people
 from server.store import privacy as privacy_store
 from server.store import search as search_store
 from server.store.audit import AuditPage
@@ -130,6 +130,11 @@ class ConsoleBackendImpl:
         await self._placed(agent, conversation_id)
         async with self._pool.acquire() as conn, _translated():
             return await store.messages_after(conn, conversation_id, after_seq, PAGE)
+
+    async def activities(self, agent: Agent, conversation_id: str) -> list[ActivityView]:
+        await self._placed(agent, conversation_id)
+        async with self._pool.acquire() as conn, _translated():
+            return await activities.of_conversation(conn, conversation_id)
 
     async def context(self, agent: Agent, conversation_id: str) -> Context:
         await self._placed(agent, conversation_id)

@@ -245,8 +245,10 @@ async def claim(
     *,
     statuses: tuple[str, ...] = ("queued",),
     check_capacity: bool = True,
+    actor_id: str | None = None,
 ) -> str | None:
-    """Give the conversation to the agent, inside the caller's transaction, in one statement.
+    """Give the conversation to the agent, inside the caller's transaction, in one statement,
+    recorded as an activity by ``actor_id`` (None: the router).
     Returns None on success, else why not. The conversation row is taken with SKIP LOCKED
     (another node claiming it makes this one give up at once) and the agent's row is locked
     while their load is counted, so two nodes can neither share a conversation nor overfill
@@ -272,7 +274,10 @@ async def claim(
                UPDATE agents a SET last_assigned_at = $3 FROM granted g WHERE a.id = g.agent_id),
            recorded AS (
                INSERT INTO assignments (conversation_id, agent_id, how)
-               SELECT conversation_id, agent_id, $4 FROM granted)
+               SELECT conversation_id, agent_id, $4 FROM granted),
+           shown AS (
+               INSERT INTO activities (conversation_id, kind, actor_id, agent_id, detail)
+               SELECT conversation_id, 'assigned', $7, agent_id, $4 FROM granted)
            SELECT (SELECT status FROM conv) AS status,
                   (SELECT capacity FROM agent) AS capacity,
                   (SELECT load FROM agent) AS load,
@@ -283,6 +288,7 @@ async def claim(
         how,
         list(statuses),
         check_capacity,
+        UUID(actor_id) if actor_id else None,
     )
     assert row is not None  # a SELECT without FROM always returns its row
     if row["granted"]:

@@ -301,7 +301,17 @@
     li.dataset.seq = m.seq;
     li.dataset.id = m.id;
     li.dataset.author = m.author_kind;
+    li.dataset.at = m.created_at || "";
     var bubble = el("div", "bubble");
+    var who = el("div", "who");
+    who.appendChild(el("span", "author", authorName(m)));
+    if (m.created_at) {
+      var t = el("time", "", shortTime(m.created_at));
+      t.dateTime = m.created_at;
+      t.title = new Date(m.created_at).toLocaleString();
+      who.appendChild(t);
+    }
+    bubble.appendChild(who);
     if (m.subject) bubble.appendChild(el("div", "subject", m.subject));
     // Customer text (HTML mail included) is only ever set as text, never parsed as markup.
     bubble.appendChild(el("div", "text", m.text));
@@ -326,8 +336,38 @@
     if (meta) bubble.appendChild(el("div", "nlu", meta));
     if (m.delivery) bubble.appendChild(deliveryBadge(m.delivery));
     li.appendChild(bubble);
-    $("messages").appendChild(li);
+    placeByTime(li);
     $("messages").scrollTop = $("messages").scrollHeight;
+  }
+  // After every row at or before its time (activity.js places the transcript's other rows,
+  // which may arrive first, by the same rule).
+  function placeByTime(li) {
+    var list = $("messages"), at = Date.parse(li.dataset.at) || Infinity, before = null;
+    for (var row = list.lastElementChild; row; row = row.previousElementSibling) {
+      if (!(Date.parse(row.dataset.at) > at)) break;
+      before = row;
+    }
+    list.insertBefore(li, before);
+  }
+  // Who wrote it: the customer's name, the agent's (from the message, else the directory).
+  function authorName(m) {
+    if (m.author_kind === "customer") {
+      var c = conversations[m.conversation_id];
+      return (c && (c.contact.name || c.contact.email)) || "Customer";
+    }
+    if (m.author_kind === "agent") {
+      if (m.author_name) return m.author_name;
+      var known = (directory.agents || []).filter(function (a) { return a.id === m.author_id; })[0];
+      return known ? known.name : "Agent";
+    }
+    return m.author_kind === "bot" ? "Bot" : "Switchboard";
+  }
+  // "10:15" today, "3 Dec 10:15" before.
+  function shortTime(iso) {
+    var d = new Date(iso), now = new Date();
+    var time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return d.toDateString() === now.toDateString() ? time
+      : d.toLocaleDateString([], { day: "numeric", month: "short" }) + " " + time;
   }
   var DELIVERY = { pending: "sending…", sent: "sent", delivered: "delivered", delayed: "delayed",
     bounced: "bounced", failed: "not delivered", suppressed: "not sent" };
