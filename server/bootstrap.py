@@ -24,6 +24,7 @@ from channels.email.workers import ParserPool
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
+from nlu.llm import ChatModel
 from nlu.project import load_project
 from nlu.responses import BotAnswers
 from nlu.understanding import Understanding
@@ -48,6 +49,7 @@ from server.services.mailroom import Mailroom
 from server.services.passwords import PasswordService
 from server.services.second_factor import SecondFactorService
 from server.services.suggestions import Suggestions
+from server.services.summaries import Summaries
 from server.services.webchat_backend import WebchatBackendImpl
 from server.settings import Settings
 from server.store import Pool, database
@@ -106,6 +108,8 @@ class Services:
     account_mail: AccountMailer
     # Embeds customer messages after they are stored, for suggested replies.
     embedder: Embedder | None = None
+    # Handoff summaries (a chat model's too with SWITCHBOARD_LLM_URL).
+    summaries: Summaries | None = None
 
 
 async def open_database(
@@ -265,7 +269,10 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     )
     passwords = PasswordService(pool, account_mail, settings.base_url, clock=clock)
     webchat_backend = WebchatBackendImpl(pool, pipeline)
-    console_backend = ConsoleBackendImpl(pool, pipeline, router, bus, passwords)
+    summaries = Summaries(pool, chat_model(settings), wait=settings.llm_timeout_seconds)
+    console_backend = ConsoleBackendImpl(
+        pool, pipeline, router, bus, passwords, summaries=summaries
+    )
     embedder = Embedder(pool, WordLlamaEmbedder())
     bus.subscribe(embedder.notice)
     console_backend.suggester = Suggestions(
@@ -378,6 +385,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         api_tokens=api_tokens,
         account_mail=account_mail,
         embedder=embedder,
+        summaries=summaries,
     )
 
 
@@ -445,6 +453,19 @@ def telegram_bots(
     return TelegramBots(pool, services)
 
 
+def chat_model(settings: Settings) -> ChatModel | None:
+    """The chat-completions endpoint for abstractive summaries, when one is configured."""
+    if settings.llm_url is None:
+        return None
+    key = settings.llm_api_key
+    return ChatModel(
+        settings.llm_url,
+        settings.llm_model,
+        api_key=key.get_secret_value() if key is not None else None,
+        timeout=settings.llm_timeout_seconds,
+    )
+
+
 def smtp_config(settings: Settings) -> SmtpConfig:
     tls = None
     if settings.smtp_tls_cert is not None and settings.smtp_tls_key is not None:
@@ -500,6 +521,9 @@ async def stop(services: Services) -> None:
         await services.router.close()
     with contextlib.suppress(Exception):
         await services.router.presence.close()
+    if services.summaries is not None:
+        with contextlib.suppress(Exception):
+            await services.summaries.close()
     if services.interpreter is not None:
         with contextlib.suppress(Exception):
             await services.interpreter.close()

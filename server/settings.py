@@ -137,6 +137,17 @@ class Settings(BaseSettings):
     # When humans answer, e.g. "mon-fri 09:00-18:00 Europe/Paris"; unset means always.
     business_hours: str | None = None
 
+    # Handoff summaries and reply drafts by a chat model (docs/handoff-summary.md): the base
+    # URL of any OpenAI-compatible chat-completions endpoint, e.g. http://127.0.0.1:11434/v1
+    # (Ollama) or http://127.0.0.1:8001/v1 (vLLM). Unset: extractive summaries only, and no
+    # conversation text leaves the server.
+    llm_url: str | None = None
+    llm_model: str = "llama3.2"
+    llm_api_key: SecretStr | None = None
+    # The whole call's deadline; the console never waits on the model longer than this (it
+    # shows the extractive summary meanwhile, and keeps it when the model fails).
+    llm_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
+
     # Routing. Priority weights override routing.priority.Weights field by field, e.g.
     # SWITCHBOARD_PRIORITY_WEIGHTS='{"vip": 60, "per_minute_waiting": 2}'.
     priority_weights: dict[str, Any] = {}

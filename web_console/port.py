@@ -152,6 +152,11 @@ class ConsoleBackend(Protocol):
         """Up to three suggested replies with their sources (docs/suggestions.md)."""
         ...
 
+    async def summary(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]:
+        """The handoff summary: the extractive one, and a chat model's (with reply drafts)
+        when one is configured and answers in time."""
+        ...
+
     async def search(self, agent: Agent, query: str, before: int | None) -> Mapping[str, Any]:
         """Messages matching the words and conversations of contacts matching them, only
         where the agent may see; a page of messages with id < before."""

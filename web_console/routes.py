@@ -47,6 +47,7 @@ from web_console.people_endpoints import audit_log, invite, list_people, set_acc
 from web_console.port import AgentDirectory, ConsoleBackend
 from web_console.requests import Console, ConsoleScope, SessionCookie
 from web_console.suggestion_endpoints import get_suggestions
+from web_console.summary_endpoints import get_summary
 from web_console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
@@ -110,6 +111,7 @@ API = [
     Route("/api/conversations/{id}", get_conversation, methods=["GET"]),
     Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
     Route("/api/conversations/{id}/context", get_context, methods=["GET"]),
+    Route("/api/conversations/{id}/summary", get_summary, methods=["GET"]),
     Route("/api/conversations/{id}/activities", list_activities, methods=["GET"]),
     Route("/api/conversations/{id}/suggestions", get_suggestions, methods=["GET"]),
     Route("/api/conversations/{id}/notes", teamwork.list_notes, methods=["GET"]),

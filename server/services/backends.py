@@ -19,13 +19,13 @@ from server.services import privacy
 from server.services.agents import create_agent
 from server.services.passwords import PasswordService
 from server.services.suggestions import Suggestions, SuggestionsView
+from server.services.summaries import PanelContext, ReplyDraft, Summaries, SummaryAnswer
 from server.services.teamwork import Teamwork
 from server.store import Pool, activities, audit, context, mail, people
 from server.store import privacy as privacy_store
 from server.store import search as search_store
 from server.store.audit import AuditPage
 from server.store.canned import CannedView, RenderedCanned
-from server.store.context import Context
 from server.store.search import SearchPage
 from web_console import access
 from web_console.access import Placement
@@ -59,6 +59,8 @@ class ConsoleBackendImpl:
         router: Router,
         bus: EventBus | None = None,
         passwords: PasswordService | None = None,
+        *,
+        summaries: Summaries | None = None,
     ) -> None:
         self._pool = pool
         self._pipeline = pipeline
@@ -68,6 +70,8 @@ class ConsoleBackendImpl:
         # Tells the consoles of an erasure (its conversations' anonymised views).
         self._bus = bus
         self._teamwork = Teamwork(pool, bus)
+        # The handoff summary at the top of the context panel (and a chat model's, if set).
+        self._summaries = summaries or Summaries(pool, None)
 
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
@@ -136,12 +140,29 @@ class ConsoleBackendImpl:
         async with self._pool.acquire() as conn, _translated():
             return await activities.of_conversation(conn, conversation_id)
 
-    async def context(self, agent: Agent, conversation_id: str) -> Context:
+    async def context(self, agent: Agent, conversation_id: str) -> PanelContext:
         await self._placed(agent, conversation_id)
         async with self._pool.acquire() as conn, _translated():
-            return await context.conversation_context(
+            found = await context.conversation_context(
                 conn, UUID(conversation_id), access.reach(agent)
             )
+        async with _translated():
+            summary = await self._summaries.extractive(UUID(conversation_id))
+        return PanelContext(**found, summary=summary)
+
+    async def summary(self, agent: Agent, conversation_id: str) -> SummaryAnswer:
+        await self._placed(agent, conversation_id)
+        async with _translated():
+            return await self._summaries.summary(UUID(conversation_id))
+
+    async def reply_drafts(
+        self, agent: Agent, conversation_id: str, wait: float = 0.0
+    ) -> list[ReplyDraft]:
+        """A chat model's reply drafts for the conversation (none without one), for the
+        suggested replies: only what is ready within ``wait`` seconds."""
+        await self._placed(agent, conversation_id)
+        async with _translated():
+            return await self._summaries.drafts(UUID(conversation_id), wait)
 
     # Suggested replies; the composition root sets it (None: the console is offered none).
     suggester: Suggestions | None = None

@@ -74,6 +74,7 @@ CONSOLE = {
     ("GET", "/console/api/conversations/{id}"): "read",
     ("GET", "/console/api/conversations/{id}/messages"): "read",
     ("GET", "/console/api/conversations/{id}/context"): "read",
+    ("GET", "/console/api/conversations/{id}/summary"): "read",
     ("GET", "/console/api/conversations/{id}/activities"): "read",
     ("GET", "/console/api/conversations/{id}/suggestions"): "read",
     ("GET", "/console/api/messages/{message_id:int}/attachments/{n:int}"): "read",
