@@ -52,6 +52,11 @@ class MessageView(TypedDict):
     attachments: NotRequired[list[dict[str, Any]]]
     original: NotRequired[bool]
     delivery: NotRequired[Delivery]
+    # An agent's message: their name, which the widget shows the customer.
+    author_name: NotRequired[str]
+    # The survey's steps (server/pipeline/survey.py): "asked" on the question, the rating on
+    # the customer's answer, "thanked" on the thanks; the widget draws its buttons from them.
+    csat: NotRequired[str | int]
 
 
 class ContactSummary(TypedDict):

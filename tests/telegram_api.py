@@ -71,6 +71,8 @@ class BotApi:
     flood_after: int = 0
     flood_retry_after: int = 1
     files: dict[str, bytes] = field(default_factory=dict)
+    # The callback_query ids answered (answerCallbackQuery), in order.
+    answered_callbacks: list[str] = field(default_factory=list)
     # Every call answered as api.telegram.org's front proxy answers while the Bot API behind
     # it is down: 502 with nginx's HTML page, not the API's JSON.
     down: bool = False
@@ -185,8 +187,16 @@ class BotApi:
         if "message_thread_id" in params:
             message["message_thread_id"] = int(params["message_thread_id"])
             message["is_topic_message"] = True
+        if params.get("reply_markup"):
+            # Sent as a JSON-serialized field (InlineKeyboardMarkup), as the Bot API takes it.
+            markup = params["reply_markup"]
+            message["reply_markup"] = orjson.loads(markup) if isinstance(markup, str) else markup
         self.sent.append(message)
         return _ok(message)
+
+    async def _answercallbackquery(self, params: dict[str, Any]) -> Response:
+        self.answered_callbacks.append(str(params["callback_query_id"]))
+        return _ok(True)
 
     async def _senddocument(self, params: dict[str, Any]) -> Response:
         chat_id = int(params["chat_id"])
@@ -327,3 +337,27 @@ def message_update(
     if text is not None:
         message["text"] = text
     return {"update_id": update_id, "message": message}
+
+
+def callback_update(
+    update_id: int, data: str, message: dict[str, Any], *, user_id: int = 777
+) -> dict[str, Any]:
+    """An update as Telegram sends it when a user presses an inline keyboard button under
+    ``message`` (one the bot sent)."""
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cq-{update_id}",
+            "from": {
+                "id": user_id,
+                "is_bot": False,
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "username": f"ada{user_id}",
+                "language_code": "en",
+            },
+            "message": {k: v for k, v in message.items() if k != "via"},
+            "chat_instance": "-1234567890",
+            "data": data,
+        },
+    }

@@ -272,6 +272,23 @@ class ConsoleBackend(Protocol):
 
     async def delete_canned(self, agent: Agent, canned_id: str) -> None: ...
 
+    async def brand_texts(self, agent: Agent) -> Sequence[Mapping[str, Any]]:
+        """The greeting and closing message, per language, of every brand the agent may
+        edit them in (supervisors of the brand, admins): its own words or the defaults."""
+        ...
+
+    async def put_brand_text(
+        self, agent: Agent, brand_id: str, kind: str, language: str, text: str
+    ) -> Mapping[str, Any]:
+        """Set the brand's own words (audited). Raise Unknown or Forbidden."""
+        ...
+
+    async def reset_brand_text(
+        self, agent: Agent, brand_id: str, kind: str, language: str
+    ) -> Mapping[str, Any]:
+        """Back to the default words (audited). Raise Unknown or Forbidden."""
+        ...
+
     async def export_contact(self, agent: Agent, contact_id: str, out: IO[bytes]) -> None:
         """Write everything held about the contact, as a ZIP, to ``out``: supervisors of the
         contact's brand and admins (Unknown for others, Forbidden with another role there)."""

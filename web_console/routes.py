@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from web_console import account_endpoints as account
+from web_console import brand_text_endpoints as brand_texts
 from web_console import teamwork_endpoints as teamwork
 from web_console.account_port import Accounts
 from web_console.agent_endpoints import (
@@ -135,6 +136,17 @@ API = [
     Route("/api/conversations/{id}/return-to-bot", return_to_bot, methods=["POST"]),
     Route("/api/contacts/{id}/export", export_contact, methods=["GET"]),
     Route("/api/contacts/{id}/erase", erase_contact, methods=["POST"]),
+    Route("/api/brand-texts", brand_texts.list_brand_texts, methods=["GET"]),
+    Route(
+        "/api/brands/{brand_id}/texts/{kind}/{language}",
+        brand_texts.put_brand_text,
+        methods=["PUT"],
+    ),
+    Route(
+        "/api/brands/{brand_id}/texts/{kind}/{language}",
+        brand_texts.reset_brand_text,
+        methods=["DELETE"],
+    ),
     Route("/api/people", list_people, methods=["GET"]),
     Route("/api/people", invite, methods=["POST"]),
     Route("/api/audit", audit_log, methods=["GET"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -23,7 +23,12 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiolimiter import AsyncLimiter
 
 from channels.base import Attachment, DeliveryError
@@ -75,14 +80,42 @@ class TelegramClient:
         await self.bot.download_file(file.file_path, destination=buffer)
         return buffer.getvalue()
 
-    async def send_text(self, chat_id: int, text: str, topic: int | None = None) -> int:
-        """Send one message (into a forum topic when given); returns Telegram's message id.
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        topic: int | None = None,
+        buttons: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        """Send one message (into a forum topic when given), with ``buttons`` (label,
+        callback data) as one row of an inline keyboard; returns Telegram's message id.
         Raises DeliveryError."""
         if len(text) > MAX_TEXT:
             raise DeliveryError(f"longer than Telegram's {MAX_TEXT} characters", permanent=True)
-        return await self._send(
-            chat_id, lambda: self.bot.send_message(chat_id, text, message_thread_id=topic)
+        keyboard = (
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(text=label, callback_data=data)
+                        for label, data in buttons
+                    ]
+                ]
+            )
+            if buttons
+            else None
         )
+        return await self._send(
+            chat_id,
+            lambda: self.bot.send_message(
+                chat_id, text, message_thread_id=topic, reply_markup=keyboard
+            ),
+        )
+
+    async def answer_callback(self, callback_query_id: str, text: str | None = None) -> None:
+        """Tell Telegram a button press is handled (the client stops its spinner), with a
+        short notice when ``text`` is given."""
+        async with self._bot_limit:
+            await self.bot.answer_callback_query(callback_query_id, text=text)
 
     async def send_file(self, chat_id: int, file: Attachment, topic: int | None = None) -> int:
         """Send one file as a document (kept as sent, whatever its type); returns Telegram's

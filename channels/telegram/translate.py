@@ -24,6 +24,12 @@ from channels.telegram.port import RawUpdate
 
 # Telegram's own limit for one text message; longer replies are split.
 MAX_TEXT = 4096
+# The rating question's inline keyboard (one row, 1 to 5): each button's callback_data says
+# which; a press comes back as a callback_query, read as the customer's answer "<n>".
+RATING_PREFIX = "csat:"
+RATING_BUTTONS: tuple[tuple[str, str], ...] = tuple(
+    (str(n), f"{RATING_PREFIX}{n}") for n in range(1, 6)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,8 @@ def _update(body: bytes) -> Update:
 def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     """The update as a customer's message, or None when it is not one for us (an edit, a
     group message not addressed to the bot, a bot's own message, a service message)."""
+    if update.callback_query is not None:
+        return _rating(update)
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
@@ -127,6 +135,34 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
         thread=thread,
         files=files,
         meta=meta,
+    )
+
+
+def _rating(update: Update) -> Incoming | None:
+    """A press on the rating question's keyboard, as the number a customer would have typed
+    (``meta.callback_query_id``: the press to answer); None for any other button, or one
+    whose message Telegram no longer gives (too old)."""
+    query = update.callback_query
+    assert query is not None
+    data = query.data or ""
+    if not data.startswith(RATING_PREFIX) or query.message is None:
+        return None
+    rating = data.removeprefix(RATING_PREFIX)
+    if rating not in {n for n, _ in RATING_BUTTONS}:
+        return None
+    chat = query.message.chat
+    user = query.from_user
+    name = " ".join(part for part in (user.first_name, user.last_name) if part) or None
+    thread = None if chat.type == "private" else f"chat:{chat.id}"
+    return Incoming(
+        update_id=update.update_id,
+        chat_id=chat.id,
+        user_id=user.id,
+        name=name,
+        username=user.username,
+        text=rating,
+        thread=thread,
+        meta={"chat_id": chat.id, "callback_query_id": query.id},
     )
 
 

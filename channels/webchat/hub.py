@@ -295,7 +295,13 @@ class WebchatHub:
                 }
             )
         )
+        if frame.history:
+            earlier = await self._backend.history(visitor, current)
+            await ws.send_text(p.encode(p.history_frame(earlier)))
         conn.catch_up()
+        if frame.history:
+            # After the catch-up, in the writer's order: what follows is new to the page.
+            conn.push({"type": "synced"})
         return conn
 
     async def _read_loop(self, conn: Connection) -> None:

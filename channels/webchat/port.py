@@ -65,6 +65,10 @@ class Visitor:
     verified: bool = False
 
 
+# Earlier conversations' messages a new page is shown (the newest of them).
+HISTORY_MESSAGES = 200
+
+
 class WebchatBackend(Protocol):
     """Storage and pipeline operations the widget's endpoints call."""
 
@@ -92,6 +96,16 @@ class WebchatBackend(Protocol):
 
     async def current_conversation(self, visitor: Visitor) -> str | None:
         """The visitor's open (else latest) conversation in the inbox."""
+        ...
+
+    async def history(self, visitor: Visitor, current: str | None) -> Sequence[Mapping[str, Any]]:
+        """The visitor's messages in the inbox from conversations other than ``current``,
+        oldest first: the latest HISTORY_MESSAGES of them."""
+        ...
+
+    async def greeting(self, visitor: Visitor, language: str | None) -> str:
+        """What the widget says first: the inbox's brand's greeting in the language (or
+        the nearest the brand has)."""
         ...
 
     async def messages_after(

@@ -7,7 +7,7 @@ close code the connection ends with, so every bad input gets a precise answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -67,6 +67,9 @@ class Hello(_Frame):
     token: str = Field(min_length=1, max_length=2048)
     conversation_id: str | None = Field(default=None, max_length=64)
     last_seq: int = Field(default=0, ge=0)
+    # A page that has shown nothing yet asks for the visitor's earlier conversations too
+    # (a "history" frame), so a resolve never wipes what they saw.
+    history: bool = False
 
 
 class SendMessage(_Frame):
@@ -161,9 +164,19 @@ def message_frame(message: Mapping[str, Any]) -> dict[str, Any]:
         k: message[k]
         for k in ("id", "conversation_id", "seq", "author_kind", "client_id", "text", "created_at")
     }
+    # Who wrote, as the customer may know them (an agent's name), and the survey's step.
+    for key in ("author_name", "csat"):
+        if message.get(key) is not None:
+            shown[key] = message[key]
     if message.get("attachments"):
         shown["attachments"] = [
             {k: a[k] for k in ("n", "filename", "content_type", "size")}
             for a in message["attachments"]
         ]
     return {"type": "message", "message": shown}
+
+
+def history_frame(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The visitor's earlier conversations' messages, oldest first, as message frames carry
+    them (each with its own conversation_id)."""
+    return {"type": "history", "messages": [message_frame(m)["message"] for m in messages]}

@@ -35,6 +35,8 @@ class SessionRequest(BaseModel):
     # identifier with the inbox's identity secret (docs/webchat-identity.md).
     identifier: str | None = Field(default=None, min_length=1, max_length=320)
     identifier_hash: str | None = Field(default=None, pattern=HASH.pattern)
+    # The visitor's language (the widget's, from the browser or the page): the greeting's.
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
 
     @model_validator(mode="before")
     @classmethod
@@ -93,6 +95,7 @@ async def create_session(request: Request) -> Response:
                 expires_in: {type: integer}
                 websocket_path: {type: string}
                 verified: {type: boolean}
+                greeting: {type: string, description: "the brand's greeting in `language`"}
       400: {description: body is not JSON}
       401: {description: "identifier_hash does not match identifier, or the inbox has no
         identity secret"}
@@ -146,6 +149,7 @@ async def create_session(request: Request) -> Response:
             "expires_in": webchat.tokens.ttl_seconds,
             "websocket_path": p.WEBSOCKET_PATH,
             "verified": visitor.verified,
+            "greeting": await webchat.backend.greeting(visitor, body.language),
         },
         status_code=201,
     )

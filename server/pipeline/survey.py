@@ -1,4 +1,5 @@
-"""CSAT: when an agent resolves a conversation the customer is asked, on their own channel,
+"""CSAT: when an agent resolves a conversation the customer is told so, in the brand's closing
+words (server/store/brand_texts.py) and their language, and asked, on their own channel,
 to rate it from 1 to 5 (a number is what every channel can carry); a number sent back soon
 after answers the survey, with whatever they add as the comment, instead of opening a new
 conversation. The answer is thanked and kept with the conversation (store/csat.py)."""
@@ -12,15 +13,19 @@ from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import MessageView
 from server.pipeline.messages import AlreadyStored, message_created, meta_of, publish
-from server.store import ConversationRow, Pool, csat
+from server.store import ConversationRow, Pool, brand_texts, csat
 
+# The thanks and the conversation's end are the closing message's (the brand's words); the
+# question only asks.
 QUESTION = {
-    "en": "Thank you for contacting us, this conversation is now closed. How did we do? "
-    "Reply with a number from 1 (poor) to 5 (great), and a comment if you like.",
-    "fr": "Merci de nous avoir contactés, cette conversation est maintenant close. Comment "
-    "avons-nous fait ? Répondez par un chiffre de 1 (mauvais) à 5 (excellent), suivi d'un "
-    "commentaire si vous le souhaitez.",
+    "en": "How did we do? Reply with a number from 1 (poor) to 5 (great), and a comment if "
+    "you like.",
+    "fr": "Comment avons-nous fait ? Répondez par un chiffre de 1 (mauvais) à 5 (excellent), "
+    "suivi d'un commentaire si vous le souhaitez.",
 }
+# Channels where the closing words and the question go as one message: two mails at once
+# would be one too many in the customer's inbox.
+ONE_MAIL = frozenset({"email"})
 THANKS = {
     "en": "Thank you for your feedback!",
     "fr": "Merci pour votre avis !",
@@ -38,24 +43,36 @@ class Survey:
         self._metrics = metrics
 
     async def ask(self, conversation_id: str, agent_id: str | None) -> None:
-        """Ask the customer of a just-resolved conversation (once, whoever resolves again)."""
+        """Tell the customer of a just-resolved conversation it is closed, in the brand's
+        words, then ask them to rate it (once, whoever resolves again)."""
         async with self._pool.acquire() as conn, conn.transaction():
             conv = await store.conversation_row(conn, conversation_id, lock=True)
             if conv["status"] != "resolved" or not await csat.ask(conn, conversation_id, agent_id):
                 return
             language = await csat.language_of(conn, conversation_id)
-            message = await store.insert_message(
-                conn,
-                conversation_id,
-                direction="out",
-                author_kind="system",
-                channel=conv["channel"],
-                text=_in(QUESTION, language),
-                meta={"csat": "asked"},
-            )
-            assert message is not None  # no external id, so no conflict is possible
-            stored = await store.store_events(conn, [message_created(conv, message)])
-        self._metrics.messages_out.labels(conv["channel"], "system").inc()
+            brand_id = await csat.brand_of(conn, conversation_id)
+            closing = await brand_texts.text_for(conn, brand_id, "closing", language)
+            parts: list[tuple[str, dict[str, object]]] = [
+                (closing, {"closing": True}),
+                (_in(QUESTION, language), {"csat": "asked"}),
+            ]
+            if conv["channel"] in ONE_MAIL:
+                parts = [(f"{closing}\n\n{parts[1][0]}", {"closing": True, "csat": "asked"})]
+            pending = []
+            for text, meta in parts:
+                message = await store.insert_message(
+                    conn,
+                    conversation_id,
+                    direction="out",
+                    author_kind="system",
+                    channel=conv["channel"],
+                    text=text,
+                    meta=meta,
+                )
+                assert message is not None  # no external id, so no conflict is possible
+                pending.append(message_created(conv, message))
+            stored = await store.store_events(conn, pending)
+        self._metrics.messages_out.labels(conv["channel"], "system").inc(len(pending))
         await publish(self._bus, stored)
 
     async def answer(

@@ -17,6 +17,7 @@ from server.payloads import ActivityView, ConversationView, MessageView, NoteVie
 from server.pipeline.flow import Pipeline
 from server.services import privacy
 from server.services.agents import create_agent
+from server.services.brand_texts import BrandTexts, BrandTextService
 from server.services.passwords import PasswordService
 from server.services.suggestions import Suggestions, SuggestionsView
 from server.services.summaries import PanelContext, ReplyDraft, Summaries, SummaryAnswer
@@ -25,6 +26,7 @@ from server.store import Pool, activities, audit, context, mail, people
 from server.store import privacy as privacy_store
 from server.store import search as search_store
 from server.store.audit import AuditPage
+from server.store.brand_texts import BrandText, Kind
 from server.store.canned import CannedView, RenderedCanned
 from server.store.search import SearchPage
 from web_console import access
@@ -72,6 +74,7 @@ class ConsoleBackendImpl:
         self._teamwork = Teamwork(pool, bus)
         # The handoff summary at the top of the context panel (and a chat model's, if set).
         self._summaries = summaries or Summaries(pool, None)
+        self._brand_texts = BrandTextService(pool)
 
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
@@ -364,6 +367,21 @@ class ConsoleBackendImpl:
             _may_manage(agent, await self._teamwork.canned_brand(canned_id))
             await self._teamwork.delete_canned((agent.id, agent.email), canned_id)
 
+    # ---- a brand's greeting and closing message (server/services/brand_texts.py) ----
+
+    async def brand_texts(self, agent: Agent) -> list[BrandTexts]:
+        return await self._brand_texts.texts(agent)
+
+    async def put_brand_text(
+        self, agent: Agent, brand_id: str, kind: str, language: str, text: str
+    ) -> BrandText:
+        return await self._brand_texts.put(agent, brand_id, _kind(kind), language, text)
+
+    async def reset_brand_text(
+        self, agent: Agent, brand_id: str, kind: str, language: str
+    ) -> BrandText:
+        return await self._brand_texts.reset(agent, brand_id, _kind(kind), language)
+
     async def _contact_brand(self, agent: Agent, contact_id: str) -> str:
         """The contact's brand, where the agent must supervise (or be an admin): Unknown
         when they hold no role there, Forbidden when they hold another."""
@@ -523,6 +541,15 @@ class ConsoleBackendImpl:
         except Unknown:
             return  # a hint too: nobody is told of a conversation they may not see
         await self._pipeline.viewing(conversation_id, {"id": agent.id, "name": agent.name}, active)
+
+
+def _kind(kind: str) -> Kind:
+    """A brand text's kind as the endpoint checked it."""
+    if kind == "greeting":
+        return "greeting"
+    if kind == "closing":
+        return "closing"
+    raise BadValue(f"kind: {kind!r} is neither 'greeting' nor 'closing'")
 
 
 def _may_manage(agent: Agent, brand_id: str) -> None:

@@ -30,14 +30,21 @@ from channels.segments import segments
 from channels.telegram.client import TelegramClient
 from channels.telegram.port import RawUpdate
 from channels.telegram.routes import WEBHOOK_PATH
-from channels.telegram.translate import MAX_TEXT, Incoming, NotAnUpdate, external_id, incoming
+from channels.telegram.translate import (
+    MAX_TEXT,
+    RATING_BUTTONS,
+    Incoming,
+    NotAnUpdate,
+    external_id,
+    incoming,
+)
 from server import events, store
 from server.delivery.outbox import Sent, Suppressed, send_parts
 from server.delivery.reconnect import describe, keep_trying
 from server.events import Event
 from server.live.bus import EventBus
 from server.pipeline.flow import Pipeline
-from server.store import Pool, cursors, queue, telegram_updates
+from server.store import Pool, csat, cursors, queue, telegram_updates
 
 log = structlog.get_logger(__name__)
 
@@ -233,6 +240,12 @@ class TelegramService:
                 meta={**found.meta, "username": found.username},
             )
         )
+        if "callback_query_id" in found.meta:
+            # A rating button: stored (and thanked in the chat); the press itself is
+            # answered so the customer's app stops waiting. Best effort: an old press
+            # Telegram no longer knows is refused, and that changes nothing.
+            with contextlib.suppress(Exception):
+                await self._client.answer_callback(found.meta["callback_query_id"])
         return True
 
     async def _download(self, incoming: Incoming) -> tuple[Attachment, ...]:
@@ -255,6 +268,7 @@ class TelegramService:
             place = await cursors.telegram_place(conn, message_id)
             text = await store.message_text(conn, message_id)
             files = await store.attachments_of(conn, message_id)
+            rating = await csat.is_question(conn, message_id)
         if text is None:
             return Suppressed("the message no longer exists")
         if place is None:
@@ -265,9 +279,13 @@ class TelegramService:
         if not parts:
             return Suppressed("nothing to send: no text and no files")
 
+        # The rating question carries its 1-5 keyboard (on its last part).
+        keyed = texts[-1] if rating and texts else None
+
         async def send(part: str | Attachment) -> str:
+            buttons = RATING_BUTTONS if part is keyed else ()
             sent_id = await (
-                self._client.send_text(place.chat, part, place.topic)
+                self._client.send_text(place.chat, part, place.topic, buttons)
                 if isinstance(part, str)
                 else self._client.send_file(place.chat, part, place.topic)
             )

@@ -7,6 +7,7 @@ from typing import Protocol
 from channels.base import InboundMessage, Sender
 from channels.webchat import identity
 from channels.webchat.port import (
+    HISTORY_MESSAGES,
     EmailCodeRefused,
     IdentityRefused,
     UnknownFile,
@@ -19,7 +20,8 @@ from server import store
 from server.errors import NotFound
 from server.payloads import MessageView
 from server.pipeline.flow import Pipeline
-from server.store import Pool, visitors
+from server.store import Pool, brand_texts, visitors
+from server.store.messages import earlier_messages
 
 PAGE = 500
 CODE_MAIL = """Your code to confirm {email} in the chat is {code}.
@@ -160,6 +162,17 @@ class WebchatBackendImpl:
     async def current_conversation(self, visitor: Visitor) -> str | None:
         async with self._pool.acquire() as conn:
             return await store.latest_conversation_id(conn, visitor.inbox_id, visitor.contact_id)
+
+    async def history(self, visitor: Visitor, current: str | None) -> list[MessageView]:
+        async with self._pool.acquire() as conn:
+            return await earlier_messages(
+                conn, visitor.inbox_id, visitor.contact_id, current, HISTORY_MESSAGES
+            )
+
+    async def greeting(self, visitor: Visitor, language: str | None) -> str:
+        async with self._pool.acquire() as conn:
+            inbox = await store.inbox_by_address(conn, "webchat", visitor.inbox_address)
+            return await brand_texts.text_for(conn, inbox["brand_id"], "greeting", language)
 
     async def messages_after(self, conversation_id: str, after_seq: int) -> list[MessageView]:
         async with self._pool.acquire() as conn:

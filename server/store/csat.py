@@ -98,3 +98,21 @@ async def language_of(conn: Conn, conversation_id: str) -> str | None:
         "SELECT language FROM conversations WHERE id = $1", UUID(conversation_id)
     )
     return language
+
+
+async def brand_of(conn: Conn, conversation_id: str) -> str:
+    """The conversation's brand, whose closing words the customer gets."""
+    return str(
+        await conn.fetchval(
+            "SELECT brand_id FROM conversations WHERE id = $1", UUID(conversation_id)
+        )
+    )
+
+
+async def is_question(conn: Conn, message_id: int) -> bool:
+    """Whether the message is a survey's rating question (a channel with buttons adds them)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT meta->>'csat' = 'asked' FROM messages WHERE id = $1", message_id
+        )
+    )

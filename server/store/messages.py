@@ -15,7 +15,9 @@ OUTBOX_CHANNELS = ["email", "telegram", "slack"]
 
 
 # A message with its delivery's state, for the channels delivered from the outbox.
-MESSAGE_SQL = """SELECT m.*, d.status AS delivery_status, d.detail AS delivery_detail
+# With the author's name: the widget shows the customer who wrote (an agent's name).
+MESSAGE_SQL = """SELECT m.*, d.status AS delivery_status, d.detail AS delivery_detail,
+                        (SELECT a.name FROM agents a WHERE a.id = m.author_id) AS author_name
                    FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id"""
 
 
@@ -51,7 +53,9 @@ async def insert_message(
                SELECT msg.id, next.channel FROM msg, next
                 WHERE msg.direction = 'out' AND next.channel = ANY($9::text[])
             RETURNING status)
-           SELECT msg.*, (SELECT status FROM outbox) AS delivery_status FROM msg""",
+           SELECT msg.*, (SELECT status FROM outbox) AS delivery_status,
+                  (SELECT a.name FROM agents a WHERE a.id = msg.author_id) AS author_name
+             FROM msg""",
         UUID(conversation_id),
         direction,
         author_kind,
@@ -128,6 +132,24 @@ async def messages_after(
         MESSAGE_SQL + " WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3",
         parse_uuid(conversation_id),
         after_seq,
+        limit,
+    )
+    return [message_view(r) for r in rows]
+
+
+async def earlier_messages(
+    conn: Conn, inbox_id: str, contact_id: str, excluding: str | None, limit: int
+) -> list[MessageView]:
+    """The contact's latest ``limit`` messages in the inbox outside conversation
+    ``excluding``, oldest first (what a widget shows above the current conversation)."""
+    rows = await conn.fetch(
+        "SELECT * FROM (" + MESSAGE_SQL + " JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.inbox_id = $1 AND c.contact_id = $2"
+        " AND ($3::uuid IS NULL OR c.id <> $3::uuid)"
+        " ORDER BY m.id DESC LIMIT $4) earlier ORDER BY id",
+        UUID(inbox_id),
+        UUID(contact_id),
+        parse_uuid(excluding) if excluding else None,
         limit,
     )
     return [message_view(r) for r in rows]

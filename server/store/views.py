@@ -77,6 +77,10 @@ def message_view(row: asyncpg.Record) -> MessageView:
             view[name] = meta[name]
     if meta.get("attachments"):
         view["attachments"] = meta["attachments"]
+    if meta.get("csat") is not None:
+        view["csat"] = meta["csat"]
+    if "author_name" in keys and row["author_name"]:
+        view["author_name"] = row["author_name"]
     if "full_text" in meta or meta.get("receipt_id"):
         view["original"] = True
     if "delivery_status" in keys and row["delivery_status"] is not None:

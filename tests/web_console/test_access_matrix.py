@@ -44,7 +44,8 @@ from web_console.port import Agent
 #   act       …and change it: supervisors and agents in its brand and reach, admins
 #   rights    a contact's export and erasure: supervisors of its brand, admins (another role
 #             there: 403; none there: 404)
-#   manage    a brand's settings (canned responses): supervisors of the brand, admins
+#   manage    a brand's settings (canned responses, greeting and closing message):
+#             supervisors of the brand, admins
 #             (another role there: 403; none there: 404)
 #   admin     admins only (the people area)
 CONSOLE = {
@@ -94,6 +95,9 @@ CONSOLE = {
     ("POST", "/console/api/canned-responses"): "manage",
     ("PUT", "/console/api/canned-responses/{id}"): "manage",
     ("DELETE", "/console/api/canned-responses/{id}"): "manage",
+    ("GET", "/console/api/brand-texts"): "session",
+    ("PUT", "/console/api/brands/{brand_id}/texts/{kind}/{language}"): "manage",
+    ("DELETE", "/console/api/brands/{brand_id}/texts/{kind}/{language}"): "manage",
     ("GET", "/console/api/people"): "admin",
     ("POST", "/console/api/people"): "admin",
     ("GET", "/console/api/audit"): "admin",
@@ -138,6 +142,7 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/contacts/{id}/erase": {"confirm": False},
     "/console/api/conversations/{id}/notes": {"text": "a note from the matrix"},
     "/console/api/canned-responses/{id}": {"shortcut": "matrix", "title": "M", "text": "m"},
+    "/console/api/brands/{brand_id}/texts/{kind}/{language}": {"text": "Au revoir !"},
     "/console/api/people/{id}/access": {
         "brand_id": "00000000-0000-0000-0000-000000000000",
         "roles": ["agent"],
@@ -293,7 +298,13 @@ async def body_for(server: RunningServer, path: str, brand: Brand) -> Any:
     return SAMPLE_BODIES.get(path)
 
 
-def concrete(path: str, brand: Brand, canned_id: str = "") -> str:
+def concrete(path: str, brand: Brand, canned_id: str = "", brand_id: str = "") -> str:
+    if path.startswith("/console/api/brands/"):
+        return (
+            path.replace("{brand_id}", brand_id or "00000000-0000-0000-0000-000000000000")
+            .replace("{kind}", "closing")
+            .replace("{language}", "fr")
+        )
     if path.startswith("/console/api/contacts/"):
         return path.replace("{id}", brand.contact_id)
     if path.startswith("/console/api/canned-responses/"):
@@ -335,7 +346,7 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                 canned = await fresh_canned(server, shop) if "canned-responses/" in path else ""
                 response = await http.request(
                     method,
-                    concrete(path, shop, canned),
+                    concrete(path, shop, canned, shop_brand),
                     json=await body_for(server, path, shop),
                     headers=headers,
                 )

@@ -3,7 +3,8 @@
  * For a signed-in user, add data-identifier="<user id or email>" and
  * data-identifier-hash="<hex HMAC-SHA256 of it with the inbox's identity secret, made on your
  * server>" (docs/webchat-identity.md); data-name and data-email are shown to agents as typed
- * by the visitor, unverified.
+ * by the visitor, unverified. data-language="fr" picks the widget's language (otherwise the
+ * browser's, then the page's; English and French).
  * Protocol: docs/webchat-protocol.md. Customer and agent text is only ever set with
  * textContent, never parsed as HTML. */
 (function () {
@@ -19,14 +20,57 @@
     if (v) who[k] = v;
   });
 
+  // ---- the widget's own words, in the visitor's language ----
+  var WORDS = {
+    en: {
+      title: "Chat with us", chat: "Chat", close: "Close the chat", connecting: "connecting…",
+      online: "online", reconnecting: "reconnecting…", unavailable: "unavailable",
+      write: "Write a message…", message: "Your message", send: "Send", attach: "Attach a file (up to 10 MB)",
+      you: "You", bot: "Assistant", support: "Support", agent: "Agent",
+      typing: "{name} is typing…", someone: "An agent", sending: "Sending {file}…",
+      notSent: "{file} was not sent: {why}", noDownload: "could not download {file}",
+      verifyNote: "Already a customer? Confirm your email:", verifyEmail: "Your email address",
+      sendCode: "Send code", codeNote: "Type the 6-digit code we mailed to {email}:",
+      code: "The 6-digit code", confirm: "Confirm",
+      rate: "Rate this conversation", stars: "{n} out of 5", comment: "A comment (optional)",
+      sendRating: "Send rating", rated: "Thank you for your rating.", messages: "Messages",
+      newMessage: "{who}: {text}"
+    },
+    fr: {
+      title: "Discutons", chat: "Discuter", close: "Fermer la discussion", connecting: "connexion…",
+      online: "en ligne", reconnecting: "reconnexion…", unavailable: "indisponible",
+      write: "Écrivez un message…", message: "Votre message", send: "Envoyer",
+      attach: "Joindre un fichier (10 Mo au plus)",
+      you: "Vous", bot: "Assistant", support: "Service client", agent: "Conseiller",
+      typing: "{name} écrit…", someone: "Un conseiller", sending: "Envoi de {file}…",
+      notSent: "{file} n'a pas été envoyé : {why}", noDownload: "{file} n'a pas pu être téléchargé",
+      verifyNote: "Déjà client ? Confirmez votre adresse e-mail :", verifyEmail: "Votre adresse e-mail",
+      sendCode: "Envoyer le code", codeNote: "Saisissez le code à 6 chiffres envoyé à {email} :",
+      code: "Le code à 6 chiffres", confirm: "Confirmer",
+      rate: "Notez cette conversation", stars: "{n} sur 5", comment: "Un commentaire (facultatif)",
+      sendRating: "Envoyer la note", rated: "Merci pour votre note.", messages: "Messages",
+      newMessage: "{who} : {text}"
+    }
+  };
+  function pick(tag) { tag = (tag || "").toLowerCase().slice(0, 2); return WORDS[tag] ? tag : null; }
+  var lang = pick(data.language) || pick(navigator.language) ||
+    pick(document.documentElement.lang) || "en";
+  function t(key, values) {
+    return WORDS[lang][key].replace(/\{(\w+)\}/g, function (m, k) { return values[k]; });
+  }
+
   function load() {
     try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; }
   }
   var state = load();          // {token, conversation_id, last_seq, outbox: [{client_id, text}]}
   state.outbox = state.outbox || [];
-  // A new page has shown nothing yet, so it asks for the whole conversation; within the page,
-  // reconnects resume from the last seq shown.
+  // A new page has shown nothing yet, so it asks for the whole conversation and the earlier
+  // ones (history); within the page, reconnects resume from the last seq shown.
   state.last_seq = 0;
+  var historyShown = false;
+  // Set once the server has sent what was already there ("synced"): only messages after it
+  // are read out by screen readers.
+  var synced = false;
   function save() { localStorage.setItem(storeKey, JSON.stringify(state)); }
 
   // ---- UI, in a shadow root so the host page's CSS cannot reach it ----
@@ -39,35 +83,50 @@
   css.href = base + "/widget/widget.css";
   root.appendChild(css);
   var panel = el("section", "sb-panel");
-  panel.setAttribute("aria-label", "Chat with support");
+  panel.id = "sb-panel";
+  panel.setAttribute("aria-label", t("title"));
+  panel.lang = lang;
   var header = el("header", "sb-header");
-  header.appendChild(el("span", "sb-title", "Chat with us"));
-  var status = el("span", "sb-status", "connecting…");
+  header.appendChild(el("h2", "sb-title", t("title")));
+  var status = el("span", "sb-status", t("connecting"));
   status.dataset.sb = "status";
   header.appendChild(status);
   var list = el("ol", "sb-messages");
   list.dataset.sb = "messages";
-  list.setAttribute("aria-live", "polite");
+  list.setAttribute("aria-label", t("messages"));
+  list.tabIndex = 0;  // scrollable by keyboard
+  // New messages only are announced (the history shown on load is not read out again).
+  var announcer = el("div", "sb-sr-only");
+  announcer.setAttribute("aria-live", "polite");
+  announcer.dataset.sb = "announcer";
   var typing = el("div", "sb-typing", "");
   typing.dataset.sb = "typing";
   var form = el("form", "sb-form");
   var input = el("textarea", "sb-input");
   input.dataset.sb = "input";
-  input.placeholder = "Write a message…";
+  input.placeholder = t("write");
+  input.setAttribute("aria-label", t("message"));
   input.rows = 2;
   input.maxLength = 10000;
-  var send = el("button", "sb-send", "Send");
+  var send = el("button", "sb-send", t("send"));
   send.dataset.sb = "send";
   send.type = "submit";
-  var attach = el("label", "sb-attach", "📎");
-  attach.title = "Send a file (up to 10 MB)";
+  // An inline SVG paperclip: no emoji font needed, and the button says what it does.
+  var attach = el("button", "sb-attach");
+  attach.type = "button";
+  attach.dataset.sb = "attach";
+  attach.setAttribute("aria-label", t("attach"));
+  attach.title = t("attach");
+  attach.appendChild(paperclip());
   var picker = el("input", "sb-picker");
   picker.type = "file";
   picker.multiple = true;
   picker.hidden = true;
+  picker.tabIndex = -1;
   picker.dataset.sb = "files";
-  attach.appendChild(picker);
+  attach.addEventListener("click", function () { picker.click(); });
   form.appendChild(attach);
+  form.appendChild(picker);
   form.appendChild(input);
   form.appendChild(send);
   // "Already a customer?": an unverified visitor proves an email address with a code mailed
@@ -75,12 +134,15 @@
   var verify = el("form", "sb-verify");
   verify.hidden = true;
   verify.dataset.sb = "verify";
-  var verifyNote = el("span", "sb-verify-note", "Already a customer? Confirm your email:");
+  var verifyNote = el("label", "sb-verify-note", t("verifyNote"));
+  verifyNote.htmlFor = "sb-verify-input";
   var verifyInput = el("input", "sb-verify-input");
+  verifyInput.id = "sb-verify-input";
   verifyInput.dataset.sb = "verify-input";
   verifyInput.type = "email";
+  verifyInput.autocomplete = "email";
   verifyInput.placeholder = "you@example.com";
-  var verifyButton = el("button", "sb-verify-button", "Send code");
+  var verifyButton = el("button", "sb-verify-button", t("sendCode"));
   verifyButton.dataset.sb = "verify-button";
   verifyButton.type = "submit";
   verify.appendChild(verifyNote);
@@ -91,45 +153,186 @@
   panel.appendChild(list);
   panel.appendChild(typing);
   panel.appendChild(form);
-  var launcher = el("button", "sb-launcher", "Chat");
+  panel.appendChild(announcer);
+  var launcher = el("button", "sb-launcher", t("chat"));
   launcher.dataset.sb = "launcher";
-  launcher.addEventListener("click", function () { panel.classList.toggle("sb-open"); input.focus(); });
+  launcher.type = "button";
+  launcher.setAttribute("aria-controls", "sb-panel");
+  function setOpen(open, focus) {
+    panel.classList.toggle("sb-open", open);
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.textContent = open ? t("close") : t("chat");
+    if (open && focus) input.focus();
+  }
+  launcher.addEventListener("click", function () { setOpen(!panel.classList.contains("sb-open"), true); });
+  panel.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape") { setOpen(false); launcher.focus(); }
+  });
   root.appendChild(launcher);
   root.appendChild(panel);
-  if (script && script.dataset.open !== undefined) panel.classList.add("sb-open");
+  setOpen(!!(script && script.dataset.open !== undefined), false);
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
-    node.className = cls;
+    if (cls) node.className = cls;
     if (text !== undefined) node.textContent = text;
     return node;
   }
+  function paperclip() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "20");
+    svg.setAttribute("height", "20");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5");
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "1.8");
+    path.setAttribute("stroke-linecap", "round");
+    svg.appendChild(path);
+    return svg;
+  }
 
-  var shown = {};  // seq -> <li> in the current conversation
-  function clearMessages() { list.textContent = ""; shown = {}; }
-  function render(message) {
-    if (shown[message.seq]) return;
-    var item = el("li", "sb-msg sb-" + message.author_kind);
-    item.dataset.author = message.author_kind;
-    item.dataset.seq = message.seq;
-    if (message.text) item.appendChild(el("div", "sb-text", message.text));
+  // ---- messages: every conversation of the visitor, in the order they were written ----
+  var shown = {};    // message id -> <li>
+  var surveys = {};  // conversation id -> the rating form still waiting for an answer
+  var greeting = null;
+  function clearMessages() {
+    list.textContent = ""; shown = {}; surveys = {};
+    if (greeting) list.appendChild(greeting);
+  }
+  function showGreeting(text) {
+    if (!text) return;
+    if (!greeting) {
+      greeting = el("li", "sb-item sb-greeting");
+      greeting.dataset.sb = "greeting";
+      greeting.appendChild(el("p", "sb-meta", t("bot")));
+      greeting.appendChild(el("div", "sb-text"));
+      list.insertBefore(greeting, list.firstChild);
+    }
+    greeting.querySelector(".sb-text").textContent = text;
+  }
+  function authorOf(m) {
+    if (m.author_kind === "customer") return t("you");
+    if (m.author_kind === "bot") return t("bot");
+    if (m.author_kind === "agent") return m.author_name || t("agent");
+    return t("support");
+  }
+  function when(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return null;
+    var today = new Date().toDateString() === d.toDateString();
+    var opts = today ? { hour: "2-digit", minute: "2-digit" }
+      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    return d.toLocaleString(lang, opts);
+  }
+  function render(message, live) {
+    if (shown[message.id]) return;
+    var item = el("li", "sb-item sb-" + message.author_kind);
+    item.dataset.id = message.id;
+    var meta = el("p", "sb-meta");
+    meta.appendChild(el("span", "sb-author", authorOf(message)));
+    var at = message.created_at && when(message.created_at);
+    if (at) {
+      var time = el("time", "sb-time", at);
+      time.dateTime = message.created_at;
+      meta.appendChild(document.createTextNode(" · "));
+      meta.appendChild(time);
+    }
+    item.appendChild(meta);
+    var bubble = el("div", "sb-msg sb-" + message.author_kind);
+    bubble.dataset.author = message.author_kind;
+    bubble.dataset.seq = message.seq;
+    if (message.text) bubble.appendChild(el("div", "sb-text", message.text));
     (message.attachments || []).forEach(function (file) {
       var link = el("button", "sb-file", file.filename + " (" + Math.max(1, Math.round(file.size / 1024)) + " KB)");
       link.type = "button";
       link.dataset.sb = "file";
       link.addEventListener("click", function () { download(message.id, file); });
-      item.appendChild(link);
+      bubble.appendChild(link);
     });
-    var before = null;  // keep seq order even if a frame arrives early
-    Object.keys(shown).forEach(function (s) {
-      if (+s > message.seq && (!before || +s < +before.dataset.seq)) before = shown[s];
+    item.appendChild(bubble);
+    var before = null;  // keep the order they were written in even if a frame arrives early
+    Object.keys(shown).forEach(function (id) {
+      if (+id > message.id && (!before || +id < +before.dataset.id)) before = shown[id];
     });
+    if (!before) before = list.querySelector(".sb-pending-item");  // unsent ones stay last
     list.insertBefore(item, before);
-    shown[message.seq] = item;
-    var pending = list.querySelector('[data-client-id="' + message.client_id + '"]');
-    if (message.client_id && pending) pending.remove();
+    shown[message.id] = item;
+    var pending = message.client_id && list.querySelector('[data-client-id="' + message.client_id + '"]');
+    if (pending) pending.remove();
+    survey(message, item);
     list.scrollTop = list.scrollHeight;
+    if (live && message.author_kind !== "customer") {
+      var note = el("p", "", t("newMessage", { who: authorOf(message), text: message.text }));
+      announcer.appendChild(note);
+      while (announcer.childNodes.length > 3) announcer.removeChild(announcer.firstChild);
+    }
   }
+
+  // ---- the rating question: buttons 1-5 and an optional comment, sent as the number a
+  // reply would carry ("4/5 - comment"), so every channel's answer takes the same path ----
+  var ANSWER_WITHIN_MS = 24 * 3600 * 1000;  // as server/store/csat.py's ANSWER_WITHIN_HOURS
+  function survey(message, item) {
+    var conv = message.conversation_id;
+    if (message.csat === "asked") {
+      var age = Date.now() - new Date(message.created_at).getTime();
+      if (age < ANSWER_WITHIN_MS && conv === state.conversation_id) {
+        surveys[conv] = ratingForm(conv);
+        item.appendChild(surveys[conv]);
+      }
+    } else if (message.csat !== undefined && surveys[conv]) {
+      surveys[conv].remove();  // answered (and thanked)
+      delete surveys[conv];
+    }
+  }
+  function ratingForm(conv) {
+    var box = el("form", "sb-rating");
+    box.dataset.sb = "rating";
+    var group = el("fieldset", "sb-stars");
+    group.appendChild(el("legend", "", t("rate")));
+    var chosen = 0;
+    var buttons = [1, 2, 3, 4, 5].map(function (n) {
+      var b = el("button", "sb-star", String(n));
+      b.type = "button";
+      b.dataset.rating = n;
+      b.setAttribute("aria-label", t("stars", { n: n }));
+      b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", function () {
+        chosen = n;
+        buttons.forEach(function (o) { o.setAttribute("aria-pressed", String(+o.dataset.rating === n)); });
+        submit.disabled = false;
+      });
+      group.appendChild(b);
+      return b;
+    });
+    var label = el("label", "sb-comment-label", t("comment"));
+    var comment = el("textarea", "sb-comment");
+    comment.rows = 2;
+    comment.maxLength = 2000;
+    comment.dataset.sb = "rating-comment";
+    label.appendChild(comment);
+    var submit = el("button", "sb-send sb-rate", t("sendRating"));
+    submit.type = "submit";
+    submit.disabled = true;
+    submit.dataset.sb = "rating-send";
+    box.appendChild(group);
+    box.appendChild(label);
+    box.appendChild(submit);
+    box.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!chosen) return;
+      var words = comment.value.trim();
+      sendText(chosen + "/5" + (words ? " - " + words : ""));
+      box.replaceChildren(el("p", "sb-rated", t("rated")));
+      delete surveys[conv];
+    });
+    return box;
+  }
+
   // Files need the visitor's token, sent as a header (a URL would leak it to logs), so the
   // widget fetches the file and hands the browser a local copy to save.
   function download(messageId, file) {
@@ -146,13 +349,18 @@
       a.click();
       a.remove();
       setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
-    }).catch(function () { status.textContent = "could not download " + file.filename; });
+    }).catch(function () { status.textContent = t("noDownload", { file: file.filename }); });
   }
   function renderPending(entry) {
-    var item = el("li", "sb-msg sb-customer sb-pending");
+    var item = el("li", "sb-item sb-customer sb-pending-item");
     item.dataset.clientId = entry.client_id;
-    item.appendChild(el("div", "sb-text", entry.text));
+    item.appendChild(el("p", "sb-meta", t("you")));
+    var bubble = el("div", "sb-msg sb-customer sb-pending");
+    bubble.dataset.author = "customer";
+    bubble.appendChild(el("div", "sb-text", entry.text));
+    item.appendChild(bubble);
     list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
   }
   state.outbox.forEach(renderPending);
 
@@ -165,7 +373,7 @@
   function frame(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
 
   function startSession() {
-    var body = { inbox: inbox, token: state.token || null };
+    var body = { inbox: inbox, token: state.token || null, language: lang };
     Object.keys(who).forEach(function (k) { body[k] = who[k]; });
     return fetch(base + "/api/webchat/sessions", {
       method: "POST", headers: { "content-type": "application/json" },
@@ -186,24 +394,25 @@
       state.token = s.token;
       state.visitor_id = s.visitor_id;
       save();
+      showGreeting(s.greeting);
       verify.hidden = s.verified || !!who.identifier;
       return s;
     });
   }
 
   function connect() {
-    status.textContent = "connecting…";
+    status.textContent = t("connecting");
     ws = new WebSocket(base.replace(/^http/, "ws") + "/ws/webchat");
     ws.onopen = function () {
       backoff = 500;
       frame({ type: "hello", token: state.token, conversation_id: state.conversation_id || null,
-              last_seq: state.last_seq || 0 });
+              last_seq: state.last_seq || 0, history: !historyShown });
     };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
       if (f.type === "welcome") {
-        status.textContent = "online";
-        if (f.conversation_id !== state.conversation_id) clearMessages();
+        status.textContent = t("online");
+        if (f.conversation_id !== state.conversation_id) state.last_seq = 0;
         state.conversation_id = f.conversation_id;
         state.last_seq = f.resume_after;
         save();
@@ -211,17 +420,24 @@
         state.outbox.forEach(function (m) { frame({ type: "message", client_id: m.client_id, text: m.text }); });
         clearInterval(pingTimer);
         pingTimer = setInterval(function () { frame({ type: "ping" }); }, 25000);
+      } else if (f.type === "history") {
+        historyShown = true;
+        f.messages.forEach(function (m) { render(m, false); });
       } else if (f.type === "message") {
         var m = f.message;
         if (m.conversation_id !== state.conversation_id) {
-          clearMessages();
+          // A new conversation (the last one was resolved): what came before stays shown,
+          // and the last one's rating buttons go (a message now opens the new one).
+          Object.keys(surveys).forEach(function (c) { surveys[c].remove(); delete surveys[c]; });
           state.conversation_id = m.conversation_id;
           state.last_seq = 0;
         }
-        render(m);
+        render(m, synced);
         if (m.author_kind === "agent") typing.textContent = "";  // the message ends the typing
         if (m.seq > state.last_seq) state.last_seq = m.seq;
         save();
+      } else if (f.type === "synced") {
+        synced = true;
       } else if (f.type === "ack") {
         state.outbox = state.outbox.filter(function (e) { return e.client_id !== f.client_id; });
         save();
@@ -235,12 +451,12 @@
           });
         }, wait);
       } else if (f.type === "typing") {
-        typing.textContent = f.active ? "Agent is typing…" : "";
+        typing.textContent = f.active ? t("typing", { name: t("someone") }) : "";
       }
     };
     ws.onclose = function (ev) {
       clearInterval(pingTimer);
-      status.textContent = "reconnecting…";
+      status.textContent = t("reconnecting");
       var again = function () { setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 15000); };
       if (ev.code === 4401) { state.token = null; state.conversation_id = null; state.last_seq = 0; save(); startSession().then(again, again); }
       else again();
@@ -250,7 +466,7 @@
   // A file is a message of its own, sent over HTTP (the socket carries text only); its echo
   // comes back on the socket like any message. The client id makes a resend harmless.
   function sendFile(file) {
-    var entry = { client_id: newClientId(), text: "Sending " + file.name + "…" };
+    var entry = { client_id: newClientId(), text: t("sending", { file: file.name }) };
     renderPending(entry);
     var query = "?client_id=" + entry.client_id + "&filename=" + encodeURIComponent(file.name);
     fetch(base + "/api/webchat/files" + query, {
@@ -261,7 +477,7 @@
       return r.json().then(function (d) { if (!r.ok) throw new Error(d.error || r.statusText); });
     }).catch(function (e) {
       var pending = list.querySelector('[data-client-id="' + entry.client_id + '"] .sb-text');
-      if (pending) pending.textContent = file.name + " was not sent: " + e.message;
+      if (pending) pending.textContent = t("notSent", { file: file.name, why: e.message });
     });
   }
   picker.addEventListener("change", function () {
@@ -287,12 +503,13 @@
     if (!codeSent) {
       api("email-code", { email: value }).then(function () {
         codeSent = true;
-        verifyNote.textContent = "Type the 6-digit code we mailed to " + value + ":";
+        verifyNote.textContent = t("codeNote", { email: value });
         verifyInput.type = "text";
         verifyInput.inputMode = "numeric";
+        verifyInput.autocomplete = "one-time-code";
         verifyInput.value = "";
         verifyInput.placeholder = "123456";
-        verifyButton.textContent = "Confirm";
+        verifyButton.textContent = t("confirm");
       }, function (e) { verifyNote.textContent = e.message; });
     } else {
       api("email-code/confirm", { code: value }).then(function () {
@@ -303,15 +520,18 @@
     }
   });
 
-  form.addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    var text = input.value.trim();
-    if (!text) return;
+  function sendText(text) {
     var entry = { client_id: newClientId(), text: text };
     state.outbox.push(entry);
     save();
     renderPending(entry);
     frame({ type: "message", client_id: entry.client_id, text: text });
+  }
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    sendText(text);
     input.value = "";
     frame({ type: "typing", active: false });
     typingSent = 0;
@@ -328,7 +548,7 @@
 
   startSession().then(connect, function (e) {
     // A refused identity is the embedding page's to fix: say so, never chat as someone else.
-    status.textContent = "unavailable";
+    status.textContent = t("unavailable");
     status.title = e.message;
     setTimeout(function () { startSession().then(connect); }, 5000);
   });
