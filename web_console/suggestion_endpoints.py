@@ -17,7 +17,7 @@ async def get_suggestions(request: Request) -> Response:
       followed the most similar customer message in a resolved conversation of the brand
       that you may see (nearest first, by the cosine similarity of message embeddings). In
       the customer's language; when the customer is upset, each opens with an apology
-      (`adapted` holds "apology"). Nothing is sent.
+      (`adapted` holds "apology", `opening` the sentence added). Nothing is sent.
     responses:
       200:
         description: the suggestions, the language they are in and the customer's tone
@@ -35,7 +35,7 @@ async def get_suggestions(request: Request) -> Response:
                   items:
                     type: object
                     required: [text, source, intent, response, conversation_id, agent_name,
-                               similarity, adapted]
+                               similarity, adapted, opening]
                     properties:
                       text: {type: string}
                       source: {type: string, enum: [bot, similar]}
@@ -45,6 +45,7 @@ async def get_suggestions(request: Request) -> Response:
                       agent_name: {type: [string, "null"]}
                       similarity: {type: [number, "null"]}
                       adapted: {type: array, items: {type: string, enum: [apology]}}
+                      opening: {type: [string, "null"]}
       401: {description: not logged in}
       403: {description: your roles do not include conversations}
       404: {description: no such conversation}

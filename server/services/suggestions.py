@@ -30,8 +30,10 @@ COUNT = 3
 # The customer's messages the look-up reads: the latest ones say what the conversation is
 # about now.
 TURNS = 3
-# Below this cosine similarity a past message is not "similar" (bench/embeddings.py: with
-# WordLlama, paraphrases of one request score 0.55 and up, unrelated requests mostly below).
+# Below this cosine similarity a past message is not "similar". bench/embeddings.py, WordLlama
+# over the NLU examples: a nearest neighbour of the same intent scores 0.65 (median), one of
+# another intent 0.54; the cut keeps most of the first, and the order (nearest first) and the
+# similarity shown to the agent do the rest.
 MIN_SIMILARITY = 0.5
 APOLOGIES = {
     "en": "I'm sorry for the trouble, and thank you for your patience.",
@@ -55,8 +57,10 @@ class SuggestionView(TypedDict):
     conversation_id: str | None
     agent_name: str | None
     similarity: float | None
-    # What was changed to fit this customer: "apology" when one was put first.
+    # What was changed to fit this customer: "apology" when one was put first, and that
+    # opening sentence (None when nothing was added), so a console can show it apart.
     adapted: list[str]
+    opening: str | None
 
 
 class SuggestionsView(TypedDict):
@@ -110,7 +114,7 @@ class Suggestions:
                     continue
                 if reply.language is not None and reply.language != tone.language:
                     continue  # answered in another language: no use to this customer
-                text, adapted = adapt(reply.text, tone)
+                text, adapted, opening = adapt(reply.text, tone)
                 taken.add(_key(reply.text))
                 found.append(
                     SuggestionView(
@@ -122,6 +126,7 @@ class Suggestions:
                         agent_name=reply.agent_name,
                         similarity=round(reply.similarity, 3),
                         adapted=adapted,
+                        opening=opening,
                     )
                 )
         return SuggestionsView(
@@ -146,7 +151,7 @@ class Suggestions:
                 continue
             answer = self._answers.answer(turn.intent, tone.language)
             if answer is not None:
-                text, adapted = adapt(answer.text, tone)
+                text, adapted, opening = adapt(answer.text, tone)
                 return SuggestionView(
                     text=text,
                     source="bot",
@@ -156,17 +161,18 @@ class Suggestions:
                     agent_name=None,
                     similarity=None,
                     adapted=adapted,
+                    opening=opening,
                 )
         return None
 
 
-def adapt(text: str, tone: Tone) -> tuple[str, list[str]]:
-    """The text for this customer: an apology first when they are upset and the text has
-    none (only in a language we have one in)."""
+def adapt(text: str, tone: Tone) -> tuple[str, list[str], str | None]:
+    """The text for this customer, what was changed and the opening added: an apology first
+    when they are upset and the text has none (only in a language we have one in)."""
     apology = APOLOGIES.get(tone.language)
     if tone.negative and apology is not None and not _APOLOGISING.search(text):
-        return f"{apology} {text}", ["apology"]
-    return text, []
+        return f"{apology} {text}", ["apology"], apology
+    return text, [], None
 
 
 def _key(text: str) -> str:

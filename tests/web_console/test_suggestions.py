@@ -110,6 +110,7 @@ async def test_an_upset_customer_gets_the_bots_answer_and_the_reply_that_resolve
     assert first["text"].startswith("I'm sorry for the trouble")
     assert "return any item within 30 days" in first["text"]
     assert first["adapted"] == ["apology"]
+    assert first["text"].startswith(first["opening"])
     assert second["source"] == "similar"
     assert second["conversation_id"] == returned.conversation_id
     assert second["text"].endswith(RETURN_REPLY)
@@ -150,6 +151,7 @@ async def test_a_calm_french_customer_gets_french_answers_without_an_apology(
     bot, *similar = answer["suggestions"]
     assert bot["text"].startswith("Vous pouvez retourner un article sous 30 jours")
     assert bot["adapted"] == []
+    assert bot["opening"] is None
     # The reply given in English answered an English-speaking customer: not offered here.
     assert [s["text"] for s in similar] == [FRENCH_RETURN_REPLY]
     assert similar[0]["conversation_id"] == french.conversation_id

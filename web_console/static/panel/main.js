@@ -7,6 +7,7 @@ import { CustomerContext } from "./context.js";
 import { api } from "./api.js";
 import { MentionToasts, Notes, resetDraft } from "./notes.js";
 import * as store from "./store.js";
+import { attachSuggestions } from "./suggestions.js";
 import { html, render } from "./ui.js";
 
 function Panel() {
@@ -24,6 +25,7 @@ toastBox.className = "mention-toasts";
 document.getElementById("toasts").append(toastBox);
 render(html`<${MentionToasts} />`, toastBox);
 attachToReply(document.getElementById("reply"), document.getElementById("reply-form"));
+attachSuggestions(document.getElementById("reply"), document.getElementById("reply-form"));
 
 document.addEventListener("console:start", (event) => store.start(event.detail));
 document.addEventListener("console:open", (event) => {
