@@ -14,6 +14,7 @@ wrote them, in their language.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
@@ -126,6 +127,8 @@ class SummaryView(TypedDict):
     wants: str
     tried: str
     stopped: str
+    # "The customer sounds upset." or empty.
+    mood: str
     facts: list[FactView]
     # The customer's message that says what they want, and the one the bot gave up on.
     request_seq: int | None
@@ -156,6 +159,7 @@ class Summary:
             wants=self.wants,
             tried=self.tried,
             stopped=self.stopped,
+            mood=self.mood,
             facts=list(self.facts),
             request_seq=self.request_seq,
             trigger_seq=self.trigger_seq,
@@ -218,8 +222,8 @@ def _wants(request: Turn | None, language: str | None) -> str:
     known = request.intent and request.intent not in SMALL_TALK
     if known and (request.confidence or 0) >= CONFIDENT:
         want = WANTS.get(request.intent or "", f"help with {_words(request.intent or '')}")
-        return f"The customer wants {want}{writes}: {quote(request.text)}."
-    return f"The customer wrote{writes}: {quote(request.text)}."
+        return _sentence(f"The customer wants {want}{writes}: {quote(request.text)}.")
+    return _sentence(f"The customer wrote{writes}: {quote(request.text)}.")
 
 
 def _tried(transcript: Transcript) -> str:
@@ -232,7 +236,7 @@ def _tried(transcript: Transcript) -> str:
             actions.append(_words(turn.action))
     times = "once" if len(bot) == 1 else f"{len(bot)} times"
     did = f" ({', '.join(actions[:4])})" if actions else ""
-    return f"The bot answered {times}{did}; its last answer: {quote(bot[-1].text)}."
+    return _sentence(f"The bot answered {times}{did}; its last answer: {quote(bot[-1].text)}.")
 
 
 def _stopped(transcript: Transcript, trigger: Turn | None, request: Turn | None) -> str:
@@ -242,7 +246,7 @@ def _stopped(transcript: Transcript, trigger: Turn | None, request: Turn | None)
     why = REASONS.get(reason, _words(reason))
     if trigger is None or trigger is request:
         return f"It handed over because {why}."
-    return f"It handed over because {why}, on {quote(trigger.text)}."
+    return _sentence(f"It handed over because {why}, on {quote(trigger.text)}.")
 
 
 def _mood(customer: list[Turn]) -> str:
@@ -288,6 +292,12 @@ def _words(name: str) -> str:
     for prefix in ("action_", "utter_"):
         name = name.removeprefix(prefix)
     return name.replace("_", " ").strip()
+
+
+def _sentence(words: str) -> str:
+    """A sentence ending in a quote: its full stop is dropped when the quote already ends
+    one (“where is it?”, not “where is it?”.)."""
+    return words[:-1] if re.search(r"[.!?]”\.$", words) else words
 
 
 def quote(text: str) -> str:

@@ -63,7 +63,7 @@ def test_an_english_handoff_says_what_the_customer_wants_what_the_bot_tried_and_
     )
     assert summary.tried == (
         "The bot answered 2 times (greet, check order status); its last answer: "
-        "“Order 10234 is on its way with DHL.”."
+        "“Order 10234 is on its way with DHL.”"
     )
     assert summary.stopped == (
         "It handed over because the customer asked for a person, on "
@@ -132,7 +132,7 @@ def test_without_a_bot_or_an_understood_intent_the_longest_message_says_what_the
     # The handoff came with the first message; the request is read from all of them.
     assert summary.wants == "The customer wrote: “my refund for the blue jacket never arrived”."
     assert summary.tried == "The bot did not answer."
-    assert summary.stopped == "It handed over because no bot answers this inbox, on “hello??”."
+    assert summary.stopped == "It handed over because no bot answers this inbox, on “hello??”"
     assert summary.facts == ()
     typed = Transcript(turns=(Turn(1, 1, "customer", "livrée aujourd\u2019hui ?", at(0)),))
     assert [f["value"] for f in summarize(typed).facts] == ["2026-12-03"]

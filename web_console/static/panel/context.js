@@ -3,6 +3,7 @@
 // they asked before and what they ordered. All read the store's `context` signal.
 import { amount, day, reasonText, signed, when } from "./format.js";
 import { context } from "./store.js";
+import { HandoffSummary } from "./summary.js";
 import { html } from "./ui.js";
 
 // Scroll the transcript (console.js's #messages) to a message and mark it.
@@ -118,6 +119,7 @@ export function CustomerContext() {
   }
   return html`
     ${state === "error" ? html`<p class="cp-error" role="alert">Could not refresh: ${error}</p>` : null}
+    <${HandoffSummary} show=${showMessage} />
     <${CustomerCard} customer=${data.customer} />
     <${Handoff} handoff=${data.handoff} />
     <${Sentiment} points=${data.sentiment} />

@@ -12,10 +12,15 @@ export const context = signal({ state: "idle", data: null, error: "" });
 export const notes = signal([]);            // the open conversation's notes, oldest first
 export const colleagues = signal([]);       // whom a note may mention: [{id, name, status}]
 export const toasts = signal([]);           // mentions of me: [{id, text, conversationId}]
+// A chat model's summary (GET …/summary): {state: "idle" | "asking" | "ready" | "unavailable" | "off",
+// abstractive: {text, drafts, model} | null}. The extractive one comes with the context.
+export const modelSummary = signal({ state: "idle", abstractive: null });
 
 // Each open bumps it: answers that arrive for a conversation no longer open are dropped.
 let generation = 0;
 let reloadTimer = null;
+// Without SWITCHBOARD_LLM_URL the server says "off" once, and is not asked again.
+let modelOff = false;
 // How long a burst of conversation.updated events of the open conversation (a claim, then a
 // first reply) is gathered into one re-read of its context.
 const RELOAD_DELAY_MS = 250;
@@ -44,6 +49,7 @@ export function open(id) {
     conversation.value = null;
     context.value = { state: "loading", data: null, error: "" };
     notes.value = [];
+    modelSummary.value = { state: modelOff ? "off" : "idle", abstractive: null };
   });
   api("GET", `/console/api/conversations/${id}`).then(
     (view) => { if (mine === generation) conversation.value = view; },
@@ -55,8 +61,31 @@ export function open(id) {
 
 function loadContext(id, mine) {
   api("GET", `/console/api/conversations/${id}/context`).then(
-    (data) => { if (mine === generation) context.value = { state: "ready", data, error: "" }; },
+    (data) => {
+      if (mine !== generation) return;
+      context.value = { state: "ready", data, error: "" };
+      loadModelSummary(id, mine);
+    },
     (e) => { if (mine === generation) context.value = { state: "error", data: context.value.data, error: e.message }; },
+  );
+}
+
+// The chat model's summary, asked after the context is shown: the panel never waits on it,
+// the extractive summary stays until it arrives, and stays for good if the model fails.
+function loadModelSummary(id, mine) {
+  if (modelOff) return;
+  const shown = modelSummary.value.abstractive;
+  modelSummary.value = { state: "asking", abstractive: shown };
+  api("GET", `/console/api/conversations/${id}/summary`).then(
+    (d) => {
+      if (d.llm === "off") modelOff = true;
+      if (mine !== generation) return;
+      // A failed re-read keeps what the model said about the conversation a moment ago.
+      modelSummary.value = d.abstractive
+        ? { state: "ready", abstractive: d.abstractive }
+        : { state: d.llm, abstractive: d.llm === "off" ? null : shown };
+    },
+    () => { if (mine === generation) modelSummary.value = { state: "unavailable", abstractive: shown }; },
   );
 }
 
