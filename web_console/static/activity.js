@@ -43,7 +43,8 @@ function place(a) {
     el("time", { dateTime: a.created_at || "", text: when(a.created_at) }));
   li.dataset.activity = a.id;
   li.dataset.at = a.created_at || "";
-  // After every row at or before its time: rows arrive in any order, the transcript reads in time.
+  // After every row at or before its time (a message of the same time included: the one
+  // that caused it): rows arrive in any order, the transcript reads in time.
   const at = Date.parse(li.dataset.at) || Infinity;
   let before = null;
   for (let row = messages.lastElementChild; row; row = row.previousElementSibling) {

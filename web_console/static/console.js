@@ -8,6 +8,8 @@
   var lastEventId = 0, ws = null, backoff = 500, typingSent = 0, typingStop = null;
   var connectedBefore = false;
   var me = null, works = false, view = "queue", queue = [], directory = { agents: [], teams: [] };
+  // The Resolved tab's pages: read when the tab is first shown, then on "Show more".
+  var resolvedRead = false, resolvedNext = null;
   var queueTimer = null, overviewTimer = null;
 
   function api(method, path, body) {
@@ -90,7 +92,17 @@
     document.dispatchEvent(new CustomEvent("console:view", { detail: v }));
     if (v === "supervisor") refreshOverview();
     if (v === "queue") refreshQueue();
+    if (v === "resolved" && !resolvedRead) readResolved(null);
     renderList();
+  }
+  function readResolved(before) {
+    resolvedRead = true;
+    api("GET", "/console/api/conversations?status=resolved" + (before ? "&before=" + encodeURIComponent(before) : ""))
+      .then(function (d) {
+        d.conversations.forEach(function (c) { if (!conversations[c.id]) conversations[c.id] = c; });
+        resolvedNext = d.next_before;
+        renderList();
+      }, function () { resolvedRead = false; });
   }
   Array.prototype.forEach.call(document.querySelectorAll("#tabs .tab"), function (b) {
     b.addEventListener("click", function () { setView(b.dataset.view); });
@@ -187,6 +199,20 @@
     if (view === "queue") {
       queue.forEach(function (q) { ul.appendChild(item(conversations[q.id] || q, q)); });
       if (!queue.length) ul.appendChild(el("li", "empty", "Nobody is waiting."));
+      return;
+    }
+    if (view === "resolved") {
+      var done = Object.keys(conversations).map(function (k) { return conversations[k]; })
+        .filter(function (c) { return c.status === "resolved"; })
+        .sort(function (a, b) { return (b.updated_at || "").localeCompare(a.updated_at || ""); });
+      done.forEach(function (c) { ul.appendChild(item(c, null)); });
+      if (!done.length) ul.appendChild(el("li", "empty", resolvedRead ? "Nothing resolved yet." : "Loading…"));
+      if (resolvedNext) {
+        var more = el("button", "more", "Show more");
+        more.type = "button";
+        more.addEventListener("click", function () { readResolved(resolvedNext); });
+        var li = el("li", "more-row"); li.appendChild(more); ul.appendChild(li);
+      }
       return;
     }
     (view === "mine" ? mine : all)
@@ -339,12 +365,14 @@
     placeByTime(li);
     $("messages").scrollTop = $("messages").scrollHeight;
   }
-  // After every row at or before its time (activity.js places the transcript's other rows,
-  // which may arrive first, by the same rule).
+  // After every row at or before its time (activity.js places the transcript's activities,
+  // which may arrive first, by the same rule). A message and the activity it caused share
+  // their transaction's time: the message goes first.
   function placeByTime(li) {
     var list = $("messages"), at = Date.parse(li.dataset.at) || Infinity, before = null;
     for (var row = list.lastElementChild; row; row = row.previousElementSibling) {
-      if (!(Date.parse(row.dataset.at) > at)) break;
+      var rowAt = Date.parse(row.dataset.at);
+      if (!(rowAt > at || (rowAt === at && row.dataset.activity))) break;
       before = row;
     }
     list.insertBefore(li, before);

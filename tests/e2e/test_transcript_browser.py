@@ -1,0 +1,105 @@
+"""The transcript in a real Chromium: each message names its author and time, and what
+happened between messages (handed off and why, taken, resolved) sits inline in time order,
+live as it happens and the same after a reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from server.services import demo
+from tests.e2e.test_browser import SHOTS
+from tests.e2e.test_context_panel import console_page, contexts
+from tests.harness import RunningServer, until
+from tests.web_console.brands import PASSWORD, conversation_in, message_from, person
+
+pytestmark = pytest.mark.browser
+# The acknowledgement a web chat customer gets when no bot answers.
+ACK = (
+    "Thanks for your message! We have received it and a member of our team will reply here shortly."
+)
+__all__ = ["contexts"]  # the fixture, shared with the context panel's tests
+
+
+async def rows_of(page: Page) -> list[str]:
+    """Each transcript row as "author: text" (a message) or "· what" (an activity)."""
+    return list(
+        await page.locator("#messages > li").evaluate_all(
+            """rows => rows.map(r => r.classList.contains('activity')
+                 ? '· ' + r.querySelector('.what').textContent
+                 : r.querySelector('.who .author').textContent + ': '
+                   + r.querySelector('.text').textContent)"""
+        )
+    )
+
+
+async def test_activities_sit_between_messages_in_time_order_and_arrive_live(
+    browser: Browser, site: RunningServer, contexts: list[BrowserContext]
+) -> None:
+    shop = await conversation_in(site, demo.WEBCHAT_INBOX, "my parcel is late")
+    sam = await person(site, demo.BRAND_SLUG, "supervisor")
+    console = await console_page(browser, contexts)
+    await console.sign_in(site.base_url, sam, PASSWORD)
+    page = console.page
+    await page.click("#tabs [data-view=open]")
+    await page.locator("#conversations li", has_text="my parcel is late").click()
+    messages = page.locator("#messages > li")
+    await expect(messages).to_have_count(3)
+    assert await rows_of(page) == [
+        "Customer of demo-web: my parcel is late",
+        f"Switchboard: {ACK}",
+        "· Handed to a human: no bot",
+    ]
+    stamp = messages.first.locator(".who time")
+    await expect(stamp).to_have_attribute("datetime", re.compile(r"^2\d{3}-"))
+
+    # Replying takes the conversation; then the customer writes; then Resolve.
+    await page.fill("#reply", "Let me look at your parcel.")
+    await page.click("#send")
+    await expect(messages).to_have_count(5)
+    await message_from(site, demo.WEBCHAT_INBOX, shop, "thanks, it is order 10234")
+    await expect(messages).to_have_count(6)
+    await page.click("#resolve")
+    await expect(page.locator("#messages li.activity.resolved")).to_have_count(1)
+
+    # Resolving also says goodbye and asks for a rating (one transaction with its csat row).
+    async def asked() -> bool:
+        return bool(
+            await site.services.pool.fetchval(
+                "SELECT count(*) FROM csat WHERE conversation_id = $1::uuid", shop.conversation_id
+            )
+        )
+
+    await until(asked)
+    async with site.services.pool.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM messages WHERE conversation_id = $1::uuid)"
+            " + (SELECT count(*) FROM activities WHERE conversation_id = $1::uuid)",
+            shop.conversation_id,
+        )
+    await expect(messages).to_have_count(stored)
+    live = await rows_of(page)
+    assert live[:7] == [
+        "Customer of demo-web: my parcel is late",
+        f"Switchboard: {ACK}",
+        "· Handed to a human: no bot",
+        "supervisor of demo: Let me look at your parcel.",
+        "· supervisor of demo took the conversation (by replying)",
+        "Customer of demo-web: thanks, it is order 10234",
+        "· Resolved by supervisor of demo",
+    ]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "transcript-activities-1280.png"))
+
+    # Read again from the server (messages and activities arrive in either order).
+    phone = await console_page(browser, contexts, 390, 844)
+    await phone.sign_in(site.base_url, sam, PASSWORD)
+    await phone.page.click("#tabs [data-view=resolved]")
+    await phone.page.locator("#conversations li", has_text="order 10234").click()
+    await expect(phone.page.locator("#messages > li")).to_have_count(len(live))
+    assert await rows_of(phone.page) == live
+    await phone.page.screenshot(path=str(SHOTS / "transcript-activities-390.png"))
+    assert not console.refused
+    assert not phone.refused
