@@ -15,7 +15,10 @@ async def get_suggestions(request: Request) -> Response:
       Up to three texts to start a reply from, each with its source: `bot`, the bot's answer
       to the latest intent it recognised that has one; `similar`, the agent reply that
       followed the most similar customer message in a resolved conversation of the brand
-      that you may see (nearest first, by the cosine similarity of message embeddings). In
+      that you may see (nearest first, by the cosine similarity of message embeddings);
+      `llm`, with SWITCHBOARD_LLM_URL, a language model's draft in a place the others left
+      empty, once the model has answered for the conversation as it stands (see
+      GET /console/api/conversations/{id}/summary; nobody waits on the model here). In
       the customer's language; when the customer is upset, each opens with an apology
       (`adapted` holds "apology", `opening` the sentence added). Nothing is sent.
     responses:
@@ -38,7 +41,7 @@ async def get_suggestions(request: Request) -> Response:
                                similarity, adapted, opening]
                     properties:
                       text: {type: string}
-                      source: {type: string, enum: [bot, similar]}
+                      source: {type: string, enum: [bot, similar, llm]}
                       intent: {type: [string, "null"]}
                       response: {type: [string, "null"]}
                       conversation_id: {type: [string, "null"], format: uuid}

@@ -19,7 +19,7 @@ from server.services import privacy
 from server.services.agents import create_agent
 from server.services.brand_texts import BrandTexts, BrandTextService
 from server.services.passwords import PasswordService
-from server.services.suggestions import Suggestions, SuggestionsView
+from server.services.suggestions import COUNT, Suggestions, SuggestionsView, with_drafts
 from server.services.summaries import PanelContext, ReplyDraft, Summaries, SummaryAnswer
 from server.services.teamwork import Teamwork
 from server.store import Pool, activities, audit, context, mail, people
@@ -174,7 +174,13 @@ class ConsoleBackendImpl:
         await self._placed(agent, conversation_id)
         if self.suggester is None:
             return SuggestionsView(suggestions=[], language="en", tone="neutral")
-        return await self.suggester.for_conversation(UUID(conversation_id), access.reach(agent))
+        view = await self.suggester.for_conversation(UUID(conversation_id), access.reach(agent))
+        if len(view["suggestions"]) >= COUNT or not self._summaries.llm:
+            return view
+        # Only drafts already made (the panel's summary asks the model); none are waited for.
+        async with _translated():
+            drafts = await self._summaries.drafts(UUID(conversation_id))
+        return with_drafts(view, [d["text"] for d in drafts])
 
     async def search(self, agent: Agent, query: str, before: int | None) -> SearchPage:
         async with self._pool.acquire() as conn:

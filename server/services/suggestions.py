@@ -5,7 +5,10 @@ each saying where it came from.
    one (nlu/responses.py);
 2. the agent replies that followed the most similar customer messages in the brand's
    resolved conversations the agent may see (pgvector, server/store/embeddings.py);
-3. (the knowledge base's articles, when there is one.)
+3. (the knowledge base's articles, when there is one;)
+4. a language model's drafts (SWITCHBOARD_LLM_URL, server/services/summaries.py) in the
+   places the others left empty, when the model has answered for this version of the
+   conversation (``with_drafts``: nobody waits on the model here).
 
 Each is in the customer's language (the bot's variation for it; past replies answered in
 it) and, when the customer is upset (their latest message, or their last few on average, at
@@ -16,6 +19,7 @@ is sent: the console puts the text in the reply box to edit.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 from uuid import UUID
@@ -41,7 +45,7 @@ APOLOGIES = {
 }
 _APOLOGISING = re.compile(r"\b(sorry|apologi[sz]e|désolée?|excuse)", re.IGNORECASE)
 
-Source = Literal["bot", "similar"]
+Source = Literal["bot", "similar", "llm"]
 
 
 class SuggestionView(TypedDict):
@@ -177,3 +181,31 @@ def adapt(text: str, tone: Tone) -> tuple[str, list[str], str | None]:
 
 def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def with_drafts(view: SuggestionsView, drafts: Sequence[str]) -> SuggestionsView:
+    """The suggestions with a language model's drafts in the places left (up to COUNT),
+    skipping any that repeats one already there. The model was asked for the customer's
+    language and tone, so a draft is taken as it is."""
+    found = list(view["suggestions"])
+    taken = {_key(s["text"]) for s in found}
+    for text in drafts:
+        if len(found) >= COUNT:
+            break
+        if _key(text) in taken:
+            continue
+        taken.add(_key(text))
+        found.append(
+            SuggestionView(
+                text=text,
+                source="llm",
+                intent=None,
+                response=None,
+                conversation_id=None,
+                agent_name=None,
+                similarity=None,
+                adapted=[],
+                opening=None,
+            )
+        )
+    return SuggestionsView(suggestions=found, language=view["language"], tone=view["tone"])

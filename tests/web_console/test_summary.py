@@ -87,6 +87,11 @@ async def test_the_models_summary_and_drafts_come_from_the_transcript_once_per_v
     [sent] = standin.requests
     assert sent["model"] == "stand-in-7b"
     assert "[1] Customer: where is my order 10234?" in sent["messages"][1]["content"]
+    # The suggested replies take the drafts in the places left empty (no bot, no past case).
+    suggested = (await sam.get(f"{url[: -len('/summary')]}/suggestions")).json()["suggestions"]
+    assert [(s["source"], s["text"]) for s in suggested] == [
+        ("llm", d) for d in answer["abstractive"]["drafts"]
+    ]
     # A second open of the same conversation: from the cache.
     assert (await sam.get(url)).json() == answer
     assert len(standin.requests) == 1

@@ -4,7 +4,7 @@
 // card, puts the text in the reply box to edit; nothing is ever sent from here. Re-read when
 // a conversation opens and when the bot has understood a new customer message in it.
 import { api } from "./api.js";
-import { openId } from "./store.js";
+import { modelSummary, openId } from "./store.js";
 import { effect, html, render, signal } from "./ui.js";
 
 // {state: "idle" | "loading" | "ready" | "error", data: {suggestions, language, tone} | null}
@@ -28,6 +28,7 @@ function load(id) {
 
 function source(s) {
   if (s.source === "bot") return { chip: "Bot answer", detail: s.intent ? s.intent.replaceAll("_", " ") : "" };
+  if (s.source === "llm") return { chip: "Drafted by the language model", detail: "" };
   const parts = [];
   if (s.similarity !== null) parts.push(`${Math.round(s.similarity * 100)}% similar`);
   if (s.agent_name) parts.push(`by ${s.agent_name}`);
@@ -80,6 +81,13 @@ export function attachSuggestions(field, form) {
     clearTimeout(timer);
     suggested.value = { state: "idle", data: null };
     if (id) load(id);
+  });
+  // A language model's drafts fill empty places once it has answered (panel/store.js asks it
+  // for the summary after the context): re-read when its summary arrives.
+  effect(() => {
+    if (modelSummary.value.state !== "ready") return;
+    const id = openId.peek();
+    if (id && (suggested.peek().data?.suggestions.length ?? 3) < 3) load(id);
   });
   document.addEventListener("console:event", (event) => {
     const frame = event.detail;
