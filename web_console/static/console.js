@@ -186,6 +186,11 @@
     if (extra) li.appendChild(el("div", "why", extra.explanation));
     li.appendChild(el("div", "preview", c.preview || ""));
     li.addEventListener("click", function () { openConversation(c.id); });
+    // Reachable by Tab and opened by Enter or Space, as a click opens it.
+    li.tabIndex = 0;
+    li.addEventListener("keydown", function (ev) {
+      if (ev.target === li && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); openConversation(c.id); }
+    });
     return li;
   }
   function renderList() {

@@ -225,8 +225,8 @@
     var d = new Date(iso);
     if (isNaN(d)) return null;
     var today = new Date().toDateString() === d.toDateString();
-    var opts = today ? { hour: "2-digit", minute: "2-digit" }
-      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    var opts = today ? { hour: "numeric", minute: "2-digit" }
+      : { day: "numeric", month: "short", hour: "numeric", minute: "2-digit" };
     return d.toLocaleString(lang, opts);
   }
   function render(message, live) {
@@ -327,8 +327,10 @@
       if (!chosen) return;
       var words = comment.value.trim();
       sendText(chosen + "/5" + (words ? " - " + words : ""));
-      box.replaceChildren(el("p", "sb-rated", t("rated")));
+      // The buttons go; the focus goes back to the message box rather than to nowhere.
+      box.replaceWith(el("p", "sb-rated", t("rated")));
       delete surveys[conv];
+      input.focus();
     });
     return box;
   }
