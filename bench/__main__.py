@@ -2,7 +2,9 @@
 `websockets` echo server measured in the same run; then the NLU engines side by side
 (bench/nlu.py), the router (bench/routing.py), inbound mail (bench/mail.py), webhook
 ingest under wrk (bench/webhooks.py) and the CLI's and server's start-up (bench/startup.py);
-writes bench/RESULTS.md. BENCH_ONLY=ws, routing, mail, webhooks, startup or nlu runs one part.
+then the message embeddings' candidates (bench/embeddings.py) and suggested replies over
+100,000 stored messages (bench/suggestions.py); writes bench/RESULTS.md. BENCH_ONLY=ws,
+routing, mail, webhooks, startup, nlu, embeddings or suggestions runs one part.
 Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
@@ -122,7 +124,7 @@ def sustained(results: list[Result]) -> float:
     return max(ok, default=0.0)
 
 
-PARTS = ("", "ws", "routing", "mail", "webhooks", "startup", "nlu")
+PARTS = ("", "ws", "routing", "mail", "webhooks", "startup", "nlu", "embeddings", "suggestions")
 
 
 def main() -> None:
@@ -151,6 +153,14 @@ def main() -> None:
         from bench import nlu
 
         nlu.main()
+    if only in ("", "embeddings"):
+        from bench import embeddings
+
+        embeddings.main()
+    if only in ("", "suggestions"):
+        from bench import suggestions
+
+        suggestions.main()
 
 
 def transport() -> None:

@@ -51,6 +51,12 @@ FOLDS = int(_size("BENCH_NLU_FOLDS", "3", "2"))
 PARSES = int(_size("BENCH_NLU_PARSES", "0", "20"))
 
 
+# bench/suggestions.py: resolved conversations stored (a customer message and a reply each),
+# and open conversations asking for suggestions one at a time.
+SUGGESTION_MESSAGES = int(_size("BENCH_SUGGESTION_MESSAGES", "100000", "2000"))
+SUGGESTION_QUERIES = int(_size("BENCH_SUGGESTION_QUERIES", "200", "10"))
+
+
 def describe() -> str:
     """The sizes that differ from a full run's, for a figures line ("" when none do)."""
     return "BENCH_SIZE=smoke (figures meaningless, not written)" if SMOKE else ""

@@ -26,6 +26,8 @@ PARTS = {
     "webhooks": "Command: `make bench` (or `python -m bench.webhooks`). Machine: ",
     "startup": "Command: `make bench` (or `python -m bench.startup`). Machine: ",
     "nlu": "Command: `make bench` (or `python -m bench.nlu`), BENCH_NLU_FOLDS=2. Machine: ",
+    "embeddings": "Command: `make bench` (or `python -m bench.embeddings`). Machine: ",
+    "suggestions": "Command: `make bench` (or `python -m bench.suggestions`). Machine: ",
 }
 
 
