@@ -79,7 +79,9 @@ def message_view(row: asyncpg.Record) -> MessageView:
         view["attachments"] = meta["attachments"]
     if meta.get("csat") is not None:
         view["csat"] = meta["csat"]
-    if "author_name" in keys and row["author_name"]:
+    # By get(), not `in keys`: keys is an iterator, and a look-up past the delivery columns
+    # would use it up before they are looked for.
+    if row.get("author_name"):
         view["author_name"] = row["author_name"]
     if "full_text" in meta or meta.get("receipt_id"):
         view["original"] = True
