@@ -103,6 +103,7 @@ class ConversationView(TypedDict):
     created_at: str | None
     updated_at: str | None
     preview: str | None
+    labels: list[str]
     subject: str | None
 
 

@@ -3,10 +3,15 @@ resolve, merge contacts, hand back to the bot, and download a message's files.""
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from web_console import labels as rules
+from web_console.port import ListFilter
 from web_console.requests import (
     BIGINT_MAX,
     POSITION_MAX,
@@ -90,6 +95,15 @@ async def list_conversations(request: Request) -> Response:
       - {name: before, in: query, required: false,
          description: "the `next_before` of the previous page",
          schema: {type: string, maxLength: 100}}
+      - {name: channel, in: query, required: false,
+         schema: {type: string, enum: [webchat, email, telegram, slack]}}
+      - {name: brand, in: query, required: false, description: a brand's id,
+         schema: {type: string, format: uuid}}
+      - {name: team, in: query, required: false, description: a team's id,
+         schema: {type: string, format: uuid}}
+      - {name: language, in: query, required: false, description: "e.g. en, fr",
+         schema: {type: string, maxLength: 16}}
+      - {name: label, in: query, required: false, schema: {type: string, maxLength: 40}}
     responses:
       200:
         description: >
@@ -98,7 +112,8 @@ async def list_conversations(request: Request) -> Response:
           happens after this list
       401: {description: not logged in}
       403: {description: your roles do not include conversations}
-      422: {description: unknown status, or a cursor this list did not give}
+      422: {description: "unknown status or channel, a malformed id, language or label,
+                          or a cursor this list did not give"}
     """
     agent = await reader(request)
     raw = request.query_params.get("status")
@@ -110,10 +125,39 @@ async def list_conversations(request: Request) -> Response:
         raise HTTPException(422, "before: not a cursor this list gave")
     backend = console_of(request).backend
     last_event_id = await backend.last_event_id()  # first, so nothing falls between
-    items, cursor = await ask(backend.conversations(agent, statuses, before))
+    items, cursor = await ask(backend.conversations(agent, statuses, before, list_filter(request)))
     return JSONResponse(
         {"conversations": items, "next_before": cursor, "last_event_id": last_event_id}
     )
+
+
+CHANNELS = ("webchat", "email", "telegram", "slack")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})?")
+
+
+def list_filter(request: Request) -> ListFilter:
+    """The list's filters from the query, each checked (422 naming the one at fault)."""
+    query = request.query_params
+    channel = query.get("channel")
+    if channel is not None and channel not in CHANNELS:
+        raise HTTPException(422, f"channel: must be one of {', '.join(CHANNELS)}")
+    ids = {}
+    for name in ("brand", "team"):
+        value = query.get(name)
+        if value is not None:
+            try:
+                ids[name] = str(uuid.UUID(value))
+            except ValueError:
+                raise HTTPException(422, f"{name}: not an id") from None
+    language = query.get("language")
+    if language is not None and not _LANGUAGE.fullmatch(language):
+        raise HTTPException(422, "language: a language code such as en or fr")
+    raw_label = query.get("label")
+    try:
+        label = rules.label(raw_label) if raw_label is not None else None
+    except rules.NotALabel as exc:
+        raise HTTPException(422, f"label: {exc}") from None
+    return ListFilter(channel, ids.get("brand"), ids.get("team"), language, label)
 
 
 async def search(request: Request) -> Response:

@@ -66,6 +66,20 @@ class ActionRefused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ListFilter:
+    """What a console list is narrowed to, as the endpoint checked it; None is "any"."""
+
+    channel: str | None = None
+    brand_id: str | None = None  # a UUID
+    team_id: str | None = None  # a UUID
+    language: str | None = None
+    label: str | None = None
+
+
+EVERYTHING = ListFilter()
+
+
+@dataclass(frozen=True, slots=True)
 class Client:
     """Where a request came from, for the session list and the audit log."""
 
@@ -126,11 +140,26 @@ class ConsoleBackend(Protocol):
     Unknown, an action their role does not allow raises Forbidden."""
 
     async def conversations(
-        self, agent: Agent, statuses: list[str], before: str | None = None
+        self,
+        agent: Agent,
+        statuses: list[str],
+        before: str | None = None,
+        only: ListFilter = EVERYTHING,
     ) -> tuple[Sequence[Mapping[str, Any]], str | None]:
-        """A page of the conversations the agent may see, by latest activity, after the
-        ``before`` cursor; and the next page's cursor (None after the last). BadValue for a
-        cursor this list did not give."""
+        """A page of the conversations the agent may see (and the filter keeps), by latest
+        activity, after the ``before`` cursor; and the next page's cursor (None after the
+        last). BadValue for a cursor this list did not give."""
+        ...
+
+    async def set_labels(
+        self, agent: Agent, conversation_id: str, labels: Sequence[str]
+    ) -> Mapping[str, Any]:
+        """Replace the conversation's labels (normalised by the caller); its view."""
+        ...
+
+    async def filter_options(self, agent: Agent) -> Mapping[str, Any]:
+        """What the lists may be narrowed to, within what the agent may see: brands, teams,
+        languages of open conversations, labels (most used first)."""
         ...
 
     async def conversation(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...

@@ -44,6 +44,7 @@ from web_console.conversation_endpoints import (
     transfer,
 )
 from web_console.hub import ConsoleHub
+from web_console.label_endpoints import list_filters, put_labels
 from web_console.people_endpoints import audit_log, invite, list_people, set_access
 from web_console.port import AgentDirectory, ConsoleBackend
 from web_console.requests import Console, ConsoleScope, SessionCookie
@@ -113,8 +114,10 @@ API = [
     Route("/api/conversations/{id}/messages", list_messages, methods=["GET"]),
     Route("/api/conversations/{id}/context", get_context, methods=["GET"]),
     Route("/api/conversations/{id}/summary", get_summary, methods=["GET"]),
-    Route("/api/conversations/{id}/activities", list_activities, methods=["GET"]),
     Route("/api/conversations/{id}/suggestions", get_suggestions, methods=["GET"]),
+    Route("/api/conversations/{id}/activities", list_activities, methods=["GET"]),
+    Route("/api/conversations/{id}/labels", put_labels, methods=["PUT"]),
+    Route("/api/filters", list_filters, methods=["GET"]),
     Route("/api/conversations/{id}/notes", teamwork.list_notes, methods=["GET"]),
     Route("/api/conversations/{id}/notes", teamwork.post_note, methods=["POST"]),
     Route(

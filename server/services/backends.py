@@ -9,9 +9,10 @@ from typing import IO, Any
 from uuid import UUID
 
 from channels.base import Attachment, safe_filename
-from server import store
+from server import events, store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
+from server.events import Event
 from server.live.bus import EventBus
 from server.payloads import ActivityView, ConversationView, MessageView, NoteView
 from server.pipeline.flow import Pipeline
@@ -23,15 +24,26 @@ from server.services.suggestions import COUNT, Suggestions, SuggestionsView, wit
 from server.services.summaries import PanelContext, ReplyDraft, Summaries, SummaryAnswer
 from server.services.teamwork import Teamwork
 from server.store import Pool, activities, audit, context, mail, people
+from server.store import labels as labels_store
 from server.store import privacy as privacy_store
 from server.store import search as search_store
 from server.store.audit import AuditPage
 from server.store.brand_texts import BrandText, Kind
 from server.store.canned import CannedView, RenderedCanned
+from server.store.labels import FilterOptions
 from server.store.search import SearchPage
 from web_console import access
 from web_console.access import Placement
-from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown, UploadedFile
+from web_console.port import (
+    EVERYTHING,
+    ActionRefused,
+    Agent,
+    BadValue,
+    Forbidden,
+    ListFilter,
+    Unknown,
+    UploadedFile,
+)
 
 PAGE = 500
 
@@ -118,13 +130,43 @@ class ConsoleBackendImpl:
             raise Unknown(f"no message {message_id}")
 
     async def conversations(
-        self, agent: Agent, statuses: list[str], before: str | None = None
+        self,
+        agent: Agent,
+        statuses: list[str],
+        before: str | None = None,
+        only: ListFilter = EVERYTHING,
     ) -> tuple[list[ConversationView], str | None]:
         async with self._pool.acquire() as conn, _translated():
             found, cursor = await store.conversations(
-                conn, statuses, access.reach(agent), before=_cursor(before)
+                conn, statuses, access.reach(agent), before=_cursor(before), only=only
             )
         return found, _cursor_text(cursor)
+
+    async def set_labels(
+        self, agent: Agent, conversation_id: str, labels: Sequence[str]
+    ) -> ConversationView:
+        await self._placed(agent, conversation_id, act=True)
+        async with self._pool.acquire() as conn, _translated(), conn.transaction():
+            await labels_store.set_labels(conn, conversation_id, labels)
+            view = await store.conversation(conn, conversation_id)
+            stored = await store.store_events(
+                conn,
+                [
+                    Event(
+                        events.CONVERSATION_UPDATED,
+                        conversation_id,
+                        {"conversation": view, "change": "labelled"},
+                    )
+                ],
+            )
+        if self._bus is not None:
+            for event in stored:
+                await self._bus.publish(event)
+        return view
+
+    async def filter_options(self, agent: Agent) -> FilterOptions:
+        async with self._pool.acquire() as conn:
+            return await labels_store.filter_options(conn, access.reach(agent))
 
     async def conversation(self, agent: Agent, conversation_id: str) -> ConversationView:
         await self._placed(agent, conversation_id)

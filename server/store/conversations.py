@@ -22,6 +22,7 @@ from server.store.views import (
     parse_uuid,
 )
 from web_console.access import Placement, Reach
+from web_console.port import EVERYTHING, ListFilter
 
 
 class _Missing(Enum):
@@ -224,22 +225,33 @@ async def conversations(
     reach: Reach,
     limit: int = 200,
     before: tuple[datetime, UUID] | None = None,
+    only: ListFilter = EVERYTHING,
 ) -> tuple[list[ConversationView], tuple[datetime, UUID] | None]:
-    """A page of the conversations in these statuses that the reach lets its agent see, by
-    latest activity (newest first), after the ``before`` cursor; and the next page's cursor
-    (None after the last page)."""
+    """A page of the conversations in these statuses that the reach lets its agent see (and
+    the filter keeps), by latest activity (newest first), after the ``before`` cursor; and the
+    next page's cursor (None after the last page)."""
     rows = await conn.fetch(
         CONVERSATION_VIEW_SQL
         + " WHERE c.status = ANY($1::text[]) AND "
         + reach_filter(5)
         + " AND ($3::timestamptz IS NULL"
         " OR (coalesce(c.last_message_at, c.created_at), c.id) < ($3, $4::uuid))"
+        " AND ($10::text IS NULL OR c.channel = $10)"
+        " AND ($11::text IS NULL OR c.brand_id = $11::uuid)"
+        " AND ($12::text IS NULL OR c.team_id = $12::uuid)"
+        " AND ($13::text IS NULL OR c.language = $13)"
+        " AND ($14::text IS NULL OR c.labels @> ARRAY[$14::text])"
         " ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC LIMIT $2",
         statuses,
         limit + 1,
         before[0] if before else None,
         before[1] if before else None,
         *reach_params(reach),
+        only.channel,
+        only.brand_id,
+        only.team_id,
+        only.language,
+        only.label,
     )
     more = len(rows) > limit
     rows = rows[:limit]

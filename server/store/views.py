@@ -119,6 +119,7 @@ CONVERSATION_VIEW_SQL = """
            c.team_id, t.name AS team_name, c.required_skills, c.intent, c.priority_parts,
            c.band, c.queued_at, c.assigned_at, c.first_response_due, c.resolution_due,
            c.first_response_at, ct.tier AS contact_tier, c.subject, ct.verified AS contact_verified,
+           c.labels,
            (SELECT m.text FROM messages m
              WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
              ORDER BY m.seq DESC LIMIT 1) AS preview
@@ -171,6 +172,7 @@ def conversation_view(row: asyncpg.Record) -> ConversationView:
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
         "preview": preview[:200] if preview else None,
+        "labels": list(row["labels"]),
         "subject": row["subject"],
     }
 

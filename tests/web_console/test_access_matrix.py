@@ -76,8 +76,10 @@ CONSOLE = {
     ("GET", "/console/api/conversations/{id}/messages"): "read",
     ("GET", "/console/api/conversations/{id}/context"): "read",
     ("GET", "/console/api/conversations/{id}/summary"): "read",
-    ("GET", "/console/api/conversations/{id}/activities"): "read",
     ("GET", "/console/api/conversations/{id}/suggestions"): "read",
+    ("GET", "/console/api/conversations/{id}/activities"): "read",
+    ("PUT", "/console/api/conversations/{id}/labels"): "act",
+    ("GET", "/console/api/filters"): "list",
     ("GET", "/console/api/messages/{message_id:int}/attachments/{n:int}"): "read",
     ("GET", "/console/api/messages/{message_id:int}/original"): "read",
     ("POST", "/console/api/conversations/{id}/messages"): "act",
@@ -141,6 +143,7 @@ SAMPLE_BODIES: dict[str, Any] = {
     # Not confirmed: a 422 for those who may, and nothing is erased.
     "/console/api/contacts/{id}/erase": {"confirm": False},
     "/console/api/conversations/{id}/notes": {"text": "a note from the matrix"},
+    "/console/api/conversations/{id}/labels": {"labels": ["matrix"]},
     "/console/api/canned-responses/{id}": {"shortcut": "matrix", "title": "M", "text": "m"},
     "/console/api/brands/{brand_id}/texts/{kind}/{language}": {"text": "Au revoir !"},
     "/console/api/people/{id}/access": {
