@@ -163,3 +163,39 @@ async def test_nobody_edits_another_brands_texts_and_bad_input_is_a_clear_422(
         assert not await conn.fetchval("SELECT count(*) FROM brand_messages")
     await sam.aclose()
     await lea.aclose()
+
+
+async def test_the_admin_api_edits_a_brands_texts_by_slug_audited(server: RunningServer) -> None:
+    shop, _ = await two_brands(server)
+    token = server.services.settings.admin_api_token()
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as admin:
+        path = f"/api/admin/brands/{demo.BRAND_SLUG}/texts"
+        put = await admin.put(f"{path}/closing/fr", json={"text": FR_CLOSING})
+        assert put.status_code == 200, put.text
+        assert put.json()["custom"] is True
+        listed = {(t["kind"], t["language"]): t for t in (await admin.get(path)).json()["texts"]}
+        assert listed[("closing", "fr")]["text"] == FR_CLOSING
+        assert listed[("greeting", "en")]["custom"] is False
+        reset = await admin.delete(f"{path}/closing/fr")
+        assert reset.json()["text"] == brand_texts.DEFAULTS["closing"]["fr"]
+        assert (await admin.put(f"{path}/farewell/fr", json={"text": "x"})).status_code == 422
+        assert (await admin.put(f"{path}/closing/fra", json={"text": "x"})).status_code == 422
+        assert (await admin.put(f"{path}/closing/fr", json={"text": " "})).status_code == 422
+        unknown = await admin.put("/api/admin/brands/nope/texts/closing/fr", json={"text": "x"})
+        assert unknown.status_code == 404
+    async with server.services.pool.acquire() as conn:
+        actions = [
+            r["action"]
+            for r in await conn.fetch(
+                "SELECT action FROM audit_log WHERE action LIKE 'brand.text_%' ORDER BY id"
+            )
+        ]
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM brand_messages WHERE brand_id = $1::uuid",
+                await _brand_of(server, shop),
+            )
+            == 0
+        )
+    assert actions == ["brand.text_changed", "brand.text_reset"]

@@ -1,6 +1,6 @@
 """The admin REST API (/api/admin/*): brands, teams, skills, agents, SLA policies, intent
-routes, inboxes, contacts (and their export and erasure), the mail room and the audit log, for
-scripts and provisioning tools. Every change made here is recorded in the audit log
+routes, inboxes, brand texts (greeting, closing message), contacts (and their export and
+erasure), the mail room and the audit log, for scripts and provisioning tools. Every change made here is recorded in the audit log
 (``audit.note``).
 
 Bearer token, checked once for the whole mount (server/http/auth.py): an admin's personal API
@@ -15,7 +15,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from server.http.admin import agents, audit, mail, organisation, policies, privacy
+from server.http.admin import agents, audit, brand_texts, mail, organisation, policies, privacy
 from server.http.auth import AdminToken
 
 PREFIX = "/api/admin"
@@ -27,6 +27,7 @@ def mount(token: str) -> Mount:
         PREFIX,
         routes=[
             *organisation.routes,
+            *brand_texts.routes,
             *agents.routes,
             *policies.routes,
             *mail.routes,
