@@ -10,6 +10,8 @@
   var me = null, works = false, view = "queue", queue = [], directory = { agents: [], teams: [] };
   // The Resolved tab's pages: read when the tab is first shown, then on "Show more".
   var resolvedRead = false, resolvedNext = null;
+  // The list filters (filters.js): {channel, brand, team, language, label}, each optional.
+  var only = {};
   var queueTimer = null, overviewTimer = null;
 
   function api(method, path, body) {
@@ -73,8 +75,27 @@
     });
   }
 
+  // The filters as the list API takes them ("" when none).
+  function filterQuery() {
+    return Object.keys(only).filter(function (k) { return only[k]; })
+      .map(function (k) { return k + "=" + encodeURIComponent(only[k]); }).join("&");
+  }
+  // The same filters over a conversation the console holds (events keep the lists live).
+  function kept(c) {
+    return (!only.channel || c.channel === only.channel) && (!only.brand || c.brand_id === only.brand)
+      && (!only.team || (c.team && c.team.id === only.team)) && (!only.language || c.language === only.language)
+      && (!only.label || (c.labels || []).indexOf(only.label) >= 0);
+  }
+  document.addEventListener("console:filter", function (ev) {
+    only = ev.detail || {};
+    // What the first page held may not be all that matches: read the filtered pages again.
+    reloadList();
+    if (resolvedRead) readResolved(null);
+    renderList();
+  });
   function reloadList() {
-    api("GET", "/console/api/conversations").then(function (d) {
+    var q = filterQuery();
+    api("GET", "/console/api/conversations" + (q ? "?" + q : "")).then(function (d) {
       d.conversations.forEach(function (c) { conversations[c.id] = c; });
       renderList();
     });
@@ -97,7 +118,8 @@
   }
   function readResolved(before) {
     resolvedRead = true;
-    api("GET", "/console/api/conversations?status=resolved" + (before ? "&before=" + encodeURIComponent(before) : ""))
+    var q = filterQuery();
+    api("GET", "/console/api/conversations?status=resolved" + (before ? "&before=" + encodeURIComponent(before) : "") + (q ? "&" + q : ""))
       .then(function (d) {
         d.conversations.forEach(function (c) { if (!conversations[c.id]) conversations[c.id] = c; });
         resolvedNext = d.next_before;
@@ -185,6 +207,10 @@
     if (c.contact.verified === false) name.appendChild(el("span", "language unverified", "unverified")).title = "typed by the visitor, not verified";
     if (extra) li.appendChild(el("div", "why", extra.explanation));
     li.appendChild(el("div", "preview", c.preview || ""));
+    if (c.labels && c.labels.length) {
+      var tags = li.appendChild(el("div", "labels"));
+      c.labels.forEach(function (l) { tags.appendChild(el("span", "label", l)); });
+    }
     li.addEventListener("click", function () { openConversation(c.id); });
     // Reachable by Tab and opened by Enter or Space, as a click opens it.
     li.tabIndex = 0;
@@ -197,18 +223,19 @@
     var ul = $("conversations");
     ul.textContent = "";
     var all = Object.keys(conversations).map(function (k) { return conversations[k]; })
-      .filter(function (c) { return c.status !== "resolved"; });
+      .filter(function (c) { return c.status !== "resolved" && kept(c); });
     var mine = all.filter(function (c) { return me && c.assignee && c.assignee.id === me.id && c.status === "assigned"; });
     $("queue-count").textContent = queue.length ? "(" + queue.length + ")" : "";
     $("mine-count").textContent = mine.length ? "(" + mine.length + ")" : "";
     if (view === "queue") {
-      queue.forEach(function (q) { ul.appendChild(item(conversations[q.id] || q, q)); });
-      if (!queue.length) ul.appendChild(el("li", "empty", "Nobody is waiting."));
+      var waiting = queue.filter(function (q) { return !conversations[q.id] || kept(conversations[q.id]); });
+      waiting.forEach(function (q) { ul.appendChild(item(conversations[q.id] || q, q)); });
+      if (!waiting.length) ul.appendChild(el("li", "empty", queue.length ? "Nobody waiting matches the filters." : "Nobody is waiting."));
       return;
     }
     if (view === "resolved") {
       var done = Object.keys(conversations).map(function (k) { return conversations[k]; })
-        .filter(function (c) { return c.status === "resolved"; })
+        .filter(function (c) { return c.status === "resolved" && kept(c); })
         .sort(function (a, b) { return (b.updated_at || "").localeCompare(a.updated_at || ""); });
       done.forEach(function (c) { ul.appendChild(item(c, null)); });
       if (!done.length) ul.appendChild(el("li", "empty", resolvedRead ? "Nothing resolved yet." : "Loading…"));
@@ -220,9 +247,13 @@
       }
       return;
     }
-    (view === "mine" ? mine : all)
-      .sort(function (a, b) { return (b.last_message_at || "").localeCompare(a.last_message_at || ""); })
+    var shown = view === "mine" ? mine : all;
+    shown.sort(function (a, b) { return (b.last_message_at || "").localeCompare(a.last_message_at || ""); })
       .forEach(function (c) { ul.appendChild(item(c, null)); });
+    if (!shown.length) {
+      ul.appendChild(el("li", "empty", filterQuery() ? "No conversations match the filters."
+        : view === "mine" ? "Nothing assigned to you." : "No open conversations."));
+    }
   }
 
   // Why the bot handed over, in words an agent reads at a glance.

@@ -82,7 +82,7 @@ document.addEventListener("console:start", (event) => {
   form.hidden = !allowed;
 });
 document.addEventListener("console:view", (event) => {
-  const lists = ["queue", "mine", "open"].includes(event.detail);
+  const lists = ["queue", "mine", "open", "resolved"].includes(event.detail);
   form.hidden = !(allowed && lists);
   if (!lists) results.hidden = true;
   else if (box.value.trim()) { list.hidden = true; results.hidden = false; }
