@@ -8,7 +8,7 @@ Pure: text (and the entities the NLU already found in it) in, facts out. Relativ
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -76,15 +76,17 @@ MONTHS = {
     )
     for name in names
 }
-_MONTH = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # Day first, as in French and British English: "3 December", "3rd of Dec 2026", "le 3 déc.".
+# The month is any word, checked against MONTHS in code: an alternation of all the month
+# names made the regex ten times slower (260 µs for a 250-character message).
+_WORDS = r"[^\W\d_]{3,10}"
 DATE_DAY_MONTH = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\s+(?:of\s+)?({_MONTH})\.?(?:,?\s+(\d{{4}}))?(?!\w)", re.I
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\s+(?:of\s+)?({_WORDS})\.?(?:,?\s+(\d{{4}}))?(?!\w)", re.I
 )
 # Month first, as in American English: "December 3", "Dec 3rd, 2026".
 DATE_MONTH_DAY = re.compile(
-    rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?(?!\w)", re.I
+    rf"\b({_WORDS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?(?!\w)", re.I
 )
 # Numeric dates are ambiguous (3/12 is March in the US, December in France): kept as written.
 DATE_NUMERIC = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](\d{2}|\d{4})(?![\d/.])")
@@ -165,9 +167,9 @@ def _dates(text: str, written: date | None) -> list[FoundFact]:
         day = _day(int(m[1]), int(m[2]), int(m[3]))
         if day is not None:
             found.append(FoundFact("date", day.isoformat(), m[0], m.start()))
-    for m in DATE_DAY_MONTH.finditer(text):
+    for m in _with_month(DATE_DAY_MONTH, text, 2):
         found.extend(_named(m, m[1], m[2], m[3], written))
-    for m in DATE_MONTH_DAY.finditer(text):
+    for m in _with_month(DATE_MONTH_DAY, text, 1):
         found.extend(_named(m, m[2], m[1], m[3], written))
     for m in DATE_NUMERIC.finditer(text):
         found.append(FoundFact("date", m[0], m[0], m.start()))
@@ -176,6 +178,18 @@ def _dates(text: str, written: date | None) -> list[FoundFact]:
             day = written + timedelta(days=RELATIVE[m[1].lower().replace("\u2019", "'")])
             found.append(FoundFact("date", day.isoformat(), m[0], m.start()))
     return found
+
+
+def _with_month(regex: re.Pattern[str], text: str, group: int) -> Iterator[re.Match[str]]:
+    """The regex's matches whose ``group`` is a month's name; a match on another word
+    ("paid 49") is passed over one character on, so it hides no date it overlaps."""
+    pos = 0
+    while (m := regex.search(text, pos)) is not None:
+        if m[group].lower() in MONTHS:
+            yield m
+            pos = m.end()
+        else:
+            pos = m.start() + 1
 
 
 def _named(

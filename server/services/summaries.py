@@ -90,13 +90,13 @@ class Summaries:
         return self._model is not None
 
     async def extractive(self, conversation_id: UUID) -> SummaryView:
-        return summarize(await self._transcript(conversation_id)).to_json()
+        return await _summarized(await self._transcript(conversation_id))
 
     async def summary(self, conversation_id: UUID, wait: float | None = None) -> SummaryAnswer:
         """The extractive summary, and the model's when it answers within ``wait`` seconds
         (the configured wait by default). The caller has checked the agent may see it."""
         transcript = await self._transcript(conversation_id)
-        extractive = summarize(transcript).to_json()
+        extractive = await _summarized(transcript)
         if self._model is None:
             return SummaryAnswer(extractive=extractive, abstractive=None, llm="off")
         found = await self._abstract(transcript, self._wait if wait is None else wait)
@@ -168,3 +168,9 @@ class Summaries:
             return None
         finally:
             self._running.pop(key, None)
+
+
+async def _summarized(transcript: Transcript) -> SummaryView:
+    """The extractive summary, off the event loop: its regexes over a long thread (250
+    messages) take tens of milliseconds (docs/handoff-summary.md)."""
+    return (await asyncio.to_thread(summarize, transcript)).to_json()

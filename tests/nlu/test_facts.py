@@ -56,3 +56,11 @@ def test_a_fact_written_twice_counts_once_and_impossible_dates_none() -> None:
     assert kinds_and_values("order 10234, yes order 10234, on 31 February") == [("order", "10234")]
     # A numeric date is ambiguous between countries: kept as written.
     assert kinds_and_values("delivered 03/12/2026") == [("date", "03/12/2026")]
+
+
+def test_a_word_before_a_number_hides_no_date_beside_it() -> None:
+    # "paid 3" looks like "<month> <day>" to the month-first pattern until the word is checked.
+    assert kinds_and_values("paid 3 December, shipped Dec 4th", date(2026, 12, 5)) == [
+        ("date", "2026-12-03"),
+        ("date", "2026-12-04"),
+    ]
