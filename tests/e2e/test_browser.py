@@ -254,6 +254,13 @@ async def test_the_agent_works_the_queue_by_priority_and_the_supervisor_sees_the
     dana = agent.locator(f"#agent-table tr[data-agent='{demo.AGENT_EMAIL}'] td")
     await expect(dana.nth(1)).to_have_text("online")
     await expect(dana.nth(2)).to_have_text("1/5")
+    # It has the main pane, beside the tabs; back on a list, the conversation pane returns.
+    await expect(agent.locator("#transcript")).to_be_hidden()
+    await expect(agent.locator("#conversations")).to_be_hidden()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await agent.screenshot(path=str(SHOTS / "console-supervisor-view.png"))
+    await agent.click("#tabs [data-view=mine]")
+    await expect(agent.locator("#transcript")).to_be_visible()
 
 
 async def new_vip(site: RunningServer, email: str) -> None:

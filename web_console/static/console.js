@@ -111,6 +111,9 @@
     $("conversations").hidden = v === "supervisor" || v === "people";
     $("supervisor").hidden = v !== "supervisor";
     document.dispatchEvent(new CustomEvent("console:view", { detail: v }));
+    // The supervisor view takes the main pane (after the modules had their say on it).
+    if (v === "supervisor") $("transcript").hidden = true;
+    else if (v !== "people") $("transcript").hidden = false;
     if (v === "supervisor") refreshOverview();
     if (v === "queue") refreshQueue();
     if (v === "resolved" && !resolvedRead) readResolved(null);
