@@ -25,8 +25,6 @@ from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
 from nlu.base import Interpreter
 from nlu.llm import ChatModel
-from nlu.project import load_project
-from nlu.responses import BotAnswers
 from nlu.understanding import Understanding
 from nlu.understanding import load_models as understanding_models
 from routing.hours import parse_hours
@@ -48,7 +46,7 @@ from server.services.mail_delivery import MailDelivery
 from server.services.mailroom import Mailroom
 from server.services.passwords import PasswordService
 from server.services.second_factor import SecondFactorService
-from server.services.suggestions import Suggestions
+from server.services.suggestions import Suggestions, bot_answers
 from server.services.summaries import Summaries
 from server.services.webchat_backend import WebchatBackendImpl
 from server.settings import Settings
@@ -278,7 +276,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     console_backend.suggester = Suggestions(
         pool,
         embedder,
-        BotAnswers(await asyncio.to_thread(load_project, settings.nlu_project)),
+        await asyncio.to_thread(bot_answers, settings.nlu_project),
         settings.bot_sentiment_trend_threshold,
     )
     origins = settings.origins()

@@ -21,14 +21,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, TypedDict
 from uuid import UUID
 
+import structlog
+
+from nlu.project import ProjectError, load_project
 from nlu.responses import BotAnswers
 from server.services.embedder import Embedder
 from server.store import Pool
 from server.store import embeddings as store
 from web_console.access import Reach
+
+log = structlog.get_logger(__name__)
 
 COUNT = 3
 # The customer's messages the look-up reads: the latest ones say what the conversation is
@@ -167,6 +173,17 @@ class Suggestions:
                     adapted=adapted,
                     opening=opening,
                 )
+        return None
+
+
+def bot_answers(project: Path) -> BotAnswers | None:
+    """The bot project's answers; None (and a warning) when it cannot be read: the server
+    runs without a bot (SWITCHBOARD_NLU_ENGINE=none) whatever that folder holds, and its
+    suggestions then come from past conversations alone."""
+    try:
+        return BotAnswers(load_project(project))
+    except ProjectError as exc:
+        log.warning("suggestions without the bot's answers", reason=str(exc))
         return None
 
 
