@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -80,6 +80,22 @@ EVERYTHING = ListFilter()
 
 
 @dataclass(frozen=True, slots=True)
+class ContactEdit:
+    """The customer's fields an agent set, as the endpoint checked them; None leaves a field
+    as it is, "" (or no labels) clears it."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    notes: str | None = None
+    labels: tuple[str, ...] | None = None
+    time_zone: str | None = None
+
+    def changed(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+
+@dataclass(frozen=True, slots=True)
 class Client:
     """Where a request came from, for the session list and the audit log."""
 
@@ -149,6 +165,13 @@ class ConsoleBackend(Protocol):
         """A page of the conversations the agent may see (and the filter keeps), by latest
         activity, after the ``before`` cursor; and the next page's cursor (None after the
         last). BadValue for a cursor this list did not give."""
+        ...
+
+    async def edit_contact(
+        self, agent: Agent, conversation_id: str, change: ContactEdit
+    ) -> Mapping[str, Any]:
+        """Change the conversation's customer (audited; colleagues see it live); the
+        conversation's view."""
         ...
 
     async def set_labels(

@@ -47,6 +47,7 @@ from web_console.hub import ConsoleHub
 from web_console.label_endpoints import list_filters, put_labels
 from web_console.people_endpoints import audit_log, invite, list_people, set_access
 from web_console.port import AgentDirectory, ConsoleBackend
+from web_console.profile_endpoints import edit_contact
 from web_console.requests import Console, ConsoleScope, SessionCookie
 from web_console.suggestion_endpoints import get_suggestions
 from web_console.summary_endpoints import get_summary
@@ -117,6 +118,7 @@ API = [
     Route("/api/conversations/{id}/suggestions", get_suggestions, methods=["GET"]),
     Route("/api/conversations/{id}/activities", list_activities, methods=["GET"]),
     Route("/api/conversations/{id}/labels", put_labels, methods=["PUT"]),
+    Route("/api/conversations/{id}/contact", edit_contact, methods=["PATCH"]),
     Route("/api/filters", list_filters, methods=["GET"]),
     Route("/api/conversations/{id}/notes", teamwork.list_notes, methods=["GET"]),
     Route("/api/conversations/{id}/notes", teamwork.post_note, methods=["POST"]),

@@ -23,7 +23,7 @@ from server.services.passwords import PasswordService
 from server.services.suggestions import COUNT, Suggestions, SuggestionsView, with_drafts
 from server.services.summaries import PanelContext, ReplyDraft, Summaries, SummaryAnswer
 from server.services.teamwork import Teamwork
-from server.store import Pool, activities, audit, context, mail, people
+from server.store import Pool, activities, audit, context, mail, people, profiles
 from server.store import labels as labels_store
 from server.store import privacy as privacy_store
 from server.store import search as search_store
@@ -39,6 +39,7 @@ from web_console.port import (
     ActionRefused,
     Agent,
     BadValue,
+    ContactEdit,
     Forbidden,
     ListFilter,
     Unknown,
@@ -141,6 +142,34 @@ class ConsoleBackendImpl:
                 conn, statuses, access.reach(agent), before=_cursor(before), only=only
             )
         return found, _cursor_text(cursor)
+
+    async def edit_contact(
+        self, agent: Agent, conversation_id: str, change: ContactEdit
+    ) -> ConversationView:
+        where = await self._placed(agent, conversation_id, act=True)
+        async with self._pool.acquire() as conn, _translated(), conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id)
+            changed = await profiles.update_profile(conn, conv["contact_id"], change)
+            # Every conversation of theirs shows the new name in the lists.
+            told = await profiles.recent_conversations(conn, conv["contact_id"])
+            views = await store.conversations_by_id(conn, told)
+            stored = await store.store_events(
+                conn,
+                [
+                    Event(
+                        events.CONVERSATION_UPDATED,
+                        v["id"],
+                        {"conversation": v, "change": "contact_updated"},
+                    )
+                    for v in views
+                ],
+            )
+        if self._bus is not None:
+            for event in stored:
+                await self._bus.publish(event)
+        # Which fields, never their values: the log keeps no personal data (docs/privacy.md).
+        await self._audit(agent, "contact.updated", where, conversation_id, {"fields": changed})
+        return await self.conversation(agent, conversation_id)
 
     async def set_labels(
         self, agent: Agent, conversation_id: str, labels: Sequence[str]

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from server.errors import NotFound
 from server.store.conversations import reach_filter, reach_params
+from server.store.profiles import LookAlike, look_alikes
 from server.store.views import Conn, iso
 from web_console.access import Reach
 
@@ -30,6 +31,14 @@ class CustomerCard(TypedDict):
     value: float
     since: str | None
     identities: list[Identity]
+    phone: str | None
+    notes: str | None
+    labels: list[str]
+    time_zone: str | None
+    # The language of their latest conversation that has one.
+    language: str | None
+    # Other contacts of the brand sharing their email or phone: maybe the same person.
+    look_alikes: list[LookAlike]
 
 
 class PastConversation(TypedDict):
@@ -93,7 +102,10 @@ async def conversation_context(conn: Conn, conversation_id: UUID, reach: Reach) 
     contact_id = conversation["contact_id"]
     contact = await conn.fetchrow(
         """SELECT c.id, c.name, c.email, c.verified, c.vip, c.tier, c.lifetime_value,
-                  c.created_at,
+                  c.created_at, c.phone, c.notes, c.labels, c.time_zone,
+                  (SELECT v.language FROM conversations v
+                    WHERE v.contact_id = c.id AND v.language IS NOT NULL
+                    ORDER BY v.created_at DESC LIMIT 1) AS language,
                   coalesce((SELECT jsonb_agg(jsonb_build_object(
                                 'channel', i.channel, 'external_id', i.external_id,
                                 'since', i.created_at) ORDER BY i.created_at)
@@ -150,6 +162,12 @@ async def conversation_context(conn: Conn, conversation_id: UUID, reach: Reach) 
                 Identity(channel=i["channel"], external_id=i["external_id"], since=i["since"])
                 for i in contact["identities"]
             ],
+            phone=contact["phone"],
+            notes=contact["notes"],
+            labels=list(contact["labels"]),
+            time_zone=contact["time_zone"],
+            language=contact["language"],
+            look_alikes=await look_alikes(conn, contact_id),
         ),
         conversations=[
             PastConversation(

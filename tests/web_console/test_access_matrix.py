@@ -79,6 +79,7 @@ CONSOLE = {
     ("GET", "/console/api/conversations/{id}/suggestions"): "read",
     ("GET", "/console/api/conversations/{id}/activities"): "read",
     ("PUT", "/console/api/conversations/{id}/labels"): "act",
+    ("PATCH", "/console/api/conversations/{id}/contact"): "act",
     ("GET", "/console/api/filters"): "list",
     ("GET", "/console/api/messages/{message_id:int}/attachments/{n:int}"): "read",
     ("GET", "/console/api/messages/{message_id:int}/original"): "read",
@@ -144,6 +145,7 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/contacts/{id}/erase": {"confirm": False},
     "/console/api/conversations/{id}/notes": {"text": "a note from the matrix"},
     "/console/api/conversations/{id}/labels": {"labels": ["matrix"]},
+    "/console/api/conversations/{id}/contact": {"notes": "seen by the matrix"},
     "/console/api/canned-responses/{id}": {"shortcut": "matrix", "title": "M", "text": "m"},
     "/console/api/brands/{brand_id}/texts/{kind}/{language}": {"text": "Au revoir !"},
     "/console/api/people/{id}/access": {

@@ -3,6 +3,7 @@
 // they asked before and what they ordered. All read the store's `context` signal.
 import { amount, day, reasonText, signed, when } from "./format.js";
 import { context } from "./store.js";
+import { LookAlikes, ProfileDetails, ProfileEditor } from "./profile.js";
 import { HandoffSummary } from "./summary.js";
 import { html } from "./ui.js";
 
@@ -35,12 +36,15 @@ function CustomerCard({ customer }) {
     </p>
     ${customer.name && customer.email ? html`<p class="cp-email">${customer.email}</p>` : null}
     <p class="cp-facts">Value ${amount(customer.value)}${customer.since ? ` · customer since ${day(customer.since)}` : ""}</p>
+    <${ProfileDetails} customer=${customer} />
     <ul class="cp-identities" aria-label="Identities">
       ${customer.identities.map((i) => html`<li key=${`${i.channel}:${i.external_id}`}>
         <span class="chip">${i.channel}</span> <span class="cp-external">${i.external_id}</span>
         ${i.since ? html` <span class="cp-muted">since ${day(i.since)}</span>` : null}
       </li>`)}
     </ul>
+    <${LookAlikes} customer=${customer} />
+    <${ProfileEditor} customer=${customer} />
   <//>`;
 }
 
