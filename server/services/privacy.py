@@ -29,7 +29,8 @@ from server.store import Pool, audit, mail, privacy
 README = """\
 Everything Switchboard holds about one contact, exported on {when}.
 
-contact.json        the contact: name, email address, VIP flag, tier, value, brand
+contact.json        the contact: name, email address, phone, agents' notes, labels, time
+                    zone, VIP flag, tier, value, brand
 identities.json     each way the contact reached the brand (web chat visitor, mail address,
                     Telegram or Slack user) and what that channel told about them
 conversations.json  the contact's conversations: channel, inbox, status, subject, dates

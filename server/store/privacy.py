@@ -138,7 +138,8 @@ async def contact_data(conn: Conn, contact_id: str) -> ContactData:
     contact = contact_uuid(contact_id)
     row = await conn.fetchrow(
         """SELECT c.id, c.brand_id, b.slug AS brand, c.name, c.email, c.vip, c.tier,
-                  c.lifetime_value, c.created_at, c.updated_at, c.erased_at
+                  c.lifetime_value, c.created_at, c.updated_at, c.erased_at,
+                  c.phone, c.notes, c.labels, c.time_zone
              FROM contacts c JOIN brands b ON b.id = c.brand_id WHERE c.id = $1""",
         contact,
     )
@@ -327,7 +328,8 @@ async def erase_contact(conn: Conn, contact_id: str) -> tuple[Erased, list[str]]
     held = await _forget_held_updates(conn, telegram_users)
     await conn.execute(
         """UPDATE contacts SET name = NULL, email = NULL, tier = NULL, lifetime_value = 0,
-                  vip = false, erased_at = now(), updated_at = now() WHERE id = $1""",
+                  vip = false, phone = NULL, notes = NULL, labels = '{}', time_zone = NULL,
+                  erased_at = now(), updated_at = now() WHERE id = $1""",
         contact,
     )
     erased = Erased(
