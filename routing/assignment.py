@@ -1,7 +1,9 @@
 """Who should get a queued conversation: pure choices over values.
 
 ``order`` ranks a team's queue (priority now, aging included; the longest waiting first on
-ties). ``choose`` picks, for one conversation, an online agent of its team with every required
+ties); ``ranked`` gives the same order with each conversation's live priority and its rank, a
+string that sorts the same way, so a console orders its queue without knowing these rules.
+``choose`` picks, for one conversation, an online agent of its team with every required
 skill and spare capacity: the conversation's previous agent if they qualify (a reopened
 conversation goes back to them), else the least busy, then the one who got a conversation
 longest ago (round robin on ties). The server makes the choice stick with a transactional
@@ -12,9 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from routing.priority import Priority, Weights, at
+
+# Scores are shifted by this before they are written into a rank, so that a negative score
+# (a low-urgency intent) and a high one have the same width and compare as strings.
+_SCORE_OFFSET = 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +52,40 @@ class Waiting:
     previous_agent: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A queued conversation's place now: its priority with the clock's part, and ``rank``,
+    which sorts (as a plain string, ascending) in queue order."""
+
+    item: Waiting
+    live: Priority
+    rank: str
+
+
+def rank_of(item: Waiting, now: datetime, weights: Weights) -> Ranked:
+    live = at(
+        item.standing,
+        waiting_since=item.waiting_since,
+        first_response_due=item.first_response_due,
+        now=now,
+        weights=weights,
+    )
+    # Highest score first, then the longest waiting, then the id: fixed-width fields.
+    score = min(max(_SCORE_OFFSET - live.score, 0), 2 * _SCORE_OFFSET)
+    since = item.waiting_since
+    if since.tzinfo is not None:
+        since = since.astimezone(UTC)
+    return Ranked(item, live, f"{score:010d}|{since:%Y-%m-%dT%H:%M:%S.%f}|{item.id}")
+
+
+def ranked(queue: Iterable[Waiting], now: datetime, weights: Weights) -> list[Ranked]:
+    """The queue in order, each conversation with its live priority and rank."""
+    return sorted((rank_of(item, now, weights) for item in queue), key=lambda r: r.rank)
+
+
 def order(queue: Iterable[Waiting], now: datetime, weights: Weights) -> list[Waiting]:
     """Highest priority now first (aging included); the longest waiting first on ties."""
-
-    def key(item: Waiting) -> tuple[int, datetime, str]:
-        live = at(
-            item.standing,
-            waiting_since=item.waiting_since,
-            first_response_due=item.first_response_due,
-            now=now,
-            weights=weights,
-        )
-        return (-live.score, item.waiting_since, item.id)
-
-    return sorted(queue, key=key)
+    return [r.item for r in ranked(queue, now, weights)]
 
 
 def eligible(conversation: Waiting, agent: AgentState) -> bool:

@@ -21,6 +21,9 @@ MESSAGE_INTERPRETED = "message.interpreted"
 MESSAGE_DELIVERY = "message.delivery"
 CONVERSATION_CREATED = "conversation.created"
 CONVERSATION_UPDATED = "conversation.updated"
+# A conversation entered the ranked queue, moved in it or left it (stored): its rank, score
+# and band now, so consoles keep their queue without reading it again.
+QUEUE_CHANGED = "queue.changed"
 # A deadline passed: stored, shown in the console, counted in /metrics.
 SLA_BREACHED = "sla.breached"
 # An agent's status, load or capacity changed: live-only, like typing (the console re-reads
@@ -64,3 +67,9 @@ class Event:
             data=cast(EventData, obj["data"]),
             id=obj["id"],
         )
+
+
+def left_queue(conversation_id: str) -> Event:
+    """The queue.changed of a conversation taken out of the queue (claimed by a reply, handed
+    back to the bot): no rank to compute, so no router needed."""
+    return Event(QUEUE_CHANGED, conversation_id, {"queue": None})

@@ -162,6 +162,19 @@ class ActivityView(TypedDict):
     created_at: str | None
 
 
+class QueueEntry(TypedDict):
+    """A conversation's place in the ranked queue now (``routing.assignment.ranked``):
+    consoles order their queue by ``rank`` as a plain string, so the rules stay on the
+    server."""
+
+    id: str
+    score: int
+    band: str
+    rank: str
+    explanation: str
+    contributions: list[dict[str, object]]
+
+
 class EventData(TypedDict, total=False):
     """Every key an event's payload may carry; which ones depends on the event's name.
 
@@ -171,6 +184,8 @@ class EventData(TypedDict, total=False):
     message.delivery       delivery
     conversation.created   conversation
     conversation.updated   conversation, change
+    queue.changed          queue: the conversation's queue entry now, None when it is not
+                           (or no longer) queued; follows the conversation.updated it ranks
     sla.breached           conversation, breach_id, kind, due_at, team_id, band, and
                            escalation_points, notify_team_id when a policy applies
     agent.updated          agent
@@ -206,3 +221,4 @@ class EventData(TypedDict, total=False):
     band: str | None
     escalation_points: float
     notify_team_id: str | None
+    queue: QueueEntry | None

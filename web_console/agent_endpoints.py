@@ -112,14 +112,22 @@ async def get_queue(request: Request) -> Response:
     summary: The queue, highest priority first
     description: >
       Every queued conversation with its priority score now (aging and the SLA clock
-      included) and the explanation: "+40 VIP, +25 negative sentiment, +12 waited 8 min".
+      included) and the explanation: "+40 VIP, +25 negative sentiment, +12 waited 8 min",
+      its band and its rank (a string that sorts in queue order). The console reads it once,
+      then keeps it from the socket's queue.changed events (the entry of one conversation,
+      or null when it left the queue); last_event_id is the event log's last id before the
+      queue was read.
     responses:
       200: {description: the ranked conversations}
       401: {description: not logged in}
       403: {description: your roles do not include taking conversations}
     """
     agent = await worker(request)
-    return JSONResponse({"queue": await console_of(request).backend.queue(agent)})
+    backend = console_of(request).backend
+    # Read first: a console re-applies the queue.changed events after this id that reached
+    # it while this answer was on its way.
+    last_event_id = await backend.last_event_id()
+    return JSONResponse({"queue": await backend.queue(agent), "last_event_id": last_event_id})
 
 
 async def overview(request: Request) -> Response:

@@ -47,6 +47,8 @@ SEEN_WINDOW = 10_000
 SESSION_CHECK_SECONDS = 60.0
 # How many conversations' placements the hub remembers (the rest are asked again).
 PLACEMENTS_KEPT = 50_000
+# A conversation's rank in the queue; it follows the conversation.updated that moved it.
+QUEUE_CHANGED = "queue.changed"
 
 
 class _Frame(BaseModel):
@@ -176,6 +178,9 @@ class ConsoleHub:
         self._on_presence = on_presence
         self._clients: set[Client] = set()
         self._placements: LRUCache[str, Placement] = LRUCache(PLACEMENTS_KEPT)
+        # Where a conversation sat before its latest update moved it: its queue.changed
+        # (which carries no view) also reaches the consoles whose queue it just left.
+        self._moved_from: LRUCache[str, Placement] = LRUCache(PLACEMENTS_KEPT)
         # Events waiting for their conversation's placement, in arrival order.
         self._waiting: deque[dict[str, Any]] = deque()
         self._resolver: asyncio.Task[None] | None = None
@@ -210,9 +215,15 @@ class ConsoleHub:
         before = self._placements.get(conversation_id)
         view = event.get("data", {}).get("conversation")
         if view is None or "brand_id" not in view:
+            if event.get("name") == QUEUE_CHANGED:
+                return self._moved_from.get(conversation_id, before), before
             return before, before
         now = access.placement_of(view)
         self._placements[conversation_id] = now
+        if before is not None and before != now:
+            self._moved_from[conversation_id] = before
+        else:
+            self._moved_from.pop(conversation_id, None)
         return before, now
 
     def _deliver(self, event: dict[str, Any]) -> None:
@@ -221,8 +232,17 @@ class ConsoleHub:
         agent_view = (
             event.get("data", {}).get("agent") if not event.get("conversation_id") else None
         )
+        # A queue.changed reaching a console only because the conversation sat within its
+        # reach before the move says, for that console, that it left the queue.
+        left = None
+        if event.get("name") == QUEUE_CHANGED and before != now:
+            left = {**frame, "data": {"queue": None}}
         for client in self._clients:
-            if _may_receive(client.agent, event, before, now, agent_view):
+            if not _may_receive(client.agent, event, before, now, agent_view):
+                continue
+            if left is not None and not (now and access.may_see(client.agent, now)):
+                client.push(left)
+            else:
                 client.push(frame)
 
     async def _resolve_waiting(self) -> None:

@@ -28,7 +28,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.live.presence import LocalPresence
 from server.metrics import Metrics
-from server.payloads import ActivityView, AgentView, EventData
+from server.payloads import ActivityView, AgentView, EventData, QueueEntry
 from server.store import DatabaseError, Pool, activities, queue, roster
 
 log = structlog.get_logger(__name__)
@@ -412,7 +412,8 @@ class Router:
         return views[0]
 
     async def queue_view(self) -> list[dict[str, Any]]:
-        """Queued conversations, highest priority now first, each with its explanation."""
+        """Queued conversations, highest priority now first, each with its explanation, rank
+        and band (a conversation view with the keys of a queue.changed entry)."""
         now = self.clock()
         async with self._pool.acquire() as conn:
             waiting = await queue.queued(conn, auto_only=False, limit=QUEUE_SCAN)
@@ -420,26 +421,34 @@ class Router:
                 v["id"]: v for v in await store.conversations_by_id(conn, [w.id for w in waiting])
             }
         result = []
-        for item in assignment.order(waiting, now, self.weights):
-            live = priority.at(
-                item.standing,
-                waiting_since=item.waiting_since,
-                first_response_due=item.first_response_due,
-                now=now,
-                weights=self.weights,
-            )
-            view = views.get(item.id)
+        for ranked in assignment.ranked(waiting, now, self.weights):
+            view = views.get(ranked.item.id)
             if view is None:
                 continue
-            result.append(
-                {
-                    **view,
-                    "score": live.score,
-                    "explanation": live.explanation(),
-                    "contributions": live.to_json(),
-                }
-            )
+            result.append({**view, **self._entry(ranked)})
         return result
+
+    def _entry(self, ranked: assignment.Ranked) -> QueueEntry:
+        return {
+            "id": ranked.item.id,
+            "score": ranked.live.score,
+            "band": priority.band(ranked.item.standing.score, self.weights),
+            "rank": ranked.rank,
+            "explanation": ranked.live.explanation(),
+            "contributions": ranked.live.to_json(),
+        }
+
+    async def queue_changes(self, conn: store.Conn, conversation_ids: list[str]) -> list[Event]:
+        """A queue.changed event for each of these conversations (just changed, inside the
+        caller's transaction): its rank, score and band now, or None when it is not queued.
+        One event per conversation, so the consoles' per-conversation filter decides who
+        receives it, as for the conversation.updated it follows."""
+        if not conversation_ids:
+            return []
+        now = self.clock()
+        waiting = await queue.queued_among(conn, conversation_ids)
+        entries = {r.item.id: self._entry(r) for r in assignment.ranked(waiting, now, self.weights)}
+        return [Event(events.QUEUE_CHANGED, i, {"queue": entries.get(i)}) for i in conversation_ids]
 
     async def overview(self, brands: list[str] | None = None) -> dict[str, Any]:
         """The supervisor's view: queue depth and SLA state per team, and the agents; of
@@ -467,16 +476,20 @@ class Router:
         shown: dict[str, ActivityView] | None = None,
     ) -> list[Event]:
         """Store a conversation.updated event for each conversation, with its view as it now
-        reads (one query for them all) and the activity the transcript shows, in order."""
+        reads (one query for them all) and the activity the transcript shows, each followed
+        by its queue.changed, in order."""
         if not conversation_ids:
             return []
         views = {v["id"]: v for v in await store.conversations_by_id(conn, conversation_ids)}
+        ranks = {e.conversation_id: e for e in await self.queue_changes(conn, conversation_ids)}
         stored = []
         for conversation_id in conversation_ids:
             data: EventData = {"conversation": views[conversation_id], "change": change}
             if shown and conversation_id in shown:
                 data["activity"] = shown[conversation_id]
             stored.append(Event(events.CONVERSATION_UPDATED, conversation_id, data))
+            # After the update: the consoles' hub learns where the conversation sits from it.
+            stored.append(ranks[conversation_id])
         return await store.store_events(conn, stored)
 
     async def _publish(self, stored: list[Event]) -> None:

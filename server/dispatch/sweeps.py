@@ -136,6 +136,8 @@ class Sweeps:
                                 breach.conversation_id,
                                 {"conversation": view, "change": "escalated", "activity": shown},
                             ),
+                            # Escalated (or the SLA clock's points): its rank moved.
+                            *await self._router.queue_changes(conn, [breach.conversation_id]),
                         ],
                     )
                 for event in stored:

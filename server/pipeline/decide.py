@@ -317,4 +317,7 @@ class Decider:
         if shown is not None:
             data["activity"] = shown
         pending.append(Event(events.CONVERSATION_UPDATED, conv["id"], data))
+        if shown is not None and self._router is not None:
+            # Placed in the queue: consoles add it where it ranks, without reading the queue.
+            pending += await self._router.queue_changes(conn, [conv["id"]])
         return pending

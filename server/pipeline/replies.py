@@ -10,7 +10,7 @@ from datetime import datetime
 from channels.base import Attachment
 from server import events, store
 from server.errors import Conflict, NotFound
-from server.events import Event
+from server.events import Event, left_queue
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import ConversationView, EventData, Named
@@ -94,6 +94,8 @@ class Replies:
                             {"conversation": view, "activity": shown[conversation_id]},
                         )
                     )
+                    if conv["status"] == "queued":
+                        pending.append(left_queue(conversation_id))
                 stored_events = await store.store_events(conn, pending)
         except AlreadyStored:
             async with self._pool.acquire() as conn:
@@ -125,7 +127,8 @@ class Replies:
                         events.CONVERSATION_UPDATED,
                         conversation_id,
                         {"conversation": view, "activity": shown},
-                    )
+                    ),
+                    *([left_queue(conversation_id)] if conv["status"] == "queued" else []),
                 ],
             )
         await publish(self._bus, stored_events)

@@ -183,18 +183,33 @@ async def assignment_turn(conn: Conn) -> AsyncIterator[None]:
         await release_session_lock(conn, ASSIGN_LOCK_ID)
 
 
+_WAITING_SQL = """
+    SELECT c.id, c.team_id, c.required_skills, c.priority, c.priority_parts,
+           coalesce(c.queued_at, c.updated_at) AS queued_at, c.first_response_due,
+           c.previous_agent_id
+      FROM conversations c LEFT JOIN teams t ON t.id = c.team_id
+     WHERE c.status = 'queued'"""
+
+
 async def queued(conn: Conn, *, auto_only: bool, limit: int) -> list[Waiting]:
     """Queued conversations (in teams that auto-assign, when ``auto_only``)."""
     rows = await conn.fetch(
-        """SELECT c.id, c.team_id, c.required_skills, c.priority, c.priority_parts,
-                  coalesce(c.queued_at, c.updated_at) AS queued_at, c.first_response_due,
-                  c.previous_agent_id
-             FROM conversations c LEFT JOIN teams t ON t.id = c.team_id
-            WHERE c.status = 'queued' AND ($1 = false OR t.assignment = 'auto')
-            ORDER BY c.queued_at LIMIT $2""",
+        _WAITING_SQL + " AND ($1 = false OR t.assignment = 'auto') ORDER BY c.queued_at LIMIT $2",
         auto_only,
         limit,
     )
+    return _waiting(rows)
+
+
+async def queued_among(conn: Conn, conversation_ids: list[str]) -> list[Waiting]:
+    """Those of these conversations that are queued now."""
+    rows = await conn.fetch(
+        _WAITING_SQL + " AND c.id = ANY($1::uuid[])", [UUID(i) for i in conversation_ids]
+    )
+    return _waiting(rows)
+
+
+def _waiting(rows: list[Any]) -> list[Waiting]:
     return [
         Waiting(
             id=str(r["id"]),

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from routing.assignment import AgentState, Waiting, choose, order
+from routing.assignment import AgentState, Waiting, choose, order, rank_of, ranked
 from routing.priority import Facts, Priority, Weights, score
 
 W = Weights()
@@ -111,3 +111,20 @@ def test_aging_lets_a_long_wait_overtake_a_fresh_vip() -> None:
     fresh_vip = waiting("vip", points=score(Facts(channel="email", vip=True), W).score)
     patient = waiting("patient", points=0, waited=40)  # 40 min x 1.5 = 60 points
     assert [w.id for w in order([fresh_vip, patient], NOW, W)] == ["patient", "vip"]
+
+
+def test_ranks_sort_as_strings_in_queue_order() -> None:
+    """A console orders its queue by comparing ranks as plain strings, and gets ``order``'s
+    order: negative scores, ties on score and on the wait included."""
+    queue = [
+        waiting("low", points=-10, waited=1),
+        waiting("vip", points=40, waited=1),
+        waiting("tie-newer", points=20, waited=2),
+        waiting("tie-older", points=20, waited=3),
+        waiting("patient", points=0, waited=40),
+        waiting("zero", points=0, waited=0),
+    ]
+    by_rank = sorted(queue, key=lambda w: rank_of(w, NOW, W).rank)
+    assert [w.id for w in by_rank] == [w.id for w in order(queue, NOW, W)]
+    assert [r.item.id for r in ranked(queue, NOW, W)] == [w.id for w in order(queue, NOW, W)]
+    assert rank_of(queue[4], NOW, W).live.score == 60

@@ -171,13 +171,13 @@ async def test_the_live_feed_resumes_from_the_last_event_id(
 ) -> None:
     await customer_says(server, "first")
     last = (await agent_http.get("/console/api/conversations")).json()["last_event_id"]
-    await customer_says(server, "while you were away")  # 5 events
-    await customer_says(server, "and this")  # 5 more
+    await customer_says(server, "while you were away")  # 6 events (queue.changed last)
+    await customer_says(server, "and this")  # 6 more
     ws, result = await console_socket(server, agent_http, last)
     await ws.close()
     replayed = result["replayed"]
     assert [f["id"] for f in replayed] == sorted(f["id"] for f in replayed)
-    assert len(replayed) == 10
+    assert len(replayed) == 12
     assert all(f["id"] > last for f in replayed)
     texts = [
         f["data"]["message"]["text"]

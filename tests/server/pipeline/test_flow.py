@@ -217,7 +217,10 @@ async def test_agent_reply_claims_the_conversation_and_is_stored_once_per_client
     assert row is not None
     assert row["status"] == "assigned"
     assert str(row["assignee_id"]) == agent.id
-    assignee = published[-1].data["conversation"]["assignee"]
+    # The update, then the queue.changed that takes it out of the queue.
+    assert [e.name for e in published[-2:]] == ["conversation.updated", "queue.changed"]
+    assert published[-1].data["queue"] is None
+    assignee = published[-2].data["conversation"]["assignee"]
     assert assignee is not None
     assert assignee["name"] == "A"
 
