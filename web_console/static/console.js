@@ -132,15 +132,39 @@
   Array.prototype.forEach.call(document.querySelectorAll("#tabs .tab"), function (b) {
     b.addEventListener("click", function () { setView(b.dataset.view); });
   });
+  // The ranked queue is read when the console starts, when the Queue tab is shown and after
+  // a reconnect or a resync; in between, queue.changed events keep it (applyQueueChange).
+  // Changes received while a read is on its way are applied again over its answer.
+  var queueHeld = null;
   function refreshQueue() {
     if (!works) return;
     clearTimeout(queueTimer);
-    // Many events arrive in bursts (a router pass): read the ranked queue once per burst.
+    queueHeld = queueHeld || [];
     queueTimer = setTimeout(function () {
       api("GET", "/console/api/queue").then(function (d) {
-        queue = d.queue; renderList(); if (openId) renderThreadHeader();
-      });
+        var held = queueHeld || [];
+        queueHeld = null; queue = d.queue;
+        held.forEach(function (f) { if (f.id > d.last_event_id) applyQueueChange(f.conversation_id, f.data.queue); });
+        renderList(); if (openId) renderThreadHeader();
+      }, function () { queueHeld = null; });
     }, 150);
+  }
+  // A queue.changed event: the conversation's rank, score and band now, or null when it left
+  // the queue. The server ranks (routing/assignment.py); here the entry only goes where its
+  // rank sorts, as a plain string. A router pass sends a burst: one render per frame.
+  var queueFrame = 0;
+  function applyQueueChange(id, entry) {
+    var old = null;
+    queue = queue.filter(function (q) { if (q.id !== id) return true; old = q; return false; });
+    if (entry) {
+      var q = Object.assign({}, old || conversations[id] || {}, entry), at = 0;
+      while (at < queue.length && queue[at].rank < q.rank) at++;
+      queue.splice(at, 0, q);
+    }
+    if (queueFrame) return;
+    queueFrame = requestAnimationFrame(function () {
+      queueFrame = 0; renderList(); if (openId) renderThreadHeader();
+    });
   }
   function refreshDirectory() {
     api("GET", "/console/api/directory").then(function (d) { directory = d; renderThreadHeader(); });
@@ -307,7 +331,7 @@
   function act(path, body) {
     if (!openId) return;
     api("POST", "/console/api/conversations/" + openId + path, body)
-      .then(function (c) { conversations[c.id] = c; renderList(); renderThreadHeader(); $("reply-error").textContent = ""; refreshQueue(); },
+      .then(function (c) { conversations[c.id] = c; renderList(); renderThreadHeader(); $("reply-error").textContent = ""; },
             function (e) { $("reply-error").textContent = e.message; if (e.status === 401) showLogin(); });
   }
   $("claim").addEventListener("click", function () { act("/claim"); });
@@ -556,9 +580,12 @@
               && f.data.change.indexOf("assigned:") === 0 && !(was && was.assignee && was.assignee.id === me.id)) {
             toast("New conversation for you: " + (now.contact.name || now.contact.email || "a visitor"));
           }
-          refreshQueue(); refreshOverview();
+          refreshOverview();
           renderList();
           if (f.conversation_id === openId) renderThreadHeader();
+        } else if (f.name === "queue.changed") {
+          if (queueHeld) queueHeld.push(f);
+          applyQueueChange(f.conversation_id, f.data.queue);
         } else if (f.name === "sla.breached") {
           var bc = f.data.conversation;
           conversations[f.conversation_id] = bc;
@@ -566,7 +593,7 @@
           var concerned = me && (me.role !== "agent" || (bc.assignee && bc.assignee.id === me.id)
             || (me.team_ids || []).indexOf(f.data.notify_team_id || (bc.team && bc.team.id)) >= 0);
           if (concerned) toast("SLA breached (" + f.data.kind.replace("_", " ") + "): " + (bc.contact.name || bc.contact.email || "a visitor"), "breach");
-          refreshQueue(); refreshOverview(); renderList();
+          refreshOverview(); renderList();
         } else if (f.name === "agent.updated") {
           var a = f.data.agent;
           if (me && a.id === me.id) { me.status = a.status; $("my-status").value = a.status; }
@@ -584,6 +611,7 @@
           renderList();
           if (openId) fetchAfter();
         });
+        refreshQueue();
       }
     };
     ws.onclose = function (ev) {
