@@ -3,8 +3,10 @@
 (bench/nlu.py), the router (bench/routing.py), inbound mail (bench/mail.py), webhook
 ingest under wrk (bench/webhooks.py) and the CLI's and server's start-up (bench/startup.py);
 then the message embeddings' candidates (bench/embeddings.py) and suggested replies over
-100,000 stored messages (bench/suggestions.py); writes bench/RESULTS.md. BENCH_ONLY=ws,
-routing, mail, webhooks, startup, nlu, embeddings or suggestions runs one part.
+100,000 stored messages (bench/suggestions.py), and what a router pass costs each connected
+console (bench/fanout.py), and search over 1,000,000 messages (bench/search.py); writes
+bench/RESULTS.md. BENCH_ONLY=ws, routing, mail, webhooks, startup, nlu, embeddings,
+suggestions, fanout or search runs one part.
 Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
@@ -124,7 +126,19 @@ def sustained(results: list[Result]) -> float:
     return max(ok, default=0.0)
 
 
-PARTS = ("", "ws", "routing", "mail", "webhooks", "startup", "nlu", "embeddings", "suggestions")
+PARTS = (
+    "",
+    "ws",
+    "routing",
+    "mail",
+    "webhooks",
+    "startup",
+    "nlu",
+    "embeddings",
+    "suggestions",
+    "fanout",
+    "search",
+)
 
 
 def main() -> None:
@@ -161,6 +175,14 @@ def main() -> None:
         from bench import suggestions
 
         suggestions.main()
+    if only in ("", "fanout"):
+        from bench import fanout
+
+        fanout.main()
+    if only in ("", "search"):
+        from bench import search
+
+        search.main()
 
 
 def transport() -> None:

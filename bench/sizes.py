@@ -55,6 +55,14 @@ PARSES = int(_size("BENCH_NLU_PARSES", "0", "20"))
 # and open conversations asking for suggestions one at a time.
 SUGGESTION_MESSAGES = int(_size("BENCH_SUGGESTION_MESSAGES", "100000", "2000"))
 SUGGESTION_QUERIES = int(_size("BENCH_SUGGESTION_QUERIES", "200", "10"))
+# bench/fanout.py: consoles connected, conversations one router pass assigns, and the backlog
+# a queue read returns besides them.
+FANOUT_CONSOLES = int(_size("BENCH_FANOUT_CONSOLES", "50", "3"))
+FANOUT_ASSIGNED = int(_size("BENCH_FANOUT_ASSIGNED", "100", "5"))
+FANOUT_BACKLOG = int(_size("BENCH_FANOUT_BACKLOG", "1000", "10"))
+# bench/search.py: messages stored, and searches made one at a time.
+SEARCH_MESSAGES = int(_size("BENCH_SEARCH_MESSAGES", "1000000", "2000"))
+SEARCH_QUERIES = int(_size("BENCH_SEARCH_QUERIES", "200", "8"))
 
 
 def describe() -> str:

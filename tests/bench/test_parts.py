@@ -28,6 +28,8 @@ PARTS = {
     "nlu": "Command: `make bench` (or `python -m bench.nlu`), BENCH_NLU_FOLDS=2. Machine: ",
     "embeddings": "Command: `make bench` (or `python -m bench.embeddings`). Machine: ",
     "suggestions": "Command: `make bench` (or `python -m bench.suggestions`). Machine: ",
+    "fanout": "Command: `make bench` (or `python -m bench.fanout`). Machine: ",
+    "search": "Command: `make bench` (or `python -m bench.search`). Machine: ",
 }
 
 

@@ -1,0 +1,188 @@
+"""`make bench`'s search part: how long the console's search box waits over 1,000,000 stored
+messages, on an embedded Postgres, with the GIN index of migration 0014.
+
+Data: 100,000 conversations of the demo brand spread over its three teams, ten messages each
+(1,000,000 messages): the NLU project's example texts, alternately the customer's and the
+agent's, each made distinct by an order number. They are loaded with the index dropped and
+then built again (a bulk load's way; the build time is a figure), then ANALYZEd.
+
+Then 200 searches, one at a time, through ``server.store.search.search`` (what the endpoint
+calls after its access check), of four kinds in turn: a common word, a word of a few intents,
+a quoted phrase and an order number (one hit); half as a supervisor of the brand (every
+conversation), half as an agent of one team (the reach filter in the query). Figures: p50/p99
+overall and per kind.
+
+BENCH_SEARCH_MESSAGES and BENCH_SEARCH_QUERIES set the sizes (bench/sizes.py). Run alone with
+`python -m bench.search` or BENCH_ONLY=search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from bench.report import machine, percentile, publish
+from bench.sizes import SEARCH_MESSAGES, SEARCH_QUERIES
+from nlu.project import load_project
+from server.services import demo
+from server.settings import DEFAULT_NLU_PROJECT
+from server.store import database
+from server.store.search import search
+from web_console.access import Reach
+
+START, END = "<!-- search:start -->", "<!-- search:end -->"
+PER_CONVERSATION = 10
+CHUNK = 10_000  # conversations inserted per statement
+INDEX = "CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', text))"
+KINDS = ("common word", "rarer word", "quoted phrase", "order number")
+
+
+async def seed(pool: asyncpg.Pool, count: int) -> tuple[str, str, list[int]]:
+    """``count`` messages; the brand's id, the support team's id and some order numbers."""
+    await demo.seed(pool)
+    project = load_project(DEFAULT_NLU_PROJECT)
+    rng = random.Random(14)
+    texts = [e.text for e in project.examples]
+    brand = await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
+    inbox = await pool.fetchval("SELECT id FROM inboxes WHERE address = $1", demo.WEBCHAT_INBOX)
+    teams = [r["id"] for r in await pool.fetch("SELECT id FROM teams WHERE brand_id = $1", brand)]
+    support = await pool.fetchval(
+        "SELECT id FROM teams WHERE brand_id = $1 AND slug = 'support'", brand
+    )
+    contacts = [
+        r["id"]
+        for r in await pool.fetch(
+            "INSERT INTO contacts (brand_id, name) SELECT $1, 'c' || n"
+            " FROM generate_series(1, 1000) n RETURNING id",
+            brand,
+        )
+    ]
+    await pool.execute("DROP INDEX messages_search")
+    conversations = max(1, count // PER_CONVERSATION)
+    orders: list[int] = []
+    for start in range(0, conversations, CHUNK):
+        size = min(CHUNK, conversations - start)
+        ids = [uuid.uuid4() for _ in range(size)]
+        await pool.execute(
+            """INSERT INTO conversations (id, brand_id, inbox_id, contact_id, channel, status,
+                                          last_seq, resolved_at, language, team_id)
+               SELECT i, $2, $3, c, 'webchat', 'resolved', $5, now(), 'en', t
+                 FROM unnest($1::uuid[], $4::uuid[], $6::uuid[]) AS u(i, c, t)""",
+            ids,
+            brand,
+            inbox,
+            [contacts[n % len(contacts)] for n in range(size)],
+            PER_CONVERSATION,
+            [rng.choice(teams) for _ in range(size)],
+        )
+        numbers = [rng.randrange(10**7, 10**8) for _ in range(size * PER_CONVERSATION)]
+        orders += numbers[:: 10 * PER_CONVERSATION]
+        await pool.execute(
+            """INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
+                                     text, language)
+               SELECT i, s, CASE WHEN s % 2 = 1 THEN 'in' ELSE 'out' END,
+                      CASE WHEN s % 2 = 1 THEN 'customer' ELSE 'agent' END,
+                      'webchat', t, 'en'
+                 FROM unnest($1::uuid[], $2::int[], $3::text[]) AS u(i, s, t)""",
+            [i for i in ids for _ in range(PER_CONVERSATION)],
+            [s for _ in ids for s in range(1, PER_CONVERSATION + 1)],
+            [f"{rng.choice(texts)} (order {n})" for n in numbers],
+        )
+    return str(brand), str(support), orders
+
+
+async def measure(dsn: str) -> dict[str, float]:
+    pool = await database.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        await database.migrate(pool)
+        started = time.perf_counter()
+        brand, support, orders = await seed(pool, SEARCH_MESSAGES)
+        seeded = time.perf_counter() - started
+        started = time.perf_counter()
+        await pool.execute(INDEX)
+        built = time.perf_counter() - started
+        await pool.execute("ANALYZE")
+        stored = await pool.fetchval("SELECT count(*) FROM messages")
+        rng = random.Random(41)
+        queries = {
+            "common word": ["order", "my", "the", "i"],
+            "rarer word": ["refund", "password", "damaged", "invoice", "cancel"],
+            "quoted phrase": ['"my order"', '"reset my password"', '"i want"', '"where is"'],
+            "order number": [str(n) for n in orders],
+        }
+        supervisor = Reach(False, (brand,), (), (), str(uuid.uuid4()))
+        agent = Reach(False, (), (brand,), (support,), str(uuid.uuid4()))
+        async with pool.acquire() as conn:
+            await search(conn, "order", supervisor, None)  # the first query plans
+            times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+            hits = 0
+            for n in range(SEARCH_QUERIES):
+                kind = KINDS[n % len(KINDS)]
+                reach = supervisor if n % 2 == 0 else agent
+                began = time.perf_counter()
+                page = await search(conn, rng.choice(queries[kind]), reach, None)
+                times[kind].append((time.perf_counter() - began) * 1000)
+                hits += len(page["messages"]) > 0
+        every = [t for kind in KINDS for t in times[kind]]
+        figures = {
+            "stored": float(stored),
+            "seeded": seeded,
+            "built": built,
+            "p50": statistics.median(every),
+            "p99": percentile(every, 0.99),
+            "found": hits / SEARCH_QUERIES,
+        }
+        for kind in KINDS:
+            figures[f"{kind} p50"] = statistics.median(times[kind])
+            figures[f"{kind} p99"] = percentile(times[kind], 0.99)
+        return figures
+    finally:
+        await pool.close()
+
+
+def run() -> str:
+    with tempfile.TemporaryDirectory(prefix="sbsearch") as tmp:
+        embedded = database.EmbeddedPostgres(Path(tmp))
+        dsn = embedded.start()
+        try:
+            f = asyncio.run(measure(dsn))
+        finally:
+            embedded.stop()
+    rows = [f"| {kind} | {f[f'{kind} p50']:.1f} / {f[f'{kind} p99']:.1f} ms |" for kind in KINDS]
+    return "\n".join(
+        [
+            f"## Search — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+            "",
+            f"Command: `make bench` (or `python -m bench.search`). Machine: {machine()}"
+            "; embedded PostgreSQL 16 (pgserver) on the same box."
+            f" {f['stored']:,.0f} messages in {f['stored'] / PER_CONVERSATION:,.0f}"
+            " conversations of one brand over three teams; GIN index of migration 0014;"
+            f" {SEARCH_QUERIES} searches one at a time (server.store.search.search, first page),"
+            " half as the brand's supervisor, half as an agent of one team.",
+            "",
+            "| search | p50 / p99 |",
+            "|---|---:|",
+            f"| all | {f['p50']:.1f} / {f['p99']:.1f} ms |",
+            *rows,
+            f"| searches that found something | {f['found']:.0%} |",
+            f"| building the GIN index over the messages | {f['built']:.0f} s |",
+            f"| loading the messages (not a product figure) | {f['seeded']:.0f} s |",
+            "",
+            "Target: p99 ≤ 200 ms on this machine.",
+        ]
+    )
+
+
+def main() -> None:
+    publish(run(), START, END)
+
+
+if __name__ == "__main__":
+    main()
