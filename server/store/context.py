@@ -1,7 +1,7 @@
 """What the console's context panel shows beside a conversation, in one read: who the
 customer is (every identity across channels), their other conversations with how each ended,
-their orders, the message that made the bot hand over, and the sentiment over the
-conversation."""
+their orders, the message that made the bot hand over, the sentiment over the
+conversation, and the customer's rating of it once resolved."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from uuid import UUID
 
 from server.errors import NotFound
 from server.store.conversations import reach_filter, reach_params
+from server.store.csat import CsatView, csat_of
 from server.store.profiles import LookAlike, look_alikes
 from server.store.views import Conn, iso
 from web_console.access import Reach
@@ -85,6 +86,9 @@ class Context(TypedDict):
     orders: list[OrderLine]
     handoff: HandoffMoment
     sentiment: list[SentimentPoint]
+    # This conversation's rating survey once it was resolved: when asked, the customer's
+    # rating and comment when they answered (past conversations carry only the rating).
+    csat: CsatView | None
 
 
 PAST_LIMIT = 20
@@ -207,6 +211,7 @@ async def conversation_context(conn: Conn, conversation_id: UUID, reach: Reach) 
             SentimentPoint(seq=r["seq"], sentiment=float(r["sentiment"]))
             for r in reversed(sentiment)
         ],
+        csat=await csat_of(conn, str(conversation_id)),
     )
 
 

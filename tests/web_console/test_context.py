@@ -37,6 +37,11 @@ async def test_the_panel_shows_the_customer_their_past_conversation_orders_and_t
     # message of the new conversation.
     assert panel["handoff"]["reason"] == "no_bot"
     assert panel["handoff"]["text"] == "the parcel never came"
+    # The open one was never resolved: no rating asked; the resolved one asked, unanswered.
+    assert panel["csat"] is None
+    done = (await sam.get(f"{first}/context")).json()["csat"]
+    assert done["asked_at"] is not None
+    assert (done["rating"], done["comment"], done["answered_at"]) == (None, None, None)
     # Another brand's supervisor: no such conversation.
     ines = await signed_in(server, await person(server, demo.OTHER_BRAND_SLUG, "supervisor"))
     assert (await ines.get(f"/console/api/conversations/{second}/context")).status_code == 404

@@ -1,6 +1,7 @@
 // The context panel's sections about the customer: who they are, why the bot handed over
 // (the message that made it, shown in the transcript on a click), how their mood went, what
-// they asked before and what they ordered. All read the store's `context` signal.
+// they asked before, what they ordered and how they rated this conversation. All read the
+// store's `context` signal.
 import { amount, day, reasonText, signed, when } from "./format.js";
 import { context } from "./store.js";
 import { LookAlikes, ProfileDetails, ProfileEditor } from "./profile.js";
@@ -100,6 +101,20 @@ function Past({ conversations }) {
   <//>`;
 }
 
+// This conversation's rating, once it was resolved and the customer asked.
+function Rating({ csat }) {
+  if (!csat) return null;
+  return html`<${Section} id="cp-csat" title="Customer rating">
+    ${csat.rating
+      ? html`<p class="cp-csat">
+          <strong class="cp-stars" aria-hidden="true">${"★".repeat(csat.rating)}${"☆".repeat(5 - csat.rating)}</strong>
+          <strong> ${csat.rating}/5</strong>${csat.answered_at ? html` <span class="cp-muted">· ${when(csat.answered_at)}</span>` : null}
+          ${csat.comment ? html`<span class="cp-quote">“${csat.comment}”</span>` : null}
+        </p>`
+      : html`<p class="cp-csat cp-muted">Asked${csat.asked_at ? ` ${when(csat.asked_at)}` : ""}; no answer yet.</p>`}
+  <//>`;
+}
+
 function Orders({ orders }) {
   return html`<${Section} id="cp-orders" title=${`Orders (${orders.length})`}>
     ${orders.length ? html`<ul class="cp-list">
@@ -124,6 +139,7 @@ export function CustomerContext() {
   return html`
     ${state === "error" ? html`<p class="cp-error" role="alert">Could not refresh: ${error}</p>` : null}
     <${HandoffSummary} show=${showMessage} />
+    <${Rating} csat=${data.csat} />
     <${CustomerCard} customer=${data.customer} />
     <${Handoff} handoff=${data.handoff} />
     <${Sentiment} points=${data.sentiment} />

@@ -129,6 +129,15 @@ function onConversationUpdated(frame) {
   reloadTimer = setTimeout(() => { if (mine === generation) loadContext(id, mine); }, RELOAD_DELAY_MS);
 }
 
+// The customer's answer to the rating question changes no conversation (it stays resolved):
+// its message is what says the panel's rating is out of date.
+function onMessageCreated(frame) {
+  if (frame.conversation_id !== openId.value || typeof frame.data.message.csat !== "number") return;
+  const id = openId.value, mine = generation;
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => { if (mine === generation) loadContext(id, mine); }, RELOAD_DELAY_MS);
+}
+
 function onNoteCreated(frame) {
   const note = frame.data.note;
   addNote(note);
@@ -146,6 +155,7 @@ export function dismissToast(id) {
 
 const HANDLERS = {
   "conversation.updated": onConversationUpdated,
+  "message.created": onMessageCreated,
   "note.created": onNoteCreated,
 };
 
