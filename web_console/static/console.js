@@ -228,11 +228,15 @@
     li.appendChild(el("span", "status", c.status + (c.assignee ? " · " + c.assignee.name : "") + (c.team ? " · " + c.team.name : "")));
     if (c.status !== "bot" && c.handoff_reason) li.appendChild(el("span", "reason", reasonText(c.handoff_reason)));
     if (c.language) li.appendChild(el("span", "language", c.language));
+    // Which channel a reply goes out on (a mail reads differently from a chat line).
+    if (c.channel) li.appendChild(el("span", "language channel", c.channel));
     if (c.first_response_due && c.status !== "resolved") li.appendChild(slaBadge(c.first_response_due, c.first_response_at));
     var name = li.appendChild(el("div", "name", c.contact.name || c.contact.email || "Visitor " + c.contact.id.slice(0, 8)));
     // A visitor nobody vouched for: its name and email are only what it typed.
     if (c.contact.verified === false) name.appendChild(el("span", "language unverified", "unverified")).title = "typed by the visitor, not verified";
     if (extra) li.appendChild(el("div", "why", extra.explanation));
+    // A mail's subject says what it is about before its first lines do.
+    if (c.subject) li.appendChild(el("div", "subject", c.subject));
     li.appendChild(el("div", "preview", c.preview || ""));
     if (c.labels && c.labels.length) {
       var tags = li.appendChild(el("div", "labels"));
