@@ -210,10 +210,11 @@ async def get_context(request: Request) -> Response:
     description: >
       Who the customer is (every identity across channels, VIP, tier, value, whether the
       widget's visitor was verified), their other conversations that you may see with how
-      each ended, their orders, the customer message that made the bot hand over, and the
-      sentiment of their messages in order.
+      each ended, their orders, the customer message that made the bot hand over, the
+      sentiment of their messages in order, and this conversation's rating survey once it
+      was resolved (csat: asked_at, rating 1-5, comment, answered_at; null before).
     responses:
-      200: {description: "customer, conversations, orders, handoff, sentiment"}
+      200: {description: "customer, conversations, orders, handoff, sentiment, csat, summary"}
       401: {description: not logged in}
       403: {description: your roles do not include conversations}
       404: {description: no such conversation}
