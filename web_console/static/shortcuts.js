@@ -127,7 +127,10 @@ function resolve() {
 // ---- moving through the list ----
 
 function listItems() {
-  return [...document.querySelectorAll("#conversations li[data-conversation-id]")].filter(shown);
+  // The list may be out of sight on a phone (panes.js shows the conversation): j and k still
+  // walk it. A list that is not shown at all (the supervisor view) has nothing to walk.
+  const list = document.getElementById("conversations");
+  return list.hidden ? [] : [...list.querySelectorAll("li[data-conversation-id]")];
 }
 
 function step(by) {
@@ -140,8 +143,18 @@ function step(by) {
   if (to < 0 || to >= items.length) { say(by > 0 ? "Last conversation in the list." : "First conversation in the list."); return; }
   const id = items[to].dataset.conversationId;
   document.dispatchEvent(new CustomEvent("console:show", { detail: id }));
-  // console.js rebuilds the list when a conversation opens: focus the new item for that id.
-  document.querySelector(`#conversations li[data-conversation-id="${CSS.escape(id)}"]`)?.focus();
+  // console.js rebuilds the list when a conversation opens: focus the new item for that id,
+  // or, where the list is out of sight (a phone), the conversation's title.
+  const item = document.querySelector(`#conversations li[data-conversation-id="${CSS.escape(id)}"]`);
+  if (item && shown(item)) item.focus();
+  else focusTitle();
+}
+
+function focusTitle() {
+  const title = $("thread-title");
+  if (!shown(title)) return;
+  title.tabIndex = -1;
+  title.focus();
 }
 
 function focusField(node, missing) {
@@ -176,7 +189,11 @@ const LETTERS = {
   n: () => focusField($("note-text"), "Open a conversation to write a note."),
   e: resolve,
   a: () => (shown($("claim")) ? $("claim").click() : say("Nothing to claim here.")),
-  "/": () => focusField($("search-box"), "Search is not available here."),
+  "/": () => {
+    // On a phone the search box sits with the list: go back to it first (panes.js).
+    if (!shown($("search-box")) && shown($("pane-back"))) $("pane-back").click();
+    focusField($("search-box"), "Search is not available here.");
+  },
   "?": showShortcuts,
 };
 
