@@ -147,7 +147,7 @@
         held.forEach(function (f) { if (f.id > d.last_event_id) applyQueueChange(f.conversation_id, f.data.queue); });
         renderList(); if (openId) renderThreadHeader();
       }, function () { queueHeld = null; });
-    }, 150);
+    }, 0);  // no wait: events no longer ask; this only folds the asks of one moment into one
   }
   // A queue.changed event: the conversation's rank, score and band now, or null when it left
   // the queue. The server ranks (routing/assignment.py); here the entry only goes where its
