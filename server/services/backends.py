@@ -16,6 +16,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.payloads import ActivityView, ConversationView, MessageView, NoteView
 from server.pipeline.flow import Pipeline
+from server.pipeline.messages import publish
 from server.services import privacy
 from server.services.agents import create_agent
 from server.services.brand_texts import BrandTexts, BrandTextService
@@ -153,20 +154,8 @@ class ConsoleBackendImpl:
             # Every conversation of theirs shows the new name in the lists.
             told = await profiles.recent_conversations(conn, conv["contact_id"])
             views = await store.conversations_by_id(conn, told)
-            stored = await store.store_events(
-                conn,
-                [
-                    Event(
-                        events.CONVERSATION_UPDATED,
-                        v["id"],
-                        {"conversation": v, "change": "contact_updated"},
-                    )
-                    for v in views
-                ],
-            )
-        if self._bus is not None:
-            for event in stored:
-                await self._bus.publish(event)
+            stored = await _updated(conn, views, "contact_updated")
+        await self._publish(stored)
         # Which fields, never their values: the log keeps no personal data (docs/privacy.md).
         await self._audit(agent, "contact.updated", where, conversation_id, {"fields": changed})
         return await self.conversation(agent, conversation_id)
@@ -178,20 +167,14 @@ class ConsoleBackendImpl:
         async with self._pool.acquire() as conn, _translated(), conn.transaction():
             await labels_store.set_labels(conn, conversation_id, labels)
             view = await store.conversation(conn, conversation_id)
-            stored = await store.store_events(
-                conn,
-                [
-                    Event(
-                        events.CONVERSATION_UPDATED,
-                        conversation_id,
-                        {"conversation": view, "change": "labelled"},
-                    )
-                ],
-            )
-        if self._bus is not None:
-            for event in stored:
-                await self._bus.publish(event)
+            stored = await _updated(conn, [view], "labelled")
+        await self._publish(stored)
         return view
+
+    async def _publish(self, stored: list[Event]) -> None:
+        """Publish events once committed (write first, then publish)."""
+        if self._bus is not None:
+            await publish(self._bus, stored)
 
     async def filter_options(self, agent: Agent) -> FilterOptions:
         async with self._pool.acquire() as conn:
@@ -641,6 +624,17 @@ def _may_manage(agent: Agent, brand_id: str) -> None:
 
 def _actor(agent: Agent) -> privacy.Actor:
     return privacy.Actor(label=agent.email, id=agent.id)
+
+
+async def _updated(conn: store.Conn, views: Sequence[ConversationView], change: str) -> list[Event]:
+    """Store a conversation.updated event per view, in the caller's transaction."""
+    return await store.store_events(
+        conn,
+        [
+            Event(events.CONVERSATION_UPDATED, v["id"], {"conversation": v, "change": change})
+            for v in views
+        ],
+    )
 
 
 def _cursor(text: str | None) -> tuple[datetime, UUID] | None:
