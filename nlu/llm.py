@@ -86,7 +86,9 @@ class ChatModel:
             reason = (
                 "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
             )
-            log.warning("llm unavailable", endpoint=self._endpoint, reason=reason)
+            # The host only: a URL may carry credentials (https://user:key@host/v1).
+            host = httpx.URL(self._endpoint).host
+            log.warning("llm unavailable", host=host, reason=reason)
             raise LlmUnavailable(reason) from None
         self._breaker.success()
         return content

@@ -150,7 +150,10 @@ class ConsoleBackendImpl:
         where = await self._placed(agent, conversation_id, act=True)
         async with self._pool.acquire() as conn, _translated(), conn.transaction():
             conv = await store.conversation_row(conn, conversation_id)
-            changed = await profiles.update_profile(conn, conv["contact_id"], change)
+            try:
+                changed = await profiles.update_profile(conn, conv["contact_id"], change)
+            except profiles.Erased:
+                raise ActionRefused("the customer was erased: their profile stays empty") from None
             # Every conversation of theirs shows the new name in the lists.
             told = await profiles.recent_conversations(conn, conv["contact_id"])
             views = await store.conversations_by_id(conn, told)

@@ -81,9 +81,10 @@ async def latest_assignments(conn: Conn, conversation_ids: list[str]) -> dict[st
 
 
 async def of_conversation(conn: Conn, conversation_id: str) -> list[ActivityView]:
+    """The latest PAGE, oldest first."""
     rows = await conn.fetch(
-        _SELECT + " WHERE v.conversation_id = $1 ORDER BY v.id LIMIT $2",
+        _SELECT + " WHERE v.conversation_id = $1 ORDER BY v.id DESC LIMIT $2",
         UUID(conversation_id),
         PAGE,
     )
-    return [_view(r) for r in rows]
+    return [_view(r) for r in reversed(rows)]

@@ -171,7 +171,7 @@ async def conversation_context(conn: Conn, conversation_id: UUID, reach: Reach) 
             labels=list(contact["labels"]),
             time_zone=contact["time_zone"],
             language=contact["language"],
-            look_alikes=await look_alikes(conn, contact_id),
+            look_alikes=await look_alikes(conn, contact_id, reach),
         ),
         conversations=[
             PastConversation(

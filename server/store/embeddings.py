@@ -56,6 +56,7 @@ async def pending(conn: Conn, after_id: int, limit: int) -> list[Pending]:
         """SELECT m.id, m.conversation_id, c.brand_id, left(m.text, $3) AS text
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE m.id > $1 AND m.author_kind = 'customer' AND m.text <> ''
+              AND c.anonymised_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM message_embeddings e WHERE e.message_id = m.id)
             ORDER BY m.id LIMIT $2""",
         after_id,
@@ -127,7 +128,7 @@ async def similar_replies(
                                   AND r.author_kind = 'agent' AND r.text <> ''
                                 ORDER BY r.seq LIMIT 1) r ON true
                  LEFT JOIN agents a ON a.id = r.author_id
-                WHERE c.status = 'resolved' AND """
+                WHERE c.status = 'resolved' AND c.anonymised_at IS NULL AND """
             + reach_filter(6)
             + " ORDER BY n.distance",
             vector,

@@ -54,10 +54,11 @@ async def filter_options(conn: Conn, reach: Reach) -> FilterOptions:
     )
     team_rows = await conn.fetch(
         "SELECT id, name, brand_id FROM teams WHERE $1::bool OR brand_id = ANY($2::uuid[])"
-        " OR id = ANY($3::uuid[]) ORDER BY name",
+        " OR (id = ANY($3::uuid[]) AND brand_id = ANY($4::uuid[])) ORDER BY name",
         reach.everything,
         [UUID(b) for b in reach.whole_brands],
         [UUID(t) for t in reach.teams],
+        [UUID(b) for b in reach.team_brands],
     )
     languages = await conn.fetch(
         "SELECT DISTINCT c.language FROM conversations c WHERE c.status <> 'resolved'"

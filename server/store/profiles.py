@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import TypedDict
 from uuid import UUID
 
+from server.store.conversations import reach_filter, reach_params
 from server.store.views import Conn
+from web_console.access import Reach
 from web_console.port import ContactEdit
 
 # How many look-alikes the panel offers at most.
@@ -22,6 +24,7 @@ class LookAlike(TypedDict):
     name: str | None
     channels: list[str]
     why: str  # "same email" or "same phone"
+    proven: bool  # both addresses proved, not only typed
 
 
 async def update_profile(conn: Conn, contact_id: str, change: ContactEdit) -> list[str]:
@@ -37,34 +40,61 @@ async def update_profile(conn: Conn, contact_id: str, change: ContactEdit) -> li
         else:
             values.append(value or None)  # "" clears
     assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=2))
-    await conn.execute(
-        f"UPDATE contacts SET {assignments}, updated_at = now() WHERE id = $1",
+    # An email an agent typed is not proof of who writes from it: the contact stays verified
+    # only when one of its identities is that mail address (mail joins contacts by verified
+    # email, and a typo must not pull a stranger's mail into this customer's history).
+    verified = (
+        ", verified = EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = $1"
+        f" AND i.channel = 'email' AND lower(i.external_id) = lower(${names.index('email') + 2}))"
+        if "email" in names
+        else ""
+    )
+    done = await conn.fetchval(
+        f"UPDATE contacts SET {assignments}{verified}, updated_at = now()"
+        " WHERE id = $1 AND erased_at IS NULL RETURNING id",
         UUID(contact_id),
         *values,
     )
+    if done is None:
+        raise Erased(contact_id)
     return names
 
 
-async def look_alikes(conn: Conn, contact_id: UUID) -> list[LookAlike]:
-    """Other contacts of the same brand with the same email (any case) or phone."""
+class Erased(Exception):
+    """The contact was erased: its profile stays empty."""
+
+
+async def look_alikes(conn: Conn, contact_id: UUID, reach: Reach) -> list[LookAlike]:
+    """Other contacts of the same brand with the same email (any case) or phone, that the
+    reach lets its agent see (one of their conversations is within it). ``proven`` is False
+    when either address was only typed (a web chat visitor can type anyone's): linking joins
+    their histories, so the console warns before the agent vouches for it."""
     rows = await conn.fetch(
         """SELECT o.id, o.name,
-                  CASE WHEN o.email IS NOT NULL AND lower(o.email) = lower(c.email)
+                  CASE WHEN o.email IS NOT NULL AND lower(o.email) = lower(me.email)
                        THEN 'same email' ELSE 'same phone' END AS why,
                   coalesce((SELECT array_agg(DISTINCT i.channel ORDER BY i.channel)
                               FROM contact_identities i WHERE i.contact_id = o.id), '{}')
-                  AS channels
-             FROM contacts c JOIN contacts o ON o.brand_id = c.brand_id AND o.id <> c.id
-            WHERE c.id = $1 AND o.erased_at IS NULL
-              AND ((c.email IS NOT NULL AND lower(o.email) = lower(c.email))
-                   OR (c.phone IS NOT NULL AND o.phone = c.phone))
+                  AS channels, me.verified AND o.verified AS proven
+             FROM contacts me JOIN contacts o ON o.brand_id = me.brand_id AND o.id <> me.id
+            WHERE me.id = $1 AND o.erased_at IS NULL
+              AND ((me.email IS NOT NULL AND lower(o.email) = lower(me.email))
+                   OR (me.phone IS NOT NULL AND o.phone = me.phone))
+              AND EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = o.id AND """
+        + reach_filter(3)
+        + """)
             ORDER BY o.created_at LIMIT $2""",
         contact_id,
         LOOK_ALIKES,
+        *reach_params(reach),
     )
     return [
         LookAlike(
-            contact_id=str(r["id"]), name=r["name"], channels=list(r["channels"]), why=r["why"]
+            contact_id=str(r["id"]),
+            name=r["name"],
+            channels=list(r["channels"]),
+            why=r["why"],
+            proven=r["proven"],
         )
         for r in rows
     ]

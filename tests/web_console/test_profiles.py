@@ -126,7 +126,22 @@ async def test_a_look_alike_of_the_brand_is_offered_and_linked(server: RunningSe
         "name": "Customer of demo-web",
         "channels": ["webchat"],
         "why": "same email",
+        "proven": False,  # typed by web chat visitors: the panel warns before linking
     }
+    # An agent whose team does not see that contact's conversations is not told of it.
+    async with server.services.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE conversations SET team_id = (SELECT id FROM teams WHERE slug = 'billing'"
+            " AND brand_id = conversations.brand_id) WHERE id = $1::uuid",
+            other.conversation_id,
+        )
+    assert (await lea.get(f"{path}/context")).json()["customer"]["look_alikes"] == []
+    async with server.services.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE conversations SET team_id = (SELECT id FROM teams WHERE slug = 'support'"
+            " AND brand_id = conversations.brand_id) WHERE id = $1::uuid",
+            other.conversation_id,
+        )
     # (Two open web chats of one inbox cannot become one person's: the other one ended.)
     done = f"/console/api/conversations/{other.conversation_id}"
     assert (await lea.post(f"{done}/claim")).is_success
@@ -138,3 +153,41 @@ async def test_a_look_alike_of_the_brand_is_offered_and_linked(server: RunningSe
     assert len(card["identities"]) == 2
     for http in (lea, noor):
         await http.aclose()
+
+
+async def test_a_typed_email_is_not_proof_and_an_erased_customer_stays_empty(
+    server: RunningServer,
+) -> None:
+    shop, _ = await two_brands(server)
+    sam = await signed_in(server, await person(server, demo.BRAND_SLUG, "supervisor"))
+    path = f"/console/api/conversations/{shop.conversation_id}"
+    pool = server.services.pool
+    await pool.execute("UPDATE contacts SET verified = true WHERE id = $1::uuid", shop.contact_id)
+    await pool.execute(
+        "INSERT INTO contact_identities (contact_id, channel, external_id)"
+        " VALUES ($1::uuid, 'email', 'ana@example.com')",
+        shop.contact_id,
+    )
+    verified = "SELECT verified FROM contacts WHERE id = $1::uuid"
+    # Mail joins contacts by a verified address: an address only typed stops vouching.
+    assert (await sam.patch(f"{path}/contact", json={"email": "typo@exmaple.com"})).is_success
+    assert await pool.fetchval(verified, shop.contact_id) is False
+    # The address one of its identities proves vouches again.
+    assert (await sam.patch(f"{path}/contact", json={"email": "ANA@example.com"})).is_success
+    assert await pool.fetchval(verified, shop.contact_id) is True
+    # A name change leaves it as it is.
+    assert (await sam.patch(f"{path}/contact", json={"name": "Ana"})).is_success
+    assert await pool.fetchval(verified, shop.contact_id) is True
+
+    erased = await sam.post(
+        f"/console/api/contacts/{shop.contact_id}/erase", json={"confirm": True}
+    )
+    assert erased.status_code == 200, erased.text
+    refused = await sam.patch(f"{path}/contact", json={"name": "Ana again"})
+    assert refused.status_code == 409
+    assert "erased" in refused.json()["error"]
+    assert (
+        await pool.fetchval("SELECT name FROM contacts WHERE id = $1::uuid", shop.contact_id)
+        is None
+    )
+    await sam.aclose()

@@ -1,7 +1,7 @@
 """The admin REST API (/api/admin/*): brands, teams, skills, agents, SLA policies, intent
 routes, inboxes, brand texts (greeting, closing message), contacts (and their export and
-erasure), the mail room and the audit log, for scripts and provisioning tools. Every change made here is recorded in the audit log
-(``audit.note``).
+erasure), the mail room and the audit log, for scripts and provisioning tools. Every change
+made here is recorded in the audit log (``audit.note``).
 
 Bearer token, checked once for the whole mount (server/http/auth.py): an admin's personal API
 token with the admin scope, or, for first set-up, SWITCHBOARD_ADMIN_TOKEN (generated under the

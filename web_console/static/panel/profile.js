@@ -115,6 +115,7 @@ export function LookAlikes({ customer }) {
     <ul class="cp-list">
       ${customer.look_alikes.map((a) => html`<li key=${a.contact_id}>
         ${a.why} seen on ${a.channels.join(", ") || "no channel"}${a.name ? ` (${a.name})` : ""}
+        ${a.proven ? null : html`<span class="cp-warning"> (typed, not proved: link only if you know it is them; their histories join)</span>`}
         ${mayEdit() ? html` <button type="button" class="cp-link-contact" onClick=${() => link(a.contact_id)}
             aria-label=${`Link ${a.name || "this contact"} (${a.why}) to this customer`}>Link</button>` : null}
       </li>`)}
