@@ -4,9 +4,10 @@
 ingest under wrk (bench/webhooks.py) and the CLI's and server's start-up (bench/startup.py);
 then the message embeddings' candidates (bench/embeddings.py) and suggested replies over
 100,000 stored messages (bench/suggestions.py), and what a router pass costs each connected
-console (bench/fanout.py), and search over 1,000,000 messages (bench/search.py); writes
-bench/RESULTS.md. BENCH_ONLY=ws, routing, mail, webhooks, startup, nlu, embeddings,
-suggestions, fanout or search runs one part.
+console (bench/fanout.py), search over 1,000,000 messages (bench/search.py) and the
+console's first paint in Chromium (bench/first_paint.py); writes bench/RESULTS.md.
+BENCH_ONLY=ws, routing, mail, webhooks, startup, nlu, embeddings, suggestions, fanout,
+search or paint runs one part.
 Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
@@ -138,6 +139,7 @@ PARTS = (
     "suggestions",
     "fanout",
     "search",
+    "paint",
 )
 
 
@@ -183,6 +185,10 @@ def main() -> None:
         from bench import search
 
         search.main()
+    if only in ("", "paint"):
+        from bench import first_paint
+
+        first_paint.main()
 
 
 def transport() -> None:

@@ -63,6 +63,10 @@ FANOUT_BACKLOG = int(_size("BENCH_FANOUT_BACKLOG", "1000", "10"))
 # bench/search.py: messages stored, and searches made one at a time.
 SEARCH_MESSAGES = int(_size("BENCH_SEARCH_MESSAGES", "1000000", "2000"))
 SEARCH_QUERIES = int(_size("BENCH_SEARCH_QUERIES", "200", "8"))
+# bench/first_paint.py: open conversations, agents' consoles connected, and page loads timed.
+PAINT_OPEN = int(_size("BENCH_PAINT_OPEN", "5000", "20"))
+PAINT_AGENTS = int(_size("BENCH_PAINT_AGENTS", "200", "3"))
+PAINT_LOADS = int(_size("BENCH_PAINT_LOADS", "3", "1"))
 
 
 def describe() -> str:

@@ -30,6 +30,7 @@ PARTS = {
     "suggestions": "Command: `make bench` (or `python -m bench.suggestions`). Machine: ",
     "fanout": "Command: `make bench` (or `python -m bench.fanout`). Machine: ",
     "search": "Command: `make bench` (or `python -m bench.search`). Machine: ",
+    "paint": "Command: `make bench` (or `python -m bench.first_paint`). Machine: ",
 }
 
 
