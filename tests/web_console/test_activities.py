@@ -60,7 +60,7 @@ async def test_every_change_is_recorded_with_who_did_it_and_pushed_live(
     assert listed[1]["actor"]["name"] == f"agent of {demo.BRAND_SLUG}"
 
     # Each one reached the console in the event of its change (handed_off came before `start`).
-    pushed = []
+    pushed: list[dict[str, object]] = []
     while len(pushed) < len(listed) - 1:
         frame = orjson.loads(await ws.recv())
         activity = frame.get("data", {}).get("activity")
