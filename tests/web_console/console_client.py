@@ -16,7 +16,12 @@ async def console_socket(
     server: RunningServer, http: httpx.AsyncClient, last_event_id: int
 ) -> tuple[ClientConnection, dict[str, Any]]:
     cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-    ws = await connect(f"{server.ws_url}/console/ws", additional_headers={"cookie": cookie})
+    # Unbounded: a test that reads only some frames must still see its close answered (with
+    # websockets' default of 16 unread frames the client stops reading the socket, and a
+    # close waits 10 s for a reply it does not read).
+    ws = await connect(
+        f"{server.ws_url}/console/ws", additional_headers={"cookie": cookie}, max_queue=None
+    )
     await ws.send(text({"type": "hello", "last_event_id": last_event_id}))
     frames: list[dict[str, Any]] = []
     while True:
