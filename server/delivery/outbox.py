@@ -139,8 +139,17 @@ class Outbox:
         """Claim what is due and deliver it; returns how many were attempted."""
         async with self._pool.acquire() as conn:
             due = await deliveries.claim_due(conn, list(self._deliverers), BATCH)
-        await asyncio.gather(*(self._attempt(d) for d in due))
+        # Conversations in parallel, each one's messages in their order: a closing message
+        # and the rating question after it must reach the customer in that order.
+        threads: dict[str, list[deliveries.Due]] = {}
+        for d in sorted(due, key=lambda d: d.message_id):
+            threads.setdefault(d.conversation_id, []).append(d)
+        await asyncio.gather(*(self._attempt_in_order(t) for t in threads.values()))
         return len(due)
+
+    async def _attempt_in_order(self, thread: list[deliveries.Due]) -> None:
+        for due in thread:
+            await self._attempt(due)
 
     async def _attempt(self, due: deliveries.Due) -> None:
         deliverer = self._deliverers[due.channel]

@@ -19,6 +19,7 @@ class Due:
     message_id: int
     channel: str
     attempts: int
+    conversation_id: str
 
 
 async def claim_due(conn: Conn, channels: list[str], limit: int) -> list[Due]:
@@ -28,17 +29,21 @@ async def claim_due(conn: Conn, channels: list[str], limit: int) -> list[Due]:
         """UPDATE deliveries d
               SET attempts = d.attempts + 1,
                   next_attempt_at = now() + make_interval(secs => $2), updated_at = now()
-             FROM (SELECT message_id FROM deliveries
-                    WHERE status = 'pending' AND next_attempt_at <= now()
-                      AND channel = ANY($3::text[])
-                    ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
+             FROM (SELECT p.message_id, m.conversation_id FROM deliveries p
+                     JOIN messages m ON m.id = p.message_id
+                    WHERE p.status = 'pending' AND p.next_attempt_at <= now()
+                      AND p.channel = ANY($3::text[])
+                    ORDER BY p.next_attempt_at, p.message_id LIMIT $1
+                    FOR UPDATE OF p SKIP LOCKED) due
             WHERE d.message_id = due.message_id
-        RETURNING d.message_id, d.channel, d.attempts""",
+        RETURNING d.message_id, d.channel, d.attempts, due.conversation_id""",
         limit,
         SENDING_LEASE_SECONDS,
         channels,
     )
-    return [Due(r["message_id"], r["channel"], r["attempts"]) for r in rows]
+    return [
+        Due(r["message_id"], r["channel"], r["attempts"], str(r["conversation_id"])) for r in rows
+    ]
 
 
 async def settle(

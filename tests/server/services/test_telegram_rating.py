@@ -67,7 +67,8 @@ async def test_a_button_under_the_rating_question_rates_the_conversation(
             return [m for m in api.sent if "reply_markup" in m]
 
         async def asked() -> bool:
-            return bool(keyed())
+            closing = brand_texts.DEFAULTS["closing"]["en"]
+            return bool(keyed()) and any(m["text"] == closing for m in api.sent)
 
         await harness.until(asked, 15)
         [question] = keyed()
