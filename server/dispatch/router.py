@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -40,6 +40,9 @@ ASSIGN_BATCH = 50
 # requests coalesce for this long, so a customer sending ten lines costs one re-placement (and
 # one conversation.updated) rather than ten; the queue's order lags by at most this much.
 REPRIORITISE_AFTER = 1.0
+# A conversation another writer holds when a pass reaches it keeps its team's seats for this
+# long: the pass gives nothing lower in that team away and tries again after it.
+HELD_RETRY_AFTER = 0.05
 STATUSES = ("online", "away", "offline")
 
 
@@ -207,6 +210,10 @@ class Router:
         now = self.clock()
         ordered = list(assignment.order(waiting, now, self.weights))
         assigned = 0
+        # Teams whose next conversation in order was being changed by another writer (a
+        # message arriving, an SLA escalation): serving what ranks below it would give its
+        # seat away out of order, so the team waits for the retry.
+        held: set[str] = set()
         # Claims are committed in batches: one WAL flush and one read of the views per
         # batch, not per claim. A claim that is refused writes nothing, so it needs no
         # savepoint; the choice of the next agent sees every claim made before it.
@@ -215,8 +222,13 @@ class Router:
             async with self._pool.acquire() as conn:
                 async with conn.transaction():
                     for item in ordered[start : start + ASSIGN_BATCH]:
-                        if await self._claim_best(conn, item, agents, now):
+                        if item.team in held:
+                            continue
+                        outcome = await self._claim_best(conn, item, agents, now)
+                        if outcome == "claimed":
                             claimed.append(item.id)
+                        elif outcome == "held":
+                            held.add(item.team)
                     shown = await activities.latest_assignments(conn, claimed)
                     stored = await self._updated_many(conn, claimed, "assigned:auto", shown)
                 await self._publish(stored)
@@ -225,6 +237,8 @@ class Router:
             assigned += len(claimed)
             if not self._seats_left(agents):
                 break
+        if held:
+            asyncio.get_running_loop().call_later(HELD_RETRY_AFTER, self.wake)
         return assigned
 
     @staticmethod
@@ -237,19 +251,22 @@ class Router:
         item: assignment.Waiting,
         agents: dict[str, assignment.AgentState],
         now: datetime,
-    ) -> bool:
+    ) -> Literal["claimed", "passed", "held"]:
         """Claim the conversation for the best agent who can take it (inside the caller's
-        transaction); ``agents`` keeps each agent's load up to date."""
+        transaction); ``agents`` keeps each agent's load up to date. "passed": nobody can
+        take it, or it moved on (claimed, resolved); "held": another writer has it now."""
         while (agent := assignment.choose(item, list(agents.values()))) is not None:
             refused = await queue.claim(conn, item.id, agent.id, "auto", now)
             if refused is None:
                 agents[agent.id] = replace(agent, load=agent.load + 1, last_assigned_at=now)
-                return True
+                return "claimed"
+            if refused == queue.BEING_CHANGED:
+                return "held"
             if not refused.startswith("the agent is at capacity"):
-                return False  # the conversation moved on (claimed, resolved): next one
+                return "passed"
             # Someone else filled the agent meanwhile: look again without them.
             agents[agent.id] = replace(agent, load=agent.capacity)
-        return False
+        return "passed"
 
     async def _claim(
         self,

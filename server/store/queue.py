@@ -251,6 +251,10 @@ async def agent_states(conn: Conn, *, online_only: bool) -> list[AgentState]:
     ]
 
 
+# A claim's refusal when another transaction holds the conversation (or it does not exist).
+BEING_CHANGED = "the conversation is being changed by someone else"
+
+
 async def claim(
     conn: Conn,
     conversation_id: str,
@@ -268,14 +272,17 @@ async def claim(
     (another node claiming it makes this one give up at once) and the agent's row is locked
     while their load is counted, so two nodes can neither share a conversation nor overfill
     an agent."""
+    # NO KEY UPDATE, the lock the UPDATE below takes anyway: rows inserted that refer to the
+    # conversation or the agent (a message, an activity) do not make the claim skip it.
     row = await conn.fetchrow(
         """WITH conv AS (
-               SELECT id, status FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED),
+               SELECT id, status FROM conversations WHERE id = $1
+                  FOR NO KEY UPDATE SKIP LOCKED),
            agent AS (
                SELECT a.id, a.capacity,
                       (SELECT count(*) FROM conversations c
                         WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load
-                 FROM agents a WHERE a.id = $2 AND a.active FOR UPDATE),
+                 FROM agents a WHERE a.id = $2 AND a.active FOR NO KEY UPDATE),
            granted AS (
                SELECT conv.id AS conversation_id, agent.id AS agent_id FROM conv, agent
                 WHERE conv.status = ANY($5::text[])
@@ -310,7 +317,7 @@ async def claim(
         return None
     if row["status"] is None:
         # Locked by another claim (SKIP LOCKED), or no such conversation.
-        return "the conversation is being changed by someone else"
+        return BEING_CHANGED
     if row["status"] not in statuses:
         return f"the conversation is {row['status']}"
     if row["capacity"] is None:

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from server.services import demo
+from tests import harness
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text, vouched
 from tests.harness import RunningServer, customer, identity_secret
 
@@ -400,3 +401,28 @@ async def test_an_assignment_pass_with_every_seat_taken_places_nothing(
     assert statuses.count("assigned") == 5  # Dana's capacity
     assert await server.services.router.assign_pass() == 0
     assert [(await conversation(dana, i))["status"] for i in ids] == statuses
+
+
+async def test_a_conversation_held_by_another_writer_keeps_its_seat_from_lower_ones(
+    server: RunningServer, dana: httpx.AsyncClient
+) -> None:
+    pool = server.services.pool
+    await pool.execute("UPDATE agents SET capacity = 1 WHERE email = $1", demo.AGENT_EMAIL)
+    calm = await customer(server, "anyone there?", "calm@example.com")
+    angry = await customer(
+        server, "This is terrible, the worst service ever, I am furious!", "angry@example.com"
+    )
+    assert (await queued(dana, angry))["score"] > (await queued(dana, calm))["score"]
+    async with pool.acquire() as writer, writer.transaction():
+        # Another transaction is changing the angrier customer's conversation.
+        await writer.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", UUID(angry))
+        await dana.post("/console/api/me/status", json={"status": "online"})
+        assert await server.services.router.assign_pass() == 0
+        assert (await conversation(dana, calm))["status"] == "queued"
+
+    # Once it is free, the retry gives the seat to the conversation that ranks first.
+    async def assigned() -> bool:
+        return bool((await conversation(dana, angry))["status"] == "assigned")
+
+    await harness.until(assigned, within=10.0)
+    assert (await conversation(dana, calm))["status"] == "queued"
