@@ -19,6 +19,9 @@ from web_console.requests import (
     worker,
 )
 
+# The largest top-of-queue page: a console asks for one screen's worth or two.
+QUEUE_PAGE_MAX = 1000
+
 
 async def login(request: Request) -> Response:
     """
@@ -116,18 +119,28 @@ async def get_queue(request: Request) -> Response:
       its band and its rank (a string that sorts in queue order). The console reads it once,
       then keeps it from the socket's queue.changed events (the entry of one conversation,
       or null when it left the queue); last_event_id is the event log's last id before the
-      queue was read.
+      queue was read. With `limit`, only the top of the queue comes (the console's first paint),
+      and `total` always says how many the agent may see.
+    parameters:
+      - {name: limit, in: query, required: false,
+         description: "at most this many entries, from the top (1 to 1000); default: all",
+         schema: {type: integer, minimum: 1, maximum: 1000}}
     responses:
-      200: {description: the ranked conversations}
+      200: {description: "the ranked conversations (`queue`), how many there are (`total`)"}
       401: {description: not logged in}
       403: {description: your roles do not include taking conversations}
+      422: {description: limit is not an integer from 1 to 1000}
     """
     agent = await worker(request)
+    raw = request.query_params.get("limit")
+    if raw is not None and not (raw.isdigit() and len(raw) <= 4 and 0 < int(raw) <= QUEUE_PAGE_MAX):
+        raise HTTPException(422, f"limit: an integer from 1 to {QUEUE_PAGE_MAX}")
     backend = console_of(request).backend
     # Read first: a console re-applies the queue.changed events after this id that reached
     # it while this answer was on its way.
     last_event_id = await backend.last_event_id()
-    return JSONResponse({"queue": await backend.queue(agent), "last_event_id": last_event_id})
+    entries, total = await backend.queue(agent, int(raw) if raw is not None else None)
+    return JSONResponse({"queue": entries, "total": total, "last_event_id": last_event_id})
 
 
 async def overview(request: Request) -> Response:

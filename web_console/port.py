@@ -252,9 +252,12 @@ class ConsoleBackend(Protocol):
         """Hand the conversation back to the bot; raise ActionRefused or Unknown."""
         ...
 
-    async def queue(self, agent: Agent) -> list[dict[str, Any]]:
+    async def queue(
+        self, agent: Agent, first: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         """Queued conversations the agent may see, highest priority now first, each with
-        ``score`` and ``explanation``."""
+        ``score`` and ``explanation``: the ``first`` of them (all when None), and how many
+        the agent may see in all."""
         ...
 
     async def claim(self, agent: Agent, conversation_id: str) -> Mapping[str, Any]: ...

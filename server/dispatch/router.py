@@ -30,6 +30,7 @@ from server.live.presence import LocalPresence
 from server.metrics import Metrics
 from server.payloads import ActivityView, AgentView, EventData, QueueEntry
 from server.store import DatabaseError, Pool, activities, queue, roster
+from web_console.access import Placement
 
 log = structlog.get_logger(__name__)
 
@@ -428,22 +429,27 @@ class Router:
             raise NotFound(f"no agent {agent_id}")
         return views[0]
 
-    async def queue_view(self) -> list[dict[str, Any]]:
-        """Queued conversations, highest priority now first, each with its explanation, rank
-        and band (a conversation view with the keys of a queue.changed entry)."""
+    async def queue_view(
+        self, admit: Callable[[Placement], bool], first: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Queued conversations whose placement ``admit`` accepts, highest priority now first,
+        each with its explanation, rank and band (a conversation view with the keys of a
+        queue.changed entry); only the ``first`` of them when given, and how many there are.
+        Ranking and the placements are cheap for the whole queue; the views are not (they
+        were most of a 5,000-item read), so only the ``first`` are read."""
         now = self.clock()
         async with self._pool.acquire() as conn:
             waiting = await queue.queued(conn, auto_only=False, limit=QUEUE_SCAN)
+            ranked = assignment.ranked(waiting, now, self.weights)
+            where = await store.placements(conn, [r.item.id for r in ranked])
+            admitted = [r for r in ranked if r.item.id in where and admit(where[r.item.id])]
+            shown = admitted if first is None else admitted[:first]
             views = {
-                v["id"]: v for v in await store.conversations_by_id(conn, [w.id for w in waiting])
+                v["id"]: v
+                for v in await store.conversations_by_id(conn, [r.item.id for r in shown])
             }
-        result = []
-        for ranked in assignment.ranked(waiting, now, self.weights):
-            view = views.get(ranked.item.id)
-            if view is None:
-                continue
-            result.append({**view, **self._entry(ranked)})
-        return result
+        result = [{**views[r.item.id], **self._entry(r)} for r in shown if r.item.id in views]
+        return result, len(admitted)
 
     def _entry(self, ranked: assignment.Ranked) -> QueueEntry:
         return {

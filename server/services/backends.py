@@ -303,12 +303,10 @@ class ConsoleBackendImpl:
         await self._audit(agent, "conversation.returned_to_bot", where, conversation_id)
         return await self.conversation(agent, conversation_id)
 
-    async def queue(self, agent: Agent) -> list[dict[str, Any]]:
-        return [
-            item
-            for item in await self._router.queue_view()
-            if access.may_see(agent, access.placement_of(item))
-        ]
+    async def queue(
+        self, agent: Agent, first: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        return await self._router.queue_view(lambda where: access.may_see(agent, where), first)
 
     async def claim(self, agent: Agent, conversation_id: str) -> ConversationView:
         where = await self._placed(agent, conversation_id, act=True)
