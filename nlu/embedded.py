@@ -18,34 +18,32 @@ import pickle
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
 
 from nlu import language as language_detection
+
+# Re-exported: the server's custom actions are written against them.
+from nlu.actions import BOT_REQUESTED as BOT_REQUESTED
+from nlu.actions import HANDOFF_ACTION, CustomAction, handoff_action
+from nlu.actions import ActionContext as ActionContext
 from nlu.base import (
     NLU_FALLBACK,
-    BotMessage,
     BotTurn,
     Dialogue,
     Entity,
     IntentScore,
     Interpretation,
 )
-from nlu.dialogue import (
-    DEFAULT_FALLBACK,
-    DialoguePolicy,
-    Turn,
-    choose_response,
-    fill_slots,
-    render,
-)
+from nlu.conversation import Conversations
+from nlu.dialogue import DialoguePolicy
 from nlu.entities import EntityExtractor
-from nlu.project import Project, ProjectError, Response, fingerprint, load_project
+from nlu.project import Project, ProjectError, fingerprint, load_project
 
 if TYPE_CHECKING:
     # scikit-learn takes a second or more to import: training imports it, and so does
@@ -61,8 +59,6 @@ DEFAULT_AMBIGUITY = 0.1
 # A language counts as one the bot speaks when this share of the examples is written in it.
 LANGUAGE_SHARE = 0.1
 WATCH_SECONDS = 2.0
-HANDOFF_ACTION = "action_handoff"
-BOT_REQUESTED = "bot_requested"
 
 Progress = Callable[[str], None]
 # A button's payload naming an intent (Rasa's RegexMessageHandler syntax).
@@ -179,9 +175,10 @@ def _engine_version() -> str:
     import sklearn
 
     digest = hashlib.sha256(f"{sklearn.__version__} {version('wordllama')}".encode())
-    modules = ("classifier", "dialogue", "embedded", "embedding", "entities", "markup", "project")
-    for module in modules:
-        digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
+    # Every module whose classes a pickled model holds.
+    package = Path(__file__).parent
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -207,49 +204,6 @@ def load_or_train(root: Path, cache_dir: Path, progress: Progress | None = None)
     return model.warm()
 
 
-@dataclass
-class ActionContext:
-    """What an action sees and can do: the slots, say a response, ask for a human."""
-
-    conversation_id: str
-    language: str
-    slots: dict[str, Any]
-    responses: Mapping[str, list[Response]]
-    messages: list[BotMessage] = field(default_factory=list)
-    handoff: str | None = None
-
-    def utter(self, response: str, action: str | None = None, **values: Any) -> None:
-        """Say one of the domain's responses (the variation the slots select), its
-        ``{placeholders}`` filled from the slots and ``values``."""
-        variation = choose_response(self.responses.get(response, []), self.slots)
-        if variation is None:
-            return
-        text = render(variation.text, {**self.slots, **values}) if variation.text else None
-        self.messages.append(
-            BotMessage(
-                text,
-                action or response,
-                variation.custom,
-                buttons=variation.buttons,
-                image=variation.image,
-            )
-        )
-
-    def request_handoff(self, reason: str) -> None:
-        self.handoff = reason
-
-
-class CustomAction(Protocol):
-    """A custom action the embedded engine runs in-process (the server's order lookup)."""
-
-    async def __call__(self, context: ActionContext) -> None: ...
-
-
-async def handoff_action(context: ActionContext) -> None:
-    """The project's ``action_handoff``: bring in a human."""
-    context.request_handoff(BOT_REQUESTED)
-
-
 class EmbeddedInterpreter:
     """The Interpreter port over a trained Model, with live reloading of the project."""
 
@@ -267,6 +221,7 @@ class EmbeddedInterpreter:
             HANDOFF_ACTION: handoff_action,
             **(actions or {}),
         }
+        self._conversations = Conversations(self._actions)
         self._fingerprint = model.project.fingerprint
         self._error: str | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -320,39 +275,7 @@ class EmbeddedInterpreter:
 
     async def respond(self, dialogue: Dialogue) -> BotTurn:
         model = self._model
-        past = [
-            Turn("intent", t.intent, tuple(e.entity for e in t.entities))
-            if t.intent is not None
-            else Turn("action", t.action or "")
-            for t in dialogue.history
-        ]
-        current = dialogue.interpretation
-        past.append(Turn("intent", current.intent, tuple(e.entity for e in current.entities)))
-        slots = fill_slots(
-            model.project,
-            [t.entities for t in dialogue.history] + [current.entities],
-            {"language": dialogue.language},
-        )
-        context = ActionContext(
-            dialogue.conversation_id, dialogue.language, slots, model.project.responses
-        )
-        for action in model.policy.next_actions(past):
-            if action == DEFAULT_FALLBACK:
-                context.utter("utter_default", action=DEFAULT_FALLBACK)
-            elif action.startswith("utter_"):
-                context.utter(action)
-            elif action in self._actions:
-                try:
-                    await self._actions[action](context)
-                except Exception as error:  # a broken action must not stop the conversation
-                    log.exception("custom action failed", action=action)
-                    return BotTurn(tuple(context.messages), BOT_REQUESTED, f"{action}: {error}")
-            else:
-                log.warning("custom action not available in the embedded engine", action=action)
-                return BotTurn(tuple(context.messages), BOT_REQUESTED, f"no action {action}")
-            if context.handoff is not None:
-                break
-        return BotTurn(tuple(context.messages), context.handoff)
+        return await self._conversations.respond(model.project, model.policy, dialogue)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -361,6 +284,8 @@ class EmbeddedInterpreter:
             "fingerprint": self._model.project.fingerprint[:12],
             "intents": len(self._model.project.intents),
             "languages": sorted(self._model.languages),
+            # What the project asks for that this engine does not do, and what it does instead.
+            "unsupported": [str(n) for n in self._model.project.unsupported],
             "error": self._error,
         }
 

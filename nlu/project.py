@@ -18,6 +18,7 @@ import yaml
 
 from nlu.base import Button
 from nlu.markup import Example, parse_example
+from nlu.support import audit_config
 
 YAML_SUFFIXES = (".yml", ".yaml")
 # The project Switchboard ships (its demo bot), beside this package.
@@ -114,6 +115,22 @@ class Slot:
     entities: tuple[str, ...]  # entities whose values fill it (from_entity mappings)
 
 
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """Something the project asks for that the embedded engine does not do: where (file,
+    line), what, and what the engine does instead. Named at training, in /readyz and in the
+    console, never silent."""
+
+    path: str  # relative to the project folder
+    line: int | None
+    feature: str
+    instead: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.feature}: {self.instead}"
+
+
 @dataclass
 class Project:
     """Everything the embedded engine trains from, plus the fingerprint of the files."""
@@ -131,6 +148,12 @@ class Project:
     flows: list[Flow] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
+    unsupported: list[Unsupported] = field(default_factory=list)
+
+    def note(self, path: Path, line: int | None, feature: str, instead: str) -> None:
+        """Name a feature the embedded engine does not run."""
+        where = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        self.unsupported.append(Unsupported(str(where), line, feature, instead))
 
     def component(self, name: str) -> dict[str, Any]:
         """The options of a pipeline component or policy named in config.yml ({} if absent)."""
@@ -191,6 +214,7 @@ def load_project(root: Path) -> Project:
         _read_document(project, path, document)
     if not project.examples:
         raise ProjectError(root / "data", None, "no NLU training examples found")
+    audit_config(project, config_path)
     known = set(project.intents)
     for example in project.examples:
         if example.intent not in known:
@@ -205,7 +229,7 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             read_nlu_items(project, path, _as_list(path, document, key, value))
         elif key in ("stories", "rules"):
             for item in _as_list(path, document, key, value):
-                project.flows.append(_read_flow(path, item, is_rule=key == "rules"))
+                project.flows.append(_read_flow(project, path, item, is_rule=key == "rules"))
         elif key == "intents":
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
@@ -218,6 +242,8 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             _read_slots(project, path, value)
         elif key == "responses":
             _read_responses(project, path, value)
+        elif key == "forms" and value:
+            project.note(path, _line(document), "forms", "not run: their actions fall back")
         elif key == "actions":
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
@@ -284,7 +310,7 @@ def _example_lines(path: Path, item: dict[str, Any]) -> Iterator[str]:
         raise ProjectError(path, _line(item), "'examples' must be a block of '- ' lines")
 
 
-def _read_flow(path: Path, item: Any, *, is_rule: bool) -> Flow:
+def _read_flow(project: Project, path: Path, item: Any, *, is_rule: bool) -> Flow:
     kind = "rule" if is_rule else "story"
     if not isinstance(item, dict) or kind not in item:
         raise ProjectError(path, _line(item), f"each entry needs a '{kind}' name")
@@ -303,8 +329,14 @@ def _read_flow(path: Path, item: Any, *, is_rule: bool) -> Flow:
             raise ProjectError(
                 path, _line(step), f"{kind} {item[kind]!r}: end-to-end 'user' steps not supported"
             )
-        # slot_was_set, active_loop, checkpoint and "or" steps do not change which action
-        # follows an intent in the stories this engine executes; they are skipped.
+        else:
+            kind_of_step = next(iter(step), "?")
+            project.note(
+                path,
+                _line(step),
+                f"{kind} {item[kind]!r}: '{kind_of_step}' step",
+                "skipped: the step does not constrain which action follows",
+            )
     return Flow(str(item[kind]), tuple(steps), is_rule)
 
 
