@@ -1,5 +1,9 @@
 """Search in the console: messages by their words, contacts by name or address; only in the
-conversations the searching agent may see (``Reach``), newest first, a page at a time."""
+conversations the searching agent may see (``Reach``), newest first, a page at a time.
+
+Messages are matched on their stored words (``messages.words``, migration 0021) rather than on
+``to_tsvector(text)`` computed in the query: for a first page Postgres often walks messages
+newest first and keeps those that match, and a stored vector makes each step cheap."""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> Se
     rows = await conn.fetch(
         """SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.text, m.created_at
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE to_tsvector('simple', m.text) @@ websearch_to_tsquery('simple', $1)
+            WHERE m.words @@ websearch_to_tsquery('simple', $1)
               AND ($2::bigint IS NULL OR m.id < $2) AND """
         + reach_filter(4)
         + " ORDER BY m.id DESC LIMIT $3",

@@ -4,6 +4,7 @@ may see: another brand's customer is never found."""
 from __future__ import annotations
 
 from server.services import demo
+from server.store import privacy
 from tests.harness import RunningServer
 from tests.web_console.brands import message_from, person, signed_in, two_brands
 
@@ -58,4 +59,20 @@ async def test_search_pages_through_every_match_without_cutting(server: RunningS
             break
     assert len(seen) == len(set(seen)) == 60
     assert seen == sorted(seen, reverse=True)
+    await sam.aclose()
+
+
+async def test_search_follows_a_message_whose_text_is_erased(server: RunningServer) -> None:
+    """The words searched are stored with each message (migration 0021): when a customer is
+    erased and their messages' text replaced, their old words are no longer found."""
+    shop, _ = await two_brands(server)
+    await message_from(server, demo.WEBCHAT_INBOX, shop, "my passport number is X1234567")
+    sam = await signed_in(server, await person(server, demo.BRAND_SLUG, "supervisor"))
+    found = (await sam.get("/console/api/search", params={"q": "passport"})).json()
+    assert [m["conversation_id"] for m in found["messages"]] == [shop.conversation_id]
+    async with server.services.pool.acquire() as conn, conn.transaction():
+        await privacy.erase_contact(conn, shop.contact_id)
+    gone = (await sam.get("/console/api/search", params={"q": "passport"})).json()
+    assert gone["messages"] == []
+    assert (await sam.get("/console/api/search", params={"q": "erased"})).json()["messages"]
     await sam.aclose()
