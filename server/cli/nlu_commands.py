@@ -128,6 +128,9 @@ def train(
         f" intents, languages {', '.join(sorted(model.languages))}"
         f" ({time.perf_counter() - started:.1f} s)"
     )
+    for note in model.project.unsupported:
+        # Named, never silent: what the project asks for that the embedded engine does not do.
+        typer.secho(f"unsupported: {note}", err=True, fg="yellow")
     executable = rasa_bin or DEFAULT_RASA_BIN
     if not rasa:
         return

@@ -1,0 +1,55 @@
+"""Every part of a Rasa project the embedded engine does not run is named with its file and
+line and what the engine does instead (nlu/support.py, nlu/project.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from nlu.project import load_project
+from tests.harness import ROOT
+
+MOODBOT = ROOT / "tests" / "nlu" / "data" / "moodbot"
+
+CONFIG = """\
+recipe: default.v1
+language: en
+pipeline:
+  - name: SpacyNLP
+    model: en_core_web_md
+  - name: SpacyTokenizer
+  - name: DIETClassifier
+    epochs: 100
+  - name: DucklingEntityExtractor
+    url: http://localhost:8000
+    dimensions: [time]
+  - name: EntitySynonymMapper
+  - name: my_package.MyClassifier
+policies:
+  - name: MemoizationPolicy
+  - name: TEDPolicy
+    max_history: 5
+  - name: RulePolicy
+"""
+
+
+def test_components_and_policies_the_engine_does_not_run_are_named(tmp_path: Path) -> None:
+    project = tmp_path / "bot"
+    shutil.copytree(MOODBOT, project)
+    (project / "config.yml").write_text(CONFIG)
+    notes = {(n.path, n.line, n.feature) for n in load_project(project).unsupported}
+    assert notes == {
+        ("config.yml", 4, "component SpacyNLP"),
+        ("config.yml", 6, "component SpacyTokenizer"),
+        # DIET learns entities unless told not to; the engine only finds annotated values.
+        ("config.yml", 7, "DIETClassifier entity recognition"),
+        ("config.yml", 9, "component DucklingEntityExtractor"),
+        ("config.yml", 13, "component my_package.MyClassifier"),
+        ("config.yml", 16, "policy TEDPolicy"),
+    }
+    spacy = next(n for n in load_project(project).unsupported if "SpacyNLP" in n.feature)
+    assert str(spacy).startswith("config.yml:4: component SpacyNLP: spaCy is not loaded")
+
+
+def test_a_project_the_engine_runs_whole_names_nothing() -> None:
+    assert load_project(MOODBOT).unsupported == []
