@@ -3,7 +3,9 @@
 Answers have the documented shapes (https://api.slack.com/methods): ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``; rate limiting is HTTP 429 with a ``Retry-After`` header and
 ``{"ok": false, "error": "ratelimited"}``. slack_sdk is pointed at it with ``base_url``. Also:
-signing events the way Slack does (v0 HMAC-SHA256 over ``v0:<timestamp>:<body>``).
+signing events the way Slack does (v0 HMAC-SHA256 over ``v0:<timestamp>:<body>``), and the
+``block_actions`` payload Slack posts to the interactivity URL when a button is pressed
+(https://api.slack.com/reference/interaction-payloads/block-actions).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from starlette.applications import Starlette
@@ -56,6 +59,8 @@ class SlackApi:
     pending_uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploaded: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    # chat.update calls: what each message was changed to.
+    updated: list[dict[str, Any]] = field(default_factory=list)
 
     async def handle(self, request: Request) -> Response:
         if self.down:
@@ -110,6 +115,9 @@ class SlackApi:
                     status_code=429,
                     headers={"Retry-After": str(self.retry_after)},
                 )
+            blocks = params.get("blocks")
+            if blocks is not None and (error := _blocks_error(blocks)):
+                return JSONResponse({"ok": False, "error": "invalid_blocks", "errors": [error]})
             self.attempts.append((time.monotonic(), text, 200))
             ts = f"{time.time():.6f}"
             message = {
@@ -119,15 +127,34 @@ class SlackApi:
                 "ts": ts,
                 "via": params["_token"],
             }
+            if blocks is not None:
+                message["blocks"] = blocks
             self.posted.append(message)
+            shown = {"type": "message", "text": text, "ts": ts, "bot_id": "B0BOT"}
             return JSONResponse(
                 {
                     "ok": True,
                     "channel": params.get("channel"),
                     "ts": ts,
-                    "message": {"type": "message", "text": text, "ts": ts, "bot_id": "B0BOT"},
+                    "message": {**shown, **({"blocks": blocks} if blocks else {})},
                 }
             )
+        if method == "chat.update":
+            at, channel = params.get("ts"), params.get("channel")
+            if not any(m["ts"] == at and m["channel"] == channel for m in self.posted):
+                return JSONResponse({"ok": False, "error": "message_not_found"})
+            blocks = params.get("blocks")
+            if blocks is not None and (error := _blocks_error(blocks)):
+                return JSONResponse({"ok": False, "error": "invalid_blocks", "errors": [error]})
+            change = {
+                "channel": channel,
+                "ts": at,
+                "text": params.get("text"),
+                "blocks": blocks,
+                "via": params["_token"],
+            }
+            self.updated.append(change)
+            return JSONResponse({"ok": True, "channel": channel, "ts": ts, "text": change["text"]})
         if method == "files.getUploadURLExternal":
             # Step 1 of Slack's upload: an id and a one-off URL to send the bytes to.
             if not params.get("filename") or not str(params.get("length", "")).isdigit():
@@ -192,6 +219,41 @@ class SlackApi:
         for task in (waiting, released):
             task.cancel()
         await asyncio.gather(waiting, released, return_exceptions=True)
+
+
+def _blocks_error(blocks: Any) -> str | None:
+    """What Slack would refuse in a message's blocks (the limits of Block Kit's reference,
+    those our messages could reach), or None."""
+    if isinstance(blocks, str):  # sent form-encoded, blocks are a JSON string
+        blocks = orjson.loads(blocks)
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= 50:
+        return "blocks must be a list of 1 to 50 blocks"
+    for n, block in enumerate(blocks):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "section":
+            text = block.get("text") or {}
+            if (
+                text.get("type") not in ("plain_text", "mrkdwn")
+                or not 0 < len(text.get("text", "")) <= 3000
+            ):
+                return f"[{n}] a section's text is plain_text or mrkdwn of 1 to 3000 characters"
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            ids = [e.get("action_id") for e in elements]
+            if not 0 < len(elements) <= 25 or len(set(ids)) != len(ids):
+                return f"[{n}] an actions block holds 1 to 25 elements with distinct action_ids"
+            for element in elements:
+                label = element.get("text") or {}
+                if element.get("type") != "button" or label.get("type") != "plain_text":
+                    return f"[{n}] a button has a plain_text label"
+                if not 0 < len(label.get("text", "")) <= 75:
+                    return f"[{n}] a button's label is 1 to 75 characters"
+        elif kind == "context":
+            if not 0 < len(block.get("elements") or []) <= 10:
+                return f"[{n}] a context block holds 1 to 10 elements"
+        else:
+            return f"[{n}] unknown block type {kind!r}"
+    return None
 
 
 async def _disconnected(request: Request) -> None:
@@ -265,3 +327,73 @@ def message_event(
         "event_time": 1700000000 + n,
         "event": event,
     }
+
+
+def block_actions(
+    question: dict[str, Any],
+    action_id: str,
+    *,
+    user: str = "U0ADA",
+    team: str = TEAM,
+    action_ts: str | None = None,
+) -> dict[str, Any]:
+    """The payload Slack posts when ``user`` presses the button ``action_id`` under the
+    message ``question`` (as the stand-in recorded it posted)."""
+    channel = str(question["channel"])
+    button = next(
+        e
+        for b in question.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )
+    container = {
+        "type": "message",
+        "message_ts": question["ts"],
+        "channel_id": channel,
+        "is_ephemeral": False,
+    }
+    message: dict[str, Any] = {
+        "bot_id": "B0BOT",
+        "type": "message",
+        "text": question["text"],
+        "user": "U0BOT",
+        "ts": question["ts"],
+        "blocks": question.get("blocks") or [],
+    }
+    if question.get("thread_ts"):
+        container["thread_ts"] = message["thread_ts"] = question["thread_ts"]
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "ada", "name": "ada", "team_id": team},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "container": container,
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "team": {"id": team, "domain": "acme"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {
+            "id": channel,
+            "name": "directmessage" if channel.startswith("D") else "support",
+        },
+        "message": message,
+        "state": {"values": {}},
+        "response_url": "https://hooks.slack.com/actions/A0APP/1/x",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "csat",
+                "text": button["text"],
+                "value": button.get("value"),
+                "type": "button",
+                "action_ts": action_ts or f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def interaction(payload: dict[str, Any] | bytes) -> bytes:
+    """The form-encoded body Slack posts to the interactivity URL: one ``payload`` field."""
+    raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    return urlencode({"payload": raw.decode()}).encode()

@@ -2,5 +2,6 @@
 
 from channels.base import Capabilities
 
-# Text and files in the thread; Block Kit buttons and images are not sent yet.
+# Text and files in the thread. Block Kit buttons only under the rating question (the bot's
+# own buttons are still degraded to numbered options); images are not sent yet.
 CAPABILITIES = Capabilities(attachments=True)

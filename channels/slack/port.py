@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from channels.base import Attachment
-from channels.slack.translate import Incoming
+from channels.slack.translate import Incoming, Rating
 
 
 class SlackBackend(Protocol):
@@ -15,6 +15,13 @@ class SlackBackend(Protocol):
         ``incoming.meta["missing_files"]``. A message already stored (Slack's retry, the
         ``app_mention`` twin of a ``message``) is not stored again. Raises on failure, which
         Slack is told as a 5xx, so it sends the event again."""
+        ...
+
+    async def rate(self, rating: Rating) -> None:
+        """Persist a press on the rating question's buttons as the customer's answer (once
+        per question, however often Slack sends it or the customer presses), before Slack is
+        answered; then show the rating in place of the buttons (after, best effort). Raises
+        on failure, answered as a 5xx."""
         ...
 
     def admit(self) -> None:

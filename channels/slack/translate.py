@@ -5,13 +5,22 @@ messages; not bots (ourselves included), edits, deletions or joins. A channel th
 conversation of its own (its key keeps ``thread_ts``); a direct message is the customer's one
 conversation, like the widget. Slack sends a mention twice (``message`` and ``app_mention``)
 and retries events: the message's own ``ts`` names it, so each is stored once.
+
+A press on the rating question's buttons comes through the interactivity endpoint as a
+``block_actions`` payload (``to_rating``); it is stored as the number a customer would have
+typed, so a rating by button and one by reply are the same answer.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
+
+from channels.slack.blocks import RATING_PREFIX, RATINGS
 
 # Message subtypes that are still a person writing.
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -85,4 +94,103 @@ def to_incoming(body: dict[str, Any]) -> Incoming | None:
             "team": team,
             "event_id": body.get("event_id"),
         },
+    )
+
+
+class NotAPayload(Exception):
+    """An interactivity request Slack would not send: no ``payload`` field, not a JSON
+    object, or a rating button's press without the fields every press carries."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A press on a rating question's button (Block Kit ``block_actions``)."""
+
+    team: str
+    channel: str
+    user: str
+    rating: int
+    # The question message's ts: one answer per question, however often it is pressed.
+    message_ts: str
+    # "<channel>:<thread ts>" in channels; None in a direct message (as ``Incoming``).
+    thread: str | None
+    thread_ts: str | None
+    # The question as Slack shows it (its blocks, and its text should they be missing), to
+    # show the rating in place of the buttons.
+    blocks: tuple[dict[str, Any], ...]
+    text: str
+
+
+def rating_external_id(rating: Rating) -> str:
+    """The answer's id in the store: a retried request, or a second press on the same
+    question before its buttons are gone, is the same answer, stored once."""
+    return f"{rating.team}:{rating.channel}:{rating.message_ts}:rating"
+
+
+def payload_of(form: Mapping[str, str]) -> dict[str, Any]:
+    """The interactivity request's ``payload`` field as JSON. Raises NotAPayload."""
+    raw = form.get("payload")
+    if raw is None:
+        raise NotAPayload("no payload field")
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise NotAPayload("payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise NotAPayload("payload is not a JSON object")
+    return payload
+
+
+_PRESS_FIELDS = ("team", "user", "channel", "container", "message")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def to_rating(payload: dict[str, Any]) -> Rating | None:
+    """The press of a rating button, or None for any other interaction (another button, a
+    shortcut, a modal). Raises NotAPayload for a rating press missing what Slack always sends."""
+    actions = payload.get("actions")
+    if payload.get("type") != "block_actions" or not isinstance(actions, list):
+        return None
+    pressed = next(
+        (
+            a
+            for a in actions
+            if isinstance(a, dict) and str(a.get("action_id", "")).startswith(RATING_PREFIX)
+        ),
+        None,
+    )
+    if pressed is None:
+        return None
+    value = str(pressed["action_id"]).removeprefix(RATING_PREFIX)
+    if value not in {str(n) for n in RATINGS}:
+        raise NotAPayload(f"no rating {value!r}")
+    fields = {name: _object(payload.get(name)) for name in _PRESS_FIELDS}
+    team = _text(fields["team"].get("id")) or _text(fields["user"].get("team_id"))
+    user = _text(fields["user"].get("id"))
+    channel = _text(fields["channel"].get("id")) or _text(fields["container"].get("channel_id"))
+    message_ts = _text(fields["container"].get("message_ts")) or _text(fields["message"].get("ts"))
+    if team is None or user is None or channel is None or message_ts is None:
+        raise NotAPayload("a rating press names its team, user, channel and message")
+    direct = channel.startswith("D") or fields["channel"].get("name") == "directmessage"
+    thread_ts = _text(fields["message"].get("thread_ts")) or _text(
+        fields["container"].get("thread_ts")
+    )
+    blocks = fields["message"].get("blocks")
+    return Rating(
+        team=team,
+        channel=channel,
+        user=user,
+        rating=int(value),
+        message_ts=message_ts,
+        thread=None if direct else f"{channel}:{thread_ts or message_ts}",
+        thread_ts=None if direct else thread_ts or message_ts,
+        blocks=tuple(b for b in blocks if isinstance(b, dict)) if isinstance(blocks, list) else (),
+        text=str(fields["message"].get("text") or ""),
     )

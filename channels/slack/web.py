@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from channels.base import Attachment, DeliveryError, safe_filename
+from channels.slack.blocks import Block
 from channels.slack.translate import SlackFile
 
 log = structlog.get_logger(__name__)
@@ -156,15 +157,35 @@ class SlackWeb:
         return response.content
 
     async def post_message(
-        self, team: str | None, channel: str, text: str, thread_ts: str | None
+        self,
+        team: str | None,
+        channel: str,
+        text: str,
+        thread_ts: str | None,
+        blocks: Sequence[Block] | None = None,
     ) -> str:
-        """chat.postMessage into the channel (and thread); the posted message's ts."""
+        """chat.postMessage into the channel (and thread), with Block Kit blocks if given
+        (``text`` is then the notification's words); the posted message's ts."""
         result = await _call(
             self.client.chat_postMessage(
-                channel=channel, text=text, thread_ts=thread_ts, token=self.token_for(team)
+                channel=channel,
+                text=text,
+                thread_ts=thread_ts,
+                blocks=blocks,
+                token=self.token_for(team),
             )
         )
         return str(result.get("ts"))
+
+    async def update_message(
+        self, team: str | None, channel: str, ts: str, text: str, blocks: Sequence[Block]
+    ) -> None:
+        """chat.update: the message ``ts`` (one of ours) shows these blocks instead."""
+        await _call(
+            self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=blocks, token=self.token_for(team)
+            )
+        )
 
     async def upload_files(
         self, team: str | None, channel: str, thread_ts: str | None, files: Sequence[Attachment]

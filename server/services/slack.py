@@ -4,26 +4,34 @@
 the Web API calls (slack_sdk); this service implements their port: it stores each message
 through the pipeline before the event is acknowledged (``SlackBackend.store``), fills the
 writer's name and email onto their contact afterwards, and delivers replies through the outbox.
-It imports no Slack library.
+The rating question goes out with five Block Kit buttons (``channels.slack.blocks``); a press
+(``channels.slack.interactivity``) is stored as the number a customer would have typed, and
+the question then shows the rating instead of its buttons. It imports no Slack library.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
+import structlog
 from starlette.routing import Route
 
 from channels.base import Attachment, DeliveryError, InboundMessage, Sender
 from channels.slack.app import SlackEvents
-from channels.slack.translate import Incoming, external_id
+from channels.slack.blocks import question_blocks, rated_blocks, stars
+from channels.slack.interactivity import SlackInteractions
+from channels.slack.translate import Incoming, Rating, external_id, rating_external_id
 from channels.slack.web import SlackWeb
 from server import store
 from server.delivery.outbox import Sent, Suppressed, send_parts
 from server.delivery.reconnect import keep_trying
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
-from server.store import Pool, cursors
+from server.store import Pool, csat, cursors
+
+log = structlog.get_logger(__name__)
 
 
 class SlackService:
@@ -51,6 +59,7 @@ class SlackService:
             tokens={team: bot_token for team, (bot_token, _) in self._workspaces.items()},
         )
         self.events = SlackEvents(self, self.web, signing_secret=signing_secret)
+        self.interactions = SlackInteractions(self, signing_secret=signing_secret)
         self._inboxes: set[str] = set()
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
         self._task: asyncio.Task[None] | None = None
@@ -82,7 +91,7 @@ class SlackService:
         self._state = {"ok": True, "status": "retrying", "error": error}
 
     def routes(self) -> list[Route]:
-        return self.events.routes()
+        return self.events.routes() + self.interactions.routes()
 
     # -- incoming (the SlackBackend port) -------------------------------------------------------
 
@@ -101,9 +110,47 @@ class SlackService:
             )
         )
         if not stored.duplicate:
-            task = asyncio.create_task(self._profile(incoming.team, incoming.user))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._later(self._profile(incoming.team, incoming.user))
+
+    async def rate(self, rating: Rating) -> None:
+        await self._ensure_inbox(rating.team)
+        stored = await self._pipeline.ingest(
+            InboundMessage(
+                channel="slack",
+                inbox_address=rating.team,
+                external_id=rating_external_id(rating),
+                sender=Sender(external_id=rating.user),
+                text=str(rating.rating),
+                thread=rating.thread,
+                # Where the thanks goes (cursors.slack_place), as a typed reply's meta says.
+                meta={
+                    "channel": rating.channel,
+                    "thread_ts": rating.thread_ts,
+                    "team": rating.team,
+                    "rated": rating.message_ts,
+                },
+            )
+        )
+        if not stored.duplicate:
+            self._later(self._show_rating(rating))
+            self._later(self._profile(rating.team, rating.user))
+
+    async def _show_rating(self, rating: Rating) -> None:
+        """The question shows the rating in place of its buttons (best effort: the rating is
+        stored, and a second press on buttons left showing is the same answer)."""
+        blocks = rated_blocks(rating.blocks, rating.text, rating.rating)
+        try:
+            await self.web.update_message(
+                rating.team, rating.channel, rating.message_ts, stars(rating.rating), blocks
+            )
+        except DeliveryError as exc:
+            log.warning("slack rating not shown on the question", error=str(exc))
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Work after Slack is answered: owned, cancelled on close."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def admit(self) -> None:
         self._pipeline.admit("slack")
@@ -133,6 +180,7 @@ class SlackService:
         async with self._pool.acquire() as conn:
             place = await cursors.slack_place(conn, message_id)
             files = await store.attachments_of(conn, message_id)
+            rating = await csat.is_question(conn, message_id)
         if place is None:
             return Suppressed("the message no longer exists")
         team, channel, thread_ts = place["team"], place["channel"], place["thread_ts"]
@@ -146,7 +194,10 @@ class SlackService:
 
         async def send(part: str) -> str:
             if part == "text":
-                ts = await self.web.post_message(team, channel, text, thread_ts)
+                # The rating question carries its five buttons (and still says "reply with
+                # a number", which works as well).
+                blocks = question_blocks(text) if rating else None
+                ts = await self.web.post_message(team, channel, text, thread_ts, blocks)
                 return f"{channel}:{ts}"
             file_id = await self.web.upload_files(team, channel, thread_ts, files)
             return f"{channel}:file:{file_id}"

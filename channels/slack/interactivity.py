@@ -1,0 +1,117 @@
+"""``POST /channels/slack/interactivity``: presses on our Block Kit buttons (Slack's
+"Interactivity Request URL"), answered once stored.
+
+Slack posts ``application/x-www-form-urlencoded`` with one field, ``payload``, the JSON of the
+interaction, signed as the Events API's requests are (v0 HMAC-SHA256 with the app's signing
+secret, within 5 minutes). The only buttons we send are the rating question's; a press is
+handed to the backend, which stores it as the customer's answer before Slack is answered (so
+a failing store is a 5xx, never a lost rating), and Slack sees the buttons replaced by the
+rating afterwards. 401 for a bad, stale or malformed signature; 413 for a body no interaction
+can have; 400 for a request that is not an interaction Slack would send; 503 at capacity
+(with Retry-After) or when the store failed.
+
+Not through slack-bolt: bolt parses the payload before it checks the signature and answers a
+payload that is not JSON with a 500.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import structlog
+from slack_sdk.signature import SignatureVerifier
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from channels.base import Busy
+from channels.slack.port import SlackBackend
+from channels.slack.translate import NotAPayload, payload_of, to_rating
+
+log = structlog.get_logger(__name__)
+
+INTERACTIVITY_PATH = "/channels/slack/interactivity"
+# An interaction carries the message it came from (at most 50 blocks of a few KB); a
+# megabyte is room for the largest and refuses what cannot be one.
+MAX_BODY = 1024 * 1024
+FORM = "application/x-www-form-urlencoded"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused by its Content-Length or as soon as more than MAX_BODY arrived."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status)
+
+
+class SlackInteractions:
+    """Signed button presses in, each rating stored before Slack is answered."""
+
+    def __init__(self, backend: SlackBackend, *, signing_secret: str) -> None:
+        self._backend = backend
+        self._verifier = SignatureVerifier(signing_secret)
+
+    def routes(self) -> list[Route]:
+        return [Route(INTERACTIVITY_PATH, self._interactivity, methods=["POST"])]
+
+    async def _interactivity(self, request: Request) -> Response:
+        """
+        summary: Slack interactivity (Block Kit button presses; signed; answered once stored)
+        responses:
+          200: {description: the rating stored (or already), or an interaction not for us}
+          400: {description: not form-encoded, no payload field, or a malformed payload}
+          401: {description: bad, stale or malformed signature or timestamp}
+          413: {description: body too large}
+          5XX: {description: not stored (503 at capacity, with Retry-After)}
+        """
+        try:
+            body = await _body(request)
+        except _TooLarge:
+            return _error(413, "body too large")
+        stamp = request.headers.get("x-slack-request-timestamp", "")
+        # The verifier does int(timestamp): anything but digits would be a 500 there.
+        if not stamp.isdigit() or len(stamp) > 12:
+            return _error(401, "invalid request timestamp")
+        signature = request.headers.get("x-slack-signature")
+        if not self._verifier.is_valid(body, stamp, signature):
+            return _error(401, "invalid signature")
+        if request.headers.get("content-type", "").split(";")[0].strip() != FORM:
+            return _error(400, f"an interaction is {FORM}")
+        try:
+            form = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True))
+            rating = to_rating(payload_of(form))
+        except (UnicodeDecodeError, ValueError):
+            return _error(400, "the body is not a form")
+        except NotAPayload as exc:
+            return _error(400, f"malformed payload: {exc}")
+        if rating is None:
+            return Response(status_code=200)  # another app's button, a shortcut...: not ours
+        try:
+            self._backend.admit()
+            await self._backend.rate(rating)
+        except Busy as busy:
+            return JSONResponse(
+                {"error": "busy; not stored; retry"},
+                503,
+                {"Retry-After": str(max(1, round(busy.retry_after)))},
+            )
+        except Exception:
+            log.exception("storing a Slack rating failed", team=rating.team)
+            return _error(503, "could not store the rating; retry")
+        return Response(status_code=200)

@@ -1,0 +1,223 @@
+"""Slack's rating question: on resolve the customer gets the closing message, then the question
+with five Block Kit buttons; a press comes through the interactivity URL (signed, form-encoded
+with a ``payload`` JSON field), rates the conversation exactly once however often Slack sends
+it or the customer presses, and the question then shows the rating instead of its buttons.
+Replying with a number still rates. Against the Web API stand-in, which speaks the documented
+JSON (chat.postMessage with blocks, chat.update)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from server.services import demo
+from server.store import brand_texts
+from tests import harness, slack_api
+from tests.slack_api import SlackApi, block_actions, interaction, message_event, signed
+from tests.web_console.brands import person, signed_in
+
+EVENTS = "/channels/slack/events"
+INTERACTIVITY = "/channels/slack/interactivity"
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[SlackApi]:
+    async with slack_api.slack_api() as running:
+        yield running
+
+
+@pytest.fixture
+async def running(dsn: str, tmp_path: Path, api: SlackApi) -> AsyncIterator[harness.RunningServer]:
+    settings = harness.settings_for(
+        dsn,
+        tmp_path,
+        slack_signing_secret=slack_api.SIGNING_SECRET,
+        slack_bot_token=slack_api.TOKEN,
+        slack_api_url=api.base_url + "/api/",
+        delivery_retry_seconds=0.2,
+    )
+    async with harness.run_server(settings) as server:
+        slack = server.services.slack
+        assert slack is not None
+
+        async def connected() -> bool:
+            return bool(slack.state()["status"] == "connected")
+
+        await harness.until(connected, 15)
+        yield server
+
+
+def _press_headers(body: bytes, **overrides: str) -> dict[str, str]:
+    return {**signed(body), "Content-Type": FORM, **overrides}
+
+
+async def _resolved_with_question(
+    server: harness.RunningServer, api: SlackApi, event: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The customer writes, a supervisor resolves: the conversation and the question posted."""
+    body = orjson.dumps(event)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    await server.services.pipeline.settled()
+    pool = server.services.pool
+    conversation = str(
+        await pool.fetchval(
+            "SELECT c.id FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+            " WHERE m.external_id LIKE '%' || $1",
+            event["event"]["ts"],
+        )
+    )
+    sam = await signed_in(server, await person(server, demo.BRAND_SLUG, "supervisor"))
+    path = f"/console/api/conversations/{conversation}"
+    assert (await sam.post(f"{path}/claim")).status_code == 200
+    assert (await sam.post(f"{path}/resolve")).status_code == 200
+    await sam.aclose()
+    known = len(api.posted)
+
+    async def asked() -> bool:
+        return any("blocks" in p for p in api.posted[known:])
+
+    await harness.until(asked, 15)
+    [question] = [p for p in api.posted if "blocks" in p]
+    return conversation, question
+
+
+async def _rating(server: harness.RunningServer, conversation: str) -> Any:
+    return await server.services.pool.fetchval(
+        "SELECT rating FROM csat WHERE conversation_id = $1::uuid", conversation
+    )
+
+
+async def test_a_button_under_the_question_rates_once_and_the_question_shows_the_rating(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    event = message_event(1, "<@U0BOT> where is my parcel?")
+    conversation, question = await _resolved_with_question(running, api, event)
+    texts = [p["text"] for p in api.posted]
+    closing = texts.index(brand_texts.DEFAULTS["closing"]["en"])
+    assert closing == texts.index(question["text"]) - 1  # the closing words, then the question
+    assert "How did we do?" in question["text"]
+    assert question["thread_ts"] == event["event"]["ts"]  # in the customer's thread
+    assert question["blocks"] == [
+        {"type": "section", "text": {"type": "plain_text", "text": question["text"]}},
+        {
+            "type": "actions",
+            "block_id": "csat",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": f"csat:{n}",
+                    "text": {"type": "plain_text", "text": str(n)},
+                    "value": str(n),
+                }
+                for n in range(1, 6)
+            ],
+        },
+    ]
+
+    press = interaction(block_actions(question, "csat:4"))
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        first = await http.post(INTERACTIVITY, content=press, headers=_press_headers(press))
+        assert first.status_code == 200
+        # Stored before Slack was answered.
+        assert await _rating(running, conversation) == 4
+        # Slack sending it again, and a second press before the buttons are gone.
+        again = {**_press_headers(press), "X-Slack-Retry-Num": "1"}
+        assert (await http.post(INTERACTIVITY, content=press, headers=again)).status_code == 200
+        other = interaction(block_actions(question, "csat:2"))
+        assert (
+            await http.post(INTERACTIVITY, content=other, headers=_press_headers(other))
+        ).status_code == 200
+    pool = running.services.pool
+    assert await _rating(running, conversation) == 4
+    answers = await pool.fetch(
+        "SELECT text FROM messages WHERE direction = 'in' AND meta ? 'csat'"
+        " AND conversation_id = $1::uuid",
+        conversation,
+    )
+    assert [a["text"] for a in answers] == ["4"]
+
+    async def shown() -> bool:
+        thanked = any(p["text"] == "Thank you for your feedback!" for p in api.posted)
+        return thanked and bool(api.updated)
+
+    await harness.until(shown, 15)
+    [update] = api.updated
+    assert (update["channel"], update["ts"]) == (question["channel"], question["ts"])
+    assert update["blocks"] == [
+        question["blocks"][0],
+        {"type": "context", "elements": [{"type": "plain_text", "text": "★★★★☆ 4/5"}]},
+    ]
+    thanks = next(p for p in api.posted if p["text"] == "Thank you for your feedback!")
+    assert thanks["thread_ts"] == event["event"]["ts"]
+    # Answered in the resolved conversation: no new one opened by the presses.
+    assert await pool.fetchval("SELECT count(*) FROM conversations WHERE channel = 'slack'") == 1
+
+
+async def test_a_press_in_a_direct_message_rates_that_conversation(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    event = message_event(2, "my card was charged twice", channel="D0ADA")
+    conversation, question = await _resolved_with_question(running, api, event)
+    assert question["thread_ts"] is None
+    press = interaction(block_actions(question, "csat:5"))
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        response = await http.post(INTERACTIVITY, content=press, headers=_press_headers(press))
+    assert response.status_code == 200
+    assert await _rating(running, conversation) == 5
+
+
+async def test_replying_with_a_number_still_rates(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    event = message_event(3, "<@U0BOT> the zip is stuck")
+    conversation, _ = await _resolved_with_question(running, api, event)
+    reply = message_event(4, "3 slow but fine", thread_ts=event["event"]["ts"])
+    body = orjson.dumps(reply)
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    assert await _rating(running, conversation) == 3
+
+
+async def test_bad_presses_are_refused_precisely_and_store_nothing(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    event = message_event(5, "<@U0BOT> refund please")
+    conversation, question = await _resolved_with_question(running, api, event)
+    press = interaction(block_actions(question, "csat:1"))
+    missing = block_actions(question, "csat:1")
+    del missing["user"]
+    unknown = block_actions(question, "csat:1")
+    unknown["actions"][0]["action_id"] = "csat:9"
+    cases: list[tuple[bytes, dict[str, str], int, str]] = [
+        (press, _press_headers(press, **signed(press, secret="wrong-secret")), 401, "signature"),
+        (press, _press_headers(press, **signed(press, timestamp="170000000a")), 401, "timestamp"),
+        (press, {**_press_headers(press), "X-Slack-Signature": "v0=00"}, 401, "signature"),
+        (b"payload=%7Bnot+json", {}, 400, "payload is not JSON"),
+        (b"payload=%5B1%2C2%5D", {}, 400, "payload is not a JSON object"),
+        (b"other=1", {}, 400, "no payload field"),
+        (b"payload=%ZZ&&=", {}, 400, "not a form"),
+        (interaction(missing), {}, 400, "names its team, user, channel and message"),
+        (interaction(unknown), {}, 400, "no rating '9'"),
+        (press, {"Content-Type": "application/json"}, 400, FORM),
+    ]
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        for body, headers, status, says in cases:
+            sent = headers if status == 401 else {**_press_headers(body), **headers}
+            response = await http.post(INTERACTIVITY, content=body, headers=sent)
+            assert (response.status_code, body) == (status, body)
+            assert says in response.json()["error"], response.json()
+        # Another app's button (not ours) is answered 200 and stores nothing.
+        theirs = block_actions(question, "csat:1")
+        theirs["actions"][0]["action_id"] = "approve_request"
+        body = interaction(theirs)
+        response = await http.post(INTERACTIVITY, content=body, headers=_press_headers(body))
+        assert response.status_code == 200
+    assert await _rating(running, conversation) is None
+    assert api.updated == []
