@@ -35,6 +35,17 @@ class Entity:
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """How far a message lies outside what the bot was built for (``nlu.scope``). ``score``
+    is the share of the project's own understood examples that lie further in (0.99: further
+    out than 99 % of them); ``out_of_scope`` is the verdict; ``reasons`` say why, in words."""
+
+    score: float
+    out_of_scope: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Interpretation:
     """What one customer message means. ``sentiment`` is VADER's compound score in [-1, 1]."""
 
@@ -48,11 +59,15 @@ class Interpretation:
     sentiment: float = 0.0
     engine: str = ""
     error: str | None = None
+    # The embedded engine's out-of-scope verdict (None from engines that give none).
+    scope: Scope | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["ranking"] = [asdict(r) for r in self.ranking]
         data["entities"] = [asdict(e) for e in self.entities]
+        if self.scope is not None:
+            data["scope"]["reasons"] = list(self.scope.reasons)
         return data
 
     @classmethod
@@ -68,6 +83,11 @@ class Interpretation:
             sentiment=float(data.get("sentiment") or 0.0),
             engine=data.get("engine") or "",
             error=data.get("error"),
+            scope=(
+                Scope(float(scope["score"]), bool(scope["out_of_scope"]), tuple(scope["reasons"]))
+                if (scope := data.get("scope"))
+                else None
+            ),
         )
 
     @classmethod
