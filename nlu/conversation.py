@@ -1,19 +1,34 @@
-"""The embedded engine's turn: after a customer message, run the actions the dialogue policy
-predicts (responses, custom actions) until it says to listen, as Rasa's message processor
-does."""
+"""The embedded engine's turn, as Rasa's message processor runs it: the customer's message
+is added to the conversation's tracker, slots are filled from it (the domain's slot
+mappings, as ``action_extract_slots`` does), then the policy's actions run (responses,
+retrieval responses, custom actions) until it says to listen.
+
+Trackers are kept per conversation (bounded). The history the pipeline passes back (the
+stored intents and the actions that spoke) rebuilds one that is missing, after a restart or
+on another node: what was said is kept; slots set by custom actions are not.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import structlog
 
 from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
-from nlu.base import BotTurn, Dialogue
-from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy, Turn, fill_slots
-from nlu.project import Project
+from nlu.base import BotTurn, Dialogue, Entity, PastTurn
+from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy
+from nlu.project import Project, Slot, SlotMapping
+from nlu.tracker import ACTION_LISTEN, ActionExecuted, Event, SlotSet, Tracker, UserUttered
 
 log = structlog.get_logger(__name__)
+
+# Rasa's max_number_of_predictions: a turn never runs more actions than this.
+MAX_ACTIONS = 10
+# Conversations whose trackers are kept; an older one is rebuilt from its history.
+MAX_TRACKERS = 10_000
+LANGUAGE_SLOT = "language"
 
 
 class Conversations:
@@ -21,31 +36,64 @@ class Conversations:
 
     def __init__(self, actions: Mapping[str, CustomAction]) -> None:
         self._actions = actions
+        self._trackers: OrderedDict[str, tuple[tuple[str, ...], Tracker]] = OrderedDict()
 
     async def respond(
         self, project: Project, policy: DialoguePolicy, dialogue: Dialogue
     ) -> BotTurn:
-        past = [
-            Turn("intent", t.intent, tuple(e.entity for e in t.entities))
-            if t.intent is not None
-            else Turn("action", t.action or "")
-            for t in dialogue.history
-        ]
+        tracker = self._tracker(project, dialogue)
         current = dialogue.interpretation
-        past.append(Turn("intent", current.intent, tuple(e.entity for e in current.entities)))
-        slots = fill_slots(
-            project,
-            [t.entities for t in dialogue.history] + [current.entities],
-            {"language": dialogue.language},
-        )
+        tracker.update(ActionExecuted(ACTION_LISTEN))
+        if any(s.name == LANGUAGE_SLOT for s in project.slots):
+            tracker.update(SlotSet(LANGUAGE_SLOT, dialogue.language))
+        tracker.update(UserUttered(current.intent, current.entities, current.text))
+        tracker.extend(extract_slots(project, tracker))
         context = ActionContext(
-            dialogue.conversation_id, dialogue.language, slots, project.responses
+            dialogue.conversation_id,
+            dialogue.language,
+            {**tracker.slots, LANGUAGE_SLOT: dialogue.language},
+            project.responses,
         )
-        for action in policy.next_actions(past):
+        turn = await self._run(project, policy, tracker, context)
+        intents = (*_intents(dialogue.history), current.intent)
+        self._trackers[dialogue.conversation_id] = (intents, tracker)
+        self._trackers.move_to_end(dialogue.conversation_id)
+        while len(self._trackers) > MAX_TRACKERS:
+            self._trackers.popitem(last=False)
+        return turn
+
+    def events(self, conversation_id: str) -> tuple[Event, ...]:
+        """The events of a conversation's kept tracker (none if it is not kept)."""
+        kept = self._trackers.get(conversation_id)
+        return tuple(kept[1].events) if kept is not None else ()
+
+    def _tracker(self, project: Project, dialogue: Dialogue) -> Tracker:
+        """The kept tracker when it has seen exactly this history, else one rebuilt from it."""
+        kept = self._trackers.get(dialogue.conversation_id)
+        intents = _intents(dialogue.history)
+        if kept is not None:
+            seen, tracker = kept
+            # The stored history is a bounded window: a long conversation's is its tail.
+            if seen == intents or (len(intents) >= 5 and seen[-len(intents) :] == intents):
+                return tracker
+        return rebuild(project, dialogue.history)
+
+    async def _run(
+        self, project: Project, policy: DialoguePolicy, tracker: Tracker, context: ActionContext
+    ) -> BotTurn:
+        for _ in range(MAX_ACTIONS):
+            action = policy.predict(tracker.events).action
+            if action == ACTION_LISTEN:
+                break
             if action == DEFAULT_FALLBACK:
                 context.utter("utter_default", action=DEFAULT_FALLBACK)
-            elif action.startswith("utter_"):
-                context.utter(action)
+                # As Rasa's default fallback: the message that was not understood is
+                # forgotten (UserUtteranceReverted), so the dialogue resumes where it was.
+                revert_last_message(tracker)
+                break
+            before = dict(context.slots)
+            if action.startswith("utter_"):
+                self._utter(project, tracker, context, action)
             elif action in self._actions:
                 try:
                     await self._actions[action](context)
@@ -55,6 +103,114 @@ class Conversations:
             else:
                 log.warning("custom action not available in the embedded engine", action=action)
                 return BotTurn(tuple(context.messages), BOT_REQUESTED, f"no action {action}")
+            tracker.update(ActionExecuted(action))
+            tracker.extend(
+                SlotSet(name, value)
+                for name, value in context.slots.items()
+                if before.get(name) != value and name != LANGUAGE_SLOT
+            )
             if context.handoff is not None:
                 break
         return BotTurn(tuple(context.messages), context.handoff)
+
+    @staticmethod
+    def _utter(project: Project, tracker: Tracker, context: ActionContext, action: str) -> None:
+        name = action.removeprefix("utter_")
+        message = tracker.latest_message
+        if name in project.retrieval_intents:
+            # A retrieval action says the response of the message's sub-intent
+            # (utter_faq -> utter_faq/ask_hours), as Rasa's ResponseSelector picks it.
+            if message is None or message.base_intent != name:
+                return
+            context.utter(f"utter_{message.intent}", action=action)
+        else:
+            context.utter(action)
+
+
+def _intents(history: Sequence[PastTurn]) -> tuple[str, ...]:
+    return tuple(t.intent for t in history if t.intent is not None)
+
+
+def rebuild(project: Project, history: Sequence[PastTurn]) -> Tracker:
+    """A tracker from the stored history: each message (with the slots it fills) after a
+    listen, each action that spoke."""
+    tracker = Tracker.start(project)
+    for turn in history:
+        if turn.intent is not None:
+            tracker.update(ActionExecuted(ACTION_LISTEN))
+            tracker.update(UserUttered(turn.intent, turn.entities))
+            tracker.extend(extract_slots(project, tracker))
+        elif turn.action and turn.action != DEFAULT_FALLBACK:
+            tracker.update(ActionExecuted(turn.action))
+        elif turn.action:
+            revert_last_message(tracker)
+    return tracker
+
+
+def revert_last_message(tracker: Tracker) -> None:
+    """Forget the latest message and what followed it, and the listen before it."""
+    events = tracker.events
+    last = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=None)
+    if last is None:
+        return
+    cut = last - 1 if last > 0 and events[last - 1] == ActionExecuted(ACTION_LISTEN) else last
+    replayed = Tracker({name: None for name in tracker.slots})
+    replayed.slots.update(_initial(tracker, events))
+    replayed.extend(events[:cut])
+    tracker.events, tracker.slots = replayed.events, replayed.slots
+    tracker.active_loop = replayed.active_loop
+    tracker.latest_message, tracker.latest_action = replayed.latest_message, replayed.latest_action
+
+
+def _initial(tracker: Tracker, events: Sequence[Event]) -> dict[str, Any]:
+    """The slots before any event: what the events did not set keeps its current value."""
+    set_by_events = {e.name for e in events if isinstance(e, SlotSet)}
+    return {k: v for k, v in tracker.slots.items() if k not in set_by_events}
+
+
+def extract_slots(project: Project, tracker: Tracker) -> list[SlotSet]:
+    """The slots the latest message fills through the domain's mappings (from_entity,
+    from_text, from_intent), those with conditions only while their form asks for them."""
+    message = tracker.latest_message
+    if message is None:
+        return []
+    requested = tracker.slots.get("requested_slot")
+    events = []
+    for slot in project.slots:
+        for mapping in slot.mappings:
+            if mapping.conditions and not any(
+                loop == tracker.active_loop and (wanted is None or wanted == requested)
+                for loop, wanted in mapping.conditions
+            ):
+                continue
+            value = mapped_value(slot, mapping, message)
+            if value is not None:
+                if tracker.slots.get(slot.name) != value:
+                    events.append(SlotSet(slot.name, value))
+                break
+    return events
+
+
+def mapped_value(slot: Slot, mapping: SlotMapping, message: UserUttered) -> Any:
+    """What one mapping takes from a message, None if it does not apply."""
+    intent = message.base_intent
+    if mapping.intents and intent not in mapping.intents and message.intent not in mapping.intents:
+        return None
+    if intent in mapping.not_intents or message.intent in mapping.not_intents:
+        return None
+    if mapping.type == "from_entity":
+        values = [e.value for e in message.entities if _entity_fits(e, mapping)]
+        if not values:
+            return None
+        return values if slot.type == "list" else values[-1]
+    if mapping.type == "from_text":
+        return message.text or None
+    if mapping.type == "from_intent":
+        return mapping.value
+    return None
+
+
+def _entity_fits(entity: Entity, mapping: SlotMapping) -> bool:
+    # Roles and groups are not extracted by the embedded engine: a mapping that asks for
+    # one matches no entity.
+    return entity.entity == mapping.entity and not mapping.role and not mapping.group

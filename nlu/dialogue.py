@@ -1,11 +1,15 @@
-"""The embedded engine's dialogue: which actions follow a customer message, from the project's
-rules and stories, and what its responses say.
+"""The embedded engine's dialogue policy: which action follows, from the project's rules and
+stories, as Rasa's RulePolicy and (Augmented)MemoizationPolicy decide it.
 
-Rules first (as Rasa's RulePolicy outranks the others): a rule applies when its steps up to its
-last intent are exactly the end of the conversation. Then stories, by memoisation: the story
-whose steps match the longest stretch of the conversation's recent past (at most
-``max_history`` turns, from config.yml) wins. Nothing matches: ``action_default_fallback``,
-which says ``utter_default``.
+Rules first: a rule's states (from its first step on, its ``condition:`` slots and loop held
+throughout) must each be contained in the conversation's states at the same distance from
+its end, ``slot: null`` meaning the slot is unset; of several, the most specific wins, as
+RulePolicy picks the longest rule. Then stories, by memoisation: the last ``max_history``
+states must be exactly a stretch the stories went through. With AugmentedMemoizationPolicy,
+the conversation's oldest events are forgotten one action at a time until a stretch
+matches. With TEDPolicy configured (which the engine does not run, and says so), the story
+whose intents and actions best match the recent turns stands in for it. Nothing matches:
+``action_default_fallback``.
 """
 
 from __future__ import annotations
@@ -16,74 +20,217 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlu.base import Entity
-from nlu.project import Flow, Project, Response, Step
+from nlu.project import NOT_SET, Flow, Project, Response, Step
+from nlu.tracker import (
+    ACTION_LISTEN,
+    RULE_SNIPPET,
+    ActionExecuted,
+    ActiveLoop,
+    Event,
+    Featurizer,
+    SlotSet,
+    State,
+    UserUttered,
+)
 
 DEFAULT_FALLBACK = "action_default_fallback"
+# Rasa's MemoizationPolicy default.
 DEFAULT_MAX_HISTORY = 5
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One event of the conversation: a customer's intent (with entity names) or an action."""
+    """One event of the conversation, for the TED stand-in: a customer's intent (with entity
+    names) or an action."""
 
     kind: str  # "intent" or "action"
     name: str
     entities: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    action: str
+    policy: str  # "rule", "memo", "ted" or "fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    states: tuple[State, ...]
+    action: str
+    weight: int  # how specific it is: RulePolicy prefers its longest key
+    name: str
+
+
+def flow_events(flow: Flow, *, rule: bool) -> list[Event]:
+    """The events a rule or story stands for, with the implicit listen before each message
+    (a rule starts with Rasa's "any action" wildcard unless it opens the conversation)."""
+    events: list[Event] = []
+    if rule and not flow.conversation_start:
+        events.append(ActionExecuted(RULE_SNIPPET))
+    for step in (*flow.conditions, *flow.steps):
+        if step.kind == "intent":
+            if not events or events[-1] != ActionExecuted(ACTION_LISTEN):
+                events.append(ActionExecuted(ACTION_LISTEN))
+            entities = tuple(Entity(name, "", 0, 0, "", "story") for name in step.entities)
+            events.append(UserUttered(step.name, entities))
+        elif step.kind == "action":
+            events.append(ActionExecuted(step.name))
+        elif step.kind == "slot":
+            events.append(SlotSet(step.name, step.value))
+        else:
+            loop = step.name or (NOT_SET if rule else None)
+            events.append(ActiveLoop(loop))
+    return events
+
+
 class DialoguePolicy:
     def __init__(self, project: Project) -> None:
-        self._rules = [f for f in project.flows if f.is_rule]
-        self._stories = [f for f in project.flows if not f.is_rule]
-        memo = project.component("MemoizationPolicy")
+        self._featurizer = Featurizer(project)
+        self._initial = {slot.name: slot.initial for slot in project.slots}
+        memo = project.component("AugmentedMemoizationPolicy")
+        self._augmented = bool(memo)
+        memo = memo or project.component("MemoizationPolicy")
         self._max_history = int(memo.get("max_history") or DEFAULT_MAX_HISTORY)
+        self._rules = [r for f in project.flows if f.is_rule for r in self._rule_keys(f)]
+        self._memo: dict[tuple[State, ...], str | None] = {}
+        for flow in project.flows:
+            if not flow.is_rule:
+                self._memorise(flow)
+        self._ted = bool(project.component("TEDPolicy"))
+        self._stories = [f for f in project.flows if not f.is_rule]
 
-    def next_actions(self, past: Sequence[Turn]) -> list[str]:
-        """The actions to run after the last turn, which is the customer's intent."""
+    def _rule_keys(self, flow: Flow) -> list[_Rule]:
+        events = flow_events(flow, rule=True)
+        states = self._featurizer.states(events, {})
+        keys = []
+        actions = [e for e in events if isinstance(e, ActionExecuted)]
+        for index, action in enumerate(actions):
+            if action.name == RULE_SNIPPET:
+                continue
+            keys.append(self._rule(flow, states[: index + 1], action.name))
+        if flow.wait_for_user_input and actions and isinstance(events[-1], ActionExecuted):
+            keys.append(self._rule(flow, states, ACTION_LISTEN))
+        return [k for k in keys if k.states]
+
+    def _rule(self, flow: Flow, states: Sequence[State], action: str) -> _Rule:
+        # The states up to the wildcard are dropped: the rule starts after it.
+        start = max((i + 1 for i, s in enumerate(states) if ("prev", RULE_SNIPPET) in s), default=0)
+        kept = tuple(states[start:])
+        weight = sum(len("".join(f)) + 8 for state in kept for f in state)
+        return _Rule(kept, action, weight, flow.name)
+
+    def _memorise(self, flow: Flow) -> None:
+        events = [*flow_events(flow, rule=False)]
+        if not events or events[-1] != ActionExecuted(ACTION_LISTEN):
+            events.append(ActionExecuted(ACTION_LISTEN))
+        states = self._featurizer.states(events, self._initial)
+        actions = [e.name for e in events if isinstance(e, ActionExecuted)]
+        for index, action in enumerate(actions):
+            key = tuple(states[: index + 1][-self._max_history :])
+            known = self._memo.get(key, action)
+            # Stories that disagree on a stretch teach nothing about it, as in Rasa.
+            self._memo[key] = action if known == action else None
+
+    def predict(self, events: Sequence[Event]) -> Prediction:
+        """The next action after ``events`` (a conversation from its start)."""
+        states = self._featurizer.states(events, self._initial)
+        rule = self._rule_for(states)
+        if rule is not None:
+            return Prediction(rule.action, "rule")
+        action = self._memo.get(tuple(states[-self._max_history :]))
+        if action is None and self._augmented:
+            action = self._recall_by_forgetting(events)
+        if action is not None:
+            return Prediction(action, "memo")
+        if self._ted:
+            guessed = self._story_like(events)
+            if guessed is not None:
+                return Prediction(guessed, "ted")
+        return Prediction(DEFAULT_FALLBACK, "fallback")
+
+    def _rule_for(self, states: Sequence[State]) -> _Rule | None:
+        best: _Rule | None = None
         for rule in self._rules:
-            actions = _rule_actions(rule, past)
-            if actions is not None:
-                return actions
-        best: tuple[float, list[str]] | None = None
+            if _rule_applies(rule.states, states) and (best is None or rule.weight > best.weight):
+                best = rule
+        return best
+
+    def _recall_by_forgetting(self, events: Sequence[Event]) -> str | None:
+        """AugmentedMemoizationPolicy: keep the last ``max_history`` actions' events, then
+        forget from the oldest action to the next until the stories know the stretch (slots
+        set in the forgotten part are forgotten too)."""
+        starts = [i for i, e in enumerate(events) if isinstance(e, ActionExecuted)]
+        recent = starts[-self._max_history :] if len(starts) > self._max_history else starts
+        for start in recent:
+            states = self._featurizer.states(events[start:], self._initial)
+            action = self._memo.get(tuple(states[-self._max_history :]))
+            if action is not None:
+                return action
+        return None
+
+    def _story_like(self, events: Sequence[Event]) -> str | None:
+        past = [
+            Turn("intent", e.base_intent, tuple(x.entity for x in e.entities))
+            if isinstance(e, UserUttered)
+            else Turn("action", e.name)
+            for e in events
+            if isinstance(e, UserUttered)
+            or (isinstance(e, ActionExecuted) and e.name != ACTION_LISTEN)
+        ]
+        if not past:
+            return None
+        best: tuple[float, str] | None = None
         for story in self._stories:
             for index, step in enumerate(story.steps):
-                if step.kind != "intent":
+                if step.kind not in ("intent", "action"):
                     continue
                 score = _suffix_score(story.steps[: index + 1], past, self._max_history)
+                following = _action_after(story.steps, index)
                 if score > 0 and (best is None or score > best[0]):
-                    best = (score, _actions_after(story.steps, index))
-        if best is not None and best[1]:
-            return best[1]
-        return [DEFAULT_FALLBACK]
+                    best = (score, following)
+        return best[1] if best is not None else None
 
 
-def _matches(step: Step, turn: Turn) -> bool:
-    return step.kind == turn.kind and step.name == turn.name
+def _rule_applies(rule: Sequence[State], conversation: Sequence[State]) -> bool:
+    for distance, state in enumerate(reversed(conversation)):
+        if distance >= len(rule):
+            return True
+        expected = rule[-1 - distance]
+        has_prev = any(f[0] == "prev" for f in expected)
+        conversation_has_prev = any(f[0] == "prev" for f in state)
+        if not has_prev and not conversation_has_prev:
+            continue  # both open the conversation
+        if not has_prev or not conversation_has_prev or not _state_matches(expected, state):
+            return False
+    return True
 
 
-def _rule_actions(rule: Flow, past: Sequence[Turn]) -> list[str] | None:
-    last_intent = max((i for i, s in enumerate(rule.steps) if s.kind == "intent"), default=None)
-    if last_intent is None:
-        return None
-    condition = rule.steps[: last_intent + 1]
-    if len(condition) > len(past):
-        return None
-    tail = past[len(past) - len(condition) :]
-    # A rule step that names entities applies only when the message has them.
-    if all(_matches(s, t) for s, t in zip(condition, tail, strict=True)) and set(
-        condition[-1].entities
-    ) <= set(tail[-1].entities):
-        return _actions_after(rule.steps, last_intent)
-    return None
+def _state_matches(expected: State, state: State) -> bool:
+    """Each feature of the rule's state holds in the conversation's; a rule's entities are
+    the message's entities exactly, as RulePolicy compares them."""
+    entities = {f for f in expected if f[0] == "entity"}
+    if entities and entities != {f for f in state if f[0] == "entity"}:
+        return False
+    for feature in expected:
+        if feature[0] == "entity":
+            continue
+        if feature[-1] == NOT_SET:
+            kind, name = feature[0], feature[1] if feature[0] == "slot" else None
+            if any(f[0] == kind and (name is None or f[1] == name) for f in state):
+                return False
+        elif feature not in state:
+            return False
+    return True
 
 
 def _suffix_score(prefix: Sequence[Step], past: Sequence[Turn], max_history: int) -> float:
-    """How many steps, counting back from the end, the story prefix and the past share; the
-    final intent must match. Entities named by the story and present add half a point."""
+    """How many steps, counting back from the end, the story prefix and the past share.
+    Entities named by the story and present add half a point."""
     matched = 0.0
     for step, turn in zip(reversed(prefix), reversed(past), strict=False):
-        if not _matches(step, turn):
+        if step.kind != turn.kind or step.name != turn.name:
             break
         matched += 1
         if step.entities and set(step.entities) <= set(turn.entities):
@@ -93,27 +240,13 @@ def _suffix_score(prefix: Sequence[Step], past: Sequence[Turn], max_history: int
     return matched
 
 
-def _actions_after(steps: Sequence[Step], index: int) -> list[str]:
-    actions = []
+def _action_after(steps: Sequence[Step], index: int) -> str:
     for step in steps[index + 1 :]:
-        if step.kind != "action":
+        if step.kind == "action":
+            return step.name
+        if step.kind == "intent":
             break
-        actions.append(step.name)
-    return actions
-
-
-def fill_slots(
-    project: Project, entity_history: Sequence[Sequence[Entity]], extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Slot values from the entities seen so far (latest wins), as from_entity mappings do."""
-    slots: dict[str, Any] = {slot.name: None for slot in project.slots}
-    for entities in entity_history:
-        for entity in entities:
-            for slot in project.slots:
-                if entity.entity in slot.entities:
-                    slots[slot.name] = entity.value
-    slots.update(extra)
-    return slots
+    return ACTION_LISTEN
 
 
 def choose_response(variations: Sequence[Response], slots: Mapping[str, Any]) -> Response | None:

@@ -242,6 +242,11 @@ class EmbeddedInterpreter:
     def model(self) -> Model:
         return self._model
 
+    @property
+    def conversations(self) -> Conversations:
+        """The dialogue's trackers, one per conversation."""
+        return self._conversations
+
     def start_watching(self, interval: float = WATCH_SECONDS) -> None:
         self._watcher = asyncio.create_task(self._watch(interval), name="nlu-watch")
 

@@ -93,26 +93,65 @@ class Response:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A story or rule step: a user turn (intent and entity names) or a bot action."""
+    """A story or rule step: a user turn (intent and entity names), a bot action, a slot set
+    (``slot_was_set``) or a loop (``active_loop``; ``name`` "" is ``null``)."""
 
-    kind: str  # "intent" or "action"
+    kind: str  # "intent", "action", "slot" or "loop"
     name: str
     entities: tuple[str, ...] = ()
+    value: Any = None  # a slot step's value; NOT_SET for ``- slot: null`` in a rule
+
+
+# A rule's ``slot: null`` or ``active_loop: null``: the slot (loop) must not be set.
+NOT_SET = "__should_not_be_set__"
+# A story's ``slot_was_set: [- name]`` with no value: set to anything (Rasa's own default).
+FILLED = "filled"
 
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """A rule or a story: a named sequence of steps."""
+    """A rule or a story: a named sequence of steps (one per alternative of its ``or:``
+    steps). A rule's ``condition:`` steps hold before its first step."""
 
     name: str
     steps: tuple[Step, ...]
     is_rule: bool
+    conditions: tuple[Step, ...] = ()
+    conversation_start: bool = False
+    wait_for_user_input: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SlotMapping:
+    """One of a slot's ``mappings`` (from_entity, from_text, from_intent, from_trigger_intent,
+    custom), with its ``conditions`` as (active_loop, requested_slot) pairs."""
+
+    type: str
+    entity: str | None = None
+    role: str | None = None
+    group: str | None = None
+    intents: tuple[str, ...] = ()
+    not_intents: tuple[str, ...] = ()
+    value: Any = None
+    conditions: tuple[tuple[str | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
     name: str
     entities: tuple[str, ...]  # entities whose values fill it (from_entity mappings)
+    type: str = "any"
+    values: tuple[str, ...] = ()  # a categorical slot's values
+    influence: bool = False  # influence_conversation: part of the dialogue's state
+    initial: Any = None
+    mappings: tuple[SlotMapping, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    name: str
+    required: tuple[str, ...]
+    ignored_intents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +185,7 @@ class Project:
     responses: dict[str, list[Response]] = field(default_factory=dict)
     actions: list[str] = field(default_factory=list)
     flows: list[Flow] = field(default_factory=list)
+    forms: dict[str, Form] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     unsupported: list[Unsupported] = field(default_factory=list)
@@ -154,6 +194,11 @@ class Project:
         """Name a feature the embedded engine does not run."""
         where = path.relative_to(self.root) if path.is_relative_to(self.root) else path
         self.unsupported.append(Unsupported(str(where), line, feature, instead))
+
+    @property
+    def retrieval_intents(self) -> frozenset[str]:
+        """The intents whose examples are split into sub-intents (``faq/ask_hours``)."""
+        return frozenset(e.intent.split("/", 1)[0] for e in self.examples if "/" in e.intent)
 
     def component(self, name: str) -> dict[str, Any]:
         """The options of a pipeline component or policy named in config.yml ({} if absent)."""
@@ -229,7 +274,7 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             read_nlu_items(project, path, _as_list(path, document, key, value))
         elif key in ("stories", "rules"):
             for item in _as_list(path, document, key, value):
-                project.flows.append(_read_flow(project, path, item, is_rule=key == "rules"))
+                project.flows += _read_flow(project, path, item, is_rule=key == "rules")
         elif key == "intents":
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
@@ -242,8 +287,8 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             _read_slots(project, path, value)
         elif key == "responses":
             _read_responses(project, path, value)
-        elif key == "forms" and value:
-            project.note(path, _line(document), "forms", "not run: their actions fall back")
+        elif key == "forms":
+            _read_forms(project, path, value)
         elif key == "actions":
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
@@ -310,45 +355,149 @@ def _example_lines(path: Path, item: dict[str, Any]) -> Iterator[str]:
         raise ProjectError(path, _line(item), "'examples' must be a block of '- ' lines")
 
 
-def _read_flow(project: Project, path: Path, item: Any, *, is_rule: bool) -> Flow:
+def _read_flow(project: Project, path: Path, item: Any, *, is_rule: bool) -> list[Flow]:
+    """A rule or story, as one Flow per combination of its ``or:`` alternatives."""
     kind = "rule" if is_rule else "story"
     if not isinstance(item, dict) or kind not in item:
         raise ProjectError(path, _line(item), f"each entry needs a '{kind}' name")
-    steps: list[Step] = []
+    name = str(item[kind])
+    conditions: list[Step] = []
+    for condition in item.get("condition") or []:
+        conditions += _plain_steps(project, path, name, condition, in_rule=is_rule)
+    alternatives: list[list[Step]] = [[]]
     for step in item.get("steps") or []:
         if not isinstance(step, dict):
-            raise ProjectError(path, _line(item), f"{kind} {item[kind]!r}: bad step {step!r}")
-        if "intent" in step:
-            names = []
-            for entity in step.get("entities") or []:
-                names.append(str(next(iter(entity)) if isinstance(entity, dict) else entity))
-            steps.append(Step("intent", str(step["intent"]), tuple(names)))
-        elif "action" in step:
-            steps.append(Step("action", str(step["action"])))
+            raise ProjectError(path, _line(item), f"{kind} {name!r}: bad step {step!r}")
+        if "or" in step:
+            choices = [
+                _plain_steps(project, path, name, choice, in_rule=is_rule)
+                for choice in step["or"] or []
+            ]
+            alternatives = [done + choice for done in alternatives for choice in choices]
         elif "user" in step:
-            raise ProjectError(
-                path, _line(step), f"{kind} {item[kind]!r}: end-to-end 'user' steps not supported"
-            )
-        else:
-            kind_of_step = next(iter(step), "?")
             project.note(
                 path,
                 _line(step),
-                f"{kind} {item[kind]!r}: '{kind_of_step}' step",
-                "skipped: the step does not constrain which action follows",
+                f"{kind} {name!r}: end-to-end 'user' step",
+                f"the {kind} is left out (its turns are matched by intent only)",
             )
-    return Flow(str(item[kind]), tuple(steps), is_rule)
+            return []
+        else:
+            steps = _plain_steps(project, path, name, step, in_rule=is_rule)
+            alternatives = [done + steps for done in alternatives]
+    return [
+        Flow(
+            name,
+            tuple(steps),
+            is_rule,
+            tuple(conditions),
+            conversation_start=bool(item.get("conversation_start")),
+            wait_for_user_input=item.get("wait_for_user_input") is not False,
+        )
+        for steps in alternatives
+    ]
+
+
+def _plain_steps(
+    project: Project, path: Path, flow: str, step: Any, *, in_rule: bool
+) -> list[Step]:
+    if not isinstance(step, dict):
+        raise ProjectError(path, None, f"{flow!r}: bad step {step!r}")
+    if "intent" in step:
+        names = []
+        for entity in step.get("entities") or []:
+            names.append(str(next(iter(entity)) if isinstance(entity, dict) else entity))
+        return [Step("intent", str(step["intent"]), tuple(names))]
+    if "action" in step:
+        return [Step("action", str(step["action"]))]
+    if "active_loop" in step:
+        loop = step["active_loop"]
+        return [Step("loop", "" if loop is None else str(loop))]
+    if "slot_was_set" in step:
+        slots = []
+        for entry in step["slot_was_set"] or []:
+            if isinstance(entry, dict):
+                for slot, value in entry.items():
+                    if value is None and in_rule:
+                        value = NOT_SET
+                    slots.append(Step("slot", str(slot), value=value))
+            else:
+                slots.append(Step("slot", str(entry), value=FILLED))
+        return slots
+    feature = next(iter(step), "?")
+    project.note(
+        path,
+        _line(step),
+        f"{flow!r}: '{feature}' step",
+        "skipped: the rest of the story is followed as if it were not there",
+    )
+    return []
+
+
+def _read_forms(project: Project, path: Path, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise ProjectError(path, None, "'forms' must be a mapping")
+    for name, spec in value.items():
+        spec = spec or {}
+        required = spec.get("required_slots") or []
+        if isinstance(required, dict):  # the Rasa 2 form with mappings inside the form
+            raise ProjectError(
+                path, _line(spec), f"form {name}: required_slots must be a list (Rasa 3)"
+            )
+        ignored = spec.get("ignored_intents") or []
+        project.forms[str(name)] = Form(
+            str(name),
+            tuple(str(s) for s in required),
+            tuple(str(i) for i in ([ignored] if isinstance(ignored, str) else ignored)),
+        )
 
 
 def _read_slots(project: Project, path: Path, value: Any) -> None:
     if not isinstance(value, dict):
         raise ProjectError(path, None, "'slots' must be a mapping")
     for name, spec in value.items():
-        entities: list[str] = []
-        for mapping in (spec or {}).get("mappings") or []:
-            if isinstance(mapping, dict) and mapping.get("type") == "from_entity":
-                entities.append(str(mapping.get("entity")))
-        project.slots.append(Slot(str(name), tuple(entities)))
+        spec = spec or {}
+        mappings = tuple(_mapping(m) for m in spec.get("mappings") or [] if isinstance(m, dict))
+        kind = str(spec.get("type") or "any")
+        influence = spec.get("influence_conversation")
+        project.slots.append(
+            Slot(
+                str(name),
+                tuple(m.entity for m in mappings if m.type == "from_entity" and m.entity),
+                type=kind,
+                values=tuple(str(v).lower() for v in spec.get("values") or []),
+                # Rasa's default: every slot but an ``any`` slot shapes the dialogue.
+                influence=kind != "any" if influence is None else bool(influence),
+                initial=spec.get("initial_value"),
+                mappings=mappings,
+            )
+        )
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def _mapping(spec: dict[str, Any]) -> SlotMapping:
+    conditions = tuple(
+        (c.get("active_loop"), c.get("requested_slot"))
+        for c in spec.get("conditions") or []
+        if isinstance(c, dict)
+    )
+    return SlotMapping(
+        type=str(spec.get("type")),
+        entity=str(spec["entity"]) if spec.get("entity") else None,
+        role=spec.get("role"),
+        group=spec.get("group"),
+        intents=_names(spec.get("intent")),
+        not_intents=_names(spec.get("not_intent")),
+        value=spec.get("value"),
+        conditions=conditions,
+    )
 
 
 def _read_responses(project: Project, path: Path, value: Any) -> None:

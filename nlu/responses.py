@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nlu.dialogue import DialoguePolicy, Turn, choose_response, render
+from nlu.dialogue import DialoguePolicy, choose_response, render
 from nlu.project import Project
+from nlu.tracker import ACTION_LISTEN, ActionExecuted, Event, UserUttered
 
 # Responses that are no answer for an agent to send: the bot's own hand-over and fallback
 # lines, its introduction, and the pleasantries that only close or open a turn.
@@ -30,6 +31,8 @@ NOT_ANSWERS = frozenset(
 )
 # Intents that answer the bot's last question: alone they say nothing a response could answer.
 REPLIES_TO_THE_BOT = frozenset({"affirm", "deny", "inform"})
+# The bot's actions followed to find a response (an answer is its first few).
+MAX_STEPS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +56,17 @@ class BotAnswers:
         custom action, a hand-over or a pleasantry."""
         if intent not in self._project.intents or intent in REPLIES_TO_THE_BOT:
             return None
-        for action in self._policy.next_actions([Turn("intent", intent)]):
-            if action in NOT_ANSWERS:
+        events: list[Event] = [ActionExecuted(ACTION_LISTEN), UserUttered(intent)]
+        for _ in range(MAX_STEPS):
+            action = self._policy.predict(events).action
+            if action in NOT_ANSWERS or action == ACTION_LISTEN:
                 return None
-            variations = self._project.responses.get(action)
+            events.append(ActionExecuted(action))
+            name = action.removeprefix("utter_")
+            if name in self._project.retrieval_intents and intent.startswith(f"{name}/"):
+                # A retrieval action answers with the response of the sub-intent.
+                name = intent
+            variations = self._project.responses.get(f"utter_{name}")
             if not variations:
                 continue
             chosen = choose_response(variations, {"language": language})

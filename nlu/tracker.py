@@ -1,0 +1,141 @@
+"""A conversation as Rasa's tracker holds it: a list of events (the customer's messages,
+slots set, actions run, loops started and stopped), and the dialogue *states* Rasa's policies
+read from it.
+
+A state is what the policies see before each action: the previous action, the latest
+message's intent and entities, the slots that shape the dialogue (with their featurised
+values) and the active loop. It is a frozenset of features, so a rule's state matches a
+conversation's when it is a subset of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nlu.base import Entity
+from nlu.project import NOT_SET, Project, Slot
+
+ACTION_LISTEN = "action_listen"
+# The wildcard a rule starts with: any action may come before it (Rasa's "...").
+RULE_SNIPPET = "..."
+
+Feature = tuple[str, ...]
+State = frozenset[Feature]
+
+
+@dataclass(frozen=True, slots=True)
+class UserUttered:
+    intent: str  # the full name: a retrieval intent keeps its sub-intent (faq/ask_hours)
+    entities: tuple[Entity, ...] = ()
+    text: str = ""
+
+    @property
+    def base_intent(self) -> str:
+        return self.intent.split("/", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSet:
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ActionExecuted:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveLoop:
+    name: str | None  # None: the loop stops
+
+
+Event = UserUttered | SlotSet | ActionExecuted | ActiveLoop
+
+
+@dataclass
+class Tracker:
+    """The events so far and what they add up to (slots, active loop, latest message)."""
+
+    slots: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    active_loop: str | None = None
+    latest_message: UserUttered | None = None
+    latest_action: str | None = None
+
+    @classmethod
+    def start(cls, project: Project) -> Tracker:
+        return cls({slot.name: slot.initial for slot in project.slots})
+
+    def update(self, event: Event) -> None:
+        self.events.append(event)
+        if isinstance(event, UserUttered):
+            self.latest_message = event
+        elif isinstance(event, SlotSet):
+            self.slots[event.name] = event.value
+        elif isinstance(event, ActionExecuted):
+            self.latest_action = event.name
+        else:
+            self.active_loop = event.name
+
+    def extend(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.update(event)
+
+
+class Featurizer:
+    """Turns a tracker's events into Rasa's dialogue states."""
+
+    def __init__(self, project: Project) -> None:
+        self._slots = {s.name: s for s in project.slots if s.influence}
+        self._entities = frozenset(project.entities)
+
+    def states(self, events: Sequence[Event], slots: dict[str, Any]) -> list[State]:
+        """The state before each action in ``events``, then the state after the last event
+        (the one the next action is predicted from). ``slots`` are the initial values."""
+        tracker = Tracker(dict(slots))
+        states: list[State] = []
+        for event in events:
+            if isinstance(event, ActionExecuted):
+                states.append(self.state(tracker))
+            tracker.update(event)
+        states.append(self.state(tracker))
+        return states
+
+    def state(self, tracker: Tracker) -> State:
+        features: set[Feature] = set()
+        if tracker.latest_action is not None:
+            features.add(("prev", tracker.latest_action))
+        message = tracker.latest_message
+        if message is not None:
+            features.add(("intent", message.base_intent))
+            features.update(
+                ("entity", e.entity) for e in message.entities if e.entity in self._entities
+            )
+        for name, slot in self._slots.items():
+            feature = featurise(slot, tracker.slots.get(name))
+            if feature is not None:
+                features.add(("slot", name, feature))
+        if tracker.active_loop:
+            features.add(("loop", tracker.active_loop))
+        return frozenset(features)
+
+
+def featurise(slot: Slot, value: Any) -> str | None:
+    """The slot's value as Rasa's featurisation sees it; None when it counts as unset."""
+    if value is None:
+        return None
+    if value == NOT_SET:
+        return NOT_SET
+    if slot.type == "categorical":
+        text = str(value).lower()
+        return text if text in slot.values else "__other__"
+    if slot.type == "bool":
+        return "true" if value in (True, "true", "True") else "false"
+    if slot.type == "float":
+        return str(value)
+    if slot.type == "list":
+        return "set" if value else None
+    return "set"  # text: only whether it is set

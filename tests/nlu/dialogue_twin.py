@@ -1,0 +1,132 @@
+"""The same conversation, turn by turn, with a real Rasa 3.6.21 and with the embedded engine,
+both trained from one of the small Rasa projects under tests/nlu/projects.
+
+Rasa models are trained once per content of the project (cached under .cache/rasa-models,
+keyed by the files' fingerprint, as `switchboard nlu train` keys them): about a minute each
+on two cores. Each side reports, per customer message, the bot's texts and the actions it
+ran (listens and Rasa's own bookkeeping actions left out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.processes import stop as stop_process
+from nlu.base import Dialogue, PastTurn
+from nlu.embedded import EmbeddedInterpreter, load_or_train
+from nlu.tracker import ACTION_LISTEN, ActionExecuted, UserUttered
+from server.cli.nlu_commands import rasa_model_path
+from tests.harness import free_port
+from tests.rasa_stack import RASA_BIN, RASA_MODELS, START_TIMEOUT, _wait
+
+PROJECTS = Path(__file__).parent / "projects"
+# Rasa's actions that every turn runs, which the embedded engine does not name.
+BOOKKEEPING = frozenset({ACTION_LISTEN, "action_session_start", "action_extract_slots"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    texts: tuple[str, ...]
+    actions: tuple[str, ...]
+
+
+def rasa_model(project: Path) -> Path:
+    """The project's Rasa model, trained now if its files changed since the last one."""
+    model = rasa_model_path(project, RASA_MODELS)
+    if model.exists():
+        return model
+    RASA_MODELS.mkdir(parents=True, exist_ok=True)
+    name = model.name.removesuffix(".tar.gz")
+    done = subprocess.run(
+        [str(RASA_BIN), "train", "--fixed-model-name", name, "--out", str(RASA_MODELS.resolve())],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    return model
+
+
+@contextlib.contextmanager
+def rasa_server(project: Path, tmp: Path, actions_url: str | None = None) -> Iterator[str]:
+    model = rasa_model(project)
+    port = free_port()
+    (tmp / "credentials.yml").write_text("rest:\n")
+    endpoints = tmp / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "{actions_url}"\n' if actions_url else "")
+    log = tmp / "rasa.log"
+    command = [str(RASA_BIN), "run", "--enable-api", "--model", str(model)]
+    command += ["--endpoints", str(endpoints), "--credentials", str(tmp / "credentials.yml")]
+    command += ["--interface", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=project,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{url}/status", process, log)
+        yield url
+    finally:
+        stop_process(process, grace=15)
+
+
+def rasa_turn(url: str, sender: str, text: str) -> Reply:
+    answer = httpx.post(
+        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+    )
+    answer.raise_for_status()
+    texts = tuple(str(m["text"]) for m in answer.json() if "text" in m)
+    events: list[dict[str, Any]] = httpx.get(
+        f"{url}/conversations/{sender}/tracker", timeout=30
+    ).json()["events"]
+    last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
+    actions = tuple(
+        str(e["name"])
+        for e in events[last_user:]
+        if e["event"] == "action" and e["name"] not in BOOKKEEPING
+    )
+    return Reply(texts, actions)
+
+
+class EmbeddedTwin:
+    """The embedded engine, fed its history as the pipeline feeds it (stored intents and
+    the actions that spoke)."""
+
+    def __init__(self, project: Path, cache: Path) -> None:
+        self.engine = EmbeddedInterpreter(project, cache, load_or_train(project, cache))
+        self._history: dict[str, list[PastTurn]] = {}
+
+    async def turn(self, sender: str, text: str) -> Reply:
+        history = self._history.setdefault(sender, [])
+        interpretation = await self.engine.parse(text)
+        said = await self.engine.respond(Dialogue(sender, interpretation, "en", tuple(history)))
+        history.append(PastTurn(interpretation.intent, interpretation.entities))
+        for message in said.messages:
+            if not (history and history[-1].action == message.action):
+                history.append(PastTurn(action=message.action))
+        events = self.engine.conversations.events(sender)
+        last_user = max(i for i, e in enumerate(events) if isinstance(e, UserUttered))
+        actions = tuple(
+            e.name
+            for e in events[last_user:]
+            if isinstance(e, ActionExecuted) and e.name not in BOOKKEEPING
+        )
+        # The default fallback forgets the message it did not understand.
+        if said.messages and said.messages[-1].action == "action_default_fallback":
+            actions = ("action_default_fallback",)
+        return Reply(tuple(m.text or "" for m in said.messages), actions)

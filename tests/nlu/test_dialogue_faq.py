@@ -1,0 +1,63 @@
+"""An FAQ bot with retrieval intents (faq/…, chitchat/…) and Rasa's ResponseSelector: the
+embedded engine answers each message as a real Rasa 3.6.21 does, turn by turn."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server, rasa_turn
+
+FAQ = PROJECTS / "faq"
+
+CONVERSATIONS = {
+    "a question, thanks, small talk, goodbye": [
+        "hello",
+        "when are you open",
+        "thanks",
+        "what is your name",
+        "bye",
+    ],
+    "small talk then thanks (a story)": ["what is your name", "thanks", "goodbye"],
+    "two questions in a row": ["how long does delivery take", "can I get a refund", "thank you"],
+}
+
+
+@pytest.fixture(scope="module")
+def rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with rasa_server(FAQ, tmp_path_factory.mktemp("rasa-faq")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedTwin:
+    return EmbeddedTwin(FAQ, tmp_path_factory.mktemp("faq-cache"))
+
+
+async def test_the_sub_intent_picks_the_retrieval_response(twin: EmbeddedTwin) -> None:
+    sender = str(uuid.uuid4())
+    assert await twin.turn(sender, "when are you open") == Reply(
+        (
+            "We are open from 9am to 6pm, Monday to Saturday.",
+            "Is there anything else I can help with?",
+        ),
+        ("utter_faq", "utter_anything_else"),
+    )
+    chitchat = await twin.turn(sender, "is it raining")
+    assert chitchat.texts == ("I can't see outside, but I hope it's sunny where you are.",)
+
+
+@pytest.mark.parametrize("name", CONVERSATIONS)
+async def test_each_turn_is_answered_as_rasa_answers_it(
+    name: str, rasa: str, twin: EmbeddedTwin
+) -> None:
+    sender = str(uuid.uuid4())
+    for text in CONVERSATIONS[name]:
+        expected = rasa_turn(rasa, sender, text)
+        assert await twin.turn(sender, text) == expected, text
+
+
+def test_the_project_has_no_unsupported_feature(twin: EmbeddedTwin) -> None:
+    assert twin.engine.state()["unsupported"] == []
