@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from nlu.base import NLU_FALLBACK, UNKNOWN
+from routing import frustration, risk
+from routing.risk import Signal
 
 ConversationStatus = Literal["bot", "queued", "assigned", "resolved"]
 Action = Literal["bot", "handoff", "wait"]
@@ -29,6 +31,20 @@ VIP = "vip"
 NLU_UNAVAILABLE = "nlu_unavailable"
 # A machine wrote (an auto-reply, a mailing list): a person looks, nothing answers it.
 AUTOMATED_SENDER = "automated_sender"
+# What the customer's words show (routing/risk.py, routing/frustration.py): each category is
+# its own reason, so the queue and the console say why.
+SAFETY = risk.SAFETY
+ACCOUNT_TAKEOVER = risk.ACCOUNT_TAKEOVER
+FRAUD = risk.FRAUD
+LEGAL = risk.LEGAL
+VULNERABLE_CUSTOMER = risk.VULNERABLE
+PRESS = risk.PRESS
+DATA_RIGHTS = risk.DATA_RIGHTS
+NEGOTIATION = risk.NEGOTIATION
+REPEATED_CONTACT = frustration.REPEATED_CONTACT
+FRUSTRATION = frustration.FRUSTRATION
+# Not understood, and too long, emotional or involved to ask the customer to rephrase.
+COMPLEX_FIRST_MESSAGE = frustration.COMPLEX_FIRST_MESSAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +61,17 @@ class BotPolicy:
     sentiment_trend_threshold: float = -0.35
     trend_window: int = 3
     requested_human_intents: frozenset[str] = frozenset({"request_human"})
-    # Intents that always go to a person (complaints, negotiation, legal matters).
-    human_intents: frozenset[str] = frozenset({"complaint", "negotiation", "legal"})
+    # Intents that always go to a person (complaints, negotiation, legal matters, ...).
+    human_intents: frozenset[str] = frozenset(
+        {"complaint", "negotiation", "legal", "data_rights", "security_incident", "safety"}
+    )
+    # The risk categories (routing/risk.py) whose words hand a conversation to a person.
+    risk_categories: frozenset[str] = frozenset(risk.CATEGORIES)
+    # Whether the customer's own words about contacting us before, or their frustration,
+    # or an involved first message the bot did not understand, bring in a person.
+    repeated_contact: bool = True
+    frustration: bool = True
+    complex_first_message: bool = True
     out_of_scope_intents: frozenset[str] = frozenset({"out_of_scope"})
     vip_to_human: bool = True
     # A message goes to a human for its language only when the detector is this sure: short
@@ -98,6 +123,11 @@ class Situation:
     automated: bool = False
     within_hours: bool = True
     hours: str = ""
+    # The message's text, the customer's earlier messages in this conversation (oldest
+    # first) and how many other conversations they opened this week.
+    text: str = ""
+    earlier_texts: tuple[str, ...] = ()
+    earlier_conversations: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +138,8 @@ class Decision:
     reply: str | None = None
     handoff_reason: str | None = None
     fallbacks: int = 0
+    # What the reason was read from, in words ("safety: “caught fire”"), for the log.
+    evidence: str | None = None
 
 
 def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
@@ -120,12 +152,19 @@ def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
         # No bot answer and no notice: either could start a loop between two robots.
         return Decision("handoff", "queued", handoff_reason=AUTOMATED_SENDER, fallbacks=s.fallbacks)
     reason = _handoff_reason(s, policy)
+    if isinstance(reason, Signal):
+        return replace(handoff(s, reason.category, texts), evidence=reason.explanation())
     if reason is not None:
         return handoff(s, reason, texts)
     fallback = s.intent == NLU_FALLBACK or s.confidence < policy.confidence_threshold
     fallbacks = s.fallbacks + 1 if fallback else 0
     if fallback and fallbacks >= policy.max_fallbacks:
         return handoff(replace(s, fallbacks=fallbacks), LOW_CONFIDENCE, texts)
+    first = not s.earlier_texts and s.fallbacks == 0
+    involved = frustration.complex_message(s.text, s.sentiment) if fallback and first else None
+    if involved is not None and policy.complex_first_message:
+        done = handoff(replace(s, fallbacks=fallbacks), involved.category, texts)
+        return replace(done, evidence=involved.explanation())
     return Decision("bot", "bot", fallbacks=fallbacks)
 
 
@@ -156,9 +195,15 @@ def handoff(situation: Situation, reason: str, texts: Texts) -> Decision:
     )
 
 
-def _handoff_reason(s: Situation, policy: BotPolicy) -> str | None:
+def _handoff_reason(s: Situation, policy: BotPolicy) -> str | Signal | None:
     if not policy.enabled:
         return NO_BOT
+    # First, whatever else holds: a fire or a hacked account is urgent even when the customer
+    # also asked for a person or the NLU is down, and its reason sets the priority.
+    understood = s.intent in policy.human_intents and s.confidence >= policy.confidence_threshold
+    danger = risk.strongest(s.text, s.intent if understood else None)
+    if danger is not None and danger.category in policy.risk_categories:
+        return danger
     if s.intent == UNKNOWN:
         return NLU_UNAVAILABLE
     if s.intent in policy.requested_human_intents:
@@ -172,6 +217,13 @@ def _handoff_reason(s: Situation, policy: BotPolicy) -> str | None:
         return HUMAN_INTENT
     if s.intent in policy.out_of_scope_intents:
         return OUT_OF_SCOPE
+    again = frustration.repeated_contact(s.text, s.earlier_conversations)
+    if again is not None and policy.repeated_contact:
+        return again
+    course = frustration.Course(s.earlier_texts, s.earlier_sentiments)
+    weary = frustration.frustration(s.text, s.sentiment, course)
+    if weary is not None and policy.frustration:
+        return weary
     if s.sentiment <= policy.sentiment_threshold:
         return NEGATIVE_SENTIMENT
     window = (*s.earlier_sentiments, s.sentiment)[-policy.trend_window :]
