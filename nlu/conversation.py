@@ -67,6 +67,10 @@ class Conversations:
         kept = self._trackers.get(conversation_id)
         return tuple(kept[1].events) if kept is not None else ()
 
+    def forget(self, conversation_id: str) -> None:
+        """Drop a conversation's tracker (its next message rebuilds it from the history)."""
+        self._trackers.pop(conversation_id, None)
+
     def _tracker(self, project: Project, dialogue: Dialogue) -> Tracker:
         """The kept tracker when it has seen exactly this history, else one rebuilt from it."""
         kept = self._trackers.get(dialogue.conversation_id)

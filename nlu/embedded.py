@@ -247,6 +247,11 @@ class EmbeddedInterpreter:
         """The dialogue's trackers, one per conversation."""
         return self._conversations
 
+    @property
+    def conversations(self) -> Conversations:
+        """The dialogue's trackers, one per conversation."""
+        return self._conversations
+
     def start_watching(self, interval: float = WATCH_SECONDS) -> None:
         self._watcher = asyncio.create_task(self._watch(interval), name="nlu-watch")
 

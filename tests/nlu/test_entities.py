@@ -1,0 +1,68 @@
+"""Entities: regexes and lookups at word boundaries; annotated values only in the contexts
+they were annotated in, and only when the pipeline learns entities (nlu/entities.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nlu.entities import EntityExtractor
+from nlu.project import load_project
+
+DOMAIN = """\
+version: "3.1"
+intents: [transfer, pay_bill]
+entities: [PERSON, account]
+"""
+NLU = """\
+version: "3.1"
+nlu:
+- intent: transfer
+  examples: |
+    - send 20 euros to [bill](PERSON)
+    - transfer money to [anna](PERSON) please
+    - pay [bill](PERSON) back tomorrow
+    - [anna](PERSON)
+- intent: pay_bill
+  examples: |
+    - I want to pay my credit card bill
+    - pay the electricity bill from my [savings](account)
+- lookup: account
+  examples: |
+    - savings
+    - checking
+"""
+
+
+def project(tmp_path: Path, pipeline: str) -> Path:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "config.yml").write_text(f"language: en\npipeline:\n{pipeline}")
+    (tmp_path / "domain.yml").write_text(DOMAIN)
+    (tmp_path / "data" / "nlu.yml").write_text(NLU)
+    return tmp_path
+
+
+def found(extractor: EntityExtractor, text: str) -> list[tuple[str, str]]:
+    return [(e.entity, e.value) for e in extractor.extract(text)]
+
+
+def test_an_annotated_value_is_found_only_in_an_annotated_context(tmp_path: Path) -> None:
+    extractor = EntityExtractor(load_project(project(tmp_path, "  - name: DIETClassifier\n")))
+    assert found(extractor, "please send it to bill") == [("PERSON", "bill")]
+    assert found(extractor, "anna") == [("PERSON", "anna")]  # alone, as annotated
+    # The word where the examples had it unannotated, or in an unseen context: not a name.
+    assert found(extractor, "I want to pay my credit card bill") == []
+    assert found(extractor, "the bill is wrong") == []
+    assert found(extractor, "my phone bill") == []  # names end messages, not every end
+    assert found(extractor, "billing question") == []  # never inside a word
+    # Lookup tables match anywhere, at word boundaries.
+    assert found(extractor, "move it to checking") == [("account", "checking")]
+
+
+def test_without_a_learned_extractor_annotations_are_not_entities(tmp_path: Path) -> None:
+    """Rasa's RegexEntityExtractor uses regexes and lookup tables only; DIET with
+    entity_recognition off learns none."""
+    pipeline = "  - name: DIETClassifier\n    entity_recognition: false\n"
+    pipeline += "  - name: RegexEntityExtractor\n"
+    extractor = EntityExtractor(load_project(project(tmp_path, pipeline)))
+    assert found(extractor, "please send it to bill") == []
+    assert found(extractor, "from my savings") == [("account", "savings")]
