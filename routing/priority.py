@@ -18,6 +18,44 @@ Band = Literal["urgent", "high", "normal", "low"]
 BANDS: tuple[Band, ...] = ("urgent", "high", "normal", "low")
 
 
+def _default_reasons() -> dict[str, int]:
+    # Why the bot handed over (routing/decision.py), when the reason itself says how urgent.
+    return {
+        "safety": 60,
+        "account_takeover": 60,
+        "fraud": 30,
+        "legal": 30,
+        "vulnerable_customer": 25,
+        "press": 20,
+        "repeated_contact": 15,
+        "frustration": 15,
+        "data_rights": 10,
+        "complex_first_message": 5,
+        "negotiation": 0,
+    }
+
+
+# The least band a reason puts a conversation in, whatever else is known: a fire next to a
+# child on an email from a customer of no value is still urgent.
+def _default_reason_bands() -> dict[str, Band]:
+    return {"safety": "urgent", "account_takeover": "urgent", "fraud": "high", "legal": "high"}
+
+
+REASON_WORDS = {
+    "safety": "safety incident",
+    "account_takeover": "account takeover",
+    "fraud": "fraud",
+    "legal": "legal threat",
+    "vulnerable_customer": "vulnerable customer",
+    "press": "press enquiry",
+    "repeated_contact": "repeated contact",
+    "frustration": "frustrated customer",
+    "data_rights": "data-rights request",
+    "complex_first_message": "involved first message",
+    "negotiation": "negotiation",
+}
+
+
 def _default_urgency() -> dict[str, UrgencyClass]:
     return {
         "payment_failed": "critical",
@@ -75,6 +113,9 @@ class Weights:
     band_thresholds: dict[str, int] = field(
         default_factory=lambda: {"urgent": 80, "high": 50, "normal": 20}
     )
+    # Points for the handoff's reason, and the least band some reasons put it in.
+    reasons: dict[str, int] = field(default_factory=_default_reasons)
+    reason_bands: dict[str, Band] = field(default_factory=_default_reason_bands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +132,8 @@ class Facts:
     repeat_contacts: int = 0
     # Points added by escalation (an SLA breach bumps the priority per policy).
     escalation: int = 0
+    # Why the bot handed over (routing/decision.py), e.g. "safety".
+    handoff_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +188,25 @@ def score(facts: Facts, weights: Weights) -> Priority:
         parts.append(Contribution(points, f"contacted us {times} this week"))
     if facts.escalation:
         parts.append(Contribution(facts.escalation, "escalated after SLA breach"))
+    reason = _reason(facts.handoff_reason, sum(p.points for p in parts), weights)
+    if reason is not None:
+        parts.append(reason)
     return Priority(sum(p.points for p in parts), tuple(parts))
+
+
+def _reason(reason: str | None, others: int, weights: Weights) -> Contribution | None:
+    """The reason's points; for a reason with a least band, at least what lifts the score
+    to that band's threshold (the explanation names the band)."""
+    if not reason:
+        return None
+    points = weights.reasons.get(reason, 0)
+    words = REASON_WORDS.get(reason, reason.replace("_", " "))
+    least = weights.reason_bands.get(reason)
+    if least is not None and least in weights.band_thresholds:
+        lift = weights.band_thresholds[least] - others
+        if lift > points:
+            return Contribution(lift, f"{words} ({least})")
+    return Contribution(points, words) if points else None
 
 
 def _sentiment(sentiments: tuple[float, ...], weights: Weights) -> list[Contribution]:

@@ -90,6 +90,7 @@ class Router:
                 value=facts.value,
                 repeat_contacts=facts.repeat_contacts,
                 escalation=facts.escalation,
+                handoff_reason=facts.handoff_reason,
             ),
             self.weights,
         )

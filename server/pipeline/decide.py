@@ -236,6 +236,9 @@ class Decider:
             automated=automated,
             within_hours=self._hours is None or self._hours.contains(self._clock()),
             hours=self._hours.describe() if self._hours else "",
+            text=interpretation.text,
+            earlier_texts=facts.earlier_texts,
+            earlier_conversations=facts.earlier_conversations,
         )
 
     async def _bot_messages(
@@ -308,6 +311,7 @@ class Decider:
                 "conversation handed to a human",
                 conversation_id=conv["id"],
                 reason=decision.handoff_reason,
+                evidence=decision.evidence,
                 intent=interpretation.intent,
                 language=interpretation.language,
                 bot_error=turn.error if turn else None,

@@ -12,6 +12,13 @@ from server.payloads import MessageView
 from server.store.views import Conn, ConversationRow, conversation_row_of, message_view
 
 HISTORY_LENGTH = 20
+# The customer's earlier messages the handoff detectors read (frustration that builds up), and
+# how much of each: the opening says how the customer feels.
+EARLIER_TEXTS = 10
+EARLIER_TEXT_CHARS = 500
+# Other conversations of the same contact within this many days count as repeated contact
+# (the queue's priority counts them over the same days).
+REPEAT_DAYS = 7
 
 
 async def store_interpretation(
@@ -81,26 +88,40 @@ class RoutingFacts:
     language: str | None
     # The sentiments of the customer's last messages before this one, oldest first.
     earlier_sentiments: tuple[float, ...]
+    # The customer's last messages before this one (their openings), oldest first.
+    earlier_texts: tuple[str, ...] = ()
+    # The contact's other conversations opened in the last REPEAT_DAYS days.
+    earlier_conversations: int = 0
 
 
 async def routing_facts(
     conn: Conn, conversation_id: str, before_seq: int, window: int
 ) -> RoutingFacts:
     """The conversation, the contact's VIP flag, the fallback count, the conversation's
-    language, and the sentiments of the customer's last ``window`` messages before
-    ``before_seq``, in one statement."""
+    language, the sentiments of the customer's last ``window`` messages before ``before_seq``,
+    their last texts and the contact's other recent conversations, in one statement."""
     row = await conn.fetchrow(
         """SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.assignee_id,
                   c.last_seq, ct.vip, c.bot_fallbacks, c.language,
                   ARRAY(SELECT m.sentiment FROM messages m
                          WHERE m.conversation_id = c.id AND m.seq < $2
                            AND m.author_kind = 'customer' AND m.sentiment IS NOT NULL
-                         ORDER BY m.seq DESC LIMIT $3) AS sentiments
+                         ORDER BY m.seq DESC LIMIT $3) AS sentiments,
+                  ARRAY(SELECT left(coalesce(m.text, ''), $5) FROM messages m
+                         WHERE m.conversation_id = c.id AND m.seq < $2
+                           AND m.author_kind = 'customer'
+                         ORDER BY m.seq DESC LIMIT $4) AS texts,
+                  (SELECT count(*) FROM conversations o
+                    WHERE o.contact_id = c.contact_id AND o.id <> c.id
+                      AND o.created_at > now() - make_interval(days => $6)) AS repeats
              FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
             WHERE c.id = $1""",
         UUID(conversation_id),
         before_seq,
         window,
+        EARLIER_TEXTS,
+        EARLIER_TEXT_CHARS,
+        REPEAT_DAYS,
     )
     assert row is not None
     return RoutingFacts(
@@ -109,6 +130,8 @@ async def routing_facts(
         fallbacks=int(row["bot_fallbacks"]),
         language=row["language"],
         earlier_sentiments=tuple(float(s) for s in reversed(row["sentiments"])),
+        earlier_texts=tuple(reversed(row["texts"])),
+        earlier_conversations=int(row["repeats"]),
     )
 
 

@@ -40,6 +40,7 @@ class PlacementFacts:
     value: float
     repeat_contacts: int
     escalation: int
+    handoff_reason: str | None
     previous_agent: str | None
     inbox_team: str | None
     default_team: str | None
@@ -51,7 +52,7 @@ class PlacementFacts:
 async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
     key = UUID(conversation_id)
     row = await conn.fetchrow(
-        """SELECT c.brand_id, c.channel, c.language, c.escalation, c.contact_id,
+        """SELECT c.brand_id, c.channel, c.language, c.escalation, c.contact_id, c.handoff_reason,
                   c.intent AS stored_intent, i.team_id AS inbox_team, b.language AS brand_language,
                   b.business_hours, ct.vip, ct.tier, ct.lifetime_value,
                   (SELECT m.nlu->>'intent' FROM messages m
@@ -105,6 +106,7 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
         value=float(row["lifetime_value"]),
         repeat_contacts=int(row["repeats"]),
         escalation=int(row["escalation"]),
+        handoff_reason=row["handoff_reason"],
         previous_agent=optional_str(row["previous_agent"]),
         inbox_team=optional_str(row["inbox_team"]),
         default_team=optional_str(row["default_team"]),

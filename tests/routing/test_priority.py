@@ -226,3 +226,45 @@ def test_the_score_never_drops_as_the_clock_runs(
         ).score
 
     assert live(NOW + timedelta(minutes=later)) >= live(NOW)
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected_band", "label"),
+    [
+        # Alone on email, a fire or a hacked account is lifted to the urgent threshold.
+        (Facts(channel="email", handoff_reason="safety"), "urgent", "+80 safety incident (urgent)"),
+        (
+            Facts(channel="webchat", handoff_reason="account_takeover"),
+            "urgent",
+            "+70 account takeover (urgent)",
+        ),
+        # A low-urgency intent cannot pull it down: the lift makes up the difference.
+        (
+            Facts(channel="email", intent="greet", handoff_reason="safety"),
+            "urgent",
+            "+90 safety incident (urgent)",
+        ),
+        (Facts(channel="email", handoff_reason="legal"), "high", "+50 legal threat (high)"),
+        (Facts(channel="email", handoff_reason="fraud"), "high", "+50 fraud (high)"),
+        # Already past the band's threshold: the reason's own points, no lift.
+        (
+            Facts(channel="webchat", vip=True, handoff_reason="legal"),
+            "urgent",
+            "+30 legal threat",
+        ),
+        (
+            Facts(channel="webchat", handoff_reason="frustration"),
+            "normal",
+            "+15 frustrated customer",
+        ),
+    ],
+)
+def test_a_handoff_reason_sets_a_least_band(facts: Facts, expected_band: str, label: str) -> None:
+    standing = score(facts, W)
+    assert band(standing.score, W) == expected_band
+    assert label in [c.text() for c in standing.contributions]
+
+
+def test_a_reason_without_points_adds_nothing() -> None:
+    assert score(Facts(channel="email", handoff_reason="negotiation"), W).contributions == ()
+    assert score(Facts(channel="email", handoff_reason="low_confidence"), W).contributions == ()
