@@ -66,6 +66,11 @@ WANTS = {
     "opening_hours": "the opening hours",
     "invoice_request": "an invoice",
     "promo_code": "help with a promo code",
+    "negotiation": "to negotiate a price or terms",
+    "legal": "a legal matter",
+    "data_rights": "a request about their personal data",
+    "security_incident": "a security incident on their account",
+    "safety": "a safety incident",
 }
 # Why the bot handed over (routing/decision.py's reasons), as the console words them.
 REASONS = {
@@ -81,6 +86,18 @@ REASONS = {
     "bot_unavailable": "the bot was unavailable",
     "no_bot": "no bot answers this inbox",
     "automated_sender": "the message came from an automated sender",
+    # What the customer's words showed (routing/risk.py, routing/frustration.py).
+    "safety": "the customer reported a safety incident",
+    "account_takeover": "the customer's account looks taken over",
+    "fraud": "the customer reported possible fraud",
+    "legal": "the customer threatened legal action or a chargeback",
+    "vulnerable_customer": "the customer is vulnerable, or writes for someone who is",
+    "press": "the message is a press enquiry",
+    "data_rights": "the customer made a data-rights request",
+    "negotiation": "the customer wants to negotiate or asks for an exception",
+    "repeated_contact": "the customer has contacted us before about this",
+    "frustration": "the customer is losing patience",
+    "complex_first_message": "the first message was too involved to ask for a rephrase",
 }
 LANGUAGES = {"en": "English", "fr": "French"}
 

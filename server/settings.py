@@ -132,7 +132,15 @@ class Settings(BaseSettings):
     bot_max_fallbacks: int = Field(default=2, ge=1)
     bot_sentiment_threshold: float = Field(default=-0.6, ge=-1, le=1)
     bot_sentiment_trend_threshold: float = Field(default=-0.35, ge=-1, le=1)
-    bot_human_intents: list[str] = ["complaint", "negotiation", "legal"]
+    # Intents that always go to a person; each must be one the bot's project defines.
+    bot_human_intents: list[str] = [
+        "complaint",
+        "negotiation",
+        "legal",
+        "data_rights",
+        "security_incident",
+        "safety",
+    ]
     bot_vip_to_human: bool = True
     # When humans answer, e.g. "mon-fri 09:00-18:00 Europe/Paris"; unset means always.
     business_hours: str | None = None

@@ -5,6 +5,7 @@ and the policy and texts the decision uses (the HTTP API Rasa's action server ca
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 
 import structlog
@@ -14,6 +15,7 @@ from nlu.embedded import ActionContext, EmbeddedInterpreter, Model, load_or_trai
 from nlu.rasa import RasaInterpreter
 from routing.decision import BotPolicy, Texts
 from server import store
+from server.errors import ConfigurationError
 from server.settings import Settings
 from server.store import Pool
 
@@ -31,6 +33,10 @@ async def build_interpreter(settings: Settings, pool: Pool) -> Interpreter | Non
     if kind == "none":
         return None
     model: Model = await asyncio.to_thread(load_or_train, settings.nlu_project, cache_dir(settings))
+    if "bot_human_intents" in settings.model_fields_set:
+        # Set by the operator: every name must mean something. The default list names the
+        # shipped bot's intents; with another project, those it lacks simply never match.
+        check_human_intents(settings.bot_human_intents, model.project.intents, settings.nlu_project)
     if kind == "rasa":
         if not settings.rasa_url:
             raise ValueError("SWITCHBOARD_NLU_ENGINE=rasa needs SWITCHBOARD_RASA_URL")
@@ -44,6 +50,17 @@ async def build_interpreter(settings: Settings, pool: Pool) -> Interpreter | Non
     )
     embedded.start_watching()
     return embedded
+
+
+def check_human_intents(named: Iterable[str], defined: Iterable[str], project: Path) -> None:
+    """Refuse SWITCHBOARD_BOT_HUMAN_INTENTS naming intents the project does not have: such a
+    name never matches, and the customers it was meant for silently stay with the bot."""
+    unknown = sorted(set(named) - set(defined))
+    if unknown:
+        raise ConfigurationError(
+            f"SWITCHBOARD_BOT_HUMAN_INTENTS names intents the bot's project ({project}) does"
+            f" not define: {', '.join(unknown)}"
+        )
 
 
 def bot_policy(settings: Settings, interpreter: Interpreter | None) -> BotPolicy:

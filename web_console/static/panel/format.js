@@ -7,6 +7,12 @@ const REASONS = {
   bot_requested: "bot handed over", intent_needs_human: "needs a person",
   unsupported_language: "language without bot", vip: "VIP", nlu_unavailable: "bot unavailable",
   bot_unavailable: "bot unavailable", no_bot: "no bot",
+  // What the customer's words showed (routing/risk.py, routing/frustration.py).
+  safety: "safety incident", account_takeover: "account taken over", fraud: "possible fraud",
+  legal: "legal threat or chargeback", vulnerable_customer: "vulnerable customer or carer",
+  press: "press enquiry", data_rights: "data-rights request (GDPR)",
+  negotiation: "negotiation or exception", repeated_contact: "contacted us before",
+  frustration: "frustrated customer", complex_first_message: "involved first message",
 };
 
 export function reasonText(reason) {
