@@ -16,11 +16,21 @@ from typing import Any
 
 import structlog
 
+from nlu.action_server import ActionServer, Said
 from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
-from nlu.base import BotTurn, Dialogue, Entity, PastTurn
-from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy
+from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
+from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy, Prediction
+from nlu.forms import ask_actions, run_form
 from nlu.project import Project, Slot, SlotMapping
-from nlu.tracker import ACTION_LISTEN, ActionExecuted, Event, SlotSet, Tracker, UserUttered
+from nlu.tracker import (
+    ACTION_LISTEN,
+    ActionExecuted,
+    Event,
+    LoopRejected,
+    SlotSet,
+    Tracker,
+    UserUttered,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -34,26 +44,24 @@ LANGUAGE_SLOT = "language"
 class Conversations:
     """Answers customer messages from a trained project's dialogue."""
 
-    def __init__(self, actions: Mapping[str, CustomAction]) -> None:
+    def __init__(
+        self, actions: Mapping[str, CustomAction], action_server: ActionServer | None = None
+    ) -> None:
         self._actions = actions
+        self._server = action_server
         self._trackers: OrderedDict[str, tuple[tuple[str, ...], Tracker]] = OrderedDict()
 
     async def respond(
         self, project: Project, policy: DialoguePolicy, dialogue: Dialogue
     ) -> BotTurn:
-        tracker = self._tracker(project, dialogue)
+        tracker = await self._tracker(project, policy, dialogue)
         current = dialogue.interpretation
         tracker.update(ActionExecuted(ACTION_LISTEN))
         if any(s.name == LANGUAGE_SLOT for s in project.slots):
             tracker.update(SlotSet(LANGUAGE_SLOT, dialogue.language))
         tracker.update(UserUttered(current.intent, current.entities, current.text))
         tracker.extend(extract_slots(project, tracker))
-        context = ActionContext(
-            dialogue.conversation_id,
-            dialogue.language,
-            {**tracker.slots, LANGUAGE_SLOT: dialogue.language},
-            project.responses,
-        )
+        context = ActionContext(dialogue.conversation_id, dialogue.language, {}, project.responses)
         turn = await self._run(project, policy, tracker, context)
         intents = (*_intents(dialogue.history), current.intent)
         self._trackers[dialogue.conversation_id] = (intents, tracker)
@@ -71,7 +79,9 @@ class Conversations:
         """Drop a conversation's tracker (its next message rebuilds it from the history)."""
         self._trackers.pop(conversation_id, None)
 
-    def _tracker(self, project: Project, dialogue: Dialogue) -> Tracker:
+    async def _tracker(
+        self, project: Project, policy: DialoguePolicy, dialogue: Dialogue
+    ) -> Tracker:
         """The kept tracker when it has seen exactly this history, else one rebuilt from it."""
         kept = self._trackers.get(dialogue.conversation_id)
         intents = _intents(dialogue.history)
@@ -80,42 +90,108 @@ class Conversations:
             # The stored history is a bounded window: a long conversation's is its tail.
             if seen == intents or (len(intents) >= 5 and seen[-len(intents) :] == intents):
                 return tracker
-        return rebuild(project, dialogue.history)
+        return await rebuild(project, policy, dialogue.history)
 
     async def _run(
         self, project: Project, policy: DialoguePolicy, tracker: Tracker, context: ActionContext
     ) -> BotTurn:
         for _ in range(MAX_ACTIONS):
-            action = policy.predict(tracker.events).action
+            prediction = policy.predict(tracker)
+            action = prediction.action
             if action == ACTION_LISTEN:
                 break
+            context.slots.clear()
+            context.slots.update(tracker.slots, **{LANGUAGE_SLOT: context.language})
             if action == DEFAULT_FALLBACK:
                 context.utter("utter_default", action=DEFAULT_FALLBACK)
                 # As Rasa's default fallback: the message that was not understood is
                 # forgotten (UserUtteranceReverted), so the dialogue resumes where it was.
                 revert_last_message(tracker)
                 break
-            before = dict(context.slots)
-            if action.startswith("utter_"):
-                self._utter(project, tracker, context, action)
-            elif action in self._actions:
-                try:
-                    await self._actions[action](context)
-                except Exception as error:  # a broken action must not stop the conversation
-                    log.exception("custom action failed", action=action)
-                    return BotTurn(tuple(context.messages), BOT_REQUESTED, f"{action}: {error}")
-            else:
+            try:
+                events = await self._act(project, tracker, context, prediction)
+            except Exception as error:  # a broken action must not stop the conversation
+                log.exception("custom action failed", action=action)
+                return BotTurn(tuple(context.messages), BOT_REQUESTED, f"{action}: {error}")
+            if events is None:
+                if action in project.forms:
+                    tracker.update(LoopRejected(action))
+                    continue
                 log.warning("custom action not available in the embedded engine", action=action)
                 return BotTurn(tuple(context.messages), BOT_REQUESTED, f"no action {action}")
             tracker.update(ActionExecuted(action))
-            tracker.extend(
-                SlotSet(name, value)
-                for name, value in context.slots.items()
-                if before.get(name) != value and name != LANGUAGE_SLOT
-            )
+            tracker.extend(events)
             if context.handoff is not None:
                 break
         return BotTurn(tuple(context.messages), context.handoff)
+
+    async def _act(
+        self, project: Project, tracker: Tracker, context: ActionContext, prediction: Prediction
+    ) -> list[Event] | None:
+        """Run one action; its events, or None when it cannot run (a form that declines,
+        a custom action with nowhere to run)."""
+        action = prediction.action
+        form = project.forms.get(action)
+        if form is not None:
+
+            async def validate(candidates: Mapping[str, Any]) -> list[Event] | None:
+                name = f"validate_{form.name}"
+                if self._server is None or name not in project.actions:
+                    return None
+                trial = Tracker(dict(tracker.slots), list(tracker.events))
+                trial.active_loop, trial.latest_message = (
+                    tracker.active_loop,
+                    tracker.latest_message,
+                )
+                trial.latest_action = tracker.latest_action
+                trial.extend(SlotSet(k, v) for k, v in candidates.items())
+                outcome = await self._server.run(name, context.conversation_id, trial, project)
+                self._say(outcome.said, context, action)
+                return list(outcome.events)
+
+            async def ask(slot: str, slots: Mapping[str, Any]) -> None:
+                context.slots.update(slots)
+                for source in ask_actions(form, slot):
+                    if source in project.responses:
+                        context.utter(source, action=action)
+                        return
+
+            return await run_form(
+                form, tracker, validate, ask, interrupted=prediction.policy == "loop_return"
+            )
+        if action.startswith("utter_"):
+            self._utter(project, tracker, context, action)
+            return []
+        if action in self._actions:
+            before = dict(context.slots)
+            await self._actions[action](context)
+            return [
+                SlotSet(name, value)
+                for name, value in context.slots.items()
+                if before.get(name) != value and name != LANGUAGE_SLOT
+            ]
+        if self._server is not None and action in project.actions:
+            outcome = await self._server.run(action, context.conversation_id, tracker, project)
+            if outcome.unsupported:
+                log.warning(
+                    "action server events the embedded engine does not apply",
+                    action=action,
+                    events=list(outcome.unsupported),
+                )
+            self._say(outcome.said, context, action)
+            return list(outcome.events)
+        return None
+
+    @staticmethod
+    def _say(said: Sequence[Said], context: ActionContext, action: str) -> None:
+        for item in said:
+            if item.response:
+                context.utter(item.response, action=action, **item.values)
+            else:
+                buttons = tuple(Button(title, payload) for title, payload in item.buttons)
+                context.messages.append(
+                    BotMessage(item.text, action, item.custom, buttons=buttons, image=item.image)
+                )
 
     @staticmethod
     def _utter(project: Project, tracker: Tracker, context: ActionContext, action: str) -> None:
@@ -135,19 +211,41 @@ def _intents(history: Sequence[PastTurn]) -> tuple[str, ...]:
     return tuple(t.intent for t in history if t.intent is not None)
 
 
-def rebuild(project: Project, history: Sequence[PastTurn]) -> Tracker:
+async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[PastTurn]) -> Tracker:
     """A tracker from the stored history: each message (with the slots it fills) after a
-    listen, each action that spoke."""
+    listen, each action that spoke; forms are replayed (without validation, which only the
+    action server knows) wherever the policy would have run them."""
     tracker = Tracker.start(project)
+
+    async def nothing_to_validate(_candidates: Mapping[str, Any]) -> list[Event] | None:
+        return None
+
+    async def silently(_slot: str, _slots: Mapping[str, Any]) -> None:
+        return None
+
+    async def replay_form(name: str) -> None:
+        events = await run_form(project.forms[name], tracker, nothing_to_validate, silently)
+        if events is None:
+            tracker.update(LoopRejected(name))
+        else:
+            tracker.update(ActionExecuted(name))
+            tracker.extend(events)
+
     for turn in history:
+        loop = tracker.active_loop
         if turn.intent is not None:
             tracker.update(ActionExecuted(ACTION_LISTEN))
             tracker.update(UserUttered(turn.intent, turn.entities))
             tracker.extend(extract_slots(project, tracker))
-        elif turn.action and turn.action != DEFAULT_FALLBACK:
-            tracker.update(ActionExecuted(turn.action))
-        elif turn.action:
+        elif turn.action == DEFAULT_FALLBACK:
             revert_last_message(tracker)
+        elif turn.action in project.forms:
+            await replay_form(turn.action)
+        elif turn.action:
+            if loop and not tracker.loop_rejected and tracker.latest_action == ACTION_LISTEN:
+                # The form ran first and said nothing (it finished, or declined).
+                await replay_form(loop)
+            tracker.update(ActionExecuted(turn.action))
     return tracker
 
 

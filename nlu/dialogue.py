@@ -30,6 +30,7 @@ from nlu.tracker import (
     Featurizer,
     SlotSet,
     State,
+    Tracker,
     UserUttered,
 )
 
@@ -133,11 +134,24 @@ class DialoguePolicy:
             # Stories that disagree on a stretch teach nothing about it, as in Rasa.
             self._memo[key] = action if known == action else None
 
-    def predict(self, events: Sequence[Event]) -> Prediction:
-        """The next action after ``events`` (a conversation from its start)."""
+    def predict(self, tracker: Tracker) -> Prediction:
+        """The next action after the tracker's events (a conversation from its start)."""
+        events = tracker.events
+        loop = tracker.active_loop
+        if loop and not tracker.loop_rejected:
+            # An active form runs after each message, then listens (RulePolicy's loop
+            # happy path); rules only apply when it declined to run.
+            return Prediction(ACTION_LISTEN if tracker.latest_action == loop else loop, "loop")
         states = self._featurizer.states(events, self._initial)
         rule = self._rule_for(states)
         if rule is not None:
+            if (
+                loop
+                and rule.action == ACTION_LISTEN
+                and not any(f[0] == "loop" for f in rule.states[-1])
+            ):
+                # A general rule ended inside a form: back to the form, which asks again.
+                return Prediction(loop, "loop_return")
             return Prediction(rule.action, "rule")
         action = self._memo.get(tuple(states[-self._max_history :]))
         if action is None and self._augmented:

@@ -27,6 +27,7 @@ import orjson
 import structlog
 
 from nlu import language as language_detection
+from nlu.action_server import ActionServer
 
 # Re-exported: the server's custom actions are written against them.
 from nlu.actions import BOT_REQUESTED as BOT_REQUESTED
@@ -213,6 +214,7 @@ class EmbeddedInterpreter:
         cache_dir: Path,
         model: Model,
         actions: Mapping[str, CustomAction] | None = None,
+        action_server_url: str | None = None,
     ) -> None:
         self._root = root
         self._cache_dir = cache_dir
@@ -221,7 +223,9 @@ class EmbeddedInterpreter:
             HANDOFF_ACTION: handoff_action,
             **(actions or {}),
         }
-        self._conversations = Conversations(self._actions)
+        # The project's other custom actions run on its action server, as with Rasa.
+        self._action_server = ActionServer(action_server_url) if action_server_url else None
+        self._conversations = Conversations(self._actions, self._action_server)
         self._fingerprint = model.project.fingerprint
         self._error: str | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -241,11 +245,6 @@ class EmbeddedInterpreter:
     @property
     def model(self) -> Model:
         return self._model
-
-    @property
-    def conversations(self) -> Conversations:
-        """The dialogue's trackers, one per conversation."""
-        return self._conversations
 
     @property
     def conversations(self) -> Conversations:
@@ -300,6 +299,8 @@ class EmbeddedInterpreter:
         }
 
     async def close(self) -> None:
+        if self._action_server is not None:
+            await self._action_server.close()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

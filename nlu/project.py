@@ -9,6 +9,7 @@ reads them (``config.yml``, ``domain.yml`` or a ``domain/`` folder, and every YA
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +187,8 @@ class Project:
     actions: list[str] = field(default_factory=list)
     flows: list[Flow] = field(default_factory=list)
     forms: dict[str, Form] = field(default_factory=dict)
+    # The domain as its files say it (merged), which Rasa sends to the action server.
+    domain: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     unsupported: list[Unsupported] = field(default_factory=list)
@@ -268,8 +271,13 @@ def load_project(root: Path) -> Project:
     return project
 
 
+DOMAIN_KEYS = ("intents", "entities", "slots", "responses", "actions", "forms", "session_config")
+
+
 def _read_document(project: Project, path: Path, document: dict[str, Any]) -> None:
     for key, value in document.items():
+        if key in DOMAIN_KEYS and value:
+            _merge_domain(project.domain, key, json.loads(json.dumps(value, default=str)))
         if key == "nlu":
             read_nlu_items(project, path, _as_list(path, document, key, value))
         elif key in ("stories", "rules"):
@@ -293,6 +301,16 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
                 project.actions.append(str(name))
+
+
+def _merge_domain(domain: dict[str, Any], key: str, value: Any) -> None:
+    known = domain.get(key)
+    if isinstance(known, list) and isinstance(value, list):
+        known.extend(value)
+    elif isinstance(known, dict) and isinstance(value, dict):
+        known.update(value)
+    else:
+        domain[key] = value
 
 
 def _as_list(path: Path, parent: Any, key: str, value: Any) -> list[Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nlu.dialogue import DialoguePolicy, choose_response, render
 from nlu.project import Project
-from nlu.tracker import ACTION_LISTEN, ActionExecuted, Event, UserUttered
+from nlu.tracker import ACTION_LISTEN, ActionExecuted, Tracker, UserUttered
 
 # Responses that are no answer for an agent to send: the bot's own hand-over and fallback
 # lines, its introduction, and the pleasantries that only close or open a turn.
@@ -56,12 +56,13 @@ class BotAnswers:
         custom action, a hand-over or a pleasantry."""
         if intent not in self._project.intents or intent in REPLIES_TO_THE_BOT:
             return None
-        events: list[Event] = [ActionExecuted(ACTION_LISTEN), UserUttered(intent)]
+        tracker = Tracker.start(self._project)
+        tracker.extend([ActionExecuted(ACTION_LISTEN), UserUttered(intent)])
         for _ in range(MAX_STEPS):
-            action = self._policy.predict(events).action
+            action = self._policy.predict(tracker).action
             if action in NOT_ANSWERS or action == ACTION_LISTEN:
                 return None
-            events.append(ActionExecuted(action))
+            tracker.update(ActionExecuted(action))
             name = action.removeprefix("utter_")
             if name in self._project.retrieval_intents and intent.startswith(f"{name}/"):
                 # A retrieval action answers with the response of the sub-intent.

@@ -52,7 +52,15 @@ class ActiveLoop:
     name: str | None  # None: the loop stops
 
 
-Event = UserUttered | SlotSet | ActionExecuted | ActiveLoop
+@dataclass(frozen=True, slots=True)
+class LoopRejected:
+    """The active loop (a form) declined to run: nothing it asked for was given."""
+
+    name: str
+
+
+Event = UserUttered | SlotSet | ActionExecuted | ActiveLoop | LoopRejected
+REQUESTED_SLOT = "requested_slot"
 
 
 @dataclass
@@ -64,10 +72,14 @@ class Tracker:
     active_loop: str | None = None
     latest_message: UserUttered | None = None
     latest_action: str | None = None
+    loop_rejected: bool = False
 
     @classmethod
     def start(cls, project: Project) -> Tracker:
-        return cls({slot.name: slot.initial for slot in project.slots})
+        slots = {slot.name: slot.initial for slot in project.slots}
+        if project.forms:
+            slots.setdefault(REQUESTED_SLOT, None)
+        return cls(slots)
 
     def update(self, event: Event) -> None:
         self.events.append(event)
@@ -77,8 +89,13 @@ class Tracker:
             self.slots[event.name] = event.value
         elif isinstance(event, ActionExecuted):
             self.latest_action = event.name
-        else:
+            if event.name == self.active_loop:
+                self.loop_rejected = False
+        elif isinstance(event, ActiveLoop):
             self.active_loop = event.name
+            self.loop_rejected = False
+        elif event.name == self.active_loop:
+            self.loop_rejected = True
 
     def extend(self, events: Iterable[Event]) -> None:
         for event in events:
