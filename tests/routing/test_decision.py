@@ -113,3 +113,100 @@ def test_a_bot_asking_for_a_human_hands_off_without_a_second_notice() -> None:
     assert after_bot(BASE, before, None, TEXTS) == before
     off_hours = after_bot(replace(BASE, within_hours=False), before, "bot_requested", TEXTS)
     assert off_hours.reply is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"text": "the charger caught fire next to my daughter"}, d.SAFETY),
+        ({"text": "someone hacked my account", "intent": "account_locked"}, d.ACCOUNT_TAKEOVER),
+        ({"text": "there's a fraudulent order on my statement"}, d.FRAUD),
+        ({"text": "j'ai fait opposition auprès de ma banque"}, d.LEGAL),
+        ({"text": "my late husband's account needs closing"}, d.VULNERABLE_CUSTOMER),
+        ({"text": "I'm a reporter at the BBC"}, d.PRESS),
+        ({"text": "please erase all my personal data", "intent": "delete_account"}, d.DATA_RIGHTS),
+        ({"text": "what's your best price for 30 lamps?"}, d.NEGOTIATION),
+        ({"text": "this is the fourth time I'm writing"}, d.REPEATED_CONTACT),
+        ({"earlier_conversations": 2}, d.REPEATED_CONTACT),
+        ({"text": "I've done that five times already… I'm fed up"}, d.REPEATED_CONTACT),
+        ({"text": "honestly, I'm fed up"}, d.FRUSTRATION),
+        # the shipped bot's intents for the same categories, understood with confidence
+        ({"intent": "safety"}, d.SAFETY),
+        ({"intent": "security_incident"}, d.ACCOUNT_TAKEOVER),
+        ({"intent": "data_rights"}, d.DATA_RIGHTS),
+    ],
+)
+def test_what_the_words_show_hands_over_with_its_own_reason(
+    change: dict[str, object], reason: str
+) -> None:
+    outcome = decide(replace(BASE, **change), POLICY, TEXTS)  # type: ignore[arg-type]
+    assert (outcome.action, outcome.handoff_reason) == ("handoff", reason)
+    assert outcome.reply is not None
+    assert outcome.evidence
+
+
+def test_a_risk_comes_before_every_other_reason() -> None:
+    # Asking for a person, a VIP, or the NLU down: the fire still sets the reason (and so the
+    # priority); only a deployment without a bot keeps its own reason.
+    fire = replace(BASE, text="the lamp is on fire")
+    for change in ({"intent": "request_human"}, {"vip": True}, {"intent": "unknown"}):
+        outcome = decide(replace(fire, **change), POLICY, TEXTS)  # type: ignore[arg-type]
+        assert outcome.handoff_reason == d.SAFETY
+    assert decide(fire, BotPolicy(enabled=False), TEXTS).handoff_reason == d.NO_BOT
+
+
+def test_a_human_intent_below_the_threshold_is_not_a_risk() -> None:
+    unsure = replace(BASE, intent="safety", confidence=0.3)
+    # Still a human intent, as before, but not read as a safety incident (urgent).
+    assert decide(unsure, POLICY, TEXTS).handoff_reason == d.HUMAN_INTENT
+
+
+def test_each_signal_can_be_turned_off() -> None:
+    policy = BotPolicy(
+        risk_categories=frozenset(),
+        repeated_contact=False,
+        frustration=False,
+        complex_first_message=False,
+    )
+    for text in ["the lamp is on fire", "third time I'm writing", "I'm fed up"]:
+        assert decide(replace(BASE, text=text), policy, TEXTS).action == "bot"
+
+
+def test_frustration_grows_over_the_conversation() -> None:
+    situation = replace(
+        BASE,
+        text="why is it still not here? it's been two weeks",
+        earlier_texts=("where is my order?", "it still says the same thing"),
+        earlier_sentiments=(0.0, 0.0),
+    )
+    assert decide(situation, POLICY, TEXTS).handoff_reason == d.FRUSTRATION
+    assert decide(replace(situation, earlier_texts=()), POLICY, TEXTS).action == "bot"
+
+
+@pytest.mark.parametrize(
+    ("text", "sentiment", "action", "reason"),
+    [
+        # Short nonsense: the bot asks to rephrase, as before.
+        ("lorem ipsum dolor sit amet", 0.0, "bot", None),
+        # Long, emotional or about several things: a person at once.
+        (" ".join(["blah"] * 30), 0.0, "handoff", d.COMPLEX_FIRST_MESSAGE),
+        ("this is a disaster and I am devastated", -0.8, "handoff", d.NEGATIVE_SENTIMENT),
+        ("it is awful and sad", -0.55, "handoff", d.COMPLEX_FIRST_MESSAGE),
+        (
+            "The lamp came without a plug. Also the invoice has the wrong name.",
+            0.0,
+            "handoff",
+            d.COMPLEX_FIRST_MESSAGE,
+        ),
+    ],
+)
+def test_a_first_message_not_understood(
+    text: str, sentiment: float, action: str, reason: str | None
+) -> None:
+    missed = replace(BASE, intent="nlu_fallback", confidence=0.3, text=text, sentiment=sentiment)
+    outcome = decide(missed, POLICY, TEXTS)
+    assert (outcome.action, outcome.handoff_reason) == (action, reason)
+    # Later in the conversation a long message not understood gets one more try.
+    later = replace(missed, earlier_texts=("hello",))
+    if reason == d.COMPLEX_FIRST_MESSAGE:
+        assert decide(later, POLICY, TEXTS).action == "bot"
