@@ -150,7 +150,7 @@ def test_a_risk_comes_before_every_other_reason() -> None:
     # priority); only a deployment without a bot keeps its own reason.
     fire = replace(BASE, text="the lamp is on fire")
     for change in ({"intent": "request_human"}, {"vip": True}, {"intent": "unknown"}):
-        outcome = decide(replace(fire, **change), POLICY, TEXTS)  # type: ignore[arg-type]
+        outcome = decide(replace(fire, **change), POLICY, TEXTS)
         assert outcome.handoff_reason == d.SAFETY
     assert decide(fire, BotPolicy(enabled=False), TEXTS).handoff_reason == d.NO_BOT
 

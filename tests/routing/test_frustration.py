@@ -3,6 +3,7 @@ measured against VADER alone on the labelled set (data/handoff.yml)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,12 +89,12 @@ def test_an_involved_first_message(text: str, sentiment: float, involved: bool) 
     assert (frustration.complex_message(text, sentiment) is not None) is involved
 
 
-def _rates(language: str, part: str, said: object) -> tuple[float, float]:
+def _rates(language: str, part: str, said: Callable[[str], bool]) -> tuple[float, float]:
     data = LABELLED[part]
     weary = data["frustration"][language] + data["repeated_contact"][language]
     routine = data["routine"][language]
-    recall = sum(map(said, weary)) / len(weary)  # type: ignore[arg-type]
-    false = sum(map(said, routine)) / len(routine)  # type: ignore[arg-type]
+    recall = sum(map(said, weary)) / len(weary)
+    false = sum(map(said, routine)) / len(routine)
     return recall, false
 
 
