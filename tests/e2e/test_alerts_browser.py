@@ -2,7 +2,8 @@
 desktop notifications on, a conversation the router assigns to them and a colleague's note
 that mentions them become browser notifications while the tab is hidden, whose click opens
 the conversation; while the tab is shown they are toasts, and toasts never cover the reply
-box, at 1280 and 390 px (scrolled to the box's top and bottom at 390).
+box, at 1280 and 390 px (scrolled to the box's top and bottom at 390), nor the supervisor
+view's tables and forms (the view makes way at 1280 px; on a phone the stack joins the page).
 
 How the hidden tab and the notifications are observed: an init script makes
 ``document.visibilityState`` (and ``hidden``) read a page global the test sets, and wraps
@@ -12,13 +13,17 @@ which the browser context is granted the ``notifications`` permission."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from server.services import demo
+from server.services.agents import create_agent
 from tests.e2e.test_browser import SHOTS
 from tests.harness import RunningServer
-from tests.web_console.brands import conversation_in, person, signed_in
+from tests.web_console.brands import PASSWORD, conversation_in, person, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -165,5 +170,143 @@ async def test_assignments_and_mentions_notify_a_hidden_tab_and_toasts_spare_the
                 "(b) => document.getElementById('reply-form').scrollIntoView({block: b})", block
             )
             await assert_toasts_clear_of_reply(page, f"{width}-toasts-{block}")
+    assert problems == []
+    await context.close()
+
+
+# Whether the toast stack's box overlaps the visible part of anything it must spare, and
+# where each thing and the stack are (for the assertion's message).
+COVERED = """() => {
+  const visible = (node) => {
+    let r = node.getBoundingClientRect(), [t, b, l, rt] = [r.top, r.bottom, r.left, r.right];
+    for (let up = node.parentElement; up && up !== document.body; up = up.parentElement) {
+      const s = getComputedStyle(up);
+      if (s.overflowX === "visible" && s.overflowY === "visible") continue;
+      const c = up.getBoundingClientRect();
+      [t, b, l, rt] = [Math.max(t, c.top), Math.min(b, c.bottom), Math.max(l, c.left),
+        Math.min(rt, c.right)];
+    }
+    return [l, Math.max(t, 0), rt, Math.min(b, innerHeight)];
+  };
+  const s = document.getElementById("toasts").getBoundingClientRect();
+  const stack = [s.left, s.top, s.right, s.bottom];
+  const spared = [...document.querySelectorAll(
+    "#app > header, #tabs, #supervisor > *")].filter((n) => n.getClientRects().length);
+  const over = spared.map((n) => [n.id || n.tagName, visible(n)])
+    .filter(([, v]) => v[0] < stack[2] && stack[0] < v[2] && v[1] < stack[3] && stack[1] < v[3]
+      && v[1] < v[3]);
+  const supervisor = document.getElementById("supervisor");
+  return { stack, over, onScreen: s.bottom > 0 && s.top < innerHeight && s.height > 0,
+           count: document.querySelectorAll("#toasts .toast").length,
+           inline: document.getElementById("toasts").classList.contains("toasts-inline"),
+           gutter: supervisor.style.paddingRight,
+           cut: supervisor.scrollWidth > supervisor.clientWidth + 1 };
+}"""
+
+
+async def toasts_spare_the_tables(page: Page, shot: str) -> dict[str, Any]:
+    await page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
+    seen: dict[str, Any] = await page.evaluate(COVERED)
+    await page.screenshot(path=str(SHOTS / f"toasts-supervisor-{shot}.png"))
+    assert seen["count"] == 3, seen
+    assert seen["over"] == [], f"{shot}: toasts over the supervisor view: {seen}"
+    return seen
+
+
+async def dismiss_all(page: Page) -> None:
+    toasts = page.locator("#toasts .toast.mention")
+    for left in range(await toasts.count(), 0, -1):
+        await toasts.first.locator("button[aria-label=Dismiss]").click()
+        await expect(toasts).to_have_count(left - 1)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_toasts_never_cover_the_supervisor_tables(
+    browser: Browser, site: RunningServer, width: int
+) -> None:
+    """Toasts over the supervisor view: beside short tables, in the free stretch; when the
+    agents' table fills the window, at 1280 px the tables make way (a gutter, every column
+    still shown) and on a phone the stack joins the page's flow; once the toasts are gone the
+    tables have their room back."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    conversation = await conversation_in(site, demo.WEBCHAT_INBOX, "where is order 1042")
+    boss = await person(site, demo.BRAND_SLUG, "supervisor")
+    colleague = await signed_in(site, await person(site, demo.BRAND_SLUG, "supervisor"))
+    context = await browser.new_context(
+        viewport={"width": width, "height": 800 if width > 600 else 844}
+    )
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+    async def supervisor_view(signing_in: bool) -> str:
+        await page.goto(f"{site.base_url}/console")
+        if signing_in:
+            await page.fill("input[name=email]", boss)
+            await page.fill("input[name=password]", PASSWORD)
+            await page.click("button[type=submit]")
+        await expect(page.locator("#live")).to_have_text("live", timeout=30_000)
+        await page.click("#supervisor-tab")
+        await expect(page.locator("#agent-table tbody tr").first).to_be_visible()
+        me = await page.evaluate("() => fetch('/console/api/me').then((r) => r.json())")
+        return str(me["agent"]["id"])
+
+    async def mentioned(me: str, round_: str) -> None:
+        for n in range(3):
+            note = await colleague.post(
+                f"/console/api/conversations/{conversation.conversation_id}/notes",
+                json={"text": f"@boss {round_} look at the queues, part {n + 1}", "mentions": [me]},
+            )
+            assert note.status_code in (200, 201), note.text
+        await expect(page.locator("#toasts .toast.mention")).to_have_count(3)
+
+    # The demo brand's few teams and agents: the tables are short, the toasts fit beside them.
+    me = await supervisor_view(True)
+    await mentioned(me, "first")
+    seen = await toasts_spare_the_tables(page, f"{width}-short")
+    assert seen["onScreen"], seen
+    if width > 700:
+        # The chat texts' forms under the tables fill the column: the view makes way.
+        assert (bool(seen["gutter"]), seen["cut"]) == (True, False), seen
+    await dismiss_all(page)
+
+    # Forty more agents: their table is taller than the window.
+    for n in range(40):
+        await create_agent(
+            site.services.pool,
+            email=f"agent-{n}-{uuid.uuid4().hex[:6]}@example.test",
+            name=f"Agent number {n}",
+            password=PASSWORD,
+            role="agent",
+            brand=demo.BRAND_SLUG,
+        )
+    me = await supervisor_view(False)
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#agent-table tbody tr').length > 40"
+    )
+    await mentioned(me, "second")
+    seen = await toasts_spare_the_tables(page, f"{width}-long")
+    if width > 700:
+        # Beside the tables, which make way: a gutter, and no column cut off.
+        assert (seen["onScreen"], bool(seen["gutter"]), seen["cut"]) == (True, True, False), seen
+    else:
+        # In the page's flow at its top: on screen there, scrolled away with the page.
+        assert (seen["inline"], seen["onScreen"]) == (True, True), seen
+        for block in ("center", "end"):
+            await page.evaluate(
+                "(b) => document.getElementById('agent-table').scrollIntoView({block: b})", block
+            )
+            await toasts_spare_the_tables(page, f"{width}-long-{block}")
+    await dismiss_all(page)
+    await expect(page.locator("#toasts .toast")).to_have_count(0)
+    back = await page.evaluate(COVERED)
+    assert (back["gutter"], back["inline"]) == ("", False), back
+    await colleague.aclose()
     assert problems == []
     await context.close()
