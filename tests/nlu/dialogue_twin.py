@@ -85,6 +85,25 @@ def rasa_server(project: Path, tmp: Path, actions_url: str | None = None) -> Ite
         stop_process(process, grace=15)
 
 
+@contextlib.contextmanager
+def action_server(project: Path, tmp: Path) -> Iterator[str]:
+    """The project's custom actions (its actions/ package) on a rasa-sdk action server."""
+    port = free_port()
+    log = tmp / "actions.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port", str(port)],
+            cwd=project,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait(f"http://127.0.0.1:{port}/health", process, log)
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        stop_process(process, grace=15)
+
+
 def rasa_turn(url: str, sender: str, text: str) -> Reply:
     answer = httpx.post(
         f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
@@ -107,8 +126,10 @@ class EmbeddedTwin:
     """The embedded engine, fed its history as the pipeline feeds it (stored intents and
     the actions that spoke)."""
 
-    def __init__(self, project: Path, cache: Path) -> None:
-        self.engine = EmbeddedInterpreter(project, cache, load_or_train(project, cache))
+    def __init__(self, project: Path, cache: Path, actions_url: str | None = None) -> None:
+        self.engine = EmbeddedInterpreter(
+            project, cache, load_or_train(project, cache), action_server_url=actions_url
+        )
         self._history: dict[str, list[PastTurn]] = {}
 
     async def turn(self, sender: str, text: str) -> Reply:
