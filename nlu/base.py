@@ -16,6 +16,9 @@ from typing import Any, Protocol
 UNKNOWN = "unknown"
 # Rasa's name for "understood nothing with enough confidence" (its FallbackClassifier).
 NLU_FALLBACK = "nlu_fallback"
+# Intent names that mean "not something this bot does": Rasa's fallback and the usual names of
+# a project's own out-of-scope intent. Choosing one is already an out-of-scope answer.
+OUT_OF_SCOPE_INTENTS = frozenset({NLU_FALLBACK, "out_of_scope", "out_of_domain", "oos"})
 
 
 @dataclass(frozen=True, slots=True)

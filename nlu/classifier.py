@@ -137,17 +137,33 @@ class _SingleTextScorer:
         return total
 
 
+@dataclass(frozen=True, slots=True)
+class HeldOut:
+    """Each training example's class probabilities from the calibration fold that did not
+    see it, and that fold: what a new message's would look like (``nlu.scope`` fits on it)."""
+
+    probabilities: NDArray[np.float64]
+    folds: NDArray[np.intp]
+
+
 class IntentClassifier:
     def __init__(self) -> None:
         self._model: Pipeline | None = None
         self._classes: list[str] = []
         self._scorer: _SingleTextScorer | None = None
         self.temperature = 1.0
+        # Set by fit when there are enough examples to calibrate; not kept in the cache.
+        self.held_out: HeldOut | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self._classes)
 
     def __getstate__(self) -> dict[str, Any]:
         # The scorer holds closures from the vectorizers; it is rebuilt after unpickling.
         state = dict(self.__dict__)
         state["_scorer"] = None
+        state["held_out"] = None
         return state
 
     def fit(self, texts: Sequence[str], intents: Sequence[str]) -> IntentClassifier:
@@ -173,6 +189,11 @@ class IntentClassifier:
             loss = -float(np.mean(np.log(probabilities[np.arange(len(y)), truth] + 1e-12)))
             if loss < best_loss:
                 best, best_loss = float(temperature), loss
+        if len(self._classes) > 2:  # binary: one score column, not one per class
+            fold_of = np.zeros(len(y), dtype=np.intp)
+            for fold, (_train, test) in enumerate(folds.split(x, y)):
+                fold_of[test] = fold
+            self.held_out = HeldOut(_softmax(scores / best), fold_of)
         return best
 
     def rank(self, text: str) -> tuple[IntentScore, ...]:

@@ -35,6 +35,7 @@ from nlu.actions import HANDOFF_ACTION, CustomAction, handoff_action
 from nlu.actions import ActionContext as ActionContext
 from nlu.base import (
     NLU_FALLBACK,
+    OUT_OF_SCOPE_INTENTS,
     BotTurn,
     Dialogue,
     Entity,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     # scikit-learn takes a second or more to import: training imports it, and so does
     # unpickling a cached model, but importing this module does not.
     from nlu.classifier import IntentClassifier
+    from nlu.scope import ScopeDetector
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +62,9 @@ DEFAULT_AMBIGUITY = 0.1
 # A language counts as one the bot speaks when this share of the examples is written in it.
 LANGUAGE_SHARE = 0.1
 WATCH_SECONDS = 2.0
+# Random letter strings the out-of-scope detector learns to refuse: a tenth of the examples,
+# within these bounds.
+GIBBERISH_MIN, GIBBERISH_MAX = 30, 300
 
 Progress = Callable[[str], None]
 # A button's payload naming an intent (Rasa's RegexMessageHandler syntax).
@@ -77,6 +82,9 @@ class Model:
     languages: frozenset[str]
     threshold: float
     ambiguity: float
+    # The out-of-scope detector (nlu.scope); None when the examples are too few to calibrate
+    # one, and then Rasa's FallbackClassifier thresholds decide alone.
+    scope: ScopeDetector | None = None
 
     def warm(self) -> Model:
         """Parse once, so the embedding vectors load and the single-text scorer is built
@@ -88,7 +96,8 @@ class Model:
         chosen = self._payload(text)
         if chosen is not None:
             return chosen
-        return self.interpret_ranked(text, self.classifier.rank(self.extractor.mask(text)))
+        masked = self.extractor.mask(text)
+        return self.interpret_ranked(text, self.classifier.rank(masked), masked)
 
     def _payload(self, text: str) -> Interpretation | None:
         """A button's payload, as Rasa reads it: ``/intent`` or ``/intent{"slot": "value"}``
@@ -114,11 +123,24 @@ class Model:
             engine=KIND,
         )
 
-    def interpret_ranked(self, text: str, ranking: tuple[IntentScore, ...]) -> Interpretation:
+    def interpret_ranked(
+        self, text: str, ranking: tuple[IntentScore, ...], masked: str | None = None
+    ) -> Interpretation:
+        """The intent, or the fallback when the message is out of scope. With a detector,
+        it decides instead of the FallbackClassifier's raw thresholds, which mean different
+        things on different projects (nlu.scope); the project's own out-of-scope intent, when
+        the classifier chooses it, stands as the project's answer."""
         top = ranking[0]
         second = ranking[1].confidence if len(ranking) > 1 else 0.0
         intent, confidence = top.name, top.confidence
-        if confidence < self.threshold or confidence - second < self.ambiguity:
+        scope = None
+        if self.scope is not None:
+            masked = self.extractor.mask(text) if masked is None else masked
+            scope = self.scope.judge(masked, ranking)
+            fallback = scope.out_of_scope and intent not in OUT_OF_SCOPE_INTENTS
+        else:
+            fallback = confidence < self.threshold or confidence - second < self.ambiguity
+        if fallback:
             # As Rasa's FallbackClassifier: the fallback intent takes the threshold as its
             # confidence and the ranking keeps what the classifier thought.
             intent, confidence = NLU_FALLBACK, self.threshold
@@ -129,6 +151,7 @@ class Model:
             ranking=ranking,
             entities=self.extractor.extract(text),
             engine=KIND,
+            scope=scope,
         )
 
 
@@ -140,9 +163,10 @@ def train(project: Project, progress: Progress | None = None) -> Model:
     say("entities")
     extractor = EntityExtractor(project)
     say("intents")
-    classifier = IntentClassifier().fit(
-        [extractor.mask(e.text) for e in project.examples], [e.intent for e in project.examples]
-    )
+    texts = [extractor.mask(e.text) for e in project.examples]
+    classifier = IntentClassifier().fit(texts, [e.intent for e in project.examples])
+    say("scope")
+    scope = fit_scope(classifier, texts, [e.intent for e in project.examples])
     say("dialogue")
     policy = DialoguePolicy(project)
     say("languages")
@@ -156,6 +180,38 @@ def train(project: Project, progress: Progress | None = None) -> Model:
         languages=languages,
         threshold=float(fallback.get("threshold", DEFAULT_THRESHOLD)),
         ambiguity=float(fallback.get("ambiguity_threshold", DEFAULT_AMBIGUITY)),
+        scope=scope,
+    )
+
+
+def fit_scope(
+    classifier: IntentClassifier, texts: list[str], intents: list[str]
+) -> ScopeDetector | None:
+    """The out-of-scope detector, from the classifier's held-out calibration folds and
+    random letter strings (about one for ten examples) as the gibberish it should refuse."""
+    import numpy as np
+
+    from nlu.embedding import token_vectors
+    from nlu.scope import ScopeDetector, gibberish
+
+    held_out = classifier.held_out
+    if held_out is None:
+        return None
+    classes = classifier.classes
+    noise = gibberish(min(GIBBERISH_MAX, max(GIBBERISH_MIN, len(texts) // 10)))
+    probabilities = [
+        np.array([dict((s.name, s.confidence) for s in r).get(c, 0.0) for c in classes])
+        for r in classifier.rank_many(noise)
+    ]
+    labels = np.searchsorted(np.asarray(classes), np.asarray(intents))
+    return ScopeDetector.fit(
+        classes,
+        texts,
+        labels,
+        held_out.probabilities,
+        held_out.folds,
+        token_vectors(),
+        list(zip(noise, probabilities, strict=True)),
     )
 
 

@@ -1,10 +1,17 @@
-"""Scoring intent classification the way ``rasa test nlu`` does: a report per intent
-(precision, recall, F1, support, from scikit-learn's ``classification_report``, as Rasa uses),
-accuracy, macro and weighted averages, and the most confused pairs.
+"""Scoring intent classification the way ``rasa test nlu`` does, and out-of-scope detection
+beside it.
 
-Two ways to get predictions: k-fold cross-validation over a project's own examples, and a
-separate Rasa NLU test file. An example labelled ``nlu_fallback`` is out of scope: predicting
-the fallback for it is right.
+A report per intent (precision, recall, F1, support, from scikit-learn's
+``classification_report``, as Rasa uses), accuracy, macro and weighted averages, and the most
+confused pairs; then the three figures issue 17 asks for: in-scope accuracy (the intent right
+and not turned away), out-of-scope recall (the message not claimed by an in-scope intent) and
+the overall accuracy over both, with each prediction kept for ``--json``.
+
+Predictions come from k-fold cross-validation over a project's own examples (each fold's model
+also judges its share of the out-of-scope sets), from leave-intents-out runs (trained without
+some intents, judged on their examples, which are out of scope for that model), or from a
+separate Rasa NLU test file. An example labelled with an out-of-scope name (``nlu_fallback``,
+``out_of_scope``, ...) is out of scope, and any of those names predicted for it is right.
 """
 
 from __future__ import annotations
@@ -12,19 +19,53 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sklearn.metrics import classification_report
 from sklearn.model_selection import StratifiedKFold
 
+from nlu.base import NLU_FALLBACK, OUT_OF_SCOPE_INTENTS
 from nlu.embedded import Model, train
 from nlu.markup import Example
 from nlu.project import Project, ProjectError, read_nlu_items, read_yaml
 
 CONFUSED_PAIRS = 10
+# The out-of-scope sets shipped with Switchboard (README.md there says how they were made).
+OUT_OF_SCOPE_SETS = Path(__file__).parent / "out_of_scope"
+CROSS_VALIDATION = "cross-validation"
+LEFT_OUT = "left-out intents"
+LEAVE_OUT_GROUPS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """One judged message: its label (``nlu_fallback`` when out of scope), what the engine
+    answered, the classifier's first choice before any fallback, and where it came from."""
+
+    text: str
+    gold: str
+    predicted: str
+    first_choice: str
+    confidence: float
+    source: str
+    scope: float | None = None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.gold in OUT_OF_SCOPE_INTENTS
+
+    @property
+    def right(self) -> bool:
+        if self.out_of_scope:
+            return self.predicted in OUT_OF_SCOPE_INTENTS
+        return self.predicted == self.gold
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "reasons": list(self.reasons), "right": self.right}
 
 
 @dataclass
@@ -38,31 +79,49 @@ class Report:
     confused: list[tuple[str, str, int]]
     examples: int
     seconds: float = 0.0
-    # The classifier's first choice, before the fallback thresholds (None when unknown, as for
-    # Rasa's reports): how much the thresholds cost in accuracy.
+    # The classifier's first choice on in-scope messages, before any fallback (None when
+    # unknown, as for Rasa's reports): the accuracy the fallback is measured against.
     top1_accuracy: float | None = None
+    in_scope_accuracy: float | None = None
+    out_of_scope_recall: float | None = None
+    recall_by_source: dict[str, float] = field(default_factory=dict)
+    training_seconds: float | None = None  # one training, on average
+    predictions: list[Prediction] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """Rasa's intent_report.json shape, plus the confused pairs and a summary."""
+        """Rasa's intent_report.json shape, plus the confused pairs, the out-of-scope figures
+        and every prediction."""
         return {
             "engine": self.engine,
             "method": self.method,
             "examples": self.examples,
             "accuracy": self.accuracy,
             "top1_accuracy": self.top1_accuracy,
+            "in_scope_accuracy": self.in_scope_accuracy,
+            "out_of_scope_recall": self.out_of_scope_recall,
+            "out_of_scope_recall_by_source": self.recall_by_source,
             "macro avg": {"f1-score": self.macro_f1},
             "weighted avg": {"f1-score": self.weighted_f1},
+            "seconds": self.seconds,
+            "training_seconds": self.training_seconds,
             "intents": self.intents,
             "confused": [
                 {"intent": gold, "predicted": predicted, "count": n}
                 for gold, predicted, n in self.confused
             ],
+            "predictions": [p.to_json() for p in self.predictions],
         }
+
+
+def _label(name: str) -> str:
+    """Every out-of-scope name is one label: "not understood"."""
+    return NLU_FALLBACK if name in OUT_OF_SCOPE_INTENTS else name
 
 
 def report(
     engine: str, method: str, gold: Sequence[str], predicted: Sequence[str], seconds: float = 0.0
 ) -> Report:
+    gold, predicted = [_label(g) for g in gold], [_label(p) for p in predicted]
     raw = classification_report(list(gold), list(predicted), output_dict=True, zero_division=0)
     intents = {
         name: {k: round(float(v), 4) for k, v in scores.items()}
@@ -72,6 +131,9 @@ def report(
         and name in set(gold)
     }
     confusions = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
+    pairs = list(zip(gold, predicted, strict=True))
+    inside = [(g, p) for g, p in pairs if g != NLU_FALLBACK]
+    outside = [(g, p) for g, p in pairs if g == NLU_FALLBACK]
     return Report(
         engine=engine,
         method=method,
@@ -82,7 +144,32 @@ def report(
         confused=[(g, p, n) for (g, p), n in confusions.most_common(CONFUSED_PAIRS)],
         examples=len(gold),
         seconds=round(seconds, 2),
+        in_scope_accuracy=_share(g == p for g, p in inside) if inside else None,
+        out_of_scope_recall=_share(p == NLU_FALLBACK for _, p in outside) if outside else None,
     )
+
+
+def summarise(
+    method: str, predictions: Sequence[Prediction], seconds: float, trainings: Sequence[float]
+) -> Report:
+    """The embedded engine's report from its predictions."""
+    result = report(
+        "embedded",
+        method,
+        [p.gold for p in predictions],
+        [p.predicted for p in predictions],
+        seconds,
+    )
+    inside = [p for p in predictions if not p.out_of_scope]
+    if inside:
+        result.top1_accuracy = _share(p.first_choice == p.gold for p in inside)
+    sources = sorted({p.source for p in predictions if p.out_of_scope})
+    result.recall_by_source = {
+        s: _share(p.right for p in predictions if p.out_of_scope and p.source == s) for s in sources
+    }
+    result.training_seconds = round(sum(trainings) / len(trainings), 2) if trainings else None
+    result.predictions = list(predictions)
+    return result
 
 
 def cross_validate(
@@ -90,50 +177,119 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    out_of_scope: Mapping[str, Sequence[str]] | None = None,
+    leave_out: bool = False,
 ) -> Report:
-    """Train on k-1 folds, predict the held-out fold, k times (stratified by intent)."""
+    """Train on k-1 folds, predict the held-out fold, k times (stratified by intent). Each
+    fold's model also judges every k-th message of the ``out_of_scope`` sets (by name); with
+    ``leave_out``, leave-intents-out runs follow (``leave_intents_out``). ``progress`` is told
+    how many trainings are done."""
     started = time.perf_counter()
     examples = project.examples
     intents = [e.intent for e in examples]
     smallest = min(Counter(intents).values())
     if smallest < folds:
         raise ValueError(f"{folds}-fold cross-validation needs {folds} examples per intent")
+    outside = [(name, text) for name, texts in (out_of_scope or {}).items() for text in texts]
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    gold: list[str] = []
-    predicted: list[str] = []
-    first_choice: list[str] = []
+    predictions: list[Prediction] = []
+    trainings: list[float] = []
     for index, (train_idx, test_idx) in enumerate(splitter.split(examples, intents)):
         fold = dataclasses.replace(project, examples=[examples[i] for i in train_idx])
+        begun = time.perf_counter()
         model = train(fold)
+        trainings.append(time.perf_counter() - begun)
         held_out = [examples[i] for i in test_idx]
-        gold += [e.intent for e in held_out]
-        fold_predicted, fold_first = predict_both(model, held_out)
-        predicted += fold_predicted
-        first_choice += fold_first
+        predictions += predict(model, held_out, CROSS_VALIDATION)
+        mine = outside[index::folds]
+        predictions += predict(
+            model, [Example(text, NLU_FALLBACK) for _, text in mine], [s for s, _ in mine]
+        )
         if progress is not None:
             progress(index + 1)
-    result = report(
-        "embedded",
-        f"{folds}-fold cross-validation",
-        gold,
-        predicted,
-        time.perf_counter() - started,
-    )
-    result.top1_accuracy = _accuracy(gold, first_choice)
-    return result
+    if leave_out:
+        predictions += leave_intents_out(
+            project, seed=seed, trainings=trainings, progress=progress, done=folds
+        )
+    method = f"{folds}-fold cross-validation"
+    return summarise(method, predictions, time.perf_counter() - started, trainings)
+
+
+def leave_intents_out(
+    project: Project,
+    groups: int = LEAVE_OUT_GROUPS,
+    seed: int = 0,
+    trainings: list[float] | None = None,
+    progress: Callable[[int], None] | None = None,
+    done: int = 0,
+) -> list[Prediction]:
+    """The in-scope intents dealt into ``groups`` groups; for each, a model trained without
+    that group's intents judges their examples, which are out of scope for it (labelled
+    ``nlu_fallback``). Intents the project itself marks out of scope are never left out."""
+    import random
+
+    names = sorted({e.intent for e in project.examples} - OUT_OF_SCOPE_INTENTS)
+    random.Random(seed).shuffle(names)
+    count = min(groups, len(names) - 2)  # each model keeps at least two in-scope intents
+    predictions: list[Prediction] = []
+    for group in range(max(count, 0)):
+        left = set(names[group::count])
+        kept = [e for e in project.examples if e.intent not in left]
+        begun = time.perf_counter()
+        model = train(dataclasses.replace(project, examples=kept))
+        if trainings is not None:
+            trainings.append(time.perf_counter() - begun)
+        unknown = [Example(e.text, NLU_FALLBACK) for e in project.examples if e.intent in left]
+        predictions += predict(model, unknown, LEFT_OUT)
+        if progress is not None:
+            progress(done + group + 1)
+    return predictions
+
+
+def leave_out_trainings(project: Project, groups: int = LEAVE_OUT_GROUPS) -> int:
+    """How many models ``leave_intents_out`` trains (for a progress bar)."""
+    names = {e.intent for e in project.examples} - OUT_OF_SCOPE_INTENTS
+    return max(min(groups, len(names) - 2), 0)
 
 
 def _accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
-    return round(sum(g == p for g, p in zip(gold, predicted, strict=True)) / max(len(gold), 1), 4)
+    return _share(g == p for g, p in zip(gold, predicted, strict=True))
+
+
+def _share(hits: Any) -> float:
+    values = [bool(h) for h in hits]
+    return round(sum(values) / max(len(values), 1), 4)
+
+
+def predict(
+    model: Model, examples: Sequence[Example], source: str | Sequence[str]
+) -> list[Prediction]:
+    """Each example as the engine interprets it (fallback applied), in one batch."""
+    masked = [model.extractor.mask(e.text) for e in examples]
+    rankings = model.classifier.rank_many(masked)
+    sources = [source] * len(examples) if isinstance(source, str) else list(source)
+    result = []
+    for example, text, ranking, origin in zip(examples, masked, rankings, sources, strict=True):
+        seen = model.interpret_ranked(example.text, ranking, text)
+        result.append(
+            Prediction(
+                text=example.text,
+                gold=example.intent,
+                predicted=seen.intent,
+                first_choice=ranking[0].name,
+                confidence=seen.confidence,
+                source=origin,
+                scope=seen.scope.score if seen.scope else None,
+                reasons=seen.scope.reasons if seen.scope else (),
+            )
+        )
+    return result
 
 
 def predict_both(model: Model, examples: Sequence[Example]) -> tuple[list[str], list[str]]:
-    """The intents predicted (fallback thresholds applied) and the classifier's first choices."""
-    rankings = model.classifier.rank_many([model.extractor.mask(e.text) for e in examples])
-    predicted = [
-        model.interpret_ranked(e.text, r).intent for e, r in zip(examples, rankings, strict=True)
-    ]
-    return predicted, [r[0].name for r in rankings]
+    """The intents predicted (fallback applied) and the classifier's first choices."""
+    judged = predict(model, examples, "")
+    return [p.predicted for p in judged], [p.first_choice for p in judged]
 
 
 def read_test_file(path: Path) -> list[Example]:
@@ -148,11 +304,14 @@ def read_test_file(path: Path) -> list[Example]:
     return project.examples
 
 
+def out_of_scope_sets(paths: Sequence[Path] | None = None) -> dict[str, list[str]]:
+    """Out-of-scope messages by set (the file's stem): the given Rasa NLU files, or the
+    shipped sets. Every example counts, whatever its intent label."""
+    chosen = sorted(OUT_OF_SCOPE_SETS.glob("*.yml")) if paths is None else list(paths)
+    return {path.stem: [e.text for e in read_test_file(path)] for path in chosen}
+
+
 def evaluate_file(model: Model, path: Path) -> Report:
     started = time.perf_counter()
-    examples = read_test_file(path)
-    predicted, first_choice = predict_both(model, examples)
-    gold = [e.intent for e in examples]
-    result = report("embedded", str(path), gold, predicted, time.perf_counter() - started)
-    result.top1_accuracy = _accuracy(gold, first_choice)
-    return result
+    predictions = predict(model, read_test_file(path), str(path))
+    return summarise(str(path), predictions, time.perf_counter() - started, [])

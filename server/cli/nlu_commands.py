@@ -254,13 +254,37 @@ def evaluate(
     rasa_bin: Annotated[Path, typer.Option(help="Rasa's executable.")] = DEFAULT_RASA_BIN,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable results.")] = False,
     cache: CacheOption = DEFAULT_CACHE,
+    out_of_scope: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--out-of-scope",
+            help="A Rasa NLU file of messages the bot should not claim to understand (any"
+            " intent label), judged by the cross-validation's models; repeatable. Default:"
+            " the sets Switchboard ships (other domains in English and French, gibberish).",
+        ),
+    ] = None,
+    leave_intents_out: Annotated[
+        bool,
+        typer.Option(
+            help="Also train without each fifth of the intents and count how many of their"
+            " examples are flagged out of scope."
+        ),
+    ] = True,
 ) -> None:
-    """Accuracy per intent and the most confused pairs: cross-validated over the project's
-    examples, or on a separate test file (trained on the whole project)."""
+    """Accuracy per intent and the most confused pairs, in-scope accuracy, out-of-scope
+    recall and overall accuracy: cross-validated over the project's examples (with the
+    out-of-scope sets and left-out intents), or on a separate test file (trained on the whole
+    project)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nlu.evaluation import cross_validate, evaluate_file, read_test_file
+    from nlu.evaluation import (
+        cross_validate,
+        evaluate_file,
+        leave_out_trainings,
+        out_of_scope_sets,
+        read_test_file,
+    )
     from nlu.project import load_project
 
     if engine not in ("embedded", "rasa", "both"):
@@ -269,11 +293,14 @@ def evaluate(
     try:
         if test is not None:
             read_test_file(test)  # a malformed test file fails before any training
+        # Malformed out-of-scope files fail before any training too.
+        outside = out_of_scope_sets(out_of_scope) if test is None else {}
         if engine in ("embedded", "both"):
             if test is not None:
                 reports.append(evaluate_file(_embedded(project, cache, show=not as_json), test))
             else:
                 loaded = load_project(project)
+                trainings = folds + (leave_out_trainings(loaded) if leave_intents_out else 0)
                 with Progress(
                     TextColumn("embedded: cross-validating"),
                     BarColumn(),
@@ -281,10 +308,14 @@ def evaluate(
                     console=_console(),
                     disable=as_json,
                 ) as progress:
-                    task = progress.add_task("", total=folds)
+                    task = progress.add_task("", total=trainings)
                     reports.append(
                         cross_validate(
-                            loaded, folds, progress=lambda n: progress.update(task, completed=n)
+                            loaded,
+                            folds,
+                            progress=lambda n: progress.update(task, completed=n),
+                            out_of_scope=outside,
+                            leave_out=leave_intents_out,
                         )
                     )
         if engine in ("rasa", "both"):
@@ -366,7 +397,21 @@ def _print_report(out: Console, result: Report) -> None:
         f"   weighted F1 {result.weighted_f1:.3f}"
     )
     if result.top1_accuracy is not None:
-        out.print(f"first choice right, before the fallback thresholds: {result.top1_accuracy:.3f}")
+        out.print(f"in-scope first choice right, before any fallback: {result.top1_accuracy:.3f}")
+    figures = []
+    if result.in_scope_accuracy is not None:
+        figures.append(f"in-scope accuracy {result.in_scope_accuracy:.3f}")
+    if result.out_of_scope_recall is not None:
+        figures.append(f"out-of-scope recall {result.out_of_scope_recall:.3f}")
+    figures.append(f"overall accuracy {result.accuracy:.3f}")
+    out.print("   ".join(figures))
+    if result.recall_by_source:
+        out.print(
+            "out-of-scope recall by set: "
+            + ", ".join(f"{name} {recall:.3f}" for name, recall in result.recall_by_source.items())
+        )
+    if result.training_seconds is not None:
+        out.print(f"one training: {result.training_seconds:.1f} s on average")
     if result.confused:
         out.print("most confused (intent → predicted: count):")
         for gold, predicted, count in result.confused:

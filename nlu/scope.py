@@ -1,0 +1,362 @@
+"""Out-of-scope detection: whether a message is one the project was built for at all.
+
+The classifier always names some intent; its confidence alone does not say "none of them": a
+sharp, calibrated classifier gives gibberish 0.5, and a raw threshold that suits one project
+rejects half the answers of another. The detector weighs six pieces of evidence (``Evidence``):
+the classifier's confidence and the margin to the runner-up, how close the message lies to the
+top intent's own examples in embedding space (normalised by how spread out that intent's
+examples are), how close it lies to any example at all, the share of its words the training
+examples ever used, and the probability the classifier puts on the project's own out-of-scope
+intent when it has one.
+
+It is fitted at training time on the project's own data, without any out-of-scope examples
+from elsewhere: held-out folds of the training examples give in-scope evidence as a new
+message would show it; the same examples with their own intent hidden (its probability,
+neighbours and words taken away) stand in for requests of an intent the bot does not know;
+random letter strings stand in for gibberish. A logistic regression weighs the evidence (each
+weight held to its meaningful sign), and its score is calibrated against the held-out examples
+the classifier got right: ``score`` 0.99 means "further out than 99 % of the messages this
+project understands". A message is out of scope past ``1 - IN_SCOPE_REJECTION``, so the one
+setting means the same on every project: the share of understood messages it may turn away.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import astuple, dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from nlu.base import OUT_OF_SCOPE_INTENTS, IntentScore, Scope
+from nlu.embedding import TokenVectors, token_vectors
+
+# The share of correctly understood in-scope messages the detector may turn away. One point of
+# in-scope accuracy is the budget issue 17 sets; the calibration's held-out folds train on
+# two thirds of the data, so a model trained on all of it turns away fewer than this.
+IN_SCOPE_REJECTION = 0.01
+# Closeness to an intent is the mean similarity to its nearest few examples, not the nearest
+# one alone: one stray example should not make its neighbourhood in scope.
+NEIGHBOURS = 3
+# An intent whose examples are near copies of each other has almost no spread; this floor keeps
+# one unusual paraphrase of it from looking out of scope.
+SPREAD_FLOOR = 0.05
+# Evidence below this share of the understood held-out examples is named as a reason.
+REASON_SHARE = 0.05
+WORD = re.compile(r"[^\W\d_]+")
+ROWS_PER_BLOCK = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the detector weighs for one message (the first five are higher in scope)."""
+
+    confidence: float  # probability of the top in-scope intent
+    margin: float  # ... minus that of the second
+    typicality: float  # closeness to the top intent's examples, in its own spreads
+    nearest: float  # cosine similarity to the closest in-scope training example
+    coverage: float  # share of the message's words the training examples use
+    declared: float  # probability of the project's own out-of-scope intents
+
+    def features(self) -> list[float]:
+        # Log-odds: the difference between 0.90 and 0.99 matters as much as 0.5 and 0.9.
+        p = min(max(self.confidence, 1e-4), 1 - 1e-4)
+        return [math.log(p / (1 - p)), *astuple(self)[1:]]
+
+
+# The sign each weight must have in "out of scope" terms: less confidence, margin, closeness
+# and known words mean further out; more probability on an out-of-scope intent too.
+SIGNS = np.array([-1.0, -1.0, -1.0, -1.0, -1.0, 1.0])
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words without accents or digits (numbers say nothing about scope)."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    return WORD.findall("".join(c for c in plain if not unicodedata.combining(c)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Geometry:
+    """The training examples' embeddings grouped by class, with each class's own spread: the
+    median and deviation of its examples' closeness to their own nearest neighbours."""
+
+    embeddings: NDArray[np.float64]
+    slots: NDArray[np.intp]  # per class, its example rows, padded with any row
+    filled: NDArray[np.bool_]  # which slots hold one of the class's examples
+    centre: NDArray[np.float64]
+    spread: NDArray[np.float64]
+
+    @classmethod
+    def of(
+        cls, embeddings: NDArray[np.float64], labels: NDArray[np.intp], classes: int
+    ) -> _Geometry:
+        members = [np.flatnonzero(labels == c) for c in range(classes)]
+        width = max(NEIGHBOURS, *(len(rows) for rows in members))
+        slots = np.zeros((classes, width), dtype=np.intp)
+        filled = np.zeros((classes, width), dtype=bool)
+        centre, spread = np.zeros(classes), np.full(classes, SPREAD_FLOOR)
+        for c, rows in enumerate(members):
+            slots[c, : len(rows)], filled[c, : len(rows)] = rows, True
+            if len(rows) < 2:
+                continue
+            similar = embeddings[rows] @ embeddings[rows].T
+            np.fill_diagonal(similar, -np.inf)
+            k = min(NEIGHBOURS, len(rows) - 1)
+            own = np.partition(similar, len(rows) - k, axis=1)[:, -k:].mean(axis=1)
+            centre[c] = float(np.median(own))
+            spread[c] = max(float(np.std(own)), SPREAD_FLOOR)
+        return cls(embeddings, slots, filled, centre, spread)
+
+    def closeness(
+        self, vectors: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Per message (rows) and class (columns): the mean similarity to the class's
+        nearest examples, and to its single nearest; -1 for a class without examples."""
+        close = np.full((len(vectors), len(self.slots)), -1.0)
+        near = close.copy()
+        width = self.slots.shape[1]
+        for start in range(0, len(vectors), ROWS_PER_BLOCK):
+            similar = vectors[start : start + ROWS_PER_BLOCK] @ self.embeddings.T
+            grouped = np.where(self.filled, similar[:, self.slots], -np.inf)
+            top = np.partition(grouped, width - NEIGHBOURS, axis=2)[:, :, -NEIGHBOURS:]
+            found = np.isfinite(top)
+            count = found.sum(axis=2)
+            rows = slice(start, start + len(similar))
+            total = np.where(found, top, 0.0).sum(axis=2)
+            close[rows] = np.where(count > 0, total / np.maximum(count, 1), -1.0)
+            near[rows] = np.where(count > 0, top.max(axis=2), -1.0)
+        return close, near
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    """Which intents' examples use each word."""
+
+    users: dict[str, frozenset[int]]
+
+    @classmethod
+    def of(cls, texts: Sequence[str], labels: Sequence[int]) -> _Vocabulary:
+        users: dict[str, set[int]] = {}
+        for text, label in zip(texts, labels, strict=True):
+            for word in words(text):
+                users.setdefault(word, set()).add(label)
+        return cls({w: frozenset(s) for w, s in users.items()})
+
+    def coverage(self, text: str, without: int | None = None) -> float:
+        """The share of the text's words some example uses (of an intent other than
+        ``without``); 0 for a text with no words at all."""
+        found = words(text)
+        if not found:
+            return 0.0
+        known = sum(bool(self.users.get(w, frozenset()) - {without}) for w in found)
+        return known / len(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One message's evidence and where the detector places it."""
+
+    evidence: Evidence
+    score: float
+    reasons: tuple[str, ...]
+
+
+class ScopeDetector:
+    """Fitted once per training (``fit``); ``judge`` is a few dot products per message."""
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        geometry: _Geometry,
+        vocabulary: _Vocabulary,
+        scaler: StandardScaler,
+        weights: NDArray[np.float64],
+        bias: float,
+        understood: NDArray[np.float64],
+        floors: NDArray[np.float64],
+    ) -> None:
+        self._classes = list(classes)
+        self._index = {name: i for i, name in enumerate(self._classes)}
+        self._outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in self._classes])
+        self._geometry = geometry
+        self._vocabulary = vocabulary
+        self._scaler = scaler
+        self._weights = weights
+        self._bias = bias
+        # The combined scores of the understood held-out examples, sorted: the calibration.
+        self._understood = understood
+        self._threshold = float(np.quantile(understood, 1 - IN_SCOPE_REJECTION))
+        # Each feature's REASON_SHARE quantile among the understood (in "in scope" terms).
+        self._floors = floors
+
+    @classmethod
+    def fit(
+        cls,
+        classes: Sequence[str],
+        texts: Sequence[str],
+        labels: NDArray[np.intp],
+        held_out: NDArray[np.float64],
+        folds: NDArray[np.intp],
+        vectors: TokenVectors,
+        gibberish: Sequence[tuple[str, NDArray[np.float64]]],
+    ) -> ScopeDetector | None:
+        """``held_out``: each training example's class probabilities from a model that did
+        not see it (its fold, ``folds``); ``gibberish``: random texts and the probabilities
+        the final model gives them. None when the data cannot calibrate a detector (an
+        in-scope intent too few for the folds, or fewer than two in-scope intents)."""
+        outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in classes])
+        if (~outside).sum() < 2:
+            return None
+        embeddings = vectors.embed_many(list(texts))
+        inside_rows, outside_rows, right = [], [], []
+        for fold in np.unique(folds):
+            train, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+            geometry = _Geometry.of(embeddings[train], labels[train], len(classes))
+            vocabulary = _Vocabulary.of([texts[i] for i in train.tolist()], labels[train].tolist())
+            close, near = geometry.closeness(embeddings[test])
+            for row, i in enumerate(test.tolist()):
+                gold = int(labels[i])
+                args = (held_out[i], close[row], near[row], geometry, outside)
+                if outside[gold]:  # the project's own out-of-scope examples
+                    outside_rows.append(_evidence(*args, vocabulary.coverage(texts[i])))
+                    continue
+                inside_rows.append(_evidence(*args, vocabulary.coverage(texts[i])))
+                right.append(int(np.argmax(held_out[i])) == gold)
+                # The same message as if its intent were one the bot was never taught.
+                outside_rows.append(
+                    _evidence(*args, vocabulary.coverage(texts[i], without=gold), hidden=gold)
+                )
+        if not any(right):
+            return None
+        geometry = _Geometry.of(embeddings, labels, len(classes))
+        vocabulary = _Vocabulary.of(list(texts), labels.tolist())
+        for text, probabilities in gibberish:
+            close, near = geometry.closeness(vectors.embed(text)[np.newaxis, :])
+            outside_rows.append(
+                _evidence(
+                    probabilities, close[0], near[0], geometry, outside, vocabulary.coverage(text)
+                )
+            )
+        inside = np.array([e.features() for e in inside_rows])
+        scaler, weights, bias = _weigh(inside, np.array([e.features() for e in outside_rows]))
+        understood = inside[np.array(right)]
+        scores = np.sort(scaler.transform(understood) @ weights + bias)
+        floors = np.quantile(understood * -SIGNS, REASON_SHARE, axis=0)
+        return cls(classes, geometry, vocabulary, scaler, weights, bias, scores, floors)
+
+    def evidence(self, text: str, ranking: Sequence[IntentScore]) -> Evidence:
+        """``text`` as the classifier saw it (entities masked) and its ranking."""
+        probabilities = np.zeros(len(self._classes))
+        for scored in ranking:
+            if scored.name in self._index:
+                probabilities[self._index[scored.name]] = scored.confidence
+        close, near = self._geometry.closeness(token_vectors().embed(text)[np.newaxis, :])
+        return _evidence(
+            probabilities,
+            close[0],
+            near[0],
+            self._geometry,
+            self._outside,
+            self._vocabulary.coverage(text),
+        )
+
+    def judge(self, text: str, ranking: Sequence[IntentScore]) -> Scope:
+        """``text`` as the classifier saw it (entities masked) and its ranking."""
+        evidence = self.evidence(text, ranking)
+        features = np.array(evidence.features())
+        combined = float(self._scaler.transform(features[np.newaxis, :])[0] @ self._weights)
+        combined += self._bias
+        score = float(np.searchsorted(self._understood, combined)) / len(self._understood)
+        flagged = combined > self._threshold
+        return Scope(round(score, 4), flagged, tuple(self._reasons(evidence, features)))
+
+    def _reasons(self, evidence: Evidence, features: NDArray[np.float64]) -> Iterator[str]:
+        """The evidence that is unusual for an understood message, in words for the console."""
+        unusual = features * -SIGNS < self._floors
+        if unusual[0]:
+            yield f"low confidence ({evidence.confidence:.2f})"
+        if unusual[1]:
+            yield f"two intents almost tied (margin {evidence.margin:.2f})"
+        if unusual[2]:
+            yield "unlike the examples of its best intent"
+        if unusual[3]:
+            yield f"far from every training example (similarity {evidence.nearest:.2f})"
+        if unusual[4]:
+            yield f"{evidence.coverage:.0%} of its words appear in the training examples"
+        if unusual[5]:
+            yield f"close to the project's out-of-scope examples ({evidence.declared:.2f})"
+
+
+def _evidence(
+    probabilities: NDArray[np.float64],
+    closeness: NDArray[np.float64],
+    nearest: NDArray[np.float64],
+    geometry: _Geometry,
+    outside: NDArray[np.bool_],
+    coverage: float,
+    hidden: int | None = None,
+) -> Evidence:
+    """Evidence from one message's class probabilities and closeness to each class; with
+    ``hidden``, as if that class did not exist (its probability spread over the others, its
+    examples gone)."""
+    p = probabilities.copy()
+    if hidden is not None:
+        p[hidden] = 0.0
+        p /= max(float(p.sum()), 1e-12)
+    inside = ~outside
+    if hidden is not None:
+        inside = inside.copy()
+        inside[hidden] = False
+    ranked = np.sort(np.where(inside, p, -1.0))[::-1]
+    top = int(np.argmax(np.where(inside, p, -1.0)))
+    typicality = (closeness[top] - geometry.centre[top]) / geometry.spread[top]
+    return Evidence(
+        confidence=float(ranked[0]),
+        margin=float(ranked[0] - max(ranked[1], 0.0)),
+        typicality=float(typicality),
+        nearest=float(np.where(inside, nearest, -1.0).max()),
+        coverage=coverage,
+        declared=float(p[outside].sum()),
+    )
+
+
+def _weigh(
+    inside: NDArray[np.float64], outside: NDArray[np.float64]
+) -> tuple[StandardScaler, NDArray[np.float64], float]:
+    """A logistic regression from in-scope (0) to out-of-scope (1) evidence, refitted
+    without any feature whose weight comes out with the wrong sign (a quirk of this data,
+    which would make some in-scope evidence count against a message)."""
+    x = np.vstack([inside, outside])
+    y = np.r_[np.zeros(len(inside)), np.ones(len(outside))]
+    scaler = StandardScaler().fit(x)
+    scaled = scaler.transform(x)
+    kept = np.ones(x.shape[1], dtype=bool)
+    while True:
+        model = LogisticRegression(class_weight="balanced", max_iter=2000)
+        model.fit(scaled[:, kept], y)
+        weights = np.zeros(x.shape[1])
+        weights[kept] = model.coef_[0]
+        wrong = (weights * SIGNS < 0) & kept
+        if not wrong.any() or kept.sum() == 1:
+            return scaler, weights, float(model.intercept_[0])
+        kept &= ~wrong
+
+
+def gibberish(count: int, seed: int = 0) -> list[str]:
+    """Random letter strings of one to four words: what a keyboard mash looks like to the
+    words and the embedding, whatever the layout."""
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return [
+        " ".join(
+            "".join(rng.choice(letters) for _ in range(rng.randint(2, 9)))
+            for _ in range(rng.randint(1, 4))
+        )
+        for _ in range(count)
+    ]
