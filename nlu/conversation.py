@@ -155,6 +155,17 @@ class Conversations:
                     if source in project.responses:
                         context.utter(source, action=action)
                         return
+                    if source in project.actions and self._server is not None:
+                        # A custom question (action_ask_<slot>) on the action server; what
+                        # it sets is not kept, as Rasa keeps only its messages.
+                        asking = Tracker(dict(slots), list(tracker.events))
+                        asking.active_loop = form.name
+                        asking.latest_message = tracker.latest_message
+                        outcome = await self._server.run(
+                            source, context.conversation_id, asking, project
+                        )
+                        self._say(outcome.said, context, action)
+                        return
 
             return await run_form(
                 form, tracker, validate, ask, interrupted=prediction.policy == "loop_return"

@@ -478,6 +478,10 @@ def _read_slots(project: Project, path: Path, value: Any) -> None:
     for name, spec in value.items():
         spec = spec or {}
         mappings = tuple(_mapping(m) for m in spec.get("mappings") or [] if isinstance(m, dict))
+        for mapping in mappings:
+            unsupported = _unsupported_mapping(mapping)
+            if unsupported:
+                project.note(path, _line(spec), f"slot {name}: {unsupported[0]}", unsupported[1])
         kind = str(spec.get("type") or "any")
         influence = spec.get("influence_conversation")
         project.slots.append(
@@ -492,6 +496,22 @@ def _read_slots(project: Project, path: Path, value: Any) -> None:
                 mappings=mappings,
             )
         )
+
+
+def _unsupported_mapping(mapping: SlotMapping) -> tuple[str, str] | None:
+    """What a slot mapping asks for that the engine does not do, and what it does instead."""
+    if mapping.type == "from_trigger_intent":
+        return "from_trigger_intent mapping", "not filled when the form starts"
+    if mapping.type == "custom":
+        return "custom mapping", "filled only by the slot events your actions return"
+    if mapping.type == "from_entity" and (mapping.role or mapping.group):
+        return (
+            "from_entity mapping with an entity role or group",
+            "never filled: the engine does not extract roles or groups",
+        )
+    if mapping.type not in ("from_entity", "from_text", "from_intent"):
+        return f"{mapping.type} mapping", "not filled"
+    return None
 
 
 def _names(value: Any) -> tuple[str, ...]:

@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     nlu_cache_dir: Path | None = None
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
+    # The embedded engine runs the project's custom actions (and a form's validate_<form>) on
+    # this rasa-sdk action server (its /webhook URL), as Rasa would; unset: a conversation
+    # that reaches one goes to a person.
+    action_server_url: str | None = None
+    # A Duckling server for the project's DucklingEntityExtractor; unset: no Duckling
+    # entities (named at training and in /readyz).
+    duckling_url: str | None = None
     # The bearer token Rasa's custom actions use for /api/bot/*; unset disables that API.
     bot_api_token: SecretStr | None = None
     bot_confidence_threshold: float = Field(default=0.45, ge=0, le=1)

@@ -47,6 +47,7 @@ async def build_interpreter(settings: Settings, pool: Pool) -> Interpreter | Non
         cache_dir(settings),
         model,
         actions={"action_check_order_status": OrderStatusAction(pool)},
+        action_server_url=settings.action_server_url,
     )
     embedded.start_watching()
     return embedded

@@ -53,3 +53,36 @@ def test_components_and_policies_the_engine_does_not_run_are_named(tmp_path: Pat
 
 def test_a_project_the_engine_runs_whole_names_nothing() -> None:
     assert load_project(MOODBOT).unsupported == []
+
+
+def test_slot_mappings_the_engine_does_not_fill_are_named(tmp_path: Path) -> None:
+    project = tmp_path / "bot"
+    shutil.copytree(MOODBOT, project)
+    domain = project / "domain.yml"
+    domain.write_text(
+        domain.read_text()
+        + """
+entities:
+  - city
+slots:
+  origin:
+    type: text
+    mappings:
+    - type: from_entity
+      entity: city
+      role: departure
+  destination:
+    type: text
+    mappings:
+    - type: custom
+      action: action_find_destination
+"""
+    )
+    notes = [(n.feature, n.instead) for n in load_project(project).unsupported]
+    assert notes == [
+        (
+            "slot origin: from_entity mapping with an entity role or group",
+            "never filled: the engine does not extract roles or groups",
+        ),
+        ("slot destination: custom mapping", "filled only by the slot events your actions return"),
+    ]
