@@ -44,8 +44,10 @@ from nlu.base import (
 )
 from nlu.conversation import Conversations
 from nlu.dialogue import DialoguePolicy
+from nlu.duckling import Duckling
 from nlu.entities import EntityExtractor
 from nlu.project import Project, ProjectError, fingerprint, load_project
+from nlu.support import still_unsupported
 
 if TYPE_CHECKING:
     # scikit-learn takes a second or more to import: training imports it, and so does
@@ -271,6 +273,7 @@ class EmbeddedInterpreter:
         model: Model,
         actions: Mapping[str, CustomAction] | None = None,
         action_server_url: str | None = None,
+        duckling_url: str | None = None,
     ) -> None:
         self._root = root
         self._cache_dir = cache_dir
@@ -282,6 +285,8 @@ class EmbeddedInterpreter:
         # The project's other custom actions run on its action server, as with Rasa.
         self._action_server = ActionServer(action_server_url) if action_server_url else None
         self._conversations = Conversations(self._actions, self._action_server)
+        # Duckling's options are the project's when the engine starts.
+        self._duckling = Duckling.for_project(duckling_url, model.project)
         self._fingerprint = model.project.fingerprint
         self._error: str | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -336,7 +341,10 @@ class EmbeddedInterpreter:
         return True
 
     async def parse(self, text: str) -> Interpretation:
-        return self._model.interpret(text)
+        interpretation = self._model.interpret(text)
+        if self._duckling is not None:
+            interpretation = await self._duckling.add_to(interpretation)
+        return interpretation
 
     async def respond(self, dialogue: Dialogue) -> BotTurn:
         model = self._model
@@ -350,13 +358,17 @@ class EmbeddedInterpreter:
             "intents": len(self._model.project.intents),
             "languages": sorted(self._model.languages),
             # What the project asks for that this engine does not do, and what it does instead.
-            "unsupported": [str(n) for n in self._model.project.unsupported],
+            "unsupported": still_unsupported(
+                self._model.project, duckling=self._duckling is not None
+            ),
             "error": self._error,
         }
 
     async def close(self) -> None:
         if self._action_server is not None:
             await self._action_server.close()
+        if self._duckling is not None:
+            await self._duckling.close()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

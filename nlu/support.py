@@ -30,9 +30,13 @@ REPLACED = frozenset(
         "RulePolicy",
     }
 )
+DUCKLING = "DucklingEntityExtractor"
 # What the engine does instead of the others, by component.
 INSTEAD = {
-    "DucklingEntityExtractor": "no Duckling entities (dates, amounts, emails...) are extracted",
+    DUCKLING: (
+        "no Duckling entities (dates, amounts...) unless SWITCHBOARD_DUCKLING_URL names a"
+        " Duckling server"
+    ),
     "SpacyNLP": "spaCy is not loaded; the engine's own word vectors serve instead",
     "SpacyTokenizer": "whitespace tokens instead",
     "SpacyFeaturizer": "the engine's own word vectors instead",
@@ -72,6 +76,15 @@ def audit_config(project: Project, path: Path) -> None:
             instead = INSTEAD.get(name, "not run: a custom component or policy is not loaded")
             label = "policy" if section == "policies" else "component"
             project.note(path, _line(item), f"{label} {name}", instead)
+
+
+def still_unsupported(project: Project, *, duckling: bool) -> list[str]:
+    """The notes that hold for a running engine (with a Duckling server, Duckling runs)."""
+    return [
+        str(n)
+        for n in project.unsupported
+        if not (duckling and n.feature == f"component {DUCKLING}")
+    ]
 
 
 def _learns_entities(item: dict[str, Any]) -> bool:

@@ -48,6 +48,7 @@ async def build_interpreter(settings: Settings, pool: Pool) -> Interpreter | Non
         model,
         actions={"action_check_order_status": OrderStatusAction(pool)},
         action_server_url=settings.action_server_url,
+        duckling_url=settings.duckling_url,
     )
     embedded.start_watching()
     return embedded
