@@ -9,8 +9,9 @@ then built again, as the migrations define it (a bulk load's way; the build time
 figure), then ANALYZEd.
 
 Then 200 searches, one at a time, through ``server.store.search.search`` (what the endpoint
-calls after its access check), of four kinds in turn: a common word, a word of a few intents,
-a quoted phrase and an order number (one hit); half as a supervisor of the brand (every
+calls after its access check), of five kinds in turn: a common word, a word of a few intents,
+a quoted phrase, an order number (one hit) and a customer (a first name 50 of the 1,000
+customers share, a whole name, an address); half as a supervisor of the brand (every
 conversation), half as an agent of one team (the reach filter in the query). Figures: p50/p99
 overall and per kind.
 
@@ -43,7 +44,44 @@ START, END = "<!-- search:start -->", "<!-- search:end -->"
 PER_CONVERSATION = 10
 CHUNK = 10_000  # conversations inserted per statement
 INDEX = "messages_search"
-KINDS = ("common word", "rarer word", "quoted phrase", "order number")
+KINDS = ("common word", "rarer word", "quoted phrase", "order number", "customer name")
+# The 1,000 customers are every first name with every surname: a first name is shared by 50
+# of them (5,000 conversations), a whole name or an address names one (100 conversations).
+FIRST = (
+    "Maria",
+    "James",
+    "Sofia",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Chloe",
+    "Hugo",
+    "Lea",
+    "Adam",
+    "Ines",
+    "Paul",
+    "Alice",
+    "Louis",
+    "Jade",
+    "Jules",
+    "Zoe",
+    "Arthur",
+    "Lina",
+    "Tom",
+)
+LAST = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+        "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David",
+        "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "Andre", "Mercier",
+        "Dupont", "Lambert", "Bonnet", "Francois", "Martinez", "Legrand", "Garnier", "Faure",
+        "Rousseau", "Blanc", "Guerin", "Muller", "Henry", "Roussel", "Nicolas", "Perrin",
+        "Morin", "Mathieu", "Clement", "Gauthier", "Dumont", "Lopez", "Fontaine", "Chevalier",
+        "Robin", "Masson")  # fmt: skip
+
+
+def customer(n: int) -> tuple[str, str]:
+    """The n-th customer's name and address."""
+    first, last = FIRST[n % len(FIRST)], LAST[n // len(FIRST) % len(LAST)]
+    return f"{first} {last}", f"{first}.{last}{n}@example.com".lower()
 
 
 async def seed(pool: asyncpg.Pool, count: int) -> tuple[str, str, list[int], str]:
@@ -59,12 +97,15 @@ async def seed(pool: asyncpg.Pool, count: int) -> tuple[str, str, list[int], str
     support = await pool.fetchval(
         "SELECT id FROM teams WHERE brand_id = $1 AND slug = 'support'", brand
     )
+    people = [customer(n) for n in range(len(FIRST) * len(LAST))]
     contacts = [
         r["id"]
         for r in await pool.fetch(
-            "INSERT INTO contacts (brand_id, name) SELECT $1, 'c' || n"
-            " FROM generate_series(1, 1000) n RETURNING id",
+            "INSERT INTO contacts (brand_id, name, email) SELECT $1, n, e"
+            " FROM unnest($2::text[], $3::text[]) AS u(n, e) RETURNING id",
             brand,
+            [name for name, _ in people],
+            [email for _, email in people],
         )
     ]
     build = await pool.fetchval("SELECT indexdef FROM pg_indexes WHERE indexname = $1", INDEX)
@@ -120,6 +161,11 @@ async def measure(dsn: str) -> dict[str, float]:
             "rarer word": ["refund", "password", "damaged", "invoice", "cancel"],
             "quoted phrase": ['"my order"', '"reset my password"', '"i want"', '"where is"'],
             "order number": [str(n) for n in orders],
+            "customer name": [
+                *FIRST,
+                *(customer(n)[0] for n in range(0, 1000, 97)),
+                *(customer(n)[1] for n in range(0, 1000, 89)),
+            ],
         }
         supervisor = Reach(False, (brand,), (), (), str(uuid.uuid4()))
         agent = Reach(False, (), (brand,), (support,), str(uuid.uuid4()))
@@ -133,7 +179,7 @@ async def measure(dsn: str) -> dict[str, float]:
                 began = time.perf_counter()
                 page = await search(conn, rng.choice(queries[kind]), reach, None)
                 times[kind].append((time.perf_counter() - began) * 1000)
-                hits += len(page["messages"]) > 0
+                hits += bool(page["messages"] or page["conversations"])
         every = [t for kind in KINDS for t in times[kind]]
         figures = {
             "stored": float(stored),
