@@ -1,6 +1,6 @@
 """`make bench`'s search part: how long the console's search box waits over 1,000,000 stored
 messages, on an embedded Postgres, with the GIN index over the messages' stored words
-(migration 0021).
+(migration 0021) and the conversations indexed by customer and by activity (0022).
 
 Data: 100,000 conversations of the demo brand spread over its three teams, ten messages each
 (1,000,000 messages): the NLU project's example texts, alternately the customer's and the
@@ -214,7 +214,8 @@ def run() -> str:
             "; embedded PostgreSQL 16 (pgserver) on the same box."
             f" {f['stored']:,.0f} messages in {f['stored'] / PER_CONVERSATION:,.0f}"
             " conversations of one brand over three teams; GIN index over the messages'"
-            " stored words (migration 0021);"
+            " stored words (migration 0021); conversations indexed by customer and by activity"
+            " (0022);"
             f" {SEARCH_QUERIES} searches one at a time (server.store.search.search, first page),"
             " half as the brand's supervisor, half as an agent of one team.",
             "",
