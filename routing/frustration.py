@@ -51,6 +51,13 @@ REPEAT_CUES = {
         "same ... answer|reply|thing|response|message ... every|each|again",
         "toujours|encore ... la ... meme ... reponse|chose",
         "keep|kept ... explaining|repeating|asking|writing|telling",
+        "multiple|several|many|numerous|countless ... times",
+        "a ... plusieurs ... reprises",
+        "maintes ... fois",
+        "yet ... another ... message|email|mail|request|chat|call",
+        "encore ... un|une ... message|mail|demande|relance|appel",
+        "spoke|talked|chatted|parle|discute ... to|with|a|avec ... someone|agent|colleague"
+        "|conseiller|collegue|quelqu|person|personne|team|equipe",
         "explique|repete|redemande ... meme ... chose",
         "already|deja ... asked|demande|wrote|ecrit|contacted|contacte|called|appele"
         " ... yesterday|hier|before|last|derniere|avant|week|semaine",
@@ -77,6 +84,12 @@ REPEAT_CUES = {
         "n ... en ... peux ... plus",
         "round ... in ... circles",
         "tourne ... en ... rond",
+        "beyond ... a ... joke",
+        "end ... of ... my ... tether|rope",
+        "so ... done ... with",
+        "devient ... n ... importe ... quoi",
+        "bout ... du ... rouleau",
+        "ras ... le ... bol",
         "spent|wasted|wasting|waste ... hours|days|weeks",
         "passe|perdu|perds ... des ... heures|jours|semaines",
         "nothing|rien ... works|work|working|marche|fonctionne",
@@ -162,7 +175,7 @@ def frustration(text: str, sentiment: float, course: Course) -> Signal | None:
 
 
 # A first message the bot did not understand goes to a person at once when it is one of these.
-LONG_WORDS = 25
+LONG_WORDS = 15
 EMOTIONAL = 0.5
 
 
