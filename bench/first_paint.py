@@ -8,11 +8,14 @@ Then Chromium (Debian's, through Playwright) opens the console as the demo admin
 every conversation, and reloads it, signed in, several times.
 
 What "first paint" covers here: from the page's navigation start to the Queue tab showing the
-ranked queue in full, all 5,000 items in the DOM (the queue is one answer, not paged; the list
-renders it in one pass, so the first item and the last appear in the same frame). Timed in the
-page with performance.now() by a MutationObserver the moment the list holds them all (before
-the browser paints that frame). The queue read's own duration and size (Resource Timing)
-are figures too.
+top of the ranked queue with its true count: the first item in the DOM saying it is one of
+5,000 (aria-setsize) and the tab's count reading "(5000)". The console reads the queue's first
+page (GET /console/api/queue?limit=100, which ranks the whole queue but reads only those 100
+conversations), draws its first 50 items, then reads the whole queue in the background and
+draws further items as the list is scrolled. Timed in the page with performance.now() by a
+MutationObserver the moment both hold (before the browser paints that frame). The first
+page's and the whole queue's reads (Resource Timing: duration and size) are figures too, and
+when the whole queue was held (its read's end, from navigation start).
 
 BENCH_PAINT_OPEN, BENCH_PAINT_AGENTS and BENCH_PAINT_LOADS set the sizes (bench/sizes.py).
 Run alone with `python -m bench.first_paint` or BENCH_ONLY=paint.
@@ -25,9 +28,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, Response, async_playwright
 
 from bench.processes import LISTENING, SERVE, free_port, process, started
 from bench.report import machine, publish
@@ -41,18 +45,26 @@ START, END = "<!-- paint:start -->", "<!-- paint:end -->"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 PASSWORD = "first-paint-bench-password"
-ITEMS = "#conversations li[data-conversation-id]"
-# Notes when the list first holds n items, as the DOM changes (an init script: the console's
-# CSP refuses code evaluated from a string in the page, which Playwright's polling uses).
+# The first item, saying how many there are, and the Queue tab's count, reported to the
+# benchmark through a binding (an init script: the console's CSP refuses code evaluated from
+# a string in the page, which Playwright's polling uses).
 WATCH = """(() => {
   const n = %d;
   new MutationObserver((_, observer) => {
-    if (document.querySelectorAll("%s").length >= n) {
-      window.__shown = performance.now();
+    const first = document.querySelector("#conversations li[data-conversation-id]");
+    const count = document.getElementById("queue-count");
+    if (first && first.getAttribute("aria-setsize") === String(n)
+        && count && count.textContent === "(" + n + ")") {
       observer.disconnect();
+      window.__painted(performance.now());
     }
-  }).observe(document, { childList: true, subtree: true });
+  }).observe(document, { childList: true, subtree: true, attributes: true });
 })();"""
+# Resource Timing of the queue's reads: [first page, whole queue], each [start, end, size].
+READS = """["?limit=", "/console/api/queue"].map((end) => performance.getEntriesByType("resource")
+  .filter((e) => e.name.includes("/console/api/queue") && (end === "?limit=" ? e.name.includes(end)
+    : e.name.endsWith(end)))
+  .map((e) => [e.startTime, e.responseEnd, e.encodedBodySize])[0] || null)"""
 
 
 async def seed(dsn: str) -> list[str]:
@@ -96,30 +108,56 @@ async def seed(dsn: str) -> list[str]:
         await pool.close()
 
 
+# The console's first read of the queue (QUEUE_PAGE in web_console/static/conversations/
+# store.js): a queue that fits in it is not read a second time.
+FIRST_PAGE = 100
+
+
+def whole_read(response: Response) -> bool:
+    return response.url.endswith("/console/api/queue")
+
+
+async def loaded(page: Page, action: Callable[[], Awaitable[object]]) -> None:
+    """Runs the action (a sign-in, a reload) and waits for the whole queue's read to end."""
+    if PAINT_OPEN <= FIRST_PAGE:
+        await action()
+        return
+    async with page.expect_response(whole_read, timeout=900_000) as read:
+        await action()
+    await (await read.value).finished()
+
+
 async def load_times(base: str) -> dict[str, list[float]]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
-        await context.add_init_script(script=WATCH % (PAINT_OPEN, ITEMS))
+        painted: asyncio.Queue[float] = asyncio.Queue()
+        await context.expose_function("__painted", painted.put_nowait)
+        await context.add_init_script(script=WATCH % PAINT_OPEN)
         page = await context.new_page()
-        last = page.locator(ITEMS).nth(PAINT_OPEN - 1)
         await page.goto(f"{base}/console")
         await page.fill("input[name=email]", demo.AGENT_EMAIL)
         await page.fill("input[name=password]", demo.AGENT_PASSWORD)
-        await page.click("button[type=submit]")
-        await last.wait_for(state="attached", timeout=900_000)
-        figures: dict[str, list[float]] = {"shown": [], "read": [], "size": []}
+        await loaded(page, lambda: page.click("button[type=submit]"))
+        await painted.get()
+        figures: dict[str, list[float]] = {
+            k: [] for k in ("shown", "page", "page_size", "whole", "whole_size", "held", "drawn")
+        }
         for _ in range(PAINT_LOADS):
-            await page.reload()
-            await last.wait_for(state="attached", timeout=900_000)
-            figures["shown"].append(await page.evaluate("performance.now()"))
-            read = await page.evaluate(
-                "performance.getEntriesByType('resource')"
-                ".filter(e => e.name.endsWith('/console/api/queue'))"
-                ".map(e => [e.responseEnd - e.startTime, e.encodedBodySize])[0]"
+            await loaded(page, page.reload)
+            figures["shown"].append(await painted.get())
+            figures["drawn"].append(
+                await page.evaluate(
+                    "document.querySelectorAll('#conversations li[data-conversation-id]').length"
+                )
             )
-            figures["read"].append(read[0])
-            figures["size"].append(read[1])
+            first, whole = await page.evaluate(READS)
+            figures["page"].append(first[1] - first[0])
+            figures["page_size"].append(first[2])
+            if whole:  # none when the first page held the whole queue
+                figures["whole"].append(whole[1] - whole[0])
+                figures["whole_size"].append(whole[2])
+                figures["held"].append(whole[1])
         await browser.close()
         return figures
 
@@ -149,7 +187,8 @@ def main() -> None:
                     f = asyncio.run(load_times(base))
         finally:
             pg.stop()
-    shown, read = f["shown"], f["read"]
+    med = {k: statistics.median(v or [0]) for k, v in f.items()}
+    worst = {k: max(v or [0]) for k, v in f.items()}
     lines = [
         f"## Console first paint: {PAINT_OPEN:,} open conversations, {connected} agents connected",
         "",
@@ -158,19 +197,26 @@ def main() -> None:
         " cores.",
         "",
         f"The demo admin's console (Chromium 1280 px, signed in) reloaded {PAINT_LOADS} times"
-        " (signed in: the login form is not timed);"
-        f" from navigation start to the Queue tab showing all {PAINT_OPEN:,} queued"
-        " conversations (the queue is one answer and one render: its first and last items"
-        " appear in the same frame).",
+        " (signed in: the login form is not timed); first paint is from navigation start to"
+        f" the Queue tab showing the top of the ranked queue with its true count (the first"
+        f" item's aria-setsize and the tab's count both {PAINT_OPEN:,}). The console reads"
+        " the queue's first 100 and draws 50 items; the whole queue is read after, in the"
+        " background, and drawn as the list scrolls.",
         "",
         "| figure | median | worst |",
         "|---|---:|---:|",
-        f"| list shown in full | {statistics.median(shown):.0f} ms | {max(shown):.0f} ms |",
-        f"| of which GET /console/api/queue | {statistics.median(read):.0f} ms |"
-        f" {max(read):.0f} ms |",
-        f"| queue answer size | {statistics.median(f['size']) / 1024:,.0f} KiB | |",
+        f"| first paint: top of the queue, true count | {med['shown']:.0f} ms |"
+        f" {worst['shown']:.0f} ms |",
+        f"| of which GET /console/api/queue?limit=100 | {med['page']:.0f} ms |"
+        f" {worst['page']:.0f} ms |",
+        f"| its answer's size | {med['page_size'] / 1024:,.0f} KiB | |",
+        f"| items in the DOM at first paint | {med['drawn']:.0f} | |",
+        f"| whole queue held (its read's end) | {med['held']:.0f} ms | {worst['held']:.0f} ms |",
+        f"| of which GET /console/api/queue (whole) | {med['whole']:.0f} ms |"
+        f" {worst['whole']:.0f} ms |",
+        f"| its answer's size | {med['whole_size'] / 1024:,.0f} KiB | |",
         "",
-        f"Target: ≤ 1 s. Seeding (not a product figure): {seeded:.0f} s.",
+        f"Target: first paint ≤ 1 s. Seeding (not a product figure): {seeded:.0f} s.",
     ]
     publish("\n".join(lines), START, END)
 

@@ -35,6 +35,17 @@ async def rows_of(page: Page) -> list[str]:
     )
 
 
+async def resolved_header(page: Page) -> None:
+    """A resolved conversation's header says by whom and when it was resolved, instead of
+    the queue's priority line, and offers no contact link."""
+    line = page.locator("#thread-priority")
+    await expect(line).to_have_text(re.compile(r"^Resolved by supervisor of demo · \S"))
+    await expect(line).not_to_contain_text("Priority")
+    await expect(line.locator("time")).to_have_attribute("datetime", re.compile(r"^2\d{3}-"))
+    await expect(page.locator("#merge-box")).to_be_hidden()
+    await expect(page.locator("#thread-facts")).to_contain_text("resolved")
+
+
 async def test_activities_sit_between_messages_in_time_order_and_arrive_live(
     browser: Browser, site: RunningServer, contexts: list[BrowserContext]
 ) -> None:
@@ -61,8 +72,10 @@ async def test_activities_sit_between_messages_in_time_order_and_arrive_live(
     await expect(messages).to_have_count(5)
     await message_from(site, demo.WEBCHAT_INBOX, shop, "thanks, it is order 10234")
     await expect(messages).to_have_count(6)
+    await expect(page.locator("#merge-box")).to_be_visible()
     await page.click("#resolve")
     await expect(page.locator("#messages li.activity.resolved")).to_have_count(1)
+    await resolved_header(page)
 
     # Resolving also says goodbye and asks for a rating (one transaction with its csat row).
     async def asked() -> bool:
@@ -100,6 +113,7 @@ async def test_activities_sit_between_messages_in_time_order_and_arrive_live(
     await phone.page.locator("#conversations li", has_text="order 10234").click()
     await expect(phone.page.locator("#messages > li")).to_have_count(len(live))
     assert await rows_of(phone.page) == live
+    await resolved_header(phone.page)
     await phone.page.screenshot(path=str(SHOTS / "transcript-activities-390.png"))
     assert not console.refused
     assert not phone.refused

@@ -1,0 +1,282 @@
+// The console's conversations store: the signed-in agent, the tab shown, the conversations it
+// holds, the ranked queue, the filters, the open conversation and its transcript (messages
+// and activities), as signals; and the one table from socket event names to the handlers
+// that update them (as Chatwoot's actionCable.js does). Handlers change the store; the
+// components that read what changed re-render (list.js, header.js, transcript.js). Nothing
+// here re-reads a list because an event came.
+import { api } from "../dom.js";
+import { batch, signal } from "../panel/ui.js";
+
+// The first read of the queue: one screen's worth and some, with the true count, so the
+// console shows the top of a 5,000-conversation queue at once (bench/first_paint.py); the
+// whole queue follows in a second read, which queue.changed events then keep.
+export const QUEUE_PAGE = 100;
+
+export const me = signal(null);              // the signed-in agent (GET /console/api/me)
+export const works = signal(false);          // whether they take conversations (the queue)
+export const view = signal("queue");         // queue, mine, open, resolved, supervisor, people
+export const openId = signal(null);          // the open conversation's id
+// id -> conversation view; a new Map on each change, with the unchanged views kept as they
+// were, so a list item whose view did not change is not redrawn (list.js's Item).
+export const conversations = signal(new Map());
+// The ranked queue: entries ({id, score, band, rank, explanation, contributions} over the
+// conversation's view), in rank order (ranks sort as plain strings: routing/assignment.py).
+export const queue = signal([]);
+export const queueTotal = signal(0);        // how many the agent may see, all of them
+export const queueComplete = signal(true);  // false while only the first page is held
+export const only = signal({});             // the list filters (filters.js)
+export const resolved = signal({ read: false, next: null });   // the Resolved tab's pages
+export const directory = signal({ agents: [], teams: [] });     // whom one may transfer to
+// A clock for the SLA countdowns: each badge reads it, so they tick together, once a second.
+export const clock = signal(Date.now());
+setInterval(() => { clock.value = Date.now(); }, 1000);
+
+let lastEventId = 0;
+export const lastEvent = () => lastEventId;
+export function sawEvent(id) { if (id && id > lastEventId) lastEventId = id; }
+
+// ---- conversations ----
+
+function put(list) {
+  const next = new Map(conversations.value);
+  for (const c of list) next.set(c.id, c);
+  conversations.value = next;
+}
+export function setConversation(c) { put([c]); }
+
+// The open conversations' first page (and the list's pages after a filter change).
+export async function readOpen(replace) {
+  const q = filterQuery();
+  const d = await api("GET", `/console/api/conversations${q ? `?${q}` : ""}`);
+  if (replace) {
+    conversations.value = new Map(d.conversations.map((c) => [c.id, c]));
+    lastEventId = Math.max(lastEventId, d.last_event_id);
+  } else {
+    put(d.conversations);
+  }
+  return d;
+}
+
+export async function readResolved(before) {
+  resolved.value = { read: true, next: resolved.value.next };
+  const q = filterQuery();
+  try {
+    const d = await api("GET", `/console/api/conversations?status=resolved${before ? `&before=${encodeURIComponent(before)}` : ""}${q ? `&${q}` : ""}`);
+    const held = conversations.value;
+    batch(() => {
+      put(d.conversations.filter((c) => !held.has(c.id)));
+      resolved.value = { read: true, next: d.next_before };
+    });
+  } catch {
+    resolved.value = { read: false, next: null };
+  }
+}
+
+// The filters as the list API takes them ("" when none).
+export function filterQuery() {
+  const o = only.value;
+  return Object.keys(o).filter((k) => o[k]).map((k) => `${k}=${encodeURIComponent(o[k])}`).join("&");
+}
+// The same filters over a conversation the console holds (events keep the lists live).
+export function kept(c) {
+  const o = only.value;
+  return (!o.channel || c.channel === o.channel) && (!o.brand || c.brand_id === o.brand)
+    && (!o.team || (c.team && c.team.id === o.team)) && (!o.language || c.language === o.language)
+    && (!o.label || (c.labels || []).includes(o.label));
+}
+
+export function setFilters(filters) {
+  only.value = filters || {};
+  // What the first page held may not be all that matches: read the filtered pages again.
+  readOpen(false).catch(() => {});
+  if (resolved.value.read) readResolved(null);
+}
+
+// ---- the ranked queue ----
+
+// Read when the console starts, when the Queue tab is shown and after a reconnect or a
+// resync; in between, queue.changed events keep it. Events that arrive while a read is on
+// its way are applied again over its answer when they are newer than it.
+// Only the session's first read starts with the first page: later ones (the tab shown again,
+// a reconnect) keep the list as it is until the whole queue comes.
+let held = null;
+let reading = 0;
+let readBefore = false;
+export async function readQueue() {
+  if (!works.value) return;
+  const mine = ++reading;
+  held = held || [];
+  try {
+    if (!readBefore) {
+      const top = await api("GET", `/console/api/queue?limit=${QUEUE_PAGE}`);
+      if (mine !== reading) return;
+      readBefore = true;
+      const complete = top.total <= top.queue.length;
+      settle(top, complete);
+      if (complete) return;
+    }
+    const whole = await api("GET", "/console/api/queue");
+    if (mine === reading) settle(whole, true);
+  } catch {
+    if (mine === reading) held = null;
+  }
+}
+
+function settle(answer, complete) {
+  const again = held || [];
+  if (complete) held = null;
+  batch(() => {
+    queue.value = answer.queue;
+    queueTotal.value = answer.total;
+    queueComplete.value = complete;
+    for (const f of again) if (f.id > answer.last_event_id) applyQueueChange(f.conversation_id, f.data.queue);
+  });
+}
+
+// A queue.changed event: the conversation's rank, score and band now, or null when it left
+// the queue. The server ranks; here the entry only goes where its rank sorts (a binary
+// search), and only that entry is new: the other items keep their objects.
+function applyQueueChange(id, entry) {
+  const list = queue.value;
+  const at = list.findIndex((q) => q.id === id);
+  const old = at >= 0 ? list[at] : null;
+  const next = at >= 0 ? [...list.slice(0, at), ...list.slice(at + 1)] : [...list];
+  if (entry) {
+    const q = { ...(old || conversations.value.get(id) || {}), ...entry };
+    let lo = 0, hi = next.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (next[mid].rank < q.rank) lo = mid + 1; else hi = mid; }
+    // Past the end of a first page the entry's place is not known yet: the whole read says.
+    if (queueComplete.value || lo < next.length) next.splice(lo, 0, q);
+  }
+  // The count: exact once the whole queue is held; before, a conversation that was on the
+  // page and left, or one that came in, moves it (the whole read then sets it).
+  const total = queueComplete.value ? next.length
+    : queueTotal.value + (entry && !old ? 1 : 0) - (!entry && old ? 1 : 0);
+  batch(() => { queue.value = next; queueTotal.value = Math.max(total, next.length); });
+}
+
+export function entryOf(id) {
+  return queue.value.find((q) => q.id === id) || null;
+}
+
+// ---- the open conversation's transcript ----
+
+export const messages = signal([]);     // by seq
+export const activities = signal([]);   // by id: handed off, assigned, resolved…
+let transcriptOf = 0;                   // bumped on each open: late answers are dropped
+
+export function openThread(id) {
+  const mine = ++transcriptOf;
+  batch(() => { openId.value = id; messages.value = []; activities.value = []; });
+  readAfter();
+  api("GET", `/console/api/conversations/${id}/activities`).then(
+    (d) => { if (mine === transcriptOf) addActivities(d.activities); },
+    () => {},   // a role without conversations, or a conversation gone: no rows to show
+  );
+}
+
+// The open conversation's messages after the last one held (all of them at first).
+export function readAfter() {
+  const id = openId.value, mine = transcriptOf;
+  if (!id) return Promise.resolve();
+  const list = messages.value;
+  const after = list.length ? list[list.length - 1].seq : 0;
+  return api("GET", `/console/api/conversations/${id}/messages?after_seq=${after}`).then(
+    (d) => { if (mine === transcriptOf) addMessages(d.messages); },
+    () => {},
+  );
+}
+
+// Messages of the open conversation, merged by seq (a reply's answer and its event are one
+// message); a gap in the seqs (an event missed) is read from the server.
+export function addMessages(more) {
+  const list = messages.value;
+  const last = list.length ? list[list.length - 1].seq : 0;
+  const mine = more.filter((m) => m.conversation_id === openId.value);
+  if (!mine.length) return;
+  if (mine.length === 1 && mine[0].seq > last + 1) { readAfter(); return; }
+  const bySeq = new Map(list.map((m) => [m.seq, m]));
+  for (const m of mine) bySeq.set(m.seq, m);
+  messages.value = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function changeMessage(test, change) {
+  const list = messages.value;
+  const at = list.findIndex(test);
+  if (at < 0) return;
+  const next = [...list];
+  next[at] = change(list[at]);
+  messages.value = next;
+}
+
+function addActivities(more) {
+  const mine = more.filter((a) => a.conversation_id === openId.value);
+  const held = activities.value;
+  const fresh = mine.filter((a) => !held.some((h) => h.id === a.id));
+  if (fresh.length) activities.value = [...held, ...fresh].sort((a, b) => a.id - b.id);
+}
+
+// The latest time the open conversation was resolved, and by whom (its activity).
+export function resolution() {
+  const done = activities.value.filter((a) => a.kind === "resolved");
+  return done.length ? done[done.length - 1] : null;
+}
+
+// ---- the socket's events: one table ----
+
+function onMessageCreated(f) {
+  const m = f.data.message;
+  if (f.conversation_id === openId.value) addMessages([m]);
+  const c = conversations.value.get(f.conversation_id);
+  if (!c) return;
+  setConversation({ ...c, preview: m.author_kind === "customer" ? m.text : c.preview, last_message_at: m.created_at });
+}
+
+// What the NLU made of a message, once it ran (the message was shown before).
+function onMessageInterpreted(f) {
+  if (f.conversation_id !== openId.value) return;
+  const m = f.data.message;
+  changeMessage((x) => x.seq === m.seq, (x) => ({ ...x, nlu: m.nlu }));
+}
+
+function onMessageDelivery(f) {
+  if (f.conversation_id !== openId.value) return;
+  const d = f.data.delivery;
+  changeMessage((x) => x.id === d.message_id, (x) => ({ ...x, delivery: d }));
+}
+
+function onConversation(f) {
+  batch(() => {
+    setConversation(f.data.conversation);
+    if (f.data.activity && f.conversation_id === openId.value) addActivities([f.data.activity]);
+  });
+}
+
+function onQueueChanged(f) {
+  if (held) held.push(f);
+  applyQueueChange(f.conversation_id, f.data.queue);
+}
+
+function onAgentUpdated(f) {
+  const a = f.data.agent;
+  const d = directory.value;
+  directory.value = { ...d, agents: [...d.agents.filter((x) => x.id !== a.id), a] };
+  if (me.value && a.id === me.value.id) me.value = { ...me.value, status: a.status };
+}
+
+const HANDLERS = {
+  "message.created": onMessageCreated,
+  "message.interpreted": onMessageInterpreted,
+  "message.delivery": onMessageDelivery,
+  "conversation.created": onConversation,
+  "conversation.updated": onConversation,
+  "sla.breached": onConversation,
+  "queue.changed": onQueueChanged,
+  "agent.updated": onAgentUpdated,
+};
+
+export function dispatch(frame) {
+  sawEvent(frame.id);
+  const handler = HANDLERS[frame.name];
+  if (handler) handler(frame);
+}
