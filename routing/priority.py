@@ -9,6 +9,7 @@ starves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -192,6 +193,23 @@ def score(facts: Facts, weights: Weights) -> Priority:
     if reason is not None:
         parts.append(reason)
     return Priority(sum(p.points for p in parts), tuple(parts))
+
+
+def weightiest_reason(recorded: str | None, seen: Iterable[str], weights: Weights) -> str | None:
+    """The reason that counts for the priority: the one the conversation was handed over for,
+    unless the customer has since shown a weightier one ("now it's smoking!" while queued for
+    a late parcel): the higher least band first, then the more points."""
+
+    def weight(reason: str) -> tuple[int, int]:
+        least = weights.reason_bands.get(reason)
+        rank = len(BANDS) - BANDS.index(least) if least in BANDS else 0
+        return rank, weights.reasons.get(reason, 0)
+
+    candidates = [r for r in (recorded, *seen) if r]
+    if not candidates:
+        return None
+    best = max(candidates, key=weight)
+    return recorded if recorded and weight(recorded) >= weight(best) else best
 
 
 def _reason(reason: str | None, others: int, weights: Weights) -> Contribution | None:

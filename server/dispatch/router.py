@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import structlog
 
-from routing import assignment, priority, sla
+from routing import assignment, priority, risk, sla
 from routing.hours import BusinessHours, parse_hours
 from routing.priority import Weights
 from server import events, store
@@ -90,7 +90,11 @@ class Router:
                 value=facts.value,
                 repeat_contacts=facts.repeat_contacts,
                 escalation=facts.escalation,
-                handoff_reason=facts.handoff_reason,
+                handoff_reason=priority.weightiest_reason(
+                    facts.handoff_reason,
+                    (found.category for text in facts.recent_texts for found in risk.detect(text)),
+                    self.weights,
+                ),
             ),
             self.weights,
         )

@@ -22,6 +22,8 @@ ASSIGN_LOCK_ID = 0x53575254
 # Earlier conversations within this many days count as a repeated contact.
 REPEAT_DAYS = 7
 SENTIMENT_HISTORY = 10
+RECENT_TEXTS = 5
+RECENT_TEXT_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class PlacementFacts:
     repeat_contacts: int
     escalation: int
     handoff_reason: str | None
+    # The customer's latest messages (their openings), newest first: what they said while
+    # waiting can make the conversation weightier than the reason it was handed over for.
+    recent_texts: tuple[str, ...]
     previous_agent: str | None
     inbox_team: str | None
     default_team: str | None
@@ -58,6 +63,9 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
                   (SELECT m.nlu->>'intent' FROM messages m
                     WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
                       AND m.nlu IS NOT NULL ORDER BY m.seq DESC LIMIT 1) AS last_intent,
+                  ARRAY(SELECT left(coalesce(m.text, ''), $4) FROM messages m
+                         WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
+                         ORDER BY m.seq DESC LIMIT $3) AS recent_texts,
                   (SELECT count(*) FROM conversations o
                     WHERE o.contact_id = c.contact_id AND o.id <> c.id
                       AND o.created_at > now() - make_interval(days => $2)) AS repeats,
@@ -74,6 +82,8 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
             WHERE c.id = $1""",
         key,
         REPEAT_DAYS,
+        RECENT_TEXTS,
+        RECENT_TEXT_CHARS,
     )
     assert row is not None
     sentiments = await conn.fetch(
@@ -107,6 +117,7 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
         repeat_contacts=int(row["repeats"]),
         escalation=int(row["escalation"]),
         handoff_reason=row["handoff_reason"],
+        recent_texts=tuple(row["recent_texts"]),
         previous_agent=optional_str(row["previous_agent"]),
         inbox_team=optional_str(row["inbox_team"]),
         default_team=optional_str(row["default_team"]),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing.priority import Facts, Priority, Weights, at, band, score
+from routing.priority import Facts, Priority, Weights, at, band, score, weightiest_reason
 
 W = Weights()
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -268,3 +268,13 @@ def test_a_handoff_reason_sets_a_least_band(facts: Facts, expected_band: str, la
 def test_a_reason_without_points_adds_nothing() -> None:
     assert score(Facts(channel="email", handoff_reason="negotiation"), W).contributions == ()
     assert score(Facts(channel="email", handoff_reason="low_confidence"), W).contributions == ()
+
+
+def test_the_weightiest_reason_counts() -> None:
+    # Something more severe said while waiting wins; a lesser one leaves the recorded reason.
+    assert weightiest_reason("no_bot", ["safety"], W) == "safety"
+    assert weightiest_reason("legal", ["negotiation", "fraud"], W) == "legal"
+    assert weightiest_reason("frustration", ["vulnerable_customer"], W) == "vulnerable_customer"
+    assert weightiest_reason("account_takeover", ["safety"], W) == "account_takeover"
+    assert weightiest_reason(None, [], W) is None
+    assert weightiest_reason(None, ["press"], W) == "press"
