@@ -73,6 +73,12 @@ class BotPolicy:
     frustration: bool = True
     complex_first_message: bool = True
     out_of_scope_intents: frozenset[str] = frozenset({"out_of_scope"})
+    # Intents that say little on their own; after a not-understood message, one of these on a
+    # message this long is a rephrase the bot still did not understand.
+    small_talk_intents: frozenset[str] = frozenset(
+        {"affirm", "deny", "greet", "goodbye", "thanks", "inform", "bot_challenge"}
+    )
+    small_talk_max_words: int = 6
     vip_to_human: bool = True
     # A message goes to a human for its language only when the detector is this sure: short
     # or garbled texts get low, arbitrary guesses.
@@ -157,6 +163,12 @@ def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
     if reason is not None:
         return handoff(s, reason, texts)
     fallback = s.intent == NLU_FALLBACK or s.confidence < policy.confidence_threshold
+    # A rephrase the classifier files under small talk ("no, I mean the parcel that came
+    # broken last week" as `deny`) answers nothing: it stays not understood, so the
+    # two-in-a-row net still catches it.
+    rephrase = s.fallbacks > 0 and s.intent in policy.small_talk_intents
+    if rephrase and len(s.text.split()) >= policy.small_talk_max_words:
+        fallback = True
     fallbacks = s.fallbacks + 1 if fallback else 0
     if fallback and fallbacks >= policy.max_fallbacks:
         return handoff(replace(s, fallbacks=fallbacks), LOW_CONFIDENCE, texts)

@@ -210,3 +210,20 @@ def test_a_first_message_not_understood(
     later = replace(missed, earlier_texts=("hello",))
     if reason == d.COMPLEX_FIRST_MESSAGE:
         assert decide(later, POLICY, TEXTS).action == "bot"
+
+
+def test_a_rephrase_filed_under_small_talk_is_still_not_understood() -> None:
+    """The two-in-a-row net used to miss a rephrase the classifier took for a generic intent
+    (the bot then answered "you're welcome" or "OK" and the count started again)."""
+    rephrased = replace(
+        BASE,
+        intent="deny",
+        confidence=0.8,
+        fallbacks=1,
+        text="no I mean the parcel that came broken last week",
+    )
+    outcome = decide(rephrased, POLICY, TEXTS)
+    assert (outcome.action, outcome.handoff_reason) == ("handoff", d.LOW_CONFIDENCE)
+    # A short "no" after a miss is an answer; so is small talk with nothing missed before.
+    assert decide(replace(rephrased, text="no"), POLICY, TEXTS).action == "bot"
+    assert decide(replace(rephrased, fallbacks=0), POLICY, TEXTS).action == "bot"
