@@ -18,10 +18,10 @@ class SlackBackend(Protocol):
         ...
 
     async def rate(self, rating: Rating) -> None:
-        """Persist a press on the rating question's buttons as the customer's answer (once
-        per question, however often Slack sends it or the customer presses), before Slack is
-        answered; then show the rating in place of the buttons (after, best effort). Raises
-        on failure, answered as a 5xx."""
+        """Persist a press on the rating question's buttons as the customer's answer, before
+        Slack is answered: once per survey, however often Slack sends it, the customer
+        presses, or they had answered by typing a number; then show the rating in place of
+        the buttons (after, best effort). Raises on failure, answered as a 5xx."""
         ...
 
     def admit(self) -> None:

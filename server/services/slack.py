@@ -113,6 +113,18 @@ class SlackService:
             self._later(self._profile(incoming.team, incoming.user))
 
     async def rate(self, rating: Rating) -> None:
+        async with self._pool.acquire() as conn:
+            asked = await csat.asked_as(conn, "slack", f"{rating.channel}:{rating.message_ts}")
+        if asked is not None and not asked["waiting"]:
+            # Answered already (by a press, or by a number typed in reply), or no longer open
+            # to an answer (a day later, or the customer wrote again): a press is not a
+            # message, so nothing is stored. The question shows the rating it has (again:
+            # should the first update have failed, this one mends it).
+            if asked["rating"] is not None:
+                self._later(self._show_rating(rating, asked["rating"]))
+            else:
+                log.info("slack rating press on a closed survey", team=rating.team)
+            return
         await self._ensure_inbox(rating.team)
         stored = await self._pipeline.ingest(
             InboundMessage(
@@ -132,16 +144,16 @@ class SlackService:
             )
         )
         if not stored.duplicate:
-            self._later(self._show_rating(rating))
+            self._later(self._show_rating(rating, rating.rating))
             self._later(self._profile(rating.team, rating.user))
 
-    async def _show_rating(self, rating: Rating) -> None:
-        """The question shows the rating in place of its buttons (best effort: the rating is
-        stored, and a second press on buttons left showing is the same answer)."""
-        blocks = rated_blocks(rating.blocks, rating.text, rating.rating)
+    async def _show_rating(self, rating: Rating, stored: int) -> None:
+        """The question shows the stored rating in place of its buttons (best effort: the
+        rating is stored, and a press on buttons left showing changes nothing)."""
+        blocks = rated_blocks(rating.blocks, rating.text, stored)
         try:
             await self.web.update_message(
-                rating.team, rating.channel, rating.message_ts, stars(rating.rating), blocks
+                rating.team, rating.channel, rating.message_ts, stars(stored), blocks
             )
         except DeliveryError as exc:
             log.warning("slack rating not shown on the question", error=str(exc))

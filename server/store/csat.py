@@ -116,3 +116,36 @@ async def is_question(conn: Conn, message_id: int) -> bool:
             "SELECT meta->>'csat' = 'asked' FROM messages WHERE id = $1", message_id
         )
     )
+
+
+class Asked(TypedDict):
+    """A rating question as a button press finds it: the survey's state."""
+
+    conversation_id: str
+    # The answer stored (by a press or a reply), or None.
+    rating: int | None
+    # Whether a number from the customer would answer it now (as ``waiting_answer`` decides:
+    # resolved, asked within ANSWER_WITHIN_HOURS, not answered).
+    waiting: bool
+
+
+async def asked_as(conn: Conn, channel: str, delivered_as: str) -> Asked | None:
+    """The survey of the rating question the channel took as ``delivered_as`` (its delivery's
+    external id); None when no question was delivered so."""
+    row = await conn.fetchrow(
+        """SELECT s.conversation_id, s.rating,
+                  s.rating IS NULL AND c.status = 'resolved'
+                  AND s.asked_at > now() - make_interval(hours => $3) AS waiting
+             FROM deliveries d JOIN messages m ON m.id = d.message_id
+             JOIN csat s ON s.conversation_id = m.conversation_id
+             JOIN conversations c ON c.id = m.conversation_id
+            WHERE d.channel = $1 AND d.external_id = $2 AND m.meta->>'csat' = 'asked'""",
+        channel,
+        delivered_as,
+        ANSWER_WITHIN_HOURS,
+    )
+    if row is None:
+        return None
+    return Asked(
+        conversation_id=str(row["conversation_id"]), rating=row["rating"], waiting=row["waiting"]
+    )

@@ -148,12 +148,13 @@ async def test_a_button_under_the_question_rates_once_and_the_question_shows_the
         return thanked and bool(api.updated)
 
     await harness.until(shown, 15)
-    [update] = api.updated
-    assert (update["channel"], update["ts"]) == (question["channel"], question["ts"])
-    assert update["blocks"] == [
-        question["blocks"][0],
-        {"type": "context", "elements": [{"type": "plain_text", "text": "★★★★☆ 4/5"}]},
-    ]
+    # Each press on the answered question shows the stored rating again (never the 2).
+    for update in api.updated:
+        assert (update["channel"], update["ts"]) == (question["channel"], question["ts"])
+        assert update["blocks"] == [
+            question["blocks"][0],
+            {"type": "context", "elements": [{"type": "plain_text", "text": "★★★★☆ 4/5"}]},
+        ]
     thanks = next(p for p in api.posted if p["text"] == "Thank you for your feedback!")
     assert thanks["thread_ts"] == event["event"]["ts"]
     # Answered in the resolved conversation: no new one opened by the presses.
@@ -173,16 +174,30 @@ async def test_a_press_in_a_direct_message_rates_that_conversation(
     assert await _rating(running, conversation) == 5
 
 
-async def test_replying_with_a_number_still_rates(
+async def test_replying_with_a_number_still_rates_and_a_later_press_changes_nothing(
     running: harness.RunningServer, api: SlackApi
 ) -> None:
     event = message_event(3, "<@U0BOT> the zip is stuck")
-    conversation, _ = await _resolved_with_question(running, api, event)
+    conversation, question = await _resolved_with_question(running, api, event)
     reply = message_event(4, "3 slow but fine", thread_ts=event["event"]["ts"])
     body = orjson.dumps(reply)
+    press = interaction(block_actions(question, "csat:5"))
     async with httpx.AsyncClient(base_url=running.base_url) as http:
         assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+        assert await _rating(running, conversation) == 3
+        # The buttons are still there: a press now is not a second answer, nor a message.
+        response = await http.post(INTERACTIVITY, content=press, headers=_press_headers(press))
+        assert response.status_code == 200
+    pool = running.services.pool
     assert await _rating(running, conversation) == 3
+    assert await pool.fetchval("SELECT count(*) FROM conversations WHERE channel = 'slack'") == 1
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE text = '5'") == 0
+
+    async def shown() -> bool:
+        return bool(api.updated)
+
+    await harness.until(shown, 15)
+    assert api.updated[-1]["blocks"][-1]["elements"][0]["text"] == "★★★☆☆ 3/5"
 
 
 async def test_bad_presses_are_refused_precisely_and_store_nothing(
