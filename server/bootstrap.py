@@ -269,7 +269,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     webchat_backend = WebchatBackendImpl(pool, pipeline)
     summaries = Summaries(pool, chat_model(settings), wait=settings.llm_timeout_seconds)
     console_backend = ConsoleBackendImpl(
-        pool, pipeline, router, bus, passwords, summaries=summaries
+        pool, pipeline, router, bus, passwords, summaries=summaries, interpreter=interpreter
     )
     embedder = Embedder(pool, WordLlamaEmbedder())
     bus.subscribe(embedder.notice)

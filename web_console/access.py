@@ -27,6 +27,8 @@ WHOLE_BRAND = frozenset({"supervisor", "analyst"})
 REPORTS = frozenset({"supervisor", "analyst"})
 TEAMMATE = "agent"
 ACTING = frozenset({"supervisor", "agent"})
+# Who works on the bot (the studio): its project, what the engine makes of it.
+DESIGNER = "designer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,11 @@ def may_read_conversations(agent: Agent) -> bool:
 def may_report(agent: Agent) -> bool:
     """The supervisor overview and, later, the analytics: supervisors and analysts."""
     return agent.admin or bool(brands_where(agent, REPORTS))
+
+
+def may_design(agent: Agent) -> bool:
+    """The bot's project and engine: designers (of any brand: one bot serves them all)."""
+    return agent.admin or bool(brands_where(agent, {DESIGNER}))
 
 
 def reach(agent: Agent) -> Reach:

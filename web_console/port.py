@@ -286,6 +286,11 @@ class ConsoleBackend(Protocol):
         supervises or analyses."""
         ...
 
+    async def bot(self, agent: Agent) -> Mapping[str, Any]:
+        """The bot's engine and project, and what the project asks for that the engine does
+        not do (for designers and admins)."""
+        ...
+
     async def notes(
         self, agent: Agent, conversation_id: str, after_id: int
     ) -> Sequence[Mapping[str, Any]]:

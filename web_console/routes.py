@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from web_console import account_endpoints as account
+from web_console import bot_endpoints
 from web_console import brand_text_endpoints as brand_texts
 from web_console import teamwork_endpoints as teamwork
 from web_console.account_port import Accounts
@@ -104,6 +105,7 @@ API = [
     Route("/api/password-reset/confirm", account.set_password_by_link, methods=["POST"]),
     Route("/api/queue", get_queue, methods=["GET"]),
     Route("/api/overview", overview, methods=["GET"]),
+    Route("/api/bot", bot_endpoints.bot, methods=["GET"]),
     Route("/api/directory", directory, methods=["GET"]),
     Route("/api/conversations/{id}/claim", claim, methods=["POST"]),
     Route("/api/conversations/{id}/transfer", transfer, methods=["POST"]),

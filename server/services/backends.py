@@ -9,6 +9,7 @@ from typing import IO, Any
 from uuid import UUID
 
 from channels.base import Attachment, safe_filename
+from nlu.base import Interpreter
 from server import events, store
 from server.dispatch.router import Router
 from server.errors import Conflict, InvalidInput, NotFound
@@ -77,6 +78,7 @@ class ConsoleBackendImpl:
         passwords: PasswordService | None = None,
         *,
         summaries: Summaries | None = None,
+        interpreter: Interpreter | None = None,
     ) -> None:
         self._pool = pool
         self._pipeline = pipeline
@@ -89,6 +91,8 @@ class ConsoleBackendImpl:
         # The handoff summary at the top of the context panel (and a chat model's, if set).
         self._summaries = summaries or Summaries(pool, None)
         self._brand_texts = BrandTextService(pool)
+        # The bot's engine, for what the console shows of its project.
+        self._interpreter = interpreter
 
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
@@ -354,6 +358,14 @@ class ConsoleBackendImpl:
     async def overview(self, agent: Agent) -> dict[str, Any]:
         brands = None if agent.admin else sorted(access.brands_where(agent, access.REPORTS))
         return await self._router.overview(brands)
+
+    async def bot(self, agent: Agent) -> Mapping[str, Any]:
+        """The engine's state as /readyz has it, less where its files are on disk."""
+        if self._interpreter is None:
+            return {"kind": "none", "unsupported": []}
+        state = self._interpreter.state()
+        shown = ("kind", "fingerprint", "intents", "languages", "unsupported", "error")
+        return {"unsupported": [], **{k: state[k] for k in shown if k in state}}
 
     async def directory(self, agent: Agent) -> dict[str, Any]:
         """The teams and agents of the brands where the agent may act."""

@@ -48,6 +48,7 @@ from web_console.port import Agent
 #             supervisors of the brand, admins
 #             (another role there: 403; none there: 404)
 #   admin     admins only (the people area)
+#   design    bot designers (of any brand: one bot serves them all), admins
 CONSOLE = {
     ("POST", "/console/api/login"): "public",
     ("POST", "/console/api/logout"): "anyone",
@@ -70,6 +71,7 @@ CONSOLE = {
     ("GET", "/console/api/queue"): "worker",
     ("GET", "/console/api/directory"): "worker",
     ("GET", "/console/api/overview"): "report",
+    ("GET", "/console/api/bot"): "design",
     ("GET", "/console/api/conversations"): "list",
     ("GET", "/console/api/search"): "list",
     ("GET", "/console/api/conversations/{id}"): "read",
@@ -197,6 +199,8 @@ def expected(policy: str, caller: Caller) -> str:
         return "allowed"
     if policy == "admin":
         return "403"
+    if policy == "design":
+        return "allowed" if caller.role == "designer" else "403"
     if policy in ("rights", "manage"):
         if caller.brand == "other":
             return "404"
