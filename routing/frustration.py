@@ -114,7 +114,11 @@ HINT_CUES = {
         "same|meme ... answer|thing|reponse|chose",
         "failed|echoue|echec|refused|refuse",
         "why|pourquoi",
-        "hour|hours|heure|heures|week|weeks|semaine|semaines|month|mois|days|jours",
+        # waiting a while: "for two weeks", "since Monday", "depuis trois jours"
+        "for|since|depuis ... hour|hours|day|days|week|weeks|month|months|heures|jours"
+        "|semaines|mois",
+        "hours|days|weeks|months ... ago",
+        "il ... y ... a ... heures|jours|semaines|mois",
     ),
 }
 # Past this many hints over the customer's messages (this one included), it is frustration.
