@@ -51,7 +51,8 @@ REPEAT_CUES = {
         "same ... answer|reply|thing|response|message ... every|each|again",
         "toujours|encore ... la ... meme ... reponse|chose",
         "keep|kept ... explaining|repeating|asking|writing|telling",
-        "multiple|several|many|numerous|countless ... times",
+        # "asked many times", not "typed my password wrong too many times"
+        "multiple|several|many|numerous|countless ... times ! too|password|passe|code",
         "a ... plusieurs ... reprises",
         "maintes ... fois",
         "yet ... another ... message|email|mail|request|chat|call",
