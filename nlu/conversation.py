@@ -21,7 +21,8 @@ from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
 from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
 from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy, Prediction
 from nlu.forms import ask_actions, run_form
-from nlu.project import Project, Slot, SlotMapping
+from nlu.project import Project
+from nlu.slots import Slot, SlotMapping
 from nlu.tracker import (
     ACTION_LISTEN,
     ActionExecuted,

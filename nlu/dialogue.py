@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlu.base import Entity
-from nlu.project import NOT_SET, Flow, Project, Response, Step
+from nlu.project import Project, Response
+from nlu.stories import NOT_SET, Flow, Step
 from nlu.tracker import (
     ACTION_LISTEN,
     RULE_SNIPPET,

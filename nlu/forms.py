@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from nlu.project import Form
+from nlu.slots import Form
 from nlu.tracker import (
     ACTION_LISTEN,
     REQUESTED_SLOT,

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nlu.base import Entity
-from nlu.project import NOT_SET, Project, Slot
+from nlu.project import Project
+from nlu.slots import Slot
+from nlu.stories import NOT_SET
 
 ACTION_LISTEN = "action_listen"
 # The wildcard a rule starts with: any action may come before it (Rasa's "...").
