@@ -162,7 +162,13 @@ def _rating(update: Update) -> Incoming | None:
         username=user.username,
         text=rating,
         thread=thread,
-        meta={"chat_id": chat.id, "callback_query_id": query.id},
+        meta={
+            "chat_id": chat.id,
+            "callback_query_id": query.id,
+            # The question pressed, as its delivery was recorded: a press on a survey that was
+            # answered already (or closed) must not become a message.
+            "rating_question": f"{chat.id}:{query.message.message_id}",
+        },
     )
 
 

@@ -227,6 +227,13 @@ class TelegramService:
         found = incoming(update, self._username)
         if found is None:
             return False
+        if "callback_query_id" in found.meta and not await self._survey_open(found):
+            # A press is not a message: on a survey answered already (by a press or a typed
+            # number) or closed (a day later, or the customer wrote again) nothing is stored,
+            # and no new conversation opens saying "5". The press is still answered.
+            with contextlib.suppress(Exception):
+                await self._client.answer_callback(found.meta["callback_query_id"])
+            return True
         attachments = await self._download(found)
         await self._pipeline.ingest(
             InboundMessage(
@@ -247,6 +254,14 @@ class TelegramService:
             with contextlib.suppress(Exception):
                 await self._client.answer_callback(found.meta["callback_query_id"])
         return True
+
+    async def _survey_open(self, press: Incoming) -> bool:
+        """Whether a press on a rating button would answer its survey now. A question
+        Switchboard did not record sending (one sent in parts keys its last part) counts as
+        open: the pipeline's own rules then decide, as for a typed number."""
+        async with self._pool.acquire() as conn:
+            asked = await csat.asked_as(conn, "telegram", str(press.meta["rating_question"]))
+        return asked is None or asked["waiting"]
 
     async def _download(self, incoming: Incoming) -> tuple[Attachment, ...]:
         files = []

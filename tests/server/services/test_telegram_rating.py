@@ -97,6 +97,22 @@ async def test_a_button_under_the_rating_question_rates_the_conversation(
             return any(m["text"] == "Thank you for your feedback!" for m in api.sent)
 
         await harness.until(thanked, 15)
+        messages = await pool.fetchval("SELECT count(*) FROM messages")
+        # A second press (another button, or the same one again) is answered and changes
+        # nothing: the survey has its answer.
+        api.push(callback_update(3, "csat:2", question))
+
+        async def second_answered() -> bool:
+            return api.answered_callbacks == ["cq-2", "cq-3"]
+
+        await harness.until(second_answered, 15)
+        assert await pool.fetchval("SELECT count(*) FROM messages") == messages
+        assert (
+            await pool.fetchval(
+                "SELECT rating FROM csat WHERE conversation_id = $1::uuid", conversation
+            )
+            == 4
+        )
         # Answered in the resolved conversation: no new one opened by the press.
         assert (
             await pool.fetchval("SELECT count(*) FROM conversations WHERE channel = 'telegram'")
