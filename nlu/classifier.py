@@ -172,13 +172,16 @@ class IntentClassifier:
         x, y = list(texts), np.asarray(intents)
         self._model = _pipeline().fit(x, y)
         self._classes = [str(c) for c in self._model.classes_]
-        if min(Counter(intents).values()) >= CALIBRATION_FOLDS:
-            self.temperature = self._fit_temperature(x, y)
+        # Three folds when every intent has three examples, two when some have only two (a
+        # small project still gets calibrated confidences and an out-of-scope detector).
+        folds = min(CALIBRATION_FOLDS, *Counter(intents).values())
+        if folds >= 2:
+            self.temperature = self._fit_temperature(x, y, folds)
         return self
 
-    def _fit_temperature(self, x: list[str], y: NDArray[np.str_]) -> float:
+    def _fit_temperature(self, x: list[str], y: NDArray[np.str_], count: int) -> float:
         """The temperature that minimises the log loss of held-out predictions."""
-        folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0)
+        folds = StratifiedKFold(count, shuffle=True, random_state=0)
         scores = np.asarray(
             cross_val_predict(_pipeline(), x, y, cv=folds, method="decision_function")
         )

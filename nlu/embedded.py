@@ -210,8 +210,7 @@ def fit_scope(
         classes,
         texts,
         labels,
-        held_out.probabilities,
-        held_out.folds,
+        held_out,
         token_vectors(),
         list(zip(noise, probabilities, strict=True)),
     )
