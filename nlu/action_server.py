@@ -70,17 +70,17 @@ class ActionServer:
                 headers={"content-type": "application/json"},
             )
         except httpx.HTTPError as error:
-            raise ActionServerError(f"{action}: {type(error).__name__}: {error}") from error
+            raise ActionServerError(f"{type(error).__name__}: {error}") from error
         if answer.status_code == 400:
             return ActionOutcome((), (), rejected=True)
         if answer.status_code != 200:
-            raise ActionServerError(f"{action}: the action server answered {answer.status_code}")
+            raise ActionServerError(f"the action server answered {answer.status_code}")
         try:
             data = answer.json()
         except ValueError as error:
-            raise ActionServerError(f"{action}: the action server's answer is not JSON") from error
+            raise ActionServerError("the action server's answer is not JSON") from error
         if not isinstance(data, dict):
-            raise ActionServerError(f"{action}: the action server's answer is not an object")
+            raise ActionServerError("the action server's answer is not an object")
         events, unsupported = _events(data.get("events") or [])
         return ActionOutcome(events, _said(data.get("responses") or []), False, unsupported)
 

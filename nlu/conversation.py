@@ -16,11 +16,11 @@ from typing import Any
 
 import structlog
 
-from nlu.action_server import ActionServer, Said
+from nlu.action_server import ActionServer, ActionServerError, Said
 from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
 from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
 from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy, Prediction
-from nlu.forms import ask_actions, run_form
+from nlu.forms import FormDeclined, ask_actions, run_form
 from nlu.project import Project
 from nlu.slots import Slot, SlotMapping
 from nlu.tracker import (
@@ -40,6 +40,10 @@ MAX_ACTIONS = 10
 # Conversations whose trackers are kept; an older one is rebuilt from its history.
 MAX_TRACKERS = 10_000
 LANGUAGE_SLOT = "language"
+
+
+class ActionRejected(Exception):
+    """The action server rejected the action (a 400 answer)."""
 
 
 class Conversations:
@@ -111,13 +115,20 @@ class Conversations:
                 break
             try:
                 events = await self._act(project, tracker, context, prediction)
+            except ActionRejected:
+                break
+            except ActionServerError as error:
+                log.warning("action server failed", action=action, error=str(error))
+                return BotTurn(tuple(context.messages), BOT_REQUESTED, f"{action}: {error}")
             except Exception as error:  # a broken action must not stop the conversation
                 log.exception("custom action failed", action=action)
                 return BotTurn(tuple(context.messages), BOT_REQUESTED, f"{action}: {error}")
             if events is None:
                 if action in project.forms:
                     tracker.update(LoopRejected(action))
-                    continue
+                    if tracker.active_loop == action:
+                        continue  # the rules decide what follows instead
+                    break  # a form refused as it starts: nothing to go back to
                 log.warning("custom action not available in the embedded engine", action=action)
                 return BotTurn(tuple(context.messages), BOT_REQUESTED, f"no action {action}")
             tracker.update(ActionExecuted(action))
@@ -147,6 +158,8 @@ class Conversations:
                 trial.latest_action = tracker.latest_action
                 trial.extend(SlotSet(k, v) for k, v in candidates.items())
                 outcome = await self._server.run(name, context.conversation_id, trial, project)
+                if outcome.rejected:
+                    raise FormDeclined(name)
                 self._say(outcome.said, context, action)
                 return list(outcome.events)
 
@@ -184,6 +197,10 @@ class Conversations:
             ]
         if self._server is not None and action in project.actions:
             outcome = await self._server.run(action, context.conversation_id, tracker, project)
+            if outcome.rejected:
+                # Rasa predicts again without it; here the bot listens (a rejecting action
+                # usually has nothing else to do).
+                raise ActionRejected(action)
             if outcome.unsupported:
                 log.warning(
                     "action server events the embedded engine does not apply",

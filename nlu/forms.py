@@ -28,10 +28,14 @@ from nlu.tracker import (
 )
 
 # Validate slot candidates: the validation's events, or None when the form has no
-# validation (the candidates then stand).
+# validation (the candidates then stand); FormDeclined when the validation rejects the form.
 Validate = Callable[[Mapping[str, Any]], Awaitable[list[Event] | None]]
 # Ask for a slot, given the slots as they are after the form's events so far.
 Ask = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+
+
+class FormDeclined(Exception):
+    """The form's validation rejected it (the action server answered 400)."""
 
 
 async def run_form(
@@ -39,6 +43,15 @@ async def run_form(
 ) -> list[Event] | None:
     """The form's events, or None when it declines to run. ``interrupted``: it comes back
     after an unhappy path, so it asks again without validating."""
+    try:
+        return await _run(form, tracker, validate, ask, interrupted=interrupted)
+    except FormDeclined:
+        return None
+
+
+async def _run(
+    form: Form, tracker: Tracker, validate: Validate, ask: Ask, *, interrupted: bool
+) -> list[Event] | None:
     events: list[Event] = []
     if tracker.active_loop != form.name:
         events.append(ActiveLoop(form.name))
