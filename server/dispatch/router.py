@@ -446,7 +446,8 @@ class Router:
         async with self._pool.acquire() as conn:
             waiting = await queue.queued(conn, auto_only=False, limit=QUEUE_SCAN)
             ranked = assignment.ranked(waiting, now, self.weights)
-            where = await store.placements(conn, [r.item.id for r in ranked])
+            # (A conversation that left the queue between the two reads is left out.)
+            where = await store.queued_placements(conn)
             admitted = [r for r in ranked if r.item.id in where and admit(where[r.item.id])]
             shown = admitted if first is None else admitted[:first]
             views = {

@@ -32,6 +32,7 @@ async def test_the_top_of_the_queue_comes_with_the_count_of_the_whole(
     # Each entry is the conversation's view with its place, as in the whole read.
     assert top["queue"][0]["contact"] == whole["queue"][0]["contact"]
     assert top["queue"][0]["rank"] == whole["queue"][0]["rank"]
+    await lea.aclose()
 
 
 async def test_a_limit_that_is_not_a_page_size_is_refused(server: RunningServer) -> None:
@@ -40,3 +41,4 @@ async def test_a_limit_that_is_not_a_page_size_is_refused(server: RunningServer)
         response = await lea.get("/console/api/queue", params={"limit": raw})
         assert response.status_code == 422, raw
         assert response.json()["error"] == "limit: an integer from 1 to 1000"
+    await lea.aclose()

@@ -64,10 +64,16 @@ function start(agent) {
   store.me.value = agent;
   store.works.value = has("agent") || has("supervisor");
   $("supervisor-tab").hidden = !(has("supervisor") || has("analyst"));
-  document.dispatchEvent(new CustomEvent("console:start", { detail: agent }));
   if (agent.status) $("my-status").value = agent.status;
-  if (store.works.value) { store.readQueue(); refreshDirectory(); }
-  store.readOpen(true).then(connect, connect);
+  // The top of the queue first: on a busy server, the other first reads (the open
+  // conversations' page, the directory, and what the modules read on console:start: the
+  // filters, the panel's colleagues, the deadlines) would slow the one the agent looks at.
+  var first = store.works.value ? store.readQueue() : Promise.resolve();
+  first.then(function () {
+    document.dispatchEvent(new CustomEvent("console:start", { detail: agent }));
+    if (store.works.value) refreshDirectory();
+    store.readOpen(true).then(connect, connect);
+  });
 }
 
 document.addEventListener("console:filter", function (ev) { store.setFilters(ev.detail); });

@@ -98,7 +98,9 @@ export function setFilters(filters) {
 // resync; in between, queue.changed events keep it. Events that arrive while a read is on
 // its way are applied again over its answer when they are newer than it.
 // Only the session's first read starts with the first page: later ones (the tab shown again,
-// a reconnect) keep the list as it is until the whole queue comes.
+// a reconnect) keep the list as it is until the whole queue comes. The promise is settled
+// once the list can be shown (the first page, or the whole queue), not when the whole
+// queue has come: the console's other first reads wait for it (see console.js's start).
 let held = null;
 let reading = 0;
 let readBefore = false;
@@ -113,8 +115,18 @@ export async function readQueue() {
       readBefore = true;
       const complete = top.total <= top.queue.length;
       settle(top, complete);
-      if (complete) return;
+      if (!complete) readWhole(mine);
+      return;
     }
+  } catch {
+    if (mine === reading) held = null;
+    return;
+  }
+  await readWhole(mine);
+}
+
+async function readWhole(mine) {
+  try {
     const whole = await api("GET", "/console/api/queue");
     if (mine === reading) settle(whole, true);
   } catch {
