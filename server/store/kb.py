@@ -1,0 +1,447 @@
+"""The knowledge base's SQL (migration 0023): articles, their versions, their chunks, and the
+hybrid search that reads the chunks.
+
+Search asks Postgres once for both candidate lists and their fusion: the chunks whose words
+match the question (ts_rank over the GIN index, in the language's configuration) and the
+chunks nearest to its vector (the HNSW index, cosine), each reduced to one rank per article
+(its best chunk), fused by reciprocal rank fusion (Cormack, Clarke and Büttcher, SIGIR 2009:
+score = Σ 1 / (k + rank), k = 60).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+from numpy.typing import NDArray
+
+from server.errors import Conflict
+from server.store.views import Conn
+
+Status = Literal["draft", "published"]
+Mode = Literal["hybrid", "text", "vector"]
+# RRF's constant: the paper's 60, which damps the difference between ranks 1 and 2 enough
+# that an article both lists rank well beats one that only one list ranks first.
+RRF_K = 60
+# Chunks each list hands to the fusion. pgvector 0.6 filters after the HNSW scan (no
+# iterative scan before 0.8), so ef_search is raised to this many, or a brand's chunks
+# among many others' would come back fewer than asked.
+CANDIDATES = 200
+# Text-search configuration by language; any other language is split into words unstemmed.
+CONFIGS = {"en": "english", "fr": "french"}
+
+
+def config_of(language: str) -> str:
+    return CONFIGS.get(language, "simple")
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article as stored (its Markdown body, not yet rendered)."""
+
+    id: UUID
+    brand_id: UUID
+    brand: str  # the brand's slug
+    language: str
+    slug: str
+    title: str
+    body: str
+    category: str
+    tags: list[str]
+    status: Status
+    version: int
+    author_id: UUID | None
+    author_name: str
+    source: str | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What an editor or an import writes: an article's fields."""
+
+    language: str
+    slug: str
+    title: str
+    body: str
+    category: str
+    tags: list[str]
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    version: int
+    title: str
+    body: str
+    category: str
+    tags: list[str]
+    status: Status
+    author_id: UUID | None
+    author_name: str
+    saved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """A chunk to store, with its vector."""
+
+    position: int
+    title: str
+    heading: str
+    text: str
+    embedding: NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """An article search found: its fused score, its rank in each list (None: not in it),
+    and the section that matched best."""
+
+    article: Article
+    score: float
+    text_rank: int | None
+    vector_rank: int | None
+    heading: str
+    passage: str
+
+
+_ARTICLE = """a.id, a.brand_id, b.slug AS brand, a.language, a.slug, a.title, a.body, a.category,
+    a.tags, a.status, a.version, a.author_id, a.author_name, a.source, a.created_at,
+    a.updated_at, a.published_at"""
+
+
+def _article(r: asyncpg.Record) -> Article:
+    return Article(
+        r["id"],
+        r["brand_id"],
+        r["brand"],
+        r["language"],
+        r["slug"],
+        r["title"],
+        r["body"],
+        r["category"],
+        list(r["tags"]),
+        r["status"],
+        r["version"],
+        r["author_id"],
+        r["author_name"],
+        r["source"],
+        r["created_at"],
+        r["updated_at"],
+        r["published_at"],
+    )
+
+
+async def brand_id(conn: Conn, slug: str) -> UUID | None:
+    found: UUID | None = await conn.fetchval("SELECT id FROM brands WHERE slug = $1", slug)
+    return found
+
+
+async def brand_slugs(conn: Conn) -> list[str]:
+    return [r["slug"] for r in await conn.fetch("SELECT slug FROM brands ORDER BY slug")]
+
+
+async def article(conn: Conn, article_id: UUID) -> Article | None:
+    row = await conn.fetchrow(
+        f"SELECT {_ARTICLE} FROM kb_articles a JOIN brands b ON b.id = a.brand_id WHERE a.id = $1",
+        article_id,
+    )
+    return _article(row) if row is not None else None
+
+
+async def article_by_slug(
+    conn: Conn, brand: str, language: str, slug: str, statuses: Sequence[Status]
+) -> Article | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_ARTICLE} FROM kb_articles a JOIN brands b ON b.id = a.brand_id
+             WHERE b.slug = $1 AND a.language = $2 AND a.slug = $3 AND a.status = ANY($4)""",
+        brand,
+        language,
+        slug,
+        list(statuses),
+    )
+    return _article(row) if row is not None else None
+
+
+async def article_by_source(conn: Conn, brand_id: UUID, source: str) -> Article | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_ARTICLE} FROM kb_articles a JOIN brands b ON b.id = a.brand_id
+             WHERE a.brand_id = $1 AND a.source = $2""",
+        brand_id,
+        source,
+    )
+    return _article(row) if row is not None else None
+
+
+async def articles(
+    conn: Conn,
+    brands: Sequence[str] | None,
+    *,
+    language: str | None = None,
+    statuses: Sequence[Status] = ("draft", "published"),
+    category: str | None = None,
+    limit: int = 1000,
+) -> list[Article]:
+    """Articles of these brands (None: every brand), by category then title."""
+    rows = await conn.fetch(
+        f"""SELECT {_ARTICLE} FROM kb_articles a JOIN brands b ON b.id = a.brand_id
+             WHERE ($1::text[] IS NULL OR b.slug = ANY($1))
+               AND ($2::text IS NULL OR a.language = $2)
+               AND a.status = ANY($3)
+               AND ($4::text IS NULL OR a.category = $4)
+             ORDER BY b.slug, a.language, a.category, a.title, a.id LIMIT $5""",
+        list(brands) if brands is not None else None,
+        language,
+        list(statuses),
+        category,
+        limit,
+    )
+    return [_article(r) for r in rows]
+
+
+async def languages(conn: Conn, brand: str) -> list[str]:
+    """The languages the brand has published articles in."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT a.language FROM kb_articles a JOIN brands b ON b.id = a.brand_id
+            WHERE b.slug = $1 AND a.status = 'published' ORDER BY 1""",
+        brand,
+    )
+    return [r["language"] for r in rows]
+
+
+async def insert_article(
+    conn: Conn,
+    brand_id: UUID,
+    draft: Draft,
+    author_id: UUID | None,
+    author_name: str,
+    source: str | None,
+) -> UUID:
+    """A new article at version 1, and that version; the caller's transaction holds both."""
+    try:
+        article_id: UUID = await conn.fetchval(
+            """INSERT INTO kb_articles (brand_id, language, slug, title, body, category, tags,
+                                    status, author_id, author_name, source, published_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                   CASE WHEN $8 = 'published' THEN now() END)
+           RETURNING id""",
+            brand_id,
+            draft.language,
+            draft.slug,
+            draft.title,
+            draft.body,
+            draft.category,
+            draft.tags,
+            draft.status,
+            author_id,
+            author_name,
+            source,
+        )
+    except asyncpg.UniqueViolationError:
+        raise _taken(draft) from None
+    await _keep_version(conn, article_id)
+    return article_id
+
+
+def _taken(draft: Draft) -> Conflict:
+    return Conflict(f"slug: the brand has an article {draft.slug!r} in {draft.language!r} already")
+
+
+async def update_article(
+    conn: Conn, article_id: UUID, draft: Draft, author_id: UUID | None, author_name: str
+) -> None:
+    """The article's next version; its first publication keeps its date."""
+    try:
+        await conn.execute(
+            """UPDATE kb_articles SET language = $2, slug = $3, title = $4, body = $5,
+                  category = $6, tags = $7, status = $8, author_id = $9, author_name = $10,
+                  version = version + 1, updated_at = now(),
+                  published_at = CASE WHEN $8 = 'published' THEN coalesce(published_at, now())
+                                      END
+            WHERE id = $1""",
+            article_id,
+            draft.language,
+            draft.slug,
+            draft.title,
+            draft.body,
+            draft.category,
+            draft.tags,
+            draft.status,
+            author_id,
+            author_name,
+        )
+    except asyncpg.UniqueViolationError:
+        raise _taken(draft) from None
+    await _keep_version(conn, article_id)
+
+
+async def _keep_version(conn: Conn, article_id: UUID) -> None:
+    await conn.execute(
+        """INSERT INTO kb_article_versions (article_id, version, title, body, category, tags,
+                                            status, author_id, author_name, saved_at)
+           SELECT id, version, title, body, category, tags, status, author_id, author_name,
+                  updated_at
+             FROM kb_articles WHERE id = $1""",
+        article_id,
+    )
+
+
+async def versions(conn: Conn, article_id: UUID) -> list[Version]:
+    """The article's saved versions, newest first."""
+    rows = await conn.fetch(
+        """SELECT version, title, body, category, tags, status, author_id, author_name, saved_at
+             FROM kb_article_versions WHERE article_id = $1 ORDER BY version DESC""",
+        article_id,
+    )
+    return [
+        Version(
+            r["version"],
+            r["title"],
+            r["body"],
+            r["category"],
+            list(r["tags"]),
+            r["status"],
+            r["author_id"],
+            r["author_name"],
+            r["saved_at"],
+        )
+        for r in rows
+    ]
+
+
+async def delete_article(conn: Conn, article_id: UUID) -> bool:
+    deleted = await conn.fetchval("DELETE FROM kb_articles WHERE id = $1 RETURNING 1", article_id)
+    return deleted is not None
+
+
+async def replace_chunks(
+    conn: Conn, article_id: UUID, model: str, chunks: Sequence[ChunkRow]
+) -> None:
+    """The article's chunks, all new: its brand, language and configuration come from the
+    article row as it stands in the caller's transaction."""
+    await conn.execute("DELETE FROM kb_chunks WHERE article_id = $1", article_id)
+    await conn.execute(
+        """INSERT INTO kb_chunks (article_id, brand_id, language, position, title, heading,
+                                  text, config, model, embedding)
+           SELECT a.id, a.brand_id, a.language, u.position, u.title, u.heading, u.text,
+                  (CASE a.language WHEN 'en' THEN 'english' WHEN 'fr' THEN 'french'
+                                   ELSE 'simple' END)::regconfig,
+                  $2, u.embedding::vector
+             FROM kb_articles a,
+                  unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
+                  AS u(position, title, heading, text, embedding)
+            WHERE a.id = $1""",
+        article_id,
+        model,
+        [c.position for c in chunks],
+        [c.title for c in chunks],
+        [c.heading for c in chunks],
+        [c.text for c in chunks],
+        # As text: the pgvector codec encodes one vector, not an array of them.
+        [_literal(c.embedding) for c in chunks],
+    )
+
+
+def _literal(vector: NDArray[np.float32]) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+
+
+async def search(
+    conn: Conn,
+    *,
+    brand: str,
+    language: str,
+    statuses: Sequence[Status],
+    query: str,
+    vector: NDArray[np.float32],
+    model: str,
+    limit: int,
+    mode: Mode = "hybrid",
+) -> list[Hit]:
+    """The articles of the brand in the language that best answer ``query``, best first.
+
+    The text list matches any of the question's words (an OR of its lexemes: a question
+    rarely shares every word with its answer), ranked by ts_rank normalised by length; the
+    vector list is the nearest chunks. ``mode`` keeps one list alone (for measuring them)."""
+    text_on = mode in ("hybrid", "text")
+    vector_on = mode in ("hybrid", "vector")
+    async with conn.transaction():
+        # SET LOCAL lasts until the transaction ends: the pool's connection goes back as it
+        # came.
+        await conn.execute(f"SET LOCAL hnsw.ef_search = {CANDIDATES}")
+        rows = await conn.fetch(
+            f"""WITH scope AS (
+                   SELECT a.id FROM kb_articles a JOIN brands b ON b.id = a.brand_id
+                    WHERE b.slug = $1 AND a.language = $2 AND a.status = ANY($3)),
+               question AS (
+                   SELECT (SELECT string_agg(quote_literal(lexeme), ' | ')
+                             FROM unnest(to_tsvector($4::regconfig, $5)))::tsquery AS q),
+               text_hits AS (
+                   SELECT c.article_id, c.id AS chunk_id, ts_rank(c.words, question.q, 1) AS score
+                     FROM kb_chunks c, question
+                    WHERE $8 AND c.words @@ question.q AND c.article_id IN (SELECT id FROM scope)
+                    ORDER BY score DESC LIMIT {CANDIDATES}),
+               text_ranked AS (
+                   SELECT DISTINCT ON (article_id) article_id, chunk_id, score
+                     FROM text_hits ORDER BY article_id, score DESC),
+               text_list AS (
+                   SELECT article_id, chunk_id,
+                          row_number() OVER (ORDER BY score DESC, article_id) AS rank
+                     FROM text_ranked),
+               vector_hits AS (
+                   SELECT c.article_id, c.id AS chunk_id, c.embedding <=> $6 AS distance
+                     FROM kb_chunks c
+                    WHERE $9 AND c.model = $7 AND c.article_id IN (SELECT id FROM scope)
+                    ORDER BY c.embedding <=> $6 LIMIT {CANDIDATES}),
+               vector_ranked AS (
+                   SELECT DISTINCT ON (article_id) article_id, chunk_id, distance
+                     FROM vector_hits ORDER BY article_id, distance),
+               vector_list AS (
+                   SELECT article_id, chunk_id,
+                          row_number() OVER (ORDER BY distance, article_id) AS rank
+                     FROM vector_ranked),
+               fused AS (
+                   SELECT coalesce(t.article_id, v.article_id) AS article_id,
+                          coalesce(1.0 / ({RRF_K} + t.rank), 0)
+                            + coalesce(1.0 / ({RRF_K} + v.rank), 0) AS score,
+                          t.rank AS text_rank, v.rank AS vector_rank,
+                          coalesce(t.chunk_id, v.chunk_id) AS chunk_id
+                     FROM text_list t FULL JOIN vector_list v ON v.article_id = t.article_id)
+               SELECT {_ARTICLE}, f.score, f.text_rank, f.vector_rank, c.heading,
+                      c.text AS passage
+                 FROM fused f
+                 JOIN kb_articles a ON a.id = f.article_id
+                 JOIN brands b ON b.id = a.brand_id
+                 JOIN kb_chunks c ON c.id = f.chunk_id
+                ORDER BY f.score DESC, f.text_rank NULLS LAST, a.title
+                LIMIT $10""",
+            brand,
+            language,
+            list(statuses),
+            config_of(language),
+            query,
+            vector,
+            model,
+            text_on,
+            vector_on,
+            limit,
+        )
+    return [
+        Hit(
+            _article(r),
+            float(r["score"]),
+            r["text_rank"],
+            r["vector_rank"],
+            r["heading"],
+            r["passage"],
+        )
+        for r in rows
+    ]
