@@ -21,7 +21,7 @@ from nlu.slots import Form, Slot, read_forms, read_slots
 from nlu.sources import ProjectError as ProjectError
 from nlu.sources import line_of
 from nlu.sources import read_yaml as read_yaml
-from nlu.stories import Flow, read_flow
+from nlu.stories import Flow, read_flow, stitch
 from nlu.support import audit_config
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -153,6 +153,7 @@ def load_project(root: Path) -> Project:
         _read_document(project, path, document)
     if not project.examples:
         raise ProjectError(root / "data", None, "no NLU training examples found")
+    project.flows = stitch(project.flows)
     audit_config(project, config_path)
     known = set(project.intents)
     for example in project.examples:

@@ -41,6 +41,10 @@ class Flow:
     conditions: tuple[Step, ...] = ()
     conversation_start: bool = False
     wait_for_user_input: bool = True
+    # A story's checkpoints: it continues a story that ended at one of ``starts_at``, and
+    # the stories that start at ``ends_at`` continue it.
+    starts_at: tuple[str, ...] = ()
+    ends_at: tuple[str, ...] = ()
 
 
 def read_flow(project: Project, path: Path, item: Any, *, is_rule: bool) -> list[Flow]:
@@ -53,7 +57,10 @@ def read_flow(project: Project, path: Path, item: Any, *, is_rule: bool) -> list
     for condition in item.get("condition") or []:
         conditions += _plain_steps(project, path, name, condition, in_rule=is_rule)
     alternatives: list[list[Step]] = [[]]
-    for step in item.get("steps") or []:
+    raw = list(item.get("steps") or [])
+    starts_at = _leading_checkpoints(raw)
+    ends_at = _leading_checkpoints(raw[len(starts_at) :][::-1])[::-1]
+    for step in raw[len(starts_at) : len(raw) - len(ends_at)]:
         if not isinstance(step, dict):
             raise ProjectError(path, line_of(item), f"{kind} {name!r}: bad step {step!r}")
         if "or" in step:
@@ -81,8 +88,59 @@ def read_flow(project: Project, path: Path, item: Any, *, is_rule: bool) -> list
             tuple(conditions),
             conversation_start=bool(item.get("conversation_start")),
             wait_for_user_input=item.get("wait_for_user_input") is not False,
+            starts_at=tuple(starts_at),
+            ends_at=tuple(ends_at),
         )
         for steps in alternatives
+    ]
+
+
+def _leading_checkpoints(steps: list[Any]) -> list[str]:
+    names = []
+    for step in steps:
+        if not (isinstance(step, dict) and "checkpoint" in step):
+            break
+        names.append(str(step["checkpoint"]))
+    return names
+
+
+# How many stories a chain of checkpoints joins, at most (Rasa's story graph unrolls them
+# too; a loop of checkpoints stops here).
+MAX_LINKS = 4
+
+
+def stitch(flows: list[Flow]) -> list[Flow]:
+    """Stories joined at their checkpoints, as Rasa's story graph joins them: each story that
+    does not start at a checkpoint, continued by every story that starts where it ends.
+    Rules and stories without checkpoints are kept as they are."""
+    by_start: dict[str, list[Flow]] = {}
+    for flow in flows:
+        for name in flow.starts_at:
+            by_start.setdefault(name, []).append(flow)
+    joined: list[Flow] = []
+    for flow in flows:
+        if flow.is_rule or not flow.starts_at:
+            joined += _continued(flow, by_start, MAX_LINKS)
+    return joined
+
+
+def _continued(flow: Flow, by_start: dict[str, list[Flow]], links: int) -> list[Flow]:
+    following = [f for name in flow.ends_at for f in by_start.get(name, [])]
+    if not following or links <= 1:
+        return [flow]
+    return [
+        longer
+        for after in following
+        for longer in _continued(
+            Flow(
+                f"{flow.name} > {after.name}",
+                flow.steps + after.steps,
+                False,
+                ends_at=after.ends_at,
+            ),
+            by_start,
+            links - 1,
+        )
     ]
 
 
