@@ -117,7 +117,9 @@ class _SingleTextScorer:
         self._weights = np.ascontiguousarray(classifier.coef_.T, dtype=np.float64)
         self._intercept = np.asarray(classifier.intercept_, dtype=np.float64)
 
-    def scores(self, text: str) -> NDArray[np.float64]:
+    def scores(
+        self, text: str, embedding: NDArray[np.float64] | None = None
+    ) -> NDArray[np.float64]:
         total = self._intercept.copy()
         for block in self._blocks:
             counts = Counter(
@@ -133,7 +135,8 @@ class _SingleTextScorer:
             total += values @ self._weights[index + block.offset]
         for part in self._dense:
             columns = slice(part.offset, part.offset + DIMENSIONS)
-            total += part.vectors.embed(text) @ self._weights[columns]
+            meaning = part.vectors.embed(text) if embedding is None else embedding
+            total += meaning @ self._weights[columns]
         return total
 
 
@@ -199,14 +202,19 @@ class IntentClassifier:
             self.held_out = HeldOut(_softmax(scores / best), fold_of)
         return best
 
-    def rank(self, text: str) -> tuple[IntentScore, ...]:
+    def rank(
+        self, text: str, embedding: NDArray[np.float64] | None = None
+    ) -> tuple[IntentScore, ...]:
+        """The intents by probability; ``embedding`` is the text's sentence embedding when
+        the caller has computed it already (nlu.embedding)."""
         if self._model is None:
             raise RuntimeError("the classifier is not trained")
         if len(self._classes) < 3:
             return self.rank_many([text])[0]  # binary: one coefficient row, not one per class
         if self._scorer is None:
             self._scorer = _SingleTextScorer(self._model)
-        probabilities = _softmax(self._scorer.scores(text)[np.newaxis, :] / self.temperature)
+        scores = self._scorer.scores(text, embedding)
+        probabilities = _softmax(scores[np.newaxis, :] / self.temperature)
         return self._ranking(probabilities[0])
 
     def decision_scores(self, texts: Sequence[str]) -> NDArray[np.float64]:

@@ -52,6 +52,9 @@ from nlu.support import still_unsupported
 if TYPE_CHECKING:
     # scikit-learn takes a second or more to import: training imports it, and so does
     # unpickling a cached model, but importing this module does not.
+    import numpy as np
+    from numpy.typing import NDArray
+
     from nlu.classifier import IntentClassifier
     from nlu.scope import ScopeDetector
 
@@ -99,7 +102,12 @@ class Model:
         if chosen is not None:
             return chosen
         masked = self.extractor.mask(text)
-        return self.interpret_ranked(text, self.classifier.rank(masked), masked)
+        if self.scope is None:
+            return self.interpret_ranked(text, self.classifier.rank(masked), masked)
+        # The classifier and the detector share the one embedding of the text.
+        embedding = self.scope.embed(masked)
+        ranking = self.classifier.rank(masked, embedding)
+        return self.interpret_ranked(text, ranking, masked, embedding)
 
     def _payload(self, text: str) -> Interpretation | None:
         """A button's payload, as Rasa reads it: ``/intent`` or ``/intent{"slot": "value"}``
@@ -126,7 +134,11 @@ class Model:
         )
 
     def interpret_ranked(
-        self, text: str, ranking: tuple[IntentScore, ...], masked: str | None = None
+        self,
+        text: str,
+        ranking: tuple[IntentScore, ...],
+        masked: str | None = None,
+        embedding: NDArray[np.float64] | None = None,
     ) -> Interpretation:
         """The intent, or the fallback when the message is out of scope. With a detector,
         it decides instead of the FallbackClassifier's raw thresholds, which mean different
@@ -138,7 +150,7 @@ class Model:
         scope = None
         if self.scope is not None:
             masked = self.extractor.mask(text) if masked is None else masked
-            scope = self.scope.judge(masked, ranking)
+            scope = self.scope.judge(masked, ranking, embedding)
             fallback = scope.out_of_scope and intent not in OUT_OF_SCOPE_INTENTS
         else:
             fallback = confidence < self.threshold or confidence - second < self.ambiguity

@@ -178,7 +178,6 @@ class ScopeDetector:
         classes: Sequence[str],
         geometry: _Geometry,
         vocabulary: _Vocabulary,
-        scaler: StandardScaler,
         weights: NDArray[np.float64],
         bias: float,
         understood: NDArray[np.float64],
@@ -189,7 +188,6 @@ class ScopeDetector:
         self._outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in self._classes])
         self._geometry = geometry
         self._vocabulary = vocabulary
-        self._scaler = scaler
         self._weights = weights
         self._bias = bias
         # The combined scores of the understood held-out examples, sorted: the calibration.
@@ -248,18 +246,30 @@ class ScopeDetector:
         inside = np.array([e.features() for e in inside_rows])
         understood = inside[np.array(right)]
         outside = np.array([e.features() for e in outside_rows])
-        scaler, weights, bias = _weigh(inside, outside)
-        scores = np.sort(scaler.transform(understood) @ weights + bias)
+        weights, bias = _weigh(inside, outside)
+        scores = np.sort(understood @ weights + bias)
         floors = np.quantile(understood * -SIGNS, REASON_SHARE, axis=0)
-        return cls(classes, geometry, vocabulary, scaler, weights, bias, scores, floors)
+        return cls(classes, geometry, vocabulary, weights, bias, scores, floors)
 
-    def evidence(self, text: str, ranking: Sequence[IntentScore]) -> Evidence:
-        """``text`` as the classifier saw it (entities masked) and its ranking."""
+    def embed(self, text: str) -> NDArray[np.float64]:
+        """The text's sentence embedding, as the classifier's features compute it."""
+        return token_vectors().embed(text)
+
+    def evidence(
+        self,
+        text: str,
+        ranking: Sequence[IntentScore],
+        embedding: NDArray[np.float64] | None = None,
+    ) -> Evidence:
+        """``text`` as the classifier saw it (entities masked), its ranking, and its
+        embedding when the caller has it already."""
+        if embedding is None:
+            embedding = token_vectors().embed(text)
         probabilities = np.zeros(len(self._classes))
         for scored in ranking:
             if scored.name in self._index:
                 probabilities[self._index[scored.name]] = scored.confidence
-        close, near = self._geometry.closeness(token_vectors().embed(text)[np.newaxis, :])
+        close, near = self._geometry.closeness(embedding[np.newaxis, :])
         return _evidence(
             probabilities,
             close[0],
@@ -269,11 +279,17 @@ class ScopeDetector:
             self._vocabulary.coverage(text),
         )
 
-    def judge(self, text: str, ranking: Sequence[IntentScore]) -> Scope:
-        """``text`` as the classifier saw it (entities masked) and its ranking."""
-        evidence = self.evidence(text, ranking)
+    def judge(
+        self,
+        text: str,
+        ranking: Sequence[IntentScore],
+        embedding: NDArray[np.float64] | None = None,
+    ) -> Scope:
+        """``text`` as the classifier saw it (entities masked), its ranking, and its
+        embedding when the caller has it already."""
+        evidence = self.evidence(text, ranking, embedding)
         features = np.array(evidence.features())
-        combined = float(self._scaler.transform(features[np.newaxis, :])[0] @ self._weights)
+        combined = float(features @ self._weights)
         combined += self._bias
         score = float(np.searchsorted(self._understood, combined)) / len(self._understood)
         flagged = combined > self._threshold
@@ -331,7 +347,7 @@ def _evidence(
 
 def _weigh(
     inside: NDArray[np.float64], outside: NDArray[np.float64]
-) -> tuple[StandardScaler, NDArray[np.float64], float]:
+) -> tuple[NDArray[np.float64], float]:
     """A logistic regression from in-scope (0) to out-of-scope (1) evidence, refitted
     without any feature whose weight comes out with the wrong sign (a quirk of this data,
     which would make some in-scope evidence count against a message)."""
@@ -347,7 +363,9 @@ def _weigh(
         weights[kept] = model.coef_[0]
         wrong = (weights * SIGNS < 0) & kept
         if not wrong.any() or kept.sum() == 1:
-            return scaler, weights, float(model.intercept_[0])
+            # Fitted on standardised features; folded back so a parse is one dot product.
+            raw = weights / scaler.scale_
+            return raw, float(model.intercept_[0] - scaler.mean_ @ raw)
         kept &= ~wrong
 
 
