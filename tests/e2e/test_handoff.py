@@ -126,13 +126,16 @@ def report(results: list[tuple[str, str, str, dict[str, Any]]]) -> dict[str, flo
 async def test_first_messages_that_need_a_person_reach_one(
     server: harness.RunningServer, part: str
 ) -> None:
-    """Measured through the widget on the tuning part: recall 1.000 (166/166, en and fr),
-    needless handoffs 0.018 (2/110, both French: a password-reset question the classifier
-    took for negotiation, a child-lock question the bot itself handed over)."""
+    """Measured through the widget (embedded engine) when the detectors were done:
+    tuning part recall 1.000 (248/248, en and fr), needless handoffs 0/70 (en) and 4/70 (fr:
+    a password-reset question the classifier took for negotiation, a child-lock question
+    and a tracking-number question the bot itself handed over, an order-history question
+    it took for out of scope); held-out part, run once at the end, recall 36/36 (en) and
+    35/36 (fr: a courier asking for the card's code), needless handoffs 0/25 and 0/25."""
     results = await first_messages(server, part)
     rates = report(results)
     for language in ("en", "fr"):
-        assert rates[f"recall/{language}"] >= 0.92
+        assert rates[f"recall/{language}"] >= 0.94
         assert rates[f"needless/{language}"] <= 0.1
     # A safety incident or a taken-over account is urgent, not normal.
     for category, _, words, seen in results:
@@ -145,7 +148,8 @@ async def test_conversations_reach_a_person_when_they_need_one(
     server: harness.RunningServer, part: str
 ) -> None:
     """Played turn by turn: each conversation that needs a person reaches one by its last
-    turn; those that do not stay with the bot throughout."""
+    turn; those that do not stay with the bot throughout. Measured 22/22 (tuning) and 10/10
+    (held out)."""
     wrong = []
     for conversation in LABELLED["conversations"][part]:
         session = await new_session(server.base_url)
