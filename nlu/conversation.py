@@ -61,7 +61,9 @@ class Conversations:
     ) -> BotTurn:
         tracker = await self._tracker(project, policy, dialogue)
         current = dialogue.interpretation
-        tracker.update(ActionExecuted(ACTION_LISTEN))
+        if tracker.latest_action != ACTION_LISTEN:
+            # The last turn ended without its listen (a new or rebuilt tracker, a fallback).
+            tracker.update(ActionExecuted(ACTION_LISTEN))
         if any(s.name == LANGUAGE_SLOT for s in project.slots):
             tracker.update(SlotSet(LANGUAGE_SLOT, dialogue.language))
         tracker.update(UserUttered(current.intent, current.entities, current.text))
@@ -104,6 +106,7 @@ class Conversations:
             prediction = policy.predict(tracker)
             action = prediction.action
             if action == ACTION_LISTEN:
+                tracker.update(ActionExecuted(ACTION_LISTEN, hidden=prediction.hide))
                 break
             context.slots.clear()
             context.slots.update(tracker.slots, **{LANGUAGE_SLOT: context.language})
@@ -131,7 +134,7 @@ class Conversations:
                     break  # a form refused as it starts: nothing to go back to
                 log.warning("custom action not available in the embedded engine", action=action)
                 return BotTurn(tuple(context.messages), BOT_REQUESTED, f"no action {action}")
-            tracker.update(ActionExecuted(action))
+            tracker.update(ActionExecuted(action, hidden=prediction.hide))
             tracker.extend(events)
             if context.handoff is not None:
                 break
@@ -252,18 +255,27 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
     async def silently(_slot: str, _slots: Mapping[str, Any]) -> None:
         return None
 
+    def executed(name: str) -> ActionExecuted:
+        # Hidden from memoisation as it was when it ran, if a hidden rule predicts it now.
+        predicted = policy.predict(tracker)
+        return ActionExecuted(name, hidden=predicted.hide and predicted.action == name)
+
     async def replay_form(name: str) -> None:
+        ran = executed(name)
         events = await run_form(project.forms[name], tracker, nothing_to_validate, silently)
         if events is None:
             tracker.update(LoopRejected(name))
         else:
-            tracker.update(ActionExecuted(name))
+            tracker.update(ran)
             tracker.extend(events)
 
     for turn in history:
         loop = tracker.active_loop
         if turn.intent is not None:
-            tracker.update(ActionExecuted(ACTION_LISTEN))
+            if tracker.events:
+                tracker.update(executed(ACTION_LISTEN))
+            else:
+                tracker.update(ActionExecuted(ACTION_LISTEN))
             tracker.update(UserUttered(turn.intent, turn.entities))
             tracker.extend(extract_slots(project, tracker))
         elif turn.action == DEFAULT_FALLBACK:
@@ -274,7 +286,7 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
             if loop and not tracker.loop_rejected and tracker.latest_action == ACTION_LISTEN:
                 # The form ran first and said nothing (it finished, or declined).
                 await replay_form(loop)
-            tracker.update(ActionExecuted(turn.action))
+            tracker.update(executed(turn.action))
     return tracker
 
 
@@ -284,7 +296,8 @@ def revert_last_message(tracker: Tracker) -> None:
     last = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=None)
     if last is None:
         return
-    cut = last - 1 if last > 0 and events[last - 1] == ActionExecuted(ACTION_LISTEN) else last
+    before = events[last - 1] if last > 0 else None
+    cut = last - 1 if isinstance(before, ActionExecuted) and before.name == ACTION_LISTEN else last
     replayed = Tracker({name: None for name in tracker.slots})
     replayed.slots.update(_initial(tracker, events))
     replayed.extend(events[:cut])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nlu.base import Entity
@@ -54,7 +54,9 @@ class Turn:
 @dataclass(frozen=True, slots=True)
 class Prediction:
     action: str
-    policy: str  # "rule", "memo", "ted" or "fallback"
+    policy: str  # "loop", "loop_return", "rule", "memo", "ted" or "fallback"
+    # A rule's turn no story goes through: memoisation will not see it (hide_rule_turn).
+    hide: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class _Rule:
     action: str
     weight: int  # how specific it is: RulePolicy prefers its longest key
     name: str
+    source: str = ""  # what names this prediction (Rasa's rule key)
 
 
 def flow_events(flow: Flow, *, rule: bool) -> list[Event]:
@@ -95,13 +98,18 @@ class DialoguePolicy:
         self._augmented = bool(memo)
         memo = memo or project.component("MemoizationPolicy")
         self._max_history = int(memo.get("max_history") or DEFAULT_MAX_HISTORY)
-        self._rules = [r for f in project.flows if f.is_rule for r in self._rule_keys(f)]
-        self._memo: dict[tuple[State, ...], str | None] = {}
-        for flow in project.flows:
-            if not flow.is_rule:
-                self._memorise(flow)
-        self._ted = bool(project.component("TEDPolicy"))
+        rules = [r for f in project.flows if f.is_rule for r in self._rule_keys(f)]
+        self._rules = [replace(r, source=f"rule {i}") for i, r in enumerate(rules)]
         self._stories = [f for f in project.flows if not f.is_rule]
+        self._rule_only = _rule_only_names(project.flows)
+        self._memo: dict[tuple[State, ...], str | None] = {}
+        for flow in self._stories:
+            self._memorise(flow)
+        self._ted = bool(project.component("TEDPolicy"))
+        sources = {r.source for r in self._rules}
+        sources |= {f"loop {name}" for name in project.forms}
+        sources |= {f"loop {name} listen" for name in project.forms}
+        self._hidden = frozenset(sources - self._sources_in_stories())
 
     def _rule_keys(self, flow: Flow) -> list[_Rule]:
         events = flow_events(flow, rule=True)
@@ -135,25 +143,32 @@ class DialoguePolicy:
             # Stories that disagree on a stretch teach nothing about it, as in Rasa.
             self._memo[key] = action if known == action else None
 
+    def _sources_in_stories(self) -> set[str]:
+        """The rules (and loops) whose predictions some story goes through, as RulePolicy
+        finds them replaying the stories; the turns of the others are hidden from
+        memoisation."""
+        used: set[str] = set()
+        for story in self._stories:
+            events = [*flow_events(story, rule=False), ActionExecuted(ACTION_LISTEN)]
+            tracker = Tracker(dict(self._initial))
+            first = True
+            for event in events:
+                if isinstance(event, ActionExecuted) and not first:
+                    predicted = self._by_rules(tracker)
+                    if predicted is not None and predicted[0].action == event.name:
+                        used.add(predicted[1])
+                first = first and not isinstance(event, ActionExecuted)
+                tracker.update(event)
+        return used
+
     def predict(self, tracker: Tracker) -> Prediction:
         """The next action after the tracker's events (a conversation from its start)."""
         events = tracker.events
-        loop = tracker.active_loop
-        if loop and not tracker.loop_rejected:
-            # An active form runs after each message, then listens (RulePolicy's loop
-            # happy path); rules only apply when it declined to run.
-            return Prediction(ACTION_LISTEN if tracker.latest_action == loop else loop, "loop")
-        states = self._featurizer.states(events, self._initial)
-        rule = self._rule_for(states)
-        if rule is not None:
-            if (
-                loop
-                and rule.action == ACTION_LISTEN
-                and not any(f[0] == "loop" for f in rule.states[-1])
-            ):
-                # A general rule ended inside a form: back to the form, which asks again.
-                return Prediction(loop, "loop_return")
-            return Prediction(rule.action, "rule")
+        by_rules = self._by_rules(tracker)
+        if by_rules is not None:
+            prediction, source = by_rules
+            return replace(prediction, hide=source in self._hidden)
+        states = self._featurizer.story_states(events, self._initial, self._rule_only)
         action = self._memo.get(tuple(states[-self._max_history :]))
         if action is None and self._augmented:
             action = self._recall_by_forgetting(events)
@@ -164,6 +179,27 @@ class DialoguePolicy:
             if guessed is not None:
                 return Prediction(guessed, "ted")
         return Prediction(DEFAULT_FALLBACK, "fallback")
+
+    def _by_rules(self, tracker: Tracker) -> tuple[Prediction, str] | None:
+        """What RulePolicy predicts (an active loop first, then the rules), and its source."""
+        loop = tracker.active_loop
+        if loop and not tracker.loop_rejected:
+            # An active form runs after each message, then listens (RulePolicy's loop
+            # happy path); rules only apply when it declined to run.
+            if tracker.latest_action == loop:
+                return Prediction(ACTION_LISTEN, "loop"), f"loop {loop} listen"
+            return Prediction(loop, "loop"), f"loop {loop}"
+        rule = self._rule_for(self._featurizer.states(tracker.events, self._initial))
+        if rule is None:
+            return None
+        if (
+            loop
+            and rule.action == ACTION_LISTEN
+            and not any(f[0] == "loop" for f in rule.states[-1])
+        ):
+            # A general rule ended inside a form: back to the form, which asks again.
+            return Prediction(loop, "loop_return"), rule.source
+        return Prediction(rule.action, "rule"), rule.source
 
     def _rule_for(self, states: Sequence[State]) -> _Rule | None:
         best: _Rule | None = None
@@ -179,7 +215,7 @@ class DialoguePolicy:
         starts = [i for i, e in enumerate(events) if isinstance(e, ActionExecuted)]
         recent = starts[-self._max_history :] if len(starts) > self._max_history else starts
         for start in recent:
-            states = self._featurizer.states(events[start:], self._initial)
+            states = self._featurizer.story_states(events[start:], self._initial, self._rule_only)
             action = self._memo.get(tuple(states[-self._max_history :]))
             if action is not None:
                 return action
@@ -206,6 +242,17 @@ class DialoguePolicy:
                 if score > 0 and (best is None or score > best[0]):
                     best = (score, following)
         return best[1] if best is not None else None
+
+
+def _rule_only_names(flows: Sequence[Flow]) -> frozenset[str]:
+    """Slots and loops that rules mention and no story does: memoisation ignores them."""
+
+    def named(flow: Flow) -> set[str]:
+        return {s.name for s in (*flow.conditions, *flow.steps) if s.kind in ("slot", "loop")}
+
+    in_rules = {n for f in flows if f.is_rule for n in named(f)}
+    in_stories = {n for f in flows if not f.is_rule for n in named(f)}
+    return frozenset(in_rules - in_stories - {""})
 
 
 def _rule_applies(rule: Sequence[State], conversation: Sequence[State]) -> bool:

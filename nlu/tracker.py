@@ -47,6 +47,9 @@ class SlotSet:
 @dataclass(frozen=True, slots=True)
 class ActionExecuted:
     name: str
+    # Predicted by a rule that no story goes through (Rasa's hide_rule_turn): the stories'
+    # memoisation does not see this turn. Not part of what the event is.
+    hidden: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,42 @@ class Featurizer:
                 states.append(self.state(tracker))
             tracker.update(event)
         states.append(self.state(tracker))
+        return states
+
+    def story_states(
+        self, events: Sequence[Event], slots: dict[str, Any], rule_only: frozenset[str]
+    ) -> list[State]:
+        """The states the stories' memoisation sees, as Rasa's ML policies do: turns of rules
+        that no story goes through are left out (the next state keeps the last action the
+        stories know), and so are the slots and loops only rules mention (``rule_only``:
+        their names)."""
+        tracker = Tracker(dict(slots))
+        states: list[State] = []
+        last_prev: Feature | None = None
+        hidden = False
+        priors: list[tuple[State, str | None, str | None, bool]] = []
+        for event in events:
+            if isinstance(event, ActionExecuted):
+                priors.append(
+                    (self.state(tracker), tracker.latest_action, tracker.active_loop, event.hidden)
+                )
+            tracker.update(event)
+        priors.append((self.state(tracker), tracker.latest_action, tracker.active_loop, False))
+        for state, latest, loop, hide in priors:
+            if not hidden:
+                last_prev = next((f for f in state if f[0] == "prev"), None)
+            if not (loop and latest == loop):
+                hidden = hide
+            if hidden:
+                continue
+            kept = {f for f in state if not (f[0] in ("slot", "loop") and f[1] in rule_only)}
+            if states and ("prev", ACTION_LISTEN) not in kept:
+                # After a bot action the message is the one the previous state saw.
+                kept = {f for f in kept if f[0] not in ("intent", "entity")}
+                kept |= {f for f in states[-1] if f[0] in ("intent", "entity")}
+            if last_prev is not None:
+                kept = {f for f in kept if f[0] != "prev"} | {last_prev}
+            states.append(frozenset(kept))
         return states
 
     def state(self, tracker: Tracker) -> State:
