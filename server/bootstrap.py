@@ -42,6 +42,7 @@ from server.services.agents import AgentStore
 from server.services.api_tokens import TokenService
 from server.services.backends import ConsoleBackendImpl
 from server.services.embedder import Embedder, WordLlamaEmbedder
+from server.services.kb import KnowledgeBase
 from server.services.mail_delivery import MailDelivery
 from server.services.mailroom import Mailroom
 from server.services.passwords import PasswordService
@@ -108,6 +109,8 @@ class Services:
     embedder: Embedder | None = None
     # Handoff summaries (a chat model's too with SWITCHBOARD_LLM_URL).
     summaries: Summaries | None = None
+    # The knowledge base: articles, their search, the help center (issue 18).
+    kb: KnowledgeBase | None = None
 
 
 async def open_database(
@@ -384,6 +387,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         account_mail=account_mail,
         embedder=embedder,
         summaries=summaries,
+        kb=KnowledgeBase(pool, WordLlamaEmbedder()),
     )
 
 

@@ -4,6 +4,7 @@ handlers live in ``agent_endpoints`` and ``conversation_endpoints``; what they s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from starlette.middleware import Middleware
@@ -169,9 +170,11 @@ def routes(
     origins: frozenset[str],
     cookie: SessionCookie,
     throttle: LoginThrottle | None = None,
+    more_api: Sequence[BaseRoute] = (),
 ) -> list[BaseRoute]:
     """The console's page, files, REST API and WebSocket; only the API and the socket carry
-    the session cookie."""
+    the session cookie. ``more_api``: routes the server adds under /console with the same
+    session and Origin check (the knowledge base's)."""
     console = Console(hub, backend, agents, accounts, origins, throttle or LoginThrottle())
     session = Middleware(
         SessionMiddleware,
@@ -187,7 +190,7 @@ def routes(
         Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
         Mount(
             "/console",
-            routes=[*API, WebSocketRoute("/ws", hub.endpoint)],
+            routes=[*API, *more_api, WebSocketRoute("/ws", hub.endpoint)],
             middleware=[session, Middleware(ConsoleScope, console=console)],
         ),
     ]

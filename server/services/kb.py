@@ -169,24 +169,37 @@ class KnowledgeBase:
 
     async def articles(
         self,
-        brands: Sequence[str] | None,
+        brand_ids: Sequence[UUID] | None,
         *,
+        brand: str | None = None,
         language: str | None = None,
         statuses: Sequence[Status] = ("draft", "published"),
         category: str | None = None,
     ) -> list[Article]:
+        """Articles of these brands (None: all), or of the one named ``brand`` among them."""
         async with self._pool.acquire() as conn:
             return await store.articles(
-                conn, brands, language=language, statuses=statuses, category=category
+                conn,
+                brand_ids,
+                brand=brand,
+                language=language,
+                statuses=statuses,
+                category=category,
             )
 
     async def languages(self, brand: str) -> list[str]:
         async with self._pool.acquire() as conn:
             return await store.languages(conn, brand)
 
-    async def brand_exists(self, brand: str) -> bool:
+    async def brand_id(self, brand: str) -> UUID | None:
+        """The brand's id by its slug, or None when there is no such brand."""
         async with self._pool.acquire() as conn:
-            return await store.brand_id(conn, brand) is not None
+            return await store.brand_id(conn, brand)
+
+    async def brand_name(self, brand: str) -> str | None:
+        """The brand's name for people (its help center's title), or None."""
+        async with self._pool.acquire() as conn:
+            return await store.brand_name(conn, brand)
 
     async def versions(self, article_id: UUID) -> list[Version]:
         async with self._pool.acquire() as conn:

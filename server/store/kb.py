@@ -145,8 +145,9 @@ async def brand_id(conn: Conn, slug: str) -> UUID | None:
     return found
 
 
-async def brand_slugs(conn: Conn) -> list[str]:
-    return [r["slug"] for r in await conn.fetch("SELECT slug FROM brands ORDER BY slug")]
+async def brand_name(conn: Conn, slug: str) -> str | None:
+    found: str | None = await conn.fetchval("SELECT name FROM brands WHERE slug = $1", slug)
+    return found
 
 
 async def article(conn: Conn, article_id: UUID) -> Article | None:
@@ -183,22 +184,26 @@ async def article_by_source(conn: Conn, brand_id: UUID, source: str) -> Article 
 
 async def articles(
     conn: Conn,
-    brands: Sequence[str] | None,
+    brand_ids: Sequence[UUID] | None,
     *,
+    brand: str | None = None,
     language: str | None = None,
     statuses: Sequence[Status] = ("draft", "published"),
     category: str | None = None,
     limit: int = 1000,
 ) -> list[Article]:
-    """Articles of these brands (None: every brand), by category then title."""
+    """Articles of these brands (None: every brand), narrowed to one brand's slug when
+    ``brand`` is given; by brand, language, category, then title."""
     rows = await conn.fetch(
         f"""SELECT {_ARTICLE} FROM kb_articles a JOIN brands b ON b.id = a.brand_id
-             WHERE ($1::text[] IS NULL OR b.slug = ANY($1))
-               AND ($2::text IS NULL OR a.language = $2)
-               AND a.status = ANY($3)
-               AND ($4::text IS NULL OR a.category = $4)
-             ORDER BY b.slug, a.language, a.category, a.title, a.id LIMIT $5""",
-        list(brands) if brands is not None else None,
+             WHERE ($1::uuid[] IS NULL OR a.brand_id = ANY($1))
+               AND ($2::text IS NULL OR b.slug = $2)
+               AND ($3::text IS NULL OR a.language = $3)
+               AND a.status = ANY($4)
+               AND ($5::text IS NULL OR a.category = $5)
+             ORDER BY b.slug, a.language, a.category, a.title, a.id LIMIT $6""",
+        list(brand_ids) if brand_ids is not None else None,
+        brand,
         language,
         list(statuses),
         category,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from base64 import b64encode
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from websockets.exceptions import InvalidStatus
 from server import events
 from server.http.app import create_app
 from server.services import demo
+from server.services.kb import Author
+from server.store.kb import Draft
 from tests.channels.webchat_client import close_code
 from tests.harness import RunningServer
 from tests.web_console.brands import ROLES, Brand, person, signed_in, two_brands
@@ -49,6 +52,9 @@ from web_console.port import Agent
 #             (another role there: 403; none there: 404)
 #   admin     admins only (the people area)
 #   design    bot designers (of any brand: one bot serves them all), admins
+#   kb-read   a knowledge-base article: any role in its brand, admins (none there: 404)
+#   kb-edit   …written: editors and supervisors of its brand, admins (another role there:
+#             403; none there: 404)
 CONSOLE = {
     ("POST", "/console/api/login"): "public",
     ("POST", "/console/api/logout"): "anyone",
@@ -107,6 +113,14 @@ CONSOLE = {
     ("POST", "/console/api/people"): "admin",
     ("GET", "/console/api/audit"): "admin",
     ("PUT", "/console/api/people/{id}/access"): "admin",
+    ("GET", "/console/api/kb/articles"): "session",
+    ("POST", "/console/api/kb/articles"): "kb-edit",
+    ("GET", "/console/api/kb/articles/{id}"): "kb-read",
+    ("PUT", "/console/api/kb/articles/{id}"): "kb-edit",
+    ("DELETE", "/console/api/kb/articles/{id}"): "kb-edit",
+    ("POST", "/console/api/kb/articles/{id}/publish"): "kb-edit",
+    ("GET", "/console/api/kb/articles/{id}/versions"): "kb-read",
+    ("POST", "/console/api/kb/preview"): "session",
 }
 # Routes that are not the console's nor the admin API's, each with how it is guarded.
 ELSEWHERE = {
@@ -127,6 +141,10 @@ ELSEWHERE = {
     "/console/password": "public page (set a password from an invite or reset link)",
     "/console/static": "public files",
     "/console/ws": "console session (the event matrix below)",
+    "/api/kb/search": "public: published articles, rate-limited",
+    "/help/{brand}": "public pages (the help center: published articles)",
+    "/help/{brand}/{lang}": "public pages (the help center: published articles)",
+    "/help/{brand}/{lang}/{slug}": "public pages (the help center: published articles)",
 }
 SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/login": {"email": "nobody@example.test", "password": "wrong"},
@@ -154,6 +172,9 @@ SAMPLE_BODIES: dict[str, Any] = {
         "brand_id": "00000000-0000-0000-0000-000000000000",
         "roles": ["agent"],
     },
+    "/console/api/kb/articles": {"brand": demo.BRAND_SLUG, "language": "en", "title": "Matrix"},
+    "/console/api/kb/articles/{id}": {"language": "en", "title": "Changed by the matrix"},
+    "/console/api/kb/preview": {"body": "# Matrix"},
 }
 
 
@@ -201,6 +222,11 @@ def expected(policy: str, caller: Caller) -> str:
         return "403"
     if policy == "design":
         return "allowed" if caller.role == "designer" else "403"
+    if policy in ("kb-read", "kb-edit"):
+        if caller.brand == "other":
+            return "404"
+        allowed = policy == "kb-read" or caller.role in ("supervisor", "editor")
+        return "allowed" if allowed else "403"
     if policy in ("rights", "manage"):
         if caller.brand == "other":
             return "404"
@@ -296,6 +322,14 @@ async def fresh_canned(server: RunningServer, brand: Brand) -> str:
     return str(value)
 
 
+async def fresh_article(server: RunningServer) -> str:
+    """A knowledge-base article of the demo brand (the shop's), made for one cell."""
+    kb = server.services.kb
+    assert kb is not None
+    draft = Draft("en", "", f"Matrix {uuid.uuid4().hex[:8]}", "Made for one cell.", "", [], "draft")
+    return str((await kb.create(demo.BRAND_SLUG, draft, Author(None, "matrix"))).id)
+
+
 async def body_for(server: RunningServer, path: str, brand: Brand) -> Any:
     if path == "/console/api/canned-responses":
         async with server.services.pool.acquire() as conn:
@@ -316,7 +350,7 @@ def concrete(path: str, brand: Brand, canned_id: str = "", brand_id: str = "") -
         )
     if path.startswith("/console/api/contacts/"):
         return path.replace("{id}", brand.contact_id)
-    if path.startswith("/console/api/canned-responses/"):
+    if path.startswith(("/console/api/canned-responses/", "/console/api/kb/articles/")):
         return path.replace("{id}", canned_id)
     return (
         path.replace("{id}", brand.conversation_id)
@@ -353,6 +387,8 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                 ):
                     continue  # checked in test_sessions; here it would end the sessions used below
                 canned = await fresh_canned(server, shop) if "canned-responses/" in path else ""
+                if "/kb/articles/" in path:
+                    canned = await fresh_article(server)
                 response = await http.request(
                     method,
                     concrete(path, shop, canned, shop_brand),
@@ -367,6 +403,8 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                         ("contact", f"'{shop.contact_id}'"),
                         ("canned response", f"'{canned}'"),
                         ("brand", shop_brand),
+                        ("article", f"'{canned}'"),
+                        ("brand", f"'{demo.BRAND_SLUG}'"),
                     )
                 ]
                 got, want = outcome(response, policy, tried), expected(policy, caller)
