@@ -156,7 +156,8 @@ def run(say: object = print) -> str:
     foreign = [text for messages in outside.values() for text in messages]
     with tempfile.TemporaryDirectory(prefix="sbnlu") as tmp:
         emit(f"nlu: embedded {FOLDS}-fold cross-validation, out-of-scope sets, left-out intents")
-        judged = cross_validate(project, FOLDS, out_of_scope=outside, leave_out=True)
+        # A smoke run leaves intents out of the small projects only: it shows the part works.
+        judged = cross_validate(project, FOLDS, out_of_scope=outside, leave_out=not SMOKE)
         # The accuracy table compares like with like: the project's own examples only, and
         # the time of the k trainings alone.
         embedded = summarise(
@@ -166,7 +167,7 @@ def run(say: object = print) -> str:
             [],
         )
         others = {}
-        for name, root in OTHER_PROJECTS.items():
+        for name, root in list(OTHER_PROJECTS.items())[: 1 if SMOKE else None]:
             if root.is_dir():
                 emit(f"nlu: out-of-scope detection on {name}")
                 others[name] = cross_validate(
