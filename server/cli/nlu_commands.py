@@ -36,7 +36,7 @@ DEFAULT_NLU_PROJECT = SHIPPED_PROJECT
 DEFAULT_RASA_BIN = Path(".cache/rasa-venv/bin/rasa")
 DEFAULT_RASA_OUT = Path(".cache/rasa-models")
 DEFAULT_CACHE = Path("var/nlu")
-TRAIN_STEPS = ("entities", "intents", "dialogue", "languages")
+TRAIN_STEPS = ("entities", "intents", "scope", "dialogue", "languages")
 
 ProjectOption = Annotated[
     Path, typer.Option("--project", help="The Rasa 3 project folder.", show_default=False)
