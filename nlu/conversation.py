@@ -22,7 +22,7 @@ from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
 from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy, Prediction
 from nlu.forms import FormDeclined, ask_actions, run_form
 from nlu.project import Project
-from nlu.slots import Slot, SlotMapping
+from nlu.slots import LANGUAGE_SLOT, Slot, SlotMapping
 from nlu.tracker import (
     ACTION_LISTEN,
     ActionExecuted,
@@ -39,7 +39,6 @@ log = structlog.get_logger(__name__)
 MAX_ACTIONS = 10
 # Conversations whose trackers are kept; an older one is rebuilt from its history.
 MAX_TRACKERS = 10_000
-LANGUAGE_SLOT = "language"
 
 
 class ActionRejected(Exception):

@@ -22,6 +22,7 @@ from typing import Any
 from nlu.base import Entity
 from nlu.project import Project, Response
 from nlu.stories import NOT_SET, Flow, Step
+from nlu.support import section
 from nlu.tracker import (
     ACTION_LISTEN,
     RULE_SNIPPET,
@@ -36,8 +37,8 @@ from nlu.tracker import (
 )
 
 DEFAULT_FALLBACK = "action_default_fallback"
-# Rasa's MemoizationPolicy default.
-DEFAULT_MAX_HISTORY = 5
+# How many turns back the TED stand-in compares when memoisation sets no max_history.
+TED_HISTORY = 5
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -94,18 +95,21 @@ class DialoguePolicy:
     def __init__(self, project: Project) -> None:
         self._featurizer = Featurizer(project)
         self._initial = {slot.name: slot.initial for slot in project.slots}
-        memo = project.component("AugmentedMemoizationPolicy")
-        self._augmented = bool(memo)
-        memo = memo or project.component("MemoizationPolicy")
-        self._max_history = int(memo.get("max_history") or DEFAULT_MAX_HISTORY)
+        policies = {str(p.get("name")): p for p in section(project, "policies")}
+        self._augmented = "AugmentedMemoizationPolicy" in policies
+        memo = policies.get("AugmentedMemoizationPolicy") or policies.get("MemoizationPolicy")
+        self._memorising = memo is not None
+        # Rasa's memoisation remembers whole stories unless max_history bounds it.
+        history = (memo or {}).get("max_history")
+        self._max_history: int | None = int(history) if history else None
         rules = [r for f in project.flows if f.is_rule for r in self._rule_keys(f)]
         self._rules = [replace(r, source=f"rule {i}") for i, r in enumerate(rules)]
         self._stories = [f for f in project.flows if not f.is_rule]
         self._rule_only = _rule_only_names(project.flows)
         self._memo: dict[tuple[State, ...], str | None] = {}
-        for flow in self._stories:
+        for flow in self._stories if self._memorising else ():
             self._memorise(flow)
-        self._ted = bool(project.component("TEDPolicy"))
+        self._ted = "TEDPolicy" in policies
         sources = {r.source for r in self._rules}
         sources |= {f"loop {name}" for name in project.forms}
         sources |= {f"loop {name} listen" for name in project.forms}
@@ -138,7 +142,7 @@ class DialoguePolicy:
         states = self._featurizer.states(events, self._initial)
         actions = [e.name for e in events if isinstance(e, ActionExecuted)]
         for index, action in enumerate(actions):
-            key = tuple(states[: index + 1][-self._max_history :])
+            key = self._window(states[: index + 1])
             known = self._memo.get(key, action)
             # Stories that disagree on a stretch teach nothing about it, as in Rasa.
             self._memo[key] = action if known == action else None
@@ -169,7 +173,7 @@ class DialoguePolicy:
             prediction, source = by_rules
             return replace(prediction, hide=source in self._hidden)
         states = self._featurizer.story_states(events, self._initial, self._rule_only)
-        action = self._memo.get(tuple(states[-self._max_history :]))
+        action = self._memo.get(self._window(states))
         if action is None and self._augmented:
             action = self._recall_by_forgetting(events)
         if action is not None:
@@ -179,6 +183,10 @@ class DialoguePolicy:
             if guessed is not None:
                 return Prediction(guessed, "ted")
         return Prediction(DEFAULT_FALLBACK, "fallback")
+
+    def _window(self, states: Sequence[State]) -> tuple[State, ...]:
+        """The stretch memoisation compares: the last max_history states, or all of them."""
+        return tuple(states if self._max_history is None else states[-self._max_history :])
 
     def _by_rules(self, tracker: Tracker) -> tuple[Prediction, str] | None:
         """What RulePolicy predicts (an active loop first, then the rules), and its source."""
@@ -213,10 +221,10 @@ class DialoguePolicy:
         forget from the oldest action to the next until the stories know the stretch (slots
         set in the forgotten part are forgotten too)."""
         starts = [i for i, e in enumerate(events) if isinstance(e, ActionExecuted)]
-        recent = starts[-self._max_history :] if len(starts) > self._max_history else starts
+        recent = starts if self._max_history is None else starts[-self._max_history :]
         for start in recent:
             states = self._featurizer.story_states(events[start:], self._initial, self._rule_only)
-            action = self._memo.get(tuple(states[-self._max_history :]))
+            action = self._memo.get(self._window(states))
             if action is not None:
                 return action
         return None
@@ -237,7 +245,8 @@ class DialoguePolicy:
             for index, step in enumerate(story.steps):
                 if step.kind not in ("intent", "action"):
                     continue
-                score = _suffix_score(story.steps[: index + 1], past, self._max_history)
+                history = self._max_history or TED_HISTORY
+                score = _suffix_score(story.steps[: index + 1], past, history)
                 following = _action_after(story.steps, index)
                 if score > 0 and (best is None or score > best[0]):
                     best = (score, following)

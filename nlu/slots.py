@@ -12,6 +12,9 @@ from nlu.sources import ProjectError, line_of
 if TYPE_CHECKING:
     from nlu.project import Project
 
+# The slot Switchboard fills with the customer's language, in both engines.
+LANGUAGE_SLOT = "language"
+
 
 @dataclass(frozen=True, slots=True)
 class SlotMapping:
@@ -74,7 +77,9 @@ def read_slots(project: Project, path: Path, value: Any) -> None:
         mappings = tuple(_mapping(m) for m in spec.get("mappings") or [] if isinstance(m, dict))
         for mapping in mappings:
             unsupported = _unsupported_mapping(mapping)
-            if unsupported:
+            # Switchboard itself sets a slot named language (the customer's), as its Rasa
+            # client does: a custom mapping there is filled.
+            if unsupported and name != LANGUAGE_SLOT:
                 project.note(path, line_of(spec), f"slot {name}: {unsupported[0]}", unsupported[1])
         kind = str(spec.get("type") or "any")
         influence = spec.get("influence_conversation")

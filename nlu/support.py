@@ -51,31 +51,57 @@ INSTEAD = {
     "ConveRTFeaturizer": "the engine's own word vectors instead",
     "LanguageModelFeaturizer": "the engine's own word vectors instead",
     "TEDPolicy": (
-        "no TED generalisation: stories are followed by memoization only; a conversation"
-        " that leaves them gets the fallback"
+        "no TED generalisation: where no rule or remembered stretch of a story matches, the"
+        " story whose latest intents and actions match best is followed"
     ),
     "UnexpecTEDIntentPolicy": "unexpected intents are not flagged",
 }
 
 
+# What Rasa runs when config.yml leaves a section empty (its default_config.yml).
+DEFAULT_PIPELINE = (
+    "WhitespaceTokenizer",
+    "RegexFeaturizer",
+    "LexicalSyntacticFeaturizer",
+    "CountVectorsFeaturizer",
+    "DIETClassifier",
+    "EntitySynonymMapper",
+    "ResponseSelector",
+    "FallbackClassifier",
+)
+DEFAULT_POLICIES = ("MemoizationPolicy", "RulePolicy", "UnexpecTEDIntentPolicy", "TEDPolicy")
+
+
+def section(project: Project, name: str) -> list[dict[str, Any]]:
+    """A config section's components, or the ones Rasa runs by default when it is empty."""
+    items = [i for i in project.config.get(name) or [] if isinstance(i, dict)]
+    if items:
+        return items
+    defaults = DEFAULT_PIPELINE if name == "pipeline" else DEFAULT_POLICIES
+    return [{"name": component} for component in defaults]
+
+
 def audit_config(project: Project, path: Path) -> None:
-    """Name every pipeline component and policy the embedded engine does not honour."""
-    for section in ("pipeline", "policies"):
-        for item in project.config.get(section) or []:
-            name = item.get("name") if isinstance(item, dict) else None
+    """Name every pipeline component and policy the embedded engine does not honour, Rasa's
+    defaults included when a section is empty."""
+    for name_of_section in ("pipeline", "policies"):
+        by_default = not project.config.get(name_of_section)
+        suffix = f" (Rasa's default {name_of_section})" if by_default else ""
+        for item in section(project, name_of_section):
+            name = item.get("name")
             if not isinstance(name, str) or name in REPLACED:
                 if name == "DIETClassifier" and _learns_entities(item):
                     project.note(
                         path,
                         _line(item),
-                        "DIETClassifier entity recognition",
+                        f"DIETClassifier entity recognition{suffix}",
                         "entities are the annotated values found in their context, regexes"
                         " and lookup tables; DIET's learned entities are not predicted",
                     )
                 continue
             instead = INSTEAD.get(name, "not run: a custom component or policy is not loaded")
-            label = "policy" if section == "policies" else "component"
-            project.note(path, _line(item), f"{label} {name}", instead)
+            label = "policy" if name_of_section == "policies" else "component"
+            project.note(path, _line(item), f"{label} {name}{suffix}", instead)
 
 
 def still_unsupported(project: Project, *, duckling: bool) -> list[str]:

@@ -43,6 +43,13 @@ def moodbot_with(tmp_path: Path, stories: str) -> Path:
     project = tmp_path / "bot"
     shutil.copytree(MOODBOT, project)
     (project / "data" / "stories.yml").write_text(stories)
+    # Memoisation and rules only: no TED (Rasa's default) to generalise past the stories.
+    config = project / "config.yml"
+    config.write_text(
+        config.read_text().replace(
+            "policies:", "policies:\n  - name: MemoizationPolicy\n  - name: RulePolicy"
+        )
+    )
     return project
 
 
@@ -57,7 +64,7 @@ def test_stories_are_joined_where_one_ends_at_a_checkpoint_another_starts(
         ("greeted > not fine", ["greet", "utter_greet", "deny", "utter_cheer_up"]),
         ("greeted > not fine", ["greet", "utter_greet", "mood_unhappy", "utter_cheer_up"]),
     ]
-    assert project.unsupported == []
+    assert not any("checkpoint" in n.feature for n in project.unsupported)
 
 
 async def test_the_engine_follows_a_story_across_its_checkpoint(tmp_path: Path) -> None:
