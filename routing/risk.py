@@ -52,7 +52,7 @@ _CHILD = "child|children|kid|kids|daughter|baby|toddler|enfant|enfants|bebe|fils
 _RELATIVE = (
     "husband|wife|partner|father|mother|mum|mom|dad|son|daughter|brother|sister|grandmother"
     "|grandfather|grandma|grandpa|mari|femme|epouse|epoux|conjoint*|pere|mere|fils|fille"
-    "|frere|soeur|mamie|papi"
+    "|frere|soeur|mamie|papi|compagnon|compagne"
 )
 
 CUES: dict[str, tuple[str, ...]] = {
@@ -93,6 +93,10 @@ CUES: dict[str, tuple[str, ...]] = {
         f"|stole|vole ... {_ACCOUNT}",
         f"{_PERSON} ... {_ACCOUNT} ... changed|change|modifie",
         "took|taken|take ... over ... account",
+        "account|compte ... taken|hijacked|stolen ... over",
+        f"{_ACCOUNT} ... was|been|ete ... changed|change|switched|swapped|replaced|remplace"
+        "|remplacee|modifie|modifiee",
+        f"{_ACCOUNT} ... changed|change|modifie|modifiee ... not|wasnt|pas ... me|moi",
         "stole|stolen|vole ... my|mon ... account|compte|identifiants|login",
         "not|wasnt|isnt|pas ... me|moi|mine ... password|passe|login|connexion|account|compte",
         "password|passe|email|mail|account|compte|device|appareil ... not|wasnt|isnt|pas ... me"
@@ -109,6 +113,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "changed|change|modifie|modifiee ... without ... my ... permission|consent|knowledge",
         "sans ... mon ... accord|autorisation|consentement",
         "security|securite ... alert|alerte|warning|notification",
+        "alert|alerte|warning|notification ... security|securite",
         "balance|solde ... disappeared|vanished|gone|disparu|vide|emptied",
         f"{_ACCOUNT} ... {_PERSON} ... changed|change|modifie|modified",
     ),
@@ -120,7 +125,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "unauthorised|unauthorized",
         "stolen|vole|volee|volees ... card|carte|details|donnees",
         "card|carte ... stolen|vole|volee",
-        "fake|faux|fausse|bogus ... site|website|email|mail|sms|text|seller|vendeur|shop",
+        "fake|faux|fausse|fausses|bogus ... site|website|email|mail|sms|text|seller|vendeur|shop"
+        "|card|cards|carte|cartes",
         "suspicious|suspect|suspecte|unknown|inconnue|inconnu ... payment|transaction|charge|debit"
         "|paiement|prelevement",
         "payment|transaction|charge|debit|paiement|prelevement ... suspicious|suspect|suspecte"
@@ -183,7 +189,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "grand ... mere|pere|parents",
         "dementia|alzheimer*|demence|senile",
         "passed ... away",
-        f"{_RELATIVE} ... died|passed|deceased|decede|decedee",
+        f"{_RELATIVE} ... died|passed|deceased|decede|decedee|mort|morte",
         "deceased|bereaved|bereavement|decede|decedee|deces|defunt|defunte",
         "late ... husband|wife|father|mother|dad|mum|mom",
         "blind|deaf|aveugle|sourd|sourde|malvoyant*|malentendant*",
@@ -310,6 +316,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "price|prix|tarif ... for|pour ... #",
         "reduce|lower|baisser|baissez|diminuer ... price|prix",
         "reduced|reduit|reduite ... rate|price|prix|tarif",
+        "tarif|prix ... reduit|reduite",
         "beat ... that|price|offer",
         "# ... another|other|autre ... site|shop|store|boutique|magasin",
     ),
