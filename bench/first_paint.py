@@ -11,7 +11,8 @@ What "first paint" covers here: from the page's navigation start to the Queue ta
 top of the ranked queue with its true count: the first item in the DOM saying it is one of
 5,000 (aria-setsize) and the tab's count reading "(5000)". The console reads the queue's first
 page (GET /console/api/queue?limit=100, which ranks the whole queue but reads only those 100
-conversations), draws its first 50 items (its other first reads wait for that page), then
+conversations; boot.js asks for it while the page's modules load), draws its first 50 items
+(its other first reads wait for that page), then
 reads the whole queue in the background and draws further items as the list is scrolled.
 Timed in the page with performance.now() by a MutationObserver the moment both hold (before
 the browser paints that frame). The first page's and the whole queue's reads (Resource

@@ -8,6 +8,7 @@ import * as store from "./conversations/store.js";
 import { mountHeader } from "./conversations/header.js";
 import { mountList, reveal } from "./conversations/list.js";
 import { mountTranscript } from "./conversations/transcript.js";
+import { firstGet } from "./dom.js";
 import { effect } from "./panel/ui.js";
 
 var $ = function (id) { return document.getElementById(id); };
@@ -312,4 +313,4 @@ mountHeader($("thread-head"), $("thread-priority"), function (e) {
 mountTranscript($("messages"));
 
 setView("queue");
-api("GET", "/console/api/me").then(function (d) { start(d.agent); }, showLogin);
+firstGet("me", "/console/api/me").then(function (d) { start(d.agent); }, showLogin);

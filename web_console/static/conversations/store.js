@@ -4,13 +4,13 @@
 // that update them (as Chatwoot's actionCable.js does). Handlers change the store; the
 // components that read what changed re-render (list.js, header.js, transcript.js). Nothing
 // here re-reads a list because an event came.
-import { api } from "../dom.js";
+import { api, firstGet } from "../dom.js";
 import { batch, signal } from "../panel/ui.js";
 
 // The first read of the queue: one screen's worth and some, with the true count, so the
 // console shows the top of a 5,000-conversation queue at once (bench/first_paint.py); the
 // whole queue follows in a second read, which queue.changed events then keep.
-export const QUEUE_PAGE = 100;
+export const QUEUE_PAGE = 100;   // boot.js asks for the same page while the modules load
 
 export const me = signal(null);              // the signed-in agent (GET /console/api/me)
 export const works = signal(false);          // whether they take conversations (the queue)
@@ -31,9 +31,17 @@ export const directory = signal({ agents: [], teams: [] });     // whom one may 
 export const clock = signal(Date.now());
 setInterval(() => { clock.value = Date.now(); }, 1000);
 
+// Where the socket resumes: the newest event applied; before the first, the oldest of the
+// first reads' last_event_id (the queue's and the open conversations' are read one after
+// the other: replaying from the older one, in order, leaves each view at its newest).
 let lastEventId = 0;
-export const lastEvent = () => lastEventId;
+let readFrom = Infinity;
+export const lastEvent = () => lastEventId || (readFrom === Infinity ? 0 : readFrom);
 export function sawEvent(id) { if (id && id > lastEventId) lastEventId = id; }
+function readAt(id) {
+  if (lastEventId) lastEventId = Math.max(lastEventId, id);
+  else readFrom = Math.min(readFrom, id);
+}
 
 // ---- conversations ----
 
@@ -50,7 +58,7 @@ export async function readOpen(replace) {
   const d = await api("GET", `/console/api/conversations${q ? `?${q}` : ""}`);
   if (replace) {
     conversations.value = new Map(d.conversations.map((c) => [c.id, c]));
-    lastEventId = Math.max(lastEventId, d.last_event_id);
+    readAt(d.last_event_id);
   } else {
     put(d.conversations);
   }
@@ -110,7 +118,7 @@ export async function readQueue() {
   held = held || [];
   try {
     if (!readBefore) {
-      const top = await api("GET", `/console/api/queue?limit=${QUEUE_PAGE}`);
+      const top = await firstGet("queue", `/console/api/queue?limit=${QUEUE_PAGE}`);
       if (mine !== reading) return;
       readBefore = true;
       const complete = top.total <= top.queue.length;
@@ -137,6 +145,7 @@ async function readWhole(mine) {
 function settle(answer, complete) {
   const again = held || [];
   if (complete) held = null;
+  readAt(answer.last_event_id);
   batch(() => {
     queue.value = answer.queue;
     queueTotal.value = answer.total;
