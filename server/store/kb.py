@@ -2,10 +2,10 @@
 hybrid search that reads the chunks.
 
 Search asks Postgres once for both candidate lists and their fusion: the chunks whose words
-match the question (ts_rank over the GIN index, in the language's configuration) and the
+match the question (the GIN index, in the language's configuration; see ``search``) and the
 chunks nearest to its vector (the HNSW index, cosine), each reduced to one rank per article
 (its best chunk), fused by reciprocal rank fusion (Cormack, Clarke and Büttcher, SIGIR 2009:
-score = Σ 1 / (k + rank), k = 60).
+score = Σ w / (k + rank); k and the weights below).
 """
 
 from __future__ import annotations
@@ -25,9 +25,18 @@ from server.store.views import Conn
 
 Status = Literal["draft", "published"]
 Mode = Literal["hybrid", "text", "vector"]
-# RRF's constant: the paper's 60, which damps the difference between ranks 1 and 2 enough
-# that an article both lists rank well beats one that only one list ranks first.
-RRF_K = 60
+# The fusion's constants, tuned on the labelled set (tests/server/services/kb_labelled,
+# test_kb_quality.py; figures in its docstring). RRF's k: the paper's 60 suits lists of
+# hundreds of documents; a brand's articles in one language are tens, both lists rank nearly
+# all of them, and with k = 60 an article anywhere in both lists beat the first of either.
+# k = 2 lets the top ranks decide.
+RRF_K = 2
+# The vector list is the better one on English questions (WordLlama), the text list on
+# French ones; the text list's votes count 0.7 of the vector list's.
+TEXT_WEIGHT = 0.7
+# Text hits scoring under this share of the best text hit are dropped: a chunk that shares
+# one common word with the question ("order", "parcel") is noise, not a candidate.
+TEXT_SHARE = 0.7
 # Chunks each list hands to the fusion. pgvector 0.6 filters after the HNSW scan (no
 # iterative scan before 0.8), so ef_search is raised to this many, or a brand's chunks
 # among many others' would come back fewer than asked.
@@ -373,9 +382,12 @@ async def search(
 ) -> list[Hit]:
     """The articles of the brand in the language that best answer ``query``, best first.
 
-    The text list matches any of the question's words (an OR of its lexemes: a question
-    rarely shares every word with its answer), ranked by ts_rank normalised by length; the
-    vector list is the nearest chunks. ``mode`` keeps one list alone (for measuring them)."""
+    The text list scores the chunks that share any of the question's lexemes (a question
+    rarely shares every word with its answer) by the sum, over the lexemes they share, of
+    the lexeme's rarity in the brand's chunks in that language (BM25's idf, counted through
+    the GIN index) times 1 + its ts_rank (title A, heading B, text D): ts_rank alone has no
+    idea that "parcel" is in every article. The vector list is the nearest chunks. Each
+    list keeps an article's best chunk; ``mode`` keeps one list alone (for measuring)."""
     text_on = mode in ("hybrid", "text")
     vector_on = mode in ("hybrid", "vector")
     async with conn.transaction():
@@ -387,20 +399,34 @@ async def search(
                    SELECT a.id FROM kb_articles a JOIN brands b ON b.id = a.brand_id
                     WHERE b.slug = $1 AND a.language = $2 AND a.status = ANY($3)),
                question AS (
-                   SELECT (SELECT string_agg(quote_literal(lexeme), ' | ')
-                             FROM unnest(to_tsvector($4::regconfig, $5)))::tsquery AS q),
+                   SELECT DISTINCT quote_literal(lexeme)::tsquery AS term
+                     FROM unnest(to_tsvector($4::regconfig, $5))),
+               terms AS (
+                   SELECT q.term,
+                          ln(1 + (n.chunks - d.df + 0.5) / (d.df + 0.5)) AS idf
+                     FROM question q,
+                          (SELECT count(*) AS chunks FROM kb_chunks
+                            WHERE article_id IN (SELECT id FROM scope)) n,
+                          LATERAL (SELECT count(*) AS df FROM kb_chunks c
+                                    WHERE c.words @@ q.term
+                                      AND c.article_id IN (SELECT id FROM scope)) d
+                    WHERE $8 AND d.df > 0),
                text_hits AS (
-                   SELECT c.article_id, c.id AS chunk_id, ts_rank(c.words, question.q, 1) AS score
-                     FROM kb_chunks c, question
-                    WHERE $8 AND c.words @@ question.q AND c.article_id IN (SELECT id FROM scope)
+                   SELECT c.article_id, c.id AS chunk_id,
+                          sum(t.idf * (1 + ts_rank(c.words, t.term))) AS score
+                     FROM kb_chunks c JOIN terms t ON c.words @@ t.term
+                    WHERE c.article_id IN (SELECT id FROM scope)
+                    GROUP BY c.article_id, c.id
                     ORDER BY score DESC LIMIT {CANDIDATES}),
                text_ranked AS (
                    SELECT DISTINCT ON (article_id) article_id, chunk_id, score
                      FROM text_hits ORDER BY article_id, score DESC),
                text_list AS (
                    SELECT article_id, chunk_id,
-                          row_number() OVER (ORDER BY score DESC, article_id) AS rank
-                     FROM text_ranked),
+                          row_number() OVER (ORDER BY score DESC, chunk_id) AS rank
+                     FROM text_ranked
+                    -- the share applies to the fusion; the text list alone keeps every hit
+                    WHERE NOT $9 OR score >= {TEXT_SHARE} * (SELECT max(score) FROM text_ranked)),
                vector_hits AS (
                    SELECT c.article_id, c.id AS chunk_id, c.embedding <=> $6 AS distance
                      FROM kb_chunks c
@@ -411,11 +437,11 @@ async def search(
                      FROM vector_hits ORDER BY article_id, distance),
                vector_list AS (
                    SELECT article_id, chunk_id,
-                          row_number() OVER (ORDER BY distance, article_id) AS rank
+                          row_number() OVER (ORDER BY distance, chunk_id) AS rank
                      FROM vector_ranked),
                fused AS (
                    SELECT coalesce(t.article_id, v.article_id) AS article_id,
-                          coalesce(1.0 / ({RRF_K} + t.rank), 0)
+                          coalesce({TEXT_WEIGHT} / ({RRF_K} + t.rank), 0)
                             + coalesce(1.0 / ({RRF_K} + v.rank), 0) AS score,
                           t.rank AS text_rank, v.rank AS vector_rank,
                           coalesce(t.chunk_id, v.chunk_id) AS chunk_id
