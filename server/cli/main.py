@@ -16,6 +16,7 @@ from server.cli import organisation_commands as routing_commands
 from server.cli.command import run as _run
 from server.cli.command import settings as _settings
 from server.cli.embedding_commands import embeddings_cli
+from server.cli.kb_commands import kb_cli
 from server.cli.mail_commands import mail_cli
 from server.cli.nlu_commands import nlu_cli
 from server.cli.privacy_commands import audit_cli, contact_erase, contact_export
@@ -39,6 +40,7 @@ cli.add_typer(contact_cli, name="contact")
 cli.add_typer(contact_cli, name="contacts", hidden=True)
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(embeddings_cli, name="embeddings")
+cli.add_typer(kb_cli, name="kb")
 for name, group in routing_commands.GROUPS.items():
     cli.add_typer(group, name=name)
 agent_cli.command("set")(routing_commands.agent_set)

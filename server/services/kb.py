@@ -126,14 +126,20 @@ class KnowledgeBase:
     async def put(
         self, brand: str, draft: Draft, author: Author, source: str
     ) -> tuple[Article, bool]:
-        """An imported article: created, or its earlier import (same brand and source)
-        updated when anything changed. Returns it and whether it was written."""
+        """An imported article: created, or its earlier import (same brand and source, or
+        else the same language and slug) updated when anything changed. Returns it and
+        whether it was written."""
         draft = checked(draft)
         async with self._pool.acquire() as conn:
             brand_id = await store.brand_id(conn, brand)
             if brand_id is None:
                 raise NotFound(f"brand: no brand {brand!r}")
             earlier = await store.article_by_source(conn, brand_id, source)
+            if earlier is None:
+                # An export of this server read back (or files renamed): the same address.
+                earlier = await store.article_by_slug(
+                    conn, brand, draft.language, draft.slug, ("draft", "published")
+                )
         if earlier is None:
             return await self.create(brand, draft, author, source=source), True
         if _same(earlier, draft):
@@ -160,6 +166,14 @@ class KnowledgeBase:
         if found is None:
             raise NotFound("no such article")
         return found
+
+    async def by_source(self, brand: str, source: str) -> Article | None:
+        """The article an earlier import of ``source`` made in the brand, if any."""
+        async with self._pool.acquire() as conn:
+            brand_id = await store.brand_id(conn, brand)
+            if brand_id is None:
+                return None
+            return await store.article_by_source(conn, brand_id, source)
 
     async def by_slug(
         self, brand: str, language: str, slug: str, statuses: Sequence[Status] = ("published",)
