@@ -48,6 +48,7 @@ INTENT_CATEGORIES: dict[str, str] = {
 
 _PERSON = "someone|somebody|stranger|hacker|hackers|quelqu|inconnu|inconnue|pirate|pirates"
 _ACCOUNT = "account|accounts|login|password|email|compte|identifiant*|passe|mail"
+_DISCLAIMER = "recipient|recipients|destinataire|destinataires|privileged|confidentiality"
 _CHILD = "child|children|kid|kids|daughter|baby|toddler|enfant|enfants|bebe|fils|fille"
 _RELATIVE = (
     "husband|wife|partner|father|mother|mum|mom|dad|son|daughter|brother|sister|grandmother"
@@ -121,8 +122,11 @@ CUES: dict[str, tuple[str, ...]] = {
         "fraud|fraude|fraudulent|fraudulently|frauduleux|frauduleuse",
         "scam|scams|scammed|scammer*|arnaque|arnaques|arnaque|escroc*|escroqu*",
         "phishing|hameconn*|smishing",
-        "never|jamais|not|pas ... authorised|authorized|autorise|autorisee|autorises",
-        "unauthorised|unauthorized",
+        # Not the boilerplate under a business email ("if you are not the intended recipient,
+        # any unauthorised use is prohibited"): that says nothing about this customer.
+        "never|jamais|not|pas ... authorised|authorized|autorise|autorisee|autorises"
+        f" ! {_DISCLAIMER}",
+        f"unauthorised|unauthorized ! {_DISCLAIMER}",
         "stolen|vole|volee|volees ... card|carte|details|donnees",
         "card|carte ... stolen|vole|volee",
         "fake|faux|fausse|fausses|bogus ... site|website|email|mail|sms|text|seller|vendeur|shop"
@@ -156,7 +160,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "tribunal|tribunaux|justice|judge",
         "lawyer*|attorney*|solicitor*|barrister|avocat|avocate|avocats|juriste",
         "legal ... action|proceedings|steps|advice|team|department|notice|warning",
-        "legally|juridique|juridiquement|judiciaire",
+        f"legally|juridique|juridiquement|judiciaire ! {_DISCLAIMER}",
         "chargeback|retrofacturation|opposition",
         "charge ... back",
         "bank|banque ... reverse|annuler|rembourser|bloquer|block|cancel ... charge|payment"

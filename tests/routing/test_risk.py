@@ -74,3 +74,13 @@ def test_the_intent_counts_when_no_phrase_does() -> None:
     found = risk.strongest("the lamp exploded", "negotiation")
     assert found is not None
     assert found.category == risk.SAFETY
+
+
+def test_an_email_disclaimer_is_not_a_risk() -> None:
+    signed = (
+        "Where is my order 10234? Thanks. -- This email and any attachments are confidential"
+        " and may be legally privileged. If you are not the intended recipient, any"
+        " unauthorised use is prohibited."
+    )
+    assert risk.detect(signed) == ()
+    assert [s.category for s in risk.detect("an unauthorised payment on my card")] == [risk.FRAUD]
