@@ -444,11 +444,10 @@ class Router:
         were most of a 5,000-item read), so only the ``first`` are read."""
         now = self.clock()
         async with self._pool.acquire() as conn:
-            waiting = await queue.queued(conn, auto_only=False, limit=QUEUE_SCAN)
-            ranked = assignment.ranked(waiting, now, self.weights)
-            # (A conversation that left the queue between the two reads is left out.)
-            where = await store.queued_placements(conn)
-            admitted = [r for r in ranked if r.item.id in where and admit(where[r.item.id])]
+            placed = await queue.queued_placed(conn, limit=QUEUE_SCAN)
+            where = {w.id: p for w, p in placed}
+            ranked = assignment.ranked((w for w, _ in placed), now, self.weights)
+            admitted = [r for r in ranked if admit(where[r.item.id])]
             shown = admitted if first is None else admitted[:first]
             views = {
                 v["id"]: v

@@ -29,7 +29,6 @@ from server.store.conversations import (
     lock_thread_conversation,
     placement_of_message,
     placements,
-    queued_placements,
 )
 from server.store.event_log import events_after, last_event_id, store_events
 from server.store.messages import (
@@ -110,7 +109,6 @@ __all__ = [
     "order_by_number",
     "placement_of_message",
     "placements",
-    "queued_placements",
     "record_understanding",
     "resolve_contact",
     "return_to_bot",

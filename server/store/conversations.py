@@ -274,20 +274,6 @@ async def placements(conn: Conn, ids: list[str]) -> dict[str, Placement]:
     }
 
 
-async def queued_placements(conn: Conn) -> dict[str, Placement]:
-    """Where each queued conversation sits, for the queue read's access check: one scan of
-    the queued rows rather than ``placements`` looking 5,000 ids up one by one."""
-    rows = await conn.fetch(
-        "SELECT id, brand_id, team_id, assignee_id FROM conversations WHERE status = 'queued'"
-    )
-    return {
-        str(r["id"]): Placement(
-            str(r["brand_id"]), optional_str(r["team_id"]), optional_str(r["assignee_id"])
-        )
-        for r in rows
-    }
-
-
 async def placement_of_message(conn: Conn, message_id: int) -> tuple[str, Placement] | None:
     """The conversation a message belongs to, and where it sits."""
     row = await conn.fetchrow(

@@ -16,6 +16,7 @@ from routing.sla import SlaPolicy
 from server.payloads import EventData
 from server.store.database import release_session_lock
 from server.store.views import Conn, optional_str
+from web_console import access
 
 # "SWRT": one assignment pass at a time across every node.
 ASSIGN_LOCK_ID = 0x53575254
@@ -197,7 +198,7 @@ async def assignment_turn(conn: Conn) -> AsyncIterator[None]:
 
 
 _WAITING_SQL = """
-    SELECT c.id, c.team_id, c.required_skills, c.priority, c.priority_parts,
+    SELECT c.id, c.brand_id, c.team_id, c.required_skills, c.priority, c.priority_parts,
            coalesce(c.queued_at, c.updated_at) AS queued_at, c.first_response_due,
            c.previous_agent_id
       FROM conversations c LEFT JOIN teams t ON t.id = c.team_id
@@ -212,6 +213,16 @@ async def queued(conn: Conn, *, auto_only: bool, limit: int) -> list[Waiting]:
         limit,
     )
     return _waiting(rows)
+
+
+async def queued_placed(conn: Conn, *, limit: int) -> list[tuple[Waiting, access.Placement]]:
+    """Every queued conversation with where it sits (the console's queue read checks each
+    against the agent's reach), in one read."""
+    rows = await conn.fetch(_WAITING_SQL + " ORDER BY c.queued_at LIMIT $1", limit)
+    return [
+        (w, access.Placement(str(r["brand_id"]), w.team or None, None))
+        for w, r in zip(_waiting(rows), rows, strict=True)
+    ]
 
 
 async def queued_among(conn: Conn, conversation_ids: list[str]) -> list[Waiting]:
