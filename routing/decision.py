@@ -225,7 +225,9 @@ def _handoff_reason(s: Situation, policy: BotPolicy) -> str | Signal | None:
     foreign = s.language is not None and s.language not in s.supported_languages
     if foreign and s.language_confidence >= policy.foreign_language_confidence:
         return UNSUPPORTED_LANGUAGE
-    if s.intent in policy.human_intents:
+    # Below the threshold an intent is a guess ("avez-vous un programme de fidélité ?" as
+    # negotiation at 0.32): it counts as not understood, as any other guess does.
+    if s.intent in policy.human_intents and s.confidence >= policy.confidence_threshold:
         return HUMAN_INTENT
     if s.intent in policy.out_of_scope_intents:
         return OUT_OF_SCOPE

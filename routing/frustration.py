@@ -182,6 +182,8 @@ def frustration(text: str, sentiment: float, course: Course) -> Signal | None:
 # A first message the bot did not understand goes to a person at once when it is one of these.
 LONG_WORDS = 15
 EMOTIONAL = 0.5
+# A short message's sentiment is one word's: VADER-fr reads "la mauvaise taille" as -0.56.
+EMOTIONAL_WORDS = 10
 
 
 def complex_message(text: str, sentiment: float) -> Signal | None:
@@ -190,7 +192,7 @@ def complex_message(text: str, sentiment: float) -> Signal | None:
     words = text.split()
     if len(words) >= LONG_WORDS:
         return Signal(COMPLEX_FIRST_MESSAGE, f"{len(words)} words")
-    if sentiment <= -EMOTIONAL:
+    if sentiment <= -EMOTIONAL and len(words) >= EMOTIONAL_WORDS:
         return Signal(COMPLEX_FIRST_MESSAGE, f"sentiment {sentiment:+.2f}")
     if hints(text) >= 2:
         return Signal(COMPLEX_FIRST_MESSAGE, "insistent")

@@ -76,7 +76,8 @@ def test_frustration_that_grows_over_the_conversation() -> None:
         ("lorem ipsum dolor sit amet", 0.0, False),
         ("flibber wabble dronk", 0.0, False),
         (" ".join(["word"] * 30), 0.0, True),  # long
-        ("this is awful and I am devastated", -0.8, True),  # emotional
+        ("this is awful and I am devastated, I cannot believe it happened", -0.8, True),
+        ("the wrong size came", -0.56, False),  # one word's sentiment on a short message
         ("hello?? anyone?? nothing works!!", 0.0, True),  # insistent
         (
             "The lamp arrived broken. Also the invoice has the wrong name on it.",
