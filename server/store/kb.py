@@ -118,6 +118,9 @@ class Hit:
     score: float
     text_rank: int | None
     vector_rank: int | None
+    # Cosine similarity of the article's nearest chunk to the question (None: not in the
+    # vector list): unlike the ranks, it says how close the best answer is at all.
+    similarity: float | None
     heading: str
     passage: str
 
@@ -436,7 +439,7 @@ async def search(
                    SELECT DISTINCT ON (article_id) article_id, chunk_id, distance
                      FROM vector_hits ORDER BY article_id, distance),
                vector_list AS (
-                   SELECT article_id, chunk_id,
+                   SELECT article_id, chunk_id, distance,
                           row_number() OVER (ORDER BY distance, chunk_id) AS rank
                      FROM vector_ranked),
                fused AS (
@@ -444,9 +447,10 @@ async def search(
                           coalesce({TEXT_WEIGHT} / ({RRF_K} + t.rank), 0)
                             + coalesce(1.0 / ({RRF_K} + v.rank), 0) AS score,
                           t.rank AS text_rank, v.rank AS vector_rank,
+                          1 - v.distance AS similarity,
                           coalesce(t.chunk_id, v.chunk_id) AS chunk_id
                      FROM text_list t FULL JOIN vector_list v ON v.article_id = t.article_id)
-               SELECT {_ARTICLE}, f.score, f.text_rank, f.vector_rank, c.heading,
+               SELECT {_ARTICLE}, f.score, f.text_rank, f.vector_rank, f.similarity, c.heading,
                       c.text AS passage
                  FROM fused f
                  JOIN kb_articles a ON a.id = f.article_id
@@ -471,6 +475,7 @@ async def search(
             float(r["score"]),
             r["text_rank"],
             r["vector_rank"],
+            r["similarity"],
             r["heading"],
             r["passage"],
         )
