@@ -161,15 +161,6 @@ class _Vocabulary:
         return known / len(found)
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
-    """One message's evidence and where the detector places it."""
-
-    evidence: Evidence
-    score: float
-    reasons: tuple[str, ...]
-
-
 class ScopeDetector:
     """Fitted once per training (``fit``); ``judge`` is a few dot products per message."""
 
