@@ -19,9 +19,10 @@ from starlette.routing import Route
 
 from server.errors import NotFound
 from server.http.inputs import body, query_value, services
+from server.http.kb_search import BRAND, LANGUAGE
 from server.http.responses import JSON
 from server.services import kb_markdown
-from server.services.kb import Author, KnowledgeBase
+from server.services.kb import MAX_QUERY, Author, KnowledgeBase
 from server.store.kb import Article, Draft, Status
 from web_console.port import Agent
 from web_console.requests import current_agent
@@ -299,6 +300,55 @@ async def list_versions(request: Request) -> Response:
     )
 
 
+async def search_articles(request: Request) -> Response:
+    """
+    summary: Search a brand's articles from the console (drafts too, for its writers)
+    description: >
+      The same hybrid search as the public one, for agents linking an article; the brand's
+      editors and supervisors, and admins, also find drafts.
+    parameters:
+      - {name: q, in: query, required: true, schema: {type: string, minLength: 1, maxLength: 500}}
+      - {name: brand, in: query, required: true, schema: {type: string}, description: its slug}
+      - {name: lang, in: query, schema: {type: string, default: en}}
+    responses:
+      200: {description: "results: article id, title, url, status, excerpt, passage, best first"}
+      401: {description: not logged in}
+      404: {description: no such brand among yours}
+      422: {description: a missing or malformed parameter (the message names it)}
+    """
+    agent = await current_agent(request)
+    q = (query_value(request, "q") or "").strip()
+    brand = query_value(request, "brand") or ""
+    lang = query_value(request, "lang") or "en"
+    if not q or len(q) > MAX_QUERY:
+        raise HTTPException(422, f"q: a question of 1 to {MAX_QUERY} characters")
+    if not LANGUAGE.match(lang):
+        raise HTTPException(422, "lang: a two- or three-letter language code (en, fr)")
+    kb = _kb(request)
+    brand_id = await kb.brand_id(brand) if BRAND.match(brand) else None
+    if brand_id is None or not (agent.admin or _roles(agent, brand_id)):
+        raise HTTPException(404, f"no brand {brand!r}")
+    writer = agent.admin or bool(_roles(agent, brand_id) & WRITERS)
+    hits = await kb.search(
+        brand, lang, q, limit=10, statuses=STATUSES if writer else ("published",)
+    )
+    return JSON(
+        {
+            "results": [
+                {
+                    "id": str(h.article.id),
+                    "title": h.article.title,
+                    "url": f"/help/{brand}/{lang}/{h.article.slug}",
+                    "status": h.article.status,
+                    "excerpt": kb_markdown.excerpt(h.article.body),
+                    "passage": h.passage,
+                }
+                for h in hits
+            ]
+        }
+    )
+
+
 async def preview(request: Request) -> Response:
     """
     summary: Markdown as the help center will show it (sanitised HTML)
@@ -323,5 +373,6 @@ routes = [
     Route("/api/kb/articles/{id}", delete_article, methods=["DELETE"]),
     Route("/api/kb/articles/{id}/publish", publish_article, methods=["POST"]),
     Route("/api/kb/articles/{id}/versions", list_versions, methods=["GET"]),
+    Route("/api/kb/search", search_articles, methods=["GET"]),
     Route("/api/kb/preview", preview, methods=["POST"]),
 ]

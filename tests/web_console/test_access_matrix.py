@@ -121,6 +121,7 @@ CONSOLE = {
     ("POST", "/console/api/kb/articles/{id}/publish"): "kb-edit",
     ("GET", "/console/api/kb/articles/{id}/versions"): "kb-read",
     ("POST", "/console/api/kb/preview"): "session",
+    ("GET", "/console/api/kb/search"): "session",
 }
 # Routes that are not the console's nor the admin API's, each with how it is guarded.
 ELSEWHERE = {

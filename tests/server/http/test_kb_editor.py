@@ -45,6 +45,11 @@ async def test_an_editor_writes_and_publishes_and_it_is_found_at_once(
         assert "&lt;script&gt;" in article["html"]
         question = {"q": "can I change my delivery address", "brand": demo.BRAND_SLUG}
         assert (await public.get("/api/kb/search", params=question)).json()["results"] == []
+        # In the console, its writers find the draft; an agent does not.
+        drafts = (await editor.get("/console/api/kb/search", params=question)).json()
+        assert [r["status"] for r in drafts["results"]] == ["draft"]
+        hidden = (await agent.get("/console/api/kb/search", params=question)).json()
+        assert hidden["results"] == []
         assert (await public.get(article["url"])).status_code == 404
 
         published = await editor.post(f"/console/api/kb/articles/{article['id']}/publish")
