@@ -137,6 +137,7 @@ class PastTurn:
     intent: str | None = None
     entities: tuple[Entity, ...] = ()
     action: str | None = None
+    text: str = ""  # what the customer wrote (a form's from_text slots are filled from it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ retrieval responses, custom actions) until it says to listen.
 
 Trackers are kept per conversation (bounded). The history the pipeline passes back (the
 stored intents and the actions that spoke) rebuilds one that is missing, after a restart or
-on another node: what was said is kept; slots set by custom actions are not.
+on another node: what was said is kept (forms replayed, their text slots refilled); slots set
+by custom actions and by form validation are not.
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
                 tracker.update(executed(ACTION_LISTEN))
             else:
                 tracker.update(ActionExecuted(ACTION_LISTEN))
-            tracker.update(UserUttered(turn.intent, turn.entities))
+            tracker.update(UserUttered(turn.intent, turn.entities, turn.text))
             tracker.extend(extract_slots(project, tracker))
         elif turn.action == DEFAULT_FALLBACK:
             revert_last_message(tracker)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from nlu.tracker import SlotSet
 from tests.nlu.dialogue_twin import (
     PROJECTS,
     EmbeddedTwin,
@@ -104,3 +105,17 @@ async def test_each_turn_is_answered_as_rasa_answers_it(
     for text in CONVERSATIONS[name]:
         expected = rasa_turn(rasa, sender, text)
         assert await twin.turn(sender, text) == expected, text
+
+
+async def test_a_form_is_replayed_from_the_stored_history(twin: EmbeddedTwin) -> None:
+    """After a restart (no tracker kept) the form's state comes back from the stored
+    messages: the slots it filled and the slot it asked for (the free text answers it)."""
+    sender = str(uuid.uuid4())
+    await twin.turn(sender, "block my card")
+    await twin.turn(sender, "debit")
+    twin.engine.conversations.forget(sender)
+    assert await twin.turn(sender, "someone took my wallet on the train") == Reply(
+        ("Your debit card is blocked.",), ("block_card_form", "utter_card_blocked")
+    )
+    events = twin.engine.conversations.events(sender)
+    assert SlotSet("reason", "someone took my wallet on the train") in events

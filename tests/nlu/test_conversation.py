@@ -1,0 +1,41 @@
+"""A conversation's tracker rebuilt from the stored history (nlu/conversation.py): after a
+restart or on another node the dialogue continues where it was."""
+
+from __future__ import annotations
+
+from nlu.base import Entity, PastTurn
+from nlu.conversation import rebuild
+from nlu.dialogue import DialoguePolicy
+from nlu.project import load_project
+from tests.nlu.dialogue_twin import PROJECTS
+
+
+async def test_a_form_and_its_free_text_slot_are_replayed() -> None:
+    project = load_project(PROJECTS / "bank")
+    debit = Entity("card_kind", "debit", 0, 5, "debit", "RegexEntityExtractor")
+    history = (
+        PastTurn("block_card", text="block my card"),
+        PastTurn(action="block_card_form"),
+        PastTurn("inform", (debit,), text="debit"),
+        PastTurn(action="block_card_form"),
+        PastTurn("inform", text="it was stolen on the bus"),
+    )
+    tracker = await rebuild(project, DialoguePolicy(project), history)
+    assert tracker.active_loop == "block_card_form"
+    assert tracker.slots["card_kind"] == "debit"
+    # The form had asked for the reason: the stored text fills it (from_text).
+    assert tracker.slots["reason"] == "it was stolen on the bus"
+
+
+async def test_a_message_the_bot_did_not_understand_is_forgotten_again() -> None:
+    project = load_project(PROJECTS / "faq")
+    history = (
+        PastTurn("greet", text="hello"),
+        PastTurn(action="utter_greet"),
+        PastTurn("nlu_fallback", text="zzz"),
+        PastTurn(action="action_default_fallback"),
+    )
+    tracker = await rebuild(project, DialoguePolicy(project), history)
+    assert tracker.latest_message is not None
+    assert tracker.latest_message.intent == "greet"
+    assert tracker.latest_action == "utter_greet"
