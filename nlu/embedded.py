@@ -27,6 +27,7 @@ import orjson
 import structlog
 
 from nlu import language as language_detection
+from nlu import retrieval
 from nlu.action_server import ActionServer
 
 # Re-exported: the server's custom actions are written against them.
@@ -144,8 +145,10 @@ class Model:
         it decides instead of the FallbackClassifier's raw thresholds, which mean different
         things on different projects (nlu.scope); the project's own out-of-scope intent, when
         the classifier chooses it, stands as the project's answer."""
-        top = ranking[0]
-        second = ranking[1].confidence if len(ranking) > 1 else 0.0
+        # A retrieval intent's sub-intents count together, as Rasa's classifier sees it.
+        by_intent = retrieval.grouped(ranking)
+        top = by_intent[0]
+        second = by_intent[1].confidence if len(by_intent) > 1 else 0.0
         intent, confidence = top.name, top.confidence
         scope = None
         if self.scope is not None:
