@@ -398,27 +398,31 @@ async def search(
         # came.
         await conn.execute(f"SET LOCAL hnsw.ef_search = {CANDIDATES}")
         rows = await conn.fetch(
-            f"""WITH scope AS (
-                   SELECT a.id FROM kb_articles a JOIN brands b ON b.id = a.brand_id
-                    WHERE b.slug = $1 AND a.language = $2 AND a.status = ANY($3)),
-               question AS (
+            f"""WITH brand AS MATERIALIZED (SELECT id FROM brands WHERE slug = $1),
+               scope AS MATERIALIZED (
+                   SELECT a.id FROM kb_articles a
+                    WHERE a.brand_id = (SELECT id FROM brand) AND a.language = $2
+                      AND a.status = ANY($3)),
+               question AS MATERIALIZED (
                    SELECT DISTINCT quote_literal(lexeme)::tsquery AS term
                      FROM unnest(to_tsvector($4::regconfig, $5))),
-               terms AS (
+               terms AS MATERIALIZED (
                    SELECT q.term,
                           ln(1 + (n.chunks - d.df + 0.5) / (d.df + 0.5)) AS idf
                      FROM question q,
                           (SELECT count(*) AS chunks FROM kb_chunks
-                            WHERE article_id IN (SELECT id FROM scope)) n,
+                            WHERE brand_id = (SELECT id FROM brand) AND language = $2) n,
                           LATERAL (SELECT count(*) AS df FROM kb_chunks c
                                     WHERE c.words @@ q.term
-                                      AND c.article_id IN (SELECT id FROM scope)) d
+                                      AND c.brand_id = (SELECT id FROM brand)
+                                      AND c.language = $2) d
                     WHERE $8 AND d.df > 0),
-               text_hits AS (
+               text_hits AS MATERIALIZED (
                    SELECT c.article_id, c.id AS chunk_id,
                           sum(t.idf * (1 + ts_rank(c.words, t.term))) AS score
-                     FROM kb_chunks c JOIN terms t ON c.words @@ t.term
-                    WHERE c.article_id IN (SELECT id FROM scope)
+                     FROM terms t JOIN kb_chunks c ON c.words @@ t.term
+                    WHERE c.brand_id = (SELECT id FROM brand) AND c.language = $2
+                      AND c.article_id IN (SELECT id FROM scope)
                     GROUP BY c.article_id, c.id
                     ORDER BY score DESC LIMIT {CANDIDATES}),
                text_ranked AS (
@@ -430,14 +434,18 @@ async def search(
                      FROM text_ranked
                     -- the share applies to the fusion; the text list alone keeps every hit
                     WHERE NOT $9 OR score >= {TEXT_SHARE} * (SELECT max(score) FROM text_ranked)),
-               vector_hits AS (
+               -- Filtered on the chunk's own columns, so the HNSW index can serve the
+               -- ORDER BY ... LIMIT; drafts' chunks are dropped after it.
+               vector_hits AS MATERIALIZED (
                    SELECT c.article_id, c.id AS chunk_id, c.embedding <=> $6 AS distance
                      FROM kb_chunks c
-                    WHERE $9 AND c.model = $7 AND c.article_id IN (SELECT id FROM scope)
+                    WHERE $9 AND c.brand_id = (SELECT id FROM brand) AND c.language = $2
+                      AND c.model = $7
                     ORDER BY c.embedding <=> $6 LIMIT {CANDIDATES}),
                vector_ranked AS (
                    SELECT DISTINCT ON (article_id) article_id, chunk_id, distance
-                     FROM vector_hits ORDER BY article_id, distance),
+                     FROM vector_hits WHERE article_id IN (SELECT id FROM scope)
+                    ORDER BY article_id, distance),
                vector_list AS (
                    SELECT article_id, chunk_id, distance,
                           row_number() OVER (ORDER BY distance, chunk_id) AS rank
