@@ -19,6 +19,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -174,6 +175,7 @@ async def measure(dsn: str) -> list[str]:
                 f"| {size:,} | {p50:.1f} / {p99:.1f} ms | {default_recall:.3f} |"
                 f" {search_recall:.3f} | {built:.1f} s |"
             )
+            print(rows[-1], file=sys.stderr, flush=True)  # progress: the big sizes take minutes
         async with pool.acquire() as conn:
             await conn.execute("DELETE FROM kb_articles")
         rate = await import_rate(kb, sentences)

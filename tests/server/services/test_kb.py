@@ -169,3 +169,20 @@ async def test_an_import_updates_its_earlier_import_instead_of_duplicating(
 def test_slugs_drop_accents_and_punctuation() -> None:
     assert slugify("Où est ma commande ?") == "ou-est-ma-commande"
     assert slugify("!!!") == "article"
+
+
+async def test_any_question_text_searches_without_error(pool: asyncpg.Pool) -> None:
+    base = kb(pool)
+    await base.create(demo.BRAND_SLUG, RETURNS, DANA)
+    for question in [
+        "C:\\orders\\return.pdf",
+        "o'brien's parcel",
+        "a:b | c & !d <-> (e)",
+        "'\"\\\\'",
+        "http://x.example/a\\b?q=1&r=2",
+        "user\\name@example.com",
+        "ça coûte combien ?",
+        ":* & |",
+    ]:
+        for language in ("en", "fr", "de"):
+            await base.search(demo.BRAND_SLUG, language, question)
