@@ -41,6 +41,10 @@ TEXT_SHARE = 0.7
 # iterative scan before 0.8), so ef_search is raised to this many, or a brand's chunks
 # among many others' would come back fewer than asked.
 CANDIDATES = 200
+# A word found in this many of a brand's chunks in a language is left out of the text list
+# (as a stop word is): it barely tells chunks apart, and counting and ranking them all is
+# what made the text list slow at 100,000 chunks (bench/kb_search.py).
+COMMON = 2000
 # Text-search configuration by language; any other language is split into words unstemmed.
 CONFIGS = {"en": "english", "fr": "french"}
 
@@ -412,11 +416,15 @@ async def search(
                      FROM question q,
                           (SELECT count(*) AS chunks FROM kb_chunks
                             WHERE brand_id = (SELECT id FROM brand) AND language = $2) n,
-                          LATERAL (SELECT count(*) AS df FROM kb_chunks c
-                                    WHERE c.words @@ q.term
-                                      AND c.brand_id = (SELECT id FROM brand)
-                                      AND c.language = $2) d
-                    WHERE $8 AND d.df > 0),
+                          LATERAL (SELECT count(*) AS df FROM (
+                                       SELECT 1 FROM kb_chunks c
+                                        WHERE c.words @@ q.term
+                                          AND c.brand_id = (SELECT id FROM brand)
+                                          AND c.language = $2
+                                        LIMIT {COMMON}) found) d
+                    -- A word in COMMON chunks or more says next to nothing about which
+                    -- one answers, and ranking every chunk it is in is most of the cost.
+                    WHERE $8 AND d.df > 0 AND d.df < {COMMON}),
                text_hits AS MATERIALIZED (
                    SELECT c.article_id, c.id AS chunk_id,
                           sum(t.idf * (1 + ts_rank(c.words, t.term))) AS score
