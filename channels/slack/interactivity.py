@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.base import Busy
+from channels.bodies import TooLarge, capped_body
 from channels.slack.port import SlackBackend
 from channels.slack.translate import NotAPayload, payload_of, to_rating
 
@@ -35,25 +36,6 @@ INTERACTIVITY_PATH = "/channels/slack/interactivity"
 # megabyte is room for the largest and refuses what cannot be one.
 MAX_BODY = 1024 * 1024
 FORM = "application/x-www-form-urlencoded"
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _body(request: Request) -> bytes:
-    """The body, refused by its Content-Length or as soon as more than MAX_BODY arrived."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -81,8 +63,8 @@ class SlackInteractions:
           5XX: {description: not stored (503 at capacity, with Retry-After)}
         """
         try:
-            body = await _body(request)
-        except _TooLarge:
+            body = await capped_body(request, MAX_BODY)
+        except TooLarge:
             return _error(413, "body too large")
         stamp = request.headers.get("x-slack-request-timestamp", "")
         # The verifier does int(timestamp): anything but digits would be a 500 there.

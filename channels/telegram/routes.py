@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.base import Busy
+from channels.bodies import TooLarge, capped_body
 from channels.telegram.port import TelegramBackend
 from channels.telegram.translate import NotAnUpdate, parse
 
@@ -28,28 +29,6 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 # An update is a few kilobytes (a message's text is at most 4,096 characters); a megabyte
 # leaves room for the largest and refuses what cannot be one.
 MAX_BODY = 1024 * 1024
-
-
-class TooLarge(Exception):
-    """The body is over MAX_BODY (by its Content-Length, or by what has arrived)."""
-
-
-async def _body(request: Request, cap: int) -> bytes:
-    """The body, refused before reading when its Content-Length is over ``cap`` and as soon
-    as more than ``cap`` bytes have arrived (a chunked body has no length): never more than
-    ``cap`` plus one chunk is buffered. Raises TooLarge."""
-    declared = request.headers.get("content-length")
-    # A length that is not a number is left to the running cap below.
-    if declared is not None and declared.isdigit() and int(declared) > cap:
-        raise TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def routes(backend: TelegramBackend, secret: str | None, path: str = WEBHOOK_PATH) -> list[Route]:
@@ -68,7 +47,7 @@ def routes(backend: TelegramBackend, secret: str | None, path: str = WEBHOOK_PAT
             if not hmac.compare_digest(supplied.encode(), secret.encode()):
                 return JSONResponse({"error": "wrong or missing secret token"}, 401)
         try:
-            update = parse(await _body(request, MAX_BODY))
+            update = parse(await capped_body(request, MAX_BODY))
         except TooLarge:
             return JSONResponse({"error": "body too large"}, 413)
         except NotAnUpdate as exc:
