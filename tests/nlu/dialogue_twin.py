@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,3 +152,11 @@ class EmbeddedTwin:
         if said.messages and said.messages[-1].action == "action_default_fallback":
             actions = ("action_default_fallback",)
         return Reply(tuple(m.text or "" for m in said.messages), actions)
+
+    async def answers_as_rasa(self, rasa_url: str, texts: list[str]) -> None:
+        """One new customer says ``texts`` to both engines: each turn's replies and actions
+        must be the same."""
+        sender = str(uuid.uuid4())
+        for text in texts:
+            expected = rasa_turn(rasa_url, sender, text)
+            assert await self.turn(sender, text) == expected, text

@@ -17,7 +17,6 @@ from tests.nlu.dialogue_twin import (
     Reply,
     action_server,
     rasa_server,
-    rasa_turn,
 )
 
 BANK = PROJECTS / "bank"
@@ -101,10 +100,7 @@ async def test_a_form_asks_validates_and_submits_through_the_action_server(
 async def test_each_turn_is_answered_as_rasa_answers_it(
     name: str, rasa: str, twin: EmbeddedTwin
 ) -> None:
-    sender = str(uuid.uuid4())
-    for text in CONVERSATIONS[name]:
-        expected = rasa_turn(rasa, sender, text)
-        assert await twin.turn(sender, text) == expected, text
+    await twin.answers_as_rasa(rasa, CONVERSATIONS[name])
 
 
 async def test_a_form_is_replayed_from_the_stored_history(twin: EmbeddedTwin) -> None:

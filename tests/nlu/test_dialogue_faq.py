@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server, rasa_turn
+from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server
 
 FAQ = PROJECTS / "faq"
 
@@ -56,10 +56,7 @@ async def test_the_sub_intent_picks_the_retrieval_response(twin: EmbeddedTwin) -
 async def test_each_turn_is_answered_as_rasa_answers_it(
     name: str, rasa: str, twin: EmbeddedTwin
 ) -> None:
-    sender = str(uuid.uuid4())
-    for text in CONVERSATIONS[name]:
-        expected = rasa_turn(rasa, sender, text)
-        assert await twin.turn(sender, text) == expected, text
+    await twin.answers_as_rasa(rasa, CONVERSATIONS[name])
 
 
 def test_the_project_has_no_unsupported_feature(twin: EmbeddedTwin) -> None:

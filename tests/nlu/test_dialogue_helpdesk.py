@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server, rasa_turn
+from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server
 
 HELPDESK = PROJECTS / "helpdesk"
 
@@ -78,7 +78,4 @@ async def test_a_kept_tracker_is_rebuilt_from_the_stored_history(twin: EmbeddedT
 async def test_each_turn_is_answered_as_rasa_answers_it(
     name: str, rasa: str, twin: EmbeddedTwin
 ) -> None:
-    sender = str(uuid.uuid4())
-    for text in CONVERSATIONS[name]:
-        expected = rasa_turn(rasa, sender, text)
-        assert await twin.turn(sender, text) == expected, text
+    await twin.answers_as_rasa(rasa, CONVERSATIONS[name])
