@@ -27,6 +27,7 @@ from channels.base import Busy
 from channels.slack.port import SlackBackend
 from channels.slack.translate import to_incoming
 from channels.slack.web import SlackWeb
+from channels.webhook import busy_answer
 
 EVENTS_PATH = "/channels/slack/events"
 # All of a message's files are fetched before the acknowledgement, within this in all; the
@@ -79,11 +80,7 @@ class SlackEvents:
                 self._backend.admit()
             except Busy as busy:
                 # Bolt would answer a listener's exception with a bare 500; this says when.
-                return JSONResponse(
-                    {"error": "busy; not stored; retry"},
-                    503,
-                    {"Retry-After": str(max(1, round(busy.retry_after)))},
-                )
+                return busy_answer(busy)
             response: Response = await self._handler.handle(request)
             return response
 

@@ -25,9 +25,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.base import Busy
-from channels.bodies import TooLarge, capped_body
 from channels.slack.port import SlackBackend
 from channels.slack.translate import NotAPayload, payload_of, to_rating
+from channels.webhook import TooLarge, busy_answer, capped_body
 
 log = structlog.get_logger(__name__)
 
@@ -88,11 +88,7 @@ class SlackInteractions:
             self._backend.admit()
             await self._backend.rate(rating)
         except Busy as busy:
-            return JSONResponse(
-                {"error": "busy; not stored; retry"},
-                503,
-                {"Retry-After": str(max(1, round(busy.retry_after)))},
-            )
+            return busy_answer(busy)
         except Exception:
             log.exception("storing a Slack rating failed", team=rating.team)
             return _error(503, "could not store the rating; retry")

@@ -18,9 +18,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.base import Busy
-from channels.bodies import TooLarge, capped_body
 from channels.telegram.port import TelegramBackend
 from channels.telegram.translate import NotAnUpdate, parse
+from channels.webhook import TooLarge, busy_answer, capped_body
 
 log = structlog.get_logger(__name__)
 
@@ -55,11 +55,7 @@ def routes(backend: TelegramBackend, secret: str | None, path: str = WEBHOOK_PAT
         try:
             await backend.receive(update)
         except Busy as busy:
-            return JSONResponse(
-                {"error": "busy; not stored; retry"},
-                503,
-                {"Retry-After": str(max(1, round(busy.retry_after)))},
-            )
+            return busy_answer(busy)
         except Exception:
             log.exception("storing a Telegram update failed", update_id=update.update_id)
             return JSONResponse({"error": "could not store the update; retry"}, 503)

@@ -1,10 +1,14 @@
-"""Reading a webhook's body with a cap: refused before reading when its Content-Length is over
-the cap, and as soon as more than the cap has arrived (a chunked body has no length), so never
-more than the cap plus one chunk is buffered. Telegram's and Slack's webhooks share it."""
+"""What Telegram's and Slack's webhooks share: reading a body with a cap (refused before
+reading when its Content-Length is over the cap, and as soon as more than the cap has arrived,
+since a chunked body has no length, so never more than the cap plus one chunk is buffered),
+and the answer at capacity, which tells the platform when to deliver again."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from channels.base import Busy
 
 
 class TooLarge(Exception):
@@ -25,3 +29,12 @@ async def capped_body(request: Request, cap: int) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def busy_answer(busy: Busy) -> JSONResponse:
+    """503 with Retry-After: nothing was stored, and the platform delivers again."""
+    return JSONResponse(
+        {"error": "busy; not stored; retry"},
+        503,
+        {"Retry-After": str(max(1, round(busy.retry_after)))},
+    )
