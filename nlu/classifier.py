@@ -65,6 +65,15 @@ def _pipeline() -> Pipeline:
     )
 
 
+def _per_class(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Decision scores with one column per class. A binary logistic regression gives one
+    score, for its second class; its probability is the sigmoid of it, which is the softmax
+    of (0, score), so the first class gets a column of zeros."""
+    if scores.ndim == 2:
+        return scores
+    return np.column_stack([np.zeros_like(scores), scores])
+
+
 def _softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     shifted = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
@@ -185,8 +194,11 @@ class IntentClassifier:
     def _fit_temperature(self, x: list[str], y: NDArray[np.str_], count: int) -> float:
         """The temperature that minimises the log loss of held-out predictions."""
         folds = StratifiedKFold(count, shuffle=True, random_state=0)
-        scores = np.asarray(
-            cross_val_predict(_pipeline(), x, y, cv=folds, method="decision_function")
+        scores = _per_class(
+            np.asarray(
+                cross_val_predict(_pipeline(), x, y, cv=folds, method="decision_function"),
+                dtype=np.float64,
+            )
         )
         truth = np.searchsorted(np.asarray(self._classes), y)
         best, best_loss = 1.0, float("inf")
@@ -195,7 +207,7 @@ class IntentClassifier:
             loss = -float(np.mean(np.log(probabilities[np.arange(len(y)), truth] + 1e-12)))
             if loss < best_loss:
                 best, best_loss = float(temperature), loss
-        if len(self._classes) > 2:  # binary: one score column, not one per class
+        if len(self._classes) > 2:  # nlu.scope is fitted for three intents or more
             fold_of = np.zeros(len(y), dtype=np.intp)
             for fold, (_train, test) in enumerate(folds.split(x, y)):
                 fold_of[test] = fold
@@ -221,7 +233,7 @@ class IntentClassifier:
         """scikit-learn's own decision function (what the fast path must equal)."""
         if self._model is None:
             raise RuntimeError("the classifier is not trained")
-        return np.asarray(self._model.decision_function(list(texts)), dtype=np.float64)
+        return _per_class(np.asarray(self._model.decision_function(list(texts)), dtype=np.float64))
 
     def fast_scores(self, text: str) -> NDArray[np.float64]:
         if self._model is None:

@@ -33,3 +33,16 @@ def test_a_pickled_model_ranks_the_same(model: Model, tmp_path: Path) -> None:
     before = model.classifier.rank("I forgot my password")
     copy = pickle.loads(pickle.dumps(model))
     assert copy.classifier.rank("I forgot my password") == before
+
+
+def test_a_project_of_two_intents_ranks_one_text_and_many() -> None:
+    from nlu.classifier import IntentClassifier
+
+    texts = ["hi", "hello", "hey there", "bye", "goodbye", "see you later"]
+    classifier = IntentClassifier().fit(texts, ["greet"] * 3 + ["goodbye"] * 3)
+    one = classifier.rank("hello friend")
+    many = classifier.rank_many(["hello friend", "goodbye now"])
+    assert [s.name for s in one] == ["greet", "goodbye"]
+    assert one == many[0]
+    assert many[1][0].name == "goodbye"
+    assert abs(sum(s.confidence for s in one) - 1.0) < 1e-3
