@@ -64,6 +64,15 @@ class Interpretation:
     error: str | None = None
     # The embedded engine's out-of-scope verdict (None from engines that give none).
     scope: Scope | None = None
+    # A retrieval intent's sub-intent, as Rasa's ResponseSelector reports it
+    # (``intent_response_key``): ``intent`` is then the retrieval intent ("faq") and this
+    # the key whose response the bot says ("faq/ask_hours").
+    retrieval_intent: str | None = None
+
+    @property
+    def full_intent(self) -> str:
+        """The intent the dialogue reads: the sub-intent for a retrieval intent."""
+        return self.retrieval_intent or self.intent
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,6 +95,7 @@ class Interpretation:
             sentiment=float(data.get("sentiment") or 0.0),
             engine=data.get("engine") or "",
             error=data.get("error"),
+            retrieval_intent=data.get("retrieval_intent"),
             scope=(
                 Scope(float(scope["score"]), bool(scope["out_of_scope"]), tuple(scope["reasons"]))
                 if (scope := data.get("scope"))

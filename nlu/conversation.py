@@ -66,11 +66,11 @@ class Conversations:
             tracker.update(ActionExecuted(ACTION_LISTEN))
         if any(s.name == LANGUAGE_SLOT for s in project.slots):
             tracker.update(SlotSet(LANGUAGE_SLOT, dialogue.language))
-        tracker.update(UserUttered(current.intent, current.entities, current.text))
+        tracker.update(UserUttered(current.full_intent, current.entities, current.text))
         tracker.extend(extract_slots(project, tracker))
         context = ActionContext(dialogue.conversation_id, dialogue.language, {}, project.responses)
         turn = await self._run(project, policy, tracker, context)
-        intents = (*_intents(dialogue.history), current.intent)
+        intents = (*_intents(dialogue.history), current.full_intent)
         self._trackers[dialogue.conversation_id] = (intents, tracker)
         self._trackers.move_to_end(dialogue.conversation_id)
         while len(self._trackers) > MAX_TRACKERS:

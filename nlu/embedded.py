@@ -161,9 +161,12 @@ class Model:
             # As Rasa's FallbackClassifier: the fallback intent takes the threshold as its
             # confidence and the ranking keeps what the classifier thought.
             intent, confidence = NLU_FALLBACK, self.threshold
+        # Reported as Rasa reports it: the retrieval intent, and its sub-intent beside it.
+        base, _, sub = intent.partition("/")
         return Interpretation(
             text=text,
-            intent=intent,
+            intent=base,
+            retrieval_intent=intent if sub else None,
             confidence=confidence,
             ranking=ranking,
             entities=self.extractor.extract(text),

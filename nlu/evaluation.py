@@ -275,7 +275,7 @@ def predict(
             Prediction(
                 text=example.text,
                 gold=example.intent,
-                predicted=seen.intent,
+                predicted=seen.full_intent,
                 first_choice=ranking[0].name,
                 confidence=seen.confidence,
                 source=origin,

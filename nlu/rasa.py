@@ -78,7 +78,7 @@ class RasaInterpreter:
     async def parse(self, text: str) -> Interpretation:
         try:
             data = await self._post("/model/parse", {"text": text}, PARSE_TIMEOUT)
-            return _interpretation(text, data)
+            return interpretation_from_parse(text, data)
         except (httpx.HTTPError, ValueError, KeyError, TypeError, CircuitOpen) as error:
             described = self._describe(error)
             log.warning("rasa parse failed", error=described)
@@ -126,11 +126,19 @@ class RasaInterpreter:
         await self._client.aclose()
 
 
-def _interpretation(text: str, data: dict[str, Any]) -> Interpretation:
+def interpretation_from_parse(text: str, data: dict[str, Any]) -> Interpretation:
+    """What Rasa's /model/parse answer says, as an Interpretation."""
     intent = data.get("intent") or {}
+    name = str(intent.get("name") or "nlu_fallback")
+    # A ResponseSelector trained for one retrieval intent answers under its name; one for
+    # all of them (Rasa's default) under "default".
+    selectors = data.get("response_selector") or {}
+    selector = selectors.get(name) or selectors.get("default") or {}
+    key = (selector.get("response") or {}).get("intent_response_key")
     return Interpretation(
         text=text,
-        intent=str(intent.get("name") or "nlu_fallback"),
+        intent=name,
+        retrieval_intent=str(key) if isinstance(key, str) and key.startswith(f"{name}/") else None,
         confidence=float(intent.get("confidence") or 0.0),
         ranking=tuple(
             IntentScore(str(r["name"]), float(r["confidence"]))

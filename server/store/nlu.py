@@ -233,7 +233,8 @@ async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) ->
                 continue
             entities = tuple(Entity(**e) for e in nlu.get("entities") or ())
             text = str(nlu.get("text") or "")
-            turns.append(PastTurn(intent=str(nlu["intent"]), entities=entities, text=text))
+            intent = nlu.get("retrieval_intent") or nlu["intent"]
+            turns.append(PastTurn(intent=str(intent), entities=entities, text=text))
         else:
             action = (row["meta"] or {}).get("action")
             # One action may say several things; it is one step of the dialogue.

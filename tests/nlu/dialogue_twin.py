@@ -137,7 +137,7 @@ class EmbeddedTwin:
         history = self._history.setdefault(sender, [])
         interpretation = await self.engine.parse(text)
         said = await self.engine.respond(Dialogue(sender, interpretation, "en", tuple(history)))
-        history.append(PastTurn(interpretation.intent, interpretation.entities, text=text))
+        history.append(PastTurn(interpretation.full_intent, interpretation.entities, text=text))
         for message in said.messages:
             if not (history and history[-1].action == message.action):
                 history.append(PastTurn(action=message.action))

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from nlu.rasa import interpretation_from_parse
 from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server
 
 FAQ = PROJECTS / "faq"
@@ -50,6 +52,23 @@ async def test_the_sub_intent_picks_the_retrieval_response(twin: EmbeddedTwin) -
     )
     chitchat = await twin.turn(sender, "is it raining")
     assert chitchat.texts == ("I can't see outside, but I hope it's sunny where you are.",)
+
+
+async def test_a_retrieval_intent_is_reported_as_rasa_reports_it(
+    rasa: str, twin: EmbeddedTwin
+) -> None:
+    text = "when are you open"
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(f"{rasa}/model/parse", json={"text": text})
+    parsed = answer.json()
+    name = parsed["intent"]["name"]
+    key = parsed["response_selector"]["default"]["response"]["intent_response_key"]
+    assert (name, key) == ("faq", "faq/opening_hours")
+    adapted = interpretation_from_parse(text, parsed)
+    assert (adapted.intent, adapted.retrieval_intent) == (name, key)
+    ours = await twin.engine.parse(text)
+    assert (ours.intent, ours.retrieval_intent) == (name, key)
+    assert ours.to_json()["retrieval_intent"] == key
 
 
 @pytest.mark.parametrize("name", CONVERSATIONS)
