@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from server.errors import Conflict
+from server.store import kb_feedback
 from server.store.views import Conn
 
 Status = Literal["draft", "published"]
@@ -45,6 +46,12 @@ CANDIDATES = 200
 # (as a stop word is): it barely tells chunks apart, and counting and ranking them all is
 # what made the text list slow at 100,000 chunks (bench/kb_search.py).
 COMMON = 2000
+# The resolution prior (kb_feedback's docstring) scales relevance by (PRIOR_BASE + prior):
+# between 0.5 and 1.5, and 1 for an article never judged, so what the brand learnt reorders
+# articles of close relevance (fused scores of adjacent ranks differ by a quarter to a third)
+# and never lifts one the question does not match over one it does.
+PRIOR_BASE = 0.5
+PRIOR = kb_feedback.prior_sql("coalesce(p.resolved, 0)", "coalesce(p.judged, 0)")
 # Text-search configuration by language; any other language is split into words unstemmed.
 CONFIGS = {"en": "english", "fr": "french"}
 
@@ -127,6 +134,9 @@ class Hit:
     similarity: float | None
     heading: str
     passage: str
+    # The article's resolution prior in its brand (server/store/kb_feedback.py): 0.5 until
+    # customers, agents or ended conversations have said whether it resolved anything.
+    prior: float = 0.5
 
 
 _ARTICLE = """a.id, a.brand_id, b.slug AS brand, a.language, a.slug, a.title, a.body, a.category,
@@ -465,14 +475,25 @@ async def search(
                           t.rank AS text_rank, v.rank AS vector_rank,
                           1 - v.distance AS similarity,
                           coalesce(t.chunk_id, v.chunk_id) AS chunk_id
-                     FROM text_list t FULL JOIN vector_list v ON v.article_id = t.article_id)
-               SELECT {_ARTICLE}, f.score, f.text_rank, f.vector_rank, f.similarity, c.heading,
-                      c.text AS passage
-                 FROM fused f
+                     FROM text_list t FULL JOIN vector_list v ON v.article_id = t.article_id),
+               -- What the brand learnt of these articles: their verdicts, for the prior.
+               verdicts AS (
+                   SELECT o.article_id, count(*) FILTER (WHERE o.outcome = 'resolved') AS resolved,
+                          count(*) AS judged
+                     FROM kb_article_outcomes o
+                    WHERE o.brand_id = (SELECT id FROM brand)
+                      AND o.article_id IN (SELECT article_id FROM fused)
+                    GROUP BY o.article_id),
+               ranked AS (
+                   SELECT f.*, {PRIOR} AS prior
+                     FROM fused f LEFT JOIN verdicts p ON p.article_id = f.article_id)
+               SELECT {_ARTICLE}, f.score * ({PRIOR_BASE} + f.prior) AS score, f.text_rank,
+                      f.vector_rank, f.similarity, c.heading, c.text AS passage, f.prior
+                 FROM ranked f
                  JOIN kb_articles a ON a.id = f.article_id
                  JOIN brands b ON b.id = a.brand_id
                  JOIN kb_chunks c ON c.id = f.chunk_id
-                ORDER BY f.score DESC, f.text_rank NULLS LAST, a.title
+                ORDER BY score DESC, f.text_rank NULLS LAST, a.title
                 LIMIT $10""",
             brand,
             language,
@@ -494,6 +515,7 @@ async def search(
             r["similarity"],
             r["heading"],
             r["passage"],
+            float(r["prior"]),
         )
         for r in rows
     ]
