@@ -34,7 +34,9 @@ class Invite(BaseModel):
 
 
 async def _admin(request: Request) -> Agent:
-    agent = await current_agent(request)
+    # By token, the admin area wants the admin scope: a token made to read or work
+    # conversations must not change who may do what, nor read the audit log.
+    agent = await current_agent(request, token_scope="admin")
     if not agent.admin:
         raise HTTPException(403, "admins only")
     return agent

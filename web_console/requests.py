@@ -195,12 +195,15 @@ def console_of(request: Request) -> Console:
     return cast(Console, request.state.console)
 
 
-async def current_agent(request: Request) -> Agent:
+async def current_agent(request: Request, token_scope: str | None = None) -> Agent:
     """The logged-in agent, or the agent whose personal API token the request carries (with
-    ``conversations:read`` to read, ``conversations:write`` to change); or a 401."""
+    ``conversations:read`` to read, ``conversations:write`` to change, or ``token_scope``
+    where a route wants another: the admin area wants ``admin``); or a 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
-        scope = "conversations:read" if request.method in ("GET", "HEAD") else "conversations:write"
+        scope = token_scope or (
+            "conversations:read" if request.method in ("GET", "HEAD") else "conversations:write"
+        )
         agent = await console_of(request).accounts.tokens.token_agent(token.strip(), scope)
         if agent is None:
             raise HTTPException(401, f"missing or wrong API token, or it lacks {scope}")

@@ -24,16 +24,22 @@ async def agent_views(
     conn: Conn, agent_id: str | None = None, *, brands: list[str] | None = None
 ) -> list[AgentView]:
     """Agents as the console shows them: status, load and capacity, teams and skills; those
-    holding a role in one of ``brands`` (ids) when given, admins included."""
+    holding a role in one of ``brands`` (ids) when given, admins included, and then only
+    their load, teams and roles in those brands (a supervisor of one brand learns nothing of
+    another's teams through a colleague who also works there)."""
     rows = await conn.fetch(
         """SELECT a.id, a.name, a.email, a.role, a.status, a.capacity,
                   (SELECT count(*) FROM conversations c
-                    WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load,
+                    WHERE c.assignee_id = a.id AND c.status = 'assigned'
+                      AND ($2::uuid[] IS NULL OR c.brand_id = ANY($2::uuid[]))) AS load,
                   coalesce((SELECT array_agg(t.slug ORDER BY t.slug) FROM team_members tm
-                             JOIN teams t ON t.id = tm.team_id WHERE tm.agent_id = a.id),
+                             JOIN teams t ON t.id = tm.team_id WHERE tm.agent_id = a.id
+                              AND ($2::uuid[] IS NULL OR t.brand_id = ANY($2::uuid[]))),
                            '{}') AS teams,
                   coalesce((SELECT array_agg(tm.team_id::text) FROM team_members tm
-                             WHERE tm.agent_id = a.id), '{}') AS team_ids,
+                             JOIN teams t ON t.id = tm.team_id WHERE tm.agent_id = a.id
+                              AND ($2::uuid[] IS NULL OR t.brand_id = ANY($2::uuid[]))),
+                           '{}') AS team_ids,
                   coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM agent_skills s
                              WHERE s.agent_id = a.id), '{}') AS skills,
                   """
@@ -54,7 +60,9 @@ async def agent_views(
             "name": r["name"],
             "email": r["email"],
             "role": r["role"],
-            "roles": dict(r["roles"]),
+            "roles": {
+                b: held for b, held in dict(r["roles"]).items() if brands is None or b in brands
+            },
             "status": r["status"],
             "capacity": r["capacity"],
             "load": r["load"],

@@ -121,7 +121,7 @@ CONSOLE = {
     ("POST", "/console/api/kb/articles/{id}/publish"): "kb-edit",
     ("GET", "/console/api/kb/articles/{id}/versions"): "kb-read",
     ("POST", "/console/api/kb/preview"): "session",
-    ("GET", "/console/api/kb/search"): "session",
+    ("GET", "/console/api/kb/search"): "kb-read",
 }
 # Routes that are not the console's nor the admin API's, each with how it is guarded.
 ELSEWHERE = {
@@ -146,6 +146,18 @@ ELSEWHERE = {
     "/help/{brand}": "public pages (the help center: published articles)",
     "/help/{brand}/{lang}": "public pages (the help center: published articles)",
     "/help/{brand}/{lang}/{slug}": "public pages (the help center: published articles)",
+}
+# The account pages: a session's cookie only, never a personal API token.
+COOKIE_ONLY = frozenset(
+    p for _m, p in CONSOLE if p.startswith("/console/api/me/") and p != "/console/api/me/status"
+)
+# Query strings that make a list or a search look where the other brand's data is, so the
+# leak check below has something to find if the filter is wrong.
+QUERIES: dict[str, dict[str, str]] = {
+    "/console/api/search": {"q": "parcel"},
+    "/console/api/conversations": {"status": "bot,queued,assigned,resolved"},
+    "/console/api/kb/search": {"brand": demo.BRAND_SLUG, "q": "warranty"},
+    "/console/api/kb/articles": {"brand": demo.BRAND_SLUG},
 }
 SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/login": {"email": "nobody@example.test", "password": "wrong"},
@@ -206,15 +218,32 @@ class Caller:
     # "own": the brand of the conversation tried; "other": the other brand.
     brand: str = "own"
     cookie: str | None = None
+    # A personal API token (Authorization: Bearer) instead of a cookie, with its scopes.
+    token: str | None = None
+    scopes: tuple[str, ...] = ()
+
+    def headers(self) -> dict[str, str]:
+        if self.token:
+            return {"authorization": f"Bearer {self.token}"}
+        return {"cookie": self.cookie} if self.cookie else {}
 
 
-def expected(policy: str, caller: Caller) -> str:
+def expected(policy: str, caller: Caller, method: str = "GET", path: str = "") -> str:
     """What the caller gets: "401", "403", "404" (the conversation does not exist for them)
     or "allowed" (anything else: 200, 201, a 409 or a 422 about the body)."""
     if policy == "public":
         return "refused"
     if policy == "anyone":
         return "allowed"
+    if caller.token:
+        # A token never reaches the account pages (it could make more tokens, change the
+        # password, turn two-factor off); it reads with conversations:read, writes with
+        # conversations:write, and the admin area wants the admin scope.
+        if path in COOKIE_ONLY:
+            return "401"
+        scope = "conversations:read" if method == "GET" else "conversations:write"
+        if scope not in caller.scopes if policy != "admin" else "admin" not in caller.scopes:
+            return "401"
     if caller.role in ("none", "tampered", "expired", "revoked"):
         return "401"
     if caller.role == "admin" or policy == "session":
@@ -302,9 +331,38 @@ async def callers(server: RunningServer) -> list[Caller]:
     copied = _cookie(revoked)
     assert (await revoked.post("/console/api/logout")).status_code == 204
     found.append(Caller("revoked", "revoked", cookie=copied))
+    # Personal API tokens: an admin's for conversations (read and write) but not the admin
+    # scope, and an agent's that only reads.
+    conversations = ("conversations:read", "conversations:write")
+    found.append(
+        Caller(
+            "admin's conversations token",
+            "admin",
+            token=await _token(admin, conversations),
+            scopes=conversations,
+        )
+    )
+    reader = await signed_in(server, await person(server, demo.BRAND_SLUG, "agent", ["support"]))
+    found.append(
+        Caller(
+            "agent's read-only token",
+            "agent",
+            token=await _token(reader, ("conversations:read",)),
+            scopes=("conversations:read",),
+        )
+    )
     await admin.aclose()
     await revoked.aclose()
+    await reader.aclose()
     return found
+
+
+async def _token(http: httpx.AsyncClient, scopes: tuple[str, ...]) -> str:
+    made = await http.post(
+        "/console/api/me/tokens", json={"name": "matrix", "scopes": list(scopes)}
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["secret"])
 
 
 def _cookie(http: httpx.AsyncClient) -> str:
@@ -360,6 +418,81 @@ def concrete(path: str, brand: Brand, canned_id: str = "", brand_id: str = "") -
     )
 
 
+@dataclass(frozen=True)
+class Secrets:
+    """Strings only the shop brand's data holds: what no caller who may not see it must
+    find in any answer they get, whatever the route."""
+
+    conversation: tuple[str, ...]  # its customer's conversation (for non-readers too)
+    brand: tuple[str, ...]  # and the rest of the brand (for the other brand's people)
+    draft: str  # a draft article's title (the public pages show published ones only)
+    published_slug: str
+
+
+async def shop_secrets(server: RunningServer, shop: Brand) -> Secrets:
+    kb = server.services.kb
+    assert kb is not None
+    author = Author(None, "matrix")
+    published = await kb.create(
+        demo.BRAND_SLUG,
+        Draft(
+            "en",
+            "",
+            "Warranty claims for parcels",
+            "Our warranty covers parcels.",
+            "",
+            [],
+            "published",
+        ),
+        author,
+    )
+    draft = await kb.create(
+        demo.BRAND_SLUG,
+        Draft(
+            "en", "", "Warranty secretdraft plans", "A warranty draft not yet out.", "", [], "draft"
+        ),
+        author,
+    )
+    async with server.services.pool.acquire() as conn:
+        teams = await conn.fetch(
+            "SELECT t.id::text AS id FROM teams t JOIN brands b ON b.id = t.brand_id"
+            " WHERE b.slug = $1",
+            demo.BRAND_SLUG,
+        )
+        canned = await conn.fetchval(
+            "INSERT INTO canned_responses (brand_id, shortcut, title, text)"
+            " SELECT id, 'shoponlycanned', 'Shop only', 'shop only' FROM brands WHERE slug = $1"
+            " RETURNING shortcut",
+            demo.BRAND_SLUG,
+        )
+    conversation = (
+        shop.conversation_id,
+        shop.contact_id,
+        "my parcel is late",
+        f"Customer of {demo.WEBCHAT_INBOX}",
+    )
+    brand = (
+        *conversation,
+        *(r["id"] for r in teams),
+        str(published.id),
+        str(draft.id),
+        "secretdraft",
+        str(canned),
+        *(f"{role} of {demo.BRAND_SLUG}" for role in ROLES),
+    )
+    return Secrets(conversation, brand, "secretdraft", published.slug)
+
+
+def hidden_from(caller: Caller, secrets: Secrets) -> tuple[str, ...]:
+    """What the caller must never be shown: the shop's data for the other brand's people, its
+    conversations for roles that read none."""
+    if caller.role not in ROLES:
+        return ()
+    if caller.brand == "other":
+        return secrets.brand
+    return secrets.conversation if caller.role in ("designer", "editor") else ()
+
+
 async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_says(
     server: RunningServer,
 ) -> None:
@@ -370,21 +503,26 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
         if (m, p) not in CONSOLE and p not in ELSEWHERE and not p.startswith("/api/admin/")
     ]
     assert not unknown, f"routes with no entry in the access matrix: {unknown}"
-    shop, _ = await two_brands(server)
+    shop, outdoor = await two_brands(server)
     shop_brand = (await body_for(server, "/console/api/canned-responses", shop))["brand_id"]
+    secrets = await shop_secrets(server, shop)
     people = await callers(server)
-    cells, wrong = 0, []
+    cells, leaks, wrong = 0, 0, []
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         # Reads before acts; logout last (it ends the admin's session).
         order = sorted(CONSOLE.items(), key=lambda kv: (kv[1] == "act", "logout" in kv[0][1]))
         for (method, path), policy in order:
             for caller in people:
-                headers = {"cookie": caller.cookie} if caller.cookie else {}
-                if "logout" in path and caller.role not in (
-                    "none",
-                    "tampered",
-                    "expired",
-                    "revoked",
+                if (
+                    "logout" in path
+                    and caller.cookie
+                    and caller.role
+                    not in (
+                        "none",
+                        "tampered",
+                        "expired",
+                        "revoked",
+                    )
                 ):
                     continue  # checked in test_sessions; here it would end the sessions used below
                 canned = await fresh_canned(server, shop) if "canned-responses/" in path else ""
@@ -393,8 +531,9 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                 response = await http.request(
                     method,
                     concrete(path, shop, canned, shop_brand),
+                    params=QUERIES.get(path),
                     json=await body_for(server, path, shop),
-                    headers=headers,
+                    headers=caller.headers(),
                 )
                 tried = [
                     f"no {label} {value}"
@@ -408,18 +547,29 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                         ("brand", f"'{demo.BRAND_SLUG}'"),
                     )
                 ]
-                got, want = outcome(response, policy, tried), expected(policy, caller)
+                got = outcome(response, policy, tried)
+                want = expected(policy, caller, method, path)
                 cells += 1
                 if got != want:
                     wrong.append(f"{method} {path} as {caller.name}: {got}, not {want}")
+                if got == "allowed" and response.status_code < 300:
+                    # Let in: it must not show what the caller may not see (a list, a search,
+                    # an overview filtered wrongly would).
+                    text = response.text.lower()
+                    shown = [n for n in hidden_from(caller, secrets) if n.lower() in text]
+                    leaks += 1
+                    if shown:
+                        wrong.append(f"{method} {path} as {caller.name} shows {shown}")
         admin_routes = [(m, p) for m, p in table if p.startswith("/api/admin/")]
-        admin_cookie = next(c.cookie for c in people if c.role == "admin")
+        admin_cookie = next(c.cookie for c in people if c.role == "admin" and c.cookie)
+        tokens = [c for c in people if c.token]
         for method, path in admin_routes:
             concrete_path = path.replace("{", "x").replace("}", "")
             for name, headers in (
                 ("no token", {}),
                 ("wrong token", {"authorization": "Bearer not-the-token"}),
                 ("console cookie", {"cookie": admin_cookie or ""}),
+                *((t.name, t.headers()) for t in tokens),
             ):
                 response = await http.request(method, concrete_path, headers=headers)
                 cells += 1
@@ -448,9 +598,74 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                 cells += 1
                 if response.status_code != 403:
                     wrong.append(f"{method} {path} by {name}: {response.status_code}")
+        elsewhere = await elsewhere_cells(server, http, shop, outdoor, secrets, wrong)
     assert not wrong, "\n".join(wrong)
-    print(f"access matrix: {cells} HTTP cells checked")
+    print(
+        f"access matrix: {cells + elsewhere} HTTP cells checked"
+        f" ({leaks} answers scanned for the other brand's data, {elsewhere} outside the"
+        " console and admin API)"
+    )
     assert cells > 300
+
+
+async def elsewhere_cells(
+    server: RunningServer,
+    http: httpx.AsyncClient,
+    shop: Brand,
+    outdoor: Brand,
+    secrets: Secrets,
+    wrong: list[str],
+) -> int:
+    """The routes outside the console and the admin API, each tried as its guard says: the
+    token-guarded ones without a token (401) and with the other brand's visitor (404), the
+    public knowledge base for drafts and the other brand's articles."""
+    attachment = f"/api/webchat/messages/{shop.message_id}/attachments/0"
+    visitor = await http.post("/api/webchat/sessions", json={"inbox": demo.OTHER_WEBCHAT_INBOX})
+    assert visitor.status_code in (200, 201), visitor.text
+    other_visitor = {"authorization": f"Bearer {visitor.json()['token']}"}
+    published = f"/help/{demo.BRAND_SLUG}/en/{secrets.published_slug}"
+    bot = 404 if server.services.settings.bot_api_token is None else 401
+    checks: list[tuple[str, str, dict[str, str], dict[str, str], int, str]] = [
+        # method, path, headers, query, status wanted, text it must not hold
+        ("GET", "/healthz", {}, {}, 200, ""),
+        ("GET", "/openapi.json", {}, {}, 200, ""),
+        # 401 without the bot's token; 404 while the bot API is off (no token configured).
+        ("GET", "/api/bot/orders/1001", {}, {}, bot, ""),
+        ("GET", "/api/bot/orders/1001", {"authorization": "Bearer wrong"}, {}, bot, ""),
+        ("GET", attachment, {}, {}, 401, ""),
+        ("GET", attachment, other_visitor, {}, 404, ""),
+        ("POST", "/api/webchat/files", {}, {}, 401, ""),
+        ("POST", "/api/webchat/email-code", {}, {}, 401, ""),
+        ("POST", "/api/webchat/email-code/confirm", {}, {}, 401, ""),
+        ("GET", published, {}, {}, 200, secrets.draft),
+        ("GET", f"/help/{demo.BRAND_SLUG}/en", {}, {}, 200, secrets.draft),
+        ("GET", f"/help/{demo.BRAND_SLUG}", {}, {}, 302, ""),  # to its language's page
+        ("GET", f"/help/{demo.OTHER_BRAND_SLUG}/en/{secrets.published_slug}", {}, {}, 404, ""),
+        (
+            "GET",
+            "/api/kb/search",
+            {},
+            {"brand": demo.BRAND_SLUG, "q": "warranty secretdraft"},
+            200,
+            secrets.draft,
+        ),
+        (
+            "GET",
+            "/api/kb/search",
+            {},
+            {"brand": demo.OTHER_BRAND_SLUG, "q": "warranty parcels"},
+            200,
+            secrets.published_slug,
+        ),
+    ]
+    for method, path, headers, query, status, hidden in checks:
+        response = await http.request(method, path, headers=headers, params=query)
+        if response.status_code != status:
+            wrong.append(f"{method} {path} {query}: {response.status_code}, not {status}")
+        elif hidden and hidden.lower() in response.text.lower():
+            wrong.append(f"{method} {path} {query} shows {hidden!r}")
+    assert outdoor.conversation_id  # the other brand's own conversation exists: not empty
+    return len(checks)
 
 
 # Every event name the server publishes (server/events.py's constants).
@@ -507,7 +722,7 @@ async def test_the_console_socket_refuses_every_caller_without_a_live_session(
     broken = [c for c in people if c.role in ("none", "tampered", "expired", "revoked")]
     assert len(broken) == 4
     for caller in broken:
-        headers = {"cookie": caller.cookie} if caller.cookie else {}
+        headers = caller.headers()
         async with connect(f"{server.ws_url}/console/ws", additional_headers=headers) as ws:
             assert (await close_code(ws))[0] == 4401, caller.name
     admin = next(c for c in people if c.role == "admin")
