@@ -15,7 +15,16 @@ import httpx
 import orjson
 
 from nlu.project import Project
-from nlu.tracker import ActionExecuted, ActiveLoop, Event, SlotSet, Tracker, UserUttered
+from nlu.tracker import (
+    ActionExecuted,
+    ActiveLoop,
+    AllSlotsReset,
+    Event,
+    FollowupAction,
+    SlotSet,
+    Tracker,
+    UserUttered,
+)
 
 # What Rasa itself sends as its version; rasa-sdk only warns when it differs.
 RASA_VERSION = "3.6.21"
@@ -105,7 +114,9 @@ def _events(raw: list[Any]) -> tuple[tuple[Event, ...], tuple[str, ...]]:
         elif kind == "active_loop":
             events.append(ActiveLoop(item.get("name")))
         elif kind == "reset_slots":
-            unsupported.append("reset_slots")
+            events.append(AllSlotsReset())
+        elif kind == "followup" and isinstance(item.get("name"), str):
+            events.append(FollowupAction(item["name"]))
         else:
             unsupported.append(str(kind))
     return tuple(events), tuple(unsupported)

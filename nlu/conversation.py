@@ -82,6 +82,11 @@ class Conversations:
         kept = self._trackers.get(conversation_id)
         return tuple(kept[1].events) if kept is not None else ()
 
+    def slots(self, conversation_id: str) -> dict[str, Any]:
+        """The slots of a conversation's kept tracker (none if it is not kept)."""
+        kept = self._trackers.get(conversation_id)
+        return dict(kept[1].slots) if kept is not None else {}
+
     def forget(self, conversation_id: str) -> None:
         """Drop a conversation's tracker (its next message rebuilds it from the history)."""
         self._trackers.pop(conversation_id, None)
@@ -103,7 +108,12 @@ class Conversations:
         self, project: Project, policy: DialoguePolicy, tracker: Tracker, context: ActionContext
     ) -> BotTurn:
         for _ in range(MAX_ACTIONS):
-            prediction = policy.predict(tracker)
+            if tracker.followup is not None:
+                # As Rasa's processor: an action's FollowupAction runs next, unpredicted.
+                prediction = Prediction(tracker.followup, "followup")
+                tracker.followup = None
+            else:
+                prediction = policy.predict(tracker)
             action = prediction.action
             if action == ACTION_LISTEN:
                 tracker.update(ActionExecuted(ACTION_LISTEN, hidden=prediction.hide))
@@ -298,8 +308,9 @@ def revert_last_message(tracker: Tracker) -> None:
         return
     before = events[last - 1] if last > 0 else None
     cut = last - 1 if isinstance(before, ActionExecuted) and before.name == ACTION_LISTEN else last
-    replayed = Tracker({name: None for name in tracker.slots})
-    replayed.slots.update(_initial(tracker, events))
+    start: dict[str, Any] = {name: None for name in tracker.slots}
+    start.update(_initial(tracker, events))
+    replayed = Tracker(start)
     replayed.extend(events[:cut])
     tracker.events, tracker.slots = replayed.events, replayed.slots
     tracker.active_loop = replayed.active_loop

@@ -55,7 +55,7 @@ class Turn:
 @dataclass(frozen=True, slots=True)
 class Prediction:
     action: str
-    policy: str  # "loop", "loop_return", "rule", "memo", "ted" or "fallback"
+    policy: str  # "loop", "loop_return", "rule", "memo", "ted", "fallback" or "followup"
     # A rule's turn no story goes through: memoisation will not see it (hide_rule_turn).
     hide: bool = False
 

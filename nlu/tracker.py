@@ -64,7 +64,28 @@ class LoopRejected:
     name: str
 
 
-Event = UserUttered | SlotSet | ActionExecuted | ActiveLoop | LoopRejected
+@dataclass(frozen=True, slots=True)
+class AllSlotsReset:
+    """Every slot back to its value at the start (rasa-sdk's AllSlotsReset, ``reset_slots``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupAction:
+    """The action to run next, whatever the policies would predict (rasa-sdk's
+    FollowupAction, ``followup``)."""
+
+    name: str
+
+
+Event = (
+    UserUttered
+    | SlotSet
+    | ActionExecuted
+    | ActiveLoop
+    | LoopRejected
+    | AllSlotsReset
+    | FollowupAction
+)
 REQUESTED_SLOT = "requested_slot"
 
 
@@ -78,6 +99,14 @@ class Tracker:
     latest_message: UserUttered | None = None
     latest_action: str | None = None
     loop_rejected: bool = False
+    # Set by an action's FollowupAction: the next action, taken instead of a prediction.
+    followup: str | None = None
+    # The slots at the start, which AllSlotsReset brings back.
+    initial: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.initial:
+            self.initial = dict(self.slots)
 
     @classmethod
     def start(cls, project: Project) -> Tracker:
@@ -99,6 +128,10 @@ class Tracker:
         elif isinstance(event, ActiveLoop):
             self.active_loop = event.name
             self.loop_rejected = False
+        elif isinstance(event, AllSlotsReset):
+            self.slots = dict(self.initial)
+        elif isinstance(event, FollowupAction):
+            self.followup = event.name
         elif event.name == self.active_loop:
             self.loop_rejected = True
 

@@ -16,6 +16,7 @@ from nlu.base import Dialogue, Entity, Interpretation, PastTurn
 from nlu.conversation import Conversations
 from nlu.dialogue import DialoguePolicy
 from nlu.project import Project, load_project
+from nlu.tracker import AllSlotsReset
 from tests.harness import free_port
 from tests.nlu.dialogue_twin import PROJECTS
 
@@ -74,6 +75,35 @@ async def test_a_custom_action_gets_rasa_s_request_and_its_answer_is_applied(
     assert ("amount", "15") in [
         (getattr(e, "name", None), getattr(e, "value", None)) for e in bot.events("c1")
     ]
+
+
+async def test_an_actions_followup_runs_next(bank: Project) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={
+                "events": [{"event": "followup", "name": "utter_goodbye"}],
+                "responses": [{"text": "Your balance is 1250 EUR."}],
+            },
+        )
+
+    bot = conversations(handler)
+    said = await bot.respond(
+        bank, DialoguePolicy(bank), message("check_balance", "what is my balance")
+    )
+    # As Rasa's processor: the follow-up is the next action, whatever a rule would predict.
+    assert [m.action for m in said.messages] == ["action_check_balance", "utter_goodbye"]
+
+
+async def test_an_actions_reset_slots_clears_every_slot(bank: Project) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        events = [{"event": "slot", "name": "amount", "value": "15"}, {"event": "reset_slots"}]
+        return httpx.Response(200, json={"events": events, "responses": []})
+
+    bot = conversations(handler)
+    await bot.respond(bank, DialoguePolicy(bank), message("check_balance", "what is my balance"))
+    assert any(isinstance(e, AllSlotsReset) for e in bot.events("c1"))
+    assert bot.slots("c1")["amount"] is None  # set, then reset with the rest
 
 
 async def test_a_form_validation_sees_the_candidates_last_and_may_refuse_them(
