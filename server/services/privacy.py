@@ -37,6 +37,8 @@ conversations.json  the contact's conversations: channel, inbox, status, subject
 messages.json       every message of those conversations, the customer's and the answers,
                     with what the bot understood of each (nlu) and the channel's details (meta)
 orders.json         the orders tied to the contact
+ratings.json        the contact's satisfaction ratings (1 to 5) and comments, per conversation
+notes.json          what agents wrote about the contact's conversations (internal notes)
 attachments.json    the files sent in those conversations; each is in attachments/
 mail.json           the mails received from the contact; each, exactly as it arrived, in mail/
 """
@@ -87,6 +89,8 @@ async def export_contact(pool: Pool, contact_id: str, out: IO[bytes], actor: Act
                 "attachments": len(data["attachments"]),
                 "mail": len(data["mail"]),
                 "orders": len(data["orders"]),
+                "ratings": len(data["ratings"]),
+                "notes": len(data["notes"]),
             },
             address=actor.address,
         )
@@ -101,7 +105,7 @@ async def _write_data(
     when = datetime.now(UTC).isoformat(timespec="seconds")
     await put("README.txt", README.format(when=when).encode())
     await put("contact.json", _json(data["contact"]))
-    for name in ("identities", "conversations", "messages", "orders"):
+    for name in ("identities", "conversations", "messages", "orders", "ratings", "notes"):
         await put(f"{name}.json", _json(data[name]))
     files = []
     for ref in data["attachments"]:

@@ -14,10 +14,16 @@ Where a contact's data lives (every table of migrations 0001-0011 was read for t
 - ``mail_receipts`` (the raw mail, its sender and subject), tied to a conversation, to a
   message's meta, or only by sender address when the mail was quarantined;
 - ``telegram_held_updates`` (updates as Telegram sent them, held while a bot connects);
-- ``orders`` (tied by contact_id; the order itself is the brand's record).
+- ``orders`` (tied by contact_id; the order itself is the brand's record);
+- ``csat`` (their ratings and comments) and ``notes`` (what agents wrote about their
+  conversations), since migrations 0013 and 0015; ``contacts`` gained phone, notes, labels
+  and time zone in 0020. ``messages.words`` (0021) is generated from the text, and
+  ``message_embeddings`` (0016) drops a message's vector when its text changes, so both
+  follow the tombstones.
 
-Nothing else holds it: ``assignments``, ``sla_breaches`` and ``audit_log`` name the contact
-or conversation by id only.
+Nothing else holds it (read again up to migration 0026): ``assignments``, ``sla_breaches``,
+``activities``, ``kb_article_uses``, ``kb_article_outcomes`` and ``audit_log`` name the
+contact or conversation by id only; a conversation's labels are the agents' words.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ class ContactData(TypedDict):
     conversations: list[dict[str, Any]]
     messages: list[dict[str, Any]]
     orders: list[dict[str, Any]]
+    ratings: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
     attachments: list[AttachmentRef]
     mail: list[MailRef]
 
@@ -174,6 +182,19 @@ async def contact_data(conn: Conn, contact_id: str) -> ContactData:
         " items, created_at FROM orders WHERE contact_id = $1 ORDER BY created_at, number",
         contact,
     )
+    ratings = await conn.fetch(
+        """SELECT s.conversation_id, s.rating, s.comment, s.asked_at, s.answered_at
+             FROM csat s JOIN conversations c ON c.id = s.conversation_id
+            WHERE c.contact_id = $1 ORDER BY s.asked_at, s.conversation_id""",
+        contact,
+    )
+    notes = await conn.fetch(
+        """SELECT n.conversation_id, a.name AS author_name, n.text, n.created_at
+             FROM notes n JOIN conversations c ON c.id = n.conversation_id
+             LEFT JOIN agents a ON a.id = n.author_id
+            WHERE c.contact_id = $1 ORDER BY n.conversation_id, n.id""",
+        contact,
+    )
     files = await conn.fetch(
         """SELECT a.id, a.message_id, a.position, a.filename, a.content_type, a.size
              FROM attachments a JOIN messages m ON m.id = a.message_id
@@ -194,6 +215,8 @@ async def contact_data(conn: Conn, contact_id: str) -> ContactData:
         "conversations": [dict(r) for r in conversations],
         "messages": [dict(r) for r in messages],
         "orders": [dict(r) for r in orders],
+        "ratings": [dict(r) for r in ratings],
+        "notes": [dict(r) for r in notes],
         "attachments": [
             AttachmentRef(
                 id=r["id"],

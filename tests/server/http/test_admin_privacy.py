@@ -96,6 +96,17 @@ async def _customer(desk: Desk, key: str, name: str, address: str, telegram: int
         return not await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'pending'")
 
     await harness.until(sent)
+    # What agents write about the customer: an internal note, the contact's own details.
+    note = await desk.agent.post(
+        f"/console/api/conversations/{conversation}/notes",
+        json={"text": f"Customer mentioned {key}-note on the phone"},
+    )
+    assert note.status_code == 201, note.text
+    details = await desk.agent.patch(
+        f"/console/api/conversations/{conversation}/contact",
+        json={"phone": f"+33 {telegram % 10**8}", "notes": f"Prefers {key}-pref"},
+    )
+    assert details.status_code == 200, details.text
     # The same customer on the web chat, linked by an agent (a merge).
     webchat = await harness.customer(desk.running, f"web chat words {key}-chat")
     async with pool.acquire() as conn, conn.transaction():
@@ -144,6 +155,12 @@ async def _customer(desk: Desk, key: str, name: str, address: str, telegram: int
         await conn.execute(
             "UPDATE contacts SET tier = 'gold', lifetime_value = 900 WHERE id = $1::uuid", contact
         )
+        await conn.execute(
+            "INSERT INTO csat (conversation_id, brand_id, rating, comment, answered_at)"
+            " SELECT id, brand_id, 2, $2, now() FROM conversations WHERE id = $1",
+            conversation,
+            f"Slow, {key}-rating",
+        )
     needles = [
         address,
         name,
@@ -158,12 +175,17 @@ async def _customer(desk: Desk, key: str, name: str, address: str, telegram: int
         f"{key}-tg",
         f"{key}-held",
         f"{key}-quarantined",
+        f"{key}-note",
+        f"{key}-pref",
+        f"{telegram % 10**8}",
+        f"{key}-rating",
     ]
     return Customer(contact, needles)
 
 
 async def _columns(pool: Pool) -> list[tuple[str, str, str]]:
-    """Every text-ish column of every table: text, JSON, arrays and bytes."""
+    """Every text-ish column of every table: text, JSON, arrays, bytes and the search
+    index's words (tsvector)."""
     rows = await pool.fetch(
         """SELECT c.table_name, c.column_name, c.data_type
              FROM information_schema.columns c
@@ -171,7 +193,7 @@ async def _columns(pool: Pool) -> list[tuple[str, str, str]]:
                ON t.table_schema = c.table_schema AND t.table_name = c.table_name
             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
               AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb',
-                                  'ARRAY', 'bytea')
+                                  'ARRAY', 'bytea', 'tsvector')
             ORDER BY 1, 2"""
     )
     return [(r["table_name"], r["column_name"], r["data_type"]) for r in rows]
@@ -216,6 +238,8 @@ async def test_the_export_holds_exactly_the_contacts_data(desk: Desk) -> None:
         "orders.json",
         "attachments.json",
         "mail.json",
+        "ratings.json",
+        "notes.json",
     } <= set(names)
     assert len([n for n in names if n.startswith("attachments/")]) == 1
     # The mail as it arrived, and the quarantined one.
@@ -239,11 +263,15 @@ async def test_the_export_holds_exactly_the_contacts_data(desk: Desk) -> None:
     }
     [order] = orjson.loads(archive.read("orders.json"))
     assert order["number"] == "ada7781-order"
+    [rating] = orjson.loads(archive.read("ratings.json"))
+    assert (rating["rating"], rating["comment"]) == (2, "Slow, ada7781-rating")
+    [note] = orjson.loads(archive.read("notes.json"))
+    assert note["text"] == "Customer mentioned ada7781-note on the phone"
     [attachment] = orjson.loads(archive.read("attachments.json"))
     assert archive.read(attachment["path"]) == b"%PDF ada7781-file"
-    [entry] = (await desk.admin.get("/api/admin/audit", params={"action": "contact."})).json()[
-        "entries"
-    ]
+    [entry] = (
+        await desk.admin.get("/api/admin/audit", params={"action": "contact.exported"})
+    ).json()["entries"]
     assert (entry["action"], entry["target_id"]) == ("contact.exported", ada.id)
     assert entry["detail"]["attachments"] == 1
 
@@ -255,6 +283,8 @@ async def test_after_an_erasure_no_table_holds_the_contacts_data(desk: Desk) -> 
     # The scan finds every needle before: it looks where the data is.
     for needle in ada.needles + bob.needles:
         assert await _holding(pool, needle), needle
+    # The search index's words are scanned too.
+    assert "messages.words" in await _holding(pool, "ada7781-body")
     conversations = await pool.fetchval(
         "SELECT count(*) FROM conversations WHERE contact_id = $1::uuid", ada.id
     )
@@ -294,7 +324,9 @@ async def test_after_an_erasure_no_table_holds_the_contacts_data(desk: Desk) -> 
         await pool.fetchval("SELECT contact_id FROM orders WHERE number = 'ada7781-order'") is None
     )
     [entry] = (
-        await desk.admin.get("/api/admin/audit", params={"target": f"contact:{ada.id}"})
+        await desk.admin.get(
+            "/api/admin/audit", params={"target": f"contact:{ada.id}", "action": "contact.erased"}
+        )
     ).json()["entries"]
     assert (entry["action"], entry["actor_label"]) == ("contact.erased", "admin token")
     assert entry["detail"]["messages"] == messages
