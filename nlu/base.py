@@ -137,6 +137,10 @@ class BotTurn:
     messages: tuple[BotMessage, ...] = ()
     handoff: str | None = None
     error: str | None = None
+    # The dialogue's slots after the turn (the embedded engine's): kept with the customer's
+    # message, so that a tracker rebuilt after a restart or on another node has the slots
+    # custom actions and form validation set, which replaying the messages cannot refill.
+    slots: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,8 @@ class PastTurn:
     entities: tuple[Entity, ...] = ()
     action: str | None = None
     text: str = ""  # what the customer wrote (a form's from_text slots are filled from it)
+    # The slots after the bot answered this message (BotTurn.slots), when they were kept.
+    slots: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

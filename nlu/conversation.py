@@ -5,14 +5,16 @@ retrieval responses, custom actions) until it says to listen.
 
 Trackers are kept per conversation (bounded). The history the pipeline passes back (the
 stored intents and the actions that spoke) rebuilds one that is missing, after a restart or
-on another node: what was said is kept (forms replayed, their text slots refilled); slots set
-by custom actions and by form validation are not.
+on another node: what was said is kept (forms replayed, their text slots refilled), and the
+slots each turn ended with, which the pipeline keeps with the customer's message, are set
+again (custom actions' and form validation's, which a replay cannot refill).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -70,6 +72,8 @@ class Conversations:
         tracker.extend(extract_slots(project, tracker))
         context = ActionContext(dialogue.conversation_id, dialogue.language, {}, project.responses)
         turn = await self._run(project, policy, tracker, context)
+        kept = tuple((k, v) for k, v in tracker.slots.items() if k != LANGUAGE_SLOT)
+        turn = replace(turn, slots=kept)
         intents = (*_intents(dialogue.history), current.full_intent)
         self._trackers[dialogue.conversation_id] = (intents, tracker)
         self._trackers.move_to_end(dialogue.conversation_id)
@@ -279,9 +283,18 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
             tracker.update(ran)
             tracker.extend(events)
 
+    kept: tuple[tuple[str, Any], ...] = ()
+
+    def restore_kept() -> None:
+        # What the previous message's turn ended with, where replaying it gave otherwise:
+        # the slots its custom actions and form validation set.
+        tracker.extend(SlotSet(k, v) for k, v in kept if tracker.slots.get(k, v) != v)
+
     for turn in history:
         loop = tracker.active_loop
         if turn.intent is not None:
+            restore_kept()
+            kept = turn.slots
             if tracker.events:
                 tracker.update(executed(ACTION_LISTEN))
             else:
@@ -297,6 +310,7 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
                 # The form ran first and said nothing (it finished, or declined).
                 await replay_form(loop)
             tracker.update(executed(turn.action))
+    restore_kept()
     return tracker
 
 

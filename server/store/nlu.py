@@ -215,6 +215,17 @@ async def return_to_bot(conn: Conn, conversation_id: str) -> None:
     )
 
 
+async def keep_dialogue_slots(conn: Conn, message_id: int, slots: dict[str, Any]) -> None:
+    """Keep the bot's dialogue slots after it answered a customer message, with the message's
+    interpretation (``dialogue_history`` gives them back; an erasure clears them with it)."""
+    await conn.execute(
+        "UPDATE messages SET nlu = nlu || jsonb_build_object('slots', $2::jsonb)"
+        " WHERE id = $1 AND nlu IS NOT NULL",
+        message_id,
+        slots,
+    )
+
+
 async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) -> list[PastTurn]:
     """The customer's intents and the bot's actions before ``before_seq``, oldest first.
     Agent and system messages are not part of the bot's dialogue."""
@@ -234,7 +245,9 @@ async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) ->
             entities = tuple(Entity(**e) for e in nlu.get("entities") or ())
             text = str(nlu.get("text") or "")
             intent = nlu.get("retrieval_intent") or nlu["intent"]
-            turns.append(PastTurn(intent=str(intent), entities=entities, text=text))
+            slots = nlu.get("slots")
+            kept = tuple(slots.items()) if isinstance(slots, dict) else ()
+            turns.append(PastTurn(intent=str(intent), entities=entities, text=text, slots=kept))
         else:
             action = (row["meta"] or {}).get("action")
             # One action may say several things; it is one step of the dialogue.

@@ -124,8 +124,8 @@ def rasa_turn(url: str, sender: str, text: str) -> Reply:
 
 
 class EmbeddedTwin:
-    """The embedded engine, fed its history as the pipeline feeds it (stored intents and
-    the actions that spoke)."""
+    """The embedded engine, fed its history as the pipeline feeds it (stored intents, the
+    slots each turn ended with, and the actions that spoke)."""
 
     def __init__(self, project: Path, cache: Path, actions_url: str | None = None) -> None:
         self.engine = EmbeddedInterpreter(
@@ -137,7 +137,11 @@ class EmbeddedTwin:
         history = self._history.setdefault(sender, [])
         interpretation = await self.engine.parse(text)
         said = await self.engine.respond(Dialogue(sender, interpretation, "en", tuple(history)))
-        history.append(PastTurn(interpretation.full_intent, interpretation.entities, text=text))
+        history.append(
+            PastTurn(
+                interpretation.full_intent, interpretation.entities, text=text, slots=said.slots
+            )
+        )
         for message in said.messages:
             if not (history and history[-1].action == message.action):
                 history.append(PastTurn(action=message.action))

@@ -39,3 +39,16 @@ async def test_a_message_the_bot_did_not_understand_is_forgotten_again() -> None
     assert tracker.latest_message is not None
     assert tracker.latest_message.intent == "greet"
     assert tracker.latest_action == "utter_greet"
+
+
+async def test_the_slots_a_turn_ended_with_are_set_again() -> None:
+    """A custom action's slot cannot be replayed from the messages: the pipeline keeps the
+    slots each turn ended with (BotTurn.slots), and the rebuilt tracker has them."""
+    project = load_project(PROJECTS / "bank")
+    history = (
+        PastTurn("check_balance", text="what is my balance", slots=(("amount", "15"),)),
+        PastTurn(action="action_check_balance"),
+    )
+    tracker = await rebuild(project, DialoguePolicy(project), history)
+    assert tracker.slots["amount"] == "15"
+    assert tracker.latest_action == "action_check_balance"

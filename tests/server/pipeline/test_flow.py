@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from channels.base import Capabilities, InboundMessage, Sender
-from nlu.base import BotMessage, BotTurn, Button, Dialogue, Interpretation
+from nlu.base import BotMessage, BotTurn, Button, Dialogue, Interpretation, PastTurn
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
 from server import events, store
@@ -426,4 +426,50 @@ async def test_bot_buttons_become_numbered_options_and_a_number_in_reply_picks_o
     await pipeline.ingest(inbound("m3", "2"))
     await pipeline.settled()
     assert bot.parsed[-1] == "2"
+    await pipeline.close()
+
+
+class _SlotsBot:
+    """An engine whose first answer ends with a slot its custom action set, and which
+    remembers the history it is given."""
+
+    kind = "test"
+    languages = frozenset({"en"})
+    wants_history = True
+
+    def __init__(self) -> None:
+        self.histories: list[tuple[PastTurn, ...]] = []
+
+    async def parse(self, text: str) -> Interpretation:
+        return Interpretation(text=text, intent="check_balance", confidence=0.99, engine="test")
+
+    async def respond(self, dialogue: Dialogue) -> BotTurn:
+        self.histories.append(dialogue.history)
+        said = (BotMessage("Your balance is 1250 EUR.", "action_check_balance"),)
+        return BotTurn(said, slots=(("balance", 1250), ("account", None)))
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_the_slots_a_turn_ended_with_come_back_with_the_history(pool: asyncpg.Pool) -> None:
+    """What a custom action set is kept with the customer's message, so that a tracker rebuilt
+    after a restart or on another node (nlu.conversation.rebuild) has it."""
+    bot = _SlotsBot()
+    pipeline = Pipeline(
+        pool,
+        InProcessBus(Metrics()),
+        Metrics(),
+        Understanding(bot),  # type: ignore[arg-type]
+        BotPolicy(),
+        Texts(),
+    )
+    await pipeline.ingest(inbound("s1", "what is my balance"))
+    await pipeline.settled()
+    await pipeline.ingest(inbound("s2", "and my balance again"))
+    await pipeline.settled()
+    first, action = bot.histories[-1]
+    assert first.intent == "check_balance"
+    assert dict(first.slots) == {"balance": 1250, "account": None}
+    assert action.action == "action_check_balance"
     await pipeline.close()
