@@ -6,8 +6,14 @@
 // notification does, whose click brings the tab back with the conversation open. A short
 // tone (WebAudio, no file) can go with each; it is off until turned on.
 //
+// What is news comes from the conversations store (conversations/store.js): its event table
+// tells onNews listeners of assignments, mentions and breaches that concern this agent, and its
+// myDeadlines holds the first replies they owe; nothing here reads the server or the frames.
+//
 // The choices live in localStorage: they belong to this browser, as its permission does.
-import { api, el } from "./dom.js";
+import { customerName, conversations, me, myDeadlines, onNews } from "./conversations/store.js";
+import { el } from "./dom.js";
+import { effect } from "./panel/ui.js";
 import { showShortcuts } from "./shortcuts.js";
 
 const PREFS = "switchboard.alerts";   // localStorage: {"notify": bool, "sound": bool}
@@ -27,8 +33,6 @@ function prefs() {
 function savePrefs(change) {
   localStorage.setItem(PREFS, JSON.stringify({ ...prefs(), ...change }));
 }
-
-let me = null;
 
 // ---- the header's "Alerts" button and its panel ----
 
@@ -144,75 +148,42 @@ function alert(kind, title, body, conversationId, ownToast = false) {
   if (p.sound) beep();
 }
 
-const customer = (c) => c.contact.name || c.contact.email || "a visitor";
-
 // ---- deadlines of my conversations: warned once each, 5 minutes before ----
 
-const deadlines = new Map();   // conversation id -> timer
-function watchDeadline(c) {
-  clearTimeout(deadlines.get(c.id));
-  deadlines.delete(c.id);
-  const mine = me && c.assignee && c.assignee.id === me.id && c.status === "assigned";
-  if (!mine || !c.first_response_due || c.first_response_at) return;
-  const due = Date.parse(c.first_response_due);
-  const wait = due - WARN_BEFORE_MS - Date.now();
-  if (due <= Date.now()) return;   // already passed: sla.breached says so
-  deadlines.set(c.id, setTimeout(() => {
-    deadlines.delete(c.id);
-    const minutes = Math.max(1, Math.round((due - Date.now()) / 60_000));
-    alert("sla_warning", "First reply due soon", `${customer(c)}: due in ${minutes} min`, c.id, true);
-  }, Math.max(0, wait)));
-}
-
-// ---- the events ----
-
-function onConversation(f) {
-  const c = f.data.conversation;
-  watchDeadline(c);
-  const a = f.data.activity;
-  // Assigned to me by the router or a colleague; my own claim or reply is no news to me.
-  if (a && a.kind === "assigned" && a.agent?.id === me.id && a.actor?.id !== me.id) {
-    alert("assigned", "New conversation for you", customer(c), c.id);
+// From the store's myDeadlines (the conversations I hold and have not answered, with their
+// first-response time), kept by the store from its first reads and the events after: a
+// timer per deadline, set again only when the deadline moved.
+const timers = new Map();   // conversation id -> {due, timer}
+function watchDeadlines(deadlines) {
+  for (const [id, held] of timers) {
+    if (deadlines.get(id) !== held.due) { clearTimeout(held.timer); timers.delete(id); }
+  }
+  const now = Date.now();
+  for (const [id, due] of deadlines) {
+    if (timers.has(id) || due <= now) continue;   // already passed: sla.breached says so
+    const timer = setTimeout(() => {
+      const c = conversations.peek().get(id);
+      const minutes = Math.max(1, Math.round((due - Date.now()) / 60_000));
+      if (c) alert("sla_warning", "First reply due soon", `${customerName(c)}: due in ${minutes} min`, id, true);
+    }, Math.max(0, due - WARN_BEFORE_MS - now));
+    timers.set(id, { due, timer });
   }
 }
 
-function onNote(f) {
-  const note = f.data.note;
-  if (note.mentions.includes(me.id) && note.author?.id !== me.id) {
-    alert("mention", `${note.author?.name || "A colleague"} mentioned you`, note.text, note.conversation_id);
+// ---- what the store's event table says is news for me ----
+
+onNews((news) => {
+  if (news.kind === "assigned") {
+    alert("assigned", "New conversation for you", customerName(news.conversation), news.conversationId);
+  } else if (news.kind === "mention") {
+    alert("mention", `${news.author?.name || "A colleague"} mentioned you`, news.text, news.conversationId);
+  } else if (news.kind === "sla_breached") {
+    alert("sla_breached", `SLA breached (${news.deadline.replace("_", " ")})`, customerName(news.conversation),
+      news.conversationId);
   }
-}
-
-function onBreach(f) {
-  const c = f.data.conversation;
-  watchDeadline(c);
-  // The same people console.js toasts: the team the policy names, supervisors, the holder.
-  const concerned = me.role !== "agent" || c.assignee?.id === me.id
-    || (me.team_ids || []).includes(f.data.notify_team_id || c.team?.id);
-  if (concerned) {
-    alert("sla_breached", `SLA breached (${f.data.kind.replace("_", " ")})`, customer(c), c.id);
-  }
-}
-
-const HANDLERS = {
-  "conversation.created": onConversation,
-  "conversation.updated": onConversation,
-  "note.created": onNote,
-  "sla.breached": onBreach,
-};
-
-document.addEventListener("console:event", (event) => {
-  if (me) HANDLERS[event.detail.name]?.(event.detail);
 });
 
-function start(agent) {
-  me = agent;
-  showState();
-  // The deadlines of what I hold now; events keep them current after this.
-  api("GET", "/console/api/conversations").then((d) => d.conversations.forEach(watchDeadline), () => {});
-}
-document.addEventListener("console:start", (event) => start(event.detail));
-// A module can run after console.js already started (its /me answer came first).
-if (!document.getElementById("app").hidden && !me) {
-  api("GET", "/console/api/me").then((d) => { if (!me) start(d.agent); }, () => {});
-}
+effect(() => {
+  if (me.value) showState();
+});
+effect(() => watchDeadlines(myDeadlines.value));

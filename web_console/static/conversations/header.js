@@ -4,7 +4,7 @@
 // conversation shows why it ranks where it does; a resolved one shows by whom and when
 // instead, and offers neither the queue's priority nor the contact link.
 import {
-  clock, conversations, directory, entryOf, me, openId, resolution, setConversation,
+  clock, conversations, directory, entryOf, me, openId, presence, resolution, setConversation,
 } from "./store.js";
 import { api } from "../dom.js";
 import { reasonText, when } from "../panel/format.js";
@@ -32,8 +32,15 @@ function Sla({ due, done }) {
     ? `SLA breached ${text} ago` : `SLA due in ${text}`}</span>`;
 }
 
-function facts(c) {
-  const out = [c.status === "bot" ? "with the bot" : c.status];
+// Who holds it: "with the bot", "queued", "assigned to you", "assigned to Sam".
+function holding(c, agent) {
+  if (c.status === "bot") return "with the bot";
+  if (c.status !== "assigned" || !c.assignee) return c.status;
+  return agent && c.assignee.id === agent.id ? "assigned to you" : `assigned to ${c.assignee.name}`;
+}
+
+function facts(c, agent) {
+  const out = [holding(c, agent)];
   if (c.status !== "bot" && c.handoff_reason) out.push(`handed over: ${reasonText(c.handoff_reason)}`);
   if (c.language) out.push(`language: ${c.language}`);
   if (c.contact.vip) out.push("VIP");
@@ -83,6 +90,21 @@ function Merge({ hidden }) {
   </form>`;
 }
 
+// Colleagues in this conversation (conversations/store.js's presence): who types, who looks;
+// and, before the agent writes, that a colleague holds it (the server would refuse the reply).
+// A live region that is always there, so a screen reader hears it change.
+function Presence({ c, agent }) {
+  const people = presence.value.get(openId.value) || [];
+  const typing = people.filter((p) => p.typing).map((p) => p.name);
+  const viewing = people.filter((p) => !p.typing).map((p) => p.name);
+  const parts = [];
+  if (typing.length) parts.push(`${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…`);
+  if (viewing.length) parts.push(`${viewing.join(", ")} ${viewing.length > 1 ? "are" : "is"} viewing`);
+  const held = c && c.status === "assigned" && c.assignee && agent && c.assignee.id !== agent.id;
+  return html`<span id="presence" role="status">${parts.join(" · ")}</span>
+    ${held ? html`<span id="held-by">Held by ${c.assignee.name}: only they can reply</span>` : null}`;
+}
+
 function Header() {
   const id = openId.value;
   if (!id) return null;
@@ -92,7 +114,8 @@ function Header() {
   const mineOrFree = Boolean(c) && (!c.assignee || (agent && c.assignee.id === agent.id));
   const title = c ? `${c.contact.name || c.contact.email || "Visitor"} — ${c.channel}${c.subject ? `: ${c.subject}` : ""}` : id;
   return html`<h2 id="thread-title">${title}</h2>
-    <span id="thread-facts">${c ? facts(c) : ""}</span>
+    <span id="thread-facts">${c ? facts(c, agent) : ""}</span>
+    <${Presence} c=${c} agent=${agent} />
     <span id="thread-sla">${open && c.first_response_due ? html`<${Sla} due=${c.first_response_due} done=${c.first_response_at} />` : null}</span>
     <button id="claim" type="button" hidden=${!open || !(c.status === "queued" || c.status === "bot")}
       onClick=${() => act("/claim")}>Claim</button>

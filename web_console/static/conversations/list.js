@@ -7,7 +7,7 @@
 // the open conversation's, else the first; arrows, Home and End move between items, Enter or
 // Space opens one.
 import {
-  clock, conversations, me, only, openId, queue, queueComplete, queueTotal, readResolved,
+  clock, conversations, me, only, openId, presence, queue, queueComplete, queueTotal, readResolved,
   resolved, view, kept,
 } from "./store.js";
 import { reasonText } from "../panel/format.js";
@@ -50,9 +50,9 @@ const mineCount = computed(() => {
 
 const filtered = () => Object.values(only.value).some(Boolean);
 
-// An SLA countdown: green, amber under 5 min, red late.
-function Sla({ due, done }) {
-  if (done) return html`<span class="sla">responded</span>`;
+// A first-response countdown (until the first reply; the header says "responded" after):
+// green, amber under 5 min, red late.
+function Sla({ due }) {
   const left = (Date.parse(due) - clock.value) / 1000;
   const abs = Math.abs(left);
   const text = abs < 60 ? `${Math.floor(abs)} s` : abs < 3600 ? `${Math.floor(abs / 60)} min`
@@ -65,33 +65,79 @@ function visitor(c) {
   return c.contact.name || c.contact.email || `Visitor ${c.contact.id.slice(0, 8)}`;
 }
 
-// One conversation. Its props are the store's objects: unchanged, they are the same objects,
-// and the item is not drawn again (it reads no signal itself; Sla does, for the clock).
+// When the last message came, as lists of conversations say it: "now", "12 min", "3 h",
+// "3 Dec"; the full date in its title. Redrawn once a minute (not with every tick).
+const minute = computed(() => Math.floor(clock.value / 60_000));
+function Ago({ at }) {
+  const now = minute.value * 60_000;
+  const then = Date.parse(at);
+  const mins = Math.max(0, Math.floor((now - then) / 60_000));
+  const text = mins < 1 ? "now" : mins < 60 ? `${mins} min` : mins < 24 * 60 ? `${Math.floor(mins / 60)} h`
+    : new Date(then).toLocaleDateString([], { day: "numeric", month: "short" });
+  return html`<time class="ago" dateTime=${at} title=${new Date(then).toLocaleString()}>${text}</time>`;
+}
+
+// Who holds it, in a few words: the agent (or "You"), else its state; and its team. Shown in
+// All open and Resolved (in the Queue all are queued, in Mine all are the agent's).
+function holder(c, meId) {
+  const who = c.assignee && c.status !== "bot" && c.status !== "queued"
+    ? (c.assignee.id === meId ? "You" : c.assignee.name) : c.status;
+  return c.team ? `${who} · ${c.team.name}` : who;
+}
+
+// Colleagues who have it open: "with Sam", "with Sam (typing)".
+function withWhom(people) {
+  return `with ${people.map((p) => (p.typing ? `${p.name} (typing)` : p.name)).join(", ")}`;
+}
+
+// One conversation, in three lines of fixed height (as Chatwoot and Intercom draw them): who,
+// on which channel and when; what they said last (the subject first, for mail); its chips, on one line that
+// the least telling give way on (cut short with "…"; the whole line in its title). Its props
+// are the store's objects: unchanged, they are the same objects, and the item is not drawn
+// again (it reads no signal itself; Sla and Ago do, for the clock).
 class Item extends Component {
   shouldComponentUpdate(next) {
     const p = this.props;
-    return next.c !== p.c || next.entry !== p.entry || next.active !== p.active
-      || next.stop !== p.stop || next.pos !== p.pos || next.size !== p.size;
+    return next.c !== p.c || next.entry !== p.entry || next.active !== p.active || next.people !== p.people
+      || next.stop !== p.stop || next.pos !== p.pos || next.size !== p.size || next.meId !== p.meId
+      || next.holds !== p.holds;
   }
 
-  render({ c, entry, active, stop, pos, size }) {
-    const status = c.status + (c.assignee ? ` · ${c.assignee.name}` : "") + (c.team ? ` · ${c.team.name}` : "");
+  render({ c, entry, active, stop, pos, size, people, meId, holds }) {
+    const name = visitor(c);
+    const reason = c.status !== "bot" && c.handoff_reason ? reasonText(c.handoff_reason) : "";
+    const labels = c.labels || [];
+    const chips = [
+      entry ? `priority ${entry.score}` : "",
+      people && people.length ? withWhom(people) : "",
+      holder(c, meId), reason, c.channel || "", c.language || "", ...labels,
+      entry ? entry.explanation : "",
+    ].filter(Boolean).join(" · ");
+    const at = c.last_message_at || c.updated_at;
     return html`<li class=${active ? "active" : ""} data-conversation-id=${c.id}
         data-score=${entry ? entry.score : undefined} tabIndex=${stop ? 0 : -1}
         aria-posinset=${pos} aria-setsize=${size} aria-current=${active ? "true" : undefined}
         onClick=${() => opener(c.id)} onKeyDown=${(ev) => keys(ev, c.id)} onFocus=${() => focused(c.id, pos)}>
-      ${entry ? html`<span class="score">${String(entry.score)}</span>` : null}
-      <span class="status">${status}</span>
-      ${c.status !== "bot" && c.handoff_reason ? html`<span class="reason">${reasonText(c.handoff_reason)}</span>` : null}
-      ${c.language ? html`<span class="language">${c.language}</span>` : null}
-      ${c.channel ? html`<span class="language channel">${c.channel}</span>` : null}
-      ${c.first_response_due && c.status !== "resolved" ? html`<${Sla} due=${c.first_response_due} done=${c.first_response_at} />` : null}
-      <div class="name">${visitor(c)}${c.contact.verified === false
-        ? html`<span class="language unverified" title="typed by the visitor, not verified">unverified</span>` : null}</div>
-      ${entry ? html`<div class="why">${entry.explanation}</div>` : null}
-      ${c.subject ? html`<div class="subject">${c.subject}</div>` : null}
-      <div class="preview">${c.preview || ""}</div>
-      ${c.labels && c.labels.length ? html`<div class="labels">${c.labels.map((l) => html`<span class="label">${l}</span>`)}</div>` : null}
+      <div class="line">
+        <span class="name" title=${name}>${name}</span>
+        ${c.contact.verified === false
+          ? html`<span class="chip unverified" title="typed by the visitor, not verified">unverified</span>` : null}
+        ${c.channel ? html`<span class="where">${c.channel}</span>` : null}
+        ${at ? html`<${Ago} at=${at} />` : null}
+      </div>
+      <div class="preview" title=${[c.subject, c.preview].filter(Boolean).join(" — ") || undefined}>${c.subject
+        ? html`<span class="subject">${c.subject}</span>${c.preview ? " — " : ""}` : null}${c.preview || ""}</div>
+      <div class="chips" title=${chips}>
+        ${entry ? html`<span class="score" title=${`Priority ${entry.score}: ${entry.explanation}`}>${String(entry.score)}</span>` : null}
+        ${c.first_response_due && !c.first_response_at && c.status !== "resolved"
+          ? html`<${Sla} due=${c.first_response_due} />` : null}
+        ${people && people.length ? html`<span class="chip viewers">${withWhom(people)}</span>` : null}
+        ${holds ? html`<span class="chip status">${holder(c, meId)}</span>` : null}
+        ${reason ? html`<span class="chip reason">${reason}</span>` : null}
+        ${c.language ? html`<span class="chip language">${c.language}</span>` : null}
+        ${labels.map((l) => html`<span class="chip label">${l}</span>`)}
+        ${entry ? html`<span class="why">${entry.explanation}</span>` : null}
+      </div>
     </li>`;
   }
 }
@@ -158,10 +204,14 @@ function List() {
   const size = v === "queue" && !filtered() ? Math.max(queueTotal.value, list.length) : list.length;
   const drawn = Math.min(list.length, shownCount.value);
   const open = openId.value;
+  const people = presence.value;
+  const meId = me.value ? me.value.id : null;
+  const holds = v === "open" || v === "resolved";
   const shown = list.slice(0, drawn);
   const stop = [focusId.value, open].find((id) => id && shown.some((r) => r.c.id === id)) || shown[0]?.c.id;
   return html`${shown.map((r, i) => html`<${Item} key=${r.c.id} c=${r.c} entry=${r.entry}
-      active=${r.c.id === open} stop=${r.c.id === stop} pos=${i + 1} size=${size} />`)}
+      active=${r.c.id === open} stop=${r.c.id === stop} pos=${i + 1} size=${size}
+      people=${people.get(r.c.id)} meId=${meId} holds=${holds} />`)}
     <${More} drawn=${drawn} size=${size} />`;
 }
 

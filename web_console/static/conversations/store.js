@@ -5,7 +5,7 @@
 // components that read what changed re-render (list.js, header.js, transcript.js). Nothing
 // here re-reads a list because an event came.
 import { api, firstGet } from "../dom.js";
-import { batch, signal } from "../panel/ui.js";
+import { batch, computed, signal } from "../panel/ui.js";
 
 // The first read of the queue: one screen's worth and some, with the true count, so the
 // console shows the top of a 5,000-conversation queue at once (bench/first_paint.py); the
@@ -243,6 +243,116 @@ export function resolution() {
   return done.length ? done[done.length - 1] : null;
 }
 
+// ---- who else is here: colleagues viewing or typing in a conversation ----
+
+// conversation id -> [{id, name, typing}] of the colleagues (never the agent signed in here)
+// who have it open, sorted by name. A new Map on each change; a conversation whose people did
+// not change keeps its array, so only the list items whose people changed are redrawn.
+// Consoles say "viewing" on open, on (re)connect and every 30 s (presence.js; the server's
+// protocol: web_console/hub.py); one not heard of for FORGET_MS is let go (a tab or a node
+// that died without saying so), and a "typing…" not repeated for TYPING_MS stops.
+export const presence = signal(new Map());
+const FORGET_MS = 75_000;   // two missed 30-second refreshes, and some
+const TYPING_MS = 10_000;   // a console repeats "typing" every 2 s while keys come
+const heard = new Map();    // "conversation agent" -> {viewing, typing}: when last said
+const NOBODY = [];
+
+function setPresence(conversationId, people) {
+  const next = new Map(presence.value);
+  if (people.length) next.set(conversationId, people);
+  else next.delete(conversationId);
+  presence.value = next;
+}
+
+// The conversation's people now, from what was heard; the same array when nothing changed.
+function reckon(conversationId, now) {
+  const held = presence.value.get(conversationId) || NOBODY;
+  const people = [];
+  for (const [key, when] of heard) {
+    const [conv, id] = key.split(" ");
+    if (conv !== conversationId) continue;
+    if (now - when.viewing > FORGET_MS) { heard.delete(key); continue; }
+    people.push({ id, name: when.name, typing: now - when.typing < TYPING_MS });
+  }
+  people.sort((a, b) => a.name.localeCompare(b.name));
+  const same = people.length === held.length
+    && people.every((p, i) => p.id === held[i].id && p.name === held[i].name && p.typing === held[i].typing);
+  if (!same) setPresence(conversationId, people);
+}
+
+function onPresence(f) {
+  const author = f.data.author;
+  // A customer's typing has no author (console.js shows it under the transcript).
+  if (!author || !f.conversation_id || (me.value && author.id === me.value.id)) return;
+  const key = `${f.conversation_id} ${author.id}`;
+  const now = Date.now();
+  if (f.name === "viewing" && !f.data.active) {
+    heard.delete(key);
+  } else {
+    const when = heard.get(key) || { viewing: now, typing: 0, name: author.name };
+    when.name = author.name || "A colleague";
+    when.viewing = now;   // typing there is being there
+    if (f.name === "typing") when.typing = f.data.active ? now : 0;
+    heard.set(key, when);
+  }
+  reckon(f.conversation_id, now);
+}
+
+// Viewers not heard of lately leave, typing that was not repeated stops.
+setInterval(() => {
+  const now = Date.now();
+  for (const id of presence.peek().keys()) reckon(id, now);
+}, 5_000);
+
+// ---- what happened to the signed-in agent: told to notifications.js ----
+
+// The event table decides what is news for this agent (assigned to them by someone else, a
+// note that mentions them, a missed deadline that concerns them); notifications.js says it
+// (a toast, a desktop notification, a sound). Listeners get {kind, conversationId, ...}.
+const listeners = new Set();
+export function onNews(listener) { listeners.add(listener); }
+function tell(news) { for (const listener of listeners) listener(news); }
+
+export const customerName = (c) => c.contact.name || c.contact.email || "a visitor";
+
+// The first-response deadlines of the conversations the agent holds and has not answered:
+// id -> due time (ms). Recomputed when the conversations change; notifications.js warns
+// before each passes (there is no server event for "due soon").
+export const myDeadlines = computed(() => {
+  const agent = me.value;
+  const out = new Map();
+  if (!agent) return out;
+  for (const c of conversations.value.values()) {
+    if (c.status === "assigned" && c.assignee && c.assignee.id === agent.id
+        && c.first_response_due && !c.first_response_at) out.set(c.id, Date.parse(c.first_response_due));
+  }
+  return out;
+});
+
+// Assigned to me by the router or a colleague; my own claim or reply is no news to me.
+function assignedNews(f) {
+  const a = f.data.activity, agent = me.value;
+  if (agent && a && a.kind === "assigned" && a.agent?.id === agent.id && a.actor?.id !== agent.id) {
+    tell({ kind: "assigned", conversationId: f.conversation_id, conversation: f.data.conversation });
+  }
+}
+
+function onNoteCreated(f) {
+  const note = f.data.note, agent = me.value;
+  if (agent && note.mentions.includes(agent.id) && note.author?.id !== agent.id) {
+    tell({ kind: "mention", conversationId: note.conversation_id, author: note.author, text: note.text });
+  }
+}
+
+// The people console.js toasts a breach to: the team the policy names, supervisors, the holder.
+function breachNews(f) {
+  const c = f.data.conversation, agent = me.value;
+  if (!agent) return;
+  const concerned = agent.role !== "agent" || c.assignee?.id === agent.id
+    || (agent.team_ids || []).includes(f.data.notify_team_id || c.team?.id);
+  if (concerned) tell({ kind: "sla_breached", conversationId: c.id, conversation: c, deadline: f.data.kind });
+}
+
 // ---- the socket's events: one table ----
 
 function onMessageCreated(f) {
@@ -271,6 +381,12 @@ function onConversation(f) {
     setConversation(f.data.conversation);
     if (f.data.activity && f.conversation_id === openId.value) addActivities([f.data.activity]);
   });
+  assignedNews(f);
+}
+
+function onBreach(f) {
+  onConversation(f);
+  breachNews(f);
 }
 
 function onQueueChanged(f) {
@@ -291,9 +407,12 @@ const HANDLERS = {
   "message.delivery": onMessageDelivery,
   "conversation.created": onConversation,
   "conversation.updated": onConversation,
-  "sla.breached": onConversation,
+  "sla.breached": onBreach,
   "queue.changed": onQueueChanged,
   "agent.updated": onAgentUpdated,
+  "viewing": onPresence,
+  "typing": onPresence,
+  "note.created": onNoteCreated,
 };
 
 export function dispatch(frame) {
