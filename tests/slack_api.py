@@ -62,6 +62,16 @@ class SlackApi:
     # chat.update calls: what each message was changed to.
     updated: list[dict[str, Any]] = field(default_factory=list)
 
+    def shown(self, posted: dict[str, Any]) -> dict[str, Any]:
+        """A message we posted as Slack now shows it: with its last chat.update's text and
+        blocks (what an interaction on it carries)."""
+        changes = [
+            u for u in self.updated if (u["channel"], u["ts"]) == (posted["channel"], posted["ts"])
+        ]
+        if not changes:
+            return posted
+        return {**posted, "text": changes[-1]["text"], "blocks": changes[-1]["blocks"] or []}
+
     async def handle(self, request: Request) -> Response:
         if self.down:
             return Response(status_code=503)
@@ -154,7 +164,16 @@ class SlackApi:
                 "via": params["_token"],
             }
             self.updated.append(change)
-            return JSONResponse({"ok": True, "channel": channel, "ts": ts, "text": change["text"]})
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "channel": channel,
+                    "ts": at,
+                    "text": change["text"],
+                    "message": {"type": "message", "text": change["text"], "bot_id": "B0BOT"}
+                    | ({"blocks": blocks} if blocks else {}),
+                }
+            )
         if method == "files.getUploadURLExternal":
             # Step 1 of Slack's upload: an id and a one-off URL to send the bytes to.
             if not params.get("filename") or not str(params.get("length", "")).isdigit():
@@ -251,6 +270,22 @@ def _blocks_error(blocks: Any) -> str | None:
         elif kind == "context":
             if not 0 < len(block.get("elements") or []) <= 10:
                 return f"[{n}] a context block holds 1 to 10 elements"
+        elif kind == "input":
+            label, element = block.get("label") or {}, block.get("element") or {}
+            if label.get("type") != "plain_text" or not 0 < len(label.get("text", "")) <= 2000:
+                return f"[{n}] an input's label is plain_text of 1 to 2000 characters"
+            hint = block.get("hint")
+            if hint is not None and (
+                hint.get("type") != "plain_text" or not 0 < len(hint.get("text", "")) <= 2000
+            ):
+                return f"[{n}] an input's hint is plain_text of 1 to 2000 characters"
+            if element.get("type") != "plain_text_input" or not element.get("action_id"):
+                return f"[{n}] our inputs hold a plain_text_input with an action_id"
+            if not 0 < int(element.get("max_length", 3000)) <= 3000:
+                return f"[{n}] a plain_text_input's max_length is 1 to 3000"
+            # In a message (not a modal) an input is only ever sent by dispatching it.
+            if block.get("dispatch_action") is not True:
+                return f"[{n}] an input in a message needs dispatch_action"
         else:
             return f"[{n}] unknown block type {kind!r}"
     return None
@@ -329,40 +364,27 @@ def message_event(
     }
 
 
-def block_actions(
-    question: dict[str, Any],
-    action_id: str,
-    *,
-    user: str = "U0ADA",
-    team: str = TEAM,
-    action_ts: str | None = None,
+def _envelope(
+    message_now: dict[str, Any], user: str, team: str, actions: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The payload Slack posts when ``user`` presses the button ``action_id`` under the
-    message ``question`` (as the stand-in recorded it posted)."""
-    channel = str(question["channel"])
-    button = next(
-        e
-        for b in question.get("blocks") or []
-        if b.get("type") == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action_id
-    )
+    """A ``block_actions`` payload on the message ``message_now`` (as it is shown)."""
+    channel = str(message_now["channel"])
     container = {
         "type": "message",
-        "message_ts": question["ts"],
+        "message_ts": message_now["ts"],
         "channel_id": channel,
         "is_ephemeral": False,
     }
     message: dict[str, Any] = {
         "bot_id": "B0BOT",
         "type": "message",
-        "text": question["text"],
+        "text": message_now["text"],
         "user": "U0BOT",
-        "ts": question["ts"],
-        "blocks": question.get("blocks") or [],
+        "ts": message_now["ts"],
+        "blocks": message_now.get("blocks") or [],
     }
-    if question.get("thread_ts"):
-        container["thread_ts"] = message["thread_ts"] = question["thread_ts"]
+    if message_now.get("thread_ts"):
+        container["thread_ts"] = message["thread_ts"] = message_now["thread_ts"]
     return {
         "type": "block_actions",
         "user": {"id": user, "username": "ada", "name": "ada", "team_id": team},
@@ -380,17 +402,68 @@ def block_actions(
         "message": message,
         "state": {"values": {}},
         "response_url": "https://hooks.slack.com/actions/A0APP/1/x",
-        "actions": [
+        "actions": actions,
+    }
+
+
+def block_actions(
+    question: dict[str, Any],
+    action_id: str,
+    *,
+    user: str = "U0ADA",
+    team: str = TEAM,
+    action_ts: str | None = None,
+) -> dict[str, Any]:
+    """The payload Slack posts when ``user`` presses the button ``action_id`` under the
+    message ``question`` (as the stand-in recorded it posted)."""
+    button = next(
+        e
+        for b in question.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )
+    pressed = {
+        "action_id": action_id,
+        "block_id": "csat",
+        "text": button["text"],
+        "value": button.get("value"),
+        "type": "button",
+        "action_ts": action_ts or f"{time.time():.6f}",
+    }
+    return _envelope(question, user, team, [pressed])
+
+
+def input_sent(
+    message_now: dict[str, Any],
+    value: str,
+    *,
+    user: str = "U0ADA",
+    team: str = TEAM,
+) -> dict[str, Any]:
+    """The payload Slack posts when ``user`` types ``value`` into the (dispatching) input of
+    the message as it is now shown (``SlackApi.shown``) and presses Enter: the action with
+    its value, and the input's value in ``state.values`` as well."""
+    [block] = [b for b in message_now.get("blocks") or [] if b.get("type") == "input"]
+    action_id = block["element"]["action_id"]
+    payload = _envelope(
+        message_now,
+        user,
+        team,
+        [
             {
+                "type": "plain_text_input",
+                "block_id": block["block_id"],
                 "action_id": action_id,
-                "block_id": "csat",
-                "text": button["text"],
-                "value": button.get("value"),
-                "type": "button",
-                "action_ts": action_ts or f"{time.time():.6f}",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
             }
         ],
+    )
+    payload["state"] = {
+        "values": {block["block_id"]: {action_id: {"type": "plain_text_input", "value": value}}}
     }
+    return payload
 
 
 def interaction(payload: dict[str, Any] | bytes) -> bytes:

@@ -6,6 +6,12 @@ Slack's interactivity endpoint (``channels.slack.interactivity``). Once rated, t
 updated: the same text, and in place of the buttons the rating chosen, so it cannot be pressed
 again. The ``text`` posted beside the blocks stays the whole question: it is what Slack shows
 in notifications, and "reply with a number" still works under it.
+
+A button carries only the number, where a typed reply ("4 - quick and kind") carries the
+comment too; so the rated question also holds a one-line input for the comment (an ``input``
+block with ``dispatch_action``: Enter, or the arrow Slack draws beside it, posts a
+``block_actions`` payload with the typed ``value``). Once a comment is kept it is shown under
+the rating in place of the input.
 """
 
 from __future__ import annotations
@@ -18,8 +24,18 @@ from channels.segments import segments
 RATING_BLOCK = "csat"
 RATING_PREFIX = "csat:"
 RATINGS = range(1, 6)
+COMMENT_BLOCK = "csat-comment"
+COMMENT_ACTION = "csat-comment"
+# What server/store/csat.py keeps of a comment (Slack allows up to 3000 in an input).
+COMMENT_MAX = 2000
 # Slack's limit for a section's text (https://api.slack.com/reference/block-kit/blocks).
 SECTION_TEXT = 3000
+# The input's words, in the question's language (server/pipeline/survey.py asks in en or fr).
+COMMENT_LABEL = {"en": "A comment (optional)", "fr": "Un commentaire (facultatif)"}
+COMMENT_HINT = {
+    "en": "Press Enter to send it with your rating.",
+    "fr": "Appuyez sur Entrée pour l'envoyer avec votre note.",
+}
 
 Block = dict[str, Any]
 
@@ -55,10 +71,46 @@ def stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating) + f" {rating}/5"
 
 
-def rated_blocks(question: Sequence[Block], text: str, rating: int) -> list[Block]:
-    """The question as Slack gave it back with the press (its blocks; its text when they are
-    missing), its buttons replaced by the rating."""
-    shown = question or question_blocks(text)
-    kept = [b for b in shown if b.get("block_id") != RATING_BLOCK and b.get("type") != "actions"]
-    chosen = {"type": "context", "elements": [{"type": "plain_text", "text": stars(rating)}]}
-    return [*kept, chosen]
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "plain_text", "text": text}]}
+
+
+def comment_input(language: str | None) -> Block:
+    """The one-line input for the comment; Enter sends it (``dispatch_action``)."""
+    words = language if language in COMMENT_LABEL else "en"
+    return {
+        "type": "input",
+        "block_id": COMMENT_BLOCK,
+        "dispatch_action": True,
+        "label": {"type": "plain_text", "text": COMMENT_LABEL[words]},
+        "hint": {"type": "plain_text", "text": COMMENT_HINT[words]},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": COMMENT_ACTION,
+            "max_length": COMMENT_MAX,
+            "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
+        },
+    }
+
+
+def rated_blocks(
+    question: Sequence[Block],
+    text: str,
+    rating: int,
+    *,
+    comment: str | None = None,
+    ask_comment: bool = False,
+    language: str | None = None,
+) -> list[Block]:
+    """The question as Slack gave it back with the press (its text's sections; its text when
+    it has none), its buttons replaced by the rating; then the comment kept, or, with
+    ``ask_comment`` and none kept yet, the input for one (labelled in ``language``)."""
+    # Only the question's own text is kept: what followed it (buttons, a rating shown
+    # earlier, the input) is drawn again from the stored answer.
+    kept = [b for b in question if b.get("type") == "section"] or question_blocks(text)[:-1]
+    blocks = [*kept, _context(stars(rating))]
+    if comment is not None:
+        blocks.append(_context(f"“{comment}”"))
+    elif ask_comment:
+        blocks.append(comment_input(language))
+    return blocks

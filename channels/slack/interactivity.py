@@ -1,12 +1,13 @@
-"""``POST /channels/slack/interactivity``: presses on our Block Kit buttons (Slack's
-"Interactivity Request URL"), answered once stored.
+"""``POST /channels/slack/interactivity``: presses on our Block Kit buttons and comments sent
+from our input (Slack's "Interactivity Request URL"), answered once stored.
 
 Slack posts ``application/x-www-form-urlencoded`` with one field, ``payload``, the JSON of the
 interaction, signed as the Events API's requests are (v0 HMAC-SHA256 with the app's signing
 secret, within 5 minutes). The only buttons we send are the rating question's; a press is
 handed to the backend, which stores it as the customer's answer before Slack is answered (so
 a failing store is a 5xx, never a lost rating), and Slack sees the buttons replaced by the
-rating afterwards. 401 for a bad, stale or malformed signature; 413 for a body no interaction
+rating afterwards, with an input for a comment; a comment sent from it is stored likewise.
+401 for a bad, stale or malformed signature; 413 for a body no interaction
 can have; 400 for a request that is not an interaction Slack would send; 503 at capacity
 (with Retry-After) or when the store failed.
 
@@ -26,7 +27,7 @@ from starlette.routing import Route
 
 from channels.base import Busy
 from channels.slack.port import SlackBackend
-from channels.slack.translate import NotAPayload, payload_of, to_rating
+from channels.slack.translate import Comment, NotAPayload, Rating, payload_of, to_comment, to_rating
 from channels.webhook import TooLarge, busy_answer, capped_body
 
 log = structlog.get_logger(__name__)
@@ -54,9 +55,9 @@ class SlackInteractions:
 
     async def _interactivity(self, request: Request) -> Response:
         """
-        summary: Slack interactivity (Block Kit button presses; signed; answered once stored)
+        summary: Slack interactivity (rating buttons and comment; signed; answered once stored)
         responses:
-          200: {description: the rating stored (or already), or an interaction not for us}
+          200: {description: the rating or comment stored (or already), or not for us}
           400: {description: not form-encoded, no payload field, or a malformed payload}
           401: {description: bad, stale or malformed signature or timestamp}
           413: {description: body too large}
@@ -77,19 +78,25 @@ class SlackInteractions:
             return _error(400, f"an interaction is {FORM}")
         try:
             form = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True))
-            rating = to_rating(payload_of(form))
+            payload = payload_of(form)
+            ours: Rating | Comment | None = to_rating(payload) or to_comment(payload)
         except (UnicodeDecodeError, ValueError):
             return _error(400, "the body is not a form")
         except NotAPayload as exc:
             return _error(400, f"malformed payload: {exc}")
-        if rating is None:
-            return Response(status_code=200)  # another app's button, a shortcut...: not ours
+        if ours is None:
+            # Another app's button, a shortcut, an empty comment...: nothing to store.
+            return Response(status_code=200)
+        what = "rating" if isinstance(ours, Rating) else "comment"
         try:
             self._backend.admit()
-            await self._backend.rate(rating)
+            if isinstance(ours, Rating):
+                await self._backend.rate(ours)
+            else:
+                await self._backend.comment(ours)
         except Busy as busy:
             return busy_answer(busy)
         except Exception:
-            log.exception("storing a Slack rating failed", team=rating.team)
-            return _error(503, "could not store the rating; retry")
+            log.exception(f"storing a Slack {what} failed", team=ours.team)
+            return _error(503, f"could not store the {what}; retry")
         return Response(status_code=200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from channels.base import Attachment
-from channels.slack.translate import Incoming, Rating
+from channels.slack.translate import Comment, Incoming, Rating
 
 
 class SlackBackend(Protocol):
@@ -22,6 +22,13 @@ class SlackBackend(Protocol):
         Slack is answered: once per survey, however often Slack sends it, the customer
         presses, or they had answered by typing a number; then show the rating in place of
         the buttons (after, best effort). Raises on failure, answered as a 5xx."""
+        ...
+
+    async def comment(self, comment: Comment) -> None:
+        """Persist a comment typed under a rated question with its rating, before Slack is
+        answered: once per survey (a second one, one on a question not rated, or one too late
+        is not kept); then show the question as it now stands (after, best effort). Raises on
+        failure, answered as a 5xx."""
         ...
 
     def admit(self) -> None:

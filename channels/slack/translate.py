@@ -8,19 +8,21 @@ and retries events: the message's own ``ts`` names it, so each is stored once.
 
 A press on the rating question's buttons comes through the interactivity endpoint as a
 ``block_actions`` payload (``to_rating``); it is stored as the number a customer would have
-typed, so a rating by button and one by reply are the same answer.
+typed, so a rating by button and one by reply are the same answer. The comment typed in the
+rated question's input comes the same way (``to_comment``), as a ``plain_text_input`` action
+with its ``value``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from channels.slack.blocks import RATING_PREFIX, RATINGS
+from channels.slack.blocks import COMMENT_ACTION, COMMENT_MAX, RATING_PREFIX, RATINGS
 
 # Message subtypes that are still a person writing.
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -152,45 +154,132 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def to_rating(payload: dict[str, Any]) -> Rating | None:
-    """The press of a rating button, or None for any other interaction (another button, a
-    shortcut, a modal). Raises NotAPayload for a rating press missing what Slack always sends."""
-    actions = payload.get("actions")
-    if payload.get("type") != "block_actions" or not isinstance(actions, list):
-        return None
-    pressed = next(
-        (
-            a
-            for a in actions
-            if isinstance(a, dict) and str(a.get("action_id", "")).startswith(RATING_PREFIX)
-        ),
-        None,
-    )
-    if pressed is None:
-        return None
-    value = str(pressed["action_id"]).removeprefix(RATING_PREFIX)
-    if value not in {str(n) for n in RATINGS}:
-        raise NotAPayload(f"no rating {value!r}")
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment typed in the rated question's input and sent (Block Kit ``block_actions``
+    of a ``plain_text_input`` with ``dispatch_action``)."""
+
+    team: str
+    channel: str
+    user: str
+    text: str
+    # The question message's ts: one comment per question.
+    message_ts: str
+    thread: str | None
+    thread_ts: str | None
+    blocks: tuple[dict[str, Any], ...]
+    # The question's text as Slack gives it back.
+    question: str
+
+
+def comment_external_id(comment: Comment) -> str:
+    """The comment's id in the store: sent twice (Enter, then the arrow), it is kept once."""
+    return f"{comment.team}:{comment.channel}:{comment.message_ts}:comment"
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where an interaction happened: who, in which team and channel, on which message."""
+
+    team: str
+    channel: str
+    user: str
+    message_ts: str
+    thread: str | None
+    thread_ts: str | None
+    blocks: tuple[dict[str, Any], ...]
+    text: str
+
+
+def _place(payload: dict[str, Any], what: str) -> _Place:
     fields = {name: _object(payload.get(name)) for name in _PRESS_FIELDS}
     team = _text(fields["team"].get("id")) or _text(fields["user"].get("team_id"))
     user = _text(fields["user"].get("id"))
     channel = _text(fields["channel"].get("id")) or _text(fields["container"].get("channel_id"))
     message_ts = _text(fields["container"].get("message_ts")) or _text(fields["message"].get("ts"))
     if team is None or user is None or channel is None or message_ts is None:
-        raise NotAPayload("a rating press names its team, user, channel and message")
+        raise NotAPayload(f"a {what} names its team, user, channel and message")
     direct = channel.startswith("D") or fields["channel"].get("name") == "directmessage"
     thread_ts = _text(fields["message"].get("thread_ts")) or _text(
         fields["container"].get("thread_ts")
     )
     blocks = fields["message"].get("blocks")
-    return Rating(
+    return _Place(
         team=team,
         channel=channel,
         user=user,
-        rating=int(value),
         message_ts=message_ts,
         thread=None if direct else f"{channel}:{thread_ts or message_ts}",
         thread_ts=None if direct else thread_ts or message_ts,
         blocks=tuple(b for b in blocks if isinstance(b, dict)) if isinstance(blocks, list) else (),
         text=str(fields["message"].get("text") or ""),
+    )
+
+
+def _action(payload: dict[str, Any], matches: Callable[[str], bool]) -> dict[str, Any] | None:
+    """The payload's first action whose ``action_id`` matches, if it is a ``block_actions``."""
+    actions = payload.get("actions")
+    if payload.get("type") != "block_actions" or not isinstance(actions, list):
+        return None
+    return next(
+        (a for a in actions if isinstance(a, dict) and matches(str(a.get("action_id", "")))),
+        None,
+    )
+
+
+def to_rating(payload: dict[str, Any]) -> Rating | None:
+    """The press of a rating button, or None for any other interaction (another button, a
+    shortcut, a modal). Raises NotAPayload for a rating press missing what Slack always sends."""
+    pressed = _action(payload, lambda action: action.startswith(RATING_PREFIX))
+    if pressed is None:
+        return None
+    value = str(pressed["action_id"]).removeprefix(RATING_PREFIX)
+    if value not in {str(n) for n in RATINGS}:
+        raise NotAPayload(f"no rating {value!r}")
+    place = _place(payload, "rating press")
+    return Rating(
+        team=place.team,
+        channel=place.channel,
+        user=place.user,
+        rating=int(value),
+        message_ts=place.message_ts,
+        thread=place.thread,
+        thread_ts=place.thread_ts,
+        blocks=place.blocks,
+        text=place.text,
+    )
+
+
+def to_comment(payload: dict[str, Any]) -> Comment | None:
+    """The comment sent from the rated question's input, or None for any other interaction,
+    or for an input sent empty (nothing to keep). Raises NotAPayload for one missing what
+    Slack always sends, or longer than the input allows."""
+    sent = _action(payload, lambda action: action == COMMENT_ACTION)
+    if sent is None:
+        return None
+    value = sent.get("value")
+    if value is None:
+        # Slack also gives what the inputs hold in state.values[block_id][action_id].
+        values = _object(_object(payload.get("state")).get("values"))
+        value = _object(_object(values.get(str(sent.get("block_id")))).get(COMMENT_ACTION)).get(
+            "value"
+        )
+    if value is not None and not isinstance(value, str):
+        raise NotAPayload("a comment's value is text")
+    text = (value or "").strip()
+    if len(text) > COMMENT_MAX:
+        raise NotAPayload(f"a comment is at most {COMMENT_MAX} characters")
+    place = _place(payload, "comment")
+    if not text:
+        return None
+    return Comment(
+        team=place.team,
+        channel=place.channel,
+        user=place.user,
+        text=text,
+        message_ts=place.message_ts,
+        thread=place.thread,
+        thread_ts=place.thread_ts,
+        blocks=place.blocks,
+        question=place.text,
     )

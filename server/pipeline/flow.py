@@ -308,3 +308,7 @@ class Pipeline:
     async def ask_rating(self, conversation_id: str, agent_id: str | None) -> None:
         """After a resolve: ask the customer to rate the conversation (server.pipeline.survey)."""
         await self._survey.ask(conversation_id, agent_id)
+
+    async def comment_rating(self, conversation_id: str, inbound: InboundMessage) -> bool:
+        """A comment sent apart from its rating (server.pipeline.survey); False if not kept."""
+        return await self._survey.comment(conversation_id, inbound)

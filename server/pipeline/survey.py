@@ -2,7 +2,12 @@
 words (server/store/brand_texts.py) and their language, and asked, on their own channel,
 to rate it from 1 to 5 (a number is what every channel can carry); a number sent back soon
 after answers the survey, with whatever they add as the comment, instead of opening a new
-conversation. The answer is thanked and kept with the conversation (store/csat.py)."""
+conversation. The answer is thanked and kept with the conversation (store/csat.py).
+
+Where the rating is a button (Slack's Block Kit), the press carries only the number; the
+channel then offers an input for the comment under the rated question, and a comment sent
+from it within a day of the rating is kept with it (``comment``) and stored in the
+transcript as the customer's message, as a typed "4 - quick and kind" is."""
 
 from __future__ import annotations
 
@@ -111,3 +116,33 @@ class Survey:
         self._metrics.messages_out.labels(conv["channel"], "system").inc()
         pending = [message_created(conv, message), message_created(conv, thanks)]
         return message, await store.store_events(conn, pending)
+
+    async def comment(self, conversation_id: str, inbound: InboundMessage) -> bool:
+        """Keep a comment sent apart from its rating with it, and store it in the resolved
+        conversation as the customer's message (not thanked again: the rating was). False,
+        storing nothing, when the survey takes no comment now (not rated, one kept already,
+        or rated more than a day ago) or this comment was stored before."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                conv = await store.conversation_row(conn, conversation_id, lock=True)
+                if not await csat.add_comment(conn, conversation_id, inbound.text):
+                    return False
+                message = await store.insert_message(
+                    conn,
+                    conversation_id,
+                    direction="in",
+                    author_kind="customer",
+                    channel=inbound.channel,
+                    external_id=inbound.external_id,
+                    text=inbound.text,
+                    meta={**meta_of(inbound), "csat_comment": True},
+                )
+                if message is None:
+                    # Stored before (its comment since erased): rolls the comment back.
+                    raise AlreadyStored
+                stored = await store.store_events(conn, [message_created(conv, message)])
+        except AlreadyStored:
+            return False
+        self._metrics.messages_in.labels(inbound.channel).inc()
+        await publish(self._bus, stored)
+        return True

@@ -6,13 +6,16 @@ through the pipeline before the event is acknowledged (``SlackBackend.store``), 
 writer's name and email onto their contact afterwards, and delivers replies through the outbox.
 The rating question goes out with five Block Kit buttons (``channels.slack.blocks``); a press
 (``channels.slack.interactivity``) is stored as the number a customer would have typed, and
-the question then shows the rating instead of its buttons. It imports no Slack library.
+the question then shows the rating instead of its buttons, and an input for the comment a
+button cannot carry; a comment sent from it is kept with the rating (server.pipeline.survey)
+and the question then shows it in place of the input. It imports no Slack library.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,7 +25,14 @@ from channels.base import Attachment, DeliveryError, InboundMessage, Sender
 from channels.slack.app import SlackEvents
 from channels.slack.blocks import question_blocks, rated_blocks, stars
 from channels.slack.interactivity import SlackInteractions
-from channels.slack.translate import Incoming, Rating, external_id, rating_external_id
+from channels.slack.translate import (
+    Comment,
+    Incoming,
+    Rating,
+    comment_external_id,
+    external_id,
+    rating_external_id,
+)
 from channels.slack.web import SlackWeb
 from server import store
 from server.delivery.outbox import Sent, Suppressed, send_parts
@@ -32,6 +42,15 @@ from server.pipeline.flow import Pipeline
 from server.store import Pool, csat, cursors
 
 log = structlog.get_logger(__name__)
+
+
+def _takes_comment(answer: csat.CsatView) -> bool:
+    """Whether a comment would still be kept (csat.add_comment's rule: within a day of the
+    rating), so the question offers the input."""
+    if answer["answered_at"] is None:
+        return False
+    rated = datetime.fromisoformat(answer["answered_at"])
+    return datetime.now(UTC) - rated < timedelta(hours=csat.ANSWER_WITHIN_HOURS)
 
 
 class SlackService:
@@ -118,10 +137,10 @@ class SlackService:
         if asked is not None and not asked["waiting"]:
             # Answered already (by a press, or by a number typed in reply), or no longer open
             # to an answer (a day later, or the customer wrote again): a press is not a
-            # message, so nothing is stored. The question shows the rating it has (again:
+            # message, so nothing is stored. The question shows the answer it has (again:
             # should the first update have failed, this one mends it).
             if asked["rating"] is not None:
-                self._later(self._show_rating(rating, asked["rating"]))
+                self._later(self._show_answer(rating, asked["conversation_id"]))
             else:
                 log.info("slack rating press on a closed survey", team=rating.team)
             return
@@ -144,16 +163,60 @@ class SlackService:
             )
         )
         if not stored.duplicate:
-            self._later(self._show_rating(rating, rating.rating))
+            self._later(self._show_answer(rating, stored.message["conversation_id"]))
             self._later(self._profile(rating.team, rating.user))
 
-    async def _show_rating(self, rating: Rating, stored: int) -> None:
-        """The question shows the stored rating in place of its buttons (best effort: the
-        rating is stored, and a press on buttons left showing changes nothing)."""
-        blocks = rated_blocks(rating.blocks, rating.text, stored)
+    async def comment(self, comment: Comment) -> None:
+        async with self._pool.acquire() as conn:
+            asked = await csat.asked_as(conn, "slack", f"{comment.channel}:{comment.message_ts}")
+        if asked is None:
+            log.info("slack rating comment under no question we sent", team=comment.team)
+            return
+        await self._ensure_inbox(comment.team)
+        kept = await self._pipeline.comment_rating(
+            asked["conversation_id"],
+            InboundMessage(
+                channel="slack",
+                inbox_address=comment.team,
+                external_id=comment_external_id(comment),
+                sender=Sender(external_id=comment.user),
+                text=comment.text,
+                thread=comment.thread,
+                meta={
+                    "channel": comment.channel,
+                    "thread_ts": comment.thread_ts,
+                    "team": comment.team,
+                    "commented": comment.message_ts,
+                },
+            ),
+        )
+        if not kept:
+            # Not rated, commented already, or too late: the question shows what it holds
+            # (without the input once no comment can be taken).
+            log.info("slack rating comment not kept", team=comment.team)
+        self._later(self._show_answer(comment, asked["conversation_id"]))
+
+    async def _show_answer(self, on: Rating | Comment, conversation_id: str) -> None:
+        """The question shows the stored rating in place of its buttons, then the comment, or
+        an input for one while the survey takes it (best effort: the answer is stored, and
+        a press on buttons left showing changes nothing)."""
+        async with self._pool.acquire() as conn:
+            answer = await csat.csat_of(conn, conversation_id)
+            language = await csat.language_of(conn, conversation_id)
+        if answer is None or answer["rating"] is None:
+            return
+        text = on.text if isinstance(on, Rating) else on.question
+        blocks = rated_blocks(
+            on.blocks,
+            text,
+            answer["rating"],
+            comment=answer["comment"],
+            ask_comment=answer["comment"] is None and _takes_comment(answer),
+            language=language,
+        )
         try:
             await self.web.update_message(
-                rating.team, rating.channel, rating.message_ts, stars(stored), blocks
+                on.team, on.channel, on.message_ts, stars(answer["rating"]), blocks
             )
         except DeliveryError as exc:
             log.warning("slack rating not shown on the question", error=str(exc))

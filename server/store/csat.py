@@ -77,6 +77,20 @@ async def answer(conn: Conn, conversation_id: str, rating: int, comment: str | N
     )
 
 
+async def add_comment(conn: Conn, conversation_id: str, comment: str) -> bool:
+    """Keep a comment sent apart from its rating (a button carries only the number): on a
+    rated survey without one, within ANSWER_WITHIN_HOURS of the rating. False otherwise."""
+    kept = await conn.fetchval(
+        "UPDATE csat SET comment = $2 WHERE conversation_id = $1 AND rating IS NOT NULL"
+        " AND comment IS NULL AND answered_at > now() - make_interval(hours => $3)"
+        " RETURNING true",
+        UUID(conversation_id),
+        comment[:2000],
+        ANSWER_WITHIN_HOURS,
+    )
+    return bool(kept)
+
+
 async def csat_of(conn: Conn, conversation_id: str) -> CsatView | None:
     row = await conn.fetchrow(
         "SELECT asked_at, rating, comment, answered_at FROM csat WHERE conversation_id = $1",

@@ -1,9 +1,11 @@
 """Slack's rating question: on resolve the customer gets the closing message, then the question
 with five Block Kit buttons; a press comes through the interactivity URL (signed, form-encoded
 with a ``payload`` JSON field), rates the conversation exactly once however often Slack sends
-it or the customer presses, and the question then shows the rating instead of its buttons.
-Replying with a number still rates. Against the Web API stand-in, which speaks the documented
-JSON (chat.postMessage with blocks, chat.update)."""
+it or the customer presses, and the question then shows the rating instead of its buttons,
+and an input for the comment a button cannot carry; a comment sent from it is kept with the
+rating (shown in the console's context panel and the transcript) and then shown in place of
+the input. Replying with a number still rates. Against the Web API stand-in, which speaks the
+documented JSON (chat.postMessage with blocks, chat.update, block_actions payloads)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,18 @@ import httpx
 import orjson
 import pytest
 
+from channels.slack.blocks import comment_input
 from server.services import demo
 from server.store import brand_texts
 from tests import harness, slack_api
-from tests.slack_api import SlackApi, block_actions, interaction, message_event, signed
+from tests.slack_api import (
+    SlackApi,
+    block_actions,
+    input_sent,
+    interaction,
+    message_event,
+    signed,
+)
 from tests.web_console.brands import person, signed_in
 
 EVENTS = "/channels/slack/events"
@@ -148,12 +158,14 @@ async def test_a_button_under_the_question_rates_once_and_the_question_shows_the
         return thanked and bool(api.updated)
 
     await harness.until(shown, 15)
-    # Each press on the answered question shows the stored rating again (never the 2).
+    # Each press on the answered question shows the stored rating again (never the 2), and
+    # the input for a comment.
     for update in api.updated:
         assert (update["channel"], update["ts"]) == (question["channel"], question["ts"])
         assert update["blocks"] == [
             question["blocks"][0],
             {"type": "context", "elements": [{"type": "plain_text", "text": "★★★★☆ 4/5"}]},
+            comment_input("en"),
         ]
     thanks = next(p for p in api.posted if p["text"] == "Thank you for your feedback!")
     assert thanks["thread_ts"] == event["event"]["ts"]
@@ -197,7 +209,10 @@ async def test_replying_with_a_number_still_rates_and_a_later_press_changes_noth
         return bool(api.updated)
 
     await harness.until(shown, 15)
-    assert api.updated[-1]["blocks"][-1]["elements"][0]["text"] == "★★★☆☆ 3/5"
+    # The rating, and the comment typed with it (so no input for another).
+    rated, commented = api.updated[-1]["blocks"][-2:]
+    assert rated["elements"][0]["text"] == "★★★☆☆ 3/5"
+    assert commented["elements"][0]["text"] == "“slow but fine”"
 
 
 async def test_bad_presses_are_refused_precisely_and_store_nothing(
@@ -210,6 +225,10 @@ async def test_bad_presses_are_refused_precisely_and_store_nothing(
     del missing["user"]
     unknown = block_actions(question, "csat:1")
     unknown["actions"][0]["action_id"] = "csat:9"
+    with_input = {**question, "blocks": [*question["blocks"], comment_input("en")]}
+    long_comment = input_sent(with_input, "x" * 2001)
+    odd_comment = input_sent(with_input, "fine")
+    odd_comment["actions"][0]["value"] = 5
     cases: list[tuple[bytes, dict[str, str], int, str]] = [
         (press, _press_headers(press, **signed(press, secret="wrong-secret")), 401, "signature"),
         (press, _press_headers(press, **signed(press, timestamp="170000000a")), 401, "timestamp"),
@@ -220,6 +239,8 @@ async def test_bad_presses_are_refused_precisely_and_store_nothing(
         (b"payload=%ZZ&&=", {}, 400, "not a form"),
         (interaction(missing), {}, 400, "names its team, user, channel and message"),
         (interaction(unknown), {}, 400, "no rating '9'"),
+        (interaction(long_comment), {}, 400, "a comment is at most 2000 characters"),
+        (interaction(odd_comment), {}, 400, "a comment's value is text"),
         (press, {"Content-Type": "application/json"}, 400, FORM),
     ]
     async with httpx.AsyncClient(base_url=running.base_url) as http:
@@ -234,5 +255,108 @@ async def test_bad_presses_are_refused_precisely_and_store_nothing(
         body = interaction(theirs)
         response = await http.post(INTERACTIVITY, content=body, headers=_press_headers(body))
         assert response.status_code == 200
+        # A comment before any rating, and an empty one: answered 200, nothing kept.
+        for text in ("great", "   "):
+            body = interaction(input_sent(with_input, text))
+            response = await http.post(INTERACTIVITY, content=body, headers=_press_headers(body))
+            assert response.status_code == 200
     assert await _rating(running, conversation) is None
+    pool = running.services.pool
+    assert (
+        await pool.fetchval(
+            "SELECT comment FROM csat WHERE conversation_id = $1::uuid", conversation
+        )
+        is None
+    )
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE text = 'great'") == 0
     assert api.updated == []
+
+
+async def test_a_comment_typed_under_the_rated_question_is_kept_with_the_rating(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    """A button carries only the number: the rated question offers an input, and what the
+    customer sends from it is the rating's comment, in the console like a typed one."""
+    event = message_event(6, "<@U0BOT> my invoice is wrong")
+    conversation, question = await _resolved_with_question(running, api, event)
+    press = interaction(block_actions(question, "csat:4"))
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        response = await http.post(INTERACTIVITY, content=press, headers=_press_headers(press))
+        assert response.status_code == 200
+
+        async def offered() -> bool:
+            return any(b["type"] == "input" for b in api.shown(question)["blocks"])
+
+        await harness.until(offered, 15)
+        now = api.shown(question)
+        body = interaction(input_sent(now, "  Quick and kind, thanks Sam  "))
+        response = await http.post(INTERACTIVITY, content=body, headers=_press_headers(body))
+        assert response.status_code == 200
+        pool = running.services.pool
+        # Kept before Slack was answered.
+        kept = await pool.fetchrow(
+            "SELECT rating, comment FROM csat WHERE conversation_id = $1::uuid", conversation
+        )
+        assert kept is not None
+        assert (kept["rating"], kept["comment"]) == (4, "Quick and kind, thanks Sam")
+        # Sent again (Enter, then the arrow), or a second comment: the first one stays.
+        again = input_sent(now, "Actually, slow")
+        del again["actions"][0]["value"]  # this one only in state.values, as Slack also gives
+        for sent in (body, interaction(again)):
+            response = await http.post(INTERACTIVITY, content=sent, headers=_press_headers(sent))
+            assert response.status_code == 200
+    assert (
+        await pool.fetchval(
+            "SELECT comment FROM csat WHERE conversation_id = $1::uuid", conversation
+        )
+        == "Quick and kind, thanks Sam"
+    )
+    said = await pool.fetch(
+        "SELECT text, meta->'csat_comment' AS comment FROM messages"
+        " WHERE conversation_id = $1::uuid AND direction = 'in' ORDER BY seq",
+        conversation,
+    )
+    assert [r["text"] for r in said][-2:] == ["4", "Quick and kind, thanks Sam"]
+    assert said[-1]["comment"] is True
+    assert await pool.fetchval("SELECT count(*) FROM conversations WHERE channel = 'slack'") == 1
+
+    async def commented() -> bool:
+        blocks = api.shown(question)["blocks"]
+        return blocks[-1]["type"] == "context" and "Quick" in str(blocks[-1])
+
+    await harness.until(commented, 15)
+    assert api.shown(question)["blocks"][1:] == [
+        {"type": "context", "elements": [{"type": "plain_text", "text": "★★★★☆ 4/5"}]},
+        {
+            "type": "context",
+            "elements": [{"type": "plain_text", "text": "“Quick and kind, thanks Sam”"}],
+        },
+    ]
+    # The console shows it with the rating, as a comment typed after the number.
+    sam = await signed_in(running, await person(running, demo.BRAND_SLUG, "supervisor"))
+    context = (await sam.get(f"/console/api/conversations/{conversation}/context")).json()
+    await sam.aclose()
+    assert (context["csat"]["rating"], context["csat"]["comment"]) == (
+        4,
+        "Quick and kind, thanks Sam",
+    )
+
+
+async def test_the_comment_input_speaks_the_customers_language(
+    running: harness.RunningServer, api: SlackApi
+) -> None:
+    event = message_event(7, "Bonjour, ma commande n'est jamais arrivée, pouvez-vous m'aider ?")
+    conversation, question = await _resolved_with_question(running, api, event)
+    assert "Comment avons-nous fait" in question["text"]
+    press = interaction(block_actions(question, "csat:5"))
+    async with httpx.AsyncClient(base_url=running.base_url) as http:
+        response = await http.post(INTERACTIVITY, content=press, headers=_press_headers(press))
+        assert response.status_code == 200
+
+    async def offered() -> bool:
+        return any(b["type"] == "input" for b in api.shown(question)["blocks"])
+
+    await harness.until(offered, 15)
+    assert api.shown(question)["blocks"][-1] == comment_input("fr")
+    assert comment_input("fr")["label"]["text"] == "Un commentaire (facultatif)"
+    assert await _rating(running, conversation) == 5
