@@ -187,6 +187,8 @@ def _message(event: UserUttered) -> dict[str, Any]:
             "start": e.start,
             "end": e.end,
             "extractor": e.extractor,
+            **({"role": e.role} if e.role else {}),
+            **({"group": e.group} if e.group else {}),
         }
         for e in event.entities
     ]

@@ -35,6 +35,9 @@ class Entity:
     end: int
     text: str
     extractor: str
+    # Rasa's entity roles and groups ("city" as the departure, the first of two orders).
+    role: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

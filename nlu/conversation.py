@@ -380,6 +380,9 @@ def mapped_value(slot: Slot, mapping: SlotMapping, message: UserUttered) -> Any:
 
 
 def _entity_fits(entity: Entity, mapping: SlotMapping) -> bool:
-    # Roles and groups are not extracted by the embedded engine: a mapping that asks for
-    # one matches no entity.
-    return entity.entity == mapping.entity and not mapping.role and not mapping.group
+    # As Rasa: a mapping that names a role or a group takes only the entity that has it.
+    return (
+        entity.entity == mapping.entity
+        and (mapping.role is None or mapping.role == entity.role)
+        and (mapping.group is None or mapping.group == entity.group)
+    )

@@ -12,9 +12,10 @@ Rasa's RegexEntityExtractor alone never extracts annotated values.
 
 from __future__ import annotations
 
+import math
 import re
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 
 from nlu.base import Entity
 from nlu.project import Project
@@ -40,6 +41,53 @@ class _Contexts:
     before: set[str] = field(default_factory=set)
     after: set[str] = field(default_factory=set)
     plain: set[tuple[str, str, str]] = field(default_factory=set)  # (before, value, after)
+
+
+# How many words each side of a value tell its role or group.
+ROLE_WINDOW = 3
+
+
+@dataclass
+class _Labels:
+    """What the words around an annotated value say about one of its labels (its role, or
+    its group): a naive Bayes over the words each side, by distance, and the value's place
+    among the message's entities. "fly [from] [Paris]{role: departure} [to] [Rome]{role:
+    destination}": "from" before it makes a departure. A value annotated without the label
+    counts as "none of them"."""
+
+    features: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    examples: Counter[str] = field(default_factory=Counter)
+    vocabulary: set[str] = field(default_factory=set)
+
+    def add(self, label: str, features: list[str]) -> None:
+        self.examples[label] += 1
+        self.features[label].update(features)
+        self.vocabulary.update(features)
+
+    def best(self, features: list[str]) -> str | None:
+        total = sum(self.examples.values())
+        size = len(self.vocabulary) + 1
+
+        def score(label: str) -> float:
+            counts = self.features[label]
+            seen = sum(counts.values())
+            prior = math.log(self.examples[label] / total)
+            return prior + sum(math.log((counts[f] + 1) / (seen + size)) for f in features)
+
+        label = max(self.examples, key=score)
+        return label or None
+
+
+def _label_features(text: str, start: int, end: int, place: int) -> list[str]:
+    before = [w.lower() for w in _WORD.findall(text[:start])][-ROLE_WINDOW:]
+    after = [w.lower() for w in _WORD.findall(text[end:])][:ROLE_WINDOW]
+    # The nearest words weigh most: each word counts once per distance it is within.
+    features = [
+        f"b{d}:{w}" for i, w in enumerate(before) for d in range(len(before) - i, ROLE_WINDOW + 1)
+    ]
+    features += [f"a{d}:{w}" for i, w in enumerate(after) for d in range(i + 1, ROLE_WINDOW + 1)]
+    features.append(f"place:{min(place, 3)}")
+    return features
 
 
 def learns_entities(project: Project) -> bool:
@@ -77,9 +125,25 @@ class EntityExtractor:
         self._patterns = patterns
         self._learned: list[_Pattern] = []
         self._contexts: dict[str, _Contexts] = defaultdict(_Contexts)
+        self._roles: dict[str, _Labels] = {}
+        self._groups: dict[str, _Labels] = {}
         if learns_entities(project):
             self._learn(project)
+            self._learn_labels(project)
         self._synonyms = project.synonyms
+
+    def _learn_labels(self, project: Project) -> None:
+        """Roles and groups, for the entities annotated with any (what DIET learns)."""
+        with_role = {s.entity for e in project.examples for s in e.entities if s.role}
+        with_group = {s.entity for e in project.examples for s in e.entities if s.group}
+        for example in project.examples:
+            for place, span in enumerate(example.entities):
+                features = _label_features(example.text, span.start, span.end, place)
+                if span.entity in with_role:
+                    self._roles.setdefault(span.entity, _Labels()).add(span.role or "", features)
+                if span.entity in with_group:
+                    labels = self._groups.setdefault(span.entity, _Labels())
+                    labels.add(span.group or "", features)
 
     def _learn(self, project: Project) -> None:
         annotated: dict[str, set[str]] = defaultdict(set)
@@ -133,7 +197,19 @@ class EntityExtractor:
         for entity in found:
             if all(entity.end <= k.start or entity.start >= k.end for k in kept):
                 kept.append(entity)
-        return tuple(sorted(kept, key=lambda e: e.start))
+        kept.sort(key=lambda e: e.start)
+        return tuple(self._labelled(text, e, place) for place, e in enumerate(kept))
+
+    def _labelled(self, text: str, entity: Entity, place: int) -> Entity:
+        roles, groups = self._roles.get(entity.entity), self._groups.get(entity.entity)
+        if roles is None and groups is None:
+            return entity
+        features = _label_features(text, entity.start, entity.end, place)
+        return replace(
+            entity,
+            role=roles.best(features) if roles else None,
+            group=groups.best(features) if groups else None,
+        )
 
     def _entity(self, name: str, match: re.Match[str], extractor: str) -> Entity:
         value = self._synonyms.get(match[0].lower(), match[0])

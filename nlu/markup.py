@@ -1,6 +1,6 @@
 """Rasa's training-example markup: ``[text](entity)``, ``[text](entity:value)`` and
-``[text]{"entity": "...", "value": "..."}`` inside an example, turned into plain text and
-entity spans."""
+``[text]{"entity": "...", "value": "...", "role": "...", "group": "..."}`` inside an example,
+turned into plain text and entity spans."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class Span:
     value: str
     start: int
     end: int
+    role: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ def parse_example(marked: str, intent: str) -> Example:
         plain.append(marked[cursor : match.start()])
         position += match.start() - cursor
         text = match["text"]
+        role = group = None
         if match["short"] is not None:
             entity, _, value = match["short"].partition(":")
         else:
@@ -47,7 +50,10 @@ def parse_example(marked: str, intent: str) -> Example:
             if not isinstance(spec, dict) or "entity" not in spec:
                 raise ValueError(f"entity annotation without 'entity': {match[0]!r}")
             entity, value = str(spec["entity"]), str(spec.get("value") or "")
-        spans.append(Span(entity.strip(), text, value or text, position, position + len(text)))
+            role = str(spec["role"]) if spec.get("role") else None
+            group = str(spec["group"]) if spec.get("group") else None
+        end = position + len(text)
+        spans.append(Span(entity.strip(), text, value or text, position, end, role, group))
         plain.append(text)
         position += len(text)
         cursor = match.end()

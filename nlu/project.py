@@ -73,6 +73,8 @@ class Project:
     synonyms: dict[str, str] = field(default_factory=dict)
     intents: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
+    # The domain's entity roles and groups as Rasa's dialogue states name them ("city#from").
+    entity_labels: set[str] = field(default_factory=set)
     slots: list[Slot] = field(default_factory=list)
     responses: dict[str, list[Response]] = field(default_factory=dict)
     actions: list[str] = field(default_factory=list)
@@ -183,6 +185,10 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
                 project.entities.append(str(name))
+                spec = item.get(name) if isinstance(item, dict) else None
+                if isinstance(spec, dict):
+                    for label in [*(spec.get("roles") or []), *(spec.get("groups") or [])]:
+                        project.entity_labels.add(f"{name}#{label}")
         elif key == "slots":
             read_slots(project, path, value)
         elif key == "responses":

@@ -152,6 +152,8 @@ def interpretation_from_parse(text: str, data: dict[str, Any]) -> Interpretation
                 end=int(e.get("end", 0)),
                 text=text[int(e.get("start", 0)) : int(e.get("end", 0))],
                 extractor=str(e.get("extractor") or ""),
+                role=str(e["role"]) if e.get("role") else None,
+                group=str(e["group"]) if e.get("group") else None,
             )
             for e in data.get("entities") or []
         ),

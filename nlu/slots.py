@@ -103,11 +103,6 @@ def _unsupported_mapping(mapping: SlotMapping) -> tuple[str, str] | None:
         return "from_trigger_intent mapping", "not filled when the form starts"
     if mapping.type == "custom":
         return "custom mapping", "filled only by the slot events your actions return"
-    if mapping.type == "from_entity" and (mapping.role or mapping.group):
-        return (
-            "from_entity mapping with an entity role or group",
-            "never filled: the engine does not extract roles or groups",
-        )
     if mapping.type not in ("from_entity", "from_text", "from_intent"):
         return f"{mapping.type} mapping", "not filled"
     return None

@@ -152,7 +152,11 @@ def _plain_steps(
     if "intent" in step:
         names = []
         for entity in step.get("entities") or []:
-            names.append(str(next(iter(entity)) if isinstance(entity, dict) else entity))
+            name = str(next(iter(entity)) if isinstance(entity, dict) else entity)
+            names.append(name)
+            if isinstance(entity, dict):
+                # A role or group is a feature of its own in Rasa's states ("city#from").
+                names += [f"{name}#{entity[k]}" for k in ("role", "group") if entity.get(k)]
         return [Step("intent", str(step["intent"]), tuple(names))]
     if "action" in step:
         return [Step("action", str(step["action"]))]

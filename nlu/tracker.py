@@ -145,7 +145,7 @@ class Featurizer:
 
     def __init__(self, project: Project) -> None:
         self._slots = {s.name: s for s in project.slots if s.influence}
-        self._entities = frozenset(project.entities)
+        self._entities = frozenset(project.entities) | frozenset(project.entity_labels)
 
     def states(self, events: Sequence[Event], slots: dict[str, Any]) -> list[State]:
         """The state before each action in ``events``, then the state after the last event
@@ -202,9 +202,11 @@ class Featurizer:
         message = tracker.latest_message
         if message is not None:
             features.add(("intent", message.base_intent))
-            features.update(
-                ("entity", e.entity) for e in message.entities if e.entity in self._entities
-            )
+            for e in message.entities:
+                # As Rasa's UserUttered.as_sub_state: the entity, and its role and group.
+                for name in (e.entity, f"{e.entity}#{e.role}", f"{e.entity}#{e.group}"):
+                    if name in self._entities:
+                        features.add(("entity", name))
         for name, slot in self._slots.items():
             feature = featurise(slot, tracker.slots.get(name))
             if feature is not None:
