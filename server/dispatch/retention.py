@@ -27,14 +27,18 @@ class Applied:
     """What one round did to one brand."""
 
     brand: str
+    # Anonymised, or deleted when the brand's retention_action says so.
     conversations: int = 0
+    deleted: int = 0
     messages: int = 0
     events: int = 0
     attachments: int = 0
     mail_receipts: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.conversations, self.events, self.attachments, self.mail_receipts))
+        return any(
+            (self.conversations, self.deleted, self.events, self.attachments, self.mail_receipts)
+        )
 
 
 async def apply_retention(pool: Pool, now: datetime) -> list[Applied]:
@@ -82,16 +86,23 @@ async def apply_retention(pool: Pool, now: datetime) -> list[Applied]:
 async def _anonymise(
     pool: Pool, brand: settings.Retention, cutoff: datetime, applied: Applied
 ) -> None:
+    delete = brand.retention_action == "delete"
     while True:
         async with pool.acquire() as conn, conn.transaction():
             ids = await settings.conversations_past(
-                conn, brand.brand_id, cutoff, CONVERSATION_BATCH
+                conn, brand.brand_id, cutoff, CONVERSATION_BATCH, anonymised=delete
             )
-            result = await privacy.anonymise_conversations(conn, ids)
-        applied.conversations += result["conversations"]
-        applied.messages += result["messages"]
-        applied.events += result["events"]
-        applied.attachments += result["attachments"]
-        applied.mail_receipts += result["mail_receipts"]
+            if delete:
+                done = await settings.delete_conversations(conn, ids)
+            else:
+                done = await privacy.anonymise_conversations(conn, ids)
+        if delete:
+            applied.deleted += done["conversations"]
+        else:
+            applied.conversations += done["conversations"]
+        applied.messages += done["messages"]
+        applied.events += done["events"]
+        applied.attachments += done["attachments"]
+        applied.mail_receipts += done["mail_receipts"]
         if len(ids) < CONVERSATION_BATCH:
             return

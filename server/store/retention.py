@@ -5,7 +5,8 @@ Each setting is a number of days, or None to keep forever:
 
 - ``retention_days``: resolved conversations are anonymised this long after their resolution
   (store/privacy.py's ``anonymise_conversations``: tombstones for messages, files and raw
-  mail deleted);
+  mail deleted), or deleted when the brand's ``retention_action`` says ``delete``
+  (migration 0027);
 - ``events_retention_days`` (30 unless changed): the consoles' replay log;
 - ``files_retention_days``: raw mail and attached files.
 """
@@ -18,9 +19,11 @@ from datetime import datetime
 from uuid import UUID
 
 from server.errors import InvalidInput
+from server.store.privacy import Anonymised
 from server.store.views import Conn
 
 SETTINGS = ("retention_days", "events_retention_days", "files_retention_days")
+ACTIONS = ("anonymise", "delete")
 # A century: more is a typo, and make_interval must not overflow.
 MAX_DAYS = 36_500
 
@@ -32,13 +35,14 @@ class Retention:
     retention_days: int | None
     events_retention_days: int | None
     files_retention_days: int | None
+    retention_action: str = "anonymise"
 
 
 async def retention(conn: Conn) -> list[Retention]:
     """Every brand's settings."""
     rows = await conn.fetch(
-        "SELECT id, slug, retention_days, events_retention_days, files_retention_days"
-        " FROM brands ORDER BY slug"
+        "SELECT id, slug, retention_days, events_retention_days, files_retention_days,"
+        " retention_action FROM brands ORDER BY slug"
     )
     return [
         Retention(
@@ -47,9 +51,59 @@ async def retention(conn: Conn) -> list[Retention]:
             r["retention_days"],
             r["events_retention_days"],
             r["files_retention_days"],
+            r["retention_action"],
         )
         for r in rows
     ]
+
+
+async def set_retention_action(conn: Conn, brand_id: UUID, action: str) -> str:
+    """Whether the brand's old conversations are anonymised or deleted; returns it."""
+    if action not in ACTIONS:
+        raise InvalidInput(f"retention_action: {' or '.join(ACTIONS)}")
+    await conn.execute("UPDATE brands SET retention_action = $2 WHERE id = $1", brand_id, action)
+    return action
+
+
+async def delete_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
+    """Delete these conversations and everything they hold: their messages, files, raw mail
+    and events (their notes, ratings, activities and the rest go by the foreign keys' ON
+    DELETE CASCADE). The contact stays. Call inside a transaction; returns counts (the
+    shape an anonymisation's are in)."""
+    if not ids:
+        return Anonymised(conversations=0, messages=0, attachments=0, mail_receipts=0, events=0)
+    messages = await conn.fetchval(
+        "SELECT count(*) FROM messages WHERE conversation_id = ANY($1::uuid[])", ids
+    )
+    files = await conn.fetchval(
+        "SELECT count(*) FROM attachments a JOIN messages m ON m.id = a.message_id"
+        " WHERE m.conversation_id = ANY($1::uuid[])",
+        ids,
+    )
+    # Raw mail is tied by conversation (ON DELETE SET NULL would keep it) or by a message's
+    # meta; events carry the conversation's id with no foreign key.
+    receipts = await conn.fetchval(
+        """WITH gone AS (
+               DELETE FROM mail_receipts WHERE conversation_id = ANY($1::uuid[])
+                   OR id IN (SELECT (meta->>'receipt_id')::bigint FROM messages
+                              WHERE conversation_id = ANY($1::uuid[]) AND meta ? 'receipt_id')
+               RETURNING 1)
+           SELECT count(*) FROM gone""",
+        ids,
+    )
+    events = await conn.fetchval(
+        "WITH gone AS (DELETE FROM events WHERE conversation_id = ANY($1::uuid[]) RETURNING 1)"
+        " SELECT count(*) FROM gone",
+        ids,
+    )
+    await conn.execute("DELETE FROM conversations WHERE id = ANY($1::uuid[])", ids)
+    return Anonymised(
+        conversations=len(ids),
+        messages=int(messages),
+        attachments=int(files),
+        mail_receipts=int(receipts),
+        events=int(events),
+    )
 
 
 async def set_retention(
@@ -76,18 +130,20 @@ async def set_retention(
 
 
 async def conversations_past(
-    conn: Conn, brand_id: UUID, cutoff: datetime, limit: int
+    conn: Conn, brand_id: UUID, cutoff: datetime, limit: int, *, anonymised: bool = False
 ) -> list[UUID]:
     """Up to ``limit`` of the brand's conversations resolved before ``cutoff`` and not yet
-    anonymised, locked (SKIP LOCKED: one being reopened now is left for the next round)."""
+    anonymised (or anonymised ones too, to delete them), locked (SKIP LOCKED: one being
+    reopened now is left for the next round)."""
     rows = await conn.fetch(
         """SELECT id FROM conversations
-            WHERE brand_id = $1 AND status = 'resolved' AND anonymised_at IS NULL
+            WHERE brand_id = $1 AND status = 'resolved' AND ($4 OR anonymised_at IS NULL)
               AND resolved_at < $2
             ORDER BY resolved_at LIMIT $3 FOR UPDATE SKIP LOCKED""",
         brand_id,
         cutoff,
         limit,
+        anonymised,
     )
     return [r["id"] for r in rows]
 

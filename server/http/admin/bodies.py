@@ -31,6 +31,8 @@ class BrandBody(_Body):
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
     events_retention_days: int | None = Field(default=None, ge=1, le=36_500)
     files_retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    # What happens to conversations past retention_days: anonymised (the default) or deleted.
+    retention_action: Literal["anonymise", "delete"] | None = None
 
 
 class EraseBody(_Body):

@@ -33,16 +33,18 @@ async def list_brands(request: Request) -> Response:
     return JSON({"brands": brands})
 
 
-def _retention(kept: retention.Retention) -> dict[str, int | None]:
-    return {name: getattr(kept, name) for name in retention.SETTINGS}
+def _retention(kept: retention.Retention) -> dict[str, int | str | None]:
+    days: dict[str, int | str | None] = {name: getattr(kept, name) for name in retention.SETTINGS}
+    return {**days, "retention_action": kept.retention_action}
 
 
 async def put_brand(request: Request) -> Response:
     """
     summary: Create or change a brand (admin token)
     description: >
-      The retention settings are days, or null to keep forever (docs/privacy.md); a field
-      left out is unchanged.
+      The retention settings are days, or null to keep forever (docs/privacy.md);
+      retention_action says whether conversations past retention_days are anonymised (the
+      default) or deleted. A field left out is unchanged.
     body: BrandBody
     responses:
       200: {description: the brand}
@@ -64,6 +66,11 @@ async def put_brand(request: Request) -> Response:
         )
         brand_id = await org.brand_id(conn, slug)
         brand |= await retention.set_retention(conn, brand_id, changes)
+        if fields.retention_action is not None:
+            await retention.set_retention_action(conn, brand_id, fields.retention_action)
+        brand["retention_action"] = next(
+            r.retention_action for r in await retention.retention(conn) if r.brand_id == brand_id
+        )
         detail = fields.model_dump(exclude_unset=True)
         await note(
             request,

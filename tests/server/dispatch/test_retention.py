@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from server.errors import InvalidInput
 from server.store import retention
 from tests.harness import RunningServer, customer
 
@@ -137,3 +140,72 @@ async def test_a_round_of_the_sweeps_applies_retention_once_an_hour(
     assert await sweeps.run_once()
     assert sweeps.retention_at is not None
     assert sweeps.retention_at > first
+
+
+async def test_a_brand_that_deletes_loses_its_old_conversations_and_all_they_held(
+    server: RunningServer,
+) -> None:
+    """retention_action 'delete': a conversation resolved longer ago than the brand keeps them
+    is gone with its messages, files, raw mail, events, notes and rating; the contact and the
+    newer conversations stay."""
+    sweeps = server.services.sweeps
+    sweeps.retention_at = NOW
+    pool = server.services.pool
+    old = await customer(server, "words of an old conversation")
+    recent = await customer(server, "words of a recent conversation")
+    # The old one was anonymised by an earlier setting: deleting takes it all the same.
+    await pool.execute(
+        "UPDATE conversations SET status = 'resolved', anonymised_at = CASE WHEN id = $1::uuid"
+        " THEN now() END, resolved_at = now() - CASE WHEN id = $1::uuid THEN interval '10 days'"
+        " ELSE interval '1 day' END",
+        old,
+    )
+    await pool.execute(
+        "INSERT INTO attachments (message_id, position, filename, content_type, size, content)"
+        " SELECT min(id), 0, 'old.txt', 'text/plain', 3, 'old'::bytea FROM messages"
+        " WHERE conversation_id = $1::uuid",
+        old,
+    )
+    await pool.execute(
+        "INSERT INTO mail_receipts (peer, mail_from, rcpt_tos, raw, state, conversation_id)"
+        " VALUES ('192.0.2.1', 'a@example.com', ARRAY['support@demo.switchboard.test'], 'raw',"
+        " 'stored', $1::uuid)",
+        old,
+    )
+    await pool.execute("INSERT INTO notes (conversation_id, text) VALUES ($1::uuid, 'a note')", old)
+    await pool.execute(
+        "INSERT INTO csat (conversation_id, brand_id, rating, comment)"
+        " SELECT id, brand_id, 4, 'fine' FROM conversations WHERE id = $1::uuid",
+        old,
+    )
+    contacts = await pool.fetchval("SELECT count(*) FROM contacts")
+    async with pool.acquire() as conn:
+        brand = (await retention.retention(conn))[0].brand_id
+        await retention.set_retention(conn, brand, {"retention_days": 7})
+        await retention.set_retention_action(conn, brand, "delete")
+    [applied] = await sweeps.retention(NOW)
+
+    assert (applied.deleted, applied.conversations, applied.attachments) == (1, 0, 1)
+    assert applied.mail_receipts == 1
+    assert applied.messages >= 1
+    assert applied.events >= 1
+    for table in ("conversations", "events", "notes", "csat", "mail_receipts"):
+        column = "id" if table == "conversations" else "conversation_id"
+        left = await pool.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1::uuid", old)
+        assert left == 0, table
+    assert await pool.fetchval("SELECT count(*) FROM attachments") == 0
+    assert (
+        await pool.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1::uuid", old)
+        == 0
+    )
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == contacts
+    assert await pool.fetchval(
+        "SELECT count(*) FROM messages WHERE conversation_id = $1::uuid AND text <> '[erased]'",
+        recent,
+    )
+    entry = await pool.fetchrow("SELECT * FROM audit_log WHERE action = 'retention.applied'")
+    assert entry is not None
+    assert (entry["detail"]["deleted"], entry["detail"]["conversations"]) == (1, 0)
+    async with pool.acquire() as conn:
+        with pytest.raises(InvalidInput, match=r"^retention_action: anonymise or delete$"):
+            await retention.set_retention_action(conn, brand, "shred")

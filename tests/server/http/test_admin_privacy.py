@@ -381,7 +381,21 @@ async def test_retention_is_set_per_brand_through_the_brands_api(desk: Desk) -> 
         None,
         90,
     )
-    for bad in ({"retention_days": 0}, {"files_retention_days": 40_000}, {"retention_days": "x"}):
+    assert kept["retention_action"] == "anonymise"
+    deleting = await desk.admin.put("/api/admin/brands/demo", json={"retention_action": "delete"})
+    assert deleting.status_code == 200, deleting.text
+    assert deleting.json()["retention_action"] == "delete"
+    assert (await demo_brand())["retention_action"] == "delete"
+    [entry] = (await desk.admin.get("/api/admin/audit", params={"target": "brand:demo"})).json()[
+        "entries"
+    ][:1]
+    assert entry["detail"] == {"retention_action": "delete"}
+    for bad in (
+        {"retention_days": 0},
+        {"files_retention_days": 40_000},
+        {"retention_days": "x"},
+        {"retention_action": "shred"},
+    ):
         refused = await desk.admin.put("/api/admin/brands/demo", json=bad)
         assert refused.status_code == 422
         assert refused.json()["error"].startswith(next(iter(bad))), refused.json()
