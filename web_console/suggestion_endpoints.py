@@ -16,7 +16,9 @@ async def get_suggestions(request: Request) -> Response:
       to the latest intent it recognised that has one; `similar`, the agent reply that
       followed the most similar customer message in a resolved conversation of the brand
       that you may see (nearest first, by the cosine similarity of message embeddings);
-      `llm`, with SWITCHBOARD_LLM_URL, a language model's draft in a place the others left
+      `article`, the knowledge base's best article for the customer's latest messages (its
+      title and link; `article_id`), which keeps a place when there is one; `llm`, with
+      SWITCHBOARD_LLM_URL, a language model's draft in a place the others left
       empty, once the model has answered for the conversation as it stands (see
       GET /console/api/conversations/{id}/summary; nobody waits on the model here). In
       the customer's language; when the customer is upset, each opens with an apology
@@ -41,12 +43,13 @@ async def get_suggestions(request: Request) -> Response:
                                similarity, adapted, opening]
                     properties:
                       text: {type: string}
-                      source: {type: string, enum: [bot, similar, llm]}
+                      source: {type: string, enum: [bot, similar, article, llm]}
                       intent: {type: [string, "null"]}
                       response: {type: [string, "null"]}
                       conversation_id: {type: [string, "null"], format: uuid}
                       agent_name: {type: [string, "null"]}
                       similarity: {type: [number, "null"]}
+                      article_id: {type: [string, "null"], format: uuid}
                       adapted: {type: array, items: {type: string, enum: [apology]}}
                       opening: {type: [string, "null"]}
       401: {description: not logged in}

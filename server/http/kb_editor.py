@@ -17,17 +17,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.errors import NotFound
+from server.http import kb_agent, kb_figures
 from server.http.inputs import body, query_value, services
+from server.http.kb_access import WRITERS, knowledge_base, may_write, readable, roles
+from server.http.kb_figures import figures_view
 from server.http.kb_search import BRAND, LANGUAGE
 from server.http.responses import JSON
 from server.services import kb_markdown
-from server.services.kb import MAX_QUERY, Author, KnowledgeBase
+from server.services.kb import MAX_QUERY, Author
+from server.store import kb_stats
 from server.store.kb import Article, Draft, Status
+from server.store.kb_stats import NO_FIGURES
 from web_console.port import Agent
 from web_console.requests import current_agent
 
-WRITERS = frozenset({"editor", "supervisor"})
 STATUSES: tuple[Status, ...] = ("draft", "published")
 
 
@@ -97,17 +100,6 @@ def article_view(article: Article) -> ArticleView:
     }
 
 
-def _kb(request: Request) -> KnowledgeBase:
-    kb = services(request).kb
-    if kb is None:
-        raise HTTPException(503, "the knowledge base is not running")
-    return kb
-
-
-def _roles(agent: Agent, brand_id: UUID) -> frozenset[str]:
-    return agent.roles.get(str(brand_id), frozenset())
-
-
 def _author(agent: Agent) -> Author:
     return Author(UUID(agent.id), agent.name)
 
@@ -124,31 +116,10 @@ def _draft(change: ArticleChange) -> Draft:
     )
 
 
-async def _readable(request: Request, agent: Agent) -> Article:
-    """The path's article, when the agent holds a role in its brand; else 404."""
-    raw = str(request.path_params["id"])
-    try:
-        article_id = UUID(raw)
-    except ValueError:
-        raise HTTPException(404, f"no article {raw!r}") from None
-    try:
-        article = await _kb(request).get(article_id)
-    except NotFound:
-        raise HTTPException(404, f"no article {raw!r}") from None
-    if not agent.admin and not _roles(agent, article.brand_id):
-        raise HTTPException(404, f"no article {raw!r}")
-    return article
-
-
 async def _writable(request: Request, agent: Agent) -> Article:
-    article = await _readable(request, agent)
-    _may_write(agent, article.brand_id)
+    article = await readable(request, agent)
+    may_write(agent, article.brand_id)
     return article
-
-
-def _may_write(agent: Agent, brand_id: UUID) -> None:
-    if not agent.admin and not (_roles(agent, brand_id) & WRITERS):
-        raise HTTPException(403, "editors and supervisors of the brand write its articles")
 
 
 async def list_articles(request: Request) -> Response:
@@ -160,7 +131,7 @@ async def list_articles(request: Request) -> Response:
       - {name: status, in: query, schema: {type: string, enum: [draft, published]}}
       - {name: category, in: query, schema: {type: string}}
     responses:
-      200: {description: "articles: each without its body, with an excerpt"}
+      200: {description: "articles: each without its body, with an excerpt and its figures"}
       401: {description: not logged in}
       422: {description: a filter that cannot be one}
     """
@@ -169,19 +140,48 @@ async def list_articles(request: Request) -> Response:
     if status is not None and status not in STATUSES:
         raise HTTPException(422, "status: draft or published")
     brand_ids = None if agent.admin else [UUID(b) for b, held in agent.roles.items() if held]
-    found = await _kb(request).articles(
+    found = await knowledge_base(request).articles(
         brand_ids,
         brand=query_value(request, "brand"),
         language=query_value(request, "lang"),
         statuses=[status] if status == "draft" or status == "published" else STATUSES,
         category=query_value(request, "category"),
     )
+    async with services(request).pool.acquire() as conn:
+        used = await kb_stats.figures(conn, [a.id for a in found])
     items = []
     for article in found:
         view: dict[str, object] = {**article_view(article)}
         del view["body"], view["html"]
-        items.append({**view, "excerpt": kb_markdown.excerpt(article.body)})
+        figures = figures_view(used.get(article.id, NO_FIGURES))
+        items.append({**view, "excerpt": kb_markdown.excerpt(article.body), "figures": figures})
     return JSON({"articles": items})
+
+
+async def list_brands(request: Request) -> Response:
+    """
+    summary: The brands whose knowledge base you read, and whether you write it
+    responses:
+      200: {description: "brands: id, slug, name, writer"}
+      401: {description: not logged in}
+    """
+    agent = await current_agent(request)
+    held = None if agent.admin else [UUID(b) for b, roles in agent.roles.items() if roles]
+    async with services(request).pool.acquire() as conn:
+        found = await kb_stats.brands(conn, held)
+    return JSON(
+        {
+            "brands": [
+                {
+                    "id": str(b.id),
+                    "slug": b.slug,
+                    "name": b.name,
+                    "writer": agent.admin or bool(roles(agent, b.id) & WRITERS),
+                }
+                for b in found
+            ]
+        }
+    )
 
 
 async def get_article(request: Request) -> Response:
@@ -193,7 +193,7 @@ async def get_article(request: Request) -> Response:
       404: {description: no such article in a brand you hold a role in}
     """
     agent = await current_agent(request)
-    return JSON(article_view(await _readable(request, agent)))
+    return JSON(article_view(await readable(request, agent)))
 
 
 async def create_article(request: Request) -> Response:
@@ -211,11 +211,11 @@ async def create_article(request: Request) -> Response:
     """
     agent = await current_agent(request)
     new = await body(request, NewArticle)
-    kb = _kb(request)
+    kb = knowledge_base(request)
     brand_id = await kb.brand_id(new.brand)
-    if brand_id is None or not (agent.admin or _roles(agent, brand_id)):
+    if brand_id is None or not (agent.admin or roles(agent, brand_id)):
         raise HTTPException(404, f"no brand {new.brand!r}")
-    _may_write(agent, brand_id)
+    may_write(agent, brand_id)
     article = await kb.create(new.brand, _draft(new), _author(agent))
     return JSON(article_view(article), status_code=201)
 
@@ -236,7 +236,7 @@ async def update_article(request: Request) -> Response:
     agent = await current_agent(request)
     article = await _writable(request, agent)
     change = await body(request, ArticleChange)
-    saved = await _kb(request).update(article.id, _draft(change), _author(agent))
+    saved = await knowledge_base(request).update(article.id, _draft(change), _author(agent))
     return JSON(article_view(saved))
 
 
@@ -251,7 +251,22 @@ async def publish_article(request: Request) -> Response:
     """
     agent = await current_agent(request)
     article = await _writable(request, agent)
-    saved = await _kb(request).set_status(article.id, "published", _author(agent))
+    saved = await knowledge_base(request).set_status(article.id, "published", _author(agent))
+    return JSON(article_view(saved))
+
+
+async def unpublish_article(request: Request) -> Response:
+    """
+    summary: Take an article out of the help center (back to draft, a new version)
+    responses:
+      200: {description: the article, a draft again}
+      401: {description: not logged in}
+      403: {description: only the brand's editors and supervisors, and admins, unpublish}
+      404: {description: no such article in a brand you hold a role in}
+    """
+    agent = await current_agent(request)
+    article = await _writable(request, agent)
+    saved = await knowledge_base(request).set_status(article.id, "draft", _author(agent))
     return JSON(article_view(saved))
 
 
@@ -266,7 +281,7 @@ async def delete_article(request: Request) -> Response:
     """
     agent = await current_agent(request)
     article = await _writable(request, agent)
-    await _kb(request).delete(article.id)
+    await knowledge_base(request).delete(article.id)
     return Response(status_code=204)
 
 
@@ -279,8 +294,8 @@ async def list_versions(request: Request) -> Response:
       404: {description: no such article in a brand you hold a role in}
     """
     agent = await current_agent(request)
-    article = await _readable(request, agent)
-    versions = await _kb(request).versions(article.id)
+    article = await readable(request, agent)
+    versions = await knowledge_base(request).versions(article.id)
     return JSON(
         {
             "versions": [
@@ -324,11 +339,11 @@ async def search_articles(request: Request) -> Response:
         raise HTTPException(422, f"q: a question of 1 to {MAX_QUERY} characters")
     if not LANGUAGE.match(lang):
         raise HTTPException(422, "lang: a two- or three-letter language code (en, fr)")
-    kb = _kb(request)
+    kb = knowledge_base(request)
     brand_id = await kb.brand_id(brand) if BRAND.match(brand) else None
-    if brand_id is None or not (agent.admin or _roles(agent, brand_id)):
+    if brand_id is None or not (agent.admin or roles(agent, brand_id)):
         raise HTTPException(404, f"no brand {brand!r}")
-    writer = agent.admin or bool(_roles(agent, brand_id) & WRITERS)
+    writer = agent.admin or bool(roles(agent, brand_id) & WRITERS)
     hits = await kb.search(
         brand, lang, q, limit=10, statuses=STATUSES if writer else ("published",)
     )
@@ -366,13 +381,17 @@ async def preview(request: Request) -> Response:
 
 # Mounted under /console (its session cookie and Origin check) by web_console.routes.
 routes = [
+    Route("/api/kb/brands", list_brands, methods=["GET"]),
     Route("/api/kb/articles", list_articles, methods=["GET"]),
     Route("/api/kb/articles", create_article, methods=["POST"]),
     Route("/api/kb/articles/{id}", get_article, methods=["GET"]),
     Route("/api/kb/articles/{id}", update_article, methods=["PUT"]),
     Route("/api/kb/articles/{id}", delete_article, methods=["DELETE"]),
     Route("/api/kb/articles/{id}/publish", publish_article, methods=["POST"]),
+    Route("/api/kb/articles/{id}/unpublish", unpublish_article, methods=["POST"]),
     Route("/api/kb/articles/{id}/versions", list_versions, methods=["GET"]),
     Route("/api/kb/search", search_articles, methods=["GET"]),
     Route("/api/kb/preview", preview, methods=["POST"]),
+    *kb_figures.routes,
+    *kb_agent.routes,
 ]

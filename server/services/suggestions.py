@@ -5,7 +5,9 @@ each saying where it came from.
    one (nlu/responses.py);
 2. the agent replies that followed the most similar customer messages in the brand's
    resolved conversations the agent may see (pgvector, server/store/embeddings.py);
-3. (the knowledge base's articles, when there is one;)
+3. the knowledge base's best article for the customer's latest messages (its title and
+   link, server/services/article_suggestions.py), when one clears the bot's threshold: it
+   keeps a place, the similar replies taking the others;
 4. a language model's drafts (SWITCHBOARD_LLM_URL, server/services/summaries.py) in the
    places the others left empty, when the model has answered for this version of the
    conversation (``with_drafts``: nobody waits on the model here).
@@ -29,6 +31,7 @@ import structlog
 
 from nlu.project import ProjectError, load_project
 from nlu.responses import BotAnswers
+from server.services.article_suggestions import ArticleSuggestions, reply_text
 from server.services.embedder import Embedder
 from server.store import Pool
 from server.store import embeddings as store
@@ -51,7 +54,7 @@ APOLOGIES = {
 }
 _APOLOGISING = re.compile(r"\b(sorry|apologi[sz]e|désolée?|excuse)", re.IGNORECASE)
 
-Source = Literal["bot", "similar", "llm"]
+Source = Literal["bot", "similar", "article", "llm"]
 
 
 class SuggestionView(TypedDict):
@@ -67,6 +70,8 @@ class SuggestionView(TypedDict):
     conversation_id: str | None
     agent_name: str | None
     similarity: float | None
+    # The knowledge-base article it links to (source "article").
+    article_id: str | None
     # What was changed to fit this customer: "apology" when one was put first, and that
     # opening sentence (None when nothing was added), so a console can show it apart.
     adapted: list[str]
@@ -87,12 +92,19 @@ class Tone:
 
 class Suggestions:
     def __init__(
-        self, pool: Pool, embedder: Embedder, answers: BotAnswers | None, negative_at: float
+        self,
+        pool: Pool,
+        embedder: Embedder,
+        answers: BotAnswers | None,
+        negative_at: float,
+        *,
+        articles: ArticleSuggestions | None = None,
     ) -> None:
         self._pool = pool
         self._embedder = embedder
         self._answers = answers
         self._negative_at = negative_at
+        self._articles = articles
 
     async def for_conversation(self, conversation_id: UUID, reach: Reach) -> SuggestionsView:
         """The suggestions for a conversation the caller has checked the agent may see."""
@@ -103,6 +115,9 @@ class Suggestions:
         bot = self._bot_answer(opened, tone)
         if bot is not None:
             found.append(bot)
+        article = await self._article(conversation_id, tone)
+        # The article keeps its place: similar replies fill the others.
+        room = COUNT - (1 if article is not None else 0)
         if opened.turns:
             query = "\n".join(t.text for t in reversed(opened.turns))
             vector = await self._embedder.vector(query)
@@ -118,7 +133,7 @@ class Suggestions:
                 )
             taken = {_key(s["text"]) for s in found}
             for reply in replies:
-                if len(found) >= COUNT:
+                if len(found) >= room:
                     break
                 if reply.similarity < MIN_SIMILARITY or _key(reply.text) in taken:
                     continue
@@ -135,10 +150,13 @@ class Suggestions:
                         conversation_id=reply.conversation_id,
                         agent_name=reply.agent_name,
                         similarity=round(reply.similarity, 3),
+                        article_id=None,
                         adapted=adapted,
                         opening=opening,
                     )
                 )
+        if article is not None:
+            found.append(article)
         return SuggestionsView(
             suggestions=found,
             language=tone.language,
@@ -170,10 +188,32 @@ class Suggestions:
                     conversation_id=None,
                     agent_name=None,
                     similarity=None,
+                    article_id=None,
                     adapted=adapted,
                     opening=opening,
                 )
         return None
+
+    async def _article(self, conversation_id: UUID, tone: Tone) -> SuggestionView | None:
+        if self._articles is None:
+            return None
+        found = await self._articles.for_conversation(conversation_id)
+        if found is None or not found.articles:
+            return None
+        best = found.articles[0]
+        text, adapted, opening = adapt(reply_text(best, found.language), tone)
+        return SuggestionView(
+            text=text,
+            source="article",
+            intent=None,
+            response=None,
+            conversation_id=None,
+            agent_name=None,
+            similarity=best.similarity,
+            article_id=str(best.article_id),
+            adapted=adapted,
+            opening=opening,
+        )
 
 
 def bot_answers(project: Path) -> BotAnswers | None:
@@ -221,6 +261,7 @@ def with_drafts(view: SuggestionsView, drafts: Sequence[str]) -> SuggestionsView
                 conversation_id=None,
                 agent_name=None,
                 similarity=None,
+                article_id=None,
                 adapted=[],
                 opening=None,
             )

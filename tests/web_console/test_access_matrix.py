@@ -114,12 +114,20 @@ CONSOLE = {
     ("GET", "/console/api/audit"): "admin",
     ("PUT", "/console/api/people/{id}/access"): "admin",
     ("GET", "/console/api/kb/articles"): "session",
+    ("GET", "/console/api/kb/brands"): "session",
     ("POST", "/console/api/kb/articles"): "kb-edit",
     ("GET", "/console/api/kb/articles/{id}"): "kb-read",
     ("PUT", "/console/api/kb/articles/{id}"): "kb-edit",
     ("DELETE", "/console/api/kb/articles/{id}"): "kb-edit",
     ("POST", "/console/api/kb/articles/{id}/publish"): "kb-edit",
     ("GET", "/console/api/kb/articles/{id}/versions"): "kb-read",
+    ("POST", "/console/api/kb/articles/{id}/unpublish"): "kb-edit",
+    ("GET", "/console/api/kb/articles/{id}/figures"): "kb-read",
+    # The content gaps quote customers' questions to the brand's writers: as kb-edit.
+    ("GET", "/console/api/kb/brands/{brand}/gaps"): "kb-edit",
+    ("GET", "/console/api/kb/conversations/{id}/articles"): "read",
+    ("POST", "/console/api/kb/conversations/{id}/articles/{article_id}/sent"): "act",
+    ("POST", "/console/api/kb/conversations/{id}/articles/{article_id}/resolved"): "act",
     ("POST", "/console/api/kb/preview"): "session",
     ("GET", "/console/api/kb/search"): "kb-read",
 }
@@ -188,6 +196,8 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/kb/articles": {"brand": demo.BRAND_SLUG, "language": "en", "title": "Matrix"},
     "/console/api/kb/articles/{id}": {"language": "en", "title": "Changed by the matrix"},
     "/console/api/kb/preview": {"body": "# Matrix"},
+    # The customer's message is no agent's reply: a 404 of its own, nothing is recorded.
+    "/console/api/kb/conversations/{id}/articles/{article_id}/sent": {"message_id": 1},
 }
 
 
@@ -413,6 +423,8 @@ def concrete(path: str, brand: Brand, canned_id: str = "", brand_id: str = "") -
         return path.replace("{id}", canned_id)
     return (
         path.replace("{id}", brand.conversation_id)
+        .replace("{article_id}", canned_id)
+        .replace("{brand}", brand.slug)
         .replace("{message_id:int}", str(brand.message_id))
         .replace("{n:int}", "0")
     )
@@ -526,7 +538,7 @@ async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_s
                 ):
                     continue  # checked in test_sessions; here it would end the sessions used below
                 canned = await fresh_canned(server, shop) if "canned-responses/" in path else ""
-                if "/kb/articles/" in path:
+                if "/kb/articles/" in path or "{article_id}" in path:
                     canned = await fresh_article(server)
                 response = await http.request(
                     method,
