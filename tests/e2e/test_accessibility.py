@@ -1,7 +1,7 @@
 """axe-core on the console's main views and the widget, in Chromium: no serious or critical
 WCAG 2.1 A/AA violation (login, queue, an open conversation with its context panel, search
-results, the supervisor view, the People area, the Account area; the widget open with
-messages), at 1280 and 390 px."""
+results, the supervisor view, the People area, the Knowledge area (list, article, content
+gaps), the Account area; the widget open with messages), at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from server.services import demo
 from tests.e2e.axe import blocking, violations
 from tests.e2e.test_browser import SHOTS
 from tests.harness import RunningServer
+from tests.server.http.test_kb_agent import publish
 from tests.web_console.brands import conversation_in, message_from
 
 pytestmark = pytest.mark.browser
@@ -84,6 +85,19 @@ async def test_axe_finds_no_serious_or_critical_violation_on_the_main_views(
     await expect(page.locator("#people-area")).to_be_visible()
     await expect(page.locator("#people-area table tbody tr").first).to_be_visible()
     await check(page, "people", width, found)
+
+    await publish(site, demo.BRAND_SLUG)
+    await page.click("#knowledge-tab")
+    await expect(page.locator("#knowledge-area .kb-open")).to_have_count(1)
+    await check(page, "knowledge", width, found)
+    await page.locator("#knowledge-area .kb-open").click()
+    await expect(page.locator(".kb-rendered h2")).to_be_visible()
+    await expect(page.locator("#kb-views")).to_be_visible()
+    await check(page, "knowledge-article", width, found)
+    await page.click("#kb-back")
+    await page.click("#kb-gaps")
+    await expect(page.locator(".kb-gaps .kb-count")).to_have_text("0 gaps")
+    await check(page, "knowledge-gaps", width, found)
 
     await page.click("#account-button")
     await expect(page.locator("#account-sessions tbody tr")).to_have_count(1)

@@ -86,12 +86,14 @@ function setView(v) {
     b.classList.toggle("active", b.dataset.view === v);
     b.setAttribute("aria-selected", String(b.dataset.view === v));
   });
-  $("conversations").hidden = v === "supervisor" || v === "people";
+  // The areas that take the main pane (people.js, knowledge/) hide the list and the transcript.
+  var area = v === "people" || v === "knowledge";
+  $("conversations").hidden = v === "supervisor" || area;
   $("supervisor").hidden = v !== "supervisor";
   document.dispatchEvent(new CustomEvent("console:view", { detail: v }));
   // The supervisor view takes the main pane (after the modules had their say on it).
   if (v === "supervisor") $("transcript").hidden = true;
-  else if (v !== "people") $("transcript").hidden = false;
+  else if (!area) $("transcript").hidden = false;
   if (v === "supervisor") refreshOverview();
   // Shown again, the queue is read afresh: scores grow with the wait, between events too.
   if (v === "queue") store.readQueue();
@@ -174,7 +176,11 @@ function openConversation(id) {
   document.dispatchEvent(new CustomEvent("console:open", { detail: id }));
 }
 // Other modules ask for a conversation to be opened (a mention's toast: panel/notes.js).
-document.addEventListener("console:show", function (ev) { openConversation(ev.detail); });
+// From an area without the transcript (the Knowledge area's conversations), the list first.
+document.addEventListener("console:show", function (ev) {
+  if (["supervisor", "people", "knowledge"].indexOf(store.view.value) >= 0) setView("open");
+  openConversation(ev.detail);
+});
 // Other modules speak on the socket through this (presence.js: what this console views).
 document.addEventListener("console:send", function (ev) {
   if (ws && ws.readyState === 1) ws.send(JSON.stringify(ev.detail));

@@ -5,6 +5,7 @@
 import { attachToReply, CannedManager } from "./canned.js";
 import { CustomerContext } from "./context.js";
 import { api } from "./api.js";
+import { attachArticles, SuggestedArticles } from "./articles.js";
 import { MentionToasts, Notes, resetDraft } from "./notes.js";
 import * as store from "./store.js";
 import { attachSuggestions } from "./suggestions.js";
@@ -14,6 +15,7 @@ function Panel() {
   if (!store.openId.value) return null;
   return html`<h2 class="cp-heading">Context</h2>
     <${CustomerContext} />
+    <${SuggestedArticles} />
     <${Notes} />
     <${CannedManager} />`;
 }
@@ -26,6 +28,7 @@ document.getElementById("toasts").append(toastBox);
 render(html`<${MentionToasts} />`, toastBox);
 attachToReply(document.getElementById("reply"), document.getElementById("reply-form"));
 attachSuggestions(document.getElementById("reply"), document.getElementById("reply-form"));
+attachArticles(document.getElementById("reply"), document.getElementById("reply-form"));
 
 document.addEventListener("console:start", (event) => store.start(event.detail));
 document.addEventListener("console:open", (event) => {

@@ -1,9 +1,11 @@
 // Suggested replies above the reply box: up to three texts from GET …/suggestions, each
-// labelled with where it came from (the bot's answer to the intent it recognised, or an
-// agent's reply that resolved a similar conversation). A click, or Enter on the focused
-// card, puts the text in the reply box to edit; nothing is ever sent from here. Re-read when
-// a conversation opens and when the bot has understood a new customer message in it.
+// labelled with where it came from (the bot's answer to the intent it recognised, an agent's
+// reply that resolved a similar conversation, or the knowledge base's best article). A click,
+// or Enter on the focused card, puts the text in the reply box to edit; nothing is ever sent
+// from here. Re-read when a conversation opens and when the bot has understood a new
+// customer message in it.
 import { api } from "./api.js";
+import { noteArticle } from "./articles.js";
 import { modelSummary, openId } from "./store.js";
 import { effect, html, render, signal } from "./ui.js";
 
@@ -29,6 +31,9 @@ function load(id) {
 function source(s) {
   if (s.source === "bot") return { chip: "Bot answer", detail: s.intent ? s.intent.replaceAll("_", " ") : "" };
   if (s.source === "llm") return { chip: "Drafted by the language model", detail: "" };
+  if (s.source === "article") {
+    return { chip: "Help article", detail: s.similarity !== null ? `${Math.round(s.similarity * 100)}% match` : "" };
+  }
   const parts = [];
   if (s.similarity !== null) parts.push(`${Math.round(s.similarity * 100)}% similar`);
   if (s.agent_name) parts.push(`by ${s.agent_name}`);
@@ -57,7 +62,7 @@ function Suggestions() {
         const { chip, detail } = source(s);
         const shown = s.opening && s.text.startsWith(s.opening) ? s.text.slice(s.opening.length).trimStart() : s.text;
         return html`<li key=${`${i}:${s.text}`}>
-          <button type="button" class=${`sr-card sr-${s.source}`} onClick=${() => use(s.text)}
+          <button type="button" class=${`sr-card sr-${s.source}`} onClick=${() => { noteArticle(s.article_id, s.text); use(s.text); }}
             title="Put this reply in the box to edit" aria-label=${`Use suggestion (${chip}): ${s.text}`}>
             <span class="sr-source"><span class="chip">${chip}</span> <span class="sr-detail">${detail}</span></span>
             <span class="sr-text">${s.opening ? html`<span class="sr-opening">+ apology · </span>` : ""}${shown}</span>
