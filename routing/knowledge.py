@@ -24,10 +24,13 @@ with the demo shop's 60 articles and WordLlama vectors, best three shown:
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nlu.base import OUT_OF_SCOPE_INTENTS
+from routing.decision import LOW_CONFIDENCE, OUT_OF_SCOPE, Decision
 
 # Why a conversation went to a person after the knowledge base: the customer said an
 # article did not help, or no article came close and they had been asked to rephrase.
@@ -116,6 +119,93 @@ def step(
     return Rephrase()
 
 
+# The decision's handoffs the knowledge base may answer instead: those that only say no intent
+# covers the message. Every other reason (risk, a request for a person, VIP, frustration,
+# an involved first message, ...) is decided first and stands.
+ANSWERABLE_HANDOFFS = frozenset({OUT_OF_SCOPE, LOW_CONFIDENCE})
+
+
+def consults(decision: Decision, intent: str, confidence: float, policy: KbPolicy) -> bool:
+    """Whether the pipeline should search the knowledge base for this message, given what
+    ``routing.decision.decide`` made of it: never while a person has the conversation, nor
+    over a handoff's own reason; otherwise when ``applies``."""
+    if decision.action == "wait":
+        return False
+    if decision.action == "handoff" and decision.handoff_reason not in ANSWERABLE_HANDOFFS:
+        return False
+    return applies(intent, confidence, policy)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the customer's message after the articles says of them: ``helpful``, and whether
+    they said so (``customer``) or it shows in what they wrote next (``follow_up``)."""
+
+    helpful: bool
+    source: str
+
+
+def verdict(
+    decision: Decision, intent: str, confidence: float, text: str, policy: KbPolicy
+) -> Verdict | None:
+    """The customer's message right after the bot's articles: a yes or a no to "Did this
+    answer your question?", or a message no intent covers again (the same question put
+    another way, "that doesn't help"), which shows the articles did not help. None: they
+    moved on to something the bot understands, or a handoff's own reason stands."""
+    if decision.action == "wait":
+        return None
+    if decision.action == "handoff" and decision.handoff_reason not in ANSWERABLE_HANDOFFS:
+        return None
+    said = feedback_of(text, intent)
+    if said is not None:
+        return Verdict(said, "customer")
+    if applies(intent, confidence, policy):
+        return Verdict(False, "follow_up")
+    return None
+
+
+def _folded(text: str) -> str:
+    # The typographic apostrophe (U+2019) first: ASCII folding would drop it.
+    text = text.lower().replace("\u2019", "'")
+    bare = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.findall(r"[a-z0-9']+", bare))
+
+
+# A short answer that starts with one of these is a yes or a no (the widget's buttons send
+# the first of each, in the customer's language; the text channels say "yes / no").
+YES = frozenset({"yes", "y", "yep", "yeah", "yup", "oui", "ouais", "ok", "okay", "parfait"})
+NO = frozenset({"no", "n", "nope", "nah", "non", "pas"})
+# Phrases that say the articles did not help, anywhere in the message.
+NOT_HELPFUL = re.compile(
+    r"\b(not (really )?help(ful|ing)?|(does ?n'?t|did ?n'?t|does not|did not) (really )?help"
+    r"|(does ?n'?t|did ?n'?t|does not|did not) answer|not what i (asked|meant|need)"
+    r"|useless|n'aide pas|ne m'aide pas|pas (tres )?utile|inutile|ne repond pas"
+    r"|pas ce que (je|j'ai))\b"
+)
+# A yes or a no ends within this many words; a longer message says something else too.
+SHORT_ANSWER_WORDS = 6
+
+
+def feedback_of(text: str, intent: str | None = None) -> bool | None:
+    """The customer's yes (True) or no (False) to "Did this answer your question?", or None
+    when the message is neither. The engine's ``affirm``/``deny`` count on short messages."""
+    folded = _folded(text)
+    if NOT_HELPFUL.search(folded):
+        return False
+    words = folded.split()
+    if not words or len(words) > SHORT_ANSWER_WORDS:
+        return None
+    if words[0] in YES:
+        return True
+    if words[0] in NO:
+        return False
+    if intent == "affirm":
+        return True
+    if intent == "deny":
+        return False
+    return None
+
+
 def after_feedback(helpful: bool) -> KbHandoff | None:
     """The customer's answer to "Did this answer your question?": a "no" brings a person,
     who sees the articles shown (the pipeline puts them on the context card)."""
@@ -127,11 +217,13 @@ TEXTS = {
         "intro": "These articles may answer your question:",
         "ask": "Did this answer your question? (yes / no)",
         "rephrase": "Sorry, I couldn't find an answer to that. Could you say it another way?",
+        "glad": "Glad it helped! Is there anything else I can do for you?",
     },
     "fr": {
         "intro": "Ces articles répondent peut-être à votre question :",
         "ask": "Cela répond-il à votre question ? (oui / non)",
         "rephrase": "Désolé, je n'ai pas trouvé de réponse. Pouvez-vous reformuler ?",
+        "glad": "Ravi d'avoir pu vous aider ! Puis-je faire autre chose pour vous ?",
     },
 }
 
@@ -151,3 +243,15 @@ def as_text(answer: KbAnswer, language: str | None, base_url: str) -> str:
 
 def rephrase_text(language: str | None) -> str:
     return TEXTS.get(language or "en", TEXTS["en"])["rephrase"]
+
+
+def glad_text(language: str | None) -> str:
+    return TEXTS.get(language or "en", TEXTS["en"])["glad"]
+
+
+def intro_text(language: str | None) -> str:
+    return TEXTS.get(language or "en", TEXTS["en"])["intro"]
+
+
+def ask_text(language: str | None) -> str:
+    return TEXTS.get(language or "en", TEXTS["en"])["ask"]

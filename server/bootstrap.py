@@ -36,10 +36,12 @@ from server.live.presence import LocalPresence, RedisPresence
 from server.metrics import Metrics
 from server.pipeline import bot as assistant
 from server.pipeline.flow import Pipeline
+from server.pipeline.knowledge import Knowledge
 from server.services import fanout
 from server.services.account_mail import AccountMailer
 from server.services.agents import AgentStore
 from server.services.api_tokens import TokenService
+from server.services.article_suggestions import ArticleSuggestions
 from server.services.backends import ConsoleBackendImpl
 from server.services.embedder import Embedder, WordLlamaEmbedder
 from server.services.kb import KnowledgeBase
@@ -223,6 +225,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     )
     await presence.start()
     hours = parse_hours(settings.business_hours) if settings.business_hours else None
+    kb = KnowledgeBase(pool, WordLlamaEmbedder())
     router = Router(
         pool,
         bus,
@@ -252,6 +255,8 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         clock=clock,
         router=router,
         capabilities=CAPABILITIES,
+        # The bot answers from the knowledge base when no intent covers a message (issue 18).
+        knowledge=Knowledge(kb, assistant.kb_policy(settings), settings.base_url),
     )
     tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
     agents = AgentStore(
@@ -281,6 +286,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         embedder,
         await asyncio.to_thread(bot_answers, settings.nlu_project),
         settings.bot_sentiment_trend_threshold,
+        articles=ArticleSuggestions(pool, kb, settings.base_url),
     )
     origins = settings.origins()
     webchat_hub = WebchatHub(
@@ -387,7 +393,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         account_mail=account_mail,
         embedder=embedder,
         summaries=summaries,
-        kb=KnowledgeBase(pool, WordLlamaEmbedder()),
+        kb=kb,
     )
 
 

@@ -32,6 +32,25 @@ class Delivery(TypedDict):
     detail: str | None
 
 
+class KbArticleCard(TypedDict):
+    """An article the bot shows (server/pipeline/knowledge.py): its help center link."""
+
+    id: str
+    title: str
+    url: str
+    excerpt: str
+
+
+class KbCard(TypedDict):
+    """The bot's knowledge-base answer as the widget draws it: cards and a yes/no question,
+    in the customer's language. The message's text says the same for text channels."""
+
+    language: str
+    intro: str
+    ask: str
+    articles: list[KbArticleCard]
+
+
 class MessageView(TypedDict):
     """A stored message as it travels: to the widget, the console and the bus."""
 
@@ -57,6 +76,8 @@ class MessageView(TypedDict):
     # The survey's steps (server/pipeline/survey.py): "asked" on the question, the rating on
     # the customer's answer, "thanked" on the thanks; the widget draws its buttons from them.
     csat: NotRequired[str | int]
+    # The bot's knowledge-base answer: the articles it showed, as cards.
+    kb: NotRequired[KbCard]
 
 
 class ContactSummary(TypedDict):

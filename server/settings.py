@@ -152,6 +152,22 @@ class Settings(BaseSettings):
     # When humans answer, e.g. "mon-fri 09:00-18:00 Europe/Paris"; unset means always.
     business_hours: str | None = None
 
+    # The bot's knowledge-base step (docs/knowledge-base.md, routing/knowledge.py): when no
+    # intent covers a message (out of scope, not understood) or an FAQ-like intent is below
+    # the confidence threshold, answer with the brand's published articles in the customer's
+    # language. The similarity thresholds were measured on the labelled set.
+    kb_enabled: bool = True
+    kb_faq_intents: list[str] = []
+    kb_confidence_threshold: float = Field(default=0.45, ge=0, le=1)
+    # The best article's cosine similarity needed to answer, per language, e.g.
+    # SWITCHBOARD_KB_MIN_SIMILARITY='{"en": 0.3, "fr": 0.5}'; other languages: the default.
+    kb_min_similarity: dict[str, float] = {"en": 0.30, "fr": 0.50}
+    kb_default_similarity: float = Field(default=0.50, ge=-1, le=1)
+    kb_max_articles: int = Field(default=3, ge=1, le=3)
+    # A conversation still with the bot and quiet this long has ended: the articles the bot
+    # showed in it, with no handoff after them, resolved it (kb_article_outcomes no_handoff).
+    kb_settle_hours: float = Field(default=24.0, gt=0)
+
     # Handoff summaries and reply drafts by a chat model (docs/handoff-summary.md): the base
     # URL of any OpenAI-compatible chat-completions endpoint, e.g. http://127.0.0.1:11434/v1
     # (Ollama) or http://127.0.0.1:8001/v1 (vLLM). Unset: extractive summaries only, and no

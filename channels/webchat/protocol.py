@@ -164,8 +164,9 @@ def message_frame(message: Mapping[str, Any]) -> dict[str, Any]:
         k: message[k]
         for k in ("id", "conversation_id", "seq", "author_kind", "client_id", "text", "created_at")
     }
-    # Who wrote, as the customer may know them (an agent's name), and the survey's step.
-    for key in ("author_name", "csat"):
+    # Who wrote, as the customer may know them (an agent's name), the survey's step, and
+    # the bot's articles as cards.
+    for key in ("author_name", "csat", "kb"):
         if message.get(key) is not None:
             shown[key] = message[key]
     if message.get("attachments"):

@@ -14,6 +14,7 @@ from nlu.base import Interpreter
 from nlu.embedded import ActionContext, EmbeddedInterpreter, Model, load_or_train
 from nlu.rasa import RasaInterpreter
 from routing.decision import BotPolicy, Texts
+from routing.knowledge import KbPolicy
 from server import store
 from server.errors import ConfigurationError
 from server.settings import Settings
@@ -74,6 +75,18 @@ def bot_policy(settings: Settings, interpreter: Interpreter | None) -> BotPolicy
         sentiment_trend_threshold=settings.bot_sentiment_trend_threshold,
         human_intents=frozenset(settings.bot_human_intents),
         vip_to_human=settings.bot_vip_to_human,
+    )
+
+
+def kb_policy(settings: Settings) -> KbPolicy:
+    """The knowledge-base step's knobs (SWITCHBOARD_KB_*; routing/knowledge.py)."""
+    return KbPolicy(
+        enabled=settings.kb_enabled,
+        faq_intents=frozenset(settings.kb_faq_intents),
+        confidence_threshold=settings.kb_confidence_threshold,
+        min_similarity=dict(settings.kb_min_similarity),
+        default_similarity=settings.kb_default_similarity,
+        max_articles=settings.kb_max_articles,
     )
 
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 
 from channels.base import Capabilities, chosen_option, degrade
 from nlu.base import BotTurn, Dialogue, Interpretation
 from nlu.understanding import Understanding
-from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, decide
+from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, decide, handoff
 from routing.hours import BusinessHours
 from server import events, store
 from server.dispatch.router import Router
@@ -24,8 +26,9 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import EventData, MessageView
+from server.pipeline.knowledge import Knowledge, Plan
 from server.pipeline.messages import message_created, publish
-from server.store import ConversationRow, Pool, activities
+from server.store import ConversationRow, Pool, activities, kb_feedback
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +56,11 @@ class Decider:
         clock: Callable[[], datetime],
         router: Router | None,
         capabilities: Mapping[str, Capabilities],
+        knowledge: Knowledge | None = None,
     ) -> None:
         self._capabilities = capabilities
+        # The knowledge-base step (None: the bot answers from its intents alone).
+        self._knowledge = knowledge
         self._pool = pool
         self._bus = bus
         self._metrics = metrics
@@ -97,15 +103,26 @@ class Decider:
                 choice = chosen_option(text, len(offered))
                 if choice is not None:
                     text = offered[choice - 1].payload
+            asked = (
+                await kb_feedback.asked(conn, conversation_id, seq)
+                if self._knowledge is not None and facts.conversation["status"] == "bot"
+                else None
+            )
         started = time.perf_counter()
         interpretation = await self._understanding.understand(text, facts.language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
         interpreter = self._understanding.interpreter
         automated = bool(message.get("automated"))
+        conv = facts.conversation
+        situation = self._situation(conv, interpretation, facts, automated=automated)
+        decision = decide(situation, self._policy, self._texts)
+        plan = None
+        if self._knowledge is not None and asked is not None:
+            # After the handoff signals (they are decide's), before the bot's own answer.
+            language = interpretation.language or facts.language
+            plan = await self._knowledge.plan(asked, situation, decision, interpretation, language)
+            decision = self._with_plan(situation, decision, plan)
         async with self._pool.acquire() as conn:
-            conv = facts.conversation
-            situation = self._situation(conv, interpretation, facts, automated=automated)
-            decision = decide(situation, self._policy, self._texts)
             recorded: list[Event] | None = None
             if decision.action != "handoff":
                 # The common case: one statement, no explicit transaction.
@@ -113,7 +130,9 @@ class Decider:
             if recorded is None:
                 # A handoff, or the conversation changed since the facts were read: decide
                 # again with the conversation locked.
-                outcome = await self._record_locked(conn, message, interpretation, facts)
+                outcome = await self._record_locked(
+                    conn, message, interpretation, facts, asked, plan
+                )
                 if outcome is None:
                     return  # routed already, by another node's start-up sweep
                 recorded, conv, situation, decision = outcome
@@ -123,7 +142,12 @@ class Decider:
             elif decision.action == "wait" and conv["status"] == "queued" and self._router:
                 # What the customer just said may change how urgent it is.
                 self._router.reprioritise(conversation_id)
-            if decision.action != "bot" or interpreter is None or not recorded:
+            if decision.action != "bot" or not recorded:
+                return
+            if plan is not None and plan.speaks and asked is not None:
+                await self._speak(conv["id"], asked, plan)
+                return
+            if interpreter is None:
                 return
             history = (
                 await store.dialogue_history(conn, conversation_id, seq)
@@ -180,12 +204,36 @@ class Decider:
         understood, event_id = recorded
         return [Event(events.MESSAGE_INTERPRETED, conv["id"], {"message": understood}, id=event_id)]
 
+    def _with_plan(self, situation: Situation, decision: Decision, plan: Plan | None) -> Decision:
+        """The decision once the knowledge-base step has spoken: its handoff (kb_not_helpful,
+        kb_no_answer), or the bot's turn for its message. A person's conversation stays
+        theirs, whatever the plan was made on."""
+        if plan is None or decision.action == "wait":
+            return decision
+        if plan.kind == "handoff":
+            assert plan.reason is not None
+            return replace(handoff(situation, plan.reason, self._texts), fallbacks=0)
+        return Decision("bot", "bot", fallbacks=plan.fallbacks(situation))
+
+    async def _speak(self, conversation_id: str, asked: kb_feedback.Asked, plan: Plan) -> None:
+        """The knowledge-base step's message, unless an agent took over meanwhile."""
+        assert self._knowledge is not None
+        async with self._pool.acquire() as conn, conn.transaction():
+            conv = await store.conversation_row(conn, conversation_id, lock=True)
+            if conv["status"] != "bot":
+                return
+            said = await self._knowledge.speak(conn, conv, asked, plan, self._say)
+            stored_events = await store.store_events(conn, [said])
+        await publish(self._bus, stored_events)
+
     async def _record_locked(
         self,
         conn: store.Conn,
         message: MessageView,
         interpretation: Interpretation,
         facts: store.RoutingFacts,
+        asked: kb_feedback.Asked | None = None,
+        plan: Plan | None = None,
     ) -> tuple[list[Event], ConversationRow, Situation, Decision] | None:
         """Decide with the conversation locked and store the outcome in one transaction: a
         handoff (with its message to the customer, committed durably) or a decision the
@@ -195,7 +243,9 @@ class Decider:
             conv = await store.conversation_row(conn, conversation_id, lock=True)
             automated = bool(message.get("automated"))
             situation = self._situation(conv, interpretation, facts, automated=automated)
-            decision = decide(situation, self._policy, self._texts)
+            decision = self._with_plan(
+                situation, decide(situation, self._policy, self._texts), plan
+            )
             understood = await store.store_interpretation(
                 conn,
                 message["id"],
@@ -208,6 +258,14 @@ class Decider:
             pending = [Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})]
             if decision.action == "handoff":
                 pending += await self._apply(conn, conv, decision, interpretation)
+                if self._knowledge is not None and plan is not None and plan.kind == "handoff":
+                    await self._knowledge.judge(conn, conv, plan)
+                elif asked is not None and asked.awaiting:
+                    # A person asked for, or a risk, right after the articles: they did not
+                    # answer the question.
+                    await kb_feedback.judge_shown(
+                        conn, UUID(conversation_id), asked.awaiting, "not_helpful", "follow_up"
+                    )
             stored_events = await store.store_events(conn, pending)
             if decision.action != "handoff":
                 # Derived data only (a handoff tells the customer and an agent): the message

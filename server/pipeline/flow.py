@@ -31,6 +31,7 @@ from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import ConversationView, EventData, MessageView, Named
 from server.pipeline.decide import Decider
+from server.pipeline.knowledge import Knowledge
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
 from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
@@ -74,6 +75,7 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         router: Router | None = None,
         capabilities: Mapping[str, Capabilities] | None = None,
+        knowledge: Knowledge | None = None,
     ) -> None:
         self._pool = pool
         self._bus = bus
@@ -91,6 +93,7 @@ class Pipeline:
             clock,
             router,
             capabilities or {},
+            knowledge,
         )
         self._replies = Replies(pool, bus, metrics, clock)
         self._survey = Survey(pool, bus, metrics)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from uuid import UUID
 
+from routing.knowledge import Found
 from server.errors import InvalidInput, NotFound
 from server.services import kb_markdown
 from server.services.embedder import TextEmbedder
@@ -31,6 +32,8 @@ MAX_CATEGORY = 100
 MAX_TAGS = 20
 MAX_QUERY = 500
 MAX_RESULTS = 20
+# The excerpt under an article the bot shows: a line or two on a phone.
+EXCERPT = 160
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +254,22 @@ class KnowledgeBase:
                 limit=min(limit, MAX_RESULTS),
                 mode=mode,
             )
+
+    async def answers(self, brand: str, language: str, question: str, *, limit: int) -> list[Found]:
+        """The published articles that best answer a customer's question, as the bot shows
+        them (the pipeline's ``ArticleSearch`` port): title, help center path, a short
+        excerpt of the section that matched, and how close it is."""
+        hits = await self.search(brand, language, question, limit=limit)
+        return [
+            Found(
+                article_id=str(h.article.id),
+                title=h.article.title,
+                url=f"/help/{h.article.brand}/{h.article.language}/{h.article.slug}",
+                excerpt=kb_markdown.excerpt(h.passage or h.article.body, EXCERPT),
+                similarity=h.similarity,
+            )
+            for h in hits
+        ]
 
     async def _chunk_rows(self, draft: Draft) -> list[store.ChunkRow]:
         chunks = kb_markdown.chunks_or_title(draft.body)

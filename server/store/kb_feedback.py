@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypedDict
 from uuid import UUID
 
 from server.store.views import Conn, iso
@@ -39,6 +39,8 @@ Source = Literal["customer", "agent", "no_handoff", "follow_up"]
 # The Beta prior's pseudo-counts (resolved, not helpful): Beta(1, 1), the uniform prior.
 PRIOR_RESOLVED = 1
 PRIOR_NOT_HELPFUL = 1
+# The meta action of the bot's message that shows articles (server/pipeline/knowledge.py).
+KB_ANSWER = "kb_answer"
 # Which source may replace which: a verdict replaces one of equal or lower rank.
 RANKS: dict[str, int] = {"no_handoff": 0, "follow_up": 1, "customer": 2, "agent": 3}
 
@@ -69,8 +71,7 @@ class Prior:
         return prior_of(self.resolved, self.verdicts)
 
 
-@dataclass(frozen=True, slots=True)
-class ShownArticle:
+class ShownArticle(TypedDict):
     """An article used in a conversation, for the agent's context card: how it was used
     (shown by the bot, suggested, sent), where, and the verdict on it, if any."""
 
@@ -269,3 +270,35 @@ async def infer_idle(conn: Conn, idle_before: datetime, limit: int = 1000) -> in
         limit,
     )
     return int(status.split()[-1])
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What the bot's knowledge-base step needs of a conversation before a customer's
+    message: its brand, and the articles of the bot's last message when that was a
+    knowledge-base answer still waiting for "Did this answer your question?"."""
+
+    brand_id: UUID
+    brand: str  # the brand's slug, which search and the help center's links use
+    awaiting: tuple[UUID, ...]
+
+
+async def asked(conn: Conn, conversation_id: str, before_seq: int) -> Asked:
+    """The conversation's brand, and the articles the bot's latest message before
+    ``before_seq`` showed, if it was a knowledge-base answer (meta action ``kb_answer``)."""
+    row = await conn.fetchrow(
+        """SELECT b.id, b.slug,
+                  (SELECT m.meta FROM messages m
+                    WHERE m.conversation_id = c.id AND m.seq < $2 AND m.author_kind = 'bot'
+                    ORDER BY m.seq DESC LIMIT 1) AS meta
+             FROM conversations c JOIN brands b ON b.id = c.brand_id
+            WHERE c.id = $1""",
+        UUID(conversation_id),
+        before_seq,
+    )
+    assert row is not None  # the message being routed is in this conversation
+    meta = row["meta"] or {}
+    awaiting: tuple[UUID, ...] = ()
+    if meta.get("action") == KB_ANSWER:
+        awaiting = tuple(UUID(a["id"]) for a in meta.get("kb", {}).get("articles", []))
+    return Asked(row["id"], row["slug"], awaiting)

@@ -79,6 +79,8 @@ def message_view(row: asyncpg.Record) -> MessageView:
         view["attachments"] = meta["attachments"]
     if meta.get("csat") is not None:
         view["csat"] = meta["csat"]
+    if meta.get("kb"):
+        view["kb"] = meta["kb"]
     # By get(), not `in keys`: keys is an iterator, and a look-up past the delivery columns
     # would use it up before they are looked for.
     if row.get("author_name"):

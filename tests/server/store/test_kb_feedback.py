@@ -52,11 +52,11 @@ async def test_uses_keep_their_positions_and_verdicts_show_beside_them(
         assert await kb_feedback.last_shown_by_bot(conn, conv) == [a, b]
         await kb_feedback.set_outcome(conn, b, conv, brand, "not_helpful", "customer")
         shown = await kb_feedback.shown_in(conn, conv)
-    assert [(s.title, s.position, s.kind, s.outcome) for s in shown] == [
+    assert [(s["title"], s["position"], s["kind"], s["outcome"]) for s in shown] == [
         ("Returns", 0, "shown_by_bot", None),
         ("Shipping", 1, "shown_by_bot", "not_helpful"),
     ]
-    assert shown[0].url == "/help/demo/en/returns"
+    assert shown[0]["url"] == "/help/demo/en/returns"
 
 
 async def test_an_agents_mark_outranks_an_inference(pool: asyncpg.Pool) -> None:
