@@ -9,8 +9,8 @@ Each message's words are stemmed in its own language's configuration (migration 
 english, french, or simple for the others), so a query is looked for in each of the three:
 "orders" finds "order" in English, "livraisons" finds "livraison" in French, and a word no
 stemmer knows still matches as it is written. Each side is also compared with its accents
-taken off ("telephone" finds "téléphone"). The three are ORed into one tsquery, so one GIN
-scan answers. The price of ORing: a message matches when any of the three readings of the
+taken off ("telephone" finds "téléphone"). The distinct readings are ORed into one tsquery,
+so one GIN scan answers. The price of ORing: a message matches when any of the three readings of the
 query matches it, so ``-word`` excludes it only if every reading does; with an inflected word
 it may not ("order -refunds": the simple reading looks for "order" without "refunds" as
 written, and an English message "order refund" has the stem "refund"). The singular form,
@@ -29,6 +29,38 @@ from server.store.views import CONVERSATION_VIEW_SQL, Conn, conversation_view, i
 from web_console.access import Reach
 
 PAGE = 50
+# How each text-search configuration in use reads the query (migration 0025's search_query:
+# websearch syntax, accents folded too), as tsquery texts, each distinct reading once.
+READINGS_SQL = """SELECT DISTINCT search_query(config, $1::text)::text AS reading
+                    FROM unnest('{english,french,simple}'::regconfig[]) AS config"""
+
+# A page of messages is found in one of two ways, and which one is ours to pick: Postgres
+# picks from its estimate of how many messages match, and a word no message holds is
+# estimated at hundreds (half the rarest word it sampled); it then walks every message newest
+# first looking for them (0.5-0.8 s over a million). So: first the RECENT newest messages
+# (below ``before``), newest first, keeping the matches, which stops at the page's end for any
+# word in one message of a thousand or more (a few ms; at most RECENT read); if that leaves
+# the page short, the word is rare, and the GIN index lists every match (few, by then), which
+# are sorted ("m.id + 0": not by walking the primary key).
+RECENT = 50_000
+_HIT = "m.id, m.conversation_id, m.seq, m.author_kind, m.text, m.created_at"
+RECENT_SQL = (
+    f"SELECT {_HIT}"
+    + """ FROM (SELECT id, conversation_id, seq, author_kind, text, created_at, words
+                  FROM messages WHERE $2::bigint IS NULL OR id < $2
+                 ORDER BY id DESC LIMIT $4) m
+          JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.words @@ $1::tsquery AND """
+    + reach_filter(5)
+    + " ORDER BY m.id DESC LIMIT $3"
+)
+MATCHES_SQL = (
+    f"SELECT {_HIT}"
+    + """ FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.words @@ $1::tsquery AND ($2::bigint IS NULL OR m.id < $2) AND """
+    + reach_filter(4)
+    + " ORDER BY m.id + 0 DESC LIMIT $3"
+)
 
 
 class MessageHit(TypedDict):
@@ -51,19 +83,21 @@ async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> Se
     """Messages matching the words (websearch syntax: "quoted phrase", -not, or), newest
     first; and the conversations of contacts whose name or address matches (first page only).
     """
-    rows = await conn.fetch(
-        """SELECT m.id, m.conversation_id, m.seq, m.author_kind, m.text, m.created_at
-             FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE m.words @@ (search_query('english', $1) || search_query('french', $1)
-                              || search_query('simple', $1))
-              AND ($2::bigint IS NULL OR m.id < $2) AND """
-        + reach_filter(4)
-        + " ORDER BY m.id DESC LIMIT $3",
-        query,
-        before,
-        PAGE + 1,
-        *reach_params(reach),
-    )
+    # The query's readings, each once: ORing three equal ones ("12345678" reads the same in
+    # every configuration) would only make Postgres expect three times the matches.
+    readings = [
+        r["reading"]
+        for r in await conn.fetch(READINGS_SQL, query)
+        if r["reading"]  # stop words alone read as nothing in english and french
+    ]
+    rows = []
+    if readings:
+        # A tsquery's text reads back as the same tsquery.
+        words = " | ".join(f"({reading})" for reading in readings)
+        scope = (words, before, PAGE + 1)
+        rows = await conn.fetch(RECENT_SQL, *scope, RECENT, *reach_params(reach))
+        if len(rows) <= PAGE:
+            rows = await conn.fetch(MATCHES_SQL, *scope, *reach_params(reach))
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     conversations: list[ConversationView] = []
