@@ -243,6 +243,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         router,
         interval=settings.sweep_seconds,
         grace_seconds=settings.presence_grace_seconds,
+        kb_settle_seconds=settings.kb_settle_hours * 3600,
     )
     pipeline = Pipeline(
         pool,

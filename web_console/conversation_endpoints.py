@@ -211,10 +211,14 @@ async def get_context(request: Request) -> Response:
       Who the customer is (every identity across channels, VIP, tier, value, whether the
       widget's visitor was verified), their other conversations that you may see with how
       each ended, their orders, the customer message that made the bot hand over, the
-      sentiment of their messages in order, and this conversation's rating survey once it
-      was resolved (csat: asked_at, rating 1-5, comment, answered_at; null before).
+      sentiment of their messages in order, this conversation's rating survey once it
+      was resolved (csat: asked_at, rating 1-5, comment, answered_at; null before), and the
+      knowledge-base articles used in it (articles: article_id, title, url, kind
+      shown_by_bot / suggested_to_agent / sent_by_agent, position, message_id, shown_at,
+      outcome resolved / not_helpful or null, source customer / agent / follow_up /
+      no_handoff or null).
     responses:
-      200: {description: "customer, conversations, orders, handoff, sentiment, csat, summary"}
+      200: {description: "customer, conversations, orders, handoff, sentiment, csat, articles"}
       401: {description: not logged in}
       403: {description: your roles do not include conversations}
       404: {description: no such conversation}

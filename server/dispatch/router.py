@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 import structlog
 
@@ -29,7 +30,7 @@ from server.live.bus import EventBus
 from server.live.presence import LocalPresence
 from server.metrics import Metrics
 from server.payloads import ActivityView, AgentView, EventData, QueueEntry
-from server.store import DatabaseError, Pool, activities, queue, roster
+from server.store import DatabaseError, Pool, activities, kb_feedback, queue, roster
 from web_console.access import Placement
 
 log = structlog.get_logger(__name__)
@@ -372,6 +373,8 @@ class Router:
                 conv = await store.conversation_row(conn, conversation_id, lock=True)
                 self._may_act(conv, agent_id)
                 await queue.resolve(conn, conversation_id)
+                # The articles the bot showed with no handoff after them answered it.
+                await kb_feedback.infer_no_handoff(conn, UUID(conversation_id))
                 shown = await activities.record(
                     conn, conversation_id, "resolved", actor_id=agent_id
                 )

@@ -21,7 +21,7 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
-from server.store import DatabaseError, Pool, activities, queue, roster
+from server.store import DatabaseError, Pool, activities, kb_feedback, queue, roster
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,7 @@ class Sweeps:
         *,
         interval: float,
         grace_seconds: float,
+        kb_settle_seconds: float = 24 * 3600.0,
     ) -> None:
         self._pool = pool
         self._bus = bus
@@ -47,6 +48,7 @@ class Sweeps:
         self._router = router
         self._interval = interval
         self._grace = grace_seconds
+        self._kb_settle = timedelta(seconds=kb_settle_seconds)
         self.holder = f"node-{uuid.uuid4().hex[:12]}"
         self._task: asyncio.Task[None] | None = None
         # The grace is counted from this node's start too: after a restart longer than the
@@ -87,9 +89,16 @@ class Sweeps:
         await self.sla()
         await self.presence()
         now = self._router.clock()
+        await self.kb_settled(now)
         if self.retention_at is None or now - self.retention_at >= RETENTION_EVERY:
             await self.retention(now)
         return True
+
+    async def kb_settled(self, now: datetime) -> int:
+        """Conversations quiet with the bot for SWITCHBOARD_KB_SETTLE_HOURS have ended: the
+        articles it showed in them, with no handoff after, resolved them (issue 18)."""
+        async with self._pool.acquire() as conn:
+            return await kb_feedback.infer_idle(conn, now - self._kb_settle)
 
     async def retention(self, now: datetime | None = None) -> list[Applied]:
         """Apply every brand's retention as of ``now`` (the router's clock by default)."""

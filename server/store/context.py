@@ -11,6 +11,7 @@ from uuid import UUID
 from server.errors import NotFound
 from server.store.conversations import reach_filter, reach_params
 from server.store.csat import CsatView, csat_of
+from server.store.kb_feedback import ShownArticle, shown_in
 from server.store.profiles import LookAlike, look_alikes
 from server.store.views import Conn, iso
 from web_console.access import Reach
@@ -89,6 +90,9 @@ class Context(TypedDict):
     # This conversation's rating survey once it was resolved: when asked, the customer's
     # rating and comment when they answered (past conversations carry only the rating).
     csat: CsatView | None
+    # The knowledge-base articles used in this conversation (shown by the bot, suggested to
+    # or sent by an agent), in order, each with its verdict (issue 18).
+    articles: list[ShownArticle]
 
 
 PAST_LIMIT = 20
@@ -212,6 +216,7 @@ async def conversation_context(conn: Conn, conversation_id: UUID, reach: Reach) 
             for r in reversed(sentiment)
         ],
         csat=await csat_of(conn, str(conversation_id)),
+        articles=await shown_in(conn, conversation_id),
     )
 
 

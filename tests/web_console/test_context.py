@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from server.services import demo
+from server.services.kb import Author
+from server.store import kb_feedback
+from server.store.kb import Draft
 from tests.harness import RunningServer
 from tests.web_console.brands import message_from, person, signed_in, two_brands
 
@@ -50,3 +55,46 @@ async def test_the_panel_shows_the_customer_their_past_conversation_orders_and_t
     ).status_code == 200
     await sam.aclose()
     await ines.aclose()
+
+
+async def test_the_panel_shows_the_articles_used_and_resolving_settles_the_bots(
+    server: RunningServer,
+) -> None:
+    """The articles used in the conversation, in order, with their verdicts; resolving a
+    conversation where the bot's articles were followed by no handoff marks them resolved
+    (source no_handoff), leaving a verdict already given alone."""
+    shop, _ = await two_brands(server)
+    kb = server.services.kb
+    assert kb is not None
+    author = Author(None, "Editor")
+    gift = await kb.create(
+        demo.BRAND_SLUG,
+        Draft("en", "", "Gift cards", "From 10 euros.", "", [], "published"),
+        author,
+    )
+    wrap = await kb.create(
+        demo.BRAND_SLUG, Draft("en", "", "Gift wrap", "At checkout.", "", [], "published"), author
+    )
+    conversation = UUID(shop.conversation_id)
+    async with server.services.pool.acquire() as conn:
+        brand = await conn.fetchval(
+            "SELECT brand_id FROM conversations WHERE id = $1", conversation
+        )
+        await kb_feedback.record_uses(conn, brand, conversation, [gift.id, wrap.id], "shown_by_bot")
+        await kb_feedback.set_outcome(conn, wrap.id, conversation, brand, "not_helpful", "customer")
+    sam = await signed_in(server, await person(server, demo.BRAND_SLUG, "supervisor"))
+    path = f"/console/api/conversations/{shop.conversation_id}"
+    shown = (await sam.get(f"{path}/context")).json()["articles"]
+    assert [(a["title"], a["kind"], a["position"], a["outcome"]) for a in shown] == [
+        ("Gift cards", "shown_by_bot", 0, None),
+        ("Gift wrap", "shown_by_bot", 1, "not_helpful"),
+    ]
+    assert shown[0]["url"] == "/help/demo/en/gift-cards"
+    assert (await sam.post(f"{path}/claim")).status_code == 200
+    assert (await sam.post(f"{path}/resolve")).status_code == 200
+    shown = (await sam.get(f"{path}/context")).json()["articles"]
+    assert [(a["outcome"], a["source"]) for a in shown] == [
+        ("resolved", "no_handoff"),
+        ("not_helpful", "customer"),
+    ]
+    await sam.aclose()
