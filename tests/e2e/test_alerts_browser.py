@@ -310,3 +310,48 @@ async def test_toasts_never_cover_the_supervisor_tables(
     await colleague.aclose()
     assert problems == []
     await context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_first_reply_due_soon_is_a_toast_that_opens_the_conversation(
+    browser: Browser, site: RunningServer, width: int
+) -> None:
+    """A conversation the agent holds, unanswered, whose first reply is due in four minutes:
+    the warning (notifications.js, from the deadlines the conversations store holds) is a toast
+    naming the customer, whose Open shows the conversation, and it spares the reply box."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    late = await conversation_in(site, demo.WEBCHAT_INBOX, "my order never came")
+    await site.services.pool.execute(
+        """UPDATE conversations SET status = 'assigned', queued_at = NULL, assigned_at = now(),
+                  assignee_id = (SELECT id FROM agents WHERE email = $2),
+                  first_response_due = now() + interval '4 minutes', first_response_at = NULL
+            WHERE id = $1::uuid""",
+        late.conversation_id,
+        demo.AGENT_EMAIL,
+    )
+    context = await browser.new_context(
+        viewport={"width": width, "height": 800 if width > 600 else 844}
+    )
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    await page.goto(f"{site.base_url}/console")
+    await page.fill("input[name=email]", demo.AGENT_EMAIL)
+    await page.fill("input[name=password]", demo.AGENT_PASSWORD)
+    await page.click("button[type=submit]")
+    await expect(page.locator("#live")).to_have_text("live", timeout=30_000)
+
+    warning = page.locator("#toasts .toast.warning")
+    await expect(warning).to_have_count(1)
+    await expect(warning).to_contain_text("First reply due soon: Customer of demo-web: due in")
+    await warning.get_by_role("button", name="Open").click()
+    await expect(page.locator("#thread-title")).to_contain_text("Customer of demo-web")
+    await expect(page.locator("#thread-facts")).to_contain_text("assigned to you")
+    await expect(warning).to_have_count(0)
+    await page.screenshot(path=str(SHOTS / f"alerts-{width}-due-soon.png"))
+    assert problems == []
+    await context.close()

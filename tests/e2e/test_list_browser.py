@@ -19,6 +19,21 @@ QUEUED = 120  # more than the console's first read of the queue (100) and its fi
 ITEMS = "#conversations li[data-conversation-id]"
 
 
+# Each item's height and its chips line's, how many items the list shows whole, the first
+# item's chips title.
+COMPACT = """els => {
+  const nav = document.querySelector("nav").getBoundingClientRect();
+  const bottom = Math.min(nav.bottom, innerHeight);
+  return {
+    items: els.map((e) => e.getBoundingClientRect().height),
+    chips: els.map((e) => e.querySelector(".chips").getBoundingClientRect().height),
+    visible: els.filter((e) => { const r = e.getBoundingClientRect();
+      return r.top >= nav.top && r.bottom <= bottom; }).length,
+    title: els[0].querySelector(".chips").title,
+  };
+}"""
+
+
 async def seed_queue(site: RunningServer, count: int) -> None:
     """``count`` conversations queued in the demo brand's support team, a message each. All
     queued at the same moment with distinct priorities: their order cannot change while the
@@ -83,6 +98,15 @@ async def test_a_long_queue_shows_its_top_at_once_and_the_rest_as_the_agent_goes
     assert await shown(page) == order[:50]
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"console-list-top-{width}.png"))
+
+    # Compact items: three lines each, the chips on one (cut short, never wrapped), so a
+    # 900 px window shows nine of them (seven on a phone, under its taller header); what is cut
+    # is in the chips' title. (Wrapped chips made items ~120 px tall: six fitted at 1280 px.)
+    sizes = await items.evaluate_all(COMPACT)
+    assert max(sizes["items"]) <= 84, sizes
+    assert max(sizes["chips"]) <= 20, sizes
+    assert sizes["visible"] >= (9 if width > 700 else 7), sizes
+    assert "asked for a person" in sizes["title"], sizes
 
     # One Tab stop in the list; arrows move between items, and nearing the end draws more.
     stops = await items.evaluate_all("els => els.filter(e => e.tabIndex === 0).length")

@@ -43,6 +43,7 @@ async def resolved_header(page: Page) -> None:
     await expect(line).not_to_contain_text("Priority")
     await expect(line.locator("time")).to_have_attribute("datetime", re.compile(r"^2\d{3}-"))
     await expect(page.locator("#merge-box")).to_be_hidden()
+    await expect(page.locator("#merge-toggle")).to_be_hidden()
     await expect(page.locator("#thread-facts")).to_contain_text("resolved")
 
 
@@ -72,7 +73,11 @@ async def test_activities_sit_between_messages_in_time_order_and_arrive_live(
     await expect(messages).to_have_count(5)
     await message_from(site, demo.WEBCHAT_INBOX, shop, "thanks, it is order 10234")
     await expect(messages).to_have_count(6)
+    await page.click("#merge-toggle")
     await expect(page.locator("#merge-box")).to_be_visible()
+    await expect(page.locator("#merge-with")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#merge-box")).to_be_hidden()
     await page.click("#resolve")
     await expect(page.locator("#messages li.activity.resolved")).to_have_count(1)
     await resolved_header(page)

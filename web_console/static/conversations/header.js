@@ -8,7 +8,7 @@ import {
 } from "./store.js";
 import { api } from "../dom.js";
 import { reasonText, when } from "../panel/format.js";
-import { html, render, signal, useRef } from "../panel/ui.js";
+import { effect, html, render, signal, useRef } from "../panel/ui.js";
 
 const transferTo = signal("");
 let failed = () => {};
@@ -50,44 +50,57 @@ function facts(c, agent) {
   return out.join(" · ");
 }
 
+// Transfer to a team's queue or an online colleague. Nothing is chosen at first: a click on
+// Transfer never moves the conversation somewhere the agent did not pick.
 function Transfer({ hidden }) {
   const d = directory.value, agent = me.value;
   const agents = d.agents.filter((a) => a.status === "online" && (!agent || a.id !== agent.id));
-  const send = () => {
-    const [kind, id] = transferTo.value.split(":");
-    if (!id) return;
-    act("/transfer", kind === "team" ? { team_id: id } : { agent_id: id });
-  };
   const options = [
     ...d.teams.map((t) => ({ value: `team:${t.id}`, text: `Team: ${t.name}` })),
     ...agents.map((a) => ({ value: `agent:${a.id}`, text: `${a.name} (${a.load}/${a.capacity})` })),
   ];
-  // The first option is the choice until the agent makes one (as a plain <select> does).
-  const chosen = options.some((o) => o.value === transferTo.value) ? transferTo.value : options[0]?.value || "";
-  if (chosen !== transferTo.peek()) transferTo.value = chosen;
+  const chosen = options.some((o) => o.value === transferTo.value) ? transferTo.value : "";
+  const send = () => {
+    const [kind, id] = chosen.split(":");
+    if (!id) return;
+    act("/transfer", kind === "team" ? { team_id: id } : { agent_id: id });
+    transferTo.value = "";
+  };
   return html`<span id="transfer-box" hidden=${hidden}>
     <select id="transfer-to" aria-label="Transfer to" value=${chosen}
         onChange=${(ev) => { transferTo.value = ev.currentTarget.value; }}>
+      <option value="">Transfer to…</option>
       ${options.map((o) => html`<option key=${o.value} value=${o.value}>${o.text}</option>`)}
     </select>
-    <button id="transfer" type="button" onClick=${send}>Transfer</button>
+    <button id="transfer" type="button" disabled=${!chosen} onClick=${send}>Transfer</button>
   </span>`;
 }
 
+// Link another contact (their email, or a channel identity) as the same person: behind a
+// button, as it is seldom needed and its field read as a second reply box.
+const merging = signal(false);
 function Merge({ hidden }) {
   const field = useRef(null);
-  // Link another contact (their email, or a channel identity) as the same person.
   const submit = (ev) => {
     ev.preventDefault();
     const other = field.current.value.trim();
     if (!other) return;
     act("/merge-contact", { contact: other });
     field.current.value = "";
+    merging.value = false;
   };
-  return html`<form id="merge-box" hidden=${hidden} onSubmit=${submit}>
-    <input id="merge-with" ref=${field} placeholder="Same person as… (email or telegram:123)" aria-label="Merge with contact" />
-    <button type="submit">Link</button>
-  </form>`;
+  const toggle = () => {
+    merging.value = !merging.value;
+    if (merging.value) requestAnimationFrame(() => field.current && field.current.focus());
+  };
+  const keys = (ev) => { if (ev.key === "Escape") { ev.stopPropagation(); merging.value = false; } };
+  return html`<button id="merge-toggle" type="button" class="quiet" hidden=${hidden}
+      aria-expanded=${String(merging.value)} aria-controls="merge-box" onClick=${toggle}>Same person as…</button>
+    <form id="merge-box" hidden=${hidden || !merging.value} onSubmit=${submit} onKeyDown=${keys}>
+      <input id="merge-with" ref=${field} placeholder="their email, or telegram:123"
+        aria-label="Same person as (an email or a channel identity)" />
+      <button type="submit">Link</button>
+    </form>`;
 }
 
 // Colleagues in this conversation (conversations/store.js's presence): who types, who looks;
@@ -105,6 +118,7 @@ function Presence({ c, agent }) {
     ${held ? html`<span id="held-by">Held by ${c.assignee.name}: only they can reply</span>` : null}`;
 }
 
+// Three rows: who (and the deadline, and who else is here); the facts; what one may do.
 function Header() {
   const id = openId.value;
   if (!id) return null;
@@ -112,18 +126,23 @@ function Header() {
   const agent = me.value;
   const open = Boolean(c) && c.status !== "resolved";
   const mineOrFree = Boolean(c) && (!c.assignee || (agent && c.assignee.id === agent.id));
-  const title = c ? `${c.contact.name || c.contact.email || "Visitor"} — ${c.channel}${c.subject ? `: ${c.subject}` : ""}` : id;
-  return html`<h2 id="thread-title">${title}</h2>
+  const title = c ? `${c.contact.name || c.contact.email || "Visitor"} — ${c.channel}${c.subject ? `: ${c.subject}` : ""}`
+    : "Loading…";
+  return html`<div class="head-top">
+      <h2 id="thread-title">${title}</h2>
+      <span id="thread-sla">${open && c.first_response_due ? html`<${Sla} due=${c.first_response_due} done=${c.first_response_at} />` : null}</span>
+      <${Presence} c=${c} agent=${agent} />
+    </div>
     <span id="thread-facts">${c ? facts(c, agent) : ""}</span>
-    <${Presence} c=${c} agent=${agent} />
-    <span id="thread-sla">${open && c.first_response_due ? html`<${Sla} due=${c.first_response_due} done=${c.first_response_at} />` : null}</span>
-    <button id="claim" type="button" hidden=${!open || !(c.status === "queued" || c.status === "bot")}
-      onClick=${() => act("/claim")}>Claim</button>
-    <${Transfer} hidden=${!open || !mineOrFree} />
-    <button id="resolve" type="button" hidden=${!open || !mineOrFree} onClick=${() => act("/resolve")}>Resolve</button>
-    <${Merge} hidden=${!open} />
-    <button id="return-to-bot" type="button" hidden=${!open || c.status === "bot" || !mineOrFree}
-      onClick=${() => act("/return-to-bot")}>Return to bot</button>`;
+    <div class="head-actions">
+      <button id="claim" type="button" hidden=${!open || !(c.status === "queued" || c.status === "bot")}
+        onClick=${() => act("/claim")}>Claim</button>
+      <button id="resolve" type="button" hidden=${!open || !mineOrFree} onClick=${() => act("/resolve")}>Resolve</button>
+      <button id="return-to-bot" type="button" hidden=${!open || c.status === "bot" || !mineOrFree}
+        onClick=${() => act("/return-to-bot")}>Return to bot</button>
+      <${Transfer} hidden=${!open || !mineOrFree} />
+      <${Merge} hidden=${!open} />
+    </div>`;
 }
 
 function points(parts) {
@@ -150,6 +169,8 @@ function StatusLine() {
 // `onResult(error)` hears how an action went (null when it went through).
 export function mountHeader(head, line, onResult) {
   failed = onResult;
+  // Another conversation opens with its contact link folded and nothing chosen to transfer to.
+  effect(() => { if (openId.value) { merging.value = false; transferTo.value = ""; } });
   render(html`<${Header} />`, head);
   render(html`<${StatusLine} />`, line);
 }

@@ -190,6 +190,14 @@ export function openThread(id) {
   const mine = ++transcriptOf;
   batch(() => { openId.value = id; messages.value = []; activities.value = []; });
   readAfter();
+  // One the lists do not hold (a search hit, a resolved one from a toast): its view, so the
+  // header has its name and actions.
+  if (!conversations.value.has(id)) {
+    api("GET", `/console/api/conversations/${id}`).then(
+      (c) => { if (!conversations.peek().has(c.id)) setConversation(c); },
+      () => {},
+    );
+  }
   api("GET", `/console/api/conversations/${id}/activities`).then(
     (d) => { if (mine === transcriptOf) addActivities(d.activities); },
     () => {},   // a role without conversations, or a conversation gone: no rows to show
