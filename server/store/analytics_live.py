@@ -1,0 +1,137 @@
+"""The reports' two reads besides the figures (docs/metrics.md): the conversations behind a
+figure (a chart's bar, a breakdown's row), a page at a time, and the "now" figures (queue per
+team, longest wait, agents online, conversations at risk). Reads only; the caller has checked
+that the viewer may see the brand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from server.store.analytics import KEYS, Bucket, Scope
+from server.store.views import Conn
+
+# A first-response deadline nearer than this is "at risk" (the list's badge turns amber at
+# the same point: conversations/list.js).
+AT_RISK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Behind:
+    """A conversation behind a figure, enough to recognise it and open it in the console."""
+
+    id: UUID
+    created_at: datetime
+    channel: str
+    status: str
+    subject: str | None
+    contact: str | None
+    intent: str | None
+    band: str | None
+
+
+async def conversations(
+    conn: Conn,
+    scope: Scope,
+    bucket: tuple[Bucket, datetime] | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Behind], int]:
+    """The scope's conversations (in a bucket starting at a local time, when given), oldest
+    first, a page of ``limit`` after ``offset``; and how many there are in all."""
+    only = KEYS[scope.only[0]] if scope.only else "NULL"
+    where = f"""c.brand_id = $1 AND c.created_at >= $2 AND c.created_at < $3
+               AND ($4::text IS NULL OR {only} = $4::text)
+               AND ($6::timestamp IS NULL
+                    OR date_trunc($7::text, c.created_at AT TIME ZONE $5::text) = $6)"""
+    args = (
+        scope.brand_id,
+        scope.start,
+        scope.end,
+        scope.only[1] if scope.only else None,
+        scope.tz,
+        bucket[1] if bucket else None,
+        bucket[0] if bucket else "day",
+    )
+    total = int(await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args))
+    rows = await conn.fetch(
+        f"""SELECT c.id, c.created_at, c.channel, c.status, c.subject, c.intent, c.band,
+                   coalesce(ct.name, ct.email) AS contact
+              FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             WHERE {where}
+             ORDER BY c.created_at, c.id LIMIT $8 OFFSET $9""",
+        *args,
+        limit,
+        offset,
+    )
+    found = [
+        Behind(
+            r["id"],
+            r["created_at"],
+            r["channel"],
+            r["status"],
+            r["subject"],
+            r["contact"],
+            r["intent"],
+            r["band"],
+        )
+        for r in rows
+    ]
+    return found, total
+
+
+@dataclass(frozen=True, slots=True)
+class TeamNow:
+    """A team's queue now: how many wait, since when the longest has."""
+
+    id: UUID
+    name: str
+    queued: int
+    oldest_queued_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Now:
+    """The brand's queues, agents online and conversations at risk, as of ``at``."""
+
+    at: datetime
+    teams: list[TeamNow]
+    unrouted: int  # waiting with no team yet
+    agents_online: int
+    agents_away: int
+    at_risk: int
+
+
+async def now(conn: Conn, brand_id: UUID, at: datetime) -> Now:
+    teams = await conn.fetch(
+        """SELECT t.id, t.name, count(c.id) AS queued, min(c.queued_at) AS oldest
+             FROM teams t LEFT JOIN conversations c
+                  ON c.team_id = t.id AND c.status = 'queued'
+            WHERE t.brand_id = $1 GROUP BY t.id, t.name ORDER BY t.name""",
+        brand_id,
+    )
+    row = await conn.fetchrow(
+        """SELECT
+             (SELECT count(*) FROM conversations
+               WHERE brand_id = $1 AND status = 'queued' AND team_id IS NULL) AS unrouted,
+             (SELECT count(*) FROM conversations c
+               WHERE c.brand_id = $1 AND c.status IN ('queued', 'assigned')
+                 AND c.first_response_at IS NULL AND c.first_response_due < $2) AS at_risk,
+             count(*) FILTER (WHERE a.status = 'online') AS online,
+             count(*) FILTER (WHERE a.status = 'away') AS away
+           FROM agents a
+          WHERE a.active AND EXISTS (SELECT 1 FROM brand_roles r WHERE r.agent_id = a.id
+                AND r.brand_id = $1 AND r.role IN ('supervisor', 'agent'))""",
+        brand_id,
+        at + AT_RISK,
+    )
+    assert row is not None  # aggregates answer one row
+    return Now(
+        at,
+        [TeamNow(t["id"], t["name"], int(t["queued"]), t["oldest"]) for t in teams],
+        int(row["unrouted"]),
+        int(row["online"]),
+        int(row["away"]),
+        int(row["at_risk"]),
+    )

@@ -1,0 +1,196 @@
+"""The reports' figures over a scripted history on a real Postgres, each checked against the
+value docs/metrics.md's definitions give by hand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from server.services import demo
+from server.store import analytics, analytics_live
+from server.store.analytics import Scope
+from tests.server.store.history import T0, Story, brand_parts, write
+
+DAY = 86400.0
+NOW = T0 + timedelta(days=3)
+STORIES = [
+    # Answered by the bot alone, quiet since: contained.
+    Story(0, bot_reply=2, channel="telegram", intent="order_status"),
+    # Handed off, answered by an agent in 300 s, resolved, rated 5.
+    Story(
+        3600,
+        bot_reply=3,
+        handoff=60,
+        assigned=120,
+        agent_reply=300,
+        resolved=3600,
+        rating=5,
+        band="normal",
+        intent="refund",
+    ),
+    # Handed off for low confidence, answered late (a first-response breach), rated 3.
+    Story(
+        7200,
+        bot_reply=5,
+        handoff=30,
+        reason="low_confidence",
+        assigned=60,
+        agent_reply=600,
+        resolved=7200,
+        rating=3,
+        comment="slow",
+        band="high",
+        breaches=("first_response",),
+        channel="email",
+        intent="refund",
+    ),
+    # The next day: answered in 900 s, resolved, reopened and resolved again; not rated.
+    Story(
+        DAY,
+        bot_reply=1,
+        handoff=10,
+        assigned=30,
+        agent_reply=900,
+        resolved=1800,
+        reopened=True,
+        asked=True,
+        band="normal",
+        language="fr",
+    ),
+    # Two days on, still talking to the bot five minutes ago: not contained yet.
+    Story(2 * DAY, bot_reply=4, last_message=3 * DAY - 2 * DAY - 300),
+    # Another brand's: never counted.
+    Story(
+        0,
+        bot_reply=1,
+        handoff=5,
+        assigned=5,
+        agent_reply=5,
+        resolved=60,
+        rating=1,
+        band="normal",
+        brand=demo.OTHER_BRAND_SLUG,
+    ),
+]
+
+
+@pytest.fixture
+async def scope(pool: asyncpg.Pool) -> Scope:
+    await demo.seed_other_brand(pool)
+    async with pool.acquire() as conn:
+        for story in STORIES:
+            await write(conn, story)
+        brand, _inbox, _agent = await brand_parts(conn, demo.BRAND_SLUG)
+    return Scope(brand, T0, T0 + timedelta(days=7), "UTC", NOW)
+
+
+async def test_the_totals_match_the_definitions(pool: asyncpg.Pool, scope: Scope) -> None:
+    async with pool.acquire() as conn:
+        f = await analytics.totals(conn, scope)
+    assert f.conversations == 5
+    # Human first responses 300, 600, 900: median 600, p90 600 + 0.8 x 300.
+    assert (f.frt_human_p50, f.frt_human_p90) == (600.0, 840.0)
+    # Any first reply 2, 3, 5, 1, 4.
+    assert (f.frt_any_p50, f.frt_any_p90) == (3.0, 4.6)
+    assert (f.wait_p50, f.resolution_p50, f.handle_p50) == (60.0, 3600.0, 3420.0)
+    assert (f.contained, f.containment_rate, f.handoff_rate) == (1, 0.2, 0.6)
+    assert (f.csat_average, f.csat_response_rate, f.csat_comments) == (4.0, 0.6667, 1)
+    assert (f.with_sla, f.frt_attainment, f.resolution_attainment) == (3, 0.6667, 1.0)
+    assert (f.reopened, f.reopen_rate) == (1, 0.3333)
+    assert f.fallback_rate == 0.0
+    assert f.kb_answer_rate == 0.0
+    assert f.kb_helpful_rate is None
+
+
+async def test_sla_attainment_per_band(pool: asyncpg.Pool, scope: Scope) -> None:
+    async with pool.acquire() as conn:
+        bands = await analytics.breakdown(conn, scope, "band")
+    got = {g.key: (g.figures.with_sla, g.figures.frt_attainment) for g in bands}
+    assert got == {"normal": (2, 1.0), "high": (1, 0.0), "none": (0, None)}
+
+
+async def test_breakdowns_label_and_filter(pool: asyncpg.Pool, scope: Scope) -> None:
+    async with pool.acquire() as conn:
+        channels = await analytics.breakdown(conn, scope, "channel")
+        agents = await analytics.breakdown(conn, scope, "agent")
+        refunds = await analytics.totals(
+            conn, Scope(scope.brand_id, scope.start, scope.end, "UTC", NOW, ("intent", "refund"))
+        )
+    assert [(g.key, g.figures.conversations) for g in channels] == [
+        ("webchat", 3),
+        ("email", 1),
+        ("telegram", 1),
+    ]
+    named = {g.label: g.figures.conversations for g in agents}
+    assert named.pop("none") == 2
+    assert list(named.values()) == [3]
+    assert (refunds.conversations, refunds.frt_human_p50, refunds.csat_average) == (2, 450.0, 4.0)
+
+
+async def test_series_heat_map_reasons_and_ratings(pool: asyncpg.Pool, scope: Scope) -> None:
+    async with pool.acquire() as conn:
+        days = await analytics.series(conn, scope, "day")
+        cells = await analytics.heat_map(conn, scope)
+        reasons = await analytics.handoff_reasons(conn, scope)
+        ratings = await analytics.csat_distribution(conn, scope)
+    assert [(p.at.day, p.figures.conversations, p.messages, p.breaches) for p in days] == [
+        (2, 3, 8, 1),
+        (3, 1, 3, 0),
+        (4, 1, 2, 0),
+    ]
+    assert [(c.weekday, c.hour, c.conversations) for c in cells] == [
+        (1, 9, 1),
+        (1, 10, 1),
+        (1, 11, 1),
+        (2, 9, 1),
+        (3, 9, 1),
+    ]
+    assert [(r.value, r.count) for r in reasons] == [("asked_for_human", 2), ("low_confidence", 1)]
+    assert [r.count for r in ratings] == [0, 0, 1, 0, 1]
+
+
+async def test_a_time_zone_moves_the_buckets(pool: asyncpg.Pool, scope: Scope) -> None:
+    tokyo = Scope(scope.brand_id, scope.start, scope.end, "Asia/Tokyo", NOW)
+    async with pool.acquire() as conn:
+        cells = await analytics.heat_map(conn, tokyo)
+    assert [(c.weekday, c.hour) for c in cells][:3] == [(1, 18), (1, 19), (1, 20)]
+
+
+async def test_the_conversations_behind_a_bar(pool: asyncpg.Pool, scope: Scope) -> None:
+    monday = T0.replace(tzinfo=None, hour=0)
+    async with pool.acquire() as conn:
+        page, total = await analytics_live.conversations(conn, scope, ("day", monday), 2, 0)
+        rest, _ = await analytics_live.conversations(conn, scope, ("day", monday), 2, 2)
+        email, n = await analytics_live.conversations(
+            conn,
+            Scope(scope.brand_id, scope.start, scope.end, "UTC", NOW, ("channel", "email")),
+            None,
+            10,
+            0,
+        )
+    assert total == 3
+    assert len(page) == 2
+    assert len(rest) == 1
+    assert [b.channel for b in page + rest] == ["telegram", "webchat", "email"]
+    assert n == 1
+    assert email[0].band == "high"
+
+
+async def test_now_counts_the_queue_and_the_agents(pool: asyncpg.Pool, scope: Scope) -> None:
+    async with pool.acquire() as conn:
+        await write(conn, Story(3 * DAY, bot_reply=1, handoff=2))
+        await conn.execute(
+            "UPDATE conversations SET queued_at = handoff_at,"
+            " team_id = (SELECT id FROM teams WHERE brand_id = $1 ORDER BY name LIMIT 1),"
+            " first_response_due = handoff_at + interval '1 minute' WHERE status = 'queued'",
+            scope.brand_id,
+        )
+        now = await analytics_live.now(conn, scope.brand_id, NOW + timedelta(minutes=1))
+    waiting = [t for t in now.teams if t.queued]
+    assert len(waiting) == 1
+    assert waiting[0].queued == 1
+    assert waiting[0].oldest_queued_at == NOW + timedelta(seconds=2)
+    assert now.at_risk == 1
+    assert now.unrouted == 0
