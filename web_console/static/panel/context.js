@@ -1,7 +1,8 @@
 // The context panel's sections about the customer: who they are, why the bot handed over
-// (the message that made it, shown in the transcript on a click), how their mood went, what
-// they asked before, what they ordered and how they rated this conversation. All read the
-// store's `context` signal.
+// (the message that made it, shown in the transcript on a click), the articles that may
+// answer them (articles.js), how their mood went, what they asked before, what they ordered
+// and how they rated this conversation. All read the store's `context` signal.
+import { SuggestedArticles } from "./articles.js";
 import { amount, day, reasonText, signed, when } from "./format.js";
 import { context } from "./store.js";
 import { LookAlikes, ProfileDetails, ProfileEditor } from "./profile.js";
@@ -142,6 +143,7 @@ export function CustomerContext() {
     <${Rating} csat=${data.csat} />
     <${CustomerCard} customer=${data.customer} />
     <${Handoff} handoff=${data.handoff} />
+    <${SuggestedArticles} />
     <${Sentiment} points=${data.sentiment} />
     <${Past} conversations=${data.conversations} />
     <${Orders} orders=${data.orders} />`;

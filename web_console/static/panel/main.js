@@ -5,7 +5,7 @@
 import { attachToReply, CannedManager } from "./canned.js";
 import { CustomerContext } from "./context.js";
 import { api } from "./api.js";
-import { attachArticles, SuggestedArticles } from "./articles.js";
+import { attachArticles } from "./articles.js";
 import { MentionToasts, Notes, resetDraft } from "./notes.js";
 import * as store from "./store.js";
 import { attachSuggestions } from "./suggestions.js";
@@ -15,7 +15,6 @@ function Panel() {
   if (!store.openId.value) return null;
   return html`<h2 class="cp-heading">Context</h2>
     <${CustomerContext} />
-    <${SuggestedArticles} />
     <${Notes} />
     <${CannedManager} />`;
 }
