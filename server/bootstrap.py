@@ -287,7 +287,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         embedder,
         await asyncio.to_thread(bot_answers, settings.nlu_project),
         settings.bot_sentiment_trend_threshold,
-        articles=ArticleSuggestions(pool, kb, settings.base_url),
+        articles=ArticleSuggestions(pool, kb, settings.base_url, assistant.kb_policy(settings)),
     )
     origins = settings.origins()
     webchat_hub = WebchatHub(

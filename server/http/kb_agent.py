@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from server.http.inputs import body, path_value, services
 from server.http.responses import JSON
+from server.pipeline.bot import kb_policy
 from server.services.article_suggestions import ArticleSuggestions
 from server.store import kb as kb_store
 from server.store import kb_feedback, kb_stats
@@ -38,7 +39,9 @@ def suggester(request: Request) -> ArticleSuggestions:
     found = services(request)
     if found.kb is None:
         raise HTTPException(503, "the knowledge base is not running")
-    return ArticleSuggestions(found.pool, found.kb, found.settings.base_url)
+    return ArticleSuggestions(
+        found.pool, found.kb, found.settings.base_url, kb_policy(found.settings)
+    )
 
 
 async def _conversation(request: Request, agent: Agent, *, act: bool) -> tuple[UUID, Placement]:

@@ -21,6 +21,7 @@ from server.http.inputs import path_value, query_value, services
 from server.http.kb_access import WRITERS, knowledge_base, readable
 from server.http.kb_search import BRAND, LANGUAGE
 from server.http.responses import JSON
+from server.pipeline.bot import kb_policy
 from server.services.kb_gaps import ContentGaps
 from server.store import kb_stats
 from server.store.kb_stats import NO_FIGURES, Figures
@@ -128,7 +129,9 @@ async def content_gaps(request: Request) -> Response:
         raise HTTPException(422, "lang: a two- or three-letter language code (en, fr)")
     found = services(request)
     assert found.kb is not None  # _writer_brand checked
-    gaps = await ContentGaps(found.pool, found.kb.model).of_brand(brand_id, lang)
+    gaps = await ContentGaps(found.pool, found.kb.model, kb_policy(found.settings)).of_brand(
+        brand_id, lang
+    )
     return JSON(
         {
             "gaps": [
