@@ -63,8 +63,9 @@ async def test_an_editor_writes_an_article_from_a_gap_and_publishes_it_at_once(
     console = await console_page(browser, contexts, 1280, 900)
     page = console.page
     await console.sign_in(site.base_url, editor, PASSWORD)
-    # An editor works no conversation: their console opens on the Knowledge area's tab.
-    await knowledge_tab(page)
+    # An editor reads no conversation: their console opens on the Knowledge area.
+    await expect(page.locator("#knowledge-area")).to_be_visible()
+    await expect(page.locator("#knowledge-tab")).to_have_attribute("aria-selected", "true")
     await expect(page.locator(".kb-count")).to_have_text("0 articles")
     await page.locator("#kb-gaps").click()
     gap = page.locator(".kb-gap").first
@@ -125,6 +126,16 @@ async def test_an_editor_writes_an_article_from_a_gap_and_publishes_it_at_once(
     await phone.page.locator(".kb-open").click()
     await expect(phone.page.locator(".kb-rendered h2")).to_have_text("Buying a gift card")
     await phone.page.screenshot(path=str(SHOTS / "knowledge-editor-390.png"), full_page=True)
+    # Delete asks first, by keyboard; "Keep it" keeps it, "Delete it" deletes.
+    await phone.page.locator("#kb-delete").focus()
+    await phone.page.keyboard.press("Enter")
+    await expect(phone.page.locator("#kb-delete-confirm")).to_be_focused()
+    await expect(phone.page.locator(".kb-confirm")).to_contain_text("Delete “Gift cards”")
+    await phone.page.screenshot(path=str(SHOTS / "knowledge-delete-390.png"), full_page=True)
+    await phone.page.keyboard.press("Enter")
+    await expect(phone.page.locator(".kb-count")).to_have_text("0 articles")
+    async with httpx.AsyncClient(base_url=site.base_url) as public:
+        assert (await public.get("/help/demo/en/gift-cards")).status_code == 404
     assert phone.refused == []
 
 
@@ -134,7 +145,21 @@ async def test_an_agent_inserts_a_suggested_article_with_hash_and_marks_it_resol
     article = await publish(site, demo.BRAND_SLUG)
     asked = await conversation_in(site, demo.WEBCHAT_INBOX, "Hello, do you sell gift cards?")
     lea = await person(site, demo.BRAND_SLUG, "agent", ["support"])
+    analyst = await person(site, demo.BRAND_SLUG, "analyst")
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # An analyst has no Knowledge tab; an agent reads the articles, and writes none.
+    outsider = await console_page(browser, contexts)
+    await outsider.sign_in(site.base_url, analyst, PASSWORD)
+    await expect(outsider.page.locator("#supervisor-tab")).to_be_visible()
+    await expect(outsider.page.locator("#knowledge-tab")).to_be_hidden()
+    reader = await console_page(browser, contexts)
+    await reader.sign_in(site.base_url, lea, PASSWORD)
+    await knowledge_tab(reader.page)
+    await expect(reader.page.locator("#kb-new")).to_have_count(0)
+    await reader.page.locator(".kb-open").click()
+    await expect(reader.page.locator(".kb-rendered h2")).to_have_text("Buying a gift card")
+    await expect(reader.page.locator("#kb-title")).to_have_count(0)
+    await expect(reader.page.locator("#kb-views")).to_have_text("0")
     for width, height in ((1280, 800), (390, 844)):
         console = await console_page(browser, contexts, width, height)
         page = console.page

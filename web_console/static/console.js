@@ -72,6 +72,9 @@ function start(agent) {
   var first = store.works.value ? store.readQueue() : Promise.resolve();
   first.then(function () {
     document.dispatchEvent(new CustomEvent("console:start", { detail: agent }));
+    // An editor reads no conversation: their console opens on the Knowledge area.
+    var reads = has("agent") || has("supervisor") || has("analyst");
+    if (!reads && !$("knowledge-tab").hidden) setView("knowledge");
     if (store.works.value) refreshDirectory();
     store.readOpen(true).then(connect, connect);
   });
