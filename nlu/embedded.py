@@ -212,16 +212,17 @@ def fit_scope(
     import numpy as np
 
     from nlu.embedding import token_vectors
-    from nlu.scope import ScopeDetector, gibberish
+    from nlu.scope import ScopeDetector, background, gibberish
 
     held_out = classifier.held_out
     if held_out is None:
         return None
     classes = classifier.classes
     noise = gibberish(min(GIBBERISH_MAX, max(GIBBERISH_MIN, len(texts) // 10)))
+    foreign = list(background())
     probabilities = [
         np.array([dict((s.name, s.confidence) for s in r).get(c, 0.0) for c in classes])
-        for r in classifier.rank_many(noise)
+        for r in classifier.rank_many(noise + foreign)
     ]
     labels = np.searchsorted(np.asarray(classes), np.asarray(intents))
     return ScopeDetector.fit(
@@ -230,7 +231,8 @@ def fit_scope(
         labels,
         held_out,
         token_vectors(),
-        list(zip(noise, probabilities, strict=True)),
+        list(zip(noise, probabilities[: len(noise)], strict=True)),
+        list(zip(foreign, probabilities[len(noise) :], strict=True)),
     )
 
 

@@ -9,25 +9,32 @@ examples are), how close it lies to any example at all, the share of its words t
 examples ever used, and the probability the classifier puts on the project's own out-of-scope
 intent when it has one.
 
-It is fitted at training time on the project's own data, without any out-of-scope examples
-from elsewhere: held-out folds of the training examples give in-scope evidence as a new
+It is fitted at training time on the project's own data and a shipped background, never on
+the evaluation sets: held-out folds of the training examples give in-scope evidence as a new
 message would show it; the same examples with their own intent hidden (its probability,
 neighbours and words taken away) stand in for requests of an intent the bot does not know;
-random letter strings stand in for gibberish. A logistic regression weighs the evidence (each
-weight held to its meaningful sign), and its score is calibrated against the held-out examples
-the classifier got right: ``score`` 0.99 means "further out than 99 % of the messages this
-project understands". A message is out of scope past ``1 - IN_SCOPE_REJECTION``, so the one
-setting means the same on every project: the share of understood messages it may turn away.
+random letter strings stand in for gibberish, and everyday requests from other domains
+(``out_of_scope/background``, English and French) for other domains. Two logistic regressions
+weigh the evidence (each weight held to its meaningful sign), one against the hidden intents
+and one against gibberish and other domains, because the two lie on different sides: near the
+known intents with a split vote, or far from every example. Each is calibrated against the
+held-out examples the classifier got right, and a message's ``score`` is the larger of the
+two: 0.99 means "further out, for one detector, than 99 % of the messages this project
+understands". A message is out of scope past ``1 - IN_SCOPE_REJECTION`` of that combined
+score among the understood, so the one setting means the same on every project: the share of
+understood messages it may turn away.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,6 +60,10 @@ SPREAD_FLOOR = 0.05
 # Evidence below this share of the understood held-out examples is named as a reason.
 REASON_SHARE = 0.05
 WORD = re.compile(r"[^\W\d_]+")
+# The kinds of out-of-scope stand-ins the detector is fitted on.
+HIDDEN, GIBBERISH, FOREIGN = 0, 1, 2
+# Everyday requests from other domains, English and French (not the evaluation sets beside).
+BACKGROUND = Path(__file__).parent / "out_of_scope" / "background"
 ROWS_PER_BLOCK = 512
 
 
@@ -170,7 +181,8 @@ class ScopeDetector:
         geometry: _Geometry,
         vocabulary: _Vocabulary,
         weights: NDArray[np.float64],
-        bias: float,
+        bias: NDArray[np.float64],
+        references: NDArray[np.float64],
         understood: NDArray[np.float64],
         floors: NDArray[np.float64],
     ) -> None:
@@ -179,9 +191,14 @@ class ScopeDetector:
         self._outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in self._classes])
         self._geometry = geometry
         self._vocabulary = vocabulary
+        # One row per detector (an unknown intent, another domain or gibberish).
         self._weights = weights
         self._bias = bias
-        # The combined scores of the understood held-out examples, sorted: the calibration.
+        # Each detector's raw scores on the understood held-out examples, sorted: a raw score
+        # becomes the share of understood messages scoring lower.
+        self._references = references
+        # The understood held-out examples' combined scores (the larger of those shares),
+        # sorted: the calibration.
         self._understood = understood
         self._threshold = float(np.quantile(understood, 1 - IN_SCOPE_REJECTION))
         # Each feature's REASON_SHARE quantile among the understood (in "in scope" terms).
@@ -196,16 +213,21 @@ class ScopeDetector:
         held_out: HeldOut,
         vectors: TokenVectors,
         gibberish: Sequence[tuple[str, NDArray[np.float64]]],
+        foreign: Sequence[tuple[str, NDArray[np.float64]]] = (),
     ) -> ScopeDetector | None:
         """``held_out``: each training example's class probabilities from a model that did
         not see it; ``gibberish``: random texts with the probabilities the final model gives
-        them. None when the data cannot calibrate a detector (an
-        in-scope intent too few for the folds, or fewer than two in-scope intents)."""
+        them; ``foreign``: everyday requests from other domains (``background``), likewise.
+        None when the data cannot calibrate a detector (an in-scope intent too few for the
+        folds, or fewer than two in-scope intents)."""
         outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in classes])
         if (~outside).sum() < 2:
             return None
         embeddings = vectors.embed_many(list(texts))
         inside_rows, outside_rows, right = [], [], []
+        # Which kind of stand-in each out-of-scope row is: each kind weighs the same in the
+        # fit, so the many hidden-intent rows do not drown gibberish and other domains.
+        kinds: list[int] = []
         folds = held_out.folds
         for fold in np.unique(folds):
             train, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
@@ -217,6 +239,7 @@ class ScopeDetector:
                 args = (held_out.probabilities[i], close[row], near[row], geometry, outside)
                 if outside[gold]:  # the project's own out-of-scope examples
                     outside_rows.append(_evidence(*args, vocabulary.coverage(texts[i])))
+                    kinds.append(HIDDEN)
                     continue
                 inside_rows.append(_evidence(*args, vocabulary.coverage(texts[i])))
                 right.append(int(np.argmax(held_out.probabilities[i])) == gold)
@@ -224,23 +247,38 @@ class ScopeDetector:
                 outside_rows.append(
                     _evidence(*args, vocabulary.coverage(texts[i], without=gold), hidden=gold)
                 )
+                kinds.append(HIDDEN)
         if not any(right):
             return None
         geometry = _Geometry.of(embeddings, labels, len(classes))
         vocabulary = _Vocabulary.of(list(texts), labels.tolist())
-        for text, probabilities in gibberish:
-            close, near = geometry.closeness(vectors.embed(text)[np.newaxis, :])
-            coverage = vocabulary.coverage(text)
-            outside_rows.append(
-                _evidence(probabilities, close[0], near[0], geometry, outside, coverage)
-            )
+        for kind, judged in ((GIBBERISH, gibberish), (FOREIGN, foreign)):
+            for text, probabilities in judged:
+                close, near = geometry.closeness(vectors.embed(text)[np.newaxis, :])
+                coverage = vocabulary.coverage(text)
+                outside_rows.append(
+                    _evidence(probabilities, close[0], near[0], geometry, outside, coverage)
+                )
+                kinds.append(kind)
         inside = np.array([e.features() for e in inside_rows])
         understood = inside[np.array(right)]
-        outside = np.array([e.features() for e in outside_rows])
-        weights, bias = _weigh(inside, outside)
-        scores = np.sort(understood @ weights + bias)
+        outside_features = np.array([e.features() for e in outside_rows])
+        stand_ins = np.array(kinds)
+        # Two detectors, each calibrated on its own: requests of an intent the bot was never
+        # taught lie near the known ones and differ in confidence and margin; other domains
+        # and gibberish lie far from every example. One line through both mixes would fit the
+        # more numerous kind and miss the other.
+        fitted = [
+            _weigh(inside, outside_features[mask], stand_ins[mask])
+            for mask in (stand_ins == HIDDEN, stand_ins != HIDDEN)
+            if mask.any()
+        ]
+        weights = np.array([w for w, _ in fitted])
+        bias = np.array([b for _, b in fitted])
+        references = np.sort(understood @ weights.T + bias, axis=0).T
+        combined = np.sort(_larger_share(understood, weights, bias, references))
         floors = np.quantile(understood * -SIGNS, REASON_SHARE, axis=0)
-        return cls(classes, geometry, vocabulary, weights, bias, scores, floors)
+        return cls(classes, geometry, vocabulary, weights, bias, references, combined, floors)
 
     def embed(self, text: str) -> NDArray[np.float64]:
         """The text's sentence embedding, as the classifier's features compute it."""
@@ -280,8 +318,9 @@ class ScopeDetector:
         embedding when the caller has it already."""
         evidence = self.evidence(text, ranking, embedding)
         features = np.array(evidence.features())
-        combined = float(features @ self._weights)
-        combined += self._bias
+        combined = float(
+            _larger_share(features[np.newaxis, :], self._weights, self._bias, self._references)[0]
+        )
         score = float(np.searchsorted(self._understood, combined)) / len(self._understood)
         flagged = combined > self._threshold
         return Scope(round(score, 4), flagged, tuple(self._reasons(evidence, features)))
@@ -301,6 +340,20 @@ class ScopeDetector:
             yield f"{evidence.coverage:.0%} of its words appear in the training examples"
         if unusual[5]:
             yield f"close to the project's out-of-scope examples ({evidence.declared:.2f})"
+
+
+def _larger_share(
+    features: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    bias: NDArray[np.float64],
+    references: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Rows of features -> the larger of the detectors' shares of understood messages that
+    score lower (how unusual a message is for the detector that finds it most so)."""
+    raw = features @ weights.T + bias
+    shares = [np.searchsorted(ref, raw[:, k]) / len(ref) for k, ref in enumerate(references)]
+    result: NDArray[np.float64] = np.max(shares, axis=0)
+    return result
 
 
 def _evidence(
@@ -337,19 +390,24 @@ def _evidence(
 
 
 def _weigh(
-    inside: NDArray[np.float64], outside: NDArray[np.float64]
+    inside: NDArray[np.float64], outside: NDArray[np.float64], kinds: NDArray[np.intp]
 ) -> tuple[NDArray[np.float64], float]:
     """A logistic regression from in-scope (0) to out-of-scope (1) evidence, refitted
     without any feature whose weight comes out with the wrong sign (a quirk of this data,
-    which would make some in-scope evidence count against a message)."""
+    which would make some in-scope evidence count against a message). The in-scope rows
+    weigh as much as the out-of-scope ones, and each kind of out-of-scope row the same."""
     x = np.vstack([inside, outside])
     y = np.r_[np.zeros(len(inside)), np.ones(len(outside))]
+    present = np.unique(kinds)
+    share = {int(k): 1.0 / (len(present) * np.count_nonzero(kinds == k)) for k in present}
+    weight = np.r_[np.full(len(inside), 1.0 / len(inside)), [share[int(k)] for k in kinds]]
+    weight *= len(weight) / weight.sum()
     scaler = StandardScaler().fit(x)
     scaled = scaler.transform(x)
     kept = np.ones(x.shape[1], dtype=bool)
     while True:
-        model = LogisticRegression(class_weight="balanced", max_iter=2000)
-        model.fit(scaled[:, kept], y)
+        model = LogisticRegression(max_iter=2000)
+        model.fit(scaled[:, kept], y, sample_weight=weight)
         weights = np.zeros(x.shape[1])
         weights[kept] = model.coef_[0]
         wrong = (weights * SIGNS < 0) & kept
@@ -372,3 +430,15 @@ def gibberish(count: int, seed: int = 0) -> list[str]:
         )
         for _ in range(count)
     ]
+
+
+@functools.cache
+def background() -> tuple[str, ...]:
+    """The shipped everyday requests from other domains (``out_of_scope/background``): what
+    the detector learns "another domain" looks like, whatever the project's domain."""
+    lines = []
+    for path in sorted(BACKGROUND.glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                lines.append(line.strip())
+    return tuple(lines)

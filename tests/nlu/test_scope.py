@@ -159,3 +159,18 @@ def test_a_project_too_small_to_calibrate_keeps_rasas_thresholds() -> None:
     ranking = (IntentScore("greet", 0.2), IntentScore("goodbye", 0.1))
     assert model.interpret_ranked("hm", ranking).intent == NLU_FALLBACK
     assert model.interpret_ranked("hm", ranking).scope is None
+
+
+def test_the_background_it_learns_from_is_not_the_evaluation_sets() -> None:
+    """The everyday requests the detector is fitted on (nlu/out_of_scope/background) share no
+    line with the sets `switchboard nlu evaluate` judges it by, in either language."""
+    from nlu.evaluation import out_of_scope_sets
+    from nlu.scope import background
+
+    judged = {t.lower() for texts in out_of_scope_sets().values() for t in texts}
+    learnt = background()
+    assert len(learnt) >= 200
+    assert not {t.lower() for t in learnt} & judged
+    detector = language.shared()
+    found = {detector.detect(t).language for t in learnt}
+    assert {"en", "fr"} <= found
