@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+import asyncpg
+
 from server.payloads import ConversationView
 from server.store.conversations import reach_filter, reach_params
 from server.store.views import CONVERSATION_VIEW_SQL, Conn, conversation_view, iso
@@ -37,11 +39,14 @@ READINGS_SQL = """SELECT DISTINCT search_query(config, $1::text)::text AS readin
 # A page of messages is found in one of two ways, and which one is ours to pick: Postgres
 # picks from its estimate of how many messages match, and a word no message holds is
 # estimated at hundreds (half the rarest word it sampled); it then walks every message newest
-# first looking for them (0.5-0.8 s over a million). So: first the RECENT newest messages
-# (below ``before``), newest first, keeping the matches, which stops at the page's end for any
-# word in one message of a thousand or more (a few ms; at most RECENT read); if that leaves
-# the page short, the word is rare, and the GIN index lists every match (few, by then), which
-# are sorted ("m.id + 0": not by walking the primary key).
+# first looking for them (0.5-0.8 s over a million). So: when the index holds no more than a
+# page of matches in all (FEW_SQL asks it for one more, a fraction of a ms), they are listed
+# from it and sorted ("m.id + 0": not by walking the primary key). Otherwise the RECENT newest
+# messages (below ``before``) are read newest first, keeping the matches, which stops at the
+# page's end for any word in one message of a thousand or more (a few ms; at most RECENT
+# read); if that leaves the page short, the word is rare, and the index lists every match
+# (few, by then).
+FEW_SQL = "SELECT count(*) FROM (SELECT FROM messages WHERE words @@ $1::tsquery LIMIT $2) AS m"
 RECENT = 50_000
 _HIT = "m.id, m.conversation_id, m.seq, m.author_kind, m.text, m.created_at"
 RECENT_SQL = (
@@ -90,12 +95,13 @@ async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> Se
         for r in await conn.fetch(READINGS_SQL, query)
         if r["reading"]  # stop words alone read as nothing in english and french
     ]
-    rows = []
+    rows: list[asyncpg.Record] = []
     if readings:
         # A tsquery's text reads back as the same tsquery.
         words = " | ".join(f"({reading})" for reading in readings)
         scope = (words, before, PAGE + 1)
-        rows = await conn.fetch(RECENT_SQL, *scope, RECENT, *reach_params(reach))
+        if await conn.fetchval(FEW_SQL, words, PAGE + 1) > PAGE:
+            rows = await conn.fetch(RECENT_SQL, *scope, RECENT, *reach_params(reach))
         if len(rows) <= PAGE:
             rows = await conn.fetch(MATCHES_SQL, *scope, *reach_params(reach))
     more = len(rows) > PAGE
