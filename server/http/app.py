@@ -11,7 +11,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from channels.webchat import routes as webchat_routes
 from channels.webchat.routes import WEBSOCKET_PATH
 from server.bootstrap import Services
-from server.http import admin, bot_api, errors, help_center, kb_editor, kb_search, operations
+from server.http import (
+    admin,
+    analytics,
+    bot_api,
+    errors,
+    help_center,
+    kb_editor,
+    kb_search,
+    operations,
+)
 from server.http.headers import SecurityHeaders
 from server.settings import Settings
 from web_console import routes as console_routes
@@ -45,7 +54,7 @@ def create_app(services: Services) -> Starlette:
             services.accounts,
             settings.console_allow_list(),
             cookie,
-            more_api=kb_editor.routes,
+            more_api=[*kb_editor.routes, *analytics.routes],
         ),
         *kb_search.routes,
         *help_center.routes,

@@ -55,6 +55,8 @@ from web_console.port import Agent
 #   kb-read   a knowledge-base article: any role in its brand, admins (none there: 404)
 #   kb-edit   …written: editors and supervisors of its brand, admins (another role there:
 #             403; none there: 404)
+#   reports   a brand's reports: its supervisors and analysts, admins (another role there:
+#             403; none there: 404)
 CONSOLE = {
     ("POST", "/console/api/login"): "public",
     ("POST", "/console/api/logout"): "anyone",
@@ -130,6 +132,15 @@ CONSOLE = {
     ("POST", "/console/api/kb/conversations/{id}/articles/{article_id}/resolved"): "act",
     ("POST", "/console/api/kb/preview"): "session",
     ("GET", "/console/api/kb/search"): "kb-read",
+    ("GET", "/console/api/analytics/brands"): "report",
+    ("GET", "/console/api/analytics/brands/{brand}/summary"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/series"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/breakdown"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/heat-map"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/handoff-reasons"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/csat"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/conversations"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/now"): "reports",
 }
 # Routes that are not the console's nor the admin API's, each with how it is guarded.
 ELSEWHERE = {
@@ -166,6 +177,7 @@ QUERIES: dict[str, dict[str, str]] = {
     "/console/api/conversations": {"status": "bot,queued,assigned,resolved"},
     "/console/api/kb/search": {"brand": demo.BRAND_SLUG, "q": "warranty"},
     "/console/api/kb/articles": {"brand": demo.BRAND_SLUG},
+    "/console/api/analytics/brands/{brand}/breakdown": {"by": "team"},
 }
 SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/login": {"email": "nobody@example.test", "password": "wrong"},
@@ -267,6 +279,10 @@ def expected(policy: str, caller: Caller, method: str = "GET", path: str = "") -
             return "404"
         allowed = policy == "kb-read" or caller.role in ("supervisor", "editor")
         return "allowed" if allowed else "403"
+    if policy == "reports":
+        if caller.brand == "other":
+            return "404"
+        return "allowed" if caller.role in ("supervisor", "analyst") else "403"
     if policy in ("rights", "manage"):
         if caller.brand == "other":
             return "404"

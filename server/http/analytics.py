@@ -1,0 +1,299 @@
+"""The supervisor reports' API, under /console/api/analytics (docs/metrics.md defines each
+figure). Supervisors and analysts of a brand read its reports, admins every brand's; another
+role in the brand is a 403, a brand where the caller holds no role a 404 (docs/access.md).
+Every report is a table (server/http/analytics_tables.py): JSON, or CSV with ?format=csv.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.http import analytics_query as q
+from server.http import analytics_tables as tables
+from server.http.inputs import services
+from server.http.responses import JSON
+from server.store import analytics, analytics_live
+from web_console import access
+from web_console.requests import current_agent
+
+# The query parameters every report takes, spliced into each endpoint's docstring (the
+# OpenAPI document reads them there: server/http/openapi.py).
+RANGE = """      - {name: brand, in: path, required: true, schema: {type: string},
+         description: the brand's slug}
+      - {name: from, in: query, schema: {type: string, format: date},
+         description: "first day (YYYY-MM-DD, in tz); default: 6 days before to"}
+      - {name: to, in: query, schema: {type: string, format: date},
+         description: "last day, included (YYYY-MM-DD, in tz); default: today"}
+      - {name: tz, in: query, schema: {type: string},
+         description: "IANA time zone of the days, buckets and heat map; default UTC"}
+      - {name: filter, in: query, schema: {type: string},
+         description: "only conversations whose breakdown key is this, e.g. channel:email,
+           team:<id>, agent:<id>, intent:refund, language:fr, band:urgent"}
+      - {name: format, in: query, schema: {type: string, enum: [json, csv]}}
+"""
+REFUSALS = """      401: {description: not logged in}
+      403: {description: not a supervisor or analyst of the brand}
+      404: {description: no such brand among yours}
+      422: {description: "a bad from, to, tz, filter, format (or bucket, by, at, limit,
+        offset): the error names it"}
+"""
+TABLE = "{columns, units, rows}, or CSV"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _setup(request: Request) -> tuple[q.ReportBrand, analytics.Scope, q.Format]:
+    agent = await current_agent(request)
+    brand = await q.report_brand(request, agent)
+    return brand, q.scope(request, brand, _now()), q.output(request)
+
+
+def _name(brand: q.ReportBrand, what: str, scope: analytics.Scope) -> str:
+    return f"{brand.slug}-{what}-{scope.start:%Y%m%d}"
+
+
+async def brands(request: Request) -> Response:
+    """
+    summary: The brands whose reports you may read
+    description: Supervisors and analysts see the brands where they hold those roles, admins
+      every brand; with each brand's teams and agents (the breakdowns' names).
+    responses:
+      200: {description: "brands: id, slug, name, teams [{id, name}], agents [{id, name}]"}
+      401: {description: not logged in}
+      403: {description: supervisors, analysts and admins only}
+    """
+    agent = await current_agent(request)
+    if not access.may_report(agent):
+        raise HTTPException(403, "supervisors, analysts and admins only")
+    mine = sorted(access.brands_where(agent, access.REPORTS))
+    async with services(request).pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT b.id, b.slug, b.name,
+                      coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name)
+                                ORDER BY t.name) FROM teams t WHERE t.brand_id = b.id), '[]')
+                        AS teams,
+                      coalesce((SELECT json_agg(json_build_object('id', a.id, 'name', a.name)
+                                ORDER BY a.name) FROM agents a WHERE EXISTS (
+                                  SELECT 1 FROM brand_roles r WHERE r.agent_id = a.id
+                                     AND r.brand_id = b.id AND r.role IN ('agent', 'supervisor'))
+                               ), '[]') AS agents
+                 FROM brands b WHERE $1 OR b.id::text = ANY($2::text[]) ORDER BY b.name""",
+            agent.admin,
+            mine,
+        )
+    return JSON(
+        {
+            "brands": [
+                {
+                    "id": r["id"],
+                    "slug": r["slug"],
+                    "name": r["name"],
+                    "teams": _json(r["teams"]),
+                    "agents": _json(r["agents"]),
+                }
+                for r in rows
+            ]
+        }
+    )
+
+
+def _json(raw: str) -> object:
+    return orjson.loads(raw)
+
+
+async def summary(request: Request) -> Response:
+    """
+    summary: A brand's figures over a range
+    description: One row per figure of docs/metrics.md (durations in seconds as median and
+      p90, rates from 0 to 1, null where nothing was counted).
+    parameters:
+    RANGE
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    async with services(request).pool.acquire() as conn:
+        figures = await analytics.totals(conn, scope)
+    return tables.answer(tables.totals(figures), fmt, _name(brand, "summary", scope))
+
+
+async def series(request: Request) -> Response:
+    """
+    summary: A brand's figures per hour, day or week
+    description: Each bucket's conversations (by when they started) with their figures, the
+      messages written and SLA breaches that happened in it. `at` is the bucket's start in
+      tz. Buckets with nothing are left out.
+    parameters:
+    RANGE
+      - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]},
+         description: "default day; hour for ranges of at most 31 days"}
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    size = q.bucket(request, scope)
+    async with services(request).pool.acquire() as conn:
+        points = await analytics.series(conn, scope, size)
+    return tables.answer(tables.series(points), fmt, _name(brand, f"by-{size}", scope))
+
+
+async def breakdown(request: Request) -> Response:
+    """
+    summary: A brand's figures per team, agent, channel, intent, language or priority band
+    parameters:
+    RANGE
+      - {name: by, in: query, required: true,
+         schema: {type: string, enum: [team, agent, channel, intent, language, band]}}
+    responses:
+      200: {description: "TABLE; key is the filter's value for that row"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    by = q.breakdown(request)
+    async with services(request).pool.acquire() as conn:
+        rows = await analytics.breakdown(conn, scope, by)
+    return tables.answer(tables.groups(rows), fmt, _name(brand, f"by-{by}", scope))
+
+
+async def heat_map(request: Request) -> Response:
+    """
+    summary: Conversations by weekday (1 Monday .. 7 Sunday) and hour, in tz
+    parameters:
+    RANGE
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    async with services(request).pool.acquire() as conn:
+        cells = await analytics.heat_map(conn, scope)
+    table = tables.heat_map([(c.weekday, c.hour, c.conversations) for c in cells])
+    return tables.answer(table, fmt, _name(brand, "heat-map", scope))
+
+
+async def reasons(request: Request) -> Response:
+    """
+    summary: Conversations handed to a human, by the first handoff's reason
+    parameters:
+    RANGE
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    async with services(request).pool.acquire() as conn:
+        rows = await analytics.handoff_reasons(conn, scope)
+    return tables.answer(tables.counts("reason", rows), fmt, _name(brand, "handoffs", scope))
+
+
+async def ratings(request: Request) -> Response:
+    """
+    summary: How many CSAT ratings of 1 to 5
+    parameters:
+    RANGE
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    async with services(request).pool.acquire() as conn:
+        rows = await analytics.csat_distribution(conn, scope)
+    return tables.answer(tables.counts("rating", rows), fmt, _name(brand, "csat", scope))
+
+
+async def conversations(request: Request) -> Response:
+    """
+    summary: The conversations behind a figure (a chart's bar, a breakdown's row)
+    description: The range's conversations (with filter; in one bucket with bucket and at),
+      oldest first, a page at a time; `total` counts them all. Each id opens in the console.
+    parameters:
+    RANGE
+      - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]}}
+      - {name: at, in: query, schema: {type: string},
+         description: "the bucket's start in tz (YYYY-MM-DDTHH:MM), from the series' at"}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200}}
+      - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+    responses:
+      200: {description: "TABLE, total"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    bar = q.bar(request, scope)
+    limit, offset = q.page(request)
+    async with services(request).pool.acquire() as conn:
+        rows, total = await analytics_live.conversations(conn, scope, bar, limit, offset)
+    return tables.answer(
+        tables.behind(rows), fmt, _name(brand, "conversations", scope), {"total": total}
+    )
+
+
+async def now(request: Request) -> Response:
+    """
+    summary: The brand's queues and agents now
+    description: Per team, conversations waiting and the longest wait; conversations waiting
+      with no team; agents online and away; conversations at risk (first-response deadline
+      within 5 minutes or passed, no agent reply).
+    parameters:
+      - {name: brand, in: path, required: true, schema: {type: string}}
+      - {name: format, in: query, schema: {type: string, enum: [json, csv]}}
+    responses:
+      200: {description: "TABLE of teams, with unrouted, agents_online, agents_away, at_risk"}
+      401: {description: not logged in}
+      403: {description: not a supervisor or analyst of the brand}
+      404: {description: no such brand among yours}
+      422: {description: a bad format}
+    """
+    agent = await current_agent(request)
+    brand = await q.report_brand(request, agent)
+    fmt = q.output(request)
+    async with services(request).pool.acquire() as conn:
+        found = await analytics_live.now(conn, brand.id, _now())
+    return tables.answer(
+        tables.now_teams(found),
+        fmt,
+        f"{brand.slug}-now",
+        {
+            "at": found.at.isoformat(),
+            "unrouted": found.unrouted,
+            "agents_online": found.agents_online,
+            "agents_away": found.agents_away,
+            "at_risk": found.at_risk,
+        },
+    )
+
+
+def _document(*endpoints: Callable[[Request], object]) -> None:
+    for endpoint in endpoints:
+        doc = endpoint.__doc__ or ""
+        endpoint.__doc__ = (
+            doc.replace("    RANGE\n", RANGE)
+            .replace("    REFUSALS\n", REFUSALS)
+            .replace("TABLE", TABLE)
+        )
+
+
+_document(summary, series, breakdown, heat_map, reasons, ratings, conversations, now)
+
+BRAND = "/api/analytics/brands/{brand}"
+routes = [
+    Route("/api/analytics/brands", brands, methods=["GET"]),
+    Route(f"{BRAND}/summary", summary, methods=["GET"]),
+    Route(f"{BRAND}/series", series, methods=["GET"]),
+    Route(f"{BRAND}/breakdown", breakdown, methods=["GET"]),
+    Route(f"{BRAND}/heat-map", heat_map, methods=["GET"]),
+    Route(f"{BRAND}/handoff-reasons", reasons, methods=["GET"]),
+    Route(f"{BRAND}/csat", ratings, methods=["GET"]),
+    Route(f"{BRAND}/conversations", conversations, methods=["GET"]),
+    Route(f"{BRAND}/now", now, methods=["GET"]),
+]

@@ -1,0 +1,165 @@
+"""What a report request asks for, read from its path and query string and checked once:
+the brand (one the caller may report on), the date range, the time zone, a bucket, a
+breakdown, a filter, a page, the format. Every refusal names its parameter (422); a brand
+the caller holds no role in is a 404, one where they hold another role a 403
+(docs/access.md)."""
+
+from __future__ import annotations
+
+import re
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, cast
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from server.errors import InvalidInput, NotFound
+from server.http.inputs import path_value, query_value, services
+from server.store import organisation
+from server.store.analytics import BREAKDOWNS, BUCKETS, Breakdown, Bucket, Scope
+from web_console import access
+from web_console.port import Agent
+
+Format = Literal["json", "csv"]
+# A year of days is the longest range: longer ones are the data warehouse's job, and hourly
+# buckets stop at 31 days (744 bars), past which a chart of them is unreadable.
+MAX_DAYS = 366
+MAX_HOURLY_DAYS = 31
+DEFAULT_DAYS = 7
+MAX_KEY = 200
+PAGE_MAX = 200
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TIME_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportBrand:
+    id: UUID
+    slug: str
+
+
+async def report_brand(request: Request, agent: Agent) -> ReportBrand:
+    """The path's brand, when the agent may read its reports: supervisors and analysts of
+    it, admins. Another role there: 403; none there (or no such brand): 404."""
+    slug = path_value(request, "brand")
+    brand_id = None
+    if SLUG.match(slug):
+        async with services(request).pool.acquire() as conn:
+            # No such brand: the same 404 as a brand the caller holds no role in, below.
+            with suppress(NotFound):
+                brand_id = await organisation.brand_id(conn, slug)
+    held = agent.roles.get(str(brand_id), frozenset()) if brand_id else frozenset()
+    if brand_id is None or not (agent.admin or held):
+        raise HTTPException(404, f"no brand {slug!r}")
+    if not agent.admin and not held & access.REPORTS:
+        raise HTTPException(403, "reports are for the brand's supervisors and analysts")
+    return ReportBrand(brand_id, slug)
+
+
+def _day(request: Request, name: str) -> date | None:
+    raw = query_value(request, name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: {raw[:40]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _zone(request: Request) -> str:
+    raw = query_value(request, "tz") or "UTC"
+    try:
+        if not TIME_ZONE.match(raw):
+            raise ValueError(raw)
+        ZoneInfo(raw)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise InvalidInput(
+            f"tz: {raw[:64]!r} is not a time zone (an IANA name: UTC, Europe/Paris)"
+        ) from None
+    return raw
+
+
+def _filter(request: Request) -> tuple[Breakdown, str] | None:
+    raw = query_value(request, "filter")
+    if raw is None or raw == "":
+        return None
+    by, colon, key = raw.partition(":")
+    if not colon or by not in BREAKDOWNS or not 1 <= len(key) <= MAX_KEY:
+        raise InvalidInput(
+            f"filter: 'breakdown:value' with a breakdown among {', '.join(BREAKDOWNS)}"
+            f" (e.g. channel:email)"
+        )
+    return by, key
+
+
+def scope(request: Request, brand: ReportBrand, now: datetime) -> Scope:
+    """The range ``from`` .. ``to`` (whole days, ``to`` included) in time zone ``tz``; by
+    default the last 7 days up to today."""
+    tz = _zone(request)
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    last = _day(request, "to") or today
+    first = _day(request, "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:
+        raise InvalidInput("to: must not come before from")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InvalidInput(f"to: a range of at most {MAX_DAYS} days")
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+    return Scope(brand.id, start, end, tz, now, _filter(request))
+
+
+def bucket(request: Request, within: Scope) -> Bucket:
+    raw = query_value(request, "bucket") or "day"
+    if raw not in BUCKETS:
+        raise InvalidInput(f"bucket: one of {', '.join(BUCKETS)}")
+    if raw == "hour" and within.end - within.start > timedelta(days=MAX_HOURLY_DAYS):
+        raise InvalidInput(f"bucket: hourly buckets for ranges of at most {MAX_HOURLY_DAYS} days")
+    return raw
+
+
+def breakdown(request: Request) -> Breakdown:
+    raw = query_value(request, "by")
+    if raw not in BREAKDOWNS:
+        raise InvalidInput(f"by: one of {', '.join(BREAKDOWNS)}")
+    return raw
+
+
+def bar(request: Request, within: Scope) -> tuple[Bucket, datetime] | None:
+    """A chart's bar: ``bucket`` and ``at``, the bucket's start in the report's time zone."""
+    raw = query_value(request, "at")
+    if raw is None or raw == "":
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"at: {raw[:40]!r} is not a bucket's start (YYYY-MM-DDTHH:MM)") from None
+    if at.tzinfo is not None:
+        raise InvalidInput("at: the bucket's local start, without a time zone (see tz)")
+    return bucket(request, within), at
+
+
+def page(request: Request) -> tuple[int, int]:
+    """``limit`` (1-200, default 50) and ``offset`` (default 0)."""
+    values = []
+    for name, default, top in (("limit", 50, PAGE_MAX), ("offset", 0, 10_000_000)):
+        raw = query_value(request, name)
+        low = 1 if name == "limit" else 0
+        if raw is None:
+            values.append(default)
+        elif raw.isdigit() and len(raw) <= 8 and low <= int(raw) <= top:
+            values.append(int(raw))
+        else:
+            raise InvalidInput(f"{name}: an integer from {low} to {top}")
+    return values[0], values[1]
+
+
+def output(request: Request) -> Format:
+    raw = query_value(request, "format") or "json"
+    if raw not in ("json", "csv"):
+        raise InvalidInput("format: json or csv")
+    return cast("Format", raw)

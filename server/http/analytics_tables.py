@@ -1,0 +1,181 @@
+"""The reports' answers as tables: named columns and rows of plain values, which the API
+gives as JSON (``{"columns": [...], "rows": [[...]]}``) and, with ``?format=csv``, as CSV. One
+shape for every report means every table the dashboard shows under a chart downloads as the
+same CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.responses import Response
+
+from server.http.responses import JSON
+from server.store.analytics import Count, Figures, Group, Point
+from server.store.analytics_live import Behind, Now
+
+Cell = str | int | float | None
+
+# The figures' columns, in the order a table shows them: (column, unit) where the unit says
+# how the dashboard writes the number (seconds as a duration, a rate as a percentage).
+FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("conversations", "count"),
+    ("frt_human_p50", "seconds"),
+    ("frt_human_p90", "seconds"),
+    ("frt_any_p50", "seconds"),
+    ("frt_any_p90", "seconds"),
+    ("resolution_p50", "seconds"),
+    ("resolution_p90", "seconds"),
+    ("handle_p50", "seconds"),
+    ("handle_p90", "seconds"),
+    ("wait_p50", "seconds"),
+    ("wait_p90", "seconds"),
+    ("contained", "count"),
+    ("containment_rate", "rate"),
+    ("handed", "count"),
+    ("handoff_rate", "rate"),
+    ("fallback_rate", "rate"),
+    ("kb_answer_rate", "rate"),
+    ("kb_helpful_rate", "rate"),
+    ("resolved", "count"),
+    ("reopened", "count"),
+    ("reopen_rate", "rate"),
+    ("csat_average", "rating"),
+    ("csat_answered", "count"),
+    ("csat_response_rate", "rate"),
+    ("csat_comments", "count"),
+    ("with_sla", "count"),
+    ("frt_attainment", "rate"),
+    ("resolution_attainment", "rate"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Named columns, rows of cells, and each column's unit (count, seconds, rate, rating,
+    text, time, id)."""
+
+    columns: tuple[str, ...]
+    units: tuple[str, ...]
+    rows: list[list[Cell]]
+
+
+def _figure_cells(f: Figures) -> list[Cell]:
+    cells: list[Cell] = [getattr(f, name) for name, _unit in FIGURE_COLUMNS]
+    return cells
+
+
+FIGURE_UNITS = tuple(unit for _name, unit in FIGURE_COLUMNS)
+FIGURE_NAMES = tuple(name for name, _unit in FIGURE_COLUMNS)
+
+
+def totals(f: Figures) -> Table:
+    """One row per figure: its name, value and unit (a spreadsheet reads it down)."""
+    return Table(
+        ("figure", "value", "unit"),
+        ("text", "value", "text"),
+        [[name, getattr(f, name), unit] for name, unit in FIGURE_COLUMNS],
+    )
+
+
+def series(points: list[Point]) -> Table:
+    return Table(
+        ("at", "messages", "breaches", *FIGURE_NAMES),
+        ("time", "count", "count", *FIGURE_UNITS),
+        [[p.at.isoformat(), p.messages, p.breaches, *_figure_cells(p.figures)] for p in points],
+    )
+
+
+def groups(rows: list[Group]) -> Table:
+    return Table(
+        ("key", "label", *FIGURE_NAMES),
+        ("text", "text", *FIGURE_UNITS),
+        [[g.key, g.label, *_figure_cells(g.figures)] for g in rows],
+    )
+
+
+def counts(name: str, rows: list[Count]) -> Table:
+    return Table((name, "conversations"), ("text", "count"), [[c.value, c.count] for c in rows])
+
+
+def heat_map(cells: list[tuple[int, int, int]]) -> Table:
+    return Table(
+        ("weekday", "hour", "conversations"),
+        ("count", "count", "count"),
+        [[w, h, n] for w, h, n in cells],
+    )
+
+
+def behind(rows: list[Behind]) -> Table:
+    return Table(
+        ("id", "created_at", "channel", "status", "subject", "contact", "intent", "band"),
+        ("id", "time", "text", "text", "text", "text", "text", "text"),
+        [
+            [
+                str(b.id),
+                b.created_at.isoformat(),
+                b.channel,
+                b.status,
+                b.subject,
+                b.contact,
+                b.intent,
+                b.band,
+            ]
+            for b in rows
+        ],
+    )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _waited(now: datetime, since: datetime | None) -> int | None:
+    return round((now - since).total_seconds()) if since else None
+
+
+def now_teams(now: Now) -> Table:
+    return Table(
+        ("team", "queued", "oldest_queued_at", "longest_wait_seconds"),
+        ("text", "count", "time", "seconds"),
+        [
+            [
+                t.name,
+                t.queued,
+                _iso(t.oldest_queued_at),
+                _waited(now.at, t.oldest_queued_at),
+            ]
+            for t in now.teams
+        ],
+    )
+
+
+def _csv_cell(value: Cell) -> str:
+    text = "" if value is None else str(value)
+    # A spreadsheet runs a cell that starts with = + - @ as a formula: such cells get a
+    # leading quote, as OWASP advises for CSV exports (as the audit log's CSV does).
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def csv_body(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([_csv_cell(c) for c in row])
+    return out.getvalue()
+
+
+def answer(table: Table, fmt: str, name: str, extra: dict[str, object] | None = None) -> Response:
+    """The table as JSON (with ``extra`` beside it), or as a CSV download named ``name``."""
+    if fmt == "csv":
+        return Response(
+            csv_body(table),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return JSON(
+        {"columns": table.columns, "units": table.units, "rows": table.rows, **(extra or {})}
+    )

@@ -1,0 +1,168 @@
+"""The reports' API on a running server: figures over a scripted history, each table as CSV
+with formula-like cells made inert, the drill-down's pages, precise 422s, and who may read
+which brand's reports (the access matrix covers every role; these check the answers)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from server.services import demo
+from tests.harness import RunningServer
+from tests.server.store.history import Story, write
+from tests.web_console.brands import person, signed_in
+
+BASE = f"/console/api/analytics/brands/{demo.BRAND_SLUG}"
+WEEK = {"from": "2026-03-02", "to": "2026-03-08"}
+
+
+@pytest.fixture
+async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    """An analyst of the demo brand, signed in, over a two-brand history."""
+    await demo.seed_other_brand(server.services.pool)
+    async with server.services.pool.acquire() as conn:
+        await write(conn, Story(0, bot_reply=2, channel="telegram"))
+        await write(
+            conn,
+            Story(
+                3600,
+                bot_reply=3,
+                handoff=60,
+                assigned=120,
+                agent_reply=300,
+                resolved=3600,
+                rating=4,
+                comment="ok",
+                band="normal",
+                channel="email",
+            ),
+            subject='=HYPERLINK("http://evil.test")',
+        )
+        await write(conn, Story(0, bot_reply=1, brand=demo.OTHER_BRAND_SLUG))
+    client = await signed_in(server, await person(server, demo.BRAND_SLUG, "analyst"))
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def figures(body: dict[str, list[list[object]]]) -> dict[object, object]:
+    return {row[0]: row[1] for row in body["rows"]}
+
+
+async def test_an_analyst_reads_the_figures_and_each_table(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    got = figures((await http.get(f"{BASE}/summary", params=WEEK)).json())
+    assert got["conversations"] == 2
+    assert got["frt_human_p50"] == 300.0
+    assert got["containment_rate"] == 0.5
+    assert got["csat_average"] == 4.0
+    by = (await http.get(f"{BASE}/breakdown", params={**WEEK, "by": "channel"})).json()
+    assert [r[0] for r in by["rows"]] == ["email", "telegram"]
+    email = figures(
+        (await http.get(f"{BASE}/summary", params={**WEEK, "filter": "channel:email"})).json()
+    )
+    assert email["conversations"] == 1
+    days = (await http.get(f"{BASE}/series", params={**WEEK, "bucket": "hour"})).json()
+    assert [r[0] for r in days["rows"]] == ["2026-03-02T09:00:00", "2026-03-02T10:00:00"]
+    for path in ("heat-map", "handoff-reasons", "csat", "now"):
+        answer = await http.get(f"{BASE}/{path}", params=WEEK)
+        assert answer.status_code == 200, (path, answer.text)
+    reasons = (await http.get(f"{BASE}/handoff-reasons", params=WEEK)).json()
+    assert reasons["rows"] == [["asked_for_human", 1]]
+
+
+async def test_every_table_downloads_as_csv_with_formulas_made_inert(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    for path in (
+        "summary",
+        "series",
+        "heat-map",
+        "handoff-reasons",
+        "csat",
+        "now",
+        "conversations",
+    ):
+        answer = await http.get(f"{BASE}/{path}", params={**WEEK, "format": "csv"})
+        assert answer.status_code == 200, path
+        assert answer.headers["content-type"].startswith("text/csv")
+        assert "attachment" in answer.headers["content-disposition"]
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                (await http.get(f"{BASE}/conversations", params={**WEEK, "format": "csv"})).text
+            )
+        )
+    )
+    assert rows[0][:4] == ["id", "created_at", "channel", "status"]
+    assert rows[2][4] == '\'=HYPERLINK("http://evil.test")'
+
+
+async def test_the_drill_down_pages_through_a_bar(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    bar = {**WEEK, "bucket": "day", "at": "2026-03-02T00:00:00", "limit": "1"}
+    first = (await http.get(f"{BASE}/conversations", params=bar)).json()
+    second = (await http.get(f"{BASE}/conversations", params={**bar, "offset": "1"})).json()
+    assert first["total"] == second["total"] == 2
+    assert [first["rows"][0][2], second["rows"][0][2]] == ["telegram", "email"]
+    opened = await http.get(f"/console/api/conversations/{second['rows'][0][0]}")
+    assert opened.status_code == 200
+
+
+async def test_bad_parameters_are_named(server: RunningServer, http: httpx.AsyncClient) -> None:
+    cases = {
+        "summary?from=2026-13-01": "from:",
+        "summary?from=2026-03-08&to=2026-03-01": "to: must not come before from",
+        "summary?from=2024-01-01&to=2026-03-01": "to: a range of at most 366 days",
+        "summary?tz=Mars/Olympus": "tz:",
+        "summary?filter=colour:red": "filter:",
+        "summary?format=xml": "format:",
+        "series?bucket=minute": "bucket:",
+        "series?bucket=hour&from=2026-01-01&to=2026-03-01": "bucket: hourly",
+        "breakdown": "by:",
+        "breakdown?by=mood": "by:",
+        "conversations?at=yesterday": "at:",
+        "conversations?at=2026-03-02T00:00:00%2B01:00": "at:",
+        "conversations?limit=0": "limit:",
+        "conversations?offset=-1": "offset:",
+    }
+    for query, error in cases.items():
+        answer = await http.get(f"{BASE}/{query}")
+        assert answer.status_code == 422, (query, answer.text)
+        assert answer.json()["error"].startswith(error), (query, answer.json())
+
+
+async def test_other_brands_and_other_roles_are_refused(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    other = await http.get(f"/console/api/analytics/brands/{demo.OTHER_BRAND_SLUG}/summary")
+    assert other.status_code == 404
+    assert (await http.get("/console/api/analytics/brands/nope/summary")).status_code == 404
+    listed = (await http.get("/console/api/analytics/brands")).json()["brands"]
+    assert [b["slug"] for b in listed] == [demo.BRAND_SLUG]
+    agent = await signed_in(server, await person(server, demo.BRAND_SLUG, "agent"))
+    refused = [await agent.get(f"{BASE}/summary"), await agent.get("/console/api/analytics/brands")]
+    await agent.aclose()
+    assert [r.status_code for r in refused] == [403, 403]
+    admin = await signed_in(server, await person(server, demo.BRAND_SLUG, "admin"))
+    theirs = await admin.get(
+        f"/console/api/analytics/brands/{demo.OTHER_BRAND_SLUG}/summary", params=WEEK
+    )
+    await admin.aclose()
+    assert figures(theirs.json())["conversations"] == 1
+
+
+async def test_the_routes_are_documented(server: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        paths = (await http.get("/openapi.json")).json()["paths"]
+    series = paths["/console/api/analytics/brands/{brand}/series"]["get"]
+    names = [p["name"] for p in series["parameters"]]
+    assert {"brand", "from", "to", "tz", "filter", "format", "bucket"} <= set(names)
+    assert "422" in series["responses"]
