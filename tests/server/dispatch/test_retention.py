@@ -4,10 +4,13 @@ mail, records what it did, and leaves everything newer alone."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from server.dispatch.sweeps import LEASE
 from server.errors import InvalidInput
 from server.store import retention
 from tests.harness import RunningServer, customer
@@ -209,3 +212,41 @@ async def test_a_brand_that_deletes_loses_its_old_conversations_and_all_they_hel
     async with pool.acquire() as conn:
         with pytest.raises(InvalidInput, match=r"^retention_action: anonymise or delete$"):
             await retention.set_retention_action(conn, brand, "shred")
+
+
+async def test_only_the_node_holding_the_sweeps_lease_applies_retention(
+    server: RunningServer,
+) -> None:
+    sweeps = server.services.sweeps
+    pool = server.services.pool
+    old = await customer(server, "words of an old conversation")
+    await pool.execute(
+        "UPDATE conversations SET status = 'resolved', resolved_at = now() - interval '10 days'"
+        " WHERE id = $1::uuid",
+        old,
+    )
+    # Another node holds the lease (taken before the setting, so this node's own loop never
+    # gets a round in with it): this one's round does nothing, retention included.
+    await pool.execute(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'another-node',"
+        " now() + interval '1 hour') ON CONFLICT (name) DO UPDATE"
+        " SET holder = 'another-node', expires_at = now() + interval '1 hour'",
+        LEASE,
+    )
+    async with pool.acquire() as conn:
+        brand = (await retention.retention(conn))[0].brand_id
+        await retention.set_retention(conn, brand, {"retention_days": 7})
+    sweeps.retention_at = None
+    assert not await sweeps.run_once()
+    assert sweeps.retention_at is None
+
+    def anonymised() -> Awaitable[Any]:
+        return pool.fetchval(
+            "SELECT anonymised_at IS NOT NULL FROM conversations WHERE id = $1::uuid", old
+        )
+
+    assert not await anonymised()
+    # That node dies (its lease expires): this one takes over, and applies retention.
+    await pool.execute("UPDATE leases SET expires_at = now() - interval '1 second'")
+    assert await sweeps.run_once()
+    assert await anonymised()
