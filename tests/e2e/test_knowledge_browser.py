@@ -227,3 +227,19 @@ async def test_an_agent_inserts_a_suggested_article_with_hash_and_marks_it_resol
     assert verdict is not None
     assert tuple(verdict) == ("resolved", "agent")
     assert suggested == 1
+
+    # The article's figures now count it, and its conversation opens from there.
+    page = reader.page
+    await page.click("#kb-back")
+    await page.locator(".kb-open").click()
+    await expect(page.locator("#kb-views")).to_have_text("2")
+    await expect(page.locator("#kb-resolution")).to_have_text("100%")
+    await expect(page.locator("#kb-not-helpful")).to_have_text("0%")
+    used = page.locator(".kb-used li")
+    await expect(used).to_have_count(1)
+    await expect(used).to_contain_text("resolved it (an agent marked)")
+    await page.screenshot(path=str(SHOTS / "knowledge-figures-1280.png"), full_page=True)
+    await used.locator("button").click()
+    await expect(page.locator("#knowledge-area")).to_be_hidden()
+    await expect(page.locator("#messages")).to_contain_text("do you sell gift cards")
+    assert reader.refused == []

@@ -139,10 +139,9 @@ export function ArticleScreen() {
       ${a.id && a.status === "published" ? html`<a class="kb-public" href=${a.url} target="_blank" rel="noopener">Open in the help center</a>` : null}
     </div>
     ${a.id ? html`<p class="kb-hint">Version ${a.version}${a.author ? ` by ${a.author}` : ""}${a.updated_at ? ` · ${when(a.updated_at)}` : ""}</p>` : null}
-    <div class="kb-split">
-      <div>${writer ? html`<${Form} article=${a} />` : html`<${Reader} article=${a} />`}</div>
-      <${Preview} />
-    </div>
+    ${writer
+      ? html`<div class="kb-split"><div><${Form} article=${a} /></div><${Preview} /></div>`
+      : html`<${Reader} article=${a} /><${Preview} />`}
     ${a.id ? html`<${Figures} />` : null}
     <${Versions} />
   </article>`;
