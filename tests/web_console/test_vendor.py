@@ -40,7 +40,7 @@ def test_every_vendored_import_is_relative_and_resolves_to_a_vendored_file() -> 
         path = vendor.VENDOR / module
         code = path.read_text()
         assert vendor.bare_imports(code) == [], module
-        # Not across lines: prose in a comment (uPlot's "from 'below' band edge") is no import.
+        # Not across lines: prose in a comment (uPlot's '// is a "from" band edge') is no import.
         for specifier in re.findall(r"""\bfrom\s*["']([^"'\n]+)["']""", code):
             assert (path.parent / specifier).resolve().is_file(), (module, specifier)
         # The console's CSP has no 'unsafe-eval': a library that needs it would break there.
