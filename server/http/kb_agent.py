@@ -32,7 +32,10 @@ from web_console.requests import reader, worker
 
 class Sent(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    message_id: int = Field(ge=1, description="the agent's message that carried the article")
+    # A message id is a bigint: anything larger names no message (and Postgres would refuse it).
+    message_id: int = Field(
+        ge=1, le=2**63 - 1, description="the agent's message that carried the article"
+    )
 
 
 def suggester(request: Request) -> ArticleSuggestions:

@@ -113,7 +113,6 @@ async def content_gaps(request: Request) -> Response:
       embeddings; largest group first, each with its count, up to three examples (the most
       typical first) and why they were handed over.
     parameters:
-      - {name: brand, in: path, required: true, schema: {type: string}, description: its slug}
       - {name: lang, in: query, schema: {type: string}, description: one language only}
     responses:
       200: {description: "gaps: count, language, question, examples, reasons, latest"}

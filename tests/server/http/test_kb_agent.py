@@ -100,9 +100,10 @@ async def test_the_agent_gets_the_article_marks_it_resolved_and_sends_it(
         # The customer's message is not an agent's reply.
         wrong = await agent.post(f"{path}/{article}/sent", json={"message_id": asked.message_id})
         assert wrong.status_code == 404
-        bad = await agent.post(f"{path}/{article}/sent", json={"message_id": "one"})
-        assert bad.status_code == 422
-        assert bad.json()["error"].startswith("message_id")
+        for wrong_id in ("one", 2**63, 0):
+            bad = await agent.post(f"{path}/{article}/sent", json={"message_id": wrong_id})
+            assert bad.status_code == 422
+            assert bad.json()["error"].startswith("message_id")
 
 
 async def test_another_brand_is_a_404_and_a_reader_may_not_record(
