@@ -237,7 +237,8 @@ class Caller:
     name: str
     # The role held, "admin", or how the cookie is broken: none, tampered, expired, revoked.
     role: str
-    # "own": the brand of the conversation tried; "other": the other brand.
+    # "own": the brand of the conversation tried; "other": the other brand; "team": its brand,
+    # in another team than the conversation's (an agent reaches their teams' conversations).
     brand: str = "own"
     cookie: str | None = None
     # A personal API token (Authorization: Bearer) instead of a cookie, with its scopes.
@@ -293,7 +294,7 @@ def expected(policy: str, caller: Caller, method: str = "GET", path: str = "") -
     )
     if caller.role not in roles:
         return "403"
-    if policy in ("read", "act") and caller.brand == "other":
+    if policy in ("read", "act") and caller.brand in ("other", "team"):
         return "404"
     return "allowed"
 
@@ -336,6 +337,9 @@ async def callers(server: RunningServer) -> list[Caller]:
             http = await signed_in(server, email)
             found.append(Caller(f"{role} ({side} brand)", role, side, _cookie(http)))
             await http.aclose()
+    billing = await signed_in(server, await person(server, demo.BRAND_SLUG, "agent", ["billing"]))
+    found.append(Caller("agent (own brand, billing team)", "agent", "team", _cookie(billing)))
+    await billing.aclose()
     me = (await admin.get("/console/api/me")).json()["agent"]
     good = _cookie(admin)
     found.append(
@@ -513,12 +517,14 @@ async def shop_secrets(server: RunningServer, shop: Brand) -> Secrets:
 
 def hidden_from(caller: Caller, secrets: Secrets) -> tuple[str, ...]:
     """What the caller must never be shown: the shop's data for the other brand's people, its
-    conversations for roles that read none."""
+    conversation for roles that read none and for an agent of another team."""
     if caller.role not in ROLES:
         return ()
     if caller.brand == "other":
         return secrets.brand
-    return secrets.conversation if caller.role in ("designer", "editor") else ()
+    if caller.brand == "team" or caller.role in ("designer", "editor"):
+        return secrets.conversation
+    return ()
 
 
 async def test_every_console_and_admin_route_answers_each_caller_as_the_matrix_says(
@@ -718,25 +724,29 @@ def test_each_event_reaches_only_the_consoles_that_may_see_its_conversation(name
     agent_view = agent_payload if name == events.AGENT_UPDATED else None
     cells = 0
     for role in ("admin", *ROLES):
-        for side, brand in (("own", shop), ("other", other)):
+        # The conversation's brand and team; the other brand; its brand in another team.
+        sides = (("own", shop, "team-support"), ("other", other, ""), ("team", shop, "team-x"))
+        for side, brand, team in sides:
             viewer = Agent(
                 id="viewer",
                 email="v@example.test",
                 name="V",
                 admin=role == "admin",
                 roles={} if role == "admin" else {brand: frozenset({role})},
-                teams=frozenset({"team-support"}) if side == "own" else frozenset(),
+                teams=frozenset({team}) if team else frozenset(),
             )
             got = _may_receive(viewer, event, where, where, agent_view)
             if role == "admin":
                 want = True
             elif name == events.AGENT_UPDATED:
-                want = side == "own"  # a colleague of the same brand
+                want = side != "other"  # a colleague of the same brand
+            elif side == "team":
+                want = role in ("supervisor", "analyst")  # the whole brand's, not an agent
             else:
                 want = side == "own" and role in ("supervisor", "agent", "analyst")
             assert got == want, (name, role, side)
             cells += 1
-    assert cells == 2 * (1 + len(ROLES))
+    assert cells == 3 * (1 + len(ROLES))
 
 
 async def test_the_console_socket_refuses_every_caller_without_a_live_session(
