@@ -13,7 +13,7 @@ from server.services import demo
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer, until
-from tests.web_console.brands import PASSWORD, conversation_in, message_from, person
+from tests.web_console.brands import PASSWORD, conversation_in, message_from, person, signed_in
 
 pytestmark = pytest.mark.browser
 # The acknowledgement a web chat customer gets when no bot answers.
@@ -122,3 +122,64 @@ async def test_activities_sit_between_messages_in_time_order_and_arrive_live(
     await phone.page.screenshot(path=str(SHOTS / "transcript-activities-390.png"))
     assert not console.refused
     assert not phone.refused
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_new_agent_reads_the_list_and_the_header_before_acting(
+    browser: Browser, site: RunningServer, contexts: list[BrowserContext], width: int
+) -> None:
+    """What a newcomer needs before writing: in All open, who holds each conversation; opened,
+    that a colleague holds it (only they can reply) with no action offered; a queued one
+    offers Claim, and Transfer only once a team or colleague is picked; claimed, the header
+    says it is theirs."""
+    waiting = await conversation_in(site, demo.WEBCHAT_INBOX, "where is order 1042")
+    taken = await conversation_in(site, demo.WEBCHAT_INBOX, "my tent is torn")
+    colleague = await person(site, demo.BRAND_SLUG, "supervisor")
+    sam = await signed_in(site, colleague)
+    claimed = await sam.post(f"/console/api/conversations/{taken.conversation_id}/claim")
+    assert claimed.status_code == 200, claimed.text
+    await sam.aclose()
+    newcomer = await person(site, demo.BRAND_SLUG, "agent", ["support"])
+    console = await console_page(browser, contexts, width, 900 if width > 700 else 844)
+    await console.sign_in(site.base_url, newcomer, PASSWORD)
+    page = console.page
+
+    # All open: each item says who holds it.
+    await page.click("#tabs [data-view=open]")
+    held_item = page.locator("#conversations li", has_text="my tent is torn")
+    await expect(held_item.locator(".status")).to_have_text("supervisor of demo · Support")
+    await expect(page.locator("#conversations li", has_text="order 1042").locator(".status")).to_have_text(
+        re.compile(r"^queued")
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"walk-list-{width}.png"))
+
+    # A colleague's: said before one writes, and nothing to claim or resolve.
+    await held_item.click()
+    await expect(page.locator("#held-by")).to_have_text(
+        "Held by supervisor of demo: only they can reply"
+    )
+    await expect(page.locator("#thread-facts")).to_contain_text("assigned to supervisor of demo")
+    await expect(page.locator("#claim")).to_be_hidden()
+    await expect(page.locator("#resolve")).to_be_hidden()
+    await page.screenshot(path=str(SHOTS / f"walk-held-{width}.png"))
+    if width < 700:
+        await page.click("#pane-back")
+
+    # A queued one: Claim; Transfer waits for a choice.
+    await page.locator("#conversations li", has_text="order 1042").click()
+    await expect(page.locator("#held-by")).to_have_count(0)
+    await expect(page.locator("#transfer-to")).to_have_value("")
+    await expect(page.locator("#transfer")).to_be_disabled()
+    await page.select_option("#transfer-to", label="Team: Billing")
+    await expect(page.locator("#transfer")).to_be_enabled()
+    await page.screenshot(path=str(SHOTS / f"walk-queued-{width}.png"))
+    await page.click("#claim")
+    await expect(page.locator("#thread-facts")).to_contain_text("assigned to you")
+    await expect(page.locator("#claim")).to_be_hidden()
+    await page.fill("#reply", "Order 1042 left our warehouse this morning.")
+    await page.click("#send")
+    await expect(page.locator("#messages li[data-author=agent]")).to_have_count(1)
+    await page.screenshot(path=str(SHOTS / f"walk-claimed-{width}.png"))
+    assert not console.refused
+    _ = waiting

@@ -52,11 +52,12 @@ const filtered = () => Object.values(only.value).some(Boolean);
 
 // A first-response countdown (until the first reply; the header says "responded" after):
 // green, amber under 5 min, red late.
+// Past an hour, whole hours: the chip stays short in a 320 px column (the header is exact).
 function Sla({ due }) {
   const left = (Date.parse(due) - clock.value) / 1000;
   const abs = Math.abs(left);
   const text = abs < 60 ? `${Math.floor(abs)} s` : abs < 3600 ? `${Math.floor(abs / 60)} min`
-    : `${Math.floor(abs / 3600)} h ${Math.floor((abs % 3600) / 60)} min`;
+    : `${Math.floor(abs / 3600)} h`;
   const cls = `sla${left < 0 ? " late" : left < 300 ? " soon" : ""}`;
   return html`<span class=${cls}>${left < 0 ? `SLA breached ${text} ago` : `SLA due in ${text}`}</span>`;
 }
@@ -91,7 +92,7 @@ function withWhom(people) {
 }
 
 // One conversation, in three lines of fixed height (as Chatwoot and Intercom draw them): who,
-// on which channel and when; what they said last (the subject first, for mail); its chips, on one line that
+// on which channel and language, and when; what they said last (the subject first, for mail); its chips, on one line that
 // the least telling give way on (cut short with "…"; the whole line in its title). Its props
 // are the store's objects: unchanged, they are the same objects, and the item is not drawn
 // again (it reads no signal itself; Sla and Ago do, for the clock).
@@ -107,10 +108,11 @@ class Item extends Component {
     const name = visitor(c);
     const reason = c.status !== "bot" && c.handoff_reason ? reasonText(c.handoff_reason) : "";
     const labels = c.labels || [];
+    const where = [c.channel, c.language].filter(Boolean).join(" · ");
     const chips = [
       entry ? `priority ${entry.score}` : "",
       people && people.length ? withWhom(people) : "",
-      holder(c, meId), reason, c.channel || "", c.language || "", ...labels,
+      holder(c, meId), reason, c.contact.verified === false ? "unverified" : "", ...labels,
       entry ? entry.explanation : "",
     ].filter(Boolean).join(" · ");
     const at = c.last_message_at || c.updated_at;
@@ -120,10 +122,7 @@ class Item extends Component {
         onClick=${() => opener(c.id)} onKeyDown=${(ev) => keys(ev, c.id)} onFocus=${() => focused(c.id, pos)}>
       <div class="line">
         <span class="name" title=${name}>${name}</span>
-        ${c.contact.verified === false
-          ? html`<span class="chip unverified" title="typed by the visitor, not verified">unverified</span>` : null}
-        ${c.channel ? html`<span class="where">${c.channel}</span>` : null}
-        ${at ? html`<${Ago} at=${at} />` : null}
+        <span class="meta">${where}${where && at ? " · " : ""}${at ? html`<${Ago} at=${at} />` : null}</span>
       </div>
       <div class="preview" title=${[c.subject, c.preview].filter(Boolean).join(" — ") || undefined}>${c.subject
         ? html`<span class="subject">${c.subject}</span>${c.preview ? " — " : ""}` : null}${c.preview || ""}</div>
@@ -134,7 +133,8 @@ class Item extends Component {
         ${people && people.length ? html`<span class="chip viewers">${withWhom(people)}</span>` : null}
         ${holds ? html`<span class="chip status">${holder(c, meId)}</span>` : null}
         ${reason ? html`<span class="chip reason">${reason}</span>` : null}
-        ${c.language ? html`<span class="chip language">${c.language}</span>` : null}
+        ${c.contact.verified === false
+          ? html`<span class="chip unverified" title="typed by the visitor, not verified">unverified</span>` : null}
         ${labels.map((l) => html`<span class="chip label">${l}</span>`)}
         ${entry ? html`<span class="why">${entry.explanation}</span>` : null}
       </div>
