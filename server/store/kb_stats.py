@@ -197,13 +197,16 @@ async def unanswered(
                      FROM kb_article_outcomes o JOIN conversations c ON c.id = o.conversation_id
                     WHERE o.brand_id = $1 AND o.outcome = 'not_helpful'
                       AND c.anonymised_at IS NULL) found
-               ORDER BY conversation_id, asked_by)
+               ORDER BY conversation_id, asked_by),
+           -- The latest only: each costs a look-up of its message and a scan of the brand's
+           -- chunks in its language.
+           latest AS (SELECT * FROM asked ORDER BY asked_by DESC LIMIT $5)
            SELECT q.id, a.conversation_id, q.text, q.language, a.reason, q.created_at,
                   q.embedding,
                   (SELECT max(1 - (k.embedding <=> q.embedding)) FROM kb_chunks k
                      JOIN kb_articles p ON p.id = k.article_id AND p.status = 'published'
                     WHERE k.brand_id = $1 AND k.language = q.language AND k.model = $4) AS best
-             FROM asked a
+             FROM latest a
              JOIN LATERAL (
                  SELECT m.id, m.text, m.created_at, e.embedding,
                         coalesce(m.language, c.language) AS language
