@@ -62,15 +62,17 @@ class Gap:
 class _Group:
     members: list[Question] = field(default_factory=list)
     total: NDArray[np.float32] | None = None
+    # The normalised mean, kept as members join: every question is compared with every centre.
+    unit: NDArray[np.float32] | None = None
 
     def centre(self) -> NDArray[np.float32]:
-        assert self.total is not None
-        norm = float(np.linalg.norm(self.total))
-        return self.total / norm if norm else self.total
+        assert self.unit is not None
+        return self.unit
 
     def add(self, question: Question) -> None:
         self.members.append(question)
         self.total = question.vector.copy() if self.total is None else self.total + question.vector
+        self.unit = _unit(self.total)
 
 
 def unanswered(
