@@ -211,6 +211,12 @@ async def test_an_agent_inserts_a_suggested_article_with_hash_and_marks_it_resol
             )
             == 1
         )
+        # An order number is no search.
+        await reply.focus()
+        await page.keyboard.type("order #10234")
+        await expect(reply).to_have_value("order #10234")
+        await expect(page.locator("#kb-insert-box")).to_be_empty()
+        await reply.fill("")
         await card.locator(".kb-mark").click()
         await expect(card.locator(".kb-resolved")).to_have_text("✓ Resolved it")
         assert console.refused == []

@@ -108,10 +108,11 @@ let searchTimer = null;
 let searched = 0;
 let dismissed = null;
 
-// "#words" ending at the caret, after the start of the box or a space.
+// "#words" ending at the caret, after the start of the box or a space. A digit right after
+// the "#" is an order number ("order #10234"), not a search.
 function queryAt(field) {
   const head = field.value.slice(0, field.selectionStart);
-  const match = /(^|\s)#([^#\n]{0,80})$/.exec(head);
+  const match = /(^|\s)#((?:[^\s\d#][^#\n]{0,79})?)$/.exec(head);
   return match ? { query: match[2], from: head.length - match[2].length - 1 } : null;
 }
 
