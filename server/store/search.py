@@ -10,9 +10,9 @@ english, french, or simple for the others), so a query is looked for in each of 
 "orders" finds "order" in English, "livraisons" finds "livraison" in French, and a word no
 stemmer knows still matches as it is written. Each side is also compared with its accents
 taken off ("telephone" finds "téléphone"). The distinct readings are ORed into one tsquery,
-so one GIN scan answers. The price of ORing: a message matches when any of the three readings of the
-query matches it, so ``-word`` excludes it only if every reading does; with an inflected word
-it may not ("order -refunds": the simple reading looks for "order" without "refunds" as
+so one GIN scan answers. The price of ORing: a message matches when any reading of the query
+matches it, so ``-word`` excludes it only if every reading does; with an inflected word it
+may not ("order -refunds": the simple reading looks for "order" without "refunds" as
 written, and an English message "order refund" has the stem "refund"). The singular form,
 which every configuration leaves as it is, excludes as expected.
 
