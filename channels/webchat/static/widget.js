@@ -34,7 +34,10 @@
       code: "The 6-digit code", confirm: "Confirm",
       rate: "Rate this conversation", stars: "{n} out of 5", comment: "A comment (optional)",
       sendRating: "Send rating", rated: "Thank you for your rating.", messages: "Messages",
-      newMessage: "{who}: {text}"
+      newMessage: "{who}: {text}",
+      articles: "Suggested articles", newTab: "(opens in a new tab)", helped: "Did this answer your question?",
+      yes: "Yes", no: "No", yesLabel: "Yes, this answered my question",
+      noLabel: "No, this did not answer my question"
     },
     fr: {
       title: "Discutons", chat: "Discuter", close: "Fermer la discussion", connecting: "connexion…",
@@ -49,7 +52,10 @@
       code: "Le code à 6 chiffres", confirm: "Confirmer",
       rate: "Notez cette conversation", stars: "{n} sur 5", comment: "Un commentaire (facultatif)",
       sendRating: "Envoyer la note", rated: "Merci pour votre note.", messages: "Messages",
-      newMessage: "{who} : {text}"
+      newMessage: "{who} : {text}",
+      articles: "Articles suggérés", newTab: "(s'ouvre dans un nouvel onglet)",
+      helped: "Cela répond-il à votre question ?", yes: "Oui", no: "Non",
+      yesLabel: "Oui, cela répond à ma question", noLabel: "Non, cela ne répond pas à ma question"
     }
   };
   function pick(tag) { tag = (tag || "").toLowerCase().slice(0, 2); return WORDS[tag] ? tag : null; }
@@ -246,7 +252,8 @@
     var bubble = el("div", "sb-msg sb-" + message.author_kind);
     bubble.dataset.author = message.author_kind;
     bubble.dataset.seq = message.seq;
-    if (message.text) bubble.appendChild(el("div", "sb-text", message.text));
+    if (message.kb) bubble.appendChild(articleCards(message));
+    else if (message.text) bubble.appendChild(el("div", "sb-text", message.text));
     (message.attachments || []).forEach(function (file) {
       var link = el("button", "sb-file", file.filename + " (" + Math.max(1, Math.round(file.size / 1024)) + " KB)");
       link.type = "button";
@@ -265,12 +272,69 @@
     var pending = message.client_id && list.querySelector('[data-client-id="' + message.client_id + '"]');
     if (pending) pending.remove();
     survey(message, item);
+    // Anything said after the bot's articles answers or passes their question.
+    if (kbAsk && message.id > kbAsk.messageId) { kbAsk.group.remove(); kbAsk = null; }
     list.scrollTop = list.scrollHeight;
     if (live && message.author_kind !== "customer") {
       var note = el("p", "", t("newMessage", { who: authorOf(message), text: message.text }));
       announcer.appendChild(note);
       while (announcer.childNodes.length > 3) announcer.removeChild(announcer.firstChild);
     }
+  }
+
+  // ---- the bot's knowledge-base answer: article cards (title linked to the help center,
+  // a short excerpt) and "Did this answer your question?" with yes and no, sent as the word a
+  // typed answer would be, so every channel's answer takes the same path. Every text is set
+  // with textContent; a link is kept only if it is http(s). ----
+  var kbAsk = null;  // {messageId, group}: the yes/no of the latest answer, still unanswered
+  function articleCards(message) {
+    var kb = message.kb;
+    var box = el("div", "sb-text sb-kb");
+    box.dataset.sb = "kb";
+    box.appendChild(el("p", "sb-kb-intro", kb.intro || ""));
+    var cards = el("ul", "sb-articles");
+    cards.setAttribute("aria-label", t("articles"));
+    (kb.articles || []).forEach(function (a) {
+      var card = el("li", "sb-article");
+      card.dataset.sb = "article";
+      var title = el(/^https?:\/\//i.test(a.url || "") ? "a" : "span", "sb-article-title", a.title);
+      if (title.tagName === "A") {
+        title.href = a.url;
+        title.target = "_blank";
+        title.rel = "noopener noreferrer";
+        title.appendChild(el("span", "sb-sr-only", " " + t("newTab")));
+      }
+      card.appendChild(title);
+      if (a.excerpt) card.appendChild(el("p", "sb-excerpt", a.excerpt));
+      cards.appendChild(card);
+    });
+    box.appendChild(cards);
+    var latest = !Object.keys(shown).some(function (id) { return +id > message.id; });
+    if (latest && message.conversation_id === state.conversation_id) {
+      var group = el("div", "sb-kb-ask");
+      group.setAttribute("role", "group");
+      group.dataset.sb = "kb-ask";
+      var question = el("p", "sb-kb-question", t("helped"));
+      question.id = "sb-kb-q-" + message.id;
+      group.setAttribute("aria-labelledby", question.id);
+      group.appendChild(question);
+      ["yes", "no"].forEach(function (answer) {
+        var b = el("button", "sb-kb-" + answer, t(answer));
+        b.type = "button";
+        b.dataset.sb = "kb-" + answer;
+        b.setAttribute("aria-label", t(answer + "Label"));
+        b.addEventListener("click", function () {
+          sendText(t(answer));
+          group.remove();
+          kbAsk = null;
+          input.focus();
+        });
+        group.appendChild(b);
+      });
+      box.appendChild(group);
+      kbAsk = { messageId: message.id, group: group };
+    }
+    return box;
   }
 
   // ---- the rating question: buttons 1-5 and an optional comment, sent as the number a

@@ -6,6 +6,7 @@ import { SuggestedArticles } from "./articles.js";
 import { amount, day, reasonText, signed, when } from "./format.js";
 import { context } from "./store.js";
 import { LookAlikes, ProfileDetails, ProfileEditor } from "./profile.js";
+import { ShownArticles } from "./shown_articles.js";
 import { HandoffSummary } from "./summary.js";
 import { html } from "./ui.js";
 
@@ -143,6 +144,7 @@ export function CustomerContext() {
     <${Rating} csat=${data.csat} />
     <${CustomerCard} customer=${data.customer} />
     <${Handoff} handoff=${data.handoff} />
+    <${ShownArticles} articles=${data.articles} />
     <${SuggestedArticles} />
     <${Sentiment} points=${data.sentiment} />
     <${Past} conversations=${data.conversations} />

@@ -13,6 +13,8 @@ const REASONS = {
   press: "press enquiry", data_rights: "data-rights request (GDPR)",
   negotiation: "negotiation or exception", repeated_contact: "contacted us before",
   frustration: "frustrated customer", complex_first_message: "involved first message",
+  // After the bot's knowledge-base answer (routing/knowledge.py).
+  kb_not_helpful: "articles did not help", kb_no_answer: "no article answered",
 };
 
 export function reasonText(reason) {
