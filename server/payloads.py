@@ -128,6 +128,14 @@ class ConversationView(TypedDict):
     subject: str | None
 
 
+class BrandShare(TypedDict):
+    """An agent's teams and load in one brand."""
+
+    teams: list[str]
+    team_ids: list[str]
+    load: int
+
+
 class AgentView(TypedDict):
     """An agent as the console's roster shows them."""
 
@@ -144,6 +152,9 @@ class AgentView(TypedDict):
     teams: list[str]
     team_ids: list[str]
     skills: list[str]
+    # brand id -> their teams and load there: only on an agent.updated event, from which the
+    # console hub keeps, for each console, the brands that console shares with the agent.
+    brands: NotRequired[dict[str, BrandShare]]
 
 
 class DeliveryView(TypedDict):

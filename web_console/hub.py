@@ -242,6 +242,8 @@ class ConsoleHub:
                 continue
             if left is not None and not (now and access.may_see(client.agent, now)):
                 client.push(left)
+            elif agent_view is not None:
+                client.push(_colleague_frame(frame, agent_view, client.agent))
             else:
                 client.push(frame)
 
@@ -371,8 +373,12 @@ class ConsoleHub:
             for event in page:
                 where = places.get(event.get("conversation_id") or "")
                 view = None if event.get("conversation_id") else event["data"].get("agent")
-                if _may_receive(client.agent, event, where, where, view):
-                    client.push({"type": "event", **event})
+                if not _may_receive(client.agent, event, where, where, view):
+                    continue
+                frame = {"type": "event", **event}
+                if view is not None:
+                    frame = _colleague_frame(frame, view, client.agent)
+                client.push(frame)
             sent += len(page)
             if len(page) < REPLAY_PAGE:
                 break
@@ -387,6 +393,22 @@ class ConsoleHub:
                 "replayed_after": last_event_id,
             }
         )
+
+
+def _colleague_frame(frame: dict[str, Any], view: dict[str, Any], agent: Agent) -> dict[str, Any]:
+    """An agent.updated frame as one console may see it: the colleague's roles, teams and
+    load in the brands that console's agent works in, not in the colleague's other brands;
+    the agent themselves and admins see all of it. The per-brand shares never leave."""
+    shown = {k: v for k, v in view.items() if k != "brands"}
+    shares: dict[str, Any] = view.get("brands") or {}
+    if not agent.admin and view.get("id") != agent.id:
+        mine = set(agent.roles)
+        shown["roles"] = {b: r for b, r in (view.get("roles") or {}).items() if b in mine}
+        kept = [shares[b] for b in sorted(shares) if b in mine]
+        shown["teams"] = [t for share in kept for t in share["teams"]]
+        shown["team_ids"] = [t for share in kept for t in share["team_ids"]]
+        shown["load"] = sum(int(share["load"]) for share in kept)
+    return {**frame, "data": {**frame["data"], "agent": shown}}
 
 
 def _may_receive(

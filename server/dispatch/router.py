@@ -415,11 +415,11 @@ class Router:
             await roster.set_agent_status(conn, agent_id, status)
         if status == "offline":
             await self.requeue_unanswered(agent_id)
-        view = await self.agent_view(agent_id)
+        view = await self.agent_view(agent_id, per_brand=True)
         await self._bus.publish(Event(events.AGENT_UPDATED, "", {"agent": view}))
         if status == "online":
             self.wake()
-        return view
+        return without_brands(view)
 
     @staticmethod
     def _may_act(conv: store.ConversationRow, agent_id: str) -> None:
@@ -430,9 +430,11 @@ class Router:
 
     # ---- views ----
 
-    async def agent_view(self, agent_id: str) -> AgentView:
+    async def agent_view(self, agent_id: str, *, per_brand: bool = False) -> AgentView:
+        """The agent as the console shows them; ``per_brand`` (for an agent.updated event)
+        adds their teams and load brand by brand."""
         async with self._pool.acquire() as conn:
-            views = await roster.agent_views(conn, agent_id)
+            views = await roster.agent_views(conn, agent_id, per_brand=per_brand)
         if not views:
             raise NotFound(f"no agent {agent_id}")
         return views[0]
@@ -526,3 +528,10 @@ class Router:
     async def _publish(self, stored: list[Event]) -> None:
         for event in stored:
             await self._bus.publish(event)
+
+
+def without_brands(view: AgentView) -> AgentView:
+    """The view without its per-brand shares (what an HTTP answer carries)."""
+    shown = view.copy()
+    shown.pop("brands", None)
+    return shown

@@ -183,6 +183,6 @@ class Sweeps:
             log.info("agent gone past the grace period; marked away", agent=agent_id)
             requeued = await self._router.requeue_unanswered(agent_id)
             self._metrics.requeued.inc(requeued)
-            view = await self._router.agent_view(agent_id)
+            view = await self._router.agent_view(agent_id, per_brand=True)
             await self._bus.publish(Event(events.AGENT_UPDATED, "", {"agent": view}))
         return gone

@@ -20,13 +20,39 @@ def _uuid(value: str, what: str) -> UUID:
         raise NotFound(f"no {what} {value!r}") from None
 
 
+# An agent's teams and load in each brand they work in (for agent.updated events).
+_PER_BRAND = """
+    (SELECT coalesce(jsonb_object_agg(w.brand_id::text, jsonb_build_object(
+                'teams', coalesce((SELECT array_agg(t.slug ORDER BY t.slug)
+                                     FROM team_members tm JOIN teams t ON t.id = tm.team_id
+                                    WHERE tm.agent_id = a.id AND t.brand_id = w.brand_id), '{}'),
+                'team_ids', coalesce((SELECT array_agg(t.id::text ORDER BY t.slug)
+                                        FROM team_members tm JOIN teams t ON t.id = tm.team_id
+                                       WHERE tm.agent_id = a.id AND t.brand_id = w.brand_id),
+                                     '{}'),
+                'load', (SELECT count(*) FROM conversations c
+                          WHERE c.assignee_id = a.id AND c.status = 'assigned'
+                            AND c.brand_id = w.brand_id))), '{}')
+       FROM (SELECT r.brand_id FROM brand_roles r WHERE r.agent_id = a.id
+             UNION SELECT t.brand_id FROM team_members tm JOIN teams t ON t.id = tm.team_id
+                    WHERE tm.agent_id = a.id
+             UNION SELECT c.brand_id FROM conversations c
+                    WHERE c.assignee_id = a.id AND c.status = 'assigned') w) AS by_brand,
+"""
+
+
 async def agent_views(
-    conn: Conn, agent_id: str | None = None, *, brands: list[str] | None = None
+    conn: Conn,
+    agent_id: str | None = None,
+    *,
+    brands: list[str] | None = None,
+    per_brand: bool = False,
 ) -> list[AgentView]:
     """Agents as the console shows them: status, load and capacity, teams and skills; those
     holding a role in one of ``brands`` (ids) when given, admins included, and then only
     their load, teams and roles in those brands (a supervisor of one brand learns nothing of
-    another's teams through a colleague who also works there)."""
+    another's teams through a colleague who also works there). ``per_brand`` adds their
+    teams and load brand by brand, for an event each console sees its own share of."""
     rows = await conn.fetch(
         """SELECT a.id, a.name, a.email, a.role, a.status, a.capacity,
                   (SELECT count(*) FROM conversations c
@@ -43,6 +69,7 @@ async def agent_views(
                   coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM agent_skills s
                              WHERE s.agent_id = a.id), '{}') AS skills,
                   """
+        + (_PER_BRAND if per_brand else "")
         + ROLES_COLUMN
         + """
              FROM agents a
@@ -54,7 +81,7 @@ async def agent_views(
         _uuid(agent_id, "agent") if agent_id else None,
         None if brands is None else [UUID(b) for b in brands],
     )
-    return [
+    views: list[AgentView] = [
         {
             "id": str(r["id"]),
             "name": r["name"],
@@ -72,6 +99,17 @@ async def agent_views(
         }
         for r in rows
     ]
+    if per_brand:
+        for view, r in zip(views, rows, strict=True):
+            view["brands"] = {
+                brand: {
+                    "teams": list(share["teams"]),
+                    "team_ids": list(share["team_ids"]),
+                    "load": int(share["load"]),
+                }
+                for brand, share in r["by_brand"].items()
+            }
+    return views
 
 
 async def agent_status(conn: Conn, agent_id: str) -> str:

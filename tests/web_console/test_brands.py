@@ -7,6 +7,7 @@ from __future__ import annotations
 import orjson
 
 from server.services import demo
+from server.store import organisation as org
 from tests.harness import RunningServer
 from tests.web_console.brands import message_from, person, signed_in, two_brands
 from tests.web_console.console_client import console_socket
@@ -87,3 +88,34 @@ async def test_the_console_socket_carries_only_the_events_of_conversations_the_a
             break
     await ws.close()
     await noor.aclose()
+
+
+async def test_a_colleague_of_two_brands_shows_each_console_only_their_shared_brand(
+    server: RunningServer,
+) -> None:
+    """An agent.updated event names the colleague's roles, teams and load; a console of one
+    brand sees those of that brand only, not the colleague's work for another brand."""
+    _shop, outdoor = await two_brands(server)
+    both = await person(server, demo.BRAND_SLUG, "agent", ["billing"])
+    async with server.services.pool.acquire() as conn:
+        await org.update_agent(conn, both, teams=["support"], brand=demo.OTHER_BRAND_SLUG)
+    noor = await signed_in(
+        server, await person(server, demo.OTHER_BRAND_SLUG, "agent", ["support"])
+    )
+    ws, _hello = await console_socket(server, noor, 0)
+    colleague = await signed_in(server, both)
+    assert (await colleague.post("/console/api/me/status", json={"status": "away"})).is_success
+    while True:
+        frame = orjson.loads(await ws.recv())
+        if frame.get("name") == "agent.updated" and frame["data"]["agent"]["email"] == both:
+            break
+    seen = frame["data"]["agent"]
+    outdoor_id = (await noor.get(f"/console/api/conversations/{outdoor.conversation_id}")).json()[
+        "brand_id"
+    ]
+    assert list(seen["roles"]) == [outdoor_id]
+    assert seen["teams"] == ["support"]
+    assert "brands" not in seen
+    await ws.close()
+    await noor.aclose()
+    await colleague.aclose()
