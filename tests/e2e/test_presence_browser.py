@@ -1,5 +1,6 @@
 """Two agents in two browsers: each sees the other open and type in the same conversation,
-in the list and above the reply box."""
+on its list item and in its header; the list item keeps it when it is drawn again (the
+customer writes), and both go when the colleague's tab closes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from server.services import demo
 from tests.e2e.test_brands_browser import sign_in
 from tests.e2e.test_browser import SHOTS
 from tests.harness import RunningServer
-from tests.web_console.brands import PASSWORD, person, two_brands
+from tests.web_console.brands import PASSWORD, message_from, person, two_brands
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +34,17 @@ async def test_two_agents_see_each_other_in_one_conversation(
     await expect(lea_page.locator("#conversations li .viewers")).to_have_text(
         "with supervisor of demo"
     )
+    # The customer writes: the item is drawn again with the new preview, and keeps its badge.
+    item = lea_page.locator("#conversations li", has_text="supervisor of demo")
+    await item.evaluate("li => { li.dataset.kept = 'yes'; }")
+    await message_from(site, demo.WEBCHAT_INBOX, shop, "any news about the parcel?")
+    await expect(item.locator(".preview")).to_have_text("any news about the parcel?")
+    await expect(item.locator(".viewers")).to_have_text("with supervisor of demo")
+    await expect(item).to_have_attribute("data-kept", "yes")  # one item redrawn, not replaced
     await sam_page.fill("#reply", "Let me check the parcel")
     await expect(lea_page.locator("#presence")).to_contain_text("supervisor of demo is typing…")
+    await expect(item.locator(".viewers")).to_have_text("with supervisor of demo (typing)")
     await lea_page.screenshot(path=str(SHOTS / "console-presence.png"))
     await sam_page.context.close()
     await expect(lea_page.locator("#presence")).to_be_hidden()
-    _ = shop
+    await expect(lea_page.locator("#conversations .viewers")).to_have_count(0)

@@ -92,8 +92,10 @@ function withWhom(people) {
 }
 
 // One conversation, in three lines of fixed height (as Chatwoot and Intercom draw them): who,
-// on which channel and language, and when; what they said last (the subject first, for mail); its chips, on one line that
-// the least telling give way on (cut short with "…"; the whole line in its title). Its props
+// on which channel, and when; what they said last (a mail's subject first); its
+// chips, on one line, in the order of what matters most (score, deadline, who else is here,
+// who holds it, why it was handed over, the queue's explanation, labels, "unverified", the language): those
+// that do not fit are left out (console.css), all of them in the line's title. Its props
 // are the store's objects: unchanged, they are the same objects, and the item is not drawn
 // again (it reads no signal itself; Sla and Ago do, for the clock).
 class Item extends Component {
@@ -108,12 +110,11 @@ class Item extends Component {
     const name = visitor(c);
     const reason = c.status !== "bot" && c.handoff_reason ? reasonText(c.handoff_reason) : "";
     const labels = c.labels || [];
-    const where = [c.channel, c.language].filter(Boolean).join(" · ");
     const chips = [
       entry ? `priority ${entry.score}` : "",
       people && people.length ? withWhom(people) : "",
-      holder(c, meId), reason, c.contact.verified === false ? "unverified" : "", ...labels,
-      entry ? entry.explanation : "",
+      holder(c, meId), reason, entry ? entry.explanation : "", ...labels,
+      c.contact.verified === false ? "unverified" : "", c.language ? `language ${c.language}` : "",
     ].filter(Boolean).join(" · ");
     const at = c.last_message_at || c.updated_at;
     return html`<li class=${active ? "active" : ""} data-conversation-id=${c.id}
@@ -122,7 +123,7 @@ class Item extends Component {
         onClick=${() => opener(c.id)} onKeyDown=${(ev) => keys(ev, c.id)} onFocus=${() => focused(c.id, pos)}>
       <div class="line">
         <span class="name" title=${name}>${name}</span>
-        <span class="meta">${where}${where && at ? " · " : ""}${at ? html`<${Ago} at=${at} />` : null}</span>
+        <span class="meta">${c.channel || ""}${c.channel && at ? " · " : ""}${at ? html`<${Ago} at=${at} />` : null}</span>
       </div>
       <div class="preview" title=${[c.subject, c.preview].filter(Boolean).join(" — ") || undefined}>${c.subject
         ? html`<span class="subject">${c.subject}</span>${c.preview ? " — " : ""}` : null}${c.preview || ""}</div>
@@ -133,10 +134,11 @@ class Item extends Component {
         ${people && people.length ? html`<span class="chip viewers">${withWhom(people)}</span>` : null}
         ${holds ? html`<span class="chip status">${holder(c, meId)}</span>` : null}
         ${reason ? html`<span class="chip reason">${reason}</span>` : null}
+        ${entry ? html`<span class="why">${entry.explanation}</span>` : null}
+        ${labels.map((l) => html`<span class="chip label">${l}</span>`)}
         ${c.contact.verified === false
           ? html`<span class="chip unverified" title="typed by the visitor, not verified">unverified</span>` : null}
-        ${labels.map((l) => html`<span class="chip label">${l}</span>`)}
-        ${entry ? html`<span class="why">${entry.explanation}</span>` : null}
+        ${c.language ? html`<span class="chip language">${c.language}</span>` : null}
       </div>
     </li>`;
   }
