@@ -101,7 +101,7 @@ def article_view(article: Article) -> ArticleView:
 
 
 def _author(agent: Agent) -> Author:
-    return Author(UUID(agent.id), agent.name)
+    return Author(UUID(agent.id), agent.name, agent.email)
 
 
 def _draft(change: ArticleChange) -> Draft:
@@ -281,7 +281,7 @@ async def delete_article(request: Request) -> Response:
     """
     agent = await current_agent(request)
     article = await _writable(request, agent)
-    await knowledge_base(request).delete(article.id)
+    await knowledge_base(request).delete(article.id, _author(agent))
     return Response(status_code=204)
 
 

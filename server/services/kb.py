@@ -19,7 +19,7 @@ from routing.knowledge import Found
 from server.errors import InvalidInput, NotFound
 from server.services import kb_markdown
 from server.services.embedder import TextEmbedder
-from server.store import Pool
+from server.store import Conn, Pool, audit
 from server.store import kb as store
 from server.store.kb import Article, Draft, Hit, Mode, Status, Version
 
@@ -42,6 +42,28 @@ class Author:
 
     id: UUID | None
     name: str
+    # How the audit log names them (a console user's email); the name when not given.
+    label: str = ""
+
+
+async def _audited(conn: Conn, action: str, article: Article, author: Author) -> None:
+    """The audit log's entry for a change of an article, in the change's transaction."""
+    await audit.record(
+        conn,
+        action=action,
+        actor_id=str(author.id) if author.id else None,
+        actor_label=author.label or author.name,
+        brand_id=str(article.brand_id),
+        target_kind="kb_article",
+        target_id=str(article.id),
+        detail={
+            "title": article.title,
+            "language": article.language,
+            "slug": article.slug,
+            "version": article.version,
+            "status": article.status,
+        },
+    )
 
 
 def slugify(title: str) -> str:
@@ -110,10 +132,13 @@ class KnowledgeBase:
             )
             await store.replace_chunks(conn, article_id, self.model, chunks)
             saved = await store.article(conn, article_id)
-        assert saved is not None
+            assert saved is not None
+            await _audited(conn, "kb.article_created", saved, author)
         return saved
 
-    async def update(self, article_id: UUID, draft: Draft, author: Author) -> Article:
+    async def update(
+        self, article_id: UUID, draft: Draft, author: Author, *, action: str = "kb.article_saved"
+    ) -> Article:
         """The article's next version (the previous one stays in its versions)."""
         draft = checked(draft)
         chunks = await self._chunk_rows(draft)
@@ -123,7 +148,8 @@ class KnowledgeBase:
             await store.update_article(conn, article_id, draft, author.id, author.name)
             await store.replace_chunks(conn, article_id, self.model, chunks)
             saved = await store.article(conn, article_id)
-        assert saved is not None
+            assert saved is not None
+            await _audited(conn, action, saved, author)
         return saved
 
     async def put(
@@ -161,7 +187,8 @@ class KnowledgeBase:
             current.tags,
             status,
         )
-        return await self.update(article_id, draft, author)
+        action = "kb.article_published" if status == "published" else "kb.article_unpublished"
+        return await self.update(article_id, draft, author, action=action)
 
     async def get(self, article_id: UUID) -> Article:
         async with self._pool.acquire() as conn:
@@ -222,10 +249,12 @@ class KnowledgeBase:
         async with self._pool.acquire() as conn:
             return await store.versions(conn, article_id)
 
-    async def delete(self, article_id: UUID) -> None:
-        async with self._pool.acquire() as conn:
-            if not await store.delete_article(conn, article_id):
+    async def delete(self, article_id: UUID, author: Author) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            article = await store.article(conn, article_id)
+            if article is None or not await store.delete_article(conn, article_id):
                 raise NotFound("no such article")
+            await _audited(conn, "kb.article_deleted", article, author)
 
     async def search(
         self,

@@ -186,3 +186,29 @@ async def test_any_question_text_searches_without_error(pool: asyncpg.Pool) -> N
     ]:
         for language in ("en", "fr", "de"):
             await base.search(demo.BRAND_SLUG, language, question)
+
+
+async def test_every_change_of_an_article_is_in_the_audit_log(pool: asyncpg.Pool) -> None:
+    base = kb(pool)
+    editor = Author(None, "Dana", "dana@example.test")
+    article = await base.create(demo.BRAND_SLUG, RETURNS, editor)
+    await base.update(article.id, RETURNS, editor)
+    await base.set_status(article.id, "draft", editor)
+    await base.set_status(article.id, "published", editor)
+    await base.delete(article.id, editor)
+    rows = await pool.fetch(
+        "SELECT action, actor_label, brand_id, target_id, detail FROM audit_log"
+        " WHERE target_kind = 'kb_article' AND target_id = $1 ORDER BY id",
+        str(article.id),
+    )
+    assert [r["action"] for r in rows] == [
+        "kb.article_created",
+        "kb.article_saved",
+        "kb.article_unpublished",
+        "kb.article_published",
+        "kb.article_deleted",
+    ]
+    assert {r["actor_label"] for r in rows} == {"dana@example.test"}
+    assert {r["brand_id"] for r in rows} == {article.brand_id}
+    assert [r["detail"]["version"] for r in rows] == [1, 2, 3, 4, 4]
+    assert rows[0]["detail"]["title"] == "Returning an item"
