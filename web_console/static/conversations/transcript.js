@@ -4,7 +4,7 @@
 // id): a live message.created adds one <li>, a delivery receipt redraws one. Customer text,
 // HTML mail included, is rendered as text, never parsed as markup.
 import { activities, conversations, directory, messages } from "./store.js";
-import { reasonText, when } from "../panel/format.js";
+import { reasonText } from "../panel/format.js";
 import { Component, html, render, useEffect, useRef } from "../panel/ui.js";
 
 function nameOf(who) {
@@ -47,7 +47,8 @@ function authorName(m) {
   return m.author_kind === "bot" ? "Bot" : "Switchboard";
 }
 
-// "10:15" today, "3 Dec 10:15" before.
+// "10:15" today, "3 Dec 10:15" before (messages and activities alike; the full date in the
+// title).
 function shortTime(iso) {
   const d = new Date(iso), now = new Date();
   const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -108,7 +109,7 @@ class Message extends Component {
 function Activity({ a }) {
   return html`<li class=${`activity ${a.kind}`} data-activity=${a.id} data-at=${a.created_at || ""}>
     <span class="what">${describe(a)}</span>
-    <time dateTime=${a.created_at || ""}>${when(a.created_at)}</time>
+    ${a.created_at ? html`<time dateTime=${a.created_at} title=${new Date(a.created_at).toLocaleString()}>${shortTime(a.created_at)}</time>` : null}
   </li>`;
 }
 
