@@ -57,7 +57,11 @@ def brand_list() -> None:
     async def read(conn: Conn) -> list[dict[str, Any]]:
         kept = {r.slug: r for r in await retention.retention(conn)}
         return [
-            {**b, **{name: getattr(kept[b["slug"]], name) for name in retention.SETTINGS}}
+            {
+                **b,
+                **{name: getattr(kept[b["slug"]], name) for name in retention.SETTINGS},
+                "retention_action": kept[b["slug"]].retention_action,
+            }
             for b in await org.brands(conn)
         ]
 
@@ -83,6 +87,13 @@ def brand_set(
     files_retention_days: Annotated[
         str | None, _retention_option("Delete raw mail and attached files after this long.")
     ] = None,
+    retention_action: Annotated[
+        str | None,
+        typer.Option(
+            help="What happens to conversations past --retention-days: 'anonymise' (the"
+            " default: messages replaced, the conversation kept for the figures) or 'delete'."
+        ),
+    ] = None,
 ) -> None:
     """Create or change a brand (docs/privacy.md says what retention does)."""
     options = {
@@ -100,7 +111,16 @@ def brand_set(
             )
             brand_id = await org.brand_id(conn, slug)
             brand |= await retention.set_retention(conn, brand_id, kept)
-            detail = given(name=name, business_hours=hours, language=language)
+            if retention_action is not None:
+                brand["retention_action"] = await retention.set_retention_action(
+                    conn, brand_id, retention_action
+                )
+            detail = given(
+                name=name,
+                business_hours=hours,
+                language=language,
+                retention_action=retention_action,
+            )
             if no_hours:
                 detail["clear_business_hours"] = True
             await note(

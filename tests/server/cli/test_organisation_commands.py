@@ -44,8 +44,11 @@ async def test_brand_set_takes_the_retention_settings_and_is_audited(
         "forever",
         "--files-retention-days",
         "90",
+        "--retention-action",
+        "delete",
     )
     assert brand["language"] == "fr"
+    assert brand["retention_action"] == "delete"
     assert (
         brand["retention_days"],
         brand["events_retention_days"],
@@ -53,6 +56,7 @@ async def test_brand_set_takes_the_retention_settings_and_is_audited(
     ) == (365, None, 90)
     [listed] = _ok(dsn, "brand", "list")
     assert (listed["retention_days"], listed["files_retention_days"]) == (365, 90)
+    assert listed["retention_action"] == "delete"
 
     brand_id = str(await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG))
     [entry] = await _entries(pool)
@@ -65,6 +69,7 @@ async def test_brand_set_takes_the_retention_settings_and_is_audited(
     )
     assert entry["detail"] == {
         "language": "fr",
+        "retention_action": "delete",
         "retention_days": 365,
         "events_retention_days": None,
         "files_retention_days": 90,
@@ -74,6 +79,7 @@ async def test_brand_set_takes_the_retention_settings_and_is_audited(
     for option, value, says in [
         ("--retention-days", "soon", "--retention-days: a number of days, or 'forever'"),
         ("--files-retention-days", "0", "files_retention_days: a number of days from 1"),
+        ("--retention-action", "shred", "retention_action: anonymise or delete"),
     ]:
         refused = switchboard(
             dsn, "brand", "set", demo.BRAND_SLUG, "--name", "Renamed", option, value
