@@ -7,6 +7,8 @@ COPY channels channels
 COPY nlu nlu
 COPY routing routing
 COPY web_console web_console
+# The reports link to their definitions (server/http/analytics_definitions.py).
+COPY docs/metrics.md docs/metrics.md
 RUN pip install --no-cache-dir . \
  && useradd --system --home /app switchboard
 USER switchboard

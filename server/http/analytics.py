@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from server.http import analytics_query as q
 from server.http import analytics_tables as tables
+from server.http.analytics_definitions import definitions
 from server.http.inputs import services
 from server.http.responses import JSON
 from server.store import analytics, analytics_live
@@ -288,6 +289,7 @@ _document(summary, series, breakdown, heat_map, reasons, ratings, conversations,
 BRAND = "/api/analytics/brands/{brand}"
 routes = [
     Route("/api/analytics/brands", brands, methods=["GET"]),
+    Route("/api/analytics/definitions", definitions, methods=["GET"]),
     Route(f"{BRAND}/summary", summary, methods=["GET"]),
     Route(f"{BRAND}/series", series, methods=["GET"]),
     Route(f"{BRAND}/breakdown", breakdown, methods=["GET"]),

@@ -133,6 +133,7 @@ CONSOLE = {
     ("POST", "/console/api/kb/preview"): "session",
     ("GET", "/console/api/kb/search"): "kb-read",
     ("GET", "/console/api/analytics/brands"): "report",
+    ("GET", "/console/api/analytics/definitions"): "session",
     ("GET", "/console/api/analytics/brands/{brand}/summary"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/series"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/breakdown"): "reports",

@@ -90,7 +90,7 @@ function setView(v) {
     b.setAttribute("aria-selected", String(b.dataset.view === v));
   });
   // The areas that take the main pane (people.js, knowledge/) hide the list and the transcript.
-  var area = v === "people" || v === "knowledge";
+  var area = v === "people" || v === "knowledge" || v === "analytics";
   $("conversations").hidden = v === "supervisor" || area;
   $("supervisor").hidden = v !== "supervisor";
   document.dispatchEvent(new CustomEvent("console:view", { detail: v }));
@@ -181,7 +181,7 @@ function openConversation(id) {
 // Other modules ask for a conversation to be opened (a mention's toast: panel/notes.js).
 // From an area without the transcript (the Knowledge area's conversations), the list first.
 document.addEventListener("console:show", function (ev) {
-  if (["supervisor", "people", "knowledge"].indexOf(store.view.value) >= 0) setView("open");
+  if (["supervisor", "people", "knowledge", "analytics"].indexOf(store.view.value) >= 0) setView("open");
   openConversation(ev.detail);
 });
 // Other modules speak on the socket through this (presence.js: what this console views).

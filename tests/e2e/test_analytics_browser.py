@@ -1,0 +1,120 @@
+"""The Analytics area in a real Chromium, over the scripted history of the store's tests: a
+supervisor opens it by keyboard, picks the history's week, sees the figures, the volume chart
+and its table, changes the breakdown, downloads a CSV, clicks a bar and opens a conversation
+behind it in the console; an agent gets no Analytics tab. Screenshots at 1280 and 390 px
+(var/screenshots/analytics-*.png). The CSP refuses nothing on the way."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from server.services import demo
+from tests.e2e.test_browser import SHOTS
+from tests.e2e.test_context_panel import console_page, contexts
+from tests.harness import RunningServer
+from tests.server.store.history import write
+from tests.server.store.test_analytics import STORIES
+from tests.web_console.brands import PASSWORD, person
+
+pytestmark = pytest.mark.browser
+__all__ = ["contexts"]  # the fixture, imported for this module's tests
+
+
+async def seeded(site: RunningServer) -> None:
+    await demo.seed_other_brand(site.services.pool)
+    async with site.services.pool.acquire() as conn:
+        for story in STORIES:
+            await write(conn, story)
+
+
+async def the_history_week(page: Page) -> None:
+    tab = page.locator("#analytics-tab")
+    await expect(tab).to_be_visible()
+    await tab.focus()
+    await page.keyboard.press("Enter")
+    area = page.locator("#analytics-area")
+    await expect(area).to_be_visible()
+    await page.locator("#analytics-from").fill("2026-03-02")
+    await page.locator("#analytics-to").fill("2026-03-08")
+    volume = page.locator("#analytics-volume .analytics-table tbody tr")
+    await expect(volume).to_have_count(3)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversation(
+    browser: Browser, site: RunningServer, contexts: list[BrowserContext], width: int
+) -> None:
+    await seeded(site)
+    supervisor = await person(site, demo.BRAND_SLUG, "supervisor")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    console = await console_page(browser, contexts, width, 900)
+    page = console.page
+    await console.sign_in(site.base_url, supervisor, PASSWORD)
+    await the_history_week(page)
+
+    tiles = page.locator(".analytics-tiles.headline")
+    await expect(tiles.locator(".analytics-tile", has_text="Conversations")).to_contain_text("5")
+    await expect(tiles.get_by_text("10 min 0 s")).to_be_visible()  # FRT (human) median: 600 s
+    # Containment: the bot-only conversations, quiet for months by now (2 of 5).
+    await expect(tiles.get_by_text("40.0 %")).to_be_visible()
+    await expect(page.locator("#analytics-volume canvas").first).to_be_visible()
+    first_day = page.locator("#analytics-volume .analytics-table tbody tr").first
+    await expect(first_day.locator("th")).to_have_text("2026-03-02")
+    await expect(first_day.locator("td").first).to_have_text("3")
+
+    # The breakdown picker changes the table; its CSV downloads with the same rows.
+    await page.locator("#analytics-by").select_option("channel")
+    breakdown = page.locator("#analytics-breakdown .analytics-table tbody tr")
+    await expect(breakdown.first.locator("th")).to_have_text("webchat")
+    href = await page.locator("#analytics-breakdown a.csv").get_attribute("href")
+    assert href is not None
+    assert "format=csv" in href
+    answer = await page.request.get(site.base_url + href)
+    assert answer.ok
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "email" in await answer.text()
+
+    # The area scrolls inside the page: a picture of each part, as a supervisor scrolls.
+    for part in ("volume", "speed", "quality", "sla", "breakdown"):
+        await page.locator(f"#analytics-{part}").scroll_into_view_if_needed()
+        await page.screenshot(path=str(SHOTS / f"analytics-{part}-{width}.png"))
+    await page.locator("#analytics-area h2").scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / f"analytics-{width}.png"))
+
+    # A click on the first day's bar lists its three conversations.
+    over = page.locator("#analytics-volume .u-over")
+    await over.scroll_into_view_if_needed()
+    await over.click(position={"x": 3, "y": 40})
+    drill = page.locator("#analytics-drill")
+    await expect(drill.get_by_role("status")).to_have_text("1 to 3 of 3")
+    await expect(page.locator("#analytics-drill-title")).to_be_focused()
+    await page.screenshot(path=str(SHOTS / f"analytics-drill-{width}.png"), full_page=True)
+    first = drill.locator(".analytics-conversations button").first
+    await expect(first).to_contain_text("Customer 0")
+    await first.click()
+    await expect(page.locator("#analytics-area")).to_be_hidden()
+    await expect(page.locator("#thread-head")).to_contain_text("Customer 0")
+    assert console.refused == []
+
+
+async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboard(
+    browser: Browser, site: RunningServer, contexts: list[BrowserContext]
+) -> None:
+    await seeded(site)
+    supervisor = await person(site, demo.BRAND_SLUG, "supervisor")
+    console = await console_page(browser, contexts, 1280, 900)
+    page = console.page
+    await console.sign_in(site.base_url, supervisor, PASSWORD)
+    await the_history_week(page)
+    row = page.locator("#analytics-volume .analytics-table tbody tr").nth(1)
+    await row.get_by_role("button").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
+    assert console.refused == []
+
+    agent = await person(site, demo.BRAND_SLUG, "agent")
+    other = await console_page(browser, contexts, 1280, 900)
+    await other.sign_in(site.base_url, agent, PASSWORD)
+    await expect(other.page.locator("#knowledge-tab")).to_be_visible()
+    await expect(other.page.locator("#analytics-tab")).to_be_hidden()

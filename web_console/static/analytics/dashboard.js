@@ -1,0 +1,279 @@
+// The Analytics area: the pickers (brand, days, bucket, filter), the "now" figures, the
+// headline figures, then volume, speed, bot, quality, SLA, agents and a breakdown, each a
+// chart with its table under it (and a CSV of it), and the conversations behind a bar.
+// Definitions: docs/metrics.md, served at DEFINITIONS.
+import { html, useEffect, useRef } from "../panel/ui.js";
+import { Chart } from "./chart.js";
+import { bucketLabel, cell, columnName, duration, figureMap, rate, rating } from "./format.js";
+import * as store from "./store.js";
+import { ReportTable } from "./table.js";
+
+export const DEFINITIONS = "/console/api/analytics/definitions";
+const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+function Definition({ anchor, children }) {
+  return html`<a class="definition" href=${`${DEFINITIONS}#${anchor}`} target="_blank" rel="noopener">${children || "How it is counted"}<span class="visually-hidden"> (opens the definitions)</span></a>`;
+}
+
+function Pickers() {
+  const c = store.choice.value;
+  const brands = store.brands.value;
+  const [kind, key] = c.filter ? [c.filter.split(":")[0], c.filter.slice(c.filter.indexOf(":") + 1)] : ["", ""];
+  return html`
+    <form class="analytics-pickers" onSubmit=${(e) => e.preventDefault()} aria-label="Report choices">
+      ${brands.length > 1 && html`
+        <label>Brand
+          <select id="analytics-brand" value=${c.brand} onChange=${(e) => store.choose({ brand: e.target.value })}>
+            ${brands.map((b) => html`<option value=${b.slug}>${b.name}</option>`)}
+          </select>
+        </label>`}
+      <label>From <input id="analytics-from" type="date" value=${c.from} max=${c.to}
+        onChange=${(e) => e.target.value && store.choose({ from: e.target.value })} /></label>
+      <label>To <input id="analytics-to" type="date" value=${c.to} min=${c.from}
+        onChange=${(e) => e.target.value && store.choose({ to: e.target.value })} /></label>
+      <label>Per
+        <select id="analytics-bucket" value=${c.bucket} onChange=${(e) => store.choose({ bucket: e.target.value })}>
+          <option value="hour">hour</option><option value="day">day</option><option value="week">week</option>
+        </select>
+      </label>
+      <label>Only
+        <select id="analytics-filter-kind" value=${kind} onChange=${(e) => store.filterKind(e.target.value)}>
+          <option value="">every conversation</option>
+          ${store.BREAKDOWNS.map((b) => html`<option value=${b}>one ${b === "band" ? "priority band" : b}</option>`)}
+        </select>
+      </label>
+      ${kind && html`
+        <label>${kind === "band" ? "Priority band" : kind[0].toUpperCase() + kind.slice(1)}
+          <select id="analytics-filter-value" value=${key} onChange=${(e) => store.choose({ filter: `${kind}:${e.target.value}` })}>
+            ${store.filterValues.value.map((v) => html`<option value=${v.key}>${v.label}</option>`)}
+          </select>
+        </label>`}
+      <span class="analytics-tz">Times in ${c.tz}</span>
+      <a class="definition" href=${DEFINITIONS} target="_blank" rel="noopener">Definitions<span class="visually-hidden"> of every figure (opens a new tab)</span></a>
+    </form>`;
+}
+
+function Tile({ label, value, anchor }) {
+  return html`<div class="analytics-tile"><dt>${label}</dt><dd>${value}
+    ${anchor && html` <${Definition} anchor=${anchor}>?<//>`}</dd></div>`;
+}
+
+function Now() {
+  const report = store.now.value;
+  const t = report.table;
+  const waiting = t ? t.rows.reduce((n, r) => n + r[1], 0) + t.unrouted : null;
+  const longest = t ? Math.max(0, ...t.rows.map((r) => r[3] || 0)) : null;
+  return html`
+    <section class="analytics-section" aria-labelledby="analytics-now-title">
+      <h3 id="analytics-now-title">Now <span class="live">live</span> <${Definition} anchor="now" /></h3>
+      <dl class="analytics-tiles" aria-live="polite">
+        <${Tile} label="Waiting" value=${waiting === null ? "…" : waiting} />
+        <${Tile} label="Longest wait" value=${longest === null ? "…" : duration(longest)} />
+        <${Tile} label="Agents online" value=${t ? t.agents_online : "…"} />
+        <${Tile} label="Away" value=${t ? t.agents_away : "…"} />
+        <${Tile} label="At risk (SLA)" value=${t ? t.at_risk : "…"} />
+      </dl>
+      <${ReportTable} caption="Queues per team" report=${report} csv=${store.csvHref("now")} />
+    </section>`;
+}
+
+function Headline() {
+  const f = figureMap(store.summary.value.table);
+  const v = (name) => (f[name] ? cell(f[name].value, f[name].unit) : "…");
+  return html`
+    <dl class="analytics-tiles headline">
+      <${Tile} label="Conversations" value=${v("conversations")} />
+      <${Tile} label="First response (human), median" value=${v("frt_human_p50")} anchor="speed" />
+      <${Tile} label="First reply (any), median" value=${v("frt_any_p50")} anchor="speed" />
+      <${Tile} label="Resolution, median" value=${v("resolution_p50")} anchor="speed" />
+      <${Tile} label="Contained by the bot" value=${v("containment_rate")} anchor="bot" />
+      <${Tile} label="Handoff rate" value=${v("handoff_rate")} anchor="bot" />
+      <${Tile} label="CSAT" value=${v("csat_average")} anchor="quality" />
+      <${Tile} label="First response SLA met" value=${v("frt_attainment")} anchor="sla" />
+      <${Tile} label="Reopen rate" value=${v("reopen_rate")} anchor="a-reopened-conversation" />
+    </dl>`;
+}
+
+// The series' columns as uPlot data: x the buckets' indexes, then each column.
+function seriesData(table, columns) {
+  if (!table || !table.rows.length) return null;
+  const xs = table.rows.map((_r, i) => i);
+  return [xs, ...columns.map((c) => table.rows.map((r) => r[table.columns.indexOf(c)]))];
+}
+
+function SeriesSection({ id, title, anchor, columns, bars, format, tableColumns, drill }) {
+  const report = store.series.value;
+  const c = store.choice.value;
+  const table = report.table;
+  const data = seriesData(table, columns);
+  const pick = drill && table ? (i) => {
+    const at = table.rows[i][0];
+    store.openDrill(`${columnName("conversations")} · ${bucketLabel(at, c.bucket)}`,
+      { bucket: c.bucket, at });
+  } : null;
+  return html`
+    <section class="analytics-section" id=${id} aria-labelledby=${`${id}-title`}>
+      <h3 id=${`${id}-title`}>${title} <${Definition} anchor=${anchor} /></h3>
+      <figure>
+        <${Chart} data=${data} bars=${bars} format=${format} xName="Period"
+          xLabels=${table ? table.rows.map((r) => bucketLabel(r[0], c.bucket)) : null}
+          series=${columns.map((col) => ({ label: columnName(col) }))} onPick=${pick} />
+        <figcaption class="visually-hidden">${title} per ${c.bucket}; the table below holds the same figures.</figcaption>
+        ${!data && report.state === "ready" && html`<p class="analytics-note">Nothing in this range.</p>`}
+      </figure>
+      <${ReportTable} caption=${`${title} per ${c.bucket}`} report=${report}
+        columns=${["at", ...tableColumns]} csv=${store.csvHref("series", { bucket: c.bucket })}
+        rowLabel=${(row) => bucketLabel(row[0], c.bucket)}
+        onRow=${drill ? (_row, i) => pick(i) : null} />
+    </section>`;
+}
+
+function Ratings() {
+  const report = store.ratings.value;
+  const t = report.table;
+  const data = t && t.rows.some((r) => r[1]) ? [t.rows.map((r) => Number(r[0])), t.rows.map((r) => r[1])] : null;
+  const f = figureMap(store.summary.value.table);
+  return html`
+    <section class="analytics-section" id="analytics-quality" aria-labelledby="analytics-quality-title">
+      <h3 id="analytics-quality-title">Quality: CSAT <${Definition} anchor="quality" /></h3>
+      <p class="analytics-line">
+        Average ${f.csat_average ? rating(f.csat_average.value) : "…"} ·
+        response rate ${f.csat_response_rate ? rate(f.csat_response_rate.value) : "…"} ·
+        ${f.csat_comments ? f.csat_comments.value : "…"} comments ·
+        reopen rate ${f.reopen_rate ? rate(f.reopen_rate.value) : "…"}
+      </p>
+      <figure>
+        <${Chart} data=${data} bars=${true} series=${[{ label: "Ratings" }]} xName="Rating" height=${180}
+          xLabels=${["", "1", "2", "3", "4", "5"]} />
+        <figcaption class="visually-hidden">Ratings from 1 to 5; the table below holds the counts.</figcaption>
+      </figure>
+      <${ReportTable} caption="CSAT ratings" report=${report} csv=${store.csvHref("csat")} />
+    </section>`;
+}
+
+function Reasons() {
+  return html`
+    <${ReportTable} caption="Handoffs by reason" report=${store.reasons.value}
+      csv=${store.csvHref("handoff-reasons")} />`;
+}
+
+function Bands() {
+  return html`
+    <section class="analytics-section" id="analytics-sla" aria-labelledby="analytics-sla-title">
+      <h3 id="analytics-sla-title">SLA per priority band <${Definition} anchor="sla" /></h3>
+      <${ReportTable} caption="SLA attainment per band" report=${store.bands.value}
+        columns=${["key", "conversations", "with_sla", "frt_attainment", "resolution_attainment", "frt_human_p50"]}
+        csv=${store.csvHref("breakdown", { by: "band" })}
+        onRow=${(row) => store.openDrill(`Band ${row[0]}`, { filter: `band:${row[0]}` })} rowLabel=${(row) => row[1]} />
+    </section>`;
+}
+
+function Agents() {
+  return html`
+    <section class="analytics-section" id="analytics-agents" aria-labelledby="analytics-agents-title">
+      <h3 id="analytics-agents-title">Agents <${Definition} anchor="agents" /></h3>
+      <${ReportTable} caption="Per agent" report=${store.agents.value}
+        columns=${["label", "conversations", "frt_human_p50", "resolution_p50", "handle_p50", "csat_average", "csat_answered", "reopen_rate"]}
+        csv=${store.csvHref("breakdown", { by: "agent" })}
+        onRow=${(row) => store.openDrill(`Agent ${row[1]}`, { filter: `agent:${row[0]}` })} rowLabel=${(row) => row[1]} />
+    </section>`;
+}
+
+function Breakdown() {
+  const c = store.choice.value;
+  return html`
+    <section class="analytics-section" id="analytics-breakdown" aria-labelledby="analytics-breakdown-title">
+      <h3 id="analytics-breakdown-title">Breakdown <${Definition} anchor="breakdowns" /></h3>
+      <label>By
+        <select id="analytics-by" value=${c.by} onChange=${(e) => store.choose({ by: e.target.value })}>
+          ${store.BREAKDOWNS.map((b) => html`<option value=${b}>${b === "band" ? "priority band" : b}</option>`)}
+        </select>
+      </label>
+      <${ReportTable} caption=${`Per ${c.by === "band" ? "priority band" : c.by}`} report=${store.breakdown.value}
+        columns=${["label", "conversations", "frt_human_p50", "frt_any_p50", "resolution_p50", "containment_rate", "handoff_rate", "csat_average", "frt_attainment"]}
+        csv=${store.csvHref("breakdown", { by: c.by })}
+        onRow=${(row) => store.openDrill(`${columnName(c.by)} ${row[1]}`, { filter: `${c.by}:${row[0]}` })}
+        rowLabel=${(row) => row[1]} />
+    </section>`;
+}
+
+function HeatMap() {
+  const report = store.heatMap.value;
+  const t = report.table;
+  const counts = {};
+  let top = 0;
+  if (t) for (const [w, h, n] of t.rows) { counts[`${w}-${h}`] = n; top = Math.max(top, n); }
+  const level = (n) => (n ? Math.min(5, Math.ceil((n / top) * 5)) : 0);
+  const hours = Array.from({ length: 24 }, (_, h) => h);
+  return html`
+    <section class="analytics-section" id="analytics-heat" aria-labelledby="analytics-heat-title">
+      <h3 id="analytics-heat-title">Conversations by weekday and hour</h3>
+      <div class="analytics-table heat">
+        <table>
+          <caption>Conversations started, by weekday and hour (${store.choice.value.tz})
+            <a class="csv" href=${store.csvHref("heat-map")} download>Download CSV<span class="visually-hidden"> of the heat map</span></a></caption>
+          <thead><tr><th scope="col"><span class="visually-hidden">Day</span></th>${hours.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
+          <tbody>${DAYS.map((d, i) => html`<tr><th scope="row">${d}</th>
+            ${hours.map((h) => { const n = counts[`${i + 1}-${h}`] || 0; return html`<td class=${`heat-${level(n)}`}>${n || ""}<span class="visually-hidden">${n ? "" : "0"}</span></td>`; })}</tr>`)}
+          </tbody>
+        </table>
+      </div>
+    </section>`;
+}
+
+function Drill() {
+  const d = store.drill.value;
+  const heading = useRef(null);
+  useEffect(() => { if (d && heading.current && d.state === "loading") heading.current.focus(); }, [d && d.title, d && d.offset]);
+  if (!d) return null;
+  const t = d.table;
+  const last = Math.min(d.offset + store.PAGE, d.total);
+  return html`
+    <section class="analytics-drill" id="analytics-drill" aria-labelledby="analytics-drill-title">
+      <h3 id="analytics-drill-title" tabIndex="-1" ref=${heading}>Conversations: ${d.title}</h3>
+      <p role="status">${d.state === "loading" ? "Loading…" : d.state === "error" ? d.error : `${d.total ? d.offset + 1 : 0} to ${last} of ${d.total}`}</p>
+      ${t && html`<ul class="analytics-conversations">
+        ${t.rows.map((r) => html`<li key=${r[0]}>
+          <button type="button" class="link" data-id=${r[0]}
+            onClick=${() => document.dispatchEvent(new CustomEvent("console:show", { detail: r[0] }))}>
+            ${r[5] || "Customer"} · ${r[4] || r[2]}</button>
+          <span class="meta">${cell(r[1], "time")} · ${r[2]} · ${r[3]}${r[6] ? ` · ${r[6]}` : ""}${r[7] ? ` · ${r[7]}` : ""}</span>
+        </li>`)}
+      </ul>`}
+      <div class="analytics-pages">
+        <button type="button" disabled=${d.offset === 0} onClick=${() => store.openDrill(d.title, d.more, Math.max(0, d.offset - store.PAGE))}>Previous</button>
+        <button type="button" disabled=${last >= d.total} onClick=${() => store.openDrill(d.title, d.more, d.offset + store.PAGE)}>Next</button>
+        <a class="csv" href=${store.csvHref("conversations", { ...d.more, limit: 200, offset: d.offset })} download>Download CSV</a>
+        <button type="button" onClick=${store.closeDrill}>Close</button>
+      </div>
+    </section>`;
+}
+
+export function Dashboard() {
+  if (!store.brands.value.length) {
+    const s = store.summary.value;
+    return html`<h2>Analytics</h2>${s.state === "error" ? html`<p class="analytics-error" role="alert">${s.error}</p>` : html`<p role="status">Loading…</p>`}`;
+  }
+  const SPEED = ["frt_human_p50", "frt_human_p90", "frt_any_p50", "frt_any_p90", "resolution_p50", "resolution_p90", "handle_p50", "wait_p50", "wait_p90"];
+  return html`
+    <h2>Analytics</h2>
+    <${Pickers} />
+    <${Drill} />
+    <${Now} />
+    <${Headline} />
+    <${SeriesSection} id="analytics-volume" title="Volume" anchor="which-conversations-a-report-holds"
+      columns=${["conversations"]} bars=${true} tableColumns=${["conversations", "messages"]} drill=${true} />
+    <${SeriesSection} id="analytics-speed" title="Speed" anchor="speed"
+      columns=${["frt_human_p50", "frt_any_p50", "resolution_p50"]} format=${duration} tableColumns=${SPEED} />
+    <${SeriesSection} id="analytics-bot" title="Bot" anchor="bot"
+      columns=${["containment_rate", "handoff_rate"]} format=${rate}
+      tableColumns=${["containment_rate", "handoff_rate", "fallback_rate", "kb_answer_rate", "kb_helpful_rate"]} />
+    <section class="analytics-section"><${Reasons} /></section>
+    <${Ratings} />
+    <${SeriesSection} id="analytics-breaches" title="SLA breaches" anchor="sla"
+      columns=${["breaches"]} bars=${true} tableColumns=${["breaches", "frt_attainment", "resolution_attainment"]} />
+    <${Bands} />
+    <${Agents} />
+    <${Breakdown} />
+    <${HeatMap} />`;
+}

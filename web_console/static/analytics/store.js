@@ -1,0 +1,204 @@
+// The Analytics area's store: the brands whose reports the agent reads, the choices (brand,
+// days, bucket, filter, breakdown), the tables read for them (every report is a table:
+// {columns, units, rows}, server/http/analytics_tables.py), the "now" figures kept fresh from
+// the console socket's events, and the conversations behind a bar. Components read these
+// signals and call the functions below; nothing here touches the DOM.
+import { api } from "../panel/api.js";
+import { batch, signal } from "../panel/ui.js";
+
+export const BREAKDOWNS = ["team", "agent", "channel", "intent", "language", "band"];
+const REPORTERS = ["supervisor", "analyst"];
+
+export const brands = signal([]); // [{id, slug, name, teams, agents}]
+export const choice = signal({
+  brand: "",
+  from: "",
+  to: "",
+  bucket: "day",
+  filter: "", // "channel:email", or "" for every conversation
+  by: "team",
+  tz: "UTC",
+});
+// Each report: {state: "idle" | "loading" | "ready" | "error", table, error}
+const EMPTY = { state: "idle", table: null, error: "" };
+export const summary = signal(EMPTY);
+export const series = signal(EMPTY);
+export const breakdown = signal(EMPTY);
+export const bands = signal(EMPTY);
+export const agents = signal(EMPTY);
+export const heatMap = signal(EMPTY);
+export const reasons = signal(EMPTY);
+export const ratings = signal(EMPTY);
+export const now = signal(EMPTY);
+// The filter's values for the chosen breakdown kind: [{key, label}]
+export const filterValues = signal([]);
+// The conversations behind a bar or a row: {title, params, state, table, total, offset}
+export const drill = signal(null);
+export const PAGE = 25;
+
+let shown = false;
+let generation = 0;
+
+export function mayUse(agent) {
+  return Boolean(agent && (agent.admin
+    || Object.values(agent.roles || {}).some((held) => held.some((r) => REPORTERS.includes(r)))));
+}
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+export function start() {
+  const today = new Date();
+  const weekAgo = new Date(today.getTime() - 6 * 86400000);
+  let tz = "UTC";
+  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) { /* UTC */ }
+  choice.value = { ...choice.value, from: isoDay(weekAgo), to: isoDay(today), tz };
+}
+
+export function base() {
+  return `/console/api/analytics/brands/${encodeURIComponent(choice.value.brand)}`;
+}
+
+// The query string of the current choices (and ``more``), for a report or its CSV.
+export function query(more = {}) {
+  const c = choice.value;
+  const params = new URLSearchParams({ from: c.from, to: c.to, tz: c.tz });
+  if (c.filter) params.set("filter", c.filter);
+  for (const [k, v] of Object.entries(more)) params.set(k, String(v));
+  return params.toString();
+}
+
+export function csvHref(path, more = {}) {
+  return `${base()}/${path}?${query({ ...more, format: "csv" })}`;
+}
+
+async function read(target, path, more = {}) {
+  const mine = generation;
+  target.value = { ...target.value, state: "loading", error: "" };
+  try {
+    const table = await api("GET", `${base()}/${path}?${query(more)}`);
+    if (mine === generation) target.value = { state: "ready", table, error: "" };
+  } catch (error) {
+    if (mine === generation) target.value = { state: "error", table: null, error: error.message };
+  }
+}
+
+// Shown: read the brands once, then every report.
+export async function enter() {
+  shown = true;
+  if (!brands.value.length) {
+    try {
+      const found = await api("GET", "/console/api/analytics/brands");
+      batch(() => {
+        brands.value = found.brands;
+        if (!choice.value.brand && found.brands.length) {
+          choice.value = { ...choice.value, brand: found.brands[0].slug };
+        }
+      });
+    } catch (error) {
+      summary.value = { state: "error", table: null, error: error.message };
+      return;
+    }
+  }
+  load();
+}
+
+export function leave() {
+  shown = false;
+}
+
+export function choose(changes) {
+  const next = { ...choice.value, ...changes };
+  if (changes.brand !== undefined && changes.brand !== choice.value.brand) next.filter = "";
+  choice.value = next;
+  if (changes.by !== undefined && Object.keys(changes).length === 1) {
+    generation += 1;
+    read(breakdown, "breakdown", { by: next.by });
+    return;
+  }
+  load();
+}
+
+export function load() {
+  if (!choice.value.brand) return;
+  generation += 1;
+  drill.value = null;
+  const c = choice.value;
+  read(summary, "summary");
+  read(series, "series", { bucket: c.bucket });
+  read(breakdown, "breakdown", { by: c.by });
+  read(bands, "breakdown", { by: "band" });
+  read(agents, "breakdown", { by: "agent" });
+  read(heatMap, "heat-map");
+  read(reasons, "handoff-reasons");
+  read(ratings, "csat");
+  readNow();
+  readFilterValues();
+}
+
+async function readFilterValues() {
+  const kind = choice.value.filter.split(":")[0];
+  if (!kind) { filterValues.value = []; return; }
+  try {
+    const c = choice.value;
+    const params = new URLSearchParams({ from: c.from, to: c.to, tz: c.tz, by: kind });
+    const table = await api("GET", `${base()}/breakdown?${params}`);
+    filterValues.value = table.rows.map((r) => ({ key: r[0], label: r[1] }));
+  } catch (_) {
+    filterValues.value = [];
+  }
+}
+
+// Picking a filter kind lists its values (from the breakdown of the unfiltered range).
+export async function filterKind(kind) {
+  if (!kind) { choose({ filter: "" }); return; }
+  const c = choice.value;
+  const params = new URLSearchParams({ from: c.from, to: c.to, tz: c.tz, by: kind });
+  try {
+    const table = await api("GET", `${base()}/breakdown?${params}`);
+    filterValues.value = table.rows.map((r) => ({ key: r[0], label: r[1] }));
+  } catch (_) {
+    filterValues.value = [];
+  }
+  if (filterValues.value.length) choose({ filter: `${kind}:${filterValues.value[0].key}` });
+}
+
+export async function readNow() {
+  if (!choice.value.brand) return;
+  try {
+    const table = await api("GET", `${base()}/now`);
+    now.value = { state: "ready", table, error: "" };
+  } catch (error) {
+    now.value = { state: "error", table: null, error: error.message };
+  }
+}
+
+// The socket's events that move a queue or an agent: the "now" figures are read again, at
+// most once a second, while the area is shown.
+const LIVE = ["queue.changed", "agent.updated", "conversation.created", "conversation.updated",
+  "sla.breached"];
+let liveTimer = null;
+export function onEvent(frame) {
+  if (!shown || !frame || LIVE.indexOf(frame.name) < 0 || liveTimer) return;
+  liveTimer = setTimeout(() => { liveTimer = null; readNow(); }, 1000);
+}
+
+// The conversations behind a bar (``more``: bucket and at) or a breakdown's row (filter).
+export async function openDrill(title, more, offset = 0) {
+  const mine = generation;
+  drill.value = { title, more, state: "loading", table: null, total: 0, offset, error: "" };
+  try {
+    const table = await api(
+      "GET", `${base()}/conversations?${query({ ...more, limit: PAGE, offset })}`);
+    if (mine === generation) {
+      drill.value = { title, more, state: "ready", table, total: table.total, offset, error: "" };
+    }
+  } catch (error) {
+    drill.value = { title, more, state: "error", table: null, total: 0, offset, error: error.message };
+  }
+}
+
+export function closeDrill() {
+  drill.value = null;
+}
