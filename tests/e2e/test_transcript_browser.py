@@ -148,9 +148,9 @@ async def test_a_new_agent_reads_the_list_and_the_header_before_acting(
     await page.click("#tabs [data-view=open]")
     held_item = page.locator("#conversations li", has_text="my tent is torn")
     await expect(held_item.locator(".status")).to_have_text("supervisor of demo · Support")
-    await expect(page.locator("#conversations li", has_text="order 1042").locator(".status")).to_have_text(
-        re.compile(r"^queued")
-    )
+    await expect(
+        page.locator("#conversations li", has_text="order 1042").locator(".status")
+    ).to_have_text(re.compile(r"^queued"))
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"walk-list-{width}.png"))
 
