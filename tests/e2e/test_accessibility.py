@@ -1,7 +1,8 @@
 """axe-core on the console's main views and the widget, in Chromium: no serious or critical
 WCAG 2.1 A/AA violation (login, queue, an open conversation with its context panel, search
-results, the supervisor view, the People area, the Knowledge area (list, article, content
-gaps), the Account area; the widget open with messages), at 1280 and 390 px."""
+results, the supervisor view, the People area, the Analytics area, the Knowledge area (list,
+article, content gaps), the Account area; the widget open with messages), at 1280 and 390
+px."""
 
 from __future__ import annotations
 
@@ -98,6 +99,11 @@ async def test_axe_finds_no_serious_or_critical_violation_on_the_main_views(
     await page.click("#kb-gaps")
     await expect(page.locator(".kb-gaps .kb-count")).to_have_text("0 gaps")
     await check(page, "knowledge-gaps", width, found)
+
+    await page.click("#analytics-tab")
+    await expect(page.locator("#analytics-volume .analytics-table tbody tr")).to_have_count(1)
+    await expect(page.locator("#analytics-area .analytics-tiles.headline")).to_contain_text("1")
+    await check(page, "analytics", width, found)
 
     await page.click("#account-button")
     await expect(page.locator("#account-sessions tbody tr")).to_have_count(1)

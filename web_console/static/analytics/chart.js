@@ -31,7 +31,8 @@ export class Chart extends Component {
 
   draw() {
     if (this.plot) { this.plot.destroy(); this.plot = null; }
-    const { data, series, bars, format, xLabels, onPick } = this.props;
+    const { data, series, bars, format, axisFormat, counts, xLabels, onPick } = this.props;
+    const tick = axisFormat || format;
     if (!data || !data[0] || !data[0].length) return;
     const drawn = series.map((s, i) => ({
       label: s.label,
@@ -50,7 +51,12 @@ export class Chart extends Component {
         values: (_u, ticks) => ticks.map((t) => (xLabels ? xLabels[t] ?? "" : t)),
         size: 40,
       },
-      { values: (_u, ticks) => ticks.map((t) => (format ? format(t) : t)), size: 80 },
+      {
+        values: (_u, ticks) => ticks.map((t) => (tick ? tick(t) : t)),
+        size: 64,
+        // Counts step by whole numbers: no "0.25 breaches".
+        incrs: counts ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000] : undefined,
+      },
     ];
     const options = {
       width: this.width(),

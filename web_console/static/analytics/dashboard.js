@@ -4,7 +4,7 @@
 // Definitions: docs/metrics.md, served at DEFINITIONS.
 import { html, useEffect, useRef } from "../panel/ui.js";
 import { Chart } from "./chart.js";
-import { bucketLabel, cell, columnName, duration, figureMap, rate, rating } from "./format.js";
+import { bucketLabel, cell, columnName, duration, figureMap, rate, rating, shortDuration } from "./format.js";
 import * as store from "./store.js";
 import { ReportTable } from "./table.js";
 
@@ -101,21 +101,21 @@ function seriesData(table, columns) {
   return [xs, ...columns.map((c) => table.rows.map((r) => r[table.columns.indexOf(c)]))];
 }
 
-function SeriesSection({ id, title, anchor, columns, bars, format, tableColumns, drill }) {
+function SeriesSection({ id, title, anchor, columns, bars, format, axisFormat, tableColumns, drill }) {
   const report = store.series.value;
   const c = store.choice.value;
   const table = report.table;
   const data = seriesData(table, columns);
   const pick = drill && table ? (i) => {
     const at = table.rows[i][0];
-    store.openDrill(`${columnName("conversations")} · ${bucketLabel(at, c.bucket)}`,
+    store.openDrill(`started ${bucketLabel(at, c.bucket)}`,
       { bucket: c.bucket, at });
   } : null;
   return html`
     <section class="analytics-section" id=${id} aria-labelledby=${`${id}-title`}>
       <h3 id=${`${id}-title`}>${title} <${Definition} anchor=${anchor} /></h3>
       <figure>
-        <${Chart} data=${data} bars=${bars} format=${format} xName="Period"
+        <${Chart} data=${data} bars=${bars} format=${format} axisFormat=${axisFormat} counts=${!format} xName="Period"
           xLabels=${table ? table.rows.map((r) => bucketLabel(r[0], c.bucket)) : null}
           series=${columns.map((col) => ({ label: columnName(col) }))} onPick=${pick} />
         <figcaption class="visually-hidden">${title} per ${c.bucket}; the table below holds the same figures.</figcaption>
@@ -143,7 +143,7 @@ function Ratings() {
         reopen rate ${f.reopen_rate ? rate(f.reopen_rate.value) : "…"}
       </p>
       <figure>
-        <${Chart} data=${data} bars=${true} series=${[{ label: "Ratings" }]} xName="Rating" height=${180}
+        <${Chart} data=${data} bars=${true} counts=${true} series=${[{ label: "Ratings" }]} xName="Rating" height=${180}
           xLabels=${["", "1", "2", "3", "4", "5"]} />
         <figcaption class="visually-hidden">Ratings from 1 to 5; the table below holds the counts.</figcaption>
       </figure>
@@ -162,7 +162,8 @@ function Bands() {
     <section class="analytics-section" id="analytics-sla" aria-labelledby="analytics-sla-title">
       <h3 id="analytics-sla-title">SLA per priority band <${Definition} anchor="sla" /></h3>
       <${ReportTable} caption="SLA attainment per band" report=${store.bands.value}
-        columns=${["key", "conversations", "with_sla", "frt_attainment", "resolution_attainment", "frt_human_p50"]}
+        columns=${["label", "conversations", "with_sla", "frt_attainment", "resolution_attainment", "frt_human_p50"]}
+        headers=${{ label: "Band" }}
         csv=${store.csvHref("breakdown", { by: "band" })}
         onRow=${(row) => store.openDrill(`Band ${row[0]}`, { filter: `band:${row[0]}` })} rowLabel=${(row) => row[1]} />
     </section>`;
@@ -174,6 +175,7 @@ function Agents() {
       <h3 id="analytics-agents-title">Agents <${Definition} anchor="agents" /></h3>
       <${ReportTable} caption="Per agent" report=${store.agents.value}
         columns=${["label", "conversations", "frt_human_p50", "resolution_p50", "handle_p50", "csat_average", "csat_answered", "reopen_rate"]}
+        headers=${{ label: "Agent" }}
         csv=${store.csvHref("breakdown", { by: "agent" })}
         onRow=${(row) => store.openDrill(`Agent ${row[1]}`, { filter: `agent:${row[0]}` })} rowLabel=${(row) => row[1]} />
     </section>`;
@@ -184,12 +186,13 @@ function Breakdown() {
   return html`
     <section class="analytics-section" id="analytics-breakdown" aria-labelledby="analytics-breakdown-title">
       <h3 id="analytics-breakdown-title">Breakdown <${Definition} anchor="breakdowns" /></h3>
-      <label>By
+      <label class="analytics-by">Break down by
         <select id="analytics-by" value=${c.by} onChange=${(e) => store.choose({ by: e.target.value })}>
           ${store.BREAKDOWNS.map((b) => html`<option value=${b}>${b === "band" ? "priority band" : b}</option>`)}
         </select>
       </label>
       <${ReportTable} caption=${`Per ${c.by === "band" ? "priority band" : c.by}`} report=${store.breakdown.value}
+        headers=${{ label: c.by === "band" ? "Band" : columnName(c.by) }}
         columns=${["label", "conversations", "frt_human_p50", "frt_any_p50", "resolution_p50", "containment_rate", "handoff_rate", "csat_average", "frt_attainment"]}
         csv=${store.csvHref("breakdown", { by: c.by })}
         onRow=${(row) => store.openDrill(`${columnName(c.by)} ${row[1]}`, { filter: `${c.by}:${row[0]}` })}
@@ -264,7 +267,7 @@ export function Dashboard() {
     <${SeriesSection} id="analytics-volume" title="Volume" anchor="which-conversations-a-report-holds"
       columns=${["conversations"]} bars=${true} tableColumns=${["conversations", "messages"]} drill=${true} />
     <${SeriesSection} id="analytics-speed" title="Speed" anchor="speed"
-      columns=${["frt_human_p50", "frt_any_p50", "resolution_p50"]} format=${duration} tableColumns=${SPEED} />
+      columns=${["frt_human_p50", "frt_any_p50", "resolution_p50"]} format=${duration} axisFormat=${shortDuration} tableColumns=${SPEED} />
     <${SeriesSection} id="analytics-bot" title="Bot" anchor="bot"
       columns=${["containment_rate", "handoff_rate"]} format=${rate}
       tableColumns=${["containment_rate", "handoff_rate", "fallback_rate", "kb_answer_rate", "kb_helpful_rate"]} />

@@ -11,6 +11,15 @@ export function duration(seconds) {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
+// A duration on a chart's axis: short, one unit.
+export function shortDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 86400 * 2) return `${(seconds / 3600).toFixed(1).replace(/\.0$/, "")} h`;
+  return `${(seconds / 86400).toFixed(1).replace(/\.0$/, "")} d`;
+}
+
 export function rate(value) {
   if (value === null || value === undefined) return NOTHING;
   return `${(value * 100).toFixed(1)} %`;

@@ -4,7 +4,9 @@
 import { html } from "../panel/ui.js";
 import { cell, columnName } from "./format.js";
 
-export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, rowAction }) {
+// ``headers`` renames columns for this table ({label: "Band"}); ``onRow`` makes each row's
+// first cell a button that opens the conversations behind the row.
+export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, headers }) {
   if (!report || report.state === "loading" && !report.table) {
     return html`<p class="analytics-note" role="status">Loading ${caption.toLowerCase()}…</p>`;
   }
@@ -23,20 +25,20 @@ export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, ro
           ${csv && html` <a class="csv" href=${csv} download>Download CSV<span class="visually-hidden"> of ${caption}</span></a>`}
         </caption>
         <thead><tr>
-          ${shown.map((c) => html`<th scope="col">${columnName(c)}</th>`)}
-          ${onRow && html`<th scope="col"><span class="visually-hidden">Conversations</span></th>`}
+          ${shown.map((c) => html`<th scope="col">${(headers && headers[c]) || columnName(c)}</th>`)}
         </tr></thead>
         <tbody>
-          ${table.rows.length === 0 && html`<tr><td colspan=${shown.length + (onRow ? 1 : 0)}>Nothing in this range.</td></tr>`}
-          ${table.rows.map((row, i) => html`
+          ${table.rows.length === 0 && html`<tr><td colspan=${shown.length}>Nothing in this range.</td></tr>`}
+          ${table.rows.map((row, i) => {
+            const label = rowLabel ? rowLabel(row) : cell(row[index(shown[0])], table.units[index(shown[0])]);
+            return html`
             <tr key=${i}>
-              ${shown.map((c, j) => j === 0
-                ? html`<th scope="row">${rowLabel ? rowLabel(row) : cell(row[index(c)], table.units[index(c)])}</th>`
-                : html`<td>${cell(row[index(c)], table.units[index(c)])}</td>`)}
-              ${onRow && html`<td><button type="button" class="link" onClick=${() => onRow(row, i)}>
-                ${rowAction || "Conversations"}<span class="visually-hidden"> of ${rowLabel ? rowLabel(row) : String(row[0])}</span>
-              </button></td>`}
-            </tr>`)}
+              <th scope="row">${onRow
+                ? html`<button type="button" class="link" title="Show the conversations" onClick=${() => onRow(row, i)}>${label}<span class="visually-hidden">: show the conversations</span></button>`
+                : label}</th>
+              ${shown.slice(1).map((c) => html`<td>${cell(row[index(c)], table.units[index(c)])}</td>`)}
+            </tr>`;
+          })}
         </tbody>
       </table>
     </div>`;
