@@ -1,7 +1,8 @@
 """The Analytics area in a real Chromium, over the scripted history of the store's tests: a
 supervisor opens it by keyboard, picks the history's week, sees the figures, the volume chart
 and its table, changes the breakdown, downloads a CSV, clicks a bar and opens a conversation
-behind it in the console; an agent gets no Analytics tab. Screenshots at 1280 and 390 px
+behind it in the console; the "now" figures follow a new waiting customer live; an agent gets
+no Analytics tab. Screenshots at 1280 and 390 px
 (var/screenshots/analytics-*.png). The CSP refuses nothing on the way."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer
 from tests.server.store.history import write
 from tests.server.store.test_analytics import STORIES
-from tests.web_console.brands import PASSWORD, person
+from tests.web_console.brands import PASSWORD, conversation_in, person
 
 pytestmark = pytest.mark.browser
 __all__ = ["contexts"]  # the fixture, imported for this module's tests
@@ -114,6 +115,12 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await row.get_by_role("button").focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
+
+    # A customer writes and waits: the socket's events bring the "now" figures up to date.
+    waiting = page.locator(".analytics-tile", has_text="Waiting")
+    await expect(waiting.locator("dd")).to_have_text("0")
+    await conversation_in(site, demo.WEBCHAT_INBOX, "where is my parcel?")
+    await expect(waiting.locator("dd")).to_have_text("1")
     assert console.refused == []
 
     agent = await person(site, demo.BRAND_SLUG, "agent")
