@@ -1,0 +1,252 @@
+"""The Analytics dashboard's queries (server/store/analytics.py, analytics_live.py) over a
+generated history, on an embedded Postgres: how long each chart's query takes for a week and
+for a month, and how that grows with the data.
+
+Data, generated inside Postgres (INSERT ... SELECT over generate_series, 50,000 conversations a
+statement): conversations of the demo brand spread evenly over 90 days, each with a contact,
+on four channels, three teams, six intents, two languages and four bands; 60 % handed to a
+human (a handoff at +20 s, an assignment at +60 s, an agent's reply 1 to 30 min later), 90 %
+of those resolved within a few hours, 10 % with a first-response breach, half the resolved
+ones rated 1 to 5; the others answered by the bot alone. Ten messages each (customer, bot,
+agent…). The messages' search trigger is off during the load (the reports do not read the
+words; bench/search.py measures those).
+
+Each size is loaded, ANALYZEd, then the dashboard's reads for a 7-day and a 30-day range are
+timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the
+whole dashboard (all its reads one after the other, as the tab's first paint asks them; the
+browser sends them in parallel). BENCH_ANALYTICS_CONVERSATIONS sets the sizes (comma
+separated). Run alone with `python -m bench.analytics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from bench.report import machine, percentile
+from bench.sizes import SMOKE
+from server.services import demo
+from server.store import analytics, analytics_live, database
+from server.store.analytics import Scope
+from server.store.views import Conn
+
+SIZES = [
+    int(n)
+    for n in os.environ.get(
+        "BENCH_ANALYTICS_CONVERSATIONS", "2000" if SMOKE else "100000,300000"
+    ).split(",")
+]
+RUNS = int(os.environ.get("BENCH_ANALYTICS_RUNS", "3" if SMOKE else "20"))
+DAYS = 90
+CHUNK = 50_000
+END = datetime(2026, 6, 1, tzinfo=UTC)
+START = END - timedelta(days=DAYS)
+
+CONVERSATIONS = """
+WITH made AS (
+  INSERT INTO contacts (brand_id, name)
+  SELECT $1, 'Customer ' || ($5 + g) FROM generate_series(1, $2) g RETURNING id
+), numbered AS (
+  SELECT id AS contact_id, row_number() OVER () AS n, random() AS r, random() AS s FROM made
+)
+INSERT INTO conversations (brand_id, inbox_id, contact_id, channel, status, created_at,
+    last_message_at, resolved_at, handoff_at, handoff_reason, band, intent, language, team_id,
+    assignee_id)
+SELECT $1, $3, contact_id, (ARRAY['webchat', 'email', 'telegram', 'slack'])[1 + n % 4],
+       CASE WHEN r < 0.54 THEN 'resolved' WHEN r < 0.6 THEN 'assigned' ELSE 'bot' END,
+       at, at + interval '20 minutes',
+       CASE WHEN r < 0.54 THEN at + (1 + s * 4) * interval '1 hour' END,
+       CASE WHEN r < 0.6 THEN at + interval '20 seconds' END,
+       CASE WHEN r < 0.6 THEN (ARRAY['asked_for_human', 'low_confidence', 'repeated_fallback',
+                                     'negative_sentiment'])[1 + n % 4] END,
+       CASE WHEN r < 0.6 THEN (ARRAY['urgent', 'high', 'normal', 'low'])[1 + (n / 7) % 4] END,
+       (ARRAY['order_status', 'refund', 'shipping', 'account', 'billing', 'other'])[1 + n % 6],
+       CASE WHEN n % 5 = 0 THEN 'fr' ELSE 'en' END,
+       ($4::uuid[])[1 + n % 3],
+       CASE WHEN r < 0.6 THEN $6::uuid END
+  -- Spread over the 90 days (7,776,000 s) whatever the chunk: a prime stride permutes them.
+  FROM numbered, LATERAL (SELECT $7::timestamptz
+                                 + ((($5 + n) * 7919) % 7776000) * interval '1 second' AS at) t
+"""
+
+DETAILS = """
+INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id, channel, text,
+                      created_at)
+SELECT c.id, s,
+       CASE WHEN s % 2 = 1 THEN 'in' ELSE 'out' END,
+       CASE WHEN s % 2 = 1 THEN 'customer'
+            WHEN c.handoff_at IS NULL OR s = 2 THEN 'bot' ELSE 'agent' END,
+       CASE WHEN s % 2 = 0 AND s > 2 AND c.handoff_at IS NOT NULL THEN c.assignee_id END,
+       c.channel, 'message ' || s,
+       CASE WHEN s <= 2 THEN c.created_at + s * interval '2 seconds'
+            ELSE c.created_at + interval '1 minute'
+                 + (s - 2) * (1 + abs(hashtext(c.id::text)) % 30) * interval '1 minute' END
+  FROM conversations c, generate_series(1, 10) s
+ WHERE c.created_at >= $1 AND c.created_at < $2;
+
+INSERT INTO activities (conversation_id, kind, agent_id, detail, created_at)
+SELECT c.id, k.kind, CASE WHEN k.kind = 'assigned' THEN c.assignee_id END,
+       CASE k.kind WHEN 'handed_off' THEN c.handoff_reason WHEN 'assigned' THEN 'auto' END,
+       CASE k.kind WHEN 'handed_off' THEN c.handoff_at
+                   WHEN 'assigned' THEN c.handoff_at + interval '40 seconds'
+                   ELSE c.resolved_at END
+  FROM conversations c
+  JOIN (VALUES ('handed_off'), ('assigned'), ('resolved')) k(kind)
+    ON k.kind <> 'resolved' OR c.status = 'resolved'
+ WHERE c.handoff_at IS NOT NULL AND c.created_at >= $1 AND c.created_at < $2;
+
+INSERT INTO sla_breaches (conversation_id, kind, due_at, breached_at)
+SELECT id, 'first_response', handoff_at + interval '5 minutes', handoff_at + interval '5 minutes'
+  FROM conversations
+ WHERE handoff_at IS NOT NULL AND abs(hashtext(id::text)) % 10 = 0
+   AND created_at >= $1 AND created_at < $2;
+
+INSERT INTO csat (conversation_id, brand_id, agent_id, asked_at, rating, answered_at)
+SELECT id, brand_id, assignee_id, resolved_at,
+       CASE WHEN abs(hashtext(id::text)) % 2 = 0 THEN 1 + abs(hashtext(id::text)) % 5 END,
+       CASE WHEN abs(hashtext(id::text)) % 2 = 0 THEN resolved_at END
+  FROM conversations
+ WHERE status = 'resolved' AND handoff_at IS NOT NULL AND created_at >= $1 AND created_at < $2;
+"""
+
+
+async def seed(pool: asyncpg.Pool, upto: int, have: int) -> None:
+    """Add conversations (and their messages, activities, breaches, ratings) until there are
+    ``upto``."""
+    async with pool.acquire() as conn:
+        brand = await conn.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
+        inbox = await conn.fetchval("SELECT id FROM inboxes WHERE address = $1", demo.WEBCHAT_INBOX)
+        teams = [
+            r["id"] for r in await conn.fetch("SELECT id FROM teams WHERE brand_id = $1", brand)
+        ]
+        agent = await conn.fetchval(
+            "SELECT agent_id FROM brand_roles WHERE brand_id = $1 ORDER BY agent_id LIMIT 1", brand
+        )
+        while have < upto:
+            n = min(CHUNK, upto - have)
+            await conn.execute(CONVERSATIONS, brand, n, inbox, teams, have, agent, START)
+            have += n
+
+
+async def details(pool: asyncpg.Pool, since: datetime) -> None:
+    """The messages, activities, breaches and ratings of the conversations made since
+    ``since`` (by their rows' insertion time: their created_at is spread over the days)."""
+    async with pool.acquire() as conn:
+        made = [
+            r["id"]
+            for r in await conn.fetch("SELECT id FROM conversations WHERE updated_at >= $1", since)
+        ]
+        await conn.execute("ALTER TABLE messages DISABLE TRIGGER messages_words")
+        for statement in DETAILS.split(";\n\n"):
+            await conn.execute(
+                statement.replace(
+                    "c.created_at >= $1 AND c.created_at < $2", "c.id = ANY($1)"
+                ).replace("created_at >= $1 AND created_at < $2", "id = ANY($1)"),
+                made,
+            )
+        await conn.execute("ALTER TABLE messages ENABLE TRIGGER messages_words")
+
+
+def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
+    """The dashboard's reads for one range, as the Analytics tab asks them on first paint."""
+    return {
+        "summary": lambda c: analytics.totals(c, scope),
+        "series (day)": lambda c: analytics.series(c, scope, "day"),
+        "breakdown (team)": lambda c: analytics.breakdown(c, scope, "team"),
+        "breakdown (band)": lambda c: analytics.breakdown(c, scope, "band"),
+        "breakdown (agent)": lambda c: analytics.breakdown(c, scope, "agent"),
+        "heat map": lambda c: analytics.heat_map(c, scope),
+        "handoff reasons": lambda c: analytics.handoff_reasons(c, scope),
+        "CSAT ratings": lambda c: analytics.csat_distribution(c, scope),
+        "conversations (a page)": lambda c: analytics_live.conversations(c, scope, None, 25, 0),
+        "now": lambda c: analytics_live.now(c, scope.brand_id, END),
+    }
+
+
+async def time_reads(pool: asyncpg.Pool, brand: object, days: int) -> dict[str, list[float]]:
+    scope = Scope(brand, END - timedelta(days=days), END, "UTC", END)  # type: ignore[arg-type]
+    found: dict[str, list[float]] = {}
+    async with pool.acquire() as conn:
+        for _ in range(RUNS):
+            total = 0.0
+            for name, read in reads(scope).items():
+                began = time.perf_counter()
+                await read(conn)
+                took = (time.perf_counter() - began) * 1000
+                total += took
+                found.setdefault(name, []).append(took)
+            found.setdefault("whole dashboard", []).append(total)
+    return found
+
+
+async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, list[float]]]]]:
+    pool = await database.create_pool(dsn, min_size=1, max_size=2)
+    results = []
+    try:
+        await database.migrate(pool)
+        await demo.seed(pool)
+        brand = await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
+        have = 0
+        for size in SIZES:
+            began = time.perf_counter()
+            since = await pool.fetchval("SELECT clock_timestamp()")
+            await seed(pool, size, have)
+            await details(pool, since)
+            have = size
+            await pool.execute("VACUUM ANALYZE")
+            loaded = time.perf_counter() - began
+            messages = int(await pool.fetchval("SELECT count(*) FROM messages"))
+            timed = {days: await time_reads(pool, brand, days) for days in (7, 30)}
+            results.append((size, messages, loaded, timed))
+    finally:
+        await pool.close()
+    return results
+
+
+def run() -> str:
+    with tempfile.TemporaryDirectory(prefix="sbanalytics") as tmp:
+        embedded = database.EmbeddedPostgres(Path(tmp))
+        dsn = embedded.start()
+        try:
+            results = asyncio.run(measure(dsn))
+        finally:
+            embedded.stop()
+    lines = [
+        f"## Analytics dashboard — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+        f"Command: `python -m bench.analytics`. Machine: {machine()}; embedded PostgreSQL 16"
+        f" (pgserver). Conversations over {DAYS} days, 10 messages each; {RUNS} runs of each"
+        " read, one at a time; p50 / p99 in ms.",
+        "",
+    ]
+    names = list(results[0][3][7])
+    header = " | ".join(
+        f"{size:,} conv., {days} d" for size, _m, _l, _t in results for days in (7, 30)
+    )
+    lines += [f"| read | {header} |", "|---|" + "---:|" * (2 * len(results))]
+    for name in names:
+        cells = " | ".join(
+            f"{statistics.median(t[days][name]):.0f} / {percentile(t[days][name], 0.99):.0f}"
+            for _s, _m, _l, t in results
+            for days in (7, 30)
+        )
+        lines.append(f"| {name} | {cells} |")
+    for size, messages, loaded, _t in results:
+        lines.append(f"\n{size:,} conversations, {messages:,} messages: loaded in {loaded:.0f} s.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(run(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
