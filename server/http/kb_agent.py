@@ -101,6 +101,7 @@ async def suggested_articles(request: Request) -> Response:
     async with services(request).pool.acquire() as conn, conn.transaction():
         if access.may_act(agent, where) and ids:
             # Once per article and conversation: the panel re-reads on every new message.
+            await kb_stats.hold_suggestions(conn, conversation_id)
             before = await kb_stats.already_suggested(conn, conversation_id, ids)
             new = [i for i in ids if i not in before]
             await kb_feedback.record_uses(

@@ -268,6 +268,14 @@ async def customer_lines(conn: Conn, conversation_id: UUID, turns: int) -> list[
     return [r["text"] for r in rows]
 
 
+async def hold_suggestions(conn: Conn, conversation_id: UUID) -> None:
+    """Until the transaction ends, the conversation's suggestions are this caller's to record:
+    two consoles reading them at once would otherwise both find an article new."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('kb-suggested:' || $1::uuid::text))", conversation_id
+    )
+
+
 async def already_suggested(
     conn: Conn, conversation_id: UUID, article_ids: Sequence[UUID]
 ) -> set[UUID]:
