@@ -31,6 +31,7 @@ MAX_DAYS = 366
 MAX_HOURLY_DAYS = 31
 DEFAULT_DAYS = 7
 MAX_KEY = 200
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 PAGE_MAX = 200
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TIME_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$")
@@ -65,9 +66,13 @@ def _day(request: Request, name: str) -> date | None:
     if raw is None or raw == "":
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"{name}: {raw[:40]!r} is not a date (YYYY-MM-DD)") from None
+    # Far from any conversation, and near the calendar's ends a day more would overflow.
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(f"{name}: a date from {FIRST_YEAR} to {LAST_YEAR}")
+    return day
 
 
 def _zone(request: Request) -> str:

@@ -119,6 +119,7 @@ async def test_the_drill_down_pages_through_a_bar(
 async def test_bad_parameters_are_named(server: RunningServer, http: httpx.AsyncClient) -> None:
     cases = {
         "summary?from=2026-13-01": "from:",
+        "summary?to=9999-12-31": "to: a date from 2000 to 2100",
         "summary?from=2026-03-08&to=2026-03-01": "to: must not come before from",
         "summary?from=2024-01-01&to=2026-03-01": "to: a range of at most 366 days",
         "summary?tz=Mars/Olympus": "tz:",
