@@ -32,6 +32,18 @@ RATING_BUTTONS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
+# The yes/no keyboard under the bot's knowledge-base answer ("Did this answer your
+# question?"): a press comes back as the word a customer would have typed.
+KB_PREFIX = "kb:"
+KB_WORDS = {"en": ("Yes", "No"), "fr": ("Oui", "Non")}
+
+
+def kb_buttons(language: str | None) -> tuple[tuple[str, str], ...]:
+    """The keyboard's two buttons, labelled in the customer's language (English otherwise)."""
+    yes, no = KB_WORDS.get(language or "en", KB_WORDS["en"])
+    return ((yes, f"{KB_PREFIX}yes"), (no, f"{KB_PREFIX}no"))
+
+
 @dataclass(frozen=True, slots=True)
 class FileRef:
     file_id: str
@@ -95,7 +107,7 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     """The update as a customer's message, or None when it is not one for us (an edit, a
     group message not addressed to the bot, a bot's own message, a service message)."""
     if update.callback_query is not None:
-        return _rating(update)
+        return _rating(update) or _kb_answer(update)
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
@@ -168,6 +180,35 @@ def _rating(update: Update) -> Incoming | None:
             # The question pressed, as its delivery was recorded: a press on a survey that was
             # answered already (or closed) must not become a message.
             "rating_question": f"{chat.id}:{query.message.message_id}",
+        },
+    )
+
+
+def _kb_answer(update: Update) -> Incoming | None:
+    """A press on the knowledge-base answer's yes/no keyboard, as "yes" or "no"
+    (``meta.callback_query_id``: the press to answer); None for any other button."""
+    query = update.callback_query
+    assert query is not None
+    answer = (query.data or "").removeprefix(KB_PREFIX)
+    if not (query.data or "").startswith(KB_PREFIX) or answer not in ("yes", "no"):
+        return None
+    if query.message is None:
+        return None
+    chat = query.message.chat
+    user = query.from_user
+    name = " ".join(part for part in (user.first_name, user.last_name) if part) or None
+    return Incoming(
+        update_id=update.update_id,
+        chat_id=chat.id,
+        user_id=user.id,
+        name=name,
+        username=user.username,
+        text=answer,
+        thread=None if chat.type == "private" else f"chat:{chat.id}",
+        meta={
+            "chat_id": chat.id,
+            "callback_query_id": query.id,
+            "kb_question": f"{chat.id}:{query.message.message_id}",
         },
     )
 

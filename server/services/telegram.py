@@ -37,6 +37,7 @@ from channels.telegram.translate import (
     NotAnUpdate,
     external_id,
     incoming,
+    kb_buttons,
 )
 from server import events, store
 from server.delivery.outbox import Sent, Suppressed, send_parts
@@ -44,7 +45,7 @@ from server.delivery.reconnect import describe, keep_trying
 from server.events import Event
 from server.live.bus import EventBus
 from server.pipeline.flow import Pipeline
-from server.store import Pool, csat, cursors, queue, telegram_updates
+from server.store import Pool, csat, cursors, kb_feedback, queue, telegram_updates
 
 log = structlog.get_logger(__name__)
 
@@ -227,7 +228,7 @@ class TelegramService:
         found = incoming(update, self._username)
         if found is None:
             return False
-        if "callback_query_id" in found.meta and not await self._survey_open(found):
+        if "rating_question" in found.meta and not await self._survey_open(found):
             # A press is not a message: on a survey answered already (by a press or a typed
             # number) or closed (a day later, or the customer wrote again) nothing is stored,
             # and no new conversation opens saying "5". The press is still answered.
@@ -248,7 +249,7 @@ class TelegramService:
             )
         )
         if "callback_query_id" in found.meta:
-            # A rating button: stored (and thanked in the chat); the press itself is
+            # A rating or yes/no button: stored (and answered in the chat); the press itself is
             # answered so the customer's app stops waiting. Best effort: an old press
             # Telegram no longer knows is refused, and that changes nothing.
             with contextlib.suppress(Exception):
@@ -284,6 +285,7 @@ class TelegramService:
             text = await store.message_text(conn, message_id)
             files = await store.attachments_of(conn, message_id)
             rating = await csat.is_question(conn, message_id)
+            kb_language = await kb_feedback.answer_language(conn, message_id)
         if text is None:
             return Suppressed("the message no longer exists")
         if place is None:
@@ -294,11 +296,13 @@ class TelegramService:
         if not parts:
             return Suppressed("nothing to send: no text and no files")
 
-        # The rating question carries its 1-5 keyboard (on its last part).
-        keyed = texts[-1] if rating and texts else None
+        # The rating question carries its 1-5 keyboard, the bot's articles their yes/no one
+        # (on the last part).
+        keyed = texts[-1] if (rating or kb_language) and texts else None
+        keyboard = RATING_BUTTONS if rating else kb_buttons(kb_language)
 
         async def send(part: str | Attachment) -> str:
-            buttons = RATING_BUTTONS if part is keyed else ()
+            buttons = keyboard if part is keyed else ()
             sent_id = await (
                 self._client.send_text(place.chat, part, place.topic, buttons)
                 if isinstance(part, str)

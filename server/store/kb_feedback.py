@@ -302,3 +302,15 @@ async def asked(conn: Conn, conversation_id: str, before_seq: int) -> Asked:
     if meta.get("action") == KB_ANSWER:
         awaiting = tuple(UUID(a["id"]) for a in meta.get("kb", {}).get("articles", []))
     return Asked(row["id"], row["slug"], awaiting)
+
+
+async def answer_language(conn: Conn, message_id: int) -> str | None:
+    """The language of the bot's knowledge-base answer ``message_id`` (its yes/no buttons'
+    words), or None when the message is not one."""
+    language: str | None = await conn.fetchval(
+        "SELECT coalesce(meta->'kb'->>'language', 'en') FROM messages"
+        " WHERE id = $1 AND meta->>'action' = $2",
+        message_id,
+        KB_ANSWER,
+    )
+    return language
