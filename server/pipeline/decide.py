@@ -144,16 +144,24 @@ class Decider:
                 self._router.reprioritise(conversation_id)
             if decision.action != "bot" or not recorded:
                 return
+            speaking = None
             if plan is not None and plan.speaks and asked is not None:
-                await self._speak(conv["id"], asked, plan)
-                return
-            if interpreter is None:
-                return
-            history = (
-                await store.dialogue_history(conn, conversation_id, seq)
-                if interpreter.wants_history
-                else []
-            )
+                speaking = (asked, plan)
+            if speaking is not None or interpreter is None:
+                history = None
+            else:
+                history = (
+                    await store.dialogue_history(conn, conversation_id, seq)
+                    if interpreter.wants_history
+                    else []
+                )
+        if speaking is not None:
+            # The knowledge base answers instead of the engine (its own connection: this
+            # routing holds none meanwhile, so the pool cannot run dry of waiting routings).
+            await self._speak(conversation_id, *speaking)
+            return
+        if interpreter is None or history is None:
+            return
         turn = await interpreter.respond(
             Dialogue(
                 conversation_id, interpretation, interpretation.language or "en", tuple(history)
