@@ -39,15 +39,17 @@ READINGS_SQL = """SELECT DISTINCT search_query(config, $1::text)::text AS readin
 # A page of messages is found in one of two ways, and which one is ours to pick: Postgres
 # picks from its estimate of how many messages match, and a word no message holds is
 # estimated at hundreds (half the rarest word it sampled); it then walks every message newest
-# first looking for them (0.5-0.8 s over a million). So: when the index holds no more than a
-# page of matches in all (FEW_SQL asks it for one more, a fraction of a ms), they are listed
-# from it and sorted ("m.id + 0": not by walking the primary key). Otherwise the RECENT newest
-# messages (below ``before``) are read newest first, keeping the matches, which stops at the
-# page's end for any word in one message of a thousand or more (a few ms; at most RECENT
-# read); if that leaves the page short, the word is rare, and the index lists every match
-# (few, by then).
-FEW_SQL = "SELECT count(*) FROM (SELECT FROM messages WHERE words @@ $1::tsquery LIMIT $2) AS m"
+# first looking for them (0.5-0.8 s over a million). So, in turn, until the page is full:
+# - the NEWEST messages (below ``before``), newest first, keeping the matches: a common word
+#   (one message in a hundred or more) fills the page there (a ms or two);
+# - unless the index holds no more than a page of matches in all (FEW_SQL, a fraction of a ms
+#   for such a word), the RECENT newest messages likewise: a word in one message of a
+#   thousand or more fills it (at most RECENT read, ~10-25 ms);
+# - every match, from the index (few by then), sorted ("m.id + 0": not by walking the
+#   primary key).
+NEWEST = 5_000
 RECENT = 50_000
+FEW_SQL = "SELECT count(*) FROM (SELECT FROM messages WHERE words @@ $1::tsquery LIMIT $2) AS m"
 _HIT = "m.id, m.conversation_id, m.seq, m.author_kind, m.text, m.created_at"
 RECENT_SQL = (
     f"SELECT {_HIT}"
@@ -66,6 +68,18 @@ MATCHES_SQL = (
     + reach_filter(4)
     + " ORDER BY m.id + 0 DESC LIMIT $3"
 )
+
+
+async def _few(conn: Conn, words: str) -> bool:
+    """Whether the index holds no more than a page of matches in all."""
+    async with conn.transaction():
+        # From the index, never from the table's first page on: that reads far for a word
+        # only recent messages hold, or after migration 0025's UPDATE of every row left the
+        # first half of the table empty. (Inside a caller's transaction the setting lasts
+        # until its end.)
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        found: int = await conn.fetchval(FEW_SQL, words, PAGE + 1)
+    return found <= PAGE
 
 
 class MessageHit(TypedDict):
@@ -100,7 +114,8 @@ async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> Se
         # A tsquery's text reads back as the same tsquery.
         words = " | ".join(f"({reading})" for reading in readings)
         scope = (words, before, PAGE + 1)
-        if await conn.fetchval(FEW_SQL, words, PAGE + 1) > PAGE:
+        rows = await conn.fetch(RECENT_SQL, *scope, NEWEST, *reach_params(reach))
+        if len(rows) <= PAGE and not await _few(conn, words):
             rows = await conn.fetch(RECENT_SQL, *scope, RECENT, *reach_params(reach))
         if len(rows) <= PAGE:
             rows = await conn.fetch(MATCHES_SQL, *scope, *reach_params(reach))
