@@ -305,6 +305,10 @@ async def test_toasts_never_cover_the_supervisor_tables(
             await toasts_spare_the_tables(page, f"{width}-long-{block}")
     await dismiss_all(page)
     await expect(page.locator("#toasts .toast")).to_have_count(0)
+    # toasts.js places the stack on the next animation frame after a toast goes.
+    await page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
     back = await page.evaluate(COVERED)
     assert (back["gutter"], back["inline"]) == ("", False), back
     await colleague.aclose()
