@@ -401,6 +401,10 @@ def _print_report(out: Console, result: Report) -> None:
     figures = []
     if result.in_scope_accuracy is not None:
         figures.append(f"in-scope accuracy {result.in_scope_accuracy:.3f}")
+        if result.top1_accuracy is not None:
+            # What the out-of-scope detector costs the messages the bot understands.
+            cost = (result.top1_accuracy - result.in_scope_accuracy) * 100
+            figures[-1] += f" ({max(cost, 0.0):.1f} points under the first choice)"
     if result.out_of_scope_recall is not None:
         figures.append(f"out-of-scope recall {result.out_of_scope_recall:.3f}")
     figures.append(f"overall accuracy {result.accuracy:.3f}")
