@@ -3,7 +3,9 @@ conversations, messages, activities, SLA breaches, CSAT answers, knowledge-base 
 
 Every query starts from ``facts``: one row per conversation of the brand created in the
 range, with each clock of docs/metrics.md as seconds (NULL when the clock never stopped) and
-the flags the rates count. The aggregates over it are written once (``AGGREGATES``) and
+the flags the rates count. The clocks' ends are facts recorded once, when they happened
+(``conversation_facts``, kept by migration 0028's triggers), not found again in the messages
+and activities on every read. The aggregates over it are written once (``AGGREGATES``) and
 grouped by nothing (the totals), by a breakdown's key, or by a time bucket. Reads only.
 
 The caller has checked that the viewer may see the brand: supervisors and analysts see all
@@ -61,43 +63,30 @@ FACTS = """
 WITH facts AS (
   SELECT c.id, c.created_at, c.status, c.last_message_at, {key} AS key,
          coalesce(c.band, '{none}') AS band,
-         extract(epoch FROM m.first_agent - coalesce(a.handed_at, c.handoff_at)) AS frt_human,
-         extract(epoch FROM m.first_reply - c.created_at) AS frt_any,
-         extract(epoch FROM a.assigned_at - coalesce(a.handed_at, c.handoff_at)) AS wait,
+         extract(epoch FROM f.first_agent_at - coalesce(f.handed_at, c.handoff_at)) AS frt_human,
+         extract(epoch FROM f.first_reply_at - c.created_at) AS frt_any,
+         extract(epoch FROM f.assigned_at - coalesce(f.handed_at, c.handoff_at)) AS wait,
          CASE WHEN c.status = 'resolved'
-              THEN extract(epoch FROM c.resolved_at - a.assigned_at) END AS handle,
+              THEN extract(epoch FROM c.resolved_at - f.assigned_at) END AS handle,
          CASE WHEN c.status = 'resolved'
               THEN extract(epoch FROM c.resolved_at - c.created_at) END AS resolution,
-         (a.handed_at IS NOT NULL OR c.handoff_at IS NOT NULL OR m.first_agent IS NOT NULL)
+         (f.handed_at IS NOT NULL OR c.handoff_at IS NOT NULL OR f.first_agent_at IS NOT NULL)
            AS handed,
-         coalesce(a.reason, c.handoff_reason, '{none}') AS reason,
-         coalesce(m.bot_replied, false) AS bot_replied,
-         (c.bot_fallbacks > 0 OR coalesce(a.reason, c.handoff_reason) = 'repeated_fallback')
-           AS fell_back,
-         (c.status = 'resolved' OR coalesce(a.reopened, false)) AS resolved_ever,
-         coalesce(a.reopened, false) AS reopened,
+         coalesce(f.handoff_reason, c.handoff_reason, '{none}') AS reason,
+         f.bot_replied,
+         (c.bot_fallbacks > 0
+          OR coalesce(f.handoff_reason, c.handoff_reason) = 'repeated_fallback') AS fell_back,
+         (c.status = 'resolved' OR f.reopened) AS resolved_ever,
+         f.reopened,
          c.band IS NOT NULL AS has_sla,
-         coalesce(b.first_response, false) AS frt_breached,
-         coalesce(b.resolution, false) AS resolution_breached,
+         f.frt_breached,
+         f.resolution_breached,
          k.shown AS kb_shown, coalesce(k.helpful, 0) AS kb_helpful,
          coalesce(k.not_helpful, 0) AS kb_not_helpful,
          s.asked_at IS NOT NULL AS csat_asked, s.rating, s.comment IS NOT NULL AS csat_comment
     FROM conversations c
-    LEFT JOIN LATERAL (
-      SELECT min(created_at) FILTER (WHERE author_kind = 'agent') AS first_agent,
-             min(created_at) FILTER (WHERE author_kind IN ('bot', 'agent')) AS first_reply,
-             bool_or(author_kind = 'bot') AS bot_replied
-        FROM messages WHERE conversation_id = c.id) m ON true
-    LEFT JOIN LATERAL (
-      SELECT min(created_at) FILTER (WHERE kind = 'handed_off') AS handed_at,
-             (array_agg(detail ORDER BY id) FILTER (WHERE kind = 'handed_off'))[1] AS reason,
-             min(created_at) FILTER (WHERE kind = 'assigned') AS assigned_at,
-             bool_or(kind = 'reopened') AS reopened
-        FROM activities WHERE conversation_id = c.id) a ON true
-    LEFT JOIN LATERAL (
-      SELECT bool_or(kind = 'first_response') AS first_response,
-             bool_or(kind = 'resolution') AS resolution
-        FROM sla_breaches WHERE conversation_id = c.id) b ON true
+    -- One row a conversation, kept by migration 0028's triggers.
+    JOIN conversation_facts f ON f.conversation_id = c.id
     LEFT JOIN LATERAL (
       SELECT EXISTS (SELECT 1 FROM kb_article_uses u
                       WHERE u.conversation_id = c.id AND u.kind = 'shown_by_bot') AS shown,

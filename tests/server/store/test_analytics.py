@@ -4,12 +4,13 @@ value docs/metrics.md's definitions give by hand."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from server.services import demo
-from server.store import analytics, analytics_live
+from server.store import analytics, analytics_live, database
 from server.store.analytics import Scope
 from tests.server.store.history import T0, Story, brand_parts, write
 
@@ -194,3 +195,22 @@ async def test_now_counts_the_queue_and_the_agents(pool: asyncpg.Pool, scope: Sc
     assert waiting[0].oldest_queued_at == NOW + timedelta(seconds=2)
     assert now.at_risk == 1
     assert now.unrouted == 0
+
+
+async def test_the_migrations_backfill_gives_the_figures_the_triggers_recorded(
+    pool: asyncpg.Pool, scope: Scope
+) -> None:
+    """Migration 0028 fills conversation_facts for the conversations already there from their
+    messages, activities and breaches: the same facts its triggers record as they happen."""
+    migration = Path(database.__file__).parent / "migrations" / "0028_analytics.sql"
+    backfill = migration.read_text().split("-- The facts of the conversations already there")[1]
+    backfill = backfill.split("\n", 1)[1]
+    async with pool.acquire() as conn:
+        recorded = await conn.fetch("SELECT * FROM conversation_facts ORDER BY conversation_id")
+        before = await analytics.totals(conn, scope)
+        await conn.execute("DELETE FROM conversation_facts")
+        await conn.execute(backfill)
+        filled = await conn.fetch("SELECT * FROM conversation_facts ORDER BY conversation_id")
+        after = await analytics.totals(conn, scope)
+    assert [dict(r) for r in filled] == [dict(r) for r in recorded]
+    assert after == before
