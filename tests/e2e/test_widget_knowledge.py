@@ -136,6 +136,11 @@ async def test_a_customer_gets_article_cards_says_no_and_the_agent_sees_them(
     await expect(ask).to_have_accessible_name("Did this answer your question?")
     no = ask.locator("[data-sb=kb-no]")
     await expect(no).to_have_accessible_name("No, this did not answer my question")
+    # Read out as the titles and the question, not the links.
+    announcer = customer.locator("[data-sb=announcer]")
+    await expect(announcer).to_contain_text("Caring for leather boots")
+    await expect(announcer).to_contain_text("Did this answer your question?")
+    assert "http" not in await announcer.inner_text()
     await customer.locator("[data-sb=sb-panel], .sb-panel").screenshot(
         path=str(SHOTS / "widget-kb-1280.png")
     )

@@ -276,7 +276,11 @@
     if (kbAsk && message.id > kbAsk.messageId) { kbAsk.group.remove(); kbAsk = null; }
     list.scrollTop = list.scrollHeight;
     if (live && message.author_kind !== "customer") {
-      var note = el("p", "", t("newMessage", { who: authorOf(message), text: message.text }));
+      // The bot's articles are read as their titles and the question, not as the links.
+      var said = message.kb ? [message.kb.intro].concat((message.kb.articles || []).map(function (a) {
+        return a.title;
+      }), [t("helped")]).join(" ") : message.text;
+      var note = el("p", "", t("newMessage", { who: authorOf(message), text: said }));
       announcer.appendChild(note);
       while (announcer.childNodes.length > 3) announcer.removeChild(announcer.firstChild);
     }
