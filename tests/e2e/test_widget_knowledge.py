@@ -21,6 +21,7 @@ from server.services import demo
 from server.services.kb import Author
 from server.store import conversation_row, insert_message, store_events
 from server.store.kb import Draft
+from tests.e2e.axe import blocking, violations
 from tests.e2e.test_bot import bot_settings
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
@@ -287,3 +288,21 @@ async def test_no_payload_runs_in_the_widgets_article_cards(
     await expect(page.locator("[data-sb=article]")).to_have_count(len(PAYLOADS), timeout=60_000)
     await watched.assert_clean("widget, article cards from the history")
     await page.screenshot(path=str(SHOTS / "xss-widget-kb.png"))
+
+
+async def test_the_cards_pass_axe_at_1280_and_390(
+    browser: Browser, shop: RunningServer, contexts: list[BrowserContext]
+) -> None:
+    """WCAG 2.1 A/AA on the widget showing the cards and their question (axe-core; the
+    audit's context bypasses the CSP only to add axe, tests/e2e/axe.py says why)."""
+    found = {}
+    for width in (1280, 390):
+        context = await browser.new_context(
+            viewport={"width": width, "height": 800 if width > 500 else 844}, bypass_csp=True
+        )
+        contexts.append(context)
+        page = await context.new_page()
+        await open_chat(page, shop, QUESTION)
+        await expect(page.locator("[data-sb=kb-ask]").last).to_be_visible()
+        found[width] = blocking(await violations(page))
+    assert found == {1280: [], 390: []}
