@@ -74,8 +74,10 @@ WITH facts AS (
            AS handed,
          coalesce(f.handoff_reason, c.handoff_reason, '{none}') AS reason,
          f.bot_replied,
+         -- A handoff for low confidence is the bot not understanding twice running
+         -- (routing/decision.py), and it resets bot_fallbacks: it counts as a fallback.
          (c.bot_fallbacks > 0
-          OR coalesce(f.handoff_reason, c.handoff_reason) = 'repeated_fallback') AS fell_back,
+          OR coalesce(f.handoff_reason, c.handoff_reason) = 'low_confidence') AS fell_back,
          (c.status = 'resolved' OR f.reopened) AS resolved_ever,
          f.reopened,
          c.band IS NOT NULL AS has_sla,

@@ -74,7 +74,7 @@ async def test_an_analyst_reads_the_figures_and_each_table(
         answer = await http.get(f"{BASE}/{path}", params=WEEK)
         assert answer.status_code == 200, (path, answer.text)
     reasons = (await http.get(f"{BASE}/handoff-reasons", params=WEEK)).json()
-    assert reasons["rows"] == [["asked_for_human", 1]]
+    assert reasons["rows"] == [["requested_human", 1]]
 
 
 async def test_every_table_downloads_as_csv_with_formulas_made_inert(

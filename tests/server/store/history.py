@@ -24,7 +24,7 @@ class Story:
     start: float
     bot_reply: float | None = None
     handoff: float | None = None
-    reason: str = "asked_for_human"
+    reason: str = "requested_human"
     assigned: float | None = None
     agent_reply: float | None = None
     resolved: float | None = None

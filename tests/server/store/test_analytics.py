@@ -100,7 +100,7 @@ async def test_the_totals_match_the_definitions(pool: asyncpg.Pool, scope: Scope
     assert (f.csat_average, f.csat_response_rate, f.csat_comments) == (4.0, 0.6667, 1)
     assert (f.with_sla, f.frt_attainment, f.resolution_attainment) == (3, 0.6667, 1.0)
     assert (f.reopened, f.reopen_rate) == (1, 0.3333)
-    assert f.fallback_rate == 0.0
+    assert f.fallback_rate == 0.2  # the low-confidence handoff: the bot did not understand
     assert f.kb_answer_rate == 0.0
     assert f.kb_helpful_rate is None
 
@@ -148,7 +148,7 @@ async def test_series_heat_map_reasons_and_ratings(pool: asyncpg.Pool, scope: Sc
         (2, 9, 1),
         (3, 9, 1),
     ]
-    assert [(r.value, r.count) for r in reasons] == [("asked_for_human", 2), ("low_confidence", 1)]
+    assert [(r.value, r.count) for r in reasons] == [("requested_human", 2), ("low_confidence", 1)]
     assert [r.count for r in ratings] == [0, 0, 1, 0, 1]
 
 

@@ -2,6 +2,7 @@
 // headline figures, then volume, speed, bot, quality, SLA, agents and a breakdown, each a
 // chart with its table under it (and a CSV of it), and the conversations behind a bar.
 // Definitions: docs/metrics.md, served at DEFINITIONS.
+import { reasonText } from "../panel/format.js";
 import { html, useEffect, useRef } from "../panel/ui.js";
 import { Chart } from "./chart.js";
 import { bucketLabel, cell, columnName, duration, figureMap, rate, rating, shortDuration } from "./format.js";
@@ -138,7 +139,7 @@ function Ratings() {
       <h3 id="analytics-quality-title">Quality: CSAT <${Definition} anchor="quality" /></h3>
       <p class="analytics-line">
         Average ${f.csat_average ? rating(f.csat_average.value) : "…"} ·
-        response rate ${f.csat_response_rate ? rate(f.csat_response_rate.value) : "…"} ·
+        response rate ${f.csat_response_rate ? rate(f.csat_response_rate.value) : "…"}${" · "}
         ${f.csat_comments ? f.csat_comments.value : "…"} comments ·
         reopen rate ${f.reopen_rate ? rate(f.reopen_rate.value) : "…"}
       </p>
@@ -154,7 +155,7 @@ function Ratings() {
 function Reasons() {
   return html`
     <${ReportTable} caption="Handoffs by reason" report=${store.reasons.value}
-      csv=${store.csvHref("handoff-reasons")} />`;
+      csv=${store.csvHref("handoff-reasons")} rowLabel=${(row) => reasonText(row[0])} />`;
 }
 
 function Bands() {
