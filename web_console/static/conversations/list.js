@@ -128,7 +128,8 @@ class Item extends Component {
       <div class="preview" title=${[c.subject, c.preview].filter(Boolean).join(" — ") || undefined}>${c.subject
         ? html`<span class="subject">${c.subject}</span>${c.preview ? " — " : ""}` : null}${c.preview || ""}</div>
       <div class="chips" title=${chips}>
-        ${entry ? html`<span class="score" title=${`Priority ${entry.score}: ${entry.explanation}`}>${String(entry.score)}</span>` : null}
+        ${entry ? html`<span class="score" title=${`Priority ${entry.score}: ${entry.explanation}`}><span
+          class="visually-hidden">priority </span>${String(entry.score)}</span>` : null}
         ${c.first_response_due && !c.first_response_at && c.status !== "resolved"
           ? html`<${Sla} due=${c.first_response_due} />` : null}
         ${people && people.length ? html`<span class="chip viewers">${withWhom(people)}</span>` : null}

@@ -4,7 +4,7 @@
 // id): a live message.created adds one <li>, a delivery receipt redraws one. Customer text,
 // HTML mail included, is rendered as text, never parsed as markup.
 import { activities, conversations, directory, messages } from "./store.js";
-import { reasonText } from "../panel/format.js";
+import { reasonText, signed } from "../panel/format.js";
 import { Component, html, render, useEffect, useRef } from "../panel/ui.js";
 
 function nameOf(who) {
@@ -64,6 +64,12 @@ function Delivery({ d }) {
   return html`<div class=${`delivery ${d.status}`} title=${d.detail || undefined}>${text}</div>`;
 }
 
+// A sentiment score (-1 … +1) in a word first: the number alone meant little to a newcomer.
+// The cut-offs are VADER's own (±0.05), the scorer for English (nlu/).
+function mood(score) {
+  return score <= -0.05 ? "negative" : score >= 0.05 ? "positive" : "neutral";
+}
+
 // What the NLU made of a customer's message, or which bot action said something.
 function nluText(m) {
   const n = m.nlu;
@@ -73,7 +79,7 @@ function nluText(m) {
   if (n.intent && n.intent !== "unknown") parts.push(`${n.intent} ${Math.round(n.confidence * 100)}%`);
   for (const e of n.entities || []) parts.push(`${e.entity}=${e.value}`);
   if (n.language) parts.push(n.language);
-  if (typeof n.sentiment === "number") parts.push(`sentiment ${n.sentiment.toFixed(2)}`);
+  if (typeof n.sentiment === "number") parts.push(`${mood(n.sentiment)} ${signed(n.sentiment)}`);
   return parts.join(" · ");
 }
 
