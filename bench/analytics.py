@@ -8,8 +8,8 @@ on four channels, three teams, six intents, two languages and four bands; 60 % h
 human (a handoff at +20 s, an assignment at +60 s, an agent's reply 1 to 30 min later), 90 %
 of those resolved within a few hours, 10 % with a first-response breach, half the resolved
 ones rated 1 to 5; the others answered by the bot alone. Ten messages each (customer, bot,
-agent…). The messages' search trigger is off during the load (the reports do not read the
-words; bench/search.py measures those).
+agent…), inserted in time order as a live server appends them. The messages' search trigger
+is off during the load (the reports do not read the words; bench/search.py measures those).
 
 Each size is loaded, ANALYZEd, then the dashboard's reads for a 7-day and a 30-day range are
 timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the
@@ -90,7 +90,8 @@ SELECT c.id, s,
             ELSE c.created_at + interval '1 minute'
                  + (s - 2) * (1 + abs(hashtext(c.id::text)) % 30) * interval '1 minute' END
   FROM conversations c, generate_series(1, 10) s
- WHERE c.created_at >= $1 AND c.created_at < $2;
+ WHERE c.created_at >= $1 AND c.created_at < $2
+ ORDER BY 8;
 
 INSERT INTO activities (conversation_id, kind, agent_id, detail, created_at)
 SELECT c.id, k.kind, CASE WHEN k.kind = 'assigned' THEN c.assignee_id END,
