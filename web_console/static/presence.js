@@ -2,7 +2,7 @@
 // it has open ("viewing", a frame on the console socket: web_console/hub.py), when one opens,
 // on every (re)connect and every 30 s, so that theirs can let it go when its tab or node dies
 // without saying so. What the colleagues' consoles say back is kept by the conversations store
-// (conversations/store.js: `presence`, from the "viewing" and "typing" events) and shown by
+// (conversations/viewers.js, fed the "viewing" and "typing" events by store.js) and shown by
 // its components: the list item ("with Sam") and the open conversation's header ("Sam is
 // typing…"). Nothing here draws.
 

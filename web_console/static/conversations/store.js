@@ -6,6 +6,9 @@
 // here re-reads a list because an event came.
 import { api, firstGet } from "../dom.js";
 import { batch, computed, signal } from "../panel/ui.js";
+import { heard } from "./viewers.js";
+
+export { presence } from "./viewers.js";
 
 // The first read of the queue: one screen's worth and some, with the true count, so the
 // console shows the top of a 5,000-conversation queue at once (bench/first_paint.py); the
@@ -251,66 +254,11 @@ export function resolution() {
   return done.length ? done[done.length - 1] : null;
 }
 
-// ---- who else is here: colleagues viewing or typing in a conversation ----
-
-// conversation id -> [{id, name, typing}] of the colleagues (never the agent signed in here)
-// who have it open, sorted by name. A new Map on each change; a conversation whose people did
-// not change keeps its array, so only the list items whose people changed are redrawn.
-// Consoles say "viewing" on open, on (re)connect and every 30 s (presence.js; the server's
-// protocol: web_console/hub.py); one not heard of for FORGET_MS is let go (a tab or a node
-// that died without saying so), and a "typing…" not repeated for TYPING_MS stops.
-export const presence = signal(new Map());
-const FORGET_MS = 75_000;   // two missed 30-second refreshes, and some
-const TYPING_MS = 10_000;   // a console repeats "typing" every 2 s while keys come
-const heard = new Map();    // "conversation agent" -> {viewing, typing}: when last said
-const NOBODY = [];
-
-function setPresence(conversationId, people) {
-  const next = new Map(presence.value);
-  if (people.length) next.set(conversationId, people);
-  else next.delete(conversationId);
-  presence.value = next;
-}
-
-// The conversation's people now, from what was heard; the same array when nothing changed.
-function reckon(conversationId, now) {
-  const held = presence.value.get(conversationId) || NOBODY;
-  const people = [];
-  for (const [key, when] of heard) {
-    const [conv, id] = key.split(" ");
-    if (conv !== conversationId) continue;
-    if (now - when.viewing > FORGET_MS) { heard.delete(key); continue; }
-    people.push({ id, name: when.name, typing: now - when.typing < TYPING_MS });
-  }
-  people.sort((a, b) => a.name.localeCompare(b.name));
-  const same = people.length === held.length
-    && people.every((p, i) => p.id === held[i].id && p.name === held[i].name && p.typing === held[i].typing);
-  if (!same) setPresence(conversationId, people);
-}
+// ---- who else is here (viewers.js keeps it; the table below feeds it) ----
 
 function onPresence(f) {
-  const author = f.data.author;
-  // A customer's typing has no author (console.js shows it under the transcript).
-  if (!author || !f.conversation_id || (me.value && author.id === me.value.id)) return;
-  const key = `${f.conversation_id} ${author.id}`;
-  const now = Date.now();
-  if (f.name === "viewing" && !f.data.active) {
-    heard.delete(key);
-  } else {
-    const when = heard.get(key) || { viewing: now, typing: 0, name: author.name };
-    when.name = author.name || "A colleague";
-    when.viewing = now;   // typing there is being there
-    if (f.name === "typing") when.typing = f.data.active ? now : 0;
-    heard.set(key, when);
-  }
-  reckon(f.conversation_id, now);
+  heard(f, me.value ? me.value.id : null);
 }
-
-// Viewers not heard of lately leave, typing that was not repeated stops.
-setInterval(() => {
-  const now = Date.now();
-  for (const id of presence.peek().keys()) reckon(id, now);
-}, 5_000);
 
 // ---- what happened to the signed-in agent: told to notifications.js ----
 
