@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.errors import InvalidInput
 from server.http import analytics_query as q
 from server.http import analytics_tables as tables
 from server.http.analytics_definitions import definitions
@@ -55,7 +56,24 @@ def _now() -> datetime:
 async def _setup(request: Request) -> tuple[q.ReportBrand, analytics.Scope, q.Format]:
     agent = await current_agent(request)
     brand = await q.report_brand(request, agent)
-    return brand, q.scope(request, brand, _now()), q.output(request)
+    scope = q.scope(request, brand, _now())
+    await _known_to_postgres(request, scope.tz)
+    return brand, scope, q.output(request)
+
+
+_zones: frozenset[str] = frozenset()
+
+
+async def _known_to_postgres(request: Request, tz: str) -> None:
+    """Postgres reads the buckets in the zone: one Python knows but Postgres' own time-zone
+    data does not would fail the query (a 500). Its names are read once."""
+    global _zones
+    if not _zones:
+        async with services(request).pool.acquire() as conn:
+            rows = await conn.fetch("SELECT name FROM pg_timezone_names")
+        _zones = frozenset(r["name"] for r in rows) | {"UTC"}
+    if tz not in _zones:
+        raise InvalidInput(f"tz: {tz!r} is not a time zone this server's database knows")
 
 
 def _name(brand: q.ReportBrand, what: str, scope: analytics.Scope) -> str:

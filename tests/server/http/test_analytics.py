@@ -68,6 +68,8 @@ async def test_an_analyst_reads_the_figures_and_each_table(
         (await http.get(f"{BASE}/summary", params={**WEEK, "filter": "channel:email"})).json()
     )
     assert email["conversations"] == 1
+    paris = await http.get(f"{BASE}/heat-map", params={**WEEK, "tz": "Europe/Paris"})
+    assert paris.json()["rows"][0][:2] == [1, 10]  # 09:00 UTC is 10:00 in Paris in March
     days = (await http.get(f"{BASE}/series", params={**WEEK, "bucket": "hour"})).json()
     assert [r[0] for r in days["rows"]] == ["2026-03-02T09:00:00", "2026-03-02T10:00:00"]
     for path in ("heat-map", "handoff-reasons", "csat", "now"):
