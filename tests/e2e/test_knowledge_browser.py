@@ -66,6 +66,10 @@ async def test_an_editor_writes_an_article_from_a_gap_and_publishes_it_at_once(
     # An editor reads no conversation: their console opens on the Knowledge area.
     await expect(page.locator("#knowledge-area")).to_be_visible()
     await expect(page.locator("#knowledge-tab")).to_have_attribute("aria-selected", "true")
+    # Nor the conversation lists' tabs or the online switch: nothing there is theirs.
+    await expect(page.locator('#tabs .tab[data-view="queue"]')).to_be_hidden()
+    await expect(page.locator('#tabs .tab[data-view="resolved"]')).to_be_hidden()
+    await expect(page.locator("#status-switch")).to_be_hidden()
     await expect(page.locator(".kb-count")).to_have_text("0 articles")
     await page.locator("#kb-gaps").click()
     gap = page.locator(".kb-gap").first

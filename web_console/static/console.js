@@ -66,6 +66,8 @@ function start(agent) {
   store.works.value = has("agent") || has("supervisor");
   $("supervisor-tab").hidden = !(has("supervisor") || has("analyst"));
   if (agent.status) $("my-status").value = agent.status;
+  // Being online means taking conversations: no switch for those who take none.
+  $("status-switch").hidden = !store.works.value;
   // The top of the queue first: on a busy server, the other first reads (the open
   // conversations' page, the directory, and what the modules read on console:start: the
   // filters, the panel's colleagues, the deadlines) would slow the one the agent looks at.
@@ -74,7 +76,13 @@ function start(agent) {
     document.dispatchEvent(new CustomEvent("console:start", { detail: agent }));
     // An editor reads no conversation: their console opens on the Knowledge area.
     var reads = has("agent") || has("supervisor") || has("analyst");
-    if (!reads && !$("knowledge-tab").hidden) setView("knowledge");
+    if (!reads) {
+      // Nor the conversation lists' tabs, which would only answer 403.
+      ["queue", "mine", "open", "resolved"].forEach(function (v) {
+        document.querySelector('#tabs .tab[data-view="' + v + '"]').hidden = true;
+      });
+      if (!$("knowledge-tab").hidden) setView("knowledge");
+    }
     if (store.works.value) refreshDirectory();
     store.readOpen(true).then(connect, connect);
   });
