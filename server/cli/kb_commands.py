@@ -31,19 +31,21 @@ def import_articles(
     ] = False,
 ) -> None:
     """Create or update articles (a second import of the same files updates, never copies);
-    prints what it did and every article it could not import, and exits 1 if there was one."""
+    prints what it did, every article it skipped (archived in Chatwoot) and every one it could
+    not import, and exits 1 if there was one it could not import."""
     from rich.progress import Progress
 
     from server import bootstrap
     from server.errors import SwitchboardError
     from server.services.embedder import WordLlamaEmbedder
     from server.services.kb import Author, KnowledgeBase
-    from server.services.kb_import import Unreadable, read
+    from server.services.kb_import import Skipped, Unreadable, read
 
     settings = cli_settings()
     items = list(read(path, language=language, publish=publish))
     failures = [f"{i.source}: {i.reason}" for i in items if isinstance(i, Unreadable)]
-    articles = [i for i in items if not isinstance(i, Unreadable)]
+    skipped = [f"{i.source}: {i.reason}" for i in items if isinstance(i, Skipped)]
+    articles = [i for i in items if not isinstance(i, Unreadable | Skipped)]
     counts = {"created": 0, "updated": 0, "unchanged": 0}
 
     async def main() -> None:
@@ -71,7 +73,13 @@ def import_articles(
                     progress.advance(task)
 
     run(main)
-    print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + f", {len(failures)} failed")
+    print(
+        ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        + (f", {len(skipped)} skipped" if skipped else "")
+        + f", {len(failures)} failed"
+    )
+    for skip in skipped:
+        typer.secho(f"skipped {skip}", err=True, fg="yellow")
     for failure in failures:
         typer.secho(failure, err=True, fg="red")
     if failures:

@@ -8,8 +8,13 @@
   (``{"articles": [{"id", "title", "body" (HTML), "locale", "draft", "label_names",
   "section_id"}]}``, with an optional ``"sections": [{"id", "name"}]`` for the categories).
   Its HTML becomes Markdown here; whatever Markdown cannot say is kept as text.
+- a Chatwoot help-center export: the JSON of Chatwoot's article list
+  (``GET /api/v1/accounts/{account_id}/portals/{portal}/articles``: ``{"payload": [{"id",
+  "title", "content" (Markdown), "status", "locale", "category": {"name", "locale"}}],
+  "meta": {...}}``), or a plain list of such articles. Archived articles are skipped.
 
-Each article carries its ``source`` ("file:returns/label.md", "zendesk:360001"), so a second
+Each article carries its ``source`` ("file:returns/label.md", "zendesk:360001",
+"chatwoot:42"), so a second
 import of the same files updates the articles it made instead of adding copies. Reading is
 pure; a file that cannot be read is one ``Unreadable``, the others still import.
 """
@@ -25,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from server.store.kb import Draft
+from server.store.kb import Draft, Status
 
 FORMAT = "switchboard-kb/1"
 MAX_FILE_BYTES = 5_000_000
@@ -41,6 +46,14 @@ class Imported:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """What was read but is left out on purpose (a Chatwoot article archived), and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """What could not be read, and why."""
 
@@ -48,8 +61,8 @@ class Unreadable:
     reason: str
 
 
-def read(path: Path, *, language: str, publish: bool) -> Iterator[Imported | Unreadable]:
-    """The articles at ``path`` (a folder of Markdown, or a JSON file of either shape);
+def read(path: Path, *, language: str, publish: bool) -> Iterator[Imported | Skipped | Unreadable]:
+    """The articles at ``path`` (a folder of Markdown, or a JSON file of one of the shapes);
     ``language`` and ``publish`` fill in what a file does not say."""
     status = "published" if publish else "draft"
     if path.is_dir():
@@ -67,8 +80,18 @@ def read(path: Path, *, language: str, publish: bool) -> Iterator[Imported | Unr
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         yield Unreadable(str(path), str(exc))
         return
+    # Chatwoot's list answer wraps its articles in "payload" (beside "meta"); a plain list of
+    # objects is its articles alone (pages joined).
+    if isinstance(data, dict) and isinstance(data.get("payload"), list):
+        yield from _chatwoot(data["payload"], language)
+        return
+    if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
+        yield from _chatwoot(data, language)
+        return
     if not isinstance(data, dict) or not isinstance(data.get("articles"), list):
-        yield Unreadable(str(path), 'not an export: no "articles" list')
+        yield Unreadable(
+            str(path), 'not an export: no "articles" list, nor Chatwoot\'s "payload" of articles'
+        )
         return
     if data.get("format") == FORMAT:
         yield from _ours(data["articles"], language, status)
@@ -171,6 +194,50 @@ def _zendesk(
             "draft" if item.get("draft") else "published",
         )
         yield Imported(None, draft, f"zendesk:{item['id']}")
+
+
+# Chatwoot's article statuses (app/models/article.rb: enum draft 0, published 1, archived 2),
+# as its JSON spells them, and as their numbers in case a raw database dump is given.
+_CHATWOOT_STATUS: dict[str | int, Status] = {
+    "draft": "draft",
+    "published": "published",
+    0: "draft",
+    1: "published",
+}
+_CHATWOOT_ARCHIVED = ("archived", 2)
+
+
+def _chatwoot(articles: list[Any], language: str) -> Iterator[Imported | Skipped | Unreadable]:
+    for n, item in enumerate(articles):
+        if not isinstance(item, dict) or "id" not in item or not item.get("title"):
+            yield Unreadable(f"payload[{n}]", "a Chatwoot article needs an id and a title")
+            continue
+        source = f"chatwoot:{item['id']}"
+        status = item.get("status", "draft")
+        if status in _CHATWOOT_ARCHIVED:
+            yield Skipped(source, f"archived in Chatwoot: {item['title']}")
+            continue
+        if not isinstance(status, str | int) or status not in _CHATWOOT_STATUS:
+            yield Unreadable(source, f"status: draft, published or archived, not {status!r}")
+            continue
+        category = _mapping(item.get("category"))
+        locale = str(item.get("locale") or category.get("locale") or language)
+        meta = _mapping(item.get("meta"))
+        draft = Draft(
+            # "pt_BR" and "en-US" are languages pt and en.
+            locale.replace("_", "-").split("-")[0].lower(),
+            "",  # made from the title: Chatwoot's slugs start with a timestamp
+            str(item["title"]),
+            str(item.get("content") or ""),  # Markdown already
+            str(category.get("name") or ""),
+            _tags(meta.get("tags")),
+            _CHATWOOT_STATUS[status],
+        )
+        yield Imported(None, draft, source)
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class _Markdown(HTMLParser):

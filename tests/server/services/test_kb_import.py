@@ -1,12 +1,29 @@
-"""What `switchboard kb import` reads: Markdown files with front matter, our JSON, and a
-Zendesk Help Center articles export (its documented JSON shape), HTML turned to Markdown."""
+"""What `switchboard kb import` reads: Markdown files with front matter, our JSON, a Zendesk
+Help Center articles export (its documented JSON shape), HTML turned to Markdown, and a
+Chatwoot help-center export (its article list's JSON, as Chatwoot's API views write it)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from server.services.kb_import import FORMAT, Imported, Unreadable, html_to_markdown, read
+import asyncpg
+
+from server.services import demo
+from server.services.embedder import WordLlamaEmbedder
+from server.services.kb import Author, KnowledgeBase
+from server.services.kb_import import (
+    FORMAT,
+    Imported,
+    Skipped,
+    Unreadable,
+    html_to_markdown,
+    read,
+)
+
+# Written from Chatwoot's article views (app/views/api/v1/accounts/articles/index.json.jbuilder
+# and _article.json.jbuilder): "payload" and "meta"; status draft, published or archived.
+CHATWOOT = Path(__file__).parent / "kb_import" / "chatwoot_articles.json"
 
 
 def test_markdown_files_with_front_matter_and_without(tmp_path: Path) -> None:
@@ -101,10 +118,66 @@ def test_our_own_json_and_what_is_not_an_export(tmp_path: Path) -> None:
     junk = tmp_path / "junk.json"
     junk.write_text("[1, 2]")
     assert list(read(junk, language="en", publish=False)) == [
-        Unreadable(str(junk), 'not an export: no "articles" list')
+        Unreadable(
+            str(junk), 'not an export: no "articles" list, nor Chatwoot\'s "payload" of articles'
+        )
     ]
 
 
 def test_html_code_blocks_and_line_breaks_survive() -> None:
     assert html_to_markdown("<pre><code>a  b\nc</code></pre>") == "```\na  b\nc\n```"
     assert html_to_markdown("<p>one<br>two</p>") == "one  \ntwo"
+
+
+def test_a_chatwoot_export_keeps_its_markdown_category_and_locale_and_skips_archived() -> None:
+    parcel, retour, archived, untitled = read(CHATWOOT, language="de", publish=False)
+    assert isinstance(parcel, Imported)
+    assert parcel.source == "chatwoot:101"
+    assert parcel.brand is None
+    assert (parcel.draft.language, parcel.draft.category, parcel.draft.status) == (
+        "en",
+        "Orders",
+        "published",
+    )
+    assert parcel.draft.title == "Where is my parcel?"
+    assert parcel.draft.body.startswith("## Tracking\n\nOpen **My orders** and follow the [")
+    assert parcel.draft.tags == ["tracking", "delivery"]
+    assert isinstance(retour, Imported)
+    assert (retour.source, retour.draft.language, retour.draft.status) == (
+        "chatwoot:102",
+        "fr",
+        "draft",
+    )
+    assert retour.draft.category == "Retours"
+    assert archived == Skipped("chatwoot:103", "archived in Chatwoot: Old shipping rates")
+    assert untitled == Unreadable("payload[3]", "a Chatwoot article needs an id and a title")
+
+
+def test_a_plain_list_of_chatwoot_articles_and_a_status_it_does_not_know(tmp_path: Path) -> None:
+    articles = json.loads(CHATWOOT.read_text())["payload"][:1]
+    articles.append({"id": 9, "title": "Odd", "content": "x", "status": "hidden"})
+    articles.append({"id": 10, "title": "No locale", "content": "y", "status": "published"})
+    path = tmp_path / "chatwoot.json"
+    path.write_text(json.dumps(articles))
+    first, odd, bare = read(path, language="fr", publish=False)
+    assert isinstance(first, Imported)
+    assert first.source == "chatwoot:101"
+    assert odd == Unreadable("chatwoot:9", "status: draft, published or archived, not 'hidden'")
+    assert isinstance(bare, Imported)
+    assert (bare.draft.language, bare.draft.category, bare.draft.tags) == ("fr", "", [])
+
+
+async def test_importing_a_chatwoot_export_twice_updates_instead_of_copying(
+    pool: asyncpg.Pool,
+) -> None:
+    base = KnowledgeBase(pool, WordLlamaEmbedder())
+    author = Author(None, "import of chatwoot_articles.json")
+    found = [i for i in read(CHATWOOT, language="en", publish=False) if isinstance(i, Imported)]
+    first = [await base.put(demo.BRAND_SLUG, i.draft, author, i.source) for i in found]
+    assert [written for _, written in first] == [True, True]
+    again = [await base.put(demo.BRAND_SLUG, i.draft, author, i.source) for i in found]
+    assert [written for _, written in again] == [False, False]
+    assert [a.id for a, _ in again] == [a.id for a, _ in first]
+    saved = await base.by_source(demo.BRAND_SLUG, "chatwoot:101")
+    assert saved is not None
+    assert (saved.slug, saved.status) == ("where-is-my-parcel", "published")
