@@ -78,6 +78,8 @@ async def test_an_admin_gives_a_colleague_a_second_brand_in_the_people_area(
         row = page.locator("#people-table tr", has_text=lea)
         await expect(row).to_contain_text("agent")
         await page.screenshot(path=str(SHOTS / f"console-people-{width}.png"), full_page=True)
+        # Nothing wider than the screen: no sideways scrolling of the whole page.
+        assert await page.evaluate("document.documentElement.scrollWidth") <= width
         await page.close()
     page = await (await browser.new_context()).new_page()
     await sign_in(page, site.base_url, demo.AGENT_EMAIL, demo.AGENT_PASSWORD)
