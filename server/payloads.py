@@ -23,6 +23,10 @@ class NluSummary(TypedDict, total=False):
     sentiment: float | None
     engine: str | None
     action: str
+    # Why the embedded engine judged the message out of scope (nlu.scope), when it did.
+    out_of_scope: list[str]
+    # A retrieval intent's sub-intent (faq/ask_hours), as Rasa's ResponseSelector names it.
+    retrieval_intent: str
 
 
 class Delivery(TypedDict):

@@ -103,7 +103,7 @@ def _nlu_summary(row: asyncpg.Record) -> NluSummary | None:
     if nlu is None:
         meta = row["meta"] if "meta" in keys else None
         return {"action": meta["action"]} if meta and meta.get("action") else None
-    return {
+    summary: NluSummary = {
         "intent": nlu.get("intent"),
         "confidence": nlu.get("confidence"),
         "entities": [{"entity": e["entity"], "value": e["value"]} for e in nlu.get("entities", [])],
@@ -111,6 +111,12 @@ def _nlu_summary(row: asyncpg.Record) -> NluSummary | None:
         "sentiment": nlu.get("sentiment"),
         "engine": nlu.get("engine"),
     }
+    scope = nlu.get("scope")
+    if isinstance(scope, dict) and scope.get("out_of_scope"):
+        summary["out_of_scope"] = [str(r) for r in scope.get("reasons") or []]
+    if nlu.get("retrieval_intent"):
+        summary["retrieval_intent"] = str(nlu["retrieval_intent"])
+    return summary
 
 
 CONVERSATION_VIEW_SQL = """

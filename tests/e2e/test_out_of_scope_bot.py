@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from server.store.views import message_view
 from tests import harness
 from tests.channels.webchat_client import hello, new_session, open_socket
 from tests.e2e.test_bot import Customer, bot_settings, said
@@ -45,6 +46,15 @@ async def test_gibberish_gets_the_honest_not_understood_path(customer: Customer)
     assert understood["scope"]["out_of_scope"] is True
     assert understood["scope"]["score"] > 0.9
     assert "0% of its words appear in the training examples" in understood["scope"]["reasons"]
+    # The console's view of the message says why, beside it in the transcript.
+    row = await pool.fetchrow(
+        "SELECT * FROM messages WHERE conversation_id = $1 AND author_kind = 'customer'",
+        conversation_id,
+    )
+    assert row is not None
+    shown = message_view(row)["nlu"]
+    assert shown is not None
+    assert shown["out_of_scope"] == understood["scope"]["reasons"]
     # The not-understood answer, and nothing an in-scope intent would have said.
     actions = await pool.fetchval(
         "SELECT array_agg(meta->>'action' ORDER BY seq) FROM messages"

@@ -76,7 +76,11 @@ function nluText(m) {
   if (!n) return m.author_kind === "bot" ? "bot" : "";
   if (n.action) return `bot · ${n.action}`;
   const parts = [];
-  if (n.intent && n.intent !== "unknown") parts.push(`${n.intent} ${Math.round(n.confidence * 100)}%`);
+  if (n.intent && n.intent !== "unknown") {
+    parts.push(`${n.retrieval_intent || n.intent} ${Math.round(n.confidence * 100)}%`);
+  }
+  // Why the bot judged it outside what it was built for (nlu/scope.py), in its own words.
+  if (n.out_of_scope) parts.push(`out of scope${n.out_of_scope.length ? ": " + n.out_of_scope.join("; ") : ""}`);
   for (const e of n.entities || []) parts.push(`${e.entity}=${e.value}`);
   if (n.language) parts.push(n.language);
   if (typeof n.sentiment === "number") parts.push(`${mood(n.sentiment)} ${signed(n.sentiment)}`);
