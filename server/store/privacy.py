@@ -17,9 +17,9 @@ Where a contact's data lives (every table of migrations 0001-0011 was read for t
 - ``orders`` (tied by contact_id; the order itself is the brand's record);
 - ``csat`` (their ratings and comments) and ``notes`` (what agents wrote about their
   conversations), since migrations 0013 and 0015; ``contacts`` gained phone, notes, labels
-  and time zone in 0020. ``messages.words`` (0021; since 0025 a trigger's) is made from the text, and
-  ``message_embeddings`` (0016) drops a message's vector when its text changes, so both
-  follow the tombstones.
+  and time zone in 0020. ``messages.words`` (0021; since 0025 a trigger's) is made from the
+  text, and ``message_embeddings`` (0016) drops a message's vector when its text changes, so
+  both follow the tombstones.
 
 Nothing else holds it (read again up to migration 0026): ``assignments``, ``sla_breaches``,
 ``activities``, ``kb_article_uses``, ``kb_article_outcomes`` and ``audit_log`` name the

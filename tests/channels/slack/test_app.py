@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from channels.base import Attachment, Busy
 from channels.slack.app import EVENTS_PATH, SlackEvents
-from channels.slack.translate import Incoming, Rating
+from channels.slack.translate import Comment, Incoming, Rating
 from channels.slack.web import SlackWeb
 from tests import harness, slack_api
 from tests.slack_api import SlackApi, message_event, signed
@@ -42,6 +42,9 @@ class Backend:
 
     async def rate(self, rating: Rating) -> None:
         raise AssertionError("no button is pressed in these tests")
+
+    async def comment(self, comment: Comment) -> None:
+        raise AssertionError("no comment is typed in these tests")
 
 
 @dataclass
