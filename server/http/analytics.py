@@ -257,6 +257,23 @@ async def conversations(request: Request) -> Response:
     )
 
 
+async def agent_time(request: Request) -> Response:
+    """
+    summary: Each agent's time online and away over the range
+    description: From the agents' recorded status changes (each status lasts until the next);
+      the filter does not apply. Seconds.
+    parameters:
+    RANGE
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    async with services(request).pool.acquire() as conn:
+        rows = await analytics_live.agent_time(conn, brand.id, scope.start, scope.end, _now())
+    return tables.answer(tables.agent_time(rows), fmt, _name(brand, "agent-time", scope))
+
+
 async def now(request: Request) -> Response:
     """
     summary: The brand's queues and agents now
@@ -302,7 +319,7 @@ def _document(*endpoints: Callable[[Request], object]) -> None:
         )
 
 
-_document(summary, series, breakdown, heat_map, reasons, ratings, conversations, now)
+_document(summary, series, breakdown, heat_map, reasons, ratings, conversations, agent_time, now)
 
 BRAND = "/api/analytics/brands/{brand}"
 routes = [
@@ -315,5 +332,6 @@ routes = [
     Route(f"{BRAND}/handoff-reasons", reasons, methods=["GET"]),
     Route(f"{BRAND}/csat", ratings, methods=["GET"]),
     Route(f"{BRAND}/conversations", conversations, methods=["GET"]),
+    Route(f"{BRAND}/agent-time", agent_time, methods=["GET"]),
     Route(f"{BRAND}/now", now, methods=["GET"]),
 ]

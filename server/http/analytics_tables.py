@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from server.http.responses import JSON
 from server.store.analytics import Count, Figures, Group, Point
-from server.store.analytics_live import Behind, Now
+from server.store.analytics_live import AgentTime, Behind, Now
 
 Cell = str | int | float | None
 
@@ -125,6 +125,14 @@ def behind(rows: list[Behind]) -> Table:
             ]
             for b in rows
         ],
+    )
+
+
+def agent_time(rows: list[AgentTime]) -> Table:
+    return Table(
+        ("agent", "online_seconds", "away_seconds"),
+        ("text", "seconds", "seconds"),
+        [[a.name, round(a.online), round(a.away)] for a in rows],
     )
 
 

@@ -135,3 +135,48 @@ async def now(conn: Conn, brand_id: UUID, at: datetime) -> Now:
         int(row["away"]),
         int(row["at_risk"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTime:
+    """How long an agent of the brand was online and away within a range, in seconds."""
+
+    id: UUID
+    name: str
+    online: float
+    away: float
+
+
+async def agent_time(
+    conn: Conn, brand_id: UUID, start: datetime, end: datetime, now: datetime
+) -> list[AgentTime]:
+    """Each agent's (and supervisor's) time online and away in ``[start, end)``, from the
+    status changes migration 0028 records: each status lasts until the next change (or
+    ``now``), clipped to the range; most time online first."""
+    rows = await conn.fetch(
+        """WITH people AS (
+             SELECT a.id, a.name FROM agents a
+              WHERE EXISTS (SELECT 1 FROM brand_roles r WHERE r.agent_id = a.id
+                            AND r.brand_id = $1 AND r.role IN ('agent', 'supervisor'))
+           ), spans AS (
+             SELECT s.agent_id, s.status, s.at,
+                    lead(s.at) OVER (PARTITION BY s.agent_id ORDER BY s.at, s.id) AS until
+               FROM agent_status_changes s JOIN people p ON p.id = s.agent_id
+              WHERE s.at < $3
+           ), clipped AS (
+             SELECT agent_id, status, greatest(at, $2) AS a, least(coalesce(until, $4), $3) AS b
+               FROM spans
+           )
+           SELECT p.id, p.name,
+                  coalesce(sum(extract(epoch FROM c.b - c.a))
+                           FILTER (WHERE c.status = 'online' AND c.b > c.a), 0) AS online,
+                  coalesce(sum(extract(epoch FROM c.b - c.a))
+                           FILTER (WHERE c.status = 'away' AND c.b > c.a), 0) AS away
+             FROM people p LEFT JOIN clipped c ON c.agent_id = p.id
+            GROUP BY p.id, p.name ORDER BY online DESC, p.name""",
+        brand_id,
+        start,
+        end,
+        min(now, end),
+    )
+    return [AgentTime(r["id"], r["name"], float(r["online"]), float(r["away"])) for r in rows]

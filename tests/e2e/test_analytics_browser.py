@@ -64,6 +64,9 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
     await expect(first_day.locator("th")).to_contain_text("2026-03-02")
     await expect(first_day.locator("td").first).to_have_text("3")
 
+    agent_time = page.locator("#analytics-agents .analytics-table", has_text="Time online")
+    await expect(agent_time.locator("tbody tr").first).to_be_visible()
+
     # The breakdown picker changes the table; its CSV downloads with the same rows.
     await page.locator("#analytics-by").select_option("channel")
     breakdown = page.locator("#analytics-breakdown .analytics-table tbody tr")

@@ -85,6 +85,29 @@ END $$;
 CREATE TRIGGER conversation_facts_breach AFTER INSERT ON sla_breaches
     FOR EACH ROW EXECUTE FUNCTION conversation_facts_breach();
 
+-- Each change of an agent's status (online, away, offline), for the reports' time online and
+-- away: agents.status keeps only the current one. Recorded by a trigger, as the facts above;
+-- the current statuses start the history.
+CREATE TABLE agent_status_changes (
+    id       bigserial PRIMARY KEY,
+    agent_id uuid NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    status   text NOT NULL,
+    at       timestamptz NOT NULL
+);
+CREATE INDEX agent_status_changes_agent ON agent_status_changes (agent_id, at);
+CREATE FUNCTION agent_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO agent_status_changes (agent_id, status, at)
+    VALUES (NEW.id, NEW.status, NEW.status_at);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER agent_status_new AFTER INSERT ON agents
+    FOR EACH ROW EXECUTE FUNCTION agent_status_change();
+CREATE TRIGGER agent_status_change AFTER UPDATE OF status ON agents
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION agent_status_change();
+INSERT INTO agent_status_changes (agent_id, status, at) SELECT id, status, status_at FROM agents;
+
 -- The facts of the conversations already there, from their messages and activities.
 INSERT INTO conversation_facts
 SELECT c.id, m.first_reply, m.first_agent, coalesce(m.bot_replied, false),

@@ -72,7 +72,7 @@ async def test_an_analyst_reads_the_figures_and_each_table(
     assert paris.json()["rows"][0][:2] == [1, 10]  # 09:00 UTC is 10:00 in Paris in March
     days = (await http.get(f"{BASE}/series", params={**WEEK, "bucket": "hour"})).json()
     assert [r[0] for r in days["rows"]] == ["2026-03-02T09:00:00", "2026-03-02T10:00:00"]
-    for path in ("heat-map", "handoff-reasons", "csat", "now"):
+    for path in ("heat-map", "handoff-reasons", "csat", "now", "agent-time"):
         answer = await http.get(f"{BASE}/{path}", params=WEEK)
         assert answer.status_code == 200, (path, answer.text)
     reasons = (await http.get(f"{BASE}/handoff-reasons", params=WEEK)).json()
@@ -84,6 +84,7 @@ async def test_every_table_downloads_as_csv_with_formulas_made_inert(
 ) -> None:
     for path in (
         "summary",
+        "agent-time",
         "series",
         "heat-map",
         "handoff-reasons",

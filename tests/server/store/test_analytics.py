@@ -214,3 +214,28 @@ async def test_the_migrations_backfill_gives_the_figures_the_triggers_recorded(
         after = await analytics.totals(conn, scope)
     assert [dict(r) for r in filled] == [dict(r) for r in recorded]
     assert after == before
+
+
+async def test_time_online_and_away_comes_from_the_recorded_status_changes(
+    pool: asyncpg.Pool, scope: Scope
+) -> None:
+    async with pool.acquire() as conn:
+        _brand, _inbox, agent = await brand_parts(conn, demo.BRAND_SLUG)
+        for status, minutes in (("online", 0), ("away", 60), ("online", 90), ("offline", 180)):
+            await conn.execute(
+                "UPDATE agents SET status = $2, status_at = $3 WHERE id = $1",
+                agent,
+                status,
+                T0 + timedelta(minutes=minutes),
+            )
+        # Unchanged: not a change, nothing recorded.
+        await conn.execute("UPDATE agents SET status = 'offline' WHERE id = $1", agent)
+        found = await analytics_live.agent_time(conn, scope.brand_id, scope.start, scope.end, NOW)
+        recorded = await conn.fetchval(
+            "SELECT count(*) FROM agent_status_changes WHERE agent_id = $1 AND at < $2",
+            agent,
+            scope.end,
+        )
+    mine = next(a for a in found if a.id == agent)
+    assert (mine.online, mine.away) == (150 * 60.0, 30 * 60.0)
+    assert recorded == 4

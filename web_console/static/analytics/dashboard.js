@@ -179,6 +179,8 @@ function Agents() {
         headers=${{ label: "Agent" }}
         csv=${store.csvHref("breakdown", { by: "agent" })}
         onRow=${(row) => store.openDrill(`Agent ${row[1]}`, { filter: `agent:${row[0]}` })} rowLabel=${(row) => row[1]} />
+      <${ReportTable} caption="Time online and away" report=${store.agentTime.value}
+        csv=${store.csvHref("agent-time")} />
     </section>`;
 }
 

@@ -60,7 +60,8 @@ const WORDS = {
   oldest_queued_at: "Waiting since", longest_wait_seconds: "Longest wait",
   weekday: "Weekday", hour: "Hour", id: "Conversation", created_at: "Started",
   channel: "Channel", status: "Status", subject: "Subject", contact: "Customer",
-  intent: "Intent", band: "Band", figure: "Figure", value: "Value", unit: "Unit",
+  intent: "Intent", band: "Band", agent: "Agent", online_seconds: "Time online",
+  away_seconds: "Time away", figure: "Figure", value: "Value", unit: "Unit",
 };
 
 export function columnName(column) {

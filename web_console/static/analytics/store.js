@@ -26,6 +26,7 @@ export const series = signal(EMPTY);
 export const breakdown = signal(EMPTY);
 export const bands = signal(EMPTY);
 export const agents = signal(EMPTY);
+export const agentTime = signal(EMPTY);
 export const heatMap = signal(EMPTY);
 export const reasons = signal(EMPTY);
 export const ratings = signal(EMPTY);
@@ -130,6 +131,7 @@ export function load() {
   read(breakdown, "breakdown", { by: c.by });
   read(bands, "breakdown", { by: "band" });
   read(agents, "breakdown", { by: "agent" });
+  read(agentTime, "agent-time");
   read(heatMap, "heat-map");
   read(reasons, "handoff-reasons");
   read(ratings, "csat");
