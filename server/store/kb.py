@@ -38,10 +38,14 @@ TEXT_WEIGHT = 0.7
 # Text hits scoring under this share of the best text hit are dropped: a chunk that shares
 # one common word with the question ("order", "parcel") is noise, not a candidate.
 TEXT_SHARE = 0.7
-# Chunks each list hands to the fusion. pgvector 0.6 filters after the HNSW scan (no
-# iterative scan before 0.8), so ef_search is raised to this many, or a brand's chunks
-# among many others' would come back fewer than asked.
+# Chunks the text list hands to the fusion.
 CANDIDATES = 200
+# Chunks the vector list hands to the fusion. pgvector 0.6 filters after the HNSW scan (no
+# iterative scan before 0.8), so ef_search is raised by the brand's share of the index (see
+# ``search``), up to pgvector's MAX_EF_SEARCH, or a brand's chunks among many others' would
+# come back fewer than asked.
+VECTOR_CANDIDATES = 40
+MAX_EF_SEARCH = 1000
 # A word found in this many of a brand's chunks in a language is left out of the text list
 # (as a stop word is): it barely tells chunks apart, and counting and ranking them all is
 # what made the text list slow at 100,000 chunks (bench/kb_search.py).
@@ -401,51 +405,69 @@ async def search(
 
     The text list scores the chunks that share any of the question's lexemes (a question
     rarely shares every word with its answer) by the sum, over the lexemes they share, of
-    the lexeme's rarity in the brand's chunks in that language (BM25's idf, counted through
-    the GIN index) times 1 + its ts_rank (title A, heading B, text D): ts_rank alone has no
-    idea that "parcel" is in every article. The vector list is the nearest chunks. Each
-    list keeps an article's best chunk; ``mode`` keeps one list alone (for measuring)."""
+    the lexeme's rarity in the brand's chunks in that language (BM25's idf, from the counts
+    kb_lexemes keeps: migration 0029) times 1 + its ts_rank (title A, heading B, text D):
+    ts_rank alone has no idea that "parcel" is in every article. The vector list is the
+    nearest chunks. Each list keeps an article's best chunk; ``mode`` keeps one list alone
+    (for measuring)."""
     text_on = mode in ("hybrid", "text")
     vector_on = mode in ("hybrid", "vector")
     async with conn.transaction():
         # SET LOCAL lasts until the transaction ends: the pool's connection goes back as it
         # came.
-        await conn.execute(f"SET LOCAL hnsw.ef_search = {CANDIDATES}")
+        # The HNSW scan's breadth, from the brand's share of the index (kb_chunk_counts):
+        # pgvector 0.6 filters after the scan, so a brand holding a tenth of the chunks needs
+        # ten times VECTOR_CANDIDATES scanned to keep that many; a brand alone in the index
+        # needs no more than it keeps, and scanning five times that was most of the vector
+        # list's cost at 100,000 chunks (bench/kb_search.py).
+        await conn.execute(
+            f"""SELECT set_config('hnsw.ef_search', least({MAX_EF_SEARCH},
+                       ceil({VECTOR_CANDIDATES} * greatest(1, s.total)
+                            / greatest(1, s.mine)))::int::text, true)
+                  FROM (SELECT coalesce(sum(k.chunks), 0) AS total,
+                               coalesce(sum(k.chunks) FILTER (
+                                   WHERE k.brand_id = (SELECT id FROM brands WHERE slug = $1)
+                                     AND k.language = $2), 0) AS mine
+                          FROM kb_chunk_counts k) s""",
+            brand,
+            language,
+        )
         rows = await conn.fetch(
             f"""WITH brand AS MATERIALIZED (SELECT id FROM brands WHERE slug = $1),
-               scope AS MATERIALIZED (
-                   SELECT a.id FROM kb_articles a
-                    WHERE a.brand_id = (SELECT id FROM brand) AND a.language = $2
-                      AND a.status = ANY($3)),
                question AS MATERIALIZED (
-                   SELECT DISTINCT quote_literal(lexeme)::tsquery AS term
-                     FROM unnest(to_tsvector($4::regconfig, $5))),
+                   SELECT DISTINCT lexeme FROM unnest(to_tsvector($4::regconfig, $5))),
+               -- Each word with its rarity, from the counts the triggers of migration 0029
+               -- keep: subqueries, so each is one look-up by key whatever the planner
+               -- estimates (as a join, it read the brand's whole vocabulary).
                terms AS MATERIALIZED (
-                   SELECT q.term,
-                          ln(1 + (n.chunks - d.df + 0.5) / (d.df + 0.5)) AS idf
-                     FROM question q,
-                          (SELECT count(*) AS chunks FROM kb_chunks
-                            WHERE brand_id = (SELECT id FROM brand) AND language = $2) n,
-                          LATERAL (SELECT count(*) AS df FROM (
-                                       SELECT 1 FROM kb_chunks c
-                                        WHERE c.words @@ q.term
-                                          AND c.brand_id = (SELECT id FROM brand)
-                                          AND c.language = $2
-                                        LIMIT {COMMON}) found) d
+                   SELECT quote_literal(d.lexeme)::tsquery AS term,
+                          ln(1 + (d.chunks - d.df + 0.5) / (d.df + 0.5)) AS idf
+                     FROM (SELECT q.lexeme,
+                                  (SELECT k.chunks FROM kb_lexemes k
+                                    WHERE k.brand_id = (SELECT id FROM brand)
+                                      AND k.language = $2 AND k.lexeme = q.lexeme) AS df,
+                                  (SELECT k.chunks FROM kb_chunk_counts k
+                                    WHERE k.brand_id = (SELECT id FROM brand)
+                                      AND k.language = $2) AS chunks
+                             FROM question q) d
                     -- A word in COMMON chunks or more says next to nothing about which
                     -- one answers, and ranking every chunk it is in is most of the cost.
-                    WHERE $8 AND d.df > 0 AND d.df < {COMMON}),
+                    WHERE $8 AND d.df < {COMMON}),
+               -- Drafts' chunks are dropped after the LIMIT, as in the vector list: checking
+               -- each matching chunk's article cost more than the ranking.
                text_hits AS MATERIALIZED (
                    SELECT c.article_id, c.id AS chunk_id,
                           sum(t.idf * (1 + ts_rank(c.words, t.term))) AS score
                      FROM terms t JOIN kb_chunks c ON c.words @@ t.term
                     WHERE c.brand_id = (SELECT id FROM brand) AND c.language = $2
-                      AND c.article_id IN (SELECT id FROM scope)
                     GROUP BY c.article_id, c.id
                     ORDER BY score DESC LIMIT {CANDIDATES}),
                text_ranked AS (
-                   SELECT DISTINCT ON (article_id) article_id, chunk_id, score
-                     FROM text_hits ORDER BY article_id, score DESC),
+                   SELECT DISTINCT ON (h.article_id) h.article_id, h.chunk_id, h.score
+                     FROM text_hits h
+                    WHERE (SELECT a.status FROM kb_articles a WHERE a.id = h.article_id)
+                          = ANY($3)
+                    ORDER BY h.article_id, h.score DESC),
                text_list AS (
                    SELECT article_id, chunk_id,
                           row_number() OVER (ORDER BY score DESC, chunk_id) AS rank
@@ -453,17 +475,21 @@ async def search(
                     -- the share applies to the fusion; the text list alone keeps every hit
                     WHERE NOT $9 OR score >= {TEXT_SHARE} * (SELECT max(score) FROM text_ranked)),
                -- Filtered on the chunk's own columns, so the HNSW index can serve the
-               -- ORDER BY ... LIMIT; drafts' chunks are dropped after it.
+               -- ORDER BY ... LIMIT; drafts' chunks are dropped after it, by their article
+               -- (a look-up each: reading the brand's every article id cost more).
                vector_hits AS MATERIALIZED (
                    SELECT c.article_id, c.id AS chunk_id, c.embedding <=> $6 AS distance
                      FROM kb_chunks c
                     WHERE $9 AND c.brand_id = (SELECT id FROM brand) AND c.language = $2
                       AND c.model = $7
-                    ORDER BY c.embedding <=> $6 LIMIT {CANDIDATES}),
+                    ORDER BY c.embedding <=> $6 LIMIT {VECTOR_CANDIDATES}),
                vector_ranked AS (
-                   SELECT DISTINCT ON (article_id) article_id, chunk_id, distance
-                     FROM vector_hits WHERE article_id IN (SELECT id FROM scope)
-                    ORDER BY article_id, distance),
+                   SELECT DISTINCT ON (h.article_id) h.article_id, h.chunk_id, h.distance
+                     FROM vector_hits h
+                    -- a subplan run per hit: a join let the planner read every article
+                    WHERE (SELECT a.status FROM kb_articles a WHERE a.id = h.article_id)
+                          = ANY($3)
+                    ORDER BY h.article_id, h.distance),
                vector_list AS (
                    SELECT article_id, chunk_id, distance,
                           row_number() OVER (ORDER BY distance, chunk_id) AS rank
@@ -486,15 +512,20 @@ async def search(
                     GROUP BY o.article_id),
                ranked AS (
                    SELECT f.*, {PRIOR} AS prior
-                     FROM fused f LEFT JOIN verdicts p ON p.article_id = f.article_id)
-               SELECT {_ARTICLE}, f.score * ({PRIOR_BASE} + f.prior) AS score, f.text_rank,
-                      f.vector_rank, f.similarity, c.heading, c.text AS passage, f.prior
-                 FROM ranked f
-                 JOIN kb_articles a ON a.id = f.article_id
-                 JOIN brands b ON b.id = a.brand_id
-                 JOIN kb_chunks c ON c.id = f.chunk_id
-                ORDER BY score DESC, f.text_rank NULLS LAST, a.title
-                LIMIT $10""",
+                     FROM fused f LEFT JOIN verdicts p ON p.article_id = f.article_id),
+               -- The best ``limit`` first; only their passages are read (chunks are wide
+               -- rows: their vectors).
+               best AS (
+                   SELECT {_ARTICLE}, f.score * ({PRIOR_BASE} + f.prior) AS score, f.text_rank,
+                          f.vector_rank, f.similarity, f.chunk_id, f.prior
+                     FROM ranked f
+                     JOIN kb_articles a ON a.id = f.article_id
+                     JOIN brands b ON b.id = a.brand_id
+                    ORDER BY score DESC, f.text_rank NULLS LAST, a.title
+                    LIMIT $10)
+               SELECT f.*, c.heading, c.text AS passage
+                 FROM best f JOIN kb_chunks c ON c.id = f.chunk_id
+                ORDER BY f.score DESC, f.text_rank NULLS LAST, f.title""",
             brand,
             language,
             list(statuses),
