@@ -68,8 +68,10 @@ pytest: $(STAMP) system-deps bench-deps rasa-model
 test: lint typecheck pytest
 
 # Every part on loopback, on ports of its own; writes bench/RESULTS.md. BENCH_ONLY=ws, routing,
-# mail, webhooks, startup or nlu runs one part. bench-smoke runs them all at a few messages each, to see
-# that they work (its figures mean nothing and are not written); `make test` does the same.
+# mail, webhooks, startup or nlu runs one part; BENCH_ONLY=kb the knowledge-base search
+# (1,000 to 100,000 chunks, about 1.5 minutes on 2 shared cores). bench-smoke runs them all at
+# a few messages each, to see that they work (its figures mean nothing and are not written);
+# `make test` does the same.
 bench: $(STAMP) rasa-model bench-deps
 	$(BIN)/python -m bench
 

@@ -4,10 +4,11 @@
 ingest under wrk (bench/webhooks.py) and the CLI's and server's start-up (bench/startup.py);
 then the message embeddings' candidates (bench/embeddings.py) and suggested replies over
 100,000 stored messages (bench/suggestions.py), and what a router pass costs each connected
-console (bench/fanout.py), search over 1,000,000 messages (bench/search.py) and the
-console's first paint in Chromium (bench/first_paint.py); writes bench/RESULTS.md.
+console (bench/fanout.py), search over 1,000,000 messages (bench/search.py), the
+console's first paint in Chromium (bench/first_paint.py) and knowledge-base search over
+1,000 to 100,000 chunks (bench/kb_search.py); writes bench/RESULTS.md.
 BENCH_ONLY=ws, routing, mail, webhooks, startup, nlu, embeddings, suggestions, fanout,
-search or paint runs one part.
+search, paint or kb runs one part.
 Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
@@ -140,6 +141,7 @@ PARTS = (
     "fanout",
     "search",
     "paint",
+    "kb",
 )
 
 
@@ -189,6 +191,10 @@ def main() -> None:
         from bench import first_paint
 
         first_paint.main()
+    if only in ("", "kb"):
+        from bench import kb_search
+
+        kb_search.main(write=True)
 
 
 def transport() -> None:

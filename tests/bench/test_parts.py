@@ -31,6 +31,7 @@ PARTS = {
     "fanout": "Command: `make bench` (or `python -m bench.fanout`). Machine: ",
     "search": "Command: `make bench` (or `python -m bench.search`). Machine: ",
     "paint": "Command: `make bench` (or `python -m bench.first_paint`). Machine: ",
+    "kb": "Command: `make bench` (or `python -m bench.kb_search`). Machine: ",
 }
 
 
