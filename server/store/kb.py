@@ -50,6 +50,11 @@ MAX_EF_SEARCH = 1000
 # (as a stop word is): it barely tells chunks apart, and counting and ranking them all is
 # what made the text list slow at 100,000 chunks (bench/kb_search.py).
 COMMON = 2000
+# The text list ranks the chunks of the question's rarest words until they are in this many
+# chunks together (the rarest word always counts): a long question of words each in hundreds
+# of chunks ranked them all (16 such words, 43 ms at 10,000 chunks; now about 10 ms). Short
+# questions and rare words are far under it: the labelled set's figures are unchanged.
+POSTINGS = 6000
 # The resolution prior (kb_feedback's docstring) scales relevance by (PRIOR_BASE + prior):
 # between 0.5 and 1.5, and 1 for an article never judged, so what the brand learnt reorders
 # articles of close relevance (fused scores of adjacent ranks differ by a quarter to a third)
@@ -440,19 +445,25 @@ async def search(
                -- keep: subqueries, so each is one look-up by key whatever the planner
                -- estimates (as a join, it read the brand's whole vocabulary).
                terms AS MATERIALIZED (
-                   SELECT quote_literal(d.lexeme)::tsquery AS term,
-                          ln(1 + (d.chunks - d.df + 0.5) / (d.df + 0.5)) AS idf
-                     FROM (SELECT q.lexeme,
-                                  (SELECT k.chunks FROM kb_lexemes k
-                                    WHERE k.brand_id = (SELECT id FROM brand)
-                                      AND k.language = $2 AND k.lexeme = q.lexeme) AS df,
-                                  (SELECT k.chunks FROM kb_chunk_counts k
-                                    WHERE k.brand_id = (SELECT id FROM brand)
-                                      AND k.language = $2) AS chunks
-                             FROM question q) d
-                    -- A word in COMMON chunks or more says next to nothing about which
-                    -- one answers, and ranking every chunk it is in is most of the cost.
-                    WHERE $8 AND d.df < {COMMON}),
+                   SELECT quote_literal(w.lexeme)::tsquery AS term,
+                          ln(1 + (w.chunks - w.df + 0.5) / (w.df + 0.5)) AS idf
+                     FROM (SELECT d.*, sum(d.df) OVER (ORDER BY d.df, d.lexeme) AS postings
+                             FROM (SELECT q.lexeme,
+                                          (SELECT k.chunks FROM kb_lexemes k
+                                            WHERE k.brand_id = (SELECT id FROM brand)
+                                              AND k.language = $2
+                                              AND k.lexeme = q.lexeme) AS df,
+                                          (SELECT k.chunks FROM kb_chunk_counts k
+                                            WHERE k.brand_id = (SELECT id FROM brand)
+                                              AND k.language = $2) AS chunks
+                                     FROM question q) d
+                            -- A word in COMMON chunks or more says next to nothing about
+                            -- which one answers, and ranking every chunk it is in is most
+                            -- of the cost.
+                            WHERE $8 AND d.df < {COMMON}) w
+                    -- The rarest words first, until they are in POSTINGS chunks together:
+                    -- the commoner words of a long question are left out too.
+                    WHERE w.postings <= {POSTINGS} OR w.postings = w.df),
                -- Drafts' chunks are dropped after the LIMIT, as in the vector list: checking
                -- each matching chunk's article cost more than the ranking.
                text_hits AS MATERIALIZED (
