@@ -426,9 +426,11 @@ async def search(
         # needs no more than it keeps, and scanning five times that was most of the vector
         # list's cost at 100,000 chunks (bench/kb_search.py).
         await conn.execute(
+            # A brand with no chunks in the language has nothing to find: no wide scan.
             f"""SELECT set_config('hnsw.ef_search', least({MAX_EF_SEARCH},
                        ceil({VECTOR_CANDIDATES} * greatest(1, s.total)
-                            / greatest(1, s.mine)))::int::text, true)
+                            / greatest(1, coalesce(nullif(s.mine, 0), s.total))))::int::text,
+                       true)
                   FROM (SELECT coalesce(sum(k.chunks), 0) AS total,
                                coalesce(sum(k.chunks) FILTER (
                                    WHERE k.brand_id = (SELECT id FROM brands WHERE slug = $1)
