@@ -135,7 +135,8 @@ async def test_an_email_goes_from_handoff_to_a_mailed_rating_in_the_console(
     # The queue: the mail, from Ada, with its subject.
     item = page.locator("#conversations li", has_text="Ada Lovelace")
     await expect(item).to_have_count(1)
-    await expect(item.locator(".channel")).to_have_text("email")
+    # The name's line says the channel beside the time ("email · now").
+    await expect(item.locator(".meta")).to_contain_text("email")
     await expect(item.locator(".subject")).to_have_text(SUBJECT)
     await _shot(page, "email-journey-queue-1280.png")
     await item.click()
