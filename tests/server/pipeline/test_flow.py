@@ -16,6 +16,8 @@ from server.errors import Conflict, NotFound
 from server.events import Event
 from server.live.bus import InProcessBus
 from server.metrics import Metrics
+from server.payloads import MessageView
+from server.pipeline.decide import Decider
 from server.pipeline.flow import Pipeline
 from server.services import demo
 from server.services.agents import create_agent
@@ -346,10 +348,21 @@ async def test_past_the_routing_queue_messages_wait_in_postgres_and_are_all_rout
     refuses stays unrouted in Postgres and is routed from there once the queue drains."""
     monkeypatch.setattr("server.pipeline.flow.ROUTING_WORKERS", 1)
     monkeypatch.setattr("server.pipeline.flow.ROUTING_QUEUE", 2)
+    # Routing waits until the burst is in: otherwise a fast router drains the queue between
+    # two messages and nothing is ever refused (seen on a loaded machine).
+    burst_in = asyncio.Event()
+    route = Decider.route
+
+    async def held(self: Decider, message: MessageView) -> None:
+        await burst_in.wait()
+        await route(self, message)
+
+    monkeypatch.setattr(Decider, "route", held)
     pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
     for n in range(12):
         await pipeline.ingest(inbound(f"burst-{n}", visitor=f"visitor-{n}"))
     assert pipeline._routing.refused > 0
+    burst_in.set()
     await pipeline.settled()
     async with pool.acquire() as conn:
         assert await store.unrouted_messages(conn, 3600) == []
