@@ -288,3 +288,38 @@ async def test_the_rasa_adapter_parses_with_the_real_server(rasa: RasaStack) -> 
         assert both[0].entities[0].value == "10891"
     finally:
         await interpreter.close()
+
+
+async def test_a_question_no_intent_covers_gets_articles_and_no_hands_over(
+    customer: Customer,
+) -> None:
+    """The knowledge-base step runs after either engine's interpretation (issue 18): with a
+    real Rasa too, an uncovered question gets the brand's article, and "no" reaches a
+    person with the reason kb_not_helpful."""
+    from server.services import demo
+    from server.services.kb import Author
+    from server.store.kb import Draft
+
+    kb = customer.server.services.kb
+    assert kb is not None
+    boots = Draft(
+        "en",
+        "",
+        "Caring for leather boots",
+        "Brush leather boots with a soft brush after wearing them, then rub in a leather balm "
+        "once a month. Let wet boots dry slowly, away from radiators.",
+        "Products",
+        [],
+        "published",
+    )
+    await kb.create(demo.BRAND_SLUG, boots, Author(None, "Editor"))
+    replies = await customer.say("How should I care for my leather boots?")
+    cards = [r["kb"] for r in replies if r.get("kb")]
+    assert cards, said(replies)
+    assert "Caring for leather boots" in str(cards[0])
+    await customer.say("no")
+    conversation = await customer.conversation()
+    assert (conversation["status"], conversation["handoff_reason"]) == (
+        "queued",
+        "kb_not_helpful",
+    )
