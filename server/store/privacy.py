@@ -240,15 +240,10 @@ async def attachment_content(conn: Conn, attachment_id: int) -> bytes:
     return bytes(value) if value is not None else b""
 
 
-async def anonymise_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
-    """Replace what the conversations say with tombstones and drop what they hold: message
-    text (TOMBSTONE), meta, NLU and channel ids; files; raw mail; their events; delivery
-    reports (a reply not yet sent never will be); the subject, mail thread key and priority
-    explanation. The conversations and their messages stay, as counts for the reports.
-    Call inside a transaction. Returns counts."""
-    if not ids:
-        return Anonymised(conversations=0, messages=0, attachments=0, mail_receipts=0, events=0)
-    receipts = await conn.fetchval(
+async def delete_raw_mail(conn: Conn, ids: list[UUID]) -> int:
+    """Delete the raw mail of these conversations; returns how many. Raw mail is tied by
+    conversation (ON DELETE SET NULL would keep it) or by a message's meta."""
+    gone = await conn.fetchval(
         """WITH gone AS (
                DELETE FROM mail_receipts WHERE conversation_id = ANY($1::uuid[])
                    OR id IN (SELECT (meta->>'receipt_id')::bigint FROM messages
@@ -257,6 +252,18 @@ async def anonymise_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
            SELECT count(*) FROM gone""",
         ids,
     )
+    return int(gone)
+
+
+async def anonymise_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
+    """Replace what the conversations say with tombstones and drop what they hold: message
+    text (TOMBSTONE), meta, NLU and channel ids; files; raw mail; their events; delivery
+    reports (a reply not yet sent never will be); the subject, mail thread key and priority
+    explanation. The conversations and their messages stay, as counts for the reports.
+    Call inside a transaction. Returns counts."""
+    if not ids:
+        return Anonymised(conversations=0, messages=0, attachments=0, mail_receipts=0, events=0)
+    receipts = await delete_raw_mail(conn, ids)
     files = await conn.fetchval(
         """WITH gone AS (
                DELETE FROM attachments a USING messages m

@@ -19,7 +19,7 @@ from datetime import datetime
 from uuid import UUID
 
 from server.errors import InvalidInput
-from server.store.privacy import Anonymised
+from server.store.privacy import Anonymised, delete_raw_mail
 from server.store.views import Conn
 
 SETTINGS = ("retention_days", "events_retention_days", "files_retention_days")
@@ -80,17 +80,8 @@ async def delete_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
         " WHERE m.conversation_id = ANY($1::uuid[])",
         ids,
     )
-    # Raw mail is tied by conversation (ON DELETE SET NULL would keep it) or by a message's
-    # meta; events carry the conversation's id with no foreign key.
-    receipts = await conn.fetchval(
-        """WITH gone AS (
-               DELETE FROM mail_receipts WHERE conversation_id = ANY($1::uuid[])
-                   OR id IN (SELECT (meta->>'receipt_id')::bigint FROM messages
-                              WHERE conversation_id = ANY($1::uuid[]) AND meta ? 'receipt_id')
-               RETURNING 1)
-           SELECT count(*) FROM gone""",
-        ids,
-    )
+    receipts = await delete_raw_mail(conn, ids)
+    # Events carry the conversation's id with no foreign key.
     events = await conn.fetchval(
         "WITH gone AS (DELETE FROM events WHERE conversation_id = ANY($1::uuid[]) RETURNING 1)"
         " SELECT count(*) FROM gone",
