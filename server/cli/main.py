@@ -20,6 +20,7 @@ from server.cli.kb_commands import kb_cli
 from server.cli.mail_commands import mail_cli
 from server.cli.nlu_commands import nlu_cli
 from server.cli.privacy_commands import audit_cli, contact_erase, contact_export
+from server.cli.report_commands import report_cli
 
 if TYPE_CHECKING:
     import uvicorn
@@ -41,6 +42,7 @@ cli.add_typer(contact_cli, name="contacts", hidden=True)
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(embeddings_cli, name="embeddings")
 cli.add_typer(kb_cli, name="kb")
+cli.add_typer(report_cli, name="report")
 for name, group in routing_commands.GROUPS.items():
     cli.add_typer(group, name=name)
 agent_cli.command("set")(routing_commands.agent_set)

@@ -1,0 +1,145 @@
+"""`switchboard report` as a real process against a real Postgres holding a scripted history:
+the summary's figures are the ones docs/metrics.md gives by hand, the tables export as the
+API's CSV (formula-quoted), and a bad date, range, zone or brand is one line and exit 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import asyncpg
+import pytest
+
+from server.services import demo
+from tests.server.cli.test_main import switchboard
+from tests.server.store.history import Story, write
+
+STORIES = [
+    # Answered by the bot alone, resolved long ago: contained.
+    Story(0, bot_reply=2, resolved=60, channel="telegram"),
+    # Handed off, answered by an agent 300 s after the handoff, resolved at 3600 s, rated 5.
+    Story(
+        3600,
+        bot_reply=3,
+        handoff=60,
+        assigned=120,
+        agent_reply=300,
+        resolved=3600,
+        rating=5,
+        band="normal",
+    ),
+    # Answered at 900 s, resolved at 7200 s, rated 3, a first-response breach; on email.
+    Story(
+        7200,
+        bot_reply=5,
+        handoff=30,
+        reason="low_confidence",
+        assigned=60,
+        agent_reply=900,
+        resolved=7200,
+        rating=3,
+        band="high",
+        breaches=("first_response",),
+        channel="email",
+        intent="=SUM(A1)",
+    ),
+]
+RANGE = ("--brand", demo.BRAND_SLUG, "--from", "2026-03-02", "--to", "2026-03-08")
+
+
+@pytest.fixture
+async def history(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        for story in STORIES:
+            await write(conn, story)
+
+
+async def test_summary_prints_the_headline_figures(dsn: str, history: None) -> None:
+    done = switchboard(dsn, "report", "summary", *RANGE)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: " ".join(line.split()[1:]) for line in done.stdout.splitlines()[2:]}
+    assert lines["conversations"] == "3"
+    # Human first responses 300 and 900: median 600 s, p90 300 + 0.9 x 600.
+    assert (lines["frt_human_p50"], lines["frt_human_p90"]) == ("10m 00s", "14m 00s")
+    assert lines["resolution_p50"] == "1h 00m"
+    assert (lines["containment_rate"], lines["handoff_rate"]) == ("33.3%", "66.7%")
+    assert lines["csat_average"] == "4.0"
+    assert (lines["frt_attainment"], lines["resolution_attainment"]) == ("50.0%", "100.0%")
+    assert lines["reopen_rate"] == "0.0%"
+
+
+async def test_summary_as_json_has_every_figure(dsn: str, history: None) -> None:
+    done = switchboard(dsn, "report", "summary", *RANGE, "--tz", "Europe/Paris", "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert (document["from"], document["to"], document["tz"]) == (
+        "2026-03-02",
+        "2026-03-08",
+        "Europe/Paris",
+    )
+    figures = document["figures"]
+    assert figures["conversations"] == 3
+    assert (figures["frt_human_p50"], figures["frt_human_p90"]) == (600.0, 840.0)
+    assert figures["csat_response_rate"] == 1.0  # both conversations asked answered
+    assert figures["csat_average"] == 4.0
+
+
+async def test_tables_export_as_the_apis_csv(dsn: str, history: None) -> None:
+    by_channel = switchboard(dsn, "report", "breakdown", "--by", "channel", *RANGE, "--csv")
+    assert by_channel.returncode == 0, by_channel.stderr
+    rows = list(csv.DictReader(io.StringIO(by_channel.stdout)))
+    assert {r["key"]: r["conversations"] for r in rows} == {
+        "webchat": "1",
+        "telegram": "1",
+        "email": "1",
+    }
+    reasons = switchboard(dsn, "report", "handoff-reasons", *RANGE, "--csv")
+    assert reasons.returncode == 0, reasons.stderr
+    assert reasons.stdout.splitlines() == [
+        "reason,conversations",
+        "low_confidence,1",
+        "requested_human,1",
+    ]
+    ratings = switchboard(dsn, "report", "csat", *RANGE)
+    assert ratings.returncode == 0, ratings.stderr
+    got = [line.split() for line in ratings.stdout.splitlines()[2:]]
+    assert got == [["1", "0"], ["2", "0"], ["3", "1"], ["4", "0"], ["5", "1"]]
+
+
+async def test_csv_cells_that_look_like_formulas_are_quoted(dsn: str, history: None) -> None:
+    """The reports' CSV is the API's: a cell a spreadsheet would run gets a leading quote."""
+    by_intent = switchboard(dsn, "report", "breakdown", "--by", "intent", *RANGE, "--csv")
+    assert by_intent.returncode == 0, by_intent.stderr
+    keys = {r["key"] for r in csv.DictReader(io.StringIO(by_intent.stdout))}
+    assert keys == {"'=SUM(A1)", "none"}
+
+
+async def test_series_per_day(dsn: str, history: None) -> None:
+    by_day = switchboard(dsn, "report", "series", *RANGE, "--json")
+    assert by_day.returncode == 0, by_day.stderr
+    table = json.loads(by_day.stdout)
+    at, conversations = table["columns"].index("at"), table["columns"].index("conversations")
+    assert [(r[at][:10], r[conversations]) for r in table["rows"]] == [("2026-03-02", 3)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "2026-02-30"), "error: --from: '2026-02-30' is not a date (YYYY-MM-DD)"),
+        (("--from", "2026-03-09", "--to", "2026-03-02"), "error: --to: 2026-03-02 comes before"),
+        (("--from", "2024-01-01", "--to", "2026-03-02"), "error: --to: a range of at most 366"),
+        (("--tz", "Mars/Olympus"), "error: --tz: 'Mars/Olympus' is not a time zone"),
+        (("--brand", "nobody"), "error: no brand 'nobody'"),
+        (("--by", "weather"), "error: --by: one of team, agent, channel"),
+    ],
+)
+async def test_bad_input_is_one_line_and_exit_2(
+    dsn: str, args: tuple[str, ...], message: str
+) -> None:
+    command = "breakdown" if "--by" in args else "summary"
+    brand = () if "--brand" in args else ("--brand", demo.BRAND_SLUG)
+    done = switchboard(dsn, "report", command, *brand, *args)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.startswith(message), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
