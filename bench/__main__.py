@@ -6,9 +6,10 @@ then the message embeddings' candidates (bench/embeddings.py) and suggested repl
 100,000 stored messages (bench/suggestions.py), and what a router pass costs each connected
 console (bench/fanout.py), search over 1,000,000 messages (bench/search.py), the
 console's first paint in Chromium (bench/first_paint.py) and knowledge-base search over
-1,000 to 100,000 chunks (bench/kb_search.py); writes bench/RESULTS.md.
+1,000 to 100,000 chunks (bench/kb_search.py) and the Analytics dashboard's reads over a
+generated history (bench/analytics.py); writes bench/RESULTS.md.
 BENCH_ONLY=ws, routing, mail, webhooks, startup, nlu, embeddings, suggestions, fanout,
-search, paint or kb runs one part.
+search, paint, kb or analytics runs one part.
 Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
@@ -142,6 +143,7 @@ PARTS = (
     "search",
     "paint",
     "kb",
+    "analytics",
 )
 
 
@@ -195,6 +197,10 @@ def main() -> None:
         from bench import kb_search
 
         kb_search.main(write=True)
+    if only in ("", "analytics"):
+        from bench import analytics
+
+        analytics.main(write=True)
 
 
 def transport() -> None:

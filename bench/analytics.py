@@ -15,7 +15,10 @@ Each size is loaded, ANALYZEd, then the dashboard's reads for a 7-day and a 30-d
 timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the
 whole dashboard (all its reads one after the other, as the tab's first paint asks them; the
 browser sends them in parallel). BENCH_ANALYTICS_CONVERSATIONS sets the sizes (comma
-separated). Run alone with `python -m bench.analytics`.
+separated; by default 20,000 then 100,000, which `make bench` loads and times in a couple
+of minutes on 2 cores: two sizes say how the reads grow with the data) and
+BENCH_ANALYTICS_RUNS the runs. A part of `make bench` (BENCH_ONLY=analytics), which writes
+its section of bench/RESULTS.md; run alone with `python -m bench.analytics` (prints only).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.report import machine, percentile
+from bench.report import machine, percentile, publish
 from bench.sizes import SMOKE
 from server.services import demo
 from server.store import analytics, analytics_live, database
@@ -41,14 +44,15 @@ from server.store.views import Conn
 SIZES = [
     int(n)
     for n in os.environ.get(
-        "BENCH_ANALYTICS_CONVERSATIONS", "2000" if SMOKE else "100000,300000"
+        "BENCH_ANALYTICS_CONVERSATIONS", "2000" if SMOKE else "20000,100000"
     ).split(",")
 ]
-RUNS = int(os.environ.get("BENCH_ANALYTICS_RUNS", "3" if SMOKE else "20"))
+RUNS = int(os.environ.get("BENCH_ANALYTICS_RUNS", "3" if SMOKE else "10"))
 DAYS = 90
 CHUNK = 50_000
 END = datetime(2026, 6, 1, tzinfo=UTC)
 START = END - timedelta(days=DAYS)
+MARK_START, MARK_END = "<!-- analytics:start -->", "<!-- analytics:end -->"
 
 CONVERSATIONS = """
 WITH made AS (
@@ -197,6 +201,7 @@ async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, l
         brand = await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
         have = 0
         for size in SIZES:
+            print(f"analytics: loading {size:,} conversations ...", flush=True)
             began = time.perf_counter()
             since = await pool.fetchval("SELECT clock_timestamp()")
             await seed(pool, size, have)
@@ -205,6 +210,7 @@ async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, l
             await pool.execute("VACUUM ANALYZE")
             loaded = time.perf_counter() - began
             messages = int(await pool.fetchval("SELECT count(*) FROM messages"))
+            print(f"analytics: loaded in {loaded:.0f} s; timing the reads", flush=True)
             timed = {days: await time_reads(pool, brand, days) for days in (7, 30)}
             results.append((size, messages, loaded, timed))
     finally:
@@ -223,7 +229,8 @@ def run() -> str:
     lines = [
         f"## Analytics dashboard — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
-        f"Command: `python -m bench.analytics`. Machine: {machine()}; embedded PostgreSQL 16"
+        f"Command: `make bench` (or `python -m bench.analytics`). Machine: {machine()};"
+        " embedded PostgreSQL 16"
         f" (pgserver). Conversations over {DAYS} days, 10 messages each; {RUNS} runs of each"
         " read, one at a time; p50 / p99 in ms.",
         "",
@@ -245,8 +252,13 @@ def run() -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    print(run(), flush=True)
+def main(*, write: bool = False) -> None:
+    """Print the section; with ``write`` (as `make bench` runs it) also put it between its
+    markers in bench/RESULTS.md."""
+    if write:
+        publish(run(), MARK_START, MARK_END)
+    else:
+        print(run(), flush=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ PARTS = {
     "search": "Command: `make bench` (or `python -m bench.search`). Machine: ",
     "paint": "Command: `make bench` (or `python -m bench.first_paint`). Machine: ",
     "kb": "Command: `make bench` (or `python -m bench.kb_search`). Machine: ",
+    "analytics": "Command: `make bench` (or `python -m bench.analytics`). Machine: ",
 }
 
 
