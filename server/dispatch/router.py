@@ -30,7 +30,7 @@ from server.live.bus import EventBus
 from server.live.presence import LocalPresence
 from server.metrics import Metrics
 from server.payloads import ActivityView, AgentView, EventData, QueueEntry
-from server.store import DatabaseError, Pool, activities, kb_feedback, queue, roster
+from server.store import DatabaseError, Pool, activities, clocks, kb_feedback, queue, roster
 from web_console.access import Placement
 
 log = structlog.get_logger(__name__)
@@ -373,6 +373,7 @@ class Router:
                 conv = await store.conversation_row(conn, conversation_id, lock=True)
                 self._may_act(conv, agent_id)
                 await queue.resolve(conn, conversation_id)
+                took = await clocks.resolution(conn, conversation_id)
                 # The articles the bot showed with no handoff after them answered it.
                 await kb_feedback.infer_no_handoff(conn, UUID(conversation_id))
                 shown = await activities.record(
@@ -382,6 +383,8 @@ class Router:
                     conn, conversation_id, "resolved", {conversation_id: shown}
                 )
             await self._publish(stored)
+        if took is not None:
+            self._metrics.resolution_seconds.labels(took.brand, took.channel).observe(took.seconds)
         self.wake()  # a seat is free
 
     async def requeue_unanswered(self, agent_id: str) -> int:

@@ -15,7 +15,7 @@ from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import ConversationView, EventData, Named
 from server.pipeline.messages import AlreadyStored, Stored, listing, message_created, publish
-from server.store import Pool, activities, queue
+from server.store import Pool, activities, clocks, queue
 
 
 class Replies:
@@ -70,6 +70,7 @@ class Replies:
                     await store.insert_attachments(conn, message["id"], attachments)
                 pending = [message_created(conv, message)]
                 await queue.first_response(conn, conversation_id, self._clock())
+                first = await clocks.first_human_response(conn, conversation_id, message["id"])
                 if conv["status"] != "assigned":
                     # Replying takes the conversation: an agent's explicit act, so it is
                     # not held to their capacity the way the router's offers are.
@@ -104,6 +105,10 @@ class Replies:
             return Stored(earlier, duplicate=True)
         await publish(self._bus, stored_events)
         self._metrics.messages_out.labels(conv["channel"], "agent").inc()
+        if first is not None:
+            self._metrics.first_response_seconds.labels(first.brand, first.channel).observe(
+                first.seconds
+            )
         return Stored(message, duplicate=False)
 
     async def return_to_bot(self, agent_id: str, conversation_id: str) -> None:
