@@ -278,7 +278,14 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     webchat_backend = WebchatBackendImpl(pool, pipeline)
     summaries = Summaries(pool, chat_model(settings), wait=settings.llm_timeout_seconds)
     console_backend = ConsoleBackendImpl(
-        pool, pipeline, router, bus, passwords, summaries=summaries, interpreter=interpreter
+        pool,
+        pipeline,
+        router,
+        bus,
+        passwords,
+        summaries=summaries,
+        interpreter=interpreter,
+        human_intents=frozenset(settings.bot_human_intents),
     )
     embedder = Embedder(pool, WordLlamaEmbedder())
     bus.subscribe(embedder.notice)

@@ -8,6 +8,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from web_console.access import Placement
+    from web_console.bot_views import FlowList, IntentDetail, IntentList, ResponseList
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +290,22 @@ class ConsoleBackend(Protocol):
     async def bot(self, agent: Agent) -> Mapping[str, Any]:
         """The bot's engine and project, and what the project asks for that the engine does
         not do (for designers and admins)."""
+        ...
+
+    async def bot_intents(self, agent: Agent) -> IntentList:
+        """The bot's intents with their example counts per language (issue 19)."""
+        ...
+
+    async def bot_intent(self, agent: Agent, name: str) -> IntentDetail:
+        """One intent's examples with their entity spans; Unknown if the project has none."""
+        ...
+
+    async def bot_responses(self, agent: Agent) -> ResponseList:
+        """The bot's responses, their variations per language and buttons."""
+        ...
+
+    async def bot_flows(self, agent: Agent) -> FlowList:
+        """The bot's rules and stories as step lists, with file and line."""
         ...
 
     async def notes(

@@ -20,6 +20,7 @@ from server.pipeline.flow import Pipeline
 from server.pipeline.messages import publish
 from server.services import privacy
 from server.services.agents import create_agent
+from server.services.bot_catalog import BotCatalog
 from server.services.brand_texts import BrandTexts, BrandTextService
 from server.services.passwords import PasswordService
 from server.services.suggestions import COUNT, Suggestions, SuggestionsView, with_drafts
@@ -36,6 +37,7 @@ from server.store.labels import FilterOptions
 from server.store.search import SearchPage
 from web_console import access
 from web_console.access import Placement
+from web_console.bot_views import FlowList, IntentDetail, IntentList, ResponseList
 from web_console.port import (
     EVERYTHING,
     ActionRefused,
@@ -79,6 +81,7 @@ class ConsoleBackendImpl:
         *,
         summaries: Summaries | None = None,
         interpreter: Interpreter | None = None,
+        human_intents: frozenset[str] = frozenset(),
     ) -> None:
         self._pool = pool
         self._pipeline = pipeline
@@ -93,6 +96,8 @@ class ConsoleBackendImpl:
         self._brand_texts = BrandTextService(pool)
         # The bot's engine, for what the console shows of its project.
         self._interpreter = interpreter
+        # What the Bot area reads of the project that engine loaded (issue 19).
+        self._bot_catalog = BotCatalog(interpreter, human_intents)
 
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when
@@ -366,6 +371,21 @@ class ConsoleBackendImpl:
         state = self._interpreter.state()
         shown = ("kind", "fingerprint", "intents", "languages", "unsupported", "error")
         return {"unsupported": [], **{k: state[k] for k in shown if k in state}}
+
+    async def bot_intents(self, agent: Agent) -> IntentList:
+        return await self._bot_catalog.intents()
+
+    async def bot_intent(self, agent: Agent, name: str) -> IntentDetail:
+        found = await self._bot_catalog.intent(name)
+        if found is None:
+            raise Unknown(f"no intent {name!r} in the bot's project")
+        return found
+
+    async def bot_responses(self, agent: Agent) -> ResponseList:
+        return await self._bot_catalog.responses()
+
+    async def bot_flows(self, agent: Agent) -> FlowList:
+        return await self._bot_catalog.flows()
 
     async def directory(self, agent: Agent) -> dict[str, Any]:
         """The teams and agents of the brands where the agent may act."""
