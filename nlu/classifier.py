@@ -5,64 +5,28 @@ FallbackClassifier thresholds mean what they say."""
 
 from __future__ import annotations
 
+import pickle
+import re
+import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 from nlu.base import IntentScore
-from nlu.embedding import DIMENSIONS, SentenceEmbedding, TokenVectors, token_vectors
+from nlu.embedding import DIMENSIONS, token_vectors
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 CALIBRATION_FOLDS = 3
 RANKING_LENGTH = 10
-# Weak regularisation: the examples are few and short, and each word matters.
-REGULARISATION_C = 50.0
 TEMPERATURES = np.linspace(0.1, 3.0, 59)
-
-
-def _features() -> FeatureUnion:
-    return FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(
-                    ngram_range=(1, 2),
-                    sublinear_tf=True,
-                    strip_accents="unicode",
-                    token_pattern=r"(?u)\b\w+\b",
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(2, 5),
-                    sublinear_tf=True,
-                    strip_accents="unicode",
-                    min_df=2,
-                ),
-            ),
-            # What the words mean, not only which they are: unseen paraphrases land near
-            # the examples they paraphrase.
-            ("meaning", SentenceEmbedding()),
-        ]
-    )
-
-
-def _pipeline() -> Pipeline:
-    return Pipeline(
-        [
-            ("features", _features()),
-            ("classifier", LogisticRegression(C=REGULARISATION_C, max_iter=3000)),
-        ]
-    )
+# Runs of whitespace, as scikit-learn's char_wb analyzer folds them.
+_WHITE_SPACES = re.compile(r"\s\s+")
 
 
 def _per_class(scores: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -81,28 +45,67 @@ def _softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     return result
 
 
+def _strip_accents(text: str) -> str:
+    """scikit-learn's strip_accents_unicode."""
+    if text.isascii():
+        return text
+    normalized = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in normalized if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True, slots=True)
+class _Analyzer:
+    """A fitted TfidfVectorizer's analyzer, redone without scikit-learn (the same tokens,
+    which a test compares): lowercase, accents stripped, then word n-grams of its token
+    pattern, or character n-grams inside word boundaries (char_wb)."""
+
+    kind: str  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    lowercase: bool
+    strip_accents: bool
+    token_pattern: re.Pattern[str]
+
+    def __call__(self, text: str) -> list[str]:
+        if self.lowercase:
+            text = text.lower()
+        if self.strip_accents:
+            text = _strip_accents(text)
+        low, high = self.ngram_range
+        if self.kind == "char_wb":
+            grams: list[str] = []
+            for word in _WHITE_SPACES.sub(" ", text).split():
+                word = f" {word} "
+                for n in range(low, high + 1):
+                    offset = 0
+                    grams.append(word[offset : offset + n])
+                    while offset + n < len(word):
+                        offset += 1
+                        grams.append(word[offset : offset + n])
+                    if offset == 0:  # a word shorter than n counts once
+                        break
+            return grams
+        tokens = self.token_pattern.findall(text)
+        grams = list(tokens) if low == 1 else []
+        for n in range(max(low, 2), min(high + 1, len(tokens) + 1)):
+            grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+        return grams
+
+
 @dataclass(frozen=True, slots=True)
 class _Block:
     """One fitted TF-IDF vectorizer, as plain lookups: its analyzer, vocabulary and idf."""
 
-    analyzer: Callable[[str], list[str]]
+    analyzer: _Analyzer
     vocabulary: dict[str, int]
     idf: NDArray[np.float64]
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Dense:
-    """The sentence embedding's block: its vectors and where its columns start."""
-
-    vectors: TokenVectors
-    offset: int
-
-
 class _SingleTextScorer:
     """The fitted pipeline's decision function for one text, computed from the vectorizers'
-    own analyzers, vocabularies and idf weights, the embedding and the classifier's
-    coefficients.
+    analyzers, vocabularies and idf weights, the embedding and the classifier's
+    coefficients: plain numbers that pickle with the model, so that a parse needs no
+    scikit-learn (importing it costs about a second of a command's start-up).
 
     scikit-learn's per-call overhead (input validation, sparse matrix assembly) is about 3 ms
     for one short text, several times the arithmetic; this gives the same numbers (a test
@@ -110,18 +113,31 @@ class _SingleTextScorer:
     """
 
     def __init__(self, model: Pipeline) -> None:
-        features: FeatureUnion = model.named_steps["features"]
-        classifier: LogisticRegression = model.named_steps["classifier"]
+        from nlu.features import SentenceEmbedding
+
+        union = model.named_steps["features"]
+        classifier = model.named_steps["classifier"]
         blocks, dense, offset = [], [], 0
-        for _name, part in features.transformer_list:
+        for _name, part in union.transformer_list:
             if isinstance(part, SentenceEmbedding):
-                dense.append(_Dense(token_vectors(), offset))
+                dense.append(offset)
                 offset += DIMENSIONS
                 continue
+            if part.analyzer not in ("word", "char_wb") or part.stop_words is not None:
+                raise ValueError(f"no plain analyzer for {part!r}")
+            analyzer = _Analyzer(
+                kind=part.analyzer,
+                ngram_range=tuple(part.ngram_range),
+                lowercase=bool(part.lowercase),
+                strip_accents=part.strip_accents == "unicode",
+                token_pattern=re.compile(part.token_pattern),
+            )
             vocabulary = {str(k): int(v) for k, v in part.vocabulary_.items()}
-            blocks.append(_Block(part.build_analyzer(), vocabulary, part.idf_, offset))
+            idf = np.asarray(part.idf_, dtype=np.float64)
+            blocks.append(_Block(analyzer, vocabulary, idf, offset))
             offset += len(vocabulary)
         self._blocks = blocks
+        # Where each sentence embedding's columns start (the vectors come from the package).
         self._dense = dense
         self._weights = np.ascontiguousarray(classifier.coef_.T, dtype=np.float64)
         self._intercept = np.asarray(classifier.intercept_, dtype=np.float64)
@@ -142,9 +158,9 @@ class _SingleTextScorer:
             values = (1.0 + np.log(tf)) * block.idf[index]
             values /= np.linalg.norm(values)
             total += values @ self._weights[index + block.offset]
-        for part in self._dense:
-            columns = slice(part.offset, part.offset + DIMENSIONS)
-            meaning = part.vectors.embed(text) if embedding is None else embedding
+        for start in self._dense:
+            columns = slice(start, start + DIMENSIONS)
+            meaning = token_vectors().embed(text) if embedding is None else embedding
             total += meaning @ self._weights[columns]
         return total
 
@@ -160,7 +176,10 @@ class HeldOut:
 
 class IntentClassifier:
     def __init__(self) -> None:
-        self._model: Pipeline | None = None
+        self._fitted: Pipeline | None = None
+        # The fitted pipeline as pickled bytes, read back only when scikit-learn's own
+        # decision function is asked for (evaluation, tests): a parse needs the scorer alone.
+        self._blob: bytes | None = None
         self._classes: list[str] = []
         self._scorer: _SingleTextScorer | None = None
         self.temperature = 1.0
@@ -172,18 +191,33 @@ class IntentClassifier:
         return list(self._classes)
 
     def __getstate__(self) -> dict[str, Any]:
-        # The scorer holds closures from the vectorizers; it is rebuilt after unpickling.
         state = dict(self.__dict__)
-        state["_scorer"] = None
+        if self._fitted is not None:
+            state["_blob"] = pickle.dumps(self._fitted, protocol=pickle.HIGHEST_PROTOCOL)
+        state["_fitted"] = None
         state["held_out"] = None
         return state
 
+    @property
+    def _model(self) -> Pipeline:
+        """The fitted pipeline (unpickled on first use after loading: it imports
+        scikit-learn)."""
+        if self._fitted is None:
+            if self._blob is None:
+                raise RuntimeError("the classifier is not trained")
+            self._fitted = pickle.loads(self._blob)
+        return self._fitted
+
     def fit(self, texts: Sequence[str], intents: Sequence[str]) -> IntentClassifier:
+        from nlu.features import pipeline
+
         if len(set(intents)) < 2:
             raise ValueError("at least two intents are needed to train a classifier")
         x, y = list(texts), np.asarray(intents)
-        self._model = _pipeline().fit(x, y)
-        self._classes = [str(c) for c in self._model.classes_]
+        self._fitted = pipeline().fit(x, y)
+        self._blob = None
+        self._classes = [str(c) for c in self._fitted.classes_]
+        self._scorer = _SingleTextScorer(self._fitted)
         # Three folds when every intent has three examples, two when some have only two (a
         # small project still gets calibrated confidences and an out-of-scope detector).
         folds = min(CALIBRATION_FOLDS, *Counter(intents).values())
@@ -193,10 +227,14 @@ class IntentClassifier:
 
     def _fit_temperature(self, x: list[str], y: NDArray[np.str_], count: int) -> float:
         """The temperature that minimises the log loss of held-out predictions."""
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        from nlu.features import pipeline
+
         folds = StratifiedKFold(count, shuffle=True, random_state=0)
         scores = _per_class(
             np.asarray(
-                cross_val_predict(_pipeline(), x, y, cv=folds, method="decision_function"),
+                cross_val_predict(pipeline(), x, y, cv=folds, method="decision_function"),
                 dtype=np.float64,
             )
         )
@@ -219,28 +257,23 @@ class IntentClassifier:
     ) -> tuple[IntentScore, ...]:
         """The intents by probability; ``embedding`` is the text's sentence embedding when
         the caller has computed it already (nlu.embedding)."""
-        if self._model is None:
-            raise RuntimeError("the classifier is not trained")
         if len(self._classes) < 3:
             return self.rank_many([text])[0]  # binary: one coefficient row, not one per class
-        if self._scorer is None:
-            self._scorer = _SingleTextScorer(self._model)
-        scores = self._scorer.scores(text, embedding)
+        scores = self._single().scores(text, embedding)
         probabilities = _softmax(scores[np.newaxis, :] / self.temperature)
         return self._ranking(probabilities[0])
 
     def decision_scores(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """scikit-learn's own decision function (what the fast path must equal)."""
-        if self._model is None:
-            raise RuntimeError("the classifier is not trained")
         return _per_class(np.asarray(self._model.decision_function(list(texts)), dtype=np.float64))
 
     def fast_scores(self, text: str) -> NDArray[np.float64]:
-        if self._model is None:
-            raise RuntimeError("the classifier is not trained")
+        return self._single().scores(text)
+
+    def _single(self) -> _SingleTextScorer:
         if self._scorer is None:
             self._scorer = _SingleTextScorer(self._model)
-        return self._scorer.scores(text)
+        return self._scorer
 
     def _ranking(self, row: NDArray[np.float64]) -> tuple[IntentScore, ...]:
         order = np.argsort(row)[::-1][:RANKING_LENGTH]

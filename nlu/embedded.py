@@ -250,9 +250,8 @@ def detect_languages(project: Project) -> frozenset[str]:
 @functools.cache
 def _engine_version() -> str:
     """A hash of the engine's own code: a model pickled by other code is not reused."""
-    import sklearn
-
-    digest = hashlib.sha256(f"{sklearn.__version__} {version('wordllama')}".encode())
+    # The installed version from its metadata: importing scikit-learn costs a second.
+    digest = hashlib.sha256(f"{version('scikit-learn')} {version('wordllama')}".encode())
     # Every module whose classes a pickled model holds.
     package = Path(__file__).parent
     for path in sorted(package.glob("*.py")):

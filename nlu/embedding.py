@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, TransformerMixin
 
 DIMENSIONS = 256
 
@@ -61,14 +60,3 @@ def token_vectors() -> TokenVectors:
         config="l2_supercat", dim=DIMENSIONS, cache_dir=package, disable_download=True
     )
     return TokenVectors(model.tokenizer, np.ascontiguousarray(model.embedding, dtype=np.float32))
-
-
-class SentenceEmbedding(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """A scikit-learn transformer from texts to their embeddings. It learns nothing and
-    pickles as nothing: the vectors come from the installed package when first needed."""
-
-    def fit(self, texts: Sequence[str], y: object = None) -> SentenceEmbedding:
-        return self
-
-    def transform(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        return token_vectors().embed_many(list(texts))

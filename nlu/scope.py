@@ -38,8 +38,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from nlu.base import OUT_OF_SCOPE_INTENTS, IntentScore, Scope
 from nlu.classifier import HeldOut
@@ -397,6 +395,10 @@ def _weigh(
     without any feature whose weight comes out with the wrong sign (a quirk of this data,
     which would make some in-scope evidence count against a message). The in-scope rows
     weigh as much as the out-of-scope ones, and each kind of out-of-scope row the same."""
+    # Here, not at the top: a parse reads the fitted numbers and never needs scikit-learn.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     x = np.vstack([inside, outside])
     y = np.r_[np.zeros(len(inside)), np.ones(len(outside))]
     present = np.unique(kinds)

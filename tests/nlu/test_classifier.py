@@ -46,3 +46,26 @@ def test_a_project_of_two_intents_ranks_one_text_and_many() -> None:
     assert one == many[0]
     assert many[1][0].name == "goodbye"
     assert abs(sum(s.confidence for s in one) - 1.0) < 1e-3
+
+
+def test_a_cached_model_parses_without_importing_scikit_learn(model: Model, tmp_path: Path) -> None:
+    """The scorer pickles as plain numbers: a command that loads the cached model and parses
+    never imports scikit-learn (about a second of its start-up); evaluation still can."""
+    import pickle
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(model))
+    script = (
+        "import pickle, sys\n"
+        f"model = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "ranked = model.classifier.rank(model.extractor.mask('where is my order 10234'))\n"
+        "print(ranked[0].name, 'sklearn' in sys.modules)\n"
+        "model.classifier.decision_scores(['hello'])\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["order_status", "False", "True"]

@@ -4,7 +4,8 @@ import pickle
 
 import numpy as np
 
-from nlu.embedding import DIMENSIONS, SentenceEmbedding, token_vectors
+from nlu.embedding import DIMENSIONS, token_vectors
+from nlu.features import SentenceEmbedding
 
 
 def test_a_paraphrase_is_nearer_than_another_request() -> None:
