@@ -5,11 +5,15 @@ slug and the conversation's channel."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from server.metrics import Metrics
 from server.services import demo
-from tests.harness import RunningServer, customer
+from tests.harness import ROOT, RunningServer, customer
 
 
 async def counts(http: httpx.AsyncClient) -> dict[str, float]:
@@ -60,3 +64,28 @@ async def test_a_first_reply_and_a_resolution_move_the_histograms(server: Runnin
     labels = 'brand="demo",channel="webchat"'
     assert f'switchboard_first_response_seconds_bucket{{{labels},le="15.0"}}' in body
     assert f'switchboard_resolution_seconds_bucket{{{labels},le="1.2096e+06"}}' in body
+
+
+def test_the_grafana_dashboard_reads_only_metrics_the_server_exposes() -> None:
+    """deploy/grafana/switchboard.json's queries name metrics /metrics has (a renamed metric
+    would leave a panel empty without an error)."""
+    document = json.loads((ROOT / "deploy" / "grafana" / "switchboard.json").read_text())
+    exprs = [t["expr"] for p in document["panels"] for t in p["targets"]]
+    named = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"\bswitchboard_\w+", expr)
+    }
+    exposed = {family.name for family in Metrics().registry.collect()}
+    # prometheus_client names a counter's family without its _total.
+    exposed |= {f"{name}_total" for name in exposed}
+    assert named, exprs
+    assert named <= exposed, named - exposed
+    assert {
+        "switchboard_queue_depth",
+        "switchboard_refused_total",
+        "switchboard_handoffs_total",
+        "switchboard_first_response_seconds",
+        "switchboard_resolution_seconds",
+        "switchboard_nlu_seconds",
+    } <= named
