@@ -202,7 +202,7 @@ def summary(
     p90), containment, handoff rate, CSAT, SLA attainment, reopen rate."""
     from server import bootstrap
     from server.http.analytics_tables import FIGURE_COLUMNS, totals
-    from server.store import analytics
+    from server.store import analytics, organisation
 
     _check_output(csv, json)
     settings = cli_settings()
@@ -212,6 +212,8 @@ def summary(
         async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
             scope = await _scope(conn, asked)
             figures = await analytics.totals(conn, scope)
+            # Without --brand there is one brand (_scope checked): the JSON names it too.
+            slug = asked.brand or str((await organisation.brands(conn))[0]["slug"])
         table = totals(figures)
         if json:
             from zoneinfo import ZoneInfo
@@ -220,7 +222,7 @@ def summary(
 
             zone = ZoneInfo(scope.tz)
             document = {
-                "brand": asked.brand,
+                "brand": slug,
                 "from": scope.start.astimezone(zone).date().isoformat(),
                 "to": (scope.end.astimezone(zone) - timedelta(days=1)).date().isoformat(),
                 "tz": scope.tz,

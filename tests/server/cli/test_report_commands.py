@@ -73,7 +73,8 @@ async def test_summary_as_json_has_every_figure(dsn: str, history: None) -> None
     done = switchboard(dsn, "report", "summary", *RANGE, "--tz", "Europe/Paris", "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert (document["from"], document["to"], document["tz"]) == (
+    assert (document["brand"], document["from"], document["to"], document["tz"]) == (
+        demo.BRAND_SLUG,
         "2026-03-02",
         "2026-03-08",
         "Europe/Paris",
@@ -83,6 +84,13 @@ async def test_summary_as_json_has_every_figure(dsn: str, history: None) -> None
     assert (figures["frt_human_p50"], figures["frt_human_p90"]) == (600.0, 840.0)
     assert figures["csat_response_rate"] == 1.0  # both conversations asked answered
     assert figures["csat_average"] == 4.0
+
+
+async def test_the_only_brand_needs_no_brand_option(dsn: str, history: None) -> None:
+    done = switchboard(dsn, "report", "summary", *RANGE[2:], "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert (document["brand"], document["figures"]["conversations"]) == (demo.BRAND_SLUG, 3)
 
 
 async def test_tables_export_as_the_apis_csv(dsn: str, history: None) -> None:
