@@ -1,8 +1,8 @@
 """axe-core on the console's main views and the widget, in Chromium: no serious or critical
 WCAG 2.1 A/AA violation (login, queue, an open conversation with its context panel, search
 results, the supervisor view, the People area, the Analytics area, the Knowledge area (list,
-article, content gaps), the Account area; the widget open with messages), at 1280 and 390
-px."""
+article, content gaps), the Account area, the Bot area; the widget open with messages), at
+1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -104,6 +104,12 @@ async def test_axe_finds_no_serious_or_critical_violation_on_the_main_views(
     await expect(page.locator("#analytics-volume .analytics-table tbody tr")).to_have_count(1)
     await expect(page.locator("#analytics-area .analytics-tiles.headline")).to_contain_text("1")
     await check(page, "analytics", width, found)
+
+    # The Bot area (issue 19); this server runs no engine, so it says so (its lists are
+    # audited with the embedded engine in test_bot_area_browser.py).
+    await page.click("#bot-tab")
+    await expect(page.locator("#bot-summary")).to_contain_text("none")
+    await check(page, "bot", width, found)
 
     await page.click("#account-button")
     await expect(page.locator("#account-sessions tbody tr")).to_have_count(1)

@@ -74,15 +74,16 @@ function start(agent) {
   var first = store.works.value ? store.readQueue() : Promise.resolve();
   first.then(function () {
     document.dispatchEvent(new CustomEvent("console:start", { detail: agent }));
-    // An editor reads no conversation: their console opens on the Knowledge area.
+    // An editor or a designer reads no conversation: their console opens on their area (the
+    // Knowledge area, else the Bot area).
     var reads = has("agent") || has("supervisor") || has("analyst");
-    if (!reads && !$("knowledge-tab").hidden) {
-      // Nor the conversation lists' tabs, which would only answer 403. (A designer alone
-      // keeps them until the bot studio, issue 19, gives them an area of their own.)
+    var own = ["knowledge", "bot"].filter(function (v) { return !$(v + "-tab").hidden; })[0];
+    if (!reads && own) {
+      // Nor the conversation lists' tabs, which would only answer 403.
       ["queue", "mine", "open", "resolved"].forEach(function (v) {
         document.querySelector('#tabs .tab[data-view="' + v + '"]').hidden = true;
       });
-      setView("knowledge");
+      setView(own);
     }
     if (store.works.value) refreshDirectory();
     store.readOpen(true).then(connect, connect);
@@ -98,8 +99,8 @@ function setView(v) {
     b.classList.toggle("active", b.dataset.view === v);
     b.setAttribute("aria-selected", String(b.dataset.view === v));
   });
-  // The areas that take the main pane (people.js, knowledge/) hide the list and the transcript.
-  var area = v === "people" || v === "knowledge" || v === "analytics";
+  // The areas that take the main pane (people.js, knowledge/, analytics/, bot/) hide the list and the transcript.
+  var area = v === "people" || v === "knowledge" || v === "analytics" || v === "bot";
   $("conversations").hidden = v === "supervisor" || area;
   $("supervisor").hidden = v !== "supervisor";
   document.dispatchEvent(new CustomEvent("console:view", { detail: v }));
@@ -190,7 +191,7 @@ function openConversation(id) {
 // Other modules ask for a conversation to be opened (a mention's toast: panel/notes.js).
 // From an area without the transcript (the Knowledge area's conversations), the list first.
 document.addEventListener("console:show", function (ev) {
-  if (["supervisor", "people", "knowledge", "analytics"].indexOf(store.view.value) >= 0) setView("open");
+  if (["supervisor", "people", "knowledge", "analytics", "bot"].indexOf(store.view.value) >= 0) setView("open");
   openConversation(ev.detail);
 });
 // Other modules speak on the socket through this (presence.js: what this console views).

@@ -1,0 +1,206 @@
+// The Bot area (issue 19, read-only): the engine and its project, what the project asks for
+// that the engine does not do, the intents with their examples (entities marked), the
+// responses, and the rules and stories as step lists. Every value is rendered as text:
+// entity spans are <mark> elements around slices of the example, never markup from data.
+import * as store from "./store.js";
+import { html, useEffect, useRef } from "../panel/ui.js";
+
+const SECTIONS = [["intents", "Intents"], ["responses", "Responses"], ["flows", "Rules and stories"]];
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const stories = (n) => `${n} ${n === 1 ? "story" : "stories"}`;
+
+function Summary() {
+  const { state, data, error } = store.summary.value;
+  if (state === "error") return html`<p class="bot-error" role="alert">${error}</p>`;
+  if (!data) return html`<p class="bot-muted">Loading…</p>`;
+  if (data.kind !== "embedded") {
+    return html`<p id="bot-summary">Engine: <strong>${data.kind === "rasa" ? "Rasa (over HTTP)" : "none"}</strong>.
+      The project's contents are shown for the embedded engine only.</p>`;
+  }
+  return html`<div>
+    <dl id="bot-summary" class="bot-summary">
+      <div><dt>Engine</dt><dd>embedded</dd></div>
+      <div><dt>Project</dt><dd><code>${data.fingerprint}</code></dd></div>
+      <div><dt>Intents</dt><dd>${data.intents}</dd></div>
+      <div><dt>Languages</dt><dd>${(data.languages || []).join(", ")}</dd></div>
+    </dl>
+    ${data.error ? html`<p class="bot-error" role="alert">The last edit of the project was refused (the last good model still serves): ${data.error}</p>` : null}
+  </div>`;
+}
+
+function Unsupported() {
+  const data = store.summary.value.data;
+  if (!data || data.kind !== "embedded") return null;
+  const lines = data.unsupported || [];
+  return html`<section class=${`bot-unsupported${lines.length ? "" : " none"}`} aria-labelledby="bot-unsupported-heading">
+    <h3 id="bot-unsupported-heading">Unsupported features (${lines.length})</h3>
+    ${lines.length
+      ? html`<p class="bot-muted">What the project asks for that the embedded engine does not do, and what it does instead.</p>
+        <ul id="bot-unsupported" class="bot-unsupported-list">
+          ${lines.map((line) => {
+            const u = store.parseUnsupported(line);
+            return html`<li key=${line}>
+              <code class="bot-where">${u.where}</code>
+              <strong class="bot-feature">${u.feature}</strong>
+              <span class="bot-instead">${u.instead}</span>
+            </li>`;
+          })}
+        </ul>`
+      : html`<p>None: the engine runs everything the project asks for.</p>`}
+  </section>`;
+}
+
+function Nav() {
+  return html`<div class="bot-nav" role="group" aria-label="Bot project">
+    ${SECTIONS.map(([name, label]) => html`<button type="button" key=${name} id=${`bot-show-${name}`}
+      aria-pressed=${String(store.section.value === name)} onClick=${() => store.showSection(name)}>${label}</button>`)}
+  </div>`;
+}
+
+function Intents() {
+  const { state, languages, error } = store.intents.value;
+  const items = store.shownIntents();
+  const ref = useRef(null);
+  useEffect(() => {
+    // Back from an intent: the focus goes to its button (keyboard users keep their place).
+    const name = returnTo;
+    returnTo = null;
+    if (name && ref.current) ref.current.querySelector(`[data-intent="${CSS.escape(name)}"]`)?.focus();
+  }, []);
+  return html`<div ref=${ref}>
+    <form class="bot-filters" role="search" aria-label="Search intents" onSubmit=${(e) => e.preventDefault()}>
+      <label>Search intents <input type="search" id="bot-search" value=${store.query.value}
+        onInput=${(e) => { store.query.value = e.target.value; }} placeholder="Intent name…" /></label>
+    </form>
+    ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
+    <p class="bot-muted" role="status">${state === "loading" && !items.length ? "Loading…" : plural(items.length, "intent")}</p>
+    <div class="bot-table-wrap">
+      <table id="bot-intents" class="bot-table">
+        <caption class="visually-hidden">Intents, with their training examples per language</caption>
+        <thead><tr>
+          <th scope="col">Intent</th>
+          ${languages.map((l) => html`<th scope="col" key=${l} class="bot-num">${l}</th>`)}
+          <th scope="col" class="bot-num">Total</th>
+          <th scope="col">Hands over</th>
+        </tr></thead>
+        <tbody>
+          ${items.map((i) => html`<tr key=${i.name}>
+            <th scope="row"><button type="button" class="bot-link" data-intent=${i.name}
+              onClick=${() => store.openIntent(i.name)}>${i.name}</button></th>
+            ${languages.map((l) => html`<td key=${l} class="bot-num">${i.examples[l] || 0}</td>`)}
+            <td class="bot-num">${i.total}</td>
+            <td>${i.handoff ? html`<span class="bot-badge handoff" title=${i.handoff_why.join("; ")}>to a person</span>` : ""}</td>
+          </tr>`)}
+        </tbody>
+      </table>
+    </div>
+  </div>`;
+}
+
+let returnTo = null;
+
+function Example({ example }) {
+  return html`<li lang=${example.language}>
+    ${store.pieces(example).map((p, n) => p.entity
+      ? html`<mark key=${n} class="bot-entity">${p.text}<span class="bot-entity-name">${p.entity}${p.role ? `#${p.role}` : ""}${p.group ? `@${p.group}` : ""}${p.value !== p.text ? ` = ${p.value}` : ""}</span></mark>`
+      : p.text)}
+  </li>`;
+}
+
+function Intent() {
+  const { name, state, data, error } = store.open.value;
+  const heading = useRef(null);
+  useEffect(() => { heading.current?.focus(); }, [name]);
+  const back = () => { returnTo = name; store.closeIntent(); };
+  const byLanguage = new Map();
+  for (const e of data?.examples || []) {
+    if (!byLanguage.has(e.language)) byLanguage.set(e.language, []);
+    byLanguage.get(e.language).push(e);
+  }
+  return html`<div id="bot-intent">
+    <button type="button" class="secondary" id="bot-back" onClick=${back}>← All intents</button>
+    <h3 ref=${heading} tabindex="-1" id="bot-intent-heading">${name}</h3>
+    ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
+    ${state === "loading" ? html`<p class="bot-muted" role="status">Loading…</p>` : null}
+    ${data?.handoff ? html`<p class="bot-handoff">Hands the customer to a person: ${data.handoff_why.join("; ")}.</p>` : null}
+    ${[...byLanguage].map(([lang, examples]) => html`<section key=${lang} aria-labelledby=${`bot-examples-${lang}`}>
+      <h4 id=${`bot-examples-${lang}`}>${lang}: ${plural(examples.length, "example")}</h4>
+      <ul class="bot-examples">${examples.map((e, n) => html`<${Example} key=${n} example=${e} />`)}</ul>
+    </section>`)}
+  </div>`;
+}
+
+function Responses() {
+  const { state, items, error } = store.responses.value;
+  return html`<div>
+    ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
+    <p class="bot-muted" role="status">${state === "loading" && !items.length ? "Loading…" : plural(items.length, "response")}</p>
+    <ul id="bot-responses" class="bot-cards">
+      ${items.map((r) => html`<li key=${r.name} class="bot-card">
+        <h4>${r.name}</h4>
+        <ul class="bot-variations">
+          ${r.variations.map((v, n) => html`<li key=${n} lang=${v.language}>
+            <span class="bot-badge">${v.language}</span>
+            ${v.text !== null ? html`<span class="bot-text">${v.text}</span>` : null}
+            ${v.custom ? html`<span class="bot-muted"> (custom payload)</span>` : null}
+            ${v.image ? html`<div class="bot-muted">Image: ${v.image}</div>` : null}
+            ${v.buttons.length ? html`<ul class="bot-buttons" aria-label="Buttons">
+              ${v.buttons.map((b, k) => html`<li key=${k}><span class="bot-button">${b.title}</span> <span class="bot-muted">says ${b.payload}</span></li>`)}
+            </ul>` : null}
+            ${v.conditions.filter((c) => c.slot !== "language").map((c) => html`<div class="bot-muted">when ${c.slot} is ${c.value ?? "not set"}</div>`)}
+          </li>`)}
+        </ul>
+      </li>`)}
+    </ul>
+  </div>`;
+}
+
+function stepText(s) {
+  if (s.kind === "intent") return s.entities.length ? `${s.name} (${s.entities.join(", ")})` : s.name;
+  if (s.kind === "slot") return `${s.name} = ${s.value ?? "not set"}`;
+  if (s.kind === "loop") return s.name || "no loop (ends)";
+  return s.name;
+}
+const STEP_LABEL = { intent: "customer", action: "bot", slot: "slot", loop: "form" };
+
+function Steps({ steps, label }) {
+  return html`<ol class="bot-steps" aria-label=${label}>
+    ${steps.map((s, n) => html`<li key=${n} class=${`bot-step ${s.kind}`}>
+      <span class="bot-step-kind">${STEP_LABEL[s.kind]}</span> <span>${stepText(s)}</span>
+    </li>`)}
+  </ol>`;
+}
+
+function Flows() {
+  const { state, items, error } = store.flows.value;
+  return html`<div>
+    ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
+    <p class="bot-muted" role="status">${state === "loading" && !items.length ? "Loading…"
+      : `${plural(items.filter((f) => f.kind === "rule").length, "rule")}, ${stories(items.filter((f) => f.kind === "story").length)}`}</p>
+    <ul id="bot-flows" class="bot-cards">
+      ${items.map((f, n) => html`<li key=${n} class="bot-card">
+        <h4><span class="bot-badge">${f.kind}</span> ${f.name}</h4>
+        ${f.path ? html`<div class="bot-muted"><code>${f.path}${f.line ? `:${f.line}` : ""}</code></div>` : null}
+        ${f.conversation_start ? html`<div class="bot-muted">at the start of a conversation only</div>` : null}
+        ${f.conditions.length ? html`<div class="bot-muted">When:</div><${Steps} steps=${f.conditions} label=${`${f.name}: conditions`} />` : null}
+        <${Steps} steps=${f.steps} label=${`${f.name}: steps`} />
+        ${f.wait_for_user_input ? null : html`<div class="bot-muted">then goes on without waiting for the customer</div>`}
+      </li>`)}
+    </ul>
+  </div>`;
+}
+
+export function BotArea() {
+  const section = store.section.value;
+  return html`<div>
+    <div class="bot-toolbar"><h2 id="bot-heading" tabindex="-1">Bot</h2>
+      <span class="bot-muted">Read-only: the project's files are edited outside the console for now.</span></div>
+    <${Summary} />
+    <${Unsupported} />
+    ${store.summary.value.data?.kind === "embedded" ? html`
+      <${Nav} />
+      ${section === "intents" ? (store.open.value ? html`<${Intent} />` : html`<${Intents} />`) : null}
+      ${section === "responses" ? html`<${Responses} />` : null}
+      ${section === "flows" ? html`<${Flows} />` : null}` : null}
+  </div>`;
+}

@@ -1,0 +1,87 @@
+// The Bot area's store (issue 19, read-only): the engine and its project's summary with the
+// features it does not run, the intents, the open intent's examples, the responses, and the
+// rules and stories. Components read these signals and call the functions below; nothing
+// here touches the DOM.
+import { api } from "../panel/api.js";
+import { signal } from "../panel/ui.js";
+
+// GET /console/api/bot: {kind, fingerprint, intents, languages, unsupported, error}
+export const summary = signal({ state: "idle", data: null, error: "" });
+export const intents = signal({ state: "idle", languages: [], items: [], error: "" });
+export const responses = signal({ state: "idle", items: [], error: "" });
+export const flows = signal({ state: "idle", items: [], error: "" });
+// What the area shows: "intents", "responses" or "flows"; and the intent open in "intents".
+export const section = signal("intents");
+export const query = signal("");
+export const open = signal(null); // {name, state, data, error}
+
+// Who sees the area: admins, and designers of any brand (one bot serves them all).
+export function mayUse(agent) {
+  return Boolean(agent && (agent.admin
+    || Object.values(agent.roles || {}).some((held) => held.includes("designer"))));
+}
+
+async function read(target, path, take) {
+  target.value = { ...target.value, state: "loading", error: "" };
+  try {
+    target.value = { ...target.value, state: "ready", ...take(await api("GET", path)) };
+  } catch (e) {
+    target.value = { ...target.value, state: "error", error: e.message };
+  }
+}
+
+// Each list is read when the area is first shown, and again on each return to it (the engine
+// reloads the project when its files change).
+export function enter() {
+  read(summary, "/console/api/bot", (data) => ({ data }));
+  read(intents, "/console/api/bot/intents", (d) => ({ languages: d.languages, items: d.intents }));
+  if (section.value !== "intents") showSection(section.value);
+  if (open.value) openIntent(open.value.name);
+}
+
+export function showSection(name) {
+  section.value = name;
+  if (name === "responses") read(responses, "/console/api/bot/responses", (d) => ({ items: d.responses }));
+  if (name === "flows") read(flows, "/console/api/bot/flows", (d) => ({ items: d.flows }));
+}
+
+export function shownIntents() {
+  const q = query.value.trim().toLowerCase();
+  const items = intents.value.items;
+  return q ? items.filter((i) => i.name.toLowerCase().includes(q)) : items;
+}
+
+export async function openIntent(name) {
+  open.value = { name, state: "loading", data: null, error: "" };
+  try {
+    const data = await api("GET", `/console/api/bot/intents/${encodeURIComponent(name)}`);
+    if (open.value?.name === name) open.value = { name, state: "ready", data, error: "" };
+  } catch (e) {
+    if (open.value?.name === name) open.value = { name, state: "error", data: null, error: e.message };
+  }
+}
+
+export function closeIntent() {
+  open.value = null;
+}
+
+// "config.yml:40: policy TEDPolicy: no TED generalisation: where…" as where, what, instead.
+export function parseUnsupported(line) {
+  const [where, feature, ...rest] = line.split(": ");
+  return { where, feature: feature || "", instead: rest.join(": ") };
+}
+
+// An example's text cut at its entity spans: [{text}, {text, entity, value, role, group}…].
+export function pieces(example) {
+  const out = [];
+  let at = 0;
+  const spans = [...example.entities].sort((a, b) => a.start - b.start);
+  for (const span of spans) {
+    if (span.start < at) continue; // overlapping annotations: the first one is shown
+    if (span.start > at) out.push({ text: example.text.slice(at, span.start) });
+    out.push({ ...span, text: example.text.slice(span.start, span.end) });
+    at = span.end;
+  }
+  if (at < example.text.length) out.push({ text: example.text.slice(at) });
+  return out;
+}
