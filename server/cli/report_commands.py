@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from server.cli import report_output as output
 from server.cli.command import run
 from server.cli.command import settings as cli_settings
 
@@ -64,6 +65,14 @@ To = Annotated[
 Zone = Annotated[
     str, typer.Option("--tz", help="IANA time zone of the days and buckets (UTC, Europe/Paris).")
 ]
+Filter = Annotated[
+    str | None,
+    typer.Option(
+        "--filter",
+        help="Only conversations whose breakdown key is this: channel:email, intent:refund,"
+        " team:<id>, agent:<id>, language:fr, band:urgent.",
+    ),
+]
 Csv = Annotated[bool, typer.Option("--csv", help="The table as CSV (as the dashboard exports).")]
 Json = Annotated[bool, typer.Option("--json", help="The table as JSON (as the API answers).")]
 
@@ -77,6 +86,7 @@ class Asked:
     first: str | None
     last: str | None
     tz: str
+    only: str | None = None
 
 
 def _day(option: str, raw: str | None) -> date | None:
@@ -94,7 +104,24 @@ def _day(option: str, raw: str | None) -> date | None:
     return day
 
 
-async def _scope(conn: Conn, asked: Asked, only: tuple[Breakdown, str] | None = None) -> Scope:
+def _only(raw: str | None) -> tuple[Breakdown, str] | None:
+    """``--filter breakdown:value``, as the API's ``filter``."""
+    from server.errors import InvalidInput
+    from server.http.analytics_query import MAX_KEY
+    from server.store.analytics import BREAKDOWNS
+
+    if raw is None or raw == "":
+        return None
+    by, colon, key = raw.partition(":")
+    if not colon or not 1 <= len(key) <= MAX_KEY:
+        raise InvalidInput("--filter: breakdown:value (e.g. channel:email)")
+    for known in BREAKDOWNS:
+        if by == known:
+            return known, key
+    raise InvalidInput(f"--filter: the breakdown is one of {', '.join(BREAKDOWNS)}, not {by!r}")
+
+
+async def _scope(conn: Conn, asked: Asked) -> Scope:
     """The API's scope (server/http/analytics_query.py) from the command's options: whole
     days in the zone, --to included, at most a year; the brand by its slug."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,60 +158,7 @@ async def _scope(conn: Conn, asked: Asked, only: tuple[Breakdown, str] | None = 
     brand_id = await organisation.brand_id(conn, asked.brand)
     start = datetime.combine(first, time(0), zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
-    return Scope(brand_id, start, end, asked.tz, now, only)
-
-
-def _duration(seconds: float) -> str:
-    whole = round(seconds)
-    if whole < 60:
-        return f"{seconds:.1f}s" if seconds < 10 else f"{whole}s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours:02d}h"
-
-
-def _shown(value: Cell, unit: str) -> str:
-    """A cell as a person reads it: durations as 1h 05m, rates as percentages."""
-    if value is None:
-        return "-"
-    if unit == "seconds" and isinstance(value, int | float):
-        return _duration(float(value))
-    if unit == "rate" and isinstance(value, int | float):
-        return f"{value * 100:.1f}%"
-    return str(value)
-
-
-def _text(table: Table, keep: tuple[str, ...] | None = None) -> str:
-    """The table aligned in columns (only the ``keep`` columns, when given)."""
-    picked = [i for i, c in enumerate(table.columns) if keep is None or c in keep]
-    head = [table.columns[i] for i in picked]
-    body = [[_shown(row[i], table.units[i]) for i in picked] for row in table.rows]
-    widths = [max(len(r[n]) for r in [head, *body]) for n in range(len(head))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in body]
-    rule = "  ".join("-" * w for w in widths)
-    header = "  ".join(cell.ljust(w) for cell, w in zip(head, widths, strict=True))
-    return "\n".join(line.rstrip() for line in [header, rule, *lines])
-
-
-def _write(table: Table, csv: bool, json: bool, keep: tuple[str, ...] | None = None) -> None:
-    import orjson
-
-    from server.http.analytics_tables import csv_body
-
-    if csv:
-        sys.stdout.write(csv_body(table))
-    elif json:
-        document = {"columns": table.columns, "units": table.units, "rows": table.rows}
-        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-    elif not table.rows:
-        print("nothing in this range")
-    else:
-        print(_text(table, keep))
+    return Scope(brand_id, start, end, asked.tz, now, _only(asked.only))
 
 
 def _check_output(csv: bool, json: bool) -> None:
@@ -196,6 +170,7 @@ def _check_output(csv: bool, json: bool) -> None:
 @report_cli.command("summary")
 def summary(
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
     """The headline figures: conversations, first response and resolution times (median and
@@ -206,7 +181,7 @@ def summary(
 
     _check_output(csv, json)
     settings = cli_settings()
-    asked = Asked(brand, first, last, tz)
+    asked = Asked(brand, first, last, tz, only)
 
     async def main() -> None:
         async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
@@ -230,11 +205,11 @@ def summary(
             }
             sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
         elif csv:
-            _write(table, csv=True, json=False)
+            output.write(table, csv=True, json=False)
         else:
             headline = [r for r in table.rows if r[0] in HEADLINE]
-            rows: list[list[Cell]] = [[r[0], _shown(r[1], str(r[2]))] for r in headline]
-            print(_text(type(table)(("figure", "value"), ("text", "text"), rows)))
+            rows: list[list[Cell]] = [[r[0], output.shown(r[1], str(r[2]))] for r in headline]
+            print(output.text(type(table)(("figure", "value"), ("text", "text"), rows)))
 
     run(main)
 
@@ -242,6 +217,7 @@ def summary(
 @report_cli.command("series")
 def series(
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
     bucket: Annotated[str, typer.Option(help="hour, day or week.")] = "day",
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
@@ -263,13 +239,14 @@ def series(
         size: Bucket = bucket  # checked above
         return tables.series(await analytics.series(conn, scope, size))
 
-    _table(Asked(brand, first, last, tz), read, csv, json, ("at", "messages", *HEADLINE))
+    _table(Asked(brand, first, last, tz, only), read, csv, json, ("at", "messages", *HEADLINE))
 
 
 @report_cli.command("breakdown")
 def breakdown(
     by: Annotated[str, typer.Option(help="team, agent, channel, intent, language or band.")],
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
     """The figures per team, agent, channel, intent, language or priority band."""
@@ -285,12 +262,13 @@ def breakdown(
         key: Breakdown = by  # checked above
         return tables.groups(await analytics.breakdown(conn, scope, key))
 
-    _table(Asked(brand, first, last, tz), read, csv, json, ("label", *HEADLINE))
+    _table(Asked(brand, first, last, tz, only), read, csv, json, ("label", *HEADLINE))
 
 
 @report_cli.command("heat-map")
 def heat_map(
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
     """Conversations by weekday (1 Monday .. 7 Sunday) and hour, in --tz."""
@@ -303,12 +281,13 @@ def heat_map(
         cells = await analytics.heat_map(conn, scope)
         return tables.heat_map([(c.weekday, c.hour, c.conversations) for c in cells])
 
-    _table(Asked(brand, first, last, tz), read, csv, json)
+    _table(Asked(brand, first, last, tz, only), read, csv, json)
 
 
 @report_cli.command("handoff-reasons")
 def handoff_reasons(
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
     """Conversations handed to a human, by the first handoff's reason."""
@@ -320,12 +299,13 @@ def handoff_reasons(
     async def read(conn: Conn, scope: Scope) -> Table:
         return tables.counts("reason", await analytics.handoff_reasons(conn, scope))
 
-    _table(Asked(brand, first, last, tz), read, csv, json)
+    _table(Asked(brand, first, last, tz, only), read, csv, json)
 
 
 @report_cli.command("csat")
 def csat(
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
     """How many CSAT ratings of 1 to 5."""
@@ -337,7 +317,7 @@ def csat(
     async def read(conn: Conn, scope: Scope) -> Table:
         return tables.counts("rating", await analytics.csat_distribution(conn, scope))
 
-    _table(Asked(brand, first, last, tz), read, csv, json)
+    _table(Asked(brand, first, last, tz, only), read, csv, json)
 
 
 @report_cli.command("agent-time")
@@ -345,7 +325,7 @@ def agent_time(
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
-    """Each agent's time online and away over the range."""
+    """Each agent's time online and away over the range (the API's agent-time; no filter)."""
     from server.http import analytics_tables as tables
     from server.store import analytics_live
 
@@ -375,6 +355,60 @@ def _table(
     async def main() -> None:
         async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
             table = await read(conn, await _scope(conn, asked))
-        _write(table, csv, json, keep)
+        output.write(table, csv, json, keep)
+
+    run(main)
+
+
+@report_cli.command("conversations")
+def conversations(
+    brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Conversations a page.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Conversations to skip.")] = 0,
+    csv: Csv = False, json: Json = False,
+) -> None:  # fmt: skip
+    """The conversations behind a figure (--filter picks a breakdown's row), oldest first,
+    a page at a time, with how many there are in all."""
+    from server import bootstrap
+    from server.http import analytics_tables as tables
+    from server.store import analytics_live
+
+    _check_output(csv, json)
+    settings = cli_settings()
+    asked = Asked(brand, first, last, tz, only)
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
+            scope = await _scope(conn, asked)
+            rows, total = await analytics_live.conversations(conn, scope, None, limit, offset)
+        output.write(tables.behind(rows), csv, json, extra={"total": total})
+
+    run(main)
+
+
+@report_cli.command("now")
+def now(brand: Brand = None, csv: Csv = False, json: Json = False) -> None:
+    """The brand's queues now: waiting and longest wait per team, conversations waiting with
+    no team, agents online and away, conversations at risk."""
+    from server import bootstrap
+    from server.http import analytics_tables as tables
+    from server.store import analytics_live, organisation
+
+    _check_output(csv, json)
+    settings = cli_settings()
+
+    async def main() -> None:
+        async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
+            brand_id = await organisation.brand_id(conn, brand)
+            found = await analytics_live.now(conn, brand_id, datetime.now(UTC))
+        extra: dict[str, object] = {
+            "at": found.at.isoformat(),
+            "unrouted": found.unrouted,
+            "agents_online": found.agents_online,
+            "agents_away": found.agents_away,
+            "at_risk": found.at_risk,
+        }
+        output.write(tables.now_teams(found), csv, json, extra=extra)
 
     run(main)

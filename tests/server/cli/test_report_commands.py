@@ -131,6 +131,24 @@ async def test_series_per_day(dsn: str, history: None) -> None:
     assert [(r[at][:10], r[conversations]) for r in table["rows"]] == [("2026-03-02", 3)]
 
 
+async def test_the_conversations_behind_a_filter_and_the_queues_now(
+    dsn: str, history: None
+) -> None:
+    behind = switchboard(
+        dsn, "report", "conversations", *RANGE, "--filter", "channel:email", "--json"
+    )
+    assert behind.returncode == 0, behind.stderr
+    table = json.loads(behind.stdout)
+    channel = table["columns"].index("channel")
+    assert (table["total"], [r[channel] for r in table["rows"]]) == (1, ["email"])
+    email_only = switchboard(dsn, "report", "summary", *RANGE, "--filter", "channel:email")
+    assert email_only.returncode == 0, email_only.stderr
+    assert "conversations          1" in email_only.stdout
+    queues = switchboard(dsn, "report", "now", "--brand", demo.BRAND_SLUG)
+    assert queues.returncode == 0, queues.stderr
+    assert "at_risk: 0" in queues.stdout.splitlines()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -140,6 +158,8 @@ async def test_series_per_day(dsn: str, history: None) -> None:
         (("--tz", "Mars/Olympus"), "error: --tz: 'Mars/Olympus' is not a time zone"),
         (("--brand", "nobody"), "error: no brand 'nobody'"),
         (("--by", "weather"), "error: --by: one of team, agent, channel"),
+        (("--filter", "weather:rain"), "error: --filter: the breakdown is one of team,"),
+        (("--filter", "channel"), "error: --filter: breakdown:value (e.g. channel:email)"),
     ],
 )
 async def test_bad_input_is_one_line_and_exit_2(
