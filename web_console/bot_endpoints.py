@@ -68,9 +68,8 @@ async def intent(request: Request) -> Response:
     description: >
       Each example's plain `text` (Rasa's `[value](entity)` markup removed), its `language`,
       and `entities`: `start` and `end` index `text`; `value` is the canonical value (a
-      synonym's), `role` and `group` as annotated.
-    parameters:
-      - {name: name, in: path, required: true, schema: {type: string}, description: the intent}
+      synonym's), `role` and `group` as annotated. `name` is the intent's full name, a
+      retrieval intent's slash included (`faq/ask_hours`).
     responses:
       200:
         description: "name, handoff, handoff_why, examples: [{text, language, entities:

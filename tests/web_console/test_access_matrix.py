@@ -81,7 +81,7 @@ CONSOLE = {
     ("GET", "/console/api/overview"): "report",
     ("GET", "/console/api/bot"): "design",
     ("GET", "/console/api/bot/intents"): "design",
-    ("GET", "/console/api/bot/intents/{name}"): "design",
+    ("GET", "/console/api/bot/intents/{name:path}"): "design",
     ("GET", "/console/api/bot/responses"): "design",
     ("GET", "/console/api/bot/flows"): "design",
     ("GET", "/console/api/conversations"): "list",

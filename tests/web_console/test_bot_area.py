@@ -110,6 +110,10 @@ async def test_an_unknown_intent_is_a_404(bot_server: harness.RunningServer) -> 
     answer = await admin.get("/console/api/bot/intents/no_such_intent")
     assert answer.status_code == 404
     assert "no_such_intent" in answer.json()["error"]
+    # A retrieval intent's name holds a slash ("faq/ask_hours"): the route takes it whole.
+    answer = await admin.get("/console/api/bot/intents/faq%2Fno_such_question")
+    assert answer.status_code == 404
+    assert "faq/no_such_question" in answer.json()["error"]
     await admin.aclose()
 
 
