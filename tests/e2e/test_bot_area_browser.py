@@ -92,6 +92,7 @@ async def test_a_designer_reads_the_bot_by_keyboard(
     await press_on(page, "#bot-show-responses")
     greet = page.locator("#bot-responses > li", has_text="utter_greet")
     await expect(greet.locator(".bot-variations > li")).to_have_count(2)
+    await greet.screenshot(path=str(SHOTS / f"bot-response-{width}.png"))
     await press_on(page, "#bot-show-flows")
     damaged = page.locator("#bot-flows > li", has_text="damaged item")
     await expect(damaged.locator("code")).to_contain_text("data/rules.yml:")
