@@ -102,6 +102,7 @@ function setView(v) {
   // The areas that take the main pane (people.js, knowledge/, analytics/, bot/) hide the list and the transcript.
   var area = v === "people" || v === "knowledge" || v === "analytics" || v === "bot";
   $("conversations").hidden = v === "supervisor" || area;
+  $("app").toggleAttribute("data-area", v === "supervisor" || area);
   $("supervisor").hidden = v !== "supervisor";
   document.dispatchEvent(new CustomEvent("console:view", { detail: v }));
   // The supervisor view takes the main pane (after the modules had their say on it).
