@@ -14,6 +14,7 @@ RASA_STAMP  := $(RASA_VENV)/.installed
 RASA_MODELS := .cache/rasa-models
 
 .PHONY: run test lint typecheck pytest bench bench-smoke system-deps clean rasa rasa-model vendor
+.PHONY: cluster chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,7 @@ system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
 	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 \
 		|| missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
@@ -50,6 +52,16 @@ rasa-model: $(STAMP) $(RASA_STAMP)
 
 run: $(STAMP)
 	$(BIN)/switchboard serve --demo
+
+# Three nodes behind HAProxy on loopback, one Postgres (embedded under var/cluster, or
+# CLUSTER_ARGS='--database-url ...'), one Redis; Ctrl-C stops it (docs/operations.md).
+# `make chaos` injects the faults of issue 21 into such a cluster under traffic and prints a
+# table of every message's fate.
+cluster: $(STAMP) system-deps
+	$(BIN)/switchboard cluster up $(CLUSTER_ARGS)
+
+chaos: $(STAMP) system-deps
+	$(BIN)/python -m bench.chaos
 
 # The import rules of DESIGN.md are contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)

@@ -13,6 +13,7 @@ import typer
 
 from server.cli import account_commands
 from server.cli import organisation_commands as routing_commands
+from server.cli.cluster_commands import cluster_cli
 from server.cli.command import run as _run
 from server.cli.command import settings as _settings
 from server.cli.embedding_commands import embeddings_cli
@@ -43,6 +44,7 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(embeddings_cli, name="embeddings")
 cli.add_typer(kb_cli, name="kb")
 cli.add_typer(report_cli, name="report")
+cli.add_typer(cluster_cli, name="cluster")
 for name, group in routing_commands.GROUPS.items():
     cli.add_typer(group, name=name)
 agent_cli.command("set")(routing_commands.agent_set)
