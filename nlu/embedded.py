@@ -73,6 +73,8 @@ WATCH_SECONDS = 2.0
 GIBBERISH_MIN, GIBBERISH_MAX = 30, 300
 
 Progress = Callable[[str], None]
+# The steps ``train`` tells its progress callback, in order.
+TRAIN_STEPS = ("entities", "intents", "scope", "dialogue", "languages")
 # A button's payload naming an intent (Rasa's RegexMessageHandler syntax).
 PAYLOAD = re.compile(r"/(?P<intent>[A-Za-z0-9_]+)(?P<entities>\{.*\})?", re.S)
 
@@ -307,6 +309,10 @@ class EmbeddedInterpreter:
         self._duckling = Duckling.for_project(duckling_url, model.project)
         self._fingerprint = model.project.fingerprint
         self._error: str | None = None
+        # The last refused edit as raised (file and line), for the console's "train".
+        self._refusal: ProjectError | ValueError | None = None
+        # One reload at a time: the watcher's and a designer's "train" (issue 19) share it.
+        self._reloading = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
 
     @property
@@ -338,25 +344,41 @@ class EmbeddedInterpreter:
             await asyncio.sleep(interval)
             await self.reload()
 
-    async def reload(self) -> bool:
-        """Retrain if the files changed; keep the current model if they are broken."""
-        try:
-            current = await asyncio.to_thread(fingerprint, self._root)
-        except OSError as error:
-            self._error = f"{self._root}: {error}"
-            return False
-        if current == self._fingerprint:
-            return False
-        self._fingerprint = current
-        try:
-            model = await asyncio.to_thread(load_or_train, self._root, self._cache_dir)
-        except (ProjectError, ValueError) as error:
-            self._error = str(error)
-            log.warning("nlu project not reloaded; keeping the last good model", error=str(error))
-            return False
-        self._model, self._error = model, None
-        log.info("nlu model reloaded", fingerprint=current[:12])
-        return True
+    @property
+    def root(self) -> Path:
+        """The project folder the engine watches."""
+        return self._root
+
+    @property
+    def refusal(self) -> ProjectError | ValueError | None:
+        """Why the files' latest edit was refused (None once a model of them serves)."""
+        return self._refusal
+
+    async def reload(self, progress: Progress | None = None) -> bool:
+        """Retrain if the files changed; keep the current model if they are broken.
+        ``progress`` is told each training step (from the training thread)."""
+        async with self._reloading:
+            try:
+                current = await asyncio.to_thread(fingerprint, self._root)
+            except OSError as error:
+                self._error = f"{self._root}: {error}"
+                return False
+            if current == self._fingerprint:
+                return False
+            self._fingerprint = current
+            try:
+                model = await asyncio.to_thread(
+                    load_or_train, self._root, self._cache_dir, progress
+                )
+            except (ProjectError, ValueError) as error:
+                self._error, self._refusal = str(error), error
+                log.warning(
+                    "nlu project not reloaded; keeping the last good model", error=str(error)
+                )
+                return False
+            self._model, self._error, self._refusal = model, None, None
+            log.info("nlu model reloaded", fingerprint=current[:12])
+            return True
 
     async def parse(self, text: str) -> Interpretation:
         interpretation = self._model.interpret(text)

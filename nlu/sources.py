@@ -17,6 +17,7 @@ class ProjectError(Exception):
         super().__init__(f"{where}: {message}")
         self.path = path
         self.line = line
+        self.reason = message
 
 
 class _Mapping(dict[str, Any]):
