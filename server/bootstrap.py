@@ -43,6 +43,7 @@ from server.services.agents import AgentStore
 from server.services.api_tokens import TokenService
 from server.services.article_suggestions import ArticleSuggestions
 from server.services.backends import ConsoleBackendImpl
+from server.services.bot_training import BotTraining, training_setup
 from server.services.embedder import Embedder, WordLlamaEmbedder
 from server.services.kb import KnowledgeBase
 from server.services.mail_delivery import MailDelivery
@@ -296,6 +297,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         settings.bot_sentiment_trend_threshold,
         articles=ArticleSuggestions(pool, kb, settings.base_url, assistant.kb_policy(settings)),
     )
+    console_backend.bot_trainer = BotTraining(pool, interpreter, training_setup(settings))
     origins = settings.origins()
     webchat_hub = WebchatHub(
         webchat_backend,
@@ -540,6 +542,9 @@ async def stop(services: Services) -> None:
     if services.summaries is not None:
         with contextlib.suppress(Exception):
             await services.summaries.close()
+    if services.console_backend.bot_trainer is not None:
+        with contextlib.suppress(Exception):
+            await services.console_backend.bot_trainer.close()
     if services.interpreter is not None:
         with contextlib.suppress(Exception):
             await services.interpreter.close()

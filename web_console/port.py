@@ -8,6 +8,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from web_console.access import Placement
+    from web_console.bot_training_port import BotTrainer
     from web_console.bot_views import FlowList, IntentDetail, IntentList, ResponseList
 
 
@@ -306,6 +307,11 @@ class ConsoleBackend(Protocol):
 
     async def bot_flows(self, agent: Agent) -> FlowList:
         """The bot's rules and stories as step lists, with file and line."""
+        ...
+
+    @property
+    def bot_trainer(self) -> BotTrainer | None:
+        """Validate, train, test a sentence and evaluate the bot (issue 19)."""
         ...
 
     async def notes(

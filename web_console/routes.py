@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from web_console import account_endpoints as account
 from web_console import bot_endpoints
+from web_console import bot_training_endpoints as bot_training
 from web_console import brand_text_endpoints as brand_texts
 from web_console import teamwork_endpoints as teamwork
 from web_console.account_port import Accounts
@@ -111,6 +112,13 @@ API = [
     Route("/api/bot/intents/{name:path}", bot_endpoints.intent, methods=["GET"]),
     Route("/api/bot/responses", bot_endpoints.responses, methods=["GET"]),
     Route("/api/bot/flows", bot_endpoints.flows, methods=["GET"]),
+    Route("/api/bot/validate", bot_training.validate, methods=["POST"]),
+    Route("/api/bot/train", bot_training.train, methods=["POST"]),
+    Route("/api/bot/test", bot_training.trial, methods=["POST"]),
+    Route("/api/bot/evaluate", bot_training.evaluate, methods=["POST"]),
+    Route("/api/bot/jobs", bot_training.jobs, methods=["GET"]),
+    Route("/api/bot/jobs/{id}", bot_training.job, methods=["GET"]),
+    Route("/api/bot/jobs/{id}/events", bot_training.job_events, methods=["GET"]),
     Route("/api/directory", directory, methods=["GET"]),
     Route("/api/conversations/{id}/claim", claim, methods=["POST"]),
     Route("/api/conversations/{id}/transfer", transfer, methods=["POST"]),

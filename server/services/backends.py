@@ -21,6 +21,7 @@ from server.pipeline.messages import publish
 from server.services import privacy
 from server.services.agents import create_agent
 from server.services.bot_catalog import BotCatalog
+from server.services.bot_training import BotTraining
 from server.services.brand_texts import BrandTexts, BrandTextService
 from server.services.passwords import PasswordService
 from server.services.suggestions import COUNT, Suggestions, SuggestionsView, with_drafts
@@ -235,6 +236,8 @@ class ConsoleBackendImpl:
 
     # Suggested replies; the composition root sets it (None: the console is offered none).
     suggester: Suggestions | None = None
+    # Validate, train, test and evaluate the bot (issue 19); the composition root sets it.
+    bot_trainer: BotTraining | None = None
 
     async def suggestions(self, agent: Agent, conversation_id: str) -> SuggestionsView:
         await self._placed(agent, conversation_id)

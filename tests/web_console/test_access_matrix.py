@@ -84,6 +84,13 @@ CONSOLE = {
     ("GET", "/console/api/bot/intents/{name:path}"): "design",
     ("GET", "/console/api/bot/responses"): "design",
     ("GET", "/console/api/bot/flows"): "design",
+    ("POST", "/console/api/bot/validate"): "design",
+    ("POST", "/console/api/bot/train"): "design",
+    ("POST", "/console/api/bot/test"): "design",
+    ("POST", "/console/api/bot/evaluate"): "design",
+    ("GET", "/console/api/bot/jobs"): "design",
+    ("GET", "/console/api/bot/jobs/{id}"): "design",
+    ("GET", "/console/api/bot/jobs/{id}/events"): "design",
     ("GET", "/console/api/conversations"): "list",
     ("GET", "/console/api/search"): "list",
     ("GET", "/console/api/conversations/{id}"): "read",
@@ -214,6 +221,10 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/kb/articles": {"brand": demo.BRAND_SLUG, "language": "en", "title": "Matrix"},
     "/console/api/kb/articles/{id}": {"language": "en", "title": "Changed by the matrix"},
     "/console/api/kb/preview": {"body": "# Matrix"},
+    # Refused for their body (422): no training or evaluation starts for the matrix.
+    "/console/api/bot/train": {"engine": "matrix"},
+    "/console/api/bot/evaluate": {"folds": 1},
+    "/console/api/bot/test": {"text": "where is my order?"},
     # The customer's message is no agent's reply: a 404 of its own, nothing is recorded.
     "/console/api/kb/conversations/{id}/articles/{article_id}/sent": {"message_id": 1},
 }
