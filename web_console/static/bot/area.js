@@ -4,8 +4,9 @@
 // entity spans are <mark> elements around slices of the example, never markup from data.
 import * as store from "./store.js";
 import { html, useEffect, useRef } from "../panel/ui.js";
+import { Training } from "./training.js";
 
-const SECTIONS = [["intents", "Intents"], ["responses", "Responses"], ["flows", "Rules and stories"]];
+const SECTIONS = [["intents", "Intents"], ["responses", "Responses"], ["flows", "Rules and stories"], ["training", "Train and test"]];
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const stories = (n) => `${n} ${n === 1 ? "story" : "stories"}`;
 
@@ -201,6 +202,7 @@ export function BotArea() {
       <${Nav} />
       ${section === "intents" ? (store.open.value ? html`<${Intent} />` : html`<${Intents} />`) : null}
       ${section === "responses" ? html`<${Responses} />` : null}
-      ${section === "flows" ? html`<${Flows} />` : null}` : null}
+      ${section === "flows" ? html`<${Flows} />` : null}
+      ${section === "training" ? html`<${Training} />` : null}` : null}
   </div>`;
 }
