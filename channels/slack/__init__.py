@@ -1,4 +1,5 @@
-"""The Slack channel: slack-bolt (Events API over HTTP) and slack_sdk's Web API client."""
+"""The Slack channel: the Events API over HTTP (signatures checked by slack_sdk's verifier)
+and slack_sdk's Web API client."""
 
 from channels.base import Capabilities
 

@@ -9,12 +9,19 @@ from channels.slack.translate import Comment, Incoming, Rating
 
 
 class SlackBackend(Protocol):
+    async def hold(self, event_id: str, body: bytes) -> None:
+        """Keep a signed event that carries a customer's message, as Slack posted it, durably
+        and once per event_id, before Slack is answered; it is read (``store``) afterwards.
+        Raises channels.base.Busy at capacity (Slack is answered 503 with Retry-After), or
+        on failure (a 503 too), so Slack sends it again."""
+        ...
+
     async def store(self, incoming: Incoming, attachments: tuple[Attachment, ...]) -> None:
-        """Persist a customer's message durably; the event is acknowledged only after this
-        returns. ``attachments`` are the files fetched in time; the names of the others are in
+        """Persist a customer's message durably, once: an event held earlier, read.
+        ``attachments`` are the files fetched in time; the names of the others are in
         ``incoming.meta["missing_files"]``. A message already stored (Slack's retry, the
-        ``app_mention`` twin of a ``message``) is not stored again. Raises on failure, which
-        Slack is told as a 5xx, so it sends the event again."""
+        ``app_mention`` twin of a ``message``) is not stored again. Raises on failure (the
+        event stays held, and is read again)."""
         ...
 
     async def rate(self, rating: Rating) -> None:
@@ -32,8 +39,8 @@ class SlackBackend(Protocol):
         ...
 
     def admit(self) -> None:
-        """Raise channels.base.Busy when Switchboard is at capacity: checked before the event
-        is read, and answered 503 with Retry-After, so Slack sends it again later."""
+        """Raise channels.base.Busy when Switchboard is at capacity: checked before an
+        interaction is stored, and answered 503 with Retry-After, so Slack sends it again."""
         ...
 
     def retried(self) -> None:

@@ -78,9 +78,19 @@ class NotAnUpdate(Exception):
 
 
 def parse(body: bytes) -> RawUpdate:
-    """Check that the bytes are an update (as aiogram reads one) and keep them as they came.
-    Raises NotAnUpdate."""
-    return RawUpdate(_update(body).update_id, body)
+    """Check that the bytes are a JSON object with an update_id, what storing the update once
+    needs, and keep them as they came. Raises NotAnUpdate. aiogram reads the rest only once
+    the update is stored (``incoming``): its model costs twenty times the JSON parse, and
+    the webhook answers only what it must (the bench's Telegram part)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise NotAnUpdate("JSONDecodeError") from None
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    # bool is an int to Python, not to Telegram; ids fit a bigint column.
+    if type(update_id) is not int or not 0 <= update_id < 2**63:
+        raise NotAnUpdate("no update_id")
+    return RawUpdate(update_id, body)
 
 
 def raw(update: Update) -> RawUpdate:

@@ -117,6 +117,12 @@ class Pipeline:
             self._metrics.refused.labels(channel).inc()
             raise Busy(RETRY_AFTER)
 
+    @property
+    def saturated(self) -> bool:
+        """Whether ``admit`` would refuse now (nothing counted): a channel that keeps its own
+        durable backlog (held webhook updates) feeds the pipeline only while this is False."""
+        return self._in_flight >= MAX_IN_FLIGHT or self._routing.depth >= MAX_UNROUTED
+
     async def ingest(self, inbound: InboundMessage) -> Stored:
         """Store a customer's message once and publish it; routing follows in the background."""
         started = time.perf_counter()

@@ -1,9 +1,15 @@
 """The Slack channel inside the server: the server's side of ``channels.slack``.
 
-``channels.slack.app`` receives Slack's events (slack-bolt) and ``channels.slack.web`` makes
-the Web API calls (slack_sdk); this service implements their port: it stores each message
-through the pipeline before the event is acknowledged (``SlackBackend.store``), fills the
-writer's name and email onto their contact afterwards, and delivers replies through the outbox.
+``channels.slack.app`` receives Slack's events (signed, over HTTP) and ``channels.slack.web`` makes
+the Web API calls (slack_sdk); this service implements their port: it holds each event that
+carries a customer's message (``SlackBackend.hold``: the events that arrive together written
+by one statement and one commit) before the event is acknowledged, then a drainer reads the
+held events a batch at a time (their threads side by side, each thread's events in order),
+stores each message through the pipeline and deletes the batch in the transaction that
+locked it, so a node killed part-way leaves it held for the next (what was stored already is
+not stored twice); it fills the writer's name and email onto their contact afterwards, and
+delivers replies through the outbox. Past MAX_HELD events waiting, the endpoint answers 503
+with Retry-After; the drainer waits while the pipeline is saturated.
 The rating question goes out with five Block Kit buttons (``channels.slack.blocks``); a press
 (``channels.slack.interactivity``) is stored as the number a customer would have typed, and
 the question then shows the rating instead of its buttons, and an input for the comment a
@@ -18,10 +24,11 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import structlog
 from starlette.routing import Route
 
-from channels.base import Attachment, DeliveryError, InboundMessage, Sender
+from channels.base import Attachment, Busy, DeliveryError, InboundMessage, Sender
 from channels.slack.app import SlackEvents
 from channels.slack.blocks import question_blocks, rated_blocks, stars
 from channels.slack.interactivity import SlackInteractions
@@ -32,6 +39,7 @@ from channels.slack.translate import (
     comment_external_id,
     external_id,
     rating_external_id,
+    to_incoming,
 )
 from channels.slack.web import SlackWeb
 from server import store
@@ -39,9 +47,22 @@ from server.delivery.outbox import Sent, Suppressed, send_parts
 from server.delivery.reconnect import keep_trying
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
-from server.store import Pool, csat, cursors
+from server.store import Pool, csat, cursors, slack_events
+from server.store.group_commit import GroupCommit
+from server.store.slack_events import HeldEvent
 
 log = structlog.get_logger(__name__)
+
+# Held events read in one transaction, and threads of a batch stored at once.
+DRAIN_BATCH = 200
+DRAIN_THREADS = 16
+# Events held and not yet read past which the endpoint answers 503 (Retry-After): about a
+# minute of draining on two shared cores, a few megabytes in Postgres.
+MAX_HELD = 20_000
+RETRY_AFTER = 1.0
+# How long the drainer waits before looking again while the pipeline is saturated, or
+# while ``settled`` waits for the held events to be read.
+PAUSE = 0.05
 
 
 def _takes_comment(answer: csat.CsatView) -> bool:
@@ -83,20 +104,37 @@ class SlackService:
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._holding: GroupCommit[HeldEvent] = GroupCommit(pool, slack_events.hold_many)
+        # Held and not yet read, as this node counts them (start: what Postgres holds).
+        self._backlog = 0
+        self._held = asyncio.Event()
+        self._drainer: asyncio.Task[None] | None = None
 
     def state(self) -> dict[str, Any]:
         return dict(self._state)
 
     async def start(self) -> None:
+        async with self._pool.acquire() as conn:
+            self._backlog = await slack_events.held_count(conn)
         self._task = asyncio.create_task(self._connect(), name="slack")
+        # Events a node left held are read at once: reading needs no Slack connection.
+        self._held.set()
+        self._drainer = asyncio.create_task(self._drain_forever(), name="slack-held")
 
     async def close(self) -> None:
-        for task in [self._task, *self._background]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(
-            *(t for t in [self._task, *self._background] if t), return_exceptions=True
-        )
+        tasks = [t for t in [self._task, self._drainer, *self._background] if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._holding.close()
+
+    async def settled(self) -> None:
+        """Wait until every event held so far has been read as a message (tests)."""
+        while True:
+            async with self._pool.acquire() as conn:
+                if not await slack_events.held_count(conn):
+                    return
+            await asyncio.sleep(PAUSE)
 
     async def _connect(self) -> None:
         async def attempt() -> None:
@@ -113,6 +151,56 @@ class SlackService:
         return self.events.routes() + self.interactions.routes()
 
     # -- incoming (the SlackBackend port) -------------------------------------------------------
+
+    async def hold(self, event_id: str, body: bytes) -> None:
+        if self._backlog >= MAX_HELD:
+            self._metrics.refused.labels("slack").inc()
+            raise Busy(RETRY_AFTER)
+        await self._holding.add(HeldEvent(event_id, body))
+        self._backlog += 1
+        self._held.set()
+
+    async def _drain_forever(self) -> None:
+        """Owned task: each time it is woken (an event held), read what is held."""
+        while True:
+            await self._held.wait()
+            self._held.clear()
+            await keep_trying("slack", self._drain, lambda error: None)
+
+    async def _drain(self) -> None:
+        """Every held event, oldest first, a batch at a time: locked, read, deleted, in one
+        transaction (a failure leaves the batch held, and keep_trying reads it again)."""
+        while True:
+            while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
+                await asyncio.sleep(PAUSE)
+            async with self._pool.acquire() as conn, conn.transaction():
+                held = await slack_events.take_oldest_many(conn, DRAIN_BATCH)
+                if not held:
+                    return
+                await self._read_batch(held)
+                await slack_events.forget_many(conn, [h.event_id for h in held])
+            self._backlog = max(0, self._backlog - len(held))
+
+    async def _read_batch(self, held: list[HeldEvent]) -> None:
+        """The batch's messages: its threads side by side (at most DRAIN_THREADS at once),
+        each thread's in the order they came."""
+        threads: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
+        for event in held:
+            body = orjson.loads(event.body)  # checked to be a customer's message when held
+            incoming = to_incoming(body)
+            if incoming is not None:
+                key = (incoming.team, incoming.channel, incoming.thread)
+                threads.setdefault(key, []).append(body)
+        slots = asyncio.Semaphore(DRAIN_THREADS)
+
+        async def thread(bodies: list[dict[str, Any]]) -> None:
+            async with slots:
+                for body in bodies:
+                    await self.events.receive(body)
+
+        async with asyncio.TaskGroup() as group:
+            for bodies in threads.values():
+                group.create_task(thread(bodies))
 
     async def store(self, incoming: Incoming, attachments: tuple[Attachment, ...]) -> None:
         await self._ensure_inbox(incoming.team)

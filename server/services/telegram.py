@@ -7,12 +7,17 @@ polling moves its offset (kept in Postgres) past an update only once it is store
 killed mid-stream loses nothing and a redelivery is stored once (the message's id is the
 bot's id and the update_id). Replies leave through the outbox.
 
-Until the bot has connected its username is unknown, and an update cannot be read as a
-message (is a group message addressed to the bot?). The webhook then holds the update as
-Telegram sent it (``store.telegram_updates``, keyed by the bot's id, which the token gives)
-and answers 200; once connected, the bot turns every held update into a message, oldest
-first, and only then stores the webhook's updates directly, so none overtakes an older one.
-Updates held by a node that stopped are taken by the next one that connects.
+The webhook holds each update as Telegram sent it (``store.telegram_updates``, keyed by the
+bot's id, which the token gives, and the update_id) and answers 200 once it is on disk: the
+updates arriving together are written by one statement and one commit (group commit), and
+nothing else happens before the answer. A drainer then reads them as messages (which needs
+the bot's username: until the bot has connected they stay held), oldest first, a batch at a
+time: a batch's chats are stored side by side, each chat's updates in their order, and the
+batch is deleted in the transaction that locked it, so a node killed part-way leaves it held
+for the next drain (the messages already stored are not stored twice). Updates held by a node
+that stopped are taken by the next one that connects. Back-pressure: past MAX_HELD updates
+waiting, the webhook answers 503 with Retry-After; the drainer itself waits while the
+pipeline is saturated, so the held table, not memory, takes a burst.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 import structlog
 from cachetools import TTLCache
 
-from channels.base import Attachment, DeliveryError, InboundMessage, Sender
+from channels.base import Attachment, Busy, DeliveryError, InboundMessage, Sender
 from channels.segments import segments
 from channels.telegram.client import TelegramClient
 from channels.telegram.port import RawUpdate
@@ -46,6 +51,8 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.pipeline.flow import Pipeline
 from server.store import Pool, csat, cursors, kb_feedback, queue, telegram_updates
+from server.store.group_commit import GroupCommit
+from server.store.telegram_updates import HeldUpdate
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +63,15 @@ CHAT_CACHE_SECONDS = 60.0
 CHAT_CACHE_SIZE = 10_000
 # "typing…" calls to the Bot API at once; more agents typing at once are not shown.
 TYPING_IN_FLIGHT = 100
+# Held updates read in one transaction, and chats of a batch stored at once.
+DRAIN_BATCH = 200
+DRAIN_CHATS = 16
+# Updates held and not yet read past which the webhook answers 503 (Retry-After): about a
+# minute of draining on two shared cores, a few megabytes in Postgres.
+MAX_HELD = 20_000
+RETRY_AFTER = 1.0
+# How long the drainer waits before looking again while the pipeline is saturated.
+SATURATED_PAUSE = 0.05
 
 
 class TelegramService:
@@ -85,9 +101,12 @@ class TelegramService:
         # Known from the token at once; the username only once getMe has answered.
         self._bot_id = client.bot_id
         self._username: str | None = None
-        # Set once no update held while connecting is left: the webhook then stores directly.
+        # Set once the held updates were drained after connecting ("connected" waits for it).
         self._caught_up = False
         self._held = asyncio.Event()
+        self._holding: GroupCommit[HeldUpdate] = GroupCommit(pool, self._hold)
+        # Held and not yet drained, as this node counts them (start: what Postgres holds).
+        self._backlog = 0
         self._draining = asyncio.Lock()
         self._drainer: asyncio.Task[None] | None = None
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
@@ -110,6 +129,8 @@ class TelegramService:
         return {**self._state, "mode": "webhook" if self._webhook_url else "polling"}
 
     async def start(self) -> None:
+        async with self._pool.acquire() as conn:
+            self._backlog = await telegram_updates.held_count(conn, self._bot_id)
         self._bus.subscribe(self._on_event)
         self._task = asyncio.create_task(self._run(), name="telegram")
         self._drainer = asyncio.create_task(self._store_held(), name="telegram-held")
@@ -120,6 +141,7 @@ class TelegramService:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self._holding.close()
         if self._username is not None and self._webhook_url is None:
             # Hand polling over now rather than when the lease runs out.
             with contextlib.suppress(Exception):
@@ -162,6 +184,8 @@ class TelegramService:
 
     async def _poll(self) -> None:
         account = str(self._bot_id)
+        username = self._username
+        assert username is not None
         # Set afresh here too: after a failed poll keep_trying comes back to this loop, not to
         # _connect, and the state must not stay "retrying" once polling works again.
         connected = {"ok": True, "status": "connected", "bot": self._username}
@@ -179,22 +203,24 @@ class TelegramService:
             )
             self._state = connected
             for update in updates:
-                await self._ingest(update)
+                found = incoming(update, username)
+                if found is not None:
+                    await self._store(found)
                 async with self._pool.acquire() as conn:
                     await cursors.advance(conn, "telegram", account, update.update_id)
 
     async def receive(self, update: RawUpdate) -> None:
-        """The webhook's update, stored before it answers: as a message once connected and
-        caught up, held until then. Raises Busy at capacity (nothing stored)."""
-        self._pipeline.admit("telegram")
-        if self._caught_up:
-            await self._ingest(update)
-            return
-        async with self._pool.acquire() as conn:
-            await telegram_updates.hold(conn, self._bot_id, update.update_id, update.body)
+        """The webhook's update, held (on disk) before it answers; read as a message by the
+        drainer. Raises Busy past MAX_HELD waiting updates (nothing stored)."""
+        if self._backlog >= MAX_HELD:
+            raise Busy(RETRY_AFTER)
+        await self._holding.add(HeldUpdate(update.update_id, update.body))
+        self._backlog += 1
         if self._username is not None:
-            # Connected meanwhile: the drain may have looked before this one was held.
             self._held.set()
+
+    async def _hold(self, conn: store.Conn, updates: list[HeldUpdate]) -> None:
+        await telegram_updates.hold_many(conn, self._bot_id, updates)
 
     async def _store_held(self) -> None:
         """Owned task: each time it is woken (an update held just as the bot connected), turn
@@ -205,36 +231,60 @@ class TelegramService:
             await keep_trying("telegram", self._drain, lambda error: None)
 
     async def _drain(self) -> None:
-        """Every held update, oldest first, each stored and deleted in one transaction (a
-        node that dies part-way leaves the rest held; another node skips the one it holds).
-        One drain at a time on a node, so held updates become messages in their order."""
+        """Every held update, oldest first, a batch at a time: each batch locked, its
+        messages stored, then deleted, in one transaction (a node that dies part-way leaves
+        the batch held; another node skips the batch one holds). One drain at a time on a
+        node, so each chat's updates become messages in their order."""
         async with self._draining:
             while True:
+                while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
+                    await asyncio.sleep(SATURATED_PAUSE)
                 async with self._pool.acquire() as conn, conn.transaction():
-                    held = await telegram_updates.take_oldest(conn, self._bot_id)
-                    if held is None:
+                    held = await telegram_updates.take_oldest_many(conn, self._bot_id, DRAIN_BATCH)
+                    if not held:
                         self._caught_up = True
                         return
-                    try:
-                        await self._ingest(RawUpdate(held.update_id, held.body))
-                    except NotAnUpdate:
-                        # The webhook checked it before holding it; kept, it would block the rest.
-                        log.error("a held Telegram update is unreadable", update_id=held.update_id)
-                    await telegram_updates.forget(conn, self._bot_id, held.update_id)
+                    await self._store_batch(held)
+                    await telegram_updates.forget_many(
+                        conn, self._bot_id, [h.update_id for h in held]
+                    )
+                self._backlog = max(0, self._backlog - len(held))
 
-    async def _ingest(self, update: RawUpdate) -> bool:
-        """Store the update's message (once); False when it carried nothing for us."""
+    async def _store_batch(self, held: list[HeldUpdate]) -> None:
+        """The batch's messages: its chats side by side (at most DRAIN_CHATS at once), each
+        chat's in update order. A failure fails the batch (kept held, drained again)."""
         assert self._username is not None
-        found = incoming(update, self._username)
-        if found is None:
-            return False
+        chats: dict[int, list[Incoming]] = {}
+        for update in held:
+            try:
+                found = incoming(RawUpdate(update.update_id, update.body), self._username)
+            except NotAnUpdate:
+                # JSON with an update_id but not an update: kept, it would block the rest.
+                log.error("a held Telegram update is unreadable", update_id=update.update_id)
+                continue
+            if found is not None:
+                chats.setdefault(found.chat_id, []).append(found)
+        slots = asyncio.Semaphore(DRAIN_CHATS)
+
+        async def chat(messages: list[Incoming]) -> None:
+            async with slots:
+                for found in messages:
+                    await self._store(found)
+
+        async with asyncio.TaskGroup() as group:
+            for messages in chats.values():
+                group.create_task(chat(messages))
+
+    async def _store(self, found: Incoming) -> None:
+        """Store the update's message (once)."""
+        assert self._username is not None
         if "rating_question" in found.meta and not await self._survey_open(found):
             # A press is not a message: on a survey answered already (by a press or a typed
             # number) or closed (a day later, or the customer wrote again) nothing is stored,
             # and no new conversation opens saying "5". The press is still answered.
             with contextlib.suppress(Exception):
                 await self._client.answer_callback(found.meta["callback_query_id"])
-            return True
+            return
         attachments = await self._download(found)
         await self._pipeline.ingest(
             InboundMessage(
@@ -254,7 +304,6 @@ class TelegramService:
             # Telegram no longer knows is refused, and that changes nothing.
             with contextlib.suppress(Exception):
                 await self._client.answer_callback(found.meta["callback_query_id"])
-        return True
 
     async def _survey_open(self, press: Incoming) -> bool:
         """Whether a press on a rating button would answer its survey now. A question

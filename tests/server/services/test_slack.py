@@ -1,4 +1,4 @@
-"""Slack end to end: signed events in through slack-bolt, replies out in the thread, against a
+"""Slack end to end: signed events in (kept, then read), replies out in the thread, against a
 Web API stand-in that speaks the documented JSON."""
 
 from __future__ import annotations
@@ -49,6 +49,13 @@ async def _reaches(server: harness.RunningServer, status: str, within: float) ->
         return bool(slack.state()["status"] == status)
 
     await harness.until(there, within)
+
+
+async def _read(server: harness.RunningServer) -> None:
+    """Wait until every event the endpoint kept (its 200) has been read as a message."""
+    slack = server.services.slack
+    assert slack is not None
+    await asyncio.wait_for(slack.settled(), 60)
 
 
 @pytest.fixture
@@ -127,6 +134,7 @@ async def test_a_thousand_signed_events_none_lost_none_twice_every_bad_one_401(
     assert set(statuses["good"]) == {200}
     assert statuses["bad"]
     assert set(statuses["bad"]) == {401}
+    await _read(running)  # every 200 was kept; the messages follow
     rows = await running.services.pool.fetch(
         "SELECT external_id FROM messages WHERE channel = 'slack' AND direction = 'in'"
     )
@@ -161,6 +169,7 @@ async def test_replies_go_to_the_thread_obey_retry_after_and_the_profile_fills_t
     body = orjson.dumps(event)
     async with httpx.AsyncClient(base_url=running.base_url) as http:
         assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    await _read(running)
     await running.services.pipeline.settled()
     pool = running.services.pool
 
@@ -218,6 +227,7 @@ async def test_an_agents_files_are_uploaded_into_the_thread(
     body = orjson.dumps(event)
     async with httpx.AsyncClient(base_url=running.base_url) as http:
         assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    await _read(running)
     await running.services.pipeline.settled()
     pool = running.services.pool
     conversation = str(await pool.fetchval("SELECT id FROM conversations WHERE channel = 'slack'"))
@@ -272,6 +282,7 @@ async def test_another_workspace_serves_its_own_brand(
         )
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+        await _read(server)
         await server.services.pipeline.settled()
         pool = server.services.pool
         row = await pool.fetchrow(
@@ -301,6 +312,7 @@ async def test_files_known_only_by_id_are_fetched_through_files_info(
     body = orjson.dumps(event)
     async with httpx.AsyncClient(base_url=running.base_url) as http:
         assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    await _read(running)
     files = await running.services.pool.fetch("SELECT filename, content FROM attachments")
     assert [(f["filename"], bytes(f["content"])) for f in files] == [("file", b"log line")]
 

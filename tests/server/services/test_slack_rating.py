@@ -74,6 +74,8 @@ async def _resolved_with_question(
     body = orjson.dumps(event)
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+    assert server.services.slack is not None
+    await server.services.slack.settled()
     await server.services.pipeline.settled()
     pool = server.services.pool
     conversation = str(
@@ -196,6 +198,8 @@ async def test_replying_with_a_number_still_rates_and_a_later_press_changes_noth
     press = interaction(block_actions(question, "csat:5"))
     async with httpx.AsyncClient(base_url=running.base_url) as http:
         assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
+        assert running.services.slack is not None
+        await running.services.slack.settled()  # the reply is read after the 200
         assert await _rating(running, conversation) == 3
         # The buttons are still there: a press now is not a second answer, nor a message.
         response = await http.post(INTERACTIVITY, content=press, headers=_press_headers(press))
