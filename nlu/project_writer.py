@@ -510,7 +510,8 @@ def add_intent(project_dir: Path, intent: str, examples: Sequence[Example] = ())
 
 
 def edit_example(project_dir: Path, intent: str, old: str, new: Example) -> Change:
-    """Replace the example written ``old`` (its markup, as in the file) of ``intent``."""
+    """Replace the example ``old`` of ``intent`` (its markup as in the file, or its plain
+    text: the first example that reads so)."""
     draft = Draft(project_dir.resolve())
     written = markup(new)
     _replace_example(draft, intent, old, [written])
@@ -519,7 +520,7 @@ def edit_example(project_dir: Path, intent: str, old: str, new: Example) -> Chan
 
 
 def delete_example(project_dir: Path, intent: str, old: str) -> Change:
-    """Remove the example written ``old`` from ``intent``."""
+    """Remove the example ``old`` (markup or plain text, as for ``edit_example``)."""
     draft = Draft(project_dir.resolve())
     _replace_example(draft, intent, old, [])
     return draft.change(f"delete an example of {intent}")
@@ -532,15 +533,25 @@ def _replace_example(draft: Draft, intent: str, old: str, new: list[str]) -> Non
     old = old.strip()
     for relative, items, index in found:
         lines = _block_lines(items[index], relative)
-        if old in lines:
-            if new and new[0] != old and new[0] in draft.items_of("intent", intent):
+        at = next((i for i, line in enumerate(lines) if _means(line, old)), None)
+        if at is not None:
+            if new and new[0] != lines[at] and new[0] in draft.items_of("intent", intent):
                 raise AlreadyThere(f"intent {intent} has this example already")
-            at = lines.index(old)
             lines[at : at + 1] = new
             with draft.editing(relative) as yt:
                 _set_block(yt, items[index], lines)
             return
     raise UnknownItem(f"intent {intent} has no example {old!r}")
+
+
+def _means(line: str, old: str) -> bool:
+    """Whether an example line is ``old``, written as in the file or as its plain text."""
+    if line == old:
+        return True
+    try:
+        return parse_example(line, "").text.strip() == old
+    except ValueError:
+        return False
 
 
 def _set_named_list(project_dir: Path, kind: str, name: str, values: Sequence[str]) -> Change:

@@ -2,14 +2,18 @@
 with their examples per language, responses, and rules and stories as step lists with the
 file and line that define them.
 
-Everything comes from the project the embedded engine loaded (the model that serves, as
-GET /console/api/bot describes it), never from files that may hold a broken edit. Another
+Everything comes from the project's files on disk as the studio saved them (every save is
+checked as the engine loads a project), so an edit shows at once, before the retrained model
+serves; when the files hold a broken edit made outside the console, from the project the
+serving model was trained from. Another
 engine (Rasa over HTTP, or none) has no project here: the lists are empty and say its kind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +23,14 @@ from nlu import language as language_detection
 from nlu.actions import HANDOFF_ACTION
 from nlu.base import Interpreter
 from nlu.embedded import EmbeddedInterpreter
-from nlu.project import Project, ProjectError, project_files, read_yaml
+from nlu.project import (
+    Project,
+    ProjectError,
+    fingerprint,
+    load_project,
+    project_files,
+    read_yaml,
+)
 from nlu.sources import line_of
 from nlu.stories import NOT_SET, Flow, Step
 from web_console.bot_views import (
@@ -68,11 +79,24 @@ class BotCatalog:
             return None
         model = interpreter.model
         async with self._lock:
-            if self._built is None or self._built.fingerprint != model.project.fingerprint:
+            # The files on disk, as the studio saves them (a save is checked as the engine
+            # loads it), even before the retrained model serves; files broken by an edit made
+            # outside the console: the serving model's project.
+            try:
+                current = await asyncio.to_thread(fingerprint, interpreter.root)
+            except OSError:
+                current = model.project.fingerprint
+            if self._built is None or self._built.fingerprint != current:
+                project = model.project
+                if current != project.fingerprint:
+                    with contextlib.suppress(ProjectError):
+                        project = await asyncio.to_thread(load_project, interpreter.root)
                 # Detecting each example's language takes lingua about a millisecond: off the loop.
-                self._built = await asyncio.to_thread(
-                    build, model.project, model.languages, self._human_intents
+                built = await asyncio.to_thread(
+                    build, project, model.languages, self._human_intents
                 )
+                # Kept under the files' fingerprint: broken files are not read again each time.
+                self._built = dataclasses.replace(built, fingerprint=current)
             return self._built
 
     async def intents(self) -> IntentList:
