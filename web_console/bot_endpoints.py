@@ -266,10 +266,12 @@ async def lexicon(request: Request) -> Response:
     summary: The project's entities, synonyms, regexes and lookup tables, from its files
     description: >
       `entities`: declared in the domain or annotated in an example (what an annotation can
-      pick). `lists`: each synonym (`name` is the canonical value, `values` the texts that
-      mean it), regex (`values` its patterns) and lookup table, as the files on disk hold them.
+      pick); `annotated`: those some example annotates. `lists`: each synonym (`name` is the
+      canonical value, `values` the texts that mean it), regex (`values` its patterns) and
+      lookup table, as the files on disk hold them. `examples`: each example's plain text,
+      lower-cased, and its intent (the editor warns of one already under another intent).
     responses:
-      200: {description: "entities, lists: [{kind, name, values}]"}
+      200: {description: "entities, annotated, lists: [{kind, name, values}], examples"}
       401: {description: not logged in}
       403: {description: bot designers and admins only}
       409: {description: the bot runs on another engine than the embedded one}

@@ -101,10 +101,14 @@ class NamedList:
 @dataclass(frozen=True, slots=True)
 class Lexicon:
     """The project's entities (declared or annotated) and its synonyms, regexes and lookups,
-    as the files on disk hold them."""
+    as the files on disk hold them; what the editor's warnings need."""
 
     entities: list[str]
     lists: list[NamedList]
+    # The entities some example annotates (the others: "never annotated").
+    annotated: list[str]
+    # Each example's plain text, lower-cased, and its intent: "already under another intent".
+    examples: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)

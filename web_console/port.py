@@ -9,6 +9,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from web_console.access import Placement
     from web_console.bot_training_port import BotTrainer
+    from web_console.bot_studio_port import BotStudioPort
     from web_console.bot_views import FlowList, IntentDetail, IntentList, ResponseList
 
 
@@ -307,6 +308,11 @@ class ConsoleBackend(Protocol):
 
     async def bot_flows(self, agent: Agent) -> FlowList:
         """The bot's rules and stories as step lists, with file and line."""
+        ...
+
+    @property
+    def bot_studio(self) -> BotStudioPort | None:
+        """Edits of the bot's project files, each a version (issue 19); None: not offered."""
         ...
 
     @property

@@ -21,6 +21,7 @@ from server.pipeline.messages import publish
 from server.services import privacy
 from server.services.agents import create_agent
 from server.services.bot_catalog import BotCatalog
+from server.services.bot_studio import BotStudio
 from server.services.bot_training import BotTraining
 from server.services.brand_texts import BrandTexts, BrandTextService
 from server.services.passwords import PasswordService
@@ -99,6 +100,8 @@ class ConsoleBackendImpl:
         self._interpreter = interpreter
         # What the Bot area reads of the project that engine loaded (issue 19).
         self._bot_catalog = BotCatalog(interpreter, human_intents)
+        # Edits of that project's files, each a version (issue 19).
+        self.bot_studio: BotStudio | None = BotStudio(pool, interpreter)
 
     async def _placed(self, agent: Agent, conversation_id: str, *, act: bool = False) -> Placement:
         """Where the conversation sits; Unknown unless the agent may see it, Forbidden when

@@ -216,7 +216,9 @@ class BotStudio:
                         if isinstance(item, dict) and kind in item and str(item[kind]) not in names:
                             names.append(str(item[kind]))
                 lists += [NamedList(kind, n, draft.items_of(kind, n)) for n in names]
-            return Lexicon(sorted(entities), lists)
+            annotated = sorted({s.entity for e in project.examples for s in e.entities})
+            examples = {e.text.strip().lower(): e.intent for e in project.examples}
+            return Lexicon(sorted(entities), lists, annotated, examples)
 
         try:
             return await asyncio.to_thread(read)

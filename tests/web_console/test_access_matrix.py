@@ -84,6 +84,20 @@ CONSOLE = {
     ("GET", "/console/api/bot/intents/{name:path}"): "design",
     ("GET", "/console/api/bot/responses"): "design",
     ("GET", "/console/api/bot/flows"): "design",
+    ("GET", "/console/api/bot/lexicon"): "design",
+    ("POST", "/console/api/bot/intents"): "design",
+    ("POST", "/console/api/bot/examples"): "design",
+    ("PUT", "/console/api/bot/examples"): "design",
+    ("DELETE", "/console/api/bot/examples"): "design",
+    ("PUT", "/console/api/bot/lists/{kind}"): "design",
+    ("PUT", "/console/api/bot/responses/{name:path}"): "design",
+    ("DELETE", "/console/api/bot/responses/{name:path}"): "design",
+    ("GET", "/console/api/bot/files"): "design",
+    ("GET", "/console/api/bot/files/{path:path}"): "design",
+    ("PUT", "/console/api/bot/files/{path:path}"): "design",
+    ("GET", "/console/api/bot/versions"): "design",
+    ("GET", "/console/api/bot/versions/{version_id:int}"): "design",
+    ("POST", "/console/api/bot/versions/{version_id:int}/rollback"): "design",
     ("POST", "/console/api/bot/validate"): "design",
     ("POST", "/console/api/bot/train"): "design",
     ("POST", "/console/api/bot/test"): "design",
@@ -221,6 +235,17 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/kb/articles": {"brand": demo.BRAND_SLUG, "language": "en", "title": "Matrix"},
     "/console/api/kb/articles/{id}": {"language": "en", "title": "Changed by the matrix"},
     "/console/api/kb/preview": {"body": "# Matrix"},
+    # The bot studio's edits, each refused for its body (the intent exists, or none does, a
+    # name is malformed, no such file): the project's files are never written.
+    "/console/api/bot/intents": {"name": "greet", "examples": [{"text": "hello"}]},
+    "/console/api/bot/examples": {
+        "intent": "matrix_no_such_intent",
+        "old": "never said",
+        "example": {"text": "hello"},
+    },
+    "/console/api/bot/lists/{kind}": {"name": "matrix", "values": []},
+    "/console/api/bot/responses/{name:path}": {"variations": [{"text": "m"}]},
+    "/console/api/bot/files/{path:path}": {"text": "version: 3.1"},
     # Refused for their body (422): no training or evaluation starts for the matrix.
     "/console/api/bot/train": {"engine": "matrix"},
     "/console/api/bot/evaluate": {"folds": 1},
@@ -464,6 +489,7 @@ def concrete(path: str, brand: Brand, canned_id: str = "", brand_id: str = "") -
         .replace("{brand}", brand.slug)
         .replace("{message_id:int}", str(brand.message_id))
         .replace("{n:int}", "0")
+        .replace("{version_id:int}", "999999")
     )
 
 
