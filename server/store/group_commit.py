@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from asyncpg.pool import PoolConnectionProxy
 
 from server.store.views import Conn, Pool
 
@@ -73,24 +75,41 @@ class GroupCommit(Generic[T]):
         self._waiting.clear()
 
     async def _drain(self) -> None:
-        while self._waiting:
-            taken, self._waiting = self._waiting[: self._batch], self._waiting[self._batch :]
-            try:
-                async with self._pool.acquire() as conn:
+        """Write batches while rows wait, on one connection kept for the burst: taking one
+        from the pool for each batch would queue an acknowledgement behind the background
+        work (routing, draining) that shares the pool. Released once nothing waits."""
+        conn: PoolConnectionProxy[Any] | None = None
+        try:
+            while self._waiting:
+                taken, self._waiting = self._waiting[: self._batch], self._waiting[self._batch :]
+                try:
+                    if conn is None:
+                        conn = await self._pool.acquire()
                     await self._write(conn, [row for row, _ in taken])
-            except BaseException as exc:
+                except BaseException as exc:
+                    _fail(taken, exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    # The connection may be broken: the next batch takes another.
+                    if conn is not None:
+                        released, conn = conn, None
+                        await self._pool.release(released)
+                    continue
                 for _, done in taken:
                     if not done.done():
-                        if isinstance(exc, asyncio.CancelledError):
-                            done.cancel()
-                        else:
-                            done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for _, done in taken:
-                if not done.done():
-                    done.set_result(None)
+                        done.set_result(None)
+        finally:
+            if conn is not None:
+                await self._pool.release(conn)
+
+
+def _fail(taken: list[tuple[T, asyncio.Future[None]]], exc: BaseException) -> None:
+    for _, done in taken:
+        if not done.done():
+            if isinstance(exc, asyncio.CancelledError):
+                done.cancel()
+            else:
+                done.set_exception(exc)
 
 
 __all__ = ["GroupCommit"]

@@ -1,0 +1,84 @@
+"""Group commit against real Postgres: rows handed over together are written together, each
+caller returns only once its row is committed, a failed batch fails its callers (and only
+them), and the held-update and held-event tables keep a redelivery once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from server.store import slack_events, telegram_updates
+from server.store.group_commit import GroupCommit
+from server.store.slack_events import HeldEvent
+from server.store.telegram_updates import HeldUpdate
+from server.store.views import Conn
+
+
+async def test_rows_that_arrive_together_share_a_statement_and_are_committed_on_return(
+    pool: asyncpg.Pool,
+) -> None:
+    await pool.execute("CREATE TABLE gc_rows (n int PRIMARY KEY)")
+    statements: list[list[int]] = []
+
+    async def write(conn: Conn, rows: list[int]) -> None:
+        statements.append(rows)
+        await conn.execute("INSERT INTO gc_rows SELECT unnest($1::int[])", rows)
+
+    group: GroupCommit[int] = GroupCommit(pool, write, batch=50, writers=1)
+
+    async def add(n: int) -> None:
+        await group.add(n)
+        # Returned: committed, so visible on another connection.
+        assert await pool.fetchval("SELECT count(*) FROM gc_rows WHERE n = $1", n) == 1
+
+    await asyncio.gather(*(add(n) for n in range(200)))
+    assert sorted(n for rows in statements for n in rows) == list(range(200))
+    assert len(statements) < 200  # shared: one writer, so the rest waited together
+    assert max(len(rows) for rows in statements) <= 50
+    assert group.waiting == 0
+    await group.close()
+
+
+async def test_a_failed_batch_fails_its_callers_and_the_next_batch_still_goes(
+    pool: asyncpg.Pool,
+) -> None:
+    await pool.execute("CREATE TABLE gc_ok (n int PRIMARY KEY)")
+
+    async def write(conn: Conn, rows: list[int]) -> None:
+        if -1 in rows:
+            raise RuntimeError("disk full")
+        await conn.execute("INSERT INTO gc_ok SELECT unnest($1::int[])", rows)
+
+    group: GroupCommit[int] = GroupCommit(pool, write, writers=1)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await group.add(-1)
+    await group.add(7)
+    assert await pool.fetchval("SELECT count(*) FROM gc_ok") == 1
+    await group.close()
+
+
+async def test_held_updates_and_events_are_kept_once_however_often_they_come(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as conn:
+        updates = [HeldUpdate(n, b'{"update_id": %d}' % n) for n in (1, 2, 2, 3)]
+        await telegram_updates.hold_many(conn, 42, updates)
+        await telegram_updates.hold_many(conn, 42, updates[:2])  # delivered again
+        assert await telegram_updates.held_count(conn, 42) == 3
+        async with conn.transaction():
+            taken = await telegram_updates.take_oldest_many(conn, 42, 2)
+            assert [u.update_id for u in taken] == [1, 2]
+            await telegram_updates.forget_many(conn, 42, [u.update_id for u in taken])
+        assert await telegram_updates.held_count(conn, 42) == 1
+
+        events = [HeldEvent(e, b"{}") for e in ("Ev1", "Ev2", "Ev1")]
+        await slack_events.hold_many(conn, events)
+        await slack_events.hold_many(conn, events[:1])
+        assert await slack_events.held_count(conn) == 2
+        async with conn.transaction():
+            taken_events = await slack_events.take_oldest_many(conn, 10)
+            assert [e.event_id for e in taken_events] == ["Ev1", "Ev2"]  # in arrival order
+            await slack_events.forget_many(conn, ["Ev1", "Ev2"])
+        assert await slack_events.held_count(conn) == 0
