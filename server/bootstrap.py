@@ -43,6 +43,7 @@ from server.services.agents import AgentStore
 from server.services.api_tokens import TokenService
 from server.services.article_suggestions import ArticleSuggestions
 from server.services.backends import ConsoleBackendImpl
+from server.services.bot_review import BotReview
 from server.services.bot_training import BotTraining, training_setup
 from server.services.embedder import Embedder, WordLlamaEmbedder
 from server.services.kb import KnowledgeBase
@@ -298,6 +299,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         articles=ArticleSuggestions(pool, kb, settings.base_url, assistant.kb_policy(settings)),
     )
     console_backend.bot_trainer = BotTraining(pool, interpreter, training_setup(settings))
+    console_backend.bot_review = BotReview(pool, interpreter, settings.bot_confidence_threshold)
     origins = settings.origins()
     webchat_hub = WebchatHub(
         webchat_backend,

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from web_console.access import Placement
     from web_console.bot_training_port import BotTrainer
     from web_console.bot_studio_port import BotStudioPort
+    from web_console.bot_review_port import BotReviewPort
     from web_console.bot_views import FlowList, IntentDetail, IntentList, ResponseList
 
 
@@ -304,6 +305,11 @@ class ConsoleBackend(Protocol):
 
     async def bot_responses(self, agent: Agent) -> ResponseList:
         """The bot's responses, their variations per language and buttons."""
+        ...
+
+    @property
+    def bot_review(self) -> BotReviewPort | None:
+        """The trainer review inbox, the agents' flag and the bot's health (issue 19)."""
         ...
 
     async def bot_flows(self, agent: Agent) -> FlowList:

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from web_console import account_endpoints as account
 from web_console import bot_endpoints
+from web_console import bot_review_endpoints as bot_review
 from web_console import bot_training_endpoints as bot_training
 from web_console import brand_text_endpoints as brand_texts
 from web_console import teamwork_endpoints as teamwork
@@ -112,6 +113,14 @@ API = [
     Route("/api/bot/intents/{name:path}", bot_endpoints.intent, methods=["GET"]),
     Route("/api/bot/responses", bot_endpoints.responses, methods=["GET"]),
     Route("/api/bot/flows", bot_endpoints.flows, methods=["GET"]),
+    Route("/api/bot/review/brands", bot_review.brands, methods=["GET"]),
+    Route("/api/bot/review/items", bot_review.items, methods=["GET"]),
+    Route("/api/bot/review/items/{message_id:int}", bot_review.item, methods=["GET"]),
+    Route("/api/bot/review/labels", bot_review.label, methods=["POST"]),
+    Route("/api/bot/review/ignored", bot_review.ignore, methods=["POST"]),
+    Route("/api/bot/review/retrain", bot_review.retrain, methods=["POST"]),
+    Route("/api/bot/review/health", bot_review.health, methods=["GET"]),
+    Route("/api/messages/{message_id:int}/bot-flag", bot_review.flag, methods=["POST"]),
     Route("/api/bot/lexicon", bot_endpoints.lexicon, methods=["GET"]),
     Route("/api/bot/intents", bot_endpoints.add_intent, methods=["POST"]),
     Route("/api/bot/examples", bot_endpoints.add_examples, methods=["POST"]),

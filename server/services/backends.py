@@ -21,6 +21,7 @@ from server.pipeline.messages import publish
 from server.services import privacy
 from server.services.agents import create_agent
 from server.services.bot_catalog import BotCatalog
+from server.services.bot_review import BotReview
 from server.services.bot_studio import BotStudio
 from server.services.bot_training import BotTraining
 from server.services.brand_texts import BrandTexts, BrandTextService
@@ -239,6 +240,8 @@ class ConsoleBackendImpl:
 
     # Suggested replies; the composition root sets it (None: the console is offered none).
     suggester: Suggestions | None = None
+    # The trainer review inbox and bot health (issue 19); the composition root sets it.
+    bot_review: BotReview | None = None
     # Validate, train, test and evaluate the bot (issue 19); the composition root sets it.
     bot_trainer: BotTraining | None = None
 
