@@ -383,7 +383,9 @@ class ConsoleHub:
             if len(page) < REPLAY_PAGE:
                 break
             if sent >= REPLAY_LIMIT:
-                client.push({"type": "resync"})
+                # Where the replay stopped: a client that keeps its own log (the chaos
+                # harness) resumes from there; the console re-reads over REST.
+                client.push({"type": "resync", "replayed_through": page[-1]["id"]})
                 break
             after = page[-1]["id"]
         client.push(

@@ -1,0 +1,162 @@
+"""A scenario's figures: every message the clients offered, looked up in Postgres and in
+what each widget and console showed."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from bench.chaos.traffic import Ledger
+
+
+@dataclass
+class Figures:
+    scenario: str
+    sent: int = 0
+    acked: int = 0
+    stored: int = 0
+    # Acknowledged messages shown by their customer's widget / by every console.
+    to_widgets: int = 0
+    to_consoles: int = 0
+    # Acknowledged and not stored (the promise broken), or not shown where they should be.
+    lost: int = 0
+    undelivered_widget: int = 0
+    undelivered_console: int = 0
+    duplicated: int = 0
+    out_of_order: int = 0
+    # The longest a customer waited between two acknowledgements, in seconds.
+    recover_s: float = 0.0
+    reconnects: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.lost
+            or self.duplicated
+            or self.out_of_order
+            or self.undelivered_widget
+            or self.undelivered_console
+        )
+
+
+async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60.0) -> Figures:
+    """Read the ledger against Postgres. Mail is parsed after its 250, so wait (up to
+    ``wait_stored`` seconds) for every acknowledged message to be stored."""
+    acked = {m for m, s in ledger.sent.items() if s.acked_at is not None}
+    deadline = time.monotonic() + wait_stored
+    while True:
+        stored = await _stored(ledger.run, dsn)
+        if acked <= set(stored) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    f = Figures(scenario, sent=len(ledger.sent), acked=len(acked))
+    f.stored = sum(1 for m in ledger.sent if m in stored)
+    missing = sorted(acked - set(stored))
+    f.lost = len(missing)
+    if missing:
+        f.notes.append("lost: " + ", ".join(missing[:5]))
+    f.duplicated = sum(len(ids) - 1 for ids in stored.values() if len(ids) > 1)
+    ids = {m: stored[m][0] for m in acked if m in stored}
+    for n, seen in ledger.widget_seen.items():
+        shown = Counter(i for i, _ in seen)
+        f.duplicated += sum(c - 1 for c in shown.values() if c > 1)
+        highest = 0
+        for _, seq in seen:
+            if seq < highest:
+                f.out_of_order += 1
+            highest = max(highest, seq)
+        for mark, entry in ledger.sent.items():
+            if entry.kind == "webchat" and entry.owner == n and mark in ids:
+                if ids[mark] in shown:
+                    f.to_widgets += 1
+                else:
+                    f.undelivered_widget += 1
+    consoles = [Counter(seen) for seen in ledger.console_seen.values()]
+    for shown in consoles:
+        f.duplicated += sum(c - 1 for c in shown.values() if c > 1)
+    unseen: list[str] = []
+    for mark, message_id in ids.items():
+        missed = [n for n, shown in enumerate(consoles) if message_id not in shown]
+        if missed:
+            f.undelivered_console += 1
+            unseen.append(f"{mark} (message {message_id}, consoles {missed})")
+        else:
+            f.to_consoles += 1
+    if unseen:
+        f.notes.append("not on a console: " + ", ".join(unseen[:5]))
+    gaps = [b - a for times in ledger.ack_times.values() for a, b in itertools.pairwise(times)]
+    f.recover_s = round(max(gaps, default=0.0), 1)
+    f.reconnects = ledger.reconnects
+    f.refusals = dict(ledger.refusals)
+    if ledger.resyncs:
+        f.notes.append(f"{ledger.resyncs} console resyncs")
+    return f
+
+
+async def _stored(run: str, dsn: str) -> dict[str, list[int]]:
+    """Each mark of this run found in a customer's stored message: the rows' ids."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, substring(text from $1) AS mark FROM messages"
+            " WHERE author_kind = 'customer' AND text LIKE $2 ORDER BY id",
+            f"cx-{run}-[a-z]+-[0-9]+",
+            f"%cx-{run}-%",
+        )
+    finally:
+        await conn.close()
+    found: dict[str, list[int]] = {}
+    for row in rows:
+        found.setdefault(row["mark"], []).append(row["id"])
+    return found
+
+
+HEADER = (
+    "scenario",
+    "sent",
+    "acked",
+    "stored",
+    "to widgets",
+    "to consoles",
+    "lost",
+    "dup",
+    "out of order",
+    "recover s",
+    "reconnects",
+)
+
+
+def table(rows: list[Figures]) -> str:
+    """The figures as a Markdown table, then each scenario's refusals and notes."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for f in rows:
+        values = (
+            f.scenario,
+            f.sent,
+            f.acked,
+            f.stored,
+            f.to_widgets,
+            f.to_consoles,
+            f.lost,
+            f.duplicated,
+            f.out_of_order,
+            f.recover_s,
+            f.reconnects,
+        )
+        lines.append("| " + " | ".join(str(v) for v in values) + " |")
+    for f in rows:
+        extra = [f"{k}: {v}" for k, v in sorted(f.refusals.items())] + f.notes
+        if f.undelivered_widget or f.undelivered_console:
+            extra.append(
+                f"not shown: {f.undelivered_widget} widget, {f.undelivered_console} console"
+            )
+        if extra:
+            lines.append(f"- {f.scenario}: " + "; ".join(extra))
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""The faults of issue 21, each injected into a running cluster while traffic flows.
+
+A scenario is a fault (a coroutine over the cluster) run between a warm-up and a settling
+time; ``run`` drives the traffic around it and returns the figures. The blocking parts of the
+cluster's control (a process's wait, pg_ctl) run in threads so the traffic keeps flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from bench.chaos.cluster import Cluster
+from bench.chaos.counts import Figures, count
+from bench.chaos.traffic import Ledger, Traffic
+
+Fault = Callable[[Cluster, list[str]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much traffic, and how long around the fault."""
+
+    customers: int = 200
+    consoles: int = 20
+    mailers: int = 2
+    warm_up: float = 10.0
+    settle: float = 15.0
+    outage: float = 10.0  # Postgres unreachable
+    redis_outage: float = 30.0
+
+
+FULL = Size()
+REDUCED = Size(customers=12, consoles=2, mailers=1, warm_up=4.0, settle=6.0, outage=10.0,
+               redis_outage=8.0)  # fmt: skip
+
+
+async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
+    """Traffic, the fault, traffic again until everything sent is acknowledged; figures."""
+    ledger = Ledger(uuid.uuid4().hex[:8])
+    traffic = Traffic(
+        cluster.url,
+        cluster.proxy_smtp_port,
+        ledger,
+        customers=size.customers,
+        consoles=size.consoles,
+        mailers=size.mailers,
+    )
+    notes: list[str] = []
+    await traffic.start()
+    try:
+        await asyncio.sleep(size.warm_up)
+        await fault(cluster, notes)
+        await asyncio.sleep(size.settle)
+    finally:
+        await traffic.drain()
+    figures = await count(name, ledger, cluster.dsn)
+    figures.notes += notes
+    figures.notes += await leases(cluster.dsn)
+    return figures
+
+
+async def leases(dsn: str) -> list[str]:
+    """Every lease must be held by a living node once the cluster has settled: a holder that
+    died lets its lease expire, and a survivor takes it."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT name, holder, expires_at > now() AS live FROM leases")
+    finally:
+        await conn.close()
+    stale = [r["name"] for r in rows if not r["live"]]
+    return [f"stale leases: {', '.join(stale)}"] if stale else []
+
+
+async def _thread(action: Callable[[], object]) -> None:
+    await asyncio.to_thread(action)
+
+
+# -- the faults ------------------------------------------------------------------------------
+
+
+async def node_kills(cluster: Cluster, notes: list[str]) -> None:
+    """kill -9 of one node, then of another while the first restarts."""
+    first, second = cluster.nodes[0], cluster.nodes[1]
+    await _thread(lambda: cluster.kill_node(first))
+    await _thread(lambda: cluster.start_node(first, wait=False))
+    await asyncio.sleep(1.0)
+    await _thread(lambda: cluster.kill_node(second))
+    await _thread(lambda: cluster.wait_ready(first))
+    await _thread(lambda: cluster.start_node(second))
+
+
+async def postgres_restart(cluster: Cluster, notes: list[str]) -> None:
+    """Postgres restarted (a fast shutdown ends every session, then it starts again)."""
+    await _thread(lambda: cluster.stop_postgres("fast"))
+    await _thread(cluster.start_postgres)
+
+
+def postgres_down(seconds: float) -> Fault:
+    """Postgres gone for ``seconds`` (stopped as if it crashed), then back."""
+
+    async def fault(cluster: Cluster, notes: list[str]) -> None:
+        await _thread(lambda: cluster.stop_postgres("immediate"))
+        await asyncio.sleep(seconds)
+        await _thread(cluster.start_postgres)
+
+    return fault
+
+
+def redis_down(seconds: float) -> Fault:
+    """Redis killed, then started again on its address after ``seconds``."""
+
+    async def fault(cluster: Cluster, notes: list[str]) -> None:
+        await _thread(lambda: cluster.stop_redis(kill=True))
+        await asyncio.sleep(seconds)
+        await _thread(cluster.start_redis)
+
+    return fault
+
+
+async def rolling_restart(cluster: Cluster, notes: list[str]) -> None:
+    """Each node in turn stopped gracefully (SIGTERM) and started, the next one only once
+    the proxy sends it traffic again."""
+    for node in cluster.nodes:
+        await _thread(lambda node=node: cluster.stop_node(node))  # type: ignore[misc]
+        await _thread(lambda node=node: cluster.start_node(node))  # type: ignore[misc]
+        # The proxy's check: two successes a second apart.
+        await asyncio.sleep(2.5)

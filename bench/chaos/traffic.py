@@ -1,0 +1,354 @@
+"""Traffic through the proxy, every message followed from its send to each screen.
+
+Customers are widgets as the real one behaves (channels/webchat/static): a message stays in
+the outbox, sent again with the same client id, until it is acknowledged; a dropped socket
+reconnects after a jittered back-off and resumes after the last seq it showed. Consoles resume
+after the last event id they saw. Mail goes through the proxy's SMTP port and is offered again,
+with the same Message-ID, until a 250. Each message's text carries a token (``mark``), by which
+the ledger finds it in Postgres afterwards: stored once, or lost, or duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+AGENT_EMAIL = "agent@demo.switchboard.test"
+AGENT_PASSWORD = "switchboard-demo"
+MAIL_TO = "support@demo.switchboard.test"
+# An unacknowledged message is offered again after this long (the widget's own timeout).
+ACK_TIMEOUT = 10.0
+
+
+def backoff(attempt: int, base: float = 0.5, cap: float = 8.0) -> float:
+    """Full jitter (the delay is uniform in [0, min(cap, base * 2^attempt)]): after a node or
+    the proxy drops thousands of sockets at once they come back spread out, not in a wave."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+@dataclass
+class Sent:
+    """One message a client offered, and what became of it."""
+
+    mark: str
+    kind: str  # webchat | mail
+    sent_at: float
+    owner: int  # the customer (or mail sender) number
+    acked_at: float | None = None
+    message_id: int | None = None
+    attempts: int = 0
+
+
+@dataclass
+class Ledger:
+    """Everything the clients saw; the scenario's figures are read from it and Postgres."""
+
+    run: str
+    sent: dict[str, Sent] = field(default_factory=dict)
+    # Per widget: the message ids its stream showed, in arrival order, and their seqs.
+    widget_seen: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # Per console: the message ids of the message.created events it received.
+    console_seen: dict[int, list[int]] = field(default_factory=dict)
+    # Per customer: times of its acks (the longest gap is the time to recover it saw).
+    ack_times: dict[int, list[float]] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
+    reconnects: int = 0
+    resyncs: int = 0
+    serial: int = 0
+
+    def new(self, kind: str, owner: int) -> Sent:
+        self.serial += 1
+        entry = Sent(f"cx-{self.run}-{kind}-{self.serial}", kind, time.monotonic(), owner)
+        self.sent[entry.mark] = entry
+        return entry
+
+    def refused(self, why: str) -> None:
+        self.refusals[why] = self.refusals.get(why, 0) + 1
+
+
+@dataclass
+class Traffic:
+    """Customers, consoles and mail senders against ``url`` (and ``smtp_port``) until
+    ``stop_sending`` is set; ``drain()`` then waits until every outbox is empty."""
+
+    url: str
+    smtp_port: int
+    ledger: Ledger
+    customers: int = 20
+    consoles: int = 2
+    mailers: int = 1
+    interval: float = 1.0  # seconds between one customer's messages
+    stop_sending: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _pending: int = 0
+    _emptied: asyncio.Event = field(default_factory=asyncio.Event)
+    cookie: str = ""
+
+    @property
+    def ws(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    async def start(self) -> None:
+        self.cookie = await self._login()
+        for i in range(self.consoles):
+            self._tasks.append(asyncio.create_task(self._console(i)))
+        for i in range(self.customers):
+            self._tasks.append(asyncio.create_task(self._customer(i)))
+        for i in range(self.mailers):
+            self._tasks.append(asyncio.create_task(self._mailer(i)))
+        self._pending = self.customers + self.mailers
+
+    async def drain(self, settle: float = 3.0, within: float = 180.0) -> None:
+        """Stop new messages, wait until each sender's outbox is empty, then let the
+        last frames arrive (``settle`` seconds) before closing everything."""
+        self.stop_sending.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._emptied.wait()
+        await asyncio.sleep(settle)
+        self.finished.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _sender_done(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self._emptied.set()
+
+    async def _login(self) -> str:
+        attempt = 0
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
+                    answer = await http.post(
+                        "/console/api/login",
+                        json={"email": AGENT_EMAIL, "password": AGENT_PASSWORD},
+                    )
+                    if answer.status_code == 200:
+                        return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+            attempt += 1
+            await asyncio.sleep(backoff(attempt))
+
+    # -- a widget ----------------------------------------------------------------------------
+
+    async def _customer(self, n: int) -> None:
+        ledger = self.ledger
+        seen = ledger.widget_seen.setdefault(n, [])
+        acks = ledger.ack_times.setdefault(n, [])
+        token = await self._session()
+        conversation: str | None = None
+        last_seq = 0
+        outbox: Sent | None = None
+        attempt = 0
+        done = False
+        # Random phases: the customers' sends do not fall on the same tick.
+        await asyncio.sleep(random.uniform(0, self.interval))
+        while True:
+            try:
+                async with connect(f"{self.ws}/ws/webchat", open_timeout=10) as ws:
+                    await ws.send(_text({"type": "hello", "token": token,
+                                         "conversation_id": conversation,
+                                         "last_seq": last_seq}))  # fmt: skip
+                    welcome = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if welcome.get("type") != "welcome":
+                        raise ConnectionError(str(welcome))
+                    attempt = 0
+                    replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+                    reader = asyncio.create_task(self._widget_reader(ws, seen, replies))
+                    try:
+                        while True:
+                            if outbox is None:
+                                if self.stop_sending.is_set():
+                                    if not done:
+                                        done = True
+                                        self._sender_done()
+                                    await self.finished.wait()
+                                    return
+                                outbox = ledger.new("webchat", n)
+                            outbox.attempts += 1
+                            await ws.send(_text({"type": "message", "client_id": outbox.mark,
+                                                 "text": outbox.mark}))  # fmt: skip
+                            answer = await _answer(replies, reader, outbox.mark)
+                            if answer is None:  # the socket closed: reconnect, offer again
+                                break
+                            if answer["type"] == "ack":
+                                outbox.acked_at = time.monotonic()
+                                outbox.message_id = answer["message_id"]
+                                conversation = answer["conversation_id"]
+                                acks.append(outbox.acked_at)
+                                outbox = None
+                                await asyncio.sleep(self.interval)
+                            else:
+                                ledger.refused(f"webchat {answer.get('code', 'timeout')}")
+                                await asyncio.sleep(float(answer.get("retry_after") or 1.0))
+                    finally:
+                        reader.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await reader
+                        if seen:
+                            last_seq = max(seq for _, seq in seen)
+            except (OSError, TimeoutError, WebSocketException, ConnectionError, ValueError):
+                pass
+            ledger.reconnects += 1
+            attempt += 1
+            await asyncio.sleep(backoff(attempt))
+
+    async def _widget_reader(
+        self,
+        ws: ClientConnection,
+        seen: list[tuple[int, int]],
+        replies: asyncio.Queue[dict[str, Any]],
+    ) -> None:
+        async for raw in ws:
+            frame = orjson.loads(raw)
+            kind = frame.get("type")
+            if kind in ("ack", "error"):
+                await replies.put(frame)
+            elif kind in ("message", "message-view"):
+                message = frame["message"]
+                seen.append((int(message["id"]), int(message["seq"])))
+
+    async def _session(self) -> str:
+        attempt = 0
+        while True:
+            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
+                    answer = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+                    if answer.status_code == 201:
+                        token: str = answer.json()["token"]
+                        return token
+                    self.ledger.refused(f"session {answer.status_code}")
+            attempt += 1
+            await asyncio.sleep(backoff(attempt))
+
+    # -- a console ---------------------------------------------------------------------------
+
+    async def _console(self, n: int) -> None:
+        seen = self.ledger.console_seen.setdefault(n, [])
+        shown: set[int] = set()
+        # As the console: from the event log's end when it loads, then after the last event
+        # it saw. Where events may have been missed (the bus had a gap, or the replay stopped
+        # at its limit), from the last point known whole: the end of the last replay.
+        last_event = checkpoint = await self._last_event_id()
+        attempt = 0
+        while True:
+            try:
+                async with connect(
+                    f"{self.ws}/console/ws",
+                    additional_headers={"cookie": self.cookie},
+                    open_timeout=10,
+                    max_size=None,
+                ) as ws:
+                    await ws.send(_text({"type": "hello", "last_event_id": last_event}))
+                    async for raw in ws:
+                        frame = orjson.loads(raw)
+                        if frame.get("type") == "welcome":
+                            attempt = 0
+                            checkpoint = last_event
+                        elif frame.get("type") == "resync":
+                            self.ledger.resyncs += 1
+                            last_event = int(frame.get("replayed_through") or checkpoint)
+                            break
+                        elif frame.get("type") == "event":
+                            last_event = max(last_event, int(frame.get("id") or 0))
+                            if frame.get("name") == "message.created":
+                                message_id = int(frame["data"]["message"]["id"])
+                                # A replay may show again what was seen live: the console
+                                # merges by id, and so does this.
+                                if message_id not in shown:
+                                    shown.add(message_id)
+                                    seen.append(message_id)
+            except (OSError, TimeoutError, WebSocketException, ValueError):
+                pass
+            self.ledger.reconnects += 1
+            attempt += 1
+            await asyncio.sleep(backoff(attempt))
+
+    async def _last_event_id(self) -> int:
+        attempt = 0
+        while True:
+            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
+                    answer = await http.get(
+                        "/console/api/conversations", headers={"cookie": self.cookie}
+                    )
+                    if answer.status_code == 200:
+                        return int(answer.json()["last_event_id"])
+            attempt += 1
+            await asyncio.sleep(backoff(attempt))
+
+    # -- a mail sender -----------------------------------------------------------------------
+
+    async def _mailer(self, n: int) -> None:
+        done = False
+        while True:
+            if self.stop_sending.is_set():
+                if not done:
+                    done = True
+                    self._sender_done()
+                await self.finished.wait()
+                return
+            entry = self.ledger.new("mail", n)
+            mail = EmailMessage()
+            mail["From"] = f"customer{n}@mail.chaos.test"
+            mail["To"] = MAIL_TO
+            mail["Subject"] = f"chaos {entry.mark}"
+            mail["Message-ID"] = f"<{entry.mark}@mail.chaos.test>"
+            mail.set_content(f"{entry.mark}\n")
+            attempt = 0
+            # A sender keeps a mail until it is taken (a 4xx or a dropped line: again later).
+            while True:
+                entry.attempts += 1
+                try:
+                    await aiosmtplib.send(
+                        mail, hostname="127.0.0.1", port=self.smtp_port, timeout=15,
+                        start_tls=False, use_tls=False,
+                    )  # fmt: skip
+                except aiosmtplib.SMTPResponseException as exc:
+                    self.ledger.refused(f"smtp {exc.code}")
+                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    self.ledger.refused("smtp dropped")
+                else:
+                    entry.acked_at = time.monotonic()
+                    break
+                attempt += 1
+                await asyncio.sleep(backoff(attempt, base=1.0))
+            await asyncio.sleep(self.interval * 2)
+
+
+async def _answer(
+    replies: asyncio.Queue[dict[str, Any]], reader: asyncio.Task[None], client_id: str
+) -> dict[str, Any] | None:
+    """The ack or error for ``client_id``; a timeout as an error; None if the socket closed."""
+    deadline = time.monotonic() + ACK_TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return {"type": "error", "code": "timeout", "retry_after": 0.1}
+        getter = asyncio.ensure_future(replies.get())
+        done, _ = await asyncio.wait({getter, reader}, timeout=left, return_when="FIRST_COMPLETED")
+        if getter not in done:
+            getter.cancel()
+            if reader in done:
+                return None
+            continue
+        frame = getter.result()
+        if frame.get("client_id") == client_id:
+            return frame
+
+
+def _text(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
