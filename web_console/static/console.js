@@ -296,7 +296,8 @@ function connect() {
     $("live").dataset.state = "connecting"; $("live").textContent = "reconnecting…";
     if (ev.code === 4401) { showLogin(); return; }
     if ($("app").hidden) return;
-    setTimeout(connect, backoff);
+    // Full jitter, as the widget: consoles dropped together do not come back together.
+    setTimeout(connect, Math.random() * backoff);
     backoff = Math.min(backoff * 2, 15000);
   };
 }

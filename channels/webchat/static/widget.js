@@ -527,7 +527,9 @@
     ws.onclose = function (ev) {
       clearInterval(pingTimer);
       status.textContent = t("reconnecting");
-      var again = function () { setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 15000); };
+      // Full jitter: a node that drops thousands of widgets at once (a restart, a crash) sees
+      // them come back spread over the back-off, not all in the same instant.
+      var again = function () { setTimeout(connect, Math.random() * backoff); backoff = Math.min(backoff * 2, 15000); };
       if (ev.code === 4401) { state.token = null; state.conversation_id = null; state.last_seq = 0; save(); startSession().then(again, again); }
       else again();
     };
