@@ -31,13 +31,14 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import asyncpg
 
 from bench.report import machine, percentile, publish
 from bench.sizes import SMOKE
 from server.services import demo
-from server.store import analytics, analytics_live, database
+from server.store import analytics, analytics_live, analytics_rollups, database, messages
 from server.store.analytics import Scope
 from server.store.views import Conn
 
@@ -192,12 +193,97 @@ async def time_reads(pool: asyncpg.Pool, brand: object, days: int) -> dict[str, 
     return found
 
 
+HOUR_NOW = "SELECT date_trunc('hour', now(), 'UTC')"
+folds: list[float] = []
+costs: dict[str, tuple[float, float]] = {}
+ROLLUP_TRIGGERS = {
+    "conversations": ("analytics_mark_new", "analytics_mark_change"),
+    "conversation_facts": ("analytics_mark_fact",),
+}
+WRITES = 3000
+
+
+async def _write_round(pool: asyncpg.Pool, brand: object, inbox: object) -> tuple[float, float]:
+    """Microseconds a message (the hot path's statement, store.messages.insert_message, one
+    transaction each) and a conversation's life (opened, handed off, assigned, resolved)."""
+    async with pool.acquire() as conn:
+        contact = await conn.fetchval(
+            "INSERT INTO contacts (brand_id, name) VALUES ($1, 'cost') RETURNING id", brand
+        )
+        conversation = str(
+            await conn.fetchval(
+                "INSERT INTO conversations (brand_id, inbox_id, contact_id, channel)"
+                " VALUES ($1, $2, $3, 'webchat') RETURNING id",
+                brand,
+                inbox,
+                contact,
+            )
+        )
+        began = time.perf_counter()
+        for n in range(WRITES):
+            async with conn.transaction():
+                await messages.insert_message(
+                    conn,
+                    conversation,
+                    direction="in" if n % 2 else "out",
+                    author_kind="customer" if n % 2 else "bot",
+                    channel="webchat",
+                    text=f"message {n}",
+                )
+        per_message = (time.perf_counter() - began) / WRITES * 1e6
+        await conn.execute("DELETE FROM conversations WHERE id = $1", UUID(conversation))
+        began = time.perf_counter()
+        for _ in range(WRITES // 10):
+            async with conn.transaction():
+                made = await conn.fetchval(
+                    "INSERT INTO conversations (brand_id, inbox_id, contact_id, channel)"
+                    " VALUES ($1, $2, $3, 'webchat') RETURNING id",
+                    brand,
+                    inbox,
+                    contact,
+                )
+            for change in (
+                "status = 'queued', handoff_at = now(), handoff_reason = 'asked_for_human'",
+                "status = 'assigned'",
+                "status = 'resolved', resolved_at = now()",
+            ):
+                async with conn.transaction():
+                    await conn.execute(f"UPDATE conversations SET {change} WHERE id = $1", made)
+        per_life = (time.perf_counter() - began) / (WRITES // 10) * 1e6
+        await conn.execute("DELETE FROM conversations WHERE contact_id = $1", contact)
+    return per_message, per_life
+
+
+async def write_cost(pool: asyncpg.Pool) -> dict[str, tuple[float, float]]:
+    """The write path with and without migration 0032's marking triggers: median of five
+    alternating rounds, microseconds a message and a conversation's life."""
+    brand = await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
+    inbox = await pool.fetchval("SELECT id FROM inboxes WHERE address = $1", demo.WEBCHAT_INBOX)
+    rounds: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
+    for _ in range(5):
+        for how in ("with", "without"):
+            verb = "ENABLE" if how == "with" else "DISABLE"
+            for table, names in ROLLUP_TRIGGERS.items():
+                for name in names:
+                    await pool.execute(f"ALTER TABLE {table} {verb} TRIGGER {name}")
+            rounds[how].append(await _write_round(pool, brand, inbox))
+    for table, names in ROLLUP_TRIGGERS.items():
+        for name in names:
+            await pool.execute(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
+    return {
+        how: (statistics.median(r[0] for r in got), statistics.median(r[1] for r in got))
+        for how, got in rounds.items()
+    }
+
+
 async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, list[float]]]]]:
     pool = await database.create_pool(dsn, min_size=1, max_size=2)
     results = []
     try:
         await database.migrate(pool)
         await demo.seed(pool)
+        print("analytics: the write path's cost ...", flush=True)
+        costs.update(await write_cost(pool))
         brand = await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
         have = 0
         for size in SIZES:
@@ -207,12 +293,20 @@ async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, l
             await seed(pool, size, have)
             await details(pool, since)
             have = size
-            await pool.execute("VACUUM ANALYZE")
             loaded = time.perf_counter() - began
+            # The history was written behind the fold's watermark, as no live server
+            # writes: fold every hour again, as migration 0032's backfill does.
+            began = time.perf_counter()
+            async with pool.acquire() as conn:
+                await analytics_rollups.rebuild(conn, await conn.fetchval(HOUR_NOW))
+            folded = time.perf_counter() - began
+            await pool.execute("VACUUM ANALYZE")
+            print(f"analytics: roll-ups folded in {folded:.0f} s", flush=True)
             messages = int(await pool.fetchval("SELECT count(*) FROM messages"))
             print(f"analytics: loaded in {loaded:.0f} s; timing the reads", flush=True)
             timed = {days: await time_reads(pool, brand, days) for days in (7, 30)}
             results.append((size, messages, loaded, timed))
+            folds.append(folded)
     finally:
         await pool.close()
     return results
@@ -247,8 +341,18 @@ def run() -> str:
             for days in (7, 30)
         )
         lines.append(f"| {name} | {cells} |")
-    for size, messages, loaded, _t in results:
-        lines.append(f"\n{size:,} conversations, {messages:,} messages: loaded in {loaded:.0f} s.")
+    for (size, written, loaded, _t), folded in zip(results, folds, strict=True):
+        lines.append(
+            f"\n{size:,} conversations, {written:,} messages: loaded in {loaded:.0f} s;"
+            f" roll-ups folded from scratch in {folded:.0f} s."
+        )
+    if costs:
+        lines.append(
+            "\nThe write path (migration 0032's marking triggers on and off, median of 5"
+            f" rounds): a message {costs['with'][0]:.0f} / {costs['without'][0]:.0f} us; a"
+            " conversation's life (opened, handed off, assigned, resolved)"
+            f" {costs['with'][1]:.0f} / {costs['without'][1]:.0f} us."
+        )
     return "\n".join(lines)
 
 

@@ -21,7 +21,15 @@ from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
-from server.store import DatabaseError, Pool, activities, kb_feedback, queue, roster
+from server.store import (
+    DatabaseError,
+    Pool,
+    activities,
+    analytics_rollups,
+    kb_feedback,
+    queue,
+    roster,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +98,7 @@ class Sweeps:
         await self.presence()
         now = self._router.clock()
         await self.kb_settled(now)
+        await self.analytics()
         if self.retention_at is None or now - self.retention_at >= RETENTION_EVERY:
             await self.retention(now)
         return True
@@ -99,6 +108,12 @@ class Sweeps:
         articles it showed in them, with no handoff after, resolved them (issue 18)."""
         async with self._pool.acquire() as conn:
             return await kb_feedback.infer_idle(conn, now - self._kb_settle)
+
+    async def analytics(self) -> analytics_rollups.Folded:
+        """Fold the reports' roll-ups: the hours changed since, and those the watermark
+        passes (issue 20; store/analytics_rollups.py)."""
+        async with self._pool.acquire() as conn:
+            return await analytics_rollups.fold(conn)
 
     async def retention(self, now: datetime | None = None) -> list[Applied]:
         """Apply every brand's retention as of ``now`` (the router's clock by default)."""

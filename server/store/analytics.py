@@ -21,6 +21,7 @@ from uuid import UUID
 
 import asyncpg
 
+from server.store import analytics_rollups as rollups
 from server.store.views import Conn
 
 Bucket = Literal["hour", "day", "week"]
@@ -236,6 +237,19 @@ def _figures(row: asyncpg.Record) -> Figures:
     return Figures(*values)
 
 
+def _summed_figures(s: rollups.Summed) -> Figures:
+    """A roll-up group's sums as Figures: the medians and p90s from its histograms."""
+    values: list[Any] = []
+    for f in fields(Figures):
+        if f.name in DURATIONS:
+            metric, _, p = f.name.rpartition("_")
+            found = rollups.quantile(s.histograms.get(metric, {}), 0.5 if p == "p50" else 0.9)
+            values.append(_seconds(found))
+        else:
+            values.append(s.counts.get(f.name, 0))
+    return Figures(*values)
+
+
 def _facts(scope: Scope, key: str) -> tuple[str, tuple[object, ...]]:
     only = KEYS[scope.only[0]] if scope.only else "NULL"
     sql = FACTS.format(key=key, none=NONE, only=only)
@@ -251,6 +265,10 @@ def _facts(scope: Scope, key: str) -> tuple[str, tuple[object, ...]]:
 
 async def totals(conn: Conn, scope: Scope) -> Figures:
     """The range's figures, all conversations together."""
+    plan = await rollups.plan(conn, scope)
+    if plan is not None:
+        got = await rollups.summed(conn, scope, plan, rollups.NO_GROUP, _quiet(scope))
+        return _summed_figures(got[""]) if "" in got else _figures_of_nothing()
     sql, args = _facts(scope, "NULL::text")
     row = await conn.fetchrow(f"{sql} SELECT {AGGREGATES} FROM settled", *args)
     assert row is not None  # an aggregate without GROUP BY always answers one row
@@ -282,6 +300,13 @@ async def _labels(conn: Conn, by: Breakdown, keys: list[str]) -> dict[str, str]:
 async def breakdown(conn: Conn, scope: Scope, by: Breakdown) -> list[Group]:
     """The figures per team, agent, channel, intent, language or band; most conversations
     first."""
+    plan = await rollups.plan(conn, scope, by)
+    if plan is not None:
+        got = await rollups.summed(conn, scope, plan, rollups.by_key(by), _quiet(scope))
+        ordered = sorted(got.items(), key=lambda kv: (-kv[1].counts.get("conversations", 0), kv[0]))
+        ordered = [(k, s) for k, s in ordered if s.counts.get("conversations", 0)]
+        labels = await _labels(conn, by, [k for k, _s in ordered])
+        return [Group(k, labels.get(k, k), _summed_figures(s)) for k, s in ordered]
     sql, args = _facts(scope, KEYS[by])
     rows = await conn.fetch(
         f"{sql} SELECT key, {AGGREGATES} FROM settled GROUP BY key ORDER BY count(*) DESC, key",
@@ -306,6 +331,9 @@ class Point:
 async def series(conn: Conn, scope: Scope, bucket: Bucket) -> list[Point]:
     """The figures per hour, day or week; buckets without a conversation, message or breach
     are left out (the chart draws them as gaps)."""
+    plan = await rollups.plan(conn, scope)
+    if plan is not None:
+        return await _series_rolled(conn, scope, bucket, plan)
     where = f"date_trunc('{bucket}', created_at AT TIME ZONE $6)"
     sql, args = _facts(scope, "NULL::text")
     rows = await conn.fetch(
@@ -342,6 +370,28 @@ async def series(conn: Conn, scope: Scope, bucket: Bucket) -> list[Point]:
     return [points[at] for at in sorted(points)]
 
 
+async def _series_rolled(
+    conn: Conn, scope: Scope, bucket: Bucket, plan: rollups.Plan
+) -> list[Point]:
+    grouping = rollups.by_bucket(bucket)
+    got = await rollups.summed(conn, scope, plan, grouping, _quiet(scope))
+    counted = await rollups.activity(conn, scope, plan, grouping)
+    empty = _figures_of_nothing()
+    points: dict[datetime, Point] = {}
+    for at in set(got) | set(counted):
+        s = got.get(at)
+        figures = _summed_figures(s) if s and s.counts.get("conversations") else empty
+        messages, breaches = counted.get(at, (0, 0))
+        if figures.conversations or messages or breaches:
+            start = datetime.fromisoformat(at)
+            points[start] = Point(start, figures, messages, breaches)
+    return [points[at] for at in sorted(points)]
+
+
+def _quiet(scope: Scope) -> datetime:
+    return scope.now - CONTAINED_AFTER
+
+
 def _figures_of_nothing() -> Figures:
     values: list[Any] = [None if f.name in DURATIONS else 0 for f in fields(Figures)]
     return Figures(*values)
@@ -358,6 +408,9 @@ class Cell:
 
 async def heat_map(conn: Conn, scope: Scope) -> list[Cell]:
     """Conversations by weekday and hour, in the report's time zone; empty cells left out."""
+    plan = await rollups.plan(conn, scope)
+    if plan is not None:
+        return [Cell(*cell) for cell in await rollups.heat(conn, scope, plan)]
     sql, args = _facts(scope, "NULL::text")
     rows = await conn.fetch(
         f"""{sql} SELECT extract(isodow FROM created_at AT TIME ZONE $6)::int AS weekday,
@@ -380,6 +433,9 @@ class Count:
 
 async def handoff_reasons(conn: Conn, scope: Scope) -> list[Count]:
     """Conversations handed to a human, by the first handoff's reason; most first."""
+    plan = await rollups.plan(conn, scope)
+    if plan is not None:
+        return [Count(*found) for found in await rollups.reasons(conn, scope, plan)]
     sql, args = _facts(scope, "NULL::text")
     rows = await conn.fetch(
         f"{sql} SELECT reason, count(*) AS n FROM settled WHERE handed"
@@ -391,6 +447,10 @@ async def handoff_reasons(conn: Conn, scope: Scope) -> list[Count]:
 
 async def csat_distribution(conn: Conn, scope: Scope) -> list[Count]:
     """How many ratings of 1, 2, 3, 4 and 5 (each, zero included)."""
+    plan = await rollups.plan(conn, scope)
+    if plan is not None:
+        counts = await rollups.ratings(conn, scope, plan)
+        return [Count(str(n), c) for n, c in enumerate(counts, start=1)]
     sql, args = _facts(scope, "NULL::text")
     rows = await conn.fetch(
         f"""{sql} SELECT r AS rating, count(s.rating) AS n

@@ -1,0 +1,156 @@
+"""The per-hour roll-ups (migration 0032) give the figures the facts give: the scripted
+history of test_analytics.py read once from the facts (exact) and once from the roll-ups;
+counts equal, medians and p90s within the histograms' 4.5 %. A change after the fold marks
+its hour, which is read from the facts until folded again."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from server.store import analytics, analytics_rollups
+from server.store.analytics import DURATIONS, Figures, Scope
+from tests.server.store.history import T0, Story, write
+from tests.server.store.test_analytics import DAY, NOW, STORIES, scope  # noqa: F401
+
+PRECISION = 0.045
+HORIZON = T0 + timedelta(days=4)
+
+
+def assert_close(rolled: Figures, exact: Figures) -> None:
+    for f in fields(Figures):
+        a, b = getattr(rolled, f.name), getattr(exact, f.name)
+        if f.name in DURATIONS and a is not None and b is not None and b > 0:
+            assert abs(a - b) <= PRECISION * b + 0.1, (f.name, a, b)
+        else:
+            assert a == b, (f.name, a, b)
+
+
+async def both(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, read: object
+) -> tuple[object, object]:
+    """``read(conn)`` from the facts, then from the roll-ups."""
+    async with pool.acquire() as conn:
+        monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", 10**9)
+        exact = await read(conn)  # type: ignore[operator]
+        monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+        rolled = await read(conn)  # type: ignore[operator]
+    return exact, rolled
+
+
+@pytest.fixture
+async def folded(pool: asyncpg.Pool, scope: Scope) -> Scope:  # noqa: F811
+    async with pool.acquire() as conn:
+        await analytics_rollups.rebuild(conn, HORIZON)
+    return scope
+
+
+async def test_totals_and_breakdowns_from_the_rollups(
+    pool: asyncpg.Pool, folded: Scope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with pool.acquire() as conn:
+        monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+        assert await analytics_rollups.plan(conn, folded) is not None
+        monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", 10)
+        assert await analytics_rollups.plan(conn, folded) is None  # 5 conversations: exact
+    exact, rolled = await both(pool, monkeypatch, lambda c: analytics.totals(c, folded))
+    assert isinstance(exact, Figures)
+    assert isinstance(rolled, Figures)
+    assert exact.frt_human_p50 == 600.0
+    assert_close(rolled, exact)
+    assert rolled.contained == 1  # the bot's one still talking is not counted
+    for by in analytics.BREAKDOWNS:
+        exact_rows, rolled_rows = await both(
+            pool, monkeypatch, lambda c, by=by: analytics.breakdown(c, folded, by)
+        )
+        assert [(g.key, g.label) for g in rolled_rows] == [  # type: ignore[attr-defined]
+            (g.key, g.label)
+            for g in exact_rows  # type: ignore[attr-defined]
+        ]
+        for a, b in zip(rolled_rows, exact_rows, strict=True):  # type: ignore[call-overload]
+            assert_close(a.figures, b.figures)
+
+
+async def test_a_filter_series_heat_map_reasons_and_ratings_from_the_rollups(
+    pool: asyncpg.Pool, folded: Scope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refunds = Scope(folded.brand_id, folded.start, folded.end, "UTC", NOW, ("intent", "refund"))
+    exact, rolled = await both(pool, monkeypatch, lambda c: analytics.totals(c, refunds))
+    assert_close(rolled, exact)  # type: ignore[arg-type]
+    for bucket in analytics.BUCKETS:
+        for zone in ("UTC", "Asia/Tokyo"):
+            s = Scope(folded.brand_id, folded.start, folded.end, zone, NOW)
+            exact_points, rolled_points = await both(
+                pool, monkeypatch, lambda c, s=s, b=bucket: analytics.series(c, s, b)
+            )
+            assert [(p.at, p.messages, p.breaches) for p in rolled_points] == [  # type: ignore[attr-defined]
+                (p.at, p.messages, p.breaches)
+                for p in exact_points  # type: ignore[attr-defined]
+            ]
+            for a, b in zip(rolled_points, exact_points, strict=True):  # type: ignore[call-overload]
+                assert_close(a.figures, b.figures)
+    for read in (analytics.heat_map, analytics.handoff_reasons, analytics.csat_distribution):
+        exact_rows, rolled_rows = await both(pool, monkeypatch, lambda c, r=read: r(c, folded))
+        assert rolled_rows == exact_rows
+
+
+async def test_a_change_after_the_fold_is_read_from_the_facts_until_folded_again(
+    pool: asyncpg.Pool, folded: Scope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM analytics_stale") == 0
+        before = await analytics.totals(conn, folded)
+        # A late rating of the conversation reopened on day two, and a new conversation.
+        reopened = await conn.fetchval(
+            "SELECT id FROM conversations WHERE brand_id = $1 AND created_at = $2",
+            folded.brand_id,
+            T0 + timedelta(seconds=DAY),
+        )
+        await conn.execute("UPDATE csat SET rating = 2 WHERE conversation_id = $1", reopened)
+        await write(conn, Story(DAY + 60, bot_reply=1, resolved=120))
+        marked = await analytics.totals(conn, folded)
+        done = await analytics_rollups.fold(conn, HORIZON)
+        after = await analytics.totals(conn, folded)
+        left = await conn.fetchval("SELECT count(*) FROM analytics_stale")
+    assert (before.csat_answered, before.conversations) == (2, 5)
+    assert (marked.csat_answered, marked.csat_sum, marked.conversations) == (3, 10, 6)
+    assert marked.contained == before.contained + 1
+    assert after == marked
+    assert done.refolded == 1
+    assert done.advanced == 0
+    assert left == 0
+
+
+async def test_the_watermark_folds_the_hours_it_passes(pool: asyncpg.Pool, scope: Scope) -> None:  # noqa: F811
+    async with pool.acquire() as conn:
+        await analytics_rollups.rebuild(conn, T0)
+        await conn.execute("TRUNCATE analytics_stale")
+        done = await analytics_rollups.fold(conn, T0 + timedelta(hours=3))
+        hours = await conn.fetch(
+            "SELECT hour, conversations FROM analytics_hours"
+            " WHERE brand_id = $1 AND dim = 'all' ORDER BY hour",
+            scope.brand_id,
+        )
+    assert (done.advanced, done.folded_until) == (3, T0 + timedelta(hours=3))
+    assert [(h["hour"] - T0, h["conversations"]) for h in hours] == [
+        (timedelta(0), 1),
+        (timedelta(hours=1), 1),
+        (timedelta(hours=2), 1),
+    ]
+
+
+def test_quantiles_from_a_histogram() -> None:
+    values = [3.0, 60.0, 61.0, 600.0, 7200.0]
+    histogram: dict[int, int] = {}
+    for v in values:
+        b = 0 if v < 1 else 1 + int(8 * math.log2(v))
+        histogram[b] = histogram.get(b, 0) + 1
+    median = analytics_rollups.quantile(histogram, 0.5)
+    assert median is not None
+    assert abs(median - 61.0) <= PRECISION * 61.0
+    assert analytics_rollups.quantile({}, 0.5) is None
