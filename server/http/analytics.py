@@ -21,7 +21,7 @@ from server.http import analytics_tables as tables
 from server.http.analytics_definitions import definitions
 from server.http.inputs import services
 from server.http.responses import JSON
-from server.store import analytics, analytics_live
+from server.store import analytics, analytics_live, analytics_load
 from web_console import access
 from web_console.requests import current_agent
 
@@ -274,6 +274,32 @@ async def agent_time(request: Request) -> Response:
     return tables.answer(tables.agent_time(rows), fmt, _name(brand, "agent-time", scope))
 
 
+async def agent_load(request: Request) -> Response:
+    """
+    summary: Each agent's conversations held over time
+    description: Per bucket and agent, the average number of conversations held (time held
+      over the bucket's length, up to now) and the peak held at once, from each assignment
+      to the conversation's next change of hands (docs/metrics.md, "Load"). Buckets where an
+      agent held nothing are left out. The filter applies when it is agent:<id>; other
+      filters are refused.
+    parameters:
+    RANGE
+      - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]},
+         description: "default day; hour for ranges of at most 31 days"}
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    size = q.bucket(request, scope)
+    agent = q.agent_filter(scope)
+    async with services(request).pool.acquire() as conn:
+        rows = await analytics_load.agent_load(
+            conn, brand.id, scope.start, scope.end, scope.tz, _now(), size, agent
+        )
+    return tables.answer(tables.agent_load(rows), fmt, _name(brand, f"agent-load-{size}", scope))
+
+
 async def now(request: Request) -> Response:
     """
     summary: The brand's queues and agents now
@@ -319,7 +345,18 @@ def _document(*endpoints: Callable[[Request], object]) -> None:
         )
 
 
-_document(summary, series, breakdown, heat_map, reasons, ratings, conversations, agent_time, now)
+_document(
+    summary,
+    series,
+    breakdown,
+    heat_map,
+    reasons,
+    ratings,
+    conversations,
+    agent_time,
+    agent_load,
+    now,
+)
 
 BRAND = "/api/analytics/brands/{brand}"
 routes = [
@@ -333,5 +370,6 @@ routes = [
     Route(f"{BRAND}/csat", ratings, methods=["GET"]),
     Route(f"{BRAND}/conversations", conversations, methods=["GET"]),
     Route(f"{BRAND}/agent-time", agent_time, methods=["GET"]),
+    Route(f"{BRAND}/agent-load", agent_load, methods=["GET"]),
     Route(f"{BRAND}/now", now, methods=["GET"]),
 ]

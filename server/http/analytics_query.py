@@ -148,6 +148,19 @@ def bar(request: Request, within: Scope) -> tuple[Bucket, datetime] | None:
     return bucket(request, within), at
 
 
+def agent_filter(within: Scope) -> UUID | None:
+    """The agent of an ``agent:<id>`` filter (the agents' load applies no other)."""
+    if within.only is None:
+        return None
+    by, key = within.only
+    if by != "agent":
+        raise InvalidInput("filter: only agent:<id> applies to the agents' load")
+    try:
+        return UUID(key)
+    except ValueError:
+        raise InvalidInput(f"filter: {key[:40]!r} is not an agent's id") from None
+
+
 def page(request: Request) -> tuple[int, int]:
     """``limit`` (1-200, default 50) and ``offset`` (default 0)."""
     values = []

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from server.http.responses import JSON
 from server.store.analytics import Count, Figures, Group, Point
 from server.store.analytics_live import AgentTime, Behind, Now
+from server.store.analytics_load import Load
 
 Cell = str | int | float | None
 
@@ -133,6 +134,14 @@ def agent_time(rows: list[AgentTime]) -> Table:
         ("agent", "online_seconds", "away_seconds"),
         ("text", "seconds", "seconds"),
         [[a.name, round(a.online), round(a.away)] for a in rows],
+    )
+
+
+def agent_load(rows: list[Load]) -> Table:
+    return Table(
+        ("at", "agent_id", "agent", "average_held", "peak_held"),
+        ("time", "id", "text", "value", "count"),
+        [[r.at.isoformat(), str(r.agent_id), r.name, r.average, r.peak] for r in rows],
     )
 
 

@@ -72,11 +72,15 @@ async def test_an_analyst_reads_the_figures_and_each_table(
     assert paris.json()["rows"][0][:2] == [1, 10]  # 09:00 UTC is 10:00 in Paris in March
     days = (await http.get(f"{BASE}/series", params={**WEEK, "bucket": "hour"})).json()
     assert [r[0] for r in days["rows"]] == ["2026-03-02T09:00:00", "2026-03-02T10:00:00"]
-    for path in ("heat-map", "handoff-reasons", "csat", "now", "agent-time"):
+    for path in ("heat-map", "handoff-reasons", "csat", "now", "agent-time", "agent-load"):
         answer = await http.get(f"{BASE}/{path}", params=WEEK)
         assert answer.status_code == 200, (path, answer.text)
     reasons = (await http.get(f"{BASE}/handoff-reasons", params=WEEK)).json()
     assert reasons["rows"] == [["requested_human", 1]]
+    # Assigned at 10:03, resolved at 11:00: 57 minutes held in the 10:00 hour.
+    load = (await http.get(f"{BASE}/agent-load", params={**WEEK, "bucket": "hour"})).json()
+    assert load["columns"] == ["at", "agent_id", "agent", "average_held", "peak_held"]
+    assert [(r[0], r[3], r[4]) for r in load["rows"]] == [("2026-03-02T10:00:00", 0.95, 1)]
 
 
 async def test_every_table_downloads_as_csv_with_formulas_made_inert(
@@ -85,6 +89,7 @@ async def test_every_table_downloads_as_csv_with_formulas_made_inert(
     for path in (
         "summary",
         "agent-time",
+        "agent-load",
         "series",
         "heat-map",
         "handoff-reasons",
@@ -132,6 +137,9 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "series?bucket=hour&from=2026-01-01&to=2026-03-01": "bucket: hourly",
         "breakdown": "by:",
         "breakdown?by=mood": "by:",
+        "agent-load?filter=channel:email": "filter: only agent:<id>",
+        "agent-load?filter=agent:nobody": "filter: 'nobody' is not an agent's id",
+        "agent-load?bucket=minute": "bucket:",
         "conversations?at=yesterday": "at:",
         "conversations?at=2026-03-02T00:00:00%2B01:00": "at:",
         "conversations?limit=0": "limit:",
