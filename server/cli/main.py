@@ -22,6 +22,7 @@ from server.cli.mail_commands import mail_cli
 from server.cli.nlu_commands import nlu_cli
 from server.cli.privacy_commands import audit_cli, contact_erase, contact_export
 from server.cli.report_commands import report_cli
+from server.cli.review_commands import review_cli
 
 if TYPE_CHECKING:
     import uvicorn
@@ -36,6 +37,7 @@ cli = typer.Typer(
 agent_cli = typer.Typer(help="Manage console agents.", no_args_is_help=True)
 cli.add_typer(agent_cli, name="agent")
 cli.add_typer(nlu_cli, name="nlu")
+nlu_cli.add_typer(review_cli, name="review")
 cli.add_typer(mail_cli, name="mail")
 contact_cli = typer.Typer(help="Manage customer contacts.", no_args_is_help=True)
 cli.add_typer(contact_cli, name="contact")

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,9 +32,11 @@ from nlu.base import Interpreter
 from nlu.embedded import EmbeddedInterpreter, Model
 from nlu.markup import Example
 from nlu.markup import Span as Marked
+from nlu.project import ProjectError, load_project
 from server.services.embedder import TextEmbedder, WordLlamaEmbedder
 from server.store import Pool, analytics, audit
 from server.store import bot_review as store
+from server.store import bot_versions as versions
 from server.store.bot_review import Span
 from server.store.conversations import placement_of_message
 from web_console import access
@@ -94,6 +97,8 @@ class LabelOutcome:
     written_to: str | None
     added: int
     new_intent: bool
+    # The project version this made (the studio's versions), None when nothing changed.
+    version: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +175,13 @@ class BotReview:
         interpreter: Interpreter | None,
         threshold: float = 0.45,
         embedder: TextEmbedder | None = None,
+        project: Path | None = None,
     ) -> None:
         self._pool = pool
         self._interpreter = interpreter
+        # The project's folder when no embedded engine serves here (the CLI): examples are
+        # written there, and a running server's engine notices the files and retrains.
+        self._project = project
         # The bot's confidence threshold (SWITCHBOARD_BOT_CONFIDENCE_THRESHOLD): under it a
         # message is "low confidence", as routing/decision.py judges it.
         self.threshold = threshold
@@ -308,13 +317,26 @@ class BotReview:
         for s in spans:
             if not (0 <= s.start < s.end <= len(found[0].text)):
                 raise BadValue(f"entities: {s.start}-{s.end} is outside the message's text")
-        written = None
+        examples = [_example(t.text, intent, spans) for t in found] if intent else []
         async with self._writing:
-            if intent is not None:
-                written = await self._write(
-                    intent, [_example(t.text, intent, spans) for t in found]
-                )
+            change = await self._change(intent, examples) if intent is not None else None
+            written = _written(change)
+            version_id = None
             async with self._pool.acquire() as conn, conn.transaction():
+                if change is not None and change.files:
+                    # A version of the project like a studio save, with the trainer as its
+                    # author (the Bot area's versions list, diff and roll back show it).
+                    version_id = await versions.insert(
+                        conn,
+                        project=str(self._root()),
+                        author_id=UUID(agent.id),
+                        author_name=agent.name or agent.email,
+                        message=f"Review inbox: {len(found)} message(s) as {intent}",
+                        summary=change.summary,
+                        files=[
+                            versions.VersionFile(f.path, f.before, f.after) for f in change.files
+                        ],
+                    )
                 await store.record_verdicts(
                     conn,
                     found,
@@ -336,53 +358,57 @@ class BotReview:
                         "messages": len(found),
                         "brands": sorted({t.brand_id for t in found}),
                         "written_to": written[0] if written else None,
+                        "version": version_id,
                     },
                 )
+                # Written inside the transaction: a failed write leaves no verdict or version.
+                if change is not None and change.files:
+                    await asyncio.to_thread(_write_files, self._root(), change)
         return LabelOutcome(
             len(found),
             intent,
             written[0] if written else None,
             written[1] if written else 0,
             written[2] if written else False,
+            version_id,
         )
 
-    async def _write(self, intent: str, examples: list[Example]) -> tuple[str, int, bool]:
-        """Write the examples the project lacks through the studio's project writer (one
-        added line each; a new intent is named in the domain too); a text already an example
-        of another intent is refused (the classifier cannot learn one text as two intents)."""
+    def _root(self) -> Path:
         model = self._model()
-        if model is None:
-            raise ActionRefused(
-                "the review writes examples into the embedded engine's project; this server's"
-                " engine is another (train Rasa from the files)"
-            )
-        known = {" ".join(e.text.lower().split()): e.intent for e in model.project.examples}
+        if model is not None:
+            return model.project.root.resolve()
+        if self._project is not None:
+            return self._project.resolve()
+        raise ActionRefused(
+            "the review writes examples into the embedded engine's project; this server's"
+            " engine is another (train Rasa from the files)"
+        )
+
+    async def _change(self, intent: str, examples: list[Example]) -> writer.Change:
+        """The examples the project lacks, added through the studio's project writer (one
+        added line each; a new intent is named in the domain too), not yet written; a text
+        already an example of another intent is refused (the classifier cannot learn one
+        text as two intents)."""
+        root = self._root()
+        model = self._model()
+        try:
+            project = model.project if model else await asyncio.to_thread(load_project, root)
+        except ProjectError as error:
+            raise ActionRefused(f"the project cannot be read: {error}") from None
+        known = {" ".join(e.text.lower().split()): e.intent for e in project.examples}
         for example in examples:
             other = known.get(" ".join(example.text.lower().split()))
             if other is not None and other != intent:
                 raise ActionRefused(f"{example.text!r} is already an example of {other!r}")
-        if self._baseline is None:
+        if self._baseline is None and model is not None:
             self._baseline = model
-        root = model.project.root
-
-        def save() -> tuple[str, int, bool]:
-            change = writer.add_examples(root, intent, examples, create=True)
-            if not change.files:
-                return "", 0, False
-            writer.write_change(root, change)
-            data = [f for f in change.files if f.path.startswith("data/")]
-            new_intent = any(not f.path.startswith("data/") for f in change.files)
-            return (data or list(change.files))[0].path, change.lines_changed[0], new_intent
-
         try:
-            return await asyncio.to_thread(save)
+            return await asyncio.to_thread(writer.add_examples, root, intent, examples, create=True)
         except writer.BadEdit as error:
             raise BadValue(f"intent: {error.reason}") from None
         except writer.EditError as error:
             where = f" ({error.path}:{error.line})" if error.path else ""
             raise ActionRefused(f"{error.reason}{where}") from None
-        except OSError as error:
-            raise ActionRefused(f"the project's files cannot be written: {error}") from None
 
     async def retrain(self, agent: Agent) -> Training:
         self._brands_of(agent)
@@ -404,10 +430,15 @@ class BotReview:
         )
         self._baseline = None
         async with self._pool.acquire() as conn, conn.transaction():
+            # The project's version that trained (the studio's last save), if any.
+            version = await conn.fetchval(
+                "SELECT max(id)::text FROM bot_versions WHERE project = $1",
+                str(after.project.root.resolve()),
+            )
             row = await conn.fetchrow(
                 """INSERT INTO bot_review_trainings (agent_id, agent, fingerprint_before,
-                       fingerprint_after, reviewed, right_before, right_after, error)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING at""",
+                       fingerprint_after, reviewed, right_before, right_after, error, version)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING at""",
                 UUID(agent.id),
                 agent.email,
                 before.project.fingerprint[:12],
@@ -416,6 +447,7 @@ class BotReview:
                 right_before,
                 right_after,
                 error,
+                version,
             )
             await audit.record(
                 conn,
@@ -440,7 +472,7 @@ class BotReview:
                 "agent": agent.email,
                 "fingerprint_before": before.project.fingerprint[:12],
                 "fingerprint_after": after.project.fingerprint[:12],
-                "version": None,
+                "version": version,
                 "reviewed": len(reviewed),
                 "right_before": right_before,
                 "right_after": right_after,
@@ -594,6 +626,30 @@ def _training(row: dict[str, Any]) -> Training:
         _ratio(row["right_after"], row["reviewed"]),
         row.get("error"),
     )
+
+
+def _written(change: writer.Change | None) -> tuple[str, int, bool] | None:
+    """Where the examples went (the data file), how many lines, whether the domain changed
+    (a new intent)."""
+    if change is None:
+        return None
+    if not change.files:
+        return ("", 0, False)
+    data = [f for f in change.files if f.path.startswith("data/")] or list(change.files)
+    new_intent = any(not f.path.startswith("data/") for f in change.files)
+    return data[0].path, change.lines_changed[0], new_intent
+
+
+def _write_files(root: Path, change: writer.Change) -> None:
+    """Write the change; on a failure put back what was written."""
+    try:
+        writer.write_change(root, change)
+    except OSError:
+        undo = writer.Change(
+            "undo", tuple(writer.FileChange(f.path, f.after, f.before) for f in change.files)
+        )
+        writer.write_change(root, undo)
+        raise ActionRefused(f"the project's files cannot be written in {root}") from None
 
 
 def _example(text: str, intent: str, spans: Sequence[Span]) -> Example:

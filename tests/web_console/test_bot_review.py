@@ -74,6 +74,10 @@ async def test_a_designer_reviews_labels_and_retrains(
     )
     assert labelled.status_code == 200, labelled.text
     assert labelled.json()["new_intent"] is True
+    version = labelled.json()["version"]
+    async with bot_server.services.pool.acquire() as conn:
+        author = await conn.fetchval("SELECT author_name FROM bot_versions WHERE id = $1", version)
+    assert author == f"designer of {demo.BRAND_SLUG}"  # a version, with the trainer as author
     after = (project / "data" / "nlu.yml").read_text()
     # Only lines added: the rest of the file is as the team wrote it.
     changed = [
