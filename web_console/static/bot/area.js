@@ -1,12 +1,27 @@
-// The Bot area (issue 19, read-only): the engine and its project, what the project asks for
-// that the engine does not do, the intents with their examples (entities marked), the
-// responses, and the rules and stories as step lists. Every value is rendered as text:
-// entity spans are <mark> elements around slices of the example, never markup from data.
+// The Bot area (issue 19): the engine and its project, what the project asks for that the
+// engine does not do, the intents with their examples (entities marked; added, changed and
+// deleted here, entities annotated by selecting text), the responses (edited per language),
+// synonyms, regexes and lookups, the rules and stories as step lists, the YAML view, and the
+// versions of the project. Every value is rendered as text: entity spans are <mark> elements
+// around slices of the example, never markup from data.
 import * as store from "./store.js";
 import { html, useEffect, useRef } from "../panel/ui.js";
 import { Training } from "./training.js";
+import * as studio from "./studio_store.js";
+import { EntityWarnings, ExampleActions, ExampleEditor, IntentWarnings, NewIntent, stopEditing } from "./examples.js";
+import * as responseEditor from "./responses_editor.js";
+import { Files, Lexicon, SaveBar, Versions } from "./studio.js";
 
-const SECTIONS = [["intents", "Intents"], ["responses", "Responses"], ["flows", "Rules and stories"], ["training", "Train and test"]];
+// One entry a line: [section, label]. Each section's component is chosen in BotArea below.
+const SECTIONS = [
+  ["intents", "Intents"],
+  ["responses", "Responses"],
+  ["lexicon", "Synonyms, regexes, lookups"],
+  ["flows", "Rules and stories"],
+  ["files", "YAML"],
+  ["versions", "Versions"],
+  ["training", "Train and test"],
+];
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const stories = (n) => `${n} ${n === 1 ? "story" : "stories"}`;
 
@@ -54,7 +69,7 @@ function Unsupported() {
 function Nav() {
   return html`<div class="bot-nav" role="group" aria-label="Bot project">
     ${SECTIONS.map(([name, label]) => html`<button type="button" key=${name} id=${`bot-show-${name}`}
-      aria-pressed=${String(store.section.value === name)} onClick=${() => store.showSection(name)}>${label}</button>`)}
+      aria-pressed=${String(store.section.value === name)} onClick=${() => { store.showSection(name); studio.enter(); }}>${label}</button>`)}
   </div>`;
 }
 
@@ -73,6 +88,8 @@ function Intents() {
       <label>Search intents <input type="search" id="bot-search" value=${store.query.value}
         onInput=${(e) => { store.query.value = e.target.value; }} placeholder="Intent name…" /></label>
     </form>
+    <${NewIntent} />
+    <${EntityWarnings} />
     ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
     <p class="bot-muted" role="status">${state === "loading" && !items.length ? "Loading…" : plural(items.length, "intent")}</p>
     <div class="bot-table-wrap">
@@ -100,11 +117,12 @@ function Intents() {
 
 let returnTo = null;
 
-function Example({ example }) {
+function Example({ example, intent, index }) {
   return html`<li lang=${example.language}>
-    ${store.pieces(example).map((p, n) => p.entity
+    <span class="bot-example-text">${store.pieces(example).map((p, n) => p.entity
       ? html`<mark key=${n} class="bot-entity">${p.text}<span class="bot-entity-name">${p.entity}${p.role ? `#${p.role}` : ""}${p.group ? `@${p.group}` : ""}${p.value !== p.text ? ` = ${p.value}` : ""}</span></mark>`
-      : p.text)}
+      : p.text)}</span>
+    <${ExampleActions} intent=${intent} example=${example} index=${index} />
   </li>`;
 }
 
@@ -112,21 +130,23 @@ function Intent() {
   const { name, state, data, error } = store.open.value;
   const heading = useRef(null);
   useEffect(() => { heading.current?.focus(); }, [name]);
-  const back = () => { returnTo = name; store.closeIntent(); };
+  const back = () => { returnTo = name; stopEditing(); store.closeIntent(); };
   const byLanguage = new Map();
-  for (const e of data?.examples || []) {
+  (data?.examples || []).forEach((e, index) => {
     if (!byLanguage.has(e.language)) byLanguage.set(e.language, []);
-    byLanguage.get(e.language).push(e);
-  }
+    byLanguage.get(e.language).push({ e, index });
+  });
   return html`<div id="bot-intent">
     <button type="button" class="secondary" id="bot-back" onClick=${back}>← All intents</button>
     <h3 ref=${heading} tabindex="-1" id="bot-intent-heading">${name}</h3>
     ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
     ${state === "loading" ? html`<p class="bot-muted" role="status">Loading…</p>` : null}
     ${data?.handoff ? html`<p class="bot-handoff">Hands the customer to a person: ${data.handoff_why.join("; ")}.</p>` : null}
+    <${IntentWarnings} name=${name} />
+    <${ExampleEditor} key=${`add-${name}`} intent=${name} label="New example" />
     ${[...byLanguage].map(([lang, examples]) => html`<section key=${lang} aria-labelledby=${`bot-examples-${lang}`}>
       <h4 id=${`bot-examples-${lang}`}>${lang}: ${plural(examples.length, "example")}</h4>
-      <ul class="bot-examples">${examples.map((e, n) => html`<${Example} key=${n} example=${e} />`)}</ul>
+      <ul class="bot-examples">${examples.map(({ e, index }) => html`<${Example} key=${`${index}:${e.text}`} example=${e} intent=${name} index=${index} />`)}</ul>
     </section>`)}
   </div>`;
 }
@@ -134,11 +154,15 @@ function Intent() {
 function Responses() {
   const { state, items, error } = store.responses.value;
   return html`<div>
+    ${responseEditor.draft.value ? html`<${responseEditor.ResponseEditor} />`
+      : html`<button type="button" id="bot-new-response" onClick=${() => responseEditor.create(store.intents.value.languages)}>New response</button>`}
     ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
     <p class="bot-muted" role="status">${state === "loading" && !items.length ? "Loading…" : plural(items.length, "response")}</p>
     <ul id="bot-responses" class="bot-cards">
       ${items.map((r) => html`<li key=${r.name} class="bot-card">
-        <h4>${r.name}</h4>
+        <h4>${r.name} <button type="button" class="bot-small secondary" aria-label=${`Edit ${r.name}`}
+          disabled=${r.variations.some((v) => v.custom)} title=${r.variations.some((v) => v.custom) ? "Has a custom payload: edit it in the YAML view" : ""}
+          onClick=${() => { responseEditor.edit(r); window.scrollTo?.(0, 0); }}>Edit</button></h4>
         <ul class="bot-variations">
           ${r.variations.map((v, n) => html`<li key=${n} lang=${v.language}>
             <span class="bot-badge">${v.language}</span>
@@ -195,14 +219,18 @@ export function BotArea() {
   const section = store.section.value;
   return html`<div>
     <div class="bot-toolbar"><h2 id="bot-heading" tabindex="-1">Bot</h2>
-      <span class="bot-muted">Read-only: the project's files are edited outside the console for now.</span></div>
+      <span class="bot-muted">Every save is a version of the project's files (see Versions).</span></div>
     <${Summary} />
     <${Unsupported} />
     ${store.summary.value.data?.kind === "embedded" ? html`
       <${Nav} />
+      <${SaveBar} />
       ${section === "intents" ? (store.open.value ? html`<${Intent} />` : html`<${Intents} />`) : null}
       ${section === "responses" ? html`<${Responses} />` : null}
       ${section === "flows" ? html`<${Flows} />` : null}
+      ${section === "lexicon" ? html`<${Lexicon} />` : null}
+      ${section === "files" ? html`<${Files} />` : null}
+      ${section === "versions" ? html`<${Versions} />` : null}
       ${section === "training" ? html`<${Training} />` : null}` : null}
   </div>`;
 }

@@ -3,6 +3,7 @@
 // ("console:start", "console:view").
 import { BotArea } from "./area.js";
 import * as store from "./store.js";
+import * as studio from "./studio_store.js";
 import { html, render } from "../panel/ui.js";
 
 const area = document.getElementById("bot-area");
@@ -18,5 +19,6 @@ document.addEventListener("console:view", (event) => {
   if (shown) {
     document.getElementById("transcript").hidden = true;
     store.enter();
+    studio.enter();
   }
 });
