@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -60,3 +61,40 @@ def test_rasa_and_its_action_server_serve_the_replicas() -> None:
         assert services[name]["environment"]["SWITCHBOARD_RASA_URL"] == "http://rasa:5005"
     endpoints = yaml.safe_load((ROOT / "deploy" / "rasa-endpoints.yml").read_text())
     assert endpoints["action_endpoint"]["url"] == "http://rasa-actions:5055/webhook"
+
+
+def test_prometheus_scrapes_every_replica_and_grafana_is_provisioned() -> None:
+    """Prometheus scrapes each switchboard-N's /metrics directly; Grafana gets it as its
+    default data source and loads deploy/grafana/switchboard.json from the mounted folder;
+    both images are pinned."""
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = spec["services"]
+    replicas = sorted(name for name in services if name.startswith("switchboard-"))
+    prometheus, grafana = services["prometheus"], services["grafana"]
+    for service in (prometheus, grafana):
+        image, _, tag = service["image"].partition(":")
+        assert tag, image
+        assert tag != "latest"
+        assert any(c.isdigit() for c in tag)
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in prometheus["volumes"]}
+    config = yaml.safe_load((ROOT / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    (job,) = config["scrape_configs"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+    targets = [t for c in job["static_configs"] for t in c["targets"]]
+    assert sorted(targets) == [f"{name}:8000" for name in replicas]
+
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
+    provisioning = ROOT / mounts["/etc/grafana/provisioning"]
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert source["type"] == "prometheus"
+    assert source["isDefault"] is True
+    assert source["url"] == "http://prometheus:9090"
+    assert "9090" in " ".join(prometheus["ports"])
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "switchboard.yml").read_text())[
+        "providers"
+    ]
+    folder = provider["options"]["path"]
+    dashboard = mounts[f"{folder}/switchboard.json"]
+    assert json.loads((ROOT / dashboard).read_text())["uid"] == "switchboard-overview"
