@@ -9,7 +9,7 @@ console's first paint in Chromium (bench/first_paint.py) and knowledge-base sear
 1,000 to 100,000 chunks (bench/kb_search.py) and the Analytics dashboard's reads over a
 generated history (bench/analytics.py); writes bench/RESULTS.md.
 BENCH_ONLY=ws, routing, mail, webhooks, startup, nlu, embeddings, suggestions, fanout,
-search, paint, kb or analytics runs one part.
+search, paint, kb, analytics or bot (save to serving: bench/bot_training.py) runs one part.
 Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
@@ -144,6 +144,7 @@ PARTS = (
     "paint",
     "kb",
     "analytics",
+    "bot",
 )
 
 
@@ -201,6 +202,10 @@ def main() -> None:
         from bench import analytics
 
         analytics.main(write=True)
+    if only in ("", "bot"):
+        from bench import bot_training
+
+        bot_training.main(write=True)
 
 
 def transport() -> None:

@@ -265,14 +265,23 @@ def _cache_path(cache_dir: Path, project_fingerprint: str) -> Path:
     return cache_dir / f"embedded-{project_fingerprint[:24]}-{_engine_version()}.pkl"
 
 
-def load_or_train(root: Path, cache_dir: Path, progress: Progress | None = None) -> Model:
-    """The cached model for these files, or a freshly trained one (then cached)."""
+def cached(root: Path, cache_dir: Path) -> Model | None:
+    """The cached model for these files, if one was trained (None: training is needed)."""
     path = _cache_path(cache_dir, fingerprint(root))
     if path.is_file():
         with contextlib.suppress(Exception), path.open("rb") as handle:
             model = pickle.load(handle)
             if isinstance(model, Model):
                 return model.warm()
+    return None
+
+
+def load_or_train(root: Path, cache_dir: Path, progress: Progress | None = None) -> Model:
+    """The cached model for these files, or a freshly trained one (then cached)."""
+    found = cached(root, cache_dir)
+    if found is not None:
+        return found
+    path = _cache_path(cache_dir, fingerprint(root))
     project = load_project(root)
     model = train(project, progress)
     cache_dir.mkdir(parents=True, exist_ok=True)

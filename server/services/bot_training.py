@@ -28,8 +28,8 @@ import structlog
 
 from nlu import language as language_detection
 from nlu.base import Interpreter
-from nlu.embedded import TRAIN_STEPS, EmbeddedInterpreter, Model, load_or_train
-from nlu.project import Project, ProjectError, load_project
+from nlu.embedded import TRAIN_STEPS, EmbeddedInterpreter, Model, cached, load_or_train
+from nlu.project import Project, ProjectError, fingerprint, load_project
 from nlu.support import still_unsupported
 from server.pipeline.bot import cache_dir
 from server.services.bot_jobs import Job, Jobs, Kind
@@ -299,37 +299,32 @@ class BotTraining:
 
     async def trial(self, text: str) -> TrialView:
         model = await self._embedded_model()
-        language = _language(model, text)
-        engines: list[EngineTrial] = [await asyncio.to_thread(try_embedded, model, text, language)]
+        engines: list[EngineTrial] = []
+        if model is None:
+            why = "no embedded model of the current files: train the embedded engine first"
+            engines.append(unavailable("embedded", why))
+        else:
+            language = _language(model, text)
+            engines.append(await asyncio.to_thread(try_embedded, model, text, language))
         engines.append(await self._try_rasa(text, model))
         return {"text": text, "engines": engines}
 
-    async def _embedded_model(self) -> Model:
+    async def _embedded_model(self) -> Model | None:
+        """The serving embedded model; with Rasa serving (or the bot off), the embedded model
+        of the files when one is trained (a sentence never waits for a training)."""
         if isinstance(self._interpreter, EmbeddedInterpreter):
             return self._interpreter.model
-        if self._side is None:
-            self._side = await asyncio.to_thread(
-                load_or_train, self._setup.project, self._setup.cache_dir
-            )
+        if self._side is None or self._side.project.fingerprint != await asyncio.to_thread(
+            fingerprint, self._setup.project
+        ):
+            self._side = await asyncio.to_thread(cached, self._setup.project, self._setup.cache_dir)
         return self._side
 
-    async def _try_rasa(self, text: str, model: Model) -> EngineTrial:
-        trial: EngineTrial = {
-            "engine": "rasa",
-            "available": False,
-            "error": None,
-            "intent": None,
-            "retrieval_intent": None,
-            "confidence": None,
-            "fallback": False,
-            "ranking": [],
-            "entities": [],
-            "next": [],
-            "note": None,
-        }
+    async def _try_rasa(self, text: str, model: Model | None) -> EngineTrial:
+        trial = unavailable("rasa", "Rasa is not configured (SWITCHBOARD_RASA_URL is unset)")
         if self._rasa is None:
-            trial["error"] = "Rasa is not configured (SWITCHBOARD_RASA_URL is unset)"
             return trial
+        trial["error"] = None
         from nlu.rasa import interpretation_from_parse
         from server.services.bot_trial import ranking_of
 
@@ -356,7 +351,7 @@ class BotTraining:
                 "by": p.policy or "",
                 "confidence": p.confidence,
                 "says": None,
-                "flows": flows_running(model.project, seen.full_intent, p.action),
+                "flows": flows_running(model.project, seen.full_intent, p.action) if model else [],
             }
             for p in predicted
         ]
@@ -452,6 +447,22 @@ def evaluation_view(report: Report, project: Project) -> dict[str, object]:
             }
             for p in wrong[:CONFUSED_EXAMPLES]
         ],
+    }
+
+
+def unavailable(engine: str, why: str) -> EngineTrial:
+    return {
+        "engine": engine,
+        "available": False,
+        "error": why,
+        "intent": None,
+        "retrieval_intent": None,
+        "confidence": None,
+        "fallback": False,
+        "ranking": [],
+        "entities": [],
+        "next": [],
+        "note": None,
     }
 
 

@@ -33,6 +33,7 @@ PARTS = {
     "paint": "Command: `make bench` (or `python -m bench.first_paint`). Machine: ",
     "kb": "Command: `make bench` (or `python -m bench.kb_search`). Machine: ",
     "analytics": "Command: `make bench` (or `python -m bench.analytics`). Machine: ",
+    "bot": "Command: `make bench` (or `python -m bench.bot_training`). Machine: ",
 }
 
 

@@ -154,6 +154,14 @@ async def test_a_broken_file_is_refused_before_rasa_is_asked(tmp_path: Path) -> 
 async def test_a_sentence_is_tried_on_both_engines_with_rasas_next_action(tmp_path: Path) -> None:
     impostor = Impostor()
     trainer = training(tmp_path, impostor)
+    untrained = (await trainer.trial("hello"))["engines"][0]
+    assert untrained["available"] is False
+    assert "train the embedded engine" in str(untrained["error"])
+    # Rasa serves: training the embedded engine makes its model of the files for the side.
+    trained = await finished(trainer, (await trainer.train(DESIGNER, "embedded"))["id"])
+    assert trained["state"] == "done"
+    assert ("POST", "/model/train") not in impostor.calls  # Rasa's model untouched
+    assert impostor.loaded == []
     trial = await trainer.trial("hello")
     embedded, rasa = trial["engines"]
     assert embedded["intent"] == "greet"

@@ -232,5 +232,6 @@ export function BotArea() {
       ${section === "files" ? html`<${Files} />` : null}
       ${section === "versions" ? html`<${Versions} />` : null}
       ${section === "training" ? html`<${Training} />` : null}` : null}
+    ${store.summary.value.data?.kind === "rasa" ? html`<${Training} />` : null}
   </div>`;
 }
