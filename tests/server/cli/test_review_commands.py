@@ -20,9 +20,9 @@ import pytest
 from nlu.project import SHIPPED_PROJECT
 from server.services import demo
 from server.services.agents import create_agent
-from tests.server.cli.test_main import ROOT
 from tests.server.store.history import Story, write
 
+ROOT = Path(__file__).resolve().parents[3]
 DAYS = ("--from", "2026-03-01", "--to", "2026-03-08")
 
 
