@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -39,6 +40,12 @@ CHOOSE = {
 }
 # A reply longer than this many digits is not a choice.
 MAX_OPTIONS = 99
+# Conversations whose last routing found a person involved (queued or assigned), with the
+# status and language it left: their next message is understood in that language and
+# recorded in one statement that checks both under the row lock (a conversation that moved
+# on is routed the long way). A customer writing to their agent then costs one statement to
+# route instead of two (bench/cost.py). Bounded; the oldest are forgotten.
+WAITING_CONVERSATIONS = 10_000
 
 
 class Decider:
@@ -72,6 +79,8 @@ class Decider:
         self._router = router
         # conversation id -> (its lock, how many routings hold or wait for it)
         self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # conversation id -> (status, language) as its last routing left them
+        self._waiting: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
 
     async def route(self, message: MessageView) -> None:
         conversation_id = message["conversation_id"]
@@ -95,6 +104,13 @@ class Decider:
         conversation_id, seq = message["conversation_id"], message["seq"]
         window = self._policy.trend_window
         text = message["text"]
+        waiting = self._waiting.pop(conversation_id, None)
+        if (
+            waiting is not None
+            and chosen_option(text, MAX_OPTIONS) is None
+            and await self._record_waiting(message, *waiting)
+        ):
+            return
         async with self._pool.acquire() as conn:
             facts = await store.routing_facts(conn, conversation_id, seq, window)
             if chosen_option(text, MAX_OPTIONS) is not None:
@@ -142,6 +158,8 @@ class Decider:
             elif decision.action == "wait" and conv["status"] == "queued" and self._router:
                 # What the customer just said may change how urgent it is.
                 self._router.reprioritise(conversation_id)
+            if decision.action == "wait" and recorded:
+                self._remember(conversation_id, conv["status"], interpretation, facts.language)
             if decision.action != "bot" or not recorded:
                 return
             speaking = None
@@ -182,6 +200,58 @@ class Decider:
         await publish(self._bus, stored_events)
         if final.action == "handoff" and self._router:
             self._router.wake()
+
+    async def _record_waiting(
+        self, message: MessageView, status: str, language: str | None
+    ) -> bool:
+        """A message to a conversation its last routing left waiting for (or with) a person:
+        the decision is "wait" whatever the message says (``routing.decide``), so only the
+        language is read, and the one write checks that status and language still hold.
+        False when they do not (nothing written): the caller routes it the long way."""
+        conversation_id = message["conversation_id"]
+        started = time.perf_counter()
+        interpretation = await self._understanding.understand(message["text"], language)
+        self._metrics.nlu_seconds.observe(time.perf_counter() - started)
+        async with self._pool.acquire() as conn:
+            try:
+                recorded = await store.record_understanding(
+                    conn,
+                    message["id"],
+                    interpretation,
+                    conversation_id=conversation_id,
+                    status=status,
+                    fallbacks=None,
+                    language=language,
+                    check_language=True,
+                )
+            except store.StatusChanged:
+                return False
+        if recorded is None:
+            return True  # routed already, by another node's start-up sweep
+        understood, event_id = recorded
+        event = Event(
+            events.MESSAGE_INTERPRETED, conversation_id, {"message": understood}, id=event_id
+        )
+        await publish(self._bus, [event])
+        if status == "queued" and self._router:
+            self._router.reprioritise(conversation_id)
+        self._remember(conversation_id, status, interpretation, language)
+        return True
+
+    def _remember(
+        self,
+        conversation_id: str,
+        status: str,
+        interpretation: Interpretation,
+        language: str | None,
+    ) -> None:
+        """Keep what a "wait" routing left: the status, and the conversation's language as
+        the write left it (the message's, or the one it had)."""
+        if status not in ("queued", "assigned"):
+            return
+        self._waiting[conversation_id] = (status, interpretation.language or language)
+        while len(self._waiting) > WAITING_CONVERSATIONS:
+            self._waiting.popitem(last=False)
 
     async def _record(
         self,

@@ -1,0 +1,99 @@
+"""Routing a message to a conversation that waits for (or has) a person: understood in the
+conversation's language as it is when the message is recorded, and the long way round when
+the conversation moved on meanwhile (server/pipeline/decide.py's waiting conversations)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from nlu.base import BotMessage, BotTurn, Dialogue, Interpretation
+from nlu.understanding import Understanding
+from routing.decision import BotPolicy, Texts
+from server import events, store
+from server.events import Event
+from server.live.bus import InProcessBus
+from server.metrics import Metrics
+from server.pipeline.flow import Pipeline
+from tests.server.pipeline.test_flow import bot_off_pipeline, inbound
+
+
+async def _interpreted(pool: asyncpg.Pool, seq: int) -> asyncpg.Record:
+    row = await pool.fetchrow("SELECT language, nlu FROM messages WHERE seq = $1", seq)
+    assert row is not None
+    return row
+
+
+async def test_a_waiting_conversations_messages_take_its_language_even_when_it_changes(
+    pool: asyncpg.Pool,
+) -> None:
+    published: list[Event] = []
+    bus = InProcessBus(Metrics())
+    bus.subscribe(published.append)
+    pipeline = bot_off_pipeline(pool, bus)
+    # Long enough to tell: the conversation is French from now on; it waits for a person.
+    await pipeline.ingest(inbound("m1", "Bonjour, je n'ai toujours pas reçu ma commande"))
+    await pipeline.settled()
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+    assert await pool.fetchval("SELECT language FROM conversations") == "fr"
+    # Too short to tell: the conversation's language.
+    await pipeline.ingest(inbound("m2", "merci"))
+    await pipeline.settled()
+    second = await _interpreted(pool, 3)
+    assert second["language"] == "fr"
+    assert second["nlu"]["engine"] == "none"
+    # Another writer changes the conversation's language: the next short message takes it.
+    await pool.execute("UPDATE conversations SET language = 'de'")
+    await pipeline.ingest(inbound("m3", "ok"))
+    await pipeline.settled()
+    assert (await _interpreted(pool, 4))["language"] == "de"
+    interpreted = [e for e in published if e.name == events.MESSAGE_INTERPRETED]
+    assert [e.data["message"]["seq"] for e in interpreted] == [1, 3, 4]
+    assert all(e.id is not None for e in interpreted)
+    async with pool.acquire() as conn:
+        assert await store.unrouted_messages(conn, 3600) == []
+    await pipeline.close()
+
+
+class _GreeterBot:
+    """Hands over when asked for a person; greets otherwise."""
+
+    kind = "test"
+    languages = frozenset({"en"})
+    wants_history = False
+
+    async def parse(self, text: str) -> Interpretation:
+        intent = "human_handoff" if "person" in text else "greet"
+        return Interpretation(text=text, intent=intent, confidence=0.99, engine=self.kind)
+
+    async def respond(self, dialogue: Dialogue) -> BotTurn:
+        return BotTurn((BotMessage("Hi! How can I help?", "utter_greet"),))
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_conversation_given_back_to_the_bot_meanwhile_gets_the_bots_answer(
+    pool: asyncpg.Pool,
+) -> None:
+    pipeline = Pipeline(
+        pool,
+        InProcessBus(Metrics()),
+        Metrics(),
+        Understanding(_GreeterBot()),  # type: ignore[arg-type]
+        BotPolicy(human_intents=frozenset({"human_handoff"})),
+        Texts(),
+    )
+    await pipeline.ingest(inbound("m1", "I would like to talk to a person please"))
+    await pipeline.settled()
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+    await pipeline.ingest(inbound("m2", "still waiting here"))
+    await pipeline.settled()
+    bot_said = "SELECT count(*) FROM messages WHERE author_kind = 'bot'"
+    assert await pool.fetchval(bot_said) == 0
+    conversation_id = str(await pool.fetchval("SELECT id FROM conversations"))
+    async with pool.acquire() as conn:
+        await store.return_to_bot(conn, conversation_id)
+    await pipeline.ingest(inbound("m3", "hello again"))
+    await pipeline.settled()
+    assert await pool.fetchval(bot_said) == 1
+    await pipeline.close()
