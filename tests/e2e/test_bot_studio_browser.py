@@ -117,7 +117,7 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
     await editor.get_by_label("New entity's name").fill("city")
     await editor.get_by_role("button", name="Mark as entity").click()
     await expect(editor.locator(".bot-markup")).to_have_text("how about [Paris](city) tomorrow")
-    await page.screenshot(path=str(SHOTS / f"studio-example-{width}.png"), full_page=True)
+    await editor.screenshot(path=str(SHOTS / f"studio-example-{width}.png"))
     await editor.get_by_role("button", name="Add example").click()
     await expect(page.locator("#bot-intent .bot-examples > li")).to_have_count(7)
     await expect(
@@ -136,7 +136,9 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
         await press_on(page, "#bot-add-variation")
     await languages.nth(1).fill("fr")
     await texts.nth(1).fill("Je ne vois pas dehors, mais la météo de votre téléphone, si.")
-    await page.screenshot(path=str(SHOTS / f"studio-response-{width}.png"), full_page=True)
+    await page.locator("#bot-response-editor").screenshot(
+        path=str(SHOTS / f"studio-response-{width}.png")
+    )
     await press_on(page, "#bot-response-save")
     await expect(page.locator("#bot-save-status")).to_contain_text("Saved as version 3")
     weather = page.locator("#bot-responses > li", has_text="utter_weather")
@@ -153,7 +155,8 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
     await first.get_by_role("button", name="Show the diff").click()
     await expect(first.locator(".bot-diff .add", has_text="- quel temps fait-il")).to_be_visible()
     await expect(first.locator(".bot-diff .add", has_text="- ask_weather")).to_be_visible()
-    await page.screenshot(path=str(SHOTS / f"studio-versions-{width}.png"), full_page=True)
+    await page.screenshot(path=str(SHOTS / f"studio-versions-{width}.png"))
+    await first.screenshot(path=str(SHOTS / f"studio-diff-{width}.png"))
 
     # A broken edit in the YAML view: refused with file and line; nothing written.
     before = (project / "domain.yml").read_bytes()
@@ -166,7 +169,8 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
     status = page.locator("#bot-save-status")
     await expect(status).to_contain_text("Refused at domain.yml:")
     await expect(status).to_contain_text("last good model")
-    await page.screenshot(path=str(SHOTS / f"studio-refused-{width}.png"), full_page=True)
+    await status.scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / f"studio-refused-{width}.png"))
     assert (project / "domain.yml").read_bytes() == before
     await press_on(page, "#bot-show-versions")
     await expect(listed).to_have_count(3)

@@ -83,9 +83,9 @@ export function Lexicon() {
 }
 
 function Diff({ text }) {
-  return html`<pre class="bot-diff">${text.split("\n").map((line, n) => html`<span key=${n} class=${
+  return html`<pre class="bot-diff">${text.replace(/\n$/, "").split("\n").map((line, n) => html`<span key=${n} class=${
     line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : ""
-  }>${line}\n</span>`)}</pre>`;
+  }>${line || " "}</span>`)}</pre>`;
 }
 
 export function Versions() {
@@ -98,8 +98,7 @@ export function Versions() {
     <ol class="bot-cards bot-version-list" reversed>
       ${items.map((v) => html`<li key=${v.id} class="bot-card" data-version=${v.id}>
         <h4>Version ${v.id}: ${v.message}</h4>
-        <div class="bot-muted">${v.author}, <time datetime=${v.created_at}>${new Date(v.created_at).toLocaleString()}</time>
-          · ${v.summary}${v.restores ? ` (restores version ${v.restores})` : ""} · ${v.paths.join(", ")}</div>
+        <div class="bot-muted">${v.author}, <time datetime=${v.created_at}>${new Date(v.created_at).toLocaleString()}</time>${" · "}${v.summary}${v.restores ? ` (restores version ${v.restores})` : ""} · ${v.paths.join(", ")}</div>
         <div class="bot-actions">
           <button type="button" class="bot-small secondary" aria-expanded=${String(shown?.id === v.id)}
             aria-controls=${`bot-diff-${v.id}`}
@@ -133,7 +132,7 @@ export function Files() {
     ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
     ${open ? html`<form onSubmit=${save} aria-label=${`Edit ${open}`}>
       <label for="bot-file-text">${open}</label>
-      <textarea id="bot-file-text" class="bot-yaml" rows="22" spellcheck="false" value=${text}
+      <textarea id="bot-file-text" class="bot-yaml" rows="22" spellcheck="false" wrap="off" value=${text}
         onInput=${(e) => { studio.files.value = { ...studio.files.value, text: e.target.value }; }}></textarea>
       <div class="bot-actions"><button type="submit" id="bot-file-save">Save file</button></div>
     </form>` : null}
