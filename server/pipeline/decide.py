@@ -81,6 +81,8 @@ class Decider:
         self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # conversation id -> (status, language) as its last routing left them
         self._waiting: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+        # Routings that failed: the pipeline routes what they left again (flow.py).
+        self.failures = 0
 
     async def route(self, message: MessageView) -> None:
         conversation_id = message["conversation_id"]
@@ -93,6 +95,7 @@ class Decider:
             # The message is stored and visible to agents; a routing failure must not be
             # silent, and must not stop the next message from being routed.
             log.exception("routing failed", conversation_id=conversation_id, seq=message["seq"])
+            self.failures += 1
         finally:
             lock, users = self._conversation_locks[conversation_id]
             if users == 1:
@@ -119,11 +122,8 @@ class Decider:
                 choice = chosen_option(text, len(offered))
                 if choice is not None:
                     text = offered[choice - 1].payload
-            asked = (
-                await kb_feedback.asked(conn, conversation_id, seq)
-                if self._knowledge is not None and facts.conversation["status"] == "bot"
-                else None
-            )
+            # Read with the facts: set when the bot has the conversation.
+            asked = facts.asked if self._knowledge is not None else None
         started = time.perf_counter()
         interpretation = await self._understanding.understand(text, facts.language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)

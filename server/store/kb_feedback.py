@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 from uuid import UUID
 
 from server.store.views import Conn, iso
@@ -287,21 +287,32 @@ async def asked(conn: Conn, conversation_id: str, before_seq: int) -> Asked:
     """The conversation's brand, and the articles the bot's latest message before
     ``before_seq`` showed, if it was a knowledge-base answer (meta action ``kb_answer``)."""
     row = await conn.fetchrow(
-        """SELECT b.id, b.slug,
-                  (SELECT m.meta FROM messages m
-                    WHERE m.conversation_id = c.id AND m.seq < $2 AND m.author_kind = 'bot'
-                    ORDER BY m.seq DESC LIMIT 1) AS meta
+        "SELECT b.id, b.slug, "
+        + LAST_BOT_META_SQL
+        + """ AS meta
              FROM conversations c JOIN brands b ON b.id = c.brand_id
             WHERE c.id = $1""",
         UUID(conversation_id),
         before_seq,
     )
     assert row is not None  # the message being routed is in this conversation
-    meta = row["meta"] or {}
+    return asked_of(row["id"], row["slug"], row["meta"])
+
+
+# The bot's latest message's meta before seq $2 in conversation c (routing_facts reads it
+# with the rest of the facts, saving the round trip of ``asked``).
+LAST_BOT_META_SQL = """(SELECT m.meta FROM messages m
+                         WHERE m.conversation_id = c.id AND m.seq < $2 AND m.author_kind = 'bot'
+                         ORDER BY m.seq DESC LIMIT 1)"""
+
+
+def asked_of(brand_id: UUID, brand: str, meta: dict[str, Any] | None) -> Asked:
+    """``Asked`` from the brand and the bot's latest message's meta."""
+    meta = meta or {}
     awaiting: tuple[UUID, ...] = ()
     if meta.get("action") == KB_ANSWER:
         awaiting = tuple(UUID(a["id"]) for a in meta.get("kb", {}).get("articles", []))
-    return Asked(row["id"], row["slug"], awaiting)
+    return Asked(brand_id, brand, awaiting)
 
 
 async def answer_language(conn: Conn, message_id: int) -> str | None:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from nlu.base import Button, Entity, Interpretation, PastTurn
 from server.payloads import MessageView
+from server.store.kb_feedback import LAST_BOT_META_SQL, Asked, asked_of
 from server.store.views import Conn, ConversationRow, conversation_row_of, message_view
 
 HISTORY_LENGTH = 20
@@ -92,6 +93,9 @@ class RoutingFacts:
     earlier_texts: tuple[str, ...] = ()
     # The contact's other conversations opened in the last REPEAT_DAYS days.
     earlier_conversations: int = 0
+    # The bot's knowledge-base step's look at the conversation (kb_feedback.asked), when
+    # the bot has it (status "bot"); None otherwise.
+    asked: Asked | None = None
 
 
 async def routing_facts(
@@ -99,10 +103,16 @@ async def routing_facts(
 ) -> RoutingFacts:
     """The conversation, the contact's VIP flag, the fallback count, the conversation's
     language, the sentiments of the customer's last ``window`` messages before ``before_seq``,
-    their last texts and the contact's other recent conversations, in one statement."""
+    their last texts, the contact's other recent conversations and, when the bot has the
+    conversation, what its knowledge-base step needs (``kb_feedback.asked``), in one
+    statement."""
     row = await conn.fetchrow(
         """SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.assignee_id,
-                  c.last_seq, ct.vip, c.bot_fallbacks, c.language,
+                  c.last_seq, ct.vip, c.bot_fallbacks, c.language, b.id AS brand_id,
+                  b.slug AS brand_slug,
+                  CASE WHEN c.status = 'bot' THEN """
+        + LAST_BOT_META_SQL
+        + """ END AS bot_meta,
                   ARRAY(SELECT m.sentiment FROM messages m
                          WHERE m.conversation_id = c.id AND m.seq < $2
                            AND m.author_kind = 'customer' AND m.sentiment IS NOT NULL
@@ -115,6 +125,7 @@ async def routing_facts(
                     WHERE o.contact_id = c.contact_id AND o.id <> c.id
                       AND o.created_at > now() - make_interval(days => $6)) AS repeats
              FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             JOIN brands b ON b.id = c.brand_id
             WHERE c.id = $1""",
         UUID(conversation_id),
         before_seq,
@@ -132,6 +143,11 @@ async def routing_facts(
         earlier_sentiments=tuple(float(s) for s in reversed(row["sentiments"])),
         earlier_texts=tuple(reversed(row["texts"])),
         earlier_conversations=int(row["repeats"]),
+        asked=(
+            asked_of(row["brand_id"], row["brand_slug"], row["bot_meta"])
+            if row["status"] == "bot"
+            else None
+        ),
     )
 
 
