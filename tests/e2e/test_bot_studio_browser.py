@@ -16,6 +16,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from nlu.project import SHIPPED_PROJECT
 from server.services import demo
+from tests.e2e.axe import blocking, violations
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer, free_port, run_server, settings_for
@@ -178,3 +179,41 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
     engine = studio_site.services.interpreter
     assert engine is not None
     assert (await engine.parse("hello, anyone here?")).intent == "greet"
+
+
+async def test_axe_finds_no_serious_violation_in_the_studio(
+    browser: Browser, studio_site: RunningServer, contexts: list[BrowserContext]
+) -> None:
+    admin = await person(studio_site, demo.BRAND_SLUG, "admin")
+    found: list[str] = []
+    for width in (1280, 390):
+        # bypass_csp: only so axe can be added to the page (tests/e2e/axe.py says why).
+        context = await browser.new_context(
+            viewport={"width": width, "height": 800 if width > 600 else 844}, bypass_csp=True
+        )
+        contexts.append(context)
+        page = await context.new_page()
+        await page.goto(f"{studio_site.base_url}/console")
+        await page.fill("input[name=email]", admin)
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("#login-form button[type=submit]")
+        await page.click("#bot-tab")
+        await page.locator('[data-intent="order_status"]').click()
+        await expect(page.locator('#bot-intent form[aria-label="New example"]')).to_be_visible()
+        await page.locator("#bot-intent .bot-example-actions button").first.click()
+        found += [f"intent@{width}: {v}" for v in blocking(await violations(page))]
+        await page.click("#bot-show-responses")
+        await page.locator("#bot-new-response").click()
+        await page.get_by_role("button", name="Add a button").first.click()
+        found += [f"response@{width}: {v}" for v in blocking(await violations(page))]
+        await page.click("#bot-show-lexicon")
+        await expect(page.locator("#bot-lexicon .bot-lists > li").first).to_be_visible()
+        found += [f"lexicon@{width}: {v}" for v in blocking(await violations(page))]
+        await page.click("#bot-show-files")
+        await page.locator("#bot-file").select_option("config.yml")
+        await expect(page.locator("#bot-file-text")).to_have_value(re.compile("pipeline"))
+        found += [f"files@{width}: {v}" for v in blocking(await violations(page))]
+        await page.click("#bot-show-versions")
+        await expect(page.locator("#bot-versions")).to_be_visible()
+        found += [f"versions@{width}: {v}" for v in blocking(await violations(page))]
+    assert found == [], "\n".join(found)
