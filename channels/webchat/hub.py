@@ -232,6 +232,13 @@ class WebchatHub:
             return
         except WebSocketDisconnect:
             return
+        except Exception as exc:
+            # The visitor could not be read (the database is restarting or unreachable): not
+            # the widget's fault, and soon over. "Try again later", and the widget reconnects.
+            log.warning("webchat hello failed; the widget retries", error=type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await ws.close(p.CLOSE_TRY_AGAIN, "unavailable; try again")
+            return
         self._all.add(conn)
         self._by_contact[conn.visitor.contact_id].add(conn)
         try:

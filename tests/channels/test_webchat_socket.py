@@ -295,6 +295,17 @@ async def test_a_message_that_cannot_be_stored_is_not_acknowledged(
             await next_of(ws, "ack", within=0.5)
 
 
+async def test_a_hello_while_the_database_is_away_closes_with_try_again(
+    server: RunningServer,
+) -> None:
+    session = await new_session(server.base_url)
+    await server.services.pool.close()  # the database goes away
+    async with await open_socket(server.ws_url) as ws:
+        await ws.send(text({"type": "hello", "token": session["token"]}))
+        # Not a crash of the handler: 1013, which the widget answers by reconnecting.
+        assert await close_code(ws) == (p.CLOSE_TRY_AGAIN, "unavailable; try again")
+
+
 async def _still_serving(server: RunningServer) -> None:
     session = await new_session(server.base_url)
     async with await open_socket(server.ws_url) as ws:
