@@ -38,7 +38,14 @@ import asyncpg
 from bench.report import machine, percentile, publish
 from bench.sizes import SMOKE
 from server.services import demo
-from server.store import analytics, analytics_live, analytics_rollups, database, messages
+from server.store import (
+    analytics,
+    analytics_live,
+    analytics_load,
+    analytics_rollups,
+    database,
+    messages,
+)
 from server.store.analytics import Scope
 from server.store.views import Conn
 
@@ -174,6 +181,9 @@ def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
         "CSAT ratings": lambda c: analytics.csat_distribution(c, scope),
         "conversations (a page)": lambda c: analytics_live.conversations(c, scope, None, 25, 0),
         "now": lambda c: analytics_live.now(c, scope.brand_id, END),
+        "agents' load (day)": lambda c: analytics_load.agent_load(
+            c, scope.brand_id, scope.start, scope.end, scope.tz, END, "day"
+        ),
     }
 
 

@@ -49,34 +49,32 @@ WITH args AS (
      AND ($6::uuid IS NULL OR h.agent_id = $6)
 ), held AS (
   SELECT * FROM spans WHERE e > s
-), averages AS (
-  SELECT h.agent_id, k.local,
-         sum(extract(epoch FROM least(h.e, k.z) - greatest(h.s, k.a)))
-           / extract(epoch FROM k.z - k.a) AS average
-    FROM held h JOIN buckets k ON h.s < k.z AND h.e > k.a AND k.z > k.a
-   GROUP BY h.agent_id, k.local, k.a, k.z
+), people AS (
+  SELECT DISTINCT agent_id FROM held
 ), moments AS (
-  -- Each span's start (+1) and end (-1), and each bucket's start (0) for every agent: the
-  -- running sum at a bucket's start is what it held then. Ends first at one instant.
+  -- Each span's start (+1) and end (-1); each bucket's start and the range's end (0) for
+  -- every agent. Between two moments the number held is constant, and no stretch crosses a
+  -- bucket's start: the running sum gives the peak and, times the stretch, the time held.
   SELECT agent_id, s AS at, 1 AS d FROM held
   UNION ALL SELECT agent_id, e, -1 FROM held
-  UNION ALL SELECT x.agent_id, k.a, 0 FROM (SELECT DISTINCT agent_id FROM held) x, buckets k
+  UNION ALL SELECT p.agent_id, k.a, 0 FROM people p, buckets k WHERE k.z > k.a
+  UNION ALL SELECT p.agent_id, least(x.stop, x.now), 0 FROM people p, args x
 ), levels AS (
-  SELECT agent_id, at, d,
-         sum(d) OVER (PARTITION BY agent_id
-                      ORDER BY at, CASE d WHEN -1 THEN 0 WHEN 1 THEN 1 ELSE 2 END
-                      ROWS UNBOUNDED PRECEDING) AS level
+  SELECT agent_id, at, d, sum(d) OVER w AS level, lead(at) OVER w AS next_at
     FROM moments
-), peaks AS (
-  SELECT l.agent_id, date_trunc('{bucket}', l.at AT TIME ZONE $5::text) AS local,
-         max(l.level) AS peak
-    FROM levels l WHERE l.at < least($3, $4) AND l.d >= 0
-   GROUP BY 1, 2
+  WINDOW w AS (PARTITION BY agent_id ORDER BY at, CASE d WHEN -1 THEN 0 WHEN 1 THEN 1 ELSE 2 END
+               ROWS UNBOUNDED PRECEDING)
 )
-SELECT v.local AS at, v.agent_id, a.name, v.average, coalesce(p.peak, 0) AS peak
-  FROM averages v JOIN agents a ON a.id = v.agent_id
-  LEFT JOIN peaks p ON p.agent_id = v.agent_id AND p.local = v.local
- ORDER BY v.local, a.name, v.agent_id
+SELECT k.local AS at, l.agent_id, a.name,
+       sum(l.level * extract(epoch FROM l.next_at - l.at)) / extract(epoch FROM k.z - k.a)
+         AS average,
+       max(l.level) FILTER (WHERE l.d >= 0) AS peak
+  FROM levels l, args x, buckets k, agents a
+ WHERE k.local = date_trunc('{bucket}', l.at AT TIME ZONE x.tz) AND k.z > k.a
+   AND l.at < least(x.stop, x.now) AND a.id = l.agent_id
+ GROUP BY k.local, k.a, k.z, l.agent_id, a.name
+HAVING sum(l.level * extract(epoch FROM l.next_at - l.at)) > 0
+ ORDER BY k.local, a.name, l.agent_id
 """
 
 

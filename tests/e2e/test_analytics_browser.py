@@ -66,6 +66,11 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
 
     agent_time = page.locator("#analytics-agents .analytics-table", has_text="Time online")
     await expect(agent_time.locator("tbody tr").first).to_be_visible()
+    # The load over time: the one agent held conversations on the Monday and the Tuesday.
+    load = page.locator("#analytics-agents .analytics-table", has_text="Load per day")
+    await expect(load.locator("tbody tr")).to_have_count(2)
+    await expect(load.locator("tbody tr").first.locator("th")).to_contain_text("2026-03-02")
+    await expect(page.locator("#analytics-agents canvas").first).to_be_visible()
 
     # The breakdown picker changes the table; its CSV downloads with the same rows.
     await page.locator("#analytics-by").select_option("channel")
@@ -80,8 +85,10 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
     assert "email" in await answer.text()
 
     # The area scrolls inside the page: a picture of each part, as a supervisor scrolls.
-    for part in ("volume", "speed", "quality", "sla", "breakdown"):
+    for part in ("volume", "speed", "quality", "sla", "agents", "breakdown"):
         await page.locator(f"#analytics-{part}").scroll_into_view_if_needed()
+        if part == "agents":
+            await page.locator("#analytics-load-title").scroll_into_view_if_needed()
         await page.screenshot(path=str(SHOTS / f"analytics-{part}-{width}.png"))
     await page.locator("#analytics-area h2").scroll_into_view_if_needed()
     await page.screenshot(path=str(SHOTS / f"analytics-{width}.png"))

@@ -98,7 +98,9 @@ CREATE TABLE analytics_hours (
     resolution_met  integer NOT NULL,
     ratings         integer[] NOT NULL,    -- how many 1, 2, 3, 4, 5
     reasons         jsonb NOT NULL,        -- first handoff's reason -> conversations handed
-    PRIMARY KEY (brand_id, dim, key, hour)
+    -- The hour before the key: a breakdown reads every key of a dimension over the range,
+    -- contiguous in this order (key first, it would scan each key's whole history).
+    PRIMARY KEY (brand_id, dim, hour, key)
 );
 
 -- Each duration's histogram: metric 1 frt_human, 2 frt_any, 3 resolution, 4 handle, 5 wait.
@@ -110,7 +112,9 @@ CREATE TABLE analytics_hour_durations (
     metric   smallint NOT NULL,
     bucket   smallint NOT NULL,
     n        integer NOT NULL,
-    PRIMARY KEY (brand_id, dim, key, hour, metric, bucket)
+    -- n rides in the key: a month of histograms reads the index alone (about 30,000 entries
+    -- for all conversations at 100,000 a quarter), not a heap page for each.
+    PRIMARY KEY (brand_id, dim, hour, key, metric, bucket) INCLUDE (n)
 );
 
 -- Messages written and SLA breaches that happened in the hour, by their conversation's keys.
@@ -121,7 +125,7 @@ CREATE TABLE analytics_activity_hours (
     key      text NOT NULL,
     messages integer NOT NULL,
     breaches integer NOT NULL,
-    PRIMARY KEY (brand_id, dim, key, hour)
+    PRIMARY KEY (brand_id, dim, hour, key)
 );
 
 -- Hours to fold again: appended by the triggers below, taken by the fold. No key: an append

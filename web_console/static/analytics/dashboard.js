@@ -170,6 +170,45 @@ function Bands() {
     </section>`;
 }
 
+// The load table's rows (at, agent_id, agent, average, peak) as one line per agent over the
+// buckets; the five busiest agents are drawn (the table holds them all).
+export function loadData(table) {
+  if (!table || !table.rows.length) return null;
+  const ats = [...new Set(table.rows.map((r) => r[0]))].sort();
+  const totals = new Map();
+  for (const [, id, name, average] of table.rows) {
+    const t = totals.get(id) || { name, sum: 0 };
+    t.sum += average;
+    totals.set(id, t);
+  }
+  const busiest = [...totals.entries()].sort((a, b) => b[1].sum - a[1].sum).slice(0, 5);
+  const at = new Map(ats.map((a, i) => [a, i]));
+  const lines = busiest.map(([id]) => {
+    const line = ats.map(() => 0);
+    for (const r of table.rows) if (r[1] === id) line[at.get(r[0])] = r[3];
+    return line;
+  });
+  return { ats, names: busiest.map(([, t]) => t.name), data: [ats.map((_a, i) => i), ...lines] };
+}
+
+function AgentLoad() {
+  const report = store.agentLoad.value;
+  const c = store.choice.value;
+  const drawn = loadData(report.table);
+  return html`
+    <figure>
+      <${Chart} data=${drawn && drawn.data} format=${(v) => v.toFixed(2)} xName="Period"
+        xLabels=${drawn ? drawn.ats.map((at) => bucketLabel(at, c.bucket)) : null}
+        series=${drawn ? drawn.names.map((label) => ({ label })) : []} />
+      <figcaption class="visually-hidden">Conversations held per agent per ${c.bucket}; the table below holds the same figures.</figcaption>
+      ${!drawn && report.state === "ready" && html`<p class="analytics-note">No conversation was held in this range.</p>`}
+    </figure>
+    <${ReportTable} caption=${`Load per ${c.bucket}: conversations held`} report=${report}
+      columns=${["at", "agent", "average_held", "peak_held"]}
+      csv=${store.csvHref("agent-load", { bucket: c.bucket, filter: c.filter.startsWith("agent:") ? c.filter : "" })}
+      rowLabel=${(row) => bucketLabel(row[0], c.bucket)} />`;
+}
+
 function Agents() {
   return html`
     <section class="analytics-section" id="analytics-agents" aria-labelledby="analytics-agents-title">
@@ -181,6 +220,8 @@ function Agents() {
         onRow=${(row) => store.openDrill(`Agent ${row[1]}`, { filter: `agent:${row[0]}` })} rowLabel=${(row) => row[1]} />
       <${ReportTable} caption="Time online and away" report=${store.agentTime.value}
         csv=${store.csvHref("agent-time")} />
+      <h4 id="analytics-load-title">Load over time <${Definition} anchor="load" /></h4>
+      <${AgentLoad} />
     </section>`;
 }
 

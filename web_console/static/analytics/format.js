@@ -62,6 +62,7 @@ const WORDS = {
   channel: "Channel", status: "Status", subject: "Subject", contact: "Customer",
   intent: "Intent", band: "Band", agent: "Agent", online_seconds: "Time online",
   away_seconds: "Time away", figure: "Figure", value: "Value", unit: "Unit",
+  agent_id: "Agent's id", average_held: "Average held", peak_held: "Peak held",
 };
 
 export function columnName(column) {
@@ -75,6 +76,7 @@ export function cell(value, unit) {
   if (unit === "rate") return rate(value);
   if (unit === "rating") return rating(value);
   if (unit === "time") return time(value);
+  if (unit === "value" && typeof value === "number") return value.toFixed(2);
   if (typeof value === "number") return value.toLocaleString();
   return String(value);
 }

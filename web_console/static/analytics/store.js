@@ -27,6 +27,7 @@ export const breakdown = signal(EMPTY);
 export const bands = signal(EMPTY);
 export const agents = signal(EMPTY);
 export const agentTime = signal(EMPTY);
+export const agentLoad = signal(EMPTY);
 export const heatMap = signal(EMPTY);
 export const reasons = signal(EMPTY);
 export const ratings = signal(EMPTY);
@@ -132,6 +133,8 @@ export function load() {
   read(bands, "breakdown", { by: "band" });
   read(agents, "breakdown", { by: "agent" });
   read(agentTime, "agent-time");
+  // The load applies an agent filter only (the server refuses the others).
+  read(agentLoad, "agent-load", { bucket: c.bucket, filter: c.filter.startsWith("agent:") ? c.filter : "" });
   read(heatMap, "heat-map");
   read(reasons, "handoff-reasons");
   read(ratings, "csat");
