@@ -371,7 +371,9 @@ async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
         until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state FOR UPDATE")
         if until is not None and target > until:
             to = min(target, until + ADVANCE_MAX)
-            await conn.execute("SELECT analytics_fold(NULL, $1, $2)", until, to)
+            # Brand by brand: each reads its own indexes (all at once would scan them all).
+            for brand in await conn.fetch("SELECT id FROM brands ORDER BY id"):
+                await conn.execute("SELECT analytics_fold($1, $2, $3)", brand["id"], until, to)
             await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", to)
             advanced = int((to - until) / HOUR)
             until = to

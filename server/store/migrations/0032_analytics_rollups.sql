@@ -218,19 +218,33 @@ RETURNS SETOF analytics_activity_hours LANGUAGE sql STABLE AS $$
      GROUP BY 1, 2, 3, 4
 $$;
 
--- Fold [p_from, p_to) again for a brand (every brand when NULL): whole hours only.
+-- Fold [p_from, p_to) again for a brand (every brand when NULL): whole hours only. PL/pgSQL
+-- plans each branch for what it is given: one brand's hour reads its indexes (brand, dim,
+-- hour; brand, created_at), every brand's range (the backfill) scans once.
 CREATE FUNCTION analytics_fold(p_brand uuid, p_from timestamptz, p_to timestamptz)
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    dims text[] := ARRAY['all', 'team', 'agent', 'channel', 'intent', 'language', 'band'];
+BEGIN
+    IF p_brand IS NULL THEN
+        DELETE FROM analytics_hours WHERE hour >= p_from AND hour < p_to;
+        DELETE FROM analytics_hour_durations WHERE hour >= p_from AND hour < p_to;
+        DELETE FROM analytics_activity_hours WHERE hour >= p_from AND hour < p_to;
+        INSERT INTO analytics_hours SELECT * FROM analytics_hours_of(NULL, p_from, p_to);
+        INSERT INTO analytics_hour_durations SELECT * FROM analytics_durations_of(NULL, p_from, p_to);
+        INSERT INTO analytics_activity_hours SELECT * FROM analytics_activity_of(NULL, p_from, p_to);
+        RETURN;
+    END IF;
     DELETE FROM analytics_hours
-     WHERE (p_brand IS NULL OR brand_id = p_brand) AND hour >= p_from AND hour < p_to;
+     WHERE brand_id = p_brand AND dim = ANY(dims) AND hour >= p_from AND hour < p_to;
     DELETE FROM analytics_hour_durations
-     WHERE (p_brand IS NULL OR brand_id = p_brand) AND hour >= p_from AND hour < p_to;
+     WHERE brand_id = p_brand AND dim = ANY(dims) AND hour >= p_from AND hour < p_to;
     DELETE FROM analytics_activity_hours
-     WHERE (p_brand IS NULL OR brand_id = p_brand) AND hour >= p_from AND hour < p_to;
+     WHERE brand_id = p_brand AND dim = ANY(dims) AND hour >= p_from AND hour < p_to;
     INSERT INTO analytics_hours SELECT * FROM analytics_hours_of(p_brand, p_from, p_to);
     INSERT INTO analytics_hour_durations SELECT * FROM analytics_durations_of(p_brand, p_from, p_to);
     INSERT INTO analytics_activity_hours SELECT * FROM analytics_activity_of(p_brand, p_from, p_to);
-$$;
+END $$;
 
 -- The marks. Each fires a few times in a conversation's life, never per message.
 CREATE FUNCTION analytics_mark(p_brand uuid, p_at timestamptz) RETURNS void
