@@ -165,10 +165,12 @@ def main(write: bool = False) -> None:
         "",
         f"Command: `make bench` (or `python -m bench.bot_training`). Machine: {machine()}",
         "",
-        f"Projects generated from the shipped one; {RUNS} saves each (one example appended to"
+        f"Projects generated from the shipped one; {RUNS} save{'s' if RUNS != 1 else ''} each"
+        " (one example appended to"
         f" data/nlu.yml), every save trained afresh. Watcher: the engine notices the change"
         f" (it looks every {WATCH_SECONDS:g} s), trains in a thread and swaps the model in;"
-        " train: the console's Train pressed right after the save.",
+        " train: the console's Train pressed right after the save. Load average when done:"
+        f" {os.getloadavg()[0]:.1f} (trainings share the cores with whatever else runs).",
         "",
         "| examples | intents | first training | save → serving (watcher) | save → serving"
         " (Train) |",

@@ -64,6 +64,17 @@ async def press_on(page: Page, selector: str) -> None:
     await page.keyboard.press("Enter")
 
 
+async def shoot(page: Page, selector: str, name: str) -> None:
+    """The element whole: the Bot area scrolls inside the page, so the viewport is made tall
+    enough for it while it is shot, then set back."""
+    viewport = page.viewport_size
+    assert viewport is not None
+    tall = await page.locator("#bot-area").evaluate("(area) => area.scrollHeight")
+    await page.set_viewport_size({"width": viewport["width"], "height": int(tall) + 200})
+    await page.locator(selector).screenshot(path=str(SHOTS / name))
+    await page.set_viewport_size(viewport)
+
+
 async def bot_said(site: RunningServer, conversation_id: str) -> list[str]:
     async with site.services.pool.acquire() as conn:
         rows = await conn.fetch(
@@ -111,8 +122,7 @@ async def test_a_designer_validates_trains_tests_and_sees_a_broken_edit_refused(
     first = page.locator("#bt-result-embedded .bt-ranking li").first
     await expect(first).to_contain_text("ask_weather")
     await expect(page.locator("#bt-result-rasa")).to_contain_text("not configured")
-    # The Bot area scrolls inside the page: the section itself is what is shot.
-    await page.locator("#bot-training").screenshot(path=str(SHOTS / f"bot-training-{width}.png"))
+    await shoot(page, "#bot-training", f"bot-training-{width}.png")
 
     await page.locator("#bt-sentence").fill("")
     await page.locator("#bt-sentence").focus()
@@ -121,7 +131,7 @@ async def test_a_designer_validates_trains_tests_and_sees_a_broken_edit_refused(
     nexts = page.locator("#bt-result-embedded .bt-next li").first
     await expect(nexts).to_contain_text("utter_greet")
     await expect(nexts).to_contain_text("Hey! How are you?")
-    await page.locator("#bt-trial").screenshot(path=str(SHOTS / f"bot-training-trial-{width}.png"))
+    await shoot(page, "#bt-trial", f"bot-training-trial-{width}.png")
 
     # A broken edit: refused with file and line; the bot keeps answering customers.
     lines = good.splitlines()
@@ -136,9 +146,7 @@ async def test_a_designer_validates_trains_tests_and_sees_a_broken_edit_refused(
     await expect(refused.locator(".bot-where")).to_have_text(re.compile(r"^data/nlu\.yml:\d+$"))
     conversation = await customer(bot_site, "hello")
     assert await bot_said(bot_site, conversation) == ["Hey! How are you?"]
-    await page.locator("#bot-training").screenshot(
-        path=str(SHOTS / f"bot-training-refused-{width}.png")
-    )
+    await shoot(page, "#bot-training", f"bot-training-refused-{width}.png")
 
 
 async def test_an_evaluation_lists_f1_per_intent_and_opens_a_confused_intent(
@@ -156,9 +164,7 @@ async def test_an_evaluation_lists_f1_per_intent_and_opens_a_confused_intent(
     await expect(page.locator("#bt-evaluate-job .bt-steps li").last).to_contain_text("3 of 3")
     greet = rows.filter(has_text="greet").first
     await expect(greet.locator("td").first).to_have_text(re.compile(r"^[01]\.\d\d$"))
-    await page.locator("#bt-evaluate-job").screenshot(
-        path=str(SHOTS / "bot-training-evaluation-1280.png")
-    )
+    await shoot(page, "#bt-evaluate-job", "bot-training-evaluation-1280.png")
     fix = page.locator("#bt-confused .bt-fix").first
     if await fix.count():
         intent = (await fix.text_content() or "").removeprefix("Open ")

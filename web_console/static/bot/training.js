@@ -17,6 +17,8 @@ if (!document.querySelector('link[data-bot-training]')) {
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+// The out-of-scope label as a designer reads it.
+const named = (intent) => (intent === "nlu_fallback" ? "not understood" : intent);
 
 function Problems({ items, label, id }) {
   return html`<ul class="bt-problems" id=${id} aria-label=${label}>
@@ -162,12 +164,12 @@ function Report({ r }) {
       </table>
     </div>
     <h4>Most confused pairs</h4>
-    ${r.confused.length ? html`<ul class="bt-pairs" id="bt-pairs">${r.confused.map((c, n) => html`<li key=${n}>${c.intent} → ${c.predicted}: ${plural(c.count, "example")}</li>`)}</ul>`
+    ${r.confused.length ? html`<ul class="bt-pairs" id="bt-pairs">${r.confused.map((c, n) => html`<li key=${n}>${named(c.intent)} → ${named(c.predicted)}: ${plural(c.count, "example")}</li>`)}</ul>`
       : html`<p class="bot-muted">None: every held-out example was recognised.</p>`}
     ${r.examples_confused.length ? html`<h4>Most confused examples</h4>
       <ul class="bt-confused" id="bt-confused">${r.examples_confused.map((x, n) => html`<li key=${n}>
         <span class="bt-text">“${x.text}”</span>
-        <span class="bot-muted">is ${x.intent}, read as ${x.predicted} (${store.percent(x.confidence)})</span>
+        <span class="bot-muted">is ${x.intent}, read as ${named(x.predicted)} (${store.percent(x.confidence)})</span>
         <button type="button" class="secondary bt-fix" onClick=${() => store.openIntent(x.intent)}>Open ${x.intent}</button>
       </li>`)}</ul>` : null}
   </div>`;
