@@ -56,6 +56,8 @@ ROUTING_QUEUE = 10_000
 # route, and agents see intents and priorities later and later. 500 refused bursts a node
 # routes without trouble (measured: a third of 1,000 msg/s refused).
 MAX_IN_FLIGHT = 256
+# After a routing fails, what is left unrouted is routed again after 1 s, 2 s, ... up to this.
+ROUTE_RETRY_MAX_SECONDS = 30.0
 MAX_UNROUTED = 2000
 RETRY_AFTER = 1.0
 
@@ -100,9 +102,10 @@ class Pipeline:
         # Routing runs after the acknowledgement, one message at a time per conversation, on
         # a bounded queue: past its size a message waits in Postgres (unrouted) for the sweep.
         self._routing: WorkQueue[MessageView] = WorkQueue(
-            "route", self._decider.route, workers=ROUTING_WORKERS, size=ROUTING_QUEUE
+            "route", self._route, workers=ROUTING_WORKERS, size=ROUTING_QUEUE
         )
         self._resweep: asyncio.Task[None] | None = None
+        self._retry: asyncio.Task[None] | None = None
         self._router = router
         self._in_flight = 0
         metrics.track_queue("ingest", lambda: self._in_flight)
@@ -175,6 +178,34 @@ class Pipeline:
         await publish(self._bus, stored_events)
         return Stored(message, duplicate=False, survey_answer=answered)
 
+    async def _route(self, message: MessageView) -> None:
+        failures = self._decider.failures
+        await self._decider.route(message)
+        if self._decider.failures != failures and self._retry is None:
+            self._retry = asyncio.create_task(self._route_failed(), name="route-retry")
+
+    async def _route_failed(self) -> None:
+        """A routing failed (the database went away half-way, say): its message is stored
+        and acknowledged but not understood, so its conversation reaches neither the bot nor
+        a queue. Route what is left unrouted once the database answers again, and again
+        while routings keep failing, rather than at the next start of a node (issue 21)."""
+        delay = 1.0
+        try:
+            while True:
+                failures = self._decider.failures
+                await asyncio.sleep(delay)
+                try:
+                    await self.route_unrouted()
+                except Exception as exc:
+                    log.warning("routing again what failed: not yet", error=str(exc))
+                else:
+                    await asyncio.sleep(delay)
+                    if self._decider.failures == failures:
+                        return
+                delay = min(delay * 2, ROUTE_RETRY_MAX_SECONDS)
+        finally:
+            self._retry = None
+
     def _schedule_routing(self, message: MessageView) -> None:
         if self._routing.offer(message) or self._resweep is not None:
             return
@@ -222,6 +253,8 @@ class Pipeline:
     async def close(self) -> None:
         if self._resweep is not None:
             self._resweep.cancel()
+        if self._retry is not None:
+            self._retry.cancel()
         await self._routing.close()
 
     async def _open_and_append(

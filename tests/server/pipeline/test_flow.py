@@ -341,6 +341,34 @@ async def test_messages_left_unrouted_are_routed_once_at_start_up(pool: asyncpg.
     assert await first.route_unrouted() == 0
 
 
+async def test_a_message_whose_routing_failed_is_routed_again_without_a_restart(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.harness import until
+
+    real = Decider._understand_and_decide
+    failed: list[int] = []
+
+    async def once_unwell(self: Decider, message: MessageView) -> None:
+        if not failed:  # the database goes away half-way through the first routing
+            failed.append(message["id"])
+            raise ConnectionError("connection was closed in the middle of operation")
+        await real(self, message)
+
+    monkeypatch.setattr(Decider, "_understand_and_decide", once_unwell)
+    pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    await pipeline.ingest(inbound("m1", "hello? anyone?"))
+
+    async def queued() -> bool:
+        status: str = await pool.fetchval("SELECT status FROM conversations")
+        return status == "queued"
+
+    await until(queued, within=30)
+    assert failed
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='system'") == 1
+    await pipeline.close()
+
+
 async def test_past_the_routing_queue_messages_wait_in_postgres_and_are_all_routed(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
