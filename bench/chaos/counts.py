@@ -29,6 +29,9 @@ class Figures:
     undelivered_console: int = 0
     duplicated: int = 0
     out_of_order: int = 0
+    # Stored customer messages never understood and routed (no NLU result) once settled:
+    # their conversations would wait for a node's restart to reach the bot or a queue.
+    unrouted: int = 0
     # The longest a customer waited between two acknowledgements, in seconds.
     recover_s: float = 0.0
     reconnects: int = 0
@@ -43,6 +46,7 @@ class Figures:
             or self.out_of_order
             or self.undelivered_widget
             or self.undelivered_console
+            or self.unrouted
         )
 
 
@@ -66,7 +70,10 @@ async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60
     ids = {m: stored[m][0] for m in acked if m in stored}
     for n, seen in ledger.widget_seen.items():
         shown = Counter(i for i, _ in seen)
-        f.duplicated += sum(c - 1 for c in shown.values() if c > 1)
+        twice = [i for i, c in shown.items() if c > 1]
+        f.duplicated += sum(shown[i] - 1 for i in twice)
+        if twice:
+            f.notes.append(f"widget {n} showed messages {twice[:3]} more than once")
         highest = 0
         for _, seq in seen:
             if seq < highest:
@@ -93,11 +100,30 @@ async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60
         f.notes.append("not on a console: " + ", ".join(unseen[:5]))
     gaps = [b - a for times in ledger.ack_times.values() for a, b in itertools.pairwise(times)]
     f.recover_s = round(max(gaps, default=0.0), 1)
+    f.unrouted = await _unrouted(ledger.run, dsn)
     f.reconnects = ledger.reconnects
     f.refusals = dict(ledger.refusals)
     if ledger.resyncs:
         f.notes.append(f"{ledger.resyncs} console resyncs")
     return f
+
+
+async def _unrouted(run: str, dsn: str, within: float = 30.0) -> int:
+    """This run's customer messages still without an interpretation after ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        conn = await asyncpg.connect(dsn)
+        try:
+            left: int = await conn.fetchval(
+                "SELECT count(*) FROM messages WHERE author_kind = 'customer'"
+                " AND nlu IS NULL AND text LIKE $1",
+                f"%cx-{run}-%",
+            )
+        finally:
+            await conn.close()
+        if not left or time.monotonic() > deadline:
+            return left
+        await asyncio.sleep(1.0)
 
 
 async def _stored(run: str, dsn: str) -> dict[str, list[int]]:
@@ -153,6 +179,8 @@ def table(rows: list[Figures]) -> str:
         lines.append("| " + " | ".join(str(v) for v in values) + " |")
     for f in rows:
         extra = [f"{k}: {v}" for k, v in sorted(f.refusals.items())] + f.notes
+        if f.unrouted:
+            extra.append(f"unrouted: {f.unrouted}")
         if f.undelivered_widget or f.undelivered_console:
             extra.append(
                 f"not shown: {f.undelivered_widget} widget, {f.undelivered_console} console"

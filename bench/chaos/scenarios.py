@@ -28,6 +28,7 @@ class Size:
     customers: int = 200
     consoles: int = 20
     mailers: int = 2
+    interval: float = 2.0  # seconds between one customer's messages
     warm_up: float = 10.0
     settle: float = 15.0
     outage: float = 10.0  # Postgres unreachable
@@ -35,8 +36,8 @@ class Size:
 
 
 FULL = Size()
-REDUCED = Size(customers=12, consoles=2, mailers=1, warm_up=4.0, settle=6.0, outage=10.0,
-               redis_outage=8.0)  # fmt: skip
+REDUCED = Size(customers=12, consoles=2, mailers=1, interval=1.0, warm_up=4.0, settle=6.0,
+               outage=10.0, redis_outage=8.0)  # fmt: skip
 
 
 async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
@@ -49,6 +50,7 @@ async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
         customers=size.customers,
         consoles=size.consoles,
         mailers=size.mailers,
+        interval=size.interval,
     )
     notes: list[str] = []
     await traffic.start()
@@ -130,3 +132,15 @@ async def rolling_restart(cluster: Cluster, notes: list[str]) -> None:
         await _thread(lambda node=node: cluster.start_node(node))  # type: ignore[misc]
         # The proxy's check: two successes a second apart.
         await asyncio.sleep(2.5)
+
+
+def catalogue(size: Size) -> dict[str, tuple[str, Fault]]:
+    """The scenarios by short name, in the order `make chaos` runs them (issue 21's 1, 3, 2,
+    6: a node killed, Postgres, Redis, a rolling restart)."""
+    return {
+        "kill": ("1. kill -9 of two nodes", node_kills),
+        "pg-restart": ("3. Postgres restarted", postgres_restart),
+        "pg-down": (f"3. Postgres down {size.outage:g} s", postgres_down(size.outage)),
+        "redis-down": (f"2. Redis down {size.redis_outage:g} s", redis_down(size.redis_outage)),
+        "rolling": ("6. rolling restart", rolling_restart),
+    }

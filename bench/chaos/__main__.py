@@ -1,0 +1,55 @@
+"""`make chaos`: a three-node cluster, each fault in turn under full traffic, the table.
+
+CHAOS_ONLY=kill,pg-down (names from ``scenarios.catalogue``) runs some; CHAOS_SIZE=reduced
+runs the tests' sizes. Everything runs on loopback under a temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.chaos import scenarios
+from bench.chaos.cluster import Cluster
+from bench.chaos.counts import Figures, table
+
+
+def main() -> int:
+    size = scenarios.REDUCED if os.environ.get("CHAOS_SIZE") == "reduced" else scenarios.FULL
+    chosen = scenarios.catalogue(size)
+    only = [name for name in os.environ.get("CHAOS_ONLY", "").split(",") if name]
+    unknown = [name for name in only if name not in chosen]
+    if unknown:
+        print(f"unknown scenarios {unknown}; known: {', '.join(chosen)}", file=sys.stderr)
+        return 2
+    names = only or list(chosen)
+    rows: list[Figures] = []
+    with tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp") as root:
+        cluster = Cluster(Path(root))
+        with cluster.running():
+            print(cluster.describe(), flush=True)
+            print(
+                f"{size.customers} widgets, {size.consoles} consoles, {size.mailers} mail"
+                f" senders; one message each {size.interval:g} s",
+                flush=True,
+            )
+            for name in names:
+                title, fault = chosen[name]
+                began = time.monotonic()
+                for node in cluster.nodes:
+                    if not node.running:
+                        cluster.start_node(node)
+                cluster.wait_proxy_ready()
+                rows.append(asyncio.run(scenarios.run(cluster, title, fault, size)))
+                print(f"\n{title}: {time.monotonic() - began:.0f} s", flush=True)
+                print(table(rows), flush=True)
+    print("\n" + table(rows))
+    return 0 if all(f.clean for f in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
