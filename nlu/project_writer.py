@@ -333,7 +333,7 @@ class Draft:
                 offset = yt.sequence_offset(responses, next(iter(responses)))
                 if value is None:
                     start, end = yt.entry_span(responses, name)
-                    start, end = _with_blank_after(yt, start, end)
+                    start, end = with_blank_after(yt, start, end)
                     yt.splice(start, end, [])
                     del responses[name]
                     yt.commit(doc)
@@ -385,13 +385,13 @@ def _set_block(yt: YamlText, item: CommentedMap, lines: Sequence[str]) -> None:
 
 def _remove_item(yt: YamlText, items: CommentedSeq, index: int) -> None:
     start, end = yt.item_span(items, index)
-    start, end = _with_blank_after(yt, start, end)
+    start, end = with_blank_after(yt, start, end)
     yt.splice(start, end, [])
     del items[index]
     yt.commit(yt.doc)
 
 
-def _with_blank_after(yt: YamlText, start: int, end: int) -> tuple[int, int]:
+def with_blank_after(yt: YamlText, start: int, end: int) -> tuple[int, int]:
     """Take one blank line that separated the removed node from the next with it."""
     lines = yt.lines
     if end < len(lines) and not lines[end].strip():

@@ -8,6 +8,7 @@ admins."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +22,7 @@ from web_console.bot_studio_port import (
     ButtonIn,
     EditRefused,
     ExampleIn,
+    FlowStepIn,
     SpanIn,
     VariationIn,
 )
@@ -594,3 +596,75 @@ async def set_project_file(request: Request) -> Response:
     body = parse_body(FileBody, await request.body())
     call = _studio(request).set_file(agent, request.path_params["path"], body.text, body.message)
     return await _studio_call(call)
+
+
+class StepBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["intent", "action", "slot", "loop"]
+    name: str = Field(max_length=161)
+    value: str | None = Field(default=None, max_length=500)
+
+
+class FlowBody(Saved):
+    kind: Literal["rule", "story"]
+    name: str = Field(min_length=1, max_length=300)
+    # The rule's or story's name before this edit; absent: a new one.
+    original: str | None = Field(default=None, min_length=1, max_length=300)
+    steps: list[StepBody] = Field(min_length=1, max_length=200)
+
+
+class FlowRemoval(Saved):
+    kind: Literal["rule", "story"]
+    name: str = Field(min_length=1, max_length=300)
+
+
+async def set_flow(request: Request) -> Response:
+    """
+    summary: Write a rule or a story as a list of steps (a new version)
+    description: >
+      Steps are `intent` (the customer says), `action` (the bot does), `slot` (`name` set to
+      `value`; null: not set) and `loop` (a form; "" ends it). With `original`, the rule or
+      story of that name is rewritten in place (a rule's condition and other keys kept);
+      without, a new one is added after the file's last. One that uses `or:`, checkpoints or an
+      intent's entities is edited in the YAML view (409).
+    requestBody:
+      content:
+        application/json:
+          schema: {type: object, required: [kind, name, steps]}
+    responses:
+      200: {description: the version and its diff}
+      400: {description: a malformed name or step}
+      401: {description: not logged in}
+      403: {description: bot designers and admins only}
+      404: {description: no rule or story named `original`}
+      409: {description: "the name is taken, or the rule needs the YAML view"}
+      422: {description: "the project would not load: reason, path, line; nothing written"}
+    """
+    agent = await _designer(request)
+    body = parse_body(FlowBody, await request.body())
+    steps = [FlowStepIn(s.kind, s.name.strip(), s.value) for s in body.steps]
+    call = _studio(request).set_flow(
+        agent, body.kind, body.name, steps, body.original, body.message
+    )
+    return await _studio_call(call)
+
+
+async def delete_flow(request: Request) -> Response:
+    """
+    summary: Remove a rule or a story (a new version)
+    requestBody:
+      content:
+        application/json:
+          schema: {type: object, required: [kind, name]}
+    responses:
+      200: {description: the version and its diff}
+      401: {description: not logged in}
+      403: {description: bot designers and admins only}
+      404: {description: no rule or story of that name}
+      422: {description: "the project would not load without it: reason, path, line"}
+    """
+    agent = await _designer(request)
+    body = parse_body(FlowRemoval, await request.body())
+    return await _studio_call(
+        _studio(request).delete_flow(agent, body.kind, body.name, body.message)
+    )

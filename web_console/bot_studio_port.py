@@ -65,6 +65,16 @@ class VariationIn:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowStepIn:
+    """A rule's or story's step: ``intent``, ``action``, ``slot`` (``name`` set to
+    ``value``; None: not set) or ``loop`` (a form's name; "": the loop ends)."""
+
+    kind: Literal["intent", "action", "slot", "loop"]
+    name: str
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FileDiff:
     path: str
     diff: str  # unified, as git diff shows it
@@ -151,6 +161,20 @@ class BotStudioPort(Protocol):
     ) -> VersionDetail: ...
 
     async def delete_response(self, agent: Agent, name: str, message: str) -> VersionDetail: ...
+
+    async def set_flow(
+        self,
+        agent: Agent,
+        kind: Literal["rule", "story"],
+        name: str,
+        steps: Sequence[FlowStepIn],
+        original: str | None,
+        message: str,
+    ) -> VersionDetail: ...
+
+    async def delete_flow(
+        self, agent: Agent, kind: Literal["rule", "story"], name: str, message: str
+    ) -> VersionDetail: ...
 
     async def files(self, agent: Agent) -> list[str]: ...
 

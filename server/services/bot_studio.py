@@ -17,10 +17,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 from uuid import UUID
 
 import structlog
 
+from nlu import flow_writer
 from nlu import project_writer as writer
 from nlu.base import Button, Interpreter
 from nlu.embedded import EmbeddedInterpreter
@@ -32,6 +34,7 @@ from web_console.bot_studio_port import (
     EditRefused,
     ExampleIn,
     FileDiff,
+    FlowStepIn,
     Lexicon,
     ListKind,
     NamedList,
@@ -278,6 +281,29 @@ class BotStudio:
 
     async def delete_response(self, agent: Agent, name: str, message: str) -> VersionDetail:
         return await self._save(agent, message, lambda root: writer.delete_response(root, name))
+
+    async def set_flow(
+        self,
+        agent: Agent,
+        kind: Literal["rule", "story"],
+        name: str,
+        steps: Sequence[FlowStepIn],
+        original: str | None,
+        message: str,
+    ) -> VersionDetail:
+        wanted = [flow_writer.FlowStep(s.kind, s.name, s.value) for s in steps]
+        return await self._save(
+            agent,
+            message,
+            lambda root: flow_writer.set_flow(root, kind, name, wanted, original=original),
+        )
+
+    async def delete_flow(
+        self, agent: Agent, kind: Literal["rule", "story"], name: str, message: str
+    ) -> VersionDetail:
+        return await self._save(
+            agent, message, lambda root: flow_writer.delete_flow(root, kind, name)
+        )
 
     def _known(self, root: Path, path: str) -> Path:
         """A project file by its relative path; only the project's own YAML files."""

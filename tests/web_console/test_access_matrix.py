@@ -97,6 +97,8 @@ CONSOLE = {
     # "The bot got this wrong": whoever reads the conversation.
     ("POST", "/console/api/messages/{message_id:int}/bot-flag"): "read",
     ("GET", "/console/api/bot/lexicon"): "design",
+    ("PUT", "/console/api/bot/flows"): "design",
+    ("DELETE", "/console/api/bot/flows"): "design",
     ("POST", "/console/api/bot/intents"): "design",
     ("POST", "/console/api/bot/examples"): "design",
     ("PUT", "/console/api/bot/examples"): "design",
@@ -265,6 +267,12 @@ SAMPLE_BODIES: dict[str, Any] = {
     "/console/api/bot/lists/{kind}": {"name": "matrix", "values": []},
     "/console/api/bot/responses/{name:path}": {"variations": [{"text": "m"}]},
     "/console/api/bot/files/{path:path}": {"text": "version: 3.1"},
+    "/console/api/bot/flows": {
+        "kind": "rule",
+        "name": "matrix",
+        "original": "matrix: no such rule",
+        "steps": [{"kind": "intent", "name": "greet"}],
+    },
     # Refused for their body (422): no training or evaluation starts for the matrix.
     "/console/api/bot/train": {"engine": "matrix"},
     "/console/api/bot/evaluate": {"folds": 1},

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from server.services import demo
@@ -41,15 +42,32 @@ async def studio(
         yield running
 
 
+@pytest.fixture
+async def clients() -> AsyncIterator[list[httpx.AsyncClient]]:
+    """The signed-in clients a test opens, closed after it (an open socket fails the run)."""
+    opened: list[httpx.AsyncClient] = []
+    yield opened
+    for client in opened:
+        await client.aclose()
+
+
+async def _as(
+    studio: harness.RunningServer, clients: list[httpx.AsyncClient], email: str
+) -> httpx.AsyncClient:
+    client = await signed_in(studio, email)
+    clients.append(client)
+    return client
+
+
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.yml")}
 
 
 async def test_a_designer_edits_the_project_and_every_save_is_a_version(
-    studio: harness.RunningServer, project: Path
+    studio: harness.RunningServer, project: Path, clients: list[httpx.AsyncClient]
 ) -> None:
     email = await person(studio, demo.BRAND_SLUG, "designer")
-    designer = await signed_in(studio, email)
+    designer = await _as(studio, clients, email)
     before = _snapshot(project)
     added = await designer.post(
         "/console/api/bot/intents",
@@ -141,11 +159,12 @@ async def test_a_designer_edits_the_project_and_every_save_is_a_version(
 
 
 async def test_bad_edits_are_precise_refusals_and_agents_are_kept_out(
-    studio: harness.RunningServer, project: Path
+    studio: harness.RunningServer, project: Path, clients: list[httpx.AsyncClient]
 ) -> None:
-    designer = await signed_in(studio, await person(studio, demo.BRAND_SLUG, "designer"))
-    agent = await signed_in(studio, await person(studio, demo.BRAND_SLUG, "agent"))
+    designer = await _as(studio, clients, await person(studio, demo.BRAND_SLUG, "designer"))
+    agent = await _as(studio, clients, await person(studio, demo.BRAND_SLUG, "agent"))
     before = _snapshot(project)
+    rule_step = {"kind": "intent", "name": "greet"}
     cases = [
         ("POST", "/console/api/bot/intents", {"name": "greet"}, 409),
         ("POST", "/console/api/bot/intents", {"name": "two words"}, 422),
@@ -183,6 +202,20 @@ async def test_bad_edits_are_precise_refusals_and_agents_are_kept_out(
         ("GET", "/console/api/bot/versions?before=abc", None, 400),
         ("GET", "/console/api/bot/files/actions/actions.py", None, 404),
         ("PUT", "/console/api/bot/files/config.yml", {"text": "\x00"}, 422),
+        (
+            "PUT",
+            "/console/api/bot/flows",
+            {"kind": "rule", "name": "x", "original": "no such rule", "steps": [rule_step]},
+            404,
+        ),
+        (
+            "PUT",
+            "/console/api/bot/flows",
+            {"kind": "rule", "name": "greet", "steps": [rule_step]},
+            409,
+        ),
+        ("PUT", "/console/api/bot/flows", {"kind": "plan", "name": "x", "steps": [rule_step]}, 422),
+        ("DELETE", "/console/api/bot/flows", {"kind": "story", "name": "never told"}, 404),
     ]
     for method, path, body, status in cases:
         got = await designer.request(method, path, json=body)
@@ -194,8 +227,10 @@ async def test_bad_edits_are_precise_refusals_and_agents_are_kept_out(
     assert (await designer.get("/console/api/bot/versions")).json()["versions"] == []
 
 
-async def test_the_studio_routes_are_in_openapi(studio: harness.RunningServer) -> None:
-    designer = await signed_in(studio, await person(studio, demo.BRAND_SLUG, "designer"))
+async def test_the_studio_routes_are_in_openapi(
+    studio: harness.RunningServer, clients: list[httpx.AsyncClient]
+) -> None:
+    designer = await _as(studio, clients, await person(studio, demo.BRAND_SLUG, "designer"))
     documented = (await designer.get("/openapi.json")).json()["paths"]
     for path in (
         "/console/api/bot/intents",
@@ -206,3 +241,28 @@ async def test_the_studio_routes_are_in_openapi(studio: harness.RunningServer) -
     ):
         assert path in documented, path
         assert all(op.get("summary") for op in documented[path].values()), path
+
+
+async def test_a_rule_is_written_and_removed_as_steps(
+    studio: harness.RunningServer, project: Path, clients: list[httpx.AsyncClient]
+) -> None:
+    designer = await _as(studio, clients, await person(studio, demo.BRAND_SLUG, "designer"))
+    steps = [{"kind": "intent", "name": "thank"}, {"kind": "action", "name": "utter_goodbye"}]
+    written = await designer.put(
+        "/console/api/bot/flows", json={"kind": "rule", "name": "thanks then bye", "steps": steps}
+    )
+    assert written.status_code == 200, written.text
+    assert written.json()["version"]["paths"] == ["data/rules.yml"]
+    flows = (await designer.get("/console/api/bot/flows")).json()["flows"]
+    [rule] = [f for f in flows if f["name"] == "thanks then bye"]
+    assert [(s["kind"], s["name"]) for s in rule["steps"]] == [
+        ("intent", "thank"),
+        ("action", "utter_goodbye"),
+    ]
+    gone = await designer.request(
+        "DELETE", "/console/api/bot/flows", json={"kind": "rule", "name": "thanks then bye"}
+    )
+    assert gone.status_code == 200, gone.text
+    assert (project / "data" / "rules.yml").read_bytes() == (
+        FAQ / "data" / "rules.yml"
+    ).read_bytes()
