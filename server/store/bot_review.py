@@ -142,7 +142,7 @@ WITH handed AS (
                      AND m.created_at <= a.created_at
                    ORDER BY m.seq DESC LIMIT 1) last ON true
    WHERE a.kind = 'handed_off' AND a.created_at >= $1
-     AND ($5::uuid[] IS NULL OR c.brand_id = ANY($5::uuid[]))
+     AND ($5::uuid[] IS NULL OR c.brand_id = ANY($5::uuid[])) {handed}
    ORDER BY a.conversation_id, last.id, a.id
 ), found AS (
   SELECT m.id, m.conversation_id, c.brand_id, m.channel, m.language, m.text, m.created_at,
@@ -241,7 +241,7 @@ async def items(conn: Conn, query: ReviewQuery) -> ReviewPage:
     ]
     where = _where(query, args)
     args.append(query.limit + 1)
-    sql = ITEMS.format(only="", keep=KEEP)
+    sql = ITEMS.format(handed="", only="", keep=KEEP)
     rows = await conn.fetch(f"{sql}{where} ORDER BY f.id DESC LIMIT ${len(args)}", *args)
     found = tuple(_item(r, query.threshold) for r in rows[: query.limit])
     more = found[-1].message_id if len(rows) > query.limit else None
@@ -255,7 +255,12 @@ async def item(
     look again at a message they reviewed); None unless it is an interpreted customer message
     of one of ``brands``."""
     row = await conn.fetchrow(
-        ITEMS.format(only="AND m.id = $6", keep="$3::float8 IS NOT NULL"),
+        ITEMS.format(
+            # One message: only its conversation's handoffs are read.
+            handed="AND a.conversation_id = (SELECT conversation_id FROM messages WHERE id = $6)",
+            only="AND m.id = $6",
+            keep="$3::float8 IS NOT NULL",
+        ),
         *EVER,
         threshold,
         list(FALLBACK_INTENTS),

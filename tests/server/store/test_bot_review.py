@@ -113,9 +113,14 @@ async def test_each_brand_sees_only_its_own_messages(
         other = await store.items(conn, _query((seeded["other"],)))
         everyone = await store.items(conn, _query(None))
         hidden = await store.item(conn, seeded["ids"]["elsewhere"], (seeded["shop"],), THRESHOLD)
+        handed = await store.item(conn, seeded["ids"]["handed"], (seeded["shop"],), THRESHOLD)
     assert [i.message_id for i in other.items] == [seeded["ids"]["elsewhere"]]
     assert len(everyone.items) == 5
     assert hidden is None
+    # One item read alone: why it is there, its handoff included.
+    assert handed is not None
+    assert handed.reasons == ("handoff",)
+    assert handed.next.handoff_reason == "requested_human"
 
 
 async def test_filters_narrow_the_inbox_and_pages_follow(

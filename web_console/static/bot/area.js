@@ -7,6 +7,8 @@
 import * as store from "./store.js";
 import { html, useEffect, useRef } from "../panel/ui.js";
 import { Training } from "./training.js";
+import { Review } from "./review.js";
+import { Health } from "./health.js";
 import * as studio from "./studio_store.js";
 import { EntityWarnings, ExampleActions, ExampleEditor, IntentWarnings, NewIntent, stopEditing } from "./examples.js";
 import * as responseEditor from "./responses_editor.js";
@@ -22,6 +24,8 @@ const SECTIONS = [
   ["versions", "Versions"],
   ["training", "Train and test"],
 ];
+// The trainer review inbox and the bot's health over time (bot/review.js, bot/health.js).
+SECTIONS.push(["review", "Review inbox"], ["health", "Health"]);
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const stories = (n) => `${n} ${n === 1 ? "story" : "stories"}`;
 
@@ -231,6 +235,8 @@ export function BotArea() {
       ${section === "lexicon" ? html`<${Lexicon} />` : null}
       ${section === "files" ? html`<${Files} />` : null}
       ${section === "versions" ? html`<${Versions} />` : null}
+      ${section === "review" ? html`<${Review} />` : null}
+      ${section === "health" ? html`<${Health} />` : null}
       ${section === "training" ? html`<${Training} />` : null}` : null}
     ${store.summary.value.data?.kind === "rasa" ? html`<${Training} />` : null}
   </div>`;

@@ -6,6 +6,7 @@
 import { activities, conversations, directory, messages } from "./store.js";
 import { reasonText, signed } from "../panel/format.js";
 import { Component, html, render, useEffect, useRef } from "../panel/ui.js";
+import { BotFlag } from "../bot/flag.js";
 
 function nameOf(who) {
   return who ? who.name || "an agent" : "";
@@ -110,6 +111,7 @@ class Message extends Component {
           ${m.original ? html`<a class="file original" href=${`/console/api/messages/${m.id}/original`}>original mail (.eml)</a>` : null}
         </div>` : null}
         ${meta ? html`<div class="nlu">${meta}</div>` : null}
+        ${m.author_kind === "customer" && m.nlu ? html`<${BotFlag} m=${m} />` : null}
         ${m.delivery ? html`<${Delivery} d=${m.delivery} />` : null}
       </div>
     </li>`;
