@@ -1,5 +1,5 @@
 """bench/wrk.py and bench/webhook_load.lua against the bare endpoint: what wrk sends is what
-each webhook's receiver accepts (Telegram's secret token and Update shape, Slack's v0
+each webhook's receiver accepts (Telegram's secret token and update_id, Slack's v0
 signature), and wrk's summary is read back. Behaviour only: no figure is asserted."""
 
 from __future__ import annotations

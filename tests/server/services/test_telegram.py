@@ -570,6 +570,86 @@ async def test_long_polling_killed_mid_stream_loses_nothing(
         await conn.close()
 
 
+async def test_webhook_killed_mid_stream_loses_no_acknowledged_update(
+    dsn: str, tmp_path: Path, api: BotApi
+) -> None:
+    """Persist before the 200: a node killed (SIGKILL) while updates pour in has every update
+    it answered 200 on disk; after the restart, with Telegram delivering again what got no
+    200 (and some that did), each update is one message: none lost, none twice."""
+    env = {
+        "SWITCHBOARD_DATABASE_URL": dsn,
+        "SWITCHBOARD_DATA_DIR": str(tmp_path),
+        "SWITCHBOARD_SECRET_KEY": "telegram-hook-kill-" + "k" * 32,
+        "SWITCHBOARD_TELEGRAM_BOT_TOKEN": telegram_api.TOKEN,
+        "SWITCHBOARD_TELEGRAM_API_URL": api.base_url,
+        "SWITCHBOARD_TELEGRAM_WEBHOOK_URL": "https://support.example.com" + WEBHOOK,
+        "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+    }
+    total = 1500
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    acked: set[int] = set()
+
+    async def deliver(base_url: str, numbers: list[int]) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+            slots = asyncio.Semaphore(10)
+
+            async def post(n: int) -> None:
+                update = message_update(n, f"k{n}", user_id=6000 + n % 20)
+                async with slots:
+                    try:
+                        response = await http.post(WEBHOOK, json=update, headers=headers)
+                    except httpx.HTTPError:
+                        return  # the node died: no answer, so Telegram delivers it again
+                if response.status_code == 200:
+                    acked.add(n)
+
+            await asyncio.gather(*(post(n) for n in numbers))
+
+    proc, base_url = harness.spawn_server(env)
+    try:
+        pouring = asyncio.create_task(deliver(base_url, list(range(1, total + 1))))
+
+        async def some() -> bool:
+            return len(acked) >= 100
+
+        await harness.until(some, 120)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        await pouring
+    finally:
+        stop_process(proc, grace=1)
+    assert 100 <= len(acked) < total  # killed mid-stream
+    before_restart = set(acked)
+    conn = await asyncpg.connect(dsn)
+    try:
+        on_disk = "SELECT count(*) FROM telegram_held_updates"
+        messages = "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+        kept = int(await conn.fetchval(on_disk)) + int(await conn.fetchval(messages))
+        assert kept >= len(before_restart)  # every 200 was on disk before it was sent
+        proc, base_url = harness.spawn_server(env)
+        try:
+            again = [n for n in range(1, total + 1) if n not in before_restart]
+            await deliver(base_url, again + sorted(before_restart)[:50])
+            assert acked == set(range(1, total + 1))
+
+            async def everything() -> bool:
+                held = int(await conn.fetchval(on_disk))
+                return held == 0 and int(await conn.fetchval(messages)) >= total
+
+            await harness.until(everything, 180)
+        finally:
+            stop_process(proc, grace=20)
+        ids = await conn.fetch(
+            "SELECT external_id FROM messages WHERE channel = 'telegram' AND direction = 'in'"
+        )
+        numbers = [int(r["external_id"].split(":")[1]) for r in ids]
+        assert len(numbers) == len(set(numbers)) == total  # none twice
+        assert set(numbers) == set(range(1, total + 1))  # none lost
+    finally:
+        await conn.close()
+
+
 async def test_an_agent_links_a_telegram_user_and_an_email_contact_as_one_person(
     dsn: str, tmp_path: Path, api: BotApi
 ) -> None:
@@ -645,8 +725,9 @@ async def test_each_bot_serves_its_own_brand(dsn: str, tmp_path: Path, api: BotA
                     path, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
                 )
                 assert response.status_code == 200
-        await running.services.pipeline.settled()
         pool = running.services.pool
+        await _drained(pool)
+        await running.services.pipeline.settled()
         rows = await pool.fetch(
             "SELECT b.slug, i.address, c.id FROM conversations c JOIN inboxes i"
             " ON i.id = c.inbox_id JOIN brands b ON b.id = c.brand_id ORDER BY b.slug"
