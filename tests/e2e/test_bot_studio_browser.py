@@ -146,10 +146,23 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
     await expect(weather.locator(".bot-variations > li")).to_have_count(2)
     await expect(weather.locator(".bot-variations > li").nth(1)).to_contain_text("fr")
 
+    # A rule: when the customer asks about the weather, the bot says utter_weather.
+    await press_on(page, "#bot-show-flows")
+    await press_on(page, "#bot-new-rule")
+    await page.locator("#bot-flow-name").fill("weather")
+    names = page.locator("#bot-flow-editor .bot-step-name")
+    await names.nth(0).fill("ask_weather")
+    await names.nth(1).fill("utter_weather")
+    await page.locator("#bot-flow-editor").screenshot(path=str(SHOTS / f"studio-rule-{width}.png"))
+    await press_on(page, "#bot-flow-save")
+    await expect(page.locator("#bot-save-status")).to_contain_text("Saved as version 4")
+    rule = page.locator("#bot-flows > li", has_text="weather").filter(has_text="utter_weather")
+    await expect(rule.locator(".bot-step")).to_have_count(2)
+
     # The versions: each save, its author and message; the first one's diff.
     await press_on(page, "#bot-show-versions")
     listed = page.locator("#bot-versions .bot-version-list > li")
-    await expect(listed).to_have_count(3)
+    await expect(listed).to_have_count(4)
     first = page.locator('#bot-versions li[data-version="1"]')
     await expect(first).to_contain_text("weather questions")
     await expect(first).to_contain_text(f"designer of {demo.BRAND_SLUG}")
@@ -174,7 +187,7 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
     await page.screenshot(path=str(SHOTS / f"studio-refused-{width}.png"))
     assert (project / "domain.yml").read_bytes() == before
     await press_on(page, "#bot-show-versions")
-    await expect(listed).to_have_count(3)
+    await expect(listed).to_have_count(4)
     # The bot keeps answering.
     engine = studio_site.services.interpreter
     assert engine is not None

@@ -12,6 +12,7 @@ import { Health } from "./health.js";
 import * as studio from "./studio_store.js";
 import { EntityWarnings, ExampleActions, ExampleEditor, IntentWarnings, NewIntent, stopEditing } from "./examples.js";
 import * as responseEditor from "./responses_editor.js";
+import * as flowEditor from "./flows_editor.js";
 import { Files, Lexicon, SaveBar, Versions } from "./studio.js";
 
 // One entry a line: [section, label]. Each section's component is chosen in BotArea below.
@@ -203,12 +204,17 @@ function Steps({ steps, label }) {
 function Flows() {
   const { state, items, error } = store.flows.value;
   return html`<div>
+    ${flowEditor.draft.value ? html`<${flowEditor.FlowEditor} />` : html`<div class="bot-actions">
+      <button type="button" id="bot-new-rule" onClick=${() => flowEditor.create("rule")}>New rule</button>
+      <button type="button" id="bot-new-story" class="secondary" onClick=${() => flowEditor.create("story")}>New story</button></div>`}
     ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
     <p class="bot-muted" role="status">${state === "loading" && !items.length ? "Loading…"
       : `${plural(items.filter((f) => f.kind === "rule").length, "rule")}, ${stories(items.filter((f) => f.kind === "story").length)}`}</p>
     <ul id="bot-flows" class="bot-cards">
       ${items.map((f, n) => html`<li key=${n} class="bot-card">
-        <h4><span class="bot-badge">${f.kind}</span> ${f.name}</h4>
+        <h4><span class="bot-badge">${f.kind}</span> ${f.name}
+          ${flowEditor.editable(f) ? html` <button type="button" class="bot-small secondary" aria-label=${`Edit the ${f.kind} ${f.name}`}
+            onClick=${() => { flowEditor.edit(f); window.scrollTo?.(0, 0); }}>Edit steps</button>` : null}</h4>
         ${f.path ? html`<div class="bot-muted"><code>${f.path}${f.line ? `:${f.line}` : ""}</code></div>` : null}
         ${f.conversation_start ? html`<div class="bot-muted">at the start of a conversation only</div>` : null}
         ${f.conditions.length ? html`<div class="bot-muted">When:</div><${Steps} steps=${f.conditions} label=${`${f.name}: conditions`} />` : null}

@@ -43,6 +43,8 @@ export function showSection(name) {
   section.value = name;
   if (name === "responses") read(responses, "/console/api/bot/responses", (d) => ({ items: d.responses }));
   if (name === "flows") read(flows, "/console/api/bot/flows", (d) => ({ items: d.flows }));
+  // The flow editor offers the responses' names as the bot's actions.
+  if (name === "flows" && responses.value.state === "idle") read(responses, "/console/api/bot/responses", (d) => ({ items: d.responses }));
 }
 
 export function shownIntents() {
