@@ -340,6 +340,44 @@ def agent_time(
     _table(Asked(brand, first, last, tz), read, csv, json)
 
 
+@report_cli.command("agent-load")
+def agent_load(
+    bucket: Annotated[str, typer.Option(help="hour, day or week.")] = "day",
+    brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
+    csv: Csv = False, json: Json = False,
+) -> None:  # fmt: skip
+    """Each agent's conversations held per bucket: average and peak (the API's agent-load;
+    --filter agent:<id> only)."""
+    from uuid import UUID
+
+    from server.errors import InvalidInput
+    from server.http import analytics_tables as tables
+    from server.store import analytics, analytics_load
+
+    _check_output(csv, json)
+
+    async def read(conn: Conn, scope: Scope) -> Table:
+        if bucket not in analytics.BUCKETS:
+            raise InvalidInput(f"--bucket: one of {', '.join(analytics.BUCKETS)}, not {bucket!r}")
+        agent = None
+        if scope.only is not None:
+            by, key = scope.only
+            try:
+                agent = UUID(key) if by == "agent" else None
+            except ValueError:
+                raise InvalidInput(f"--filter: {key[:40]!r} is not an agent's id") from None
+            if agent is None:
+                raise InvalidInput("--filter: only agent:<id> applies to the agents' load")
+        size: Bucket = bucket  # checked above
+        rows = await analytics_load.agent_load(
+            conn, scope.brand_id, scope.start, scope.end, scope.tz, scope.now, size, agent
+        )
+        return tables.agent_load(rows)
+
+    _table(Asked(brand, first, last, tz, only), read, csv, json)
+
+
 def _table(
     asked: Asked,
     read: Callable[[Conn, Scope], Awaitable[Table]],

@@ -171,3 +171,20 @@ async def test_bad_input_is_one_line_and_exit_2(
     assert done.returncode == 2, done.stdout
     assert done.stderr.startswith(message), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+async def test_the_agents_load_per_hour_as_csv(dsn: str, history: None) -> None:
+    """Assigned at 10:03, resolved at 11:00: 57 minutes of the 10:00 hour; assigned at
+    11:01:30, resolved at 13:00: most of 11:00 and all of 12:00."""
+    done = switchboard(dsn, "report", "agent-load", "--bucket", "hour", "--csv", *RANGE)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0] == ["at", "agent_id", "agent", "average_held", "peak_held"]
+    assert [(r[0], r[3], r[4]) for r in rows[1:]] == [
+        ("2026-03-02T10:00:00", "0.95", "1"),
+        ("2026-03-02T11:00:00", "0.975", "1"),
+        ("2026-03-02T12:00:00", "1.0", "1"),
+    ]
+    refused = switchboard(dsn, "report", "agent-load", "--filter", "channel:email", *RANGE)
+    assert refused.returncode == 2
+    assert "only agent:<id>" in refused.stderr
