@@ -203,6 +203,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
     bus: EventBus
     if settings.redis_url is not None:
         bus = RedisBus(settings.redis_url.get_secret_value(), metrics)
+        bus.fill_gaps_from(pool)
     else:
         bus = InProcessBus(metrics)
     try:

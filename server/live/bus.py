@@ -17,7 +17,9 @@ import redis.asyncio as aioredis
 import structlog
 
 from server.events import Event
+from server.live.gaps import EventGaps
 from server.metrics import Metrics
+from server.store import Pool
 
 log = structlog.get_logger(__name__)
 
@@ -87,11 +89,33 @@ class RedisBus(_Listeners):
         # An event could not be published: the other nodes missed it, and are told to catch
         # up from Postgres with the next thing that reaches Redis.
         self._resync_owed = False
+        # Stored events that never came over Redis (their node died between commit and
+        # publish), read from the log and delivered late (server/live/gaps.py).
+        self._gaps: EventGaps | None = None
+        self._filler: asyncio.Task[None] | None = None
+
+    def fill_gaps_from(self, pool: Pool) -> None:
+        self._gaps = EventGaps(pool)
 
     async def start(self) -> None:
         await self._redis.ping()  # fail fast on a wrong URL
         self._reader = asyncio.create_task(self._read(), name="redis-bus-reader")
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+        if self._gaps is not None:
+            self._filler = asyncio.create_task(self._fill(self._gaps), name="redis-bus-gaps")
+
+    async def _fill(self, gaps: EventGaps) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                late = await gaps.due()
+            except Exception as exc:  # the database is away: the ids wait for the next round
+                log.warning("reading missed events failed", error=str(exc))
+                continue
+            if late:
+                log.info("events missed on the bus delivered from postgres", count=len(late))
+            for event in late:
+                self.dispatch(event)
 
     async def publish(self, event: Event) -> None:
         """Never raises: the event is already committed to Postgres, so a caller's write has
@@ -107,6 +131,8 @@ class RedisBus(_Listeners):
             self._resync_owed = True
             log.warning("redis publish failed; delivered on this node only", error=str(exc))
             self.dispatch(event)
+            if self._gaps is not None:
+                self._gaps.saw(event.id)
 
     async def _read(self) -> None:
         delay = 0.1
@@ -123,7 +149,10 @@ class RedisBus(_Listeners):
                     first, delay = False, 0.1
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            self.dispatch(Event.from_json(message["data"]))
+                            event = Event.from_json(message["data"])
+                            self.dispatch(event)
+                            if self._gaps is not None:
+                                self._gaps.saw(event.id)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -133,10 +162,11 @@ class RedisBus(_Listeners):
                 delay = min(delay * 2, 5.0)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        for task in (self._reader, self._filler):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._redis.aclose()
 
     def state(self) -> dict[str, Any]:
