@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import httpx
 import orjson
 import pytest
 
+from bench.processes import stop as stop_process
 from channels.base import Attachment
 from server.services import demo
 from tests import harness, slack_api
@@ -332,3 +334,77 @@ async def test_an_unreachable_slack_does_not_stop_the_server(
             assert (await http.post(EVENTS, content=body, headers=signed(body))).status_code == 200
         api.down = False
         await _reaches(server, "connected", 15)
+
+
+async def test_killed_mid_stream_no_acknowledged_event_is_lost_or_stored_twice(
+    dsn: str, tmp_path: Path, api: SlackApi
+) -> None:
+    """Persist before the 200: a node killed (SIGKILL) while events pour in has every event it
+    answered 200 on disk; after the restart, with Slack retrying what got no 200 (and some
+    that did), each event is one message: none lost, none twice."""
+    env = {
+        "SWITCHBOARD_DATABASE_URL": dsn,
+        "SWITCHBOARD_DATA_DIR": str(tmp_path),
+        "SWITCHBOARD_SECRET_KEY": "slack-kill-" + "k" * 32,
+        "SWITCHBOARD_SLACK_SIGNING_SECRET": slack_api.SIGNING_SECRET,
+        "SWITCHBOARD_SLACK_BOT_TOKEN": slack_api.TOKEN,
+        "SWITCHBOARD_SLACK_API_URL": api.base_url + "/api/",
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+    }
+    total = 800
+    acked: set[int] = set()
+
+    async def deliver(base_url: str, numbers: list[int]) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+            slots = asyncio.Semaphore(10)
+
+            async def post(n: int) -> None:
+                body = orjson.dumps(message_event(n, f"k{n}", user=f"U{n % 20:04d}"))
+                async with slots:
+                    try:
+                        response = await http.post(EVENTS, content=body, headers=signed(body))
+                    except httpx.HTTPError:
+                        return  # the node died: no answer, so Slack retries
+                if response.status_code == 200:
+                    acked.add(n)
+
+            await asyncio.gather(*(post(n) for n in numbers))
+
+    proc, base_url = harness.spawn_server(env)
+    try:
+        pouring = asyncio.create_task(deliver(base_url, list(range(1, total + 1))))
+
+        async def some() -> bool:
+            return len(acked) >= 50
+
+        await harness.until(some, 120)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        await pouring
+    finally:
+        stop_process(proc, grace=1)
+    assert 50 <= len(acked) < total  # killed mid-stream
+    before_restart = sorted(acked)
+    conn = await asyncpg.connect(dsn)
+    try:
+        held = "SELECT count(*) FROM slack_held_events"
+        messages = "SELECT count(*) FROM messages WHERE channel = 'slack' AND direction = 'in'"
+        proc, base_url = harness.spawn_server(env)
+        try:
+            again = [n for n in range(1, total + 1) if n not in acked]
+            await deliver(base_url, again + before_restart[:30])
+            assert acked == set(range(1, total + 1))
+
+            async def everything() -> bool:
+                return not await conn.fetchval(held) and await conn.fetchval(messages) >= total
+
+            await harness.until(everything, 180)
+        finally:
+            stop_process(proc, grace=20)
+        rows = await conn.fetch(
+            "SELECT external_id FROM messages WHERE channel = 'slack' AND direction = 'in'"
+        )
+        stamps = [r["external_id"].rsplit(":", 1)[1] for r in rows]
+        assert len(stamps) == len(set(stamps)) == total  # none twice
+    finally:
+        await conn.close()
