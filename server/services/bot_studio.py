@@ -163,6 +163,16 @@ class BotStudio:
             except writer.EditError as error:
                 status = next(s for kind, s in STATUS.items() if isinstance(error, kind))
                 raise EditRefused(status, error.reason, error.path, error.line) from error
+            except ProjectError as error:
+                # The files were broken outside the console: the YAML view mends them.
+                where = (
+                    error.path.relative_to(root).as_posix()
+                    if error.path.is_relative_to(root)
+                    else None
+                )
+                raise EditRefused(422, str(error), where, error.line) from error
+            except OSError as error:
+                raise EditRefused(422, f"the project's files cannot be read: {error}") from error
             if not change.files:
                 raise EditRefused(409, "the edit changes nothing in the files")
             await asyncio.to_thread(check, root, change)

@@ -266,3 +266,20 @@ async def test_a_rule_is_written_and_removed_as_steps(
     assert (project / "data" / "rules.yml").read_bytes() == (
         FAQ / "data" / "rules.yml"
     ).read_bytes()
+
+
+async def test_files_broken_outside_the_console_are_named_and_mended_in_the_yaml_view(
+    studio: harness.RunningServer, project: Path, clients: list[httpx.AsyncClient]
+) -> None:
+    designer = await _as(studio, clients, await person(studio, demo.BRAND_SLUG, "designer"))
+    domain = project / "domain.yml"
+    good = domain.read_text()
+    domain.write_text(good + "responses: [oops\n")
+    refused = await designer.put(
+        "/console/api/bot/responses/utter_x", json={"variations": [{"text": "x"}]}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["path"] == "domain.yml"
+    mended = await designer.put("/console/api/bot/files/domain.yml", json={"text": good})
+    assert mended.status_code == 200, mended.text
+    assert domain.read_text() == good
