@@ -8,6 +8,7 @@ from __future__ import annotations
 import pickle
 import re
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 CALIBRATION_FOLDS = 3
+# A small project's calibration folds: more of them, so each fold's model sees most of the few
+# examples there are. With three folds a model trained on two of an intent's four examples
+# understands only the easy held-out ones, and the out-of-scope detector (nlu.scope), calibrated
+# on them, turned away in use the harder paraphrases the final model gets right.
+SMALL_PROJECT, SMALL_PROJECT_FOLDS = 500, 10
 RANKING_LENGTH = 10
 TEMPERATURES = np.linspace(0.1, 3.0, 59)
 # Runs of whitespace, as scikit-learn's char_wb analyzer folds them.
@@ -218,9 +224,11 @@ class IntentClassifier:
         self._blob = None
         self._classes = [str(c) for c in self._fitted.classes_]
         self._scorer = _SingleTextScorer(self._fitted)
-        # Three folds when every intent has three examples, two when some have only two (a
+        # Three folds (ten for a small project); two when an intent has only two examples (a
         # small project still gets calibrated confidences and an out-of-scope detector).
-        folds = min(CALIBRATION_FOLDS, *Counter(intents).values())
+        wanted = SMALL_PROJECT_FOLDS if len(x) < SMALL_PROJECT else CALIBRATION_FOLDS
+        counts = Counter(intents).values()
+        folds = min(wanted, max(counts)) if min(counts) >= 2 else 1
         if folds >= 2:
             self.temperature = self._fit_temperature(x, y, folds)
         return self
@@ -231,10 +239,13 @@ class IntentClassifier:
 
         from nlu.features import pipeline
 
-        folds = StratifiedKFold(count, shuffle=True, random_state=0)
+        with warnings.catch_warnings():
+            # More folds than an intent has examples is meant: each still trains on one.
+            warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+            splits = list(StratifiedKFold(count, shuffle=True, random_state=0).split(x, y))
         scores = _per_class(
             np.asarray(
-                cross_val_predict(pipeline(), x, y, cv=folds, method="decision_function"),
+                cross_val_predict(pipeline(), x, y, cv=splits, method="decision_function"),
                 dtype=np.float64,
             )
         )
@@ -247,7 +258,7 @@ class IntentClassifier:
                 best, best_loss = float(temperature), loss
         if len(self._classes) > 2:  # nlu.scope is fitted for three intents or more
             fold_of = np.zeros(len(y), dtype=np.intp)
-            for fold, (_train, test) in enumerate(folds.split(x, y)):
+            for fold, (_train, test) in enumerate(splits):
                 fold_of[test] = fold
             self.held_out = HeldOut(_softmax(scores / best), fold_of)
         return best

@@ -181,11 +181,12 @@ PROJECTS = Path(__file__).parent / "projects"
 
 @pytest.mark.parametrize(
     ("name", "recall", "in_scope_cost"),
-    # Measured (3-fold, the shipped other-domain sets, 80 letter strings, leave-intents-out):
-    # bank recall 0.81 at 2.3 points of in-scope accuracy, helpdesk 0.65 at none, faq 0.91 at
-    # 18 points (its intents have five examples each: a model trained on three cannot tell an
-    # unusual paraphrase from another domain; 0.82 at the same cost before two detectors).
-    [("bank", 0.75, 0.05), ("helpdesk", 0.6, 0.03), ("faq", 0.85, 0.22)],
+    # Measured (3-fold, the shipped other-domain sets, the shipped letter strings,
+    # leave-intents-out): bank recall 0.55 at 2.3 points of in-scope accuracy (one message of
+    # 43), helpdesk 0.37 at none, faq 0.84 at 2.6 (one of 39). Calibrated on the understood
+    # held-out messages alone (before), recall was 0.80, 0.66 and 0.91, at 2.3, 0 and 18
+    # points: the budget of one point of in-scope accuracy is what costs the recall.
+    [("bank", 0.45, 0.03), ("helpdesk", 0.3, 0.03), ("faq", 0.75, 0.03)],
 )
 def test_one_configuration_refuses_most_out_of_scope_traffic_on_other_projects(
     name: str, recall: float, in_scope_cost: float
