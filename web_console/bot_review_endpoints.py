@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,9 +55,12 @@ def _day(request: Request, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        found = date.fromisoformat(value)
     except ValueError:
         raise HTTPException(422, f"{name}: a date as YYYY-MM-DD") from None
+    if not 1970 <= found.year <= 9000:
+        raise HTTPException(422, f"{name}: a date from 1970 to 9000")
+    return found
 
 
 def _int(request: Request, name: str, low: int, high: int) -> int | None:
@@ -162,6 +165,10 @@ async def item(request: Request) -> Response:
     return _json(await ask(_review(request).item(agent, message_id)))
 
 
+# A message id as the database holds it (a bigint): a larger number is refused here.
+MessageId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class Span(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: int = Field(ge=0, le=10_000)
@@ -172,14 +179,14 @@ class Span(BaseModel):
 
 class Labels(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    messages: list[int] = Field(max_length=500)
+    messages: list[MessageId] = Field(max_length=500)
     intent: str = Field(min_length=1, max_length=161)
     entities: list[Span] = Field(default_factory=list, max_length=50)
 
 
 class Ignored(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    messages: list[int] = Field(max_length=500)
+    messages: list[MessageId] = Field(max_length=500)
 
 
 async def label(request: Request) -> Response:

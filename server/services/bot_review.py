@@ -374,9 +374,11 @@ class BotReview:
         )
 
     def _root(self) -> Path:
-        model = self._model()
-        if model is not None:
-            return model.project.root.resolve()
+        engine = self._interpreter
+        if isinstance(engine, EmbeddedInterpreter):
+            # The folder the engine watches, not its model's: a model from the cache keeps
+            # the path of the copy it was first trained from.
+            return engine.root.resolve()
         if self._project is not None:
             return self._project.resolve()
         raise ActionRefused(
@@ -433,7 +435,7 @@ class BotReview:
             # The project's version that trained (the studio's last save), if any.
             version = await conn.fetchval(
                 "SELECT max(id)::text FROM bot_versions WHERE project = $1",
-                str(after.project.root.resolve()),
+                str(engine.root.resolve()),
             )
             row = await conn.fetchrow(
                 """INSERT INTO bot_review_trainings (agent_id, agent, fingerprint_before,
@@ -519,10 +521,20 @@ class BotReview:
         self, agent: Agent, brand: str, start: date | None, end: date | None, tz: str
     ) -> Health:
         found = await self._brand(agent, brand)
+        _sane(start, end)
         try:
             zone = ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise BadValue(f"tz: {tz!r} is not a time zone") from None
+        async with self._pool.acquire() as conn:
+            # The reports read the weeks in the zone: one Python knows but Postgres does not
+            # would fail the query.
+            known = await conn.fetchval(
+                "SELECT $1 = 'UTC' OR EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)",
+                tz,
+            )
+        if not known:
+            raise BadValue(f"tz: {tz!r} is not a time zone this server's database knows")
         last = end or datetime.now(zone).date()
         first = start or last - timedelta(weeks=12)
         if first > last or (last - first).days > MAX_DAYS:
@@ -682,8 +694,15 @@ def _measure(before: Model, after: Model, labelled: list[tuple[str, str]]) -> tu
     return right[0], right[1]
 
 
+def _sane(*days: date | None) -> None:
+    for d in days:
+        if d is not None and not 1970 <= d.year <= 9000:
+            raise BadValue("from, to: dates from 1970 to 9000")
+
+
 def _range(start: date | None, end: date | None) -> tuple[datetime, datetime]:
     """The inbox's days, UTC: the last DEFAULT_DAYS by default, at most MAX_DAYS."""
+    _sane(start, end)
     last = end or datetime.now(UTC).date()
     first = start or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last or (last - first).days > MAX_DAYS:

@@ -112,7 +112,9 @@ async def test_a_designer_reviews_labels_and_retrains(
         await http.aclose()
 
 
-async def test_not_for_the_bot_and_the_refusals(bot_server: harness.RunningServer) -> None:
+async def test_not_for_the_bot_and_the_refusals(
+    bot_server: harness.RunningServer, project: Path
+) -> None:
     shop = await conversation_in(bot_server, demo.WEBCHAT_INBOX, ODD)
     outdoor = await conversation_in(bot_server, demo.OTHER_WEBCHAT_INBOX, ODD)
     hello = await conversation_in(bot_server, demo.WEBCHAT_INBOX, "hello")
@@ -122,6 +124,8 @@ async def test_not_for_the_bot_and_the_refusals(bot_server: harness.RunningServe
         (designer.get(f"{API}/items", params={"band": "tepid"}), 422),
         (designer.get(f"{API}/items", params={"from": "yesterday"}), 422),
         (designer.get(f"{API}/items", params={"limit": "0"}), 422),
+        (designer.get(f"{API}/items", params={"to": "9999-12-31"}), 422),
+        (designer.post(f"{API}/labels", json={"messages": [2**63], "intent": "greet"}), 422),
         (designer.get(f"{API}/items", params={"brand": "nope"}), 404),
         (designer.get(f"{API}/items/99999999"), 404),
         (designer.get(f"{API}/items/{outdoor.message_id}"), 404),
@@ -165,6 +169,21 @@ async def test_not_for_the_bot_and_the_refusals(bot_server: harness.RunningServe
     for call, status in refusals:
         response = await call
         assert response.status_code == status, response.text
+    # An entity marked over the text is written in Rasa's markup.
+    order = await conversation_in(bot_server, demo.WEBCHAT_INBOX, "my order 10234 never came")
+    marked = await designer.post(
+        f"{API}/labels",
+        json={
+            "messages": [order.message_id],
+            "intent": "order_status",
+            "entities": [{"start": 9, "end": 14, "entity": "order_number"}],
+        },
+    )
+    assert marked.status_code == 200, marked.text
+    assert (
+        "    - my order [10234](order_number) never came\n"
+        in (project / "data" / "nlu.yml").read_text()
+    )
     ignored = await designer.post(f"{API}/ignored", json={"messages": [shop.message_id]})
     assert ignored.status_code == 200, ignored.text
     page = (await designer.get(f"{API}/items", params={"status": "ignored"})).json()
