@@ -149,7 +149,12 @@ function Detail() {
   return html`<aside class="review-detail" aria-labelledby="review-detail-heading">
     <div class="review-detail-head">
       <h3 id="review-detail-heading" tabindex="-1" ref=${heading}>Review message</h3>
-      <button type="button" class="secondary" id="review-close" onClick=${store.closeItem}>Close</button>
+      <button type="button" class="secondary" id="review-close" onClick=${() => {
+        // Back to the item's own button: keyboard users keep their place in the list.
+        const back = document.querySelector(`.review-item[data-message="${open.id}"] .review-open`);
+        store.closeItem();
+        back?.focus();
+      }}>Close</button>
     </div>
     ${state === "loading" ? html`<p role="status" class="bot-muted">Loading…</p>` : null}
     ${error ? html`<p role="alert" class="bot-error">${error}</p>` : null}
