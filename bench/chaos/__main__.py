@@ -16,11 +16,14 @@ from pathlib import Path
 from bench.chaos import scenarios
 from bench.chaos.cluster import Cluster
 from bench.chaos.counts import Figures, table
+from bench.chaos.fake_rasa import FakeRasa
 
 
 def main() -> int:
     size = scenarios.REDUCED if os.environ.get("CHAOS_SIZE") == "reduced" else scenarios.FULL
-    chosen = scenarios.catalogue(size)
+    rasa = FakeRasa()
+    rasa.start()
+    chosen = scenarios.catalogue(size, rasa)
     only = [name for name in os.environ.get("CHAOS_ONLY", "").split(",") if name]
     unknown = [name for name in only if name not in chosen]
     if unknown:
@@ -29,7 +32,7 @@ def main() -> int:
     names = only or list(chosen)
     rows: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp") as root:
-        cluster = Cluster(Path(root))
+        cluster = Cluster(Path(root), rasa_url=rasa.url)
         with cluster.running():
             print(cluster.describe(), flush=True)
             print(
@@ -47,6 +50,7 @@ def main() -> int:
                 rows.append(asyncio.run(scenarios.run(cluster, title, fault, size)))
                 print(f"\n{title}: {time.monotonic() - began:.0f} s", flush=True)
                 print(table(rows), flush=True)
+    rasa.stop()
     print("\n" + table(rows))
     return 0 if all(f.clean for f in rows) else 1
 

@@ -25,10 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bench import stand_ins
+from bench.chaos.serving import ThreadedApp
 from bench.processes import ROOT, free_port, stop
 
 SERVE = [sys.executable, "-m", "server.cli", "serve"]
 SECRET_KEY = "cluster-secret-key-" + "k" * 32
+TELEGRAM_SECRET = "cluster-telegram-secret"
+TELEGRAM_PATH = "/channels/telegram/webhook"
 READY_TIMEOUT = 180.0
 
 
@@ -63,6 +67,10 @@ class Cluster:
     rasa_url: str | None = None
     # More SWITCHBOARD_* settings for every node.
     env: dict[str, str] = field(default_factory=dict)
+    # A Telegram Bot API stand-in (bench/stand_ins.py) the nodes talk to; updates come in
+    # through the proxy's webhook.
+    telegram: bool = True
+    telegram_api: stand_ins.Apis = field(default_factory=stand_ins.Apis)
     nodes: list[Node] = field(default_factory=list)
     proxy_port: int = 0
     proxy_smtp_port: int = 0
@@ -72,6 +80,7 @@ class Cluster:
     _embedded: object | None = None
     _redis: subprocess.Popen[bytes] | None = None
     _proxy: subprocess.Popen[bytes] | None = None
+    _telegram_served: ThreadedApp | None = None
 
     # -- the whole -------------------------------------------------------------------------
 
@@ -97,6 +106,11 @@ class Cluster:
         self.proxy_port, self.proxy_smtp_port = free_port(), free_port()
         self.stats_port, self.redis_port = free_port(), free_port()
         self.dsn = self.database_url or self._start_postgres()
+        if self.telegram:
+            # The benchmark's own stand-in (getMe, setWebhook, sendMessage), served here.
+            self._telegram_served = ThreadedApp(stand_ins._telegram(self.telegram_api))
+            self._telegram_served.start()
+            self.telegram_api.telegram_url = self._telegram_served.url
         self.start_redis()
         self._seed()
         self.nodes = [
@@ -125,6 +139,8 @@ class Cluster:
         for node in self.nodes:
             self.stop_node(node)
         self.stop_redis()
+        if self._telegram_served is not None:
+            self._telegram_served.stop()
         if self._embedded is not None:
             self._embedded.stop()  # type: ignore[attr-defined]
             self._embedded = None
@@ -171,6 +187,11 @@ class Cluster:
         }
         if self.rasa_url:
             env["SWITCHBOARD_RASA_URL"] = self.rasa_url
+        if self.telegram:
+            env["SWITCHBOARD_TELEGRAM_BOT_TOKEN"] = stand_ins.TELEGRAM_TOKEN
+            env["SWITCHBOARD_TELEGRAM_API_URL"] = self.telegram_api.telegram_url
+            env["SWITCHBOARD_TELEGRAM_WEBHOOK_URL"] = "https://chaos.example.com" + TELEGRAM_PATH
+            env["SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET"] = TELEGRAM_SECRET
         return {**env, **self.env}
 
     def _spawn(self, node: Node) -> None:
@@ -201,7 +222,8 @@ class Cluster:
                 if httpx.get(f"{node.url}/readyz", timeout=3).status_code == 200:
                     return time.monotonic() - began
             if time.monotonic() - began > timeout:
-                raise RuntimeError(f"{node.name} not ready within {timeout:g} s")
+                tail = node.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{node.name} not ready within {timeout:g} s:\n{tail}")
             time.sleep(0.2)
 
     def kill_node(self, node: Node) -> None:

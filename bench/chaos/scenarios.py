@@ -8,14 +8,17 @@ cluster's control (a process's wait, pg_ctl) run in threads so the traffic keeps
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
+import httpx
 
-from bench.chaos.cluster import Cluster
+from bench.chaos.cluster import TELEGRAM_SECRET, Cluster
 from bench.chaos.counts import Figures, count
+from bench.chaos.fake_rasa import FakeRasa
 from bench.chaos.traffic import Ledger, Traffic
 
 Fault = Callable[[Cluster, list[str]], Awaitable[None]]
@@ -28,16 +31,18 @@ class Size:
     customers: int = 200
     consoles: int = 20
     mailers: int = 2
+    telegrams: int = 5
     interval: float = 2.0  # seconds between one customer's messages
     warm_up: float = 10.0
     settle: float = 15.0
     outage: float = 10.0  # Postgres unreachable
     redis_outage: float = 30.0
+    rasa_outage: float = 15.0  # each of down, slow, errors
 
 
 FULL = Size()
-REDUCED = Size(customers=12, consoles=2, mailers=1, interval=1.0, warm_up=4.0, settle=6.0,
-               outage=10.0, redis_outage=8.0)  # fmt: skip
+REDUCED = Size(customers=12, consoles=2, mailers=1, telegrams=2, interval=1.0, warm_up=4.0,
+               settle=6.0, outage=10.0, redis_outage=8.0, rasa_outage=6.0)  # fmt: skip
 
 
 async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
@@ -51,6 +56,8 @@ async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
         consoles=size.consoles,
         mailers=size.mailers,
         interval=size.interval,
+        telegrams=size.telegrams if cluster.telegram else 0,
+        telegram_secret=TELEGRAM_SECRET,
     )
     notes: list[str] = []
     await traffic.start()
@@ -134,13 +141,66 @@ async def rolling_restart(cluster: Cluster, notes: list[str]) -> None:
         await asyncio.sleep(2.5)
 
 
-def catalogue(size: Size) -> dict[str, tuple[str, Fault]]:
+def catalogue(size: Size, rasa: FakeRasa) -> dict[str, tuple[str, Fault]]:
     """The scenarios by short name, in the order `make chaos` runs them (issue 21's 1, 3, 2,
-    6: a node killed, Postgres, Redis, a rolling restart)."""
+    4, 6: a node killed, Postgres, Redis, Rasa, a rolling restart)."""
     return {
         "kill": ("1. kill -9 of two nodes", node_kills),
         "pg-restart": ("3. Postgres restarted", postgres_restart),
         "pg-down": (f"3. Postgres down {size.outage:g} s", postgres_down(size.outage)),
         "redis-down": (f"2. Redis down {size.redis_outage:g} s", redis_down(size.redis_outage)),
+        "rasa": ("4. Rasa down, slow, errors", rasa_unwell(rasa, size.rasa_outage)),
         "rolling": ("6. rolling restart", rolling_restart),
     }
+
+
+def rasa_unwell(rasa: FakeRasa, seconds: float) -> Fault:
+    """Rasa down (connections refused), then slow (5 s, past the 2 s timeout), then answering
+    500, ``seconds`` each, then well again: conversations go to people (nlu_unavailable) and
+    each node's circuit opens, then closes once Rasa answers."""
+
+    async def fault(cluster: Cluster, notes: list[str]) -> None:
+        seen: dict[str, set[str]] = {node.name: set() for node in cluster.nodes}
+        for mode in ("down", "slow", "error"):
+            await _thread(lambda mode=mode: rasa.set(mode))  # type: ignore[misc]
+            await _watch_circuits(cluster, seconds, seen)
+        await _thread(lambda: rasa.set("ok"))
+        began = asyncio.get_running_loop().time()
+        closed = await _watch_circuits(cluster, 60.0, seen, until_closed=True)
+        took = asyncio.get_running_loop().time() - began
+        opened = sorted(name for name, states in seen.items() if "open" in states)
+        notes.append(f"circuit opened on {', '.join(opened) or 'no node'}")
+        notes.append(
+            f"circuits closed {took:.1f} s after Rasa was well" if closed else "circuit still open"
+        )
+        conn = await asyncpg.connect(cluster.dsn)
+        try:
+            handed = await conn.fetchval(
+                "SELECT count(*) FROM conversations WHERE handoff_reason = 'nlu_unavailable'"
+            )
+        finally:
+            await conn.close()
+        notes.append(f"conversations handed over with nlu_unavailable: {handed}")
+
+    return fault
+
+
+async def _watch_circuits(
+    cluster: Cluster, seconds: float, seen: dict[str, set[str]], until_closed: bool = False
+) -> bool:
+    """Poll each node's /readyz for ``seconds``, keeping the circuit states seen; with
+    ``until_closed``, stop (True) once every node's circuit is closed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    async with httpx.AsyncClient(timeout=3) as http:
+        while loop.time() < deadline:
+            states = []
+            for node in cluster.nodes:
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                    nlu = (await http.get(f"{node.url}/readyz")).json()["nlu"]
+                    seen[node.name].add(str(nlu.get("circuit")))
+                    states.append(nlu.get("circuit"))
+            if until_closed and states and all(s == "closed" for s in states):
+                return True
+            await asyncio.sleep(0.5)
+    return False

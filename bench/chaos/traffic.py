@@ -25,11 +25,14 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from bench import stand_ins
+
 AGENT_EMAIL = "agent@demo.switchboard.test"
 AGENT_PASSWORD = "switchboard-demo"
 MAIL_TO = "support@demo.switchboard.test"
 # An unacknowledged message is offered again after this long (the widget's own timeout).
 ACK_TIMEOUT = 10.0
+TELEGRAM_PATH = "/channels/telegram/webhook"
 # How far back a console resumes (see Traffic._console).
 RESUME_MARGIN = 15.0
 
@@ -99,6 +102,9 @@ class Traffic:
     customers: int = 20
     consoles: int = 2
     mailers: int = 1
+    # Telegram users whose updates come through the proxy's webhook (0: none).
+    telegrams: int = 0
+    telegram_secret: str = ""
     interval: float = 1.0  # seconds between one customer's messages
     stop_sending: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -126,7 +132,9 @@ class Traffic:
             self._tasks.append(asyncio.create_task(self._customer(i)))
         for i in range(self.mailers):
             self._tasks.append(asyncio.create_task(self._mailer(i)))
-        self._pending = self.customers + self.mailers
+        for i in range(self.telegrams):
+            self._tasks.append(asyncio.create_task(self._telegram(i)))
+        self._pending = self.customers + self.mailers + self.telegrams
 
     async def drain(self, settle: float = 3.0, within: float = 180.0) -> None:
         """Stop new messages, wait until each sender's outbox is empty, then let the
@@ -371,6 +379,41 @@ class Traffic:
                 attempt += 1
                 await asyncio.sleep(backoff(attempt, base=1.0))
             await asyncio.sleep(self.interval * 2)
+
+    # -- a Telegram user -----------------------------------------------------------------------
+
+    async def _telegram(self, n: int) -> None:
+        """Telegram's side: an update is delivered again (same update_id) until a 200."""
+        done = False
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.telegram_secret}
+        async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:
+            while True:
+                if self.stop_sending.is_set():
+                    if not done:
+                        done = True
+                        self._sender_done()
+                    await self.finished.wait()
+                    return
+                entry = self.ledger.new("telegram", n)
+                update = stand_ins.telegram_update(self.ledger.serial, entry.mark, 7000 + n)
+                attempt = 0
+                while True:
+                    entry.attempts += 1
+                    wait = None
+                    try:
+                        answer = await http.post(TELEGRAM_PATH, json=update, headers=headers)
+                    except httpx.HTTPError:
+                        self.ledger.refused("telegram dropped")
+                    else:
+                        if answer.status_code == 200:
+                            entry.acked_at = time.monotonic()
+                            break
+                        self.ledger.refused(f"telegram {answer.status_code}")
+                        with contextlib.suppress(ValueError):
+                            wait = float(answer.headers.get("retry-after", ""))
+                    attempt += 1
+                    await asyncio.sleep(wait if wait is not None else backoff(attempt, 1.0))
+                await asyncio.sleep(self.interval * 2)
 
 
 async def _answer(
