@@ -29,7 +29,8 @@ from server.metrics import Metrics
 from server.payloads import EventData, MessageView
 from server.pipeline.knowledge import Knowledge, Plan
 from server.pipeline.messages import message_created, publish
-from server.store import ConversationRow, Pool, activities, kb_feedback
+from server.store import ConversationRow, Pool, activities, kb_feedback, understood
+from server.store.group_commit import GroupCommit
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +47,25 @@ MAX_OPTIONS = 99
 # on is routed the long way). A customer writing to their agent then costs one statement to
 # route instead of two (bench/cost.py). Bounded; the oldest are forgotten.
 WAITING_CONVERSATIONS = 10_000
+# Statements writing those messages at once (each a batch of the messages that came
+# together; server/store/understood.py): one connection each while a burst lasts.
+WAITING_WRITERS = 2
+
+
+class _WaitingWrite:
+    """A waiting conversation's message handed to the batch writer, and what became of it."""
+
+    __slots__ = ("item", "outcome")
+
+    def __init__(self, item: understood.Waiting) -> None:
+        self.item = item
+        self.outcome: understood.Outcome = understood.CHANGED
+
+
+async def _record_waiting_writes(conn: store.Conn, writes: list[_WaitingWrite]) -> None:
+    outcomes = await understood.record(conn, [w.item for w in writes])
+    for write, outcome in zip(writes, outcomes, strict=True):
+        write.outcome = outcome
 
 
 class Decider:
@@ -81,8 +101,16 @@ class Decider:
         self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # conversation id -> (status, language) as its last routing left them
         self._waiting: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+        # Their messages' writes, those that come together in one statement.
+        self._waiting_writes: GroupCommit[_WaitingWrite] = GroupCommit(
+            pool, _record_waiting_writes, writers=WAITING_WRITERS
+        )
         # Routings that failed: the pipeline routes what they left again (flow.py).
         self.failures = 0
+
+    async def close(self) -> None:
+        """Stop the batch writer (after the routing workers: nothing more is handed to it)."""
+        await self._waiting_writes.close()
 
     async def route(self, message: MessageView) -> None:
         conversation_id = message["conversation_id"]
@@ -212,26 +240,17 @@ class Decider:
         started = time.perf_counter()
         interpretation = await self._understanding.understand(message["text"], language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
-        async with self._pool.acquire() as conn:
-            try:
-                recorded = await store.record_understanding(
-                    conn,
-                    message["id"],
-                    interpretation,
-                    conversation_id=conversation_id,
-                    status=status,
-                    fallbacks=None,
-                    language=language,
-                    check_language=True,
-                )
-            except store.StatusChanged:
-                return False
+        write = _WaitingWrite(
+            understood.Waiting(message["id"], conversation_id, status, language, interpretation)
+        )
+        await self._waiting_writes.add(write)
+        recorded = write.outcome
+        if recorded is understood.CHANGED:
+            return False
         if recorded is None:
             return True  # routed already, by another node's start-up sweep
-        understood, event_id = recorded
-        event = Event(
-            events.MESSAGE_INTERPRETED, conversation_id, {"message": understood}, id=event_id
-        )
+        view, event_id = recorded
+        event = Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": view}, id=event_id)
         await publish(self._bus, [event])
         if status == "queued" and self._router:
             self._router.reprioritise(conversation_id)

@@ -256,6 +256,7 @@ class Pipeline:
         if self._retry is not None:
             self._retry.cancel()
         await self._routing.close()
+        await self._decider.close()
 
     async def _open_and_append(
         self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage

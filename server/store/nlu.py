@@ -162,38 +162,31 @@ async def record_understanding(
     *,
     conversation_id: str,
     status: str,
-    fallbacks: int | None,
-    language: str | None = None,
-    check_language: bool = False,
+    fallbacks: int,
 ) -> tuple[MessageView, int] | None:
     """The common routing write in one statement, committed on its own without waiting for
     the WAL flush: the interpretation, the bot's state and the message.interpreted event,
     provided the conversation is still in ``status`` (the decision was made for it; the row
-    is locked while the statement checks) and, with ``check_language``, its language is
-    still ``language`` (the NLU read it). Derived data only (see commit_without_flush).
-    ``fallbacks`` None keeps the conversation's count.
+    is locked while the statement checks). Derived data only (see commit_without_flush).
 
     Returns the message as it now reads and its event id; None, writing nothing, when the
     message was already interpreted (another node routed it). Raises StatusChanged, writing
-    nothing, when the status or the checked language moved on: the caller decides again
-    under a lock.
+    nothing, when the status moved on: the caller decides again under a lock.
     """
     row = await conn.fetchrow(
         """WITH conv AS (
-               SELECT id, status, language FROM conversations WHERE id = $5 FOR UPDATE),
+               SELECT id, status FROM conversations WHERE id = $5 FOR UPDATE),
            understood AS (
                UPDATE messages m SET nlu = $2, language = $3, sentiment = $4
                  FROM conv
                 WHERE m.id = $1 AND m.nlu IS NULL AND conv.status = $6
-                  AND (NOT $8 OR conv.language IS NOT DISTINCT FROM $9::text)
             RETURNING m.*),
            state AS (
                UPDATE conversations c
-                  SET bot_fallbacks = coalesce($7, c.bot_fallbacks),
-                      language = coalesce($3, c.language)
+                  SET bot_fallbacks = $7, language = coalesce($3, c.language)
                  FROM understood WHERE c.id = understood.conversation_id
                   -- Usually nothing changes: then no new row version is written at all.
-                  AND (c.bot_fallbacks <> coalesce($7, c.bot_fallbacks)
+                  AND (c.bot_fallbacks <> $7
                        OR c.language IS DISTINCT FROM coalesce($3, c.language))),
            evt AS (
                INSERT INTO events (name, conversation_id, data)
@@ -201,8 +194,7 @@ async def record_understanding(
                       jsonb_build_object('message_id', understood.id)
                  FROM understood
             RETURNING id)
-           SELECT conv.status AS c_status, conv.language AS c_language,
-                  (SELECT id FROM evt) AS event_id,
+           SELECT conv.status AS c_status, (SELECT id FROM evt) AS event_id,
                   set_config('synchronous_commit', 'off', true) AS lazy_commit, understood.*
              FROM conv LEFT JOIN understood ON true""",
         message_id,
@@ -212,11 +204,9 @@ async def record_understanding(
         UUID(conversation_id),
         status,
         fallbacks,
-        check_language,
-        language,
     )
     assert row is not None  # conversations are never deleted
-    if row["c_status"] != status or (check_language and row["c_language"] != language):
+    if row["c_status"] != status:
         raise StatusChanged(row["c_status"])
     if row["id"] is None:
         return None
