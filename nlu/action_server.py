@@ -17,14 +17,24 @@ import orjson
 from nlu.project import Project
 from nlu.tracker import (
     ActionExecuted,
+    ActionReverted,
     ActiveLoop,
     AllSlotsReset,
     Event,
     FollowupAction,
+    Restarted,
     SlotSet,
     Tracker,
+    UserUtteranceReverted,
     UserUttered,
 )
+
+# rasa-sdk's events that take the conversation back, by their name in the webhook's answer.
+RESETS: dict[str, Event] = {
+    "restart": Restarted(),
+    "rewind": UserUtteranceReverted(),
+    "undo": ActionReverted(),
+}
 
 # What Rasa itself sends as its version; rasa-sdk only warns when it differs.
 RASA_VERSION = "3.6.21"
@@ -117,6 +127,8 @@ def _events(raw: list[Any]) -> tuple[tuple[Event, ...], tuple[str, ...]]:
             events.append(AllSlotsReset())
         elif kind == "followup" and isinstance(item.get("name"), str):
             events.append(FollowupAction(item["name"]))
+        elif kind in RESETS:
+            events.append(RESETS[kind])
         else:
             unsupported.append(str(kind))
     return tuple(events), tuple(unsupported)

@@ -22,7 +22,7 @@ import structlog
 from nlu.action_server import ActionServer, ActionServerError, Said
 from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
 from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
-from nlu.dialogue import DEFAULT_FALLBACK, DialoguePolicy, Prediction
+from nlu.dialogue import BACK, DEFAULT_FALLBACK, RESTART, DialoguePolicy, Prediction
 from nlu.forms import FormDeclined, ask_actions, run_form
 from nlu.project import Project
 from nlu.slots import LANGUAGE_SLOT, Slot, SlotMapping
@@ -31,8 +31,10 @@ from nlu.tracker import (
     ActionExecuted,
     Event,
     LoopRejected,
+    Restarted,
     SlotSet,
     Tracker,
+    UserUtteranceReverted,
     UserUttered,
 )
 
@@ -82,9 +84,10 @@ class Conversations:
         return turn
 
     def events(self, conversation_id: str) -> tuple[Event, ...]:
-        """The events of a conversation's kept tracker (none if it is not kept)."""
+        """Every event of a conversation's kept tracker, those a restart or a rewind took
+        back included (none if it is not kept)."""
         kept = self._trackers.get(conversation_id)
-        return tuple(kept[1].events) if kept is not None else ()
+        return tuple(kept[1].log) if kept is not None else ()
 
     def slots(self, conversation_id: str) -> dict[str, Any]:
         """The slots of a conversation's kept tracker (none if it is not kept)."""
@@ -201,6 +204,8 @@ class Conversations:
             return await run_form(
                 form, tracker, validate, ask, interrupted=prediction.policy == "loop_return"
             )
+        if action in (RESTART, BACK) and action not in project.actions:
+            return default_action(project, context, action)
         if action.startswith("utter_"):
             self._utter(project, tracker, context, action)
             return []
@@ -253,6 +258,18 @@ class Conversations:
             context.utter(action)
 
 
+def default_action(project: Project, context: ActionContext | None, action: str) -> list[Event]:
+    """Rasa's action_restart and action_back (unless the project has its own): the
+    utter_restart or utter_back response when the domain has one, then the conversation
+    starts over, or goes back two messages."""
+    response = "utter_" + action.removeprefix("action_")
+    if context is not None and response in project.responses:
+        context.utter(response, action=action)
+    if action == RESTART:
+        return [Restarted()]
+    return [UserUtteranceReverted(), UserUtteranceReverted()]
+
+
 def _intents(history: Sequence[PastTurn]) -> tuple[str, ...]:
     return tuple(t.intent for t in history if t.intent is not None)
 
@@ -301,6 +318,14 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
                 tracker.update(ActionExecuted(ACTION_LISTEN))
             tracker.update(UserUttered(turn.intent, turn.entities, turn.text))
             tracker.extend(extract_slots(project, tracker))
+            predicted = policy.predict(tracker).action
+            if predicted in (RESTART, BACK) and predicted not in project.actions:
+                # It may have said nothing: replayed from the message that asked for it.
+                tracker.update(ActionExecuted(predicted))
+                tracker.extend(default_action(project, None, predicted))
+                tracker.followup = None  # its listen is the next message's
+        elif turn.action in (RESTART, BACK) and turn.action not in project.actions:
+            continue  # replayed with its message
         elif turn.action == DEFAULT_FALLBACK:
             revert_last_message(tracker)
         elif turn.action in project.forms:

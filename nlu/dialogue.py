@@ -37,6 +37,9 @@ from nlu.tracker import (
 )
 
 DEFAULT_FALLBACK = "action_default_fallback"
+RESTART, BACK = "action_restart", "action_back"
+# The intents every Rasa domain has, and the default actions RulePolicy runs for them.
+DEFAULT_ACTIONS = {"restart": RESTART, "back": BACK}
 # How many turns back the TED stand-in compares when memoisation sets no max_history.
 TED_HISTORY = 5
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -110,6 +113,7 @@ class DialoguePolicy:
         for flow in self._stories if self._memorising else ():
             self._memorise(flow)
         self._ted = "TEDPolicy" in policies
+        self._rule_policy = "RulePolicy" in policies
         sources = {r.source for r in self._rules}
         sources |= {f"loop {name}" for name in project.forms}
         sources |= {f"loop {name} listen" for name in project.forms}
@@ -189,7 +193,17 @@ class DialoguePolicy:
         return tuple(states if self._max_history is None else states[-self._max_history :])
 
     def _by_rules(self, tracker: Tracker) -> tuple[Prediction, str] | None:
-        """What RulePolicy predicts (an active loop first, then the rules), and its source."""
+        """What RulePolicy predicts (a default action first, an active loop next, then the
+        rules), and its source."""
+        message = tracker.latest_message
+        if (
+            self._rule_policy
+            and tracker.latest_action == ACTION_LISTEN
+            and message is not None
+            and message.intent in DEFAULT_ACTIONS
+        ):
+            # /restart and /back, whatever the rules say, as RulePolicy's default rules.
+            return Prediction(DEFAULT_ACTIONS[message.intent], "rule"), f"default {message.intent}"
         loop = tracker.active_loop
         if loop and not tracker.loop_rejected:
             # An active form runs after each message, then listens (RulePolicy's loop

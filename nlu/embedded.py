@@ -44,7 +44,7 @@ from nlu.base import (
     Interpretation,
 )
 from nlu.conversation import Conversations
-from nlu.dialogue import DialoguePolicy
+from nlu.dialogue import DEFAULT_ACTIONS, DialoguePolicy
 from nlu.duckling import Duckling
 from nlu.entities import EntityExtractor
 from nlu.project import Project, ProjectError, fingerprint, load_project
@@ -116,7 +116,7 @@ class Model:
         """A button's payload, as Rasa reads it: ``/intent`` or ``/intent{"slot": "value"}``
         names the intent (and entities) outright, at full confidence."""
         match = PAYLOAD.fullmatch(text.strip())
-        if match is None or match["intent"] not in self.project.intents:
+        if match is None or match["intent"] not in (*self.project.intents, *DEFAULT_ACTIONS):
             return None
         try:
             values = orjson.loads(match["entities"]) if match["entities"] else {}

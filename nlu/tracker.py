@@ -77,6 +77,23 @@ class FollowupAction:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Restarted:
+    """The conversation starts over (Rasa's ``restart``: ``/restart``, or a custom action):
+    what came before is forgotten and the slots go back to their start."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserUtteranceReverted:
+    """The latest message is forgotten, with everything after it and the listen before it
+    (Rasa's ``rewind``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionReverted:
+    """The latest action is forgotten, with everything after it (Rasa's ``undo``)."""
+
+
 Event = (
     UserUttered
     | SlotSet
@@ -85,13 +102,22 @@ Event = (
     | LoopRejected
     | AllSlotsReset
     | FollowupAction
+    | Restarted
+    | UserUtteranceReverted
+    | ActionReverted
 )
+# The events after which Rasa's tracker is rebuilt from what remains, and the bot listens.
+RESETS = (Restarted, UserUtteranceReverted, ActionReverted)
 REQUESTED_SLOT = "requested_slot"
 
 
 @dataclass
 class Tracker:
-    """The events so far and what they add up to (slots, active loop, latest message)."""
+    """The events so far and what they add up to (slots, active loop, latest message).
+
+    ``events`` are those still applied, what the policies read (Rasa's ``applied_events``):
+    a restart empties them, a rewind or an undo takes the latest message or action back out;
+    ``log`` keeps every event as it came."""
 
     slots: dict[str, Any]
     events: list[Event] = field(default_factory=list)
@@ -103,6 +129,7 @@ class Tracker:
     followup: str | None = None
     # The slots at the start, which AllSlotsReset brings back.
     initial: dict[str, Any] = field(default_factory=dict)
+    log: list[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.initial:
@@ -116,6 +143,10 @@ class Tracker:
         return cls(slots)
 
     def update(self, event: Event) -> None:
+        self.log.append(event)
+        if isinstance(event, RESETS):
+            self._reset(event)
+            return
         self.events.append(event)
         if isinstance(event, UserUttered):
             self.latest_message = event
@@ -138,6 +169,44 @@ class Tracker:
     def extend(self, events: Iterable[Event]) -> None:
         for event in events:
             self.update(event)
+
+    def _reset(self, event: Restarted | UserUtteranceReverted | ActionReverted) -> None:
+        """As Rasa's tracker applies these events: the events still applied are cut back,
+        then replayed from the start to give the slots, loop and latest message they add up
+        to."""
+        kept = list(self.events)
+        if isinstance(event, Restarted):
+            kept = []
+        elif isinstance(event, UserUtteranceReverted):
+            # The message, then the listen before it.
+            _undo_till(kept, UserUttered)
+            _undo_till(kept, ActionExecuted)
+        else:
+            _undo_till(kept, ActionExecuted)
+        log = self.log
+        replayed = Tracker(dict(self.initial), initial=dict(self.initial))
+        replayed.extend(kept)
+        self.events, self.slots = replayed.events, replayed.slots
+        self.active_loop, self.loop_rejected = replayed.active_loop, replayed.loop_rejected
+        self.latest_message, self.latest_action = replayed.latest_message, replayed.latest_action
+        self.log = log
+        if isinstance(event, UserUtteranceReverted):
+            # As Rasa: the policies predict again from what remains (after the bot's own
+            # action before the message, usually a listen).
+            self.followup = replayed.followup
+        else:
+            # A restart's session start ends with a listen. After an undo Rasa 3.6 predicts
+            # again from the message the action answered, which predicts the same action
+            # again, without end (its request never returns): here the bot listens.
+            self.followup = ACTION_LISTEN
+
+
+def _undo_till(events: list[Event], kind: type[UserUttered | ActionExecuted]) -> None:
+    """Drop events from the end up to and with the latest of ``kind`` (Rasa's
+    ``_undo_till_previous``)."""
+    while events:
+        if isinstance(events.pop(), kind):
+            return
 
 
 class Featurizer:

@@ -111,8 +111,9 @@ def rasa_turn(url: str, sender: str, text: str) -> Reply:
     )
     answer.raise_for_status()
     texts = tuple(str(m["text"]) for m in answer.json() if "text" in m)
+    # Every event, not only those after the latest restart (the default).
     events: list[dict[str, Any]] = httpx.get(
-        f"{url}/conversations/{sender}/tracker", timeout=30
+        f"{url}/conversations/{sender}/tracker", params={"include_events": "ALL"}, timeout=30
     ).json()["events"]
     last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
     actions = tuple(
