@@ -6,6 +6,7 @@ from __future__ import annotations
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.webchat import routes as webchat_routes
@@ -85,14 +86,28 @@ def asgi_app(services: Services) -> ASGIApp:
     """
     app = create_app(services)
     widget_socket = services.webchat_hub.asgi
+    # Webhooks too (Telegram's updates, Slack's events): the router would try every route
+    # before /channels/, and their endpoints answer their own errors (bench/webhooks.py: the
+    # acknowledgement's CPU). Routed inside the app as well.
+    hooks = webhook_endpoints(app, services)
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == WEBSOCKET_PATH:
             await widget_socket(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] in hooks and scope["method"] == "POST":
+            await hooks[scope["path"]](scope, receive, send)
         else:
             await app(scope, receive, send)
 
     return dispatch
+
+
+def webhook_endpoints(app: Starlette, services: Services) -> dict[str, ASGIApp]:
+    """The webhook routes' endpoints by path (POST only)."""
+    paths = {bot.path for bot in services.telegram.bots} if services.telegram else set()
+    if services.slack is not None:
+        paths.add(services.slack.events_path)
+    return {r.path: r.app for r in app.routes if isinstance(r, Route) and r.path in paths}
 
 
 def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:

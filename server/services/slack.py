@@ -29,7 +29,7 @@ import structlog
 from starlette.routing import Route
 
 from channels.base import Attachment, Busy, DeliveryError, InboundMessage, Sender
-from channels.slack.app import SlackEvents
+from channels.slack.app import EVENTS_PATH, SlackEvents
 from channels.slack.blocks import question_blocks, rated_blocks, stars
 from channels.slack.interactivity import SlackInteractions
 from channels.slack.translate import (
@@ -146,6 +146,9 @@ class SlackService:
 
     def _retrying(self, error: str) -> None:
         self._state = {"ok": True, "status": "retrying", "error": error}
+
+    # Where Slack posts events (the server dispatches it ahead of its middleware).
+    events_path = EVENTS_PATH
 
     def routes(self) -> list[Route]:
         return self.events.routes() + self.interactions.routes()
