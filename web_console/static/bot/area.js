@@ -89,12 +89,12 @@ function Intents() {
     if (name && ref.current) ref.current.querySelector(`[data-intent="${CSS.escape(name)}"]`)?.focus();
   }, []);
   return html`<div ref=${ref}>
+    <${NewIntent} />
+    <${EntityWarnings} />
     <form class="bot-filters" role="search" aria-label="Search intents" onSubmit=${(e) => e.preventDefault()}>
       <label>Search intents <input type="search" id="bot-search" value=${store.query.value}
         onInput=${(e) => { store.query.value = e.target.value; }} placeholder="Intent name…" /></label>
     </form>
-    <${NewIntent} />
-    <${EntityWarnings} />
     ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
     <p class="bot-muted" role="status">${state === "loading" && !items.length ? "Loading…" : plural(items.length, "intent")}</p>
     <div class="bot-table-wrap">
@@ -213,7 +213,7 @@ function Flows() {
     <ul id="bot-flows" class="bot-cards">
       ${items.map((f, n) => html`<li key=${n} class="bot-card">
         <h4><span class="bot-badge">${f.kind}</span> ${f.name}
-          ${flowEditor.editable(f) ? html` <button type="button" class="bot-small secondary" aria-label=${`Edit the ${f.kind} ${f.name}`}
+          ${flowEditor.editable(f) ? html` <button type="button" class="bot-small secondary" aria-label=${`Edit steps of the ${f.kind} ${f.name}`}
             onClick=${() => { flowEditor.edit(f); window.scrollTo?.(0, 0); }}>Edit steps</button>` : null}</h4>
         ${f.path ? html`<div class="bot-muted"><code>${f.path}${f.line ? `:${f.line}` : ""}</code></div>` : null}
         ${f.conversation_start ? html`<div class="bot-muted">at the start of a conversation only</div>` : null}

@@ -86,9 +86,9 @@ export function FlowEditor() {
         ${s.kind === "slot" ? html`<label>Value (blank: not set)
           <input type="text" class="bot-short" value=${s.value} onInput=${(e) => setStep(n, { value: e.target.value })} /></label>` : null}
         <span class="bot-actions">
-          <button type="button" class="bot-small secondary" disabled=${n === 0} aria-label=${`Move step ${n + 1} up`} onClick=${() => move(n, -1)}>↑</button>
-          <button type="button" class="bot-small secondary" disabled=${n === d.steps.length - 1} aria-label=${`Move step ${n + 1} down`} onClick=${() => move(n, 1)}>↓</button>
-          <button type="button" class="bot-small secondary" aria-label=${`Remove step ${n + 1}`} disabled=${d.steps.length === 1}
+          <button type="button" class="bot-small secondary" disabled=${n === 0} onClick=${() => move(n, -1)}>Up</button>
+          <button type="button" class="bot-small secondary" disabled=${n === d.steps.length - 1} onClick=${() => move(n, 1)}>Down</button>
+          <button type="button" class="bot-small secondary" disabled=${d.steps.length === 1}
             onClick=${() => { draft.value = { ...d, steps: d.steps.filter((_, k) => k !== n) }; }}>Remove</button>
         </span>
       </li>`)}

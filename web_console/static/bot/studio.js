@@ -104,7 +104,7 @@ export function Versions() {
             aria-controls=${`bot-diff-${v.id}`}
             onClick=${() => (shown?.id === v.id ? (studio.shownVersion.value = null) : studio.showVersion(v.id))}>
             ${shown?.id === v.id ? "Hide the diff" : "Show the diff"}</button>
-          <button type="button" class="bot-small secondary" aria-label=${`Roll back to version ${v.id}`}
+          <button type="button" class="bot-small secondary" aria-label=${`Roll back to this version (${v.id})`}
             onClick=${() => studio.save("POST", `/console/api/bot/versions/${v.id}/rollback`)}>Roll back to this version</button>
         </div>
         ${shown?.id === v.id ? html`<div id=${`bot-diff-${v.id}`}>
