@@ -55,15 +55,28 @@ WAITING_WRITERS = 2
 class _WaitingWrite:
     """A waiting conversation's message handed to the batch writer, and what became of it."""
 
-    __slots__ = ("item", "outcome")
+    __slots__ = ("error", "item", "outcome")
 
     def __init__(self, item: understood.Waiting) -> None:
         self.item = item
         self.outcome: understood.Outcome = understood.CHANGED
+        self.error: store.DatabaseError | None = None
 
 
 async def _record_waiting_writes(conn: store.Conn, writes: list[_WaitingWrite]) -> None:
-    outcomes = await understood.record(conn, [w.item for w in writes])
+    try:
+        outcomes = await understood.record(conn, [w.item for w in writes])
+    except store.DatabaseError:
+        if len(writes) == 1:
+            raise
+        # One message the database refuses must not fail the others that came with it:
+        # each alone, and only the refused ones fail.
+        for write in writes:
+            try:
+                write.outcome = (await understood.record(conn, [write.item]))[0]
+            except store.DatabaseError as exc:
+                write.error = exc
+        return
     for write, outcome in zip(writes, outcomes, strict=True):
         write.outcome = outcome
 
@@ -244,6 +257,8 @@ class Decider:
             understood.Waiting(message["id"], conversation_id, status, language, interpretation)
         )
         await self._waiting_writes.add(write)
+        if write.error is not None:
+            raise write.error
         recorded = write.outcome
         if recorded is understood.CHANGED:
             return False

@@ -13,8 +13,11 @@ from server import events, store
 from server.events import Event
 from server.live.bus import InProcessBus
 from server.metrics import Metrics
+from server.pipeline.decide import _record_waiting_writes, _WaitingWrite
 from server.pipeline.flow import Pipeline
+from server.store import understood
 from tests.server.pipeline.test_flow import bot_off_pipeline, inbound
+from tests.server.store.test_understood import _waiting_message
 
 
 async def _interpreted(pool: asyncpg.Pool, seq: int) -> asyncpg.Record:
@@ -97,3 +100,24 @@ async def test_a_conversation_given_back_to_the_bot_meanwhile_gets_the_bots_answ
     await pipeline.settled()
     assert await pool.fetchval(bot_said) == 1
     await pipeline.close()
+
+
+async def test_a_message_the_database_refuses_fails_alone_in_its_batch(
+    pool: asyncpg.Pool,
+) -> None:
+    """Messages written together: one the database refuses (a NUL in its interpretation,
+    which jsonb cannot hold) fails, and the others that came with it are recorded."""
+    good = await _waiting_message(pool, "good", None)
+    bad = await _waiting_message(pool, "bad", None)
+    said = Interpretation(text="ok", intent="unknown", confidence=0.0, engine="none")
+    refused = Interpretation(text="ok\x00", intent="unknown", confidence=0.0, engine="none")
+    writes = [
+        _WaitingWrite(understood.Waiting(good[1], good[0], "queued", None, said)),
+        _WaitingWrite(understood.Waiting(bad[1], bad[0], "queued", None, refused)),
+    ]
+    async with pool.acquire() as conn:
+        await _record_waiting_writes(conn, writes)
+    assert writes[0].error is None
+    assert isinstance(writes[0].outcome, tuple)
+    assert writes[1].error is not None
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE nlu IS NULL") == 1
