@@ -187,7 +187,16 @@ async def test_the_definitions_page_has_an_anchor_per_section(
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    for anchor in ("speed", "bot", "quality", "sla", "agents", "now", "a-reopened-conversation"):
+    for anchor in (
+        "speed",
+        "bot",
+        "quality",
+        "sla",
+        "agents",
+        "load",
+        "now",
+        "a-reopened-conversation",
+    ):
         assert f'id="{anchor}"' in page.text
     async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
         assert (await anonymous.get("/console/api/analytics/definitions")).status_code == 401
