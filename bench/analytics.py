@@ -210,7 +210,9 @@ ROLLUP_TRIGGERS = {
     "conversations": ("analytics_mark_new", "analytics_mark_change"),
     "conversation_facts": ("analytics_mark_fact",),
 }
-WRITES = 3000
+# Messages a round (and a tenth as many conversations' lives); a smoke run writes a few.
+WRITES = 200 if SMOKE else 3000
+WRITE_ROUNDS = 1 if SMOKE else 5
 
 
 async def _write_round(pool: asyncpg.Pool, brand: object, inbox: object) -> tuple[float, float]:
@@ -265,12 +267,12 @@ async def _write_round(pool: asyncpg.Pool, brand: object, inbox: object) -> tupl
 
 
 async def write_cost(pool: asyncpg.Pool) -> dict[str, tuple[float, float]]:
-    """The write path with and without migration 0032's marking triggers: median of five
-    alternating rounds, microseconds a message and a conversation's life."""
+    """The write path with and without migration 0032's marking triggers: the median of
+    WRITE_ROUNDS alternating rounds, microseconds a message and a conversation's life."""
     brand = await pool.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
     inbox = await pool.fetchval("SELECT id FROM inboxes WHERE address = $1", demo.WEBCHAT_INBOX)
     rounds: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
-    for _ in range(5):
+    for _ in range(WRITE_ROUNDS):
         for how in ("with", "without"):
             verb = "ENABLE" if how == "with" else "DISABLE"
             for table, names in ROLLUP_TRIGGERS.items():
@@ -358,8 +360,9 @@ def run() -> str:
         )
     if costs:
         lines.append(
-            "\nThe write path (migration 0032's marking triggers on and off, median of 5"
-            f" rounds): a message {costs['with'][0]:.0f} / {costs['without'][0]:.0f} us; a"
+            "\nThe write path (migration 0032's marking triggers on and off, median of"
+            f" {WRITE_ROUNDS} rounds): a message {costs['with'][0]:.0f} /"
+            f" {costs['without'][0]:.0f} us; a"
             " conversation's life (opened, handed off, assigned, resolved)"
             f" {costs['with'][1]:.0f} / {costs['without'][1]:.0f} us."
         )
