@@ -15,6 +15,7 @@ Errors form one tree, each naming the file and line when there is one::
     ├── UnknownItem           no such intent, example or response (an HTTP 404)
     ├── AlreadyThere          the intent or example exists already (409)
     ├── BadEdit               a malformed name, example, annotation or response (400)
+    ├── Stale                 a file changed between computing and writing the edit (409)
     └── Unwritable            the files cannot take the edit in place (422)
 """
 
@@ -64,6 +65,10 @@ class AlreadyThere(EditError):
 
 class BadEdit(EditError):
     """A malformed name, example, entity annotation or response."""
+
+
+class Stale(EditError):
+    """A file changed between computing an edit and writing it."""
 
 
 class Unwritable(EditError):
@@ -666,7 +671,17 @@ def _texts_are_quoted(draft: Draft) -> bool:
 
 
 def write_change(project_dir: Path, change: Change) -> None:
-    """Write a change's files (``after`` None removes the file)."""
+    """Write a change's files (``after`` None removes the file). A file that no longer holds
+    what the change was computed from is ``Stale`` and nothing is written: an edit computed
+    before another one was written never undoes it."""
+    for file in change.files:
+        path = project_dir / file.path
+        try:
+            current = path.read_bytes().decode("utf-8") if path.is_file() else None
+        except (OSError, UnicodeDecodeError) as error:
+            raise Unwritable(f"cannot read: {error}", file.path) from error
+        if current != file.before:
+            raise Stale("the file changed since this edit was computed: try again", file.path)
     for file in change.files:
         path = project_dir / file.path
         if file.after is None:

@@ -13,6 +13,7 @@ that serves is never left behind broken files. One save at a time per server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -50,6 +51,7 @@ log = structlog.get_logger(__name__)
 STATUS = {
     writer.UnknownItem: 404,
     writer.AlreadyThere: 409,
+    writer.Stale: 409,
     writer.BadEdit: 400,
     writer.Unwritable: 422,
 }
@@ -109,10 +111,13 @@ def _write(root: Path, change: writer.Change) -> None:
     try:
         writer.write_change(root, change)
     except OSError:
-        undo = writer.Change(
-            "undo", tuple(writer.FileChange(f.path, f.after, f.before) for f in change.files)
-        )
-        writer.write_change(root, undo)
+        for f in change.files:
+            path = root / f.path
+            with contextlib.suppress(OSError):
+                if f.before is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_bytes(f.before.encode("utf-8"))
         raise
 
 
@@ -203,7 +208,12 @@ class BotStudio:
                     },
                 )
                 # Written inside the transaction: a failed write leaves no version behind.
-                await asyncio.to_thread(_write, root, change)
+                try:
+                    await asyncio.to_thread(_write, root, change)
+                except writer.EditError as error:
+                    # Stale: the files changed outside the console meanwhile (the version
+                    # row goes with the transaction).
+                    raise EditRefused(409, error.reason, error.path, error.line) from error
                 row = await store.version(conn, str(root), version_id)
         log.info("bot project saved", version=version_id, summary=change.summary)
         assert row is not None  # inserted just above, in this transaction

@@ -16,6 +16,7 @@ from nlu.project_writer import (
     AlreadyThere,
     BadEdit,
     Draft,
+    Stale,
     UnknownItem,
     Variation,
     add_examples,
@@ -211,3 +212,15 @@ def test_mistakes_are_named(repo_copy: Path) -> None:
 @pytest.mark.parametrize("repo_copy", [PROJECTS[0]], ids=IDS[:1], indirect=True)
 def test_an_example_already_there_is_not_added_twice(repo_copy: Path) -> None:
     assert add_examples(repo_copy, "greet", [Example("hiya", "")]).files == ()
+
+
+@pytest.mark.parametrize("repo_copy", [PROJECTS[0]], ids=IDS[:1], indirect=True)
+def test_an_edit_computed_before_another_was_written_is_stale(repo_copy: Path) -> None:
+    first = add_examples(repo_copy, "greet", [Example("hello from the first", "")])
+    second = add_examples(repo_copy, "greet", [Example("hello from the second", "")])
+    write_change(repo_copy, first)
+    with pytest.raises(Stale):
+        write_change(repo_copy, second)
+    greet = [e.text for e in load_project(repo_copy).examples if e.intent == "greet"]
+    assert "hello from the first" in greet
+    assert "hello from the second" not in greet
