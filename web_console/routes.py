@@ -17,7 +17,9 @@ from starlette.staticfiles import StaticFiles
 from web_console import account_endpoints as account
 from web_console import bot_endpoints
 from web_console import bot_review_endpoints as bot_review
+from web_console import bot_studio_endpoints as bot_studio
 from web_console import bot_training_endpoints as bot_training
+from web_console import bot_version_endpoints as bot_versions
 from web_console import brand_text_endpoints as brand_texts
 from web_console import teamwork_endpoints as teamwork
 from web_console.account_port import Accounts
@@ -121,22 +123,22 @@ API = [
     Route("/api/bot/review/retrain", bot_review.retrain, methods=["POST"]),
     Route("/api/bot/review/health", bot_review.health, methods=["GET"]),
     Route("/api/messages/{message_id:int}/bot-flag", bot_review.flag, methods=["POST"]),
-    Route("/api/bot/lexicon", bot_endpoints.lexicon, methods=["GET"]),
-    Route("/api/bot/flows", bot_endpoints.set_flow, methods=["PUT"]),
-    Route("/api/bot/flows", bot_endpoints.delete_flow, methods=["DELETE"]),
-    Route("/api/bot/intents", bot_endpoints.add_intent, methods=["POST"]),
-    Route("/api/bot/examples", bot_endpoints.add_examples, methods=["POST"]),
-    Route("/api/bot/examples", bot_endpoints.edit_example, methods=["PUT"]),
-    Route("/api/bot/examples", bot_endpoints.delete_example, methods=["DELETE"]),
-    Route("/api/bot/lists/{kind}", bot_endpoints.set_list, methods=["PUT"]),
-    Route("/api/bot/responses/{name:path}", bot_endpoints.set_response, methods=["PUT"]),
-    Route("/api/bot/responses/{name:path}", bot_endpoints.delete_response, methods=["DELETE"]),
-    Route("/api/bot/files", bot_endpoints.files, methods=["GET"]),
-    Route("/api/bot/files/{path:path}", bot_endpoints.project_file, methods=["GET"]),
-    Route("/api/bot/files/{path:path}", bot_endpoints.set_project_file, methods=["PUT"]),
-    Route("/api/bot/versions", bot_endpoints.versions, methods=["GET"]),
-    Route("/api/bot/versions/{version_id:int}", bot_endpoints.version, methods=["GET"]),
-    Route("/api/bot/versions/{version_id:int}/rollback", bot_endpoints.rollback, methods=["POST"]),
+    Route("/api/bot/lexicon", bot_studio.lexicon, methods=["GET"]),
+    Route("/api/bot/flows", bot_studio.set_flow, methods=["PUT"]),
+    Route("/api/bot/flows", bot_studio.delete_flow, methods=["DELETE"]),
+    Route("/api/bot/intents", bot_studio.add_intent, methods=["POST"]),
+    Route("/api/bot/examples", bot_studio.add_examples, methods=["POST"]),
+    Route("/api/bot/examples", bot_studio.edit_example, methods=["PUT"]),
+    Route("/api/bot/examples", bot_studio.delete_example, methods=["DELETE"]),
+    Route("/api/bot/lists/{kind}", bot_studio.set_list, methods=["PUT"]),
+    Route("/api/bot/responses/{name:path}", bot_studio.set_response, methods=["PUT"]),
+    Route("/api/bot/responses/{name:path}", bot_studio.delete_response, methods=["DELETE"]),
+    Route("/api/bot/files", bot_versions.files, methods=["GET"]),
+    Route("/api/bot/files/{path:path}", bot_versions.project_file, methods=["GET"]),
+    Route("/api/bot/files/{path:path}", bot_versions.set_project_file, methods=["PUT"]),
+    Route("/api/bot/versions", bot_versions.versions, methods=["GET"]),
+    Route("/api/bot/versions/{version_id:int}", bot_versions.version, methods=["GET"]),
+    Route("/api/bot/versions/{version_id:int}/rollback", bot_versions.rollback, methods=["POST"]),
     Route("/api/bot/validate", bot_training.validate, methods=["POST"]),
     Route("/api/bot/train", bot_training.train, methods=["POST"]),
     Route("/api/bot/test", bot_training.trial, methods=["POST"]),
