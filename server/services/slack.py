@@ -109,6 +109,7 @@ class SlackService:
         self._backlog = 0
         self._held = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
+        metrics.track_queue("slack-held", lambda: self._backlog)
 
     def state(self) -> dict[str, Any]:
         return dict(self._state)
