@@ -39,6 +39,8 @@ messages.json       every message of those conversations, the customer's and the
 orders.json         the orders tied to the contact
 ratings.json        the contact's satisfaction ratings (1 to 5) and comments, per conversation
 notes.json          what agents wrote about the contact's conversations (internal notes)
+bot_reviews.json    agents' "the bot got this wrong" flags and bot trainers' verdicts on the
+                    contact's messages (the intent meant, notes, words marked as entities)
 attachments.json    the files sent in those conversations; each is in attachments/
 mail.json           the mails received from the contact; each, exactly as it arrived, in mail/
 """
@@ -91,6 +93,7 @@ async def export_contact(pool: Pool, contact_id: str, out: IO[bytes], actor: Act
                 "orders": len(data["orders"]),
                 "ratings": len(data["ratings"]),
                 "notes": len(data["notes"]),
+                "bot_reviews": len(data["bot_reviews"]),
             },
             address=actor.address,
         )
@@ -105,7 +108,15 @@ async def _write_data(
     when = datetime.now(UTC).isoformat(timespec="seconds")
     await put("README.txt", README.format(when=when).encode())
     await put("contact.json", _json(data["contact"]))
-    for name in ("identities", "conversations", "messages", "orders", "ratings", "notes"):
+    for name in (
+        "identities",
+        "conversations",
+        "messages",
+        "orders",
+        "ratings",
+        "notes",
+        "bot_reviews",
+    ):
         await put(f"{name}.json", _json(data[name]))
     files = []
     for ref in data["attachments"]:

@@ -66,6 +66,7 @@ class ContactData(TypedDict):
     orders: list[dict[str, Any]]
     ratings: list[dict[str, Any]]
     notes: list[dict[str, Any]]
+    bot_reviews: list[dict[str, Any]]
     attachments: list[AttachmentRef]
     mail: list[MailRef]
 
@@ -195,6 +196,23 @@ async def contact_data(conn: Conn, contact_id: str) -> ContactData:
             WHERE c.contact_id = $1 ORDER BY n.conversation_id, n.id""",
         contact,
     )
+    # Agents' "bot got this wrong" flags and trainers' verdicts on the contact's messages
+    # (issue 19's review inbox): their notes and annotations quote the customer.
+    reviews = await conn.fetch(
+        """SELECT m.id AS message_id, m.conversation_id,
+                  coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'intent', f.intent, 'note', f.note, 'at', f.created_at)
+                                ORDER BY f.id)
+                              FROM bot_flags f WHERE f.message_id = m.id), '[]') AS flags,
+                  r.status AS verdict, r.intent AS intent, r.entities, r.reviewed_at
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             LEFT JOIN bot_reviews r ON r.message_id = m.id
+            WHERE c.contact_id = $1
+              AND (r.message_id IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM bot_flags f WHERE f.message_id = m.id))
+            ORDER BY m.id""",
+        contact,
+    )
     files = await conn.fetch(
         """SELECT a.id, a.message_id, a.position, a.filename, a.content_type, a.size
              FROM attachments a JOIN messages m ON m.id = a.message_id
@@ -217,6 +235,7 @@ async def contact_data(conn: Conn, contact_id: str) -> ContactData:
         "orders": [dict(r) for r in orders],
         "ratings": [dict(r) for r in ratings],
         "notes": [dict(r) for r in notes],
+        "bot_reviews": [dict(r) for r in reviews],
         "attachments": [
             AttachmentRef(
                 id=r["id"],
@@ -294,6 +313,18 @@ async def anonymise_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
     await conn.execute("DELETE FROM notes WHERE conversation_id = ANY($1::uuid[])", ids)
     await conn.execute(
         "UPDATE csat SET comment = NULL WHERE conversation_id = ANY($1::uuid[])", ids
+    )
+    # An agent's "bot got this wrong" note and a trainer's entity annotations quote the
+    # customer; the verdicts themselves stay (they are about the bot, and count in its health).
+    await conn.execute(
+        """UPDATE bot_flags f SET note = '' FROM messages m
+            WHERE m.id = f.message_id AND m.conversation_id = ANY($1::uuid[])""",
+        ids,
+    )
+    await conn.execute(
+        """UPDATE bot_reviews r SET entities = '[]' FROM messages m
+            WHERE m.id = r.message_id AND m.conversation_id = ANY($1::uuid[])""",
+        ids,
     )
     await conn.execute(
         """UPDATE conversations

@@ -161,6 +161,21 @@ async def _customer(desk: Desk, key: str, name: str, address: str, telegram: int
             conversation,
             f"Slow, {key}-rating",
         )
+        # An agent's "bot got this wrong" note and a trainer's annotation quote the customer.
+        message = await conn.fetchval(
+            "SELECT min(id) FROM messages WHERE conversation_id = $1", conversation
+        )
+        await conn.execute(
+            "INSERT INTO bot_flags (message_id, note) VALUES ($1, $2)",
+            message,
+            f"means {key}-flag",
+        )
+        await conn.execute(
+            "INSERT INTO bot_reviews (message_id, status, predicted, intent, entities, reviewer)"
+            " VALUES ($1, 'relabelled', 'greet', 'order_status', $2, 'trainer')",
+            message,
+            [{"start": 0, "end": 4, "entity": "order_number", "value": f"{key}-entity"}],
+        )
     needles = [
         address,
         name,
@@ -179,6 +194,8 @@ async def _customer(desk: Desk, key: str, name: str, address: str, telegram: int
         f"{key}-pref",
         f"{telegram % 10**8}",
         f"{key}-rating",
+        f"{key}-flag",
+        f"{key}-entity",
     ]
     return Customer(contact, needles)
 
@@ -240,6 +257,7 @@ async def test_the_export_holds_exactly_the_contacts_data(desk: Desk) -> None:
         "mail.json",
         "ratings.json",
         "notes.json",
+        "bot_reviews.json",
     } <= set(names)
     assert len([n for n in names if n.startswith("attachments/")]) == 1
     # The mail as it arrived, and the quarantined one.
@@ -267,6 +285,9 @@ async def test_the_export_holds_exactly_the_contacts_data(desk: Desk) -> None:
     assert (rating["rating"], rating["comment"]) == (2, "Slow, ada7781-rating")
     [note] = orjson.loads(archive.read("notes.json"))
     assert note["text"] == "Customer mentioned ada7781-note on the phone"
+    [review] = orjson.loads(archive.read("bot_reviews.json"))
+    assert [flag["note"] for flag in review["flags"]] == ["means ada7781-flag"]
+    assert (review["verdict"], review["intent"]) == ("relabelled", "order_status")
     [attachment] = orjson.loads(archive.read("attachments.json"))
     assert archive.read(attachment["path"]) == b"%PDF ada7781-file"
     [entry] = (
