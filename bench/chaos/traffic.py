@@ -395,7 +395,10 @@ class Traffic:
                     await self.finished.wait()
                     return
                 entry = self.ledger.new("telegram", n)
-                update = stand_ins.telegram_update(self.ledger.serial, entry.mark, 7000 + n)
+                # Ids of this run's own: Telegram's update_id and message_id are each stored
+                # once, so a later run reusing them would be taken for a redelivery.
+                unique = int(self.ledger.run, 16) % 10**6 * 10**6 + self.ledger.serial
+                update = stand_ins.telegram_update(unique, entry.mark, 7000 + n)
                 attempt = 0
                 while True:
                     entry.attempts += 1
