@@ -57,6 +57,9 @@ class GroupCommit(Generic[T]):
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._arrived = asyncio.Event()
+        # Whether a writer keeps its connection waiting for rows: one at most, so a steady
+        # stream holds one connection of the pool, not ``writers``.
+        self._lingering = False
 
     @property
     def waiting(self) -> int:
@@ -110,14 +113,19 @@ class GroupCommit(Generic[T]):
             if conn is not None:
                 await self._pool.release(conn)
 
-    async def _more(self, lingering: bool) -> bool:
-        """Whether rows wait; with a connection in hand, wait LINGER for some to come."""
-        if self._waiting or not lingering:
+    async def _more(self, connected: bool) -> bool:
+        """Whether rows wait; with a connection in hand (and no other writer waiting so),
+        wait LINGER for some to come."""
+        if self._waiting or not connected or self._lingering:
             return bool(self._waiting)
+        self._lingering = True
         self._arrived.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(LINGER):
-                await self._arrived.wait()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LINGER):
+                    await self._arrived.wait()
+        finally:
+            self._lingering = False
         return bool(self._waiting)
 
 
