@@ -228,6 +228,8 @@ async def test_a_client_far_behind_is_told_to_resync_instead_of_replaying_everyt
     await ws.close()
     replayed = result["replayed"]
     assert [f["type"] for f in replayed] == ["event"] * 4 + ["resync"]
+    # Where the replay stopped, for a client that pages through the log itself.
+    assert replayed[-1]["replayed_through"] == replayed[-2]["id"]
 
 
 async def test_repeated_wrong_passwords_are_answered_429_with_retry_after(
