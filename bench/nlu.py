@@ -56,6 +56,7 @@ OTHER_PROJECTS = {
     "bank (tests)": ROOT / "tests/nlu/projects/bank",
     "faq (tests)": ROOT / "tests/nlu/projects/faq",
     "helpdesk (tests)": ROOT / "tests/nlu/projects/helpdesk",
+    "pizza (tests)": ROOT / "tests/nlu/projects/pizza",
 }
 
 
