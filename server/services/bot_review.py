@@ -33,7 +33,9 @@ from nlu.embedded import EmbeddedInterpreter, Model
 from nlu.markup import Example
 from nlu.markup import Span as Marked
 from nlu.project import ProjectError, load_project
+from server.services.bot_studio import check
 from server.services.embedder import TextEmbedder, WordLlamaEmbedder
+from server.services.project_lock import project_lock
 from server.store import Pool, analytics, audit
 from server.store import bot_review as store
 from server.store import bot_versions as versions
@@ -41,6 +43,7 @@ from server.store.bot_review import Span
 from server.store.conversations import placement_of_message
 from web_console import access
 from web_console.bot_review_port import Annotation, InboxFilter
+from web_console.bot_studio_port import EditRefused
 from web_console.port import ActionRefused, Agent, BadValue, Forbidden, Unknown
 
 # Near-duplicates: two messages whose WordLlama vectors are at least this close (cosine) are
@@ -189,7 +192,6 @@ class BotReview:
         # The model that served when the first example since the last retrain was written:
         # "before" for the next retrain (the engine's watcher may swap the model in first).
         self._baseline: Model | None = None
-        self._writing = asyncio.Lock()
 
     # -- who may review what ----------------------------------------------------------
 
@@ -318,8 +320,15 @@ class BotReview:
             if not (0 <= s.start < s.end <= len(found[0].text)):
                 raise BadValue(f"entities: {s.start}-{s.end} is outside the message's text")
         examples = [_example(t.text, intent, spans) for t in found] if intent else []
-        async with self._writing:
+        async with project_lock(self._root()):
             change = await self._change(intent, examples) if intent is not None else None
+            if change is not None and change.files:
+                # The studio's check: the project must still load with the examples added.
+                try:
+                    await asyncio.to_thread(check, self._root(), change)
+                except EditRefused as refused:
+                    where = f"{refused.path}:{refused.line}: " if refused.path else ""
+                    raise ActionRefused(f"{where}{refused.reason}") from None
             written = _written(change)
             version_id = None
             async with self._pool.acquire() as conn, conn.transaction():

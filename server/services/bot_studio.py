@@ -29,6 +29,7 @@ from nlu.base import Button, Interpreter
 from nlu.embedded import EmbeddedInterpreter
 from nlu.markup import Example, Span
 from nlu.project import ProjectError, load_project, project_files
+from server.services.project_lock import project_lock
 from server.store import Pool, audit
 from server.store import bot_versions as store
 from web_console.bot_studio_port import (
@@ -143,7 +144,6 @@ class BotStudio:
     def __init__(self, pool: Pool, interpreter: Interpreter | None) -> None:
         self._pool = pool
         self._interpreter = interpreter
-        self._saving = asyncio.Lock()
 
     def _root(self) -> Path:
         engine = self._interpreter
@@ -162,7 +162,7 @@ class BotStudio:
         restores: int | None = None,
     ) -> VersionDetail:
         root = self._root()
-        async with self._saving:
+        async with project_lock(root):
             try:
                 change = await asyncio.to_thread(compute, root)
             except writer.EditError as error:

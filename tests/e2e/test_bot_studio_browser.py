@@ -188,6 +188,9 @@ async def test_a_designer_edits_the_bot_and_every_save_is_a_version(
     assert (project / "domain.yml").read_bytes() == before
     await press_on(page, "#bot-show-versions")
     await expect(listed).to_have_count(4)
+    # Sections that save nothing show no save bar.
+    await press_on(page, "#bot-show-training")
+    await expect(page.locator("#bot-version-message")).to_have_count(0)
     # The bot keeps answering.
     engine = studio_site.services.interpreter
     assert engine is not None

@@ -24,9 +24,13 @@ const SECTIONS = [
   ["files", "YAML"],
   ["versions", "Versions"],
   ["training", "Train and test"],
+  // The trainer review inbox and the bot's health over time (bot/review.js, bot/health.js).
+  ["review", "Review inbox"],
+  ["health", "Health"],
 ];
-// The trainer review inbox and the bot's health over time (bot/review.js, bot/health.js).
-SECTIONS.push(["review", "Review inbox"], ["health", "Health"]);
+// The sections that save a version of the project: the save bar (the next version's message,
+// what the last save did) belongs to them only.
+const SAVING = new Set(["intents", "responses", "lexicon", "flows", "files", "versions"]);
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const stories = (n) => `${n} ${n === 1 ? "story" : "stories"}`;
 
@@ -234,7 +238,7 @@ export function BotArea() {
     <${Unsupported} />
     ${store.summary.value.data?.kind === "embedded" ? html`
       <${Nav} />
-      <${SaveBar} />
+      ${SAVING.has(section) ? html`<${SaveBar} />` : null}
       ${section === "intents" ? (store.open.value ? html`<${Intent} />` : html`<${Intents} />`) : null}
       ${section === "responses" ? html`<${Responses} />` : null}
       ${section === "flows" ? html`<${Flows} />` : null}
