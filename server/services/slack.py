@@ -202,9 +202,7 @@ class SlackService:
                 for body in bodies:
                     await self.events.receive(body)
 
-        async with asyncio.TaskGroup() as group:
-            for bodies in threads.values():
-                group.create_task(thread(bodies))
+        await _all_or_first_error([thread(bodies) for bodies in threads.values()])
 
     async def store(self, incoming: Incoming, attachments: tuple[Attachment, ...]) -> None:
         await self._ensure_inbox(incoming.team)
@@ -371,3 +369,18 @@ class SlackService:
 
         first = await send_parts(self._pool, message_id, parts, send)
         return Sent(external_id=first, detail="sent" if len(parts) == 1 else "sent with files")
+
+
+async def _all_or_first_error(work: list[Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` side by side to the end, then raise the first failure (logged with its
+    traceback): a TaskGroup would cancel the others mid-statement, and a batch is read again
+    whole anyway (what was stored is not stored twice). A part that ended cancelled (by
+    something other than this task's own cancellation, which gather raises) is raised as an
+    Exception, so the drainer's keep_trying reads the batch again instead of dying with it."""
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            log.error("reading held webhook updates failed", exc_info=result)
+            if isinstance(result, Exception):
+                raise result
+            raise RuntimeError(f"reading a held update ended with {result!r}") from result
