@@ -32,7 +32,7 @@ def main() -> int:
     names = only or list(chosen)
     rows: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp") as root:
-        cluster = Cluster(Path(root), rasa_url=rasa.url)
+        cluster = Cluster(Path(root), rasa_url=rasa.url, env=scenarios.LOAD_ENV)
         with cluster.running():
             print(cluster.describe(), flush=True)
             print(

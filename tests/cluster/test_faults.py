@@ -37,7 +37,7 @@ def cluster(rasa: FakeRasa) -> Iterator[Cluster]:
     # A short path: Postgres' unix socket lives under it.
     with (
         tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp") as root,
-        Cluster(Path(root), rasa_url=rasa.url).running() as running,
+        Cluster(Path(root), rasa_url=rasa.url, env=scenarios.LOAD_ENV).running() as running,
     ):
         yield running
 
