@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException
@@ -19,6 +20,8 @@ from channels.webchat.identity import CODE, HASH
 from channels.webchat.port import EmailCodeRefused, IdentityRefused, UnknownInbox, VisitorDetails
 from channels.webchat.requests import check_origin, parse, visitor_of, webchat_of
 from channels.webchat.token import TokenError, VisitorClaims
+
+log = structlog.get_logger(__name__)
 
 
 class SessionRequest(BaseModel):
@@ -103,6 +106,7 @@ async def create_session(request: Request) -> Response:
       404: {description: no such inbox}
       422: {description: invalid field}
       429: {description: too many new visitors from this address (Retry-After)}
+      503: {description: the database is unavailable; try again (Retry-After)}
     """
     webchat = webchat_of(request)
     check_origin(webchat.hub, request)
@@ -139,6 +143,11 @@ async def create_session(request: Request) -> Response:
         raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
     except IdentityRefused as exc:
         raise HTTPException(401, str(exc)) from None
+    except Exception as exc:
+        # The database is restarting or unreachable: not the page's fault, and soon over
+        # (the widget asks again); a 503 the proxy and the page understand, not a 500.
+        log.warning("web chat session not opened", error=type(exc).__name__)
+        raise HTTPException(503, "unavailable; try again", {"Retry-After": "2"}) from None
     token = webchat.tokens.issue(
         VisitorClaims(visitor.visitor_id, visitor.inbox_address, visitor.identifier)
     )

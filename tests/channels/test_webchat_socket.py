@@ -306,6 +306,16 @@ async def test_a_hello_while_the_database_is_away_closes_with_try_again(
         assert await close_code(ws) == (p.CLOSE_TRY_AGAIN, "unavailable; try again")
 
 
+async def test_a_session_asked_for_while_the_database_is_away_is_a_503_to_retry(
+    server: RunningServer,
+) -> None:
+    await server.services.pool.close()  # the database goes away
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "2"
+
+
 async def _still_serving(server: RunningServer) -> None:
     session = await new_session(server.base_url)
     async with await open_socket(server.ws_url) as ws:
