@@ -345,6 +345,17 @@ class EmbeddedInterpreter:
         """The dialogue's trackers, one per conversation."""
         return self._conversations
 
+    @property
+    def has_action_server(self) -> bool:
+        return self._action_server is not None
+
+    def runner_of(self, action: str) -> str:
+        """Who runs a custom action: "switchboard", "action server", or "none" (the
+        conversation goes to a person when it reaches it)."""
+        if action in self._actions:
+            return "switchboard"
+        return "action server" if self._action_server is not None else "none"
+
     def start_watching(self, interval: float = WATCH_SECONDS) -> None:
         self._watcher = asyncio.create_task(self._watch(interval), name="nlu-watch")
 

@@ -118,3 +118,28 @@ async def flows(request: Request) -> Response:
     """
     agent = await _designer(request)
     return JSONResponse(await console_of(request).backend.bot_flows(agent))
+
+
+async def domain(request: Request) -> Response:
+    """
+    summary: The bot's slots, forms and custom actions (read-only)
+    description: >
+      From the project's domain as the engine loads it. Each slot with its `type`, `values`
+      (a categorical slot's), whether it shapes the dialogue, and its `mappings` (`type`:
+      from_entity, from_text, from_intent, from_trigger_intent or custom; with its entity,
+      intents and `conditions`); each form with its `required_slots`; each custom action
+      (the domain's `actions`, responses left out) with what `runs` it: "switchboard" (its
+      own, such as action_handoff), "action server" (SWITCHBOARD_ACTION_SERVER_URL) or
+      "none" (no action server: the conversation goes to a person when it reaches it). With
+      another engine than the embedded one, the lists are empty and `kind` says which.
+    responses:
+      200:
+        description: "kind, action_server, slots: [{name, type, values,
+          influence_conversation, initial_value, mappings: [{type, entity, role, group,
+          intents, not_intents, value, conditions}]}], forms: [{name, required_slots,
+          ignored_intents}], actions: [{name, runs}]"
+      401: {description: not logged in}
+      403: {description: bot designers and admins only}
+    """
+    agent = await _designer(request)
+    return JSONResponse(await console_of(request).backend.bot_domain(agent))

@@ -316,6 +316,10 @@ class ConsoleBackend(Protocol):
         """The bot's rules and stories as step lists, with file and line."""
         ...
 
+    async def bot_domain(self, agent: Agent) -> Mapping[str, Any]:
+        """The domain's slots, forms and custom actions (read-only)."""
+        ...
+
     @property
     def bot_studio(self) -> BotStudioPort | None:
         """Edits of the bot's project files, each a version (issue 19); None: not offered."""

@@ -115,6 +115,7 @@ API = [
     Route("/api/bot/intents/{name:path}", bot_endpoints.intent, methods=["GET"]),
     Route("/api/bot/responses", bot_endpoints.responses, methods=["GET"]),
     Route("/api/bot/flows", bot_endpoints.flows, methods=["GET"]),
+    Route("/api/bot/domain", bot_endpoints.domain, methods=["GET"]),
     Route("/api/bot/review/brands", bot_review.brands, methods=["GET"]),
     Route("/api/bot/review/items", bot_review.items, methods=["GET"]),
     Route("/api/bot/review/items/{message_id:int}", bot_review.item, methods=["GET"]),

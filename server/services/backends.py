@@ -396,6 +396,9 @@ class ConsoleBackendImpl:
     async def bot_flows(self, agent: Agent) -> FlowList:
         return await self._bot_catalog.flows()
 
+    async def bot_domain(self, agent: Agent) -> Mapping[str, Any]:
+        return await self._bot_catalog.domain()
+
     async def directory(self, agent: Agent) -> dict[str, Any]:
         """The teams and agents of the brands where the agent may act."""
         brands = None if agent.admin else sorted(access.brands_where(agent, access.ACTING))

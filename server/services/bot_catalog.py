@@ -17,7 +17,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from nlu import language as language_detection
 from nlu.actions import HANDOFF_ACTION
@@ -57,6 +57,8 @@ class Catalog:
     examples: dict[str, list[ExampleView]]
     responses: ResponseList
     flows: FlowList
+    # The domain's slots, forms and custom actions (read-only in the console).
+    domain: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class BotCatalog:
@@ -123,6 +125,24 @@ class BotCatalog:
         found = await self.catalog()
         return found.flows if found else {"kind": self.kind, "flows": []}
 
+    async def domain(self) -> dict[str, Any]:
+        """The slots (type, mappings), forms (required slots) and custom actions, each action
+        with what runs it: Switchboard itself, the action server, or nobody (the engine hands
+        the conversation to a person when it reaches it)."""
+        found = await self.catalog()
+        interpreter = self._interpreter
+        if found is None or not isinstance(interpreter, EmbeddedInterpreter):
+            empty = {"slots": [], "forms": [], "actions": [], "action_server": False}
+            return {"kind": self.kind, **empty}
+        actions = [
+            {"name": name, "runs": interpreter.runner_of(name)} for name in found.domain["actions"]
+        ]
+        return {
+            **found.domain,
+            "action_server": interpreter.has_action_server,
+            "actions": actions,
+        }
+
 
 def build(project: Project, languages: frozenset[str], human: frozenset[str]) -> Catalog:
     default = str(project.config.get("language") or "en")
@@ -176,7 +196,59 @@ def build(project: Project, languages: frozenset[str], human: frozenset[str]) ->
         examples,
         {"kind": "embedded", "responses": response_views(project, default)},
         {"kind": "embedded", "flows": [flow_view(f, where) for f in project.flows]},
+        domain_view(project),
     )
+
+
+def domain_view(project: Project) -> dict[str, Any]:
+    """The domain's slots, forms and custom actions as the console lists them."""
+    slots = [
+        {
+            "name": slot.name,
+            "type": slot.type,
+            "values": list(slot.values),
+            "influence_conversation": slot.influence,
+            "initial_value": _plain(slot.initial),
+            "mappings": [
+                {
+                    "type": m.type,
+                    "entity": m.entity,
+                    "role": m.role,
+                    "group": m.group,
+                    "intents": list(m.intents),
+                    "not_intents": list(m.not_intents),
+                    "value": _plain(m.value),
+                    "conditions": [
+                        {"active_loop": loop, "requested_slot": slot} for loop, slot in m.conditions
+                    ],
+                }
+                for m in slot.mappings
+            ],
+        }
+        for slot in project.slots
+    ]
+    forms = [
+        {
+            "name": f.name,
+            "required_slots": list(f.required),
+            "ignored_intents": list(f.ignored_intents),
+        }
+        for f in project.forms.values()
+    ]
+    # A form's validate_<form> is a custom action too, when the domain lists it.
+    actions = [a for a in dict.fromkeys(project.actions) if not a.startswith("utter_")]
+    return {"kind": "embedded", "slots": slots, "forms": forms, "actions": actions}
+
+
+def _plain(value: Any) -> Any:
+    """A YAML value as JSON can carry it (a date or a set as its text)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
 
 
 def handoff_reasons(flows: list[Flow], human: frozenset[str]) -> dict[str, list[str]]:

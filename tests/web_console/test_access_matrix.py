@@ -86,6 +86,7 @@ CONSOLE = {
     ("GET", "/console/api/bot/intents/{name:path}"): "design",
     ("GET", "/console/api/bot/responses"): "design",
     ("GET", "/console/api/bot/flows"): "design",
+    ("GET", "/console/api/bot/domain"): "design",
     # The review inbox lists the messages of the designer's brands only (the leak scan).
     ("GET", "/console/api/bot/review/brands"): "design",
     ("GET", "/console/api/bot/review/items"): "design",

@@ -9,6 +9,7 @@ import { html, useEffect, useRef } from "../panel/ui.js";
 import { Training } from "./training.js";
 import { Review } from "./review.js";
 import { Health } from "./health.js";
+import { Domain } from "./domain.js";
 import * as studio from "./studio_store.js";
 import { EntityWarnings, ExampleActions, ExampleEditor, IntentWarnings, NewIntent, stopEditing } from "./examples.js";
 import * as responseEditor from "./responses_editor.js";
@@ -21,6 +22,7 @@ const SECTIONS = [
   ["responses", "Responses"],
   ["lexicon", "Synonyms, regexes, lookups"],
   ["flows", "Rules and stories"],
+  ["domain", "Slots and forms"],
   ["files", "YAML"],
   ["versions", "Versions"],
   ["training", "Train and test"],
@@ -247,6 +249,7 @@ export function BotArea() {
       ${section === "versions" ? html`<${Versions} />` : null}
       ${section === "review" ? html`<${Review} />` : null}
       ${section === "health" ? html`<${Health} />` : null}
+      ${section === "domain" ? html`<${Domain} />` : null}
       ${section === "training" ? html`<${Training} />` : null}` : null}
     ${store.summary.value.data?.kind === "rasa" ? html`<${Training} />` : null}
   </div>`;
