@@ -8,9 +8,9 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from web_console.access import Placement
-    from web_console.bot_training_port import BotTrainer
-    from web_console.bot_studio_port import BotStudioPort
     from web_console.bot_review_port import BotReviewPort
+    from web_console.bot_studio_port import BotStudioPort
+    from web_console.bot_training_port import BotTrainer
     from web_console.bot_views import FlowList, IntentDetail, IntentList, ResponseList
 
 
