@@ -87,6 +87,7 @@ class Erased(Anonymised):
     identities: int
     orders_detached: int
     telegram_updates: int
+    slack_events: int
 
 
 def contact_uuid(contact_id: str) -> UUID:
@@ -363,6 +364,14 @@ async def erase_contact(conn: Conn, contact_id: str) -> tuple[Erased, list[str]]
             contact,
         )
     ]
+    slack_users = [
+        str(r["external_id"])
+        for r in await conn.fetch(
+            "SELECT external_id FROM contact_identities WHERE contact_id = $1"
+            " AND channel = 'slack'",
+            contact,
+        )
+    ]
     # Those not tied to a conversation; anonymise_conversations takes the others.
     stray_receipts = await conn.fetchval(
         f"""WITH gone AS (DELETE FROM mail_receipts WHERE id IN ({_RECEIPTS_SQL})
@@ -387,6 +396,7 @@ async def erase_contact(conn: Conn, contact_id: str) -> tuple[Erased, list[str]]
         "UPDATE orders SET contact_id = NULL WHERE contact_id = $1", contact
     )
     held = await _forget_held_updates(conn, telegram_users)
+    held_events = await _forget_held_events(conn, slack_users)
     await conn.execute(
         """UPDATE contacts SET name = NULL, email = NULL, tier = NULL, lifetime_value = 0,
                   vip = false, phone = NULL, notes = NULL, labels = '{}', time_zone = NULL,
@@ -402,13 +412,15 @@ async def erase_contact(conn: Conn, contact_id: str) -> tuple[Erased, list[str]]
         identities=_count(identities),
         orders_detached=_count(orders),
         telegram_updates=held,
+        slack_events=held_events,
     )
     return erased, [str(i) for i in ids]
 
 
 async def _forget_held_updates(conn: Conn, users: list[int]) -> int:
     """Delete the held Telegram updates from or to these users. The table is small (updates
-    wait there only while a bot connects), so each is read and looked into here."""
+    wait there from the webhook's answer until they are read, or while a bot connects), so
+    each is read and looked into here."""
     if not users:
         return 0
     rows = await conn.fetch("SELECT bot_id, update_id, body FROM telegram_held_updates")
@@ -417,6 +429,29 @@ async def _forget_held_updates(conn: Conn, users: list[int]) -> int:
         "DELETE FROM telegram_held_updates WHERE bot_id = $1 AND update_id = $2", theirs
     )
     return len(theirs)
+
+
+async def _forget_held_events(conn: Conn, users: list[str]) -> int:
+    """Delete the held Slack events these users wrote (events wait there from the Events
+    API's answer until they are read as messages: a few, briefly)."""
+    if not users:
+        return 0
+    who = set(users)
+    rows = await conn.fetch("SELECT event_id, body FROM slack_held_events")
+    theirs = [r["event_id"] for r in rows if _slack_author(r["body"]) in who]
+    await conn.execute("DELETE FROM slack_held_events WHERE event_id = ANY($1::text[])", theirs)
+    return len(theirs)
+
+
+def _slack_author(body: bytes) -> str | None:
+    """Who wrote a held Slack event (its ``event.user``), if it says."""
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    event = envelope.get("event") if isinstance(envelope, dict) else None
+    user = event.get("user") if isinstance(event, dict) else None
+    return user if isinstance(user, str) else None
 
 
 def _names_user(body: bytes, users: set[int]) -> bool:

@@ -138,6 +138,21 @@ async def _customer(desk: Desk, key: str, name: str, address: str, telegram: int
             telegram % 1000,
             orjson.dumps(update),
         )
+        # A Slack message of theirs answered but not yet read (issue 14's held events).
+        slack_user = f"U{telegram % 10**6}"
+        await conn.execute(
+            "INSERT INTO contact_identities (contact_id, channel, external_id)"
+            " VALUES ($1::uuid, 'slack', $2)",
+            contact,
+            slack_user,
+        )
+        await conn.execute(
+            "INSERT INTO slack_held_events (event_id, body) VALUES ($1, $2)",
+            f"Ev{key}",
+            orjson.dumps(
+                {"event": {"type": "message", "user": slack_user, "text": f"{key}-slackheld"}}
+            ),
+        )
         await conn.execute(
             "INSERT INTO orders (brand_id, number, contact_id, status, items)"
             " SELECT brand_id, $2, $1::uuid, 'shipped', $3 FROM contacts WHERE id = $1::uuid",
@@ -189,6 +204,7 @@ async def _customer(desk: Desk, key: str, name: str, address: str, telegram: int
         str(telegram),
         f"{key}-tg",
         f"{key}-held",
+        f"{key}-slackheld",
         f"{key}-quarantined",
         f"{key}-note",
         f"{key}-pref",
@@ -263,7 +279,8 @@ async def test_the_export_holds_exactly_the_contacts_data(desk: Desk) -> None:
     # The mail as it arrived, and the quarantined one.
     assert len([n for n in names if n.startswith("mail/")]) == 2
     everything = b"\n".join(archive.read(n) for n in names).lower()
-    held_only = {"ada7781-held"}  # an update still waiting for its bot is not the contact's yet
+    # An update or event not yet read is not the contact's yet (erasure still deletes it).
+    held_only = {"ada7781-held", "ada7781-slackheld"}
     for needle in set(ada.needles) - held_only:
         assert needle.lower().encode() in everything, needle
     for needle in bob.needles:
@@ -278,6 +295,7 @@ async def test_the_export_holds_exactly_the_contacts_data(desk: Desk) -> None:
         "email",
         "webchat",
         "telegram",
+        "slack",
     }
     [order] = orjson.loads(archive.read("orders.json"))
     assert order["number"] == "ada7781-order"
@@ -322,10 +340,11 @@ async def test_after_an_erasure_no_table_holds_the_contacts_data(desk: Desk) -> 
     assert response.status_code == 200, response.text
     erased = response.json()["erased"]
     assert erased["conversations"] == conversations == 2
-    assert erased["identities"] == 3
+    assert erased["identities"] == 4
     assert erased["attachments"] == 1
     assert erased["mail_receipts"] == 2
     assert erased["telegram_updates"] == 1
+    assert erased["slack_events"] == 1
     assert erased["orders_detached"] == 1
 
     for needle in ada.needles:
