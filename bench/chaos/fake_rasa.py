@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -53,7 +53,10 @@ class FakeRasa:
                 await asyncio.sleep(self.delay)
             if self.mode == "error":
                 return JSONResponse({"error": "the fake Rasa is unwell"}, 500)
-            body: Any = orjson.loads(await request.body() or b"null")
+            try:
+                body: Any = orjson.loads(await request.body() or b"null")
+            except ClientDisconnect:  # Switchboard gave up waiting (the slow mode)
+                return Response(status_code=499)
             path = request.url.path
             if path == "/model/parse":
                 text = str(body.get("text", ""))
