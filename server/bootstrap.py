@@ -329,7 +329,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         totp=SecondFactorService(pool, clock=clock),
         tokens=api_tokens,
     )
-    telegram = telegram_bots(settings, pool, pipeline, bus)
+    telegram = telegram_bots(settings, pool, pipeline, bus, metrics)
     if telegram is not None:
         deliverers["telegram"] = telegram
     slack = None
@@ -421,7 +421,11 @@ async def _abandon(
 
 
 def telegram_bots(
-    settings: Settings, pool: Pool, pipeline: Pipeline, bus: EventBus
+    settings: Settings,
+    pool: Pool,
+    pipeline: Pipeline,
+    bus: EventBus,
+    metrics: Metrics | None = None,
 ) -> TelegramBots | None:
     """The default brand's bot (SWITCHBOARD_TELEGRAM_BOT_TOKEN) and the brands' others."""
     if settings.telegram_bot_token is None and not settings.telegram_bots:
@@ -468,6 +472,7 @@ def telegram_bots(
             brand=brand,
             path=path,
             poll_seconds=settings.telegram_poll_seconds,
+            metrics=metrics,
         )
         for token, url, secret, brand, path in configs
     ]

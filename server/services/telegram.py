@@ -50,6 +50,7 @@ from server.delivery.outbox import Sent, Suppressed, send_parts
 from server.delivery.reconnect import describe, keep_trying
 from server.events import Event
 from server.live.bus import EventBus
+from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
 from server.store import Pool, csat, cursors, kb_feedback, queue, telegram_updates
 from server.store.group_commit import GroupCommit
@@ -88,8 +89,10 @@ class TelegramService:
         brand: str | None = None,
         path: str = WEBHOOK_PATH,
         poll_seconds: int = 25,
+        metrics: Metrics | None = None,
     ) -> None:
         self._pool = pool
+        self._metrics = metrics
         self.brand = brand
         # Where Telegram posts this bot's updates; the default bot has the plain path.
         self.path = path
@@ -214,6 +217,8 @@ class TelegramService:
         """The webhook's update, held (on disk) before it answers; read as a message by the
         drainer. Raises Busy past MAX_HELD waiting updates (nothing stored)."""
         if self._backlog >= MAX_HELD:
+            if self._metrics is not None:
+                self._metrics.refused.labels("telegram").inc()
             raise Busy(RETRY_AFTER)
         await self._holding.add(HeldUpdate(update.update_id, update.body))
         self._backlog += 1

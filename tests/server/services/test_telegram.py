@@ -745,3 +745,29 @@ async def test_each_bot_serves_its_own_brand(dsn: str, tmp_path: Path, api: BotA
         await harness.until(answered, 15)
         [sent] = [m for m in api.sent if m["text"] == "Acme here"]
         assert sent["via"] == telegram_api.OTHER_TOKEN  # the acme bot answered
+
+
+async def test_a_webhook_past_its_held_limit_answers_503_and_counts_the_refusal(
+    dsn: str, tmp_path: Path, api: BotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.services import telegram as service
+
+    # No room at all: the very first update finds the node full.
+    monkeypatch.setattr(service, "MAX_HELD", 0)
+    settings = _webhook_settings(dsn, tmp_path, api)
+    async with harness.run_server(settings) as running:
+        await _connected(running)
+        async with httpx.AsyncClient(base_url=running.base_url, timeout=30) as http:
+            refused = await http.post(
+                WEBHOOK,
+                json=message_update(1, "anyone there?", user_id=1001),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"]
+            metrics = (await http.get("/metrics")).text
+        assert 'switchboard_refused_total{channel="telegram"} 1.0' in metrics
+        # Nothing was kept: Telegram delivers the update again later.
+        assert (
+            await _count(running.services.pool, "SELECT count(*) FROM telegram_held_updates") == 0
+        )
