@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     nlu_cache_dir: Path | None = None
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
+    # A `rasa` executable on this machine (a Rasa 3 virtualenv's bin/rasa): the console's
+    # "Validate" also runs Rasa's own `rasa data validate` on the project's files.
+    rasa_command: Path | None = None
     # The embedded engine runs the project's custom actions (and a form's validate_<form>) on
     # this rasa-sdk action server (its /webhook URL), as Rasa would; unset: a conversation
     # that reaches one goes to a person.

@@ -7,6 +7,16 @@ from __future__ import annotations
 from typing import TypedDict
 
 
+class RasaProblemView(TypedDict):
+    """One thing ``rasa data validate`` said: ``level`` "error" or "warning"; ``path``
+    relative to the project (None when neither Rasa nor the files name one)."""
+
+    level: str
+    path: str | None
+    line: int | None
+    message: str
+
+
 class ProblemView(TypedDict):
     """Something wrong with (or unsupported in) the project: ``path`` is relative to the
     project folder; ``line`` is 1-based (None when the whole file or folder is meant)."""
@@ -17,12 +27,14 @@ class ProblemView(TypedDict):
 
 
 class RasaCheckView(TypedDict):
-    """Rasa's own ``rasa data validate``: ``available`` false says why in ``reason``."""
+    """Rasa's own ``rasa data validate``: ``available`` false says why in ``reason``;
+    ``problems`` are its warnings and errors, with file and line where known."""
 
     available: bool
     reason: str | None
     ok: bool | None
     output: str | None
+    problems: list[RasaProblemView]
 
 
 class ValidationView(TypedDict):

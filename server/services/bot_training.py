@@ -32,6 +32,7 @@ from nlu.embedded import TRAIN_STEPS, EmbeddedInterpreter, Model, cached, load_o
 from nlu.project import Project, ProjectError, fingerprint, load_project
 from nlu.support import still_unsupported
 from server.pipeline.bot import cache_dir
+from server.services import rasa_validate
 from server.services.bot_jobs import Job, Jobs, Kind
 from server.services.bot_trial import entities_of, flows_running, try_embedded
 from server.services.rasa_studio import RasaError, RasaStudio, project_document
@@ -62,7 +63,7 @@ CONFUSED_EXAMPLES = 30
 RASA_CLI_NEEDED = (
     "Rasa's own `rasa data validate` needs the Rasa command-line tool next to the project"
     " files; this server reaches Rasa over HTTP only (SWITCHBOARD_RASA_URL), so it is not run"
-    " here. Run `rasa data validate` where Rasa is installed."
+    " here. Set SWITCHBOARD_RASA_COMMAND to a `rasa` executable on this machine to run it."
 )
 
 
@@ -75,6 +76,8 @@ class TrainingSetup:
     rasa_url: str | None = None
     rasa_token: str | None = None
     duckling: bool = False
+    # SWITCHBOARD_RASA_COMMAND: a `rasa` executable for `rasa data validate`.
+    rasa_command: Path | None = None
 
 
 def training_setup(settings: Settings) -> TrainingSetup:
@@ -85,6 +88,7 @@ def training_setup(settings: Settings) -> TrainingSetup:
         rasa_url=settings.rasa_url,
         rasa_token=token,
         duckling=settings.duckling_url is not None,
+        rasa_command=settings.rasa_command,
     )
 
 
@@ -112,6 +116,8 @@ class BotTraining:
         # With another engine than the embedded one serving, the embedded model of the
         # files, for a sentence tried side by side (loaded when first asked).
         self._side: Model | None = None
+        # One `rasa data validate` at a time (it loads TensorFlow: seconds, a core).
+        self._rasa_validating = asyncio.Lock()
 
     @property
     def root(self) -> Path:
@@ -129,14 +135,31 @@ class BotTraining:
 
     async def validate(self) -> ValidationView:
         view = await asyncio.to_thread(check, self.root, self._setup.duckling)
-        view["rasa"] = self._rasa_check()
+        view["rasa"] = await self._rasa_check()
         return view
 
-    def _rasa_check(self) -> RasaCheckView:
-        if self._rasa is None:
-            reason = "Rasa is not configured (SWITCHBOARD_RASA_URL is unset)"
-            return {"available": False, "reason": reason, "ok": None, "output": None}
-        return {"available": False, "reason": RASA_CLI_NEEDED, "ok": None, "output": None}
+    async def _rasa_check(self) -> RasaCheckView:
+        command = self._setup.rasa_command
+        if command is None:
+            reason = RASA_CLI_NEEDED
+            if self._rasa is None:
+                reason = "Rasa is not configured (SWITCHBOARD_RASA_URL is unset)"
+            return {
+                "available": False,
+                "reason": reason,
+                "ok": None,
+                "output": None,
+                "problems": [],
+            }
+        async with self._rasa_validating:
+            run = await rasa_validate.validate(command, self.root.resolve())
+        return {
+            "available": run.ran,
+            "reason": run.reason,
+            "ok": run.ok,
+            "output": run.output,
+            "problems": run.problems,
+        }
 
     # -- train -----------------------------------------------------------------------------
 
@@ -494,7 +517,7 @@ def check(root: Path, duckling: bool) -> ValidationView:
         "intents": 0,
         "errors": [],
         "unsupported": [],
-        "rasa": {"available": False, "reason": None, "ok": None, "output": None},
+        "rasa": {"available": False, "reason": None, "ok": None, "output": None, "problems": []},
     }
     try:
         project = load_project(root)

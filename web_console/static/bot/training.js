@@ -42,7 +42,9 @@ function Validate() {
     ${data && data.errors.length ? html`<${Problems} id="bt-errors" items=${data.errors} label="Errors" />` : null}
     ${data && data.unsupported.length ? html`<details class="bt-details"><summary>${plural(data.unsupported.length, "feature")} the embedded engine does not run</summary>
       <${Problems} id="bt-unsupported" items=${data.unsupported} label="Unsupported features" /></details>` : null}
-    ${data ? html`<p class="bot-muted" id="bt-rasa-check">Rasa's <code>rasa data validate</code>: ${data.rasa.available ? (data.rasa.ok ? "passed" : "failed") : `not available. ${data.rasa.reason}`}</p>` : null}
+    ${data ? html`<p class="bot-muted" id="bt-rasa-check">Rasa's <code>rasa data validate</code>: ${data.rasa.available ? `${data.rasa.ok ? "passed" : "failed"}${data.rasa.problems.length ? `, ${plural(data.rasa.problems.length, "problem")}` : ""}.` : `not available. ${data.rasa.reason}`}</p>` : null}
+    ${data && data.rasa.problems.length ? html`<${Problems} id="bt-rasa-problems" label="What rasa data validate said"
+      items=${data.rasa.problems.map((p) => ({ ...p, message: `${p.level}: ${p.message}` }))} />` : null}
   </section>`;
 }
 
