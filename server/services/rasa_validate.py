@@ -81,7 +81,8 @@ async def validate(command: Path, root: Path, limit: float = TIMEOUT) -> RasaRun
             False, None, None, [], f"`rasa data validate` took more than {limit:.0f} s: stopped"
         )
     text = ANSI.sub("", out.decode("utf-8", "replace"))
-    problems = read_problems(text, root)
+    # Placing a message reads the project's files: off the event loop.
+    problems = await asyncio.to_thread(read_problems, text, root)
     output = text if len(text) <= OUTPUT_LIMIT else "…" + text[-OUTPUT_LIMIT:]
     return RasaRun(True, process.returncode == 0, output, problems)
 
