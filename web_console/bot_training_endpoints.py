@@ -57,15 +57,17 @@ async def validate(request: Request) -> Response:
     description: >
       `errors` is the first mistake that stops the project loading (file relative to the
       project, line, message), as `switchboard nlu train` reports it; `unsupported` lists
-      what the embedded engine does not do and what it does instead. `rasa` says whether
-      Rasa's own `rasa data validate` ran: it needs the Rasa command-line tool next to the
-      files, which a server reaching Rasa over HTTP does not have (`available` false and
-      the `reason`).
+      what the embedded engine does not do and what it does instead. `rasa` is Rasa's own
+      `rasa data validate`, run on the files when SWITCHBOARD_RASA_COMMAND names a `rasa`
+      executable (else `available` false and the `reason`; also when it could not run or
+      took over 300 s): `ok` from its exit code (warnings alone do not fail it), its
+      `output`, and its `problems` one by one with `level` (error, warning) and the file
+      and line where Rasa or the files name them.
     responses:
       200:
         description: "ok, project, fingerprint, examples, intents, errors: [{path, line,
           message}], unsupported: [{path, line, message}], rasa: {available, reason, ok,
-          output}"
+          output, problems: [{level, path, line, message}]}"
       401: {description: not logged in}
       403: {description: bot designers and admins only, or Origin not allowed}
     """
