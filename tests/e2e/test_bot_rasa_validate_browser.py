@@ -15,7 +15,8 @@ from playwright.async_api import Browser, BrowserContext, expect
 
 from server.services import demo
 from tests.e2e.axe import blocking, violations
-from tests.e2e.test_bot_training_browser import SLOW, WEATHER, press_on, project, shoot
+from tests.e2e.keys import press_on
+from tests.e2e.test_bot_training_browser import SLOW, WEATHER, project, shoot
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer, free_port, run_server, settings_for

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, expect
 
 from nlu.project import SHIPPED_PROJECT
 from server.services import demo
 from tests.e2e.axe import blocking, violations
+from tests.e2e.keys import press_on
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer, free_port, run_server, settings_for
@@ -63,11 +64,6 @@ async def studio_site(
     )
     async with run_server(settings) as running:
         yield running
-
-
-async def press_on(page: Page, selector: str) -> None:
-    await page.locator(selector).focus()
-    await page.keyboard.press("Enter")
 
 
 @pytest.mark.parametrize("width", [1280, 390])

@@ -18,6 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server.services import demo
 from tests.e2e.axe import blocking, violations
+from tests.e2e.keys import press_on
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer, customer, free_port, run_server, settings_for
@@ -57,11 +58,6 @@ async def bot_site(dsn: str, tmp_path: Path, project: Path) -> AsyncIterator[Run
     )
     async with run_server(settings) as running:
         yield running
-
-
-async def press_on(page: Page, selector: str) -> None:
-    await page.locator(selector).focus()
-    await page.keyboard.press("Enter")
 
 
 async def shoot(page: Page, selector: str, name: str) -> None:
