@@ -17,7 +17,7 @@ from playwright.async_api import Browser, BrowserContext, expect
 from nlu.project import SHIPPED_PROJECT
 from server.services import demo
 from tests.e2e.axe import blocking, violations
-from tests.e2e.keys import press_on
+from tests.e2e.bot_area import bot_area_for_axe, press_on
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer, free_port, run_server, settings_for
@@ -103,17 +103,7 @@ async def test_axe_finds_no_serious_violation_in_the_bot_area(
     admin = await person(bot_site, demo.BRAND_SLUG, "admin")
     found: list[str] = []
     for width in (1280, 390):
-        # bypass_csp: only so axe can be added to the page (tests/e2e/axe.py says why).
-        context = await browser.new_context(
-            viewport={"width": width, "height": 800 if width > 600 else 844}, bypass_csp=True
-        )
-        contexts.append(context)
-        page = await context.new_page()
-        await page.goto(f"{bot_site.base_url}/console")
-        await page.fill("input[name=email]", admin)
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("#login-form button[type=submit]")
-        await page.click("#bot-tab")
+        page = await bot_area_for_axe(browser, bot_site, admin, width, contexts)
         await expect(page.locator("#bot-intents tbody tr")).not_to_have_count(0)
         found += [f"intents@{width}: {v}" for v in blocking(await violations(page))]
         await page.locator('[data-intent="order_status"]').click()

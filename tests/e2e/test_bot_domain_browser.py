@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
 from server.services import demo
-from tests.e2e.keys import press_on
+from tests.e2e.bot_area import press_on
 from tests.e2e.test_bot_studio_browser import nlu_cache, project, studio_site
 from tests.e2e.test_bot_training_browser import shoot
 from tests.e2e.test_browser import SHOTS

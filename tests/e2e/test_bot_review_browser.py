@@ -17,6 +17,7 @@ from playwright.async_api import Browser, BrowserContext, expect
 from nlu.project import SHIPPED_PROJECT
 from server.services import demo
 from tests.e2e.axe import blocking, violations
+from tests.e2e.bot_area import bot_area_for_axe
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import console_page, contexts
 from tests.harness import RunningServer, free_port, run_server, settings_for
@@ -165,17 +166,7 @@ async def test_axe_finds_no_serious_violation_in_review_and_health(
     admin = await person(review_site, demo.BRAND_SLUG, "admin")
     found: list[str] = []
     for width in (1280, 390):
-        # bypass_csp: only so axe can be added to the page (tests/e2e/axe.py says why).
-        context = await browser.new_context(
-            viewport={"width": width, "height": 800 if width > 600 else 844}, bypass_csp=True
-        )
-        contexts.append(context)
-        page = await context.new_page()
-        await page.goto(f"{review_site.base_url}/console")
-        await page.fill("input[name=email]", admin)
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("#login-form button[type=submit]")
-        await page.click("#bot-tab")
+        page = await bot_area_for_axe(browser, review_site, admin, width, contexts)
         await page.click("#bot-show-review")
         await expect(page.locator(".review-item")).to_have_count(2)
         await page.locator(".review-item .review-open").first.click()
