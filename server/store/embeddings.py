@@ -70,14 +70,23 @@ async def save(
     conn: Conn, model: str, rows: Sequence[Pending], vectors: NDArray[np.float32]
 ) -> int:
     """Store the vectors of these messages (one row of ``vectors`` each); a message embedded
-    meanwhile (another node, the backfill) keeps its vector. Returns how many were new."""
+    meanwhile (another node, the backfill) keeps its vector. Returns how many were new.
+
+    A vector enters the search's index only once an agent answered its message in a resolved
+    conversation (migration 0037): known here for a late vector (the backfill), and set by a
+    trigger when the conversation is resolved for the rest."""
     if not rows:
         return 0
     result = await conn.fetchval(
         """WITH saved AS (
                INSERT INTO message_embeddings (message_id, conversation_id, brand_id, model,
-                                               embedding)
-               SELECT m, c, b, model, v::vector
+                                               embedding, answered)
+               SELECT u.m, u.c, u.b, u.model, u.v::vector,
+                      EXISTS (SELECT 1 FROM conversations c
+                                JOIN messages q ON q.id = u.m
+                                JOIN messages r ON r.conversation_id = c.id AND r.seq > q.seq
+                               WHERE c.id = u.c AND c.status = 'resolved'
+                                 AND r.author_kind = 'agent' AND r.text <> '')
                  FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
                       AS u(m, c, b, model, v)
                ON CONFLICT (message_id) DO NOTHING RETURNING 1)
@@ -116,7 +125,8 @@ async def similar_replies(
             """WITH near AS (
                    SELECT e.message_id, e.conversation_id, e.embedding <=> $1 AS distance
                      FROM message_embeddings e
-                    WHERE e.brand_id = $2 AND e.model = $3 AND e.conversation_id <> $4
+                    WHERE e.answered AND e.brand_id = $2 AND e.model = $3
+                      AND e.conversation_id <> $4
                     ORDER BY e.embedding <=> $1 LIMIT $5)
                SELECT r.text, n.conversation_id, m.language, 1 - n.distance AS similarity,
                       a.name AS agent_name

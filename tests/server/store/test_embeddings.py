@@ -1,0 +1,121 @@
+"""Message vectors enter the suggestions' HNSW index only once an agent answered the message
+in a resolved conversation (migration 0037), whichever comes first: the vector or the
+resolution; the search finds exactly those."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import numpy as np
+from numpy.typing import NDArray
+
+from server import store
+from server.store import embeddings
+from web_console.access import Reach
+
+MODEL = "test-model"
+
+
+async def _conversation(pool: asyncpg.Pool, name: str) -> str:
+    row = await pool.fetchrow(
+        """WITH contact AS (
+               INSERT INTO contacts (brand_id, name)
+               SELECT brand_id, $1 FROM inboxes WHERE address = 'demo-web' RETURNING id)
+           INSERT INTO conversations (brand_id, inbox_id, contact_id, channel, status)
+           SELECT i.brand_id, i.id, contact.id, 'webchat', 'assigned'
+             FROM inboxes i, contact WHERE i.address = 'demo-web' RETURNING id""",
+        name,
+    )
+    assert row is not None
+    return str(row["id"])
+
+
+async def _say(pool: asyncpg.Pool, conversation_id: str, kind: str, text: str) -> int:
+    async with pool.acquire() as conn:
+        message = await store.insert_message(
+            conn,
+            conversation_id,
+            direction="in" if kind == "customer" else "out",
+            author_kind=kind,
+            channel="webchat",
+            text=text,
+        )
+    assert message is not None
+    return int(message["id"])
+
+
+def _vector(seed: int) -> NDArray[np.float32]:
+    v = np.random.default_rng(seed).standard_normal(256).astype(np.float32)
+    return np.asarray(v / np.linalg.norm(v), dtype=np.float32)
+
+
+async def _embed(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        pending = await embeddings.pending(conn, 0, 100)
+        vectors = np.stack([_vector(p.id) for p in pending])
+        await embeddings.save(conn, MODEL, pending, vectors)
+
+
+async def _answered(pool: asyncpg.Pool) -> dict[int, bool]:
+    rows = await pool.fetch("SELECT message_id, answered FROM message_embeddings")
+    return {r["message_id"]: r["answered"] for r in rows}
+
+
+async def _resolve(pool: asyncpg.Pool, conversation_id: str) -> None:
+    await pool.execute(
+        "UPDATE conversations SET status = 'resolved' WHERE id = $1", conversation_id
+    )
+
+
+async def test_a_vector_is_searchable_once_answered_and_resolved_in_either_order(
+    pool: asyncpg.Pool,
+) -> None:
+    # Resolved before the vector is stored (the backfill, a lagging embedder).
+    early = await _conversation(pool, "early")
+    early_question = await _say(pool, early, "customer", "where is my parcel")
+    await _say(pool, early, "agent", "It left the warehouse this morning.")
+    early_thanks = await _say(pool, early, "customer", "thanks")
+    await _resolve(pool, early)
+    # Embedded while open, resolved afterwards (the common case).
+    late = await _conversation(pool, "late")
+    late_question = await _say(pool, late, "customer", "my card was refused")
+    await _say(pool, late, "agent", "Please try again; the bank's outage is over.")
+    # Answered, never resolved; and resolved, never answered by an agent.
+    open_ = await _conversation(pool, "open")
+    open_question = await _say(pool, open_, "customer", "can I change my address")
+    await _say(pool, open_, "agent", "Yes, in your account settings.")
+    bot_only = await _conversation(pool, "bot")
+    bot_question = await _say(pool, bot_only, "customer", "opening hours")
+    await _resolve(pool, bot_only)
+
+    await _embed(pool)
+    assert await _answered(pool) == {
+        early_question: True,
+        early_thanks: False,
+        late_question: False,
+        open_question: False,
+        bot_question: False,
+    }
+    await _resolve(pool, late)
+    flags = await _answered(pool)
+    assert flags[late_question] is True
+    assert [m for m, answered in flags.items() if answered] == sorted(
+        [early_question, late_question]
+    )
+
+    # The search returns the answered ones only, nearest first.
+    brand_id = await pool.fetchval("SELECT brand_id FROM conversations WHERE id = $1", late)
+    asker = await _conversation(pool, "asker")
+    async with pool.acquire() as conn:
+        found = await embeddings.similar_replies(
+            conn,
+            uuid.UUID(asker),
+            brand_id,
+            MODEL,
+            _vector(late_question),
+            Reach(True, (), (), (), str(uuid.uuid4())),
+            10,
+        )
+    assert found[0].conversation_id == late
+    assert {f.conversation_id for f in found} == {early, late}
