@@ -1,7 +1,18 @@
-"""The console's live feed: Zulip-style, each client resumes from the last event id it saw.
+"""The console's live feed: Zulip-style, each client resumes from an event id (the last one the
+server vouched for, see below).
 
-On hello the client is registered first and then replayed the stored events after its id, so
+On hello the client is registered first and then replayed the stored events it may lack, so
 nothing falls between the replay and the live stream; ids it has already been sent are skipped.
+
+Where a client resumes from (issue 21). Ids are handed out before commit, so events commit out
+of id order: resuming "after the highest id I saw" can skip one that committed later with a
+lower id. The replay therefore sends, besides the ids above the client's, the late ones below
+it (server/store/event_log.py says why that set is complete), and the server tells the client
+which ids are safe to resume from: ``welcome`` and ``checkpoint`` frames carry a
+``last_event_id`` up to which the client holds every committed event. A checkpoint is made on
+the client's ping: the ids it may lack since its last one are read from the log, those this
+node has not delivered (a publish lost with its node, Redis away) are sent first, then the
+checkpoint. A client resumes from its newest checkpoint, never from an id it saw live.
 
 Each console receives only the events of conversations its agent may see
 (``web_console.access``), filtered here on the server, never in the browser. The hub keeps
@@ -45,6 +56,13 @@ SEND_QUEUE_LIMIT = 5000
 SEEN_WINDOW = 10_000
 # How often an open socket's session is checked again (on the client's pings, every 25 s).
 SESSION_CHECK_SECONDS = 60.0
+# How often, at most, a client's ping makes a checkpoint (the console pings every 25 s).
+CHECKPOINT_SECONDS = 20.0
+# Past this many ids since its checkpoint a client gets none (its next resume replays, or
+# re-reads over REST past REPLAY_LIMIT).
+CHECKPOINT_LIMIT = 5000
+# How many ids this node remembers having delivered to its consoles (for the checkpoints).
+DELIVERED_WINDOW = 50_000
 # How many conversations' placements the hub remembers (the rest are asked again).
 PLACEMENTS_KEPT = 50_000
 # A conversation's rank in the queue; it follows the conversation.updated that moved it.
@@ -125,6 +143,14 @@ class Client:
         # The conversation the console has open, as it last said ("viewing").
         self.viewing: str | None = None
         self._closing: asyncio.Task[None] | None = None
+        # The safe cursor last given to the client (welcome, checkpoint), and when.
+        self.cursor = 0
+        self.checkpointed = time.monotonic()
+        # The hub's delivery count when the client was registered, and whether its replay
+        # went up to the newest id (not cut at REPLAY_LIMIT): what it holds of the events
+        # delivered before it came.
+        self.registered_at = 0
+        self.replayed_all = False
 
     def push(self, frame: dict[str, Any]) -> None:
         if self.closed:
@@ -184,6 +210,11 @@ class ConsoleHub:
         # Events waiting for their conversation's placement, in arrival order.
         self._waiting: deque[dict[str, Any]] = deque()
         self._resolver: asyncio.Task[None] | None = None
+        # Stored events this node has delivered to its consoles (the newest), each with its
+        # delivery's number: what a checkpoint need not read from the log.
+        self._delivered: dict[int, int] = {}
+        self._delivered_order: deque[int] = deque()
+        self._deliveries = 0
 
     @property
     def connection_count(self) -> int:
@@ -193,7 +224,9 @@ class ConsoleHub:
         """A stored event (with id) or a live typing notice, to the consoles whose agent may
         see its conversation."""
         if not self._clients:
+            # A console that connects later replays it (it committed before the replay).
             self._learn(event)
+            self._note_delivered(event.get("id"))
             return
         if not self._waiting and (self._known(event) or not event.get("conversation_id")):
             self._deliver(event)
@@ -226,8 +259,26 @@ class ConsoleHub:
             self._moved_from.pop(conversation_id, None)
         return before, now
 
+    def _note_delivered(self, event_id: int | None) -> None:
+        if event_id is None or event_id in self._delivered:
+            return
+        self._deliveries += 1
+        self._delivered[event_id] = self._deliveries
+        self._delivered_order.append(event_id)
+        if len(self._delivered_order) > DELIVERED_WINDOW:
+            self._delivered.pop(self._delivered_order.popleft(), None)
+
+    def _holds(self, client: Client, event_id: int) -> bool:
+        """Whether the client has had this stored event from this node: delivered while it
+        was registered, or before, when its whole replay came (the event had committed)."""
+        delivery = self._delivered.get(event_id)
+        if delivery is None:
+            return False
+        return client.replayed_all or delivery > client.registered_at
+
     def _deliver(self, event: dict[str, Any]) -> None:
         before, now = self._learn(event)
+        self._note_delivered(event.get("id"))
         frame = {"type": "event", **event}
         agent_view = (
             event.get("data", {}).get("agent") if not event.get("conversation_id") else None
@@ -316,6 +367,7 @@ class ConsoleHub:
             if not isinstance(hello, Hello):
                 raise _BadFrame(CLOSE_BAD_FRAME, "the first frame must be 'hello'")
             self._clients.add(client)
+            client.registered_at = self._deliveries
             self._on_presence(agent.id, True)
             writer = asyncio.create_task(client.write_loop(), name="console-writer")
             await self._replay(client, hello.last_event_id)
@@ -328,6 +380,11 @@ class ConsoleHub:
                 elif isinstance(frame, Ping):
                     if not await self._still_signed_in(ws, client):
                         raise _BadFrame(CLOSE_UNAUTHORIZED, "the session has ended; log in again")
+                    if time.monotonic() - client.checkpointed >= CHECKPOINT_SECONDS:
+                        try:
+                            await self.checkpoint(client)
+                        except Exception as exc:  # the database is away: a later ping
+                            log.warning("console checkpoint failed", error=str(exc))
                     client.push({"type": "pong"})
                 else:
                     raise _BadFrame(CLOSE_BAD_FRAME, "'hello' may only be sent once")
@@ -362,39 +419,70 @@ class ConsoleHub:
             await self._backend.viewing(client.agent, conversation_id, True)
 
     async def _replay(self, client: Client, last_event_id: int) -> None:
-        """The stored events after the client's id; past REPLAY_LIMIT, a `resync` instead:
-        re-reading the current state over REST is cheaper than a long history."""
-        after, sent = last_event_id, 0
+        """What the client may lack since its cursor (the ids above it and the late ones
+        below), up to the newest id when the replay starts: the events after that reach it
+        live, as it was registered before. Past REPLAY_LIMIT, a `resync` instead: re-reading
+        the current state over REST is cheaper than a long history."""
+        # Read first: every event committed by now has an id up to it, and once all of those
+        # are sent it is a safe cursor (server/store/event_log.py).
+        through = await self._backend.last_event_id()
+        after, sent, cursor, whole = 0, 0, through, True
         while True:
-            page = await self._backend.events_after(after, REPLAY_PAGE)
-            ids = sorted({e["conversation_id"] for e in page if e.get("conversation_id")})
-            # Where the conversations sit now: a console resuming sees what it may see now.
-            places = await self._backend.placements(ids) if ids else {}
-            for event in page:
-                where = places.get(event.get("conversation_id") or "")
-                view = None if event.get("conversation_id") else event["data"].get("agent")
-                if not _may_receive(client.agent, event, where, where, view):
-                    continue
-                frame = {"type": "event", **event}
-                if view is not None:
-                    frame = _colleague_frame(frame, view, client.agent)
-                client.push(frame)
+            page = await self._backend.events_since(last_event_id, through, after, REPLAY_PAGE)
+            await self._push_stored(client, page)
             sent += len(page)
             if len(page) < REPLAY_PAGE:
                 break
             if sent >= REPLAY_LIMIT:
-                # Where the replay stopped: a client that keeps its own log (the chaos
-                # harness) resumes from there; the console re-reads over REST.
-                client.push({"type": "resync", "replayed_through": page[-1]["id"]})
+                # Where the replay stopped, a safe cursor too: a client that keeps its own log
+                # (the chaos harness) resumes from there; the console re-reads over REST.
+                cursor, whole = page[-1]["id"], False
+                client.push({"type": "resync", "replayed_through": cursor})
                 break
             after = page[-1]["id"]
+        client.cursor, client.replayed_all = cursor, whole
+        client.checkpointed = time.monotonic()
         client.push(
             {
                 "type": "welcome",
                 "agent": {"id": client.agent.id, "name": client.agent.name},
                 "replayed_after": last_event_id,
+                # Where to resume from next time (the newest checkpoint replaces it).
+                "last_event_id": cursor,
             }
         )
+
+    async def checkpoint(self, client: Client) -> None:
+        """Tell the client a newer safe cursor: the ids it may lack since its last one are
+        read from the log; those this node has not delivered (their publish was lost, Redis
+        was away) are sent now, then the checkpoint, behind them in the client's queue."""
+        client.checkpointed = time.monotonic()
+        through = await self._backend.last_event_id()
+        ids = await self._backend.event_ids_since(client.cursor, through, CHECKPOINT_LIMIT)
+        if len(ids) >= CHECKPOINT_LIMIT:
+            return
+        missing = [i for i in ids if not self._holds(client, i)]
+        if missing:
+            found = await self._backend.events_by_id(missing)
+            log.info("console checkpoint sends events not heard live", count=len(found))
+            await self._push_stored(client, found)
+        client.cursor = through
+        client.push({"type": "checkpoint", "last_event_id": through})
+
+    async def _push_stored(self, client: Client, page: list[dict[str, Any]]) -> None:
+        """Stored events read from the log, to the client as far as it may see them."""
+        ids = sorted({e["conversation_id"] for e in page if e.get("conversation_id")})
+        # Where the conversations sit now: a console resuming sees what it may see now.
+        places = await self._backend.placements(ids) if ids else {}
+        for event in page:
+            where = places.get(event.get("conversation_id") or "")
+            view = None if event.get("conversation_id") else event["data"].get("agent")
+            if not _may_receive(client.agent, event, where, where, view):
+                continue
+            frame = {"type": "event", **event}
+            if view is not None:
+                frame = _colleague_frame(frame, view, client.agent)
+            client.push(frame)
 
 
 def _colleague_frame(frame: dict[str, Any], view: dict[str, Any], agent: Agent) -> dict[str, Any]:

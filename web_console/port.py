@@ -445,9 +445,21 @@ class ConsoleBackend(Protocol):
         Raise Unknown, BadValue or ActionRefused (the last admin)."""
         ...
 
-    async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
-        """Stored events with id > last_event_id, in id order (unfiltered: the socket
-        filters them per agent)."""
+    async def events_since(
+        self, last_event_id: int, through: int, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """What a console resuming from ``last_event_id`` may lack, up to ``through``, in id
+        order, after ``after`` (paging): the events above it and those below it that
+        committed late (server/store/event_log.py). Unfiltered: the socket filters them
+        per agent."""
+        ...
+
+    async def event_ids_since(self, last_event_id: int, through: int, limit: int) -> list[int]:
+        """The ids ``events_since`` would give, without the events (the checkpoint's check)."""
+        ...
+
+    async def events_by_id(self, ids: list[int]) -> list[dict[str, Any]]:
+        """These stored events, in id order (unfiltered)."""
         ...
 
     async def last_event_id(self) -> int:

@@ -29,7 +29,7 @@ from server.services.passwords import PasswordService
 from server.services.suggestions import COUNT, Suggestions, SuggestionsView, with_drafts
 from server.services.summaries import PanelContext, ReplyDraft, Summaries, SummaryAnswer
 from server.services.teamwork import Teamwork
-from server.store import Pool, activities, audit, context, mail, people, profiles
+from server.store import Pool, activities, audit, context, event_log, mail, people, profiles
 from server.store import labels as labels_store
 from server.store import privacy as privacy_store
 from server.store import search as search_store
@@ -619,13 +619,23 @@ class ConsoleBackendImpl:
         self._router.wake()  # new team members may take waiting conversations
         return person, changed
 
-    async def events_after(self, last_event_id: int, limit: int) -> list[dict[str, Any]]:
+    async def events_since(
+        self, last_event_id: int, through: int, after: int, limit: int
+    ) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
-            found = await store.events_after(conn, last_event_id, limit)
-        return [
-            {"id": e.id, "name": e.name, "conversation_id": e.conversation_id, "data": e.data}
-            for e in found
-        ]
+            found = await event_log.events_since(
+                conn, last_event_id, through, after=after, limit=limit
+            )
+        return [_event_frame(e) for e in found]
+
+    async def event_ids_since(self, last_event_id: int, through: int, limit: int) -> list[int]:
+        async with self._pool.acquire() as conn:
+            return await event_log.event_ids_since(conn, last_event_id, through, limit)
+
+    async def events_by_id(self, ids: list[int]) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            found = await event_log.events_by_id(conn, ids)
+        return [_event_frame(e) for e in found]
 
     async def last_event_id(self) -> int:
         async with self._pool.acquire() as conn:
@@ -646,6 +656,11 @@ class ConsoleBackendImpl:
         except Unknown:
             return  # a hint too: nobody is told of a conversation they may not see
         await self._pipeline.viewing(conversation_id, {"id": agent.id, "name": agent.name}, active)
+
+
+def _event_frame(e: Event) -> dict[str, Any]:
+    """A stored event as the console's socket sends it."""
+    return {"id": e.id, "name": e.name, "conversation_id": e.conversation_id, "data": e.data}
 
 
 def _kind(kind: str) -> Kind:

@@ -1,9 +1,40 @@
-"""The event log consoles resume from: events in id order."""
+"""The event log consoles resume from: events in id order, and what a resume may lack.
+
+Why a resume needs more than "the ids above mine" (issue 21). Event ids come from one
+sequence when the INSERT runs; transactions commit later, in their own order. Transaction A
+takes id 43, B takes 44 and commits, a console sees 44; A commits. A console that resumes
+"after 44" never gets 43. The chaos run counted it: consoles missing messages after a node
+was killed or Redis went away.
+
+The fix, and why it cannot skip. Each event row records ``tx``, its transaction, and
+``snapshot``, the snapshot its INSERT ran in (which transactions had committed by then;
+migration 0035). Take a client that holds event L and every event that had committed before
+it got L (a *safe cursor* L, below). An event E with id <= L that the client lacks committed
+after that, so after L's INSERT took its snapshot: E's transaction is not visible in L's
+snapshot (it was in progress, or got its id later, at or above the snapshot's xmax). So a
+resume from L reads the ids above L, and below it the events of transactions not visible in
+L's snapshot (``events_since``): every event the client can lack is in one of the two. The
+second part is small: the transactions in flight when L was written (those are all at or
+above the snapshot's xmin, which bounds the index scan). L's own transaction is left out: it
+committed with L. Should L's row be gone (retention), the nearest row below it serves: its
+snapshot came earlier still, so E is not visible in it either.
+
+Which cursors are safe. The client must hold, with L, every event that had committed
+before it got L. A console that saw L live may not: another node may publish an older
+event after L (its commit raced), or Redis may have dropped it. The server vouches for
+cursors that are: ``last_event_id`` of a REST read (the state read holds every committed
+event), of a replay's ``welcome`` (the replay sends every committed event up to it), of a
+``checkpoint`` (the same check while connected, web_console/hub.py), and a ``resync``'s
+``replayed_through``. A client resumes from the newest of these and merges by id.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 from uuid import UUID
+
+import asyncpg
 
 from server.events import MESSAGE_CREATED, MESSAGE_INTERPRETED, Event
 from server.payloads import EventData
@@ -15,6 +46,26 @@ from server.store.views import Conn, message_view
 # it reads now.
 BY_REFERENCE = frozenset({MESSAGE_CREATED, MESSAGE_INTERPRETED})
 
+# The ids a client that holds $1 may lack, up to $2, above $3 (a page's start): the ids above
+# $1, and below it those of transactions not visible in $1's snapshot (see the module's text),
+# but for $1's own. Two index scans (the id's and events_tx) joined, never the whole log.
+_SINCE = """
+    WITH h AS (SELECT snapshot, CASE WHEN id = $1::bigint THEN tx END AS own FROM events
+                WHERE id <= $1::bigint ORDER BY id DESC LIMIT 1)
+    SELECT {columns} FROM (
+        (SELECT id FROM events
+          WHERE tx >= pg_snapshot_xmin((SELECT snapshot FROM h))
+            AND NOT pg_visible_in_snapshot(tx, (SELECT snapshot FROM h))
+            AND tx IS DISTINCT FROM (SELECT own FROM h)
+            AND id <= $1::bigint AND id > $3::bigint)
+        UNION ALL
+        (SELECT id FROM events
+          WHERE id > greatest($1::bigint, $3::bigint) AND id <= $2::bigint
+          ORDER BY id LIMIT $4)
+        ORDER BY id LIMIT $4
+    ) AS late_or_after JOIN events USING (id) ORDER BY id
+"""
+
 
 def _stored_data(event: Event) -> EventData:
     if event.name not in BY_REFERENCE:
@@ -25,7 +76,8 @@ def _stored_data(event: Event) -> EventData:
 
 
 async def store_events(conn: Conn, events: list[Event]) -> list[Event]:
-    """Write events in the current transaction (one statement); return them with their ids."""
+    """Write events in the current transaction (one statement); return them with their ids.
+    Their ``tx`` and ``snapshot`` come from the columns' defaults (migration 0035)."""
     ids = await conn.fetch(
         """INSERT INTO events (name, conversation_id, data)
            SELECT * FROM unnest($1::text[], $2::uuid[], $3::jsonb[])
@@ -43,11 +95,45 @@ async def store_events(conn: Conn, events: list[Event]) -> list[Event]:
 
 
 async def events_after(conn: Conn, last_id: int, limit: int) -> list[Event]:
+    """The events above an id, in id order (the gap filler's read; a resume uses
+    ``events_since``, which also has the late ones)."""
     rows = await conn.fetch(
         "SELECT id, name, conversation_id, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
         last_id,
         limit,
     )
+    return await _events(conn, rows)
+
+
+async def events_since(
+    conn: Conn, last_id: int, through: int, *, after: int = 0, limit: int = 500
+) -> list[Event]:
+    """What a client holding the safe cursor ``last_id`` may lack, up to ``through``, in id
+    order: the events above it and the late ones below it. ``after`` pages (the last id of
+    the page before)."""
+    rows = await conn.fetch(
+        _SINCE.format(columns="id, name, conversation_id, data"), last_id, through, after, limit
+    )
+    return await _events(conn, rows)
+
+
+async def event_ids_since(conn: Conn, last_id: int, through: int, limit: int) -> list[int]:
+    """The ids ``events_since`` would give (at most ``limit``), without the events."""
+    rows = await conn.fetch(_SINCE.format(columns="id"), last_id, through, 0, limit)
+    return [r["id"] for r in rows]
+
+
+async def events_by_id(conn: Conn, ids: Sequence[int]) -> list[Event]:
+    """These events (those still stored), in id order."""
+    rows = await conn.fetch(
+        "SELECT id, name, conversation_id, data FROM events WHERE id = ANY($1::bigint[])"
+        " ORDER BY id",
+        list(ids),
+    )
+    return await _events(conn, rows)
+
+
+async def _events(conn: Conn, rows: Sequence[asyncpg.Record]) -> list[Event]:
     # Events stored before message.interpreted was kept by reference carry the message itself.
     referring = [r for r in rows if r["name"] in BY_REFERENCE and "message_id" in r["data"]]
     message_ids = [r["data"]["message_id"] for r in referring]
@@ -70,4 +156,5 @@ async def events_after(conn: Conn, last_id: int, limit: int) -> list[Event]:
 
 
 async def last_event_id(conn: Conn) -> int:
+    """The newest event's id: a safe cursor for a state read after it (module's text)."""
     return int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM events"))

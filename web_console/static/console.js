@@ -256,6 +256,7 @@ function connect() {
     var f = JSON.parse(ev.data);
     if (f.type === "welcome") {
       backoff = 500;
+      store.resumeFrom(f.last_event_id);
       $("live").dataset.state = "live"; $("live").textContent = "live";
       document.dispatchEvent(new CustomEvent("console:connected"));
       // The replay covers events after our last id; the list and the open transcript are
@@ -285,8 +286,12 @@ function connect() {
       else if (f.name === "typing" && f.data.author_kind === "customer") {
         $("customer-typing").textContent = f.data.active ? "Customer is typing…" : "";
       }
+    } else if (f.type === "checkpoint") {
+      // Every event up to there is here: the next resume starts from it.
+      store.resumeFrom(f.last_event_id);
     } else if (f.type === "resync") {
       // Too far behind (or the bus had a gap): re-read the list and the open transcript.
+      store.resumeFrom(f.replayed_through);
       store.readOpen(true).then(store.readAfter, function () {});
       store.readQueue();
     }

@@ -34,13 +34,17 @@ export const directory = signal({ agents: [], teams: [] });     // whom one may 
 export const clock = signal(Date.now());
 setInterval(() => { clock.value = Date.now(); }, 1000);
 
-// Where the socket resumes: the newest event applied; before the first, the oldest of the
-// first reads' last_event_id (the queue's and the open conversations' are read one after
-// the other: replaying from the older one, in order, leaves each view at its newest).
+// Where the socket resumes: the newest position the server vouched for (a welcome's or a
+// checkpoint's last_event_id, a long replay's replayed_through, a read's last_event_id), never
+// the highest id seen live: events commit out of id order, and one below it may still be on
+// its way (web_console/hub.py). Before the first, the oldest of the first reads'
+// last_event_id (the queue's and the open conversations' are read one after the other:
+// replaying from the older one, in order, leaves each view at its newest). A replay may
+// bring again what was seen live: the handlers merge by id and seq.
 let lastEventId = 0;
 let readFrom = Infinity;
 export const lastEvent = () => lastEventId || (readFrom === Infinity ? 0 : readFrom);
-export function sawEvent(id) { if (id && id > lastEventId) lastEventId = id; }
+export function resumeFrom(id) { if (id && id > lastEventId) lastEventId = id; }
 function readAt(id) {
   if (lastEventId) lastEventId = Math.max(lastEventId, id);
   else readFrom = Math.min(readFrom, id);
@@ -372,7 +376,6 @@ const HANDLERS = {
 };
 
 export function dispatch(frame) {
-  sawEvent(frame.id);
   const handler = HANDLERS[frame.name];
   if (handler) handler(frame);
 }
