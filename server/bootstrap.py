@@ -261,6 +261,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         capabilities=CAPABILITIES,
         # The bot answers from the knowledge base when no intent covers a message (issue 18).
         knowledge=Knowledge(kb, assistant.kb_policy(settings), settings.base_url),
+        overload_lag=settings.overload_lag_ms / 1000 or None,
     )
     tokens = VisitorTokens(settings.signing_key(), settings.visitor_token_ttl)
     agents = AgentStore(

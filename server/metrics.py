@@ -106,6 +106,12 @@ class Metrics:
             ["queue"],
             registry=r,
         )
+        self.loop_lag = Gauge(
+            "switchboard_event_loop_lag_seconds",
+            "How late the event loop runs what is ready, smoothed (server/pipeline/pressure.py);"
+            " past settings.overload_lag_ms new messages are refused",
+            registry=r,
+        )
         self.refused = Counter(
             "switchboard_refused_total",
             "Messages refused at capacity (not stored; the sender was told to retry later)",

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     ws_rate_per_second: float = Field(default=5.0, gt=0)
     # New web chat visitors (each a contact row) a minute from one client address.
     webchat_sessions_per_minute: int = Field(default=30, ge=1)
+    # Back-pressure on the event loop's own lateness (server/pipeline/pressure.py): past this
+    # many milliseconds, smoothed, new messages are refused and their senders retry. 0: off.
+    overload_lag_ms: int = Field(default=100, ge=0, le=60_000)
     ws_rate_burst: int = Field(default=20, ge=1)
 
     # What a customer is told, in English, when a human takes over (French has its own).

@@ -33,6 +33,7 @@ from server.payloads import ConversationView, EventData, MessageView, Named
 from server.pipeline.decide import Decider
 from server.pipeline.knowledge import Knowledge
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
+from server.pipeline.pressure import LoopLag
 from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
 from server.store import Pool, activities, csat
@@ -78,6 +79,7 @@ class Pipeline:
         router: Router | None = None,
         capabilities: Mapping[str, Capabilities] | None = None,
         knowledge: Knowledge | None = None,
+        overload_lag: float | None = None,
     ) -> None:
         self._pool = pool
         self._bus = bus
@@ -108,15 +110,22 @@ class Pipeline:
         self._retry: asyncio.Task[None] | None = None
         self._router = router
         self._in_flight = 0
+        # The event loop's own lateness (pressure.py): None, not watched (tests that drive a
+        # pipeline on a busy machine; the composition root always passes the setting's).
+        self._lag = LoopLag(overload_lag) if overload_lag else None
+        if self._lag is not None:
+            lag = self._lag
+            metrics.loop_lag.set_function(lambda: lag.lag)
         metrics.track_queue("ingest", lambda: self._in_flight)
         metrics.track_queue("route", lambda: self._routing.depth)
 
     def admit(self, channel: str) -> None:
         """Raise Busy when a new message would only wait: too many already wait for the
-        database, or the messages stored are not being understood as fast as they come.
+        database, the messages stored are not being understood as fast as they come, or the
+        event loop itself runs late (frames wait unread in the sockets: pressure.py).
         Channels call it before they store anything; what is already durable (a mail receipt,
         a held update) is never refused."""
-        if self._in_flight >= MAX_IN_FLIGHT or self._routing.depth >= MAX_UNROUTED:
+        if self.saturated:
             self._metrics.refused.labels(channel).inc()
             raise Busy(RETRY_AFTER)
 
@@ -124,7 +133,11 @@ class Pipeline:
     def saturated(self) -> bool:
         """Whether ``admit`` would refuse now (nothing counted): a channel that keeps its own
         durable backlog (held webhook updates) feeds the pipeline only while this is False."""
-        return self._in_flight >= MAX_IN_FLIGHT or self._routing.depth >= MAX_UNROUTED
+        return (
+            self._in_flight >= MAX_IN_FLIGHT
+            or self._routing.depth >= MAX_UNROUTED
+            or (self._lag is not None and self._lag.overloaded)
+        )
 
     async def ingest(self, inbound: InboundMessage) -> Stored:
         """Store a customer's message once and publish it; routing follows in the background."""
@@ -257,6 +270,8 @@ class Pipeline:
             self._retry.cancel()
         await self._routing.close()
         await self._decider.close()
+        if self._lag is not None:
+            await self._lag.close()
 
     async def _open_and_append(
         self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage

@@ -1,0 +1,59 @@
+"""How late the event loop runs what is ready: the node's own measure of overload.
+
+A node whose event loop is saturated reads frames late, and the messages wait in socket
+buffers, where no queue bound sees them: on a quiet 2-core machine, at 1,000 to 2,500
+web-chat messages a second offered, a node that stores and routes about 500 took every one
+and answered 2 to 11 s late, refusing none (bench/RESULTS.md, 2026-12-04 23:42), while its
+bounds on messages waiting for the database (256) and for routing (2,000) stayed unreached.
+A timer that asks to wake every INTERVAL and notes how late it woke sees that wait. Once the
+smoothed lateness passes the limit, ``Pipeline.admit`` refuses new messages: a refusal is a
+frame with no database work, so the loop catches up, and the senders retry in their own
+terms (the widget resends what was not acknowledged, webhooks get 503, SMTP 451). A single
+long stall (a garbage collection, a model loading) moves the average by WEIGHT of itself and
+is forgotten within a few wakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+# How often the timer asks to wake, and how much each wake's lateness moves the average.
+INTERVAL = 0.02
+WEIGHT = 0.2
+# The default limit on the smoothed lateness (settings.overload_lag_ms).
+LIMIT = 0.1
+
+
+class LoopLag:
+    """The event loop's smoothed lateness, in seconds; ``overloaded`` past ``limit``. The
+    timer starts on the first look (it needs the running loop) and stops with ``close``."""
+
+    def __init__(self, limit: float = LIMIT, interval: float = INTERVAL) -> None:
+        self.limit = limit
+        self.lag = 0.0
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def overloaded(self) -> bool:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._watch(), name="loop-lag")
+        return self.lag > self.limit
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time() + self._interval
+            await asyncio.sleep(self._interval)
+            self.lag += WEIGHT * (max(0.0, loop.time() - asked) - self.lag)
+
+
+__all__ = ["LIMIT", "LoopLag"]
