@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_compression: bool = False
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # On SIGTERM a node answers /readyz 503 this long before it stops serving, so the proxy
+    # marks it down first (HAProxy's checks: 2 failures 1 s apart); server/http/shutdown.py.
+    drain_seconds: float = Field(default=3.0, ge=0, le=300)
     # Per-connection message rate: a burst of `ws_rate_burst` then `ws_rate_per_second`.
     ws_rate_per_second: float = Field(default=5.0, gt=0)
     # New web chat visitors (each a contact row) a minute from one client address.

@@ -73,9 +73,8 @@ def serve(
     import asyncio
     import signal
 
-    import uvicorn
-
     from server import bootstrap
+    from server.http import shutdown
     from server.http.app import asgi_app, server_config
     from server.services import demo
 
@@ -95,7 +94,10 @@ def serve(
         try:
             if demo_data:
                 await demo.seed(services.pool, second_brand=True)
-            server = uvicorn.Server(server_config(asgi_app(services), settings))
+            # SIGTERM drains first: /readyz says 503 until the proxy has moved the traffic.
+            drain = shutdown.Drain(settings.drain_seconds)
+            app = shutdown.not_ready_while_draining(asgi_app(services), drain)
+            server = shutdown.DrainingServer(server_config(app, settings), drain)
             serving = asyncio.create_task(server.serve())
             # uvicorn only exposes a `started` flag, no event to await.
             while not server.started and not serving.done():  # noqa: ASYNC110
