@@ -474,13 +474,15 @@
     status.textContent = t("connecting");
     ws = new WebSocket(base.replace(/^http/, "ws") + "/ws/webchat");
     ws.onopen = function () {
-      backoff = 500;
       frame({ type: "hello", token: state.token, conversation_id: state.conversation_id || null,
               last_seq: state.last_seq || 0, history: !historyShown });
     };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
       if (f.type === "welcome") {
+        // The back-off starts again once a node has taken us (not at the socket's open: a
+        // node that opens and closes at once with 1013 "try again" must not be hammered).
+        backoff = 500;
         status.textContent = t("online");
         if (f.conversation_id !== state.conversation_id) state.last_seq = 0;
         state.conversation_id = f.conversation_id;
