@@ -32,12 +32,15 @@ def main() -> int:
     names = only or list(chosen)
     rows: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp") as root:
-        cluster = Cluster(Path(root), rasa_url=rasa.url, env=scenarios.LOAD_ENV)
+        cluster = Cluster(
+            Path(root), rasa_url=rasa.url, env=scenarios.LOAD_ENV, proxies=scenarios.proxies(size)
+        )
         with cluster.running():
             print(cluster.describe(), flush=True)
             print(
                 f"{size.customers} widgets, {size.consoles} consoles, {size.mailers} mail"
-                f" senders; one message each {size.interval:g} s",
+                f" senders, {size.telegrams} Telegram and {size.slacks} Slack users; one message"
+                f" each {size.interval:g} s; {size.idle:,} idle widgets in the storm",
                 flush=True,
             )
             for name in names:

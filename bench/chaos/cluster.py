@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bench import stand_ins
+from bench.chaos.outbound import Received, Recording, Relay
 from bench.chaos.serving import ThreadedApp
 from bench.processes import ROOT, free_port, stop
 
@@ -34,7 +35,9 @@ SECRET_KEY = "cluster-secret-key-" + "k" * 32
 NLU_CACHE = ROOT / "var" / "nlu"  # where `switchboard nlu train` keeps it too
 TELEGRAM_SECRET = "cluster-telegram-secret"
 TELEGRAM_PATH = "/channels/telegram/webhook"
-READY_TIMEOUT = 180.0
+# A node loads its models in about half a minute on two idle cores; far longer while other
+# test runs share them (seen: past 180 s at a load average of 16).
+READY_TIMEOUT = 600.0
 
 
 @dataclass
@@ -72,6 +75,16 @@ class Cluster:
     # through the proxy's webhook.
     telegram: bool = True
     telegram_api: stand_ins.Apis = field(default_factory=stand_ins.Apis)
+    # Slack's Web API stand-in (bench/stand_ins.py) and signed events through the proxy.
+    slack: bool = True
+    # Where replies go out: an SMTP relay here (outbound.Relay), the stand-ins' record.
+    relay: bool = True
+    received: Received = field(default_factory=Received)
+    # HAProxy processes sharing the proxy's ports (SO_REUSEPORT: the kernel spreads the
+    # connections). One holds the template's maxconn (two descriptors a connection, within a
+    # process's open files: 20,000 here, which root may not raise); the reconnect storm's
+    # 20,000 idle sockets need three.
+    proxies: int = 1
     nodes: list[Node] = field(default_factory=list)
     proxy_port: int = 0
     proxy_smtp_port: int = 0
@@ -80,8 +93,10 @@ class Cluster:
     dsn: str = ""
     _embedded: object | None = None
     _redis: subprocess.Popen[bytes] | None = None
-    _proxy: subprocess.Popen[bytes] | None = None
+    _proxies: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _telegram_served: ThreadedApp | None = None
+    _slack_served: ThreadedApp | None = None
+    _relay: Relay | None = None
 
     # -- the whole -------------------------------------------------------------------------
 
@@ -108,10 +123,21 @@ class Cluster:
         self.stats_port, self.redis_port = free_port(), free_port()
         self.dsn = self.database_url or self._start_postgres()
         if self.telegram:
-            # The benchmark's own stand-in (getMe, setWebhook, sendMessage), served here.
-            self._telegram_served = ThreadedApp(stand_ins._telegram(self.telegram_api))
+            # The benchmark's own stand-in (getMe, setWebhook, sendMessage), served here;
+            # every sendMessage recorded.
+            app = stand_ins._telegram(self.telegram_api)
+            recorded = Recording(app, "telegram", self.received, {"sendMessage"})
+            self._telegram_served = ThreadedApp(recorded)
             self._telegram_served.start()
             self.telegram_api.telegram_url = self._telegram_served.url
+        if self.slack:
+            recorded = Recording(stand_ins._slack(), "slack", self.received, {"chat.postMessage"})
+            self._slack_served = ThreadedApp(recorded)
+            self._slack_served.start()
+            self.telegram_api.slack_url = self._slack_served.url
+        if self.relay:
+            self._relay = Relay(self.received)
+            self._relay.start()
         self.start_redis()
         self._seed()
         self.nodes = [
@@ -122,26 +148,41 @@ class Cluster:
             self._spawn(node)
         for node in self.nodes:
             self.wait_ready(node)
-        config = self.root / "haproxy.cfg"
-        config.write_text(haproxy_config(self))
+        (self.root / "haproxy.cfg").write_text(haproxy_config(self))
+        self._proxies = [self._spawn_proxy() for _ in range(self.proxies)]
+        self._wait_port(self.proxy_port, self._proxies[0], "haproxy")
+        self.wait_proxy_ready()
+
+    def _spawn_proxy(self, *extra: str) -> subprocess.Popen[bytes]:
+        haproxy = shutil.which("haproxy") or "haproxy"
         with (self.logs / "haproxy.log").open("ab") as out:
-            self._proxy = subprocess.Popen(
-                [haproxy, "-db", "-f", str(config)],
+            return subprocess.Popen(
+                [haproxy, "-db", "-f", str(self.root / "haproxy.cfg"), *extra],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        self._wait_port(self.proxy_port, self._proxy, "haproxy")
-        self.wait_proxy_ready()
+
+    def restart_proxy(self) -> None:
+        """A hard restart of the proxy (``haproxy -st``): each new process binds the same
+        ports, then the old one ends at once, closing every connection it held. Returns once
+        the old ones have exited."""
+        old = self._proxies
+        self._proxies = [self._spawn_proxy("-st", str(proc.pid)) for proc in old]
+        for proc in old:
+            proc.wait(30)
 
     def stop(self) -> None:
-        if self._proxy is not None:
-            stop(self._proxy, grace=5)
+        for proxy in self._proxies:
+            stop(proxy, grace=5)
         for node in self.nodes:
             self.stop_node(node)
         self.stop_redis()
-        if self._telegram_served is not None:
-            self._telegram_served.stop()
+        for served in (self._telegram_served, self._slack_served):
+            if served is not None:
+                served.stop()
+        if self._relay is not None:
+            self._relay.stop()
         if self._embedded is not None:
             self._embedded.stop()  # type: ignore[attr-defined]
             self._embedded = None
@@ -167,6 +208,10 @@ class Cluster:
             f"  postgres      : {self.dsn}",
             f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}",
         ]
+        if self._relay is not None:
+            lines.append(f"  replies relay : {self._relay.url} (a stand-in: mail stops here)")
+        if self._slack_served is not None:
+            lines.append(f"  Slack events  : {self.url}/channels/slack/events (Web API stand-in)")
         lines += [f"  {n.name:13} : {n.url} (SMTP {n.smtp_port}, log {n.log})" for n in self.nodes]
         return "\n".join(lines)
 
@@ -196,6 +241,12 @@ class Cluster:
             env["SWITCHBOARD_TELEGRAM_API_URL"] = self.telegram_api.telegram_url
             env["SWITCHBOARD_TELEGRAM_WEBHOOK_URL"] = "https://chaos.example.com" + TELEGRAM_PATH
             env["SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET"] = TELEGRAM_SECRET
+        if self.slack:
+            env["SWITCHBOARD_SLACK_SIGNING_SECRET"] = stand_ins.SLACK_SIGNING_SECRET
+            env["SWITCHBOARD_SLACK_BOT_TOKEN"] = stand_ins.SLACK_TOKEN
+            env["SWITCHBOARD_SLACK_API_URL"] = self.telegram_api.slack_url + "/api/"
+        if self._relay is not None:
+            env["SWITCHBOARD_SMTP_RELAY_URL"] = self._relay.url
         return {**env, **self.env}
 
     def _spawn(self, node: Node) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from bench.chaos.traffic import Ledger
+from bench.chaos.ledger import Ledger
 
 
 @dataclass
@@ -32,6 +32,19 @@ class Figures:
     # Stored customer messages never understood and routed (no NLU result) once settled:
     # their conversations would wait for a node's restart to reach the bot or a queue.
     unrouted: int = 0
+    # Events of conversations outside a console's reach that reached it (checks.out_of_scope).
+    out_of_scope: int = 0
+    # Conversations given to a second person while the first still held them.
+    assigned_twice: int = 0
+    # People with a connected console the presence sweep marked away.
+    away: int = 0
+    # Conversations the retention rounds anonymised past those waiting (two nodes at once).
+    retention_twice: int = 0
+    # Replies to this run's messages (mail, Telegram, Slack) not received by the far side,
+    # still waiting in the outbox once settled, and received more than once.
+    out_lost: int = 0
+    out_pending: int = 0
+    out_duplicated: int = 0
     # The longest a customer waited between two acknowledgements, in seconds.
     recover_s: float = 0.0
     reconnects: int = 0
@@ -47,6 +60,12 @@ class Figures:
             or self.undelivered_widget
             or self.undelivered_console
             or self.unrouted
+            or self.out_of_scope
+            or self.assigned_twice
+            or self.away
+            or self.retention_twice
+            or self.out_lost
+            or self.out_pending
         )
 
 
@@ -68,6 +87,7 @@ async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60
         f.notes.append("lost: " + ", ".join(missing[:5]))
     f.duplicated = sum(len(ids) - 1 for ids in stored.values() if len(ids) > 1)
     ids = {m: stored[m][0] for m in acked if m in stored}
+    brand_of = await _brands(list(ids.values()), dsn)
     for n, seen in ledger.widget_seen.items():
         shown = Counter(i for i, _ in seen)
         twice = [i for i, c in shown.items() if c > 1]
@@ -85,12 +105,18 @@ async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60
                     f.to_widgets += 1
                 else:
                     f.undelivered_widget += 1
-    consoles = [Counter(seen) for seen in ledger.console_seen.values()]
-    for shown in consoles:
+    consoles = {n: Counter(seen) for n, seen in ledger.console_seen.items()}
+    for shown in consoles.values():
         f.duplicated += sum(c - 1 for c in shown.values() if c > 1)
     unseen: list[str] = []
     for mark, message_id in ids.items():
-        missed = [n for n, shown in enumerate(consoles) if message_id not in shown]
+        # Every console whose person may see the message's brand must show it.
+        missed = [
+            n
+            for n, shown in consoles.items()
+            if message_id not in shown
+            and _reaches(ledger.console_agent.get(n, ("", None))[1], brand_of.get(message_id))
+        ]
         if missed:
             f.undelivered_console += 1
             unseen.append(f"{mark} (message {message_id}, consoles {missed})")
@@ -98,6 +124,7 @@ async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60
             f.to_consoles += 1
     if unseen:
         f.notes.append("not on a console: " + ", ".join(unseen[:5]))
+        f.notes += await _miss_evidence(ledger, ids, consoles, brand_of, dsn)
     gaps = [b - a for times in ledger.ack_times.values() for a, b in itertools.pairwise(times)]
     f.recover_s = round(max(gaps, default=0.0), 1)
     f.unrouted = await _unrouted(ledger.run, dsn)
@@ -106,6 +133,70 @@ async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60
     if ledger.resyncs:
         f.notes.append(f"{ledger.resyncs} console resyncs")
     return f
+
+
+async def _miss_evidence(
+    ledger: Ledger,
+    ids: dict[str, int],
+    consoles: dict[int, Counter[int]],
+    brand_of: dict[int, str],
+    dsn: str,
+    most: int = 5,
+) -> list[str]:
+    """For the first messages a console missed: the id of their message.created event, when
+    its transaction began, and what the console's sockets resumed from around then (Unix
+    time, the id resumed after, the highest id seen, why), so a miss can be told apart: an
+    event below a resume point committed after it (ids handed out in one order, committed in
+    another), or one the harness's resume skipped."""
+    conn = await asyncpg.connect(dsn)
+    notes = []
+    try:
+        for message_id in sorted(ids.values()):
+            missed = [
+                n
+                for n, shown in consoles.items()
+                if message_id not in shown
+                and _reaches(ledger.console_agent.get(n, ("", None))[1], brand_of.get(message_id))
+            ]
+            if not missed:
+                continue
+            row = await conn.fetchrow(
+                "SELECT id, extract(epoch FROM created_at) AS began FROM events"
+                " WHERE name = 'message.created' AND data->>'message_id' = $1",
+                str(message_id),
+            )
+            event = f"event {row['id']} began {float(row['began']):.1f}" if row else "no event"
+            for n in missed[:2]:
+                near = [
+                    r
+                    for r in ledger.console_resumes.get(n, [])
+                    if row is None or abs(r[0] - float(row["began"])) < 60
+                ]
+                notes.append(f"miss: message {message_id} ({event}) console {n} sockets {near}")
+            most -= 1
+            if most == 0:
+                break
+    finally:
+        await conn.close()
+    return notes
+
+
+def _reaches(brands: frozenset[str] | None, brand: str | None) -> bool:
+    return brands is None or brand in brands
+
+
+async def _brands(message_ids: list[int], dsn: str) -> dict[int, str]:
+    """The brand (slug) of each message's conversation."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT m.id, b.slug FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " JOIN brands b ON b.id = c.brand_id WHERE m.id = ANY($1::bigint[])",
+            message_ids,
+        )
+    finally:
+        await conn.close()
+    return {r["id"]: r["slug"] for r in rows}
 
 
 async def _unrouted(run: str, dsn: str, within: float = 30.0) -> int:
@@ -156,6 +247,11 @@ HEADER = (
     "out of order",
     "recover s",
     "reconnects",
+    "out of scope",
+    "assigned twice",
+    "away",
+    "out lost",
+    "out dup",
 )
 
 
@@ -175,6 +271,11 @@ def table(rows: list[Figures]) -> str:
             f.out_of_order,
             f.recover_s,
             f.reconnects,
+            f.out_of_scope,
+            f.assigned_twice,
+            f.away,
+            f.out_lost + f.out_pending,
+            f.out_duplicated,
         )
         lines.append("| " + " | ".join(str(v) for v in values) + " |")
     for f in rows:

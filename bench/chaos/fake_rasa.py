@@ -1,10 +1,11 @@
 """A Rasa server as far as Switchboard calls it, that can be made unwell on purpose.
 
 ``/model/parse`` understands every text as a confident ``greet``; the REST channel answers
-with one bot message. ``mode`` makes it ``ok``, ``slow`` (answers after ``delay`` seconds,
-past Switchboard's 2 s timeout), ``error`` (500 on every call) or ``down`` (the listener is
-closed: connections are refused). It runs in a thread of its own, so the cluster's nodes (other
-processes) reach it whatever the caller's event loop is doing.
+with one bot message, ``Hello!`` and the customer's text. ``mode`` makes it ``ok``, ``slow``
+(answers after ``delay`` seconds, past Switchboard's 2 s timeout), ``error`` (500 on every
+call) or ``down`` (the listener is closed: connections are refused). It runs in a thread of
+its own, so the cluster's nodes (other processes) reach it whatever the caller's event loop
+is doing.
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ class FakeRasa:
                     {"text": text, "intent": intent, "entities": [], "intent_ranking": [intent]}
                 )
             if path == "/webhooks/rest/webhook":
-                return JSONResponse([{"recipient_id": body.get("sender"), "text": "Hello!"}])
+                # The customer's text (its mark) in the answer: the harness follows each
+                # reply to the channel's far side (bench/chaos/outbound.py).
+                text = f"Hello! {body.get('message', '')}"
+                return JSONResponse([{"recipient_id": body.get("sender"), "text": text}])
             return JSONResponse({})
 
         return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])

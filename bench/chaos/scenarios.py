@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,15 +17,22 @@ from dataclasses import dataclass
 import asyncpg
 import httpx
 
+from bench.chaos import checks, storm
 from bench.chaos.cluster import TELEGRAM_SECRET, Cluster
 from bench.chaos.counts import Figures, count
 from bench.chaos.fake_rasa import FakeRasa
-from bench.chaos.traffic import Ledger, Traffic
+from bench.chaos.ledger import CONSOLE_AGENTS, Ledger
+from bench.chaos.traffic import Traffic
 
 Fault = Callable[[Cluster, list[str]], Awaitable[None]]
 # The nodes' settings under the harness: every widget comes from 127.0.0.1, so the limit on
-# new visitors per address (30 a minute) would turn most of them away.
-LOAD_ENV = {"SWITCHBOARD_WEBCHAT_SESSIONS_PER_MINUTE": "100000"}
+# new visitors per address (30 a minute) would turn most of them away; a reply whose delivery
+# failed during a fault is tried again after 2 s (doubling) rather than 30, so one still
+# waiting once the scenario has settled is stuck, not waiting for its turn.
+LOAD_ENV = {
+    "SWITCHBOARD_WEBCHAT_SESSIONS_PER_MINUTE": "100000",
+    "SWITCHBOARD_DELIVERY_RETRY_SECONDS": "2",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,9 @@ class Size:
     consoles: int = 20
     mailers: int = 2
     telegrams: int = 5
+    slacks: int = 5
+    # Idle widget sockets the reconnect storm drops at once (scenario 5).
+    idle: int = 20_000
     interval: float = 2.0  # seconds between one customer's messages
     warm_up: float = 10.0
     settle: float = 15.0
@@ -44,8 +55,15 @@ class Size:
 
 
 FULL = Size()
-REDUCED = Size(customers=12, consoles=2, mailers=1, telegrams=2, interval=1.0, warm_up=4.0,
-               settle=6.0, outage=10.0, redis_outage=8.0, rasa_outage=6.0)  # fmt: skip
+REDUCED = Size(customers=12, consoles=4, mailers=1, telegrams=2, slacks=2, idle=300,
+               interval=1.0, warm_up=4.0, settle=6.0, outage=10.0, redis_outage=8.0,
+               rasa_outage=6.0)  # fmt: skip
+
+
+def proxies(size: Size) -> int:
+    """HAProxy processes enough for the storm's idle widgets and the traffic (each holds
+    the template's 9,000 connections at most: cluster.Cluster.proxies)."""
+    return max(1, math.ceil((size.idle + 2 * size.customers + 500) / 8000))
 
 
 async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
@@ -61,17 +79,50 @@ async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
         interval=size.interval,
         telegrams=size.telegrams if cluster.telegram else 0,
         telegram_secret=TELEGRAM_SECRET,
+        slacks=size.slacks if cluster.slack else 0,
     )
     notes: list[str] = []
+    logs = {n.name: (n.log, n.log.stat().st_size if n.log.exists() else 0) for n in cluster.nodes}
+    audit = await checks.audit_position(cluster.dsn)
+    aged = await checks.age_for_retention(ledger.run, cluster.dsn)
+    people = [email for email, _ in CONSOLE_AGENTS[: size.consoles]]
     await traffic.start()
     try:
         await asyncio.sleep(size.warm_up)
         await fault(cluster, notes)
         await asyncio.sleep(size.settle)
+        # Still connected, so still online: the presence sweep must not have taken anyone
+        # for gone (issue 21's Redis scenario).
+        away = await checks.not_online(people, cluster.dsn)
     finally:
         await traffic.drain()
     figures = await count(name, ledger, cluster.dsn)
     figures.notes += notes
+    figures.away = len(away)
+    if away:
+        figures.notes.append(f"marked away while connected: {', '.join(away)}")
+    figures.out_of_scope, scope_notes = await checks.out_of_scope(ledger, cluster.dsn)
+    figures.notes += scope_notes
+    figures.assigned_twice, assignment_notes = await checks.assigned_twice(ledger.run, cluster.dsn)
+    figures.notes += assignment_notes
+    for delivered in await checks.outbound(ledger.run, cluster.dsn, cluster.received):
+        figures.out_lost += delivered.lost
+        figures.out_pending += delivered.pending
+        figures.out_duplicated += delivered.duplicated
+        if delivered.replies:
+            figures.notes.append(delivered.line())
+    rounds = checks.retention_rounds(logs)
+    anonymised = await checks.anonymised_by_retention(cluster.dsn, audit)
+    figures.notes.append(
+        "retention rounds: "
+        + (", ".join(f"{node} {n}" for node, n in sorted(rounds.items())) or "none")
+        + f" ({aged} waiting, {anonymised} anonymised)"
+    )
+    # One node at a time: an aged conversation is anonymised once, by whichever node held
+    # the sweeps' lease, never counted by two.
+    if anonymised > aged:
+        figures.retention_twice = anonymised - aged
+        figures.notes.append(f"retention anonymised {anonymised} of {aged} waiting")
     figures.notes += await leases(cluster.dsn)
     return figures
 
@@ -144,15 +195,55 @@ async def rolling_restart(cluster: Cluster, notes: list[str]) -> None:
         await asyncio.sleep(2.5)
 
 
+class ReconnectStorm:
+    """Scenario 5: ``idle`` idle widget sockets held through the proxy, the proxy restarted
+    hard (every socket it held dropped at once, the traffic's too), and the widgets back with
+    their own jittered back-off (bench/chaos/storm.py); the same storm against a bare
+    websockets server first, in the same run. ``cluster`` and ``bare`` hold the outcomes."""
+
+    def __init__(self, idle: int) -> None:
+        self.idle = idle
+        self.cluster: storm.Storm | None = None
+        self.bare: storm.Storm | None = None
+
+    async def __call__(self, cluster: Cluster, notes: list[str]) -> None:
+        self.bare = await asyncio.to_thread(storm.bare_storm, self.idle)
+        crowd = storm.Crowd("switchboard", cluster.url, self.idle)
+        try:
+            # Sessions and sockets for the whole crowd first (minutes at full size).
+            await asyncio.wait_for(asyncio.to_thread(crowd.ready), 1200)
+            await _thread(cluster.restart_proxy)
+            self.cluster = await asyncio.wait_for(
+                asyncio.to_thread(crowd.storm), storm.STORM_WITHIN + 60
+            )
+        finally:
+            await _thread(crowd.close)
+        notes.append(self.describe())
+
+    def describe(self) -> str:
+        if self.cluster is None or self.bare is None:
+            return "reconnect storm: not measured"
+        c, b = self.cluster, self.bare
+        return (
+            f"reconnect storm: {c.back:,} of {c.of:,} idle widgets back in {c.seconds:.1f} s"
+            f" = {c.rate:,.0f}/s ({c.attempts:,} tries, {c.failures:,} failed); bare websockets"
+            f" {b.back:,} of {b.of:,} in {b.seconds:.1f} s = {b.rate:,.0f}/s; ratio"
+            f" {c.rate / b.rate:.2f} (target >= 0.8); 90 % back in {c.seconds_90:.1f} s"
+            f" ({c.rate_90:,.0f}/s) against {b.seconds_90:.1f} s ({b.rate_90:,.0f}/s), ratio"
+            f" {c.rate_90 / b.rate_90:.2f}"
+        )
+
+
 def catalogue(size: Size, rasa: FakeRasa) -> dict[str, tuple[str, Fault]]:
     """The scenarios by short name, in the order `make chaos` runs them (issue 21's 1, 3, 2,
-    4, 6: a node killed, Postgres, Redis, Rasa, a rolling restart)."""
+    4, 5, 6: a node killed, Postgres, Redis, Rasa, the reconnect storm, a rolling restart)."""
     return {
         "kill": ("1. kill -9 of two nodes", node_kills),
         "pg-restart": ("3. Postgres restarted", postgres_restart),
         "pg-down": (f"3. Postgres down {size.outage:g} s", postgres_down(size.outage)),
         "redis-down": (f"2. Redis down {size.redis_outage:g} s", redis_down(size.redis_outage)),
         "rasa": ("4. Rasa down, slow, errors", rasa_unwell(rasa, size.rasa_outage)),
+        "storm": (f"5. reconnect storm, {size.idle:,} idle", ReconnectStorm(size.idle)),
         "rolling": ("6. rolling restart", rolling_restart),
     }
 

@@ -3,15 +3,18 @@
 Customers are widgets as the real one behaves (channels/webchat/static): a message stays in
 the outbox, sent again with the same client id, until it is acknowledged; a dropped socket
 reconnects after a jittered back-off and resumes after the last seq it showed. Consoles resume
-after the last event id they saw. Mail goes through the proxy's SMTP port and is offered again,
-with the same Message-ID, until a 250. Each message's text carries a token (``mark``), by which
-the ledger finds it in Postgres afterwards: stored once, or lost, or duplicated.
+after the last event id they saw; each logs in as a different person (an admin, a supervisor
+of the demo brand, an agent and a supervisor of the second brand), and every fourth widget
+writes to the second brand, so what each console may see differs. Mail goes through the proxy's
+SMTP port and is offered again, with the same Message-ID, until a 250; Telegram updates and
+Slack events come signed through the proxy's webhooks and are delivered again until a 200.
+Each message's text carries a token (``mark``), by which the ledger finds it in Postgres
+afterwards: stored once, or lost, or duplicated.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import random
 import time
@@ -26,69 +29,22 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from bench import stand_ins
+from bench.chaos.consoles import Consoles
+from bench.chaos.ledger import (
+    AGENT_PASSWORD,
+    CONSOLE_AGENTS,
+    INBOXES,
+    Ledger,
+    Sent,
+    WidgetState,
+    backoff,
+)
 
-AGENT_EMAIL = "agent@demo.switchboard.test"
-AGENT_PASSWORD = "switchboard-demo"
 MAIL_TO = "support@demo.switchboard.test"
 # An unacknowledged message is offered again after this long (the widget's own timeout).
 ACK_TIMEOUT = 10.0
 TELEGRAM_PATH = "/channels/telegram/webhook"
-# How far back a console resumes (see Traffic._console).
-RESUME_MARGIN = 15.0
-
-
-def backoff(attempt: int, base: float = 0.5, cap: float = 8.0) -> float:
-    """Full jitter (the delay is uniform in [0, min(cap, base * 2^attempt)]): after a node or
-    the proxy drops thousands of sockets at once they come back spread out, not in a wave."""
-    return random.uniform(0, min(cap, base * 2**attempt))
-
-
-@dataclass
-class Sent:
-    """One message a client offered, and what became of it."""
-
-    mark: str
-    kind: str  # webchat | mail
-    sent_at: float
-    owner: int  # the customer (or mail sender) number
-    acked_at: float | None = None
-    message_id: int | None = None
-    attempts: int = 0
-
-
-@dataclass
-class WidgetState:
-    conversation: str | None = None
-    last_seq: int = 0
-
-
-@dataclass
-class Ledger:
-    """Everything the clients saw; the scenario's figures are read from it and Postgres."""
-
-    run: str
-    sent: dict[str, Sent] = field(default_factory=dict)
-    # Per widget: the message ids its stream showed, in arrival order, and their seqs.
-    widget_seen: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    # Per console: the message ids of the message.created events it received.
-    console_seen: dict[int, list[int]] = field(default_factory=dict)
-    # Per console: (when, the event id it resumed after, the highest it had seen) per socket.
-    console_resumes: dict[int, list[tuple[float, int, int]]] = field(default_factory=dict)
-    # Per customer: times of its acks (the longest gap is the time to recover it saw).
-    ack_times: dict[int, list[float]] = field(default_factory=dict)
-    refusals: dict[str, int] = field(default_factory=dict)
-    reconnects: int = 0
-    resyncs: int = 0
-    serial: int = 0
-
-    def new(self, kind: str, owner: int) -> Sent:
-        self.serial += 1
-        entry = Sent(f"cx-{self.run}-{kind}-{self.serial}", kind, time.monotonic(), owner)
-        self.sent[entry.mark] = entry
-        return entry
-
-    def refused(self, why: str) -> None:
-        self.refusals[why] = self.refusals.get(why, 0) + 1
+SLACK_PATH = "/channels/slack/events"
 
 
 @dataclass
@@ -105,28 +61,32 @@ class Traffic:
     # Telegram users whose updates come through the proxy's webhook (0: none).
     telegrams: int = 0
     telegram_secret: str = ""
+    # Slack users whose signed events come through the proxy's webhook (0: none).
+    slacks: int = 0
     interval: float = 1.0  # seconds between one customer's messages
     stop_sending: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _pending: int = 0
     _emptied: asyncio.Event = field(default_factory=asyncio.Event)
-    _welcomed: set[int] = field(default_factory=set)
-    cookie: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)
+    _consoles: Consoles | None = None
 
     @property
     def ws(self) -> str:
         return self.url.replace("http://", "ws://")
 
     async def start(self) -> None:
-        self.cookie = await self._login()
+        for email, _ in CONSOLE_AGENTS[: self.consoles]:
+            self.cookies[email] = await self._login(email)
+        consoles = self._consoles = Consoles(self.url, self.ledger, self.cookies)
         for i in range(self.consoles):
-            self._tasks.append(asyncio.create_task(self._console(i)))
+            self._tasks.append(asyncio.create_task(consoles.run(i)))
         # The consoles are there before the first message: one that read the event log's end
         # while an event with a lower id was still uncommitted would never see that event
         # (ids are handed out in one order and committed in another; see the report).
         async with asyncio.timeout(120):
-            while len(self._welcomed) < self.consoles:  # noqa: ASYNC110 (a count, not one event)
+            while len(consoles.welcomed) < self.consoles:  # noqa: ASYNC110 (a count, not one event)
                 await asyncio.sleep(0.05)
         for i in range(self.customers):
             self._tasks.append(asyncio.create_task(self._customer(i)))
@@ -134,7 +94,9 @@ class Traffic:
             self._tasks.append(asyncio.create_task(self._mailer(i)))
         for i in range(self.telegrams):
             self._tasks.append(asyncio.create_task(self._telegram(i)))
-        self._pending = self.customers + self.mailers + self.telegrams
+        for i in range(self.slacks):
+            self._tasks.append(asyncio.create_task(self._slack(i)))
+        self._pending = self.customers + self.mailers + self.telegrams + self.slacks
 
     async def drain(self, settle: float = 3.0, within: float = 180.0) -> None:
         """Stop new messages, wait until each sender's outbox is empty, then let the
@@ -143,6 +105,9 @@ class Traffic:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(within):
                 await self._emptied.wait()
+                # A console replaying a long gap (after the bus's resync) finishes first.
+                while self._consoles is not None and self._consoles.catching_up:  # noqa: ASYNC110 (a set of consoles, not one event)
+                    await asyncio.sleep(0.1)
         await asyncio.sleep(settle)
         self.finished.set()
         for task in self._tasks:
@@ -154,17 +119,24 @@ class Traffic:
         if self._pending == 0:
             self._emptied.set()
 
-    async def _login(self) -> str:
+    async def _login(self, email: str) -> str:
+        """Log in and go online (the router offers an online agent conversations, and the
+        presence sweep watches them); the session's cookie."""
         attempt = 0
         while True:
             with contextlib.suppress(httpx.HTTPError):
-                async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
+                async with httpx.AsyncClient(
+                    base_url=self.url, timeout=10, headers={"origin": self.url}
+                ) as http:
                     answer = await http.post(
-                        "/console/api/login",
-                        json={"email": AGENT_EMAIL, "password": AGENT_PASSWORD},
+                        "/console/api/login", json={"email": email, "password": AGENT_PASSWORD}
                     )
                     if answer.status_code == 200:
-                        return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+                        status = await http.post(
+                            "/console/api/me/status", json={"status": "online"}
+                        )
+                        if status.status_code < 300:
+                            return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
             attempt += 1
             await asyncio.sleep(backoff(attempt))
 
@@ -174,7 +146,7 @@ class Traffic:
         ledger = self.ledger
         seen = ledger.widget_seen.setdefault(n, [])
         acks = ledger.ack_times.setdefault(n, [])
-        token = await self._session()
+        token = await self._session(INBOXES[n % len(INBOXES)])
         # As the widget keeps it: its conversation and the last seq it showed there.
         state = WidgetState()
         outbox: Sent | None = None
@@ -251,94 +223,16 @@ class Traffic:
                     state.conversation, state.last_seq = message["conversation_id"], 0
                 state.last_seq = max(state.last_seq, seq)
 
-    async def _session(self) -> str:
+    async def _session(self, inbox: str) -> str:
         attempt = 0
         while True:
             with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                 async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
-                    answer = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+                    answer = await http.post("/api/webchat/sessions", json={"inbox": inbox})
                     if answer.status_code == 201:
                         token: str = answer.json()["token"]
                         return token
                     self.ledger.refused(f"session {answer.status_code}")
-            attempt += 1
-            await asyncio.sleep(backoff(attempt))
-
-    # -- a console ---------------------------------------------------------------------------
-
-    async def _console(self, n: int) -> None:
-        seen = self.ledger.console_seen.setdefault(n, [])
-        shown: set[int] = set()
-        # From the event log's end when it loads, as the console does; then as below.
-        last_event = floor = await self._last_event_id()
-        # (when, the highest id seen by then): events reach a console out of id order (ids
-        # are handed out in one order and committed in another, and each node publishes its
-        # own), so an event below the highest id seen may still be on its way when the socket
-        # drops. Resuming from the highest id seen RESUME_MARGIN earlier, and merging by id,
-        # catches those; resuming from the highest id seen does not (see the report).
-        marks: collections.deque[tuple[float, int]] = collections.deque()
-        replayed_through: int | None = None
-        attempt = 0
-        while True:
-            settled = time.monotonic() - RESUME_MARGIN
-            while len(marks) > 1 and marks[1][0] <= settled:
-                floor = marks.popleft()[1]
-            if replayed_through is not None:  # a replay stopped at its limit: go on from there
-                resume, replayed_through = replayed_through, None
-            elif marks and marks[0][0] <= settled:
-                resume = marks[0][1]
-            else:
-                resume = floor
-            try:
-                async with connect(
-                    f"{self.ws}/console/ws",
-                    additional_headers={"cookie": self.cookie},
-                    open_timeout=10,
-                    max_size=None,
-                ) as ws:
-                    await ws.send(_text({"type": "hello", "last_event_id": resume}))
-                    self.ledger.console_resumes.setdefault(n, []).append(
-                        (round(time.monotonic(), 1), resume, last_event)
-                    )
-                    async for raw in ws:
-                        frame = orjson.loads(raw)
-                        if frame.get("type") == "welcome":
-                            attempt = 0
-                            self._welcomed.add(n)
-                        elif frame.get("type") == "resync":
-                            # The bus had a gap, or the replay was long: catch up from the
-                            # event log (the console's own answer re-reads over REST).
-                            self.ledger.resyncs += 1
-                            replayed_through = frame.get("replayed_through")
-                            break
-                        elif frame.get("type") == "event":
-                            event_id = int(frame.get("id") or 0)
-                            if event_id > last_event:
-                                last_event = event_id
-                                marks.append((time.monotonic(), event_id))
-                            if frame.get("name") == "message.created":
-                                message_id = int(frame["data"]["message"]["id"])
-                                # A replay may show again what was seen live: the console
-                                # merges by id, and so does this.
-                                if message_id not in shown:
-                                    shown.add(message_id)
-                                    seen.append(message_id)
-            except (OSError, TimeoutError, WebSocketException, ValueError):
-                pass
-            self.ledger.reconnects += 1
-            attempt += 1
-            await asyncio.sleep(backoff(attempt))
-
-    async def _last_event_id(self) -> int:
-        attempt = 0
-        while True:
-            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
-                async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
-                    answer = await http.get(
-                        "/console/api/conversations", headers={"cookie": self.cookie}
-                    )
-                    if answer.status_code == 200:
-                        return int(answer.json()["last_event_id"])
             attempt += 1
             await asyncio.sleep(backoff(attempt))
 
@@ -412,6 +306,52 @@ class Traffic:
                             entry.acked_at = time.monotonic()
                             break
                         self.ledger.refused(f"telegram {answer.status_code}")
+                        with contextlib.suppress(ValueError):
+                            wait = float(answer.headers.get("retry-after", ""))
+                    attempt += 1
+                    await asyncio.sleep(wait if wait is not None else backoff(attempt, 1.0))
+                await asyncio.sleep(self.interval * 2)
+
+    # -- a Slack user --------------------------------------------------------------------------
+
+    async def _slack(self, n: int) -> None:
+        """Slack's side: a signed event is delivered again (same event_id, with
+        X-Slack-Retry-Num) until a 200, after the Retry-After a 503 gives."""
+        done = False
+        async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:
+            while True:
+                if self.stop_sending.is_set():
+                    if not done:
+                        done = True
+                        self._sender_done()
+                    await self.finished.wait()
+                    return
+                entry = self.ledger.new("slack", n)
+                serial = self.ledger.serial
+                event = stand_ins.slack_event(serial, entry.mark, f"U{7000 + n}")
+                # This run's own ids: Slack's event_id and the message's ts are each kept
+                # once, so another run reusing them would be taken for a redelivery.
+                event["event_id"] = f"Ev{self.ledger.run}{serial:08d}"
+                ts = f"{1700000000 + int(self.ledger.run, 16) % 10**8}.{serial:06d}"
+                event["event"]["ts"] = event["event"]["event_ts"] = ts
+                body = orjson.dumps(event)
+                attempt = 0
+                while True:
+                    entry.attempts += 1
+                    headers = stand_ins.slack_signed(body)
+                    if attempt:
+                        headers["X-Slack-Retry-Num"] = str(attempt)
+                        headers["X-Slack-Retry-Reason"] = "http_error"
+                    wait = None
+                    try:
+                        answer = await http.post(SLACK_PATH, content=body, headers=headers)
+                    except httpx.HTTPError:
+                        self.ledger.refused("slack dropped")
+                    else:
+                        if answer.status_code == 200:
+                            entry.acked_at = time.monotonic()
+                            break
+                        self.ledger.refused(f"slack {answer.status_code}")
                         with contextlib.suppress(ValueError):
                             wait = float(answer.headers.get("retry-after", ""))
                     attempt += 1

@@ -1,0 +1,375 @@
+"""Scenario 5, the reconnect storm: thousands of idle widget sockets dropped at once, and how
+fast they come back, against a bare ``websockets`` server driven by the same client code.
+
+What drops them is what operators meet: a hard restart of the proxy (``haproxy -st``, the new
+process takes the listening port and the old one ends at once, closing every connection it
+held; a configuration change applied by a restart, or the proxy's host failing over, look the
+same to the widgets). The baseline is dropped the same way: new bare servers take the port
+(SO_REUSEPORT) and the old ones are killed.
+
+The idle sockets live in processes of their own (``python -m bench.chaos.storm clients``), so
+their handshakes do not slow the counted traffic's event loop, and the same code drives the
+cluster and the baseline: connect, ``hello``, wait for ``welcome``; when the socket closes, the
+widget's own back-off (channels/webchat/static/widget.js: a delay uniform in [0, 0.5 s], doubled
+on each failure up to 15 s, reset once a socket opens), and again. The rate is the sockets back
+divided by the time from the first close any of them saw to the last ``welcome``.
+
+Lines on stdout: ``ready N`` once every socket is open and greeted, then, after the drop,
+``storm back=N of=M first=T0 last=T1 attempts=A failures=F`` once every one is back (or the
+wait is over; T0 the first close, T1 the last welcome, on the machine's monotonic clock). The
+process holds the sockets until its stdin closes. A process may open 20,000 files here, so the
+crowd and the bare server are spread over processes of SOCKETS_PER_PROCESS sockets each (the
+bare servers share their port, as the proxy's processes do; cluster.Cluster.proxies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+import uvloop
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+# Sockets opened (and sessions created) at once while the idle crowd is built, before the drop.
+CONCURRENCY = 200
+# The longest the storm may take before the clients report what came back.
+STORM_WITHIN = 300.0
+# Sockets one process holds: a process may open 20,000 files here (root may not raise it).
+SOCKETS_PER_PROCESS = 7000
+INBOX = "demo-web"
+
+
+def widget_delay(failures: int) -> float:
+    """The widget's wait before its next try: uniform in [0, backoff], backoff 0.5 s doubled
+    after each try that did not open, up to 15 s (widget.js ``again``)."""
+    return random.uniform(0, min(15.0, 0.5 * 2**failures))
+
+
+def raise_file_limit(wanted: int) -> None:
+    """Room for ``wanted`` descriptors (root may raise the hard limit too)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(wanted, hard), max(wanted, hard)))
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+@dataclass
+class Sockets:
+    """One process's idle sockets, and when each was dropped and came back."""
+
+    ws_url: str
+    tokens: list[str | None]
+    opened: int = 0
+    back: int = 0
+    first_close: float | None = None
+    last_welcome: float = 0.0
+    # When each socket was greeted again (monotonic seconds).
+    welcomes: list[float] = field(default_factory=list)
+    attempts: int = 0
+    failures: int = 0
+    all_open: asyncio.Event = field(default_factory=asyncio.Event)
+    all_back: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def widget(self, token: str | None, gate: asyncio.Semaphore) -> None:
+        failures = 0
+        closes = 0
+        first = True
+        hello = orjson.dumps({"type": "hello", "token": token}).decode()
+        while True:
+            try:
+                if first:
+                    async with gate:
+                        ws = await self._greeted(hello)
+                else:
+                    self.attempts += 1
+                    ws = await self._greeted(hello)
+            except (OSError, TimeoutError, WebSocketException, ValueError):
+                if not first:  # the tries after the drop are what the storm counts
+                    self.failures += 1
+                await asyncio.sleep(widget_delay(failures))
+                failures += 1
+                continue
+            failures = 0
+            if first:
+                first = False
+                self.opened += 1
+                if self.opened == len(self.tokens):
+                    self.all_open.set()
+            elif closes == 1:
+                self.back += 1
+                self.last_welcome = time.monotonic()
+                self.welcomes.append(self.last_welcome)
+                if self.back == len(self.tokens):
+                    self.all_back.set()
+            try:
+                await ws.wait_closed()
+            finally:
+                closes += 1
+                now = time.monotonic()
+                if self.first_close is None:
+                    self.first_close = now
+            await asyncio.sleep(widget_delay(0))
+            failures = 1
+
+    async def _greeted(self, hello: str) -> ClientConnection:
+        ws = await connect(self.ws_url, open_timeout=30, ping_interval=None, max_size=None)
+        try:
+            await ws.send(hello)
+            frame = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
+            if frame.get("type") != "welcome":
+                raise ValueError(f"not welcomed: {frame}")
+        except BaseException:
+            await ws.close()
+            raise
+        return ws
+
+
+async def _sessions(base: str, count: int) -> list[str | None]:
+    gate = asyncio.Semaphore(CONCURRENCY)
+    # A pooled connection is dropped before the server's keep-alive (uvicorn: 5 s) ends it.
+    limits = httpx.Limits(max_connections=CONCURRENCY, keepalive_expiry=2.0)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+
+        async def one() -> str:
+            while True:
+                async with gate:
+                    with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                        answer = await http.post("/api/webchat/sessions", json={"inbox": INBOX})
+                        if answer.status_code == 201:
+                            token: str = answer.json()["token"]
+                            return token
+                await asyncio.sleep(random.uniform(0, 1))
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def clients(kind: str, base: str, count: int) -> None:
+    raise_file_limit(count + 1024)
+    loop = asyncio.get_running_loop()
+    if kind == "switchboard":
+        tokens = await _sessions(base, count)
+        ws_url = base.replace("http://", "ws://") + "/ws/webchat"
+    else:
+        tokens = [None] * count
+        ws_url = base.replace("http://", "ws://")
+    crowd = Sockets(ws_url, tokens)
+    gate = asyncio.Semaphore(CONCURRENCY)
+    tasks = [asyncio.create_task(crowd.widget(t, gate)) for t in tokens]
+    await crowd.all_open.wait()
+    print(f"ready {crowd.opened}", flush=True)
+    while crowd.first_close is None:  # noqa: ASYNC110 (set by whichever socket closes first)
+        await asyncio.sleep(0.01)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(STORM_WITHIN):
+            await crowd.all_back.wait()
+    # Monotonic clock readings: the same clock in every process of this machine.
+    print(
+        f"storm back={crowd.back} of={count} first={crowd.first_close:.6f}"
+        f" last={crowd.last_welcome:.6f} attempts={crowd.attempts} failures={crowd.failures}"
+        f" times={','.join(f'{t:.4f}' for t in crowd.welcomes)}",
+        flush=True,
+    )
+    await loop.run_in_executor(None, sys.stdin.read)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def bare_server(port: int) -> None:
+    """The baseline: a bare websockets server that answers ``hello`` as Switchboard's web chat
+    does (a ``welcome``), and holds the socket; same library, event loop, heartbeat and (no)
+    compression as the nodes' sockets."""
+    raise_file_limit(SOCKETS_PER_PROCESS * 2 + 1024)
+    welcome = orjson.dumps(
+        {"type": "welcome", "visitor_id": "bare", "conversation_id": None, "resume_after": 0}
+    ).decode()
+
+    async def greet(ws: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for _ in ws:
+                await ws.send(welcome)
+
+    async with serve(
+        greet, "127.0.0.1", port, reuse_port=True, max_size=64 * 1024, ping_interval=20,
+        compression=None, backlog=2048,
+    ):  # fmt: skip
+        print(f"port {port}", flush=True)
+        await asyncio.Future()
+
+
+# -- the harness's side -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Storm:
+    """One storm's outcome: ``back`` of ``of`` sockets greeted again, ``seconds`` from the first
+    close any saw to the last welcome; tries made after the drop, and those that failed."""
+
+    back: int
+    of: int
+    seconds: float
+    attempts: int
+    failures: int
+    # Seconds from the first close until 90 % of the sockets were greeted again: the rate
+    # without the last stragglers (a SYN dropped from a full backlog waits 1 s, then 3).
+    seconds_90: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.back / max(self.seconds, 1e-6)
+
+    @property
+    def rate_90(self) -> float:
+        return 0.9 * self.of / max(self.seconds_90, 1e-6)
+
+    @classmethod
+    def of_lines(cls, lines: list[str]) -> Storm:
+        """The whole storm from each client process's ``storm`` line."""
+        parts = [dict(re.findall(r"(\w+)=([0-9.]+)\b", line)) for line in lines]
+        times = sorted(
+            float(t) for line in lines for t in line.split("times=")[-1].split(",") if t.strip()
+        )
+        back = sum(int(p["back"]) for p in parts)
+        first = min(float(p["first"]) for p in parts)
+        last = max(float(p["last"]) for p in parts if int(p["back"])) if back else first
+        return cls(
+            back,
+            sum(int(p["of"]) for p in parts),
+            last - first,
+            sum(int(p["attempts"]) for p in parts),
+            sum(int(p["failures"]) for p in parts),
+            _ninety(times, sum(int(p["of"]) for p in parts)) - first,
+        )
+
+
+def _ninety(times: list[float], of: int) -> float:
+    """When 90 % of ``of`` sockets were back (the last time if fewer came back)."""
+    if not times:
+        return 0.0
+    return times[min(len(times), math.ceil(0.9 * of)) - 1]
+
+
+def processes_for(count: int) -> int:
+    """Processes to hold ``count`` sockets, each well within a process's open files."""
+    return max(1, math.ceil(count / SOCKETS_PER_PROCESS))
+
+
+class Process:
+    """A child of this module (idle clients, or a bare server), read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        from bench.processes import ROOT
+
+        self.what = args[0]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.chaos.storm", *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def line(self, prefix: str) -> str:
+        """The next line starting with ``prefix`` (blocking); the child ending first is an
+        error. Callers with a deadline run it in a thread and ``close()`` past it."""
+        assert self.proc.stdout is not None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the storm's {self.what} ended before '{prefix}'")
+            if line.startswith(prefix):
+                return line.strip()
+
+    def close(self) -> None:
+        from bench.processes import stop
+
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        stop(self.proc, grace=30)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+class Crowd:
+    """``count`` idle widgets against ``url`` (``kind``: switchboard or bare), spread over
+    processes; blocking calls, for a thread."""
+
+    def __init__(self, kind: str, url: str, count: int) -> None:
+        n = processes_for(count)
+        shares = [count // n + (1 if i < count % n else 0) for i in range(n)]
+        self.children = [Process("clients", kind, url, str(share)) for share in shares]
+
+    def ready(self) -> None:
+        for child in self.children:
+            child.line("ready")
+
+    def storm(self) -> Storm:
+        return Storm.of_lines([child.line("storm") for child in self.children])
+
+    def close(self) -> None:
+        for child in self.children:
+            child.close()
+
+
+def bare_storm(count: int) -> Storm:
+    """The baseline, blocking: ``count`` sockets held by bare servers (as many processes as
+    the crowd's, sharing one port), each replaced (a new one takes the port, the old one is
+    killed), and the same clients' storm."""
+    from bench.processes import free_port
+
+    port = free_port()
+    n = processes_for(count)
+    servers = [Process("bare", str(port)) for _ in range(n)]
+    crowd: Crowd | None = None
+    try:
+        for server in servers:
+            server.line("port")
+        crowd = Crowd("bare", f"http://127.0.0.1:{port}", count)
+        crowd.ready()
+        fresh = [Process("bare", str(port)) for _ in range(n)]
+        for server in fresh:
+            server.line("port")
+        old, servers = servers, servers + fresh
+        for server in old:
+            server.kill()
+        return crowd.storm()
+    finally:
+        if crowd is not None:
+            crowd.close()
+        for server in servers:
+            server.close()
+
+
+def main() -> None:
+    if sys.argv[1] == "clients":
+        uvloop.run(clients(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    elif sys.argv[1] == "bare":
+        uvloop.run(bare_server(int(sys.argv[2])))
+    else:
+        raise SystemExit("usage: python -m bench.chaos.storm clients KIND URL N | bare PORT")
+
+
+if __name__ == "__main__":
+    main()
