@@ -16,6 +16,12 @@ mail reaches the console instead of a backlog growing behind a 250 (the bench's 
 measured p99 8.7 s to the console when acceptance outran parsing and routing). Receipts are
 processed RECEIPT_WORKERS at a time (threading and storing wait on Postgres); parsing alone
 is limited to the parser pool's workers.
+
+What one mail costs the database (bench/mail.py counts it): the raw mails of the sessions
+that reach DATA together are stored by one multi-row INSERT and one commit (a group commit,
+server/store/group_commit.py), each already claimed by this node, which parses it from
+memory (no claim, no reading the raw mail back); receipts are settled together the same way
+once their messages are stored.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -36,7 +43,8 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
-from server.store import Pool, deliveries, event_log, mail
+from server.store import Conn, DatabaseError, Pool, deliveries, event_log, mail
+from server.store.group_commit import GroupCommit
 from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
@@ -59,6 +67,47 @@ ROOM_SECONDS = 10.0
 # How long a sender is asked to wait when the parsers are a whole queue behind (SMTP 451;
 # real senders retry on their own schedule, minutes later).
 RETRY_AFTER = 60.0
+# Statements storing raw mails at once, and settling receipts: each is a batch of whatever
+# came together, on a connection of its own while a burst lasts.
+RECEIPT_WRITERS = 2
+SETTLE_WRITERS = 1
+
+
+@dataclass(eq=False, slots=True)
+class _Arrival:
+    """A raw mail handed to the batch writer, and what became of it."""
+
+    arrival: mail.Arrival
+    receipt_id: int = 0
+    error: DatabaseError | None = None
+
+
+async def _store_arrivals(conn: Conn, batch: list[_Arrival]) -> None:
+    try:
+        ids = await mail.add_receipts(conn, [a.arrival for a in batch])
+    except DatabaseError:
+        if len(batch) == 1:
+            raise
+        # A mail the database refuses (a NUL in its envelope, say) must not fail those that
+        # came with it: each alone, and only the refused ones are answered 451.
+        for one in batch:
+            try:
+                one.receipt_id = (await mail.add_receipts(conn, [one.arrival]))[0]
+            except DatabaseError as exc:
+                one.error = exc
+        return
+    for one, receipt_id in zip(batch, ids, strict=True):
+        one.receipt_id = receipt_id
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A receipt to process: ``receipt`` when this node stored (and claimed) it and has its
+    raw mail in memory; None when it is to be claimed from Postgres first."""
+
+    receipt_id: int
+    steal: bool = False
+    receipt: mail.Receipt | None = None
 
 
 class Mailroom:
@@ -79,9 +128,10 @@ class Mailroom:
         self._parser = parser
         self._inboxes: dict[str, dict[str, Any]] = {}
         self._inboxes_until = 0.0
-        # Receipt ids, not raw mail: a worker loads a receipt only when a parser is free.
-        # Past the queue, receipts wait in Postgres ('received') for the periodic sweep.
-        self._work: WorkQueue[tuple[int, bool]] = WorkQueue(
+        # Receipts this node just stored come with their raw mail (MAX_PENDING of them at
+        # most); others (the sweep's, an admin's retry) are ids, loaded when a worker takes
+        # them. Past the queue, receipts wait in Postgres ('received') for the periodic sweep.
+        self._work: WorkQueue[_Job] = WorkQueue(
             "mail-receipt",
             self._process_item,
             workers=max(RECEIPT_WORKERS, parser.workers),
@@ -93,6 +143,12 @@ class Mailroom:
         self._pending: set[int] = set()
         self._taken = 0
         self._room = asyncio.Condition()
+        self._arrivals: GroupCommit[_Arrival] = GroupCommit(
+            pool, _store_arrivals, writers=RECEIPT_WRITERS
+        )
+        self._settlements: GroupCommit[mail.Settlement] = GroupCommit(
+            pool, mail.settle_receipts, writers=SETTLE_WRITERS
+        )
         metrics.track_queue("mail", lambda: self._work.depth)
         metrics.track_queue("mail-pending", lambda: self._taken)
 
@@ -116,18 +172,25 @@ class Mailroom:
             # The parsers are this far behind: the sender keeps the mail a while (451).
             self._metrics.refused.labels("email").inc()
             raise Busy(RETRY_AFTER)
+        arrival = _Arrival(mail.Arrival(peer, mail_from, rcpt_tos, raw))
         try:
-            async with self._pool.acquire() as conn:
-                receipt_id = await mail.add_receipt(conn, peer, mail_from, rcpt_tos, raw)
+            await self._arrivals.add(arrival)
+            if arrival.error is not None:
+                raise arrival.error
         except BaseException:
             await asyncio.shield(self._free_place())
             raise
+        receipt_id = arrival.receipt_id
         self._metrics.mail_received.inc()
         self._pending.add(receipt_id)
-        if not self._work.offer((receipt_id, False)):
+        receipt = mail.Receipt(receipt_id, mail_from[:500], list(rcpt_tos), raw, 1, None)
+        if not self._work.offer(_Job(receipt_id, receipt=receipt)):
             # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place.
             self._pending.discard(receipt_id)
             await self._free_place()
+            with contextlib.suppress(Exception):
+                async with self._pool.acquire() as conn:
+                    await mail.release_claim(conn, receipt_id)
         return receipt_id
 
     async def _free_place(self) -> None:
@@ -159,6 +222,8 @@ class Mailroom:
         if self._sweeper is not None:
             self._sweeper.cancel()
         await self._work.close()
+        await self._arrivals.close()
+        await self._settlements.close()
         self._parser.close()
 
     def process_soon(self, receipt_id: int) -> None:
@@ -166,15 +231,19 @@ class Mailroom:
         self._spawn(receipt_id)
 
     def _spawn(self, receipt_id: int, *, steal: bool = False) -> None:
-        self._work.offer((receipt_id, steal))
+        self._work.offer(_Job(receipt_id, steal))
 
-    async def _process_item(self, item: tuple[int, bool]) -> None:
+    async def _process_item(self, job: _Job) -> None:
         try:
-            await self._process(*item)
+            await self._process(job)
         finally:
-            if item[0] in self._pending:
-                self._pending.discard(item[0])
-                await self._free_place()
+            await self._reached(job.receipt_id)
+
+    async def _reached(self, receipt_id: int) -> None:
+        """The receipt's mail is in the console (or never will be): its place is free."""
+        if receipt_id in self._pending:
+            self._pending.discard(receipt_id)
+            await self._free_place()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -184,10 +253,13 @@ class Mailroom:
             except Exception:
                 log.exception("mail receipt sweep failed")
 
-    async def _process(self, receipt_id: int, steal: bool) -> None:
+    async def _process(self, job: _Job) -> None:
+        receipt_id = job.receipt_id
         try:
-            async with self._pool.acquire() as conn:
-                receipt = await mail.claim_receipt(conn, receipt_id, steal=steal)
+            receipt = job.receipt
+            if receipt is None:
+                async with self._pool.acquire() as conn:
+                    receipt = await mail.claim_receipt(conn, receipt_id, steal=job.steal)
             if receipt is None:
                 return  # done already, or another node has it
             if receipt.attempts > mail.MAX_ATTEMPTS:
@@ -299,10 +371,11 @@ class Mailroom:
             )
             conversation_id = conversation_id or stored.message["conversation_id"]
             duplicate = duplicate and stored.duplicate
+        # In the console now: the next DATA need not wait for the receipt's settling.
+        await self._reached(receipt_id)
         state = "duplicate" if duplicate else "stored"
-        async with self._pool.acquire() as conn:
-            await mail.settle_receipt(
-                conn,
+        await self._settlements.add(
+            mail.Settlement(
                 receipt_id,
                 state,
                 f"automated: {parsed.automated}" if parsed.automated else None,
@@ -310,18 +383,21 @@ class Mailroom:
                 subject=parsed.subject,
                 conversation_id=conversation_id,
             )
+        )
         self._metrics.mail_processed.labels(state).inc()
 
     async def _thread(self, inbox: dict[str, Any], token: str | None, parsed: ParsedMail) -> str:
         """The thread key: the conversation the mail answers, else a new thread of its own."""
         sender = parsed.from_address
+        # In-Reply-To names the parent; References the thread, newest first.
+        ids = list(dict.fromkeys([*parsed.in_reply_to, *parsed.references]))
+        if not token and not ids:
+            return parsed.message_id  # a new thread: nothing to look up
         async with self._pool.acquire() as conn:
             found = None
             if token:
                 found = await mail.thread_by_token(conn, inbox["id"], token, sender)
             if found is None:
-                # In-Reply-To names the parent; References the thread, newest first.
-                ids = list(dict.fromkeys([*parsed.in_reply_to, *parsed.references]))
                 found = await mail.thread_by_message_ids(conn, inbox["id"], ids, sender)
         return found.thread_key if found is not None else parsed.message_id
 

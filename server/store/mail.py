@@ -25,18 +25,50 @@ class Receipt:
     last_failure: str | None
 
 
-async def add_receipt(
-    conn: Conn, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes
-) -> int:
-    value = await conn.fetchval(
-        "INSERT INTO mail_receipts (peer, mail_from, rcpt_tos, raw) VALUES ($1, $2, $3, $4)"
-        " RETURNING id",
-        peer[:200],
-        mail_from[:500],
-        rcpt_tos,
-        raw,
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A raw mail as an SMTP session hands it over, to be stored before its 250."""
+
+    peer: str
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+
+async def add_receipts(conn: Conn, arrivals: list[Arrival]) -> list[int]:
+    """Store raw mails in one statement, each already claimed by the caller (as
+    ``claim_receipt`` would: its first attempt), so the node that accepted them parses them
+    from memory without reading them back. Returns their ids, in order. Not in a transaction
+    of the caller's: committed (durably) when this returns."""
+    rows = await conn.fetch(
+        """WITH arrived AS MATERIALIZED (
+               SELECT nextval(pg_get_serial_sequence('mail_receipts', 'id')) AS id, u.*
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
+                      WITH ORDINALITY AS u(peer, mail_from, rcpt_tos, raw, n)),
+           stored AS (
+               INSERT INTO mail_receipts (id, peer, mail_from, rcpt_tos, raw, attempts,
+                                          claimed_until)
+               SELECT id, peer, mail_from, string_to_array(rcpt_tos, E'\\n'), raw, 1,
+                      now() + make_interval(secs => $5)
+                 FROM arrived)
+           SELECT id FROM arrived ORDER BY n""",
+        [a.peer[:200] for a in arrivals],
+        [a.mail_from[:500] for a in arrivals],
+        ["\n".join(a.rcpt_tos) for a in arrivals],
+        [a.raw for a in arrivals],
+        CLAIM_SECONDS,
     )
-    return int(value)
+    return [int(r["id"]) for r in rows]
+
+
+async def release_claim(conn: Conn, receipt_id: int) -> None:
+    """A receipt stored claimed that this node will not parse after all: the next sweep
+    takes it (its attempt is not counted)."""
+    await conn.execute(
+        "UPDATE mail_receipts SET claimed_until = NULL, attempts = greatest(attempts - 1, 0)"
+        " WHERE id = $1 AND state = 'received'",
+        receipt_id,
+    )
 
 
 async def claim_receipt(conn: Conn, receipt_id: int, *, steal: bool = False) -> Receipt | None:
@@ -97,6 +129,38 @@ async def settle_receipt(
         message_id,
         subject[:500] if subject else None,
         UUID(conversation_id) if conversation_id else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What became of a receipt (see ``settle_receipt``)."""
+
+    receipt_id: int
+    state: str
+    reason: str | None = None
+    message_id: str | None = None
+    subject: str | None = None
+    conversation_id: str | None = None
+
+
+async def settle_receipts(conn: Conn, settled: list[Settlement]) -> None:
+    """``settle_receipt`` for several receipts in one statement."""
+    await conn.execute(
+        """UPDATE mail_receipts r
+              SET state = u.state, reason = u.reason, message_id = u.message_id,
+                  subject = u.subject, conversation_id = u.conversation_id,
+                  processed_at = now(), claimed_until = NULL
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::uuid[]) AS u(id, state, reason, message_id, subject,
+                                          conversation_id)
+            WHERE r.id = u.id""",
+        [s.receipt_id for s in settled],
+        [s.state for s in settled],
+        [s.reason[:1000] if s.reason else None for s in settled],
+        [s.message_id for s in settled],
+        [s.subject[:500] if s.subject else None for s in settled],
+        [UUID(s.conversation_id) if s.conversation_id else None for s in settled],
     )
 
 

@@ -92,3 +92,102 @@ async def test_past_the_bound_a_data_waits_for_room_and_is_refused_when_none_com
         assert [r["state"] for r in states] == ["stored"] * 3
     finally:
         await room.close()
+
+
+def _room(pool: asyncpg.Pool, gate: Gate) -> Mailroom:
+    metrics = Metrics()
+    return Mailroom(
+        pool, cast(Pipeline, gate), InProcessBus(metrics), metrics, cast(ParserPool, Parser())
+    )
+
+
+async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeline(
+    pool: asyncpg.Pool,
+) -> None:
+    """Sessions reaching DATA at once share one INSERT: each gets its own receipt, holding its
+    own bytes, and each mail reaches the pipeline once, parsed from the bytes it came with."""
+    gate = Gate()
+    gate.open.set()
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    try:
+        receipts = await asyncio.gather(
+            *(
+                room.store_raw(f"10.0.0.{n}", f"sender{n}@example.com", rcpt, _raw(n))
+                for n in range(12)
+            )
+        )
+        await room.settled()
+        assert len(set(receipts)) == 12
+        for n, receipt_id in enumerate(receipts):
+            row = await pool.fetchrow("SELECT * FROM mail_receipts WHERE id = $1", receipt_id)
+            assert row is not None
+            assert row["raw"] == _raw(n)
+            assert (row["peer"], row["mail_from"]) == (f"10.0.0.{n}", f"sender{n}@example.com")
+            assert row["rcpt_tos"] == rcpt
+            assert (row["state"], row["message_id"]) == ("stored", f"pressure-{n}@example.com")
+            assert row["claimed_until"] is None
+        subjects = sorted(m.subject or "" for m in gate.ingested)
+        assert subjects == sorted(f"question {n}" for n in range(12))
+    finally:
+        await room.close()
+
+
+async def test_a_mail_the_database_refuses_fails_alone(pool: asyncpg.Pool) -> None:
+    """One envelope Postgres cannot store (a NUL in the sender) in a batch: that session is
+    refused (the SMTP 451), the mails that came with it are stored."""
+    gate = Gate()
+    gate.open.set()
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    try:
+        results = await asyncio.gather(
+            *(
+                room.store_raw(
+                    "127.0.0.1",
+                    "bad\x00@example.com" if n == 2 else "ok@example.com",
+                    rcpt,
+                    _raw(n),
+                )
+                for n in range(5)
+            ),
+            return_exceptions=True,
+        )
+        await room.settled()
+        assert isinstance(results[2], asyncpg.PostgresError)
+        assert all(isinstance(r, int) for n, r in enumerate(results) if n != 2)
+        stored = await pool.fetch("SELECT message_id FROM mail_receipts ORDER BY id")
+        assert sorted(r["message_id"] for r in stored) == [
+            f"pressure-{n}@example.com" for n in (0, 1, 3, 4)
+        ]
+    finally:
+        await room.close()
+
+
+async def test_a_receipt_being_processed_is_not_swept_but_a_restart_takes_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """A receipt this node stored is its own from the start: a sweep elsewhere leaves it;
+    if the node stops before processing it, the next start takes it, and it is stored once."""
+    gate = Gate()  # closed: the mail never gets past the pipeline
+    room = _room(pool, gate)
+    receipt_id = await room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(7))
+    other = _room(pool, Gate())
+    try:
+        assert await other.sweep() == 0  # claimed by the first node
+        await room.close()  # the first node stops with the mail unprocessed
+        state = await pool.fetchval("SELECT state FROM mail_receipts WHERE id = $1", receipt_id)
+        assert state == "received"
+        again = Gate()
+        again.open.set()
+        restarted = _room(pool, again)
+        try:
+            assert await restarted.sweep(steal=True) == 1  # a start-up takes every claim
+            await restarted.settled()
+            assert [m.subject for m in again.ingested] == ["question 7"]
+            state = await pool.fetchval("SELECT state FROM mail_receipts WHERE id = $1", receipt_id)
+            assert state == "stored"
+        finally:
+            await restarted.close()
+    finally:
+        await other.close()
