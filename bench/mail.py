@@ -14,7 +14,11 @@ what storing before the 250 costs.
 Switchboard holds a DATA while MAX_PENDING accepted mails wait to reach the console, and
 answers 451 past ROOM_SECONDS (server/services/mailroom.py); a sender answered 451 tries the
 same mail again a second later, as a mail server would (later), and its latency counts from
-its first try. The CPU each process used is printed beside the figures (bench/cpu.py).
+its first try. The CPU each process used is printed beside the figures (bench/cpu.py), and
+per mail: CPU of the server (with its parser workers) and of PostgreSQL, commits and WAL
+flushes, from the first DATA until the last mail reached the console. BENCH_MAIL_STATEMENTS=1
+also logs every statement (PostgreSQL's log_min_duration_statement = 0) and counts them per
+mail, by kind (logging inflates that run's CPU).
 
 Run alone with `python -m bench.mail` or BENCH_ONLY=mail make bench.
 """
@@ -22,6 +26,7 @@ Run alone with `python -m bench.mail` or BENCH_ONLY=mail make bench.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -30,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+import asyncpg
 import httpx
 import orjson
 from websockets.asyncio.client import connect
 
 from bench import cpu
+from bench.cost import _count_statements as count_statements
 from bench.processes import process
 from bench.processes import switchboard as serve
 from bench.report import machine, percentile, publish
@@ -46,6 +53,7 @@ START, END = "<!-- mail:start -->", "<!-- mail:end -->"
 SENDERS = 20
 # A sender answered 451 (busy) tries the same mail again after this long.
 RETRY_SECONDS = 1.0
+STATEMENTS = os.environ.get("BENCH_MAIL_STATEMENTS", "") == "1"
 
 
 def _message(n: int) -> EmailMessage:
@@ -98,7 +106,23 @@ def baseline() -> tuple[float, dict[str, float]]:
         return MAILS / elapsed, meter.cores()
 
 
-async def switchboard(base: str, smtp_port: int, processes: dict[str, int]) -> dict[str, Any]:
+async def _database_counters(dsn: str) -> tuple[int, int]:
+    """Commits and WAL flushes (fsyncs) so far in the bench's database."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        commits = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        syncs = await conn.fetchval("SELECT wal_sync FROM pg_stat_wal")
+    finally:
+        await conn.close()
+    return int(commits), int(syncs)
+
+
+async def switchboard(
+    base: str, smtp_port: int, processes: dict[str, int], dsn: str
+) -> dict[str, Any]:
     seen: dict[int, float] = {}
     sent_at: dict[int, float] = {}
     refused: list[int] = []
@@ -124,10 +148,14 @@ async def switchboard(base: str, smtp_port: int, processes: dict[str, int]) -> d
                         return
 
         listener = asyncio.create_task(listen())
+        commits, syncs = await _database_counters(dsn)
         meter = cpu.Meter(processes)
+        metered = time.monotonic()
         elapsed = await _send_all(smtp_port, sent_at, refused)
         await asyncio.wait_for(listener, timeout=300)
         cores = meter.cores()
+        span = time.monotonic() - metered
+        commits_after, syncs_after = await _database_counters(dsn)
     latencies = [(seen[n] - sent_at[n]) * 1000 for n in range(MAILS)]
     return {
         "per_s": MAILS / elapsed,
@@ -136,6 +164,11 @@ async def switchboard(base: str, smtp_port: int, processes: dict[str, int]) -> d
         "refused": len(refused),
         "cores": cores,
         "elapsed": elapsed,
+        # CPU milliseconds per mail, from the first DATA to the last mail in the console.
+        "per_mail": {name: used * span * 1000 / MAILS for name, used in cores.items()},
+        "commits": (commits_after - commits) / MAILS,
+        "syncs": (syncs_after - syncs) / MAILS,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -155,15 +188,23 @@ def run() -> str:
         }
         try:
             bare, bare_cores = baseline()
-            postgres = cpu.postmaster(Path(tmp) / "pg" / "postgres")
+            pgdata = Path(tmp) / "pg" / "postgres"
+            postgres = cpu.postmaster(pgdata)
+            if STATEMENTS:
+                asyncio.run(_log_statements(dsn))
             with serve(env, demo=True) as server:
                 assert server.smtp_port is not None, "SMTP is off"
                 processes = {"server": server.child.pid, "PostgreSQL": postgres}
-                figures = asyncio.run(switchboard(server.base_url, server.smtp_port, processes))
+                mark = (pgdata / "log").stat().st_size if STATEMENTS else 0
+                figures = asyncio.run(
+                    switchboard(server.base_url, server.smtp_port, processes, dsn)
+                )
+                if STATEMENTS:
+                    count_statements(pgdata / "log", mark, MAILS)
         finally:
             embedded.stop()
     f = figures
-    per_mail = {name: used * f["elapsed"] * 1000 / MAILS for name, used in f["cores"].items()}
+    per_mail: dict[str, float] = f["per_mail"]
     return "\n".join(
         [
             f"## Inbound mail — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
@@ -190,9 +231,19 @@ def run() -> str:
             " sessions, PostgreSQL and the senders; routing follows in the background. CPU per"
             " mail: "
             + ", ".join(f"{name} {ms:.1f} ms" for name, ms in per_mail.items())
-            + " (cores are CPU seconds per second of the run).",
+            + f", {f['commits']:.2f} commits and {f['syncs']:.2f} WAL flushes (cores are CPU"
+            f" seconds per second of the run; load average {f['load']:.1f} at its end).",
         ]
     )
+
+
+async def _log_statements(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ALTER SYSTEM SET log_min_duration_statement = 0")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 def main() -> None:
