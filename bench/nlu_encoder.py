@@ -17,6 +17,15 @@ Figures, per feature set, on the same machine in the same run:
   calling thread, so other people's load on the machine counts less), beside the embedded
   engine's whole parse today.
 
+``python -m bench.nlu_encoder gate [project ...]``: the encoder as the engine now uses it,
+behind a gate (``nlu/scope.py``, ``ENCODER_SHARE``): for each project (the shipped one, moodbot,
+the test projects), 3-fold cross-validation and leave-intents-out with the shipped out-of-scope
+sets, every judged message scored by both detectors once; then the thresholds are redrawn for
+each setting (encoder share, in-scope rejection, understood rejection) from each model's own
+calibration, so one set of trainings gives the whole trade-off: no-fallback accuracy, in-scope
+accuracy, recall by source and the share of messages that asked the encoder. Then parse wall
+time on the shipped project, by kind of message.
+
 The features are swapped with ``unittest.mock.patch`` on the three places that ask for the
 vectors: a measurement, not a configuration. Run with ``python -m bench.nlu_encoder``;
 BENCH_NLU_FOLDS sets k (default 3). Not part of ``make bench``: it prints, it does not publish.
@@ -31,8 +40,13 @@ so the classifier keeps WordLlama.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import pickle
+import random
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -45,11 +59,31 @@ from numpy.typing import NDArray
 
 from bench.report import machine, percentile
 from bench.sizes import FOLDS
-from nlu.embedded import load_or_train
+from nlu import retrieval
+from nlu.base import NLU_FALLBACK, OUT_OF_SCOPE_INTENTS
+from nlu.embedded import Model, load_or_train, train
 from nlu.embedding import token_vectors
-from nlu.evaluation import CROSS_VALIDATION, cross_validate, out_of_scope_sets
+from nlu.evaluation import (
+    CROSS_VALIDATION,
+    LEAVE_OUT_GROUPS,
+    LEFT_OUT,
+    cross_validate,
+    out_of_scope_sets,
+    read_test_file,
+)
+from nlu.markup import Example
 from nlu.project import load_project
+from nlu.scope import (
+    IN_SCOPE_REJECTION,
+    UNDERSTOOD_REJECTION,
+    Calibration,
+    ScopeDetector,
+    calibrate,
+)
 from server.settings import DEFAULT_NLU_PROJECT
+
+ROOT = Path(__file__).resolve().parent.parent
+HELD_OUT = ROOT / "tests/nlu/data/held_out.yml"
 
 TOKENIZER = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 MAX_TOKENS = 128
@@ -223,5 +257,236 @@ def run(say: Callable[[str], object] = print) -> str:
     )
 
 
+# ---------------------------------------------------------------------------------------
+# The encoder behind a gate (issue 17): `python -m bench.nlu_encoder gate [project ...]`.
+
+PROJECTS = {
+    "shipped": DEFAULT_NLU_PROJECT,
+    "moodbot": ROOT / "tests/nlu/data/moodbot",
+    "bank": ROOT / "tests/nlu/projects/bank",
+    "faq": ROOT / "tests/nlu/projects/faq",
+    "helpdesk": ROOT / "tests/nlu/projects/helpdesk",
+    "pizza": ROOT / "tests/nlu/projects/pizza",
+}
+# (encoder share, in-scope rejection, understood rejection); share None: no encoder.
+Setting = tuple[float | None, float, float]
+SETTINGS: list[Setting] = [
+    (None, IN_SCOPE_REJECTION, UNDERSTOOD_REJECTION),
+    *((share, IN_SCOPE_REJECTION, UNDERSTOOD_REJECTION) for share in (0.2, 0.35, 0.5, 1.0)),
+    *((None, r, u) for r in (0.1, 0.2) for u in (0.02, 0.03)),
+    *((s, r, u) for s in (0.35, 0.5) for r in (0.08, 0.1, 0.15, 0.2) for u in (0.02, 0.03)),
+]
+# Where `gate` keeps each project's judged messages, so the settings can be redrawn
+# without training again (`python -m bench.nlu_encoder resweep`).
+KEPT = Path(tempfile.gettempdir()) / "switchboard-nlu-gate"
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One judged message, with both detectors' scores whatever the gate would say."""
+
+    model: int
+    gold: str
+    first_choice: str
+    source: str
+    cheap: float
+    rich: float | None
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.gold in OUT_OF_SCOPE_INTENTS
+
+
+def judge_all(
+    model: Model, index: int, examples: Sequence[Example], sources: Sequence[str]
+) -> list[Judged]:
+    from nlu import encoder
+
+    assert model.scope is not None
+    masked = [model.extractor.mask(e.text) for e in examples]
+    rankings = model.classifier.rank_many(masked)
+    found = encoder.shared()
+    result = []
+    for example, text, ranking, source in zip(examples, masked, rankings, sources, strict=True):
+        cheap, rich = model.scope.scores(text, ranking, encoder=found)
+        first = retrieval.grouped(ranking)[0].name
+        result.append(Judged(index, example.intent, first, source, cheap, rich))
+    return result
+
+
+def collect(root: Path, folds: int) -> tuple[list[Judged], list[ScopeDetector]]:
+    """k-fold and leave-intents-out, as `switchboard nlu evaluate --folds k` with the
+    shipped out-of-scope sets: every judged message and each model's detector."""
+    from sklearn.model_selection import StratifiedKFold
+
+    project = load_project(root)
+    examples = project.examples
+    intents = [e.intent for e in examples]
+    outside = [(name, text) for name, texts in out_of_scope_sets().items() for text in texts]
+    judged: list[Judged] = []
+    detectors: list[ScopeDetector] = []
+
+    def judge(model: Model, cases: list[Example], sources: list[str]) -> None:
+        assert model.scope is not None
+        judged.extend(judge_all(model, len(detectors), cases, sources))
+        detectors.append(model.scope)
+
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    for index, (train_idx, test_idx) in enumerate(splitter.split(examples, intents)):
+        model = train(dataclasses.replace(project, examples=[examples[i] for i in train_idx]))
+        mine = outside[index::folds]
+        cases = [examples[i] for i in test_idx] + [Example(t, NLU_FALLBACK) for _, t in mine]
+        judge(model, cases, [CROSS_VALIDATION] * len(test_idx) + [s for s, _ in mine])
+    names = sorted(set(intents) - OUT_OF_SCOPE_INTENTS)
+    random.Random(0).shuffle(names)
+    count = min(LEAVE_OUT_GROUPS, len(names) - 2)
+    for group in range(max(count, 0)):
+        left = set(names[group::count])
+        kept = [e for e in examples if e.intent not in left]
+        model = train(dataclasses.replace(project, examples=kept))
+        unknown = [Example(e.text, NLU_FALLBACK) for e in examples if e.intent in left]
+        judge(model, unknown, [LEFT_OUT] * len(unknown))
+    return judged, detectors
+
+
+def figures(
+    judged: Sequence[Judged], calibrations: Sequence[Calibration], setting: Setting
+) -> dict[str, float]:
+    share, rejection, understood = setting
+    limits = [
+        calibrate(
+            c,
+            in_scope_rejection=rejection,
+            understood_rejection=understood,
+            encoder_share=share if share is not None else 0.0,
+        )
+        for c in calibrations
+    ]
+    inside = [j for j in judged if not j.out_of_scope]
+    outside = [j for j in judged if j.out_of_scope]
+    asked = 0
+
+    def refused(j: Judged) -> bool:
+        nonlocal asked
+        if j.first_choice in OUT_OF_SCOPE_INTENTS:
+            return True
+        limit = limits[j.model]
+        if share is None or j.rich is None:
+            return j.cheap > limit.cheap
+        if j.cheap <= limit.gate:
+            return False
+        asked += 1
+        return j.rich > limit.rich
+
+    kept = [j.first_choice == j.gold and not refused(j) for j in inside]
+    asked_inside = asked
+    caught = [refused(j) for j in outside]
+    result = {
+        "first choice": sum(j.first_choice == j.gold for j in inside) / len(inside),
+        "in-scope accuracy": sum(kept) / len(inside),
+        "recall": sum(caught) / max(len(outside), 1),
+        "encoder, in scope": asked_inside / len(inside),
+        "encoder, out of scope": (asked - asked_inside) / max(len(outside), 1),
+    }
+    for source in sorted({j.source for j in outside}):
+        mine = [c for c, j in zip(caught, outside, strict=True) if j.source == source]
+        result[source] = sum(mine) / len(mine)
+    return result
+
+
+def timed_parses(model: Model, texts: Sequence[str]) -> tuple[list[float], float]:
+    """Each text's parse CPU time (ms) and the share of the texts that asked the sentence
+    encoder (none were encoded before: the encoder forgets what it remembered)."""
+    from nlu import encoder
+
+    found = encoder.shared() if model.scope is not None and model.scope.uses_encoder else None
+    asked = [0]
+    timings = []
+    with ExitStack() as stack:
+        if found is not None:
+            found.forget()
+            original = found.embed
+
+            def counting(text: str) -> NDArray[np.float64]:
+                asked[0] += 1
+                return original(text)
+
+            stack.enter_context(patch.object(found, "embed", counting))
+        for text in texts:
+            # CPU time of the process (the encoder runs on the calling thread): on this
+            # shared machine, wall time measures the other people's load.
+            started = time.process_time()
+            model.interpret(text)
+            timings.append((time.process_time() - started) * 1000)
+    return timings, asked[0] / max(len(texts), 1)
+
+
+def latency(root: Path) -> str:
+    """Parse CPU time per message with the final model (trained here, so the encoder is
+    loaded and has run), by kind of message, and the share that asked the encoder."""
+    with tempfile.TemporaryDirectory() as cache:
+        model = load_or_train(root, Path(cache))
+    held = [e.text for e in read_test_file(HELD_OUT)]
+    lines = []
+    everything: list[float] = []
+    for name, texts in [("held-out paraphrases", held), *out_of_scope_sets().items()]:
+        timings, asked = timed_parses(model, texts)
+        everything += timings
+        lines.append(
+            f"| {name} | {len(texts)} | {statistics.median(timings):.2f} |"
+            f" {percentile(timings, 0.99):.2f} | {asked:.2f} |"
+        )
+    lines.append(
+        f"| all of them | {len(everything)} | {statistics.median(everything):.2f} |"
+        f" {percentile(everything, 0.99):.2f} | |"
+    )
+    return "\n".join(
+        [
+            "| messages | n | parse CPU p50 (ms) | p99 (ms) | share asking the encoder |",
+            "|---|---:|---:|---:|---:|",
+            *lines,
+        ]
+    )
+
+
+def gate(names: Sequence[str], again: bool = False) -> str:
+    lines = [
+        f"## Out-of-scope detection with the encoder behind a gate — "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+        f"Machine: {machine()}. {FOLDS}-fold cross-validation and leave-intents-out, the"
+        " shipped out-of-scope sets; settings: (encoder share, in-scope rejection, understood"
+        " rejection), share - = no encoder.",
+    ]
+    for name in names:
+        kept = KEPT / f"{name}.pkl"
+        if again:
+            judged, calibrations = pickle.loads(kept.read_bytes())
+        else:
+            judged, detectors = collect(PROJECTS[name], FOLDS)
+            calibrations = [d.calibration for d in detectors]
+            KEPT.mkdir(exist_ok=True)
+            kept.write_bytes(pickle.dumps((judged, calibrations)))
+        lines += ["", f"### {name}", ""]
+        header = None
+        for setting in SETTINGS:
+            found = figures(judged, calibrations, setting)
+            if header is None:
+                header = list(found)
+                lines.append("| setting | " + " | ".join(header) + " |")
+                lines.append("|---|" + "---:|" * len(header))
+            label = f"({'-' if setting[0] is None else setting[0]}, {setting[1]}, {setting[2]})"
+            lines.append(
+                f"| {label} | " + " | ".join(f"{found.get(k, 0):.3f}" for k in header) + " |"
+            )
+        print("\n".join(lines[-len(SETTINGS) - 4 :]), flush=True)
+    if not again:
+        lines += ["", "Parse latency, shipped project:", "", latency(DEFAULT_NLU_PROJECT)]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(run())
+    if sys.argv[1:2] in (["gate"], ["resweep"]):
+        print(gate(sys.argv[2:] or list(PROJECTS), again=sys.argv[1] == "resweep"))
+    else:
+        print(run())

@@ -210,9 +210,11 @@ def fit_scope(
     classifier: IntentClassifier, texts: list[str], intents: list[str]
 ) -> ScopeDetector | None:
     """The out-of-scope detector, from the classifier's held-out calibration folds and
-    random letter strings (about one for ten examples) as the gibberish it should refuse."""
+    random letter strings (about one for ten examples) as the gibberish it should refuse,
+    with the sentence encoder's evidence when its packages are installed (nlu.encoder)."""
     import numpy as np
 
+    from nlu import encoder
     from nlu.embedding import token_vectors
     from nlu.scope import ScopeDetector, background, gibberish
 
@@ -235,6 +237,9 @@ def fit_scope(
         token_vectors(),
         list(zip(noise, probabilities[: len(noise)], strict=True)),
         list(zip(foreign, probabilities[len(noise) :], strict=True)),
+        # The sentence encoder, when installed, for the messages the cheap evidence leaves
+        # unsure (None: the cheap evidence decides alone, with a warning).
+        encoder.shared(),
     )
 
 
@@ -254,6 +259,10 @@ def _engine_version() -> str:
     """A hash of the engine's own code: a model pickled by other code is not reused."""
     # The installed version from its metadata: importing scikit-learn costs a second.
     digest = hashlib.sha256(f"{version('scikit-learn')} {version('wordllama')}".encode())
+    # With or without the sentence encoder, the out-of-scope detector is fitted differently.
+    from nlu.encoder import installed
+
+    digest.update(installed().encode())
     # Every module whose classes a pickled model holds.
     package = Path(__file__).parent
     for path in sorted(package.glob("*.py")):

@@ -24,6 +24,15 @@ scope past ``1 - IN_SCOPE_REJECTION`` of that combined score among them (and pas
 ``1 - UNDERSTOOD_REJECTION`` among those the held-out models got right), so the one setting
 means the same on every project: the share of its own requests it may turn away.
 
+With the sentence encoder installed (``nlu.encoder``: a MiniLM run by onnxruntime, ~3 ms a
+text against the static vectors' 0.02 ms), a second pair of detectors weighs the same
+evidence plus the encoder's: closeness to the top intent's examples and to any example in
+its space, and whether the intent closest in meaning is the classifier's choice. It is asked
+only past a gate on the cheap score (``ENCODER_SHARE`` of the held-out in-scope requests lie
+past it), so most in-scope messages never pay for it, and its threshold is drawn so that the
+whole (gate, then encoder) turns away the same shares as above. Without the encoder's
+packages, the cheap detectors decide alone with their own threshold, as they always did.
+
 Not only those the held-out models got right: on a small project those are biased to the
 near copies of another example (a model trained on two of an intent's four examples
 understands little else), and a threshold drawn from them turned away, in use, the plainer
@@ -46,9 +55,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from nlu import encoder as sentence_encoder
 from nlu.base import OUT_OF_SCOPE_INTENTS, IntentScore, Scope
 from nlu.classifier import HeldOut
 from nlu.embedding import TokenVectors, token_vectors
+from nlu.encoder import SentenceEncoder
 
 # The share of in-scope messages the detector may turn away, as measured on the calibration's
 # held-out folds (right or wrong). The ones it turns away are mostly ones the classifier gets
@@ -71,6 +82,11 @@ NEIGHBOURS = 3
 SPREAD_FLOOR = 0.05
 # Evidence below this share of the understood held-out examples is named as a reason.
 REASON_SHARE = 0.05
+# The share of held-out in-scope requests whose cheap evidence is unusual enough to ask the
+# sentence encoder (nlu.encoder, ~3 ms a text) for a second opinion: the rest, most of the
+# traffic, is decided in a fraction of a millisecond. Out-of-scope requests mostly lie past
+# it, so the encoder judges most of them.
+ENCODER_SHARE = 0.35
 WORD = re.compile(r"[^\W\d_]+")
 # The kinds of out-of-scope stand-ins the detector is fitted on.
 HIDDEN, GIBBERISH, FOREIGN = 0, 1, 2
@@ -100,6 +116,22 @@ class Evidence:
 # The sign each weight must have in "out of scope" terms: less confidence, margin, closeness
 # and known words mean further out; more probability on an out-of-scope intent too.
 SIGNS = np.array([-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0])
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    """The sentence encoder's evidence for one message (each higher in scope)."""
+
+    typicality: float  # closeness to the top intent's examples, in its own spreads
+    nearest: float  # cosine similarity to the closest in-scope training example
+    agreement: float  # closeness to the top intent minus that to the closest intent (<= 0)
+
+    def features(self) -> list[float]:
+        return list(astuple(self))
+
+
+# The encoder's detectors weigh the cheap evidence and the encoder's together.
+MEANING_SIGNS = np.r_[SIGNS, [-1.0, -1.0, -1.0]]
 
 
 def words(text: str) -> list[str]:
@@ -206,38 +238,160 @@ def _triples(found: Sequence[str]) -> list[str]:
     return grams
 
 
+@dataclass(frozen=True, slots=True)
+class _Detectors:
+    """Logistic regressions over one kind of evidence (one row per kind of stand-in) and
+    their calibration: each one's raw scores on the held-out in-scope examples, sorted, so a
+    raw score becomes the share of them scoring lower."""
+
+    weights: NDArray[np.float64]
+    bias: NDArray[np.float64]
+    references: NDArray[np.float64]
+
+    @classmethod
+    def fit(
+        cls,
+        inside: NDArray[np.float64],
+        outside: NDArray[np.float64],
+        kinds: NDArray[np.intp],
+        signs: NDArray[np.float64],
+    ) -> _Detectors:
+        # Two detectors, each calibrated on its own: requests of an intent the bot was never
+        # taught lie near the known ones and differ in confidence and margin; other domains
+        # and gibberish lie far from every example. One line through both mixes would fit the
+        # more numerous kind and miss the other.
+        fitted = [
+            _weigh(inside, outside[mask], kinds[mask], signs)
+            for mask in (kinds == HIDDEN, kinds != HIDDEN)
+            if mask.any()
+        ]
+        weights = np.array([w for w, _ in fitted])
+        bias = np.array([b for _, b in fitted])
+        return cls(weights, bias, np.sort(inside @ weights.T + bias, axis=0).T)
+
+    def share(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Rows of features -> the larger of the detectors' shares of in-scope messages
+        that score lower (how unusual a message is for the detector that finds it most so)."""
+        return _larger_share(features, self.weights, self.bias, self.references)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """The held-out in-scope examples' scores, kept so the thresholds can be redrawn."""
+
+    cheap: NDArray[np.float64]  # the cheap detectors' combined score, per example
+    rich: NDArray[np.float64] | None  # the encoder's detectors', when fitted
+    right: NDArray[np.bool_]  # the held-out model's first choice was right
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Where a message is turned away: past ``cheap`` on the cheap evidence alone (no
+    encoder), or, with the encoder, past ``gate`` on the cheap evidence (the encoder is
+    asked) and past ``rich`` on both."""
+
+    cheap: float
+    gate: float = math.inf
+    rich: float = math.inf
+
+
+def _threshold(scores: NDArray[np.float64], share: float) -> float:
+    """The score past which about ``share`` of ``scores`` lie (interpolated: on a project of
+    a few dozen examples, past the most unusual understood one but not the second)."""
+    return float(np.quantile(scores, 1 - share))
+
+
+def calibrate(
+    calibration: Calibration,
+    in_scope_rejection: float = IN_SCOPE_REJECTION,
+    understood_rejection: float = UNDERSTOOD_REJECTION,
+    encoder_share: float = ENCODER_SHARE,
+) -> Thresholds:
+    """The thresholds that turn away at most ``in_scope_rejection`` of the held-out in-scope
+    examples or ``understood_rejection`` of the understood ones, whichever turns fewer away;
+    the gate lets ``encoder_share`` of them through to the encoder."""
+    cheap, right = calibration.cheap, calibration.right
+    cheap_threshold = max(
+        _threshold(cheap, in_scope_rejection), _threshold(cheap[right], understood_rejection)
+    )
+    if calibration.rich is None:
+        return Thresholds(cheap_threshold)
+    gate = _threshold(cheap, encoder_share)
+    # Those the gate keeps out are never turned away: they count as far in (scores are
+    # shares, from 0 to 1).
+    rich = np.where(cheap > gate, calibration.rich, -1.0)
+    return Thresholds(
+        cheap_threshold,
+        gate,
+        max(_threshold(rich, in_scope_rejection), _threshold(rich[right], understood_rejection)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """What the detector knows of the training examples in the sentence encoder's space."""
+
+    geometry: _Geometry
+    detectors: _Detectors
+    own: NDArray[np.float64]  # held-out in-scope combined scores, sorted (Scope.score)
+    floors: NDArray[np.float64]
+
+
 class ScopeDetector:
-    """Fitted once per training (``fit``); ``judge`` is a few dot products per message."""
+    """Fitted once per training (``fit``); ``judge`` is a few dot products per message, and
+    a pass of the sentence encoder for the few its cheap evidence leaves unsure."""
 
     def __init__(
         self,
         classes: Sequence[str],
         geometry: _Geometry,
         vocabulary: _Vocabulary,
-        weights: NDArray[np.float64],
-        bias: NDArray[np.float64],
-        references: NDArray[np.float64],
+        detectors: _Detectors,
         own: NDArray[np.float64],
-        threshold: float,
         floors: NDArray[np.float64],
+        calibration: Calibration,
+        encoded: _Encoded | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         self._classes = list(classes)
         self._index = {name: i for i, name in enumerate(self._classes)}
         self._outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in self._classes])
         self._geometry = geometry
         self._vocabulary = vocabulary
-        # One row per detector (an unknown intent, another domain or gibberish).
-        self._weights = weights
-        self._bias = bias
-        # Each detector's raw scores on the held-out in-scope examples, sorted: a raw score
-        # becomes the share of them scoring lower.
-        self._references = references
+        # One detector per kind of stand-in (an unknown intent; another domain or gibberish).
+        self._detectors = detectors
         # The held-out in-scope examples' combined scores (the larger of those shares),
         # sorted: the calibration.
         self._own = own
-        self._threshold = threshold
         # Each feature's REASON_SHARE quantile among the understood (in "in scope" terms).
         self._floors = floors
+        self._calibration = calibration
+        self._encoded = encoded
+        self.thresholds = thresholds or calibrate(calibration)
+
+    def recalibrated(self, **settings: float) -> ScopeDetector:
+        """The same detector with thresholds drawn for other settings (``calibrate``'s)."""
+        return ScopeDetector(
+            self._classes,
+            self._geometry,
+            self._vocabulary,
+            self._detectors,
+            self._own,
+            self._floors,
+            self._calibration,
+            self._encoded,
+            calibrate(self._calibration, **settings),
+        )
+
+    @property
+    def calibration(self) -> Calibration:
+        """The held-out in-scope examples' scores the thresholds are drawn from."""
+        return self._calibration
+
+    @property
+    def uses_encoder(self) -> bool:
+        """Whether it was fitted with the sentence encoder's evidence."""
+        return self._encoded is not None
 
     @classmethod
     def fit(
@@ -249,80 +403,95 @@ class ScopeDetector:
         vectors: TokenVectors,
         gibberish: Sequence[tuple[str, NDArray[np.float64]]],
         foreign: Sequence[tuple[str, NDArray[np.float64]]] = (),
+        encoder: SentenceEncoder | None = None,
     ) -> ScopeDetector | None:
         """``held_out``: each training example's class probabilities from a model that did
         not see it; ``gibberish``: random texts with the probabilities the final model gives
-        them; ``foreign``: everyday requests from other domains (``background``), likewise.
-        None when the data cannot calibrate a detector (an in-scope intent too few for the
-        folds, or fewer than two in-scope intents)."""
+        them; ``foreign``: everyday requests from other domains (``background``), likewise;
+        ``encoder``: the sentence encoder, when installed. None when the data cannot
+        calibrate a detector (an in-scope intent too few for the folds, or fewer than two
+        in-scope intents)."""
         outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in classes])
         if (~outside).sum() < 2:
             return None
         embeddings = vectors.embed_many(list(texts))
-        inside_rows, outside_rows, right = [], [], []
+        meanings = encoder.embed_many(list(texts)) if encoder is not None else None
+        inside_rows: list[list[float]] = []
+        outside_rows: list[list[float]] = []
+        right: list[bool] = []
         # Which kind of stand-in each out-of-scope row is: each kind weighs the same in the
         # fit, so the many hidden-intent rows do not drown gibberish and other domains.
         kinds: list[int] = []
         folds = held_out.folds
         for fold in np.unique(folds):
             train, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
-            geometry = _Geometry.of(embeddings[train], labels[train], len(classes))
+            views = [_View.of(embeddings, labels, train, test, len(classes))]
+            if meanings is not None:
+                views.append(_View.of(meanings, labels, train, test, len(classes)))
             vocabulary = _Vocabulary.of([texts[i] for i in train.tolist()], labels[train].tolist())
-            close, near = geometry.closeness(embeddings[test])
             for row, i in enumerate(test.tolist()):
                 gold = int(labels[i])
-                args = (held_out.probabilities[i], close[row], near[row], geometry, outside)
+                p = held_out.probabilities[i]
                 if outside[gold]:  # the project's own out-of-scope examples
-                    outside_rows.append(_evidence(*args, vocabulary.coverage(texts[i])))
+                    outside_rows.append(
+                        _features(p, views, row, outside, vocabulary.coverage(texts[i]))
+                    )
                     kinds.append(HIDDEN)
                     continue
-                inside_rows.append(_evidence(*args, vocabulary.coverage(texts[i])))
-                right.append(int(np.argmax(held_out.probabilities[i])) == gold)
+                inside_rows.append(_features(p, views, row, outside, vocabulary.coverage(texts[i])))
+                right.append(int(np.argmax(p)) == gold)
                 # The same message as if its intent were one the bot was never taught.
-                outside_rows.append(
-                    _evidence(*args, vocabulary.coverage(texts[i], without=gold), hidden=gold)
-                )
+                coverage = vocabulary.coverage(texts[i], without=gold)
+                outside_rows.append(_features(p, views, row, outside, coverage, hidden=gold))
                 kinds.append(HIDDEN)
         if not any(right):
             return None
         geometry = _Geometry.of(embeddings, labels, len(classes))
-        vocabulary = _Vocabulary.of(list(texts), labels.tolist())
-        for kind, judged in ((GIBBERISH, gibberish), (FOREIGN, foreign)):
-            for text, probabilities in judged:
-                close, near = geometry.closeness(vectors.embed(text)[np.newaxis, :])
-                coverage = vocabulary.coverage(text)
-                outside_rows.append(
-                    _evidence(probabilities, close[0], near[0], geometry, outside, coverage)
-                )
-                kinds.append(kind)
-        inside = np.array([e.features() for e in inside_rows])
-        understood = inside[np.array(right)]
-        outside_features = np.array([e.features() for e in outside_rows])
-        stand_ins = np.array(kinds)
-        # Two detectors, each calibrated on its own: requests of an intent the bot was never
-        # taught lie near the known ones and differ in confidence and margin; other domains
-        # and gibberish lie far from every example. One line through both mixes would fit the
-        # more numerous kind and miss the other.
-        fitted = [
-            _weigh(inside, outside_features[mask], stand_ins[mask])
-            for mask in (stand_ins == HIDDEN, stand_ins != HIDDEN)
-            if mask.any()
-        ]
-        weights = np.array([w for w, _ in fitted])
-        bias = np.array([b for _, b in fitted])
-        references = np.sort(inside @ weights.T + bias, axis=0).T
-        combined = np.sort(_larger_share(inside, weights, bias, references))
-        threshold = max(
-            float(np.quantile(combined, 1 - IN_SCOPE_REJECTION)),
-            float(
-                np.quantile(
-                    _larger_share(understood, weights, bias, references), 1 - UNDERSTOOD_REJECTION
-                )
-            ),
+        meaning_geometry = (
+            _Geometry.of(meanings, labels, len(classes)) if meanings is not None else None
         )
-        floors = np.quantile(understood * -SIGNS, REASON_SHARE, axis=0)
+        vocabulary = _Vocabulary.of(list(texts), labels.tolist())
+        judged = [*gibberish, *foreign]
+        if judged:
+            stand_ins = [text for text, _ in judged]
+            full = [_View(geometry, *geometry.closeness(vectors.embed_many(stand_ins)))]
+            if encoder is not None and meaning_geometry is not None:
+                meaning_of = encoder.embed_many(stand_ins)
+                full.append(_View(meaning_geometry, *meaning_geometry.closeness(meaning_of)))
+            for row, (text, probabilities) in enumerate(judged):
+                coverage = vocabulary.coverage(text)
+                outside_rows.append(_features(probabilities, full, row, outside, coverage))
+            kinds += [GIBBERISH] * len(gibberish) + [FOREIGN] * len(foreign)
+        inside_all = np.array(inside_rows)
+        outside_all = np.array(outside_rows)
+        understood = np.array(right)
+        stand_in_kinds = np.array(kinds)
+        cheap = slice(0, len(SIGNS))
+        detectors = _Detectors.fit(
+            inside_all[:, cheap], outside_all[:, cheap], stand_in_kinds, SIGNS
+        )
+        combined = detectors.share(inside_all[:, cheap])
+        floors = np.quantile(inside_all[understood][:, cheap] * -SIGNS, REASON_SHARE, axis=0)
+        encoded = None
+        rich = None
+        if meaning_geometry is not None:
+            rich_detectors = _Detectors.fit(inside_all, outside_all, stand_in_kinds, MEANING_SIGNS)
+            rich = rich_detectors.share(inside_all)
+            encoded = _Encoded(
+                meaning_geometry,
+                rich_detectors,
+                np.sort(rich),
+                np.quantile(inside_all[understood] * -MEANING_SIGNS, REASON_SHARE, axis=0),
+            )
         return cls(
-            classes, geometry, vocabulary, weights, bias, references, combined, threshold, floors
+            classes,
+            geometry,
+            vocabulary,
+            detectors,
+            np.sort(combined),
+            floors,
+            Calibration(combined, rich, understood),
+            encoded,
         )
 
     def embed(self, text: str) -> NDArray[np.float64]:
@@ -339,10 +508,7 @@ class ScopeDetector:
         embedding when the caller has it already."""
         if embedding is None:
             embedding = token_vectors().embed(text)
-        probabilities = np.zeros(len(self._classes))
-        for scored in ranking:
-            if scored.name in self._index:
-                probabilities[self._index[scored.name]] = scored.confidence
+        probabilities = self._probabilities(ranking)
         close, near = self._geometry.closeness(embedding[np.newaxis, :])
         return _evidence(
             probabilities,
@@ -352,6 +518,40 @@ class ScopeDetector:
             self._outside,
             self._vocabulary.coverage(text),
         )
+
+    def _probabilities(self, ranking: Sequence[IntentScore]) -> NDArray[np.float64]:
+        probabilities = np.zeros(len(self._classes))
+        for scored in ranking:
+            if scored.name in self._index:
+                probabilities[self._index[scored.name]] = scored.confidence
+        return probabilities
+
+    def meaning(
+        self, text: str, ranking: Sequence[IntentScore], encoder: SentenceEncoder
+    ) -> Meaning | None:
+        """The sentence encoder's evidence (None when fitted without it)."""
+        if self._encoded is None:
+            return None
+        geometry = self._encoded.geometry
+        close, near = geometry.closeness(encoder.embed(text)[np.newaxis, :])
+        return _meaning(self._probabilities(ranking), close[0], near[0], geometry, self._outside)
+
+    def scores(
+        self,
+        text: str,
+        ranking: Sequence[IntentScore],
+        embedding: NDArray[np.float64] | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> tuple[float, float | None]:
+        """The cheap detectors' combined score and, with ``encoder``, the encoder's
+        detectors' (None without one), whatever the gate would say: for benchmarks."""
+        features = np.array(self.evidence(text, ranking, embedding).features())
+        cheap = float(self._detectors.share(features[np.newaxis, :])[0])
+        meaning = self.meaning(text, ranking, encoder) if encoder is not None else None
+        if meaning is None or self._encoded is None:
+            return cheap, None
+        rich = np.r_[features, meaning.features()][np.newaxis, :]
+        return cheap, float(self._encoded.detectors.share(rich)[0])
 
     def judge(
         self,
@@ -363,16 +563,24 @@ class ScopeDetector:
         embedding when the caller has it already."""
         evidence = self.evidence(text, ranking, embedding)
         features = np.array(evidence.features())
-        combined = float(
-            _larger_share(features[np.newaxis, :], self._weights, self._bias, self._references)[0]
-        )
+        combined = float(self._detectors.share(features[np.newaxis, :])[0])
+        limits = self.thresholds
+        if self._encoded is not None and combined > limits.gate:
+            # Unsure on the cheap evidence: ask the encoder (loaded on first use).
+            encoder = sentence_encoder.shared()
+            meaning = self.meaning(text, ranking, encoder) if encoder is not None else None
+            if meaning is not None:
+                rich = np.r_[features, meaning.features()]
+                shared = float(self._encoded.detectors.share(rich[np.newaxis, :])[0])
+                score = float(np.searchsorted(self._encoded.own, shared)) / len(self._encoded.own)
+                reasons = self._reasons(evidence, rich * -MEANING_SIGNS < self._encoded.floors)
+                return Scope(round(score, 4), shared > limits.rich, tuple(reasons))
         score = float(np.searchsorted(self._own, combined)) / len(self._own)
-        flagged = combined > self._threshold
-        return Scope(round(score, 4), flagged, tuple(self._reasons(evidence, features)))
+        reasons = self._reasons(evidence, features * -SIGNS < self._floors)
+        return Scope(round(score, 4), combined > limits.cheap, tuple(reasons))
 
-    def _reasons(self, evidence: Evidence, features: NDArray[np.float64]) -> Iterator[str]:
+    def _reasons(self, evidence: Evidence, unusual: NDArray[np.bool_]) -> Iterator[str]:
         """The evidence that is unusual for an understood message, in words for the console."""
-        unusual = features * -SIGNS < self._floors
         if unusual[0]:
             yield f"low confidence ({evidence.confidence:.2f})"
         if unusual[1]:
@@ -387,6 +595,50 @@ class ScopeDetector:
             yield "its words are spelt unlike any in the training examples"
         if unusual[6]:
             yield f"close to the project's out-of-scope examples ({evidence.declared:.2f})"
+        if len(unusual) > len(SIGNS) and unusual[len(SIGNS) :].any():
+            yield "unlike the training examples in meaning (sentence encoder)"
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """One embedding space's closeness of some messages to each class (rows: messages)."""
+
+    geometry: _Geometry
+    close: NDArray[np.float64]
+    near: NDArray[np.float64]
+
+    @classmethod
+    def of(
+        cls,
+        embeddings: NDArray[np.float64],
+        labels: NDArray[np.intp],
+        train: NDArray[np.intp],
+        test: NDArray[np.intp],
+        classes: int,
+    ) -> _View:
+        geometry = _Geometry.of(embeddings[train], labels[train], classes)
+        return cls(geometry, *geometry.closeness(embeddings[test]))
+
+
+def _features(
+    probabilities: NDArray[np.float64],
+    views: Sequence[_View],
+    row: int,
+    outside: NDArray[np.bool_],
+    coverage: tuple[float, float],
+    hidden: int | None = None,
+) -> list[float]:
+    """One message's features: the cheap evidence, then the encoder's when there is a
+    second view."""
+    cheap = views[0]
+    result = _evidence(
+        probabilities, cheap.close[row], cheap.near[row], cheap.geometry, outside, coverage, hidden
+    ).features()
+    for view in views[1:]:
+        result += _meaning(
+            probabilities, view.close[row], view.near[row], view.geometry, outside, hidden
+        ).features()
+    return result
 
 
 def _larger_share(
@@ -403,6 +655,21 @@ def _larger_share(
     return result
 
 
+def _top(
+    probabilities: NDArray[np.float64], outside: NDArray[np.bool_], hidden: int | None
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """The probabilities and in-scope classes; with ``hidden``, as if that class did not
+    exist (its probability spread over the others)."""
+    p = probabilities.copy()
+    inside = ~outside
+    if hidden is not None:
+        p[hidden] = 0.0
+        p /= max(float(p.sum()), 1e-12)
+        inside = inside.copy()
+        inside[hidden] = False
+    return p, inside
+
+
 def _evidence(
     probabilities: NDArray[np.float64],
     closeness: NDArray[np.float64],
@@ -415,14 +682,7 @@ def _evidence(
     """Evidence from one message's class probabilities and closeness to each class; with
     ``hidden``, as if that class did not exist (its probability spread over the others, its
     examples gone)."""
-    p = probabilities.copy()
-    if hidden is not None:
-        p[hidden] = 0.0
-        p /= max(float(p.sum()), 1e-12)
-    inside = ~outside
-    if hidden is not None:
-        inside = inside.copy()
-        inside[hidden] = False
+    p, inside = _top(probabilities, outside, hidden)
     ranked = np.sort(np.where(inside, p, -1.0))[::-1]
     top = int(np.argmax(np.where(inside, p, -1.0)))
     typicality = (closeness[top] - geometry.centre[top]) / geometry.spread[top]
@@ -437,8 +697,31 @@ def _evidence(
     )
 
 
+def _meaning(
+    probabilities: NDArray[np.float64],
+    closeness: NDArray[np.float64],
+    nearest: NDArray[np.float64],
+    geometry: _Geometry,
+    outside: NDArray[np.bool_],
+    hidden: int | None = None,
+) -> Meaning:
+    """The encoder's evidence, from the same probabilities and the closeness to each class
+    in the encoder's space (``hidden`` as in ``_evidence``)."""
+    p, inside = _top(probabilities, outside, hidden)
+    top = int(np.argmax(np.where(inside, p, -1.0)))
+    typicality = (closeness[top] - geometry.centre[top]) / geometry.spread[top]
+    return Meaning(
+        typicality=float(typicality),
+        nearest=float(np.where(inside, nearest, -1.0).max()),
+        agreement=float(closeness[top] - np.where(inside, closeness, -1.0).max()),
+    )
+
+
 def _weigh(
-    inside: NDArray[np.float64], outside: NDArray[np.float64], kinds: NDArray[np.intp]
+    inside: NDArray[np.float64],
+    outside: NDArray[np.float64],
+    kinds: NDArray[np.intp],
+    signs: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], float]:
     """A logistic regression from in-scope (0) to out-of-scope (1) evidence, refitted
     without any feature whose weight comes out with the wrong sign (a quirk of this data,
@@ -462,7 +745,7 @@ def _weigh(
         model.fit(scaled[:, kept], y, sample_weight=weight)
         weights = np.zeros(x.shape[1])
         weights[kept] = model.coef_[0]
-        wrong = (weights * SIGNS < 0) & kept
+        wrong = (weights * signs < 0) & kept
         if not wrong.any() or kept.sum() == 1:
             # Fitted on standardised features; folded back so a parse is one dot product.
             raw = weights / scaler.scale_

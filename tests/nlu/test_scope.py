@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from unittest.mock import patch
 
+import numpy as np
 import pytest
 
 from nlu import language
@@ -209,3 +211,105 @@ def _shipped_sets() -> dict[str, list[str]]:
 
     sets = out_of_scope_sets()
     return {name: texts for name, texts in sets.items() if name != "gibberish"}
+
+
+def test_calibration_gates_the_encoder_and_keeps_the_budget() -> None:
+    """The thresholds drawn from held-out scores: the gate lets the asked share through,
+    and the gate and the encoder together turn away no more than the budget allows, of all
+    the held-out in-scope messages and of the understood ones."""
+    from nlu.scope import Calibration, Thresholds, calibrate
+
+    rng = np.random.default_rng(0)
+    cheap = rng.random(1000)
+    rich = cheap + rng.normal(0, 0.2, 1000)
+    right = rng.random(1000) < 0.7
+    limits = calibrate(
+        Calibration(cheap, rich, right),
+        in_scope_rejection=0.05,
+        understood_rejection=0.015,
+        encoder_share=0.3,
+    )
+    assert abs(np.mean(cheap > limits.gate) - 0.3) < 0.01
+    flagged = (cheap > limits.gate) & (rich > limits.rich)
+    assert 0 < flagged.sum() <= 50 + 1
+    assert flagged[right].sum() <= 0.015 * right.sum() + 1
+    alone = calibrate(Calibration(cheap, None, right), 0.05, 0.015)
+    assert alone == Thresholds(alone.cheap)
+    assert (cheap[right] > alone.cheap).sum() <= 0.015 * right.sum() + 1
+
+
+def _asking(model: Model, text: str) -> int:
+    """How many times interpreting ``text`` asks the sentence encoder."""
+    from nlu import encoder
+
+    found = encoder.shared()
+    assert found is not None
+    calls: list[str] = []
+    original = found.embed
+
+    def counting(text: str) -> object:
+        calls.append(text)
+        return original(text)
+
+    with patch.object(found, "embed", counting):
+        model.interpret(text)
+    return len(calls)
+
+
+def test_only_the_messages_the_cheap_evidence_leaves_unsure_ask_the_encoder(model: Model) -> None:
+    from nlu import encoder
+
+    if encoder.shared() is None:
+        pytest.skip("the encoder's packages are not installed")
+    assert model.scope is not None
+    assert model.scope.uses_encoder
+    assert _asking(model, "where is my order 10234?") == 0
+    assert _asking(model, "how do I repot an orchid") == 1
+    result = model.interpret("how do I repot an orchid")
+    assert result.intent in OUT_OF_SCOPE_INTENTS
+    assert result.scope is not None
+    assert result.scope.out_of_scope
+
+
+def test_without_the_encoder_the_cheap_evidence_decides_alone(
+    model: Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model fitted with the encoder, served where its packages are gone: the cheap
+    detectors' own threshold decides, as before the encoder."""
+    from nlu import encoder
+
+    assert model.scope is not None
+    monkeypatch.setattr(encoder, "shared", lambda: None)
+    result = model.interpret("asdf qwerty zxcv")
+    assert result.intent == NLU_FALLBACK
+    assert model.interpret("where is my order 10234?").intent == "order_status"
+
+
+def test_a_parse_imports_onnxruntime_only_when_it_asks_the_encoder(
+    model: Model, tmp_path: Path
+) -> None:
+    """`switchboard nlu parse` of a clear message stays as light as before; an unsure one
+    loads the encoder."""
+    import pickle
+    import subprocess
+    import sys
+
+    from nlu import encoder
+
+    if encoder.shared() is None:
+        pytest.skip("the encoder's packages are not installed")
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(model))
+    script = (
+        "import pickle, sys\n"
+        f"model = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "print(model.interpret('where is my order 10234').intent, 'onnxruntime' in sys.modules)\n"
+        "print(model.interpret('how do I repot an orchid').intent, 'onnxruntime' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    clear, unsure = (line.split() for line in done.stdout.splitlines())
+    assert clear == ["order_status", "False"]
+    assert unsure[0] in OUT_OF_SCOPE_INTENTS
+    assert unsure[1] == "True"

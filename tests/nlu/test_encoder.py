@@ -1,0 +1,69 @@
+"""The sentence encoder (nlu/encoder.py): the MiniLM the installed wheels ship, nothing
+downloaded; and what the engine does when its packages are missing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from structlog.testing import capture_logs
+
+from nlu import encoder
+
+
+@pytest.fixture
+def found() -> encoder.SentenceEncoder:
+    shared = encoder.shared()
+    if shared is None:
+        pytest.skip("the encoder's packages are not installed")
+    return shared
+
+
+def test_texts_become_unit_vectors_that_put_paraphrases_together(
+    found: encoder.SentenceEncoder,
+) -> None:
+    rows = found.embed_many(
+        ["my parcel never arrived", "the package hasn't come yet", "how do I repot an orchid"]
+    )
+    assert rows.shape == (3, encoder.DIMENSIONS)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0)
+    assert rows[0] @ rows[1] > rows[0] @ rows[2] + 0.2
+
+
+def test_one_text_encodes_as_in_a_batch(found: encoder.SentenceEncoder) -> None:
+    """Padding in a batch changes nothing (the mask keeps the pads out of the mean)."""
+    found.forget()
+    alone = found.embed("où est ma commande ?")
+    found.forget()
+    batch = found.embed_many(["où est ma commande ?", "a much longer message " * 10])
+    assert np.allclose(alone, batch[0], atol=1e-5)
+
+
+def test_missing_packages_are_said_once_and_give_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(encoder.PACKAGES, "no-such-runtime", "no_such_runtime_module")
+    encoder.shared.cache_clear()
+    try:
+        with capture_logs() as logs:
+            assert encoder.shared() is None
+            assert encoder.shared() is None
+        warnings = [e for e in logs if e["log_level"] == "warning"]
+        assert len(warnings) == 1
+        assert "no-such-runtime" in warnings[0]["missing"]
+    finally:
+        encoder.shared.cache_clear()
+
+
+def test_the_model_cache_key_changes_with_the_encoders_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model fitted with the encoder is not reused without it, nor the other way round."""
+    from nlu import embedded
+
+    monkeypatch.setattr(encoder, "installed", lambda: "onnxruntime 1.32.0, ...")
+    embedded._engine_version.cache_clear()
+    with_it = embedded._engine_version()
+    monkeypatch.setattr(encoder, "installed", lambda: "absent")
+    embedded._engine_version.cache_clear()
+    try:
+        assert embedded._engine_version() != with_it
+    finally:
+        embedded._engine_version.cache_clear()
