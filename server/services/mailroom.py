@@ -349,6 +349,7 @@ class Mailroom:
             return
         conversation_id: str | None = None
         duplicate = True
+        message_ids: list[int] = []
         for inbox, token in targets.values():
             thread = await self._thread(inbox, token, parsed)
             stored = await self._pipeline.ingest(
@@ -371,8 +372,14 @@ class Mailroom:
             )
             conversation_id = conversation_id or stored.message["conversation_id"]
             duplicate = duplicate and stored.duplicate
+            message_ids.append(stored.message["id"])
         # In the console now: the next DATA need not wait for the receipt's settling.
         await self._reached(receipt_id)
+        if duplicate:
+            # Stored before from this very receipt (its settling lost in a crash: it is not
+            # waited for), or another delivery of the same mail?
+            async with self._pool.acquire() as conn:
+                duplicate = not await mail.came_from(conn, message_ids, receipt_id)
         state = "duplicate" if duplicate else "stored"
         await self._settlements.add(
             mail.Settlement(

@@ -145,15 +145,25 @@ class Settlement:
 
 
 async def settle_receipts(conn: Conn, settled: list[Settlement]) -> None:
-    """``settle_receipt`` for several receipts in one statement."""
+    """``settle_receipt`` for several receipts in one statement, committed without waiting
+    for the WAL to reach the disk.
+
+    Derived data only: each receipt's messages are committed (durably) already. A crash that
+    loses the settling leaves the receipt 'received', the next start processes it again, and
+    the messages' keys store nothing twice (``came_from`` tells that the messages found are
+    this receipt's own). Not waiting for the flush matters beyond the fsync: setting
+    ``conversation_id`` takes a key-share lock on each conversation (the foreign key) that
+    is held until the commit returns, while routing waits to lock the same new
+    conversations."""
     await conn.execute(
-        """UPDATE mail_receipts r
+        """WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true))
+           UPDATE mail_receipts r
               SET state = u.state, reason = u.reason, message_id = u.message_id,
                   subject = u.subject, conversation_id = u.conversation_id,
                   processed_at = now(), claimed_until = NULL
              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
                          $6::uuid[]) AS u(id, state, reason, message_id, subject,
-                                          conversation_id)
+                                          conversation_id), lazy
             WHERE r.id = u.id""",
         [s.receipt_id for s in settled],
         [s.state for s in settled],
@@ -162,6 +172,18 @@ async def settle_receipts(conn: Conn, settled: list[Settlement]) -> None:
         [s.subject[:500] if s.subject else None for s in settled],
         [UUID(s.conversation_id) if s.conversation_id else None for s in settled],
     )
+
+
+async def came_from(conn: Conn, message_ids: list[int], receipt_id: int) -> bool:
+    """Whether any of these stored messages was made from this receipt (processed before, its
+    settling lost in a crash), rather than from another delivery of the same mail."""
+    found = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ANY($1::bigint[])"
+        " AND meta->>'receipt_id' = $2::text)",
+        message_ids,
+        str(receipt_id),
+    )
+    return bool(found)
 
 
 async def note_failure(conn: Conn, receipt_id: int, reason: str) -> None:

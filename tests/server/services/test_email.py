@@ -291,6 +291,27 @@ async def test_concurrent_deliveries_of_one_message_store_one_row(desk: Desk) ->
     assert len(desk.relay.received) == 1
 
 
+async def test_a_receipt_processed_again_after_its_settling_was_lost_is_stored_once(
+    desk: Desk,
+) -> None:
+    """A receipt's settling is not waited for (a crash may lose it): processed again, the
+    receipt finds its own message, stores nothing more, and is 'stored', not 'duplicate'."""
+    assert await mail.send(desk.port, mail.mail(message_id="again@example.com")) == {}
+    await desk.settled()
+    [receipt] = await desk.sql("SELECT id, state FROM mail_receipts")
+    assert receipt["state"] == "stored"
+    await desk.sql(
+        "UPDATE mail_receipts SET state = 'received', claimed_until = NULL WHERE id = $1",
+        receipt["id"],
+    )
+    desk.running.services.mailroom.process_soon(receipt["id"])
+    await desk.settled()
+    states = await desk.sql("SELECT state FROM mail_receipts")
+    assert [r["state"] for r in states] == ["stored"]
+    rows = await desk.sql("SELECT count(*) AS n FROM messages WHERE author_kind = 'customer'")
+    assert rows[0]["n"] == 1
+
+
 @pytest.mark.parametrize("kind", samples.AUTO_REPLIES)
 async def test_automated_mail_is_stored_but_never_answered(desk: Desk, kind: str) -> None:
     headers = dict(samples.AUTO_REPLIES[kind])

@@ -51,7 +51,7 @@ class Gate:
             message: dict[str, Any]
             duplicate: bool = False
 
-        return Stored({"conversation_id": None})
+        return Stored({"conversation_id": None, "id": len(self.ingested)})
 
 
 def _raw(n: int) -> bytes:
