@@ -201,6 +201,7 @@ def run() -> str:
                 )
                 if STATEMENTS:
                     count_statements(pgdata / "log", mark, MAILS)
+                    asyncio.run(_print_functions(dsn))
         finally:
             embedded.stop()
     f = figures
@@ -237,10 +238,27 @@ def run() -> str:
     )
 
 
+async def _print_functions(dsn: str) -> None:
+    """Each PL/pgSQL function's (triggers') calls and own time per mail, over the whole run."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT funcname, calls, self_time FROM pg_stat_user_functions ORDER BY self_time DESC"
+        )
+    finally:
+        await conn.close()
+    for r in rows:
+        print(
+            f"  fn {r['funcname']:40} calls {r['calls'] / MAILS:.2f}"
+            f" self {r['self_time'] / MAILS * 1000:.1f} us/mail"
+        )
+
+
 async def _log_statements(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("ALTER SYSTEM SET log_min_duration_statement = 0")
+        await conn.execute("ALTER SYSTEM SET track_functions = 'pl'")
         await conn.execute("SELECT pg_reload_conf()")
     finally:
         await conn.close()
