@@ -8,24 +8,23 @@ was killed or Redis went away.
 
 The fix, and why it cannot skip. Each event row records ``tx``, its transaction, and
 ``snapshot``, the snapshot its INSERT ran in (which transactions had committed by then;
-migration 0035). Take a client that holds event L and every event that had committed before
-it got L (a *safe cursor* L, below). An event E with id <= L that the client lacks committed
-after that, so after L's INSERT took its snapshot: E's transaction is not visible in L's
-snapshot (it was in progress, or got its id later, at or above the snapshot's xmax). So a
-resume from L reads the ids above L, and below it the events of transactions not visible in
-L's snapshot (``events_since``): every event the client can lack is in one of the two. The
-second part is small: the transactions in flight when L was written (those are all at or
-above the snapshot's xmin, which bounds the index scan). L's own transaction is left out: it
-committed with L. Should L's row be gone (retention), the nearest row below it serves: its
-snapshot came earlier still, so E is not visible in it either.
+migration 0035). A resume from L reads the ids above L and, below it, the events of
+transactions not visible in L's snapshot, but L's own (``events_since``). What it leaves out
+had committed before L's INSERT, or is L's transaction: all of it committed by the time L
+did. Call L a *safe cursor* for a client that holds every event committed by the time L
+committed: the resume brings it everything else. The second part is small: the transactions
+in flight when L was written (all at or above the snapshot's xmin, which bounds the index
+scan). Should L's row be gone (retention, an erasure), the nearest row below it serves: its
+INSERT took its id before L's, so its snapshot too was taken before L committed.
 
-Which cursors are safe. The client must hold, with L, every event that had committed
-before it got L. A console that saw L live may not: another node may publish an older
-event after L (its commit raced), or Redis may have dropped it. The server vouches for
-cursors that are: ``last_event_id`` of a REST read (the state read holds every committed
-event), of a replay's ``welcome`` (the replay sends every committed event up to it), of a
-``checkpoint`` (the same check while connected, web_console/hub.py), and a ``resync``'s
-``replayed_through``. A client resumes from the newest of these and merges by id.
+Which cursors are safe. Not the highest id a console saw live: another node may publish an
+older event after it (its commit raced), or Redis may have dropped it. The server vouches for
+these, each the id of an event that had committed when the server read what it sends with
+it: ``last_event_id`` of a REST read (read first; the state read after holds every event
+committed by then), of a replay's ``welcome`` (the newest id when the replay began: every
+event committed by then is in the replay, or was held), of a ``checkpoint`` (the same while
+connected, web_console/hub.py), and a ``resync``'s ``replayed_through`` (an id the replay sent,
+so one committed when it began). A client resumes from the newest of these and merges by id.
 """
 
 from __future__ import annotations
