@@ -100,6 +100,23 @@ def embedded_latency(texts: list[str], cache: Path) -> list[float]:
     return timings
 
 
+def encoder_use(texts: list[str], foreign: list[str], cache: Path) -> str:
+    """The embedded parse's CPU time on in-scope and out-of-scope messages, and how many of
+    each asked the sentence encoder (nlu/scope.py asks it only when the cheap evidence
+    leaves the detector unsure)."""
+    from bench.nlu_encoder import timed_parses
+
+    model = load_or_train(DEFAULT_NLU_PROJECT, cache)
+    inside, asked_inside = timed_parses(model, texts)
+    outside, asked_outside = timed_parses(model, foreign)
+    return (
+        f"Embedded parse CPU time, the project's examples: p50 {statistics.median(inside):.2f} ms,"
+        f" p99 {percentile(inside, 0.99):.2f} ms, {asked_inside:.0%} asked the sentence encoder;"
+        f" the out-of-scope sets: p50 {statistics.median(outside):.2f} ms,"
+        f" p99 {percentile(outside, 0.99):.2f} ms, {asked_outside:.0%} asked it."
+    )
+
+
 def embedded_refusals(texts: list[str], cache: Path) -> float:
     """The share of the out-of-scope sets the model trained on the whole project refuses."""
     model = load_or_train(DEFAULT_NLU_PROJECT, cache)
@@ -176,6 +193,7 @@ def run(say: object = print) -> str:
                 )
         embedded_ms = embedded_latency([e.text for e in parsed], Path(tmp) / "cache")
         embedded_refused = embedded_refusals(foreign, Path(tmp) / "cache")
+        encoder_line = encoder_use([e.text for e in parsed], foreign, Path(tmp) / "cache")
         if not SMOKE:
             emit(f"nlu: rasa {FOLDS}-fold cross-validation (trains DIET {FOLDS} times)")
             rasa = rasa_evaluation(DEFAULT_NLU_PROJECT, RASA_BIN, None, FOLDS)
@@ -205,6 +223,7 @@ def run(say: object = print) -> str:
         f"Accuracy ratio embedded/Rasa: {embedded.accuracy / max(rasa.accuracy, 1e-9):.2f}x;"
         f" macro-F1 ratio: {embedded.macro_f1 / max(rasa.macro_f1, 1e-9):.2f}x;"
         f" p50 latency Rasa/embedded: {p50_ratio:.1f}x (target ≥ 10x).",
+        encoder_line,
         "Embedded first choice right on in-scope examples, before the out-of-scope detector:"
         f" {embedded.top1_accuracy} (Rasa's reports give only the prediction after its"
         " FallbackClassifier).",

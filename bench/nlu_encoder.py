@@ -359,6 +359,8 @@ def figures(
             in_scope_rejection=rejection,
             understood_rejection=understood,
             encoder_share=share if share is not None else 0.0,
+            encoded_in_scope_rejection=rejection,
+            encoded_understood_rejection=understood,
         )
         for c in calibrations
     ]
