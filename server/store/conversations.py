@@ -59,7 +59,7 @@ async def append_to_open_conversation(
                 WHERE inbox_id = $1 AND status <> 'resolved' AND thread_key IS NULL
                   AND contact_id = (SELECT contact_id FROM contact_identities
                                      WHERE channel = $2 AND external_id = $3)
-                  FOR UPDATE),
+                  FOR NO KEY UPDATE),
            msg AS (
                INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
                                      external_id, text, meta)
@@ -106,7 +106,7 @@ async def lock_open_conversation(
     while True:
         row = await conn.fetchrow(
             "SELECT * FROM conversations WHERE inbox_id = $1 AND contact_id = $2"
-            " AND status <> 'resolved' AND thread_key IS NULL FOR UPDATE",
+            " AND status <> 'resolved' AND thread_key IS NULL FOR NO KEY UPDATE",
             UUID(inbox["id"]),
             UUID(contact_id),
         )
@@ -136,7 +136,7 @@ async def lock_thread_conversation(
     "reopened" or "open"."""
     while True:
         row = await conn.fetchrow(
-            "SELECT * FROM conversations WHERE inbox_id = $1 AND thread_key = $2 FOR UPDATE",
+            "SELECT * FROM conversations WHERE inbox_id = $1 AND thread_key = $2 FOR NO KEY UPDATE",
             UUID(inbox["id"]),
             thread,
         )
@@ -179,9 +179,15 @@ async def lock_thread_conversation(
 async def conversation_row(
     conn: Conn, conversation_id: str, *, lock: bool = False
 ) -> ConversationRow:
-    """One conversation's row; ``lock`` takes its row lock for the rest of the transaction."""
+    """One conversation's row; ``lock`` takes its row lock for the rest of the transaction.
+
+    Every writer of a conversation locks it FOR NO KEY UPDATE (so does an UPDATE that leaves
+    the key alone): they serialise as with FOR UPDATE, but the key-share lock that inserting
+    a row referencing the conversation takes (a message, an event, a vector) is not made to
+    wait for a whole routing transaction, as it was (issue 14: seen as lock waits in the mail
+    bench). Deleting a conversation still waits for them."""
     row = await conn.fetchrow(
-        "SELECT * FROM conversations WHERE id = $1" + (" FOR UPDATE" if lock else ""),
+        "SELECT * FROM conversations WHERE id = $1" + (" FOR NO KEY UPDATE" if lock else ""),
         parse_uuid(conversation_id),
     )
     if row is None:

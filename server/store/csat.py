@@ -59,7 +59,7 @@ async def waiting_answer(
                                       THEN contact_id = $2 AND thread_key IS NULL
                                       ELSE thread_key = $3 END
                            ORDER BY created_at DESC LIMIT 1)
-            FOR UPDATE OF c""",
+            FOR NO KEY UPDATE OF c""",
         UUID(inbox_id),
         UUID(contact_id),
         thread,

@@ -175,7 +175,7 @@ async def record_understanding(
     """
     row = await conn.fetchrow(
         """WITH conv AS (
-               SELECT id, status FROM conversations WHERE id = $5 FOR UPDATE),
+               SELECT id, status FROM conversations WHERE id = $5 FOR NO KEY UPDATE),
            understood AS (
                UPDATE messages m SET nlu = $2, language = $3, sentiment = $4
                  FROM conv

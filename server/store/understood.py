@@ -65,7 +65,7 @@ async def record(conn: Conn, items: list[Waiting]) -> list[Outcome]:
            conv AS (
                SELECT c.id, c.status, c.language FROM conversations c
                 WHERE c.id IN (SELECT conversation_id FROM input)
-                ORDER BY c.id FOR UPDATE),
+                ORDER BY c.id FOR NO KEY UPDATE),
            understood AS (
                UPDATE messages m
                   SET nlu = i.nlu::jsonb, language = i.language, sentiment = i.sentiment
