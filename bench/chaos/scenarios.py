@@ -216,6 +216,9 @@ class ReconnectStorm:
             self.cluster = await asyncio.wait_for(
                 asyncio.to_thread(crowd.storm), storm.STORM_WITHIN + 60
             )
+        except (TimeoutError, RuntimeError) as exc:
+            # The other scenarios still run; the row says so (and the test fails on it).
+            notes.append(f"reconnect storm failed: {exc!r}")
         finally:
             await _thread(crowd.close)
         notes.append(self.describe())
@@ -228,9 +231,21 @@ class ReconnectStorm:
             f"reconnect storm: {c.back:,} of {c.of:,} idle widgets back in {c.seconds:.1f} s"
             f" = {c.rate:,.0f}/s ({c.attempts:,} tries, {c.failures:,} failed); bare websockets"
             f" {b.back:,} of {b.of:,} in {b.seconds:.1f} s = {b.rate:,.0f}/s; ratio"
-            f" {c.rate / b.rate:.2f} (target >= 0.8); 90 % back in {c.seconds_90:.1f} s"
-            f" ({c.rate_90:,.0f}/s) against {b.seconds_90:.1f} s ({b.rate_90:,.0f}/s), ratio"
-            f" {c.rate_90 / b.rate_90:.2f}"
+            f" {c.rate / b.rate:.2f} (target >= 0.8); " + self._ninety()
+        )
+
+    def _ninety(self) -> str:
+        """The same without the last stragglers: until 90 % were back."""
+        assert self.cluster is not None
+        assert self.bare is not None
+        c, b = self.cluster, self.bare
+        if math.isinf(c.seconds_90) or math.isinf(b.seconds_90):
+            return "90 % not back within the wait" + (
+                " (either)" if math.isinf(c.seconds_90) and math.isinf(b.seconds_90) else ""
+            )
+        return (
+            f"90 % back in {c.seconds_90:.1f} s ({c.rate_90:,.0f}/s) against"
+            f" {b.seconds_90:.1f} s ({b.rate_90:,.0f}/s), ratio {c.rate_90 / b.rate_90:.2f}"
         )
 
 

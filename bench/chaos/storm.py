@@ -258,10 +258,11 @@ class Storm:
 
 
 def _ninety(times: list[float], of: int) -> float:
-    """When 90 % of ``of`` sockets were back (the last time if fewer came back)."""
-    if not times:
-        return 0.0
-    return times[min(len(times), math.ceil(0.9 * of)) - 1]
+    """When 90 % of ``of`` sockets were back; infinity if fewer came back."""
+    wanted = math.ceil(0.9 * of)
+    if len(times) < wanted or wanted == 0:
+        return math.inf
+    return times[wanted - 1]
 
 
 def processes_for(count: int) -> int:
