@@ -104,11 +104,15 @@ class Now:
 
 
 async def now(conn: Conn, brand_id: UUID, at: datetime) -> Now:
+    """Each count reads migration 0034's partial indexes alone (the open conversations'
+    heap rows are not visited): the queued ones by brand and team, the unanswered open
+    ones by first-response deadline."""
     teams = await conn.fetch(
-        """SELECT t.id, t.name, count(c.id) AS queued, min(c.queued_at) AS oldest
-             FROM teams t LEFT JOIN conversations c
-                  ON c.team_id = t.id AND c.status = 'queued'
-            WHERE t.brand_id = $1 GROUP BY t.id, t.name ORDER BY t.name""",
+        """SELECT t.id, t.name, q.queued, q.oldest
+             FROM teams t, LATERAL (
+                  SELECT count(*) AS queued, min(c.queued_at) AS oldest FROM conversations c
+                   WHERE c.brand_id = $1 AND c.team_id = t.id AND c.status = 'queued') q
+            WHERE t.brand_id = $1 ORDER BY t.name""",
         brand_id,
     )
     row = await conn.fetchrow(

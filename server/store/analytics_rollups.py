@@ -66,7 +66,7 @@ FOLD_BATCH = 50
 ADVANCE_MAX = timedelta(days=2)
 
 
-def _whole_hours(tz: str, start: datetime, end: datetime) -> bool:
+def whole_hours(tz: str, start: datetime, end: datetime) -> bool:
     """Whether the zone's offset is whole hours across the range (its buckets are then
     unions of UTC hours); checked every 12 hours, which no zone's changes slip between."""
     zone = ZoneInfo(tz)
@@ -79,13 +79,13 @@ def _whole_hours(tz: str, start: datetime, end: datetime) -> bool:
     return True
 
 
-def _floor_hour(at: datetime) -> datetime:
+def floor_hour(at: datetime) -> datetime:
     at = at.astimezone(UTC)
     return at.replace(minute=0, second=0, microsecond=0)
 
 
-def _ceil_hour(at: datetime) -> datetime:
-    floor = _floor_hour(at)
+def ceil_hour(at: datetime) -> datetime:
+    floor = floor_hour(at)
     return floor if floor == at else floor + HOUR
 
 
@@ -105,13 +105,13 @@ class Plan:
 async def plan(conn: Conn, scope: Scope, by: str | None = None) -> Plan | None:
     """How to read ``scope`` (grouped by breakdown ``by``) from the roll-ups; None when the
     facts should be read instead (see the module's docstring)."""
-    if not _whole_hours(scope.tz, scope.start, scope.end):
+    if not whole_hours(scope.tz, scope.start, scope.end):
         return None
     if scope.only and by and scope.only[0] != by:
         return None
     dim = by or (scope.only[0] if scope.only else "all")
     key = scope.only[1] if scope.only else ("all" if dim == "all" else None)
-    first, last = _ceil_hour(scope.start), _floor_hour(scope.end)
+    first, last = ceil_hour(scope.start), floor_hour(scope.end)
     if last <= first:
         return None
     until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
@@ -327,6 +327,7 @@ class Folded:
     refolded: int
     advanced: int
     folded_until: datetime | None
+    load_hours: int = 0  # hours of the agents' load folded again (migration 0034's marks)
 
 
 HORIZON = """
@@ -337,11 +338,22 @@ SELECT date_trunc('hour', least(now(), (
 """
 
 
+# The agents' load's marks, taken: per brand, the ranges of hours merged and clipped to the
+# watermark $1 (the hours after it are folded when it passes them).
+LOAD_MARKS = """
+WITH gone AS (DELETE FROM analytics_load_stale RETURNING brand_id, from_at, to_at)
+SELECT x.brand_id, lower(r) AS a, upper(r) AS b
+  FROM (SELECT brand_id, range_agg(tstzrange(from_at, least(to_at, $1))) AS m
+          FROM gone WHERE from_at < $1 GROUP BY brand_id) x, unnest(x.m) r
+ ORDER BY 1, 2
+"""
+
+
 async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
     """One round of the fold (the sweeps' lease holder calls it): the marked hours folded
-    again, a batch a transaction; then the watermark moved to ``horizon`` (default: the
-    hour no running transaction started before, so none can still write into an earlier
-    one), folding the hours it passes."""
+    again, a batch a transaction; the agents' load over its marked ranges; then the
+    watermark moved to ``horizon`` (default: the hour no running transaction started
+    before, so none can still write into an earlier one), folding the hours it passes."""
     refolded = 0
     while True:
         async with conn.transaction():
@@ -365,6 +377,14 @@ async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
                     refolded += 1
         if not taken:
             break
+    load_hours = 0
+    async with conn.transaction():
+        until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
+        for r in await conn.fetch(LOAD_MARKS, until):
+            await conn.execute(
+                "SELECT analytics_fold_load($1, $2, $3)", r["brand_id"], r["a"], r["b"]
+            )
+            load_hours += int((r["b"] - r["a"]) / HOUR)
     target = horizon if horizon is not None else await conn.fetchval(HORIZON)
     advanced = 0
     async with conn.transaction():
@@ -377,16 +397,28 @@ async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
             await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", to)
             advanced = int((to - until) / HOUR)
             until = to
-    return Folded(refolded, advanced, until)
+    return Folded(refolded, advanced, until, load_hours)
 
 
 async def rebuild(conn: Conn, horizon: datetime) -> None:
     """Fold every hour before ``horizon`` again from the facts, marks dropped (after a
     bulk load that wrote history behind the watermark, as the bench does)."""
     async with conn.transaction():
-        await conn.execute("TRUNCATE analytics_stale")
+        await conn.execute("TRUNCATE analytics_stale, analytics_load_stale")
         await conn.execute("SELECT analytics_fold(NULL, '-infinity', $1)", horizon)
         await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", horizon)
 
 
-__all__ = ["EXACT_UP_TO", "Folded", "Plan", "fold", "plan", "quantile", "rebuild"]
+__all__ = [
+    "EXACT_UP_TO",
+    "HOUR",
+    "Folded",
+    "Plan",
+    "ceil_hour",
+    "floor_hour",
+    "fold",
+    "plan",
+    "quantile",
+    "rebuild",
+    "whole_hours",
+]

@@ -154,3 +154,79 @@ def test_quantiles_from_a_histogram() -> None:
     assert median is not None
     assert abs(median - 61.0) <= PRECISION * 61.0
     assert analytics_rollups.quantile({}, 0.5) is None
+
+
+async def test_messages_imported_into_a_folded_hour_mark_it_and_the_fold_recounts(
+    pool: asyncpg.Pool, folded: Scope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0034: three messages dated into 10:00 on day one, which the fold passed;
+    the hour is marked once (not once a message), read from the facts until folded again,
+    and then the roll-up's count is the facts' recount: the hour's messages as folded, plus
+    three."""
+    monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+    hour = T0 + timedelta(hours=1)
+    counted = """SELECT coalesce(sum(messages), 0) FROM analytics_activity_hours
+                  WHERE brand_id = $1 AND dim = 'all' AND hour = $2"""
+    recount = """SELECT coalesce(sum(messages), 0)
+                   FROM analytics_activity_of($1::uuid, $2::timestamptz, $2 + interval '1 hour')
+                  WHERE dim = 'all'"""
+    async with pool.acquire() as conn:
+        before = await conn.fetchval(counted, folded.brand_id, hour)
+        conversation = await conn.fetchval(
+            "SELECT id FROM conversations WHERE brand_id = $1 ORDER BY created_at LIMIT 1",
+            folded.brand_id,
+        )
+        async with conn.transaction():
+            await conn.executemany(
+                "INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,"
+                " text, created_at) SELECT $1, max(seq) + 1, 'in', 'customer', 'webchat',"
+                " 'imported', $2 FROM messages WHERE conversation_id = $1",
+                [(conversation, hour + timedelta(minutes=m)) for m in (5, 20, 40)],
+            )
+        marks = await conn.fetch("SELECT brand_id, hour FROM analytics_stale")
+        day = Scope(folded.brand_id, T0, T0 + timedelta(days=1), "UTC", NOW)
+        marked = await analytics.series(conn, day, "hour")
+        monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", 10**9)
+        exact = await analytics.series(conn, day, "hour")
+        monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+        stale_count = await conn.fetchval(counted, folded.brand_id, hour)
+        done = await analytics_rollups.fold(conn, HORIZON)
+        after = await conn.fetchval(counted, folded.brand_id, hour)
+        recounted = await conn.fetchval(recount, folded.brand_id, hour)
+        rolled = await analytics.series(conn, day, "hour")
+    assert [(m["brand_id"], m["hour"]) for m in marks] == [(folded.brand_id, hour)]
+    assert stale_count == before  # the roll-up row as folded, not read while marked
+    assert [p.messages for p in exact if p.at == hour.replace(tzinfo=None)] == [before + 3]
+    assert done.refolded == 1
+    assert after == recounted == before + 3
+    for read in (marked, rolled):  # while marked, and folded again: the facts' counts
+        assert [(p.at, p.messages, p.breaches) for p in read] == [
+            (p.at, p.messages, p.breaches) for p in exact
+        ]
+        for a, b in zip(read, exact, strict=True):
+            assert_close(a.figures, b.figures)
+
+
+async def test_a_live_message_fires_no_mark_function(pool: asyncpg.Pool, folded: Scope) -> None:
+    """A message dated now (as every live one) is stopped by the trigger's WHEN: the marking
+    function is not called for it, only for the backdated one."""
+    async with pool.acquire() as conn:
+        conversation = await conn.fetchval(
+            "SELECT id FROM conversations WHERE brand_id = $1 ORDER BY created_at LIMIT 1",
+            folded.brand_id,
+        )
+        await conn.execute("SET track_functions = 'pl'")
+        insert = (
+            "INSERT INTO messages (conversation_id, seq, direction, author_kind, channel, text,"
+            " created_at) SELECT $1, max(seq) + 1, 'in', 'customer', 'webchat', 'x',"
+            " coalesce($2, now()) FROM messages WHERE conversation_id = $1"
+        )
+        calls = """SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions
+                    WHERE funcname = 'analytics_mark_message'"""
+        async with conn.transaction():
+            await conn.execute(insert, conversation, None)
+            live = await conn.fetchval(calls)
+            await conn.execute(insert, conversation, T0 + timedelta(hours=2))
+            late = await conn.fetchval(calls)
+        await conn.execute("RESET track_functions")
+    assert (live, late) == (0, 1)
