@@ -249,7 +249,9 @@ class Traffic:
                 return
             entry = self.ledger.new("mail", n)
             mail = EmailMessage()
-            mail["From"] = f"customer{n}@mail.chaos.test"
+            # People of this run's own: a conversation an earlier scenario handed to a person
+            # keeps the bot silent, and this run's replies are what it counts.
+            mail["From"] = f"customer{n}-{self.ledger.run}@mail.chaos.test"
             mail["To"] = MAIL_TO
             mail["Subject"] = f"chaos {entry.mark}"
             mail["Message-ID"] = f"<{entry.mark}@mail.chaos.test>"
@@ -292,7 +294,8 @@ class Traffic:
                 # Ids of this run's own: Telegram's update_id and message_id are each stored
                 # once, so a later run reusing them would be taken for a redelivery.
                 unique = int(self.ledger.run, 16) % 10**6 * 10**6 + self.ledger.serial
-                update = stand_ins.telegram_update(unique, entry.mark, 7000 + n)
+                user = 7000 + n + int(self.ledger.run, 16) % 10**6 * 100
+                update = stand_ins.telegram_update(unique, entry.mark, user)
                 attempt = 0
                 while True:
                     entry.attempts += 1
@@ -328,7 +331,8 @@ class Traffic:
                     return
                 entry = self.ledger.new("slack", n)
                 serial = self.ledger.serial
-                event = stand_ins.slack_event(serial, entry.mark, f"U{7000 + n}")
+                person = f"U{7000 + n}{self.ledger.run.upper()}"
+                event = stand_ins.slack_event(serial, entry.mark, person)
                 # This run's own ids: Slack's event_id and the message's ts are each kept
                 # once, so another run reusing them would be taken for a redelivery.
                 event["event_id"] = f"Ev{self.ledger.run}{serial:08d}"
