@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -296,23 +297,11 @@ class Traffic:
                 unique = int(self.ledger.run, 16) % 10**6 * 10**6 + self.ledger.serial
                 user = 7000 + n + int(self.ledger.run, 16) % 10**6 * 100
                 update = stand_ins.telegram_update(unique, entry.mark, user)
-                attempt = 0
-                while True:
-                    entry.attempts += 1
-                    wait = None
-                    try:
-                        answer = await http.post(TELEGRAM_PATH, json=update, headers=headers)
-                    except httpx.HTTPError:
-                        self.ledger.refused("telegram dropped")
-                    else:
-                        if answer.status_code == 200:
-                            entry.acked_at = time.monotonic()
-                            break
-                        self.ledger.refused(f"telegram {answer.status_code}")
-                        with contextlib.suppress(ValueError):
-                            wait = float(answer.headers.get("retry-after", ""))
-                    attempt += 1
-                    await asyncio.sleep(wait if wait is not None else backoff(attempt, 1.0))
+
+                def post(_: int, update: dict[str, Any] = update) -> Awaitable[httpx.Response]:
+                    return http.post(TELEGRAM_PATH, json=update, headers=headers)
+
+                await self._until_acknowledged(entry, "telegram", post)
                 await asyncio.sleep(self.interval * 2)
 
     # -- a Slack user --------------------------------------------------------------------------
@@ -339,28 +328,42 @@ class Traffic:
                 ts = f"{1700000000 + int(self.ledger.run, 16) % 10**8}.{serial:06d}"
                 event["event"]["ts"] = event["event"]["event_ts"] = ts
                 body = orjson.dumps(event)
-                attempt = 0
-                while True:
-                    entry.attempts += 1
+
+                def post(attempt: int, body: bytes = body) -> Awaitable[httpx.Response]:
                     headers = stand_ins.slack_signed(body)
                     if attempt:
                         headers["X-Slack-Retry-Num"] = str(attempt)
                         headers["X-Slack-Retry-Reason"] = "http_error"
-                    wait = None
-                    try:
-                        answer = await http.post(SLACK_PATH, content=body, headers=headers)
-                    except httpx.HTTPError:
-                        self.ledger.refused("slack dropped")
-                    else:
-                        if answer.status_code == 200:
-                            entry.acked_at = time.monotonic()
-                            break
-                        self.ledger.refused(f"slack {answer.status_code}")
-                        with contextlib.suppress(ValueError):
-                            wait = float(answer.headers.get("retry-after", ""))
-                    attempt += 1
-                    await asyncio.sleep(wait if wait is not None else backoff(attempt, 1.0))
+                    return http.post(SLACK_PATH, content=body, headers=headers)
+
+                await self._until_acknowledged(entry, "slack", post)
                 await asyncio.sleep(self.interval * 2)
+
+    async def _until_acknowledged(
+        self,
+        entry: Sent,
+        channel: str,
+        post: Callable[[int], Awaitable[httpx.Response]],
+    ) -> None:
+        """As Telegram and Slack do: the same update or event again (``post`` gets the retry's
+        number) until a 200, after the Retry-After a 503 gives, else a growing back-off."""
+        attempt = 0
+        while True:
+            entry.attempts += 1
+            wait = None
+            try:
+                answer = await post(attempt)
+            except httpx.HTTPError:
+                self.ledger.refused(f"{channel} dropped")
+            else:
+                if answer.status_code == 200:
+                    entry.acked_at = time.monotonic()
+                    return
+                self.ledger.refused(f"{channel} {answer.status_code}")
+                with contextlib.suppress(ValueError):
+                    wait = float(answer.headers.get("retry-after", ""))
+            attempt += 1
+            await asyncio.sleep(wait if wait is not None else backoff(attempt, 1.0))
 
 
 async def _answer(

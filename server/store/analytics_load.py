@@ -85,17 +85,9 @@ SELECT k.local AS at, s.agent_id, a.name, s.held / extract(epoch FROM k.z - k.a)
 )
 
 # The same from the spans alone (a zone whose offset is not whole hours).
-LOAD = """
-WITH args AS (
-  SELECT $2::timestamptz AS start, $3::timestamptz AS stop, $4::timestamptz AS now,
-         $5::text AS tz
-), buckets AS (
-  SELECT b AS local, greatest(b AT TIME ZONE x.tz, x.start) AS a,
-         least((b + interval '1 {bucket}') AT TIME ZONE x.tz, x.stop, x.now) AS z
-    FROM args x, generate_series(date_trunc('{bucket}', x.start AT TIME ZONE x.tz),
-                                 least(x.stop, x.now) AT TIME ZONE x.tz,
-                                 interval '1 {bucket}') b
-), spans AS (
+LOAD = (
+    BUCKETS
+    + """, spans AS (
   SELECT h.agent_id, greatest(h.started_at, $2) AS s, least(coalesce(h.ended_at, $4), $3, $4) AS e
     FROM analytics_held h
    WHERE h.brand_id = $1 AND h.started_at < least($3, $4)
@@ -130,6 +122,7 @@ SELECT k.local AS at, l.agent_id, a.name,
 HAVING sum(l.level * extract(epoch FROM l.next_at - l.at)) > 0
  ORDER BY k.local, a.name, l.agent_id
 """
+)
 
 
 async def agent_load(
