@@ -23,22 +23,29 @@ INTERVAL = 0.02
 WEIGHT = 0.2
 # The default limit on the smoothed lateness (settings.overload_lag_ms).
 LIMIT = 0.1
+# The timer stops when nobody has asked for this long (an idle node wakes for nothing) and
+# starts again on the next look.
+IDLE_SECONDS = 10.0
 
 
 class LoopLag:
     """The event loop's smoothed lateness, in seconds; ``overloaded`` past ``limit``. The
-    timer starts on the first look (it needs the running loop) and stops with ``close``."""
+    timer starts on a look (it needs the running loop), stops after IDLE_SECONDS without one,
+    and with ``close``."""
 
     def __init__(self, limit: float = LIMIT, interval: float = INTERVAL) -> None:
         self.limit = limit
         self.lag = 0.0
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._looked = 0.0
 
     @property
     def overloaded(self) -> bool:
+        loop = asyncio.get_running_loop()
+        self._looked = loop.time()
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._watch(), name="loop-lag")
+            self._task = loop.create_task(self._watch(), name="loop-lag")
         return self.lag > self.limit
 
     async def close(self) -> None:
@@ -50,10 +57,12 @@ class LoopLag:
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while loop.time() - self._looked < IDLE_SECONDS:
             asked = loop.time() + self._interval
             await asyncio.sleep(self._interval)
             self.lag += WEIGHT * (max(0.0, loop.time() - asked) - self.lag)
+        self.lag = 0.0
+        self._task = None
 
 
 __all__ = ["LIMIT", "LoopLag"]
