@@ -142,6 +142,8 @@ class Mailroom:
         # the DATA being stored hold (MAX_PENDING at most).
         self._pending: set[int] = set()
         self._taken = 0
+        # DATA held waiting for a place (the SMTP session waits, up to ROOM_SECONDS).
+        self.holding = 0
         self._room = asyncio.Condition()
         self._arrivals: GroupCommit[_Arrival] = GroupCommit(
             pool, _store_arrivals, writers=RECEIPT_WRITERS
@@ -151,6 +153,7 @@ class Mailroom:
         )
         metrics.track_queue("mail", lambda: self._work.depth)
         metrics.track_queue("mail-pending", lambda: self._taken)
+        metrics.track_queue("mail-held", lambda: self.holding)
 
     # -- the SMTP side -----------------------------------------------------------------------
 
@@ -158,6 +161,7 @@ class Mailroom:
         return await self._inbox_for(recipient) is not None
 
     async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
+        self.holding += 1
         try:
             async with asyncio.timeout(ROOM_SECONDS), self._room:
                 await self._room.wait_for(lambda: self._taken < MAX_PENDING)
@@ -168,6 +172,8 @@ class Mailroom:
             refused = self._work.full
             if refused:
                 await self._free_place()
+        finally:
+            self.holding -= 1
         if refused:
             # The parsers are this far behind: the sender keeps the mail a while (451).
             self._metrics.refused.labels("email").inc()

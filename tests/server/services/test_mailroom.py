@@ -21,6 +21,7 @@ from server.pipeline.flow import Pipeline
 from server.services import demo, mailroom
 from server.services.mailroom import Mailroom
 from tests import mail
+from tests.harness import until
 
 
 class Parser:
@@ -81,7 +82,7 @@ async def test_past_the_bound_a_data_waits_for_room_and_is_refused_when_none_com
         assert await pool.fetchval("SELECT count(*) FROM mail_receipts") == 2  # none stored
         monkeypatch.setattr(mailroom, "ROOM_SECONDS", 30.0)
         waiting = asyncio.create_task(room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3)))
-        await asyncio.sleep(0.2)
+        await until(lambda: _held(room))
         assert not waiting.done()  # held, not refused, while room may still come
         gate.open.set()  # the first two reach the console
         await asyncio.wait_for(waiting, 30)
@@ -191,3 +192,7 @@ async def test_a_receipt_being_processed_is_not_swept_but_a_restart_takes_it(
             await restarted.close()
     finally:
         await other.close()
+
+
+async def _held(room: Mailroom) -> bool:
+    return room.holding == 1
