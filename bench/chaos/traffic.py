@@ -120,6 +120,11 @@ class Traffic:
         if self._pending == 0:
             self._emptied.set()
 
+    async def _retire(self) -> None:
+        """A sender told to stop: counted as done, then kept until the run is over."""
+        self._sender_done()
+        await self.finished.wait()
+
     async def _login(self, email: str) -> str:
         """Log in and go online (the router offers an online agent conversations, and the
         presence sweep watches them); the session's cookie."""
@@ -152,7 +157,6 @@ class Traffic:
         state = WidgetState()
         outbox: Sent | None = None
         attempt = 0
-        done = False
         # Random phases: the customers' sends do not fall on the same tick.
         await asyncio.sleep(random.uniform(0, self.interval))
         while True:
@@ -173,10 +177,7 @@ class Traffic:
                         while True:
                             if outbox is None:
                                 if self.stop_sending.is_set():
-                                    if not done:
-                                        done = True
-                                        self._sender_done()
-                                    await self.finished.wait()
+                                    await self._retire()
                                     return
                                 outbox = ledger.new("webchat", n)
                             outbox.attempts += 1
@@ -240,13 +241,9 @@ class Traffic:
     # -- a mail sender -----------------------------------------------------------------------
 
     async def _mailer(self, n: int) -> None:
-        done = False
         while True:
             if self.stop_sending.is_set():
-                if not done:
-                    done = True
-                    self._sender_done()
-                await self.finished.wait()
+                await self._retire()
                 return
             entry = self.ledger.new("mail", n)
             mail = EmailMessage()
@@ -281,15 +278,11 @@ class Traffic:
 
     async def _telegram(self, n: int) -> None:
         """Telegram's side: an update is delivered again (same update_id) until a 200."""
-        done = False
         headers = {"X-Telegram-Bot-Api-Secret-Token": self.telegram_secret}
         async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:
             while True:
                 if self.stop_sending.is_set():
-                    if not done:
-                        done = True
-                        self._sender_done()
-                    await self.finished.wait()
+                    await self._retire()
                     return
                 entry = self.ledger.new("telegram", n)
                 # Ids of this run's own: Telegram's update_id and message_id are each stored
@@ -309,14 +302,10 @@ class Traffic:
     async def _slack(self, n: int) -> None:
         """Slack's side: a signed event is delivered again (same event_id, with
         X-Slack-Retry-Num) until a 200, after the Retry-After a 503 gives."""
-        done = False
         async with httpx.AsyncClient(base_url=self.url, timeout=15) as http:
             while True:
                 if self.stop_sending.is_set():
-                    if not done:
-                        done = True
-                        self._sender_done()
-                    await self.finished.wait()
+                    await self._retire()
                     return
                 entry = self.ledger.new("slack", n)
                 serial = self.ledger.serial
