@@ -47,6 +47,7 @@ from server.delivery.outbox import Sent, Suppressed, send_parts
 from server.delivery.reconnect import keep_trying
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
+from server.services.held_batches import all_or_first_error
 from server.store import Pool, csat, cursors, slack_events
 from server.store.group_commit import GroupCommit
 from server.store.slack_events import HeldEvent
@@ -202,7 +203,7 @@ class SlackService:
                 for body in bodies:
                     await self.events.receive(body)
 
-        await _all_or_first_error([thread(bodies) for bodies in threads.values()])
+        await all_or_first_error([thread(bodies) for bodies in threads.values()])
 
     async def store(self, incoming: Incoming, attachments: tuple[Attachment, ...]) -> None:
         await self._ensure_inbox(incoming.team)
@@ -369,18 +370,3 @@ class SlackService:
 
         first = await send_parts(self._pool, message_id, parts, send)
         return Sent(external_id=first, detail="sent" if len(parts) == 1 else "sent with files")
-
-
-async def _all_or_first_error(work: list[Coroutine[Any, Any, None]]) -> None:
-    """Run ``work`` side by side to the end, then raise the first failure (logged with its
-    traceback): a TaskGroup would cancel the others mid-statement, and a batch is read again
-    whole anyway (what was stored is not stored twice). A part that ended cancelled (by
-    something other than this task's own cancellation, which gather raises) is raised as an
-    Exception, so the drainer's keep_trying reads the batch again instead of dying with it."""
-    results = await asyncio.gather(*work, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            log.error("reading held webhook updates failed", exc_info=result)
-            if isinstance(result, Exception):
-                raise result
-            raise RuntimeError(f"reading a held update ended with {result!r}") from result

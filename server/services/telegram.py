@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Coroutine
 from typing import Any
 
 import structlog
@@ -52,6 +51,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
+from server.services.held_batches import all_or_first_error
 from server.store import Pool, csat, cursors, kb_feedback, queue, telegram_updates
 from server.store.group_commit import GroupCommit
 from server.store.telegram_updates import HeldUpdate
@@ -277,7 +277,7 @@ class TelegramService:
                 for found in messages:
                     await self._store(found)
 
-        await _all_or_first_error([chat(messages) for messages in chats.values()])
+        await all_or_first_error([chat(messages) for messages in chats.values()])
 
     async def _store(self, found: Incoming) -> None:
         """Store the update's message (once)."""
@@ -428,18 +428,3 @@ class TelegramBots:
             # The bot is configured but not connected yet, or no longer configured.
             raise DeliveryError(f"no connected bot for @{address}", permanent=False)
         return await bot.deliver(message_id)
-
-
-async def _all_or_first_error(work: list[Coroutine[Any, Any, None]]) -> None:
-    """Run ``work`` side by side to the end, then raise the first failure (logged with its
-    traceback): a TaskGroup would cancel the others mid-statement, and a batch is read again
-    whole anyway (what was stored is not stored twice). A part that ended cancelled (by
-    something other than this task's own cancellation, which gather raises) is raised as an
-    Exception, so the drainer's keep_trying reads the batch again instead of dying with it."""
-    results = await asyncio.gather(*work, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            log.error("reading held webhook updates failed", exc_info=result)
-            if isinstance(result, Exception):
-                raise result
-            raise RuntimeError(f"reading a held update ended with {result!r}") from result
