@@ -22,7 +22,7 @@ def load_models() -> None:
     """Load the language detector's models (seconds: lingua holds the GIL while it reads
     them) and the sentiment lexicons, so the first customer does not wait for them. Blocking:
     call it in a thread, which ``Understanding.warm_up`` does."""
-    language_detection.shared().detect("warming up the language detector")
+    language_detection.shared().preload()
     sentiment_analysis.shared()
 
 
