@@ -331,7 +331,7 @@ class Point:
 async def series(conn: Conn, scope: Scope, bucket: Bucket) -> list[Point]:
     """The figures per hour, day or week; buckets without a conversation, message or breach
     are left out (the chart draws them as gaps)."""
-    plan = await rollups.plan(conn, scope)
+    plan = await rollups.plan(conn, scope, grain=bucket)
     if plan is not None:
         return await _series_rolled(conn, scope, bucket, plan)
     where = f"date_trunc('{bucket}', created_at AT TIME ZONE $6)"
@@ -408,7 +408,7 @@ class Cell:
 
 async def heat_map(conn: Conn, scope: Scope) -> list[Cell]:
     """Conversations by weekday and hour, in the report's time zone; empty cells left out."""
-    plan = await rollups.plan(conn, scope)
+    plan = await rollups.plan(conn, scope, grain="hour")  # local hours: no day's row
     if plan is not None:
         return [Cell(*cell) for cell in await rollups.heat(conn, scope, plan)]
     sql, args = _facts(scope, "NULL::text")

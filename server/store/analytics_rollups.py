@@ -1,14 +1,20 @@
-"""The reports' per-hour roll-ups (migration 0032; docs/metrics.md, "How the figures are
-kept"): folding them, and reading a range from them.
+"""The reports' per-hour and per-day roll-ups (migrations 0032 and 0041; docs/metrics.md,
+"What a report costs"): folding them, and reading a range from them.
 
-A range is read as whole UTC hours: the folded ones from the roll-ups (``analytics_hours``,
-``analytics_hour_durations``, ``analytics_activity_hours``), the others (past the fold's
-watermark, or marked stale by a change since their fold) computed from the facts by the same
-SQL functions the fold uses, and both added up. Counts add up exactly; a duration's median
-and p90 come from the sum of the hours' histograms (eight log buckets an octave: within
-4.5 % of the exact value). A quiet bot conversation's containment depends on the moment of
-the read, so the roll-ups keep the bot's open conversations apart and the read subtracts
-those that spoke in the last ``quiet`` minutes.
+A range is read as whole UTC hours: the folded ones from the roll-ups, the others (past the
+fold's watermark, or marked stale by a change since their fold) computed from the facts by
+the same SQL functions the fold uses, and all added up. The roll-ups have two tiers: per hour
+(``analytics_hours``, ``analytics_hour_durations``, ``analytics_activity_hours``; migration
+0032) and per UTC day, each day the sum of its hours (``analytics_days``,
+``analytics_day_durations``, ``analytics_activity_days``; migration 0041). The range's whole
+days are read from the days, its other folded hours from the hours (which days, and why:
+server/store/analytics_days.py); both tiers give the same sums, so the same figures. Counts
+add up exactly; a duration's median and p90 come from the sum of the hours' (or days')
+histograms (eight log buckets an octave: within 4.5 % of the exact value; a day's histogram
+is its hours' added bucket by bucket, so the quantile is the same whichever tier answers).
+A quiet bot conversation's containment depends on the moment of the read, so the roll-ups
+keep the bot's open conversations apart and the read subtracts those that spoke in the
+last ``quiet`` minutes.
 
 When the roll-ups cannot answer (a time zone whose offset is not whole hours, a breakdown
 filtered on another breakdown) or the range is small enough to read exactly
@@ -23,8 +29,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from server.store.analytics_days import DAY, Grain, floor_day, split
 from server.store.views import Conn
 
 if TYPE_CHECKING:
@@ -34,6 +42,9 @@ HOUR = timedelta(hours=1)
 # Up to this many conversations in the range, the facts are read (exact medians): under
 # about 10 ms of work a read on this machine's bench, so exactness costs nothing there.
 EXACT_UP_TO = 5_000
+# Whether whole days are read from the per-day tier (False: from their hours, as before
+# migration 0041; the tests compare the two).
+READ_DAYS = True
 # Buckets an octave (migration 0032's analytics_bucket).
 PER_OCTAVE = 8
 # Metric numbers of analytics_hour_durations.
@@ -91,20 +102,20 @@ def ceil_hour(at: datetime) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Which parts of a scope come from where: hours in ``[folded_from, folded_to)`` but
-    ``stale`` from the roll-ups; the ``raw`` ranges from the facts."""
+    """Which parts of a scope come from where: the ``hours`` ranges from the per-hour
+    roll-ups, the ``days`` ranges from the per-day ones, the ``raw`` ranges from the facts."""
 
-    folded_from: datetime
-    folded_to: datetime
-    stale: list[datetime]
+    hours: list[tuple[datetime, datetime]]
+    days: list[tuple[datetime, datetime]]
     raw: list[tuple[datetime, datetime]]
     dim: str
     key: str | None  # the filter's value (None: every value of dim)
 
 
-async def plan(conn: Conn, scope: Scope, by: str | None = None) -> Plan | None:
-    """How to read ``scope`` (grouped by breakdown ``by``) from the roll-ups; None when the
-    facts should be read instead (see the module's docstring)."""
+async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = None) -> Plan | None:
+    """How to read ``scope`` (grouped by breakdown ``by``, or by local buckets ``grain``)
+    from the roll-ups; None when the facts should be read instead (see the module's
+    docstring)."""
     if not whole_hours(scope.tz, scope.start, scope.end):
         return None
     if scope.only and by and scope.only[0] != by:
@@ -130,7 +141,12 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None) -> Plan | None:
     for a, b in ((scope.start, first), (folded_to, scope.end)):
         if a < b:
             raw.append((a, b))
-    found = Plan(first, folded_to, stale, raw, dim, key)
+    if READ_DAYS:
+        tiers = split(first, folded_to, stale, scope.tz, grain)
+        found = Plan(tiers.hours, tiers.days, raw, dim, key)
+    else:
+        hours = split(first, folded_to, stale, scope.tz, "hour").hours
+        found = Plan(hours, [], raw, dim, key)
     n = await conn.fetchval(
         f"""SELECT coalesce(sum(conversations), 0) FROM ({_ROWS}) r""",
         *_args(scope, found, "all", "all"),
@@ -138,22 +154,32 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None) -> Plan | None:
     return found if int(n) > EXACT_UP_TO else None
 
 
-# The roll-up rows of a plan: folded hours from the table, the rest computed. $1 brand, $2
-# dim, $3 key (NULL: any), $4 .. $5 folded hours, $6 stale hours, $7/$8 raw ranges.
-def _rows(table: str, function: str) -> str:
+# The roll-up rows of a plan: each range of hours and of days from its tier's table (a range
+# scan of its key each), the rest computed; a day's row stands at its UTC midnight in column
+# ``hour``. $1 brand, $2 dim, $3 key (NULL: any), $4/$5 the hours' ranges, $6/$7 the days',
+# $8/$9 the facts'.
+def _rows(hours: str, days: str, function: str) -> str:
     return f"""
-    SELECT t.* FROM {table} t
-     WHERE t.brand_id = $1 AND t.dim = $2 AND ($3::text IS NULL OR t.key = $3)
-       AND t.hour >= $4 AND t.hour < $5 AND NOT t.hour = ANY($6::timestamptz[])
+    SELECT t.* FROM unnest($4::timestamptz[], $5::timestamptz[]) r(a, b),
+           LATERAL (SELECT * FROM {hours} h
+                     WHERE h.brand_id = $1 AND h.dim = $2 AND ($3::text IS NULL OR h.key = $3)
+                       AND h.hour >= r.a AND h.hour < r.b) t
     UNION ALL
-    SELECT x.* FROM unnest($7::timestamptz[], $8::timestamptz[]) r(a, b),
+    SELECT t.* FROM unnest($6::timestamptz[], $7::timestamptz[]) r(a, b),
+           LATERAL (SELECT * FROM {days} d
+                     WHERE d.brand_id = $1 AND d.dim = $2 AND ($3::text IS NULL OR d.key = $3)
+                       AND d.day >= r.a AND d.day < r.b) t
+    UNION ALL
+    SELECT x.* FROM unnest($8::timestamptz[], $9::timestamptz[]) r(a, b),
            LATERAL {function}($1, r.a, r.b) x
      WHERE x.dim = $2 AND ($3::text IS NULL OR x.key = $3)"""
 
 
-_ROWS = _rows("analytics_hours", "analytics_hours_of")
-_DURATIONS = _rows("analytics_hour_durations", "analytics_durations_of")
-_ACTIVITY = _rows("analytics_activity_hours", "analytics_activity_of")
+_ROWS = _rows("analytics_hours", "analytics_days", "analytics_hours_of")
+_DURATIONS = _rows("analytics_hour_durations", "analytics_day_durations", "analytics_durations_of")
+_ACTIVITY = _rows("analytics_activity_hours", "analytics_activity_days", "analytics_activity_of")
+# The report's time zone, after _args's nine.
+TZ = "$10"
 
 
 def _args(scope: Scope, p: Plan, dim: str | None = None, key: str | None = None) -> list[object]:
@@ -161,9 +187,10 @@ def _args(scope: Scope, p: Plan, dim: str | None = None, key: str | None = None)
         scope.brand_id,
         dim or p.dim,
         key if dim else p.key,
-        p.folded_from,
-        p.folded_to,
-        p.stale,
+        [a for a, _b in p.hours],
+        [b for _a, b in p.hours],
+        [a for a, _b in p.days],
+        [b for _a, b in p.days],
         [a for a, _b in p.raw],
         [b for _a, b in p.raw],
     ]
@@ -189,9 +216,11 @@ def by_key(dim: str) -> Grouping:
 
 
 def by_bucket(bucket: str) -> Grouping:
+    """Rows (and conversations) by the local bucket they start in: a day's row is read only
+    when its whole day lies in one bucket (the plan's grain)."""
     return (
-        f"date_trunc('{bucket}', t.hour AT TIME ZONE $9)::text",
-        f"date_trunc('{bucket}', v.created_at AT TIME ZONE $9)::text",
+        f"date_trunc('{bucket}', t.hour AT TIME ZONE {TZ})::text",
+        f"date_trunc('{bucket}', v.created_at AT TIME ZONE {TZ})::text",
     )
 
 
@@ -200,7 +229,7 @@ async def summed(
 ) -> dict[str, Summed]:
     """Each group's counts and histograms over the plan; ``quiet``: bot conversations
     without a message since are contained."""
-    extra: list[object] = [scope.tz] if "$9" in group[0] else []
+    extra: list[object] = [scope.tz] if TZ in group[0] else []
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
     rows = await conn.fetch(
         f"SELECT {group[0]} AS g, {sums} FROM ({_ROWS}) t GROUP BY 1", *_args(scope, p), *extra
@@ -219,9 +248,9 @@ async def summed(
     # The bot's open conversations that spoke since ``quiet`` are not contained yet.
     params: list[object] = [scope.brand_id, scope.start, scope.end, quiet]
     grouped = group[1]
-    if "$9" in grouped:
+    if TZ in grouped:
         params.append(scope.tz)
-        grouped = grouped.replace("$9", f"${len(params)}")
+        grouped = grouped.replace(TZ, f"${len(params)}")
     only = ""
     if p.dim != "all" and p.key is not None:
         params.append(p.key)
@@ -273,7 +302,7 @@ async def activity(
     conn: Conn, scope: Scope, p: Plan, group: Grouping
 ) -> dict[str, tuple[int, int]]:
     """Messages written and breaches per group (a local bucket)."""
-    extra: list[object] = [scope.tz] if "$9" in group[0] else []
+    extra: list[object] = [scope.tz] if TZ in group[0] else []
     rows = await conn.fetch(
         f"SELECT {group[0]} AS g, sum(messages)::bigint AS m, sum(breaches)::bigint AS b"
         f" FROM ({_ACTIVITY}) t GROUP BY 1",
@@ -284,10 +313,11 @@ async def activity(
 
 
 async def heat(conn: Conn, scope: Scope, p: Plan) -> list[tuple[int, int, int]]:
-    """(weekday, hour, conversations) in the scope's zone, empty cells left out."""
+    """(weekday, hour, conversations) in the scope's zone, empty cells left out (a plan of
+    grain "hour": no day's row)."""
     rows = await conn.fetch(
-        f"""SELECT extract(isodow FROM t.hour AT TIME ZONE $9)::int AS weekday,
-                   extract(hour FROM t.hour AT TIME ZONE $9)::int AS hour,
+        f"""SELECT extract(isodow FROM t.hour AT TIME ZONE {TZ})::int AS weekday,
+                   extract(hour FROM t.hour AT TIME ZONE {TZ})::int AS hour,
                    sum(t.conversations)::bigint AS n
               FROM ({_ROWS}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0 ORDER BY 1, 2""",
         *_args(scope, p),
@@ -328,6 +358,7 @@ class Folded:
     advanced: int
     folded_until: datetime | None
     load_hours: int = 0  # hours of the agents' load folded again (migration 0034's marks)
+    refolded_days: int = 0  # whole days folded again from their hours (migration 0041)
 
 
 HORIZON = """
@@ -351,10 +382,11 @@ SELECT x.brand_id, lower(r) AS a, upper(r) AS b
 
 async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
     """One round of the fold (the sweeps' lease holder calls it): the marked hours folded
-    again, a batch a transaction; the agents' load over its marked ranges; then the
-    watermark moved to ``horizon`` (default: the hour no running transaction started
-    before, so none can still write into an earlier one), folding the hours it passes."""
-    refolded = 0
+    again, a batch a transaction, and their whole days after them; the agents' load over its
+    marked ranges; then the watermark moved to ``horizon`` (default: the hour no running
+    transaction started before, so none can still write into an earlier one), folding the
+    hours it passes and the days it completes (migration 0041's analytics_fold)."""
+    refolded = refolded_days = 0
     while True:
         async with conn.transaction():
             until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
@@ -365,16 +397,27 @@ async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
                    SELECT DISTINCT brand_id, hour FROM gone""",
                 FOLD_BATCH,
             )
+            days: set[tuple[UUID, datetime]] = set()
             for r in taken:
                 # Hours past the watermark are folded when it passes them.
                 if until is not None and r["hour"] < until:
                     await conn.execute(
-                        "SELECT analytics_fold($1, $2, $3)",
+                        "SELECT analytics_fold_hours($1, $2, $3)",
                         r["brand_id"],
                         r["hour"],
                         r["hour"] + HOUR,
                     )
                     refolded += 1
+                    # A day not yet complete is folded when the watermark completes it.
+                    if floor_day(r["hour"]) + DAY <= until:
+                        days.add((r["brand_id"], floor_day(r["hour"])))
+            # Each day once a batch, however many of its hours were marked, in the same
+            # transaction as its hours: no read sees the hours folded and the day not.
+            for of_brand, day in sorted(days):
+                await conn.execute(
+                    "SELECT analytics_fold_days($1, $2, $3)", of_brand, day, day + DAY
+                )
+            refolded_days += len(days)
         if not taken:
             break
     load_hours = 0
@@ -397,12 +440,13 @@ async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
             await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", to)
             advanced = int((to - until) / HOUR)
             until = to
-    return Folded(refolded, advanced, until, load_hours)
+    return Folded(refolded, advanced, until, load_hours, refolded_days)
 
 
 async def rebuild(conn: Conn, horizon: datetime) -> None:
-    """Fold every hour before ``horizon`` again from the facts, marks dropped (after a
-    bulk load that wrote history behind the watermark, as the bench does)."""
+    """Fold every hour before ``horizon`` again from the facts, and every whole day before it
+    from its hours, marks dropped (after a bulk load that wrote history behind the
+    watermark, as the bench does)."""
     async with conn.transaction():
         await conn.execute("TRUNCATE analytics_stale, analytics_load_stale")
         await conn.execute("SELECT analytics_fold(NULL, '-infinity', $1)", horizon)

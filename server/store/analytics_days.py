@@ -1,0 +1,105 @@
+"""Which part of a report's range the per-day roll-ups answer (migration 0041) and which
+part the per-hour ones do: pure, no I/O (server/store/analytics_rollups.py asks).
+
+The folded whole hours of a range, ``[first, until)``, split into whole UTC days, read from
+the days' tables, and the hours left, read from the hours' tables: the range's edges, the
+days with a mark pending (one of their hours changed since its fold: the day's row is stale
+too, so its unmarked hours are read from the hours and the marked ones from the facts), and
+the days that do not lie within one of the report's local buckets. A report grouped by a
+local bucket (a series by day in New York) adds each row into the bucket its start falls in:
+a UTC day is read whole only when all its hours fall in the same bucket. That is every day
+for a report grouped by no time (totals, breakdowns, reasons, ratings), six UTC days of
+seven for weeks in New York, every day for days in UTC, and none for hours or for days in
+a zone offset from UTC (whose local days each straddle two UTC days).
+
+A day's row is the sum of its hours' rows, its histograms added bucket by bucket, so the
+figures read are the same whichever tier a day comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+# The local buckets a read groups its rows by: None for none (the rows are all added up, or
+# grouped by a breakdown's key).
+Grain = Literal["hour", "day", "week"] | None
+Ranges = list[tuple[datetime, datetime]]
+
+
+def floor_day(at: datetime) -> datetime:
+    """The UTC midnight at or before ``at``."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def ceil_day(at: datetime) -> datetime:
+    floor = floor_day(at)
+    return floor if floor == at else floor + DAY
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """``[first, until)`` as ranges of whole UTC days (``days``) and of whole hours
+    (``hours``), the marked hours in neither (they are read from the facts)."""
+
+    days: Ranges
+    hours: Ranges
+
+
+def split(first: datetime, until: datetime, stale: list[datetime], tz: str, grain: Grain) -> Split:
+    """Split the folded hours ``[first, until)`` (whole UTC hours; ``stale``: the marked ones
+    among them) for a read grouped by ``grain`` in zone ``tz``."""
+    marked = {floor_day(h) for h in stale}
+    zone = ZoneInfo(tz)
+    whole: list[datetime] = []
+    day = ceil_day(first)
+    while day + DAY <= until:
+        if day not in marked and _within_one_bucket(day, zone, grain):
+            whole.append(day)
+        day += DAY
+    days = _merged([(d, d + DAY) for d in whole])
+    taken = sorted(days + [(h, h + HOUR) for h in stale])
+    hours: Ranges = []
+    at = first
+    for a, b in taken:
+        if at < a:
+            hours.append((at, a))
+        at = max(at, b)
+    if at < until:
+        hours.append((at, until))
+    return Split(days, hours)
+
+
+def _within_one_bucket(day: datetime, zone: ZoneInfo, grain: Grain) -> bool:
+    """Whether every hour of the UTC ``day`` falls in the same local bucket (each hour is
+    checked: a change of offset may fall in the day)."""
+    if grain is None:
+        return True
+    if grain == "hour":
+        return False
+    buckets = {_bucket(day + n * HOUR, zone, grain) for n in range(24)}
+    return len(buckets) == 1
+
+
+def _bucket(at: datetime, zone: ZoneInfo, grain: Literal["day", "week"]) -> date:
+    """The local day or week (its Monday, as Postgres's date_trunc) ``at`` falls in."""
+    local = at.astimezone(zone).date()
+    return local if grain == "day" else local - timedelta(days=local.weekday())
+
+
+def _merged(ranges: Ranges) -> Ranges:
+    """Adjoining ranges (sorted) as one."""
+    merged: Ranges = []
+    for a, b in ranges:
+        if merged and merged[-1][1] == a:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
+__all__ = ["DAY", "Grain", "Split", "ceil_day", "floor_day", "split"]
