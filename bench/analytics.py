@@ -14,7 +14,12 @@ desk's open conversations are (an earlier version left 6 % assigned forever, 60,
 a million, which made "now" and the agents' load read a backlog no desk has). Ten messages
 each (customer, bot, agent…), inserted in time order as a live server appends them. The
 messages' search trigger is off during the load (the reports do not read the words;
-bench/search.py measures those).
+bench/search.py measures those), and so are the per-row triggers that record each
+conversation's facts and assignment spans and mark hours for the roll-ups: the facts and
+spans are then computed once per load, set-based, by the very statements migrations 0028
+and 0032 backfill them with (read from the migration files), and the marks are moot (the
+roll-ups are folded from scratch next). A trigger a row was most of the load's time: ten
+million messages each ran a function and an UPDATE of its conversation's facts.
 
 Each size is loaded, ANALYZEd, then the dashboard's reads for a 7-day and a 30-day range are
 timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the
@@ -170,6 +175,51 @@ SELECT id, brand_id, assignee_id, resolved_at,
 """
 
 
+# The per-row triggers off during a load (the search words, the facts, the assignment spans,
+# the roll-ups' marks); `details` computes the facts and spans afterwards in one statement
+# each, and the roll-ups are folded from scratch.
+LOAD_TRIGGERS = {
+    "conversations": ("conversation_facts_open", "analytics_mark_new"),
+    "messages": ("messages_words", "analytics_mark_message", "conversation_facts_reply"),
+    "activities": ("conversation_facts_activity", "analytics_held_change"),
+    "sla_breaches": ("conversation_facts_breach", "analytics_mark_breach"),
+    "csat": ("analytics_mark_csat",),
+    "analytics_held": ("analytics_mark_held_new",),
+}
+MIGRATIONS = Path(database.__file__).parent / "migrations"
+# The bulk statements' (the messages' sort, the facts, the fold from scratch) memory for
+# sorts and hashes, as a migration's backfill would be given: the default 4 MB spills ten
+# million rows to disk.
+BULK_WORK_MEM = "256MB"
+
+
+def _backfill(migration: str, comment: str) -> str:
+    """The statement after ``comment`` in a migration file, without its semicolon."""
+    text = (MIGRATIONS / migration).read_text().split(comment, 1)[1]
+    return text.split(";", 1)[0]
+
+
+# The facts and spans of the conversations $1 (ids): migration 0028's and 0032's backfills,
+# limited to them.
+FACTS = (
+    _backfill(
+        "0028_analytics.sql",
+        "-- The facts of the conversations already there, from their messages and activities.",
+    )
+    + " WHERE c.id = ANY($1)"
+)
+SPANS = (
+    _backfill("0032_analytics_rollups.sql", "-- The spans of the assignments already recorded.")
+    + " AND c.id = ANY($1)"
+)
+
+
+async def _triggers(conn: Conn, verb: str) -> None:
+    for table, names in LOAD_TRIGGERS.items():
+        for name in names:
+            await conn.execute(f"ALTER TABLE {table} {verb} TRIGGER {name}")
+
+
 async def seed(pool: asyncpg.Pool, upto: int, have: int) -> None:
     """Add conversations (and their messages, activities, breaches, ratings) until there are
     ``upto``."""
@@ -197,15 +247,11 @@ async def details(pool: asyncpg.Pool, since: datetime) -> None:
     """The messages, activities, breaches and ratings of the conversations made since
     ``since`` (by their rows' insertion time: their created_at is spread over the days)."""
     async with pool.acquire() as conn:
+        await conn.execute(f"SET work_mem = '{BULK_WORK_MEM}'")
         made = [
             r["id"]
             for r in await conn.fetch("SELECT id FROM conversations WHERE updated_at >= $1", since)
         ]
-        # The history goes behind the fold's watermark and is folded from scratch next:
-        # migration 0034's mark of a message dated into a folded hour (an index probe and a
-        # check a message, an import's cost) is off with the search trigger.
-        await conn.execute("ALTER TABLE messages DISABLE TRIGGER messages_words")
-        await conn.execute("ALTER TABLE messages DISABLE TRIGGER analytics_mark_message")
         for statement in DETAILS.split(";\n\n"):
             await conn.execute(
                 statement.replace(
@@ -213,8 +259,12 @@ async def details(pool: asyncpg.Pool, since: datetime) -> None:
                 ).replace("created_at >= $1 AND created_at < $2", "id = ANY($1)"),
                 made,
             )
-        await conn.execute("ALTER TABLE messages ENABLE TRIGGER messages_words")
-        await conn.execute("ALTER TABLE messages ENABLE TRIGGER analytics_mark_message")
+        # What the per-row triggers left undone, once, set-based. Statistics first: the
+        # planner's last look at messages may be from when the write-path rounds had just
+        # deleted theirs (no rows), and a look-up per conversation then becomes a scan.
+        await conn.execute("ANALYZE conversations, messages, activities, sla_breaches, csat")
+        await conn.execute(FACTS, made)
+        await conn.execute(SPANS, made)
 
 
 def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
@@ -353,14 +403,21 @@ async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, l
             print(f"analytics: loading {size:,} conversations ...", flush=True)
             began = time.perf_counter()
             since = await pool.fetchval("SELECT clock_timestamp()")
-            await seed(pool, size, have)
-            await details(pool, since)
+            async with pool.acquire() as conn:
+                await _triggers(conn, "DISABLE")
+            try:
+                await seed(pool, size, have)
+                await details(pool, since)
+            finally:
+                async with pool.acquire() as conn:
+                    await _triggers(conn, "ENABLE")
             have = size
             loaded = time.perf_counter() - began
             # The history was written behind the fold's watermark, as no live server
             # writes: fold every hour again, as migration 0032's backfill does.
             began = time.perf_counter()
             async with pool.acquire() as conn:
+                await conn.execute(f"SET work_mem = '{BULK_WORK_MEM}'")
                 await analytics_rollups.rebuild(conn, await conn.fetchval(HOUR_NOW))
             folded = time.perf_counter() - began
             await pool.execute("VACUUM ANALYZE")
