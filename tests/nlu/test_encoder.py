@@ -47,6 +47,19 @@ def test_a_french_request_lies_near_its_english_paraphrase_not_near_another_doma
     assert rows[1] @ rows[2] < 0.3
 
 
+def test_keyboard_mashing_splits_into_short_pieces_in_any_language(
+    found: encoder.SentenceEncoder,
+) -> None:
+    """Fluency (mean characters per piece of the encoder's vocabulary), the evidence that
+    tells gibberish from a short real message where the geometry put "asdfghjkl" beside
+    "hi": words of either language are long pieces, mashing short ones."""
+    words = ["where is my order", "je voudrais annuler ma commande", "merci beaucoup"]
+    mashing = ["asdfghjkl", "qsdfg hjklm", "hmmmmmmmmm", "zxcvbn poiuyt"]
+    assert min(found.fluency(t) for t in words) > 2.5
+    assert max(found.fluency(t) for t in mashing) < 2.0
+    assert found.fluency("") == 0.0
+
+
 def test_one_text_encodes_as_in_a_batch(found: encoder.SentenceEncoder) -> None:
     """Padding in a batch changes nothing (the mask keeps the pads out of the mean)."""
     found.forget()
