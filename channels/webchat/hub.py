@@ -282,13 +282,12 @@ class WebchatHub:
             raise p.ProtocolError(p.CLOSE_BAD_FRAME, "the first frame must be 'hello'")
         try:
             claims = self._tokens.verify(frame.token)
-            visitor = await self._backend.find_visitor(claims.inbox_address, claims.visitor_id)
+            visitor, current = await self._backend.greet(claims.inbox_address, claims.visitor_id)
         except TokenError as exc:
             raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, str(exc)) from None
         except (UnknownInbox, UnknownVisitor):
             raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, "unknown visitor") from None
         conn = Connection(ws, visitor, self._backend)
-        current = await self._backend.current_conversation(visitor)
         conn.conversation_id = current
         # Resume where the client stopped, if it was looking at the same conversation.
         conn.last_seq = frame.last_seq if frame.conversation_id == current else 0

@@ -23,6 +23,11 @@ class IdentityRefused(Exception):
     without one: the embedding site has a bug to fix, and the visitor would lose their history."""
 
 
+class SessionKeyUsed(Exception):
+    """A session key's visitor was made longer ago than a retry could be: the key is spent
+    (the client makes a new one), never a way back to an old visitor without its token."""
+
+
 class EmailCodeRefused(Exception):
     """A one-time email code not sent or not accepted; ``str()`` says why and ``status`` is
     the HTTP status that says so (409 already verified, 410 expired or used up, 422 wrong,
@@ -73,11 +78,19 @@ class WebchatBackend(Protocol):
     """Storage and pipeline operations the widget's endpoints call."""
 
     async def open_visitor(
-        self, inbox_address: str, visitor_id: str, details: VisitorDetails
+        self,
+        inbox_address: str,
+        visitor_id: str,
+        details: VisitorDetails,
+        *,
+        keyed_within: float | None = None,
     ) -> Visitor:
         """Create or update the visitor's contact identity: with a verified identifier, joined
         to the contact holding it; otherwise a contact of its own, never an existing one.
-        Raise UnknownInbox, or IdentityRefused for an identifier its hash does not vouch for."""
+        Opening one ``visitor_id`` again is the same visitor, with no second contact.
+        ``keyed_within``: the id came from a client's session key, which may open it again
+        only this many seconds after it was made (else SessionKeyUsed). Raise UnknownInbox,
+        or IdentityRefused for an identifier its hash does not vouch for."""
         ...
 
     async def send_email_code(self, visitor: Visitor, email: str) -> int:
@@ -94,8 +107,10 @@ class WebchatBackend(Protocol):
         """The stored visitor; raise UnknownVisitor or UnknownInbox."""
         ...
 
-    async def current_conversation(self, visitor: Visitor) -> str | None:
-        """The visitor's open (else latest) conversation in the inbox."""
+    async def greet(self, inbox_address: str, visitor_id: str) -> tuple[Visitor, str | None]:
+        """What a socket's hello needs, in one read: the stored visitor and its open (else
+        latest) conversation in the inbox, if any. A reconnect storm is thousands of hellos
+        at once. Raise UnknownVisitor or UnknownInbox."""
         ...
 
     async def history(self, visitor: Visitor, current: str | None) -> Sequence[Mapping[str, Any]]:

@@ -17,11 +17,35 @@ from starlette.responses import JSONResponse, Response
 from channels.base import NUL_REFUSED, holds_nul
 from channels.webchat import protocol as p
 from channels.webchat.identity import CODE, HASH
-from channels.webchat.port import EmailCodeRefused, IdentityRefused, UnknownInbox, VisitorDetails
+from channels.webchat.port import (
+    EmailCodeRefused,
+    IdentityRefused,
+    SessionKeyUsed,
+    UnknownInbox,
+    VisitorDetails,
+)
 from channels.webchat.requests import check_origin, parse, visitor_of, webchat_of
 from channels.webchat.token import TokenError, VisitorClaims
 
 log = structlog.get_logger(__name__)
+
+# A session key is random and the client's own (a UUID, or 16+ random bytes in base64url): a
+# retried POST with it answers the same visitor instead of making a second one. At least 22
+# characters: 128 bits the way the widget makes them, too many to guess.
+SESSION_KEY = r"^[A-Za-z0-9_-]{22,64}$"
+# A key answers its visitor again for this long after the visitor was made: far longer than
+# any client's retries (the widget's back-off stops growing at 15 s), short enough that a key
+# is no lasting credential (the token is, and it expires).
+SESSION_KEY_SECONDS = 3600.0
+# Visitor ids made from session keys (uuid5 of the inbox, the identifier and the key): the
+# same key for the same inbox and user is the same visitor on every node, with nothing to
+# look up; another inbox or user with the same key is another visitor.
+_KEYED_VISITORS = uuid.UUID("7f0c7b1e-3a55-4a3c-9a8e-5e55b0a4c021")
+
+
+def keyed_visitor_id(inbox: str, identifier: str | None, key: str) -> str:
+    """The visitor id a session ``key`` stands for in ``inbox`` (for that ``identifier``)."""
+    return str(uuid.uuid5(_KEYED_VISITORS, f"{inbox}\n{identifier or ''}\n{key}"))
 
 
 class SessionRequest(BaseModel):
@@ -40,6 +64,10 @@ class SessionRequest(BaseModel):
     identifier_hash: str | None = Field(default=None, pattern=HASH.pattern)
     # The visitor's language (the widget's, from the browser or the page): the greeting's.
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    # The client's random key for this session's creation: a retry of the same POST (its
+    # answer was lost: the proxy retried it on another node, or the page did) answers the
+    # same visitor instead of making another.
+    key: str | None = Field(default=None, pattern=SESSION_KEY)
 
     @model_validator(mode="before")
     @classmethod
@@ -84,6 +112,10 @@ async def create_session(request: Request) -> Response:
       `name`/`email` stays on the visitor's own, unverified contact; with `identifier` and a
       matching `identifier_hash` (hex HMAC-SHA256 of the identifier with the inbox's identity
       secret) the visitor joins the contact of that verified user, and its history.
+      A `key` (the client's own random string, 22 to 64 of `A-Z a-z 0-9 _ -`) makes the
+      request safe to repeat: the same key answers the same visitor, on any node, for an
+      hour after it was made (then 409: make a new key). Without a token or a key, each
+      request makes a new visitor.
     body: SessionRequest
     responses:
       201:
@@ -104,6 +136,7 @@ async def create_session(request: Request) -> Response:
         identity secret"}
       403: {description: Origin not allowed}
       404: {description: no such inbox}
+      409: {description: "the key made its visitor over an hour ago: make a new key"}
       422: {description: invalid field}
       429: {description: too many new visitors from this address (Retry-After)}
       503: {description: the database is unavailable; try again (Retry-After)}
@@ -112,6 +145,7 @@ async def create_session(request: Request) -> Response:
     check_origin(webchat.hub, request)
     body = session_request(await request.body())
     visitor_id: str | None = None
+    keyed = False
     if body.token:
         try:
             claims = webchat.tokens.verify(body.token)
@@ -130,7 +164,10 @@ async def create_session(request: Request) -> Response:
                 f"more than {webchat.hub.sessions_per_minute} new visitors a minute",
                 {"Retry-After": str(max(1, round(60 / webchat.hub.sessions_per_minute)))},
             )
-        visitor_id = str(uuid.uuid4())
+        if body.key is not None:
+            visitor_id, keyed = keyed_visitor_id(body.inbox, body.identifier, body.key), True
+        else:
+            visitor_id = str(uuid.uuid4())
     details = VisitorDetails(
         name=body.name,
         email=body.email and str(body.email),
@@ -138,11 +175,17 @@ async def create_session(request: Request) -> Response:
         identifier_hash=body.identifier_hash,
     )
     try:
-        visitor = await webchat.backend.open_visitor(body.inbox, visitor_id, details)
+        visitor = await webchat.backend.open_visitor(
+            body.inbox, visitor_id, details, keyed_within=SESSION_KEY_SECONDS if keyed else None
+        )
     except UnknownInbox:
         raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
     except IdentityRefused as exc:
         raise HTTPException(401, str(exc)) from None
+    except SessionKeyUsed:
+        raise HTTPException(
+            409, "this key made its visitor over an hour ago; make a new key"
+        ) from None
     except Exception as exc:
         # The database is restarting or unreachable: not the page's fault, and soon over
         # (the widget asks again); a 503 the proxy and the page understand, not a 500.

@@ -10,6 +10,7 @@ from channels.webchat.port import (
     HISTORY_MESSAGES,
     EmailCodeRefused,
     IdentityRefused,
+    SessionKeyUsed,
     UnknownFile,
     UnknownInbox,
     UnknownVisitor,
@@ -53,13 +54,22 @@ class WebchatBackendImpl:
         self.mailer = mailer
 
     async def open_visitor(
-        self, inbox_address: str, visitor_id: str, details: VisitorDetails
+        self,
+        inbox_address: str,
+        visitor_id: str,
+        details: VisitorDetails,
+        *,
+        keyed_within: float | None = None,
     ) -> Visitor:
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 inbox = await store.inbox_by_address(conn, "webchat", inbox_address)
             except NotFound:
                 raise UnknownInbox(inbox_address) from None
+            if keyed_within is not None and await visitors.made_before(
+                conn, visitor_id, keyed_within
+            ):
+                raise SessionKeyUsed(visitor_id)
             if details.identifier is not None:
                 identifier = await self._vouched_for(conn, inbox, details)
                 contact_id = await visitors.join_verified(
@@ -159,9 +169,15 @@ class WebchatBackendImpl:
             raise UnknownVisitor(visitor_id)
         return Visitor(visitor_id, inbox["id"], inbox_address, str(contact_id))
 
-    async def current_conversation(self, visitor: Visitor) -> str | None:
+    async def greet(self, inbox_address: str, visitor_id: str) -> tuple[Visitor, str | None]:
         async with self._pool.acquire() as conn:
-            return await store.latest_conversation_id(conn, visitor.inbox_id, visitor.contact_id)
+            found = await visitors.at_hello(conn, inbox_address, visitor_id)
+        if found is None:
+            raise UnknownInbox(inbox_address)
+        inbox_id, contact_id, current = found
+        if contact_id is None:
+            raise UnknownVisitor(visitor_id)
+        return Visitor(visitor_id, inbox_id, inbox_address, contact_id), current
 
     async def history(self, visitor: Visitor, current: str | None) -> list[MessageView]:
         async with self._pool.acquire() as conn:

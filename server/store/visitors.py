@@ -142,6 +142,44 @@ async def join_verified(
     return contact_id
 
 
+async def at_hello(
+    conn: Conn, inbox_address: str, visitor_id: str
+) -> tuple[str, str | None, str | None] | None:
+    """For a socket's hello, in one statement: the web chat inbox's id, the visitor's contact
+    (None: no such visitor) and its current conversation in the inbox, open first, else the
+    latest; None when there is no such inbox."""
+    row = await conn.fetchrow(
+        """SELECT i.id AS inbox_id, ci.contact_id,
+                  (SELECT c.id FROM conversations c
+                    WHERE c.inbox_id = i.id AND c.contact_id = ci.contact_id
+                    ORDER BY (c.status <> 'resolved') DESC, c.created_at DESC LIMIT 1) AS current
+             FROM inboxes i
+             LEFT JOIN contact_identities ci ON ci.channel = 'webchat' AND ci.external_id = $2
+            WHERE i.channel = 'webchat' AND i.address = $1""",
+        inbox_address,
+        visitor_id,
+    )
+    if row is None:
+        return None
+    contact, current = row["contact_id"], row["current"]
+    return (
+        str(row["inbox_id"]),
+        None if contact is None else str(contact),
+        None if current is None else str(current),
+    )
+
+
+async def made_before(conn: Conn, visitor_id: str, seconds: float) -> bool:
+    """Whether the visitor's identity exists and was made more than ``seconds`` ago."""
+    found: bool | None = await conn.fetchval(
+        "SELECT created_at < now() - make_interval(secs => $2) FROM contact_identities"
+        " WHERE channel = 'webchat' AND external_id = $1",
+        visitor_id,
+        seconds,
+    )
+    return bool(found)
+
+
 async def _verified_contact(
     conn: Conn,
     brand_id: str,

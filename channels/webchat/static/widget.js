@@ -442,17 +442,54 @@
   }
   function frame(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
 
-  function startSession() {
-    var body = { inbox: inbox, token: state.token || null, language: lang };
+  // A session's key: 128 random bits, the same for every retry of one session's request, so
+  // a retry whose first try did reach a node (its answer lost with the node) gets that same
+  // visitor back rather than a second one.
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+  // Refusals that asking again cannot change (the page's identity, an unknown inbox, a bad
+  // field): the session is not asked for again.
+  var FINAL = { 400: true, 401: true, 403: true, 404: true, 422: true };
+
+  function askSession(key) {
+    var body = { inbox: inbox, token: state.token || null, language: lang, key: key };
     Object.keys(who).forEach(function (k) { body[k] = who[k]; });
     return fetch(base + "/api/webchat/sessions", {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify(body)
     }).then(function (r) {
-      return r.json().then(function (d) {
-        if (!r.ok) throw new Error(d.error || "session refused: " + r.status);
-        return d;
+      // A proxy's own 502/503 page is not JSON: the status says enough.
+      return r.json().catch(function () { return {}; }).then(function (d) {
+        if (r.ok) return d;
+        var e = new Error(d.error || "session refused: " + r.status);
+        e.status = r.status;
+        e.retryAfter = Number(r.headers.get("retry-after")) || 0;
+        throw e;
       });
+    });
+  }
+
+  // Asked for until given: while the database or a node is away the server answers 503 (or
+  // the proxy 502), and the widget asks again after a random part of a back-off doubling to
+  // 15 s (full jitter: a crowd of widgets does not come back in one wave), never sooner than
+  // the Retry-After it was given. Rejects only on a FINAL refusal.
+  function startSession() {
+    var key = newKey(), wait = 500;
+    return new Promise(function (resolve, reject) {
+      function attempt() {
+        askSession(key).then(resolve, function (e) {
+          if (FINAL[e.status]) { reject(e); return; }
+          // 409: the key is spent (its visitor was made long ago): a new one, a new visitor.
+          if (e.status === 409) key = newKey();
+          status.textContent = t("reconnecting");
+          setTimeout(attempt, Math.max((e.retryAfter || 0) * 1000, Math.random() * wait));
+          wait = Math.min(wait * 2, 15000);
+        });
+      }
+      attempt();
     }).then(function (s) {
       if (state.visitor_id && s.visitor_id !== state.visitor_id) {
         // Another visitor (the user signed out, or another signed in): nothing of the last
@@ -621,9 +658,9 @@
   });
 
   startSession().then(connect, function (e) {
-    // A refused identity is the embedding page's to fix: say so, never chat as someone else.
+    // A refused identity is the embedding page's to fix: say so, never chat as someone else
+    // (every passing trouble is retried inside startSession).
     status.textContent = t("unavailable");
     status.title = e.message;
-    setTimeout(function () { startSession().then(connect); }, 5000);
   });
 })();

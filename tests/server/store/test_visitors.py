@@ -1,0 +1,78 @@
+"""What a web chat socket's hello reads in one statement (visitors.at_hello), and a session
+key's age (visitors.made_before), over a real Postgres."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from channels.base import Sender
+from server import store
+from server.services import demo
+from server.store import visitors
+
+
+async def _visitor(pool: asyncpg.Pool, visitor_id: str) -> tuple[str, str]:
+    """A web chat visitor of the demo inbox: (inbox id, contact id)."""
+    async with pool.acquire() as conn:
+        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
+        contact = await store.resolve_contact(
+            conn, inbox["brand_id"], "webchat", Sender(visitor_id)
+        )
+    return inbox["id"], contact
+
+
+async def _hello(pool: asyncpg.Pool, inbox: str, visitor_id: str) -> object:
+    async with pool.acquire() as conn:
+        return await visitors.at_hello(conn, inbox, visitor_id)
+
+
+async def _made_before(pool: asyncpg.Pool, visitor_id: str, seconds: float) -> bool:
+    async with pool.acquire() as conn:
+        return await visitors.made_before(conn, visitor_id, seconds)
+
+
+async def test_a_hello_reads_the_inbox_the_visitor_and_its_open_conversation(
+    pool: asyncpg.Pool,
+) -> None:
+    inbox_id, contact = await _visitor(pool, "v-hello")
+    assert await _hello(pool, demo.WEBCHAT_INBOX, "v-hello") == (
+        inbox_id,
+        contact,
+        None,
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
+        first, _ = await store.lock_open_conversation(conn, inbox, contact)
+    await pool.execute("UPDATE conversations SET status = 'resolved' WHERE id = $1", first["id"])
+    async with pool.acquire() as conn, conn.transaction():
+        second, _ = await store.lock_open_conversation(conn, inbox, contact)
+    # The open one, not the resolved one, whichever is newer.
+    await pool.execute(
+        "UPDATE conversations SET created_at = now() + interval '1 hour' WHERE id = $1",
+        first["id"],
+    )
+    found = await _hello(pool, demo.WEBCHAT_INBOX, "v-hello")
+    assert found == (inbox_id, contact, str(second["id"]))
+
+
+async def test_a_hello_for_no_such_visitor_or_inbox(pool: asyncpg.Pool) -> None:
+    inbox_id, _ = await _visitor(pool, "v-known")
+    assert await _hello(pool, demo.WEBCHAT_INBOX, "v-stranger") == (
+        inbox_id,
+        None,
+        None,
+    )
+    assert await _hello(pool, "no-such-inbox", "v-known") is None
+
+
+async def test_a_visitor_is_made_before_only_once_that_long_has_passed(
+    pool: asyncpg.Pool,
+) -> None:
+    await _visitor(pool, "v-age")
+    assert not await _made_before(pool, "v-age", 60)
+    assert not await _made_before(pool, "v-nobody", 60)
+    await pool.execute(
+        "UPDATE contact_identities SET created_at = now() - interval '2 minutes'"
+        " WHERE external_id = 'v-age'"
+    )
+    assert await _made_before(pool, "v-age", 60)
