@@ -359,7 +359,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         max_attempts=settings.delivery_max_attempts,
     )
     smtp = SmtpServer(mailroom, smtp_config(settings)) if settings.smtp_enabled else None
-    await pipeline.route_unrouted()
+    await pipeline.start()
     await router.start()
     await sweeps.start()
     await mailroom.start()

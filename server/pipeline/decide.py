@@ -125,8 +125,13 @@ class Decider:
         """Stop the batch writer (after the routing workers: nothing more is handed to it)."""
         await self._waiting_writes.close()
 
-    async def route(self, message: MessageView) -> None:
+    async def route(self, message: MessageView, *, swept: bool = False) -> None:
+        """Understand and decide on ``message``; ``swept``: read back from Postgres by a
+        sweep, so perhaps routed meanwhile by the node that stored it: it goes the long way,
+        whose first read says so before any NLU (RoutingFacts.interpreted)."""
         conversation_id = message["conversation_id"]
+        if swept:
+            self._waiting.pop(conversation_id, None)
         lock, users = self._conversation_locks.get(conversation_id, (asyncio.Lock(), 0))
         self._conversation_locks[conversation_id] = (lock, users + 1)
         try:
@@ -157,6 +162,8 @@ class Decider:
             return
         async with self._pool.acquire() as conn:
             facts = await store.routing_facts(conn, conversation_id, seq, window)
+            if facts.interpreted:
+                return  # routed already: by another node, or by an earlier try here
             if chosen_option(text, MAX_OPTIONS) is not None:
                 # "2" after numbered options is the second button: NLU reads its payload.
                 offered = await store.offered_buttons(conn, conversation_id, seq)

@@ -33,6 +33,7 @@ from server.payloads import ConversationView, EventData, MessageView, Named
 from server.pipeline.decide import Decider
 from server.pipeline.knowledge import Knowledge
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
+from server.pipeline.orphans import Orphans
 from server.pipeline.pressure import LoopLag
 from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
@@ -108,6 +109,11 @@ class Pipeline:
         )
         self._resweep: asyncio.Task[None] | None = None
         self._retry: asyncio.Task[None] | None = None
+        # The messages in the routing queue, by id, and whether a sweep read them back: a
+        # sweep does not queue one twice (bounded by the queue's size).
+        self._queued: dict[int, bool] = {}
+        # The lease by which this node's death is noticed, and others' (orphans.py).
+        self._orphans = Orphans(pool, self.route_unrouted)
         self._router = router
         self._in_flight = 0
         # The event loop's own lateness (pressure.py): None, not watched (tests that drive a
@@ -193,7 +199,10 @@ class Pipeline:
 
     async def _route(self, message: MessageView) -> None:
         failures = self._decider.failures
-        await self._decider.route(message)
+        try:
+            await self._decider.route(message, swept=self._queued.get(message["id"], False))
+        finally:
+            self._queued.pop(message["id"], None)
         if self._decider.failures != failures and self._retry is None:
             self._retry = asyncio.create_task(self._route_failed(), name="route-retry")
 
@@ -219,8 +228,11 @@ class Pipeline:
         finally:
             self._retry = None
 
-    def _schedule_routing(self, message: MessageView) -> None:
-        if self._routing.offer(message) or self._resweep is not None:
+    def _schedule_routing(self, message: MessageView, swept: bool = False) -> None:
+        if self._routing.offer(message):
+            self._queued[message["id"]] = swept
+            return
+        if self._resweep is not None:
             return
         log.warning("routing queue full; the rest is routed from the database once it drains")
         self._resweep = asyncio.create_task(self._route_refused(), name="route-resweep")
@@ -241,16 +253,28 @@ class Pipeline:
             # No await between the last check and here: nothing can be refused unnoticed.
             self._resweep = None
 
+    async def start(self) -> None:
+        """At the node's start: route what was left unrouted, and keep the lease by which
+        the nodes route what one of them leaves when it dies (orphans.py)."""
+        await self.route_unrouted()
+        await self._orphans.start()
+
     async def route_unrouted(self) -> int:
         """Route the messages a node stored and acknowledged but died before routing (at
-        start-up). Safe on several nodes at once: a message is interpreted only once."""
+        start-up, after another node's death, after a failure). Safe on several nodes at
+        once: a message is interpreted only once. Those already in this node's queue are
+        not queued again. Returns how many it queued."""
         async with self._pool.acquire() as conn:
             pending = await store.unrouted_messages(conn, UNROUTED_MAX_AGE_SECONDS)
+        queued = 0
         for message in pending:
-            self._schedule_routing(message)  # in seq order: the per-conversation lock keeps it
-        if pending:
-            log.info("routing messages left unrouted", count=len(pending))
-        return len(pending)
+            if message["id"] not in self._queued:
+                # In seq order: the per-conversation lock keeps it.
+                self._schedule_routing(message, swept=True)
+                queued += 1
+        if queued:
+            log.info("routing messages left unrouted", count=queued)
+        return queued
 
     async def settled(self) -> None:
         """Wait until every message ingested so far has been routed and the priorities it
@@ -264,6 +288,7 @@ class Pipeline:
             await self._router.settled()
 
     async def close(self) -> None:
+        await self._orphans.close()
         if self._resweep is not None:
             self._resweep.cancel()
         if self._retry is not None:

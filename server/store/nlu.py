@@ -96,6 +96,9 @@ class RoutingFacts:
     # The bot's knowledge-base step's look at the conversation (kb_feedback.asked), when
     # the bot has it (status "bot"); None otherwise.
     asked: Asked | None = None
+    # Whether the message (at ``before_seq``) is interpreted already: another node routed it
+    # (a sweep's copy of a message a living node held), so the NLU is not run twice.
+    interpreted: bool = False
 
 
 async def routing_facts(
@@ -123,7 +126,10 @@ async def routing_facts(
                          ORDER BY m.seq DESC LIMIT $4) AS texts,
                   (SELECT count(*) FROM conversations o
                     WHERE o.contact_id = c.contact_id AND o.id <> c.id
-                      AND o.created_at > now() - make_interval(days => $6)) AS repeats
+                      AND o.created_at > now() - make_interval(days => $6)) AS repeats,
+                  EXISTS (SELECT 1 FROM messages m
+                           WHERE m.conversation_id = c.id AND m.seq = $2
+                             AND m.nlu IS NOT NULL) AS interpreted
              FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
              JOIN brands b ON b.id = c.brand_id
             WHERE c.id = $1""",
@@ -148,6 +154,7 @@ async def routing_facts(
             if row["status"] == "bot"
             else None
         ),
+        interpreted=bool(row["interpreted"]),
     )
 
 

@@ -475,6 +475,24 @@ async def release_lease(conn: Conn, name: str, holder: str) -> None:
     await conn.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", name, holder)
 
 
+async def expire_lease(conn: Conn, name: str, holder: str) -> None:
+    """End the holder's lease now, leaving its row for another node to notice and take over
+    (take_expired_leases), where release_lease would leave no trace."""
+    await conn.execute(
+        "UPDATE leases SET expires_at = now() WHERE name = $1 AND holder = $2", name, holder
+    )
+
+
+async def take_expired_leases(conn: Conn, prefix: str) -> list[str]:
+    """Delete the expired leases whose names start with ``prefix``; their names. One
+    statement: when several nodes ask at once, each lease goes to exactly one of them."""
+    rows = await conn.fetch(
+        "DELETE FROM leases WHERE starts_with(name, $1) AND expires_at < now() RETURNING name",
+        prefix,
+    )
+    return [str(r["name"]) for r in rows]
+
+
 async def unanswered_of(conn: Conn, agent_id: str) -> list[str]:
     """The agent's open conversations whose last message is the customer's (owed a reply),
     in teams that requeue them."""

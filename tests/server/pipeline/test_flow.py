@@ -381,9 +381,9 @@ async def test_past_the_routing_queue_messages_wait_in_postgres_and_are_all_rout
     burst_in = asyncio.Event()
     route = Decider.route
 
-    async def held(self: Decider, message: MessageView) -> None:
+    async def held(self: Decider, message: MessageView, *, swept: bool = False) -> None:
         await burst_in.wait()
-        await route(self, message)
+        await route(self, message, swept=swept)
 
     monkeypatch.setattr(Decider, "route", held)
     pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
