@@ -34,6 +34,15 @@ BATCH = 20
 # The longest wait between two attempts, whatever the attempt count or a remote's
 # Retry-After says: a relay that comes back after a night's outage is tried within the hour.
 MAX_RETRY_SECONDS = 3600.0
+# An attempt's outcome that could not be written (the database restarting) is written again,
+# after 0.5 s, 1 s, ... up to RECORD_WAIT_MAX between tries, for as long as the claim keeps
+# the delivery from the other workers, less a margin: a message sent whose outcome is not
+# recorded when the claim lapses is sent again (a duplicate the customer sees; mail keeps
+# its Message-ID, so clients may fold the two). A database back within RECORD_WITHIN seconds
+# costs no duplicate; only a node dying between the send and the record still can.
+RECORD_WAIT_START = 0.5
+RECORD_WAIT_MAX = 5.0
+RECORD_WITHIN = deliveries.SENDING_LEASE_SECONDS - 20.0
 
 
 def retry_wait(attempts: int, base: float, retry_after: float | None = None) -> float:
@@ -180,17 +189,57 @@ class Outbox:
                 status, detail, external_id = "sent", outcome.detail, outcome.external_id
             else:
                 status, detail = "suppressed", outcome.reason
-        async with self._pool.acquire() as conn, conn.transaction():
-            delivery = await deliveries.settle(
-                conn, due.message_id, status, detail, external_id=external_id, retry_at=retry_at
-            )
-            conversation_id = await store.conversation_of_message(conn, due.message_id)
-            stored = await event_log.store_events(
-                conn,
-                [Event(events.MESSAGE_DELIVERY, str(conversation_id), {"delivery": delivery})],
-            )
+        stored = await self._record(due, status, detail, external_id, retry_at)
         for event in stored:
             await self._bus.publish(event)
         self._metrics.deliveries.labels(due.channel, status).inc()
         if status == "failed":
             log.warning("delivery failed", message_id=due.message_id, detail=detail)
+
+    async def _record(
+        self,
+        due: deliveries.Due,
+        status: str,
+        detail: str,
+        external_id: str | None,
+        retry_at: datetime | None,
+    ) -> list[Event]:
+        """Write the attempt's outcome and its event, again while the database refuses (see
+        RECORD_WITHIN); the stored events. Writing it twice (a commit whose answer was lost)
+        only sets the same outcome again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_WITHIN
+        wait = RECORD_WAIT_START
+        while True:
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    delivery = await deliveries.settle(
+                        conn,
+                        due.message_id,
+                        status,
+                        detail,
+                        external_id=external_id,
+                        retry_at=retry_at,
+                    )
+                    conversation_id = await store.conversation_of_message(conn, due.message_id)
+                    return await event_log.store_events(
+                        conn,
+                        [
+                            Event(
+                                events.MESSAGE_DELIVERY,
+                                str(conversation_id),
+                                {"delivery": delivery},
+                            )
+                        ],
+                    )
+            except Exception as exc:
+                if loop.time() + wait > deadline:
+                    raise
+                log.warning(
+                    "delivery outcome not recorded; trying again",
+                    message_id=due.message_id,
+                    status=status,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RECORD_WAIT_MAX)
