@@ -332,6 +332,8 @@ class EmbeddedInterpreter:
         # One reload at a time: the watcher's and a designer's "train" (issue 19) share it.
         self._reloading = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
+        # Whether the sentence encoder is loaded (nlu.encoder: ~2 s, once per process).
+        self._encoder_loaded = False
 
     @property
     def kind(self) -> str:
@@ -410,6 +412,14 @@ class EmbeddedInterpreter:
             return True
 
     async def parse(self, text: str) -> Interpretation:
+        scope = self._model.scope
+        if scope is not None and scope.uses_encoder and not self._encoder_loaded:
+            # Loaded in a thread before the first parse: the first message the detector is
+            # unsure of would otherwise load it on the event loop, stalling every conversation.
+            from nlu import encoder
+
+            await asyncio.to_thread(encoder.shared)
+            self._encoder_loaded = True
         interpretation = self._model.interpret(text)
         if self._duckling is not None:
             interpretation = await self._duckling.add_to(interpretation)

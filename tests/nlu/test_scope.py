@@ -322,3 +322,31 @@ def test_a_parse_loads_the_encoder_only_when_it_asks_it(model: Model, tmp_path: 
     assert clear == ["order_status", "False"]
     assert unsure[0] in OUT_OF_SCOPE_INTENTS
     assert unsure[1] == "True"
+
+
+async def test_the_interpreter_loads_the_encoder_in_a_thread_before_its_first_parse(
+    model: Model, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Loading the sentence encoder takes about 2 s: in a thread, not on the event loop where
+    the first unsure message would stall every conversation."""
+    import threading
+
+    from nlu import encoder
+    from nlu.embedded import EmbeddedInterpreter
+
+    if encoder.shared() is None:
+        pytest.skip("the encoder's packages are not installed")
+    callers: list[threading.Thread] = []
+    loaded = encoder.shared
+
+    def loading() -> encoder.SentenceEncoder | None:
+        callers.append(threading.current_thread())
+        return loaded()
+
+    monkeypatch.setattr(encoder, "shared", loading)
+    engine = EmbeddedInterpreter(DEFAULT_NLU_PROJECT, tmp_path, model)
+    result = await engine.parse("where is my order 10234?")
+    assert result.intent == "order_status"
+    assert callers
+    assert callers[0] is not threading.current_thread()
+    await engine.close()
