@@ -39,6 +39,7 @@ from bench import cpu, stand_ins, wrk
 from bench.processes import process, switchboard
 from bench.report import machine, publish
 from bench.sizes import WEBHOOK_SECONDS
+from server.services import telegram as telegram_service
 from server.store import Pool, database
 
 START, END = "<!-- webhooks:start -->", "<!-- webhooks:end -->"
@@ -258,9 +259,12 @@ def run() -> str:
             f" ({sl.generated:,} sent), the last {slack.drained:.1f} s after:"
             f" {slack.sustained:,.0f}/s sustained. Each 200 waits for the update's or event's"
             " commit (shared by the requests that came together); reading it as a message,"
-            " storing, routing and the handoff follow in the background, and past 20,000"
-            " waiting the webhook answers 503. 2xx/s counts acknowledged requests only (a"
-            " 503 of back-pressure is a non-2xx); p50 and p99 are wrk's, over every answer."
+            " storing, routing and the handoff follow in the background: while requests pour"
+            " in faster than they are read, the reading takes a batch only when they pause,"
+            " or once a second (server/services/held_batches.py, DrainPace), and past"
+            f" {telegram_service.MAX_HELD:,} waiting the webhook answers 503. 2xx/s counts"
+            " acknowledged requests only (a 503 of back-pressure is a non-2xx); p50 and p99"
+            " are wrk's, over every answer."
             " CPU used: CPU seconds per second of the run"
             " (bench/cpu.py), of the server process with its children, of PostgreSQL with its"
             " backends, and of wrk; the machine has "

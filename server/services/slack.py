@@ -47,7 +47,7 @@ from server.delivery.outbox import Sent, Suppressed, send_parts
 from server.delivery.reconnect import keep_trying
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
-from server.services.held_batches import all_or_first_error
+from server.services.held_batches import DrainPace, all_or_first_error, woken
 from server.store import Pool, csat, cursors, slack_events
 from server.store.group_commit import GroupCommit
 from server.store.slack_events import HeldEvent
@@ -57,9 +57,10 @@ log = structlog.get_logger(__name__)
 # Held events read in one transaction, and threads of a batch stored at once.
 DRAIN_BATCH = 200
 DRAIN_THREADS = 16
-# Events held and not yet read past which the endpoint answers 503 (Retry-After): about a
-# minute of draining on two shared cores, a few megabytes in Postgres.
-MAX_HELD = 20_000
+# Events held and not yet read past which the endpoint answers 503 (Retry-After): a few
+# minutes of draining on two shared cores, some 100 MB in Postgres. A burst fills it at the
+# endpoint's pace (DrainPace); past half of it the drainer reads at full speed again.
+MAX_HELD = 100_000
 RETRY_AFTER = 1.0
 # How long the drainer waits before looking again while the pipeline is saturated, or
 # while ``settled`` waits for the held events to be read.
@@ -108,6 +109,7 @@ class SlackService:
         self._holding: GroupCommit[HeldEvent] = GroupCommit(pool, slack_events.hold_many)
         # Held and not yet read, as this node counts them (start: what Postgres holds).
         self._backlog = 0
+        self._pace = DrainPace(DRAIN_BATCH, high_water=MAX_HELD // 2)
         self._held = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
         metrics.track_queue("slack-held", lambda: self._backlog)
@@ -163,19 +165,21 @@ class SlackService:
             raise Busy(RETRY_AFTER)
         await self._holding.add(HeldEvent(event_id, body))
         self._backlog += 1
+        self._pace.arrived()
         self._held.set()
 
     async def _drain_forever(self) -> None:
-        """Owned task: each time it is woken (an event held), read what is held."""
+        """Owned task: each time it is woken (an event held), and every few seconds anyway
+        (``woken``), read what is held."""
         while True:
-            await self._held.wait()
-            self._held.clear()
+            await woken(self._held)
             await keep_trying("slack", self._drain, lambda error: None)
 
     async def _drain(self) -> None:
         """Every held event, oldest first, a batch at a time: locked, read, deleted, in one
         transaction (a failure leaves the batch held, and keep_trying reads it again)."""
         while True:
+            await self._pace.before_batch(lambda: self._backlog)
             while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
                 await asyncio.sleep(PAUSE)
             async with self._pool.acquire() as conn, conn.transaction():

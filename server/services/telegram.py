@@ -51,7 +51,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
-from server.services.held_batches import all_or_first_error
+from server.services.held_batches import DrainPace, all_or_first_error, woken
 from server.store import Pool, csat, cursors, kb_feedback, queue, telegram_updates
 from server.store.group_commit import GroupCommit
 from server.store.telegram_updates import HeldUpdate
@@ -68,9 +68,10 @@ TYPING_IN_FLIGHT = 100
 # Held updates read in one transaction, and chats of a batch stored at once.
 DRAIN_BATCH = 200
 DRAIN_CHATS = 16
-# Updates held and not yet read past which the webhook answers 503 (Retry-After): about a
-# minute of draining on two shared cores, a few megabytes in Postgres.
-MAX_HELD = 20_000
+# Updates held and not yet read past which the webhook answers 503 (Retry-After): about two
+# minutes of draining on two shared cores, some 100 MB in Postgres. A burst fills it at the
+# webhook's pace (DrainPace); past half of it the drainer reads at full speed again.
+MAX_HELD = 100_000
 RETRY_AFTER = 1.0
 # How long the drainer waits before looking again while the pipeline is saturated.
 SATURATED_PAUSE = 0.05
@@ -111,6 +112,7 @@ class TelegramService:
         self._holding: GroupCommit[HeldUpdate] = GroupCommit(pool, self._hold)
         # Held and not yet drained, as this node counts them (start: what Postgres holds).
         self._backlog = 0
+        self._pace = DrainPace(DRAIN_BATCH, high_water=MAX_HELD // 2)
         self._draining = asyncio.Lock()
         self._drainer: asyncio.Task[None] | None = None
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}
@@ -222,6 +224,7 @@ class TelegramService:
             raise Busy(RETRY_AFTER)
         await self._holding.add(HeldUpdate(update.update_id, update.body))
         self._backlog += 1
+        self._pace.arrived()
         if self._username is not None:
             self._held.set()
 
@@ -229,12 +232,12 @@ class TelegramService:
         await telegram_updates.hold_many(conn, self._bot_id, updates)
 
     async def _store_held(self) -> None:
-        """Owned task: each time it is woken (an update held just as the bot connected), turn
-        the held updates into messages."""
+        """Owned task: each time it is woken (an update held just as the bot connected), and
+        every few seconds anyway (``woken``), turn the held updates into messages."""
         while True:
-            await self._held.wait()
-            self._held.clear()
-            await keep_trying("telegram", self._drain, lambda error: None)
+            await woken(self._held)
+            if self._username is not None:
+                await keep_trying("telegram", self._drain, lambda error: None)
 
     async def _drain(self) -> None:
         """Every held update, oldest first, a batch at a time: each batch locked, its
@@ -243,6 +246,7 @@ class TelegramService:
         node, so each chat's updates become messages in their order."""
         async with self._draining:
             while True:
+                await self._pace.before_batch(lambda: self._backlog)
                 while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
                     await asyncio.sleep(SATURATED_PAUSE)
                 async with self._pool.acquire() as conn, conn.transaction():
