@@ -74,7 +74,7 @@ class Counters:
     wal_bytes: int
     wal_syncs: int
     wal_writes: int
-    rows: dict[str, tuple[int, int]]
+    rows: dict[str, tuple[int, int, int]]
     functions: dict[str, tuple[int, float]]
 
 
@@ -88,7 +88,9 @@ async def _counters(dsn: str, server_pid: int, pg_pid: int) -> Counters:
         wal = await conn.fetchrow("SELECT * FROM pg_stat_wal")
         assert db is not None
         assert wal is not None
-        tables = await conn.fetch("SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables")
+        tables = await conn.fetch(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+        )
         funcs = await conn.fetch("SELECT funcname, calls, self_time FROM pg_stat_user_functions")
     finally:
         await conn.close()
@@ -101,7 +103,10 @@ async def _counters(dsn: str, server_pid: int, pg_pid: int) -> Counters:
         wal_bytes=int(wal["wal_bytes"]),
         wal_syncs=int(wal["wal_sync"]),
         wal_writes=int(wal["wal_write"]),
-        rows={r["relname"]: (int(r["n_tup_ins"]), int(r["n_tup_upd"])) for r in tables},
+        rows={
+            r["relname"]: (int(r["n_tup_ins"]), int(r["n_tup_upd"]), int(r["n_tup_hot_upd"]))
+            for r in tables
+        },
         functions={f["funcname"]: (int(f["calls"]), float(f["self_time"])) for f in funcs},
     )
 
@@ -159,12 +164,13 @@ async def _run(url: str, dsn: str, server_pid: int, pg_pid: int, log: Path | Non
             print(f"WAL bytes    {(after.wal_bytes - before.wal_bytes) / sent:.0f} /msg")
             print(f"WAL syncs    {(after.wal_syncs - before.wal_syncs) / sent:.3f} /msg")
             print(f"WAL writes   {(after.wal_writes - before.wal_writes) / sent:.3f} /msg")
-            for name, (ins, upd) in sorted(after.rows.items()):
-                was = before.rows.get(name, (0, 0))
-                if (ins, upd) != was:
+            for name, (ins, upd, hot) in sorted(after.rows.items()):
+                was = before.rows.get(name, (0, 0, 0))
+                if (ins, upd, hot) != was:
+                    # An update that is not HOT writes a new entry in every index.
                     print(
                         f"  {name:28} ins {(ins - was[0]) / sent:.2f} "
-                        f"upd {(upd - was[1]) / sent:.2f} /msg"
+                        f"upd {(upd - was[1]) / sent:.2f} (HOT {(hot - was[2]) / sent:.2f}) /msg"
                     )
             for name, (calls, self_ms) in sorted(after.functions.items()):
                 was_f = before.functions.get(name, (0, 0.0))
