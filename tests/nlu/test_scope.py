@@ -58,7 +58,8 @@ def refused(model: Model, text: str) -> bool:
 
 
 def test_gibberish_is_not_understood_and_says_why(model: Model) -> None:
-    """Measured 7/8 refused ("hhhhhhhh" was taken for a greeting, like "hmmm")."""
+    """Measured 8/8 refused with the multilingual encoder and its fluency (7/8 before:
+    "hhhhhhhh" was taken for a greeting, like "hmmm")."""
     refusals = [text for text in GIBBERISH if refused(model, text)]
     assert len(refusals) >= 7, set(GIBBERISH) - set(refusals)
     result = model.interpret("asdf qwerty zxcv")
@@ -73,10 +74,10 @@ def test_gibberish_is_not_understood_and_says_why(model: Model) -> None:
 
 def test_requests_from_other_domains_are_refused_in_both_languages(model: Model) -> None:
     """Messages unlike the shipped out-of-scope sets' (written for this test): measured
-    10/12 refused (vaccines were taken for a pricing question, a home-made mayonnaise for
-    a negotiation)."""
+    12/12 refused with the multilingual encoder (10/12 with the English one: vaccines were
+    taken for a pricing question, a home-made mayonnaise for a negotiation)."""
     refusals = [text for text in OTHER_DOMAINS if refused(model, text)]
-    assert len(refusals) >= 9, set(OTHER_DOMAINS) - set(refusals)
+    assert len(refusals) >= 11, set(OTHER_DOMAINS) - set(refusals)
 
 
 def test_in_scope_paraphrases_are_kept(model: Model) -> None:
