@@ -76,11 +76,22 @@ class Router:
 
     # ---- placing ----
 
-    async def place(self, conn: store.Conn, conversation_id: str, *, queued_now: bool) -> None:
+    async def place(
+        self,
+        conn: store.Conn,
+        conversation_id: str,
+        *,
+        queued_now: bool,
+        handoff_reason: str | None = None,
+    ) -> None:
         """Work out the conversation's team, skills, priority and deadlines, inside the
         caller's transaction. ``queued_now``: it has just been handed over (the waiting time
-        and the SLA clocks start); otherwise only the priority is brought up to date."""
+        and the SLA clocks start); otherwise only the priority is brought up to date.
+        ``handoff_reason``: the handover itself, written by the same statement (status
+        queued, the reason and its time; ``store.set_handoff`` otherwise)."""
         facts = await queue.placement_facts(conn, conversation_id)
+        if handoff_reason is not None:
+            facts = replace(facts, handoff_reason=handoff_reason)
         standing = priority.score(
             priority.Facts(
                 channel=facts.channel,
@@ -123,6 +134,7 @@ class Router:
                 previous_agent=facts.previous_agent,
             ),
             queued_at=now if queued_now else None,
+            handoff_reason=handoff_reason,
         )
 
     def reprioritise(self, conversation_id: str) -> None:

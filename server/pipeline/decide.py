@@ -479,12 +479,16 @@ class Decider:
         if decision.reply is not None:
             pending.append(await self._say(conn, conv, "system", decision.reply))
         if decision.action == "handoff" and decision.handoff_reason is not None:
-            await store.set_handoff(conn, conv["id"], decision.handoff_reason)
             shown = await activities.record(
                 conn, conv["id"], "handed_off", detail=decision.handoff_reason
             )
             if self._router is not None:
-                await self._router.place(conn, conv["id"], queued_now=True)
+                # Queued and placed by one UPDATE (the reason weighs in its priority).
+                await self._router.place(
+                    conn, conv["id"], queued_now=True, handoff_reason=decision.handoff_reason
+                )
+            else:
+                await store.set_handoff(conn, conv["id"], decision.handoff_reason)
             self._metrics.handoffs.labels(decision.handoff_reason).inc()
             log.info(
                 "conversation handed to a human",

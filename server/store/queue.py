@@ -56,17 +56,21 @@ class PlacementFacts:
 
 
 async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
-    key = UUID(conversation_id)
+    """Everything placing the conversation needs, in one statement (it was four: the row, the
+    sentiments, the intent's route, the brand's SLA policies; issue 14 counts the statements
+    of every handoff)."""
     row = await conn.fetchrow(
         """SELECT c.brand_id, c.channel, c.language, c.escalation, c.contact_id, c.handoff_reason,
-                  c.intent AS stored_intent, i.team_id AS inbox_team, b.language AS brand_language,
+                  x.intent, i.team_id AS inbox_team, b.language AS brand_language,
                   b.business_hours, ct.vip, ct.tier, ct.lifetime_value,
-                  (SELECT m.nlu->>'intent' FROM messages m
-                    WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
-                      AND m.nlu IS NOT NULL ORDER BY m.seq DESC LIMIT 1) AS last_intent,
+                  r.team_id AS route_team, r.skills AS route_skills,
                   ARRAY(SELECT left(coalesce(m.text, ''), $4) FROM messages m
                          WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
                          ORDER BY m.seq DESC LIMIT $3) AS recent_texts,
+                  ARRAY(SELECT m.sentiment FROM messages m
+                         WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
+                           AND m.sentiment IS NOT NULL
+                         ORDER BY m.seq DESC LIMIT $5) AS sentiments,
                   (SELECT count(*) FROM conversations o
                     WHERE o.contact_id = c.contact_id AND o.id <> c.id
                       AND o.created_at > now() - make_interval(days => $2)) AS repeats,
@@ -75,43 +79,41 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
                       AND o.assignee_id IS NOT NULL
                     ORDER BY o.created_at DESC LIMIT 1) AS previous_agent,
                   (SELECT t.id FROM teams t WHERE t.brand_id = c.brand_id AND t.is_default)
-                      AS default_team
+                      AS default_team,
+                  (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'band', p.band,
+                              'first_response_seconds', p.first_response_seconds,
+                              'resolution_seconds', p.resolution_seconds,
+                              'escalation_points', p.escalation_points,
+                              'notify_team_id', p.notify_team_id)), '[]')
+                     FROM sla_policies p WHERE p.brand_id = c.brand_id) AS policies
              FROM conversations c
              JOIN inboxes i ON i.id = c.inbox_id
              JOIN brands b ON b.id = c.brand_id
              JOIN contacts ct ON ct.id = c.contact_id
+             -- The customer's latest understood intent, else the one stored.
+             CROSS JOIN LATERAL (
+                  SELECT coalesce((SELECT m.nlu->>'intent' FROM messages m
+                                    WHERE m.conversation_id = c.id
+                                      AND m.author_kind = 'customer' AND m.nlu IS NOT NULL
+                                    ORDER BY m.seq DESC LIMIT 1), c.intent) AS intent) x
+             LEFT JOIN intent_routes r ON r.brand_id = c.brand_id AND r.intent = x.intent
             WHERE c.id = $1""",
-        key,
+        UUID(conversation_id),
         REPEAT_DAYS,
         RECENT_TEXTS,
         RECENT_TEXT_CHARS,
-    )
-    assert row is not None
-    sentiments = await conn.fetch(
-        "SELECT sentiment FROM messages WHERE conversation_id = $1 AND author_kind = 'customer'"
-        " AND sentiment IS NOT NULL ORDER BY seq DESC LIMIT $2",
-        key,
         SENTIMENT_HISTORY,
     )
-    intent = row["last_intent"] or row["stored_intent"]
-    route = (
-        await conn.fetchrow(
-            "SELECT team_id, skills FROM intent_routes WHERE brand_id = $1 AND intent = $2",
-            row["brand_id"],
-            intent,
-        )
-        if intent
-        else None
-    )
-    policies = await conn.fetch("SELECT * FROM sla_policies WHERE brand_id = $1", row["brand_id"])
+    assert row is not None
     return PlacementFacts(
         brand_id=str(row["brand_id"]),
         channel=row["channel"],
-        intent=intent,
+        intent=row["intent"],
         language=row["language"],
         brand_language=row["brand_language"],
         business_hours=row["business_hours"],
-        sentiments=tuple(float(r["sentiment"]) for r in reversed(sentiments)),
+        sentiments=tuple(float(s) for s in reversed(row["sentiments"])),
         vip=bool(row["vip"]),
         tier=row["tier"],
         value=float(row["lifetime_value"]),
@@ -122,9 +124,9 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
         previous_agent=optional_str(row["previous_agent"]),
         inbox_team=optional_str(row["inbox_team"]),
         default_team=optional_str(row["default_team"]),
-        intent_team=optional_str(route["team_id"]) if route else None,
-        intent_skills=tuple(route["skills"]) if route else (),
-        policies={p["band"]: sla_policy(p) for p in policies},
+        intent_team=optional_str(row["route_team"]),
+        intent_skills=tuple(row["route_skills"] or ()),
+        policies={p["band"]: sla_policy(p) for p in row["policies"]},
     )
 
 
@@ -151,10 +153,16 @@ class Placement:
 
 
 async def place(
-    conn: Conn, conversation_id: str, placement: Placement, queued_at: datetime | None
+    conn: Conn,
+    conversation_id: str,
+    placement: Placement,
+    queued_at: datetime | None,
+    handoff_reason: str | None = None,
 ) -> None:
     """Store where and how urgently the conversation waits. ``queued_at`` None keeps the
-    current waiting time and deadlines (a re-score of a conversation already queued)."""
+    current waiting time and deadlines (a re-score of a conversation already queued).
+    ``handoff_reason``: it is being handed over now, and the same statement queues it (as
+    ``set_handoff`` would): one row version, not two, of a row with many indexes."""
     p = placement
     await conn.execute(
         """UPDATE conversations
@@ -164,7 +172,11 @@ async def place(
                   first_response_due = CASE WHEN $9::timestamptz IS NULL
                                             THEN first_response_due ELSE $10 END,
                   resolution_due = CASE WHEN $9::timestamptz IS NULL
-                                        THEN resolution_due ELSE $11 END
+                                        THEN resolution_due ELSE $11 END,
+                  status = CASE WHEN $12::text IS NULL THEN status ELSE 'queued' END,
+                  handoff_reason = coalesce($12, handoff_reason),
+                  handoff_at = CASE WHEN $12::text IS NULL THEN handoff_at ELSE now() END,
+                  updated_at = CASE WHEN $12::text IS NULL THEN updated_at ELSE now() END
             WHERE id = $1""",
         UUID(conversation_id),
         UUID(p.team_id) if p.team_id else None,
@@ -177,6 +189,7 @@ async def place(
         queued_at,
         p.first_response_due,
         p.resolution_due,
+        handoff_reason,
     )
 
 
