@@ -133,47 +133,51 @@ async def lock_thread_conversation(
 ) -> tuple[ConversationRow, str]:
     """The thread's conversation in the inbox, row-locked: opened if new, reopened if it was
     resolved (the customer wrote in the thread again). Returns the row and "opened",
-    "reopened" or "open"."""
+    "reopened" or "open".
+
+    Finding and opening are one statement (one round trip): a new thread, as most mails
+    start one, used to cost a SELECT that found nothing before the INSERT (issue 14)."""
     while True:
         row = await conn.fetchrow(
-            "SELECT * FROM conversations WHERE inbox_id = $1 AND thread_key = $2 FOR NO KEY UPDATE",
+            """WITH found AS (
+                   SELECT * FROM conversations WHERE inbox_id = $1 AND thread_key = $2
+                      FOR NO KEY UPDATE),
+               opened AS (
+                   INSERT INTO conversations (brand_id, inbox_id, contact_id, channel,
+                                              thread_key, subject, reply_token)
+                   SELECT $3, $1, $4, $5, $2, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM found)
+                   ON CONFLICT (inbox_id, thread_key) WHERE thread_key IS NOT NULL DO NOTHING
+                   RETURNING *)
+               SELECT false AS new, * FROM found UNION ALL SELECT true AS new, * FROM opened""",
             UUID(inbox["id"]),
             thread,
-        )
-        if row is not None:
-            if row["status"] != "resolved":
-                return conversation_row_of(row), "open"
-            # Back to the start of the flow; the agent who had it stays on record, so the
-            # router offers it to them first.
-            reopened = await conn.fetchrow(
-                """UPDATE conversations
-                      SET status = 'bot', previous_agent_id = coalesce(assignee_id,
-                          previous_agent_id), assignee_id = NULL, resolved_at = NULL,
-                          handoff_reason = NULL, handoff_at = NULL, bot_fallbacks = 0,
-                          queued_at = NULL, assigned_at = NULL, first_response_at = NULL,
-                          first_response_due = NULL, resolution_due = NULL, escalation = 0,
-                          updated_at = now()
-                    WHERE id = $1 RETURNING *""",
-                row["id"],
-            )
-            assert reopened is not None  # the row is locked: it is still there
-            return conversation_row_of(reopened), "reopened"
-        row = await conn.fetchrow(
-            "INSERT INTO conversations (brand_id, inbox_id, contact_id, channel, thread_key,"
-            " subject, reply_token) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (inbox_id, thread_key) WHERE thread_key IS NOT NULL DO NOTHING"
-            " RETURNING *",
             UUID(inbox["brand_id"]),
-            UUID(inbox["id"]),
             UUID(contact_id),
             inbox["channel"],
-            thread,
             subject[:500] if subject else None,
             secrets.token_hex(8),
         )
-        if row is not None:
+        if row is None:
+            continue  # another transaction opened it first: lock theirs
+        if row["new"]:
             return conversation_row_of(row), "opened"
-        # Another transaction opened it first; loop to lock theirs.
+        if row["status"] != "resolved":
+            return conversation_row_of(row), "open"
+        # Back to the start of the flow; the agent who had it stays on record, so the
+        # router offers it to them first.
+        reopened = await conn.fetchrow(
+            """UPDATE conversations
+                  SET status = 'bot', previous_agent_id = coalesce(assignee_id,
+                      previous_agent_id), assignee_id = NULL, resolved_at = NULL,
+                      handoff_reason = NULL, handoff_at = NULL, bot_fallbacks = 0,
+                      queued_at = NULL, assigned_at = NULL, first_response_at = NULL,
+                      first_response_due = NULL, resolution_due = NULL, escalation = 0,
+                      updated_at = now()
+                WHERE id = $1 RETURNING *""",
+            row["id"],
+        )
+        assert reopened is not None  # the row is locked: it is still there
+        return conversation_row_of(reopened), "reopened"
 
 
 async def conversation_row(
