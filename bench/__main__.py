@@ -35,8 +35,8 @@ import httpx
 import psutil
 import uvloop
 
-from bench import report
-from bench.load import EchoLoad, Result, SwitchboardLoad
+from bench import cpu, report
+from bench.load import TICK, EchoLoad, Result, SwitchboardLoad
 from bench.processes import process, switchboard
 from bench.report import machine
 from bench.sizes import CUSTOMERS, IDLE, RATES, SECONDS
@@ -114,13 +114,23 @@ async def seed(dsn: str) -> None:
         await pool.close()
 
 
-async def load_steps(make: object) -> list[Result]:
+async def load_steps(
+    make: object, processes: dict[str, int]
+) -> list[tuple[Result, dict[str, float]]]:
+    """Each step's result, with the CPU each of ``processes`` (and this load generator) used
+    during it, in cores."""
     results = []
     async with make() as load:  # type: ignore[operator]
         await load.warm_up()
         for rate in RATES:
-            results.append(await load.run(rate, SECONDS))
+            meter = cpu.Meter({**processes, "load generator": os.getpid()})
+            result = await load.run(rate, SECONDS)
+            results.append((result, meter.cores()))
     return results
+
+
+def split(cores: dict[str, float]) -> str:
+    return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
 
 
 def sustained(results: list[Result]) -> float:
@@ -289,26 +299,42 @@ def transport() -> None:
                     "Baseline: the same frames echoed by the bare server."
                 )
                 say()
-                sb_results = uvloop.run(load_steps(lambda: SwitchboardLoad(sb_url, CUSTOMERS)))
-                echo_results = uvloop.run(load_steps(lambda: EchoLoad(echo_url, CUSTOMERS)))
+                postgres = cpu.postmaster(Path(tmp) / "postgres")
+                sb_steps = uvloop.run(
+                    load_steps(
+                        lambda: SwitchboardLoad(sb_url, CUSTOMERS),
+                        {"server": sb.child.pid, "PostgreSQL": postgres},
+                    )
+                )
+                echo_steps = uvloop.run(
+                    load_steps(lambda: EchoLoad(echo_url, CUSTOMERS), {"echo": echo.pid})
+                )
                 say(
                     "| offered msg/s | Switchboard achieved | p50 ms | p99 ms | lost (refused) | "
-                    "echo achieved | echo p50 ms | echo p99 ms |"
+                    "sent late, p99 ms | CPU used, in cores | "
+                    "echo achieved | echo p50 ms | echo p99 ms | echo CPU, in cores |"
                 )
-                say("|---|---|---|---|---|---|---|---|")
-                for s, e in zip(sb_results, echo_results, strict=True):
+                say("|---|---|---|---|---|---|---|---|---|---|---|")
+                for (s, s_cores), (e, e_cores) in zip(sb_steps, echo_steps, strict=True):
                     say(
                         f"| {s.offered:g} | {s.achieved:.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} | "
-                        f"{s.lost} ({s.refused}) | "
-                        f"{e.achieved:.0f} | {e.p50_ms:.2f} | {e.p99_ms:.2f} |"
+                        f"{s.lost} ({s.refused}) | {s.late_p99_ms:.0f} | {split(s_cores)} | "
+                        f"{e.achieved:.0f} | {e.p50_ms:.2f} | {e.p99_ms:.2f} | {split(e_cores)} |"
                     )
+                sb_results = [s for s, _ in sb_steps]
+                echo_results = [e for e, _ in echo_steps]
                 sb_max, echo_max = sustained(sb_results), sustained(echo_results)
                 say()
                 say(
                     f"Sustained (highest step served in full): Switchboard {sb_max:.0f} msg/s, "
                     f"echo {echo_max:.0f} msg/s, ratio {sb_max / max(echo_max, 1):.2f} "
                     "(the echo figure is capped by the offered steps and the one-process "
-                    "load generator, so the ratio is a lower bound)."
+                    "load generator, so the ratio is a lower bound). Latencies run from each "
+                    "frame's actual send to the console's `message.created`; \"sent late\" is how "
+                    "far behind its schedule the generator sent (its loop sends every "
+                    f"{TICK * 1000:.0f} ms, so up to that is the schedule's own grain). CPU used: "
+                    "CPU seconds per second of the step, of each process with its children "
+                    f"(bench/cpu.py); the machine has {psutil.cpu_count()} cores in all."
                 )
         finally:
             pg.stop()

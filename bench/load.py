@@ -31,6 +31,10 @@ class Result:
     lost: int
     # Of those, refused by the server at capacity ("busy": not stored, the widget would retry).
     refused: int = 0
+    # How late the load generator sent, against its schedule, at p99 (ms): past a few
+    # milliseconds the generator, not the server, is behind, and the latencies above say so
+    # only in part (each is measured from the moment its frame was actually sent).
+    late_p99_ms: float = 0.0
 
 
 _in_flight: set[asyncio.Future[None]] = set()
@@ -55,17 +59,23 @@ def _summary(offered: float, sent: int, rtts: list[float], elapsed: float) -> Re
     )
 
 
-async def _schedule(rate: float, seconds: float, send_one: Callable[[int], None]) -> int:
-    """Call send_one(i) ``rate`` times a second for ``seconds``; return how many were sent."""
+async def _schedule(
+    rate: float, seconds: float, send_one: Callable[[int], None]
+) -> tuple[int, float]:
+    """Call send_one(i) ``rate`` times a second for ``seconds``; return how many were sent
+    and how late, at p99, against the schedule (seconds)."""
     sent = 0
+    late: list[float] = []
     start = time.perf_counter()
     while (now := time.perf_counter() - start) < seconds:
         due = int(now * rate)
         while sent < due:
             send_one(sent)
+            late.append(now - sent / rate)
             sent += 1
         await asyncio.sleep(TICK)
-    return sent
+    late.sort()
+    return sent, late[min(len(late) - 1, int(len(late) * 0.99))] if late else 0.0
 
 
 async def _settle(received: list[float], expected: int, limit: float = 5.0) -> None:
@@ -103,9 +113,10 @@ async def _open_loop(
         _spawn(sockets[i % len(sockets)].send(orjson.dumps(frame).decode()))
 
     start = time.perf_counter()
-    sent = await _schedule(rate, seconds, send_one)
+    sent, late = await _schedule(rate, seconds, send_one)
     await _settle(rtts, sent)
-    return _summary(rate, sent, rtts, time.perf_counter() - start)
+    result = _summary(rate, sent, rtts, time.perf_counter() - start)
+    return dataclasses.replace(result, late_p99_ms=late * 1000)
 
 
 class SwitchboardLoad:
