@@ -16,7 +16,6 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
@@ -37,7 +36,8 @@ from server.pipeline.orphans import Orphans
 from server.pipeline.pressure import LoopLag
 from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
-from server.store import Pool, activities, csat
+from server.store import Pool, activities, appends, csat
+from server.store.group_commit import GroupCommit
 from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
@@ -62,6 +62,39 @@ MAX_IN_FLIGHT = 256
 ROUTE_RETRY_MAX_SECONDS = 30.0
 MAX_UNROUTED = 2000
 RETRY_AFTER = 1.0
+# Statements storing customer messages at once, each a batch of those that came together:
+# while one waits for its WAL flush, the next batch is written (server/store/group_commit.py).
+APPEND_WRITERS = 2
+
+
+class _Append:
+    """A message handed to the ingest's batch writer, and what became of it."""
+
+    __slots__ = ("error", "item", "outcome")
+
+    def __init__(self, item: appends.Append) -> None:
+        self.item = item
+        self.outcome: store.Appended = store.NO_OPEN_CONVERSATION
+        self.error: Exception | None = None
+
+
+async def _append_together(conn: store.Conn, writes: list[_Append]) -> None:
+    try:
+        outcomes = await appends.append_many(conn, [w.item for w in writes])
+    except store.DatabaseError:
+        if len(writes) == 1:
+            raise
+        # One message the statement cannot take (two senders of one contact in the batch,
+        # a row the database refuses) must not fail the others: each alone, and only the
+        # refused ones fail, with their own error.
+        for write in writes:
+            try:
+                write.outcome = (await appends.append_many(conn, [write.item]))[0]
+            except store.DatabaseError as exc:
+                write.error = exc
+        return
+    for write, outcome in zip(writes, outcomes, strict=True):
+        write.outcome = outcome
 
 
 class Pipeline:
@@ -99,6 +132,10 @@ class Pipeline:
             router,
             capabilities or {},
             knowledge,
+        )
+        # Customer messages to open conversations, stored together (server/store/appends.py).
+        self._appends: GroupCommit[_Append] = GroupCommit(
+            pool, _append_together, writers=APPEND_WRITERS, key=lambda w: w.item.sender
         )
         self._replies = Replies(pool, bus, metrics, clock)
         self._survey = Survey(pool, bus, metrics)
@@ -161,41 +198,51 @@ class Pipeline:
         return stored
 
     async def _store(self, inbound: InboundMessage) -> Stored:
-        async with self._pool.acquire() as conn:
-            inbox = await self._inbox(conn, inbound.channel, inbound.inbox_address)
-            # The common case in one statement, committed on its own; de-duplication is the
-            # unique (channel, external_id) key. Threads and files take the longer way.
-            plain = inbound.thread is None and not inbound.attachments
-            appended: Any = store.NO_OPEN_CONVERSATION
-            if plain:
-                appended = await store.append_to_open_conversation(
-                    conn,
+        inbox = await self._inbox(inbound.channel, inbound.inbox_address)
+        # The common case: a known sender writes into their open conversation, one row of a
+        # statement shared with the messages that arrive together (server/store/appends.py),
+        # committed durably before this returns; de-duplication is the unique (channel,
+        # external_id) key. Threads and files, and a first message, take the longer way.
+        appended: store.Appended = store.NO_OPEN_CONVERSATION
+        if inbound.thread is None and not inbound.attachments:
+            append = _Append(
+                appends.Append(
                     inbox,
                     inbound.sender.external_id,
-                    external_id=inbound.external_id,
-                    text=inbound.text,
-                    meta=meta_of(inbound),
+                    inbound.external_id,
+                    inbound.text,
+                    meta_of(inbound),
                 )
-            answered = False
-            if appended is store.NO_OPEN_CONVERSATION:
-                try:
+            )
+            await self._appends.add(append)
+            if append.error is not None:
+                raise append.error
+            appended = append.outcome
+        if appended is store.NO_OPEN_CONVERSATION:
+            try:
+                async with self._pool.acquire() as conn:
                     message, stored_events, answered = await self._open_and_append(
                         conn, inbox, inbound
                     )
-                except AlreadyStored:
-                    message = None
-            else:
-                conv, message, event_id = appended
-                if message is not None:
-                    stored_events = [message_created(conv, message, event_id)]
-            if message is None:
-                earlier = await store.message_by_external_id(
-                    conn, inbound.channel, inbound.external_id
-                )
-                assert earlier is not None
-                return Stored(earlier, duplicate=True)
+            except AlreadyStored:
+                # Read once the connection is back: fifty twins at once must not each hold
+                # one while waiting for another.
+                return await self._stored_before(inbound)
+        else:
+            conv, appended_message, event_id = appended
+            if appended_message is None:
+                return await self._stored_before(inbound)
+            message, answered = appended_message, False
+            stored_events = [message_created(conv, message, event_id)]
         await publish(self._bus, stored_events)
         return Stored(message, duplicate=False, survey_answer=answered)
+
+    async def _stored_before(self, inbound: InboundMessage) -> Stored:
+        """A redelivery (the same channel id): the message as it was stored."""
+        async with self._pool.acquire() as conn:
+            earlier = await store.message_by_external_id(conn, inbound.channel, inbound.external_id)
+        assert earlier is not None
+        return Stored(earlier, duplicate=True)
 
     async def _route(self, message: MessageView) -> None:
         failures = self._decider.failures
@@ -294,6 +341,7 @@ class Pipeline:
         if self._retry is not None:
             self._retry.cancel()
         await self._routing.close()
+        await self._appends.close()
         await self._decider.close()
         if self._lag is not None:
             await self._lag.close()
@@ -348,13 +396,14 @@ class Pipeline:
             stored_events = await store.store_events(conn, pending)
         return message, stored_events, False
 
-    async def _inbox(self, conn: store.Conn, channel: str, address: str) -> store.Inbox:
+    async def _inbox(self, channel: str, address: str) -> store.Inbox:
         """Inboxes change rarely and are read on every message: cache them briefly."""
         key = (channel, address)
         cached = self._inboxes.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        inbox = await store.inbox_by_address(conn, channel, address)
+        async with self._pool.acquire() as conn:
+            inbox = await store.inbox_by_address(conn, channel, address)
         self._inboxes[key] = (time.monotonic() + INBOX_CACHE_SECONDS, inbox)
         return inbox
 

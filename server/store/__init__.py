@@ -19,6 +19,7 @@ from server.store.contacts import (
 )
 from server.store.conversations import (
     NO_OPEN_CONVERSATION,
+    Appended,
     append_to_open_conversation,
     conversation,
     conversation_row,
@@ -67,6 +68,7 @@ from server.store.views import (
 
 __all__ = [
     "NO_OPEN_CONVERSATION",
+    "Appended",
     "Conn",
     "ConversationRow",
     "DatabaseError",

@@ -30,6 +30,9 @@ class _Missing(Enum):
 
 
 NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
+# What appending to a sender's open conversation gives: (the conversation as it was, the
+# message or None for a redelivery, its event id or None), or NO_OPEN_CONVERSATION.
+Appended = tuple[ConversationRow, MessageView | None, int | None] | _Missing
 
 
 async def append_to_open_conversation(
@@ -40,7 +43,7 @@ async def append_to_open_conversation(
     external_id: str,
     text: str,
     meta: dict[str, Any] | None = None,
-) -> tuple[ConversationRow, MessageView | None, int | None] | _Missing:
+) -> Appended:
     """The hot path: a known sender writes into their open conversation, in one statement.
 
     The statement locks the conversation, inserts the message with the next seq, bumps the

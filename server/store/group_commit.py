@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from asyncpg.pool import PoolConnectionProxy
@@ -49,11 +49,15 @@ class GroupCommit(Generic[T]):
         *,
         batch: int = BATCH,
         writers: int = WRITERS,
+        key: Callable[[T], Hashable] | None = None,
     ) -> None:
         self._pool = pool
         self._write = write
         self._batch = batch
         self._writers = writers
+        # Rows with one key never share a batch (two messages of one sender take the next
+        # seq each: the second waits for the next batch, in the order they came).
+        self._key = key
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._arrived = asyncio.Event()
@@ -92,7 +96,7 @@ class GroupCommit(Generic[T]):
         conn: PoolConnectionProxy[Any] | None = None
         try:
             while await self._more(conn is not None):
-                taken, self._waiting = self._waiting[: self._batch], self._waiting[self._batch :]
+                taken, self._waiting = self._take()
                 try:
                     if conn is None:
                         conn = await self._pool.acquire()
@@ -112,6 +116,24 @@ class GroupCommit(Generic[T]):
         finally:
             if conn is not None:
                 await self._pool.release(conn)
+
+    def _take(
+        self,
+    ) -> tuple[list[tuple[T, asyncio.Future[None]]], list[tuple[T, asyncio.Future[None]]]]:
+        """The next batch and what is left waiting, each in arrival order."""
+        if self._key is None:
+            return self._waiting[: self._batch], self._waiting[self._batch :]
+        taken: list[tuple[T, asyncio.Future[None]]] = []
+        left: list[tuple[T, asyncio.Future[None]]] = []
+        keys: set[Hashable] = set()
+        for entry in self._waiting:
+            key = self._key(entry[0])
+            if len(taken) >= self._batch or key in keys:
+                left.append(entry)
+            else:
+                keys.add(key)
+                taken.append(entry)
+        return taken, left
 
     async def _more(self, connected: bool) -> bool:
         """Whether rows wait; with a connection in hand (and no other writer waiting so),

@@ -82,3 +82,29 @@ async def test_held_updates_and_events_are_kept_once_however_often_they_come(
             assert [e.event_id for e in taken_events] == ["Ev1", "Ev2"]  # in arrival order
             await slack_events.forget_many(conn, ["Ev1", "Ev2"])
         assert await slack_events.held_count(conn) == 0
+
+
+async def test_rows_with_one_key_never_share_a_batch_and_keep_their_order(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two messages of one sender take a seq each: with a key, the second waits for the
+    next batch (the others of that batch still go together)."""
+    statements: list[list[tuple[str, int]]] = []
+
+    async def write(conn: Conn, rows: list[tuple[str, int]]) -> None:
+        statements.append(rows)
+        await conn.execute("SELECT 1")
+
+    group: GroupCommit[tuple[str, int]] = GroupCommit(
+        pool, write, writers=1, key=lambda row: row[0]
+    )
+    rows = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)]
+    await asyncio.gather(*(group.add(row) for row in rows))
+    for batch in statements:
+        senders = [sender for sender, _ in batch]
+        assert len(senders) == len(set(senders))
+    written = [row for batch in statements for row in batch]
+    assert sorted(written) == sorted(rows)
+    for sender in "abc":
+        assert [n for s, n in written if s == sender] == sorted(n for s, n in rows if s == sender)
+    await group.close()

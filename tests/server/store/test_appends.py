@@ -1,0 +1,123 @@
+"""Customer messages of several senders stored by one statement (server/store/appends.py):
+each in its sender's open conversation with the next seq and its message.created event, a
+redelivery stored once with no gap in the seqs, a sender without an open conversation told
+so, and two senders of one contact refused together (the caller stores them one by one)."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from server import store
+from server.store import appends
+
+
+async def _sender(pool: asyncpg.Pool, name: str, *, conversation: bool = True) -> str:
+    """A web-chat visitor ``name`` of the demo inbox, with an open conversation."""
+    row = await pool.fetchrow(
+        """WITH contact AS (
+               INSERT INTO contacts (brand_id, name)
+               SELECT brand_id, $1 FROM inboxes WHERE address = 'demo-web' RETURNING id),
+           identity AS (
+               INSERT INTO contact_identities (contact_id, channel, external_id)
+               SELECT id, 'webchat', $1 FROM contact RETURNING contact_id)
+           SELECT contact_id FROM identity""",
+        name,
+    )
+    assert row is not None
+    if conversation:
+        await pool.execute(
+            """INSERT INTO conversations (brand_id, inbox_id, contact_id, channel, status)
+               SELECT i.brand_id, i.id, $1, 'webchat', 'queued' FROM inboxes i
+                WHERE i.address = 'demo-web'""",
+            row["contact_id"],
+        )
+    return str(row["contact_id"])
+
+
+async def _inbox(pool: asyncpg.Pool) -> store.Inbox:
+    async with pool.acquire() as conn:
+        return await store.inbox_by_address(conn, "webchat", "demo-web")
+
+
+def _append(inbox: store.Inbox, sender: str, n: int) -> appends.Append:
+    return appends.Append(inbox, sender, f"{sender}:{n}", f"hello {n}", {})
+
+
+async def test_each_sender_s_message_gets_the_next_seq_and_its_event(
+    pool: asyncpg.Pool,
+) -> None:
+    inbox = await _inbox(pool)
+    for name in ("ann", "bob"):
+        await _sender(pool, name)
+    await _sender(pool, "cy", conversation=False)
+    async with pool.acquire() as conn:
+        first = await appends.append_many(
+            conn, [_append(inbox, "ann", 1), _append(inbox, "cy", 1), _append(inbox, "bob", 1)]
+        )
+        second = await appends.append_many(
+            conn, [_append(inbox, "bob", 2), _append(inbox, "ann", 2)]
+        )
+    assert first[1] is store.NO_OPEN_CONVERSATION
+    stored = [first[0], first[2], *second]
+    seqs = []
+    for outcome in stored:
+        assert outcome is not store.NO_OPEN_CONVERSATION
+        conv, message, event_id = outcome
+        assert message is not None
+        assert event_id is not None
+        # The conversation as it was before this message.
+        assert conv["last_seq"] == message["seq"] - 1
+        assert message["conversation_id"] == conv["id"]
+        assert message["author_kind"] == "customer"
+        event = await pool.fetchrow("SELECT name, data FROM events WHERE id = $1", event_id)
+        assert event is not None
+        assert event["name"] == "message.created"
+        assert event["data"] == {
+            "message_id": message["id"],
+            "inbox_id": conv["inbox_id"],
+            "contact_id": conv["contact_id"],
+        }
+        seqs.append((message["client_id"], message["seq"]))
+    assert sorted(seqs) == [("1", 1), ("1", 1), ("2", 2), ("2", 2)]
+    kept = await pool.fetch("SELECT last_seq FROM conversations ORDER BY last_seq")
+    assert [r["last_seq"] for r in kept] == [2, 2]
+
+
+async def test_a_redelivery_is_stored_once_and_leaves_no_gap(pool: asyncpg.Pool) -> None:
+    inbox = await _inbox(pool)
+    await _sender(pool, "ann")
+    await _sender(pool, "bob")
+    async with pool.acquire() as conn:
+        await appends.append_many(conn, [_append(inbox, "ann", 1)])
+        again = await appends.append_many(
+            conn, [_append(inbox, "ann", 1), _append(inbox, "bob", 1)]
+        )
+        after = await appends.append_many(conn, [_append(inbox, "ann", 2)])
+    redelivered = again[0]
+    assert redelivered is not store.NO_OPEN_CONVERSATION
+    assert redelivered[1] is None
+    assert redelivered[2] is None
+    newer = after[0]
+    assert newer is not store.NO_OPEN_CONVERSATION
+    assert newer[1] is not None
+    assert newer[1]["seq"] == 2
+    assert await pool.fetchval("SELECT count(*) FROM messages") == 3
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE name = 'message.created'") == 3
+
+
+async def test_two_senders_of_one_contact_are_refused_together(pool: asyncpg.Pool) -> None:
+    """A verified visitor on two devices: two identities, one contact, one conversation."""
+    inbox = await _inbox(pool)
+    contact_id = await _sender(pool, "ann")
+    await pool.execute(
+        "INSERT INTO contact_identities (contact_id, channel, external_id)"
+        " VALUES ($1, 'webchat', 'ann-phone')",
+        contact_id,
+    )
+    async with pool.acquire() as conn:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await appends.append_many(
+                conn, [_append(inbox, "ann", 1), _append(inbox, "ann-phone", 1)]
+            )
+    assert await pool.fetchval("SELECT count(*) FROM messages") == 0
