@@ -127,6 +127,23 @@ async def _receive(ws: WebSocket) -> str | None:
     return text
 
 
+class Shared:
+    """A frame that many consoles receive as it is, encoded once for all of them (as
+    python-websockets' ``broadcast()`` does), and only if one of them sends it."""
+
+    __slots__ = ("_text", "frame")
+
+    def __init__(self, frame: dict[str, Any]) -> None:
+        self.frame = frame
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = orjson.dumps(self.frame).decode()
+        return self._text
+
+
 class Client:
     """One console socket."""
 
@@ -136,7 +153,7 @@ class Client:
         self.session_id = session_id
         # When the session was last checked on the server (a ping re-checks it each minute).
         self.checked = time.monotonic()
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self.queue: asyncio.Queue[dict[str, Any] | Shared] = asyncio.Queue(SEND_QUEUE_LIMIT)
         self._seen: set[int] = set()
         self._order: deque[int] = deque()
         self.closed = False
@@ -152,7 +169,7 @@ class Client:
         self.registered_at = 0
         self.replayed_all = False
 
-    def push(self, frame: dict[str, Any]) -> None:
+    def push(self, frame: dict[str, Any] | Shared) -> None:
         if self.closed:
             return
         try:
@@ -176,12 +193,14 @@ class Client:
 
     async def write_loop(self) -> None:
         while True:
-            frame = await self.queue.get()
+            item = await self.queue.get()
+            frame = item.frame if isinstance(item, Shared) else item
             # Stored events (with an id) go out once; live-only ones like typing have none.
             event_id = frame.get("id") if frame["type"] == "event" else None
             if event_id is not None and not self.first_time(event_id):
                 continue
-            await self.ws.send_text(orjson.dumps(frame).decode())
+            text = item.text if isinstance(item, Shared) else orjson.dumps(frame).decode()
+            await self.ws.send_text(text)
 
 
 class ConsoleHub:
@@ -280,6 +299,7 @@ class ConsoleHub:
         before, now = self._learn(event)
         self._note_delivered(event.get("id"))
         frame = {"type": "event", **event}
+        shared = Shared(frame)
         agent_view = (
             event.get("data", {}).get("agent") if not event.get("conversation_id") else None
         )
@@ -296,7 +316,7 @@ class ConsoleHub:
             elif agent_view is not None:
                 client.push(_colleague_frame(frame, agent_view, client.agent))
             else:
-                client.push(frame)
+                client.push(shared)
 
     async def _resolve_waiting(self) -> None:
         try:
