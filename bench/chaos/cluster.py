@@ -395,6 +395,10 @@ class Cluster:
             time.sleep(0.05)
 
 
+# A checked node that refuses a connection is marked down at once (the template says why).
+OBSERVED = "observe layer4 error-limit 1 on-error mark-down"
+
+
 def haproxy_config(cluster: Cluster) -> str:
     """HTTP and WebSocket on one port, the SMTP stream on another. A node gets traffic while
     its /readyz answers 200 (checked every second, two failures to leave, two successes to
@@ -404,7 +408,7 @@ def haproxy_config(cluster: Cluster) -> str:
     proxy's bare 503 or a closed connection."""
     template = (ROOT / "deploy" / "haproxy" / "haproxy.cfg.template").read_text()
     http = "\n".join(
-        f"    server {n.name} 127.0.0.1:{n.http_port} check\n"
+        f"    server {n.name} 127.0.0.1:{n.http_port} check {OBSERVED}\n"
         f"    server {n.name}-backup 127.0.0.1:{n.http_port} backup"
         for n in cluster.nodes
     )
