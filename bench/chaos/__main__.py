@@ -38,7 +38,8 @@ def main() -> int:
         with cluster.running():
             print(cluster.describe(), flush=True)
             print(
-                f"{size.customers} widgets, {size.consoles} consoles, {size.mailers} mail"
+                f"{size.customers} widgets (and {size.late} more as each fault begins),"
+                f" {size.consoles} consoles, {size.mailers} mail"
                 f" senders, {size.telegrams} Telegram and {size.slacks} Slack users; one message"
                 f" each {size.interval:g} s; {size.idle:,} idle widgets in the storm",
                 flush=True,

@@ -29,9 +29,13 @@ class Figures:
     undelivered_console: int = 0
     duplicated: int = 0
     out_of_order: int = 0
-    # Stored customer messages never understood and routed (no NLU result) once settled:
-    # their conversations would wait for a node's restart to reach the bot or a queue.
+    # Stored customer messages never understood and routed (no NLU result) once the backlog
+    # stopped draining (_drain): their conversations reach neither the bot nor a queue.
     unrouted: int = 0
+    # Those still unrouted when the scenario had settled and every sender was done, and the
+    # seconds from then until none was left (None: it stopped draining, see ``unrouted``).
+    backlog: int = 0
+    drained_s: float | None = 0.0
     # Events of conversations outside a console's reach that reached it (checks.out_of_scope).
     out_of_scope: int = 0
     # Conversations given to a second person while the first still held them.
@@ -48,6 +52,8 @@ class Figures:
     # The longest a customer waited between two acknowledgements, in seconds.
     recover_s: float = 0.0
     reconnects: int = 0
+    # Widgets that never got their session (asked until the scenario ended).
+    sessions_missing: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -66,6 +72,7 @@ class Figures:
             or self.retention_twice
             or self.out_lost
             or self.out_pending
+            or self.sessions_missing
         )
 
 
@@ -127,9 +134,29 @@ async def count(scenario: str, ledger: Ledger, dsn: str, wait_stored: float = 60
         f.notes += await _miss_evidence(ledger, ids, consoles, brand_of, dsn)
     gaps = [b - a for times in ledger.ack_times.values() for a, b in itertools.pairwise(times)]
     f.recover_s = round(max(gaps, default=0.0), 1)
-    f.unrouted = await _unrouted(ledger.run, dsn)
+    f.backlog, f.drained_s, f.unrouted = await _drain(ledger.run, dsn)
+    if f.backlog:
+        f.notes.append(
+            f"unrouted once settled: {f.backlog}, "
+            + (
+                f"all routed {f.drained_s:.1f} s later"
+                if f.drained_s is not None
+                else f"{f.unrouted} left when it stopped draining"
+            )
+        )
     f.reconnects = ledger.reconnects
     f.refusals = dict(ledger.refusals)
+    sessions = ledger.sessions
+    f.sessions_missing = len(ledger.widget_seen) - sessions.count
+    f.notes.append(
+        f"sessions: {sessions.count} of {len(ledger.widget_seen)} given"
+        + (
+            f" ({sessions.after_refusal} after a refusal, the longest in"
+            f" {sessions.longest_wait:.1f} s)"
+            if sessions.after_refusal
+            else ""
+        )
+    )
     if ledger.resyncs:
         f.notes.append(f"{ledger.resyncs} console resyncs")
     return f
@@ -199,22 +226,40 @@ async def _brands(message_ids: list[int], dsn: str) -> dict[int, str]:
     return {r["id"]: r["slug"] for r in rows}
 
 
-async def _unrouted(run: str, dsn: str, within: float = 30.0) -> int:
-    """This run's customer messages still without an interpretation after ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
-        conn = await asyncpg.connect(dsn)
-        try:
+# The backlog of unrouted messages is watched while it drains: a node that routes a few
+# a second under a load average of 15 is slow, not stuck. It is stuck once no message has been
+# routed for STALL seconds; CAP bounds the wait however it goes.
+STALL = 30.0
+CAP = 900.0
+
+
+async def _drain(run: str, dsn: str) -> tuple[int, float | None, int]:
+    """This run's customer messages without an interpretation, watched until none is left:
+    how many there were at first, the seconds until none was (None if it stalled), and how
+    many were left then (0 when drained)."""
+    began = time.monotonic()
+    first: int | None = None
+    fewest, progress_at = 0, began
+    conn = await asyncpg.connect(dsn)
+    try:
+        while True:
             left: int = await conn.fetchval(
                 "SELECT count(*) FROM messages WHERE author_kind = 'customer'"
                 " AND nlu IS NULL AND text LIKE $1",
                 f"%cx-{run}-%",
             )
-        finally:
-            await conn.close()
-        if not left or time.monotonic() > deadline:
-            return left
-        await asyncio.sleep(1.0)
+            now = time.monotonic()
+            if first is None:
+                first = fewest = left
+            if not left:
+                return first, round(now - began, 1), 0
+            if left < fewest:
+                fewest, progress_at = left, now
+            if now - progress_at > STALL or now - began > CAP:
+                return first, None, left
+            await asyncio.sleep(1.0)
+    finally:
+        await conn.close()
 
 
 async def _stored(run: str, dsn: str) -> dict[str, list[int]]:
@@ -246,6 +291,7 @@ HEADER = (
     "dup",
     "out of order",
     "recover s",
+    "routed after s",
     "reconnects",
     "out of scope",
     "assigned twice",
@@ -270,6 +316,7 @@ def table(rows: list[Figures]) -> str:
             f.duplicated,
             f.out_of_order,
             f.recover_s,
+            "stuck" if f.drained_s is None else f.drained_s,
             f.reconnects,
             f.out_of_scope,
             f.assigned_twice,
@@ -281,7 +328,7 @@ def table(rows: list[Figures]) -> str:
     for f in rows:
         extra = [f"{k}: {v}" for k, v in sorted(f.refusals.items())] + f.notes
         if f.unrouted:
-            extra.append(f"unrouted: {f.unrouted}")
+            extra.append(f"unrouted (stopped draining): {f.unrouted}")
         if f.undelivered_widget or f.undelivered_console:
             extra.append(
                 f"not shown: {f.undelivered_widget} widget, {f.undelivered_console} console"

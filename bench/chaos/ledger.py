@@ -50,6 +50,22 @@ class WidgetState:
 
 
 @dataclass
+class Sessions:
+    """The widgets' session requests: how many were given, how many of those only after a
+    refusal (a node away, the database down), and the longest such wait, in seconds."""
+
+    count: int = 0
+    after_refusal: int = 0
+    longest_wait: float = 0.0
+
+    def given(self, waited: float, refused: bool) -> None:
+        self.count += 1
+        if refused:
+            self.after_refusal += 1
+            self.longest_wait = max(self.longest_wait, waited)
+
+
+@dataclass
 class Ledger:
     """Everything the clients saw; the scenario's figures are read from it and Postgres."""
 
@@ -69,6 +85,7 @@ class Ledger:
     # Per customer: times of its acks (the longest gap is the time to recover it saw).
     ack_times: dict[int, list[float]] = field(default_factory=dict)
     refusals: dict[str, int] = field(default_factory=dict)
+    sessions: Sessions = field(default_factory=Sessions)
     reconnects: int = 0
     resyncs: int = 0
     serial: int = 0

@@ -47,6 +47,8 @@ class Size:
     # Idle widget sockets the reconnect storm drops at once (scenario 5).
     idle: int = 20_000
     interval: float = 2.0  # seconds between one customer's messages
+    # Widgets that first ask for their session while the fault is on.
+    late: int = 50
     warm_up: float = 10.0
     settle: float = 15.0
     outage: float = 10.0  # Postgres unreachable
@@ -56,7 +58,7 @@ class Size:
 
 FULL = Size()
 REDUCED = Size(customers=12, consoles=4, mailers=1, telegrams=2, slacks=2, idle=300,
-               interval=1.0, warm_up=4.0, settle=6.0, outage=10.0, redis_outage=8.0,
+               interval=1.0, late=4, warm_up=4.0, settle=6.0, outage=10.0, redis_outage=8.0,
                rasa_outage=6.0)  # fmt: skip
 
 
@@ -89,7 +91,7 @@ async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
     await traffic.start()
     try:
         await asyncio.sleep(size.warm_up)
-        await fault(cluster, notes)
+        await asyncio.gather(fault(cluster, notes), _join_late(traffic, size.late))
         await asyncio.sleep(size.settle)
         # Still connected, so still online: the presence sweep must not have taken anyone
         # for gone (issue 21's Redis scenario).
@@ -125,6 +127,13 @@ async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
         figures.notes.append(f"retention anonymised {anonymised} of {aged} waiting")
     figures.notes += await leases(cluster.dsn)
     return figures
+
+
+async def _join_late(traffic: Traffic, count: int) -> None:
+    """New widgets as the fault begins (a node killed, the database stopping): the page
+    keeps asking for its session, with its key, until one is given."""
+    await asyncio.sleep(0.2)
+    traffic.join(count)
 
 
 async def leases(dsn: str) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class Traffic:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _pending: int = 0
+    _joined: int = 0
     _emptied: asyncio.Event = field(default_factory=asyncio.Event)
     cookies: dict[str, str] = field(default_factory=dict)
     _consoles: Consoles | None = None
@@ -98,6 +100,15 @@ class Traffic:
         for i in range(self.slacks):
             self._tasks.append(asyncio.create_task(self._slack(i)))
         self._pending = self.customers + self.mailers + self.telegrams + self.slacks
+
+    def join(self, count: int) -> None:
+        """``count`` more widgets, from now (while a fault is on: their first session
+        request may be refused, and must be given once the fault is over)."""
+        first = self.customers + self._joined
+        for i in range(first, first + count):
+            self._tasks.append(asyncio.create_task(self._customer(i)))
+        self._joined += count
+        self._pending += count
 
     async def drain(self, settle: float = 3.0, within: float = 180.0) -> None:
         """Stop new messages, wait until each sender's outbox is empty, then let the
@@ -226,17 +237,34 @@ class Traffic:
                 state.last_seq = max(state.last_seq, seq)
 
     async def _session(self, inbox: str) -> str:
+        """As the widget asks for its session: one key for every try (a try that reached a
+        node whose answer was lost gives the same visitor), again after a jittered back-off
+        or the Retry-After given, until a 201. Each session given is counted, and how long
+        it took when it was refused first (ledger.sessions)."""
+        key = secrets.token_hex(16)
+        began = time.monotonic()
+        refused = False
         attempt = 0
         while True:
-            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            wait = None
+            try:
                 async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
-                    answer = await http.post("/api/webchat/sessions", json={"inbox": inbox})
-                    if answer.status_code == 201:
-                        token: str = answer.json()["token"]
-                        return token
-                    self.ledger.refused(f"session {answer.status_code}")
+                    answer = await http.post(
+                        "/api/webchat/sessions", json={"inbox": inbox, "key": key}
+                    )
+            except httpx.HTTPError:
+                self.ledger.refused("session dropped")
+            else:
+                if answer.status_code == 201:
+                    self.ledger.sessions.given(time.monotonic() - began, refused)
+                    token: str = answer.json()["token"]
+                    return token
+                self.ledger.refused(f"session {answer.status_code}")
+                with contextlib.suppress(ValueError):
+                    wait = float(answer.headers.get("retry-after", ""))
+            refused = True
             attempt += 1
-            await asyncio.sleep(backoff(attempt))
+            await asyncio.sleep(max(wait or 0.0, backoff(attempt)))
 
     # -- a mail sender -----------------------------------------------------------------------
 

@@ -73,6 +73,8 @@ def assert_nothing_lost(figures: Figures) -> None:
     assert figures.assigned_twice == 0, shown
     assert figures.away == 0, shown
     assert figures.retention_twice == 0, shown
+    # Every widget got its session, if need be after the fault (asked again with its key).
+    assert figures.sessions_missing == 0, shown
     # Every reply to mail, Telegram and Slack reached the far side (duplicates are counted
     # in the table, not failed: a node killed between the send and its record may repeat one).
     assert figures.out_lost == 0, shown
