@@ -78,12 +78,32 @@ class Interpretation:
         return self.retrieval_intent or self.intent
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ranking"] = [asdict(r) for r in self.ranking]
-        data["entities"] = [asdict(e) for e in self.entities]
-        if self.scope is not None:
-            data["scope"]["reasons"] = list(self.scope.reasons)
-        return data
+        # Field by field, in field order: ``dataclasses.asdict`` deep-copies every value, and
+        # this runs for every customer message routed (2.5 % of the server's CPU in the web
+        # chat bench, py-spy).
+        scope = self.scope
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "ranking": [{"name": r.name, "confidence": r.confidence} for r in self.ranking],
+            "entities": [asdict(e) for e in self.entities],
+            "language": self.language,
+            "language_confidence": self.language_confidence,
+            "sentiment": self.sentiment,
+            "engine": self.engine,
+            "error": self.error,
+            "scope": (
+                None
+                if scope is None
+                else {
+                    "score": scope.score,
+                    "out_of_scope": scope.out_of_scope,
+                    "reasons": list(scope.reasons),
+                }
+            ),
+            "retrieval_intent": self.retrieval_intent,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Interpretation:
