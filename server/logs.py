@@ -7,6 +7,19 @@ import logging
 import structlog
 
 
+class _SocketHandshakes(logging.Filter):
+    """Drops uvicorn's line for each WebSocket handshake (INFO on its error logger: '<client>
+    - "WebSocket /ws/webchat" [accepted]'), the access log of sockets, which the access
+    logger's level does not reach. A reconnect storm is thousands a second, and rendering
+    each as a JSON line took 10-14 % of a node's CPU (py-spy, issue 21); the socket counts are
+    in /metrics (switchboard_websocket_connections). A refused handshake's line is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.INFO and record.msg == '%s - "WebSocket %s" [accepted]'
+        )
+
+
 def configure(level: str = "INFO", json: bool = False) -> None:
     """Route stdlib and structlog records through one renderer."""
     # Tracebacks without local variables: a frame's locals hold customer message text,
@@ -48,5 +61,8 @@ def configure(level: str = "INFO", json: bool = False) -> None:
     root.setLevel(level.upper())
     # uvicorn's access log duplicates our own request metrics; keep its errors only.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    sockets = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _SocketHandshakes) for f in sockets.filters):
+        sockets.addFilter(_SocketHandshakes())
     # pgserver logs every initdb/pg_ctl command line at INFO.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
