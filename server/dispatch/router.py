@@ -486,15 +486,22 @@ class Router:
             "contributions": ranked.live.to_json(),
         }
 
-    async def queue_changes(self, conn: store.Conn, conversation_ids: list[str]) -> list[Event]:
+    async def queue_changes(
+        self,
+        conn: store.Conn,
+        conversation_ids: list[str],
+        waiting: list[assignment.Waiting] | None = None,
+    ) -> list[Event]:
         """A queue.changed event for each of these conversations (just changed, inside the
         caller's transaction): its rank, score and band now, or None when it is not queued.
         One event per conversation, so the consoles' per-conversation filter decides who
-        receives it, as for the conversation.updated it follows."""
+        receives it, as for the conversation.updated it follows. ``waiting``: those of them
+        that are queued, as the caller read them just now (``queue.viewed_waiting``)."""
         if not conversation_ids:
             return []
         now = self.clock()
-        waiting = await queue.queued_among(conn, conversation_ids)
+        if waiting is None:
+            waiting = await queue.queued_among(conn, conversation_ids)
         entries = {r.item.id: self._entry(r) for r in assignment.ranked(waiting, now, self.weights)}
         return [Event(events.QUEUE_CHANGED, i, {"queue": entries.get(i)}) for i in conversation_ids]
 

@@ -29,7 +29,7 @@ from server.metrics import Metrics
 from server.payloads import EventData, MessageView
 from server.pipeline.knowledge import Knowledge, Plan
 from server.pipeline.messages import message_created, publish
-from server.store import ConversationRow, Pool, activities, kb_feedback, understood
+from server.store import ConversationRow, Pool, activities, kb_feedback, queue, understood
 from server.store.group_commit import GroupCommit
 
 log = structlog.get_logger(__name__)
@@ -499,12 +499,13 @@ class Decider:
                 language=interpretation.language,
                 bot_error=turn.error if turn else None,
             )
-        view = await store.conversation(conn, conv["id"])
+        # The view and, once placed, the queue entry, read together.
+        view, waiting = await queue.viewed_waiting(conn, conv["id"])
         data: EventData = {"conversation": view}
         if shown is not None:
             data["activity"] = shown
         pending.append(Event(events.CONVERSATION_UPDATED, conv["id"], data))
         if shown is not None and self._router is not None:
             # Placed in the queue: consoles add it where it ranks, without reading the queue.
-            pending += await self._router.queue_changes(conn, [conv["id"]])
+            pending += await self._router.queue_changes(conn, [conv["id"]], waiting)
         return pending

@@ -13,9 +13,10 @@ from uuid import UUID
 from routing.assignment import AgentState, Waiting
 from routing.priority import Contribution, Priority
 from routing.sla import SlaPolicy
-from server.payloads import EventData
+from server.errors import NotFound
+from server.payloads import ConversationView, EventData
 from server.store.database import release_session_lock
-from server.store.views import Conn, optional_str
+from server.store.views import CONVERSATION_VIEW_SQL, Conn, conversation_view, optional_str
 from web_console import access
 
 # "SWRT": one assignment pass at a time across every node.
@@ -244,6 +245,35 @@ async def queued_among(conn: Conn, conversation_ids: list[str]) -> list[Waiting]
         _WAITING_SQL + " AND c.id = ANY($1::uuid[])", [UUID(i) for i in conversation_ids]
     )
     return _waiting(rows)
+
+
+async def viewed_waiting(
+    conn: Conn, conversation_id: str
+) -> tuple[ConversationView, list[Waiting]]:
+    """The conversation as a console list item, and as the dispatcher sees it if it is
+    queued (else no item): what a handoff's events carry, in one read instead of two
+    (``conversations.conversation`` and ``queued_among``)."""
+    row = await conn.fetchrow(
+        CONVERSATION_VIEW_SQL.replace("SELECT c.id,", "SELECT c.previous_agent_id, c.id,", 1)
+        + " WHERE c.id = $1",
+        UUID(conversation_id),
+    )
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    waiting = []
+    if row["status"] == "queued":
+        waiting = [
+            Waiting(
+                id=str(row["id"]),
+                team=optional_str(row["team_id"]) or "",
+                required_skills=frozenset(row["required_skills"]),
+                standing=standing_priority(row),
+                waiting_since=row["queued_at"] or row["updated_at"],
+                first_response_due=row["first_response_due"],
+                previous_agent=optional_str(row["previous_agent_id"]),
+            )
+        ]
+    return conversation_view(row), waiting
 
 
 def _waiting(rows: list[Any]) -> list[Waiting]:
