@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncpg
 
 from server.services import demo
+from server.store.views import Conn
 
 MARKS = "SELECT brand_id, hour FROM analytics_stale"
 
 
-async def _opened(conn: asyncpg.Connection, created: str) -> asyncpg.Record:
+async def _opened(conn: Conn, created: str) -> asyncpg.Record:
     """A new contact's conversation in the demo brand's first inbox, created at ``created``
     (SQL), with no marks left from before it."""
     await conn.execute("TRUNCATE analytics_stale")
@@ -29,7 +30,7 @@ async def _opened(conn: asyncpg.Connection, created: str) -> asyncpg.Record:
     return row
 
 
-async def _handed_over(conn: asyncpg.Connection, conversation: object) -> None:
+async def _handed_over(conn: Conn, conversation: object) -> None:
     """What a handoff and its placing change: status, reason, band, language, a fact."""
     await conn.execute(
         "UPDATE conversations SET status = 'queued', handoff_reason = 'no_bot',"
