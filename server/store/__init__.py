@@ -20,7 +20,6 @@ from server.store.contacts import (
 from server.store.conversations import (
     NO_OPEN_CONVERSATION,
     Appended,
-    append_to_open_conversation,
     conversation,
     conversation_row,
     conversations,
@@ -76,7 +75,6 @@ __all__ = [
     "Pool",
     "RoutingFacts",
     "StatusChanged",
-    "append_to_open_conversation",
     "attachment",
     "attachments_of",
     "brand_of_contact",

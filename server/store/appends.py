@@ -1,11 +1,13 @@
 """Customer messages appended together: the hot path's ingest, many senders in one statement.
 
-``conversations.append_to_open_conversation`` stores one message of a known sender in their
-open conversation in one autocommit statement. Here the messages that arrive together (from
-different senders: ``group_commit.GroupCommit`` keys its batches by sender) are stored by one
-statement of the same shape, so a batch shares one plan, one executor start, one commit and
-one WAL flush instead of paying each per message. The commit is durable (the default
-``synchronous_commit``): every caller is acknowledged only after it, as before.
+A known sender's message goes into their open conversation in one autocommit statement: it
+locks the conversation, inserts the message with the next seq, bumps the conversation's seq
+only if the insert happened, and writes the message's event, so a redelivered message (same
+channel id) changes nothing and leaves no gap in the seqs. The messages that arrive together
+(from different senders: ``group_commit.GroupCommit`` keys its batches by sender) share that
+statement, so a batch pays one plan, one executor start, one commit and one WAL flush instead
+of one each per message; a batch of one is the single message's path. The commit is durable
+(the default ``synchronous_commit``): every caller is acknowledged only after it, as before.
 
 Conversations are locked in id order, so two batches never wait for each other in a circle.
 Two senders of one contact (a verified visitor on two devices) would share a conversation
@@ -43,8 +45,8 @@ class Append:
 
 
 async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
-    """Store each item as ``append_to_open_conversation`` would, in one statement; for each,
-    in order, the same result: (the conversation as it was, the message or None for a
+    """Store each item in its sender's open conversation, in one statement; for each, in
+    order: (the conversation as it was, the message or None for a
     redelivery, its event id or None), or NO_OPEN_CONVERSATION. At most one item per sender
     and inbox."""
     if not items:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from enum import Enum
-from typing import Any
 from uuid import UUID
 
 from server.errors import NotFound
@@ -17,7 +16,6 @@ from server.store.views import (
     Inbox,
     conversation_row_of,
     conversation_view,
-    message_view,
     optional_str,
     parse_uuid,
 )
@@ -30,72 +28,10 @@ class _Missing(Enum):
 
 
 NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
-# What appending to a sender's open conversation gives: (the conversation as it was, the
-# message or None for a redelivery, its event id or None), or NO_OPEN_CONVERSATION.
+# What appending to a sender's open conversation gives (server/store/appends.py): (the
+# conversation as it was, the message or None for a redelivery, its event id or None), or
+# NO_OPEN_CONVERSATION when the sender is new or has no open conversation in the inbox.
 Appended = tuple[ConversationRow, MessageView | None, int | None] | _Missing
-
-
-async def append_to_open_conversation(
-    conn: Conn,
-    inbox: Inbox,
-    sender_external_id: str,
-    *,
-    external_id: str,
-    text: str,
-    meta: dict[str, Any] | None = None,
-) -> Appended:
-    """The hot path: a known sender writes into their open conversation, in one statement.
-
-    The statement locks the conversation, inserts the message with the next seq, bumps the
-    conversation's seq only if the insert happened, and writes the message's event. It is
-    atomic on its own, so it needs no explicit transaction (one round trip in all), and a
-    redelivered message (same channel id) changes nothing, leaving no gap in the seqs.
-
-    Returns the conversation (as it was before this message), the message and its event id;
-    the message and event id are None for a redelivery. NO_OPEN_CONVERSATION when the sender
-    is new or has no open conversation in the inbox: the caller opens one.
-    """
-    row = await conn.fetchrow(
-        """WITH conv AS (
-               SELECT id, inbox_id, contact_id, channel, status, assignee_id, last_seq
-                 FROM conversations
-                WHERE inbox_id = $1 AND status <> 'resolved' AND thread_key IS NULL
-                  AND contact_id = (SELECT contact_id FROM contact_identities
-                                     WHERE channel = $2 AND external_id = $3)
-                  FOR NO KEY UPDATE),
-           msg AS (
-               INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
-                                     external_id, text, meta)
-               SELECT id, last_seq + 1, 'in', 'customer', $2, $4, $5, $6 FROM conv
-               ON CONFLICT (channel, external_id) DO NOTHING
-            RETURNING *),
-           bump AS (
-               UPDATE conversations c
-                  SET last_seq = msg.seq, last_message_at = msg.created_at, updated_at = now()
-                 FROM msg WHERE c.id = msg.conversation_id),
-           evt AS (
-               INSERT INTO events (name, conversation_id, data)
-               SELECT 'message.created', msg.conversation_id,
-                      jsonb_build_object('message_id', msg.id, 'inbox_id', conv.inbox_id,
-                                         'contact_id', conv.contact_id)
-                 FROM msg, conv
-            RETURNING id)
-           SELECT conv.id AS c_id, conv.inbox_id AS c_inbox_id, conv.contact_id AS c_contact_id,
-                  conv.channel AS c_channel, conv.status AS c_status,
-                  conv.assignee_id AS c_assignee_id, conv.last_seq AS c_last_seq, msg.*,
-                  (SELECT id FROM evt) AS event_id
-             FROM conv LEFT JOIN msg ON true""",
-        UUID(inbox["id"]),
-        inbox["channel"],
-        sender_external_id,
-        external_id,
-        text,
-        meta or {},
-    )
-    if row is None:
-        return NO_OPEN_CONVERSATION
-    message = message_view(row) if row["id"] is not None else None
-    return conversation_row_of(row, prefix="c_"), message, row["event_id"]
 
 
 async def lock_open_conversation(
