@@ -242,14 +242,3 @@ async def conversations_by_id(conn: Conn, ids: list[str]) -> list[ConversationVi
         CONVERSATION_VIEW_SQL + " WHERE c.id = ANY($1::uuid[])", [UUID(i) for i in ids]
     )
     return [conversation_view(r) for r in rows]
-
-
-async def latest_conversation_id(conn: Conn, inbox_id: str, contact_id: str) -> str | None:
-    """The contact's most recent conversation in the inbox (open first), if any."""
-    value = await conn.fetchval(
-        "SELECT id FROM conversations WHERE inbox_id = $1 AND contact_id = $2"
-        " ORDER BY (status <> 'resolved') DESC, created_at DESC LIMIT 1",
-        UUID(inbox_id),
-        UUID(contact_id),
-    )
-    return optional_str(value)
