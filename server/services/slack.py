@@ -179,11 +179,11 @@ class SlackService:
         """Every held event, oldest first, a batch at a time: locked, read, deleted, in one
         transaction (a failure leaves the batch held, and keep_trying reads it again)."""
         while True:
-            await self._pace.before_batch(lambda: self._backlog)
+            batch = await self._pace.before_batch(lambda: self._backlog)
             while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
                 await asyncio.sleep(PAUSE)
             async with self._pool.acquire() as conn, conn.transaction():
-                held = await slack_events.take_oldest_many(conn, DRAIN_BATCH)
+                held = await slack_events.take_oldest_many(conn, batch)
                 if not held:
                     return
                 await self._read_batch(held)

@@ -246,11 +246,11 @@ class TelegramService:
         node, so each chat's updates become messages in their order."""
         async with self._draining:
             while True:
-                await self._pace.before_batch(lambda: self._backlog)
+                batch = await self._pace.before_batch(lambda: self._backlog)
                 while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
                     await asyncio.sleep(SATURATED_PAUSE)
                 async with self._pool.acquire() as conn, conn.transaction():
-                    held = await telegram_updates.take_oldest_many(conn, self._bot_id, DRAIN_BATCH)
+                    held = await telegram_updates.take_oldest_many(conn, self._bot_id, batch)
                     if not held:
                         self._caught_up = True
                         return

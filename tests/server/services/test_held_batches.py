@@ -78,3 +78,16 @@ async def test_a_backlog_that_shrank_across_the_batch_is_not_a_flood() -> None:
     pace.arrived()
     # The batch read more than came in meanwhile: the drainer is keeping up.
     await asyncio.wait_for(pace.before_batch(lambda: 150), timeout=1)
+
+
+async def test_during_a_flood_a_quarter_batch_is_taken_and_after_it_a_whole_one() -> None:
+    clock = Clock()
+    pace = paced(clock, every=0.5, quiet=0.01)
+    pace.arrived()
+    waiting = asyncio.create_task(pace.before_batch(lambda: 50))
+    await asyncio.sleep(0.02)
+    clock.now += 0.6  # a batch is due while updates still come in: a small one
+    pace.arrived()
+    assert await asyncio.wait_for(waiting, timeout=1) == 2  # a quarter of 10
+    clock.now += 1.0  # the updates paused: the backlog is read in whole batches
+    assert await asyncio.wait_for(pace.before_batch(lambda: 60), timeout=1) == 10
