@@ -85,7 +85,10 @@ async def llm_standin() -> AsyncIterator[StandIn]:
     (``…/v1``, as OpenAI's and vLLM's are)."""
     standin = StandIn()
     app = Starlette(routes=[Route("/v1/chat/completions", standin.completions, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    # No logging config of its own: uvicorn's would lower "uvicorn.error" to WARNING and give
+    # "uvicorn" its own handler for the whole process, hiding later tests' log lines.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
