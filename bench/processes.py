@@ -13,6 +13,7 @@ import collections
 import contextlib
 import os
 import queue
+import random
 import shlex
 import socket
 import subprocess
@@ -37,12 +38,37 @@ SERVE = [sys.executable, "-m", "server.cli", "serve"]
 LISTENING = "Switchboard is listening on "
 
 
+# Its own generator: a test that seeds `random` must not make two workers pick alike.
+_PORTS = random.SystemRandom()
+
+
 def free_port() -> int:
-    """A loopback port free right now (for programs that cannot be told to pick port 0)."""
-    with socket.socket() as s:
+    """A loopback port free right now (for programs that cannot be told to pick port 0).
+
+    Chosen at random below the kernel's ephemeral range, not by binding port 0: a port from
+    that range is the next one any outgoing connection may take as its local port, and Rasa
+    binds its port a minute or more after it is chosen ("Errno 98" between pytest workers)."""
+    low, _high = _ephemeral_range()
+    for _ in range(200):
+        port = _PORTS.randrange(max(1024, low - 12_000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # the range is crowded: let the kernel choose
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        chosen: int = s.getsockname()[1]
+        return chosen
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 def stop(proc: subprocess.Popen[Any], grace: float) -> None:
