@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -65,6 +66,11 @@ RETRY_AFTER = 1.0
 # Statements storing customer messages at once, each a batch of those that came together:
 # while one waits for its WAL flush, the next batch is written (server/store/group_commit.py).
 APPEND_WRITERS = 2
+# Channels whose messages that open or thread a conversation (the longer way) are stored
+# together: the mails that arrive together share one transaction and one durable commit
+# (each mail starts or continues a thread of its own, so none of them takes the hot path).
+GROUPED_OPENS = frozenset({"email"})
+OPEN_WRITERS = 2
 
 
 class _Append:
@@ -95,6 +101,37 @@ async def _append_together(conn: store.Conn, writes: list[_Append]) -> None:
         return
     for write, outcome in zip(writes, outcomes, strict=True):
         write.outcome = outcome
+
+
+class _Open:
+    """A message for the longer way (a new or threaded conversation) handed to the batch
+    writer, and what became of it."""
+
+    __slots__ = ("error", "inbound", "inbox", "result")
+
+    def __init__(self, inbox: store.Inbox, inbound: InboundMessage) -> None:
+        self.inbox = inbox
+        self.inbound = inbound
+        self.result: _Opened | None = None
+        # AlreadyStored (a twin won the insert) or what the database refused.
+        self.error: Exception | None = None
+
+    @property
+    def order(self) -> tuple[str, str, str]:
+        """Batches take their rows' locks (contact, thread) in this order, so two batches
+        never wait for each other in a circle."""
+        return (self.inbound.sender.external_id, self.inbound.thread or "", self.inbox["id"])
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """What storing one message the longer way gave: the message, the events still to
+    write (``pending``) and those written already, and whether it answered a survey."""
+
+    message: MessageView
+    pending: list[Event]
+    stored: list[Event]
+    answered: bool
 
 
 class Pipeline:
@@ -136,6 +173,10 @@ class Pipeline:
         # Customer messages to open conversations, stored together (server/store/appends.py).
         self._appends: GroupCommit[_Append] = GroupCommit(
             pool, _append_together, writers=APPEND_WRITERS, key=lambda w: w.item.sender
+        )
+        # First and threaded messages of GROUPED_OPENS channels, stored together.
+        self._opens: GroupCommit[_Open] = GroupCommit(
+            pool, self._open_together, writers=OPEN_WRITERS
         )
         self._replies = Replies(pool, bus, metrics, clock)
         self._survey = Survey(pool, bus, metrics)
@@ -220,10 +261,13 @@ class Pipeline:
             appended = append.outcome
         if appended is store.NO_OPEN_CONVERSATION:
             try:
-                async with self._pool.acquire() as conn:
-                    message, stored_events, answered = await self._open_and_append(
-                        conn, inbox, inbound
-                    )
+                if inbound.channel in GROUPED_OPENS:
+                    message, stored_events, answered = await self._open_grouped(inbox, inbound)
+                else:
+                    async with self._pool.acquire() as conn:
+                        message, stored_events, answered = await self._open_and_append(
+                            conn, inbox, inbound
+                        )
             except AlreadyStored:
                 # Read once the connection is back: fifty twins at once must not each hold
                 # one while waiting for another.
@@ -342,6 +386,7 @@ class Pipeline:
             self._retry.cancel()
         await self._routing.close()
         await self._appends.close()
+        await self._opens.close()
         await self._decider.close()
         if self._lag is not None:
             await self._lag.close()
@@ -353,48 +398,101 @@ class Pipeline:
         the contact, open a conversation and store, in one transaction. A rating sent back to
         a just-resolved conversation's survey answers it instead (the last value: True)."""
         async with conn.transaction():
-            contact_id = await store.resolve_contact(
-                conn, inbox["brand_id"], inbound.channel, inbound.sender
-            )
-            rating = csat.answer_of(inbound.text)
-            if rating is not None:
-                surveyed = await csat.waiting_answer(conn, inbox["id"], contact_id, inbound.thread)
-                if surveyed is not None:
-                    answer, answered = await self._survey.answer(conn, surveyed, inbound, *rating)
-                    return answer, answered, True
-            if inbound.thread is None:
-                conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
-                how = "opened" if opened else "open"
+            opened = await self._open_in(conn, inbox, inbound)
+            stored_events = opened.stored + await store.store_events(conn, opened.pending)
+        return opened.message, stored_events, opened.answered
+
+    async def _open_grouped(
+        self, inbox: store.Inbox, inbound: InboundMessage
+    ) -> tuple[MessageView, list[Event], bool]:
+        """``_open_and_append`` in a transaction shared with the messages that come
+        together (``_open_together``); returns once that transaction is committed."""
+        item = _Open(inbox, inbound)
+        await self._opens.add(item)
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result.message, item.result.stored, item.result.answered
+
+    async def _open_together(self, conn: store.Conn, items: list[_Open]) -> None:
+        """Store each item the longer way, all in one transaction (one commit, one WAL flush,
+        the events in one statement). A twin stored meanwhile, or a row the database refuses,
+        rolls the whole batch back, and each item is then stored alone in its own
+        transaction, as ``_open_and_append`` does, so only that one fails."""
+        if len(items) > 1:
+            try:
+                async with conn.transaction():
+                    opened = [
+                        await self._open_in(conn, item.inbox, item.inbound)
+                        for item in sorted(items, key=lambda i: i.order)
+                    ]
+                    written = await store.store_events(
+                        conn, [event for o in opened for event in o.pending]
+                    )
+            except (AlreadyStored, store.DatabaseError):
+                pass
             else:
-                conv, how = await store.lock_thread_conversation(
-                    conn, inbox, contact_id, inbound.thread, inbound.subject
+                at = 0
+                for item, o in zip(sorted(items, key=lambda i: i.order), opened, strict=True):
+                    mine = written[at : at + len(o.pending)]
+                    at += len(o.pending)
+                    item.result = _Opened(o.message, [], o.stored + mine, o.answered)
+                return
+        for item in items:
+            try:
+                message, stored_events, answered = await self._open_and_append(
+                    conn, item.inbox, item.inbound
                 )
-            message = await store.insert_message(
-                conn,
-                conv["id"],
-                direction="in",
-                author_kind="customer",
-                channel=inbound.channel,
-                external_id=inbound.external_id,
-                text=inbound.text,
-                meta=meta_of(inbound),
+            except (AlreadyStored, store.DatabaseError) as exc:
+                item.error = exc
+            else:
+                item.result = _Opened(message, [], stored_events, answered)
+
+    async def _open_in(
+        self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage
+    ) -> _Opened:
+        """``_open_and_append``'s work inside the caller's transaction; the events it leaves
+        to write are in ``pending``. Raises AlreadyStored when the message was stored before
+        (the caller rolls back)."""
+        contact_id = await store.resolve_contact(
+            conn, inbox["brand_id"], inbound.channel, inbound.sender
+        )
+        rating = csat.answer_of(inbound.text)
+        if rating is not None:
+            surveyed = await csat.waiting_answer(conn, inbox["id"], contact_id, inbound.thread)
+            if surveyed is not None:
+                answer, answered = await self._survey.answer(conn, surveyed, inbound, *rating)
+                return _Opened(answer, [], answered, True)
+        if inbound.thread is None:
+            conv, opened = await store.lock_open_conversation(conn, inbox, contact_id)
+            how = "opened" if opened else "open"
+        else:
+            conv, how = await store.lock_thread_conversation(
+                conn, inbox, contact_id, inbound.thread, inbound.subject
             )
-            if message is None:
-                raise AlreadyStored  # rolls the transaction back
-            if inbound.attachments:
-                await store.insert_attachments(conn, message["id"], inbound.attachments)
-            pending = [message_created(conv, message)]
-            if how != "open":
-                view = await store.conversation(conn, conv["id"])
-                name = (
-                    events.CONVERSATION_CREATED if how == "opened" else events.CONVERSATION_UPDATED
-                )
-                data: EventData = {"conversation": view}
-                if how == "reopened":
-                    data["activity"] = await activities.record(conn, conv["id"], "reopened")
-                pending.append(Event(name, conv["id"], data))
-            stored_events = await store.store_events(conn, pending)
-        return message, stored_events, False
+        message = await store.insert_message(
+            conn,
+            conv["id"],
+            direction="in",
+            author_kind="customer",
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            text=inbound.text,
+            meta=meta_of(inbound),
+        )
+        if message is None:
+            raise AlreadyStored  # rolls the transaction back
+        if inbound.attachments:
+            await store.insert_attachments(conn, message["id"], inbound.attachments)
+        pending = [message_created(conv, message)]
+        if how != "open":
+            view = await store.conversation(conn, conv["id"])
+            name = events.CONVERSATION_CREATED if how == "opened" else events.CONVERSATION_UPDATED
+            data: EventData = {"conversation": view}
+            if how == "reopened":
+                data["activity"] = await activities.record(conn, conv["id"], "reopened")
+            pending.append(Event(name, conv["id"], data))
+        return _Opened(message, pending, [], False)
 
     async def _inbox(self, channel: str, address: str) -> store.Inbox:
         """Inboxes change rarely and are read on every message: cache them briefly."""

@@ -196,6 +196,44 @@ async def test_messages_of_many_senders_at_once_each_take_their_conversation_s_n
     assert len({e.id for e in created}) == len(created)
 
 
+def mail(message_id: str, sender: str, thread: str | None = None) -> InboundMessage:
+    return InboundMessage(
+        channel="email",
+        inbox_address=demo.EMAIL_INBOX,
+        external_id=f"inbox:{message_id}",
+        sender=Sender(external_id=sender, email=sender),
+        text=f"mail {message_id}",
+        thread=thread or message_id,
+        subject=f"about {message_id}",
+    )
+
+
+async def test_mails_arriving_together_each_open_their_thread_once(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    """Mails that come together share a transaction (the longer way, grouped): each still
+    opens its own thread's conversation, a twin among them is stored once and told so, and
+    a reply in a thread opened in the same burst joins that conversation."""
+    senders = [f"customer{n % 7}@example.com" for n in range(30)]
+    mails = [mail(f"<m{n}@x>", sender) for n, sender in enumerate(senders)]
+    twins = [mail("<m3@x>", senders[3]) for _ in range(5)]
+    reply = mail("<r0@x>", senders[0], thread="<m0@x>")
+    results = await asyncio.gather(*(pipeline.ingest(m) for m in [*mails, *twins, reply]))
+    await pipeline.settled()
+    assert sum(not r.duplicate for r in results) == 31
+    assert len({r.message["id"] for r in results}) == 31
+    assert await pool.fetchval("SELECT count(*) FROM conversations") == 30
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 7
+    twin_ids = {r.message["id"] for r in results[30:35]}
+    assert twin_ids == {results[3].message["id"]}
+    assert results[35].message["conversation_id"] == results[0].message["conversation_id"]
+    created = [e for e in published if e.name == events.MESSAGE_CREATED]
+    customers = [e for e in created if e.data["message"]["author_kind"] == "customer"]
+    assert len({e.data["message"]["id"] for e in customers}) == len(customers) == 31
+    opened = [e for e in published if e.name == events.CONVERSATION_CREATED]
+    assert len({e.conversation_id for e in opened}) == len(opened) == 30
+
+
 async def test_replayed_events_have_the_same_shape_as_live_ones(
     pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
 ) -> None:
