@@ -26,10 +26,14 @@ Run alone with `python -m bench.mail` or BENCH_ONLY=mail make bench.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,9 @@ SENDERS = 20
 # A sender answered 451 (busy) tries the same mail again after this long.
 RETRY_SECONDS = 1.0
 STATEMENTS = os.environ.get("BENCH_MAIL_STATEMENTS", "") == "1"
+# BENCH_MAIL_PROFILE=file: py-spy samples the server (and its parser workers) while the mails
+# go through, written to ``file`` as collapsed stacks (py-spy's raw format).
+PROFILE = os.environ.get("BENCH_MAIL_PROFILE", "")
 
 
 def _message(n: int) -> EmailMessage:
@@ -172,6 +179,22 @@ async def switchboard(
     }
 
 
+@contextlib.contextmanager
+def _profiled(pid: int) -> Iterator[None]:
+    """py-spy on the server and its workers for the block (BENCH_MAIL_PROFILE), else nothing."""
+    if not PROFILE:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
+    child = subprocess.Popen([*command, "--format", "raw", "--output", PROFILE])
+    try:
+        yield
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=30)
+
+
 def _split(cores: dict[str, float]) -> str:
     return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
 
@@ -196,9 +219,10 @@ def run() -> str:
                 assert server.smtp_port is not None, "SMTP is off"
                 processes = {"server": server.child.pid, "PostgreSQL": postgres}
                 mark = (pgdata / "log").stat().st_size if STATEMENTS else 0
-                figures = asyncio.run(
-                    switchboard(server.base_url, server.smtp_port, processes, dsn)
-                )
+                with _profiled(server.child.pid):
+                    figures = asyncio.run(
+                        switchboard(server.base_url, server.smtp_port, processes, dsn)
+                    )
                 if STATEMENTS:
                     count_statements(pgdata / "log", mark, MAILS)
                     asyncio.run(_print_functions(dsn))
