@@ -50,9 +50,9 @@ from bench.sizes import SMOKE
 from server.services import demo
 from server.store import (
     analytics,
+    analytics_fold,
     analytics_live,
     analytics_load,
-    analytics_rollups,
     database,
     messages,
 )
@@ -418,7 +418,7 @@ async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, l
             began = time.perf_counter()
             async with pool.acquire() as conn:
                 await conn.execute(f"SET work_mem = '{BULK_WORK_MEM}'")
-                await analytics_rollups.rebuild(conn, await conn.fetchval(HOUR_NOW))
+                await analytics_fold.rebuild(conn, await conn.fetchval(HOUR_NOW))
             folded = time.perf_counter() - began
             await pool.execute("VACUUM ANALYZE")
             print(f"analytics: roll-ups folded in {folded:.0f} s", flush=True)

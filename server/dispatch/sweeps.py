@@ -25,7 +25,7 @@ from server.store import (
     DatabaseError,
     Pool,
     activities,
-    analytics_rollups,
+    analytics_fold,
     kb_feedback,
     queue,
     roster,
@@ -109,11 +109,11 @@ class Sweeps:
         async with self._pool.acquire() as conn:
             return await kb_feedback.infer_idle(conn, now - self._kb_settle)
 
-    async def analytics(self) -> analytics_rollups.Folded:
+    async def analytics(self) -> analytics_fold.Folded:
         """Fold the reports' roll-ups: the hours changed since, and those the watermark
-        passes (issue 20; store/analytics_rollups.py)."""
+        passes (issue 20; store/analytics_fold.py)."""
         async with self._pool.acquire() as conn:
-            return await analytics_rollups.fold(conn)
+            return await analytics_fold.fold(conn)
 
     async def retention(self, now: datetime | None = None) -> list[Applied]:
         """Apply every brand's retention as of ``now`` (the router's clock by default)."""

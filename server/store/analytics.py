@@ -263,6 +263,7 @@ def _facts(scope: Scope, key: str) -> tuple[str, tuple[object, ...]]:
     return sql, args
 
 
+@rollups.one_snapshot
 async def totals(conn: Conn, scope: Scope) -> Figures:
     """The range's figures, all conversations together."""
     plan = await rollups.plan(conn, scope)
@@ -297,6 +298,7 @@ async def _labels(conn: Conn, by: Breakdown, keys: list[str]) -> dict[str, str]:
     return {r["id"]: r["name"] for r in rows}
 
 
+@rollups.one_snapshot
 async def breakdown(conn: Conn, scope: Scope, by: Breakdown) -> list[Group]:
     """The figures per team, agent, channel, intent, language or band; most conversations
     first."""
@@ -328,6 +330,7 @@ class Point:
     breaches: int
 
 
+@rollups.one_snapshot
 async def series(conn: Conn, scope: Scope, bucket: Bucket) -> list[Point]:
     """The figures per hour, day or week; buckets without a conversation, message or breach
     are left out (the chart draws them as gaps)."""
@@ -406,6 +409,7 @@ class Cell:
     conversations: int
 
 
+@rollups.one_snapshot
 async def heat_map(conn: Conn, scope: Scope) -> list[Cell]:
     """Conversations by weekday and hour, in the report's time zone; empty cells left out."""
     plan = await rollups.plan(conn, scope, grain="hour")  # local hours: no day's row
@@ -431,6 +435,7 @@ class Count:
     count: int
 
 
+@rollups.one_snapshot
 async def handoff_reasons(conn: Conn, scope: Scope) -> list[Count]:
     """Conversations handed to a human, by the first handoff's reason; most first."""
     plan = await rollups.plan(conn, scope)
@@ -445,6 +450,7 @@ async def handoff_reasons(conn: Conn, scope: Scope) -> list[Count]:
     return [Count(r["reason"], int(r["n"])) for r in rows]
 
 
+@rollups.one_snapshot
 async def csat_distribution(conn: Conn, scope: Scope) -> list[Count]:
     """How many ratings of 1, 2, 3, 4 and 5 (each, zero included)."""
     plan = await rollups.plan(conn, scope)

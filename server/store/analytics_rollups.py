@@ -1,5 +1,5 @@
 """The reports' per-hour and per-day roll-ups (migrations 0032 and 0041; docs/metrics.md,
-"What a report costs"): folding them, and reading a range from them.
+"What a report costs"): reading a range from them (folding them: analytics_fold.py).
 
 A range is read as whole UTC hours: the folded ones from the roll-ups, the others (past the
 fold's watermark, or marked stale by a change since their fold) computed from the facts by
@@ -24,19 +24,23 @@ the facts as before.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
-from uuid import UUID
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from server.store.analytics_days import DAY, Grain, floor_day, split
+from server.store.analytics_days import Grain, split
 from server.store.views import Conn
 
 if TYPE_CHECKING:
     from server.store.analytics import Scope
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 HOUR = timedelta(hours=1)
 # Up to this many conversations in the range, the facts are read (exact medians): under
@@ -70,11 +74,24 @@ COUNTS = (
     "frt_met",
     "resolution_met",
 )
-# Folded again per transaction: each (brand, hour) is tens of milliseconds at a busy hour.
-FOLD_BATCH = 50
-# How far the watermark moves in one round (a node back after a long pause catches up in
-# steps, each its own transaction).
-ADVANCE_MAX = timedelta(days=2)
+
+
+def one_snapshot(
+    read: Callable[Concatenate[Conn, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Conn, P], Coroutine[Any, Any, T]]:
+    """A report read whose statements (the plan's watermark and marks, the roll-up rows, the
+    histograms, the recent bot conversations) all see one snapshot: a fold committing between
+    two of them would otherwise count an hour's change in one and not the other. Inside a
+    caller's transaction, that one's snapshot serves."""
+
+    @functools.wraps(read)
+    async def in_one(conn: Conn, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if conn.is_in_transaction():
+            return await read(conn, *args, **kwargs)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            return await read(conn, *args, **kwargs)
+
+    return in_one
 
 
 def whole_hours(tz: str, start: datetime, end: datetime) -> bool:
@@ -347,122 +364,14 @@ async def ratings(conn: Conn, scope: Scope, p: Plan) -> list[int]:
     return [int(row[f"r{n}"]) for n in range(1, 6)]
 
 
-# --- keeping them -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Folded:
-    """What one round did: hours folded again after a change, hours the watermark passed."""
-
-    refolded: int
-    advanced: int
-    folded_until: datetime | None
-    load_hours: int = 0  # hours of the agents' load folded again (migration 0034's marks)
-    refolded_days: int = 0  # whole days folded again from their hours (migration 0041)
-
-
-HORIZON = """
-SELECT date_trunc('hour', least(now(), (
-         SELECT min(xact_start) FROM pg_stat_activity
-          WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
-            AND datname = current_database())), 'UTC')
-"""
-
-
-# The agents' load's marks, taken: per brand, the ranges of hours merged and clipped to the
-# watermark $1 (the hours after it are folded when it passes them).
-LOAD_MARKS = """
-WITH gone AS (DELETE FROM analytics_load_stale RETURNING brand_id, from_at, to_at)
-SELECT x.brand_id, lower(r) AS a, upper(r) AS b
-  FROM (SELECT brand_id, range_agg(tstzrange(from_at, least(to_at, $1))) AS m
-          FROM gone WHERE from_at < $1 GROUP BY brand_id) x, unnest(x.m) r
- ORDER BY 1, 2
-"""
-
-
-async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
-    """One round of the fold (the sweeps' lease holder calls it): the marked hours folded
-    again, a batch a transaction, and their whole days after them; the agents' load over its
-    marked ranges; then the watermark moved to ``horizon`` (default: the hour no running
-    transaction started before, so none can still write into an earlier one), folding the
-    hours it passes and the days it completes (migration 0041's analytics_fold)."""
-    refolded = refolded_days = 0
-    while True:
-        async with conn.transaction():
-            until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
-            taken = await conn.fetch(
-                """WITH picked AS (SELECT ctid FROM analytics_stale LIMIT $1 * 20),
-                        gone AS (DELETE FROM analytics_stale s USING picked
-                                  WHERE s.ctid = picked.ctid RETURNING s.brand_id, s.hour)
-                   SELECT DISTINCT brand_id, hour FROM gone""",
-                FOLD_BATCH,
-            )
-            days: set[tuple[UUID, datetime]] = set()
-            for r in taken:
-                # Hours past the watermark are folded when it passes them.
-                if until is not None and r["hour"] < until:
-                    await conn.execute(
-                        "SELECT analytics_fold_hours($1, $2, $3)",
-                        r["brand_id"],
-                        r["hour"],
-                        r["hour"] + HOUR,
-                    )
-                    refolded += 1
-                    # A day not yet complete is folded when the watermark completes it.
-                    if floor_day(r["hour"]) + DAY <= until:
-                        days.add((r["brand_id"], floor_day(r["hour"])))
-            # Each day once a batch, however many of its hours were marked, in the same
-            # transaction as its hours: no read sees the hours folded and the day not.
-            for of_brand, day in sorted(days):
-                await conn.execute(
-                    "SELECT analytics_fold_days($1, $2, $3)", of_brand, day, day + DAY
-                )
-            refolded_days += len(days)
-        if not taken:
-            break
-    load_hours = 0
-    async with conn.transaction():
-        until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
-        for r in await conn.fetch(LOAD_MARKS, until):
-            await conn.execute(
-                "SELECT analytics_fold_load($1, $2, $3)", r["brand_id"], r["a"], r["b"]
-            )
-            load_hours += int((r["b"] - r["a"]) / HOUR)
-    target = horizon if horizon is not None else await conn.fetchval(HORIZON)
-    advanced = 0
-    async with conn.transaction():
-        until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state FOR UPDATE")
-        if until is not None and target > until:
-            to = min(target, until + ADVANCE_MAX)
-            # Brand by brand: each reads its own indexes (all at once would scan them all).
-            for brand in await conn.fetch("SELECT id FROM brands ORDER BY id"):
-                await conn.execute("SELECT analytics_fold($1, $2, $3)", brand["id"], until, to)
-            await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", to)
-            advanced = int((to - until) / HOUR)
-            until = to
-    return Folded(refolded, advanced, until, load_hours, refolded_days)
-
-
-async def rebuild(conn: Conn, horizon: datetime) -> None:
-    """Fold every hour before ``horizon`` again from the facts, and every whole day before it
-    from its hours, marks dropped (after a bulk load that wrote history behind the
-    watermark, as the bench does)."""
-    async with conn.transaction():
-        await conn.execute("TRUNCATE analytics_stale, analytics_load_stale")
-        await conn.execute("SELECT analytics_fold(NULL, '-infinity', $1)", horizon)
-        await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", horizon)
-
-
 __all__ = [
     "EXACT_UP_TO",
     "HOUR",
-    "Folded",
     "Plan",
     "ceil_hour",
     "floor_hour",
-    "fold",
+    "one_snapshot",
     "plan",
     "quantile",
-    "rebuild",
     "whole_hours",
 ]

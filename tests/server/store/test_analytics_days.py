@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from server.store import analytics, analytics_rollups, database
+from server.store import analytics, analytics_fold, analytics_rollups, database
 from server.store.analytics import Scope
 from server.store.analytics_days import Split, split
 from server.store.views import Conn
@@ -140,7 +140,7 @@ async def assert_days_are_their_hours(conn: Conn) -> None:
 @pytest.fixture
 async def folded(pool: asyncpg.Pool, scope: Scope) -> Scope:  # noqa: F811
     async with pool.acquire() as conn:
-        await analytics_rollups.rebuild(conn, HORIZON)
+        await analytics_fold.rebuild(conn, HORIZON)
     return scope
 
 
@@ -220,7 +220,7 @@ async def test_late_changes_are_read_from_the_hours_until_their_day_is_folded_ag
         monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", 10**9)
         exact_days = await analytics.series(conn, folded, "day")
         monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
-        done = await analytics_rollups.fold(conn, HORIZON)
+        done = await analytics_fold.fold(conn, HORIZON)
         after_plan = await analytics_rollups.plan(conn, folded)
         after_tiered, after_hourly = await tiered_and_hourly(conn, folded, monkeypatch)
         rolled_days = await analytics.series(conn, folded, "day")
@@ -247,14 +247,14 @@ async def test_the_watermark_folds_a_day_once_it_has_passed_it(
     scope: Scope,  # noqa: F811
 ) -> None:
     async with pool.acquire() as conn:
-        await analytics_rollups.rebuild(conn, T0)
-        await analytics_rollups.fold(conn, at(3, 12))
+        await analytics_fold.rebuild(conn, T0)
+        await analytics_fold.fold(conn, at(3, 12))
         first = await conn.fetch(
             "SELECT day, conversations FROM analytics_days"
             " WHERE brand_id = $1 AND dim = 'all' ORDER BY day",
             scope.brand_id,
         )
-        await analytics_rollups.fold(conn, at(4))
+        await analytics_fold.fold(conn, at(4))
         second = await conn.fetch(
             "SELECT day, conversations FROM analytics_days"
             " WHERE brand_id = $1 AND dim = 'all' ORDER BY day",

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from server.services import demo
-from server.store import analytics_load, analytics_rollups, database
+from server.store import analytics_fold, analytics_load, database
 from server.store.analytics import Bucket, Scope
 from server.store.views import Conn
 from tests.server.store.history import T0, Story, brand_parts, write
@@ -112,7 +112,7 @@ async def test_the_hourly_rollup_gives_the_spans_answer_and_a_late_span_marks_it
         _b, _i, agent = await brand_parts(conn, demo.BRAND_SLUG)
         # Still held at NOW; folded up to a day after it (held to the fold's horizon).
         await write(conn, Story(2 * DAY, bot_reply=1, handoff=10, assigned=20))
-        await analytics_rollups.rebuild(conn, T0 + timedelta(days=4))
+        await analytics_fold.rebuild(conn, T0 + timedelta(days=4))
         rows = await conn.fetchval("SELECT count(*) FROM analytics_load_hours")
         await _both_ways(conn, loaded)
         await _both_ways(conn, loaded, agent)
@@ -124,7 +124,7 @@ async def test_the_hourly_rollup_gives_the_spans_answer_and_a_late_span_marks_it
             "SELECT from_at, to_at FROM analytics_load_stale ORDER BY from_at"
         )
         await _both_ways(conn, loaded)
-        done = await analytics_rollups.fold(conn, T0 + timedelta(days=4))
+        done = await analytics_fold.fold(conn, T0 + timedelta(days=4))
         await _both_ways(conn, loaded)
         left = await conn.fetchval("SELECT count(*) FROM analytics_load_stale")
     assert rows > 0

@@ -12,8 +12,9 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from server.store import analytics, analytics_rollups
+from server.store import analytics, analytics_fold, analytics_rollups
 from server.store.analytics import DURATIONS, Figures, Scope
+from server.store.views import Conn
 from tests.server.store.history import T0, Story, write
 from tests.server.store.test_analytics import DAY, NOW, STORIES, scope  # noqa: F401
 
@@ -45,7 +46,7 @@ async def both(
 @pytest.fixture
 async def folded(pool: asyncpg.Pool, scope: Scope) -> Scope:  # noqa: F811
     async with pool.acquire() as conn:
-        await analytics_rollups.rebuild(conn, HORIZON)
+        await analytics_fold.rebuild(conn, HORIZON)
     return scope
 
 
@@ -114,7 +115,7 @@ async def test_a_change_after_the_fold_is_read_from_the_facts_until_folded_again
         await conn.execute("UPDATE csat SET rating = 2 WHERE conversation_id = $1", reopened)
         await write(conn, Story(DAY + 60, bot_reply=1, resolved=120))
         marked = await analytics.totals(conn, folded)
-        done = await analytics_rollups.fold(conn, HORIZON)
+        done = await analytics_fold.fold(conn, HORIZON)
         after = await analytics.totals(conn, folded)
         left = await conn.fetchval("SELECT count(*) FROM analytics_stale")
     assert (before.csat_answered, before.conversations) == (2, 5)
@@ -128,9 +129,9 @@ async def test_a_change_after_the_fold_is_read_from_the_facts_until_folded_again
 
 async def test_the_watermark_folds_the_hours_it_passes(pool: asyncpg.Pool, scope: Scope) -> None:  # noqa: F811
     async with pool.acquire() as conn:
-        await analytics_rollups.rebuild(conn, T0)
+        await analytics_fold.rebuild(conn, T0)
         await conn.execute("TRUNCATE analytics_stale")
-        done = await analytics_rollups.fold(conn, T0 + timedelta(hours=3))
+        done = await analytics_fold.fold(conn, T0 + timedelta(hours=3))
         hours = await conn.fetch(
             "SELECT hour, conversations FROM analytics_hours"
             " WHERE brand_id = $1 AND dim = 'all' ORDER BY hour",
@@ -190,7 +191,7 @@ async def test_messages_imported_into_a_folded_hour_mark_it_and_the_fold_recount
         exact = await analytics.series(conn, day, "hour")
         monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
         stale_count = await conn.fetchval(counted, folded.brand_id, hour)
-        done = await analytics_rollups.fold(conn, HORIZON)
+        done = await analytics_fold.fold(conn, HORIZON)
         after = await conn.fetchval(counted, folded.brand_id, hour)
         recounted = await conn.fetchval(recount, folded.brand_id, hour)
         rolled = await analytics.series(conn, day, "hour")
@@ -230,3 +231,20 @@ async def test_a_live_message_fires_no_mark_function(pool: asyncpg.Pool, folded:
             late = await conn.fetchval(calls)
         await conn.execute("RESET track_functions")
     assert (live, late) == (0, 1)
+
+
+async def test_a_report_read_sees_one_snapshot(pool: asyncpg.Pool) -> None:
+    """Its statements share one repeatable-read snapshot, so a fold committing between two
+    of them cannot count an hour's change in one and not the other; inside a caller's
+    transaction, the caller's serves."""
+
+    @analytics_rollups.one_snapshot
+    async def isolation(conn: Conn) -> tuple[str, bool]:
+        level = await conn.fetchval("SELECT current_setting('transaction_isolation')")
+        read_only = await conn.fetchval("SELECT current_setting('transaction_read_only')")
+        return str(level), read_only == "on"
+
+    async with pool.acquire() as conn:
+        assert await isolation(conn) == ("repeatable read", True)
+        async with conn.transaction():
+            assert await isolation(conn) == ("read committed", False)
