@@ -6,18 +6,21 @@ import logging
 
 import structlog
 
+# uvicorn's line for an accepted WebSocket (its wsproto and legacy websockets
+# implementations), and the websockets library's, which uvicorn's sans-I/O implementation (ours:
+# server/http/app.py) sends to the same logger.
+_HANDSHAKE_LINES = frozenset({'%s - "WebSocket %s" [accepted]', "connection open"})
+
 
 class _SocketHandshakes(logging.Filter):
-    """Drops uvicorn's line for each WebSocket handshake (INFO on its error logger: '<client>
-    - "WebSocket /ws/webchat" [accepted]'), the access log of sockets, which the access
-    logger's level does not reach. A reconnect storm is thousands a second, and rendering
-    each as a JSON line took 10-14 % of a node's CPU (py-spy, issue 21); the socket counts are
-    in /metrics (switchboard_websocket_connections). A refused handshake's line is kept."""
+    """Drops the line for each WebSocket handshake (INFO on uvicorn's error logger), the
+    access log of sockets, which the access logger's level does not reach. A reconnect storm
+    is thousands a second, and rendering each as a JSON line took 10-14 % of a node's CPU
+    (py-spy, issue 21); the socket counts are in /metrics (switchboard_websocket_connections).
+    A refused handshake's line is kept."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.levelno == logging.INFO and record.msg == '%s - "WebSocket %s" [accepted]'
-        )
+        return not (record.levelno == logging.INFO and record.msg in _HANDSHAKE_LINES)
 
 
 def configure(level: str = "INFO", json: bool = False) -> None:
