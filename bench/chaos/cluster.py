@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bench import stand_ins
+from bench.chaos import cpu
 from bench.chaos.outbound import Received, Recording, Relay
 from bench.chaos.serving import ThreadedApp
 from bench.processes import ROOT, free_port, stop
@@ -214,6 +215,18 @@ class Cluster:
             lines.append(f"  Slack events  : {self.url}/channels/slack/events (Web API stand-in)")
         lines += [f"  {n.name:13} : {n.url} (SMTP {n.smtp_port}, log {n.log})" for n in self.nodes]
         return "\n".join(lines)
+
+    def server_pids(self) -> list[int]:
+        """Every process that serves the cluster's clients: the nodes, the proxies, Postgres
+        (its postmaster and backends, when embedded) and Redis; for CPU accounting."""
+        pids = [n.proc.pid for n in self.nodes if n.proc is not None and n.running]
+        pids += [proc.pid for proc in self._proxies if proc.poll() is None]
+        if self._redis is not None:
+            pids.append(self._redis.pid)
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            postmaster = int((self.root / "postgres" / "postmaster.pid").read_text().split()[0])
+            pids += [postmaster, *cpu.children(postmaster)]
+        return pids
 
     # -- nodes -----------------------------------------------------------------------------
 
@@ -406,7 +419,7 @@ def haproxy_config(cluster: Cluster) -> str:
     same nodes are used as backups without a check: they answer "unavailable" themselves
     (web chat: no ack; SMTP 451; webhooks 503), which a client retries, rather than the
     proxy's bare 503 or a closed connection."""
-    template = (ROOT / "deploy" / "haproxy" / "haproxy.cfg.template").read_text()
+    template = haproxy_template()
     http = "\n".join(
         f"    server {n.name} 127.0.0.1:{n.http_port} check {OBSERVED}\n"
         f"    server {n.name}-backup 127.0.0.1:{n.http_port} backup"
@@ -424,3 +437,8 @@ def haproxy_config(cluster: Cluster) -> str:
         http_servers=http,
         smtp_servers=smtp,
     )
+
+
+def haproxy_template() -> str:
+    """deploy/haproxy/haproxy.cfg.template: the braced names left to fill in."""
+    return (ROOT / "deploy" / "haproxy" / "haproxy.cfg.template").read_text()

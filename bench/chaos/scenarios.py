@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import asyncpg
 import httpx
 
-from bench.chaos import checks, storm
+from bench.chaos import checks, cpu, storm
 from bench.chaos.cluster import TELEGRAM_SECRET, Cluster
 from bench.chaos.counts import Figures, count
 from bench.chaos.fake_rasa import FakeRasa
@@ -216,15 +217,20 @@ class ReconnectStorm:
         self.bare: storm.Storm | None = None
 
     async def __call__(self, cluster: Cluster, notes: list[str]) -> None:
-        self.bare = await asyncio.to_thread(storm.bare_storm, self.idle)
+        # The baseline the same way as the cluster: as many bare servers as nodes, behind the
+        # same proxy, dropped by the same hard restart of the proxy.
+        self.bare = await asyncio.to_thread(storm.bare_storm, self.idle, len(cluster.nodes), True)
         crowd = storm.Crowd("switchboard", cluster.url, self.idle)
         try:
             # Sessions and sockets for the whole crowd first (minutes at full size).
             await asyncio.wait_for(asyncio.to_thread(crowd.ready), 1200)
+            before = cpu.seconds(cluster.server_pids())
             await _thread(cluster.restart_proxy)
-            self.cluster = await asyncio.wait_for(
+            outcome = await asyncio.wait_for(
                 asyncio.to_thread(crowd.storm), storm.STORM_WITHIN + 60
             )
+            used = cpu.seconds(cluster.server_pids()) - before
+            self.cluster = dataclasses.replace(outcome, cpu=used)
         except (TimeoutError, RuntimeError) as exc:
             # The other scenarios still run; the row says so (and the test fails on it).
             notes.append(f"reconnect storm failed: {exc!r}")
@@ -240,7 +246,10 @@ class ReconnectStorm:
             f"reconnect storm: {c.back:,} of {c.of:,} idle widgets back in {c.seconds:.1f} s"
             f" = {c.rate:,.0f}/s ({c.attempts:,} tries, {c.failures:,} failed); bare websockets"
             f" {b.back:,} of {b.of:,} in {b.seconds:.1f} s = {b.rate:,.0f}/s; ratio"
-            f" {c.rate / b.rate:.2f} (target >= 0.8); " + self._ninety()
+            f" {c.rate / b.rate:.2f} (target >= 0.8); "
+            + self._ninety()
+            + f"; serving CPU {c.cpu_ms_each:.2f} ms a reconnect against the bare"
+            f" {b.cpu_ms_each:.2f} ms"
         )
 
     def _ninety(self) -> str:

@@ -26,14 +26,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import random
 import re
 import resource
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import orjson
@@ -41,6 +46,8 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from bench.chaos import cpu
 
 # Sockets opened (and sessions created) at once while the idle crowd is built, before the drop.
 CONCURRENCY = 200
@@ -228,6 +235,14 @@ class Storm:
     # Seconds from the first close until 90 % of the sockets were greeted again: the rate
     # without the last stragglers (a SYN dropped from a full backlog waits 1 s, then 3).
     seconds_90: float = 0.0
+    # CPU seconds the serving side used from the drop until every socket was back (or the
+    # wait was over): the servers, the proxy, and for the cluster Postgres and Redis.
+    cpu: float = 0.0
+
+    @property
+    def cpu_ms_each(self) -> float:
+        """Serving CPU milliseconds per socket greeted again."""
+        return 1000 * self.cpu / max(self.back, 1)
 
     @property
     def rate(self) -> float:
@@ -334,33 +349,123 @@ class Crowd:
             child.close()
 
 
-def bare_storm(count: int) -> Storm:
-    """The baseline, blocking: ``count`` sockets held by bare servers (as many processes as
-    the crowd's, sharing one port), each replaced (a new one takes the port, the old one is
-    killed), and the same clients' storm."""
+def bare_storm(count: int, servers: int = 0, proxied: bool = False) -> Storm:
+    """The baseline, blocking: ``count`` sockets held by ``servers`` bare server processes
+    sharing one port (0: as many as the crowd's), and the same clients' storm.
+
+    Direct (``proxied`` False), the servers are replaced: a new set takes the port and the old
+    one is killed. ``proxied``, the sockets go through HAProxy with the cluster's own
+    configuration and the proxy is restarted hard, as the cluster's storm is: the same drop,
+    the same proxy, the same number of server processes as nodes, so that the ratio measures
+    what Switchboard's handshake costs beyond a bare one."""
     from bench.processes import free_port
 
     port = free_port()
-    n = processes_for(count)
-    servers = [Process("bare", str(port)) for _ in range(n)]
+    n = servers or processes_for(count)
+    live = [Process("bare", str(port)) for _ in range(n)]
     crowd: Crowd | None = None
+    proxy: BareProxy | None = None
     try:
-        for server in servers:
+        for server in live:
             server.line("port")
+        if proxied:
+            proxy = BareProxy(port, processes=math.ceil((count + 500) / 8000))
+            proxy.start()
+            crowd = Crowd("bare", proxy.url, count)
+            crowd.ready()
+            servers_pids = [server.proc.pid for server in live]
+            before = cpu.seconds(servers_pids)
+            proxy.restart()
+            outcome = crowd.storm()
+            used = cpu.seconds(servers_pids + proxy.pids) - before
+            return dataclasses.replace(outcome, cpu=used)
         crowd = Crowd("bare", f"http://127.0.0.1:{port}", count)
         crowd.ready()
         fresh = [Process("bare", str(port)) for _ in range(n)]
         for server in fresh:
             server.line("port")
-        old, servers = servers, servers + fresh
+        before = cpu.seconds(server.proc.pid for server in fresh)
+        old, live = live, live + fresh
         for server in old:
             server.kill()
-        return crowd.storm()
+        outcome = crowd.storm()
+        used = cpu.seconds(server.proc.pid for server in fresh) - before
+        return dataclasses.replace(outcome, cpu=used)
     finally:
         if crowd is not None:
             crowd.close()
-        for server in servers:
+        if proxy is not None:
+            proxy.stop()
+        for server in live:
             server.close()
+
+
+class BareProxy:
+    """HAProxy with the cluster's configuration (deploy/haproxy/haproxy.cfg.template) in front
+    of the bare servers' shared port, restarted hard as the cluster's is."""
+
+    def __init__(self, port: int, processes: int = 1) -> None:
+        # Not at the top: the client processes import this module, and need none of it.
+        from bench.chaos.cluster import haproxy_template
+        from bench.processes import free_port
+
+        self.port = free_port()
+        self.processes = processes
+        self._dir = tempfile.TemporaryDirectory(prefix="sbbare")
+        self.config = Path(self._dir.name) / "haproxy.cfg"
+        self.config.write_text(
+            haproxy_template().format(
+                proxy_port=self.port,
+                smtp_port=free_port(),
+                stats_port=free_port(),
+                http_servers=f"    server bare 127.0.0.1:{port}",
+                smtp_servers=f"    server bare 127.0.0.1:{port}",
+            )
+        )
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _spawn(self, *extra: str) -> subprocess.Popen[bytes]:
+        haproxy = shutil.which("haproxy") or "haproxy"
+        return subprocess.Popen(
+            [haproxy, "-db", "-f", str(self.config), *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        self._procs = [self._spawn() for _ in range(self.processes)]
+        deadline = time.monotonic() + 20
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bare storm's haproxy did not listen")
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        old = self._procs
+        self._procs = [self._spawn("-st", str(proc.pid)) for proc in old]
+        for proc in old:
+            proc.wait(30)
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self._procs]
+
+    def stop(self) -> None:
+        from bench.processes import stop
+
+        for proc in self._procs:
+            stop(proc, grace=5)
+        self._dir.cleanup()
 
 
 def main() -> None:
