@@ -29,6 +29,18 @@ RECENT_TEXT_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
+class Placement:
+    team_id: str | None
+    required_skills: tuple[str, ...]
+    intent: str | None
+    priority: Priority
+    band: str
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    previous_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PlacementFacts:
     """What placing a conversation in a queue needs to know, read in one go."""
 
@@ -54,6 +66,54 @@ class PlacementFacts:
     intent_team: str | None
     intent_skills: tuple[str, ...]
     policies: dict[str, SlaPolicy]
+    status: str = "queued"
+    # Where it sits now (None: never placed): a re-placement that would change nothing is
+    # not written (Router.reprioritise).
+    placed: Placement | None = None
+
+
+_FACTS_SQL = """
+    SELECT c.id, c.brand_id, c.channel, c.language, c.escalation, c.contact_id,
+           c.handoff_reason, c.status, c.team_id, c.required_skills, c.intent AS placed_intent,
+           c.priority, c.priority_parts, c.band, c.previous_agent_id, c.first_response_due,
+           c.resolution_due,
+           x.intent, i.team_id AS inbox_team, b.language AS brand_language,
+           b.business_hours, ct.vip, ct.tier, ct.lifetime_value,
+           r.team_id AS route_team, r.skills AS route_skills,
+           ARRAY(SELECT left(coalesce(m.text, ''), $4) FROM messages m
+                  WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
+                  ORDER BY m.seq DESC LIMIT $3) AS recent_texts,
+           ARRAY(SELECT m.sentiment FROM messages m
+                  WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
+                    AND m.sentiment IS NOT NULL
+                  ORDER BY m.seq DESC LIMIT $5) AS sentiments,
+           (SELECT count(*) FROM conversations o
+             WHERE o.contact_id = c.contact_id AND o.id <> c.id
+               AND o.created_at > now() - make_interval(days => $2)) AS repeats,
+           (SELECT o.assignee_id FROM conversations o
+             WHERE o.contact_id = c.contact_id AND o.id <> c.id
+               AND o.assignee_id IS NOT NULL
+             ORDER BY o.created_at DESC LIMIT 1) AS previous_agent,
+           (SELECT t.id FROM teams t WHERE t.brand_id = c.brand_id AND t.is_default)
+               AS default_team,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'band', p.band,
+                       'first_response_seconds', p.first_response_seconds,
+                       'resolution_seconds', p.resolution_seconds,
+                       'escalation_points', p.escalation_points,
+                       'notify_team_id', p.notify_team_id)), '[]')
+              FROM sla_policies p WHERE p.brand_id = c.brand_id) AS policies
+      FROM conversations c
+      JOIN inboxes i ON i.id = c.inbox_id
+      JOIN brands b ON b.id = c.brand_id
+      JOIN contacts ct ON ct.id = c.contact_id
+      -- The customer's latest understood intent, else the one stored.
+      CROSS JOIN LATERAL (
+           SELECT coalesce((SELECT m.nlu->>'intent' FROM messages m
+                             WHERE m.conversation_id = c.id
+                               AND m.author_kind = 'customer' AND m.nlu IS NOT NULL
+                             ORDER BY m.seq DESC LIMIT 1), c.intent) AS intent) x
+      LEFT JOIN intent_routes r ON r.brand_id = c.brand_id AND r.intent = x.intent"""
 
 
 async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
@@ -61,45 +121,7 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
     sentiments, the intent's route, the brand's SLA policies; issue 14 counts the statements
     of every handoff)."""
     row = await conn.fetchrow(
-        """SELECT c.brand_id, c.channel, c.language, c.escalation, c.contact_id, c.handoff_reason,
-                  x.intent, i.team_id AS inbox_team, b.language AS brand_language,
-                  b.business_hours, ct.vip, ct.tier, ct.lifetime_value,
-                  r.team_id AS route_team, r.skills AS route_skills,
-                  ARRAY(SELECT left(coalesce(m.text, ''), $4) FROM messages m
-                         WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
-                         ORDER BY m.seq DESC LIMIT $3) AS recent_texts,
-                  ARRAY(SELECT m.sentiment FROM messages m
-                         WHERE m.conversation_id = c.id AND m.author_kind = 'customer'
-                           AND m.sentiment IS NOT NULL
-                         ORDER BY m.seq DESC LIMIT $5) AS sentiments,
-                  (SELECT count(*) FROM conversations o
-                    WHERE o.contact_id = c.contact_id AND o.id <> c.id
-                      AND o.created_at > now() - make_interval(days => $2)) AS repeats,
-                  (SELECT o.assignee_id FROM conversations o
-                    WHERE o.contact_id = c.contact_id AND o.id <> c.id
-                      AND o.assignee_id IS NOT NULL
-                    ORDER BY o.created_at DESC LIMIT 1) AS previous_agent,
-                  (SELECT t.id FROM teams t WHERE t.brand_id = c.brand_id AND t.is_default)
-                      AS default_team,
-                  (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                              'band', p.band,
-                              'first_response_seconds', p.first_response_seconds,
-                              'resolution_seconds', p.resolution_seconds,
-                              'escalation_points', p.escalation_points,
-                              'notify_team_id', p.notify_team_id)), '[]')
-                     FROM sla_policies p WHERE p.brand_id = c.brand_id) AS policies
-             FROM conversations c
-             JOIN inboxes i ON i.id = c.inbox_id
-             JOIN brands b ON b.id = c.brand_id
-             JOIN contacts ct ON ct.id = c.contact_id
-             -- The customer's latest understood intent, else the one stored.
-             CROSS JOIN LATERAL (
-                  SELECT coalesce((SELECT m.nlu->>'intent' FROM messages m
-                                    WHERE m.conversation_id = c.id
-                                      AND m.author_kind = 'customer' AND m.nlu IS NOT NULL
-                                    ORDER BY m.seq DESC LIMIT 1), c.intent) AS intent) x
-             LEFT JOIN intent_routes r ON r.brand_id = c.brand_id AND r.intent = x.intent
-            WHERE c.id = $1""",
+        _FACTS_SQL + " WHERE c.id = $1",
         UUID(conversation_id),
         REPEAT_DAYS,
         RECENT_TEXTS,
@@ -107,6 +129,38 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
         SENTIMENT_HISTORY,
     )
     assert row is not None
+    return _placement_facts(row)
+
+
+async def queued_placement_facts(
+    conn: Conn, conversation_ids: list[str]
+) -> dict[str, PlacementFacts]:
+    """``placement_facts`` of those of these conversations that are queued, in one statement
+    (a re-ranking round reads them all at once; issue 14)."""
+    rows = await conn.fetch(
+        _FACTS_SQL + " WHERE c.id = ANY($1::uuid[]) AND c.status = 'queued'",
+        [UUID(i) for i in conversation_ids],
+        REPEAT_DAYS,
+        RECENT_TEXTS,
+        RECENT_TEXT_CHARS,
+        SENTIMENT_HISTORY,
+    )
+    return {str(row["id"]): _placement_facts(row) for row in rows}
+
+
+def _placement_facts(row: Any) -> PlacementFacts:
+    placed = None
+    if row["priority"] is not None and row["band"] is not None:
+        placed = Placement(
+            team_id=optional_str(row["team_id"]),
+            required_skills=tuple(row["required_skills"] or ()),
+            intent=row["placed_intent"],
+            priority=standing_priority(row),
+            band=row["band"],
+            first_response_due=row["first_response_due"],
+            resolution_due=row["resolution_due"],
+            previous_agent=optional_str(row["previous_agent_id"]),
+        )
     return PlacementFacts(
         brand_id=str(row["brand_id"]),
         channel=row["channel"],
@@ -128,6 +182,8 @@ async def placement_facts(conn: Conn, conversation_id: str) -> PlacementFacts:
         intent_team=optional_str(row["route_team"]),
         intent_skills=tuple(row["route_skills"] or ()),
         policies={p["band"]: sla_policy(p) for p in row["policies"]},
+        status=row["status"],
+        placed=placed,
     )
 
 
@@ -139,18 +195,6 @@ def sla_policy(row: Any) -> SlaPolicy:
         escalation_points=row["escalation_points"],
         notify_team=optional_str(row["notify_team_id"]),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    team_id: str | None
-    required_skills: tuple[str, ...]
-    intent: str | None
-    priority: Priority
-    band: str
-    first_response_due: datetime | None
-    resolution_due: datetime | None
-    previous_agent: str | None
 
 
 async def place(
@@ -192,6 +236,64 @@ async def place(
         p.resolution_due,
         handoff_reason,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A queued conversation's new placement, and the inputs other writers change that it
+    was worked out from (an SLA escalation, a handoff's reason)."""
+
+    conversation_id: str
+    placement: Placement
+    escalation: int
+    handoff_reason: str | None
+
+
+async def replace_placements(conn: Conn, replacements: list[Replacement]) -> list[str]:
+    """Store each conversation's new team, skills and priority, keeping its waiting time and
+    deadlines, in one statement (inside the caller's transaction); the ids of those written.
+    A conversation that is no longer queued, or whose escalation or handoff reason changed
+    since its placement was worked out, is left as it is (what changed it placed it anew).
+    Rows are locked in id order, as every batch writer of conversations does, so batches
+    never wait for each other in a circle."""
+    if not replacements:
+        return []
+    rows = await conn.fetch(
+        """WITH input AS (
+               SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
+                   id uuid, team_id uuid, required_skills text[], intent text, priority int,
+                   priority_parts jsonb, band text, previous_agent_id uuid, escalation int,
+                   handoff_reason text)),
+           locked AS (
+               SELECT c.id FROM conversations c
+                WHERE c.id IN (SELECT id FROM input)
+                ORDER BY c.id FOR NO KEY UPDATE)
+           UPDATE conversations c
+              SET team_id = i.team_id, required_skills = i.required_skills, intent = i.intent,
+                  priority = i.priority, priority_parts = i.priority_parts, band = i.band,
+                  previous_agent_id = i.previous_agent_id
+             FROM input i JOIN locked l ON l.id = i.id
+            WHERE c.id = i.id AND c.status = 'queued' AND c.escalation = i.escalation
+              AND c.handoff_reason IS NOT DISTINCT FROM i.handoff_reason
+        RETURNING c.id""",
+        [
+            {
+                "id": r.conversation_id,
+                "team_id": r.placement.team_id,
+                "required_skills": list(r.placement.required_skills),
+                "intent": r.placement.intent,
+                "priority": r.placement.priority.score,
+                "priority_parts": r.placement.priority.to_json(),
+                "band": r.placement.band,
+                "previous_agent_id": r.placement.previous_agent,
+                "escalation": r.escalation,
+                "handoff_reason": r.handoff_reason,
+            }
+            for r in replacements
+        ],
+    )
+    written = {str(r["id"]) for r in rows}
+    return [r.conversation_id for r in replacements if r.conversation_id in written]
 
 
 def standing_priority(row: Any) -> Priority:

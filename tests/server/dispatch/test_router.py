@@ -391,6 +391,46 @@ async def test_a_queued_customer_who_writes_again_is_reprioritised_once_per_burs
     assert 1 <= [r["change"] for r in changes].count("reprioritised") < 5
 
 
+async def test_a_queued_customer_whose_words_change_nothing_keeps_their_place_unannounced(
+    server: RunningServer, dana: httpx.AsyncClient
+) -> None:
+    conversation_id = await customer(server, "hello?", "steady@example.com")
+    before = await queued(dana, conversation_id)
+    assert await customer(server, "hello again?", "steady@example.com") == conversation_id
+    after = await queued(dana, conversation_id)
+    assert (after["score"], after["explanation"]) == (before["score"], before["explanation"])
+    changes = await server.services.pool.fetch(
+        "SELECT data->>'change' AS change FROM events"
+        " WHERE conversation_id = $1 AND name = 'conversation.updated'",
+        UUID(conversation_id),
+    )
+    assert "reprioritised" not in [r["change"] for r in changes]
+
+
+async def test_queued_customers_who_write_at_the_same_time_are_each_reprioritised(
+    server: RunningServer, dana: httpx.AsyncClient
+) -> None:
+    emails = [f"together{n}@example.com" for n in range(3)]
+    ids = [await customer(server, "hello?", email) for email in emails]
+    secret = await identity_secret(server)
+    angry = "This is terrible, the worst service ever, I am furious and disgusted!"
+    for n, email in enumerate(emails):
+        session = await new_session(server.base_url, name=f"t{n}", **vouched(email, secret))
+        async with await open_socket(server.ws_url) as ws:
+            await hello(ws, session["token"])
+            await ws.send(text({"type": "message", "client_id": "a1", "text": angry}))
+            assert (await next_of(ws, "ack"))["conversation_id"] == ids[n]
+    await server.services.pipeline.settled()
+    for conversation_id in ids:
+        assert "negative sentiment" in (await queued(dana, conversation_id))["explanation"]
+        changes = await server.services.pool.fetch(
+            "SELECT data->>'change' AS change FROM events"
+            " WHERE conversation_id = $1 AND name = 'conversation.updated'",
+            UUID(conversation_id),
+        )
+        assert [r["change"] for r in changes].count("reprioritised") == 1
+
+
 async def test_an_assignment_pass_with_every_seat_taken_places_nothing(
     server: RunningServer, dana: httpx.AsyncClient, admin: httpx.AsyncClient
 ) -> None:

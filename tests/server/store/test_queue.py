@@ -1,0 +1,83 @@
+"""The queue in SQL (server/store/queue.py): re-placing queued conversations in one statement,
+each only if it is still as its placement was worked out from."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from routing.priority import Contribution, Priority
+from server.store import queue
+
+
+async def _queued(pool: asyncpg.Pool, name: str) -> str:
+    row = await pool.fetchrow(
+        """WITH contact AS (
+               INSERT INTO contacts (brand_id, name)
+               SELECT brand_id, $1 FROM inboxes WHERE address = 'demo-web' RETURNING id)
+           INSERT INTO conversations (brand_id, inbox_id, contact_id, channel, status,
+                                      priority, band, handoff_reason)
+           SELECT i.brand_id, i.id, contact.id, 'webchat', 'queued', 10, 'normal', 'asked'
+             FROM inboxes i, contact WHERE i.address = 'demo-web' RETURNING id""",
+        name,
+    )
+    assert row is not None
+    return str(row["id"])
+
+
+def _placement(points: int) -> queue.Placement:
+    return queue.Placement(
+        team_id=None,
+        required_skills=("billing", "fr"),
+        intent="payment_failed",
+        priority=Priority(points, (Contribution(points, "negative sentiment"),)),
+        band="high",
+        first_response_due=None,
+        resolution_due=None,
+        previous_agent=None,
+    )
+
+
+async def test_placements_are_replaced_together_unless_the_conversation_moved_on(
+    pool: asyncpg.Pool,
+) -> None:
+    plain, claimed, escalated, reasoned = [
+        await _queued(pool, name) for name in ("plain", "claimed", "escalated", "reasoned")
+    ]
+    await pool.execute("UPDATE conversations SET status = 'assigned' WHERE id = $1", claimed)
+    await pool.execute("UPDATE conversations SET escalation = 5 WHERE id = $1", escalated)
+    await pool.execute("UPDATE conversations SET handoff_reason = 'legal' WHERE id = $1", reasoned)
+    async with pool.acquire() as conn, conn.transaction():
+        written = await queue.replace_placements(
+            conn,
+            [
+                queue.Replacement(conversation_id, _placement(40), 0, "asked")
+                for conversation_id in (reasoned, escalated, claimed, plain)
+            ],
+        )
+    assert written == [plain]
+    rows = {
+        str(r["id"]): r
+        for r in await pool.fetch(
+            "SELECT id, priority, priority_parts, band, required_skills, intent FROM conversations"
+        )
+    }
+    assert (rows[plain]["priority"], rows[plain]["band"]) == (40, "high")
+    assert rows[plain]["priority_parts"] == [{"points": 40, "label": "negative sentiment"}]
+    assert rows[plain]["required_skills"] == ["billing", "fr"]
+    assert rows[plain]["intent"] == "payment_failed"
+    for other in (claimed, escalated, reasoned):
+        assert (rows[other]["priority"], rows[other]["band"]) == (10, "normal")
+
+
+async def test_queued_placement_facts_read_only_the_queued_with_their_current_place(
+    pool: asyncpg.Pool,
+) -> None:
+    waiting, claimed = await _queued(pool, "waiting"), await _queued(pool, "claimed")
+    await pool.execute("UPDATE conversations SET status = 'assigned' WHERE id = $1", claimed)
+    async with pool.acquire() as conn:
+        facts = await queue.queued_placement_facts(conn, [waiting, claimed])
+    assert list(facts) == [waiting]
+    placed = facts[waiting].placed
+    assert placed is not None
+    assert (placed.priority.score, placed.band) == (10, "normal")
+    assert facts[waiting].handoff_reason == "asked"
