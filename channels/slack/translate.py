@@ -54,8 +54,9 @@ def external_id(incoming: Incoming) -> str:
     return f"{incoming.team}:{incoming.channel}:{incoming.ts}"
 
 
-def to_incoming(body: dict[str, Any]) -> Incoming | None:
-    """The event callback's message, or None when it is not a customer's message."""
+def _person_event(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The callback's event if it may be a person's message (its kind, not a bot's, a
+    person's subtype, with its user, channel and ts), else None."""
     event = body.get("event")
     if body.get("type") != "event_callback" or not isinstance(event, dict):
         return None
@@ -66,10 +67,35 @@ def to_incoming(body: dict[str, Any]) -> Incoming | None:
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
     if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
         return None
+    return event
+
+
+def _words(event: Mapping[str, Any]) -> str:
+    """The message's words without the mentions of the app."""
+    text = str(event.get("text") or "")
+    return (_MENTION.sub("", text) if "<@" in text else text).strip()
+
+
+def carries_message(body: Mapping[str, Any]) -> bool:
+    """Whether ``to_incoming`` reads the callback as a customer's message, without building
+    it: the events endpoint asks this of every event before it answers."""
+    event = _person_event(body)
+    if event is None:
+        return False
+    files = event.get("files") or []
+    return bool(_words(event)) or any(isinstance(f, dict) and f.get("id") for f in files)
+
+
+def to_incoming(body: dict[str, Any]) -> Incoming | None:
+    """The event callback's message, or None when it is not a customer's message."""
+    event = _person_event(body)
+    if event is None:
+        return None
+    user, channel, ts = event["user"], event["channel"], event["ts"]
     team = str(body.get("team_id") or event.get("team") or "")
     direct = event.get("channel_type") == "im" or channel.startswith("D")
     thread_ts = event.get("thread_ts") or ts
-    text = _MENTION.sub("", str(event.get("text") or "")).strip()
+    text = _words(event)
     files = tuple(
         SlackFile(
             id=str(f.get("id")),

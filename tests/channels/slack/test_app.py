@@ -198,3 +198,12 @@ async def test_url_verification_is_answered_with_its_challenge(adapter: Adapter)
     response = await adapter.post(body)
     assert response.status_code == 200
     assert response.json() == {"challenge": "abc123"}
+
+
+async def test_a_signed_body_that_is_not_utf8_is_a_400_not_a_500(adapter: Adapter) -> None:
+    """The signature is checked over the bytes as they came (slack_sdk's verifier decoded
+    them first, and a body that is not UTF-8 was then a 500)."""
+    body = b'{"type": "event_callback", "x": "\xff"}'
+    assert (await adapter.post(body)).status_code == 400
+    assert (await adapter.post(body, signed(body, secret="not-the-secret"))).status_code == 401
+    assert adapter.backend.held == []
