@@ -345,9 +345,9 @@ class Pipeline:
             self._resweep = None
 
     async def start(self) -> None:
-        """At the node's start: route what was left unrouted, and keep the lease by which
-        the nodes route what one of them leaves when it dies (orphans.py)."""
-        await self.route_unrouted()
+        """At the node's start: keep the lease by which the nodes route what one of them
+        leaves when it dies, and route what was left unrouted when it can be no living
+        node's (orphans.py)."""
         await self._orphans.start()
 
     async def route_unrouted(self) -> int:

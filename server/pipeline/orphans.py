@@ -51,8 +51,22 @@ class Orphans:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Take this node's lease (and any expired one) now, then every round."""
-        await self.run_once()
+        """Take this node's lease (and any expired one) now, then every round.
+
+        At start, what is left unrouted is swept only when it can be in no living node's
+        queue: a node's lease had expired (``run_once`` sweeps after it), or no other node
+        holds a live lease (a lone node, or the first back after all stopped: leftovers). With
+        other nodes alive it may be theirs, being routed right now (a sweep would run the NLU
+        on it a second time); what this node's previous life left is swept once that life's
+        lease expires, by whichever node notices first (within LIFETIME + ROUND seconds)."""
+        gone = await self.run_once()
+        if not gone:
+            async with self._pool.acquire() as conn:
+                holders = await queue.live_lease_holders(conn, PREFIX)
+            if not [holder for holder in holders if holder != self.holder]:
+                queued = await self._sweep()
+                if queued:
+                    log.info("no other node routing; routing what was left", queued=queued)
         self._task = asyncio.create_task(self._loop(), name="orphans")
 
     async def close(self) -> None:

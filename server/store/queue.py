@@ -638,6 +638,14 @@ async def take_expired_leases(conn: Conn, prefix: str) -> list[str]:
     return [str(r["name"]) for r in rows]
 
 
+async def live_lease_holders(conn: Conn, prefix: str) -> list[str]:
+    """The holders of the unexpired leases whose names start with ``prefix``."""
+    rows = await conn.fetch(
+        "SELECT holder FROM leases WHERE starts_with(name, $1) AND expires_at >= now()", prefix
+    )
+    return [str(r["holder"]) for r in rows]
+
+
 async def unanswered_of(conn: Conn, agent_id: str) -> list[str]:
     """The agent's open conversations whose last message is the customer's (owed a reply),
     in teams that requeue them."""

@@ -108,6 +108,39 @@ async def test_a_node_stopping_expires_its_lease_so_another_routes_what_it_left(
     assert await pool.fetchval("SELECT nlu IS NOT NULL FROM messages WHERE id = $1", message_id)
 
 
+async def test_a_node_starting_beside_a_living_one_leaves_that_ones_messages_alone(
+    pool: asyncpg.Pool,
+) -> None:
+    """What is unrouted may be in a living node's queue, being routed: a node that starts
+    does not sweep it (the NLU would run twice); a dead node's is swept once its lease
+    expires."""
+    message_id = await _left_unrouted(pool, "v-busy", "in the other node's queue")
+    await pool.execute(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, now() + interval '1 min')",
+        PREFIX + "node-alive",
+        "node-alive",
+    )
+    starting = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    await starting.start()
+    try:
+        await starting.settled()
+        assert await pool.fetchval("SELECT nlu IS NULL FROM messages WHERE id = $1", message_id)
+    finally:
+        await starting.close()
+
+
+async def test_a_node_starting_alone_routes_what_was_left(pool: asyncpg.Pool) -> None:
+    """No other node alive: whatever is unrouted is nobody's, and is routed at once."""
+    message_id = await _left_unrouted(pool, "v-alone", "anyone?")
+    starting = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    await starting.start()
+    try:
+        await starting.settled()
+        assert await pool.fetchval("SELECT nlu IS NOT NULL FROM messages WHERE id = $1", message_id)
+    finally:
+        await starting.close()
+
+
 class _Counting(Understanding):
     """The NLU, counting the messages it is asked to understand."""
 
