@@ -37,7 +37,7 @@ from server.pipeline.orphans import Orphans
 from server.pipeline.pressure import LoopLag
 from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
-from server.store import Pool, activities, appends, csat
+from server.store import Pool, activities, appends, contacts, csat
 from server.store.group_commit import GroupCommit
 from server.workers import WorkQueue
 
@@ -126,12 +126,24 @@ class _Open:
 @dataclass(frozen=True, slots=True)
 class _Opened:
     """What storing one message the longer way gave: the message, the events still to
-    write (``pending``) and those written already, and whether it answered a survey."""
+    write (``pending``) and those written already, and whether it answered a survey.
+    ``announce``: the event that tells of the conversation opened or reopened, whose view
+    (``conversation_event``) the caller reads, for several conversations at once."""
 
     message: MessageView
     pending: list[Event]
     stored: list[Event]
     answered: bool
+    announce: Event | None = None
+
+
+def _announced(opened: _Opened, views: Mapping[str, ConversationView]) -> list[Event]:
+    """The events still to write, with the opened conversation's view in its event."""
+    event = opened.announce
+    if event is None:
+        return opened.pending
+    data: EventData = {"conversation": views[event.conversation_id], **event.data}
+    return [*opened.pending, Event(event.name, event.conversation_id, data)]
 
 
 class Pipeline:
@@ -399,7 +411,12 @@ class Pipeline:
         a just-resolved conversation's survey answers it instead (the last value: True)."""
         async with conn.transaction():
             opened = await self._open_in(conn, inbox, inbound)
-            stored_events = opened.stored + await store.store_events(conn, opened.pending)
+            views = {}
+            if opened.announce is not None:
+                conversation_id = opened.announce.conversation_id
+                views[conversation_id] = await store.conversation(conn, conversation_id)
+            pending = _announced(opened, views)
+            stored_events = opened.stored + await store.store_events(conn, pending)
         return opened.message, stored_events, opened.answered
 
     async def _open_grouped(
@@ -420,23 +437,40 @@ class Pipeline:
         rolls the whole batch back, and each item is then stored alone in its own
         transaction, as ``_open_and_append`` does, so only that one fails."""
         if len(items) > 1:
+            ordered = sorted(items, key=lambda i: i.order)
             try:
                 async with conn.transaction():
-                    opened = [
-                        await self._open_in(conn, item.inbox, item.inbound)
-                        for item in sorted(items, key=lambda i: i.order)
-                    ]
-                    written = await store.store_events(
-                        conn, [event for o in opened for event in o.pending]
+                    # The senders' contacts, and the opened conversations' views, each read
+                    # for the whole batch in one statement.
+                    known = await contacts.identified_contacts(
+                        conn, [(i.inbound.channel, i.inbound.sender.external_id) for i in ordered]
                     )
+                    opened = [
+                        await self._open_in(
+                            conn,
+                            item.inbox,
+                            item.inbound,
+                            known.get((item.inbound.channel, item.inbound.sender.external_id)),
+                        )
+                        for item in ordered
+                    ]
+                    announced = [o.announce.conversation_id for o in opened if o.announce]
+                    views = {
+                        view["id"]: view
+                        for view in (
+                            await store.conversations_by_id(conn, announced) if announced else []
+                        )
+                    }
+                    pending = [_announced(o, views) for o in opened]
+                    written = await store.store_events(conn, [e for p in pending for e in p])
             except (AlreadyStored, store.DatabaseError):
                 pass
             else:
                 at = 0
-                for item, o in zip(sorted(items, key=lambda i: i.order), opened, strict=True):
-                    mine = written[at : at + len(o.pending)]
-                    at += len(o.pending)
-                    item.result = _Opened(o.message, [], o.stored + mine, o.answered)
+                for item, o, mine in zip(ordered, opened, pending, strict=True):
+                    events_of = written[at : at + len(mine)]
+                    at += len(mine)
+                    item.result = _Opened(o.message, [], o.stored + events_of, o.answered)
                 return
         for item in items:
             try:
@@ -449,14 +483,20 @@ class Pipeline:
                 item.result = _Opened(message, [], stored_events, answered)
 
     async def _open_in(
-        self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage
+        self,
+        conn: store.Conn,
+        inbox: store.Inbox,
+        inbound: InboundMessage,
+        contact_id: str | None = None,
     ) -> _Opened:
         """``_open_and_append``'s work inside the caller's transaction; the events it leaves
-        to write are in ``pending``. Raises AlreadyStored when the message was stored before
+        to write are in ``pending`` and ``announce``. ``contact_id``: the sender's contact,
+        when the caller has read it. Raises AlreadyStored when the message was stored before
         (the caller rolls back)."""
-        contact_id = await store.resolve_contact(
-            conn, inbox["brand_id"], inbound.channel, inbound.sender
-        )
+        if contact_id is None:
+            contact_id = await store.resolve_contact(
+                conn, inbox["brand_id"], inbound.channel, inbound.sender
+            )
         rating = csat.answer_of(inbound.text)
         if rating is not None:
             surveyed = await csat.waiting_answer(conn, inbox["id"], contact_id, inbound.thread)
@@ -485,14 +525,14 @@ class Pipeline:
         if inbound.attachments:
             await store.insert_attachments(conn, message["id"], inbound.attachments)
         pending = [message_created(conv, message)]
+        announce = None
         if how != "open":
-            view = await store.conversation(conn, conv["id"])
             name = events.CONVERSATION_CREATED if how == "opened" else events.CONVERSATION_UPDATED
-            data: EventData = {"conversation": view}
+            data: EventData = {}
             if how == "reopened":
                 data["activity"] = await activities.record(conn, conv["id"], "reopened")
-            pending.append(Event(name, conv["id"], data))
-        return _Opened(message, pending, [], False)
+            announce = Event(name, conv["id"], data)
+        return _Opened(message, pending, [], False, announce)
 
     async def _inbox(self, channel: str, address: str) -> store.Inbox:
         """Inboxes change rarely and are read on every message: cache them briefly."""
