@@ -119,3 +119,14 @@ async def test_a_vector_is_searchable_once_answered_and_resolved_in_either_order
         )
     assert found[0].conversation_id == late
     assert {f.conversation_id for f in found} == {early, late}
+
+
+async def test_each_message_keeps_its_own_vector(pool: asyncpg.Pool) -> None:
+    conversation_id = await _conversation(pool, "several")
+    ids = [await _say(pool, conversation_id, "customer", f"question {n}") for n in range(3)]
+    await _embed(pool)
+    rows = await pool.fetch("SELECT message_id, embedding FROM message_embeddings")
+    stored = {r["message_id"]: r["embedding"].to_numpy() for r in rows}
+    assert sorted(stored) == ids
+    for message_id in ids:
+        np.testing.assert_array_equal(stored[message_id], _vector(message_id))
