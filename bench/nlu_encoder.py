@@ -63,6 +63,7 @@ from nlu import retrieval
 from nlu.base import NLU_FALLBACK, OUT_OF_SCOPE_INTENTS
 from nlu.embedded import Model, load_or_train, train
 from nlu.embedding import token_vectors
+from nlu.encoder import Reading
 from nlu.evaluation import (
     CROSS_VALIDATION,
     LEAVE_OUT_GROUPS,
@@ -407,13 +408,13 @@ def timed_parses(model: Model, texts: Sequence[str]) -> tuple[list[float], float
     with ExitStack() as stack:
         if found is not None:
             found.forget()
-            original = found.embed
+            original = found.read
 
-            def counting(text: str) -> NDArray[np.float64]:
+            def counting(text: str) -> Reading:
                 asked[0] += 1
                 return original(text)
 
-            stack.enter_context(patch.object(found, "embed", counting))
+            stack.enter_context(patch.object(found, "read", counting))
         for text in texts:
             # CPU time of the process (the encoder runs on the calling thread): on this
             # shared machine, wall time measures the other people's load.

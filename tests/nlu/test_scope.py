@@ -5,6 +5,7 @@ model's noise passes and a broken detector does not; bench/nlu.py prints the ful
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from unittest.mock import patch
@@ -257,13 +258,13 @@ def _asking(model: Model, text: str) -> int:
     found = encoder.shared()
     assert found is not None
     calls: list[str] = []
-    original = found.embed
+    original = found.read
 
     def counting(text: str) -> object:
         calls.append(text)
         return original(text)
 
-    with patch.object(found, "embed", counting):
+    with patch.object(found, "read", counting):
         model.interpret(text)
     return len(calls)
 
@@ -350,4 +351,41 @@ async def test_the_interpreter_loads_the_encoder_in_a_thread_before_its_first_pa
     assert result.intent == "order_status"
     assert callers
     assert callers[0] is not threading.current_thread()
+    await engine.close()
+
+
+async def test_an_unsure_parse_reads_in_a_worker_thread_to_the_same_verdict(
+    model: Model, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The encoder's 1.5 ms a text run in the engine's worker thread (nlu/batcher.py), not on
+    the event loop; the interpretation is the one ``interpret`` gives, score and reasons
+    included."""
+    import threading
+
+    from nlu import encoder
+    from nlu.embedded import EmbeddedInterpreter
+
+    found = encoder.shared()
+    if found is None:
+        pytest.skip("the encoder's packages are not installed")
+    readers: list[threading.Thread] = []
+    original = found.read_many
+
+    def reading(texts: list[str]) -> object:
+        readers.append(threading.current_thread())
+        return original(texts)
+
+    monkeypatch.setattr(found, "read_many", reading)
+    engine = EmbeddedInterpreter(DEFAULT_NLU_PROJECT, tmp_path, model)
+    texts = ["how do I repot an orchid", "comment tailler un rosier en hiver", "asdf qwerty zxcv"]
+    parsed = await asyncio.gather(*(engine.parse(t) for t in texts))
+    assert readers
+    assert all(thread is not threading.current_thread() for thread in readers)
+    for text, result in zip(texts, parsed, strict=True):
+        assert result == model.interpret(text)
+        assert result.intent in OUT_OF_SCOPE_INTENTS
+    # A clear message never waits for the encoder.
+    asked = len(readers)
+    assert (await engine.parse("where is my order 10234?")).intent == "order_status"
+    assert len(readers) == asked
     await engine.close()
