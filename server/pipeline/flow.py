@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -101,6 +101,11 @@ async def _append_together(conn: store.Conn, writes: list[_Append]) -> None:
         return
     for write, outcome in zip(writes, outcomes, strict=True):
         write.outcome = outcome
+
+
+# What a channel writes beside its messages stored the longer way, in their transaction
+# (mail: each one's receipt, settled), given each message with what it was made from.
+Beside = Callable[[store.Conn, list[tuple[InboundMessage, MessageView]]], Awaitable[None]]
 
 
 class _Open:
@@ -190,6 +195,7 @@ class Pipeline:
         self._opens: GroupCommit[_Open] = GroupCommit(
             pool, self._open_together, writers=OPEN_WRITERS
         )
+        self._beside: dict[str, Beside] = {}
         self._replies = Replies(pool, bus, metrics, clock)
         self._survey = Survey(pool, bus, metrics)
         # Routing runs after the acknowledgement, one message at a time per conversation, on
@@ -214,6 +220,22 @@ class Pipeline:
             metrics.loop_lag.set_function(lambda: lag.lag)
         metrics.track_queue("ingest", lambda: self._in_flight)
         metrics.track_queue("route", lambda: self._routing.depth)
+
+    def write_beside(self, channel: str, write: Beside) -> None:
+        """Have ``write`` run in the transaction that stores a message of ``channel`` the
+        longer way (opening or threading a conversation), after the message is in: what it
+        writes commits with the message, or not at all."""
+        self._beside[channel] = write
+
+    async def _write_beside(
+        self, conn: store.Conn, opened: list[tuple[InboundMessage, _Opened]]
+    ) -> None:
+        by_channel: dict[str, list[tuple[InboundMessage, MessageView]]] = {}
+        for inbound, o in opened:
+            if inbound.channel in self._beside:
+                by_channel.setdefault(inbound.channel, []).append((inbound, o.message))
+        for channel, stored in by_channel.items():
+            await self._beside[channel](conn, stored)
 
     def admit(self, channel: str) -> None:
         """Raise Busy when a new message would only wait: too many already wait for the
@@ -411,6 +433,7 @@ class Pipeline:
         a just-resolved conversation's survey answers it instead (the last value: True)."""
         async with conn.transaction():
             opened = await self._open_in(conn, inbox, inbound)
+            await self._write_beside(conn, [(inbound, opened)])
             views = {}
             if opened.announce is not None:
                 conversation_id = opened.announce.conversation_id
@@ -454,6 +477,9 @@ class Pipeline:
                         )
                         for item in ordered
                     ]
+                    await self._write_beside(
+                        conn, [(item.inbound, o) for item, o in zip(ordered, opened, strict=True)]
+                    )
                     announced = [o.announce.conversation_id for o in opened if o.announce]
                     views = {
                         view["id"]: view

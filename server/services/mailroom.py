@@ -20,8 +20,10 @@ is limited to the parser pool's workers.
 What one mail costs the database (bench/mail.py counts it): the raw mails of the sessions
 that reach DATA together are stored by one multi-row INSERT and one commit (a group commit,
 server/store/group_commit.py), each already claimed by this node, which parses it from
-memory (no claim, no reading the raw mail back); receipts are settled together the same way
-once their messages are stored.
+memory (no claim, no reading the raw mail back). The mails parsed together are stored in one
+transaction (the pipeline's grouped ingest), and a mail to one inbox has its receipt settled
+in that same transaction (``Pipeline.write_beside``): no statement or commit of its own. A
+duplicate, or a mail to several of our inboxes, is settled after, by a batch of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -42,7 +44,9 @@ from server import events
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
+from server.payloads import MessageView
 from server.pipeline.flow import Pipeline
+from server.pipeline.messages import Stored
 from server.store import Conn, DatabaseError, Pool, deliveries, event_log, mail
 from server.store.group_commit import GroupCommit
 from server.workers import WorkQueue
@@ -151,6 +155,10 @@ class Mailroom:
         self._settlements: GroupCommit[mail.Settlement] = GroupCommit(
             pool, mail.settle_receipts, writers=SETTLE_WRITERS
         )
+        # How each receipt being stored is to be settled, by receipt id: settled in the
+        # transaction that stores its message (``_settle_stored``), when it reaches one inbox.
+        self._settling: dict[int, mail.Settlement] = {}
+        pipeline.write_beside("email", self._settle_stored)
         metrics.track_queue("mail", lambda: self._work.depth)
         metrics.track_queue("mail-pending", lambda: self._taken)
         metrics.track_queue("mail-held", lambda: self.holding)
@@ -356,31 +364,31 @@ class Mailroom:
         conversation_id: str | None = None
         duplicate = True
         message_ids: list[int] = []
-        for inbox, token in targets.values():
-            thread = await self._thread(inbox, token, parsed)
-            stored = await self._pipeline.ingest(
-                InboundMessage(
-                    channel="email",
-                    inbox_address=inbox["address"],
-                    external_id=mail.inbound_key(inbox["id"], parsed.message_id),
-                    sender=Sender(
-                        external_id=parsed.from_address,
-                        name=parsed.from_name,
-                        email=parsed.from_address,
-                    ),
-                    text=parsed.text or "(no text)",
-                    thread=thread,
-                    subject=parsed.subject or None,
-                    attachments=parsed.attachments,
-                    automated=parsed.automated,
-                    meta={**parsing.as_json(parsed), "receipt_id": receipt_id},
-                )
-            )
-            conversation_id = conversation_id or stored.message["conversation_id"]
-            duplicate = duplicate and stored.duplicate
-            message_ids.append(stored.message["id"])
+        settlement = mail.Settlement(
+            receipt_id,
+            "stored",
+            f"automated: {parsed.automated}" if parsed.automated else None,
+            message_id=parsed.message_id,
+            subject=parsed.subject,
+        )
+        if len(targets) == 1:
+            # The usual mail: settled with its message, in one commit (the other inboxes'
+            # messages of a mail sent to several are settled below, once all are stored).
+            self._settling[receipt_id] = settlement
+        try:
+            for inbox, token in targets.values():
+                stored = await self._ingest(receipt_id, inbox, token, parsed)
+                conversation_id = conversation_id or stored.message["conversation_id"]
+                duplicate = duplicate and stored.duplicate
+                message_ids.append(stored.message["id"])
+        finally:
+            self._settling.pop(receipt_id, None)
         # In the console now: the next DATA need not wait for the receipt's settling.
         await self._reached(receipt_id)
+        if len(targets) == 1 and not duplicate:
+            # Settled with the message (``_settle_stored``).
+            self._metrics.mail_processed.labels("stored").inc()
+            return
         if duplicate:
             # Stored before from this very receipt (its settling lost in a crash: it is not
             # waited for), or another delivery of the same mail?
@@ -388,16 +396,47 @@ class Mailroom:
                 duplicate = not await mail.came_from(conn, message_ids, receipt_id)
         state = "duplicate" if duplicate else "stored"
         await self._settlements.add(
-            mail.Settlement(
-                receipt_id,
-                state,
-                f"automated: {parsed.automated}" if parsed.automated else None,
-                message_id=parsed.message_id,
-                subject=parsed.subject,
-                conversation_id=conversation_id,
-            )
+            replace(settlement, state=state, conversation_id=conversation_id)
         )
         self._metrics.mail_processed.labels(state).inc()
+
+    async def _settle_stored(
+        self, conn: Conn, stored: list[tuple[InboundMessage, MessageView]]
+    ) -> None:
+        """In the transaction storing these mails' messages: settle the receipts they came
+        from (those ``_deliver`` settles this way), so a receipt is 'stored' exactly when
+        its message is, with no commit of its own."""
+        settled = []
+        for inbound, message in stored:
+            settlement = self._settling.get(inbound.meta.get("receipt_id", 0))
+            if settlement is not None:
+                settled.append(replace(settlement, conversation_id=message["conversation_id"]))
+        if settled:
+            await mail.settle_stored(conn, settled)
+
+    async def _ingest(
+        self, receipt_id: int, inbox: dict[str, Any], token: str | None, parsed: ParsedMail
+    ) -> Stored:
+        """The mail as a message of one of our inboxes, stored once per Message-ID."""
+        thread = await self._thread(inbox, token, parsed)
+        return await self._pipeline.ingest(
+            InboundMessage(
+                channel="email",
+                inbox_address=inbox["address"],
+                external_id=mail.inbound_key(inbox["id"], parsed.message_id),
+                sender=Sender(
+                    external_id=parsed.from_address,
+                    name=parsed.from_name,
+                    email=parsed.from_address,
+                ),
+                text=parsed.text or "(no text)",
+                thread=thread,
+                subject=parsed.subject or None,
+                attachments=parsed.attachments,
+                automated=parsed.automated,
+                meta={**parsing.as_json(parsed), "receipt_id": receipt_id},
+            )
+        )
 
     async def _thread(self, inbox: dict[str, Any], token: str | None, parsed: ParsedMail) -> str:
         """The thread key: the conversation the mail answers, else a new thread of its own."""

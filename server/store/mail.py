@@ -174,6 +174,29 @@ async def settle_receipts(conn: Conn, settled: list[Settlement]) -> None:
     )
 
 
+async def settle_stored(conn: Conn, settled: list[Settlement]) -> None:
+    """``settle_receipts`` inside the caller's transaction, the one that stores the receipts'
+    messages (server/pipeline/flow.py, ``Pipeline.write_beside``): settled if and only if
+    they are stored, with the same durability. Receipts settled already are left as they
+    are."""
+    await conn.execute(
+        """UPDATE mail_receipts r
+              SET state = u.state, reason = u.reason, message_id = u.message_id,
+                  subject = u.subject, conversation_id = u.conversation_id,
+                  processed_at = now(), claimed_until = NULL
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::uuid[]) AS u(id, state, reason, message_id, subject,
+                                          conversation_id)
+            WHERE r.id = u.id AND r.state = 'received'""",
+        [s.receipt_id for s in settled],
+        [s.state for s in settled],
+        [s.reason[:1000] if s.reason else None for s in settled],
+        [s.message_id for s in settled],
+        [s.subject[:500] if s.subject else None for s in settled],
+        [UUID(s.conversation_id) if s.conversation_id else None for s in settled],
+    )
+
+
 async def came_from(conn: Conn, message_ids: list[int], receipt_id: int) -> bool:
     """Whether any of these stored messages was made from this receipt (processed before, its
     settling lost in a crash), rather than from another delivery of the same mail."""

@@ -38,10 +38,17 @@ class Parser:
 
 @dataclass
 class Gate:
-    """A pipeline that stores a mail only once ``open`` is set, and records each."""
+    """A pipeline that stores a mail only once ``open`` is set, and records each. What a
+    channel writes beside its messages (``Pipeline.write_beside``: the receipt's settling)
+    runs as the pipeline runs it, in a transaction of the mail's ingest."""
 
+    pool: asyncpg.Pool
     open: asyncio.Event = field(default_factory=asyncio.Event)
     ingested: list[InboundMessage] = field(default_factory=list)
+    beside: dict[str, Any] = field(default_factory=dict)
+
+    def write_beside(self, channel: str, write: Any) -> None:
+        self.beside[channel] = write
 
     async def ingest(self, inbound: InboundMessage) -> Any:
         await self.open.wait()
@@ -52,7 +59,12 @@ class Gate:
             message: dict[str, Any]
             duplicate: bool = False
 
-        return Stored({"conversation_id": None, "id": len(self.ingested)})
+        stored = Stored({"conversation_id": None, "id": len(self.ingested)})
+        write = self.beside.get(inbound.channel)
+        if write is not None:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await write(conn, [(inbound, stored.message)])
+        return stored
 
 
 def _raw(n: int) -> bytes:
@@ -64,7 +76,7 @@ async def test_past_the_bound_a_data_waits_for_room_and_is_refused_when_none_com
 ) -> None:
     monkeypatch.setattr(mailroom, "MAX_PENDING", 2)
     monkeypatch.setattr(mailroom, "ROOM_SECONDS", 0.3)
-    gate = Gate()
+    gate = Gate(pool)
     metrics = Metrics()
     room = Mailroom(
         pool,
@@ -107,7 +119,7 @@ async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeli
 ) -> None:
     """Sessions reaching DATA at once share one INSERT: each gets its own receipt, holding its
     own bytes, and each mail reaches the pipeline once, parsed from the bytes it came with."""
-    gate = Gate()
+    gate = Gate(pool)
     gate.open.set()
     room = _room(pool, gate)
     rcpt = [demo.EMAIL_INBOX]
@@ -137,7 +149,7 @@ async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeli
 async def test_a_mail_the_database_refuses_fails_alone(pool: asyncpg.Pool) -> None:
     """One envelope Postgres cannot store (a NUL in the sender) in a batch: that session is
     refused (the SMTP 451), the mails that came with it are stored."""
-    gate = Gate()
+    gate = Gate(pool)
     gate.open.set()
     room = _room(pool, gate)
     rcpt = [demo.EMAIL_INBOX]
@@ -170,16 +182,16 @@ async def test_a_receipt_being_processed_is_not_swept_but_a_restart_takes_it(
 ) -> None:
     """A receipt this node stored is its own from the start: a sweep elsewhere leaves it;
     if the node stops before processing it, the next start takes it, and it is stored once."""
-    gate = Gate()  # closed: the mail never gets past the pipeline
+    gate = Gate(pool)  # closed: the mail never gets past the pipeline
     room = _room(pool, gate)
     receipt_id = await room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(7))
-    other = _room(pool, Gate())
+    other = _room(pool, Gate(pool))
     try:
         assert await other.sweep() == 0  # claimed by the first node
         await room.close()  # the first node stops with the mail unprocessed
         state = await pool.fetchval("SELECT state FROM mail_receipts WHERE id = $1", receipt_id)
         assert state == "received"
-        again = Gate()
+        again = Gate(pool)
         again.open.set()
         restarted = _room(pool, again)
         try:
