@@ -20,7 +20,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.base import Attachment, safe_filename
-from channels.email import reports
+from channels.email import automation, reports
 from channels.email.automation import automated_reason
 from channels.email.text import html_to_text, latest_reply
 
@@ -63,6 +63,9 @@ class ParsedMail:
     # Things that were wrong but survivable ("unknown charset x-foo", "text truncated").
     defects: tuple[str, ...] = field(default=())
 
+
+# The headers ``_parse`` keeps by name: threading's, and what tells a machine's mail.
+_READ_HEADERS = automation.HEADERS | {"in-reply-to", "references"}
 
 _ID = re.compile(r"<([^<>\s]{1,250})>")
 
@@ -138,7 +141,13 @@ def _parse(raw: bytes, mail_from: str, limits: Limits) -> ParsedMail:
     text = latest_reply(full_text) or full_text.strip()
     if not text and files:
         text = "(attachments only)"
-    headers = {k.lower(): _printable(_header(msg, k, defects)) for k in set(msg.keys())}
+    # Only the headers read below are decoded: each costs a parse through the header
+    # registry, and a real mail carries dozens (Received, DKIM-Signature, ARC-*) for none.
+    headers = {
+        k.lower(): _printable(_header(msg, k, defects))
+        for k in set(msg.keys())
+        if k.lower() in _READ_HEADERS
+    }
     return ParsedMail(
         message_id=message_id,
         message_id_derived=not raw_id,
