@@ -113,12 +113,23 @@ class Lexicon:
         self._prefix_typos: dict[str, set[str]] = defaultdict(set)
         self._numbers: set[int] = set()
         self._cues = [self._compile(label, c) for label, some in cues.items() for c in some]
+        # word id -> the cues (by position) whose first word it can be: a text is checked
+        # against the cues that can start in it, not against every cue (most texts start
+        # none; the scan over all of them was two thirds of ``find``'s time).
+        self._starting: dict[int, list[int]] = defaultdict(list)
+        for n, cue in enumerate(self._cues):
+            for wid in cue.steps[0][0]:
+                self._starting[wid].append(n)
         # Phrases replaced before matching: colours and features that look like risks
         # ("smoke grey", "child lock"), or names that contain a misleading word.
-        self._rewrites = [
-            (re.compile(rf"\b{re.escape(normalise(k))}\b"), normalise(v))
-            for k, v in rewrites.items()
-        ]
+        # One pattern for them all, one pass over the text (a pass per phrase was a fifth of
+        # ``find``'s time on a short text); no replacement contains a phrase, so one pass
+        # reads as the passes one after the other did. Longest first: the longer wins.
+        self._rewritten = {normalise(k): normalise(v) for k, v in rewrites.items()}
+        alternatives = "|".join(
+            re.escape(k) for k in sorted(self._rewritten, key=len, reverse=True)
+        )
+        self._rewrites = re.compile(rf"\b(?:{alternatives})\b") if rewrites else None
 
     def _word_id(self, word: str) -> int:
         if word in self._ids:
@@ -179,14 +190,15 @@ class Lexicon:
     def find(self, text: str) -> list[Match]:
         """Every cue the text contains, at most one match per cue, in the cues' order."""
         plain = normalise(text)
-        for pattern, replacement in self._rewrites:
-            plain = pattern.sub(replacement, plain)
+        if self._rewrites is not None:
+            plain = self._rewrites.sub(lambda m: self._rewritten[m.group(0)], plain)
         tokens = plain.split()
         at = [self._ids_of(t) for t in tokens]
         present = set().union(*at) if at else set()
         found = []
-        for cue in self._cues:
-            if cue.vetoes & present or not cue.steps[0][0] & present:
+        for n in sorted({n for wid in present for n in self._starting.get(wid, ())}):
+            cue = self._cues[n]
+            if cue.vetoes & present:
                 continue
             span = _locate(cue.steps, at)
             if span is not None:

@@ -64,6 +64,21 @@ def test_rewrites_remove_look_alikes_before_matching() -> None:
     assert labels(lexicon, "smoke everywhere") == ["safety"]
 
 
+def test_every_rewrite_applies_and_cues_come_in_their_order() -> None:
+    lexicon = Lexicon(
+        {"safety": ["smoke", "fire"], "device": ["tv"], "legal": ["lawyer*"]},
+        rewrites={"smoke grey": "colour", "fire red": "colour", "fire tv": "device"},
+    )
+    assert lexicon.find("A smoke-grey case, a FIRE RED one and my Fire TV") == []
+    found = lexicon.find("my lawyers say the tv caught fire, smoke everywhere")
+    assert [(m.label, m.evidence) for m in found] == [
+        ("safety", "smoke"),
+        ("safety", "fire"),
+        ("device", "tv"),
+        ("legal", "lawyers"),
+    ]
+
+
 def test_the_evidence_is_the_matched_words() -> None:
     (match,) = Lexicon({"x": ["someone ... changed ... password"]}).find(
         "Someone changed my PASSWORD yesterday"
