@@ -50,6 +50,14 @@ WAITING_CONVERSATIONS = 10_000
 # Statements writing those messages at once (each a batch of the messages that came
 # together; server/store/understood.py): one connection each while a burst lasts.
 WAITING_WRITERS = 2
+# Channels whose handoffs (the conversation locked, the interpretation, the customer's
+# acknowledgement, the activity, the placing in a queue) are written together: the handoffs
+# decided at the same moment share one transaction, one durable commit and one statement for
+# their events. Mail: nearly every mail opens a conversation that goes to a person.
+GROUPED_HANDOFFS = frozenset({"email"})
+HANDOFF_WRITERS = 2
+# A handoff's outcome: its events (stored), the conversation, the situation and decision.
+Recorded = tuple[list[Event], ConversationRow, Situation, Decision]
 
 
 class _WaitingWrite:
@@ -79,6 +87,29 @@ async def _record_waiting_writes(conn: store.Conn, writes: list[_WaitingWrite]) 
         return
     for write, outcome in zip(writes, outcomes, strict=True):
         write.outcome = outcome
+
+
+class _Handoff:
+    """A handoff handed to the batch writer (``Decider._record_locked_together``), and what
+    became of it: None when the message was interpreted already."""
+
+    __slots__ = ("asked", "error", "facts", "interpretation", "message", "outcome", "plan")
+
+    def __init__(
+        self,
+        message: MessageView,
+        interpretation: Interpretation,
+        facts: store.RoutingFacts,
+        asked: kb_feedback.Asked | None,
+        plan: Plan | None,
+    ) -> None:
+        self.message = message
+        self.interpretation = interpretation
+        self.facts = facts
+        self.asked = asked
+        self.plan = plan
+        self.outcome: Recorded | None = None
+        self.error: Exception | None = None
 
 
 class Decider:
@@ -118,12 +149,17 @@ class Decider:
         self._waiting_writes: GroupCommit[_WaitingWrite] = GroupCommit(
             pool, _record_waiting_writes, writers=WAITING_WRITERS
         )
+        # Handoffs of GROUPED_HANDOFFS channels, written together.
+        self._handoffs: GroupCommit[_Handoff] = GroupCommit(
+            pool, self._record_locked_together, writers=HANDOFF_WRITERS
+        )
         # Routings that failed: the pipeline routes what they left again (flow.py).
         self.failures = 0
 
     async def close(self) -> None:
         """Stop the batch writer (after the routing workers: nothing more is handed to it)."""
         await self._waiting_writes.close()
+        await self._handoffs.close()
 
     async def route(self, message: MessageView, *, swept: bool = False) -> None:
         """Understand and decide on ``message``; ``swept``: read back from Postgres by a
@@ -186,9 +222,26 @@ class Decider:
             language = interpretation.language or facts.language
             plan = await self._knowledge.plan(asked, situation, decision, interpretation, language)
             decision = self._with_plan(situation, decision, plan)
+        grouped: Recorded | None = None
+        if decision.action == "handoff" and message["channel"] in GROUPED_HANDOFFS:
+            handoff = _Handoff(message, interpretation, facts, asked, plan)
+            await self._handoffs.add(handoff)
+            if handoff.error is not None:
+                raise handoff.error
+            if handoff.outcome is None:
+                return  # routed already, by another node's start-up sweep
+            grouped = handoff.outcome
+            if grouped[3].action == "handoff":
+                await publish(self._bus, grouped[0])
+                if self._router:
+                    self._router.wake()
+                return
         async with self._pool.acquire() as conn:
             recorded: list[Event] | None = None
-            if decision.action != "handoff":
+            if grouped is not None:
+                # Decided otherwise under the lock (the conversation had moved on).
+                recorded, conv, situation, decision = grouped
+            elif decision.action != "handoff":
                 # The common case: one statement, no explicit transaction.
                 recorded = await self._record(conn, message, interpretation, conv, decision)
             if recorded is None:
@@ -353,44 +406,98 @@ class Decider:
         facts: store.RoutingFacts,
         asked: kb_feedback.Asked | None = None,
         plan: Plan | None = None,
-    ) -> tuple[list[Event], ConversationRow, Situation, Decision] | None:
+    ) -> Recorded | None:
         """Decide with the conversation locked and store the outcome in one transaction: a
         handoff (with its message to the customer, committed durably) or a decision the
         unlocked read raced. None when the message was interpreted already."""
-        conversation_id = facts.conversation["id"]
         async with conn.transaction():
-            conv = await store.conversation_row(conn, conversation_id, lock=True)
-            automated = bool(message.get("automated"))
-            situation = self._situation(conv, interpretation, facts, automated=automated)
-            decision = self._with_plan(
-                situation, decide(situation, self._policy, self._texts), plan
-            )
-            understood = await store.store_interpretation(
-                conn,
-                message["id"],
-                interpretation,
-                conversation_id=conversation_id,
-                fallbacks=decision.fallbacks,
-            )
-            if understood is None:
+            decided = await self._decide_locked(conn, message, interpretation, facts, asked, plan)
+            if decided is None:
                 return None
-            pending = [Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})]
-            if decision.action == "handoff":
-                pending += await self._apply(conn, conv, decision, interpretation)
-                if self._knowledge is not None and plan is not None and plan.kind == "handoff":
-                    await self._knowledge.judge(conn, conv, plan)
-                elif asked is not None and asked.awaiting:
-                    # A person asked for, or a risk, right after the articles: they did not
-                    # answer the question.
-                    await kb_feedback.judge_shown(
-                        conn, UUID(conversation_id), asked.awaiting, "not_helpful", "follow_up"
-                    )
+            pending, conv, situation, decision = decided
             stored_events = await store.store_events(conn, pending)
             if decision.action != "handoff":
                 # Derived data only (a handoff tells the customer and an agent): the message
                 # is durable already; one fsync per message is the budget.
                 await store.commit_without_flush(conn)
         return stored_events, conv, situation, decision
+
+    async def _record_locked_together(self, conn: store.Conn, items: list[_Handoff]) -> None:
+        """``_record_locked`` for several conversations in one transaction (locked in id
+        order, so two batches never wait for each other in a circle), their events in one
+        statement, one durable commit. When the batch fails (a row refused, a deadlock with
+        another writer), it is rolled back and each is recorded alone, so only the one that
+        fails again fails."""
+        if len(items) > 1:
+            ordered = sorted(items, key=lambda i: i.facts.conversation["id"])
+            try:
+                async with conn.transaction():
+                    decided = [
+                        await self._decide_locked(
+                            conn, i.message, i.interpretation, i.facts, i.asked, i.plan
+                        )
+                        for i in ordered
+                    ]
+                    written = await store.store_events(
+                        conn, [e for d in decided if d is not None for e in d[0]]
+                    )
+            except Exception:
+                log.warning("a batch of handoffs failed; each is recorded alone", exc_info=True)
+            else:
+                at = 0
+                for item, d in zip(ordered, decided, strict=True):
+                    if d is None:
+                        continue  # interpreted already
+                    mine = written[at : at + len(d[0])]
+                    at += len(d[0])
+                    item.outcome = (mine, d[1], d[2], d[3])
+                return
+        for item in items:
+            try:
+                item.outcome = await self._record_locked(
+                    conn, item.message, item.interpretation, item.facts, item.asked, item.plan
+                )
+            except Exception as exc:
+                item.error = exc
+
+    async def _decide_locked(
+        self,
+        conn: store.Conn,
+        message: MessageView,
+        interpretation: Interpretation,
+        facts: store.RoutingFacts,
+        asked: kb_feedback.Asked | None = None,
+        plan: Plan | None = None,
+    ) -> Recorded | None:
+        """``_record_locked``'s work inside the caller's transaction: the events it leaves
+        to write (the first of the returned values). None when the message was interpreted
+        already."""
+        conversation_id = facts.conversation["id"]
+        conv = await store.conversation_row(conn, conversation_id, lock=True)
+        automated = bool(message.get("automated"))
+        situation = self._situation(conv, interpretation, facts, automated=automated)
+        decision = self._with_plan(situation, decide(situation, self._policy, self._texts), plan)
+        understood = await store.store_interpretation(
+            conn,
+            message["id"],
+            interpretation,
+            conversation_id=conversation_id,
+            fallbacks=decision.fallbacks,
+        )
+        if understood is None:
+            return None
+        pending = [Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})]
+        if decision.action == "handoff":
+            pending += await self._apply(conn, conv, decision, interpretation)
+            if self._knowledge is not None and plan is not None and plan.kind == "handoff":
+                await self._knowledge.judge(conn, conv, plan)
+            elif asked is not None and asked.awaiting:
+                # A person asked for, or a risk, right after the articles: they did not
+                # answer the question.
+                await kb_feedback.judge_shown(
+                    conn, UUID(conversation_id), asked.awaiting, "not_helpful", "follow_up"
+                )
+        return pending, conv, situation, decision
 
     def _situation(
         self,

@@ -232,6 +232,16 @@ async def test_mails_arriving_together_each_open_their_thread_once(
     assert len({e.data["message"]["id"] for e in customers}) == len(customers) == 31
     opened = [e for e in published if e.name == events.CONVERSATION_CREATED]
     assert len({e.conversation_id for e in opened}) == len(opened) == 30
+    # Handed over together (grouped handoffs): each conversation queued, acknowledged once.
+    statuses = await pool.fetch("SELECT status, count(*) FROM conversations GROUP BY status")
+    assert [(r["status"], r["count"]) for r in statuses] == [("queued", 30)]
+    acks = await pool.fetch(
+        "SELECT conversation_id, count(*) FROM messages WHERE author_kind = 'system'"
+        " GROUP BY conversation_id"
+    )
+    assert len(acks) == 30 and all(r["count"] == 1 for r in acks)
+    interpreted = [e for e in published if e.name == events.MESSAGE_INTERPRETED]
+    assert len({e.data["message"]["id"] for e in interpreted}) == len(interpreted) == 31
 
 
 async def test_replayed_events_have_the_same_shape_as_live_ones(
