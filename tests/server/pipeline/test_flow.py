@@ -239,7 +239,8 @@ async def test_mails_arriving_together_each_open_their_thread_once(
         "SELECT conversation_id, count(*) FROM messages WHERE author_kind = 'system'"
         " GROUP BY conversation_id"
     )
-    assert len(acks) == 30 and all(r["count"] == 1 for r in acks)
+    assert len(acks) == 30
+    assert all(r["count"] == 1 for r in acks)
     interpreted = [e for e in published if e.name == events.MESSAGE_INTERPRETED]
     assert len({e.data["message"]["id"] for e in interpreted}) == len(interpreted) == 31
 
