@@ -1,7 +1,8 @@
 """`make chaos`: a three-node cluster, each fault in turn under full traffic, the table.
 
 CHAOS_ONLY=kill,pg-down (names from ``scenarios.catalogue``) runs some; CHAOS_SIZE=reduced
-runs the tests' sizes. Everything runs on loopback under a temporary folder.
+runs the tests' sizes; CHAOS_PROXY=nginx puts nginx in front instead of HAProxy
+(deploy/nginx.conf). Everything runs on loopback under a temporary folder.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ def main() -> int:
     rows: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp") as root:
         cluster = Cluster(
-            Path(root), rasa_url=rasa.url, env=scenarios.LOAD_ENV, proxies=scenarios.proxies(size)
+            Path(root),
+            rasa_url=rasa.url,
+            env=scenarios.LOAD_ENV,
+            proxy=os.environ.get("CHAOS_PROXY", "haproxy"),
+            proxies=scenarios.proxies(size),
         )
         with cluster.running():
             print(cluster.describe(), flush=True)

@@ -1,4 +1,5 @@
-"""A Switchboard cluster on this machine: nodes behind HAProxy, one Postgres, one Redis.
+"""A Switchboard cluster on this machine: nodes behind HAProxy (or nginx), one Postgres, one
+Redis.
 
 The shape of docker-compose.yml on loopback: every node is a `switchboard serve` on ports of
 its own, sharing one Postgres (an embedded pgserver, or the URL given) and one Redis
@@ -28,6 +29,7 @@ import httpx
 from bench import stand_ins
 from bench.chaos import cpu
 from bench.chaos.outbound import Received, Recording, Relay
+from bench.chaos.proxy import Ports, Proxy, Upstream, haproxy_config, nginx_config
 from bench.chaos.serving import ThreadedApp
 from bench.processes import ROOT, free_port, stop
 
@@ -81,10 +83,11 @@ class Cluster:
     # Where replies go out: an SMTP relay here (outbound.Relay), the stand-ins' record.
     relay: bool = True
     received: Received = field(default_factory=Received)
-    # HAProxy processes sharing the proxy's ports (SO_REUSEPORT: the kernel spreads the
-    # connections). One holds the template's maxconn (two descriptors a connection, within a
-    # process's open files: 20,000 here, which root may not raise); the reconnect storm's
-    # 20,000 idle sockets need three.
+    # The proxy in front: "haproxy" or "nginx" (bench/chaos/proxy.py), and how many of its
+    # processes share its ports (SO_REUSEPORT: the kernel spreads the connections). One holds
+    # 9,000 connections (two descriptors each, within a process's open files: 20,000 here,
+    # which root may not raise); the reconnect storm's 20,000 idle sockets need three.
+    proxy: str = "haproxy"
     proxies: int = 1
     nodes: list[Node] = field(default_factory=list)
     proxy_port: int = 0
@@ -94,7 +97,7 @@ class Cluster:
     dsn: str = ""
     _embedded: object | None = None
     _redis: subprocess.Popen[bytes] | None = None
-    _proxies: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _proxy: Proxy | None = None
     _telegram_served: ThreadedApp | None = None
     _slack_served: ThreadedApp | None = None
     _relay: Relay | None = None
@@ -117,9 +120,7 @@ class Cluster:
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
-        haproxy = shutil.which("haproxy")
-        if haproxy is None:
-            raise RuntimeError("haproxy is missing: `make system-deps` installs it")
+        Proxy.binary(self.proxy)  # missing: say so before starting anything
         self.proxy_port, self.proxy_smtp_port = free_port(), free_port()
         self.stats_port, self.redis_port = free_port(), free_port()
         self.dsn = self.database_url or self._start_postgres()
@@ -149,33 +150,28 @@ class Cluster:
             self._spawn(node)
         for node in self.nodes:
             self.wait_ready(node)
-        (self.root / "haproxy.cfg").write_text(haproxy_config(self))
-        self._proxies = [self._spawn_proxy() for _ in range(self.proxies)]
-        self._wait_port(self.proxy_port, self._proxies[0], "haproxy")
+        upstreams = [Upstream(n.name, n.http_port, n.smtp_port) for n in self.nodes]
+        ports = Ports(self.proxy_port, self.proxy_smtp_port, self.stats_port)
+        if self.proxy == "nginx":
+            config = nginx_config(upstreams, ports, self.root)
+        else:
+            config = haproxy_config(upstreams, ports)
+        log = self.logs / f"{self.proxy}.log"
+        self._proxy = Proxy(self.proxy, self.root, log, config, self.proxies)
+        self._proxy.start()
+        self._wait_port(self.proxy_port, self._proxy.first, self.proxy)
         self.wait_proxy_ready()
 
-    def _spawn_proxy(self, *extra: str) -> subprocess.Popen[bytes]:
-        haproxy = shutil.which("haproxy") or "haproxy"
-        with (self.logs / "haproxy.log").open("ab") as out:
-            return subprocess.Popen(
-                [haproxy, "-db", "-f", str(self.root / "haproxy.cfg"), *extra],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
     def restart_proxy(self) -> None:
-        """A hard restart of the proxy (``haproxy -st``): each new process binds the same
-        ports, then the old one ends at once, closing every connection it held. Returns once
-        the old ones have exited."""
-        old = self._proxies
-        self._proxies = [self._spawn_proxy("-st", str(proc.pid)) for proc in old]
-        for proc in old:
-            proc.wait(30)
+        """A hard restart of the proxy (``haproxy -st``; nginx's fast shutdown): each new
+        process binds the same ports, then the old one ends at once, closing every connection
+        it held. Returns once the old ones have exited."""
+        assert self._proxy is not None
+        self._proxy.restart()
 
     def stop(self) -> None:
-        for proxy in self._proxies:
-            stop(proxy, grace=5)
+        if self._proxy is not None:
+            self._proxy.stop()
         for node in self.nodes:
             self.stop_node(node)
         self.stop_redis()
@@ -200,11 +196,15 @@ class Cluster:
         from server.services import demo
 
         lines = [
-            f"Switchboard cluster of {self.size} nodes behind HAProxy",
+            f"Switchboard cluster of {self.size} nodes behind {self.proxy}",
             f"  web chat demo : {self.url}/",
             f"  agent console : {self.url}/console",
             f"  inbound SMTP  : 127.0.0.1:{self.proxy_smtp_port}",
-            f"  proxy stats   : http://127.0.0.1:{self.stats_port}/",
+            *(
+                [f"  proxy stats   : http://127.0.0.1:{self.stats_port}/"]
+                if self.proxy == "haproxy"
+                else []
+            ),
             f"  redis         : {self.redis_url}",
             f"  postgres      : {self.dsn}",
             f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}",
@@ -216,11 +216,13 @@ class Cluster:
         lines += [f"  {n.name:13} : {n.url} (SMTP {n.smtp_port}, log {n.log})" for n in self.nodes]
         return "\n".join(lines)
 
-    def server_pids(self) -> list[int]:
-        """Every process that serves the cluster's clients: the nodes, the proxies, Postgres
-        (its postmaster and backends, when embedded) and Redis; for CPU accounting."""
+    def server_pids(self, proxy: bool = True) -> list[int]:
+        """Every process that serves the cluster's clients: the nodes, the proxies (unless
+        ``proxy`` is False: before a restart of the proxy, whose old processes take the CPU
+        they used with them), Postgres (its postmaster and backends, when embedded) and
+        Redis; for CPU accounting."""
         pids = [n.proc.pid for n in self.nodes if n.proc is not None and n.running]
-        pids += [proc.pid for proc in self._proxies if proc.poll() is None]
+        pids += self._proxy.pids if self._proxy is not None and proxy else []
         if self._redis is not None:
             pids.append(self._redis.pid)
         with contextlib.suppress(OSError, ValueError, IndexError):
@@ -406,39 +408,3 @@ class Cluster:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{what} did not listen on port {port}")
             time.sleep(0.05)
-
-
-# A checked node that refuses a connection is marked down at once (the template says why).
-OBSERVED = "observe layer4 error-limit 1 on-error mark-down"
-
-
-def haproxy_config(cluster: Cluster) -> str:
-    """HTTP and WebSocket on one port, the SMTP stream on another. A node gets traffic while
-    its /readyz answers 200 (checked every second, two failures to leave, two successes to
-    come back). When no node is ready (Postgres or Redis down makes them all unready), the
-    same nodes are used as backups without a check: they answer "unavailable" themselves
-    (web chat: no ack; SMTP 451; webhooks 503), which a client retries, rather than the
-    proxy's bare 503 or a closed connection."""
-    template = haproxy_template()
-    http = "\n".join(
-        f"    server {n.name} 127.0.0.1:{n.http_port} check {OBSERVED}\n"
-        f"    server {n.name}-backup 127.0.0.1:{n.http_port} backup"
-        for n in cluster.nodes
-    )
-    smtp = "\n".join(
-        f"    server {n.name} 127.0.0.1:{n.smtp_port} check port {n.http_port}\n"
-        f"    server {n.name}-backup 127.0.0.1:{n.smtp_port} backup"
-        for n in cluster.nodes
-    )
-    return template.format(
-        proxy_port=cluster.proxy_port,
-        smtp_port=cluster.proxy_smtp_port,
-        stats_port=cluster.stats_port,
-        http_servers=http,
-        smtp_servers=smtp,
-    )
-
-
-def haproxy_template() -> str:
-    """deploy/haproxy/haproxy.cfg.template: the braced names left to fill in."""
-    return (ROOT / "deploy" / "haproxy" / "haproxy.cfg.template").read_text()

@@ -59,7 +59,7 @@ def cluster_storm(
                  "-o", str(profile), *(["--native"] if native else ["--nonblocking"])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        before = cpu.seconds(cluster.server_pids())
+        before = cpu.seconds(cluster.server_pids(proxy=False))
         cluster.restart_proxy()
         outcome = crowd.storm()
         used = cpu.seconds(cluster.server_pids()) - before

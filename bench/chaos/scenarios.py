@@ -224,7 +224,7 @@ class ReconnectStorm:
         try:
             # Sessions and sockets for the whole crowd first (minutes at full size).
             await asyncio.wait_for(asyncio.to_thread(crowd.ready), 1200)
-            before = cpu.seconds(cluster.server_pids())
+            before = cpu.seconds(cluster.server_pids(proxy=False))
             await _thread(cluster.restart_proxy)
             outcome = await asyncio.wait_for(
                 asyncio.to_thread(crowd.storm), storm.STORM_WITHIN + 60

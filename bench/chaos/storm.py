@@ -31,7 +31,6 @@ import math
 import random
 import re
 import resource
-import shutil
 import socket
 import subprocess
 import sys
@@ -402,43 +401,32 @@ def bare_storm(count: int, servers: int = 0, proxied: bool = False) -> Storm:
 
 class BareProxy:
     """HAProxy with the cluster's configuration (deploy/haproxy/haproxy.cfg.template) in front
-    of the bare servers' shared port, restarted hard as the cluster's is."""
+    of the bare servers' shared port (unchecked: they serve no /readyz), restarted hard as the
+    cluster's is."""
 
     def __init__(self, port: int, processes: int = 1) -> None:
         # Not at the top: the client processes import this module, and need none of it.
-        from bench.chaos.cluster import haproxy_template
+        from bench.chaos.proxy import Proxy, haproxy_template
         from bench.processes import free_port
 
         self.port = free_port()
-        self.processes = processes
         self._dir = tempfile.TemporaryDirectory(prefix="sbbare")
-        self.config = Path(self._dir.name) / "haproxy.cfg"
-        self.config.write_text(
-            haproxy_template().format(
-                proxy_port=self.port,
-                smtp_port=free_port(),
-                stats_port=free_port(),
-                http_servers=f"    server bare 127.0.0.1:{port}",
-                smtp_servers=f"    server bare 127.0.0.1:{port}",
-            )
+        config = haproxy_template().format(
+            proxy_port=self.port,
+            smtp_port=free_port(),
+            stats_port=free_port(),
+            http_servers=f"    server bare 127.0.0.1:{port}",
+            smtp_servers=f"    server bare 127.0.0.1:{port}",
         )
-        self._procs: list[subprocess.Popen[bytes]] = []
+        root = Path(self._dir.name)
+        self.proxy = Proxy("haproxy", root, root / "haproxy.log", config, processes)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _spawn(self, *extra: str) -> subprocess.Popen[bytes]:
-        haproxy = shutil.which("haproxy") or "haproxy"
-        return subprocess.Popen(
-            [haproxy, "-db", "-f", str(self.config), *extra],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
     def start(self) -> None:
-        self._procs = [self._spawn() for _ in range(self.processes)]
+        self.proxy.start()
         deadline = time.monotonic() + 20
         while True:
             with (
@@ -451,20 +439,14 @@ class BareProxy:
             time.sleep(0.05)
 
     def restart(self) -> None:
-        old = self._procs
-        self._procs = [self._spawn("-st", str(proc.pid)) for proc in old]
-        for proc in old:
-            proc.wait(30)
+        self.proxy.restart()
 
     @property
     def pids(self) -> list[int]:
-        return [proc.pid for proc in self._procs]
+        return self.proxy.pids
 
     def stop(self) -> None:
-        from bench.processes import stop
-
-        for proc in self._procs:
-            stop(proc, grace=5)
+        self.proxy.stop()
         self._dir.cleanup()
 
 

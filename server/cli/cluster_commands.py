@@ -34,6 +34,9 @@ def up(
         typer.Option(help="A Postgres to share; unset: an embedded one under --dir."),
     ] = None,
     rasa_url: Annotated[str | None, typer.Option(help="A Rasa server; unset: bot off.")] = None,
+    proxy: Annotated[
+        str, typer.Option(help="The proxy in front: haproxy, or nginx (deploy/nginx.conf).")
+    ] = "haproxy",
 ) -> None:
     """Start the cluster, print its URLs, and run until Ctrl-C or `switchboard cluster down`."""
     # An editable install puts only the packages on the path, not the checkout's bench/.
@@ -50,7 +53,10 @@ def up(
     if _running(pid_file):
         typer.secho(f"error: a cluster already runs from {root}", err=True)
         raise typer.Exit(2)
-    cluster = Cluster(root, size=nodes, database_url=database_url, rasa_url=rasa_url)
+    if proxy not in ("haproxy", "nginx"):
+        typer.secho(f"error: --proxy is haproxy or nginx, not {proxy!r}", err=True)
+        raise typer.Exit(2)
+    cluster = Cluster(root, size=nodes, database_url=database_url, rasa_url=rasa_url, proxy=proxy)
 
     def leave(*_: object) -> None:
         raise KeyboardInterrupt

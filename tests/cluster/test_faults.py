@@ -20,20 +20,11 @@ import pytest
 
 from bench.chaos import scenarios
 from bench.chaos.cluster import Cluster
-from bench.chaos.counts import Figures, table
+from bench.chaos.counts import table
 from bench.chaos.fake_rasa import FakeRasa
+from tests.cluster.expect import assert_nothing_lost
 
 SIZE = scenarios.REDUCED
-
-
-@pytest.fixture(scope="module")
-def rasa() -> Iterator[FakeRasa]:
-    fake = FakeRasa()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -57,32 +48,6 @@ def whole(cluster: Cluster) -> Cluster:
         cluster.wait_ready(node)
     cluster.wait_proxy_ready()
     return cluster
-
-
-def assert_nothing_lost(figures: Figures) -> None:
-    shown = table([figures])
-    print(shown)  # the scenario's row, for `pytest -rP`
-    assert figures.acked == figures.sent, shown
-    assert figures.lost == 0, shown
-    assert figures.duplicated == 0, shown
-    assert figures.out_of_order == 0, shown
-    assert figures.undelivered_widget == 0, shown
-    assert figures.undelivered_console == 0, shown
-    assert figures.unrouted == 0, shown
-    assert figures.out_of_scope == 0, shown
-    assert figures.assigned_twice == 0, shown
-    assert figures.away == 0, shown
-    assert figures.retention_twice == 0, shown
-    # Every widget got its session, if need be after the fault (asked again with its key).
-    assert figures.sessions_missing == 0, shown
-    # Every reply to mail, Telegram and Slack reached the far side (duplicates are counted
-    # in the table, not failed: a node killed between the send and its record may repeat one).
-    assert figures.out_lost == 0, shown
-    assert figures.out_pending == 0, shown
-    # The bot answered this run's Telegram users through the stand-in (each run's people are
-    # new, so no earlier handover keeps the bot silent).
-    assert any(note.startswith("telegram out: ") for note in figures.notes), shown
-    assert not any(note.startswith("stale leases") for note in figures.notes), shown
 
 
 async def test_kill_nine_of_a_node_then_of_another_while_the_first_restarts(
