@@ -23,13 +23,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the tests drive for real: redis-server, chromium (Playwright's own browser
-# download cannot work here, so tests use /usr/bin/chromium) and docker-compose (to validate
-# docker-compose.yml; no Docker engine is needed for that).
+# download cannot work here, so tests use /usr/bin/chromium), HAProxy and nginx with its stream
+# module (the cluster's proxies: tests/cluster, tests/bench/chaos) and docker-compose (to
+# validate docker-compose.yml; no Docker engine is needed for that).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing="$$missing libnginx-mod-stream"; \
 	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 \
 		|| missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
@@ -55,6 +58,7 @@ run: $(STAMP)
 
 # Three nodes behind HAProxy on loopback, one Postgres (embedded under var/cluster, or
 # CLUSTER_ARGS='--database-url ...'), one Redis; Ctrl-C stops it (docs/operations.md).
+# CLUSTER_ARGS='--proxy nginx' puts nginx in front (deploy/nginx.conf); CHAOS_PROXY=nginx too.
 # `make chaos` injects the faults of issue 21 into such a cluster under traffic and prints a
 # table of every message's fate.
 cluster: $(STAMP) system-deps
