@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
 import structlog
 from cachetools import TTLCache
@@ -84,9 +85,26 @@ class SlackWeb:
     def token_for(self, team: str | None) -> str:
         return self._tokens.get(team or "", self._token)
 
+    @property
+    def _api(self) -> AsyncWebClient:
+        """The client, with one aiohttp session for every call (opened by the first): given
+        none, slack_sdk opens a session, and so a TCP connection, for each call and closes
+        it after (a TCP connect for every reply the bench's Slack part sent; py-spy)."""
+        session = self.client.session
+        if session is None or session.closed:
+            timeout = aiohttp.ClientTimeout(total=self.client.timeout)
+            self.client.session = aiohttp.ClientSession(timeout=timeout)
+        return self.client
+
+    async def close(self) -> None:
+        """Close the session the calls share (a call after this opens another)."""
+        session, self.client.session = self.client.session, None
+        if session is not None:
+            await session.close()
+
     async def identify(self) -> Identity:
         """auth.test with the default token; raises when Slack cannot be reached or refuses."""
-        auth = await self.client.auth_test()
+        auth = await self._api.auth_test()
         self.identity = Identity(str(auth.get("team_id")), auth.get("user_id"), auth.get("bot_id"))
         return self.identity
 
@@ -98,7 +116,7 @@ class SlackWeb:
         if cached is not None:
             return cached
         try:
-            answer = await self.client.users_info(user=user, token=self.token_for(team))
+            answer = await self._api.users_info(user=user, token=self.token_for(team))
             info = answer.get("user") or {}
         except SlackApiError as exc:
             if exc.response.status_code != 200:  # a 429 or a 5xx: Slack was not really asked
@@ -148,7 +166,7 @@ class SlackWeb:
         if url is None:
             # Some events carry only the file's id ("file_access": "check_file_info"):
             # files.info has the rest.
-            info = await self.client.files_info(file=ref.id, token=token)
+            info = await self._api.files_info(file=ref.id, token=token)
             url = (info.get("file") or {}).get("url_private_download")
         if not url:
             raise LookupError("no download URL")
@@ -167,7 +185,7 @@ class SlackWeb:
         """chat.postMessage into the channel (and thread), with Block Kit blocks if given
         (``text`` is then the notification's words); the posted message's ts."""
         result = await _call(
-            self.client.chat_postMessage(
+            self._api.chat_postMessage(
                 channel=channel,
                 text=text,
                 thread_ts=thread_ts,
@@ -182,7 +200,7 @@ class SlackWeb:
     ) -> None:
         """chat.update: the message ``ts`` (one of ours) shows these blocks instead."""
         await _call(
-            self.client.chat_update(
+            self._api.chat_update(
                 channel=channel, ts=ts, text=text, blocks=blocks, token=self.token_for(team)
             )
         )
@@ -193,7 +211,7 @@ class SlackWeb:
         """The files in one upload into the channel (and thread): files.getUploadURLExternal,
         the upload, files.completeUploadExternal. The first file's id."""
         result = await _call(
-            self.client.files_upload_v2(
+            self._api.files_upload_v2(
                 file_uploads=[
                     {"content": f.content, "filename": f.filename, "title": f.filename}
                     for f in files

@@ -83,6 +83,7 @@ async def adapter() -> AsyncIterator[Adapter]:
             httpx.AsyncClient(base_url=base_url, timeout=30) as http,
         ):
             yield Adapter(api, backend, events, http)
+        await web.close()
 
 
 def _with_files(n: int, names: list[str], base_url: str) -> bytes:

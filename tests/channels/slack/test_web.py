@@ -3,7 +3,7 @@ and a user cache that stays within its bound."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -19,26 +19,42 @@ async def api() -> AsyncIterator[SlackApi]:
         yield running
 
 
-def _web(api: SlackApi, **options: int) -> SlackWeb:
-    return SlackWeb(
-        token=slack_api.TOKEN,
-        api_url=api.base_url + "/api/",
-        tokens={slack_api.OTHER_TEAM: slack_api.OTHER_TOKEN},
-        **options,
-    )
+MakeWeb = Callable[..., SlackWeb]
 
 
-async def test_identify_names_the_team_and_the_bot(api: SlackApi) -> None:
-    assert await _web(api).identify() == Identity(slack_api.TEAM, "U0BOT", "B0BOT")
+@pytest.fixture
+async def make_web(api: SlackApi) -> AsyncIterator[MakeWeb]:
+    """SlackWeb clients against the stand-in, their shared session closed after the test."""
+    made: list[SlackWeb] = []
+
+    def make(**options: int) -> SlackWeb:
+        web = SlackWeb(
+            token=slack_api.TOKEN,
+            api_url=api.base_url + "/api/",
+            tokens={slack_api.OTHER_TEAM: slack_api.OTHER_TOKEN},
+            **options,
+        )
+        made.append(web)
+        return web
+
+    yield make
+    for web in made:
+        await web.close()
 
 
-async def test_profiles_are_cached_and_a_refusal_is_remembered_as_empty(api: SlackApi) -> None:
+async def test_identify_names_the_team_and_the_bot(api: SlackApi, make_web: MakeWeb) -> None:
+    assert await make_web().identify() == Identity(slack_api.TEAM, "U0BOT", "B0BOT")
+
+
+async def test_profiles_are_cached_and_a_refusal_is_remembered_as_empty(
+    api: SlackApi, make_web: MakeWeb
+) -> None:
     api.users["U0ADA"] = {
         "id": "U0ADA",
         "name": "ada",
         "profile": {"real_name": "Ada Lovelace", "email": "ada@example.com"},
     }
-    web = _web(api)
+    web = make_web()
     for _ in range(2):
         assert await web.profile(slack_api.TEAM, "U0ADA") == Profile(
             "Ada Lovelace", "ada@example.com"
@@ -47,28 +63,34 @@ async def test_profiles_are_cached_and_a_refusal_is_remembered_as_empty(api: Sla
     assert api.lookups == ["U0ADA", "U0GONE"]
 
 
-async def test_the_user_cache_keeps_no_more_than_its_bound(api: SlackApi) -> None:
+async def test_the_user_cache_keeps_no_more_than_its_bound(
+    api: SlackApi, make_web: MakeWeb
+) -> None:
     """With room for two, a third writer pushes out the least recently seen, who is asked
     about again; the two most recent are still remembered."""
     for user in ("U1", "U2", "U3"):
         api.users[user] = {"id": user, "name": user.lower()}
-    web = _web(api, users_max=2)
+    web = make_web(users_max=2)
     for user in ("U1", "U2", "U3", "U2", "U3", "U1"):
         assert await web.profile(slack_api.TEAM, user) == Profile(user.lower(), None)
     assert api.lookups == ["U1", "U2", "U3", "U1"]
 
 
-async def test_an_unreachable_slack_is_no_profile_and_not_remembered(api: SlackApi) -> None:
+async def test_an_unreachable_slack_is_no_profile_and_not_remembered(
+    api: SlackApi, make_web: MakeWeb
+) -> None:
     api.users["U0ADA"] = {"id": "U0ADA", "name": "ada"}
-    web = _web(api)
+    web = make_web()
     api.down = True
     assert await web.profile(slack_api.TEAM, "U0ADA") is None
     api.down = False
     assert await web.profile(slack_api.TEAM, "U0ADA") == Profile("ada", None)
 
 
-async def test_posting_uses_the_workspaces_token_and_maps_failures(api: SlackApi) -> None:
-    web = _web(api)
+async def test_posting_uses_the_workspaces_token_and_maps_failures(
+    api: SlackApi, make_web: MakeWeb
+) -> None:
+    web = make_web()
     ts = await web.post_message(slack_api.OTHER_TEAM, "C0SUPPORT", "hello", "1700000001.000001")
     assert [(p["text"], p["via"], p["ts"]) for p in api.posted] == [
         ("hello", slack_api.OTHER_TOKEN, ts)
