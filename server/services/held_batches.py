@@ -42,35 +42,44 @@ async def woken(event: asyncio.Event, every: float = LOOK_AGAIN) -> None:
 
 
 class DrainPace:
-    """When a drainer takes its next batch: at once, unless updates are flooding in.
+    """When a drainer takes its next batch, and how much of one: a whole one at once,
+    unless updates are flooding in.
 
     A webhook's answer waits only for the update to be held (one shared commit); reading it
-    as a message (storing, routing, the bot) costs ten times more and competes for the same
-    two cores. While the webhook outpaces the drainer (more than a batch is waiting and the
-    backlog grew across the last batch), answering first is what keeps Telegram and Slack
-    from timing out and retrying (Slack retries past 3 s): the drainer then takes a batch
-    only once the updates pause for ``quiet`` seconds, or ``every`` seconds at the latest,
-    so messages keep moving, slowly, and the holding area absorbs the burst. Past
-    ``high_water`` held it drains at full speed again, and the webhook answers 503 once the
-    holding area is full. With the drainer held off for a whole 10 s burst (bench webhooks,
-    Telegram, quiet), acknowledgements went from 2,184 to 10,769 a second, every one stored,
-    and the drainer then read 955 messages a second, as before."""
+    as a message (storing, routing, the bot, the reply) costs ten times more and competes for
+    the same two cores. While the webhook outpaces the drainer (more than a batch is waiting
+    and the backlog grew across the last batch), answering first is what keeps Telegram and
+    Slack from timing out and retrying (Slack retries past 3 s): the drainer then waits for
+    the updates to pause for ``quiet`` seconds, or ``every`` seconds at the latest, and takes
+    a part of a batch that grows with how full the holding area is (``capacity`` updates,
+    past which the webhook answers 503): an eighth of a batch when it is nearly empty, the
+    whole batch when it is full. So a burst is absorbed with messages still moving, slowly,
+    and a flood that lasts takes the cores back for the drainer as the holding area fills,
+    instead of all at once at a mark. Once the updates pause (and when the webhook refuses
+    them at capacity, which is no arrival), whole batches follow back to back.
+
+    A pause is only seen while the drainer waits: a batch that kept the event loop busy
+    also kept the acknowledgements from arriving, and must not read as the flood's end.
+    With the drainer held off for a whole 10 s burst (bench webhooks, Telegram, quiet),
+    acknowledgements went from 2,184 to 10,769 a second, every one stored, and the drainer
+    then read 955 messages a second, as before."""
 
     def __init__(
         self,
         batch: int,
-        high_water: int,
+        capacity: int,
         every: float = 1.0,
         quiet: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._batch = batch
-        self._high_water = high_water
+        self._capacity = capacity
         self._every = every
         self._quiet = quiet
         self._clock = clock
         self._last_arrival = float("-inf")
         self._backlog_at_last_batch = 0
+        self._last_batch_at = clock()
 
     def arrived(self) -> None:
         """An update was held (call after it is)."""
@@ -78,27 +87,27 @@ class DrainPace:
 
     async def before_batch(self, backlog: Callable[[], int]) -> int:
         """Wait, if updates are flooding in, until this drainer should take its next batch,
-        and say how many to take: a full batch, or a quarter of one while the flood goes on
-        (a batch of new conversations costs the drainer about a second of CPU; read whole
-        each second, it would take the cores the webhook answers with). ``backlog`` counts
-        the updates held and not yet read."""
+        and say how many to take. ``backlog`` counts the updates held and not yet read."""
         started = self._clock()
         waiting = backlog()
-        flooding = waiting >= self._batch and waiting > self._backlog_at_last_batch
-        while (  # noqa: ASYNC110 (waiting for a pause: an absence, which no event marks)
-            flooding
-            and backlog() < self._high_water
-            and self._clock() - started < self._every
-            and self._clock() - self._last_arrival < self._quiet
-        ):
-            await asyncio.sleep(self._quiet / 2)
-        self._backlog_at_last_batch = backlog()
-        still_flooding = (
-            flooding
-            and backlog() < self._high_water
-            and self._clock() - self._last_arrival < self._quiet
+        # More than a batch waiting, and more than before the last batch, held since then.
+        flooding = (
+            waiting >= self._batch
+            and waiting > self._backlog_at_last_batch
+            and self._last_arrival >= self._last_batch_at
         )
-        return max(1, self._batch // 4) if still_flooding else self._batch
+        paused = not flooding
+        while not paused and self._clock() - started < self._every:
+            await asyncio.sleep(self._quiet / 2)
+            now = self._clock()
+            # Quiet for ``quiet`` seconds, all of them spent waiting here.
+            paused = now - self._last_arrival >= self._quiet and now - started >= self._quiet
+        self._backlog_at_last_batch = backlog()
+        self._last_batch_at = self._clock()
+        if paused:
+            return self._batch
+        full = min(1.0, self._backlog_at_last_batch / self._capacity)
+        return max(1, self._batch // 8, round(self._batch * full))
 
 
 __all__ = ["DrainPace", "all_or_first_error", "woken"]

@@ -59,7 +59,7 @@ DRAIN_BATCH = 200
 DRAIN_THREADS = 16
 # Events held and not yet read past which the endpoint answers 503 (Retry-After): a few
 # minutes of draining on two shared cores, some 100 MB in Postgres. A burst fills it at the
-# endpoint's pace (DrainPace); past half of it the drainer reads at full speed again.
+# endpoint's pace; the fuller it is, the larger the share the drainer takes meanwhile (DrainPace).
 MAX_HELD = 100_000
 RETRY_AFTER = 1.0
 # How long the drainer waits before looking again while the pipeline is saturated, or
@@ -109,7 +109,7 @@ class SlackService:
         self._holding: GroupCommit[HeldEvent] = GroupCommit(pool, slack_events.hold_many)
         # Held and not yet read, as this node counts them (start: what Postgres holds).
         self._backlog = 0
-        self._pace = DrainPace(DRAIN_BATCH, high_water=MAX_HELD // 2)
+        self._pace = DrainPace(DRAIN_BATCH, capacity=MAX_HELD)
         self._held = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
         metrics.track_queue("slack-held", lambda: self._backlog)
@@ -131,6 +131,7 @@ class SlackService:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._holding.close()
+        await self.web.close()
 
     async def settled(self) -> None:
         """Wait until every event held so far has been read as a message (tests)."""

@@ -70,7 +70,7 @@ DRAIN_BATCH = 200
 DRAIN_CHATS = 16
 # Updates held and not yet read past which the webhook answers 503 (Retry-After): about two
 # minutes of draining on two shared cores, some 100 MB in Postgres. A burst fills it at the
-# webhook's pace (DrainPace); past half of it the drainer reads at full speed again.
+# webhook's pace; the fuller it is, the larger the share the drainer takes meanwhile (DrainPace).
 MAX_HELD = 100_000
 RETRY_AFTER = 1.0
 # How long the drainer waits before looking again while the pipeline is saturated.
@@ -112,7 +112,7 @@ class TelegramService:
         self._holding: GroupCommit[HeldUpdate] = GroupCommit(pool, self._hold)
         # Held and not yet drained, as this node counts them (start: what Postgres holds).
         self._backlog = 0
-        self._pace = DrainPace(DRAIN_BATCH, high_water=MAX_HELD // 2)
+        self._pace = DrainPace(DRAIN_BATCH, capacity=MAX_HELD)
         self._draining = asyncio.Lock()
         self._drainer: asyncio.Task[None] | None = None
         self._state: dict[str, Any] = {"ok": True, "status": "connecting"}

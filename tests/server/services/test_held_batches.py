@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from server.services.held_batches import DrainPace
 
 
 class Clock:
-    """A clock the test moves; each of the pace's sleeps moves it too (a sleep is time)."""
+    """A clock only the test moves."""
 
     def __init__(self) -> None:
         self.now = 100.0
@@ -17,8 +18,8 @@ class Clock:
         return self.now
 
 
-def paced(clock: Clock, **limits: float) -> DrainPace:
-    return DrainPace(batch=10, high_water=1_000, clock=clock, **limits)
+def paced(clock: Clock, batch: int = 10, **limits: float) -> DrainPace:
+    return DrainPace(batch=batch, capacity=1_000, clock=clock, **limits)
 
 
 async def test_without_arrivals_the_drainer_never_waits() -> None:
@@ -64,11 +65,39 @@ async def test_a_flood_still_gets_a_batch_every_so_often() -> None:
     await asyncio.wait_for(waiting, timeout=1)
 
 
-async def test_past_the_high_water_mark_the_drainer_reads_at_full_speed() -> None:
+async def test_a_flood_batch_grows_with_how_full_the_holding_area_is() -> None:
+    """An eighth of a batch while the holding area is nearly empty, the part of a batch it
+    is full, a whole one once it is full (the webhook then refuses more)."""
+    taken = []
+    for backlog in (100, 500, 1_000, 1_500):
+        clock = Clock()
+        pace = paced(clock, batch=80, every=0.5, quiet=0.01)
+        pace.arrived()
+        waiting = asyncio.create_task(pace.before_batch(itertools.repeat(backlog).__next__))
+        await asyncio.sleep(0.02)
+        clock.now += 0.6  # a batch is due while updates still come in
+        pace.arrived()
+        taken.append(await asyncio.wait_for(waiting, timeout=1))
+    assert taken == [10, 40, 80, 80]
+
+
+async def test_a_batch_that_kept_the_acknowledgements_waiting_is_not_a_pause() -> None:
+    """No update was held while the drainer's last batch ran (it held the event loop), yet
+    the backlog grew across it: the drainer waits to see a pause for itself."""
     clock = Clock()
-    pace = paced(clock, every=60.0, quiet=60.0)
+    pace = paced(clock, every=0.5, quiet=0.01)
     pace.arrived()
-    await asyncio.wait_for(pace.before_batch(lambda: 1_000), timeout=1)
+    assert await pace.before_batch(lambda: 5) == 10  # not a flood yet: a whole batch
+    pace.arrived()
+    clock.now += 0.3  # the batch took this long, and nothing was held meanwhile
+    waiting = asyncio.create_task(pace.before_batch(lambda: 50))
+    await asyncio.sleep(0.02)
+    assert not waiting.done()
+    clock.now += 0.001
+    pace.arrived()  # the acknowledgements go on
+    clock.now += 0.5  # past ``every``: a small batch, not a whole one
+    pace.arrived()
+    assert await asyncio.wait_for(waiting, timeout=1) == 1
 
 
 async def test_a_backlog_that_shrank_across_the_batch_is_not_a_flood() -> None:
@@ -80,7 +109,7 @@ async def test_a_backlog_that_shrank_across_the_batch_is_not_a_flood() -> None:
     await asyncio.wait_for(pace.before_batch(lambda: 150), timeout=1)
 
 
-async def test_during_a_flood_a_quarter_batch_is_taken_and_after_it_a_whole_one() -> None:
+async def test_after_a_flood_whole_batches_follow() -> None:
     clock = Clock()
     pace = paced(clock, every=0.5, quiet=0.01)
     pace.arrived()
@@ -88,6 +117,9 @@ async def test_during_a_flood_a_quarter_batch_is_taken_and_after_it_a_whole_one(
     await asyncio.sleep(0.02)
     clock.now += 0.6  # a batch is due while updates still come in: a small one
     pace.arrived()
-    assert await asyncio.wait_for(waiting, timeout=1) == 2  # a quarter of 10
-    clock.now += 1.0  # the updates paused: the backlog is read in whole batches
-    assert await asyncio.wait_for(pace.before_batch(lambda: 60), timeout=1) == 10
+    assert await asyncio.wait_for(waiting, timeout=1) == 1  # an eighth of 10
+    clock.now += 1.0  # the updates paused
+    waiting = asyncio.create_task(pace.before_batch(lambda: 60))
+    await asyncio.sleep(0.02)  # the drainer sees the pause for itself while it waits
+    clock.now += 0.02
+    assert await asyncio.wait_for(waiting, timeout=1) == 10  # whole batches again
