@@ -378,6 +378,8 @@ def figures(
             return j.cheap > limit.cheap
         if j.cheap <= limit.gate:
             return False
+        if j.cheap > limit.sure:  # the cheap evidence decides without the encoder
+            return True
         asked += 1
         return j.rich > limit.rich
 

@@ -69,6 +69,18 @@ def test_one_text_encodes_as_in_a_batch(found: encoder.SentenceEncoder) -> None:
     assert np.allclose(alone, batch[0], atol=1e-5)
 
 
+def test_numbers_read_as_one_placeholder(found: encoder.SentenceEncoder) -> None:
+    """The model reads digits as strong content (an amount moved "I paid ... for it, this is
+    the third time" away from every complaint); the encoder reads any number as the same
+    placeholder, so amounts and order numbers no longer change what a message means."""
+    rows = found.embed_many(
+        ["I paid 59,90 € for it", "I paid 12 € for it", "I paid for it", "where is my order"]
+    )
+    assert rows[0] @ rows[1] > 0.999
+    assert rows[0] @ rows[3] < rows[0] @ rows[2]
+    assert found.fluency("I paid 59,90 € for it") == found.fluency("I paid 7 € for it")
+
+
 def test_missing_packages_are_said_once_and_give_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(encoder.PACKAGES, "no-such-runtime", "no_such_runtime_module")
     encoder.shared.cache_clear()

