@@ -418,17 +418,17 @@ def test_an_amount_does_not_make_a_complaint_out_of_scope(model: Model) -> None:
     assert not result.scope.out_of_scope
 
 
-def test_messages_far_out_on_the_cheap_evidence_are_refused_without_the_encoder(
-    model: Model,
-) -> None:
-    """Past the ``sure`` threshold the cheap evidence has decided: the parse costs a fraction
-    of a millisecond instead of two, and the message is out of scope."""
+def test_a_sure_gate_refuses_far_out_messages_without_the_encoder(model: Model) -> None:
+    """Off by default (it cost recall, nlu/scope.py ENCODER_SURE); when set, past its
+    threshold the cheap evidence decides: no encoder, and the message is out of scope."""
     assert model.scope is not None
-    limits = model.scope.thresholds
+    assert model.scope.thresholds.sure == np.inf
+    detector = model.scope.recalibrated(encoder_sure=0.02)
+    limits = detector.thresholds
     assert limits.gate < limits.sure < 1.0
     far = "asdf qwerty zxcv"
-    screening = model.scope.screen(far, model.classifier.rank(far))
+    screening = detector.screen(far, model.classifier.rank(far))
     assert screening.combined > limits.sure
     assert not screening.asks_encoder
-    assert _asking(model, far) == 0
-    assert model.interpret(far).intent == NLU_FALLBACK
+    assert detector.conclude(screening).out_of_scope
+    assert model.scope.screen(far, model.classifier.rank(far)).asks_encoder
