@@ -39,17 +39,6 @@ def cluster(rasa: FakeRasa) -> Iterator[Cluster]:
         yield running
 
 
-@pytest.fixture
-def whole(cluster: Cluster) -> Cluster:
-    """Every node up and the proxy routing to them, whatever the test before left."""
-    for node in cluster.nodes:
-        if not node.running:
-            cluster.start_node(node)
-        cluster.wait_ready(node)
-    cluster.wait_proxy_ready()
-    return cluster
-
-
 async def test_kill_nine_of_a_node_then_of_another_while_the_first_restarts(
     whole: Cluster,
 ) -> None:

@@ -36,17 +36,6 @@ def cluster(rasa: FakeRasa) -> Iterator[Cluster]:
         yield running
 
 
-@pytest.fixture
-def whole(cluster: Cluster) -> Cluster:
-    """Every node up and answering through the proxy, whatever the test before left."""
-    for node in cluster.nodes:
-        if not node.running:
-            cluster.start_node(node)
-        cluster.wait_ready(node)
-    cluster.wait_proxy_ready()
-    return cluster
-
-
 async def test_kill_nine_of_two_nodes_behind_nginx_loses_nothing(whole: Cluster) -> None:
     figures = await scenarios.run(whole, "kill -9 (nginx)", scenarios.node_kills, SIZE)
     assert_nothing_lost(figures)
