@@ -43,7 +43,7 @@ RANGE = """      - {name: brand, in: path, required: true, schema: {type: string
 REFUSALS = """      401: {description: not logged in}
       403: {description: not a supervisor or analyst of the brand}
       404: {description: no such brand among yours}
-      422: {description: "a bad from, to, tz, filter, format (or bucket, by, at, limit,
+      422: {description: "a bad from, to, tz, filter, format (or bucket, by, at, row, limit,
         offset): the error names it"}
 """
 TABLE = "{columns, units, rows}, or CSV"
@@ -234,10 +234,13 @@ async def ratings(request: Request) -> Response:
 async def conversations(request: Request) -> Response:
     """
     summary: The conversations behind a figure (a chart's bar, a breakdown's row)
-    description: The range's conversations (with filter; in one bucket with bucket and at),
-      oldest first, a page at a time; `total` counts them all. Each id opens in the console.
+    description: The range's conversations (with filter; in one bucket with bucket and at;
+      in one breakdown's row with row), oldest first, a page at a time; `total` counts them
+      all. Each id opens in the console.
     parameters:
     RANGE
+      - {name: row, in: query, schema: {type: string},
+         description: "a breakdown's row, as filter (agent:<id>), applied besides filter"}
       - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]}}
       - {name: at, in: query, schema: {type: string},
          description: "the bucket's start in tz (YYYY-MM-DDTHH:MM), from the series' at"}
@@ -249,9 +252,10 @@ async def conversations(request: Request) -> Response:
     """
     brand, scope, fmt = await _setup(request)
     bar = q.bar(request, scope)
+    row = q.row(request)
     limit, offset = q.page(request)
     async with services(request).pool.acquire() as conn:
-        rows, total = await analytics_live.conversations(conn, scope, bar, limit, offset)
+        rows, total = await analytics_live.conversations(conn, scope, bar, limit, offset, row)
     return tables.answer(
         tables.behind(rows), fmt, _name(brand, "conversations", scope), {"total": total}
     )

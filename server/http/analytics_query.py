@@ -88,17 +88,24 @@ def _zone(request: Request) -> str:
     return raw
 
 
-def _filter(request: Request) -> tuple[Breakdown, str] | None:
-    raw = query_value(request, "filter")
+def _filter(request: Request, name: str = "filter") -> tuple[Breakdown, str] | None:
+    raw = query_value(request, name)
     if raw is None or raw == "":
         return None
     by, colon, key = raw.partition(":")
     if not colon or by not in BREAKDOWNS or not 1 <= len(key) <= MAX_KEY:
         raise InvalidInput(
-            f"filter: 'breakdown:value' with a breakdown among {', '.join(BREAKDOWNS)}"
+            f"{name}: 'breakdown:value' with a breakdown among {', '.join(BREAKDOWNS)}"
             f" (e.g. channel:email)"
         )
     return by, key
+
+
+def row(request: Request) -> tuple[Breakdown, str] | None:
+    """A breakdown's row (``row=agent:<id>``) whose conversations a drill-down lists, within
+    the report's own ``filter``: the row was counted among the filtered conversations, so
+    its conversations are those with both keys."""
+    return _filter(request, "row")
 
 
 def scope(request: Request, brand: ReportBrand, now: datetime) -> Scope:

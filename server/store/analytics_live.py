@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from server.store.analytics import KEYS, Bucket, Scope
+from server.store.analytics import KEYS, Breakdown, Bucket, Scope
 from server.store.views import Conn
 
 # A first-response deadline nearer than this is "at risk" (the list's badge turns amber at
@@ -37,14 +37,19 @@ async def conversations(
     bucket: tuple[Bucket, datetime] | None,
     limit: int,
     offset: int,
+    row: tuple[Breakdown, str] | None = None,
 ) -> tuple[list[Behind], int]:
-    """The scope's conversations (in a bucket starting at a local time, when given), oldest
-    first, a page of ``limit`` after ``offset``; and how many there are in all."""
+    """The scope's conversations (in a bucket starting at a local time, or in a breakdown's
+    ``row``, when given), oldest first, a page of ``limit`` after ``offset``; and how many
+    there are in all. A row applies besides the scope's filter: a breakdown's row of a
+    filtered report counts only the filtered conversations."""
     only = KEYS[scope.only[0]] if scope.only else "NULL"
+    in_row = KEYS[row[0]] if row else "NULL"
     where = f"""c.brand_id = $1 AND c.created_at >= $2 AND c.created_at < $3
                AND ($4::text IS NULL OR {only} = $4::text)
                AND ($6::timestamp IS NULL
-                    OR date_trunc($7::text, c.created_at AT TIME ZONE $5::text) = $6)"""
+                    OR date_trunc($7::text, c.created_at AT TIME ZONE $5::text) = $6)
+               AND ($8::text IS NULL OR {in_row} = $8::text)"""
     args = (
         scope.brand_id,
         scope.start,
@@ -53,6 +58,7 @@ async def conversations(
         scope.tz,
         bucket[1] if bucket else None,
         bucket[0] if bucket else "day",
+        row[1] if row else None,
     )
     total = int(await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args))
     rows = await conn.fetch(
@@ -60,7 +66,7 @@ async def conversations(
                    coalesce(ct.name, ct.email) AS contact
               FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
              WHERE {where}
-             ORDER BY c.created_at, c.id LIMIT $8 OFFSET $9""",
+             ORDER BY c.created_at, c.id LIMIT $9 OFFSET $10""",
         *args,
         limit,
         offset,

@@ -124,6 +124,28 @@ async def test_the_drill_down_pages_through_a_bar(
     assert opened.status_code == 200
 
 
+async def test_a_rows_drill_down_lists_what_the_row_counted_under_the_filter(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """A breakdown's row of a filtered report counts only the filtered conversations: its
+    drill-down (row=) lists those, not every conversation with the row's key."""
+    for channel in ("email", "telegram"):
+        only = {**WEEK, "filter": f"channel:{channel}"}
+        for by in ("band", "agent", "intent"):
+            rows = (await http.get(f"{BASE}/breakdown", params={**only, "by": by})).json()["rows"]
+            for key, _label, counted, *_ in rows:
+                listed = (
+                    await http.get(f"{BASE}/conversations", params={**only, "row": f"{by}:{key}"})
+                ).json()
+                assert listed["total"] == counted, (channel, by, key)
+                assert {r[2] for r in listed["rows"]} == {channel}
+    # The telegram conversation has no band: not among the email report's rows.
+    email_without = {**WEEK, "filter": "channel:email", "row": "band:none"}
+    assert (await http.get(f"{BASE}/conversations", params=email_without)).json()["total"] == 0
+    any_without = {**WEEK, "row": "band:none"}
+    assert (await http.get(f"{BASE}/conversations", params=any_without)).json()["total"] == 1
+
+
 async def test_bad_parameters_are_named(server: RunningServer, http: httpx.AsyncClient) -> None:
     cases = {
         "summary?from=2026-13-01": "from:",
@@ -144,6 +166,7 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "conversations?at=2026-03-02T00:00:00%2B01:00": "at:",
         "conversations?limit=0": "limit:",
         "conversations?offset=-1": "offset:",
+        "conversations?row=colour:red": "row:",
     }
     for query, error in cases.items():
         answer = await http.get(f"{BASE}/{query}")

@@ -166,7 +166,7 @@ function Bands() {
         columns=${["label", "conversations", "with_sla", "frt_attainment", "resolution_attainment", "frt_human_p50"]}
         headers=${{ label: "Band" }}
         csv=${store.csvHref("breakdown", { by: "band" })}
-        onRow=${(row) => store.openDrill(`Band ${row[0]}`, { filter: `band:${row[0]}` })} rowLabel=${(row) => row[1]} />
+        onRow=${(row) => store.openDrill(`Band ${row[0]}`, { row: `band:${row[0]}` })} rowLabel=${(row) => row[1]} />
     </section>`;
 }
 
@@ -217,7 +217,7 @@ function Agents() {
         columns=${["label", "conversations", "frt_human_p50", "resolution_p50", "handle_p50", "csat_average", "csat_answered", "reopen_rate"]}
         headers=${{ label: "Agent" }}
         csv=${store.csvHref("breakdown", { by: "agent" })}
-        onRow=${(row) => store.openDrill(`Agent ${row[1]}`, { filter: `agent:${row[0]}` })} rowLabel=${(row) => row[1]} />
+        onRow=${(row) => store.openDrill(`Agent ${row[1]}`, { row: `agent:${row[0]}` })} rowLabel=${(row) => row[1]} />
       <${ReportTable} caption="Time online and away" report=${store.agentTime.value}
         csv=${store.csvHref("agent-time")} />
       <h4 id="analytics-load-title">Load over time <${Definition} anchor="load" /></h4>
@@ -239,7 +239,7 @@ function Breakdown() {
         headers=${{ label: c.by === "band" ? "Band" : columnName(c.by) }}
         columns=${["label", "conversations", "frt_human_p50", "frt_any_p50", "resolution_p50", "containment_rate", "handoff_rate", "csat_average", "frt_attainment"]}
         csv=${store.csvHref("breakdown", { by: c.by })}
-        onRow=${(row) => store.openDrill(`${columnName(c.by)} ${row[1]}`, { filter: `${c.by}:${row[0]}` })}
+        onRow=${(row) => store.openDrill(`${columnName(c.by)} ${row[1]}`, { row: `${c.by}:${row[0]}` })}
         rowLabel=${(row) => row[1]} />
     </section>`;
 }

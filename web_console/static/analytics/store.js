@@ -189,7 +189,8 @@ export function onEvent(frame) {
   liveTimer = setTimeout(() => { liveTimer = null; readNow(); }, 1000);
 }
 
-// The conversations behind a bar (``more``: bucket and at) or a breakdown's row (filter).
+// The conversations behind a bar (``more``: bucket and at) or a breakdown's row (``row``:
+// its key, applied within the report's filter, as the row was counted).
 export async function openDrill(title, more, offset = 0) {
   const mine = generation;
   drill.value = { title, more, state: "loading", table: null, total: 0, offset, error: "" };
