@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from nlu.base import NLU_FALLBACK, UNKNOWN
-from routing import frustration, risk
+from routing import frustration, gibberish, risk
+from routing.gibberish import Gibberish
 from routing.risk import Signal
 
 ConversationStatus = Literal["bot", "queued", "assigned", "resolved"]
@@ -83,6 +84,12 @@ class BotPolicy:
     # A message goes to a human for its language only when the detector is this sure: short
     # or garbled texts get low, arbitrary guesses.
     foreign_language_confidence: float = 0.6
+    # ... and, for a text with no common word of any language (routing/gibberish.py) that
+    # does not look typed at random, this sure: a made-up word is as plausible to lingua as
+    # a real one it does not know. On the shipped gibberish set the pseudo-words it named a
+    # foreign language scored 0.62-0.77 ("flibber wabble dronk" Dutch 0.69); real German,
+    # Dutch or Italian fragments without such a word 0.79-1.0 ("Garantie abgelaufen?" 0.98).
+    wordless_language_confidence: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,8 @@ class Situation:
     text: str = ""
     earlier_texts: tuple[str, ...] = ()
     earlier_conversations: int = 0
+    # The out-of-scope detector's verdict on the message (None: the engine gives none).
+    out_of_scope: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +166,15 @@ def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
     if s.automated:
         # No bot answer and no notice: either could start a loop between two robots.
         return Decision("handoff", "queued", handoff_reason=AUTOMATED_SENDER, fallbacks=s.fallbacks)
-    reason = _handoff_reason(s, policy)
+    babble = _babble(s, policy)
+    reason = _handoff_reason(s, policy, babble)
     if isinstance(reason, Signal):
         return replace(handoff(s, reason.category, texts), evidence=reason.explanation())
     if reason is not None:
         return handoff(s, reason, texts)
     fallback = s.intent == NLU_FALLBACK or s.confidence < policy.confidence_threshold
+    # Nonsense that lingua named a language is not understood, whatever intent it was given.
+    fallback = fallback or babble is not None
     # A rephrase the classifier files under small talk ("no, I mean the parcel that came
     # broken last week" as `deny`) answers nothing: it stays not understood, so the
     # two-in-a-row net still catches it.
@@ -177,7 +189,9 @@ def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
     if involved is not None and policy.complex_first_message:
         done = handoff(replace(s, fallbacks=fallbacks), involved.category, texts)
         return replace(done, evidence=involved.explanation())
-    return Decision("bot", "bot", fallbacks=fallbacks)
+    return Decision(
+        "bot", "bot", fallbacks=fallbacks, evidence=babble.explanation() if babble else None
+    )
 
 
 def after_bot(
@@ -207,7 +221,27 @@ def handoff(situation: Situation, reason: str, texts: Texts) -> Decision:
     )
 
 
-def _handoff_reason(s: Situation, policy: BotPolicy) -> str | Signal | None:
+def _babble(s: Situation, policy: BotPolicy) -> Gibberish | None:
+    """The text, when lingua named it a language the bot does not speak but it reads as no
+    language: keyboard mashing, or made-up words lingua is not sure of. The bot then does not
+    claim a language (it would tell the agent it does not speak the customer's): the message
+    is not understood, and the not-understood path decides what follows."""
+    foreign = s.language is not None and s.language not in s.supported_languages
+    if not foreign or s.language_confidence < policy.foreign_language_confidence:
+        return None
+    if s.out_of_scope is False:
+        return None  # the detector takes it for a request the bot was built for
+    found = gibberish.detect(s.text)
+    if found is None:
+        return None
+    if found.mashed or s.language_confidence < policy.wordless_language_confidence:
+        return found
+    return None
+
+
+def _handoff_reason(
+    s: Situation, policy: BotPolicy, babble: Gibberish | None
+) -> str | Signal | None:
     if not policy.enabled:
         return NO_BOT
     # First, whatever else holds: a fire or a hacked account is urgent even when the customer
@@ -223,7 +257,7 @@ def _handoff_reason(s: Situation, policy: BotPolicy) -> str | Signal | None:
     if policy.vip_to_human and s.vip:
         return VIP
     foreign = s.language is not None and s.language not in s.supported_languages
-    if foreign and s.language_confidence >= policy.foreign_language_confidence:
+    if foreign and s.language_confidence >= policy.foreign_language_confidence and babble is None:
         return UNSUPPORTED_LANGUAGE
     # Below the threshold an intent is a guess ("avez-vous un programme de fidélité ?" as
     # negotiation at 0.32): it counts as not understood, as any other guess does.

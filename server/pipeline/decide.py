@@ -525,6 +525,7 @@ class Decider:
             text=interpretation.text,
             earlier_texts=facts.earlier_texts,
             earlier_conversations=facts.earlier_conversations,
+            out_of_scope=interpretation.scope.out_of_scope if interpretation.scope else None,
         )
 
     async def _bot_messages(

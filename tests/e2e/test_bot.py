@@ -181,17 +181,26 @@ async def test_a_customer_asking_for_a_person_is_handed_over(customer: Customer)
 
 async def test_repeated_misunderstanding_goes_to_a_human(customer: Customer) -> None:
     # Nonsense both engines rate below the fallback threshold (Rasa's DIET is confident
-    # about some nonsense: "qwzx plorb" is `affirm` at 0.77 for it), and that no language
-    # claims: lingua reads some nonsense as a language ("flibber wabble dronk" is Dutch at
-    # 0.69), which hands it to a person at once as `unsupported_language`.
+    # about some nonsense: "qwzx plorb" is `affirm` at 0.77 for it). lingua reads some
+    # nonsense as a language ("flibber wabble dronk" is Dutch at 0.69): with no word of any
+    # language in it, it is not understood, as any other nonsense (routing/gibberish.py).
     first = await customer.say("lorem ipsum dolor sit amet")
     assert "rephrase" in said(first)
-    await customer.say("zzzq frobnicate wibble")
+    await customer.say("flibber wabble dronk")
     conversation = await customer.conversation()
     assert (conversation["status"], conversation["handoff_reason"]) == (
         "queued",
         "low_confidence",
     )
+
+
+async def test_nonsense_named_a_language_is_asked_again_not_handed_over(
+    customer: Customer,
+) -> None:
+    replies = await customer.say("flibber wabble dronk")
+    assert "rephrase" in said(replies)
+    conversation = await customer.conversation()
+    assert (conversation["status"], conversation["handoff_reason"]) == ("bot", None)
 
 
 async def test_french_gets_french_answers(customer: Customer) -> None:

@@ -237,3 +237,59 @@ def test_a_rephrase_filed_under_small_talk_is_still_not_understood() -> None:
     # A short "no" after a miss is an answer; so is small talk with nothing missed before.
     assert decide(replace(rephrased, text="no"), POLICY, TEXTS).action == "bot"
     assert decide(replace(rephrased, fallbacks=0), POLICY, TEXTS).action == "bot"
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "confidence"),
+    [
+        ("flibber wabble dronk", "nl", 0.69),  # issue 17: lingua's guess, not a language
+        ("lakjsdflkj asldkfj", "nl", 0.96),  # mashing, however sure lingua is
+        ("ajsdkasjdkajsd", "pl", 1.0),
+        ("toto titi tata", "it", 0.73),
+    ],
+)
+def test_nonsense_named_a_language_is_not_understood(
+    text: str, language: str, confidence: float
+) -> None:
+    said = replace(
+        BASE, text=text, language=language, language_confidence=confidence, out_of_scope=True
+    )
+    first = decide(replace(said, intent="nlu_fallback", confidence=0.5), POLICY, TEXTS)
+    assert (first.action, first.handoff_reason, first.fallbacks) == ("bot", None, 1)
+    assert first.evidence is not None
+    assert text.split()[0] in first.evidence
+    # A confident intent does not make it understood; a second one in a row is the usual net.
+    again = decide(replace(said, intent="affirm", confidence=0.77, fallbacks=1), POLICY, TEXTS)
+    assert (again.action, again.handoff_reason) == ("handoff", d.LOW_CONFIDENCE)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "confidence"),
+    [
+        ("Hallo, wo ist meine Bestellung? Ich warte schon lange.", "de", 0.96),
+        ("¿Dónde está mi pedido?", "es", 0.91),
+        ("mijn pakket is niet aangekomen", "nl", 1.0),
+        ("dov'è il mio ordine?", "it", 0.71),
+        # no word of the lists (Turkish builds words with suffixes), but lingua is sure
+        ("Siparişimi iptal etmek istiyorum.", "tr", 1.0),
+        ("Garantie abgelaufen?", "de", 0.98),
+    ],
+)
+def test_a_real_foreign_sentence_still_goes_to_a_person(
+    text: str, language: str, confidence: float
+) -> None:
+    said = replace(
+        BASE, text=text, language=language, language_confidence=confidence, out_of_scope=True
+    )
+    outcome = decide(replace(said, intent="nlu_fallback", confidence=0.5), POLICY, TEXTS)
+    assert outcome.handoff_reason == d.UNSUPPORTED_LANGUAGE
+
+
+def test_nonsense_the_detector_takes_for_a_request_keeps_its_language() -> None:
+    """Only the out-of-scope detector's "in scope" keeps the old reading; an engine that gives
+    no verdict (a Rasa server) is read by the words alone."""
+    said = replace(BASE, text="wxwxwx cvcvcv", language="tr", language_confidence=0.9)
+    kept = replace(said, out_of_scope=False)
+    assert decide(kept, POLICY, TEXTS).handoff_reason == d.UNSUPPORTED_LANGUAGE
+    assert decide(said, POLICY, TEXTS).action == "bot"  # no verdict
+    assert decide(replace(said, out_of_scope=True), POLICY, TEXTS).action == "bot"
