@@ -142,7 +142,10 @@ class Router:
             hours = parse_hours(facts.business_hours) if facts.business_hours else None
             due = sla.deadlines(policy, queued_at, hours or self._default_hours)
         return queue.Placement(
-            team_id=facts.intent_team or facts.inbox_team or facts.default_team,
+            team_id=facts.transferred_team
+            or facts.intent_team
+            or facts.inbox_team
+            or facts.default_team,
             required_skills=tuple(sorted(skills)),
             intent=facts.intent,
             priority=standing,

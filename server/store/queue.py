@@ -66,6 +66,9 @@ class PlacementFacts:
     intent_team: str | None
     intent_skills: tuple[str, ...]
     policies: dict[str, SlaPolicy]
+    # The team an agent last transferred it to: a person's choice, which the next placement
+    # (a re-ranking when the customer writes again) keeps rather than re-deriving the team.
+    transferred_team: str | None = None
     status: str = "queued"
     # Where it sits now (None: never placed): a re-placement that would change nothing is
     # not written (Router.reprioritise).
@@ -96,6 +99,10 @@ _FACTS_SQL = """
              ORDER BY o.created_at DESC LIMIT 1) AS previous_agent,
            (SELECT t.id FROM teams t WHERE t.brand_id = c.brand_id AND t.is_default)
                AS default_team,
+           (SELECT a.team_id FROM activities a
+             WHERE a.conversation_id = c.id AND a.kind = 'transferred'
+               AND a.team_id IS NOT NULL
+             ORDER BY a.id DESC LIMIT 1) AS transferred_team,
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'band', p.band,
                        'first_response_seconds', p.first_response_seconds,
@@ -182,6 +189,7 @@ def _placement_facts(row: Any) -> PlacementFacts:
         intent_team=optional_str(row["route_team"]),
         intent_skills=tuple(row["route_skills"] or ()),
         policies={p["band"]: sla_policy(p) for p in row["policies"]},
+        transferred_team=optional_str(row["transferred_team"]),
         status=row["status"],
         placed=placed,
     )

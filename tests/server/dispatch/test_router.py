@@ -170,6 +170,31 @@ async def test_claim_transfer_resolve_and_a_reopened_conversation_returns_to_its
     assert (await conversation(dana, again))["assignee"]["name"] == "Dana Demo"
 
 
+async def test_a_team_transfer_holds_when_the_customer_writes_again(
+    server: RunningServer, dana: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    """An agent's choice of team is not undone by the next re-ranking: before, the customer's
+    next message re-derived the team from the intent and inbox and moved it back."""
+    conversation_id = await customer(server, "hello?", "moved@example.com")
+    assert (await conversation(dana, conversation_id))["team"]["name"] != "Billing"
+    response = await dana.post(f"/console/api/conversations/{conversation_id}/claim")
+    assert response.status_code == 200, response.text
+    response = await dana.post(
+        f"/console/api/conversations/{conversation_id}/transfer",
+        json={"team_id": await team_id(admin, "billing")},
+    )
+    assert response.status_code == 200, response.text
+    before = await queued(dana, conversation_id)
+    angry = "This is terrible, the worst service ever, I am furious and disgusted!"
+    assert await customer(server, angry, "moved@example.com") == conversation_id
+    await server.services.pipeline.settled()
+    await server.services.router.settled()
+    after = await queued(dana, conversation_id)
+    # Re-ranked (the anger counts) and still where the agent sent it.
+    assert after["score"] > before["score"]
+    assert (await conversation(dana, conversation_id))["team"]["name"] == "Billing"
+
+
 async def team_id(admin: httpx.AsyncClient, slug: str) -> str:
     teams = (await admin.get("/api/admin/teams")).json()["teams"]
     return str(next(t["id"] for t in teams if t["slug"] == slug))
