@@ -47,6 +47,10 @@ REFUSALS = """      401: {description: not logged in}
         offset): the error names it"}
 """
 TABLE = "{columns, units, rows}, or CSV"
+PAGE = """      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200},
+         description: "default 50; a CSV without limit is the whole list (at most 50,000)"}
+      - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+"""
 
 
 def _now() -> datetime:
@@ -244,8 +248,7 @@ async def conversations(request: Request) -> Response:
       - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]}}
       - {name: at, in: query, schema: {type: string},
          description: "the bucket's start in tz (YYYY-MM-DDTHH:MM), from the series' at"}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200}}
-      - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+    PAGE
     responses:
       200: {description: "TABLE, total"}
     REFUSALS
@@ -253,7 +256,7 @@ async def conversations(request: Request) -> Response:
     brand, scope, fmt = await _setup(request)
     bar = q.bar(request, scope)
     row = q.row(request)
-    limit, offset = q.page(request)
+    limit, offset = q.page(request, fmt)
     async with services(request).pool.acquire() as conn:
         rows, total = await analytics_live.conversations(conn, scope, bar, limit, offset, row)
     return tables.answer(
@@ -345,6 +348,7 @@ def _document(*endpoints: Callable[[Request], object]) -> None:
         endpoint.__doc__ = (
             doc.replace("    RANGE\n", RANGE)
             .replace("    REFUSALS\n", REFUSALS)
+            .replace("    PAGE\n", PAGE)
             .replace("TABLE", TABLE)
         )
 

@@ -33,6 +33,9 @@ DEFAULT_DAYS = 7
 MAX_KEY = 200
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 PAGE_MAX = 200
+# A list's CSV (the conversations behind a figure, the CSAT comments) holds at most this many
+# rows: a year of a busy brand's comments, a month's bar of conversations; built in memory.
+EXPORT_MAX = 50_000
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TIME_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$")
 
@@ -168,10 +171,12 @@ def agent_filter(within: Scope) -> UUID | None:
         raise InvalidInput(f"filter: {key[:40]!r} is not an agent's id") from None
 
 
-def page(request: Request) -> tuple[int, int]:
-    """``limit`` (1-200, default 50) and ``offset`` (default 0)."""
+def page(request: Request, fmt: Format = "json") -> tuple[int, int]:
+    """``limit`` (1-200, default 50) and ``offset`` (default 0). A CSV without a limit is
+    the whole list (the download of a table is all of it), up to ``EXPORT_MAX`` rows."""
     values = []
-    for name, default, top in (("limit", 50, PAGE_MAX), ("offset", 0, 10_000_000)):
+    whole = EXPORT_MAX if fmt == "csv" else 50
+    for name, default, top in (("limit", whole, PAGE_MAX), ("offset", 0, 10_000_000)):
         raw = query_value(request, name)
         low = 1 if name == "limit" else 0
         if raw is None:

@@ -124,6 +124,22 @@ async def test_the_drill_down_pages_through_a_bar(
     assert opened.status_code == 200
 
 
+async def test_a_lists_csv_is_the_whole_list_not_a_page(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """The dashboard's "Download CSV" under the conversations behind a bar: all of them,
+    where the JSON gives a page (50 by default)."""
+    async with server.services.pool.acquire() as conn:
+        for n in range(60):
+            await write(conn, Story(7200 + n * 60, bot_reply=1))
+    page = (await http.get(f"{BASE}/conversations", params=WEEK)).json()
+    assert (len(page["rows"]), page["total"]) == (50, 62)
+    whole = await http.get(f"{BASE}/conversations", params={**WEEK, "format": "csv"})
+    assert len(list(csv.reader(io.StringIO(whole.text)))) == 1 + 62
+    one = await http.get(f"{BASE}/conversations", params={**WEEK, "format": "csv", "limit": "1"})
+    assert len(list(csv.reader(io.StringIO(one.text)))) == 1 + 1
+
+
 async def test_a_rows_drill_down_lists_what_the_row_counted_under_the_filter(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
@@ -166,6 +182,7 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "conversations?at=2026-03-02T00:00:00%2B01:00": "at:",
         "conversations?limit=0": "limit:",
         "conversations?offset=-1": "offset:",
+        "conversations?limit=201": "limit:",
         "conversations?row=colour:red": "row:",
     }
     for query, error in cases.items():

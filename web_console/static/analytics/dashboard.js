@@ -290,7 +290,7 @@ function Drill() {
       <div class="analytics-pages">
         <button type="button" disabled=${d.offset === 0} onClick=${() => store.openDrill(d.title, d.more, Math.max(0, d.offset - store.PAGE))}>Previous</button>
         <button type="button" disabled=${last >= d.total} onClick=${() => store.openDrill(d.title, d.more, d.offset + store.PAGE)}>Next</button>
-        <a class="csv" href=${store.csvHref("conversations", { ...d.more, limit: 200, offset: d.offset })} download>Download CSV</a>
+        <a class="csv" href=${store.csvHref("conversations", d.more)} download>Download CSV<span class="visually-hidden"> of all ${d.total} conversations</span></a>
         <button type="button" onClick=${store.closeDrill}>Close</button>
       </div>
     </section>`;
