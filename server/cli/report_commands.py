@@ -167,6 +167,41 @@ def _check_output(csv: bool, json: bool) -> None:
         raise typer.Exit(2)
 
 
+@report_cli.callback(invoke_without_command=True)
+def report(
+    ctx: typer.Context,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="team, agent, channel, intent, language or band: that breakdown's table"
+            " (the `breakdown` command); without it, the summary.",
+        ),
+    ] = None,
+    brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",
+    only: Filter = None,
+    csv: Csv = False, json: Json = False,
+) -> None:  # fmt: skip
+    """`switchboard report --from D --to D --brand B --by team [--csv]` prints a breakdown's
+    table, and without --by the summary (issue 20's form); the commands below give each
+    table, their options after the command's name."""
+    given = any((by, brand, first, last, only, csv, json)) or tz != "UTC"
+    if ctx.invoked_subcommand is not None:
+        if given:
+            typer.secho(
+                f"error: the options go after the command: switchboard report"
+                f" {ctx.invoked_subcommand} --from ...",
+                err=True,
+                fg="red",
+            )
+            raise typer.Exit(2)
+        return
+    if by is None:
+        summary(brand, first, last, tz, only, csv, json)
+    else:
+        breakdown(by, brand, first, last, tz, only, csv, json)
+
+
 @report_cli.command("summary")
 def summary(
     brand: Brand = None, first: From = None, last: To = None, tz: Zone = "UTC",

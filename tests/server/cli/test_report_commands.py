@@ -115,6 +115,32 @@ async def test_tables_export_as_the_apis_csv(dsn: str, history: None) -> None:
     assert got == [["1", "0"], ["2", "0"], ["3", "1"], ["4", "0"], ["5", "1"]]
 
 
+async def test_the_issues_form_without_a_command(dsn: str, history: None) -> None:
+    """`switchboard report --from --to --brand --by team|agent|channel|intent [--csv]`, as
+    issue 20 writes it: the breakdown's table; without --by, the summary."""
+    by_channel = switchboard(dsn, "report", *RANGE, "--by", "channel", "--csv")
+    assert by_channel.returncode == 0, by_channel.stderr
+    same = switchboard(dsn, "report", "breakdown", "--by", "channel", *RANGE, "--csv")
+    assert by_channel.stdout == same.stdout
+    rows = list(csv.DictReader(io.StringIO(by_channel.stdout)))
+    assert {r["key"]: r["conversations"] for r in rows} == {
+        "webchat": "1",
+        "telegram": "1",
+        "email": "1",
+    }
+    by_team = switchboard(dsn, "report", *RANGE, "--by", "team")
+    assert by_team.returncode == 0, by_team.stderr
+    assert by_team.stdout.splitlines()[0].split()[:2] == ["label", "conversations"]
+    summary = switchboard(dsn, "report", *RANGE)
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout == switchboard(dsn, "report", "summary", *RANGE).stdout
+    wrong = switchboard(dsn, "report", *RANGE, "--by", "weather")
+    assert (wrong.returncode, wrong.stderr.splitlines()[0][:12]) == (2, "error: --by:")
+    misplaced = switchboard(dsn, "report", "--brand", demo.BRAND_SLUG, "csat")
+    assert misplaced.returncode == 2
+    assert "the options go after the command" in misplaced.stderr
+
+
 async def test_csv_cells_that_look_like_formulas_are_quoted(dsn: str, history: None) -> None:
     """The reports' CSV is the API's: a cell a spreadsheet would run gets a leading quote."""
     by_intent = switchboard(dsn, "report", "breakdown", "--by", "intent", *RANGE, "--csv")
