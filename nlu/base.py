@@ -164,6 +164,10 @@ class BotTurn:
     # message, so that a tracker rebuilt after a restart or on another node has the slots
     # custom actions and form validation set, which replaying the messages cannot refill.
     slots: tuple[tuple[str, Any], ...] = ()
+    # What the turn did to the dialogue's tracker (the embedded engine's record, as JSON
+    # values: ``nlu.journal``), kept with the slots: what a custom action took back (rewind,
+    # undo, restart, reset slots) is replayed from it.
+    events: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,8 @@ class PastTurn:
     text: str = ""  # what the customer wrote (a form's from_text slots are filled from it)
     # The slots after the bot answered this message (BotTurn.slots), when they were kept.
     slots: tuple[tuple[str, Any], ...] = ()
+    # What the bot's turn did to the tracker (BotTurn.events), when it was kept.
+    events: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from nlu import journal
 from nlu.action_server import ActionServer, ActionServerError, Said
 from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
 from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
@@ -31,6 +32,7 @@ from nlu.tracker import (
     ActionExecuted,
     Event,
     LoopRejected,
+    MessageForgotten,
     Restarted,
     SlotSet,
     Tracker,
@@ -64,6 +66,7 @@ class Conversations:
         self, project: Project, policy: DialoguePolicy, dialogue: Dialogue
     ) -> BotTurn:
         tracker = await self._tracker(project, policy, dialogue)
+        start = len(tracker.log)
         current = dialogue.interpretation
         if tracker.latest_action != ACTION_LISTEN:
             # The last turn ended without its listen (a new or rebuilt tracker, a fallback).
@@ -75,7 +78,9 @@ class Conversations:
         context = ActionContext(dialogue.conversation_id, dialogue.language, {}, project.responses)
         turn = await self._run(project, policy, tracker, context)
         kept = tuple((k, v) for k, v in tracker.slots.items() if k != LANGUAGE_SLOT)
-        turn = replace(turn, slots=kept)
+        turn = replace(
+            turn, slots=kept, events=journal.record(tracker.log[start:], tracker.followup)
+        )
         intents = (*_intents(dialogue.history), current.full_intent)
         self._trackers[dialogue.conversation_id] = (intents, tracker)
         self._trackers.move_to_end(dialogue.conversation_id)
@@ -275,9 +280,13 @@ def _intents(history: Sequence[PastTurn]) -> tuple[str, ...]:
 
 
 async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[PastTurn]) -> Tracker:
-    """A tracker from the stored history: each message (with the slots it fills) after a
-    listen, each action that spoke; forms are replayed (without validation, which only the
-    action server knows) wherever the policy would have run them."""
+    """A tracker from the stored history. A message kept with its turn's record
+    (``nlu.journal``) is replayed from it, event by event, as the turn applied them (the
+    actions that spoke after it are in the record). Else, as the history says it: each
+    message (with the slots it fills) after a listen, each action that spoke; forms are
+    replayed (without validation, which only the action server knows) wherever the policy
+    would have run them. The history is a bounded window (``PastTurn``'s source keeps the
+    last few messages), and so is each record."""
     tracker = Tracker.start(project)
 
     async def nothing_to_validate(_candidates: Mapping[str, Any]) -> list[Event] | None:
@@ -307,8 +316,17 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
         # the slots its custom actions and form validation set.
         tracker.extend(SlotSet(k, v) for k, v in kept if tracker.slots.get(k, v) != v)
 
+    recorded = False  # the latest message was replayed from its turn's record
     for turn in history:
         loop = tracker.active_loop
+        if turn.intent is not None and turn.events:
+            restore_kept()
+            kept, recorded = (), True
+            journal.replay(tracker, turn.events)
+            continue
+        if turn.intent is None and recorded:
+            continue  # an action its message's record has run
+        recorded = False
         if turn.intent is not None:
             restore_kept()
             kept = turn.slots
@@ -341,25 +359,7 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
 
 def revert_last_message(tracker: Tracker) -> None:
     """Forget the latest message and what followed it, and the listen before it."""
-    events = tracker.events
-    last = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=None)
-    if last is None:
-        return
-    before = events[last - 1] if last > 0 else None
-    cut = last - 1 if isinstance(before, ActionExecuted) and before.name == ACTION_LISTEN else last
-    start: dict[str, Any] = {name: None for name in tracker.slots}
-    start.update(_initial(tracker, events))
-    replayed = Tracker(start)
-    replayed.extend(events[:cut])
-    tracker.events, tracker.slots = replayed.events, replayed.slots
-    tracker.active_loop = replayed.active_loop
-    tracker.latest_message, tracker.latest_action = replayed.latest_message, replayed.latest_action
-
-
-def _initial(tracker: Tracker, events: Sequence[Event]) -> dict[str, Any]:
-    """The slots before any event: what the events did not set keeps its current value."""
-    set_by_events = {e.name for e in events if isinstance(e, SlotSet)}
-    return {k: v for k, v in tracker.slots.items() if k not in set_by_events}
+    tracker.update(MessageForgotten())
 
 
 def extract_slots(project: Project, tracker: Tracker) -> list[SlotSet]:

@@ -94,6 +94,14 @@ class ActionReverted:
     """The latest action is forgotten, with everything after it (Rasa's ``undo``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class MessageForgotten:
+    """The default fallback forgets the message it did not understand, what followed it and
+    the listen right before it; the slots the remaining events did not set keep their values.
+    Not one of Rasa's events (its action_default_fallback returns UserUtteranceReverted):
+    an event here so that a turn's record (``nlu.journal``) replays it."""
+
+
 Event = (
     UserUttered
     | SlotSet
@@ -105,6 +113,7 @@ Event = (
     | Restarted
     | UserUtteranceReverted
     | ActionReverted
+    | MessageForgotten
 )
 # The events after which Rasa's tracker is rebuilt from what remains, and the bot listens.
 RESETS = (Restarted, UserUtteranceReverted, ActionReverted)
@@ -146,6 +155,9 @@ class Tracker:
         self.log.append(event)
         if isinstance(event, RESETS):
             self._reset(event)
+            return
+        if isinstance(event, MessageForgotten):
+            self._forget_message()
             return
         self.events.append(event)
         if isinstance(event, UserUttered):
@@ -199,6 +211,24 @@ class Tracker:
             # again from the message the action answered, which predicts the same action
             # again, without end (its request never returns): here the bot listens.
             self.followup = ACTION_LISTEN
+
+    def _forget_message(self) -> None:
+        events = self.events
+        last = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=None)
+        if last is None:
+            return
+        before = events[last - 1] if last > 0 else None
+        listen = isinstance(before, ActionExecuted) and before.name == ACTION_LISTEN
+        cut = last - 1 if listen else last
+        # The slots no event set keep their current value (set before the first event kept).
+        set_by_events = {e.name for e in events if isinstance(e, SlotSet)}
+        start: dict[str, Any] = {name: None for name in self.slots}
+        start.update({k: v for k, v in self.slots.items() if k not in set_by_events})
+        replayed = Tracker(start)
+        replayed.extend(events[:cut])
+        self.events, self.slots = replayed.events, replayed.slots
+        self.active_loop = replayed.active_loop
+        self.latest_message, self.latest_action = replayed.latest_message, replayed.latest_action
 
 
 def _undo_till(events: list[Event], kind: type[UserUttered | ActionExecuted]) -> None:

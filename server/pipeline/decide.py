@@ -293,8 +293,8 @@ class Decider:
                 # An agent took over while the bot was thinking: the bot stays silent.
                 return
             pending = await self._bot_messages(conn, conv, turn, interpretation.language)
-            if turn.slots:
-                await store.keep_dialogue_slots(conn, message["id"], dict(turn.slots))
+            if turn.slots or turn.events:
+                await store.keep_dialogue_slots(conn, message["id"], dict(turn.slots), turn.events)
             if final.action == "handoff":
                 pending += await self._apply(conn, conv, final, interpretation, turn)
             stored_events = await store.store_events(conn, pending)

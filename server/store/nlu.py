@@ -3,6 +3,7 @@ and the dialogue history the embedded engine reads back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -238,14 +239,24 @@ async def return_to_bot(conn: Conn, conversation_id: str) -> None:
     )
 
 
-async def keep_dialogue_slots(conn: Conn, message_id: int, slots: dict[str, Any]) -> None:
-    """Keep the bot's dialogue slots after it answered a customer message, with the message's
-    interpretation (``dialogue_history`` gives them back; an erasure clears them with it)."""
+async def keep_dialogue_slots(
+    conn: Conn,
+    message_id: int,
+    slots: dict[str, Any],
+    events: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Keep the bot's dialogue slots after it answered a customer message, and what its turn
+    did to the dialogue's tracker (``BotTurn.events``, bounded by the engine), with the
+    message's interpretation (``dialogue_history`` gives them back; an erasure clears them
+    with it)."""
     await conn.execute(
         "UPDATE messages SET nlu = nlu || jsonb_build_object('slots', $2::jsonb)"
+        " || CASE WHEN $3::jsonb = '[]'::jsonb THEN '{}'::jsonb"
+        " ELSE jsonb_build_object('events', $3::jsonb) END"
         " WHERE id = $1 AND nlu IS NOT NULL",
         message_id,
         slots,
+        list(events),
     )
 
 
@@ -270,7 +281,13 @@ async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) ->
             intent = nlu.get("retrieval_intent") or nlu["intent"]
             slots = nlu.get("slots")
             kept = tuple(slots.items()) if isinstance(slots, dict) else ()
-            turns.append(PastTurn(intent=str(intent), entities=entities, text=text, slots=kept))
+            applied = nlu.get("events")
+            record = tuple(applied) if isinstance(applied, list) else ()
+            turns.append(
+                PastTurn(
+                    intent=str(intent), entities=entities, text=text, slots=kept, events=record
+                )
+            )
         else:
             action = (row["meta"] or {}).get("action")
             # One action may say several things; it is one step of the dialogue.

@@ -126,7 +126,8 @@ def rasa_turn(url: str, sender: str, text: str) -> Reply:
 
 class EmbeddedTwin:
     """The embedded engine, fed its history as the pipeline feeds it (stored intents, the
-    slots each turn ended with, and the actions that spoke)."""
+    slots each turn ended with and what the turn did to the tracker, and the actions that
+    spoke)."""
 
     def __init__(self, project: Path, cache: Path, actions_url: str | None = None) -> None:
         self.engine = EmbeddedInterpreter(
@@ -140,7 +141,11 @@ class EmbeddedTwin:
         said = await self.engine.respond(Dialogue(sender, interpretation, "en", tuple(history)))
         history.append(
             PastTurn(
-                interpretation.full_intent, interpretation.entities, text=text, slots=said.slots
+                interpretation.full_intent,
+                interpretation.entities,
+                text=text,
+                slots=said.slots,
+                events=said.events,
             )
         )
         for message in said.messages:
@@ -157,6 +162,9 @@ class EmbeddedTwin:
         if said.messages and said.messages[-1].action == "action_default_fallback":
             actions = ("action_default_fallback",)
         return Reply(tuple(m.text or "" for m in said.messages), actions)
+
+    def history(self, sender: str) -> tuple[PastTurn, ...]:
+        return tuple(self._history.get(sender, ()))
 
     async def answers_as_rasa(self, rasa_url: str, texts: list[str]) -> None:
         """One new customer says ``texts`` to both engines: each turn's replies and actions

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
 import pytest
 
-from nlu.tracker import ActionReverted, Restarted, UserUtteranceReverted
+from nlu.conversation import rebuild
+from nlu.tracker import ActionReverted, Restarted, UserUtteranceReverted, UserUttered
 from tests.nlu.dialogue_twin import (
     PROJECTS,
     EmbeddedTwin,
@@ -128,6 +130,53 @@ async def test_a_restart_is_replayed_from_the_stored_history(twin: EmbeddedTwin)
     assert await twin.turn(sender, "what is my order") == Reply(
         ("You have not ordered yet.",), ("action_show_order",)
     )
+
+
+# Each custom action that takes the conversation back (Restarted, UserUtteranceReverted,
+# ActionReverted), and the default ones, then messages whose answer depends on it.
+TAKEN_BACK = {
+    **CONVERSATIONS,
+    "a custom action undoes, then the order is asked for": [
+        "I want a small pizza",
+        "make it medium",
+        "what is my order",
+        "maybe a large one?",
+        "what is my order",
+        "start over",
+        "what is my order",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", TAKEN_BACK)
+async def test_a_rebuilt_tracker_answers_as_the_kept_one(name: str, twin: EmbeddedTwin) -> None:
+    """Forgotten before every message (a restart, another node, an eviction), the tracker
+    rebuilt from the stored history (each turn's record: ``nlu.journal``) answers each message
+    as the kept one does, and holds the same events and slots, those the custom actions took
+    back included."""
+    conversations = twin.engine.conversations
+    kept, rebuilt = str(uuid.uuid4()), str(uuid.uuid4())
+    for text in TAKEN_BACK[name]:
+        conversations.forget(rebuilt)
+        assert await twin.turn(rebuilt, text) == await twin.turn(kept, text), text
+        assert conversations.events(rebuilt) == conversations.events(kept), text
+        assert conversations.slots(rebuilt) == conversations.slots(kept), text
+
+
+async def test_without_the_records_a_rewound_message_came_back(twin: EmbeddedTwin) -> None:
+    """What the records are for: the history alone (intents, slots, the actions that spoke)
+    does not say that action_not_sure forgot its message, so the rebuilt tracker held it."""
+    sender = str(uuid.uuid4())
+    for text in ("a large pizza please", "maybe a small one?"):
+        await twin.turn(sender, text)
+    history = twin.history(sender)
+    bare = [replace(turn, events=()) for turn in history]
+    model = twin.engine.model
+    old = await rebuild(model.project, model.policy, bare)
+    new = await rebuild(model.project, model.policy, history)
+    messages = [e.intent for e in old.events if isinstance(e, UserUttered)]
+    assert messages == ["order", "maybe"]
+    assert [e.intent for e in new.events if isinstance(e, UserUttered)] == ["order"]
 
 
 @pytest.mark.parametrize("name", CONVERSATIONS)

@@ -573,15 +573,24 @@ class _SlotsBot:
     async def respond(self, dialogue: Dialogue) -> BotTurn:
         self.histories.append(dialogue.history)
         said = (BotMessage("Your balance is 1250 EUR.", "action_check_balance"),)
-        return BotTurn(said, slots=(("balance", 1250), ("account", None)))
+        return BotTurn(said, slots=(("balance", 1250), ("account", None)), events=TURN_RECORD)
 
     async def close(self) -> None:
         return None
 
 
+# What a turn did to the tracker (nlu.journal's record): a custom action's slot, then a rewind.
+TURN_RECORD = (
+    {"event": "action", "name": "action_check_balance", "hidden": False},
+    {"event": "slot", "name": "balance", "value": 1250},
+    {"event": "rewind"},
+)
+
+
 async def test_the_slots_a_turn_ended_with_come_back_with_the_history(pool: asyncpg.Pool) -> None:
-    """What a custom action set is kept with the customer's message, so that a tracker rebuilt
-    after a restart or on another node (nlu.conversation.rebuild) has it."""
+    """What a custom action set, and what the turn did to the tracker (a rewind included), is
+    kept with the customer's message, so that a tracker rebuilt after a restart or on another
+    node (nlu.conversation.rebuild) has it."""
     bot = _SlotsBot()
     pipeline = Pipeline(
         pool,
@@ -598,5 +607,6 @@ async def test_the_slots_a_turn_ended_with_come_back_with_the_history(pool: asyn
     first, action = bot.histories[-1]
     assert first.intent == "check_balance"
     assert dict(first.slots) == {"balance": 1250, "account": None}
+    assert first.events == TURN_RECORD
     assert action.action == "action_check_balance"
     await pipeline.close()
