@@ -321,8 +321,13 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
         loop = tracker.active_loop
         if turn.intent is not None and turn.events:
             restore_kept()
-            kept, recorded = (), True
             journal.replay(tracker, turn.events)
+            # From the whole history this is the kept tracker already; from its tail (a
+            # long conversation), what turns before the window set comes back from the
+            # slots this turn ended with.
+            kept, recorded = turn.slots, True
+            restore_kept()
+            kept = ()
             continue
         if turn.intent is None and recorded:
             continue  # an action its message's record has run

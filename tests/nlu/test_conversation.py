@@ -3,10 +3,21 @@ restart or on another node the dialogue continues where it was."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from nlu import journal
 from nlu.base import Entity, PastTurn
 from nlu.conversation import rebuild
 from nlu.dialogue import DialoguePolicy
 from nlu.project import load_project
+from nlu.tracker import (
+    ACTION_LISTEN,
+    ActionExecuted,
+    Event,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from tests.nlu.dialogue_twin import PROJECTS
 
 
@@ -52,3 +63,56 @@ async def test_the_slots_a_turn_ended_with_are_set_again() -> None:
     tracker = await rebuild(project, DialoguePolicy(project), history)
     assert tracker.slots["amount"] == "15"
     assert tracker.latest_action == "action_check_balance"
+
+
+def _record(*events: Event) -> tuple[dict[str, Any], ...]:
+    return journal.record(events, None)
+
+
+async def test_a_recorded_turn_is_replayed_as_it_applied_its_events() -> None:
+    """A turn's record (nlu.journal, kept with the message) says what a custom action took
+    back, which the intents and actions alone do not: the rewound message is gone again."""
+    project = load_project(PROJECTS / "pizza")
+    history = (
+        PastTurn(
+            "maybe",
+            text="maybe a large one",
+            events=_record(
+                ActionExecuted(ACTION_LISTEN),
+                UserUttered("maybe", (), "maybe a large one"),
+                SlotSet("size", "large"),
+                ActionExecuted("action_not_sure"),
+                UserUtteranceReverted(),
+                ActionExecuted(ACTION_LISTEN),
+            ),
+        ),
+        PastTurn(action="action_not_sure"),
+    )
+    tracker = await rebuild(project, DialoguePolicy(project), history)
+    assert tracker.latest_message is None
+    assert tracker.slots["size"] is None
+    assert tracker.events == [ActionExecuted(ACTION_LISTEN)]
+    assert UserUtteranceReverted() in tracker.log
+
+
+async def test_a_recorded_window_keeps_the_slots_set_before_it() -> None:
+    """The stored history is a window: a slot set before it comes back from the slots the
+    first recorded turn in it ended with."""
+    project = load_project(PROJECTS / "pizza")
+    history = (
+        PastTurn(
+            "show_order",
+            text="what is my order",
+            slots=(("size", "large"),),
+            events=_record(
+                ActionExecuted(ACTION_LISTEN),
+                UserUttered("show_order", (), "what is my order"),
+                ActionExecuted("action_show_order"),
+                ActionExecuted(ACTION_LISTEN),
+            ),
+        ),
+        PastTurn(action="action_show_order"),
+    )
+    tracker = await rebuild(project, DialoguePolicy(project), history)
+    assert tracker.slots["size"] == "large"
+    assert tracker.latest_action == ACTION_LISTEN
