@@ -109,6 +109,28 @@ class Router:
             handoff_reason=handoff_reason,
         )
 
+    async def place_handed_over(self, conn: store.Conn, handoffs: list[tuple[str, str]]) -> None:
+        """``place(..., queued_now=True, handoff_reason=...)`` for several conversations
+        handed over together, ``handoffs`` being (conversation id, reason): their facts in
+        one read and their placements in one UPDATE, whatever their number (it was two
+        statements a conversation; issue 14)."""
+        facts = await queue.placement_facts_of(conn, [i for i, _ in handoffs])
+        now = self.clock()
+        await queue.place_handed_over(
+            conn,
+            [
+                queue.Handover(
+                    conversation_id,
+                    self._placement(
+                        replace(facts[conversation_id], handoff_reason=reason), queued_at=now
+                    ),
+                    reason,
+                )
+                for conversation_id, reason in handoffs
+            ],
+            now,
+        )
+
     def _placement(
         self, facts: queue.PlacementFacts, *, queued_at: datetime | None
     ) -> queue.Placement:

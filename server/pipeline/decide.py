@@ -30,7 +30,10 @@ from server.payloads import EventData, MessageView
 from server.pipeline.knowledge import Knowledge, Plan
 from server.pipeline.messages import message_created, publish
 from server.store import ConversationRow, Pool, activities, kb_feedback, queue, understood
+from server.store.conversations import locked_rows
 from server.store.group_commit import GroupCommit
+from server.store.messages import insert_outgoing
+from server.store.nlu import Understood, store_interpretations
 
 log = structlog.get_logger(__name__)
 
@@ -432,12 +435,7 @@ class Decider:
             ordered = sorted(items, key=lambda i: i.facts.conversation["id"])
             try:
                 async with conn.transaction():
-                    decided = [
-                        await self._decide_locked(
-                            conn, i.message, i.interpretation, i.facts, i.asked, i.plan
-                        )
-                        for i in ordered
-                    ]
+                    decided = await self._decide_locked_together(conn, ordered)
                     written = await store.store_events(
                         conn, [e for d in decided if d is not None for e in d[0]]
                     )
@@ -459,6 +457,128 @@ class Decider:
                 )
             except Exception as exc:
                 item.error = exc
+
+    async def _decide_locked_together(
+        self, conn: store.Conn, items: list[_Handoff]
+    ) -> list[Recorded | None]:
+        """``_decide_locked`` for several conversations (in id order, one message each)
+        inside the caller's transaction, set-based: the rows locked, the interpretations,
+        the customers' acknowledgements, the activities, the placements and the views each
+        written or read by one statement for them all, not one a conversation (issue 14:
+        some eight statements a handoff, grouped or not). What is not a plain handoff under
+        the lock (the conversation moved on, no reason) is decided alone as before."""
+        ids = [i.facts.conversation["id"] for i in items]
+        if self._router is None or len(set(ids)) != len(ids):
+            return [
+                await self._decide_locked(
+                    conn, i.message, i.interpretation, i.facts, i.asked, i.plan
+                )
+                for i in items
+            ]
+        rows = await locked_rows(conn, ids)
+        decided: list[Recorded | None] = [None] * len(items)
+        # index -> (its conversation, situation and handoff decision)
+        plain: dict[int, tuple[ConversationRow, Situation, Decision]] = {}
+        for n, item in enumerate(items):
+            conv = rows[ids[n]]
+            automated = bool(item.message.get("automated"))
+            situation = self._situation(conv, item.interpretation, item.facts, automated=automated)
+            decision = self._with_plan(
+                situation, decide(situation, self._policy, self._texts), item.plan
+            )
+            if decision.action == "handoff" and decision.handoff_reason is not None:
+                plain[n] = (conv, situation, decision)
+            else:
+                decided[n] = await self._decide_locked(
+                    conn, item.message, item.interpretation, item.facts, item.asked, item.plan
+                )
+        if not plain:
+            return decided
+        understood = await store_interpretations(
+            conn,
+            [
+                Understood(
+                    items[n].message["id"], ids[n], items[n].interpretation, decision.fallbacks
+                )
+                for n, (_, _, decision) in plain.items()
+            ],
+        )
+        # Those interpreted already (another node routed them first) are left as they are.
+        plain = {n: p for n, p in plain.items() if items[n].message["id"] in understood}
+        if not plain:
+            return decided
+        replying = [n for n, (_, _, decision) in plain.items() if decision.reply is not None]
+        replies = dict(
+            zip(
+                replying,
+                await insert_outgoing(
+                    conn, "system", [(ids[n], str(plain[n][2].reply)) for n in replying]
+                )
+                if replying
+                else [],
+                strict=True,
+            )
+        )
+        reasons = [(ids[n], str(decision.handoff_reason)) for n, (_, _, decision) in plain.items()]
+        shown = await activities.record_many(conn, "handed_off", reasons)
+        # Queued and placed by one UPDATE (each reason weighs in its priority).
+        await self._router.place_handed_over(conn, reasons)
+        viewed = await queue.viewed_waiting_of(conn, [i for i, _ in reasons])
+        ranks = {
+            e.conversation_id: e
+            for e in await self._router.queue_changes(
+                conn, [i for i, _ in reasons], [w for _, ws in viewed.values() for w in ws]
+            )
+        }
+        for n, (conv, situation, decision) in plain.items():
+            item, conversation_id = items[n], ids[n]
+            pending = [
+                Event(
+                    events.MESSAGE_INTERPRETED,
+                    conversation_id,
+                    {"message": understood[item.message["id"]]},
+                )
+            ]
+            if n in replies:
+                self._metrics.messages_out.labels(conv["channel"], "system").inc()
+                pending.append(message_created(conv, replies[n]))
+            self._metrics.handoffs.labels(str(decision.handoff_reason)).inc()
+            log.info(
+                "conversation handed to a human",
+                conversation_id=conversation_id,
+                reason=decision.handoff_reason,
+                evidence=decision.evidence,
+                intent=item.interpretation.intent,
+                language=item.interpretation.language,
+                bot_error=None,
+            )
+            data: EventData = {
+                "conversation": viewed[conversation_id][0],
+                "activity": shown[conversation_id],
+            }
+            pending.append(Event(events.CONVERSATION_UPDATED, conversation_id, data))
+            # Placed in the queue: consoles add it where it ranks, without reading the queue.
+            pending.append(ranks[conversation_id])
+            await self._judge_after_handoff(conn, conv, item.asked, item.plan)
+            decided[n] = (pending, conv, situation, decision)
+        return decided
+
+    async def _judge_after_handoff(
+        self,
+        conn: store.Conn,
+        conv: ConversationRow,
+        asked: kb_feedback.Asked | None,
+        plan: Plan | None,
+    ) -> None:
+        """What a handoff says of the articles the bot showed before it."""
+        if self._knowledge is not None and plan is not None and plan.kind == "handoff":
+            await self._knowledge.judge(conn, conv, plan)
+        elif asked is not None and asked.awaiting:
+            # A person asked for, or a risk, right after the articles: they did not
+            # answer the question.
+            await kb_feedback.judge_shown(
+                conn, UUID(conv["id"]), asked.awaiting, "not_helpful", "follow_up"
+            )
 
     async def _decide_locked(
         self,
@@ -489,14 +609,7 @@ class Decider:
         pending = [Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": understood})]
         if decision.action == "handoff":
             pending += await self._apply(conn, conv, decision, interpretation)
-            if self._knowledge is not None and plan is not None and plan.kind == "handoff":
-                await self._knowledge.judge(conn, conv, plan)
-            elif asked is not None and asked.awaiting:
-                # A person asked for, or a risk, right after the articles: they did not
-                # answer the question.
-                await kb_feedback.judge_shown(
-                    conn, UUID(conversation_id), asked.awaiting, "not_helpful", "follow_up"
-                )
+            await self._judge_after_handoff(conn, conv, asked, plan)
         return pending, conv, situation, decision
 
     def _situation(

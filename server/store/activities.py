@@ -3,6 +3,7 @@ transferred, resolved…), recorded in the transaction of the change, shown in t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
@@ -66,6 +67,23 @@ async def record(
     )
     assert row is not None  # an INSERT … RETURNING returns its row
     return _view(row)
+
+
+async def record_many(
+    conn: Conn, kind: str, details: Sequence[tuple[str, str | None]]
+) -> dict[str, ActivityView]:
+    """``record`` of one activity of ``kind`` in each of several conversations at once,
+    ``details`` being (conversation id, detail): one statement; the views by conversation."""
+    rows = await conn.fetch(
+        "WITH v AS (INSERT INTO activities (conversation_id, kind, detail)"
+        " SELECT i.conversation_id, $3, i.detail"
+        " FROM unnest($1::uuid[], $2::text[]) AS i(conversation_id, detail) RETURNING *) "
+        + _SELECT.replace("FROM activities v", "FROM v"),
+        [UUID(conversation_id) for conversation_id, _ in details],
+        [detail for _, detail in details],
+        kind,
+    )
+    return {str(r["conversation_id"]): _view(r) for r in rows}
 
 
 async def latest_assignments(conn: Conn, conversation_ids: list[str]) -> dict[str, ActivityView]:

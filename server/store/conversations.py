@@ -138,6 +138,21 @@ async def conversation_row(
     return conversation_row_of(row)
 
 
+async def locked_rows(conn: Conn, conversation_ids: list[str]) -> dict[str, ConversationRow]:
+    """``conversation_row(..., lock=True)`` of several conversations in one statement, locked
+    in id order (as every batch writer of conversations locks them, so two batches never wait
+    for each other in a circle); by id. A missing one is NotFound."""
+    rows = await conn.fetch(
+        "SELECT * FROM conversations WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE",
+        [parse_uuid(i) for i in conversation_ids],
+    )
+    found = {str(r["id"]): conversation_row_of(r) for r in rows}
+    for conversation_id in conversation_ids:
+        if conversation_id not in found:
+            raise NotFound(f"no conversation {conversation_id}")
+    return found
+
+
 async def conversation(conn: Conn, conversation_id: str) -> ConversationView:
     row = await conn.fetchrow(
         CONVERSATION_VIEW_SQL + " WHERE c.id = $1", parse_uuid(conversation_id)

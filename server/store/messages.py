@@ -69,6 +69,44 @@ async def insert_message(
     return message_view(row) if row is not None else None
 
 
+async def insert_outgoing(
+    conn: Conn, author_kind: str, said: list[tuple[str, str]]
+) -> list[MessageView]:
+    """``insert_message`` of an outgoing message (no external id, no author, no meta) into
+    each of several conversations at once, ``said`` being (conversation id, text) with each
+    conversation once: one statement bumps their seqs, inserts the rows and their deliveries.
+    The messages in ``said``'s order."""
+    rows = await conn.fetch(
+        """WITH input AS (
+               SELECT * FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY
+                   AS i(conversation_id, text, n)),
+           next AS (
+               UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = now(),
+                      updated_at = now()
+                 FROM input i
+                WHERE c.id = i.conversation_id RETURNING c.id, c.last_seq, c.channel),
+           msg AS (
+               INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
+                                     text, meta)
+               SELECT i.conversation_id, next.last_seq, 'out', $3, next.channel, i.text,
+                      '{}'::jsonb
+                 FROM input i JOIN next ON next.id = i.conversation_id
+                ORDER BY i.n RETURNING *),
+           outbox AS (
+               INSERT INTO deliveries (message_id, channel)
+               SELECT msg.id, msg.channel FROM msg WHERE msg.channel = ANY($4::text[])
+            RETURNING message_id, status)
+           SELECT msg.*, o.status AS delivery_status, NULL::text AS author_name
+             FROM msg LEFT JOIN outbox o ON o.message_id = msg.id""",
+        [UUID(conversation_id) for conversation_id, _ in said],
+        [text for _, text in said],
+        author_kind,
+        OUTBOX_CHANNELS,
+    )
+    by_conversation = {str(r["conversation_id"]): message_view(r) for r in rows}
+    return [by_conversation[conversation_id] for conversation_id, _ in said]
+
+
 async def insert_attachments(
     conn: Conn, message_id: int, attachments: tuple[Attachment, ...]
 ) -> None:

@@ -53,6 +53,46 @@ async def store_interpretation(
     return message_view(row) if row is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class Understood:
+    """A message's interpretation and the bot's fallback count after it, to store
+    (``store_interpretations``)."""
+
+    message_id: int
+    conversation_id: str
+    interpretation: Interpretation
+    fallbacks: int
+
+
+async def store_interpretations(conn: Conn, understood: list[Understood]) -> dict[int, MessageView]:
+    """``store_interpretation`` of messages of several conversations (one message each) in
+    one statement: the messages as they now read, by id; one left out was interpreted already
+    (another node routed it first), and its conversation is not written either."""
+    rows = await conn.fetch(
+        """WITH input AS (
+               SELECT * FROM unnest($1::bigint[], $2::jsonb[], $3::text[], $4::real[],
+                                    $5::uuid[], $6::int[])
+                   AS i(message_id, nlu, language, sentiment, conversation_id, fallbacks)),
+           understood AS (
+               UPDATE messages m SET nlu = i.nlu, language = i.language, sentiment = i.sentiment
+                 FROM input i
+                WHERE m.id = i.message_id AND m.nlu IS NULL RETURNING m.*),
+           state AS (
+               UPDATE conversations c
+                  SET bot_fallbacks = i.fallbacks, language = coalesce(i.language, c.language)
+                 FROM input i JOIN understood u ON u.id = i.message_id
+                WHERE c.id = i.conversation_id)
+           SELECT * FROM understood""",
+        [u.message_id for u in understood],
+        [u.interpretation.to_json() for u in understood],
+        [u.interpretation.language for u in understood],
+        [u.interpretation.sentiment for u in understood],
+        [UUID(u.conversation_id) for u in understood],
+        [u.fallbacks for u in understood],
+    )
+    return {r["id"]: message_view(r) for r in rows}
+
+
 async def commit_without_flush(conn: Conn) -> None:
     """Let the current transaction's commit return before its WAL reaches the disk.
 

@@ -155,6 +155,20 @@ async def queued_placement_facts(
     return {str(row["id"]): _placement_facts(row) for row in rows}
 
 
+async def placement_facts_of(conn: Conn, conversation_ids: list[str]) -> dict[str, PlacementFacts]:
+    """``placement_facts`` of several conversations (being handed over together) in one
+    statement, by id."""
+    rows = await conn.fetch(
+        _FACTS_SQL + " WHERE c.id = ANY($1::uuid[])",
+        [UUID(i) for i in conversation_ids],
+        REPEAT_DAYS,
+        RECENT_TEXTS,
+        RECENT_TEXT_CHARS,
+        SENTIMENT_HISTORY,
+    )
+    return {str(row["id"]): _placement_facts(row) for row in rows}
+
+
 def _placement_facts(row: Any) -> PlacementFacts:
     placed = None
     if row["priority"] is not None and row["band"] is not None:
@@ -243,6 +257,55 @@ async def place(
         p.first_response_due,
         p.resolution_due,
         handoff_reason,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A conversation handed over now, where it is to wait and why (``place_handed_over``)."""
+
+    conversation_id: str
+    placement: Placement
+    handoff_reason: str
+
+
+async def place_handed_over(conn: Conn, handovers: list[Handover], queued_at: datetime) -> None:
+    """``place`` with ``queued_at`` and a ``handoff_reason`` for several conversations at
+    once, in one statement (inside the caller's transaction, which holds their row locks):
+    each queued now, its waiting time and SLA clocks starting at ``queued_at``."""
+    await conn.execute(
+        """WITH input AS (
+               SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
+                   id uuid, team_id uuid, required_skills text[], intent text, priority int,
+                   priority_parts jsonb, band text, previous_agent_id uuid,
+                   first_response_due timestamptz, resolution_due timestamptz,
+                   handoff_reason text))
+           UPDATE conversations c
+              SET team_id = i.team_id, required_skills = i.required_skills, intent = i.intent,
+                  priority = i.priority, priority_parts = i.priority_parts, band = i.band,
+                  previous_agent_id = i.previous_agent_id, queued_at = $2,
+                  first_response_due = i.first_response_due,
+                  resolution_due = i.resolution_due, status = 'queued',
+                  handoff_reason = i.handoff_reason, handoff_at = now(), updated_at = now()
+             FROM input i
+            WHERE c.id = i.id""",
+        [
+            {
+                "id": h.conversation_id,
+                "team_id": h.placement.team_id,
+                "required_skills": list(h.placement.required_skills),
+                "intent": h.placement.intent,
+                "priority": h.placement.priority.score,
+                "priority_parts": h.placement.priority.to_json(),
+                "band": h.placement.band,
+                "previous_agent_id": h.placement.previous_agent,
+                "first_response_due": h.placement.first_response_due,
+                "resolution_due": h.placement.resolution_due,
+                "handoff_reason": h.handoff_reason,
+            }
+            for h in handovers
+        ],
+        queued_at,
     )
 
 
@@ -363,13 +426,32 @@ async def viewed_waiting(
     """The conversation as a console list item, and as the dispatcher sees it if it is
     queued (else no item): what a handoff's events carry, in one read instead of two
     (``conversations.conversation`` and ``queued_among``)."""
-    row = await conn.fetchrow(
-        CONVERSATION_VIEW_SQL.replace("SELECT c.id,", "SELECT c.previous_agent_id, c.id,", 1)
-        + " WHERE c.id = $1",
-        UUID(conversation_id),
-    )
+    row = await conn.fetchrow(_VIEWED_WAITING_SQL + " WHERE c.id = $1", UUID(conversation_id))
     if row is None:
         raise NotFound(f"no conversation {conversation_id}")
+    return _viewed_waiting(row)
+
+
+async def viewed_waiting_of(
+    conn: Conn, conversation_ids: list[str]
+) -> dict[str, tuple[ConversationView, list[Waiting]]]:
+    """``viewed_waiting`` of several conversations in one read, by id."""
+    rows = await conn.fetch(
+        _VIEWED_WAITING_SQL + " WHERE c.id = ANY($1::uuid[])", [UUID(i) for i in conversation_ids]
+    )
+    found = {str(row["id"]): _viewed_waiting(row) for row in rows}
+    for conversation_id in conversation_ids:
+        if conversation_id not in found:
+            raise NotFound(f"no conversation {conversation_id}")
+    return found
+
+
+_VIEWED_WAITING_SQL = CONVERSATION_VIEW_SQL.replace(
+    "SELECT c.id,", "SELECT c.previous_agent_id, c.id,", 1
+)
+
+
+def _viewed_waiting(row: Any) -> tuple[ConversationView, list[Waiting]]:
     waiting = []
     if row["status"] == "queued":
         waiting = [

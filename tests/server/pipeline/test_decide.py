@@ -4,19 +4,26 @@ the conversation moved on meanwhile (server/pipeline/decide.py's waiting convers
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
+import pytest
 
 from nlu.base import BotMessage, BotTurn, Dialogue, Interpretation
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
+from routing.priority import Weights
 from server import events, store
+from server.dispatch.router import Router
 from server.events import Event
 from server.live.bus import InProcessBus
+from server.live.presence import LocalPresence
 from server.metrics import Metrics
-from server.pipeline.decide import _record_waiting_writes, _WaitingWrite
+from server.payloads import MessageView
+from server.pipeline.decide import Recorded, _Handoff, _record_waiting_writes, _WaitingWrite
 from server.pipeline.flow import Pipeline
 from server.store import understood
-from tests.server.pipeline.test_flow import bot_off_pipeline, inbound
+from tests.server.pipeline.test_flow import ACK, bot_off_pipeline, inbound, mail
 from tests.server.store.test_understood import _waiting_message
 
 
@@ -121,3 +128,104 @@ async def test_a_message_the_database_refuses_fails_alone_in_its_batch(
     assert isinstance(writes[0].outcome, tuple)
     assert writes[1].error is not None
     assert await pool.fetchval("SELECT count(*) FROM messages WHERE nlu IS NULL") == 1
+
+
+async def test_handoffs_decided_together_are_written_as_one_alone_is(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mails handed over together (the set-based batch: one statement per kind of row for
+    them all) leave each conversation, its rows and its events as a handoff decided alone
+    does; decided again (another node's sweep), they write nothing more."""
+    published: list[Event] = []
+    bus = InProcessBus(Metrics())
+    bus.subscribe(published.append)
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    router = Router(pool, bus, Metrics(), LocalPresence(), Weights(), clock=clock)
+    pipeline = Pipeline(
+        pool,
+        bus,
+        Metrics(),
+        Understanding(None),
+        BotPolicy(enabled=False),
+        Texts(handoff={"en": ACK}, off_hours={"en": ACK}),
+        clock=clock,
+        router=router,
+    )
+    held: list[MessageView] = []
+    # Stored, not routed: the test hands them to the batch writer itself, alone and together.
+    monkeypatch.setattr(pipeline, "_schedule_routing", lambda m, swept=False: held.append(m))
+    for n in range(4):
+        await pipeline.ingest(mail(f"<h{n}@x>", f"h{n}@example.com"))
+    decider = pipeline._decider
+
+    async def handoff(message: MessageView) -> _Handoff:
+        async with pool.acquire() as conn:
+            facts = await store.routing_facts(conn, message["conversation_id"], message["seq"], 5)
+        said = await Understanding(None).understand(message["text"], None)
+        return _Handoff(message, said, facts, None, None)
+
+    alone = await handoff(held[0])
+    together = [await handoff(m) for m in held[1:]]
+    async with pool.acquire() as conn:
+        await decider._record_locked_together(conn, [alone])
+        await decider._record_locked_together(conn, together)
+    outcomes = [alone.outcome, *(h.outcome for h in together)]
+
+    def shape(recorded: Recorded | None) -> list[tuple[str, object]]:
+        assert recorded is not None
+        stored, conv, _, decision = recorded
+        assert decision.action == "handoff"
+        assert all(e.id is not None and e.conversation_id == conv["id"] for e in stored)
+        return [
+            (
+                e.name,
+                e.data.get("activity", {}).get("kind")
+                if e.name == events.CONVERSATION_UPDATED
+                else sorted(e.data),
+            )
+            for e in stored
+        ]
+
+    assert all(shape(o) == shape(outcomes[0]) for o in outcomes)
+    assert [e.name for e in outcomes[0][0]] == [  # type: ignore[index]
+        events.MESSAGE_INTERPRETED,
+        events.MESSAGE_CREATED,
+        events.CONVERSATION_UPDATED,
+        events.QUEUE_CHANGED,
+    ]
+    for recorded in outcomes:
+        assert recorded is not None
+        updated = next(e for e in recorded[0] if e.name == events.CONVERSATION_UPDATED)
+        assert updated.data["conversation"]["status"] == "queued"
+        ranked = next(e for e in recorded[0] if e.name == events.QUEUE_CHANGED)
+        assert ranked.data["queue"] is not None
+    rows = await pool.fetch(
+        "SELECT c.status, c.team_id, c.band, c.priority, c.handoff_reason, c.last_seq,"
+        " c.first_response_due - c.queued_at AS due_in, c.language, c.bot_fallbacks,"
+        " (SELECT count(*) FROM activities a WHERE a.conversation_id = c.id"
+        "   AND a.kind = 'handed_off') AS handed_off,"
+        " (SELECT array_agg(m.text || ':' || coalesce(d.status, '-') ORDER BY m.seq)"
+        "    FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id"
+        "   WHERE m.conversation_id = c.id AND m.author_kind = 'system') AS acks,"
+        " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
+        "   AND m.nlu IS NULL) AS uninterpreted"
+        " FROM conversations c ORDER BY c.created_at"
+    )
+    assert len(rows) == 4
+    assert rows[0]["status"] == "queued"
+    assert rows[0]["handed_off"] == 1
+    assert rows[0]["acks"] == [f"{ACK}:pending"]  # in the outbox
+    assert all(dict(r) == dict(rows[0]) for r in rows)
+    # The events as stored read back as they were published.
+    async with pool.acquire() as conn:
+        stored = await store.events_after(conn, 0, 1000)
+    written = {e.id for o in outcomes if o is not None for e in o[0]}
+    assert written <= {e.id for e in stored}
+    # Decided again: interpreted already, nothing more is written.
+    again = [await handoff(m) for m in held[1:]]
+    async with pool.acquire() as conn:
+        await decider._record_locked_together(conn, again)
+    assert [h.outcome for h in again] == [None, None, None]
+    assert await pool.fetchval("SELECT count(*) FROM activities") == 4
+    assert await pool.fetchval("SELECT count(*) FROM messages") == 8
+    await pipeline.close()
