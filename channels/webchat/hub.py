@@ -30,6 +30,14 @@ log = structlog.get_logger(__name__)
 # Frames waiting for a slow reader; past this the reader is dropped and resumes later.
 SEND_QUEUE_LIMIT = 1000
 HELLO_TIMEOUT_SECONDS = 10.0
+# While many sockets wait for their hello (a reconnect storm: every widget of a dropped proxy
+# at once), the node's loop and the widgets' own are busy and a hello comes late without any
+# fault of its sender; closing it then costs the handshake again and lengthens the storm. So
+# the wait grows by this much for each socket waiting (a node greets 500 a second and more
+# under bench.chaos.reconnects), up to HELLO_TIMEOUT_MAX_SECONDS, the most a socket that
+# never says hello is held.
+HELLO_SECONDS_PER_WAITING = 0.002
+HELLO_TIMEOUT_MAX_SECONDS = 60.0
 # Visitors (uploads) and client addresses (new sessions) whose limiter is remembered; older
 # ones start afresh.
 UPLOAD_LIMITERS = 10_000
@@ -153,6 +161,8 @@ class WebchatHub:
         self._uploads: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._sessions: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._codes: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        # Sockets accepted and not yet greeted or refused (hello_timeout).
+        self._awaiting_hello = 0
 
     async def take_upload(self, visitor_id: str) -> bool:
         """Whether this visitor may send one more file now (p.UPLOADS_PER_MINUTE, on this
@@ -272,11 +282,22 @@ class WebchatHub:
         text: str = message["text"]
         return text
 
+    @property
+    def awaiting_hello(self) -> int:
+        """Sockets accepted on this node whose hello has not been read yet."""
+        return self._awaiting_hello
+
     async def _hello(self, ws: WebSocket) -> Connection:
+        wait = hello_timeout(self._awaiting_hello)
+        self._awaiting_hello += 1
         try:
-            text = await asyncio.wait_for(self._receive_text(ws), HELLO_TIMEOUT_SECONDS)
+            # A timeout scope rather than wait_for: no task of its own for each hello.
+            async with asyncio.timeout(wait):
+                text = await self._receive_text(ws)
         except TimeoutError:
             raise p.ProtocolError(p.CLOSE_HELLO_TIMEOUT, "no hello frame") from None
+        finally:
+            self._awaiting_hello -= 1
         frame = p.parse_client_frame(text)
         if not isinstance(frame, p.Hello):
             raise p.ProtocolError(p.CLOSE_BAD_FRAME, "the first frame must be 'hello'")
@@ -304,7 +325,10 @@ class WebchatHub:
         if frame.history:
             earlier = await self._backend.history(visitor, current)
             await ws.send_text(p.encode(p.history_frame(earlier)))
-        conn.catch_up()
+        if current is not None:
+            # Nothing to catch up without a conversation: no read and no writer task (most of
+            # a storm's idle widgets have never written).
+            conn.catch_up()
         if frame.history:
             # After the catch-up, in the writer's order: what follows is new to the page.
             conn.push({"type": "synced"})
@@ -374,6 +398,13 @@ class WebchatHub:
         )
         # The live event may come before or after the ack; the writer orders and dedupes.
         conn.push({"type": "message-view", "message": message})
+
+
+def hello_timeout(awaiting: int) -> float:
+    """How long a new socket may take to say hello while ``awaiting`` others have not yet."""
+    return min(
+        HELLO_TIMEOUT_MAX_SECONDS, HELLO_TIMEOUT_SECONDS + awaiting * HELLO_SECONDS_PER_WAITING
+    )
 
 
 async def _take(

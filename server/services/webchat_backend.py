@@ -22,6 +22,7 @@ from server.errors import NotFound
 from server.payloads import MessageView
 from server.pipeline.flow import Pipeline
 from server.store import Pool, brand_texts, visitors
+from server.store.group_read import GroupRead
 from server.store.messages import earlier_messages
 
 PAGE = 500
@@ -50,6 +51,10 @@ class WebchatBackendImpl:
     def __init__(self, pool: Pool, pipeline: Pipeline, mailer: Mailer | None = None) -> None:
         self._pool = pool
         self._pipeline = pipeline
+        # A reconnect storm's hellos, read a batch at a time (store/group_read.py).
+        self._hellos: GroupRead[tuple[str, str], visitors.Hello] = GroupRead(
+            pool, visitors.at_hellos
+        )
         # Set by bootstrap once the mail relay is wired, after the hubs that take this backend.
         self.mailer = mailer
 
@@ -170,8 +175,7 @@ class WebchatBackendImpl:
         return Visitor(visitor_id, inbox["id"], inbox_address, str(contact_id))
 
     async def greet(self, inbox_address: str, visitor_id: str) -> tuple[Visitor, str | None]:
-        async with self._pool.acquire() as conn:
-            found = await visitors.at_hello(conn, inbox_address, visitor_id)
+        found = await self._hellos.get((inbox_address, visitor_id))
         if found is None:
             raise UnknownInbox(inbox_address)
         inbox_id, contact_id, current = found

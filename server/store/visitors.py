@@ -5,7 +5,7 @@ verified identity the embedding site vouched for). See docs/webchat-identity.md.
 from __future__ import annotations
 
 import secrets
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 from uuid import UUID
 
 import asyncpg
@@ -142,31 +142,40 @@ async def join_verified(
     return contact_id
 
 
-async def at_hello(
-    conn: Conn, inbox_address: str, visitor_id: str
-) -> tuple[str, str | None, str | None] | None:
-    """For a socket's hello, in one statement: the web chat inbox's id, the visitor's contact
-    (None: no such visitor) and its current conversation in the inbox, open first, else the
-    latest; None when there is no such inbox."""
-    row = await conn.fetchrow(
-        """SELECT i.id AS inbox_id, ci.contact_id,
+class Hello(NamedTuple):
+    """What a socket's hello needs: the web chat inbox's id, the visitor's contact (None: no
+    such visitor) and its current conversation in the inbox (None: none yet)."""
+
+    inbox_id: str
+    contact_id: str | None
+    current: str | None
+
+
+async def at_hellos(conn: Conn, asked: list[tuple[str, str]]) -> dict[tuple[str, str], Hello]:
+    """For many sockets' hellos, in one statement: for each (inbox address, visitor id) asked,
+    its Hello, with the current conversation open first, else the latest; a pair whose inbox
+    is no web chat inbox is left out. One read for a storm's worth of hellos
+    (store/group_read.py): the plan and the round trip are shared."""
+    rows = await conn.fetch(
+        """SELECT v.address, v.visitor_id, i.id AS inbox_id, ci.contact_id,
                   (SELECT c.id FROM conversations c
                     WHERE c.inbox_id = i.id AND c.contact_id = ci.contact_id
                     ORDER BY (c.status <> 'resolved') DESC, c.created_at DESC LIMIT 1) AS current
-             FROM inboxes i
-             LEFT JOIN contact_identities ci ON ci.channel = 'webchat' AND ci.external_id = $2
-            WHERE i.channel = 'webchat' AND i.address = $1""",
-        inbox_address,
-        visitor_id,
+             FROM unnest($1::text[], $2::text[]) AS v(address, visitor_id)
+             JOIN inboxes i ON i.channel = 'webchat' AND i.address = v.address
+             LEFT JOIN contact_identities ci
+                    ON ci.channel = 'webchat' AND ci.external_id = v.visitor_id""",
+        [address for address, _ in asked],
+        [visitor for _, visitor in asked],
     )
-    if row is None:
-        return None
-    contact, current = row["contact_id"], row["current"]
-    return (
-        str(row["inbox_id"]),
-        None if contact is None else str(contact),
-        None if current is None else str(current),
-    )
+    return {
+        (row["address"], row["visitor_id"]): Hello(
+            str(row["inbox_id"]),
+            None if row["contact_id"] is None else str(row["contact_id"]),
+            None if row["current"] is None else str(row["current"]),
+        )
+        for row in rows
+    }
 
 
 async def made_before(conn: Conn, visitor_id: str, seconds: float) -> bool:

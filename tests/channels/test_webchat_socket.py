@@ -279,6 +279,16 @@ async def test_a_socket_that_never_says_hello_is_closed_with_4408(
         assert (await close_code(ws))[0] == p.CLOSE_HELLO_TIMEOUT
 
 
+def test_the_hello_may_come_later_while_many_sockets_wait_for_theirs() -> None:
+    """A storm's sockets are not closed for a hello that the busy loops delayed; a socket
+    that never says hello is still held a bounded time."""
+    from channels.webchat import hub
+
+    assert hub.hello_timeout(0) == hub.HELLO_TIMEOUT_SECONDS
+    assert hub.hello_timeout(5000) > hub.hello_timeout(100) > hub.HELLO_TIMEOUT_SECONDS
+    assert hub.hello_timeout(10**9) == hub.HELLO_TIMEOUT_MAX_SECONDS
+
+
 async def test_a_message_that_cannot_be_stored_is_not_acknowledged(
     server: RunningServer,
 ) -> None:

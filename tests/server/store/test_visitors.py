@@ -1,4 +1,4 @@
-"""What a web chat socket's hello reads in one statement (visitors.at_hello), and a session
+"""What web chat sockets' hellos read in one statement (visitors.at_hellos), and a session
 key's age (visitors.made_before), over a real Postgres."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ async def _visitor(pool: asyncpg.Pool, visitor_id: str) -> tuple[str, str]:
 
 async def _hello(pool: asyncpg.Pool, inbox: str, visitor_id: str) -> object:
     async with pool.acquire() as conn:
-        return await visitors.at_hello(conn, inbox, visitor_id)
+        found = await visitors.at_hellos(conn, [(inbox, visitor_id)])
+    return None if not found else tuple(found[inbox, visitor_id])
 
 
 async def _made_before(pool: asyncpg.Pool, visitor_id: str, seconds: float) -> bool:
@@ -76,3 +77,23 @@ async def test_a_visitor_is_made_before_only_once_that_long_has_passed(
         " WHERE external_id = 'v-age'"
     )
     assert await _made_before(pool, "v-age", 60)
+
+
+async def test_many_hellos_read_together_each_get_their_own(pool: asyncpg.Pool) -> None:
+    inbox_id, first = await _visitor(pool, "v-one")
+    _, second = await _visitor(pool, "v-two")
+    async with pool.acquire() as conn:
+        found = await visitors.at_hellos(
+            conn,
+            [
+                (demo.WEBCHAT_INBOX, "v-one"),
+                (demo.WEBCHAT_INBOX, "v-stranger"),
+                ("no-such-inbox", "v-one"),
+                (demo.WEBCHAT_INBOX, "v-two"),
+            ],
+        )
+    assert found == {
+        (demo.WEBCHAT_INBOX, "v-one"): visitors.Hello(inbox_id, first, None),
+        (demo.WEBCHAT_INBOX, "v-stranger"): visitors.Hello(inbox_id, None, None),
+        (demo.WEBCHAT_INBOX, "v-two"): visitors.Hello(inbox_id, second, None),
+    }

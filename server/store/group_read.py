@@ -1,0 +1,121 @@
+"""Group read: many callers' look-ups answered by one set-based statement.
+
+A reconnect storm is thousands of widget hellos within seconds, each needing one small read
+(the visitor and its conversation). Read one by one, each pays a pool acquire, a round trip, a
+plan and an executor start in Postgres, and asyncpg's per-query work on the event loop: under
+``python -m bench.chaos.reconnects`` the hello's read was 13-20 % of a node's samples. Here a
+caller hands its key over and waits; a reader takes every key waiting at that moment and reads
+them with one statement (``read`` gets them as a list: ``WHERE key = ANY($1)``), so under a
+storm one read answers a hundred hellos, and a lone hello still goes out at once (no timer: a
+batch is whatever arrived while the previous read was in flight), as store/group_commit.py
+does for writes. At most ``readers`` reads run at once; each takes at most ``batch`` keys.
+
+A caller whose batch failed gets the batch's exception; one cancelled while waiting (its
+socket went away) is skipped when the answers are handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Generic, TypeVar
+
+from server.store.views import Conn, Pool
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+# Keys per statement: the storm's hellos gain nothing past a few hundred, and a bigger read
+# makes its first callers wait for the last rows.
+BATCH = 500
+# Reads in flight at once: two, so a batch is being gathered while one is read, and the pool
+# keeps its connections for the rest of the server.
+READERS = 2
+
+
+class GroupRead(Generic[K, V]):
+    """``await get(key)``: what ``read`` found for ``key`` (None: nothing), read together
+    with every other key asked for meanwhile."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        read: Callable[[Conn, list[K]], Awaitable[Mapping[K, V]]],
+        *,
+        batch: int = BATCH,
+        readers: int = READERS,
+    ) -> None:
+        self._pool = pool
+        self._read = read
+        self._batch = batch
+        self._readers = readers
+        self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reading = 0
+
+    @property
+    def waiting(self) -> int:
+        """Keys asked for and not yet being read."""
+        return len(self._waiting)
+
+    async def get(self, key: K) -> V | None:
+        found: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        # Two sockets of one visitor at once share one key, and its answer.
+        self._waiting.setdefault(key, []).append(found)
+        if self._reading < self._readers:
+            # Counted here and uncounted in the step a reader finds nothing waiting: a task's
+            # done callback comes a step later, and a key asked in between would wait forever.
+            self._reading += 1
+            task = asyncio.create_task(self._drain(), name="group-read")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await found
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for futures in self._waiting.values():
+            for found in futures:
+                found.cancel()
+        self._waiting.clear()
+
+    async def _drain(self) -> None:
+        try:
+            await self._read_while_waiting()
+        finally:
+            self._reading -= 1
+
+    async def _read_while_waiting(self) -> None:
+        while self._waiting:
+            taken = self._take()
+            try:
+                async with self._pool.acquire() as conn:
+                    answers = await self._read(conn, list(taken))
+            except BaseException as exc:
+                for futures in taken.values():
+                    for found in futures:
+                        if found.done():
+                            continue
+                        if isinstance(exc, asyncio.CancelledError):
+                            found.cancel()
+                        else:
+                            found.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for key, futures in taken.items():
+                for found in futures:
+                    if not found.done():
+                        found.set_result(answers.get(key))
+
+    def _take(self) -> dict[K, list[asyncio.Future[V | None]]]:
+        """The next batch, in the order asked; the rest stays waiting."""
+        if len(self._waiting) <= self._batch:
+            taken, self._waiting = self._waiting, {}
+            return taken
+        keys = list(self._waiting)[: self._batch]
+        return {key: self._waiting.pop(key) for key in keys}
+
+
+__all__ = ["GroupRead"]
