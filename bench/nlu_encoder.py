@@ -386,10 +386,15 @@ def figures(
     kept = [j.first_choice == j.gold and not refused(j) for j in inside]
     asked_inside = asked
     caught = [refused(j) for j in outside]
+    first = sum(j.first_choice == j.gold for j in inside) / len(inside)
     result = {
-        "first choice": sum(j.first_choice == j.gold for j in inside) / len(inside),
+        "first choice": first,
         "in-scope accuracy": sum(kept) / len(inside),
+        # Issue 17's budget: in-scope accuracy within one point of the first choice.
+        "points lost": 100 * (first - sum(kept) / len(inside)),
         "recall": sum(caught) / max(len(outside), 1),
+        # Every judged message, in scope or not, answered as it should be.
+        "overall accuracy": (sum(kept) + sum(caught)) / len(judged),
         "encoder, in scope": asked_inside / len(inside),
         "encoder, out of scope": (asked - asked_inside) / max(len(outside), 1),
     }
