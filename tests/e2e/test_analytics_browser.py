@@ -84,8 +84,17 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
     assert answer.headers["content-type"].startswith("text/csv")
     assert "email" in await answer.text()
 
+    # The bot's figures over the range: 1 of the 5 fell back (the low-confidence handoff);
+    # no article was shown, so none was judged helpful or not.
+    bot = page.locator("#analytics-bot .analytics-line")
+    await expect(bot).to_contain_text("fell back 20.0 %")
+    await expect(bot).to_contain_text("answered from the knowledge base 0.0 %")
+    await expect(bot).to_contain_text("articles helpful —")
+    speed = page.locator("#analytics-speed .analytics-table thead")
+    await expect(speed).to_contain_text("Handle time, p90")
+
     # The area scrolls inside the page: a picture of each part, as a supervisor scrolls.
-    for part in ("volume", "speed", "quality", "sla", "agents", "breakdown"):
+    for part in ("volume", "speed", "bot", "quality", "sla", "agents", "breakdown"):
         await page.locator(f"#analytics-{part}").scroll_into_view_if_needed()
         if part == "agents":
             await page.locator("#analytics-load-title").scroll_into_view_if_needed()
@@ -125,6 +134,19 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await row.get_by_role("button").focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
+
+    # Only the email conversations: the agent's row counts one, and lists that one (not the
+    # agent's three on every channel).
+    await page.locator("#analytics-filter-kind").select_option("channel")
+    await page.locator("#analytics-filter-value").select_option("email")
+    agents = page.locator("#analytics-agents .analytics-table", has_text="Per agent")
+    agent_row = agents.locator("tbody tr").first
+    await expect(agent_row.locator("td").first).to_have_text("1")
+    await agent_row.get_by_role("button").click()
+    drill = page.locator("#analytics-drill")
+    await expect(drill.get_by_role("status")).to_have_text("1 to 1 of 1")
+    await expect(drill.locator(".analytics-conversations li")).to_contain_text("email")
+    await page.locator("#analytics-filter-kind").select_option("")
 
     # A customer writes and waits: the socket's events bring the "now" figures up to date.
     waiting = page.locator(".analytics-tile", has_text="Waiting")

@@ -102,7 +102,7 @@ function seriesData(table, columns) {
   return [xs, ...columns.map((c) => table.rows.map((r) => r[table.columns.indexOf(c)]))];
 }
 
-function SeriesSection({ id, title, anchor, columns, bars, format, axisFormat, tableColumns, drill }) {
+function SeriesSection({ id, title, anchor, columns, bars, format, axisFormat, tableColumns, drill, lead }) {
   const report = store.series.value;
   const c = store.choice.value;
   const table = report.table;
@@ -115,6 +115,7 @@ function SeriesSection({ id, title, anchor, columns, bars, format, axisFormat, t
   return html`
     <section class="analytics-section" id=${id} aria-labelledby=${`${id}-title`}>
       <h3 id=${`${id}-title`}>${title} <${Definition} anchor=${anchor} /></h3>
+      ${lead}
       <figure>
         <${Chart} data=${data} bars=${bars} format=${format} axisFormat=${axisFormat} counts=${!format} xName="Period"
           xLabels=${table ? table.rows.map((r) => bucketLabel(r[0], c.bucket)) : null}
@@ -150,6 +151,18 @@ function Ratings() {
       </figure>
       <${ReportTable} caption="CSAT ratings" report=${report} csv=${store.csvHref("csat")} />
     </section>`;
+}
+
+// The bot's figures over the whole range, beside its chart per bucket.
+function BotTotals() {
+  const f = figureMap(store.summary.value.table);
+  const v = (name) => (f[name] ? rate(f[name].value) : "…");
+  return html`
+    <p class="analytics-line">
+      Over the range: contained ${v("containment_rate")} · handed off ${v("handoff_rate")} ·
+      fell back ${v("fallback_rate")} · answered from the knowledge base ${v("kb_answer_rate")}${" · "}
+      articles helpful ${v("kb_helpful_rate")}
+    </p>`;
 }
 
 function Reasons() {
@@ -301,7 +314,7 @@ export function Dashboard() {
     const s = store.summary.value;
     return html`<h2>Analytics</h2>${s.state === "error" ? html`<p class="analytics-error" role="alert">${s.error}</p>` : html`<p role="status">Loading…</p>`}`;
   }
-  const SPEED = ["frt_human_p50", "frt_human_p90", "frt_any_p50", "frt_any_p90", "resolution_p50", "resolution_p90", "handle_p50", "wait_p50", "wait_p90"];
+  const SPEED = ["frt_human_p50", "frt_human_p90", "frt_any_p50", "frt_any_p90", "resolution_p50", "resolution_p90", "handle_p50", "handle_p90", "wait_p50", "wait_p90"];
   return html`
     <h2>Analytics</h2>
     <${Pickers} />
@@ -312,7 +325,7 @@ export function Dashboard() {
       columns=${["conversations"]} bars=${true} tableColumns=${["conversations", "messages"]} drill=${true} />
     <${SeriesSection} id="analytics-speed" title="Speed" anchor="speed"
       columns=${["frt_human_p50", "frt_any_p50", "resolution_p50"]} format=${duration} axisFormat=${shortDuration} tableColumns=${SPEED} />
-    <${SeriesSection} id="analytics-bot" title="Bot" anchor="bot"
+    <${SeriesSection} id="analytics-bot" title="Bot" anchor="bot" lead=${html`<${BotTotals} />`}
       columns=${["containment_rate", "handoff_rate"]} format=${rate}
       tableColumns=${["containment_rate", "handoff_rate", "fallback_rate", "kb_answer_rate", "kb_helpful_rate"]} />
     <section class="analytics-section"><${Reasons} /></section>
