@@ -264,6 +264,29 @@ async def conversations(request: Request) -> Response:
     )
 
 
+async def csat_comments(request: Request) -> Response:
+    """
+    summary: The CSAT ratings given with a comment
+    description: The comments of the ratings the report counts (its conversations, with
+      filter; the summary's csat_comments is how many), newest first, a page at a time, with
+      the rating, the agent it belongs to, the conversation's intent and channel; `total`
+      counts them all. Each conversation_id opens in the console.
+    parameters:
+    RANGE
+    PAGE
+    responses:
+      200: {description: "TABLE, total"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    limit, offset = q.page(request, fmt)
+    async with services(request).pool.acquire() as conn:
+        rows, total = await analytics_live.csat_comments(conn, scope, limit, offset)
+    return tables.answer(
+        tables.comments(rows), fmt, _name(brand, "csat-comments", scope), {"total": total}
+    )
+
+
 async def agent_time(request: Request) -> Response:
     """
     summary: Each agent's time online and away over the range
@@ -361,6 +384,7 @@ _document(
     reasons,
     ratings,
     conversations,
+    csat_comments,
     agent_time,
     agent_load,
     now,
@@ -376,6 +400,7 @@ routes = [
     Route(f"{BRAND}/heat-map", heat_map, methods=["GET"]),
     Route(f"{BRAND}/handoff-reasons", reasons, methods=["GET"]),
     Route(f"{BRAND}/csat", ratings, methods=["GET"]),
+    Route(f"{BRAND}/csat-comments", csat_comments, methods=["GET"]),
     Route(f"{BRAND}/conversations", conversations, methods=["GET"]),
     Route(f"{BRAND}/agent-time", agent_time, methods=["GET"]),
     Route(f"{BRAND}/agent-load", agent_load, methods=["GET"]),

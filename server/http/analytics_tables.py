@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from server.http.responses import JSON
 from server.store.analytics import Count, Figures, Group, Point
-from server.store.analytics_live import AgentTime, Behind, Now
+from server.store.analytics_live import AgentTime, Behind, Comment, Now
 from server.store.analytics_load import Load
 
 Cell = str | int | float | None
@@ -125,6 +125,25 @@ def behind(rows: list[Behind]) -> Table:
                 b.band,
             ]
             for b in rows
+        ],
+    )
+
+
+def comments(rows: list[Comment]) -> Table:
+    return Table(
+        ("conversation_id", "answered_at", "rating", "comment", "agent", "intent", "channel"),
+        ("id", "time", "count", "text", "text", "text", "text"),
+        [
+            [
+                str(c.conversation_id),
+                _iso(c.answered_at),
+                c.rating,
+                c.comment,
+                c.agent,
+                c.intent,
+                c.channel,
+            ]
+            for c in rows
         ],
     )
 

@@ -1,7 +1,7 @@
-"""The reports' two reads besides the figures (docs/metrics.md): the conversations behind a
-figure (a chart's bar, a breakdown's row), a page at a time, and the "now" figures (queue per
-team, longest wait, agents online, conversations at risk). Reads only; the caller has checked
-that the viewer may see the brand."""
+"""The reports' reads besides the figures (docs/metrics.md): the conversations behind a
+figure (a chart's bar, a breakdown's row) and the CSAT comments, a page at a time, and the
+"now" figures (queue per team, longest wait, agents online, conversations at risk). Reads
+only; the caller has checked that the viewer may see the brand."""
 
 from __future__ import annotations
 
@@ -81,6 +81,64 @@ async def conversations(
             r["contact"],
             r["intent"],
             r["band"],
+        )
+        for r in rows
+    ]
+    return found, total
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A customer's CSAT answer with a comment, and where it belongs: the conversation, the
+    agent who resolved it (the rating is theirs, docs/metrics.md), its intent and channel."""
+
+    conversation_id: UUID
+    answered_at: datetime | None
+    rating: int
+    comment: str
+    agent: str | None
+    intent: str | None
+    channel: str
+
+
+async def csat_comments(
+    conn: Conn, scope: Scope, limit: int, offset: int
+) -> tuple[list[Comment], int]:
+    """The comments of the ratings the report counts (its conversations, with its filter:
+    the summary's ``csat_comments`` is their number), newest answer first, a page of
+    ``limit`` after ``offset``; and how many there are in all."""
+    only = KEYS[scope.only[0]] if scope.only else "NULL"
+    where = f"""c.brand_id = $1 AND c.created_at >= $2 AND c.created_at < $3
+               AND ($4::text IS NULL OR {only} = $4::text)
+               AND s.rating IS NOT NULL AND s.comment IS NOT NULL"""
+    args = (scope.brand_id, scope.start, scope.end, scope.only[1] if scope.only else None)
+    total = int(
+        await conn.fetchval(
+            f"""SELECT count(*) FROM csat s JOIN conversations c ON c.id = s.conversation_id
+                 WHERE {where}""",
+            *args,
+        )
+    )
+    rows = await conn.fetch(
+        f"""SELECT s.conversation_id, s.answered_at, s.rating, s.comment, a.name AS agent,
+                   c.intent, c.channel
+              FROM csat s JOIN conversations c ON c.id = s.conversation_id
+              LEFT JOIN agents a ON a.id = s.agent_id
+             WHERE {where}
+             ORDER BY s.answered_at DESC NULLS LAST, s.conversation_id LIMIT $5 OFFSET $6""",
+        *args,
+        limit,
+        offset,
+    )
+    found = [
+        Comment(
+            r["conversation_id"],
+            r["answered_at"],
+            int(r["rating"]),
+            r["comment"],
+            r["agent"],
+            r["intent"],
+            r["channel"],
         )
         for r in rows
     ]

@@ -92,10 +92,18 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
     await expect(bot).to_contain_text("articles helpful —")
     speed = page.locator("#analytics-speed .analytics-table thead")
     await expect(speed).to_contain_text("Handle time, p90")
+    # The customer's comment with its rating, under the ratings.
+    comments = page.locator("#analytics-quality .analytics-table.comments tbody tr")
+    await expect(comments).to_have_count(1)
+    await expect(comments.first).to_contain_text("slow")
+    await expect(page.locator("#analytics-quality .analytics-line")).to_contain_text("1 comment ·")
 
     # The area scrolls inside the page: a picture of each part, as a supervisor scrolls.
-    for part in ("volume", "speed", "bot", "quality", "sla", "agents", "breakdown"):
-        await page.locator(f"#analytics-{part}").scroll_into_view_if_needed()
+    for part in ("volume", "speed", "bot", "quality", "comments", "sla", "agents", "breakdown"):
+        if part == "comments":
+            await comments.first.scroll_into_view_if_needed()
+        else:
+            await page.locator(f"#analytics-{part}").scroll_into_view_if_needed()
         if part == "agents":
             await page.locator("#analytics-load-title").scroll_into_view_if_needed()
         await page.screenshot(path=str(SHOTS / f"analytics-{part}-{width}.png"))
@@ -134,6 +142,15 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await row.get_by_role("button").focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
+
+    # A comment opens its conversation.
+    comment = page.locator("#analytics-quality .analytics-table.comments tbody tr").first
+    await comment.get_by_role("button").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#analytics-area")).to_be_hidden()
+    await expect(page.locator("#thread-head")).to_contain_text("Customer 7200")
+    await page.locator("#analytics-tab").click()
+    await expect(page.locator("#analytics-area")).to_be_visible()
 
     # Only the email conversations: the agent's row counts one, and lists that one (not the
     # agent's three on every channel).

@@ -180,6 +180,7 @@ CONSOLE = {
     ("GET", "/console/api/analytics/brands/{brand}/heat-map"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/handoff-reasons"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/csat"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/csat-comments"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/conversations"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/agent-time"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/agent-load"): "reports",

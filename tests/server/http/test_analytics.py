@@ -94,6 +94,7 @@ async def test_every_table_downloads_as_csv_with_formulas_made_inert(
         "heat-map",
         "handoff-reasons",
         "csat",
+        "csat-comments",
         "now",
         "conversations",
     ):
@@ -122,6 +123,30 @@ async def test_the_drill_down_pages_through_a_bar(
     assert [first["rows"][0][2], second["rows"][0][2]] == ["telegram", "email"]
     opened = await http.get(f"/console/api/conversations/{second['rows'][0][0]}")
     assert opened.status_code == 200
+
+
+async def test_the_csat_comments_with_their_rating_agent_and_conversation(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    got = (await http.get(f"{BASE}/csat-comments", params=WEEK)).json()
+    assert got["columns"] == [
+        "conversation_id",
+        "answered_at",
+        "rating",
+        "comment",
+        "agent",
+        "intent",
+        "channel",
+    ]
+    assert got["total"] == 1
+    [(conversation, _at, rating, comment, agent, _intent, channel)] = got["rows"]
+    assert (rating, comment, channel) == (4, "ok", "email")
+    assert agent
+    assert (await http.get(f"/console/api/conversations/{conversation}")).status_code == 200
+    telegram = {**WEEK, "filter": "channel:telegram"}
+    assert (await http.get(f"{BASE}/csat-comments", params=telegram)).json()["total"] == 0
+    exported = await http.get(f"{BASE}/csat-comments", params={**WEEK, "format": "csv"})
+    assert list(csv.reader(io.StringIO(exported.text)))[1][2:4] == ["4", "ok"]
 
 
 async def test_a_lists_csv_is_the_whole_list_not_a_page(
@@ -183,6 +208,7 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "conversations?limit=0": "limit:",
         "conversations?offset=-1": "offset:",
         "conversations?limit=201": "limit:",
+        "csat-comments?limit=201": "limit:",
         "conversations?row=colour:red": "row:",
     }
     for query, error in cases.items():

@@ -179,6 +179,41 @@ async def test_the_conversations_behind_a_bar(pool: asyncpg.Pool, scope: Scope) 
     assert email[0].band == "high"
 
 
+async def test_the_csat_comments_the_figures_count(pool: asyncpg.Pool, scope: Scope) -> None:
+    """The comments of the ratings counted (csat_comments), newest first: the rated-3
+    email's 'slow', and one added to the rated-5 web chat; a comment without a rating (the
+    customer never rated) is not a rating's comment; another brand's never shows."""
+    async with pool.acquire() as conn:
+        rated_five = await conn.fetchval(
+            "SELECT conversation_id FROM csat WHERE brand_id = $1 AND rating = 5", scope.brand_id
+        )
+        await conn.execute(
+            "UPDATE csat SET comment = 'quick and kind' WHERE conversation_id = $1", rated_five
+        )
+        await conn.execute(
+            "UPDATE csat SET comment = 'never rated' WHERE brand_id = $1 AND rating IS NULL",
+            scope.brand_id,
+        )
+        await conn.execute(
+            "UPDATE csat SET comment = 'theirs' WHERE brand_id <> $1", scope.brand_id
+        )
+        figures = await analytics.totals(conn, scope)
+        found, total = await analytics_live.csat_comments(conn, scope, 10, 0)
+        second, _ = await analytics_live.csat_comments(conn, scope, 1, 1)
+        email = Scope(scope.brand_id, scope.start, scope.end, "UTC", NOW, ("channel", "email"))
+        only_email, n = await analytics_live.csat_comments(conn, email, 10, 0)
+    assert total == figures.csat_comments == 2
+    # The rated 3 was answered at 13:00, the rated 5 at 11:00.
+    assert [(c.rating, c.comment, c.channel, c.intent) for c in found] == [
+        (3, "slow", "email", "refund"),
+        (5, "quick and kind", "webchat", "refund"),
+    ]
+    assert found[0].answered_at == T0 + timedelta(seconds=7200 + 7200)
+    assert found[0].agent is not None
+    assert [c.comment for c in second] == ["quick and kind"]
+    assert (n, [c.comment for c in only_email]) == (1, ["slow"])
+
+
 async def test_now_counts_the_queue_and_the_agents(pool: asyncpg.Pool, scope: Scope) -> None:
     async with pool.acquire() as conn:
         await write(conn, Story(3 * DAY, bot_reply=1, handoff=2))

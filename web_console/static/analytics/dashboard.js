@@ -141,7 +141,7 @@ function Ratings() {
       <p class="analytics-line">
         Average ${f.csat_average ? rating(f.csat_average.value) : "…"} ·
         response rate ${f.csat_response_rate ? rate(f.csat_response_rate.value) : "…"}${" · "}
-        ${f.csat_comments ? f.csat_comments.value : "…"} comments ·
+        ${f.csat_comments ? plural(f.csat_comments.value, "comment") : "… comments"} ·
         reopen rate ${f.reopen_rate ? rate(f.reopen_rate.value) : "…"}
       </p>
       <figure>
@@ -150,7 +150,28 @@ function Ratings() {
         <figcaption class="visually-hidden">Ratings from 1 to 5; the table below holds the counts.</figcaption>
       </figure>
       <${ReportTable} caption="CSAT ratings" report=${report} csv=${store.csvHref("csat")} />
+      <${Comments} />
     </section>`;
+}
+
+// The customers' comments with their ratings, newest first: the first COMMENTS here, every
+// one in the CSV; each opens its conversation.
+function Comments() {
+  const report = store.comments.value;
+  const total = report.table ? report.table.total : 0;
+  const caption = total > store.COMMENTS
+    ? `CSAT comments: the newest ${store.COMMENTS} of ${total}` : "CSAT comments";
+  return html`
+    <${ReportTable} caption=${caption} report=${report} kind="comments"
+      columns=${["answered_at", "rating", "comment", "agent", "intent", "channel"]}
+      headers=${{ answered_at: "Answered" }}
+      csv=${store.csvHref("csat-comments")} action="Open the conversation"
+      rowLabel=${(row) => cell(row[1], "time")}
+      onRow=${(row) => document.dispatchEvent(new CustomEvent("console:show", { detail: row[0] }))} />`;
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 // The bot's figures over the whole range, beside its chart per bucket.

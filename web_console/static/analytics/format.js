@@ -63,6 +63,7 @@ const WORDS = {
   intent: "Intent", band: "Band", agent: "Agent", online_seconds: "Time online",
   away_seconds: "Time away", figure: "Figure", value: "Value", unit: "Unit",
   agent_id: "Agent's id", average_held: "Average held", peak_held: "Peak held",
+  answered_at: "Answered", comment: "Comment", conversation_id: "Conversation",
 };
 
 export function columnName(column) {

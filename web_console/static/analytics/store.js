@@ -31,12 +31,14 @@ export const agentLoad = signal(EMPTY);
 export const heatMap = signal(EMPTY);
 export const reasons = signal(EMPTY);
 export const ratings = signal(EMPTY);
+export const comments = signal(EMPTY); // the newest CSAT comments (COMMENTS), with total
 export const now = signal(EMPTY);
 // The filter's values for the chosen breakdown kind: [{key, label}]
 export const filterValues = signal([]);
 // The conversations behind a bar or a row: {title, params, state, table, total, offset}
 export const drill = signal(null);
 export const PAGE = 25;
+export const COMMENTS = 25;
 
 let shown = false;
 let generation = 0;
@@ -138,6 +140,7 @@ export function load() {
   read(heatMap, "heat-map");
   read(reasons, "handoff-reasons");
   read(ratings, "csat");
+  read(comments, "csat-comments", { limit: COMMENTS });
   readNow();
   readFilterValues();
 }

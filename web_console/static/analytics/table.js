@@ -5,8 +5,9 @@ import { html } from "../panel/ui.js";
 import { cell, columnName } from "./format.js";
 
 // ``headers`` renames columns for this table ({label: "Band"}); ``onRow`` makes each row's
-// first cell a button that opens the conversations behind the row.
-export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, headers }) {
+// first cell a button that opens the conversations behind the row (``action`` says what the
+// button does, for a screen reader); ``kind`` is a class for the table's own layout.
+export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, headers, action, kind }) {
   if (!report || report.state === "loading" && !report.table) {
     return html`<p class="analytics-note" role="status">Loading ${caption.toLowerCase()}…</p>`;
   }
@@ -18,7 +19,7 @@ export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, he
   const index = (name) => table.columns.indexOf(name);
   const shown = (columns || table.columns).filter((c) => index(c) >= 0);
   return html`
-    <div class="analytics-table">
+    <div class=${kind ? `analytics-table ${kind}` : "analytics-table"}>
       <table>
         <caption>
           ${caption}
@@ -34,7 +35,7 @@ export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, he
             return html`
             <tr key=${i}>
               <th scope="row">${onRow
-                ? html`<button type="button" class="link" title="Show the conversations" onClick=${() => onRow(row, i)}>${label}<span class="visually-hidden">: show the conversations</span></button>`
+                ? html`<button type="button" class="link" title=${action || "Show the conversations"} onClick=${() => onRow(row, i)}>${label}<span class="visually-hidden">: ${(action || "Show the conversations").toLowerCase()}</span></button>`
                 : label}</th>
               ${shown.slice(1).map((c) => html`<td>${cell(row[index(c)], table.units[index(c)])}</td>`)}
             </tr>`;
