@@ -129,7 +129,10 @@ async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> Se
                                       || coalesce(ct.email, ''))
                         @@ search_query('simple', $1) AND """
             + reach_filter(3)
-            + " ORDER BY c.last_message_at DESC NULLS LAST LIMIT $2",
+            # The hour first: conversations_by_activity walks it newest first (migration
+            # 0043), and within an hour the exact time orders them as before.
+            + " ORDER BY c.active_hour DESC NULLS LAST, c.last_message_at DESC NULLS LAST"
+            " LIMIT $2",
             query,
             PAGE,
             *reach_params(reach),

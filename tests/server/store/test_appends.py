@@ -121,3 +121,29 @@ async def test_two_senders_of_one_contact_are_refused_together(pool: asyncpg.Poo
                 conn, [_append(inbox, "ann", 1), _append(inbox, "ann-phone", 1)]
             )
     assert await pool.fetchval("SELECT count(*) FROM messages") == 0
+
+
+_UPDATES = (
+    "SELECT pg_stat_get_xact_tuples_updated('conversations'::regclass) AS updated,"
+    " pg_stat_get_xact_tuples_hot_updated('conversations'::regclass) AS hot"
+)
+
+
+async def test_a_message_updates_its_conversation_without_touching_an_index(
+    pool: asyncpg.Pool,
+) -> None:
+    """The conversation's per-message update (seq, last message's time) is a HOT update: the
+    only indexed column it changes is the last message's hour (migration 0043), so after the
+    first message of an hour no index entry is written. Counted inside one transaction, in
+    which this backend's statistics are not flushed (so the differences are its own)."""
+    inbox = await _inbox(pool)
+    await _sender(pool, "ann")
+    async with pool.acquire() as conn, conn.transaction():
+        await appends.append_many(conn, [_append(inbox, "ann", 1)])
+        before = await conn.fetchrow(_UPDATES)
+        for n in range(2, 5):
+            await appends.append_many(conn, [_append(inbox, "ann", n)])
+        after = await conn.fetchrow(_UPDATES)
+    assert before is not None
+    assert after is not None
+    assert (after["updated"] - before["updated"], after["hot"] - before["hot"]) == (3, 3)
