@@ -365,6 +365,34 @@ async def now(request: Request) -> Response:
     )
 
 
+async def at_risk(request: Request) -> Response:
+    """
+    summary: The brand's conversations at risk now
+    description: The open conversations the "now" figures count as at risk (first-response
+      deadline within 5 minutes or passed, no agent reply yet), the most overdue first, with
+      their team and agent; at most limit (default 50; a CSV without limit, all of them, at
+      most 50,000).
+    parameters:
+      - {name: brand, in: path, required: true, schema: {type: string}}
+      - {name: format, in: query, schema: {type: string, enum: [json, csv]}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200}}
+    responses:
+      200: {description: "TABLE"}
+      401: {description: not logged in}
+      403: {description: not a supervisor or analyst of the brand}
+      404: {description: no such brand among yours}
+      422: {description: a bad format or limit}
+    """
+    agent = await current_agent(request)
+    brand = await q.report_brand(request, agent)
+    fmt = q.output(request)
+    limit, _offset = q.page(request, fmt)
+    at = _now()
+    async with services(request).pool.acquire() as conn:
+        rows = await analytics_live.at_risk(conn, brand.id, at, limit)
+    return tables.answer(tables.at_risk(at, rows), fmt, f"{brand.slug}-at-risk")
+
+
 def _document(*endpoints: Callable[[Request], object]) -> None:
     for endpoint in endpoints:
         doc = endpoint.__doc__ or ""
@@ -388,6 +416,7 @@ _document(
     agent_time,
     agent_load,
     now,
+    at_risk,
 )
 
 BRAND = "/api/analytics/brands/{brand}"
@@ -405,4 +434,5 @@ routes = [
     Route(f"{BRAND}/agent-time", agent_time, methods=["GET"]),
     Route(f"{BRAND}/agent-load", agent_load, methods=["GET"]),
     Route(f"{BRAND}/now", now, methods=["GET"]),
+    Route(f"{BRAND}/at-risk", at_risk, methods=["GET"]),
 ]

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from server.http.responses import JSON
 from server.store.analytics import Count, Figures, Group, Point
-from server.store.analytics_live import AgentTime, Behind, Comment, Now
+from server.store.analytics_live import AgentTime, AtRisk, Behind, Comment, Now
 from server.store.analytics_load import Load
 
 Cell = str | int | float | None
@@ -186,6 +186,20 @@ def now_teams(now: Now) -> Table:
             for t in now.teams
         ],
     )
+
+
+def at_risk(now: datetime, rows: list[AtRisk]) -> Table:
+    """``overdue_seconds``: how long past the deadline (negative: still to come)."""
+    return Table(
+        ("id", "first_response_due", "overdue_seconds", "contact", "subject", "channel",
+         "status", "band", "team", "agent"),
+        ("id", "time", "seconds", "text", "text", "text", "text", "text", "text", "text"),
+        [
+            [str(r.id), r.due.isoformat(), round((now - r.due).total_seconds()), r.contact,
+             r.subject, r.channel, r.status, r.band, r.team, r.agent]
+            for r in rows
+        ],
+    )  # fmt: skip
 
 
 def _csv_cell(value: Cell) -> str:

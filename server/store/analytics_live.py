@@ -206,6 +206,54 @@ async def now(conn: Conn, brand_id: UUID, at: datetime) -> Now:
 
 
 @dataclass(frozen=True, slots=True)
+class AtRisk:
+    """An open conversation at risk now: its first-response deadline within ``AT_RISK`` or
+    passed, with no agent reply yet; enough to recognise it, and whose it is."""
+
+    id: UUID
+    due: datetime
+    contact: str | None
+    subject: str | None
+    channel: str
+    status: str
+    band: str | None
+    team: str | None
+    agent: str | None
+
+
+async def at_risk(conn: Conn, brand_id: UUID, at: datetime, limit: int) -> list[AtRisk]:
+    """The conversations ``now`` counts as at risk, the most overdue first, at most
+    ``limit`` (through the same partial index as the count, migration 0034)."""
+    rows = await conn.fetch(
+        """SELECT c.id, c.first_response_due AS due, coalesce(ct.name, ct.email) AS contact,
+                  c.subject, c.channel, c.status, c.band, t.name AS team, a.name AS agent
+             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             LEFT JOIN teams t ON t.id = c.team_id
+             LEFT JOIN agents a ON a.id = c.assignee_id
+            WHERE c.brand_id = $1 AND c.status IN ('queued', 'assigned')
+              AND c.first_response_at IS NULL AND c.first_response_due < $2
+            ORDER BY c.first_response_due, c.id LIMIT $3""",
+        brand_id,
+        at + AT_RISK,
+        limit,
+    )
+    return [
+        AtRisk(
+            r["id"],
+            r["due"],
+            r["contact"],
+            r["subject"],
+            r["channel"],
+            r["status"],
+            r["band"],
+            r["team"],
+            r["agent"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class AgentTime:
     """How long an agent of the brand was online and away within a range, in seconds."""
 

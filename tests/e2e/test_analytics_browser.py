@@ -168,8 +168,24 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     # A customer writes and waits: the socket's events bring the "now" figures up to date.
     waiting = page.locator(".analytics-tile", has_text="Waiting")
     await expect(waiting.locator("dd")).to_have_text("0")
-    await conversation_in(site, demo.WEBCHAT_INBOX, "where is my parcel?")
+    asked = await conversation_in(site, demo.WEBCHAT_INBOX, "where is my parcel?")
     await expect(waiting.locator("dd")).to_have_text("1")
+    # Its first-response deadline passes: the next event shows it at risk, and it opens.
+    async with site.services.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE conversations SET first_response_due = now() - interval '2 minutes',"
+            " status = 'queued' WHERE id = $1::uuid",
+            asked.conversation_id,
+        )
+    await conversation_in(site, demo.WEBCHAT_INBOX, "and my invoice?")
+    risky = page.locator("#analytics-area .analytics-table", has_text="At risk now")
+    overdue = risky.locator("tbody tr", has_text="overdue")
+    await expect(overdue).to_have_count(1)
+    await expect(overdue).to_contain_text("2 min")
+    await expect(page.locator(".analytics-tile", has_text="At risk")).not_to_contain_text("0")
+    await page.screenshot(path=str(SHOTS / "analytics-at-risk-1280.png"))
+    await overdue.get_by_role("button").click()
+    await expect(page.locator("#analytics-area")).to_be_hidden()
     assert console.refused == []
 
     agent = await person(site, demo.BRAND_SLUG, "agent")

@@ -185,6 +185,7 @@ CONSOLE = {
     ("GET", "/console/api/analytics/brands/{brand}/agent-time"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/agent-load"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/now"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/at-risk"): "reports",
 }
 # Routes that are not the console's nor the admin API's, each with how it is guarded.
 ELSEWHERE = {

@@ -149,6 +149,28 @@ async def test_the_csat_comments_with_their_rating_agent_and_conversation(
     assert list(csv.reader(io.StringIO(exported.text)))[1][2:4] == ["4", "ok"]
 
 
+async def test_the_conversations_at_risk_now_are_those_now_counts(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with server.services.pool.acquire() as conn:
+        late = await write(conn, Story(0, bot_reply=1, handoff=2))
+        await write(conn, Story(0, bot_reply=1, handoff=2, brand=demo.OTHER_BRAND_SLUG))
+        await conn.execute(
+            "UPDATE conversations SET first_response_due = now() - interval '1 minute'"
+            " WHERE status = 'queued'"
+        )
+    counted = (await http.get(f"{BASE}/now")).json()["at_risk"]
+    listed = (await http.get(f"{BASE}/at-risk")).json()
+    assert counted == len(listed["rows"]) == 1
+    row = dict(zip(listed["columns"], listed["rows"][0], strict=True))
+    assert (row["id"], row["status"], row["contact"]) == (str(late), "queued", "Customer 0")
+    assert row["overdue_seconds"] >= 60
+    exported = await http.get(f"{BASE}/at-risk", params={"format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert str(late) in exported.text
+    assert (await http.get(f"{BASE}/at-risk", params={"limit": "0"})).status_code == 422
+
+
 async def test_a_lists_csv_is_the_whole_list_not_a_page(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:

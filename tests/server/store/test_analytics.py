@@ -223,7 +223,22 @@ async def test_now_counts_the_queue_and_the_agents(pool: asyncpg.Pool, scope: Sc
             " first_response_due = handoff_at + interval '1 minute' WHERE status = 'queued'",
             scope.brand_id,
         )
+        # Another brand's conversation at risk: never in this brand's figures or list.
+        theirs = await write(
+            conn, Story(3 * DAY, bot_reply=1, handoff=2, brand=demo.OTHER_BRAND_SLUG)
+        )
+        await conn.execute(
+            "UPDATE conversations SET first_response_due = handoff_at WHERE id = $1", theirs
+        )
         now = await analytics_live.now(conn, scope.brand_id, NOW + timedelta(minutes=1))
+        listed = await analytics_live.at_risk(conn, scope.brand_id, NOW + timedelta(minutes=1), 10)
+        later = await analytics_live.at_risk(conn, scope.brand_id, NOW - timedelta(minutes=5), 10)
+    # Due a minute after the handoff at NOW + 2 s; at risk from 5 minutes before that.
+    assert [(r.due, r.status, r.team, r.agent) for r in listed] == [
+        (NOW + timedelta(seconds=62), "queued", "Billing", None)
+    ]
+    assert listed[0].contact == f"Customer {3 * DAY:g}"
+    assert later == []
     waiting = [t for t in now.teams if t.queued]
     assert len(waiting) == 1
     assert waiting[0].queued == 1

@@ -75,7 +75,34 @@ function Now() {
         <${Tile} label="At risk (SLA)" value=${t ? t.at_risk : "…"} />
       </dl>
       <${ReportTable} caption="Queues per team" report=${report} csv=${store.csvHref("now")} />
+      <${AtRisk} />
     </section>`;
+}
+
+// The conversations the "At risk" tile counts, the most overdue first; each opens.
+function AtRisk() {
+  const report = overdueWords(store.atRisk.value);
+  const count = store.now.value.table ? store.now.value.table.at_risk : 0;
+  const caption = count > store.AT_RISK_SHOWN
+    ? `At risk now: the ${store.AT_RISK_SHOWN} most overdue of ${count}` : "At risk now";
+  return html`
+    <${ReportTable} caption=${caption} report=${report} empty="No conversation is at risk."
+      columns=${["first_response_due", "overdue_seconds", "contact", "team", "agent", "channel", "band"]}
+      headers=${{ first_response_due: "First response due", overdue_seconds: "Deadline" }}
+      csv=${`${store.base()}/at-risk?format=csv`} action="Open the conversation"
+      rowLabel=${(row) => cell(row[1], "time")}
+      onRow=${(row) => document.dispatchEvent(new CustomEvent("console:show", { detail: row[0] }))} />`;
+}
+
+// The at-risk table's overdue seconds as words: "2 min 0 s overdue", "due in 3 min 0 s".
+function overdueWords(report) {
+  const t = report.table;
+  if (!t) return report;
+  const at = t.columns.indexOf("overdue_seconds");
+  const words = (v) => (v >= 0 ? `${duration(v)} overdue` : `due in ${duration(-v)}`);
+  return { ...report, table: { ...t,
+    units: t.units.map((u, i) => (i === at ? "text" : u)),
+    rows: t.rows.map((r) => r.map((v, i) => (i === at ? words(v) : v))) } };
 }
 
 function Headline() {

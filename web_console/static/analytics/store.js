@@ -33,6 +33,7 @@ export const reasons = signal(EMPTY);
 export const ratings = signal(EMPTY);
 export const comments = signal(EMPTY); // the newest CSAT comments (COMMENTS), with total
 export const now = signal(EMPTY);
+export const atRisk = signal(EMPTY); // the conversations "now" counts as at risk
 // The filter's values for the chosen breakdown kind: [{key, label}]
 export const filterValues = signal([]);
 // The conversations behind a bar or a row: {title, params, state, table, total, offset}
@@ -91,6 +92,7 @@ async function read(target, path, more = {}) {
 // Shown: read the brands once, then every report.
 export async function enter() {
   shown = true;
+  if (!clockTimer) clockTimer = setInterval(() => { if (shown) readNow(); }, CLOCK);
   if (!brands.value.length) {
     try {
       const found = await api("GET", "/console/api/analytics/brands");
@@ -110,6 +112,7 @@ export async function enter() {
 
 export function leave() {
   shown = false;
+  if (clockTimer) { clearInterval(clockTimer); clockTimer = null; }
 }
 
 export function choose(changes) {
@@ -174,19 +177,27 @@ export async function filterKind(kind) {
 
 export async function readNow() {
   if (!choice.value.brand) return;
+  const path = base();
   try {
-    const table = await api("GET", `${base()}/now`);
+    const [table, risky] = await Promise.all([
+      api("GET", `${path}/now`), api("GET", `${path}/at-risk?limit=${AT_RISK_SHOWN}`)]);
     now.value = { state: "ready", table, error: "" };
+    atRisk.value = { state: "ready", table: risky, error: "" };
   } catch (error) {
     now.value = { state: "error", table: null, error: error.message };
+    atRisk.value = { state: "error", table: null, error: error.message };
   }
 }
+export const AT_RISK_SHOWN = 25;
 
 // The socket's events that move a queue or an agent: the "now" figures are read again, at
-// most once a second, while the area is shown.
+// most once a second, while the area is shown. Time moves them too with no event (a wait
+// grows, a deadline comes within 5 minutes): read again every CLOCK ms while shown.
 const LIVE = ["queue.changed", "agent.updated", "conversation.created", "conversation.updated",
   "sla.breached"];
+const CLOCK = 30000;
 let liveTimer = null;
+let clockTimer = null;
 export function onEvent(frame) {
   if (!shown || !frame || LIVE.indexOf(frame.name) < 0 || liveTimer) return;
   liveTimer = setTimeout(() => { liveTimer = null; readNow(); }, 1000);

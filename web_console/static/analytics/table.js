@@ -7,7 +7,7 @@ import { cell, columnName } from "./format.js";
 // ``headers`` renames columns for this table ({label: "Band"}); ``onRow`` makes each row's
 // first cell a button that opens the conversations behind the row (``action`` says what the
 // button does, for a screen reader); ``kind`` is a class for the table's own layout.
-export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, headers, action, kind }) {
+export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, headers, action, kind, empty }) {
   if (!report || report.state === "loading" && !report.table) {
     return html`<p class="analytics-note" role="status">Loading ${caption.toLowerCase()}…</p>`;
   }
@@ -29,7 +29,7 @@ export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, he
           ${shown.map((c) => html`<th scope="col">${(headers && headers[c]) || columnName(c)}</th>`)}
         </tr></thead>
         <tbody>
-          ${table.rows.length === 0 && html`<tr><td colspan=${shown.length}>Nothing in this range.</td></tr>`}
+          ${table.rows.length === 0 && html`<tr><td colspan=${shown.length}>${empty || "Nothing in this range."}</td></tr>`}
           ${table.rows.map((row, i) => {
             const label = rowLabel ? rowLabel(row) : cell(row[index(shown[0])], table.units[index(shown[0])]);
             return html`
