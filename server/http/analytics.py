@@ -43,8 +43,8 @@ RANGE = """      - {name: brand, in: path, required: true, schema: {type: string
 REFUSALS = """      401: {description: not logged in}
       403: {description: not a supervisor or analyst of the brand}
       404: {description: no such brand among yours}
-      422: {description: "a bad from, to, tz, filter, format (or bucket, by, at, row, limit,
-        offset): the error names it"}
+      422: {description: "a bad from, to, tz, filter, format (or bucket, by, at, row,
+        breached, limit, offset): the error names it"}
 """
 TABLE = "{columns, units, rows}, or CSV"
 PAGE = """      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200},
@@ -240,11 +240,13 @@ async def conversations(request: Request) -> Response:
     summary: The conversations behind a figure (a chart's bar, a breakdown's row)
     description: The range's conversations (with filter; in one bucket with bucket and at;
       in one breakdown's row with row), oldest first, a page at a time; `total` counts them
-      all. Each id opens in the console.
+      all. With breached=1, those with an SLA breach in the range (or the bucket), whenever
+      they started (the SLA breaches chart's bar). Each id opens in the console.
     parameters:
     RANGE
       - {name: row, in: query, schema: {type: string},
          description: "a breakdown's row, as filter (agent:<id>), applied besides filter"}
+      - {name: breached, in: query, schema: {type: string, enum: ["0", "1"]}}
       - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]}}
       - {name: at, in: query, schema: {type: string},
          description: "the bucket's start in tz (YYYY-MM-DDTHH:MM), from the series' at"}
@@ -256,9 +258,12 @@ async def conversations(request: Request) -> Response:
     brand, scope, fmt = await _setup(request)
     bar = q.bar(request, scope)
     row = q.row(request)
+    breached = q.breached(request)
     limit, offset = q.page(request, fmt)
     async with services(request).pool.acquire() as conn:
-        rows, total = await analytics_live.conversations(conn, scope, bar, limit, offset, row)
+        rows, total = await analytics_live.conversations(
+            conn, scope, bar, limit, offset, row, breached
+        )
     return tables.answer(
         tables.behind(rows), fmt, _name(brand, "conversations", scope), {"total": total}
     )

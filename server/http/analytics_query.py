@@ -158,6 +158,16 @@ def bar(request: Request, within: Scope) -> tuple[Bucket, datetime] | None:
     return bucket(request, within), at
 
 
+def breached(request: Request) -> bool:
+    """``breached=1``: the conversations behind the SLA breaches chart's bar."""
+    raw = query_value(request, "breached")
+    if raw is None or raw in ("", "0"):
+        return False
+    if raw != "1":
+        raise InvalidInput("breached: 1 (the conversations with an SLA breach) or 0")
+    return True
+
+
 def agent_filter(within: Scope) -> UUID | None:
     """The agent of an ``agent:<id>`` filter (the agents' load applies no other)."""
     if within.only is None:

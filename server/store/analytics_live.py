@@ -38,17 +38,26 @@ async def conversations(
     limit: int,
     offset: int,
     row: tuple[Breakdown, str] | None = None,
+    breached: bool = False,
 ) -> tuple[list[Behind], int]:
     """The scope's conversations (in a bucket starting at a local time, or in a breakdown's
     ``row``, when given), oldest first, a page of ``limit`` after ``offset``; and how many
     there are in all. A row applies besides the scope's filter: a breakdown's row of a
-    filtered report counts only the filtered conversations."""
+    filtered report counts only the filtered conversations. ``breached``: those with an SLA
+    breach in the range (in the bucket), whenever they started, as the series counts
+    breaches by when they happened."""
     only = KEYS[scope.only[0]] if scope.only else "NULL"
     in_row = KEYS[row[0]] if row else "NULL"
-    where = f"""c.brand_id = $1 AND c.created_at >= $2 AND c.created_at < $3
+    in_bucket = "($6::timestamp IS NULL OR date_trunc($7::text, {at} AT TIME ZONE $5::text) = $6)"
+    if breached:
+        when = f"""EXISTS (SELECT 1 FROM sla_breaches s WHERE s.conversation_id = c.id
+                      AND s.breached_at >= $2 AND s.breached_at < $3
+                      AND {in_bucket.format(at="s.breached_at")})"""
+    else:
+        when = f"""c.created_at >= $2 AND c.created_at < $3
+                   AND {in_bucket.format(at="c.created_at")}"""
+    where = f"""c.brand_id = $1 AND {when}
                AND ($4::text IS NULL OR {only} = $4::text)
-               AND ($6::timestamp IS NULL
-                    OR date_trunc($7::text, c.created_at AT TIME ZONE $5::text) = $6)
                AND ($8::text IS NULL OR {in_row} = $8::text)"""
     args = (
         scope.brand_id,

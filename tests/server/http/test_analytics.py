@@ -232,6 +232,7 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "conversations?limit=201": "limit:",
         "csat-comments?limit=201": "limit:",
         "conversations?row=colour:red": "row:",
+        "conversations?breached=yes": "breached:",
     }
     for query, error in cases.items():
         answer = await http.get(f"{BASE}/{query}")

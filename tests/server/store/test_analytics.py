@@ -179,6 +179,28 @@ async def test_the_conversations_behind_a_bar(pool: asyncpg.Pool, scope: Scope) 
     assert email[0].band == "high"
 
 
+async def test_the_conversations_behind_a_breaches_bar(pool: asyncpg.Pool, scope: Scope) -> None:
+    """The SLA breaches chart counts breaches by when they happened: its bar's conversations
+    are those breached in the bucket, one that started before the range included."""
+    monday = T0.replace(tzinfo=None, hour=0)
+    async with pool.acquire() as conn:
+        # Started two hours before the range, handed over 2 h later: breached at T0 + 5 min.
+        early = await write(conn, Story(-7200, handoff=7200, breaches=("first_response",)))
+        points = {p.at: p.breaches for p in await analytics.series(conn, scope, "day")}
+        bar, total = await analytics_live.conversations(
+            conn, scope, ("day", monday), 10, 0, breached=True
+        )
+        tuesday, none = await analytics_live.conversations(
+            conn, scope, ("day", monday + timedelta(days=1)), 10, 0, breached=True
+        )
+        started, _ = await analytics_live.conversations(conn, scope, ("day", monday), 10, 0)
+    assert points[monday] == total == 2
+    assert bar[0].id == early
+    assert [b.channel for b in bar] == ["webchat", "email"]
+    assert (tuesday, none) == ([], 0)
+    assert early not in [b.id for b in started]
+
+
 async def test_the_csat_comments_the_figures_count(pool: asyncpg.Pool, scope: Scope) -> None:
     """The comments of the ratings counted (csat_comments), newest first: the rated-3
     email's 'slow', and one added to the rated-5 web chat; a comment without a rating (the
