@@ -33,7 +33,7 @@ from server.store import ConversationRow, Pool, activities, kb_feedback, queue, 
 from server.store.conversations import locked_rows
 from server.store.group_commit import GroupCommit
 from server.store.messages import insert_outgoing
-from server.store.nlu import Understood, store_interpretations
+from server.store.nlu import Understood, routing_facts_of, store_interpretations
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +59,9 @@ WAITING_WRITERS = 2
 # their events. Mail: nearly every mail opens a conversation that goes to a person.
 GROUPED_HANDOFFS = frozenset({"email"})
 HANDOFF_WRITERS = 2
+# Statements reading those messages' routing facts at once: one connection while a burst
+# lasts (a read takes no lock and waits for no flush, so one reader keeps up).
+FACTS_READERS = 1
 # A handoff's outcome: its events (stored), the conversation, the situation and decision.
 Recorded = tuple[list[Event], ConversationRow, Situation, Decision]
 
@@ -90,6 +93,18 @@ async def _record_waiting_writes(conn: store.Conn, writes: list[_WaitingWrite]) 
         return
     for write, outcome in zip(writes, outcomes, strict=True):
         write.outcome = outcome
+
+
+class _FactsRead:
+    """A message of a GROUPED_HANDOFFS channel whose routing facts are read with those of
+    the messages routed at the same moment (one statement), and what was read."""
+
+    __slots__ = ("conversation_id", "facts", "seq")
+
+    def __init__(self, conversation_id: str, seq: int) -> None:
+        self.conversation_id = conversation_id
+        self.seq = seq
+        self.facts: store.RoutingFacts | None = None
 
 
 class _Handoff:
@@ -152,9 +167,13 @@ class Decider:
         self._waiting_writes: GroupCommit[_WaitingWrite] = GroupCommit(
             pool, _record_waiting_writes, writers=WAITING_WRITERS
         )
-        # Handoffs of GROUPED_HANDOFFS channels, written together.
+        # Handoffs of GROUPED_HANDOFFS channels, written together, and their messages'
+        # routing facts, read together before (each batch one statement, no transaction).
         self._handoffs: GroupCommit[_Handoff] = GroupCommit(
             pool, self._record_locked_together, writers=HANDOFF_WRITERS
+        )
+        self._facts_reads: GroupCommit[_FactsRead] = GroupCommit(
+            pool, self._read_facts_together, writers=FACTS_READERS
         )
         # Routings that failed: the pipeline routes what they left again (flow.py).
         self.failures = 0
@@ -163,6 +182,7 @@ class Decider:
         """Stop the batch writer (after the routing workers: nothing more is handed to it)."""
         await self._waiting_writes.close()
         await self._handoffs.close()
+        await self._facts_reads.close()
 
     async def route(self, message: MessageView, *, swept: bool = False) -> None:
         """Understand and decide on ``message``; ``swept``: read back from Postgres by a
@@ -190,7 +210,6 @@ class Decider:
 
     async def _understand_and_decide(self, message: MessageView) -> None:
         conversation_id, seq = message["conversation_id"], message["seq"]
-        window = self._policy.trend_window
         text = message["text"]
         waiting = self._waiting.pop(conversation_id, None)
         if (
@@ -199,18 +218,18 @@ class Decider:
             and await self._record_waiting(message, *waiting)
         ):
             return
-        async with self._pool.acquire() as conn:
-            facts = await store.routing_facts(conn, conversation_id, seq, window)
-            if facts.interpreted:
-                return  # routed already: by another node, or by an earlier try here
-            if chosen_option(text, MAX_OPTIONS) is not None:
-                # "2" after numbered options is the second button: NLU reads its payload.
+        facts = await self._routing_facts(message)
+        if facts.interpreted:
+            return  # routed already: by another node, or by an earlier try here
+        if chosen_option(text, MAX_OPTIONS) is not None:
+            # "2" after numbered options is the second button: NLU reads its payload.
+            async with self._pool.acquire() as conn:
                 offered = await store.offered_buttons(conn, conversation_id, seq)
-                choice = chosen_option(text, len(offered))
-                if choice is not None:
-                    text = offered[choice - 1].payload
-            # Read with the facts: set when the bot has the conversation.
-            asked = facts.asked if self._knowledge is not None else None
+            choice = chosen_option(text, len(offered))
+            if choice is not None:
+                text = offered[choice - 1].payload
+        # Read with the facts: set when the bot has the conversation.
+        asked = facts.asked if self._knowledge is not None else None
         started = time.perf_counter()
         interpretation = await self._understanding.understand(text, facts.language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
@@ -304,6 +323,29 @@ class Decider:
         await publish(self._bus, stored_events)
         if final.action == "handoff" and self._router:
             self._router.wake()
+
+    async def _routing_facts(self, message: MessageView) -> store.RoutingFacts:
+        """``store.routing_facts`` of the message; for a GROUPED_HANDOFFS channel, read with
+        those of the messages routed at the same moment (``_read_facts_together``)."""
+        conversation_id, seq = message["conversation_id"], message["seq"]
+        if message["channel"] not in GROUPED_HANDOFFS:
+            async with self._pool.acquire() as conn:
+                return await store.routing_facts(
+                    conn, conversation_id, seq, self._policy.trend_window
+                )
+        read = _FactsRead(conversation_id, seq)
+        await self._facts_reads.add(read)
+        assert read.facts is not None
+        return read.facts
+
+    async def _read_facts_together(self, conn: store.Conn, reads: list[_FactsRead]) -> None:
+        """The routing facts of several messages in one statement (it was one each: issue
+        14). A batch that fails fails each of its routings, which are routed again."""
+        found = await routing_facts_of(
+            conn, [(r.conversation_id, r.seq) for r in reads], self._policy.trend_window
+        )
+        for read in reads:
+            read.facts = found[(read.conversation_id, read.seq)]
 
     async def _record_waiting(
         self, message: MessageView, status: str, language: str | None

@@ -142,21 +142,15 @@ class RoutingFacts:
     interpreted: bool = False
 
 
-async def routing_facts(
-    conn: Conn, conversation_id: str, before_seq: int, window: int
-) -> RoutingFacts:
-    """The conversation, the contact's VIP flag, the fallback count, the conversation's
-    language, the sentiments of the customer's last ``window`` messages before ``before_seq``,
-    their last texts, the contact's other recent conversations and, when the bot has the
-    conversation, what its knowledge-base step needs (``kb_feedback.asked``), in one
-    statement."""
-    row = await conn.fetchrow(
-        """SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.assignee_id,
+# What routing a message needs to know, by the message's seq ($2): ``routing_facts`` reads it
+# for one conversation, ``routing_facts_of`` for several (each row's seq in place of $2).
+_ROUTING_FACTS_SQL = (
+    """SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.assignee_id,
                   c.last_seq, ct.vip, c.bot_fallbacks, c.language, b.id AS brand_id,
                   b.slug AS brand_slug,
                   CASE WHEN c.status = 'bot' THEN """
-        + LAST_BOT_META_SQL
-        + """ END AS bot_meta,
+    + LAST_BOT_META_SQL
+    + """ END AS bot_meta,
                   ARRAY(SELECT m.sentiment FROM messages m
                          WHERE m.conversation_id = c.id AND m.seq < $2
                            AND m.author_kind = 'customer' AND m.sentiment IS NOT NULL
@@ -173,7 +167,20 @@ async def routing_facts(
                              AND m.nlu IS NOT NULL) AS interpreted
              FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
              JOIN brands b ON b.id = c.brand_id
-            WHERE c.id = $1""",
+"""
+)
+
+
+async def routing_facts(
+    conn: Conn, conversation_id: str, before_seq: int, window: int
+) -> RoutingFacts:
+    """The conversation, the contact's VIP flag, the fallback count, the conversation's
+    language, the sentiments of the customer's last ``window`` messages before ``before_seq``,
+    their last texts, the contact's other recent conversations and, when the bot has the
+    conversation, what its knowledge-base step needs (``kb_feedback.asked``), in one
+    statement."""
+    row = await conn.fetchrow(
+        _ROUTING_FACTS_SQL + " WHERE c.id = $1",
         UUID(conversation_id),
         before_seq,
         window,
@@ -182,6 +189,34 @@ async def routing_facts(
         REPEAT_DAYS,
     )
     assert row is not None
+    return _routing_facts(row)
+
+
+async def routing_facts_of(
+    conn: Conn, wanted: list[tuple[str, int]], window: int
+) -> dict[tuple[str, int], RoutingFacts]:
+    """``routing_facts`` for several messages at once, ``wanted`` being (conversation id,
+    seq) pairs: one statement, by pair (the mails routed together: issue 14)."""
+    rows = await conn.fetch(
+        "SELECT i.seq AS before_seq, "
+        + _ROUTING_FACTS_SQL.replace("$2", "i.seq")
+        .removeprefix("SELECT ")
+        .replace(
+            "FROM conversations c JOIN",
+            "FROM unnest($1::uuid[], $2::int[]) AS i(id, seq)"
+            " JOIN conversations c ON c.id = i.id JOIN",
+        ),
+        [UUID(conversation_id) for conversation_id, _ in wanted],
+        [seq for _, seq in wanted],
+        window,
+        EARLIER_TEXTS,
+        EARLIER_TEXT_CHARS,
+        REPEAT_DAYS,
+    )
+    return {(str(row["id"]), row["before_seq"]): _routing_facts(row) for row in rows}
+
+
+def _routing_facts(row: Any) -> RoutingFacts:
     return RoutingFacts(
         conversation=conversation_row_of(row),
         vip=bool(row["vip"]),

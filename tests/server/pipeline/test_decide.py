@@ -23,6 +23,7 @@ from server.payloads import MessageView
 from server.pipeline.decide import Recorded, _Handoff, _record_waiting_writes, _WaitingWrite
 from server.pipeline.flow import Pipeline
 from server.store import understood
+from server.store.nlu import routing_facts_of
 from tests.server.pipeline.test_flow import ACK, bot_off_pipeline, inbound, mail
 from tests.server.store.test_understood import _waiting_message
 
@@ -228,4 +229,24 @@ async def test_handoffs_decided_together_are_written_as_one_alone_is(
     assert [h.outcome for h in again] == [None, None, None]
     assert await pool.fetchval("SELECT count(*) FROM activities") == 4
     assert await pool.fetchval("SELECT count(*) FROM messages") == 8
+    await pipeline.close()
+
+
+async def test_routing_facts_read_together_are_each_as_read_alone(pool: asyncpg.Pool) -> None:
+    """The facts of mails routed together are read by one statement
+    (store.nlu.routing_facts_of): the same as each read alone, earlier messages included."""
+    pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    for name in ("a1", "a2", "a3"):
+        await pipeline.ingest(inbound(name, f"still nothing, message {name}", visitor="ann"))
+        await pipeline.settled()
+    await pipeline.ingest(inbound("b1", "hello", visitor="bob"))
+    await pipeline.settled()
+    rows = await pool.fetch("SELECT conversation_id, seq FROM messages WHERE direction = 'in'")
+    wanted = [(str(r["conversation_id"]), r["seq"]) for r in rows]
+    assert len(wanted) == 4
+    async with pool.acquire() as conn:
+        together = await routing_facts_of(conn, wanted, 5)
+        alone = {w: await store.routing_facts(conn, *w, 5) for w in wanted}
+    assert together == alone
+    assert any(f.earlier_texts for f in alone.values())
     await pipeline.close()
