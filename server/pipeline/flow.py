@@ -38,7 +38,9 @@ from server.pipeline.pressure import LoopLag
 from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
 from server.store import Pool, activities, appends, contacts, csat
+from server.store.conversations import Thread, lock_threads, reopen_thread
 from server.store.group_commit import GroupCommit
+from server.store.messages import Incoming, insert_incoming
 from server.workers import WorkQueue
 
 log = structlog.get_logger(__name__)
@@ -149,6 +151,16 @@ def _announced(opened: _Opened, views: Mapping[str, ConversationView]) -> list[E
         return opened.pending
     data: EventData = {"conversation": views[event.conversation_id], **event.data}
     return [*opened.pending, Event(event.name, event.conversation_id, data)]
+
+
+def _threads_apart(items: list[_Open]) -> bool:
+    """Whether these messages can be stored set-based (``Pipeline._open_threads``): each
+    continues or starts a thread, a thread of its own, and none answers a survey (a rating
+    takes the survey's way, ``_open_in``)."""
+    threads = {(i.inbox["id"], i.inbound.thread) for i in items if i.inbound.thread is not None}
+    return len(threads) == len(items) and not any(
+        csat.answer_of(i.inbound.text) is not None for i in items
+    )
 
 
 class Pipeline:
@@ -468,15 +480,17 @@ class Pipeline:
                     known = await contacts.identified_contacts(
                         conn, [(i.inbound.channel, i.inbound.sender.external_id) for i in ordered]
                     )
-                    opened = [
-                        await self._open_in(
-                            conn,
-                            item.inbox,
-                            item.inbound,
-                            known.get((item.inbound.channel, item.inbound.sender.external_id)),
-                        )
+                    contact_ids = [
+                        known.get((item.inbound.channel, item.inbound.sender.external_id))
                         for item in ordered
                     ]
+                    if _threads_apart(ordered):
+                        opened = await self._open_threads(conn, ordered, contact_ids)
+                    else:
+                        opened = [
+                            await self._open_in(conn, item.inbox, item.inbound, contact_id)
+                            for item, contact_id in zip(ordered, contact_ids, strict=True)
+                        ]
                     await self._write_beside(
                         conn, [(item.inbound, o) for item, o in zip(ordered, opened, strict=True)]
                     )
@@ -507,6 +521,72 @@ class Pipeline:
                 item.error = exc
             else:
                 item.result = _Opened(message, [], stored_events, answered)
+
+    async def _open_threads(
+        self, conn: store.Conn, items: list[_Open], contact_ids: list[str | None]
+    ) -> list[_Opened]:
+        """``_open_in`` for messages of threads apart (``_threads_apart``), set-based: the
+        threads' conversations found, locked or opened by one statement, and the messages
+        inserted by one (it was one of each a mail: issue 14). Raises AlreadyStored when one
+        of them was stored before (the caller rolls back and stores each alone)."""
+        resolved = []
+        for item, contact_id in zip(items, contact_ids, strict=True):
+            if contact_id is None:
+                contact_id = await store.resolve_contact(
+                    conn, item.inbox["brand_id"], item.inbound.channel, item.inbound.sender
+                )
+            resolved.append(contact_id)
+        wanted = [
+            Thread(item.inbox, contact_id, str(item.inbound.thread), item.inbound.subject)
+            for item, contact_id in zip(items, resolved, strict=True)
+        ]
+        found = await lock_threads(conn, wanted)
+        convs: list[tuple[store.ConversationRow, str]] = []
+        for thread in wanted:
+            row = found.get((thread.inbox["id"], thread.thread))
+            if row is None:
+                # Opened by another transaction meanwhile: lock theirs, as alone.
+                convs.append(
+                    await store.lock_thread_conversation(
+                        conn, thread.inbox, thread.contact_id, thread.thread, thread.subject
+                    )
+                )
+            elif row[1]:
+                convs.append((row[0], "opened"))
+            elif row[0]["status"] == "resolved":
+                convs.append((await reopen_thread(conn, row[0]["id"]), "reopened"))
+            else:
+                convs.append((row[0], "open"))
+        inserted = await insert_incoming(
+            conn,
+            [
+                Incoming(
+                    conv["id"],
+                    item.inbound.channel,
+                    item.inbound.external_id,
+                    item.inbound.text,
+                    meta_of(item.inbound),
+                )
+                for item, (conv, _) in zip(items, convs, strict=True)
+            ],
+        )
+        if inserted is None:
+            raise AlreadyStored  # rolls the transaction back
+        opened = []
+        for item, (conv, how), message in zip(items, convs, inserted, strict=True):
+            if item.inbound.attachments:
+                await store.insert_attachments(conn, message["id"], item.inbound.attachments)
+            announce = None
+            if how != "open":
+                name = (
+                    events.CONVERSATION_CREATED if how == "opened" else events.CONVERSATION_UPDATED
+                )
+                data: EventData = {}
+                if how == "reopened":
+                    data["activity"] = await activities.record(conn, conv["id"], "reopened")
+                announce = Event(name, conv["id"], data)
+            opened.append(_Opened(message, [message_created(conv, message)], [], False, announce))
+        return opened
 
     async def _open_in(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from uuid import UUID
@@ -102,21 +103,80 @@ async def lock_thread_conversation(
             return conversation_row_of(row), "opened"
         if row["status"] != "resolved":
             return conversation_row_of(row), "open"
-        # Back to the start of the flow; the agent who had it stays on record, so the
-        # router offers it to them first.
-        reopened = await conn.fetchrow(
-            """UPDATE conversations
-                  SET status = 'bot', previous_agent_id = coalesce(assignee_id,
-                      previous_agent_id), assignee_id = NULL, resolved_at = NULL,
-                      handoff_reason = NULL, handoff_at = NULL, bot_fallbacks = 0,
-                      queued_at = NULL, assigned_at = NULL, first_response_at = NULL,
-                      first_response_due = NULL, resolution_due = NULL, escalation = 0,
-                      updated_at = now()
-                WHERE id = $1 RETURNING *""",
-            row["id"],
-        )
-        assert reopened is not None  # the row is locked: it is still there
-        return conversation_row_of(reopened), "reopened"
+        return await reopen_thread(conn, str(row["id"])), "reopened"
+
+
+async def reopen_thread(conn: Conn, conversation_id: str) -> ConversationRow:
+    """A resolved thread's conversation (row-locked by the caller) back to the start of the
+    flow, because the customer wrote in it again; the agent who had it stays on record, so
+    the router offers it to them first."""
+    reopened = await conn.fetchrow(
+        """UPDATE conversations
+              SET status = 'bot', previous_agent_id = coalesce(assignee_id,
+                  previous_agent_id), assignee_id = NULL, resolved_at = NULL,
+                  handoff_reason = NULL, handoff_at = NULL, bot_fallbacks = 0,
+                  queued_at = NULL, assigned_at = NULL, first_response_at = NULL,
+                  first_response_due = NULL, resolution_due = NULL, escalation = 0,
+                  updated_at = now()
+            WHERE id = $1 RETURNING *""",
+        UUID(conversation_id),
+    )
+    assert reopened is not None  # the row is locked: it is still there
+    return conversation_row_of(reopened)
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A thread a message of ``contact_id`` is for, in one of our inboxes (``lock_threads``)."""
+
+    inbox: Inbox
+    contact_id: str
+    thread: str
+    subject: str | None
+
+
+async def lock_threads(
+    conn: Conn, threads: list[Thread]
+) -> dict[tuple[str, str], tuple[ConversationRow, bool]]:
+    """``lock_thread_conversation``'s first step for several threads (each once) in one
+    statement: each thread's conversation, row-locked (those found in id order), or opened
+    if it has none, by (inbox id, thread): with True when opened now. A resolved one is
+    returned as it is (the caller reopens it: ``reopen_thread``); one another transaction
+    opened meanwhile is left out (``lock_thread_conversation`` locks theirs)."""
+    rows = await conn.fetch(
+        """WITH input AS (
+               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                                    $6::text[], $7::text[]) WITH ORDINALITY
+                   AS i(inbox_id, brand_id, contact_id, channel, thread_key, subject,
+                        reply_token, n)),
+           found AS (
+               SELECT c.* FROM conversations c
+                 JOIN input i ON c.inbox_id = i.inbox_id AND c.thread_key = i.thread_key
+                ORDER BY c.id FOR NO KEY UPDATE OF c),
+           opened AS (
+               INSERT INTO conversations (brand_id, inbox_id, contact_id, channel, thread_key,
+                                          subject, reply_token)
+               SELECT i.brand_id, i.inbox_id, i.contact_id, i.channel, i.thread_key,
+                      i.subject, i.reply_token
+                 FROM input i
+                WHERE NOT EXISTS (SELECT 1 FROM found f
+                                   WHERE f.inbox_id = i.inbox_id AND f.thread_key = i.thread_key)
+                ORDER BY i.n
+               ON CONFLICT (inbox_id, thread_key) WHERE thread_key IS NOT NULL DO NOTHING
+               RETURNING *)
+           SELECT false AS new, * FROM found UNION ALL SELECT true AS new, * FROM opened""",
+        [UUID(t.inbox["id"]) for t in threads],
+        [UUID(t.inbox["brand_id"]) for t in threads],
+        [UUID(t.contact_id) for t in threads],
+        [t.inbox["channel"] for t in threads],
+        [t.thread for t in threads],
+        [t.subject[:500] if t.subject else None for t in threads],
+        [secrets.token_hex(8) for _ in threads],
+    )
+    return {
+        (str(r["inbox_id"]), r["thread_key"]): (conversation_row_of(r), bool(r["new"]))
+        for r in rows
+    }
 
 
 async def conversation_row(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -67,6 +68,51 @@ async def insert_message(
         OUTBOX_CHANNELS,
     )
     return message_view(row) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A customer's message to store in its conversation (``insert_incoming``)."""
+
+    conversation_id: str
+    channel: str
+    external_id: str
+    text: str
+    meta: dict[str, Any]
+
+
+async def insert_incoming(conn: Conn, incoming: list[Incoming]) -> list[MessageView] | None:
+    """``insert_message`` of a customer's message into each of several conversations (each
+    once) in one statement: the seqs bumped and the rows inserted, in ``incoming``'s order.
+    None when one of them was stored before (its (channel, external id)): the caller rolls
+    the transaction back, so no seq is skipped."""
+    rows = await conn.fetch(
+        """WITH input AS (
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
+                                    $5::jsonb[]) WITH ORDINALITY
+                   AS i(conversation_id, channel, external_id, text, meta, n)),
+           next AS (
+               UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = now(),
+                      updated_at = now()
+                 FROM input i
+                WHERE c.id = i.conversation_id RETURNING c.id, c.last_seq)
+           INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
+                                 external_id, text, meta)
+           SELECT i.conversation_id, next.last_seq, 'in', 'customer', i.channel,
+                  i.external_id, i.text, i.meta
+             FROM input i JOIN next ON next.id = i.conversation_id
+            ORDER BY i.n
+           ON CONFLICT (channel, external_id) DO NOTHING RETURNING *""",
+        [UUID(m.conversation_id) for m in incoming],
+        [m.channel for m in incoming],
+        [m.external_id for m in incoming],
+        [m.text for m in incoming],
+        [m.meta for m in incoming],
+    )
+    if len(rows) < len(incoming):
+        return None
+    by_conversation = {str(r["conversation_id"]): message_view(r) for r in rows}
+    return [by_conversation[m.conversation_id] for m in incoming]
 
 
 async def insert_outgoing(

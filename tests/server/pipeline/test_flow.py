@@ -18,7 +18,8 @@ from server.live.bus import InProcessBus
 from server.metrics import Metrics
 from server.payloads import MessageView
 from server.pipeline.decide import Decider
-from server.pipeline.flow import Pipeline
+from server.pipeline.flow import Pipeline, _Open
+from server.pipeline.messages import AlreadyStored
 from server.services import demo
 from server.services.agents import create_agent
 
@@ -610,3 +611,59 @@ async def test_the_slots_a_turn_ended_with_come_back_with_the_history(pool: asyn
     assert first.events == TURN_RECORD
     assert action.action == "action_check_balance"
     await pipeline.close()
+
+
+async def test_mails_stored_together_continue_open_reopen_and_start_threads(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    """Mails of threads apart stored together (one statement for the threads, one for the
+    messages): a new thread opens its conversation, an open one takes the next seq, a
+    resolved one is reopened (with its activity); with a twin among them, the batch is
+    stored mail by mail and only the twin is told it was stored before."""
+    await pipeline.ingest(mail("<open@x>", "open@example.com"))
+    await pipeline.ingest(mail("<done@x>", "done@example.com"))
+    await pipeline.settled()
+    await pool.execute("UPDATE conversations SET status = 'resolved' WHERE thread_key = '<done@x>'")
+    inbox = await pipeline._inbox("email", demo.EMAIL_INBOX)
+    burst = [
+        mail("<n1@x>", "new1@example.com"),
+        mail("<o2@x>", "open@example.com", thread="<open@x>"),
+        mail("<d2@x>", "done@example.com", thread="<done@x>"),
+        mail("<n2@x>", "new2@example.com"),
+    ]
+    items = [_Open(inbox, m) for m in burst]
+    async with pool.acquire() as conn:
+        await pipeline._open_together(conn, items)
+    assert all(i.error is None and i.result is not None for i in items)
+    results = [i.result for i in items if i.result is not None]
+    threads = await pool.fetch(
+        "SELECT c.thread_key, c.status, m.seq FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id WHERE m.external_id = ANY($1)",
+        [m.external_id for m in burst],
+    )
+    seen = {r["thread_key"]: (r["status"], r["seq"]) for r in threads}
+    assert seen == {
+        "<n1@x>": ("bot", 1),
+        "<open@x>": ("queued", 3),
+        "<done@x>": ("bot", 3),
+        "<n2@x>": ("bot", 1),
+    }
+    names = [[e.name for e in r.stored] for r in results]
+    assert names == [
+        [events.MESSAGE_CREATED, events.CONVERSATION_CREATED],
+        [events.MESSAGE_CREATED],
+        [events.MESSAGE_CREATED, events.CONVERSATION_UPDATED],
+        [events.MESSAGE_CREATED, events.CONVERSATION_CREATED],
+    ]
+    assert results[2].stored[1].data["activity"]["kind"] == "reopened"
+    assert all(e.id is not None for r in results for e in r.stored)
+    # A twin in the batch: stored one by one, the twin refused.
+    again = [_Open(inbox, mail("<n3@x>", "new3@example.com")), _Open(inbox, burst[0])]
+    async with pool.acquire() as conn:
+        await pipeline._open_together(conn, again)
+    assert again[0].result is not None
+    assert isinstance(again[1].error, AlreadyStored)
+    assert (
+        await pool.fetchval("SELECT count(*) FROM messages WHERE external_id = $1", "inbox:<n1@x>")
+        == 1
+    )
