@@ -23,6 +23,7 @@ from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, d
 from routing.hours import BusinessHours
 from server import events, store
 from server.dispatch.router import Router
+from server.errors import NotFound
 from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
@@ -335,7 +336,9 @@ class Decider:
                 )
         read = _FactsRead(conversation_id, seq)
         await self._facts_reads.add(read)
-        assert read.facts is not None
+        if read.facts is None:
+            # Gone since it was stored (an erasure): this routing fails, not its batch's.
+            raise NotFound(f"no conversation {conversation_id}")
         return read.facts
 
     async def _read_facts_together(self, conn: store.Conn, reads: list[_FactsRead]) -> None:
@@ -345,7 +348,7 @@ class Decider:
             conn, [(r.conversation_id, r.seq) for r in reads], self._policy.trend_window
         )
         for read in reads:
-            read.facts = found[(read.conversation_id, read.seq)]
+            read.facts = found.get((read.conversation_id, read.seq))
 
     async def _record_waiting(
         self, message: MessageView, status: str, language: str | None
