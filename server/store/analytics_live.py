@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from server.store.analytics import KEYS, Breakdown, Bucket, Scope
+from server.store.analytics import KEYS, Breakdown, Bucket, Scope, totals
 from server.store.views import Conn
 
 # A first-response deadline nearer than this is "at risk" (the list's badge turns amber at
@@ -113,28 +113,26 @@ class Comment:
 async def csat_comments(
     conn: Conn, scope: Scope, limit: int, offset: int
 ) -> tuple[list[Comment], int]:
-    """The comments of the ratings the report counts (its conversations, with its filter:
-    the summary's ``csat_comments`` is their number), newest answer first, a page of
-    ``limit`` after ``offset``; and how many there are in all."""
+    """The comments of the ratings the report counts (its conversations, with its filter),
+    newest answer first, a page of ``limit`` after ``offset``; and how many there are in
+    all: the summary's ``csat_comments``, read as the summary reads it (from the roll-ups
+    over a large range: counting the join of the range's ratings and conversations took
+    160 to 320 ms at 1,000,000 conversations, where the page alone walks the brand's
+    ratings newest first and stops)."""
     only = KEYS[scope.only[0]] if scope.only else "NULL"
-    where = f"""c.brand_id = $1 AND c.created_at >= $2 AND c.created_at < $3
+    # s.brand_id and the order are csat_of_brand's (brand_id, answered_at), read backwards.
+    where = f"""s.brand_id = $1 AND c.brand_id = $1 AND c.created_at >= $2 AND c.created_at < $3
                AND ($4::text IS NULL OR {only} = $4::text)
                AND s.rating IS NOT NULL AND s.comment IS NOT NULL"""
     args = (scope.brand_id, scope.start, scope.end, scope.only[1] if scope.only else None)
-    total = int(
-        await conn.fetchval(
-            f"""SELECT count(*) FROM csat s JOIN conversations c ON c.id = s.conversation_id
-                 WHERE {where}""",
-            *args,
-        )
-    )
+    total = (await totals(conn, scope)).csat_comments
     rows = await conn.fetch(
         f"""SELECT s.conversation_id, s.answered_at, s.rating, s.comment, a.name AS agent,
                    c.intent, c.channel
               FROM csat s JOIN conversations c ON c.id = s.conversation_id
               LEFT JOIN agents a ON a.id = s.agent_id
              WHERE {where}
-             ORDER BY s.answered_at DESC NULLS LAST, s.conversation_id LIMIT $5 OFFSET $6""",
+             ORDER BY s.answered_at DESC, s.conversation_id DESC LIMIT $5 OFFSET $6""",
         *args,
         limit,
         offset,
