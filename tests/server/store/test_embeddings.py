@@ -130,3 +130,14 @@ async def test_each_message_keeps_its_own_vector(pool: asyncpg.Pool) -> None:
     assert sorted(stored) == ids
     for message_id in ids:
         np.testing.assert_array_equal(stored[message_id], _vector(message_id))
+
+
+async def test_a_deleted_conversation_takes_its_vectors_with_it(pool: asyncpg.Pool) -> None:
+    """Through its messages (the vectors' one foreign key since migration 0044)."""
+    gone = await _conversation(pool, "gone")
+    kept = await _conversation(pool, "kept")
+    await _say(pool, gone, "customer", "delete me")
+    kept_id = await _say(pool, kept, "customer", "keep me")
+    await _embed(pool)
+    await pool.execute("DELETE FROM conversations WHERE id = $1", gone)
+    assert list(await _answered(pool)) == [kept_id]
