@@ -83,6 +83,13 @@ async def save(
     # three isinstance checks against ABCs and a float encoding per element: the save was
     # 12 % of the server's samples under web-chat load (bench.cost at 700 msg/s, py-spy).
     # A Vector, unlike an ndarray, is not iterable, so asyncpg takes it as one element.
+    # Committed without waiting for the WAL flush (as nlu.commit_without_flush): vectors are
+    # derived data, and a node's first pass starts from the first message (Embedder.start;
+    # `switchboard embeddings backfill` is the same pass), so those a database crash loses
+    # (the last few hundred milliseconds of them) are embedded again. Waiting, each batch's
+    # commit flushed the WAL on its own and held the WAL write lock that the messages'
+    # durable commits queue for (pg_stat_activity sampled every 5 ms under web-chat load at
+    # 1,500 msg/s: the save waited on WALSync or WALWrite in 64 of its 85 samples).
     result = await conn.fetchval(
         """WITH saved AS (
                INSERT INTO message_embeddings (message_id, conversation_id, brand_id, model,
@@ -96,7 +103,7 @@ async def save(
                  FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $5::vector[])
                       AS u(m, c, b, v)
                ON CONFLICT (message_id) DO NOTHING RETURNING 1)
-           SELECT count(*) FROM saved""",
+           SELECT count(*), set_config('synchronous_commit', 'off', true) FROM saved""",
         [r.id for r in rows],
         [r.conversation_id for r in rows],
         [r.brand_id for r in rows],
