@@ -142,6 +142,16 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await row.get_by_role("button").focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
+    # The SLA breaches' bar (its row's button): the conversation breached that day.
+    breaches = page.locator("#analytics-breaches .analytics-table tbody tr").first
+    await breaches.get_by_role("button").click()
+    await expect(page.locator("#analytics-drill-title")).to_have_text(
+        "Conversations: breached 2026-03-02"
+    )
+    await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
+    await expect(page.locator("#analytics-drill .analytics-conversations li")).to_contain_text(
+        "email"
+    )
 
     # A comment opens its conversation.
     comment = page.locator("#analytics-quality .analytics-table.comments tbody tr").first

@@ -134,10 +134,13 @@ function SeriesSection({ id, title, anchor, columns, bars, format, axisFormat, t
   const c = store.choice.value;
   const table = report.table;
   const data = seriesData(table, columns);
+  // A volume bar lists the conversations started in it; a breaches bar (drill "breached"),
+  // those breached in it.
   const pick = drill && table ? (i) => {
     const at = table.rows[i][0];
-    store.openDrill(`started ${bucketLabel(at, c.bucket)}`,
-      { bucket: c.bucket, at });
+    const breached = drill === "breached";
+    store.openDrill(`${breached ? "breached" : "started"} ${bucketLabel(at, c.bucket)}`,
+      breached ? { bucket: c.bucket, at, breached: 1 } : { bucket: c.bucket, at });
   } : null;
   return html`
     <section class="analytics-section" id=${id} aria-labelledby=${`${id}-title`}>
@@ -378,7 +381,7 @@ export function Dashboard() {
       tableColumns=${["containment_rate", "handoff_rate", "fallback_rate", "kb_answer_rate", "kb_helpful_rate"]} />
     <section class="analytics-section"><${Reasons} /></section>
     <${Ratings} />
-    <${SeriesSection} id="analytics-breaches" title="SLA breaches" anchor="sla"
+    <${SeriesSection} id="analytics-breaches" title="SLA breaches" anchor="sla" drill="breached"
       columns=${["breaches"]} bars=${true} tableColumns=${["breaches", "frt_attainment", "resolution_attainment"]} />
     <${Bands} />
     <${Agents} />
