@@ -3,23 +3,23 @@ generated history, on an embedded Postgres: how long each chart's query takes fo
 for a month, and how that grows with the data.
 
 Data, generated inside Postgres (INSERT ... SELECT over generate_series, 50,000 conversations a
-statement): conversations of the demo brand spread evenly over 90 days, each with a contact,
-on four channels, three teams, six intents, two languages and four bands; 60 % handed to a
-human (a handoff at +20 s, an assignment at +60 s to one of 53 agents, an agent's reply 1 to
-30 min later), 90 % of those resolved 1 to 5 hours after they start and the rest 5 to 48
-hours after, 10 % with a first-response breach, half the resolved ones rated 1 to 5; the
-others answered by the bot alone. The handed ones whose resolution falls after the history's
-end are still open there (queued or assigned, about 0.15 % of all): a recent tail, as a real
-desk's open conversations are (an earlier version left 6 % assigned forever, 60,000 open at
-a million, which made "now" and the agents' load read a backlog no desk has). Ten messages
-each (customer, bot, agent…), inserted in time order as a live server appends them. The
-messages' search trigger is off during the load (the reports do not read the words;
-bench/search.py measures those), and so are the per-row triggers that record each
-conversation's facts and assignment spans and mark hours for the roll-ups: the facts and
-spans are then computed once per load, set-based, by the very statements migrations 0028
-and 0032 backfill them with (read from the migration files), and the marks are moot (the
-roll-ups are folded from scratch next). A trigger a row was most of the load's time: ten
-million messages each ran a function and an UPDATE of its conversation's facts.
+statement): conversations of the demo brand spread evenly over 90 days, each with a contact, on
+four channels, three teams, six intents, two languages and four bands; 60 % handed to a human
+(a handoff at +20 s, an assignment at +60 s to one of 53 agents, an agent's reply 1 to 30 min
+later), 90 % of those resolved 1 to 5 hours after they start and the rest 5 to 48 hours after,
+10 % with a first-response breach, half the resolved ones rated 1 to 5 (a fifth of the ratings
+with a comment); the others answered by the bot alone. The handed ones whose resolution falls
+after the history's end are still open there (queued or assigned, about 0.15 % of all): a
+recent tail, as a real desk's open conversations are (an earlier version left 6 % assigned
+forever, 60,000 open at a million, which made "now" and the agents' load read a backlog no desk
+has). Ten messages each (customer, bot, agent…), inserted in time order as a live server
+appends them. The messages' search trigger is off during the load (the reports do not read the
+words; bench/search.py measures those), and so are the per-row triggers that record each
+conversation's facts and assignment spans and mark hours for the roll-ups: the facts and spans
+are then computed once per load, set-based, by the very statements migrations 0028 and 0032
+backfill them with (read from the migration files), and the marks are moot (the roll-ups are
+folded from scratch next). A trigger a row was most of the load's time: ten million messages
+each ran a function and an UPDATE of its conversation's facts.
 
 Each size is loaded, ANALYZEd, then the dashboard's reads for a 7-day and a 30-day range are
 timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the
@@ -166,10 +166,11 @@ SELECT id, 'first_response', handoff_at + interval '5 minutes', handoff_at + int
  WHERE handoff_at IS NOT NULL AND abs(hashtext(id::text)) % 10 = 0
    AND created_at >= $1 AND created_at < $2;
 
-INSERT INTO csat (conversation_id, brand_id, agent_id, asked_at, rating, answered_at)
+INSERT INTO csat (conversation_id, brand_id, agent_id, asked_at, rating, answered_at, comment)
 SELECT id, brand_id, assignee_id, resolved_at,
        CASE WHEN abs(hashtext(id::text)) % 2 = 0 THEN 1 + abs(hashtext(id::text)) % 5 END,
-       CASE WHEN abs(hashtext(id::text)) % 2 = 0 THEN resolved_at END
+       CASE WHEN abs(hashtext(id::text)) % 2 = 0 THEN resolved_at END,
+       CASE WHEN abs(hashtext(id::text)) % 10 = 0 THEN 'Took a while, but sorted.' END
   FROM conversations
  WHERE status = 'resolved' AND handoff_at IS NOT NULL AND created_at >= $1 AND created_at < $2;
 """
@@ -279,7 +280,9 @@ def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
         "handoff reasons": lambda c: analytics.handoff_reasons(c, scope),
         "CSAT ratings": lambda c: analytics.csat_distribution(c, scope),
         "conversations (a page)": lambda c: analytics_live.conversations(c, scope, None, 25, 0),
+        "CSAT comments (a page)": lambda c: analytics_live.csat_comments(c, scope, 25, 0),
         "now": lambda c: analytics_live.now(c, scope.brand_id, END),
+        "at risk (a page)": lambda c: analytics_live.at_risk(c, scope.brand_id, END, 25),
         "agents' load (day)": lambda c: analytics_load.agent_load(
             c, scope.brand_id, scope.start, scope.end, scope.tz, END, "day"
         ),
