@@ -66,8 +66,9 @@ class PlacementFacts:
     intent_team: str | None
     intent_skills: tuple[str, ...]
     policies: dict[str, SlaPolicy]
-    # The team an agent last transferred it to: a person's choice, which the next placement
-    # (a re-ranking when the customer writes again) keeps rather than re-deriving the team.
+    # The team an agent last transferred it to, since it was last resolved or reopened: a
+    # person's choice, which the next placement (a re-ranking when the customer writes
+    # again) keeps rather than re-deriving the team.
     transferred_team: str | None = None
     status: str = "queued"
     # Where it sits now (None: never placed): a re-placement that would change nothing is
@@ -99,9 +100,12 @@ _FACTS_SQL = """
              ORDER BY o.created_at DESC LIMIT 1) AS previous_agent,
            (SELECT t.id FROM teams t WHERE t.brand_id = c.brand_id AND t.is_default)
                AS default_team,
-           (SELECT a.team_id FROM activities a
-             WHERE a.conversation_id = c.id AND a.kind = 'transferred'
-               AND a.team_id IS NOT NULL
+           -- Since it was last resolved, reopened or given back to the bot: a thread
+           -- reopened months later about something else is placed afresh.
+           (SELECT CASE WHEN a.kind = 'transferred' THEN a.team_id END FROM activities a
+             WHERE a.conversation_id = c.id
+               AND (a.kind IN ('resolved', 'reopened', 'returned_to_bot')
+                    OR (a.kind = 'transferred' AND a.team_id IS NOT NULL))
              ORDER BY a.id DESC LIMIT 1) AS transferred_team,
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'band', p.band,

@@ -81,3 +81,37 @@ async def test_queued_placement_facts_read_only_the_queued_with_their_current_pl
     assert placed is not None
     assert (placed.priority.score, placed.band) == (10, "normal")
     assert facts[waiting].handoff_reason == "asked"
+
+
+async def test_a_transfer_places_the_conversation_until_it_is_resolved_or_reopened(
+    pool: asyncpg.Pool,
+) -> None:
+    conversation_id = await _queued(pool, "moved")
+    billing, technical = [
+        str(await pool.fetchval("SELECT id FROM teams WHERE slug = $1", slug))
+        for slug in ("billing", "technical")
+    ]
+
+    async def transferred_team() -> str | None:
+        async with pool.acquire() as conn:
+            return (await queue.placement_facts(conn, conversation_id)).transferred_team
+
+    async def record(kind: str, team: str | None = None) -> None:
+        await pool.execute(
+            "INSERT INTO activities (conversation_id, kind, team_id) VALUES ($1, $2, $3)",
+            conversation_id,
+            kind,
+            team,
+        )
+
+    assert await transferred_team() is None
+    await record("transferred", billing)
+    await record("assigned")
+    assert await transferred_team() == billing
+    await record("transferred", technical)
+    assert await transferred_team() == technical
+    for ended in ("resolved", "reopened", "returned_to_bot"):
+        await record(ended)
+        assert await transferred_team() is None
+        await record("transferred", billing)
+        assert await transferred_team() == billing
