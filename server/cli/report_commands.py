@@ -332,7 +332,7 @@ def handoff_reasons(
     _check_output(csv, json)
 
     async def read(conn: Conn, scope: Scope) -> Table:
-        return tables.counts("reason", await analytics.handoff_reasons(conn, scope))
+        return tables.reasons(await analytics.handoff_rates(conn, scope))
 
     _table(Asked(brand, first, last, tz, only), read, csv, json)
 

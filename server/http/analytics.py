@@ -208,6 +208,8 @@ async def heat_map(request: Request) -> Response:
 async def reasons(request: Request) -> Response:
     """
     summary: Conversations handed to a human, by the first handoff's reason
+    description: Each reason's conversations, its rate (of the range's conversations) and
+      its share (of the range's handoffs), rates from 0 to 1 (docs/metrics.md, "Bot").
     parameters:
     RANGE
     responses:
@@ -216,8 +218,8 @@ async def reasons(request: Request) -> Response:
     """
     brand, scope, fmt = await _setup(request)
     async with services(request).pool.acquire() as conn:
-        rows = await analytics.handoff_reasons(conn, scope)
-    return tables.answer(tables.counts("reason", rows), fmt, _name(brand, "handoffs", scope))
+        rows = await analytics.handoff_rates(conn, scope)
+    return tables.answer(tables.reasons(rows), fmt, _name(brand, "handoffs", scope))
 
 
 async def ratings(request: Request) -> Response:

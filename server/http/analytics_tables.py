@@ -13,7 +13,7 @@ from datetime import datetime
 from starlette.responses import Response
 
 from server.http.responses import JSON
-from server.store.analytics import Count, Figures, Group, Point
+from server.store.analytics import Count, Figures, Group, Point, Reason
 from server.store.analytics_live import AgentTime, AtRisk, Behind, Comment, Now
 from server.store.analytics_load import Load
 
@@ -99,6 +99,16 @@ def groups(rows: list[Group]) -> Table:
 
 def counts(name: str, rows: list[Count]) -> Table:
     return Table((name, "conversations"), ("text", "count"), [[c.value, c.count] for c in rows])
+
+
+def reasons(rows: list[Reason]) -> Table:
+    """Each reason's conversations, their rate (of the range's conversations) and share (of
+    its handoffs)."""
+    return Table(
+        ("reason", "conversations", "rate", "share"),
+        ("text", "count", "rate", "rate"),
+        [[r.value, r.count, r.rate, r.share] for r in rows],
+    )
 
 
 def heat_map(cells: list[tuple[int, int, int]]) -> Table:

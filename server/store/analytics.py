@@ -435,19 +435,45 @@ class Count:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A handoff reason's conversations (the first handoff's reason), with their ``rate``,
+    the share of the range's conversations handed off for it, and their ``share`` of the
+    range's handoffs (docs/metrics.md, "Bot")."""
+
+    value: str
+    count: int
+    rate: float | None
+    share: float | None
+
+
 @rollups.one_snapshot
-async def handoff_reasons(conn: Conn, scope: Scope) -> list[Count]:
-    """Conversations handed to a human, by the first handoff's reason; most first."""
+async def handoff_rates(conn: Conn, scope: Scope) -> list[Reason]:
+    """Conversations handed to a human, by the first handoff's reason, most first, each
+    with its rate and share. The rate's whole is the range's conversations, read from the
+    same rows as the reasons (the roll-ups' conversation counts, or the facts' rows), so it
+    costs no second pass; the share's whole is the reasons' sum, each handoff having one
+    first reason."""
     plan = await rollups.plan(conn, scope)
     if plan is not None:
-        return [Count(*found) for found in await rollups.reasons(conn, scope, plan)]
-    sql, args = _facts(scope, "NULL::text")
-    rows = await conn.fetch(
-        f"{sql} SELECT reason, count(*) AS n FROM settled WHERE handed"
-        " GROUP BY reason ORDER BY n DESC, reason",
-        *args,
-    )
-    return [Count(r["reason"], int(r["n"])) for r in rows]
+        found, conversations = await rollups.reasons(conn, scope, plan)
+    else:
+        sql, args = _facts(scope, "NULL::text")
+        rows = await conn.fetch(
+            f"{sql} SELECT reason, count(*) FILTER (WHERE handed) AS n,"
+            " sum(count(*)) OVER () AS conversations"
+            " FROM settled GROUP BY reason ORDER BY n DESC, reason",
+            *args,
+        )
+        found = [(r["reason"], int(r["n"])) for r in rows if r["n"]]
+        conversations = int(rows[0]["conversations"]) if rows else 0
+    handed = sum(n for _value, n in found)
+    return [Reason(v, n, _ratio(n, conversations), _ratio(n, handed)) for v, n in found]
+
+
+async def handoff_reasons(conn: Conn, scope: Scope) -> list[Count]:
+    """Conversations handed to a human, by the first handoff's reason; most first."""
+    return [Count(r.value, r.count) for r in await handoff_rates(conn, scope)]
 
 
 @rollups.one_snapshot

@@ -351,14 +351,21 @@ async def heat(conn: Conn, scope: Scope, p: Plan) -> list[tuple[int, int, int]]:
     return [(r["weekday"], r["hour"], int(r["n"])) for r in rows]
 
 
-async def reasons(conn: Conn, scope: Scope, p: Plan) -> list[tuple[str, int]]:
+async def reasons(conn: Conn, scope: Scope, p: Plan) -> tuple[list[tuple[str, int]], int]:
+    """(reason, conversations handed off for it), most first, and the conversations of the
+    plan's rows: one pass over the rows, which hold both."""
     rows = await conn.fetch(
-        f"""SELECT r.key AS reason, sum(r.value::int)::bigint AS n
-              FROM ({_ROWS}) t, jsonb_each_text(t.reasons) r
-             GROUP BY 1 HAVING sum(r.value::int) > 0 ORDER BY n DESC, reason""",
+        f"""WITH t AS ({_ROWS}),
+                 n AS (SELECT coalesce(sum(t.conversations), 0)::bigint AS n FROM t)
+            SELECT r.key AS reason, sum(r.value::int)::bigint AS n, (SELECT n FROM n) AS total
+              FROM t, jsonb_each_text(t.reasons) r
+             GROUP BY 1 HAVING sum(r.value::int) > 0
+             UNION ALL SELECT NULL, 0, (SELECT n FROM n)
+             ORDER BY n DESC, reason""",
         *_args(scope, p),
     )
-    return [(r["reason"], int(r["n"])) for r in rows]
+    total = int(rows[0]["total"]) if rows else 0
+    return [(r["reason"], int(r["n"])) for r in rows if r["reason"] is not None], total
 
 
 async def ratings(conn: Conn, scope: Scope, p: Plan) -> list[int]:

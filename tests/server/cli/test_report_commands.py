@@ -105,9 +105,9 @@ async def test_tables_export_as_the_apis_csv(dsn: str, history: None) -> None:
     reasons = switchboard(dsn, "report", "handoff-reasons", *RANGE, "--csv")
     assert reasons.returncode == 0, reasons.stderr
     assert reasons.stdout.splitlines() == [
-        "reason,conversations",
-        "low_confidence,1",
-        "requested_human,1",
+        "reason,conversations,rate,share",
+        "low_confidence,1,0.3333,0.5",  # of the 3 conversations, of the 2 handoffs
+        "requested_human,1,0.3333,0.5",
     ]
     ratings = switchboard(dsn, "report", "csat", *RANGE)
     assert ratings.returncode == 0, ratings.stderr

@@ -76,7 +76,9 @@ async def test_an_analyst_reads_the_figures_and_each_table(
         answer = await http.get(f"{BASE}/{path}", params=WEEK)
         assert answer.status_code == 200, (path, answer.text)
     reasons = (await http.get(f"{BASE}/handoff-reasons", params=WEEK)).json()
-    assert reasons["rows"] == [["requested_human", 1]]
+    # One conversation handed off of the week's two (the reason's rate), the only handoff.
+    assert reasons["columns"] == ["reason", "conversations", "rate", "share"]
+    assert reasons["rows"] == [["requested_human", 1, 0.5, 1.0]]
     # Assigned at 10:03, resolved at 11:00: 57 minutes held in the 10:00 hour.
     load = (await http.get(f"{BASE}/agent-load", params={**WEEK, "bucket": "hour"})).json()
     assert load["columns"] == ["at", "agent_id", "agent", "average_held", "peak_held"]

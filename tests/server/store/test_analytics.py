@@ -135,6 +135,7 @@ async def test_series_heat_map_reasons_and_ratings(pool: asyncpg.Pool, scope: Sc
         days = await analytics.series(conn, scope, "day")
         cells = await analytics.heat_map(conn, scope)
         reasons = await analytics.handoff_reasons(conn, scope)
+        rated = await analytics.handoff_rates(conn, scope)
         ratings = await analytics.csat_distribution(conn, scope)
     assert [(p.at.day, p.figures.conversations, p.messages, p.breaches) for p in days] == [
         (2, 3, 8, 1),
@@ -149,6 +150,10 @@ async def test_series_heat_map_reasons_and_ratings(pool: asyncpg.Pool, scope: Sc
         (3, 9, 1),
     ]
     assert [(r.value, r.count) for r in reasons] == [("requested_human", 2), ("low_confidence", 1)]
+    # Of the range's 5 conversations, 2 and 1 handed off for each reason; of its 3 handoffs,
+    # two thirds and one third.
+    rates = [(r.value, r.count, r.rate, r.share) for r in rated]
+    assert rates == [("requested_human", 2, 0.4, 0.6667), ("low_confidence", 1, 0.2, 0.3333)]
     assert [r.count for r in ratings] == [0, 0, 1, 0, 1]
 
 

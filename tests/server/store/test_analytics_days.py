@@ -74,7 +74,7 @@ async def answers(conn: Conn, s: Scope) -> list[object]:
         for bucket in analytics.BUCKETS:
             found.append(await analytics.series(conn, zoned, bucket))
         found.append(await analytics.heat_map(conn, zoned))
-    found.append(await analytics.handoff_reasons(conn, s))
+    found.append(await analytics.handoff_rates(conn, s))
     found.append(await analytics.csat_distribution(conn, s))
     return found
 

@@ -94,9 +94,14 @@ async def test_a_filter_series_heat_map_reasons_and_ratings_from_the_rollups(
             ]
             for a, b in zip(rolled_points, exact_points, strict=True):  # type: ignore[call-overload]
                 assert_close(a.figures, b.figures)
-    for read in (analytics.heat_map, analytics.handoff_reasons, analytics.csat_distribution):
+    for read in (analytics.heat_map, analytics.handoff_rates, analytics.csat_distribution):
         exact_rows, rolled_rows = await both(pool, monkeypatch, lambda c, r=read: r(c, folded))
         assert rolled_rows == exact_rows
+    # A filter's rates are of its own conversations: the refunds' two, one handed off.
+    exact_rows, rolled_rows = await both(
+        pool, monkeypatch, lambda c: analytics.handoff_rates(c, refunds)
+    )
+    assert rolled_rows == exact_rows
 
 
 async def test_a_change_after_the_fold_is_read_from_the_facts_until_folded_again(

@@ -219,7 +219,8 @@ function BotTotals() {
 function Reasons() {
   return html`
     <${ReportTable} caption="Handoffs by reason" report=${store.reasons.value}
-      csv=${store.csvHref("handoff-reasons")} rowLabel=${(row) => reasonText(row[0])} />`;
+      csv=${store.csvHref("handoff-reasons")} rowLabel=${(row) => reasonText(row[0])}
+      headers=${{ rate: "Of conversations", share: "Of handoffs" }} />`;
 }
 
 function Bands() {
