@@ -21,7 +21,7 @@ from server.http import analytics_tables as tables
 from server.http.analytics_definitions import definitions
 from server.http.inputs import services
 from server.http.responses import JSON
-from server.store import analytics, analytics_live, analytics_load
+from server.store import analytics, analytics_live, analytics_load, analytics_volume
 from web_console import access
 from web_console.requests import current_agent
 
@@ -43,7 +43,7 @@ RANGE = """      - {name: brand, in: path, required: true, schema: {type: string
 REFUSALS = """      401: {description: not logged in}
       403: {description: not a supervisor or analyst of the brand}
       404: {description: no such brand among yours}
-      422: {description: "a bad from, to, tz, filter, format (or bucket, by, at, row,
+      422: {description: "a bad from, to, tz, filter, format (or bucket, by, top, at, row,
         breached, limit, offset): the error names it"}
 """
 TABLE = "{columns, units, rows}, or CSV"
@@ -187,6 +187,34 @@ async def breakdown(request: Request) -> Response:
     async with services(request).pool.acquire() as conn:
         rows = await analytics.breakdown(conn, scope, by)
     return tables.answer(tables.groups(rows), fmt, _name(brand, f"by-{by}", scope))
+
+
+async def volume(request: Request) -> Response:
+    """
+    summary: Conversations per hour, day or week, split by a breakdown
+    description: Each bucket's conversations (by when they started) per key of `by`, the
+      `top` keys with the most conversations over the range each apart, the rest together as
+      key `(other)`. One row per bucket and key with conversations, by bucket, then most
+      first. `at` is the bucket's start in tz.
+    parameters:
+    RANGE
+      - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]},
+         description: "default day; hour for ranges of at most 31 days"}
+      - {name: by, in: query, required: true,
+         schema: {type: string, enum: [team, agent, channel, intent, language, band]}}
+      - {name: top, in: query, schema: {type: integer, minimum: 1, maximum: 20},
+         description: "default 5"}
+    responses:
+      200: {description: "TABLE"}
+    REFUSALS
+    """
+    brand, scope, fmt = await _setup(request)
+    size = q.bucket(request, scope)
+    by = q.breakdown(request)
+    top = q.top(request)
+    async with services(request).pool.acquire() as conn:
+        rows = await analytics_volume.volume(conn, scope, size, by, top)
+    return tables.answer(tables.volume(rows), fmt, _name(brand, f"volume-by-{by}", scope))
 
 
 async def heat_map(request: Request) -> Response:
@@ -415,6 +443,7 @@ _document(
     summary,
     series,
     breakdown,
+    volume,
     heat_map,
     reasons,
     ratings,
@@ -433,6 +462,7 @@ routes = [
     Route(f"{BRAND}/summary", summary, methods=["GET"]),
     Route(f"{BRAND}/series", series, methods=["GET"]),
     Route(f"{BRAND}/breakdown", breakdown, methods=["GET"]),
+    Route(f"{BRAND}/volume", volume, methods=["GET"]),
     Route(f"{BRAND}/heat-map", heat_map, methods=["GET"]),
     Route(f"{BRAND}/handoff-reasons", reasons, methods=["GET"]),
     Route(f"{BRAND}/csat", ratings, methods=["GET"]),

@@ -144,6 +144,21 @@ def breakdown(request: Request) -> Breakdown:
     return raw
 
 
+# The most series a volume chart draws apart (the rest are one "other").
+TOP_MAX = 20
+
+
+def top(request: Request) -> int:
+    """``top``: how many of the breakdown's keys the volume chart draws apart (1-20; default
+    5, the chart's colours)."""
+    raw = query_value(request, "top")
+    if raw is None or raw == "":
+        return 5
+    if not (raw.isdigit() and len(raw) <= 2 and 1 <= int(raw) <= TOP_MAX):
+        raise InvalidInput(f"top: an integer from 1 to {TOP_MAX}")
+    return int(raw)
+
+
 def bar(request: Request, within: Scope) -> tuple[Bucket, datetime] | None:
     """A chart's bar: ``bucket`` and ``at``, the bucket's start in the report's time zone."""
     raw = query_value(request, "at")

@@ -16,6 +16,7 @@ from server.http.responses import JSON
 from server.store.analytics import Count, Figures, Group, Point, Reason
 from server.store.analytics_live import AgentTime, AtRisk, Behind, Comment, Now
 from server.store.analytics_load import Load
+from server.store.analytics_volume import Volume
 
 Cell = str | int | float | None
 
@@ -108,6 +109,15 @@ def reasons(rows: list[Reason]) -> Table:
         ("reason", "conversations", "rate", "share"),
         ("text", "count", "rate", "rate"),
         [[r.value, r.count, r.rate, r.share] for r in rows],
+    )
+
+
+def volume(rows: list[Volume]) -> Table:
+    """A long table: one row per bucket and key (a spreadsheet pivots it)."""
+    return Table(
+        ("at", "key", "label", "conversations"),
+        ("time", "text", "text", "count"),
+        [[v.at.isoformat(), v.key, v.label, v.conversations] for v in rows],
     )
 
 

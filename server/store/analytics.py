@@ -286,7 +286,7 @@ class Group:
     figures: Figures
 
 
-async def _labels(conn: Conn, by: Breakdown, keys: list[str]) -> dict[str, str]:
+async def labels(conn: Conn, by: Breakdown, keys: list[str]) -> dict[str, str]:
     """Teams and agents by name; the other keys are their own label."""
     if by not in ("team", "agent"):
         return {}
@@ -307,15 +307,15 @@ async def breakdown(conn: Conn, scope: Scope, by: Breakdown) -> list[Group]:
         got = await rollups.summed(conn, scope, plan, rollups.by_key(by), _quiet(scope))
         ordered = sorted(got.items(), key=lambda kv: (-kv[1].counts.get("conversations", 0), kv[0]))
         ordered = [(k, s) for k, s in ordered if s.counts.get("conversations", 0)]
-        labels = await _labels(conn, by, [k for k, _s in ordered])
-        return [Group(k, labels.get(k, k), _summed_figures(s)) for k, s in ordered]
+        named = await labels(conn, by, [k for k, _s in ordered])
+        return [Group(k, named.get(k, k), _summed_figures(s)) for k, s in ordered]
     sql, args = _facts(scope, KEYS[by])
     rows = await conn.fetch(
         f"{sql} SELECT key, {AGGREGATES} FROM settled GROUP BY key ORDER BY count(*) DESC, key",
         *args,
     )
-    labels = await _labels(conn, by, [r["key"] for r in rows])
-    return [Group(r["key"], labels.get(r["key"], r["key"]), _figures(r)) for r in rows]
+    named = await labels(conn, by, [r["key"] for r in rows])
+    return [Group(r["key"], named.get(r["key"], r["key"]), _figures(r)) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -368,6 +368,18 @@ async def reasons(conn: Conn, scope: Scope, p: Plan) -> tuple[list[tuple[str, in
     return [(r["reason"], int(r["n"])) for r in rows if r["reason"] is not None], total
 
 
+async def volume(conn: Conn, scope: Scope, p: Plan, group: str) -> list[tuple[str, str, int]]:
+    """(local bucket, key, conversations) of the plan's rows, grouped by ``group`` (a
+    ``by_bucket`` expression) and key; the rows' counts alone, no histogram."""
+    rows = await conn.fetch(
+        f"""SELECT {group} AS at, t.key, sum(t.conversations)::bigint AS n
+              FROM ({_ROWS}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0""",
+        *_args(scope, p),
+        scope.tz,
+    )
+    return [(r["at"], r["key"], int(r["n"])) for r in rows]
+
+
 async def ratings(conn: Conn, scope: Scope, p: Plan) -> list[int]:
     row = await conn.fetchrow(
         f"""SELECT coalesce(sum(t.ratings[1]), 0) AS r1, coalesce(sum(t.ratings[2]), 0) AS r2,

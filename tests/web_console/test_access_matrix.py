@@ -177,6 +177,7 @@ CONSOLE = {
     ("GET", "/console/api/analytics/brands/{brand}/summary"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/series"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/breakdown"): "reports",
+    ("GET", "/console/api/analytics/brands/{brand}/volume"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/heat-map"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/handoff-reasons"): "reports",
     ("GET", "/console/api/analytics/brands/{brand}/csat"): "reports",

@@ -76,6 +76,22 @@ async def test_an_analyst_reads_the_figures_and_each_table(
         answer = await http.get(f"{BASE}/{path}", params=WEEK)
         assert answer.status_code == 200, (path, answer.text)
     reasons = (await http.get(f"{BASE}/handoff-reasons", params=WEEK)).json()
+    # The week's two conversations per channel and day (Monday 2 March): one each; the other
+    # brand's is not counted.
+    split = (await http.get(f"{BASE}/volume", params={**WEEK, "by": "channel"})).json()
+    assert split["columns"] == ["at", "key", "label", "conversations"]
+    assert split["rows"] == [
+        ["2026-03-02T00:00:00", "email", "email", 1],
+        ["2026-03-02T00:00:00", "telegram", "telegram", 1],
+    ]
+    one = (await http.get(f"{BASE}/volume", params={**WEEK, "by": "channel", "top": "1"})).json()
+    assert [r[1] for r in one["rows"]] == ["email", "telegram"]  # one left over: itself
+    exported = await http.get(f"{BASE}/volume", params={**WEEK, "by": "channel", "format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[:2] == [
+        "at,key,label,conversations",
+        "2026-03-02T00:00:00,email,email,1",
+    ]
     # One conversation handed off of the week's two (the reason's rate), the only handoff.
     assert reasons["columns"] == ["reason", "conversations", "rate", "share"]
     assert reasons["rows"] == [["requested_human", 1, 0.5, 1.0]]
@@ -224,6 +240,12 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "series?bucket=hour&from=2026-01-01&to=2026-03-01": "bucket: hourly",
         "breakdown": "by:",
         "breakdown?by=mood": "by:",
+        "volume": "by:",
+        "volume?by=mood": "by:",
+        "volume?by=channel&top=0": "top:",
+        "volume?by=channel&top=21": "top:",
+        "volume?by=channel&top=two": "top:",
+        "volume?by=channel&bucket=minute": "bucket:",
         "agent-load?filter=channel:email": "filter: only agent:<id>",
         "agent-load?filter=agent:nobody": "filter: 'nobody' is not an agent's id",
         "agent-load?bucket=minute": "bucket:",
