@@ -99,7 +99,17 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
     await expect(page.locator("#analytics-quality .analytics-line")).to_contain_text("1 comment ·")
 
     # The area scrolls inside the page: a picture of each part, as a supervisor scrolls.
-    for part in ("volume", "speed", "bot", "quality", "comments", "sla", "agents", "breakdown"):
+    for part in (
+        "volume",
+        "volume-split",
+        "speed",
+        "bot",
+        "quality",
+        "comments",
+        "sla",
+        "agents",
+        "breakdown",
+    ):
         if part == "comments":
             await comments.first.scroll_into_view_if_needed()
         else:
@@ -152,6 +162,23 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await expect(page.locator("#analytics-drill .analytics-conversations li")).to_contain_text(
         "email"
     )
+
+    # The volume split per channel (the default): a row per day and channel, webchat (the
+    # most) first; per intent, Monday's refunds (2) open those two conversations.
+    split = page.locator("#analytics-volume-split .analytics-table tbody tr")
+    await expect(split.first.locator("th")).to_contain_text("2026-03-02")
+    await expect(split.first).to_contain_text("webchat")
+    await expect(page.locator("#analytics-volume-split canvas").first).to_be_visible()
+    await page.locator("#analytics-split").select_option("intent")
+    await expect(split.first).to_contain_text("refund")
+    await expect(split.first.locator("td").last).to_have_text("2")
+    await split.first.get_by_role("button").click()
+    await expect(page.locator("#analytics-drill-title")).to_have_text(
+        "Conversations: started 2026-03-02, intent refund"
+    )
+    await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 2 of 2")
+    await page.locator("#analytics-volume-split").scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / "analytics-volume-split-1280.png"))
 
     # A comment opens its conversation.
     comment = page.locator("#analytics-quality .analytics-table.comments tbody tr").first

@@ -160,6 +160,59 @@ function SeriesSection({ id, title, anchor, columns, bars, format, axisFormat, t
     </section>`;
 }
 
+// The volume table's rows (at, key, label, conversations) as one line per key over the
+// buckets, in the server's order (most conversations first, the rest last).
+export function volumeData(table) {
+  if (!table || !table.rows.length) return null;
+  const ats = [...new Set(table.rows.map((r) => r[0]))].sort();
+  const keys = [];
+  const names = new Map();
+  for (const [, key, label] of table.rows) if (!names.has(key)) { keys.push(key); names.set(key, label); }
+  const at = new Map(ats.map((a, i) => [a, i]));
+  const lines = keys.map((key) => {
+    const line = ats.map(() => 0);
+    for (const r of table.rows) if (r[1] === key) line[at.get(r[0])] = r[3];
+    return line;
+  });
+  return { ats, names: keys.map((k) => names.get(k)), data: [ats.map((_a, i) => i), ...lines] };
+}
+
+const OTHER = "(other)";
+
+// Conversations over time per channel (intent, team, …): a line per key; a bar of it, or a
+// row of its table, opens the conversations started in that bucket (a row: with that key).
+function VolumeSplit() {
+  const report = store.volume.value;
+  const c = store.choice.value;
+  const drawn = volumeData(report.table);
+  const word = (b) => (b === "band" ? "priority band" : b);
+  const open = (at, key, label) => store.openDrill(
+    `started ${bucketLabel(at, c.bucket)}${key && key !== OTHER ? `, ${word(c.split)} ${label}` : ""}`,
+    key && key !== OTHER ? { bucket: c.bucket, at, row: `${c.split}:${key}` } : { bucket: c.bucket, at });
+  return html`
+    <section class="analytics-section" id="analytics-volume-split" aria-labelledby="analytics-volume-split-title">
+    <h3 id="analytics-volume-split-title">Volume per ${word(c.split)} <${Definition} anchor="breakdowns" /></h3>
+    <label class="analytics-by">Split by
+      <select id="analytics-split" value=${c.split} onChange=${(e) => store.choose({ split: e.target.value })}>
+        ${store.BREAKDOWNS.map((b) => html`<option value=${b}>${word(b)}</option>`)}
+      </select>
+    </label>
+    <figure>
+      <${Chart} data=${drawn && drawn.data} counts=${true} xName="Period"
+        xLabels=${drawn ? drawn.ats.map((at) => bucketLabel(at, c.bucket)) : null}
+        series=${drawn ? drawn.names.map((label) => ({ label })) : []}
+        onPick=${drawn ? (i) => open(drawn.ats[i]) : null} />
+      <figcaption class="visually-hidden">Conversations per ${word(c.split)} per ${c.bucket}; the table below holds the same figures.</figcaption>
+      ${!drawn && report.state === "ready" && html`<p class="analytics-note">Nothing in this range.</p>`}
+    </figure>
+    <${ReportTable} caption=${`Conversations per ${word(c.split)} per ${c.bucket}`} report=${report}
+      columns=${["at", "label", "conversations"]} headers=${{ label: columnName(c.split) }}
+      csv=${store.csvHref("volume", { bucket: c.bucket, by: c.split })}
+      rowLabel=${(row) => bucketLabel(row[0], c.bucket)}
+      onRow=${(row) => open(row[0], row[1], row[2])} />
+    </section>`;
+}
+
 function Ratings() {
   const report = store.ratings.value;
   const t = report.table;
@@ -375,6 +428,7 @@ export function Dashboard() {
     <${Headline} />
     <${SeriesSection} id="analytics-volume" title="Volume" anchor="which-conversations-a-report-holds"
       columns=${["conversations"]} bars=${true} tableColumns=${["conversations", "messages"]} drill=${true} />
+    <${VolumeSplit} />
     <${SeriesSection} id="analytics-speed" title="Speed" anchor="speed"
       columns=${["frt_human_p50", "frt_any_p50", "resolution_p50"]} format=${duration} axisFormat=${shortDuration} tableColumns=${SPEED} />
     <${SeriesSection} id="analytics-bot" title="Bot" anchor="bot" lead=${html`<${BotTotals} />`}

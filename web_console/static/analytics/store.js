@@ -17,12 +17,14 @@ export const choice = signal({
   bucket: "day",
   filter: "", // "channel:email", or "" for every conversation
   by: "team",
+  split: "channel", // the volume chart's split: a breakdown
   tz: "UTC",
 });
 // Each report: {state: "idle" | "loading" | "ready" | "error", table, error}
 const EMPTY = { state: "idle", table: null, error: "" };
 export const summary = signal(EMPTY);
 export const series = signal(EMPTY);
+export const volume = signal(EMPTY); // conversations per bucket and key of choice.split
 export const breakdown = signal(EMPTY);
 export const bands = signal(EMPTY);
 export const agents = signal(EMPTY);
@@ -124,6 +126,11 @@ export function choose(changes) {
     read(breakdown, "breakdown", { by: next.by });
     return;
   }
+  if (changes.split !== undefined && Object.keys(changes).length === 1) {
+    generation += 1;
+    read(volume, "volume", { bucket: next.bucket, by: next.split });
+    return;
+  }
   load();
 }
 
@@ -134,6 +141,7 @@ export function load() {
   const c = choice.value;
   read(summary, "summary");
   read(series, "series", { bucket: c.bucket });
+  read(volume, "volume", { bucket: c.bucket, by: c.split });
   read(breakdown, "breakdown", { by: c.by });
   read(bands, "breakdown", { by: "band" });
   read(agents, "breakdown", { by: "agent" });
