@@ -5,6 +5,7 @@ the conversation moved on meanwhile (server/pipeline/decide.py's waiting convers
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -169,7 +170,18 @@ async def test_handoffs_decided_together_are_written_as_one_alone_is(
     together = [await handoff(m) for m in held[1:]]
     async with pool.acquire() as conn:
         await decider._record_locked_together(conn, [alone])
+        # The batch must be written set-based: a failed batch falls back to recording each
+        # alone, which would pass every check below and hide the failure.
+        fell_back: list[object] = []
+        one_by_one = decider._record_locked
+
+        async def recorded_alone(*args: Any) -> Recorded:
+            fell_back.append(args)
+            return await one_by_one(*args)
+
+        monkeypatch.setattr(decider, "_record_locked", recorded_alone)
         await decider._record_locked_together(conn, together)
+        assert fell_back == []
     outcomes = [alone.outcome, *(h.outcome for h in together)]
 
     def shape(recorded: Recorded | None) -> list[tuple[str, object]]:
