@@ -44,7 +44,7 @@ REFUSALS = """      401: {description: not logged in}
       403: {description: not a supervisor or analyst of the brand}
       404: {description: no such brand among yours}
       422: {description: "a bad from, to, tz, filter, format (or bucket, by, top, at, row,
-        breached, limit, offset): the error names it"}
+        breached, rating, limit, offset): the error names it"}
 """
 TABLE = "{columns, units, rows}, or CSV"
 PAGE = """      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200},
@@ -271,12 +271,14 @@ async def conversations(request: Request) -> Response:
     description: The range's conversations (with filter; in one bucket with bucket and at;
       in one breakdown's row with row), oldest first, a page at a time; `total` counts them
       all. With breached=1, those with an SLA breach in the range (or the bucket), whenever
-      they started (the SLA breaches chart's bar). Each id opens in the console.
+      they started (the SLA breaches chart's bar). With rating, those whose CSAT answer is
+      that rating (the ratings chart's bar). Each id opens in the console.
     parameters:
     RANGE
       - {name: row, in: query, schema: {type: string},
          description: "a breakdown's row, as filter (agent:<id>), applied besides filter"}
       - {name: breached, in: query, schema: {type: string, enum: ["0", "1"]}}
+      - {name: rating, in: query, schema: {type: integer, minimum: 1, maximum: 5}}
       - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]}}
       - {name: at, in: query, schema: {type: string},
          description: "the bucket's start in tz (YYYY-MM-DDTHH:MM), from the series' at"}
@@ -289,10 +291,11 @@ async def conversations(request: Request) -> Response:
     bar = q.bar(request, scope)
     row = q.row(request)
     breached = q.breached(request)
+    rated = q.rating(request)
     limit, offset = q.page(request, fmt)
     async with services(request).pool.acquire() as conn:
         rows, total = await analytics_live.conversations(
-            conn, scope, bar, limit, offset, row, breached
+            conn, scope, bar, limit, offset, row, breached, rated
         )
     return tables.answer(
         tables.behind(rows), fmt, _name(brand, "conversations", scope), {"total": total}

@@ -183,6 +183,16 @@ def breached(request: Request) -> bool:
     return True
 
 
+def rating(request: Request) -> int | None:
+    """``rating=1``..``5``: the conversations behind the CSAT ratings chart's bar."""
+    raw = query_value(request, "rating")
+    if raw is None or raw == "":
+        return None
+    if raw not in ("1", "2", "3", "4", "5"):
+        raise InvalidInput("rating: an integer from 1 to 5")
+    return int(raw)
+
+
 def agent_filter(within: Scope) -> UUID | None:
     """The agent of an ``agent:<id>`` filter (the agents' load applies no other)."""
     if within.only is None:

@@ -39,13 +39,15 @@ async def conversations(
     offset: int,
     row: tuple[Breakdown, str] | None = None,
     breached: bool = False,
+    rating: int | None = None,
 ) -> tuple[list[Behind], int]:
     """The scope's conversations (in a bucket starting at a local time, or in a breakdown's
     ``row``, when given), oldest first, a page of ``limit`` after ``offset``; and how many
     there are in all. A row applies besides the scope's filter: a breakdown's row of a
     filtered report counts only the filtered conversations. ``breached``: those with an SLA
     breach in the range (in the bucket), whenever they started, as the series counts
-    breaches by when they happened."""
+    breaches by when they happened. ``rating``: those whose CSAT answer (the last, the one
+    that stands) is that rating, as the ratings chart counts them."""
     only = KEYS[scope.only[0]] if scope.only else "NULL"
     in_row = KEYS[row[0]] if row else "NULL"
     in_bucket = "($6::timestamp IS NULL OR date_trunc($7::text, {at} AT TIME ZONE $5::text) = $6)"
@@ -58,7 +60,10 @@ async def conversations(
                    AND {in_bucket.format(at="c.created_at")}"""
     where = f"""c.brand_id = $1 AND {when}
                AND ($4::text IS NULL OR {only} = $4::text)
-               AND ($8::text IS NULL OR {in_row} = $8::text)"""
+               AND ($8::text IS NULL OR {in_row} = $8::text)
+               AND ($9::int IS NULL OR EXISTS (SELECT 1 FROM csat r
+                                                WHERE r.conversation_id = c.id
+                                                  AND r.rating = $9::int))"""
     args = (
         scope.brand_id,
         scope.start,
@@ -68,6 +73,7 @@ async def conversations(
         bucket[1] if bucket else None,
         bucket[0] if bucket else "day",
         row[1] if row else None,
+        rating,
     )
     total = int(await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args))
     rows = await conn.fetch(
@@ -75,7 +81,7 @@ async def conversations(
                    coalesce(ct.name, ct.email) AS contact
               FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
              WHERE {where}
-             ORDER BY c.created_at, c.id LIMIT $9 OFFSET $10""",
+             ORDER BY c.created_at, c.id LIMIT $10 OFFSET $11""",
         *args,
         limit,
         offset,

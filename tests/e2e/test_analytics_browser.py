@@ -180,6 +180,15 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await page.locator("#analytics-volume-split").scroll_into_view_if_needed()
     await page.screenshot(path=str(SHOTS / "analytics-volume-split-1280.png"))
 
+    # The CSAT ratings' bar of 5 (its row's button): the one conversation rated 5.
+    five = page.locator("#analytics-quality .analytics-table tbody tr", has_text="5").first
+    await five.get_by_role("button").click()
+    await expect(page.locator("#analytics-drill-title")).to_have_text("Conversations: rated 5")
+    await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
+    await expect(page.locator("#analytics-drill .analytics-conversations li")).to_contain_text(
+        "webchat"
+    )
+
     # A comment opens its conversation.
     comment = page.locator("#analytics-quality .analytics-table.comments tbody tr").first
     await comment.get_by_role("button").focus()

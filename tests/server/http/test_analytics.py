@@ -92,6 +92,11 @@ async def test_an_analyst_reads_the_figures_and_each_table(
         "at,key,label,conversations",
         "2026-03-02T00:00:00,email,email,1",
     ]
+    # The ratings bar of 4: the email rated 4; none rated 5 (the other brand's has no rating).
+    four = (await http.get(f"{BASE}/conversations", params={**WEEK, "rating": "4"})).json()
+    assert (four["total"], [r[2] for r in four["rows"]]) == (1, ["email"])
+    five = (await http.get(f"{BASE}/conversations", params={**WEEK, "rating": "5"})).json()
+    assert (five["total"], five["rows"]) == (0, [])
     # One conversation handed off of the week's two (the reason's rate), the only handoff.
     assert reasons["columns"] == ["reason", "conversations", "rate", "share"]
     assert reasons["rows"] == [["requested_human", 1, 0.5, 1.0]]
@@ -257,6 +262,9 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "csat-comments?limit=201": "limit:",
         "conversations?row=colour:red": "row:",
         "conversations?breached=yes": "breached:",
+        "conversations?rating=0": "rating:",
+        "conversations?rating=6": "rating:",
+        "conversations?rating=4.5": "rating:",
     }
     for query, error in cases.items():
         answer = await http.get(f"{BASE}/{query}")

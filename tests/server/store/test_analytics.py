@@ -206,6 +206,23 @@ async def test_the_conversations_behind_a_breaches_bar(pool: asyncpg.Pool, scope
     assert early not in [b.id for b in started]
 
 
+async def test_the_conversations_behind_a_ratings_bar(pool: asyncpg.Pool, scope: Scope) -> None:
+    """The ratings chart's bar of 5 lists the web chat rated 5, the bar of 3 the email rated
+    3; each bar's total is the chart's count. The other brand's rating of 1 is not theirs."""
+    async with pool.acquire() as conn:
+        counts = [r.count for r in await analytics.csat_distribution(conn, scope)]
+        found = {
+            n: await analytics_live.conversations(conn, scope, None, 10, 0, rating=n)
+            for n in range(1, 6)
+        }
+        email = Scope(scope.brand_id, scope.start, scope.end, "UTC", NOW, ("channel", "email"))
+        filtered, none = await analytics_live.conversations(conn, email, None, 10, 0, rating=5)
+    assert [total for _rows, total in found.values()] == counts == [0, 0, 1, 0, 1]
+    assert [b.channel for b in found[5][0]] == ["webchat"]
+    assert [(b.channel, b.band) for b in found[3][0]] == [("email", "high")]
+    assert (filtered, none) == ([], 0)
+
+
 async def test_the_csat_comments_the_figures_count(pool: asyncpg.Pool, scope: Scope) -> None:
     """The comments of the ratings counted (csat_comments), newest first: the rated-3
     email's 'slow', and one added to the rated-5 web chat; a comment without a rating (the

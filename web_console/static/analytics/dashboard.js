@@ -218,6 +218,8 @@ function Ratings() {
   const t = report.table;
   const data = t && t.rows.some((r) => r[1]) ? [t.rows.map((r) => Number(r[0])), t.rows.map((r) => r[1])] : null;
   const f = figureMap(store.summary.value.table);
+  // A bar (or row) lists the range's conversations rated that.
+  const pick = (value) => store.openDrill(`rated ${value}`, { rating: value });
   return html`
     <section class="analytics-section" id="analytics-quality" aria-labelledby="analytics-quality-title">
       <h3 id="analytics-quality-title">Quality: CSAT <${Definition} anchor="quality" /></h3>
@@ -229,10 +231,11 @@ function Ratings() {
       </p>
       <figure>
         <${Chart} data=${data} bars=${true} counts=${true} series=${[{ label: "Ratings" }]} xName="Rating" height=${180}
-          xLabels=${["", "1", "2", "3", "4", "5"]} />
+          xLabels=${["", "1", "2", "3", "4", "5"]} onPick=${data ? (i) => pick(t.rows[i][0]) : null} />
         <figcaption class="visually-hidden">Ratings from 1 to 5; the table below holds the counts.</figcaption>
       </figure>
-      <${ReportTable} caption="CSAT ratings" report=${report} csv=${store.csvHref("csat")} />
+      <${ReportTable} caption="CSAT ratings" report=${report} csv=${store.csvHref("csat")}
+        onRow=${(row) => pick(row[0])} />
       <${Comments} />
     </section>`;
 }
