@@ -494,6 +494,7 @@ class Decider:
                     mine = written[at : at + len(d[0])]
                     at += len(d[0])
                     item.outcome = (mine, d[1], d[2], d[3])
+                    self._counted_handoff(item, d)
                 return
         for item in items:
             try:
@@ -502,6 +503,23 @@ class Decider:
                 )
             except Exception as exc:
                 item.error = exc
+
+    def _counted_handoff(self, item: _Handoff, decided: Recorded) -> None:
+        """Count and log a handoff of a batch once the batch is committed: counted inside it,
+        a batch that failed and was recorded one by one counted each handoff twice."""
+        pending, conv, _, decision = decided
+        if any(e.name == events.MESSAGE_CREATED for e in pending):
+            self._metrics.messages_out.labels(conv["channel"], "system").inc()
+        self._metrics.handoffs.labels(str(decision.handoff_reason)).inc()
+        log.info(
+            "conversation handed to a human",
+            conversation_id=str(conv["id"]),
+            reason=decision.handoff_reason,
+            evidence=decision.evidence,
+            intent=item.interpretation.intent,
+            language=item.interpretation.language,
+            bot_error=None,
+        )
 
     async def _decide_locked_together(
         self, conn: store.Conn, items: list[_Handoff]
@@ -585,18 +603,7 @@ class Decider:
                 )
             ]
             if n in replies:
-                self._metrics.messages_out.labels(conv["channel"], "system").inc()
                 pending.append(message_created(conv, replies[n]))
-            self._metrics.handoffs.labels(str(decision.handoff_reason)).inc()
-            log.info(
-                "conversation handed to a human",
-                conversation_id=conversation_id,
-                reason=decision.handoff_reason,
-                evidence=decision.evidence,
-                intent=item.interpretation.intent,
-                language=item.interpretation.language,
-                bot_error=None,
-            )
             data: EventData = {
                 "conversation": viewed[conversation_id][0],
                 "activity": shown[conversation_id],
