@@ -148,22 +148,18 @@ async def queued_placement_facts(
 ) -> dict[str, PlacementFacts]:
     """``placement_facts`` of those of these conversations that are queued, in one statement
     (a re-ranking round reads them all at once; issue 14)."""
-    rows = await conn.fetch(
-        _FACTS_SQL + " WHERE c.id = ANY($1::uuid[]) AND c.status = 'queued'",
-        [UUID(i) for i in conversation_ids],
-        REPEAT_DAYS,
-        RECENT_TEXTS,
-        RECENT_TEXT_CHARS,
-        SENTIMENT_HISTORY,
-    )
-    return {str(row["id"]): _placement_facts(row) for row in rows}
+    return await placement_facts_of(conn, conversation_ids, only_queued=True)
 
 
-async def placement_facts_of(conn: Conn, conversation_ids: list[str]) -> dict[str, PlacementFacts]:
+async def placement_facts_of(
+    conn: Conn, conversation_ids: list[str], *, only_queued: bool = False
+) -> dict[str, PlacementFacts]:
     """``placement_facts`` of several conversations (being handed over together) in one
-    statement, by id."""
+    statement, by id; ``only_queued``: of those that are queued."""
     rows = await conn.fetch(
-        _FACTS_SQL + " WHERE c.id = ANY($1::uuid[])",
+        _FACTS_SQL
+        + " WHERE c.id = ANY($1::uuid[])"
+        + (" AND c.status = 'queued'" if only_queued else ""),
         [UUID(i) for i in conversation_ids],
         REPEAT_DAYS,
         RECENT_TEXTS,
