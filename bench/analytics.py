@@ -53,6 +53,7 @@ from server.store import (
     analytics_fold,
     analytics_live,
     analytics_load,
+    analytics_volume,
     database,
     messages,
 )
@@ -277,9 +278,14 @@ def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
         "breakdown (band)": lambda c: analytics.breakdown(c, scope, "band"),
         "breakdown (agent)": lambda c: analytics.breakdown(c, scope, "agent"),
         "heat map": lambda c: analytics.heat_map(c, scope),
-        "handoff reasons": lambda c: analytics.handoff_reasons(c, scope),
+        "handoff reasons": lambda c: analytics.handoff_rates(c, scope),
+        "volume (day, channel)": lambda c: analytics_volume.volume(c, scope, "day", "channel"),
+        "volume (day, intent)": lambda c: analytics_volume.volume(c, scope, "day", "intent"),
         "CSAT ratings": lambda c: analytics.csat_distribution(c, scope),
         "conversations (a page)": lambda c: analytics_live.conversations(c, scope, None, 25, 0),
+        "conversations rated 5 (a page)": lambda c: analytics_live.conversations(
+            c, scope, None, 25, 0, rating=5
+        ),
         "CSAT comments (a page)": lambda c: analytics_live.csat_comments(c, scope, 25, 0),
         "now": lambda c: analytics_live.now(c, scope.brand_id, END),
         "at risk (a page)": lambda c: analytics_live.at_risk(c, scope.brand_id, END, 25),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from server.store.analytics import KEYS, Breakdown, Bucket, Scope, totals
+from server.store.analytics import KEYS, Breakdown, Bucket, Scope, csat_distribution, totals
 from server.store.views import Conn
 
 # A first-response deadline nearer than this is "at risk" (the list's badge turns amber at
@@ -75,7 +75,17 @@ async def conversations(
         row[1] if row else None,
         rating,
     )
-    total = int(await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args))
+    if rating is not None and bucket is None and row is None and not breached:
+        # A ratings bar's count is the chart's, read as the chart reads it (the roll-ups over
+        # a large range; the same number by definition): counting the range's conversations
+        # with a rating one by one took 53 / 88 ms p50 / p99 over 30 days at 100,000
+        # conversations (bench.analytics) and grows with the range, as the CSAT comments'
+        # count did (b9e103a).
+        total = (await csat_distribution(conn, scope))[rating - 1].count
+    else:
+        total = int(
+            await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args)
+        )
     rows = await conn.fetch(
         f"""SELECT c.id, c.created_at, c.channel, c.status, c.subject, c.intent, c.band,
                    coalesce(ct.name, ct.email) AS contact

@@ -12,7 +12,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from server.store import analytics, analytics_fold, analytics_rollups
+from server.store import analytics, analytics_fold, analytics_live, analytics_rollups
 from server.store.analytics import DURATIONS, Figures, Scope
 from server.store.views import Conn
 from tests.server.store.history import T0, Story, write
@@ -253,3 +253,19 @@ async def test_a_report_read_sees_one_snapshot(pool: asyncpg.Pool) -> None:
         assert await isolation(conn) == ("repeatable read", True)
         async with conn.transaction():
             assert await isolation(conn) == ("read committed", False)
+
+
+async def test_a_ratings_bars_count_from_the_rollups_is_its_conversations(
+    pool: asyncpg.Pool, folded: Scope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ratings bar's total is the chart's count (read from the roll-ups over a large
+    range): the same as its conversations counted one by one."""
+    for n in range(1, 6):
+        exact, rolled = await both(
+            pool,
+            monkeypatch,
+            lambda c, n=n: analytics_live.conversations(c, folded, None, 10, 0, rating=n),
+        )
+        assert rolled == exact
+        rows, total = rolled  # type: ignore[misc]
+        assert total == len(rows)
