@@ -175,7 +175,7 @@ async def test_handoffs_decided_together_are_written_as_one_alone_is(
         fell_back: list[object] = []
         one_by_one = decider._record_locked
 
-        async def recorded_alone(*args: Any) -> Recorded:
+        async def recorded_alone(*args: Any) -> Recorded | None:
             fell_back.append(args)
             return await one_by_one(*args)
 
