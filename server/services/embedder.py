@@ -138,8 +138,11 @@ class Embedder:
             try:
                 await self.embed_pending(after)
             except Exception:
-                # The rows stay pending: the next pass tries them again.
+                # The rows stay pending: the next pass tries them again, from the first
+                # message: vectors are committed without waiting for the WAL flush, so a
+                # database that crashed may have lost some below the usual window.
                 log.exception("embedding messages failed")
+                self._highest = 0
             after = max(self._highest - SLACK, 0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._sweep_seconds)

@@ -1,0 +1,48 @@
+"""The embedder's background passes (server/services/embedder.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from server.services import embedder
+from server.services.embedder import Embedder
+from server.store import embeddings
+
+
+class _Pool:
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[None]:
+        yield None
+
+
+async def test_a_failed_pass_is_followed_by_one_from_the_first_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Vectors are committed without waiting for the WAL flush, so a database that crashed
+    may have lost some far below the pass's usual window (its highest id less SLACK): after
+    a failure the next pass reads from the start, without a restart of the node."""
+    asked: list[int] = []
+    second = asyncio.Event()
+
+    async def pending(conn: Any, after_id: int, batch: int) -> list[Any]:
+        asked.append(after_id)
+        if len(asked) == 1:
+            raise ConnectionError("the database restarted")
+        second.set()
+        return []
+
+    monkeypatch.setattr(embeddings, "pending", pending)
+    monkeypatch.setattr(embedder, "PACE_SECONDS", 0.0)
+    worker = Embedder(_Pool(), embedder.WordLlamaEmbedder(), sweep_seconds=0.0)  # type: ignore[arg-type]
+    worker._highest = 50_000  # embedded far past SLACK before the database went down
+    await worker.start()
+    try:
+        await asyncio.wait_for(second.wait(), 10)
+    finally:
+        await worker.close()
+    assert asked[:2] == [0, 0]
