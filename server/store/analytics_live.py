@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from server.store import analytics_rollups as rollups
 from server.store.analytics import KEYS, Breakdown, Bucket, Scope, csat_distribution, totals
 from server.store.views import Conn
 
@@ -126,6 +127,7 @@ class Comment:
     channel: str
 
 
+@rollups.one_snapshot
 async def csat_comments(
     conn: Conn, scope: Scope, limit: int, offset: int
 ) -> tuple[list[Comment], int]:
@@ -134,7 +136,8 @@ async def csat_comments(
     all: the summary's ``csat_comments``, read as the summary reads it (from the roll-ups
     over a large range: counting the join of the range's ratings and conversations took
     160 to 320 ms at 1,000,000 conversations, where the page alone walks the brand's
-    ratings newest first and stops)."""
+    ratings newest first and stops). The count and the page read one snapshot, so a rating
+    answered between them cannot make the two disagree."""
     only = KEYS[scope.only[0]] if scope.only else "NULL"
     # s.brand_id and the order are csat_of_brand's (brand_id, answered_at), read backwards.
     where = f"""s.brand_id = $1 AND c.brand_id = $1 AND c.created_at >= $2 AND c.created_at < $3
