@@ -42,7 +42,7 @@ async def test_the_widget_reconnects_after_a_random_part_of_its_back_off(
     hub: Any = site.services.webchat_hub
     for conn in list(hub._all):
         await conn.ws.close(code, "restarting")
-    await page.wait_for_function("window.__waits.length > 0")
+    await page.wait_for_function("() => window.__waits.length > 0")
     await expect(status).to_have_text("online")
     # A quarter of the first back-off (500 ms): the wait is drawn, not fixed.
     assert await _waits(page) == [125]
@@ -57,6 +57,6 @@ async def test_the_console_reconnects_after_a_random_part_of_its_back_off(
     await login(page, site.base_url)
     for client in list(site.services.console_hub._clients):
         await client.ws.close(code, "restarting")
-    await page.wait_for_function("window.__waits.length > 0")
+    await page.wait_for_function("() => window.__waits.length > 0")
     await expect(page.locator("#live")).to_have_text("live")
     assert await _waits(page) == [125]
