@@ -558,6 +558,8 @@ async def stop(services: Services) -> None:
         with contextlib.suppress(Exception):
             await services.interpreter.close()
     with contextlib.suppress(Exception):
+        await services.webchat_backend.close()
+    with contextlib.suppress(Exception):
         await services.bus.close()
     with contextlib.suppress(Exception):
         await services.pool.close()

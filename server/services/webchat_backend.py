@@ -58,6 +58,11 @@ class WebchatBackendImpl:
         # Set by bootstrap once the mail relay is wired, after the hubs that take this backend.
         self.mailer = mailer
 
+    async def close(self) -> None:
+        """Hellos still being read at shutdown are cancelled before the pool closes: their
+        sockets are already gone, and a read left running would outlive the pool."""
+        await self._hellos.close()
+
     async def open_visitor(
         self,
         inbox_address: str,

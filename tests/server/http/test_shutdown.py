@@ -99,3 +99,22 @@ async def test_without_a_drain_the_first_signal_stops(settings: Settings) -> Non
         server.handle_exit(signal.SIGTERM, None)
         await serving
         assert not server.drain.draining
+
+
+async def test_stopping_cancels_a_hello_still_being_read(settings: Settings) -> None:
+    """A storm's hellos may still be reading when the node stops: stop() cancels them before
+    it closes the pool, and no hello reader outlives the node."""
+    services = await bootstrap.start(settings)
+    reading = asyncio.Event()
+
+    async def read(conn: object, keys: list[tuple[str, str]]) -> dict[tuple[str, str], object]:
+        reading.set()
+        await asyncio.Event().wait()  # the database never answers
+        return {}
+
+    services.webchat_backend._hellos._read = read  # type: ignore[assignment]
+    greeting = asyncio.create_task(services.webchat_backend.greet("default", "visitor-1"))
+    await reading.wait()
+    await asyncio.wait_for(bootstrap.stop(services), 30)
+    assert greeting.cancelled()
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "group-read"]

@@ -81,3 +81,22 @@ async def test_a_caller_gone_while_waiting_leaves_the_others_their_answers(
     with pytest.raises(asyncio.CancelledError):
         await gone
     await group.close()
+
+
+async def test_closing_cancels_a_read_in_flight_and_its_callers(pool: asyncpg.Pool) -> None:
+    """At shutdown a storm's hellos may still be reading: close() ends the read and cancels
+    its callers, so no reader outlives the pool it reads from."""
+    reading = asyncio.Event()
+
+    async def read(conn: Conn, keys: list[int]) -> dict[int, int]:
+        reading.set()
+        await asyncio.Event().wait()  # a read that never answers
+        return {}
+
+    group: GroupRead[int, int] = GroupRead(pool, read, readers=1)
+    caller = asyncio.create_task(group.get(1))
+    await reading.wait()
+    await group.close()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "group-read"]
