@@ -221,6 +221,15 @@ def handoff(situation: Situation, reason: str, texts: Texts) -> Decision:
     )
 
 
+def heard_language(s: Situation, policy: BotPolicy, previous: str | None) -> str | None:
+    """The language to record for the message and its conversation, and to answer in:
+    lingua's guess, unless the same rule that keeps nonsense from going to a person as
+    ``unsupported_language`` drops it (``_babble``: "flibber wabble dronk" is not Dutch).
+    Then ``previous``, the conversation's language as it was (None on a first message), as
+    for a text too short to tell (nlu.understanding)."""
+    return previous if _babble(s, policy) is not None else s.language
+
+
 def _babble(s: Situation, policy: BotPolicy) -> Gibberish | None:
     """The text, when lingua named it a language the bot does not speak but it reads as no
     language: keyboard mashing, or made-up words lingua is not sure of. The bot then does not

@@ -19,7 +19,16 @@ import structlog
 from channels.base import Capabilities, chosen_option, degrade
 from nlu.base import BotTurn, Dialogue, Interpretation
 from nlu.understanding import Understanding
-from routing.decision import BotPolicy, Decision, Situation, Texts, after_bot, decide, handoff
+from routing.decision import (
+    BotPolicy,
+    Decision,
+    Situation,
+    Texts,
+    after_bot,
+    decide,
+    handoff,
+    heard_language,
+)
 from routing.hours import BusinessHours
 from server import events, store
 from server.dispatch.router import Router
@@ -239,10 +248,13 @@ class Decider:
         conv = facts.conversation
         situation = self._situation(conv, interpretation, facts, automated=automated)
         decision = decide(situation, self._policy, self._texts)
+        # What is recorded and answered in: nonsense names no language. The decisions under
+        # a lock below are taken again on ``interpretation``, lingua's guess and all.
+        heard = self._heard(interpretation, facts.language, situation)
         plan = None
         if self._knowledge is not None and asked is not None:
             # After the handoff signals (they are decide's), before the bot's own answer.
-            language = interpretation.language or facts.language
+            language = heard.language or facts.language
             plan = await self._knowledge.plan(asked, situation, decision, interpretation, language)
             decision = self._with_plan(situation, decision, plan)
         grouped: Recorded | None = None
@@ -266,7 +278,7 @@ class Decider:
                 recorded, conv, situation, decision = grouped
             elif decision.action != "handoff":
                 # The common case: one statement, no explicit transaction.
-                recorded = await self._record(conn, message, interpretation, conv, decision)
+                recorded = await self._record(conn, message, heard, conv, decision)
             if recorded is None:
                 # A handoff, or the conversation changed since the facts were read: decide
                 # again with the conversation locked.
@@ -283,7 +295,7 @@ class Decider:
                 # What the customer just said may change how urgent it is.
                 self._router.reprioritise(conversation_id)
             if decision.action == "wait" and recorded:
-                self._remember(conversation_id, conv["status"], interpretation, facts.language)
+                self._remember(conversation_id, conv["status"], heard, facts.language)
             if decision.action != "bot" or not recorded:
                 return
             speaking = None
@@ -305,9 +317,7 @@ class Decider:
         if interpreter is None or history is None:
             return
         turn = await interpreter.respond(
-            Dialogue(
-                conversation_id, interpretation, interpretation.language or "en", tuple(history)
-            )
+            Dialogue(conversation_id, heard, heard.language or "en", tuple(history))
         )
         final = after_bot(situation, decision, turn.handoff, self._texts)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -315,7 +325,7 @@ class Decider:
             if conv["status"] != "bot":
                 # An agent took over while the bot was thinking: the bot stays silent.
                 return
-            pending = await self._bot_messages(conn, conv, turn, interpretation.language)
+            pending = await self._bot_messages(conn, conv, turn, heard.language)
             if turn.slots or turn.events:
                 await store.keep_dialogue_slots(conn, message["id"], dict(turn.slots), turn.events)
             if final.action == "handoff":
@@ -359,8 +369,9 @@ class Decider:
         False when they do not (nothing written): the caller routes it the long way."""
         conversation_id = message["conversation_id"]
         started = time.perf_counter()
-        interpretation = await self._understanding.understand(message["text"], language)
+        read = await self._understanding.understand(message["text"], language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
+        interpretation = self._heard(read, language)
         write = _WaitingWrite(
             understood.Waiting(message["id"], conversation_id, status, language, interpretation)
         )
@@ -561,9 +572,12 @@ class Decider:
             conn,
             [
                 Understood(
-                    items[n].message["id"], ids[n], items[n].interpretation, decision.fallbacks
+                    items[n].message["id"],
+                    ids[n],
+                    self._heard(items[n].interpretation, items[n].facts.language, situation),
+                    decision.fallbacks,
                 )
-                for n, (_, _, decision) in plain.items()
+                for n, (_, situation, decision) in plain.items()
             ],
         )
         # Those interpreted already (another node routed them first) are left as they are.
@@ -652,7 +666,7 @@ class Decider:
         understood = await store.store_interpretation(
             conn,
             message["id"],
-            interpretation,
+            self._heard(interpretation, facts.language, situation),
             conversation_id=conversation_id,
             fallbacks=decision.fallbacks,
         )
@@ -663,6 +677,33 @@ class Decider:
             pending += await self._apply(conn, conv, decision, interpretation)
             await self._judge_after_handoff(conn, conv, asked, plan)
         return pending, conv, situation, decision
+
+    def _heard(
+        self,
+        interpretation: Interpretation,
+        previous: str | None,
+        situation: Situation | None = None,
+    ) -> Interpretation:
+        """The interpretation as recorded: its language ``routing.decision.heard_language``'s
+        (lingua's guess, or ``previous`` when the text reads as no language). ``situation``:
+        the decision's, when there is one; a waiting conversation's message is not decided."""
+        if situation is None:
+            interpreter = self._understanding.interpreter
+            situation = Situation(
+                status="bot",
+                intent=interpretation.intent,
+                confidence=interpretation.confidence,
+                language=interpretation.language,
+                supported_languages=interpreter.languages if interpreter else frozenset(),
+                sentiment=interpretation.sentiment,
+                language_confidence=interpretation.language_confidence,
+                text=interpretation.text,
+                out_of_scope=interpretation.scope.out_of_scope if interpretation.scope else None,
+            )
+        language = heard_language(situation, self._policy, previous)
+        if language == interpretation.language:
+            return interpretation
+        return replace(interpretation, language=language)
 
     def _situation(
         self,

@@ -262,3 +262,55 @@ async def test_routing_facts_read_together_are_each_as_read_alone(pool: asyncpg.
     assert together == alone
     assert any(f.earlier_texts for f in alone.values())
     await pipeline.close()
+
+
+# lingua names a language for nonsense ("flibber wabble dronk" Dutch at 0.69): the routing
+# rule that stops it going to a person as unsupported_language (routing.decision) also keeps
+# that guess out of what is recorded and shown.
+NONSENSE = "flibber wabble dronk"
+
+
+async def _languages(pool: asyncpg.Pool) -> tuple[str | None, list[str | None]]:
+    conversation = await pool.fetchval("SELECT language FROM conversations")
+    messages = await pool.fetch("SELECT language FROM messages WHERE direction = 'in' ORDER BY seq")
+    return conversation, [m["language"] for m in messages]
+
+
+async def test_nonsense_keeps_the_bots_conversation_in_its_language(pool: asyncpg.Pool) -> None:
+    """The bot has the conversation (the one-statement write): nonsense after an English
+    message leaves the conversation English, and the message is recorded as English."""
+    pipeline = Pipeline(
+        pool,
+        InProcessBus(Metrics()),
+        Metrics(),
+        Understanding(_GreeterBot()),  # type: ignore[arg-type]
+        BotPolicy(human_intents=frozenset({"human_handoff"})),
+        Texts(),
+    )
+    await pipeline.ingest(inbound("m1", "Hello, I need some help with my order please"))
+    await pipeline.settled()
+    await pipeline.ingest(inbound("m2", NONSENSE))
+    await pipeline.settled()
+    assert await pool.fetchval("SELECT status FROM conversations") == "bot"
+    assert await _languages(pool) == ("en", ["en", "en"])
+    nlu = await pool.fetchval("SELECT nlu FROM messages WHERE text = $1", NONSENSE)
+    assert nlu["language"] == "en"
+    await pipeline.close()
+
+
+async def test_nonsense_names_no_language_for_a_conversation_or_a_waiting_one(
+    pool: asyncpg.Pool,
+) -> None:
+    """A first message of nonsense (handed over under the lock) gives the conversation no
+    language; nonsense to a French conversation waiting for a person leaves it French."""
+    pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    await pipeline.ingest(inbound("m1", NONSENSE))
+    await pipeline.settled()
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+    assert await _languages(pool) == (None, [None])
+    await pipeline.ingest(inbound("m2", "Bonjour, je n'ai toujours pas reçu ma commande"))
+    await pipeline.settled()
+    await pipeline.ingest(inbound("m3", NONSENSE))
+    await pipeline.settled()
+    assert await _languages(pool) == ("fr", [None, "fr", "fr"])
+    await pipeline.close()
