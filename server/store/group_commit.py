@@ -60,6 +60,10 @@ class GroupCommit(Generic[T]):
         self._key = key
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # Writers that will still look for rows. Not len(self._tasks): a writer that saw
+        # nothing waiting then gives its connection back (a round trip), and its task leaves
+        # the set a step after that; a row added meanwhile started no writer and waited forever.
+        self._running = 0
         self._arrived = asyncio.Event()
         # Whether a writer keeps its connection waiting for rows: one at most, so a steady
         # stream holds one connection of the pool, not ``writers``.
@@ -74,7 +78,8 @@ class GroupCommit(Generic[T]):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((row, done))
         self._arrived.set()
-        if len(self._tasks) < self._writers:
+        if self._running < self._writers:
+            self._running += 1
             task = asyncio.create_task(self._drain(), name="group-commit")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -94,8 +99,15 @@ class GroupCommit(Generic[T]):
         from the pool for each batch would queue an acknowledgement behind the background
         work (routing, draining) that shares the pool. Given back LINGER after the last row."""
         conn: PoolConnectionProxy[Any] | None = None
+        counted = True
         try:
-            while await self._more(conn is not None):
+            while True:
+                if not await self._more(conn is not None):
+                    # Uncounted in the step it saw nothing waiting (no await in between), so
+                    # a row added from here on starts a writer of its own.
+                    self._running -= 1
+                    counted = False
+                    break
                 taken, self._waiting = self._take()
                 try:
                     if conn is None:
@@ -114,6 +126,8 @@ class GroupCommit(Generic[T]):
                     if not done.done():
                         done.set_result(None)
         finally:
+            if counted:
+                self._running -= 1
             if conn is not None:
                 await self._pool.release(conn)
 

@@ -9,7 +9,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from server.store import slack_events, telegram_updates
+from server.store import group_commit, slack_events, telegram_updates
 from server.store.group_commit import GroupCommit
 from server.store.slack_events import HeldEvent
 from server.store.telegram_updates import HeldUpdate
@@ -107,4 +107,38 @@ async def test_rows_with_one_key_never_share_a_batch_and_keep_their_order(
     assert sorted(written) == sorted(rows)
     for sender in "abc":
         assert [n for s, n in written if s == sender] == sorted(n for s, n in rows if s == sender)
+    await group.close()
+
+
+async def test_a_row_added_while_the_last_writer_gives_its_connection_back_is_written(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that found nothing waiting gives its connection back, a round trip: a row
+    handed over in that window starts a writer of its own instead of waiting forever."""
+    monkeypatch.setattr(group_commit, "LINGER", 0.01)
+    releasing = asyncio.Event()
+    released = asyncio.Event()
+
+    class SlowRelease:
+        async def acquire(self) -> object:
+            return await pool.acquire()
+
+        async def release(self, conn: object) -> None:
+            releasing.set()
+            await released.wait()
+            await pool.release(conn)  # type: ignore[arg-type]
+
+    written: list[int] = []
+
+    async def write(conn: Conn, rows: list[int]) -> None:
+        written.extend(rows)
+
+    group: GroupCommit[int] = GroupCommit(SlowRelease(), write, writers=1)  # type: ignore[arg-type]
+    await group.add(1)
+    await releasing.wait()  # the writer saw nothing more and is giving its connection back
+    second = asyncio.create_task(group.add(2))
+    await asyncio.sleep(0)
+    released.set()
+    await asyncio.wait_for(second, 5)
+    assert written == [1, 2]
     await group.close()
