@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,6 +86,21 @@ def test_the_evidence_is_the_matched_words() -> None:
         "Someone changed my PASSWORD yesterday"
     )
     assert match.evidence == "someone changed my password"
+
+
+def test_matching_leaves_nothing_for_the_cyclic_collector() -> None:
+    """Texts are freed as soon as they are matched: the router ranks every queued
+    conversation's recent texts, and garbage in cycles piled up for the collector, whose
+    pass over it held the server's event loop (issue 14)."""
+    lexicon = Lexicon({"x": ["someone ... changed ... password", "caught fire"]})
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(10):
+            assert lexicon.find("someone changed my password, and it caught fire")
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_a_cue_needs_words() -> None:
