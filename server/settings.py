@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_compression: bool = False
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # The listen queue: connections the kernel holds for a node until its event loop accepts
+    # them; one that arrives with the queue full is dropped and its sender (the proxy) tries
+    # again only after 1 s, then 3 s. uvicorn's 2048 overflowed in a reconnect storm (20,000
+    # widget sockets over three nodes: each node's queue full for 4 s, 23,000 connections
+    # dropped; issue 21). The kernel caps it at net.core.somaxconn (4096 since Linux 5.4):
+    # raise that too to use more (docs/operations.md).
+    listen_backlog: int = Field(default=16384, ge=1)
     # On SIGTERM a node answers /readyz 503 this long before it stops serving, so the proxy
     # marks it down first (HAProxy's checks: 2 failures 1 s apart); server/http/shutdown.py.
     drain_seconds: float = Field(default=3.0, ge=0, le=300)

@@ -198,8 +198,11 @@ async def clients(kind: str, base: str, count: int) -> None:
 
 async def bare_server(port: int) -> None:
     """The baseline: a bare websockets server that answers ``hello`` as Switchboard's web chat
-    does (a ``welcome``), and holds the socket; same library, event loop, heartbeat and (no)
-    compression as the nodes' sockets."""
+    does (a ``welcome``), and holds the socket; same library, event loop, heartbeat, (no)
+    compression and listen backlog as the nodes' sockets."""
+    from server.settings import Settings
+
+    backlog: int = Settings.model_fields["listen_backlog"].default
     raise_file_limit(SOCKETS_PER_PROCESS * 2 + 1024)
     welcome = orjson.dumps(
         {"type": "welcome", "visitor_id": "bare", "conversation_id": None, "resume_after": 0}
@@ -212,7 +215,7 @@ async def bare_server(port: int) -> None:
 
     async with serve(
         greet, "127.0.0.1", port, reuse_port=True, max_size=64 * 1024, ping_interval=20,
-        compression=None, backlog=2048,
+        compression=None, backlog=backlog,
     ):  # fmt: skip
         print(f"port {port}", flush=True)
         await asyncio.Future()

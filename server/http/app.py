@@ -131,4 +131,5 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         log_config=None,
         timeout_graceful_shutdown=10,
         server_header=False,
+        backlog=settings.listen_backlog,
     )

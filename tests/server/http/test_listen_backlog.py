@@ -1,0 +1,43 @@
+"""A node listens with the backlog its settings give (issue 21's reconnect storm: uvicorn's
+default of 2048 overflowed, and the connections dropped waited 1 s, then 3 s). The kernel's own
+report of a listening socket's backlog is ``ss``'s Send-Q."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+
+import pytest
+import uvicorn
+from starlette.responses import PlainTextResponse
+
+from server.http.app import server_config
+from server.settings import Settings
+
+pytestmark = pytest.mark.skipif(shutil.which("ss") is None, reason="needs iproute2's ss")
+
+
+def backlog_of(port: int) -> int:
+    """The backlog of the socket listening on ``port``, as the kernel holds it."""
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out.split()[2])
+
+
+async def test_a_node_listens_with_the_backlog_of_its_settings() -> None:
+    # Below net.core.somaxconn (4096 by default), which caps whatever is asked.
+    settings = Settings(host="127.0.0.1", port=0, listen_backlog=3000)
+    server = uvicorn.Server(server_config(PlainTextResponse("ok"), settings))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        assert backlog_of(port) == 3000
+    finally:
+        server.should_exit = True
+        await serving
