@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import asyncpg
+
 from server.store import analytics_rollups as rollups
 from server.store.analytics import KEYS, Breakdown, Bucket, Scope, csat_distribution, totals
 from server.store.views import Conn
@@ -53,9 +55,9 @@ async def conversations(
     in_row = KEYS[row[0]] if row else "NULL"
     in_bucket = "($6::timestamp IS NULL OR date_trunc($7::text, {at} AT TIME ZONE $5::text) = $6)"
     if breached:
-        when = f"""EXISTS (SELECT 1 FROM sla_breaches s WHERE s.conversation_id = c.id
-                      AND s.breached_at >= $2 AND s.breached_at < $3
-                      AND {in_bucket.format(at="s.breached_at")})"""
+        when = f"""c.id IN (SELECT s.conversation_id FROM sla_breaches s
+                             WHERE s.breached_at >= $2 AND s.breached_at < $3
+                               AND {in_bucket.format(at="s.breached_at")})"""
     else:
         when = f"""c.created_at >= $2 AND c.created_at < $3
                    AND {in_bucket.format(at="c.created_at")}"""
@@ -76,7 +78,9 @@ async def conversations(
         row[1] if row else None,
         rating,
     )
-    if rating is not None and bucket is None and row is None and not breached:
+    if breached:
+        return await _breached(conn, where, args, limit, offset)
+    if rating is not None and bucket is None and row is None:
         # A ratings bar's count is the chart's, read as the chart reads it (the roll-ups over
         # a large range; the same number by definition): counting the range's conversations
         # with a rating one by one took 53 / 88 ms p50 / p99 over 30 days at 100,000
@@ -88,8 +92,7 @@ async def conversations(
             await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args)
         )
     rows = await conn.fetch(
-        f"""SELECT c.id, c.created_at, c.channel, c.status, c.subject, c.intent, c.band,
-                   coalesce(ct.name, ct.email) AS contact
+        f"""SELECT {BEHIND}
               FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
              WHERE {where}
              ORDER BY c.created_at, c.id LIMIT $10 OFFSET $11""",
@@ -97,20 +100,52 @@ async def conversations(
         limit,
         offset,
     )
-    found = [
-        Behind(
-            r["id"],
-            r["created_at"],
-            r["channel"],
-            r["status"],
-            r["subject"],
-            r["contact"],
-            r["intent"],
-            r["band"],
-        )
-        for r in rows
-    ]
-    return found, total
+    return [_behind(r) for r in rows], total
+
+
+BEHIND = """c.id, c.created_at, c.channel, c.status, c.subject, c.intent, c.band,
+            coalesce(ct.name, ct.email) AS contact"""
+
+
+def _behind(r: asyncpg.Record) -> Behind:
+    return Behind(
+        r["id"],
+        r["created_at"],
+        r["channel"],
+        r["status"],
+        r["subject"],
+        r["contact"],
+        r["intent"],
+        r["band"],
+    )
+
+
+async def _breached(
+    conn: Conn, where: str, args: tuple[object, ...], limit: int, offset: int
+) -> tuple[list[Behind], int]:
+    """The breached conversations, found from their breaches first. Read in created_at order
+    the way the other lists are, PostgreSQL walked the brand's conversations from its oldest
+    and looked each one's breaches up, stopping at a page: but a range's breaches belong to
+    its most recent conversations, so a 7-day list at 1,000,000 conversations walked 667,000
+    of them (860 ms). Fenced in a materialised CTE, the range's breached conversations are
+    found and counted once, then sorted; the count and the page come from one snapshot."""
+    rows = await conn.fetch(
+        f"""WITH hit AS MATERIALIZED (
+                SELECT c.id, c.created_at FROM conversations c WHERE {where}),
+            page AS (SELECT id, created_at FROM hit ORDER BY created_at, id LIMIT $10 OFFSET $11)
+            SELECT (SELECT count(*) FROM hit) AS total, {BEHIND}
+              FROM page JOIN conversations c ON c.id = page.id
+              JOIN contacts ct ON ct.id = c.contact_id
+             ORDER BY page.created_at, page.id""",
+        *args,
+        limit,
+        offset,
+    )
+    if rows:
+        return [_behind(r) for r in rows], int(rows[0]["total"])
+    # An empty page (none at all, or an offset past the end) still answers how many there are.
+    total = await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args)
+    return [], int(total)
 
 
 @dataclass(frozen=True, slots=True)

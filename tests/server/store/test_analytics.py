@@ -199,7 +199,14 @@ async def test_the_conversations_behind_a_breaches_bar(pool: asyncpg.Pool, scope
             conn, scope, ("day", monday + timedelta(days=1)), 10, 0, breached=True
         )
         started, _ = await analytics_live.conversations(conn, scope, ("day", monday), 10, 0)
+        # Paged: the second alone, then past the end; each page still says how many in all.
+        second = await analytics_live.conversations(
+            conn, scope, ("day", monday), 1, 1, breached=True
+        )
+        past = await analytics_live.conversations(conn, scope, None, 10, 5, breached=True)
     assert points[monday] == total == 2
+    assert ([b.channel for b in second[0]], second[1]) == (["email"], 2)
+    assert past == ([], 2)
     assert bar[0].id == early
     assert [b.channel for b in bar] == ["webchat", "email"]
     assert (tuesday, none) == ([], 0)
