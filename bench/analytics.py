@@ -269,6 +269,9 @@ async def details(pool: asyncpg.Pool, since: datetime) -> None:
         await conn.execute(SPANS, made)
 
 
+DRILL_DOWNS = {"conversations breached (a page)"}
+
+
 def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
     """The dashboard's reads for one range, as the Analytics tab asks them on first paint."""
     return {
@@ -289,6 +292,10 @@ def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
         "CSAT comments (a page)": lambda c: analytics_live.csat_comments(c, scope, 25, 0),
         "now": lambda c: analytics_live.now(c, scope.brand_id, END),
         "at risk (a page)": lambda c: analytics_live.at_risk(c, scope.brand_id, END, 25),
+        # A drill-down, not first paint: timed, but not counted in the whole dashboard.
+        "conversations breached (a page)": lambda c: analytics_live.conversations(
+            c, scope, None, 25, 0, breached=True
+        ),
         "agents' load (day)": lambda c: analytics_load.agent_load(
             c, scope.brand_id, scope.start, scope.end, scope.tz, END, "day"
         ),
@@ -305,7 +312,8 @@ async def time_reads(pool: asyncpg.Pool, brand: object, days: int) -> dict[str, 
                 began = time.perf_counter()
                 await read(conn)
                 took = (time.perf_counter() - began) * 1000
-                total += took
+                if name not in DRILL_DOWNS:
+                    total += took
                 found.setdefault(name, []).append(took)
             found.setdefault("whole dashboard", []).append(total)
     return found
