@@ -475,15 +475,20 @@ class Pipeline:
             ordered = sorted(items, key=lambda i: i.order)
             try:
                 async with conn.transaction():
-                    # The senders' contacts, and the opened conversations' views, each read
-                    # for the whole batch in one statement.
-                    known = await contacts.identified_contacts(
-                        conn, [(i.inbound.channel, i.inbound.sender.external_id) for i in ordered]
-                    )
-                    contact_ids = [
-                        known.get((item.inbound.channel, item.inbound.sender.external_id))
-                        for item in ordered
+                    # The senders' contacts (those met for the first time created), and the
+                    # opened conversations' views, each in one statement for the whole batch.
+                    identities: list[tuple[str, str]] = [
+                        (i.inbound.channel, i.inbound.sender.external_id) for i in ordered
                     ]
+                    known = await contacts.identified_contacts(conn, identities)
+                    first_met = [
+                        contacts.NewSender(i.inbox["brand_id"], i.inbound.channel, i.inbound.sender)
+                        for i, identity in zip(ordered, identities, strict=True)
+                        if identity not in known
+                    ]
+                    if first_met:
+                        known.update(await contacts.create_contacts(conn, first_met))
+                    contact_ids: list[str | None] = [known[identity] for identity in identities]
                     if _threads_apart(ordered):
                         opened = await self._open_threads(conn, ordered, contact_ids)
                     else:

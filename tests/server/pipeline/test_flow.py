@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -22,6 +23,7 @@ from server.pipeline.flow import Pipeline, _Open
 from server.pipeline.messages import AlreadyStored
 from server.services import demo
 from server.services.agents import create_agent
+from server.store import contacts
 
 ACK = "We got your message."
 
@@ -667,3 +669,87 @@ async def test_mails_stored_together_continue_open_reopen_and_start_threads(
         await pool.fetchval("SELECT count(*) FROM messages WHERE external_id = $1", "inbox:<n1@x>")
         == 1
     )
+
+
+async def test_mails_from_first_met_senders_stored_together_create_their_contacts_at_once(
+    pipeline: Pipeline, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Senders met for the first time in a batch get their contacts in the batch's one
+    statement, never one by one (resolve_contact): a sender of two mails gets one contact,
+    an address already a verified contact's joins it, whatever its case, and two identities
+    with one address share a contact, as they would one after the other."""
+    inbox = await pipeline._inbox("email", demo.EMAIL_INBOX)
+    kim = await pool.fetchval(
+        "INSERT INTO contacts (brand_id, name, email, verified)"
+        " VALUES ($1, 'Kim', 'Kim@Example.com', true) RETURNING id",
+        UUID(inbox["brand_id"]),
+    )
+
+    async def one_by_one(*args: object) -> str:
+        raise AssertionError("a first-met sender of the batch was resolved alone")
+
+    monkeypatch.setattr(store, "resolve_contact", one_by_one)
+    burst = [
+        mail("<a1@x>", "new1@example.com"),
+        mail("<a2@x>", "new1@example.com"),
+        mail("<k1@x>", "kim@example.com"),
+        mail("<b1@x>", "NEW3@example.com"),
+        mail("<b2@x>", "new3@example.com"),
+    ]
+    items = [_Open(inbox, m) for m in burst]
+    async with pool.acquire() as conn:
+        await pipeline._open_together(conn, items)
+    assert all(i.error is None and i.result is not None for i in items)
+    owners = {
+        r["external_id"]: r["contact_id"]
+        for r in await pool.fetch("SELECT external_id, contact_id FROM contact_identities")
+    }
+    assert set(owners) == {
+        "new1@example.com",
+        "kim@example.com",
+        "NEW3@example.com",
+        "new3@example.com",
+    }
+    assert owners["kim@example.com"] == kim
+    assert owners["NEW3@example.com"] == owners["new3@example.com"]
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 3
+    by_thread = {
+        r["thread_key"]: r["contact_id"]
+        for r in await pool.fetch("SELECT thread_key, contact_id FROM conversations")
+    }
+    assert by_thread["<a1@x>"] == by_thread["<a2@x>"] == owners["new1@example.com"]
+    assert by_thread["<k1@x>"] == kim
+    profile = await pool.fetchval(
+        "SELECT profile FROM contact_identities WHERE external_id = 'new1@example.com'"
+    )
+    assert profile == {"name": None, "email": "new1@example.com"}
+
+
+async def test_a_sender_identified_meanwhile_sends_the_batch_one_by_one(
+    pipeline: Pipeline, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction gave a first-met sender a contact between the batch's read and
+    its insert: the batch is rolled back and each mail stored alone, with that contact."""
+    await pipeline.ingest(mail("<early@x>", "raced@example.com"))
+    await pipeline.settled()
+    raced = await pool.fetchval(
+        "SELECT contact_id FROM contact_identities WHERE external_id = 'raced@example.com'"
+    )
+
+    async def not_yet(conn: object, identities: list[tuple[str, str]]) -> dict[str, str]:
+        return {}  # as read just before the other transaction committed
+
+    monkeypatch.setattr(contacts, "identified_contacts", not_yet)
+    inbox = await pipeline._inbox("email", demo.EMAIL_INBOX)
+    items = [
+        _Open(inbox, mail("<late@x>", "raced@example.com")),
+        _Open(inbox, mail("<other@x>", "other@example.com")),
+    ]
+    async with pool.acquire() as conn:
+        await pipeline._open_together(conn, items)
+    assert all(i.error is None and i.result is not None for i in items)
+    owner = await pool.fetchval(
+        "SELECT c.contact_id FROM conversations c WHERE c.thread_key = '<late@x>'"
+    )
+    assert owner == raced
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 2
