@@ -21,6 +21,10 @@ EARLIER_TEXT_CHARS = 500
 # Other conversations of the same contact within this many days count as repeated contact
 # (the queue's priority counts them over the same days).
 REPEAT_DAYS = 7
+# The customer's sentiments are looked for among their last this many messages: unbounded,
+# a conversation whose messages have none (NLU off, or not interpreted yet) was read whole
+# for every message routed in it (issue 14). The queue's placement reads the same window.
+INTERPRETED_WINDOW = 50
 
 
 async def store_interpretation(
@@ -151,10 +155,13 @@ _ROUTING_FACTS_SQL = (
                   CASE WHEN c.status = 'bot' THEN """
     + LAST_BOT_META_SQL
     + """ END AS bot_meta,
-                  ARRAY(SELECT m.sentiment FROM messages m
-                         WHERE m.conversation_id = c.id AND m.seq < $2
-                           AND m.author_kind = 'customer' AND m.sentiment IS NOT NULL
-                         ORDER BY m.seq DESC LIMIT $3) AS sentiments,
+                  ARRAY(SELECT w.sentiment FROM (
+                             SELECT m.sentiment, m.seq FROM messages m
+                              WHERE m.conversation_id = c.id AND m.seq < $2
+                                AND m.author_kind = 'customer'
+                              ORDER BY m.seq DESC LIMIT $7) w
+                         WHERE w.sentiment IS NOT NULL
+                         ORDER BY w.seq DESC LIMIT $3) AS sentiments,
                   ARRAY(SELECT left(coalesce(m.text, ''), $5) FROM messages m
                          WHERE m.conversation_id = c.id AND m.seq < $2
                            AND m.author_kind = 'customer'
@@ -187,6 +194,7 @@ async def routing_facts(
         EARLIER_TEXTS,
         EARLIER_TEXT_CHARS,
         REPEAT_DAYS,
+        INTERPRETED_WINDOW,
     )
     assert row is not None
     return _routing_facts(row)
@@ -212,6 +220,7 @@ async def routing_facts_of(
         EARLIER_TEXTS,
         EARLIER_TEXT_CHARS,
         REPEAT_DAYS,
+        INTERPRETED_WINDOW,
     )
     return {(str(row["id"]), row["before_seq"]): _routing_facts(row) for row in rows}
 

@@ -7,6 +7,7 @@ import asyncpg
 
 from routing.priority import Contribution, Priority
 from server.store import queue
+from server.store.nlu import INTERPRETED_WINDOW
 
 
 async def _queued(pool: asyncpg.Pool, name: str) -> str:
@@ -115,3 +116,33 @@ async def test_a_transfer_places_the_conversation_until_it_is_resolved_or_reopen
         assert await transferred_team() is None
         await record("transferred", billing)
         assert await transferred_team() == billing
+
+
+async def test_the_placement_reads_sentiment_and_intent_among_the_latest_messages(
+    pool: asyncpg.Pool,
+) -> None:
+    """The customer's sentiments and understood intent come from their last
+    INTERPRETED_WINDOW messages: a conversation whose recent messages were never interpreted
+    is not read back to its first message at every re-ranking (issue 14)."""
+    conversation_id = await _queued(pool, "talkative")
+
+    async def write(count: int, sentiment: float | None, intent: str | None) -> None:
+        await pool.executemany(
+            "INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,"
+            " text, sentiment, nlu)"
+            " SELECT $1, coalesce(max(seq), 0) + 1, 'in', 'customer', 'webchat', 'hello', $2,"
+            " CASE WHEN $3::text IS NULL THEN NULL ELSE jsonb_build_object('intent', $3) END"
+            " FROM messages WHERE conversation_id = $1",
+            [(conversation_id, sentiment, intent)] * count,
+        )
+
+    async def facts() -> queue.PlacementFacts:
+        async with pool.acquire() as conn:
+            return await queue.placement_facts(conn, conversation_id)
+
+    await write(1, -0.75, "refund")
+    assert ((await facts()).sentiments, (await facts()).intent) == ((-0.75,), "refund")
+    await write(INTERPRETED_WINDOW, None, None)
+    assert ((await facts()).sentiments, (await facts()).intent) == ((), None)
+    await write(1, -0.5, "cancel")
+    assert ((await facts()).sentiments, (await facts()).intent) == ((-0.5,), "cancel")
