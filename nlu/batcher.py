@@ -9,7 +9,9 @@ one batch at a time anyway. The texts that arrive while it is busy wait and then
 as one batch: a batch streams the weights (13 MB) once for all its texts, so a burst of
 unusual messages costs far less than one at a time, and a text alone, the usual case, waits
 for nothing. A text encoded in a batch comes out as it does alone to float32 rounding
-(2e-7 at most on the shipped out-of-scope sets), which moves no verdict.
+(2e-7 at most on the shipped out-of-scope sets), which moves no verdict. With its int8 graph on
+(``nlu.encoder.GRAPH``), the encoder runs one text at a time, exactly as alone, for
+about what a text costs in a numpy batch (0.36 ms).
 
 Bounded: at most ``WAITING`` texts wait or are being encoded; more callers wait their turn
 before joining (the caller's own deadline bounds how long).
