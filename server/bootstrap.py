@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -151,6 +152,16 @@ async def database_only(settings: Settings) -> AsyncIterator[Pool]:
         await pool.close()
         if embedded is not None:
             embedded.stop()
+
+
+def _console_presence(presence: LocalPresence, router: Router, agent_id: str, here: bool) -> None:
+    """The console hub's presence callback: count the socket; a console connecting brings
+    its agent back online if the presence sweep had made them away (issue 21)."""
+    if here:
+        presence.connected(agent_id)
+        router.console_connected(agent_id)
+    else:
+        presence.disconnected(agent_id)
 
 
 def _now() -> datetime:
@@ -317,9 +328,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         agents,
         origins=settings.console_allow_list(),
         on_reject=lambda code: metrics.ws_rejected.labels("console", str(code)).inc(),
-        on_presence=lambda agent_id, here: (
-            presence.connected(agent_id) if here else presence.disconnected(agent_id)
-        ),
+        on_presence=functools.partial(_console_presence, presence, router),
     )
     mailroom = Mailroom(pool, pipeline, bus, metrics, parser)
     webchat_backend.mailer = account_mail  # the widget's one-time email codes

@@ -81,6 +81,9 @@ class Router:
         self._task: asyncio.Task[None] | None = None
         self._stale: set[str] = set()
         self._reprioritising: asyncio.Task[None] | None = None
+        # Consoles just connected whose agent may be away by the sweep: one task per agent
+        # at most (bounded by the agents), held so none is collected half-way.
+        self._returning: dict[str, asyncio.Task[None]] = {}
 
     # ---- placing ----
 
@@ -255,6 +258,8 @@ class Router:
     async def close(self) -> None:
         if self._reprioritising is not None:
             self._reprioritising.cancel()
+        for returning in list(self._returning.values()):
+            returning.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -497,6 +502,42 @@ class Router:
         if status == "online":
             self.wake()
         return without_brands(view)
+
+    async def back_online(self, agent_id: str) -> bool:
+        """Online again if the presence sweep (not a person) made them away, their console
+        being back: announced and offered conversations as ``set_status`` does. Whether
+        they were."""
+        async with self._pool.acquire() as conn:
+            if not await roster.back_online(conn, agent_id):
+                return False
+        log.info("agent's console is back; online again", agent=agent_id)
+        view = await self.agent_view(agent_id, per_brand=True)
+        await self._bus.publish(Event(events.AGENT_UPDATED, "", {"agent": view}))
+        self.wake()
+        return True
+
+    def console_connected(self, agent_id: str) -> None:
+        """A console of the agent's has connected (the hub's presence callback, which may
+        not wait): ``back_online`` soon. The sweep's round retries what fails here."""
+        under_way = self._returning.get(agent_id)
+        if under_way is not None and not under_way.done():
+            return  # a second tab of theirs: the one under way will do
+        task = asyncio.get_running_loop().create_task(self._return(agent_id))
+        self._returning[agent_id] = task
+        task.add_done_callback(self._returned)
+
+    def _returned(self, task: asyncio.Task[None]) -> None:
+        for agent_id, held in list(self._returning.items()):
+            if held is task:
+                del self._returning[agent_id]
+
+    async def _return(self, agent_id: str) -> None:
+        try:
+            await self.back_online(agent_id)
+        except (OSError, DatabaseError) as exc:
+            log.warning("bringing an agent back online failed", agent=agent_id, error=str(exc))
+        except Exception:
+            log.exception("bringing an agent back online failed", agent=agent_id)
 
     @staticmethod
     def _may_act(conv: store.ConversationRow, agent_id: str) -> None:

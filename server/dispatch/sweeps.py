@@ -180,7 +180,9 @@ class Sweeps:
 
     async def presence(self) -> int:
         """Agents online by status but gone from every console past the grace period are
-        marked away, and their unanswered conversations go back to the queue."""
+        marked away, and their unanswered conversations go back to the queue. Those it
+        marked away who have been seen since are online again."""
+        await self.returned()
         async with self._pool.acquire() as conn:
             online = await roster.online_since(conn)
         if not online:
@@ -201,3 +203,22 @@ class Sweeps:
             view = await self._router.agent_view(agent_id, per_brand=True)
             await self._bus.publish(Event(events.AGENT_UPDATED, "", {"agent": view}))
         return gone
+
+    async def returned(self) -> int:
+        """Bring back online the agents this sweep marked away who have had a console since
+        (on any node). The console's node does so as it connects (Router.console_connected);
+        this round catches what that missed: a console that connected while this sweep was
+        marking its agent away, or a database error then."""
+        async with self._pool.acquire() as conn:
+            away = await roster.away_by_sweep_since(conn)
+        if not away:
+            return 0
+        # Without Redis nobody is brought back on a guess: only this node's sightings count.
+        seen = await self._router.presence.last_seen(away, unsure_means_here=False)
+        back = 0
+        for agent_id, since in away.items():
+            # The sweep marked them away only once unseen for the grace period, so a sighting
+            # after the mark is a console that came back.
+            if seen.get(agent_id, 0.0) > since and await self._router.back_online(agent_id):
+                back += 1
+        return back

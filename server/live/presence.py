@@ -43,8 +43,12 @@ class LocalPresence:
     def here(self) -> list[str]:
         return list(self._sockets)
 
-    async def last_seen(self, agent_ids: Iterable[str]) -> dict[str, float]:
-        """Unix time each agent was last connected (now if they are); absent if never."""
+    async def last_seen(
+        self, agent_ids: Iterable[str], *, unsure_means_here: bool = True
+    ) -> dict[str, float]:
+        """Unix time each agent was last connected (now if they are); absent if never.
+        ``unsure_means_here``: when the other nodes cannot be asked, everyone counts as seen
+        now (nobody is judged gone); otherwise only this node's sightings count."""
         now = time.time()
         seen = {}
         for agent_id in agent_ids:
@@ -103,7 +107,9 @@ class RedisPresence(LocalPresence):
             await self._beat(self.here())
             await asyncio.sleep(self._heartbeat)
 
-    async def last_seen(self, agent_ids: Iterable[str]) -> dict[str, float]:
+    async def last_seen(
+        self, agent_ids: Iterable[str], *, unsure_means_here: bool = True
+    ) -> dict[str, float]:
         ids = list(agent_ids)
         seen = await super().last_seen(ids)
         if not ids:
@@ -113,7 +119,7 @@ class RedisPresence(LocalPresence):
         except (aioredis.RedisError, OSError) as exc:
             # Without Redis nobody can be judged gone: treat everyone as seen now.
             log.warning("presence read failed", error=str(exc))
-            return {a: time.time() for a in ids}
+            return {a: time.time() for a in ids} if unsure_means_here else seen
         for agent_id, score in zip(ids, scores, strict=True):
             if score is not None and score > seen.get(agent_id, 0.0):
                 # A remote node's heartbeat: connected there up to one heartbeat ago.

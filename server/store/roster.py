@@ -123,7 +123,9 @@ async def agent_status(conn: Conn, agent_id: str) -> str:
 
 async def set_agent_status(conn: Conn, agent_id: str, status: str) -> None:
     done = await conn.fetchval(
-        "UPDATE agents SET status = $2, status_at = now() WHERE id = $1 AND active RETURNING true",
+        # A person's choice (the agent's or an admin's): no longer the sweep's away.
+        "UPDATE agents SET status = $2, status_at = now(), away_by_sweep = false"
+        " WHERE id = $1 AND active RETURNING true",
         _uuid(agent_id, "agent"),
         status,
     )
@@ -141,14 +143,37 @@ async def online_since(conn: Conn) -> dict[str, float]:
 
 
 async def mark_away(conn: Conn, agent_id: str) -> bool:
-    """Online → away (the presence sweep); False if their status changed meanwhile."""
+    """Online → away (the presence sweep), marked as the sweep's so that a console connecting
+    again undoes it (``back_online``); False if their status changed meanwhile."""
     return bool(
         await conn.fetchval(
-            "UPDATE agents SET status = 'away', status_at = now()"
+            "UPDATE agents SET status = 'away', status_at = now(), away_by_sweep = true"
             " WHERE id = $1 AND status = 'online' RETURNING true",
             UUID(agent_id),
         )
     )
+
+
+async def back_online(conn: Conn, agent_id: str) -> bool:
+    """Away by the sweep → online, their console being back; False if the away was a
+    person's choice or their status changed meanwhile (one conditional UPDATE, so neither a
+    sweep nor a status change racing it is undone)."""
+    return bool(
+        await conn.fetchval(
+            "UPDATE agents SET status = 'online', status_at = now(), away_by_sweep = false"
+            " WHERE id = $1 AND active AND status = 'away' AND away_by_sweep RETURNING true",
+            UUID(agent_id),
+        )
+    )
+
+
+async def away_by_sweep_since(conn: Conn) -> dict[str, float]:
+    """Agents the sweep marked away, and since when (Unix time)."""
+    rows = await conn.fetch(
+        "SELECT id, extract(epoch FROM status_at) AS since FROM agents"
+        " WHERE status = 'away' AND away_by_sweep AND active"
+    )
+    return {str(r["id"]): float(r["since"]) for r in rows}
 
 
 async def team_of_conversation_brand(conn: Conn, team_id: str, conversation_id: str) -> None:

@@ -5,11 +5,13 @@ on the other, which knows of the agent only through Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from server.live.presence import RedisPresence
@@ -136,3 +138,68 @@ async def test_a_dropped_console_requeues_unanswered_conversations_after_the_gra
             )
             views = (await http.get("/console/api/queue")).json()["queue"]
             assert [v["id"] for v in views] == [waiting]
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+async def test_a_console_back_after_the_grace_period_makes_its_agent_online_again(
+    kind: str, dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Issue 21: a console that took longer than the grace period to reconnect (the proxy's
+    reconnect storm) had its agent marked away for good. Now the reconnect brings them back
+    online, announced to the consoles; an away the agent chose stays."""
+    async with nodes(kind, dsn, redis_url, tmp_path) as servers:
+        sweeper, here = servers[0], servers[-1]
+        if kind == "redis":
+            await here.services.sweeps.close()
+        pool = here.services.pool
+
+        async def status() -> str:
+            found: str = await pool.fetchval(
+                "SELECT status FROM agents WHERE email = $1", demo.AGENT_EMAIL
+            )
+            return found
+
+        async with httpx.AsyncClient(base_url=here.base_url) as http:
+            await http.post(
+                "/console/api/login",
+                json={"email": demo.AGENT_EMAIL, "password": demo.AGENT_PASSWORD},
+            )
+            ws, _ = await console_socket(here, http, 0)
+            await http.post("/console/api/me/status", json={"status": "online"})
+            await ws.close()
+
+            async def away() -> bool:
+                return await status() == "away"
+
+            await harness.until(away)
+            ws, hello = await console_socket(here, http, 0)
+            # Announced to the consoles, this one among them (before its welcome, or after).
+            frames = iter(hello["replayed"])
+            while True:
+                frame = next(frames, None) or orjson.loads(await asyncio.wait_for(ws.recv(), 10))
+                # (The sweep's own "away" may come first, if it published after the reconnect.)
+                agent = frame["data"]["agent"] if frame.get("name") == "agent.updated" else {}
+                if agent.get("email") == demo.AGENT_EMAIL and agent["status"] == "online":
+                    break
+            assert await status() == "online"
+
+            # Away by their own choice: a console reconnecting leaves it so.
+            await http.post("/console/api/me/status", json={"status": "away"})
+            await ws.close()
+            ws, _ = await console_socket(here, http, 0)
+            await sweep_rounds_after(sweeper, 0.2)
+            assert await status() == "away"
+            await ws.close()
+
+
+async def test_without_redis_the_sweep_brings_nobody_back_on_a_guess() -> None:
+    """Redis unreachable: everyone counts as seen for judging who is gone, but not for
+    bringing an agent the sweep marked away back online (only this node's sockets count)."""
+    presence = RedisPresence("redis://127.0.0.1:1", 10.0)
+    try:
+        assert list(await presence.last_seen(["gone"])) == ["gone"]
+        assert await presence.last_seen(["gone"], unsure_means_here=False) == {}
+        presence.connected("here")
+        assert list(await presence.last_seen(["here"], unsure_means_here=False)) == ["here"]
+    finally:
+        await presence.close()
