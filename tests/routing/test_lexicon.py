@@ -95,11 +95,24 @@ def test_matching_leaves_nothing_for_the_cyclic_collector() -> None:
     lexicon = Lexicon({"x": ["someone ... changed ... password", "caught fire"]})
     gc.collect()
     gc.disable()
+    # Only the lexicon's garbage counts: other threads of this worker (earlier tests' servers)
+    # may leave cycles of their own meanwhile. DEBUG_SAVEALL keeps what is found to look at.
+    flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         for _ in range(10):
             assert lexicon.find("someone changed my password, and it caught fire")
-        assert gc.collect() == 0
+        gc.collect()
+        ours = [
+            o
+            for o in gc.garbage
+            if getattr(o, "__module__", None) == "routing.lexicon"
+            or getattr(getattr(o, "__code__", None), "co_filename", "").endswith("lexicon.py")
+        ]
+        assert ours == []
     finally:
+        gc.garbage.clear()
+        gc.set_debug(flags)
         gc.enable()
 
 
