@@ -143,6 +143,8 @@ class Situation:
     earlier_conversations: int = 0
     # The out-of-scope detector's verdict on the message (None: the engine gives none).
     out_of_scope: bool | None = None
+    # The conversation's language before this message (None: its first message).
+    previous_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +170,13 @@ def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
         return Decision("handoff", "queued", handoff_reason=AUTOMATED_SENDER, fallbacks=s.fallbacks)
     babble = _babble(s, policy)
     reason = _handoff_reason(s, policy, babble)
+    # A notice is written in the language heard (heard_language): not in the one lingua
+    # guessed for nonsense.
+    told = replace(s, language=s.previous_language) if babble is not None else s
     if isinstance(reason, Signal):
-        return replace(handoff(s, reason.category, texts), evidence=reason.explanation())
+        return replace(handoff(told, reason.category, texts), evidence=reason.explanation())
     if reason is not None:
-        return handoff(s, reason, texts)
+        return handoff(told, reason, texts)
     fallback = s.intent == NLU_FALLBACK or s.confidence < policy.confidence_threshold
     # Nonsense that lingua named a language is not understood, whatever intent it was given.
     fallback = fallback or babble is not None
@@ -183,11 +188,11 @@ def decide(situation: Situation, policy: BotPolicy, texts: Texts) -> Decision:
         fallback = True
     fallbacks = s.fallbacks + 1 if fallback else 0
     if fallback and fallbacks >= policy.max_fallbacks:
-        return handoff(replace(s, fallbacks=fallbacks), LOW_CONFIDENCE, texts)
+        return handoff(replace(told, fallbacks=fallbacks), LOW_CONFIDENCE, texts)
     first = not s.earlier_texts and s.fallbacks == 0
     involved = frustration.complex_message(s.text, s.sentiment) if fallback and first else None
     if involved is not None and policy.complex_first_message:
-        done = handoff(replace(s, fallbacks=fallbacks), involved.category, texts)
+        done = handoff(replace(told, fallbacks=fallbacks), involved.category, texts)
         return replace(done, evidence=involved.explanation())
     return Decision(
         "bot", "bot", fallbacks=fallbacks, evidence=babble.explanation() if babble else None
@@ -221,13 +226,13 @@ def handoff(situation: Situation, reason: str, texts: Texts) -> Decision:
     )
 
 
-def heard_language(s: Situation, policy: BotPolicy, previous: str | None) -> str | None:
+def heard_language(s: Situation, policy: BotPolicy) -> str | None:
     """The language to record for the message and its conversation, and to answer in:
     lingua's guess, unless the same rule that keeps nonsense from going to a person as
     ``unsupported_language`` drops it (``_babble``: "flibber wabble dronk" is not Dutch).
-    Then ``previous``, the conversation's language as it was (None on a first message), as
-    for a text too short to tell (nlu.understanding)."""
-    return previous if _babble(s, policy) is not None else s.language
+    Then the conversation's language as it was (None on a first message), as for a text too
+    short to tell (nlu.understanding)."""
+    return s.previous_language if _babble(s, policy) is not None else s.language
 
 
 def _babble(s: Situation, policy: BotPolicy) -> Gibberish | None:

@@ -250,7 +250,7 @@ class Decider:
         decision = decide(situation, self._policy, self._texts)
         # What is recorded and answered in: nonsense names no language. The decisions under
         # a lock below are taken again on ``interpretation``, lingua's guess and all.
-        heard = self._heard(interpretation, facts.language, situation)
+        heard = self._heard(interpretation, situation)
         plan = None
         if self._knowledge is not None and asked is not None:
             # After the handoff signals (they are decide's), before the bot's own answer.
@@ -319,7 +319,9 @@ class Decider:
         turn = await interpreter.respond(
             Dialogue(conversation_id, heard, heard.language or "en", tuple(history))
         )
-        final = after_bot(situation, decision, turn.handoff, self._texts)
+        final = after_bot(
+            replace(situation, language=heard.language), decision, turn.handoff, self._texts
+        )
         async with self._pool.acquire() as conn, conn.transaction():
             conv = await store.conversation_row(conn, conversation_id, lock=True)
             if conv["status"] != "bot":
@@ -371,7 +373,7 @@ class Decider:
         started = time.perf_counter()
         read = await self._understanding.understand(message["text"], language)
         self._metrics.nlu_seconds.observe(time.perf_counter() - started)
-        interpretation = self._heard(read, language)
+        interpretation = self._heard(read, self._bare_situation(read, language))
         write = _WaitingWrite(
             understood.Waiting(message["id"], conversation_id, status, language, interpretation)
         )
@@ -443,7 +445,8 @@ class Decider:
             return decision
         if plan.kind == "handoff":
             assert plan.reason is not None
-            return replace(handoff(situation, plan.reason, self._texts), fallbacks=0)
+            told = replace(situation, language=heard_language(situation, self._policy))
+            return replace(handoff(told, plan.reason, self._texts), fallbacks=0)
         return Decision("bot", "bot", fallbacks=plan.fallbacks(situation))
 
     async def _speak(self, conversation_id: str, asked: kb_feedback.Asked, plan: Plan) -> None:
@@ -574,7 +577,7 @@ class Decider:
                 Understood(
                     items[n].message["id"],
                     ids[n],
-                    self._heard(items[n].interpretation, items[n].facts.language, situation),
+                    self._heard(items[n].interpretation, situation),
                     decision.fallbacks,
                 )
                 for n, (_, situation, decision) in plain.items()
@@ -666,7 +669,7 @@ class Decider:
         understood = await store.store_interpretation(
             conn,
             message["id"],
-            self._heard(interpretation, facts.language, situation),
+            self._heard(interpretation, situation),
             conversation_id=conversation_id,
             fallbacks=decision.fallbacks,
         )
@@ -678,32 +681,33 @@ class Decider:
             await self._judge_after_handoff(conn, conv, asked, plan)
         return pending, conv, situation, decision
 
-    def _heard(
-        self,
-        interpretation: Interpretation,
-        previous: str | None,
-        situation: Situation | None = None,
-    ) -> Interpretation:
+    def _heard(self, interpretation: Interpretation, situation: Situation) -> Interpretation:
         """The interpretation as recorded: its language ``routing.decision.heard_language``'s
-        (lingua's guess, or ``previous`` when the text reads as no language). ``situation``:
-        the decision's, when there is one; a waiting conversation's message is not decided."""
-        if situation is None:
-            interpreter = self._understanding.interpreter
-            situation = Situation(
-                status="bot",
-                intent=interpretation.intent,
-                confidence=interpretation.confidence,
-                language=interpretation.language,
-                supported_languages=interpreter.languages if interpreter else frozenset(),
-                sentiment=interpretation.sentiment,
-                language_confidence=interpretation.language_confidence,
-                text=interpretation.text,
-                out_of_scope=interpretation.scope.out_of_scope if interpretation.scope else None,
-            )
-        language = heard_language(situation, self._policy, previous)
+        (lingua's guess, or the conversation's language when the text reads as no language)."""
+        language = heard_language(situation, self._policy)
         if language == interpretation.language:
             return interpretation
-        return replace(interpretation, language=language)
+        # Lingua's confidence was in the language dropped, not in this one.
+        return replace(interpretation, language=language, language_confidence=0.0)
+
+    def _bare_situation(
+        self, interpretation: Interpretation, previous_language: str | None
+    ) -> Situation:
+        """What the interpretation alone says, for a conversation the bot has: the whole
+        situation (``_situation``) adds the conversation's facts to it."""
+        interpreter = self._understanding.interpreter
+        return Situation(
+            status="bot",
+            intent=interpretation.intent,
+            confidence=interpretation.confidence,
+            language=interpretation.language,
+            supported_languages=interpreter.languages if interpreter else frozenset(),
+            sentiment=interpretation.sentiment,
+            language_confidence=interpretation.language_confidence,
+            text=interpretation.text,
+            out_of_scope=interpretation.scope.out_of_scope if interpretation.scope else None,
+            previous_language=previous_language,
+        )
 
     def _situation(
         self,
@@ -713,25 +717,17 @@ class Decider:
         *,
         automated: bool,
     ) -> Situation:
-        interpreter = self._understanding.interpreter
-        return Situation(
+        return replace(
+            self._bare_situation(interpretation, facts.language),
             status=conv["status"],  # type: ignore[arg-type]
-            intent=interpretation.intent,
-            confidence=interpretation.confidence,
-            language=interpretation.language,
-            supported_languages=interpreter.languages if interpreter else frozenset(),
-            sentiment=interpretation.sentiment,
-            language_confidence=interpretation.language_confidence,
             earlier_sentiments=facts.earlier_sentiments,
             fallbacks=facts.fallbacks,
             vip=facts.vip,
             automated=automated,
             within_hours=self._hours is None or self._hours.contains(self._clock()),
             hours=self._hours.describe() if self._hours else "",
-            text=interpretation.text,
             earlier_texts=facts.earlier_texts,
             earlier_conversations=facts.earlier_conversations,
-            out_of_scope=interpretation.scope.out_of_scope if interpretation.scope else None,
         )
 
     async def _bot_messages(

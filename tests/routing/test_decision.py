@@ -262,8 +262,15 @@ def test_nonsense_named_a_language_is_not_understood(
     again = decide(replace(said, intent="affirm", confidence=0.77, fallbacks=1), POLICY, TEXTS)
     assert (again.action, again.handoff_reason) == ("handoff", d.LOW_CONFIDENCE)
     # Nor is it recorded as that language: the conversation keeps its own, or has none.
-    assert d.heard_language(said, POLICY, "fr") == "fr"
-    assert d.heard_language(said, POLICY, None) is None
+    assert d.heard_language(replace(said, previous_language="fr"), POLICY) == "fr"
+    assert d.heard_language(said, POLICY) is None
+    # And a notice is written in the conversation's language, not in the one guessed.
+    told = decide(
+        replace(said, intent="affirm", confidence=0.77, fallbacks=1, previous_language="fr"),
+        POLICY,
+        TEXTS,
+    )
+    assert told.reply == TEXTS.notice("fr", within_hours=True, hours="")
 
 
 @pytest.mark.parametrize(
@@ -286,7 +293,7 @@ def test_a_real_foreign_sentence_still_goes_to_a_person(
     )
     outcome = decide(replace(said, intent="nlu_fallback", confidence=0.5), POLICY, TEXTS)
     assert outcome.handoff_reason == d.UNSUPPORTED_LANGUAGE
-    assert d.heard_language(said, POLICY, "en") == language
+    assert d.heard_language(replace(said, previous_language="en"), POLICY) == language
 
 
 def test_nonsense_the_detector_takes_for_a_request_keeps_its_language() -> None:

@@ -314,3 +314,40 @@ async def test_nonsense_names_no_language_for_a_conversation_or_a_waiting_one(
     await pipeline.settled()
     assert await _languages(pool) == ("fr", [None, "fr", "fr"])
     await pipeline.close()
+
+
+class _PuzzledBot(_GreeterBot):
+    """Speaks English and French, understands nothing."""
+
+    languages = frozenset({"en", "fr"})
+
+    async def parse(self, text: str) -> Interpretation:
+        return Interpretation(text=text, intent="nlu_fallback", confidence=0.3, engine=self.kind)
+
+
+async def test_nonsense_after_a_french_fallback_hands_over_with_a_french_notice(
+    pool: asyncpg.Pool,
+) -> None:
+    """A French customer the bot did not understand once, then nonsense lingua calls Dutch:
+    the second not-understood message goes to a person, told so in French (the notice was
+    chosen from lingua's guess, so it fell back to English)."""
+    pipeline = Pipeline(
+        pool,
+        InProcessBus(Metrics()),
+        Metrics(),
+        Understanding(_PuzzledBot()),  # type: ignore[arg-type]
+        BotPolicy(human_intents=frozenset({"human_handoff"})),
+        Texts(),
+    )
+    await pipeline.ingest(inbound("m1", "Bonjour, une question sur ma livraison"))
+    await pipeline.settled()
+    assert await pool.fetchval("SELECT status FROM conversations") == "bot"
+    await pipeline.ingest(inbound("m2", NONSENSE))
+    await pipeline.settled()
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+    notice = await pool.fetchval(
+        "SELECT text FROM messages WHERE author_kind <> 'customer' ORDER BY seq DESC LIMIT 1"
+    )
+    assert notice == Texts().notice("fr", within_hours=True, hours="")
+    assert await _languages(pool) == ("fr", ["fr", "fr"])
+    await pipeline.close()
