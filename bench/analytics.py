@@ -22,13 +22,13 @@ folded from scratch next). A trigger a row was most of the load's time: ten mill
 each ran a function and an UPDATE of its conversation's facts.
 
 Each size is loaded, ANALYZEd, then the dashboard's reads for a 7-day and a 30-day range are
-timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the
-whole dashboard (all its reads one after the other, as the tab's first paint asks them; the
-browser sends them in parallel). BENCH_ANALYTICS_CONVERSATIONS sets the sizes (comma
-separated; by default 20,000 then 100,000, which `make bench` loads and times in a couple
-of minutes on 2 cores: two sizes say how the reads grow with the data) and
-BENCH_ANALYTICS_RUNS the runs. A part of `make bench` (BENCH_ONLY=analytics), which writes
-its section of bench/RESULTS.md; run alone with `python -m bench.analytics` (prints only).
+timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the whole
+dashboard (all its first-paint reads one after the other; the browser sends them in parallel; a
+drill-down is timed on its own, outside that sum). BENCH_ANALYTICS_CONVERSATIONS sets the sizes
+(comma separated; by default 20,000 then 100,000, which `make bench` loads and times in a
+couple of minutes on 2 cores: two sizes say how the reads grow with the data) and
+BENCH_ANALYTICS_RUNS the runs. A part of `make bench` (BENCH_ONLY=analytics), which writes its
+section of bench/RESULTS.md; run alone with `python -m bench.analytics` (prints only).
 """
 
 from __future__ import annotations
@@ -273,7 +273,8 @@ DRILL_DOWNS = {"conversations breached (a page)"}
 
 
 def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
-    """The dashboard's reads for one range, as the Analytics tab asks them on first paint."""
+    """The dashboard's reads for one range, as the Analytics tab asks them on first paint,
+    and the drill-downs named in DRILL_DOWNS (timed, but not in the whole dashboard's sum)."""
     return {
         "summary": lambda c: analytics.totals(c, scope),
         "series (day)": lambda c: analytics.series(c, scope, "day"),

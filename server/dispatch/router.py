@@ -258,8 +258,11 @@ class Router:
     async def close(self) -> None:
         if self._reprioritising is not None:
             self._reprioritising.cancel()
-        for returning in list(self._returning.values()):
-            returning.cancel()
+        returning = list(self._returning.values())
+        for task in returning:
+            task.cancel()
+        # Awaited, so no agent's return is still writing when the pool closes after this.
+        await asyncio.gather(*returning, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

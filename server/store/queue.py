@@ -27,11 +27,6 @@ REPEAT_DAYS = 7
 SENTIMENT_HISTORY = 10
 RECENT_TEXTS = 5
 RECENT_TEXT_CHARS = 500
-# The customer's latest sentiments and understood intent are looked for among their last
-# INTERPRETED_WINDOW messages (server/store/nlu.py). Unbounded, a conversation none of whose
-# messages was interpreted (NLU off, or not yet) had all its messages read at every
-# re-ranking: the ws bench's 100 queued conversations took 20-72 ms of PostgreSQL a second,
-# growing with their length (issue 14). With NLU on, nearly every message has both.
 
 
 @dataclass(frozen=True, slots=True)
