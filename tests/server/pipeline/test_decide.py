@@ -84,17 +84,22 @@ class _GreeterBot:
         return None
 
 
-async def test_a_conversation_given_back_to_the_bot_meanwhile_gets_the_bots_answer(
-    pool: asyncpg.Pool,
-) -> None:
-    pipeline = Pipeline(
+def _bot_pipeline(pool: asyncpg.Pool, bot: _GreeterBot) -> Pipeline:
+    """A pipeline whose bot is ``bot``, handing over on ``human_handoff``."""
+    return Pipeline(
         pool,
         InProcessBus(Metrics()),
         Metrics(),
-        Understanding(_GreeterBot()),  # type: ignore[arg-type]
+        Understanding(bot),  # type: ignore[arg-type]
         BotPolicy(human_intents=frozenset({"human_handoff"})),
         Texts(),
     )
+
+
+async def test_a_conversation_given_back_to_the_bot_meanwhile_gets_the_bots_answer(
+    pool: asyncpg.Pool,
+) -> None:
+    pipeline = _bot_pipeline(pool, _GreeterBot())
     await pipeline.ingest(inbound("m1", "I would like to talk to a person please"))
     await pipeline.settled()
     assert await pool.fetchval("SELECT status FROM conversations") == "queued"
@@ -279,14 +284,7 @@ async def _languages(pool: asyncpg.Pool) -> tuple[str | None, list[str | None]]:
 async def test_nonsense_keeps_the_bots_conversation_in_its_language(pool: asyncpg.Pool) -> None:
     """The bot has the conversation (the one-statement write): nonsense after an English
     message leaves the conversation English, and the message is recorded as English."""
-    pipeline = Pipeline(
-        pool,
-        InProcessBus(Metrics()),
-        Metrics(),
-        Understanding(_GreeterBot()),  # type: ignore[arg-type]
-        BotPolicy(human_intents=frozenset({"human_handoff"})),
-        Texts(),
-    )
+    pipeline = _bot_pipeline(pool, _GreeterBot())
     await pipeline.ingest(inbound("m1", "Hello, I need some help with my order please"))
     await pipeline.settled()
     await pipeline.ingest(inbound("m2", NONSENSE))
@@ -331,14 +329,7 @@ async def test_nonsense_after_a_french_fallback_hands_over_with_a_french_notice(
     """A French customer the bot did not understand once, then nonsense lingua calls Dutch:
     the second not-understood message goes to a person, told so in French (the notice was
     chosen from lingua's guess, so it fell back to English)."""
-    pipeline = Pipeline(
-        pool,
-        InProcessBus(Metrics()),
-        Metrics(),
-        Understanding(_PuzzledBot()),  # type: ignore[arg-type]
-        BotPolicy(human_intents=frozenset({"human_handoff"})),
-        Texts(),
-    )
+    pipeline = _bot_pipeline(pool, _PuzzledBot())
     await pipeline.ingest(inbound("m1", "Bonjour, une question sur ma livraison"))
     await pipeline.settled()
     assert await pool.fetchval("SELECT status FROM conversations") == "bot"
