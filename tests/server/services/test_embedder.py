@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -46,3 +47,25 @@ async def test_a_failed_pass_is_followed_by_one_from_the_first_message(
     finally:
         await worker.close()
     assert asked[:2] == [0, 0]
+
+
+async def test_a_pass_that_read_less_than_a_batch_asks_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fewer rows than a batch means none more were pending: the pass ends without a read
+    that could only come back empty; a full batch is followed by the next one."""
+    asked: list[int] = []
+    waiting = [embeddings.Pending(n, uuid4(), uuid4(), f"text {n}") for n in range(1, 6)]
+
+    async def pending(conn: Any, after_id: int, batch: int) -> list[Any]:
+        asked.append(after_id)
+        return [p for p in waiting if p.id > after_id][:batch]
+
+    async def save(conn: Any, model: str, rows: list[Any], vectors: Any) -> int:
+        return len(rows)
+
+    monkeypatch.setattr(embeddings, "pending", pending)
+    monkeypatch.setattr(embeddings, "save", save)
+    worker = Embedder(_Pool(), embedder.WordLlamaEmbedder(), batch=2)  # type: ignore[arg-type]
+    assert await worker.embed_pending() == 5
+    assert asked == [0, 2, 4]  # 2, 2, then 1 of a batch of 2: done
