@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -60,6 +61,17 @@ async def sweep_rounds_after(sweeper: harness.RunningServer, seconds: float) -> 
         await harness.until(renewed)
 
 
+async def _online_console(here: Any, http: httpx.AsyncClient) -> Any:
+    """The demo agent logged in on ``here``, a console open, their status online."""
+    await http.post(
+        "/console/api/login",
+        json={"email": demo.AGENT_EMAIL, "password": demo.AGENT_PASSWORD},
+    )
+    ws, _ = await console_socket(here, http, 0)
+    await http.post("/console/api/me/status", json={"status": "online"})
+    return ws
+
+
 @pytest.mark.parametrize("kind", ["local", "redis"])
 async def test_a_dropped_console_requeues_unanswered_conversations_after_the_grace_period(
     kind: str, dsn: str, redis_url: str, tmp_path: Path
@@ -74,12 +86,7 @@ async def test_a_dropped_console_requeues_unanswered_conversations_after_the_gra
             assert isinstance(sweeper.services.router.presence, RedisPresence)
         pool = here.services.pool
         async with httpx.AsyncClient(base_url=here.base_url) as http:
-            await http.post(
-                "/console/api/login",
-                json={"email": demo.AGENT_EMAIL, "password": demo.AGENT_PASSWORD},
-            )
-            ws, _ = await console_socket(here, http, 0)
-            await http.post("/console/api/me/status", json={"status": "online"})
+            ws = await _online_console(here, http)
             waiting = await customer(here, "is anyone there?")
             answered = await customer(here, "question two")
 
@@ -160,12 +167,7 @@ async def test_a_console_back_after_the_grace_period_makes_its_agent_online_agai
             return found
 
         async with httpx.AsyncClient(base_url=here.base_url) as http:
-            await http.post(
-                "/console/api/login",
-                json={"email": demo.AGENT_EMAIL, "password": demo.AGENT_PASSWORD},
-            )
-            ws, _ = await console_socket(here, http, 0)
-            await http.post("/console/api/me/status", json={"status": "online"})
+            ws = await _online_console(here, http)
             await ws.close()
 
             async def away() -> bool:
