@@ -2,12 +2,14 @@
 
 CHAOS_ONLY=kill,pg-down (names from ``scenarios.catalogue``) runs some; CHAOS_SIZE=reduced
 runs the tests' sizes; CHAOS_PROXY=nginx puts nginx in front instead of HAProxy
-(deploy/nginx.conf). Everything runs on loopback under a temporary folder.
+(deploy/nginx.conf). Everything runs on loopback under a temporary folder (CHAOS_KEEP=1 keeps
+it, with the nodes' and the proxy's logs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -32,7 +34,16 @@ def main() -> int:
         return 2
     names = only or list(chosen)
     rows: list[Figures] = []
-    with tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp") as root:
+    # CHAOS_KEEP=1 keeps the run's folder (the nodes' and the proxy's logs) for a look after.
+    keep = os.environ.get("CHAOS_KEEP") == "1"
+    folder: contextlib.AbstractContextManager[str] = (
+        contextlib.nullcontext(tempfile.mkdtemp(prefix="sbc", dir="/tmp"))
+        if keep
+        else tempfile.TemporaryDirectory(prefix="sbc", dir="/tmp")
+    )
+    with folder as root:
+        if keep:
+            print(f"kept: {root}", flush=True)
         cluster = Cluster(
             Path(root),
             rasa_url=rasa.url,

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bench.chaos import checks, cpu, storm
 from bench.chaos.cluster import TELEGRAM_SECRET, Cluster
 from bench.chaos.counts import Figures, count
 from bench.chaos.fake_rasa import FakeRasa
+from bench.chaos.lag import LagWatch
 from bench.chaos.ledger import CONSOLE_AGENTS, Ledger
 from bench.chaos.traffic import Traffic
 
@@ -63,6 +65,20 @@ REDUCED = Size(customers=12, consoles=4, mailers=1, telegrams=2, slacks=2, idle=
                rasa_outage=6.0)  # fmt: skip
 
 
+def _progress(line: str) -> None:
+    """A step of a long fault, as it happens (the figures come at the scenario's end)."""
+    print(f"  {time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+def overload_limit() -> float:
+    """The nodes' overload guard's limit on loop lag, in seconds (LOAD_ENV's, else the
+    setting's default)."""
+    from server.settings import Settings
+
+    default: int = Settings.model_fields["overload_lag_ms"].default
+    return int(LOAD_ENV.get("SWITCHBOARD_OVERLOAD_LAG_MS", default)) / 1000
+
+
 def proxies(size: Size) -> int:
     """HAProxy processes enough for the storm's idle widgets and the traffic (each holds
     the template's 9,000 connections at most: cluster.Cluster.proxies)."""
@@ -89,6 +105,8 @@ async def run(cluster: Cluster, name: str, fault: Fault, size: Size) -> Figures:
     audit = await checks.audit_position(cluster.dsn)
     aged = await checks.age_for_retention(ledger.run, cluster.dsn)
     people = [email for email, _ in CONSOLE_AGENTS[: size.consoles]]
+    if isinstance(fault, ReconnectStorm):
+        fault.ledger = ledger
     await traffic.start()
     try:
         await asyncio.sleep(size.warm_up)
@@ -209,21 +227,50 @@ class ReconnectStorm:
     """Scenario 5: ``idle`` idle widget sockets held through the proxy, the proxy restarted
     hard (every socket it held dropped at once, the traffic's too), and the widgets back with
     their own jittered back-off (bench/chaos/storm.py); the same storm against a bare
-    websockets server first, in the same run. ``cluster`` and ``bare`` hold the outcomes."""
+    websockets server first, in the same run. ``cluster`` and ``bare`` hold the outcomes.
+
+    The baseline's fairness: the bare storm runs while the scenario's traffic keeps flowing
+    to the cluster (``run`` starts it before the fault), so the machine is as busy around the
+    bare servers as around the nodes; only the storm's target differs. What differs besides
+    is the scenario itself: the proxy restart that drops the cluster's idle widgets drops the
+    traffic's sockets too, and the nodes serve the storm and the traffic in the same event
+    loops, where the bare servers are processes of their own that the kernel gives a share of
+    the two cores beside the busy nodes. The notes say how much traffic was acknowledged (and
+    refused as busy) during each storm, so a reader can check the machine was as busy.
+    """
 
     def __init__(self, idle: int) -> None:
         self.idle = idle
         self.cluster: storm.Storm | None = None
         self.bare: storm.Storm | None = None
+        # The scenario's traffic (``run`` sets it), whose acknowledgements during each storm
+        # show how busy the machine was; and the nodes' loop lag over the whole fault.
+        self.ledger: Ledger | None = None
+        self._watch: LagWatch | None = None
+        self._downs = 0
 
     async def __call__(self, cluster: Cluster, notes: list[str]) -> None:
+        self._watch = LagWatch([(node.name, node.url) for node in cluster.nodes])
+        self._watch.start()
+        try:
+            await self._storms(cluster, notes)
+        finally:
+            await _thread(self._watch.stop)
+        notes.append(self.describe())
+        notes += self.windows()
+
+    async def _storms(self, cluster: Cluster, notes: list[str]) -> None:
         # The baseline the same way as the cluster: as many bare servers as nodes, behind the
         # same proxy, dropped by the same hard restart of the proxy.
         self.bare = await asyncio.to_thread(storm.bare_storm, self.idle, len(cluster.nodes), True)
+        _progress(f"bare storm: {self.bare.back:,} back in {self.bare.seconds:.1f} s")
         crowd = storm.Crowd("switchboard", cluster.url, self.idle)
+        proxy_log = cluster.logs / f"{cluster.proxy}.log"
         try:
             # Sessions and sockets for the whole crowd first (minutes at full size).
             await asyncio.wait_for(asyncio.to_thread(crowd.ready), 1200)
+            _progress(f"{self.idle:,} idle widgets greeted; the proxy restarts")
+            logged = proxy_log.stat().st_size if proxy_log.exists() else 0
             before = cpu.seconds(cluster.server_pids(proxy=False))
             await _thread(cluster.restart_proxy)
             outcome = await asyncio.wait_for(
@@ -231,12 +278,40 @@ class ReconnectStorm:
             )
             used = cpu.seconds(cluster.server_pids()) - before
             self.cluster = dataclasses.replace(outcome, cpu=used)
+            # The proxy's health checks taking a node out while it serves the storm.
+            with contextlib.suppress(OSError), proxy_log.open("rb") as log:
+                log.seek(logged)
+                self._downs = log.read().count(b" is DOWN")
         except (TimeoutError, RuntimeError) as exc:
             # The other scenarios still run; the row says so (and the test fails on it).
             notes.append(f"reconnect storm failed: {exc!r}")
         finally:
             await _thread(crowd.close)
-        notes.append(self.describe())
+
+    def windows(self) -> list[str]:
+        """For each storm: the traffic acknowledged during it, the nodes' loop lag and busy
+        refusals, why the storm's tries failed, and the proxy's checks that took a node out."""
+        found = []
+        limit = overload_limit()
+        for what, outcome in (("bare", self.bare), ("cluster", self.cluster)):
+            if outcome is None:
+                continue
+            began, ended = outcome.began, outcome.ended
+            span = max(ended - began, 1e-6)
+            acked = 0
+            if self.ledger is not None:
+                acked = sum(
+                    1
+                    for sent in self.ledger.sent.values()
+                    if sent.acked_at is not None and began <= sent.acked_at <= ended
+                )
+            lag = self._watch.window(began, ended, limit).line(limit) if self._watch else ""
+            found.append(
+                f"during the {what} storm ({span:.1f} s): traffic acknowledged {acked:,}"
+                f" ({acked / span:,.0f}/s); {lag}; {outcome.tallies()}"
+                + (f"; proxy took a node out {self._downs} times" if what == "cluster" else "")
+            )
+        return found
 
     def describe(self) -> str:
         if self.cluster is None or self.bare is None:

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ import orjson
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from bench.chaos import cpu
 
@@ -61,6 +62,31 @@ def widget_delay(failures: int) -> float:
     """The widget's wait before its next try: uniform in [0, backoff], backoff 0.5 s doubled
     after each try that did not open, up to 15 s (widget.js ``again``)."""
     return random.uniform(0, min(15.0, 0.5 * 2**failures))
+
+
+def reason(exc: BaseException) -> str:
+    """A failed try's kind, for the storm's tally: the exception's name, with the HTTP status
+    of a refused upgrade or the close code of a socket closed before its welcome."""
+    name = type(exc).__name__
+    if isinstance(exc, InvalidStatus):
+        return f"{name}{exc.response.status_code}"
+    if isinstance(exc, ConnectionClosed):
+        return f"{name}{exc.rcvd.code if exc.rcvd is not None else ''}"
+    return name
+
+
+def _tally(counts: Counter[str]) -> str:
+    """``name:count`` pairs joined by ``;`` (one word on the storm line), or ``-``."""
+    return ";".join(f"{k}:{v}" for k, v in counts.most_common()) or "-"
+
+
+def _untally(text: str) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for pair in text.split(";"):
+        name, _, count = pair.rpartition(":")
+        if name:
+            found[name] += int(count)
+    return found
 
 
 def raise_file_limit(wanted: int) -> None:
@@ -88,13 +114,19 @@ class Sockets:
     welcomes: list[float] = field(default_factory=list)
     attempts: int = 0
     failures: int = 0
+    # Why the tries after the drop failed (reason() names them), and what each widget not
+    # yet back is doing (PHASES): a socket that never comes back says where it is stuck.
+    why: Counter[str] = field(default_factory=Counter)
+    phase: dict[int, str] = field(default_factory=dict)
+    returned: set[int] = field(default_factory=set)
     all_open: asyncio.Event = field(default_factory=asyncio.Event)
     all_back: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def widget(self, token: str | None, gate: asyncio.Semaphore) -> None:
+    async def widget(self, me: int, token: str | None, gate: asyncio.Semaphore) -> None:
         failures = 0
         closes = 0
         first = True
+        self.phase[me] = "opening"
         hello = orjson.dumps({"type": "hello", "token": token}).decode()
         while True:
             try:
@@ -103,10 +135,13 @@ class Sockets:
                         ws = await self._greeted(hello)
                 else:
                     self.attempts += 1
+                    self.phase[me] = "trying"
                     ws = await self._greeted(hello)
-            except (OSError, TimeoutError, WebSocketException, ValueError):
+            except (OSError, TimeoutError, WebSocketException, ValueError) as exc:
                 if not first:  # the tries after the drop are what the storm counts
                     self.failures += 1
+                    self.why[reason(exc)] += 1
+                    self.phase[me] = "waiting"
                 await asyncio.sleep(widget_delay(failures))
                 failures += 1
                 continue
@@ -118,10 +153,12 @@ class Sockets:
                     self.all_open.set()
             elif closes == 1:
                 self.back += 1
+                self.returned.add(me)
                 self.last_welcome = time.monotonic()
                 self.welcomes.append(self.last_welcome)
                 if self.back == len(self.tokens):
                     self.all_back.set()
+            self.phase[me] = "held"
             try:
                 await ws.wait_closed()
             finally:
@@ -129,8 +166,19 @@ class Sockets:
                 now = time.monotonic()
                 if self.first_close is None:
                     self.first_close = now
+            self.phase[me] = "dropped"
             await asyncio.sleep(widget_delay(0))
             failures = 1
+
+    def stuck(self, tasks: list[asyncio.Task[None]]) -> Counter[str]:
+        """What the widgets not back are doing: a phase, or how their task ended."""
+        found: Counter[str] = Counter()
+        for me, task in enumerate(tasks):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                found[f"ended:{type(task.exception()).__name__}"] += 1
+            elif me not in self.returned:
+                found[self.phase.get(me, "unknown")] += 1
+        return found
 
     async def _greeted(self, hello: str) -> ClientConnection:
         ws = await connect(self.ws_url, open_timeout=30, ping_interval=None, max_size=None)
@@ -175,7 +223,7 @@ async def clients(kind: str, base: str, count: int) -> None:
         ws_url = base.replace("http://", "ws://")
     crowd = Sockets(ws_url, tokens)
     gate = asyncio.Semaphore(CONCURRENCY)
-    tasks = [asyncio.create_task(crowd.widget(t, gate)) for t in tokens]
+    tasks = [asyncio.create_task(crowd.widget(n, t, gate)) for n, t in enumerate(tokens)]
     await crowd.all_open.wait()
     print(f"ready {crowd.opened}", flush=True)
     while crowd.first_close is None:  # noqa: ASYNC110 (set by whichever socket closes first)
@@ -187,6 +235,7 @@ async def clients(kind: str, base: str, count: int) -> None:
     print(
         f"storm back={crowd.back} of={count} first={crowd.first_close:.6f}"
         f" last={crowd.last_welcome:.6f} attempts={crowd.attempts} failures={crowd.failures}"
+        f" why={_tally(crowd.why)} stuck={_tally(crowd.stuck(tasks))}"
         f" times={','.join(f'{t:.4f}' for t in crowd.welcomes)}",
         flush=True,
     )
@@ -240,6 +289,13 @@ class Storm:
     # CPU seconds the serving side used from the drop until every socket was back (or the
     # wait was over): the servers, the proxy, and for the cluster Postgres and Redis.
     cpu: float = 0.0
+    # The failed tries by kind (storm.reason), and the sockets not back by what they were
+    # doing when the clients reported (a phase of Sockets.widget, or ended:<exception>).
+    why: Counter[str] = field(default_factory=Counter)
+    stuck: Counter[str] = field(default_factory=Counter)
+    # When the first socket closed and the last was greeted again (monotonic seconds, the
+    # same clock in every process of the machine): the storm's window.
+    began: float = 0.0
 
     @property
     def cpu_ms_each(self) -> float:
@@ -264,6 +320,12 @@ class Storm:
         back = sum(int(p["back"]) for p in parts)
         first = min(float(p["first"]) for p in parts)
         last = max(float(p["last"]) for p in parts if int(p["back"])) if back else first
+        why: Counter[str] = Counter()
+        stuck: Counter[str] = Counter()
+        for line in lines:
+            words = dict(w.split("=", 1) for w in line.split() if "=" in w)
+            why += _untally(words.get("why", "-"))
+            stuck += _untally(words.get("stuck", "-"))
         return cls(
             back,
             sum(int(p["of"]) for p in parts),
@@ -271,7 +333,21 @@ class Storm:
             sum(int(p["attempts"]) for p in parts),
             sum(int(p["failures"]) for p in parts),
             _ninety(times, sum(int(p["of"]) for p in parts)) - first,
+            why=why,
+            stuck=stuck,
+            began=first,
         )
+
+    @property
+    def ended(self) -> float:
+        """When the last socket was greeted again (monotonic seconds)."""
+        return self.began + self.seconds
+
+    def tallies(self) -> str:
+        """Why tries failed and where the sockets not back were, for a note."""
+        failed = _tally(self.why) if self.why else "none"
+        stuck = f"; not back: {_tally(self.stuck)}" if self.stuck else ""
+        return f"failed tries: {failed}{stuck}"
 
 
 def _ninety(times: list[float], of: int) -> float:

@@ -1,0 +1,76 @@
+"""The storm's figures as the harness reads them from its client processes: the rate, when
+90 % were back, why tries failed and where the sockets not back were."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.frames import Close
+from websockets.http11 import Response
+
+from bench.chaos import storm
+
+LINES = [
+    "storm back=3 of=4 first=100.000000 last=104.000000 attempts=9 failures=5"
+    " why=InvalidStatus503:3;TimeoutError:2 stuck=waiting:1 times=101.0000,102.0000,104.0000",
+    "storm back=4 of=4 first=100.500000 last=103.000000 attempts=6 failures=2"
+    " why=InvalidStatus503:2 stuck=- times=100.6000,101.5000,102.5000,103.0000",
+]
+
+
+def test_the_storm_is_read_from_every_client_process_line() -> None:
+    outcome = storm.Storm.of_lines(LINES)
+    assert (outcome.back, outcome.of, outcome.attempts, outcome.failures) == (7, 8, 15, 7)
+    # From the first close any process saw to the last welcome any saw.
+    assert outcome.began == 100.0
+    assert math.isclose(outcome.seconds, 4.0)
+    assert math.isclose(outcome.ended, 104.0)
+    # 90 % of eight is 7.2 sockets: the eighth, never back.
+    assert math.isinf(outcome.seconds_90)
+    assert outcome.why == Counter({"InvalidStatus503": 5, "TimeoutError": 2})
+    assert outcome.stuck == Counter({"waiting": 1})
+    assert outcome.tallies() == (
+        "failed tries: InvalidStatus503:5;TimeoutError:2; not back: waiting:1"
+    )
+
+
+def test_a_storm_without_failures_says_so() -> None:
+    line = "storm back=2 of=2 first=1.0 last=2.0 attempts=2 failures=0 why=- stuck=- times=1.5,2.0"
+    outcome = storm.Storm.of_lines([line])
+    assert outcome.why == Counter()
+    assert outcome.stuck == Counter()
+    # 90 % of two is 1.8 sockets: the second, at 2.0.
+    assert math.isclose(outcome.seconds_90, 1.0)
+    assert outcome.tallies() == "failed tries: none"
+
+
+def test_a_failed_try_is_named_with_its_status_or_close_code() -> None:
+    refused = InvalidStatus(Response(503, "Service Unavailable", Headers()))
+    assert storm.reason(refused) == "InvalidStatus503"
+    closed = ConnectionClosedError(Close(1013, "unavailable; try again"), None)
+    assert storm.reason(closed) == "ConnectionClosedError1013"
+    assert storm.reason(ConnectionClosedError(None, None)) == "ConnectionClosedError"
+    assert storm.reason(TimeoutError()) == "TimeoutError"
+
+
+async def test_widgets_not_back_are_told_apart_from_those_back() -> None:
+    """``stuck`` names what each widget not greeted again is doing, and how a widget's task
+    ended if it died; widgets back are not counted, even if dropped again since."""
+    crowd = storm.Sockets("ws://127.0.0.1:9", [None, None, None, None])
+    crowd.phase = {0: "back-then-dropped", 1: "waiting", 2: "trying", 3: "held"}
+    crowd.returned = {0}
+
+    async def fails() -> None:
+        raise RuntimeError("a widget's bug")
+
+    async def idles() -> None:
+        await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(idles()), asyncio.create_task(idles())]
+    tasks += [asyncio.create_task(fails()), asyncio.create_task(idles())]
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert crowd.stuck(tasks) == Counter({"waiting": 1, "ended:RuntimeError": 1, "held": 1})
