@@ -151,6 +151,10 @@ class AgentView(TypedDict):
     # brand id -> the roles held there
     roles: dict[str, list[str]]
     status: str
+    # When the status was set (Unix time, the database's clock when the row was written, so
+    # the later of two racing writers has the later stamp): consoles keep the newest status
+    # when two nodes' agent.updated events reach them out of order.
+    status_at: float
     capacity: int
     load: int
     teams: list[str]

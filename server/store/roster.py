@@ -55,6 +55,7 @@ async def agent_views(
     teams and load brand by brand, for an event each console sees its own share of."""
     rows = await conn.fetch(
         """SELECT a.id, a.name, a.email, a.role, a.status, a.capacity,
+                  extract(epoch FROM a.status_at) AS status_at,
                   (SELECT count(*) FROM conversations c
                     WHERE c.assignee_id = a.id AND c.status = 'assigned'
                       AND ($2::uuid[] IS NULL OR c.brand_id = ANY($2::uuid[]))) AS load,
@@ -91,6 +92,7 @@ async def agent_views(
                 b: held for b, held in dict(r["roles"]).items() if brands is None or b in brands
             },
             "status": r["status"],
+            "status_at": float(r["status_at"]),
             "capacity": r["capacity"],
             "load": r["load"],
             "teams": list(r["teams"]),
@@ -123,8 +125,11 @@ async def agent_status(conn: Conn, agent_id: str) -> str:
 
 async def set_agent_status(conn: Conn, agent_id: str, status: str) -> None:
     done = await conn.fetchval(
-        # A person's choice (the agent's or an admin's): no longer the sweep's away.
-        "UPDATE agents SET status = $2, status_at = now(), away_by_sweep = false"
+        # A person's choice (the agent's or an admin's): no longer the sweep's away. Every
+        # status write stamps clock_timestamp(), not now() (its transaction's start): a writer
+        # that waited for the row's lock then stamps after the one it waited for, so
+        # status_at orders racing changes and consoles keep the newest.
+        "UPDATE agents SET status = $2, status_at = clock_timestamp(), away_by_sweep = false"
         " WHERE id = $1 AND active RETURNING true",
         _uuid(agent_id, "agent"),
         status,
@@ -147,7 +152,7 @@ async def mark_away(conn: Conn, agent_id: str) -> bool:
     again undoes it (``back_online``); False if their status changed meanwhile."""
     return bool(
         await conn.fetchval(
-            "UPDATE agents SET status = 'away', status_at = now(), away_by_sweep = true"
+            "UPDATE agents SET status = 'away', status_at = clock_timestamp(), away_by_sweep = true"
             " WHERE id = $1 AND status = 'online' RETURNING true",
             UUID(agent_id),
         )
@@ -160,7 +165,8 @@ async def back_online(conn: Conn, agent_id: str) -> bool:
     sweep nor a status change racing it is undone)."""
     return bool(
         await conn.fetchval(
-            "UPDATE agents SET status = 'online', status_at = now(), away_by_sweep = false"
+            "UPDATE agents SET status = 'online', status_at = clock_timestamp(),"
+            " away_by_sweep = false"
             " WHERE id = $1 AND active AND status = 'away' AND away_by_sweep RETURNING true",
             UUID(agent_id),
         )

@@ -48,3 +48,34 @@ async def test_two_agents_see_each_other_in_one_conversation(
     await sam_page.context.close()
     await expect(lea_page.locator("#presence")).to_be_hidden()
     await expect(lea_page.locator("#conversations .viewers")).to_have_count(0)
+
+
+async def test_a_status_stamped_earlier_arriving_later_does_not_win(
+    browser: Browser, site: RunningServer
+) -> None:
+    """Two nodes' agent.updated events can reach a console out of order: a presence sweep's
+    "away", read before the console's return brought the agent back, published after it.
+    The console keeps the status stamped latest, in the header and in the directory."""
+    email = await person(site, demo.BRAND_SLUG, "agent", ["support"])
+    page = await (await browser.new_context()).new_page()
+    await sign_in(page, site.base_url, email, PASSWORD)
+    await page.select_option("#my-status", "online")
+    await expect(page.locator("#my-status")).to_have_value("online")
+    shown = await page.evaluate(
+        """async () => {
+          const s = await import("/console/static/conversations/store.js");
+          await new Promise((done) => { const t = () => s.me.value.status === "online"
+            && s.me.value.status_at ? done() : setTimeout(t, 20); t(); });
+          const at = s.me.value.status_at;
+          const agent = { ...s.me.value, roles: {}, teams: [], team_ids: [] };
+          const frame = (status, stamp) => ({ type: "event", name: "agent.updated",
+            conversation_id: "", data: { agent: { ...agent, status, status_at: stamp } } });
+          s.dispatch(frame("online", at + 2));  // the return, published first
+          s.dispatch(frame("away", at + 1));    // the sweep's older away, published after
+          const listed = s.directory.value.agents.find((a) => a.id === agent.id);
+          return [s.me.value.status, listed.status];
+        }"""
+    )
+    assert shown == ["online", "online"]
+    await expect(page.locator("#my-status")).to_have_value("online")
+    await page.context.close()

@@ -173,7 +173,7 @@ mountList($("conversations"), openConversation);
 
 $("my-status").addEventListener("change", function () {
   api("POST", "/console/api/me/status", { status: $("my-status").value })
-    .then(function (d) { store.me.value = Object.assign({}, store.me.value, { status: d.agent.status }); }, function (e) { $("reply-error").textContent = e.message; });
+    .then(function (d) { store.setMyStatus(d.agent); }, function (e) { $("reply-error").textContent = e.message; });
 });
 function toast(text, cls) {
   var t = el("div", "toast " + (cls || ""), text);
@@ -267,7 +267,7 @@ function connect() {
       // The status the server holds, not the one this page remembers: while the socket was
       // away the presence sweep may have marked the agent away (and that event is live-only).
       api("GET", "/console/api/me").then(function (d) {
-        store.me.value = Object.assign({}, store.me.value, { status: d.agent.status });
+        store.setMyStatus(d.agent);
       });
       connectedBefore = true;
       ping = setInterval(function () { ws.send('{"type":"ping"}'); }, 25000);

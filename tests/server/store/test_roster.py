@@ -62,3 +62,22 @@ async def test_a_status_change_after_the_sweep_makes_the_away_a_persons_choice(
             assert await _status(pool, agent) == (chosen, False)
             assert not await roster.back_online(conn, agent)
             assert await _status(pool, agent) == (chosen, False)
+
+
+async def test_the_later_of_two_racing_status_changes_has_the_later_stamp(
+    pool: asyncpg.Pool,
+) -> None:
+    """A console's return (back_online) in a transaction that began before the sweep's away
+    stamps after it: consoles order agent.updated events by status_at and keep the newest,
+    so the stamp must follow the order the changes took, not their transactions' starts."""
+    agent = await _agent(pool)
+    async with pool.acquire() as sweep, pool.acquire() as console:
+        await roster.set_agent_status(sweep, agent, "online")
+        async with console.transaction():
+            await console.execute("SELECT now()")  # the transaction's clock starts here
+            assert await roster.mark_away(sweep, agent)
+            (away,) = await roster.agent_views(sweep, agent)
+            assert await roster.back_online(console, agent)
+        (back,) = await roster.agent_views(sweep, agent)
+    assert (away["status"], back["status"]) == ("away", "online")
+    assert back["status_at"] > away["status_at"]

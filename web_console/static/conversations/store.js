@@ -354,11 +354,26 @@ function onQueueChanged(f) {
   applyQueueChange(f.conversation_id, f.data.queue);
 }
 
+// Two nodes' agent.updated events can arrive out of order (a presence sweep's "away" after
+// the reconnect that brought the agent back): the status stamped latest stays.
+function newestStatus(known, incoming) {
+  if (!known || known.status_at == null || incoming.status_at == null) return incoming;
+  if (incoming.status_at >= known.status_at) return incoming;
+  return { ...incoming, status: known.status, status_at: known.status_at };
+}
+
 function onAgentUpdated(f) {
-  const a = f.data.agent;
   const d = directory.value;
+  const a = newestStatus(d.agents.find((x) => x.id === f.data.agent.id), f.data.agent);
   directory.value = { ...d, agents: [...d.agents.filter((x) => x.id !== a.id), a] };
-  if (me.value && a.id === me.value.id) me.value = { ...me.value, status: a.status };
+  if (me.value && a.id === me.value.id) setMyStatus(a);
+}
+
+/** The signed-in agent's status from the server (an event, a re-read, their own change),
+ * unless the one shown was stamped later. */
+export function setMyStatus(agent) {
+  const mine = newestStatus(me.value, agent);
+  me.value = { ...me.value, status: mine.status, status_at: mine.status_at };
 }
 
 const HANDLERS = {
