@@ -475,13 +475,6 @@ def now(brand: Brand = None, csv: Csv = False, json: Json = False) -> None:
         async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
             brand_id = await organisation.brand_id(conn, brand)
             found = await analytics_live.now(conn, brand_id, datetime.now(UTC))
-        extra: dict[str, object] = {
-            "at": found.at.isoformat(),
-            "unrouted": found.unrouted,
-            "agents_online": found.agents_online,
-            "agents_away": found.agents_away,
-            "at_risk": found.at_risk,
-        }
-        output.write(tables.now_teams(found), csv, json, extra=extra)
+        output.write(tables.now_teams(found), csv, json, extra=tables.now_figures(found))
 
     run(main)

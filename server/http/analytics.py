@@ -372,13 +372,14 @@ async def now(request: Request) -> Response:
     """
     summary: The brand's queues and agents now
     description: Per team, conversations waiting and the longest wait; conversations waiting
-      with no team; agents online and away; conversations at risk (first-response deadline
-      within 5 minutes or passed, no agent reply).
+      with no team and the longest of their waits; agents online and away; conversations at
+      risk (first-response deadline within 5 minutes or passed, no agent reply).
     parameters:
       - {name: brand, in: path, required: true, schema: {type: string}}
       - {name: format, in: query, schema: {type: string, enum: [json, csv]}}
     responses:
-      200: {description: "TABLE of teams, with unrouted, agents_online, agents_away, at_risk"}
+      200: {description: "TABLE of teams, with unrouted, unrouted_wait_seconds, agents_online,
+        agents_away, at_risk"}
       401: {description: not logged in}
       403: {description: not a supervisor or analyst of the brand}
       404: {description: no such brand among yours}
@@ -390,16 +391,7 @@ async def now(request: Request) -> Response:
     async with services(request).pool.acquire() as conn:
         found = await analytics_live.now(conn, brand.id, _now())
     return tables.answer(
-        tables.now_teams(found),
-        fmt,
-        f"{brand.slug}-now",
-        {
-            "at": found.at.isoformat(),
-            "unrouted": found.unrouted,
-            "agents_online": found.agents_online,
-            "agents_away": found.agents_away,
-            "at_risk": found.at_risk,
-        },
+        tables.now_teams(found), fmt, f"{brand.slug}-now", tables.now_figures(found)
     )
 
 

@@ -208,6 +208,20 @@ def now_teams(now: Now) -> Table:
     )
 
 
+def now_figures(now: Now) -> dict[str, object]:
+    """What the "now" answer carries beside its teams' table (the API's and the CLI's): the
+    conversations waiting with no team and how long the first of them has, the agents
+    online and away, the conversations at risk."""
+    return {
+        "at": now.at.isoformat(),
+        "unrouted": now.unrouted,
+        "unrouted_wait_seconds": _waited(now.at, now.unrouted_since),
+        "agents_online": now.agents_online,
+        "agents_away": now.agents_away,
+        "at_risk": now.at_risk,
+    }
+
+
 def at_risk(now: datetime, rows: list[AtRisk]) -> Table:
     """``overdue_seconds``: how long past the deadline (negative: still to come)."""
     return Table(

@@ -223,6 +223,7 @@ class Now:
     at: datetime
     teams: list[TeamNow]
     unrouted: int  # waiting with no team yet
+    unrouted_since: datetime | None  # when the longest of those began waiting
     agents_online: int
     agents_away: int
     at_risk: int
@@ -244,6 +245,9 @@ async def now(conn: Conn, brand_id: UUID, at: datetime) -> Now:
         """SELECT
              (SELECT count(*) FROM conversations
                WHERE brand_id = $1 AND status = 'queued' AND team_id IS NULL) AS unrouted,
+             -- The longest wait counts these too: waiting with no team is still waiting.
+             (SELECT min(queued_at) FROM conversations
+               WHERE brand_id = $1 AND status = 'queued' AND team_id IS NULL) AS unrouted_since,
              (SELECT count(*) FROM conversations c
                WHERE c.brand_id = $1 AND c.status IN ('queued', 'assigned')
                  AND c.first_response_at IS NULL AND c.first_response_due < $2) AS at_risk,
@@ -260,6 +264,7 @@ async def now(conn: Conn, brand_id: UUID, at: datetime) -> Now:
         at,
         [TeamNow(t["id"], t["name"], int(t["queued"]), t["oldest"]) for t in teams],
         int(row["unrouted"]),
+        row["unrouted_since"],
         int(row["online"]),
         int(row["away"]),
         int(row["at_risk"]),

@@ -179,10 +179,14 @@ async def test_the_conversations_at_risk_now_are_those_now_counts(
         late = await write(conn, Story(0, bot_reply=1, handoff=2))
         await write(conn, Story(0, bot_reply=1, handoff=2, brand=demo.OTHER_BRAND_SLUG))
         await conn.execute(
-            "UPDATE conversations SET first_response_due = now() - interval '1 minute'"
-            " WHERE status = 'queued'"
+            "UPDATE conversations SET first_response_due = now() - interval '1 minute',"
+            " queued_at = now() - interval '3 minutes' WHERE status = 'queued'"
         )
-    counted = (await http.get(f"{BASE}/now")).json()["at_risk"]
+    now = (await http.get(f"{BASE}/now")).json()
+    counted = now["at_risk"]
+    # The story's conversation waits with no team: counted apart, with how long.
+    assert now["unrouted"] == 1
+    assert now["unrouted_wait_seconds"] >= 180
     listed = (await http.get(f"{BASE}/at-risk")).json()
     assert counted == len(listed["rows"]) == 1
     row = dict(zip(listed["columns"], listed["rows"][0], strict=True))

@@ -295,7 +295,24 @@ async def test_now_counts_the_queue_and_the_agents(pool: asyncpg.Pool, scope: Sc
     assert waiting[0].queued == 1
     assert waiting[0].oldest_queued_at == NOW + timedelta(seconds=2)
     assert now.at_risk == 1
-    assert now.unrouted == 0
+    assert (now.unrouted, now.unrouted_since) == (0, None)
+
+
+async def test_now_counts_the_wait_of_a_conversation_with_no_team(
+    pool: asyncpg.Pool, scope: Scope
+) -> None:
+    """Waiting with no team yet is waiting: counted apart, with when its wait began (the
+    dashboard's longest wait reads it too)."""
+    async with pool.acquire() as conn:
+        await write(conn, Story(3 * DAY, bot_reply=1, handoff=2))
+        await write(conn, Story(3 * DAY + 60, bot_reply=1, handoff=2))
+        await conn.execute(
+            "UPDATE conversations SET queued_at = handoff_at, team_id = NULL"
+            " WHERE status = 'queued'"
+        )
+        now = await analytics_live.now(conn, scope.brand_id, NOW + timedelta(minutes=5))
+    assert (now.unrouted, now.unrouted_since) == (2, NOW + timedelta(seconds=2))
+    assert [t for t in now.teams if t.queued] == []
 
 
 async def test_the_migrations_backfill_gives_the_figures_the_triggers_recorded(
