@@ -248,6 +248,10 @@ class ReconnectStorm:
         self.ledger: Ledger | None = None
         self._watch: LagWatch | None = None
         self._downs = 0
+        # The cluster's serving CPU a second while only the traffic ran (during the bare
+        # storm), and the wall time its own storm's CPU was counted over.
+        self._traffic_cpu = 0.0
+        self._cluster_wall = 0.0
 
     async def __call__(self, cluster: Cluster, notes: list[str]) -> None:
         self._watch = LagWatch([(node.name, node.url) for node in cluster.nodes])
@@ -258,11 +262,17 @@ class ReconnectStorm:
             await _thread(self._watch.stop)
         notes.append(self.describe())
         notes += self.windows()
+        notes.append(self.storm_cpu())
 
     async def _storms(self, cluster: Cluster, notes: list[str]) -> None:
         # The baseline the same way as the cluster: as many bare servers as nodes, behind the
         # same proxy, dropped by the same hard restart of the proxy.
+        # Meanwhile the cluster serves the traffic alone: the CPU that takes it a second.
+        began, before = time.monotonic(), cpu.seconds(cluster.server_pids())
         self.bare = await asyncio.to_thread(storm.bare_storm, self.idle, len(cluster.nodes), True)
+        self._traffic_cpu = (cpu.seconds(cluster.server_pids()) - before) / max(
+            time.monotonic() - began, 1e-6
+        )
         _progress(f"bare storm: {self.bare.back:,} back in {self.bare.seconds:.1f} s")
         crowd = storm.Crowd("switchboard", cluster.url, self.idle)
         proxy_log = cluster.logs / f"{cluster.proxy}.log"
@@ -272,12 +282,14 @@ class ReconnectStorm:
             _progress(f"{self.idle:,} idle widgets greeted; the proxy restarts")
             logged = proxy_log.stat().st_size if proxy_log.exists() else 0
             before = cpu.seconds(cluster.server_pids(proxy=False))
+            began = time.monotonic()
             await _thread(cluster.restart_proxy)
             outcome = await asyncio.wait_for(
                 asyncio.to_thread(crowd.storm), storm.STORM_WITHIN + 60
             )
             used = cpu.seconds(cluster.server_pids()) - before
             self.cluster = dataclasses.replace(outcome, cpu=used)
+            self._cluster_wall = time.monotonic() - began
             # The proxy's health checks taking a node out while it serves the storm.
             with contextlib.suppress(OSError), proxy_log.open("rb") as log:
                 log.seek(logged)
@@ -312,6 +324,23 @@ class ReconnectStorm:
                 + (f"; proxy took a node out {self._downs} times" if what == "cluster" else "")
             )
         return found
+
+    def storm_cpu(self) -> str:
+        """The cluster's CPU a reconnect without the traffic's: its serving CPU over the storm
+        less what the traffic took a second during the bare storm. An estimate that favours
+        the cluster (the nodes refuse part of the traffic while they serve the storm), to set
+        beside the bare's CPU a reconnect: equal costs and a lower rate mean the nodes got
+        less of the machine, not that their handshake cost more."""
+        if self.cluster is None or self.bare is None:
+            return "storm CPU: not measured"
+        c = self.cluster
+        own = max(0.0, c.cpu - self._traffic_cpu * self._cluster_wall)
+        return (
+            f"the traffic took {self._traffic_cpu:.2f} CPU s a second of the cluster's serving"
+            f" side during the bare storm; less that, the cluster's storm took"
+            f" {1000 * own / max(c.back, 1):.2f} ms a reconnect ({own:.1f} of {c.cpu:.1f} s over"
+            f" {self._cluster_wall:.0f} s) against the bare {self.bare.cpu_ms_each:.2f} ms"
+        )
 
     def describe(self) -> str:
         if self.cluster is None or self.bare is None:
