@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -183,21 +184,41 @@ async def _run(url: str, dsn: str, server_pid: int, pg_pid: int, log: Path | Non
                 _count_statements(log, mark, sent)
 
 
+# A log entry starts with the line prefix's timestamp; a statement of several lines goes on
+# in lines without it.
+_ENTRY = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+# How much of a statement (its whitespace collapsed) tells its kind: the first line alone
+# lumped six different "WITH input AS (" statements together.
+KIND_CHARS = 160
+
+
+def _entries(raw: bytes) -> Iterator[str]:
+    """The log's entries, each with its continuation lines joined to it."""
+    entry: list[bytes] = []
+    for line in raw.splitlines():
+        if _ENTRY.match(line) and entry:
+            yield b" ".join(entry).decode(errors="replace")
+            entry = []
+        entry.append(line)
+    if entry:
+        yield b" ".join(entry).decode(errors="replace")
+
+
 def _count_statements(log: Path, mark: int, sent: int) -> None:
     """Statements logged since ``mark`` (log_min_duration_statement = 0), per message, by
-    their first line, with the time each kind took (wall time in the backend)."""
+    kind (their text's start), with the time each kind took (wall time in the backend)."""
     with log.open("rb") as f:
         f.seek(mark)
-        lines = f.read().decode(errors="replace").splitlines()
+        raw = f.read()
     kinds: dict[str, tuple[int, float]] = {}
-    for line in lines:
+    for line in _entries(raw):
         if "LOG:  duration: " not in line:
             continue
         took, _, text = line.split("LOG:  duration: ", 1)[1].partition(" ms  ")
         if text.startswith(("parse ", "bind ")):
             continue  # counted with their execute
         text = text.split(": ", 1)[-1]
-        key = " ".join(text.split())[:90]
+        key = " ".join(text.split())[:KIND_CHARS]
         count, total = kinds.get(key, (0, 0.0))
         kinds[key] = (count + 1, total + float(took))
     calls = sum(c for c, _ in kinds.values())
