@@ -283,6 +283,13 @@ class Router:
     async def assign_pass(self) -> int:
         """Offer the queue, highest priority first, to the agents who can take it; returns
         how many conversations were assigned."""
+        async with self._pool.acquire() as conn:
+            agents = {a.id: a for a in await queue.agent_states(conn, online_only=True)}
+        if not self._seats_left(agents):
+            # Every seat is taken (the usual state of a busy queue, and of every handoff's
+            # wake then): no need to wait for the cluster's assignment turn, nor to take it,
+            # to place nothing (two statements and a connection a pass; issue 14, mail).
+            return 0
         async with self._pool.acquire() as lock_conn, queue.assignment_turn(lock_conn):
             return await self._assign_all()
 

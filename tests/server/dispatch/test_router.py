@@ -3,6 +3,7 @@ actions, the admin API, and bad input refused with the state unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ import orjson
 import pytest
 
 from server.services import demo
+from server.store import queue
 from tests import harness
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text, vouched
 from tests.harness import RunningServer, customer, identity_secret
@@ -466,6 +468,10 @@ async def test_an_assignment_pass_with_every_seat_taken_places_nothing(
     assert statuses.count("assigned") == 5  # Dana's capacity
     assert await server.services.router.assign_pass() == 0
     assert [(await conversation(dana, i))["status"] for i in ids] == statuses
+    # Nor does it wait for the assignment turn another node holds: with no seat free there is
+    # nothing to place.
+    async with server.services.pool.acquire() as other, queue.assignment_turn(other):
+        assert await asyncio.wait_for(server.services.router.assign_pass(), 10) == 0
 
 
 async def test_a_conversation_held_by_another_writer_keeps_its_seat_from_lower_ones(
