@@ -14,12 +14,15 @@ widget's own back-off (channels/webchat/static/widget.js: a delay uniform in [0,
 on each failure up to 15 s, reset once a socket opens), and again. The rate is the sockets back
 divided by the time from the first close any of them saw to the last ``welcome``.
 
-Lines on stdout: ``ready N`` once every socket is open and greeted, then, after the drop,
-``storm back=N of=M first=T0 last=T1 attempts=A failures=F`` once every one is back (or the
-wait is over; T0 the first close, T1 the last welcome, on the machine's monotonic clock). The
-process holds the sockets until its stdin closes. A process may open 20,000 files here, so the
-crowd and the bare server are spread over processes of SOCKETS_PER_PROCESS sockets each (the
-bare servers share their port, as the proxy's processes do; cluster.Cluster.proxies).
+Lines on stdout: for Switchboard, ``sessions N`` once every widget has its session (its
+sockets open on a ``connect`` line on stdin, so the sessions may be asked for long before);
+``ready N`` once every socket is open and greeted; then, after the drop, ``storm back=N of=M
+first=T0 last=T1 attempts=A failures=F why=... stuck=... times=...`` once every one is back
+(or the wait is over; T0 the first close, T1 the last welcome, on the machine's monotonic
+clock). The process holds the sockets until its stdin closes. A process may open 20,000 files
+here, so the crowd and the bare server are spread over processes of SOCKETS_PER_PROCESS
+sockets each (the bare servers share their port, as the proxy's processes do;
+cluster.Cluster.proxies).
 """
 
 from __future__ import annotations
@@ -218,6 +221,10 @@ async def clients(kind: str, base: str, count: int) -> None:
     if kind == "switchboard":
         tokens = await _sessions(base, count)
         ws_url = base.replace("http://", "ws://") + "/ws/webchat"
+        # The sessions may be asked for long before the storm (the scenario asks before its
+        # traffic starts); the sockets open when the harness says so.
+        print(f"sessions {len(tokens)}", flush=True)
+        await loop.run_in_executor(None, sys.stdin.readline)
     else:
         tokens = [None] * count
         ws_url = base.replace("http://", "ws://")
@@ -389,6 +396,11 @@ class Process:
             if line.startswith(prefix):
                 return line.strip()
 
+    def say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
     def close(self) -> None:
         from bench.processes import stop
 
@@ -414,8 +426,22 @@ class Crowd:
         n = processes_for(count)
         shares = [count // n + (1 if i < count % n else 0) for i in range(n)]
         self.children = [Process("clients", kind, url, str(share)) for share in shares]
+        self._sessions = self._connecting = kind != "switchboard"
+
+    def sessions(self) -> None:
+        """Every widget has its session (switchboard), and no socket is open yet."""
+        if not self._sessions:
+            for child in self.children:
+                child.line("sessions")
+            self._sessions = True
 
     def ready(self) -> None:
+        """Every socket open and greeted (after the sessions, asked for now if not yet)."""
+        if not self._connecting:
+            self.sessions()
+            for child in self.children:
+                child.say("connect")
+            self._connecting = True
         for child in self.children:
             child.line("ready")
 

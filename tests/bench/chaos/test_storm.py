@@ -4,15 +4,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections import Counter
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.frames import Close
 from websockets.http11 import Response
 
 from bench.chaos import storm
+from bench.chaos.serving import ThreadedApp
 
 LINES = [
     "storm back=3 of=4 first=100.000000 last=104.000000 attempts=9 failures=5"
@@ -74,3 +81,48 @@ async def test_widgets_not_back_are_told_apart_from_those_back() -> None:
     tasks += [asyncio.create_task(fails()), asyncio.create_task(idles())]
     await asyncio.gather(*tasks, return_exceptions=True)
     assert crowd.stuck(tasks) == Counter({"waiting": 1, "ended:RuntimeError": 1, "held": 1})
+
+
+class _Widgets:
+    """A stand-in for the web chat's two endpoints: sessions, and sockets that welcome."""
+
+    def __init__(self) -> None:
+        self.sessions = 0
+        self.sockets = 0
+
+    def app(self) -> Starlette:
+        async def session(request: Request) -> JSONResponse:
+            self.sessions += 1
+            return JSONResponse({"token": f"t{self.sessions}"}, status_code=201)
+
+        async def socket(ws: WebSocket) -> None:
+            self.sockets += 1
+            await ws.accept()
+            await ws.receive_text()
+            await ws.send_text('{"type": "welcome"}')
+            with contextlib.suppress(WebSocketDisconnect):
+                await ws.receive_text()
+
+        return Starlette(
+            routes=[
+                Route("/api/webchat/sessions", session, methods=["POST"]),
+                WebSocketRoute("/ws/webchat", socket),
+            ]
+        )
+
+
+def test_a_crowd_opens_its_sockets_only_when_told_after_its_sessions() -> None:
+    """The scenario asks for the idle widgets' sessions before its traffic starts and opens
+    their sockets later: between the two, no socket is open."""
+    widgets = _Widgets()
+    served = ThreadedApp(widgets.app())
+    served.start()
+    crowd = storm.Crowd("switchboard", served.url, 5)
+    try:
+        crowd.sessions()
+        assert (widgets.sessions, widgets.sockets) == (5, 0)
+        crowd.ready()
+        assert (widgets.sessions, widgets.sockets) == (5, 5)
+    finally:
+        crowd.close()
+        served.stop()
