@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -138,6 +138,15 @@ class _Handoff:
         self.plan = plan
         self.outcome: Recorded | None = None
         self.error: Exception | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOver:
+    """A handoff written in the transaction that stored its message
+    (``Decider.hand_over_opened``): ``recorded``'s events are still to be stored."""
+
+    item: _Handoff
+    recorded: Recorded
 
 
 class Decider:
@@ -361,6 +370,77 @@ class Decider:
         )
         for read in reads:
             read.facts = found.get((read.conversation_id, read.seq))
+
+    def decides_at_once(self, channel: str) -> bool:
+        """Whether a message of ``channel`` that opens a conversation can be routed in the
+        transaction that stores it (``hand_over_opened``): its handoffs are grouped, and no
+        engine is asked, so deciding needs only what Switchboard detects itself (language,
+        sentiment, risk: CPU, no I/O)."""
+        return channel in GROUPED_HANDOFFS and self._understanding.interpreter is None
+
+    async def understand_first(self, text: str) -> Interpretation:
+        """The interpretation of a message that opens a conversation (no language of its
+        own yet), for ``hand_over_opened``."""
+        started = time.perf_counter()
+        interpretation = await self._understanding.understand(text, None)
+        self._metrics.nlu_seconds.observe(time.perf_counter() - started)
+        return interpretation
+
+    async def hand_over_opened(
+        self, conn: store.Conn, opened: list[tuple[MessageView, Interpretation]]
+    ) -> dict[int, HandedOver]:
+        """Route, inside the caller's transaction (the one storing them), messages that have
+        just opened their conversations and are plain handoffs, as ``_record_locked_together``
+        would a moment later: the facts read, the interpretations, acknowledgements,
+        activities, placements and views written, each by one statement for them all. The
+        events these leave to store and publish, by message id; a message not in it (the bot
+        or the knowledge base would answer, or it was interpreted already) is routed as
+        usual after the commit. Issue 14: a mail's routing had a transaction, a facts read,
+        a durable commit and an events insert of its own."""
+        facts = await routing_facts_of(
+            conn,
+            [(m["conversation_id"], m["seq"]) for m, _ in opened],
+            self._policy.trend_window,
+        )
+        items = []
+        for message, interpretation in opened:
+            found = facts.get((message["conversation_id"], message["seq"]))
+            if found is None or found.interpreted or found.language is not None:
+                continue  # understood without a conversation language: it must have none
+            automated = bool(message.get("automated"))
+            situation = self._situation(
+                found.conversation, interpretation, found, automated=automated
+            )
+            decision = decide(situation, self._policy, self._texts)
+            if decision.action != "handoff" or decision.handoff_reason is None:
+                continue
+            asked = found.asked if self._knowledge is not None else None
+            if (
+                self._knowledge is not None
+                and asked is not None
+                and not self._knowledge.keeps(asked, decision, interpretation)
+            ):
+                continue  # the knowledge base may answer: it searches, after the commit
+            items.append(_Handoff(message, interpretation, found, asked, None))
+        if not items:
+            return {}
+        items.sort(key=lambda i: i.facts.conversation["id"])
+        decided = await self._decide_locked_together(conn, items)
+        return {
+            item.message["id"]: HandedOver(item, d)
+            for item, d in zip(items, decided, strict=True)
+            if d is not None
+        }
+
+    def handed_over(self, done: list[HandedOver]) -> None:
+        """After the commit of ``hand_over_opened``'s transaction: count and log the
+        handoffs, and ask the router for an assignment pass (their events are published by
+        the caller, with the messages')."""
+        handoffs = [h for h in done if h.recorded[3].action == "handoff"]
+        for handed in handoffs:
+            self._counted_handoff(handed.item, handed.recorded)
+        if handoffs and self._router is not None:
+            self._router.wake()
 
     async def _record_waiting(
         self, message: MessageView, status: str, language: str | None

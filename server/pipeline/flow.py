@@ -6,7 +6,9 @@ understand (NLU, language, sentiment) → decide → bot answer or handoff (plac
 queue by the router, in the same transaction) → commit → publish → wake the router.
 For a known sender with an open conversation, the persist step is one autocommit statement
 (the hot path), and the channel acknowledges as soon as it returns: a slow or failed NLU never
-delays or loses a message. Agent replies take the same write-then-publish path. Events are
+delays or loses a message. A mail that opens a conversation when no engine is asked (the
+decision needs only language, sentiment and risk, all CPU) is routed in the transaction that
+stores it instead (Decider.hand_over_opened): one transaction, one commit. Agent replies take the same write-then-publish path. Events are
 published only after their commit, so a subscriber that sees an event can read its rows.
 """
 
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 import structlog
 
 from channels.base import Attachment, Busy, Capabilities, InboundMessage
+from nlu.base import Interpretation
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
 from routing.hours import BusinessHours
@@ -30,7 +33,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import ConversationView, EventData, MessageView, Named
-from server.pipeline.decide import Decider
+from server.pipeline.decide import Decider, HandedOver
 from server.pipeline.knowledge import Knowledge
 from server.pipeline.messages import AlreadyStored, Stored, message_created, meta_of, publish
 from server.pipeline.orphans import Orphans
@@ -114,12 +117,22 @@ class _Open:
     """A message for the longer way (a new or threaded conversation) handed to the batch
     writer, and what became of it."""
 
-    __slots__ = ("error", "inbound", "inbox", "result")
+    __slots__ = ("error", "handed", "inbound", "inbox", "result", "understood")
 
-    def __init__(self, inbox: store.Inbox, inbound: InboundMessage) -> None:
+    def __init__(
+        self,
+        inbox: store.Inbox,
+        inbound: InboundMessage,
+        understood: Interpretation | None = None,
+    ) -> None:
         self.inbox = inbox
         self.inbound = inbound
+        # Its interpretation, read before the transaction: if it opens a conversation and
+        # is a plain handoff, it is routed in the transaction that stores it.
+        self.understood = understood
         self.result: _Opened | None = None
+        # Its routing, when the transaction that stored it did it (committed with it).
+        self.handed: HandedOver | None = None
         # AlreadyStored (a twin won the insert) or what the database refused.
         self.error: Exception | None = None
 
@@ -280,7 +293,7 @@ class Pipeline:
         if not stored.duplicate:
             self._metrics.messages_in.labels(inbound.channel).inc()
             self._metrics.ingest_seconds.observe(time.perf_counter() - started)
-            if not stored.survey_answer:
+            if not stored.survey_answer and not stored.routed:
                 self._schedule_routing(stored.message)
         return stored
 
@@ -291,6 +304,7 @@ class Pipeline:
         # committed durably before this returns; de-duplication is the unique (channel,
         # external_id) key. Threads and files, and a first message, take the longer way.
         appended: store.Appended = store.NO_OPEN_CONVERSATION
+        handed: HandedOver | None = None
         if inbound.thread is None and not inbound.attachments:
             append = _Append(
                 appends.Append(
@@ -308,10 +322,12 @@ class Pipeline:
         if appended is store.NO_OPEN_CONVERSATION:
             try:
                 if inbound.channel in GROUPED_OPENS:
-                    message, stored_events, answered = await self._open_grouped(inbox, inbound)
+                    message, stored_events, answered, handed = await self._open_grouped(
+                        inbox, inbound
+                    )
                 else:
                     async with self._pool.acquire() as conn:
-                        message, stored_events, answered = await self._open_and_append(
+                        message, stored_events, answered, _ = await self._open_and_append(
                             conn, inbox, inbound
                         )
             except AlreadyStored:
@@ -325,7 +341,9 @@ class Pipeline:
             message, answered = appended_message, False
             stored_events = [message_created(conv, message, event_id)]
         await publish(self._bus, stored_events)
-        return Stored(message, duplicate=False, survey_answer=answered)
+        if handed is not None:
+            self._decider.handed_over([handed])
+        return Stored(message, duplicate=False, survey_answer=answered, routed=handed is not None)
 
     async def _stored_before(self, inbound: InboundMessage) -> Stored:
         """A redelivery (the same channel id): the message as it was stored."""
@@ -438,11 +456,17 @@ class Pipeline:
             await self._lag.close()
 
     async def _open_and_append(
-        self, conn: store.Conn, inbox: store.Inbox, inbound: InboundMessage
-    ) -> tuple[MessageView, list[Event], bool]:
+        self,
+        conn: store.Conn,
+        inbox: store.Inbox,
+        inbound: InboundMessage,
+        understood: Interpretation | None = None,
+    ) -> tuple[MessageView, list[Event], bool, HandedOver | None]:
         """A first message from a sender, or one after their conversation was resolved: resolve
         the contact, open a conversation and store, in one transaction. A rating sent back to
-        a just-resolved conversation's survey answers it instead (the last value: True)."""
+        a just-resolved conversation's survey answers it instead (the third value: True).
+        ``understood``: the message's interpretation, when it is to be routed in the same
+        transaction if it opens its conversation (the last value: its routing, if done)."""
         async with conn.transaction():
             opened = await self._open_in(conn, inbox, inbound)
             await self._write_beside(conn, [(inbound, opened)])
@@ -451,20 +475,32 @@ class Pipeline:
                 conversation_id = opened.announce.conversation_id
                 views[conversation_id] = await store.conversation(conn, conversation_id)
             pending = _announced(opened, views)
+            handed = None
+            if understood is not None:
+                item = _Open(inbox, inbound, understood)
+                handed = (await self._hand_over_opened(conn, [item], [opened])).get(
+                    inbound.external_id
+                )
+                if handed is not None:
+                    pending = pending + handed.recorded[0]
             stored_events = opened.stored + await store.store_events(conn, pending)
-        return opened.message, stored_events, opened.answered
+        return opened.message, stored_events, opened.answered, handed
 
     async def _open_grouped(
         self, inbox: store.Inbox, inbound: InboundMessage
-    ) -> tuple[MessageView, list[Event], bool]:
+    ) -> tuple[MessageView, list[Event], bool, HandedOver | None]:
         """``_open_and_append`` in a transaction shared with the messages that come
-        together (``_open_together``); returns once that transaction is committed."""
-        item = _Open(inbox, inbound)
+        together (``_open_together``); returns once that transaction is committed, with the
+        message's routing when that transaction did it."""
+        understood = None
+        if self._decider.decides_at_once(inbound.channel):
+            understood = await self._decider.understand_first(inbound.text)
+        item = _Open(inbox, inbound, understood)
         await self._opens.add(item)
         if item.error is not None:
             raise item.error
         assert item.result is not None
-        return item.result.message, item.result.stored, item.result.answered
+        return item.result.message, item.result.stored, item.result.answered, item.handed
 
     async def _open_together(self, conn: store.Conn, items: list[_Open]) -> None:
         """Store each item the longer way, all in one transaction (one commit, one WAL flush,
@@ -507,6 +543,10 @@ class Pipeline:
                         )
                     }
                     pending = [_announced(o, views) for o in opened]
+                    handed = await self._hand_over_opened(conn, ordered, opened)
+                    for mine, item in zip(pending, ordered, strict=True):
+                        if item.inbound.external_id in handed:
+                            mine += handed[item.inbound.external_id].recorded[0]
                     written = await store.store_events(conn, [e for p in pending for e in p])
             except (AlreadyStored, store.DatabaseError):
                 pass
@@ -516,16 +556,38 @@ class Pipeline:
                     events_of = written[at : at + len(mine)]
                     at += len(mine)
                     item.result = _Opened(o.message, [], o.stored + events_of, o.answered)
+                    item.handed = handed.get(item.inbound.external_id)
                 return
         for item in items:
             try:
-                message, stored_events, answered = await self._open_and_append(
-                    conn, item.inbox, item.inbound
+                message, stored_events, answered, routed = await self._open_and_append(
+                    conn, item.inbox, item.inbound, item.understood
                 )
             except (AlreadyStored, store.DatabaseError) as exc:
                 item.error = exc
             else:
                 item.result = _Opened(message, [], stored_events, answered)
+                item.handed = routed
+
+    async def _hand_over_opened(
+        self, conn: store.Conn, items: list[_Open], opened: list[_Opened]
+    ) -> dict[str, HandedOver]:
+        """Route, in this transaction, the items that opened their conversation and came
+        with their interpretation (``Decider.hand_over_opened``); by external id."""
+        first = {
+            o.message["id"]: (item, o)
+            for item, o in zip(items, opened, strict=True)
+            if item.understood is not None
+            and o.announce is not None
+            and o.announce.name == events.CONVERSATION_CREATED
+        }
+        if not first:
+            return {}
+        handed = await self._decider.hand_over_opened(
+            conn,
+            [(o.message, item.understood) for item, o in first.values() if item.understood],
+        )
+        return {first[i][0].inbound.external_id: h for i, h in handed.items()}
 
     async def _open_threads(
         self, conn: store.Conn, items: list[_Open], contact_ids: list[str | None]

@@ -78,6 +78,15 @@ class Knowledge:
         self.policy = policy
         self._base_url = base_url.rstrip("/")
 
+    def keeps(
+        self, asked: kb_feedback.Asked, decision: Decision, interpretation: Interpretation
+    ) -> bool:
+        """Whether ``plan`` would keep ``decision`` (None) without searching: no articles
+        await a verdict, and the decision is not one the knowledge base is consulted on."""
+        return not asked.awaiting and not knowledge.consults(
+            decision, interpretation.intent, interpretation.confidence, self.policy
+        )
+
     async def plan(
         self,
         asked: kb_feedback.Asked,

@@ -22,6 +22,8 @@ class Stored:
     duplicate: bool
     # It answered a resolved conversation's survey (a rating): nothing to route.
     survey_answer: bool = False
+    # Routed already, in the transaction that stored it (Decider.hand_over_opened).
+    routed: bool = False
 
 
 class AlreadyStored(Exception):

@@ -161,6 +161,8 @@ async def test_handoffs_decided_together_are_written_as_one_alone_is(
     held: list[MessageView] = []
     # Stored, not routed: the test hands them to the batch writer itself, alone and together.
     monkeypatch.setattr(pipeline, "_schedule_routing", lambda m, swept=False: held.append(m))
+    # Nor routed in the transaction that stores them (Decider.hand_over_opened).
+    monkeypatch.setattr(pipeline._decider, "decides_at_once", lambda channel: False)
     for n in range(4):
         await pipeline.ingest(mail(f"<h{n}@x>", f"h{n}@example.com"))
     decider = pipeline._decider

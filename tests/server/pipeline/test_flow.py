@@ -615,6 +615,59 @@ async def test_the_slots_a_turn_ended_with_come_back_with_the_history(pool: asyn
     await pipeline.close()
 
 
+async def test_mails_that_open_conversations_are_handed_over_in_the_storing_transaction(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no engine to ask, a mail that opens a conversation is decided and handed over in
+    the transaction that stores it (issue 14): when its ingest returns, it is interpreted,
+    acknowledged and queued, its events published in order, and the routing queue never
+    sees it. A reply in a conversation already open is routed after, as before."""
+    routed_later: list[int] = []
+    route = pipeline._decider.route
+
+    async def counted(message: MessageView, *, swept: bool = False) -> None:
+        routed_later.append(message["id"])
+        await route(message, swept=swept)
+
+    monkeypatch.setattr(pipeline._decider, "route", counted)
+    mails = [mail(f"<o{n}@x>", f"opener{n % 3}@example.com") for n in range(6)]
+    results = await asyncio.gather(*(pipeline.ingest(m) for m in mails))
+    assert all(r.routed and not r.duplicate for r in results)
+    ids = [r.message["id"] for r in results]
+    rows = await pool.fetch(
+        "SELECT m.nlu IS NOT NULL AS interpreted, c.status FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ANY($1)",
+        ids,
+    )
+    assert [(r["interpreted"], r["status"]) for r in rows] == [(True, "queued")] * 6
+    for result in results:
+        conversation_id = result.message["conversation_id"]
+        names = [
+            (e.name, e.data["message"]["author_kind"] if "message" in e.data else None)
+            for e in published
+            if e.conversation_id == conversation_id
+        ]
+        assert names == [
+            (events.MESSAGE_CREATED, "customer"),
+            (events.CONVERSATION_CREATED, None),
+            (events.MESSAGE_INTERPRETED, "customer"),
+            (events.MESSAGE_CREATED, "system"),
+            (events.CONVERSATION_UPDATED, None),
+        ]
+        assert all(e.id is not None for e in published if e.conversation_id == conversation_id)
+    reply = await pipeline.ingest(mail("<o6@x>", "opener0@example.com", thread="<o0@x>"))
+    await pipeline.settled()
+    assert not reply.routed
+    assert routed_later == [reply.message["id"]]
+    # Nothing was routed twice: one interpretation event and one acknowledgement each.
+    interpreted = [
+        e.data["message"]["id"] for e in published if e.name == events.MESSAGE_INTERPRETED
+    ]
+    assert sorted(interpreted) == sorted([*ids, reply.message["id"]])
+    acks = await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind = 'system'")
+    assert acks == 6
+
+
 async def test_mails_stored_together_continue_open_reopen_and_start_threads(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
