@@ -70,16 +70,52 @@ MATCHES_SQL = (
 )
 
 
-async def _few(conn: Conn, words: str) -> bool:
-    """Whether the index holds no more than a page of matches in all."""
+# Customers are found in one of two ways too. Postgres walks conversations newest first
+# (conversations_by_activity) and keeps those whose customer's name matches: a common name
+# fills the page at once, but a name few customers have, none of them recent, made it read
+# every conversation (10-14 s over a million). So when the contacts' index holds no more than
+# FEW_CUSTOMERS matches, their conversations are found from them instead (by_contact), and
+# sorted: a few ms.
+FEW_CUSTOMERS = 1_000
+CUSTOMER_MATCH = """search_words('simple', coalesce(ct.name, '') || ' ' || coalesce(ct.email, ''))
+                    @@ search_query('simple', $1)"""
+FEW_CUSTOMERS_SQL = (
+    f"SELECT count(*) FROM (SELECT FROM contacts ct WHERE {CUSTOMER_MATCH} LIMIT $2) AS m"
+)
+# The hour first: conversations_by_activity walks it newest first (migration 0043), and
+# within an hour the exact time orders them as before.
+CUSTOMERS_ORDER = " ORDER BY c.active_hour DESC NULLS LAST, c.last_message_at DESC NULLS LAST"
+CUSTOMERS_WALK_SQL = (
+    CONVERSATION_VIEW_SQL
+    + f" WHERE {CUSTOMER_MATCH} AND "
+    + reach_filter(3)
+    + CUSTOMERS_ORDER
+    + " LIMIT $2"
+)
+CUSTOMERS_FEW_SQL = (
+    # MATERIALIZED: found first, whatever Postgres guesses of how many match.
+    f"""WITH found AS MATERIALIZED (
+            SELECT c.id FROM contacts ct JOIN conversations c ON c.contact_id = ct.id
+             WHERE {CUSTOMER_MATCH})"""
+    + CONVERSATION_VIEW_SQL
+    + " WHERE c.id IN (SELECT id FROM found) AND "
+    + reach_filter(3)
+    + CUSTOMERS_ORDER
+    + " LIMIT $2"
+)
+
+
+async def _at_most(conn: Conn, count_sql: str, query: str, most: int) -> bool:
+    """Whether the index holds no more than ``most`` matches in all (``count_sql`` counts
+    them up to its limit, ``$2``)."""
     async with conn.transaction():
         # From the index, never from the table's first page on: that reads far for a word
         # only recent messages hold, or after migration 0025's UPDATE of every row left the
         # first half of the table empty. (Inside a caller's transaction the setting lasts
         # until its end.)
         await conn.execute("SET LOCAL enable_seqscan = off")
-        found: int = await conn.fetchval(FEW_SQL, words, PAGE + 1)
-    return found <= PAGE
+        found: int = await conn.fetchval(count_sql, query, most + 1)
+    return found <= most
 
 
 class MessageHit(TypedDict):
@@ -115,7 +151,7 @@ async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> Se
         words = " | ".join(f"({reading})" for reading in readings)
         scope = (words, before, PAGE + 1)
         rows = await conn.fetch(RECENT_SQL, *scope, NEWEST, *reach_params(reach))
-        if len(rows) <= PAGE and not await _few(conn, words):
+        if len(rows) <= PAGE and not await _at_most(conn, FEW_SQL, words, PAGE):
             rows = await conn.fetch(RECENT_SQL, *scope, RECENT, *reach_params(reach))
         if len(rows) <= PAGE:
             rows = await conn.fetch(MATCHES_SQL, *scope, *reach_params(reach))
@@ -123,19 +159,9 @@ async def search(conn: Conn, query: str, reach: Reach, before: int | None) -> Se
     rows = rows[:PAGE]
     conversations: list[ConversationView] = []
     if before is None:
+        few = await _at_most(conn, FEW_CUSTOMERS_SQL, query, FEW_CUSTOMERS)
         found = await conn.fetch(
-            CONVERSATION_VIEW_SQL
-            + """ WHERE search_words('simple', coalesce(ct.name, '') || ' '
-                                      || coalesce(ct.email, ''))
-                        @@ search_query('simple', $1) AND """
-            + reach_filter(3)
-            # The hour first: conversations_by_activity walks it newest first (migration
-            # 0043), and within an hour the exact time orders them as before.
-            + " ORDER BY c.active_hour DESC NULLS LAST, c.last_message_at DESC NULLS LAST"
-            " LIMIT $2",
-            query,
-            PAGE,
-            *reach_params(reach),
+            CUSTOMERS_FEW_SQL if few else CUSTOMERS_WALK_SQL, query, PAGE, *reach_params(reach)
         )
         conversations = [conversation_view(r) for r in found]
     return SearchPage(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from server.store import search
 from web_console.access import Reach
@@ -34,7 +35,13 @@ async def _conversation(pool: asyncpg.Pool, name: str, last: datetime | None) ->
     return str(found)
 
 
-async def test_customers_conversations_come_newest_first(pool: asyncpg.Pool) -> None:
+# Both ways of finding them: from the few customers by that name, and walking the
+# conversations newest first (more customers by that name than FEW_CUSTOMERS).
+@pytest.mark.parametrize("few_customers", [1_000, 0])
+async def test_customers_conversations_come_newest_first(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, few_customers: int
+) -> None:
+    monkeypatch.setattr(search, "FEW_CUSTOMERS", few_customers)
     hour = datetime(2026, 12, 1, 10, tzinfo=UTC)
     made = {
         "Maria early": hour + timedelta(minutes=5),
