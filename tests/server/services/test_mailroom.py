@@ -46,11 +46,14 @@ class Gate:
     open: asyncio.Event = field(default_factory=asyncio.Event)
     ingested: list[InboundMessage] = field(default_factory=list)
     beside: dict[str, Any] = field(default_factory=dict)
+    # Mails handed to the pipeline so far, stored or still waiting for ``open``.
+    entered: int = 0
 
     def write_beside(self, channel: str, write: Any) -> None:
         self.beside[channel] = write
 
     async def ingest(self, inbound: InboundMessage) -> Any:
+        self.entered += 1
         await self.open.wait()
         self.ingested.append(inbound)
 
@@ -143,6 +146,30 @@ async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeli
         subjects = sorted(m.subject or "" for m in gate.ingested)
         assert subjects == sorted(f"question {n}" for n in range(12))
     finally:
+        await room.close()
+
+
+async def test_every_mail_holding_a_place_is_on_its_way_to_the_console(
+    pool: asyncpg.Pool,
+) -> None:
+    """The mails accepted up to the bound (MAX_PENDING) are all parsed and handed to the
+    pipeline at once: none holds its place waiting for a worker while the pipeline is slow."""
+    gate = Gate(pool)
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    try:
+        for n in range(mailroom.MAX_PENDING):
+            await room.store_raw(f"10.0.1.{n}", f"held{n}@example.com", rcpt, _raw(100 + n))
+
+        async def all_entered() -> bool:
+            return gate.entered == mailroom.MAX_PENDING
+
+        await until(all_entered)
+        gate.open.set()
+        await room.settled()
+        assert len(gate.ingested) == mailroom.MAX_PENDING
+    finally:
+        gate.open.set()
         await room.close()
 
 
