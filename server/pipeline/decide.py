@@ -425,7 +425,7 @@ class Decider:
         if not items:
             return {}
         items.sort(key=lambda i: i.facts.conversation["id"])
-        decided = await self._decide_locked_together(conn, items)
+        decided = await self._decide_locked_together(conn, items, fresh=True)
         return {
             item.message["id"]: HandedOver(item, d)
             for item, d in zip(items, decided, strict=True)
@@ -616,14 +616,16 @@ class Decider:
         )
 
     async def _decide_locked_together(
-        self, conn: store.Conn, items: list[_Handoff]
+        self, conn: store.Conn, items: list[_Handoff], *, fresh: bool = False
     ) -> list[Recorded | None]:
         """``_decide_locked`` for several conversations (in id order, one message each)
         inside the caller's transaction, set-based: the rows locked, the interpretations,
         the customers' acknowledgements, the activities, the placements and the views each
         written or read by one statement for them all, not one a conversation (issue 14:
         some eight statements a handoff, grouped or not). What is not a plain handoff under
-        the lock (the conversation moved on, no reason) is decided alone as before."""
+        the lock (the conversation moved on, no reason) is decided alone as before.
+        ``fresh``: the caller's transaction opened these conversations, so the rows in the
+        items' facts are locked and current already (``hand_over_opened``)."""
         ids = [i.facts.conversation["id"] for i in items]
         if self._router is None or len(set(ids)) != len(ids):
             return [
@@ -632,7 +634,12 @@ class Decider:
                 )
                 for i in items
             ]
-        rows = await locked_rows(conn, ids)
+        # Conversations this transaction opened are locked and read already (their facts).
+        rows = (
+            {i.facts.conversation["id"]: i.facts.conversation for i in items}
+            if fresh
+            else await locked_rows(conn, ids)
+        )
         decided: list[Recorded | None] = [None] * len(items)
         # index -> (its conversation, situation and handoff decision)
         plain: dict[int, tuple[ConversationRow, Situation, Decision]] = {}
