@@ -357,3 +357,25 @@ async def test_time_online_and_away_comes_from_the_recorded_status_changes(
     mine = next(a for a in found if a.id == agent)
     assert (mine.online, mine.away) == (150 * 60.0, 30 * 60.0)
     assert recorded == 4
+
+
+async def test_the_range_opens_with_the_last_status_set_before_it(
+    pool: asyncpg.Pool, scope: Scope
+) -> None:
+    """Of the changes before the range only the last counts, from the range's start: online
+    ten days before, away five days before (twice at one instant, away the later row), then
+    online an hour into the range; the range's time away is that hour."""
+    async with pool.acquire() as conn:
+        _brand, _inbox, agent = await brand_parts(conn, demo.BRAND_SLUG)
+        await conn.execute("DELETE FROM agent_status_changes WHERE agent_id = $1", agent)
+        await conn.execute(
+            "INSERT INTO agent_status_changes (agent_id, status, at)"
+            " SELECT $1, s, $2::timestamptz + d FROM (VALUES ('online', interval '-10 days'),"
+            " ('online', interval '-5 days'), ('away', interval '-5 days'),"
+            " ('online', interval '1 hour')) v(s, d)",
+            agent,
+            T0,
+        )
+        found = await analytics_live.agent_time(conn, scope.brand_id, scope.start, scope.end, NOW)
+    mine = next(a for a in found if a.id == agent)
+    assert (mine.away, mine.online) == (3600.0, (NOW - T0).total_seconds() - 3600)
