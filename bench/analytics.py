@@ -13,8 +13,9 @@ after the history's end are still open there (queued or assigned, about 0.15 % o
 recent tail, as a real desk's open conversations are (an earlier version left 6 % assigned
 forever, 60,000 open at a million, which made "now" and the agents' load read a backlog no desk
 has). Ten messages each (customer, bot, agent…), inserted in time order as a live server
-appends them. The messages' search trigger is off during the load (the reports do not read the
-words; bench/search.py measures those), and so are the per-row triggers that record each
+appends them. Each agent's status changes eight times a day over the year before the end. The
+messages' search trigger is off during the load (the reports do not read the words;
+bench/search.py measures those), and so are the per-row triggers that record each
 conversation's facts and assignment spans and mark hours for the roll-ups: the facts and spans
 are then computed once per load, set-based, by the very statements migrations 0028 and 0032
 backfill them with (read from the migration files), and the marks are moot (the roll-ups are
@@ -23,12 +24,13 @@ each ran a function and an UPDATE of its conversation's facts.
 
 Each size is loaded, ANALYZEd, then the dashboard's reads for a 7-day and a 30-day range are
 timed, one at a time, each run BENCH_ANALYTICS_RUNS times: p50 and p99 per query, and the whole
-dashboard (all its first-paint reads one after the other; the browser sends them in parallel; a
-drill-down is timed on its own, outside that sum). BENCH_ANALYTICS_CONVERSATIONS sets the sizes
-(comma separated; by default 20,000 then 100,000, which `make bench` loads and times in a
-couple of minutes on 2 cores: two sizes say how the reads grow with the data) and
-BENCH_ANALYTICS_RUNS the runs. A part of `make bench` (BENCH_ONLY=analytics), which writes its
-section of bench/RESULTS.md; run alone with `python -m bench.analytics` (prints only).
+dashboard (all its first-paint reads one after the other; the browser sends them in parallel;
+the drill-downs, the lists a click opens, are timed on their own, outside that sum).
+BENCH_ANALYTICS_CONVERSATIONS sets the sizes (comma separated; by default 20,000 then 100,000,
+which `make bench` loads and times in a couple of minutes on 2 cores: two sizes say how the
+reads grow with the data) and BENCH_ANALYTICS_RUNS the runs. A part of `make bench`
+(BENCH_ONLY=analytics), which writes its section of bench/RESULTS.md; run alone with `python -m
+bench.analytics` (prints only).
 """
 
 from __future__ import annotations
@@ -77,6 +79,20 @@ MARK_START, MARK_END = "<!-- analytics:start -->", "<!-- analytics:end -->"
 # conversations a day (1,000,000 over the 90 days) has dozens, and the agents' load is read
 # per agent and hour.
 BENCH_AGENTS = 50
+
+# A year (to END) of each agent's status changes, eight a day (online, away, online,
+# offline, every 3 hours): the agents' time online and away reads them, and a read that
+# grew with the whole history took 322-553 ms over 30 days at 164,000 rows (issue 20's
+# audit). Written once, with the first size.
+STATUS_DAYS = 365
+STATUS = """
+INSERT INTO agent_status_changes (agent_id, status, at)
+SELECT r.agent_id, (ARRAY['online', 'away', 'online', 'offline'])[1 + g % 4],
+       $2::timestamptz + g * interval '3 hours'
+       + (abs(hashtext(r.agent_id::text)) % 600) * interval '1 second'
+  FROM (SELECT DISTINCT agent_id FROM brand_roles WHERE brand_id = $1) r,
+       generate_series(0, $3) g
+"""
 
 AGENTS = """
 WITH made AS (
@@ -233,6 +249,9 @@ async def seed(pool: asyncpg.Pool, upto: int, have: int) -> None:
         ]
         if not have:
             await conn.execute(AGENTS, brand, BENCH_AGENTS)
+            await conn.execute(
+                STATUS, brand, END - timedelta(days=STATUS_DAYS), STATUS_DAYS * 8 - 1
+            )
         agents = [
             r["agent_id"]
             for r in await conn.fetch(
@@ -269,7 +288,13 @@ async def details(pool: asyncpg.Pool, since: datetime) -> None:
         await conn.execute(SPANS, made)
 
 
-DRILL_DOWNS = {"conversations breached (a page)"}
+# The lists a click opens (a bar's, a row's): timed, but not asked on first paint
+# (web_console/static/analytics/store.js, load()), so not in the whole dashboard's sum.
+DRILL_DOWNS = {
+    "conversations (a page)",
+    "conversations rated 5 (a page)",
+    "conversations breached (a page)",
+}
 
 
 def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
@@ -299,6 +324,9 @@ def reads(scope: Scope) -> dict[str, Callable[[Conn], Awaitable[object]]]:
         ),
         "agents' load (day)": lambda c: analytics_load.agent_load(
             c, scope.brand_id, scope.start, scope.end, scope.tz, END, "day"
+        ),
+        "agents' time online": lambda c: analytics_live.agent_time(
+            c, scope.brand_id, scope.start, scope.end, END
         ),
     }
 
