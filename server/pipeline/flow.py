@@ -8,8 +8,9 @@ For a known sender with an open conversation, the persist step is one autocommit
 (the hot path), and the channel acknowledges as soon as it returns: a slow or failed NLU never
 delays or loses a message. A mail that opens a conversation when no engine is asked (the
 decision needs only language, sentiment and risk, all CPU) is routed in the transaction that
-stores it instead (Decider.hand_over_opened): one transaction, one commit. Agent replies take the same write-then-publish path. Events are
-published only after their commit, so a subscriber that sees an event can read its rows.
+stores it instead (Decider.hand_over_opened): one transaction, one commit. Agent replies take
+the same write-then-publish path. Events are published only after their commit, so a
+subscriber that sees an event can read its rows.
 """
 
 from __future__ import annotations
@@ -633,6 +634,7 @@ class Pipeline:
                     item.inbound.external_id,
                     item.inbound.text,
                     meta_of(item.inbound),
+                    item.understood.language if item.understood else None,
                 )
                 for item, (conv, _) in zip(items, convs, strict=True)
             ],

@@ -79,6 +79,10 @@ class Incoming:
     external_id: str
     text: str
     meta: dict[str, Any]
+    # The language detected before it is stored, if it was: its search words are stemmed in
+    # it from the insert, and writing the same language with its interpretation later leaves
+    # them (and the words' index) alone (migration 0033's trigger).
+    language: str | None = None
 
 
 async def insert_incoming(conn: Conn, incoming: list[Incoming]) -> list[MessageView] | None:
@@ -89,17 +93,17 @@ async def insert_incoming(conn: Conn, incoming: list[Incoming]) -> list[MessageV
     rows = await conn.fetch(
         """WITH input AS (
                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
-                                    $5::jsonb[]) WITH ORDINALITY
-                   AS i(conversation_id, channel, external_id, text, meta, n)),
+                                    $5::jsonb[], $6::text[]) WITH ORDINALITY
+                   AS i(conversation_id, channel, external_id, text, meta, language, n)),
            next AS (
                UPDATE conversations c SET last_seq = c.last_seq + 1, last_message_at = now(),
                       updated_at = now()
                  FROM input i
                 WHERE c.id = i.conversation_id RETURNING c.id, c.last_seq)
            INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
-                                 external_id, text, meta)
+                                 external_id, text, meta, language)
            SELECT i.conversation_id, next.last_seq, 'in', 'customer', i.channel,
-                  i.external_id, i.text, i.meta
+                  i.external_id, i.text, i.meta, i.language
              FROM input i JOIN next ON next.id = i.conversation_id
             ORDER BY i.n
            ON CONFLICT (channel, external_id) DO NOTHING RETURNING *""",
@@ -108,6 +112,7 @@ async def insert_incoming(conn: Conn, incoming: list[Incoming]) -> list[MessageV
         [m.external_id for m in incoming],
         [m.text for m in incoming],
         [m.meta for m in incoming],
+        [m.language for m in incoming],
     )
     if len(rows) < len(incoming):
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from uuid import UUID
 
 import asyncpg
@@ -666,6 +667,23 @@ async def test_mails_that_open_conversations_are_handed_over_in_the_storing_tran
     assert sorted(interpreted) == sorted([*ids, reply.message["id"]])
     acks = await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind = 'system'")
     assert acks == 6
+
+
+async def test_a_mail_routed_as_it_is_stored_is_searchable_in_its_language(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    """Its language, detected before the transaction, is written with the message (its
+    search words stemmed in it from the insert) and stays as the interpretation writes it."""
+    text = "Where is my order? It was due yesterday and nobody answers my emails."
+    stored = await pipeline.ingest(replace(mail("<en@x>", "en@example.com"), text=text))
+    assert stored.routed
+    row = await pool.fetchrow(
+        "SELECT language, words @@ to_tsquery('english', 'answering') AS stemmed"
+        " FROM messages WHERE id = $1",
+        stored.message["id"],
+    )
+    assert row is not None
+    assert (row["language"], row["stemmed"]) == ("en", True)
 
 
 async def test_mails_stored_together_continue_open_reopen_and_start_threads(
