@@ -126,3 +126,40 @@ def test_a_crowd_opens_its_sockets_only_when_told_after_its_sessions() -> None:
     finally:
         crowd.close()
         served.stop()
+
+
+class _Socket:
+    """A greeted socket that closes when ``drop`` is set (never, if not given)."""
+
+    def __init__(self, drop: asyncio.Event | None = None) -> None:
+        self._drop = drop or asyncio.Event()
+
+    async def wait_closed(self) -> None:
+        await self._drop.wait()
+
+
+async def test_a_try_that_fails_with_any_error_is_tried_again() -> None:
+    """The websockets client can fail a handshake under load with an AssertionError: the
+    widget counts the failed try and tries again, as widget.js does, rather than ending."""
+    crowd = storm.Sockets("ws://127.0.0.1:9", [None])
+    dropped = asyncio.Event()
+    dropped.set()  # the first socket is dropped as soon as it is greeted
+    outcomes: list[BaseException | _Socket] = [
+        _Socket(dropped),
+        AssertionError("a websockets client's assert"),
+        _Socket(),
+    ]
+
+    async def greeted(hello: str) -> _Socket:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    crowd._greeted = greeted  # type: ignore[method-assign,assignment]
+    widget = asyncio.create_task(crowd.widget(0, None, asyncio.Semaphore(1)))
+    async with asyncio.timeout(10):
+        await crowd.all_back.wait()
+    widget.cancel()
+    assert (crowd.back, crowd.attempts, crowd.failures) == (1, 2, 1)
+    assert crowd.why == Counter({"AssertionError": 1})
