@@ -18,7 +18,14 @@ from nlu.base import NLU_FALLBACK, OUT_OF_SCOPE_INTENTS, IntentScore
 from nlu.embedded import Model, load_or_train, train
 from nlu.evaluation import Prediction, cross_validate
 from nlu.project import Project, load_project
-from nlu.scope import IN_SCOPE_REJECTION, gibberish
+from nlu.scope import (
+    IN_SCOPE_REJECTION,
+    NEIGHBOURS,
+    TYPICALITY_BOUND,
+    _evidence,
+    _Geometry,
+    gibberish,
+)
 from server.settings import DEFAULT_NLU_PROJECT
 from tests.nlu.held_out import held_out
 
@@ -432,3 +439,50 @@ def test_a_sure_gate_refuses_far_out_messages_without_the_encoder(model: Model) 
     assert not screening.asks_encoder
     assert detector.conclude(screening).out_of_scope
     assert model.scope.screen(far, model.classifier.rank(far)).asks_encoder
+
+
+def test_closeness_to_the_examples_is_float64s_in_float32() -> None:
+    """A parse compares its message with every training example in float32 (half the memory
+    to read, in the middle of a parse); the similarities are those of float64 within 1e-6,
+    and a class without examples is -1."""
+    rng = np.random.default_rng(0)
+    examples = rng.standard_normal((60, 32))
+    examples /= np.linalg.norm(examples, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(4), 15)  # a fifth class has no examples
+    geometry = _Geometry.of(examples, labels, 5)
+    assert geometry.embeddings.dtype == np.float32
+    messages = rng.standard_normal((7, 32))
+    messages /= np.linalg.norm(messages, axis=1, keepdims=True)
+    close, near = geometry.closeness(messages)
+    similar = messages @ examples.T
+    for c in range(4):
+        own = np.sort(similar[:, labels == c], axis=1)
+        assert np.allclose(close[:, c], own[:, -NEIGHBOURS:].mean(axis=1), atol=1e-6)
+        assert np.allclose(near[:, c], own[:, -1], atol=1e-6)
+    assert (close[:, 4] == -1.0).all()
+    assert (near[:, 4] == -1.0).all()
+
+
+def test_an_intent_of_near_copies_does_not_push_a_plain_paraphrase_out_of_reach() -> None:
+    """Typicality is closeness in the intent's own spreads; an intent of near copies ("are
+    you a bot?", "am I talking to a bot?") has the floor's spread, so a plain paraphrase a
+    little further off ("are you a human?" on moodbot) came out 12 spreads away, further
+    than anything in scope, and was turned away. It counts no further than the bound."""
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal(16)
+    base /= np.linalg.norm(base)
+    copies = base + 0.01 * rng.standard_normal((3, 16))
+    others = rng.standard_normal((6, 16))
+    examples = np.vstack([copies, others])
+    examples /= np.linalg.norm(examples, axis=1, keepdims=True)
+    geometry = _Geometry.of(examples, np.array([0, 0, 0, 1, 1, 1, 2, 2, 2]), 3)
+    away = rng.standard_normal(16)
+    paraphrase = base + 1.5 * away / np.linalg.norm(away)  # similarity about 0.55
+    paraphrase /= np.linalg.norm(paraphrase)
+    close, near = geometry.closeness(paraphrase[np.newaxis, :])
+    raw = (close[0, 0] - geometry.centre[0]) / geometry.spread[0]
+    assert raw < -TYPICALITY_BOUND  # what it was before the bound
+    evidence = _evidence(
+        np.array([0.6, 0.3, 0.1]), close[0], near[0], geometry, np.zeros(3, bool), (1.0, 1.0)
+    )
+    assert evidence.typicality == -TYPICALITY_BOUND
