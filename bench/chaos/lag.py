@@ -5,7 +5,6 @@ stood past the guard's limit and how many messages it turned away meanwhile."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
@@ -17,6 +16,7 @@ import httpx
 LAG = re.compile(r"^switchboard_event_loop_lag_seconds (\S+)$", re.M)
 REFUSED = re.compile(r"^switchboard_refused_total\{[^}]*\} (\S+)$", re.M)
 EVERY = 0.5
+TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class Window:
 
     samples: int = 0
     over: int = 0  # samples past the limit
+    # Polls a node did not answer within TIMEOUT: the busiest moments, which the samples
+    # miss (a lag read then would be past the limit).
+    unanswered: int = 0
     highest: float = 0.0
     refused: float = 0.0
 
@@ -50,7 +53,8 @@ class Window:
             return "no loop-lag samples"
         return (
             f"nodes' loop lag past {limit * 1000:.0f} ms in {self.over} of {self.samples}"
-            f" samples (highest {self.highest:.2f} s), {self.refused:,.0f} messages refused"
+            f" samples (highest {self.highest:.2f} s; {self.unanswered} polls unanswered"
+            f" within {TIMEOUT:g} s), {self.refused:,.0f} messages refused"
         )
 
 
@@ -60,6 +64,8 @@ class LagWatch:
 
     nodes: Sequence[tuple[str, str]]
     samples: list[Sample] = field(default_factory=list)
+    # When each node left a poll unanswered (monotonic seconds).
+    unanswered: list[tuple[float, str]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -73,12 +79,15 @@ class LagWatch:
             self._thread.join(15)
 
     def _poll(self) -> None:
-        with httpx.Client(timeout=5) as http:
+        with httpx.Client(timeout=TIMEOUT) as http:
             while not self._stop.is_set():
                 for name, url in self.nodes:
-                    # A node that is restarting, or too busy to answer in time, is skipped.
-                    with contextlib.suppress(httpx.HTTPError):
+                    # A node that is restarting, or too busy to answer in time, is counted.
+                    try:
                         lag, refused = read(http.get(f"{url}/metrics").text)
+                    except httpx.HTTPError:
+                        self.unanswered.append((time.monotonic(), name))
+                    else:
                         self.samples.append(Sample(time.monotonic(), name, lag, refused))
                 self._stop.wait(EVERY)
 
@@ -86,6 +95,7 @@ class LagWatch:
         """The samples taken within ``[began, ended]``; refusals as each node's rise over
         the window (its last reading in it less its last before it)."""
         found = Window()
+        found.unanswered = sum(1 for at, _ in self.unanswered if began <= at <= ended)
         for name, _ in self.nodes:
             mine = [s for s in self.samples if s.node == name]
             inside = [s for s in mine if began <= s.at <= ended]

@@ -352,7 +352,8 @@ class ReconnectStorm:
             lag = self._watch.window(began, ended, limit).line(limit) if self._watch else ""
             found.append(
                 f"during the {what} storm ({span:.1f} s): traffic acknowledged {acked:,}"
-                f" ({acked / span:,.0f}/s); {lag}; {outcome.tallies()}"
+                f" ({acked / span:,.0f}/s); {lag}; {outcome.tallies()}; the load generator"
+                f" used {outcome.clients_cpu:.1f} CPU s"
                 + (f"; proxy took a node out {self._downs} times" if what == "cluster" else "")
             )
         return found

@@ -321,6 +321,10 @@ class Storm:
     # When the first socket closed and the last was greeted again (monotonic seconds, the
     # same clock in every process of the machine): the storm's window.
     began: float = 0.0
+    # CPU seconds the load generator (the idle widgets' processes) used from their last
+    # socket greeted until their report: the same client code for either target, so more
+    # here is more failed tries (each costs the clients a handshake too) on the same cores.
+    clients_cpu: float = 0.0
 
     @property
     def cpu_ms_each(self) -> float:
@@ -445,6 +449,7 @@ class Crowd:
         shares = [count // n + (1 if i < count % n else 0) for i in range(n)]
         self.children = [Process("clients", kind, url, str(share)) for share in shares]
         self._sessions = self._connecting = kind != "switchboard"
+        self._cpu_ready = 0.0
 
     def sessions(self) -> None:
         """Every widget has its session (switchboard), and no socket is open yet."""
@@ -462,9 +467,12 @@ class Crowd:
             self._connecting = True
         for child in self.children:
             child.line("ready")
+        self._cpu_ready = cpu.seconds(child.proc.pid for child in self.children)
 
     def storm(self) -> Storm:
-        return Storm.of_lines([child.line("storm") for child in self.children])
+        outcome = Storm.of_lines([child.line("storm") for child in self.children])
+        used = cpu.seconds(child.proc.pid for child in self.children) - self._cpu_ready
+        return dataclasses.replace(outcome, clients_cpu=used)
 
     def close(self) -> None:
         for child in self.children:

@@ -27,10 +27,13 @@ def test_a_window_counts_samples_past_the_limit_and_refusals_risen_within_it() -
         Sample(11.5, "node2", 0.20, 9.0),
         Sample(13.0, "node1", 2.00, 99.0),  # after the window
     ]
+    watch.unanswered = [(10.2, "node2"), (11.8, "node1"), (12.5, "node1")]  # two within
     window = watch.window(10.0, 12.0, limit=0.1)
     assert (window.samples, window.over, window.highest) == (4, 3, 0.90)
+    assert window.unanswered == 2
     assert window.refused == (30.0 - 10.0) + (9.0 - 5.0)
     assert window.line(0.1) == (
-        "nodes' loop lag past 100 ms in 3 of 4 samples (highest 0.90 s), 24 messages refused"
+        "nodes' loop lag past 100 ms in 3 of 4 samples (highest 0.90 s; 2 polls unanswered"
+        " within 5 s), 24 messages refused"
     )
     assert watch.window(20.0, 21.0, limit=0.1).line(0.1) == "no loop-lag samples"

@@ -12,7 +12,7 @@ from bench.chaos.storm import Storm
 def _storm() -> ReconnectStorm:
     fault = ReconnectStorm(idle=100)
     fault.bare = Storm(100, 100, 10.0, 100, 0, 9.0, cpu=5.0, began=100.0)
-    fault.cluster = Storm(100, 100, 20.0, 150, 50, 18.0, cpu=30.0, began=200.0)
+    fault.cluster = Storm(100, 100, 20.0, 150, 50, 18.0, cpu=30.0, began=200.0, clients_cpu=12.5)
     return fault
 
 
@@ -27,6 +27,7 @@ def test_the_traffic_acknowledged_during_each_storm_is_counted_in_its_own_window
     assert bare.startswith("during the bare storm (10.0 s): traffic acknowledged 2 (0/s)")
     assert cluster.startswith("during the cluster storm (20.0 s): traffic acknowledged 1 (0/s)")
     assert "proxy took a node out" in cluster
+    assert "the load generator used 12.5 CPU s" in cluster
     assert "proxy took a node out" not in bare
 
 
@@ -38,7 +39,8 @@ def test_the_nodes_lag_is_read_over_each_storm() -> None:
     bare, cluster = fault.windows()
     assert "past 100 ms in 0 of 1 samples" in bare
     # Refusals counted from the last reading before the window (0, during the bare storm).
-    assert "past 100 ms in 1 of 1 samples (highest 0.50 s), 80 messages refused" in cluster
+    assert "past 100 ms in 1 of 1 samples (highest 0.50 s; 0 polls" in cluster
+    assert "within 5 s), 80 messages refused" in cluster
 
 
 def test_the_clusters_storm_cpu_leaves_out_what_the_traffic_took_a_second() -> None:

@@ -123,6 +123,12 @@ def test_a_crowd_opens_its_sockets_only_when_told_after_its_sessions() -> None:
         assert (widgets.sessions, widgets.sockets) == (5, 0)
         crowd.ready()
         assert (widgets.sessions, widgets.sockets) == (5, 5)
+        # Dropped by the stand-in's end: back counted, with the clients' CPU meanwhile.
+        served.stop()
+        served.start()
+        outcome = crowd.storm()
+        assert (outcome.back, outcome.of) == (5, 5)
+        assert outcome.clients_cpu >= 0
     finally:
         crowd.close()
         served.stop()
