@@ -137,8 +137,8 @@ class Sockets:
     welcomes: list[float] = field(default_factory=list)
     attempts: int = 0
     failures: int = 0
-    # Why the tries after the drop failed (reason() names them), and what each widget not
-    # yet back is doing (PHASES): a socket that never comes back says where it is stuck.
+    # Why the tries after the drop failed (reason() names them), and what each widget is
+    # doing (opening, held, dropped, trying, waiting): one never back says where it stuck.
     why: Counter[str] = field(default_factory=Counter)
     phase: dict[int, str] = field(default_factory=dict)
     returned: set[int] = field(default_factory=set)
