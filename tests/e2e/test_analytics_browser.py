@@ -7,6 +7,8 @@ no Analytics tab. Screenshots at 1280 and 390 px
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
@@ -168,6 +170,10 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     split = page.locator("#analytics-volume-split .analytics-table tbody tr")
     await expect(split.first.locator("th")).to_contain_text("2026-03-02")
     await expect(split.first).to_contain_text("webchat")
+    # A day has a row per channel: each row's button says which, not the day alone.
+    await expect(split.first.get_by_role("button")).to_have_accessible_name(
+        re.compile(r"^2026-03-02 ?, webchat ?: show the conversations$")
+    )
     await expect(page.locator("#analytics-volume-split canvas").first).to_be_visible()
     await page.locator("#analytics-split").select_option("intent")
     await expect(split.first).to_contain_text("refund")

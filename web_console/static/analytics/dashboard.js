@@ -34,7 +34,7 @@ function Pickers() {
         onChange=${(e) => e.target.value && store.choose({ to: e.target.value })} /></label>
       <label>Per
         <select id="analytics-bucket" value=${c.bucket} onChange=${(e) => store.choose({ bucket: e.target.value })}>
-          <option value="hour">hour</option><option value="day">day</option><option value="week">week</option>
+          <option value="hour" disabled=${store.rangeDays(c) > store.MAX_HOURLY_DAYS}>hour</option><option value="day">day</option><option value="week">week</option>
         </select>
       </label>
       <label>Only
@@ -63,7 +63,8 @@ function Now() {
   const report = store.now.value;
   const t = report.table;
   const waiting = t ? t.rows.reduce((n, r) => n + r[1], 0) + t.unrouted : null;
-  const longest = t ? Math.max(0, ...t.rows.map((r) => r[3] || 0)) : null;
+  // The conversations waiting with no team wait too: in the count and the longest wait.
+  const longest = t ? Math.max(t.unrouted_wait_seconds || 0, ...t.rows.map((r) => r[3] || 0)) : null;
   return html`
     <section class="analytics-section" aria-labelledby="analytics-now-title">
       <h3 id="analytics-now-title">Now <span class="live">live</span> <${Definition} anchor="now" /></h3>
@@ -75,6 +76,8 @@ function Now() {
         <${Tile} label="At risk (SLA)" value=${t ? t.at_risk : "…"} />
       </dl>
       <${ReportTable} caption="Queues per team" report=${report} csv=${store.csvHref("now")} />
+      ${t && t.unrouted > 0 && html`<p class="analytics-note">Waiting with no team yet: ${t.unrouted},
+        the longest for ${duration(t.unrouted_wait_seconds || 0)}.</p>`}
       <${AtRisk} />
     </section>`;
 }
@@ -181,6 +184,8 @@ const OTHER = "(other)";
 
 // Conversations over time per channel (intent, team, …): a line per key; a bar of it, or a
 // row of its table, opens the conversations started in that bucket (a row: with that key).
+// A bucket has a row per key, so each row's button names its key too: a screen reader's
+// list of buttons would otherwise read the same day four times.
 function VolumeSplit() {
   const report = store.volume.value;
   const c = store.choice.value;
@@ -208,7 +213,7 @@ function VolumeSplit() {
     <${ReportTable} caption=${`Conversations per ${word(c.split)} per ${c.bucket}`} report=${report}
       columns=${["at", "label", "conversations"]} headers=${{ label: columnName(c.split) }}
       csv=${store.csvHref("volume", { bucket: c.bucket, by: c.split })}
-      rowLabel=${(row) => bucketLabel(row[0], c.bucket)}
+      rowLabel=${(row) => html`${bucketLabel(row[0], c.bucket)}<span class="visually-hidden">, ${row[2]}</span>`}
       onRow=${(row) => open(row[0], row[1], row[2])} />
     </section>`;
 }
@@ -375,7 +380,7 @@ function HeatMap() {
   const hours = Array.from({ length: 24 }, (_, h) => h);
   return html`
     <section class="analytics-section" id="analytics-heat" aria-labelledby="analytics-heat-title">
-      <h3 id="analytics-heat-title">Conversations by weekday and hour</h3>
+      <h3 id="analytics-heat-title">Conversations by weekday and hour <${Definition} anchor="which-conversations-a-report-holds" /></h3>
       <div class="analytics-table heat">
         <table>
           <caption>Conversations started, by weekday and hour (${store.choice.value.tz})

@@ -117,9 +117,19 @@ export function leave() {
   if (clockTimer) { clearInterval(clockTimer); clockTimer = null; }
 }
 
+// The server draws hourly buckets for ranges of at most this many days (MAX_HOURLY_DAYS
+// in server/http/analytics_query.py) and refuses longer ones.
+export const MAX_HOURLY_DAYS = 31;
+
+export function rangeDays(c) {
+  return Math.round((Date.parse(c.to) - Date.parse(c.from)) / 86400000) + 1;
+}
+
 export function choose(changes) {
   const next = { ...choice.value, ...changes };
   if (changes.brand !== undefined && changes.brand !== choice.value.brand) next.filter = "";
+  // A range widened past a month while per hour: per day, rather than every chart refused.
+  if (next.bucket === "hour" && rangeDays(next) > MAX_HOURLY_DAYS) next.bucket = "day";
   choice.value = next;
   if (changes.by !== undefined && Object.keys(changes).length === 1) {
     generation += 1;
