@@ -4,8 +4,10 @@ read from its /metrics about twice a second by a thread, so a storm's figures sa
 each node stood past the guard's lag limit and how many messages it turned away meanwhile.
 A refusal has any of the guard's reasons (Pipeline.saturated): the loop late, too many
 messages waiting for the database, or the routing queue full. In the 12:26 UTC run the
-routing queues stood at their bound (2,000 on each node, the loops 23-40 ms late) with or
-without a storm, so the refusals counted there were the traffic's own."""
+loops were past the limit in under 3 % of the samples of either storm while about 130
+messages a second were refused in both, and read just after, each node's routing queue
+stood at its bound (2,000; loops 23-40 ms late): the traffic's own refusals, not the
+storm's."""
 
 from __future__ import annotations
 
