@@ -495,7 +495,11 @@ class Pipeline:
         message's routing when that transaction did it."""
         understood = None
         if self._decider.decides_at_once(inbound.channel):
-            understood = await self._decider.understand_first(inbound.text)
+            try:
+                understood = await self._decider.understand_first(inbound.text)
+            except Exception:
+                # Stored first, understood after the commit, as any other message.
+                log.warning("understanding before storing failed", exc_info=True)
         item = _Open(inbox, inbound, understood)
         await self._opens.add(item)
         if item.error is not None:
@@ -584,10 +588,18 @@ class Pipeline:
         }
         if not first:
             return {}
-        handed = await self._decider.hand_over_opened(
-            conn,
-            [(o.message, item.understood) for item, o in first.values() if item.understood],
-        )
+        try:
+            # In a savepoint: routing that fails (a row refused, a deadlock, a bug) must not
+            # take the messages with it. They are then stored unrouted, and routed after the
+            # commit like any other, as they were before routing joined this transaction.
+            async with conn.transaction():
+                handed = await self._decider.hand_over_opened(
+                    conn,
+                    [(o.message, item.understood) for item, o in first.values() if item.understood],
+                )
+        except Exception:
+            log.warning("routing as they were stored failed; routed after", exc_info=True)
+            return {}
         return {first[i][0].inbound.external_id: h for i, h in handed.items()}
 
     async def _open_threads(

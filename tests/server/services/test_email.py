@@ -696,3 +696,25 @@ async def test_a_number_mailed_back_rates_the_resolved_conversation(desk: Desk) 
     assert rating["rating"] == 5
     assert rating["comment"].startswith("thank you!")
     assert status == "resolved"  # answered, not reopened
+
+
+@pytest.mark.parametrize("failing", ["hand_over_opened", "understand_first"])
+async def test_a_first_mail_whose_routing_fails_as_it_is_stored_is_kept_and_routed_after(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A first mail is routed in the transaction that stores it (issue 14); should that
+    routing fail (a row refused, a bug), the mail is still stored, and routed after the
+    commit as any other message is."""
+    calls: list[str] = []
+
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        calls.append(failing)
+        raise RuntimeError(f"{failing} refused")
+
+    monkeypatch.setattr(desk.running.services.pipeline._decider, failing, refused)
+    await desk.receive(mail.mail(message_id="routing-fails@example.com"))
+    assert calls == [failing]
+    [conversation] = await desk.conversations()
+    assert conversation["status"] == "queued"  # routed after the commit
+    [first, *_] = await desk.messages(conversation["id"])
+    assert first["author_kind"] == "customer"
