@@ -132,7 +132,11 @@ def bucket(request: Request, within: Scope) -> Bucket:
     raw = query_value(request, "bucket") or "day"
     if raw not in BUCKETS:
         raise InvalidInput(f"bucket: one of {', '.join(BUCKETS)}")
-    if raw == "hour" and within.end - within.start > timedelta(days=MAX_HOURLY_DAYS):
+    # Counted in the viewer's calendar days, as the dashboard counts them: 31 days across a
+    # clock change are 31 days and an hour in UTC.
+    zone = ZoneInfo(within.tz)
+    days = (within.end.astimezone(zone).date() - within.start.astimezone(zone).date()).days
+    if raw == "hour" and days > MAX_HOURLY_DAYS:
         raise InvalidInput(f"bucket: hourly buckets for ranges of at most {MAX_HOURLY_DAYS} days")
     return raw
 

@@ -325,3 +325,16 @@ async def test_the_definitions_page_has_an_anchor_per_section(
         assert f'id="{anchor}"' in page.text
     async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
         assert (await anonymous.get("/console/api/analytics/definitions")).status_code == 401
+
+
+async def test_hourly_buckets_count_the_viewers_calendar_days(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """A month of 31 days across a clock change (31 days and an hour in UTC) may be read per
+    hour, as the dashboard offers it; 32 days may not."""
+    october = {"from": "2026-10-01", "to": "2026-10-31", "tz": "Europe/Berlin", "bucket": "hour"}
+    assert (await http.get(f"{BASE}/series", params=october)).status_code == 200
+    longer = {**october, "to": "2026-11-01"}
+    answer = await http.get(f"{BASE}/series", params=longer)
+    assert answer.status_code == 422
+    assert "bucket: hourly" in answer.text
