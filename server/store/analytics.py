@@ -304,7 +304,7 @@ async def breakdown(conn: Conn, scope: Scope, by: Breakdown) -> list[Group]:
     first."""
     plan = await rollups.plan(conn, scope, by)
     if plan is not None:
-        got = await rollups.summed(conn, scope, plan, rollups.by_key(by), _quiet(scope))
+        got = await rollups.summed(conn, scope, plan, rollups.by_key(by, plan), _quiet(scope))
         ordered = sorted(got.items(), key=lambda kv: (-kv[1].counts.get("conversations", 0), kv[0]))
         ordered = [(k, s) for k, s in ordered if s.counts.get("conversations", 0)]
         named = await labels(conn, by, [k for k, _s in ordered])

@@ -16,10 +16,16 @@ A quiet bot conversation's containment depends on the moment of the read, so the
 keep the bot's open conversations apart and the read subtracts those that spoke in the
 last ``quiet`` minutes.
 
-When the roll-ups cannot answer (a time zone whose offset is not whole hours, a breakdown
-filtered on another breakdown) or the range is small enough to read exactly
-(``EXACT_UP_TO`` conversations), ``plan`` answers None and server/store/analytics.py reads
-the facts as before.
+A breakdown filtered on another breakdown ("only English", by agent) reads the rows of the
+pair of the two (migration 0051: dimension ``agent|language``, keys ``<agent>|en``), those
+whose half of the filter is its value, grouped by their other half; an unfiltered one, or
+one by the filter's own breakdown, reads the breakdown's rows. A breakdown value holding
+``|`` (an intent may) can be split at the wrong ``|`` when it meets the filter's value at
+its edge; no shipped or generated intent has one.
+
+When the roll-ups cannot answer (a time zone whose offset is not whole hours) or the range is
+small enough to read exactly (``EXACT_UP_TO`` conversations), ``plan`` answers None and
+server/store/analytics.py reads the facts as before.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ EXACT_UP_TO = 5_000
 READ_DAYS = True
 # Buckets an octave (migration 0032's analytics_bucket).
 PER_OCTAVE = 8
+# The breakdowns in migration 0051's order: a pair's dimension names the earlier one first.
+PAIRED = ("team", "agent", "channel", "intent", "language", "band")
 # Metric numbers of analytics_hour_durations.
 METRICS = {1: "frt_human", 2: "frt_any", 3: "resolution", 4: "handle", 5: "wait"}
 COUNTS = (
@@ -127,6 +135,16 @@ class Plan:
     raw: list[tuple[datetime, datetime]]
     dim: str
     key: str | None  # the filter's value (None: every value of dim)
+    # 0: rows whose key is ``key``; 1 or 2: rows of a pair whose first or second half is.
+    half: int = 0
+
+
+def paired(only: str, by: str) -> tuple[str, int]:
+    """The pair dimension of a filter on ``only`` broken down by ``by``, and which half of
+    its keys is the filter's value (1: the first, 2: the second)."""
+    if PAIRED.index(only) < PAIRED.index(by):
+        return f"{only}|{by}", 1
+    return f"{by}|{only}", 2
 
 
 async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = None) -> Plan | None:
@@ -135,9 +153,11 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
     docstring)."""
     if not whole_hours(scope.tz, scope.start, scope.end):
         return None
+    half = 0
     if scope.only and by and scope.only[0] != by:
-        return None
-    dim = by or (scope.only[0] if scope.only else "all")
+        dim, half = paired(scope.only[0], by)
+    else:
+        dim = by or (scope.only[0] if scope.only else "all")
     key = scope.only[1] if scope.only else ("all" if dim == "all" else None)
     first, last = ceil_hour(scope.start), floor_hour(scope.end)
     if last <= first:
@@ -160,12 +180,12 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
             raw.append((a, b))
     if READ_DAYS:
         tiers = split(first, folded_to, stale, scope.tz, grain)
-        found = Plan(tiers.hours, tiers.days, raw, dim, key)
+        found = Plan(tiers.hours, tiers.days, raw, dim, key, half)
     else:
         hours = split(first, folded_to, stale, scope.tz, "hour").hours
-        found = Plan(hours, [], raw, dim, key)
+        found = Plan(hours, [], raw, dim, key, half)
     n = await conn.fetchval(
-        f"""SELECT coalesce(sum(conversations), 0) FROM ({_ROWS}) r""",
+        f"""SELECT coalesce(sum(conversations), 0) FROM ({_ROWS[0]}) r""",
         *_args(scope, found, "all", "all"),
     )
     return found if int(n) > EXACT_UP_TO else None
@@ -173,28 +193,45 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
 
 # The roll-up rows of a plan: each range of hours and of days from its tier's table (a range
 # scan of its key each), the rest computed; a day's row stands at its UTC midnight in column
-# ``hour``. $1 brand, $2 dim, $3 key (NULL: any), $4/$5 the hours' ranges, $6/$7 the days',
-# $8/$9 the facts'.
-def _rows(hours: str, days: str, function: str) -> str:
+# ``hour``. $1 brand, $2 dim, $3 key (NULL: any) or the filter's half of a pair's keys,
+# $4/$5 the hours' ranges, $6/$7 the days', $8/$9 the facts'. ``match`` picks the rows of
+# the key ``{k}`` (a Plan's ``half``).
+MATCHES = {
+    0: "($3::text IS NULL OR {k} = $3)",
+    1: "starts_with({k}, $3 || '|')",
+    2: "right({k}, length($3) + 1) = '|' || $3",
+}
+
+
+def _rows(hours: str, days: str, function: str, match: str) -> str:
     return f"""
     SELECT t.* FROM unnest($4::timestamptz[], $5::timestamptz[]) r(a, b),
            LATERAL (SELECT * FROM {hours} h
-                     WHERE h.brand_id = $1 AND h.dim = $2 AND ($3::text IS NULL OR h.key = $3)
+                     WHERE h.brand_id = $1 AND h.dim = $2 AND {match.format(k="h.key")}
                        AND h.hour >= r.a AND h.hour < r.b) t
     UNION ALL
     SELECT t.* FROM unnest($6::timestamptz[], $7::timestamptz[]) r(a, b),
            LATERAL (SELECT * FROM {days} d
-                     WHERE d.brand_id = $1 AND d.dim = $2 AND ($3::text IS NULL OR d.key = $3)
+                     WHERE d.brand_id = $1 AND d.dim = $2 AND {match.format(k="d.key")}
                        AND d.day >= r.a AND d.day < r.b) t
     UNION ALL
     SELECT x.* FROM unnest($8::timestamptz[], $9::timestamptz[]) r(a, b),
            LATERAL {function}($1, r.a, r.b) x
-     WHERE x.dim = $2 AND ($3::text IS NULL OR x.key = $3)"""
+     WHERE x.dim = $2 AND {match.format(k="x.key")}"""
 
 
-_ROWS = _rows("analytics_hours", "analytics_days", "analytics_hours_of")
-_DURATIONS = _rows("analytics_hour_durations", "analytics_day_durations", "analytics_durations_of")
-_ACTIVITY = _rows("analytics_activity_hours", "analytics_activity_days", "analytics_activity_of")
+_ROWS = {
+    half: _rows("analytics_hours", "analytics_days", "analytics_hours_of", m)
+    for half, m in MATCHES.items()
+}
+_DURATIONS = {
+    half: _rows("analytics_hour_durations", "analytics_day_durations", "analytics_durations_of", m)
+    for half, m in MATCHES.items()
+}
+# Messages and breaches are not kept per pair (migration 0051): only whole keys.
+_ACTIVITY = _rows(
+    "analytics_activity_hours", "analytics_activity_days", "analytics_activity_of", MATCHES[0]
+)
 # The report's time zone, after _args's nine.
 TZ = "$10"
 
@@ -228,8 +265,19 @@ Grouping = tuple[str, str]
 NO_GROUP: Grouping = ("''", "''")
 
 
-def by_key(dim: str) -> Grouping:
-    return "t.key", ("'all'" if dim == "all" else f"v.{dim}")
+def by_key(dim: str, p: Plan | None = None) -> Grouping:
+    """Rows by their key (of a pair, by the half that is not the filter's) and
+    conversations by their ``dim`` value."""
+    return _key(p), ("'all'" if dim == "all" else f"v.{dim}")
+
+
+def _key(p: Plan | None) -> str:
+    """A row's key, as the read groups it: of a pair's, the half that is not the filter's."""
+    if p is None or not p.half:
+        return "t.key"
+    if p.half == 1:
+        return "substr(t.key, length($3) + 2)"
+    return "left(t.key, length(t.key) - length($3) - 1)"
 
 
 def by_bucket(bucket: str) -> Grouping:
@@ -249,14 +297,16 @@ async def summed(
     extra: list[object] = [scope.tz] if TZ in group[0] else []
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
     rows = await conn.fetch(
-        f"SELECT {group[0]} AS g, {sums} FROM ({_ROWS}) t GROUP BY 1", *_args(scope, p), *extra
+        f"SELECT {group[0]} AS g, {sums} FROM ({_ROWS[p.half]}) t GROUP BY 1",
+        *_args(scope, p),
+        *extra,
     )
     found: dict[str, Summed] = defaultdict(Summed)
     for r in rows:
         found[r["g"]].counts = {c: int(r[c]) for c in COUNTS}
     hists = await conn.fetch(
         f"SELECT {group[0]} AS g, t.metric, t.bucket, sum(t.n)::bigint AS n"
-        f" FROM ({_DURATIONS}) t GROUP BY 1, 2, 3",
+        f" FROM ({_DURATIONS[p.half]}) t GROUP BY 1, 2, 3",
         *_args(scope, p),
         *extra,
     )
@@ -269,9 +319,9 @@ async def summed(
         params.append(scope.tz)
         grouped = grouped.replace(TZ, f"${len(params)}")
     only = ""
-    if p.dim != "all" and p.key is not None:
-        params.append(p.key)
-        only = f"AND v.{p.dim} = ${len(params)}"
+    if scope.only:
+        params.append(scope.only[1])
+        only = f"AND v.{scope.only[0]} = ${len(params)}"
     # The conversations that spoke since ``quiet`` are found by the hour of their last
     # message (migration 0043's conversations_by_activity, the only index on it since that
     # migration took last_message_at out of the indexes): a few hours' conversations, where
@@ -344,7 +394,7 @@ async def heat(conn: Conn, scope: Scope, p: Plan) -> list[tuple[int, int, int]]:
         f"""SELECT extract(isodow FROM t.hour AT TIME ZONE {TZ})::int AS weekday,
                    extract(hour FROM t.hour AT TIME ZONE {TZ})::int AS hour,
                    sum(t.conversations)::bigint AS n
-              FROM ({_ROWS}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0 ORDER BY 1, 2""",
+              FROM ({_ROWS[0]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0 ORDER BY 1, 2""",
         *_args(scope, p),
         scope.tz,
     )
@@ -355,7 +405,7 @@ async def reasons(conn: Conn, scope: Scope, p: Plan) -> tuple[list[tuple[str, in
     """(reason, conversations handed off for it), most first, and the conversations of the
     plan's rows: one pass over the rows, which hold both."""
     rows = await conn.fetch(
-        f"""WITH t AS ({_ROWS}),
+        f"""WITH t AS ({_ROWS[0]}),
                  n AS (SELECT coalesce(sum(t.conversations), 0)::bigint AS n FROM t)
             SELECT r.key AS reason, sum(r.value::int)::bigint AS n, (SELECT n FROM n) AS total
               FROM t, jsonb_each_text(t.reasons) r
@@ -372,8 +422,8 @@ async def volume(conn: Conn, scope: Scope, p: Plan, group: str) -> list[tuple[st
     """(local bucket, key, conversations) of the plan's rows, grouped by ``group`` (a
     ``by_bucket`` expression) and key; the rows' counts alone, no histogram."""
     rows = await conn.fetch(
-        f"""SELECT {group} AS at, t.key, sum(t.conversations)::bigint AS n
-              FROM ({_ROWS}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0""",
+        f"""SELECT {group} AS at, {_key(p)} AS key, sum(t.conversations)::bigint AS n
+              FROM ({_ROWS[p.half]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0""",
         *_args(scope, p),
         scope.tz,
     )
@@ -384,7 +434,7 @@ async def ratings(conn: Conn, scope: Scope, p: Plan) -> list[int]:
     row = await conn.fetchrow(
         f"""SELECT coalesce(sum(t.ratings[1]), 0) AS r1, coalesce(sum(t.ratings[2]), 0) AS r2,
                    coalesce(sum(t.ratings[3]), 0) AS r3, coalesce(sum(t.ratings[4]), 0) AS r4,
-                   coalesce(sum(t.ratings[5]), 0) AS r5 FROM ({_ROWS}) t""",
+                   coalesce(sum(t.ratings[5]), 0) AS r5 FROM ({_ROWS[0]}) t""",
         *_args(scope, p),
     )
     assert row is not None  # aggregates answer one row

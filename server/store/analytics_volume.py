@@ -5,9 +5,10 @@ band), the keys with the most conversations over the range each apart and the re
 
 Counts only, so the roll-ups answer with one read: the plan's rows of that breakdown (one per
 hour or UTC day and key, ``analytics_hours`` / ``analytics_days``), summed per local bucket and
-key; no duration histogram and no bot conversation still talking to subtract. When the plan
-answers None (a small range, a zone not whole hours, a filter on another breakdown), the
-conversations of the range are counted (the range's index on conversations).
+key (filtered on another breakdown: the pair's rows, migration 0051); no duration histogram
+and no bot conversation still talking to subtract. When the plan answers None (a small range,
+a zone not whole hours), the conversations of the range are counted (the range's index on
+conversations).
 """
 
 from __future__ import annotations

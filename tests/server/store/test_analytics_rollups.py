@@ -12,7 +12,13 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from server.store import analytics, analytics_fold, analytics_live, analytics_rollups
+from server.store import (
+    analytics,
+    analytics_fold,
+    analytics_live,
+    analytics_rollups,
+    analytics_volume,
+)
 from server.store.analytics import DURATIONS, Figures, Scope
 from server.store.views import Conn
 from tests.server.store.history import T0, Story, write
@@ -102,6 +108,50 @@ async def test_a_filter_series_heat_map_reasons_and_ratings_from_the_rollups(
         pool, monkeypatch, lambda c: analytics.handoff_rates(c, refunds)
     )
     assert rolled_rows == exact_rows
+
+
+async def test_a_breakdown_filtered_on_another_reads_the_pairs_rollups(
+    pool: asyncpg.Pool, folded: Scope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every filter on one breakdown (each of its values), broken down by every other: the
+    pair's roll-ups give the facts' rows, in UTC (whole days) and in Tokyo (hours and days)."""
+    monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+    async with pool.acquire() as conn:
+        rolled_plan = await analytics_rollups.plan(
+            conn,
+            Scope(folded.brand_id, folded.start, folded.end, "UTC", NOW, ("band", "p1")),
+            "agent",
+        )
+    assert rolled_plan is not None
+    assert (rolled_plan.dim, rolled_plan.key, rolled_plan.half) == ("agent|band", "p1", 2)
+    compared = 0
+    for zone in ("UTC", "Asia/Tokyo"):
+        whole = Scope(folded.brand_id, folded.start, folded.end, zone, NOW)
+        for only in analytics.BREAKDOWNS:
+            async with pool.acquire() as conn:
+                values = [g.key for g in await analytics.breakdown(conn, whole, only)]
+            for value in values:
+                s = Scope(whole.brand_id, whole.start, whole.end, zone, NOW, (only, value))
+                for by in analytics.BREAKDOWNS:
+                    if by == only:
+                        continue
+                    exact_rows, rolled_rows = await both(
+                        pool, monkeypatch, lambda c, s=s, by=by: analytics.breakdown(c, s, by)
+                    )
+                    assert [(g.key, g.label) for g in rolled_rows] == [  # type: ignore[attr-defined]
+                        (g.key, g.label)
+                        for g in exact_rows  # type: ignore[attr-defined]
+                    ], (only, value, by)
+                    for a, b in zip(rolled_rows, exact_rows, strict=True):  # type: ignore[call-overload]
+                        assert_close(a.figures, b.figures)
+                    exact_volume, rolled_volume = await both(
+                        pool,
+                        monkeypatch,
+                        lambda c, s=s, by=by: analytics_volume.volume(c, s, "day", by),
+                    )
+                    assert rolled_volume == exact_volume, (only, value, by)
+                    compared += 1
+    assert compared > 100
 
 
 async def test_a_change_after_the_fold_is_read_from_the_facts_until_folded_again(
