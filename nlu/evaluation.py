@@ -27,6 +27,7 @@ from typing import Any
 from sklearn.metrics import classification_report
 from sklearn.model_selection import StratifiedKFold
 
+from nlu import retrieval
 from nlu.base import NLU_FALLBACK, OUT_OF_SCOPE_INTENTS
 from nlu.embedded import Model, train
 from nlu.markup import Example
@@ -276,7 +277,10 @@ def predict(
                 text=example.text,
                 gold=example.intent,
                 predicted=seen.full_intent,
-                first_choice=ranking[0].name,
+                # What the engine would answer with no fallback: a retrieval intent's
+                # sub-intents count together (nlu.retrieval), so its best sub-intent can be
+                # first in the ranking and still lose to another intent.
+                first_choice=retrieval.grouped(ranking)[0].name,
                 confidence=seen.confidence,
                 source=origin,
                 scope=seen.scope.score if seen.scope else None,
