@@ -75,15 +75,25 @@ def widget_delay(failures: int) -> float:
     return random.uniform(0, min(15.0, 0.5 * 2**failures))
 
 
+# The steps of a try, named in the tally of failed tries: the TCP connection and the HTTP
+# upgrade (``open``), then the hello sent and the welcome awaited (``welcome``). Under a loaded
+# machine most tries of a storm failed with a socket closed without a close frame (94,323 of
+# a bare storm's 113,755 at 14:07 UTC), and which step it happened in tells a proxy or server
+# giving up on a slow client from a client that gave up itself.
+OPEN, WELCOME = "open", "welcome"
+
+
 def reason(exc: BaseException) -> str:
-    """A failed try's kind, for the storm's tally: the exception's name, with the HTTP status
-    of a refused upgrade or the close code of a socket closed before its welcome."""
+    """A failed try's kind, for the storm's tally: the step it failed in (when known), the
+    exception's name, with the HTTP status of a refused upgrade or the close code of a socket
+    closed before its welcome."""
     name = type(exc).__name__
     if isinstance(exc, InvalidStatus):
-        return f"{name}{exc.response.status_code}"
-    if isinstance(exc, ConnectionClosed):
-        return f"{name}{exc.rcvd.code if exc.rcvd is not None else ''}"
-    return name
+        name = f"{name}{exc.response.status_code}"
+    elif isinstance(exc, ConnectionClosed):
+        name = f"{name}{exc.rcvd.code if exc.rcvd is not None else ''}"
+    steps = [note for note in getattr(exc, "__notes__", ()) if note in (OPEN, WELCOME)]
+    return f"{steps[-1]}:{name}" if steps else name
 
 
 EXPECTED = (OSError, TimeoutError, WebSocketException, ValueError)
@@ -209,13 +219,19 @@ class Sockets:
         return found
 
     async def _greeted(self, hello: str) -> ClientConnection:
-        ws = await connect(self.ws_url, open_timeout=STALLED, ping_interval=None, max_size=None)
+        try:
+            ws = await connect(self.ws_url, open_timeout=STALLED, ping_interval=None, max_size=None)
+        except Exception as exc:
+            exc.add_note(OPEN)
+            raise
         try:
             await ws.send(hello)
             frame = orjson.loads(await asyncio.wait_for(ws.recv(), STALLED))
             if frame.get("type") != "welcome":
                 raise ValueError(f"not welcomed: {frame}")
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                exc.add_note(WELCOME)
             await ws.close()
             raise
         return ws

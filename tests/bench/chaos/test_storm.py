@@ -64,6 +64,17 @@ def test_a_failed_try_is_named_with_its_status_or_close_code() -> None:
     assert storm.reason(TimeoutError()) == "TimeoutError"
 
 
+def test_a_failed_try_names_the_step_it_failed_in() -> None:
+    """The upgrade (open) or the hello and its welcome: a socket closed without a close frame
+    means a proxy or server giving up on a slow client in one, not in the other."""
+    during_upgrade = InvalidStatus(Response(408, "Request Timeout", Headers()))
+    during_upgrade.add_note(storm.OPEN)
+    assert storm.reason(during_upgrade) == "open:InvalidStatus408"
+    before_welcome = ConnectionClosedError(None, None)
+    before_welcome.add_note(storm.WELCOME)
+    assert storm.reason(before_welcome) == "welcome:ConnectionClosedError"
+
+
 async def test_widgets_not_back_are_told_apart_from_those_back() -> None:
     """``stuck`` names what each widget not greeted again is doing, and how a widget's task
     ended if it died; widgets back are not counted, even if dropped again since."""
