@@ -8,7 +8,8 @@ caller hands its key over and waits; a reader takes every key waiting at that mo
 them with one statement (``read`` gets them as a list: ``WHERE key = ANY($1)``), so under a
 storm one read answers a hundred hellos, and a lone hello still goes out at once (no timer: a
 batch is whatever arrived while the previous read was in flight), as store/group_commit.py
-does for writes. At most ``readers`` reads run at once; each takes at most ``batch`` keys.
+does for writes. At most ``readers`` reads run at once; each takes at most ``batch`` keys,
+and a reader keeps its connection while keys keep coming.
 
 A caller whose batch failed gets the batch's exception; one cancelled while waiting (its
 socket went away) is skipped when the answers are handed out.
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from asyncpg.pool import PoolConnectionProxy
 
 from server.store.views import Conn, Pool
 
@@ -29,7 +32,7 @@ V = TypeVar("V")
 # makes its first callers wait for the last rows.
 BATCH = 500
 # Reads in flight at once: two, so a batch is being gathered while one is read, and the pool
-# keeps its connections for the rest of the server.
+# keeps its other connections for the rest of the server (a reader holds one through a storm).
 READERS = 2
 
 
@@ -81,33 +84,49 @@ class GroupRead(Generic[K, V]):
         self._waiting.clear()
 
     async def _drain(self) -> None:
+        """Read batches while keys wait, on one connection kept for the burst: taking one
+        from the pool for each batch queued every batch of a storm's hellos behind the
+        routing's work that shares the pool (as store/group_commit.py keeps one for writes)."""
+        conn: PoolConnectionProxy[Any] | None = None
+        counted = True
         try:
-            await self._read_while_waiting()
-        finally:
-            self._reading -= 1
-
-    async def _read_while_waiting(self) -> None:
-        while self._waiting:
-            taken = self._take()
-            try:
-                async with self._pool.acquire() as conn:
+            while True:
+                if not self._waiting:
+                    # Uncounted in the step it saw nothing waiting (no await in between), so
+                    # a key asked from here on starts a reader of its own.
+                    self._reading -= 1
+                    counted = False
+                    break
+                taken = self._take()
+                try:
+                    if conn is None:
+                        conn = await self._pool.acquire()
                     answers = await self._read(conn, list(taken))
-            except BaseException as exc:
-                for futures in taken.values():
+                except BaseException as exc:
+                    for futures in taken.values():
+                        for found in futures:
+                            if found.done():
+                                continue
+                            if isinstance(exc, asyncio.CancelledError):
+                                found.cancel()
+                            else:
+                                found.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    # The connection may be broken: the next batch takes another.
+                    if conn is not None:
+                        released, conn = conn, None
+                        await self._pool.release(released)
+                    continue
+                for key, futures in taken.items():
                     for found in futures:
-                        if found.done():
-                            continue
-                        if isinstance(exc, asyncio.CancelledError):
-                            found.cancel()
-                        else:
-                            found.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for key, futures in taken.items():
-                for found in futures:
-                    if not found.done():
-                        found.set_result(answers.get(key))
+                        if not found.done():
+                            found.set_result(answers.get(key))
+        finally:
+            if counted:
+                self._reading -= 1
+            if conn is not None:
+                await self._pool.release(conn)
 
     def _take(self) -> dict[K, list[asyncio.Future[V | None]]]:
         """The next batch, in the order asked; the rest stays waiting."""

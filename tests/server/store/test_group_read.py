@@ -100,3 +100,60 @@ async def test_closing_cancels_a_read_in_flight_and_its_callers(pool: asyncpg.Po
     with pytest.raises(asyncio.CancelledError):
         await caller
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "group-read"]
+
+
+class _Counting:
+    """The pool, counting the connections taken from it; ``release`` waits for ``released``
+    once ``releasing`` is set (to hold a reader in the act of giving its connection back)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.taken = 0
+        self.releasing = asyncio.Event()
+        self.released = asyncio.Event()
+        self.released.set()
+
+    async def acquire(self) -> object:
+        self.taken += 1
+        return await self.pool.acquire()
+
+    async def release(self, conn: object) -> None:
+        self.releasing.set()
+        await self.released.wait()
+        await self.pool.release(conn)  # type: ignore[arg-type]
+
+
+async def test_a_burst_of_batches_is_read_on_one_connection(pool: asyncpg.Pool) -> None:
+    """A storm's hellos come in batch after batch: the reader keeps its connection while keys
+    wait, rather than queueing for one from the pool (behind the routing's work) each time."""
+    counting = _Counting(pool)
+    batches: list[list[int]] = []
+
+    async def read(conn: Conn, keys: list[int]) -> dict[int, int]:
+        batches.append(keys)
+        return await _squares(conn, keys)
+
+    group: GroupRead[int, int] = GroupRead(counting, read, batch=10, readers=1)  # type: ignore[arg-type]
+    answers = await asyncio.gather(*(group.get(n) for n in range(100)))
+    assert answers == [n * n for n in range(100)]
+    assert len(batches) == 10
+    assert counting.taken == 1
+    await group.close()
+
+
+async def test_a_key_asked_while_the_reader_gives_its_connection_back_is_read(
+    pool: asyncpg.Pool,
+) -> None:
+    """A reader that found nothing waiting gives its connection back, a round trip: a key
+    asked in that window starts a reader of its own instead of waiting forever."""
+    counting = _Counting(pool)
+    group: GroupRead[int, int] = GroupRead(counting, _squares, readers=1)  # type: ignore[arg-type]
+    counting.released.clear()
+    first = asyncio.create_task(group.get(2))
+    await counting.releasing.wait()  # read, and the reader is giving its connection back
+    assert await first == 4
+    second = asyncio.create_task(group.get(3))
+    await asyncio.sleep(0)
+    counting.released.set()
+    assert await asyncio.wait_for(second, 5) == 9
+    await group.close()
