@@ -28,12 +28,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,79 @@ async def _database_counters(dsn: str) -> tuple[int, int]:
     return int(commits), int(syncs)
 
 
+# The mail's stages in the order a mail passes them (server.metrics' stage_seconds; "batch"
+# is a shared transaction's, observed once per batch, "console" the whole of it: DATA ended
+# to published, the time a mail holds its pending place).
+STAGES = ("room", "receipt", "queued", "parse", "understand", "store", "batch", "publish")
+_SAMPLE = re.compile(r"^switchboard_stage_seconds_(bucket|sum|count)\{([^}]*)\} (\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass
+class _Stage:
+    """One stage's histogram as scraped: upper bounds with cumulative counts, sum, count."""
+
+    buckets: dict[float, float] = field(default_factory=dict)
+    total: float = 0.0
+    count: float = 0.0
+
+    def minus(self, before: _Stage) -> _Stage:
+        return _Stage(
+            {le: n - before.buckets.get(le, 0.0) for le, n in self.buckets.items()},
+            self.total - before.total,
+            self.count - before.count,
+        )
+
+    def quantile(self, q: float) -> float:
+        """Seconds at quantile ``q``, interpolated within its bucket (as PromQL does)."""
+        rank, lower, below = q * self.count, 0.0, 0.0
+        for le, n in sorted(self.buckets.items()):
+            if n >= rank and n > below:
+                if le == float("inf"):
+                    return lower
+                return lower + (le - lower) * (rank - below) / (n - below)
+            lower, below = le, n
+        return lower
+
+
+async def _stages(http: httpx.AsyncClient) -> dict[str, _Stage]:
+    """The server's mail stage histograms (GET /metrics), by stage."""
+    found: dict[str, _Stage] = {}
+    for line in (await http.get("/metrics")).text.splitlines():
+        sample = _SAMPLE.match(line)
+        if sample is None:
+            continue
+        kind, labels, value = sample.groups()
+        named = dict(_LABEL.findall(labels))
+        if named.get("channel") != "email":
+            continue
+        stage = found.setdefault(named["stage"], _Stage())
+        if kind == "bucket":
+            stage.buckets[float(named["le"])] = float(value)
+        elif kind == "sum":
+            stage.total = float(value)
+        else:
+            stage.count = float(value)
+    return found
+
+
+def _stage_line(before: dict[str, _Stage], after: dict[str, _Stage]) -> str:
+    """Each stage's mean, p50 and p99 in ms over the run (its count a mail if not one)."""
+    parts = []
+    for name in (*STAGES, "console"):
+        if name not in after:
+            continue
+        stage = after[name].minus(before.get(name, _Stage()))
+        if not stage.count:
+            continue
+        each = "" if round(stage.count) == MAILS else f", {stage.count / MAILS:.2f} a mail"
+        parts.append(
+            f"{name} {stage.total / stage.count * 1000:.1f} / {stage.quantile(0.5) * 1000:.1f}"
+            f" / {stage.quantile(0.99) * 1000:.1f}{each}"
+        )
+    return "; ".join(parts)
+
+
 def _own_cpu(pid: int) -> float:
     """CPU seconds of the process ``pid`` alone (not its children)."""
     t = psutil.Process(pid).cpu_times()
@@ -145,6 +220,7 @@ async def switchboard(
         assert (await http.post("/console/api/login", json=login)).status_code == 200
         last = (await http.get("/console/api/conversations")).json()["last_event_id"]
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        stages_before = await _stages(http)
     ws_url = base.replace("http://", "ws://") + "/console/ws"
     async with connect(ws_url, additional_headers={"cookie": cookie}, max_size=None) as ws:
         await ws.send(orjson.dumps({"type": "hello", "last_event_id": last}).decode())
@@ -176,6 +252,8 @@ async def switchboard(
         span = time.monotonic() - metered
         own_used = {name: _own_cpu(pid) - own_before[name] for name, pid in own.items()}
         commits_after, syncs_after = await _database_counters(dsn)
+    async with httpx.AsyncClient(base_url=base) as http:
+        stages = _stage_line(stages_before, await _stages(http))
     latencies = [(seen[n] - sent_at[n]) * 1000 for n in range(MAILS)]
     return {
         "per_s": MAILS / elapsed,
@@ -192,6 +270,7 @@ async def switchboard(
         "commits": (commits_after - commits) / MAILS,
         "syncs": (syncs_after - syncs) / MAILS,
         "load": os.getloadavg()[0],
+        "stages": stages,
     }
 
 
@@ -274,6 +353,15 @@ def run() -> str:
             + ", ".join(f"{name} {ms:.1f} ms" for name, ms in per_mail.items())
             + f", {f['commits']:.2f} commits and {f['syncs']:.2f} WAL flushes (cores are CPU"
             f" seconds per second of the run; load average {f['load']:.1f} at its end).",
+            "",
+            "Where a mail's time goes, stage by stage (the server's switchboard_stage_seconds,"
+            " mean / p50 / p99 ms; p50 and p99 interpolated in the histogram's buckets): "
+            + f["stages"]
+            + ". room: DATA waiting for a pending place; receipt: the raw mail stored; queued:"
+            " waiting for a receipt worker; parse: in a worker process, with the wait for one;"
+            " understand: language, sentiment; store: the grouped transaction, with the wait for"
+            " a writer; batch: that transaction (once a batch); publish: to the consoles;"
+            " console: DATA ended to published, the time a mail holds its place.",
         ]
     )
 

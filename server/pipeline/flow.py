@@ -247,6 +247,10 @@ class Pipeline:
         metrics.track_queue("ingest", lambda: self._in_flight)
         metrics.track_queue("route", lambda: self._routing.depth)
 
+    def _stage(self, channel: str, stage: str, started: float) -> None:
+        """Observe how long a message spent in a stage (server.metrics' stage_seconds)."""
+        self._metrics.stage_seconds.labels(channel, stage).observe(time.perf_counter() - started)
+
     def write_beside(self, channel: str, write: Beside) -> None:
         """Have ``write`` run in the transaction that stores a message of ``channel`` the
         longer way (opening or threading a conversation), after the message is in: what it
@@ -341,7 +345,10 @@ class Pipeline:
                 return await self._stored_before(inbound)
             message, answered = appended_message, False
             stored_events = [message_created(conv, message, event_id)]
+        published = time.perf_counter()
         await publish(self._bus, stored_events)
+        if inbound.channel in GROUPED_OPENS:
+            self._stage(inbound.channel, "publish", published)
         if handed is not None:
             self._decider.handed_over([handed])
         return Stored(message, duplicate=False, survey_answer=answered, routed=handed is not None)
@@ -495,13 +502,17 @@ class Pipeline:
         message's routing when that transaction did it."""
         understood = None
         if self._decider.decides_at_once(inbound.channel):
+            started = time.perf_counter()
             try:
                 understood = await self._decider.understand_first(inbound.text)
             except Exception:
                 # Stored first, understood after the commit, as any other message.
                 log.warning("understanding before storing failed", exc_info=True)
+            self._stage(inbound.channel, "understand", started)
         item = _Open(inbox, inbound, understood)
+        started = time.perf_counter()
         await self._opens.add(item)
+        self._stage(inbound.channel, "store", started)
         if item.error is not None:
             raise item.error
         assert item.result is not None
@@ -512,6 +523,14 @@ class Pipeline:
         the events in one statement). A twin stored meanwhile, or a row the database refuses,
         rolls the whole batch back, and each item is then stored alone in its own
         transaction, as ``_open_and_append`` does, so only that one fails."""
+        started = time.perf_counter()
+        try:
+            await self._open_batch(conn, items)
+        finally:
+            self._stage(items[0].inbound.channel, "batch", started)
+
+    async def _open_batch(self, conn: store.Conn, items: list[_Open]) -> None:
+        """``_open_together``'s work (timed there)."""
         if len(items) > 1:
             ordered = sorted(items, key=lambda i: i.order)
             try:

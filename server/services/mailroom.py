@@ -112,11 +112,15 @@ async def _store_arrivals(conn: Conn, batch: list[_Arrival]) -> None:
 @dataclass(frozen=True, slots=True)
 class _Job:
     """A receipt to process: ``receipt`` when this node stored (and claimed) it and has its
-    raw mail in memory; None when it is to be claimed from Postgres first."""
+    raw mail in memory; None when it is to be claimed from Postgres first. ``data_at``: when
+    its DATA ended (perf_counter), for the stage timings, 0 when it did not come over SMTP
+    here; ``queued_at``: when it was queued."""
 
     receipt_id: int
     steal: bool = False
     receipt: mail.Receipt | None = None
+    data_at: float = 0.0
+    queued_at: float = 0.0
 
 
 class Mailroom:
@@ -164,6 +168,11 @@ class Mailroom:
         # transaction that stores its message (``_settle_stored``), when it reaches one inbox.
         self._settling: dict[int, mail.Settlement] = {}
         pipeline.write_beside("email", self._settle_stored)
+        # Each stage's histogram, looked up once (server.metrics.Metrics.stage_seconds).
+        self._stage = {
+            stage: metrics.stage_seconds.labels("email", stage)
+            for stage in ("room", "receipt", "queued", "parse", "console")
+        }
         metrics.track_queue("mail", lambda: self._work.depth)
         metrics.track_queue("mail-pending", lambda: self._taken)
         metrics.track_queue("mail-held", lambda: self.holding)
@@ -174,6 +183,7 @@ class Mailroom:
         return await self._inbox_for(recipient) is not None
 
     async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
+        data_at = time.perf_counter()
         self.holding += 1
         try:
             async with asyncio.timeout(ROOM_SECONDS), self._room:
@@ -191,6 +201,8 @@ class Mailroom:
             # The parsers are this far behind: the sender keeps the mail a while (451).
             self._metrics.refused.labels("email").inc()
             raise Busy(RETRY_AFTER)
+        placed_at = time.perf_counter()
+        self._stage["room"].observe(placed_at - data_at)
         arrival = _Arrival(mail.Arrival(peer, mail_from, rcpt_tos, raw))
         try:
             await self._arrivals.add(arrival)
@@ -200,10 +212,13 @@ class Mailroom:
             await asyncio.shield(self._free_place())
             raise
         receipt_id = arrival.receipt_id
+        stored_at = time.perf_counter()
+        self._stage["receipt"].observe(stored_at - placed_at)
         self._metrics.mail_received.inc()
         self._pending.add(receipt_id)
         receipt = mail.Receipt(receipt_id, mail_from[:500], list(rcpt_tos), raw, 1, None)
-        if not self._work.offer(_Job(receipt_id, receipt=receipt)):
+        job = _Job(receipt_id, receipt=receipt, data_at=data_at, queued_at=stored_at)
+        if not self._work.offer(job):
             # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place.
             self._pending.discard(receipt_id)
             await self._free_place()
@@ -250,18 +265,21 @@ class Mailroom:
         self._spawn(receipt_id)
 
     def _spawn(self, receipt_id: int, *, steal: bool = False) -> None:
-        self._work.offer(_Job(receipt_id, steal))
+        self._work.offer(_Job(receipt_id, steal, queued_at=time.perf_counter()))
 
     async def _process_item(self, job: _Job) -> None:
+        self._stage["queued"].observe(time.perf_counter() - job.queued_at)
         try:
             await self._process(job)
         finally:
-            await self._reached(job.receipt_id)
+            await self._reached(job)
 
-    async def _reached(self, receipt_id: int) -> None:
+    async def _reached(self, job: _Job) -> None:
         """The receipt's mail is in the console (or never will be): its place is free."""
-        if receipt_id in self._pending:
-            self._pending.discard(receipt_id)
+        if job.receipt_id in self._pending:
+            self._pending.discard(job.receipt_id)
+            if job.data_at:
+                self._stage["console"].observe(time.perf_counter() - job.data_at)
             await self._free_place()
 
     async def _sweep_forever(self) -> None:
@@ -287,15 +305,17 @@ class Mailroom:
                     f"gave up after {mail.MAX_ATTEMPTS} attempts: {receipt.last_failure}",
                 )
                 return
+            parsing = time.perf_counter()
             try:
                 parsed = await self._parser.parse(receipt.raw, receipt.mail_from)
             except Unparseable as exc:
                 await self._quarantine(receipt_id, str(exc))
                 return
+            self._stage["parse"].observe(time.perf_counter() - parsing)
             if parsed.report is not None:
                 await self._attach_report(receipt_id, parsed)
             else:
-                await self._deliver(receipt_id, receipt.rcpt_tos, parsed)
+                await self._deliver(job, receipt.rcpt_tos, parsed)
         except Exception as exc:
             # The receipt stays 'received' and is retried by the sweep once its claim lapses;
             # after MAX_ATTEMPTS it is quarantined with this reason.
@@ -356,8 +376,9 @@ class Mailroom:
             await self._bus.publish(event)
         self._metrics.mail_processed.labels("report").inc()
 
-    async def _deliver(self, receipt_id: int, rcpt_tos: list[str], parsed: ParsedMail) -> None:
+    async def _deliver(self, job: _Job, rcpt_tos: list[str], parsed: ParsedMail) -> None:
         """One conversation message per inbox the mail was sent to (usually one)."""
+        receipt_id = job.receipt_id
         targets: dict[str, tuple[dict[str, Any], str | None]] = {}
         for rcpt in rcpt_tos:
             found = await self._inbox_for(rcpt)
@@ -389,7 +410,7 @@ class Mailroom:
         finally:
             self._settling.pop(receipt_id, None)
         # In the console now: the next DATA need not wait for the receipt's settling.
-        await self._reached(receipt_id)
+        await self._reached(job)
         if len(targets) == 1 and not duplicate:
             # Settled with the message (``_settle_stored``).
             self._metrics.mail_processed.labels("stored").inc()

@@ -718,3 +718,16 @@ async def test_a_first_mail_whose_routing_fails_as_it_is_stored_is_kept_and_rout
     assert conversation["status"] == "queued"  # routed after the commit
     [first, *_] = await desk.messages(conversation["id"])
     assert first["author_kind"] == "customer"
+
+
+async def test_a_mails_path_to_the_console_is_timed_stage_by_stage_on_metrics(
+    desk: Desk,
+) -> None:
+    """/metrics says where a mail's time went (bench/mail.py reads it): each stage from the
+    DATA's wait for a place to the console once, the grouped transaction once for its batch."""
+    await desk.receive(mail.mail(message_id="timed@example.com"))
+    body = (await desk.http.get("/metrics")).text
+    stages = ("room", "receipt", "queued", "parse", "understand", "store", "batch", "publish")
+    for stage in (*stages, "console"):
+        count = f'switchboard_stage_seconds_count{{channel="email",stage="{stage}"}} 1.0'
+        assert count in body, stage
