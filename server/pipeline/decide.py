@@ -442,6 +442,41 @@ class Decider:
         if handoffs and self._router is not None:
             self._router.wake()
 
+    def waiting(self, conversation_id: str) -> tuple[str, str | None] | None:
+        """(status, language) as the conversation's last routing left it waiting for (or
+        with) a person; None when it did not, is forgotten, or a routing of it is under way."""
+        return self._waiting.get(conversation_id)
+
+    def decides_waiting_at_once(self, text: str) -> bool:
+        """Whether a message with ``text`` to a conversation waiting for (or with) a person
+        can be understood before it is stored (``understand_waiting``), and so routed by the
+        statement that stores it (server/store/appends.py): no engine is asked (language and
+        sentiment are CPU work, and the decision is "wait" whatever the text says), and it
+        picks none of the bot's options (a number reads the option's payload, the long way)."""
+        return self._understanding.interpreter is None and chosen_option(text, MAX_OPTIONS) is None
+
+    async def understand_waiting(self, text: str, language: str | None) -> Interpretation:
+        """The interpretation recorded for a message to a conversation waiting for (or with)
+        a person, in ``language``: its language (or the conversation's) and sentiment."""
+        started = time.perf_counter()
+        read = await self._understanding.understand(text, language)
+        self._metrics.nlu_seconds.observe(time.perf_counter() - started)
+        return self._heard(read, self._bare_situation(read, language))
+
+    def decided_waiting(
+        self,
+        conversation_id: str,
+        status: str,
+        interpretation: Interpretation,
+        language: str | None,
+    ) -> None:
+        """After the commit of a message routed by the statement that stored it: what
+        ``_record_waiting`` does after its write (the priority brought up to date, what the
+        routing left remembered)."""
+        if status == "queued" and self._router:
+            self._router.reprioritise(conversation_id)
+        self._remember(conversation_id, status, interpretation, language)
+
     async def _record_waiting(
         self, message: MessageView, status: str, language: str | None
     ) -> bool:
@@ -450,10 +485,7 @@ class Decider:
         language is read, and the one write checks that status and language still hold.
         False when they do not (nothing written): the caller routes it the long way."""
         conversation_id = message["conversation_id"]
-        started = time.perf_counter()
-        read = await self._understanding.understand(message["text"], language)
-        self._metrics.nlu_seconds.observe(time.perf_counter() - started)
-        interpretation = self._heard(read, self._bare_situation(read, language))
+        interpretation = await self.understand_waiting(message["text"], language)
         write = _WaitingWrite(
             understood.Waiting(message["id"], conversation_id, status, language, interpretation)
         )
@@ -468,9 +500,7 @@ class Decider:
         view, event_id = recorded
         event = Event(events.MESSAGE_INTERPRETED, conversation_id, {"message": view}, id=event_id)
         await publish(self._bus, [event])
-        if status == "queued" and self._router:
-            self._router.reprioritise(conversation_id)
-        self._remember(conversation_id, status, interpretation, language)
+        self.decided_waiting(conversation_id, status, interpretation, language)
         return True
 
     def _remember(

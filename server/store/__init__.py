@@ -19,7 +19,6 @@ from server.store.contacts import (
 )
 from server.store.conversations import (
     NO_OPEN_CONVERSATION,
-    Appended,
     conversation,
     conversation_row,
     conversations,
@@ -66,7 +65,6 @@ from server.store.views import (
 
 __all__ = [
     "NO_OPEN_CONVERSATION",
-    "Appended",
     "Conn",
     "ConversationRow",
     "DatabaseError",

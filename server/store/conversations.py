@@ -9,7 +9,7 @@ from enum import Enum
 from uuid import UUID
 
 from server.errors import NotFound
-from server.payloads import ConversationView, MessageView
+from server.payloads import ConversationView
 from server.store.views import (
     CONVERSATION_VIEW_SQL,
     Conn,
@@ -28,11 +28,9 @@ class _Missing(Enum):
     NO_OPEN_CONVERSATION = "no open conversation"
 
 
+# What appending to a sender's open conversation gives when the sender is new or has no open
+# conversation in the inbox (server/store/appends.py).
 NO_OPEN_CONVERSATION = _Missing.NO_OPEN_CONVERSATION
-# What appending to a sender's open conversation gives (server/store/appends.py): (the
-# conversation as it was, the message or None for a redelivery, its event id or None), or
-# NO_OPEN_CONVERSATION when the sender is new or has no open conversation in the inbox.
-Appended = tuple[ConversationRow, MessageView | None, int | None] | _Missing
 
 
 async def lock_open_conversation(

@@ -5,9 +5,12 @@ so, and two senders of one contact refused together (the caller stores them one 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncpg
 import pytest
 
+from nlu.base import Interpretation
 from server import store
 from server.store import appends
 
@@ -62,8 +65,9 @@ async def test_each_sender_s_message_gets_the_next_seq_and_its_event(
     stored = [first[0], first[2], *second]
     seqs = []
     for outcome in stored:
-        assert outcome is not store.NO_OPEN_CONVERSATION
-        conv, message, event_id = outcome
+        assert isinstance(outcome, appends.AppendedMessage)
+        conv, message, event_id = outcome.conversation, outcome.message, outcome.event_id
+        assert outcome.interpreted_event_id is None  # it came with no interpretation
         assert message is not None
         assert event_id is not None
         # The conversation as it was before this message.
@@ -95,13 +99,13 @@ async def test_a_redelivery_is_stored_once_and_leaves_no_gap(pool: asyncpg.Pool)
         )
         after = await appends.append_many(conn, [_append(inbox, "ann", 2)])
     redelivered = again[0]
-    assert redelivered is not store.NO_OPEN_CONVERSATION
-    assert redelivered[1] is None
-    assert redelivered[2] is None
+    assert isinstance(redelivered, appends.AppendedMessage)
+    assert redelivered.message is None
+    assert redelivered.event_id is None
     newer = after[0]
-    assert newer is not store.NO_OPEN_CONVERSATION
-    assert newer[1] is not None
-    assert newer[1]["seq"] == 2
+    assert isinstance(newer, appends.AppendedMessage)
+    assert newer.message is not None
+    assert newer.message["seq"] == 2
     assert await pool.fetchval("SELECT count(*) FROM messages") == 3
     assert await pool.fetchval("SELECT count(*) FROM events WHERE name = 'message.created'") == 3
 
@@ -162,3 +166,97 @@ async def test_a_message_updates_its_conversation_without_touching_an_index(
     new_hours = len({t["created_at"].replace(minute=0, second=0, microsecond=0) for t in times}) - 1
     updated, hot = after["updated"] - before["updated"], after["hot"] - before["hot"]
     assert (updated, hot) == (3, 3 - new_hours)
+
+
+def _understood(inbox: store.Inbox, sender: str, n: int, seen: str | None = None) -> appends.Append:
+    """A message understood before it is stored, for a conversation in language ``seen``."""
+    read = Interpretation(
+        text=f"hello {n}", intent="unknown", confidence=0.0, engine="none", sentiment=-0.5
+    )
+    return replace(_append(inbox, sender, n), understood=appends.Understood(seen, read))
+
+
+async def test_a_message_understood_before_is_stored_routed_with_its_event_after_its_own(
+    pool: asyncpg.Pool,
+) -> None:
+    """To a conversation waiting for a person, the interpretation made before the statement
+    is written with the message, and its message.interpreted event follows message.created:
+    the message is routed as it is stored (nothing left unrouted)."""
+    inbox = await _inbox(pool)
+    await _sender(pool, "ann")
+    async with pool.acquire() as conn:
+        (outcome,) = await appends.append_many(conn, [_understood(inbox, "ann", 1)])
+        unrouted = await store.unrouted_messages(conn, 3600)
+    assert isinstance(outcome, appends.AppendedMessage)
+    assert outcome.message is not None
+    assert outcome.message["nlu"] is not None
+    assert outcome.message["nlu"]["sentiment"] == -0.5
+    assert outcome.event_id is not None
+    assert outcome.interpreted_event_id is not None
+    assert outcome.interpreted_event_id > outcome.event_id
+    event = await pool.fetchrow(
+        "SELECT name, data FROM events WHERE id = $1", outcome.interpreted_event_id
+    )
+    assert event is not None
+    assert (event["name"], event["data"]) == (
+        "message.interpreted",
+        {"message_id": outcome.message["id"]},
+    )
+    assert unrouted == []
+    row = await pool.fetchrow("SELECT nlu, sentiment FROM messages")
+    assert row is not None
+    assert (row["sentiment"], row["nlu"]["engine"]) == (-0.5, "none")
+
+
+async def test_a_message_understood_before_is_stored_unrouted_when_that_no_longer_holds(
+    pool: asyncpg.Pool,
+) -> None:
+    """The interpretation is written only if the conversation, under its lock, still waits
+    for or has a person, in the language the interpretation assumed, which the message does
+    not change, and its customer's last message is understood: otherwise the message is
+    stored as any other and routed after the commit."""
+    inbox = await _inbox(pool)
+    for name in ("bot", "fr", "de", "behind", "ok"):
+        await _sender(pool, name)
+    await pool.execute(
+        "UPDATE conversations c SET status = 'bot' FROM contact_identities ci"
+        " WHERE ci.contact_id = c.contact_id AND ci.external_id = 'bot'"
+    )
+    await pool.execute(
+        "UPDATE conversations c SET language = 'fr' FROM contact_identities ci"
+        " WHERE ci.contact_id = c.contact_id AND ci.external_id = 'fr'"
+    )
+    german = _understood(inbox, "de", 1)
+    assert german.understood is not None
+    german = replace(
+        german,
+        understood=replace(
+            german.understood,
+            interpretation=replace(german.understood.interpretation, language="de"),
+        ),
+    )
+    async with pool.acquire() as conn:
+        # "behind": its first message is stored unrouted (a routing still to come).
+        await appends.append_many(conn, [_append(inbox, "behind", 0)])
+        outcomes = await appends.append_many(
+            conn,
+            [
+                _understood(inbox, "bot", 1),  # the bot has the conversation
+                _understood(inbox, "fr", 1),  # understood as if it had no language
+                german,  # the message would change the conversation's language
+                _understood(inbox, "behind", 1),  # an earlier message is not understood
+                _understood(inbox, "ok", 1),
+            ],
+        )
+        unrouted = await store.unrouted_messages(conn, 3600)
+    decided = []
+    for outcome in outcomes:
+        assert isinstance(outcome, appends.AppendedMessage)
+        assert outcome.message is not None
+        decided.append(outcome.interpreted_event_id is not None)
+        assert (outcome.message["nlu"] is not None) == decided[-1]
+    assert decided == [False, False, False, False, True]
+    assert sorted(m["client_id"] or "" for m in unrouted) == ["0", "1", "1", "1", "1"]
+    assert (
+        await pool.fetchval("SELECT count(*) FROM events WHERE name = 'message.interpreted'") == 1
+    )
