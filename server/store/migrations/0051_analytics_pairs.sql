@@ -188,14 +188,23 @@ BEGIN
       USING p_brand, p_from, p_to, dims;
 END $$;
 
--- The backfill: the pairs of every hour folded so far, then every whole day before the
--- watermark again from its hours (the days' single breakdowns come out as they were).
-INSERT INTO analytics_hours
-SELECT * FROM analytics_hours_of(NULL, '-infinity', (SELECT folded_until FROM analytics_fold_state))
- WHERE dim LIKE '%|%';
-INSERT INTO analytics_hour_durations
-SELECT * FROM analytics_durations_of(
-    NULL, '-infinity', (SELECT folded_until FROM analytics_fold_state))
- WHERE dim LIKE '%|%';
-SELECT analytics_fold_days(
-    NULL, '-infinity', date_trunc('day', (SELECT folded_until FROM analytics_fold_state), 'UTC'));
+-- The backfill: the pairs of every hour folded so far, a UTC day a statement (the whole history
+-- at once grouped tens of millions of rows at a million conversations and spilled to disk),
+-- then every whole day before the watermark again from its hours (the days' single
+-- breakdowns come out as they were).
+DO $$
+DECLARE
+    until timestamptz := (SELECT folded_until FROM analytics_fold_state);
+    at timestamptz := (SELECT date_trunc('day', min(created_at), 'UTC') FROM conversations);
+BEGIN
+    WHILE at < until LOOP
+        INSERT INTO analytics_hours
+        SELECT * FROM analytics_hours_of(NULL, at, least(at + interval '24 hours', until))
+         WHERE dim LIKE '%|%';
+        INSERT INTO analytics_hour_durations
+        SELECT * FROM analytics_durations_of(NULL, at, least(at + interval '24 hours', until))
+         WHERE dim LIKE '%|%';
+        at := at + interval '24 hours';
+    END LOOP;
+    PERFORM analytics_fold_days(NULL, '-infinity', date_trunc('day', until, 'UTC'));
+END $$;
