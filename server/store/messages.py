@@ -33,8 +33,11 @@ async def insert_message(
     external_id: str | None = None,
     author_id: str | None = None,
     meta: dict[str, Any] | None = None,
+    language: str | None = None,
 ) -> MessageView | None:
     """Append a message with the next seq; None when (channel, external_id) is already stored.
+    ``language``: a customer's message's, when it was detected before it is stored
+    (``Incoming.language``).
 
     One statement bumps the conversation's seq and inserts the row (one round trip on the hot
     path); on a conflict the caller rolls the transaction back, so no seq is skipped.
@@ -46,8 +49,8 @@ async def insert_message(
                 WHERE id = $1 RETURNING last_seq, channel),
            msg AS (
                INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id,
-                                     channel, external_id, text, meta)
-               SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $8 FROM next
+                                     channel, external_id, text, meta, language)
+               SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $8, $10 FROM next
                ON CONFLICT (channel, external_id) DO NOTHING RETURNING *),
            outbox AS (
                INSERT INTO deliveries (message_id, channel)
@@ -66,6 +69,7 @@ async def insert_message(
         text,
         meta or {},
         OUTBOX_CHANNELS,
+        language,
     )
     return message_view(row) if row is not None else None
 
