@@ -6,10 +6,13 @@ understand (NLU, language, sentiment) → decide → bot answer or handoff (plac
 queue by the router, in the same transaction) → commit → publish → wake the router.
 For a known sender with an open conversation, the persist step is one autocommit statement
 (the hot path), and the channel acknowledges as soon as it returns: a slow or failed NLU never
-delays or loses a message. A mail that opens a conversation when no engine is asked (the
-decision needs only language, sentiment and risk, all CPU) is routed in the transaction that
-stores it instead (Decider.hand_over_opened): one transaction, one commit. Agent replies take
-the same write-then-publish path. Events are published only after their commit, so a
+delays or loses a message. When that conversation waits for (or has) a person and no engine
+is asked, the decision is "wait" whatever the message says: its language and sentiment are
+read before that statement, which then routes it too (server/store/appends.py). A mail that
+opens a conversation when no engine is asked (the decision needs only language, sentiment
+and risk, all CPU) is routed in the transaction that stores it instead
+(Decider.hand_over_opened): one transaction, one commit. Agent replies take the same
+write-then-publish path. Events are published only after their commit, so a
 subscriber that sees an event can read its rows.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,6 +81,10 @@ APPEND_WRITERS = 2
 # (each mail starts or continues a thread of its own, so none of them takes the hot path).
 GROUPED_OPENS = frozenset({"email"})
 OPEN_WRITERS = 2
+# Senders whose open conversation the last append found, remembered so that their next
+# message can be understood before it is stored (``Pipeline._understood``). Bounded; the
+# oldest are forgotten (their next message is routed after the commit).
+SENDERS_REMEMBERED = 10_000
 
 
 class _Append:
@@ -86,7 +94,7 @@ class _Append:
 
     def __init__(self, item: appends.Append) -> None:
         self.item = item
-        self.outcome: store.Appended = store.NO_OPEN_CONVERSATION
+        self.outcome: appends.Appended = store.NO_OPEN_CONVERSATION
         self.error: Exception | None = None
 
 
@@ -199,6 +207,9 @@ class Pipeline:
         self._bus = bus
         self._metrics = metrics
         self._inboxes: dict[tuple[str, str], tuple[float, store.Inbox]] = {}
+        # (inbox id, sender) -> their open conversation, as the last append found it
+        # (SENDERS_REMEMBERED).
+        self._senders: OrderedDict[tuple[str, str], str] = OrderedDict()
         # Router: places handed-over conversations in a queue; None: they wait unscored (tests).
         self._decider = Decider(
             pool,
@@ -308,9 +319,13 @@ class Pipeline:
         # statement shared with the messages that arrive together (server/store/appends.py),
         # committed durably before this returns; de-duplication is the unique (channel,
         # external_id) key. Threads and files, and a first message, take the longer way.
-        appended: store.Appended = store.NO_OPEN_CONVERSATION
+        appended: appends.Appended = store.NO_OPEN_CONVERSATION
         handed: HandedOver | None = None
+        understood: appends.Understood | None = None
+        # (the conversation's status, the interpretation) of a message routed as it was stored
+        decided: tuple[str, appends.Understood] | None = None
         if inbound.thread is None and not inbound.attachments:
+            understood = await self._understood(inbox, inbound)
             append = _Append(
                 appends.Append(
                     inbox,
@@ -318,6 +333,7 @@ class Pipeline:
                     inbound.external_id,
                     inbound.text,
                     meta_of(inbound),
+                    understood,
                 )
             )
             await self._appends.add(append)
@@ -340,18 +356,70 @@ class Pipeline:
                 # one while waiting for another.
                 return await self._stored_before(inbound)
         else:
-            conv, appended_message, event_id = appended
-            if appended_message is None:
+            conv = appended.conversation
+            self._remember_sender(inbox, inbound, conv["id"])
+            if appended.message is None:
                 return await self._stored_before(inbound)
-            message, answered = appended_message, False
-            stored_events = [message_created(conv, message, event_id)]
+            message, answered = appended.message, False
+            stored_events = [message_created(conv, message, appended.event_id)]
+            if appended.interpreted_event_id is not None:
+                # Routed by the statement that stored it (server/store/appends.py).
+                assert understood is not None
+                stored_events.append(
+                    Event(
+                        events.MESSAGE_INTERPRETED,
+                        conv["id"],
+                        {"message": message},
+                        id=appended.interpreted_event_id,
+                    )
+                )
+                decided = (conv["status"], understood)
         published = time.perf_counter()
         await publish(self._bus, stored_events)
         if inbound.channel in GROUPED_OPENS:
             self._stage(inbound.channel, "publish", published)
         if handed is not None:
             self._decider.handed_over([handed])
-        return Stored(message, duplicate=False, survey_answer=answered, routed=handed is not None)
+        if decided is not None:
+            status, how = decided
+            self._decider.decided_waiting(
+                message["conversation_id"], status, how.interpretation, how.language
+            )
+        routed = handed is not None or decided is not None
+        return Stored(message, duplicate=False, survey_answer=answered, routed=routed)
+
+    async def _understood(
+        self, inbox: store.Inbox, inbound: InboundMessage
+    ) -> appends.Understood | None:
+        """The message's interpretation, made before it is stored, when the last routing of
+        its sender's open conversation left it waiting for (or with) a person and no engine
+        is asked (``Decider.decides_waiting_at_once``): the statement that stores it then
+        routes it too, if the conversation is still so (server/store/appends.py). None: it
+        is routed after the commit."""
+        conversation_id = self._senders.get((inbox["id"], inbound.sender.external_id))
+        if conversation_id is None or not self._decider.decides_waiting_at_once(inbound.text):
+            return None
+        # None while a message of the conversation is being routed: this one waits its turn.
+        waiting = self._decider.waiting(conversation_id)
+        if waiting is None:
+            return None
+        language = waiting[1]
+        try:
+            interpretation = await self._decider.understand_waiting(inbound.text, language)
+        except Exception:
+            # Stored first, understood after the commit, as any other message.
+            log.warning("understanding before storing failed", exc_info=True)
+            return None
+        return appends.Understood(language, interpretation)
+
+    def _remember_sender(
+        self, inbox: store.Inbox, inbound: InboundMessage, conversation_id: str
+    ) -> None:
+        key = (inbox["id"], inbound.sender.external_id)
+        self._senders.pop(key, None)
+        self._senders[key] = conversation_id
+        while len(self._senders) > SENDERS_REMEMBERED:
+            self._senders.popitem(last=False)
 
     async def _stored_before(self, inbound: InboundMessage) -> Stored:
         """A redelivery (the same channel id): the message as it was stored."""

@@ -113,6 +113,46 @@ async def test_later_messages_get_the_next_seq_and_no_second_acknowledgement(
     assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind = 'system'") == 1
 
 
+async def test_messages_to_a_conversation_waiting_for_a_person_are_routed_as_they_are_stored(
+    pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    """No engine is asked and a person is awaited: the decision is "wait" whatever the
+    message says, so once the pipeline has seen the conversation queued, a message's language
+    and sentiment are read before it is stored and written with it by the one statement
+    (server/store/appends.py), its message.interpreted event right after message.created,
+    and nothing is left to route after the commit."""
+    await pipeline.ingest(inbound("m1"))  # opens the conversation: handed over, queued
+    await pipeline.settled()
+    second = await pipeline.ingest(inbound("m2", "anyone there?"))  # routed after the commit
+    assert not second.routed
+    await pipeline.settled()
+    # The first message in a language: it gives the conversation its language (a change the
+    # storing statement leaves to the routing after the commit).
+    assert not (await pipeline.ingest(inbound("m3", "I have been waiting for an hour"))).routed
+    await pipeline.settled()
+    assert await pool.fetchval("SELECT language FROM conversations") == "en"
+    published.clear()
+    third = await pipeline.ingest(inbound("m4", "this is terrible, I am very angry"))
+    assert third.routed
+    assert third.message["nlu"] is not None
+    assert third.message["nlu"]["sentiment"] is not None
+    assert third.message["nlu"]["sentiment"] < 0
+    assert [(e.name, e.data["message"]["id"]) for e in published] == [
+        (events.MESSAGE_CREATED, third.message["id"]),
+        (events.MESSAGE_INTERPRETED, third.message["id"]),
+    ]
+    assert all(e.id is not None for e in published)
+    await pipeline.settled()
+    rows = await pool.fetch(
+        "SELECT m.seq, m.nlu IS NOT NULL AS understood,"
+        " (SELECT count(*) FROM events e WHERE e.name = 'message.interpreted'"
+        "   AND (e.data->>'message_id')::bigint = m.id) AS interpreted"
+        " FROM messages m WHERE m.author_kind = 'customer' ORDER BY m.seq"
+    )
+    assert [(r["understood"], r["interpreted"]) for r in rows] == [(True, 1)] * 4
+    assert await pool.fetchval("SELECT status FROM conversations") == "queued"
+
+
 async def test_a_retried_delivery_is_stored_once(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
     first = await pipeline.ingest(inbound("m1"))
     again = await pipeline.ingest(inbound("m1"))
