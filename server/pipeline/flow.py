@@ -544,7 +544,8 @@ class Pipeline:
         ``understood``: the message's interpretation, when it is to be routed in the same
         transaction if it opens its conversation (the last value: its routing, if done)."""
         async with conn.transaction():
-            opened = await self._open_in(conn, inbox, inbound)
+            language = understood.language if understood is not None else None
+            opened = await self._open_in(conn, inbox, inbound, language=language)
             await self._write_beside(conn, [(inbound, opened)])
             views = {}
             if opened.announce is not None:
@@ -621,7 +622,13 @@ class Pipeline:
                         opened = await self._open_threads(conn, ordered, contact_ids)
                     else:
                         opened = [
-                            await self._open_in(conn, item.inbox, item.inbound, contact_id)
+                            await self._open_in(
+                                conn,
+                                item.inbox,
+                                item.inbound,
+                                contact_id,
+                                item.understood.language if item.understood else None,
+                            )
                             for item, contact_id in zip(ordered, contact_ids, strict=True)
                         ]
                     await self._write_beside(
@@ -762,10 +769,13 @@ class Pipeline:
         inbox: store.Inbox,
         inbound: InboundMessage,
         contact_id: str | None = None,
+        language: str | None = None,
     ) -> _Opened:
         """``_open_and_append``'s work inside the caller's transaction; the events it leaves
         to write are in ``pending`` and ``announce``. ``contact_id``: the sender's contact,
-        when the caller has read it. Raises AlreadyStored when the message was stored before
+        when the caller has read it. ``language``: the message's, when it was understood
+        before the transaction (inserted with it, its search words are stemmed once, as
+        ``_open_threads`` does). Raises AlreadyStored when the message was stored before
         (the caller rolls back)."""
         if contact_id is None:
             contact_id = await store.resolve_contact(
@@ -793,6 +803,7 @@ class Pipeline:
             external_id=inbound.external_id,
             text=inbound.text,
             meta=meta_of(inbound),
+            language=language,
         )
         if message is None:
             raise AlreadyStored  # rolls the transaction back

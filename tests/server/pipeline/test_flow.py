@@ -726,6 +726,36 @@ async def test_a_mail_routed_as_it_is_stored_is_searchable_in_its_language(
     assert (row["language"], row["stemmed"]) == ("en", True)
 
 
+@pytest.mark.parametrize("mails", [1, 3], ids=["alone", "together"])
+async def test_a_mail_understood_before_it_is_stored_is_inserted_in_its_language(
+    pipeline: Pipeline, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, mails: int
+) -> None:
+    """The language detected before the transaction is written by the insert itself, for a
+    mail stored alone as in a batch: with nothing routed in the transaction or after it,
+    the message has it, and its search words are stemmed in it (an interpretation writing
+    the same language later leaves them alone)."""
+
+    async def nothing_routed(conn: object, opened: object) -> dict[int, object]:
+        return {}
+
+    monkeypatch.setattr(pipeline._decider, "hand_over_opened", nothing_routed)
+    monkeypatch.setattr(pipeline, "_schedule_routing", lambda message, swept=False: None)
+    text = "Where is my order? It was due yesterday and nobody answers my emails."
+    stored = await asyncio.gather(
+        *(
+            pipeline.ingest(replace(mail(f"<lang-{n}@x>", f"lang{n}@example.com"), text=text))
+            for n in range(mails)
+        )
+    )
+    assert not any(s.routed for s in stored)
+    rows = await pool.fetch(
+        "SELECT language, words @@ to_tsquery('english', 'answering') AS stemmed"
+        " FROM messages WHERE id = ANY($1::bigint[])",
+        [s.message["id"] for s in stored],
+    )
+    assert [(r["language"], r["stemmed"]) for r in rows] == [("en", True)] * mails
+
+
 async def test_mails_stored_together_continue_open_reopen_and_start_threads(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
