@@ -8,6 +8,7 @@ import contextlib
 import math
 from collections import Counter
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -180,3 +181,25 @@ async def test_a_try_that_fails_with_any_error_is_tried_again() -> None:
     widget.cancel()
     assert (crowd.back, crowd.attempts, crowd.failures) == (1, 2, 1)
     assert crowd.why == Counter({"AssertionError": 1})
+
+
+async def test_a_process_has_at_most_opening_upgrades_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the drop every widget of a process tries at once: only ``opening`` upgrades are
+    in flight, the others wait their turn rather than time out at the proxy."""
+    crowd = storm.Sockets("ws://127.0.0.1:9", [None] * 10, opening=asyncio.Semaphore(3))
+    in_flight, most = 0, 0
+
+    async def connect(*args: object, **kwargs: object) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        raise OSError("refused")
+
+    monkeypatch.setattr(storm, "connect", connect)
+    tries = await asyncio.gather(*(crowd._greeted("{}") for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(t, OSError) for t in tries)
+    assert most == 3
