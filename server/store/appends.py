@@ -99,16 +99,27 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
                    WITH ORDINALITY AS i(inbox_id, channel, sender, external_id, text, meta,
                                         nlu, seen_language, language, sentiment, understood,
                                         n)),
-           -- Locked in id order: two batches never wait for each other in a circle.
+           -- Each sender's open conversation, found by two index look-ups a message,
+           -- whatever the planner believes of the tables' sizes: joined as tables, a fresh
+           -- table's estimate of one row made it join every message with every
+           -- conversation of the inbox and look each pair's sender up (10,000 look-ups
+           -- for a batch of 100: most of the statement's time). Then locked in id order,
+           -- so two batches never wait for each other in a circle; a conversation resolved
+           -- meanwhile drops out under the lock (its message goes the longer way).
+           found AS MATERIALIZED (
+               SELECT i.n,
+                      (SELECT c.id FROM conversations c
+                        WHERE c.inbox_id = i.inbox_id
+                          AND c.contact_id = (
+                              SELECT ci.contact_id FROM contact_identities ci
+                               WHERE ci.channel = i.channel AND ci.external_id = i.sender)
+                          AND c.status <> 'resolved' AND c.thread_key IS NULL) AS id
+                 FROM input i),
            conv AS (
                SELECT c.id, c.inbox_id, c.contact_id, c.channel, c.status, c.assignee_id,
-                      c.last_seq, c.language, i.n
-                 FROM input i
-                 JOIN contact_identities ci
-                   ON ci.channel = i.channel AND ci.external_id = i.sender
-                 JOIN conversations c ON c.contact_id = ci.contact_id
-                WHERE c.inbox_id = i.inbox_id AND c.status <> 'resolved'
-                  AND c.thread_key IS NULL
+                      c.last_seq, c.language, found.n
+                 FROM found JOIN conversations c ON c.id = found.id
+                WHERE c.status <> 'resolved' AND c.thread_key IS NULL
                 ORDER BY c.id
                   FOR NO KEY UPDATE OF c),
            -- Whether each message's interpretation, made before the statement, holds: the
@@ -136,7 +147,10 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
                  FROM conv JOIN input i ON i.n = conv.n JOIN plan ON plan.n = conv.n
                 ORDER BY conv.n
                ON CONFLICT (channel, external_id) DO NOTHING
-            RETURNING *),
+            -- What the message's view reads (views.message_view): not its search words,
+            -- whose text form each row would otherwise be turned into and sent back.
+            RETURNING id, conversation_id, seq, direction, author_kind, author_id, channel,
+                      external_id, text, created_at, meta, nlu),
            bump AS (
                UPDATE conversations c
                   SET last_seq = msg.seq, last_message_at = msg.created_at, updated_at = now()
@@ -147,30 +161,40 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
                SELECT e.name, e.conversation_id, e.data
                  FROM (SELECT msg.id AS message_id, 0 AS k, 'message.created' AS name,
                               msg.conversation_id,
-                              jsonb_build_object('message_id', msg.id, 'inbox_id',
-                                                 conv.inbox_id, 'contact_id', conv.contact_id)
-                                  AS data
-                         FROM msg
-                         JOIN input i
-                           ON i.channel = msg.channel AND i.external_id = msg.external_id
-                         JOIN conv ON conv.n = i.n
+                              jsonb_build_object('message_id', msg.id, 'inbox_id', c.inbox_id,
+                                                 'contact_id', c.contact_id) AS data
+                         FROM msg JOIN conversations c ON c.id = msg.conversation_id
                        UNION ALL
                        SELECT msg.id, 1, 'message.interpreted', msg.conversation_id,
                               jsonb_build_object('message_id', msg.id)
                          FROM msg WHERE msg.nlu IS NOT NULL) e
                 ORDER BY e.message_id, e.k
             RETURNING id, name, (data->>'message_id')::bigint AS message_id)
+           -- The conversations, the messages and the events as rows of their own, each CTE
+           -- read once (matched in Python): joined here, each join of two of them read one
+           -- of them again for every row of the other (a batch of 100, 10,000 rows).
            SELECT conv.n AS c_n, conv.id AS c_id, conv.inbox_id AS c_inbox_id,
                   conv.contact_id AS c_contact_id, conv.channel AS c_channel,
                   conv.status AS c_status, conv.assignee_id AS c_assignee_id,
-                  conv.last_seq AS c_last_seq, conv.language AS c_language, msg.*,
-                  created.id AS event_id, interpreted.id AS interpreted_event_id
-             FROM conv JOIN input i ON i.n = conv.n
-             LEFT JOIN msg ON msg.channel = i.channel AND msg.external_id = i.external_id
-             LEFT JOIN evt created
-               ON created.message_id = msg.id AND created.name = 'message.created'
-             LEFT JOIN evt interpreted
-               ON interpreted.message_id = msg.id AND interpreted.name = 'message.interpreted'
+                  conv.last_seq AS c_last_seq, conv.language AS c_language,
+                  NULL::bigint AS id, NULL::uuid AS conversation_id, NULL::int AS seq,
+                  NULL::text AS direction, NULL::text AS author_kind, NULL::uuid AS author_id,
+                  NULL::text AS channel, NULL::text AS external_id, NULL::text AS text,
+                  NULL::timestamptz AS created_at, NULL::jsonb AS meta, NULL::jsonb AS nlu,
+                  NULL::bigint AS event_id, NULL::text AS event_name,
+                  NULL::bigint AS event_message_id
+             FROM conv
+           UNION ALL
+           SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, msg.id,
+                  msg.conversation_id, msg.seq, msg.direction, msg.author_kind, msg.author_id,
+                  msg.channel, msg.external_id, msg.text, msg.created_at, msg.meta, msg.nlu,
+                  NULL, NULL, NULL
+             FROM msg
+           UNION ALL
+           SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, evt.id, evt.name,
+                  evt.message_id
+             FROM evt
         """,
         [UUID(item.inbox["id"]) for item in items],
         [item.inbox["channel"] for item in items],
@@ -184,21 +208,36 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
         [item.understood.interpretation.sentiment if item.understood else None for item in items],
         [item.understood is not None for item in items],
     )
-    by_n = {row["c_n"]: row for row in rows}
+    convs: dict[int, Any] = {}
+    # Each message by its channel id, never by its conversation: when two senders of one
+    # contact share a batch and one of them is a redelivery (not inserted), the other's
+    # message must not be taken for it.
+    messages: dict[tuple[str, str], Any] = {}
+    # message id -> event name -> event id
+    stored: dict[int, dict[str, int]] = {}
+    for row in rows:
+        if row["c_n"] is not None:
+            convs[row["c_n"]] = row
+        elif row["id"] is not None:
+            messages[(row["channel"], row["external_id"])] = row
+        else:
+            stored.setdefault(row["event_message_id"], {})[row["event_name"]] = row["event_id"]
     outcomes: list[Appended] = []
-    for n in range(1, len(items) + 1):
-        row = by_n.get(n)
-        if row is None:
+    for n, item in enumerate(items, 1):
+        conv = convs.get(n)
+        if conv is None:
             outcomes.append(NO_OPEN_CONVERSATION)
             continue
-        message: MessageView | None = message_view(row) if row["id"] is not None else None
+        found = messages.get((item.inbox["channel"], item.external_id))
+        message: MessageView | None = message_view(found) if found is not None else None
+        events = stored.get(found["id"], {}) if found is not None else {}
         outcomes.append(
             AppendedMessage(
-                conversation_row_of(row, prefix="c_"),
-                row["c_language"],
+                conversation_row_of(conv, prefix="c_"),
+                conv["c_language"],
                 message,
-                row["event_id"],
-                row["interpreted_event_id"],
+                events.get("message.created"),
+                events.get("message.interpreted"),
             )
         )
     return outcomes
