@@ -121,6 +121,8 @@ class _Job:
     receipt: mail.Receipt | None = None
     data_at: float = 0.0
     queued_at: float = 0.0
+    # The parse started with its DATA (``Mailroom.store_raw``), when it came over SMTP here.
+    parsing: asyncio.Task[ParsedMail | Exception] | None = None
 
 
 class Mailroom:
@@ -151,6 +153,8 @@ class Mailroom:
             size=RECEIPT_QUEUE,
         )
         self._sweeper: asyncio.Task[None] | None = None
+        # Parses started with their DATA (``store_raw``), until each ends.
+        self._parses: set[asyncio.Task[ParsedMail | Exception]] = set()
         # Receipts accepted over SMTP here and not yet processed, and the places they and
         # the DATA being stored hold (MAX_PENDING at most).
         self._pending: set[int] = set()
@@ -203,6 +207,14 @@ class Mailroom:
             raise Busy(RETRY_AFTER)
         placed_at = time.perf_counter()
         self._stage["room"].observe(placed_at - data_at)
+        # Parsed while its raw row is written, not after the 250: parsing needs nothing of
+        # the row, and a mail that waited for its commit, then for a receipt worker, then for
+        # a parser held its place through all three (issue 14). The result waits in its job.
+        # Not cancelled if the receipt is not stored after all: a parse cancelled mid-mail
+        # costs its worker process (channels.email.workers); it ends within its budget.
+        parse = asyncio.create_task(self._parse(raw, mail_from), name="mail-parse")
+        self._parses.add(parse)
+        parse.add_done_callback(self._parses.discard)
         arrival = _Arrival(mail.Arrival(peer, mail_from, rcpt_tos, raw))
         try:
             await self._arrivals.add(arrival)
@@ -217,7 +229,7 @@ class Mailroom:
         self._metrics.mail_received.inc()
         self._pending.add(receipt_id)
         receipt = mail.Receipt(receipt_id, mail_from[:500], list(rcpt_tos), raw, 1, None)
-        job = _Job(receipt_id, receipt=receipt, data_at=data_at, queued_at=stored_at)
+        job = _Job(receipt_id, False, receipt, data_at, stored_at, parse)
         if not self._work.offer(job):
             # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place.
             self._pending.discard(receipt_id)
@@ -226,6 +238,17 @@ class Mailroom:
                 async with self._pool.acquire() as conn:
                     await mail.release_claim(conn, receipt_id)
         return receipt_id
+
+    async def _parse(self, raw: bytes, mail_from: str) -> ParsedMail | Exception:
+        """The parsed mail, or why it could not be (Unparseable: quarantined; another error:
+        retried), returned rather than raised: nobody awaits it if its receipt is not stored."""
+        started = time.perf_counter()
+        try:
+            parsed = await self._parser.parse(raw, mail_from)
+        except Exception as exc:
+            return exc
+        self._stage["parse"].observe(time.perf_counter() - started)
+        return parsed
 
     async def _free_place(self) -> None:
         async with self._room:
@@ -256,6 +279,9 @@ class Mailroom:
         if self._sweeper is not None:
             self._sweeper.cancel()
         await self._work.close()
+        for parse in self._parses:
+            parse.cancel()
+        await asyncio.gather(*self._parses, return_exceptions=True)
         await self._arrivals.close()
         await self._settlements.close()
         self._parser.close()
@@ -305,13 +331,13 @@ class Mailroom:
                     f"gave up after {mail.MAX_ATTEMPTS} attempts: {receipt.last_failure}",
                 )
                 return
-            parsing = time.perf_counter()
-            try:
-                parsed = await self._parser.parse(receipt.raw, receipt.mail_from)
-            except Unparseable as exc:
-                await self._quarantine(receipt_id, str(exc))
+            outcome = await (job.parsing or self._parse(receipt.raw, receipt.mail_from))
+            if isinstance(outcome, Unparseable):
+                await self._quarantine(receipt_id, str(outcome))
                 return
-            self._stage["parse"].observe(time.perf_counter() - parsing)
+            if isinstance(outcome, Exception):
+                raise outcome
+            parsed = outcome
             if parsed.report is not None:
                 await self._attach_report(receipt_id, parsed)
             else:

@@ -20,6 +20,7 @@ from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
 from server.services import demo, mailroom
 from server.services.mailroom import Mailroom
+from server.store import mail as store_mail
 from tests import mail
 from tests.harness import until
 
@@ -235,3 +236,56 @@ async def test_a_receipt_being_processed_is_not_swept_but_a_restart_takes_it(
 
 async def _held(room: Mailroom) -> bool:
     return room.holding == 1
+
+
+class CountingParser(Parser):
+    """Parses in-process, counting the mails it was given."""
+
+    parsed = 0
+
+    async def parse(self, raw: bytes, mail_from: str) -> ParsedMail:
+        self.parsed += 1
+        return await super().parse(raw, mail_from)
+
+
+async def test_a_mail_is_parsed_while_its_raw_mail_is_being_stored(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse starts with the DATA, not after the 250: while the raw mail's INSERT is held,
+    the mail is parsed already, and the 250 still waits for the row. Once stored, the mail
+    reaches the pipeline once, from that parse (not parsed again)."""
+    release = asyncio.Event()
+    insert = store_mail.add_receipts
+
+    async def held(conn: Any, arrivals: list[store_mail.Arrival]) -> list[int]:
+        await release.wait()
+        return await insert(conn, arrivals)
+
+    monkeypatch.setattr(store_mail, "add_receipts", held)
+    gate = Gate(pool)
+    gate.open.set()
+    parser = CountingParser()
+    metrics = Metrics()
+    room = Mailroom(
+        pool, cast(Pipeline, gate), InProcessBus(metrics), metrics, cast(ParserPool, parser)
+    )
+    try:
+        accepted = asyncio.create_task(
+            room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(8))
+        )
+
+        async def parsed() -> bool:
+            return parser.parsed == 1
+
+        await until(parsed)
+        assert not accepted.done()  # no 250 before the raw mail is stored
+        release.set()
+        receipt_id = await accepted
+        await room.settled()
+        assert [m.subject for m in gate.ingested] == ["question 8"]
+        assert parser.parsed == 1
+        state = await pool.fetchval("SELECT state FROM mail_receipts WHERE id = $1", receipt_id)
+        assert state == "stored"
+    finally:
+        release.set()
+        await room.close()
