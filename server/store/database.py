@@ -350,6 +350,11 @@ async def release_session_lock(conn: Conn, lock_id: int) -> None:
         raise
 
 
+def pool_busy(pool: Pool) -> bool:
+    """Whether every connection the pool may open is open and at work."""
+    return pool.get_size() >= pool.get_max_size() and pool.get_idle_size() == 0
+
+
 async def schema_version(pool: Pool) -> int:
     async with pool.acquire() as conn:
         value = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")

@@ -6,8 +6,10 @@ import re
 from collections.abc import Iterator
 
 import httpx
+import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
+from server.http import operations
 from server.http.admin.bodies import BrandBody
 from server.http.app import create_app
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
@@ -34,6 +36,26 @@ async def test_readyz_is_503_when_the_database_is_gone(server: RunningServer) ->
         response = await http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["database"]["ok"] is False
+
+
+async def test_readyz_is_200_and_busy_while_every_connection_of_the_pool_is_at_work(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node whose pool is all in use (a routing backlog, a reconnect storm) is busy, not
+    unready: the proxy must not take it out and send its share to the others."""
+    monkeypatch.setattr(operations, "DATABASE_WAIT", 0.2)
+    pool = server.services.pool
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            response = await http.get("/readyz")
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    assert response.status_code == 200
+    assert response.json()["database"]["ok"] is True
+    assert response.json()["database"]["busy"] is True
+    assert response.json()["email"]["degraded"] is True
 
 
 async def test_metrics_count_connections_and_messages(server: RunningServer) -> None:
