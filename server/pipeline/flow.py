@@ -245,6 +245,10 @@ class Pipeline:
         # The messages in the routing queue, by id, and whether a sweep read them back: a
         # sweep does not queue one twice (bounded by the queue's size).
         self._queued: dict[int, bool] = {}
+        # conversation id -> its messages in the routing queue or being routed on this node:
+        # while there are any, the next message of it is not routed as it is stored
+        # (``_understood``), so it cannot be understood before one stored earlier.
+        self._routing_of: dict[str, int] = {}
         # The lease by which this node's death is noticed, and others' (orphans.py).
         self._orphans = Orphans(pool, self.route_unrouted)
         self._router = router
@@ -397,7 +401,9 @@ class Pipeline:
         routes it too, if the conversation is still so (server/store/appends.py). None: it
         is routed after the commit."""
         conversation_id = self._senders.get((inbox["id"], inbound.sender.external_id))
-        if conversation_id is None or not self._decider.decides_waiting_at_once(inbound.text):
+        if conversation_id is None or conversation_id in self._routing_of:
+            return None
+        if not self._decider.decides_waiting_at_once(inbound.text):
             return None
         # None while a message of the conversation is being routed: this one waits its turn.
         waiting = self._decider.waiting(conversation_id)
@@ -434,6 +440,10 @@ class Pipeline:
             await self._decider.route(message, swept=self._queued.get(message["id"], False))
         finally:
             self._queued.pop(message["id"], None)
+            conversation_id = message["conversation_id"]
+            left = self._routing_of.pop(conversation_id, 1) - 1
+            if left > 0:
+                self._routing_of[conversation_id] = left
         if self._decider.failures != failures and self._retry is None:
             self._retry = asyncio.create_task(self._route_failed(), name="route-retry")
 
@@ -462,6 +472,8 @@ class Pipeline:
     def _schedule_routing(self, message: MessageView, swept: bool = False) -> None:
         if self._routing.offer(message):
             self._queued[message["id"]] = swept
+            conversation_id = message["conversation_id"]
+            self._routing_of[conversation_id] = self._routing_of.get(conversation_id, 0) + 1
             return
         if self._resweep is not None:
             return

@@ -153,6 +153,43 @@ async def test_messages_to_a_conversation_waiting_for_a_person_are_routed_as_the
     assert await pool.fetchval("SELECT status FROM conversations") == "queued"
 
 
+async def test_a_message_behind_one_still_to_route_is_routed_after_it(
+    pipeline: Pipeline, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routing stays in order per conversation: while a message of it waits for its routing
+    on this node, the next one is not routed as it is stored (it would be understood first),
+    even when an agent's reply came between them."""
+    for n, text in enumerate(("hello", "anyone there?", "I have been waiting for an hour"), 1):
+        await pipeline.ingest(inbound(f"m{n}", text))
+        await pipeline.settled()
+    conv = (await pipeline.ingest(inbound("m4", "still nothing from you"))).message
+    assert await pool.fetchval("SELECT nlu IS NOT NULL FROM messages WHERE id = $1", conv["id"])
+    gate = asyncio.Event()
+    real = Decider._understand_and_decide
+
+    async def held(self: Decider, message: MessageView) -> None:
+        if message["text"] == "2":  # the fifth: its routing takes a while
+            await gate.wait()
+        await real(self, message)
+
+    monkeypatch.setattr(Decider, "_understand_and_decide", held)
+    fifth = await pipeline.ingest(inbound("m5", "2"))  # a number: routed the long way
+    assert not fifth.routed
+    agent = await create_agent(pool, email="a@x.test", name="A", password="a-long-test-password")
+    await pipeline.reply(agent.id, conv["conversation_id"], "Looking into it", "r1")
+    sixth = await pipeline.ingest(inbound("m6", "I really need an answer today"))
+    assert not sixth.routed
+    gate.set()
+    await pipeline.settled()
+    order = await pool.fetch(
+        "SELECT (data->>'message_id')::bigint AS message_id FROM events"
+        " WHERE name = 'message.interpreted' AND (data->>'message_id')::bigint = ANY($1)"
+        " ORDER BY id",
+        [fifth.message["id"], sixth.message["id"]],
+    )
+    assert [r["message_id"] for r in order] == [fifth.message["id"], sixth.message["id"]]
+
+
 async def test_a_retried_delivery_is_stored_once(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
     first = await pipeline.ingest(inbound("m1"))
     again = await pipeline.ingest(inbound("m1"))
