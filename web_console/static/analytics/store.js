@@ -44,7 +44,6 @@ export const PAGE = 25;
 export const COMMENTS = 25;
 
 let shown = false;
-let generation = 0;
 
 export function mayUse(agent) {
   return Boolean(agent && (agent.admin
@@ -80,14 +79,26 @@ export function csvHref(path, more = {}) {
   return `${base()}/${path}?${query({ ...more, format: "csv" })}`;
 }
 
+// Each report's (and the drill-down's) latest read: an answer to an older one is dropped.
+// Counted per report, not for the whole area: a new breakdown read while the area's first
+// reads were on their way dropped them all, and those reports said "Loading…" until the
+// next change of range.
+const reading = new Map();
+
+function nextRead(target) {
+  const mine = (reading.get(target) || 0) + 1;
+  reading.set(target, mine);
+  return mine;
+}
+
 async function read(target, path, more = {}) {
-  const mine = generation;
+  const mine = nextRead(target);
   target.value = { ...target.value, state: "loading", error: "" };
   try {
     const table = await api("GET", `${base()}/${path}?${query(more)}`);
-    if (mine === generation) target.value = { state: "ready", table, error: "" };
+    if (reading.get(target) === mine) target.value = { state: "ready", table, error: "" };
   } catch (error) {
-    if (mine === generation) target.value = { state: "error", table: null, error: error.message };
+    if (reading.get(target) === mine) target.value = { state: "error", table: null, error: error.message };
   }
 }
 
@@ -132,12 +143,10 @@ export function choose(changes) {
   if (next.bucket === "hour" && rangeDays(next) > MAX_HOURLY_DAYS) next.bucket = "day";
   choice.value = next;
   if (changes.by !== undefined && Object.keys(changes).length === 1) {
-    generation += 1;
     read(breakdown, "breakdown", { by: next.by });
     return;
   }
   if (changes.split !== undefined && Object.keys(changes).length === 1) {
-    generation += 1;
     read(volume, "volume", { bucket: next.bucket, by: next.split });
     return;
   }
@@ -146,7 +155,7 @@ export function choose(changes) {
 
 export function load() {
   if (!choice.value.brand) return;
-  generation += 1;
+  nextRead(drill); // a drill-down on its way belongs to the old range
   drill.value = null;
   const c = choice.value;
   read(summary, "summary");
@@ -224,19 +233,22 @@ export function onEvent(frame) {
 // The conversations behind a bar (``more``: bucket and at) or a breakdown's row (``row``:
 // its key, applied within the report's filter, as the row was counted).
 export async function openDrill(title, more, offset = 0) {
-  const mine = generation;
+  const mine = nextRead(drill);
   drill.value = { title, more, state: "loading", table: null, total: 0, offset, error: "" };
   try {
     const table = await api(
       "GET", `${base()}/conversations?${query({ ...more, limit: PAGE, offset })}`);
-    if (mine === generation) {
+    if (reading.get(drill) === mine) {
       drill.value = { title, more, state: "ready", table, total: table.total, offset, error: "" };
     }
   } catch (error) {
-    drill.value = { title, more, state: "error", table: null, total: 0, offset, error: error.message };
+    if (reading.get(drill) === mine) {
+      drill.value = { title, more, state: "error", table: null, total: 0, offset, error: error.message };
+    }
   }
 }
 
 export function closeDrill() {
+  nextRead(drill);
   drill.value = null;
 }

@@ -3,6 +3,7 @@
 // conversations behind it (the keyboard's way to what a click on a bar does).
 import { html } from "../panel/ui.js";
 import { cell, columnName } from "./format.js";
+import { Scroller } from "./scroller.js";
 
 // ``headers`` renames columns for this table ({label: "Band"}); ``onRow`` makes each row's
 // first cell a button that opens the conversations behind the row (``action`` says what the
@@ -19,7 +20,7 @@ export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, he
   const index = (name) => table.columns.indexOf(name);
   const shown = (columns || table.columns).filter((c) => index(c) >= 0);
   return html`
-    <div class=${kind ? `analytics-table ${kind}` : "analytics-table"}>
+    <${Scroller} kind=${kind} label=${caption}>
       <table>
         <caption>
           ${caption}
@@ -42,5 +43,5 @@ export function ReportTable({ caption, report, columns, csv, onRow, rowLabel, he
           })}
         </tbody>
       </table>
-    </div>`;
+    <//>`;
 }
