@@ -5,7 +5,7 @@
 -- the roll-ups kept one breakdown at a time, so the read fell back to the facts of every
 -- conversation of the range, 291-325 ms for a week at 1,000,000 conversations and about four
 -- times that for a month. Each conversation is now also counted under every pair of its
--- breakdown keys: dimension 'language|agent' and key 'en|<agent id>', for the fifteen pairs of
+-- breakdown keys: dimension 'agent|language' and key '<agent id>|en', for the fifteen pairs of
 -- the six breakdowns (each pair once, in the order team, agent, channel, intent, language,
 -- band; a read for "only agent X, by language" takes the same rows by their other half). The
 -- rows are the same kind as the single breakdowns' (counts, ratings, reasons, the durations'
