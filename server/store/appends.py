@@ -125,16 +125,24 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
            -- Whether each message's interpretation, made before the statement, holds: the
            -- conversation waits for or has a person, in the language it assumed, which the
            -- message does not change, and no earlier message of its customer waits to be
-           -- understood (its last one is understood, or is not the customer's).
+           -- understood: the customer's last one (an agent's reply may follow it) is
+           -- understood. The messages are read in the statement's snapshot, and the lock
+           -- re-reads the conversation as the last append committed it: a message appended
+           -- while this statement waited for the lock is not in the snapshot, so unless the
+           -- conversation's last_seq is still the snapshot's, the message goes the long way.
            plan AS (
                SELECT conv.n, i.understood
                       AND conv.status IN ('queued', 'assigned')
                       AND conv.language IS NOT DISTINCT FROM i.seen_language
                       AND (i.language IS NULL OR i.language = conv.language)
+                      AND conv.last_seq = (SELECT s.last_seq FROM conversations s
+                                            WHERE s.id = conv.id)
                       AND NOT EXISTS (
-                          SELECT 1 FROM messages p
-                           WHERE p.conversation_id = conv.id AND p.seq = conv.last_seq
-                             AND p.author_kind = 'customer' AND p.nlu IS NULL) AS decided
+                          SELECT 1 FROM (SELECT p.nlu FROM messages p
+                                          WHERE p.conversation_id = conv.id
+                                            AND p.author_kind = 'customer'
+                                          ORDER BY p.seq DESC LIMIT 1) last
+                           WHERE last.nlu IS NULL) AS decided
                  FROM conv JOIN input i ON i.n = conv.n),
            msg AS (
                INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,

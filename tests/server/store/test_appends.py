@@ -5,6 +5,7 @@ so, and two senders of one contact refused together (the caller stores them one 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import asyncpg
@@ -13,6 +14,7 @@ import pytest
 from nlu.base import Interpretation
 from server import store
 from server.store import appends
+from tests.harness import until
 
 
 async def _sender(pool: asyncpg.Pool, name: str, *, conversation: bool = True) -> str:
@@ -260,3 +262,61 @@ async def test_a_message_understood_before_is_stored_unrouted_when_that_no_longe
     assert (
         await pool.fetchval("SELECT count(*) FROM events WHERE name = 'message.interpreted'") == 1
     )
+
+
+async def test_an_agent_reply_does_not_hide_an_unrouted_customer_message(
+    pool: asyncpg.Pool,
+) -> None:
+    """A customer's message stored unrouted, an agent's reply, then an understood message:
+    the last is not routed by its statement ahead of the first (the review's finding 1b)."""
+    inbox = await _inbox(pool)
+    await _sender(pool, "ann")
+    async with pool.acquire() as conn:
+        (a,) = await appends.append_many(conn, [_append(inbox, "ann", 1)])  # unrouted
+        assert isinstance(a, appends.AppendedMessage)
+        assert a.message is not None
+        await conn.execute(
+            """WITH c AS (UPDATE conversations SET last_seq = last_seq + 1
+                           WHERE id = $1 RETURNING last_seq)
+               INSERT INTO messages (conversation_id, seq, direction, author_kind, channel, text)
+               SELECT $1, c.last_seq, 'out', 'agent', 'webchat', 'looking' FROM c""",
+            a.conversation["id"],
+        )
+        (b,) = await appends.append_many(conn, [_understood(inbox, "ann", 2)])
+    assert isinstance(b, appends.AppendedMessage)
+    assert b.interpreted_event_id is None, "routed ahead of an unrouted earlier customer message"
+
+
+async def test_a_message_appended_while_waiting_for_the_lock_is_not_overtaken(
+    pool: asyncpg.Pool,
+) -> None:
+    """An unrouted message committed while an understood one's statement waits for the
+    conversation's lock: the waiting one is not routed ahead of it (the review's finding 1a;
+    the statement's snapshot does not hold the message its lock waited for)."""
+    inbox = await _inbox(pool)
+    await _sender(pool, "ann")
+    first = await pool.acquire()
+    second = await pool.acquire()
+    try:
+        tx = first.transaction()
+        await tx.start()
+        (a,) = await appends.append_many(first, [_append(inbox, "ann", 1)])  # unrouted, uncommitted
+        assert isinstance(a, appends.AppendedMessage)
+        assert a.message is not None
+        task = asyncio.create_task(appends.append_many(second, [_understood(inbox, "ann", 2)]))
+        pid = second.get_server_pid()
+        # Wait on recorded state: the second statement blocked on the first's row lock.
+        await until(
+            lambda: pool.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+            )
+        )
+        await tx.commit()
+        (b,) = await task
+        assert isinstance(b, appends.AppendedMessage)
+        assert b.message is not None
+        # Strict order leaves the second unrouted while the first is:
+        assert b.interpreted_event_id is None, "routed ahead of an unrouted earlier message"
+    finally:
+        await pool.release(first)
+        await pool.release(second)
