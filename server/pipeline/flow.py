@@ -80,7 +80,13 @@ APPEND_WRITERS = 2
 # together: the mails that arrive together share one transaction and one durable commit
 # (each mail starts or continues a thread of its own, so none of them takes the hot path).
 GROUPED_OPENS = frozenset({"email"})
-OPEN_WRITERS = 2
+# One batch at a time: the mails that arrive while it is written make the next one. With two
+# writers the second started on the next mail alone and the batches stayed small (4.3 mails
+# on average), so each mail paid more of a batch's eighteen round trips and its commit; one
+# writer makes them 7-8 mails (bench.mail, four paired runs 15:45-15:50 UTC on a saturated
+# machine: 0.61 commits a mail against 0.96, PostgreSQL 1.6-1.8 ms against 2.3-2.4 ms a
+# mail, acceptance 114-122 against 101-107 mails/s, with RECEIPT_WRITERS likewise).
+OPEN_WRITERS = 1
 # Senders whose open conversation the last append found, remembered so that their next
 # message can be understood before it is stored (``Pipeline._understood``). Bounded; the
 # oldest are forgotten (their next message is routed after the commit).
