@@ -248,6 +248,14 @@ class ReconnectStorm:
     event loops and read each hello's visitor from Postgres, where the bare servers are
     processes of their own, which the kernel schedules beside the busy nodes. Giving the bare
     servers less of the machine (nice, a CPU quota) would be a handicap, not the same load.
+    What was unfair was the load generator, to both sides alike: each client process opened
+    all its sockets again at once and, on a loaded machine, could not send their upgrades
+    within HAProxy's 10 s, so most tries failed and were made again (2026-12-06 14:46 UTC:
+    the bare storm 69/s after 57,000 failed tries); with at most storm.OPENING upgrades in
+    flight a process, the bare storms of 15:38 and 15:57 UTC ran at 229/s and 126/s with
+    22 and 1,311 failed tries. One difference the order does not make and the kernel does:
+    the bare servers are three processes more for the scheduler to share the cores with,
+    where the nodes serve the storm within the share they already had for the traffic.
     The notes give, for each storm, the traffic acknowledged and refused, the nodes' loop
     lag, the load generator's CPU and why tries failed, and the cluster's CPU a reconnect
     without the traffic's, so a reader can tell a dearer handshake from a busier machine.
