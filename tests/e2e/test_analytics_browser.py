@@ -7,14 +7,17 @@ no Analytics tab. Screenshots at 1280 and 390 px
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from server.services import demo
+from tests.e2e.axe import blocking, violations
 from tests.e2e.test_browser import SHOTS
-from tests.e2e.test_context_panel import console_page, contexts
+from tests.e2e.test_context_panel import Console, console_page, contexts
 from tests.harness import RunningServer
 from tests.server.store.history import write
 from tests.server.store.test_analytics import STORIES
@@ -245,3 +248,179 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await other.sign_in(site.base_url, agent, PASSWORD)
     await expect(other.page.locator("#knowledge-tab")).to_be_visible()
     await expect(other.page.locator("#analytics-tab")).to_be_hidden()
+
+
+# Elements past the page's right edge that no scrolling box clips (an absolutely placed one is
+# clipped only by a box at or above its containing block): what makes a phone's page scroll
+# sideways, named in the failure.
+PAST_THE_EDGE = """() => {
+    const width = document.documentElement.clientWidth;
+    const clipped = (el) => {
+        let placed = ["absolute", "fixed"].includes(getComputedStyle(el).position);
+        for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+            const style = getComputedStyle(a);
+            if (placed && style.position === "static") continue;
+            if (style.overflowX !== "visible") return true;
+            placed = ["absolute", "fixed"].includes(style.position);
+        }
+        return false;
+    };
+    const out = [];
+    for (const el of document.querySelectorAll("#app *")) {
+        const box = el.getBoundingClientRect();
+        if (box.width && box.right > width + 0.5 && !clipped(el)) {
+            const where = el.closest("[id]");
+            const name = `${el.tagName.toLowerCase()}.${el.className}`;
+            out.push(`${name} in #${where && where.id}: ${Math.round(box.right)}`);
+        }
+    }
+    return out.slice(0, 10);
+}"""
+# Each table's box in the area as the page shows it: wider than it (it scrolls), and what a
+# keyboard user and a screen reader get of it.
+BOXES = """() => [...document.querySelectorAll("#analytics-area .analytics-table")]
+    .filter((el) => el.offsetParent !== null)
+    .map((el) => ({
+        caption: (el.querySelector("caption") || el).textContent.trim().slice(0, 40),
+        wide: el.scrollWidth > el.clientWidth + 1,
+        tabindex: el.getAttribute("tabindex"),
+        role: el.getAttribute("role"),
+        label: el.getAttribute("aria-label"),
+        hint: Boolean(el.closest(".analytics-scroll").querySelector(".analytics-scroll-hint")),
+    }))"""
+# Every visible box's attributes agree with its width: the Scroller has measured it.
+MEASURED = """() => [...document.querySelectorAll("#analytics-area .analytics-table")]
+    .filter((el) => el.offsetParent !== null)
+    .every((el) => (el.scrollWidth > el.clientWidth + 1) === el.hasAttribute("tabindex"))"""
+REASONS = re.compile(r"/handoff-reasons\?")
+# People whose names sort differently as text: numbers, case and accents.
+NAMES = ["Agent 10", "Zoë Adams", "émile Blanc", "Agent 9"]
+
+
+async def the_page_fits(page: Page) -> None:
+    scroll, client = await page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert scroll == client, f"the page is {scroll} px wide in {client}: " + "; ".join(
+        await page.evaluate(PAST_THE_EDGE)
+    )
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+async def test_every_table_and_the_heat_map_scroll_in_their_own_box_never_the_page(
+    browser: Browser, site: RunningServer, contexts: list[BrowserContext], width: int, height: int
+) -> None:
+    """At a phone's 390 px the tables and the heat map scroll sideways inside their boxes, each
+    a named region in the Tab order with a hint; the page stays as wide as the phone (it was
+    680 px wide: the cells' visually hidden words were placed against the page). The time
+    online lists people as a person reads names; a breakdown picked while the area's reports
+    are on their way lets them arrive (they said "Loading…" until the next range)."""
+    await seeded(site)
+    async with site.services.pool.acquire() as conn:
+        for name in NAMES:
+            email = await person(site, demo.BRAND_SLUG, "agent")
+            await conn.execute("UPDATE agents SET name = $1 WHERE email = $2", name, email)
+    supervisor = await person(site, demo.BRAND_SLUG, "supervisor")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    console = await console_page(browser, contexts, width, height)
+    page = console.page
+    await console.sign_in(site.base_url, supervisor, PASSWORD)
+    # The handoff reasons' answers are held until a breakdown has been picked.
+    held: list[Route] = []
+
+    async def hold(route: Route) -> None:
+        held.append(route)
+
+    await page.route(REASONS, hold)
+    await the_history_week(page)
+    heat = page.locator("#analytics-heat .analytics-table")
+    await expect(heat.locator("tbody tr")).to_have_count(7)
+
+    # Every breakdown (the default, team, last): its first row as the server sent it.
+    breakdown = page.locator("#analytics-breakdown .analytics-table")
+    for by in ("agent", "channel", "intent", "language", "band", "team"):
+        async with page.expect_response(re.compile(rf"/breakdown\?.*\bby={by}\b")) as sent:
+            await page.locator("#analytics-by").select_option(by)
+        rows = (await (await sent.value).json())["rows"]
+        first = rows[0][1] if rows else "Nothing in this range."
+        await expect(breakdown.locator("tbody tr").first).to_contain_text(first)
+        await the_page_fits(page)
+    await page.unroute(REASONS)
+    for route in held:
+        await route.continue_()
+    reasons = page.locator("#analytics-area .analytics-table", has_text="Handoffs by reason")
+    await expect(reasons.locator("tbody tr").first).to_be_visible()
+    await the_page_fits(page)
+
+    # Each box's attributes follow its width once it has measured itself.
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_function(MEASURED, timeout=10_000)
+    boxes = await page.evaluate(BOXES)
+    for box in boxes:
+        if box["wide"]:
+            assert box["tabindex"] == "0", box
+            assert box["role"] == "region", box
+            assert box["label"], box
+            assert box["hint"], box
+        else:
+            assert box["tabindex"] is None, box
+            assert not box["hint"], box
+    wide = [box["caption"] for box in boxes if box["wide"]]
+    if width == 390:  # what this test is about: the heat map and the breakdown do scroll
+        assert any(c.startswith("Conversations started, by weekday") for c in wide), wide
+        assert any(c.startswith("Per team") for c in wide), wide
+    await breakdown.scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / f"analytics-scroll-breakdown-{width}.png"))
+    await heat.scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / f"analytics-scroll-heat-{width}.png"))
+
+    # The keyboard's way: Tab from the heading's link reaches the heat map's box when it
+    # scrolls, and the arrow keys scroll it.
+    await page.locator("#analytics-heat h3 a.definition").focus()
+    await page.keyboard.press("Tab")
+    if width == 390:
+        await expect(heat).to_be_focused()
+        await expect(heat).to_have_role("region")
+        await expect(heat).to_have_accessible_name(
+            "Conversations by weekday and hour, scrolls sideways"
+        )
+        shade = page.locator("#analytics-heat .analytics-scroll")
+        await expect(shade).to_have_class(re.compile(r"\bmore-right\b"))
+        for _ in range(6):
+            await page.keyboard.press("ArrowRight")
+        await expect(shade).to_have_class(re.compile(r"\bmore-left\b"))
+        await page.screenshot(path=str(SHOTS / f"analytics-scroll-heat-scrolled-{width}.png"))
+    else:
+        await expect(heat.locator("caption a.csv")).to_be_focused()
+
+    # The time online: most online first, then names as a person reads them.
+    agent_time = page.locator("#analytics-agents .analytics-table", has_text="Time online")
+    names = await agent_time.locator("tbody th").all_inner_texts()
+    assert [n for n in names if n in NAMES] == ["Agent 9", "Agent 10", "émile Blanc", "Zoë Adams"]
+    await agent_time.scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / f"analytics-scroll-agents-{width}.png"))
+    assert console.refused == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+async def test_axe_finds_nothing_serious_on_the_dashboard_with_its_history(
+    browser: Browser, site: RunningServer, contexts: list[BrowserContext], width: int, height: int
+) -> None:
+    """The scrolling boxes are named regions a keyboard reaches (axe's
+    scrollable-region-focusable among the WCAG 2.1 A/AA rules), at both widths."""
+    await seeded(site)
+    supervisor = await person(site, demo.BRAND_SLUG, "supervisor")
+    # bypass_csp: only so axe can be added to the page (tests/e2e/axe.py says why).
+    context = await browser.new_context(
+        viewport={"width": width, "height": height}, bypass_csp=True
+    )
+    contexts.append(context)
+    console = Console(await context.new_page())
+    await console.sign_in(site.base_url, supervisor, PASSWORD)
+    await the_history_week(console.page)
+    area = console.page.locator("#analytics-area")
+    await expect(area.locator("#analytics-heat tbody tr")).to_have_count(7)
+    reasons = area.locator(".analytics-table", has_text="Handoffs by reason")
+    await expect(reasons.locator("tbody tr").first).to_be_visible()
+    await expect(area.locator(".analytics-scroll-hint").first).to_be_visible()
+    assert blocking(await violations(console.page)) == []
