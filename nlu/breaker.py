@@ -50,6 +50,11 @@ class CircuitBreaker:
         self._opened_at = None
         self._trial_running = False
 
+    def unanswered(self) -> None:
+        """The call never reached the service (our own side gave up first): neither a success
+        nor a failure of the service, but a half-open trial is over."""
+        self._trial_running = False
+
     def failure(self) -> None:
         self._failures += 1
         self._trial_running = False

@@ -69,3 +69,22 @@ async def test_buttons_and_images_from_rasa_are_kept() -> None:
         ("How can I help?", (Button("Track my order", "/order_status"),), None),
         (None, (), "https://shop.test/logo.png"),
     ]
+
+
+async def test_a_full_connection_pool_does_not_open_the_circuit() -> None:
+    """Waiting for one of this node's own connections is not Rasa failing: parses that time out
+    in the pool are each unknown, and the circuit stays closed for the next one."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/model/parse" and b"busy" in request.content:
+            raise httpx.PoolTimeout("no connection free", request=request)
+        return httpx.Response(200, json={"intent": {"name": "greet", "confidence": 0.9}})
+
+    rasa = RasaInterpreter(
+        "http://rasa.invalid:5005", frozenset({"en"}), transport=httpx.MockTransport(handler)
+    )
+    for _ in range(5):
+        assert (await rasa.parse("busy")).intent == "unknown"
+    understood = await rasa.parse("hello")
+    await rasa.close()
+    assert understood.intent == "greet"
