@@ -345,9 +345,9 @@ async def test_every_table_and_the_heat_map_scroll_in_their_own_box_never_the_pa
         first = rows[0][1] if rows else "Nothing in this range."
         await expect(breakdown.locator("tbody tr").first).to_contain_text(first)
         await the_page_fits(page)
-    await page.unroute(REASONS)
     for route in held:
         await route.continue_()
+    await page.unroute(REASONS)
     reasons = page.locator("#analytics-area .analytics-table", has_text="Handoffs by reason")
     await expect(reasons.locator("tbody tr").first).to_be_visible()
     await the_page_fits(page)
