@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 from asyncpg.pool import PoolConnectionProxy
@@ -114,7 +114,7 @@ class GroupCommit(Generic[T]):
                         conn = await self._pool.acquire()
                     await self._write(conn, [row for row, _ in taken])
                 except BaseException as exc:
-                    _fail(taken, exc)
+                    fail((done for _, done in taken), exc)
                     if not isinstance(exc, Exception):
                         raise
                     # The connection may be broken: the next batch takes another.
@@ -165,8 +165,10 @@ class GroupCommit(Generic[T]):
         return bool(self._waiting)
 
 
-def _fail(taken: list[tuple[T, asyncio.Future[None]]], exc: BaseException) -> None:
-    for _, done in taken:
+def fail(waiting: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:
+    """Each caller still waiting gets the batch's failure (a cancellation as one); group_read.py
+    fails its batches the same way."""
+    for done in waiting:
         if not done.done():
             if isinstance(exc, asyncio.CancelledError):
                 done.cancel()

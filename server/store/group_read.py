@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from asyncpg.pool import PoolConnectionProxy
 
+from server.store.group_commit import fail
 from server.store.views import Conn, Pool
 
 K = TypeVar("K", bound=Hashable)
@@ -103,14 +104,7 @@ class GroupRead(Generic[K, V]):
                         conn = await self._pool.acquire()
                     answers = await self._read(conn, list(taken))
                 except BaseException as exc:
-                    for futures in taken.values():
-                        for found in futures:
-                            if found.done():
-                                continue
-                            if isinstance(exc, asyncio.CancelledError):
-                                found.cancel()
-                            else:
-                                found.set_exception(exc)
+                    fail((found for futures in taken.values() for found in futures), exc)
                     if not isinstance(exc, Exception):
                         raise
                     # The connection may be broken: the next batch takes another.
