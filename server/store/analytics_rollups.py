@@ -19,9 +19,11 @@ last ``quiet`` minutes.
 A breakdown filtered on another breakdown ("only English", by agent) reads the rows of the
 pair of the two (migration 0051: dimension ``agent|language``, keys ``<agent>|en``), those
 whose half of the filter is its value, grouped by their other half; an unfiltered one, or
-one by the filter's own breakdown, reads the breakdown's rows. A breakdown value holding
-``|`` (an intent may) can be split at the wrong ``|`` when it meets the filter's value at
-its edge; no shipped or generated intent has one.
+one by the filter's own breakdown, reads the breakdown's rows. The pairs are kept per UTC
+day only (migration 0052: per hour they cost about ninety rows a conversation), so a pair's
+range reads its whole days from the days' tier and its other hours from the facts. A
+breakdown value holding ``|`` (an intent may) can be split at the wrong ``|`` when it meets
+the filter's value at its edge; no shipped or generated intent has one.
 
 When the roll-ups cannot answer (a time zone whose offset is not whole hours) or the range is
 small enough to read exactly (``EXACT_UP_TO`` conversations), ``plan`` answers None and
@@ -181,10 +183,14 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
             raw.append((a, b))
     if READ_DAYS:
         tiers = split(first, folded_to, stale, scope.tz, grain)
-        found = Plan(tiers.hours, tiers.days, raw, dim, key, half)
+        hours, days = tiers.hours, tiers.days
     else:
-        hours = split(first, folded_to, stale, scope.tz, "hour").hours
-        found = Plan(hours, [], raw, dim, key, half)
+        hours, days = split(first, folded_to, stale, scope.tz, "hour").hours, []
+    if half:
+        # The pairs are kept per day only (migration 0052): their other hours are read from
+        # the facts.
+        raw, hours = raw + hours, []
+    found = Plan(hours, days, raw, dim, key, half)
     n = await conn.fetchval(
         f"""SELECT coalesce(sum(conversations), 0) FROM ({_ROWS[0]}) r""",
         *_args(scope, found, "all", "all"),
@@ -221,12 +227,23 @@ def _rows(hours: str, days: str, function: str, match: str) -> str:
      WHERE x.dim = $2 AND {match.format(k="x.key")}"""
 
 
+# A pair's rows (half 1 or 2) from the facts come from migration 0052's functions of pairs.
 _ROWS = {
-    half: _rows("analytics_hours", "analytics_days", "analytics_hours_of", m)
+    half: _rows(
+        "analytics_hours",
+        "analytics_days",
+        "analytics_pair_hours_of" if half else "analytics_hours_of",
+        m,
+    )
     for half, m in MATCHES.items()
 }
 _DURATIONS = {
-    half: _rows("analytics_hour_durations", "analytics_day_durations", "analytics_durations_of", m)
+    half: _rows(
+        "analytics_hour_durations",
+        "analytics_day_durations",
+        "analytics_pair_durations_of" if half else "analytics_durations_of",
+        m,
+    )
     for half, m in MATCHES.items()
 }
 # Messages and breaches are not kept per pair (migration 0051): only whole keys.

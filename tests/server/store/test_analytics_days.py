@@ -124,9 +124,20 @@ SUMS = {
 UNTIL = "(SELECT date_trunc('day', folded_until, 'UTC') FROM analytics_fold_state)"
 
 
+# The pairs' day rows are the facts' (migration 0052: no hour rows), by the function the fold
+# computes them with.
+PAIRS = {
+    "analytics_days": "analytics_rows_of",
+    "analytics_day_durations": "analytics_row_durations_of",
+}
+
+
 async def assert_days_are_their_hours(conn: Conn) -> None:
     for days, (hours, columns, sums, grouped) in SUMS.items():
-        kept = f"SELECT brand_id, day, dim, key, {columns} FROM {days} WHERE day < {UNTIL}"
+        kept = (
+            f"SELECT brand_id, day, dim, key, {columns} FROM {days}"
+            f" WHERE day < {UNTIL} AND strpos(dim, '|') = 0"
+        )
         summed = (
             f"SELECT brand_id, date_trunc('day', hour, 'UTC'), dim, key, {sums}"
             f" FROM {hours} WHERE hour < {UNTIL} GROUP BY {grouped}"
@@ -135,6 +146,15 @@ async def assert_days_are_their_hours(conn: Conn) -> None:
             f"SELECT count(*) FROM (({kept} EXCEPT {summed}) UNION ALL ({summed} EXCEPT {kept})) x"
         )
         assert (days, differ) == (days, 0)
+    for days, function in PAIRS.items():
+        kept = f"SELECT * FROM {days} WHERE day < {UNTIL} AND strpos(dim, '|') > 0"
+        facts = f"SELECT * FROM {function}(NULL, '-infinity', {UNTIL}, true, true)"
+        differ = await conn.fetchval(
+            f"SELECT count(*) FROM (({kept} EXCEPT {facts}) UNION ALL ({facts} EXCEPT {kept})) x"
+        )
+        pairs = await conn.fetchval(f"SELECT count(*) FROM ({kept}) x")
+        assert (days, differ) == (days, 0)
+        assert pairs > 0
 
 
 @pytest.fixture

@@ -127,6 +127,10 @@ async def test_a_breakdown_filtered_on_another_reads_the_pairs_rollups(
         )
     assert rolled_plan is not None
     assert (rolled_plan.dim, rolled_plan.key, rolled_plan.half) == ("agent|band", "p1", 2)
+    # Migration 0052: a pair's whole days from their rows, its other hours from the facts.
+    assert rolled_plan.days
+    assert rolled_plan.raw
+    assert not rolled_plan.hours
     compared = 0
     for zone in ("UTC", "Asia/Tokyo"):
         whole = Scope(folded.brand_id, folded.start, folded.end, zone, NOW)
@@ -363,5 +367,8 @@ async def test_the_migrations_backfill_gives_the_pairs_the_fold_gives(
         await conn.execute(backfill)
         filled = [await conn.fetch(q) for q in read]
     assert all(folded_rows)
-    assert any(r["dim"] == "agent|band" for r in folded_rows[0])
+    # Migration 0052: the pairs per day only.
+    assert not any("|" in r["dim"] for r in folded_rows[0] + folded_rows[1])
+    assert any(r["dim"] == "agent|band" for r in folded_rows[2])
+    assert any(r["dim"] == "agent|band" for r in folded_rows[3])
     assert [[dict(r) for r in t] for t in filled] == [[dict(r) for r in t] for t in folded_rows]
