@@ -382,6 +382,15 @@ async def time_reads(pool: asyncpg.Pool, brand: object, days: int) -> dict[str, 
 
 HOUR_NOW = "SELECT date_trunc('hour', now(), 'UTC')"
 folds: list[float] = []
+# The roll-up tables' rows after each size's fold (what the pairs of migrations 0051 and
+# 0052 cost): table -> rows.
+ROLLUP_TABLES = (
+    "analytics_hours",
+    "analytics_hour_durations",
+    "analytics_days",
+    "analytics_day_durations",
+)
+rollup_rows: list[dict[str, int]] = []
 costs: dict[str, tuple[float, float]] = {}
 ROLLUP_TRIGGERS = {
     "conversations": ("analytics_mark_new", "analytics_mark_change"),
@@ -500,6 +509,9 @@ async def measure(dsn: str) -> list[tuple[int, int, float, dict[int, dict[str, l
             folded = time.perf_counter() - began
             await pool.execute("VACUUM ANALYZE")
             print(f"analytics: roll-ups folded in {folded:.0f} s", flush=True)
+            rollup_rows.append(
+                {t: int(await pool.fetchval(f"SELECT count(*) FROM {t}")) for t in ROLLUP_TABLES}
+            )
             messages = int(await pool.fetchval("SELECT count(*) FROM messages"))
             print(f"analytics: loaded in {loaded:.0f} s; timing the reads", flush=True)
             timed = {days: await time_reads(pool, brand, days) for days in (7, 30)}
@@ -539,10 +551,11 @@ def run() -> str:
             for days in (7, 30)
         )
         lines.append(f"| {name} | {cells} |")
-    for (size, written, loaded, _t), folded in zip(results, folds, strict=True):
+    for (size, written, loaded, _t), folded, rows in zip(results, folds, rollup_rows, strict=True):
+        held = ", ".join(f"{t} {n:,}" for t, n in rows.items())
         lines.append(
             f"\n{size:,} conversations, {written:,} messages: loaded in {loaded:.0f} s;"
-            f" roll-ups folded from scratch in {folded:.0f} s."
+            f" roll-ups folded from scratch in {folded:.0f} s (rows: {held})."
         )
     if costs:
         lines.append(
