@@ -439,13 +439,24 @@ def conversations(
     only: Filter = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="Conversations a page.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Conversations to skip.")] = 0,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--handoff-reason",
+            help="Only those handed to a person for this reason (a row of handoff-reasons).",
+        ),
+    ] = None,
     csv: Csv = False, json: Json = False,
 ) -> None:  # fmt: skip
-    """The conversations behind a figure (--filter picks a breakdown's row), oldest first,
-    a page at a time, with how many there are in all."""
+    """The conversations behind a figure (--filter picks a breakdown's row, --handoff-reason
+    a row of handoff-reasons), oldest first, a page at a time, with how many there are in
+    all."""
+    from dataclasses import replace
+
     from server import bootstrap
     from server.http import analytics_tables as tables
-    from server.store import analytics_live
+    from server.http.analytics_query import HANDOFF_REASONS, known_reason
+    from server.store import analytics, analytics_live
 
     _check_output(csv, json)
     settings = cli_settings()
@@ -454,7 +465,13 @@ def conversations(
     async def main() -> None:
         async with bootstrap.database_only(settings) as pool, pool.acquire() as conn:
             scope = await _scope(conn, asked)
-            rows, total = await analytics_live.conversations(conn, scope, None, limit, offset)
+            if reason is not None and reason not in HANDOFF_REASONS:
+                whole = replace(scope, only=None)
+                recorded = {r.value for r in await analytics.handoff_rates(conn, whole)}
+                known_reason(reason, recorded, "--handoff-reason")
+            rows, total = await analytics_live.conversations(
+                conn, scope, None, limit, offset, reason=reason
+            )
         output.write(tables.behind(rows), csv, json, extra={"total": total})
 
     run(main)

@@ -7,6 +7,7 @@ Every report is a table (server/http/analytics_tables.py): JSON, or CSV with ?fo
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import orjson
@@ -44,7 +45,7 @@ REFUSALS = """      401: {description: not logged in}
       403: {description: not a supervisor or analyst of the brand}
       404: {description: no such brand among yours}
       422: {description: "a bad from, to, tz, filter, format (or bucket, by, top, at, row,
-        breached, rating, limit, offset): the error names it"}
+        breached, rating, handoff_reason, limit, offset): the error names it"}
 """
 TABLE = "{columns, units, rows}, or CSV"
 PAGE = """      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200},
@@ -272,13 +273,19 @@ async def conversations(request: Request) -> Response:
       in one breakdown's row with row), oldest first, a page at a time; `total` counts them
       all. With breached=1, those with an SLA breach in the range (or the bucket), whenever
       they started (the SLA breaches chart's bar). With rating, those whose CSAT answer is
-      that rating (the ratings chart's bar). Each id opens in the console.
+      that rating (the ratings chart's bar). With handoff_reason, those handed to a person
+      whose first handoff had that reason (the handoff reasons table's row). Each id opens
+      in the console.
     parameters:
     RANGE
       - {name: row, in: query, schema: {type: string},
          description: "a breakdown's row, as filter (agent:<id>), applied besides filter"}
       - {name: breached, in: query, schema: {type: string, enum: ["0", "1"]}}
       - {name: rating, in: query, schema: {type: integer, minimum: 1, maximum: 5}}
+      - {name: handoff_reason, in: query, schema: {type: string},
+         description: "a handoff reason (the handoff-reasons table's reason: requested_human,
+           low_confidence, none, ...); one the server does not know nor the range holds is
+           a 422 that lists them"}
       - {name: bucket, in: query, schema: {type: string, enum: [hour, day, week]}}
       - {name: at, in: query, schema: {type: string},
          description: "the bucket's start in tz (YYYY-MM-DDTHH:MM), from the series' at"}
@@ -292,10 +299,15 @@ async def conversations(request: Request) -> Response:
     row = q.row(request)
     breached = q.breached(request)
     rated = q.rating(request)
+    reason = q.handoff_reason(request)
     limit, offset = q.page(request, fmt)
     async with services(request).pool.acquire() as conn:
+        if reason is not None and reason not in q.HANDOFF_REASONS:
+            # One the bot project named: known if the range (any filter) recorded it.
+            whole = replace(scope, only=None)
+            q.known_reason(reason, {r.value for r in await analytics.handoff_rates(conn, whole)})
         rows, total = await analytics_live.conversations(
-            conn, scope, bar, limit, offset, row, breached, rated
+            conn, scope, bar, limit, offset, row, breached, rated, reason
         )
     return tables.answer(
         tables.behind(rows), fmt, _name(brand, "conversations", scope), {"total": total}

@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from nlu.rasa import BOT_UNAVAILABLE
+from routing import decision, frustration, knowledge, risk
 from server.errors import InvalidInput, NotFound
 from server.http.inputs import path_value, query_value, services
 from server.store import organisation
-from server.store.analytics import BREAKDOWNS, BUCKETS, Breakdown, Bucket, Scope
+from server.store.analytics import BREAKDOWNS, BUCKETS, NONE, Breakdown, Bucket, Scope
 from web_console import access
 from web_console.port import Agent
 
@@ -161,6 +163,61 @@ def top(request: Request) -> int:
     if not (raw.isdigit() and len(raw) <= 2 and 1 <= int(raw) <= TOP_MAX):
         raise InvalidInput(f"top: an integer from 1 to {TOP_MAX}")
     return int(raw)
+
+
+# Why a conversation went to a person, as the server records it: routing's decisions, what the
+# customer's words showed, the knowledge base's, the NLU's failure; and "none", a conversation
+# an agent took with no handoff recorded (the reasons table counts it so, docs/metrics.md).
+# The bot project may name others (Rasa's {"handoff": reason} payload): those are known once
+# recorded in the range (the reasons table lists them), so each of its rows drills down.
+HANDOFF_REASONS: frozenset[str] = frozenset(
+    (
+        decision.NO_BOT,
+        decision.REQUESTED_HUMAN,
+        decision.LOW_CONFIDENCE,
+        decision.NEGATIVE_SENTIMENT,
+        decision.OUT_OF_SCOPE,
+        decision.BOT_REQUESTED,
+        decision.HUMAN_INTENT,
+        decision.UNSUPPORTED_LANGUAGE,
+        decision.VIP,
+        decision.NLU_UNAVAILABLE,
+        decision.AUTOMATED_SENDER,
+        *risk.CATEGORIES,
+        frustration.REPEATED_CONTACT,
+        frustration.FRUSTRATION,
+        frustration.COMPLEX_FIRST_MESSAGE,
+        knowledge.KB_NOT_HELPFUL,
+        knowledge.KB_NO_ANSWER,
+        BOT_UNAVAILABLE,
+        NONE,
+    )
+)
+
+
+def handoff_reason(request: Request) -> str | None:
+    """``handoff_reason``: the conversations behind the reasons table's row (those handed to
+    a person whose first handoff had that reason). Its length is checked here; whether it is
+    a reason at all, by ``known_reason`` (the bot's own reasons need the range's)."""
+    raw = query_value(request, "handoff_reason")
+    if raw is None or raw == "":
+        return None
+    if len(raw) > MAX_KEY:
+        raise InvalidInput(f"handoff_reason: at most {MAX_KEY} characters")
+    return raw
+
+
+def known_reason(reason: str, recorded: set[str], name: str = "handoff_reason") -> str:
+    """The reason, when the server records it or the range holds it (``recorded``: the
+    reasons table's values); otherwise a 422 (the CLI's exit 2) that names the reasons."""
+    if reason in HANDOFF_REASONS or reason in recorded:
+        return reason
+    others = sorted(recorded - HANDOFF_REASONS)
+    besides = f"; in this range also {', '.join(others)}" if others else ""
+    raise InvalidInput(
+        f"{name}: {reason[:40]!r} is not a handoff reason: one of"
+        f" {', '.join(sorted(HANDOFF_REASONS))}{besides}"
+    )
 
 
 def bar(request: Request, within: Scope) -> tuple[Bucket, datetime] | None:

@@ -12,7 +12,16 @@ from uuid import UUID
 import asyncpg
 
 from server.store import analytics_rollups as rollups
-from server.store.analytics import KEYS, Breakdown, Bucket, Scope, csat_distribution, totals
+from server.store.analytics import (
+    KEYS,
+    NONE,
+    Breakdown,
+    Bucket,
+    Scope,
+    csat_distribution,
+    handoff_rates,
+    totals,
+)
 from server.store.views import Conn
 
 # A first-response deadline nearer than this is "at risk" (the list's badge turns amber at
@@ -34,6 +43,7 @@ class Behind:
     band: str | None
 
 
+@rollups.one_snapshot
 async def conversations(
     conn: Conn,
     scope: Scope,
@@ -43,6 +53,7 @@ async def conversations(
     row: tuple[Breakdown, str] | None = None,
     breached: bool = False,
     rating: int | None = None,
+    reason: str | None = None,
 ) -> tuple[list[Behind], int]:
     """The scope's conversations (in a bucket starting at a local time, or in a breakdown's
     ``row``, when given), oldest first, a page of ``limit`` after ``offset``; and how many
@@ -50,7 +61,10 @@ async def conversations(
     filtered report counts only the filtered conversations. ``breached``: those with an SLA
     breach in the range (in the bucket), whenever they started, as the series counts
     breaches by when they happened. ``rating``: those whose CSAT answer (the last, the one
-    that stands) is that rating, as the ratings chart counts them."""
+    that stands) is that rating, as the ratings chart counts them. ``reason``: those handed
+    to a person whose first handoff had that reason (``none``: taken by an agent with no
+    handoff recorded), as the handoff reasons table counts them. The count and the page read
+    one snapshot."""
     only = KEYS[scope.only[0]] if scope.only else "NULL"
     in_row = KEYS[row[0]] if row else "NULL"
     in_bucket = "($6::timestamp IS NULL OR date_trunc($7::text, {at} AT TIME ZONE $5::text) = $6)"
@@ -66,7 +80,8 @@ async def conversations(
                AND ($8::text IS NULL OR {in_row} = $8::text)
                AND ($9::int IS NULL OR EXISTS (SELECT 1 FROM csat r
                                                 WHERE r.conversation_id = c.id
-                                                  AND r.rating = $9::int))"""
+                                                  AND r.rating = $9::int))
+               AND ($10::text IS NULL OR EXISTS ({HANDED_FOR}))"""
     args = (
         scope.brand_id,
         scope.start,
@@ -77,10 +92,17 @@ async def conversations(
         bucket[0] if bucket else "day",
         row[1] if row else None,
         rating,
+        reason,
     )
     if breached:
         return await _breached(conn, where, args, limit, offset)
-    if rating is not None and bucket is None and row is None:
+    alone = bucket is None and row is None
+    if reason is not None and rating is None and alone:
+        # A reasons row's count is the table's, read as the table reads it (the roll-ups
+        # over a large range), as a ratings bar's is below: no pass over the range.
+        counts = {r.value: r.count for r in await handoff_rates(conn, scope)}
+        total = counts.get(reason, 0)
+    elif rating is not None and reason is None and alone:
         # A ratings bar's count is the chart's, read as the chart reads it (the roll-ups over
         # a large range; the same number by definition): counting the range's conversations
         # with a rating one by one took 53 / 88 ms p50 / p99 over 30 days at 100,000
@@ -95,13 +117,22 @@ async def conversations(
         f"""SELECT {BEHIND}
               FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
              WHERE {where}
-             ORDER BY c.created_at, c.id LIMIT $10 OFFSET $11""",
+             ORDER BY c.created_at, c.id LIMIT $11 OFFSET $12""",
         *args,
         limit,
         offset,
     )
     return [_behind(r) for r in rows], total
 
+
+# The conversation ``c`` was handed to a person for reason $10, its first handoff's: as
+# server/store/analytics.py's FACTS reads "handed" and "reason" (one row a conversation in
+# conversation_facts, migration 0028).
+HANDED_FOR = f"""SELECT 1 FROM conversation_facts f
+                  WHERE f.conversation_id = c.id
+                    AND (f.handed_at IS NOT NULL OR c.handoff_at IS NOT NULL
+                         OR f.first_agent_at IS NOT NULL)
+                    AND coalesce(f.handoff_reason, c.handoff_reason, '{NONE}') = $10::text"""
 
 BEHIND = """c.id, c.created_at, c.channel, c.status, c.subject, c.intent, c.band,
             coalesce(ct.name, ct.email) AS contact"""
@@ -132,7 +163,7 @@ async def _breached(
     rows = await conn.fetch(
         f"""WITH hit AS MATERIALIZED (
                 SELECT c.id, c.created_at FROM conversations c WHERE {where}),
-            page AS (SELECT id, created_at FROM hit ORDER BY created_at, id LIMIT $10 OFFSET $11)
+            page AS (SELECT id, created_at FROM hit ORDER BY created_at, id LIMIT $11 OFFSET $12)
             SELECT (SELECT count(*) FROM hit) AS total, {BEHIND}
               FROM page JOIN conversations c ON c.id = page.id
               JOIN contacts ct ON ct.id = c.contact_id

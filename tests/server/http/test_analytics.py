@@ -236,6 +236,100 @@ async def test_a_rows_drill_down_lists_what_the_row_counted_under_the_filter(
     assert (await http.get(f"{BASE}/conversations", params=any_without)).json()["total"] == 1
 
 
+async def test_a_handoff_reasons_row_lists_the_conversations_handed_off_for_it(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """The reasons table's drill-down (handoff_reason=): each row's conversations, as many
+    as the row counts, within the report's filter and the viewer's brand; a reason the bot
+    project named (Rasa's {"handoff": ...}) drills down too; "none" is a conversation an
+    agent took with no handoff recorded; a reason neither known nor recorded is a 422 that
+    lists the reasons, and a known one with nothing behind it an empty list."""
+    async with server.services.pool.acquire() as conn:
+        low = await write(
+            conn, Story(600, bot_reply=1, handoff=30, reason="low_confidence", channel="email")
+        )
+        named = await write(conn, Story(900, bot_reply=1, handoff=30, reason="order_lookup_failed"))
+        # Taken by an agent who answered with no handoff recorded: handed, for no reason.
+        taken = await write(conn, Story(1200, bot_reply=1))
+        await conn.execute(
+            "INSERT INTO messages (conversation_id, seq, direction, author_kind, channel, text,"
+            " created_at) VALUES ($1, 3, 'out', 'agent', 'webchat', 'Let me help',"
+            " (SELECT created_at + interval '1 minute' FROM conversations WHERE id = $1))",
+            taken,
+        )
+        # Another brand's, for the same reasons: never listed.
+        for reason in ("low_confidence", "requested_human", "order_lookup_failed"):
+            await write(
+                conn,
+                Story(600, bot_reply=1, handoff=30, reason=reason, brand=demo.OTHER_BRAND_SLUG),
+            )
+        requested = await conn.fetchval(
+            "SELECT id FROM conversations WHERE handoff_reason = 'requested_human'"
+            " AND brand_id = (SELECT id FROM brands WHERE slug = $1)",
+            demo.BRAND_SLUG,
+        )
+    expected = {
+        "requested_human": {str(requested)},
+        "low_confidence": {str(low)},
+        "order_lookup_failed": {str(named)},
+        "none": {str(taken)},
+    }
+
+    async def listed(params: dict[str, str]) -> tuple[int, set[str]]:
+        answer = await http.get(f"{BASE}/conversations", params=params)
+        assert answer.status_code == 200, (params, answer.text)
+        body = answer.json()
+        return body["total"], {r[0] for r in body["rows"]}
+
+    table = (await http.get(f"{BASE}/handoff-reasons", params=WEEK)).json()
+    assert {r[0]: r[1] for r in table["rows"]} == {k: len(v) for k, v in expected.items()}
+    for reason, ids in expected.items():
+        assert await listed({**WEEK, "handoff_reason": reason}) == (len(ids), ids), reason
+    # Within the report's filter, as the filtered table counts: the email one alone.
+    email = {**WEEK, "filter": "channel:email"}
+    table = (await http.get(f"{BASE}/handoff-reasons", params=email)).json()
+    assert [r[:2] for r in table["rows"]] == [["low_confidence", 1], ["requested_human", 1]]
+    assert await listed({**email, "handoff_reason": "low_confidence"}) == (1, {str(low)})
+    assert await listed({**email, "handoff_reason": "none"}) == (0, set())
+    # With a bar or a row besides (counted one by one): the same conversations.
+    bar = {**WEEK, "bucket": "day", "at": "2026-03-02T00:00:00"}
+    assert await listed({**bar, "handoff_reason": "none"}) == (1, {str(taken)})
+    row = {**WEEK, "row": "channel:webchat", "handoff_reason": "order_lookup_failed"}
+    assert await listed(row) == (1, {str(named)})
+    # A page at a time, and the whole list as CSV.
+    two = {**WEEK, "handoff_reason": "requested_human", "limit": "1", "offset": "1"}
+    assert await listed(two) == (1, set())
+    exported = await http.get(
+        f"{BASE}/conversations",
+        params={**WEEK, "handoff_reason": "low_confidence", "format": "csv"},
+    )
+    assert [r[0] for r in csv.reader(io.StringIO(exported.text))] == ["id", str(low)]
+    # A reason the server knows, with nothing behind it this week: an empty list.
+    assert await listed({**WEEK, "handoff_reason": "vip"}) == (0, set())
+    # Neither known nor recorded: a 422 naming the known ones and this range's own.
+    wrong = await http.get(
+        f"{BASE}/conversations", params={**WEEK, "handoff_reason": "requested_humans"}
+    )
+    assert wrong.status_code == 422
+    error = wrong.json()["error"]
+    assert error.startswith("handoff_reason: 'requested_humans' is not a handoff reason: one of")
+    assert "requested_human," in error
+    assert error.endswith("; in this range also order_lookup_failed")
+    # Another brand's reasons are no key to its conversations: the same 404 as any of its
+    # reports, and a mere agent of this brand gets no list at all.
+    other = f"/console/api/analytics/brands/{demo.OTHER_BRAND_SLUG}/conversations"
+    refused = await http.get(other, params={**WEEK, "handoff_reason": "low_confidence"})
+    assert refused.status_code == 404
+    agent = await signed_in(server, await person(server, demo.BRAND_SLUG, "agent"))
+    try:
+        mine = await agent.get(
+            f"{BASE}/conversations", params={**WEEK, "handoff_reason": "low_confidence"}
+        )
+    finally:
+        await agent.aclose()
+    assert mine.status_code == 403
+
+
 async def test_bad_parameters_are_named(server: RunningServer, http: httpx.AsyncClient) -> None:
     cases = {
         "summary?from=2026-13-01": "from:",
@@ -269,6 +363,8 @@ async def test_bad_parameters_are_named(server: RunningServer, http: httpx.Async
         "conversations?rating=0": "rating:",
         "conversations?rating=6": "rating:",
         "conversations?rating=4.5": "rating:",
+        "conversations?handoff_reason=mood": "handoff_reason: 'mood' is not a handoff reason",
+        f"conversations?handoff_reason={'x' * 201}": "handoff_reason: at most 200 characters",
     }
     for query, error in cases.items():
         answer = await http.get(f"{BASE}/{query}")
