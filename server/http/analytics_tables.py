@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -168,11 +170,43 @@ def comments(rows: list[Comment]) -> Table:
     )
 
 
+# A name's parts, for a person's order: runs of digits, and each other character.
+_PARTS = re.compile(r"\d+|.", re.DOTALL)
+
+
+def name_order(name: str) -> tuple[tuple[int, int, str], ...]:
+    """A name's key in the order the console's ``Intl.Collator(undefined, {numeric: true,
+    sensitivity: "base"})`` gives (web_console/static/analytics/dashboard.js): a run of
+    digits by its value ("Agent 9" before "Agent 10"), letters whatever their case and
+    accents ("émile" beside "Emma"), and, as Unicode's collation ranks them, spaces before
+    punctuation and symbols, before digits, before letters. Punctuation marks among
+    themselves go by code point, where ICU has an order of its own ("a_b" before "a-b"):
+    the one kind of difference found against Node's Intl over 25 names."""
+    bare = unicodedata.normalize("NFKD", name)
+    bare = "".join(ch for ch in bare if not unicodedata.combining(ch)).casefold()
+    key: list[tuple[int, int, str]] = []
+    for part in _PARTS.findall(bare):
+        if part.isdigit():
+            key.append((2, int(part), ""))
+        elif part.isspace():
+            key.append((0, 0, " "))
+        elif part.isalpha():
+            key.append((3, 0, part))
+        else:
+            key.append((1, 0, part))
+    return tuple(key)
+
+
 def agent_time(rows: list[AgentTime]) -> Table:
+    """Most time online first (in whole seconds, as the table gives it); among equal times,
+    names as a person reads them (``name_order``), as the dashboard shows them: the database
+    sorts them as text ("Agent 10" before "Agent 9"), so the CSV and ``switchboard report
+    agent-time`` did."""
+    ordered = sorted(rows, key=lambda a: (-round(a.online), name_order(a.name), a.name, str(a.id)))
     return Table(
         ("agent", "online_seconds", "away_seconds"),
         ("text", "seconds", "seconds"),
-        [[a.name, round(a.online), round(a.away)] for a in rows],
+        [[a.name, round(a.online), round(a.away)] for a in ordered],
     )
 
 

@@ -175,6 +175,68 @@ async def test_the_conversations_behind_a_filter_and_the_queues_now(
     assert "at_risk: 0" in queues.stdout.splitlines()
 
 
+async def test_the_agents_time_online_lists_names_as_the_dashboard_does(
+    dsn: str, pool: asyncpg.Pool, history: None
+) -> None:
+    """Most time online first, then names as a person reads them, the dashboard's order
+    (dashboard.js, byTimeOnline): "Agent 9" before "Agent 10", accents and case aside. The
+    database sorted the ties as text: "Agent 10" before "Agent 9", "émile" after "Zoë"."""
+    names = ["Agent 10", "Zoë Adams", "émile Blanc", "Agent 9", "agent 2", "Agent 100"]
+    async with pool.acquire() as conn:
+        brand = await conn.fetchval("SELECT id FROM brands WHERE slug = $1", demo.BRAND_SLUG)
+        for n, name in enumerate(names):
+            agent = await conn.fetchval(
+                "INSERT INTO agents (email, name, password_hash) VALUES ($1, $2, 'x') RETURNING id",
+                f"natural-{n}@example.test",
+                name,
+            )
+            await conn.execute(
+                "INSERT INTO brand_roles (agent_id, brand_id, role) VALUES ($1, $2, 'agent')",
+                agent,
+                brand,
+            )
+            if name == "Agent 100":  # online an hour of the range: first, whatever its name
+                await conn.execute(
+                    "INSERT INTO agent_status_changes (agent_id, status, at) VALUES"
+                    " ($1, 'online', '2026-03-03T09:00Z'), ($1, 'offline', '2026-03-03T10:00Z')",
+                    agent,
+                )
+    done = switchboard(dsn, "report", "agent-time", *RANGE, "--csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0] == ["agent", "online_seconds", "away_seconds"]
+    assert [r[0] for r in rows[1:] if r[0] in names] == [
+        "Agent 100",
+        "agent 2",
+        "Agent 9",
+        "Agent 10",
+        "émile Blanc",
+        "Zoë Adams",
+    ]
+    assert rows[1][:2] == ["Agent 100", "3600"]
+    text = switchboard(dsn, "report", "agent-time", *RANGE)
+    assert text.returncode == 0, text.stderr
+    header, _rule, *lines = text.stdout.splitlines()
+    shown = [line[: header.index("online_seconds")].rstrip() for line in lines]
+    assert [n for n in shown if n in names][:3] == ["Agent 100", "agent 2", "Agent 9"]
+
+
+async def test_the_conversations_behind_a_handoff_reason(dsn: str, history: None) -> None:
+    """`report conversations --handoff-reason`: a row of `report handoff-reasons`; a reason
+    neither known nor recorded is one line naming the reasons, exit 2."""
+    behind = switchboard(
+        dsn, "report", "conversations", *RANGE, "--handoff-reason", "low_confidence", "--json"
+    )
+    assert behind.returncode == 0, behind.stderr
+    table = json.loads(behind.stdout)
+    channel = table["columns"].index("channel")
+    assert (table["total"], [r[channel] for r in table["rows"]]) == (1, ["email"])
+    wrong = switchboard(dsn, "report", "conversations", *RANGE, "--handoff-reason", "mood")
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("error: --handoff-reason: 'mood' is not a handoff reason")
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
