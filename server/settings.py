@@ -70,6 +70,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # A port of its own for /readyz, /healthz and /metrics (server/http/health.py), on
+    # ``host``: the proxy's checks there do not wait in the main port's listen queue behind a
+    # reconnect storm's connections. Unset: none (the main port answers them too). 0: free.
+    health_port: int | None = Field(default=None, ge=0, le=65535)
     # Proxies whose X-Forwarded-For is believed (the client address feeds the login
     # throttle): "*" when only the proxy can reach the server, as in docker-compose.yml.
     forwarded_allow_ips: str = "127.0.0.1"

@@ -98,3 +98,13 @@ def test_prometheus_scrapes_every_replica_and_grafana_is_provisioned() -> None:
     folder = provider["options"]["path"]
     dashboard = mounts[f"{folder}/switchboard.json"]
     assert json.loads((ROOT / dashboard).read_text())["uid"] == "switchboard-overview"
+
+
+def test_each_replica_is_checked_on_its_health_port() -> None:
+    """Docker's health check asks /readyz on the port of its own (SWITCHBOARD_HEALTH_PORT),
+    where it does not wait behind the main port's connections."""
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name in ("switchboard-1", "switchboard-2"):
+        replica = spec["services"][name]
+        port = replica["environment"]["SWITCHBOARD_HEALTH_PORT"]
+        assert f"127.0.0.1:{port}/readyz" in " ".join(replica["healthcheck"]["test"])

@@ -51,12 +51,19 @@ class Node:
     http_port: int
     smtp_port: int
     log: Path
+    # Its /readyz, /healthz and /metrics on a listener of their own (server/http/health.py),
+    # where the proxy checks it.
+    health_port: int
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port}"
 
     @property
     def running(self) -> bool:
@@ -143,14 +150,20 @@ class Cluster:
         self.start_redis()
         self._seed()
         self.nodes = [
-            Node(f"node{i + 1}", free_port(), free_port(), self.logs / f"node{i + 1}.log")
+            Node(
+                f"node{i + 1}",
+                free_port(),
+                free_port(),
+                self.logs / f"node{i + 1}.log",
+                health_port=free_port(),
+            )
             for i in range(self.size)
         ]
         for node in self.nodes:
             self._spawn(node)
         for node in self.nodes:
             self.wait_ready(node)
-        upstreams = [Upstream(n.name, n.http_port, n.smtp_port) for n in self.nodes]
+        upstreams = [Upstream(n.name, n.http_port, n.smtp_port, n.health_port) for n in self.nodes]
         ports = Ports(self.proxy_port, self.proxy_smtp_port, self.stats_port)
         if self.proxy == "nginx":
             config = nginx_config(upstreams, ports, self.root)
@@ -213,7 +226,10 @@ class Cluster:
             lines.append(f"  replies relay : {self._relay.url} (a stand-in: mail stops here)")
         if self._slack_served is not None:
             lines.append(f"  Slack events  : {self.url}/channels/slack/events (Web API stand-in)")
-        lines += [f"  {n.name:13} : {n.url} (SMTP {n.smtp_port}, log {n.log})" for n in self.nodes]
+        lines += [
+            f"  {n.name:13} : {n.url} (SMTP {n.smtp_port}, checks {n.health_port}, log {n.log})"
+            for n in self.nodes
+        ]
         return "\n".join(lines)
 
     def server_pids(self, proxy: bool = True) -> list[int]:
@@ -273,6 +289,7 @@ class Cluster:
             "SWITCHBOARD_DATA_DIR": str(data),
             "SWITCHBOARD_PORT": str(node.http_port),
             "SWITCHBOARD_SMTP_PORT": str(node.smtp_port),
+            "SWITCHBOARD_HEALTH_PORT": str(node.health_port),
         }
         with node.log.open("ab") as out:
             node.proc = subprocess.Popen(

@@ -7,11 +7,19 @@ messages waiting for the database, or the routing queue full. In the 12:26 UTC r
 loops were past the limit in under 3 % of the samples of either storm while about 130
 messages a second were refused in both, and read just after, each node's routing queue
 stood at its bound (2,000; loops 23-40 ms late): the traffic's own refusals, not the
-storm's."""
+storm's. So each sample keeps the routing queue's depth too, and how long the node's /readyz
+took: the proxy's check, asked where the proxy asks it.
+
+The polls go to each node's health port (server/http/health.py), whose listen queue the
+storm's connections do not fill: on the main port a poll waited behind them (4.8-7.5 s at the
+median), and the busiest moments were the unanswered ones."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
+import statistics
 import threading
 import time
 from collections.abc import Sequence
@@ -21,25 +29,35 @@ import httpx
 
 LAG = re.compile(r"^switchboard_event_loop_lag_seconds (\S+)$", re.M)
 REFUSED = re.compile(r"^switchboard_refused_total\{[^}]*\} (\S+)$", re.M)
+ROUTE = re.compile(r'^switchboard_queue_depth\{queue="route"\} (\S+)$', re.M)
 EVERY = 0.5
 TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One node's reading at ``at`` (monotonic seconds): its smoothed lag and the messages it
-    had refused since it started."""
+    """One node's reading at ``at`` (monotonic seconds): its smoothed lag, the messages it
+    had refused since it started, its routing queue's depth, and how long its /readyz took
+    (None: not answered within TIMEOUT)."""
 
     at: float
     node: str
     lag: float
     refused: float
+    route: float = 0.0
+    check: float | None = None
 
 
 def read(text: str) -> tuple[float, float]:
     """The lag and the refused total from a /metrics page (0 for what it lacks)."""
     lag = LAG.search(text)
     return (float(lag.group(1)) if lag else 0.0), sum(float(v) for v in REFUSED.findall(text))
+
+
+def route_depth(text: str) -> float:
+    """The routing queue's depth from a /metrics page (0 without it)."""
+    found = ROUTE.search(text)
+    return float(found.group(1)) if found else 0.0
 
 
 @dataclass
@@ -53,20 +71,37 @@ class Window:
     unanswered: int = 0
     highest: float = 0.0
     refused: float = 0.0
+    # Every sample's routing queue depth, and each answered /readyz's seconds.
+    routes: list[float] = field(default_factory=list)
+    checks: list[float] = field(default_factory=list)
 
     def line(self, limit: float) -> str:
         if not self.samples:
             return "no loop-lag samples"
-        return (
+        found = (
             f"nodes' loop lag past {limit * 1000:.0f} ms in {self.over} of {self.samples}"
             f" samples (highest {self.highest:.2f} s; {self.unanswered} polls unanswered"
             f" within {TIMEOUT:g} s), {self.refused:,.0f} messages refused"
         )
+        if any(self.routes):
+            found += (
+                f"; routing queue {statistics.median(self.routes):,.0f} at the median"
+                f" (highest {max(self.routes):,.0f})"
+            )
+        if self.checks:
+            ordered = sorted(self.checks)
+            found += (
+                f"; /readyz on the health port in {statistics.median(ordered):.2f} s at the"
+                f" median, {ordered[math.ceil(0.95 * len(ordered)) - 1]:.2f} s at p95,"
+                f" {ordered[-1]:.2f} s at most"
+            )
+        return found
 
 
 @dataclass
 class LagWatch:
-    """Polls ``nodes`` (name, base URL) from ``start()`` to ``stop()``."""
+    """Polls ``nodes`` (name, base URL: the node's health port) from ``start()`` to
+    ``stop()``."""
 
     nodes: Sequence[tuple[str, str]]
     samples: list[Sample] = field(default_factory=list)
@@ -90,11 +125,18 @@ class LagWatch:
                 for name, url in self.nodes:
                     # A node that is restarting, or too busy to answer in time, is counted.
                     try:
-                        lag, refused = read(http.get(f"{url}/metrics").text)
+                        page = http.get(f"{url}/metrics").text
                     except httpx.HTTPError:
                         self.unanswered.append((time.monotonic(), name))
-                    else:
-                        self.samples.append(Sample(time.monotonic(), name, lag, refused))
+                        continue
+                    lag, refused = read(page)
+                    asked = time.monotonic()
+                    check: float | None = None
+                    with contextlib.suppress(httpx.HTTPError):
+                        http.get(f"{url}/readyz")
+                        check = time.monotonic() - asked
+                    sample = Sample(asked, name, lag, refused, route_depth(page), check)
+                    self.samples.append(sample)
                 self._stop.wait(EVERY)
 
     def window(self, began: float, ended: float, limit: float) -> Window:
@@ -113,4 +155,6 @@ class LagWatch:
             found.samples += len(inside)
             found.over += sum(1 for s in inside if s.lag > limit)
             found.highest = max(found.highest, max(s.lag for s in inside))
+            found.routes += [s.route for s in inside]
+            found.checks += [s.check for s in inside if s.check is not None]
         return found

@@ -28,11 +28,17 @@ KINDS = ("haproxy", "nginx")
 
 @dataclass(frozen=True)
 class Upstream:
-    """A node as the proxy sees it."""
+    """A node as the proxy sees it: ``health_port``, where its checks go (the node's
+    SWITCHBOARD_HEALTH_PORT; unset: its HTTP port)."""
 
     name: str
     http_port: int
     smtp_port: int
+    health_port: int | None = None
+
+    @property
+    def checked_on(self) -> int:
+        return self.health_port if self.health_port is not None else self.http_port
 
 
 @dataclass(frozen=True)
@@ -55,18 +61,19 @@ def haproxy_template() -> str:
 
 def haproxy_config(nodes: Sequence[Upstream], ports: Ports) -> str:
     """HTTP and WebSocket on one port, the SMTP stream on another. A node gets traffic while
-    its /readyz answers 200 (checked every second, two failures to leave, two successes to
-    come back). When no node is ready (Postgres or Redis down makes them all unready), the
-    same nodes are used as backups without a check: they answer "unavailable" themselves
-    (web chat: no ack; SMTP 451; webhooks 503), which a client retries, rather than the
-    proxy's bare 503 or a closed connection."""
+    its /readyz answers 200 (checked every second on its health port, or its HTTP port
+    without one; two failures to leave, two successes to come back). When no node is ready
+    (Postgres or Redis down makes them all unready), the same nodes are used as backups
+    without a check: they answer "unavailable" themselves (web chat: no ack; SMTP 451;
+    webhooks 503), which a client retries, rather than the proxy's bare 503 or a closed
+    connection."""
     http = "\n".join(
-        f"    server {n.name} 127.0.0.1:{n.http_port} check {OBSERVED}\n"
+        f"    server {n.name} 127.0.0.1:{n.http_port} check{_port(n)} {OBSERVED}\n"
         f"    server {n.name}-backup 127.0.0.1:{n.http_port} backup"
         for n in nodes
     )
     smtp = "\n".join(
-        f"    server {n.name} 127.0.0.1:{n.smtp_port} check port {n.http_port}\n"
+        f"    server {n.name} 127.0.0.1:{n.smtp_port} check port {n.checked_on}\n"
         f"    server {n.name}-backup 127.0.0.1:{n.smtp_port} backup"
         for n in nodes
     )
@@ -77,6 +84,11 @@ def haproxy_config(nodes: Sequence[Upstream], ports: Ports) -> str:
         http_servers=http,
         smtp_servers=smtp,
     )
+
+
+def _port(node: Upstream) -> str:
+    """`` port N`` for a node checked on a health port of its own (the template says why)."""
+    return f" port {node.health_port}" if node.health_port is not None else ""
 
 
 def _servers(text: str, port: int, addresses: Sequence[int]) -> str:

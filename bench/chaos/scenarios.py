@@ -294,7 +294,7 @@ class ReconnectStorm:
             self._crowd = None
 
     async def __call__(self, cluster: Cluster, notes: list[str]) -> None:
-        self._watch = LagWatch([(node.name, node.url) for node in cluster.nodes])
+        self._watch = LagWatch([(node.name, node.health_url) for node in cluster.nodes])
         self._watch.start()
         try:
             await self._storms(cluster, notes)

@@ -27,6 +27,7 @@ from server.cli.review_commands import review_cli
 if TYPE_CHECKING:
     import uvicorn
 
+    from server.http.health import HealthPort
     from server.settings import Settings
 
 cli = typer.Typer(
@@ -64,6 +65,10 @@ contact_cli.command("erase")(contact_erase)
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (0 picks a free one).")] = None,
+    health_port: Annotated[
+        int | None,
+        typer.Option(help="A port of its own for /readyz, /healthz and /metrics (the proxy's)."),
+    ] = None,
     smtp_port: Annotated[
         int | None, typer.Option(help="Inbound SMTP port (0 picks a free one).")
     ] = None,
@@ -77,9 +82,10 @@ def serve(
     from server import bootstrap
     from server.http import shutdown
     from server.http.app import asgi_app, server_config
+    from server.http.health import HealthPort
     from server.services import demo
 
-    settings = _settings(host=host, port=port, smtp_port=smtp_port)
+    settings = _settings(host=host, port=port, smtp_port=smtp_port, health_port=health_port)
     if demo_data and settings.admin_token_always is None:
         # The demo's Dana is an admin, which would retire the bootstrap admin token at once;
         # with demo data it stays usable unless SWITCHBOARD_ADMIN_TOKEN_ALWAYS=0 says not.
@@ -90,6 +96,7 @@ def serve(
         # stopped; these no-op handlers absorb that, so the embedded Postgres is still stopped
         # (below) and a graceful shutdown exits 0.
         services = await bootstrap.start(settings)
+        health: HealthPort | None = None
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: None)
         try:
@@ -114,17 +121,28 @@ def serve(
             while not server.started and not serving.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if server.started:
+                # The checks' own port, once the app serves (and until it has stopped: a
+                # draining node's /readyz says 503 there too).
+                if settings.health_port is not None:
+                    health = HealthPort(app, settings.host, settings.health_port)
+                    await health.start()
                 smtp_port = services.smtp.port if services.smtp is not None else None
-                _announce(server, settings, demo_data, smtp_port)
+                _announce(server, settings, demo_data, smtp_port, health)
             await serving
         finally:
+            if health is not None:
+                await health.stop()
             await bootstrap.stop(services)
 
     _run(main)
 
 
 def _announce(
-    server: uvicorn.Server, settings: Settings, demo_data: bool, smtp_port: int | None
+    server: uvicorn.Server,
+    settings: Settings,
+    demo_data: bool,
+    smtp_port: int | None,
+    health: HealthPort | None = None,
 ) -> None:
     from server.services import demo
 
@@ -137,6 +155,8 @@ def _announce(
     ]
     if smtp_port is not None:
         lines.append(f"  inbound SMTP  : {settings.smtp_host}:{smtp_port}")
+    if health is not None:
+        lines.append(f"  health checks : http://{settings.host}:{health.port}/readyz")
     if demo_data:
         lines.append(f"  demo agent    : {demo.AGENT_EMAIL} / {demo.AGENT_PASSWORD}")
         lines.append(f"  second brand  : {demo.OTHER_AGENTS[0][0]} (same password)")

@@ -170,3 +170,62 @@ def test_a_keyless_session_is_not_sent_again_a_keyed_one_is_behind_haproxy(
         assert set(keyed) == {201}
         with_token = b'{"inbox": "web", "token": "t.x"}'
         assert set(_statuses(url, "POST", "/api/webchat/sessions", with_token)) == {201}
+
+
+def test_haproxy_checks_a_node_with_a_health_port_there() -> None:
+    """Each node's server line checks its health port (`check port N`), for HTTP and SMTP;
+    one without a health port is checked on its HTTP port."""
+    nodes = [Upstream("a", 8000, 2525, health_port=8081), Upstream("b", 9000, 2526)]
+    config = haproxy_config(nodes, Ports(80, 25, 81))
+    assert "server a 127.0.0.1:8000 check port 8081 observe layer4" in config
+    assert "server a 127.0.0.1:2525 check port 8081\n" in config
+    assert "server b 127.0.0.1:9000 check observe layer4" in config
+    assert "server b 127.0.0.1:2526 check port 9000\n" in config
+    assert "server a-backup 127.0.0.1:8000 backup" in config
+
+
+class _Named(_Answering):
+    """Answers every request with its port; its /readyz answers 503, as a node's main port
+    too busy to answer its check in time."""
+
+    def do_GET(self) -> None:
+        if self.path == "/readyz":
+            self._answer(503)
+            return
+        name = str(self.request.getsockname()[1]).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(name)))
+        self.end_headers()
+        self.wfile.write(name)
+
+
+def test_haproxy_keeps_a_node_whose_health_port_says_ready() -> None:
+    """A node is in rotation by its health port's answer, whatever its main port's /readyz
+    says: with both nodes' main ports unready and only ``a`` checked on a ready health port,
+    every request goes to ``a`` (``b`` is down; the backups wait until none is up)."""
+    try:
+        Proxy.binary("haproxy")
+    except RuntimeError:
+        pytest.skip("haproxy is not installed (`make system-deps` installs it)")
+    with (
+        _served(_Named) as a,
+        _served(_Named) as b,
+        _served(_Answering) as a_health,
+        tempfile.TemporaryDirectory(prefix="sbp") as folder,
+    ):
+        root = Path(folder)
+        nodes = [
+            Upstream("a", a, free_port(), health_port=a_health),
+            Upstream("b", b, free_port()),
+        ]
+        ports = Ports(free_port(), free_port(), free_port())
+        running = Proxy("haproxy", root, root / "proxy.log", haproxy_config(nodes, ports), 1)
+        running.start()
+        try:
+            url = f"http://127.0.0.1:{ports.http}"
+            time.sleep(3.5)  # b's two failed checks a second apart, a's two good ones
+            with httpx.Client(base_url=url, timeout=5) as http:
+                answered = {http.get("/api/anything").text for _ in range(TRIES)}
+            assert answered == {str(a)}, (root / "proxy.log").read_text()
+        finally:
+            running.stop()
