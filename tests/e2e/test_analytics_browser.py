@@ -1,7 +1,8 @@
 """The Analytics area in a real Chromium, over the scripted history of the store's tests: a
 supervisor opens it by keyboard, picks the history's week, sees the figures, the volume chart
 and its table, changes the breakdown, downloads a CSV, clicks a bar and opens a conversation
-behind it in the console; the "now" figures follow a new waiting customer live; an agent gets
+behind it in the console, and a handoff reason's row its conversations (by mouse and by
+keyboard); the "now" figures follow a new waiting customer live; an agent gets
 no Analytics tab. Screenshots at 1280 and 390 px
 (var/screenshots/analytics-*.png). The CSP refuses nothing on the way."""
 
@@ -20,7 +21,7 @@ from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_context_panel import Console, console_page, contexts
 from tests.harness import RunningServer
 from tests.server.store.history import write
-from tests.server.store.test_analytics import STORIES
+from tests.server.store.test_analytics import DAY, STORIES
 from tests.web_console.brands import PASSWORD, conversation_in, person
 
 pytestmark = pytest.mark.browser
@@ -125,11 +126,29 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
     await page.locator("#analytics-area h2").scroll_into_view_if_needed()
     await page.screenshot(path=str(SHOTS / f"analytics-{width}.png"))
 
+    # A row of the handoffs by reason lists the conversations handed off for it: the one
+    # the bot did not understand (the other brand's handoff is not among them).
+    reasons = page.locator("#analytics-area .analytics-table", has_text="Handoffs by reason")
+    low = reasons.locator("tbody tr", has_text="bot did not understand").get_by_role("button")
+    await expect(low).to_have_accessible_name(
+        re.compile(r"^bot did not understand ?: show the conversations$")
+    )
+    await low.click()
+    drill = page.locator("#analytics-drill")
+    await expect(page.locator("#analytics-drill-title")).to_have_text(
+        "Conversations: handed off: bot did not understand"
+    )
+    await expect(drill.get_by_role("status")).to_have_text("1 to 1 of 1")
+    await expect(drill.locator(".analytics-conversations li")).to_contain_text("email")
+    await expect(page.locator("#analytics-drill-title")).to_be_focused()
+    await page.screenshot(path=str(SHOTS / f"analytics-drill-reason-{width}.png"))
+    await reasons.scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / f"analytics-reasons-{width}.png"))
+
     # A click on the first day's bar lists its three conversations.
     over = page.locator("#analytics-volume .u-over")
     await over.scroll_into_view_if_needed()
     await over.click(position={"x": 3, "y": 40})
-    drill = page.locator("#analytics-drill")
     await expect(drill.get_by_role("status")).to_have_text("1 to 3 of 3")
     await expect(page.locator("#analytics-drill-title")).to_be_focused()
     await expect(page.locator("#analytics-drill-title")).to_have_text(
@@ -197,6 +216,32 @@ async def test_the_table_rows_drill_down_by_keyboard_and_an_agent_has_no_dashboa
     await expect(page.locator("#analytics-drill .analytics-conversations li")).to_contain_text(
         "webchat"
     )
+
+    # The handoffs by reason, by keyboard: Tab from the table's CSV link reaches the first
+    # reason's button, its focus drawn; Space lists the two handed off for it (a person asked).
+    reasons = page.locator("#analytics-area .analytics-table", has_text="Handoffs by reason")
+    await reasons.locator("caption a.csv").focus()
+    await page.keyboard.press("Tab")
+    asked_for = reasons.locator("tbody tr").first.get_by_role("button")
+    await expect(asked_for).to_be_focused()
+    await expect(asked_for).to_have_accessible_name(
+        re.compile(r"^asked for a person ?: show the conversations$")
+    )
+    outline = await asked_for.evaluate("(el) => getComputedStyle(el).outlineStyle")
+    assert outline == "solid", outline
+    await page.keyboard.press("Space")
+    await expect(page.locator("#analytics-drill-title")).to_have_text(
+        "Conversations: handed off: asked for a person"
+    )
+    await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 2 of 2")
+    listed = page.locator("#analytics-drill .analytics-conversations li")
+    await expect(listed).to_have_count(2)
+    await expect(listed.first).to_contain_text("Customer 3600")
+    await expect(listed.nth(1)).to_contain_text(f"Customer {DAY:g}")
+    # Enter works as well: the one the bot did not understand.
+    await reasons.locator("tbody tr").nth(1).get_by_role("button").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#analytics-drill").get_by_role("status")).to_have_text("1 to 1 of 1")
 
     # A comment opens its conversation.
     comment = page.locator("#analytics-quality .analytics-table.comments tbody tr").first

@@ -278,11 +278,16 @@ function BotTotals() {
     </p>`;
 }
 
+// "none": an agent took the conversation with no handoff recorded (docs/metrics.md).
+const reasonWords = (reason) => (reason === "none" ? "no reason recorded" : reasonText(reason));
+
+// Each reason's row opens the conversations handed off for it (its button: Enter or Space).
 function Reasons() {
   return html`
     <${ReportTable} caption="Handoffs by reason" report=${store.reasons.value}
-      csv=${store.csvHref("handoff-reasons")} rowLabel=${(row) => reasonText(row[0])}
-      headers=${{ rate: "Of conversations", share: "Of handoffs" }} />`;
+      csv=${store.csvHref("handoff-reasons")} rowLabel=${(row) => reasonWords(row[0])}
+      headers=${{ rate: "Of conversations", share: "Of handoffs" }}
+      onRow=${(row) => store.openDrill(`handed off: ${reasonWords(row[0])}`, { handoff_reason: row[0] })} />`;
 }
 
 function Bands() {
@@ -336,10 +341,11 @@ function AgentLoad() {
       rowLabel=${(row) => bucketLabel(row[0], c.bucket)} />`;
 }
 
-// The time online and away: most time online first, as the server sends it; among equal
-// times (every agent not online in the range), names as a person reads them: "Agent 9"
-// before "Agent 10", "émile" beside "Emma", whatever the case. The server breaks those ties
-// by name as text, in the database's collation: "Agent 10" before "Agent 9".
+// The time online and away: most time online first; among equal times (every agent not
+// online in the range), names as a person reads them: "Agent 9" before "Agent 10", "émile"
+// beside "Emma", whatever the case. The server's table (and its CSV) comes in this order
+// (name_order in server/http/analytics_tables.py); sorting here again keeps the page right
+// whatever order an answer brings.
 const NAMES = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 export function byTimeOnline(report) {
