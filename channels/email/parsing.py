@@ -70,30 +70,40 @@ _READ_HEADERS = automation.HEADERS | {"in-reply-to", "references"}
 _ID = re.compile(r"<([^<>\s]{1,250})>")
 
 
+# Header values parsed already, by (name, value), shared by the mails a worker parses: a
+# customer's From, our inbox's To, "text/plain; charset=utf-8", "7bit" and "1.0" come again
+# and again, and each costs a parse through the header registry (the slow part of reading a
+# mail: half a plain mail's parse, issue 14). Bounded: longer values (a hostile address list
+# parses into a large tree) are not kept, and the memo is emptied when full.
+MEMO_ENTRIES = 2048
+MEMO_VALUE_CHARS = 300
+_parsed: dict[tuple[str, str], Any] = {}
+
+
 class _ParsedOnce(EmailPolicy):
-    """``email.policy.default`` that parses each header value once per message.
+    """``email.policy.default`` that parses each header value once (``_parsed``).
 
-    The default policy parses a header (the header registry: the slow part of reading a
-    mail) on every access, and reading a mail asks for Content-Type a dozen times (type,
-    main type, charset, disposition, decoding...) and From twice: 24 header parses for a
-    plain four-header mail, 2.2 ms of a worker's CPU (measured, bench/mail.py's mail). The
-    parsed headers are immutable, so the same object is handed back each time; one
-    instance per mail (``parse``), so the memo lives and dies with it.
-    """
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        object.__setattr__(self, "_parsed", {})
+    The default policy parses a header on every access, and reading a mail asks for
+    Content-Type a dozen times (type, main type, charset, disposition, decoding...) and From
+    twice: 24 header parses for a plain four-header mail, 2.2 ms of a worker's CPU (measured,
+    bench/mail.py's mail). The parsed headers are immutable values of their name and text,
+    so the same object is handed back each time, to any mail."""
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if not isinstance(value, str) or hasattr(value, "name"):
             return super().header_fetch_parse(name, value)
-        memo: dict[tuple[str, str], Any] = self._parsed  # type: ignore[attr-defined]
         key = (name, value)
-        found = memo.get(key)
+        found = _parsed.get(key)
         if found is None:
-            found = memo[key] = super().header_fetch_parse(name, value)
+            found = super().header_fetch_parse(name, value)
+            if len(value) <= MEMO_VALUE_CHARS:
+                if len(_parsed) >= MEMO_ENTRIES:
+                    _parsed.clear()
+                _parsed[key] = found
         return found
+
+
+_POLICY = _ParsedOnce()
 
 
 def parse(raw: bytes, mail_from: str, limits: Limits = Limits()) -> ParsedMail:
@@ -113,7 +123,7 @@ def _parse(raw: bytes, mail_from: str, limits: Limits) -> ParsedMail:
     if header_end is not None and header_end > limits.header_bytes:
         raise Unparseable(f"headers larger than {limits.header_bytes} bytes")
     try:
-        msg = BytesParser(policy=_ParsedOnce()).parsebytes(raw)
+        msg = BytesParser(policy=_POLICY).parsebytes(raw)
     except Exception as exc:  # the parser itself is lenient; this is the last resort
         raise Unparseable(f"cannot parse the message: {exc.__class__.__name__}") from None
     defects: list[str] = []

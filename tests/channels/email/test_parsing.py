@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import pytest
 
 from channels.base import safe_filename
+from channels.email import parsing
 from channels.email.parsing import Limits, Unparseable, parse
 
 
@@ -164,3 +165,21 @@ def test_threading_headers() -> None:
     )
     assert mail.in_reply_to == ("p2@x.com",)
     assert mail.references == ("p2@x.com", "p1@x.com", "p0@x.com")  # newest first
+
+
+def test_header_values_met_before_read_the_same_and_the_memo_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parsed header values are shared by the mails a worker parses (issue 14: a customer's
+    From, our To, the usual Content-Type are parsed once); a mail read after the memo was
+    filled and emptied reads as it did the first time, and long values are not kept."""
+    monkeypatch.setattr(parsing, "MEMO_ENTRIES", 8)
+    monkeypatch.setattr(parsing, "_parsed", {})
+    first = parse(_mail().as_bytes(), "ada@example.com")
+    for n in range(20):
+        parse(_mail(Subject=f"Order question {n}", Message_ID=f"<m{n}@x>").as_bytes(), "a@x.y")
+        assert len(parsing._parsed) <= 8
+    long_subject = "word " * 100
+    parse(_mail(Subject=long_subject).as_bytes(), "ada@example.com")
+    assert all(len(value) <= parsing.MEMO_VALUE_CHARS for _, value in parsing._parsed)
+    assert parse(_mail().as_bytes(), "ada@example.com") == first
