@@ -108,6 +108,13 @@ class _Worker:
             self.process.kill()
 
 
+def _retrieved(call: asyncio.Task[bytes]) -> None:
+    """Read a call's outcome, so that one whose parse was cancelled (nobody awaits it any
+    more) is not reported as an exception never retrieved."""
+    if not call.cancelled():
+        call.exception()
+
+
 class ParserPool:
     """Parses raw mail off the event loop, each message within ``budget_seconds``, at most
     ``workers`` at once. ``work`` is what a worker runs (tests give a hostile one)."""
@@ -128,6 +135,8 @@ class ParserPool:
         self._slots = asyncio.Semaphore(workers)
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
+        # Mails being parsed, each owning its worker until the answer is back (``parse``).
+        self._calls: set[asyncio.Task[bytes]] = set()
 
     @property
     def workers(self) -> int:
@@ -141,10 +150,36 @@ class ParserPool:
         await asyncio.gather(*(self.parse(probe, "warm@example.com") for _ in range(self._workers)))
 
     async def parse(self, raw: bytes, mail_from: str) -> ParsedMail:
-        """The parsed mail; raises Unparseable with the reason it was refused."""
+        """The parsed mail; raises Unparseable with the reason it was refused.
+
+        Cancelled while it waits for a worker, nothing is lost; cancelled while a worker
+        parses it, that worker finishes the mail (within its budget) and goes back to the
+        pool, its answer dropped, rather than being killed and replaced (a process start):
+        the mailroom starts a parse with each DATA and cancels it when the raw mail is not
+        stored after all."""
         job = pickle.dumps((raw, mail_from, self._limits), protocol=pickle.HIGHEST_PROTOCOL)
-        async with self._slots:
+        await self._slots.acquire()
+        try:
             worker = self._idle.pop() if self._idle else await self._start()
+        except BaseException:
+            self._slots.release()
+            raise
+        call = asyncio.create_task(self._call(worker, job), name="mail-parser-call")
+        self._calls.add(call)
+        call.add_done_callback(self._calls.discard)
+        call.add_done_callback(_retrieved)
+        answer = await asyncio.shield(call)
+        ok, result = pickle.loads(answer)
+        if not ok:
+            raise result
+        if isinstance(result, str):
+            raise Unparseable(result)
+        assert isinstance(result, ParsedMail)
+        return result
+
+    async def _call(self, worker: _Worker, job: bytes) -> bytes:
+        """One mail on ``worker``, which holds its slot until its answer is back."""
+        try:
             try:
                 async with asyncio.timeout(self._budget):
                     answer = await worker.call(job)
@@ -157,16 +192,12 @@ class ParserPool:
                 self._drop(worker)
                 raise Unparseable(f"the parser's worker died (exit code {code})") from None
             except BaseException:
-                self._drop(worker)  # cancelled mid-mail: the worker's state is unknown
+                self._drop(worker)  # cancelled mid-mail (the pool closing): state unknown
                 raise
             self._idle.append(worker)
-        ok, result = pickle.loads(answer)
-        if not ok:
-            raise result
-        if isinstance(result, str):
-            raise Unparseable(result)
-        assert isinstance(result, ParsedMail)
-        return result
+            return answer
+        finally:
+            self._slots.release()
 
     async def _start(self) -> _Worker:
         ours, theirs = socket.socketpair()
@@ -197,6 +228,8 @@ class ParserPool:
         self._all.discard(worker)
 
     def close(self) -> None:
+        for call in self._calls:
+            call.cancel()
         for worker in self._all:
             worker.kill()
         for worker in self._all:

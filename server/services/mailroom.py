@@ -192,19 +192,17 @@ class Mailroom:
 
     async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
         data_at = time.perf_counter()
-        self.holding += 1
-        try:
-            async with asyncio.timeout(ROOM_SECONDS), self._room:
-                await self._room.wait_for(lambda: self._taken < MAX_PENDING)
-                self._taken += 1  # the receipt's place, held until it is processed
-        except TimeoutError:
-            refused = True
+        if self._taken < MAX_PENDING and not self.holding:
+            # Room, and no DATA before this one waits for it: the place is taken at once,
+            # without the condition's lock and a timer (the usual case; one event loop, so
+            # nothing comes in between).
+            self._taken += 1
+            refused = False
         else:
-            refused = self._work.full
-            if refused:
-                await self._free_place()
-        finally:
-            self.holding -= 1
+            refused = not await self._wait_for_place()
+        if not refused and self._work.full:
+            refused = True
+            await self._free_place()
         if refused:
             # The parsers are this far behind: the sender keeps the mail a while (451).
             self._metrics.refused.labels("email").inc()
@@ -214,8 +212,9 @@ class Mailroom:
         # Parsed while its raw row is written, not after the 250: parsing needs nothing of
         # the row, and a mail that waited for its commit, then for a receipt worker, then for
         # a parser held its place through all three (issue 14). The result waits in its job.
-        # Not cancelled if the receipt is not stored after all: a parse cancelled mid-mail
-        # costs its worker process (channels.email.workers); it ends within its budget.
+        # Cancelled if the receipt is not stored or not queued after all, so no parse
+        # outlives its place (a DATA refused during a database outage left one behind each
+        # time); a cancelled parse costs no worker (channels.email.workers).
         parse = asyncio.create_task(self._parse(raw, mail_from), name="mail-parse")
         self._parses.add(parse)
         parse.add_done_callback(self._parses.discard)
@@ -225,6 +224,7 @@ class Mailroom:
             if arrival.error is not None:
                 raise arrival.error
         except BaseException:
+            parse.cancel()
             await asyncio.shield(self._free_place())
             raise
         receipt_id = arrival.receipt_id
@@ -235,13 +235,33 @@ class Mailroom:
         receipt = mail.Receipt(receipt_id, mail_from[:500], list(rcpt_tos), raw, 1, None)
         job = _Job(receipt_id, False, receipt, data_at, stored_at, parse)
         if not self._work.offer(job):
-            # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place.
+            # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place
+            # (the sweep parses it again).
+            parse.cancel()
             self._pending.discard(receipt_id)
             await self._free_place()
             with contextlib.suppress(Exception):
                 async with self._pool.acquire() as conn:
                     await mail.release_claim(conn, receipt_id)
         return receipt_id
+
+    async def _wait_for_place(self) -> bool:
+        """Wait (ROOM_SECONDS at most) for a place, in turn; False when none came."""
+        self.holding += 1
+        try:
+            async with asyncio.timeout(ROOM_SECONDS), self._room:
+                await self._room.wait_for(lambda: self._taken < MAX_PENDING)
+                self._taken += 1  # the receipt's place, held until it is processed
+        except TimeoutError:
+            return False
+        finally:
+            self.holding -= 1
+        return True
+
+    @property
+    def parsing(self) -> int:
+        """Parses started with their DATA and not yet ended: at most one a place."""
+        return len(self._parses)
 
     async def _parse(self, raw: bytes, mail_from: str) -> ParsedMail | Exception:
         """The parsed mail, or why it could not be (Unparseable: quarantined; another error:

@@ -23,6 +23,13 @@ def slow_on_request(raw: bytes, mail_from: str, limits: Limits) -> ParsedMail | 
     return _parse_in_worker(raw, mail_from, limits)
 
 
+def slow_briefly(raw: bytes, mail_from: str, limits: Limits) -> ParsedMail | str:
+    """A parser that takes a second over a mail saying "pause"."""
+    if b"pause" in raw:
+        time.sleep(1)
+    return _parse_in_worker(raw, mail_from, limits)
+
+
 def crash_on_request(raw: bytes, mail_from: str, limits: Limits) -> ParsedMail | str:
     """A parser whose process dies on a mail saying "crash", as the OOM killer would end it."""
     if b"crash" in raw:
@@ -88,5 +95,25 @@ async def test_an_idle_pool_runs_no_thread_in_the_server() -> None:
         await pool.warm_up()
         await pool.parse(MAIL, "ann@example.com")
         assert _threads() == before
+    finally:
+        pool.close()
+
+
+async def test_a_parse_cancelled_mid_mail_keeps_its_worker() -> None:
+    """A parse cancelled while its worker parses (the mailroom's, when the raw mail is not
+    stored after all): the worker finishes that mail and parses the next one, no process is
+    killed or started; the other mails wait for it as for any busy worker."""
+    pool = ParserPool(1, 10.0, work=slow_briefly)
+    try:
+        await pool.parse(MAIL, "ann@example.com")
+        (worker,) = pool._all
+        cancelled = asyncio.create_task(pool.parse(hostile("pause"), "eve@example.com"))
+        await asyncio.sleep(0.2)  # in the worker now
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert (await pool.parse(MAIL, "ann@example.com")).subject == "hello"
+        assert pool._all == {worker}
+        assert worker.process.is_alive()
     finally:
         pool.close()

@@ -289,3 +289,49 @@ async def test_a_mail_is_parsed_while_its_raw_mail_is_being_stored(
     finally:
         release.set()
         await room.close()
+
+
+class StuckParser(Parser):
+    """A parser whose every parse waits until ``free`` is set (busy workers)."""
+
+    def __init__(self) -> None:
+        self.free = asyncio.Event()
+        self.started = 0
+
+    async def parse(self, raw: bytes, mail_from: str) -> ParsedMail:
+        self.started += 1
+        await self.free.wait()
+        return await super().parse(raw, mail_from)
+
+
+async def test_a_mail_not_stored_leaves_no_parse_behind(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's finding (issue 14): a DATA whose raw mail the database does not take is
+    answered 451, and its parse, started with the DATA, ends with it. Before, each one refused
+    during an outage left a parse waiting for a worker, and they piled up."""
+
+    async def outage(conn: Any, arrivals: list[store_mail.Arrival]) -> list[int]:
+        raise asyncpg.CannotConnectNowError("the database system is starting up")
+
+    monkeypatch.setattr(store_mail, "add_receipts", outage)
+    gate = Gate(pool)
+    gate.open.set()
+    parser = StuckParser()
+    metrics = Metrics()
+    room = Mailroom(
+        pool, cast(Pipeline, gate), InProcessBus(metrics), metrics, cast(ParserPool, parser)
+    )
+    try:
+        for n in range(5):
+            with pytest.raises(asyncpg.CannotConnectNowError):
+                await room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(n))
+
+        async def none_left() -> bool:
+            return room.parsing == 0
+
+        await until(none_left)
+        assert parser.started == 5  # each was started with its DATA, and ended with it
+    finally:
+        parser.free.set()
+        await room.close()
