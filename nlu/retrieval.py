@@ -11,9 +11,16 @@ from collections.abc import Sequence
 from nlu.base import IntentScore
 
 
+def _confidence(score: IntentScore) -> float:
+    return score.confidence
+
+
 def grouped(ranking: Sequence[IntentScore]) -> tuple[IntentScore, ...]:
     """The ranking by intent, a retrieval intent's sub-intents summed under the best one's
     full name, best first. A ranking without retrieval intents is unchanged."""
+    if not any("/" in score.name for score in ranking):
+        # The same values as below, each total its one confidence, without a new score each.
+        return tuple(sorted(ranking, key=_confidence, reverse=True))
     totals: dict[str, float] = {}
     best: dict[str, str] = {}
     for score in ranking:

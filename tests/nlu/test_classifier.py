@@ -22,6 +22,25 @@ def test_the_single_text_path_computes_exactly_what_scikit_learn_does(model: Mod
     assert np.abs(expected - got).max() < 1e-9
 
 
+def test_words_kept_between_texts_change_no_score(model: Model) -> None:
+    """The scorer keeps each word's character n-grams: a text scores bit for bit the same
+    whether its words were seen before or not, and a pickled model keeps none of them."""
+    import pickle
+
+    texts = [model.extractor.mask(e.text) for e in model.project.examples[::7]]
+    texts += ["", "!!!", "mot inconnu zzzz", "Où  est   MA commande", "ORDER 10234 where"]
+    fresh = pickle.loads(pickle.dumps(model.classifier))
+    cold = []
+    for text in texts:
+        fresh._single()._words = [{} for _ in fresh._single()._blocks]
+        cold.append(fresh.fast_scores(text))
+    warm = [fresh.fast_scores(t) for t in texts]
+    assert all(np.array_equal(c, w) for c, w in zip(cold, warm, strict=True))
+    assert any(fresh._single()._words)
+    again = pickle.loads(pickle.dumps(fresh))
+    assert not any(again._single()._words)
+
+
 def test_rankings_agree_both_ways(model: Model) -> None:
     text = model.extractor.mask("où est ma commande 10234 ?")
     assert model.classifier.rank(text) == model.classifier.rank_many([text])[0]

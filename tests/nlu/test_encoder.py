@@ -9,6 +9,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from nlu import encoder
+from nlu.evaluation import out_of_scope_sets
+from nlu.project import load_project
+from nlu.scope import background
+from server.settings import DEFAULT_NLU_PROJECT
 
 
 @pytest.fixture
@@ -72,20 +76,21 @@ def test_one_text_encodes_as_in_a_batch(found: encoder.SentenceEncoder) -> None:
 def test_a_text_is_tokenised_once_for_its_vector_and_its_fluency(
     found: encoder.SentenceEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The tokenizer is pure Python (about 0.07 ms a short text): a reading tokenises its
+    """The tokenizer is pure Python (about 0.1 ms a short text): a reading normalises its
     text once, and a text read again is remembered whole, fluency with the vector."""
-    tokenizer = found._model._tokenizer
+    normalizer = found._model._tokenizer._normalizer
     calls: list[str] = []
-    original = tokenizer.encode
+    original = normalizer.normalize
 
-    def counting(text: str, **options: object) -> object:
+    def counting(text: str) -> str:
         calls.append(text)
-        return original(text, **options)
+        result: str = original(text)
+        return result
 
     found.forget()
     expected = found.fluency("ou est mon colis, je l'attends depuis une semaine")
     found.forget()
-    monkeypatch.setattr(tokenizer, "encode", counting)
+    monkeypatch.setattr(normalizer, "normalize", counting)
     first = found.read("ou est mon colis, je l'attends depuis une semaine")
     again = found.read("ou est mon colis, je l'attends depuis une semaine")
     graph = found._graph is not None
@@ -93,6 +98,28 @@ def test_a_text_is_tokenised_once_for_its_vector_and_its_fluency(
     assert len(calls) == (1 if graph else 2)
     assert first.fluency == again.fluency == expected > 2.5
     assert np.array_equal(first.vector, again.vector)
+
+
+def test_a_texts_pieces_are_its_words_pieces_as_the_tokenizer_gives_them(
+    found: encoder.SentenceEncoder,
+) -> None:
+    """Each word's pieces are found once and kept: for every message of the shipped sets,
+    the project's examples and the background, the same ids as the tokenizer's whole-text
+    search, words seen before or not; odd spacing, a lone boundary mark and empty texts
+    too."""
+    assert found._by_word
+    tokenizer = found._model._tokenizer
+    texts = [t for messages in out_of_scope_sets().values() for t in messages]
+    texts += [e.text for e in load_project(DEFAULT_NLU_PROJECT).examples]
+    texts += list(background())
+    texts += ["", " ", "  two  spaces  ", "\u2581lone \u2581\u2581 marks", "Ça VA?", "x" * 40]
+    found.forget()
+    for rounds in range(2):  # the words unknown, then every one kept
+        for text in texts:
+            read = found._plain(text) or " "
+            whole = tokenizer.encode(read, out_type=int, add_bos=True, add_eos=True)
+            assert found._pieces(read) == whole, (rounds, text)
+    assert found._words
 
 
 def test_numbers_read_as_one_placeholder(found: encoder.SentenceEncoder) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from nlu import encoder
+from nlu import encoder, encoder_graph
 from nlu.encoder_graph import GraphEncoder
 
 TEXTS = [
@@ -89,3 +89,32 @@ def test_one_text_a_run_gives_what_the_batch_layout_gives(found: encoder.Sentenc
         assert alone.shape == (1, encoder.DIMENSIONS)
         assert np.allclose(alone[0], twice[0], atol=1e-6)
         assert np.allclose(alone[0], twice[1], atol=1e-6)
+
+
+def test_kept_projections_give_the_vectors_of_the_whole_pass(
+    found: encoder.SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A piece's projection is kept for the next text that uses it: the vectors are bit
+    for bit those of a pass that computes every piece's (one run of the text's pieces),
+    whether the text's pieces were all kept, some or none, and when the store fills up
+    and starts again."""
+    model = found._model
+    graph = GraphEncoder(model._model)
+    pieces = [model._tokenizer.encode(t, out_type=int, add_bos=True, add_eos=True) for t in TEXTS]
+    computed = []
+    for p in pieces:
+        graph.forget()
+        computed.append(graph.encode([p]))  # nothing kept: each piece computed in this run
+    graph.forget()
+    for p, expected in zip(pieces, computed, strict=True):  # some kept by the texts before
+        assert np.array_equal(graph.encode([p]), expected)
+    for p, expected in zip(pieces, computed, strict=True):  # all kept
+        assert np.array_equal(graph.encode([p]), expected)
+    together = graph.encode(pieces)
+    graph.forget()
+    assert np.array_equal(graph.encode(pieces), together)
+    monkeypatch.setattr(encoder_graph, "PIECES_KEPT", 12)
+    small = GraphEncoder(model._model)
+    for p, expected in zip(pieces * 2, computed * 2, strict=True):
+        assert np.array_equal(small.encode([p]), expected)
+        assert len(small._slots) <= 12

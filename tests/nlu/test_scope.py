@@ -24,6 +24,7 @@ from nlu.scope import (
     TYPICALITY_BOUND,
     _evidence,
     _Geometry,
+    _Vocabulary,
     gibberish,
 )
 from server.settings import DEFAULT_NLU_PROJECT
@@ -461,6 +462,42 @@ def test_closeness_to_the_examples_is_float64s_in_float32() -> None:
         assert np.allclose(near[:, c], own[:, -1], atol=1e-6)
     assert (close[:, 4] == -1.0).all()
     assert (near[:, 4] == -1.0).all()
+
+
+def test_one_messages_closeness_is_the_same_numbers_as_before() -> None:
+    """A parse takes the one-message path (a matrix-vector product into the padded buffer,
+    no blocks): bit for bit what the block path gives one message, which is what a parse
+    used before, a class of fewer examples than NEIGHBOURS and one of none included; and
+    within float32 rounding of a block of several messages (a product of another shape)."""
+    rng = np.random.default_rng(1)
+    examples = rng.standard_normal((41, 24))
+    examples /= np.linalg.norm(examples, axis=1, keepdims=True)
+    labels = np.r_[np.repeat(np.arange(4), 10), [4]]  # class 4: one example; 5: none
+    geometry = _Geometry.of(examples, labels, 6)
+    messages = rng.standard_normal((9, 24))
+    messages /= np.linalg.norm(messages, axis=1, keepdims=True)
+    close, near = geometry.closeness(messages)
+    for row, message in enumerate(messages):
+        one_close, one_near = geometry.closeness_one(message)
+        assert one_close.dtype == one_near.dtype == np.float64
+        alone_close, alone_near = geometry.closeness(message[np.newaxis, :])
+        assert np.array_equal(one_close, alone_close[0])
+        assert np.array_equal(one_near, alone_near[0])
+        assert np.allclose(one_close, close[row], atol=1e-6)
+        assert np.allclose(one_near, near[row], atol=1e-6)
+
+
+def test_a_parses_word_coverage_is_the_same_as_the_calibrations() -> None:
+    """A parse counts known words and letter triples by membership (no intent left out);
+    the calibration's path, which can leave one intent out, gives the same shares."""
+    texts = ["where is my parcel", "I want a refund", "bonjour, où est mon colis ?"]
+    vocabulary = _Vocabulary.of(texts, [0, 1, 2])
+    for text in [*texts, "parcel refund colis", "zzz qqq", "", "1234", "Où EST mon Colis"]:
+        fast = vocabulary.coverage(text)
+        slow = vocabulary.coverage(text, without=99)  # no intent 99: nothing left out
+        assert fast == slow
+    assert vocabulary.coverage("where is my refund") == (1.0, 1.0)
+    assert vocabulary.coverage("where is my refund", without=1) == (0.75, 0.6)
 
 
 def test_an_intent_of_near_copies_does_not_push_a_plain_paraphrase_out_of_reach() -> None:
