@@ -4,7 +4,8 @@ part the per-hour ones do: pure, no I/O (server/store/analytics_rollups.py asks)
 The folded whole hours of a range, ``[first, until)``, split into whole UTC days, read from
 the days' tables, and the hours left, read from the hours' tables: the range's edges, the
 days with a mark pending (one of their hours changed since its fold: the day's row is stale
-too, so its unmarked hours are read from the hours and the marked ones from the facts), and
+too, so its unmarked hours are read from the hours and the marked ones from the facts), the
+days on hold (their hours folded again, the day not yet: server/store/analytics_fold.py), and
 the days that do not lie within one of the report's local buckets. A report grouped by a
 local bucket (a series by day in New York) adds each row into the bucket its start falls in:
 a UTC day is read whole only when all its hours fall in the same bucket. That is every day
@@ -50,10 +51,19 @@ class Split:
     hours: Ranges
 
 
-def split(first: datetime, until: datetime, stale: list[datetime], tz: str, grain: Grain) -> Split:
+def split(
+    first: datetime,
+    until: datetime,
+    stale: list[datetime],
+    tz: str,
+    grain: Grain,
+    held: frozenset[datetime] = frozenset(),
+) -> Split:
     """Split the folded hours ``[first, until)`` (whole UTC hours; ``stale``: the marked ones
-    among them) for a read grouped by ``grain`` in zone ``tz``."""
-    marked = {floor_day(h) for h in stale}
+    among them) for a read grouped by ``grain`` in zone ``tz``; the days ``held`` (UTC
+    midnights: their hours folded again since the day was, migration 0052) are read by
+    their hours."""
+    marked = {floor_day(h) for h in stale} | held
     zone = ZoneInfo(tz)
     whole: list[datetime] = []
     day = ceil_day(first)

@@ -17,6 +17,12 @@ FOLD_BATCH = 50
 # How far the watermark moves in one round (a node back after a long pause catches up in
 # steps, each its own transaction).
 ADVANCE_MAX = timedelta(days=2)
+# How long a day whose hours were folded again waits on hold before it is folded again itself
+# (migration 0052: a day's fold reads its conversations' facts, seconds for a busy day; while
+# it waits, reads take its hours, and its pairs from the facts).
+HOLD_DAYS_FOR = timedelta(minutes=5)
+# Held days folded again per transaction.
+DAYS_BATCH = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +33,8 @@ class Folded:
     advanced: int
     folded_until: datetime | None
     load_hours: int = 0  # hours of the agents' load folded again (migration 0034's marks)
-    refolded_days: int = 0  # whole days folded again from their hours (migration 0041)
+    refolded_days: int = 0  # whole days folded again after their hold (migrations 0041, 0052)
+    held_days: int = 0  # whole days put on hold this round (their hours folded again)
 
 
 HORIZON = """
@@ -49,13 +56,16 @@ SELECT x.brand_id, lower(r) AS a, upper(r) AS b
 """
 
 
-async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
+async def fold(
+    conn: Conn, horizon: datetime | None = None, hold_days_for: timedelta = HOLD_DAYS_FOR
+) -> Folded:
     """One round of the fold (the sweeps' lease holder calls it): the marked hours folded
-    again, a batch a transaction, and their whole days after them; the agents' load over its
-    marked ranges; then the watermark moved to ``horizon`` (default: the hour no running
-    transaction started before, so none can still write into an earlier one), folding the
-    hours it passes and the days it completes (migration 0041's analytics_fold)."""
-    refolded = refolded_days = 0
+    again, a batch a transaction, their whole days put on hold, and the days held for
+    ``hold_days_for`` folded again; the agents' load over its marked ranges; then the
+    watermark moved to ``horizon`` (default: the hour no running transaction started before,
+    so none can still write into an earlier one), folding the hours it passes and the days it
+    completes (migration 0041's analytics_fold)."""
+    refolded = held = 0
     while True:
         async with conn.transaction():
             until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
@@ -80,15 +90,20 @@ async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
                     # A day not yet complete is folded when the watermark completes it.
                     if floor_day(r["hour"]) + DAY <= until:
                         days.add((r["brand_id"], floor_day(r["hour"])))
-            # Each day once a batch, however many of its hours were marked, in the same
-            # transaction as its hours: no read sees the hours folded and the day not.
-            for of_brand, day in sorted(days):
+            # On hold in the same transaction as its hours: no read takes the day's old row
+            # beside its hours' new ones. A day already held keeps the time it was first held.
+            if days:
                 await conn.execute(
-                    "SELECT analytics_fold_days($1, $2, $3)", of_brand, day, day + DAY
+                    """INSERT INTO analytics_held_days (brand_id, day)
+                       SELECT * FROM unnest($1::uuid[], $2::timestamptz[])
+                       ON CONFLICT DO NOTHING""",
+                    [b for b, _d in sorted(days)],
+                    [d for _b, d in sorted(days)],
                 )
-            refolded_days += len(days)
+            held += len(days)
         if not taken:
             break
+    refolded_days = await _fold_held_days(conn, hold_days_for)
     load_hours = 0
     async with conn.transaction():
         until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
@@ -109,7 +124,35 @@ async def fold(conn: Conn, horizon: datetime | None = None) -> Folded:
             await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", to)
             advanced = int((to - until) / HOUR)
             until = to
-    return Folded(refolded, advanced, until, load_hours, refolded_days)
+    return Folded(refolded, advanced, until, load_hours, refolded_days, held)
+
+
+async def _fold_held_days(conn: Conn, held_for: timedelta) -> int:
+    """Fold again the days on hold for ``held_for`` or longer, a few a transaction, each in
+    the transaction that takes it off hold."""
+    folded = 0
+    while True:
+        async with conn.transaction():
+            due = await conn.fetch(
+                """DELETE FROM analytics_held_days
+                    WHERE (brand_id, day) IN (
+                          SELECT brand_id, day FROM analytics_held_days
+                           WHERE held_at <= now() - $1::interval
+                           ORDER BY held_at LIMIT $2)
+                RETURNING brand_id, day""",
+                held_for,
+                DAYS_BATCH,
+            )
+            for r in due:
+                await conn.execute(
+                    "SELECT analytics_fold_days($1, $2, $3)",
+                    r["brand_id"],
+                    r["day"],
+                    r["day"] + DAY,
+                )
+        folded += len(due)
+        if len(due) < DAYS_BATCH:
+            return folded
 
 
 async def rebuild(conn: Conn, horizon: datetime) -> None:
@@ -124,7 +167,7 @@ async def rebuild(conn: Conn, horizon: datetime) -> None:
     day can have a row (messages, breaches and assignments come after their conversation
     starts)."""
     async with conn.transaction():
-        await conn.execute("TRUNCATE analytics_stale, analytics_load_stale")
+        await conn.execute("TRUNCATE analytics_stale, analytics_load_stale, analytics_held_days")
         first = await conn.fetchval("SELECT min(created_at) FROM conversations")
         at = floor_day(first) + DAY if first is not None else horizon
         await conn.execute("SELECT analytics_fold(NULL, '-infinity', $1)", min(at, horizon))
@@ -138,4 +181,4 @@ async def rebuild(conn: Conn, horizon: datetime) -> None:
         await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", horizon)
 
 
-__all__ = ["ADVANCE_MAX", "FOLD_BATCH", "Folded", "fold", "rebuild"]
+__all__ = ["ADVANCE_MAX", "DAYS_BATCH", "FOLD_BATCH", "HOLD_DAYS_FOR", "Folded", "fold", "rebuild"]

@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from server.store.analytics_days import Grain, split
+from server.store.analytics_days import DAY, Grain, split
 from server.store.views import Conn
 
 if TYPE_CHECKING:
@@ -177,12 +177,21 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
             folded_to,
         )
     ]
+    held = frozenset(
+        r["day"]
+        for r in await conn.fetch(
+            "SELECT day FROM analytics_held_days WHERE brand_id = $1 AND day >= $2 AND day < $3",
+            scope.brand_id,
+            first - DAY,
+            folded_to,
+        )
+    )
     raw = [(h, h + HOUR) for h in stale]
     for a, b in ((scope.start, first), (folded_to, scope.end)):
         if a < b:
             raw.append((a, b))
     if READ_DAYS:
-        tiers = split(first, folded_to, stale, scope.tz, grain)
+        tiers = split(first, folded_to, stale, scope.tz, grain, held)
         hours, days = tiers.hours, tiers.days
     else:
         hours, days = split(first, folded_to, stale, scope.tz, "hour").hours, []

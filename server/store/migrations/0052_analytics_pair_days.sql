@@ -10,6 +10,19 @@
 -- the hours of a day with a pending mark. So the pairs are kept per UTC day only, computed from
 -- the day's facts when the day is folded (the single breakdowns' day rows still add up their
 -- hours), and the hour rows of pairs are dropped.
+--
+-- A day's fold now costs as much as its conversations' facts (seconds for a busy day), so an
+-- hour folded again after a change no longer folds its day again in the same round: the day
+-- is put on hold in analytics_held_days, read by its hours (and its pairs from the facts)
+-- while it waits, and folded again once it has waited a few minutes
+-- (server/store/analytics_fold.py): a desk that keeps changing yesterday's conversations costs
+-- one day's fold every few minutes, not every sweep.
+CREATE TABLE analytics_held_days (
+    brand_id  uuid NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+    day       timestamptz NOT NULL,  -- UTC midnight
+    held_at   timestamptz NOT NULL DEFAULT now(),  -- the first change since its last fold
+    PRIMARY KEY (brand_id, day)
+);
 
 -- The UTC hour of a row, or its UTC day's midnight.
 CREATE FUNCTION analytics_row_at(p_hour timestamptz, p_daily boolean) RETURNS timestamptz

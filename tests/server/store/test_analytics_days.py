@@ -240,7 +240,13 @@ async def test_late_changes_are_read_from_the_hours_until_their_day_is_folded_ag
         monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", 10**9)
         exact_days = await analytics.series(conn, folded, "day")
         monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
-        done = await analytics_fold.fold(conn, HORIZON)
+        # Their hours folded again, the three days wait on hold (migration 0052), read by
+        # their hours meanwhile; once held long enough, a round folds them again.
+        holding = await analytics_fold.fold(conn, HORIZON)
+        held_plan = await analytics_rollups.plan(conn, folded)
+        held_tiered, _hourly = await tiered_and_hourly(conn, folded, monkeypatch)
+        again = await analytics_fold.fold(conn, HORIZON)
+        done = await analytics_fold.fold(conn, HORIZON, hold_days_for=timedelta(0))
         after_plan = await analytics_rollups.plan(conn, folded)
         after_tiered, after_hourly = await tiered_and_hourly(conn, folded, monkeypatch)
         rolled_days = await analytics.series(conn, folded, "day")
@@ -252,7 +258,12 @@ async def test_late_changes_are_read_from_the_hours_until_their_day_is_folded_ag
     # Tuesday's reopened (not resolved) and rated 2; Thursday's new one resolved.
     assert (marked.conversations, marked.resolved, marked.csat_sum) == (6, 3, 10)
     assert marked_tiered[0] == marked
-    assert done.refolded_days == 3
+    assert (holding.held_days, holding.refolded_days) == (3, 0)
+    assert held_plan is not None
+    assert held_plan.days == []
+    assert held_tiered == marked_tiered
+    assert (again.held_days, again.refolded_days) == (0, 0)
+    assert (done.held_days, done.refolded_days) == (0, 3)
     assert after_plan is not None
     assert after_plan.days == [(at(3), at(6))]
     assert after_tiered == after_hourly == marked_tiered
