@@ -294,7 +294,11 @@ class Pipeline:
         event loop itself runs late (frames wait unread in the sockets: pressure.py).
         Channels call it before they store anything; what is already durable (a mail receipt,
         a held update) is never refused."""
-        if self.saturated:
+        if (
+            self._in_flight >= MAX_IN_FLIGHT
+            or self._routing.depth >= MAX_UNROUTED
+            or (self._lag is not None and self._lag.refuse())
+        ):
             self._metrics.refused.labels(channel).inc()
             raise Busy(RETRY_AFTER)
 

@@ -11,6 +11,13 @@ frame with no database work, so the loop catches up, and the senders retry in th
 terms (the widget resends what was not acknowledged, webhooks get 503, SMTP 451). A single
 long stall (a garbage collection, a model loading) moves the average by WEIGHT of itself and
 is forgotten within a few wakes.
+
+Only what overflows is refused: the share of new messages refused grows with the lateness,
+from none at the limit to all at RAMP times it (``refuse``). Refusing everything the moment
+the average passed the limit cost a stall's whole backlog: the frames that waited in the
+sockets during it were read at once, each refused in microseconds, before the average could
+fall back (in the 17:38 UTC probe on a loaded machine, 328 of 7,161 messages at 1,500 msg/s).
+A share keeps the node serving near what it can while the lateness stays near the limit.
 """
 
 from __future__ import annotations
@@ -23,15 +30,17 @@ INTERVAL = 0.02
 WEIGHT = 0.2
 # The default limit on the smoothed lateness (settings.overload_lag_ms).
 LIMIT = 0.1
+# Past the limit the refused share grows linearly, to all new messages at RAMP times the limit.
+RAMP = 2.0
 # The timer stops when nobody has asked for this long (an idle node wakes for nothing) and
 # starts again on the next look.
 IDLE_SECONDS = 10.0
 
 
 class LoopLag:
-    """The event loop's smoothed lateness, in seconds; ``overloaded`` past ``limit``. The
-    timer starts on a look (it needs the running loop), stops after IDLE_SECONDS without one,
-    and with ``close``."""
+    """The event loop's smoothed lateness, in seconds; ``overloaded`` past ``limit``, and
+    ``refuse`` says which new messages to refuse then. The timer starts on a look (it needs
+    the running loop), stops after IDLE_SECONDS without one, and with ``close``."""
 
     def __init__(self, limit: float = LIMIT, interval: float = INTERVAL) -> None:
         self.limit = limit
@@ -39,14 +48,37 @@ class LoopLag:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._looked = 0.0
+        # Refusals owed by the share so far (``refuse``): below one, the next is admitted.
+        self._owed = 0.0
 
     @property
     def overloaded(self) -> bool:
+        """Whether the lateness is past the limit (nothing counted)."""
+        return self.share > 0.0
+
+    @property
+    def share(self) -> float:
+        """The share of new messages to refuse now: 0 up to the limit, 1 from RAMP times it."""
         loop = asyncio.get_running_loop()
         self._looked = loop.time()
         if self._task is None:
             self._task = loop.create_task(self._watch(), name="loop-lag")
-        return self.lag > self.limit
+        if self.lag <= self.limit:
+            return 0.0
+        return min(1.0, (self.lag - self.limit) / (self.limit * (RAMP - 1.0)))
+
+    def refuse(self) -> bool:
+        """Whether to refuse one new message, counting it: of the messages that come while the
+        share is s, one in 1/s is refused, evenly (no randomness: a test knows which)."""
+        share = self.share
+        if share <= 0.0:
+            self._owed = 0.0
+            return False
+        self._owed += share
+        if self._owed >= 1.0:
+            self._owed -= 1.0
+            return True
+        return False
 
     async def close(self) -> None:
         if self._task is not None:
@@ -65,4 +97,4 @@ class LoopLag:
         self._task = None
 
 
-__all__ = ["LIMIT", "LoopLag"]
+__all__ = ["LIMIT", "RAMP", "LoopLag"]
