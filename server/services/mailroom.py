@@ -60,8 +60,13 @@ SWEEP_SECONDS = 30.0
 # Receipt ids waiting for a parser; each is a few bytes (the raw mail stays in Postgres).
 RECEIPT_QUEUE = 1000
 # Receipts this node accepted and has not yet handed to the pipeline: at most this many, so
-# a mail accepted reaches the console within a few receipts' processing time.
-MAX_PENDING = 16
+# a mail accepted reaches the console within a few receipts' processing time. A mail holds
+# its place about 100 ms (receipt, parse, the grouped transaction), so the places bound the
+# acceptance (Little's law) and make the pipeline's batches: with 16, 225-252 mails/s, about
+# 8 mails a transaction and 4.7-5.3 ms of server and PostgreSQL CPU a mail; with 32, 290
+# mails/s, 14 a transaction, 0.33 commits and 4.0 ms a mail, DATA -> console p99 353 ms
+# against 336-407 (bench.mail, 18:05-18:11 UTC, issue 14; one run each, load 1.5).
+MAX_PENDING = 32
 # Receipts processed at once: each waits on Postgres for most of its time (claim, thread,
 # store, settle), so more than the parsers, which the parser pool limits on its own. As many
 # as the places (MAX_PENDING): with fewer (8 before), half the accepted mails held a place
