@@ -41,6 +41,11 @@ from server.payloads import MessageView
 from server.store.conversations import NO_OPEN_CONVERSATION, _Missing
 from server.store.views import Conn, ConversationRow, Inbox, conversation_row_of, message_view
 
+# How far back from a conversation's last message the statement looks for its customer's
+# last one (to know it is understood): after this many messages of others since, the next
+# customer message goes the long way (routed after the commit), which is always correct.
+GUARD_WINDOW = 16
+
 
 @dataclass(frozen=True, slots=True)
 class Understood:
@@ -122,7 +127,7 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
                 WHERE c.status <> 'resolved' AND c.thread_key IS NULL
                 ORDER BY c.id
                   FOR NO KEY UPDATE OF c),
-           -- Whether each message's interpretation, made before the statement, holds: the
+           -- Each message, with its interpretation if that holds (``decided``): the
            -- conversation waits for or has a person, in the language it assumed, which the
            -- message does not change, and no earlier message of its customer waits to be
            -- understood: the customer's last one (an agent's reply may follow it) is
@@ -130,20 +135,6 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
            -- re-reads the conversation as the last append committed it: a message appended
            -- while this statement waited for the lock is not in the snapshot, so unless the
            -- conversation's last_seq is still the snapshot's, the message goes the long way.
-           plan AS (
-               SELECT conv.n, i.understood
-                      AND conv.status IN ('queued', 'assigned')
-                      AND conv.language IS NOT DISTINCT FROM i.seen_language
-                      AND (i.language IS NULL OR i.language = conv.language)
-                      AND conv.last_seq = (SELECT s.last_seq FROM conversations s
-                                            WHERE s.id = conv.id)
-                      AND NOT EXISTS (
-                          SELECT 1 FROM (SELECT p.nlu FROM messages p
-                                          WHERE p.conversation_id = conv.id
-                                            AND p.author_kind = 'customer'
-                                          ORDER BY p.seq DESC LIMIT 1) last
-                           WHERE last.nlu IS NULL) AS decided
-                 FROM conv JOIN input i ON i.n = conv.n),
            msg AS (
                INSERT INTO messages (conversation_id, seq, direction, author_kind, channel,
                                      external_id, text, meta, nlu, language, sentiment)
@@ -152,7 +143,34 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
                       CASE WHEN plan.decided THEN i.nlu::jsonb END,
                       CASE WHEN plan.decided THEN i.language END,
                       CASE WHEN plan.decided THEN i.sentiment END
-                 FROM conv JOIN input i ON i.n = conv.n JOIN plan ON plan.n = conv.n
+                 FROM conv JOIN input i ON i.n = conv.n
+                 -- A lateral subquery kept apart by OFFSET 0, so the guard runs once a row:
+                 -- pulled up, it ran once for each of the three CASEs above, and as a CTE
+                 -- joined back, its scan ran once for every row (a nested loop).
+                 CROSS JOIN LATERAL (
+                     SELECT i.understood
+                            AND conv.status IN ('queued', 'assigned')
+                            AND conv.language IS NOT DISTINCT FROM i.seen_language
+                            AND (i.language IS NULL OR i.language = conv.language)
+                            AND conv.last_seq = (SELECT s.last_seq FROM conversations s
+                                                  WHERE s.id = conv.id)
+                            -- Within the conversation's last GUARD_WINDOW messages, so the
+                            -- walk back reads a bounded range of the (conversation_id, seq)
+                            -- key however the planner sees the table: with a fresh table's
+                            -- statistics its plan read every message of the conversation
+                            -- (bitmap) and sorted them, three times for every message
+                            -- stored, a cost that grows with the conversation (issue 14:
+                            -- the statement was on the CPU in 34 of 40 samples at 2,500
+                            -- msg/s, PostgreSQL near a core, until autoanalyze ran). No
+                            -- customer message in the window: the long way, unless the
+                            -- window holds the whole conversation.
+                            AND coalesce((SELECT p.nlu IS NOT NULL FROM messages p
+                                           WHERE p.conversation_id = conv.id
+                                             AND p.seq > conv.last_seq - $12
+                                             AND p.author_kind = 'customer'
+                                           ORDER BY p.seq DESC LIMIT 1),
+                                         conv.last_seq <= $12) AS decided
+                     OFFSET 0) plan
                 ORDER BY conv.n
                ON CONFLICT (channel, external_id) DO NOTHING
             -- What the message's view reads (views.message_view): not its search words,
@@ -215,6 +233,7 @@ async def append_many(conn: Conn, items: list[Append]) -> list[Appended]:
         [item.understood.interpretation.language if item.understood else None for item in items],
         [item.understood.interpretation.sentiment if item.understood else None for item in items],
         [item.understood is not None for item in items],
+        GUARD_WINDOW,
     )
     convs: dict[int, Any] = {}
     # Each message by its channel id, never by its conversation: when two senders of one

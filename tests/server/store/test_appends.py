@@ -320,3 +320,44 @@ async def test_a_message_appended_while_waiting_for_the_lock_is_not_overtaken(
     finally:
         await pool.release(first)
         await pool.release(second)
+
+
+async def test_the_guard_reads_a_bounded_window_and_past_it_goes_the_long_way(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customer's last message is looked for among the conversation's last GUARD_WINDOW
+    messages only (a bounded range of its key, whatever the planner thinks of the table):
+    found understood, the next message is routed as it is stored; not found in the window,
+    it goes the long way (routed after the commit), which is always correct."""
+    monkeypatch.setattr(appends, "GUARD_WINDOW", 3)
+    inbox = await _inbox(pool)
+    await _sender(pool, "ann")
+
+    async def agent_says(conn: store.Conn, conversation_id: str) -> None:
+        await conn.execute(
+            """WITH c AS (UPDATE conversations SET last_seq = last_seq + 1
+                           WHERE id = $1 RETURNING last_seq)
+               INSERT INTO messages (conversation_id, seq, direction, author_kind, channel, text)
+               SELECT $1, c.last_seq, 'out', 'agent', 'webchat', 'looking' FROM c""",
+            conversation_id,
+        )
+
+    async with pool.acquire() as conn:
+        (a,) = await appends.append_many(conn, [_understood(inbox, "ann", 1)])  # seq 1
+        assert isinstance(a, appends.AppendedMessage)
+        assert a.interpreted_event_id is not None
+        conversation_id = a.conversation["id"]
+        await agent_says(conn, conversation_id)  # seq 2
+        await agent_says(conn, conversation_id)  # seq 3
+        # Seqs 1-3 in the window: the customer's message 1 is understood.
+        (b,) = await appends.append_many(conn, [_understood(inbox, "ann", 2)])  # seq 4
+        assert isinstance(b, appends.AppendedMessage)
+        assert b.interpreted_event_id is not None
+        for _ in range(3):
+            await agent_says(conn, conversation_id)  # seqs 5-7
+        # Seqs 5-7 in the window: no customer message in it, so the long way.
+        (c,) = await appends.append_many(conn, [_understood(inbox, "ann", 3)])
+        assert isinstance(c, appends.AppendedMessage)
+        assert c.message is not None
+        assert c.interpreted_event_id is None
+        assert c.message["nlu"] is None
