@@ -100,6 +100,22 @@ def test_a_text_is_tokenised_once_for_its_vector_and_its_fluency(
     assert np.array_equal(first.vector, again.vector)
 
 
+def test_one_text_read_alone_is_what_a_batch_reads(found: encoder.SentenceEncoder) -> None:
+    """A parse reads its one text on a path of its own (fewer array operations): the same
+    vector and fluency, bit for bit, as reading it among others."""
+    if found._graph is None:
+        pytest.skip("the one-text path is the graph's")
+    texts = ["where is my order?", "asdfghjkl qwerty", "", "J'ai payé 59,90 € hier", "ok"]
+    found.forget()
+    together = found.read_many(texts)
+    for text, expected in zip(texts, together, strict=True):
+        found._remembered.clear()
+        alone = found.read(text)
+        assert np.array_equal(alone.vector, expected.vector)
+        assert alone.fluency == expected.fluency
+        assert found.read(text) is alone  # remembered
+
+
 def test_a_texts_pieces_are_its_words_pieces_as_the_tokenizer_gives_them(
     found: encoder.SentenceEncoder,
 ) -> None:

@@ -487,6 +487,20 @@ def test_one_messages_closeness_is_the_same_numbers_as_before() -> None:
         assert np.allclose(one_near, near[row], atol=1e-6)
 
 
+def test_one_messages_share_is_the_batchs(model: Model) -> None:
+    """A parse weighs its one row of evidence without the arrays around it: the same
+    share as the detectors' batch path, for the cheap detectors and the encoder's."""
+    assert model.scope is not None
+    rng = np.random.default_rng(2)
+    detectors = [model.scope._detectors]
+    if model.scope._encoded is not None:
+        detectors.append(model.scope._encoded.detectors)
+    for found in detectors:
+        rows = rng.standard_normal((50, found.weights.shape[1])) * 3
+        expected = found.share(rows)
+        assert [found.share_one(row) for row in rows] == expected.tolist()
+
+
 def test_a_parses_word_coverage_is_the_same_as_the_calibrations() -> None:
     """A parse counts known words and letter triples by membership (no intent left out);
     the calibration's path, which can leave one intent out, gives the same shares."""
