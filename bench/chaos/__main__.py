@@ -9,8 +9,10 @@ it, with the nodes' and the proxy's logs).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -22,10 +24,18 @@ from bench.chaos.counts import Figures, table
 from bench.chaos.fake_rasa import FakeRasa
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # A time limit's SIGTERM (`timeout` under the shared lock) stops the cluster as Ctrl-C
+    # does: its nodes, proxy, Redis and embedded Postgres would outlive the run otherwise.
+    signal.signal(signal.SIGTERM, _interrupt)
     size = scenarios.REDUCED if os.environ.get("CHAOS_SIZE") == "reduced" else scenarios.FULL
     rasa = FakeRasa()
     rasa.start()
+    atexit.register(rasa.stop)  # also when interrupted (stopping twice is harmless)
     chosen = scenarios.catalogue(size, rasa)
     only = [name for name in os.environ.get("CHAOS_ONLY", "").split(",") if name]
     unknown = [name for name in only if name not in chosen]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from server.http import operations
 from server.http.admin.bodies import BrandBody
 from server.http.app import create_app
+from server.store import database
 from tests.channels.webchat_client import hello, new_session, next_of, open_socket, text
 from tests.harness import RunningServer
 
@@ -56,6 +58,48 @@ async def test_readyz_is_200_and_busy_while_every_connection_of_the_pool_is_at_w
     assert response.json()["database"]["ok"] is True
     assert response.json()["database"]["busy"] is True
     assert response.json()["email"]["degraded"] is True
+
+
+async def test_readyz_is_busy_when_its_read_waits_in_a_pool_that_has_opened_every_connection(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a connection is idle at the instant the wait ends says nothing: it was just
+    released and goes to the next waiter. Asked so, busy nodes answered 503 during a storm."""
+    monkeypatch.setattr(operations, "DATABASE_WAIT", 0.2)
+
+    async def slow(pool: object) -> int:
+        await asyncio.sleep(5)
+        return 0
+
+    monkeypatch.setattr(database, "schema_version", slow)
+    pool = server.services.pool
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    await pool.release(held.pop())  # every connection open, one idle
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            response = await http.get("/readyz")
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    assert response.status_code == 200
+    assert response.json()["database"]["busy"] is True
+
+
+async def test_readyz_is_503_when_its_read_times_out_in_a_pool_that_cannot_fill(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(operations, "DATABASE_WAIT", 0.2)
+
+    async def slow(pool: object) -> int:
+        await asyncio.sleep(5)
+        return 0
+
+    monkeypatch.setattr(database, "schema_version", slow)
+    assert server.services.pool.get_size() < server.services.pool.get_max_size()
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["database"] == {"ok": False, "error": "TimeoutError"}
 
 
 async def test_metrics_count_connections_and_messages(server: RunningServer) -> None:
