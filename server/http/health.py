@@ -83,6 +83,10 @@ class HealthPort:
             pass  # a client that sent no whole request, or too much: closed unanswered
         except OSError:
             pass  # the client left
+        except Exception:
+            # The app's bug (Starlette has answered 500 and re-raised it): logged, not left
+            # to asyncio's "unhandled exception in client_connected_cb".
+            log.exception("health port: answering failed")
         finally:
             self._open -= 1
             writer.close()

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
 from server.http import health, shutdown
 from server.http.app import asgi_app
@@ -115,3 +117,24 @@ async def test_a_malformed_request_line_is_400(server: RunningServer) -> None:
         async with asyncio.timeout(3):
             assert (await reader.read()).startswith(b"HTTP/1.1 400 Bad Request\r\n")
         await _close(writer)
+
+
+async def test_an_app_that_fails_closes_that_connection_and_the_port_serves_on() -> None:
+    calls = 0
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    port = HealthPort(app, "127.0.0.1", 0)
+    await port.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port.port}") as checks:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await checks.get("/healthz")
+            assert (await checks.get("/healthz")).text == "ok"
+    finally:
+        await port.stop()
