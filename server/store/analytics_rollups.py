@@ -208,16 +208,18 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
         hours, days = tiers.hours, tiers.days
     else:
         hours, days = split(first, folded_to, stale, scope.tz, "hour").hours, []
-    if half:
-        # The pairs are kept per day only (migration 0052): their other hours are read from
-        # the facts.
-        raw, hours = raw + hours, []
     found = Plan(hours, days, raw, dim, key, half)
     n = await conn.fetchval(
         f"""SELECT coalesce(sum(conversations), 0) FROM ({_ROWS[0]}) r""",
         *_args(scope, found, "all", "all"),
     )
-    return found if int(n) > EXACT_UP_TO else None
+    if int(n) <= EXACT_UP_TO:
+        return None
+    if half:
+        # The pairs are kept per day only (migration 0052): their other hours are read from
+        # the facts.
+        return Plan([], days, raw + hours, dim, key, half)
+    return found
 
 
 # The roll-up rows of a plan: each range of hours and of days from its tier's table (a range
@@ -245,16 +247,16 @@ def _rows(hours: str, days: str, function: str, match: str) -> str:
                        AND d.day >= r.a AND d.day < r.b) t
     UNION ALL
     SELECT x.* FROM unnest($8::timestamptz[], $9::timestamptz[]) r(a, b),
-           LATERAL {function}($1, r.a, r.b) x
+           LATERAL {function} x
      WHERE x.dim = $2 AND {match.format(k="x.key")}"""
 
 
-# A pair's rows (half 1 or 2) from the facts come from migration 0052's functions of pairs.
+# A pair's rows (half 1 or 2) from the facts come from migration 0052's functions of one pair.
 _ROWS = {
     half: _rows(
         "analytics_hours",
         "analytics_days",
-        "analytics_pair_hours_of" if half else "analytics_hours_of",
+        "analytics_pair_hours_of($1, r.a, r.b, $2)" if half else "analytics_hours_of($1, r.a, r.b)",
         m,
     )
     for half, m in MATCHES.items()
@@ -263,14 +265,19 @@ _DURATIONS = {
     half: _rows(
         "analytics_hour_durations",
         "analytics_day_durations",
-        "analytics_pair_durations_of" if half else "analytics_durations_of",
+        "analytics_pair_durations_of($1, r.a, r.b, $2)"
+        if half
+        else "analytics_durations_of($1, r.a, r.b)",
         m,
     )
     for half, m in MATCHES.items()
 }
 # Messages and breaches are not kept per pair (migration 0051): only whole keys.
 _ACTIVITY = _rows(
-    "analytics_activity_hours", "analytics_activity_days", "analytics_activity_of", MATCHES[0]
+    "analytics_activity_hours",
+    "analytics_activity_days",
+    "analytics_activity_of($1, r.a, r.b)",
+    MATCHES[0],
 )
 # The report's time zone, after _args's nine.
 TZ = "$10"

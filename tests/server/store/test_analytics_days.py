@@ -148,7 +148,7 @@ async def assert_days_are_their_hours(conn: Conn) -> None:
         assert (days, differ) == (days, 0)
     for days, function in PAIRS.items():
         kept = f"SELECT * FROM {days} WHERE day < {UNTIL} AND strpos(dim, '|') > 0"
-        facts = f"SELECT * FROM {function}(NULL, '-infinity', {UNTIL}, true, true)"
+        facts = f"SELECT * FROM {function}(NULL, '-infinity', {UNTIL}, true, true, NULL)"
         differ = await conn.fetchval(
             f"SELECT count(*) FROM (({kept} EXCEPT {facts}) UNION ALL ({facts} EXCEPT {kept})) x"
         )
