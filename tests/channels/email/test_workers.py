@@ -117,3 +117,25 @@ async def test_a_parse_cancelled_mid_mail_keeps_its_worker() -> None:
         assert worker.process.is_alive()
     finally:
         pool.close()
+
+
+async def test_mails_waiting_together_share_a_worker_and_a_hostile_one_fails_alone() -> None:
+    """Mails that wait while the workers are busy go to the next free one together; when the
+    batch runs past its budget, each is parsed again alone, and only the hostile one fails."""
+    pool = ParserPool(1, 1.0, work=slow_on_request)
+    try:
+        first = asyncio.create_task(pool.parse(MAIL, "ann@example.com"))
+        waiting = [
+            pool.parse(MAIL.replace(b"hello", b"second"), "ann@example.com"),
+            pool.parse(hostile("slow"), "eve@example.com"),
+            pool.parse(MAIL.replace(b"hello", b"third"), "ann@example.com"),
+        ]
+        second, slow, third = await asyncio.gather(*waiting, return_exceptions=True)
+        assert (await first).subject == "hello"
+        assert isinstance(second, ParsedMail)
+        assert second.subject == "second"
+        assert isinstance(slow, Unparseable)
+        assert isinstance(third, ParsedMail)
+        assert third.subject == "third"
+    finally:
+        pool.close()
