@@ -122,7 +122,10 @@ def paired_parses(model: Model, client: httpx.Client, texts: list[str]) -> Parse
     for text in texts[:50]:  # warm up
         model.interpret(text)
         client.post("/model/parse", json={"text": text})
-    # The sentence encoder remembers the texts it has read: the warm-up's must not be free.
+    # The sentence encoder remembers the texts it has read, and keeps the pieces of the words
+    # and the pieces' projections it has met: forget() drops them all, so every timed text is
+    # read as by a fresh process (the warm-up's must not be free). A server that has run a
+    # while knows most words and pieces of everyday text, and its encoder does less.
     found = encoder.shared() if model.scope is not None and model.scope.uses_encoder else None
     if found is not None:
         found.forget()

