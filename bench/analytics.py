@@ -382,17 +382,25 @@ def _filtered(
 async def time_reads(pool: asyncpg.Pool, brand: object, days: int) -> dict[str, list[float]]:
     scope = Scope(brand, END - timedelta(days=days), END, "UTC", END)  # type: ignore[arg-type]
     found: dict[str, list[float]] = {}
+    timed = reads(scope)
+    # The baseline from the facts goes through a month of conversations, which leaves the
+    # roll-ups out of the cache: timed after the others, not between their runs.
+    baseline = timed.pop(FROM_FACTS)
     async with pool.acquire() as conn:
         for _ in range(RUNS):
             total = 0.0
-            for name, read in reads(scope).items():
+            for name, read in timed.items():
                 began = time.perf_counter()
                 await read(conn)
                 took = (time.perf_counter() - began) * 1000
-                if name not in DRILL_DOWNS | FILTERED.keys() | AT_HALF and name != FROM_FACTS:
+                if name not in DRILL_DOWNS | FILTERED.keys() | AT_HALF:
                     total += took
                 found.setdefault(name, []).append(took)
             found.setdefault("whole dashboard", []).append(total)
+        for _ in range(RUNS):
+            began = time.perf_counter()
+            await baseline(conn)
+            found.setdefault(FROM_FACTS, []).append((time.perf_counter() - began) * 1000)
     return found
 
 
