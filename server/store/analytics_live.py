@@ -113,6 +113,11 @@ async def conversations(
         total = int(
             await conn.fetchval(f"SELECT count(*) FROM conversations c WHERE {where}", *args)
         )
+    if offset >= total:
+        # Nothing to find (the count and the page read one snapshot): the page would walk
+        # the whole range for none, as a known reason with no conversation did (99 / 131 ms
+        # p50 / p99 over 30 days at 100,000 conversations, bench.analytics' history).
+        return [], total
     rows = await conn.fetch(
         f"""SELECT {BEHIND}
               FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
