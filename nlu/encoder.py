@@ -150,6 +150,8 @@ class SentenceEncoder:
 
     def read_many(self, texts: Sequence[str]) -> list[Reading]:
         """``read`` for several texts, encoded together (a batch streams the weights once)."""
+        if len(texts) == 1 and self._graph is not None:
+            return [self.read(texts[0])]  # the server's usual batch (nlu.batcher): one text
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._remembered]
             for start in range(0, len(missing), BATCH):

@@ -114,6 +114,9 @@ def test_one_text_read_alone_is_what_a_batch_reads(found: encoder.SentenceEncode
         assert np.array_equal(alone.vector, expected.vector)
         assert alone.fluency == expected.fluency
         assert found.read(text) is alone  # remembered
+        found._remembered.clear()
+        (batch_of_one,) = found.read_many([text])  # the batcher's usual batch
+        assert np.array_equal(batch_of_one.vector, expected.vector)
 
 
 def test_a_texts_pieces_are_its_words_pieces_as_the_tokenizer_gives_them(
