@@ -10,6 +10,7 @@ message is stored before DATA is answered 250, so a 250 is a promise we can keep
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections import Counter
 from dataclasses import dataclass
@@ -120,9 +121,18 @@ class _Session(SMTP):
         """aiosmtpd 1.4's address parsing for MAIL and RCPT, the same answers, without the
         ``typing.Protocol`` class it defines inside the method for a type hint: built again
         on every call, that class cost about 3 % of the server's CPU under the mail bench
-        (py-spy, issue 14)."""
+        (py-spy, issue 14). The usual ``<local@domain>`` (dot-atoms, parameters without
+        comments) is read by one regular expression: the header parser it otherwise goes
+        through still cost 2.6 % of the server's samples, twice a mail (py-spy, issue 14)."""
         if not arg:
             return "", ""
+        plain = _PLAIN_ADDRESS.fullmatch(arg)
+        if plain is not None:
+            addr, rest = plain.group(1), plain.group(2) or ""
+            localpart = addr.rpartition("@")[0]
+            if self.local_part_limit and len(localpart) > self.local_part_limit:
+                return None, None
+            return addr, rest
         try:
             if arg.lstrip().startswith("<"):
                 angle, rest = get_angle_addr(arg)
@@ -136,6 +146,15 @@ class _Session(SMTP):
         if self.local_part_limit and len(localpart) > self.local_part_limit:
             return None, None
         return addr, rest
+
+
+# ``<local@domain>`` with dot-atoms on both sides, then nothing or parameters after white
+# space (no comment): what ``get_angle_addr`` reads as that address, with the parameters as
+# the rest (it takes the white space after the ``>``). Anything else goes through it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(?:[ \t]+([^()\\\"]*))?"
+)
 
 
 class SmtpServer:
