@@ -186,7 +186,8 @@ def name_order(name: str) -> tuple[tuple[int, int, str], ...]:
     bare = "".join(ch for ch in bare if not unicodedata.combining(ch)).casefold()
     key: list[tuple[int, int, str]] = []
     for part in _PARTS.findall(bare):
-        if part.isdigit():
+        # isdecimal, not isdigit: "፩" and its kind are digits int() cannot read.
+        if part.isdecimal():
             key.append((2, int(part), ""))
         elif part.isspace():
             key.append((0, 0, " "))

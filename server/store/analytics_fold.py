@@ -21,8 +21,11 @@ ADVANCE_MAX = timedelta(days=2)
 # (migration 0052: a day's fold reads its conversations' facts, seconds for a busy day; while
 # it waits, reads take its hours, and its pairs from the facts).
 HOLD_DAYS_FOR = timedelta(minutes=5)
-# Held days folded again per transaction.
+# Held days folded again per transaction, and per round at most (a change that touched many
+# past days holds them all; each fold reads a day's facts, seconds for a busy day, and the
+# round shares the sweeps' lease with the SLA and presence sweeps): the rest wait a round.
 DAYS_BATCH = 4
+DAYS_PER_ROUND = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +131,10 @@ async def fold(
 
 
 async def _fold_held_days(conn: Conn, held_for: timedelta) -> int:
-    """Fold again the days on hold for ``held_for`` or longer, a few a transaction, each in
-    the transaction that takes it off hold."""
+    """Fold again the days on hold for ``held_for`` or longer (DAYS_PER_ROUND at most), a
+    few a transaction, each in the transaction that takes it off hold."""
     folded = 0
-    while True:
+    while folded < DAYS_PER_ROUND:
         async with conn.transaction():
             due = await conn.fetch(
                 """DELETE FROM analytics_held_days
@@ -152,7 +155,8 @@ async def _fold_held_days(conn: Conn, held_for: timedelta) -> int:
                 )
         folded += len(due)
         if len(due) < DAYS_BATCH:
-            return folded
+            break
+    return folded
 
 
 async def rebuild(conn: Conn, horizon: datetime) -> None:
@@ -181,4 +185,13 @@ async def rebuild(conn: Conn, horizon: datetime) -> None:
         await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", horizon)
 
 
-__all__ = ["ADVANCE_MAX", "DAYS_BATCH", "FOLD_BATCH", "HOLD_DAYS_FOR", "Folded", "fold", "rebuild"]
+__all__ = [
+    "ADVANCE_MAX",
+    "DAYS_BATCH",
+    "DAYS_PER_ROUND",
+    "FOLD_BATCH",
+    "HOLD_DAYS_FOR",
+    "Folded",
+    "fold",
+    "rebuild",
+]

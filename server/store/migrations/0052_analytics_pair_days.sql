@@ -203,6 +203,14 @@ BEGIN
     SELECT * FROM analytics_row_durations_of(p_brand, p_from, p_to, true, true, NULL);
 END $$;
 
+-- An article use taken away (an article deleted cascades its uses) changes the conversation's
+-- kb_shown like one added (0032 marked only the insert). Unmarked, its hour and day kept the old
+-- count; with the pairs read from the facts at the day's next fold, the day's pairs and its
+-- single breakdowns would then disagree (the review's finding).
+CREATE TRIGGER analytics_mark_kb_use_gone AFTER DELETE ON kb_article_uses
+    FOR EACH ROW WHEN (OLD.kind = 'shown_by_bot')
+    EXECUTE FUNCTION analytics_mark_of_conversation();
+
 -- The pairs' hour rows go; their day rows (0051's sums of those hours) are the same as the
 -- facts' and stay.
 DELETE FROM analytics_hours WHERE strpos(dim, '|') > 0;

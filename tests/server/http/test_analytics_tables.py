@@ -48,3 +48,12 @@ def test_the_time_online_table_is_most_online_then_names() -> None:
         ["Agent 9", 0],
         ["Agent 10", 0],
     ]
+
+
+def test_a_digit_int_cannot_read_is_ordered_not_a_500() -> None:
+    """Ethiopic ፩ (and 68 other code points) is a digit to str.isdigit but not to int(): an
+    agent so named made the whole brand's time-online table raise (the review's finding)."""
+    rows = [AgentTime(uuid4(), "Agent 9", 0.0, 0.0), AgentTime(uuid4(), "Agent \u1369", 0.0, 0.0)]
+    assert len(agent_time(rows).rows) == 2
+    for cp in (0x1369, 0x10A40, 0x2460, 0x00B2):
+        name_order(f"a{chr(cp)}b")
