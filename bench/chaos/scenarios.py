@@ -265,7 +265,10 @@ class ReconnectStorm:
     (2026-12-06 17:55 UTC, load 12-13 from others' work; most of them /readyz's 503 after a
     2 s wait in a pool with one connection idle at that instant, since counted busy) and 0
     (18:48 UTC, b2f7a25: ratio 0.77, 0.68 to 90 %; the cluster's reconnect 3.31 ms of CPU
-    less the traffic's, the bare's 2.03 ms).
+    less the traffic's, the bare's 2.03 ms) and 0 again (19:09 UTC, 493e31a: ratio 0.75,
+    0.75 to 90 %; 2.97 ms against 1.95 ms). What is left of the gap is the cluster's dearer
+    reconnect and the traffic's routing in the same processes (its queue at its bound
+    through both storms), not the proxy.
 
     The idle widgets' sessions are asked for before the traffic starts (``prepare``): they
     are set-up, not storm, and under the traffic they took six minutes of a run's twenty.
