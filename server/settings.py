@@ -310,6 +310,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _health_port_of_its_own(self) -> Settings:
+        # 0 asks the system for a free port, so two zeros never meet.
+        if self.health_port and self.health_port == self.port:
+            raise ValueError("health_port must differ from port (the checks' own listener)")
+        return self
+
+    @model_validator(mode="after")
     def _tls_pair(self) -> Settings:
         if (self.smtp_tls_cert is None) != (self.smtp_tls_key is None):
             raise ValueError("smtp_tls_cert and smtp_tls_key go together")

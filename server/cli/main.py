@@ -125,7 +125,14 @@ def serve(
                 # draining node's /readyz says 503 there too).
                 if settings.health_port is not None:
                     health = HealthPort(app, settings.host, settings.health_port)
-                    await health.start()
+                    try:
+                        await health.start()
+                    except OSError:
+                        # The port is taken: stop serving rather than serve unchecked, and
+                        # let uvicorn finish before the services it uses are closed.
+                        server.should_exit = True
+                        await serving
+                        raise
                 smtp_port = services.smtp.port if services.smtp is not None else None
                 _announce(server, settings, demo_data, smtp_port, health)
             await serving

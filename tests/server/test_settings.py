@@ -68,3 +68,11 @@ def test_the_cli_names_a_bad_setting_in_one_line_without_its_value(tmp_path: Pat
     assert secret not in result.stderr + result.stdout
     assert result.stderr.strip().startswith("error: SWITCHBOARD_TELEGRAM_BOTS")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_health_port_is_not_the_main_port() -> None:
+    """The checks' own listener on the main port would fail to bind after the node serves
+    (the review's finding): refused when the settings are read."""
+    with pytest.raises(ValidationError, match="health_port must differ from port"):
+        Settings(port=8000, health_port=8000)
+    assert Settings(port=0, health_port=0).health_port == 0
