@@ -170,7 +170,9 @@ class ParserPool:
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         # Batches being parsed, each owning its worker until its answers are back.
-        self._calls: set[asyncio.Task[None]] = set()
+        # Each batch on its way to a worker, by the task that carries it: close() answers
+        # them (a task cancelled before its first step never runs its own ``finally``).
+        self._calls: dict[asyncio.Task[None], list[_Mail]] = {}
 
     @property
     def workers(self) -> int:
@@ -217,8 +219,8 @@ class ParserPool:
                 return
             self._busy += 1
             call = asyncio.create_task(self._call(batch), name="mail-parser-call")
-            self._calls.add(call)
-            call.add_done_callback(self._calls.discard)
+            self._calls[call] = batch
+            call.add_done_callback(lambda done: self._calls.pop(done, None))
 
     async def _call(self, batch: list[_Mail]) -> None:
         """One batch on a worker, which it holds until its answers are back."""
@@ -306,8 +308,10 @@ class ParserPool:
         self._all.discard(worker)
 
     def close(self) -> None:
-        for call in self._calls:
+        for call, batch in list(self._calls.items()):
             call.cancel()
+            for mail in batch:
+                mail.answer.cancel()
         for mail in self._waiting:
             mail.answer.cancel()
         self._waiting.clear()

@@ -139,3 +139,14 @@ async def test_mails_waiting_together_share_a_worker_and_a_hostile_one_fails_alo
         assert third.subject == "third"
     finally:
         pool.close()
+
+
+async def test_closing_answers_a_batch_whose_call_has_not_started() -> None:
+    """A batch's task cancelled before its first step never runs its own ``finally``: close()
+    answers its mails itself, or their callers would wait for ever (the review's finding)."""
+    pool = ParserPool(1, 10.0)
+    parsing = asyncio.create_task(pool.parse(MAIL, "ann@example.com"))
+    await asyncio.sleep(0)  # parse() has run: its batch's task is made, not yet started
+    pool.close()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(parsing, 5)
