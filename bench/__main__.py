@@ -134,9 +134,16 @@ def split(cores: dict[str, float]) -> str:
 
 
 def sustained(results: list[Result]) -> float:
-    """The highest offered rate served in full: nothing lost, ≥ 95 % of it achieved."""
-    ok = [r.achieved for r in results if r.lost == 0 and r.achieved >= 0.95 * r.offered]
-    return max(ok, default=0.0)
+    """What the highest step served in full achieved (nothing lost, ≥ 95 % of the offered
+    rate), every lower step served in full too: a step that passes above one that failed
+    says the rate is unsteady, not sustained (a run read 0.99x the echo with 2,000 msg/s
+    failed and 2,500 passed)."""
+    best = 0.0
+    for r in sorted(results, key=lambda r: r.offered):
+        if r.lost or r.achieved < 0.95 * r.offered:
+            break
+        best = r.achieved
+    return best
 
 
 PARTS = (
