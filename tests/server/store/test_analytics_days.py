@@ -311,3 +311,51 @@ async def test_the_migrations_backfill_gives_the_days_the_fold_gives(
         filled = [await conn.fetch(q) for q in read]
     assert all(folded_rows)
     assert [[dict(r) for r in t] for t in filled] == [[dict(r) for r in t] for t in folded_rows]
+
+
+async def test_migration_0052_keeps_0051s_pair_days_and_drops_their_hours(
+    pool: asyncpg.Pool, folded: Scope
+) -> None:
+    """0051 kept the pairs per hour and added them up into days; 0052 drops those hour rows
+    and keeps the day rows, which must be what its own fold computes from the facts."""
+    text = (
+        Path(database.__file__).parent / "migrations" / "0052_analytics_pair_days.sql"
+    ).read_text()
+    tail = text[text.index("-- The pairs' hour rows go;") :]
+    drop = "\n".join(line for line in tail.splitlines() if not line.startswith("--"))
+    watermark = "(SELECT folded_until FROM analytics_fold_state)"
+    async with pool.acquire() as conn:
+        # The pairs' hour rows 0051's fold kept.
+        await conn.execute(
+            "INSERT INTO analytics_hours SELECT * FROM"
+            f" analytics_rows_of(NULL, '-infinity', {watermark}, true, false, NULL)"
+        )
+        await conn.execute(
+            "INSERT INTO analytics_hour_durations SELECT * FROM"
+            f" analytics_row_durations_of(NULL, '-infinity', {watermark}, true, false, NULL)"
+        )
+        for days in ("analytics_days", "analytics_day_durations"):
+            hours, columns, sums, grouped = SUMS[days]
+            pairs = "strpos(dim, '|') > 0"
+            kept = (
+                f"SELECT brand_id, day, dim, key, {columns} FROM {days}"
+                f" WHERE day < {UNTIL} AND {pairs}"
+            )
+            summed = (
+                f"SELECT brand_id, date_trunc('day', hour, 'UTC'), dim, key, {sums}"
+                f" FROM {hours} WHERE hour < {UNTIL} AND {pairs} GROUP BY {grouped}"
+            )
+            differ = await conn.fetchval(
+                f"SELECT count(*) FROM (({kept} EXCEPT {summed}) UNION ALL"
+                f" ({summed} EXCEPT {kept})) x"
+            )
+            assert (days, differ) == (days, 0)
+        day_rows = await conn.fetchval("SELECT count(*) FROM analytics_days")
+        await conn.execute(drop)
+        left = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM analytics_hours WHERE strpos(dim, '|') > 0)"
+            " + (SELECT count(*) FROM analytics_hour_durations WHERE strpos(dim, '|') > 0)"
+        )
+        assert left == 0
+        assert await conn.fetchval("SELECT count(*) FROM analytics_days") == day_rows
+        await assert_days_are_their_hours(conn)
