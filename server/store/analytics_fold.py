@@ -96,12 +96,13 @@ async def fold(
             # On hold in the same transaction as its hours: no read takes the day's old row
             # beside its hours' new ones. A day already held keeps the time it was first held.
             if days:
+                brands, starts = zip(*sorted(days), strict=True)
                 await conn.execute(
                     """INSERT INTO analytics_held_days (brand_id, day)
                        SELECT * FROM unnest($1::uuid[], $2::timestamptz[])
                        ON CONFLICT DO NOTHING""",
-                    [b for b, _d in sorted(days)],
-                    [d for _b, d in sorted(days)],
+                    list(brands),
+                    list(starts),
                 )
             held += len(days)
         if not taken:
