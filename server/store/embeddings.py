@@ -78,6 +78,22 @@ async def save(
     trigger when the conversation is resolved for the rest."""
     if not rows:
         return 0
+    async with conn.transaction():
+        # The resolution's trigger sets `answered` for the vectors it can see; this insert,
+        # for the conversations it sees resolved. The brands' shared locks make one side
+        # wait for the other to commit (migration 0053), so no vector is missed by both.
+        await conn.execute(
+            """SELECT pg_advisory_xact_lock_shared(k)
+                 FROM (SELECT DISTINCT message_embeddings_lock(b) AS k
+                         FROM unnest($1::uuid[]) AS b ORDER BY k) AS keys""",
+            list({r.brand_id for r in rows}),
+        )
+        return await _insert(conn, model, rows, vectors)
+
+
+async def _insert(
+    conn: Conn, model: str, rows: Sequence[Pending], vectors: NDArray[np.float32]
+) -> int:
     # The vectors go as a vector[] in pgvector's binary form (the codec register_vector
     # sets: one bytes string per vector). A flat float4[] of Python floats cost asyncpg
     # three isinstance checks against ABCs and a float encoding per element: the save was

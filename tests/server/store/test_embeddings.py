@@ -4,6 +4,7 @@ resolution; the search finds exactly those."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -141,3 +142,54 @@ async def test_a_deleted_conversation_takes_its_vectors_with_it(pool: asyncpg.Po
     await _embed(pool)
     await pool.execute("DELETE FROM conversations WHERE id = $1", gone)
     assert list(await _answered(pool)) == [kept_id]
+
+
+async def _until_waiting(pool: asyncpg.Pool, task: asyncio.Task[object]) -> None:
+    """Until ``task`` waits for the other side's lock (or has finished without waiting)."""
+    while not task.done():
+        waiting = await pool.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_vector_stored_while_its_conversation_is_resolved_is_found_either_way(
+    pool: asyncpg.Pool,
+) -> None:
+    """Each side's snapshot missed the other's uncommitted row (migration 0053): the vector
+    stayed out of the search for good. Now the second side waits for the first's commit."""
+    # The resolution commits while the vector is being stored.
+    first = await _conversation(pool, "resolving")
+    first_question = await _say(pool, first, "customer", "my parcel is lost")
+    await _say(pool, first, "agent", "I've sent a new one today.")
+    async with pool.acquire() as resolving, pool.acquire() as embedding:
+        pending = await embeddings.pending(embedding, 0, 100)
+        async with resolving.transaction():
+            await resolving.execute(
+                "UPDATE conversations SET status = 'resolved' WHERE id = $1", first
+            )
+            saving = asyncio.ensure_future(
+                embeddings.save(
+                    embedding, MODEL, pending, np.stack([_vector(p.id) for p in pending])
+                )
+            )
+            await _until_waiting(pool, saving)
+        await saving
+    assert (await _answered(pool))[first_question] is True
+
+    # The vector commits while the conversation is being resolved.
+    second = await _conversation(pool, "embedding")
+    second_question = await _say(pool, second, "customer", "my card was charged twice")
+    await _say(pool, second, "agent", "The second charge is refunded.")
+    async with pool.acquire() as embedding:
+        async with embedding.transaction():
+            pending = await embeddings.pending(embedding, first_question, 100)
+            await embeddings.save(
+                embedding, MODEL, pending, np.stack([_vector(p.id) for p in pending])
+            )
+            resolution = asyncio.ensure_future(_resolve(pool, second))
+            await _until_waiting(pool, resolution)
+        await resolution
+    assert (await _answered(pool))[second_question] is True
