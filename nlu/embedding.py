@@ -35,7 +35,8 @@ class TokenVectors:
         ids = self.tokenizer.encode(text, add_special_tokens=False).ids
         if not ids:
             return np.zeros(DIMENSIONS)
-        mean = self.vectors[np.clip(ids, 0, len(self.vectors) - 1)].mean(axis=0, dtype=np.float64)
+        # take's "clip": np.clip's indices (out of range to the nearest row) in one call.
+        mean = self.vectors.take(ids, axis=0, mode="clip").mean(axis=0, dtype=np.float64)
         norm = math.sqrt(mean.dot(mean))  # np.linalg.norm's arithmetic, without its checks
         result: NDArray[np.float64] = mean / norm if norm else mean
         return result

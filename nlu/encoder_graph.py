@@ -124,9 +124,11 @@ class _Graph:
         self.nodes.append(b"".join(fields))
         return output
 
-    def product(self, x: str, name: str, w: NDArray[np.float32]) -> str:
-        """``x @ w`` with ``w`` as int8, one scale per output column (symmetric), ``x``
-        quantised on the fly (com.microsoft DynamicQuantizeMatMul)."""
+    def product(
+        self, x: str, name: str, w: NDArray[np.float32], bias: NDArray[np.float32] | None = None
+    ) -> str:
+        """``x @ w`` (plus ``bias``) with ``w`` as int8, one scale per output column
+        (symmetric), ``x`` quantised on the fly (com.microsoft DynamicQuantizeMatMul)."""
         scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
         quantised = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
         inputs = [
@@ -135,6 +137,8 @@ class _Graph:
             self.weight(f"{name}_scale", scale.astype(np.float32)),
             self.weight(f"{name}_zero", np.zeros(w.shape[1], dtype=np.int8)),
         ]
+        if bias is not None:
+            inputs.append(self.weight(f"{name}_bias", bias))
         return self.node("DynamicQuantizeMatMul", inputs, domain="com.microsoft")
 
     def model(self, inputs: list[bytes], outputs: list[bytes]) -> bytes:
@@ -187,8 +191,10 @@ def graph_of(backend: Any, kept: bool = False) -> bytes:
             # window that reaches beyond its text), flattened, through the layer.
             padded = g.node("Concat", [layer_input, zero], axis=0)
             window = g.node("Gather", [padded, f"window{i}"], axis=0)
-            h = g.product(g.node("Reshape", [window, flat]), f"branch{i}_{layer}", w)
-            h = g.node("Relu", [g.node("Add", [h, g.weight(f"branch{i}_{layer}_bias", b)])])
+            # The bias added by the product's own output step: the same sums as an Add node
+            # after it, one node fewer a layer (the vectors are the same bit for bit).
+            h = g.product(g.node("Reshape", [window, flat]), f"branch{i}_{layer}", w, b)
+            h = g.node("Relu", [h])
             layer_input = g.node("Add", [h, layer_input])
         branches.append(layer_input)
     features = g.node("Concat", ["vectors", *branches], axis=1)

