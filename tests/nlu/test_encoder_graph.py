@@ -91,6 +91,21 @@ def test_one_text_a_run_gives_what_the_batch_layout_gives(found: encoder.Sentenc
         assert np.allclose(alone[0], twice[1], atol=1e-6)
 
 
+def test_a_pieces_projection_is_the_same_in_a_run_of_any_rows(
+    found: encoder.SentenceEncoder,
+) -> None:
+    """What lets a text's new pieces be projected alone, the kept ones not again: the
+    projection's float32 product and layer norm work row by row, so each piece's comes out
+    bit for bit the same in a run of one row, of a few, or of many."""
+    graph = GraphEncoder(found._model._model)
+    ids = np.random.default_rng(0).integers(0, len(graph._table), 60)
+    vectors = graph._vectors(ids.astype(np.int64))
+    together = graph._project(vectors)
+    for size in (1, 2, 3, 7, 16, 33):
+        parts = [graph._project(vectors[i : i + size]) for i in range(0, len(ids), size)]
+        assert np.array_equal(np.vstack(parts), together), size
+
+
 def test_kept_projections_give_the_vectors_of_the_whole_pass(
     found: encoder.SentenceEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
