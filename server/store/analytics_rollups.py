@@ -94,8 +94,15 @@ COUNTS = (
 # every row of conversation_facts to 5,000 look-ups by its key. At a million conversations a
 # summary of 30 days ending half past an hour took 405 ms, 380 of it hashing the million
 # facts for 230 conversations; with pages costed as read from memory or SSD (1.1, the usual
-# setting there), the look-ups: 39 ms. Only for the read's own transaction.
-READ_COSTS = "SET LOCAL random_page_cost = 1.1"
+# setting there), the look-ups: 39 ms.
+# And each statement planned for its own values: asyncpg prepares every statement, and after
+# five runs PostgreSQL may keep a generic plan that does not know them. The recent bot
+# conversations' read (summed) then chose the range's index (a third of the table, as a
+# generic plan guesses for `active_hour >= $4`) over the few hours since `quiet`: a 30-day
+# summary at a million conversations took 131 ms at p50 from its sixth run on, 7 ms before.
+# A report's statements are few and their plans cost a millisecond or two; their values
+# decide them. Only for the read's own transaction.
+READ_COSTS = "SET LOCAL random_page_cost = 1.1; SET LOCAL plan_cache_mode = force_custom_plan"
 
 
 def one_snapshot(
