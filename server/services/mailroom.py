@@ -65,8 +65,13 @@ RECEIPT_QUEUE = 1000
 # acceptance (Little's law) and make the pipeline's batches: with 16, 225-252 mails/s, about
 # 8 mails a transaction and 4.7-5.3 ms of server and PostgreSQL CPU a mail; with 32, 290
 # mails/s, 14 a transaction, 0.33 commits and 4.0 ms a mail, DATA -> console p99 353 ms
-# against 336-407 (bench.mail, 18:05-18:11 UTC, issue 14; one run each, load 1.5).
-MAX_PENDING = 32
+# against 336-407 (bench.mail, 18:05-18:11 UTC, issue 14; one run each, load 1.5). With 64,
+# on a 2-core EPYC with the bench's lean client (3,000 mails, two rounds, load 1.1-1.7, the
+# places' three sizes in turn): 564 and 729 mails/s against 535 and 515 with 32, p99 213 and
+# 164 ms against 169 and 153, about 32 mails a transaction; the machine still had a core
+# idle. 128 gave 574 and 879, p99 334 and 214 ms: more, but twice the wait a mail, and under
+# others' load (the acceptance halves) that is the 500 ms a mail may take to the console.
+MAX_PENDING = 64
 # Receipts processed at once: each waits on Postgres for most of its time (claim, thread,
 # store, settle), so more than the parsers, which the parser pool limits on its own. As many
 # as the places (MAX_PENDING): with fewer (8 before), half the accepted mails held a place
