@@ -72,6 +72,10 @@ RECEIPT_QUEUE = 1000
 # idle. 128 gave 574 and 879, p99 334 and 214 ms: more, but twice the wait a mail, and under
 # others' load (the acceptance halves) that is the 500 ms a mail may take to the console.
 MAX_PENDING = 64
+# The raw mails those places hold in memory, each until its mail reaches the console: at
+# most this many bytes as well, so that 64 mails at the size limit (10 MB each) do not hold
+# 640 MB. A mail larger than the whole budget still takes a place when no other holds one.
+PENDING_BYTES = 64 * 1024 * 1024
 # Receipts processed at once: each waits on Postgres for most of its time (claim, thread,
 # store, settle), so more than the parsers, which the parser pool limits on its own. As many
 # as the places (MAX_PENDING): with fewer (8 before), half the accepted mails held a place
@@ -137,6 +141,8 @@ class _Job:
     queued_at: float = 0.0
     # The parse started with its DATA (``Mailroom.store_raw``), when it came over SMTP here.
     parsing: asyncio.Task[ParsedMail | Exception] | None = None
+    # The bytes of raw mail its place holds (``PENDING_BYTES``), when it holds one.
+    size: int = 0
 
 
 class Mailroom:
@@ -173,6 +179,8 @@ class Mailroom:
         # the DATA being stored hold (MAX_PENDING at most).
         self._pending: set[int] = set()
         self._taken = 0
+        # The raw mails' bytes those places hold (PENDING_BYTES at most).
+        self._held_bytes = 0
         # DATA held waiting for a place (the SMTP session waits, up to ROOM_SECONDS).
         self.holding = 0
         self._room = asyncio.Condition()
@@ -202,17 +210,18 @@ class Mailroom:
 
     async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
         data_at = time.perf_counter()
-        if self._taken < MAX_PENDING and not self.holding:
+        size = len(raw)
+        if self._room_for(size) and not self.holding:
             # Room, and no DATA before this one waits for it: the place is taken at once,
             # without the condition's lock and a timer (the usual case; one event loop, so
             # nothing comes in between).
-            self._taken += 1
+            self._take(size)
             refused = False
         else:
-            refused = not await self._wait_for_place()
+            refused = not await self._wait_for_place(size)
         if not refused and self._work.full:
             refused = True
-            await self._free_place()
+            await self._free_place(size)
         if refused:
             # The parsers are this far behind: the sender keeps the mail a while (451).
             self._metrics.refused.labels("email").inc()
@@ -235,7 +244,7 @@ class Mailroom:
                 raise arrival.error
         except BaseException:
             parse.cancel()
-            await asyncio.shield(self._free_place())
+            await asyncio.shield(self._free_place(size))
             raise
         receipt_id = arrival.receipt_id
         stored_at = time.perf_counter()
@@ -243,25 +252,38 @@ class Mailroom:
         self._metrics.mail_received.inc()
         self._pending.add(receipt_id)
         receipt = mail.Receipt(receipt_id, mail_from[:500], list(rcpt_tos), raw, 1, None)
-        job = _Job(receipt_id, False, receipt, data_at, stored_at, parse)
+        job = _Job(receipt_id, False, receipt, data_at, stored_at, parse, size)
         if not self._work.offer(job):
             # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place
             # (the sweep parses it again).
             parse.cancel()
             self._pending.discard(receipt_id)
-            await self._free_place()
+            await self._free_place(size)
             with contextlib.suppress(Exception):
                 async with self._pool.acquire() as conn:
                     await mail.release_claim(conn, receipt_id)
         return receipt_id
 
-    async def _wait_for_place(self) -> bool:
-        """Wait (ROOM_SECONDS at most) for a place, in turn; False when none came."""
+    def _room_for(self, size: int) -> bool:
+        """Whether a place is free for a raw mail of ``size`` bytes."""
+        return self._taken < MAX_PENDING and (
+            self._taken == 0 or self._held_bytes + size <= PENDING_BYTES
+        )
+
+    def _take(self, size: int) -> None:
+        """The receipt's place, held until it is processed."""
+        self._taken += 1
+        self._held_bytes += size
+
+    async def _wait_for_place(self, size: int) -> bool:
+        """Wait (ROOM_SECONDS at most) for a place, in turn; False when none came. Each place
+        freed wakes one DATA: one that still does not fit waits for the next (there is one:
+        places are held), and when none is held any more, whichever is woken fits."""
         self.holding += 1
         try:
             async with asyncio.timeout(ROOM_SECONDS), self._room:
-                await self._room.wait_for(lambda: self._taken < MAX_PENDING)
-                self._taken += 1  # the receipt's place, held until it is processed
+                await self._room.wait_for(lambda: self._room_for(size))
+                self._take(size)
         except TimeoutError:
             return False
         finally:
@@ -284,9 +306,10 @@ class Mailroom:
         self._stage["parse"].observe(time.perf_counter() - started)
         return parsed
 
-    async def _free_place(self) -> None:
+    async def _free_place(self, size: int) -> None:
         async with self._room:
             self._taken -= 1
+            self._held_bytes -= size
             self._room.notify()
 
     # -- after the 250 -----------------------------------------------------------------------
@@ -340,7 +363,7 @@ class Mailroom:
             self._pending.discard(job.receipt_id)
             if job.data_at:
                 self._stage["console"].observe(time.perf_counter() - job.data_at)
-            await self._free_place()
+            await self._free_place(job.size)
 
     async def _sweep_forever(self) -> None:
         while True:

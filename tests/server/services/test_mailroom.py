@@ -111,6 +111,35 @@ async def test_past_the_bound_a_data_waits_for_room_and_is_refused_when_none_com
         await room.close()
 
 
+async def test_the_raw_mails_held_are_bounded_in_bytes_too(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past PENDING_BYTES of raw mail waiting to reach the console, the next DATA waits for
+    room as it does past MAX_PENDING mails, and is refused when none comes in time; a mail
+    larger than the whole budget still goes through alone, once no other holds a place."""
+    monkeypatch.setattr(mailroom, "PENDING_BYTES", len(_raw(1)) + 10)  # room for one mail
+    monkeypatch.setattr(mailroom, "ROOM_SECONDS", 0.3)
+    gate = Gate(pool)
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    big = mail.mail(subject="question 3", body="long " * 2000, message_id="pressure-3@x").as_bytes()
+    try:
+        await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(1))
+        with pytest.raises(Busy):  # one place of MAX_PENDING taken, but no bytes left
+            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(2))
+        assert await pool.fetchval("SELECT count(*) FROM mail_receipts") == 1
+        monkeypatch.setattr(mailroom, "ROOM_SECONDS", 30.0)
+        waiting = asyncio.create_task(room.store_raw("127.0.0.1", "ada@example.com", rcpt, big))
+        await until(lambda: _held(room))
+        assert not waiting.done()
+        gate.open.set()  # the first reaches the console: the big one is alone, and fits
+        await asyncio.wait_for(waiting, 30)
+        await room.settled()
+        assert sorted(m.subject or "" for m in gate.ingested) == ["question 1", "question 3"]
+    finally:
+        await room.close()
+
+
 def _room(pool: asyncpg.Pool, gate: Gate) -> Mailroom:
     metrics = Metrics()
     return Mailroom(
