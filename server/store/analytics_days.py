@@ -71,7 +71,7 @@ def split(
         if day not in marked and _within_one_bucket(day, zone, grain):
             whole.append(day)
         day += DAY
-    days = _merged([(d, d + DAY) for d in whole])
+    days = merged([(d, d + DAY) for d in whole])
     taken = sorted(days + [(h, h + HOUR) for h in stale])
     hours: Ranges = []
     at = first
@@ -82,6 +82,66 @@ def split(
     if at < until:
         hours.append((at, until))
     return Split(days, hours)
+
+
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """A pair's ranges read from the facts, rearranged: the UTC days more than half inside
+    them read from their day's row (``days``) less the facts of the rest of the day
+    (``less``); the other ranges from the facts (``facts``)."""
+
+    days: Ranges
+    facts: Ranges
+    less: Ranges
+
+
+def pair_edges(
+    ranges: Ranges,
+    until: datetime | None,
+    marked: frozenset[datetime],
+    tz: str,
+    grain: Grain,
+) -> Edges:
+    """Rearrange the ``ranges`` (not overlapping) a pair's read would take from the facts.
+
+    A pair is kept per UTC day only (migration 0052), so a range that ends at half past ten
+    at night reads that day's 22 hours from the facts (at a million conversations in 90 days,
+    11,000 conversations: 300 of a 400 ms read). Counts and histograms add up, so the day's
+    row less its other one and a half hours gives the same figures for a fifteenth of the
+    facts. A day qualifies when its row is current: folded (it ends by the watermark
+    ``until``), no hour of it ``marked`` stale nor the day held, and within one of the
+    read's local buckets (as split's whole days)."""
+    parts: dict[datetime, Ranges] = {}
+    for a, b in sorted(ranges):
+        while a < b:
+            day = floor_day(a)
+            end = min(b, day + DAY)
+            parts.setdefault(day, []).append((a, end))
+            a = end
+    zone = ZoneInfo(tz)
+    days: Ranges = []
+    facts: Ranges = []
+    less: Ranges = []
+    for day, inside in parts.items():
+        covered = sum((b - a for a, b in inside), timedelta())
+        current = (
+            until is not None
+            and day + DAY <= until
+            and day not in marked
+            and _within_one_bucket(day, zone, grain)
+        )
+        if covered > DAY / 2 and current:
+            days.append((day, day + DAY))
+            at = day
+            for a, b in inside:
+                if at < a:
+                    less.append((at, a))
+                at = b
+            if at < day + DAY:
+                less.append((at, day + DAY))
+        else:
+            facts += inside
+    return Edges(days, facts, less)
 
 
 def _within_one_bucket(day: datetime, zone: ZoneInfo, grain: Grain) -> bool:
@@ -101,7 +161,7 @@ def _bucket(at: datetime, zone: ZoneInfo, grain: Literal["day", "week"]) -> date
     return local if grain == "day" else local - timedelta(days=local.weekday())
 
 
-def _merged(ranges: Ranges) -> Ranges:
+def merged(ranges: Ranges) -> Ranges:
     """Adjoining ranges (sorted) as one."""
     merged: Ranges = []
     for a, b in ranges:
@@ -112,4 +172,14 @@ def _merged(ranges: Ranges) -> Ranges:
     return merged
 
 
-__all__ = ["DAY", "Grain", "Split", "ceil_day", "floor_day", "split"]
+__all__ = [
+    "DAY",
+    "Edges",
+    "Grain",
+    "Split",
+    "ceil_day",
+    "floor_day",
+    "merged",
+    "pair_edges",
+    "split",
+]

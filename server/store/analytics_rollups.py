@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from server.store.analytics_days import DAY, Grain, split
+from server.store.analytics_days import Grain, ceil_day, floor_day, merged, pair_edges, split
 from server.store.views import Conn
 
 if TYPE_CHECKING:
@@ -160,6 +160,8 @@ class Plan:
     key: str | None  # the filter's value (None: every value of dim)
     # 0: rows whose key is ``key``; 1 or 2: rows of a pair whose first or second half is.
     half: int = 0
+    # Ranges whose facts are subtracted: the rest of a day read whole (pair_edges).
+    less: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
 def paired(only: str, by: str) -> tuple[str, int]:
@@ -187,23 +189,25 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
         return None
     until = await conn.fetchval("SELECT folded_until FROM analytics_fold_state")
     folded_to = max(first, min(last, until)) if until is not None else first
-    stale = [
+    # The marks of the days the range meets, whole: a pair's edge day is read from its row
+    # only when none of its hours is marked (pair_edges).
+    around = (floor_day(scope.start), ceil_day(scope.end))
+    marks = [
         r["hour"]
         for r in await conn.fetch(
             "SELECT DISTINCT hour FROM analytics_stale"
             " WHERE brand_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour",
             scope.brand_id,
-            first,
-            folded_to,
+            *around,
         )
     ]
+    stale = [h for h in marks if first <= h < folded_to]
     held = frozenset(
         r["day"]
         for r in await conn.fetch(
             "SELECT day FROM analytics_held_days WHERE brand_id = $1 AND day >= $2 AND day < $3",
             scope.brand_id,
-            first - DAY,
-            folded_to,
+            *around,
         )
     )
     raw = [(h, h + HOUR) for h in stale]
@@ -224,16 +228,22 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
         return None
     if half:
         # The pairs are kept per day only (migration 0052): their other hours are read from
-        # the facts.
-        return Plan([], days, raw + hours, dim, key, half)
+        # the facts, or their day's row less the rest of the day's facts.
+        if not READ_DAYS:
+            return Plan([], [], raw + hours, dim, key, half)
+        edges = pair_edges(
+            raw + hours, until, frozenset(floor_day(h) for h in marks) | held, scope.tz, grain
+        )
+        return Plan([], merged(sorted(days + edges.days)), edges.facts, dim, key, half, edges.less)
     return found
 
 
 # The roll-up rows of a plan: each range of hours and of days from its tier's table (a range
 # scan of its key each), the rest computed; a day's row stands at its UTC midnight in column
 # ``hour``. $1 brand, $2 dim, $3 key (NULL: any) or the filter's half of a pair's keys,
-# $4/$5 the hours' ranges, $6/$7 the days', $8/$9 the facts'. ``match`` picks the rows of
-# the key ``{k}`` (a Plan's ``half``).
+# $4/$5 the hours' ranges, $6/$7 the days', $8/$9 the facts' and $10 their signs (-1: a
+# Plan's ``less``, subtracted). ``match`` picks the rows of the key ``{k}`` (a Plan's
+# ``half``); ``signed`` is the columns of a computed row ``x`` times its range's sign ``r.s``.
 MATCHES = {
     0: "($3::text IS NULL OR {k} = $3)",
     1: "starts_with({k}, $3 || '|')",
@@ -241,7 +251,7 @@ MATCHES = {
 }
 
 
-def _rows(hours: str, days: str, function: str, match: str) -> str:
+def _rows(hours: str, days: str, function: str, match: str, signed: str) -> str:
     return f"""
     SELECT t.* FROM unnest($4::timestamptz[], $5::timestamptz[]) r(a, b),
            LATERAL (SELECT * FROM {hours} h
@@ -253,11 +263,23 @@ def _rows(hours: str, days: str, function: str, match: str) -> str:
                      WHERE d.brand_id = $1 AND d.dim = $2 AND {match.format(k="d.key")}
                        AND d.day >= r.a AND d.day < r.b) t
     UNION ALL
-    SELECT x.* FROM unnest($8::timestamptz[], $9::timestamptz[]) r(a, b),
+    SELECT x.brand_id, x.hour, x.dim, x.key, {signed}
+      FROM unnest($8::timestamptz[], $9::timestamptz[], $10::int[]) r(a, b, s),
            LATERAL {function} x
      WHERE x.dim = $2 AND {match.format(k="x.key")}"""
 
 
+# A computed row's columns, in their table's order, times its range's sign: the counts, the
+# ratings' five counts and the handoff reasons' counts.
+_COUNTS_SIGNED = ", ".join(
+    [f"r.s * x.{c}" for c in COUNTS]
+    + [
+        "ARRAY[" + ", ".join(f"r.s * x.ratings[{n}]" for n in range(1, 6)) + "]",
+        """CASE WHEN r.s > 0 THEN x.reasons
+                ELSE (SELECT coalesce(jsonb_object_agg(e.key, -e.value::int), '{}'::jsonb)
+                        FROM jsonb_each_text(x.reasons) e) END""",
+    ]
+)
 # A pair's rows (half 1 or 2) from the facts come from migration 0052's functions of one pair.
 _ROWS = {
     half: _rows(
@@ -265,6 +287,7 @@ _ROWS = {
         "analytics_days",
         "analytics_pair_hours_of($1, r.a, r.b, $2)" if half else "analytics_hours_of($1, r.a, r.b)",
         m,
+        _COUNTS_SIGNED,
     )
     for half, m in MATCHES.items()
 }
@@ -276,6 +299,7 @@ _DURATIONS = {
         if half
         else "analytics_durations_of($1, r.a, r.b)",
         m,
+        "x.metric, x.bucket, r.s * x.n",
     )
     for half, m in MATCHES.items()
 }
@@ -285,12 +309,14 @@ _ACTIVITY = _rows(
     "analytics_activity_days",
     "analytics_activity_of($1, r.a, r.b)",
     MATCHES[0],
+    "r.s * x.messages, r.s * x.breaches",
 )
-# The report's time zone, after _args's nine.
-TZ = "$10"
+# The report's time zone, after _args's ten.
+TZ = "$11"
 
 
 def _args(scope: Scope, p: Plan, dim: str | None = None, key: str | None = None) -> list[object]:
+    facts = p.raw + p.less
     return [
         scope.brand_id,
         dim or p.dim,
@@ -299,8 +325,9 @@ def _args(scope: Scope, p: Plan, dim: str | None = None, key: str | None = None)
         [b for _a, b in p.hours],
         [a for a, _b in p.days],
         [b for _a, b in p.days],
-        [a for a, _b in p.raw],
-        [b for _a, b in p.raw],
+        [a for a, _b in facts],
+        [b for _a, b in facts],
+        [1] * len(p.raw) + [-1] * len(p.less),
     ]
 
 
@@ -351,7 +378,10 @@ async def summed(
     extra: list[object] = [scope.tz] if TZ in group[0] else []
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
     rows = await conn.fetch(
-        f"SELECT {group[0]} AS g, {sums} FROM ({_ROWS[p.half]}) t GROUP BY 1",
+        # A group whose rows cancel out (a day's row less the rest of the day, pair_edges)
+        # had no conversation in the range: none, as its rows were never read.
+        f"SELECT {group[0]} AS g, {sums} FROM ({_ROWS[p.half]}) t GROUP BY 1"
+        " HAVING sum(t.conversations) <> 0",
         *_args(scope, p),
         *extra,
     )
@@ -360,7 +390,7 @@ async def summed(
         found[r["g"]].counts = {c: int(r[c]) for c in COUNTS}
     hists = await conn.fetch(
         f"SELECT {group[0]} AS g, t.metric, t.bucket, sum(t.n)::bigint AS n"
-        f" FROM ({_DURATIONS[p.half]}) t GROUP BY 1, 2, 3",
+        f" FROM ({_DURATIONS[p.half]}) t GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0",
         *_args(scope, p),
         *extra,
     )

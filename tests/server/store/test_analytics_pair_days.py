@@ -5,12 +5,16 @@ next fold ("KB answered, only English" against "by band, only English"). Found b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import asyncpg
+import pytest
 
-from server.store import analytics_fold
+from server.store import analytics, analytics_fold, analytics_rollups
+from server.store.analytics import Scope
 from tests.server.store.history import T0, Story, write
+from tests.server.store.test_analytics import scope  # noqa: F401
 
 HORIZON = T0 + timedelta(days=2)
 
@@ -57,3 +61,35 @@ async def test_a_day_folded_again_keeps_its_singles_and_pairs_alike(pool: asyncp
         )
         got = (await conn.fetchval(single, brand), await conn.fetchval(paired, brand))
     assert got == (facts, facts) == (0, 0)
+
+
+async def test_a_pairs_partial_day_reads_its_row_less_the_rest_of_the_day(
+    pool: asyncpg.Pool,
+    scope: Scope,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pair's day more than half inside the range is read from its row less the facts of
+    the rest of the day (analytics_days.pair_edges): the same figures as the facts of the
+    part inside, and a key whose only conversations lie in the rest is not listed."""
+    monday, tuesday, wednesday = (T0.replace(hour=0) + timedelta(days=n) for n in range(3))
+    # Monday 09:30 (the 09:00 conversation, telegram's only one, before it) to Tuesday 20:30.
+    start, end = T0 + timedelta(minutes=30), tuesday + timedelta(hours=20, minutes=30)
+    monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+    found: dict[bool, list[list[analytics.Group]]] = {}
+    async with pool.acquire() as conn:
+        await analytics_fold.rebuild(conn, HORIZON)
+        english = replace(scope, start=start, end=end, only=("language", "en"))
+        plan = await analytics_rollups.plan(conn, english, "channel")
+        for read_days in (True, False):  # False: a pair's hours all from the facts
+            monkeypatch.setattr(analytics_rollups, "READ_DAYS", read_days)
+            found[read_days] = [
+                await analytics.breakdown(conn, replace(english, only=only), by)
+                for only in (("language", "en"), ("intent", "refund"), ("channel", "webchat"))
+                for by in analytics.BREAKDOWNS
+            ]
+    assert plan is not None
+    assert plan.days == [(monday, wednesday)]
+    assert plan.less == [(monday, start), (end, wednesday)]
+    assert found[True] == found[False]
+    by_channel = found[True][analytics.BREAKDOWNS.index("channel")]
+    assert sorted(g.key for g in by_channel) == ["email", "webchat"]  # no telegram
