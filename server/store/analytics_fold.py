@@ -173,6 +173,9 @@ async def rebuild(conn: Conn, horizon: datetime) -> None:
     starts)."""
     async with conn.transaction():
         await conn.execute("TRUNCATE analytics_stale, analytics_load_stale, analytics_held_days")
+        # The watermark first: the folds below then know the day it lies in, whose hours
+        # keep their pairs' rows (migration 0054), and leave that day without a day's row.
+        await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", horizon)
         first = await conn.fetchval("SELECT min(created_at) FROM conversations")
         at = floor_day(first) + DAY if first is not None else horizon
         await conn.execute("SELECT analytics_fold(NULL, '-infinity', $1)", min(at, horizon))
@@ -183,7 +186,6 @@ async def rebuild(conn: Conn, horizon: datetime) -> None:
                     "SELECT analytics_fold($1, $2, $3)", brand, at, min(at + DAY, horizon)
                 )
             at += DAY
-        await conn.execute("UPDATE analytics_fold_state SET folded_until = $1", horizon)
 
 
 __all__ = [

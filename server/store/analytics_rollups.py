@@ -231,10 +231,16 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
         # the facts, or their day's row less the rest of the day's facts.
         if not READ_DAYS:
             return Plan([], [], raw + hours, dim, key, half)
+        # The current day's folded hours have their pairs' rows (migration 0054).
+        today = floor_day(until) if until is not None else None
+        current = [(max(a, today), b) for a, b in hours if today is not None and b > today]
+        before = [(a, min(b, today) if today else b) for a, b in hours if not today or a < today]
         edges = pair_edges(
-            raw + hours, until, frozenset(floor_day(h) for h in marks) | held, scope.tz, grain
+            raw + before, until, frozenset(floor_day(h) for h in marks) | held, scope.tz, grain
         )
-        return Plan([], merged(sorted(days + edges.days)), edges.facts, dim, key, half, edges.less)
+        return Plan(
+            current, merged(sorted(days + edges.days)), edges.facts, dim, key, half, edges.less
+        )
     return found
 
 

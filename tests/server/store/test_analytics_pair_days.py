@@ -6,13 +6,14 @@ next fold ("KB answered, only English" against "by band, only English"). Found b
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 
 from server.store import analytics, analytics_fold, analytics_rollups
 from server.store.analytics import Scope
+from server.store.views import Conn
 from tests.server.store.history import T0, Story, write
 from tests.server.store.test_analytics import scope  # noqa: F401
 
@@ -93,3 +94,69 @@ async def test_a_pairs_partial_day_reads_its_row_less_the_rest_of_the_day(
     assert found[True] == found[False]
     by_channel = found[True][analytics.BREAKDOWNS.index("channel")]
     assert sorted(g.key for g in by_channel) == ["email", "webchat"]  # no telegram
+
+
+async def test_the_current_days_hours_keep_their_pairs_until_the_day_is_folded(
+    pool: asyncpg.Pool,
+    scope: Scope,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Migration 0054: the hours of the day the watermark is in have their pairs' rows, so a
+    live filtered breakdown reads today's hours from them, not from the facts; the
+    watermark completing the day drops them for the day's pair rows."""
+    wednesday = T0.replace(hour=0) + timedelta(days=2)  # its conversation at 09:00
+    noon, thursday = wednesday + timedelta(hours=12), wednesday + timedelta(days=1, hours=1)
+    pair_hours = """SELECT DISTINCT hour FROM analytics_hours WHERE strpos(dim, '|') > 0
+                    UNION SELECT DISTINCT hour FROM analytics_hour_durations
+                     WHERE strpos(dim, '|') > 0"""
+    monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", -1)
+
+    async def same_as_the_facts(conn: Conn, end: datetime) -> None:
+        for only in (("language", "en"), ("channel", "webchat"), ("band", "none")):
+            s = replace(scope, end=end, only=only)
+            found = []
+            for read_days in (True, False):  # False: a pair's hours all from the facts
+                monkeypatch.setattr(analytics_rollups, "READ_DAYS", read_days)
+                found.append(
+                    [await analytics.breakdown(conn, s, by) for by in analytics.BREAKDOWNS]
+                )
+            assert found[0] == found[1]
+
+    async with pool.acquire() as conn:
+        await analytics_fold.rebuild(conn, noon)
+        assert [r["hour"] for r in await conn.fetch(pair_hours)] == [T0 + timedelta(days=2)]
+        plan = await analytics_rollups.plan(
+            conn, replace(scope, end=noon, only=("language", "en")), "agent"
+        )
+        assert plan is not None
+        assert plan.hours == [(wednesday, noon)]
+        await same_as_the_facts(conn, noon)
+        # A change in today's hour: folded again with its pairs.
+        conversation = await conn.fetchval(
+            "SELECT id FROM conversations WHERE brand_id = $1 AND created_at >= $2",
+            scope.brand_id,
+            wednesday,
+        )
+        await conn.execute(
+            "INSERT INTO csat (conversation_id, brand_id, rating) VALUES ($1, $2, 4)",
+            conversation,
+            scope.brand_id,
+        )
+        await analytics_fold.fold(conn, noon)
+        rated = await conn.fetchval(
+            "SELECT sum(csat_answered) FROM analytics_hours WHERE dim = 'agent|language'"
+        )
+        assert rated == 1
+        await same_as_the_facts(conn, noon)
+        # The watermark completes Wednesday: its pairs are the day's rows now.
+        await analytics_fold.fold(conn, thursday)
+        assert await conn.fetch(pair_hours) == []
+        assert (
+            await conn.fetchval(
+                "SELECT sum(csat_answered) FROM analytics_days"
+                " WHERE dim = 'agent|language' AND day = $1",
+                wednesday,
+            )
+            == 1
+        )
+        await same_as_the_facts(conn, thursday)

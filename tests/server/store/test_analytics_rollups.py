@@ -127,10 +127,11 @@ async def test_a_breakdown_filtered_on_another_reads_the_pairs_rollups(
         )
     assert rolled_plan is not None
     assert (rolled_plan.dim, rolled_plan.key, rolled_plan.half) == ("agent|band", "p1", 2)
-    # Migration 0052: a pair's whole days from their rows, its other hours from the facts.
+    # Migration 0052: a pair's whole days from their rows, its other hours from the facts;
+    # 0054: but the hours of the watermark's day (Friday, to 09:00) from their pairs' rows.
     assert rolled_plan.days
     assert rolled_plan.raw
-    assert not rolled_plan.hours
+    assert rolled_plan.hours == [(HORIZON.replace(hour=0), HORIZON)]
     compared = 0
     for zone in ("UTC", "Asia/Tokyo"):
         whole = Scope(folded.brand_id, folded.start, folded.end, zone, NOW)
