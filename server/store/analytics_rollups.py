@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from server.store.analytics_days import Grain, ceil_day, floor_day, merged, pair_edges, split
+from server.store.analytics_rows import ACTIVITY, COUNTS, DURATIONS, METRICS, ROWS, TZ
 from server.store.views import Conn
 
 if TYPE_CHECKING:
@@ -62,29 +63,6 @@ PER_OCTAVE = 8
 # The breakdowns in migration 0051's order (analytics.BREAKDOWNS; a test keeps the three
 # alike): a pair's dimension names the earlier one first.
 PAIRED = ("team", "agent", "channel", "intent", "language", "band")
-# Metric numbers of analytics_hour_durations.
-METRICS = {1: "frt_human", 2: "frt_any", 3: "resolution", 4: "handle", 5: "wait"}
-COUNTS = (
-    "conversations",
-    "contained_settled",
-    "bot_open",
-    "handed",
-    "bot_replied",
-    "fell_back",
-    "kb_answered",
-    "kb_helpful",
-    "kb_not_helpful",
-    "resolved",
-    "resolved_ever",
-    "reopened",
-    "csat_asked",
-    "csat_answered",
-    "csat_sum",
-    "csat_comments",
-    "with_sla",
-    "frt_met",
-    "resolution_met",
-)
 
 
 # A report's hours read from the facts (the current hour, marked hours, a pair's edges) join
@@ -221,7 +199,7 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
         hours, days = split(first, folded_to, stale, scope.tz, "hour").hours, []
     found = Plan(hours, days, raw, dim, key, half)
     n = await conn.fetchval(
-        f"""SELECT coalesce(sum(conversations), 0) FROM ({_ROWS[0]}) r""",
+        f"""SELECT coalesce(sum(conversations), 0) FROM ({ROWS[0]}) r""",
         *_args(scope, found, "all", "all"),
     )
     if int(n) <= EXACT_UP_TO:
@@ -242,83 +220,6 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
             current, merged(sorted(days + edges.days)), edges.facts, dim, key, half, edges.less
         )
     return found
-
-
-# The roll-up rows of a plan: each range of hours and of days from its tier's table (a range
-# scan of its key each), the rest computed; a day's row stands at its UTC midnight in column
-# ``hour``. $1 brand, $2 dim, $3 key (NULL: any) or the filter's half of a pair's keys,
-# $4/$5 the hours' ranges, $6/$7 the days', $8/$9 the facts' and $10 their signs (-1: a
-# Plan's ``less``, subtracted). ``match`` picks the rows of the key ``{k}`` (a Plan's
-# ``half``); ``signed`` is the columns of a computed row ``x`` times its range's sign ``r.s``.
-MATCHES = {
-    0: "($3::text IS NULL OR {k} = $3)",
-    1: "starts_with({k}, $3 || '|')",
-    2: "right({k}, length($3) + 1) = '|' || $3",
-}
-
-
-def _rows(hours: str, days: str, function: str, match: str, signed: str) -> str:
-    return f"""
-    SELECT t.* FROM unnest($4::timestamptz[], $5::timestamptz[]) r(a, b),
-           LATERAL (SELECT * FROM {hours} h
-                     WHERE h.brand_id = $1 AND h.dim = $2 AND {match.format(k="h.key")}
-                       AND h.hour >= r.a AND h.hour < r.b) t
-    UNION ALL
-    SELECT t.* FROM unnest($6::timestamptz[], $7::timestamptz[]) r(a, b),
-           LATERAL (SELECT * FROM {days} d
-                     WHERE d.brand_id = $1 AND d.dim = $2 AND {match.format(k="d.key")}
-                       AND d.day >= r.a AND d.day < r.b) t
-    UNION ALL
-    SELECT x.brand_id, x.hour, x.dim, x.key, {signed}
-      FROM unnest($8::timestamptz[], $9::timestamptz[], $10::int[]) r(a, b, s),
-           LATERAL {function} x
-     WHERE x.dim = $2 AND {match.format(k="x.key")}"""
-
-
-# A computed row's columns, in their table's order, times its range's sign: the counts, the
-# ratings' five counts and the handoff reasons' counts.
-_COUNTS_SIGNED = ", ".join(
-    [f"r.s * x.{c}" for c in COUNTS]
-    + [
-        "ARRAY[" + ", ".join(f"r.s * x.ratings[{n}]" for n in range(1, 6)) + "]",
-        """CASE WHEN r.s > 0 THEN x.reasons
-                ELSE (SELECT coalesce(jsonb_object_agg(e.key, -e.value::int), '{}'::jsonb)
-                        FROM jsonb_each_text(x.reasons) e) END""",
-    ]
-)
-# A pair's rows (half 1 or 2) from the facts come from migration 0052's functions of one pair.
-_ROWS = {
-    half: _rows(
-        "analytics_hours",
-        "analytics_days",
-        "analytics_pair_hours_of($1, r.a, r.b, $2)" if half else "analytics_hours_of($1, r.a, r.b)",
-        m,
-        _COUNTS_SIGNED,
-    )
-    for half, m in MATCHES.items()
-}
-_DURATIONS = {
-    half: _rows(
-        "analytics_hour_durations",
-        "analytics_day_durations",
-        "analytics_pair_durations_of($1, r.a, r.b, $2)"
-        if half
-        else "analytics_durations_of($1, r.a, r.b)",
-        m,
-        "x.metric, x.bucket, r.s * x.n",
-    )
-    for half, m in MATCHES.items()
-}
-# Messages and breaches are not kept per pair (migration 0051): only whole keys.
-_ACTIVITY = _rows(
-    "analytics_activity_hours",
-    "analytics_activity_days",
-    "analytics_activity_of($1, r.a, r.b)",
-    MATCHES[0],
-    "r.s * x.messages, r.s * x.breaches",
-)
-# The report's time zone, after _args's ten.
-TZ = "$11"
 
 
 def _args(scope: Scope, p: Plan, dim: str | None = None, key: str | None = None) -> list[object]:
@@ -386,7 +287,7 @@ async def summed(
     rows = await conn.fetch(
         # A group whose rows cancel out (a day's row less the rest of the day, pair_edges)
         # had no conversation in the range: none, as its rows were never read.
-        f"SELECT {group[0]} AS g, {sums} FROM ({_ROWS[p.half]}) t GROUP BY 1"
+        f"SELECT {group[0]} AS g, {sums} FROM ({ROWS[p.half]}) t GROUP BY 1"
         " HAVING sum(t.conversations) <> 0",
         *_args(scope, p),
         *extra,
@@ -396,7 +297,7 @@ async def summed(
         found[r["g"]].counts = {c: int(r[c]) for c in COUNTS}
     hists = await conn.fetch(
         f"SELECT {group[0]} AS g, t.metric, t.bucket, sum(t.n)::bigint AS n"
-        f" FROM ({_DURATIONS[p.half]}) t GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0",
+        f" FROM ({DURATIONS[p.half]}) t GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0",
         *_args(scope, p),
         *extra,
     )
@@ -470,7 +371,7 @@ async def activity(
     extra: list[object] = [scope.tz] if TZ in group[0] else []
     rows = await conn.fetch(
         f"SELECT {group[0]} AS g, sum(messages)::bigint AS m, sum(breaches)::bigint AS b"
-        f" FROM ({_ACTIVITY}) t GROUP BY 1",
+        f" FROM ({ACTIVITY}) t GROUP BY 1",
         *_args(scope, p),
         *extra,
     )
@@ -484,7 +385,7 @@ async def heat(conn: Conn, scope: Scope, p: Plan) -> list[tuple[int, int, int]]:
         f"""SELECT extract(isodow FROM t.hour AT TIME ZONE {TZ})::int AS weekday,
                    extract(hour FROM t.hour AT TIME ZONE {TZ})::int AS hour,
                    sum(t.conversations)::bigint AS n
-              FROM ({_ROWS[0]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0 ORDER BY 1, 2""",
+              FROM ({ROWS[0]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0 ORDER BY 1, 2""",
         *_args(scope, p),
         scope.tz,
     )
@@ -495,7 +396,7 @@ async def reasons(conn: Conn, scope: Scope, p: Plan) -> tuple[list[tuple[str, in
     """(reason, conversations handed off for it), most first, and the conversations of the
     plan's rows: one pass over the rows, which hold both."""
     rows = await conn.fetch(
-        f"""WITH t AS ({_ROWS[0]}),
+        f"""WITH t AS ({ROWS[0]}),
                  n AS (SELECT coalesce(sum(t.conversations), 0)::bigint AS n FROM t)
             SELECT r.key AS reason, sum(r.value::int)::bigint AS n, (SELECT n FROM n) AS total
               FROM t, jsonb_each_text(t.reasons) r
@@ -513,7 +414,7 @@ async def volume(conn: Conn, scope: Scope, p: Plan, group: str) -> list[tuple[st
     ``by_bucket`` expression) and key; the rows' counts alone, no histogram."""
     rows = await conn.fetch(
         f"""SELECT {group} AS at, {_key(p)} AS key, sum(t.conversations)::bigint AS n
-              FROM ({_ROWS[p.half]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0""",
+              FROM ({ROWS[p.half]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0""",
         *_args(scope, p),
         scope.tz,
     )
@@ -524,7 +425,7 @@ async def ratings(conn: Conn, scope: Scope, p: Plan) -> list[int]:
     row = await conn.fetchrow(
         f"""SELECT coalesce(sum(t.ratings[1]), 0) AS r1, coalesce(sum(t.ratings[2]), 0) AS r2,
                    coalesce(sum(t.ratings[3]), 0) AS r3, coalesce(sum(t.ratings[4]), 0) AS r4,
-                   coalesce(sum(t.ratings[5]), 0) AS r5 FROM ({_ROWS[0]}) t""",
+                   coalesce(sum(t.ratings[5]), 0) AS r5 FROM ({ROWS[0]}) t""",
         *_args(scope, p),
     )
     assert row is not None  # aggregates answer one row
