@@ -69,9 +69,15 @@ RECEIPT_QUEUE = 1000
 # on a 2-core EPYC with the bench's lean client (3,000 mails, two rounds, load 1.1-1.7, the
 # places' three sizes in turn): 564 and 729 mails/s against 535 and 515 with 32, p99 213 and
 # 164 ms against 169 and 153, about 32 mails a transaction; the machine still had a core
-# idle. 128 gave 574 and 879, p99 334 and 214 ms: more, but twice the wait a mail, and under
-# others' load (the acceptance halves) that is the 500 ms a mail may take to the console.
+# idle. 128 gave 574 and 879, p99 334 and 214 ms: more, but twice the wait a mail. Under
+# load (a core kept busy, load average 5-8) 64 places gave no more (352 and 481 mails/s
+# against 387 and 464) and twice the wait (p99 454 and 380 ms against 272 and 185), near the
+# 500 ms a mail may take to the console: so the places past BASE_PENDING are taken only
+# while the pipeline keeps up, that is while the oldest mail holding a place has held it
+# less than PENDING_AGE_SECONDS (a mail usually reaches the console in 60-120 ms).
 MAX_PENDING = 64
+BASE_PENDING = 32
+PENDING_AGE_SECONDS = 0.15
 # The raw mails those places hold in memory, each until its mail reaches the console: at
 # most this many bytes as well, so that 64 mails at the size limit (10 MB each) do not hold
 # 640 MB. A mail larger than the whole budget still takes a place when no other holds one.
@@ -127,6 +133,14 @@ async def _store_arrivals(conn: Conn, batch: list[_Arrival]) -> None:
         one.receipt_id = receipt_id
 
 
+@dataclass(eq=False, slots=True)
+class _Place:
+    """A pending place (MAX_PENDING): the bytes of raw mail it holds, and since when."""
+
+    size: int
+    taken_at: float
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     """A receipt to process: ``receipt`` when this node stored (and claimed) it and has its
@@ -141,8 +155,8 @@ class _Job:
     queued_at: float = 0.0
     # The parse started with its DATA (``Mailroom.store_raw``), when it came over SMTP here.
     parsing: asyncio.Task[ParsedMail | Exception] | None = None
-    # The bytes of raw mail its place holds (``PENDING_BYTES``), when it holds one.
-    size: int = 0
+    # The place it holds, when it came over SMTP here.
+    place: _Place | None = None
 
 
 class Mailroom:
@@ -178,8 +192,9 @@ class Mailroom:
         # Receipts accepted over SMTP here and not yet processed, and the places they and
         # the DATA being stored hold (MAX_PENDING at most).
         self._pending: set[int] = set()
-        self._taken = 0
-        # The raw mails' bytes those places hold (PENDING_BYTES at most).
+        # The places taken, oldest first (a dict as an ordered set), and the raw mails'
+        # bytes they hold (PENDING_BYTES at most).
+        self._places: dict[_Place, None] = {}
         self._held_bytes = 0
         # DATA held waiting for a place (the SMTP session waits, up to ROOM_SECONDS).
         self.holding = 0
@@ -200,7 +215,7 @@ class Mailroom:
             for stage in ("room", "receipt", "queued", "parse", "console")
         }
         metrics.track_queue("mail", lambda: self._work.depth)
-        metrics.track_queue("mail-pending", lambda: self._taken)
+        metrics.track_queue("mail-pending", lambda: len(self._places))
         metrics.track_queue("mail-held", lambda: self.holding)
 
     # -- the SMTP side -----------------------------------------------------------------------
@@ -211,18 +226,18 @@ class Mailroom:
     async def store_raw(self, peer: str, mail_from: str, rcpt_tos: list[str], raw: bytes) -> int:
         data_at = time.perf_counter()
         size = len(raw)
-        if self._room_for(size) and not self.holding:
+        place: _Place | None
+        if not self.holding and self._room_for(size):
             # Room, and no DATA before this one waits for it: the place is taken at once,
             # without the condition's lock and a timer (the usual case; one event loop, so
             # nothing comes in between).
-            self._take(size)
-            refused = False
+            place = self._take(size)
         else:
-            refused = not await self._wait_for_place(size)
-        if not refused and self._work.full:
-            refused = True
-            await self._free_place(size)
-        if refused:
+            place = await self._wait_for_place(size)
+        if place is not None and self._work.full:
+            await self._free_place(place)
+            place = None
+        if place is None:
             # The parsers are this far behind: the sender keeps the mail a while (451).
             self._metrics.refused.labels("email").inc()
             raise Busy(RETRY_AFTER)
@@ -244,7 +259,7 @@ class Mailroom:
                 raise arrival.error
         except BaseException:
             parse.cancel()
-            await asyncio.shield(self._free_place(size))
+            await asyncio.shield(self._free_place(place))
             raise
         receipt_id = arrival.receipt_id
         stored_at = time.perf_counter()
@@ -252,13 +267,13 @@ class Mailroom:
         self._metrics.mail_received.inc()
         self._pending.add(receipt_id)
         receipt = mail.Receipt(receipt_id, mail_from[:500], list(rcpt_tos), raw, 1, None)
-        job = _Job(receipt_id, False, receipt, data_at, stored_at, parse, size)
+        job = _Job(receipt_id, False, receipt, data_at, stored_at, parse, place)
         if not self._work.offer(job):
             # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place
             # (the sweep parses it again).
             parse.cancel()
             self._pending.discard(receipt_id)
-            await self._free_place(size)
+            await self._free_place(place)
             with contextlib.suppress(Exception):
                 async with self._pool.acquire() as conn:
                     await mail.release_claim(conn, receipt_id)
@@ -266,29 +281,37 @@ class Mailroom:
 
     def _room_for(self, size: int) -> bool:
         """Whether a place is free for a raw mail of ``size`` bytes."""
-        return self._taken < MAX_PENDING and (
-            self._taken == 0 or self._held_bytes + size <= PENDING_BYTES
-        )
+        taken = len(self._places)
+        if taken == 0:
+            return True
+        if taken >= MAX_PENDING or self._held_bytes + size > PENDING_BYTES:
+            return False
+        if taken < BASE_PENDING:
+            return True
+        oldest = next(iter(self._places))
+        return time.perf_counter() - oldest.taken_at < PENDING_AGE_SECONDS
 
-    def _take(self, size: int) -> None:
+    def _take(self, size: int) -> _Place:
         """The receipt's place, held until it is processed."""
-        self._taken += 1
+        place = _Place(size, time.perf_counter())
+        self._places[place] = None
         self._held_bytes += size
+        return place
 
-    async def _wait_for_place(self, size: int) -> bool:
-        """Wait (ROOM_SECONDS at most) for a place, in turn; False when none came. Each place
-        freed wakes one DATA: one that still does not fit waits for the next (there is one:
-        places are held), and when none is held any more, whichever is woken fits."""
+    async def _wait_for_place(self, size: int) -> _Place | None:
+        """Wait (ROOM_SECONDS at most) for a place, in turn; None when none came. Only a
+        place freed makes room (time only ages the oldest place), and each wakes one DATA:
+        one that still does not fit waits for the next (there is one: places are held), and
+        when none is held any more, whichever is woken fits."""
         self.holding += 1
         try:
             async with asyncio.timeout(ROOM_SECONDS), self._room:
                 await self._room.wait_for(lambda: self._room_for(size))
-                self._take(size)
+                return self._take(size)
         except TimeoutError:
-            return False
+            return None
         finally:
             self.holding -= 1
-        return True
 
     @property
     def parsing(self) -> int:
@@ -306,10 +329,10 @@ class Mailroom:
         self._stage["parse"].observe(time.perf_counter() - started)
         return parsed
 
-    async def _free_place(self, size: int) -> None:
+    async def _free_place(self, place: _Place) -> None:
         async with self._room:
-            self._taken -= 1
-            self._held_bytes -= size
+            del self._places[place]
+            self._held_bytes -= place.size
             self._room.notify()
 
     # -- after the 250 -----------------------------------------------------------------------
@@ -363,7 +386,8 @@ class Mailroom:
             self._pending.discard(job.receipt_id)
             if job.data_at:
                 self._stage["console"].observe(time.perf_counter() - job.data_at)
-            await self._free_place(job.size)
+            if job.place is not None:
+                await self._free_place(job.place)
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -140,6 +140,38 @@ async def test_the_raw_mails_held_are_bounded_in_bytes_too(
         await room.close()
 
 
+async def test_the_places_past_the_base_are_taken_only_while_the_oldest_is_young(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past BASE_PENDING places, a DATA takes one (up to MAX_PENDING) only while the oldest
+    mail holding a place has held it less than PENDING_AGE_SECONDS (the pipeline keeps up);
+    else it waits for room, and is refused when none comes in time."""
+    monkeypatch.setattr(mailroom, "MAX_PENDING", 3)
+    monkeypatch.setattr(mailroom, "BASE_PENDING", 1)
+    monkeypatch.setattr(mailroom, "PENDING_AGE_SECONDS", 3600.0)
+    monkeypatch.setattr(mailroom, "ROOM_SECONDS", 0.3)
+    gate = Gate(pool)
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    try:
+        for n in (1, 2):  # the base's one place, then one past it: the first is young
+            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
+        monkeypatch.setattr(mailroom, "PENDING_AGE_SECONDS", 0.0)  # now it is old
+        with pytest.raises(Busy):  # one place of MAX_PENDING left, not taken
+            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3))
+        assert await pool.fetchval("SELECT count(*) FROM mail_receipts") == 2
+        monkeypatch.setattr(mailroom, "ROOM_SECONDS", 30.0)
+        waiting = asyncio.create_task(room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3)))
+        await until(lambda: _held(room))
+        gate.open.set()  # the first two reach the console: the base's place is free
+        await asyncio.wait_for(waiting, 30)
+        await room.settled()
+        subjects = sorted(m.subject or "" for m in gate.ingested)
+        assert subjects == ["question 1", "question 2", "question 3"]
+    finally:
+        await room.close()
+
+
 def _room(pool: asyncpg.Pool, gate: Gate) -> Mailroom:
     metrics = Metrics()
     return Mailroom(
@@ -180,10 +212,12 @@ async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeli
 
 
 async def test_every_mail_holding_a_place_is_on_its_way_to_the_console(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The mails accepted up to the bound (MAX_PENDING) are all parsed and handed to the
     pipeline at once: none holds its place waiting for a worker while the pipeline is slow."""
+    # Every place taken, however long the first waits (the pipeline is held shut here).
+    monkeypatch.setattr(mailroom, "PENDING_AGE_SECONDS", 3600.0)
     gate = Gate(pool)
     room = _room(pool, gate)
     rcpt = [demo.EMAIL_INBOX]
