@@ -82,6 +82,8 @@ async def save(
         # The resolution's trigger sets `answered` for the vectors it can see; this insert,
         # for the conversations it sees resolved. The brands' shared locks make one side
         # wait for the other to commit (migration 0053), so no vector is missed by both.
+        # An erasure takes them too (privacy.anonymise_conversations), so a batch read before
+        # it stores nothing of the old text: its conversations are anonymised by then.
         await conn.execute(
             """SELECT pg_advisory_xact_lock_shared(k)
                  FROM (SELECT DISTINCT message_embeddings_lock(b) AS k
@@ -118,6 +120,8 @@ async def _insert(
                                  AND r.author_kind = 'agent' AND r.text <> '')
                  FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $5::vector[])
                       AS u(m, c, b, v)
+                WHERE NOT EXISTS (SELECT 1 FROM conversations c
+                                   WHERE c.id = u.c AND c.anonymised_at IS NOT NULL)
                ON CONFLICT (message_id) DO NOTHING RETURNING 1)
            SELECT count(*), set_config('synchronous_commit', 'off', true) FROM saved""",
         [r.id for r in rows],

@@ -283,6 +283,16 @@ async def anonymise_conversations(conn: Conn, ids: list[UUID]) -> Anonymised:
     Call inside a transaction. Returns counts."""
     if not ids:
         return Anonymised(conversations=0, messages=0, attachments=0, mail_receipts=0, events=0)
+    # The message embedder's lock of each brand (migration 0053), before any message row: a
+    # batch holding it (shared) waits on none of our rows, so the resolution's trigger waits
+    # only for its commit, not in a deadlock; a batch after it sees the conversations
+    # anonymised and stores no vector of their old text (embeddings.save).
+    await conn.execute(
+        """SELECT pg_advisory_xact_lock(k)
+             FROM (SELECT DISTINCT message_embeddings_lock(brand_id) AS k FROM conversations
+                    WHERE id = ANY($1::uuid[]) ORDER BY k) AS keys""",
+        ids,
+    )
     receipts = await delete_raw_mail(conn, ids)
     files = await conn.fetchval(
         """WITH gone AS (

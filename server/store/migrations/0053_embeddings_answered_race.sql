@@ -9,9 +9,13 @@
 -- the resolution's exclusive: whichever comes second waits for the first to commit, and its
 -- next statement reads a snapshot that sees it (each statement of a volatile PL/pgSQL
 -- function takes its own). One key per brand, not per conversation: a transaction that
--- resolves several conversations (an erasure) then needs one key, and cannot deadlock with a
--- batch that holds several. Resolutions are rare beside the messages; the embedder's batches
--- commit without waiting for the WAL flush, so the wait either way is a few milliseconds.
+-- resolves several conversations (an erasure) then needs one key. A batch's insert waits on
+-- the message rows another transaction updates by their keys (its foreign key's share lock),
+-- so a transaction that does both (an erasure: messages anonymised, then the open
+-- conversations resolved) takes the lock before its first message row
+-- (server/store/privacy.py, anonymise_conversations), or it would wait for a batch that waits
+-- for it. Resolutions are rare beside the messages; the embedder's batches commit without
+-- waiting for the WAL flush, so the wait either way is a few milliseconds.
 CREATE FUNCTION message_embeddings_lock(brand uuid) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT hashtextextended('message_embeddings ' || brand::text, 0)

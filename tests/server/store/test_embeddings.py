@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from server import store
-from server.store import embeddings
+from server.store import embeddings, privacy
 from web_console.access import Reach
 
 MODEL = "test-model"
@@ -145,11 +145,9 @@ async def test_a_deleted_conversation_takes_its_vectors_with_it(pool: asyncpg.Po
 
 
 async def _until_waiting(pool: asyncpg.Pool, task: asyncio.Task[object]) -> None:
-    """Until ``task`` waits for the other side's lock (or has finished without waiting)."""
+    """Until ``task`` waits for a lock (or has finished without waiting)."""
     while not task.done():
-        waiting = await pool.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        )
+        waiting = await pool.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
         if waiting:
             return
         await asyncio.sleep(0.01)
@@ -193,3 +191,39 @@ async def test_a_vector_stored_while_its_conversation_is_resolved_is_found_eithe
             await _until_waiting(pool, resolution)
         await resolution
     assert (await _answered(pool))[second_question] is True
+
+
+async def test_an_erasure_and_a_batch_at_the_same_time_neither_deadlock_nor_keep_the_text(
+    pool: asyncpg.Pool,
+) -> None:
+    """An erasure anonymises the messages (their channel ids, a unique key: a row lock the
+    batch's foreign key waits on), then resolves the open conversation, whose trigger takes
+    the brand's lock the batch held: a deadlock, the review found. The erasure now takes the
+    lock first; the batch waits for it and stores no vector of the erased text."""
+    erased = await _conversation(pool, "erased")
+    async with pool.acquire() as conn:
+        message = await store.insert_message(
+            conn,
+            erased,
+            direction="in",
+            author_kind="customer",
+            channel="webchat",
+            text="my address is 1 Main St",
+            external_id=f"client-{uuid.uuid4()}",
+        )
+    assert message is not None
+    async with pool.acquire() as eraser, pool.acquire() as embedding:
+        pending = await embeddings.pending(embedding, 0, 100)
+        async with eraser.transaction():
+            await privacy.anonymise_conversations(eraser, [uuid.UUID(erased)])
+            saving = asyncio.ensure_future(
+                embeddings.save(
+                    embedding, MODEL, pending, np.stack([_vector(p.id) for p in pending])
+                )
+            )
+            await _until_waiting(pool, saving)
+            await eraser.execute(
+                "UPDATE conversations SET status = 'resolved' WHERE id = $1", uuid.UUID(erased)
+            )
+        assert await saving == 0
+    assert await _answered(pool) == {}
