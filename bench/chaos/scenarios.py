@@ -270,6 +270,20 @@ class ReconnectStorm:
     reconnect and the traffic's routing in the same processes (its queue at its bound
     through both storms), not the proxy.
 
+    On a 2-core AMD EPYC (2026-12-06 20:43-21:50 UTC, others' benchmarks queued on the same
+    lock), five runs: 831f334 1.06 and 0.87; d3fab59 (the Rasa client's own transport,
+    nlu/transport.py) 0.83, 0.61 and 0.63. The cluster's storm ran at 263-341/s in each
+    run, the bare one at 249-493/s, so here the ratio follows the bare storm: how much of a
+    saturated machine (the load generator alone used 21-27 CPU s a storm) three more
+    processes get. d3fab59 changed the traffic around the storm, not the storm's rate: the
+    routing queue, about 2,000 (its bound) at the median through both storms before, held
+    5-384; the widgets' "busy" answers fell from 5,185-21,034 a run to 336-338; and the
+    cluster's reconnect less the traffic's CPU from 2.34-2.83 ms to 1.13-1.73 ms, against
+    the bare's 0.96-1.22 ms. What the nodes still pay in the storm's window, by py-spy on
+    node1 (4,000 sockets under the traffic, d3fab59): socket writes (console frames, the 101
+    and the welcome: loopback delivery runs in the sender), the consoles' replay after the
+    drop (10 %), asyncpg (12 %) and the Rasa calls (11 %, half of it httpx's client).
+
     The idle widgets' sessions are asked for before the traffic starts (``prepare``): they
     are set-up, not storm, and under the traffic they took six minutes of a run's twenty.
     """
