@@ -277,7 +277,7 @@ class ReconnectStorm:
     saturated machine (the load generator alone used 21-27 CPU s a storm) three more
     processes get. d3fab59 changed the traffic around the storm, not the storm's rate: the
     routing queue, about 2,000 (its bound) at the median through both storms before, held
-    5-384; the widgets' "busy" answers fell from 5,185-21,034 a run to 336-338; and the
+    5-384; the widgets' "busy" answers fell from 5,185-21,034 a run to 336-436; and the
     cluster's reconnect less the traffic's CPU from 2.34-2.83 ms to 1.13-1.73 ms, against
     the bare's 0.96-1.22 ms. What the nodes still pay in the storm's window, by py-spy on
     node1 (4,000 sockets under the traffic, d3fab59): socket writes (console frames, the 101
