@@ -10,6 +10,8 @@ server down: any failure is an ``unknown`` interpretation or a handoff, never an
 
 from __future__ import annotations
 
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import httpx
@@ -38,6 +40,16 @@ BOT_UNAVAILABLE = "bot_unavailable"
 CONNECTIONS = 16
 
 
+def _proxied(url: str) -> bool:
+    """Whether the environment sends requests to ``url`` through a proxy, as httpx reads it
+    (the scheme's or ALL_PROXY, unless NO_PROXY names the host)."""
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
+
+
 class RasaInterpreter:
     def __init__(
         self,
@@ -56,14 +68,13 @@ class RasaInterpreter:
         self._params = {"token": token} if token else {}
         self._token = token
         self._breaker = breaker or CircuitBreaker()
-        # The limits bound a proxy's connections (httpx mounts its own transport for one);
-        # ours bounds its own.
+        # httpx reads the environment's proxies (HTTP_PROXY, ALL_PROXY, NO_PROXY) only with
+        # its own transport: taken when one applies to Rasa's URL, with these limits; ours
+        # otherwise (nlu/transport.py), which bounds its own connections.
+        if transport is None and not _proxied(self._url):
+            transport = KeepAliveTransport(CONNECTIONS)
         limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-        self._client = httpx.AsyncClient(
-            base_url=self._url,
-            transport=transport or KeepAliveTransport(CONNECTIONS),
-            limits=limits,
-        )
+        self._client = httpx.AsyncClient(base_url=self._url, transport=transport, limits=limits)
         self._last_error: str | None = None
 
     @property

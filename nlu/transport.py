@@ -10,8 +10,9 @@ three requests (parse, the language slot, the REST channel), so under the chaos 
 What it does: HTTP/1.1 over asyncio protocols, responses read by httptools (uvicorn's parser,
 installed with ``uvicorn[standard]``), at most ``connections`` requests in flight, idle
 connections reused for ``keepalive`` seconds. What it leaves out, since Rasa needs none of it:
-HTTP/2, streamed bodies (both are read whole), HEAD, CONNECT and upgrades. Proxies from the
-environment still apply: httpx mounts its own transport for them over this one. Its errors
+HTTP/2, streamed bodies (both are read whole), HEAD, CONNECT, upgrades and proxies (httpx
+ignores the environment's proxies when given a transport: the Rasa client takes httpx's own
+transport when one applies, nlu/rasa.py). Its errors
 are httpx's (PoolTimeout, ConnectError, ConnectTimeout, ReadTimeout, RemoteProtocolError), so
 callers catch what they caught before, and httpx's timeouts (``timeout=``) bound each step.
 """
@@ -47,6 +48,8 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._headers_read = False
         self._until_close = False
+        self._done = False  # the answer is whole: what follows is out of step
+        self._status = 0
         self.reusable = True
         self.idle_since = 0.0
 
@@ -81,8 +84,15 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools' callbacks
 
+    def on_message_begin(self) -> None:
+        if self._done:
+            # A second answer in the same read (the server is out of step): it must not
+            # change the first, and the connection is not reused.
+            self.reusable = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        if not self._done:
+            self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._headers_read = True
@@ -96,9 +106,18 @@ class _Connection(asyncio.Protocol):
         )
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        if not self._done:
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._done:
+            return
+        if self._parser.get_status_code() < 200:
+            # An interim answer (100 Continue, 103 Early Hints): the final one follows.
+            self._headers, self._body, self._headers_read = [], [], False
+            return
+        self._done = True
+        self._status = self._parser.get_status_code()
         if not self._parser.should_keep_alive():
             self.reusable = False
         if self._answered is not None and not self._answered.done():
@@ -110,12 +129,12 @@ class _Connection(asyncio.Protocol):
         """Send ``request`` (head and body), wait for the whole answer: status, headers,
         body. A caller that stops waiting closes the connection: the answer may still come."""
         assert self._transport is not None
-        self._headers, self._body, self._headers_read = [], [], False
+        self._headers, self._body, self._headers_read, self._done = [], [], False, False
         self._answered = asyncio.get_running_loop().create_future()
         self._transport.write(request)
         await self._answered
         self._answered = None
-        return self._parser.get_status_code(), self._headers, b"".join(self._body)
+        return self._status, self._headers, b"".join(self._body)
 
     def close(self) -> None:
         self.reusable = False

@@ -257,3 +257,65 @@ async def test_the_rasa_client_parses_and_answers_through_it() -> None:
         b"/webhooks/rest/webhook",
     ]
     assert server.connections == 1
+
+
+async def test_an_interim_answer_is_not_taken_for_the_final_one() -> None:
+    """A 1xx is interim (RFC 9110, 15.2): the answer is the one after it."""
+
+    async def answer(head: bytes, body: bytes) -> bytes:
+        return b"HTTP/1.1 100 Continue\r\n\r\n" + _json(200, {"ok": True})
+
+    async with (
+        serving(answer) as (_server, url),
+        httpx.AsyncClient(base_url=url, transport=KeepAliveTransport(1)) as client,
+    ):
+        r = await client.post("/x", json={})
+    assert (r.status_code, r.json()) == (200, {"ok": True})
+
+
+async def test_a_second_answer_in_the_same_read_changes_nothing_and_drops_the_connection() -> None:
+    async def answer(head: bytes, body: bytes) -> bytes:
+        return (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+            b"HTTP/1.1 500 Oops\r\ncontent-length: 4\r\nx-extra: 1\r\n\r\nEVIL"
+        )
+
+    transport = KeepAliveTransport(1)
+    async with serving(answer) as (server, url):
+        async with httpx.AsyncClient(base_url=url, transport=transport) as client:
+            first = await client.post("/x", json={})
+            await client.post("/x", json={})
+        assert server.connections == 2  # the first connection was out of step: not reused
+    assert (first.status_code, first.content, first.headers.get("x-extra")) == (200, b"ok", None)
+    assert first.headers.get_list("content-length") == ["2"]
+
+
+async def test_a_proxy_from_the_environment_carries_the_rasa_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx reads HTTP_PROXY only with its own transport, so the Rasa client takes it when a
+    proxy applies (and ours when NO_PROXY names the host)."""
+    said: dict[str, str] = {}
+
+    def intent(name: str) -> Answer:
+        async def answer(head: bytes, body: bytes) -> bytes:
+            said.setdefault(name, head.split(b"\r\n")[0].decode())
+            return _json(200, {"intent": {"name": name, "confidence": 1.0}, "entities": []})
+
+        return answer
+
+    async with serving(intent("via_proxy")) as (_p, proxy), serving(intent("direct")) as (_o, url):
+        for key in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+            monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        proxied = RasaInterpreter(url, frozenset({"en"}))
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        direct = RasaInterpreter(url, frozenset({"en"}))
+        try:
+            via = await proxied.parse("hi")
+            not_via = await direct.parse("hi")
+        finally:
+            await proxied.close()
+            await direct.close()
+    assert (via.intent, not_via.intent) == ("via_proxy", "direct")
+    assert said["via_proxy"].startswith("POST http://127.0.0.1")  # a proxy's absolute form
