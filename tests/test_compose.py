@@ -81,7 +81,9 @@ def test_prometheus_scrapes_every_replica_and_grafana_is_provisioned() -> None:
     (job,) = config["scrape_configs"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
     targets = [t for c in job["static_configs"] for t in c["targets"]]
-    assert sorted(targets) == [f"{name}:8000" for name in replicas]
+    # On each replica's health port, where a scrape does not queue behind a storm.
+    ports = {services[name]["environment"]["SWITCHBOARD_HEALTH_PORT"] for name in replicas}
+    assert sorted(targets) == [f"{name}:{port}" for name in replicas for port in ports]
 
     mounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
     provisioning = ROOT / mounts["/etc/grafana/provisioning"]
