@@ -12,6 +12,7 @@ COPY docs/metrics.md docs/metrics.md
 RUN pip install --no-cache-dir . \
  && useradd --system --home /app switchboard
 USER switchboard
-EXPOSE 8000 2525
+# 8081: the health port (SWITCHBOARD_HEALTH_PORT in docker-compose.yml): checks and scrapes.
+EXPOSE 8000 2525 8081
 # Migrations run at start; an advisory lock lets replicas start together.
 CMD ["switchboard", "serve", "--host", "0.0.0.0", "--port", "8000"]
