@@ -73,11 +73,17 @@ RECEIPT_QUEUE = 1000
 # load (a core kept busy, load average 5-8) 64 places gave no more (352 and 481 mails/s
 # against 387 and 464) and twice the wait (p99 454 and 380 ms against 272 and 185), near the
 # 500 ms a mail may take to the console: so the places past BASE_PENDING are taken only
-# while the pipeline keeps up, that is while the oldest mail holding a place has held it
-# less than PENDING_AGE_SECONDS (a mail usually reaches the console in 60-120 ms).
+# while the pipeline keeps up, that is while the mails lately freed held their places less
+# than PENDING_HELD_SECONDS on average (a moving average over about the last ten). Places
+# are held 60 ms with 32 and 80 ms with 64 on a machine with a core to spare, 115-155 ms
+# with 32 and 200-230 ms with 64 under that load (the stage timings of those runs). The age
+# of the oldest place held was tried first and let the 64 in under load: the grouped
+# transaction frees about 30 places at once, and the oldest left was then young again.
 MAX_PENDING = 64
 BASE_PENDING = 32
-PENDING_AGE_SECONDS = 0.15
+PENDING_HELD_SECONDS = 0.1
+# The weight of the latest place freed in that average.
+HELD_WEIGHT = 0.1
 # The raw mails those places hold in memory, each until its mail reaches the console: at
 # most this many bytes as well, so that 64 mails at the size limit (10 MB each) do not hold
 # 640 MB. A mail larger than the whole budget still takes a place when no other holds one.
@@ -196,6 +202,8 @@ class Mailroom:
         # bytes they hold (PENDING_BYTES at most).
         self._places: dict[_Place, None] = {}
         self._held_bytes = 0
+        # How long the places lately freed were held, in seconds (HELD_WEIGHT).
+        self._held_seconds = 0.0
         # DATA held waiting for a place (the SMTP session waits, up to ROOM_SECONDS).
         self.holding = 0
         self._room = asyncio.Condition()
@@ -286,10 +294,7 @@ class Mailroom:
             return True
         if taken >= MAX_PENDING or self._held_bytes + size > PENDING_BYTES:
             return False
-        if taken < BASE_PENDING:
-            return True
-        oldest = next(iter(self._places))
-        return time.perf_counter() - oldest.taken_at < PENDING_AGE_SECONDS
+        return taken < BASE_PENDING or self._held_seconds < PENDING_HELD_SECONDS
 
     def _take(self, size: int) -> _Place:
         """The receipt's place, held until it is processed."""
@@ -300,7 +305,7 @@ class Mailroom:
 
     async def _wait_for_place(self, size: int) -> _Place | None:
         """Wait (ROOM_SECONDS at most) for a place, in turn; None when none came. Only a
-        place freed makes room (time only ages the oldest place), and each wakes one DATA:
+        place freed makes room (and moves the average time held), and each wakes one DATA:
         one that still does not fit waits for the next (there is one: places are held), and
         when none is held any more, whichever is woken fits."""
         self.holding += 1
@@ -333,6 +338,8 @@ class Mailroom:
         async with self._room:
             del self._places[place]
             self._held_bytes -= place.size
+            held = time.perf_counter() - place.taken_at
+            self._held_seconds += (held - self._held_seconds) * HELD_WEIGHT
             self._room.notify()
 
     # -- after the 250 -----------------------------------------------------------------------

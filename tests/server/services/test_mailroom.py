@@ -140,23 +140,23 @@ async def test_the_raw_mails_held_are_bounded_in_bytes_too(
         await room.close()
 
 
-async def test_the_places_past_the_base_are_taken_only_while_the_oldest_is_young(
+async def test_the_places_past_the_base_are_taken_only_while_the_pipeline_keeps_up(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past BASE_PENDING places, a DATA takes one (up to MAX_PENDING) only while the oldest
-    mail holding a place has held it less than PENDING_AGE_SECONDS (the pipeline keeps up);
-    else it waits for room, and is refused when none comes in time."""
+    """Past BASE_PENDING places, a DATA takes one (up to MAX_PENDING) only while the places
+    lately freed were held less than PENDING_HELD_SECONDS on average (the pipeline keeps
+    up); else it waits for room, and is refused when none comes in time."""
     monkeypatch.setattr(mailroom, "MAX_PENDING", 3)
     monkeypatch.setattr(mailroom, "BASE_PENDING", 1)
-    monkeypatch.setattr(mailroom, "PENDING_AGE_SECONDS", 3600.0)
+    monkeypatch.setattr(mailroom, "PENDING_HELD_SECONDS", 3600.0)
     monkeypatch.setattr(mailroom, "ROOM_SECONDS", 0.3)
     gate = Gate(pool)
     room = _room(pool, gate)
     rcpt = [demo.EMAIL_INBOX]
     try:
-        for n in (1, 2):  # the base's one place, then one past it: the first is young
+        for n in (1, 2):  # the base's one place, then one past it: the pipeline keeps up
             await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
-        monkeypatch.setattr(mailroom, "PENDING_AGE_SECONDS", 0.0)  # now it is old
+        monkeypatch.setattr(mailroom, "PENDING_HELD_SECONDS", 0.0)  # now it is behind
         with pytest.raises(Busy):  # one place of MAX_PENDING left, not taken
             await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3))
         assert await pool.fetchval("SELECT count(*) FROM mail_receipts") == 2
@@ -216,8 +216,8 @@ async def test_every_mail_holding_a_place_is_on_its_way_to_the_console(
 ) -> None:
     """The mails accepted up to the bound (MAX_PENDING) are all parsed and handed to the
     pipeline at once: none holds its place waiting for a worker while the pipeline is slow."""
-    # Every place taken, however long the first waits (the pipeline is held shut here).
-    monkeypatch.setattr(mailroom, "PENDING_AGE_SECONDS", 3600.0)
+    # Every place taken, however long the places are held (the pipeline is held shut here).
+    monkeypatch.setattr(mailroom, "BASE_PENDING", mailroom.MAX_PENDING)
     gate = Gate(pool)
     room = _room(pool, gate)
     rcpt = [demo.EMAIL_INBOX]
