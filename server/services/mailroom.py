@@ -161,8 +161,6 @@ class _Job:
     queued_at: float = 0.0
     # The parse started with its DATA (``Mailroom.store_raw``), when it came over SMTP here.
     parsing: asyncio.Task[ParsedMail | Exception] | None = None
-    # The place it holds, when it came over SMTP here.
-    place: _Place | None = None
 
 
 class Mailroom:
@@ -195,9 +193,11 @@ class Mailroom:
         self._sweeper: asyncio.Task[None] | None = None
         # Parses started with their DATA (``store_raw``), until each ends.
         self._parses: set[asyncio.Task[ParsedMail | Exception]] = set()
-        # Receipts accepted over SMTP here and not yet processed, and the places they and
-        # the DATA being stored hold (MAX_PENDING at most).
-        self._pending: set[int] = set()
+        # Receipts accepted over SMTP here and not yet processed, each with the place it
+        # holds: whichever job processes it first (its DATA's, or the sweep's after its claim
+        # lapsed) frees that place. The places, with the DATA being stored, are MAX_PENDING
+        # at most.
+        self._pending: dict[int, _Place] = {}
         # The places taken, oldest first (a dict as an ordered set), and the raw mails'
         # bytes they hold (PENDING_BYTES at most).
         self._places: dict[_Place, None] = {}
@@ -273,14 +273,14 @@ class Mailroom:
         stored_at = time.perf_counter()
         self._stage["receipt"].observe(stored_at - placed_at)
         self._metrics.mail_received.inc()
-        self._pending.add(receipt_id)
+        self._pending[receipt_id] = place
         receipt = mail.Receipt(receipt_id, mail_from[:500], list(rcpt_tos), raw, 1, None)
-        job = _Job(receipt_id, False, receipt, data_at, stored_at, parse, place)
+        job = _Job(receipt_id, False, receipt, data_at, stored_at, parse)
         if not self._work.offer(job):
             # Filled meanwhile: the receipt waits in Postgres for the sweep, holding no place
             # (the sweep parses it again).
             parse.cancel()
-            self._pending.discard(receipt_id)
+            del self._pending[receipt_id]
             await self._free_place(place)
             with contextlib.suppress(Exception):
                 async with self._pool.acquire() as conn:
@@ -389,12 +389,11 @@ class Mailroom:
 
     async def _reached(self, job: _Job) -> None:
         """The receipt's mail is in the console (or never will be): its place is free."""
-        if job.receipt_id in self._pending:
-            self._pending.discard(job.receipt_id)
+        place = self._pending.pop(job.receipt_id, None)
+        if place is not None:
             if job.data_at:
                 self._stage["console"].observe(time.perf_counter() - job.data_at)
-            if job.place is not None:
-                await self._free_place(job.place)
+            await self._free_place(place)
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -398,3 +398,25 @@ async def test_a_mail_not_stored_leaves_no_parse_behind(
     finally:
         parser.free.set()
         await room.close()
+
+
+async def test_a_place_is_freed_once_whichever_job_reaches_its_receipt_first(
+    pool: asyncpg.Pool,
+) -> None:
+    """The sweep may process a receipt before its DATA's own job (its claim lapsed while the
+    mail was on its way): the place and its bytes are freed then, not leaked (review), and
+    the DATA's job frees nothing twice."""
+    gate = Gate(pool)
+    room = _room(pool, gate)
+    try:
+        receipt = await room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(1))
+        assert len(room._places) == 1
+        assert room._held_bytes > 0
+        # The sweep's job for it (no place of its own) reaches it first.
+        await room._reached(mailroom._Job(receipt))
+        assert (len(room._places), room._held_bytes) == (0, 0)
+        gate.open.set()
+        await room.settled()
+        assert (len(room._places), room._held_bytes) == (0, 0)
+    finally:
+        await room.close()
