@@ -84,6 +84,18 @@ async def test_queued_placement_facts_read_only_the_queued_with_their_current_pl
     assert facts[waiting].handoff_reason == "asked"
 
 
+async def test_the_facts_read_gives_the_connection_back_with_its_settings(
+    pool: asyncpg.Pool,
+) -> None:
+    """The re-ranking's read plans without bitmap scans (a SET LOCAL in its own transaction):
+    the pool's connection goes back with bitmap scans on, as it came."""
+    waiting = await _queued(pool, "settings")
+    async with pool.acquire() as conn:
+        facts = await queue.queued_placement_facts(conn, [waiting])
+        assert list(facts) == [waiting]
+        assert await conn.fetchval("SHOW enable_bitmapscan") == "on"
+
+
 async def test_a_transfer_places_the_conversation_until_it_is_resolved_or_reopened(
     pool: asyncpg.Pool,
 ) -> None:
