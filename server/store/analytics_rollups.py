@@ -209,10 +209,11 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
         # the facts, or their day's row less the rest of the day's facts.
         if not READ_DAYS:
             return Plan([], [], raw + hours, dim, key, half)
-        # The current day's folded hours have their pairs' rows (migration 0054).
-        today = floor_day(until) if until is not None else None
-        current = [(max(a, today), b) for a, b in hours if today is not None and b > today]
-        before = [(a, min(b, today) if today else b) for a, b in hours if not today or a < today]
+        # The current day's folded hours have their pairs' rows (migration 0054). With no
+        # watermark nothing is folded and ``hours`` is empty.
+        today = floor_day(until) if until is not None else first
+        current = [(max(a, today), b) for a, b in hours if b > today]
+        before = [(a, min(b, today)) for a, b in hours if a < today]
         edges = pair_edges(
             raw + before, until, frozenset(floor_day(h) for h in marks) | held, scope.tz, grain
         )
