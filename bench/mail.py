@@ -1,23 +1,32 @@
-"""`make bench`'s mail part: inbound SMTP throughput and the time to the console.
+"""`make bench`'s mail part: inbound SMTP acceptance, how fast the backlog drains, and the
+time to the console at a pace the node sustains.
 
 Switchboard runs as `switchboard serve` (its own process, embedded PostgreSQL, demo data).
 20 concurrent senders (a lean SMTP client of this module's, one connection each, reused; no
-more than a few percent of a core at a thousand mails a second) deliver BENCH_MAILS messages
-(default 1,000) to the demo inbox, after 40 untimed warm-up mails (the baseline gets them
-too). Figures: messages per second accepted (every 250 means the raw message is on disk),
-and for each message the time from the client starting DATA to the message appearing in a
-logged-in agent console's live feed (WebSocket), p50/p99 — that path includes parsing in a
-worker process, threading, storing and publishing.
+more than a few percent of a core at a thousand mails a second) deliver to the demo inbox,
+after 40 untimed warm-up mails (the baseline gets them too), in two runs:
 
-Baseline, same run, same senders: a bare aiosmtpd server in its own process
+- flat out: BENCH_MAILS messages (default 1,000), each sender sending its next as soon as the
+  last was answered. Figures: mails a second accepted (every 250 means the raw mail is on
+  disk); how long after the last 250 the last mail reached a logged-in agent console's live
+  feed (WebSocket), and the mails a second that makes from the first DATA to that last mail
+  (the sustained rate: parsing in a worker process, threading, storing, publishing);
+- paced: as many mails again, sent at BENCH_MAIL_RATE mails a second in all (default half the
+  sustained rate of the flat-out run, rounded down to 10), spread evenly over the senders.
+  Figure: for each mail the time from the client starting its transaction to the message in
+  the console's live feed, p50/p99.
+
+Baseline, same run, same senders, flat out: a bare aiosmtpd server in its own process
 (bench/bare_smtp.py) whose handler answers 250 at once and keeps nothing, so the ratio shows
 what storing before the 250 costs.
 
-Switchboard holds a DATA while MAX_PENDING accepted mails wait to reach the console, and
-answers 451 past ROOM_SECONDS (server/services/mailroom.py); a sender answered 451 tries the
-same mail again a second later, as a mail server would (later), and its latency counts from
-its first try. The CPU each process used is printed beside the figures (bench/cpu.py), and
-per mail: CPU of the server (with its parser workers) and of PostgreSQL, commits and WAL
+Switchboard's 250 waits for the raw mail's commit only; processing follows in the background
+at a pace that leaves the SMTP sessions the cores while mail pours in
+(server/services/mailroom.py), and past mail_max_waiting receipts waiting DATA is answered
+451 (server/services/mail_backlog.py); a sender answered 451 tries the same mail again a
+second later, as a mail server would (later), and its latency counts from its first try. The
+CPU each process used is printed beside the figures (bench/cpu.py), and per mail of the
+flat-out run: CPU of the server (with its parser workers) and of PostgreSQL, commits and WAL
 flushes, from the first DATA until the last mail reached the console. BENCH_MAIL_STATEMENTS=1
 also logs every statement (PostgreSQL's log_min_duration_statement = 0) and counts them per
 mail, by kind (logging inflates that run's CPU).
@@ -54,7 +63,7 @@ from bench.processes import process
 from bench.processes import switchboard as serve
 from bench.report import machine, percentile, publish
 from bench.sizes import MAILS
-from server.services import demo, mailroom
+from server.services import demo
 from server.store import database
 
 START, END = "<!-- mail:start -->", "<!-- mail:end -->"
@@ -72,6 +81,13 @@ STATEMENTS = os.environ.get("BENCH_MAIL_STATEMENTS", "") == "1"
 # beside this Python) samples the server (and its parser workers) while the mails go through,
 # written to ``file`` as collapsed stacks (py-spy's raw format).
 PROFILE = os.environ.get("BENCH_MAIL_PROFILE", "")
+# The paced run's mails a second (all senders together); 0: half the flat-out run's
+# sustained rate.
+RATE = float(os.environ.get("BENCH_MAIL_RATE", "0"))
+# The paced run's mail numbers (after the timed ones and the warm-up's).
+PACED = range(MAILS + 2 * SENDERS, 2 * MAILS + 2 * SENDERS)
+# How long the console is given to show every mail of a run.
+CONSOLE_SECONDS = 600
 
 
 # Each mail as the email package renders an EmailMessage with these headers and set_content
@@ -207,6 +223,38 @@ async def _send_all(
         await asyncio.gather(*(c.quit() for c in clients))
 
 
+async def _send_paced(
+    port: int, sent_at: dict[int, float], refused: list[int], numbers: range, rate: float
+) -> float:
+    """Deliver the mails ``numbers`` at ``rate`` a second in all: the k-th goes out k / rate
+    seconds after the start (from sender k mod SENDERS), or as soon as its sender is free if
+    that is later. Returns the elapsed seconds."""
+    mails = {n: _envelope(n) for n in numbers}
+    clients = await asyncio.gather(*(_Client.connect(port) for _ in range(SENDERS)))
+    started = time.perf_counter()
+
+    async def sender(first: int, client: _Client) -> None:
+        for k in range(first, len(numbers), SENDERS):
+            delay = started + k / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            n = numbers[k]
+            sent_at[n] = time.perf_counter()
+            while True:
+                try:
+                    await client.send(mails[n])
+                    break
+                except _Refused:
+                    refused.append(n)
+                    await asyncio.sleep(RETRY_SECONDS)
+
+    try:
+        await asyncio.gather(*(sender(i, c) for i, c in enumerate(clients)))
+        return time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(c.quit() for c in clients))
+
+
 def baseline() -> tuple[float, dict[str, float]]:
     """Mails a second the bare server accepted, and the CPU (in cores) it and the load
     generator (this process alone, not the server it started) used: the load generator must
@@ -241,7 +289,7 @@ async def _database_counters(dsn: str) -> tuple[int, int]:
 # The mail's stages in the order a mail passes them (server.metrics' stage_seconds; "batch"
 # is a shared transaction's, observed once per batch, "console" the whole of it: DATA ended
 # to published, the time a mail holds its pending place).
-STAGES = ("room", "receipt", "queued", "parse", "understand", "store", "batch", "publish")
+STAGES = ("receipt", "queued", "parse", "understand", "store", "batch", "publish")
 _SAMPLE = re.compile(r"^switchboard_stage_seconds_(bucket|sum|count)\{([^}]*)\} (\S+)$")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
@@ -317,12 +365,47 @@ def _own_cpu(pid: int) -> float:
     return float(t.user + t.system)
 
 
+class _Console:
+    """A logged-in agent console's live feed: when each bench mail's message appeared."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self._wanted: set[int] = set()
+        self._all_seen = asyncio.Event()
+
+    async def listen(self, ws: Any) -> None:
+        async for raw in ws:
+            # Only message.created is timed: the other frames (each mail's interpretation,
+            # conversation and queue updates: several a mail, and larger) are not decoded by
+            # a load generator that shares the two cores with what it measures.
+            if "message.created" not in raw:
+                continue
+            frame: dict[str, Any] = orjson.loads(raw)
+            if frame.get("name") != "message.created":
+                continue
+            text = frame["data"]["message"]["text"]
+            if text.startswith("bench mail "):
+                n = int(text.split()[2].rstrip(":"))
+                self.seen.setdefault(n, time.perf_counter())
+                self._wanted.discard(n)
+                if not self._wanted:
+                    self._all_seen.set()
+
+    async def all_of(self, numbers: range) -> None:
+        """Wait until every mail of ``numbers`` was seen."""
+        self._wanted = {n for n in numbers if n not in self.seen}
+        if not self._wanted:
+            return
+        self._all_seen.clear()
+        await asyncio.wait_for(self._all_seen.wait(), CONSOLE_SECONDS)
+
+
 async def switchboard(
     base: str, smtp_port: int, processes: dict[str, int], dsn: str
 ) -> dict[str, Any]:
-    seen: dict[int, float] = {}
     sent_at: dict[int, float] = {}
     refused: list[int] = []
+    paced_refused: list[int] = []
     await _send_all(smtp_port, {}, [], WARM_UP)
     await asyncio.sleep(WARM_UP_SECONDS)
     async with httpx.AsyncClient(base_url=base) as http:
@@ -332,29 +415,10 @@ async def switchboard(
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
         stages_before = await _stages(http)
     ws_url = base.replace("http://", "ws://") + "/console/ws"
+    console = _Console()
     async with connect(ws_url, additional_headers={"cookie": cookie}, max_size=None) as ws:
         await ws.send(orjson.dumps({"type": "hello", "last_event_id": last}).decode())
-
-        async def listen() -> None:
-            async for raw in ws:
-                # Only message.created is timed: the other frames (each mail's interpretation,
-                # conversation and queue updates: several a mail, and larger) are not decoded
-                # by a load generator that shares the two cores with what it measures.
-                if "message.created" not in raw:
-                    continue
-                frame: dict[str, Any] = orjson.loads(raw)
-                if frame.get("name") != "message.created":
-                    continue
-                text = frame["data"]["message"]["text"]
-                if text.startswith("bench mail "):
-                    n = int(text.split()[2].rstrip(":"))
-                    if n >= MAILS:
-                        continue  # a warm-up mail
-                    seen.setdefault(n, time.perf_counter())
-                    if len(seen) == MAILS:
-                        return
-
-        listener = asyncio.create_task(listen())
+        listener = asyncio.create_task(console.listen(ws))
         commits, syncs = await _database_counters(dsn)
         meter = cpu.Meter(processes)
         # The server's own process (its event loop and threads) apart from its parser
@@ -364,18 +428,36 @@ async def switchboard(
         own_before = {name: _own_cpu(pid) for name, pid in own.items()}
         metered = time.monotonic()
         elapsed = await _send_all(smtp_port, sent_at, refused)
-        await asyncio.wait_for(listener, timeout=300)
+        sent_cores = meter.cores()
+        sent_end = time.perf_counter()
+        await console.all_of(range(MAILS))
         cores = meter.cores()
         span = time.monotonic() - metered
         own_used = {name: _own_cpu(pid) - own_before[name] for name, pid in own.items()}
         commits_after, syncs_after = await _database_counters(dsn)
+        async with httpx.AsyncClient(base_url=base) as http:
+            stages_mid = await _stages(http)
+        flat = [(console.seen[n] - sent_at[n]) * 1000 for n in range(MAILS)]
+        drained = max(0.0, max(console.seen[n] for n in range(MAILS)) - sent_end)
+        sustained = MAILS / (elapsed + drained)
+        rate = RATE or max(10.0, sustained / 2 // 10 * 10)
+        paced_meter = cpu.Meter(processes)
+        paced_elapsed = await _send_paced(smtp_port, sent_at, paced_refused, PACED, rate)
+        await console.all_of(PACED)
+        paced_cores = paced_meter.cores()
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
     async with httpx.AsyncClient(base_url=base) as http:
-        stages = _stage_line(stages_before, await _stages(http))
-    latencies = [(seen[n] - sent_at[n]) * 1000 for n in range(MAILS)]
+        stages_end = await _stages(http)
+    paced = [(console.seen[n] - sent_at[n]) * 1000 for n in PACED]
     return {
         "per_s": MAILS / elapsed,
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
+        "sent_cores": sent_cores,
+        "drained": drained,
+        "sustained": sustained,
+        "flat_p50": percentile(flat, 0.5),
+        "flat_p99": percentile(flat, 0.99),
         "refused": len(refused),
         "cores": cores,
         "elapsed": elapsed,
@@ -387,7 +469,14 @@ async def switchboard(
         "commits": (commits_after - commits) / MAILS,
         "syncs": (syncs_after - syncs) / MAILS,
         "load": os.getloadavg()[0],
-        "stages": stages,
+        "stages": _stage_line(stages_before, stages_mid),
+        "rate": rate,
+        "paced_per_s": len(PACED) / paced_elapsed,
+        "paced_p50": percentile(paced, 0.5),
+        "paced_p99": percentile(paced, 0.99),
+        "paced_refused": len(paced_refused),
+        "paced_cores": paced_cores,
+        "paced_stages": _stage_line(stages_mid, stages_end),
     }
 
 
@@ -449,36 +538,50 @@ def run() -> str:
             f"Command: `make bench` (or `python -m bench.mail`). Machine: {machine()}"
             f"; Switchboard as `switchboard serve` with embedded"
             f" PostgreSQL 16 on the same box, 2 parser workers, NLU off. {MAILS:,} mails from"
-            f" {SENDERS} concurrent SMTP connections (bench/mail.py's lean client).",
+            f" {SENDERS} concurrent SMTP connections (bench/mail.py's lean client) flat out,"
+            f" then {len(PACED):,} more at {f['rate']:,.0f} mails/s.",
             "",
             "| scenario | figure |",
             "|---|---:|",
-            "| baseline: bare aiosmtpd in its own process, answering 250, storing nothing |"
-            f" {bare:,.0f} mails/s (CPU: {_split(bare_cores)}) |",
-            f"| Switchboard: accepted (raw stored before each 250) | {f['per_s']:,.0f} mails/s"
-            f" (CPU: {_split(f['cores'])}) |",
-            f"| DATA → message in the agent console's live feed, p50 / p99 | {f['p50']:.0f} /"
-            f" {f['p99']:.0f} ms |",
-            f"| answered 451 (busy) and sent again | {f['refused']:,} |",
+            "| baseline: bare aiosmtpd in its own process, answering 250, storing nothing, flat"
+            f" out | {bare:,.0f} mails/s (CPU: {_split(bare_cores)}) |",
+            "| Switchboard, flat out: accepted (raw mail on disk before each 250) |"
+            f" {f['per_s']:,.0f} mails/s (CPU while sending: {_split(f['sent_cores'])}) |",
+            "| Switchboard, flat out: the last mail in the agent console, after the last 250 |"
+            f" {f['drained']:.1f} s |",
+            "| Switchboard, flat out: sustained processing (mails in the console a second,"
+            f" first DATA to the last one shown) | {f['sustained']:,.0f} mails/s |",
+            f"| Switchboard, paced at {f['rate']:,.0f} mails/s: DATA → message in the agent"
+            f" console's live feed, p50 / p99 | {f['paced_p50']:.0f} / {f['paced_p99']:.0f} ms"
+            f" (CPU: {_split(f['paced_cores'])}) |",
+            f"| answered 451 (busy) and sent again, flat out / paced | {f['refused']:,} /"
+            f" {f['paced_refused']:,} |",
             "",
             f"Ratio Switchboard/bare acceptance: {f['per_s'] / bare:.2f}x. Each 250 waits for"
-            " one INSERT of the raw message, and for room: at most"
-            f" {mailroom.MAX_PENDING} accepted mails wait to reach the console, so acceptance"
-            " keeps the pace of parsing (worker processes), threading, storing and publishing,"
-            " which share the two cores with the SMTP sessions, PostgreSQL and the senders;"
-            " routing follows in the background. CPU per mail: "
+            " the raw mail's INSERT, shared by the DATAs that arrive together, and for nothing"
+            " else: parsing (worker processes), threading, storing and publishing follow in the"
+            " background, and while mail pours in they take a part of a batch only when the"
+            " arrivals pause, or once a second (server/services/mailroom.py), so the backlog"
+            " builds during the flat-out run and drains after it (the time and the sustained"
+            " rate above). Flat out, a mail waits behind that backlog: DATA → console p50 /"
+            f" p99 {f['flat_p50']:.0f} / {f['flat_p99']:.0f} ms. The paced run sends at a rate"
+            " the node sustains, so its latency is a mail's own. CPU per mail of the flat-out"
+            " run, first DATA to last mail in the console: "
             + ", ".join(f"{name} {ms:.1f} ms" for name, ms in per_mail.items())
             + f", {f['commits']:.2f} commits and {f['syncs']:.2f} WAL flushes (cores are CPU"
             f" seconds per second of the run; load average {f['load']:.1f} at its end).",
             "",
             "Where a mail's time goes, stage by stage (the server's switchboard_stage_seconds,"
-            " mean / p50 / p99 ms; p50 and p99 interpolated in the histogram's buckets): "
+            " mean / p50 / p99 ms; p50 and p99 interpolated in the histogram's buckets), flat"
+            " out: "
             + f["stages"]
-            + ". room: DATA waiting for a pending place; receipt: the raw mail stored; queued:"
-            " waiting for a receipt worker; parse: in a worker process, with the wait for one;"
-            " understand: language, sentiment; store: the grouped transaction, with the wait for"
-            " a writer; batch: that transaction (once a batch); publish: to the consoles;"
-            " console: DATA ended to published, the time a mail holds its place.",
+            + "; paced: "
+            + f["paced_stages"]
+            + ". receipt: the raw mail stored; queued: waiting to be processed; parse: in a"
+            " worker process, with the wait for one; understand: language, sentiment; store:"
+            " the grouped transaction, with the wait for a writer; batch: that transaction (once"
+            " a batch); publish: to the consoles; console: DATA ended to published, for the"
+            " mails processed from memory.",
         ]
     )
 

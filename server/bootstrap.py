@@ -330,7 +330,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         on_reject=lambda code: metrics.ws_rejected.labels("console", str(code)).inc(),
         on_presence=functools.partial(_console_presence, presence, router),
     )
-    mailroom = Mailroom(pool, pipeline, bus, metrics, parser)
+    mailroom = Mailroom(pool, pipeline, bus, metrics, parser, max_waiting=settings.mail_max_waiting)
     webchat_backend.mailer = account_mail  # the widget's one-time email codes
     api_tokens = TokenService(pool, clock=clock)
     accounts = Accounts(

@@ -236,6 +236,8 @@ class Settings(BaseSettings):
     # Mail is parsed in worker processes, each message within this budget.
     mail_parse_workers: int = Field(default=2, ge=1)
     mail_parse_seconds: float = Field(default=5.0, gt=0)
+    # Mails accepted (250) and not yet processed, past which DATA is answered 451.
+    mail_max_waiting: int = Field(default=100_000, ge=1)
     # Where replies go out: smtp://user:pass@host:587 (STARTTLS when offered;
     # ?starttls=required to insist) or smtps://host:465. Unset: replies wait in the outbox.
     smtp_relay_url: SecretStr | None = None

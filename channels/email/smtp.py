@@ -76,7 +76,8 @@ class _Handler:
                 peer, envelope.mail_from or "<>", list(envelope.rcpt_tos), raw
             )
         except Busy:
-            return "451 4.3.2 System busy; try again later"
+            # Too many mails accepted and not yet processed (server/services/mail_backlog.py).
+            return "451 4.3.2 Too much mail waiting to be processed here; try again later"
         except Exception:
             # Not stored: the sender keeps the message and tries again.
             log.exception("storing an inbound mail failed", peer=peer)

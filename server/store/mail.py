@@ -33,23 +33,27 @@ class Arrival:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    # Claimed by the node storing it (processed from its memory), or left for any node to
+    # claim from the table (``claim_waiting``).
+    claimed: bool = True
 
 
 async def add_receipts(conn: Conn, arrivals: list[Arrival]) -> list[int]:
-    """Store raw mails in one statement, each already claimed by the caller (as
+    """Store raw mails in one statement, those ``claimed`` already claimed by the caller (as
     ``claim_receipt`` would: its first attempt), so the node that accepted them parses them
-    from memory without reading them back. Returns their ids, in order. Not in a transaction
-    of the caller's: committed (durably) when this returns."""
+    from memory without reading them back; the others unclaimed. Returns their ids, in
+    order. Not in a transaction of the caller's: committed (durably) when this returns."""
     rows = await conn.fetch(
         """WITH arrived AS MATERIALIZED (
                SELECT nextval(pg_get_serial_sequence('mail_receipts', 'id')) AS id, u.*
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
-                      WITH ORDINALITY AS u(peer, mail_from, rcpt_tos, raw, n)),
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $6::bool[])
+                      WITH ORDINALITY AS u(peer, mail_from, rcpt_tos, raw, claimed, n)),
            stored AS (
                INSERT INTO mail_receipts (id, peer, mail_from, rcpt_tos, raw, attempts,
                                           claimed_until)
-               SELECT id, peer, mail_from, string_to_array(rcpt_tos, E'\\n'), raw, 1,
-                      now() + make_interval(secs => $5)
+               SELECT id, peer, mail_from, string_to_array(rcpt_tos, E'\\n'), raw,
+                      CASE WHEN claimed THEN 1 ELSE 0 END,
+                      CASE WHEN claimed THEN now() + make_interval(secs => $5) END
                  FROM arrived)
            SELECT id FROM arrived ORDER BY n""",
         [a.peer[:200] for a in arrivals],
@@ -57,8 +61,52 @@ async def add_receipts(conn: Conn, arrivals: list[Arrival]) -> list[int]:
         ["\n".join(a.rcpt_tos) for a in arrivals],
         [a.raw for a in arrivals],
         CLAIM_SECONDS,
+        [a.claimed for a in arrivals],
     )
     return [int(r["id"]) for r in rows]
+
+
+async def claim_waiting(conn: Conn, limit: int, skip: list[int]) -> list[Receipt]:
+    """Claim up to ``limit`` receipts waiting in the table (unclaimed, or their claim
+    lapsed), oldest first, skipping those another transaction is claiming and the ids
+    ``skip`` (held in this node's memory)."""
+    rows = await conn.fetch(
+        """UPDATE mail_receipts r
+              SET attempts = attempts + 1, claimed_until = now() + make_interval(secs => $2)
+             FROM (SELECT id FROM mail_receipts
+                    WHERE state = 'received'
+                      AND (claimed_until IS NULL OR claimed_until < now())
+                      AND id <> ALL($3::bigint[])
+                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) AS w
+            WHERE r.id = w.id
+        RETURNING r.id, r.mail_from, r.rcpt_tos, r.raw, r.attempts, r.reason""",
+        limit,
+        CLAIM_SECONDS,
+        skip,
+    )
+    return sorted(
+        (
+            Receipt(
+                r["id"], r["mail_from"], list(r["rcpt_tos"]), r["raw"], r["attempts"], r["reason"]
+            )
+            for r in rows
+        ),
+        key=lambda receipt: receipt.id,
+    )
+
+
+async def waiting_count(conn: Conn) -> int:
+    """Receipts stored and not yet processed, by any node."""
+    return int(await conn.fetchval("SELECT count(*) FROM mail_receipts WHERE state = 'received'"))
+
+
+async def release_claims(conn: Conn, receipt_ids: list[int]) -> None:
+    """``release_claim`` for several receipts at once (a node stopping with them in memory)."""
+    await conn.execute(
+        "UPDATE mail_receipts SET claimed_until = NULL, attempts = greatest(attempts - 1, 0)"
+        " WHERE id = ANY($1::bigint[]) AND state = 'received'",
+        receipt_ids,
+    )
 
 
 async def release_claim(conn: Conn, receipt_id: int) -> None:

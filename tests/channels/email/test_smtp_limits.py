@@ -64,7 +64,7 @@ async def test_at_capacity_a_mail_is_refused_with_451_and_the_sender_keeps_it() 
     finally:
         await server.close()
     assert refused.value.smtp_code == 451
-    assert "4.3.2 System busy" in str(refused.value.smtp_error)
+    assert "4.3.2 Too much mail waiting" in str(refused.value.smtp_error)
 
 
 def _send(port: int) -> None:

@@ -1,7 +1,7 @@
-"""The mailroom's back-pressure against real Postgres, with a pipeline that stores only when
-told to: at most MAX_PENDING accepted mails wait to reach the console; the next DATA waits
-for room, is stored once there is, and is refused (Busy, the SMTP 451) with nothing stored
-when none comes in time."""
+"""The mailroom against real Postgres, with a pipeline that stores only when told to: a DATA
+waits for its raw mail's commit and nothing else; the mails accepted are processed after, from
+memory or, past the memory's bound, from the table; past ``max_waiting`` a DATA is refused
+(Busy, the SMTP 451) with nothing stored."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ from channels.email.workers import ParserPool
 from server.live.bus import InProcessBus
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
-from server.services import demo, mailroom
+from server.services import demo, mail_backlog, mailroom
 from server.services.mailroom import Mailroom
-from server.store import mail as store_mail
 from tests import mail
-from tests.harness import until
 
 
 class Parser:
@@ -32,6 +30,9 @@ class Parser:
 
     async def parse(self, raw: bytes, mail_from: str) -> ParsedMail:
         return parse(raw, mail_from, Limits())
+
+    async def warm_up(self) -> None:
+        return None
 
     def close(self) -> None:
         return None
@@ -49,6 +50,8 @@ class Gate:
     beside: dict[str, Any] = field(default_factory=dict)
     # Mails handed to the pipeline so far, stored or still waiting for ``open``.
     entered: int = 0
+    # While True the mailroom hands it nothing (Pipeline.saturated).
+    saturated: bool = False
 
     def write_beside(self, channel: str, write: Any) -> None:
         self.beside[channel] = write
@@ -75,108 +78,140 @@ def _raw(n: int) -> bytes:
     return mail.mail(subject=f"question {n}", message_id=f"pressure-{n}@example.com").as_bytes()
 
 
-async def test_past_the_bound_a_data_waits_for_room_and_is_refused_when_none_comes(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(mailroom, "MAX_PENDING", 2)
-    monkeypatch.setattr(mailroom, "ROOM_SECONDS", 0.3)
-    gate = Gate(pool)
+def _room(pool: asyncpg.Pool, gate: Gate, max_waiting: int = mailroom.MAX_WAITING) -> Mailroom:
     metrics = Metrics()
-    room = Mailroom(
+    return Mailroom(
         pool,
         cast(Pipeline, gate),
         InProcessBus(metrics),
         metrics,
         cast(ParserPool, Parser()),
+        max_waiting=max_waiting,
     )
+
+
+async def _count(pool: asyncpg.Pool, query: str) -> int:
+    return int(await pool.fetchval(query))
+
+
+async def test_a_burst_past_the_memory_is_accepted_at_once_and_all_of_it_processed(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each DATA waits for its raw mail's commit only, not for the pipeline (held shut here):
+    the first MEMORY_RECEIPTS are held in memory, claimed by this node; the rest wait in the
+    table unclaimed, and are claimed back once the pipeline moves. Every mail reaches it
+    once, and every receipt is settled."""
+    monkeypatch.setattr(mail_backlog, "MEMORY_RECEIPTS", 3)
+    gate = Gate(pool, saturated=True)
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    try:
+        for n in range(10):
+            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
+        assert gate.entered == 0  # accepted, none processed yet
+        claimed = "SELECT count(*) FROM mail_receipts WHERE claimed_until IS NOT NULL"
+        assert await _count(pool, claimed) == 3
+        assert await _count(pool, "SELECT count(*) FROM mail_receipts") == 10
+        assert room.backlog.waiting == 10
+        gate.saturated = False
+        gate.open.set()
+        await room.settled()
+        assert sorted(m.subject or "" for m in gate.ingested) == sorted(
+            f"question {n}" for n in range(10)
+        )
+        states = await pool.fetch("SELECT state FROM mail_receipts")
+        assert [r["state"] for r in states] == ["stored"] * 10
+        assert (room.backlog.waiting, room.backlog.in_memory) == (0, 0)
+    finally:
+        gate.open.set()
+        await room.close()
+
+
+async def test_while_mail_waits_in_the_table_new_mail_waits_there_too(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the memory's bytes, mail goes to the table, and so does the mail after it while
+    any waits there (processed in the order it came); once the table is through, mail is
+    held in memory again."""
+    monkeypatch.setattr(mail_backlog, "MEMORY_BYTES", len(_raw(1)) + 10)  # room for one
+    gate = Gate(pool, saturated=True)
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    try:
+        for n in range(3):
+            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
+        unclaimed = "SELECT count(*) FROM mail_receipts WHERE claimed_until IS NULL"
+        assert await _count(pool, unclaimed) == 2
+        assert room.backlog.in_table == 2
+        gate.saturated = False
+        gate.open.set()
+        await room.settled()
+        assert sorted(m.subject or "" for m in gate.ingested) == [f"question {n}" for n in range(3)]
+        await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3))
+        assert room.backlog.in_table == 0
+        await room.settled()
+        assert len(gate.ingested) == 4
+    finally:
+        gate.open.set()
+        await room.close()
+
+
+async def test_past_the_bound_a_data_is_refused_with_nothing_stored(pool: asyncpg.Pool) -> None:
+    """Past ``max_waiting`` receipts accepted and not yet processed, the next DATA is refused
+    (Busy: the SMTP 451) and stores nothing; once mail is processed, DATA is accepted again."""
+    gate = Gate(pool, saturated=True)
+    room = _room(pool, gate, max_waiting=2)
     rcpt = [demo.EMAIL_INBOX]
     try:
         for n in (1, 2):
             await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
-        with pytest.raises(Busy):  # two wait to reach the console: no room in time
+        with pytest.raises(Busy):
             await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3))
-        assert await pool.fetchval("SELECT count(*) FROM mail_receipts") == 2  # none stored
-        monkeypatch.setattr(mailroom, "ROOM_SECONDS", 30.0)
-        waiting = asyncio.create_task(room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3)))
-        await until(lambda: _held(room))
-        assert not waiting.done()  # held, not refused, while room may still come
-        gate.open.set()  # the first two reach the console
-        await asyncio.wait_for(waiting, 30)
+        assert await _count(pool, "SELECT count(*) FROM mail_receipts") == 2
+        gate.saturated = False
+        gate.open.set()
         await room.settled()
-        subjects = sorted(m.subject or "" for m in gate.ingested)
-        assert subjects == ["question 1", "question 2", "question 3"]
+        await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3))
+        await room.settled()
+        assert sorted(m.subject or "" for m in gate.ingested) == [
+            "question 1",
+            "question 2",
+            "question 3",
+        ]
+    finally:
+        gate.open.set()
+        await room.close()
+
+
+async def test_mail_left_waiting_by_a_node_that_stops_is_processed_by_the_next(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node that stops with mail in memory and in the table, none processed, gives its
+    claims back; the next node's start counts the table as waiting and processes each mail
+    once."""
+    monkeypatch.setattr(mail_backlog, "MEMORY_RECEIPTS", 2)
+    gate = Gate(pool, saturated=True)
+    room = _room(pool, gate)
+    rcpt = [demo.EMAIL_INBOX]
+    for n in range(5):
+        await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
+    await room.close()
+    assert await _count(pool, "SELECT count(*) FROM mail_receipts WHERE state = 'received'") == 5
+    claimed = "SELECT count(*) FROM mail_receipts WHERE claimed_until IS NOT NULL"
+    assert await _count(pool, claimed) == 0  # given back
+    again = Gate(pool)
+    again.open.set()
+    restarted = _room(pool, again)
+    try:
+        await restarted.start()
+        await restarted.settled()
+        assert sorted(m.subject or "" for m in again.ingested) == [
+            f"question {n}" for n in range(5)
+        ]
         states = await pool.fetch("SELECT state FROM mail_receipts")
-        assert [r["state"] for r in states] == ["stored"] * 3
+        assert [r["state"] for r in states] == ["stored"] * 5
     finally:
-        await room.close()
-
-
-async def test_the_raw_mails_held_are_bounded_in_bytes_too(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past PENDING_BYTES of raw mail waiting to reach the console, the next DATA waits for
-    room as it does past MAX_PENDING mails, and is refused when none comes in time; a mail
-    larger than the whole budget still goes through alone, once no other holds a place."""
-    monkeypatch.setattr(mailroom, "PENDING_BYTES", len(_raw(1)) + 10)  # room for one mail
-    monkeypatch.setattr(mailroom, "ROOM_SECONDS", 0.3)
-    gate = Gate(pool)
-    room = _room(pool, gate)
-    rcpt = [demo.EMAIL_INBOX]
-    big = mail.mail(subject="question 3", body="long " * 2000, message_id="pressure-3@x").as_bytes()
-    try:
-        await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(1))
-        with pytest.raises(Busy):  # one place of MAX_PENDING taken, but no bytes left
-            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(2))
-        assert await pool.fetchval("SELECT count(*) FROM mail_receipts") == 1
-        monkeypatch.setattr(mailroom, "ROOM_SECONDS", 30.0)
-        waiting = asyncio.create_task(room.store_raw("127.0.0.1", "ada@example.com", rcpt, big))
-        await until(lambda: _held(room))
-        assert not waiting.done()
-        gate.open.set()  # the first reaches the console: the big one is alone, and fits
-        await asyncio.wait_for(waiting, 30)
-        await room.settled()
-        assert sorted(m.subject or "" for m in gate.ingested) == ["question 1", "question 3"]
-    finally:
-        await room.close()
-
-
-async def test_the_places_past_the_base_are_taken_only_while_the_pipeline_keeps_up(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past BASE_PENDING places, a DATA takes one (up to MAX_PENDING) only while the places
-    lately freed were held less than PENDING_HELD_SECONDS on average (the pipeline keeps
-    up); else it waits for room, and is refused when none comes in time."""
-    monkeypatch.setattr(mailroom, "MAX_PENDING", 3)
-    monkeypatch.setattr(mailroom, "BASE_PENDING", 1)
-    monkeypatch.setattr(mailroom, "PENDING_HELD_SECONDS", 3600.0)
-    monkeypatch.setattr(mailroom, "ROOM_SECONDS", 0.3)
-    gate = Gate(pool)
-    room = _room(pool, gate)
-    rcpt = [demo.EMAIL_INBOX]
-    try:
-        for n in (1, 2):  # the base's one place, then one past it: the pipeline keeps up
-            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
-        monkeypatch.setattr(mailroom, "PENDING_HELD_SECONDS", 0.0)  # now it is behind
-        with pytest.raises(Busy):  # one place of MAX_PENDING left, not taken
-            await room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3))
-        assert await pool.fetchval("SELECT count(*) FROM mail_receipts") == 2
-        monkeypatch.setattr(mailroom, "ROOM_SECONDS", 30.0)
-        waiting = asyncio.create_task(room.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(3)))
-        await until(lambda: _held(room))
-        gate.open.set()  # the first two reach the console: the base's place is free
-        await asyncio.wait_for(waiting, 30)
-        await room.settled()
-        subjects = sorted(m.subject or "" for m in gate.ingested)
-        assert subjects == ["question 1", "question 2", "question 3"]
-    finally:
-        await room.close()
-
-
-def _room(pool: asyncpg.Pool, gate: Gate) -> Mailroom:
-    metrics = Metrics()
-    return Mailroom(
-        pool, cast(Pipeline, gate), InProcessBus(metrics), metrics, cast(ParserPool, Parser())
-    )
+        await restarted.close()
 
 
 async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeline(
@@ -208,32 +243,6 @@ async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeli
         subjects = sorted(m.subject or "" for m in gate.ingested)
         assert subjects == sorted(f"question {n}" for n in range(12))
     finally:
-        await room.close()
-
-
-async def test_every_mail_holding_a_place_is_on_its_way_to_the_console(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The mails accepted up to the bound (MAX_PENDING) are all parsed and handed to the
-    pipeline at once: none holds its place waiting for a worker while the pipeline is slow."""
-    # Every place taken, however long the places are held (the pipeline is held shut here).
-    monkeypatch.setattr(mailroom, "BASE_PENDING", mailroom.MAX_PENDING)
-    gate = Gate(pool)
-    room = _room(pool, gate)
-    rcpt = [demo.EMAIL_INBOX]
-    try:
-        for n in range(mailroom.MAX_PENDING):
-            await room.store_raw(f"10.0.1.{n}", f"held{n}@example.com", rcpt, _raw(100 + n))
-
-        async def all_entered() -> bool:
-            return gate.entered == mailroom.MAX_PENDING
-
-        await until(all_entered)
-        gate.open.set()
-        await room.settled()
-        assert len(gate.ingested) == mailroom.MAX_PENDING
-    finally:
-        gate.open.set()
         await room.close()
 
 
@@ -295,128 +304,3 @@ async def test_a_receipt_being_processed_is_not_swept_but_a_restart_takes_it(
             await restarted.close()
     finally:
         await other.close()
-
-
-async def _held(room: Mailroom) -> bool:
-    return room.holding == 1
-
-
-class CountingParser(Parser):
-    """Parses in-process, counting the mails it was given."""
-
-    parsed = 0
-
-    async def parse(self, raw: bytes, mail_from: str) -> ParsedMail:
-        self.parsed += 1
-        return await super().parse(raw, mail_from)
-
-
-async def test_a_mail_is_parsed_while_its_raw_mail_is_being_stored(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The parse starts with the DATA, not after the 250: while the raw mail's INSERT is held,
-    the mail is parsed already, and the 250 still waits for the row. Once stored, the mail
-    reaches the pipeline once, from that parse (not parsed again)."""
-    release = asyncio.Event()
-    insert = store_mail.add_receipts
-
-    async def held(conn: Any, arrivals: list[store_mail.Arrival]) -> list[int]:
-        await release.wait()
-        return await insert(conn, arrivals)
-
-    monkeypatch.setattr(store_mail, "add_receipts", held)
-    gate = Gate(pool)
-    gate.open.set()
-    parser = CountingParser()
-    metrics = Metrics()
-    room = Mailroom(
-        pool, cast(Pipeline, gate), InProcessBus(metrics), metrics, cast(ParserPool, parser)
-    )
-    try:
-        accepted = asyncio.create_task(
-            room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(8))
-        )
-
-        async def parsed() -> bool:
-            return parser.parsed == 1
-
-        await until(parsed)
-        assert not accepted.done()  # no 250 before the raw mail is stored
-        release.set()
-        receipt_id = await accepted
-        await room.settled()
-        assert [m.subject for m in gate.ingested] == ["question 8"]
-        assert parser.parsed == 1
-        state = await pool.fetchval("SELECT state FROM mail_receipts WHERE id = $1", receipt_id)
-        assert state == "stored"
-    finally:
-        release.set()
-        await room.close()
-
-
-class StuckParser(Parser):
-    """A parser whose every parse waits until ``free`` is set (busy workers)."""
-
-    def __init__(self) -> None:
-        self.free = asyncio.Event()
-        self.started = 0
-
-    async def parse(self, raw: bytes, mail_from: str) -> ParsedMail:
-        self.started += 1
-        await self.free.wait()
-        return await super().parse(raw, mail_from)
-
-
-async def test_a_mail_not_stored_leaves_no_parse_behind(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The review's finding (issue 14): a DATA whose raw mail the database does not take is
-    answered 451, and its parse, started with the DATA, ends with it. Before, each one refused
-    during an outage left a parse waiting for a worker, and they piled up."""
-
-    async def outage(conn: Any, arrivals: list[store_mail.Arrival]) -> list[int]:
-        raise asyncpg.CannotConnectNowError("the database system is starting up")
-
-    monkeypatch.setattr(store_mail, "add_receipts", outage)
-    gate = Gate(pool)
-    gate.open.set()
-    parser = StuckParser()
-    metrics = Metrics()
-    room = Mailroom(
-        pool, cast(Pipeline, gate), InProcessBus(metrics), metrics, cast(ParserPool, parser)
-    )
-    try:
-        for n in range(5):
-            with pytest.raises(asyncpg.CannotConnectNowError):
-                await room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(n))
-
-        async def none_left() -> bool:
-            return room.parsing == 0
-
-        await until(none_left)
-        assert parser.started == 5  # each was started with its DATA, and ended with it
-    finally:
-        parser.free.set()
-        await room.close()
-
-
-async def test_a_place_is_freed_once_whichever_job_reaches_its_receipt_first(
-    pool: asyncpg.Pool,
-) -> None:
-    """The sweep may process a receipt before its DATA's own job (its claim lapsed while the
-    mail was on its way): the place and its bytes are freed then, not leaked (review), and
-    the DATA's job frees nothing twice."""
-    gate = Gate(pool)
-    room = _room(pool, gate)
-    try:
-        receipt = await room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(1))
-        assert len(room._places) == 1
-        assert room._held_bytes > 0
-        # The sweep's job for it (no place of its own) reaches it first.
-        await room._reached(mailroom._Job(receipt))
-        assert (len(room._places), room._held_bytes) == (0, 0)
-        gate.open.set()
-        await room.settled()
-        assert (len(room._places), room._held_bytes) == (0, 0)
-    finally:
-        await room.close()
