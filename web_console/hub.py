@@ -65,6 +65,11 @@ CHECKPOINT_LIMIT = 5000
 DELIVERED_WINDOW = 50_000
 # How many conversations' placements the hub remembers (the rest are asked again).
 PLACEMENTS_KEPT = 50_000
+# A client that says ``batch`` in its hello gets the frames queued for it together in one
+# message, ``{"type": "batch", "frames": [...]}``, in queue order, at most this many frames and
+# about this many bytes of them a message (a frame alone goes out as itself).
+BATCH_FRAMES = 500
+BATCH_BYTES = 256 * 1024
 # A conversation's rank in the queue; it follows the conversation.updated that moved it.
 QUEUE_CHANGED = "queue.changed"
 
@@ -76,6 +81,8 @@ class _Frame(BaseModel):
 class Hello(_Frame):
     type: Literal["hello"]
     last_event_id: int = Field(default=0, ge=0)
+    # The client reads batch frames (Client.write_loop); older clients never get one.
+    batch: bool = False
 
 
 class Typing(_Frame):
@@ -168,6 +175,8 @@ class Client:
         # delivered before it came.
         self.registered_at = 0
         self.replayed_all = False
+        # Whether the client reads batch frames (its hello said so).
+        self.batch = False
 
     def push(self, frame: dict[str, Any] | Shared) -> None:
         if self.closed:
@@ -191,16 +200,43 @@ class Client:
             self._seen.discard(self._order.popleft())
         return True
 
+    def _text(self, item: dict[str, Any] | Shared) -> str | None:
+        """The frame's text, or None for a stored event the client has already been sent."""
+        frame = item.frame if isinstance(item, Shared) else item
+        # Stored events (with an id) go out once; live-only ones like typing have none.
+        event_id = frame.get("id") if frame["type"] == "event" else None
+        if event_id is not None and not self.first_time(event_id):
+            return None
+        return item.text if isinstance(item, Shared) else orjson.dumps(frame).decode()
+
     async def write_loop(self) -> None:
+        """The queued frames to the socket, in order. A socket write costs the node far more
+        than a frame's bytes (the ASGI send, the WebSocket frame, a system call and, on
+        loopback, the receiver's side of it): a console that reads batch frames gets what
+        has queued up for it (a replay, the events that came while the loop was busy) in one
+        message, so the writes follow the node's load, not the events'."""
         while True:
-            item = await self.queue.get()
-            frame = item.frame if isinstance(item, Shared) else item
-            # Stored events (with an id) go out once; live-only ones like typing have none.
-            event_id = frame.get("id") if frame["type"] == "event" else None
-            if event_id is not None and not self.first_time(event_id):
+            text = self._text(await self.queue.get())
+            if not self.batch or self.queue.empty():
+                if text is not None:
+                    await self.ws.send_text(text)
                 continue
-            text = item.text if isinstance(item, Shared) else orjson.dumps(frame).decode()
-            await self.ws.send_text(text)
+            texts = [] if text is None else [text]
+            size = len(text or "")
+            while len(texts) < BATCH_FRAMES and size < BATCH_BYTES and not self.queue.empty():
+                more = self._text(self.queue.get_nowait())
+                if more is not None:
+                    texts.append(more)
+                    size += len(more)
+            if len(texts) == 1:
+                await self.ws.send_text(texts[0])
+            elif texts:
+                await self.ws.send_text(batch_text(texts))
+
+
+def batch_text(texts: list[str]) -> str:
+    """One batch frame of these frames' texts (JSON objects), in their order."""
+    return '{"type":"batch","frames":[' + ",".join(texts) + "]}"
 
 
 class ConsoleHub:
@@ -386,6 +422,7 @@ class ConsoleHub:
             hello = _parse(await _receive(ws))
             if not isinstance(hello, Hello):
                 raise _BadFrame(CLOSE_BAD_FRAME, "the first frame must be 'hello'")
+            client.batch = hello.batch
             self._clients.add(client)
             client.registered_at = self._deliveries
             self._on_presence(agent.id, True)

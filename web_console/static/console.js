@@ -251,9 +251,15 @@ function connect() {
   $("live").dataset.state = "connecting"; $("live").textContent = "connecting…";
   ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/console/ws");
   var ping = null;
-  ws.onopen = function () { ws.send(JSON.stringify({ type: "hello", last_event_id: store.lastEvent() })); };
+  // batch: the server may send the frames queued for this console together, in order, as
+  // one {type: "batch", frames: [...]} (web_console/hub.py).
+  ws.onopen = function () { ws.send(JSON.stringify({ type: "hello", last_event_id: store.lastEvent(), batch: true })); };
   ws.onmessage = function (ev) {
     var f = JSON.parse(ev.data);
+    if (f.type === "batch") f.frames.forEach(handle);
+    else handle(f);
+  };
+  function handle(f) {
     if (f.type === "welcome") {
       backoff = 500;
       store.resumeFrom(f.last_event_id);
@@ -295,7 +301,7 @@ function connect() {
       store.readOpen(true).then(store.readAfter, function () {});
       store.readQueue();
     }
-  };
+  }
   ws.onclose = function (ev) {
     clearInterval(ping);
     $("live").dataset.state = "connecting"; $("live").textContent = "reconnecting…";
