@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.test_browser import login
-from tests.harness import RunningServer
+from tests.harness import RunningServer, until
 
 # Before the page's scripts: each setTimeout of a function named `connect` is recorded.
 RECORD = """
@@ -40,6 +40,13 @@ async def test_the_widget_reconnects_after_a_random_part_of_its_back_off(
     status = page.locator("[data-sb=status]")
     await expect(status).to_have_text("online")
     hub: Any = site.services.webchat_hub
+
+    async def registered() -> bool:
+        return bool(hub.connection_count)
+
+    # The page shows "online" on the welcome frame, which the hub sends before it registers
+    # the connection (the history read comes between): closing before then closes nothing.
+    await until(registered)
     for conn in list(hub._all):
         await conn.ws.close(code, "restarting")
     await page.wait_for_function("() => window.__waits.length > 0")
