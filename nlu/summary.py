@@ -98,6 +98,11 @@ REASONS = {
     "repeated_contact": "the customer has contacted us before about this",
     "frustration": "the customer is losing patience",
     "complex_first_message": "the first message was too involved to ask for a rephrase",
+    # After the bot's knowledge-base answer (routing/knowledge.py).
+    "kb_not_helpful": "the customer said the articles did not help",
+    "kb_no_answer": "no article answered the question",
+    # Named by the shipped bot's own action (nlu/rasa_project/actions/actions.py).
+    "order_lookup_failed": "it could not look the order up",
 }
 LANGUAGES = {"en": "English", "fr": "French"}
 

@@ -6,7 +6,7 @@ const REASONS = {
   negative_sentiment: "upset customer", out_of_scope: "out of scope",
   bot_requested: "bot handed over", intent_needs_human: "needs a person",
   unsupported_language: "language without bot", vip: "VIP", nlu_unavailable: "bot unavailable",
-  bot_unavailable: "bot unavailable", no_bot: "no bot",
+  bot_unavailable: "bot unavailable", no_bot: "no bot", automated_sender: "automated sender",
   // What the customer's words showed (routing/risk.py, routing/frustration.py).
   safety: "safety incident", account_takeover: "account taken over", fraud: "possible fraud",
   legal: "legal threat or chargeback", vulnerable_customer: "vulnerable customer or carer",
@@ -15,6 +15,8 @@ const REASONS = {
   frustration: "frustrated customer", complex_first_message: "involved first message",
   // After the bot's knowledge-base answer (routing/knowledge.py).
   kb_not_helpful: "articles did not help", kb_no_answer: "no article answered",
+  // Named by the shipped bot's own action (nlu/rasa_project/actions/actions.py).
+  order_lookup_failed: "order lookup failed",
 };
 
 export function reasonText(reason) {
