@@ -186,8 +186,14 @@ class MailBacklog:
             jobs.append(self._by_id.popleft())
         wanted = n - len(jobs)
         if wanted > 0 and self.in_table:
-            async with self._pool.acquire() as conn:
-                claimed = await mail.claim_waiting(conn, wanted, list(self._held))
+            try:
+                async with self._pool.acquire() as conn:
+                    claimed = await mail.claim_waiting(conn, wanted, list(self._held))
+            except BaseException:
+                # Taken back, in their order: each is processed once the database answers.
+                for job in reversed(jobs):
+                    (self._memory if job.receipt is not None else self._by_id).appendleft(job)
+                raise
             self.in_table = 0 if len(claimed) < wanted else max(0, self.in_table - wanted)
             now = time.perf_counter()
             for receipt in claimed:

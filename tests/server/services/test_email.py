@@ -724,10 +724,10 @@ async def test_a_mails_path_to_the_console_is_timed_stage_by_stage_on_metrics(
     desk: Desk,
 ) -> None:
     """/metrics says where a mail's time went (bench/mail.py reads it): each stage from the
-    DATA's wait for a place to the console once, the grouped transaction once for its batch."""
+    raw mail's commit to the console once, the grouped transaction once for its batch."""
     await desk.receive(mail.mail(message_id="timed@example.com"))
     body = (await desk.http.get("/metrics")).text
-    stages = ("room", "receipt", "queued", "parse", "understand", "store", "batch", "publish")
+    stages = ("receipt", "queued", "parse", "understand", "store", "batch", "publish")
     for stage in (*stages, "console"):
         count = f'switchboard_stage_seconds_count{{channel="email",stage="{stage}"}} 1.0'
         assert count in body, stage

@@ -20,6 +20,7 @@ from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
 from server.services import demo, mail_backlog, mailroom
 from server.services.mailroom import Mailroom
+from server.store import mail as store_mail
 from tests import mail
 
 
@@ -304,3 +305,34 @@ async def test_a_receipt_being_processed_is_not_swept_but_a_restart_takes_it(
             await restarted.close()
     finally:
         await other.close()
+
+
+async def test_mail_taken_while_the_table_cannot_be_read_is_processed_once_it_can(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch taking mail from memory and from the table, whose claim from the table fails
+    (the database away): the mails from memory are put back, not dropped, and every mail is
+    processed once the table can be read."""
+    monkeypatch.setattr(mail_backlog, "MEMORY_RECEIPTS", 1)
+    claim = store_mail.claim_waiting
+    failures = [asyncpg.CannotConnectNowError("the database system is starting up")]
+
+    async def flaky(conn: Any, limit: int, skip: list[int]) -> list[store_mail.Receipt]:
+        if failures:
+            raise failures.pop()
+        return await claim(conn, limit, skip)
+
+    monkeypatch.setattr(store_mail, "claim_waiting", flaky)
+    gate = Gate(pool, saturated=True)
+    gate.open.set()
+    room = _room(pool, gate)
+    try:
+        for n in range(3):
+            await room.store_raw("127.0.0.1", "ada@example.com", [demo.EMAIL_INBOX], _raw(n))
+        gate.saturated = False
+        await room.settled()
+        assert not failures  # the claim failed once
+        assert sorted(m.subject or "" for m in gate.ingested) == [f"question {n}" for n in range(3)]
+        assert (room.backlog.waiting, room.backlog.in_memory) == (0, 0)
+    finally:
+        await room.close()
