@@ -138,6 +138,9 @@ async def test_a_batch_console_gets_live_events_in_order_once(
         conversation_id = await customer_says(server, "hi console")
         while "conversation.updated" not in [f.get("name") for f in frames]:
             frames += frames_of(await ws.recv())
+    # Up to the conversation's update (its queue.changed may come in the same batch).
+    names = [f["name"] for f in frames]
+    frames = frames[: names.index("conversation.updated") + 1]
     assert [f["name"] for f in frames] == [
         "message.created",
         "conversation.created",
