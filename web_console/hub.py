@@ -61,6 +61,13 @@ CHECKPOINT_SECONDS = 20.0
 # Past this many ids since its checkpoint a client gets none (its next resume replays, or
 # re-reads over REST past REPLAY_LIMIT).
 CHECKPOINT_LIMIT = 5000
+# Besides its pings, a client gets a checkpoint once this node has delivered this many stored
+# events since its last one (a round every CHECKPOINT_EVENTS // 10 deliveries checkpoints
+# those due): a resume replays the log from the client's checkpoint, every event of it read
+# from Postgres and filtered here, so under traffic (500 events a second in the chaos run) a
+# console dropped 20 s after its ping replayed 10,000 events, past REPLAY_LIMIT, and every
+# console of a dropped proxy did so at once (the storm's replays: 11 % of a node's samples).
+CHECKPOINT_EVENTS = 1000
 # How many ids this node remembers having delivered to its consoles (for the checkpoints).
 DELIVERED_WINDOW = 50_000
 # How many conversations' placements the hub remembers (the rest are asked again).
@@ -170,6 +177,11 @@ class Client:
         # The safe cursor last given to the client (welcome, checkpoint), and when.
         self.cursor = 0
         self.checkpointed = time.monotonic()
+        # The hub's delivery count at the client's last checkpoint (or registration), whether
+        # its replay is over (its cursor given), and whether a checkpoint is under way.
+        self.checkpoint_mark = 0
+        self.welcomed = False
+        self.checkpointing = False
         # The hub's delivery count when the client was registered, and whether its replay
         # went up to the newest id (not cut at REPLAY_LIMIT): what it holds of the events
         # delivered before it came.
@@ -239,6 +251,11 @@ def batch_text(texts: list[str]) -> str:
     return '{"type":"batch","frames":[' + ",".join(texts) + "]}"
 
 
+# A round of checkpoints' reads, kept for its clients: the ids after a cursor (by cursor), and
+# the stored events fetched (by id).
+_Reads = tuple[dict[int, list[int]], dict[int, dict[str, Any]]]
+
+
 class ConsoleHub:
     """Console sockets on this node."""
 
@@ -270,6 +287,8 @@ class ConsoleHub:
         self._delivered: dict[int, int] = {}
         self._delivered_order: deque[int] = deque()
         self._deliveries = 0
+        # The round of checkpoints under way (CHECKPOINT_EVENTS), if any.
+        self._round: asyncio.Task[None] | None = None
 
     @property
     def connection_count(self) -> int:
@@ -322,6 +341,34 @@ class ConsoleHub:
         self._delivered_order.append(event_id)
         if len(self._delivered_order) > DELIVERED_WINDOW:
             self._delivered.pop(self._delivered_order.popleft(), None)
+        if (
+            self._clients
+            and self._deliveries % max(1, CHECKPOINT_EVENTS // 10) == 0
+            and (self._round is None or self._round.done())
+        ):
+            self._round = asyncio.get_running_loop().create_task(
+                self._checkpoint_round(), name="console-checkpoints"
+            )
+
+    async def _checkpoint_round(self) -> None:
+        """A checkpoint for each welcomed client this node has delivered CHECKPOINT_EVENTS
+        stored events to (or past) since its last one, all up to the same newest id: the
+        clients checkpointed together then share their cursor, and their reads."""
+        due = [
+            c
+            for c in self._clients
+            if c.welcomed and self._deliveries - c.checkpoint_mark >= CHECKPOINT_EVENTS
+        ]
+        if not due:
+            return
+        try:
+            through = await self._backend.last_event_id()
+            reads: _Reads = ({}, {})
+            for client in due:
+                if not client.closed:
+                    await self.checkpoint(client, through, reads)
+        except Exception as exc:  # the database is away: the next round, or a ping
+            log.warning("console checkpoints failed", error=str(exc))
 
     def _holds(self, client: Client, event_id: int) -> bool:
         """Whether the client has had this stored event from this node: delivered while it
@@ -424,7 +471,7 @@ class ConsoleHub:
                 raise _BadFrame(CLOSE_BAD_FRAME, "the first frame must be 'hello'")
             client.batch = hello.batch
             self._clients.add(client)
-            client.registered_at = self._deliveries
+            client.registered_at = client.checkpoint_mark = self._deliveries
             self._on_presence(agent.id, True)
             writer = asyncio.create_task(client.write_loop(), name="console-writer")
             await self._replay(client, hello.last_event_id)
@@ -499,6 +546,7 @@ class ConsoleHub:
             after = page[-1]["id"]
         client.cursor, client.replayed_all = cursor, whole
         client.checkpointed = time.monotonic()
+        client.welcomed = True
         client.push(
             {
                 "type": "welcome",
@@ -509,22 +557,48 @@ class ConsoleHub:
             }
         )
 
-    async def checkpoint(self, client: Client) -> None:
+    async def checkpoint(
+        self, client: Client, through: int | None = None, reads: _Reads | None = None
+    ) -> None:
         """Tell the client a newer safe cursor: the ids it may lack since its last one are
         read from the log; those this node has not delivered (their publish was lost, Redis
-        was away) are sent now, then the checkpoint, behind them in the client's queue."""
+        was away) are sent now, then the checkpoint, behind them in the client's queue.
+
+        ``through`` is the newest id when read before (a round's, for all its clients);
+        ``reads`` keeps a round's reads for its other clients: the ids after a cursor, and
+        the events fetched. One checkpoint of a client at a time (a round's and a ping's)."""
+        if client.checkpointing:
+            return
+        client.checkpointing = True
+        try:
+            await self._checkpoint(client, through, reads or ({}, {}))
+        finally:
+            client.checkpointing = False
+
+    async def _checkpoint(self, client: Client, through: int | None, reads: _Reads) -> None:
         client.checkpointed = time.monotonic()
-        through = await self._backend.last_event_id()
-        ids = await self._backend.event_ids_since(client.cursor, through, CHECKPOINT_LIMIT)
+        client.checkpoint_mark = self._deliveries
+        if through is None:
+            through = await self._backend.last_event_id()
+        cursor = client.cursor
+        ids_after, events = reads
+        if cursor not in ids_after:
+            ids_after[cursor] = await self._backend.event_ids_since(
+                cursor, through, CHECKPOINT_LIMIT
+            )
+        ids = ids_after[cursor]
         if len(ids) >= CHECKPOINT_LIMIT:
             return
         missing = [i for i in ids if not self._holds(client, i)]
-        if missing:
-            found = await self._backend.events_by_id(missing)
+        unread = [i for i in missing if i not in events]
+        if unread:
+            events.update((e["id"], e) for e in await self._backend.events_by_id(unread))
+        found = [events[i] for i in missing if i in events]
+        if found:
             log.info("console checkpoint sends events not heard live", count=len(found))
             await self._push_stored(client, found)
-        client.cursor = through
-        client.push({"type": "checkpoint", "last_event_id": through})
+        client.cursor = max(client.cursor, through)
+        client.push({"type": "checkpoint", "last_event_id": client.cursor})
 
     async def _push_stored(self, client: Client, page: list[dict[str, Any]]) -> None:
         """Stored events read from the log, to the client as far as it may see them."""

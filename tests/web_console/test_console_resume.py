@@ -14,7 +14,7 @@ from server.events import Event
 from server.store import event_log
 from tests.channels.webchat_client import text
 from tests.harness import RunningServer
-from tests.web_console.console_client import console_socket
+from tests.web_console.console_client import console_socket, frames_of
 from tests.web_console.test_console import agent_http, customer_says
 
 __all__ = ["agent_http"]  # the fixture, used by name
@@ -121,3 +121,68 @@ async def test_a_checkpoint_sends_nothing_the_console_had_live(
     ids = [f["id"] for f in live]
     assert len(ids) == len(set(ids))
     assert frames[-2]["last_event_id"] >= max(ids)
+
+
+async def _frames_until(ws: Any, done: Any) -> list[dict[str, Any]]:
+    """Frames (a batch's spread out) until ``done(frames)`` holds."""
+    frames: list[dict[str, Any]] = []
+    while not done(frames):
+        frames += frames_of(await ws.recv())
+    return frames
+
+
+async def test_under_traffic_a_console_gets_checkpoints_without_pinging(
+    server: RunningServer, agent_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the node has delivered CHECKPOINT_EVENTS stored events since a console's last
+    checkpoint, the console gets a new one unasked (it never pings here), behind the events
+    it covers: resuming from it brings only what came after, and with what the console had
+    live, every event of the log once."""
+    from web_console import hub
+
+    monkeypatch.setattr(hub, "CHECKPOINT_EVENTS", 10)
+    start = (await agent_http.get("/console/api/conversations")).json()["last_event_id"]
+    ws, result = await console_socket(server, agent_http, start, batch=True)
+    async with ws:
+        assert result["welcome"]["last_event_id"] == start
+        for i in range(3):
+            await customer_says(server, f"message {i}")  # 5 events each, past 10
+        frames = result["after"] + await _frames_until(
+            ws, lambda fs: any(f["type"] == "checkpoint" for f in fs)
+        )
+    live = [f["id"] for f in frames if f["type"] == "event"]
+    checkpoints = [f["last_event_id"] for f in frames if f["type"] == "checkpoint"]
+    cursor = checkpoints[-1]
+    assert cursor > start
+    # Behind the events it covers: every event up to it came before it, once (the demo
+    # agent is an admin: every event reaches its console).
+    at = max(i for i, f in enumerate(frames) if f["type"] == "checkpoint")
+    before = [f["id"] for f in frames[:at] if f["type"] == "event"]
+    assert len(before) == len(set(before))
+    async with server.services.pool.acquire() as conn:
+        covered = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM events WHERE id > $1 AND id <= $2 ORDER BY id", start, cursor
+            )
+        ]
+    assert set(covered) <= set(before)
+    await customer_says(server, "while you were away")
+    ws, resumed = await console_socket(server, agent_http, cursor, batch=True)
+    await ws.close()
+    replayed = [f["id"] for f in resumed["replayed"]]
+    assert replayed == sorted(set(replayed))
+    # Below the checkpoint, at most a late one it had live (a transaction beside the one
+    # that made the checkpoint's id; the console merges by id).
+    assert all(i > cursor or i in live for i in replayed)
+    assert [i for i in replayed if i > cursor], "what came while away"
+    async with server.services.pool.acquire() as conn:
+        every = {
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM events WHERE id > $1 AND id <= $2",
+                start,
+                resumed["welcome"]["last_event_id"],
+            )
+        }
+    assert every <= set(live) | set(replayed)
