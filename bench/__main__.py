@@ -15,7 +15,8 @@ Every part's machine line carries the disk's fsync cost (bench/fsync.py).
 Everything runs on loopback, on ports of its own, and stops by itself. Sizes are in
 bench/sizes.py: BENCH_SIZE=smoke runs every part in seconds (figures not written); here
 BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step, default 5),
-BENCH_RATES (comma-separated msg/s, default 500,1000,1250,1500,2000,2500) and
+BENCH_RATES (comma-separated msg/s, default 500,1000,1500,2000,2500,3000,4000,6000: past
+Switchboard's ceiling, to show overload, and towards the echo's) and
 BENCH_CUSTOMERS (default 100).
 """
 
@@ -144,6 +145,41 @@ def sustained(results: list[Result]) -> float:
             break
         best = r.achieved
     return best
+
+
+# Issue 14's target rate for the web chat: compared step by step, not only by ceiling.
+TARGET_RATE = 2000.0
+
+
+def ceilings(sb: list[Result], echo: list[Result]) -> str:
+    """The sustained rates and their ratio, said as what they are: an echo that served the
+    highest step in full was not saturated (its capacity is higher, so the ratio is at most
+    what it shows; a run once read 1.00x only because the steps stopped at 2,500), and the
+    two at the target rate, where both may be served in full."""
+    sb_max, echo_max = sustained(sb), sustained(echo)
+    ratio = sb_max / max(echo_max, 1)
+    top = max(r.offered for r in echo)
+    if echo_max >= 0.95 * top:
+        bound = (
+            f"the echo served every step up to the highest offered, so its capacity is at "
+            f"least {echo_max:.0f} msg/s (the steps and the one-process load generator cap "
+            f"it) and the ratio is at most {ratio:.2f}"
+        )
+    else:
+        bound = f"ratio {ratio:.2f}"
+    text = (
+        f"Sustained (highest step served in full): Switchboard {sb_max:.0f} msg/s, echo "
+        f"{echo_max:.0f} msg/s; {bound}."
+    )
+    at = [(s, e) for s, e in zip(sb, echo, strict=True) if s.offered == TARGET_RATE]
+    if at:
+        s, e = at[0]
+        text += (
+            f" At {TARGET_RATE:,.0f} msg/s offered (issue 14's target): Switchboard "
+            f"{s.achieved:.0f} at p99 {s.p99_ms:.1f} ms, {s.lost} lost; the echo "
+            f"{e.achieved:.0f} ({s.achieved / max(e.achieved, 1):.2f}x)."
+        )
+    return text
 
 
 PARTS = (
@@ -330,13 +366,9 @@ def transport() -> None:
                     )
                 sb_results = [s for s, _ in sb_steps]
                 echo_results = [e for e, _ in echo_steps]
-                sb_max, echo_max = sustained(sb_results), sustained(echo_results)
                 say()
                 say(
-                    f"Sustained (highest step served in full): Switchboard {sb_max:.0f} msg/s, "
-                    f"echo {echo_max:.0f} msg/s, ratio {sb_max / max(echo_max, 1):.2f} "
-                    "(the echo figure is capped by the offered steps and the one-process "
-                    "load generator, so the ratio is a lower bound). Latencies run from each "
+                    ceilings(sb_results, echo_results) + " Latencies run from each "
                     "frame's actual send to the console's `message.created`; \"sent late\" is how "
                     "far behind its schedule the generator sent (its loop sends every "
                     f"{TICK * 1000:.0f} ms, so up to that is the schedule's own grain). CPU used: "

@@ -26,7 +26,10 @@ def _size(name: str, full: str, smoke: str) -> str:
 # minute), so a limit the benchmark forgets to lift fails the smoke check too.
 IDLE = int(_size("BENCH_IDLE", "10000", "40"))
 SECONDS = float(_size("BENCH_SECONDS", "5", "0.5"))
-RATES = [float(r) for r in _size("BENCH_RATES", "500,1000,1250,1500,2000,2500", "20,40").split(",")]
+RATES = [
+    float(r)
+    for r in _size("BENCH_RATES", "500,1000,1500,2000,2500,3000,4000,6000", "20,40").split(",")
+]
 CUSTOMERS = int(_size("BENCH_CUSTOMERS", "100", "4"))
 # bench/routing.py: queued conversations (at most AGENTS x CAPACITY, so one pass places them
 # all), agents, and handoffs measured one at a time.
