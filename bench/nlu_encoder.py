@@ -76,11 +76,11 @@ from nlu.evaluation import (
 )
 from nlu.markup import Example
 from nlu.project import load_project
-from nlu.scope import (
+from nlu.scope import ScopeDetector
+from nlu.scope_calibration import (
     IN_SCOPE_REJECTION,
     UNDERSTOOD_REJECTION,
     Calibration,
-    ScopeDetector,
     calibrate,
 )
 from server.settings import DEFAULT_NLU_PROJECT

@@ -267,7 +267,8 @@ def fit_scope(
 
     from nlu import encoder
     from nlu.embedding import token_vectors
-    from nlu.scope import ScopeDetector, background, gibberish
+    from nlu.scope import ScopeDetector
+    from nlu.scope_calibration import background, gibberish
 
     held_out = classifier.held_out
     if held_out is None:

@@ -172,7 +172,8 @@ class SentenceEncoder:
 
     def fluency(self, text: str) -> float:
         """Mean characters per piece of the encoder's vocabulary, spaces left out (0 for a
-        text of none): low for keyboard mashing in any language (``nlu.scope.Meaning``)."""
+        text of none): low for keyboard mashing in any language
+        (``nlu.scope_evidence.Meaning``)."""
         return self.read(text).fluency
 
     def forget(self) -> None:

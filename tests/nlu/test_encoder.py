@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 from nlu import encoder
 from nlu.evaluation import out_of_scope_sets
 from nlu.project import load_project
-from nlu.scope import background
+from nlu.scope_calibration import background
 from server.settings import DEFAULT_NLU_PROJECT
 
 

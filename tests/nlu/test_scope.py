@@ -18,15 +18,10 @@ from nlu.base import NLU_FALLBACK, OUT_OF_SCOPE_INTENTS, IntentScore
 from nlu.embedded import Model, load_or_train, train
 from nlu.evaluation import Prediction, cross_validate
 from nlu.project import Project, load_project
-from nlu.scope import (
-    IN_SCOPE_REJECTION,
-    NEIGHBOURS,
-    TYPICALITY_BOUND,
-    _evidence,
-    _Geometry,
-    _Vocabulary,
-    gibberish,
-)
+from nlu.scope_calibration import IN_SCOPE_REJECTION, gibberish
+from nlu.scope_evidence import TYPICALITY_BOUND, _evidence
+from nlu.scope_geometry import NEIGHBOURS, _Geometry
+from nlu.scope_vocabulary import _Vocabulary
 from server.settings import DEFAULT_NLU_PROJECT
 from tests.nlu.held_out import held_out
 
@@ -177,7 +172,7 @@ def test_the_background_it_learns_from_is_not_the_evaluation_sets() -> None:
     """The everyday requests the detector is fitted on (nlu/out_of_scope/background) share no
     line with the sets `switchboard nlu evaluate` judges it by, in either language."""
     from nlu.evaluation import out_of_scope_sets
-    from nlu.scope import background
+    from nlu.scope_calibration import background
 
     judged = {t.lower() for texts in out_of_scope_sets().values() for t in texts}
     learnt = background()
@@ -238,7 +233,7 @@ def test_calibration_gates_the_encoder_and_keeps_the_budget() -> None:
     """The thresholds drawn from held-out scores: the gate lets the asked share through,
     and the gate and the encoder together turn away no more than the budget allows, of all
     the held-out in-scope messages and of the understood ones."""
-    from nlu.scope import Calibration, Thresholds, calibrate
+    from nlu.scope_calibration import Calibration, Thresholds, calibrate
 
     rng = np.random.default_rng(0)
     cheap = rng.random(1000)
