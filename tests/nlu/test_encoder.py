@@ -53,6 +53,22 @@ def test_a_french_request_lies_near_its_english_paraphrase_not_near_another_doma
     assert rows[1] @ rows[2] < 0.3
 
 
+def test_the_background_holds_no_paraphrase_or_translation_of_the_evaluation_sets(
+    found: encoder.SentenceEncoder,
+) -> None:
+    """The out-of-scope detector is fitted on the background (nlu/out_of_scope/background)
+    and judged on the shipped sets beside it: a line that says the same as one of theirs, in
+    other words or the other language, is evaluation text in training. 67 did, at a cosine
+    of 0.70 to 0.997 ("summarise the plot of Hamlet" for "summarize the plot of Hamlet",
+    "faut-il un visa pour aller au Japon" for "do I need a visa to visit Japan", "write a haiku
+    about the sea" for "... about autumn leaves" at 0.74) and were replaced."""
+    judged = [text for texts in out_of_scope_sets().values() for text in texts]
+    learnt = list(background())
+    closest = (found.embed_many(learnt) @ found.embed_many(judged).T).max(axis=1)
+    near = [(text, round(float(c), 3)) for text, c in zip(learnt, closest, strict=True) if c >= 0.7]
+    assert not near
+
+
 def test_keyboard_mashing_splits_into_short_pieces_in_any_language(
     found: encoder.SentenceEncoder,
 ) -> None:
