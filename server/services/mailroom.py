@@ -217,6 +217,10 @@ class Mailroom:
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
+            if self.backlog.in_table:
+                # Being claimed from the table a batch at a time, lapsed claims included: by
+                # id as well, each would cost a statement of its own.
+                continue
             try:
                 await self.sweep()
             except Exception:
