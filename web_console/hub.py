@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -68,6 +69,14 @@ CHECKPOINT_LIMIT = 5000
 # console dropped 20 s after its ping replayed 10,000 events, past REPLAY_LIMIT, and every
 # console of a dropped proxy did so at once (the storm's replays: 11 % of a node's samples).
 CHECKPOINT_EVENTS = 1000
+# A replay takes the events this node has lately delivered from memory, as they went out
+# live (their frame's text), and reads from Postgres only the ids it may lack and those it
+# does not hold: the newest RECENT_EVENTS events of conversations, kept while the node has
+# consoles and RECENT_SECONDS after its last one went (a dropped proxy takes them all, and
+# they come back to replay that very gap). The ids are the log's, read at each replay, so an
+# event erased since (its row deleted) is not sent again.
+RECENT_EVENTS = 10_000
+RECENT_SECONDS = 120.0
 # How many ids this node remembers having delivered to its consoles (for the checkpoints).
 DELIVERED_WINDOW = 50_000
 # How many conversations' placements the hub remembers (the rest are asked again).
@@ -150,6 +159,13 @@ class Shared:
     def __init__(self, frame: dict[str, Any]) -> None:
         self.frame = frame
         self._text: str | None = None
+
+    @classmethod
+    def encoded(cls, event_id: int, text: str) -> Shared:
+        """A stored event's frame already encoded (``frame`` holds only its type and id)."""
+        shared = cls({"type": "event", "id": event_id})
+        shared._text = text
+        return shared
 
     @property
     def text(self) -> str:
@@ -289,6 +305,11 @@ class ConsoleHub:
         self._deliveries = 0
         # The round of checkpoints under way (CHECKPOINT_EVENTS), if any.
         self._round: asyncio.Task[None] | None = None
+        # The conversations' events lately delivered (RECENT_EVENTS), by id: the
+        # conversation's id and the frame's text; and when the last console went.
+        self._recent: dict[int, tuple[str, str]] = {}
+        self._recent_order: deque[int] = deque()
+        self._last_left = -math.inf
 
     @property
     def connection_count(self) -> int:
@@ -301,6 +322,8 @@ class ConsoleHub:
             # A console that connects later replays it (it committed before the replay).
             self._learn(event)
             self._note_delivered(event.get("id"))
+            if time.monotonic() - self._last_left < RECENT_SECONDS:
+                self._remember(event, None)
             return
         if not self._waiting and (self._known(event) or not event.get("conversation_id")):
             self._deliver(event)
@@ -378,11 +401,23 @@ class ConsoleHub:
             return False
         return client.replayed_all or delivery > client.registered_at
 
+    def _remember(self, event: dict[str, Any], shared: Shared | None) -> None:
+        """A conversation's stored event, as its frame's text, for the replays (RECENT_EVENTS)."""
+        event_id, conversation_id = event.get("id"), event.get("conversation_id")
+        if event_id is None or not conversation_id or event_id in self._recent:
+            return
+        text = shared.text if shared is not None else Shared({"type": "event", **event}).text
+        self._recent[event_id] = (conversation_id, text)
+        self._recent_order.append(event_id)
+        if len(self._recent_order) > RECENT_EVENTS:
+            self._recent.pop(self._recent_order.popleft(), None)
+
     def _deliver(self, event: dict[str, Any]) -> None:
         before, now = self._learn(event)
         self._note_delivered(event.get("id"))
         frame = {"type": "event", **event}
         shared = Shared(frame)
+        self._remember(event, shared)
         agent_view = (
             event.get("data", {}).get("agent") if not event.get("conversation_id") else None
         )
@@ -508,6 +543,7 @@ class ConsoleHub:
             if client in self._clients:
                 self._on_presence(agent.id, False)
             self._clients.discard(client)
+            self._last_left = time.monotonic()
             if writer is not None:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -530,20 +566,18 @@ class ConsoleHub:
         # Read first: every event committed by now has an id up to it, and once all of those
         # are sent it is a safe cursor (server/store/event_log.py).
         through = await self._backend.last_event_id()
-        after, sent, cursor, whole = 0, 0, through, True
-        while True:
-            page = await self._backend.events_since(last_event_id, through, after, REPLAY_PAGE)
-            await self._push_stored(client, page)
-            sent += len(page)
-            if len(page) < REPLAY_PAGE:
-                break
-            if sent >= REPLAY_LIMIT:
-                # Where the replay stopped, a safe cursor too: a client that keeps its own log
-                # (the chaos harness) resumes from there; the console re-reads over REST.
-                cursor, whole = page[-1]["id"], False
-                client.push({"type": "resync", "replayed_through": cursor})
-                break
-            after = page[-1]["id"]
+        # The ids only (an index's read), one past the limit: whether there is more.
+        ids = await self._backend.event_ids_since(last_event_id, through, REPLAY_LIMIT + 1)
+        cursor, whole = through, True
+        if len(ids) > REPLAY_LIMIT:
+            # Where the replay stops, a safe cursor too: a client that keeps its own log
+            # (the chaos harness) resumes from there; the console re-reads over REST.
+            ids = ids[:REPLAY_LIMIT]
+            cursor, whole = ids[-1], False
+        for start in range(0, len(ids), REPLAY_PAGE):
+            await self._push_ids(client, ids[start : start + REPLAY_PAGE])
+        if not whole:
+            client.push({"type": "resync", "replayed_through": cursor})
         client.cursor, client.replayed_all = cursor, whole
         client.checkpointed = time.monotonic()
         client.welcomed = True
@@ -600,20 +634,48 @@ class ConsoleHub:
         client.cursor = max(client.cursor, through)
         client.push({"type": "checkpoint", "last_event_id": client.cursor})
 
+    async def _push_ids(self, client: Client, ids: list[int]) -> None:
+        """These stored events (ids in order, as read from the log), to the client as far as
+        it may see them: those this node delivered lately as they went out, the others read
+        from the log now (gone since: not sent)."""
+        known = {i: self._recent[i] for i in ids if i in self._recent}
+        unknown = [i for i in ids if i not in known]
+        read = {e["id"]: e for e in await self._backend.events_by_id(unknown)} if unknown else {}
+        conversations = {c for c, _ in known.values()}
+        conversations.update(
+            e["conversation_id"] for e in read.values() if e.get("conversation_id")
+        )
+        # Where the conversations sit now: a console resuming sees what it may see now.
+        places = await self._backend.placements(sorted(conversations)) if conversations else {}
+        for i in ids:
+            if i in known:
+                conversation_id, text = known[i]
+                where = places.get(conversation_id)
+                if _may_receive(
+                    client.agent, {"conversation_id": conversation_id}, where, where, None
+                ):
+                    client.push(Shared.encoded(i, text))
+            elif i in read:
+                self._push_event(client, read[i], places)
+
     async def _push_stored(self, client: Client, page: list[dict[str, Any]]) -> None:
         """Stored events read from the log, to the client as far as it may see them."""
         ids = sorted({e["conversation_id"] for e in page if e.get("conversation_id")})
         # Where the conversations sit now: a console resuming sees what it may see now.
         places = await self._backend.placements(ids) if ids else {}
         for event in page:
-            where = places.get(event.get("conversation_id") or "")
-            view = None if event.get("conversation_id") else event["data"].get("agent")
-            if not _may_receive(client.agent, event, where, where, view):
-                continue
-            frame = {"type": "event", **event}
-            if view is not None:
-                frame = _colleague_frame(frame, view, client.agent)
-            client.push(frame)
+            self._push_event(client, event, places)
+
+    @staticmethod
+    def _push_event(client: Client, event: dict[str, Any], places: Mapping[str, Placement]) -> None:
+        where = places.get(event.get("conversation_id") or "")
+        view = None if event.get("conversation_id") else event["data"].get("agent")
+        if not _may_receive(client.agent, event, where, where, view):
+            return
+        frame = {"type": "event", **event}
+        if view is not None:
+            frame = _colleague_frame(frame, view, client.agent)
+        client.push(frame)
 
 
 def _colleague_frame(frame: dict[str, Any], view: dict[str, Any], agent: Agent) -> dict[str, Any]:

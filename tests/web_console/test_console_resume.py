@@ -186,3 +186,49 @@ async def test_under_traffic_a_console_gets_checkpoints_without_pinging(
             )
         }
     assert every <= set(live) | set(replayed)
+
+
+async def test_a_replay_sends_what_the_node_delivered_as_it_went_out_and_reads_only_the_rest(
+    server: RunningServer, agent_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a console watches, the node keeps the frames it delivers; another console that
+    resumes from before them gets every event of the log once, in id order, the very frames
+    the first had live, none read from the log again. An event deleted from the log since
+    (an erasure deletes its conversations' events) is not sent."""
+    console_hub = server.services.console_hub
+    backend = console_hub._backend
+    start = (await agent_http.get("/console/api/conversations")).json()["last_event_id"]
+    ws, _ = await console_socket(server, agent_http, start, batch=True)
+    async with ws:
+        for i in range(2):
+            await customer_says(server, f"message {i}")
+        async with server.services.pool.acquire() as conn:
+            stored = [
+                r["id"]
+                for r in await conn.fetch("SELECT id FROM events WHERE id > $1 ORDER BY id", start)
+            ]
+        live = await _frames_until(
+            ws, lambda fs: set(stored) <= {f.get("id") for f in fs if f["type"] == "event"}
+        )
+        read: list[int] = []
+        events_by_id = backend.events_by_id
+
+        async def reading(ids: list[int]) -> list[dict[str, Any]]:
+            read.extend(ids)
+            found: list[dict[str, Any]] = await events_by_id(ids)
+            return found
+
+        monkeypatch.setattr(backend, "events_by_id", reading)
+        async with server.services.pool.acquire() as conn:
+            gone = await conn.fetchval(
+                "DELETE FROM events WHERE id = $1 RETURNING id", stored[len(stored) // 2]
+            )
+        ws2, resumed = await console_socket(server, agent_http, start, batch=True)
+        await ws2.close()
+    replayed = resumed["replayed"]
+    # (Up to the newest of those messages' events: the replay may also bring later ones.)
+    ids = [f["id"] for f in replayed if f["id"] <= stored[-1]]
+    assert ids == [i for i in stored if i != gone]
+    assert [i for i in read if i <= stored[-1]] == [], "each one was delivered here"
+    as_live = {f["id"]: f for f in live if f["type"] == "event"}
+    assert all(f == as_live[f["id"]] for f in replayed if f["id"] <= stored[-1])
