@@ -17,7 +17,7 @@ bench/sizes.py: BENCH_SIZE=smoke runs every part in seconds (figures not written
 BENCH_IDLE (sockets per server, default 10000), BENCH_SECONDS (per load step, default 5),
 BENCH_RATES (comma-separated msg/s, default 500,1000,1500,2000,2500,3000,4000,6000: past
 Switchboard's ceiling, to show overload, and towards the echo's) and
-BENCH_CUSTOMERS (default 100).
+BENCH_CUSTOMERS (default 1000).
 """
 
 from __future__ import annotations
