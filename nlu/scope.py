@@ -27,11 +27,10 @@ means the same on every project: the share of its own requests it may turn away.
 With the sentence encoder installed (``nlu.encoder``: a multilingual Universal Sentence
 Encoder, as an int8 graph about 0.4 ms of CPU a short text against the static vectors' 0.02
 ms), a second pair of detectors weighs the same evidence plus the encoder's: closeness to
-the top intent's examples and to any example in its space, whether the intent closest in
-meaning is the classifier's choice, and how much of a second classifier's vote, over the
-encoder's vectors, goes to it (``nlu.scope_voter``). It is asked only past a gate on the cheap
-score (``ENCODER_SHARE`` of the held-out in-scope requests lie past it), so most in-scope
-messages never pay for it, and its threshold is drawn so that the whole (gate, then encoder) turns
+the top intent's examples and to any example in its space, and whether the intent closest in
+meaning is the classifier's choice. It is asked only past a gate on the cheap score
+(``ENCODER_SHARE`` of the held-out in-scope requests lie past it), so most in-scope messages
+never pay for it, and its threshold is drawn so that the whole (gate, then encoder) turns
 away the same shares as above (a second gate, ``ENCODER_SURE``, past which the cheap
 evidence would decide alone, is off: it cost recall). Without the encoder's packages, the
 cheap detectors decide alone with their own threshold, as they always did.
@@ -46,8 +45,7 @@ the detector turns away are among those the classifier gets wrong anyway.
 The detector is here; its parts beside it: ``nlu.scope_evidence`` (what it weighs for one
 message), ``nlu.scope_geometry`` and ``nlu.scope_vocabulary`` (the training examples in an
 embedding space, and their words), ``nlu.scope_calibration`` (the regressions, their
-calibration and thresholds, and the stand-ins they are fitted on), ``nlu.scope_voter`` (the
-second classifier).
+calibration and thresholds, and the stand-ins they are fitted on).
 """
 
 from __future__ import annotations
@@ -84,7 +82,6 @@ from nlu.scope_evidence import (
 )
 from nlu.scope_geometry import _Geometry
 from nlu.scope_vocabulary import _Vocabulary
-from nlu.scope_voter import _Voter
 
 # Evidence below this share of the understood held-out examples is named as a reason.
 REASON_SHARE = 0.05
@@ -113,7 +110,6 @@ class _Encoded:
     detectors: _Detectors
     own: NDArray[np.float64]  # held-out in-scope combined scores, sorted (Scope.score)
     floors: NDArray[np.float64]
-    voter: _Voter  # the second opinion on the intent (Meaning.support)
 
 
 class ScopeDetector:
@@ -230,17 +226,16 @@ class ScopeDetector:
         meaning_geometry = (
             _Geometry.of(meanings, labels, len(classes)) if meanings is not None else None
         )
-        voter = _Voter.fit(meanings, labels, len(classes)) if meanings is not None else None
         vocabulary = _Vocabulary.of(list(texts), labels.tolist())
         judged = [*gibberish, *foreign]
         if judged:
             stand_ins = [text for text, _ in judged]
             full = [_View(geometry, *geometry.closeness(vectors.embed_many(stand_ins)))]
-            if encoder is not None and meaning_geometry is not None and voter is not None:
+            if encoder is not None and meaning_geometry is not None:
                 meaning_of = encoder.embed_many(stand_ins)
                 close, near = meaning_geometry.closeness(meaning_of)
                 spelt = np.array([encoder.fluency(t) for t in stand_ins])
-                full.append(_View(meaning_geometry, close, near, spelt, voter.votes(meaning_of)))
+                full.append(_View(meaning_geometry, close, near, spelt))
             for row, (text, probabilities) in enumerate(judged):
                 coverage = vocabulary.coverage(text)
                 outside_rows.append(_features(probabilities, full, row, outside, coverage))
@@ -257,7 +252,7 @@ class ScopeDetector:
         floors = np.quantile(inside_all[understood][:, cheap] * -SIGNS, REASON_SHARE, axis=0)
         encoded = None
         rich = None
-        if meaning_geometry is not None and voter is not None:
+        if meaning_geometry is not None:
             rich_detectors = _Detectors.fit(inside_all, outside_all, stand_in_kinds, MEANING_SIGNS)
             rich = rich_detectors.share(inside_all)
             encoded = _Encoded(
@@ -265,7 +260,6 @@ class ScopeDetector:
                 rich_detectors,
                 np.sort(rich),
                 np.quantile(inside_all[understood] * -MEANING_SIGNS, REASON_SHARE, axis=0),
-                voter,
             )
         return cls(
             classes,
@@ -328,8 +322,7 @@ class ScopeDetector:
             return None
         geometry = self._encoded.geometry
         close, near = geometry.closeness_one(reading.vector)
-        votes = self._encoded.voter.votes_one(reading.vector)
-        return _meaning(probabilities, close, near, geometry, self._outside, reading.fluency, votes)
+        return _meaning(probabilities, close, near, geometry, self._outside, reading.fluency)
 
     def scores(
         self,

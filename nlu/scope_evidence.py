@@ -12,7 +12,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nlu.scope_geometry import _Geometry
-from nlu.scope_voter import _Voter
 
 # Typicality (closeness to an intent in its own spreads, ``nlu.scope_geometry``) counts no
 # further than this either way: the spread of an intent of two or three examples says little,
@@ -74,17 +73,13 @@ class Meaning:
     # fgh, jk, l). The shipped project's examples: 5 % under 2.4; the shipped gibberish set:
     # half under 1.7. The geometry alone put such strings near the short greetings.
     fluency: float
-    # The probability a second classifier, over the encoder's vectors, gives the first one's
-    # choice (``nlu.scope_voter``): an unknown intent's request goes to a neighbouring intent,
-    # on which the two views of the text agree less often than on a known one.
-    support: float
 
     def features(self) -> list[float]:
-        return [self.typicality, self.nearest, self.agreement, self.fluency, self.support]
+        return [self.typicality, self.nearest, self.agreement, self.fluency]
 
 
 # The encoder's detectors weigh the cheap evidence and the encoder's together.
-MEANING_SIGNS = np.r_[SIGNS, [-1.0, -1.0, -1.0, -1.0, -1.0]]
+MEANING_SIGNS = np.r_[SIGNS, [-1.0, -1.0, -1.0, -1.0]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +90,6 @@ class _View:
     close: NDArray[np.float64]
     near: NDArray[np.float64]
     fluency: NDArray[np.float64] | None = None  # the encoder's view: Meaning.fluency per row
-    votes: NDArray[np.float64] | None = None  # ... and its voter's class probabilities per row
 
     @classmethod
     def of(
@@ -107,18 +101,11 @@ class _View:
         classes: int,
         fluency: NDArray[np.float64] | None = None,
     ) -> _View:
-        """The test rows seen from the train rows; with ``fluency`` (the encoder's view), a
-        voter fitted on the train rows votes on the test rows."""
         geometry = _Geometry.of(embeddings[train], labels[train], classes)
-        votes = None
-        if fluency is not None:
-            voter = _Voter.fit(embeddings[train], labels[train], classes)
-            votes = voter.votes(embeddings[test])
         return cls(
             geometry,
             *geometry.closeness(embeddings[test]),
             fluency[test] if fluency is not None else None,
-            votes,
         )
 
 
@@ -138,7 +125,6 @@ def _features(
     ).features()
     for view in views[1:]:
         assert view.fluency is not None
-        assert view.votes is not None
         result += _meaning(
             probabilities,
             view.close[row],
@@ -146,7 +132,6 @@ def _features(
             view.geometry,
             outside,
             float(view.fluency[row]),
-            view.votes[row],
             hidden,
         ).features()
     return result
@@ -211,20 +196,16 @@ def _meaning(
     geometry: _Geometry,
     outside: NDArray[np.bool_],
     fluency: float,
-    votes: NDArray[np.float64],
     hidden: int | None = None,
 ) -> Meaning:
     """The encoder's evidence, from the same probabilities and the closeness to each class
-    in the encoder's space, the text's ``fluency`` and the voter's ``votes`` by class
-    (``hidden`` as in ``_evidence``: the voter's share of the classes left)."""
+    in the encoder's space, and the text's ``fluency`` (``hidden`` as in ``_evidence``)."""
     p, inside = _top(probabilities, outside, hidden)
     top = int(np.argmax(np.where(inside, p, -1.0)))
     typicality = _typicality(closeness[top], geometry.centre[top], geometry.spread[top])
-    kept = float(votes[inside].sum())
     return Meaning(
         typicality=float(typicality),
         nearest=float(np.where(inside, nearest, -1.0).max()),
         agreement=float(closeness[top] - np.where(inside, closeness, -1.0).max()),
         fluency=fluency,
-        support=float(votes[top]) / kept if kept > 0 else 0.0,
     )
