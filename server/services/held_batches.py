@@ -35,9 +35,12 @@ LOOK_AGAIN = 5.0
 
 
 async def woken(event: asyncio.Event, every: float = LOOK_AGAIN) -> None:
-    """Return when ``event`` is set, or after ``every`` seconds (and clear it)."""
+    """Return when ``event`` is set, or after ``every`` seconds (and clear it). A timeout
+    scope, not ``asyncio.wait_for``: in Python 3.11 that one returns instead of raising when
+    it is cancelled as the event is set, so a drainer's owner waited forever in ``close``."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), every)
+        async with asyncio.timeout(every):
+            await event.wait()
     event.clear()
 
 

@@ -41,7 +41,7 @@ from channels.email.workers import ParserPool
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
-from server.services.held_batches import LOOK_AGAIN, DrainPace
+from server.services.held_batches import LOOK_AGAIN, DrainPace, woken
 from server.services.mail_backlog import Job, MailBacklog
 from server.services.mail_inbound import MailInbound
 from server.store import Pool, mail
@@ -177,12 +177,7 @@ class Mailroom:
             if not self.backlog.ready:
                 async with self._progress:
                     self._progress.notify_all()
-                # Not held_batches.woken: its asyncio.wait_for (Python 3.11) returns instead of
-                # raising when cancelled as the event is set, and close() then waited forever.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(LOOK_AGAIN):
-                        await self._arrived.wait()
-                self._arrived.clear()
+                await woken(self._arrived, LOOK_AGAIN)
                 continue
             size = await self._pace.before_batch(lambda: self.backlog.waiting)
             while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)

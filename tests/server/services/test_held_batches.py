@@ -1,11 +1,14 @@
-"""DrainPace: a drainer yields to a webhook flood, and only to one."""
+"""DrainPace: a drainer yields to a webhook flood, and only to one; ``woken`` stops when
+cancelled."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 
-from server.services.held_batches import DrainPace
+import pytest
+
+from server.services.held_batches import DrainPace, woken
 
 
 class Clock:
@@ -123,3 +126,16 @@ async def test_after_a_flood_whole_batches_follow() -> None:
     await asyncio.sleep(0.02)  # the drainer sees the pause for itself while it waits
     clock.now += 0.02
     assert await asyncio.wait_for(waiting, timeout=1) == 10  # whole batches again
+
+
+async def test_a_drainer_cancelled_as_it_is_woken_stops() -> None:
+    """Cancelled in the same step as its event is set, ``woken`` raises CancelledError (with
+    Python 3.11's ``asyncio.wait_for`` it returned, and the drainer's ``close`` waited
+    forever for a task that went on draining)."""
+    event = asyncio.Event()
+    waiting = asyncio.create_task(woken(event, 60))
+    await asyncio.sleep(0)  # the task now waits on the event
+    event.set()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
