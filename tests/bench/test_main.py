@@ -27,7 +27,8 @@ def test_an_echo_that_served_every_step_makes_the_ratio_an_upper_bound() -> None
     text = ceilings(sb, echo)
     assert "Switchboard 1996 msg/s, echo 5983 msg/s" in text
     assert "capacity is at least 5983 msg/s" in text
-    assert "the ratio is at most 0.33" in text
+    # Its own capacity may be up to the 3,470 it served at 6,000 offered.
+    assert "Switchboard served at most 3470 at any step, so the ratio is at most 0.58" in text
     assert "At 2,000 msg/s offered (issue 14's target): Switchboard 1996 at p99 20.0 ms" in text
     assert "the echo 1995 (1.00x)" in text
 
