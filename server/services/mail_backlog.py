@@ -177,13 +177,17 @@ class MailBacklog:
         return True
 
     async def take(self, n: int) -> list[Job]:
-        """Up to ``n`` receipts to process: those in memory first (the oldest), then by id,
-        then claimed from the table."""
+        """Up to ``n`` receipts to process, the oldest first: by id (what a sweep found: a
+        dead node's, or this node's before a restart, all accepted before anything in
+        memory), then those in memory, then claimed from the table (new mail goes there
+        only while something waits there, so it is newer than what memory holds). Memory
+        first put a restarted node's new mail ahead of what it had accepted before, and a
+        reply could then be threaded before the mail it answers (the review's test)."""
         jobs: list[Job] = []
-        while self._memory and len(jobs) < n:
-            jobs.append(self._memory.popleft())
         while self._by_id and len(jobs) < n:
             jobs.append(self._by_id.popleft())
+        while self._memory and len(jobs) < n:
+            jobs.append(self._memory.popleft())
         wanted = n - len(jobs)
         if wanted > 0 and self.in_table:
             try:

@@ -100,7 +100,8 @@ async def test_a_batch_that_kept_the_acknowledgements_waiting_is_not_a_pause() -
     pace.arrived()  # the acknowledgements go on
     clock.now += 0.5  # past ``every``: a small batch, not a whole one
     pace.arrived()
-    assert await asyncio.wait_for(waiting, timeout=1) == 1
+    # What came since the last batch (3), more than the part (an eighth of 10, 1).
+    assert await asyncio.wait_for(waiting, timeout=1) == 3
 
 
 async def test_a_backlog_that_shrank_across_the_batch_is_not_a_flood() -> None:
@@ -120,7 +121,7 @@ async def test_after_a_flood_whole_batches_follow() -> None:
     await asyncio.sleep(0.02)
     clock.now += 0.6  # a batch is due while updates still come in: a small one
     pace.arrived()
-    assert await asyncio.wait_for(waiting, timeout=1) == 1  # an eighth of 10
+    assert await asyncio.wait_for(waiting, timeout=1) == 2  # what came, past an eighth of 10
     clock.now += 1.0  # the updates paused
     waiting = asyncio.create_task(pace.before_batch(lambda: 60))
     await asyncio.sleep(0.02)  # the drainer sees the pause for itself while it waits
@@ -139,3 +140,31 @@ async def test_a_drainer_cancelled_as_it_is_woken_stops() -> None:
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+async def test_a_steady_stream_after_a_burst_is_read_as_fast_as_it_comes() -> None:
+    """The review's trap: after a burst, a stream the node can read (30 arriving while a
+    batch is read) kept the drainer at a part of a batch (8) for as long as it lasted, the
+    backlog growing across every part. The drainer takes what came, and once the backlog
+    shrinks across a batch whole batches follow."""
+    clock = Clock()
+    pace = paced(clock, batch=64, every=1.0, quiet=0.1)
+    backlog = 150  # the burst (the holding area takes 1,000: the part is an eighth)
+    assert await pace.before_batch(lambda: backlog) == 64  # no arrivals yet: at once
+    for _ in range(30):  # the stream, while that batch is read
+        pace.arrived()
+    backlog += 30 - 64
+    clock.now += 0.1
+    taken = await pace.before_batch(lambda: backlog)  # shrank across the batch: no flood
+    assert taken == 64
+    # A stream that outpaced a batch: the drainer waits (no pause in the stream), then takes
+    # what came during the wait, up to a batch, not an eighth of one.
+    backlog += 80 - 64
+    for _ in range(80):
+        pace.arrived()
+    waiting = asyncio.create_task(pace.before_batch(lambda: backlog))
+    for _ in range(20):  # past ``every`` (1 s), the stream never pausing
+        await asyncio.sleep(0.01)
+        clock.now += 0.06
+        pace.arrived()
+    assert await asyncio.wait_for(waiting, timeout=1) == 64

@@ -215,6 +215,37 @@ async def test_mail_left_waiting_by_a_node_that_stops_is_processed_by_the_next(
         await restarted.close()
 
 
+async def test_mail_accepted_before_a_restart_is_processed_before_mail_after_it(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a node left accepted and unprocessed goes before what its successor accepts
+    after starting (a reply must not be threaded before the mail it answers). Two a batch,
+    so the batches show the order (the review's proof, 6b613d9 took new mail first)."""
+    monkeypatch.setattr(mailroom, "DRAIN_BATCH", 2)
+    rcpt = [demo.EMAIL_INBOX]
+    first = _room(pool, Gate(pool, saturated=True))
+    for n in range(3):  # answered 250, not processed: the node stops
+        await first.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
+    await first.close()
+    gate = Gate(pool, saturated=True)
+    gate.open.set()
+    restarted = _room(pool, gate)
+    try:
+        await restarted.start()  # finds the three
+        for n in range(10, 14):  # new mail after the restart
+            await restarted.store_raw("127.0.0.1", "ada@example.com", rcpt, _raw(n))
+        gate.saturated = False
+        await restarted.settled()
+        order = [m.subject or "" for m in gate.ingested]
+        # Batches of two, each processed together (in either order): the old three fill
+        # the first batch and half the second.
+        assert set(order[:2]) == {"question 0", "question 1"}, order
+        assert "question 2" in order[2:4], order
+        assert len(order) == 7
+    finally:
+        await restarted.close()
+
+
 async def test_mails_accepted_together_are_each_stored_once_and_reach_the_pipeline(
     pool: asyncpg.Pool,
 ) -> None:
