@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -77,6 +78,11 @@ CHECKPOINT_EVENTS = 1000
 # event erased since (its row deleted) is not sent again.
 RECENT_EVENTS = 10_000
 RECENT_SECONDS = 120.0
+# And at most this much of their text in memory, a frame above RECENT_FRAME_BYTES never (a
+# replay reads those from the log): a mail's text may be 100,000 characters, so 10,000 frames
+# could hold about 1 GB a node (the review measured 959 MiB).
+RECENT_BYTES = 32 * 1024 * 1024
+RECENT_FRAME_BYTES = 16 * 1024
 # How many ids this node remembers having delivered to its consoles (for the checkpoints).
 DELIVERED_WINDOW = 50_000
 # How many conversations' placements the hub remembers (the rest are asked again).
@@ -309,6 +315,7 @@ class ConsoleHub:
         # conversation's id and the frame's text; and when the last console went.
         self._recent: dict[int, tuple[str, str]] = {}
         self._recent_order: deque[int] = deque()
+        self._recent_bytes = 0
         self._last_left = -math.inf
 
     @property
@@ -324,6 +331,8 @@ class ConsoleHub:
             self._note_delivered(event.get("id"))
             if time.monotonic() - self._last_left < RECENT_SECONDS:
                 self._remember(event, None)
+            elif self._recent:
+                self._forget_recent()  # no console for a while: nobody will replay them
             return
         if not self._waiting and (self._known(event) or not event.get("conversation_id")):
             self._deliver(event)
@@ -407,10 +416,23 @@ class ConsoleHub:
         if event_id is None or not conversation_id or event_id in self._recent:
             return
         text = shared.text if shared is not None else Shared({"type": "event", **event}).text
+        size = sys.getsizeof(text)
+        if size > RECENT_FRAME_BYTES:
+            return
         self._recent[event_id] = (conversation_id, text)
         self._recent_order.append(event_id)
-        if len(self._recent_order) > RECENT_EVENTS:
-            self._recent.pop(self._recent_order.popleft(), None)
+        self._recent_bytes += size
+        while self._recent_order and (
+            len(self._recent_order) > RECENT_EVENTS or self._recent_bytes > RECENT_BYTES
+        ):
+            dropped = self._recent.pop(self._recent_order.popleft(), None)
+            if dropped is not None:
+                self._recent_bytes -= sys.getsizeof(dropped[1])
+
+    def _forget_recent(self) -> None:
+        self._recent.clear()
+        self._recent_order.clear()
+        self._recent_bytes = 0
 
     def _deliver(self, event: dict[str, Any]) -> None:
         before, now = self._learn(event)
