@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -10,6 +11,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.channels.webchat_client import text
 from tests.harness import RunningServer
+
+# How long a console waits for each frame up to its welcome.
+WELCOME_SECONDS = 60.0
 
 
 def frames_of(raw: str | bytes) -> list[dict[str, Any]]:
@@ -42,7 +46,9 @@ async def console_socket(
     messages = 0
     while True:
         messages += 1
-        batch_frames = frames_of(await ws.recv())
+        # Bounded: a welcome that never comes fails the test here, not the whole run (a full
+        # run once hung in tests/server/live/test_presence.py with a worker idle for 38 min).
+        batch_frames = frames_of(await asyncio.wait_for(ws.recv(), WELCOME_SECONDS))
         for at, frame in enumerate(batch_frames):
             if frame["type"] == "welcome":
                 # What came after the welcome in its batch (live frames), for the caller.
