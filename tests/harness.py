@@ -286,5 +286,6 @@ async def customer(server: RunningServer, message: str, email: str | None = None
         await hello(ws, session["token"])
         await ws.send(text({"type": "message", "client_id": "c1", "text": message}))
         conversation_id: str = (await next_of(ws, "ack"))["conversation_id"]
-    await server.services.pipeline.settled()
+    # Bounded, so a message never routed fails its test rather than hanging the run.
+    await asyncio.wait_for(server.services.pipeline.settled(), 60)
     return conversation_id
