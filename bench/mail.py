@@ -193,6 +193,18 @@ class _Client:
             await self._writer.wait_closed()
 
 
+async def _send_until_taken(client: _Client, mail: _Envelope, n: int, refused: list[int]) -> None:
+    """Send mail ``n``; each 451 is noted in ``refused`` and the mail sent again after
+    RETRY_SECONDS, as a sending MTA would."""
+    while True:
+        try:
+            await client.send(mail)
+            return
+        except _Refused:
+            refused.append(n)
+            await asyncio.sleep(RETRY_SECONDS)
+
+
 async def _send_all(
     port: int, sent_at: dict[int, float], refused: list[int], numbers: range = range(MAILS)
 ) -> float:
@@ -209,13 +221,7 @@ async def _send_all(
         while not queue.empty():
             n = queue.get_nowait()
             sent_at[n] = time.perf_counter()
-            while True:
-                try:
-                    await client.send(mails[n])
-                    break
-                except _Refused:
-                    refused.append(n)
-                    await asyncio.sleep(RETRY_SECONDS)
+            await _send_until_taken(client, mails[n], n, refused)
 
     started = time.perf_counter()
     try:
@@ -242,13 +248,7 @@ async def _send_paced(
                 await asyncio.sleep(delay)
             n = numbers[k]
             sent_at[n] = time.perf_counter()
-            while True:
-                try:
-                    await client.send(mails[n])
-                    break
-                except _Refused:
-                    refused.append(n)
-                    await asyncio.sleep(RETRY_SECONDS)
+            await _send_until_taken(client, mails[n], n, refused)
 
     try:
         await asyncio.gather(*(sender(i, c) for i, c in enumerate(clients)))
