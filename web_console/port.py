@@ -445,17 +445,11 @@ class ConsoleBackend(Protocol):
         Raise Unknown, BadValue or ActionRefused (the last admin)."""
         ...
 
-    async def events_since(
-        self, last_event_id: int, through: int, after: int, limit: int
-    ) -> list[dict[str, Any]]:
-        """What a console resuming from ``last_event_id`` may lack, up to ``through``, in id
-        order, after ``after`` (paging): the events above it and those below it that
-        committed late (server/store/event_log.py). Unfiltered: the socket filters them
-        per agent."""
-        ...
-
     async def event_ids_since(self, last_event_id: int, through: int, limit: int) -> list[int]:
-        """The ids ``events_since`` would give, without the events (the checkpoint's check)."""
+        """What a console resuming from ``last_event_id`` may lack, up to ``through``: the ids
+        of the events above it and of those below it that committed late
+        (server/store/event_log.py), in id order, at most ``limit``. Unfiltered: the socket
+        filters the events per agent (the replay and the checkpoint's check)."""
         ...
 
     async def events_by_id(self, ids: list[int]) -> list[dict[str, Any]]:

@@ -619,15 +619,6 @@ class ConsoleBackendImpl:
         self._router.wake()  # new team members may take waiting conversations
         return person, changed
 
-    async def events_since(
-        self, last_event_id: int, through: int, after: int, limit: int
-    ) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            found = await event_log.events_since(
-                conn, last_event_id, through, after=after, limit=limit
-            )
-        return [_event_frame(e) for e in found]
-
     async def event_ids_since(self, last_event_id: int, through: int, limit: int) -> list[int]:
         async with self._pool.acquire() as conn:
             return await event_log.event_ids_since(conn, last_event_id, through, limit)
