@@ -18,6 +18,7 @@ from server.http import (
     bot_api,
     errors,
     help_center,
+    icon,
     kb_editor,
     kb_search,
     operations,
@@ -43,6 +44,7 @@ def create_app(services: Services) -> Starlette:
     )
     routes = [
         *operations.routes,
+        *icon.routes,
         *bot_api.routes,
         admin.mount(settings.admin_api_token()),
         *webchat_routes.routes(

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from server.http import icon
 from server.http.kb_search import admit, knowledge_base
 from server.services import kb_markdown
 from server.services.kb import MAX_QUERY
@@ -88,7 +89,7 @@ def _page(
     document = (
         f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title>{meta}<style>{STYLE}</style></head>"
+        f"<title>{escape(title)}</title>{meta}{icon.LINK}<style>{STYLE}</style></head>"
         f"<body>{body}</body></html>"
     )
     return HTMLResponse(document, status_code=status, headers=HEADERS)

@@ -194,6 +194,8 @@ ELSEWHERE = {
     "/readyz": "public",
     "/metrics": "public (operators firewall it)",
     "/openapi.json": "public",
+    "/favicon.svg": "public file (the site icon)",
+    "/favicon.ico": "public: redirects to the site icon",
     "/api/bot/orders/{number}": "bot API token",
     "/api/webchat/sessions": "widget: per-inbox, rate-limited",
     "/api/webchat/messages/{message_id:int}/attachments/{n:int}": "widget: visitor token",

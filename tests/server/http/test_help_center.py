@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 
+from server.http import icon
 from server.services import demo
 from server.services.kb import Author
 from server.store.kb import Draft
@@ -46,6 +47,7 @@ async def test_categories_articles_and_search(server: RunningServer) -> None:
         assert home.headers["location"] == "/help/demo/en"
         page = await http.get("/help/demo/en")
         assert page.status_code == 200
+        assert icon.LINK in page.text
         policy = page.headers["content-security-policy"]
         assert "default-src 'none'" in policy
         assert "script-src" not in policy  # default-src 'none' covers it: no script at all
