@@ -31,7 +31,16 @@ from server.live.bus import EventBus
 from server.live.presence import LocalPresence
 from server.metrics import Metrics
 from server.payloads import ActivityView, AgentView, EventData, QueueEntry
-from server.store import DatabaseError, Pool, activities, clocks, kb_feedback, queue, roster
+from server.store import (
+    DatabaseError,
+    Pool,
+    activities,
+    claims,
+    clocks,
+    kb_feedback,
+    queue,
+    roster,
+)
 from web_console.access import Placement
 
 log = structlog.get_logger(__name__)
@@ -311,20 +320,25 @@ class Router:
         # seat away out of order, so the team waits for the retry.
         held: set[str] = set()
         # Claims are committed in batches: one WAL flush and one read of the views per
-        # batch, not per claim. A claim that is refused writes nothing, so it needs no
-        # savepoint; the choice of the next agent sees every claim made before it.
+        # batch, not per claim. A batch is first claimed as planned, in one statement; if
+        # any of its claims is refused, that is rolled back and the batch is claimed one at
+        # a time, where a refused claim writes nothing (no savepoint needed) and the choice
+        # of the next agent sees every claim made before it.
         for start in range(0, len(ordered), ASSIGN_BATCH):
-            claimed: list[str] = []
+            batch = [i for i in ordered[start : start + ASSIGN_BATCH] if i.team not in held]
             async with self._pool.acquire() as conn:
                 async with conn.transaction():
-                    for item in ordered[start : start + ASSIGN_BATCH]:
-                        if item.team in held:
-                            continue
-                        outcome = await self._claim_best(conn, item, agents, now)
-                        if outcome == "claimed":
-                            claimed.append(item.id)
-                        elif outcome == "held":
-                            held.add(item.team)
+                    claimed = await self._claim_planned(conn, batch, agents, now)
+                    if claimed is None:
+                        claimed = []
+                        for item in batch:
+                            if item.team in held:
+                                continue
+                            outcome = await self._claim_best(conn, item, agents, now)
+                            if outcome == "claimed":
+                                claimed.append(item.id)
+                            elif outcome == "held":
+                                held.add(item.team)
                     shown = await activities.latest_assignments(conn, claimed)
                     stored = await self._updated_many(conn, claimed, "assigned:auto", shown)
                 await self._publish(stored)
@@ -341,6 +355,37 @@ class Router:
     def _seats_left(agents: dict[str, assignment.AgentState]) -> bool:
         return any(a.online and a.spare > 0 for a in agents.values())
 
+    async def _claim_planned(
+        self,
+        conn: store.Conn,
+        batch: list[assignment.Waiting],
+        agents: dict[str, assignment.AgentState],
+        now: datetime,
+    ) -> list[str] | None:
+        """Claim the batch as planned, in one statement (inside the caller's transaction):
+        each conversation for the agent ``_claim_best`` would choose if every claim before it
+        succeeded, as they nearly always do. Returns the claimed ids, with ``agents`` brought
+        up to date; or None, with nothing written, when any planned claim was refused (then
+        the caller claims one at a time, which handles each refusal in order). One round trip
+        a batch instead of one a conversation: the router's share of a pass (issue 14)."""
+        planned = dict(agents)
+        pairs: list[tuple[str, str]] = []
+        for item in batch:
+            agent = assignment.choose(item, list(planned.values()))
+            if agent is not None:
+                planned[agent.id] = replace(agent, load=agent.load + 1, last_assigned_at=now)
+                pairs.append((item.id, agent.id))
+        if not pairs:
+            return []
+        savepoint = conn.transaction()
+        await savepoint.start()
+        if not all(await claims.claim_many(conn, pairs, "auto", now)):
+            await savepoint.rollback()
+            return None
+        await savepoint.commit()
+        agents.update(planned)
+        return [conversation_id for conversation_id, _ in pairs]
+
     async def _claim_best(
         self,
         conn: store.Conn,
@@ -352,11 +397,11 @@ class Router:
         transaction); ``agents`` keeps each agent's load up to date. "passed": nobody can
         take it, or it moved on (claimed, resolved); "held": another writer has it now."""
         while (agent := assignment.choose(item, list(agents.values()))) is not None:
-            refused = await queue.claim(conn, item.id, agent.id, "auto", now)
+            refused = await claims.claim(conn, item.id, agent.id, "auto", now)
             if refused is None:
                 agents[agent.id] = replace(agent, load=agent.load + 1, last_assigned_at=now)
                 return "claimed"
-            if refused == queue.BEING_CHANGED:
+            if refused == claims.BEING_CHANGED:
                 return "held"
             if not refused.startswith("the agent is at capacity"):
                 return "passed"
@@ -377,7 +422,7 @@ class Router:
         now = self.clock()
         async with self._pool.acquire() as conn:
             async with conn.transaction():
-                refused = await queue.claim(
+                refused = await claims.claim(
                     conn,
                     conversation_id,
                     agent_id,

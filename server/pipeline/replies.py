@@ -15,7 +15,7 @@ from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.payloads import ConversationView, EventData, Named
 from server.pipeline.messages import AlreadyStored, Stored, listing, message_created, publish
-from server.store import Pool, activities, clocks, queue
+from server.store import Pool, activities, claims, clocks, queue
 
 
 class Replies:
@@ -74,7 +74,7 @@ class Replies:
                 if conv["status"] != "assigned":
                     # Replying takes the conversation: an agent's explicit act, so it is
                     # not held to their capacity the way the router's offers are.
-                    refused = await queue.claim(
+                    refused = await claims.claim(
                         conn,
                         conversation_id,
                         agent_id,

@@ -87,7 +87,7 @@ async def record_many(
 
 
 async def latest_assignments(conn: Conn, conversation_ids: list[str]) -> dict[str, ActivityView]:
-    """Each conversation's latest assignment, in one query: ``queue.claim`` records it in its
+    """Each conversation's latest assignment, in one query: ``claims.claim`` records it in its
     own statement, and the caller, holding the conversation's row, reads it for the event."""
     rows = await conn.fetch(
         "SELECT DISTINCT ON (v.conversation_id) * FROM (" + _SELECT + ") v"

@@ -1,5 +1,5 @@
 """The queue in SQL: placing a handed-over conversation, reading the queue and the agents for
-the dispatcher, the transactional claim, transfer, resolve, SLA breaches and leases."""
+the dispatcher, transfer, resolve, SLA breaches and leases (the claims: ``server.store.claims``)."""
 
 from __future__ import annotations
 
@@ -527,80 +527,6 @@ async def agent_states(conn: Conn, *, online_only: bool) -> list[AgentState]:
         )
         for r in rows
     ]
-
-
-# A claim's refusal when another transaction holds the conversation (or it does not exist).
-BEING_CHANGED = "the conversation is being changed by someone else"
-
-
-async def claim(
-    conn: Conn,
-    conversation_id: str,
-    agent_id: str,
-    how: str,
-    now: datetime,
-    *,
-    statuses: tuple[str, ...] = ("queued",),
-    check_capacity: bool = True,
-    actor_id: str | None = None,
-) -> str | None:
-    """Give the conversation to the agent, inside the caller's transaction, in one statement,
-    recorded as an activity by ``actor_id`` (None: the router).
-    Returns None on success, else why not. The conversation row is taken with SKIP LOCKED
-    (another node claiming it makes this one give up at once) and the agent's row is locked
-    while their load is counted, so two nodes can neither share a conversation nor overfill
-    an agent."""
-    # NO KEY UPDATE, the lock the UPDATE below takes anyway: rows inserted that refer to the
-    # conversation or the agent (a message, an activity) do not make the claim skip it.
-    row = await conn.fetchrow(
-        """WITH conv AS (
-               SELECT id, status FROM conversations WHERE id = $1
-                  FOR NO KEY UPDATE SKIP LOCKED),
-           agent AS (
-               SELECT a.id, a.capacity,
-                      (SELECT count(*) FROM conversations c
-                        WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load
-                 FROM agents a WHERE a.id = $2 AND a.active FOR NO KEY UPDATE),
-           granted AS (
-               SELECT conv.id AS conversation_id, agent.id AS agent_id FROM conv, agent
-                WHERE conv.status = ANY($5::text[])
-                  AND (NOT $6 OR agent.load < agent.capacity)),
-           assigned AS (
-               UPDATE conversations c
-                  SET status = 'assigned', assignee_id = g.agent_id, assigned_at = $3,
-                      updated_at = now()
-                 FROM granted g WHERE c.id = g.conversation_id),
-           stamped AS (
-               UPDATE agents a SET last_assigned_at = $3 FROM granted g WHERE a.id = g.agent_id),
-           recorded AS (
-               INSERT INTO assignments (conversation_id, agent_id, how)
-               SELECT conversation_id, agent_id, $4 FROM granted),
-           shown AS (
-               INSERT INTO activities (conversation_id, kind, actor_id, agent_id, detail)
-               SELECT conversation_id, 'assigned', $7, agent_id, $4 FROM granted)
-           SELECT (SELECT status FROM conv) AS status,
-                  (SELECT capacity FROM agent) AS capacity,
-                  (SELECT load FROM agent) AS load,
-                  EXISTS (SELECT 1 FROM granted) AS granted""",
-        UUID(conversation_id),
-        UUID(agent_id),
-        now,
-        how,
-        list(statuses),
-        check_capacity,
-        UUID(actor_id) if actor_id else None,
-    )
-    assert row is not None  # a SELECT without FROM always returns its row
-    if row["granted"]:
-        return None
-    if row["status"] is None:
-        # Locked by another claim (SKIP LOCKED), or no such conversation.
-        return BEING_CHANGED
-    if row["status"] not in statuses:
-        return f"the conversation is {row['status']}"
-    if row["capacity"] is None:
-        return "no such agent"
-    return f"the agent is at capacity ({row['load']}/{row['capacity']})"
 
 
 async def requeue(conn: Conn, conversation_id: str, team_id: str | None = None) -> None:

@@ -1,0 +1,96 @@
+"""Claims in SQL (server/store/claims.py): a router batch's claims in one statement grant each
+pair only while its conversation is queued and free and its agent has room, counting the ones
+granted before it in the batch, and record each as one claim would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from server.services import demo
+from server.store import claims
+from tests.server.store.test_queue import _queued
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+async def _agent(pool: asyncpg.Pool, capacity: int) -> str:
+    await pool.execute(
+        "UPDATE agents SET capacity = $2 WHERE email = $1", demo.AGENT_EMAIL, capacity
+    )
+    return str(await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL))
+
+
+async def test_a_batch_is_granted_in_order_up_to_each_agents_room(pool: asyncpg.Pool) -> None:
+    dana = await _agent(pool, capacity=3)
+    already = await _queued(pool, "already")
+    await pool.execute(
+        "UPDATE conversations SET status = 'assigned', assignee_id = $2 WHERE id = $1",
+        UUID(already),
+        UUID(dana),
+    )
+    first, second, third = [await _queued(pool, name) for name in ("first", "second", "third")]
+    async with pool.acquire() as conn, conn.transaction():
+        granted = await claims.claim_many(
+            conn, [(first, dana), (second, dana), (third, dana)], "auto", NOW
+        )
+    assert granted == [True, True, False]  # one seat taken before, three in all
+    rows = await pool.fetch(
+        "SELECT id, status, assignee_id, assigned_at FROM conversations WHERE id = ANY($1)",
+        [UUID(first), UUID(second), UUID(third)],
+    )
+    state = {str(r["id"]): (r["status"], r["assignee_id"], r["assigned_at"]) for r in rows}
+    assert state[first] == state[second] == ("assigned", UUID(dana), NOW)
+    assert state[third] == ("queued", None, None)
+    recorded = await pool.fetch(
+        "SELECT conversation_id, how FROM assignments ORDER BY id",
+    )
+    assert [(str(r["conversation_id"]), r["how"]) for r in recorded] == [
+        (first, "auto"),
+        (second, "auto"),
+    ]
+    shown = await pool.fetch(
+        "SELECT conversation_id, actor_id, agent_id FROM activities"
+        " WHERE kind = 'assigned' ORDER BY id"
+    )
+    assert [(str(r["conversation_id"]), r["actor_id"], str(r["agent_id"])) for r in shown] == [
+        (first, None, dana),
+        (second, None, dana),
+    ]
+    stamped = await pool.fetchval("SELECT last_assigned_at FROM agents WHERE id = $1", UUID(dana))
+    assert stamped == NOW
+
+
+async def test_a_conversation_taken_changed_or_locked_elsewhere_is_not_granted(
+    pool: asyncpg.Pool,
+) -> None:
+    dana = await _agent(pool, capacity=10)
+    free, resolved, locked = [await _queued(pool, name) for name in ("free", "resolved", "locked")]
+    await pool.execute("UPDATE conversations SET status = 'resolved' WHERE id = $1", resolved)
+    async with pool.acquire() as writer, writer.transaction():
+        await writer.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", UUID(locked))
+        async with pool.acquire() as conn, conn.transaction():
+            granted = await claims.claim_many(
+                conn, [(locked, dana), (resolved, dana), (free, dana)], "auto", NOW
+            )
+    assert granted == [False, False, True]  # SKIP LOCKED: no waiting on the other writer
+    rows = await pool.fetch(
+        "SELECT id, status FROM conversations WHERE id = ANY($1)",
+        [UUID(free), UUID(resolved), UUID(locked)],
+    )
+    statuses = {str(r["id"]): r["status"] for r in rows}
+    assert statuses == {free: "assigned", resolved: "resolved", locked: "queued"}
+
+
+async def test_an_inactive_agent_gets_nothing_and_an_empty_batch_asks_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    dana = await _agent(pool, capacity=10)
+    await pool.execute("UPDATE agents SET active = false WHERE id = $1", UUID(dana))
+    waiting = await _queued(pool, "waiting")
+    async with pool.acquire() as conn, conn.transaction():
+        assert await claims.claim_many(conn, [(waiting, dana)], "auto", NOW) == [False]
+        assert await claims.claim_many(conn, [], "auto", NOW) == []
+    assert await pool.fetchval("SELECT count(*) FROM assignments") == 0
