@@ -96,6 +96,14 @@ async def test_a_supervisor_reads_the_dashboard_and_drills_down_to_a_conversatio
     await expect(bot).to_contain_text("fell back 20.0 %")
     await expect(bot).to_contain_text("answered from the knowledge base 0.0 %")
     await expect(bot).to_contain_text("articles helpful —")
+    # Each rate of the bot's and the ratings' lines stays whole at 390 px: "60.0 %" was broken
+    # between the number and its sign.
+    figures = page.locator(".analytics-line .analytics-figure")
+    await expect(figures).to_have_count(8)
+    broken = await figures.evaluate_all(
+        "(els) => els.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent)"
+    )
+    assert broken == []
     speed = page.locator("#analytics-speed .analytics-table thead")
     await expect(speed).to_contain_text("Handle time, p90")
     # The customer's comment with its rating, under the ratings.

@@ -230,10 +230,10 @@ function Ratings() {
     <section class="analytics-section" id="analytics-quality" aria-labelledby="analytics-quality-title">
       <h3 id="analytics-quality-title">Quality: CSAT <${Definition} anchor="quality" /></h3>
       <p class="analytics-line">
-        Average ${f.csat_average ? rating(f.csat_average.value) : "…"} ·
-        response rate ${f.csat_response_rate ? rate(f.csat_response_rate.value) : "…"}${" · "}
+        Average <span class="analytics-figure">${f.csat_average ? rating(f.csat_average.value) : "…"}</span> ·
+        response rate <span class="analytics-figure">${f.csat_response_rate ? rate(f.csat_response_rate.value) : "…"}</span>${" · "}
         ${f.csat_comments ? plural(f.csat_comments.value, "comment") : "… comments"} ·
-        reopen rate ${f.reopen_rate ? rate(f.reopen_rate.value) : "…"}
+        reopen rate <span class="analytics-figure">${f.reopen_rate ? rate(f.reopen_rate.value) : "…"}</span>
       </p>
       <figure>
         <${Chart} data=${data} bars=${true} counts=${true} series=${[{ label: "Ratings" }]} xName="Rating" height=${180}
@@ -269,7 +269,8 @@ function plural(n, word) {
 // The bot's figures over the whole range, beside its chart per bucket.
 function BotTotals() {
   const f = figureMap(store.summary.value.table);
-  const v = (name) => (f[name] ? rate(f[name].value) : "…");
+  // Each figure whole on its line: a phone's width broke "60.0 %" between number and sign.
+  const v = (name) => html`<span class="analytics-figure">${f[name] ? rate(f[name].value) : "…"}</span>`;
   return html`
     <p class="analytics-line">
       Over the range: contained ${v("containment_rate")} · handed off ${v("handoff_rate")} ·
