@@ -12,6 +12,7 @@ claim, so a stale view can cost a retry but never a double assignment.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,17 +99,27 @@ def eligible(conversation: Waiting, agent: AgentState) -> bool:
 
 
 def choose(conversation: Waiting, agents: Sequence[AgentState]) -> AgentState | None:
-    """The agent who should get the conversation now, or None (nobody qualifies)."""
-    candidates = [a for a in agents if eligible(conversation, a)]
-    if not candidates:
-        return None
-    for agent in candidates:
+    """The agent who should get the conversation now, or None (nobody qualifies): the agent
+    who had it before if they qualify; else the least busy for their capacity, then whoever
+    was given one longest ago (never first), then by id."""
+    best: AgentState | None = None
+    best_key: tuple[float, float, str] | None = None
+    # One pass, no list of candidates: the router calls this for every conversation of a
+    # pass over every agent online (a thousand times a hundred in the routing bench).
+    team, skills = conversation.team, conversation.required_skills
+    for agent in agents:
+        # eligible(), spelled out: a call and a property per agent were a third of this.
+        if not (
+            agent.online
+            and agent.load < agent.capacity
+            and team in agent.teams
+            and skills <= agent.skills
+        ):
+            continue
         if agent.id == conversation.previous_agent:
             return agent
-
-    def key(agent: AgentState) -> tuple[float, float, str]:
-        # Never given one sorts first; then whoever got one longest ago.
-        last = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
-        return (agent.load / max(agent.capacity, 1), last, agent.id)
-
-    return min(candidates, key=key)
+        last = agent.last_assigned_at
+        key = (agent.load / agent.capacity, last.timestamp() if last else -math.inf, agent.id)
+        if best_key is None or key < best_key:
+            best, best_key = agent, key
+    return best
