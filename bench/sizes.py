@@ -40,6 +40,9 @@ QUEUED = int(_size("BENCH_QUEUED", "1000", "20"))
 AGENTS = int(_size("BENCH_AGENTS", "100", "4"))
 CAPACITY = 10
 STEADY = int(_size("BENCH_STEADY", "200", "5"))
+# Rounds of the routing part's baselines and burst, alternated: one round takes under a
+# second each, so a single one moved by half with the machine's other work (2026-12-07).
+ROUTING_ROUNDS = int(_size("BENCH_ROUTING_ROUNDS", "5", "1"))
 # bench/mail.py, and the seconds wrk drives each scenario of bench/webhooks.py.
 MAILS = int(_size("BENCH_MAILS", "1000", "10"))
 WEBHOOK_SECONDS = int(_size("BENCH_WEBHOOK_SECONDS", "10", "1"))  # wrk takes whole seconds
