@@ -9,16 +9,18 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import uvicorn
@@ -206,6 +208,27 @@ def server_process(env: dict[str, str]) -> Iterator[str]:
         yield base
     finally:
         stop_process(proc, grace=20)
+
+
+async def kill_mid_stream(
+    env: dict[str, str],
+    enough: Callable[[], Awaitable[bool]],
+    pour: Callable[[str], Coroutine[Any, Any, None]] | None = None,
+    within: float = 120,
+) -> None:
+    """Start a node (``spawn_server``), run ``pour(base_url)`` against it until ``enough()``
+    holds, then SIGKILL it: no shutdown, no chance to finish anything. The pour then ends
+    against the dead node (its senders see the connection go, as real ones would)."""
+    proc, base_url = spawn_server(env)
+    try:
+        pouring = asyncio.create_task(pour(base_url)) if pour is not None else None
+        await until(enough, within)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        if pouring is not None:
+            await pouring
+    finally:
+        stop_process(proc, grace=1)
 
 
 def spawn_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import smtplib
 from pathlib import Path
 
@@ -54,19 +53,14 @@ async def test_a_node_killed_with_mail_accepted_and_not_processed_loses_none(
         "SWITCHBOARD_LOG_LEVEL": "WARNING",
     }
     acked: set[int] = set()
-    proc, _ = harness.spawn_server(env)
-    try:
-        pouring = asyncio.create_task(_deliver(smtp_port, list(range(TOTAL)), acked))
 
-        async def some() -> bool:
-            return len(acked) >= 100
+    async def some() -> bool:
+        return len(acked) >= 100
 
-        await harness.until(some, 120)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        await pouring
-    finally:
-        stop_process(proc, grace=1)
+    async def pour(_: str) -> None:
+        await _deliver(smtp_port, list(range(TOTAL)), acked)
+
+    await harness.kill_mid_stream(env, some, pour)
     assert 100 <= len(acked) < TOTAL  # killed mid-stream
     before_restart = set(acked)
     conn = await asyncpg.connect(dsn)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -370,19 +369,13 @@ async def test_killed_mid_stream_no_acknowledged_event_is_lost_or_stored_twice(
 
             await asyncio.gather(*(post(n) for n in numbers))
 
-    proc, base_url = harness.spawn_server(env)
-    try:
-        pouring = asyncio.create_task(deliver(base_url, list(range(1, total + 1))))
+    async def some() -> bool:
+        return len(acked) >= 50
 
-        async def some() -> bool:
-            return len(acked) >= 50
+    async def pour(base_url: str) -> None:
+        await deliver(base_url, list(range(1, total + 1)))
 
-        await harness.until(some, 120)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        await pouring
-    finally:
-        stop_process(proc, grace=1)
+    await harness.kill_mid_stream(env, some, pour)
     assert 50 <= len(acked) < total  # killed mid-stream
     before_restart = sorted(acked)
     conn = await asyncpg.connect(dsn)

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import itertools
 import random
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -534,17 +533,10 @@ async def test_long_polling_killed_mid_stream_loses_nothing(
                 )
             )
 
-        proc, _ = harness.spawn_server(env)
-        try:
+        async def some() -> bool:
+            return await stored() >= 50
 
-            async def some() -> bool:
-                return await stored() >= 50
-
-            await harness.until(some, 60)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
-        finally:
-            stop_process(proc, grace=1)
+        await harness.kill_mid_stream(env, some, within=60)
         assert await stored() < total  # killed mid-stream
         proc, _ = harness.spawn_server(env)
         try:
@@ -606,19 +598,13 @@ async def test_webhook_killed_mid_stream_loses_no_acknowledged_update(
 
             await asyncio.gather(*(post(n) for n in numbers))
 
-    proc, base_url = harness.spawn_server(env)
-    try:
-        pouring = asyncio.create_task(deliver(base_url, list(range(1, total + 1))))
+    async def some() -> bool:
+        return len(acked) >= 100
 
-        async def some() -> bool:
-            return len(acked) >= 100
+    async def pour(base_url: str) -> None:
+        await deliver(base_url, list(range(1, total + 1)))
 
-        await harness.until(some, 120)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        await pouring
-    finally:
-        stop_process(proc, grace=1)
+    await harness.kill_mid_stream(env, some, pour)
     assert 100 <= len(acked) < total  # killed mid-stream
     before_restart = set(acked)
     conn = await asyncpg.connect(dsn)
