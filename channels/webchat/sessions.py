@@ -178,6 +178,9 @@ async def create_session(request: Request) -> Response:
         visitor = await webchat.backend.open_visitor(
             body.inbox, visitor_id, details, keyed_within=SESSION_KEY_SECONDS if keyed else None
         )
+        # The greeting is a read of its own: a database restarting between the two is the
+        # same "try again" (asked again with its key, the widget gets the same visitor).
+        greeting = await webchat.backend.greeting(visitor, body.language)
     except UnknownInbox:
         raise HTTPException(404, f"no web chat inbox {body.inbox!r}") from None
     except IdentityRefused as exc:
@@ -201,7 +204,7 @@ async def create_session(request: Request) -> Response:
             "expires_in": webchat.tokens.ttl_seconds,
             "websocket_path": p.WEBSOCKET_PATH,
             "verified": visitor.verified,
-            "greeting": await webchat.backend.greeting(visitor, body.language),
+            "greeting": greeting,
         },
         status_code=201,
     )

@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 from channels.webchat import protocol as p
 from channels.webchat.token import VisitorClaims, VisitorTokens
 from server.services.agents import create_agent
+from server.services.webchat_backend import WebchatBackendImpl
 from server.settings import Settings
 from tests.channels.webchat_client import (
     close_code,
@@ -322,6 +324,24 @@ async def test_a_session_asked_for_while_the_database_is_away_is_a_503_to_retry(
     await server.services.pool.close()  # the database goes away
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         answer = await http.post("/api/webchat/sessions", json={"inbox": "demo-web"})
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "2"
+
+
+async def test_a_database_gone_between_the_visitor_and_its_greeting_is_a_503_too(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The visitor is stored, then Postgres restarts before the greeting is read (issue 21's
+    restart under traffic answered 23 session requests 500): still "try again", not a bug."""
+
+    async def restarting(*args: object) -> str:
+        raise asyncpg.exceptions.AdminShutdownError("terminating connection")
+
+    monkeypatch.setattr(WebchatBackendImpl, "greeting", restarting)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.post(
+            "/api/webchat/sessions", json={"inbox": "demo-web", "key": "k" * 32}
+        )
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "2"
 
