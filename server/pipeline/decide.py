@@ -182,8 +182,6 @@ class Decider:
         self._conversation_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # conversation id -> (status, language) as its last routing left them
         self._waiting: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
-        # Conversations being routed from what ``_waiting`` held (``_record_waiting``).
-        self._recording: set[str] = set()
         # Their messages' writes, those that come together in one statement.
         self._waiting_writes: GroupCommit[_WaitingWrite] = GroupCommit(
             pool, _record_waiting_writes, writers=WAITING_WRITERS
@@ -233,13 +231,12 @@ class Decider:
         conversation_id, seq = message["conversation_id"], message["seq"]
         text = message["text"]
         waiting = self._waiting.pop(conversation_id, None)
-        if waiting is not None and chosen_option(text, MAX_OPTIONS) is None:
-            self._recording.add(conversation_id)
-            try:
-                if await self._record_waiting(message, *waiting):
-                    return
-            finally:
-                self._recording.discard(conversation_id)
+        if (
+            waiting is not None
+            and chosen_option(text, MAX_OPTIONS) is None
+            and await self._record_waiting(message, *waiting)
+        ):
+            return
         facts = await self._routing_facts(message)
         if facts.interpreted:
             return  # routed already: by another node, or by an earlier try here
@@ -449,13 +446,6 @@ class Decider:
         """(status, language) as the conversation's last routing left it waiting for (or
         with) a person; None when it did not, is forgotten, or a routing of it is under way."""
         return self._waiting.get(conversation_id)
-
-    def expects_waiting(self, conversation_id: str) -> bool:
-        """Whether the conversation's last routing left it waiting for (or with) a person, as
-        far as this node knows, or a routing of it from there is under way: its next message
-        is then likely to be routed by the statement that stores it, once that routing is
-        done (``Pipeline._understood``)."""
-        return conversation_id in self._waiting or conversation_id in self._recording
 
     def decides_waiting_at_once(self, text: str) -> bool:
         """Whether a message with ``text`` to a conversation waiting for (or with) a person

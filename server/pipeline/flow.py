@@ -91,18 +91,6 @@ OPEN_WRITERS = 1
 # message can be understood before it is stored (``Pipeline._understood``). Bounded; the
 # oldest are forgotten (their next message is routed after the commit).
 SENDERS_REMEMBERED = 10_000
-# How long a message waits, before it is stored, for the routing of an earlier message of its
-# conversation to finish, so that it can be understood before it is stored and routed by the
-# statement that stores it (``Pipeline._understood``). Without the wait it went the long way
-# (routed after the commit: a second statement, the message's row written again, its own
-# event), and so did every later message of the conversation while that routing was under
-# way: under load the routings fell behind and whole conversations stayed off the common
-# path (issue 14: a node taken from its warm-up straight to 2,000 web-chat messages a second
-# routed most of them the long way, used more CPU a message and refused a third as busy).
-# Only when that routing is one of a conversation waiting for a person (it takes
-# milliseconds: language and sentiment, one grouped write); past this wait the message goes
-# the long way, as before.
-ROUTED_WAIT_SECONDS = 0.25
 
 
 class _Append:
@@ -267,9 +255,6 @@ class Pipeline:
         # while there are any, the next message of it is not routed as it is stored
         # (``_understood``), so it cannot be understood before one stored earlier.
         self._routing_of: dict[str, int] = {}
-        # conversation id -> set once it leaves ``_routing_of``, for the messages that wait
-        # for that (``_routed``); made only while one waits.
-        self._routed_events: dict[str, asyncio.Event] = {}
         # The lease by which this node's death is noticed, and others' (orphans.py).
         self._orphans = Orphans(pool, self.route_unrouted)
         self._router = router
@@ -384,10 +369,6 @@ class Pipeline:
                 # Read once the connection is back: fifty twins at once must not each hold
                 # one while waiting for another.
                 return await self._stored_before(inbound)
-            if inbound.thread is None and not answered:
-                # The conversation it opened (or found): the sender's next message may be
-                # understood before it is stored, as on the common path.
-                self._remember_sender(inbox, inbound, message["conversation_id"])
         else:
             conv = appended.conversation
             self._remember_sender(inbox, inbound, conv["id"])
@@ -430,14 +411,9 @@ class Pipeline:
         routes it too, if the conversation is still so (server/store/appends.py). None: it
         is routed after the commit."""
         conversation_id = self._senders.get((inbox["id"], inbound.sender.external_id))
-        if conversation_id is None:
+        if conversation_id is None or conversation_id in self._routing_of:
             return None
         if not self._decider.decides_waiting_at_once(inbound.text):
-            return None
-        if conversation_id in self._routing_of and (
-            not self._decider.expects_waiting(conversation_id)
-            or not await self._routed(conversation_id)
-        ):
             return None
         # None while a message of the conversation is being routed: this one waits its turn.
         waiting = self._decider.waiting(conversation_id)
@@ -451,19 +427,6 @@ class Pipeline:
             log.warning("understanding before storing failed", exc_info=True)
             return None
         return appends.Understood(language, interpretation)
-
-    async def _routed(self, conversation_id: str) -> bool:
-        """Wait, at most ROUTED_WAIT_SECONDS, until no message of the conversation is in the
-        routing queue or being routed on this node; whether that came."""
-        done = self._routed_events.get(conversation_id)
-        if done is None:
-            done = self._routed_events[conversation_id] = asyncio.Event()
-        try:
-            async with asyncio.timeout(ROUTED_WAIT_SECONDS):
-                await done.wait()
-        except TimeoutError:
-            return False
-        return conversation_id not in self._routing_of
 
     def _remember_sender(
         self, inbox: store.Inbox, inbound: InboundMessage, conversation_id: str
@@ -491,8 +454,6 @@ class Pipeline:
             left = self._routing_of.pop(conversation_id, 1) - 1
             if left > 0:
                 self._routing_of[conversation_id] = left
-            elif (done := self._routed_events.pop(conversation_id, None)) is not None:
-                done.set()
         if self._decider.failures != failures and self._retry is None:
             self._retry = asyncio.create_task(self._route_failed(), name="route-retry")
 

@@ -190,46 +190,6 @@ async def test_a_message_behind_one_still_to_route_is_routed_after_it(
     assert [r["message_id"] for r in order] == [fifth.message["id"], sixth.message["id"]]
 
 
-async def test_a_message_behind_a_short_routing_waits_for_it_and_is_routed_as_stored(
-    pipeline: Pipeline, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A message that comes while an earlier one of its conversation, waiting for a person,
-    is still being routed waits for that routing (up to ROUTED_WAIT_SECONDS), and is then
-    understood before it is stored and routed by the statement that stores it, after the
-    earlier one: it no longer goes the long way, nor do the ones after it (under load that
-    kept whole conversations off the common path, issue 14)."""
-    for n, text in enumerate(("hello", "anyone there?", "I have been waiting for an hour"), 1):
-        await pipeline.ingest(inbound(f"m{n}", text))
-        await pipeline.settled()
-    assert (await pipeline.ingest(inbound("m4", "still nothing from you"))).routed
-    gate = asyncio.Event()
-    real = Decider._understand_and_decide
-
-    async def held(self: Decider, message: MessageView) -> None:
-        if message["text"] == "2":  # the fifth: its routing takes a moment
-            await gate.wait()
-        await real(self, message)
-
-    monkeypatch.setattr(Decider, "_understand_and_decide", held)
-    fifth = await pipeline.ingest(inbound("m5", "2"))  # a number: routed the long way
-    assert not fifth.routed
-    sixth_ingest = asyncio.create_task(pipeline.ingest(inbound("m6", "I really need help")))
-    await asyncio.sleep(0.05)
-    assert not sixth_ingest.done()  # it waits for the fifth's routing
-    gate.set()
-    sixth = await sixth_ingest
-    assert sixth.routed
-    assert (await pipeline.ingest(inbound("m7", "please answer soon"))).routed
-    await pipeline.settled()
-    order = await pool.fetch(
-        "SELECT (data->>'message_id')::bigint AS message_id FROM events"
-        " WHERE name = 'message.interpreted' AND (data->>'message_id')::bigint = ANY($1)"
-        " ORDER BY id",
-        [fifth.message["id"], sixth.message["id"]],
-    )
-    assert [r["message_id"] for r in order] == [fifth.message["id"], sixth.message["id"]]
-
-
 async def test_a_retried_delivery_is_stored_once(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
     first = await pipeline.ingest(inbound("m1"))
     again = await pipeline.ingest(inbound("m1"))
