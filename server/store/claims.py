@@ -16,6 +16,19 @@ from server.store.views import Conn
 BEING_CHANGED = "the conversation is being changed by someone else"
 
 
+async def _lock_agents(conn: Conn, agent_ids: list[UUID]) -> None:
+    """Take the agents' rows before the claim's own statement, in id order. The claim counts
+    an agent's load in its statement's snapshot; if that statement itself waited for the
+    agent's row (another claim for them, uncommitted), its count would miss that claim's
+    conversation and overfill the agent (the review's proof: two claims at capacity 1 gave a
+    load of 2). Locked here first, the claim's statement starts after the other committed
+    and counts it (READ COMMITTED: a new snapshot a statement)."""
+    await conn.execute(
+        "SELECT 1 FROM agents WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE",
+        agent_ids,
+    )
+
+
 async def claim(
     conn: Conn,
     conversation_id: str,
@@ -27,14 +40,15 @@ async def claim(
     check_capacity: bool = True,
     actor_id: str | None = None,
 ) -> str | None:
-    """Give the conversation to the agent, inside the caller's transaction, in one statement,
-    recorded as an activity by ``actor_id`` (None: the router).
+    """Give the conversation to the agent, inside the caller's transaction, in one statement
+    (after locking the agent), recorded as an activity by ``actor_id`` (None: the router).
     Returns None on success, else why not. The conversation row is taken with SKIP LOCKED
     (another node claiming it makes this one give up at once) and the agent's row is locked
     while their load is counted, so two nodes can neither share a conversation nor overfill
     an agent."""
     # NO KEY UPDATE, the lock the UPDATE below takes anyway: rows inserted that refer to the
     # conversation or the agent (a message, an activity) do not make the claim skip it.
+    await _lock_agents(conn, [UUID(agent_id)])
     row = await conn.fetchrow(
         """WITH conv AS (
                SELECT id, status FROM conversations WHERE id = $1
@@ -99,6 +113,7 @@ async def claim_many(
     the same team through out of order."""
     if not claims:
         return []
+    await _lock_agents(conn, sorted({UUID(a) for _, a in claims}))
     rows = await conn.fetch(
         """WITH wanted AS (
                SELECT w.conversation_id, w.agent_id, w.ord

@@ -4,13 +4,16 @@ granted before it in the batch, and record each as one claim would."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
+import pytest
 
 from server.services import demo
 from server.store import claims
+from tests import harness
 from tests.server.store.test_queue import _queued
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -94,3 +97,48 @@ async def test_an_inactive_agent_gets_nothing_and_an_empty_batch_asks_nothing(
         assert await claims.claim_many(conn, [(waiting, dana)], "auto", NOW) == [False]
         assert await claims.claim_many(conn, [], "auto", NOW) == []
     assert await pool.fetchval("SELECT count(*) FROM assignments") == 0
+
+
+async def _assigned_to(pool: asyncpg.Pool, agent: str) -> int:
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM conversations WHERE assignee_id = $1 AND status = 'assigned'",
+            UUID(agent),
+        )
+    )
+
+
+async def _waiting_for_a_lock(pool: asyncpg.Pool) -> bool:
+    return bool(
+        await pool.fetchval(
+            "SELECT count(*) > 0 FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+    )
+
+
+@pytest.mark.parametrize("batch", [False, True])
+async def test_a_claim_waiting_on_another_for_the_same_agent_counts_it(
+    pool: asyncpg.Pool, batch: bool
+) -> None:
+    """An agent at capacity 1; a claim for them is uncommitted when a second claim (one, or
+    a router batch) comes for the same agent: the second waits, then sees the first and is
+    refused. Counted in a snapshot taken before it waited, it was granted (load 2 of 1)."""
+    dana = await _agent(pool, capacity=1)
+    first, second = await _queued(pool, "first"), await _queued(pool, "second")
+    async with pool.acquire() as a, pool.acquire() as b:
+        ta = a.transaction()
+        await ta.start()
+        assert await claims.claim(a, first, dana, "claim", NOW) is None
+
+        async def granted() -> bool:
+            if batch:
+                return await claims.claim_many(b, [(second, dana)], "auto", NOW) == [True]
+            return await claims.claim(b, second, dana, "auto", NOW) is None
+
+        async with b.transaction():
+            other = asyncio.create_task(granted())
+            await harness.until(lambda: _waiting_for_a_lock(pool))
+            await ta.commit()
+            assert not await other  # refused: the agent is full
+    assert await _assigned_to(pool, dana) == 1
