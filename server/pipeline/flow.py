@@ -325,6 +325,13 @@ class Pipeline:
             self._metrics.ingest_seconds.observe(time.perf_counter() - started)
             if not stored.survey_answer and not stored.routed:
                 self._schedule_routing(stored.message)
+        elif stored.message["nlu"] is None and stored.message["id"] not in self._queued:
+            # A redelivery of a message stored but never routed: its first try's commit
+            # reached Postgres while the answer did not (the database went away at that
+            # moment), so the sender was told to try again and nothing queued it. The sweep
+            # routes it, as it would after a failed routing (the chaos run's "postgres down"
+            # left one such message unrouted until a node restarted).
+            self._route_again_soon()
         return stored
 
     async def _store(self, inbound: InboundMessage) -> Stored:
@@ -454,7 +461,11 @@ class Pipeline:
             left = self._routing_of.pop(conversation_id, 1) - 1
             if left > 0:
                 self._routing_of[conversation_id] = left
-        if self._decider.failures != failures and self._retry is None:
+        if self._decider.failures != failures:
+            self._route_again_soon()
+
+    def _route_again_soon(self) -> None:
+        if self._retry is None:
             self._retry = asyncio.create_task(self._route_failed(), name="route-retry")
 
     async def _route_failed(self) -> None:

@@ -536,6 +536,45 @@ async def test_a_message_whose_routing_failed_is_routed_again_without_a_restart(
     await pipeline.close()
 
 
+async def test_a_redelivered_message_its_first_try_stored_but_never_routed_is_routed(
+    pool: asyncpg.Pool,
+) -> None:
+    from tests.harness import until
+
+    # The first try's commit reached Postgres, its answer did not (the database restarted
+    # then): the sender was told to try again, and nothing queued the message for routing.
+    async with pool.acquire() as conn, conn.transaction():
+        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
+        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender("v9"))
+        conv, _ = await store.lock_open_conversation(conn, inbox, contact)
+        await store.insert_message(
+            conn,
+            conv["id"],
+            direction="in",
+            author_kind="customer",
+            channel="webchat",
+            external_id="v9:x",
+            text="hello? anyone?",
+        )
+    pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    again = await pipeline.ingest(inbound("x", "hello? anyone?", visitor="v9"))
+    assert again.duplicate
+
+    async def queued() -> bool:
+        status: str = await pool.fetchval("SELECT status FROM conversations")
+        return status == "queued"
+
+    await until(queued, within=30)
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM messages WHERE nlu IS NULL AND author_kind = 'customer'"
+        )
+        == 0
+    )
+    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='system'") == 1
+    await pipeline.close()
+
+
 async def test_past_the_routing_queue_messages_wait_in_postgres_and_are_all_routed(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
