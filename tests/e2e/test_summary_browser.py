@@ -84,6 +84,8 @@ async def test_the_agent_reads_the_handoff_summary_and_a_fact_shows_its_message(
     )
     # At the top of the panel: the first section, above the customer.
     await expect(panel.locator(".cp-section").first).to_have_class("cp-section cp-summary")
+    # The panel does not wait for the model: the request may reach it just after.
+    await standin.asked(1)
     assert len(standin.requests) == 1
     assert not standin.release.is_set()  # the model has not answered, the summary is shown
     facts = summary.locator(".cp-fact")

@@ -45,11 +45,22 @@ class StandIn:
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def asked(self, count: int, within: float = 30.0) -> None:
+        """Wait until ``count`` requests have arrived: a client asks in the background, so
+        what it shows meanwhile says nothing of whether its request reached us yet."""
+        async with self.arrived:
+            await asyncio.wait_for(
+                self.arrived.wait_for(lambda: len(self.requests) >= count), within
+            )
 
     async def completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
+        async with self.arrived:
+            self.arrived.notify_all()
         if self.mode == "slow":
             await self.release.wait()
         if self.mode == "error":
