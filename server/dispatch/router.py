@@ -397,12 +397,16 @@ class Router:
         transaction); ``agents`` keeps each agent's load up to date. "passed": nobody can
         take it, or it moved on (claimed, resolved); "held": another writer has it now."""
         while (agent := assignment.choose(item, list(agents.values()))) is not None:
-            refused = await claims.claim(conn, item.id, agent.id, "auto", now)
+            refused = await claims.claim(conn, item.id, agent.id, "auto", now, online_only=True)
             if refused is None:
                 agents[agent.id] = replace(agent, load=agent.load + 1, last_assigned_at=now)
                 return "claimed"
             if refused == claims.BEING_CHANGED:
                 return "held"
+            if refused.startswith(claims.NOT_ONLINE):
+                # Gone away since the pass read them: look again without them.
+                agents[agent.id] = replace(agent, online=False)
+                continue
             if not refused.startswith("the agent is at capacity"):
                 return "passed"
             # Someone else filled the agent meanwhile: look again without them.

@@ -14,6 +14,8 @@ from server.store.views import Conn
 
 # A claim's refusal when another transaction holds the conversation (or it does not exist).
 BEING_CHANGED = "the conversation is being changed by someone else"
+# The router's claim's refusal when the agent it chose has gone away or offline since.
+NOT_ONLINE = "the agent is not online"
 
 
 async def _lock_agents(conn: Conn, agent_ids: list[UUID]) -> None:
@@ -39,9 +41,12 @@ async def claim(
     statuses: tuple[str, ...] = ("queued",),
     check_capacity: bool = True,
     actor_id: str | None = None,
+    online_only: bool = False,
 ) -> str | None:
     """Give the conversation to the agent, inside the caller's transaction, in one statement
     (after locking the agent), recorded as an activity by ``actor_id`` (None: the router).
+    ``online_only``: only while the agent is online (the router, which chose them from a
+    read that may be a pass old; a person may still assign to someone away).
     Returns None on success, else why not. The conversation row is taken with SKIP LOCKED
     (another node claiming it makes this one give up at once) and the agent's row is locked
     while their load is counted, so two nodes can neither share a conversation nor overfill
@@ -54,14 +59,15 @@ async def claim(
                SELECT id, status FROM conversations WHERE id = $1
                   FOR NO KEY UPDATE SKIP LOCKED),
            agent AS (
-               SELECT a.id, a.capacity,
+               SELECT a.id, a.capacity, a.status,
                       (SELECT count(*) FROM conversations c
                         WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load
                  FROM agents a WHERE a.id = $2 AND a.active FOR NO KEY UPDATE),
            granted AS (
                SELECT conv.id AS conversation_id, agent.id AS agent_id FROM conv, agent
                 WHERE conv.status = ANY($5::text[])
-                  AND (NOT $6 OR agent.load < agent.capacity)),
+                  AND (NOT $6 OR agent.load < agent.capacity)
+                  AND (NOT $8 OR agent.status = 'online')),
            assigned AS (
                UPDATE conversations c
                   SET status = 'assigned', assignee_id = g.agent_id, assigned_at = $3,
@@ -78,6 +84,7 @@ async def claim(
            SELECT (SELECT status FROM conv) AS status,
                   (SELECT capacity FROM agent) AS capacity,
                   (SELECT load FROM agent) AS load,
+                  (SELECT status FROM agent) AS agent_status,
                   EXISTS (SELECT 1 FROM granted) AS granted""",
         UUID(conversation_id),
         UUID(agent_id),
@@ -86,6 +93,7 @@ async def claim(
         list(statuses),
         check_capacity,
         UUID(actor_id) if actor_id else None,
+        online_only,
     )
     assert row is not None  # a SELECT without FROM always returns its row
     if row["granted"]:
@@ -97,6 +105,8 @@ async def claim(
         return f"the conversation is {row['status']}"
     if row["capacity"] is None:
         return "no such agent"
+    if online_only and row["agent_status"] != "online":
+        return f"{NOT_ONLINE} ({row['agent_status']})"
     return f"the agent is at capacity ({row['load']}/{row['capacity']})"
 
 
@@ -105,12 +115,12 @@ async def claim_many(
 ) -> list[bool]:
     """``claim`` of each (conversation, agent) pair of queued conversations, by the router
     (no actor), inside the caller's transaction and in one statement: whether each was
-    granted, in order. An agent named several times gets them while their load, counted
-    once before the statement, plus the ones granted before in the list stays within their
-    capacity. The caller plans the pairs as if every claim succeeds and, when one does not
-    (taken, changed or locked by someone else, an agent filled from elsewhere), rolls the
-    statement back and claims one at a time: a refusal here must not let a later claim of
-    the same team through out of order."""
+    granted, in order. Only to agents still online. An agent named several times gets them
+    while their load, counted once before the statement, plus the ones granted before in the
+    list stays within their capacity. The caller plans the pairs as if every claim succeeds
+    and, when one does not (taken, changed or locked by someone else, an agent filled from
+    elsewhere or gone away), rolls the statement back and claims one at a time: a refusal
+    here must not let a later claim of the same team through out of order."""
     if not claims:
         return []
     await _lock_agents(conn, sorted({UUID(a) for _, a in claims}))
@@ -127,7 +137,8 @@ async def claim_many(
                SELECT a.id, a.capacity,
                       (SELECT count(*) FROM conversations c
                         WHERE c.assignee_id = a.id AND c.status = 'assigned') AS load
-                 FROM agents a WHERE a.id = ANY($2::uuid[]) AND a.active
+                 FROM agents a
+                WHERE a.id = ANY($2::uuid[]) AND a.active AND a.status = 'online'
                 ORDER BY a.id FOR NO KEY UPDATE),
            takeable AS (
                SELECT w.conversation_id, w.agent_id, w.ord, agent.load, agent.capacity,

@@ -504,3 +504,23 @@ async def test_a_conversation_held_by_another_writer_keeps_its_seat_from_lower_o
     await harness.until(assigned, within=10.0)
     if capacity == 1:
         assert (await conversation(dana, calm))["status"] == "queued"
+
+
+async def test_an_agent_gone_away_during_a_pass_is_given_nothing(
+    server: RunningServer, dana: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass reads who is online, then the queue; Dana goes away in between. The pass's
+    claims see it and give her nothing (the conversation waits for someone online)."""
+    pool = server.services.pool
+    await dana.post("/console/api/me/status", json={"status": "online"})
+    waiting = await customer(server, "anyone there?", "between@example.com")
+    read_queue = queue.queued
+
+    async def queue_read_as_dana_leaves(*args: Any, **kwargs: Any) -> Any:
+        await pool.execute("UPDATE agents SET status = 'away' WHERE email = $1", demo.AGENT_EMAIL)
+        return await read_queue(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "queued", queue_read_as_dana_leaves)
+    assert await server.services.router.assign_pass() == 0
+    assert (await conversation(dana, waiting))["status"] == "queued"
+    assert await pool.fetchval("SELECT count(*) FROM assignments") == 0

@@ -20,8 +20,11 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 async def _agent(pool: asyncpg.Pool, capacity: int) -> str:
+    # Online: the router gives conversations only to agents online (its claims check).
     await pool.execute(
-        "UPDATE agents SET capacity = $2 WHERE email = $1", demo.AGENT_EMAIL, capacity
+        "UPDATE agents SET capacity = $2, status = 'online' WHERE email = $1",
+        demo.AGENT_EMAIL,
+        capacity,
     )
     return str(await pool.fetchval("SELECT id FROM agents WHERE email = $1", demo.AGENT_EMAIL))
 
@@ -97,6 +100,25 @@ async def test_an_inactive_agent_gets_nothing_and_an_empty_batch_asks_nothing(
         assert await claims.claim_many(conn, [(waiting, dana)], "auto", NOW) == [False]
         assert await claims.claim_many(conn, [], "auto", NOW) == []
     assert await pool.fetchval("SELECT count(*) FROM assignments") == 0
+
+
+@pytest.mark.parametrize("status", ["away", "offline"])
+async def test_the_router_gives_nothing_to_an_agent_gone_since_its_read(
+    pool: asyncpg.Pool, status: str
+) -> None:
+    """The router chose from agents read at its pass's start; one went away since. Its
+    claims (a batch, or one) are refused; the agent taking it themselves, away or not, is not."""
+    dana = await _agent(pool, capacity=10)
+    await pool.execute("UPDATE agents SET status = $2 WHERE id = $1", UUID(dana), status)
+    waiting = await _queued(pool, "waiting")
+    async with pool.acquire() as conn, conn.transaction():
+        assert await claims.claim_many(conn, [(waiting, dana)], "auto", NOW) == [False]
+        refused = await claims.claim(conn, waiting, dana, "auto", NOW, online_only=True)
+        assert refused == f"{claims.NOT_ONLINE} ({status})"
+    assert await pool.fetchval("SELECT count(*) FROM assignments") == 0
+    async with pool.acquire() as conn, conn.transaction():
+        assert await claims.claim(conn, waiting, dana, "claim", NOW, actor_id=dana) is None
+    assert await _assigned_to(pool, dana) == 1
 
 
 async def _assigned_to(pool: asyncpg.Pool, agent: str) -> int:
