@@ -190,6 +190,44 @@ async def test_a_message_behind_one_still_to_route_is_routed_after_it(
     assert [r["message_id"] for r in order] == [fifth.message["id"], sixth.message["id"]]
 
 
+async def test_a_message_behind_one_the_full_routing_queue_refused_is_routed_after_it(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message the full routing queue refused waits in Postgres, and the next message of its
+    conversation must not be routed as it is stored (it would be understood first)."""
+    monkeypatch.setattr("server.pipeline.flow.ROUTING_WORKERS", 1)
+    monkeypatch.setattr("server.pipeline.flow.ROUTING_QUEUE", 1)
+    pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    for n, text in enumerate(("hello", "anyone there?", "I have been waiting for an hour"), 1):
+        await pipeline.ingest(inbound(f"m{n}", text))
+        await pipeline.settled()
+    gate = asyncio.Event()
+    route = Decider.route
+
+    async def held(self: Decider, message: MessageView, *, swept: bool = False) -> None:
+        await gate.wait()
+        await route(self, message, swept=swept)
+
+    monkeypatch.setattr(Decider, "route", held)
+    # Others fill the one worker and the queue of one; "2" (routed the long way) is refused.
+    for n in range(2):
+        await pipeline.ingest(inbound("o1", "hello", visitor=f"other-{n}"))
+    refused = await pipeline.ingest(inbound("m4", "2"))
+    assert pipeline._routing.refused > 0
+    later = await pipeline.ingest(inbound("m5", "I really need an answer today"))
+    assert not later.routed
+    gate.set()
+    await pipeline.settled()
+    order = await pool.fetch(
+        "SELECT (data->>'message_id')::bigint AS message_id FROM events"
+        " WHERE name = 'message.interpreted' AND (data->>'message_id')::bigint = ANY($1)"
+        " ORDER BY id",
+        [refused.message["id"], later.message["id"]],
+    )
+    assert [r["message_id"] for r in order] == [refused.message["id"], later.message["id"]]
+    await pipeline.close()
+
+
 async def test_a_retried_delivery_is_stored_once(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
     first = await pipeline.ingest(inbound("m1"))
     again = await pipeline.ingest(inbound("m1"))
