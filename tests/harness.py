@@ -224,7 +224,8 @@ async def kill_mid_stream(
         pouring = asyncio.create_task(pour(base_url)) if pour is not None else None
         await until(enough, within)
         proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        # In a thread: the pour's senders keep running while the kernel reaps the node.
+        await asyncio.to_thread(proc.wait, 10)
         if pouring is not None:
             await pouring
     finally:
