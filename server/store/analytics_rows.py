@@ -35,10 +35,18 @@ COUNTS = (
 # $4/$5 the hours' ranges, $6/$7 the days', $8/$9 the facts' and $10 their signs (-1: a
 # Plan's ``less``, subtracted). ``match`` picks the rows of the key ``{k}`` (a Plan's
 # ``half``); ``signed`` is the columns of a computed row ``x`` times its range's sign ``r.s``.
+# A pair's match also names the half of the key that migration 0055 indexes, so the days
+# are read by that index: only the rows of the filter's value, where the primary key walked
+# every key of the pair a day and dropped the others (at a million conversations, 72,648
+# histogram rows of 120,372 for "only English, by agent" over 30 days). That condition holds
+# for every row the exact match takes when the value has no '|' (the migration says why);
+# for a value holding one it is left out (the read plans for its values, READ_COSTS, so the
+# test of $3 is folded away before the index is chosen).
 MATCHES = {
     0: "($3::text IS NULL OR {k} = $3)",
-    1: "starts_with({k}, $3 || '|')",
-    2: "right({k}, length($3) + 1) = '|' || $3",
+    1: "starts_with({k}, $3 || '|') AND (strpos($3, '|') > 0 OR split_part({k}, '|', 1) = $3)",
+    2: "right({k}, length($3) + 1) = '|' || $3"
+    " AND (strpos($3, '|') > 0 OR split_part({k}, '|', -1) = $3)",
 }
 
 
