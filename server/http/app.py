@@ -22,6 +22,7 @@ from server.http import (
     kb_editor,
     kb_search,
     operations,
+    sockets,
 )
 from server.http.headers import SecurityHeaders
 from server.settings import Settings
@@ -118,7 +119,10 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        # uvicorn's httptools and websockets-sansio protocols, without two costs of each
+        # WebSocket handshake (server/http/sockets.py).
+        http=sockets.HttpProtocol,
+        ws=sockets.SocketProtocol,
         ws_max_size=settings.ws_max_frame_bytes,
         # Protocol-level pings find dead peers; the widget also sends app-level pings,
         # which browsers can see.
