@@ -124,7 +124,7 @@ async def load_steps(
     async with make() as load:  # type: ignore[operator]
         await load.warm_up()
         for rate in RATES:
-            meter = cpu.Meter({**processes, "load generator": os.getpid()})
+            meter = cpu.Meter(processes, alone={"load generator": os.getpid()})
             result = await load.run(rate, SECONDS)
             results.append((result, meter.cores()))
     return results

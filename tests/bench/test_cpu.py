@@ -43,3 +43,23 @@ def test_a_process_that_is_gone_counts_nothing() -> None:
 def test_the_postmaster_is_read_from_its_pid_file(tmp_path: Path) -> None:
     (tmp_path / "postmaster.pid").write_text("4242\n/tmp/pgdata\n1700000000\n5432\n")
     assert cpu.postmaster(tmp_path) == 4242
+
+
+def test_a_process_counted_alone_leaves_out_its_descendants() -> None:
+    """The load generator starts the servers it measures: counted alone, their CPU is not
+    counted again as the generator's."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT])
+    try:
+        deadline = time.monotonic() + 30
+        while not psutil.Process(parent.pid).children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        meter = cpu.Meter({"with": parent.pid}, alone={"alone": parent.pid})
+        time.sleep(0.5)
+        used = meter.cores()
+    finally:
+        for child in psutil.Process(parent.pid).children(recursive=True):
+            child.kill()
+        parent.kill()
+        parent.wait()
+    assert set(used) == {"with", "alone"}
+    assert used["with"] > used["alone"]
