@@ -20,6 +20,7 @@ and the question then shows it in place of the input. It imports no Slack librar
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -183,12 +184,14 @@ class SlackService:
             batch = await self._pace.before_batch(lambda: self._backlog)
             while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
                 await asyncio.sleep(PAUSE)
+            started = time.monotonic()
             async with self._pool.acquire() as conn, conn.transaction():
                 held = await slack_events.take_oldest_many(conn, batch)
                 if not held:
                     return
                 await self._read_batch(held)
                 await slack_events.forget_many(conn, [h.event_id for h in held])
+            self._pace.read(len(held), time.monotonic() - started)
             self._backlog = max(0, self._backlog - len(held))
 
     async def _read_batch(self, held: list[HeldEvent]) -> None:

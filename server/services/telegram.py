@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -249,6 +250,7 @@ class TelegramService:
                 batch = await self._pace.before_batch(lambda: self._backlog)
                 while self._pipeline.saturated:  # noqa: ASYNC110 (a gauge, no event to await)
                     await asyncio.sleep(SATURATED_PAUSE)
+                started = time.monotonic()
                 async with self._pool.acquire() as conn, conn.transaction():
                     held = await telegram_updates.take_oldest_many(conn, self._bot_id, batch)
                     if not held:
@@ -258,6 +260,7 @@ class TelegramService:
                     await telegram_updates.forget_many(
                         conn, self._bot_id, [h.update_id for h in held]
                     )
+                self._pace.read(len(held), time.monotonic() - started)
                 self._backlog = max(0, self._backlog - len(held))
 
     async def _store_batch(self, held: list[HeldUpdate]) -> None:

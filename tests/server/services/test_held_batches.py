@@ -168,3 +168,29 @@ async def test_a_steady_stream_after_a_burst_is_read_as_fast_as_it_comes() -> No
         clock.now += 0.06
         pace.arrived()
     assert await asyncio.wait_for(waiting, timeout=1) == 64
+
+
+@pytest.mark.parametrize(("arriving", "taken"), [(100, 64), (2_000, 8)])
+async def test_what_came_is_taken_only_while_it_came_no_faster_than_the_drainer_reads(
+    arriving: int, taken: int
+) -> None:
+    """A drainer that read its last batch at 640 a second: a stream of under 100 a second is
+    read as it comes (what came, up to a batch), while a flood of some 1,500 a second, which
+    it could not keep up with even reading back to back, gets the part (an eighth of a batch,
+    the holding area nearly empty) and leaves the event loop to the acknowledgements."""
+    clock = Clock()
+    pace = DrainPace(batch=64, capacity=100_000, every=1.0, quiet=0.1, clock=clock)
+    backlog = 150
+    assert await pace.before_batch(lambda: backlog) == 64
+    clock.now += 0.1
+    pace.read(64, 0.1)
+    backlog -= 64
+    for _ in range(arriving - 20):  # came while that batch was read
+        pace.arrived()
+    backlog += arriving - 20
+    waiting = asyncio.create_task(pace.before_batch(lambda: backlog))
+    for _ in range(20):  # past ``every`` (1 s), the arrivals never pausing
+        await asyncio.sleep(0.01)
+        clock.now += 0.06
+        pace.arrived()
+    assert await asyncio.wait_for(waiting, timeout=1) == taken
