@@ -72,15 +72,23 @@ async def test_a_handshake_builds_no_record_and_a_refusal_is_logged(
     records: list[logging.LogRecord] = []
     logger = logging.getLogger("uvicorn.error")
     monkeypatch.setattr(logger, "makeRecord", recording(records))
-    monkeypatch.setattr(logger, "level", logging.INFO)  # whatever another test left
-    async with serving() as base:
-        async with connect(f"{base}/ws") as ws:
-            await ws.send("hello")
-            assert await ws.recv() == "hello"
-        with pytest.raises(InvalidStatus) as refused:
-            async with connect(f"{base}/refused"):
-                pass
-        assert refused.value.response.status_code == 403
+    monkeypatch.setattr(logger, "disabled", False)
+    # INFO whatever another test left, by setLevel: it also clears the loggers' cache of
+    # isEnabledFor answers, which a level set as an attribute leaves stale (this test then
+    # failed after tests/server/http's others, the refusal's line never built).
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        async with serving() as base:
+            async with connect(f"{base}/ws") as ws:
+                await ws.send("hello")
+                assert await ws.recv() == "hello"
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(f"{base}/refused"):
+                    pass
+            assert refused.value.response.status_code == 403
+    finally:
+        logger.setLevel(previous)
     assert not [r for r in records if r.msg in HANDSHAKE_LINES]
     assert [r for r in records if r.levelno == logging.INFO and "403" in r.getMessage()]
 
