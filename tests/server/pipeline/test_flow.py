@@ -517,7 +517,9 @@ async def test_off_hours_the_handoff_says_when_the_team_is_back(pool: asyncpg.Po
     assert await pool.fetchval("SELECT status FROM conversations") == "queued"
 
 
-async def test_messages_left_unrouted_are_routed_once_at_start_up(pool: asyncpg.Pool) -> None:
+async def test_messages_left_unrouted_are_routed_once_at_start_up(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from server import store
 
     # A node stored and acknowledged this message, then died before routing it.
@@ -534,11 +536,21 @@ async def test_messages_left_unrouted_are_routed_once_at_start_up(pool: asyncpg.
             external_id="v9:x",
             text="hello? anyone?",
         )
-    # Two nodes start at once; each finds it, one routes it.
+    # Two nodes start at once; each finds it, one routes it. Their routings wait until both
+    # have read: under load, one node's routing could otherwise end before the other's read.
+    both_read = asyncio.Event()
+    route = Decider.route
+
+    async def after_both_read(self: Decider, message: MessageView, *, swept: bool = False) -> None:
+        await both_read.wait()
+        await route(self, message, swept=swept)
+
+    monkeypatch.setattr(Decider, "route", after_both_read)
     first = bot_off_pipeline(pool, InProcessBus(Metrics()))
     second = bot_off_pipeline(pool, InProcessBus(Metrics()))
     found = await asyncio.gather(first.route_unrouted(), second.route_unrouted())
     assert list(found) == [1, 1]
+    both_read.set()
     await first.settled()
     await second.settled()
     assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='system'") == 1
