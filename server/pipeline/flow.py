@@ -325,13 +325,10 @@ class Pipeline:
             self._metrics.ingest_seconds.observe(time.perf_counter() - started)
             if not stored.survey_answer and not stored.routed:
                 self._schedule_routing(stored.message)
-        elif stored.message["nlu"] is None and stored.message["id"] not in self._queued:
-            # A redelivery of a message stored but never routed: its first try's commit
-            # reached Postgres while the answer did not (the database went away at that
-            # moment), so the sender was told to try again and nothing queued it. The sweep
-            # routes it, as it would after a failed routing (the chaos run's "postgres down"
-            # left one such message unrouted until a node restarted).
-            self._route_again_soon()
+        elif stored.unrouted and stored.message["id"] not in self._queued:
+            # A redelivery of a message stored but never routed (``_stored_before``): routed
+            # now, the long way, whose first read says whether another node did meanwhile.
+            self._schedule_routing(stored.message, swept=True)
         return stored
 
     async def _store(self, inbound: InboundMessage) -> Stored:
@@ -445,11 +442,22 @@ class Pipeline:
             self._senders.popitem(last=False)
 
     async def _stored_before(self, inbound: InboundMessage) -> Stored:
-        """A redelivery (the same channel id): the message as it was stored."""
+        """A redelivery (the same channel id): the message as it was stored, and whether it
+        is still to be routed though no node has it queued. That happens when the first
+        try's commit reached Postgres while its answer did not (the database went away at
+        that moment): the sender was told to try again, and nothing queued the message (the
+        chaos run's "postgres down" left one such message unrouted until a node restarted).
+        Only such a message, in an open conversation, as the start-up sweep would route it:
+        not another node's backlog, nor a survey answer (its conversation is resolved)."""
         async with self._pool.acquire() as conn:
             earlier = await store.message_by_external_id(conn, inbound.channel, inbound.external_id)
-        assert earlier is not None
-        return Stored(earlier, duplicate=True)
+            assert earlier is not None
+            unrouted = (
+                earlier["nlu"] is None
+                and earlier["id"] not in self._queued
+                and await store.is_unrouted(conn, earlier["id"], UNROUTED_MAX_AGE_SECONDS)
+            )
+        return Stored(earlier, duplicate=True, unrouted=unrouted)
 
     async def _route(self, message: MessageView) -> None:
         failures = self._decider.failures
@@ -461,11 +469,7 @@ class Pipeline:
             left = self._routing_of.pop(conversation_id, 1) - 1
             if left > 0:
                 self._routing_of[conversation_id] = left
-        if self._decider.failures != failures:
-            self._route_again_soon()
-
-    def _route_again_soon(self) -> None:
-        if self._retry is None:
+        if self._decider.failures != failures and self._retry is None:
             self._retry = asyncio.create_task(self._route_failed(), name="route-retry")
 
     async def _route_failed(self) -> None:

@@ -24,6 +24,9 @@ class Stored:
     survey_answer: bool = False
     # Routed already, in the transaction that stored it (Decider.hand_over_opened).
     routed: bool = False
+    # A redelivery of a message stored but left unrouted with no node routing it
+    # (Pipeline._stored_before).
+    unrouted: bool = False
 
 
 class AlreadyStored(Exception):

@@ -110,17 +110,34 @@ async def commit_without_flush(conn: Conn) -> None:
     await conn.execute("SET LOCAL synchronous_commit TO off")
 
 
+# A customer message stored but never interpreted, in an open conversation, recent enough to
+# route (``unrouted_messages``, ``is_unrouted``).
+_UNROUTED = (
+    "m.author_kind = 'customer' AND m.nlu IS NULL AND c.status <> 'resolved'"
+    " AND m.created_at > now() - make_interval(secs => $1)"
+)
+
+
 async def unrouted_messages(conn: Conn, max_age_seconds: float) -> list[MessageView]:
     """Customer messages stored but never interpreted (the node died between the
     acknowledgement and routing), in open conversations, oldest first."""
     rows = await conn.fetch(
         "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-        " WHERE m.author_kind = 'customer' AND m.nlu IS NULL AND c.status <> 'resolved'"
-        " AND m.created_at > now() - make_interval(secs => $1)"
-        " ORDER BY m.conversation_id, m.seq",
+        f" WHERE {_UNROUTED} ORDER BY m.conversation_id, m.seq",
         max_age_seconds,
     )
     return [message_view(r) for r in rows]
+
+
+async def is_unrouted(conn: Conn, message_id: int, max_age_seconds: float) -> bool:
+    """Whether this message is one ``unrouted_messages`` would return."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM messages m JOIN conversations c"
+        f" ON c.id = m.conversation_id WHERE m.id = $2 AND {_UNROUTED})",
+        max_age_seconds,
+        message_id,
+    )
+    return found
 
 
 @dataclass(frozen=True, slots=True)

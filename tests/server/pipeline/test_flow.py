@@ -586,42 +586,72 @@ async def test_a_message_whose_routing_failed_is_routed_again_without_a_restart(
     await pipeline.close()
 
 
-async def test_a_redelivered_message_its_first_try_stored_but_never_routed_is_routed(
-    pool: asyncpg.Pool,
-) -> None:
-    from tests.harness import until
-
-    # The first try's commit reached Postgres, its answer did not (the database restarted
-    # then): the sender was told to try again, and nothing queued the message for routing.
+async def _stored_unrouted(pool: asyncpg.Pool, visitor: str, resolved: bool = False) -> int:
+    """A customer's message stored and acknowledged but never routed (as a node leaves one
+    when its answer is lost, or holds one in its routing backlog), in its own conversation."""
     async with pool.acquire() as conn, conn.transaction():
         inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
-        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender("v9"))
+        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender(visitor))
         conv, _ = await store.lock_open_conversation(conn, inbox, contact)
-        await store.insert_message(
+        message = await store.insert_message(
             conn,
             conv["id"],
             direction="in",
             author_kind="customer",
             channel="webchat",
-            external_id="v9:x",
+            external_id=f"{visitor}:x",
             text="hello? anyone?",
         )
+        if resolved:
+            await conn.execute(
+                "UPDATE conversations SET status = 'resolved' WHERE id = $1", conv["id"]
+            )
+    assert message is not None
+    return message["id"]
+
+
+async def test_a_redelivered_message_its_first_try_stored_but_never_routed_is_routed(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first try's commit reached Postgres, its answer did not (the database restarted
+    then): the sender was told to try again, and nothing queued the message for routing. Its
+    redelivery routes it; and only it: the other unrouted messages (another node's backlog,
+    still in its queue) and a survey answer's redelivery (a resolved conversation) are left."""
+    from tests.harness import until
+
+    lost = await _stored_unrouted(pool, "v9")
+    others = [await _stored_unrouted(pool, f"busy-{n}") for n in range(3)]
+    answer = await _stored_unrouted(pool, "rated", resolved=True)
     pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
+    held = asyncio.Event()
+    route = Decider.route
+
+    async def after_a_look(self: Decider, message: MessageView, *, swept: bool = False) -> None:
+        await held.wait()
+        await route(self, message, swept=swept)
+
+    monkeypatch.setattr(Decider, "route", after_a_look)
+    assert (await pipeline.ingest(inbound("x", "hello? anyone?", visitor="rated"))).duplicate
     again = await pipeline.ingest(inbound("x", "hello? anyone?", visitor="v9"))
     assert again.duplicate
+    assert set(pipeline._queued) == {lost}
+    held.set()
 
-    async def queued() -> bool:
-        status: str = await pool.fetchval("SELECT status FROM conversations")
-        return status == "queued"
+    async def routed() -> bool:
+        return bool(await pool.fetchval("SELECT nlu IS NOT NULL FROM messages WHERE id = $1", lost))
 
-    await until(queued, within=30)
-    assert (
-        await pool.fetchval(
-            "SELECT count(*) FROM messages WHERE nlu IS NULL AND author_kind = 'customer'"
-        )
-        == 0
+    await until(routed, within=30)
+    await pipeline.settled()
+    assert await pool.fetchval(
+        "SELECT status FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+        " WHERE m.id = $1",
+        lost,
+    ) == ("queued")
+    left = await pool.fetch(
+        "SELECT id FROM messages WHERE nlu IS NULL AND author_kind = 'customer'"
     )
-    assert await pool.fetchval("SELECT count(*) FROM messages WHERE author_kind='system'") == 1
+    assert sorted(r["id"] for r in left) == sorted([*others, answer])
+    assert pipeline._retry is None
     await pipeline.close()
 
 
