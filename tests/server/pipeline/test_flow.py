@@ -153,6 +153,17 @@ async def test_messages_to_a_conversation_waiting_for_a_person_are_routed_as_the
     assert await pool.fetchval("SELECT status FROM conversations") == "queued"
 
 
+async def _interpreted_in_order(pool: asyncpg.Pool, ids: list[int]) -> list[int]:
+    """These messages, in the order their message.interpreted events were stored."""
+    rows = await pool.fetch(
+        "SELECT (data->>'message_id')::bigint AS message_id FROM events"
+        " WHERE name = 'message.interpreted' AND (data->>'message_id')::bigint = ANY($1)"
+        " ORDER BY id",
+        ids,
+    )
+    return [r["message_id"] for r in rows]
+
+
 async def test_a_message_behind_one_still_to_route_is_routed_after_it(
     pipeline: Pipeline, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,13 +192,8 @@ async def test_a_message_behind_one_still_to_route_is_routed_after_it(
     assert not sixth.routed
     gate.set()
     await pipeline.settled()
-    order = await pool.fetch(
-        "SELECT (data->>'message_id')::bigint AS message_id FROM events"
-        " WHERE name = 'message.interpreted' AND (data->>'message_id')::bigint = ANY($1)"
-        " ORDER BY id",
-        [fifth.message["id"], sixth.message["id"]],
-    )
-    assert [r["message_id"] for r in order] == [fifth.message["id"], sixth.message["id"]]
+    ids = [fifth.message["id"], sixth.message["id"]]
+    assert await _interpreted_in_order(pool, ids) == ids
 
 
 async def test_a_message_behind_one_the_full_routing_queue_refused_is_routed_after_it(
@@ -218,13 +224,8 @@ async def test_a_message_behind_one_the_full_routing_queue_refused_is_routed_aft
     assert not later.routed
     gate.set()
     await pipeline.settled()
-    order = await pool.fetch(
-        "SELECT (data->>'message_id')::bigint AS message_id FROM events"
-        " WHERE name = 'message.interpreted' AND (data->>'message_id')::bigint = ANY($1)"
-        " ORDER BY id",
-        [refused.message["id"], later.message["id"]],
-    )
-    assert [r["message_id"] for r in order] == [refused.message["id"], later.message["id"]]
+    ids = [refused.message["id"], later.message["id"]]
+    assert await _interpreted_in_order(pool, ids) == ids
     await pipeline.close()
 
 
@@ -517,25 +518,37 @@ async def test_off_hours_the_handoff_says_when_the_team_is_back(pool: asyncpg.Po
     assert await pool.fetchval("SELECT status FROM conversations") == "queued"
 
 
-async def test_messages_left_unrouted_are_routed_once_at_start_up(
-    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from server import store
-
-    # A node stored and acknowledged this message, then died before routing it.
+async def left_unrouted(
+    pool: asyncpg.Pool, visitor: str, text: str = "hello? anyone?", resolved: bool = False
+) -> int:
+    """A customer's message stored and acknowledged but never routed (as a node leaves one
+    when its answer is lost, or holds one in its routing backlog), in its own conversation."""
     async with pool.acquire() as conn, conn.transaction():
         inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
-        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender("v9"))
+        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender(visitor))
         conv, _ = await store.lock_open_conversation(conn, inbox, contact)
-        await store.insert_message(
+        message = await store.insert_message(
             conn,
             conv["id"],
             direction="in",
             author_kind="customer",
             channel="webchat",
-            external_id="v9:x",
-            text="hello? anyone?",
+            external_id=f"{visitor}:x",
+            text=text,
         )
+        if resolved:
+            await conn.execute(
+                "UPDATE conversations SET status = 'resolved' WHERE id = $1", conv["id"]
+            )
+    assert message is not None
+    return message["id"]
+
+
+async def test_messages_left_unrouted_are_routed_once_at_start_up(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A node stored and acknowledged this message, then died before routing it.
+    await left_unrouted(pool, "v9")
     # Two nodes start at once; each finds it, one routes it. Their routings wait until both
     # have read: under load, one node's routing could otherwise end before the other's read.
     both_read = asyncio.Event()
@@ -586,30 +599,6 @@ async def test_a_message_whose_routing_failed_is_routed_again_without_a_restart(
     await pipeline.close()
 
 
-async def _stored_unrouted(pool: asyncpg.Pool, visitor: str, resolved: bool = False) -> int:
-    """A customer's message stored and acknowledged but never routed (as a node leaves one
-    when its answer is lost, or holds one in its routing backlog), in its own conversation."""
-    async with pool.acquire() as conn, conn.transaction():
-        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
-        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender(visitor))
-        conv, _ = await store.lock_open_conversation(conn, inbox, contact)
-        message = await store.insert_message(
-            conn,
-            conv["id"],
-            direction="in",
-            author_kind="customer",
-            channel="webchat",
-            external_id=f"{visitor}:x",
-            text="hello? anyone?",
-        )
-        if resolved:
-            await conn.execute(
-                "UPDATE conversations SET status = 'resolved' WHERE id = $1", conv["id"]
-            )
-    assert message is not None
-    return message["id"]
-
-
 async def test_a_redelivered_message_its_first_try_stored_but_never_routed_is_routed(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -619,9 +608,9 @@ async def test_a_redelivered_message_its_first_try_stored_but_never_routed_is_ro
     still in its queue) and a survey answer's redelivery (a resolved conversation) are left."""
     from tests.harness import until
 
-    lost = await _stored_unrouted(pool, "v9")
-    others = [await _stored_unrouted(pool, f"busy-{n}") for n in range(3)]
-    answer = await _stored_unrouted(pool, "rated", resolved=True)
+    lost = await left_unrouted(pool, "v9")
+    others = [await left_unrouted(pool, f"busy-{n}") for n in range(3)]
+    answer = await left_unrouted(pool, "rated", resolved=True)
     pipeline = bot_off_pipeline(pool, InProcessBus(Metrics()))
     held = asyncio.Event()
     route = Decider.route

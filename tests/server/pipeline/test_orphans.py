@@ -8,36 +8,14 @@ import asyncio
 
 import asyncpg
 
-from channels.base import Sender
 from nlu.base import Interpretation
 from nlu.understanding import Understanding
 from routing.decision import BotPolicy, Texts
-from server import store
 from server.live.bus import InProcessBus
 from server.metrics import Metrics
 from server.pipeline.flow import Pipeline
 from server.pipeline.orphans import PREFIX, Orphans
-from server.services import demo
-from tests.server.pipeline.test_flow import ACK, bot_off_pipeline, inbound
-
-
-async def _left_unrouted(pool: asyncpg.Pool, visitor: str, text: str) -> int:
-    """A message a node stored and acknowledged, then died before routing: its id."""
-    async with pool.acquire() as conn, conn.transaction():
-        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
-        contact = await store.resolve_contact(conn, inbox["brand_id"], "webchat", Sender(visitor))
-        conv, _ = await store.lock_open_conversation(conn, inbox, contact)
-        message = await store.insert_message(
-            conn,
-            conv["id"],
-            direction="in",
-            author_kind="customer",
-            channel="webchat",
-            external_id=f"{visitor}:x",
-            text=text,
-        )
-    assert message is not None
-    return message["id"]
+from tests.server.pipeline.test_flow import ACK, bot_off_pipeline, inbound, left_unrouted
 
 
 async def _dead_node(pool: asyncpg.Pool, holder: str = "node-dead") -> str:
@@ -54,7 +32,7 @@ async def _dead_node(pool: asyncpg.Pool, holder: str = "node-dead") -> str:
 async def test_a_survivor_routes_what_a_dead_node_left_once_its_lease_expires(
     pool: asyncpg.Pool,
 ) -> None:
-    message_id = await _left_unrouted(pool, "v-orphan", "hello? anyone?")
+    message_id = await left_unrouted(pool, "v-orphan", "hello? anyone?")
     dead = await _dead_node(pool)
     survivor = bot_off_pipeline(pool, InProcessBus(Metrics()))
     orphans = Orphans(pool, survivor.route_unrouted)
@@ -69,7 +47,7 @@ async def test_a_survivor_routes_what_a_dead_node_left_once_its_lease_expires(
 
 async def test_without_an_expired_lease_nothing_is_swept(pool: asyncpg.Pool) -> None:
     """A living node's messages are its own to route: no sweep while every lease is fresh."""
-    message_id = await _left_unrouted(pool, "v-held", "still mine")
+    message_id = await left_unrouted(pool, "v-held", "still mine")
     survivor = bot_off_pipeline(pool, InProcessBus(Metrics()))
     other = Orphans(pool, survivor.route_unrouted)
     assert await other.run_once() == []
@@ -100,7 +78,7 @@ async def test_a_node_stopping_expires_its_lease_so_another_routes_what_it_left(
     await leaving.start()
     await leaving.close()
     # Stored after it stopped routing (as what its queue still held).
-    message_id = await _left_unrouted(pool, "v-left", "are you there?")
+    message_id = await left_unrouted(pool, "v-left", "are you there?")
     survivor = bot_off_pipeline(pool, InProcessBus(Metrics()))
     taken = await Orphans(pool, survivor.route_unrouted).run_once()
     assert [name.startswith(PREFIX) for name in taken] == [True]
@@ -114,7 +92,7 @@ async def test_a_node_starting_beside_a_living_one_leaves_that_ones_messages_alo
     """What is unrouted may be in a living node's queue, being routed: a node that starts
     does not sweep it (the NLU would run twice); a dead node's is swept once its lease
     expires."""
-    message_id = await _left_unrouted(pool, "v-busy", "in the other node's queue")
+    message_id = await left_unrouted(pool, "v-busy", "in the other node's queue")
     await pool.execute(
         "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, now() + interval '1 min')",
         PREFIX + "node-alive",
@@ -131,7 +109,7 @@ async def test_a_node_starting_beside_a_living_one_leaves_that_ones_messages_alo
 
 async def test_a_node_starting_alone_routes_what_was_left(pool: asyncpg.Pool) -> None:
     """No other node alive: whatever is unrouted is nobody's, and is routed at once."""
-    message_id = await _left_unrouted(pool, "v-alone", "anyone?")
+    message_id = await left_unrouted(pool, "v-alone", "anyone?")
     starting = bot_off_pipeline(pool, InProcessBus(Metrics()))
     await starting.start()
     try:
