@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -17,18 +19,28 @@ PARENT = (
 )
 
 
-def test_a_process_is_counted_with_the_cpu_of_its_descendants() -> None:
+@contextlib.contextmanager
+def computing_child() -> Iterator[int]:
+    """A parent that only waits on a child that only computes, once the child is there: the
+    parent's pid. Both are killed at the end."""
     parent = subprocess.Popen([sys.executable, "-c", PARENT])
     try:
-        time.sleep(0.5)  # the child has started
-        meter = cpu.Meter({"parent": parent.pid})
-        time.sleep(0.5)
-        used = meter.cores()
+        deadline = time.monotonic() + 30
+        while not psutil.Process(parent.pid).children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield parent.pid
     finally:
         for child in psutil.Process(parent.pid).children(recursive=True):
             child.kill()
         parent.kill()
         parent.wait()
+
+
+def test_a_process_is_counted_with_the_cpu_of_its_descendants() -> None:
+    with computing_child() as parent:
+        meter = cpu.Meter({"parent": parent})
+        time.sleep(0.5)
+        used = meter.cores()
     assert set(used) == {"parent"}
     assert used["parent"] > 0
 
@@ -48,18 +60,9 @@ def test_the_postmaster_is_read_from_its_pid_file(tmp_path: Path) -> None:
 def test_a_process_counted_alone_leaves_out_its_descendants() -> None:
     """The load generator starts the servers it measures: counted alone, their CPU is not
     counted again as the generator's."""
-    parent = subprocess.Popen([sys.executable, "-c", PARENT])
-    try:
-        deadline = time.monotonic() + 30
-        while not psutil.Process(parent.pid).children() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        meter = cpu.Meter({"with": parent.pid}, alone={"alone": parent.pid})
+    with computing_child() as parent:
+        meter = cpu.Meter({"with": parent}, alone={"alone": parent})
         time.sleep(0.5)
         used = meter.cores()
-    finally:
-        for child in psutil.Process(parent.pid).children(recursive=True):
-            child.kill()
-        parent.kill()
-        parent.wait()
     assert set(used) == {"with", "alone"}
     assert used["with"] > used["alone"]
