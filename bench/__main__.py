@@ -165,8 +165,8 @@ def ceilings(sb: list[Result], echo: list[Result]) -> str:
         peak = max(r.achieved for r in sb)
         bound = (
             f"the echo served every step up to the highest offered, so its capacity is at "
-            f"least {echo_max:.0f} msg/s (the steps and the one-process load generator cap "
-            f"it); Switchboard served at most {peak:.0f} at any step, so the ratio is at "
+            f"least {echo_max:.0f} msg/s (the highest step caps it); Switchboard served at "
+            f"most {peak:.0f} at any step, so the ratio is at "
             f"most {peak / max(echo_max, 1):.2f}"
         )
     else:
@@ -377,7 +377,8 @@ def transport() -> None:
                     "far behind its schedule the generator sent (its loop sends every "
                     f"{TICK * 1000:.0f} ms, so up to that is the schedule's own grain). CPU used: "
                     "CPU seconds per second of the step, of each process with its children "
-                    f"(bench/cpu.py); the machine has {psutil.cpu_count()} cores in all."
+                    "(bench/cpu.py), the load generator's without the servers it started; the "
+                    f"machine has {psutil.cpu_count()} cores in all."
                 )
         finally:
             pg.stop()
