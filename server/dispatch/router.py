@@ -407,7 +407,7 @@ class Router:
                 # Gone away since the pass read them: look again without them.
                 agents[agent.id] = replace(agent, online=False)
                 continue
-            if not refused.startswith("the agent is at capacity"):
+            if not refused.startswith(claims.AT_CAPACITY):
                 return "passed"
             # Someone else filled the agent meanwhile: look again without them.
             agents[agent.id] = replace(agent, load=agent.capacity)

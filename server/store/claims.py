@@ -16,6 +16,8 @@ from server.store.views import Conn
 BEING_CHANGED = "the conversation is being changed by someone else"
 # The router's claim's refusal when the agent it chose has gone away or offline since.
 NOT_ONLINE = "the agent is not online"
+# A claim's refusal when the agent has no room (followed by their load and capacity).
+AT_CAPACITY = "the agent is at capacity"
 
 
 async def _lock_agents(conn: Conn, agent_ids: list[UUID]) -> None:
@@ -107,7 +109,7 @@ async def claim(
         return "no such agent"
     if online_only and row["agent_status"] != "online":
         return f"{NOT_ONLINE} ({row['agent_status']})"
-    return f"the agent is at capacity ({row['load']}/{row['capacity']})"
+    return f"{AT_CAPACITY} ({row['load']}/{row['capacity']})"
 
 
 async def claim_many(
