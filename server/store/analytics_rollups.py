@@ -21,9 +21,9 @@ pair of the two (migration 0051: dimension ``agent|language``, keys ``<agent>|en
 whose half of the filter is its value, grouped by their other half; an unfiltered one, or
 one by the filter's own breakdown, reads the breakdown's rows. The pairs are kept per UTC
 day only (migration 0052: per hour they cost about ninety rows a conversation), so a pair's
-range reads its whole days from the days' tier and its other hours from the facts. A
-breakdown value holding ``|`` (an intent may) can be split at the wrong ``|`` when it meets
-the filter's value at its edge; no shipped or generated intent has one.
+range reads its whole days from the days' tier and its other hours from the facts. An
+intent's name may hold ``|`` (an imported Rasa project's may); no other value does, so a
+pair's key splits one way only (analytics_rows.MATCHES).
 
 When the roll-ups cannot answer (a time zone whose offset is not whole hours) or the range is
 small enough to read exactly (``EXACT_UP_TO`` conversations), ``plan`` answers None and
@@ -42,7 +42,17 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from server.store.analytics_days import Grain, ceil_day, floor_day, merged, pair_edges, split
-from server.store.analytics_rows import ACTIVITY, COUNTS, DURATIONS, METRICS, ROWS, TZ
+from server.store.analytics_rows import (
+    ACTIVITY,
+    COUNTS,
+    DURATIONS,
+    METRICS,
+    OTHER,
+    ROWS,
+    TZ,
+    WHOLE,
+    Match,
+)
 from server.store.views import Conn
 
 if TYPE_CHECKING:
@@ -141,6 +151,14 @@ class Plan:
     # Ranges whose facts are subtracted: the rest of a day read whole (pair_edges).
     less: list[tuple[datetime, datetime]] = field(default_factory=list)
 
+    @property
+    def match(self) -> Match:
+        """Which rows hold the filter's value (analytics_rows.MATCHES): its half of the key,
+        and whether it is an intent's, the only value that may hold a '|'."""
+        if not self.half:
+            return WHOLE
+        return self.half, self.dim.split("|")[self.half - 1] == "intent"
+
 
 def paired(only: str, by: str) -> tuple[str, int]:
     """The pair dimension of a filter on ``only`` broken down by ``by``, and which half of
@@ -199,7 +217,7 @@ async def plan(conn: Conn, scope: Scope, by: str | None = None, grain: Grain = N
         hours, days = split(first, folded_to, stale, scope.tz, "hour").hours, []
     found = Plan(hours, days, raw, dim, key, half)
     n = await conn.fetchval(
-        f"""SELECT coalesce(sum(conversations), 0) FROM ({ROWS[0]}) r""",
+        f"""SELECT coalesce(sum(conversations), 0) FROM ({ROWS[WHOLE]}) r""",
         *_args(scope, found, "all", "all"),
     )
     if int(n) <= EXACT_UP_TO:
@@ -264,9 +282,7 @@ def _key(p: Plan | None) -> str:
     """A row's key, as the read groups it: of a pair's, the half that is not the filter's."""
     if p is None or not p.half:
         return "t.key"
-    if p.half == 1:
-        return "substr(t.key, length($3) + 2)"
-    return "left(t.key, length(t.key) - length($3) - 1)"
+    return OTHER[p.half].format(k="t.key")
 
 
 def by_bucket(bucket: str) -> Grouping:
@@ -288,7 +304,7 @@ async def summed(
     rows = await conn.fetch(
         # A group whose rows cancel out (a day's row less the rest of the day, pair_edges)
         # had no conversation in the range: none, as its rows were never read.
-        f"SELECT {group[0]} AS g, {sums} FROM ({ROWS[p.half]}) t GROUP BY 1"
+        f"SELECT {group[0]} AS g, {sums} FROM ({ROWS[p.match]}) t GROUP BY 1"
         " HAVING sum(t.conversations) <> 0",
         *_args(scope, p),
         *extra,
@@ -298,7 +314,7 @@ async def summed(
         found[r["g"]].counts = {c: int(r[c]) for c in COUNTS}
     hists = await conn.fetch(
         f"SELECT {group[0]} AS g, t.metric, t.bucket, sum(t.n)::bigint AS n"
-        f" FROM ({DURATIONS[p.half]}) t GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0",
+        f" FROM ({DURATIONS[p.match]}) t GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0",
         *_args(scope, p),
         *extra,
     )
@@ -386,7 +402,7 @@ async def heat(conn: Conn, scope: Scope, p: Plan) -> list[tuple[int, int, int]]:
         f"""SELECT extract(isodow FROM t.hour AT TIME ZONE {TZ})::int AS weekday,
                    extract(hour FROM t.hour AT TIME ZONE {TZ})::int AS hour,
                    sum(t.conversations)::bigint AS n
-              FROM ({ROWS[0]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0 ORDER BY 1, 2""",
+              FROM ({ROWS[WHOLE]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0 ORDER BY 1, 2""",
         *_args(scope, p),
         scope.tz,
     )
@@ -397,7 +413,7 @@ async def reasons(conn: Conn, scope: Scope, p: Plan) -> tuple[list[tuple[str, in
     """(reason, conversations handed off for it), most first, and the conversations of the
     plan's rows: one pass over the rows, which hold both."""
     rows = await conn.fetch(
-        f"""WITH t AS ({ROWS[0]}),
+        f"""WITH t AS ({ROWS[WHOLE]}),
                  n AS (SELECT coalesce(sum(t.conversations), 0)::bigint AS n FROM t)
             SELECT r.key AS reason, sum(r.value::int)::bigint AS n, (SELECT n FROM n) AS total
               FROM t, jsonb_each_text(t.reasons) r
@@ -415,7 +431,7 @@ async def volume(conn: Conn, scope: Scope, p: Plan, group: str) -> list[tuple[st
     ``by_bucket`` expression) and key; the rows' counts alone, no histogram."""
     rows = await conn.fetch(
         f"""SELECT {group} AS at, {_key(p)} AS key, sum(t.conversations)::bigint AS n
-              FROM ({ROWS[p.half]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0""",
+              FROM ({ROWS[p.match]}) t GROUP BY 1, 2 HAVING sum(t.conversations) > 0""",
         *_args(scope, p),
         scope.tz,
     )
@@ -426,7 +442,7 @@ async def ratings(conn: Conn, scope: Scope, p: Plan) -> list[int]:
     row = await conn.fetchrow(
         f"""SELECT coalesce(sum(t.ratings[1]), 0) AS r1, coalesce(sum(t.ratings[2]), 0) AS r2,
                    coalesce(sum(t.ratings[3]), 0) AS r3, coalesce(sum(t.ratings[4]), 0) AS r4,
-                   coalesce(sum(t.ratings[5]), 0) AS r5 FROM ({ROWS[0]}) t""",
+                   coalesce(sum(t.ratings[5]), 0) AS r5 FROM ({ROWS[WHOLE]}) t""",
         *_args(scope, p),
     )
     assert row is not None  # aggregates answer one row

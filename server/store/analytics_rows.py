@@ -42,11 +42,28 @@ COUNTS = (
 # for every row the exact match takes when the value has no '|' (the migration says why);
 # for a value holding one it is left out (the read plans for its values, READ_COSTS, so the
 # test of $3 is folded away before the index is chosen).
-MATCHES = {
-    0: "($3::text IS NULL OR {k} = $3)",
+#
+# Only an intent's name may hold '|' (teams and agents are ids; channels, languages and bands
+# are fixed names), so at most one half of a pair's key holds one, and the key splits one way
+# only: the half that is not an intent holds none. A filter on an intent therefore takes only
+# the rows whose other half holds no '|' ("only billing", by agent, is not agent 5's row
+# "5|billing|refund", whose intent is billing|refund, nor may that row be grouped as agent
+# "5|billing"); a filter on anything else takes none when its value holds one.
+# ``OTHER`` is the half a read groups by (analytics_rollups._key).
+OTHER = {1: "substr({k}, length($3) + 2)", 2: "left({k}, length({k}) - length($3) - 1)"}
+_HALVES = {
     1: "starts_with({k}, $3 || '|') AND (strpos($3, '|') > 0 OR split_part({k}, '|', 1) = $3)",
     2: "right({k}, length($3) + 1) = '|' || $3"
     " AND (strpos($3, '|') > 0 OR split_part({k}, '|', -1) = $3)",
+}
+# A match by (half, whether the filter is an intent): (0, False) the whole key (or any).
+Match = tuple[int, bool]
+WHOLE: Match = (0, False)
+MATCHES: dict[Match, str] = {WHOLE: "($3::text IS NULL OR {k} = $3)"} | {
+    (half, intent): f"{m} AND "
+    + (f"strpos({OTHER[half]}, '|') = 0" if intent else "strpos($3, '|') = 0")
+    for half, m in _HALVES.items()
+    for intent in (False, True)
 }
 
 
@@ -79,39 +96,53 @@ _COUNTS_SIGNED = ", ".join(
                         FROM jsonb_each_text(x.reasons) e) END""",
     ]
 )
-# A pair's rows (half 1 or 2) from the facts come from migration 0052's functions of one pair.
+# A pair's rows (a match of half 1 or 2) from the facts come from migration 0052's
+# functions of one pair.
 ROWS = {
-    half: _rows(
+    which: _rows(
         "analytics_hours",
         "analytics_days",
-        "analytics_pair_hours_of($1, r.a, r.b, $2)" if half else "analytics_hours_of($1, r.a, r.b)",
+        "analytics_pair_hours_of($1, r.a, r.b, $2)"
+        if which[0]
+        else "analytics_hours_of($1, r.a, r.b)",
         m,
         _COUNTS_SIGNED,
     )
-    for half, m in MATCHES.items()
+    for which, m in MATCHES.items()
 }
 DURATIONS = {
-    half: _rows(
+    which: _rows(
         "analytics_hour_durations",
         "analytics_day_durations",
         "analytics_pair_durations_of($1, r.a, r.b, $2)"
-        if half
+        if which[0]
         else "analytics_durations_of($1, r.a, r.b)",
         m,
         "x.metric, x.bucket, r.s * x.n",
     )
-    for half, m in MATCHES.items()
+    for which, m in MATCHES.items()
 }
 # Messages and breaches are not kept per pair (migration 0051): only whole keys.
 ACTIVITY = _rows(
     "analytics_activity_hours",
     "analytics_activity_days",
     "analytics_activity_of($1, r.a, r.b)",
-    MATCHES[0],
+    MATCHES[WHOLE],
     "r.s * x.messages, r.s * x.breaches",
 )
 # The report's time zone, after a plan's ten arguments (analytics_rollups._args).
 TZ = "$11"
 
 
-__all__ = ["ACTIVITY", "COUNTS", "DURATIONS", "MATCHES", "METRICS", "ROWS", "TZ"]
+__all__ = [
+    "ACTIVITY",
+    "COUNTS",
+    "DURATIONS",
+    "MATCHES",
+    "METRICS",
+    "OTHER",
+    "ROWS",
+    "TZ",
+    "WHOLE",
+    "Match",
+]

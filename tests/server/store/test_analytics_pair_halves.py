@@ -1,10 +1,11 @@
 """A pair's days are found by the half of their key that a filter names (migration 0055's
 indexes, analytics_rows.MATCHES): the same figures as the facts, also for an intent that
-holds a '|', whose half the indexes' split at the first or last '|' cannot name."""
+holds a '|', whose half the indexes' split at the first or last '|' cannot name, and for an
+intent that another one's name ends or begins with ("billing" beside "billing|refund")."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 
 import asyncpg
@@ -44,11 +45,12 @@ STORIES = [
     Story(2 * DAY + 7200, bot_reply=3, intent="billing", language="en", band="low"),
 ]
 # Filters on either half of a pair, with a '|' in the value and on pairs whose other half
-# holds one. (Not "only billing" or "only refund": a key "billing|refund|en" then meets the
-# filter at its edge and is split at the wrong '|' whichever tier reads it, the limit
-# analytics_rollups' docstring names.)
+# holds one, and on intents that "billing|refund" begins and ends with: its keys
+# ("billing|refund|en", "5|billing|refund") meet those filters at their edge.
 ONLY: list[tuple[Breakdown, str]] = [
     ("intent", "billing|refund"),
+    ("intent", "billing"),
+    ("intent", "refund"),
     ("language", "en"),
     ("language", "fr"),
     ("channel", "email"),
@@ -69,14 +71,34 @@ async def test_a_pairs_days_read_by_either_half_give_the_facts_figures(
         plan = await analytics_rollups.plan(conn, replace(week, only=ONLY[0]), "agent")
         assert plan is not None
         assert plan.days  # the whole days come from the pairs' rows
-        found: dict[bool, list[list[analytics.Group]]] = {}
-        for read_days in (True, False):  # False: a pair's hours all from the facts
+        found: dict[str, list[list[analytics.Group]]] = {}
+        # The days' pair rows, the hours all from the facts' pairs, and no roll-up at all.
+        tiers = [("days", True, -1), ("hours", False, -1), ("facts", True, 10**9)]
+        for tier, read_days, exact_up_to in tiers:
             monkeypatch.setattr(analytics_rollups, "READ_DAYS", read_days)
-            found[read_days] = [
+            monkeypatch.setattr(analytics_rollups, "EXACT_UP_TO", exact_up_to)
+            found[tier] = [
                 await analytics.breakdown(conn, replace(week, only=only), by)
                 for only in ONLY
                 for by in analytics.BREAKDOWNS
             ]
-    assert found[True] == found[False]
-    by_language = found[True][analytics.BREAKDOWNS.index("language")]  # only billing|refund
+    assert found["days"] == found["hours"]
+    # The roll-ups' durations are histogram quantiles (within 4.5 %), the facts' exact: the
+    # rows, their labels and every count are the same.
+    assert _counted(found["days"]) == _counted(found["facts"])
+    by_language = found["days"][analytics.BREAKDOWNS.index("language")]  # only billing|refund
     assert {g.key: g.figures.conversations for g in by_language} == {"en": 2, "fr": 2}
+    # Only "billing" (two conversations of its own, on email and on the web chat), by channel:
+    # not billing|refund's, one of them on Telegram.
+    by_channel = found["days"][len(analytics.BREAKDOWNS) + analytics.BREAKDOWNS.index("channel")]
+    assert {g.key: g.figures.conversations for g in by_channel} == {"email": 1, "webchat": 1}
+
+
+def _counted(reads: list[list[analytics.Group]]) -> list[list[tuple[str, str, dict[str, object]]]]:
+    return [
+        [
+            (g.key, g.label, {k: v for k, v in asdict(g.figures).items() if "_p" not in k})
+            for g in groups
+        ]
+        for groups in reads
+    ]
