@@ -21,8 +21,8 @@ class Clock:
         return self.now
 
 
-def paced(clock: Clock, batch: int = 10, **limits: float) -> DrainPace:
-    return DrainPace(batch=batch, capacity=1_000, clock=clock, **limits)
+def paced(clock: Clock, batch: int = 10, every: float = 1.0, quiet: float = 0.1) -> DrainPace:
+    return DrainPace(batch=batch, capacity=1_000, every=every, quiet=quiet, clock=clock)
 
 
 async def test_without_arrivals_the_drainer_never_waits() -> None:
@@ -189,6 +189,84 @@ async def test_what_came_is_taken_only_while_it_came_no_faster_than_the_drainer_
         pace.arrived()
     backlog += arriving - 20
     waiting = asyncio.create_task(pace.before_batch(lambda: backlog))
+    for _ in range(20):  # past ``every`` (1 s), the arrivals never pausing
+        await asyncio.sleep(0.01)
+        clock.now += 0.06
+        pace.arrived()
+    assert await asyncio.wait_for(waiting, timeout=1) == taken
+
+
+class Stream:
+    """Updates held at a steady rate on a fake clock, and a drainer whose batch costs a fixed
+    time plus a time an item: ``advance`` is both the drainer's reading and DrainPace's sleep,
+    so the test runs no real waits."""
+
+    def __init__(self, clock: Clock, fixed: float, per_item: float) -> None:
+        self.clock = clock
+        self.fixed = fixed
+        self.per_item = per_item
+        self.rate = 0.0
+        self.backlog = 0
+        self._next = clock.now
+        self.pace = DrainPace(
+            batch=200, capacity=100_000, every=1.0, quiet=0.1, clock=clock, sleep=self.advance
+        )
+
+    async def advance(self, seconds: float) -> None:
+        end = self.clock.now + seconds
+        while self.rate and self._next <= end:
+            self.clock.now = self._next
+            self.pace.arrived()
+            self.backlog += 1
+            self._next += 1 / self.rate
+        self.clock.now = end
+        if not self.rate:
+            self._next = end
+
+    async def drain_for(self, seconds: float, rate: float) -> None:
+        """Updates arrive at ``rate`` a second for ``seconds``, the drainer reading batches."""
+        self.rate = rate
+        self._next = max(self._next, self.clock.now)
+        end = self.clock.now + seconds
+        while self.clock.now < end:
+            taken = min(await self.pace.before_batch(lambda: self.backlog), self.backlog)
+            if not taken:
+                await self.advance(0.01)  # woken by the next update
+                continue
+            cost = self.fixed + self.per_item * taken
+            await self.advance(cost)
+            self.pace.read(taken, cost)
+            self.backlog -= taken
+
+
+async def test_a_stream_it_can_read_after_a_flood_is_read_though_its_parts_looked_slow() -> None:
+    """After a flood that left its last batches parts, a steady stream the drainer can read
+    (whole batches: 200 in 0.2 + 200 x 3.6 ms, some 217 a second, against 150 arriving) must
+    not keep it at parts: a part's time an item is mostly the batch's fixed cost (25 in
+    0.29 s, 86 a second), so judged by it the stream looked like a flood, the drainer kept
+    taking 25 a second while 150 came, and the backlog grew for as long as the stream lasted
+    (last session's review: 7,243 held instead of about a hundred)."""
+    stream = Stream(Clock(), fixed=0.2, per_item=0.0036)
+    await stream.drain_for(2.0, rate=2_000.0)  # the flood: far more than the drainer reads
+    flooded = stream.backlog
+    await stream.drain_for(120.0, rate=150.0)  # then a stream it can read
+    assert flooded > 2_000
+    assert stream.backlog < 400  # what comes while a batch or two is read
+
+
+@pytest.mark.parametrize(("age", "taken"), [(5.0, 25), (60.0, 200)])
+async def test_a_slow_pace_is_trusted_only_while_it_is_recent(age: float, taken: int) -> None:
+    """A whole batch read slowly (200 in 10 s, 20 a second) makes 400 arriving since a flood
+    while it is recent (the part: an eighth of 200); read a minute ago, whatever slowed it
+    may be gone, so the drainer takes what came (up to a batch), which measures it again."""
+    clock = Clock()
+    pace = DrainPace(batch=200, capacity=100_000, every=1.0, quiet=0.1, clock=clock)
+    assert await pace.before_batch(lambda: 300) == 200
+    pace.read(200, 10.0)
+    clock.now += age
+    for _ in range(400):
+        pace.arrived()
+    waiting = asyncio.create_task(pace.before_batch(lambda: 500))
     for _ in range(20):  # past ``every`` (1 s), the arrivals never pausing
         await asyncio.sleep(0.01)
         clock.now += 0.06
