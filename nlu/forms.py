@@ -1,6 +1,8 @@
 """Rasa 3 forms in the embedded engine, as Rasa's FormAction runs them.
 
-On activation the form starts its loop and validates the required slots already filled;
+On activation the form starts its loop, takes the slots the message that started it fills
+now that the form is active (Rasa extracts again then: ``from_trigger_intent`` mappings,
+conditions on the form) and validates the required slots already filled;
 while active, after each message it takes the slots the message filled (the domain's slot
 mappings, applied before it runs) and validates them; if it had asked for a slot and the
 message filled none, it declines to run (the rules then decide: an unhappy path). Then it
@@ -13,7 +15,7 @@ server); without one the filled values stand.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from nlu.slots import Form
@@ -32,6 +34,12 @@ from nlu.tracker import (
 Validate = Callable[[Mapping[str, Any]], Awaitable[list[Event] | None]]
 # Ask for a slot, given the slots as they are after the form's events so far.
 Ask = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+# The slots the latest message fills with the named form active (as it starts).
+Extract = Callable[[str], Sequence[Event]]
+
+
+def _nothing(_form: str) -> Sequence[Event]:
+    return ()
 
 
 class FormDeclined(Exception):
@@ -39,25 +47,44 @@ class FormDeclined(Exception):
 
 
 async def run_form(
-    form: Form, tracker: Tracker, validate: Validate, ask: Ask, *, interrupted: bool = False
+    form: Form,
+    tracker: Tracker,
+    validate: Validate,
+    ask: Ask,
+    *,
+    interrupted: bool = False,
+    extract: Extract = _nothing,
 ) -> list[Event] | None:
     """The form's events, or None when it declines to run. ``interrupted``: it comes back
     after an unhappy path, so it asks again without validating."""
     try:
-        return await _run(form, tracker, validate, ask, interrupted=interrupted)
+        return await _run(form, tracker, validate, ask, interrupted=interrupted, extract=extract)
     except FormDeclined:
         return None
 
 
 async def _run(
-    form: Form, tracker: Tracker, validate: Validate, ask: Ask, *, interrupted: bool
+    form: Form,
+    tracker: Tracker,
+    validate: Validate,
+    ask: Ask,
+    *,
+    interrupted: bool,
+    extract: Extract,
 ) -> list[Event] | None:
     events: list[Event] = []
     if tracker.active_loop != form.name:
         events.append(ActiveLoop(form.name))
-        prefilled = {s: tracker.slots[s] for s in form.required if tracker.slots.get(s) is not None}
-        if prefilled:
-            events += await validate(prefilled) or []
+        extracted = [e for e in extract(form.name) if isinstance(e, SlotSet)]
+        slots = {**tracker.slots, **{e.name: e.value for e in extracted}}
+        prefilled = {s: slots[s] for s in form.required if slots.get(s) is not None}
+        validated = await validate(prefilled) if prefilled else None
+        if validated is None:
+            events += extracted  # no validation: what the message filled stands
+        else:
+            # As Rasa: the validation's events, then the extracted slots it left unnamed.
+            named = {e.name for e in validated if isinstance(e, SlotSet)}
+            events += [*validated, *(e for e in extracted if e.name not in named)]
     elif tracker.latest_action == ACTION_LISTEN and not interrupted:
         candidates = candidates_of(form, tracker)
         validated = await validate(candidates) if candidates else None

@@ -29,6 +29,7 @@ class SlotMapping:
     not_intents: tuple[str, ...] = ()
     value: Any = None
     conditions: tuple[tuple[str | None, str | None], ...] = ()
+    action: str | None = None  # a custom mapping's action, which Rasa runs after each message
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +99,13 @@ def read_slots(project: Project, path: Path, value: Any) -> None:
 
 
 def _unsupported_mapping(mapping: SlotMapping) -> tuple[str, str] | None:
-    """What a slot mapping asks for that the engine does not do, and what it does instead."""
-    if mapping.type == "from_trigger_intent":
-        return "from_trigger_intent mapping", "not filled when the form starts"
+    """What a slot mapping asks for that the engine does not do, and what it does instead.
+    A custom mapping without an action is what Rasa does too: only actions fill the slot."""
     if mapping.type == "custom":
+        if mapping.action is None:
+            return None
         return "custom mapping", "filled only by the slot events your actions return"
-    if mapping.type not in ("from_entity", "from_text", "from_intent"):
+    if mapping.type not in ("from_entity", "from_text", "from_intent", "from_trigger_intent"):
         return f"{mapping.type} mapping", "not filled"
     return None
 
@@ -129,4 +131,5 @@ def _mapping(spec: dict[str, Any]) -> SlotMapping:
         not_intents=_names(spec.get("not_intent")),
         value=spec.get("value"),
         conditions=conditions,
+        action=str(spec["action"]) if spec.get("action") else None,
     )

@@ -1,0 +1,78 @@
+"""A ledger bot whose form takes its first slot from the intent that started it
+(``from_trigger_intent``) and whose free-text slot ignores the intents the form lists in
+``ignored_intents``; a slot only actions fill (a ``custom`` mapping without an action) is not
+named as unsupported, since Rasa fills it no other way. The embedded engine answers each
+message as a real Rasa 3.6.21 does, turn by turn."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from nlu.project import load_project
+from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server
+
+LEDGER = PROJECTS / "ledger"
+
+CONVERSATIONS = {
+    "the intent that started the form fills its first slot": [
+        "how much did I earn",
+        "this week",
+    ],
+    "an ignored intent inside the form goes to its rule, then the form asks again": [
+        "hello",
+        "show my spending",
+        "when are you open",
+        "the past year",
+        "bye",
+    ],
+    "the same question outside the form": ["when are you open"],
+}
+
+
+@pytest.fixture(scope="module")
+def rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with rasa_server(LEDGER, tmp_path_factory.mktemp("rasa-ledger")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedTwin:
+    return EmbeddedTwin(LEDGER, tmp_path_factory.mktemp("ledger-cache"))
+
+
+def test_the_project_s_mappings_are_all_run() -> None:
+    """from_trigger_intent is filled, and a custom mapping without an action is what Rasa
+    does too: nothing to name."""
+    assert load_project(LEDGER).unsupported == []
+
+
+async def test_the_trigger_intent_fills_its_slot_as_the_form_starts(twin: EmbeddedTwin) -> None:
+    sender = str(uuid.uuid4())
+    # No entity names the direction: the intent that started the form does.
+    assert await twin.turn(sender, "how much did I earn") == Reply(
+        ("For which period?",), ("search_form",)
+    )
+    assert twin.engine.conversations.slots(sender)["direction"] == "earnings"
+
+
+async def test_an_ignored_intent_does_not_fill_the_requested_slot(twin: EmbeddedTwin) -> None:
+    sender = str(uuid.uuid4())
+    await twin.turn(sender, "how much did I earn")
+    # Without ignored_intents the free-text period would be "when are you open".
+    assert await twin.turn(sender, "when are you open") == Reply(
+        ("Our branches open 9 to 5, Monday to Friday.", "For which period?"),
+        ("utter_hours", "search_form"),
+    )
+    assert (await twin.turn(sender, "last month")).texts == (
+        "Searching your earnings for last month.",
+    )
+
+
+@pytest.mark.parametrize("name", CONVERSATIONS)
+async def test_each_turn_is_answered_as_rasa_answers_it(
+    name: str, rasa: str, twin: EmbeddedTwin
+) -> None:
+    await twin.answers_as_rasa(rasa, CONVERSATIONS[name])
