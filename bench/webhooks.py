@@ -2,19 +2,26 @@
 second, and the ack latency, each against a bare endpoint measured with the same load.
 
 The load comes from Debian's `wrk` (bench/wrk.py, bench/webhook_load.lua): CONNECTIONS
-keep-alive connections for BENCH_WEBHOOK_SECONDS (default 10) per scenario, every request a
+keep-alive connections for BENCH_WEBHOOK_SECONDS (default 5) per scenario, every request a
 distinct update (its own update_id; 100 customers) or a distinct Slack event (its own
 event_id and ts, so a new thread and conversation each), signed afresh with the signing
-secret Switchboard is configured with, and checked by its real verification (slack_sdk's
-verifier).
+secret Switchboard is configured with, and checked by its real verification.
+
+What it measures is issue 14's figure: how fast Switchboard acknowledges while it has room to
+hold what it acknowledges. Past MAX_HELD updates waiting the webhook answers 503, and a flood
+that reaches it measures the drain instead (a 10 s flood did on a 2-core EPYC); so the flood
+is one the holding area takes, the table counts the refused requests, and a run that refused
+any says its figure is capped by the holding area, not by the acknowledgement.
 
 Switchboard runs as `switchboard serve` in its own process (embedded PostgreSQL, demo data,
 NLU off) with a Telegram bot in webhook mode and a Slack app, against stand-ins for their
 APIs (bench/stand_ins.py). Each 200 means the update or event is on disk, held as it came
 (one statement and one commit for all the requests that arrived together); reading it as a
 message, storing that and routing it follow. After each run the benchmark waits until
-nothing is held any more and counts the messages: a run that acknowledged more than it
-stored fails the benchmark, and the time that took gives the rate messages are stored at
+nothing is held any more (Telegram, some 30 s), or at most SLACK_WAIT (Slack reads a few
+hundred events a second, each a new conversation: the whole drain took 354 s), and counts the
+messages stored and the updates still held: a run whose acknowledged requests are not all
+stored or held fails the benchmark, and the time waited gives the rate messages are stored at
 when the acknowledgements have stopped outrunning it (the sustained figure).
 
 Baseline, same run, same wrk settings: a bare uvicorn + Starlette endpoint in its own process
@@ -52,8 +59,12 @@ SLACK_PATH = "/channels/slack/events"
 # share of one core, over half a second.
 QUIET_CPU_PERCENT = 10.0
 QUIET_LIMIT = 60.0
-# How long the held updates may take to become messages after a run.
+# How long the held updates may take to become messages after a run (Telegram), and how
+# long the Slack part waits before it counts what is still held with what is stored.
 DRAIN_LIMIT = 600.0
+SLACK_WAIT = 30.0
+# Issue 14's target: acknowledged at least this share of the bare endpoint's rate.
+TARGET = 0.5
 # What each channel holds until it is read as a message.
 HELD = {
     "telegram": "SELECT count(*) FROM telegram_held_updates",
@@ -82,13 +93,20 @@ class Scenario:
     bare: Run
     switchboard: Run
     stored: int
-    # Seconds from the end of the run until nothing was held (every message stored).
+    # Seconds waited after the run: until nothing was held, or SLACK_WAIT.
     drained: float
+    # Acknowledged and still held (not yet read as messages) once the wait ended.
+    held: int
 
     @property
     def ratio(self) -> float:
         bare, switchboard = self.bare.load.rate, self.switchboard.load.rate
         return switchboard / bare if bare else 0.0
+
+    @property
+    def refused(self) -> int:
+        """Requests Switchboard did not acknowledge (503 at capacity; no other is expected)."""
+        return self.switchboard.load.non2xx
 
     @property
     def sustained(self) -> float:
@@ -112,14 +130,18 @@ async def stored(pool: Pool, channel: str) -> int:
     return count
 
 
-async def drain(pool: Pool, channel: str) -> float:
-    """Seconds until ``channel`` holds nothing (every acknowledged request a message)."""
+async def drain(pool: Pool, channel: str, wait: float | None) -> tuple[float, int]:
+    """Seconds until ``channel`` holds nothing (every acknowledged request a message), or
+    until ``wait`` has passed; and how many it still holds then."""
     started = time.monotonic()
-    while await pool.fetchval(HELD[channel]):
-        if time.monotonic() - started > DRAIN_LIMIT:
+    while held := int(await pool.fetchval(HELD[channel])):
+        waited = time.monotonic() - started
+        if wait is not None and waited >= wait:
+            return waited, held
+        if waited > DRAIN_LIMIT:
             raise RuntimeError(f"{channel}: still holding updates {DRAIN_LIMIT:g} s after the run")
         await asyncio.sleep(0.1)
-    return time.monotonic() - started
+    return time.monotonic() - started, 0
 
 
 async def quiet(pid: int) -> None:
@@ -135,23 +157,23 @@ async def quiet(pid: int) -> None:
 
 async def measured(
     pool: Pool, url: str, kind: str, processes: dict[str, int]
-) -> tuple[Run, int, float]:
-    """One wrk run against Switchboard, how many messages it stored, and how long after the
-    run the last one was. Every acknowledged request must be stored; more may be (requests
-    in flight when wrk stopped are stored without being counted), but never more than wrk
-    generated."""
+) -> tuple[Run, int, float, int]:
+    """One wrk run against Switchboard, how many messages it stored, how long it was waited
+    for after the run, and how many updates it still held then. Every acknowledged request
+    must be stored or held; more may be (requests in flight when wrk stopped are kept
+    without being counted), but never more than wrk generated."""
     before = await stored(pool, kind)
     run = await load(url, kind, processes)
     result = run.load
-    drained = await drain(pool, kind)
+    drained, held = await drain(pool, kind, SLACK_WAIT if kind == "slack" else None)
     count = await stored(pool, kind) - before
-    if not result.acknowledged <= count <= result.generated:
+    if not result.acknowledged <= count + held <= result.generated:
         raise RuntimeError(
             f"{kind}: Switchboard acknowledged {result.acknowledged} requests of"
-            f" {result.generated} generated but stored {count} messages"
+            f" {result.generated} generated but stored {count} messages and holds {held}"
             f" (first failure: {result.first_failure or 'none'})"
         )
-    return run, count, drained
+    return run, count, drained, held
 
 
 async def measure(dsn: str, postgres: int, data_dir: Path) -> tuple[Scenario, Scenario]:
@@ -185,19 +207,15 @@ async def measure(dsn: str, postgres: int, data_dir: Path) -> tuple[Scenario, Sc
                 await asyncio.sleep(0.1)
             processes = {"server": server.child.pid, "PostgreSQL": postgres}
             await quiet(server.child.pid)
-            telegram, telegram_stored, telegram_drained = await measured(
-                pool, server.base_url + PATH, "telegram", processes
-            )
+            telegram = await measured(pool, server.base_url + PATH, "telegram", processes)
             await quiet(server.child.pid)
-            slack, slack_stored, slack_drained = await measured(
-                pool, server.base_url + SLACK_PATH, "slack", processes
-            )
+            slack = await measured(pool, server.base_url + SLACK_PATH, "slack", processes)
         finally:
             await pool.close()
             await asyncio.to_thread(stack.close)
     return (
-        Scenario(bare_telegram, telegram, telegram_stored, telegram_drained),
-        Scenario(bare_slack, slack, slack_stored, slack_drained),
+        Scenario(bare_telegram, *telegram),
+        Scenario(bare_slack, *slack),
     )
 
 
@@ -206,6 +224,44 @@ def _row(server: str, webhook: str, run: Run, ratio: str) -> str:
     return (
         f"| {server} | {webhook} | {f.rate:,.0f} | {f.p50_ms:.1f} ms | {f.p99_ms:.1f} ms |"
         f" {f.non2xx} | {f.socket_errors} | {ratio} | {run.split} |"
+    )
+
+
+def verdict(name: str, scenario: Scenario) -> str:
+    """What the ratio measured: the acknowledgement while the holding area had room, or,
+    when some requests were refused, a figure capped by it."""
+    ratio = f"{name} {scenario.ratio:.2f}x the bare endpoint"
+    met = "met" if scenario.ratio >= TARGET else "not met"
+    if not scenario.refused:
+        return (
+            f"{ratio} (issue 14's >= {TARGET}x {met}): the acknowledgement rate, every request"
+            " acknowledged while the holding area had room (0 refused)"
+        )
+    return (
+        f"{ratio}, capped: {scenario.refused:,} requests refused (503 past"
+        f" {telegram_service.MAX_HELD:,} waiting), so from the moment the holding area"
+        " filled the figure counts the drain, not the acknowledgement (not evidence for"
+        f" issue 14's >= {TARGET}x either way; a shorter BENCH_WEBHOOK_SECONDS measures it)"
+    )
+
+
+def kept(name: str, scenario: Scenario) -> str:
+    """Where the acknowledged requests are: stored as messages, or still held."""
+    load = scenario.switchboard.load
+    counted = (
+        f"{name} {scenario.stored:,} messages stored for {load.acknowledged:,} acknowledged"
+        f" ({load.generated:,} requests sent)"
+    )
+    if not scenario.held:
+        return (
+            f"{counted}, nothing held {scenario.drained:.1f} s after the run ended:"
+            f" {scenario.sustained:,.0f} messages/s sustained"
+        )
+    return (
+        f"{counted} and {scenario.held:,} still held {scenario.drained:.0f} s after the run"
+        f" ended (the part waits at most {SLACK_WAIT:g} s, then counts what is held with what"
+        f" is stored: every acknowledged event is one or the other; stored meanwhile"
+        f" {scenario.sustained:,.0f}/s)"
     )
 
 
@@ -220,7 +276,6 @@ def run() -> str:
         finally:
             embedded.stop()
     loads = [r.load for r in (telegram.bare, telegram.switchboard, slack.bare, slack.switchboard)]
-    tg, sl = telegram.switchboard.load, slack.switchboard.load
     return "\n".join(
         [
             f"## Webhook ingest — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
@@ -251,13 +306,13 @@ def run() -> str:
                 f"{slack.ratio:.2f}",
             ),
             "",
-            f"Stored by Switchboard (messages counted in PostgreSQL once nothing was held after"
-            f" each run): Telegram {telegram.stored:,} messages for {tg.acknowledged:,}"
-            f" acknowledged ({tg.generated:,} requests sent), the last"
-            f" {telegram.drained:.1f} s after the run ended: {telegram.sustained:,.0f}"
-            f" messages/s sustained; Slack {slack.stored:,} for {sl.acknowledged:,}"
-            f" ({sl.generated:,} sent), the last {slack.drained:.1f} s after:"
-            f" {slack.sustained:,.0f}/s sustained. Each 200 waits for the update's or event's"
+            f"{verdict('Telegram', telegram)}; {verdict('Slack', slack)}.",
+            "",
+            "Kept by Switchboard (counted in PostgreSQL after each run): "
+            + kept("Telegram", telegram)
+            + "; "
+            + kept("Slack", slack)
+            + ". Each 200 waits for the update's or event's"
             " commit (shared by the requests that came together); reading it as a message,"
             " storing, routing and the handoff follow in the background: while requests pour"
             " in faster than they are read, the reading takes a batch when they pause, and"
