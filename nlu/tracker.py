@@ -239,6 +239,56 @@ def _undo_till(events: list[Event], kind: type[UserUttered | ActionExecuted]) ->
             return
 
 
+def collapse_loops(events: Sequence[Event]) -> list[Event]:
+    """The events as Rasa's policies read them (``applied_events``): when a loop runs again
+    on its happy path, what came since its previous run (the customer's answers, the
+    listens) is left out, its slots kept, so that a story that goes from a form's start to
+    its end in one step matches a conversation that filled the form over several messages.
+    A run after another action answered the customer (an unhappy path) or after the loop
+    declined is kept."""
+    loops = {e.name for e in events if isinstance(e, ActiveLoop) and e.name and e.name != NOT_SET}
+    applied: list[Event] = []
+    for event in events:
+        if (
+            isinstance(event, ActionExecuted)
+            and event.name in loops
+            and not _first_run_or_unhappy_path(event.name, applied)
+        ):
+            _undo_till_previous_run(event.name, applied)
+        else:
+            applied.append(event)
+    return applied
+
+
+def _first_run_or_unhappy_path(loop: str, applied: Sequence[Event]) -> bool:
+    """Rasa's _first_loop_execution_or_unhappy_path."""
+    following: str | None = None  # the action after the event being looked at
+    for event in reversed(applied):
+        if isinstance(event, ActiveLoop) and event.name is None:
+            return True  # the loop stopped since: this run starts it again
+        if isinstance(event, LoopRejected) and event.name == loop:
+            return True
+        if isinstance(event, UserUttered) and following is not None and following != loop:
+            return True  # another action answered the latest message
+        if isinstance(event, ActionExecuted):
+            if event.name == loop:
+                return False
+            following = event.name
+    return True
+
+
+def _undo_till_previous_run(loop: str, applied: list[Event]) -> None:
+    """Drop the actions and messages since the loop's previous run; other events stay."""
+    index = len(applied) - 1
+    while index >= 0:
+        event = applied[index]
+        if isinstance(event, ActionExecuted) and event.name == loop:
+            return
+        if isinstance(event, ActionExecuted | UserUttered):
+            del applied[index]
+        index -= 1
+
+
 class Featurizer:
     """Turns a tracker's events into Rasa's dialogue states."""
 
@@ -251,7 +301,7 @@ class Featurizer:
         (the one the next action is predicted from). ``slots`` are the initial values."""
         tracker = Tracker(dict(slots))
         states: list[State] = []
-        for event in events:
+        for event in collapse_loops(events):
             if isinstance(event, ActionExecuted):
                 states.append(self.state(tracker))
             tracker.update(event)
@@ -270,7 +320,7 @@ class Featurizer:
         last_prev: Feature | None = None
         hidden = False
         priors: list[tuple[State, str | None, str | None, bool]] = []
-        for event in events:
+        for event in collapse_loops(events):
             if isinstance(event, ActionExecuted):
                 priors.append(
                     (self.state(tracker), tracker.latest_action, tracker.active_loop, event.hidden)

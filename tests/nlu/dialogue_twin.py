@@ -23,7 +23,7 @@ import httpx
 from bench.processes import stop as stop_process
 from nlu.base import Dialogue, PastTurn
 from nlu.embedded import EmbeddedInterpreter, load_or_train
-from nlu.tracker import ACTION_LISTEN, ActionExecuted, UserUttered
+from nlu.tracker import ACTION_LISTEN, ActionExecuted, MessageForgotten, UserUttered
 from server.cli.nlu_commands import rasa_model_path
 from tests.harness import free_port
 from tests.rasa_stack import RASA_BIN, RASA_MODELS, START_TIMEOUT, _wait
@@ -158,8 +158,11 @@ class EmbeddedTwin:
             for e in events[last_user:]
             if isinstance(e, ActionExecuted) and e.name not in BOOKKEEPING
         )
-        # The default fallback forgets the message it did not understand.
-        if said.messages and said.messages[-1].action == "action_default_fallback":
+        # The default fallback forgets the message it did not understand (and says nothing
+        # when the domain has no utter_default).
+        if (said.messages and said.messages[-1].action == "action_default_fallback") or (
+            not said.messages and events and isinstance(events[-1], MessageForgotten)
+        ):
             actions = ("action_default_fallback",)
         return Reply(tuple(m.text or "" for m in said.messages), actions)
 

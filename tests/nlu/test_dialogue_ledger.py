@@ -1,8 +1,10 @@
 """A ledger bot whose form takes its first slot from the intent that started it
 (``from_trigger_intent``) and whose free-text slot ignores the intents the form lists in
 ``ignored_intents``; a slot only actions fill (a ``custom`` mapping without an action) is not
-named as unsupported, since Rasa fills it no other way. The embedded engine answers each
-message as a real Rasa 3.6.21 does, turn by turn."""
+named as unsupported, since Rasa fills it no other way; a story that crosses the form in one
+step, as stories write it, continues a conversation that filled the form over several
+messages. The embedded engine answers each message as a real Rasa 3.6.21 does, turn by
+turn."""
 
 from __future__ import annotations
 
@@ -29,6 +31,16 @@ CONVERSATIONS = {
         "bye",
     ],
     "the same question outside the form": ["when are you open"],
+    "a story crossing the form in one step continues after it": [
+        "how much did I earn",
+        "this week",
+        "thanks",
+    ],
+    "no story continues a spending search: the default fallback": [
+        "show my spending",
+        "last month",
+        "thanks",
+    ],
 }
 
 
@@ -68,6 +80,19 @@ async def test_an_ignored_intent_does_not_fill_the_requested_slot(twin: Embedded
     )
     assert (await twin.turn(sender, "last month")).texts == (
         "Searching your earnings for last month.",
+    )
+
+
+async def test_a_story_continues_after_a_form_filled_over_several_messages(
+    twin: EmbeddedTwin,
+) -> None:
+    """Rasa's policies read a form's happy path without the answers it took (its
+    applied_events): the story's state after the form is the one that started it."""
+    sender = str(uuid.uuid4())
+    await twin.turn(sender, "how much did I earn")
+    await twin.turn(sender, "this week")
+    assert await twin.turn(sender, "thanks") == Reply(
+        ("Glad I could help with your search.",), ("utter_welcome",)
     )
 
 
