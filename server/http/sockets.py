@@ -13,6 +13,9 @@ handshakes a second: issue 21).
   garbage only the cyclic collector could free: a dozen objects a handshake that filled the
   young generation, whose collections also walk every socket held. The parser is let go at
   the upgrade, and reference counting frees the rest at once.
+- The upgrade request was parsed twice, by httptools and then, written out again, by
+  websockets' parser in Python; the WebSocket protocol asked the socket for both addresses
+  again, and the scope's headers were encoded back from websockets' strings (upgrade.py).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import logging
 from typing import Any, cast
 
 from uvicorn.config import Config
+from uvicorn.logging import TRACE_LOG_LEVEL
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
+
+from server.http import upgrade
 
 # The handshake's own lines, as uvicorn and websockets write them (their format strings).
 HANDSHAKE_LINES = frozenset({'%s - "WebSocket %s" [accepted]', "connection open"})
@@ -51,7 +57,8 @@ _HANDSHAKES = cast(logging.Logger, _Handshakes(logging.getLogger("uvicorn.error"
 
 
 class SocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websockets-sansio protocol with the handshake lines never built."""
+    """uvicorn's websockets-sansio protocol with the handshake lines never built, taking a
+    handshake request httptools has parsed (``upgrade``)."""
 
     def __init__(
         self,
@@ -65,11 +72,51 @@ class SocketProtocol(WebSocketsSansIOProtocol):
         # websockets' own protocol logs "connection open" through the logger it was given.
         self.conn.logger = _HANDSHAKES
 
+    def upgrade(self, http: HttpToolsProtocol, handshake: upgrade.Handshake) -> None:
+        """The socket's upgrade, from the HTTP protocol that parsed its request: as
+        ``connection_made`` and ``data_received`` would, without asking the socket for its
+        addresses again or parsing the request again."""
+        self.connections.add(self)
+        self.transport = http.transport
+        self.server, self.client = http.server, http.client
+        self.scheme = "wss" if http.scheme == "https" else "ws"
+        if self.logger.level <= TRACE_LOG_LEVEL:
+            prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
+            self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection made", prefix)
+        upgrade.skip_request(self.conn)
+        # uvicorn's handle_connect from here, but for the scope's headers (upgrade.scope).
+        self.request = handshake.request
+        self.response = self.conn.accept(handshake.request)
+        self.handshake_initiated = True
+        if self.response.status_code != 101:
+            self.handshake_complete = True
+            self.close_sent = True
+            self.conn.send_response(self.response)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
+            return
+        self.scope = upgrade.scope(
+            handshake, self.asgi_version, self.scheme, self.server, self.client,
+            self.root_path, self.app_state,
+        )  # fmt: skip
+        self.queue.put_nowait({"type": "websocket.connect"})
+        task = self.loop.create_task(self.run_asgi())
+        task.add_done_callback(self.on_task_complete)
+        self.tasks.add(task)
+
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, letting go of its parser once a socket is upgraded."""
+    """uvicorn's httptools protocol, handing its parse of an upgrade to the WebSocket
+    protocol and letting go of its parser once a socket is upgraded."""
 
     def handle_websocket_upgrade(self) -> None:
-        super().handle_websocket_upgrade()
+        handshake = upgrade.parsed(self.scope["method"], self.url, self.headers)
+        if handshake is None or self.ws_protocol_class is not SocketProtocol:
+            super().handle_websocket_upgrade()
+        else:
+            self.connections.discard(self)
+            protocol = SocketProtocol(self.config, self.server_state, self.app_state)
+            self.transport.set_protocol(protocol)
+            protocol.upgrade(self, handshake)
         # The socket is the WebSocket protocol's now; nothing parses HTTP here again.
         self.parser = None  # type: ignore[assignment]
