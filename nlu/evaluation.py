@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ OUT_OF_SCOPE_SETS = Path(__file__).parent / "out_of_scope"
 CROSS_VALIDATION = "cross-validation"
 LEFT_OUT = "left-out intents"
 LEAVE_OUT_GROUPS = 5
+# Intents named in a note before "and N more".
+NAMED = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,9 @@ class Report:
     recall_by_source: dict[str, float] = field(default_factory=dict)
     training_seconds: float | None = None  # one training, on average
     predictions: list[Prediction] = field(default_factory=list)
+    # What the figures rest on that a reader should know (``cross_validate``'s small intents
+    # and models without an out-of-scope detector), one sentence each.
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Rasa's intent_report.json shape, plus the confused pairs, the out-of-scope figures
@@ -105,6 +111,7 @@ class Report:
             "weighted avg": {"f1-score": self.weighted_f1},
             "seconds": self.seconds,
             "training_seconds": self.training_seconds,
+            "notes": self.notes,
             "intents": self.intents,
             "confused": [
                 {"intent": gold, "predicted": predicted, "count": n}
@@ -188,18 +195,28 @@ def cross_validate(
     started = time.perf_counter()
     examples = project.examples
     intents = [e.intent for e in examples]
-    smallest = min(Counter(intents).values())
-    if smallest < folds:
-        raise ValueError(f"{folds}-fold cross-validation needs {folds} examples per intent")
+    counts = Counter(intents)
+    if max(counts.values(), default=0) < folds:
+        raise ValueError(f"{folds}-fold cross-validation needs an intent of {folds} examples")
+    # Public Rasa bots often have intents of one or two examples. As `rasa test nlu
+    # --cross-validation` (scikit-learn's StratifiedKFold, which only warns), they are judged,
+    # some of their examples by a model that never saw their intent, and the report says so;
+    # refusing the whole project left such a bot with no figures at all.
+    small = sorted(name for name, n in counts.items() if n < folds)
     outside = [(name, text) for name, texts in (out_of_scope or {}).items() for text in texts]
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        splits = list(splitter.split(examples, intents))
     predictions: list[Prediction] = []
     trainings: list[float] = []
-    for index, (train_idx, test_idx) in enumerate(splitter.split(examples, intents)):
+    undetected = 0
+    for index, (train_idx, test_idx) in enumerate(splits):
         fold = dataclasses.replace(project, examples=[examples[i] for i in train_idx])
         begun = time.perf_counter()
         model = train(fold)
         trainings.append(time.perf_counter() - begun)
+        undetected += model.scope is None
         held_out = [examples[i] for i in test_idx]
         predictions += predict(model, held_out, CROSS_VALIDATION)
         mine = outside[index::folds]
@@ -213,7 +230,30 @@ def cross_validate(
             project, seed=seed, trainings=trainings, progress=progress, done=folds
         )
     method = f"{folds}-fold cross-validation"
-    return summarise(method, predictions, time.perf_counter() - started, trainings)
+    result = summarise(method, predictions, time.perf_counter() - started, trainings)
+    result.notes = _notes(folds, small, undetected)
+    return result
+
+
+def _notes(folds: int, small: Sequence[str], undetected: int) -> list[str]:
+    """What a cross-validation's figures rest on: intents too small for the folds, and fold
+    models that had no out-of-scope detector (the classifier calibrates none when an intent
+    has a single training example, so Rasa's FallbackClassifier thresholds decided)."""
+    notes = []
+    if small:
+        named = ", ".join(small[:NAMED]) + (
+            f" and {len(small) - NAMED} more" if len(small) > NAMED else ""
+        )
+        notes.append(
+            f"{len(small)} intents have fewer than {folds} examples ({named}): some of their"
+            " examples were judged by a model that never saw their intent, as rasa test nlu does"
+        )
+    if undetected:
+        notes.append(
+            f"{undetected} of {folds} models had no out-of-scope detector (an intent with a single"
+            " training example); the FallbackClassifier's thresholds decided for them"
+        )
+    return notes
 
 
 def leave_intents_out(
@@ -266,6 +306,8 @@ def predict(
     model: Model, examples: Sequence[Example], source: str | Sequence[str]
 ) -> list[Prediction]:
     """Each example as the engine interprets it (fallback applied), in one batch."""
+    if not examples:  # a fold's share of no out-of-scope set: scikit-learn refuses no rows
+        return []
     masked = [model.extractor.mask(e.text) for e in examples]
     rankings = model.classifier.rank_many(masked)
     sources = [source] * len(examples) if isinstance(source, str) else list(source)
