@@ -23,6 +23,7 @@ from nlu.sources import line_of
 from nlu.sources import read_yaml as read_yaml
 from nlu.stories import Flow, read_flow, stitch
 from nlu.support import audit_config
+from nlu.used_entities import IntentEntities, intent_entities
 
 YAML_SUFFIXES = (".yml", ".yaml")
 # The project Switchboard ships (its demo bot), beside this package.
@@ -75,6 +76,9 @@ class Project:
     entities: list[str] = field(default_factory=list)
     # The domain's entity roles and groups as Rasa's dialogue states name them ("city#from").
     entity_labels: set[str] = field(default_factory=set)
+    # What the domain says of the entities each intent's dialogue states keep.
+    intent_entities: dict[str, IntentEntities] = field(default_factory=dict)
+    unfeaturized_entities: set[str] = field(default_factory=set)  # influence_conversation: false
     slots: list[Slot] = field(default_factory=list)
     responses: dict[str, list[Response]] = field(default_factory=dict)
     actions: list[str] = field(default_factory=list)
@@ -181,6 +185,9 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
                 project.intents.append(str(name))
+                spec = item.get(name) if isinstance(item, dict) else None
+                if isinstance(spec, dict):
+                    project.intent_entities[str(name)] = intent_entities(spec)
         elif key == "entities":
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
@@ -189,6 +196,8 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
                 if isinstance(spec, dict):
                     for label in [*(spec.get("roles") or []), *(spec.get("groups") or [])]:
                         project.entity_labels.add(f"{name}#{label}")
+                    if spec.get("influence_conversation") is False:
+                        project.unfeaturized_entities.add(str(name))
         elif key == "slots":
             read_slots(project, path, value)
         elif key == "responses":

@@ -18,6 +18,7 @@ from nlu.base import Entity
 from nlu.project import Project
 from nlu.slots import Slot
 from nlu.stories import NOT_SET
+from nlu.used_entities import used_entities
 
 ACTION_LISTEN = "action_listen"
 # The wildcard a rule starts with: any action may come before it (Rasa's "...").
@@ -295,6 +296,8 @@ class Featurizer:
     def __init__(self, project: Project) -> None:
         self._slots = {s.name: s for s in project.slots if s.influence}
         self._entities = frozenset(project.entities) | frozenset(project.entity_labels)
+        # Per intent, the entities its states keep (use_entities, ignore_entities).
+        self._used = used_entities(project)
 
     def states(self, events: Sequence[Event], slots: dict[str, Any]) -> list[State]:
         """The state before each action in ``events``, then the state after the last event
@@ -351,10 +354,11 @@ class Featurizer:
         message = tracker.latest_message
         if message is not None:
             features.add(("intent", message.base_intent))
+            wanted = self._used.get(message.base_intent, self._entities)
             for e in message.entities:
                 # As Rasa's UserUttered.as_sub_state: the entity, and its role and group.
                 for name in (e.entity, f"{e.entity}#{e.role}", f"{e.entity}#{e.group}"):
-                    if name in self._entities:
+                    if name in self._entities and name in wanted:
                         features.add(("entity", name))
         for name, slot in self._slots.items():
             feature = featurise(slot, tracker.slots.get(name))

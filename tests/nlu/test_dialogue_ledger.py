@@ -3,8 +3,9 @@
 ``ignored_intents``; a slot only actions fill (a ``custom`` mapping without an action) is not
 named as unsupported, since Rasa fills it no other way; a story that crosses the form in one
 step, as stories write it, continues a conversation that filled the form over several
-messages. The embedded engine answers each message as a real Rasa 3.6.21 does, turn by
-turn."""
+messages, and an intent's ``use_entities: []`` keeps its entities out of the states the
+story is compared on. The embedded engine answers each message as a real Rasa 3.6.21 does,
+turn by turn."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from nlu.project import load_project
+from nlu.used_entities import IntentEntities, used_entities
 from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server
 
 LEDGER = PROJECTS / "ledger"
@@ -36,11 +38,12 @@ CONVERSATIONS = {
         "this week",
         "thanks",
     ],
-    "no story continues a spending search: the default fallback": [
+    "a story continues a search whose entity the intent does not use": [
         "show my spending",
         "last month",
         "thanks",
     ],
+    "no story after a greeting's thanks: the default fallback": ["hello", "thanks"],
 }
 
 
@@ -94,6 +97,28 @@ async def test_a_story_continues_after_a_form_filled_over_several_messages(
     assert await twin.turn(sender, "thanks") == Reply(
         ("Glad I could help with your search.",), ("utter_welcome",)
     )
+
+
+async def test_an_entity_the_intent_does_not_use_is_not_compared(twin: EmbeddedTwin) -> None:
+    sender = str(uuid.uuid4())
+    await twin.turn(sender, "show my spending")  # direction: spending, an entity
+    await twin.turn(sender, "last month")
+    assert (await twin.turn(sender, "thanks")).actions == ("utter_welcome",)
+
+
+def test_the_entities_each_intent_s_states_keep() -> None:
+    """use_entities: [] keeps none; an entity with influence_conversation: false is kept by
+    no intent, even one that names it in use_entities (Rasa's used_entities: excluding
+    wins), unless the intent names it and its own ignore_entities replaces the default."""
+    project = load_project(LEDGER)
+    assert used_entities(project)["search_spending"] == frozenset()
+    assert used_entities(project)["inform"] == {"direction"}
+    project.unfeaturized_entities.add("direction")
+    project.intent_entities["inform"] = IntentEntities(use=("direction",))
+    project.intent_entities["greet"] = IntentEntities(use=("direction",), ignore=())
+    assert used_entities(project)["inform"] == frozenset()
+    assert used_entities(project)["search_earnings"] == frozenset()
+    assert used_entities(project)["greet"] == {"direction"}
 
 
 @pytest.mark.parametrize("name", CONVERSATIONS)
