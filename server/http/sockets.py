@@ -14,8 +14,9 @@ handshakes a second: issue 21).
   young generation, whose collections also walk every socket held. The parser is let go at
   the upgrade, and reference counting frees the rest at once.
 - The upgrade request was parsed twice, by httptools and then, written out again, by
-  websockets' parser in Python; the WebSocket protocol asked the socket for both addresses
-  again, and the scope's headers were encoded back from websockets' strings (upgrade.py).
+  websockets' parser in Python, and the WebSocket protocol asked the socket for both
+  addresses again; its response got a date that uvicorn then replaced, and the scope's
+  headers were encoded back from websockets' strings (upgrade.py).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ import asyncio
 import logging
 from typing import Any, cast
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.config import Config
 from uvicorn.logging import TRACE_LOG_LEVEL
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
@@ -71,6 +74,8 @@ class SocketProtocol(WebSocketsSansIOProtocol):
         self.logger = _HANDSHAKES
         # websockets' own protocol logs "connection open" through the logger it was given.
         self.conn.logger = _HANDSHAKES
+        # Set by upgrade(): the response to send when the app accepts, without a date.
+        self._undated = False
 
     def upgrade(self, http: HttpToolsProtocol, handshake: upgrade.Handshake) -> None:
         """The socket's upgrade, from the HTTP protocol that parsed its request: as
@@ -84,17 +89,14 @@ class SocketProtocol(WebSocketsSansIOProtocol):
             prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection made", prefix)
         upgrade.skip_request(self.conn)
-        # uvicorn's handle_connect from here, but for the scope's headers (upgrade.scope).
-        self.request = handshake.request
-        self.response = self.conn.accept(handshake.request)
-        self.handshake_initiated = True
-        if self.response.status_code != 101:
-            self.handshake_complete = True
-            self.close_sent = True
-            self.conn.send_response(self.response)
-            self.transport.write(b"".join(self.conn.data_to_send()))
-            self.transport.close()
+        response = upgrade.accepted(self.conn, handshake.request)
+        if response is None:
+            # Refused: websockets' accept() gives the answer, as uvicorn's handle_connect.
+            self.handle_connect(handshake.request)
             return
+        self._undated = True
+        self.request, self.response = handshake.request, response
+        self.handshake_initiated = True
         self.scope = upgrade.scope(
             handshake, self.asgi_version, self.scheme, self.server, self.client,
             self.root_path, self.app_state,
@@ -103,6 +105,31 @@ class SocketProtocol(WebSocketsSansIOProtocol):
         task = self.loop.create_task(self.run_asgi())
         task.add_done_callback(self.on_task_complete)
         self.tasks.add(task)
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if (
+            self._undated
+            and message["type"] == "websocket.accept"
+            and not self.handshake_complete
+            and self.initial_response is None
+        ):
+            # uvicorn's accept, but for the date: websockets' accept() would have dated the
+            # response, and uvicorn deleted that date (a slow delete) to add its own.
+            await self.writable.wait()
+            if self.disconnected:
+                raise ClientDisconnected()
+            upgrade.add_headers(
+                self.response,
+                [*self.default_headers, *message.get("headers", [])],
+                message.get("subprotocol"),
+            )
+            if not self.transport.is_closing():
+                self.handshake_complete = True
+                self.conn.send_response(self.response)
+                self.transport.write(b"".join(self.conn.data_to_send()))
+                self.start_keepalive()
+            return
+        await super().send(message)
 
 
 class HttpProtocol(HttpToolsProtocol):

@@ -10,19 +10,22 @@ always written out as HTTP/1.1, so websockets never saw another version. What ht
 and websockets would not (a body, more or longer header lines than websockets allows) is not
 taken here: ``parsed`` says None, and websockets parses and answers it as before.
 
-And the ASGI scope takes httptools' header bytes instead of encoding websockets' strings back
-into the same bytes.
+And once websockets has checked the request (``accepted``), the 101 response is built without
+the date websockets' ``accept()`` gives it, which uvicorn removed (a slow delete) to add its
+own, and the ASGI scope takes httptools' header bytes instead of encoding websockets' strings
+back into the same bytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from uvicorn._types import WebSocketScope
 from websockets.datastructures import Headers
-from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Request
+from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Request, Response
 from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 
@@ -59,6 +62,37 @@ def skip_request(conn: ServerProtocol) -> None:
     (``ServerProtocol.parse`` reads the request, then ``yield from super().parse()``.)"""
     conn.parser = Protocol.parse(conn)
     next(conn.parser)
+
+
+def accepted(conn: ServerProtocol, request: Request) -> Response | None:
+    """The 101 response ``conn.accept(request)`` would give, but undated; None when it would
+    refuse the request (its refusals are then built by ``accept`` itself)."""
+    try:
+        accept_header, extensions_header, protocol_header = conn.process_request(request)
+    except Exception:
+        return None
+    conn.accept_called = True
+    headers = Headers()
+    # accept()'s headers in its order; its values, built by websockets and not the client's.
+    headers.set_insecure("Upgrade", "websocket")
+    headers.set_insecure("Connection", "Upgrade")
+    headers.set_insecure("Sec-WebSocket-Accept", accept_header)
+    if extensions_header is not None:
+        headers.set_insecure("Sec-WebSocket-Extensions", extensions_header)
+    if protocol_header is not None:
+        headers.set_insecure("Sec-WebSocket-Protocol", protocol_header)
+    return Response(101, "Switching Protocols", headers)
+
+
+def add_headers(
+    response: Response, headers: Iterable[tuple[bytes, bytes]], subprotocol: str | None
+) -> None:
+    """uvicorn's own headers (the date, any configured) and the app's, and the subprotocol
+    the app chose, as uvicorn's accept adds them (values checked, as ``update`` does)."""
+    for name, value in headers:
+        response.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+    if subprotocol:
+        response.headers["Sec-WebSocket-Protocol"] = subprotocol
 
 
 def scope(

@@ -28,15 +28,15 @@ LONG_WAY = b"Content-Length: 0\r\n"
 
 
 @asynccontextmanager
-async def serving(scopes: list[Scope]) -> AsyncIterator[int]:
-    """An app that records each socket's scope, accepts it and echoes one frame, served as a
-    node serves (its protocols) on a free port; yields the port."""
+async def serving(scopes: list[Scope], **accept: Any) -> AsyncIterator[int]:
+    """An app that records each socket's scope and accepts it (with ``accept``'s headers or
+    subprotocol), served as a node serves (its protocols) on a free port; yields the port."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "websocket"
         scopes.append(scope)
         await receive()  # websocket.connect
-        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.accept", **accept})
         while (await receive())["type"] == "websocket.receive":
             pass
 
@@ -124,6 +124,17 @@ async def test_the_short_way_answers_and_scopes_as_the_long_way(
     assert (b"x-name", b"caf\xe9") in first["headers"]
     assert first["path"] == "/ws/webchat"
     assert first["query_string"] == b"x=1"
+
+
+async def test_an_accept_with_headers_and_a_subprotocol_is_the_same_either_way() -> None:
+    key = base64.b64encode(os.urandom(16))
+    headers = [(b"X-Served-By", b"node1")]
+    async with serving([], headers=headers, subprotocol="superchat") as port:
+        short = await answer(port, upgrade_request(key))
+        long = await answer(port, upgrade_request(key, LONG_WAY))
+    assert undated(short) == undated(long)
+    assert b"\r\nx-served-by: node1\r\n" in short
+    assert b"\r\nSec-WebSocket-Protocol: superchat\r\n" in short
 
 
 @pytest.mark.parametrize(
