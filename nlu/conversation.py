@@ -25,7 +25,7 @@ from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
 from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
 from nlu.dialogue import BACK, DEFAULT_FALLBACK, RESTART, DialoguePolicy, Prediction
 from nlu.forms import FormDeclined, ask_actions, run_form
-from nlu.project import Project
+from nlu.project import SESSION_START, Project
 from nlu.slots import LANGUAGE_SLOT, Slot, SlotMapping
 from nlu.tracker import (
     ACTION_LISTEN,
@@ -67,6 +67,9 @@ class Conversations:
     ) -> BotTurn:
         tracker = await self._tracker(project, policy, dialogue)
         start = len(tracker.log)
+        context = ActionContext(dialogue.conversation_id, dialogue.language, {}, project.responses)
+        if not dialogue.history and not tracker.events:
+            await self._start_session(project, tracker, context)
         current = dialogue.interpretation
         if tracker.latest_action != ACTION_LISTEN:
             # The last turn ended without its listen (a new or rebuilt tracker, a fallback).
@@ -75,7 +78,6 @@ class Conversations:
             tracker.update(SlotSet(LANGUAGE_SLOT, dialogue.language))
         tracker.update(UserUttered(current.full_intent, current.entities, current.text))
         tracker.extend(extract_slots(project, tracker))
-        context = ActionContext(dialogue.conversation_id, dialogue.language, {}, project.responses)
         turn = await self._run(project, policy, tracker, context)
         kept = tuple((k, v) for k, v in tracker.slots.items() if k != LANGUAGE_SLOT)
         turn = replace(
@@ -87,6 +89,26 @@ class Conversations:
         while len(self._trackers) > MAX_TRACKERS:
             self._trackers.popitem(last=False)
         return turn
+
+    async def _start_session(
+        self, project: Project, tracker: Tracker, context: ActionContext
+    ) -> None:
+        """A project's own action_session_start, which Rasa runs on the action server before
+        a conversation's first message: the slots it sets (a customer's profile) and what it
+        says. Its session and listen events are Rasa's bookkeeping, applied here anyway."""
+        if SESSION_START not in project.actions or self._server is None:
+            return
+        try:
+            outcome = await self._server.run(
+                SESSION_START, context.conversation_id, tracker, project
+            )
+        except ActionServerError as error:
+            # Rasa answers nothing to that first message; here the conversation goes on
+            # with the domain's initial slots.
+            log.warning("action server failed", action=SESSION_START, error=str(error))
+            return
+        tracker.extend(e for e in outcome.events if isinstance(e, SlotSet))
+        self._say(outcome.said, context, SESSION_START)
 
     def events(self, conversation_id: str) -> tuple[Event, ...]:
         """Every event of a conversation's kept tracker, those a restart or a rewind took

@@ -514,7 +514,9 @@ class EmbeddedInterpreter:
             "languages": sorted(self._model.languages),
             # What the project asks for that this engine does not do, and what it does instead.
             "unsupported": still_unsupported(
-                self._model.project, duckling=self._duckling is not None
+                self._model.project,
+                duckling=self._duckling is not None,
+                action_server=self._action_server is not None,
             ),
             "error": self._error,
         }

@@ -26,6 +26,13 @@ from nlu.support import audit_config
 from nlu.used_entities import IntentEntities, intent_entities
 
 YAML_SUFFIXES = (".yml", ".yaml")
+# A project's own session start (a customer's profile loaded into slots): it runs on the
+# action server; without one, what the engine does instead is named.
+SESSION_START = "action_session_start"
+SESSION_START_INSTEAD = (
+    "runs on the action server (SWITCHBOARD_ACTION_SERVER_URL) before a conversation's first"
+    " message; without one, conversations start from the domain's initial slots"
+)
 # The project Switchboard ships (its demo bot), beside this package.
 SHIPPED_PROJECT = Path(__file__).parent / "rasa_project"
 
@@ -208,6 +215,21 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
                 project.actions.append(str(name))
+                if name == SESSION_START:
+                    project.note(
+                        path,
+                        _line_naming(path, SESSION_START),
+                        f"custom {SESSION_START}",
+                        SESSION_START_INSTEAD,
+                    )
+
+
+def _line_naming(path: Path, name: str) -> int | None:
+    """The line of a list entry (``- name``), which YAML does not remember."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip().removeprefix("-").strip() == name:
+            return number
+    return None
 
 
 def _merge_domain(domain: dict[str, Any], key: str, value: Any) -> None:

@@ -104,12 +104,16 @@ def audit_config(project: Project, path: Path) -> None:
             project.note(path, _line(item), f"{label} {name}{suffix}", instead)
 
 
-def still_unsupported(project: Project, *, duckling: bool) -> list[str]:
-    """The notes that hold for a running engine (with a Duckling server, Duckling runs)."""
+def still_unsupported(
+    project: Project, *, duckling: bool, action_server: bool = False
+) -> list[str]:
+    """The notes that hold for a running engine (with a Duckling server, Duckling runs; with
+    an action server, the project's own action_session_start)."""
     return [
         str(n)
         for n in project.unsupported
         if not (duckling and n.feature == f"component {DUCKLING}")
+        and not (action_server and n.feature == "custom action_session_start")
     ]
 
 

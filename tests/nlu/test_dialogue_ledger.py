@@ -1,22 +1,24 @@
 """A ledger bot whose form takes its first slot from the intent that started it
 (``from_trigger_intent``) and whose free-text slot ignores the intents the form lists in
 ``ignored_intents``; a slot only actions fill (a ``custom`` mapping without an action) is not
-named as unsupported, since Rasa fills it no other way; a story that crosses the form in one
-step, as stories write it, continues a conversation that filled the form over several
-messages, and an intent's ``use_entities: []`` keeps its entities out of the states the
-story is compared on. The embedded engine answers each message as a real Rasa 3.6.21 does,
-turn by turn."""
+named as unsupported, since Rasa fills it no other way; the project's own
+``action_session_start`` runs on the action server before the first message; a story that
+crosses the form in one step, as stories write it, continues a conversation that filled the
+form over several messages, and an intent's ``use_entities: []`` keeps its entities out of
+the states the story is compared on. The embedded engine answers each message as a real
+Rasa 3.6.21 does, turn by turn."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from nlu.project import load_project
+from nlu.support import still_unsupported
 from nlu.used_entities import IntentEntities, used_entities
-from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, rasa_server
+from tests.nlu.dialogue_twin import PROJECTS, EmbeddedTwin, Reply, action_server, rasa_server
 
 LEDGER = PROJECTS / "ledger"
 
@@ -48,20 +50,42 @@ CONVERSATIONS = {
 
 
 @pytest.fixture(scope="module")
-def rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with rasa_server(LEDGER, tmp_path_factory.mktemp("rasa-ledger")) as url:
+def actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with action_server(LEDGER, tmp_path_factory.mktemp("ledger-actions")) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def twin(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedTwin:
-    return EmbeddedTwin(LEDGER, tmp_path_factory.mktemp("ledger-cache"))
+def rasa(tmp_path_factory: pytest.TempPathFactory, actions: str) -> Iterator[str]:
+    with rasa_server(LEDGER, tmp_path_factory.mktemp("rasa-ledger"), actions) as url:
+        yield url
 
 
-def test_the_project_s_mappings_are_all_run() -> None:
+@pytest.fixture
+async def twin(
+    tmp_path_factory: pytest.TempPathFactory, actions: str
+) -> AsyncIterator[EmbeddedTwin]:
+    twin = EmbeddedTwin(LEDGER, tmp_path_factory.getbasetemp() / "ledger-cache", actions)
+    yield twin
+    await twin.engine.close()
+
+
+def test_only_the_session_start_is_named_and_only_without_an_action_server() -> None:
     """from_trigger_intent is filled, and a custom mapping without an action is what Rasa
-    does too: nothing to name."""
-    assert load_project(LEDGER).unsupported == []
+    does too: nothing to name. The project's own action_session_start runs on the action
+    server: named, with the line that declares it, for an engine without one."""
+    project = load_project(LEDGER)
+    assert [(n.path, n.line, n.feature) for n in project.unsupported] == [
+        ("domain.yml", 52, "custom action_session_start")
+    ]
+    assert still_unsupported(project, duckling=False, action_server=True) == []
+
+
+async def test_the_project_s_session_start_sets_its_slots_first(twin: EmbeddedTwin) -> None:
+    """Rasa runs the project's action_session_start before the first message."""
+    assert (await twin.turn(str(uuid.uuid4()), "hello")).texts == (
+        "Hello Ada! I can search your spending or your earnings.",
+    )
 
 
 async def test_the_trigger_intent_fills_its_slot_as_the_form_starts(twin: EmbeddedTwin) -> None:
