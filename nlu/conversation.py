@@ -22,11 +22,12 @@ import structlog
 from nlu import journal
 from nlu.action_server import ActionServer, ActionServerError, Said
 from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
-from nlu.base import BotMessage, BotTurn, Button, Dialogue, Entity, PastTurn
+from nlu.base import BotMessage, BotTurn, Button, Dialogue, PastTurn
 from nlu.dialogue import BACK, DEFAULT_FALLBACK, RESTART, DialoguePolicy, Prediction
+from nlu.extraction import extract_slots as extract_slots  # also the bot trial's
 from nlu.forms import FormDeclined, ask_actions, run_form
 from nlu.project import SESSION_START, Project
-from nlu.slots import LANGUAGE_SLOT, Slot, SlotMapping
+from nlu.slots import LANGUAGE_SLOT
 from nlu.tracker import (
     ACTION_LISTEN,
     ActionExecuted,
@@ -398,103 +399,3 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
 def revert_last_message(tracker: Tracker) -> None:
     """Forget the latest message and what followed it, and the listen before it."""
     tracker.update(MessageForgotten())
-
-
-def extract_slots(
-    project: Project, tracker: Tracker, *, active_loop: str | None = None
-) -> list[SlotSet]:
-    """The slots the latest message fills through the domain's mappings, as Rasa's
-    ``action_extract_slots`` fills them: a mapping with conditions only while a form it names
-    is active (and asks for the slot, when the condition says which), a
-    ``from_trigger_intent`` mapping only while a form (one it names, if any) is active, and
-    an active form's ``ignored_intents`` fill none of its mappings. ``active_loop``: the form
-    that is starting, which Rasa's activation extracts for again (else the active one)."""
-    message = tracker.latest_message
-    if message is None:
-        return []
-    loop = active_loop or tracker.active_loop
-    requested = tracker.slots.get("requested_slot")
-    rejected = tracker.loop_rejected and active_loop is None
-    events = []
-    for slot in project.slots:
-        for mapping in slot.mappings:
-            if mapping.type != "from_trigger_intent" and not _conditions_hold(
-                mapping, loop, requested, slot.name if rejected else None
-            ):
-                continue
-            value = mapped_value(slot, mapping, message, loop, _ignored(project, mapping, loop))
-            if value is not None:
-                if tracker.slots.get(slot.name) != value:
-                    events.append(SlotSet(slot.name, value))
-                break
-    return events
-
-
-def _conditions_hold(
-    mapping: SlotMapping, loop: str | None, requested: Any, rejected_slot: str | None
-) -> bool:
-    # Rasa's _matches_mapping_conditions: a form that declined does not take its requested
-    # slot from a condition; ``active_loop: null`` holds while no form is active.
-    if not mapping.conditions:
-        return True
-    if rejected_slot is not None and requested == rejected_slot:
-        return False
-    for wanted_loop, wanted_slot in mapping.conditions:
-        if wanted_loop and wanted_loop == loop and (not wanted_slot or wanted_slot == requested):
-            return True
-        if wanted_loop is None and loop is None:
-            return True
-    return False
-
-
-def _ignored(project: Project, mapping: SlotMapping, loop: str | None) -> tuple[str, ...]:
-    """The active form's ignored_intents, which block a mapping its conditions do not tie
-    to another form (Rasa's _get_active_loop_ignored_intents)."""
-    form = project.forms.get(loop or "")
-    if form is None:
-        return ()
-    if mapping.conditions and not any(wanted == loop for wanted, _ in mapping.conditions):
-        return ()
-    return form.ignored_intents
-
-
-def mapped_value(
-    slot: Slot,
-    mapping: SlotMapping,
-    message: UserUttered,
-    active_loop: str | None = None,
-    ignored: tuple[str, ...] = (),
-) -> Any:
-    """What one mapping takes from a message, None if it does not apply."""
-    intent = message.base_intent
-    if mapping.intents:
-        # Rasa's intent_is_desired: named intents are the only test then.
-        if intent not in mapping.intents and message.intent not in mapping.intents:
-            return None
-    elif {intent, message.intent} & {*mapping.not_intents, *ignored}:
-        return None
-    if mapping.type == "from_entity":
-        values = [e.value for e in message.entities if _entity_fits(e, mapping)]
-        if not values:
-            return None
-        return values if slot.type == "list" else values[-1]
-    if mapping.type == "from_text":
-        return message.text or None
-    if mapping.type == "from_intent":
-        return mapping.value
-    if mapping.type == "from_trigger_intent":
-        # Filled while a form runs (Rasa extracts again as a form starts, the form active):
-        # the one its conditions name, or any when they name none.
-        loops = [wanted for wanted, _ in mapping.conditions]
-        if active_loop is not None and (not loops or active_loop in loops):
-            return mapping.value
-    return None
-
-
-def _entity_fits(entity: Entity, mapping: SlotMapping) -> bool:
-    # As Rasa: a mapping that names a role or a group takes only the entity that has it.
-    return (
-        entity.entity == mapping.entity
-        and (mapping.role is None or mapping.role == entity.role)
-        and (mapping.group is None or mapping.group == entity.group)
-    )

@@ -132,7 +132,7 @@ def test_roles_are_told_by_the_words_around_the_value_and_fill_their_slots(
     ]
     # The slot mappings that name a role take only the entity that has it, and are no longer
     # named as unsupported.
-    from nlu.conversation import extract_slots
+    from nlu.extraction import extract_slots
     from nlu.tracker import Featurizer, Tracker, UserUttered
 
     tracker = Tracker.start(loaded)
