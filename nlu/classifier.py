@@ -31,6 +31,9 @@ CALIBRATION_FOLDS = 3
 # understands only the easy held-out ones, and the out-of-scope detector (nlu.scope), calibrated
 # on them, turned away in use the harder paraphrases the final model gets right.
 SMALL_PROJECT, SMALL_PROJECT_FOLDS = 500, 10
+# How far under a held-out row's lowest score an intent its fold never saw is put (in
+# decision units: e^-100 is nothing at any temperature tried).
+UNSEEN_MARGIN = 100.0
 RANKING_LENGTH = 10
 # Words whose character n-grams the single-text scorer keeps (a few MB at most).
 WORDS_KEPT = 50_000
@@ -269,11 +272,13 @@ class IntentClassifier:
         self._blob = None
         self._classes = [str(c) for c in self._fitted.classes_]
         self._scorer = _SingleTextScorer(self._fitted)
-        # Three folds (ten for a small project); two when an intent has only two examples (a
-        # small project still gets calibrated confidences and an out-of-scope detector).
+        # Three folds (ten for a small project), no more than the largest intent has
+        # examples. An intent with fewer examples than folds is missing from some folds'
+        # training (as in rasa test nlu's cross-validation): the project is still calibrated
+        # and gets its out-of-scope detector, where one intent of one example used to leave
+        # the whole project with neither.
         wanted = SMALL_PROJECT_FOLDS if len(x) < SMALL_PROJECT else CALIBRATION_FOLDS
-        counts = Counter(intents).values()
-        folds = min(wanted, max(counts)) if min(counts) >= 2 else 1
+        folds = min(wanted, max(Counter(intents).values()))
         if folds >= 2:
             self.temperature = self._fit_temperature(x, y, folds)
         return self
@@ -285,20 +290,31 @@ class IntentClassifier:
         from nlu.features import pipeline
 
         with warnings.catch_warnings():
-            # More folds than an intent has examples is meant: each still trains on one.
+            # More folds than an intent has examples is meant: each still trains on one, or,
+            # for an intent of one example, every fold but its own does (below).
             warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+            warnings.filterwarnings("ignore", "Number of classes in training fold", RuntimeWarning)
             splits = list(StratifiedKFold(count, shuffle=True, random_state=0).split(x, y))
-        scores = _per_class(
-            np.asarray(
-                cross_val_predict(pipeline(), x, y, cv=splits, method="decision_function"),
-                dtype=np.float64,
+            scores = _per_class(
+                np.asarray(
+                    cross_val_predict(pipeline(), x, y, cv=splits, method="decision_function"),
+                    dtype=np.float64,
+                )
             )
-        )
+        # A fold trained without some intent scores it with the float minimum (scikit-learn),
+        # which overflows the softmax: it could not be chosen there, and a score far under
+        # the row's others says so. Its own held-out examples could not be right whatever
+        # the temperature, so they do not choose it.
+        missing = scores <= np.finfo(np.float64).min / 2
+        if missing.any():
+            floor = np.where(missing, np.inf, scores).min(axis=1, keepdims=True) - UNSEEN_MARGIN
+            scores = np.where(missing, floor, scores)
         truth = np.searchsorted(np.asarray(self._classes), y)
+        rows = np.flatnonzero(~missing[np.arange(len(y)), truth])
         best, best_loss = 1.0, float("inf")
         for temperature in TEMPERATURES:
-            probabilities = _softmax(scores / temperature)
-            loss = -float(np.mean(np.log(probabilities[np.arange(len(y)), truth] + 1e-12)))
+            probabilities = _softmax(scores[rows] / temperature)
+            loss = -float(np.mean(np.log(probabilities[np.arange(len(rows)), truth[rows]] + 1e-12)))
             if loss < best_loss:
                 best, best_loss = float(temperature), loss
         if len(self._classes) > 2:  # nlu.scope is fitted for three intents or more

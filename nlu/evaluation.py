@@ -208,6 +208,14 @@ def cross_validate(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "The least populated class", UserWarning)
         splits = list(splitter.split(examples, intents))
+    # A fold trained on one intent cannot be: refused here, before any training, rather than
+    # by the classifier once some folds have trained.
+    for train_idx, _ in splits:
+        if len({intents[i] for i in train_idx}) < 2:
+            raise ValueError(
+                f"{folds}-fold cross-validation leaves a fold with one intent to train on:"
+                f" too few examples in {', '.join(small)}"
+            )
     predictions: list[Prediction] = []
     trainings: list[float] = []
     undetected = 0

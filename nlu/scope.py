@@ -184,8 +184,7 @@ class ScopeDetector:
         not see it; ``gibberish``: random texts with the probabilities the final model gives
         them; ``foreign``: everyday requests from other domains (``background``), likewise;
         ``encoder``: the sentence encoder, when installed. None when the data cannot
-        calibrate a detector (an in-scope intent too few for the folds, or fewer than two
-        in-scope intents)."""
+        calibrate a detector (fewer than two in-scope intents, or none understood)."""
         outside = np.array([c in OUT_OF_SCOPE_INTENTS for c in classes])
         if (~outside).sum() < 2:
             return None
@@ -205,10 +204,15 @@ class ScopeDetector:
             if meanings is not None:
                 views.append(_View.of(meanings, labels, train, test, len(classes), fluency))
             vocabulary = _Vocabulary.of([texts[i] for i in train.tolist()], labels[train].tolist())
+            taught = np.zeros(len(classes), dtype=bool)
+            taught[labels[train]] = True
             for row, i in enumerate(test.tolist()):
                 gold = int(labels[i])
                 p = held_out.probabilities[i]
-                if outside[gold]:  # the project's own out-of-scope examples
+                if outside[gold] or not taught[gold]:
+                    # The project's own out-of-scope examples, and those of an intent with
+                    # fewer examples than folds that this fold was never taught: a hidden
+                    # intent as it is, not a request the model could have understood.
                     outside_rows.append(
                         _features(p, views, row, outside, vocabulary.coverage(texts[i]))
                     )

@@ -152,20 +152,29 @@ def test_calibration_turns_away_about_the_target_share_of_understood_messages(
 
 
 def test_a_project_too_small_to_calibrate_keeps_rasas_thresholds() -> None:
-    """An intent with a single example leaves no held-out fold to calibrate on: Rasa's
+    """Intents of a single example each leave no held-out fold to calibrate on: Rasa's
     FallbackClassifier thresholds decide, as before."""
     project = load_project(Path(__file__).parent / "data" / "moodbot")
-    wanted = {"greet": 3, "goodbye": 1, "deny": 2}
-    examples = [
-        e
-        for name, count in wanted.items()
-        for e in [x for x in project.examples if x.intent == name][:count]
-    ]
+    examples = [next(x for x in project.examples if x.intent == name) for name in project.intents]
     model = train(dataclasses.replace(project, examples=examples))
     assert model.scope is None
     ranking = (IntentScore("greet", 0.2), IntentScore("goodbye", 0.1))
     assert model.interpret_ranked("hm", ranking).intent == NLU_FALLBACK
     assert model.interpret_ranked("hm", ranking).scope is None
+
+
+def test_an_intent_of_one_example_leaves_the_project_calibrated() -> None:
+    """Public Rasa bots often have an intent of one example. Its fold is trained without it
+    (as in rasa test nlu's cross-validation), and the rest of the project still gets its
+    calibrated confidences and its out-of-scope detector: they used to get neither, and
+    Rasa's thresholds on uncalibrated confidences turned away understood requests."""
+    project = load_project(Path(__file__).parent / "data" / "moodbot")
+    first = next(e for e in project.examples if e.intent == "bot_challenge")
+    examples = [e for e in project.examples if e.intent != "bot_challenge" or e is first]
+    model = train(dataclasses.replace(project, examples=examples))
+    assert model.scope is not None
+    assert model.classifier.temperature != 1.0
+    assert not refused(model, "hello there")
 
 
 def test_the_background_it_learns_from_is_not_the_evaluation_sets() -> None:
