@@ -35,6 +35,8 @@ def extract_slots(
                 mapping, loop, requested, slot.name if rejected else None
             ):
                 continue
+            if _shared_with_another_slot(project, slot, mapping, loop, requested):
+                continue
             value = mapped_value(slot, mapping, message, loop, _ignored(project, mapping, loop))
             if value is not None:
                 if tracker.slots.get(slot.name) != value:
@@ -58,6 +60,26 @@ def _conditions_hold(
         if wanted_loop is None and loop is None:
             return True
     return False
+
+
+def _shared_with_another_slot(
+    project: Project, slot: Slot, mapping: SlotMapping, loop: str | None, requested: Any
+) -> bool:
+    """Rasa's _fails_unique_entity_mapping_check: while a form runs, an entity mapping that
+    several of its required slots share fills only the slot the form asks for."""
+    form = project.forms.get(loop or "")
+    if mapping.type != "from_entity" or form is None or requested == slot.name:
+        return False
+    if slot.name not in form.required:
+        return False
+    shared = sum(
+        other == mapping
+        for s in project.slots
+        if s.name in form.required
+        for other in s.mappings
+        if other.type == "from_entity"
+    )
+    return shared > 1
 
 
 def _ignored(project: Project, mapping: SlotMapping, loop: str | None) -> tuple[str, ...]:
