@@ -34,6 +34,7 @@ from nlu.tracker import (
     State,
     Tracker,
     UserUttered,
+    collapse_loops,
 )
 
 DEFAULT_FALLBACK = "action_default_fallback"
@@ -121,9 +122,8 @@ class DialoguePolicy:
 
     def _rule_keys(self, flow: Flow) -> list[_Rule]:
         events = flow_events(flow, rule=True)
-        states = self._featurizer.states(events, {})
+        states, actions = self._training(events, {})
         keys = []
-        actions = [e for e in events if isinstance(e, ActionExecuted)]
         for index, action in enumerate(actions):
             if action.name == RULE_SNIPPET:
                 continue
@@ -131,6 +131,19 @@ class DialoguePolicy:
         if flow.wait_for_user_input and actions and isinstance(events[-1], ActionExecuted):
             keys.append(self._rule(flow, states, ACTION_LISTEN))
         return [k for k in keys if k.states]
+
+    def _training(
+        self, events: Sequence[Event], slots: dict[str, Any]
+    ) -> tuple[list[State], list[ActionExecuted]]:
+        """A training flow's states and the actions they are paired with, as Rasa trains
+        (tracker_featurizers._extract_examples): the states from every event, as its
+        training trackers cache them, and the actions from the applied events, a loop's
+        happy path collapsed. A story that writes a form's turns out pairs them as Rasa
+        does (and learns what Rasa learns from it); one that crosses the form in one step
+        has nothing to collapse."""
+        states = self._featurizer.states(events, slots, collapse=False)
+        actions = [e for e in collapse_loops(events) if isinstance(e, ActionExecuted)]
+        return states, actions
 
     def _rule(self, flow: Flow, states: Sequence[State], action: str) -> _Rule:
         # The states up to the wildcard are dropped: the rule starts after it.
@@ -143,9 +156,8 @@ class DialoguePolicy:
         events = [*flow_events(flow, rule=False)]
         if not events or events[-1] != ActionExecuted(ACTION_LISTEN):
             events.append(ActionExecuted(ACTION_LISTEN))
-        states = self._featurizer.states(events, self._initial)
-        actions = [e.name for e in events if isinstance(e, ActionExecuted)]
-        for index, action in enumerate(actions):
+        states, actions = self._training(events, self._initial)
+        for index, action in enumerate(a.name for a in actions):
             key = self._window(states[: index + 1])
             known = self._memo.get(key, action)
             # Stories that disagree on a stretch teach nothing about it, as in Rasa.

@@ -299,12 +299,16 @@ class Featurizer:
         # Per intent, the entities its states keep (use_entities, ignore_entities).
         self._used = used_entities(project)
 
-    def states(self, events: Sequence[Event], slots: dict[str, Any]) -> list[State]:
+    def states(
+        self, events: Sequence[Event], slots: dict[str, Any], collapse: bool = True
+    ) -> list[State]:
         """The state before each action in ``events``, then the state after the last event
-        (the one the next action is predicted from). ``slots`` are the initial values."""
+        (the one the next action is predicted from). ``slots`` are the initial values.
+        ``collapse``: a loop's happy path read as Rasa's applied events read it (a tracker
+        at prediction); False, every event (as Rasa's training trackers cache their states)."""
         tracker = Tracker(dict(slots))
         states: list[State] = []
-        for event in collapse_loops(events):
+        for event in collapse_loops(events) if collapse else events:
             if isinstance(event, ActionExecuted):
                 states.append(self.state(tracker))
             tracker.update(event)

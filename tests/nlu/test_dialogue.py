@@ -1,0 +1,86 @@
+"""Memoisation trains as Rasa does (nlu/dialogue.py ``_training``): the states from every
+event, the actions from the applied events, a form's happy path collapsed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from nlu.dialogue import DialoguePolicy
+from nlu.project import load_project
+from nlu.tracker import (
+    ACTION_LISTEN,
+    ActionExecuted,
+    ActiveLoop,
+    Event,
+    SlotSet,
+    Tracker,
+    UserUttered,
+)
+
+LEDGER = Path(__file__).parent / "projects" / "ledger"
+# The ledger's earnings story as `rasa interactive` saves it: the form's turns written out.
+WRITTEN_OUT = """version: "3.1"
+stories:
+- story: thanks after an earnings search
+  steps:
+  - intent: search_earnings
+  - action: search_form
+  - active_loop: search_form
+  - slot_was_set:
+    - direction: earnings
+  - slot_was_set:
+    - requested_slot: period
+  - intent: inform
+  - slot_was_set:
+    - period: this week
+  - action: search_form
+  - slot_was_set:
+    - requested_slot: null
+  - active_loop: null
+  - action: utter_searching
+  - intent: thank
+  - action: utter_welcome
+"""
+
+
+def _after_thanks(project_root: Path) -> str:
+    """'how much did I earn', 'this week', then 'thanks': the action predicted."""
+    policy = DialoguePolicy(load_project(project_root))
+    tracker = Tracker(dict(policy._initial))
+    events: list[Event] = [
+        ActionExecuted(ACTION_LISTEN),
+        UserUttered("search_earnings", ()),
+        ActionExecuted("search_form"),
+        ActiveLoop("search_form"),
+        SlotSet("direction", "earnings"),
+        SlotSet("requested_slot", "period"),
+        ActionExecuted(ACTION_LISTEN),
+        UserUttered("inform", ()),
+        SlotSet("period", "this week"),
+        ActionExecuted("search_form"),
+        SlotSet("requested_slot", None),
+        ActiveLoop(None),
+        ActionExecuted("utter_searching"),
+        ActionExecuted(ACTION_LISTEN),
+        UserUttered("thank", ()),
+    ]
+    for event in events:
+        tracker.update(event)
+    return policy.predict(tracker).action
+
+
+def test_a_form_crossed_in_one_step_continues_after_a_form_filled_over_messages() -> None:
+    assert _after_thanks(LEDGER) == "utter_welcome"
+
+
+def test_a_story_writing_the_forms_turns_out_learns_what_rasa_learns(tmp_path: Path) -> None:
+    """Rasa 3.6.21 (rasa train core, then Agent.handle_text; a review's run) answers
+    action_default_fallback here: its training pairs the states of every event with the
+    actions of the applied events, so the story teaches nothing about 'thanks'. The engine
+    paired states and actions both collapsed, then (3464af6) collapsed states with every
+    action, and answered utter_searching again: "Searching your earnings…" after "thanks"."""
+    project = tmp_path / "ledger"
+    shutil.copytree(LEDGER, project, ignore=shutil.ignore_patterns(".rasa"))
+    (project / "data" / "stories.yml").write_text(WRITTEN_OUT)
+    assert _after_thanks(project) == "action_default_fallback"
