@@ -416,6 +416,8 @@ def _print_report(out: Console, result: Report) -> None:
         )
     if result.training_seconds is not None:
         out.print(f"one training: {result.training_seconds:.1f} s on average")
+    for note in result.notes:  # e.g. intents with fewer examples than folds
+        out.print(f"note: {note}", markup=False, highlight=False)
     if result.confused:
         out.print("most confused (intent → predicted: count):")
         for gold, predicted, count in result.confused:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -399,15 +398,6 @@ class BotTraining:
         except (ProjectError, ValueError) as error:
             self._refuse(job, error)
             return
-        counts = Counter(e.intent for e in project.examples)
-        few = sorted(name for name, n in counts.items() if n < folds)
-        if few:
-            job.finish(
-                "refused",
-                reason=f"{folds}-fold cross-validation needs {folds} examples per intent;"
-                f" fewer in: {', '.join(few[:10])}",
-            )
-            return
         loop = asyncio.get_running_loop()
         job.say(f"cross-validating: 0 of {folds} folds", 0, folds)
 
@@ -418,7 +408,14 @@ class BotTraining:
                 job.say, f"cross-validating: {done} of {folds} folds", done, folds
             )
 
-        report = await asyncio.to_thread(_cross_validate, project, folds, progress)
+        # Intents with fewer examples than folds are judged and named in the report's notes
+        # (nlu.evaluation), as rasa test nlu does; a project no fold split can train on is
+        # refused with the reason, before any training.
+        try:
+            report = await asyncio.to_thread(_cross_validate, project, folds, progress)
+        except ValueError as error:
+            job.finish("refused", reason=str(error))
+            return
         job.finish("done", result=evaluation_view(report, project))
 
 
@@ -459,6 +456,7 @@ def evaluation_view(report: Report, project: Project) -> dict[str, object]:
         "in_scope_accuracy": report.in_scope_accuracy,
         "out_of_scope_recall": report.out_of_scope_recall,
         "seconds": report.seconds,
+        "notes": report.notes,
         "intents": intents,
         "confused": [{"intent": g, "predicted": p, "count": n} for g, p, n in report.confused],
         "examples_confused": [

@@ -194,6 +194,21 @@ async def test_evaluate_cross_validates_per_intent_in_the_background(
         assert example["text"]
 
 
+async def test_intents_smaller_than_the_folds_are_evaluated_and_named(
+    bot_server: harness.RunningServer,
+) -> None:
+    """Ten folds over moodbot: deny, affirm and bot_challenge have fewer examples. As rasa
+    test nlu does, they are judged and the report names them (the studio refused the whole
+    project)."""
+    designer = await designer_of(bot_server)
+    started = await designer.post("/console/api/bot/evaluate", json={"folds": 10})
+    assert started.status_code == 202, started.text
+    final = (await events_of(designer, started.json()["id"]))[-1][1]
+    assert final["state"] == "done", final
+    [note] = final["result"]["notes"]
+    assert "3 intents have fewer than 10 examples (affirm, bot_challenge, deny)" in note
+
+
 async def test_bad_input_is_a_precise_4xx_and_agents_are_refused(
     bot_server: harness.RunningServer,
 ) -> None:

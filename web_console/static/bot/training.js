@@ -153,6 +153,7 @@ function Report({ r }) {
   return html`<div id="bt-report">
     <p class="bt-figures">${r.method}, ${plural(r.examples, "example")}: accuracy <strong>${store.percent(r.accuracy)}</strong>,
       macro F1 <strong>${r.macro_f1.toFixed(2)}</strong>, weighted F1 <strong>${r.weighted_f1.toFixed(2)}</strong>${r.in_scope_accuracy !== null ? html`, in-scope accuracy <strong>${store.percent(r.in_scope_accuracy)}</strong>` : null}${r.out_of_scope_recall !== null ? html`, out-of-scope recall <strong>${store.percent(r.out_of_scope_recall)}</strong>` : null} (${r.seconds} s)</p>
+    ${r.notes && r.notes.length ? html`<ul class="bt-notes" aria-label="About these figures">${r.notes.map((n) => html`<li key=${n}>${n}</li>`)}</ul>` : null}
     <div class="bot-table-wrap">
       <table class="bot-table" id="bt-f1">
         <caption>Per intent, worst F1 first</caption>
