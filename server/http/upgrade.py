@@ -41,8 +41,9 @@ class Handshake:
 def parsed(method: str, url: bytes, headers: list[tuple[bytes, bytes]]) -> Handshake | None:
     """httptools' parse of an upgrade request (its lower-cased names, values without trailing
     spaces: uvicorn's on_header), or None for a request websockets must parse itself."""
-    # websockets' limits, its line ending included (MAX_LINE_LENGTH is a line's whole length).
-    if len(headers) > MAX_NUM_HEADERS or len(method) + len(url) + 11 > MAX_LINE_LENGTH:
+    # websockets' limits, its line ending included (MAX_LINE_LENGTH is a line's whole length):
+    # "GET /path HTTP/1.1\r\n" is the method and the path and 12 bytes.
+    if len(headers) > MAX_NUM_HEADERS or len(method) + len(url) + 12 > MAX_LINE_LENGTH:
         return None
     request_headers = Headers()
     for name, value in headers:

@@ -166,3 +166,6 @@ def test_what_websockets_would_read_otherwise_is_left_to_it() -> None:
     assert upgrade.parsed("GET", b"/ws", [(b"x-a", b"v")] * 129) is None
     assert upgrade.parsed("GET", b"/ws", [(b"x-a", b"v" * 8190)]) is None
     assert upgrade.parsed("GET", b"/" + b"a" * 8190, headers) is None
+    # A request line of 8,192 bytes, its CRLF included, is websockets' longest (8,193: 414).
+    assert upgrade.parsed("GET", b"/" + b"a" * 8176, headers) is not None
+    assert upgrade.parsed("GET", b"/" + b"a" * 8177, headers) is None
