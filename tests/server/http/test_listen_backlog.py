@@ -10,11 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.responses import PlainTextResponse
 
-from server.http.app import server_config
 from server.settings import Settings
+from tests.server.http.served import served
 
 pytestmark = pytest.mark.skipif(shutil.which("ss") is None, reason="needs iproute2's ss")
 
@@ -38,16 +37,5 @@ async def test_a_node_listens_with_the_backlog_of_its_settings() -> None:
     if asked <= 2048:
         pytest.skip(f"net.core.somaxconn is {asked}: no backlog above uvicorn's 2048 to see")
     settings = Settings(host="127.0.0.1", port=0, listen_backlog=asked)
-    server = uvicorn.Server(server_config(PlainTextResponse("ok"), settings))
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    async with served(PlainTextResponse("ok"), settings) as port:
         assert await asyncio.to_thread(backlog_of, port) == asked
-    finally:
-        server.should_exit = True
-        await serving

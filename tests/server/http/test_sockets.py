@@ -5,7 +5,6 @@ with the node's own configuration (server_config)."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -13,14 +12,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from server.http.app import server_config
 from server.http.sockets import HANDSHAKE_LINES, HttpProtocol
-from server.settings import Settings
+from tests.server.http.served import served
 
 
 async def echo_once(scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,19 +36,8 @@ async def echo_once(scope: Scope, receive: Receive, send: Send) -> None:
 @asynccontextmanager
 async def serving() -> AsyncIterator[str]:
     """The app served as a node serves (its protocols), on a free port: its ws:// base."""
-    server = uvicorn.Server(server_config(echo_once, Settings(host="127.0.0.1", port=0)))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    async with served(echo_once) as port:
         yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def recording(records: list[logging.LogRecord]) -> Callable[..., logging.LogRecord]:

@@ -15,13 +15,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 from websockets import http11
 
 from server.http import upgrade
-from server.http.app import server_config
-from server.settings import Settings
+from tests.server.http.served import served
 
 # Forces the long way: parsed() leaves any request with a Content-Length to websockets.
 LONG_WAY = b"Content-Length: 0\r\n"
@@ -40,18 +38,8 @@ async def serving(scopes: list[Scope], **accept: Any) -> AsyncIterator[int]:
         while (await receive())["type"] == "websocket.receive":
             pass
 
-    server = uvicorn.Server(server_config(app, Settings(host="127.0.0.1", port=0)))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        await task
+    async with served(app) as port:
+        yield port
 
 
 def upgrade_request(key: bytes, more: bytes = b"", path: str = "/ws/webchat?x=1") -> bytes:
