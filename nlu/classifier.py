@@ -285,22 +285,16 @@ class IntentClassifier:
 
     def _fit_temperature(self, x: list[str], y: NDArray[np.str_], count: int) -> float:
         """The temperature that minimises the log loss of held-out predictions."""
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-        from nlu.features import pipeline
+        from sklearn.model_selection import StratifiedKFold
 
         with warnings.catch_warnings():
             # More folds than an intent has examples is meant: each still trains on one, or,
             # for an intent of one example, every fold but its own does (below).
             warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-            warnings.filterwarnings("ignore", "Number of classes in training fold", RuntimeWarning)
             splits = list(StratifiedKFold(count, shuffle=True, random_state=0).split(x, y))
-            scores = _per_class(
-                np.asarray(
-                    cross_val_predict(pipeline(), x, y, cv=splits, method="decision_function"),
-                    dtype=np.float64,
-                )
-            )
+        if any(len(set(y[train])) < 2 for train, _test in splits):
+            return 1.0  # a fold of one intent has no classifier: too few examples to calibrate
+        scores = self._held_out_scores(x, y, splits)
         # A fold trained without some intent scores it with the float minimum (scikit-learn),
         # which overflows the softmax: it could not be chosen there, and a score far under
         # the row's others says so. Its own held-out examples could not be right whatever
@@ -323,6 +317,23 @@ class IntentClassifier:
                 fold_of[test] = fold
             self.held_out = HeldOut(_softmax(scores / best), fold_of)
         return best
+
+    def _held_out_scores(
+        self, x: list[str], y: NDArray[np.str_], splits: list[tuple[NDArray[np.intp], ...]]
+    ) -> NDArray[np.float64]:
+        """Each example's decision scores from the fold model that did not see it, as
+        scikit-learn's cross_val_predict gives them (an intent a fold never saw scores the
+        float minimum), also when a fold saw only two of three or more intents: a binary
+        model's one score is its two intents' columns, which cross_val_predict refuses."""
+        from nlu.features import pipeline
+
+        scores = np.full((len(y), len(self._classes)), np.finfo(np.float64).min)
+        for train, test in splits:
+            fold = pipeline().fit([x[i] for i in train], y[train])
+            columns = np.searchsorted(np.asarray(self._classes), fold.classes_)
+            decided = fold.decision_function([x[i] for i in test])
+            scores[np.ix_(test, columns)] = _per_class(np.asarray(decided, dtype=np.float64))
+        return scores
 
     def rank(
         self, text: str, embedding: NDArray[np.float64] | None = None

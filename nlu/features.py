@@ -7,6 +7,7 @@ start-up)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,32 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return token_vectors().embed_many(list(texts))
 
 
+class SharedCharacterGrams(TfidfVectorizer):  # type: ignore[misc]
+    """TF-IDF over the character n-grams that at least two examples share (``min_df``), or
+    over all of them when none is shared: a project of a handful of one-word examples ("hi",
+    "bye"), or one of its calibration folds, has no n-gram in two examples, and scikit-learn
+    refuses to fit an empty vocabulary ("After pruning, no terms remain")."""
+
+    def fit(self, raw_documents: Sequence[str], y: object = None) -> SharedCharacterGrams:
+        self.fit_transform(raw_documents, y)
+        return self
+
+    def fit_transform(self, raw_documents: Sequence[str], y: object = None) -> Any:
+        try:
+            return super().fit_transform(raw_documents, y)
+        except ValueError as error:
+            if "no terms remain" not in str(error):
+                raise
+        # Fitted as min_df=1, then the parameter given back: a clone of this one (the next
+        # fold's) prunes again when its examples share n-grams.
+        wanted = self.get_params()["min_df"]
+        self.set_params(min_df=1)
+        try:
+            return super().fit_transform(raw_documents, y)
+        finally:
+            self.set_params(min_df=wanted)
+
+
 def features() -> FeatureUnion:
     return FeatureUnion(
         [
@@ -46,7 +73,7 @@ def features() -> FeatureUnion:
             ),
             (
                 "chars",
-                TfidfVectorizer(
+                SharedCharacterGrams(
                     analyzer="char_wb",
                     ngram_range=(2, 5),
                     sublinear_tf=True,
