@@ -10,7 +10,6 @@ intent and language cannot show. With them the classifier's held-out first choic
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from nlu.once import Once
 
 DIMENSIONS = 256
 
@@ -48,9 +49,14 @@ class TokenVectors:
         return result
 
 
-@functools.cache
 def token_vectors() -> TokenVectors:
-    """The vectors shipped in the wordllama package, loaded once per process (~60 ms)."""
+    """The vectors shipped in the wordllama package, loaded once per process (~60 ms, and
+    ~0.3 s importing wordllama); a caller that comes while another thread loads them waits for
+    that load (a node warms them in the background: server/services/warm_up.py)."""
+    return VECTORS.get()
+
+
+def _load() -> TokenVectors:
     import wordllama  # imported here: it pulls in tokenizers and pydantic (~0.3 s)
 
     # The wheel keeps its files under wordllama/weights/ and wordllama/tokenizers/, which is
@@ -62,3 +68,6 @@ def token_vectors() -> TokenVectors:
         config="l2_supercat", dim=DIMENSIONS, cache_dir=package, disable_download=True
     )
     return TokenVectors(model.tokenizer, np.ascontiguousarray(model.embedding, dtype=np.float32))
+
+
+VECTORS = Once(_load)

@@ -24,6 +24,7 @@ from channels.email.smtp import SmtpConfig, SmtpServer
 from channels.email.workers import ParserPool
 from channels.webchat.hub import WebchatHub
 from channels.webchat.token import VisitorTokens
+from nlu import embedding
 from nlu.base import Interpreter
 from nlu.llm import ChatModel
 from nlu.understanding import Understanding
@@ -54,6 +55,7 @@ from server.services.passwords import PasswordService
 from server.services.second_factor import SecondFactorService
 from server.services.suggestions import Suggestions, bot_answers
 from server.services.summaries import Summaries
+from server.services.warm_up import WarmUp
 from server.services.webchat_backend import WebchatBackendImpl
 from server.settings import Settings
 from server.store import Pool, database
@@ -116,6 +118,8 @@ class Services:
     summaries: Summaries | None = None
     # The knowledge base: articles, their search, the help center (issue 18).
     kb: KnowledgeBase | None = None
+    # Models the first customer message would load, loaded once the node listens.
+    warm_up: WarmUp | None = None
 
 
 async def open_database(
@@ -380,6 +384,11 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         await slack.start()
     if smtp is not None:
         await smtp.start()
+    # WordLlama's vectors: the embedder (suggestions), the knowledge base's search (the bot's
+    # answers) and the bot review embed with them; the embedded NLU engine has loaded them
+    # already, the others would load them at the first customer message (``serve`` starts
+    # the warm-up once it listens).
+    warm_up = WarmUp({"message vectors": embedding.VECTORS}, metrics)
     metrics.track_connections("webchat", lambda: webchat_hub.connection_count)
     metrics.track_connections("console", lambda: console_hub.connection_count)
     fanout.connect(bus, webchat_hub, console_hub)
@@ -417,6 +426,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = _now) -> Ser
         embedder=embedder,
         summaries=summaries,
         kb=kb,
+        warm_up=warm_up,
     )
 
 
@@ -538,6 +548,8 @@ async def stop(services: Services) -> None:
         await services.outbox.close()
     if services.embedder is not None:
         await services.embedder.close()
+    if services.warm_up is not None:
+        await services.warm_up.close()
     with contextlib.suppress(Exception):
         await services.account_mail.close()
     if services.telegram is not None:

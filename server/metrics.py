@@ -156,6 +156,13 @@ class Metrics:
             buckets=RESOLUTION_BUCKETS,
             registry=r,
         )
+        self.warm = Gauge(
+            "switchboard_warm",
+            "1 once a model the node loads in the background after it listens is loaded, 0"
+            " while it loads or after its load failed (server/services/warm_up.py)",
+            ["part"],
+            registry=r,
+        )
         self.ws_connections = Gauge(
             "switchboard_websocket_connections", "Open WebSocket connections", ["kind"], registry=r
         )
@@ -168,6 +175,9 @@ class Metrics:
 
     def track_queue(self, name: str, depth: Callable[[], int]) -> None:
         self.queue_depth.labels(name).set_function(depth)
+
+    def track_warm(self, part: str, warm: Callable[[], bool]) -> None:
+        self.warm.labels(part).set_function(lambda: float(warm()))
 
     def track_connections(self, kind: str, count: Callable[[], int]) -> None:
         self.ws_connections.labels(kind).set_function(count)

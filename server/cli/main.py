@@ -135,6 +135,10 @@ def serve(
                         raise
                 smtp_port = services.smtp.port if services.smtp is not None else None
                 _announce(server, settings, demo_data, smtp_port, health)
+                # What the first customer message would otherwise load, now, in the
+                # background: "listening" waits for none of it.
+                if services.warm_up is not None:
+                    services.warm_up.start()
             await serving
         finally:
             if health is not None:

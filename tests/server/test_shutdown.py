@@ -12,7 +12,7 @@ import httpx
 import psutil
 
 from tests.channels.webchat_client import close_code, hello, new_session, open_socket
-from tests.harness import ROOT
+from tests.harness import ROOT, until
 
 
 def _postgres_running(pgdata: str) -> bool:
@@ -46,6 +46,14 @@ async def test_serve_starts_embedded_postgres_and_sigterm_closes_sockets_and_sto
             base = line.split()[-1]
             async with httpx.AsyncClient(base_url=base) as http:
                 ready = (await http.get("/readyz")).json()
+
+                # What the first customer message would load, the node loads once it
+                # listens, in the background (server/services/warm_up.py); /metrics says so.
+                async def warm() -> bool:
+                    metrics = (await http.get("/metrics")).text
+                    return 'switchboard_warm{part="message vectors"} 1.0' in metrics
+
+                await until(warm, within=60)
             assert ready["database"]["embedded"] is True
             pgdata = f"{tmp}/postgres"  # tempfile paths are already absolute
             assert _postgres_running(pgdata)
