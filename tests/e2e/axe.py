@@ -33,13 +33,15 @@ class Violation(TypedDict):
     nodes: list[Node]
 
 
-async def violations(page: Page) -> list[Violation]:
-    """axe's WCAG 2.1 A/AA violations on the page as it stands (open shadow roots included)."""
+async def violations(page: Page, within: str | None = None) -> list[Violation]:
+    """axe's WCAG 2.1 A/AA violations on the page as it stands (open shadow roots included),
+    or in the elements the selector ``within`` matches."""
     if not await page.evaluate("typeof window.axe === 'object'"):
         await page.add_script_tag(path=str(AXE))
     found: list[Violation] = await page.evaluate(
-        """async (tags) => {
-            const result = await axe.run(document, { runOnly: { type: "tag", values: tags } });
+        """async ([tags, within]) => {
+            const context = within === null ? document : within;
+            const result = await axe.run(context, { runOnly: { type: "tag", values: tags } });
             return result.violations.map((v) => ({
                 id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map((n) => ({
@@ -47,7 +49,7 @@ async def violations(page: Page) -> list[Violation]:
                 })),
             }));
         }""",
-        TAGS,
+        [TAGS, within],
     )
     return found
 

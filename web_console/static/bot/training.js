@@ -17,6 +17,13 @@ if (!document.querySelector('link[data-bot-training]')) {
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+// A button busy with its own job is aria-disabled, not disabled: a disabled button drops the
+// keyboard's focus to the page's body the moment it is pressed, and the designer who pressed
+// Evaluate had to find their place again. Its handler ignores a press while busy.
+const busy = (yes) => (yes ? "true" : undefined);
+// An intent's name may break after an underscore (mood_ / unhappy in a phone's table) before
+// it breaks anywhere, as the card's overflow-wrap lets a longer word.
+const breakable = (name) => name.split(/(?<=_)/).map((part, n) => (n ? [html`<wbr />`, part] : part));
 // The out-of-scope label as a designer reads it.
 const named = (intent) => (intent === "nlu_fallback" ? "not understood" : intent);
 
@@ -31,7 +38,7 @@ function Validate() {
   return html`<section class="bt-card" aria-labelledby="bt-validate-heading">
     <h3 id="bt-validate-heading">Validate</h3>
     <p class="bot-muted">The checks <code>switchboard nlu train</code> makes, on the files as they are now.</p>
-    <button type="button" id="bt-validate" onClick=${store.validate} disabled=${state === "loading"}>Validate the project files</button>
+    <button type="button" id="bt-validate" onClick=${() => { if (state !== "loading") store.validate(); }} aria-disabled=${busy(state === "loading")}>Validate the project files</button>
     <div role="status" aria-live="polite" class="bt-status">
       ${state === "loading" ? "Checking the files…" : null}
       ${error ? html`<span class="bot-error">${error}</span>` : null}
@@ -85,12 +92,12 @@ function Train() {
   const running = job?.state === "running";
   return html`<section class="bt-card" aria-labelledby="bt-train-heading">
     <h3 id="bt-train-heading">Train</h3>
-    <form class="bt-row" onSubmit=${(e) => { e.preventDefault(); store.start("train", { engine }); }}>
+    <form class="bt-row" onSubmit=${(e) => { e.preventDefault(); if (!running) store.start("train", { engine }); }}>
       <fieldset class="bt-engines"><legend>Engine</legend>
         <label><input type="radio" name="bt-engine" value="embedded" checked=${engine === "embedded"} onChange=${() => setEngine("embedded")} /> Embedded</label>
         <label><input type="radio" name="bt-engine" value="rasa" checked=${engine === "rasa"} disabled=${!rasa} onChange=${() => setEngine("rasa")} /> Rasa${rasa ? "" : " (not configured)"}</label>
       </fieldset>
-      <button type="submit" id="bt-train" disabled=${running}>${running ? "Training…" : "Train"}</button>
+      <button type="submit" id="bt-train" aria-disabled=${busy(running)}>${running ? "Training…" : "Train"}</button>
     </form>
     ${store.startError.value.train ? html`<p class="bot-error" role="alert">${store.startError.value.train}</p>` : null}
     ${job ? html`<div id="bt-train-job" data-state=${job.state}>
@@ -137,10 +144,10 @@ function Trial() {
   const setText = (value) => { store.sentence.value = value; };
   return html`<section class="bt-card" aria-labelledby="bt-test-heading">
     <h3 id="bt-test-heading">Test a sentence</h3>
-    <form class="bt-row" onSubmit=${(e) => { e.preventDefault(); if (text.trim()) store.tryText(text.trim()); }}>
+    <form class="bt-row" onSubmit=${(e) => { e.preventDefault(); if (text.trim() && state !== "loading") store.tryText(text.trim()); }}>
       <label class="bt-grow">Sentence <input type="text" id="bt-sentence" maxlength="1000" value=${text}
         onInput=${(e) => setText(e.target.value)} placeholder="Where is my order?" /></label>
-      <button type="submit" id="bt-try" disabled=${state === "loading" || !text.trim()}>Test</button>
+      <button type="submit" id="bt-try" disabled=${!text.trim()} aria-disabled=${busy(state === "loading")}>Test</button>
     </form>
     <div role="status" aria-live="polite" class="bt-status">${state === "loading" ? "Asking the engines…" : ""}${error ? html`<span class="bot-error">${error}</span>` : null}</div>
     ${data ? html`<div class="bt-side" id="bt-trial" aria-label=${`Results for: ${data.text}`}>
@@ -160,7 +167,7 @@ function Report({ r }) {
         <thead><tr><th scope="col">Intent</th><th scope="col" class="bot-num">F1</th><th scope="col" class="bot-num">Precision</th><th scope="col" class="bot-num">Recall</th><th scope="col" class="bot-num">Examples</th></tr></thead>
         <tbody>${r.intents.map((i) => html`<tr key=${i.intent}>
           <th scope="row">${i.intent === "nlu_fallback" ? html`<span title="the out-of-scope sets">not understood (out of scope)</span>`
-            : html`<button type="button" class="bot-link" onClick=${() => store.openIntent(i.intent)}>${i.intent}</button>`}</th>
+            : html`<button type="button" class="bot-link" onClick=${() => store.openIntent(i.intent)}>${breakable(i.intent)}</button>`}</th>
           <td class=${`bot-num${i.f1 < 0.8 ? " bt-low" : ""}`}>${i.f1.toFixed(2)}</td>
           <td class="bot-num">${i.precision.toFixed(2)}</td><td class="bot-num">${i.recall.toFixed(2)}</td><td class="bot-num">${i.support}</td>
         </tr>`)}</tbody>
@@ -186,11 +193,11 @@ function Evaluate() {
   return html`<section class="bt-card" aria-labelledby="bt-evaluate-heading">
     <h3 id="bt-evaluate-heading">Evaluate</h3>
     <p class="bot-muted">Cross-validation of the embedded engine: each fold of the examples judged by a model trained without it.</p>
-    <form class="bt-row" onSubmit=${(e) => { e.preventDefault(); store.start("evaluate", { folds: Number(folds) }); }}>
+    <form class="bt-row" onSubmit=${(e) => { e.preventDefault(); if (!running) store.start("evaluate", { folds: Number(folds) }); }}>
       <label>Folds <select id="bt-folds" value=${folds} onChange=${(e) => setFolds(e.target.value)}>
         ${["3", "5", "10"].map((f) => html`<option key=${f} value=${f}>${f}</option>`)}
       </select></label>
-      <button type="submit" id="bt-evaluate" disabled=${running}>${running ? "Evaluating…" : "Evaluate"}</button>
+      <button type="submit" id="bt-evaluate" aria-disabled=${busy(running)}>${running ? "Evaluating…" : "Evaluate"}</button>
     </form>
     ${store.startError.value.evaluate ? html`<p class="bot-error" role="alert">${store.startError.value.evaluate}</p>` : null}
     ${job ? html`<div id="bt-evaluate-job" data-state=${job.state}>
