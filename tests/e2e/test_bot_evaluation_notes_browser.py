@@ -28,8 +28,9 @@ NOTE = "3 intents have fewer than 10 examples (affirm, bot_challenge, deny)"
 
 async def looks(page: Page) -> None:
     """What a reader sees: the notes under the figures and above the table, inside the card,
-    in type of 12 px or more; the folds' select a target of 24 px or more (WCAG 2.5.8); nothing
-    in the report wider than its box (the table included: it fits a phone) nor the page."""
+    in type of 12 px or more; the folds' select a target of 24 px or more (WCAG 2.5.8); no
+    figure or column heading of the table broken across lines; nothing in the report wider than
+    its box (the table included: it fits a phone) nor the page."""
     faults: list[str] = await page.evaluate(
         """() => {
             const box = (s) => document.querySelector(s).getBoundingClientRect();
@@ -46,6 +47,11 @@ async def looks(page: Page) -> None:
             if (size < 12) faults.push(`the notes in ${size} px type`);
             if (box('#bt-folds').height < 24) faults.push('the folds select under 24 px tall');
             if (page.scrollWidth > page.clientWidth) faults.push('the page scrolls sideways');
+            for (const cell of document.querySelectorAll('#bt-f1 .bot-num')) {
+                const range = document.createRange();
+                range.selectNodeContents(cell);
+                if (range.getClientRects().length > 1) faults.push(`${cell.textContent} broken`);
+            }
             for (const e of document.querySelectorAll('#bt-evaluate-job *'))
                 if (e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
                     faults.push(`${e.tagName}.${e.className} overflows`);
