@@ -1,11 +1,15 @@
 """The Bot area's evaluation with notes, in a real Chromium: ten folds over moodbot, whose
 affirm, bot_challenge and deny have fewer examples than that (evaluated and named, as `rasa test
-nlu` does). By keyboard alone at 390 px a designer chooses the folds and evaluates; the list
-"About these figures" sits under the figures, inside the card, named for a screen reader, and
-the report's intents are reached with Tab. axe finds no serious violation with the notes
-shown. Screenshots at 1280 and 390 px (var/screenshots/bot-evaluation-notes-*.png)."""
+nlu` does). By keyboard alone at 390 px a designer chooses the folds and evaluates; the focus
+stays on Evaluate and the end is said in the live region; the list "About these figures" sits
+under the figures, inside the card, named for a screen reader; the report's intents are
+reached with Tab. axe finds no serious violation on the page and none in the Evaluate card.
+Screenshots at 1280 and 390 px (var/screenshots/bot-evaluation-notes-*.png, and
+keyboard-bot-evaluation-*.png for each focused control)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, FloatRect, Page, expect
@@ -52,7 +56,9 @@ async def looks(page: Page) -> None:
                 range.selectNodeContents(cell);
                 if (range.getClientRects().length > 1) faults.push(`${cell.textContent} broken`);
             }
-            for (const e of document.querySelectorAll('#bt-evaluate-job *'))
+            // (A visually hidden live region is a clipped pixel by design.)
+            const shown = '#bt-evaluate-job *:not(.visually-hidden)';
+            for (const e of document.querySelectorAll(shown))
                 if (e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
                     faults.push(`${e.tagName}.${e.className} overflows`);
             return faults;
@@ -100,6 +106,10 @@ async def test_an_evaluation_with_small_intents_says_so_beside_its_figures(
     await expect(page.locator("#bt-evaluate-job .bt-steps li").last).to_contain_text("10 of 10")
     # The pressed button kept the focus through the run (a disabled one dropped it to the body).
     await expect(page.locator("#bt-evaluate")).to_be_focused()
+    # The end is said where the steps were (the report's table comes in silently).
+    said = page.locator("#bt-evaluate-job [aria-live]")
+    await expect(said).to_have_text(re.compile(r"^Evaluated: accuracy \d+%, macro F1 [01]\.\d\d\."))
+    await expect(said).to_contain_text("1 note about these figures.")
     await looks(page)
     await shoot(page, "#bt-evaluate-job", "bot-evaluation-notes-390.png")
     await shoot_figures(page, "bot-evaluation-notes-figures-390.png")

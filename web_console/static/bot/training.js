@@ -64,8 +64,17 @@ function Steps({ job, label }) {
     <ol class="bt-steps" aria-label=${`${label}: steps`}>
       ${job.steps.map((s, n) => html`<li key=${n}>${s.step}</li>`)}
     </ol>
-    <p class="visually-hidden" aria-live="polite">${job.state === "running" && last ? last.step : ""}</p>
+    <p class="visually-hidden" aria-live="polite">${job.state === "running" && last ? last.step : finished(job)}</p>
   </div>`;
+}
+
+// Said once a job ends well where its steps were said. A training has its own status line; an
+// evaluation's report is a table, inserted silently, so its headline figures are said here.
+function finished(job) {
+  const r = job.result;
+  if (job.kind !== "evaluate" || job.state !== "done" || !r) return "";
+  const notes = r.notes && r.notes.length ? ` ${plural(r.notes.length, "note")} about these figures.` : "";
+  return `Evaluated: accuracy ${store.percent(r.accuracy)}, macro F1 ${r.macro_f1.toFixed(2)}.${notes}`;
 }
 
 function Outcome({ job }) {
