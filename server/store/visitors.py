@@ -151,23 +151,35 @@ class Hello(NamedTuple):
     current: str | None
 
 
+# What a hello reads of a visitor: the inbox, the contact and its current conversation (the
+# open one first, else the latest), for the pairs in ``v``.
+_HELLO_COLUMNS = """SELECT v.address, v.visitor_id, i.id AS inbox_id, ci.contact_id,
+                  (SELECT c.id FROM conversations c
+                    WHERE c.inbox_id = i.id AND c.contact_id = ci.contact_id
+                    ORDER BY (c.status <> 'resolved') DESC, c.created_at DESC LIMIT 1) AS current
+             FROM {pairs} AS v(address, visitor_id)
+             JOIN inboxes i ON i.channel = 'webchat' AND i.address = v.address
+             LEFT JOIN contact_identities ci
+                    ON ci.channel = 'webchat' AND ci.external_id = v.visitor_id"""
+_HELLOS = _HELLO_COLUMNS.format(pairs="unnest($1::text[], $2::text[])")
+# A lone hello (most of a storm's, on a node greeting a few hundred a second: store/group_read
+# reads whatever arrived while its last read was in flight) as two text parameters: asyncpg
+# builds each text[] parameter in Python-level steps, about a fiftieth of a node's reconnect
+# under callgrind when every read was one pair.
+_ONE_HELLO = _HELLO_COLUMNS.format(pairs="(VALUES ($1::text, $2::text))")
+
+
 async def at_hellos(conn: Conn, asked: list[tuple[str, str]]) -> dict[tuple[str, str], Hello]:
     """For many sockets' hellos, in one statement: for each (inbox address, visitor id) asked,
     its Hello, with the current conversation open first, else the latest; a pair whose inbox
     is no web chat inbox is left out. One read for a storm's worth of hellos
     (store/group_read.py): the plan and the round trip are shared."""
-    rows = await conn.fetch(
-        """SELECT v.address, v.visitor_id, i.id AS inbox_id, ci.contact_id,
-                  (SELECT c.id FROM conversations c
-                    WHERE c.inbox_id = i.id AND c.contact_id = ci.contact_id
-                    ORDER BY (c.status <> 'resolved') DESC, c.created_at DESC LIMIT 1) AS current
-             FROM unnest($1::text[], $2::text[]) AS v(address, visitor_id)
-             JOIN inboxes i ON i.channel = 'webchat' AND i.address = v.address
-             LEFT JOIN contact_identities ci
-                    ON ci.channel = 'webchat' AND ci.external_id = v.visitor_id""",
-        [address for address, _ in asked],
-        [visitor for _, visitor in asked],
-    )
+    if len(asked) == 1:
+        rows = await conn.fetch(_ONE_HELLO, *asked[0])
+    else:
+        rows = await conn.fetch(
+            _HELLOS, [address for address, _ in asked], [visitor for _, visitor in asked]
+        )
     return {
         (row["address"], row["visitor_id"]): Hello(
             str(row["inbox_id"]),

@@ -97,3 +97,23 @@ async def test_many_hellos_read_together_each_get_their_own(pool: asyncpg.Pool) 
         (demo.WEBCHAT_INBOX, "v-stranger"): visitors.Hello(inbox_id, None, None),
         (demo.WEBCHAT_INBOX, "v-two"): visitors.Hello(inbox_id, second, None),
     }
+
+
+async def test_a_pair_read_alone_is_read_as_in_a_batch(pool: asyncpg.Pool) -> None:
+    """A lone hello has a statement of its own (two text parameters, not two arrays): each
+    pair reads the same alone as among others."""
+    inbox_id, contact = await _visitor(pool, "v-lone")
+    async with pool.acquire() as conn, conn.transaction():
+        inbox = await store.inbox_by_address(conn, "webchat", demo.WEBCHAT_INBOX)
+        conversation, _ = await store.lock_open_conversation(conn, inbox, contact)
+    pairs = [
+        (demo.WEBCHAT_INBOX, "v-lone"),
+        (demo.WEBCHAT_INBOX, "v-stranger"),
+        ("no-such-inbox", "v-lone"),
+    ]
+    async with pool.acquire() as conn:
+        together = await visitors.at_hellos(conn, pairs)
+        alone = [await visitors.at_hellos(conn, [pair]) for pair in pairs]
+    assert together[pairs[0]] == visitors.Hello(inbox_id, contact, str(conversation["id"]))
+    assert alone == [{pair: together[pair]} if pair in together else {} for pair in pairs]
+    assert len(together) == 2
