@@ -36,7 +36,7 @@ async def test_keys_asked_together_share_a_statement_and_each_gets_its_answer(
     assert len(statements) < 200  # shared: one reader, so the rest waited together
     assert max(len(keys) for keys in statements) <= 50
     assert group.waiting == 0
-    # Alone, a key is read at once and on its own.
+    # Alone, a key is read on its own (by the reader that kept the connection).
     assert await group.get(12) == 144
     assert statements[-1] == [12]
     await group.close()
@@ -156,4 +156,29 @@ async def test_a_key_asked_while_the_reader_gives_its_connection_back_is_read(
     await asyncio.sleep(0)
     counting.released.set()
     assert await asyncio.wait_for(second, 5) == 9
+    await group.close()
+
+
+async def test_keys_that_come_one_by_one_in_a_burst_share_a_read(pool: asyncpg.Pool) -> None:
+    """A node greets a storm's hellos a few a second, each alone: once a read is done its
+    reader keeps the connection, and a key that comes to it waits for the others of the
+    burst, so they are read together, on that one connection; the first key, with no reader
+    about, is read at once."""
+    counting = _Counting(pool)
+    statements: list[list[int]] = []
+
+    async def read(conn: Conn, keys: list[int]) -> dict[int, int]:
+        statements.append(keys)
+        return await _squares(conn, keys)
+
+    # A generous gather: the four keys below come within a few steps of the loop.
+    group: GroupRead[int, int] = GroupRead(counting, read, gather=0.5)  # type: ignore[arg-type]
+    assert await group.get(1) == 1
+    callers = []
+    for n in range(2, 6):
+        callers.append(asyncio.create_task(group.get(n)))
+        await asyncio.sleep(0)  # each asked in a step of its own, as sockets' hellos are
+    assert await asyncio.gather(*callers) == [4, 9, 16, 25]
+    assert statements == [[1], [2, 3, 4, 5]]
+    assert counting.taken == 1
     await group.close()
