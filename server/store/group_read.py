@@ -29,6 +29,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from server.store.group_commit import fail
@@ -125,6 +126,11 @@ class GroupRead(Generic[K, V]):
                     break
                 taken = self._take()
                 try:
+                    if conn is not None and _gone(conn):
+                        # Closed while the reader kept it (Postgres restarted, the session
+                        # was ended): asyncpg has given it back to the pool, whose next one
+                        # is connected afresh.
+                        conn = None
                     if conn is None:
                         conn = await self._pool.acquire()
                     answers = await self._read(conn, list(taken))
@@ -184,6 +190,15 @@ class GroupRead(Generic[K, V]):
             return taken
         keys = list(self._waiting)[: self._batch]
         return {key: self._waiting.pop(key) for key in keys}
+
+
+def _gone(conn: PoolConnectionProxy[Any]) -> bool:
+    """Whether a connection kept between reads has closed: asyncpg then hands it back to the
+    pool itself, and the proxy answers nothing but InterfaceError."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 __all__ = ["GroupRead"]

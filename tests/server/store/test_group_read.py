@@ -182,3 +182,28 @@ async def test_keys_that_come_one_by_one_in_a_burst_share_a_read(pool: asyncpg.P
     assert statements == [[1], [2, 3, 4, 5]]
     assert counting.taken == 1
     await group.close()
+
+
+async def test_a_connection_closed_while_the_reader_kept_it_is_not_read_on(
+    pool: asyncpg.Pool,
+) -> None:
+    """Postgres restarted or the session ended while a reader kept its connection between
+    bursts: the next key is read on a connection from the pool, not failed."""
+    taken: list[asyncpg.Connection] = []
+
+    class _Recording(_Counting):
+        async def acquire(self) -> object:
+            conn = await super().acquire()
+            taken.append(conn)  # type: ignore[arg-type]
+            return conn
+
+    group: GroupRead[int, int] = GroupRead(_Recording(pool), _squares)  # type: ignore[arg-type]
+    assert await group.get(2) == 4  # read; the reader keeps the connection
+    kept = taken[0]
+    ended = asyncio.Event()
+    kept.add_termination_listener(lambda _: ended.set())
+    await pool.execute("SELECT pg_terminate_backend($1)", kept.get_server_pid())
+    await asyncio.wait_for(ended.wait(), 30)  # asyncpg has seen it close
+    assert await group.get(3) == 9
+    assert len(taken) == 2
+    await group.close()
