@@ -5,6 +5,7 @@ in-process custom actions (``CustomAction``: the server's order lookup, the proj
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,11 +28,16 @@ class ActionContext:
     responses: Mapping[str, list[Response]]
     messages: list[BotMessage] = field(default_factory=list)
     handoff: str | None = None
+    channel: str | None = None
+    # Chooses among a response's variations, as Rasa does; None: always the first.
+    rng: random.Random | None = None
 
     def utter(self, response: str, action: str | None = None, **values: Any) -> None:
-        """Say one of the domain's responses (the variation the slots select), its
-        ``{placeholders}`` filled from the slots and ``values``."""
-        variation = choose_response(self.responses.get(response, []), self.slots)
+        """Say one of the domain's responses (a variation the slots and the channel select,
+        at random), its ``{placeholders}`` filled from the slots and ``values``."""
+        variation = choose_response(
+            self.responses.get(response, []), self.slots, self.channel, self.rng
+        )
         if variation is None:
             return
         text = render(variation.text, {**self.slots, **values}) if variation.text else None

@@ -193,6 +193,9 @@ class Dialogue:
     interpretation: Interpretation
     language: str
     history: tuple[PastTurn, ...] = field(default_factory=tuple)
+    # The channel the customer writes on (webchat, email, telegram, slack): a response's
+    # variations for that channel (Rasa's ``channel:``) are said there.
+    channel: str | None = None
 
 
 class Interpreter(Protocol):

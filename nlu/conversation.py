@@ -12,8 +12,10 @@ again (custom actions' and form validation's, which a replay cannot refill).
 
 from __future__ import annotations
 
+import random
+import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -25,11 +27,14 @@ from nlu.actions import BOT_REQUESTED, ActionContext, CustomAction
 from nlu.base import BotMessage, BotTurn, Button, Dialogue, PastTurn
 from nlu.dialogue import BACK, DEFAULT_FALLBACK, RESTART, DialoguePolicy, Prediction
 from nlu.extraction import extract_slots as extract_slots  # also the bot trial's
+from nlu.extraction_actions import extract
 from nlu.forms import FormDeclined, ask_actions, run_form
 from nlu.project import SESSION_START, Project
+from nlu.sessions import carried_slots, session_expired
 from nlu.slots import LANGUAGE_SLOT
 from nlu.tracker import (
     ACTION_LISTEN,
+    REQUESTED_SLOT,
     ActionExecuted,
     Event,
     LoopRejected,
@@ -47,6 +52,8 @@ log = structlog.get_logger(__name__)
 MAX_ACTIONS = 10
 # Conversations whose trackers are kept; an older one is rebuilt from its history.
 MAX_TRACKERS = 10_000
+# Rasa's action that fills slots after each message; what its actions say is said under it.
+EXTRACT_SLOTS = "action_extract_slots"
 
 
 class ActionRejected(Exception):
@@ -57,20 +64,41 @@ class Conversations:
     """Answers customer messages from a trained project's dialogue."""
 
     def __init__(
-        self, actions: Mapping[str, CustomAction], action_server: ActionServer | None = None
+        self,
+        actions: Mapping[str, CustomAction],
+        action_server: ActionServer | None = None,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._actions = actions
         self._server = action_server
         self._trackers: OrderedDict[str, tuple[tuple[str, ...], Tracker]] = OrderedDict()
+        # Which of a response's variations is said, at random as Rasa does (seeded in tests).
+        self.rng = rng or random.Random()
+        # When a message comes (seconds): a session expires after the domain's
+        # session_expiration_time without one.
+        self.clock = clock
 
     async def respond(
         self, project: Project, policy: DialoguePolicy, dialogue: Dialogue
     ) -> BotTurn:
         tracker = await self._tracker(project, policy, dialogue)
         start = len(tracker.log)
-        context = ActionContext(dialogue.conversation_id, dialogue.language, {}, project.responses)
+        context = ActionContext(
+            dialogue.conversation_id,
+            dialogue.language,
+            {},
+            project.responses,
+            channel=dialogue.channel,
+            rng=self.rng,
+        )
+        now = self.clock()
         if not dialogue.history and not tracker.events:
             await self._start_session(project, tracker, context)
+        elif session_expired(project, tracker.last_message_at, now):
+            await self._start_session(project, tracker, context, expired=True)
+        tracker.last_message_at = now
         current = dialogue.interpretation
         if tracker.latest_action != ACTION_LISTEN:
             # The last turn ended without its listen (a new or rebuilt tracker, a fallback).
@@ -78,7 +106,11 @@ class Conversations:
         if any(s.name == LANGUAGE_SLOT for s in project.slots):
             tracker.update(SlotSet(LANGUAGE_SLOT, dialogue.language))
         tracker.update(UserUttered(current.full_intent, current.entities, current.text))
-        tracker.extend(extract_slots(project, tracker))
+        extraction = await extract(project, tracker, self._server, dialogue.conversation_id)
+        tracker.extend(extraction.events)
+        if extraction.said:
+            context.slots.update(tracker.slots, **{LANGUAGE_SLOT: context.language})
+            self._say(extraction.said, context, EXTRACT_SLOTS)
         turn = await self._run(project, policy, tracker, context)
         kept = tuple((k, v) for k, v in tracker.slots.items() if k != LANGUAGE_SLOT)
         turn = replace(
@@ -92,12 +124,19 @@ class Conversations:
         return turn
 
     async def _start_session(
-        self, project: Project, tracker: Tracker, context: ActionContext
+        self, project: Project, tracker: Tracker, context: ActionContext, *, expired: bool = False
     ) -> None:
-        """A project's own action_session_start, which Rasa runs on the action server before
-        a conversation's first message: the slots it sets (a customer's profile) and what it
-        says. Its session and listen events are Rasa's bookkeeping, applied here anyway."""
+        """Rasa's action_session_start, before a conversation's first message and before the
+        first message after its session expired (``expired``). Rasa's own starts the session
+        over (the dialogue forgets what came before, as after a restart) and carries the
+        slots over when the domain says so; a project's own runs on the action server: the
+        slots it sets (a customer's profile) and what it says, the session started over
+        when it says so (rasa-sdk's SessionStarted)."""
         if SESSION_START not in project.actions or self._server is None:
+            if expired:
+                carried = carried_slots(project, tracker)
+                _start_over(tracker)
+                tracker.extend(SlotSet(k, v) for k, v in carried.items())
             return
         try:
             outcome = await self._server.run(
@@ -105,9 +144,11 @@ class Conversations:
             )
         except ActionServerError as error:
             # Rasa answers nothing to that first message; here the conversation goes on
-            # with the domain's initial slots.
+            # with the domain's initial slots (or where it was).
             log.warning("action server failed", action=SESSION_START, error=str(error))
             return
+        if expired and "session_started" in outcome.unsupported:
+            _start_over(tracker)
         tracker.extend(e for e in outcome.events if isinstance(e, SlotSet))
         self._say(outcome.said, context, SESSION_START)
 
@@ -194,17 +235,24 @@ class Conversations:
         form = project.forms.get(action)
         if form is not None:
 
-            async def validate(candidates: Mapping[str, Any]) -> list[Event] | None:
+            async def validate(
+                candidates: Mapping[str, Any], before: Sequence[Event]
+            ) -> list[Event] | None:
                 name = f"validate_{form.name}"
                 if self._server is None or name not in project.actions:
                     return None
-                trial = Tracker(dict(tracker.slots), list(tracker.events))
-                trial.active_loop, trial.latest_message = (
-                    tracker.active_loop,
-                    tracker.latest_message,
+                # Rasa's FormAction._temporary_tracker: the form's run, then the candidates
+                # (rasa-sdk validates the slot events at the end of the tracker).
+                trial = tracker.copy()
+                trial.extend(before)
+                asked = trial.slots.get(REQUESTED_SLOT) if trial.active_loop == form.name else None
+                trial.extend(
+                    [
+                        SlotSet(REQUESTED_SLOT, asked),
+                        ActionExecuted(form.name),
+                        *(SlotSet(k, v) for k, v in candidates.items()),
+                    ]
                 )
-                trial.latest_action = tracker.latest_action
-                trial.extend(SlotSet(k, v) for k, v in candidates.items())
                 outcome = await self._server.run(name, context.conversation_id, trial, project)
                 if outcome.rejected:
                     raise FormDeclined(name)
@@ -229,13 +277,21 @@ class Conversations:
                         self._say(outcome.said, context, action)
                         return
 
+            async def extract_at_start(name: str) -> list[SlotSet]:
+                # As Rasa's activation: action_extract_slots again (its custom mappings'
+                # actions and global validation too), what they say not said.
+                extraction = await extract(
+                    project, tracker, self._server, context.conversation_id, active_loop=name
+                )
+                return extraction.events
+
             return await run_form(
                 form,
                 tracker,
                 validate,
                 ask,
                 interrupted=prediction.policy == "loop_return",
-                extract=lambda name: extract_slots(project, tracker, active_loop=name),
+                extract=extract_at_start,
             )
         if action in (RESTART, BACK) and action not in project.actions:
             return default_action(project, context, action)
@@ -317,8 +373,13 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
     last few messages), and so is each record."""
     tracker = Tracker.start(project)
 
-    async def nothing_to_validate(_candidates: Mapping[str, Any]) -> list[Event] | None:
+    async def nothing_to_validate(
+        _candidates: Mapping[str, Any], _before: Sequence[Event]
+    ) -> list[Event] | None:
         return None
+
+    async def extract_at_start(form: str) -> list[SlotSet]:
+        return extract_slots(project, tracker, active_loop=form)
 
     async def silently(_slot: str, _slots: Mapping[str, Any]) -> None:
         return None
@@ -335,7 +396,7 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
             tracker,
             nothing_to_validate,
             silently,
-            extract=lambda form: extract_slots(project, tracker, active_loop=form),
+            extract=extract_at_start,
         )
         if events is None:
             tracker.update(LoopRejected(name))
@@ -385,6 +446,8 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
             continue  # replayed with its message
         elif turn.action == DEFAULT_FALLBACK:
             revert_last_message(tracker)
+        elif turn.action == EXTRACT_SLOTS:
+            continue  # what a slot mapping's action said after the message
         elif turn.action in project.forms:
             await replay_form(turn.action)
         elif turn.action:
@@ -394,6 +457,14 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
             tracker.update(executed(turn.action))
     restore_kept()
     return tracker
+
+
+def _start_over(tracker: Tracker) -> None:
+    """A new session, as Rasa's SessionStarted: the policies read the conversation from here
+    on (a restart does the same to the events and slots), and the bot goes on to the
+    message."""
+    tracker.update(Restarted())
+    tracker.followup = None
 
 
 def revert_last_message(tracker: Tracker) -> None:

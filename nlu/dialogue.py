@@ -14,6 +14,7 @@ whose intents and actions best match the recent turns stands in for it. Nothing 
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -346,18 +347,40 @@ def _action_after(steps: Sequence[Step], index: int) -> str:
     return ACTION_LISTEN
 
 
-def choose_response(variations: Sequence[Response], slots: Mapping[str, Any]) -> Response | None:
-    """Rasa's choice: a variation whose slot conditions all hold, else one without conditions.
-    The first is taken rather than a random one, so answers are reproducible."""
-    conditional = [
-        v
-        for v in variations
-        if v.conditions and all(slots.get(name) == value for name, value in v.conditions)
-    ]
-    if conditional:
-        return conditional[0]
+def choose_response(
+    variations: Sequence[Response],
+    slots: Mapping[str, Any],
+    channel: str | None = None,
+    rng: random.Random | None = None,
+) -> Response | None:
+    """Rasa's choice (its ResponseVariationFilter): of the variations whose slot conditions
+    all hold, those for the channel, else of those without conditions, those for the
+    channel, else the conditional ones for any channel, else the plain ones for any channel;
+    then one of them at random (``rng``; without one, the first: an answer an agent is
+    offered, a dry run)."""
+    conditional = [v for v in variations if v.conditions and _conditions_hold(v, slots)]
     plain = [v for v in variations if not v.conditions]
-    return plain[0] if plain else None
+    suitable = (
+        [v for v in conditional if v.channel is not None and v.channel == channel]
+        or [v for v in plain if v.channel is not None and v.channel == channel]
+        or [v for v in conditional if v.channel is None]
+        or [v for v in plain if v.channel is None]
+    )
+    if not suitable:
+        return None
+    return rng.choice(suitable) if rng is not None else suitable[0]
+
+
+def _conditions_hold(variation: Response, slots: Mapping[str, Any]) -> bool:
+    # As Rasa: strings compare without case, other values as they are.
+    for name, value in variation.conditions:
+        filled = slots.get(name)
+        if isinstance(filled, str) and isinstance(value, str):
+            if filled.casefold() != value.casefold():
+                return False
+        elif filled != value:
+            return False
+    return True
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:

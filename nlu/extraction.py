@@ -93,6 +93,32 @@ def _ignored(project: Project, mapping: SlotMapping, loop: str | None) -> tuple[
     return form.ignored_intents
 
 
+def custom_mapping_applies(
+    project: Project, tracker: Tracker, slot: Slot, mapping: SlotMapping
+) -> bool:
+    """Whether Rasa's action_extract_slots runs a custom mapping's action after the latest
+    message: its intents (and the active form's ignored intents) and its conditions hold."""
+    message = tracker.latest_message
+    if message is None or mapping.type != "custom" or mapping.action is None:
+        return False
+    loop = tracker.active_loop
+    requested = tracker.slots.get("requested_slot")
+    rejected = slot.name if tracker.loop_rejected else None
+    return _conditions_hold(mapping, loop, requested, rejected) and _intent_is_desired(
+        mapping, message, _ignored(project, mapping, loop)
+    )
+
+
+def _intent_is_desired(
+    mapping: SlotMapping, message: UserUttered, ignored: tuple[str, ...]
+) -> bool:
+    intent = message.base_intent
+    if mapping.intents:
+        # Rasa's intent_is_desired: named intents are the only test then.
+        return intent in mapping.intents or message.intent in mapping.intents
+    return not {intent, message.intent} & {*mapping.not_intents, *ignored}
+
+
 def mapped_value(
     slot: Slot,
     mapping: SlotMapping,
@@ -101,12 +127,7 @@ def mapped_value(
     ignored: tuple[str, ...] = (),
 ) -> Any:
     """What one mapping takes from a message, None if it does not apply."""
-    intent = message.base_intent
-    if mapping.intents:
-        # Rasa's intent_is_desired: named intents are the only test then.
-        if intent not in mapping.intents and message.intent not in mapping.intents:
-            return None
-    elif {intent, message.intent} & {*mapping.not_intents, *ignored}:
+    if not _intent_is_desired(mapping, message, ignored):
         return None
     if mapping.type == "from_entity":
         values = [e.value for e in message.entities if _entity_fits(e, mapping)]

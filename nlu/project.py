@@ -33,6 +33,17 @@ SESSION_START_INSTEAD = (
     "runs on the action server (SWITCHBOARD_ACTION_SERVER_URL) before a conversation's first"
     " message; without one, conversations start from the domain's initial slots"
 )
+# Rasa's global slot validation (rasa-sdk's ValidationAction), which it calls after each
+# message when the domain lists it.
+VALIDATE_SLOT_MAPPINGS = "action_validate_slot_mappings"
+# The project's own actions that only an action server runs, and what happens without one.
+ACTION_SERVER_ONLY = {
+    SESSION_START: SESSION_START_INSTEAD,
+    VALIDATE_SLOT_MAPPINGS: (
+        "runs on the action server (SWITCHBOARD_ACTION_SERVER_URL) after each message, on the"
+        " slots it filled; without one, the slots stand as extracted"
+    ),
+}
 # The project Switchboard ships (its demo bot), beside this package.
 SHIPPED_PROJECT = Path(__file__).parent / "rasa_project"
 
@@ -52,6 +63,7 @@ class Response:
     conditions: tuple[tuple[str, Any], ...]
     buttons: tuple[Button, ...] = ()
     image: str | None = None
+    channel: str | None = None  # said only on that output channel (Rasa's ``channel:``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +227,12 @@ def _read_document(project: Project, path: Path, document: dict[str, Any]) -> No
             for item in _as_list(path, document, key, value):
                 name = next(iter(item)) if isinstance(item, dict) else item
                 project.actions.append(str(name))
-                if name == SESSION_START:
+                if name in ACTION_SERVER_ONLY:
                     project.note(
                         path,
-                        _line_naming(path, SESSION_START),
-                        f"custom {SESSION_START}",
-                        SESSION_START_INSTEAD,
+                        _line_naming(path, str(name)),
+                        f"custom {name}",
+                        ACTION_SERVER_ONLY[str(name)],
                     )
 
 
@@ -320,6 +332,7 @@ def _read_responses(project: Project, path: Path, value: Any) -> None:
             text = variation.get("text")
             custom = variation.get("custom")
             image = variation.get("image")
+            channel = variation.get("channel")
             parsed.append(
                 Response(
                     str(text) if text is not None else None,
@@ -327,6 +340,7 @@ def _read_responses(project: Project, path: Path, value: Any) -> None:
                     conditions,
                     buttons=buttons_of(variation.get("buttons")),
                     image=str(image) if image else None,
+                    channel=str(channel) if channel else None,
                 )
             )
         project.responses[str(name)] = parsed

@@ -104,7 +104,11 @@ def _unsupported_mapping(mapping: SlotMapping) -> tuple[str, str] | None:
     if mapping.type == "custom":
         if mapping.action is None:
             return None
-        return "custom mapping", "filled only by the slot events your actions return"
+        return (
+            f"custom mapping action {mapping.action}",
+            "runs on the action server (SWITCHBOARD_ACTION_SERVER_URL) after each message;"
+            " without one, the slot is filled only by the slot events your actions return",
+        )
     if mapping.type not in ("from_entity", "from_text", "from_intent", "from_trigger_intent"):
         return f"{mapping.type} mapping", "not filled"
     return None

@@ -81,9 +81,47 @@ def section(project: Project, name: str) -> list[dict[str, Any]]:
     return [{"name": component} for component in defaults]
 
 
+# Components whose model_confidence Rasa 3.6 checks (train_utils._check_confidence_setting):
+# it refuses to train with any but softmax (or auto).
+CONFIDENCE_CHECKED = frozenset(
+    {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
+)
+RASA_CONFIDENCES = frozenset({"softmax", "auto"})
+
+
 def audit_config(project: Project, path: Path) -> None:
     """Name every pipeline component and policy the embedded engine does not honour, Rasa's
-    defaults included when a section is empty."""
+    defaults included when a section is empty, and what Rasa 3.6 would refuse to train that
+    the engine trains anyway (no config.yml, no language, a confidence Rasa removed)."""
+    if not path.is_file():
+        project.note(
+            path,
+            None,
+            "no config.yml",
+            "Rasa 3.6 refuses to train without one; the engine trains with Rasa's default"
+            " pipeline and policies (named below)",
+        )
+    elif not project.config.get("language"):
+        project.note(
+            path,
+            None,
+            "no language in config.yml",
+            "Rasa 3.6 refuses to train without it; the engine counts English (en) among the"
+            " bot's languages, with those its examples are written in",
+        )
+    for name_of_section in ("pipeline", "policies"):
+        for item in project.config.get(name_of_section) or []:
+            if not isinstance(item, dict) or item.get("name") not in CONFIDENCE_CHECKED:
+                continue
+            confidence = item.get("model_confidence")
+            if confidence is not None and str(confidence) not in RASA_CONFIDENCES:
+                project.note(
+                    path,
+                    _line(item),
+                    f"{item['name']} model_confidence: {confidence}",
+                    "Rasa 3.6 refuses to train with it (softmax only); the engine ignores the"
+                    " option: its own calibrated confidences serve",
+                )
     for name_of_section in ("pipeline", "policies"):
         by_default = not project.config.get(name_of_section)
         suffix = f" (Rasa's default {name_of_section})" if by_default else ""
@@ -108,13 +146,21 @@ def still_unsupported(
     project: Project, *, duckling: bool, action_server: bool = False
 ) -> list[str]:
     """The notes that hold for a running engine (with a Duckling server, Duckling runs; with
-    an action server, the project's own action_session_start)."""
+    an action server, the project's own action_session_start, its global slot validation
+    and its custom slot mappings' actions)."""
     return [
         str(n)
         for n in project.unsupported
         if not (duckling and n.feature == f"component {DUCKLING}")
-        and not (action_server and n.feature == "custom action_session_start")
+        and not (action_server and runs_on_action_server(n.feature))
     ]
+
+
+def runs_on_action_server(feature: str) -> bool:
+    """Whether a note names what an action server runs."""
+    return feature in ("custom action_session_start", "custom action_validate_slot_mappings") or (
+        feature.startswith("slot ") and ": custom mapping action " in feature
+    )
 
 
 def _learns_entities(item: dict[str, Any]) -> bool:

@@ -140,6 +140,9 @@ class Tracker:
     # The slots at the start, which AllSlotsReset brings back.
     initial: dict[str, Any] = field(default_factory=dict)
     log: list[Event] = field(default_factory=list)
+    # When the latest message came (seconds since the epoch; None: not known, a tracker
+    # rebuilt from the stored history): a session expires from it.
+    last_message_at: float | None = None
 
     def __post_init__(self) -> None:
         if not self.initial:
@@ -151,6 +154,14 @@ class Tracker:
         if project.forms:
             slots.setdefault(REQUESTED_SLOT, None)
         return cls(slots)
+
+    def copy(self) -> Tracker:
+        """The same conversation's state, to try actions on (Rasa's temporary trackers): its
+        own events and slots, no log."""
+        trial = Tracker(dict(self.slots), list(self.events), initial=dict(self.initial))
+        trial.active_loop, trial.latest_message = self.active_loop, self.latest_message
+        trial.latest_action, trial.loop_rejected = self.latest_action, self.loop_rejected
+        return trial
 
     def update(self, event: Event) -> None:
         self.log.append(event)

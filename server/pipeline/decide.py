@@ -326,7 +326,14 @@ class Decider:
         if interpreter is None or history is None:
             return
         turn = await interpreter.respond(
-            Dialogue(conversation_id, heard, heard.language or "en", tuple(history))
+            Dialogue(
+                conversation_id,
+                heard,
+                heard.language or "en",
+                tuple(history),
+                # A response's variations for this channel (webchat, telegram, slack...).
+                channel=message["channel"],
+            )
         )
         final = after_bot(
             replace(situation, language=heard.language), decision, turn.handoff, self._texts

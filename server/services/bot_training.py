@@ -75,6 +75,8 @@ class TrainingSetup:
     rasa_url: str | None = None
     rasa_token: str | None = None
     duckling: bool = False
+    # SWITCHBOARD_ACTION_SERVER_URL is set: what only an action server runs is not named.
+    action_server: bool = False
     # SWITCHBOARD_RASA_COMMAND: a `rasa` executable for `rasa data validate`.
     rasa_command: Path | None = None
 
@@ -87,6 +89,7 @@ def training_setup(settings: Settings) -> TrainingSetup:
         rasa_url=settings.rasa_url,
         rasa_token=token,
         duckling=settings.duckling_url is not None,
+        action_server=settings.action_server_url is not None,
         rasa_command=settings.rasa_command,
     )
 
@@ -133,7 +136,9 @@ class BotTraining:
     # -- validate --------------------------------------------------------------------------
 
     async def validate(self) -> ValidationView:
-        view = await asyncio.to_thread(check, self.root, self._setup.duckling)
+        view = await asyncio.to_thread(
+            check, self.root, self._setup.duckling, self._setup.action_server
+        )
         view["rasa"] = await self._rasa_check()
         return view
 
@@ -504,7 +509,7 @@ def problem_of(error: ProjectError | ValueError, root: Path) -> ProblemView:
     return {"path": shown, "line": error.line, "message": error.reason}
 
 
-def check(root: Path, duckling: bool) -> ValidationView:
+def check(root: Path, duckling: bool, action_server: bool = False) -> ValidationView:
     """``switchboard nlu train``'s checks of the files (without training)."""
     root = root.resolve()
     view: ValidationView = {
@@ -523,7 +528,7 @@ def check(root: Path, duckling: bool) -> ValidationView:
         view["ok"] = False
         view["errors"] = [problem_of(error, root)]
         return view
-    kept = set(still_unsupported(project, duckling=duckling))
+    kept = set(still_unsupported(project, duckling=duckling, action_server=action_server))
     view["fingerprint"] = project.fingerprint[:12]
     view["examples"] = len(project.examples)
     view["intents"] = len(project.intents)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import httpx
 from bench.processes import stop as stop_process
 from nlu.base import Dialogue, PastTurn
 from nlu.embedded import EmbeddedInterpreter, load_or_train
+from nlu.project import Project
 from nlu.tracker import ACTION_LISTEN, ActionExecuted, MessageForgotten, UserUttered
 from server.cli.nlu_commands import rasa_model_path
 from tests.harness import free_port
@@ -31,6 +34,13 @@ from tests.rasa_stack import RASA_BIN, RASA_MODELS, START_TIMEOUT, _wait
 PROJECTS = Path(__file__).parent / "projects"
 # Rasa's actions that every turn runs, which the embedded engine does not name.
 BOOKKEEPING = frozenset({ACTION_LISTEN, "action_session_start", "action_extract_slots"})
+# Said between two turns of a conversation: the session expires (its latest message two
+# hours older than it was), in both engines.
+SESSION_EXPIRES = "<the session expires>"
+EXPIRY = 2 * 3600.0
+# The output channel Rasa's REST webhook answers on (its CollectingOutputChannel is
+# "collector"); the embedded engine is told the same.
+CHANNEL = "collector"
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,16 @@ def action_server(project: Path, tmp: Path) -> Iterator[str]:
         stop_process(process, grace=15)
 
 
+def rasa_expire(url: str, sender: str) -> None:
+    """Make the conversation's events EXPIRY seconds older in Rasa's tracker store (Rasa
+    starts a new session when the latest message is older than session_expiration_time)."""
+    tracker = f"{url}/conversations/{sender}/tracker"
+    events = httpx.get(tracker, params={"include_events": "ALL"}, timeout=30).json()["events"]
+    for event in events:
+        event["timestamp"] = float(event["timestamp"]) - EXPIRY
+    httpx.put(f"{tracker}/events", json=events, timeout=30).raise_for_status()
+
+
 def rasa_turn(url: str, sender: str, text: str) -> Reply:
     answer = httpx.post(
         f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
@@ -130,15 +150,24 @@ class EmbeddedTwin:
     spoke)."""
 
     def __init__(self, project: Path, cache: Path, actions_url: str | None = None) -> None:
-        self.engine = EmbeddedInterpreter(
-            project, cache, load_or_train(project, cache), action_server_url=actions_url
-        )
+        model = load_or_train(project, cache)
+        self.engine = EmbeddedInterpreter(project, cache, model, action_server_url=actions_url)
         self._history: dict[str, list[PastTurn]] = {}
+        self._variations = Variations(model.project)
+        # Seconds added to the clock: how long ago the conversations' messages now lie.
+        self._offset = 0.0
+        self.engine.conversations.clock = lambda: time.time() + self._offset
+
+    def expire(self) -> None:
+        """Every conversation's latest message is EXPIRY seconds older."""
+        self._offset += EXPIRY
 
     async def turn(self, sender: str, text: str) -> Reply:
         history = self._history.setdefault(sender, [])
         interpretation = await self.engine.parse(text)
-        said = await self.engine.respond(Dialogue(sender, interpretation, "en", tuple(history)))
+        said = await self.engine.respond(
+            Dialogue(sender, interpretation, "en", tuple(history), channel=CHANNEL)
+        )
         history.append(
             PastTurn(
                 interpretation.full_intent,
@@ -174,5 +203,49 @@ class EmbeddedTwin:
         must be the same."""
         sender = str(uuid.uuid4())
         for text in texts:
+            if text == SESSION_EXPIRES:
+                rasa_expire(rasa_url, sender)
+                self.expire()
+                continue
             expected = rasa_turn(rasa_url, sender, text)
-            assert await self.turn(sender, text) == expected, text
+            got = await self.turn(sender, text)
+            assert self._variations.same(got, expected), (text, got, expected)
+
+
+class Variations:
+    """Which variation of a project's responses a text may be: Rasa says one of a response's
+    suitable variations at random, and so does the embedded engine. Two replies are the same
+    when their actions are and each text is the other's, or the two are different
+    variations of one response that the same slot conditions and channel select (so a
+    variation said under the wrong condition, or the same variation filled differently,
+    still differs)."""
+
+    def __init__(self, project: Project) -> None:
+        self._patterns = [
+            ((name, v.conditions, v.channel), index, re.compile(_pattern(v.text)))
+            for name, variations in project.responses.items()
+            for index, v in enumerate(variations)
+            if v.text
+        ]
+
+    def _variations(self, text: str) -> set[tuple[tuple[object, ...], int]]:
+        return {(kind, index) for kind, index, pattern in self._patterns if pattern.fullmatch(text)}
+
+    def same(self, got: Reply, expected: Reply) -> bool:
+        if got.actions != expected.actions or len(got.texts) != len(expected.texts):
+            return False
+        return all(
+            a == b
+            or any(
+                kind == other and index != other_index
+                for kind, index in self._variations(a)
+                for other, other_index in self._variations(b)
+            )
+            for a, b in zip(got.texts, expected.texts, strict=True)
+        )
+
+
+def _pattern(template: str) -> str:
+    """A response's text as a pattern: each {placeholder} any value."""
+    parts = re.split(r"\{[^{}]+\}", template)
+    return ".+?".join(re.escape(part) for part in parts)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from nlu.project import load_project
+from nlu.support import still_unsupported
 from tests.harness import ROOT
 
 MOODBOT = ROOT / "tests" / "nlu" / "data" / "moodbot"
@@ -89,9 +90,48 @@ slots:
       action: action_find_destination
 """
     )
-    notes = [(n.feature, n.instead) for n in load_project(project).unsupported]
+    loaded = load_project(project)
+    notes = [(n.feature, n.instead) for n in loaded.unsupported]
     # A role in a from_entity mapping is filled now (tests/nlu/test_entities.py): only the
-    # custom mapping is named.
+    # custom mapping's action is named, which only an action server runs.
     assert [n for n in notes if n[0].startswith("slot ")] == [
-        ("slot destination: custom mapping", "filled only by the slot events your actions return"),
+        (
+            "slot destination: custom mapping action action_find_destination",
+            "runs on the action server (SWITCHBOARD_ACTION_SERVER_URL) after each message;"
+            " without one, the slot is filled only by the slot events your actions return",
+        ),
     ]
+    assert not any(
+        "destination" in n for n in still_unsupported(loaded, duckling=False, action_server=True)
+    )
+
+
+def test_what_rasa_refuses_to_train_is_named_where_the_engine_trains_it(tmp_path: Path) -> None:
+    """Rasa 3.6's rasa train stops without a config.yml, without its language, and on a
+    model_confidence it removed (linear_norm, cosine, inner); the engine trains each, and says
+    what it does instead."""
+    project = tmp_path / "bot"
+    shutil.copytree(MOODBOT, project)
+    (project / "config.yml").unlink()
+    notes = [(n.path, n.line, n.feature) for n in load_project(project).unsupported]
+    assert notes[0] == ("config.yml", None, "no config.yml")
+    assert "policy TEDPolicy (Rasa's default policies)" in [n[2] for n in notes]
+
+    (project / "config.yml").write_text(
+        "recipe: default.v1\n"
+        "pipeline:\n"
+        "  - name: WhitespaceTokenizer\n"
+        "  - name: DIETClassifier\n"
+        "    entity_recognition: false\n"
+        "    model_confidence: linear_norm\n"
+        "  - name: ResponseSelector\n"
+        "    model_confidence: softmax\n"
+        "policies:\n"
+        "  - name: RulePolicy\n"
+    )
+    named = load_project(project).unsupported
+    assert [(n.line, n.feature) for n in named] == [
+        (None, "no language in config.yml"),
+        (4, "DIETClassifier model_confidence: linear_norm"),
+    ]
+    assert "Rasa 3.6 refuses to train with it" in str(named[1])

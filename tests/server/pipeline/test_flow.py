@@ -755,12 +755,14 @@ class _SlotsBot:
 
     def __init__(self) -> None:
         self.histories: list[tuple[PastTurn, ...]] = []
+        self.channels: list[str | None] = []
 
     async def parse(self, text: str) -> Interpretation:
         return Interpretation(text=text, intent="check_balance", confidence=0.99, engine="test")
 
     async def respond(self, dialogue: Dialogue) -> BotTurn:
         self.histories.append(dialogue.history)
+        self.channels.append(dialogue.channel)
         said = (BotMessage("Your balance is 1250 EUR.", "action_check_balance"),)
         return BotTurn(said, slots=(("balance", 1250), ("account", None)), events=TURN_RECORD)
 
@@ -798,6 +800,8 @@ async def test_the_slots_a_turn_ended_with_come_back_with_the_history(pool: asyn
     assert dict(first.slots) == {"balance": 1250, "account": None}
     assert first.events == TURN_RECORD
     assert action.action == "action_check_balance"
+    # The channel the customer writes on: the engine says a response's variations for it.
+    assert bot.channels == ["webchat", "webchat"]
     await pipeline.close()
 
 
