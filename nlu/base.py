@@ -183,6 +183,9 @@ class PastTurn:
     slots: tuple[tuple[str, Any], ...] = ()
     # What the bot's turn did to the tracker (BotTurn.events), when it was kept.
     events: tuple[dict[str, Any], ...] = ()
+    # When the customer wrote it (seconds since the epoch), when known: a conversation's
+    # session expires from its latest message.
+    at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -456,6 +456,10 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
                 await replay_form(loop)
             tracker.update(executed(turn.action))
     restore_kept()
+    # The session expires from the latest message the history says the time of.
+    tracker.last_message_at = next(
+        (t.at for t in reversed(history) if t.intent is not None and t.at is not None), None
+    )
     return tracker
 
 

@@ -365,7 +365,8 @@ async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) ->
     """The customer's intents and the bot's actions before ``before_seq``, oldest first.
     Agent and system messages are not part of the bot's dialogue."""
     rows = await conn.fetch(
-        "SELECT author_kind, nlu, meta FROM messages WHERE conversation_id = $1 AND seq < $2"
+        "SELECT author_kind, nlu, meta, extract(epoch FROM created_at)::float8 AS at"
+        " FROM messages WHERE conversation_id = $1 AND seq < $2"
         " AND author_kind IN ('customer', 'bot') ORDER BY seq DESC LIMIT $3",
         UUID(conversation_id),
         before_seq,
@@ -386,7 +387,12 @@ async def dialogue_history(conn: Conn, conversation_id: str, before_seq: int) ->
             record = tuple(applied) if isinstance(applied, list) else ()
             turns.append(
                 PastTurn(
-                    intent=str(intent), entities=entities, text=text, slots=kept, events=record
+                    intent=str(intent),
+                    entities=entities,
+                    text=text,
+                    slots=kept,
+                    events=record,
+                    at=row["at"],
                 )
             )
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -172,6 +173,21 @@ async def test_without_carrying_slots_over_a_new_session_starts_from_the_domain_
     assert [m.text for m in turn.messages] == [
         "Welcome to the clinic! I can book you an appointment."
     ]
+
+
+async def test_a_tracker_rebuilt_from_the_history_expires_from_its_latest_message() -> None:
+    """After a restart, or on another node, the stored history says when the customer last
+    wrote: two hours later, the session has expired (the conversation_start rule answers)."""
+    project = load_project(CLINIC)
+    policy = DialoguePolicy(project)
+    now = 10_000.0
+    greeted = (PastTurn("greet", text="hello", at=now - 7200), PastTurn(action="utter_welcome"))
+    hello = Interpretation("hello", "greet", 0.99)
+    for at, expected in ((now - 7200, "utter_welcome"), (now - 60, "utter_greet")):
+        history = (replace(greeted[0], at=at), greeted[1])
+        bot = Conversations({}, clock=lambda: now)
+        turn = await bot.respond(project, policy, Dialogue("c1", hello, "en", history))
+        assert [m.action for m in turn.messages] == [expected]
 
 
 async def test_variations_are_chosen_at_random_and_a_seed_repeats_them() -> None:

@@ -799,6 +799,7 @@ async def test_the_slots_a_turn_ended_with_come_back_with_the_history(pool: asyn
     assert first.intent == "check_balance"
     assert dict(first.slots) == {"balance": 1250, "account": None}
     assert first.events == TURN_RECORD
+    assert first.at is not None  # when it was written: a session expires from it
     assert action.action == "action_check_balance"
     # The channel the customer writes on: the engine says a response's variations for it.
     assert bot.channels == ["webchat", "webchat"]
