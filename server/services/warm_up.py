@@ -66,7 +66,7 @@ class WarmUp:
         try:
             await asyncio.to_thread(part.get)
         except Exception:
-            # The part stays cold: the first request that needs it tries again, and says why.
+            # Shown failed (0 on /metrics): the first request that needs it loads it again.
             log.exception("warming up failed", part=name)
             return
         log.info("warm", part=name, seconds=round(time.perf_counter() - began, 2))
