@@ -52,7 +52,8 @@ log = structlog.get_logger(__name__)
 MAX_ACTIONS = 10
 # Conversations whose trackers are kept; an older one is rebuilt from its history.
 MAX_TRACKERS = 10_000
-# Rasa's action that fills slots after each message; what its actions say is said under it.
+# Rasa's action that fills slots after each message; what the global slot validation says
+# is said under it (a custom mapping's action's words are dropped, as Rasa drops them).
 EXTRACT_SLOTS = "action_extract_slots"
 
 

@@ -4,10 +4,11 @@ global slot validation, ``action_validate_slot_mappings`` (rasa-sdk's ``Validati
 after each message and again as a form starts, as Rasa 3.6 calls them.
 
 Rasa runs each custom mapping's action once a message (when the mapping's intents and
-conditions hold), keeps the slots it sets and what it says, then, when the domain lists
-``action_validate_slot_mappings``, calls it on the conversation with every slot just
-extracted appended: its slots replace those it names, the others stand. A failing action
-fills nothing (Rasa logs a warning and goes on).
+conditions hold) and keeps only the slots it sets: what it says is dropped (Rasa 3.6.21's
+``_execute_validation_action`` passes on SlotSet events alone). Then, when the domain lists
+``action_validate_slot_mappings``, it calls that on the conversation with every slot just
+extracted appended: its slots replace those it names, the others stand, and what it says is
+said. A failing action fills nothing (Rasa logs a warning and goes on).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
-    """The slots a message fills and what the extraction's actions said."""
+    """The slots a message fills and what the global slot validation said."""
 
     events: list[SlotSet]
     said: tuple[Said, ...] = ()
@@ -52,7 +53,6 @@ async def extract(
         # Rasa's activation extracts on a tracker where the form is already active.
         seen = tracker.copy()
         seen.update(ActiveLoop(active_loop))
-    said: list[Said] = []
     ran: set[str] = set()
     for slot in project.slots:
         for mapping in slot.mappings:
@@ -62,18 +62,17 @@ async def extract(
             if not custom_mapping_applies(project, seen, slot, mapping):
                 continue
             ran.add(action)
-            found, spoken = await _run(server, action, conversation_id, seen, project)
+            found, _ = await _run(server, action, conversation_id, seen, project)
             events += found
-            said += spoken
     if VALIDATE_SLOT_MAPPINGS not in project.actions:
-        return Extraction(events, tuple(said))
+        return Extraction(events)
     trial = seen.copy()
     trial.extend(events)
     validated, spoken = await _run(server, VALIDATE_SLOT_MAPPINGS, conversation_id, trial, project)
     # As Rasa: a slot the validation does not name was valid as extracted.
     named = {e.name for e in validated}
     kept = [*validated, *(e for e in events if e.name not in named)]
-    return Extraction(kept, (*said, *spoken))
+    return Extraction(kept, tuple(spoken))
 
 
 async def _run(

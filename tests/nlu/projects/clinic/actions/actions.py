@@ -54,4 +54,6 @@ class ExtractMemberId(Action):
         found = MEMBER.search(tracker.latest_message.get("text") or "")
         if found is None:
             return []
+        # Rasa 3.6 keeps only the slots a mapping's action sets: this is never said.
+        dispatcher.utter_message(text=f"Found member {found.group(0)}.")
         return [SlotSet("member_id", found.group(0)), SlotSet("identified", True)]
