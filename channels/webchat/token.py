@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 import time
 import zlib
 from dataclasses import dataclass
@@ -88,7 +89,8 @@ class VisitorTokens:
             raise TokenError("token invalid")
         try:
             signed_at = bytes_to_int(base64_decode(stamp))
-        except BadData:
+        except (BadData, struct.error):
+            # A stamp over eight bytes: unsign calls it a malformed timestamp.
             raise TokenError("token invalid") from None
         age = int(time.time()) - signed_at
         if age > self.ttl_seconds or age < 0:

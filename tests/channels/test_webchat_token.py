@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from channels.webchat.token import TokenError, VisitorClaims, VisitorTokens
 
@@ -103,6 +104,10 @@ def test_verify_agrees_with_itsdangerous(monkeypatch: pytest.MonkeyPatch) -> Non
     serializer = URLSafeTimedSerializer("secret", salt="switchboard.webchat.visitor")
     cases += [serializer.dumps([1, 2]), serializer.dumps({"v": 1, "i": "d"})]
     cases.append(serializer.dumps({"v": "v", "i": "d", "n": float("nan")}))
+    # Signed with the secret, a timestamp of nine bytes (unsign: "Malformed timestamp").
+    signer = serializer.make_signer()
+    nine = base64_encode(bytes([1]) * 9).decode()
+    cases.append(Signer.sign(signer, f"{payload}.{nine}").decode())
     for token in cases:
         assert _verified(tokens, token) == _as_itsdangerous_says("secret", 60, token), token
     assert _verified(tokens, compressed) == long
