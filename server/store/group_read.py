@@ -162,7 +162,9 @@ class GroupRead(Generic[K, V]):
         if self._waiting:
             if connected or self._reading == 1:
                 return True
-        elif not connected or self._lingering:
+        elif not connected or self._lingering or self._reading > 1:
+            # Another reader is under way (perhaps waiting for a connection from a busy
+            # pool, keys in hand): this one gives its connection back rather than linger.
             return False
         else:
             self._lingering = True

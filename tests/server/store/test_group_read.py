@@ -197,7 +197,8 @@ async def test_a_connection_closed_while_the_reader_kept_it_is_not_read_on(
             taken.append(conn)  # type: ignore[arg-type]
             return conn
 
-    group: GroupRead[int, int] = GroupRead(_Recording(pool), _squares)  # type: ignore[arg-type]
+    # A linger longer than the test: the reader still holds the connection when it closes.
+    group: GroupRead[int, int] = GroupRead(_Recording(pool), _squares, linger=60)  # type: ignore[arg-type]
     assert await group.get(2) == 4  # read; the reader keeps the connection
     kept = taken[0]
     ended = asyncio.Event()
@@ -206,4 +207,43 @@ async def test_a_connection_closed_while_the_reader_kept_it_is_not_read_on(
     await asyncio.wait_for(ended.wait(), 30)  # asyncpg has seen it close
     assert await group.get(3) == 9
     assert len(taken) == 2
+    await group.close()
+
+
+async def test_a_reader_waiting_for_a_connection_is_not_kept_waiting_by_one_that_lingers(
+    pool: asyncpg.Pool,
+) -> None:
+    """The pool is busy: a second reader took key 2 and waits for a connection while
+    the first finishes key 1. The first must give its connection back, not linger with it
+    while key 2 waits."""
+    one = asyncio.Semaphore(1)
+    wanting = asyncio.Event()
+
+    class _OneConnection:
+        async def acquire(self) -> object:
+            if one.locked():
+                wanting.set()
+            await one.acquire()
+            return await pool.acquire()
+
+        async def release(self, conn: object) -> None:
+            await pool.release(conn)  # type: ignore[arg-type]
+            one.release()
+
+    reading, release = asyncio.Event(), asyncio.Event()
+
+    async def read(conn: Conn, keys: list[int]) -> dict[int, int]:
+        if 1 in keys:
+            reading.set()
+            await release.wait()
+        return await _squares(conn, keys)
+
+    group: GroupRead[int, int] = GroupRead(_OneConnection(), read, linger=60)  # type: ignore[arg-type]
+    first = asyncio.create_task(group.get(1))
+    await reading.wait()
+    second = asyncio.create_task(group.get(2))
+    await wanting.wait()  # the second reader has taken key 2 and waits for a connection
+    release.set()
+    assert await first == 1
+    assert await asyncio.wait_for(second, 10) == 4
     await group.close()
