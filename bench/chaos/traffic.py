@@ -168,6 +168,8 @@ class Traffic:
         state = WidgetState()
         outbox: Sent | None = None
         attempt = 0
+        # The widget's back-off for a message the server did not store (retry_wait).
+        refusals = 0
         # Random phases: the customers' sends do not fall on the same tick.
         await asyncio.sleep(random.uniform(0, self.interval))
         while True:
@@ -202,10 +204,16 @@ class Traffic:
                                 outbox.message_id = answer["message_id"]
                                 acks.append(outbox.acked_at)
                                 outbox = None
+                                refusals = 0
                                 await asyncio.sleep(self.interval)
                             else:
-                                ledger.refused(f"webchat {answer.get('code', 'timeout')}")
-                                await asyncio.sleep(float(answer.get("retry_after") or 1.0))
+                                code = answer.get("code", "timeout")
+                                ledger.refused(f"webchat {code}")
+                                if code == "timeout":  # no answer: the harness's own retry
+                                    await asyncio.sleep(float(answer.get("retry_after") or 1.0))
+                                else:
+                                    await asyncio.sleep(retry_wait(answer, refusals))
+                                    refusals += 1
                     finally:
                         reader.cancel()
                         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -402,6 +410,21 @@ async def _answer(
         frame = getter.result()
         if frame.get("client_id") == client_id:
             return frame
+
+
+# widget.js: a message the server did not store is offered again after the later of the
+# server's hint and a random part of a back-off from 1 s, doubled on each refusal up to 15 s.
+RETRY_FIRST = 1.0
+RETRY_MOST = 15.0
+
+
+def retry_wait(error: dict[str, Any], refusals: int) -> float:
+    """How long the widget waits before offering a refused message again: ``error`` is the
+    server's frame (busy: its ``retry_after``, at least 1 s; unavailable: 3 s), ``refusals``
+    how many refusals came before this one since the last acknowledgement."""
+    busy = error.get("code") == "busy"
+    hint = max(1.0, float(error.get("retry_after") or 1.0)) if busy else 3.0
+    return max(hint, random.uniform(0, min(RETRY_MOST, RETRY_FIRST * 2**refusals)))
 
 
 def _text(frame: dict[str, Any]) -> str:

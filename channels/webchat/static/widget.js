@@ -436,6 +436,12 @@
 
   // ---- connection ----
   var ws = null, backoff = 500, pingTimer = null, typingSent = 0, typingStop = null;
+  // Messages the server did not store (busy, unavailable) are offered again after the later
+  // of its hint and a random part of a back-off that doubles on each refusal up to 15 s (full
+  // jitter), and starts again at the next acknowledgement: a crowd of widgets told "busy"
+  // once a second by an overloaded node would otherwise keep it overloaded with their
+  // retries, all at the same pace.
+  var RETRY_FIRST = 1000, RETRY_MOST = 15000, retryWait = RETRY_FIRST, retryTimer = null;
 
   function newClientId() {
     return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9_-]/g, "");
@@ -525,7 +531,10 @@
         state.conversation_id = f.conversation_id;
         state.last_seq = f.resume_after;
         save();
-        // Anything never acknowledged is sent again; the server stores each client id once.
+        // Anything never acknowledged is sent again; the server stores each client id once
+        // (a retry waiting for its time is this one).
+        clearTimeout(retryTimer);
+        retryTimer = null;
         state.outbox.forEach(function (m) { frame({ type: "message", client_id: m.client_id, text: m.text }); });
         clearInterval(pingTimer);
         pingTimer = setInterval(function () { frame({ type: "ping" }); }, 25000);
@@ -549,16 +558,21 @@
         synced = true;
       } else if (f.type === "ack") {
         state.outbox = state.outbox.filter(function (e) { return e.client_id !== f.client_id; });
+        retryWait = RETRY_FIRST;
         save();
       } else if (f.type === "error" && (f.code === "unavailable" || f.code === "busy")) {
-        // Not stored, so still in the outbox: offer it again shortly (when the server is
-        // busy, after the time it asks for).
-        var wait = f.code === "busy" ? Math.max(1, f.retry_after || 1) * 1000 : 3000;
-        setTimeout(function () {
-          state.outbox.filter(function (e) { return e.client_id === f.client_id; }).forEach(function (m) {
-            frame({ type: "message", client_id: m.client_id, text: m.text });
-          });
-        }, wait);
+        // Not stored, so still in the outbox: offered again (all that is waiting, once) after
+        // the server's hint (busy: its retry_after, at least 1 s; unavailable: 3 s) or a
+        // random part of the back-off, whichever is later.
+        var hint = f.code === "busy" ? Math.max(1, f.retry_after || 1) * 1000 : 3000;
+        var wait = Math.max(hint, Math.random() * retryWait);
+        retryWait = Math.min(retryWait * 2, RETRY_MOST);
+        if (retryTimer === null) {
+          retryTimer = setTimeout(function () {
+            retryTimer = null;
+            state.outbox.forEach(function (m) { frame({ type: "message", client_id: m.client_id, text: m.text }); });
+          }, wait);
+        }
       } else if (f.type === "typing") {
         typing.textContent = f.active ? t("typing", { name: t("someone") }) : "";
       }

@@ -1,0 +1,130 @@
+"""The widget's retry of a message the server did not store, in a real Chromium: the page,
+the session request and the socket are Playwright's stand-ins, and the page's timers run on
+Playwright's clock, so each wait is read to the millisecond."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, Route, WebSocketRoute, expect
+
+pytestmark = pytest.mark.browser
+
+WIDGET = Path(__file__).resolve().parents[2] / "channels" / "webchat" / "static" / "widget.js"
+SHOP = "http://shop.test"
+CHAT = "http://chat.test"
+PAGE = f'<!doctype html><title>Shop</title><body><script src="{CHAT}/widget/widget.js"></script>'
+
+
+class FakeNode:
+    """The server's side of the widget's socket: every message is answered as ``answer``
+    says (busy, unavailable or ack), and each one's arrival is kept."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.answer: dict[str, Any] = {"type": "error", "code": "busy", "retry_after": 1.0}
+        self.socket: WebSocketRoute | None = None
+
+    def serve(self, ws: WebSocketRoute) -> None:
+        self.socket = ws
+
+        def received(raw: str | bytes) -> None:
+            frame = json.loads(raw)
+            if frame["type"] == "hello":
+                ws.send(json.dumps({"type": "welcome", "visitor_id": "v1",
+                                    "conversation_id": None, "resume_after": 0}))  # fmt: skip
+            elif frame["type"] == "message":
+                self.messages.append(frame["client_id"])
+                if self.answer["type"] == "ack":
+                    reply = {"type": "ack", "message_id": len(self.messages),
+                             "conversation_id": "c1", "seq": 1, "duplicate": False}  # fmt: skip
+                else:
+                    reply = dict(self.answer)
+                ws.send(json.dumps({**reply, "client_id": frame["client_id"]}))
+
+        ws.on_message(received)
+
+    async def count(self, wanted: int) -> None:
+        """Until ``wanted`` messages have come (the socket is real, so it takes a moment)."""
+        async with asyncio.timeout(10):
+            while len(self.messages) < wanted:  # noqa: ASYNC110 (a count, not one event)
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # and no more than that
+        assert len(self.messages) == wanted
+
+
+async def open_widget(browser: Browser, node: FakeNode) -> Page:
+    page = await (await browser.new_context()).new_page()
+    # Math.random at its top: each wait is the back-off's whole span (or the hint).
+    await page.add_init_script("Math.random = function () { return 0.999; };")
+    await page.clock.install()
+
+    async def shop(route: Route) -> None:
+        await route.fulfill(content_type="text/html", body=PAGE)
+
+    async def chat(route: Route) -> None:
+        path = route.request.url.removeprefix(CHAT)
+        if path == "/widget/widget.js":
+            await route.fulfill(content_type="text/javascript", body=WIDGET.read_text())
+        elif path == "/api/webchat/sessions":
+            session = {"token": "t", "visitor_id": "v1", "greeting": "", "verified": True}
+            await route.fulfill(status=201, json=session)
+        else:
+            await route.fulfill(status=404, body="")
+
+    await page.route(f"{SHOP}/**", shop)
+    await page.route(f"{CHAT}/**", chat)
+    await page.route_web_socket(f"{CHAT.replace('http', 'ws')}/ws/webchat", node.serve)
+    await page.goto(f"{SHOP}/")
+    await expect(page.locator("[data-sb=status]")).to_have_text("online")
+    # From here the page's time moves only when the test says.
+    await page.clock.pause_at(await page.evaluate("Date.now()") + 100)
+    return page
+
+
+async def test_a_refused_message_is_offered_again_after_a_growing_jittered_wait(
+    browser: Browser,
+) -> None:
+    """Told "busy", the widget offers its message again after the later of the server's
+    hint and a random part of a back-off that doubles from 1 s to 15 s; an acknowledgement
+    starts the back-off again; "unavailable" waits at least 3 s."""
+    node = FakeNode()
+    page = await open_widget(browser, node)
+    await page.fill("[data-sb=input]", "is my order on its way?")
+    await page.press("[data-sb=input]", "Enter")
+    await node.count(1)
+    # Each wait, in ms, with Math.random at 0.999 of the back-off: 1 s (the hint), then
+    # 2, 4, 8 s and 15 s at most, not the hint's 1 s each time.
+    sent = 1
+    for wait in (1000, 1998, 3996, 7992, 14985, 14985):
+        await page.clock.run_for(wait - 5)
+        await node.count(sent)
+        await page.clock.run_for(5)
+        sent += 1
+        await node.count(sent)
+    # Taken at last.
+    node.answer = {"type": "ack"}
+    await page.clock.run_for(14985)
+    sent += 1
+    await node.count(sent)
+    # Acknowledged: the back-off starts again at 1 s, and a longer hint (5 s) is kept.
+    node.answer = {"type": "error", "code": "busy", "retry_after": 5.0}
+    await page.fill("[data-sb=input]", "and the invoice?")
+    await page.press("[data-sb=input]", "Enter")
+    sent += 1
+    await node.count(sent)
+    await page.clock.run_for(4990)
+    await node.count(sent)
+    # Unavailable: at least 3 s, though the back-off (now 2 s) is shorter.
+    node.answer = {"type": "error", "code": "unavailable"}
+    await page.clock.run_for(10)
+    sent += 1
+    await node.count(sent)
+    await page.clock.run_for(2990)
+    await node.count(sent)
+    await page.clock.run_for(10)
+    await node.count(sent + 1)
