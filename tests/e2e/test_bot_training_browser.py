@@ -145,14 +145,20 @@ async def test_a_designer_validates_trains_tests_and_sees_a_broken_edit_refused(
     await shoot(page, "#bot-training", f"bot-training-refused-{width}.png")
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 async def test_an_evaluation_lists_f1_per_intent_and_opens_a_confused_intent(
-    browser: Browser, bot_site: RunningServer, contexts: list[BrowserContext]
+    browser: Browser, bot_site: RunningServer, contexts: list[BrowserContext], width: int
 ) -> None:
+    """One click from the report to an intent, and back to the same report: by "Back to
+    evaluation" or the browser's Back, the focus on the control that opened it. After a
+    reload the report is found again, and the folds' select says the 3 it used."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
     designer = await person(bot_site, demo.BRAND_SLUG, "designer")
-    console = await console_page(browser, contexts, 1280, 800)
+    console = await console_page(browser, contexts, width, 800 if width > 600 else 844)
     page = console.page
     await console.sign_in(bot_site.base_url, designer, PASSWORD)
     await press_on(page, "#bot-show-training")
+    await expect(page.locator("#bt-folds")).to_have_value("5")
     await page.locator("#bt-folds").select_option("3")
     await press_on(page, "#bt-evaluate")
     rows = page.locator("#bt-f1 tbody tr")
@@ -160,17 +166,59 @@ async def test_an_evaluation_lists_f1_per_intent_and_opens_a_confused_intent(
     await expect(page.locator("#bt-evaluate-job .bt-steps li").last).to_contain_text("3 of 3")
     greet = rows.filter(has_text="greet").first
     await expect(greet.locator("td").first).to_have_text(re.compile(r"^[01]\.\d\d$"))
-    await shoot(page, "#bt-evaluate-job", "bot-training-evaluation-1280.png")
+    await shoot(page, "#bt-evaluate-job", f"bot-training-evaluation-{width}.png")
+    report = await page.locator("#bt-report").inner_text()
+
     fix = page.locator("#bt-confused .bt-fix").first
     if await fix.count():
         intent = (await fix.text_content() or "").removeprefix("Open ")
     else:  # nothing confused: an intent of the table opens the same way
         fix = greet.locator("button")
         intent = "greet"
+    opener = await fix.evaluate("(b) => b.outerHTML")
     await fix.focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#bot-intent-heading")).to_have_text(intent)
     await expect(page.locator("#bot-show-intents")).to_have_attribute("aria-pressed", "true")
+    back = page.locator("#bot-back-to")
+    await expect(back).to_have_text("← Back to evaluation")
+    await expect(back).to_be_visible()
+    await shoot(page, "#bot-intent", f"bot-training-intent-from-evaluation-{width}.png")
+
+    # The browser's Back: the same report, the focus on what opened the intent.
+    await page.go_back()
+    await expect(page.locator("#bot-show-training")).to_have_attribute("aria-pressed", "true")
+    assert await page.locator("#bt-report").inner_text() == report
+    focused = page.locator(":focus")
+    await expect(focused).to_have_count(1)
+    assert await focused.evaluate("(b) => b.outerHTML") == opener
+    assert page.url == f"{bot_site.base_url}/console"
+
+    # Again, back by the link, by keyboard alone; then Back leaves nothing of it behind.
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#bot-intent-heading")).to_have_text(intent)
+    await press_on(page, "#bot-back-to")
+    await expect(page.locator("#bot-show-training")).to_have_attribute("aria-pressed", "true")
+    assert await page.locator(":focus").evaluate("(b) => b.outerHTML") == opener
+    assert await page.locator("#bt-report").inner_text() == report
+    await shoot(page, "#bot-training", f"bot-training-back-to-evaluation-{width}.png")
+
+    # "All intents" drops the way back and its history entry.
+    await page.keyboard.press("Enter")
+    await press_on(page, "#bot-back")
+    await expect(page.locator("#bot-intents")).to_be_visible()
+    await expect(page.locator("#bot-back-to")).to_have_count(0)
+    await page.wait_for_function("history.state === null")
+
+    # A reload: the report again, and the folds it used.
+    await page.reload()
+    await expect(page.locator("#live")).to_have_text("live")
+    await press_on(page, "#bot-tab")
+    await press_on(page, "#bot-show-training")
+    await expect(page.locator("#bt-report")).to_be_visible()
+    await expect(page.locator("#bt-folds")).to_have_value("3")
+    assert await page.locator("#bt-report").inner_text() == report
+    assert console.refused == []
 
 
 async def test_axe_finds_no_serious_violation_in_train_and_test(

@@ -148,7 +148,11 @@ function Intent() {
     byLanguage.get(e.language).push({ e, index });
   });
   return html`<div id="bot-intent">
-    <button type="button" class="secondary" id="bot-back" onClick=${back}>← All intents</button>
+    <div class="bot-actions">
+      ${store.cameFrom.value ? html`<button type="button" class="secondary" id="bot-back-to"
+        onClick=${() => { stopEditing(); store.goBack(); }}>← Back to ${store.cameFrom.value.label}</button>` : null}
+      <button type="button" class="secondary" id="bot-back" onClick=${back}>${store.cameFrom.value ? "All intents" : "← All intents"}</button>
+    </div>
     <h3 ref=${heading} tabindex="-1" id="bot-intent-heading">${name}</h3>
     ${error ? html`<p class="bot-error" role="alert">${error}</p>` : null}
     ${state === "loading" ? html`<p class="bot-muted" role="status">Loading…</p>` : null}

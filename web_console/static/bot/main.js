@@ -16,6 +16,7 @@ document.addEventListener("console:start", (event) => {
 document.addEventListener("console:view", (event) => {
   const shown = event.detail === "bot";
   area.hidden = !shown;
+  if (!shown) store.forget(); // an intent's way back to the evaluation, and its history entry
   if (shown) {
     document.getElementById("transcript").hidden = true;
     store.enter();

@@ -14,6 +14,14 @@ export const flows = signal({ state: "idle", items: [], error: "" });
 export const section = signal("intents");
 export const query = signal("");
 export const open = signal(null); // {name, state, data, error}
+// Where the open intent was opened from, when that was another section (the evaluation's
+// report): {section, label, focus}: the intent shows "Back to <label>", the browser's Back
+// goes there too (one history entry, pushed on the way in), and the section, drawn again
+// from its store, puts the focus back on the control that opened the intent (a selector).
+export const cameFrom = signal(null);
+let pushed = false; // our history entry is the current one
+let dropping = false; // its popstate, when we took it back ourselves, changes nothing
+let focusOnReturn = null;
 
 // Who sees the area: admins, and designers of any brand (one bot serves them all).
 export function mayUse(agent) {
@@ -40,6 +48,7 @@ export function enter() {
 }
 
 export function showSection(name) {
+  if (name !== "intents") forget();
   section.value = name;
   if (name === "responses") read(responses, "/console/api/bot/responses", (d) => ({ items: d.responses }));
   if (name === "flows") read(flows, "/console/api/bot/flows", (d) => ({ items: d.flows }));
@@ -64,7 +73,66 @@ export async function openIntent(name) {
 }
 
 export function closeIntent() {
+  forget();
   open.value = null;
+}
+
+// Open an intent from another section (origin: {section, label, focus}), with the way back.
+export function openIntentFrom(name, origin) {
+  forget();
+  cameFrom.value = origin;
+  if (typeof history !== "undefined") {
+    history.pushState({ botIntent: name }, "");
+    pushed = true;
+  }
+  showSection("intents");
+  openIntent(name);
+}
+
+// "Back to the evaluation": the browser's Back, so the history stays as the designer made it;
+// without our entry (a reload since), straight back.
+export function goBack() {
+  if (pushed) history.back();
+  else returnFromIntent();
+}
+
+function returnFromIntent() {
+  const origin = cameFrom.value;
+  if (!origin) return;
+  cameFrom.value = null;
+  open.value = null;
+  focusOnReturn = origin.focus || null;
+  showSection(origin.section);
+}
+
+// The section returned to asks, once drawn, where the focus goes (null: nowhere in particular).
+export function takeReturnFocus() {
+  const selector = focusOnReturn;
+  focusOnReturn = null;
+  return selector;
+}
+
+// The designer left the intent another way (All intents, another section, another tab of the
+// console): the way back is gone, and so is its history entry, so the next Back does what it
+// did before the intent was opened.
+export function forget() {
+  if (!cameFrom.value) return;
+  cameFrom.value = null;
+  if (pushed) {
+    pushed = false;
+    dropping = true;
+    history.back();
+  }
+}
+
+if (typeof window !== "undefined") {
+  window.addEventListener("popstate", () => {
+    if (dropping) { dropping = false; return; }
+    if (!pushed) return;
+    pushed = false;
+    if (section.value === "intents" && open.value) returnFromIntent();
+    else cameFrom.value = null;
+  });
 }
 
 // "config.yml:40: policy TEDPolicy: no TED generalisation: where…" as where, what, instead.

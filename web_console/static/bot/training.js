@@ -176,7 +176,8 @@ function Report({ r }) {
         <thead><tr><th scope="col">Intent</th><th scope="col" class="bot-num">F1</th><th scope="col" class="bot-num">Precision</th><th scope="col" class="bot-num">Recall</th><th scope="col" class="bot-num">Examples</th></tr></thead>
         <tbody>${r.intents.map((i) => html`<tr key=${i.intent}>
           <th scope="row">${i.intent === "nlu_fallback" ? html`<span title="the out-of-scope sets">not understood (out of scope)</span>`
-            : html`<button type="button" class="bot-link" onClick=${() => store.openIntent(i.intent)}>${breakable(i.intent)}</button>`}</th>
+            : html`<button type="button" class="bot-link" data-intent=${i.intent}
+                onClick=${() => store.openIntent(i.intent, `#bt-f1 button[data-intent="${CSS.escape(i.intent)}"]`)}>${breakable(i.intent)}</button>`}</th>
           <td class=${`bot-num${i.f1 < 0.8 ? " bt-low" : ""}`}>${i.f1.toFixed(2)}</td>
           <td class="bot-num">${i.precision.toFixed(2)}</td><td class="bot-num">${i.recall.toFixed(2)}</td><td class="bot-num">${i.support}</td>
         </tr>`)}</tbody>
@@ -189,7 +190,7 @@ function Report({ r }) {
       <ul class="bt-confused" id="bt-confused">${r.examples_confused.map((x, n) => html`<li key=${n}>
         <span class="bt-text">“${x.text}”</span>
         <span class="bot-muted">is ${x.intent}, read as ${named(x.predicted)} (${store.percent(x.confidence)})</span>
-        <button type="button" class="secondary bt-fix" onClick=${() => store.openIntent(x.intent)}>Open ${x.intent}</button>
+        <button type="button" class="secondary bt-fix" onClick=${() => store.openIntent(x.intent, `#bt-confused > li:nth-child(${n + 1}) .bt-fix`)}>Open ${x.intent}</button>
       </li>`)}</ul>` : null}
   </div>`;
 }
@@ -204,7 +205,7 @@ function Evaluate() {
     <p class="bot-muted">Cross-validation of the embedded engine: each fold of the examples judged by a model trained without it.</p>
     <form class="bt-row" onSubmit=${(e) => { e.preventDefault(); if (!running) store.start("evaluate", { folds: Number(folds) }); }}>
       <label>Folds <select id="bt-folds" value=${folds} onChange=${(e) => setFolds(e.target.value)}>
-        ${["3", "5", "10"].map((f) => html`<option key=${f} value=${f}>${f}</option>`)}
+        ${store.foldChoices().map((f) => html`<option key=${f} value=${f}>${f}</option>`)}
       </select></label>
       <button type="submit" id="bt-evaluate" aria-disabled=${busy(running)}>${running ? "Evaluating…" : "Evaluate"}</button>
     </form>
@@ -218,7 +219,16 @@ function Evaluate() {
 }
 
 export function Training() {
-  useEffect(() => { store.enter(); }, []);
+  useEffect(() => {
+    store.enter();
+    // Back from an intent the report opened: the focus goes to the control that opened it.
+    const selector = bot.takeReturnFocus();
+    const target = selector && document.querySelector(selector);
+    if (target) {
+      target.focus();
+      target.scrollIntoView?.({ block: "center" });
+    }
+  }, []);
   return html`<div id="bot-training" class="bt-grid">
     <${Validate} />
     <${Train} />

@@ -80,6 +80,8 @@ export async function enter() {
     for (const job of jobs) {
       const target = TARGET[job.kind];
       if (target && (!target.value || target.value.started <= job.started)) {
+        // A report found again (after a reload): the folds' choice says what it used.
+        if (job.kind === "evaluate" && target.value?.id !== job.id) showFolds(job);
         target.value = job;
         follow(job);
       }
@@ -98,10 +100,27 @@ export async function tryText(text) {
   }
 }
 
-// One click from a confused example to its intent (the Intents section opens it).
-export function openIntent(name) {
-  bot.showSection("intents");
-  bot.openIntent(name);
+// One click from a confused example to its intent (the Intents section opens it), with the way
+// back to this report: "Back to evaluation" and the browser's Back; the focus then returns to
+// the control matched by `focus`.
+export function openIntent(name, focus) {
+  bot.openIntentFrom(name, { section: "training", label: "evaluation", focus });
+}
+
+// The folds an evaluation used: the total its "cross-validating: k of N folds" steps count to.
+export function foldsOf(job) {
+  const counted = job && job.kind === "evaluate" ? job.steps.find((s) => s.total) : null;
+  return counted ? counted.total : null;
+}
+
+function showFolds(job) {
+  const n = foldsOf(job);
+  if (n) folds.value = String(n);
+}
+
+// The folds offered: 3, 5 and 10, and the number chosen if another (the API takes 2 to 10).
+export function foldChoices() {
+  return [...new Set(["3", "5", "10", folds.value])].sort((a, b) => Number(a) - Number(b));
 }
 
 export const percent = (x) => `${Math.round((x || 0) * 100)}%`;
