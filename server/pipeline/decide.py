@@ -66,8 +66,10 @@ WAITING_WRITERS = 2
 # Channels whose handoffs (the conversation locked, the interpretation, the customer's
 # acknowledgement, the activity, the placing in a queue) are written together: the handoffs
 # decided at the same moment share one transaction, one durable commit and one statement for
-# their events. Mail: nearly every mail opens a conversation that goes to a person.
-GROUPED_HANDOFFS = frozenset({"email"})
+# their events. Mail: nearly every mail opens a conversation that goes to a person; Slack:
+# every top-level message opens a thread, so a conversation, and a drained batch of them
+# (server/services/slack.py) opens many at once.
+GROUPED_HANDOFFS = frozenset({"email", "slack"})
 HANDOFF_WRITERS = 2
 # Statements reading those messages' routing facts at once: one connection while a burst
 # lasts (a read takes no lock and waits for no flush, so one reader keeps up).

@@ -365,6 +365,71 @@ async def test_mails_arriving_together_each_open_their_thread_once(
     assert len({e.data["message"]["id"] for e in interpreted}) == len(interpreted) == 31
 
 
+def slack_message(ts: str, user: str, thread: str | None = None) -> InboundMessage:
+    """A Slack message as the drainer hands it over: a top-level one is a thread of its own."""
+    return InboundMessage(
+        channel="slack",
+        inbox_address="T0TEAM",
+        external_id=f"T0TEAM:C0SUPPORT:{ts}",
+        sender=Sender(external_id=user),
+        text=f"where is my order {ts}?",
+        thread=f"C0SUPPORT:{thread or ts}",
+        meta={"channel": "C0SUPPORT", "thread_ts": thread or ts, "team": "T0TEAM"},
+    )
+
+
+async def test_slack_threads_opened_together_are_stored_and_handed_over_in_their_transaction(
+    pool: asyncpg.Pool, published: list[Event]
+) -> None:
+    """A drained batch of Slack messages, each a new thread (so a new conversation), is
+    stored together and, with no engine asked, routed in the transaction that stores it:
+    each conversation queued and acknowledged once, a twin stored once, a reply in a
+    thread opened in the same burst joins its conversation."""
+    metrics = Metrics()
+    bus = InProcessBus(metrics)
+    bus.subscribe(published.append)
+    pipeline = Pipeline(
+        pool,
+        bus,
+        metrics,
+        Understanding(None),
+        BotPolicy(enabled=False),
+        Texts(handoff={"en": ACK}, off_hours={"en": ACK}),
+    )
+    async with pool.acquire() as conn:
+        await store.ensure_inbox(conn, "slack", "T0TEAM", "Slack T0TEAM", None)
+    firsts = [slack_message(f"17000000{n:02d}.000100", f"U{n % 6:04d}") for n in range(24)]
+    twins = [slack_message("1700000003.000100", "U0003") for _ in range(4)]
+    reply = slack_message("1700000099.000100", "U0000", thread="1700000000.000100")
+    try:
+        results = await asyncio.gather(*(pipeline.ingest(m) for m in [*firsts, *twins, reply]))
+        await pipeline.settled()
+    finally:
+        await pipeline.close()
+    assert sum(not r.duplicate for r in results) == 25
+    assert {r.message["id"] for r in results[24:28]} == {results[3].message["id"]}
+    assert results[28].message["conversation_id"] == results[0].message["conversation_id"]
+    # Routed as they were stored, not after: the message that opened each conversation (a
+    # twin or the reply may have come first) had its handoff committed with it.
+    assert sum(r.routed for r in results if not r.duplicate) == 24
+    statuses = await pool.fetch("SELECT status, count(*) FROM conversations GROUP BY status")
+    assert [(r["status"], r["count"]) for r in statuses] == [("queued", 24)]
+    acks = await pool.fetch(
+        "SELECT conversation_id, count(*) FROM messages WHERE author_kind = 'system'"
+        " GROUP BY conversation_id"
+    )
+    assert len(acks) == 24
+    assert all(r["count"] == 1 for r in acks)
+    interpreted = [e for e in published if e.name == events.MESSAGE_INTERPRETED]
+    assert len({e.data["message"]["id"] for e in interpreted}) == len(interpreted) == 25
+    # Stored in fewer transactions than messages: those that came together shared one.
+    batches = metrics.registry.get_sample_value(
+        "switchboard_stage_seconds_count", {"channel": "slack", "stage": "batch"}
+    )
+    assert batches is not None
+    assert 1 <= batches < 25
+
+
 async def test_replayed_events_have_the_same_shape_as_live_ones(
     pipeline: Pipeline, pool: asyncpg.Pool, published: list[Event]
 ) -> None:
