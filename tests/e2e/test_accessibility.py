@@ -2,7 +2,8 @@
 WCAG 2.1 A/AA violation (login, queue, an open conversation with its context panel, search
 results, the supervisor view, the People area, the Analytics area, the Knowledge area (list,
 article, content gaps), the Account area, the Bot area; the widget open with messages), at
-1280 and 390 px."""
+1280 and 390 px; and on each, every text field's and select's boundary 3:1 against what is
+behind it (WCAG 1.4.11, tests/e2e/contrast.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server.services import demo
 from tests.e2e.axe import blocking, violations
+from tests.e2e.contrast import field_contrast, too_faint
 from tests.e2e.test_browser import SHOTS
 from tests.harness import RunningServer
 from tests.server.http.test_kb_agent import publish
@@ -39,7 +41,11 @@ async def audited_page(browser: Browser, contexts: list[BrowserContext], width: 
 
 
 async def check(page: Page, view: str, width: int, found: dict[str, list[str]]) -> None:
-    found[f"{view}@{width}"] = blocking(await violations(page))
+    """axe's serious and critical violations, and the form fields whose boundary is under
+    3:1 against what is behind them (1.4.11, which axe does not check)."""
+    found[f"{view}@{width}"] = blocking(await violations(page)) + [
+        f"non-text contrast: {line}" for line in too_faint(await field_contrast(page))
+    ]
     await page.screenshot(path=str(SHOTS / f"a11y-{view}-{width}.png"), full_page=True)
 
 
