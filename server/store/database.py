@@ -1,12 +1,14 @@
 """The Postgres connection: an embedded pgserver when no URL is set, a pool, and migrations.
 
 Migrations are numbered SQL files in ``server/store/migrations``; each is applied in its own
-transaction and recorded in ``schema_migrations``. An advisory lock makes two nodes starting at
-once apply them one after the other.
+transaction and recorded in ``schema_migrations``, except those that build indexes on live
+tables, applied a statement at a time (``online_migration``). An advisory lock makes two nodes
+starting at once apply them one after the other.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
@@ -27,6 +29,7 @@ import structlog
 from pgvector.asyncpg import register_vector
 
 from server.errors import ConfigurationError, StorageError
+from server.store import online_migration
 from server.store.views import Conn, Pool
 
 log = structlog.get_logger(__name__)
@@ -311,7 +314,7 @@ async def migrate(pool: Pool) -> list[int]:
     """Apply the migrations not yet applied; return the versions applied now."""
     applied_now: list[int] = []
     async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+        await _take_migration_lock(conn)
         try:
             await conn.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -322,14 +325,15 @@ async def migrate(pool: Pool) -> list[int]:
             for m in migrations():
                 if m.version in done:
                     continue
+                record = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
                 try:
-                    async with conn.transaction():
-                        await conn.execute(m.sql)
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                            m.version,
-                            m.name,
-                        )
+                    if online_migration.outside_transaction(m.sql):
+                        await online_migration.apply(conn, m.name, m.sql)
+                        await conn.execute(record, m.version, m.name)
+                    else:
+                        async with conn.transaction():
+                            await conn.execute(m.sql)
+                            await conn.execute(record, m.version, m.name)
                 except asyncpg.PostgresError as exc:
                     raise StorageError(f"migration {m.name} failed: {exc}") from exc
                 log.info("migration applied", version=m.version, name=m.name)
@@ -337,6 +341,22 @@ async def migrate(pool: Pool) -> list[int]:
         finally:
             await release_session_lock(conn, MIGRATION_LOCK_ID)
     return applied_now
+
+
+async def _take_migration_lock(conn: Conn) -> None:
+    """Wait for the migration lock without holding a snapshot while waiting.
+
+    ``pg_advisory_lock`` would wait inside a statement, with that statement's snapshot, and
+    a ``CREATE INDEX CONCURRENTLY`` run by the node holding the lock waits for every older
+    snapshot to end: the two nodes would wait on each other until PostgreSQL's deadlock
+    check failed one. So the lock is tried, and tried again a moment later.
+    """
+    said = False
+    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", MIGRATION_LOCK_ID):
+        if not said:
+            log.info("migrations: another node is applying them, waiting")
+            said = True
+        await asyncio.sleep(0.1)
 
 
 async def release_session_lock(conn: Conn, lock_id: int) -> None:
