@@ -39,8 +39,10 @@ def extract_slots(
                 continue
             value = mapped_value(slot, mapping, message, loop, _ignored(project, mapping, loop))
             if value is not None:
-                if tracker.slots.get(slot.name) != value:
-                    events.append(SlotSet(slot.name, value))
+                # Set even when the slot holds that value already, as Rasa 3.6's
+                # ActionExtractSlots.run sets it: the global and the form's validation
+                # validate it again, and a form takes it as given.
+                events.append(SlotSet(slot.name, value))
                 break
     return events
 

@@ -1,8 +1,9 @@
 """A clinic's booking bot (tests/nlu/projects/clinic) whose form validation extracts its day
 from the message's words (a rasa-sdk FormValidationAction, which Rasa calls as the form
 starts even when nothing is filled), whose email slot Rasa's global slot validation checks
-after each message (action_validate_slot_mappings), whose member number a custom slot
-mapping's action fills, whose responses have variations (chosen at random, by slot
+after each message (action_validate_slot_mappings), as it checks the phone number whenever
+a message sets it (the same number again too), whose member number a custom slot mapping's
+action fills, whose responses have variations (chosen at random, by slot
 conditions and by channel) and whose sessions expire. The embedded engine answers each
 message as a real Rasa 3.6.21 does, turn by turn."""
 
@@ -65,6 +66,22 @@ CONVERSATIONS = {
         SESSION_EXPIRES,
         "thanks",
     ],
+    "a number given again is set and checked again": [
+        "my phone is 0612345678",
+        "my phone is 0612345678",
+    ],
+    "a second booking with the same doctor": [
+        "book an appointment",
+        "friday",
+        "Dr Jones",
+        "book an appointment with Jones",
+    ],
+    "after /restart the conversation starts again without its slots": [
+        "hello",
+        "member M-5678",
+        "/restart",
+        "hello",
+    ],
 }
 
 
@@ -93,9 +110,9 @@ def test_what_only_an_action_server_runs_is_named_without_one() -> None:
     project = load_project(CLINIC)
     named = [(n.path, n.line, n.feature) for n in project.unsupported]
     assert named == [
-        ("domain.yml", 38, "slot member_id: custom mapping action action_extract_member_id"),
-        ("domain.yml", 44, "slot identified: custom mapping action action_extract_member_id"),
-        ("domain.yml", 59, "custom action_validate_slot_mappings"),
+        ("domain.yml", 48, "slot member_id: custom mapping action action_extract_member_id"),
+        ("domain.yml", 54, "slot identified: custom mapping action action_extract_member_id"),
+        ("domain.yml", 69, "custom action_validate_slot_mappings"),
     ]
     assert still_unsupported(project, duckling=False, action_server=True) == []
 

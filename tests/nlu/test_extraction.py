@@ -66,3 +66,16 @@ def test_an_entity_mapping_one_form_slot_has_fills_it_whatever_the_form_asks() -
     project = load_project(PROJECTS / "ledger")
     tracker = _says_earnings(project, form="search_form", requested="period")
     assert _filled(project, tracker) == {"direction": "earnings", "period": "earnings"}
+
+
+def test_a_value_the_slot_already_holds_is_set_again() -> None:
+    """As Rasa 3.6's ActionExtractSlots: the slot is set again (so its validation sees it
+    among the slots to validate), not skipped because nothing changes."""
+    project = load_project(PROJECTS / "ledger")
+    tracker = _says_earnings(project, form=None, requested=None)
+    tracker.extend(extract_slots(project, tracker))
+    assert tracker.slots["direction"] == "earnings"
+    tracker.update(ActionExecuted(ACTION_LISTEN))
+    earnings = Entity("direction", "earnings", 7, 15, "earnings", "RegexEntityExtractor")
+    tracker.update(UserUttered("inform", (earnings,), "again earnings"))
+    assert extract_slots(project, tracker) == [SlotSet("direction", "earnings")]
