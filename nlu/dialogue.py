@@ -384,10 +384,10 @@ def _conditions_hold(variation: Response, slots: Mapping[str, Any]) -> bool:
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
-    """Fill ``{name}`` placeholders from slots and action arguments; unknown ones stay."""
-
-    def replace(match: re.Match[str]) -> str:
-        value = values.get(match[1])
-        return str(value) if value is not None else match[0]
-
-    return _PLACEHOLDER.sub(replace, template)
+    """Fill ``{name}`` placeholders from slots and action arguments as Rasa 3.6's
+    interpolate_text fills them: a slot without a value is written ``None`` (Python's
+    format of it), and a placeholder that names neither a slot nor an argument leaves the
+    whole text as written (Rasa's answer to the KeyError), the others unfilled too."""
+    if any(match[1] not in values for match in _PLACEHOLDER.finditer(template)):
+        return template
+    return _PLACEHOLDER.sub(lambda match: str(values[match[1]]), template)

@@ -1,12 +1,13 @@
 """Memoisation trains as Rasa does (nlu/dialogue.py ``_training``): the states from every
-event, the actions from the applied events, a form's happy path collapsed."""
+event, the actions from the applied events, a form's happy path collapsed; responses are
+filled as Rasa fills them."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from nlu.dialogue import DialoguePolicy
+from nlu.dialogue import DialoguePolicy, render
 from nlu.project import load_project
 from nlu.tracker import (
     ACTION_LISTEN,
@@ -84,3 +85,13 @@ def test_a_story_writing_the_forms_turns_out_learns_what_rasa_learns(tmp_path: P
     shutil.copytree(LEDGER, project, ignore=shutil.ignore_patterns(".rasa"))
     (project / "data" / "stories.yml").write_text(WRITTEN_OUT)
     assert _after_thanks(project) == "action_default_fallback"
+
+
+def test_a_response_is_filled_as_rasa_fills_it() -> None:
+    """Rasa 3.6's interpolate_text: a slot without a value is written None; a placeholder
+    that names no slot or argument leaves the whole text as written."""
+    slots = {"member_id": "M-1234", "phone": None}
+    assert render("Thanks, member {member_id}.", slots) == "Thanks, member M-1234."
+    assert render("Your number is {phone}.", slots) == "Your number is None."
+    assert render("{member_id}: {unknown}", slots) == "{member_id}: {unknown}"
+    assert render("No placeholder.", {}) == "No placeholder."

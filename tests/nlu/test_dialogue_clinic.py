@@ -66,6 +66,7 @@ CONVERSATIONS = {
         SESSION_EXPIRES,
         "thanks",
     ],
+    "a number asked for without one: the slot's placeholder says None": ["/give_phone"],
     "a number given again is set and checked again": [
         "my phone is 0612345678",
         "my phone is 0612345678",
