@@ -75,7 +75,10 @@ def read_slots(project: Project, path: Path, value: Any) -> None:
         raise ProjectError(path, None, "'slots' must be a mapping")
     for name, spec in value.items():
         spec = spec or {}
-        mappings = tuple(_mapping(m) for m in spec.get("mappings") or [] if isinstance(m, dict))
+        raw = [m for m in spec.get("mappings") or [] if isinstance(m, dict)]
+        for given in raw:
+            _check_mapping(path, str(name), given)
+        mappings = tuple(_mapping(m) for m in raw)
         for mapping in mappings:
             unsupported = _unsupported_mapping(mapping)
             # Switchboard itself sets a slot named language (the customer's), as its Rasa
@@ -95,6 +98,27 @@ def read_slots(project: Project, path: Path, value: Any) -> None:
                 initial=spec.get("initial_value"),
                 mappings=mappings,
             )
+        )
+
+
+# The keys a mapping of each type must give a value, as Rasa 3.6's SlotMapping.validate
+# requires them: without one the domain does not load (InvalidDomain; `rasa train` and
+# `rasa data validate` end with "Encountered empty domain during validation", exit 1), so
+# whatever the engine did with the mapping would be no behaviour of Rasa's.
+REQUIRED_KEYS = {"from_entity": "entity", "from_intent": "value", "from_trigger_intent": "value"}
+
+
+def _check_mapping(path: Path, slot: str, spec: dict[str, Any]) -> None:
+    """Refuse a mapping Rasa refuses: ``value: null`` (or none) on a from_intent mapping
+    does not clear the slot in Rasa, it stops the domain from loading."""
+    kind = str(spec.get("type"))
+    key = REQUIRED_KEYS.get(kind)
+    if key is not None and spec.get(key) is None:
+        raise ProjectError(
+            path,
+            line_of(spec),
+            f"slot {slot}: a {kind} mapping needs a value for '{key}'"
+            " (Rasa 3.6 refuses the domain too)",
         )
 
 
