@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from nlu.conversation import rebuild
+from nlu.history import rebuild
 from nlu.tracker import ActionReverted, Restarted, UserUtteranceReverted, UserUttered
 from tests.nlu.dialogue_twin import (
     PROJECTS,

@@ -1,4 +1,4 @@
-"""A conversation's tracker rebuilt from the stored history (nlu/conversation.py): after a
+"""A conversation's tracker rebuilt from the stored history (nlu/history.py): after a
 restart or on another node the dialogue continues where it was."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 from nlu import journal
 from nlu.base import Entity, PastTurn
-from nlu.conversation import rebuild
 from nlu.dialogue import DialoguePolicy
+from nlu.history import rebuild
 from nlu.project import load_project
 from nlu.tracker import (
     ACTION_LISTEN,
