@@ -131,8 +131,11 @@ function renderOverview(o) {
   o.teams.forEach(function (t) {
     var tr = el("tr");
     tr.dataset.team = t.slug;
-    [t.brand + "/" + t.name + (t.assignment === "manual" ? " (pick)" : ""), t.queued, t.assigned,
-     t.oldest_queued_at ? ago(t.oldest_queued_at) : "—", t.overdue].forEach(function (v) { tr.appendChild(el("td", "", String(v))); });
+    // brand/team, which a phone's narrow column breaks after the slash (<wbr>), not mid-word.
+    var team = el("td"); team.append(t.brand + "/", el("wbr"), t.name + (t.assignment === "manual" ? " (pick)" : ""));
+    tr.appendChild(team);
+    [t.queued, t.assigned, t.oldest_queued_at ? ago(t.oldest_queued_at) : "—", t.overdue]
+      .forEach(function (v) { tr.appendChild(el("td", "", String(v))); });
     var due = el("td"); if (t.next_due) due.appendChild(slaBadge(t.next_due, null)); tr.appendChild(due);
     body.appendChild(tr);
   });
