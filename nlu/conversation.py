@@ -121,8 +121,9 @@ class Conversations:
     async def _start_session(
         self, project: Project, tracker: Tracker, context: ActionContext, *, expired: bool = False
     ) -> None:
-        """Rasa's action_session_start, before a conversation's first message and before the
-        first message after its session expired (``expired``). Rasa's own starts the session
+        """Rasa's action_session_start, before a conversation's first message, before the
+        first message after its session expired (``expired``) and after a restart (in the
+        restart's turn, as Rasa's Restarted event calls for it). Rasa's own starts the session
         over (the dialogue forgets what came before, as after a restart) and carries the
         slots over when the domain says so; a project's own runs on the action server: the
         slots it sets (a customer's profile) and what it says, the session started over
@@ -191,6 +192,13 @@ class Conversations:
                 break
             context.slots.clear()
             context.slots.update(tracker.slots, **{LANGUAGE_SLOT: context.language})
+            if action == SESSION_START:
+                # After a restart, as Rasa runs it (Restarted's followup): the project's own
+                # session start speaks and sets its slots again; Rasa's own carries none over
+                # (none were set since the restart). Rasa predicts nothing after it.
+                await self._start_session(project, tracker, context)
+                tracker.update(ActionExecuted(ACTION_LISTEN))
+                break
             if action == DEFAULT_FALLBACK:
                 context.utter("utter_default", action=DEFAULT_FALLBACK)
                 # As Rasa's default fallback: the message that was not understood is

@@ -15,7 +15,7 @@ from nlu.default_actions import EXTRACT_SLOTS, default_action, revert_last_messa
 from nlu.dialogue import BACK, DEFAULT_FALLBACK, RESTART, DialoguePolicy
 from nlu.extraction import extract_slots
 from nlu.forms import run_form
-from nlu.project import Project
+from nlu.project import SESSION_START, Project
 from nlu.tracker import (
     ACTION_LISTEN,
     ActionExecuted,
@@ -112,6 +112,10 @@ async def rebuild(project: Project, policy: DialoguePolicy, history: Sequence[Pa
             revert_last_message(tracker)
         elif turn.action == EXTRACT_SLOTS:
             continue  # what a slot mapping's action said after the message
+        elif turn.action == SESSION_START:
+            # What the project's own session start said (first, or after a restart): Rasa's
+            # applied events start after it, and its slots come back with the turn's.
+            continue
         elif turn.action in project.forms:
             await replay_form(turn.action)
         elif turn.action:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nlu.base import Entity
-from nlu.project import Project
+from nlu.project import SESSION_START, Project
 from nlu.slots import Slot
 from nlu.stories import NOT_SET
 from nlu.used_entities import used_entities
@@ -218,10 +218,14 @@ class Tracker:
             # As Rasa: the policies predict again from what remains (after the bot's own
             # action before the message, usually a listen).
             self.followup = replayed.followup
+        elif isinstance(event, Restarted):
+            # As Rasa's Restarted.apply_to: the session starts again next (the domain's
+            # session start or the project's own), and the bot listens after it.
+            self.followup = SESSION_START
         else:
-            # A restart's session start ends with a listen. After an undo Rasa 3.6 predicts
-            # again from the message the action answered, which predicts the same action
-            # again, without end (its request never returns): here the bot listens.
+            # After an undo Rasa 3.6 predicts again from the message the action answered,
+            # which predicts the same action again, without end (its request never
+            # returns): here the bot listens.
             self.followup = ACTION_LISTEN
 
     def _forget_message(self) -> None:

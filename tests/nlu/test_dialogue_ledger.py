@@ -2,7 +2,8 @@
 (``from_trigger_intent``) and whose free-text slot ignores the intents the form lists in
 ``ignored_intents``; a slot only actions fill (a ``custom`` mapping without an action) is not
 named as unsupported, since Rasa fills it no other way; the project's own
-``action_session_start`` runs on the action server before the first message; a story that
+``action_session_start`` runs on the action server before the first message, and again
+right after ``/restart`` (Rasa's restart event calls for it); a story that
 crosses the form in one step, as stories write it, continues a conversation that filled the
 form over several messages, and an intent's ``use_entities: []`` keeps its entities out of
 the states the story is compared on. The embedded engine answers each message as a real
@@ -46,6 +47,7 @@ CONVERSATIONS = {
         "thanks",
     ],
     "no story after a greeting's thanks: the default fallback": ["hello", "thanks"],
+    "after /restart, the project's own session start": ["hello", "/restart", "hello"],
 }
 
 

@@ -116,3 +116,21 @@ async def test_a_recorded_window_keeps_the_slots_set_before_it() -> None:
     tracker = await rebuild(project, DialoguePolicy(project), history)
     assert tracker.slots["size"] == "large"
     assert tracker.latest_action == ACTION_LISTEN
+
+
+async def test_what_the_session_start_said_is_not_replayed_as_an_action() -> None:
+    """The project's own action_session_start speaks before the first message (and after a
+    restart); Rasa's applied events start after it, so the policies never see it. Its
+    slots come back with the turn's."""
+    project = load_project(PROJECTS / "ledger")
+    history = (
+        PastTurn("greet", text="hello", slots=(("customer", "Ada"),)),
+        PastTurn(action="action_session_start"),
+        PastTurn(action="utter_greet"),
+    )
+    tracker = await rebuild(project, DialoguePolicy(project), history)
+    assert [e.name for e in tracker.events if isinstance(e, ActionExecuted)] == [
+        ACTION_LISTEN,
+        "utter_greet",
+    ]
+    assert tracker.slots["customer"] == "Ada"
