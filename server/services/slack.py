@@ -361,12 +361,14 @@ class SlackService:
     # -- outgoing ------------------------------------------------------------------------------
 
     async def deliver(self, message_id: int) -> Sent | Suppressed:
+        files: tuple[Attachment, ...] = ()
         async with self._pool.acquire() as conn:
             place = await cursors.slack_place(conn, message_id)
-            files = await store.attachments_of(conn, message_id)
-            rating = await csat.is_question(conn, message_id)
+            if place is not None and place["files"]:
+                files = await store.attachments_of(conn, message_id)
         if place is None:
             return Suppressed("the message no longer exists")
+        rating = place["question"]
         team, channel, thread_ts = place["team"], place["channel"], place["thread_ts"]
         text = place["text"]
         if channel is None:

@@ -71,19 +71,25 @@ async def telegram_place_of_conversation(conn: Conn, conversation_id: str) -> Te
 
 
 class SlackPlace(TypedDict):
-    """Where a reply goes in Slack: the channel and thread of the customer's last message."""
+    """Where a reply goes in Slack: the channel and thread of the customer's last message;
+    with whether it is a survey's rating question (it goes out with buttons) and has files."""
 
     text: str
     channel: str | None
     thread_ts: str | None
     team: str | None
+    question: bool
+    files: bool
 
 
 async def slack_place(conn: Conn, message_id: int) -> SlackPlace | None:
-    """The message's text and the Slack channel and thread to post it in; None when the
-    message does not exist."""
+    """The message's text and the Slack channel and thread to post it in, in one read with
+    what else a send needs to know first (it was three: each Slack handoff's acknowledgement
+    is sent); None when the message does not exist."""
     row = await conn.fetchrow(
-        """SELECT m.text, last.meta FROM messages m
+        """SELECT m.text, last.meta, coalesce(m.meta->>'csat' = 'asked', false) AS question,
+                  EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id) AS files
+             FROM messages m
              LEFT JOIN LATERAL (
                  SELECT meta FROM messages i WHERE i.conversation_id = m.conversation_id
                     AND i.direction = 'in' AND i.meta ? 'channel'
@@ -99,4 +105,6 @@ async def slack_place(conn: Conn, message_id: int) -> SlackPlace | None:
         channel=meta.get("channel"),
         thread_ts=meta.get("thread_ts"),
         team=meta.get("team"),
+        question=bool(row["question"]),
+        files=bool(row["files"]),
     )

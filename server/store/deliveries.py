@@ -46,29 +46,37 @@ async def claim_due(conn: Conn, channels: list[str], limit: int) -> list[Due]:
     ]
 
 
-async def settle(
-    conn: Conn,
-    message_id: int,
-    status: str,
-    detail: str | None,
-    *,
-    external_id: str | None = None,
-    retry_at: datetime | None = None,
-) -> DeliveryView:
-    """Record what the attempt came to; ``retry_at`` keeps it pending until then."""
-    row = await conn.fetchrow(
-        """UPDATE deliveries
-              SET status = $2, detail = $3, external_id = coalesce($4, external_id),
-                  next_attempt_at = coalesce($5, next_attempt_at), updated_at = now()
-            WHERE message_id = $1
-        RETURNING *""",
-        message_id,
-        status,
-        detail[:1000] if detail else None,
-        external_id,
-        retry_at,
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an attempt came to; ``retry_at`` keeps it pending until then."""
+
+    message_id: int
+    status: str
+    detail: str | None
+    external_id: str | None = None
+    retry_at: datetime | None = None
+
+
+async def settle_many(conn: Conn, outcomes: list[Outcome]) -> list[DeliveryView]:
+    """Record what attempts came to (one each), in one statement; the deliveries as they now
+    are, in no particular order (a delivery that no longer exists, its message erased, has
+    nothing to record and is not among them)."""
+    rows = await conn.fetch(
+        """UPDATE deliveries d
+              SET status = o.status, detail = o.detail,
+                  external_id = coalesce(o.external_id, d.external_id),
+                  next_attempt_at = coalesce(o.retry_at, d.next_attempt_at), updated_at = now()
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+                  AS o (message_id, status, detail, external_id, retry_at)
+            WHERE d.message_id = o.message_id
+        RETURNING d.*""",
+        [o.message_id for o in outcomes],
+        [o.status for o in outcomes],
+        [o.detail[:1000] if o.detail else None for o in outcomes],
+        [o.external_id for o in outcomes],
+        [o.retry_at for o in outcomes],
     )
-    return delivery_view(row)
+    return [delivery_view(row) for row in rows]
 
 
 async def set_external_id(conn: Conn, message_id: int, external_id: str) -> None:
