@@ -213,7 +213,8 @@ class Traffic:
                                     await asyncio.sleep(float(answer.get("retry_after") or 1.0))
                                 else:
                                     await asyncio.sleep(retry_wait(answer, refusals))
-                                    refusals += 1
+                                    if code == "busy":
+                                        refusals += 1
                     finally:
                         reader.cancel()
                         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -412,18 +413,22 @@ async def _answer(
             return frame
 
 
-# widget.js: a message the server did not store is offered again after the later of the
-# server's hint and a random part of a back-off from 1 s, doubled on each refusal up to 15 s.
+# widget.js: a message refused as busy is offered again after the later of the server's hint
+# and a random part of a back-off from 1 s, doubled on each refusal up to 15 s; one refused as
+# unavailable (the database away), after 3 s.
 RETRY_FIRST = 1.0
 RETRY_MOST = 15.0
+UNAVAILABLE_AGAIN = 3.0
 
 
 def retry_wait(error: dict[str, Any], refusals: int) -> float:
     """How long the widget waits before offering a refused message again: ``error`` is the
-    server's frame (busy: its ``retry_after``, at least 1 s; unavailable: 3 s), ``refusals``
-    how many refusals came before this one since the last acknowledgement."""
-    busy = error.get("code") == "busy"
-    hint = max(1.0, float(error.get("retry_after") or 1.0)) if busy else 3.0
+    server's frame (busy: its ``retry_after``, at least 1 s, or the back-off; unavailable:
+    3 s), ``refusals`` how many busy answers came before this one since the last
+    acknowledgement."""
+    if error.get("code") != "busy":
+        return UNAVAILABLE_AGAIN
+    hint = max(1.0, float(error.get("retry_after") or 1.0))
     return max(hint, random.uniform(0, min(RETRY_MOST, RETRY_FIRST * 2**refusals)))
 
 

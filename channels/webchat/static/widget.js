@@ -436,11 +436,12 @@
 
   // ---- connection ----
   var ws = null, backoff = 500, pingTimer = null, typingSent = 0, typingStop = null;
-  // Messages the server did not store (busy, unavailable) are offered again after the later
-  // of its hint and a random part of a back-off that doubles on each refusal up to 15 s (full
-  // jitter), and starts again at the next acknowledgement: a crowd of widgets told "busy"
-  // once a second by an overloaded node would otherwise keep it overloaded with their
-  // retries, all at the same pace.
+  // A message the server refused as busy is offered again after the later of its hint and a
+  // random part of a back-off that doubles on each refusal up to 15 s (full jitter), and
+  // starts again at the next acknowledgement: a crowd of widgets told "busy" once a second
+  // by an overloaded node would otherwise keep coming back at its pace, all together. One it
+  // could not store ("unavailable": the database away) is offered again 3 s later, so the
+  // widgets resume within seconds of its return (an overloaded node says busy, not this).
   var RETRY_FIRST = 1000, RETRY_MOST = 15000, retryWait = RETRY_FIRST, retryTimer = null;
 
   function newClientId() {
@@ -561,12 +562,14 @@
         retryWait = RETRY_FIRST;
         save();
       } else if (f.type === "error" && (f.code === "unavailable" || f.code === "busy")) {
-        // Not stored, so still in the outbox: offered again (all that is waiting, once) after
-        // the server's hint (busy: its retry_after, at least 1 s; unavailable: 3 s) or a
-        // random part of the back-off, whichever is later.
-        var hint = f.code === "busy" ? Math.max(1, f.retry_after || 1) * 1000 : 3000;
-        var wait = Math.max(hint, Math.random() * retryWait);
-        retryWait = Math.min(retryWait * 2, RETRY_MOST);
+        // Not stored, so still in the outbox: offered again (all that is waiting, once); busy,
+        // after its retry_after (at least 1 s) or a random part of the back-off, whichever is
+        // later; unavailable, after 3 s.
+        var wait = 3000;
+        if (f.code === "busy") {
+          wait = Math.max(Math.max(1, f.retry_after || 1) * 1000, Math.random() * retryWait);
+          retryWait = Math.min(retryWait * 2, RETRY_MOST);
+        }
         if (retryTimer === null) {
           retryTimer = setTimeout(function () {
             retryTimer = null;
