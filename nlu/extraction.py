@@ -136,6 +136,13 @@ def mapped_value(
         if not values:
             return None
         return values if slot.type == "list" else values[-1]
+    value = _single_value(mapping, message, active_loop)
+    # As Rasa's extract_slot_value_from_predefined_mapping: a list of one value, which a
+    # list slot keeps as a list.
+    return [value] if value is not None and slot.type == "list" else value
+
+
+def _single_value(mapping: SlotMapping, message: UserUttered, active_loop: str | None) -> Any:
     if mapping.type == "from_text":
         return message.text or None
     if mapping.type == "from_intent":

@@ -67,6 +67,7 @@ CONVERSATIONS = {
         "thanks",
     ],
     "a number asked for without one: the slot's placeholder says None": ["/give_phone"],
+    "an intent fills a list slot with a list of its value": ["/want_reminders"],
     "a number given again is set and checked again": [
         "my phone is 0612345678",
         "my phone is 0612345678",
@@ -111,9 +112,9 @@ def test_what_only_an_action_server_runs_is_named_without_one() -> None:
     project = load_project(CLINIC)
     named = [(n.path, n.line, n.feature) for n in project.unsupported]
     assert named == [
-        ("domain.yml", 48, "slot member_id: custom mapping action action_extract_member_id"),
-        ("domain.yml", 54, "slot identified: custom mapping action action_extract_member_id"),
-        ("domain.yml", 69, "custom action_validate_slot_mappings"),
+        ("domain.yml", 57, "slot member_id: custom mapping action action_extract_member_id"),
+        ("domain.yml", 63, "slot identified: custom mapping action action_extract_member_id"),
+        ("domain.yml", 78, "custom action_validate_slot_mappings"),
     ]
     assert still_unsupported(project, duckling=False, action_server=True) == []
 

@@ -79,3 +79,13 @@ def test_a_value_the_slot_already_holds_is_set_again() -> None:
     earnings = Entity("direction", "earnings", 7, 15, "earnings", "RegexEntityExtractor")
     tracker.update(UserUttered("inform", (earnings,), "again earnings"))
     assert extract_slots(project, tracker) == [SlotSet("direction", "earnings")]
+
+
+def test_a_list_slot_an_intent_fills_holds_a_list_of_its_value() -> None:
+    """As Rasa 3.6's extract_slot_value_from_predefined_mapping: from_intent (and from_text,
+    from_trigger_intent) give a list of one value, which a list slot keeps whole."""
+    project = load_project(PROJECTS / "clinic")
+    tracker = Tracker.start(project)
+    tracker.update(ActionExecuted(ACTION_LISTEN))
+    tracker.update(UserUttered("want_reminders", (), "send me reminders"))
+    assert SlotSet("reminders", ["sms"]) in extract_slots(project, tracker)
