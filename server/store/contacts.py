@@ -297,12 +297,16 @@ async def fill_missing_profile(
     conn: Conn, channel: str, external_id: str, name: str | None, email: str | None
 ) -> None:
     """Name and email for the contact behind a channel identity, where it has none yet
-    (what an agent set stays)."""
+    (what an agent set stays). A contact with nothing to fill is not written: Slack's
+    service calls this after every message it stores, and an UPDATE that only moved
+    ``updated_at`` was a row version and a durable commit for each."""
     await conn.execute(
         """UPDATE contacts c SET name = coalesce(c.name, $3), email = coalesce(c.email, $4),
                   updated_at = now()
              FROM contact_identities i
-            WHERE i.contact_id = c.id AND i.channel = $1 AND i.external_id = $2""",
+            WHERE i.contact_id = c.id AND i.channel = $1 AND i.external_id = $2
+              AND ((c.name IS NULL AND $3::text IS NOT NULL)
+                   OR (c.email IS NULL AND $4::text IS NOT NULL))""",
         channel,
         external_id,
         name,
