@@ -159,6 +159,14 @@ async def test_a_supervisor_walks_the_supervisor_screens_by_keyboard(
     await expect(page.locator(":focus")).to_have_text("Save greeting")
     await page.keyboard.press("Enter")
     await expect(page.locator(".brand-text-status").first).to_have_text("Saved.")
+    # Back to the default words: the button, disabled now, hands the focus to the text.
+    await page.keyboard.press("Tab")
+    await expect(page.locator(":focus")).to_have_text("Use the default")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".brand-text-status").first).to_have_text(
+        "Back to the default words."
+    )
+    await expect(page.locator("#brand-text-greeting")).to_be_focused()
 
     await walk.reach("#analytics-tab")
     await expect(page.locator("#analytics-volume .analytics-table tbody tr")).to_have_count(1)
@@ -186,3 +194,121 @@ async def test_a_designer_walks_the_bot_studio_by_keyboard(
     assert walk.fields > 0
     failing = walk.failures()
     assert failing == [], "\n".join(failing)
+
+
+async def focused(page: Page) -> str:
+    """The focused element, as the walk names it."""
+    return str(
+        await page.evaluate(
+            "() => { const a = document.activeElement;"
+            " return a === document.body ? 'body' : a.outerHTML.slice(0, 160); }"
+        )
+    )
+
+
+async def press(page: Page, selector: str) -> None:
+    """Focus a control and press Enter on it, as a keyboard user who Tabbed there does."""
+    await page.locator(selector).first.focus()
+    await page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_designer_keeps_their_place_as_editors_open_and_close(
+    browser: Browser, bot_site: RunningServer, walk_contexts: list[BrowserContext], width: int
+) -> None:
+    """An editor that opens in the place of its button takes the focus; closed (Cancel,
+    Save, Delete) it gives it back to the button it came from, or the one now in the place
+    of what was deleted. Before, each of these dropped the focus to the page's body."""
+    designer = await person(bot_site, demo.BRAND_SLUG, "designer")
+    page = await keyboard_sign_in(browser, walk_contexts, bot_site, designer, width)
+    await expect(page.locator("#bot-summary")).to_contain_text("embedded")
+
+    # An intent's example: edit, cancel, edit and save, delete.
+    await page.locator("#bot-search").focus()
+    await page.keyboard.type("greet")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#bot-intent-heading")).to_be_focused()
+    first = page.locator("#bot-intent button[data-edit]").first
+    text = await first.get_attribute("data-edit")
+    assert text
+    await press(page, "#bot-intent button[data-edit]")
+    editor = page.locator("#bot-intent .bot-examples .bot-example-input")
+    await expect(editor).to_be_focused()
+    await expect(editor).to_have_value(text)
+    await press(page, "#bot-intent .bot-examples .bot-editor button.secondary >> text=Cancel")
+    await expect(page.locator(f'#bot-intent button[data-edit="{text}"]')).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(editor).to_be_focused()
+    await page.keyboard.press("End")
+    await page.keyboard.type(" again")
+    await page.keyboard.press("Enter")
+    changed = page.locator(f'#bot-intent button[data-edit="{text} again"]')
+    await expect(changed).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.locator(":focus")).to_have_text("Delete")
+    await page.keyboard.press("Enter")
+    await expect(changed).to_have_count(0)
+    await expect(page.locator("#bot-intent button[data-edit]:focus")).to_have_count(1)
+
+    # A new intent's form: opened, cancelled.
+    await press(page, "#bot-back")
+    await press(page, "#bot-new-intent")
+    await expect(page.locator("#bot-new-intent-name")).to_be_focused()
+    await press(page, "#bot-new-intent-form button.secondary")
+    await expect(page.locator("#bot-new-intent")).to_be_focused()
+
+    # A response: edit, cancel; a new one, cancelled.
+    await press(page, "#bot-show-responses")
+    await press(page, 'button[aria-label="Edit utter_greet"]')
+    await expect(page.locator("#bot-response-editor .bot-variation-text").first).to_be_focused()
+    await press(page, "#bot-response-editor button.secondary >> text=Cancel")
+    await expect(page.locator('button[aria-label="Edit utter_greet"]')).to_be_focused()
+    await press(page, "#bot-new-response")
+    await expect(page.locator("#bot-response-name")).to_be_focused()
+    await press(page, "#bot-response-editor button.secondary >> text=Cancel")
+    await expect(page.locator("#bot-new-response")).to_be_focused()
+
+    # A rule: edit its steps, remove the last step, cancel.
+    await press(page, "#bot-show-flows")
+    rule = page.locator('#bot-flows button[aria-label^="Edit steps of the rule"]').first
+    label = await rule.get_attribute("aria-label")
+    await rule.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#bot-flow-name")).to_be_focused()
+    await press(page, "#bot-flow-editor .bot-step-editor:last-child button >> text=Remove")
+    await expect(page.locator("#bot-add-step")).to_be_focused()
+    await shoot_focus(page, f"walk-bot-flow-editor-{width}.png")
+    await press(page, "#bot-flow-editor button.secondary >> text=Cancel")
+    await expect(page.locator(f'button[aria-label="{label}"]')).to_be_focused()
+
+    # A synonym: added, then removed; the focus goes to the Synonyms heading.
+    await press(page, "#bot-show-lexicon")
+    add = page.locator("#bot-lexicon form.bot-editor")
+    await add.locator("input[type=text]").focus()
+    await page.keyboard.type("sad")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("blue\ndown")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    removal = page.locator('button[aria-label="Remove the synonym sad"]')
+    await expect(removal).to_have_count(1)
+    await removal.focus()
+    await page.keyboard.press("Enter")
+    await expect(removal).to_have_count(0)
+    await expect(page.locator("#bot-lexicon-synonym")).to_be_focused()
+
+    # Retrain from the review inbox: the button says it is busy and keeps the focus.
+    await press(page, "#bot-show-review")
+    await press(page, "#review-retrain")
+    await expect(page.locator("#review-retrain")).to_have_attribute("aria-disabled", "true")
+    await expect(page.locator("#review-retrain")).to_be_focused()
+    await expect(page.locator("#review-retrain")).not_to_have_attribute(
+        "aria-disabled", "true", timeout=120_000
+    )
+    await expect(page.locator("#review-retrain")).to_be_focused()
+    assert await focused(page) != "body"
+
+
+async def shoot_focus(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SHOTS / name))

@@ -56,6 +56,9 @@ function editor(brand, language) {
     reset.addEventListener("click", async () => {
       try {
         done((await api("DELETE", path)).text, "Back to the default words.");
+        // The button is disabled now (nothing more to reset), which drops the keyboard's
+        // focus to the page's body: the text it put back takes it.
+        area.focus();
       } catch (e) { status.textContent = e.message; }
     });
     box.append(form);

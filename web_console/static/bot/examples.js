@@ -3,7 +3,8 @@
 // `[10234](order_number)`, is written for the designer and shown as it will be saved).
 // Warnings as they type: an example already under another intent, an intent with fewer
 // than MIN_EXAMPLES examples in a language, an entity never annotated.
-import { html, useRef } from "../panel/ui.js";
+import { html, useEffect, useRef } from "../panel/ui.js";
+import { focusOn, focusWhen } from "./focus.js";
 import { signal } from "../panel/ui.js";
 import * as store from "./store.js";
 import * as studio from "./studio_store.js";
@@ -31,8 +32,11 @@ function useEditor(initial) {
   return ref.current;
 }
 
-export function ExampleEditor({ intent, initial, onSaved, onCancel, label }) {
+export function ExampleEditor({ intent, initial, onSaved, onCancel, label, autoFocus }) {
   const { id, state } = useEditor(initial);
+  const input = useRef(null);
+  // An example's editor opens where its Edit button was: the focus goes to its text.
+  useEffect(() => { if (autoFocus) input.current?.focus(); }, []);
   const s = state.value;
   const set = (patch) => { state.value = { ...state.value, ...patch }; };
   const entities = studio.lexicon.value.data?.entities || [];
@@ -73,12 +77,12 @@ export function ExampleEditor({ intent, initial, onSaved, onCancel, label }) {
     const saved = initial
       ? await studio.save("PUT", "/console/api/bot/examples", { intent, old: initial.text, example })
       : await studio.save("POST", "/console/api/bot/examples", { intent, examples: [example] });
-    if (saved) { set({ text: "", spans: [], selection: null }); onSaved?.(); }
+    if (saved) { set({ text: "", spans: [], selection: null }); onSaved?.(example); }
   };
   const selected = s.selection ? s.text.slice(s.selection.start, s.selection.end) : "";
   return html`<form class="bot-editor" onSubmit=${submit} aria-label=${label}>
     <label for=${`${id}-text`}>${label}</label>
-    <input id=${`${id}-text`} class="bot-example-input" type="text" value=${s.text} autocomplete="off"
+    <input id=${`${id}-text`} ref=${input} class="bot-example-input" type="text" value=${s.text} autocomplete="off"
       aria-describedby=${`${id}-help ${id}-warnings`}
       onInput=${(e) => set({ text: e.target.value, spans: studio.carrySpans(s.spans, s.text, e.target.value) })}
       onSelect=${select} onKeyUp=${select} onMouseUp=${select} />
@@ -133,16 +137,32 @@ export function EntityWarnings() {
   return html`<p class="bot-warning">Never annotated in any example: ${never.join(", ")}. The bot cannot learn where these entities stand.</p>`;
 }
 
+// An example's Edit button, by the example's text (once the intent is read again after a save).
+const editButton = (text) => document.querySelector(`#bot-intent button[data-edit="${CSS.escape(text)}"]`);
+
+// Deleted: the focus goes to the Edit button now in its place (or the one before it, or the new
+// example's text), once the intent read again no longer holds it.
+async function remove(intent, example, index) {
+  if (!await studio.save("DELETE", "/console/api/bot/examples", { intent, old: example.text })) return;
+  focusWhen(() => {
+    const examples = store.open.value?.data?.examples;
+    if (!examples || examples.some((e) => e.text === example.text) || editButton(example.text)) return null;
+    const buttons = document.querySelectorAll("#bot-intent button[data-edit]");
+    return buttons[Math.min(index, buttons.length - 1)] || document.querySelector("#bot-intent .bot-example-input");
+  }, "#bot-intent-heading");
+}
+
 export function ExampleActions({ intent, example, index }) {
   if (editing.value === index) {
-    return html`<${ExampleEditor} intent=${intent} initial=${example} label=${`Change the example "${example.text}"`}
-      onSaved=${() => { editing.value = null; }} onCancel=${() => { editing.value = null; }} />`;
+    return html`<${ExampleEditor} intent=${intent} initial=${example} label=${`Change the example "${example.text}"`} autoFocus
+      onSaved=${(saved) => { editing.value = null; focusWhen(() => editButton(saved.text), "#bot-intent-heading"); }}
+      onCancel=${() => { editing.value = null; focusWhen(() => editButton(example.text), "#bot-intent-heading"); }} />`;
   }
   return html`<span class="bot-example-actions">
-    <button type="button" class="bot-small secondary" aria-label=${`Edit the example "${example.text}"`}
+    <button type="button" class="bot-small secondary" data-edit=${example.text} aria-label=${`Edit the example "${example.text}"`}
       onClick=${() => { editing.value = index; }}>Edit</button>
     <button type="button" class="bot-small secondary" aria-label=${`Delete the example "${example.text}"`}
-      onClick=${() => studio.save("DELETE", "/console/api/bot/examples", { intent, old: example.text })}>Delete</button>
+      onClick=${() => remove(intent, example, index)}>Delete</button>
   </span>`;
 }
 
@@ -157,7 +177,7 @@ export function NewIntent() {
   const s = newIntent.value;
   const set = (patch) => { newIntent.value = { ...newIntent.value, ...patch }; };
   if (!s.open) {
-    return html`<button type="button" id="bot-new-intent" onClick=${() => set({ open: true })}>New intent</button>`;
+    return html`<button type="button" id="bot-new-intent" onClick=${() => { set({ open: true }); focusOn("#bot-new-intent-name"); }}>New intent</button>`;
   }
   const lines = s.lines.split("\n").map((l) => l.trim()).filter(Boolean);
   const warnings = lines.flatMap((l) => studio.exampleWarnings(l, s.name.trim()).map((w) => `"${l}": ${w}`));
@@ -183,7 +203,7 @@ export function NewIntent() {
     </div>
     <div class="bot-actions">
       <button type="submit" id="bot-new-intent-save">Save intent</button>
-      <button type="button" class="secondary" onClick=${() => set({ open: false })}>Cancel</button>
+      <button type="button" class="secondary" onClick=${() => { set({ open: false }); focusOn("#bot-new-intent"); }}>Cancel</button>
     </div>
   </form>`;
 }

@@ -5,6 +5,7 @@
 import { html, signal } from "../panel/ui.js";
 import * as store from "./store.js";
 import * as studio from "./studio_store.js";
+import { focusIfLost, focusOn, focusWhen, labelled } from "./focus.js";
 
 const KIND_LABEL = { intent: "Customer says (intent)", action: "Bot does (action)", slot: "Slot is set", loop: "Form (loop)" };
 
@@ -19,10 +20,20 @@ export function edit(flow) {
     steps: flow.steps.map((s) => ({ kind: s.kind, name: s.name, value: s.value ?? "" })),
     error: "",
   };
+  focusOn("#bot-flow-name");
 }
 
 export function create(kind) {
   draft.value = { kind, original: null, name: "", steps: [{ kind: "intent", name: "", value: "" }, { kind: "action", name: "", value: "" }], error: "" };
+  focusOn("#bot-flow-name");
+}
+
+// Closed (saved, cancelled, deleted): the focus goes back to the flow's "Edit steps" button,
+// once listed, or to "New rule" ("New story").
+function closed(kind, name) {
+  draft.value = null;
+  if (name) focusWhen(() => document.querySelector(labelled("button", `Edit steps of the ${kind} ${name}`)), `#bot-new-${kind}`);
+  else focusOn(`#bot-new-${kind}`);
 }
 
 // Whether a flow as the engine runs it can be edited as steps here.
@@ -55,12 +66,12 @@ async function submit(e) {
     steps: d.steps.map((s) => ({ kind: s.kind, name: s.name.trim(), value: s.kind === "slot" ? (s.value.trim() || null) : null })),
   };
   if (d.original) body.original = d.original;
-  if (await studio.save("PUT", "/console/api/bot/flows", body)) draft.value = null;
+  if (await studio.save("PUT", "/console/api/bot/flows", body)) closed(body.kind, body.name);
 }
 
 async function remove() {
   const d = draft.value;
-  if (await studio.save("DELETE", "/console/api/bot/flows", { kind: d.kind, name: d.original })) draft.value = null;
+  if (await studio.save("DELETE", "/console/api/bot/flows", { kind: d.kind, name: d.original })) closed(d.kind, null);
 }
 
 export function FlowEditor() {
@@ -89,7 +100,7 @@ export function FlowEditor() {
           <button type="button" class="bot-small secondary" disabled=${n === 0} onClick=${() => move(n, -1)}>Up</button>
           <button type="button" class="bot-small secondary" disabled=${n === d.steps.length - 1} onClick=${() => move(n, 1)}>Down</button>
           <button type="button" class="bot-small secondary" disabled=${d.steps.length === 1}
-            onClick=${() => { draft.value = { ...d, steps: d.steps.filter((_, k) => k !== n) }; }}>Remove</button>
+            onClick=${() => { draft.value = { ...d, steps: d.steps.filter((_, k) => k !== n) }; focusIfLost("#bot-add-step"); }}>Remove</button>
         </span>
       </li>`)}
     </ol>
@@ -99,7 +110,7 @@ export function FlowEditor() {
         onClick=${() => { const last = d.steps[d.steps.length - 1]; draft.value = { ...d, steps: [...d.steps, { kind: last?.kind === "intent" ? "action" : "intent", name: "", value: "" }] }; }}>Add a step</button>
       <button type="submit" id="bot-flow-save">Save ${d.kind}</button>
       ${d.original ? html`<button type="button" class="danger" onClick=${remove}>Delete ${d.kind}</button>` : null}
-      <button type="button" class="secondary" onClick=${() => { draft.value = null; }}>Cancel</button>
+      <button type="button" class="secondary" onClick=${() => closed(d.kind, d.original)}>Cancel</button>
     </div>
   </form>`;
 }

@@ -3,6 +3,7 @@
 // image. A response with a custom payload is edited in the files (the server says so).
 import { html, signal } from "../panel/ui.js";
 import * as studio from "./studio_store.js";
+import { focusIfLost, focusOn, focusWhen, labelled } from "./focus.js";
 
 // The response being edited: {name, isNew, variations: [{language, text, image, buttons,
 // conditions}], error}
@@ -20,6 +21,14 @@ function fromView(r) {
 
 export function edit(response) {
   draft.value = { name: response.name, isNew: false, variations: fromView(response), error: "" };
+  focusOn("#bot-response-editor .bot-variation-text");
+}
+
+// Closed (saved, cancelled): the focus goes back to the response's Edit button, once listed.
+function closed(name) {
+  draft.value = null;
+  if (name) focusWhen(() => document.querySelector(labelled("button", `Edit ${name}`)), "#bot-new-response");
+  else focusOn("#bot-new-response");
 }
 
 export function create(languages) {
@@ -30,6 +39,7 @@ export function create(languages) {
     language: n === 0 ? "" : language, text: "", image: "", buttons: [], conditions: [],
   }));
   draft.value = { name: "utter_", isNew: true, variations, error: "" };
+  focusOn("#bot-response-name");
 }
 
 function change(n, patch) {
@@ -52,13 +62,13 @@ async function submit(e) {
     conditions: v.conditions,
   }));
   const saved = await studio.save("PUT", `/console/api/bot/responses/${encodeURIComponent(name)}`, { variations });
-  if (saved) draft.value = null;
+  if (saved) closed(name);
 }
 
 async function remove() {
   const name = draft.value.name;
   const saved = await studio.save("DELETE", `/console/api/bot/responses/${encodeURIComponent(name)}?message=${encodeURIComponent(studio.message.value)}`);
-  if (saved) draft.value = null;
+  if (saved) closed(null);
 }
 
 export function ResponseEditor() {
@@ -91,7 +101,7 @@ export function ResponseEditor() {
           <div class="bot-actions">
             <button type="button" class="bot-small secondary" onClick=${() => change(n, { buttons: [...v.buttons, { title: "", payload: "" }] })}>Add a button</button>
             ${d.variations.length > 1 ? html`<button type="button" class="bot-small secondary"
-              onClick=${() => { draft.value = { ...d, variations: d.variations.filter((_, k) => k !== n) }; }}>Remove variation ${n + 1}</button>` : null}
+              onClick=${() => { draft.value = { ...d, variations: d.variations.filter((_, k) => k !== n) }; focusIfLost("#bot-add-variation"); }}>Remove variation ${n + 1}</button>` : null}
           </div>
         </fieldset>
       </li>`)}
@@ -102,7 +112,7 @@ export function ResponseEditor() {
         onClick=${() => { draft.value = { ...d, variations: [...d.variations, { language: "", text: "", image: "", buttons: [], conditions: [] }] }; }}>Add a variation</button>
       <button type="submit" id="bot-response-save">Save response</button>
       ${d.isNew ? null : html`<button type="button" class="danger" onClick=${remove}>Delete response</button>`}
-      <button type="button" class="secondary" onClick=${() => { draft.value = null; }}>Cancel</button>
+      <button type="button" class="secondary" onClick=${() => closed(d.isNew ? null : d.name)}>Cancel</button>
     </div>
   </form>`;
 }

@@ -70,7 +70,8 @@ function Bulk() {
       }}>Label selected</button>
     <button type="button" class="secondary" id="review-bulk-ignore" disabled=${!count || store.busy.value}
       onClick=${() => store.label(chosen, null)}>Not for the bot</button>
-    <button type="button" id="review-retrain" disabled=${store.busy.value} onClick=${store.retrain}>Retrain</button>
+    <button type="button" id="review-retrain" aria-disabled=${store.busy.value ? "true" : undefined}
+      onClick=${() => { if (!store.busy.value) store.retrain(); }}>Retrain</button>
   </div>`;
 }
 

@@ -5,6 +5,7 @@
 // line: nothing was written and the last good model still serves).
 import { html, signal } from "../panel/ui.js";
 import * as studio from "./studio_store.js";
+import { focusWhen, labelled } from "./focus.js";
 
 export function SaveBar() {
   const s = studio.saving.value;
@@ -29,6 +30,14 @@ function lines(text) {
   return text.split("\n").map((l) => l.trim()).filter(Boolean);
 }
 
+// Removed: once its card is gone, the focus goes to its section's heading (a card's button
+// that goes away dropped it to the page's body).
+async function remove(item) {
+  if (!await studio.save("PUT", `/console/api/bot/lists/${item.kind}`, { name: item.name, values: [] })) return;
+  focusWhen(() => (document.querySelector(labelled("button", `Remove the ${item.kind} ${item.name}`))
+    ? null : document.getElementById(`bot-lexicon-${item.kind}`)));
+}
+
 function ListEditor({ item }) {
   const key = `${item.kind}:${item.name}`;
   const text = listDrafts.value[key] ?? item.values.join("\n");
@@ -45,7 +54,7 @@ function ListEditor({ item }) {
     <div class="bot-actions">
       <button type="submit" class="bot-small">Save</button>
       <button type="button" class="bot-small secondary" aria-label=${`Remove the ${item.kind} ${item.name}`}
-        onClick=${() => studio.save("PUT", `/console/api/bot/lists/${item.kind}`, { name: item.name, values: [] })}>Remove</button>
+        onClick=${() => remove(item)}>Remove</button>
     </div>
   </form></li>`;
 }
@@ -75,7 +84,7 @@ export function Lexicon() {
     ${data ? KINDS.map(([kind, label]) => {
       const items = data.lists.filter((l) => l.kind === kind);
       return html`<section key=${kind} aria-labelledby=${`bot-lexicon-${kind}`}>
-        <h4 id=${`bot-lexicon-${kind}`}>${label} (${items.length})</h4>
+        <h4 id=${`bot-lexicon-${kind}`} tabindex="-1">${label} (${items.length})</h4>
         <ul class="bot-cards bot-lists">${items.map((item) => html`<${ListEditor} key=${item.name} item=${item} />`)}</ul>
       </section>`;
     }) : null}
