@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 
+import asyncpg
 import structlog
 
-from server.errors import ConfigurationError
+from server.errors import ConfigurationError, StorageError
 from server.store.views import Conn
 
 log = structlog.get_logger(__name__)
@@ -88,10 +89,24 @@ async def apply(conn: Conn, name: str, sql: str) -> None:
             )
             if invalid:
                 log.warning("migration: an interrupted index build is dropped", index=index)
-                await conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+                # Unquoted, as the CREATE names it: PostgreSQL folds both to lower case.
+                await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
             # A build on a large table takes minutes: say what the node is waiting on.
             log.info("migration: building an index, writes go on", migration=name, index=index)
-        await conn.execute(statement)
+        try:
+            await conn.execute(statement)
+        except asyncpg.DeadlockDetectedError as exc:
+            # The build waits for every older snapshot to end. A node of an earlier version,
+            # started meanwhile, waits for the migration lock inside a statement and so holds
+            # one (nodes of this version poll for the lock and hold none).
+            raise StorageError(
+                f"migration {name}: the index build and another session waited for each"
+                f" other ({exc}). A node of an earlier version started during the upgrade"
+                f" waits for the migration lock holding a snapshot the build must outlast:"
+                f" stop nodes of the earlier version (or run `switchboard migrate` before"
+                f" starting any node) and start this one again; the half-built index is"
+                f" dropped and built again."
+            ) from exc
 
 
 def _split(name: str, sql: str) -> list[str]:

@@ -8,7 +8,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from server.errors import ConfigurationError
+from server.errors import ConfigurationError, StorageError
 from server.store import database, online_migration
 from tests import harness
 
@@ -146,6 +146,53 @@ async def test_an_interrupted_build_is_built_again(at_0054: str) -> None:
     pool = await database.create_pool(at_0054, min_size=1, max_size=1)
     try:
         assert await database.migrate(pool) == [VERSION]
+    finally:
+        await pool.close()
+    await _applied(at_0054)
+
+
+async def test_a_node_of_the_earlier_version_waiting_meanwhile_is_named(at_0054: str) -> None:
+    # A node of the version before 8eff471 waits for the migration lock inside a statement,
+    # holding a snapshot the build waits out: PostgreSQL stops one of the two as a deadlock.
+    writer = await asyncpg.connect(at_0054)
+    older = await asyncpg.connect(at_0054)
+    pool = await database.create_pool(at_0054, min_size=1, max_size=1)
+    try:
+        started = writer.transaction()
+        await started.start()
+        await writer.execute("UPDATE analytics_days SET key = key WHERE false")
+        migrating = asyncio.create_task(database.migrate(pool))
+
+        async def waiting(event: str) -> bool:
+            return bool(
+                await writer.fetchval(
+                    """SELECT count(*) FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event = $1""",
+                    event,
+                )
+            )
+
+        await harness.until(lambda: waiting("virtualxid"))
+        # Its deadlock check comes and goes before the two wait for each other, so the
+        # build's is the one that finds it.
+        await older.execute("SET deadlock_timeout = '10ms'")
+        locking = asyncio.create_task(
+            older.execute("SELECT pg_advisory_lock($1)", database.MIGRATION_LOCK_ID)
+        )
+        await harness.until(lambda: waiting("advisory"))
+        await started.commit()
+        outcome = (await asyncio.gather(migrating, locking, return_exceptions=True))[0]
+        if isinstance(outcome, BaseException):
+            assert isinstance(outcome, StorageError), outcome
+            assert "a node of an earlier version" in str(outcome).lower()
+    finally:
+        await writer.close()
+        older.terminate()
+        await pool.close()
+    # Once the older node is gone, this one starts again and ends the migration.
+    pool = await database.create_pool(at_0054, min_size=1, max_size=1)
+    try:
+        await database.migrate(pool)
     finally:
         await pool.close()
     await _applied(at_0054)
