@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nlu.base import BotMessage
-from nlu.dialogue import choose_response, render
+from nlu.base import BotMessage, Button
+from nlu.dialogue import choose_response, fill, render
 from nlu.project import Response
 
 HANDOFF_ACTION = "action_handoff"
@@ -34,20 +34,24 @@ class ActionContext:
 
     def utter(self, response: str, action: str | None = None, **values: Any) -> None:
         """Say one of the domain's responses (a variation the slots and the channel select,
-        at random), its ``{placeholders}`` filled from the slots and ``values``."""
+        at random), the ``{placeholders}`` of its text, buttons' titles and payloads, image
+        and custom payload filled from the slots and ``values``, as Rasa 3.6 fills them."""
         variation = choose_response(
             self.responses.get(response, []), self.slots, self.channel, self.rng
         )
         if variation is None:
             return
-        text = render(variation.text, {**self.slots, **values}) if variation.text else None
+        filled = {**self.slots, **values}
         self.messages.append(
             BotMessage(
-                text,
+                render(variation.text, filled) if variation.text else None,
                 action or response,
-                variation.custom,
-                buttons=variation.buttons,
-                image=variation.image,
+                fill(variation.custom, filled) if variation.custom is not None else None,
+                buttons=tuple(
+                    Button(render(b.title, filled), render(b.payload, filled))
+                    for b in variation.buttons
+                ),
+                image=render(variation.image, filled) if variation.image else None,
             )
         )
 

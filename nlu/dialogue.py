@@ -383,6 +383,19 @@ def _conditions_hold(variation: Response, slots: Mapping[str, Any]) -> bool:
     return True
 
 
+def fill(payload: Any, values: Mapping[str, Any]) -> Any:
+    """A response's image, button or custom payload with every string in it (at any depth
+    of its lists and mappings; keys and other values as they are) rendered, as Rasa 3.6's
+    interpolator.interpolate fills what its TemplatedNaturalLanguageGenerator hands it."""
+    if isinstance(payload, str):
+        return render(payload, values)
+    if isinstance(payload, dict):
+        return {key: fill(value, values) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [fill(item, values) for item in payload]
+    return payload
+
+
 def render(template: str, values: Mapping[str, Any]) -> str:
     """Fill ``{name}`` placeholders from slots and action arguments as Rasa 3.6's
     interpolate_text fills them: a slot without a value is written ``None`` (Python's

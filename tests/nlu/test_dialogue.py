@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
-from nlu.dialogue import DialoguePolicy, render
+from nlu.dialogue import DialoguePolicy, fill, render
 from nlu.project import load_project
 from nlu.tracker import (
     ACTION_LISTEN,
@@ -95,3 +96,20 @@ def test_a_response_is_filled_as_rasa_fills_it() -> None:
     assert render("Your number is {phone}.", slots) == "Your number is None."
     assert render("{member_id}: {unknown}", slots) == "{member_id}: {unknown}"
     assert render("No placeholder.", {}) == "No placeholder."
+
+
+def test_a_custom_payload_is_filled_at_any_depth_as_rasa_fills_it() -> None:
+    """Rasa 3.6's interpolate: every string of the payload's mappings and lists, each on
+    its own (a placeholder naming no slot leaves that string alone); keys, numbers and
+    booleans as they are."""
+    slots = {"member_id": "M-1234", "phone": None}
+    custom: dict[str, Any] = {
+        "card": {"member": "{member_id}", "visits": 2, "vip": True, "{member_id}": None},
+        "links": ["/m/{member_id}", ["{phone}"], "{unknown} stays {member_id}"],
+    }
+    assert fill(custom, slots) == {
+        "card": {"member": "M-1234", "visits": 2, "vip": True, "{member_id}": None},
+        "links": ["/m/M-1234", ["None"], "{unknown} stays {member_id}"],
+    }
+    assert custom["card"]["member"] == "{member_id}"  # the domain's own left as it was
+    assert fill("https://clinic.example/{member_id}.png", slots).endswith("/M-1234.png")
