@@ -146,13 +146,19 @@ async def _record_together(conn: store.Conn, records: list[_Record]) -> None:
         if len(records) == 1:
             raise
         # One outcome the database refuses must not fail the others: each alone, and only
-        # the refused ones fail. (Any other error, a connection lost, fails the batch, whose
-        # attempts write again on another connection.)
-        for record in records:
+        # the refused ones fail.
+        for at, record in enumerate(records):
             try:
                 await _write_records(conn, [record])
             except store.DatabaseError as exc:
                 record.error = exc
+            except Exception as exc:
+                # The connection went half way: those written alone are committed and must
+                # not fail with the batch (each would be written, and its event stored,
+                # again); this one and the rest write again on another connection.
+                for rest in records[at:]:
+                    rest.error = exc
+                return
 
 
 class Outbox:

@@ -182,3 +182,38 @@ async def test_an_outcome_the_database_refuses_does_not_keep_the_others_from_bei
     assert [(r["message_id"], r["status"]) for r in rows] == [
         (m, "pending" if m == refused else "sent") for m in sent
     ]
+
+
+async def test_outcomes_written_alone_before_a_lost_connection_are_recorded_once(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch refused (a deadlock), then each outcome alone until the connection goes at
+    the third: the two already committed keep their one event; the others write again.
+    (The session's review of e7910e4: before, the whole batch wrote again.)"""
+    sent = [await _reply_to_mail(pool, f"customer{n}@example.com") for n in range(4)]
+    real = deliveries.settle_many
+    calls: list[list[int]] = []
+
+    async def flaky(conn: store.Conn, outcomes: list[deliveries.Outcome]) -> object:
+        calls.append([o.message_id for o in outcomes])
+        if len(calls) == 1:
+            raise asyncpg.DeadlockDetectedError("deadlock detected")
+        if len(calls) == 4:
+            raise ConnectionError("connection was closed in the middle of operation")
+        return await real(conn, outcomes)
+
+    monkeypatch.setattr(deliveries, "settle_many", flaky)
+    monkeypatch.setattr(outbox, "RECORD_WAIT_START", 0.01)
+    box = Outbox(pool, InProcessBus(Metrics()), Metrics(), {"email": _Relay()},
+                 retry_seconds=1, max_attempts=5)  # fmt: skip
+    try:
+        assert await box.run_once() == 4
+    finally:
+        await box.close()
+    assert calls == [sent, sent[:1], sent[1:2], sent[2:3], sent[2:]]
+    stored = await pool.fetch(
+        "SELECT (data->'delivery'->>'message_id')::bigint AS m, count(*) AS n FROM events"
+        " WHERE name = $1 GROUP BY 1 ORDER BY 1",
+        events.MESSAGE_DELIVERY,
+    )
+    assert [(r["m"], r["n"]) for r in stored] == [(m, 1) for m in sent]
