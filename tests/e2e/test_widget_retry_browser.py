@@ -131,3 +131,65 @@ async def test_a_busy_message_is_offered_again_after_a_growing_jittered_wait(
         await page.clock.run_for(10)
         sent += 1
         await node.count(sent)
+
+
+class BusyThenStoring(FakeNode):
+    """Busy for its first ``busy`` message frames, then stores each client id once; the ids
+    in the order they were stored. (The session's review of 3e5a0f6.)"""
+
+    def __init__(self, busy: int) -> None:
+        super().__init__()
+        self.busy = busy
+        self.stored: list[str] = []
+
+    def serve(self, ws: WebSocketRoute) -> None:
+        self.socket = ws
+
+        def received(raw: str | bytes) -> None:
+            frame = json.loads(raw)
+            if frame["type"] == "hello":
+                ws.send(json.dumps({"type": "welcome", "visitor_id": "v1",
+                                    "conversation_id": None, "resume_after": 0}))  # fmt: skip
+            elif frame["type"] == "message":
+                self.messages.append(frame["client_id"])
+                reply: dict[str, Any]
+                if len(self.messages) <= self.busy:
+                    reply = {"type": "error", "code": "busy", "retry_after": 1.0}
+                else:
+                    if frame["client_id"] not in self.stored:
+                        self.stored.append(frame["client_id"])
+                    seq = len(self.stored)
+                    reply = {"type": "ack", "message_id": seq, "conversation_id": "c1",
+                             "seq": seq, "duplicate": False}  # fmt: skip
+                ws.send(json.dumps({**reply, "client_id": frame["client_id"]}))
+
+        ws.on_message(received)
+
+
+async def test_a_message_written_during_a_retry_wait_goes_after_the_waiting_one(
+    browser: Browser,
+) -> None:
+    """A message the customer writes while an earlier one waits out its back-off (up to 15 s)
+    does not overtake it: the waiting ones go first, then it, so the agent reads them in the
+    order they were written."""
+    node = BusyThenStoring(busy=5)
+    page = await open_widget(browser, node)
+    await page.fill("[data-sb=input]", "first: my order 1234 is late")
+    await page.press("[data-sb=input]", "Enter")
+    await node.count(1)
+    first = node.messages[0]
+    sent = 1
+    for wait in (1000, 1998, 3996, 7992):  # refused four more times
+        await page.clock.run_for(wait)
+        sent += 1
+        await node.count(sent)
+    # The node is well again, the next retry 15 s away; the customer writes again.
+    await page.clock.run_for(2000)
+    await page.fill("[data-sb=input]", "second: can you refund it?")
+    await page.press("[data-sb=input]", "Enter")
+    await node.count(sent + 2)
+    second = node.messages[-1]
+    assert node.stored == [first, second]
+    # Nothing left waiting: no third offer when the old retry's time comes.
+    await page.clock.run_for(15000)
+    await node.count(sent + 2)

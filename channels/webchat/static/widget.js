@@ -653,7 +653,16 @@
     state.outbox.push(entry);
     save();
     renderPending(entry);
-    frame({ type: "message", client_id: entry.client_id, text: text });
+    if (retryTimer !== null) {
+      // Earlier messages wait for their retry: they go now, before this one, so the agent
+      // reads them in the order they were written (the server reads a socket's frames in
+      // order and stores each client id once).
+      clearTimeout(retryTimer);
+      retryTimer = null;
+      state.outbox.forEach(function (m) { frame({ type: "message", client_id: m.client_id, text: m.text }); });
+    } else {
+      frame({ type: "message", client_id: entry.client_id, text: text });
+    }
   }
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
