@@ -177,3 +177,30 @@ async def test_axe_finds_no_serious_violation_in_review_and_health(
         await expect(page.locator("#health-weeks tbody tr")).not_to_have_count(0)
         found += [f"health@{width}: {v}" for v in blocking(await violations(page))]
     assert found == [], "\n".join(found)
+
+
+async def test_an_item_labelled_from_its_own_buttons_hands_the_focus_to_the_next(
+    browser: Browser, review_site: RunningServer, contexts: list[BrowserContext]
+) -> None:
+    """An item labelled from its own buttons leaves the inbox: the focus goes to the item now
+    in its place, then, the inbox empty, to "Select all shown" (before: the page's body)."""
+    await conversation_in(review_site, demo.WEBCHAT_INBOX, SHELLS[0])
+    await conversation_in(review_site, demo.WEBCHAT_INBOX, SHELLS[1])
+    trainer = await person(review_site, demo.BRAND_SLUG, "designer")
+    console = await console_page(browser, contexts, 390, 844)
+    page = console.page
+    await console.sign_in(review_site.base_url, trainer, PASSWORD)
+    await page.locator("#bot-show-review").focus()
+    await page.keyboard.press("Enter")
+    items = page.locator(".review-item")
+    await expect(items).to_have_count(2)
+    second = await items.nth(1).get_attribute("data-message")
+    await items.first.locator(".review-ignore").focus()
+    await page.keyboard.press("Enter")
+    await expect(items).to_have_count(1)
+    await expect(page.locator(f'li[data-message="{second}"] .review-select')).to_be_focused()
+    await items.first.locator(".review-ignore").focus()
+    await page.keyboard.press("Enter")
+    await expect(items).to_have_count(0)
+    await expect(page.locator("#review-select-all")).to_be_focused()
+    assert not console.refused, console.refused

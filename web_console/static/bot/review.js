@@ -7,6 +7,7 @@
 // rendered as text.
 import * as store from "./review_store.js";
 import { html, useEffect, useRef } from "../panel/ui.js";
+import { focusWhen } from "./focus.js";
 
 const REASON = { low_confidence: "low confidence", fallback: "fallback", handoff: "handed off", flagged: "flagged" };
 // "Not understood": nothing to confirm (a trainer picks the intent, or "not for the bot").
@@ -80,6 +81,20 @@ function Next({ next }) {
   return html`<p class="review-next"><span class="bot-muted">Next:</span> ${said}${next.handoff_reason ? ` · handed to a person (${next.handoff_reason.replace(/_/g, " ")})` : ""} · now ${next.status}</p>`;
 }
 
+// One item labelled from its own buttons leaves the inbox, and the focus with it: it goes to
+// the item now in its place (its checkbox), or the one before it, or "Select all shown".
+async function labelOne(id, intent) {
+  const row = `.review-list > li[data-message="${CSS.escape(String(id))}"]`;
+  const rows = [...document.querySelectorAll(".review-list > li[data-message]")];
+  const at = rows.findIndex((li) => li.matches(row));
+  if (!await store.label([id], intent)) return;
+  focusWhen(() => {
+    if (document.querySelector(row)) return null;
+    const boxes = document.querySelectorAll(".review-list > li[data-message] .review-select");
+    return boxes[Math.min(Math.max(at, 0), boxes.length - 1)] || document.getElementById("review-select-all");
+  }, "#review-select-all");
+}
+
 function Item({ entry }) {
   const { item, group } = entry;
   const id = item.message_id;
@@ -100,10 +115,10 @@ function Item({ entry }) {
       <${Next} next=${item.next} />
       <div class="review-actions">
         ${NOT_UNDERSTOOD.has(item.intent) ? null : html`<button type="button" class="review-confirm"
-          onClick=${() => store.label([id], item.intent)} disabled=${store.busy.value}>Confirm ${item.intent}</button>`}
+          onClick=${() => labelOne(id, item.intent)} disabled=${store.busy.value}>Confirm ${item.intent}</button>`}
         <button type="button" class="secondary review-open" aria-expanded=${String(store.open.value?.id === id)}
           onClick=${() => store.openItem(id)}>Review…</button>
-        <button type="button" class="secondary" onClick=${() => store.label([id], null)} disabled=${store.busy.value}>Not for the bot</button>
+        <button type="button" class="secondary review-ignore" onClick=${() => labelOne(id, null)} disabled=${store.busy.value}>Not for the bot</button>
         ${similar > 1 ? html`<button type="button" class="secondary review-similar" onClick=${() => store.selectGroup(group)}>Select ${similar} similar</button>` : null}
       </div>
     </div>
