@@ -10,6 +10,7 @@ ran (listens and Rasa's own bookkeeping actions left out).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -23,7 +24,7 @@ from typing import Any
 import httpx
 
 from bench.processes import stop as stop_process
-from nlu.base import Dialogue, PastTurn
+from nlu.base import BotMessage, Dialogue, PastTurn
 from nlu.embedded import EmbeddedInterpreter, load_or_train
 from nlu.project import Project
 from nlu.tracker import ACTION_LISTEN, ActionExecuted, MessageForgotten, UserUttered
@@ -47,6 +48,36 @@ CHANNEL = "collector"
 class Reply:
     texts: tuple[str, ...]
     actions: tuple[str, ...]
+    # What the bot showed besides its texts, in the order Rasa's output channel sends it
+    # (a message's buttons with its text, then its custom payload, then its image), each
+    # as JSON: ["buttons", [[title, payload], ...]], ["custom", {...}], ["image", url].
+    extras: tuple[str, ...] = ()
+
+
+def _extra(kind: str, value: Any) -> str:
+    return json.dumps([kind, value], sort_keys=True)
+
+
+def _bot_extras(message: BotMessage) -> list[str]:
+    extras = []
+    if message.buttons:
+        extras.append(_extra("buttons", [[b.title, b.payload] for b in message.buttons]))
+    if message.custom:
+        extras.append(_extra("custom", message.custom))
+    if message.image:
+        extras.append(_extra("image", message.image))
+    return extras
+
+
+def _rasa_extras(message: dict[str, Any]) -> list[str]:
+    extras = []
+    if message.get("buttons"):
+        buttons = [[b.get("title"), b.get("payload")] for b in message["buttons"]]
+        extras.append(_extra("buttons", buttons))
+    for kind in ("custom", "image"):
+        if message.get(kind):
+            extras.append(_extra(kind, message[kind]))
+    return extras
 
 
 def rasa_model(project: Path) -> Path:
@@ -131,6 +162,7 @@ def rasa_turn(url: str, sender: str, text: str) -> Reply:
     )
     answer.raise_for_status()
     texts = tuple(str(m["text"]) for m in answer.json() if "text" in m)
+    extras = tuple(extra for m in answer.json() for extra in _rasa_extras(m))
     # Every event, not only those after the latest restart (the default).
     events: list[dict[str, Any]] = httpx.get(
         f"{url}/conversations/{sender}/tracker", params={"include_events": "ALL"}, timeout=30
@@ -141,7 +173,7 @@ def rasa_turn(url: str, sender: str, text: str) -> Reply:
         for e in events[last_user:]
         if e["event"] == "action" and e["name"] not in BOOKKEEPING
     )
-    return Reply(texts, actions)
+    return Reply(texts, actions, extras)
 
 
 class EmbeddedTwin:
@@ -193,7 +225,10 @@ class EmbeddedTwin:
             not said.messages and events and isinstance(events[-1], MessageForgotten)
         ):
             actions = ("action_default_fallback",)
-        return Reply(tuple(m.text or "" for m in said.messages), actions)
+        # Rasa's channel sends no text for a message without one (an image alone).
+        texts = tuple(m.text for m in said.messages if m.text)
+        extras = tuple(extra for m in said.messages for extra in _bot_extras(m))
+        return Reply(texts, actions, extras)
 
     def history(self, sender: str) -> tuple[PastTurn, ...]:
         return tuple(self._history.get(sender, ()))
@@ -215,7 +250,8 @@ class EmbeddedTwin:
 class Variations:
     """Which variation of a project's responses a text may be: Rasa says one of a response's
     suitable variations at random, and so does the embedded engine. Two replies are the same
-    when their actions are and each text is the other's, or the two are different
+    when their actions and what they show besides texts (buttons, custom payloads, images,
+    compared as they are) are, and each text is the other's, or the two are different
     variations of one response that the same slot conditions and channel select (so a
     variation said under the wrong condition, or the same variation filled differently,
     still differs)."""
@@ -233,6 +269,8 @@ class Variations:
 
     def same(self, got: Reply, expected: Reply) -> bool:
         if got.actions != expected.actions or len(got.texts) != len(expected.texts):
+            return False
+        if got.extras != expected.extras:
             return False
         return all(
             a == b

@@ -3,12 +3,14 @@ from the message's words (a rasa-sdk FormValidationAction, which Rasa calls as t
 starts even when nothing is filled), whose email slot Rasa's global slot validation checks
 after each message (action_validate_slot_mappings), as it checks the phone number whenever
 a message sets it (the same number again too), whose member number a custom slot mapping's
-action fills, whose responses have variations (chosen at random, by slot
-conditions and by channel) and whose sessions expire. The embedded engine answers each
-message as a real Rasa 3.6.21 does, turn by turn."""
+action fills (and then fills a response's buttons, image and custom payload), whose
+responses have variations (chosen at random, by slot conditions and by channel) and whose
+sessions expire. The embedded engine answers each message as a real Rasa 3.6.21 does, turn
+by turn."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -54,6 +56,9 @@ CONVERSATIONS = {
         "hello",
     ],
     "no member number": ["membership please"],
+    "the member's buttons, image and card are filled from the slots": [
+        "my member number is M-1234",
+    ],
     "the channel's own variation": ["bye"],
     "after the session expires, the conversation starts again with its slots": [
         "hello",
@@ -140,6 +145,32 @@ async def test_the_global_validation_and_the_mapping_s_action_run(twin: Embedded
     assert (await twin.turn(sender, "my member number is M-1234")).texts == (
         "Thanks, member M-1234.",
     )
+
+
+async def test_a_response_s_buttons_image_and_custom_payload_are_filled(
+    twin: EmbeddedTwin,
+) -> None:
+    reply = await twin.turn(str(uuid.uuid4()), "my member number is M-1234")
+    assert [json.loads(extra) for extra in reply.extras] == [
+        [
+            "buttons",
+            [
+                ["Book as M-1234", "book an appointment for member M-1234"],
+                ["Not M-1234?", "/greet"],
+            ],
+        ],
+        [
+            "custom",
+            {
+                "card": {
+                    "member": "M-1234",
+                    "links": ["https://clinic.example/members/M-1234", "{unknown} stays"],
+                    "visits": 2,
+                }
+            },
+        ],
+        ["image", "https://clinic.example/cards/M-1234.png"],
+    ]
 
 
 async def test_conditions_and_the_channel_choose_among_variations(twin: EmbeddedTwin) -> None:
