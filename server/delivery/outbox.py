@@ -26,7 +26,7 @@ from server.events import Event
 from server.live.bus import EventBus
 from server.metrics import Metrics
 from server.store import Pool, deliveries, event_log
-from server.store.group_commit import GroupCommit
+from server.store.group_commit import GroupCommit, each_alone
 
 log = structlog.get_logger(__name__)
 
@@ -145,20 +145,13 @@ async def _record_together(conn: store.Conn, records: list[_Record]) -> None:
     except store.DatabaseError:
         if len(records) == 1:
             raise
+
         # One outcome the database refuses must not fail the others: each alone, and only
         # the refused ones fail.
-        for at, record in enumerate(records):
-            try:
-                await _write_records(conn, [record])
-            except store.DatabaseError as exc:
-                record.error = exc
-            except Exception as exc:
-                # The connection went half way: those written alone are committed and must
-                # not fail with the batch (each would be written, and its event stored,
-                # again); this one and the rest write again on another connection.
-                for rest in records[at:]:
-                    rest.error = exc
-                return
+        async def alone(record: _Record) -> None:
+            await _write_records(conn, [record])
+
+        await each_alone(records, alone)
 
 
 class Outbox:

@@ -41,7 +41,7 @@ from server.pipeline.knowledge import Knowledge, Plan
 from server.pipeline.messages import message_created, publish
 from server.store import ConversationRow, Pool, activities, kb_feedback, queue, understood
 from server.store.conversations import locked_rows
-from server.store.group_commit import GroupCommit
+from server.store.group_commit import GroupCommit, each_alone
 from server.store.messages import insert_outgoing
 from server.store.nlu import Understood, routing_facts_of, store_interpretations
 
@@ -86,7 +86,7 @@ class _WaitingWrite:
     def __init__(self, item: understood.Waiting) -> None:
         self.item = item
         self.outcome: understood.Outcome = understood.CHANGED
-        self.error: store.DatabaseError | None = None
+        self.error: Exception | None = None
 
 
 async def _record_waiting_writes(conn: store.Conn, writes: list[_WaitingWrite]) -> None:
@@ -95,13 +95,13 @@ async def _record_waiting_writes(conn: store.Conn, writes: list[_WaitingWrite]) 
     except store.DatabaseError:
         if len(writes) == 1:
             raise
+
         # One message the database refuses must not fail the others that came with it:
         # each alone, and only the refused ones fail.
-        for write in writes:
-            try:
-                write.outcome = (await understood.record(conn, [write.item]))[0]
-            except store.DatabaseError as exc:
-                write.error = exc
+        async def alone(write: _WaitingWrite) -> None:
+            write.outcome = (await understood.record(conn, [write.item]))[0]
+
+        await each_alone(writes, alone)
         return
     for write, outcome in zip(writes, outcomes, strict=True):
         write.outcome = outcome

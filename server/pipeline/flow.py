@@ -47,7 +47,7 @@ from server.pipeline.replies import Replies
 from server.pipeline.survey import Survey
 from server.store import Pool, activities, appends, contacts, csat
 from server.store.conversations import Thread, lock_threads, reopen_thread
-from server.store.group_commit import GroupCommit
+from server.store.group_commit import GroupCommit, each_alone
 from server.store.messages import Incoming, insert_incoming
 from server.workers import WorkQueue
 
@@ -115,14 +115,14 @@ async def _append_together(conn: store.Conn, writes: list[_Append]) -> None:
     except store.DatabaseError:
         if len(writes) == 1:
             raise
+
         # One message the statement cannot take (two senders of one contact in the batch,
         # a row the database refuses) must not fail the others: each alone, and only the
         # refused ones fail, with their own error.
-        for write in writes:
-            try:
-                write.outcome = (await appends.append_many(conn, [write.item]))[0]
-            except store.DatabaseError as exc:
-                write.error = exc
+        async def alone(write: _Append) -> None:
+            write.outcome = (await appends.append_many(conn, [write.item]))[0]
+
+        await each_alone(writes, alone)
         return
     for write, outcome in zip(writes, outcomes, strict=True):
         write.outcome = outcome

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from channels.base import Busy
 from server.store import DatabaseError, Pool, mail
-from server.store.group_commit import GroupCommit
+from server.store.group_commit import GroupCommit, each_alone
 from server.store.views import Conn
 
 # Receipts held in memory (accepted here, not yet processed), and their raw mails' bytes:
@@ -73,7 +73,7 @@ class _Arrival:
 
     arrival: mail.Arrival
     receipt_id: int = 0
-    error: DatabaseError | None = None
+    error: Exception | None = None
 
 
 async def _store_arrivals(conn: Conn, batch: list[_Arrival]) -> None:
@@ -82,13 +82,13 @@ async def _store_arrivals(conn: Conn, batch: list[_Arrival]) -> None:
     except DatabaseError:
         if len(batch) == 1:
             raise
+
         # A mail the database refuses (a NUL in its envelope, say) must not fail those that
         # came with it: each alone, and only the refused ones are answered 451.
-        for one in batch:
-            try:
-                one.receipt_id = (await mail.add_receipts(conn, [one.arrival]))[0]
-            except DatabaseError as exc:
-                one.error = exc
+        async def alone(one: _Arrival) -> None:
+            one.receipt_id = (await mail.add_receipts(conn, [one.arrival]))[0]
+
+        await each_alone(batch, alone)
         return
     for one, receipt_id in zip(batch, ids, strict=True):
         one.receipt_id = receipt_id

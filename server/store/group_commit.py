@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Hashable, Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from asyncpg.pool import PoolConnectionProxy
 
-from server.store.views import Conn, Pool
+from server.store.views import Conn, DatabaseError, Pool
 
 T = TypeVar("T")
 
@@ -176,4 +176,33 @@ def fail(waiting: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:
                 done.set_exception(exc)
 
 
-__all__ = ["GroupCommit"]
+class Written(Protocol):
+    """A row of a batch, with the error that failed it when it was written alone."""
+
+    error: Exception | None
+
+
+W = TypeVar("W", bound=Written)
+
+
+async def each_alone(rows: Sequence[W], write: Callable[[W], Awaitable[None]]) -> None:
+    """After a batch the database refused: each row written alone (its own statement and
+    commit), so a row the database refuses fails only itself (its ``error``).
+
+    A connection lost half way fails the row being written and those after it, which the
+    caller writes again on another connection; the rows already written alone are committed
+    and keep their outcome. Failing them with the batch would have their callers write them
+    again: a mail answered 451 and stored twice, an outcome's event logged twice.
+    """
+    for at, row in enumerate(rows):
+        try:
+            await write(row)
+        except DatabaseError as exc:
+            row.error = exc
+        except Exception as exc:
+            for rest in rows[at:]:
+                rest.error = exc
+            return
+
+
+__all__ = ["GroupCommit", "each_alone"]

@@ -142,3 +142,31 @@ async def test_a_row_added_while_the_last_writer_gives_its_connection_back_is_wr
     await asyncio.wait_for(second, 5)
     assert written == [1, 2]
     await group.close()
+
+
+class _Row:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.error: Exception | None = None
+
+
+async def test_rows_written_alone_keep_their_outcome_when_the_connection_goes() -> None:
+    """After a refused batch each row is written alone: a row the database refuses fails
+    itself only; a connection lost at the third fails it and those after it, not the two
+    already committed (their callers would write them again: a mail stored twice)."""
+    rows = [_Row(n) for n in ("a", "refused", "lost", "d")]
+    written: list[str] = []
+
+    async def write(row: _Row) -> None:
+        if row.name == "refused":
+            raise asyncpg.DataError("invalid byte sequence")
+        if row.name == "lost":
+            raise ConnectionError("connection was closed in the middle of operation")
+        written.append(row.name)
+
+    await group_commit.each_alone(rows, write)
+    assert written == ["a"]
+    assert rows[0].error is None
+    assert isinstance(rows[1].error, asyncpg.DataError)
+    assert isinstance(rows[2].error, ConnectionError)
+    assert rows[3].error is rows[2].error
