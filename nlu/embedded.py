@@ -152,10 +152,12 @@ class Model:
     def finish(self, drafted: Draft, reading: Reading | None = None) -> Interpretation:
         """The interpretation of a draft, with the encoder's ``reading`` of its masked text
         when the draft asked for one (None: the cheap evidence decides alone)."""
-        scope = None
+        scope, ranking = None, drafted.ranking
         if self.scope is not None and drafted.screening is not None:
             scope = self.scope.conclude(drafted.screening, reading)
-        return self._concluded(drafted.text, drafted.ranking, scope)
+            if drafted.asks_encoder and reading is not None:
+                ranking = self.classifier.rank_read(drafted.masked, reading.vector) or ranking
+        return self._concluded(drafted.text, ranking, scope)
 
     def _payload(self, text: str) -> Interpretation | None:
         """A button's payload, as Rasa reads it: ``/intent`` or ``/intent{"slot": "value"}``
@@ -195,7 +197,17 @@ class Model:
         scope = None
         if self.scope is not None:
             masked = self.extractor.mask(text) if masked is None else masked
-            scope = self.scope.judge(masked, ranking, embedding)
+            screening = self.scope.screen(masked, ranking, embedding)
+            reading = None
+            if screening.asks_encoder:
+                from nlu import encoder
+
+                found = encoder.shared()
+                reading = found.read(masked) if found is not None else None
+            scope = self.scope.conclude(screening, reading)
+            if reading is not None:
+                # Read anyway: the rich classifier ranks it (as ``finish`` does).
+                ranking = self.classifier.rank_read(masked, reading.vector) or ranking
         return self._concluded(text, ranking, scope)
 
     def _concluded(

@@ -88,3 +88,68 @@ def test_a_cached_model_parses_without_importing_scikit_learn(model: Model, tmp_
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["order_status", "False", "True"]
+
+
+def test_the_rich_classifier_scores_as_scikit_learn_does(model: Model) -> None:
+    """With the sentence encoder installed a second classifier is fitted beside the cheap
+    one, its vector among the features; its single-text path gives scikit-learn's numbers,
+    reading the encoder itself or given the vector."""
+    from nlu import encoder
+
+    found = encoder.shared()
+    if found is None:
+        pytest.skip("the sentence encoder is not installed")
+    rich = model.classifier.rich
+    assert rich is not None
+    assert rich.rich is None
+    assert rich.classes == model.classifier.classes
+    texts = [model.extractor.mask(e.text) for e in model.project.examples[::5]]
+    texts += ["", "!!!", "mot inconnu zzzz"]
+    expected = rich.decision_scores(texts)
+    got = np.array([rich.fast_scores(t) for t in texts])
+    assert np.abs(expected - got).max() < 1e-9
+    given = rich._single().scores(texts[0], None, found.read(texts[0]).vector)
+    assert np.abs(given - expected[0]).max() < 1e-9
+
+
+def test_a_message_the_encoder_reads_is_ranked_by_the_rich_classifier(model: Model) -> None:
+    """The encoder reads a message only when the out-of-scope detector is unsure of it; that
+    message gets the rich classifier's ranking, one on the fast path the cheap one's, and
+    ``interpret`` and ``interpret_ranked`` (evaluation's) agree."""
+    from nlu import encoder
+    from nlu.embedded import Draft
+
+    found = encoder.shared()
+    if found is None or model.scope is None:
+        pytest.skip("the sentence encoder is not installed")
+    asked = fast = None
+    for example in model.project.examples:
+        drafted = model.draft(example.text)
+        if not isinstance(drafted, Draft):
+            continue
+        if drafted.asks_encoder and asked is None:
+            asked = drafted
+        if not drafted.asks_encoder and fast is None:
+            fast = drafted
+    assert asked is not None
+    assert fast is not None
+    rich = model.classifier.rank_read(asked.masked)
+    assert rich is not None
+    assert rich != asked.ranking
+    assert model.interpret(asked.text).ranking == rich
+    assert model.interpret_ranked(asked.text, asked.ranking).ranking == rich
+    assert model.interpret(fast.text).ranking == fast.ranking
+    assert model.interpret_ranked(fast.text, fast.ranking).ranking == fast.ranking
+
+
+def test_without_the_encoder_no_rich_classifier_is_fitted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nlu import classifier
+    from nlu.classifier import IntentClassifier
+
+    monkeypatch.setattr(classifier, "_encoder_installed", lambda: False)
+    texts = ["hi", "hello", "hey there", "bye", "goodbye", "see you", "yes", "sure", "ok"]
+    fitted = IntentClassifier().fit(texts, ["greet"] * 3 + ["goodbye"] * 3 + ["affirm"] * 3)
+    assert fitted.rich is None
+    assert fitted.rank_read("hello") is None
