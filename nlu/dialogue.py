@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -44,7 +45,25 @@ RESTART, BACK = "action_restart", "action_back"
 DEFAULT_ACTIONS = {"restart": RESTART, "back": BACK}
 # How many turns back the TED stand-in compares when memoisation sets no max_history.
 TED_HISTORY = 5
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Rasa 3.6's interpolate_text: any text between braces without a newline or a brace names a
+# slot ("{first-name}" too), each turned into an index of the values' mapping and formatted.
+_PLACEHOLDER = re.compile(r"\{([^\n{}]+?)\}")
+_INDEXED = re.compile(r"0\[([^\]]*)\]")
+
+
+class _SlotFormatter(string.Formatter):
+    """str.format limited to what Rasa's rewriting produces, ``{0[name]}``: a value looked up
+    by its name and nothing else. A template's ``{a].__class__[b}`` would otherwise read the
+    value's attributes, as Rasa's plain str.format does."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        indexed = _INDEXED.fullmatch(field_name)
+        if indexed is None or not args:
+            raise KeyError(field_name)
+        return args[0][indexed[1]], field_name
+
+
+_FORMATTER = _SlotFormatter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +420,14 @@ def render(template: str, values: Mapping[str, Any]) -> str:
     interpolate_text fills them: a slot without a value is written ``None`` (Python's
     format of it), and a placeholder that names neither a slot nor an argument leaves the
     whole text as written (Rasa's answer to the KeyError), the others unfilled too."""
-    if any(match[1] not in values for match in _PLACEHOLDER.finditer(template)):
+    try:
+        text = _FORMATTER.format(_PLACEHOLDER.sub(r"{0[\1]}", template), values)
+        if "0[" in text:
+            # A placeholder in doubled braces (Rasa's escape) came out as written: Rasa then
+            # formats the template with no values, which keeps it whole when it names any.
+            return _FORMATTER.format(template, {})
+        return text
+    except (KeyError, ValueError, IndexError):
+        # A name no slot or argument has (or a stray brace, which Rasa itself fails on):
+        # the whole text as written.
         return template
-    return _PLACEHOLDER.sub(lambda match: str(values[match[1]]), template)

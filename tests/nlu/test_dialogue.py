@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from nlu.dialogue import DialoguePolicy, fill, render
 from nlu.project import load_project
 from nlu.tracker import (
@@ -113,3 +115,31 @@ def test_a_custom_payload_is_filled_at_any_depth_as_rasa_fills_it() -> None:
     }
     assert custom["card"]["member"] == "{member_id}"  # the domain's own left as it was
     assert fill("https://clinic.example/{member_id}.png", slots).endswith("/M-1234.png")
+
+
+# (template, values, what Rasa 3.6.21's interpolate_text returned for them, run in the Rasa
+# venv the Makefile builds).
+RASA_FILLED = [
+    ("Hi {name}, your code is {code-x}.", {"name": "Ada"}, "Hi {name}, your code is {code-x}."),
+    ("Hi {name}! {first name}", {"name": "Ada"}, "Hi {name}! {first name}"),
+    ("Hi {name}, type {{name}}.", {"name": "Ada"}, "Hi {name}, type {{name}}."),
+    ("Hi {first-name}!", {"first-name": "Ada"}, "Hi Ada!"),
+    ("Use {{braces}} here", {}, "Use {braces} here"),
+    ("Total {amount:.2f}", {"amount:.2f": 3}, "Total 3"),
+    ("Hi {name}, empty {phone}.", {"name": "Ada", "phone": None}, "Hi Ada, empty None."),
+    ("List {r}", {"r": ["sms"]}, "List ['sms']"),
+    ("Hi {name}", {"name": "A0[1"}, "Hi {name}"),
+]
+
+
+@pytest.mark.parametrize(("template", "values", "rasa"), RASA_FILLED)
+def test_any_braced_name_is_a_placeholder_as_in_rasa(
+    template: str, values: dict[str, object], rasa: str
+) -> None:
+    assert render(template, values) == rasa
+
+
+def test_a_template_cannot_reach_a_values_attributes() -> None:
+    # Rasa's str.format would read "{0[name].__class__[x]}"; the text stays as written.
+    assert render("{name].__class__[x}", {"name": "Ada"}) == "{name].__class__[x}"
+    assert render("a } b {name}", {"name": "Ada"}) == "a } b {name}"
