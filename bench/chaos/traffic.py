@@ -168,8 +168,6 @@ class Traffic:
         state = WidgetState()
         outbox: Sent | None = None
         attempt = 0
-        # The widget's back-off for a message the server did not store (retry_wait).
-        refusals = 0
         # Random phases: the customers' sends do not fall on the same tick.
         await asyncio.sleep(random.uniform(0, self.interval))
         while True:
@@ -204,7 +202,6 @@ class Traffic:
                                 outbox.message_id = answer["message_id"]
                                 acks.append(outbox.acked_at)
                                 outbox = None
-                                refusals = 0
                                 await asyncio.sleep(self.interval)
                             else:
                                 code = answer.get("code", "timeout")
@@ -212,9 +209,7 @@ class Traffic:
                                 if code == "timeout":  # no answer: the harness's own retry
                                     await asyncio.sleep(float(answer.get("retry_after") or 1.0))
                                 else:
-                                    await asyncio.sleep(retry_wait(answer, refusals))
-                                    if code == "busy":
-                                        refusals += 1
+                                    await asyncio.sleep(retry_wait(answer))
                     finally:
                         reader.cancel()
                         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -413,23 +408,19 @@ async def _answer(
             return frame
 
 
-# widget.js: a message refused as busy is offered again after the later of the server's hint
-# and a random part of a back-off from 1 s, doubled on each refusal up to 15 s; one refused as
-# unavailable (the database away), after 3 s.
-RETRY_FIRST = 1.0
-RETRY_MOST = 15.0
+# widget.js: a message refused as busy is offered again after the server's hint (at least
+# 1 s) and up to half of it more; one refused as unavailable (the database away), after 3 s.
 UNAVAILABLE_AGAIN = 3.0
 
 
-def retry_wait(error: dict[str, Any], refusals: int) -> float:
-    """How long the widget waits before offering a refused message again: ``error`` is the
-    server's frame (busy: its ``retry_after``, at least 1 s, or the back-off; unavailable:
-    3 s), ``refusals`` how many busy answers came before this one since the last
-    acknowledgement."""
+def retry_wait(error: dict[str, Any]) -> float:
+    """How long the widget waits before offering a refused message again, ``error`` being
+    the server's frame (busy: its ``retry_after``, at least 1 s, and a random half of it
+    more; unavailable: 3 s)."""
     if error.get("code") != "busy":
         return UNAVAILABLE_AGAIN
     hint = max(1.0, float(error.get("retry_after") or 1.0))
-    return max(hint, random.uniform(0, min(RETRY_MOST, RETRY_FIRST * 2**refusals)))
+    return hint * random.uniform(1.0, 1.5)
 
 
 def _text(frame: dict[str, Any]) -> str:

@@ -86,41 +86,40 @@ async def open_widget(browser: Browser, node: FakeNode) -> Page:
     return page
 
 
-async def test_a_busy_message_is_offered_again_after_a_growing_jittered_wait(
+async def test_a_busy_message_is_offered_again_after_the_servers_hint_and_a_jitter(
     browser: Browser,
 ) -> None:
-    """Told "busy", the widget offers its message again after the later of the server's
-    hint and a random part of a back-off that doubles from 1 s to 15 s; an acknowledgement
-    starts the back-off again; "unavailable" waits 3 s each time."""
+    """Told "busy", the widget offers its message again after the server's hint (at least
+    1 s) and up to half of it more, each time, not growing (the server paces its crowd);
+    "unavailable" waits 3 s each time."""
     node = FakeNode()
     page = await open_widget(browser, node)
     await page.fill("[data-sb=input]", "is my order on its way?")
     await page.press("[data-sb=input]", "Enter")
     await node.count(1)
-    # Each wait, in ms, with Math.random at 0.999 of the back-off: 1 s (the hint), then
-    # 2, 4, 8 s and 15 s at most, not the hint's 1 s each time.
+    # With Math.random at 0.999: the hint, 1 s, and 0.4995 of it more, each time.
     sent = 1
-    for wait in (1000, 1998, 3996, 7992, 14985, 14985):
-        await page.clock.run_for(wait - 5)
+    for _ in range(4):
+        await page.clock.run_for(1495)
         await node.count(sent)
         await page.clock.run_for(5)
         sent += 1
         await node.count(sent)
     # Taken at last.
     node.answer = {"type": "ack"}
-    await page.clock.run_for(14985)
+    await page.clock.run_for(1500)
     sent += 1
     await node.count(sent)
-    # Acknowledged: the back-off starts again at 1 s, and a longer hint (5 s) is kept.
+    # A longer hint (5 s) is kept: 7.5 s with the jitter.
     node.answer = {"type": "error", "code": "busy", "retry_after": 5.0}
     await page.fill("[data-sb=input]", "and the invoice?")
     await page.press("[data-sb=input]", "Enter")
     sent += 1
     await node.count(sent)
-    await page.clock.run_for(4990)
+    await page.clock.run_for(7490)
     await node.count(sent)
-    # Unavailable (the database away): 3 s each time, not growing, so the widgets resume
-    # within seconds of its return.
+    # Unavailable (the database away): 3 s each time, so the widgets resume within seconds
+    # of its return.
     node.answer = {"type": "error", "code": "unavailable"}
     await page.clock.run_for(10)
     sent += 1
@@ -169,8 +168,8 @@ class BusyThenStoring(FakeNode):
 async def test_a_message_written_during_a_retry_wait_goes_after_the_waiting_one(
     browser: Browser,
 ) -> None:
-    """A message the customer writes while an earlier one waits out its back-off (up to 15 s)
-    does not overtake it: the waiting ones go first, then it, so the agent reads them in the
+    """A message the customer writes while an earlier one waits for its retry does not
+    overtake it: the waiting ones go first, then it, so the agent reads them in the
     order they were written."""
     node = BusyThenStoring(busy=5)
     page = await open_widget(browser, node)
@@ -179,17 +178,17 @@ async def test_a_message_written_during_a_retry_wait_goes_after_the_waiting_one(
     await node.count(1)
     first = node.messages[0]
     sent = 1
-    for wait in (1000, 1998, 3996, 7992):  # refused four more times
-        await page.clock.run_for(wait)
+    for _ in range(4):  # refused four more times, each retry 1.5 s after the last
+        await page.clock.run_for(1500)
         sent += 1
         await node.count(sent)
-    # The node is well again, the next retry 15 s away; the customer writes again.
-    await page.clock.run_for(2000)
+    # The node is well again, the next retry 1.5 s away; the customer writes meanwhile.
+    await page.clock.run_for(500)
     await page.fill("[data-sb=input]", "second: can you refund it?")
     await page.press("[data-sb=input]", "Enter")
     await node.count(sent + 2)
     second = node.messages[-1]
     assert node.stored == [first, second]
     # Nothing left waiting: no third offer when the old retry's time comes.
-    await page.clock.run_for(15000)
+    await page.clock.run_for(5000)
     await node.count(sent + 2)
