@@ -38,15 +38,18 @@ class FakeNode:
                 ws.send(json.dumps({"type": "welcome", "visitor_id": "v1",
                                     "conversation_id": None, "resume_after": 0}))  # fmt: skip
             elif frame["type"] == "message":
-                self.messages.append(frame["client_id"])
-                if self.answer["type"] == "ack":
-                    reply = {"type": "ack", "message_id": len(self.messages),
-                             "conversation_id": "c1", "seq": 1, "duplicate": False}  # fmt: skip
-                else:
-                    reply = dict(self.answer)
-                ws.send(json.dumps({**reply, "client_id": frame["client_id"]}))
+                client_id = frame["client_id"]
+                self.messages.append(client_id)
+                ws.send(json.dumps({**self.reply(client_id), "client_id": client_id}))
 
         ws.on_message(received)
+
+    def reply(self, client_id: str) -> dict[str, Any]:
+        """The answer to a message (its client id is added to it)."""
+        if self.answer["type"] == "ack":
+            return {"type": "ack", "message_id": len(self.messages), "conversation_id": "c1",
+                    "seq": 1, "duplicate": False}  # fmt: skip
+        return dict(self.answer)
 
     async def count(self, wanted: int) -> None:
         """Until ``wanted`` messages have come (the socket is real, so it takes a moment)."""
@@ -59,7 +62,7 @@ class FakeNode:
 
 async def open_widget(browser: Browser, node: FakeNode) -> Page:
     page = await (await browser.new_context()).new_page()
-    # Math.random at its top: each wait is the back-off's whole span (or the hint).
+    # Math.random at its top: each busy wait is the hint and (nearly) half of it more.
     await page.add_init_script("Math.random = function () { return 0.999; };")
     await page.clock.install()
 
@@ -141,28 +144,14 @@ class BusyThenStoring(FakeNode):
         self.busy = busy
         self.stored: list[str] = []
 
-    def serve(self, ws: WebSocketRoute) -> None:
-        self.socket = ws
-
-        def received(raw: str | bytes) -> None:
-            frame = json.loads(raw)
-            if frame["type"] == "hello":
-                ws.send(json.dumps({"type": "welcome", "visitor_id": "v1",
-                                    "conversation_id": None, "resume_after": 0}))  # fmt: skip
-            elif frame["type"] == "message":
-                self.messages.append(frame["client_id"])
-                reply: dict[str, Any]
-                if len(self.messages) <= self.busy:
-                    reply = {"type": "error", "code": "busy", "retry_after": 1.0}
-                else:
-                    if frame["client_id"] not in self.stored:
-                        self.stored.append(frame["client_id"])
-                    seq = len(self.stored)
-                    reply = {"type": "ack", "message_id": seq, "conversation_id": "c1",
-                             "seq": seq, "duplicate": False}  # fmt: skip
-                ws.send(json.dumps({**reply, "client_id": frame["client_id"]}))
-
-        ws.on_message(received)
+    def reply(self, client_id: str) -> dict[str, Any]:
+        if len(self.messages) <= self.busy:
+            return {"type": "error", "code": "busy", "retry_after": 1.0}
+        if client_id not in self.stored:
+            self.stored.append(client_id)
+        seq = len(self.stored)
+        return {"type": "ack", "message_id": seq, "conversation_id": "c1", "seq": seq,
+                "duplicate": False}  # fmt: skip
 
 
 async def test_a_message_written_during_a_retry_wait_goes_after_the_waiting_one(
