@@ -38,17 +38,8 @@ RANKING_LENGTH = 10
 # Words whose character n-grams the single-text scorer keeps (a few MB at most).
 WORDS_KEPT = 50_000
 TEMPERATURES = np.linspace(0.1, 3.0, 59)
-# Whether a rich classifier (the sentence encoder's vector among its features) is fitted
-# beside the cheap one when the encoder is installed (``IntentClassifier.rich``).
-RICH = True
 # Runs of whitespace, as scikit-learn's char_wb analyzer folds them.
 _WHITE_SPACES = re.compile(r"\s\s+")
-
-
-def _encoder_installed() -> bool:
-    from nlu import encoder
-
-    return encoder.shared() is not None
 
 
 def _per_class(scores: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -146,19 +137,12 @@ class _SingleTextScorer:
     """
 
     def __init__(self, model: Pipeline) -> None:
-        from nlu.encoder import DIMENSIONS as ENCODED
-        from nlu.features import SentenceEmbedding, SentenceEncoding
+        from nlu.features import SentenceEmbedding
 
         union = model.named_steps["features"]
         classifier = model.named_steps["classifier"]
         blocks, dense, offset = [], [], 0
-        # Where the sentence encoder's columns start (the rich classifier's), else None.
-        self._encoded: int | None = None
         for _name, part in union.transformer_list:
-            if isinstance(part, SentenceEncoding):
-                self._encoded = offset
-                offset += ENCODED
-                continue
             if isinstance(part, SentenceEmbedding):
                 dense.append(offset)
                 offset += DIMENSIONS
@@ -213,13 +197,8 @@ class _SingleTextScorer:
         return counts
 
     def scores(
-        self,
-        text: str,
-        embedding: NDArray[np.float64] | None = None,
-        encoded: NDArray[np.float64] | None = None,
+        self, text: str, embedding: NDArray[np.float64] | None = None
     ) -> NDArray[np.float64]:
-        """``embedding``: the text's sentence embedding, ``encoded``: the sentence encoder's
-        vector of it, when the caller has them already."""
         total = self._intercept.copy()
         for number, block in enumerate(self._blocks):
             counts = self._counts(number, text)
@@ -237,15 +216,6 @@ class _SingleTextScorer:
             columns = slice(start, start + DIMENSIONS)
             meaning = token_vectors().embed(text) if embedding is None else embedding
             total += meaning @ self._weights[columns]
-        if self._encoded is not None:
-            if encoded is None:
-                from nlu import encoder
-
-                found = encoder.shared()
-                if found is None:
-                    raise RuntimeError("the sentence encoder is not installed")
-                encoded = found.read(text).vector
-            total += encoded @ self._weights[self._encoded : self._encoded + len(encoded)]
         return total
 
 
@@ -259,15 +229,7 @@ class HeldOut:
 
 
 class IntentClassifier:
-    def __init__(self, encoder: bool = False) -> None:
-        # Whether the sentence encoder's vector is among the features (``rich``).
-        self._encoder = encoder
-        # A second classifier, fitted beside this one when the encoder is installed: the same
-        # features and the encoder's vector. It ranks a message only when the out-of-scope
-        # detector has asked the encoder to read it anyway (``nlu.embedded``): the message
-        # the cheap features leave unsure gets the better ranking, and a parse on the fast
-        # path costs what it did. Measured (issue 17): see ``rank_read``.
-        self.rich: IntentClassifier | None = None
+    def __init__(self) -> None:
         self._fitted: Pipeline | None = None
         # The fitted pipeline as pickled bytes, read back only when scikit-learn's own
         # decision function is asked for (evaluation, tests): a parse needs the scorer alone.
@@ -306,7 +268,7 @@ class IntentClassifier:
         if len(set(intents)) < 2:
             raise ValueError("at least two intents are needed to train a classifier")
         x, y = list(texts), np.asarray(intents)
-        self._fitted = pipeline(self._encoder).fit(x, y)
+        self._fitted = pipeline().fit(x, y)
         self._blob = None
         self._classes = [str(c) for c in self._fitted.classes_]
         self._scorer = _SingleTextScorer(self._fitted)
@@ -319,11 +281,6 @@ class IntentClassifier:
         folds = min(wanted, max(Counter(intents).values()))
         if folds >= 2:
             self.temperature = self._fit_temperature(x, y, folds)
-        self.rich = None
-        if not self._encoder and RICH and _encoder_installed():
-            rich = IntentClassifier(encoder=True).fit(texts, intents)
-            rich.held_out = None  # the detector is fitted on this classifier's
-            self.rich = rich
         return self
 
     def _fit_temperature(self, x: list[str], y: NDArray[np.str_], count: int) -> float:
@@ -372,7 +329,7 @@ class IntentClassifier:
 
         scores = np.full((len(y), len(self._classes)), np.finfo(np.float64).min)
         for train, test in splits:
-            fold = pipeline(self._encoder).fit([x[i] for i in train], y[train])
+            fold = pipeline().fit([x[i] for i in train], y[train])
             columns = np.searchsorted(np.asarray(self._classes), fold.classes_)
             decided = fold.decision_function([x[i] for i in test])
             scores[np.ix_(test, columns)] = _per_class(np.asarray(decided, dtype=np.float64))
@@ -388,19 +345,6 @@ class IntentClassifier:
         scores = self._single().scores(text, embedding)
         probabilities = _softmax(scores[np.newaxis, :] / self.temperature)
         return self._ranking(probabilities[0])
-
-    def rank_read(
-        self, text: str, encoded: NDArray[np.float64] | None = None
-    ) -> tuple[IntentScore, ...] | None:
-        """The rich classifier's ranking of ``text``, given the sentence encoder's vector of
-        it (``encoded``, read on the caller's thread when None); None without one."""
-        if self.rich is None:
-            return None
-        if len(self.rich._classes) < 3:
-            return self.rich.rank_many([text])[0]
-        scores = self.rich._single().scores(text, None, encoded)
-        probabilities = _softmax(scores[np.newaxis, :] / self.rich.temperature)
-        return self.rich._ranking(probabilities[0])
 
     def decision_scores(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """scikit-learn's own decision function (what the fast path must equal)."""

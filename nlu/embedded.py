@@ -152,12 +152,10 @@ class Model:
     def finish(self, drafted: Draft, reading: Reading | None = None) -> Interpretation:
         """The interpretation of a draft, with the encoder's ``reading`` of its masked text
         when the draft asked for one (None: the cheap evidence decides alone)."""
-        scope, ranking = None, drafted.ranking
+        scope = None
         if self.scope is not None and drafted.screening is not None:
             scope = self.scope.conclude(drafted.screening, reading)
-            if drafted.asks_encoder and reading is not None:
-                ranking = self.classifier.rank_read(drafted.masked, reading.vector) or ranking
-        return self._concluded(drafted.text, ranking, scope)
+        return self._concluded(drafted.text, drafted.ranking, scope)
 
     def _payload(self, text: str) -> Interpretation | None:
         """A button's payload, as Rasa reads it: ``/intent`` or ``/intent{"slot": "value"}``
@@ -197,17 +195,7 @@ class Model:
         scope = None
         if self.scope is not None:
             masked = self.extractor.mask(text) if masked is None else masked
-            screening = self.scope.screen(masked, ranking, embedding)
-            reading = None
-            if screening.asks_encoder:
-                from nlu import encoder
-
-                found = encoder.shared()
-                reading = found.read(masked) if found is not None else None
-            scope = self.scope.conclude(screening, reading)
-            if reading is not None:
-                # Read anyway: the rich classifier ranks it (as ``finish`` does).
-                ranking = self.classifier.rank_read(masked, reading.vector) or ranking
+            scope = self.scope.judge(masked, ranking, embedding)
         return self._concluded(text, ranking, scope)
 
     def _concluded(

@@ -330,7 +330,7 @@ def predict(
                 # What the engine would answer with no fallback: a retrieval intent's
                 # sub-intents count together (nlu.retrieval), so its best sub-intent can be
                 # first in the ranking and still lose to another intent.
-                first_choice=retrieval.grouped(seen.ranking)[0].name,
+                first_choice=retrieval.grouped(ranking)[0].name,
                 confidence=seen.confidence,
                 source=origin,
                 scope=seen.scope.score if seen.scope else None,

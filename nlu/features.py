@@ -33,23 +33,6 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return token_vectors().embed_many(list(texts))
 
 
-class SentenceEncoding(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """A scikit-learn transformer from texts to the sentence encoder's vectors
-    (``nlu.encoder``, 512 dimensions): the rich classifier's block (``nlu.classifier``),
-    fitted only when the encoder is installed."""
-
-    def fit(self, texts: Sequence[str], y: object = None) -> SentenceEncoding:
-        return self
-
-    def transform(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        from nlu import encoder
-
-        found = encoder.shared()
-        if found is None:
-            raise RuntimeError("the sentence encoder is not installed")
-        return found.embed_many(list(texts))
-
-
 class SharedCharacterGrams(TfidfVectorizer):  # type: ignore[misc]
     """TF-IDF over the character n-grams that at least two examples share (``min_df``), or
     over all of them when none is shared: a project of a handful of one-word examples ("hi",
@@ -76,8 +59,7 @@ class SharedCharacterGrams(TfidfVectorizer):  # type: ignore[misc]
             self.set_params(min_df=wanted)
 
 
-def features(encoder: bool = False) -> FeatureUnion:
-    """The classifier's features; with ``encoder``, the sentence encoder's vector too."""
+def features() -> FeatureUnion:
     return FeatureUnion(
         [
             (
@@ -103,14 +85,13 @@ def features(encoder: bool = False) -> FeatureUnion:
             # the examples they paraphrase.
             ("meaning", SentenceEmbedding()),
         ]
-        + ([("encoder", SentenceEncoding())] if encoder else [])
     )
 
 
-def pipeline(encoder: bool = False) -> Pipeline:
+def pipeline() -> Pipeline:
     return Pipeline(
         [
-            ("features", features(encoder)),
+            ("features", features()),
             ("classifier", LogisticRegression(C=REGULARISATION_C, max_iter=3000)),
         ]
     )

@@ -38,7 +38,6 @@ def test_the_first_choice_is_what_the_engine_answers_with_no_fallback(
         return [ranking for _ in texts]
 
     monkeypatch.setattr(model.classifier, "rank_many", ranked)
-    monkeypatch.setattr(model.classifier, "rich", None)  # this ranking, not a re-ranking
     [judged] = predict(model, [Example("when are you open?", "faq/opening_hours")], "test")
     assert judged.first_choice == "chitchat/ask_name"
     assert judged.predicted in ("chitchat/ask_name", "nlu_fallback")
